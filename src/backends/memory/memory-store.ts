@@ -1,0 +1,260 @@
+import { EngramError } from '../../core/errors.js';
+import { matchesListQuery } from '../../core/filter.js';
+import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
+import { createSerialQueue } from '../../core/serial.js';
+import type {
+  ApplyResult,
+  ChangeEntry,
+  Direction,
+  Json,
+  LinkRecord,
+  ListQuery,
+  MemoryRecord,
+  MemoryStore,
+  StoreCapabilities,
+  TextPosting,
+  TextStats,
+  Tombstone,
+  VectorEntry,
+  WriteBatch,
+} from '../../core/types.js';
+import { InvertedIndex } from './inverted-index.js';
+import { SortedIds } from './sorted-ids.js';
+
+class NamespaceData {
+  readonly memories = new Map<string, MemoryRecord>();
+  readonly ids = new SortedIds();
+  readonly links = new Map<string, LinkRecord>();
+  readonly linkIdsByMemory = new Map<string, Set<string>>();
+  readonly tombstones = new Map<string, Tombstone>();
+  readonly index = new InvertedIndex();
+  /** Keyed `entity:id`; Map insertion order is sequence order because an entry is re-inserted on change. */
+  readonly changes = new Map<string, ChangeEntry>();
+  readonly meta = new Map<string, Json>();
+  seq = 0;
+
+  attachLink(memoryId: string, linkId: string): void {
+    let set = this.linkIdsByMemory.get(memoryId);
+    if (!set) this.linkIdsByMemory.set(memoryId, (set = new Set()));
+    set.add(linkId);
+  }
+
+  detachLink(memoryId: string, linkId: string): void {
+    const set = this.linkIdsByMemory.get(memoryId);
+    set?.delete(linkId);
+    if (set?.size === 0) this.linkIdsByMemory.delete(memoryId);
+  }
+}
+
+const cloneMemory = (r: MemoryRecord): MemoryRecord => structuredClone(r);
+const cloneLink = (r: LinkRecord): LinkRecord => structuredClone(r);
+
+/**
+ * The default store: plain Maps and an incremental inverted index, isomorphic and dependency-free.
+ * Nothing persists; use it for tests, agents with short lives, or as a cache.
+ *
+ * @example
+ * const mem = await createMemory({ store: new InMemoryStore(), namespace: 'user-42' });
+ */
+export class InMemoryStore implements MemoryStore {
+  readonly kind = 'memory';
+  readonly capabilities: StoreCapabilities = {
+    persistent: false,
+    shared: false,
+    nativeSearch: false,
+    nativeGraph: false,
+  };
+  private readonly spaces = new Map<string, NamespaceData>();
+  private closed = false;
+  private readonly serial = createSerialQueue();
+
+  async open(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EngramError('STORAGE', 'InMemoryStore: the store is closed');
+  }
+
+  private space(namespace: string): NamespaceData {
+    this.assertOpen();
+    let data = this.spaces.get(namespace);
+    if (!data) this.spaces.set(namespace, (data = new NamespaceData()));
+    return data;
+  }
+
+  /** Writes are staged while core merges and committed synchronously at the end: all or nothing. */
+  apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    return this.serial(() => this.applyNow(namespace, batch));
+  }
+
+  private async applyNow(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    const data = this.space(namespace);
+    const staged: Array<() => void> = [];
+    const tx: StoreTransaction = {
+      readMemories: (ids) => pick(data.memories, ids),
+      readLinks: (ids) => pick(data.links, ids),
+      readTombstones: (ids) => pick(data.tombstones, ids),
+      readLinksTouching: (ids) => this.touching(data, ids, 'both'),
+      putMemory: (record, previous) => {
+        staged.push(() => {
+          if (previous) data.index.remove(previous.memory.id, previous.memory.content);
+          else data.ids.insert(record.memory.id);
+          data.memories.set(record.memory.id, record);
+          data.index.add(record.memory.id, record.memory.content);
+        });
+      },
+      deleteMemory: (record) => {
+        staged.push(() => {
+          data.memories.delete(record.memory.id);
+          data.ids.remove(record.memory.id);
+          data.index.remove(record.memory.id, record.memory.content);
+        });
+      },
+      putLink: (record) => {
+        staged.push(() => {
+          data.links.set(record.link.id, record);
+          data.attachLink(record.link.from, record.link.id);
+          data.attachLink(record.link.to, record.link.id);
+        });
+      },
+      deleteLink: (record) => {
+        staged.push(() => {
+          data.links.delete(record.link.id);
+          data.detachLink(record.link.from, record.link.id);
+          data.detachLink(record.link.to, record.link.id);
+        });
+      },
+      putTombstone: (tombstone) => {
+        staged.push(() => data.tombstones.set(tombstone.id, tombstone));
+      },
+      recordChange: (entity, id, origin) => {
+        staged.push(() => {
+          const key = `${entity}:${id}`;
+          data.changes.delete(key);
+          data.changes.set(key, { seq: ++data.seq, entity, id, origin });
+        });
+      },
+      setMeta: (key, value) => {
+        staged.push(() => data.meta.set(key, structuredClone(value)));
+      },
+    };
+    const result = await mergeBatch(tx, structuredClone(batch));
+    for (const step of staged) step();
+    return structuredClone(result);
+  }
+
+  async getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]> {
+    const data = this.space(namespace);
+    const out: MemoryRecord[] = [];
+    for (const id of ids) {
+      const record = data.memories.get(id);
+      if (record) out.push(cloneMemory(record));
+    }
+    return out;
+  }
+
+  async getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
+    const data = this.space(namespace);
+    return ids.flatMap((id) => {
+      const record = data.links.get(id);
+      return record ? [cloneLink(record)] : [];
+    });
+  }
+
+  async getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
+    const data = this.space(namespace);
+    return ids.flatMap((id) => {
+      const tombstone = data.tombstones.get(id);
+      return tombstone ? [{ ...tombstone }] : [];
+    });
+  }
+
+  async linksOf(
+    namespace: string,
+    memoryIds: readonly string[],
+    options: { direction: Direction; type?: string },
+  ): Promise<LinkRecord[]> {
+    const links = this.touching(this.space(namespace), memoryIds, options.direction);
+    return links.filter((r) => options.type === undefined || r.link.type === options.type).map(cloneLink);
+  }
+
+  private touching(data: NamespaceData, memoryIds: readonly string[], direction: Direction): LinkRecord[] {
+    const wanted = new Set(memoryIds);
+    const found = new Map<string, LinkRecord>();
+    for (const memoryId of memoryIds) {
+      for (const linkId of data.linkIdsByMemory.get(memoryId) ?? []) {
+        const record = data.links.get(linkId)!;
+        const out = direction !== 'in' && wanted.has(record.link.from);
+        const inbound = direction !== 'out' && wanted.has(record.link.to);
+        if (out || inbound) found.set(linkId, record);
+      }
+    }
+    return [...found.values()];
+  }
+
+  async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
+    const data = this.space(namespace);
+    const out: MemoryRecord[] = [];
+    for (const id of data.ids.descendingFrom(query.beforeId)) {
+      const record = data.memories.get(id)!;
+      if (!matchesListQuery(record.memory, query)) continue;
+      out.push(cloneMemory(record));
+      if (out.length === query.limit) break;
+    }
+    return out;
+  }
+
+  async textStats(namespace: string): Promise<TextStats> {
+    return this.space(namespace).index.stats();
+  }
+
+  async postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
+    return this.space(namespace).index.postings(terms, prefixes);
+  }
+
+  async vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
+    const data = this.space(namespace);
+    const out: VectorEntry[] = [];
+    for (const id of data.ids.ascendingAfter(afterId)) {
+      const embedding = data.memories.get(id)!.memory.embedding;
+      if (!embedding) continue;
+      out.push({ id, embedding: [...embedding] });
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
+  async changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
+    const out: ChangeEntry[] = [];
+    for (const entry of this.space(namespace).changes.values()) {
+      if (entry.seq <= afterSeq) continue;
+      out.push({ ...entry });
+      if (out.length === limit) break;
+    }
+    return out;
+  }
+
+  async getMeta(namespace: string, key: string): Promise<Json | undefined> {
+    const value = this.space(namespace).meta.get(key);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
+  async namespaces(): Promise<string[]> {
+    this.assertOpen();
+    return [...this.spaces.keys()].sort();
+  }
+}
+
+function pick<T>(map: Map<string, T>, ids: readonly string[]): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const id of ids) {
+    const value = map.get(id);
+    if (value !== undefined) out.set(id, structuredClone(value));
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+/** The stable codes every Engram error carries; HTTP statuses follow from them at the edge. */
+export type ErrorCode =
+  | 'VALIDATION'
+  | 'NOT_FOUND'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'OFFLINE'
+  | 'STORAGE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RATE_LIMITED';
+
+export interface ErrorDetails {
+  /** Dotted path of the offending input field, e.g. `tags.2` or `metadata`. */
+  field?: string;
+  /** The underlying failure, kept for logs; never serialised to clients. */
+  cause?: unknown;
+}
+
+/**
+ * The one error type Engram throws. `code` is stable; `message` says what was expected and what was got.
+ *
+ * @example
+ * try { await mem.get('bad id!') } catch (e) {
+ *   if (e instanceof EngramError && e.code === 'VALIDATION') console.log(e.field, e.message);
+ * }
+ */
+export class EngramError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'EngramError';
+    this.code = code;
+    this.field = details.field;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; field?: string } {
+    return this.field === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+export function isEngramError(value: unknown, code?: ErrorCode): value is EngramError {
+  return value instanceof EngramError && (code === undefined || value.code === code);
+}
+
+/** Wraps a driver failure as STORAGE, leaving Engram errors untouched. */
+export function storageError(operation: string, cause: unknown): EngramError {
+  if (cause instanceof EngramError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new EngramError('STORAGE', `${operation} failed: ${reason}`, { cause });
+}

@@ -1,0 +1,72 @@
+/**
+ * Hybrid logical clock. A timestamp is a string that sorts like the clock itself:
+ * `<wall ms, 12 hex>-<counter, 4 hex>-<node id>`, so replicas compare stamps with plain `<`,
+ * and the node id (client id) breaks ties identically everywhere.
+ */
+export interface HlcParts {
+  wallMs: number;
+  counter: number;
+  node: string;
+}
+
+const MAX_COUNTER = 0xffff;
+/** A remote stamp further ahead of our wall clock than this is refused rather than dragging our clock along. */
+const MAX_DRIFT_MS = 24 * 60 * 60 * 1000;
+const STAMP = /^([0-9a-f]{12})-([0-9a-f]{4})-([A-Za-z0-9._:-]{1,64})$/;
+
+export function formatHlc({ wallMs, counter, node }: HlcParts): string {
+  return `${wallMs.toString(16).padStart(12, '0')}-${counter.toString(16).padStart(4, '0')}-${node}`;
+}
+
+export function parseHlc(stamp: string): HlcParts | null {
+  const m = STAMP.exec(stamp);
+  if (!m) return null;
+  return { wallMs: Number.parseInt(m[1]!, 16), counter: Number.parseInt(m[2]!, 16), node: m[3]! };
+}
+
+export function isHlc(stamp: unknown): stamp is string {
+  return typeof stamp === 'string' && STAMP.test(stamp);
+}
+
+/** The wall-clock instant of a stamp, as ISO 8601: how `updatedAt` is derived from clocks. */
+export function hlcToIso(stamp: string): string {
+  const parts = parseHlc(stamp);
+  return new Date(parts ? parts.wallMs : 0).toISOString();
+}
+
+export class HybridLogicalClock {
+  private wallMs = 0;
+  private counter = 0;
+
+  constructor(
+    readonly node: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A new stamp for a local event, strictly greater than every stamp seen or issued so far. */
+  tick(): string {
+    const physical = this.now();
+    if (physical > this.wallMs) {
+      this.wallMs = physical;
+      this.counter = 0;
+    } else if (this.counter < MAX_COUNTER) {
+      this.counter++;
+    } else {
+      this.wallMs++;
+      this.counter = 0;
+    }
+    return formatHlc({ wallMs: this.wallMs, counter: this.counter, node: this.node });
+  }
+
+  /** Folds in a stamp received from another replica so later local stamps sort after it. */
+  observe(stamp: string): void {
+    const remote = parseHlc(stamp);
+    if (!remote || remote.wallMs > this.now() + MAX_DRIFT_MS) return;
+    if (remote.wallMs > this.wallMs) {
+      this.wallMs = remote.wallMs;
+      this.counter = remote.counter;
+    } else if (remote.wallMs === this.wallMs && remote.counter > this.counter) {
+      this.counter = remote.counter;
+    }
+  }
+}

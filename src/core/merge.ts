@@ -1,0 +1,243 @@
+import { hlcToIso } from './hlc.js';
+import {
+  type ApplyResult,
+  type ChangeOrigin,
+  type Entity,
+  type FieldClocks,
+  type Json,
+  LINK_FIELDS,
+  type LinkRecord,
+  type LinkWrite,
+  MEMORY_FIELDS,
+  type MemoryRecord,
+  type MemoryWrite,
+  type Tombstone,
+  type WriteBatch,
+} from './types.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What a store exposes inside one of its transactions so that core can merge a batch. Every store
+ * (memory, IndexedDB, sql.js, Postgres) implements these few reads and writes; the merge rules
+ * themselves live here, once, so every replica resolves conflicts identically.
+ */
+export interface StoreTransaction {
+  readMemories(ids: readonly string[]): MaybePromise<Map<string, MemoryRecord>>;
+  readLinks(ids: readonly string[]): MaybePromise<Map<string, LinkRecord>>;
+  readTombstones(ids: readonly string[]): MaybePromise<Map<string, Tombstone>>;
+  /** Every link with `from` or `to` among the ids (for the cascade when memories are deleted). */
+  readLinksTouching(memoryIds: readonly string[]): MaybePromise<LinkRecord[]>;
+  /** `previous` is the replaced record, so the store can update its indexes incrementally. */
+  putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): MaybePromise<void>;
+  deleteMemory(record: MemoryRecord): MaybePromise<void>;
+  putLink(record: LinkRecord, previous: LinkRecord | undefined): MaybePromise<void>;
+  deleteLink(record: LinkRecord): MaybePromise<void>;
+  putTombstone(tombstone: Tombstone): MaybePromise<void>;
+  /** Moves the entity's change-feed entry to the next sequence number. */
+  recordChange(entity: Entity, id: string, origin: ChangeOrigin): MaybePromise<void>;
+  setMeta(key: string, value: Json): MaybePromise<void>;
+}
+
+function maxClock(clocks: FieldClocks): string {
+  let max = '';
+  for (const stamp of Object.values(clocks)) if (stamp > max) max = stamp;
+  return max;
+}
+
+function sameClocks(a: FieldClocks, b: FieldClocks): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => a[k] === b[k]);
+}
+
+/** True when the merged record holds a field the incoming write did not carry: the writer lacks it. */
+function keepsLocalFields(merged: FieldClocks, incoming: FieldClocks): boolean {
+  return Object.keys(merged).some((k) => merged[k] !== incoming[k]);
+}
+
+function mergeFields<T extends object>(
+  target: T,
+  clocks: FieldClocks,
+  fields: readonly string[],
+  values: Partial<T>,
+  incoming: FieldClocks,
+): void {
+  const bag = target as Record<string, unknown>;
+  const source = values as Record<string, unknown>;
+  for (const field of fields) {
+    const stamp = incoming[field];
+    if (stamp === undefined) continue;
+    const current = clocks[field];
+    if (current !== undefined && current >= stamp) continue;
+    clocks[field] = stamp;
+    const value = source[field];
+    if (value === undefined || value === null) delete bag[field];
+    else bag[field] = value;
+  }
+}
+
+/** Field-wise last-writer-wins; `null` when the write would create a record without its immutable part. */
+export function mergeMemory(existing: MemoryRecord | undefined, write: MemoryWrite): MemoryRecord | null {
+  if (!existing && !write.create) return null;
+  const memory = existing
+    ? structuredClone(existing.memory)
+    : {
+        id: write.id,
+        namespace: write.create!.namespace,
+        content: '',
+        kind: 'note',
+        tags: [],
+        metadata: {},
+        createdAt: write.create!.createdAt,
+        updatedAt: write.create!.createdAt,
+      };
+  const clocks = { ...existing?.clocks };
+  mergeFields(memory, clocks, MEMORY_FIELDS, write.values, write.clocks);
+  if (existing && write.create && write.create.createdAt < memory.createdAt) {
+    memory.createdAt = write.create.createdAt;
+  }
+  memory.updatedAt = hlcToIso(maxClock(clocks));
+  return { memory, clocks };
+}
+
+export function mergeLink(existing: LinkRecord | undefined, write: LinkWrite): LinkRecord | null {
+  if (!existing && !write.create) return null;
+  const link = existing
+    ? structuredClone(existing.link)
+    : {
+        id: write.id,
+        namespace: write.create!.namespace,
+        from: write.create!.from,
+        to: write.create!.to,
+        type: 'related_to',
+        metadata: {},
+        createdAt: write.create!.createdAt,
+        updatedAt: write.create!.createdAt,
+      };
+  const clocks = { ...existing?.clocks };
+  mergeFields(link, clocks, LINK_FIELDS, write.values, write.clocks);
+  link.updatedAt = hlcToIso(maxClock(clocks));
+  return { link, clocks };
+}
+
+/**
+ * Applies a batch inside a store transaction. Rules (the same on every replica and the server):
+ * - fields merge independently, the greater HLC stamp wins, equal stamps keep what is there;
+ * - a tombstone wins over every write of its id, earlier or later (an id is never reused);
+ * - deleting a memory tombstones its links with the same stamp;
+ * - a link whose endpoint is tombstoned is tombstoned too, so dangling links never appear;
+ * - a write that changes nothing records no change (pushes are idempotent).
+ */
+export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promise<ApplyResult> {
+  const origin = batch.origin ?? 'local';
+  const memoryWrites = batch.memories ?? [];
+  const linkWrites = batch.links ?? [];
+  const tombstones = [...(batch.tombstones ?? [])];
+  const result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+
+  const deadMemoryIds = tombstones.filter((t) => t.entity === 'memory').map((t) => t.id);
+  if (deadMemoryIds.length > 0) {
+    const alreadyDead = new Set(tombstones.filter((t) => t.entity === 'link').map((t) => t.id));
+    const clockOf = new Map(tombstones.filter((t) => t.entity === 'memory').map((t) => [t.id, t.clock]));
+    for (const { link } of await tx.readLinksTouching(deadMemoryIds)) {
+      if (alreadyDead.has(link.id)) continue;
+      alreadyDead.add(link.id);
+      const clock = clockOf.get(link.from) ?? clockOf.get(link.to)!;
+      tombstones.push({ entity: 'link', id: link.id, namespace: link.namespace, clock });
+    }
+  }
+
+  const memoryIds = unique([
+    ...memoryWrites.map((w) => w.id),
+    ...deadMemoryIds,
+    ...linkWrites.flatMap((w) => (w.create ? [w.create.from, w.create.to] : [])),
+  ]);
+  const linkIds = unique([
+    ...linkWrites.map((w) => w.id),
+    ...tombstones.filter((t) => t.entity === 'link').map((t) => t.id),
+  ]);
+  const memories = await tx.readMemories(memoryIds);
+  const links = await tx.readLinks(linkIds);
+  const dead = await tx.readTombstones(unique([...memoryIds, ...linkIds]));
+
+  for (const tombstone of tombstones) {
+    result.deleted.push(tombstone.id);
+    if (dead.has(tombstone.id)) continue;
+    dead.set(tombstone.id, tombstone);
+    await tx.putTombstone(tombstone);
+    if (tombstone.entity === 'memory') {
+      const record = memories.get(tombstone.id);
+      if (record) await tx.deleteMemory(record);
+      memories.delete(tombstone.id);
+    } else {
+      const record = links.get(tombstone.id);
+      if (record) await tx.deleteLink(record);
+      links.delete(tombstone.id);
+    }
+    await tx.recordChange(tombstone.entity, tombstone.id, origin);
+  }
+
+  const touchedMemories = new Map<string, MemoryRecord>();
+  for (const write of memoryWrites) {
+    const previous = memories.get(write.id);
+    const merged = dead.has(write.id) ? null : mergeMemory(previous, write);
+    if (!merged) {
+      result.rejected.push(write.id);
+      continue;
+    }
+    touchedMemories.set(write.id, merged);
+    if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
+    memories.set(write.id, merged);
+    await tx.putMemory(merged, previous);
+    const entryOrigin = origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    await tx.recordChange('memory', write.id, entryOrigin);
+  }
+
+  const touchedLinks = new Map<string, LinkRecord>();
+  for (const write of linkWrites) {
+    if (dead.has(write.id)) {
+      result.rejected.push(write.id);
+      continue;
+    }
+    const endpoint = write.create && (dead.get(write.create.from) ?? dead.get(write.create.to));
+    if (endpoint && !links.has(write.id)) {
+      const tombstone: Tombstone = { entity: 'link', id: write.id, namespace: endpoint.namespace, clock: endpoint.clock };
+      dead.set(write.id, tombstone);
+      await tx.putTombstone(tombstone);
+      await tx.recordChange('link', write.id, origin);
+      result.deleted.push(write.id);
+      continue;
+    }
+    const previous = links.get(write.id);
+    const merged = mergeLink(previous, write);
+    if (!merged) {
+      result.rejected.push(write.id);
+      continue;
+    }
+    touchedLinks.set(write.id, merged);
+    if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
+    links.set(write.id, merged);
+    await tx.putLink(merged, previous);
+    const entryOrigin = origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    await tx.recordChange('link', write.id, entryOrigin);
+  }
+
+  for (const [key, value] of Object.entries(batch.meta ?? {})) await tx.setMeta(key, value);
+  result.memories = [...touchedMemories.values()];
+  result.links = [...touchedLinks.values()];
+  return result;
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+/** Every id a batch touches, for stores that lock or notify per id. */
+export function batchIds(batch: WriteBatch): string[] {
+  return unique([
+    ...(batch.memories ?? []).map((w) => w.id),
+    ...(batch.links ?? []).map((w) => w.id),
+    ...(batch.tombstones ?? []).map((t) => t.id),
+  ]);
+}

@@ -1,0 +1,147 @@
+import { EngramError } from './errors.js';
+import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
+import { containsPhrase, parseQuery, rankDocuments, tokenize } from './text/index.js';
+import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './types.js';
+
+/** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
+const RRF_K = 60;
+const VECTOR_PAGE = 1000;
+
+interface Ranked {
+  id: string;
+  score: number;
+}
+
+function byScoreThenId(a: Ranked, b: Ranked): number {
+  return b.score - a.score || compareIdsDesc(a.id, b.id);
+}
+
+/**
+ * Reads ranked candidates in chunks and keeps those passing `accept`, until `limit` are found.
+ * Chunking bounds the reads when filters are selective without fetching the whole candidate list.
+ */
+async function takeAccepted(
+  store: MemoryStore,
+  namespace: string,
+  ranked: readonly Ranked[],
+  limit: number,
+  accept: (record: MemoryRecord, candidate: Ranked) => boolean,
+): Promise<NativeSearchHit[]> {
+  const hits: NativeSearchHit[] = [];
+  const chunk = Math.max(limit * 2, 32);
+  for (let start = 0; start < ranked.length && hits.length < limit; start += chunk) {
+    const slice = ranked.slice(start, start + chunk);
+    const records = new Map(
+      (await store.getMemories(namespace, slice.map((c) => c.id))).map((r) => [r.memory.id, r] as const),
+    );
+    for (const candidate of slice) {
+      const record = records.get(candidate.id);
+      if (!record || !accept(record, candidate)) continue;
+      hits.push({ record, score: candidate.score });
+      if (hits.length === limit) break;
+    }
+  }
+  return hits;
+}
+
+async function textSearch(
+  store: MemoryStore,
+  namespace: string,
+  request: SearchRequest,
+  filter: MemoryFilter,
+  limit: number,
+): Promise<NativeSearchHit[]> {
+  const parsed = parseQuery(request.query);
+  const [stats, postings] = await Promise.all([
+    store.textStats(namespace),
+    store.postings(namespace, parsed.terms, parsed.prefixes),
+  ]);
+  const candidates = rankDocuments(parsed, postings, stats);
+  const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
+  return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
+    if (!matchesFilter(record.memory, filter)) return false;
+    if (!(candidate as (typeof candidates)[number]).needsPhraseCheck) return true;
+    const tokens = tokenize(record.memory.content);
+    return (
+      phrases.every((p) => containsPhrase(tokens, p)) &&
+      !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
+    );
+  });
+}
+
+function cosine(a: readonly number[], b: readonly number[], normA: number): number {
+  let dot = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    normB += b[i]! * b[i]!;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / (normA * Math.sqrt(normB));
+}
+
+/** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
+async function vectorSearch(
+  store: MemoryStore,
+  namespace: string,
+  vector: readonly number[],
+  filter: MemoryFilter,
+  limit: number,
+): Promise<NativeSearchHit[]> {
+  const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  const scored: Ranked[] = [];
+  for (let after: string | null = null; ; ) {
+    const page = await store.vectors(namespace, after, VECTOR_PAGE);
+    for (const { id, embedding } of page) {
+      if (embedding.length !== vector.length) {
+        throw new EngramError(
+          'VALIDATION',
+          `vector: expected ${embedding.length} dimensions like the stored embeddings, got ${vector.length}`,
+          { field: 'vector' },
+        );
+      }
+      scored.push({ id, score: cosine(vector, embedding, normA) });
+    }
+    if (page.length < VECTOR_PAGE) break;
+    after = page[page.length - 1]!.id;
+  }
+  scored.sort(byScoreThenId);
+  return takeAccepted(store, namespace, scored, limit, (record) => matchesFilter(record.memory, filter));
+}
+
+function fuse(lists: readonly NativeSearchHit[][], limit: number): NativeSearchHit[] {
+  const fused = new Map<string, NativeSearchHit>();
+  for (const list of lists) {
+    list.forEach((hit, rank) => {
+      const id = hit.record.memory.id;
+      const prior = fused.get(id);
+      const score = (prior?.score ?? 0) + 1 / (RRF_K + rank + 1);
+      fused.set(id, { record: hit.record, score });
+    });
+  }
+  return [...fused.values()]
+    .sort((a, b) => b.score - a.score || compareIdsDesc(a.record.memory.id, b.record.memory.id))
+    .slice(0, limit);
+}
+
+/** Text, vector or hybrid search: ranked best first, equal scores by id descending. */
+export async function searchStore(
+  store: MemoryStore,
+  namespace: string,
+  request: SearchRequest,
+): Promise<NativeSearchHit[]> {
+  if (store.search) return store.search(namespace, request);
+  const filter: MemoryFilter = { kind: request.kind, tags: request.tags, tagMode: request.tagMode, now: request.now };
+  if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
+  if (!request.vector) {
+    throw new EngramError('VALIDATION', `vector: required for mode '${request.mode}', got nothing`, {
+      field: 'vector',
+    });
+  }
+  if (request.mode === 'vector') return vectorSearch(store, namespace, request.vector, filter, request.limit);
+  const depth = Math.max(request.limit * 3, 50);
+  const [text, vector] = await Promise.all([
+    textSearch(store, namespace, request, filter, depth),
+    vectorSearch(store, namespace, request.vector, filter, depth),
+  ]);
+  return fuse([text, vector], request.limit);
+}

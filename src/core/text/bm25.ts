@@ -1,0 +1,250 @@
+import type { ParsedQuery } from './query.js';
+
+/** One document holding one term. `length` is the document's token count. */
+export interface Posting {
+  term: string;
+  id: string;
+  tf: number;
+  length: number;
+}
+
+/** Size of the namespace index: how many documents, and how many tokens in all. */
+export interface CorpusStats {
+  docs: number;
+  tokens: number;
+}
+
+export interface Candidate {
+  id: string;
+  score: number;
+  /** The caller must check phrase adjacency on the text: keep it only if it holds every phrase and no excluded phrase. */
+  needsPhraseCheck: boolean;
+}
+
+const K1 = 1.2;
+const B = 0.75;
+
+/** One term's postings, at most one per document, as parallel arrays. */
+interface TermPostings {
+  idf: number;
+  docs: number[];
+  postings: Posting[];
+}
+
+/**
+ * Stores may return one (term, id) twice, e.g. when a term is both asked for and the expansion of a prefix.
+ * Keeping a fixed pick among the copies makes the result independent of posting order even if they disagree.
+ */
+function outranks(candidate: Posting, held: Posting): boolean {
+  return candidate.tf > held.tf || (candidate.tf === held.tf && candidate.length > held.length);
+}
+
+function inverseDocumentFrequency(docs: number, docFrequency: number): number {
+  // Stats read apart from the postings can lag behind them; holding N >= n keeps idf positive.
+  const total = Math.max(docs, docFrequency);
+  return Math.log(1 + (total - docFrequency + 0.5) / (docFrequency + 0.5));
+}
+
+/** The fetched postings grouped by term once, with documents renumbered densely so per-document state fits typed arrays. */
+class TermIndex {
+  readonly ids: string[] = [];
+  private readonly terms = new Map<string, TermPostings>();
+  private readonly averageLength: number;
+
+  constructor(postings: readonly Posting[], stats: CorpusStats) {
+    this.averageLength = stats.docs > 0 ? stats.tokens / stats.docs : 0;
+    const docIndex = new Map<string, number>();
+    // Stores mostly return each term's postings together: skip the term lookup while the term stays the same.
+    let entry: TermPostings | undefined;
+    for (const posting of postings) {
+      let doc = docIndex.get(posting.id);
+      if (doc === undefined) {
+        doc = this.ids.length;
+        docIndex.set(posting.id, doc);
+        this.ids.push(posting.id);
+      }
+      if (entry === undefined || entry.postings[0]!.term !== posting.term) {
+        entry = this.terms.get(posting.term);
+        if (entry === undefined) {
+          entry = { idf: 0, docs: [], postings: [] };
+          this.terms.set(posting.term, entry);
+        }
+      }
+      entry.docs.push(doc);
+      entry.postings.push(posting);
+    }
+    this.dropDuplicates(stats);
+  }
+
+  get(term: string): TermPostings | undefined {
+    return this.terms.get(term);
+  }
+
+  /** Every fetched term starting with `prefix`; exact terms count too, as the store's expansion holds them as well. */
+  expansions(prefix: string): TermPostings[] {
+    const found: TermPostings[] = [];
+    for (const [term, entry] of this.terms) if (term.startsWith(prefix)) found.push(entry);
+    return found;
+  }
+
+  weight(entry: TermPostings, at: number): number {
+    const { tf, length } = entry.postings[at]!;
+    const relativeLength = this.averageLength > 0 ? length / this.averageLength : 1;
+    return (entry.idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + B * relativeLength));
+  }
+
+  /** Keeps one posting per (term, document), so that document frequencies count distinct documents. */
+  private dropDuplicates(stats: CorpusStats): void {
+    // seenIn[doc] is the 1-based number of the last term that met doc, slot[doc] where its posting was kept.
+    const seenIn = new Int32Array(this.ids.length);
+    const slot = new Int32Array(this.ids.length);
+    let termNumber = 0;
+    for (const entry of this.terms.values()) {
+      termNumber++;
+      const { docs, postings } = entry;
+      let kept = 0;
+      for (let at = 0; at < docs.length; at++) {
+        const doc = docs[at]!;
+        const posting = postings[at]!;
+        if (seenIn[doc] === termNumber) {
+          if (outranks(posting, postings[slot[doc]!]!)) postings[slot[doc]!] = posting;
+          continue;
+        }
+        seenIn[doc] = termNumber;
+        slot[doc] = kept;
+        docs[kept] = doc;
+        postings[kept] = posting;
+        kept++;
+      }
+      docs.length = kept;
+      postings.length = kept;
+      entry.idf = inverseDocumentFrequency(stats.docs, kept);
+    }
+  }
+}
+
+/** Per-document values of one clause, and the documents it applies to. */
+interface ClauseWeights {
+  docs: number[];
+  weights: Float64Array;
+}
+
+/** A prefix clause: for each document, its best-weighted expansion. */
+function bestExpansionWeights(index: TermIndex, prefix: string): ClauseWeights {
+  const docCount = index.ids.length;
+  const weights = new Float64Array(docCount);
+  const seen = new Uint8Array(docCount);
+  const docs: number[] = [];
+  for (const entry of index.expansions(prefix)) {
+    for (let at = 0; at < entry.docs.length; at++) {
+      const doc = entry.docs[at]!;
+      const weight = index.weight(entry, at);
+      if (seen[doc] === 0) {
+        seen[doc] = 1;
+        docs.push(doc);
+        weights[doc] = weight;
+      } else if (weight > weights[doc]!) {
+        weights[doc] = weight;
+      }
+    }
+  }
+  return { docs, weights };
+}
+
+/** A phrase: the documents holding all its terms, each with the sum of its terms' weights in phrase order. */
+function phraseWeights(index: TermIndex, terms: readonly string[]): ClauseWeights {
+  const entries: TermPostings[] = [];
+  for (const term of terms) {
+    const entry = index.get(term);
+    if (entry === undefined) return { docs: [], weights: new Float64Array(0) };
+    entries.push(entry);
+  }
+  const docCount = index.ids.length;
+  const weights = new Float64Array(docCount);
+  // A term repeated in the phrase counts once per occurrence, so holding all terms means hits === terms.length.
+  const hits = new Uint32Array(docCount);
+  // Term by term, every document adds its weights in phrase order, whatever the order of the postings.
+  for (const entry of entries) {
+    for (let at = 0; at < entry.docs.length; at++) {
+      const doc = entry.docs[at]!;
+      weights[doc]! += index.weight(entry, at);
+      hits[doc]!++;
+    }
+  }
+  const docs = entries[0]!.docs.filter((doc) => hits[doc] === terms.length);
+  return { docs, weights };
+}
+
+function byScoreThenIdDescending(a: Candidate, b: Candidate): number {
+  if (a.score !== b.score) return b.score - a.score;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * Scores documents with BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - n + 0.5) / (n + 0.5))), from postings
+ * fetched for parsed.terms and for parsed.prefixes (a prefix posting carries the expanded term in `term`).
+ *
+ * A document matches when it matches at least one positive clause, holds every term of every phrase clause
+ * and holds no excluded term. Phrase adjacency is left to the caller, which has the text: every result is
+ * flagged `needsPhraseCheck` when the query has phrase clauses, and so is any document holding all terms of
+ * an excluded phrase.
+ *
+ * Score = sum over positive clauses of: term → its BM25; prefix → the best BM25 among the document's
+ * expansions; phrase → the sum of its terms' BM25 in order. Each document accumulates in clause order, never
+ * in posting order, so any store, returning postings in any order, gets bit-identical scores.
+ * Sorted by score descending, then id descending.
+ */
+export function rankDocuments(
+  parsed: ParsedQuery,
+  postings: readonly Posting[],
+  stats: CorpusStats,
+): Candidate[] {
+  const index = new TermIndex(postings, stats);
+  const docCount = index.ids.length;
+  const scores = new Float64Array(docCount);
+  const matched = new Uint8Array(docCount);
+  const phrasesHeld = new Uint32Array(docCount);
+  let phraseClauses = 0;
+  const credit = (doc: number, weight: number): void => {
+    scores[doc]! += weight;
+    matched[doc] = 1;
+  };
+
+  for (const clause of parsed.clauses) {
+    if (clause.kind === 'term') {
+      const entry = index.get(clause.term);
+      if (entry === undefined) continue;
+      for (let at = 0; at < entry.docs.length; at++) credit(entry.docs[at]!, index.weight(entry, at));
+    } else {
+      const isPhrase = clause.kind === 'phrase';
+      if (isPhrase) phraseClauses++;
+      const { docs, weights } = isPhrase
+        ? phraseWeights(index, clause.terms)
+        : bestExpansionWeights(index, clause.prefix);
+      for (const doc of docs) {
+        credit(doc, weights[doc]!);
+        if (isPhrase) phrasesHeld[doc]!++;
+      }
+    }
+  }
+
+  const rejected = new Uint8Array(docCount);
+  for (const term of parsed.excluded) {
+    for (const doc of index.get(term)?.docs ?? []) rejected[doc] = 1;
+  }
+  const mayHoldExcludedPhrase = new Uint8Array(docCount);
+  for (const phrase of parsed.excludedPhrases) {
+    for (const doc of phraseWeights(index, phrase).docs) mayHoldExcludedPhrase[doc] = 1;
+  }
+
+  const candidates: Candidate[] = [];
+  for (let doc = 0; doc < docCount; doc++) {
+    if (matched[doc] === 0 || rejected[doc] === 1 || phrasesHeld[doc] !== phraseClauses) continue;
+    candidates.push({
+      id: index.ids[doc]!,
+      score: scores[doc]!,
+      needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,
+    });
+  }
+  return candidates.sort(byScoreThenIdDescending);
+}

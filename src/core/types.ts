@@ -1,0 +1,300 @@
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+export interface Memory {
+  id: string;
+  namespace: string;
+  content: string;
+  kind: string;
+  tags: string[];
+  metadata: { [k: string]: Json };
+  embedding?: number[];
+  importance?: number;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string;
+}
+
+export interface Link {
+  id: string;
+  namespace: string;
+  from: string;
+  to: string;
+  type: string;
+  weight?: number;
+  metadata: { [k: string]: Json };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface MemoryInput {
+  content: string;
+  kind?: string;
+  tags?: string[];
+  metadata?: { [k: string]: Json };
+  embedding?: number[];
+  importance?: number;
+  expiresAt?: string;
+  id?: string;
+}
+
+/** `null` clears an optional field. */
+export interface MemoryPatch {
+  content?: string;
+  kind?: string;
+  tags?: string[];
+  metadata?: { [k: string]: Json };
+  embedding?: number[] | null;
+  importance?: number | null;
+  expiresAt?: string | null;
+}
+
+export type Direction = 'out' | 'in' | 'both';
+export type TagMode = 'any' | 'all';
+export type SearchMode = 'text' | 'vector' | 'hybrid';
+
+export interface ListOptions {
+  kind?: string;
+  tags?: string[];
+  tagMode?: TagMode;
+  /** Inclusive lower bound on `createdAt`. */
+  since?: string;
+  /** Exclusive upper bound on `createdAt`. */
+  until?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface ListResult {
+  items: Memory[];
+  cursor: string | null;
+}
+
+export interface SearchOptions {
+  limit?: number;
+  kind?: string;
+  tags?: string[];
+  tagMode?: TagMode;
+  vector?: number[];
+  mode?: SearchMode;
+}
+
+export interface SearchHit {
+  memory: Memory;
+  score: number;
+}
+
+export interface LinkOptions {
+  weight?: number;
+  metadata?: { [k: string]: Json };
+}
+
+export interface LinksOptions {
+  direction?: Direction;
+  type?: string;
+}
+
+export interface NeighborsOptions extends LinksOptions {
+  depth?: number;
+}
+
+export interface PathOptions extends LinksOptions {
+  maxDepth?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication envelope: what stores persist beside each value so that replicas can merge.
+
+/** Per-field hybrid-logical-clock stamps (see hlc.ts). A field wins a merge when its stamp is greater. */
+export type FieldClocks = Record<string, string>;
+
+/** The fields of a memory that replicas merge one by one (last writer wins per field). */
+export const MEMORY_FIELDS = [
+  'content',
+  'kind',
+  'tags',
+  'metadata',
+  'embedding',
+  'importance',
+  'expiresAt',
+] as const;
+export type MemoryField = (typeof MEMORY_FIELDS)[number];
+
+export const LINK_FIELDS = ['type', 'weight', 'metadata'] as const;
+export type LinkField = (typeof LINK_FIELDS)[number];
+
+export interface MemoryRecord {
+  memory: Memory;
+  clocks: FieldClocks;
+}
+
+export interface LinkRecord {
+  link: Link;
+  clocks: FieldClocks;
+}
+
+export type Entity = 'memory' | 'link';
+
+/** A delete that replicates: once an id is tombstoned it stays deleted on every replica. */
+export interface Tombstone {
+  entity: Entity;
+  id: string;
+  namespace: string;
+  /** HLC stamp of the delete. */
+  clock: string;
+}
+
+/**
+ * A write sent to a store. A full record creates; a partial one (only some fields, each with a stamp)
+ * updates an existing record. Either way the store merges it field by field with what it holds.
+ */
+export interface MemoryWrite {
+  id: string;
+  /** Present when the write may create the record: the immutable part. */
+  create?: { namespace: string; createdAt: string };
+  values: Partial<Pick<Memory, MemoryField>>;
+  clocks: FieldClocks;
+}
+
+export interface LinkWrite {
+  id: string;
+  create?: { namespace: string; from: string; to: string; createdAt: string };
+  values: Partial<Pick<Link, LinkField>>;
+  clocks: FieldClocks;
+}
+
+/** `local` changes wait in the outbox for the server; `remote` ones came from it. */
+export type ChangeOrigin = 'local' | 'remote';
+
+export interface WriteBatch {
+  memories?: MemoryWrite[];
+  links?: LinkWrite[];
+  tombstones?: Tombstone[];
+  origin?: ChangeOrigin;
+  /** Namespace-scoped bookkeeping written in the same transaction (sync cursors, client id). */
+  meta?: Record<string, Json>;
+}
+
+export interface ApplyResult {
+  /** The merged state of every memory the batch touched that still exists. */
+  memories: MemoryRecord[];
+  links: LinkRecord[];
+  /** Ids (memories and links) the batch removed or found already removed. */
+  deleted: string[];
+  /** Writes refused because the id is tombstoned. */
+  rejected: string[];
+}
+
+/** One entry per entity in the change feed: a newer write of the same entity replaces its entry. */
+export interface ChangeEntry {
+  seq: number;
+  entity: Entity;
+  id: string;
+  origin: ChangeOrigin;
+}
+
+export interface ListQuery {
+  kind?: string;
+  tags?: string[];
+  tagMode: TagMode;
+  since?: string;
+  until?: string;
+  /** Only ids strictly below this one (the cursor). */
+  beforeId?: string;
+  /** Memories whose `expiresAt` is at or before this instant are excluded. */
+  now: string;
+  limit: number;
+}
+
+export interface TextPosting {
+  term: string;
+  id: string;
+  tf: number;
+  length: number;
+}
+
+export interface TextStats {
+  docs: number;
+  tokens: number;
+}
+
+export interface VectorEntry {
+  id: string;
+  embedding: number[];
+}
+
+export interface StoreCapabilities {
+  /** Data outlives the process (IndexedDB, a file, Postgres). */
+  persistent: boolean;
+  /** Other processes or tabs may write the same data; `subscribe` tells of their changes. */
+  shared: boolean;
+  /** The store answers search itself (e.g. over HTTP) instead of serving postings to core. */
+  nativeSearch: boolean;
+  /** The store answers neighbors/path itself. */
+  nativeGraph: boolean;
+}
+
+export interface SearchRequest extends SearchOptions {
+  query: string;
+  limit: number;
+  mode: SearchMode;
+  tagMode: TagMode;
+  now: string;
+}
+
+export interface NativeSearchHit {
+  record: MemoryRecord;
+  score: number;
+}
+
+/**
+ * The one contract every backend implements. Methods take the namespace first and never see another
+ * namespace's data. Stores are deliberately dumb: validation, clocks, ranking and graph walks live in
+ * core; a store keeps records, an inverted index, a change feed and meta, and merges writes with
+ * `mergeBatch` (core) inside one transaction.
+ */
+export interface MemoryStore {
+  readonly kind: string;
+  readonly capabilities: StoreCapabilities;
+  /** Opens connections and creates or upgrades the schema; idempotent. Other methods call it lazily. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Merges the batch atomically: all of it is applied or none. */
+  apply(namespace: string, batch: WriteBatch): Promise<ApplyResult>;
+  getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]>;
+  getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]>;
+  getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]>;
+  /** Links touching any of `memoryIds` in the given direction; one call per graph level. */
+  linksOf(
+    namespace: string,
+    memoryIds: readonly string[],
+    options: { direction: Direction; type?: string },
+  ): Promise<LinkRecord[]>;
+  /** Matching memories ordered by id descending, at most `limit`. */
+  list(namespace: string, query: ListQuery): Promise<MemoryRecord[]>;
+
+  /** Inverted-index reads for core's BM25: postings of exact terms and of every term with a prefix. */
+  textStats(namespace: string): Promise<TextStats>;
+  postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
+  /** Embeddings in id order after `afterId`, `limit` at a time. */
+  vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
+
+  changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]>;
+  getMeta(namespace: string, key: string): Promise<Json | undefined>;
+  namespaces(): Promise<string[]>;
+
+  search?(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]>;
+  neighbors?(
+    namespace: string,
+    id: string,
+    options: Required<Pick<NeighborsOptions, 'direction' | 'depth'>> & { type?: string; now: string },
+  ): Promise<MemoryRecord[]>;
+  path?(
+    namespace: string,
+    from: string,
+    to: string,
+    options: Required<Pick<PathOptions, 'direction' | 'maxDepth'>> & { type?: string; now: string },
+  ): Promise<MemoryRecord[] | null>;
+  /** Changes made by other processes/tabs; returns an unsubscribe function. */
+  subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
+}

@@ -1,0 +1,169 @@
+import * as v from 'valibot';
+import { EngramError } from './errors.js';
+import { ID_PATTERN } from './ids.js';
+import type { Json } from './types.js';
+
+export const LIMITS = {
+  contentBytes: 64 * 1024,
+  metadataBytes: 64 * 1024,
+  labelLength: 64,
+  tags: 64,
+  embeddingDims: 4096,
+  listLimit: 1000,
+  searchLimit: 1000,
+  depth: 10,
+  batch: 1000,
+} as const;
+
+const encoder = new TextEncoder();
+const byteLength = (s: string) => encoder.encode(s).length;
+
+const id = v.pipe(
+  v.string('expected a string id'),
+  v.regex(ID_PATTERN, 'expected 1-128 characters of [A-Za-z0-9._:-]'),
+);
+const label = (what: string) =>
+  v.pipe(
+    v.string(`expected ${what} as a string`),
+    v.minLength(1, `expected a non-empty ${what}`),
+    v.maxLength(LIMITS.labelLength, `expected ${what} of at most ${LIMITS.labelLength} characters`),
+  );
+const instant = v.pipe(
+  v.string('expected an ISO 8601 date-time string'),
+  v.check((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s), 'expected an ISO 8601 date-time'),
+);
+const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite number'));
+
+function isJson(value: unknown, depth = 0): value is Json {
+  if (depth > 32) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).every((item) => isJson(item, depth + 1));
+  }
+  return false;
+}
+
+const content = v.pipe(
+  v.string('expected the content as a string'),
+  v.check((s) => s.trim().length > 0, 'expected non-empty content'),
+  v.check((s) => byteLength(s) <= LIMITS.contentBytes, 'expected at most 64 KiB of UTF-8'),
+);
+const tags = v.pipe(
+  v.array(label('tag'), 'expected an array of strings'),
+  v.maxLength(LIMITS.tags, `expected at most ${LIMITS.tags} tags`),
+);
+const metadata = v.pipe(
+  v.custom<{ [k: string]: Json }>(
+    (m) => typeof m === 'object' && m !== null && !Array.isArray(m) && isJson(m),
+    'expected a plain object of JSON values (no undefined, functions, dates, NaN or Infinity)',
+  ),
+  v.check((m) => byteLength(JSON.stringify(m)) <= LIMITS.metadataBytes, 'expected at most 64 KiB of JSON'),
+);
+const embedding = v.pipe(
+  v.array(finite, 'expected an array of numbers'),
+  v.minLength(1, 'expected at least one dimension'),
+  v.maxLength(LIMITS.embeddingDims, `expected at most ${LIMITS.embeddingDims} dimensions`),
+);
+const importance = v.pipe(finite, v.minValue(0, 'expected a number from 0 to 1'), v.maxValue(1, 'expected a number from 0 to 1'));
+const limit = (max: number) =>
+  v.pipe(v.number('expected a number'), v.integer('expected an integer'), v.minValue(1, 'expected at least 1'), v.maxValue(max, `expected at most ${max}`));
+const direction = v.picklist(['out', 'in', 'both'], "expected 'out', 'in' or 'both'");
+const tagMode = v.picklist(['any', 'all'], "expected 'any' or 'all'");
+const depth = v.pipe(v.number('expected a number'), v.integer('expected an integer'), v.minValue(1, 'expected at least 1'), v.maxValue(LIMITS.depth, `expected at most ${LIMITS.depth}`));
+
+export const memoryInputSchema = v.strictObject(
+  {
+    content,
+    kind: v.optional(label('kind')),
+    tags: v.optional(tags),
+    metadata: v.optional(metadata),
+    embedding: v.optional(embedding),
+    importance: v.optional(importance),
+    expiresAt: v.optional(instant),
+    id: v.optional(id),
+  },
+  'expected an object',
+);
+
+export const memoryPatchSchema = v.pipe(
+  v.strictObject(
+    {
+      content: v.optional(content),
+      kind: v.optional(label('kind')),
+      tags: v.optional(tags),
+      metadata: v.optional(metadata),
+      embedding: v.optional(v.nullable(embedding)),
+      importance: v.optional(v.nullable(importance)),
+      expiresAt: v.optional(v.nullable(instant)),
+    },
+    'expected an object',
+  ),
+  v.check((p) => Object.keys(p).length > 0, 'expected at least one field to change'),
+);
+
+export const listOptionsSchema = v.strictObject({
+  kind: v.optional(label('kind')),
+  tags: v.optional(tags),
+  tagMode: v.optional(tagMode),
+  since: v.optional(instant),
+  until: v.optional(instant),
+  limit: v.optional(limit(LIMITS.listLimit)),
+  cursor: v.optional(v.nullable(v.string('expected the cursor string returned by list'))),
+});
+
+export const searchOptionsSchema = v.strictObject({
+  limit: v.optional(limit(LIMITS.searchLimit)),
+  kind: v.optional(label('kind')),
+  tags: v.optional(tags),
+  tagMode: v.optional(tagMode),
+  vector: v.optional(embedding),
+  mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
+});
+
+export const linkOptionsSchema = v.strictObject({
+  weight: v.optional(finite),
+  metadata: v.optional(metadata),
+});
+
+export const linksOptionsSchema = v.strictObject({ direction: v.optional(direction), type: v.optional(label('type')) });
+export const neighborsOptionsSchema = v.strictObject({
+  direction: v.optional(direction),
+  type: v.optional(label('type')),
+  depth: v.optional(depth),
+});
+export const pathOptionsSchema = v.strictObject({
+  direction: v.optional(direction),
+  type: v.optional(label('type')),
+  maxDepth: v.optional(depth),
+});
+
+export const idSchema = id;
+export const namespaceSchema = id;
+export const labelSchema = label;
+export const querySchema = v.pipe(v.string('expected the query as a string'), v.maxLength(1024, 'expected at most 1024 characters'));
+
+/**
+ * Parses `value` or throws VALIDATION naming the field: `add.tags.1: expected a non-empty tag`.
+ * `where` is the argument's name as the caller wrote it.
+ */
+export function parse<S extends v.GenericSchema>(schema: S, value: unknown, where: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = v.getDotPath(issue);
+  const field = path ? `${where}.${path}` : where;
+  const got = describe(issue.input);
+  throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
+}
+
+function describe(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return `an array of ${input.length}`;
+  if (typeof input === 'string') return input.length > 40 ? `a string of ${input.length} characters` : JSON.stringify(input);
+  if (typeof input === 'object') return 'an object';
+  return `${typeof input} ${String(input)}`;
+}
+

@@ -1,0 +1,66 @@
+import {
+  type FieldClocks,
+  LINK_FIELDS,
+  type Link,
+  type LinkWrite,
+  MEMORY_FIELDS,
+  type MemoryInput,
+  type MemoryPatch,
+  type MemoryWrite,
+} from './types.js';
+
+type MemoryValues = MemoryWrite['values'];
+
+/** A create stamps every mergeable field, present or not, so a later partial write always compares. */
+function stampAll(fields: readonly string[], stamp: string): FieldClocks {
+  return Object.fromEntries(fields.map((f) => [f, stamp]));
+}
+
+export function createMemoryWrite(
+  namespace: string,
+  id: string,
+  input: MemoryInput,
+  stamp: string,
+  createdAt: string,
+): MemoryWrite {
+  const values: MemoryValues = {
+    content: input.content,
+    kind: input.kind ?? 'note',
+    tags: [...new Set(input.tags ?? [])],
+    metadata: structuredClone(input.metadata ?? {}),
+  };
+  if (input.embedding !== undefined) values.embedding = [...input.embedding];
+  if (input.importance !== undefined) values.importance = input.importance;
+  if (input.expiresAt !== undefined) values.expiresAt = new Date(input.expiresAt).toISOString();
+  return { id, create: { namespace, createdAt }, values, clocks: stampAll(MEMORY_FIELDS, stamp) };
+}
+
+/** Only the fields the patch names are written and stamped; `null` clears an optional field. */
+export function patchMemoryWrite(id: string, patch: MemoryPatch, stamp: string): MemoryWrite {
+  const values: MemoryValues = {};
+  const clocks: FieldClocks = {};
+  for (const field of MEMORY_FIELDS) {
+    if (!(field in patch)) continue;
+    const value = patch[field];
+    clocks[field] = stamp;
+    if (value === null || value === undefined) continue;
+    if (field === 'tags') values.tags = [...new Set(value as string[])];
+    else if (field === 'expiresAt') values.expiresAt = new Date(value as string).toISOString();
+    else (values as Record<string, unknown>)[field] = structuredClone(value);
+  }
+  return { id, values, clocks };
+}
+
+export function createLinkWrite(
+  link: Pick<Link, 'id' | 'namespace' | 'from' | 'to' | 'type' | 'createdAt'> & Partial<Link>,
+  stamp: string,
+): LinkWrite {
+  const values: LinkWrite['values'] = { type: link.type, metadata: structuredClone(link.metadata ?? {}) };
+  values.weight = link.weight ?? 1;
+  return {
+    id: link.id,
+    create: { namespace: link.namespace, from: link.from, to: link.to, createdAt: link.createdAt },
+    values,
+    clocks: stampAll(LINK_FIELDS, stamp),
+  };
+}

@@ -1,0 +1,18 @@
+export { InMemoryStore } from './backends/memory/memory-store.js';
+export { createMemory } from './core/create-memory.js';
+export { type ErrorCode, EngramError, isEngramError } from './core/errors.js';
+export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
+export { uuidv7 } from './core/ids.js';
+export type {
+  ChangeEvent,
+  ChangeKind,
+  CreateMemoryOptions,
+  Engram,
+  MemoryEvents,
+  SyncOptions,
+  SyncState,
+  SyncStatus,
+} from './core/memory.js';
+export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
+export { searchStore } from './core/search.js';
+export * from './core/types.js';

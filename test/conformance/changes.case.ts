@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { formatHlc, type MemoryWrite } from '../../src/index.js';
+import { freshNamespace, type SuiteContext } from './harness.js';
+
+const stamp = (ms: number, node = 'n1') => formatHlc({ wallMs: ms, counter: 0, node });
+const FIELDS = ['content', 'kind', 'tags', 'metadata', 'embedding', 'importance', 'expiresAt'];
+
+function fullWrite(namespace: string, id: string, content: string, at: number, node = 'n1'): MemoryWrite {
+  return {
+    id,
+    create: { namespace, createdAt: new Date(at).toISOString() },
+    values: { content, kind: 'note', tags: [], metadata: {} },
+    clocks: Object.fromEntries(FIELDS.map((f) => [f, stamp(at, node)])),
+  };
+}
+
+export function changeFeedCases(ctx: SuiteContext): void {
+  describe('change feed and merge', () => {
+    it('records one entry per entity, in increasing sequence', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      const b = await mem.add({ content: 'b' });
+      await mem.update(a.id, { content: 'a2' });
+      const changes = await ctx.store().changes(mem.namespace, 0, 100);
+      expect(changes.map((c) => [c.entity, c.id])).toEqual([
+        ['memory', b.id],
+        ['memory', a.id],
+      ]);
+      expect(changes[0]!.seq).toBeLessThan(changes[1]!.seq);
+      expect(changes.every((c) => c.origin === 'local')).toBe(true);
+    });
+
+    it('pages by sequence number', async () => {
+      const mem = await ctx.memory();
+      const made = await mem.addMany(Array.from({ length: 7 }, (_, i) => ({ content: `c${i}` })));
+      const store = ctx.store();
+      const first = await store.changes(mem.namespace, 0, 3);
+      const rest = await store.changes(mem.namespace, first[2]!.seq, 100);
+      expect([...first, ...rest].map((c) => c.id)).toEqual(made.map((m) => m.id));
+    });
+
+    it('deletes leave tombstones in the feed, for the memory and its links', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const link = await mem.link(a!.id, b!.id, 'rel');
+      await mem.remove(a!.id);
+      const store = ctx.store();
+      const tombstones = await store.getTombstones(mem.namespace, [a!.id, link.id, b!.id]);
+      expect(tombstones.map((t) => [t.entity, t.id]).sort()).toEqual(
+        [
+          ['link', link.id],
+          ['memory', a!.id],
+        ].sort(),
+      );
+      const tail = (await store.changes(mem.namespace, 0, 100)).slice(-2).map((c) => c.id);
+      expect(tail.sort()).toEqual([a!.id, link.id].sort());
+      expect(await store.getMemories(mem.namespace, [a!.id])).toEqual([]);
+    });
+
+    it('applying the same write twice changes nothing the second time', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const write = fullWrite(ns, 'idem', 'hello', Date.parse('2030-01-01'));
+      await store.apply(ns, { memories: [write], origin: 'remote' });
+      const before = await store.changes(ns, 0, 10);
+      const again = await store.apply(ns, { memories: [write], origin: 'remote' });
+      expect(await store.changes(ns, 0, 10)).toEqual(before);
+      expect(again.memories[0]?.memory.content).toBe('hello');
+    });
+
+    it('merges field by field: the greater clock wins each field', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'original', t0)] });
+      await store.apply(ns, {
+        memories: [
+          { id: 'm', values: { content: 'newer content' }, clocks: { content: stamp(t0 + 20, 'b') } },
+          { id: 'm', values: { tags: ['older'] }, clocks: { tags: stamp(t0 - 5, 'c') } },
+          { id: 'm', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 10, 'c') } },
+          { id: 'm', values: { content: 'stale content' }, clocks: { content: stamp(t0 + 15, 'c') } },
+        ],
+      });
+      const [record] = await store.getMemories(ns, ['m']);
+      expect(record!.memory).toMatchObject({ content: 'newer content', kind: 'fact', tags: [] });
+      expect(record!.clocks.content).toBe(stamp(t0 + 20, 'b'));
+      expect(record!.memory.updatedAt).toBe(new Date(t0 + 20).toISOString());
+    });
+
+    it('breaks equal wall clocks by client id', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
+      await store.apply(ns, { memories: [{ id: 'm', values: { content: 'from zed' }, clocks: { content: stamp(t0 + 1, 'zed') } }] });
+      await store.apply(ns, { memories: [{ id: 'm', values: { content: 'from amy' }, clocks: { content: stamp(t0 + 1, 'amy') } }] });
+      expect((await store.getMemories(ns, ['m']))[0]!.memory.content).toBe('from zed');
+    });
+
+    it('a tombstone wins over writes stamped after it', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
+      await store.apply(ns, { tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 1) }] });
+      const late = await store.apply(ns, {
+        memories: [{ id: 'm', values: { content: 'late edit' }, clocks: { content: stamp(t0 + 99, 'x') } }],
+      });
+      expect(late.rejected).toEqual(['m']);
+      expect(await store.getMemories(ns, ['m'])).toEqual([]);
+    });
+
+    it('a link to a deleted memory is tombstoned on arrival', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)] });
+      await store.apply(ns, { tombstones: [{ entity: 'memory', id: 'b', namespace: ns, clock: stamp(t0 + 1) }] });
+      const result = await store.apply(ns, {
+        links: [
+          {
+            id: 'l1',
+            create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
+            values: { type: 'rel', weight: 1, metadata: {} },
+            clocks: { type: stamp(t0 + 2), weight: stamp(t0 + 2), metadata: stamp(t0 + 2) },
+          },
+        ],
+      });
+      expect(result.deleted).toEqual(['l1']);
+      expect(await store.getLinks(ns, ['l1'])).toEqual([]);
+      expect((await store.getTombstones(ns, ['l1']))[0]?.entity).toBe('link');
+    });
+
+    it('a partial write for an unknown id is rejected, not half-created', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const result = await store.apply(ns, {
+        memories: [{ id: 'ghost', values: { content: 'x' }, clocks: { content: stamp(Date.parse('2030-01-01')) } }],
+      });
+      expect(result.rejected).toEqual(['ghost']);
+      expect(await store.changes(ns, 0, 10)).toEqual([]);
+    });
+
+    it('marks remote writes that lost a field to local data as still local', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
+      await store.apply(ns, { memories: [{ id: 'm', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 50) } }] });
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'server copy', t0 + 10, 'srv')], origin: 'remote' });
+      const [entry] = await store.changes(ns, 0, 10);
+      expect(entry!.origin).toBe('local');
+      const [record] = await store.getMemories(ns, ['m']);
+      expect(record!.memory).toMatchObject({ content: 'server copy', kind: 'fact' });
+      await store.apply(ns, { memories: [fullWrite(ns, 'n', 'plain remote', t0, 'srv')], origin: 'remote' });
+      expect((await store.changes(ns, entry!.seq, 10))[0]).toMatchObject({ id: 'n', origin: 'remote' });
+    });
+
+    it('keeps meta written with a batch', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      await store.apply(ns, { meta: { cursor: 42, info: { a: ['b'] } } });
+      expect(await store.getMeta(ns, 'cursor')).toBe(42);
+      expect(await store.getMeta(ns, 'info')).toEqual({ a: ['b'] });
+      expect(await store.getMeta(ns, 'absent')).toBeUndefined();
+    });
+  });
+}
+
+export function eventCases(ctx: SuiteContext): void {
+  describe('events and status', () => {
+    it("on('change') reports writes until unsubscribed", async () => {
+      const mem = await ctx.memory();
+      const seen: string[] = [];
+      const off = mem.on('change', (e) => seen.push(`${e.type}:${e.ids.length}`));
+      const m = await mem.add({ content: 'x' });
+      await mem.update(m.id, { content: 'y' });
+      off();
+      await mem.remove(m.id);
+      expect(seen).toEqual(['add:1', 'update:1']);
+    });
+
+    it('a throwing listener does not break the write', async () => {
+      const mem = await ctx.memory();
+      mem.on('change', () => {
+        throw new Error('listener bug');
+      });
+      const m = await mem.add({ content: 'still saved' });
+      expect(await mem.get(m.id)).not.toBeNull();
+    });
+
+    it('status is local with nothing pending when sync is off', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'x' });
+      expect(mem.status).toEqual({ state: 'local', pending: 0, lastSyncAt: null });
+    });
+  });
+}

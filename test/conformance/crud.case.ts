@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { expectError, type SuiteContext } from './harness.js';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function crudCases(ctx: SuiteContext): void {
+  describe('crud', () => {
+    it('add fills defaults and a time-sortable id', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'Likes green tea' });
+      expect(m.id).toMatch(UUID_V7);
+      expect(m).toMatchObject({ namespace: mem.namespace, content: 'Likes green tea', kind: 'note', tags: [], metadata: {} });
+      expect(Date.parse(m.createdAt)).not.toBeNaN();
+      expect(m.updatedAt).toBe(m.createdAt);
+      expect(m.embedding).toBeUndefined();
+      expect(m.importance).toBeUndefined();
+    });
+
+    it('round-trips every field through get', async () => {
+      const mem = await ctx.memory();
+      const input = {
+        content: 'Grüße aus Köln — 東京 🚀',
+        kind: 'fact',
+        tags: ['travel', 'de'],
+        metadata: { source: 'chat', nested: { n: 1.5, ok: true, list: [1, 'two', null] } },
+        embedding: [0.1, -0.2, 0.3],
+        importance: 0.8,
+        expiresAt: '2999-01-01T00:00:00.000Z',
+      };
+      const added = await mem.add(input);
+      const got = await mem.get(added.id);
+      expect(got).toEqual(added);
+      expect(got).toMatchObject(input);
+    });
+
+    it('accepts a caller id and rejects it when taken', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ id: 'pref:coffee.1', content: 'Dark roast' });
+      expect(m.id).toBe('pref:coffee.1');
+      expect((await mem.get('pref:coffee.1'))?.content).toBe('Dark roast');
+      await expectError(mem.add({ id: 'pref:coffee.1', content: 'again' }), 'CONFLICT');
+    });
+
+    it('never reuses the id of a removed memory', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ id: 'gone', content: 'temporary' });
+      expect(await mem.remove('gone')).toBe(true);
+      await expectError(mem.add({ id: 'gone', content: 'back' }), 'CONFLICT');
+    });
+
+    it('generates increasing ids', async () => {
+      const mem = await ctx.memory();
+      const made = await Promise.all([1, 2, 3].map(() => mem.add({ content: 'x y z' })));
+      const again = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+      const all = [...made, ...again].map((m) => m.id);
+      const sequential = [];
+      for (const input of [{ content: 'p' }, { content: 'q' }]) sequential.push((await mem.add(input)).id);
+      expect(new Set(all).size).toBe(all.length);
+      expect([...again.map((m) => m.id)]).toEqual([...again.map((m) => m.id)].sort());
+      expect(sequential[0]! < sequential[1]!).toBe(true);
+    });
+
+    it('get of an unknown id is null', async () => {
+      const mem = await ctx.memory();
+      expect(await mem.get('nope')).toBeNull();
+    });
+
+    it('update changes only the named fields', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'old text', kind: 'fact', tags: ['a'], metadata: { k: 1 }, importance: 0.2 });
+      await new Promise((r) => setTimeout(r, 5));
+      const u = await mem.update(m.id, { content: 'new text', tags: ['b', 'c'] });
+      expect(u).toMatchObject({ id: m.id, content: 'new text', tags: ['b', 'c'], kind: 'fact', metadata: { k: 1 }, importance: 0.2 });
+      expect(u.createdAt).toBe(m.createdAt);
+      expect(u.updatedAt > m.updatedAt).toBe(true);
+      expect(await mem.get(m.id)).toEqual(u);
+    });
+
+    it('update with null clears optional fields', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'x', embedding: [1, 0], importance: 0.5, expiresAt: '2999-01-01T00:00:00Z' });
+      const u = await mem.update(m.id, { embedding: null, importance: null, expiresAt: null });
+      expect(u.embedding).toBeUndefined();
+      expect(u.importance).toBeUndefined();
+      expect(u.expiresAt).toBeUndefined();
+      const got = await mem.get(m.id);
+      expect(got && 'importance' in got).toBe(false);
+    });
+
+    it('update of an unknown id is NOT_FOUND', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.update('missing', { content: 'x' }), 'NOT_FOUND', 'update.id');
+    });
+
+    it('update reindexes the content for search', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'zebra crossing' });
+      await mem.update(m.id, { content: 'giraffe neck' });
+      expect(await mem.search('zebra')).toEqual([]);
+      expect((await mem.search('giraffe')).map((h) => h.memory.id)).toEqual([m.id]);
+    });
+
+    it('remove returns true once, then false', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'to delete' });
+      expect(await mem.remove(m.id)).toBe(true);
+      expect(await mem.remove(m.id)).toBe(false);
+      expect(await mem.get(m.id)).toBeNull();
+    });
+
+    it('remove takes the memory out of list and search', async () => {
+      const mem = await ctx.memory();
+      const keep = await mem.add({ content: 'walrus one' });
+      const drop = await mem.add({ content: 'walrus two' });
+      await mem.remove(drop.id);
+      expect((await mem.list()).items.map((m) => m.id)).toEqual([keep.id]);
+      expect((await mem.search('walrus')).map((h) => h.memory.id)).toEqual([keep.id]);
+    });
+
+    it('addMany returns the memories in input order', async () => {
+      const mem = await ctx.memory();
+      const made = await mem.addMany([{ content: 'one' }, { content: 'two', kind: 'fact' }, { content: 'three' }]);
+      expect(made.map((m) => m.content)).toEqual(['one', 'two', 'three']);
+      for (const m of made) expect(await mem.get(m.id)).toEqual(m);
+    });
+
+    it('addMany writes nothing when one item is invalid', async () => {
+      const mem = await ctx.memory();
+      await expectError(
+        mem.addMany([{ content: 'fine' }, { content: 'fine too' }, { content: '' }]),
+        'VALIDATION',
+        'addMany.2.content',
+      );
+      expect((await mem.list()).items).toEqual([]);
+    });
+
+    it('addMany rejects duplicate ids in one batch', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.addMany([{ id: 'd', content: 'a' }, { id: 'd', content: 'b' }]), 'VALIDATION', 'addMany.1.id');
+      expect(await mem.get('d')).toBeNull();
+    });
+
+    it('addMany writes nothing when one id is taken', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ id: 'taken', content: 'first' });
+      await expectError(mem.addMany([{ content: 'new one' }, { id: 'taken', content: 'clash' }]), 'CONFLICT');
+      expect((await mem.list()).items.map((m) => m.id)).toEqual(['taken']);
+    });
+
+    it('deduplicates tags', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'x', tags: ['a', 'b', 'a'] });
+      expect(m.tags).toEqual(['a', 'b']);
+    });
+
+    it('returns copies: mutating a result does not change the store', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'stable', tags: ['t'], metadata: { a: 1 } });
+      m.tags.push('mutated');
+      m.metadata.a = 2;
+      const got = await mem.get(m.id);
+      got!.content = 'changed';
+      expect(await mem.get(m.id)).toMatchObject({ content: 'stable', tags: ['t'], metadata: { a: 1 } });
+    });
+  });
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { Engram } from '../../src/index.js';
+import { expectError, type SuiteContext } from './harness.js';
+
+/** a -> b -> c -> d, a -> e -> d (two shortest routes of 2 hops from a to d? no: a-e-d is 2, a-b-c-d is 3). */
+async function diamond(mem: Engram) {
+  const [a, b, c, d, e] = await mem.addMany(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, content: `node ${id}` })));
+  await mem.link('a', 'b', 'next');
+  await mem.link('b', 'c', 'next');
+  await mem.link('c', 'd', 'next');
+  await mem.link('a', 'e', 'shortcut');
+  await mem.link('e', 'd', 'shortcut');
+  return { a: a!, b: b!, c: c!, d: d!, e: e! };
+}
+
+const contents = (items: Array<{ id: string }> | null) => items?.map((m) => m.id) ?? null;
+
+export function graphCases(ctx: SuiteContext): void {
+  describe('graph', () => {
+    it('link returns the edge with a default weight of 1', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const link = await mem.link(a!.id, b!.id, 'related_to', { metadata: { why: 'test' } });
+      expect(link).toMatchObject({ namespace: mem.namespace, from: a!.id, to: b!.id, type: 'related_to', weight: 1, metadata: { why: 'test' } });
+      expect(typeof link.id).toBe('string');
+      expect(link.updatedAt).toBe(link.createdAt);
+    });
+
+    it('link to a missing memory is NOT_FOUND, naming the end', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      await expectError(mem.link(a.id, 'ghost', 'rel'), 'NOT_FOUND', 'link.to');
+      await expectError(mem.link('ghost', a.id, 'rel'), 'NOT_FOUND', 'link.from');
+    });
+
+    it('linking the same pair and type again updates the one link', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const first = await mem.link(a!.id, b!.id, 'rel', { weight: 0.5 });
+      const second = await mem.link(a!.id, b!.id, 'rel', { weight: 2 });
+      expect(second.id).toBe(first.id);
+      expect(second.weight).toBe(2);
+      expect(await mem.links(a!.id)).toHaveLength(1);
+    });
+
+    it('links filter by direction and type', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect((await mem.links('b', { direction: 'out' })).map((l) => l.to)).toEqual(['c']);
+      expect((await mem.links('b', { direction: 'in' })).map((l) => l.from)).toEqual(['a']);
+      expect(await mem.links('b')).toHaveLength(2);
+      expect((await mem.links('a', { type: 'shortcut' })).map((l) => l.to)).toEqual(['e']);
+    });
+
+    it('unlink returns true once, then false', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const link = await mem.link(a!.id, b!.id, 'rel');
+      expect(await mem.unlink(link.id)).toBe(true);
+      expect(await mem.unlink(link.id)).toBe(false);
+      expect(await mem.links(a!.id)).toEqual([]);
+    });
+
+    it('removing a memory removes its links', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      await mem.remove('b');
+      expect((await mem.links('a')).map((l) => l.to)).toEqual(['e']);
+      expect(await mem.links('c', { direction: 'in' })).toEqual([]);
+    });
+
+    it('neighbors at depth 1 and 2, nearest first then id descending', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect(contents(await mem.neighbors('a', { direction: 'out' }))).toEqual(['e', 'b']);
+      expect(contents(await mem.neighbors('a', { direction: 'out', depth: 2 }))).toEqual(['e', 'b', 'd', 'c']);
+    });
+
+    it('neighbors follow direction and type', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect(contents(await mem.neighbors('d', { direction: 'in' }))).toEqual(['e', 'c']);
+      expect(contents(await mem.neighbors('d', { direction: 'out' }))).toEqual([]);
+      expect(contents(await mem.neighbors('c'))).toEqual(['d', 'b']);
+      expect(contents(await mem.neighbors('a', { direction: 'out', type: 'next', depth: 3 }))).toEqual(['b', 'c', 'd']);
+    });
+
+    it('neighbors of a missing memory is NOT_FOUND', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.neighbors('ghost'), 'NOT_FOUND', 'neighbors.id');
+    });
+
+    it('path finds the shortest route, endpoints included', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect(contents(await mem.path('a', 'd'))).toEqual(['a', 'e', 'd']);
+      expect(contents(await mem.path('a', 'd', { type: 'next' }))).toEqual(['a', 'b', 'c', 'd']);
+    });
+
+    it('path follows links forward unless told otherwise', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect(await mem.path('d', 'a')).toBeNull();
+      expect(contents(await mem.path('d', 'a', { direction: 'in' }))).toEqual(['d', 'e', 'a']);
+      expect(contents(await mem.path('c', 'e', { direction: 'both' }))).toEqual(['c', 'd', 'e']);
+    });
+
+    it('path respects maxDepth and handles from === to', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      expect(await mem.path('a', 'd', { type: 'next', maxDepth: 2 })).toBeNull();
+      expect(contents(await mem.path('b', 'b'))).toEqual(['b']);
+    });
+
+    it('path picks the same route on every store when several are shortest', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany(['s', 'x', 'y', 't'].map((id) => ({ id, content: id })));
+      await mem.link('s', 'y', 'r');
+      await mem.link('s', 'x', 'r');
+      await mem.link('y', 't', 'r');
+      await mem.link('x', 't', 'r');
+      expect(contents(await mem.path('s', 't'))).toEqual(['s', 'x', 't']);
+    });
+
+    it('walks cycles without looping', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany(['p', 'q', 'r'].map((id) => ({ id, content: id })));
+      await mem.link('p', 'q', 'r');
+      await mem.link('q', 'r', 'r');
+      await mem.link('r', 'p', 'r');
+      expect(contents(await mem.neighbors('p', { direction: 'out', depth: 5 }))).toEqual(['q', 'r']);
+      expect(contents(await mem.path('q', 'p'))).toEqual(['q', 'r', 'p']);
+    });
+  });
+}

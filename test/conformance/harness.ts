@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createMemory, type Engram, EngramError, type ErrorCode, type MemoryStore } from '../../src/index.js';
+
+export interface StoreCapabilityFlags {
+  /** The store keeps data across close/reopen; `reopen` is then required. */
+  persistent?: boolean;
+}
+
+export interface TestStoreOptions {
+  name: string;
+  /** Returns a store ready for use; called once per suite file (namespaces isolate the cases). */
+  create: () => MemoryStore | Promise<MemoryStore>;
+  /** Closes and reopens a persistent store over the same data. */
+  reopen?: (store: MemoryStore) => Promise<MemoryStore>;
+  capabilities?: StoreCapabilityFlags;
+}
+
+export interface SuiteContext {
+  options: TestStoreOptions;
+  store(): MemoryStore;
+  /** A façade over the shared store in a namespace of its own. */
+  memory(opts?: { now?: () => number; namespace?: string }): Promise<Engram>;
+}
+
+let counter = 0;
+export function freshNamespace(prefix = 'ns'): string {
+  counter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export function createContext(options: TestStoreOptions): SuiteContext {
+  let store: MemoryStore | undefined;
+  beforeAll(async () => {
+    store = await options.create();
+    await store.open();
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  return {
+    options,
+    store: () => store!,
+    memory: (opts = {}) => createMemory({ store: store!, namespace: opts.namespace ?? freshNamespace(), now: opts.now }),
+  };
+}
+
+/** Asserts an EngramError with the code and, for VALIDATION, the field it names. */
+export async function expectError(promise: Promise<unknown>, code: ErrorCode, field?: string): Promise<EngramError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected an EngramError ${code}`).toBeInstanceOf(EngramError);
+  const error = caught as EngramError;
+  expect(error.code).toBe(code);
+  if (field !== undefined) {
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+  }
+  return error;
+}
+
+export function ids(items: Array<{ id: string } | { memory: { id: string } }>): string[] {
+  return items.map((item) => ('memory' in item ? item.memory.id : item.id));
+}
+
+/** A clock tests can move. */
+export function manualClock(start = Date.parse('2030-01-01T00:00:00.000Z')) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}

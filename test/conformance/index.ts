@@ -1,0 +1,32 @@
+import { describe } from 'vitest';
+import { changeFeedCases, eventCases } from './changes.case.js';
+import { crudCases } from './crud.case.js';
+import { graphCases } from './graph.case.js';
+import { createContext, type TestStoreOptions } from './harness.js';
+import { listCases } from './list.case.js';
+import { persistenceCases } from './persistence.case.js';
+import { namespaceCases, ttlCases } from './scope.case.js';
+import { searchCases } from './search.case.js';
+import { validationCases } from './validation.case.js';
+
+export type { TestStoreOptions } from './harness.js';
+
+/**
+ * The one conformance suite: every store runs exactly these cases with the same expected results.
+ * A backend's test file calls it with a factory; capabilities only add cases (persistence), never skip.
+ */
+export function testStore(options: TestStoreOptions): void {
+  describe(`conformance: ${options.name}`, () => {
+    const ctx = createContext(options);
+    crudCases(ctx);
+    validationCases(ctx);
+    listCases(ctx);
+    searchCases(ctx);
+    graphCases(ctx);
+    namespaceCases(ctx);
+    ttlCases(ctx);
+    changeFeedCases(ctx);
+    eventCases(ctx);
+    persistenceCases(ctx);
+  });
+}

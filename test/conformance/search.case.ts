@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { expectError, ids, type SuiteContext } from './harness.js';
+
+function bm25(tf: number, length: number, df: number, docs: number, avgdl: number): number {
+  const idf = Math.log(1 + (docs - df + 0.5) / (df + 0.5));
+  return (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.75 + (0.75 * length) / avgdl));
+}
+
+export function searchCases(ctx: SuiteContext): void {
+  describe('search', () => {
+    it('scores with BM25 exactly', async () => {
+      const mem = await ctx.memory();
+      const [d1, d2] = await mem.addMany([
+        { content: 'apple banana' },
+        { content: 'apple apple cherry' },
+        { content: 'banana' },
+      ]);
+      const hits = await mem.search('apple');
+      const avgdl = 6 / 3;
+      expect(ids(hits)).toEqual([d2!.id, d1!.id]);
+      expect(hits[0]!.score).toBeCloseTo(bm25(2, 3, 2, 3, avgdl), 12);
+      expect(hits[1]!.score).toBeCloseTo(bm25(1, 2, 2, 3, avgdl), 12);
+    });
+
+    it('sums term scores and ranks the better match first', async () => {
+      const mem = await ctx.memory();
+      const [both, one] = await mem.addMany([
+        { content: 'the user prefers dark roast coffee' },
+        { content: 'the user drinks tea in the morning' },
+        { content: 'coffee' },
+      ]);
+      const hits = await mem.search('user coffee');
+      expect(hits.map((h) => h.memory.id)).toContain(both!.id);
+      expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
+      for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
+      expect(ids(hits)).toContain(one!.id);
+    });
+
+    it('stems: "running" finds "run" and "runs"', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'I run every morning' }, { content: 'She runs marathons' }, { content: 'walking' }]);
+      expect(ids(await mem.search('running')).sort()).toEqual([a!.id, b!.id].sort());
+    });
+
+    it('matches prefixes with auth*', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([
+        { content: 'authentication uses OAuth' },
+        { content: 'the author wrote it' },
+        { content: 'unrelated text' },
+      ]);
+      expect(ids(await mem.search('auth*')).sort()).toEqual([a!.id, b!.id].sort());
+    });
+
+    it('matches exact phrases only when adjacent', async () => {
+      const mem = await ctx.memory();
+      const [adjacent] = await mem.addMany([
+        { content: 'she loves dark chocolate' },
+        { content: 'dark rooms and chocolate cake' },
+      ]);
+      expect(ids(await mem.search('"dark chocolate"'))).toEqual([adjacent!.id]);
+    });
+
+    it('excludes -words', async () => {
+      const mem = await ctx.memory();
+      const [keep] = await mem.addMany([{ content: 'python snake facts' }, { content: 'python programming language' }]);
+      expect(ids(await mem.search('python -programming'))).toEqual([keep!.id]);
+    });
+
+    it('orders equal scores by id descending', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { id: 'm-a', content: 'identical words' },
+        { id: 'm-c', content: 'identical words' },
+        { id: 'm-b', content: 'identical words' },
+      ]);
+      const hits = await mem.search('identical');
+      expect(ids(hits)).toEqual(['m-c', 'm-b', 'm-a']);
+      expect(new Set(hits.map((h) => h.score)).size).toBe(1);
+    });
+
+    it('filters by kind and tags', async () => {
+      const mem = await ctx.memory();
+      const [fact, , tagged] = await mem.addMany([
+        { content: 'espresso machine', kind: 'fact' },
+        { content: 'espresso beans', kind: 'preference' },
+        { content: 'espresso cup', kind: 'fact', tags: ['kitchen'] },
+      ]);
+      expect(ids(await mem.search('espresso', { kind: 'fact' })).sort()).toEqual([fact!.id, tagged!.id].sort());
+      expect(ids(await mem.search('espresso', { tags: ['kitchen'] }))).toEqual([tagged!.id]);
+    });
+
+    it('respects limit, defaulting to 10', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany(Array.from({ length: 15 }, (_, i) => ({ content: `common word ${i}` })));
+      expect(await mem.search('common')).toHaveLength(10);
+      expect(await mem.search('common', { limit: 3 })).toHaveLength(3);
+    });
+
+    it('returns nothing when nothing matches', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'something' });
+      expect(await mem.search('absent')).toEqual([]);
+    });
+
+    it('ignores case and diacritics', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'Café au lait in MÜNCHEN' });
+      expect(ids(await mem.search('cafe muenchen munchen'))).toEqual([m.id]);
+    });
+
+    it('rejects a query with only exclusions', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.search('-nothing -else'), 'VALIDATION', 'query');
+    });
+  });
+
+  describe('vector and hybrid search', () => {
+    it('ranks by exact cosine similarity', async () => {
+      const mem = await ctx.memory();
+      const [east, north, northeast] = await mem.addMany([
+        { content: 'east', embedding: [1, 0] },
+        { content: 'north', embedding: [0, 1] },
+        { content: 'northeast', embedding: [1, 1] },
+        { content: 'no vector' },
+      ]);
+      const hits = await mem.search('', { vector: [1, 0.2] });
+      expect(ids(hits)).toEqual([east!.id, northeast!.id, north!.id]);
+      expect(hits[0]!.score).toBeCloseTo(1 / Math.sqrt(1.04), 12);
+    });
+
+    it('rejects a query vector of another length', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'x', embedding: [1, 0, 0] });
+      await expectError(mem.search('', { vector: [1, 0] }), 'VALIDATION', 'vector');
+    });
+
+    it('filters vector results by kind', async () => {
+      const mem = await ctx.memory();
+      const [, wanted] = await mem.addMany([
+        { content: 'a', embedding: [1, 0], kind: 'note' },
+        { content: 'b', embedding: [0.9, 0.1], kind: 'fact' },
+      ]);
+      expect(ids(await mem.search('', { vector: [1, 0], kind: 'fact' }))).toEqual([wanted!.id]);
+    });
+
+    it('hybrid puts the item ranked well in both lists first', async () => {
+      const mem = await ctx.memory();
+      const [textOnly, both, vectorOnly] = await mem.addMany([
+        { content: 'solar panels on the roof', embedding: [0, 1] },
+        { content: 'solar power storage', embedding: [0.9, 0.1] },
+        { content: 'battery chemistry', embedding: [1, 0] },
+      ]);
+      const hits = await mem.search('solar', { vector: [1, 0], mode: 'hybrid' });
+      expect(hits[0]!.memory.id).toBe(both!.id);
+      expect(ids(hits).sort()).toEqual([textOnly!.id, both!.id, vectorOnly!.id].sort());
+    });
+  });
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, EngramError } from '../../src/index.js';
+import { expectError, type SuiteContext } from './harness.js';
+
+export function validationCases(ctx: SuiteContext): void {
+  describe('validation', () => {
+    const bad: Array<[string, unknown, string]> = [
+      ['missing content', {}, 'add.content'],
+      ['blank content', { content: '   ' }, 'add.content'],
+      ['content over 64 KiB', { content: 'é'.repeat(33 * 1024) }, 'add.content'],
+      ['tags not an array', { content: 'x', tags: 'a,b' }, 'add.tags'],
+      ['an empty tag', { content: 'x', tags: ['ok', ''] }, 'add.tags.1'],
+      ['metadata with a Date', { content: 'x', metadata: { when: new Date() } }, 'add.metadata'],
+      ['metadata as an array', { content: 'x', metadata: [1] }, 'add.metadata'],
+      ['importance above 1', { content: 'x', importance: 1.5 }, 'add.importance'],
+      ['embedding with NaN', { content: 'x', embedding: [0.1, Number.NaN] }, 'add.embedding.1'],
+      ['an id with a space', { content: 'x', id: 'has space' }, 'add.id'],
+      ['an id over 128 chars', { content: 'x', id: 'a'.repeat(129) }, 'add.id'],
+      ['expiresAt not a date', { content: 'x', expiresAt: 'tomorrow' }, 'add.expiresAt'],
+      ['an unknown field', { content: 'x', colour: 'red' }, 'add.colour'],
+    ];
+    for (const [label, input, field] of bad) {
+      it(`add rejects ${label}, naming ${field}`, async () => {
+        const mem = await ctx.memory();
+        // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+        await expectError(mem.add(input as any), 'VALIDATION', field);
+        expect((await mem.list()).items).toEqual([]);
+      });
+    }
+
+    it('update rejects an empty patch and bad fields', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'x' });
+      await expectError(mem.update(m.id, {}), 'VALIDATION', 'update.patch');
+      await expectError(mem.update(m.id, { kind: '' }), 'VALIDATION', 'update.patch.kind');
+      expect(await mem.get(m.id)).toEqual(m);
+    });
+
+    it('list rejects bad limits and cursors', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.list({ limit: 0 }), 'VALIDATION', 'list.limit');
+      await expectError(mem.list({ limit: 5000 }), 'VALIDATION', 'list.limit');
+      await expectError(mem.list({ limit: 1.5 }), 'VALIDATION', 'list.limit');
+      await expectError(mem.list({ cursor: '%%%' }), 'VALIDATION', 'list.cursor');
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+      await expectError(mem.list({ tagMode: 'some' as any }), 'VALIDATION', 'list.tagMode');
+    });
+
+    it('search rejects bad options and empty queries', async () => {
+      const mem = await ctx.memory();
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+      await expectError(mem.search('x', { mode: 'fuzzy' as any }), 'VALIDATION', 'search.mode');
+      await expectError(mem.search('x', { limit: -1 }), 'VALIDATION', 'search.limit');
+      await expectError(mem.search(''), 'VALIDATION', 'query');
+      await expectError(mem.search('-only'), 'VALIDATION', 'query');
+      await expectError(mem.search('x', { mode: 'vector' }), 'VALIDATION', 'vector');
+    });
+
+    it('link rejects bad arguments', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      const b = await mem.add({ content: 'b' });
+      await expectError(mem.link(a.id, b.id, ''), 'VALIDATION', 'link.type');
+      await expectError(mem.link(a.id, a.id, 'self'), 'VALIDATION', 'link.to');
+      await expectError(mem.link(a.id, b.id, 'rel', { weight: Number.POSITIVE_INFINITY }), 'VALIDATION', 'link.options.weight');
+      await expectError(mem.link('bad id', b.id, 'rel'), 'VALIDATION', 'link.from');
+      expect(await mem.links(a.id)).toEqual([]);
+    });
+
+    it('graph calls reject bad options', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
+      await expectError(mem.links(a.id, { direction: 'sideways' as any }), 'VALIDATION', 'links.options.direction');
+      await expectError(mem.neighbors(a.id, { depth: 0 }), 'VALIDATION', 'neighbors.options.depth');
+      await expectError(mem.path(a.id, a.id, { maxDepth: 99 }), 'VALIDATION', 'path.options.maxDepth');
+    });
+
+    it('ids are validated on every call', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.get('white space'), 'VALIDATION', 'get.id');
+      await expectError(mem.remove(''), 'VALIDATION', 'remove.id');
+      await expectError(mem.update('a/b', { content: 'x' }), 'VALIDATION', 'update.id');
+      await expectError(mem.unlink('?'), 'VALIDATION', 'unlink.id');
+    });
+
+    it('createMemory rejects a bad namespace', async () => {
+      await expectError(createMemory({ store: ctx.store(), namespace: 'no spaces' }), 'VALIDATION', 'namespace');
+    });
+
+    it('every error is an EngramError with a stable code and a readable message', async () => {
+      const mem = await ctx.memory();
+      const error = await expectError(mem.add({ content: 'x', importance: 2 }), 'VALIDATION');
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(EngramError);
+      expect(error.message).toMatch(/add\.importance: expected a number from 0 to 1, got number 2/);
+    });
+  });
+}

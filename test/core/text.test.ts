@@ -1,0 +1,483 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { EngramError } from '../../src/core/errors.js';
+import {
+  type Candidate,
+  type CorpusStats,
+  containsPhrase,
+  indexText,
+  normalizeWord,
+  type ParsedQuery,
+  type Posting,
+  parseQuery,
+  rankDocuments,
+  tokenize,
+} from '../../src/core/text/index.js';
+
+// ---------------------------------------------------------------------------------------------
+// A tiny in-memory "store": what every backend does between parseQuery and rankDocuments.
+
+interface Corpus {
+  texts: Map<string, string>;
+  postings: Posting[];
+  stats: CorpusStats;
+}
+
+function buildCorpus(docs: Record<string, string>): Corpus {
+  const texts = new Map(Object.entries(docs));
+  const postings: Posting[] = [];
+  let tokens = 0;
+  for (const [id, text] of texts) {
+    const { length, terms } = indexText(text);
+    tokens += length;
+    for (const [term, tf] of terms) postings.push({ term, id, tf, length });
+  }
+  return { texts, postings, stats: { docs: texts.size, tokens } };
+}
+
+/** Fetches like a store: exact terms, then prefix expansions (so a term can come back twice). */
+function fetchPostings(corpus: Corpus, parsed: ParsedQuery): Posting[] {
+  const exact = corpus.postings.filter((p) => parsed.terms.includes(p.term));
+  const expanded = corpus.postings.filter((p) => parsed.prefixes.some((prefix) => p.term.startsWith(prefix)));
+  return [...exact, ...expanded];
+}
+
+function search(corpus: Corpus, query: string): Candidate[] {
+  const parsed = parseQuery(query);
+  return rankDocuments(parsed, fetchPostings(corpus, parsed), corpus.stats);
+}
+
+/** BM25 of one term in one document, straight from the formula. */
+function bm25(tf: number, length: number, docFrequency: number, stats: CorpusStats): number {
+  const k1 = 1.2;
+  const b = 0.75;
+  const idf = Math.log(1 + (stats.docs - docFrequency + 0.5) / (docFrequency + 0.5));
+  const avgdl = stats.tokens / stats.docs;
+  return idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * length) / avgdl)));
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const random = mulberry32(seed);
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('tokenize', () => {
+  it('lower-cases, folds diacritics and splits on anything but letters and digits', () => {
+    expect(tokenize('Café au LAIT')).toEqual(['cafe', 'au', 'lait']);
+    expect(tokenize('e-mail, isn’t it?')).toEqual(['e', 'mail', 'isn', 't', 'it']);
+    expect(tokenize('naïve Ångström')).toEqual(tokenize('naive angstrom'));
+  });
+
+  it('stems every word with Porter', () => {
+    expect(tokenize('running runs Run ran')).toEqual(['run', 'run', 'run', 'ran']);
+    expect(tokenize('authorities authority')).toEqual(['author', 'author']);
+  });
+
+  it('keeps numbers and mixed alphanumerics as words', () => {
+    expect(tokenize('Version 2.0 in 2024, ipv6')).toEqual(['version', '2', '0', 'in', '2024', 'ipv6']);
+    expect(tokenize('٣ ३')).toEqual(['٣', '३']);
+  });
+
+  it('handles non-Latin scripts and compatibility forms', () => {
+    expect(tokenize('Привет, мир!')).toEqual(['привет', 'мир']);
+    expect(tokenize('Ἀθῆναι')).toEqual(['αθηναι']);
+    expect(tokenize('東京 タワー')).toEqual(['東京', 'タワー']);
+    expect(tokenize('ﬁle ＡＢＣ ㎒')).toEqual(['file', 'abc', 'mhz']);
+  });
+
+  it('preserves order and duplicates, and returns nothing for text without words', () => {
+    expect(tokenize('b a b')).toEqual(['b', 'a', 'b']);
+    expect(tokenize('  ... --- !!! ')).toEqual([]);
+    expect(tokenize('')).toEqual([]);
+  });
+
+  it('truncates terms to 64 characters', () => {
+    const [term] = tokenize(`${'x'.repeat(100)} y`);
+    expect(term).toBe('x'.repeat(64));
+  });
+});
+
+describe('normalizeWord', () => {
+  it('folds case and marks but does not stem', () => {
+    expect(normalizeWord('Running')).toBe('running');
+    expect(normalizeWord('ÜBER')).toBe('uber');
+    expect(normalizeWord('Café')).toBe('cafe');
+  });
+});
+
+describe('indexText', () => {
+  it('counts term frequencies and the token length', () => {
+    const { length, terms } = indexText('The cat and the cats');
+    expect(length).toBe(5);
+    expect(Object.fromEntries(terms)).toEqual({ the: 2, cat: 2, and: 1 });
+  });
+
+  it('is empty for text without words', () => {
+    const { length, terms } = indexText('?!');
+    expect(length).toBe(0);
+    expect(terms.size).toBe(0);
+  });
+});
+
+describe('containsPhrase', () => {
+  const tokens = ['the', 'quick', 'brown', 'fox'];
+
+  it('finds contiguous runs anywhere, including at the ends', () => {
+    expect(containsPhrase(tokens, ['the', 'quick'])).toBe(true);
+    expect(containsPhrase(tokens, ['brown', 'fox'])).toBe(true);
+    expect(containsPhrase(tokens, tokens)).toBe(true);
+  });
+
+  it('rejects gaps, wrong order and phrases longer than the text', () => {
+    expect(containsPhrase(tokens, ['quick', 'fox'])).toBe(false);
+    expect(containsPhrase(tokens, ['fox', 'brown'])).toBe(false);
+    expect(containsPhrase(tokens, [...tokens, 'jumps'])).toBe(false);
+    expect(containsPhrase(['a', 'a', 'b'], ['a', 'b'])).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('parseQuery', () => {
+  it('stems plain words and ignores case', () => {
+    const parsed = parseQuery('Running DOGS');
+    expect(parsed.clauses).toEqual([
+      { kind: 'term', term: 'run' },
+      { kind: 'term', term: 'dog' },
+    ]);
+    expect(parsed.terms).toEqual(['dog', 'run']);
+    expect(parsed.prefixes).toEqual([]);
+    expect(parsed.excluded).toEqual([]);
+    expect(parsed.excludedPhrases).toEqual([]);
+  });
+
+  it('parses quoted phrases, and a one-word phrase as a term', () => {
+    expect(parseQuery('"quick brown fox" jumps "Dogs"').clauses).toEqual([
+      { kind: 'phrase', terms: ['quick', 'brown', 'fox'] },
+      { kind: 'term', term: 'jump' },
+      { kind: 'term', term: 'dog' },
+    ]);
+  });
+
+  it('closes an unbalanced quote at the end of the query', () => {
+    expect(parseQuery('fox "lazy dogs').clauses).toEqual([
+      { kind: 'term', term: 'fox' },
+      { kind: 'phrase', terms: ['lazi', 'dog'] },
+    ]);
+  });
+
+  it('treats a quote inside a word as punctuation', () => {
+    expect(parseQuery('don"t stop').clauses).toEqual([
+      { kind: 'term', term: 'don' },
+      { kind: 'term', term: 't' },
+      { kind: 'term', term: 'stop' },
+    ]);
+  });
+
+  it('parses prefixes normalised but not stemmed', () => {
+    const parsed = parseQuery('Authenticat* CAFÉ* nations**');
+    expect(parsed.clauses).toEqual([
+      { kind: 'prefix', prefix: 'authenticat' },
+      { kind: 'prefix', prefix: 'cafe' },
+      { kind: 'prefix', prefix: 'nations' },
+    ]);
+    expect(parsed.prefixes).toEqual(['authenticat', 'cafe', 'nations']);
+    expect(parsed.terms).toEqual([]);
+  });
+
+  it('ignores a lone star and splits punctuated prefix words', () => {
+    expect(parseQuery('cat * -*').clauses).toEqual([{ kind: 'term', term: 'cat' }]);
+    const parsed = parseQuery('e-mail*');
+    expect(parsed.clauses).toEqual([
+      { kind: 'term', term: 'e' },
+      { kind: 'prefix', prefix: 'mail' },
+    ]);
+    expect(parsed.terms).toEqual(['e']);
+    expect(parsed.prefixes).toEqual(['mail']);
+  });
+
+  it('cuts prefixes to the indexed term length', () => {
+    expect(parseQuery(`${'y'.repeat(80)}*`).prefixes).toEqual(['y'.repeat(64)]);
+  });
+
+  it('splits punctuated words into separate term clauses', () => {
+    expect(parseQuery('e-mail').clauses).toEqual([
+      { kind: 'term', term: 'e' },
+      { kind: 'term', term: 'mail' },
+    ]);
+  });
+
+  it('excludes words and phrases', () => {
+    const parsed = parseQuery('cats -Dogs -"big birds" -"fish" -e-mail --mice -auth*');
+    expect(parsed.clauses).toEqual([{ kind: 'term', term: 'cat' }]);
+    expect(parsed.excluded).toEqual(['dog', 'fish', 'mice', 'auth']);
+    expect(parsed.excludedPhrases).toEqual([
+      ['big', 'bird'],
+      ['e', 'mail'],
+    ]);
+    expect(parsed.terms).toEqual(['auth', 'big', 'bird', 'cat', 'dog', 'e', 'fish', 'mail', 'mice']);
+  });
+
+  it('lists every term to fetch once, sorted', () => {
+    const parsed = parseQuery('zebra "apple zebra" -mango ap* -"kiwi apple" ap* ba*');
+    expect(parsed.terms).toEqual(['appl', 'kiwi', 'mango', 'zebra']);
+    expect(parsed.prefixes).toEqual(['ap', 'ba']);
+  });
+
+  it('keeps the first of duplicate clauses', () => {
+    const parsed = parseQuery('run RUNNING "big dog" "Big  Dogs" pre* PRE* run* -x -X -"a b" -"A B"');
+    expect(parsed.clauses).toEqual([
+      { kind: 'term', term: 'run' },
+      { kind: 'phrase', terms: ['big', 'dog'] },
+      { kind: 'prefix', prefix: 'pre' },
+      { kind: 'prefix', prefix: 'run' },
+    ]);
+    expect(parsed.excluded).toEqual(['x']);
+    expect(parsed.excludedPhrases).toEqual([['a', 'b']]);
+  });
+
+  it.each([
+    '',
+    '   ',
+    '-foo',
+    '-"big dog" -cat',
+    '!!! ... ???',
+    '*',
+    '""',
+    '"',
+    '-',
+  ])('rejects %j, which has nothing to search for', (query) => {
+    expect(() => parseQuery(query)).toThrow(EngramError);
+    try {
+      parseQuery(query);
+    } catch (error) {
+      expect((error as EngramError).code).toBe('VALIDATION');
+    }
+  });
+
+  it('says what it expected and what it got', () => {
+    expect(() => parseQuery('-foo')).toThrow('query: expected at least one search term, got "-foo"');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('rankDocuments', () => {
+  const corpus = buildCorpus({
+    a: 'cat cat dog',
+    b: 'cat fish',
+    c: 'bird',
+    d: 'dog dog dog dog',
+  });
+  const { stats } = corpus;
+
+  it('computes BM25 from the formula', () => {
+    expect(stats).toEqual({ docs: 4, tokens: 10 });
+    const results = search(corpus, 'cat');
+    const expectedA = bm25(2, 3, 2, stats);
+    const expectedB = bm25(1, 2, 2, stats);
+    expect(results.map((r) => r.id)).toEqual(['a', 'b']);
+    expect(results[0]!.score).toBeCloseTo(expectedA, 12);
+    expect(results[1]!.score).toBeCloseTo(expectedB, 12);
+    expect(results.every((r) => !r.needsPhraseCheck)).toBe(true);
+  });
+
+  it('sums term clauses and matches documents holding any of them', () => {
+    const results = search(corpus, 'cat dog');
+    const byId = new Map(results.map((r) => [r.id, r.score]));
+    expect([...byId.keys()].sort()).toEqual(['a', 'b', 'd']);
+    expect(byId.get('a')).toBeCloseTo(bm25(2, 3, 2, stats) + bm25(1, 3, 2, stats), 12);
+    expect(byId.get('d')).toBeCloseTo(bm25(4, 4, 2, stats), 12);
+  });
+
+  it('counts document frequency by distinct ids, ignoring duplicated postings', () => {
+    const parsed = parseQuery('cat');
+    const once = rankDocuments(parsed, fetchPostings(corpus, parsed), stats);
+    const twice = rankDocuments(parsed, [...fetchPostings(corpus, parsed), ...fetchPostings(corpus, parsed)], stats);
+    expect(twice).toEqual(once);
+  });
+
+  it('scores a prefix by its best expansion, each with its own document frequency', () => {
+    const prefixed = buildCorpus({
+      x: 'authority authentication authentication',
+      y: 'authentication',
+      z: 'authority',
+      w: 'unrelated words here',
+    });
+    const results = search(prefixed, 'auth*');
+    const byId = new Map(results.map((r) => [r.id, r.score]));
+    const s = prefixed.stats;
+    const authorInX = bm25(1, 3, 2, s);
+    const authentInX = bm25(2, 3, 2, s);
+    expect(byId.get('x')).toBeCloseTo(Math.max(authorInX, authentInX), 12);
+    expect(byId.get('x')).not.toBeCloseTo(authorInX + authentInX, 6);
+    expect(byId.get('y')).toBeCloseTo(bm25(1, 1, 2, s), 12);
+    expect(byId.has('w')).toBe(false);
+  });
+
+  it('gives an expansion its own document frequency', () => {
+    const skewed = buildCorpus({ p: 'authority', q: 'authority', r: 'authentication', s: 'other' });
+    const byId = new Map(search(skewed, 'auth*').map((r) => [r.id, r.score]));
+    expect(byId.get('r')).toBeCloseTo(bm25(1, 1, 1, skewed.stats), 12);
+    expect(byId.get('p')).toBeCloseTo(bm25(1, 1, 2, skewed.stats), 12);
+  });
+
+  it('drops documents holding an excluded term', () => {
+    expect(search(corpus, 'cat -dog').map((r) => r.id)).toEqual(['b']);
+    expect(search(corpus, 'cat -dog -fish')).toEqual([]);
+  });
+
+  it('requires every phrase term, sums them in order and flags phrase checks', () => {
+    const results = search(corpus, '"cat dog" bird');
+    expect(results.map((r) => r.id)).toEqual(['a']);
+    expect(results[0]!.needsPhraseCheck).toBe(true);
+    expect(results[0]!.score).toBeCloseTo(bm25(2, 3, 2, stats) + bm25(1, 3, 2, stats), 12);
+    expect(search(corpus, '"cat bird"')).toEqual([]);
+  });
+
+  it('flags only documents that might hold an excluded phrase', () => {
+    const results = search(corpus, 'cat -"dog cat"');
+    expect(results.map((r) => [r.id, r.needsPhraseCheck])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+  });
+
+  it('breaks score ties by id descending, in plain string order', () => {
+    const tied = buildCorpus({ a: 'same words', B: 'same words', b: 'same words', c10: 'same words', c9: 'same words' });
+    expect(search(tied, 'same').map((r) => r.id)).toEqual(['c9', 'c10', 'b', 'a', 'B']);
+  });
+
+  it('stays finite when the corpus stats are empty or lag behind the postings', () => {
+    const parsed = parseQuery('cat');
+    const postings = fetchPostings(corpus, parsed);
+    for (const lagging of [
+      { docs: 0, tokens: 0 },
+      { docs: 1, tokens: 3 },
+    ]) {
+      const results = rankDocuments(parsed, postings, lagging);
+      expect(results.map((r) => r.id)).toEqual(['a', 'b']);
+      for (const r of results) expect(Number.isFinite(r.score) && r.score > 0).toBe(true);
+    }
+  });
+
+  it('returns nothing without postings', () => {
+    expect(rankDocuments(parseQuery('cat'), [], stats)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Properties over random corpora and queries.
+
+const VOCABULARY = ['alpha', 'alps', 'beta', 'bet', 'gamma', 'game', 'delta', 'dell', 'omega', 'om'];
+const textArb = fc.array(fc.constantFrom(...VOCABULARY), { minLength: 1, maxLength: 12 }).map((w) => w.join(' '));
+const corpusArb = fc.array(textArb, { minLength: 1, maxLength: 25 }).map((texts) =>
+  buildCorpus(Object.fromEntries(texts.map((text, i) => [`doc-${i}`, text]))),
+);
+const clauseArb = fc.oneof(
+  fc.constantFrom(...VOCABULARY),
+  fc.constantFrom(...VOCABULARY).map((w) => `-${w}`),
+  fc.constantFrom('al*', 'be*', 'ga*', 'de*', 'o*', 'gam*'),
+  fc
+    .array(fc.constantFrom(...VOCABULARY), { minLength: 2, maxLength: 3 })
+    .chain((words) => fc.constantFrom(`"${words.join(' ')}"`, `-"${words.join(' ')}"`)),
+);
+const queryArb = fc
+  .tuple(fc.constantFrom(...VOCABULARY), fc.array(clauseArb, { maxLength: 6 }))
+  .map(([first, rest]) => [first, ...rest].join(' '));
+
+/** Scores the straightforward way, document by document, as the specification reads. */
+function referenceRanking(corpus: Corpus, parsed: ParsedQuery): Map<string, { score: number; check: boolean }> {
+  const docFrequency = new Map<string, number>();
+  for (const p of corpus.postings) docFrequency.set(p.term, (docFrequency.get(p.term) ?? 0) + 1);
+  const found = new Map<string, { score: number; check: boolean }>();
+  for (const [id, text] of corpus.texts) {
+    const { length, terms } = indexText(text);
+    const weight = (term: string) => bm25(terms.get(term)!, length, docFrequency.get(term)!, corpus.stats);
+    const hasAll = (phrase: readonly string[]) => phrase.every((t) => terms.has(t));
+    if (parsed.excluded.some((t) => terms.has(t))) continue;
+    let matched = false;
+    let phrasesHeld = true;
+    let score = 0;
+    for (const clause of parsed.clauses) {
+      if (clause.kind === 'term' && terms.has(clause.term)) {
+        matched = true;
+        score += weight(clause.term);
+      } else if (clause.kind === 'prefix') {
+        const expansions = [...terms.keys()].filter((t) => t.startsWith(clause.prefix));
+        if (expansions.length > 0) {
+          matched = true;
+          score += Math.max(...expansions.map(weight));
+        }
+      } else if (clause.kind === 'phrase') {
+        if (hasAll(clause.terms)) {
+          matched = true;
+          score += clause.terms.reduce((sum, t) => sum + weight(t), 0);
+        } else phrasesHeld = false;
+      }
+    }
+    if (!matched || !phrasesHeld) continue;
+    const hasPhrases = parsed.clauses.some((c) => c.kind === 'phrase');
+    found.set(id, { score, check: hasPhrases || parsed.excludedPhrases.some(hasAll) });
+  }
+  return found;
+}
+
+describe('rankDocuments properties', () => {
+  it('agrees with the document-by-document definition', () => {
+    fc.assert(
+      fc.property(corpusArb, queryArb, (corpus, query) => {
+        const parsed = parseQuery(query);
+        const results = rankDocuments(parsed, fetchPostings(corpus, parsed), corpus.stats);
+        const expected = referenceRanking(corpus, parsed);
+        expect(results.map((r) => r.id).sort()).toEqual([...expected.keys()].sort());
+        for (const r of results) {
+          expect(r.score).toBeCloseTo(expected.get(r.id)!.score, 9);
+          expect(r.needsPhraseCheck).toBe(expected.get(r.id)!.check);
+        }
+        for (let i = 1; i < results.length; i++) {
+          const [before, after] = [results[i - 1]!, results[i]!];
+          expect(before.score > after.score || (before.score === after.score && before.id > after.id)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives bit-identical scores whatever the order of the postings', () => {
+    fc.assert(
+      fc.property(corpusArb, queryArb, fc.integer(), (corpus, query, seed) => {
+        const parsed = parseQuery(query);
+        const postings = fetchPostings(corpus, parsed);
+        const reference = rankDocuments(parsed, postings, corpus.stats);
+        for (const order of [shuffled(postings, seed), [...postings].reverse()]) {
+          const other = rankDocuments(parsed, order, corpus.stats);
+          expect(other.map((r) => r.id)).toEqual(reference.map((r) => r.id));
+          other.forEach((r, i) => {
+            expect(r.score).toBe(reference[i]!.score);
+            expect(r.needsPhraseCheck).toBe(reference[i]!.needsPhraseCheck);
+          });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
