@@ -16,3 +16,8 @@ export type {
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export { searchStore } from './core/search.js';
 export * from './core/types.js';
+export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
+export { pullChanges, serveSync } from './core/sync/server.js';
+export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
+export { createSerialQueue } from './core/serial.js';
+export { indexText, tokenize } from './core/text/index.js';

@@ -167,3 +167,6 @@ function describe(input: unknown): string {
   return `${typeof input} ${String(input)}`;
 }
 
+
+/** Field rules shared with the sync protocol, so replicated writes obey the same limits as local ones. */
+export const fieldSchemas = { id, content, tags, metadata, embedding, importance, instant, label, finite };

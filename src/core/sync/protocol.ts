@@ -1,0 +1,50 @@
+import type {
+  ApplyResult,
+  Entity,
+  LinkRecord,
+  LinkWrite,
+  MemoryRecord,
+  MemoryWrite,
+  Tombstone,
+} from '../types.js';
+
+/**
+ * The replication wire format of `POST /v1/ns/:ns/sync` (see docs/sync.md). One request may push,
+ * pull, and read records by id; each part is optional.
+ */
+export interface SyncRequest {
+  /** The sender's replica id (its HLC node), for logs and metrics. */
+  clientId?: string;
+  push?: {
+    memories?: MemoryWrite[];
+    links?: LinkWrite[];
+    tombstones?: Tombstone[];
+  };
+  /** Changes after the server cursor `after` (0 for everything), at most `limit`. */
+  pull?: { after: number; limit?: number };
+  /** Current records and tombstones by id: what a client needs to merge or to read through. */
+  get?: { memories?: string[]; links?: string[] };
+}
+
+export interface PulledChange {
+  seq: number;
+  entity: Entity;
+  id: string;
+  memory?: MemoryRecord;
+  link?: LinkRecord;
+  tombstone?: Tombstone;
+}
+
+export interface SyncResponse {
+  push?: ApplyResult;
+  pull?: {
+    changes: PulledChange[];
+    /** Pass back as `pull.after` next time. */
+    cursor: number;
+    hasMore: boolean;
+  };
+  get?: { memories: MemoryRecord[]; links: LinkRecord[]; tombstones: Tombstone[] };
+}
+
+export const PULL_LIMIT_DEFAULT = 500;
+export const PULL_LIMIT_MAX = 1000;

@@ -1,0 +1,65 @@
+import { EngramError } from '../errors.js';
+import type { MemoryStore, Tombstone } from '../types.js';
+import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
+import { parseSyncRequest } from './validate.js';
+
+/**
+ * The server half of the protocol, transport-agnostic: the edge route hands it the parsed JSON body.
+ * Pushes are merged by the store with the same `mergeBatch` every replica uses, so a retried or
+ * duplicated push changes nothing. Pulls read the store's change feed, whose sequence numbers the
+ * store assigns in commit order, so a pull never skips a change.
+ */
+export async function serveSync(store: MemoryStore, namespace: string, body: unknown): Promise<SyncResponse> {
+  const request: SyncRequest = parseSyncRequest(body, namespace);
+  const response: SyncResponse = {};
+  if (request.push) {
+    response.push = await store.apply(namespace, { ...request.push, origin: 'remote' });
+  }
+  if (request.get) {
+    const memoryIds = request.get.memories ?? [];
+    const linkIds = request.get.links ?? [];
+    const [memories, links, tombstones] = await Promise.all([
+      store.getMemories(namespace, memoryIds),
+      store.getLinks(namespace, linkIds),
+      store.getTombstones(namespace, [...memoryIds, ...linkIds]),
+    ]);
+    response.get = { memories, links, tombstones };
+  }
+  if (request.pull) {
+    const limit = request.pull.limit ?? PULL_LIMIT_DEFAULT;
+    response.pull = await pullChanges(store, namespace, request.pull.after, limit);
+  }
+  return response;
+}
+
+/** Reads one page of the change feed with the current state of each entity (record or tombstone). */
+export async function pullChanges(
+  store: MemoryStore,
+  namespace: string,
+  after: number,
+  limit: number,
+): Promise<NonNullable<SyncResponse['pull']>> {
+  const entries = await store.changes(namespace, after, limit + 1);
+  const page = entries.slice(0, limit);
+  const memoryIds = page.filter((e) => e.entity === 'memory').map((e) => e.id);
+  const linkIds = page.filter((e) => e.entity === 'link').map((e) => e.id);
+  const [memories, links, tombstones] = await Promise.all([
+    store.getMemories(namespace, memoryIds),
+    store.getLinks(namespace, linkIds),
+    store.getTombstones(namespace, [...memoryIds, ...linkIds]),
+  ]);
+  const memoryById = new Map(memories.map((r) => [r.memory.id, r]));
+  const linkById = new Map(links.map((r) => [r.link.id, r]));
+  const deadById = new Map<string, Tombstone>(tombstones.map((t) => [`${t.entity}:${t.id}`, t]));
+  const changes: PulledChange[] = page.map((entry) => {
+    const change: PulledChange = { seq: entry.seq, entity: entry.entity, id: entry.id };
+    const tombstone = deadById.get(`${entry.entity}:${entry.id}`);
+    if (tombstone) change.tombstone = tombstone;
+    else if (entry.entity === 'memory' && memoryById.has(entry.id)) change.memory = memoryById.get(entry.id)!;
+    else if (entry.entity === 'link' && linkById.has(entry.id)) change.link = linkById.get(entry.id)!;
+    else throw new EngramError('STORAGE', `change feed entry ${entry.entity}:${entry.id} has no record or tombstone`);
+    return change;
+  });
+  const last = page[page.length - 1];
+  return { changes, cursor: last ? last.seq : after, hasMore: entries.length > limit };
+}
