@@ -7,7 +7,9 @@ import { namespaceSchema, parse } from './validate.js';
 const CLIENT_ID_KEY = 'clientId';
 
 function newClientId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join(
+    '',
+  );
 }
 
 /**
@@ -23,7 +25,9 @@ function newClientId(): string {
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   if (options.sync !== undefined) {
-    throw new EngramError('VALIDATION', 'sync: edge sync is not yet supported by this version', { field: 'sync' });
+    throw new EngramError('VALIDATION', 'sync: edge sync is not yet supported by this version', {
+      field: 'sync',
+    });
   }
   const store = options.store ?? new InMemoryStore();
   const now = options.now ?? Date.now;

@@ -7,8 +7,8 @@ export class Emitter<Events extends Record<string, unknown>> {
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
+    const set = this.listeners.get(event) ?? new Set<Listener<never>>();
+    this.listeners.set(event, set);
     set.add(listener as Listener<never>);
     return () => {
       set.delete(listener as Listener<never>);

@@ -11,9 +11,15 @@ export function isExpired(memory: Memory, now: string): boolean {
   return memory.expiresAt !== undefined && Date.parse(memory.expiresAt) <= Date.parse(now);
 }
 
-export function matchesTags(memoryTags: readonly string[], wanted: readonly string[] | undefined, mode: TagMode): boolean {
+export function matchesTags(
+  memoryTags: readonly string[],
+  wanted: readonly string[] | undefined,
+  mode: TagMode,
+): boolean {
   if (!wanted || wanted.length === 0) return true;
-  return mode === 'all' ? wanted.every((t) => memoryTags.includes(t)) : wanted.some((t) => memoryTags.includes(t));
+  return mode === 'all'
+    ? wanted.every((t) => memoryTags.includes(t))
+    : wanted.some((t) => memoryTags.includes(t));
 }
 
 /** The filter semantics every store must reproduce when it pushes filters down into its own queries. */

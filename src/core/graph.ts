@@ -27,7 +27,10 @@ async function expand(
   seen: Set<string>,
   options: WalkOptions,
 ): Promise<{ parentOf: Map<string, string>; reached: MemoryRecord[] }> {
-  const links = await store.linksOf(namespace, frontier, { direction: options.direction, type: options.type });
+  const links = await store.linksOf(namespace, frontier, {
+    direction: options.direction,
+    type: options.type,
+  });
   const childrenOf = new Map<string, string[]>();
   for (const { link } of links) {
     for (const parent of frontier) {
@@ -40,7 +43,8 @@ async function expand(
   }
   const parentOf = new Map<string, string>();
   for (const parent of [...frontier].sort()) {
-    for (const child of (childrenOf.get(parent) ?? []).sort()) if (!parentOf.has(child)) parentOf.set(child, parent);
+    for (const child of (childrenOf.get(parent) ?? []).sort())
+      if (!parentOf.has(child)) parentOf.set(child, parent);
   }
   const records = await store.getMemories(namespace, [...parentOf.keys()]);
   const reached = records.filter((r) => !isExpired(r.memory, options.now));
@@ -93,7 +97,8 @@ export async function findPath(
     for (const [child, parent] of parentOf) parents.set(child, parent);
     if (parentOf.has(to)) {
       const path: MemoryRecord[] = [];
-      for (let at: string | undefined = to; at !== undefined; at = parents.get(at)) path.unshift(byId.get(at)!);
+      for (let at: string | undefined = to; at !== undefined; at = parents.get(at))
+        path.unshift(byId.get(at)!);
       return path;
     }
     frontier = [...parentOf.keys()];

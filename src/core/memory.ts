@@ -2,7 +2,7 @@ import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
 import { isExpired } from './filter.js';
 import { findPath, walkNeighbors } from './graph.js';
-import { HybridLogicalClock } from './hlc.js';
+import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { ID_PATTERN, uuidv7 } from './ids.js';
 import { searchStore } from './search.js';
 import type {
@@ -80,9 +80,13 @@ function decodeCursor(cursor: string): string {
   } catch {
     // fall through to the validation error below
   }
-  throw new EngramError('VALIDATION', 'list.cursor: expected a cursor returned by list, got an unknown value', {
-    field: 'list.cursor',
-  });
+  throw new EngramError(
+    'VALIDATION',
+    'list.cursor: expected a cursor returned by list, got an unknown value',
+    {
+      field: 'list.cursor',
+    },
+  );
 }
 
 /**
@@ -113,9 +117,13 @@ export class Engram {
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
     if (event !== 'change' && event !== 'status') {
-      throw new EngramError('VALIDATION', `on.event: expected 'change' or 'status', got ${JSON.stringify(event)}`, {
-        field: 'on.event',
-      });
+      throw new EngramError(
+        'VALIDATION',
+        `on.event: expected 'change' or 'status', got ${JSON.stringify(event)}`,
+        {
+          field: 'on.event',
+        },
+      );
     }
     return this.events.on(event, listener);
   }
@@ -125,7 +133,8 @@ export class Engram {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new EngramError('STORAGE', 'this memory is closed; create a new one with createMemory()');
+    if (this.closed)
+      throw new EngramError('STORAGE', 'this memory is closed; create a new one with createMemory()');
   }
 
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
@@ -141,7 +150,8 @@ export class Engram {
 
   private async requireLive(id: string, field: string): Promise<MemoryRecord> {
     const record = await this.liveRecord(id);
-    if (!record) throw new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
+    if (!record)
+      throw new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
     return record;
   }
 
@@ -159,9 +169,13 @@ export class Engram {
       throw new EngramError('VALIDATION', 'addMany: expected an array of memories', { field: 'addMany' });
     }
     if (inputs.length > schema.LIMITS.batch) {
-      throw new EngramError('VALIDATION', `addMany: expected at most ${schema.LIMITS.batch} memories, got ${inputs.length}`, {
-        field: 'addMany',
-      });
+      throw new EngramError(
+        'VALIDATION',
+        `addMany: expected at most ${schema.LIMITS.batch} memories, got ${inputs.length}`,
+        {
+          field: 'addMany',
+        },
+      );
     }
     const parsed = inputs.map((input, i) => schema.parse(schema.memoryInputSchema, input, `addMany.${i}`));
     return this.insert(parsed, 'addMany');
@@ -172,7 +186,10 @@ export class Engram {
     const seen = new Set<string>();
     for (const [i, id] of given) {
       const field = where === 'add' ? 'add.id' : `${where}.${i}.id`;
-      if (seen.has(id!)) throw new EngramError('VALIDATION', `${field}: duplicate id ${JSON.stringify(id)} in one batch`, { field });
+      if (seen.has(id!))
+        throw new EngramError('VALIDATION', `${field}: duplicate id ${JSON.stringify(id)} in one batch`, {
+          field,
+        });
       seen.add(id!);
     }
     if (given.length > 0) {
@@ -189,12 +206,16 @@ export class Engram {
         });
       }
     }
-    const createdAt = this.nowIso();
     const writes = inputs.map((input) => {
       const id = input.id ?? uuidv7(this.now());
-      return createMemoryWrite(this.namespace, id, input, this.clock.tick(), createdAt);
+      const stamp = this.clock.tick();
+      return createMemoryWrite(this.namespace, id, input, stamp, hlcToIso(stamp));
     });
-    const result = await this.write({ memories: writes }, 'add', writes.map((w) => w.id));
+    const result = await this.write(
+      { memories: writes },
+      'add',
+      writes.map((w) => w.id),
+    );
     return result.memories.map((r) => r.memory);
   }
 
@@ -210,9 +231,16 @@ export class Engram {
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
     await this.requireLive(id, 'update.id');
-    const result = await this.write({ memories: [patchMemoryWrite(id, parsed, this.clock.tick())] }, 'update', [id]);
+    const result = await this.write(
+      { memories: [patchMemoryWrite(id, parsed, this.clock.tick())] },
+      'update',
+      [id],
+    );
     const updated = result.memories[0];
-    if (!updated) throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, { field: 'update.id' });
+    if (!updated)
+      throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
+        field: 'update.id',
+      });
     return updated.memory;
   }
 
@@ -276,7 +304,9 @@ export class Engram {
     schema.parse(schema.labelSchema('type'), type, 'link.type');
     const parsed = schema.parse(schema.linkOptionsSchema, options, 'link.options');
     if (fromId === toId) {
-      throw new EngramError('VALIDATION', 'link.to: expected a memory other than link.from', { field: 'link.to' });
+      throw new EngramError('VALIDATION', 'link.to: expected a memory other than link.from', {
+        field: 'link.to',
+      });
     }
     await Promise.all([this.requireLive(fromId, 'link.from'), this.requireLive(toId, 'link.to')]);
     const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(
@@ -290,12 +320,23 @@ export class Engram {
           clocks: Object.fromEntries(Object.keys(parsed).map((k) => [k, stamp])),
         }
       : createLinkWrite(
-          { id: uuidv7(this.now()), namespace: this.namespace, from: fromId, to: toId, type, createdAt: this.nowIso(), ...parsed },
+          {
+            id: uuidv7(this.now()),
+            namespace: this.namespace,
+            from: fromId,
+            to: toId,
+            type,
+            createdAt: hlcToIso(stamp),
+            ...parsed,
+          },
           stamp,
         );
     const result = await this.write({ links: [write] }, 'link', [write.id]);
     const link = result.links[0];
-    if (!link) throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', { field: 'link.from' });
+    if (!link)
+      throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', {
+        field: 'link.from',
+      });
     return link.link;
   }
 
@@ -304,7 +345,12 @@ export class Engram {
     schema.parse(schema.idSchema, linkId, 'unlink.id');
     const [record] = await this.store.getLinks(this.namespace, [linkId]);
     if (!record) return false;
-    const tombstone = { entity: 'link' as const, id: linkId, namespace: this.namespace, clock: this.clock.tick() };
+    const tombstone = {
+      entity: 'link' as const,
+      id: linkId,
+      namespace: this.namespace,
+      clock: this.clock.tick(),
+    };
     await this.write({ tombstones: [tombstone] }, 'unlink', [linkId]);
     return true;
   }
@@ -322,7 +368,9 @@ export class Engram {
     const others = [...new Set(records.map((r) => (r.link.from === id ? r.link.to : r.link.from)))];
     const now = this.nowIso();
     const live = new Set(
-      (await this.store.getMemories(this.namespace, others)).filter((r) => !isExpired(r.memory, now)).map((r) => r.memory.id),
+      (await this.store.getMemories(this.namespace, others))
+        .filter((r) => !isExpired(r.memory, now))
+        .map((r) => r.memory.id),
     );
     return records
       .filter((r) => live.has(r.link.from === id ? r.link.to : r.link.from))
@@ -350,7 +398,10 @@ export class Engram {
     schema.parse(schema.idSchema, fromId, 'path.from');
     schema.parse(schema.idSchema, toId, 'path.to');
     const parsed = schema.parse(schema.pathOptionsSchema, options, 'path.options');
-    const [from] = await Promise.all([this.requireLive(fromId, 'path.from'), this.requireLive(toId, 'path.to')]);
+    const [from] = await Promise.all([
+      this.requireLive(fromId, 'path.from'),
+      this.requireLive(toId, 'path.to'),
+    ]);
     const walk = { direction: parsed.direction ?? 'out', type: parsed.type, now: this.nowIso() } as const;
     const maxDepth = parsed.maxDepth ?? DEFAULT_PATH_DEPTH;
     const records = this.store.path

@@ -190,7 +190,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
     memories.set(write.id, merged);
     await tx.putMemory(merged, previous);
-    const entryOrigin = origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    const entryOrigin =
+      origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
     await tx.recordChange('memory', write.id, entryOrigin);
   }
 
@@ -202,7 +203,12 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     }
     const endpoint = write.create && (dead.get(write.create.from) ?? dead.get(write.create.to));
     if (endpoint && !links.has(write.id)) {
-      const tombstone: Tombstone = { entity: 'link', id: write.id, namespace: endpoint.namespace, clock: endpoint.clock };
+      const tombstone: Tombstone = {
+        entity: 'link',
+        id: write.id,
+        namespace: endpoint.namespace,
+        clock: endpoint.clock,
+      };
       dead.set(write.id, tombstone);
       await tx.putTombstone(tombstone);
       await tx.recordChange('link', write.id, origin);
@@ -219,7 +225,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
     links.set(write.id, merged);
     await tx.putLink(merged, previous);
-    const entryOrigin = origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    const entryOrigin =
+      origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
     await tx.recordChange('link', write.id, entryOrigin);
   }
 

@@ -32,7 +32,12 @@ async function takeAccepted(
   for (let start = 0; start < ranked.length && hits.length < limit; start += chunk) {
     const slice = ranked.slice(start, start + chunk);
     const records = new Map(
-      (await store.getMemories(namespace, slice.map((c) => c.id))).map((r) => [r.memory.id, r] as const),
+      (
+        await store.getMemories(
+          namespace,
+          slice.map((c) => c.id),
+        )
+      ).map((r) => [r.memory.id, r] as const),
     );
     for (const candidate of slice) {
       const record = records.get(candidate.id);
@@ -130,7 +135,12 @@ export async function searchStore(
   request: SearchRequest,
 ): Promise<NativeSearchHit[]> {
   if (store.search) return store.search(namespace, request);
-  const filter: MemoryFilter = { kind: request.kind, tags: request.tags, tagMode: request.tagMode, now: request.now };
+  const filter: MemoryFilter = {
+    kind: request.kind,
+    tags: request.tags,
+    tagMode: request.tagMode,
+    now: request.now,
+  };
   if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
   if (!request.vector) {
     throw new EngramError('VALIDATION', `vector: required for mode '${request.mode}', got nothing`, {

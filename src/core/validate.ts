@@ -30,7 +30,10 @@ const label = (what: string) =>
   );
 const instant = v.pipe(
   v.string('expected an ISO 8601 date-time string'),
-  v.check((s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s), 'expected an ISO 8601 date-time'),
+  v.check(
+    (s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s),
+    'expected an ISO 8601 date-time',
+  ),
 );
 const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite number'));
 
@@ -66,12 +69,26 @@ const embedding = v.pipe(
   v.minLength(1, 'expected at least one dimension'),
   v.maxLength(LIMITS.embeddingDims, `expected at most ${LIMITS.embeddingDims} dimensions`),
 );
-const importance = v.pipe(finite, v.minValue(0, 'expected a number from 0 to 1'), v.maxValue(1, 'expected a number from 0 to 1'));
+const importance = v.pipe(
+  finite,
+  v.minValue(0, 'expected a number from 0 to 1'),
+  v.maxValue(1, 'expected a number from 0 to 1'),
+);
 const limit = (max: number) =>
-  v.pipe(v.number('expected a number'), v.integer('expected an integer'), v.minValue(1, 'expected at least 1'), v.maxValue(max, `expected at most ${max}`));
+  v.pipe(
+    v.number('expected a number'),
+    v.integer('expected an integer'),
+    v.minValue(1, 'expected at least 1'),
+    v.maxValue(max, `expected at most ${max}`),
+  );
 const direction = v.picklist(['out', 'in', 'both'], "expected 'out', 'in' or 'both'");
 const tagMode = v.picklist(['any', 'all'], "expected 'any' or 'all'");
-const depth = v.pipe(v.number('expected a number'), v.integer('expected an integer'), v.minValue(1, 'expected at least 1'), v.maxValue(LIMITS.depth, `expected at most ${LIMITS.depth}`));
+const depth = v.pipe(
+  v.number('expected a number'),
+  v.integer('expected an integer'),
+  v.minValue(1, 'expected at least 1'),
+  v.maxValue(LIMITS.depth, `expected at most ${LIMITS.depth}`),
+);
 
 export const memoryInputSchema = v.strictObject(
   {
@@ -127,7 +144,10 @@ export const linkOptionsSchema = v.strictObject({
   metadata: v.optional(metadata),
 });
 
-export const linksOptionsSchema = v.strictObject({ direction: v.optional(direction), type: v.optional(label('type')) });
+export const linksOptionsSchema = v.strictObject({
+  direction: v.optional(direction),
+  type: v.optional(label('type')),
+});
 export const neighborsOptionsSchema = v.strictObject({
   direction: v.optional(direction),
   type: v.optional(label('type')),
@@ -142,7 +162,10 @@ export const pathOptionsSchema = v.strictObject({
 export const idSchema = id;
 export const namespaceSchema = id;
 export const labelSchema = label;
-export const querySchema = v.pipe(v.string('expected the query as a string'), v.maxLength(1024, 'expected at most 1024 characters'));
+export const querySchema = v.pipe(
+  v.string('expected the query as a string'),
+  v.maxLength(1024, 'expected at most 1024 characters'),
+);
 
 /**
  * Parses `value` or throws VALIDATION naming the field: `add.tags.1: expected a non-empty tag`.
@@ -162,11 +185,11 @@ function describe(input: unknown): string {
   if (input === undefined) return 'nothing';
   if (input === null) return 'null';
   if (Array.isArray(input)) return `an array of ${input.length}`;
-  if (typeof input === 'string') return input.length > 40 ? `a string of ${input.length} characters` : JSON.stringify(input);
+  if (typeof input === 'string')
+    return input.length > 40 ? `a string of ${input.length} characters` : JSON.stringify(input);
   if (typeof input === 'object') return 'an object';
   return `${typeof input} ${String(input)}`;
 }
-
 
 /** Field rules shared with the sync protocol, so replicated writes obey the same limits as local ones. */
 export const fieldSchemas = { id, content, tags, metadata, embedding, importance, instant, label, finite };

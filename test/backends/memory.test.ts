@@ -17,12 +17,17 @@ describe('InMemoryStore extras', () => {
     const mem = await createMemory();
     await mem.close();
     await expect(mem.add({ content: 'x' })).rejects.toBeInstanceOf(EngramError);
-    await expect(mem.store.list('default', { tagMode: 'any', now: new Date().toISOString(), limit: 1 })).rejects.toMatchObject({
+    await expect(
+      mem.store.list('default', { tagMode: 'any', now: new Date().toISOString(), limit: 1 }),
+    ).rejects.toMatchObject({
       code: 'STORAGE',
     });
   });
 
   it('sync is refused until supported, never silently ignored', async () => {
-    await expect(createMemory({ sync: { url: 'http://x', token: 't' } })).rejects.toMatchObject({ code: 'VALIDATION', field: 'sync' });
+    await expect(createMemory({ sync: { url: 'http://x', token: 't' } })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'sync',
+    });
   });
 });

@@ -92,8 +92,12 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
-      await store.apply(ns, { memories: [{ id: 'm', values: { content: 'from zed' }, clocks: { content: stamp(t0 + 1, 'zed') } }] });
-      await store.apply(ns, { memories: [{ id: 'm', values: { content: 'from amy' }, clocks: { content: stamp(t0 + 1, 'amy') } }] });
+      await store.apply(ns, {
+        memories: [{ id: 'm', values: { content: 'from zed' }, clocks: { content: stamp(t0 + 1, 'zed') } }],
+      });
+      await store.apply(ns, {
+        memories: [{ id: 'm', values: { content: 'from amy' }, clocks: { content: stamp(t0 + 1, 'amy') } }],
+      });
       expect((await store.getMemories(ns, ['m']))[0]!.memory.content).toBe('from zed');
     });
 
@@ -102,7 +106,9 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
-      await store.apply(ns, { tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 1) }] });
+      await store.apply(ns, {
+        tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 1) }],
+      });
       const late = await store.apply(ns, {
         memories: [{ id: 'm', values: { content: 'late edit' }, clocks: { content: stamp(t0 + 99, 'x') } }],
       });
@@ -115,7 +121,9 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, { memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)] });
-      await store.apply(ns, { tombstones: [{ entity: 'memory', id: 'b', namespace: ns, clock: stamp(t0 + 1) }] });
+      await store.apply(ns, {
+        tombstones: [{ entity: 'memory', id: 'b', namespace: ns, clock: stamp(t0 + 1) }],
+      });
       const result = await store.apply(ns, {
         links: [
           {
@@ -135,7 +143,9 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const ns = freshNamespace();
       const store = ctx.store();
       const result = await store.apply(ns, {
-        memories: [{ id: 'ghost', values: { content: 'x' }, clocks: { content: stamp(Date.parse('2030-01-01')) } }],
+        memories: [
+          { id: 'ghost', values: { content: 'x' }, clocks: { content: stamp(Date.parse('2030-01-01')) } },
+        ],
       });
       expect(result.rejected).toEqual(['ghost']);
       expect(await store.changes(ns, 0, 10)).toEqual([]);
@@ -146,8 +156,13 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
-      await store.apply(ns, { memories: [{ id: 'm', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 50) } }] });
-      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'server copy', t0 + 10, 'srv')], origin: 'remote' });
+      await store.apply(ns, {
+        memories: [{ id: 'm', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 50) } }],
+      });
+      await store.apply(ns, {
+        memories: [fullWrite(ns, 'm', 'server copy', t0 + 10, 'srv')],
+        origin: 'remote',
+      });
       const [entry] = await store.changes(ns, 0, 10);
       expect(entry!.origin).toBe('local');
       const [record] = await store.getMemories(ns, ['m']);

@@ -9,7 +9,13 @@ export function crudCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       const m = await mem.add({ content: 'Likes green tea' });
       expect(m.id).toMatch(UUID_V7);
-      expect(m).toMatchObject({ namespace: mem.namespace, content: 'Likes green tea', kind: 'note', tags: [], metadata: {} });
+      expect(m).toMatchObject({
+        namespace: mem.namespace,
+        content: 'Likes green tea',
+        kind: 'note',
+        tags: [],
+        metadata: {},
+      });
       expect(Date.parse(m.createdAt)).not.toBeNaN();
       expect(m.updatedAt).toBe(m.createdAt);
       expect(m.embedding).toBeUndefined();
@@ -67,10 +73,23 @@ export function crudCases(ctx: SuiteContext): void {
 
     it('update changes only the named fields', async () => {
       const mem = await ctx.memory();
-      const m = await mem.add({ content: 'old text', kind: 'fact', tags: ['a'], metadata: { k: 1 }, importance: 0.2 });
+      const m = await mem.add({
+        content: 'old text',
+        kind: 'fact',
+        tags: ['a'],
+        metadata: { k: 1 },
+        importance: 0.2,
+      });
       await new Promise((r) => setTimeout(r, 5));
       const u = await mem.update(m.id, { content: 'new text', tags: ['b', 'c'] });
-      expect(u).toMatchObject({ id: m.id, content: 'new text', tags: ['b', 'c'], kind: 'fact', metadata: { k: 1 }, importance: 0.2 });
+      expect(u).toMatchObject({
+        id: m.id,
+        content: 'new text',
+        tags: ['b', 'c'],
+        kind: 'fact',
+        metadata: { k: 1 },
+        importance: 0.2,
+      });
       expect(u.createdAt).toBe(m.createdAt);
       expect(u.updatedAt > m.updatedAt).toBe(true);
       expect(await mem.get(m.id)).toEqual(u);
@@ -78,7 +97,12 @@ export function crudCases(ctx: SuiteContext): void {
 
     it('update with null clears optional fields', async () => {
       const mem = await ctx.memory();
-      const m = await mem.add({ content: 'x', embedding: [1, 0], importance: 0.5, expiresAt: '2999-01-01T00:00:00Z' });
+      const m = await mem.add({
+        content: 'x',
+        embedding: [1, 0],
+        importance: 0.5,
+        expiresAt: '2999-01-01T00:00:00Z',
+      });
       const u = await mem.update(m.id, { embedding: null, importance: null, expiresAt: null });
       expect(u.embedding).toBeUndefined();
       expect(u.importance).toBeUndefined();
@@ -119,7 +143,11 @@ export function crudCases(ctx: SuiteContext): void {
 
     it('addMany returns the memories in input order', async () => {
       const mem = await ctx.memory();
-      const made = await mem.addMany([{ content: 'one' }, { content: 'two', kind: 'fact' }, { content: 'three' }]);
+      const made = await mem.addMany([
+        { content: 'one' },
+        { content: 'two', kind: 'fact' },
+        { content: 'three' },
+      ]);
       expect(made.map((m) => m.content)).toEqual(['one', 'two', 'three']);
       for (const m of made) expect(await mem.get(m.id)).toEqual(m);
     });
@@ -136,7 +164,14 @@ export function crudCases(ctx: SuiteContext): void {
 
     it('addMany rejects duplicate ids in one batch', async () => {
       const mem = await ctx.memory();
-      await expectError(mem.addMany([{ id: 'd', content: 'a' }, { id: 'd', content: 'b' }]), 'VALIDATION', 'addMany.1.id');
+      await expectError(
+        mem.addMany([
+          { id: 'd', content: 'a' },
+          { id: 'd', content: 'b' },
+        ]),
+        'VALIDATION',
+        'addMany.1.id',
+      );
       expect(await mem.get('d')).toBeNull();
     });
 

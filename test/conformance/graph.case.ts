@@ -4,7 +4,9 @@ import { expectError, type SuiteContext } from './harness.js';
 
 /** a -> b -> c -> d, a -> e -> d (two shortest routes of 2 hops from a to d? no: a-e-d is 2, a-b-c-d is 3). */
 async function diamond(mem: Engram) {
-  const [a, b, c, d, e] = await mem.addMany(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, content: `node ${id}` })));
+  const [a, b, c, d, e] = await mem.addMany(
+    ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, content: `node ${id}` })),
+  );
   await mem.link('a', 'b', 'next');
   await mem.link('b', 'c', 'next');
   await mem.link('c', 'd', 'next');
@@ -21,7 +23,14 @@ export function graphCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
       const link = await mem.link(a!.id, b!.id, 'related_to', { metadata: { why: 'test' } });
-      expect(link).toMatchObject({ namespace: mem.namespace, from: a!.id, to: b!.id, type: 'related_to', weight: 1, metadata: { why: 'test' } });
+      expect(link).toMatchObject({
+        namespace: mem.namespace,
+        from: a!.id,
+        to: b!.id,
+        type: 'related_to',
+        weight: 1,
+        metadata: { why: 'test' },
+      });
       expect(typeof link.id).toBe('string');
       expect(link.updatedAt).toBe(link.createdAt);
     });
@@ -73,7 +82,12 @@ export function graphCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       await diamond(mem);
       expect(contents(await mem.neighbors('a', { direction: 'out' }))).toEqual(['e', 'b']);
-      expect(contents(await mem.neighbors('a', { direction: 'out', depth: 2 }))).toEqual(['e', 'b', 'd', 'c']);
+      expect(contents(await mem.neighbors('a', { direction: 'out', depth: 2 }))).toEqual([
+        'e',
+        'b',
+        'd',
+        'c',
+      ]);
     });
 
     it('neighbors follow direction and type', async () => {
@@ -82,7 +96,11 @@ export function graphCases(ctx: SuiteContext): void {
       expect(contents(await mem.neighbors('d', { direction: 'in' }))).toEqual(['e', 'c']);
       expect(contents(await mem.neighbors('d', { direction: 'out' }))).toEqual([]);
       expect(contents(await mem.neighbors('c'))).toEqual(['d', 'b']);
-      expect(contents(await mem.neighbors('a', { direction: 'out', type: 'next', depth: 3 }))).toEqual(['b', 'c', 'd']);
+      expect(contents(await mem.neighbors('a', { direction: 'out', type: 'next', depth: 3 }))).toEqual([
+        'b',
+        'c',
+        'd',
+      ]);
     });
 
     it('neighbors of a missing memory is NOT_FOUND', async () => {

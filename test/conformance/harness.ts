@@ -40,12 +40,17 @@ export function createContext(options: TestStoreOptions): SuiteContext {
   return {
     options,
     store: () => store!,
-    memory: (opts = {}) => createMemory({ store: store!, namespace: opts.namespace ?? freshNamespace(), now: opts.now }),
+    memory: (opts = {}) =>
+      createMemory({ store: store!, namespace: opts.namespace ?? freshNamespace(), now: opts.now }),
   };
 }
 
 /** Asserts an EngramError with the code and, for VALIDATION, the field it names. */
-export async function expectError(promise: Promise<unknown>, code: ErrorCode, field?: string): Promise<EngramError> {
+export async function expectError(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+  field?: string,
+): Promise<EngramError> {
   let caught: unknown;
   try {
     await promise;

@@ -29,7 +29,11 @@ export function listCases(ctx: SuiteContext): void {
 
     it('orders caller ids by id descending too', async () => {
       const mem = await ctx.memory();
-      await mem.addMany([{ id: 'b', content: 'x' }, { id: 'c', content: 'x' }, { id: 'a', content: 'x' }]);
+      await mem.addMany([
+        { id: 'b', content: 'x' },
+        { id: 'c', content: 'x' },
+        { id: 'a', content: 'x' },
+      ]);
       expect((await mem.list()).items.map((m) => m.id)).toEqual(['c', 'b', 'a']);
     });
 
@@ -52,7 +56,11 @@ export function listCases(ctx: SuiteContext): void {
 
     it('filters by kind', async () => {
       const mem = await ctx.memory();
-      await mem.addMany([{ content: 'a', kind: 'fact' }, { content: 'b', kind: 'preference' }, { content: 'c', kind: 'fact' }]);
+      await mem.addMany([
+        { content: 'a', kind: 'fact' },
+        { content: 'b', kind: 'preference' },
+        { content: 'c', kind: 'fact' },
+      ]);
       expect((await mem.list({ kind: 'fact' })).items.map((m) => m.content)).toEqual(['c', 'a']);
     });
 
@@ -66,7 +74,9 @@ export function listCases(ctx: SuiteContext): void {
       ]);
       expect((await mem.list({ tags: ['a', 'c'] })).items.map((m) => m.content)).toEqual(['bc', 'a', 'ab']);
       expect((await mem.list({ tags: ['a', 'c'], tagMode: 'any' })).items).toHaveLength(3);
-      expect((await mem.list({ tags: ['a', 'b'], tagMode: 'all' })).items.map((m) => m.content)).toEqual(['ab']);
+      expect((await mem.list({ tags: ['a', 'b'], tagMode: 'all' })).items.map((m) => m.content)).toEqual([
+        'ab',
+      ]);
     });
 
     it('filters by createdAt with since (inclusive) and until (exclusive)', async () => {
@@ -84,7 +94,11 @@ export function listCases(ctx: SuiteContext): void {
     it('paginates filtered results exactly once', async () => {
       const mem = await ctx.memory();
       const made = await mem.addMany(
-        Array.from({ length: 30 }, (_, i) => ({ content: `m${i}`, kind: i % 3 === 0 ? 'fact' : 'note', tags: [`t${i % 2}`] })),
+        Array.from({ length: 30 }, (_, i) => ({
+          content: `m${i}`,
+          kind: i % 3 === 0 ? 'fact' : 'note',
+          tags: [`t${i % 2}`],
+        })),
       );
       const { ids } = await collect(mem, { kind: 'fact', tags: ['t0'], limit: 2 });
       expect(ids).toEqual(byIdDesc(made.filter((m) => m.kind === 'fact' && m.tags.includes('t0'))));

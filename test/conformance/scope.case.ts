@@ -27,7 +27,11 @@ export function namespaceCases(ctx: SuiteContext): void {
     it('keep links and walks apart', async () => {
       const a = await ctx.memory();
       const b = await ctx.memory();
-      for (const mem of [a, b]) await mem.addMany([{ id: 'x', content: 'x' }, { id: 'y', content: 'y' }]);
+      for (const mem of [a, b])
+        await mem.addMany([
+          { id: 'x', content: 'x' },
+          { id: 'y', content: 'y' },
+        ]);
       await a.link('x', 'y', 'rel');
       expect(await b.links('x')).toEqual([]);
       expect(await b.neighbors('x')).toEqual([]);

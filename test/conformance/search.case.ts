@@ -38,7 +38,11 @@ export function searchCases(ctx: SuiteContext): void {
 
     it('stems: "running" finds "run" and "runs"', async () => {
       const mem = await ctx.memory();
-      const [a, b] = await mem.addMany([{ content: 'I run every morning' }, { content: 'She runs marathons' }, { content: 'walking' }]);
+      const [a, b] = await mem.addMany([
+        { content: 'I run every morning' },
+        { content: 'She runs marathons' },
+        { content: 'walking' },
+      ]);
       expect(ids(await mem.search('running')).sort()).toEqual([a!.id, b!.id].sort());
     });
 
@@ -63,7 +67,10 @@ export function searchCases(ctx: SuiteContext): void {
 
     it('excludes -words', async () => {
       const mem = await ctx.memory();
-      const [keep] = await mem.addMany([{ content: 'python snake facts' }, { content: 'python programming language' }]);
+      const [keep] = await mem.addMany([
+        { content: 'python snake facts' },
+        { content: 'python programming language' },
+      ]);
       expect(ids(await mem.search('python -programming'))).toEqual([keep!.id]);
     });
 
@@ -86,7 +93,9 @@ export function searchCases(ctx: SuiteContext): void {
         { content: 'espresso beans', kind: 'preference' },
         { content: 'espresso cup', kind: 'fact', tags: ['kitchen'] },
       ]);
-      expect(ids(await mem.search('espresso', { kind: 'fact' })).sort()).toEqual([fact!.id, tagged!.id].sort());
+      expect(ids(await mem.search('espresso', { kind: 'fact' })).sort()).toEqual(
+        [fact!.id, tagged!.id].sort(),
+      );
       expect(ids(await mem.search('espresso', { tags: ['kitchen'] }))).toEqual([tagged!.id]);
     });
 

@@ -22,8 +22,7 @@ export function validationCases(ctx: SuiteContext): void {
     for (const [label, input, field] of bad) {
       it(`add rejects ${label}, naming ${field}`, async () => {
         const mem = await ctx.memory();
-        // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
-        await expectError(mem.add(input as any), 'VALIDATION', field);
+        await expectError(mem.add(input as never), 'VALIDATION', field);
         expect((await mem.list()).items).toEqual([]);
       });
     }
@@ -42,14 +41,12 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.list({ limit: 5000 }), 'VALIDATION', 'list.limit');
       await expectError(mem.list({ limit: 1.5 }), 'VALIDATION', 'list.limit');
       await expectError(mem.list({ cursor: '%%%' }), 'VALIDATION', 'list.cursor');
-      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
-      await expectError(mem.list({ tagMode: 'some' as any }), 'VALIDATION', 'list.tagMode');
+      await expectError(mem.list({ tagMode: 'some' as never }), 'VALIDATION', 'list.tagMode');
     });
 
     it('search rejects bad options and empty queries', async () => {
       const mem = await ctx.memory();
-      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
-      await expectError(mem.search('x', { mode: 'fuzzy' as any }), 'VALIDATION', 'search.mode');
+      await expectError(mem.search('x', { mode: 'fuzzy' as never }), 'VALIDATION', 'search.mode');
       await expectError(mem.search('x', { limit: -1 }), 'VALIDATION', 'search.limit');
       await expectError(mem.search(''), 'VALIDATION', 'query');
       await expectError(mem.search('-only'), 'VALIDATION', 'query');
@@ -62,7 +59,11 @@ export function validationCases(ctx: SuiteContext): void {
       const b = await mem.add({ content: 'b' });
       await expectError(mem.link(a.id, b.id, ''), 'VALIDATION', 'link.type');
       await expectError(mem.link(a.id, a.id, 'self'), 'VALIDATION', 'link.to');
-      await expectError(mem.link(a.id, b.id, 'rel', { weight: Number.POSITIVE_INFINITY }), 'VALIDATION', 'link.options.weight');
+      await expectError(
+        mem.link(a.id, b.id, 'rel', { weight: Number.POSITIVE_INFINITY }),
+        'VALIDATION',
+        'link.options.weight',
+      );
       await expectError(mem.link('bad id', b.id, 'rel'), 'VALIDATION', 'link.from');
       expect(await mem.links(a.id)).toEqual([]);
     });
@@ -70,8 +71,11 @@ export function validationCases(ctx: SuiteContext): void {
     it('graph calls reject bad options', async () => {
       const mem = await ctx.memory();
       const a = await mem.add({ content: 'a' });
-      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input
-      await expectError(mem.links(a.id, { direction: 'sideways' as any }), 'VALIDATION', 'links.options.direction');
+      await expectError(
+        mem.links(a.id, { direction: 'sideways' as never }),
+        'VALIDATION',
+        'links.options.direction',
+      );
       await expectError(mem.neighbors(a.id, { depth: 0 }), 'VALIDATION', 'neighbors.options.depth');
       await expectError(mem.path(a.id, a.id, { maxDepth: 99 }), 'VALIDATION', 'path.options.maxDepth');
     });
@@ -85,7 +89,11 @@ export function validationCases(ctx: SuiteContext): void {
     });
 
     it('createMemory rejects a bad namespace', async () => {
-      await expectError(createMemory({ store: ctx.store(), namespace: 'no spaces' }), 'VALIDATION', 'namespace');
+      await expectError(
+        createMemory({ store: ctx.store(), namespace: 'no spaces' }),
+        'VALIDATION',
+        'namespace',
+      );
     });
 
     it('every error is an EngramError with a stable code and a readable message', async () => {

@@ -70,7 +70,8 @@ export class InvertedIndex {
       else hi = mid;
     }
     const found: string[] = [];
-    for (let i = lo; i < vocabulary.length && vocabulary[i]!.startsWith(prefix); i++) found.push(vocabulary[i]!);
+    for (let i = lo; i < vocabulary.length && vocabulary[i]!.startsWith(prefix); i++)
+      found.push(vocabulary[i]!);
     return found;
   }
 }

@@ -34,9 +34,9 @@ class NamespaceData {
   seq = 0;
 
   attachLink(memoryId: string, linkId: string): void {
-    let set = this.linkIdsByMemory.get(memoryId);
-    if (!set) this.linkIdsByMemory.set(memoryId, (set = new Set()));
-    set.add(linkId);
+    const set = this.linkIdsByMemory.get(memoryId);
+    if (set) set.add(linkId);
+    else this.linkIdsByMemory.set(memoryId, new Set([linkId]));
   }
 
   detachLink(memoryId: string, linkId: string): void {
@@ -82,8 +82,10 @@ export class InMemoryStore implements MemoryStore {
 
   private space(namespace: string): NamespaceData {
     this.assertOpen();
-    let data = this.spaces.get(namespace);
-    if (!data) this.spaces.set(namespace, (data = new NamespaceData()));
+    const existing = this.spaces.get(namespace);
+    if (existing) return existing;
+    const data = new NamespaceData();
+    this.spaces.set(namespace, data);
     return data;
   }
 
@@ -213,7 +215,11 @@ export class InMemoryStore implements MemoryStore {
     return this.space(namespace).index.stats();
   }
 
-  async postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
+  async postings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<TextPosting[]> {
     return this.space(namespace).index.postings(terms, prefixes);
   }
 

@@ -57,7 +57,11 @@ export async function pullChanges(
     if (tombstone) change.tombstone = tombstone;
     else if (entry.entity === 'memory' && memoryById.has(entry.id)) change.memory = memoryById.get(entry.id)!;
     else if (entry.entity === 'link' && linkById.has(entry.id)) change.link = linkById.get(entry.id)!;
-    else throw new EngramError('STORAGE', `change feed entry ${entry.entity}:${entry.id} has no record or tombstone`);
+    else
+      throw new EngramError(
+        'STORAGE',
+        `change feed entry ${entry.entity}:${entry.id} has no record or tombstone`,
+      );
     return change;
   });
   const last = page[page.length - 1];

@@ -43,11 +43,15 @@ const tombstone = v.strictObject({
 
 const batch = <T extends v.GenericSchema>(item: T) =>
   v.optional(v.pipe(v.array(item), v.maxLength(LIMITS.batch, `expected at most ${LIMITS.batch} items`)));
-const ids = v.optional(v.pipe(v.array(f.id), v.maxLength(LIMITS.batch, `expected at most ${LIMITS.batch} ids`)));
+const ids = v.optional(
+  v.pipe(v.array(f.id), v.maxLength(LIMITS.batch, `expected at most ${LIMITS.batch} ids`)),
+);
 
 const syncRequest = v.strictObject({
   clientId: v.optional(v.pipe(v.string(), v.maxLength(64))),
-  push: v.optional(v.strictObject({ memories: batch(memoryWrite), links: batch(linkWrite), tombstones: batch(tombstone) })),
+  push: v.optional(
+    v.strictObject({ memories: batch(memoryWrite), links: batch(linkWrite), tombstones: batch(tombstone) }),
+  ),
   pull: v.optional(
     v.strictObject({
       after: v.pipe(v.number(), v.integer(), v.minValue(0, 'expected a cursor of 0 or more')),
@@ -73,9 +77,13 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   const push = request.push;
   const foreign = (ns: string | undefined, where: string) => {
     if (ns !== undefined && ns !== namespace) {
-      throw new EngramError('FORBIDDEN', `${where}: namespace ${JSON.stringify(ns)} does not match ${JSON.stringify(namespace)}`, {
-        field: where,
-      });
+      throw new EngramError(
+        'FORBIDDEN',
+        `${where}: namespace ${JSON.stringify(ns)} does not match ${JSON.stringify(namespace)}`,
+        {
+          field: where,
+        },
+      );
     }
   };
   push?.memories?.forEach((w, i) => {
@@ -86,6 +94,8 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
     foreign(w.create?.namespace, `sync.push.links.${i}.create.namespace`);
     checkFields(LINK_FIELDS, w.clocks, `sync.push.links.${i}`);
   });
-  push?.tombstones?.forEach((t, i) => foreign(t.namespace, `sync.push.tombstones.${i}.namespace`));
+  push?.tombstones?.forEach((t, i) => {
+    foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
+  });
   return request as SyncRequest;
 }

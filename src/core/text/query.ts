@@ -28,7 +28,6 @@ export interface ParsedQuery {
  * it is punctuation like any other.
  */
 const CHUNK = /(-?)(?:"([^"]*)"?|(\S+))/g;
-const TRAILING_STARS = /\*+$/;
 
 class QueryBuilder {
   private readonly clauses: QueryClause[] = [];
@@ -58,6 +57,7 @@ class QueryBuilder {
       throw new EngramError(
         'VALIDATION',
         `query: expected at least one search term, got ${JSON.stringify(query)}`,
+        { field: 'query' },
       );
     }
     const terms = new Set(this.excluded);
@@ -84,6 +84,13 @@ class QueryBuilder {
   }
 }
 
+// A loop rather than /\*+$/, which backtracks quadratically on a long run of stars followed by a letter.
+function withoutTrailingStars(word: string): string {
+  let end = word.length;
+  while (end > 0 && word[end - 1] === '*') end--;
+  return word.slice(0, end);
+}
+
 /** `auth*` → the words before the last are plain terms (`e-mail*` → `e`, prefix `mail`). */
 function addPrefixWord(builder: QueryBuilder, word: string): void {
   const words = splitWords(word);
@@ -108,7 +115,7 @@ export function parseQuery(query: string): ParsedQuery {
     } else if (word !== undefined) {
       // There is no excluded-prefix clause: `-auth*` excludes the word itself.
       if (negated) builder.addNegative(tokenize(word));
-      else if (TRAILING_STARS.test(word)) addPrefixWord(builder, word.replace(TRAILING_STARS, ''));
+      else if (word.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(word));
       else builder.addPositive(tokenize(word), false);
     }
   }
