@@ -10,8 +10,6 @@ export type {
   Engram,
   MemoryEvents,
   SyncOptions,
-  SyncState,
-  SyncStatus,
 } from './core/memory.js';
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export { searchStore } from './core/search.js';
@@ -21,3 +19,5 @@ export { pullChanges, serveSync } from './core/sync/server.js';
 export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
 export { createSerialQueue } from './core/serial.js';
 export { indexText, tokenize } from './core/text/index.js';
+export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
+export { createHttpTransport, type SyncTransport } from './core/sync/transport.js';

@@ -1,8 +1,8 @@
 import { InMemoryStore } from '../backends/memory/memory-store.js';
-import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { type CreateMemoryOptions, Engram } from './memory.js';
-import { namespaceSchema, parse } from './validate.js';
+import { createHttpTransport } from './sync/transport.js';
+import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
 
@@ -14,7 +14,8 @@ function newClientId(): string {
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
- * tie-breaker of its clocks) is created once and kept in the store.
+ * tie-breaker of its clocks) is created once and kept in the store. With `sync`, every call still
+ * reads and writes the local store and returns at once; changes reach the edge in the background.
  *
  * @example
  * import { createMemory } from 'engram';
@@ -24,11 +25,7 @@ function newClientId(): string {
  */
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
-  if (options.sync !== undefined) {
-    throw new EngramError('VALIDATION', 'sync: edge sync is not yet supported by this version', {
-      field: 'sync',
-    });
-  }
+  const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   const store = options.store ?? new InMemoryStore();
   const now = options.now ?? Date.now;
   await store.open();
@@ -37,5 +34,14 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
     clientId = newClientId();
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
-  return new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
+  const transport = sync && createHttpTransport({ ...sync, namespace });
+  const memory = new Engram(
+    store,
+    namespace,
+    new HybridLogicalClock(clientId, now),
+    now,
+    sync && transport ? { transport, options: sync } : undefined,
+  );
+  await memory.start();
+  return memory;
 }

@@ -5,6 +5,8 @@ import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { ID_PATTERN, uuidv7 } from './ids.js';
 import { searchStore } from './search.js';
+import { SyncEngine, type SyncResult, type SyncStatus } from './sync/engine.js';
+import type { SyncTransport } from './sync/transport.js';
 import type {
   Link,
   LinkOptions,
@@ -26,15 +28,6 @@ import type {
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
-export type SyncState = 'local' | 'online' | 'syncing' | 'offline' | 'error';
-
-export interface SyncStatus {
-  state: SyncState;
-  pending: number;
-  lastSyncAt: string | null;
-  error?: string;
-}
-
 export type ChangeKind = 'add' | 'update' | 'remove' | 'link' | 'unlink' | 'sync' | 'external';
 
 export interface ChangeEvent {
@@ -50,10 +43,19 @@ export interface MemoryEvents extends Record<string, unknown> {
 }
 
 export interface SyncOptions {
+  /** The edge's base URL, e.g. `https://engram.example.workers.dev`. */
   url: string;
+  /** A token whose `ns` claim includes this namespace (see `mintToken`). */
   token: string;
+  /** Background pull period in ms (default 30 000; 0 turns it off). */
   intervalMs?: number;
   fetch?: typeof fetch;
+  /** A request slower than this counts as offline (default 15 000 ms). */
+  timeoutMs?: number;
+  /** Retry delays when the edge is unreachable: exponential from `baseMs`, capped at `maxMs`, with jitter. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Delay between a local write and the push it triggers (default 50 ms). */
+  debounceMs?: number;
 }
 
 export interface CreateMemoryOptions {
@@ -89,30 +91,55 @@ function decodeCursor(cursor: string): string {
   );
 }
 
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (report) report(error);
+  else console.error('engram: a change/status listener threw', error);
+}
+
 /**
  * The Engram API over one store and one namespace.
  * Obtain it with {@link createMemory}.
  */
 export class Engram {
   private readonly events: Emitter<MemoryEvents>;
-  private currentStatus: SyncStatus = { state: 'local', pending: 0, lastSyncAt: null };
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
+  private readonly replication: SyncEngine | undefined;
 
   constructor(
     readonly store: MemoryStore,
     readonly namespace: string,
     private readonly clock: HybridLogicalClock,
     private readonly now: () => number,
+    sync?: { transport: SyncTransport; options: SyncOptions },
   ) {
-    this.events = new Emitter<MemoryEvents>();
+    this.events = new Emitter<MemoryEvents>(reportListenerError);
+    if (sync) {
+      this.replication = new SyncEngine({
+        store,
+        namespace,
+        clock,
+        transport: sync.transport,
+        intervalMs: sync.options.intervalMs,
+        debounceMs: sync.options.debounceMs,
+        backoff: sync.options.backoff,
+        onStatus: (status) => this.events.emit('status', status),
+        onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace, ids }),
+      });
+    }
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
       if (ns === this.namespace) this.events.emit('change', { type: 'external', namespace: ns, ids });
     });
   }
 
   get status(): SyncStatus {
-    return { ...this.currentStatus };
+    return this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
+  }
+
+  /** Starts background sync; createMemory calls it. */
+  async start(): Promise<void> {
+    await this.replication?.start();
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
@@ -139,6 +166,7 @@ export class Engram {
 
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
     const result = await this.store.apply(this.namespace, batch);
+    this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;
   }
@@ -410,15 +438,26 @@ export class Engram {
     return records?.map((r) => r.memory) ?? null;
   }
 
-  async sync(): Promise<{ pushed: number; pulled: number }> {
+  /** Pushes local changes and pulls remote ones now; rejects with OFFLINE when the edge is unreachable. */
+  async sync(): Promise<SyncResult> {
     this.assertOpen();
-    throw new EngramError('OFFLINE', 'sync: this memory has no sync configured (pass sync: { url, token })');
+    if (!this.replication) {
+      throw new EngramError(
+        'VALIDATION',
+        'sync: this memory has no sync configured (pass sync: { url, token })',
+        {
+          field: 'sync',
+        },
+      );
+    }
+    return this.replication.sync();
   }
 
   /** Stops background work and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.replication?.stop();
     this.unsubscribeStore?.();
     this.events.clear();
     await this.store.close();

@@ -193,3 +193,30 @@ function describe(input: unknown): string {
 
 /** Field rules shared with the sync protocol, so replicated writes obey the same limits as local ones. */
 export const fieldSchemas = { id, content, tags, metadata, embedding, importance, instant, label, finite };
+
+const nonNegativeInt = v.pipe(
+  v.number('expected a number'),
+  v.integer('expected an integer'),
+  v.minValue(0, 'expected 0 or more'),
+);
+
+export const syncOptionsSchema = v.strictObject(
+  {
+    url: v.pipe(
+      v.string('expected the edge URL as a string'),
+      v.check(
+        (s) => /^https?:\/\/[^\s/]+/.test(s),
+        'expected an http(s) URL like https://engram.example.com',
+      ),
+    ),
+    token: v.pipe(v.string('expected a token string'), v.minLength(1, 'expected a non-empty token')),
+    intervalMs: v.optional(nonNegativeInt),
+    timeoutMs: v.optional(v.pipe(nonNegativeInt, v.minValue(1, 'expected at least 1'))),
+    debounceMs: v.optional(nonNegativeInt),
+    fetch: v.optional(v.custom<typeof fetch>((f) => typeof f === 'function', 'expected a fetch function')),
+    backoff: v.optional(
+      v.strictObject({ baseMs: v.optional(nonNegativeInt), maxMs: v.optional(nonNegativeInt) }),
+    ),
+  },
+  'expected { url, token, intervalMs?, fetch? }',
+);

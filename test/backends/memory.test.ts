@@ -24,10 +24,18 @@ describe('InMemoryStore extras', () => {
     });
   });
 
-  it('sync is refused until supported, never silently ignored', async () => {
-    await expect(createMemory({ sync: { url: 'http://x', token: 't' } })).rejects.toMatchObject({
+  it('bad sync options are refused with the field named', async () => {
+    await expect(createMemory({ sync: { url: 'ftp://x', token: 't' } })).rejects.toMatchObject({
       code: 'VALIDATION',
-      field: 'sync',
+      field: 'sync.url',
     });
+    await expect(createMemory({ sync: { url: 'http://x', token: '' } })).rejects.toMatchObject({
+      field: 'sync.token',
+    });
+  });
+
+  it('sync() without sync configured is a clear VALIDATION error', async () => {
+    const mem = await createMemory();
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'VALIDATION', field: 'sync' });
   });
 });

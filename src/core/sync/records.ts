@@ -1,0 +1,63 @@
+import {
+  LINK_FIELDS,
+  type LinkRecord,
+  type LinkWrite,
+  MEMORY_FIELDS,
+  type MemoryRecord,
+  type MemoryWrite,
+  type WriteBatch,
+} from '../types.js';
+import type { PulledChange } from './protocol.js';
+
+/** A stored record as a full write (immutable part + every field with its stamp), for replication. */
+export function memoryRecordToWrite({ memory, clocks }: MemoryRecord): MemoryWrite {
+  const values: MemoryWrite['values'] = {};
+  for (const field of MEMORY_FIELDS) {
+    if (memory[field] !== undefined) (values as Record<string, unknown>)[field] = memory[field];
+  }
+  return {
+    id: memory.id,
+    create: { namespace: memory.namespace, createdAt: memory.createdAt },
+    values,
+    clocks,
+  };
+}
+
+export function linkRecordToWrite({ link, clocks }: LinkRecord): LinkWrite {
+  const values: LinkWrite['values'] = {};
+  for (const field of LINK_FIELDS) {
+    if (link[field] !== undefined) (values as Record<string, unknown>)[field] = link[field];
+  }
+  return {
+    id: link.id,
+    create: { namespace: link.namespace, from: link.from, to: link.to, createdAt: link.createdAt },
+    values,
+    clocks,
+  };
+}
+
+/** Turns a page of pulled changes into one batch for the local store. */
+export function changesToBatch(
+  changes: readonly PulledChange[],
+): Required<Pick<WriteBatch, 'memories' | 'links' | 'tombstones'>> {
+  const batch = {
+    memories: [] as MemoryWrite[],
+    links: [] as LinkWrite[],
+    tombstones: [] as NonNullable<WriteBatch['tombstones']>,
+  };
+  for (const change of changes) {
+    if (change.tombstone) batch.tombstones.push(change.tombstone);
+    else if (change.memory) batch.memories.push(memoryRecordToWrite(change.memory));
+    else if (change.link) batch.links.push(linkRecordToWrite(change.link));
+  }
+  return batch;
+}
+
+/** Every stamp a batch carries, so the local clock can move past them. */
+export function stampsOf(batch: WriteBatch): string[] {
+  return [
+    ...(batch.memories ?? []).flatMap((w) => Object.values(w.clocks)),
+    ...(batch.links ?? []).flatMap((w) => Object.values(w.clocks)),
+    ...(batch.tombstones ?? []).map((t) => t.clock),
+  ];
+}
