@@ -1,6 +1,7 @@
 export { InMemoryStore } from './backends/memory/memory-store.js';
 export { createMemory } from './core/create-memory.js';
-export { type ErrorCode, EngramError, isEngramError } from './core/errors.js';
+export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
+export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
 export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
 export { uuidv7 } from './core/ids.js';
 export type {
@@ -13,11 +14,20 @@ export type {
 } from './core/memory.js';
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export { searchStore } from './core/search.js';
-export * from './core/types.js';
+export { createSerialQueue } from './core/serial.js';
+export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
 export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
 export { pullChanges, serveSync } from './core/sync/server.js';
-export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
-export { createSerialQueue } from './core/serial.js';
-export { indexText, tokenize } from './core/text/index.js';
-export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
 export { createHttpTransport, type SyncTransport } from './core/sync/transport.js';
+export { indexText, tokenize } from './core/text/index.js';
+export {
+  canonicalJson,
+  exportEntries,
+  exportJsonl,
+  importEntries,
+  importJsonl,
+  migrate,
+  type TransferEntry,
+  type TransferOptions,
+} from './core/transfer.js';
+export * from './core/types.js';

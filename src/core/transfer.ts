@@ -1,0 +1,176 @@
+import { EngramError } from './errors.js';
+import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
+import { parseSyncRequest } from './sync/validate.js';
+import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './types.js';
+import { LIMITS } from './validate.js';
+
+/** One line of an export: a live record (with its clocks) or a tombstone, in change-feed order. */
+export type TransferEntry =
+  | { type: 'memory'; namespace: string; record: MemoryRecord }
+  | { type: 'link'; namespace: string; record: LinkRecord }
+  | { type: 'tombstone'; namespace: string; tombstone: Tombstone };
+
+export interface TransferOptions {
+  /** Only these namespaces (default: every namespace the source holds). */
+  namespaces?: string[];
+  /** Entities read per store call; memory use stays bounded by it. */
+  batchSize?: number;
+  onProgress?: (progress: { namespace: string; done: number }) => void;
+}
+
+const DEFAULT_BATCH = 500;
+
+/**
+ * Streams every record and tombstone of a store in change-feed order, batch by batch, so a
+ * million-memory export holds one batch in memory at a time.
+ */
+export async function* exportEntries(
+  store: MemoryStore,
+  options: TransferOptions = {},
+): AsyncGenerator<TransferEntry> {
+  await store.open();
+  const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
+  for (const namespace of options.namespaces ?? (await store.namespaces())) {
+    for (let after = 0; ; ) {
+      const page = await store.changes(namespace, after, size);
+      if (page.length === 0) break;
+      const memoryIds = page.filter((e) => e.entity === 'memory').map((e) => e.id);
+      const linkIds = page.filter((e) => e.entity === 'link').map((e) => e.id);
+      const [memories, links, tombstones] = await Promise.all([
+        store.getMemories(namespace, memoryIds),
+        store.getLinks(namespace, linkIds),
+        store.getTombstones(namespace, [...memoryIds, ...linkIds]),
+      ]);
+      const memoryById = new Map(memories.map((r) => [r.memory.id, r]));
+      const linkById = new Map(links.map((r) => [r.link.id, r]));
+      const deadById = new Map(tombstones.map((t) => [`${t.entity}:${t.id}`, t]));
+      for (const entry of page) {
+        const tombstone = deadById.get(`${entry.entity}:${entry.id}`);
+        const memory = memoryById.get(entry.id);
+        const link = linkById.get(entry.id);
+        if (tombstone) yield { type: 'tombstone', namespace, tombstone };
+        else if (entry.entity === 'memory' && memory) yield { type: 'memory', namespace, record: memory };
+        else if (entry.entity === 'link' && link) yield { type: 'link', namespace, record: link };
+      }
+      after = page[page.length - 1]!.seq;
+      options.onProgress?.({ namespace, done: after });
+      if (page.length < size) break;
+    }
+  }
+}
+
+/** Writes entries into a store in batches; re-running it is harmless (writes merge by clock). */
+export async function importEntries(
+  store: MemoryStore,
+  entries: AsyncIterable<TransferEntry> | Iterable<TransferEntry>,
+  options: Pick<TransferOptions, 'batchSize' | 'onProgress'> = {},
+): Promise<{ imported: number }> {
+  await store.open();
+  const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
+  let pending: {
+    namespace: string;
+    type: TransferEntry['type'];
+    batch: Required<Pick<WriteBatch, 'memories' | 'links' | 'tombstones'>>;
+  } | null = null;
+  let count = 0;
+  let imported = 0;
+  const flush = async () => {
+    if (!pending) return;
+    // Imported files are input like any other: the sync protocol's rules check every record.
+    parseSyncRequest({ push: pending.batch }, pending.namespace);
+    await store.apply(pending.namespace, pending.batch);
+    imported += count;
+    options.onProgress?.({ namespace: pending.namespace, done: imported });
+    pending = null;
+    count = 0;
+  };
+  for await (const entry of entries) {
+    // One kind per batch keeps the target's change feed in the source's order (exports round-trip).
+    if (pending && (pending.namespace !== entry.namespace || pending.type !== entry.type || count >= size))
+      await flush();
+    pending ??= {
+      namespace: entry.namespace,
+      type: entry.type,
+      batch: { memories: [], links: [], tombstones: [] },
+    };
+    if (entry.type === 'memory') pending.batch.memories.push(memoryRecordToWrite(entry.record));
+    else if (entry.type === 'link') pending.batch.links.push(linkRecordToWrite(entry.record));
+    else pending.batch.tombstones.push(entry.tombstone);
+    count++;
+  }
+  await flush();
+  return { imported };
+}
+
+/** JSON with object keys sorted at every level, so the same data gives the same line on every store. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * Exports a store as JSON Lines: one canonical line per record or tombstone, lossless (ids,
+ * timestamps, clocks, embeddings, links, tombstones). Export → import → export gives identical lines.
+ *
+ * @example
+ * for await (const line of exportJsonl(store)) process.stdout.write(`${line}\n`);
+ */
+export async function* exportJsonl(
+  store: MemoryStore,
+  options: TransferOptions = {},
+): AsyncGenerator<string> {
+  for await (const entry of exportEntries(store, options)) yield canonicalJson(entry);
+}
+
+async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<TransferEntry> {
+  let number = 0;
+  for await (const line of lines) {
+    number++;
+    if (line.trim() === '') continue;
+    let entry: TransferEntry;
+    try {
+      entry = JSON.parse(line) as TransferEntry;
+    } catch (cause) {
+      throw new EngramError(
+        'VALIDATION',
+        `line ${number}: expected JSON, got ${JSON.stringify(line.slice(0, 40))}`,
+        {
+          field: `line.${number}`,
+          cause,
+        },
+      );
+    }
+    if (!['memory', 'link', 'tombstone'].includes(entry?.type) || typeof entry.namespace !== 'string') {
+      throw new EngramError(
+        'VALIDATION',
+        `line ${number}: expected an Engram export entry (type memory, link or tombstone)`,
+        {
+          field: `line.${number}`,
+        },
+      );
+    }
+    yield entry;
+  }
+}
+
+/** Imports JSON Lines written by `exportJsonl`; idempotent, so an interrupted import can simply be re-run. */
+export function importJsonl(
+  store: MemoryStore,
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: Pick<TransferOptions, 'batchSize' | 'onProgress'> = {},
+): Promise<{ imported: number }> {
+  return importEntries(store, parseLines(lines), options);
+}
+
+/** Copies everything from one store to another, streamed in batches; safe to re-run. */
+export function migrate(
+  from: MemoryStore,
+  to: MemoryStore,
+  options: TransferOptions = {},
+): Promise<{ imported: number }> {
+  return importEntries(to, exportEntries(from, options), options);
+}

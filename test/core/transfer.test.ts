@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, exportJsonl, InMemoryStore, importJsonl, migrate } from '../../src/index.js';
+
+async function lines(store: InMemoryStore): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of exportJsonl(store)) out.push(line);
+  return out;
+}
+
+async function populated(): Promise<InMemoryStore> {
+  const store = new InMemoryStore();
+  for (const namespace of ['alpha', 'beta']) {
+    const mem = await createMemory({ store, namespace });
+    const [a, b, c] = await mem.addMany([
+      {
+        content: 'first',
+        embedding: [0.5, -1],
+        metadata: { z: 1, a: { y: [1, 2], b: null } },
+        importance: 0.3,
+      },
+      { content: 'second', tags: ['x', 'y'], expiresAt: '2999-01-01T00:00:00.000Z' },
+      { content: 'third' },
+    ]);
+    await mem.link(a!.id, b!.id, 'rel', { weight: 0.25, metadata: { why: 'test' } });
+    await mem.link(c!.id, a!.id, 'part_of');
+    await mem.update(a!.id, { content: 'first, edited' });
+    await mem.remove(c!.id);
+  }
+  return store;
+}
+
+describe('export / import / migrate', () => {
+  it('export -> import -> export gives identical lines', async () => {
+    const source = await populated();
+    const first = await lines(source);
+    expect(first.length).toBe(2 * 5);
+    expect(first.filter((l) => l.includes('"type":"tombstone"'))).toHaveLength(2 * 2);
+    const target = new InMemoryStore();
+    await importJsonl(target, first);
+    expect(await lines(target)).toEqual(first);
+  });
+
+  it('keeps ids, timestamps, clocks and embeddings', async () => {
+    const source = await populated();
+    const target = new InMemoryStore();
+    await importJsonl(target, await lines(source));
+    const [ns] = await source.namespaces();
+    const ids = (await source.changes(ns!, 0, 100)).map((c) => c.id);
+    expect(await target.getMemories(ns!, ids)).toEqual(await source.getMemories(ns!, ids));
+    expect(await target.getLinks(ns!, ids)).toEqual(await source.getLinks(ns!, ids));
+    expect(await target.getTombstones(ns!, ids)).toEqual(await source.getTombstones(ns!, ids));
+  });
+
+  it('re-running an import changes nothing', async () => {
+    const source = await populated();
+    const dump = await lines(source);
+    const target = new InMemoryStore();
+    await importJsonl(target, dump);
+    const feed = await target.changes('alpha', 0, 100);
+    await importJsonl(target, dump);
+    expect(await target.changes('alpha', 0, 100)).toEqual(feed);
+  });
+
+  it('migrate copies one namespace or all, reporting progress', async () => {
+    const source = await populated();
+    const target = new InMemoryStore();
+    const progress: number[] = [];
+    await migrate(source, target, {
+      namespaces: ['beta'],
+      batchSize: 2,
+      onProgress: (p) => progress.push(p.done),
+    });
+    expect(await target.namespaces()).toEqual(['beta']);
+    expect(progress.length).toBeGreaterThan(2);
+    const search = await (await createMemory({ store: target, namespace: 'beta' })).search('edited');
+    expect(search).toHaveLength(1);
+  });
+
+  it('rejects a malformed line, naming it, and a record that breaks the rules', async () => {
+    const target = new InMemoryStore();
+    await expect(importJsonl(target, ['{"type":"memory"', ''])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'line.1',
+    });
+    const bad = JSON.stringify({
+      type: 'memory',
+      namespace: 'n',
+      record: {
+        memory: {
+          id: 'x',
+          namespace: 'n',
+          content: '',
+          kind: 'note',
+          tags: [],
+          metadata: {},
+          createdAt: '2030-01-01T00:00:00.000Z',
+          updatedAt: '2030-01-01T00:00:00.000Z',
+        },
+        clocks: {},
+      },
+    });
+    await expect(importJsonl(target, [bad])).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(await target.namespaces()).toEqual([]);
+  });
+});
