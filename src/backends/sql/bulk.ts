@@ -1,0 +1,56 @@
+import { placeholders, type SqlDialect } from './dialect.js';
+import type { SqlParam, SqlQueries } from './executor.js';
+
+/** Multi-row statements, split only where the dialect's parameter limit forces it. */
+export class BulkWriter {
+  constructor(
+    private readonly db: SqlQueries,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  /** `conflict` is appended as is: `ON CONFLICT (…) DO UPDATE SET …`, or empty for a plain insert. */
+  async insert(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlParam[][],
+    conflict = '',
+  ): Promise<void> {
+    const perStatement = Math.floor(this.dialect.maxParams / columns.length);
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const slice = rows.slice(start, start + perStatement);
+      const values = placeholders(slice.length, columns.length);
+      const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${conflict}`;
+      await this.db.run(this.dialect.native(sql), slice.flat());
+    }
+  }
+
+  async deleteIds(table: string, namespace: string, ids: readonly string[]): Promise<void> {
+    const perStatement = this.dialect.maxParams - 1;
+    for (let start = 0; start < ids.length; start += perStatement) {
+      const list = this.dialect.inList('id', ids.slice(start, start + perStatement));
+      const sql = `DELETE FROM ${table} WHERE ns = ? AND ${list.sql}`;
+      await this.db.run(this.dialect.native(sql), [namespace, ...list.params]);
+    }
+  }
+
+  /** Deletes rows by (namespace, key, id), the primary key of postings and tags, so each pair is one probe. */
+  async deletePairs(
+    table: string,
+    key: string,
+    namespace: string,
+    pairs: readonly [string, string][],
+  ): Promise<void> {
+    const perStatement = Math.floor((this.dialect.maxParams - 1) / 2);
+    for (let start = 0; start < pairs.length; start += perStatement) {
+      const slice = pairs.slice(start, start + perStatement);
+      const sql = `DELETE FROM ${table} WHERE ns = ? AND (${key}, id) IN (VALUES ${placeholders(slice.length, 2)})`;
+      await this.db.run(this.dialect.native(sql), [namespace, ...slice.flat()]);
+    }
+  }
+}
+
+/** `ON CONFLICT (keys) DO UPDATE` that overwrites every other column with the incoming row. */
+export function upsertOn(keys: readonly string[], columns: readonly string[]): string {
+  const updates = columns.filter((c) => !keys.includes(c)).map((c) => `${c} = excluded.${c}`);
+  return ` ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+}

@@ -1,0 +1,64 @@
+import type { Statement } from './executor.js';
+
+/** What differs between SQLite and Postgres for our schema and queries; everything else is shared SQL. */
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Ids, namespaces and terms compare bytewise, so SQL order is JS string order and prefix ranges hit the index. */
+  readonly keyType: string;
+  readonly integerType: string;
+  readonly realType: string;
+  readonly blobType: string;
+  /** Appended to narrow tables keyed by their primary key (SQLite stores them in the key's b-tree alone). */
+  readonly keyedTable: string;
+  /** Most placeholders one statement may carry. */
+  readonly maxParams: number;
+  /** Taken first in the migration transaction, so that processes starting together migrate one at a time. */
+  readonly migrationLock: string | null;
+  /** `column IN (…)` for the values, as the dialect binds lists best. */
+  inList(column: string, values: readonly string[]): Statement;
+  /** The statement text with `?` placeholders in the driver's own style. */
+  native(sql: string): string;
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  keyType: 'TEXT',
+  integerType: 'INTEGER',
+  realType: 'REAL',
+  blobType: 'BLOB',
+  keyedTable: ' WITHOUT ROWID',
+  maxParams: 32_000,
+  migrationLock: null,
+  inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
+  native: (sql) => sql,
+};
+
+const numbered = new Map<string, string>();
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  keyType: 'TEXT COLLATE "C"',
+  integerType: 'BIGINT',
+  realType: 'DOUBLE PRECISION',
+  blobType: 'BYTEA',
+  keyedTable: '',
+  maxParams: 65_000,
+  // Keyed by schema, so that stores in different schemas of one database do not wait for each other.
+  migrationLock: `SELECT pg_advisory_xact_lock(hashtext('engram:' || current_schema()))`,
+  // One array parameter: one statement text whatever the number of ids, and no parameter limit.
+  inList: (column, values) => ({ sql: `${column} = ANY(?::text[])`, params: [values] }),
+  native: (sql) => {
+    let text = numbered.get(sql);
+    if (text === undefined) {
+      let n = 0;
+      text = sql.replace(/\?/g, () => `$${++n}`);
+      if (numbered.size < 1000) numbered.set(sql, text);
+    }
+    return text;
+  },
+};
+
+export function placeholders(count: number, width = 1): string {
+  const row = width === 1 ? '?' : `(${Array(width).fill('?').join(', ')})`;
+  return Array(count).fill(row).join(', ');
+}

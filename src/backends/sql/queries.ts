@@ -1,0 +1,78 @@
+import type { ListQuery } from '../../core/types.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlParam, Statement } from './executor.js';
+import { epochMs, MEMORY_SELECT } from './rows.js';
+
+/**
+ * `list` with every filter in SQL, reproducing core's `matchesListQuery`: instants compare as epoch
+ * milliseconds like `Date.parse`, and a bound that does not parse excludes nothing, as NaN does in core.
+ */
+export function listStatement(dialect: SqlDialect, namespace: string, query: ListQuery): Statement {
+  const where = ['m.ns = ?'];
+  const params: SqlParam[] = [namespace];
+  const add = (sql: string, ...values: SqlParam[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (query.beforeId !== undefined) add('m.id < ?', query.beforeId);
+  if (query.kind !== undefined) add('m.kind = ?', query.kind);
+  const since = epochMs(query.since);
+  if (since !== null) add('(m.created_ms IS NULL OR m.created_ms >= ?)', since);
+  const until = epochMs(query.until);
+  if (until !== null) add('(m.created_ms IS NULL OR m.created_ms < ?)', until);
+  const now = epochMs(query.now);
+  if (now !== null) add('(m.expires_ms IS NULL OR m.expires_ms > ?)', now);
+  const tags = [...new Set(query.tags ?? [])];
+  if (tags.length > 0) {
+    const list = dialect.inList('t.tag', tags);
+    const matching = `FROM engram_tags t WHERE t.ns = m.ns AND t.id = m.id AND ${list.sql}`;
+    if (query.tagMode === 'all') add(`(SELECT count(*) ${matching}) = ?`, ...list.params, tags.length);
+    else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
+  }
+  params.push(query.limit);
+  const columns = MEMORY_SELECT.split(', ')
+    .map((c) => `m.${c}`)
+    .join(', ');
+  const sql = `SELECT ${columns} FROM engram_memories m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ?`;
+  return { sql: dialect.native(sql), params };
+}
+
+/**
+ * Postings of exact terms, then of each prefix as a key range [prefix, successor): one index range per
+ * clause, never a scan of the namespace. Duplicates across clauses are fine: core keeps one per term and id.
+ */
+export function postingsStatement(
+  dialect: SqlDialect,
+  namespace: string,
+  terms: readonly string[],
+  prefixes: readonly string[],
+): Statement | null {
+  const selects: string[] = [];
+  const params: SqlParam[] = [];
+  const from = 'SELECT term, id, tf, len FROM engram_terms WHERE ns = ? AND';
+  if (terms.length > 0) {
+    const list = dialect.inList('term', terms);
+    selects.push(`${from} ${list.sql}`);
+    params.push(namespace, ...list.params);
+  }
+  for (const prefix of prefixes) {
+    const end = prefixEnd(prefix);
+    selects.push(end === null ? `${from} term >= ?` : `${from} term >= ? AND term < ?`);
+    params.push(namespace, prefix, ...(end === null ? [] : [end]));
+  }
+  if (selects.length === 0) return null;
+  return { sql: dialect.native(selects.join(' UNION ALL ')), params };
+}
+
+/**
+ * The least string above every string starting with `prefix`, in code point order (the order of SQLite's
+ * BINARY and Postgres' "C" collation on UTF-8); null when there is none.
+ */
+export function prefixEnd(prefix: string): string | null {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) return points.join('') + String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return null;
+}

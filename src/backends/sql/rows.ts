@@ -1,0 +1,165 @@
+import type { Entity, LinkRecord, Memory, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { SqlParam } from './executor.js';
+
+/** Drivers differ on BIGINT (postgres.js: string, PGlite and sql.js: number) and BYTEA (Buffer or Uint8Array). */
+type Integer = number | string;
+
+export interface MemoryRow {
+  id: string;
+  content: string;
+  kind: string;
+  tags: string;
+  metadata: string;
+  embedding: Uint8Array | null;
+  importance: number | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+  clocks: string;
+}
+
+export interface LinkRow {
+  id: string;
+  from_id: string;
+  to_id: string;
+  type: string;
+  weight: number | null;
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+  clocks: string;
+}
+
+export interface TombstoneRow {
+  id: string;
+  entity: string;
+  clock: string;
+}
+
+export interface PostingRow {
+  term: string;
+  id: string;
+  tf: Integer;
+  len: Integer;
+}
+
+export const MEMORY_COLUMNS = [
+  'ns',
+  'id',
+  'content',
+  'kind',
+  'tags',
+  'metadata',
+  'embedding',
+  'importance',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'created_ms',
+  'expires_ms',
+  'clocks',
+] as const;
+export const LINK_COLUMNS = [
+  'ns',
+  'id',
+  'from_id',
+  'to_id',
+  'type',
+  'weight',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'clocks',
+] as const;
+/** What reads select: the row minus the namespace, which the caller already knows. */
+export const MEMORY_SELECT = MEMORY_COLUMNS.filter((c) => c !== 'ns' && !c.endsWith('_ms')).join(', ');
+export const LINK_SELECT = LINK_COLUMNS.filter((c) => c !== 'ns').join(', ');
+
+/** Little-endian float64, the layout of every platform JS runs on; lossless, unlike a decimal rendering. */
+export function encodeVector(vector: readonly number[]): Uint8Array {
+  return new Uint8Array(Float64Array.from(vector).buffer);
+}
+
+export function decodeVector(bytes: Uint8Array): number[] {
+  // Copy first: a driver's buffer may sit at an offset that Float64Array cannot view.
+  const aligned = new Uint8Array(bytes.byteLength);
+  aligned.set(bytes);
+  return Array.from(new Float64Array(aligned.buffer));
+}
+
+/** Epoch milliseconds, or null where `Date.parse` gives NaN (such a bound never excludes, as in core). */
+export function epochMs(iso: string | undefined): number | null {
+  if (iso === undefined) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function memoryToRow(namespace: string, { memory, clocks }: MemoryRecord): SqlParam[] {
+  return [
+    namespace,
+    memory.id,
+    memory.content,
+    memory.kind,
+    JSON.stringify(memory.tags),
+    JSON.stringify(memory.metadata),
+    memory.embedding ? encodeVector(memory.embedding) : null,
+    memory.importance ?? null,
+    memory.createdAt,
+    memory.updatedAt,
+    memory.expiresAt ?? null,
+    epochMs(memory.createdAt),
+    epochMs(memory.expiresAt),
+    JSON.stringify(clocks),
+  ];
+}
+
+export function memoryFromRow(namespace: string, row: MemoryRow): MemoryRecord {
+  const memory: Memory = {
+    id: row.id,
+    namespace,
+    content: row.content,
+    kind: row.kind,
+    tags: JSON.parse(row.tags),
+    metadata: JSON.parse(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.embedding !== null) memory.embedding = decodeVector(row.embedding);
+  if (row.importance !== null) memory.importance = Number(row.importance);
+  if (row.expires_at !== null) memory.expiresAt = row.expires_at;
+  return { memory, clocks: JSON.parse(row.clocks) };
+}
+
+export function linkToRow(namespace: string, { link, clocks }: LinkRecord): SqlParam[] {
+  return [
+    namespace,
+    link.id,
+    link.from,
+    link.to,
+    link.type,
+    link.weight ?? null,
+    JSON.stringify(link.metadata),
+    link.createdAt,
+    link.updatedAt,
+    JSON.stringify(clocks),
+  ];
+}
+
+export function linkFromRow(namespace: string, row: LinkRow): LinkRecord {
+  const link: LinkRecord['link'] = {
+    id: row.id,
+    namespace,
+    from: row.from_id,
+    to: row.to_id,
+    type: row.type,
+    metadata: JSON.parse(row.metadata),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.weight !== null) link.weight = Number(row.weight);
+  return { link, clocks: JSON.parse(row.clocks) };
+}
+
+export function tombstoneFromRow(namespace: string, row: TombstoneRow): Tombstone {
+  return { entity: row.entity as Entity, id: row.id, namespace, clock: row.clock };
+}

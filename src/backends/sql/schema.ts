@@ -1,0 +1,65 @@
+import { EngramError } from '../../core/errors.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlExecutor } from './executor.js';
+
+/**
+ * Schema versions, oldest first; a store applies those its database lacks. Never edit a shipped step:
+ * append a new one. Memories keep their JSON fields as text, exactly as written; `created_ms` and
+ * `expires_ms` mirror the ISO instants as epoch milliseconds so that filters compare like `Date.parse`.
+ */
+const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
+  ({ keyType: key, integerType: int, realType: real, blobType: blob, keyedTable: keyed }) => [
+    `CREATE TABLE engram_namespaces (ns ${key} PRIMARY KEY, seq ${int} NOT NULL, docs ${int} NOT NULL,
+      tokens ${int} NOT NULL)${keyed}`,
+    `CREATE TABLE engram_memories (ns ${key} NOT NULL, id ${key} NOT NULL, content TEXT NOT NULL,
+      kind TEXT NOT NULL, tags TEXT NOT NULL, metadata TEXT NOT NULL, embedding ${blob}, importance ${real},
+      created_at TEXT NOT NULL, updated_at TEXT NOT NULL, expires_at TEXT, created_ms ${int}, expires_ms ${int},
+      clocks TEXT NOT NULL, PRIMARY KEY (ns, id))`,
+    'CREATE INDEX engram_memories_by_kind ON engram_memories (ns, kind, id)',
+    `CREATE TABLE engram_tags (ns ${key} NOT NULL, tag TEXT NOT NULL, id ${key} NOT NULL,
+      PRIMARY KEY (ns, tag, id))${keyed}`,
+    `CREATE TABLE engram_terms (ns ${key} NOT NULL, term ${key} NOT NULL, id ${key} NOT NULL, tf ${int} NOT NULL,
+      len ${int} NOT NULL, PRIMARY KEY (ns, term, id))${keyed}`,
+    `CREATE TABLE engram_links (ns ${key} NOT NULL, id ${key} NOT NULL, from_id ${key} NOT NULL,
+      to_id ${key} NOT NULL, type TEXT NOT NULL, weight ${real}, metadata TEXT NOT NULL, created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL, clocks TEXT NOT NULL, PRIMARY KEY (ns, id))`,
+    'CREATE INDEX engram_links_by_from ON engram_links (ns, from_id)',
+    'CREATE INDEX engram_links_by_to ON engram_links (ns, to_id)',
+    `CREATE TABLE engram_tombstones (ns ${key} NOT NULL, id ${key} NOT NULL, entity TEXT NOT NULL,
+      clock TEXT NOT NULL, PRIMARY KEY (ns, id))${keyed}`,
+    `CREATE TABLE engram_changes (ns ${key} NOT NULL, entity TEXT NOT NULL, id ${key} NOT NULL,
+      seq ${int} NOT NULL, origin TEXT NOT NULL, PRIMARY KEY (ns, entity, id))${keyed}`,
+    'CREATE INDEX engram_changes_by_seq ON engram_changes (ns, seq)',
+    `CREATE TABLE engram_meta (ns ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+      PRIMARY KEY (ns, key))${keyed}`,
+  ],
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to date in one transaction; a no-op when it already is. */
+export async function migrate(db: SqlExecutor, dialect: SqlDialect): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (dialect.migrationLock) await tx.all(dialect.migrationLock, []);
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS engram_schema_version (version ${dialect.integerType} NOT NULL)`,
+      [],
+    );
+    const [row] = await tx.all<{ version: number | string | null }>(
+      'SELECT max(version) AS version FROM engram_schema_version',
+      [],
+    );
+    const current = Number(row?.version ?? 0);
+    if (current > SCHEMA_VERSION) {
+      throw new EngramError(
+        'STORAGE',
+        `the database has engram schema version ${current}, newer than this engram understands ` +
+          `(${SCHEMA_VERSION}); upgrade engram`,
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) {
+      for (const statement of MIGRATIONS[version]!(dialect)) await tx.run(statement, []);
+      await tx.run(dialect.native('INSERT INTO engram_schema_version (version) VALUES (?)'), [version + 1]);
+    }
+  });
+}

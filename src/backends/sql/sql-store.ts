@@ -1,0 +1,212 @@
+import { EngramError, storageError } from '../../core/errors.js';
+import { mergeBatch } from '../../core/merge.js';
+import type {
+  ApplyResult,
+  ChangeEntry,
+  Direction,
+  Entity,
+  Json,
+  LinkRecord,
+  ListQuery,
+  MemoryRecord,
+  MemoryStore,
+  StoreCapabilities,
+  TextPosting,
+  TextStats,
+  Tombstone,
+  VectorEntry,
+  WriteBatch,
+} from '../../core/types.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlExecutor } from './executor.js';
+import { listStatement, postingsStatement } from './queries.js';
+import { SqlReader } from './reads.js';
+import { decodeVector, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
+import { migrate } from './schema.js';
+import { StagedWrites } from './staged-writes.js';
+
+type Integer = number | string;
+
+/**
+ * `MemoryStore` over any SQL database reached through a `SqlExecutor`: the schema, the merge transaction,
+ * the inverted index and the change feed are written once here; a backend supplies the connection and
+ * its dialect. Every driver failure surfaces as an EngramError with code STORAGE.
+ */
+export abstract class SqlStore implements MemoryStore {
+  abstract readonly kind: string;
+  abstract readonly capabilities: StoreCapabilities;
+  private connecting: Promise<SqlExecutor> | undefined;
+  private closed = false;
+
+  constructor(protected readonly dialect: SqlDialect) {}
+
+  /** Opens the connection (or database); the schema is migrated afterwards by the store. */
+  protected abstract connect(): Promise<SqlExecutor>;
+
+  protected async disconnect(db: SqlExecutor): Promise<void> {
+    await db.close?.();
+  }
+
+  /** Called after each committed batch. */
+  protected afterWrite(): void {}
+
+  async open(): Promise<void> {
+    await this.connection();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const db = await this.connecting?.catch(() => undefined);
+    if (!db) return;
+    try {
+      await this.disconnect(db);
+    } catch (error) {
+      throw storageError(`${this.kind}: close`, error);
+    }
+  }
+
+  private connection(): Promise<SqlExecutor> {
+    if (this.closed) return Promise.reject(new EngramError('STORAGE', `${this.kind}: the store is closed`));
+    this.connecting ??= (async () => {
+      const db = await this.connect();
+      await migrate(db, this.dialect);
+      return db;
+    })().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw storageError(`${this.kind}: open`, error);
+    });
+    return this.connecting;
+  }
+
+  /** Runs `work` on the open connection, turning driver errors into STORAGE errors naming the operation. */
+  protected async use<T>(operation: string, work: (db: SqlExecutor) => Promise<T>): Promise<T> {
+    const db = await this.connection();
+    if (this.closed) throw new EngramError('STORAGE', `${this.kind}: the store is closed`);
+    try {
+      return await work(db);
+    } catch (error) {
+      throw storageError(`${this.kind}: ${operation}`, error);
+    }
+  }
+
+  async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    const result = await this.use('apply', (db) =>
+      db.transaction(async (tx) => {
+        const staged = new StagedWrites(tx, this.dialect, namespace);
+        const seq = await staged.lockNamespace();
+        const merged = await mergeBatch(staged, batch);
+        await staged.flush(seq);
+        return merged;
+      }),
+    );
+    this.afterWrite();
+    return result;
+  }
+
+  getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]> {
+    return this.byIds('getMemories', namespace, ids, (reader) => reader.memories(ids));
+  }
+
+  getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
+    return this.byIds('getLinks', namespace, ids, (reader) => reader.links(ids));
+  }
+
+  getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
+    return this.byIds('getTombstones', namespace, ids, (reader) => reader.tombstones(ids));
+  }
+
+  /** One statement for all ids; results follow the order of `ids`, absent ones skipped. */
+  private async byIds<T>(
+    operation: string,
+    namespace: string,
+    ids: readonly string[],
+    read: (reader: SqlReader) => Promise<Map<string, T>>,
+  ): Promise<T[]> {
+    const found = await this.use(operation, async (db) =>
+      ids.length === 0 ? new Map<string, T>() : read(new SqlReader(db, this.dialect, namespace)),
+    );
+    return ids.flatMap((id) => {
+      const value = found.get(id);
+      return value === undefined ? [] : [value];
+    });
+  }
+
+  linksOf(
+    namespace: string,
+    memoryIds: readonly string[],
+    options: { direction: Direction; type?: string },
+  ): Promise<LinkRecord[]> {
+    return this.use('linksOf', (db) =>
+      new SqlReader(db, this.dialect, namespace).linksOf(memoryIds, options.direction, options.type),
+    );
+  }
+
+  list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
+    return this.use('list', async (db) => {
+      const { sql, params } = listStatement(this.dialect, namespace, query);
+      const rows = await db.all<MemoryRow>(sql, params);
+      return rows.map((row) => memoryFromRow(namespace, row));
+    });
+  }
+
+  textStats(namespace: string): Promise<TextStats> {
+    return this.use('textStats', async (db) => {
+      const sql = this.dialect.native('SELECT docs, tokens FROM engram_namespaces WHERE ns = ?');
+      const [row] = await db.all<{ docs: Integer; tokens: Integer }>(sql, [namespace]);
+      return { docs: Number(row?.docs ?? 0), tokens: Number(row?.tokens ?? 0) };
+    });
+  }
+
+  postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
+    return this.use('postings', async (db) => {
+      const statement = postingsStatement(this.dialect, namespace, terms, prefixes);
+      if (!statement) return [];
+      const rows = await db.all<PostingRow>(statement.sql, statement.params);
+      return rows.map((row) => ({ term: row.term, id: row.id, tf: Number(row.tf), length: Number(row.len) }));
+    });
+  }
+
+  vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
+    return this.use('vectors', async (db) => {
+      const after = afterId === null ? '' : ' AND id > ?';
+      const sql = `SELECT id, embedding FROM engram_memories WHERE ns = ? AND embedding IS NOT NULL${after}
+        ORDER BY id LIMIT ?`;
+      const params = afterId === null ? [namespace, limit] : [namespace, afterId, limit];
+      const rows = await db.all<{ id: string; embedding: Uint8Array }>(this.dialect.native(sql), params);
+      return rows.map((row) => ({ id: row.id, embedding: decodeVector(row.embedding) }));
+    });
+  }
+
+  changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
+    return this.use('changes', async (db) => {
+      const sql =
+        'SELECT seq, entity, id, origin FROM engram_changes WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?';
+      const rows = await db.all<{ seq: Integer; entity: Entity; id: string; origin: ChangeEntry['origin'] }>(
+        this.dialect.native(sql),
+        [namespace, afterSeq, limit],
+      );
+      return rows.map((row) => ({
+        seq: Number(row.seq),
+        entity: row.entity,
+        id: row.id,
+        origin: row.origin,
+      }));
+    });
+  }
+
+  getMeta(namespace: string, key: string): Promise<Json | undefined> {
+    return this.use('getMeta', async (db) => {
+      const sql = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
+      const [row] = await db.all<{ value: string }>(sql, [namespace, key]);
+      return row === undefined ? undefined : (JSON.parse(row.value) as Json);
+    });
+  }
+
+  namespaces(): Promise<string[]> {
+    return this.use('namespaces', async (db) => {
+      const rows = await db.all<{ ns: string }>('SELECT ns FROM engram_namespaces ORDER BY ns', []);
+      return rows.map((row) => row.ns);
+    });
+  }
+}

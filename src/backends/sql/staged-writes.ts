@@ -1,0 +1,171 @@
+import type { StoreTransaction } from '../../core/merge.js';
+import { indexText } from '../../core/text/index.js';
+import type {
+  ChangeEntry,
+  ChangeOrigin,
+  Entity,
+  Json,
+  LinkRecord,
+  MemoryRecord,
+  Tombstone,
+} from '../../core/types.js';
+import { BulkWriter, upsertOn } from './bulk.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlParam, SqlQueries } from './executor.js';
+import { SqlReader } from './reads.js';
+import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
+
+const TERM_COLUMNS = ['ns', 'term', 'id', 'tf', 'len'];
+const TAG_COLUMNS = ['ns', 'tag', 'id'];
+const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
+const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
+const META_COLUMNS = ['ns', 'key', 'value'];
+
+/** A memory as the database holds it before the batch (`stored`) and as the batch leaves it (`next`, null: gone). */
+interface MemoryChange {
+  stored: MemoryRecord | undefined;
+  next: MemoryRecord | null;
+}
+
+/**
+ * Core's merge runs against this: reads go to the database, writes are staged and flushed at the end as a
+ * few multi-row statements. Staging is safe because `mergeBatch` reads everything before it writes, and it
+ * lets a record written several times in one batch reach the database once.
+ */
+export class StagedWrites implements StoreTransaction {
+  private readonly reader: SqlReader;
+  private readonly memories = new Map<string, MemoryChange>();
+  private readonly links = new Map<string, LinkRecord | null>();
+  private readonly tombstones: Tombstone[] = [];
+  /** Keyed `entity:id`, re-inserted on each change so that Map order is feed order. */
+  private readonly changes = new Map<string, Omit<ChangeEntry, 'seq'>>();
+  private readonly meta = new Map<string, Json>();
+
+  constructor(
+    private readonly db: SqlQueries,
+    private readonly dialect: SqlDialect,
+    private readonly namespace: string,
+  ) {
+    this.reader = new SqlReader(db, dialect, namespace);
+  }
+
+  readMemories = (ids: readonly string[]) => this.reader.memories(ids);
+  readLinks = (ids: readonly string[]) => this.reader.links(ids);
+  readTombstones = (ids: readonly string[]) => this.reader.tombstones(ids);
+  readLinksTouching = (ids: readonly string[]) => this.reader.linksOf(ids, 'both');
+
+  putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): void {
+    this.stageMemory(record.memory.id, previous, record);
+  }
+
+  deleteMemory(record: MemoryRecord): void {
+    this.stageMemory(record.memory.id, record, null);
+  }
+
+  putLink(record: LinkRecord): void {
+    this.links.set(record.link.id, record);
+  }
+
+  deleteLink(record: LinkRecord): void {
+    this.links.set(record.link.id, null);
+  }
+
+  putTombstone(tombstone: Tombstone): void {
+    this.tombstones.push(tombstone);
+  }
+
+  recordChange(entity: Entity, id: string, origin: ChangeOrigin): void {
+    const key = `${entity}:${id}`;
+    this.changes.delete(key);
+    this.changes.set(key, { entity, id, origin });
+  }
+
+  setMeta(key: string, value: Json): void {
+    this.meta.set(key, value);
+  }
+
+  private stageMemory(id: string, stored: MemoryRecord | undefined, next: MemoryRecord | null): void {
+    const staged = this.memories.get(id);
+    if (staged) staged.next = next;
+    else this.memories.set(id, { stored, next });
+  }
+
+  /**
+   * Locks the namespace's counter row for the rest of the transaction and returns its sequence number.
+   * Writers of one namespace therefore run one after another, so the sequence numbers they take are in
+   * commit order and a reader of the feed never sees a later number before an earlier one is committed.
+   */
+  async lockNamespace(): Promise<number> {
+    const sql = `INSERT INTO engram_namespaces (ns, seq, docs, tokens) VALUES (?, 0, 0, 0)
+      ON CONFLICT (ns) DO UPDATE SET seq = engram_namespaces.seq RETURNING seq`;
+    const [row] = await this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+    return Number(row!.seq);
+  }
+
+  async flush(seq: number): Promise<void> {
+    const bulk = new BulkWriter(this.db, this.dialect);
+    const ns = this.namespace;
+    const { docs, tokens } = await this.flushMemories(bulk);
+    const links = [...this.links];
+    const gone = links.filter(([, record]) => record === null).map(([id]) => id);
+    const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
+    await bulk.deleteIds('engram_links', ns, gone);
+    await bulk.insert('engram_links', LINK_COLUMNS, kept, upsertOn(['ns', 'id'], LINK_COLUMNS));
+    const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
+    await bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones);
+    let next = seq;
+    const changes = [...this.changes.values()].map((c) => [ns, c.entity, c.id, ++next, c.origin]);
+    await bulk.insert(
+      'engram_changes',
+      CHANGE_COLUMNS,
+      changes,
+      upsertOn(['ns', 'entity', 'id'], CHANGE_COLUMNS),
+    );
+    const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
+    await bulk.insert('engram_meta', META_COLUMNS, meta, upsertOn(['ns', 'key'], META_COLUMNS));
+    if (next === seq && docs === 0 && tokens === 0) return;
+    const sql = 'UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ? WHERE ns = ?';
+    await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
+  }
+
+  /** Writes rows, postings and tags; postings are rewritten only when the content changed. */
+  private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
+    const ns = this.namespace;
+    const gone: string[] = [];
+    const rows: SqlParam[][] = [];
+    const staleTerms: [string, string][] = [];
+    const terms: SqlParam[][] = [];
+    const staleTags: [string, string][] = [];
+    const tags: SqlParam[][] = [];
+    let docs = 0;
+    let tokens = 0;
+    for (const [id, { stored, next }] of this.memories) {
+      const reindex = !stored || !next || stored.memory.content !== next.memory.content;
+      if (stored && reindex) {
+        const old = indexText(stored.memory.content);
+        for (const term of old.terms.keys()) staleTerms.push([term, id]);
+        docs--;
+        tokens -= old.length;
+      }
+      if (next && reindex) {
+        const fresh = indexText(next.memory.content);
+        for (const [term, tf] of fresh.terms) terms.push([ns, term, id, tf, fresh.length]);
+        docs++;
+        tokens += fresh.length;
+      }
+      const before = new Set(stored?.memory.tags);
+      const after = new Set(next?.memory.tags);
+      for (const tag of before) if (!after.has(tag)) staleTags.push([tag, id]);
+      for (const tag of after) if (!before.has(tag)) tags.push([ns, tag, id]);
+      if (next) rows.push(memoryToRow(ns, next));
+      else gone.push(id);
+    }
+    await bulk.deleteIds('engram_memories', ns, gone);
+    await bulk.deletePairs('engram_terms', 'term', ns, staleTerms);
+    await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
+    await bulk.insert('engram_memories', MEMORY_COLUMNS, rows, upsertOn(['ns', 'id'], MEMORY_COLUMNS));
+    await bulk.insert('engram_terms', TERM_COLUMNS, terms);
+    await bulk.insert('engram_tags', TAG_COLUMNS, tags);
+    return { docs, tokens };
+  }
+}

@@ -1,0 +1,70 @@
+import type { SqlJsPersistence } from './persistence.js';
+
+const TEMP_SUFFIX = '.engram-tmp';
+
+/**
+ * Keeps the database in a file (Node). A save writes a temporary file beside it, flushes it to disk and
+ * renames it over the old one: a crash at any point leaves either the old file or the new one, whole.
+ * Node modules load on first use, so importing `engram/sqljs` in a browser pulls none of them in.
+ *
+ * @example
+ * const store = new SqlJsStore({ persist: filePersistence('./data/memory.db') });
+ */
+export function filePersistence(path: string): SqlJsPersistence {
+  return {
+    async load() {
+      const fs = await import('node:fs/promises');
+      await removeStaleTemps(path);
+      try {
+        return new Uint8Array(await fs.readFile(path));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw error;
+      }
+    },
+    async save(bytes) {
+      const fs = await import('node:fs/promises');
+      const { dirname } = await import('node:path');
+      await fs.mkdir(dirname(path), { recursive: true });
+      const temp = `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
+      try {
+        const handle = await fs.open(temp, 'w');
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await fs.rename(temp, path);
+      } catch (error) {
+        await fs.rm(temp, { force: true });
+        throw error;
+      }
+      await syncDirectory(dirname(path));
+    },
+  };
+}
+
+/** Makes the rename itself durable where the platform allows opening a directory (not on Windows). */
+async function syncDirectory(directory: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const handle = await fs.open(directory, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename has still happened.
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Temporary files a crash left behind; they are never the live database. */
+async function removeStaleTemps(path: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { basename, dirname, join } = await import('node:path');
+  const prefix = `${basename(path)}.`;
+  const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
+  const stale = names.filter((name) => name.startsWith(prefix) && name.endsWith(TEMP_SUFFIX));
+  await Promise.all(stale.map((name) => fs.rm(join(dirname(path), name), { force: true })));
+}

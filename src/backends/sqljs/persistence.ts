@@ -1,0 +1,9 @@
+/**
+ * Where a SqlJsStore keeps its database file between runs: the whole file is loaded on open and written
+ * back after writes. `save` must replace the previous copy atomically, so a crash keeps one whole copy.
+ */
+export interface SqlJsPersistence {
+  /** The saved database, or null when nothing was saved yet. */
+  load(): Promise<Uint8Array | null>;
+  save(bytes: Uint8Array): Promise<void>;
+}

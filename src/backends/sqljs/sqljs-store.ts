@@ -1,0 +1,101 @@
+import type { SqlJsStatic } from 'sql.js';
+import { storageError } from '../../core/errors.js';
+import type { StoreCapabilities } from '../../core/types.js';
+import { sqliteDialect } from '../sql/dialect.js';
+import type { SqlExecutor } from '../sql/executor.js';
+import { SqlStore } from '../sql/sql-store.js';
+import { DebouncedSave } from './debounced-save.js';
+import { filePersistence } from './file-persistence.js';
+import type { SqlJsPersistence } from './persistence.js';
+import { SqlJsExecutor } from './sqljs-executor.js';
+
+export interface SqlJsStoreOptions {
+  /** Where the database file lives between runs; a string is a file path (Node). Without it, nothing persists. */
+  persist?: SqlJsPersistence | string;
+  /** An initialised sql.js module (or its promise); by default sql.js is imported and initialised on open. */
+  sqlJs?: SqlJsStatic | Promise<SqlJsStatic>;
+  /** Where the browser finds `sql-wasm.wasm`, passed to `initSqlJs` when `sqlJs` is not given. */
+  locateFile?: (file: string) => string;
+  /** A save starts this long after the last write (default 250 ms)… */
+  saveDelayMs?: number;
+  /** …and at most this long after the first unsaved write, however busy (default 2000 ms). */
+  saveMaxDelayMs?: number;
+  /** Told of a failed background save; the save is retried on the next write, and `close()` reports it too. */
+  onSaveError?: (error: Error) => void;
+}
+
+/**
+ * SQLite compiled to WebAssembly (sql.js), in the browser or in Node. The database lives in memory and is
+ * saved whole through `persist`: debounced after writes, and always on `close()`.
+ *
+ * @example
+ * import { createMemory } from 'engram';
+ * import { SqlJsStore } from 'engram/sqljs';
+ * const mem = await createMemory({ store: new SqlJsStore({ persist: './memory.db' }), namespace: 'user-42' });
+ */
+export class SqlJsStore extends SqlStore {
+  readonly kind = 'sqljs';
+  readonly capabilities: StoreCapabilities;
+  private readonly persistence: SqlJsPersistence | undefined;
+  private readonly saver: DebouncedSave | undefined;
+  private executor: SqlJsExecutor | undefined;
+
+  constructor(private readonly options: SqlJsStoreOptions = {}) {
+    super(sqliteDialect);
+    const { persist } = options;
+    this.persistence = typeof persist === 'string' ? filePersistence(persist) : persist;
+    this.capabilities = {
+      persistent: !!this.persistence,
+      shared: false,
+      nativeSearch: false,
+      nativeGraph: false,
+    };
+    this.saver =
+      this.persistence &&
+      new DebouncedSave(
+        () => this.saveNow(),
+        options.saveDelayMs ?? 250,
+        options.saveMaxDelayMs ?? 2000,
+        options.onSaveError && ((error) => options.onSaveError!(storageError('sqljs: save', error))),
+      );
+  }
+
+  /** Saves pending writes now instead of waiting for the debounce. */
+  async flush(): Promise<void> {
+    await this.use('flush', async () => this.saver?.flush());
+  }
+
+  /** The database as an SQLite file image, readable by any SQLite. */
+  export(): Promise<Uint8Array> {
+    return this.use('export', async () => this.executor!.exclusive((db) => db.export()));
+  }
+
+  protected override async connect(): Promise<SqlExecutor> {
+    const SQL = await (this.options.sqlJs ?? defaultSqlJs(this.options.locateFile));
+    const bytes = await this.persistence?.load();
+    this.executor = new SqlJsExecutor(new SQL.Database(bytes ?? undefined));
+    return this.executor;
+  }
+
+  protected override afterWrite(): void {
+    this.saver?.schedule();
+  }
+
+  protected override async disconnect(db: SqlExecutor): Promise<void> {
+    try {
+      await this.saver?.flush();
+    } finally {
+      await db.close?.();
+    }
+  }
+
+  private async saveNow(): Promise<void> {
+    const bytes = await this.executor!.exclusive((db) => db.export());
+    await this.persistence!.save(bytes);
+  }
+}
+
+async function defaultSqlJs(locateFile: ((file: string) => string) | undefined): Promise<SqlJsStatic> {
+  const { default: initSqlJs } = await import('sql.js');
+  return initSqlJs(locateFile ? { locateFile } : undefined);
+}
