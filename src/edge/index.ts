@@ -1,1 +1,6 @@
-export {};
+export { type CorsOptions, createEdgeApp, type EdgeAppOptions } from './app.js';
+export type { EdgeEnv } from './env.js';
+export type { ErrorBody } from './errors.js';
+export type { HealthOptions } from './health.js';
+export type { RequestLogEntry, RequestLogger } from './logger.js';
+export { type MintTokenOptions, mintToken, parseTtl } from './token.js';

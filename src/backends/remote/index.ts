@@ -1,1 +1,2 @@
-export {};
+export type { FetchLike, TokenSource } from './http.js';
+export { RemoteStore, type RemoteStoreOptions } from './remote-store.js';

@@ -1,0 +1,272 @@
+import { EngramError } from '../../core/errors.js';
+import { PULL_LIMIT_MAX, type SyncResponse } from '../../core/sync/protocol.js';
+import type {
+  ApplyResult,
+  ChangeEntry,
+  Direction,
+  Json,
+  LinkRecord,
+  ListQuery,
+  MemoryRecord,
+  MemoryStore,
+  NativeSearchHit,
+  SearchRequest,
+  StoreCapabilities,
+  TextPosting,
+  TextStats,
+  Tombstone,
+  VectorEntry,
+  WriteBatch,
+} from '../../core/types.js';
+import { LIMITS } from '../../core/validate.js';
+import { GetBatcher, pick } from './get-batcher.js';
+import { EdgeClient, type EdgeClientOptions, segment } from './http.js';
+import { grantedNamespaces } from './token-claims.js';
+
+export type RemoteStoreOptions = EdgeClientOptions;
+
+type Walk = { direction: Direction; type?: string; now: string };
+type PulledWithOrigin = NonNullable<SyncResponse['pull']>['changes'][number] & {
+  origin?: ChangeEntry['origin'];
+};
+
+/**
+ * A store whose data lives on an Engram edge server (`createEdgeApp`), reached over its HTTP API.
+ * Record reads and writes use the sync route (merging stays on the server, reads issued together share
+ * one request); list, search and graph walks run on the server. Meta (the replica's client id, sync
+ * cursors) is this client's own bookkeeping and stays in memory. The text index and vectors never
+ * leave the server: `postings`, `textStats` and `vectors` throw.
+ *
+ * @example
+ * import { createMemory } from 'engram';
+ * import { RemoteStore } from 'engram/remote';
+ * const store = new RemoteStore({ url: 'https://memory.example.com', token });
+ * const mem = await createMemory({ store, namespace: 'user-42' });
+ * await mem.add({ content: 'Prefers window seats' });
+ */
+export class RemoteStore implements MemoryStore {
+  readonly kind = 'remote';
+  readonly capabilities: StoreCapabilities = {
+    persistent: true,
+    shared: true,
+    nativeSearch: true,
+    nativeGraph: true,
+  };
+  private readonly http: EdgeClient;
+  private readonly gets: GetBatcher;
+  private readonly meta = new Map<string, Map<string, Json>>();
+  private readonly used = new Set<string>();
+  private closed = false;
+
+  constructor(private readonly options: RemoteStoreOptions) {
+    this.http = new EdgeClient(options);
+    this.gets = new GetBatcher(async (namespace, memories, links) => {
+      const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
+        body: { get: { memories, links } },
+      });
+      return response.get ?? { memories: [], links: [], tombstones: [] };
+    });
+  }
+
+  async open(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private assertOpen(namespace?: string): void {
+    if (this.closed) throw new EngramError('STORAGE', 'RemoteStore: the store is closed');
+    if (namespace !== undefined) this.used.add(namespace);
+  }
+
+  async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    this.assertOpen(namespace);
+    const { memories = [], links = [], tombstones = [] } = batch;
+    let result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+    if (memories.length + links.length + tombstones.length > 0) {
+      const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
+        query: { origin: batch.origin ?? 'local' },
+        body: { push: { memories, links, tombstones } },
+      });
+      result = response.push ?? result;
+    }
+    // Written only once the server has taken the batch, so a failed push leaves no meta behind.
+    if (batch.meta) {
+      const own = this.meta.get(namespace) ?? new Map<string, Json>();
+      for (const [key, value] of Object.entries(batch.meta)) own.set(key, structuredClone(value));
+      this.meta.set(namespace, own);
+    }
+    return result;
+  }
+
+  async getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]> {
+    this.assertOpen(namespace);
+    if (ids.length === 0) return [];
+    const { memories } = await this.gets.load(namespace, ids, []);
+    return pick(memories, ids, (r) => r.memory.id);
+  }
+
+  async getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
+    this.assertOpen(namespace);
+    if (ids.length === 0) return [];
+    const { links } = await this.gets.load(namespace, [], ids);
+    return pick(links, ids, (r) => r.link.id);
+  }
+
+  async getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
+    this.assertOpen(namespace);
+    if (ids.length === 0) return [];
+    // The server answers tombstones of every id asked, memory or link: asking beside the memories lets
+    // a read of records and tombstones of the same ids (the façade's insert check) share one request.
+    const { tombstones } = await this.gets.load(namespace, ids, []);
+    const wanted = new Set(ids);
+    const seen = new Set<string>();
+    return tombstones.filter((t) => {
+      const key = `${t.entity}:${t.id}`;
+      if (!wanted.has(t.id) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  async linksOf(
+    namespace: string,
+    memoryIds: readonly string[],
+    options: { direction: Direction; type?: string },
+  ): Promise<LinkRecord[]> {
+    this.assertOpen(namespace);
+    const lists = await Promise.all(
+      [...new Set(memoryIds)].map((id) =>
+        this.http.call<{ items: LinkRecord[] }>(
+          namespace,
+          'GET',
+          `/memories/${segment(id, 'linksOf.id')}/links`,
+          {
+            query: { include: 'clocks', direction: options.direction, type: options.type },
+          },
+        ),
+      ),
+    );
+    const byId = new Map(lists.flatMap((l) => l.items).map((r) => [r.link.id, r] as const));
+    return [...byId.values()];
+  }
+
+  /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
+  async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
+    this.assertOpen(namespace);
+    const { beforeId, limit, ...filters } = query;
+    const out: MemoryRecord[] = [];
+    let before = beforeId;
+    while (out.length < limit) {
+      const size = Math.min(limit - out.length, LIMITS.listLimit);
+      const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
+        query: { include: 'clocks', ...filters, before, limit: size },
+      });
+      out.push(...items);
+      if (items.length < size) break;
+      before = items[items.length - 1]!.memory.id;
+    }
+    return out;
+  }
+
+  async search(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]> {
+    this.assertOpen(namespace);
+    const { now, query, ...options } = request;
+    const { hits } = await this.http.call<{ hits: Array<MemoryRecord & { score: number }> }>(
+      namespace,
+      'POST',
+      '/search',
+      {
+        query: { include: 'clocks', now },
+        body: { query, ...options },
+      },
+    );
+    return hits.map(({ memory, clocks, score }) => ({ record: { memory, clocks }, score }));
+  }
+
+  async neighbors(namespace: string, id: string, options: Walk & { depth: number }): Promise<MemoryRecord[]> {
+    this.assertOpen(namespace);
+    const { items } = await this.http.call<{ items: MemoryRecord[] }>(
+      namespace,
+      'GET',
+      `/memories/${segment(id, 'neighbors.id')}/neighbors`,
+      {
+        query: { include: 'clocks', ...options },
+      },
+    );
+    return items;
+  }
+
+  async path(
+    namespace: string,
+    from: string,
+    to: string,
+    options: Walk & { maxDepth: number },
+  ): Promise<MemoryRecord[] | null> {
+    this.assertOpen(namespace);
+    const { path } = await this.http.call<{ path: MemoryRecord[] | null }>(namespace, 'GET', '/path', {
+      query: { include: 'clocks', from, to, ...options },
+    });
+    return path;
+  }
+
+  async changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
+    this.assertOpen(namespace);
+    const out: ChangeEntry[] = [];
+    let after = afterSeq;
+    while (out.length < limit) {
+      const size = Math.min(limit - out.length, PULL_LIMIT_MAX);
+      const { pull } = await this.http.call<{
+        pull: { changes: PulledWithOrigin[]; cursor: number; hasMore: boolean };
+      }>(namespace, 'POST', '/sync', {
+        query: { include: 'origin' },
+        body: { pull: { after, limit: size } },
+      });
+      out.push(
+        ...pull.changes.map(({ seq, entity, id, origin }) => ({
+          seq,
+          entity,
+          id,
+          origin: origin ?? 'remote',
+        })),
+      );
+      if (!pull.hasMore || pull.changes.length === 0) break;
+      after = pull.cursor;
+    }
+    return out;
+  }
+
+  async getMeta(namespace: string, key: string): Promise<Json | undefined> {
+    this.assertOpen(namespace);
+    const value = this.meta.get(namespace)?.get(key);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
+  /** The namespaces a string token grants (read from its `ns` claim) and those this store has used. */
+  async namespaces(): Promise<string[]> {
+    this.assertOpen();
+    const granted = typeof this.options.token === 'string' ? grantedNamespaces(this.options.token) : [];
+    return [...new Set([...granted, ...this.used])].sort();
+  }
+
+  async textStats(): Promise<TextStats> {
+    throw serverSide('textStats', 'nativeSearch');
+  }
+
+  async postings(): Promise<TextPosting[]> {
+    throw serverSide('postings', 'nativeSearch');
+  }
+
+  async vectors(): Promise<VectorEntry[]> {
+    throw serverSide('vectors', 'nativeSearch');
+  }
+}
+
+function serverSide(method: string, capability: string): EngramError {
+  return new EngramError(
+    'STORAGE',
+    `RemoteStore.${method}: the index stays on the server; this store declares capabilities.${capability}, so call search() instead`,
+  );
+}

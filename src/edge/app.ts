@@ -1,0 +1,94 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { EngramError } from '../core/errors.js';
+import type { MemoryStore } from '../core/types.js';
+import { authenticate, authorize } from './auth.js';
+import { demoHandler } from './demo.js';
+import type { EdgeEnv } from './env.js';
+import { payloadTooLarge, toErrorResponse } from './errors.js';
+import { createFacades } from './facade.js';
+import { type HealthOptions, healthHandler } from './health.js';
+import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
+import { graphRoutes } from './routes/graph.js';
+import { memoryRoutes } from './routes/memories.js';
+import { searchRoutes } from './routes/search.js';
+import { syncRoutes } from './routes/sync.js';
+import { checkSecret } from './token.js';
+
+export type CorsOptions = NonNullable<Parameters<typeof cors>[0]>;
+
+export interface EdgeAppOptions {
+  /** Where the memories live; shared by every namespace and request. */
+  store: MemoryStore;
+  /** The HS256 key that tokens are signed with (see `mintToken`). */
+  secret: string;
+  /** CORS for browsers: default any origin (tokens travel in a header, not cookies); `false` turns it off. */
+  cors?: CorsOptions | false;
+  /** Request log: default one console line per request; `false` for none. */
+  logger?: RequestLogger | false;
+  /** Largest request body in bytes (default 1 MiB); larger ones get 413 PAYLOAD_TOO_LARGE. */
+  bodyLimit?: number;
+  /** Serve a page at `/`: `true` for a short "API is running" note, or the page's HTML. Default off. */
+  demo?: boolean | string;
+  health?: HealthOptions;
+}
+
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_CORS: CorsOptions = {
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+  allowHeaders: ['Authorization', 'Content-Type'],
+  maxAge: 600,
+};
+
+/**
+ * The Engram HTTP API as a Hono app: the same app runs on Cloudflare Workers and on Node.
+ * Every route runs the SDK's own façade over `store`, so the API and the SDK answer alike.
+ *
+ * @example
+ * import { serve } from '@hono/node-server';
+ * import { InMemoryStore } from 'engram';
+ * import { createEdgeApp } from 'engram/edge';
+ * const app = createEdgeApp({ store: new InMemoryStore(), secret: process.env.ENGRAM_SECRET! });
+ * serve({ fetch: app.fetch, port: 8787 });
+ */
+export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
+  const secret = checkSecret(options.secret);
+  if (!options.store || typeof options.store.apply !== 'function') {
+    throw new EngramError('VALIDATION', 'store: expected a MemoryStore', { field: 'store' });
+  }
+  const { store } = options;
+  const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const { facadeFor, observe } = createFacades(store);
+  const app = new Hono<EdgeEnv>();
+
+  if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
+  if (options.cors !== false) app.use(cors(options.cors ?? DEFAULT_CORS));
+  app.onError((error, c) => toErrorResponse(c, error).response);
+  app.notFound(
+    (c) =>
+      toErrorResponse(c, new EngramError('NOT_FOUND', `route: no route for ${c.req.method} ${c.req.path}`))
+        .response,
+  );
+
+  app.get('/health', healthHandler(store, options.health));
+  if (options.demo) app.get('/', demoHandler(options.demo));
+
+  app.use('/v1/*', authenticate(secret));
+  app.use('/v1/ns/:ns/*', authorize());
+  app.use(
+    '/v1/ns/:ns/*',
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw payloadTooLarge(maxSize);
+      },
+    }),
+  );
+  app.route('/v1/ns/:ns/memories', memoryRoutes(store, facadeFor));
+  app.route('/v1/ns/:ns/search', searchRoutes(store, facadeFor));
+  app.route('/v1/ns/:ns/sync', syncRoutes(store, observe));
+  app.route('/v1/ns/:ns', graphRoutes(store, facadeFor));
+  return app;
+}

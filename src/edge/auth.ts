@@ -1,0 +1,53 @@
+import type { MiddlewareHandler } from 'hono';
+import { verify } from 'hono/jwt';
+import { EngramError } from '../core/errors.js';
+import { namespaceSchema, parse } from '../core/validate.js';
+import type { EdgeEnv } from './env.js';
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+function unauthorized(message: string): EngramError {
+  return new EngramError('UNAUTHORIZED', message);
+}
+
+/** Verifies the bearer token and keeps its `ns` grant for {@link authorize}. */
+export function authenticate(secret: string): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw unauthorized('missing Authorization: Bearer <token> header');
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw unauthorized('expected Authorization: Bearer <token>');
+    let payload: Record<string, unknown>;
+    try {
+      // `iat` is not checked: a token minted on a machine whose clock runs a little ahead is still good.
+      payload = await verify(token, secret, { alg: 'HS256', iat: false });
+    } catch (error) {
+      const expired = error instanceof Error && error.name === 'JwtTokenExpired';
+      throw unauthorized(
+        expired
+          ? 'the token has expired; mint a new one'
+          : 'the token is invalid or not signed with this server secret',
+      );
+    }
+    const ns = payload.ns;
+    if (!Array.isArray(ns) || !ns.every((n): n is string => typeof n === 'string')) {
+      throw unauthorized('the token has no "ns" claim listing its namespaces');
+    }
+    c.set('grants', ns);
+    await next();
+  };
+}
+
+/** Lets a request reach `/v1/ns/:ns/...` only when its token names that namespace exactly. */
+export function authorize(): MiddlewareHandler<EdgeEnv> {
+  return async (c, next) => {
+    const ns = c.req.param('ns') ?? '';
+    if (!c.var.grants.includes(ns)) {
+      throw new EngramError('FORBIDDEN', `namespace: the token does not grant ${JSON.stringify(ns)}`, {
+        field: 'namespace',
+      });
+    }
+    c.set('namespace', parse(namespaceSchema, ns, 'namespace'));
+    await next();
+  };
+}

@@ -1,0 +1,66 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { EngramError, type ErrorCode } from '../core/errors.js';
+
+/** The one place HTTP statuses follow from error codes; RemoteStore maps them back by code, not status. */
+export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
+  VALIDATION: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  STORAGE: 503,
+  OFFLINE: 503,
+};
+
+/**
+ * A driver's message can carry SQL or host names, so clients get a generic STORAGE message and the
+ * server log keeps the real one.
+ */
+const STORAGE_MESSAGE = 'the store failed to answer; the server log has the details';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** Turns anything thrown by a route into the JSON error a client sees, plus whether it was a server fault. */
+export function toErrorResponse(c: Context, thrown: unknown): { response: Response; fault: boolean } {
+  const error = asEngramError(thrown);
+  if (error) {
+    const body: ErrorBody = {
+      error: error.code === 'STORAGE' ? { code: 'STORAGE', message: STORAGE_MESSAGE } : error.toJSON(),
+    };
+    const response = c.json(body, STATUS_OF[error.code]);
+    if (error.code === 'UNAUTHORIZED') response.headers.set('WWW-Authenticate', 'Bearer');
+    return { response, fault: error.code === 'STORAGE' };
+  }
+  const body: ErrorBody = {
+    error: { code: 'STORAGE', message: 'internal server error; the server log has the details' },
+  };
+  return { response: c.json(body, 500), fault: true };
+}
+
+function asEngramError(thrown: unknown): EngramError | undefined {
+  if (thrown instanceof EngramError) return thrown;
+  if (thrown instanceof HTTPException) {
+    if (thrown.status === 413) return payloadTooLarge();
+    if (thrown.status === 401) return new EngramError('UNAUTHORIZED', thrown.message || 'unauthorized');
+    if (thrown.status >= 400 && thrown.status < 500)
+      return new EngramError('VALIDATION', thrown.message || 'bad request');
+  }
+  return undefined;
+}
+
+export function payloadTooLarge(limit?: number): EngramError {
+  const detail = limit === undefined ? '' : ` of ${limit} bytes`;
+  return new EngramError('PAYLOAD_TOO_LARGE', `body: the request body exceeds the limit${detail}`, {
+    field: 'body',
+  });
+}
+
+export function notFound(what: string, field: string): EngramError {
+  return new EngramError('NOT_FOUND', `${field}: no ${what}`, { field });
+}

@@ -1,0 +1,45 @@
+import { HybridLogicalClock } from '../core/hlc.js';
+import { Engram } from '../core/memory.js';
+import type { MemoryStore } from '../core/types.js';
+import type { FacadeFor } from './env.js';
+
+/**
+ * The store as request-scoped façades see it: without `subscribe`, because a façade that lives for one
+ * request would register a listener it never removes.
+ */
+function withoutSubscribe(store: MemoryStore): MemoryStore {
+  if (!store.subscribe) return store;
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'subscribe') return undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function randomNode(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return `edge-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * One façade per request over the shared store, so every route runs exactly the SDK's logic. Façades
+ * are cheap; what must be shared is the clock: one per server instance, with its own node id, so two
+ * instances (two Workers isolates, two Node processes) never issue equal stamps for different writes.
+ */
+export function createFacades(store: MemoryStore): {
+  facadeFor: FacadeFor;
+  observe: (stamps: Iterable<string>) => void;
+} {
+  const view = withoutSubscribe(store);
+  const clock = new HybridLogicalClock(randomNode(), Date.now);
+  return {
+    facadeFor: (namespace, at) => new Engram(view, namespace, clock, at === undefined ? Date.now : () => at),
+    // A replica whose clock runs ahead pushes stamps from our future; observing them keeps a later API
+    // write from losing to that older edit.
+    observe: (stamps) => {
+      for (const stamp of stamps) clock.observe(stamp);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { Context } from 'hono';
+import { EngramError } from '../core/errors.js';
+import { fieldSchemas, parse } from '../core/validate.js';
+
+/** Reads the body as JSON whatever its content type; a missing or malformed body is VALIDATION, not a 500. */
+export async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '') {
+    throw new EngramError('VALIDATION', 'body: expected a JSON body, got nothing', { field: 'body' });
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EngramError('VALIDATION', 'body: expected valid JSON, got malformed text', { field: 'body' });
+  }
+}
+
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+
+export interface QueryShape {
+  /** Parameters converted to numbers when they look like one (otherwise the schema names the bad value). */
+  numbers?: readonly string[];
+  /** Parameters that are lists: comma-separated, repeated, or both. */
+  lists?: readonly string[];
+  /** Parameters handled by the route itself, kept out of the object. */
+  omit?: readonly string[];
+  /** The parameters the route takes besides `omit`; any other is refused, naming it under `where`. */
+  allowed: readonly string[];
+  where: string;
+}
+
+/**
+ * The query string as an options object for the same schema the SDK uses, so `?limit=x` fails exactly
+ * like `list({ limit: 'x' })`, and a typo such as `?tag=` is refused rather than silently ignored.
+ */
+export function queryObject(c: Context, shape: QueryShape): Record<string, unknown> {
+  const all = c.req.queries();
+  const out: Record<string, unknown> = {};
+  for (const [key, values] of Object.entries(all)) {
+    if (shape.omit?.includes(key)) continue;
+    if (!shape.allowed.includes(key)) {
+      const field = `${shape.where}.${key}`;
+      const expected = [...shape.allowed, ...(shape.omit ?? [])].join(', ');
+      throw new EngramError('VALIDATION', `${field}: unknown query parameter, expected one of ${expected}`, {
+        field,
+      });
+    }
+    if (shape.lists?.includes(key)) {
+      out[key] = values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+      continue;
+    }
+    const value = values[values.length - 1] ?? '';
+    out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+/** `?now=<ISO>`: the instant at which TTLs are judged, so a replica reads what its own clock says is alive. */
+export function readInstant(c: Context): number | undefined {
+  const now = c.req.query('now');
+  if (now === undefined) return undefined;
+  return Date.parse(parse(fieldSchemas.instant, now, 'now'));
+}
+
+/** `?include=clocks` asks for records with field clocks (what a replica such as RemoteStore needs). */
+export function wantsClocks(c: Context): boolean {
+  const include = c.req.query('include');
+  if (include === undefined) return false;
+  if (include !== 'clocks') {
+    throw new EngramError('VALIDATION', `include: expected 'clocks', got ${JSON.stringify(include)}`, {
+      field: 'include',
+    });
+  }
+  return true;
+}

@@ -1,0 +1,60 @@
+import { Hono } from 'hono';
+import type { Json, LinkOptions, MemoryStore } from '../../core/types.js';
+import type { EdgeEnv, FacadeFor } from '../env.js';
+import { notFound } from '../errors.js';
+import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
+import { LINKS_QUERY, NEIGHBORS_QUERY, PATH_QUERY } from './queries.js';
+import { linkRecords, withClocks } from './records.js';
+
+/** Links and walks: `POST /links`, `DELETE /links/:id`, `/memories/:id/{links,neighbors}`, `GET /path`. */
+export function graphRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.post('/links', async (c) => {
+    const body = await readJson(c);
+    const { from, to, type, ...options } = (typeof body === 'object' && body !== null ? body : {}) as Record<
+      string,
+      Json
+    >;
+    const link = await facadeFor(c.var.namespace).link(
+      from as string,
+      to as string,
+      type as string,
+      options as LinkOptions,
+    );
+    return c.json(link, 201);
+  });
+
+  app.delete('/links/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await facadeFor(c.var.namespace).unlink(id)))
+      throw notFound(`link with id ${JSON.stringify(id)}`, 'unlink.id');
+    return c.body(null, 204);
+  });
+
+  app.get('/memories/:id/links', async (c) => {
+    const id = c.req.param('id');
+    if (wantsClocks(c)) return c.json({ items: await linkRecords(store, c.var.namespace, id, c) });
+    const options = queryObject(c, LINKS_QUERY);
+    return c.json({ items: await facadeFor(c.var.namespace, readInstant(c)).links(id, options) });
+  });
+
+  app.get('/memories/:id/neighbors', async (c) => {
+    const clocks = wantsClocks(c);
+    const options = queryObject(c, NEIGHBORS_QUERY);
+    const items = await facadeFor(c.var.namespace, readInstant(c)).neighbors(c.req.param('id'), options);
+    return c.json({ items: clocks ? await withClocks(store, c.var.namespace, items) : items });
+  });
+
+  app.get('/path', async (c) => {
+    const clocks = wantsClocks(c);
+    const { from, to, ...options } = queryObject(c, PATH_QUERY);
+    const path = await facadeFor(c.var.namespace, readInstant(c)).path(from as string, to as string, options);
+    if (!path || !clocks) return c.json({ path });
+    const records = await withClocks(store, c.var.namespace, path);
+    // A node deleted while we read the clocks breaks the route; the honest answer is then "no path".
+    return c.json({ path: records.length === path.length ? records : null });
+  });
+
+  return app;
+}

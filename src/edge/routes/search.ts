@@ -1,0 +1,42 @@
+import { Hono } from 'hono';
+import { EngramError } from '../../core/errors.js';
+import type { MemoryStore, SearchOptions } from '../../core/types.js';
+import type { EdgeEnv, FacadeFor } from '../env.js';
+import { readInstant, readJson, wantsClocks } from '../request.js';
+import { withClocks } from './records.js';
+
+/** `POST /search` with `{ query, ...options }`: the SDK's `search(query, options)` as one body. */
+export function searchRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+
+  app.post('/', async (c) => {
+    const at = readInstant(c);
+    const clocks = wantsClocks(c);
+    const body = await readJson(c);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new EngramError('VALIDATION', 'search: expected an object like { "query": "..." }', {
+        field: 'search',
+      });
+    }
+    const { query, ...options } = body as { query?: unknown } & SearchOptions;
+    const hits = await facadeFor(c.var.namespace, at).search(query as string, options);
+    if (!clocks) return c.json({ hits });
+    const records = new Map(
+      (
+        await withClocks(
+          store,
+          c.var.namespace,
+          hits.map((h) => h.memory),
+        )
+      ).map((r) => [r.memory.id, r]),
+    );
+    return c.json({
+      hits: hits.flatMap((h) => {
+        const record = records.get(h.memory.id);
+        return record ? [{ ...record, score: h.score }] : [];
+      }),
+    });
+  });
+
+  return app;
+}

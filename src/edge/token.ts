@@ -1,0 +1,59 @@
+import { sign } from 'hono/jwt';
+import { EngramError } from '../core/errors.js';
+import { namespaceSchema, parse } from '../core/validate.js';
+
+export interface MintTokenOptions {
+  /** The server secret (HS256 key), the same one given to `createEdgeApp`. */
+  secret: string;
+  /** The namespaces the token may touch; exact names, no patterns. */
+  ns: string | readonly string[];
+  /** Lifetime: seconds, or `'30s'`, `'15m'`, `'1h'`, `'7d'`, `'2w'`. Default `'1h'`. */
+  ttl?: string | number;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** Parses a lifetime such as `'1h'` or `90` into seconds. */
+export function parseTtl(ttl: string | number): number {
+  const match = typeof ttl === 'number' ? null : /^\s*(\d+)\s*([smhdw]?)\s*$/.exec(ttl);
+  const seconds =
+    typeof ttl === 'number' ? ttl : match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new EngramError(
+      'VALIDATION',
+      `ttl: expected a positive number of seconds or a duration like '1h', got ${JSON.stringify(ttl)}`,
+      {
+        field: 'ttl',
+      },
+    );
+  }
+  return seconds;
+}
+
+export function checkSecret(secret: unknown): string {
+  if (typeof secret !== 'string' || secret === '') {
+    throw new EngramError('VALIDATION', 'secret: expected a non-empty string (the HS256 signing key)', {
+      field: 'secret',
+    });
+  }
+  return secret;
+}
+
+/**
+ * Mints an HS256 token granting the given namespaces until it expires.
+ *
+ * @example
+ * import { mintToken } from 'engram/edge';
+ * const token = await mintToken({ secret: process.env.ENGRAM_SECRET!, ns: ['user-42'], ttl: '7d' });
+ * await fetch('https://memory.example.com/v1/ns/user-42/memories', { headers: { authorization: `Bearer ${token}` } });
+ */
+export async function mintToken(options: MintTokenOptions): Promise<string> {
+  const secret = checkSecret(options.secret);
+  const list = typeof options.ns === 'string' ? [options.ns] : options.ns;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new EngramError('VALIDATION', 'ns: expected at least one namespace', { field: 'ns' });
+  }
+  const ns = list.map((name, i) => parse(namespaceSchema, name, `ns.${i}`));
+  const iat = Math.floor(Date.now() / 1000);
+  return sign({ ns, iat, exp: iat + parseTtl(options.ttl ?? '1h') }, secret, 'HS256');
+}
