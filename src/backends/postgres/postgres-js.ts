@@ -1,0 +1,45 @@
+import postgres from 'postgres';
+import type { SqlParam, SqlQueries } from '../sql/executor.js';
+import type { PostgresDriver } from './driver.js';
+
+type Connection = postgres.Sql | postgres.TransactionSql;
+
+function queriesOf(sql: Connection): SqlQueries {
+  return {
+    async all<T extends object>(text: string, params: readonly SqlParam[]): Promise<T[]> {
+      const rows = await sql.unsafe(text, [...params]);
+      return Array.from(rows) as unknown as T[];
+    },
+    async run(text: string, params: readonly SqlParam[]): Promise<void> {
+      await sql.unsafe(text, [...params]);
+    },
+  };
+}
+
+/**
+ * Postgres through postgres.js, from a connection URL or a `sql` client you already have. Works in Node
+ * and in Cloudflare Workers (nodejs_compat). `close()` ends the pool only when this driver created it
+ * from a URL; a client you pass in stays yours. In a Worker, do not close: the runtime ends the socket
+ * with the request.
+ *
+ * @example
+ * import { PostgresStore, postgresJs } from 'engram/edge';
+ * const store = new PostgresStore(postgresJs(process.env.DATABASE_URL!));
+ */
+export function postgresJs(
+  urlOrSql: string | postgres.Sql,
+  options: postgres.Options<Record<string, postgres.PostgresType>> = {},
+): PostgresDriver {
+  const owned = typeof urlOrSql === 'string';
+  const sql = owned ? postgres(urlOrSql, { onnotice: () => {}, ...options }) : urlOrSql;
+  return {
+    ...queriesOf(sql),
+    persistent: true,
+    async transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
+      return (await sql.begin((tx) => fn(queriesOf(tx)))) as T;
+    },
+    async close() {
+      if (owned) await sql.end();
+    },
+  };
+}

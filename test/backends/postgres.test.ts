@@ -1,0 +1,146 @@
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
+import { postgresDialect } from '../../src/backends/sql/dialect.js';
+import { postingsStatement } from '../../src/backends/sql/queries.js';
+import { createMemory } from '../../src/index.js';
+import { freshNamespace } from '../conformance/harness.js';
+import { testStore } from '../conformance/index.js';
+
+const url = process.env.DATABASE_URL;
+
+if (!url) {
+  describe.skip('PostgresStore on a real server: skipped because DATABASE_URL is not set', () => {
+    it('runs when DATABASE_URL points at a Postgres database', () => {});
+  });
+} else {
+  // Each run works in schemas of its own, found through search_path and dropped at the end.
+  const admin = postgres(url, { onnotice: () => {}, max: 2 });
+  const schemas: string[] = [];
+  const newSchema = async () => {
+    const name = `engram_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+    await admin.unsafe(`CREATE SCHEMA ${name}`);
+    schemas.push(name);
+    return name;
+  };
+  const storeIn = (schema: string) =>
+    new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
+  const schema = await newSchema();
+  afterAll(async () => {
+    for (const name of schemas) await admin.unsafe(`DROP SCHEMA ${name} CASCADE`);
+    await admin.end();
+  });
+
+  testStore({
+    name: 'PostgresStore (postgres.js)',
+    create: () => storeIn(schema),
+    reopen: async (store) => {
+      await store.close();
+      return storeIn(schema);
+    },
+    capabilities: { persistent: true },
+  });
+
+  describe('PostgresStore on a real server: extras', () => {
+    it('writes rows that plain SQL reads back', async () => {
+      const mem = await createMemory({ store: storeIn(schema), namespace: freshNamespace('raw') });
+      const added = await mem.add({ content: 'Prefers dark roast', tags: ['coffee'], embedding: [0.5, -1] });
+      const rows = await admin.unsafe(
+        `SELECT id, content, kind, tags, metadata, octet_length(embedding) AS bytes
+         FROM ${schema}.engram_memories WHERE ns = $1`,
+        [mem.namespace],
+      );
+      expect(rows).toEqual([
+        {
+          id: added.id,
+          content: 'Prefers dark roast',
+          kind: 'note',
+          tags: '["coffee"]',
+          metadata: '{}',
+          bytes: 16,
+        },
+      ]);
+      const postings = await admin.unsafe(
+        `SELECT term, tf FROM ${schema}.engram_terms WHERE ns = $1 ORDER BY term`,
+        [mem.namespace],
+      );
+      expect(postings.map((p) => p.term)).toEqual(['dark', 'prefer', 'roast']);
+      await mem.close();
+    });
+
+    it('numbers the change feed in commit order: a reader following it alongside concurrent writers skips nothing', async () => {
+      const namespace = freshNamespace('feed');
+      const writers = await Promise.all(
+        [1, 2, 3, 4].map(() => createMemory({ store: storeIn(schema), namespace })),
+      );
+      const reader = storeIn(schema);
+      const written: string[] = [];
+      const seen: string[] = [];
+      let done = false;
+      const follow = (async () => {
+        let cursor = 0;
+        for (let idle = false; !(done && idle); ) {
+          const page = await reader.changes(namespace, cursor, 7);
+          for (const entry of page) {
+            expect(entry.seq).toBeGreaterThan(cursor);
+            cursor = entry.seq;
+            seen.push(entry.id);
+          }
+          idle = page.length === 0;
+        }
+      })();
+      await Promise.all(
+        writers.map(async (mem, w) => {
+          for (let i = 0; i < 15; i++) {
+            const batch = await mem.addMany([{ content: `writer ${w} item ${i}` }, { content: `more ${i}` }]);
+            written.push(...batch.map((m) => m.id));
+          }
+        }),
+      );
+      done = true;
+      await follow;
+      expect(seen.sort()).toEqual(written.sort());
+      await Promise.all([...writers.map((mem) => mem.close()), reader.close()]);
+    });
+
+    it('concurrent writers of different fields of one memory lose neither field', async () => {
+      const namespace = freshNamespace('fields');
+      const [a, b] = await Promise.all([1, 2].map(() => createMemory({ store: storeIn(schema), namespace })));
+      const m = await a!.add({ content: 'start' });
+      await Promise.all([
+        (async () => {
+          for (let i = 0; i < 20; i++) await a!.update(m.id, { content: `content ${i}` });
+        })(),
+        (async () => {
+          for (let i = 0; i < 20; i++) await b!.update(m.id, { tags: [`tag-${i}`] });
+        })(),
+      ]);
+      expect(await a!.get(m.id)).toMatchObject({ content: 'content 19', tags: ['tag-19'] });
+      await Promise.all([a!.close(), b!.close()]);
+    });
+
+    it('migrates a fresh database once when two processes start together, and re-running changes nothing', async () => {
+      const fresh = await newSchema();
+      const [a, b] = [storeIn(fresh), storeIn(fresh)];
+      await Promise.all([a.open(), b.open()]);
+      const again = storeIn(fresh);
+      await again.open();
+      const versions = await admin.unsafe(`SELECT version FROM ${fresh}.engram_schema_version`);
+      expect(versions.map((v) => Number(v.version))).toEqual([1]);
+      await Promise.all([a.close(), b.close(), again.close()]);
+    });
+
+    it('answers a prefix search from the term index, not a scan of the namespace', async () => {
+      const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['auth'])!;
+      const plan = await admin.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+        await tx.unsafe('SET LOCAL enable_seqscan = off');
+        return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
+      });
+      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('engram_terms_pkey');
+      expect(text).toMatch(/term >= 'auth'::text\) AND \(term < 'auti'::text/);
+      expect(text).not.toContain('Seq Scan');
+    });
+  });
+}
