@@ -23,7 +23,10 @@ export interface EdgeAppOptions {
   store: MemoryStore;
   /** The HS256 key that tokens are signed with (see `mintToken`). */
   secret: string;
-  /** CORS for browsers: default any origin (tokens travel in a header, not cookies); `false` turns it off. */
+  /**
+   * CORS for browsers, over defaults that allow any origin (tokens travel in a header, not cookies) and
+   * the Authorization header; `false` turns it off.
+   */
   cors?: CorsOptions | false;
   /** Request log: default one console line per request; `false` for none. */
   logger?: RequestLogger | false;
@@ -64,7 +67,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
-  if (options.cors !== false) app.use(cors(options.cors ?? DEFAULT_CORS));
+  if (options.cors !== false) app.use(cors({ ...DEFAULT_CORS, ...options.cors }));
   app.onError((error, c) => toErrorResponse(c, error).response);
   app.notFound(
     (c) =>

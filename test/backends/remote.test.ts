@@ -53,3 +53,165 @@ describe('over a real port', () => {
     capabilities: { persistent: true },
   });
 });
+
+describe('RemoteStore extras', () => {
+  const counting = () => {
+    const calls: string[] = [];
+    const fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+      return app.request(input, init);
+    };
+    return { calls, fetch };
+  };
+
+  it('writes that the server store holds, and reads what the server wrote', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store, namespace: 'shared-view' });
+    const added = await mem.add({ content: 'written through HTTP', tags: ['remote'] });
+    const [record] = await server.getMemories('shared-view', [added.id]);
+    expect(record!.memory).toEqual(added);
+    const local = await createMemory({ store: server, namespace: 'shared-view' });
+    const direct = await local.add({ content: 'written on the server' });
+    expect(await mem.get(direct.id)).toEqual(direct);
+  });
+
+  it('sends reads issued together as one request', async () => {
+    const { calls, fetch } = counting();
+    const store = new RemoteStore({ url, token: tokenFor, fetch });
+    const mem = await createMemory({ store, namespace: 'batched' });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    calls.length = 0;
+    await mem.link(a!.id, b!.id, 'rel');
+    // both ends checked in one get, then linksOf, then the push
+    expect(calls).toEqual([
+      'POST /v1/ns/batched/sync',
+      'GET /v1/ns/batched/memories/' + a!.id + '/links',
+      'POST /v1/ns/batched/sync',
+    ]);
+    calls.length = 0;
+    await mem.add({ id: 'given', content: 'caller id' });
+    expect(calls).toHaveLength(2); // existence + tombstone check in one get, then the push
+  });
+
+  it('maps HTTP errors back to EngramError codes', async () => {
+    const wrong = await mintToken({ secret: SECRET, ns: ['elsewhere'] });
+    const forbidden = new RemoteStore({ url, token: wrong, fetch: inProcess });
+    await expect(forbidden.getMemories('mine', ['x'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const forged = new RemoteStore({ url, token: 'a.b.c', fetch: inProcess });
+    await expect(forged.getMemories('mine', ['x'])).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+
+    const small = createEdgeApp({
+      store: new InMemoryStore(),
+      secret: SECRET,
+      logger: false,
+      bodyLimit: 500,
+    });
+    const tight = new RemoteStore({ url, token: tokenFor, fetch: (i, init) => small.request(i, init) });
+    const mem = await createMemory({ store: tight, namespace: 'tight' });
+    await expect(mem.add({ content: 'x'.repeat(1000) })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(mem.search('x', { mode: 'vector' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'vector',
+    });
+    await expect(mem.neighbors('ghost')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'neighbors.id' });
+  });
+
+  it('reports an unreachable edge, a timeout, a 5xx page and a foreign 404 as it should', async () => {
+    const down = new RemoteStore({ url: 'http://127.0.0.1:9', token: 't.t.t' });
+    const offline = await down.getMemories('x', ['y']).catch((e: unknown) => e);
+    expect(offline).toBeInstanceOf(EngramError);
+    expect(offline).toMatchObject({ code: 'OFFLINE' });
+    expect((offline as Error).message).toContain('cannot reach http://127.0.0.1:9');
+
+    const hang = new RemoteStore({
+      url,
+      token: 't.t.t',
+      timeoutMs: 30,
+      fetch: (_input, init) =>
+        new Promise((_, reject) =>
+          init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+        ),
+    });
+    await expect(hang.getMemories('x', ['y'])).rejects.toMatchObject({
+      code: 'OFFLINE',
+      message: expect.stringContaining('30 ms'),
+    });
+
+    const gateway = new RemoteStore({
+      url,
+      token: 't.t.t',
+      fetch: async () => new Response('<h1>Bad gateway</h1>', { status: 502 }),
+    });
+    await expect(gateway.getMemories('x', ['y'])).rejects.toMatchObject({ code: 'OFFLINE' });
+    const portal = new RemoteStore({
+      url,
+      token: 't.t.t',
+      fetch: async () => new Response('<html>login</html>', { status: 200 }),
+    });
+    await expect(portal.getMemories('x', ['y'])).rejects.toMatchObject({ code: 'OFFLINE' });
+    const foreign = new RemoteStore({
+      url,
+      token: 't.t.t',
+      fetch: async () => new Response('nope', { status: 404 }),
+    });
+    await expect(foreign.getMemories('x', ['y'])).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('HTTP 404'),
+    });
+  });
+
+  it('says which methods stay on the server, never answering them silently', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    expect(store.capabilities).toMatchObject({ nativeSearch: true, nativeGraph: true, persistent: true });
+    for (const call of [
+      () => store.postings('n', ['a'], []),
+      () => store.textStats('n'),
+      () => store.vectors('n', null, 10),
+    ]) {
+      await expect(call()).rejects.toMatchObject({
+        code: 'STORAGE',
+        message: expect.stringContaining('capabilities.nativeSearch'),
+      });
+    }
+  });
+
+  it('lists the namespaces its token grants plus those it used', async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['one', 'two'] });
+    const store = new RemoteStore({ url, token, fetch: inProcess });
+    await store.getMeta('two', 'clientId');
+    expect(await store.namespaces()).toEqual(['one', 'two']);
+    const perNs = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    await perNs.apply('three', { meta: { a: 1 } });
+    expect(await perNs.namespaces()).toEqual(['three']);
+  });
+
+  it('validates its options and refuses ids no URL can carry', async () => {
+    expect(() => new RemoteStore({ url: 'ftp://x', token: 't' })).toThrow(/url/);
+    expect(() => new RemoteStore({ url: 'not a url', token: 't' })).toThrow(/url/);
+    expect(() => new RemoteStore({ url, token: '' })).toThrow(/token/);
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    await expect(store.linksOf('ns', ['..'], { direction: 'both' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+    await expect(store.getMemories('..', ['x'])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'namespace',
+    });
+  });
+
+  it('keeps a path prefix of the url and fails clearly once closed', async () => {
+    const seen: string[] = [];
+    const store = new RemoteStore({
+      url: 'https://gateway.example/engram/',
+      token: tokenFor,
+      fetch: (input, init) => {
+        seen.push(String(input));
+        return app.request(String(input).replace('/engram', ''), init);
+      },
+    });
+    await store.getMemories('prefixed', ['x']);
+    expect(seen).toEqual(['https://gateway.example/engram/v1/ns/prefixed/sync']);
+    await store.close();
+    await expect(store.getMemories('prefixed', ['x'])).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+});

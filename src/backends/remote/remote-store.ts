@@ -251,15 +251,19 @@ export class RemoteStore implements MemoryStore {
     return [...new Set([...granted, ...this.used])].sort();
   }
 
-  async textStats(): Promise<TextStats> {
+  async textStats(_namespace: string): Promise<TextStats> {
     throw serverSide('textStats', 'nativeSearch');
   }
 
-  async postings(): Promise<TextPosting[]> {
+  async postings(
+    _namespace: string,
+    _terms: readonly string[],
+    _prefixes: readonly string[],
+  ): Promise<TextPosting[]> {
     throw serverSide('postings', 'nativeSearch');
   }
 
-  async vectors(): Promise<VectorEntry[]> {
+  async vectors(_namespace: string, _afterId: string | null, _limit: number): Promise<VectorEntry[]> {
     throw serverSide('vectors', 'nativeSearch');
   }
 }

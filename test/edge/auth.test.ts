@@ -1,0 +1,135 @@
+import { sign } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/edge/index.js';
+import { SECRET, testApp } from './helpers.js';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('edge auth', () => {
+  it('401 UNAUTHORIZED without a token, with a bad scheme, a bad signature or an expired token', async () => {
+    const { call } = await testApp();
+    const forged = await mintToken({ secret: 'another-secret-entirely-0123456789', ns: ['demo'] });
+    const expired = await sign({ ns: ['demo'], exp: now() - 10 }, SECRET, 'HS256');
+    const noNs = await sign({ exp: now() + 60 }, SECRET, 'HS256');
+    const badNs = await sign({ ns: 'demo', exp: now() + 60 }, SECRET, 'HS256');
+    const hs512 = await sign({ ns: ['demo'], exp: now() + 60 }, SECRET, 'HS512');
+    const cases: Array<[string, string | null, string]> = [
+      ['no header', null, 'missing Authorization'],
+      ['garbage', 'not-a-jwt', 'invalid'],
+      ['forged', forged, 'invalid'],
+      ['expired', expired, 'expired'],
+      ['no ns claim', noNs, '"ns" claim'],
+      ['ns not a list', badNs, '"ns" claim'],
+      ['another algorithm', hs512, 'invalid'],
+    ];
+    for (const [label, token, message] of cases) {
+      const res = await call('GET', '/v1/ns/demo/memories', undefined, token);
+      expect(res.status, label).toBe(401);
+      expect(res.json.error.code, label).toBe('UNAUTHORIZED');
+      expect(res.json.error.message, label).toContain(message);
+      expect(res.headers.get('www-authenticate'), label).toBe('Bearer');
+    }
+    const basic = await testApp();
+    const wrongScheme = await basic.app.request('/v1/ns/demo/memories', {
+      headers: { authorization: `Basic ${basic.token}` },
+    });
+    expect(wrongScheme.status).toBe(401);
+  });
+
+  it('accepts the scheme in any case and a token without exp', async () => {
+    const { app } = await testApp();
+    const forever = await sign({ ns: ['demo'] }, SECRET, 'HS256');
+    const res = await app.request('/v1/ns/demo/memories', {
+      headers: { authorization: `bearer ${forever}` },
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('403 FORBIDDEN for a namespace the token does not grant, matching names exactly', async () => {
+    const { call, token } = await testApp({ ns: ['ac', 'demo'] });
+    expect((await call('GET', '/v1/ns/ac/memories')).status).toBe(200);
+    for (const ns of ['acc', 'a', 'AC', 'ac.', 'demo2', 'de']) {
+      const res = await call('GET', `/v1/ns/${ns}/memories`, undefined, token);
+      expect(res.status, ns).toBe(403);
+      expect(res.json.error).toMatchObject({ code: 'FORBIDDEN', field: 'namespace' });
+    }
+  });
+
+  it('no route leaks across namespaces', async () => {
+    const { app, store } = await testApp({ ns: ['alice'] });
+    const alice = await mintToken({ secret: SECRET, ns: ['alice'] });
+    const bob = await mintToken({ secret: SECRET, ns: ['bob'] });
+    const as = (token: string) => async (method: string, path: string, body?: unknown) => {
+      const res = await app.request(path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
+    };
+    const asBob = as(bob);
+    const asAlice = as(alice);
+    await asBob('POST', '/v1/ns/bob/memories', [
+      { id: 'b1', content: 'bob secret plans' },
+      { id: 'b2', content: 'bob other secret' },
+    ]);
+    const bobLink = (await asBob('POST', '/v1/ns/bob/links', { from: 'b1', to: 'b2', type: 'rel' })).json;
+
+    // Every route, aimed at bob's namespace with alice's token: refused before anything is read or written.
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', '/v1/ns/bob/memories'],
+      ['POST', '/v1/ns/bob/memories', { content: 'intrusion' }],
+      ['GET', '/v1/ns/bob/memories/b1'],
+      ['PATCH', '/v1/ns/bob/memories/b1', { content: 'defaced' }],
+      ['DELETE', '/v1/ns/bob/memories/b1'],
+      ['POST', '/v1/ns/bob/search', { query: 'secret' }],
+      ['POST', '/v1/ns/bob/links', { from: 'b1', to: 'b2', type: 'x' }],
+      ['DELETE', `/v1/ns/bob/links/${bobLink.id}`],
+      ['GET', '/v1/ns/bob/memories/b1/links'],
+      ['GET', '/v1/ns/bob/memories/b1/neighbors'],
+      ['GET', '/v1/ns/bob/path?from=b1&to=b2'],
+      ['POST', '/v1/ns/bob/sync', { pull: { after: 0 }, get: { memories: ['b1'] } }],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await asAlice(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.text).not.toContain('secret');
+    }
+
+    // The same ids through alice's own namespace find nothing of bob's.
+    expect((await asAlice('GET', '/v1/ns/alice/memories/b1')).status).toBe(404);
+    expect((await asAlice('GET', '/v1/ns/alice/memories')).json.items).toEqual([]);
+    expect((await asAlice('POST', '/v1/ns/alice/search', { query: 'secret' })).json.hits).toEqual([]);
+    expect((await asAlice('DELETE', `/v1/ns/alice/links/${bobLink.id}`)).status).toBe(404);
+    expect((await asAlice('GET', '/v1/ns/alice/path?from=b1&to=b2')).status).toBe(404);
+    const sync = await asAlice('POST', '/v1/ns/alice/sync', {
+      pull: { after: 0 },
+      get: { memories: ['b1'], links: [bobLink.id] },
+    });
+    expect(sync.json.pull.changes).toEqual([]);
+    expect(sync.json.get).toEqual({ memories: [], links: [], tombstones: [] });
+    const push = {
+      memories: [
+        { id: 'b1', values: { content: 'overwrite' }, clocks: { content: 'ffffffffffff-0000-evil' } },
+      ],
+    };
+    expect((await asAlice('POST', '/v1/ns/alice/sync', { push })).json.push.rejected).toEqual(['b1']);
+
+    // Bob's data is untouched.
+    const [record] = await store.getMemories('bob', ['b1']);
+    expect(record!.memory.content).toBe('bob secret plans');
+    expect((await store.linksOf('bob', ['b1'], { direction: 'out' })).map((r) => r.link.id)).toEqual([
+      bobLink.id,
+    ]);
+    expect((await asBob('GET', '/v1/ns/bob/memories')).json.items).toHaveLength(2);
+  });
+
+  it('leaves /health and the demo page open, and guards every /v1 path', async () => {
+    const { app } = await testApp({ demo: true });
+    expect((await app.request('/health')).status).toBe(200);
+    expect((await app.request('/')).status).toBe(200);
+    expect((await app.request('/v1/anything')).status).toBe(401);
+    expect((await app.request('/v1/ns/demo/memories', { method: 'POST', body: '{}' })).status).toBe(401);
+  });
+});

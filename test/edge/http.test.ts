@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestLogEntry } from '../../src/edge/index.js';
+import { EngramError, InMemoryStore } from '../../src/index.js';
+import { testApp } from './helpers.js';
+
+describe('edge http behaviour', () => {
+  it('413 PAYLOAD_TOO_LARGE past the body limit (1 MiB by default), with or without content-length', async () => {
+    const { call, app, token } = await testApp();
+    const big = JSON.stringify({ content: 'x', metadata: { blob: 'y'.repeat(1024 * 1024) } });
+    const res = await call('POST', '/v1/ns/demo/memories', big);
+    expect(res.status).toBe(413);
+    expect(res.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+
+    const bytes = new TextEncoder().encode(big);
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
+        controller.close();
+      },
+    });
+    const chunked = await app.request('/v1/ns/demo/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect((await chunked.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('takes a configurable body limit', async () => {
+    const { call } = await testApp({ bodyLimit: 200 });
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'small' })).status).toBe(201);
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'z'.repeat(300) })).status).toBe(413);
+  });
+
+  it('400 VALIDATION for malformed or missing JSON bodies', async () => {
+    const { call } = await testApp();
+    const broken = await call('POST', '/v1/ns/demo/memories', '{"content": ');
+    expect(broken.status).toBe(400);
+    expect(broken.json.error).toMatchObject({ code: 'VALIDATION', field: 'body' });
+    expect((await call('POST', '/v1/ns/demo/search', '')).json.error.field).toBe('body');
+    expect((await call('POST', '/v1/ns/demo/memories', '"just a string"')).json.error).toMatchObject({
+      code: 'VALIDATION',
+      field: 'add',
+    });
+  });
+
+  it('404 JSON for unknown routes and methods', async () => {
+    const { call, app } = await testApp();
+    const unknown = await app.request('/nowhere');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: 'route: no route for GET /nowhere' },
+    });
+    expect((await call('PUT', '/v1/ns/demo/memories/x', { content: 'x' })).json.error.code).toBe('NOT_FOUND');
+    expect((await call('GET', '/v1/ns/demo/unknown')).status).toBe(404);
+  });
+
+  it('never sends a stack trace or a driver message: 500 for a fault, 503 for STORAGE', async () => {
+    class BrokenStore extends InMemoryStore {
+      override async list(): Promise<never> {
+        throw new TypeError('cannot read properties of undefined (secret internals)');
+      }
+      override async getMemories(): Promise<never> {
+        throw new EngramError('STORAGE', 'connect ECONNREFUSED 10.0.0.7:5432 (db.internal)');
+      }
+    }
+    const logged: RequestLogEntry[] = [];
+    const { call } = await testApp({ store: new BrokenStore(), logger: (e) => logged.push(e) });
+    const fault = await call('GET', '/v1/ns/demo/memories');
+    expect(fault.status).toBe(500);
+    expect(fault.json.error.code).toBe('STORAGE');
+    const storage = await call('GET', '/v1/ns/demo/memories/x');
+    expect(storage.status).toBe(503);
+    expect(storage.json.error.code).toBe('STORAGE');
+    for (const res of [fault, storage]) {
+      expect(res.text).not.toMatch(/secret internals|10\.0\.0\.7|ECONNREFUSED|\bat \w|\.ts:\d/);
+    }
+    expect(logged.map((e) => e.status)).toEqual([500, 503]);
+    expect(String(logged[0]!.error)).toContain('secret internals');
+  });
+
+  it('logs method, path, status and time, never tokens, queries or bodies', async () => {
+    const logged: RequestLogEntry[] = [];
+    const { call, token } = await testApp({ logger: (e) => logged.push(e) });
+    await call('POST', '/v1/ns/demo/memories', { content: 'private diary entry' });
+    await call('GET', '/v1/ns/demo/memories?kind=secretkind');
+    await call('GET', '/v1/ns/demo/memories', undefined, null);
+    expect(logged.map(({ method, path, status }) => `${method} ${path} ${status}`)).toEqual([
+      'POST /v1/ns/demo/memories 201',
+      'GET /v1/ns/demo/memories 200',
+      'GET /v1/ns/demo/memories 401',
+    ]);
+    expect(logged.every((e) => typeof e.ms === 'number' && e.error === undefined)).toBe(true);
+    const text = JSON.stringify(logged);
+    for (const leak of [token, 'private diary', 'secretkind']) expect(text).not.toContain(leak);
+  });
+
+  it('answers CORS preflights and adds CORS headers, configurable or off', async () => {
+    const { app } = await testApp();
+    const preflight = await app.request('/v1/ns/demo/memories', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+    const denied = await app.request('/v1/ns/demo/memories', { headers: { origin: 'https://app.example' } });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('access-control-allow-origin')).toBe('*');
+
+    const strict = await testApp({ cors: { origin: ['https://only.example'] } });
+    const other = await strict.app.request('/health', { headers: { origin: 'https://evil.example' } });
+    expect(other.headers.has('access-control-allow-origin')).toBe(false);
+    const allowed = await strict.app.request('/v1/ns/demo/memories', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://only.example', 'access-control-request-method': 'GET' },
+    });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://only.example');
+    expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    const off = await testApp({ cors: false });
+    expect(
+      (await off.app.request('/health', { headers: { origin: 'https://x.example' } })).headers.has(
+        'access-control-allow-origin',
+      ),
+    ).toBe(false);
+  });
+
+  it('health: 200 when the store answers, 503 when it fails or hangs', async () => {
+    const ok = await testApp();
+    const up = await ok.app.request('/health');
+    expect(up.status).toBe(200);
+    expect(await up.json()).toMatchObject({ ok: true, store: 'memory' });
+
+    const failing = await testApp({
+      health: { check: () => Promise.reject(new Error('db down at 10.1.2.3')) },
+    });
+    const down = await failing.app.request('/health');
+    expect(down.status).toBe(503);
+    const body = await down.json();
+    expect(body).toMatchObject({ ok: false, error: { code: 'STORAGE' } });
+    expect(JSON.stringify(body)).not.toContain('10.1.2.3');
+
+    const hanging = await testApp({ health: { check: () => new Promise(() => {}), timeoutMs: 50 } });
+    expect((await hanging.app.request('/health')).status).toBe(503);
+
+    const closed = new InMemoryStore();
+    await closed.close();
+    expect((await (await testApp({ store: closed })).app.request('/health')).status).toBe(503);
+  });
+
+  it('serves a page at / only when demo is on', async () => {
+    expect((await (await testApp()).app.request('/')).status).toBe(404);
+    const page = await (await testApp({ demo: true })).app.request('/');
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('Engram is running');
+    const custom = await (await testApp({ demo: '<h1>custom</h1>' })).app.request('/');
+    expect(await custom.text()).toBe('<h1>custom</h1>');
+  });
+
+  it('refuses to start without a secret or a store', async () => {
+    const { createEdgeApp } = await import('../../src/edge/index.js');
+    expect(() => createEdgeApp({ store: new InMemoryStore(), secret: '' })).toThrow(/secret/);
+    // biome-ignore lint/suspicious/noExplicitAny: deliberately missing store
+    expect(() => createEdgeApp({ store: undefined as any, secret: 's' })).toThrow(/store/);
+  });
+});

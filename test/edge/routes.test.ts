@@ -1,0 +1,272 @@
+import { describe, expect, it } from 'vitest';
+import { testApp } from './helpers.js';
+
+describe('edge routes: memories', () => {
+  it('adds one (201) or many (201, array), gets, patches and deletes', async () => {
+    const { call } = await testApp();
+    const one = await call('POST', '/v1/ns/demo/memories', { content: 'Likes green tea', tags: ['tea'] });
+    expect(one.status).toBe(201);
+    expect(one.json).toMatchObject({
+      namespace: 'demo',
+      content: 'Likes green tea',
+      kind: 'note',
+      tags: ['tea'],
+    });
+    const many = await call('POST', '/v1/ns/demo/memories', [
+      { content: 'a' },
+      { content: 'b', kind: 'fact' },
+    ]);
+    expect(many.status).toBe(201);
+    expect(many.json.map((m: { content: string }) => m.content)).toEqual(['a', 'b']);
+
+    const got = await call('GET', `/v1/ns/demo/memories/${one.json.id}`);
+    expect(got.status).toBe(200);
+    expect(got.json).toEqual(one.json);
+
+    const patched = await call('PATCH', `/v1/ns/demo/memories/${one.json.id}`, {
+      content: 'Loves green tea',
+      importance: 0.5,
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json).toMatchObject({
+      id: one.json.id,
+      content: 'Loves green tea',
+      importance: 0.5,
+      tags: ['tea'],
+    });
+
+    const removed = await call('DELETE', `/v1/ns/demo/memories/${one.json.id}`);
+    expect(removed.status).toBe(204);
+    expect(removed.text).toBe('');
+    expect((await call('GET', `/v1/ns/demo/memories/${one.json.id}`)).status).toBe(404);
+  });
+
+  it('answers 404 NOT_FOUND for a missing memory on every id route', async () => {
+    const { call } = await testApp();
+    for (const [method, path, body] of [
+      ['GET', '/v1/ns/demo/memories/ghost'],
+      ['PATCH', '/v1/ns/demo/memories/ghost', { content: 'x' }],
+      ['DELETE', '/v1/ns/demo/memories/ghost'],
+      ['GET', '/v1/ns/demo/memories/ghost/links'],
+      ['GET', '/v1/ns/demo/memories/ghost/neighbors'],
+      ['GET', '/v1/ns/demo/path?from=ghost&to=ghost'],
+      ['DELETE', '/v1/ns/demo/links/ghost'],
+    ] as const) {
+      const res = await call(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.json.error.code).toBe('NOT_FOUND');
+      expect(res.json.error.message).toContain('ghost');
+    }
+  });
+
+  it('answers 409 CONFLICT for a taken id', async () => {
+    const { call } = await testApp();
+    await call('POST', '/v1/ns/demo/memories', { id: 'pref:1', content: 'x' });
+    const again = await call('POST', '/v1/ns/demo/memories', { id: 'pref:1', content: 'y' });
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('answers 400 VALIDATION naming the field, like the SDK', async () => {
+    const { call } = await testApp();
+    const bad = await call('POST', '/v1/ns/demo/memories', { content: 'x', importance: 2 });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual({
+      error: {
+        code: 'VALIDATION',
+        message: 'add.importance: expected a number from 0 to 1, got number 2',
+        field: 'add.importance',
+      },
+    });
+    const many = await call('POST', '/v1/ns/demo/memories', [{ content: 'ok' }, { content: '' }]);
+    expect(many.json.error.field).toBe('addMany.1.content');
+    const patch = await call('PATCH', '/v1/ns/demo/memories/x', {});
+    expect(patch.json.error.field).toBe('update.patch');
+  });
+
+  it('lists with the list filters as query params; tags comma-separated or repeated', async () => {
+    const { call } = await testApp();
+    await call('POST', '/v1/ns/demo/memories', [
+      { id: 'm1', content: 'ab', tags: ['a', 'b'] },
+      { id: 'm2', content: 'a', tags: ['a'], kind: 'fact' },
+      { id: 'm3', content: 'bc', tags: ['b', 'c'] },
+      { id: 'm4', content: 'none' },
+    ]);
+    const ids = async (query: string) =>
+      (await call('GET', `/v1/ns/demo/memories${query}`)).json.items.map((m: { id: string }) => m.id);
+    expect(await ids('')).toEqual(['m4', 'm3', 'm2', 'm1']);
+    expect(await ids('?tags=a,c')).toEqual(['m3', 'm2', 'm1']);
+    expect(await ids('?tags=a&tags=c')).toEqual(['m3', 'm2', 'm1']);
+    expect(await ids('?tags=a,b&tagMode=all')).toEqual(['m1']);
+    expect(await ids('?kind=fact')).toEqual(['m2']);
+    const first = await call('GET', '/v1/ns/demo/memories?limit=3');
+    expect(first.json.cursor).toEqual(expect.any(String));
+    const rest = await call('GET', `/v1/ns/demo/memories?limit=3&cursor=${first.json.cursor}`);
+    expect(rest.json).toMatchObject({ items: [{ id: 'm1' }], cursor: null });
+  });
+
+  it('refuses bad and unknown list params with the field named', async () => {
+    const { call } = await testApp();
+    expect((await call('GET', '/v1/ns/demo/memories?limit=abc')).json.error).toMatchObject({
+      code: 'VALIDATION',
+      field: 'list.limit',
+    });
+    expect((await call('GET', '/v1/ns/demo/memories?limit=0')).json.error.field).toBe('list.limit');
+    expect((await call('GET', '/v1/ns/demo/memories?cursor=%25%25')).json.error.field).toBe('list.cursor');
+    const typo = await call('GET', '/v1/ns/demo/memories?tag=a');
+    expect(typo.status).toBe(400);
+    expect(typo.json.error).toMatchObject({ field: 'list.tag' });
+    expect(typo.json.error.message).toContain('unknown query parameter');
+  });
+});
+
+describe('edge routes: search and graph', () => {
+  async function seeded() {
+    const ctx = await testApp();
+    await ctx.call('POST', '/v1/ns/demo/memories', [
+      { id: 'a', content: 'dark roast coffee', embedding: [1, 0] },
+      { id: 'b', content: 'green tea', embedding: [0, 1] },
+      { id: 'c', content: 'coffee beans', kind: 'fact' },
+    ]);
+    return ctx;
+  }
+
+  it('searches with a body of { query, ...options }', async () => {
+    const { call } = await seeded();
+    const hits = await call('POST', '/v1/ns/demo/search', { query: 'coffee' });
+    expect(hits.status).toBe(200);
+    expect(hits.json.hits.map((h: { memory: { id: string } }) => h.memory.id).sort()).toEqual(['a', 'c']);
+    expect(hits.json.hits[0].score).toBeGreaterThan(0);
+    const filtered = await call('POST', '/v1/ns/demo/search', { query: 'coffee', kind: 'fact', limit: 5 });
+    expect(filtered.json.hits.map((h: { memory: { id: string } }) => h.memory.id)).toEqual(['c']);
+    const vector = await call('POST', '/v1/ns/demo/search', {
+      query: '',
+      vector: [0.9, 0.1],
+      mode: 'vector',
+    });
+    expect(vector.json.hits[0].memory.id).toBe('a');
+    const bad = await call('POST', '/v1/ns/demo/search', { query: 'x', mode: 'fuzzy' });
+    expect(bad.json.error).toMatchObject({ code: 'VALIDATION', field: 'search.mode' });
+    expect((await call('POST', '/v1/ns/demo/search', ['x'])).json.error.field).toBe('search');
+    expect(
+      (await call('POST', '/v1/ns/demo/search', { query: '', vector: [1, 0, 0] })).json.error.field,
+    ).toBe('vector');
+  });
+
+  it('links (201), lists links, walks neighbors and paths, unlinks (204)', async () => {
+    const { call } = await seeded();
+    const link = await call('POST', '/v1/ns/demo/links', {
+      from: 'a',
+      to: 'b',
+      type: 'related_to',
+      weight: 0.5,
+    });
+    expect(link.status).toBe(201);
+    expect(link.json).toMatchObject({ from: 'a', to: 'b', type: 'related_to', weight: 0.5 });
+    await call('POST', '/v1/ns/demo/links', { from: 'b', to: 'c', type: 'related_to' });
+
+    const links = await call('GET', '/v1/ns/demo/memories/b/links?direction=in');
+    expect(links.json.items.map((l: { from: string }) => l.from)).toEqual(['a']);
+    const near = await call('GET', '/v1/ns/demo/memories/a/neighbors?depth=2&direction=out');
+    expect(near.json.items.map((m: { id: string }) => m.id)).toEqual(['b', 'c']);
+    const path = await call('GET', '/v1/ns/demo/path?from=a&to=c');
+    expect(path.json.path.map((m: { id: string }) => m.id)).toEqual(['a', 'b', 'c']);
+    expect((await call('GET', '/v1/ns/demo/path?from=c&to=a')).json).toEqual({ path: null });
+
+    expect((await call('DELETE', `/v1/ns/demo/links/${link.json.id}`)).status).toBe(204);
+    expect((await call('GET', '/v1/ns/demo/memories/b/links?direction=in')).json.items).toEqual([]);
+  });
+
+  it('validates graph params and bodies like the SDK', async () => {
+    const { call } = await seeded();
+    expect(
+      (await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'a', type: 'self' })).json.error.field,
+    ).toBe('link.to');
+    expect(
+      (await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'ghost', type: 'r' })).json.error,
+    ).toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'link.to',
+    });
+    expect((await call('GET', '/v1/ns/demo/memories/a/neighbors?depth=99')).json.error.field).toBe(
+      'neighbors.options.depth',
+    );
+    expect((await call('GET', '/v1/ns/demo/memories/a/links?direction=up')).json.error.field).toBe(
+      'links.options.direction',
+    );
+    expect((await call('GET', '/v1/ns/demo/path?from=a')).json.error.field).toBe('path.to');
+    expect((await call('GET', '/v1/ns/demo/path?from=a&to=b&depth=2')).json.error.field).toBe('path.depth');
+  });
+});
+
+describe('edge routes: replica options', () => {
+  it('include=clocks returns records; now= judges TTLs at that instant', async () => {
+    const { call } = await testApp();
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    await call('POST', '/v1/ns/demo/memories', [
+      { id: 'x', content: 'short lived', expiresAt: soon },
+      { id: 'y', content: 'lasting' },
+    ]);
+    const records = await call('GET', '/v1/ns/demo/memories?include=clocks&limit=1');
+    expect(records.json.items).toEqual([
+      {
+        memory: expect.objectContaining({ id: 'y' }),
+        clocks: expect.objectContaining({ content: expect.any(String) }),
+      },
+    ]);
+    const page2 = await call('GET', '/v1/ns/demo/memories?include=clocks&before=y');
+    expect(page2.json.items.map((r: { memory: { id: string } }) => r.memory.id)).toEqual(['x']);
+    expect((await call('GET', '/v1/ns/demo/memories?include=clocks&cursor=abc')).json.error.field).toBe(
+      'list.cursor',
+    );
+
+    const later = new Date(Date.now() + 120_000).toISOString();
+    expect(
+      (await call('GET', `/v1/ns/demo/memories?now=${later}`)).json.items.map((m: { id: string }) => m.id),
+    ).toEqual(['y']);
+    expect((await call('GET', `/v1/ns/demo/memories/x?now=${later}`)).status).toBe(404);
+    const search = await call('POST', `/v1/ns/demo/search?include=clocks&now=${later}`, {
+      query: 'lived lasting',
+    });
+    expect(search.json.hits).toEqual([
+      { memory: expect.objectContaining({ id: 'y' }), clocks: expect.any(Object), score: expect.any(Number) },
+    ]);
+    expect((await call('GET', '/v1/ns/demo/memories?now=tomorrow')).json.error.field).toBe('now');
+    expect((await call('GET', '/v1/ns/demo/memories?include=everything')).json.error.field).toBe('include');
+  });
+
+  it('sync serves push, get and pull; origin and include=origin are optional', async () => {
+    const { call } = await testApp();
+    const made = await call('POST', '/v1/ns/demo/memories', { content: 'via api' });
+    const sync = await call('POST', '/v1/ns/demo/sync?include=origin', {
+      pull: { after: 0 },
+      get: { memories: [made.json.id, 'ghost'] },
+    });
+    expect(sync.status).toBe(200);
+    expect(sync.json.get.memories.map((r: { memory: { id: string } }) => r.memory.id)).toEqual([
+      made.json.id,
+    ]);
+    expect(sync.json.pull).toMatchObject({ cursor: expect.any(Number), hasMore: false });
+    expect(sync.json.pull.changes).toEqual([
+      expect.objectContaining({ id: made.json.id, entity: 'memory', origin: 'local' }),
+    ]);
+    const plain = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
+    expect(plain.json.pull.changes[0].origin).toBeUndefined();
+    expect((await call('POST', '/v1/ns/demo/sync?origin=elsewhere', {})).json.error.field).toBe(
+      'sync.origin',
+    );
+    expect((await call('POST', '/v1/ns/demo/sync', { pull: { after: -1 } })).json.error.code).toBe(
+      'VALIDATION',
+    );
+  });
+
+  it('refuses a sync push that writes into another namespace', async () => {
+    const { call } = await testApp();
+    const push = {
+      tombstones: [{ entity: 'memory', id: 'x', namespace: 'other', clock: '0190a1b2c3d4-0000-n1' }],
+    };
+    const res = await call('POST', '/v1/ns/demo/sync', { push });
+    expect(res.status).toBe(403);
+    expect(res.json.error.code).toBe('FORBIDDEN');
+  });
+});

@@ -1,0 +1,53 @@
+import { decode, verify } from 'hono/jwt';
+import { describe, expect, it } from 'vitest';
+import { mintToken, parseTtl } from '../../src/edge/index.js';
+import { EngramError } from '../../src/index.js';
+import { SECRET } from './helpers.js';
+
+describe('mintToken', () => {
+  it('signs HS256 with the namespaces in ns and an exp ttl ahead', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const token = await mintToken({ secret: SECRET, ns: ['a', 'b'], ttl: '30m' });
+    const { header, payload } = decode(token);
+    expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' });
+    expect(payload.ns).toEqual(['a', 'b']);
+    expect(payload.exp! - payload.iat!).toBe(1800);
+    expect(payload.iat).toBeGreaterThanOrEqual(before);
+    await expect(verify(token, SECRET, 'HS256')).resolves.toMatchObject({ ns: ['a', 'b'] });
+  });
+
+  it('defaults to one hour and takes a single namespace as a string', async () => {
+    const { payload } = decode(await mintToken({ secret: SECRET, ns: 'solo' }));
+    expect(payload.ns).toEqual(['solo']);
+    expect(payload.exp! - payload.iat!).toBe(3600);
+  });
+
+  it('refuses a missing secret, no namespaces, a bad namespace or a bad ttl, naming the field', async () => {
+    const cases: Array<[Parameters<typeof mintToken>[0], string]> = [
+      [{ secret: '', ns: ['a'] }, 'secret'],
+      [{ secret: SECRET, ns: [] }, 'ns'],
+      [{ secret: SECRET, ns: ['ok', 'not ok'] }, 'ns.1'],
+      [{ secret: SECRET, ns: ['a'], ttl: 'soon' }, 'ttl'],
+      [{ secret: SECRET, ns: ['a'], ttl: -5 }, 'ttl'],
+    ];
+    for (const [options, field] of cases) {
+      const error = await mintToken(options).catch((e: unknown) => e);
+      expect(error, field).toBeInstanceOf(EngramError);
+      expect(error).toMatchObject({ code: 'VALIDATION', field });
+    }
+  });
+});
+
+describe('parseTtl', () => {
+  it('reads seconds and s/m/h/d/w durations', () => {
+    expect(parseTtl(90)).toBe(90);
+    expect(parseTtl('45')).toBe(45);
+    expect(parseTtl('45s')).toBe(45);
+    expect(parseTtl('30m')).toBe(1800);
+    expect(parseTtl('1h')).toBe(3600);
+    expect(parseTtl('7d')).toBe(604_800);
+    expect(parseTtl('2w')).toBe(1_209_600);
+    for (const bad of ['', '0', '1y', '1.5h', 'h', 0, 1.5, Number.NaN])
+      expect(() => parseTtl(bad), String(bad)).toThrow(EngramError);
+  });
+});
