@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
@@ -18,9 +18,15 @@ import { checkSecret } from './token.js';
 
 export type CorsOptions = NonNullable<Parameters<typeof cors>[0]>;
 
+/** Makes the store for one request, from its bindings (`c.env`): how a Worker opens Postgres per request. */
+export type StoreFactory = (c: Context<EdgeEnv>) => MemoryStore;
+
 export interface EdgeAppOptions {
-  /** Where the memories live; shared by every namespace and request. */
-  store: MemoryStore;
+  /**
+   * Where the memories live: one store shared by every request, or a factory called per request (for
+   * runtimes such as Workers where a connection cannot outlive its request; the factory owns its lifecycle).
+   */
+  store: MemoryStore | StoreFactory;
   /** The HS256 key that tokens are signed with (see `mintToken`). */
   secret: string;
   /**
@@ -58,12 +64,9 @@ const DEFAULT_CORS: CorsOptions = {
  */
 export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
-  if (!options.store || typeof options.store.apply !== 'function') {
-    throw new EngramError('VALIDATION', 'store: expected a MemoryStore', { field: 'store' });
-  }
-  const { store } = options;
+  const storeFor = storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const { facadeFor, observe } = createFacades(store);
+  const { facadeFor, observe } = createFacades();
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
@@ -75,7 +78,11 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
         .response,
   );
 
-  app.get('/health', healthHandler(store, options.health));
+  app.use(async (c, next) => {
+    c.set('store', storeFor(c));
+    await next();
+  });
+  app.get('/health', healthHandler(options.health));
   if (options.demo) app.get('/', demoHandler(options.demo));
 
   app.use('/v1/*', authenticate(secret));
@@ -89,9 +96,17 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
       },
     }),
   );
-  app.route('/v1/ns/:ns/memories', memoryRoutes(store, facadeFor));
-  app.route('/v1/ns/:ns/search', searchRoutes(store, facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(store, observe));
-  app.route('/v1/ns/:ns', graphRoutes(store, facadeFor));
+  app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
+  app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observe));
+  app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
+}
+
+function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {
+  if (typeof store === 'function') return store;
+  if (store && typeof store.apply === 'function') return () => store;
+  throw new EngramError('VALIDATION', 'store: expected a MemoryStore or a function returning one', {
+    field: 'store',
+  });
 }

@@ -1,8 +1,12 @@
+import type { Context } from 'hono';
 import type { Engram } from '../core/memory.js';
+import type { MemoryStore } from '../core/types.js';
 
 /** What the middleware hands to the routes. */
 export interface EdgeEnv {
   Variables: {
+    /** The store serving this request (one shared store, or one made for the request). */
+    store: MemoryStore;
     /** Namespaces the verified token grants. */
     grants: string[];
     /** The route's namespace, granted and validated. */
@@ -10,5 +14,5 @@ export interface EdgeEnv {
   };
 }
 
-/** Builds the façade for the request's namespace; `at` fixes the instant TTLs are judged at. */
-export type FacadeFor = (namespace: string, at?: number) => Engram;
+/** The façade over the request's store and namespace; `at` fixes the instant TTLs are judged at. */
+export type FacadeFor = (c: Context<EdgeEnv>, at?: number) => Engram;

@@ -24,18 +24,21 @@ function randomNode(): string {
 }
 
 /**
- * One façade per request over the shared store, so every route runs exactly the SDK's logic. Façades
- * are cheap; what must be shared is the clock: one per server instance, with its own node id, so two
- * instances (two Workers isolates, two Node processes) never issue equal stamps for different writes.
+ * One façade per request, so every route runs exactly the SDK's logic. Façades are cheap; what must be
+ * shared is the clock: one per server instance (a Node process, a Workers isolate) with its own node
+ * id, so stamps keep increasing across requests and two instances never issue equal stamps.
  */
-export function createFacades(store: MemoryStore): {
-  facadeFor: FacadeFor;
-  observe: (stamps: Iterable<string>) => void;
-} {
-  const view = withoutSubscribe(store);
+export function createFacades(): { facadeFor: FacadeFor; observe: (stamps: Iterable<string>) => void } {
   const clock = new HybridLogicalClock(randomNode(), Date.now);
+  const views = new WeakMap<MemoryStore, MemoryStore>();
+  const viewOf = (store: MemoryStore) => {
+    let view = views.get(store);
+    if (!view) views.set(store, (view = withoutSubscribe(store)));
+    return view;
+  };
   return {
-    facadeFor: (namespace, at) => new Engram(view, namespace, clock, at === undefined ? Date.now : () => at),
+    facadeFor: (c, at) =>
+      new Engram(viewOf(c.var.store), c.var.namespace, clock, at === undefined ? Date.now : () => at),
     // A replica whose clock runs ahead pushes stamps from our future; observing them keeps a later API
     // write from losing to that older edit.
     observe: (stamps) => {

@@ -1,5 +1,5 @@
 import type { Handler } from 'hono';
-import type { MemoryStore } from '../core/types.js';
+import type { EdgeEnv } from './env.js';
 
 export interface HealthOptions {
   /** Resolves when the store answers; the default reads one meta key, which every store serves cheaply. */
@@ -9,10 +9,11 @@ export interface HealthOptions {
 }
 
 /** `GET /health`: 200 `{ ok: true }` when the store answers in time, else 503 `{ ok: false }`. */
-export function healthHandler(store: MemoryStore, options: HealthOptions = {}): Handler {
-  const check = options.check ?? (() => store.getMeta('health', 'probe'));
+export function healthHandler(options: HealthOptions = {}): Handler<EdgeEnv> {
   const timeoutMs = options.timeoutMs ?? 3000;
   return async (c) => {
+    const store = c.var.store;
+    const check = options.check ?? (() => store.getMeta('health', 'probe'));
     const started = Date.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {

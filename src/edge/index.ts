@@ -1,4 +1,4 @@
-export { type CorsOptions, createEdgeApp, type EdgeAppOptions } from './app.js';
+export { type CorsOptions, createEdgeApp, type EdgeAppOptions, type StoreFactory } from './app.js';
 export type { EdgeEnv } from './env.js';
 export type { ErrorBody } from './errors.js';
 export type { HealthOptions } from './health.js';

@@ -1,10 +1,12 @@
 import { createEdgeApp, type EdgeAppOptions, mintToken } from '../../src/edge/index.js';
-import { InMemoryStore } from '../../src/index.js';
+import { InMemoryStore, type MemoryStore } from '../../src/index.js';
 
 export const SECRET = 'test-secret-0123456789abcdef0123456789';
 
 /** An app over a fresh InMemoryStore, quiet, with a token for `ns` and a request helper. */
-export async function testApp(options: Partial<EdgeAppOptions> & { ns?: string[] } = {}) {
+export async function testApp(
+  options: Partial<Omit<EdgeAppOptions, 'store'>> & { store?: MemoryStore; ns?: string[] } = {},
+) {
   const { ns = ['demo'], ...rest } = options;
   const store = rest.store ?? new InMemoryStore();
   const app = createEdgeApp({ secret: SECRET, logger: false, ...rest, store });

@@ -171,3 +171,32 @@ describe('edge http behaviour', () => {
     expect(() => createEdgeApp({ store: undefined as any, secret: 's' })).toThrow(/store/);
   });
 });
+
+describe('edge with a store per request', () => {
+  it('calls the factory for each request and serves from the store it returns', async () => {
+    const { createEdgeApp, mintToken } = await import('../../src/edge/index.js');
+    const shared = new InMemoryStore();
+    let made = 0;
+    const app = createEdgeApp({
+      secret: 'factory-secret',
+      logger: false,
+      store: () => {
+        made++;
+        return shared;
+      },
+    });
+    const token = await mintToken({ secret: 'factory-secret', ns: 'f' });
+    const headers = { authorization: `Bearer ${token}` };
+    const res = await app.request('/v1/ns/f/memories', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ content: 'x' }),
+    });
+    expect(res.status).toBe(201);
+    expect((await app.request('/health')).status).toBe(200);
+    expect(made).toBe(2);
+    expect((await shared.list('f', { tagMode: 'any', now: new Date().toISOString(), limit: 5 })).length).toBe(
+      1,
+    );
+  });
+});

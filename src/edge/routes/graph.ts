@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Json, LinkOptions, MemoryStore } from '../../core/types.js';
+import type { Json, LinkOptions } from '../../core/types.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { notFound } from '../errors.js';
 import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
@@ -7,7 +7,7 @@ import { LINKS_QUERY, NEIGHBORS_QUERY, PATH_QUERY } from './queries.js';
 import { linkRecords, withClocks } from './records.js';
 
 /** Links and walks: `POST /links`, `DELETE /links/:id`, `/memories/:id/{links,neighbors}`, `GET /path`. */
-export function graphRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<EdgeEnv> {
+export function graphRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/links', async (c) => {
@@ -16,7 +16,7 @@ export function graphRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<Edge
       string,
       Json
     >;
-    const link = await facadeFor(c.var.namespace).link(
+    const link = await facadeFor(c).link(
       from as string,
       to as string,
       type as string,
@@ -27,31 +27,30 @@ export function graphRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<Edge
 
   app.delete('/links/:id', async (c) => {
     const id = c.req.param('id');
-    if (!(await facadeFor(c.var.namespace).unlink(id)))
-      throw notFound(`link with id ${JSON.stringify(id)}`, 'unlink.id');
+    if (!(await facadeFor(c).unlink(id))) throw notFound(`link with id ${JSON.stringify(id)}`, 'unlink.id');
     return c.body(null, 204);
   });
 
   app.get('/memories/:id/links', async (c) => {
     const id = c.req.param('id');
-    if (wantsClocks(c)) return c.json({ items: await linkRecords(store, c.var.namespace, id, c) });
+    if (wantsClocks(c)) return c.json({ items: await linkRecords(c, id) });
     const options = queryObject(c, LINKS_QUERY);
-    return c.json({ items: await facadeFor(c.var.namespace, readInstant(c)).links(id, options) });
+    return c.json({ items: await facadeFor(c, readInstant(c)).links(id, options) });
   });
 
   app.get('/memories/:id/neighbors', async (c) => {
     const clocks = wantsClocks(c);
     const options = queryObject(c, NEIGHBORS_QUERY);
-    const items = await facadeFor(c.var.namespace, readInstant(c)).neighbors(c.req.param('id'), options);
-    return c.json({ items: clocks ? await withClocks(store, c.var.namespace, items) : items });
+    const items = await facadeFor(c, readInstant(c)).neighbors(c.req.param('id'), options);
+    return c.json({ items: clocks ? await withClocks(c, items) : items });
   });
 
   app.get('/path', async (c) => {
     const clocks = wantsClocks(c);
     const { from, to, ...options } = queryObject(c, PATH_QUERY);
-    const path = await facadeFor(c.var.namespace, readInstant(c)).path(from as string, to as string, options);
+    const path = await facadeFor(c, readInstant(c)).path(from as string, to as string, options);
     if (!path || !clocks) return c.json({ path });
-    const records = await withClocks(store, c.var.namespace, path);
+    const records = await withClocks(c, path);
     // A node deleted while we read the clocks breaks the route; the honest answer is then "no path".
     return c.json({ path: records.length === path.length ? records : null });
   });

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
-import type { Memory, MemoryRecord, MemoryStore } from '../../core/types.js';
+import type { Memory, MemoryRecord } from '../../core/types.js';
 import { idSchema, LIMITS, linksOptionsSchema, listOptionsSchema, parse } from '../../core/validate.js';
+import type { EdgeEnv } from '../env.js';
 import { queryObject } from '../request.js';
 import { LINKS_QUERY, LIST_RECORDS_QUERY } from './queries.js';
 
@@ -10,15 +11,10 @@ import { LINKS_QUERY, LIST_RECORDS_QUERY } from './queries.js';
  */
 
 /** The store's own listing: `before=<id>` instead of the opaque cursor, TTL judged at `at`. */
-export async function listRecords(
-  store: MemoryStore,
-  namespace: string,
-  c: Context,
-  at: number | undefined,
-): Promise<MemoryRecord[]> {
+export async function listRecords(c: Context<EdgeEnv>, at: number | undefined): Promise<MemoryRecord[]> {
   const { before, ...rest } = queryObject(c, LIST_RECORDS_QUERY);
   const options = parse(listOptionsSchema, rest, 'list');
-  return store.list(namespace, {
+  return c.var.store.list(c.var.namespace, {
     kind: options.kind,
     tags: options.tags,
     tagMode: options.tagMode ?? 'any',
@@ -31,9 +27,9 @@ export async function listRecords(
 }
 
 /** Every link touching the memory in the direction asked, whatever state the far end is in (as `linksOf`). */
-export async function linkRecords(store: MemoryStore, namespace: string, id: string, c: Context) {
+export async function linkRecords(c: Context<EdgeEnv>, id: string) {
   const options = parse(linksOptionsSchema, queryObject(c, LINKS_QUERY), 'links.options');
-  return store.linksOf(namespace, [parse(idSchema, id, 'links.id')], {
+  return c.var.store.linksOf(c.var.namespace, [parse(idSchema, id, 'links.id')], {
     direction: options.direction ?? 'both',
     type: options.type,
   });
@@ -43,15 +39,9 @@ export async function linkRecords(store: MemoryStore, namespace: string, id: str
  * Pairs memories the façade returned with their clocks. The records are read again, so a memory
  * deleted in between is dropped and one updated in between comes back in its newer, consistent state.
  */
-export async function withClocks(
-  store: MemoryStore,
-  namespace: string,
-  memories: readonly Memory[],
-): Promise<MemoryRecord[]> {
-  const records = await store.getMemories(
-    namespace,
-    memories.map((m) => m.id),
-  );
+export async function withClocks(c: Context<EdgeEnv>, memories: readonly Memory[]): Promise<MemoryRecord[]> {
+  const ids = memories.map((m) => m.id);
+  const records = await c.var.store.getMemories(c.var.namespace, ids);
   const byId = new Map(records.map((r) => [r.memory.id, r]));
   return memories.flatMap((m) => {
     const record = byId.get(m.id);

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { EngramError } from '../../core/errors.js';
-import type { MemoryStore, SearchOptions } from '../../core/types.js';
+import type { SearchOptions } from '../../core/types.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { readInstant, readJson, wantsClocks } from '../request.js';
 import { withClocks } from './records.js';
 
 /** `POST /search` with `{ query, ...options }`: the SDK's `search(query, options)` as one body. */
-export function searchRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<EdgeEnv> {
+export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
@@ -19,20 +19,16 @@ export function searchRoutes(store: MemoryStore, facadeFor: FacadeFor): Hono<Edg
       });
     }
     const { query, ...options } = body as { query?: unknown } & SearchOptions;
-    const hits = await facadeFor(c.var.namespace, at).search(query as string, options);
+    const hits = await facadeFor(c, at).search(query as string, options);
     if (!clocks) return c.json({ hits });
-    const records = new Map(
-      (
-        await withClocks(
-          store,
-          c.var.namespace,
-          hits.map((h) => h.memory),
-        )
-      ).map((r) => [r.memory.id, r]),
+    const records = await withClocks(
+      c,
+      hits.map((h) => h.memory),
     );
+    const byId = new Map(records.map((r) => [r.memory.id, r]));
     return c.json({
       hits: hits.flatMap((h) => {
-        const record = records.get(h.memory.id);
+        const record = byId.get(h.memory.id);
         return record ? [{ ...record, score: h.score }] : [];
       }),
     });

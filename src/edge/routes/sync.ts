@@ -10,7 +10,7 @@ import { readJson } from '../request.js';
  * a local store: `?origin=local` records its pushed writes as made here rather than replicated, and
  * `?include=origin` tells the origin of each pulled change.
  */
-export function syncRoutes(store: MemoryStore, observe: (stamps: Iterable<string>) => void): Hono<EdgeEnv> {
+export function syncRoutes(observe: (stamps: Iterable<string>) => void): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
@@ -32,7 +32,7 @@ export function syncRoutes(store: MemoryStore, observe: (stamps: Iterable<string
     }
     const origins = new Map<number, ChangeOrigin>();
     const response = await serveSync(
-      observingView(store, origin, origins, observe),
+      observingView(c.var.store, origin, origins, observe),
       c.var.namespace,
       await readJson(c),
     );
