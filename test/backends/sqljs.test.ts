@@ -1,15 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
-import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import type { MemoryStore } from '../../src/index.js';
+import initSqlJs from 'sql.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type SqlJsPersistence, SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory, EngramError, type MemoryStore } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-sqljs-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 let files = 0;
+const newPath = () => join(dir, `db-${++files}.db`);
 const paths = new WeakMap<MemoryStore, string>();
 function storeAt(path: string): SqlJsStore {
   const store = new SqlJsStore({ persist: path });
@@ -19,10 +21,173 @@ function storeAt(path: string): SqlJsStore {
 
 testStore({
   name: 'SqlJsStore',
-  create: () => storeAt(join(dir, `conformance-${++files}.db`)),
+  create: () => storeAt(newPath()),
   reopen: async (store) => {
     await store.close();
     return storeAt(paths.get(store)!);
   },
   capabilities: { persistent: true },
+});
+
+const SQL = await initSqlJs();
+/** Opens the saved file with sql.js directly, not through the store. */
+async function rawRows(path: string, sql: string): Promise<unknown[][]> {
+  const db = new SQL.Database(await readFile(path));
+  try {
+    return db.exec(sql)[0]?.values ?? [];
+  } finally {
+    db.close();
+  }
+}
+
+/** Persistence in memory that counts saves and can be told to fail. */
+function countingPersistence() {
+  const state = { bytes: null as Uint8Array | null, saves: 0, failNext: 0 };
+  const persistence: SqlJsPersistence = {
+    load: async () => state.bytes,
+    save: async (bytes) => {
+      if (state.failNext > 0) {
+        state.failNext--;
+        throw new Error('disk full');
+      }
+      state.saves++;
+      state.bytes = bytes;
+    },
+  };
+  return { state, persistence };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('SqlJsStore extras', () => {
+  it('saves an SQLite file that plain sql.js reads back', async () => {
+    const path = newPath();
+    const mem = await createMemory({ store: new SqlJsStore({ persist: path }), namespace: 'raw' });
+    const [a, b] = await mem.addMany([
+      { content: 'Prefers dark roast', tags: ['coffee'] },
+      { content: 'Owns a cat' },
+    ]);
+    await mem.link(a!.id, b!.id, 'related_to');
+    await mem.close();
+    const rows = await rawRows(
+      path,
+      "SELECT id, content, tags FROM engram_memories WHERE ns = 'raw' ORDER BY id",
+    );
+    expect(rows).toEqual([
+      [a!.id, 'Prefers dark roast', '["coffee"]'],
+      [b!.id, 'Owns a cat', '[]'],
+    ]);
+    expect(await rawRows(path, 'SELECT from_id, to_id, type FROM engram_links')).toEqual([
+      [a!.id, b!.id, 'related_to'],
+    ]);
+    expect(
+      await rawRows(path, "SELECT term FROM engram_terms WHERE id = '" + a!.id + "' ORDER BY term"),
+    ).toEqual([['dark'], ['prefer'], ['roast']]);
+  });
+
+  it('debounces saves after writes and saves once more on close', async () => {
+    const { state, persistence } = countingPersistence();
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 40 });
+    const mem = await createMemory({ store, namespace: 'debounce' });
+    expect(state.saves).toBe(0);
+    for (let i = 0; i < 10; i++) await mem.add({ content: `note ${i}` });
+    expect(state.saves).toBe(0);
+    await sleep(120);
+    expect(state.saves).toBe(1);
+    await mem.add({ content: 'last words' });
+    await mem.close();
+    expect(state.saves).toBe(2);
+    const db = new SQL.Database(state.bytes!);
+    expect(db.exec("SELECT count(*) FROM engram_memories WHERE ns = 'debounce'")[0]!.values).toEqual([[11]]);
+    db.close();
+  });
+
+  it('saves within saveMaxDelayMs even while writes never pause', async () => {
+    const { state, persistence } = countingPersistence();
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 50, saveMaxDelayMs: 100 });
+    const mem = await createMemory({ store, namespace: 'busy' });
+    const until = Date.now() + 350;
+    while (Date.now() < until) {
+      await mem.add({ content: 'tick' });
+      await sleep(5);
+    }
+    expect(state.saves).toBeGreaterThanOrEqual(2);
+    await mem.close();
+  });
+
+  it('keeps pending writes when close() is called before the debounce fires', async () => {
+    const path = newPath();
+    const store = new SqlJsStore({ persist: path, saveDelayMs: 60_000 });
+    const mem = await createMemory({ store, namespace: 'close' });
+    await mem.add({ content: 'saved by close' });
+    await mem.close();
+    expect(await rawRows(path, "SELECT content FROM engram_memories WHERE ns = 'close'")).toEqual([
+      ['saved by close'],
+    ]);
+  });
+
+  it('reports a failed background save, retries it, and never rejects unhandled', async () => {
+    const { state, persistence } = countingPersistence();
+    const errors: EngramError[] = [];
+    const store = new SqlJsStore({
+      persist: persistence,
+      saveDelayMs: 5,
+      onSaveError: (error) => errors.push(error as EngramError),
+    });
+    const mem = await createMemory({ store, namespace: 'failing' });
+    state.failNext = 1;
+    await mem.add({ content: 'survives a failed save' });
+    await sleep(40);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(EngramError);
+    expect(errors[0]!.code).toBe('STORAGE');
+    expect(errors[0]!.message).toContain('disk full');
+    await mem.close();
+    expect(state.saves).toBe(1);
+  });
+
+  it('close() rejects with STORAGE when the final save fails', async () => {
+    const { state, persistence } = countingPersistence();
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 60_000 });
+    const mem = await createMemory({ store, namespace: 'final' });
+    await mem.add({ content: 'x' });
+    state.failNext = 1;
+    await expect(store.close()).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+
+  it('writes through a temporary file and leaves none behind; stale ones from a crash are swept', async () => {
+    const path = newPath();
+    const stale = `${path}.0000-crashed.engram-tmp`;
+    await writeFile(stale, 'half a database');
+    const store = new SqlJsStore({ persist: path, saveDelayMs: 1 });
+    const mem = await createMemory({ store, namespace: 'temp' });
+    for (let i = 0; i < 5; i++) {
+      await mem.add({ content: `n${i}` });
+      await store.flush();
+    }
+    await mem.close();
+    const names = (await readdir(dir)).filter((name) => name.startsWith(path.split('/').pop()!));
+    expect(names).toEqual([path.split('/').pop()]);
+  });
+
+  it('without persist, keeps nothing and says so', async () => {
+    const store = new SqlJsStore();
+    expect(store.capabilities.persistent).toBe(false);
+    const mem = await createMemory({ store, namespace: 'volatile' });
+    await mem.add({ content: 'gone at close' });
+    expect((await store.export()).byteLength).toBeGreaterThan(0);
+    await mem.close();
+    await expect(
+      store.list('volatile', { tagMode: 'any', now: new Date().toISOString(), limit: 1 }),
+    ).rejects.toMatchObject({
+      code: 'STORAGE',
+    });
+  });
+
+  it('accepts a pre-initialised sql.js module', async () => {
+    const store = new SqlJsStore({ sqlJs: SQL });
+    const mem = await createMemory({ store, namespace: 'injected' });
+    expect((await mem.add({ content: 'hello' })).content).toBe('hello');
+    await mem.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { nodeFs, nodePath } from './node-modules.js';
 import type { SqlJsPersistence } from './persistence.js';
 
 const TEMP_SUFFIX = '.engram-tmp';
@@ -5,7 +6,6 @@ const TEMP_SUFFIX = '.engram-tmp';
 /**
  * Keeps the database in a file (Node). A save writes a temporary file beside it, flushes it to disk and
  * renames it over the old one: a crash at any point leaves either the old file or the new one, whole.
- * Node modules load on first use, so importing `engram/sqljs` in a browser pulls none of them in.
  *
  * @example
  * const store = new SqlJsStore({ persist: filePersistence('./data/memory.db') });
@@ -13,7 +13,7 @@ const TEMP_SUFFIX = '.engram-tmp';
 export function filePersistence(path: string): SqlJsPersistence {
   return {
     async load() {
-      const fs = await import('node:fs/promises');
+      const fs = await nodeFs();
       await removeStaleTemps(path);
       try {
         return new Uint8Array(await fs.readFile(path));
@@ -23,8 +23,8 @@ export function filePersistence(path: string): SqlJsPersistence {
       }
     },
     async save(bytes) {
-      const fs = await import('node:fs/promises');
-      const { dirname } = await import('node:path');
+      const fs = await nodeFs();
+      const { dirname } = await nodePath();
       await fs.mkdir(dirname(path), { recursive: true });
       const temp = `${path}.${crypto.randomUUID()}${TEMP_SUFFIX}`;
       try {
@@ -47,7 +47,7 @@ export function filePersistence(path: string): SqlJsPersistence {
 
 /** Makes the rename itself durable where the platform allows opening a directory (not on Windows). */
 async function syncDirectory(directory: string): Promise<void> {
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   const handle = await fs.open(directory, 'r').catch(() => undefined);
   if (!handle) return;
   try {
@@ -61,8 +61,8 @@ async function syncDirectory(directory: string): Promise<void> {
 
 /** Temporary files a crash left behind; they are never the live database. */
 async function removeStaleTemps(path: string): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const { basename, dirname, join } = await import('node:path');
+  const fs = await nodeFs();
+  const { basename, dirname, join } = await nodePath();
   const prefix = `${basename(path)}.`;
   const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
   const stale = names.filter((name) => name.startsWith(prefix) && name.endsWith(TEMP_SUFFIX));
