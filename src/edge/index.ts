@@ -1,3 +1,4 @@
+export { type PostgresDriver, PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
 export { type CorsOptions, createEdgeApp, type EdgeAppOptions, type StoreFactory } from './app.js';
 export type { EdgeEnv } from './env.js';
 export type { ErrorBody } from './errors.js';

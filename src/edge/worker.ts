@@ -1,0 +1,66 @@
+import type { Hono } from 'hono';
+import { postgresJs } from '../backends/postgres/postgres-js.js';
+import { PostgresStore } from '../backends/postgres/postgres-store.js';
+import { createEdgeApp } from './app.js';
+import type { EdgeEnv } from './env.js';
+
+/** The bindings wrangler.toml declares. */
+export interface WorkerEnv {
+  /** Hyperdrive in front of Postgres (preferred). */
+  HYPERDRIVE?: { connectionString: string };
+  /** A direct Postgres URL, used when there is no Hyperdrive binding. */
+  DATABASE_URL?: string;
+  /** The token signing key: `wrangler secret put ENGRAM_SECRET`. */
+  ENGRAM_SECRET?: string;
+  /** Comma-separated origins allowed by CORS; any origin when unset. */
+  CORS_ORIGINS?: string;
+}
+
+function misconfigured(message: string): Response {
+  return Response.json(
+    { error: { code: 'STORAGE', message: `server misconfigured: ${message}` } },
+    { status: 500 },
+  );
+}
+
+/**
+ * A connection opened in one request cannot serve another in Workers, so each request gets its own
+ * postgres.js client (Hyperdrive pools the real connections). It is never ended: the runtime closes
+ * the socket with the request, and `sql.end()` would only wait on it.
+ */
+function storeFor(env: WorkerEnv): PostgresStore {
+  const url = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
+  if (!url) throw new Error('no HYPERDRIVE binding and no DATABASE_URL');
+  // Not `fetch_types: false`: postgres.js then sends JS arrays as plain text, which the store's
+  // `= ANY($1)` parameters reject.
+  return new PostgresStore(postgresJs(url, { max: 5 }));
+}
+
+let cached: { secret: string; app: Hono<EdgeEnv> } | undefined;
+
+/** One app per isolate (its clock must outlive requests), rebuilt only if the secret changes. */
+function appFor(env: WorkerEnv): Hono<EdgeEnv> {
+  const secret = env.ENGRAM_SECRET ?? '';
+  if (cached?.secret !== secret) {
+    const origins = env.CORS_ORIGINS?.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    const app = createEdgeApp({
+      secret,
+      store: (c) => storeFor(c.env as WorkerEnv),
+      cors: origins?.length ? { origin: origins } : undefined,
+    });
+    cached = { secret, app };
+  }
+  return cached.app;
+}
+
+/** The Cloudflare Workers entry: `wrangler dev` / `wrangler deploy` (see wrangler.toml). */
+export default {
+  fetch(request: Request, env: WorkerEnv, ctx: unknown): Response | Promise<Response> {
+    if (!env.ENGRAM_SECRET)
+      return misconfigured('ENGRAM_SECRET is not set (wrangler secret put ENGRAM_SECRET)');
+    if (!env.HYPERDRIVE && !env.DATABASE_URL) return misconfigured('bind HYPERDRIVE or set DATABASE_URL');
+    return appFor(env).fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
+  },
+};
