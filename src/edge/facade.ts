@@ -33,7 +33,10 @@ export function createFacades(): { facadeFor: FacadeFor; observe: (stamps: Itera
   const views = new WeakMap<MemoryStore, MemoryStore>();
   const viewOf = (store: MemoryStore) => {
     let view = views.get(store);
-    if (!view) views.set(store, (view = withoutSubscribe(store)));
+    if (!view) {
+      view = withoutSubscribe(store);
+      views.set(store, view);
+    }
     return view;
   };
   return {
