@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
+
+/** Postgres from `DATABASE_URL` when set, else embedded PGlite under the data directory. */
+export function openStore(
+  databaseUrl: string | undefined,
+  dataDir: string,
+): { store: PostgresStore; where: string } {
+  if (databaseUrl) {
+    return {
+      store: new PostgresStore(postgresJs(databaseUrl)),
+      where: `Postgres at ${withoutCredentials(databaseUrl)}`,
+    };
+  }
+  const dir = join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return { store: new PostgresStore(pglite(dir)), where: `PGlite in ${dir}` };
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}

@@ -1,0 +1,160 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createEdgeApp } from '../edge/app.js';
+import { mintToken } from '../edge/token.js';
+import { parseFlags, port } from './args.js';
+import { devSecret } from './dev-secret.js';
+import type { CliIo, Command } from './io.js';
+import { openStore } from './open-store.js';
+
+const DEV_NAMESPACES = ['default', 'demo'];
+/** In-flight requests get this long to finish after SIGTERM before their connections are cut. */
+const DRAIN_MS = 10_000;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the edge API on Node (Postgres from DATABASE_URL, else PGlite in --data)',
+  help: `Usage: engram serve [--port 8787] [--host 127.0.0.1] [--data ./data] [--secret S] [--no-demo]
+
+Runs the Engram HTTP API. Postgres comes from $DATABASE_URL when set, else embedded PGlite in
+<data>/pglite. The token secret comes from --secret or $ENGRAM_SECRET; without either, a dev secret
+is made once in <data>/dev-secret and a ready token for namespaces ${DEV_NAMESPACES.join(', ')} is printed.
+SIGTERM or SIGINT stops accepting requests, lets those in flight finish, then closes the database.
+
+  --port 8787       port to listen on (0 picks a free one)
+  --host 127.0.0.1  interface to bind (0.0.0.0 for every interface)
+  --data ./data     directory for PGlite and the dev secret
+  --secret S        token signing secret (default: $ENGRAM_SECRET)
+  --no-demo         do not serve the demo page at /
+
+Example:
+  ENGRAM_SECRET=$(openssl rand -hex 32) engram serve --port 8787 --data ./data`,
+
+  async run(argv, io) {
+    const flags = parseFlags(argv, {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      data: { type: 'string', default: './data' },
+      secret: { type: 'string' },
+      'no-demo': { type: 'boolean', default: false },
+    });
+    if (flags.help) {
+      io.out(this.help);
+      return 0;
+    }
+    const listenPort = port(flags.port);
+    const dataDir = resolve(io.cwd, flags.data);
+    const given = flags.secret ?? io.env.ENGRAM_SECRET;
+    const dev = given ? undefined : devSecret(dataDir);
+    const secret = given ?? dev!.secret;
+
+    const { store, where } = openStore(io.env.DATABASE_URL, dataDir);
+    try {
+      await store.open();
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw new Error(
+        `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    const app = createEdgeApp({
+      store,
+      secret,
+      demo: !flags['no-demo'],
+      logger: ({ method, path, status, ms, error }) => {
+        io.out(`${method} ${path} ${status} ${ms}ms`);
+        if (error !== undefined)
+          io.err(String(error instanceof Error ? (error.stack ?? error.message) : error));
+      },
+    });
+
+    let server: Server;
+    try {
+      server = await listen(app.fetch, listenPort, flags.host);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const base = baseUrl(server, flags.host);
+    io.out(`engram: API on ${base}/v1/ns/:ns/ (store: ${where})`);
+    if (!flags['no-demo']) io.out(`engram: demo page on ${base}/`);
+    if (dev) await printDevToken(io, dev.file, secret, base, flags.host);
+
+    if (!io.stop.aborted)
+      await new Promise((done) => io.stop.addEventListener('abort', done, { once: true }));
+    io.err('engram: stopping: finishing requests in flight, then closing the store');
+    await drain(server);
+    await store.close();
+    io.err('engram: stopped');
+    return 0;
+  },
+};
+
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  port: number,
+  hostname: string,
+): Promise<Server> {
+  return new Promise((ready, fail) => {
+    const server = serve({ fetch, port, hostname }) as Server;
+    server.once('listening', () => ready(server));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      fail(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `port ${port} on ${hostname} is already in use (try --port)`
+            : error.message,
+        ),
+      );
+    });
+  });
+}
+
+function baseUrl(server: Server, host: string): string {
+  const { port } = server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}
+
+/**
+ * Stops accepting, lets requests in flight finish, and cuts what is still open after DRAIN_MS. A
+ * keep-alive connection turns idle once its last response is sent; sweeping idle ones as they appear
+ * keeps shutdown from waiting out the keep-alive timeout.
+ */
+function drain(server: Server): Promise<void> {
+  return new Promise((done) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const force = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    sweep.unref();
+    force.unref();
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      done();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+async function printDevToken(
+  io: CliIo,
+  file: string,
+  secret: string,
+  base: string,
+  host: string,
+): Promise<void> {
+  const token = await mintToken({ secret, ns: DEV_NAMESPACES, ttl: '30d' });
+  io.out(`engram: no --secret or ENGRAM_SECRET, so using the dev secret in ${file}`);
+  io.out(`Dev token for namespaces ${DEV_NAMESPACES.join(', ')} (valid 30 days):`);
+  io.out(token);
+  io.out('Try it:');
+  io.out(`  curl -H "Authorization: Bearer ${token}" -H "content-type: application/json" \\`);
+  io.out(`    -d '{"content":"Prefers dark roast coffee"}' ${base}/v1/ns/demo/memories`);
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    io.err(
+      'engram: warning: a dev secret on a non-loopback interface; set ENGRAM_SECRET for anything shared',
+    );
+  }
+}

@@ -1,0 +1,84 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The real entry point in a real process: shebang, exit codes, stdout discipline and signals.
+const root = resolve(import.meta.dirname, '../..');
+const bin = join(root, 'test-artifacts/cli/main.mjs');
+const data = mkdtempSync(join(tmpdir(), 'engram-process-'));
+
+beforeAll(async () => {
+  await build({
+    entryPoints: [join(root, 'src/cli/main.ts')],
+    outfile: bin,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+  });
+});
+afterAll(() => rmSync(data, { recursive: true, force: true }));
+
+function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk) => {
+      text += chunk;
+      const match = pattern.exec(text);
+      if (match) resolve(match[0]);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before ${pattern}`)));
+  });
+}
+
+describe('the engram binary', () => {
+  it('token writes exactly the token and a newline to stdout', () => {
+    const stdout = execFileSync(process.execPath, [bin, 'token', '--secret', 's', '--ns', 'a'], {
+      encoding: 'utf8',
+    });
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  });
+
+  it('exits 2 on a bad flag with one line on stderr', () => {
+    const result = runBinary(['token', '--nope']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`serve stops on ${signal} with exit 0 after closing the store`, async () => {
+      const child = spawn(
+        process.execPath,
+        [bin, 'serve', '--port', '0', '--data', data, '--secret', 'process-secret'],
+        {
+          env: { ...process.env, DATABASE_URL: '', ENGRAM_SECRET: '' },
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const url = (await waitFor(child, /http:\/\/127\.0\.0\.1:\d+/)).trim();
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+      child.kill(signal);
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('engram: stopped');
+    });
+  }
+});
+
+function runBinary(args: string[]) {
+  try {
+    const stdout = execFileSync(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { status: 0, stdout, stderr: '' };
+  } catch (error) {
+    const e = error as { status: number; stdout: string; stderr: string };
+    return { status: e.status, stdout: e.stdout, stderr: e.stderr };
+  }
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from './helpers.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'engram-serve-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function started(argv: string[], env: Record<string, string> = {}) {
+  const run = cli(['serve', '--port', '0', ...argv], env);
+  const base = (await run.line(/^engram: API on /)).match(/(http:\/\/[^/]+)/)![1]!;
+  return { ...run, base };
+}
+
+describe('engram serve', () => {
+  it('serves on PGlite with a dev secret and token, then stops cleanly on SIGTERM', async () => {
+    const data = tempDir();
+    const server = await started(['--data', data]);
+    const token = await server.line(/^ey/);
+    expect(server.out.join('\n')).toContain('curl -H "Authorization: Bearer');
+    expect(readFileSync(join(data, 'dev-secret'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const made = await fetch(`${server.base}/v1/ns/demo/memories`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ id: 'kept', content: 'survives a restart' }),
+    });
+    expect(made.status).toBe(201);
+    expect((await fetch(`${server.base}/health`)).status).toBe(200);
+    expect(await (await fetch(`${server.base}/`)).text()).toContain('Engram is running');
+    expect(server.out).toContain(
+      'POST /v1/ns/demo/memories 201 ' + server.out.find((l) => l.startsWith('POST'))!.split(' ')[3],
+    );
+
+    server.stop();
+    expect(await server.exit).toBe(0);
+    expect(server.err.at(-1)).toBe('engram: stopped');
+
+    // Closed cleanly: the raw database opens and holds the row.
+    const db = await PGlite.create(join(data, 'pglite'));
+    const { rows } = await db.query<{ content: string }>(
+      "SELECT content FROM engram_memories WHERE ns = 'demo' AND id = 'kept'",
+    );
+    expect(rows).toEqual([{ content: 'survives a restart' }]);
+    await db.close();
+
+    // The dev secret is kept: the first token still works after a restart.
+    const again = await started(['--data', data, '--no-demo']);
+    const got = await fetch(`${again.base}/v1/ns/demo/memories/kept`, { headers });
+    expect((await got.json()).content).toBe('survives a restart');
+    expect((await fetch(`${again.base}/`)).status).toBe(404);
+    again.stop();
+    expect(await again.exit).toBe(0);
+  });
+
+  it('finishes a request in flight before stopping', async () => {
+    const secret = 'serve-test-secret';
+    const server = await started(['--data', tempDir(), '--secret', secret]);
+    expect(server.out.join('\n')).not.toContain('Dev token');
+    const tokenRun = cli(['token', '--secret', secret, '--ns', 'demo']);
+    await tokenRun.exit;
+    const url = new URL(`${server.base}/v1/ns/demo/memories`);
+    const body = JSON.stringify({ content: 'sent slowly, during shutdown' });
+    const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${tokenRun.out[0]}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        server.stop();
+        setTimeout(() => req.end(body.slice(10)), 200);
+      }, 200);
+    });
+    const res = await answer;
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.text).content).toBe('sent slowly, during shutdown');
+    expect(await server.exit).toBe(0);
+    await expect(fetch(`${server.base}/health`)).rejects.toThrow();
+  });
+
+  it('exits 1 with one line when the port is taken or the database is unreachable', async () => {
+    const first = await started(['--data', tempDir(), '--secret', 's']);
+    const port = new URL(first.base).port;
+    const clash = cli(['serve', '--port', port, '--data', tempDir(), '--secret', 's']);
+    expect(await clash.exit).toBe(1);
+    expect(clash.err).toEqual([expect.stringMatching(/port \d+ on 127\.0\.0\.1 is already in use/)]);
+    first.stop();
+    await first.exit;
+
+    const noDb = cli(['serve', '--port', '0', '--secret', 's'], {
+      DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none',
+    });
+    expect(await noDb.exit).toBe(1);
+    expect(noDb.err).toHaveLength(1);
+    expect(noDb.err[0]).toMatch(/cannot open the store \(Postgres at postgres:\/\/127\.0\.0\.1:1\/none\)/);
+    expect(noDb.err[0]).not.toContain('nobody:x');
+  });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    'serves from DATABASE_URL when set (skipped: DATABASE_URL is not set)',
+    async () => {
+      const server = await started(['--data', tempDir(), '--secret', 's'], {
+        DATABASE_URL: process.env.DATABASE_URL!,
+      });
+      expect(server.out[0]).toContain('store: Postgres at');
+      const health = await (await fetch(`${server.base}/health`)).json();
+      expect(health).toMatchObject({ ok: true, store: 'postgres' });
+      server.stop();
+      expect(await server.exit).toBe(0);
+    },
+  );
+});
