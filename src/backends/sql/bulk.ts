@@ -20,7 +20,7 @@ export class BulkWriter {
       const slice = rows.slice(start, start + perStatement);
       const values = placeholders(slice.length, columns.length);
       const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${conflict}`;
-      await this.db.run(this.dialect.native(sql), slice.flat());
+      await this.db.run(this.dialect.native(sql), flatten(slice));
     }
   }
 
@@ -44,7 +44,7 @@ export class BulkWriter {
     for (let start = 0; start < pairs.length; start += perStatement) {
       const slice = pairs.slice(start, start + perStatement);
       const sql = `DELETE FROM ${table} WHERE ns = ? AND (${key}, id) IN (VALUES ${placeholders(slice.length, 2)})`;
-      await this.db.run(this.dialect.native(sql), [namespace, ...slice.flat()]);
+      await this.db.run(this.dialect.native(sql), [namespace, ...flatten(slice)]);
     }
   }
 }
@@ -53,4 +53,11 @@ export class BulkWriter {
 export function upsertOn(keys: readonly string[], columns: readonly string[]): string {
   const updates = columns.filter((c) => !keys.includes(c)).map((c) => `${c} = excluded.${c}`);
   return ` ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+}
+
+/** `rows.flat()` without its cost, which dominates a bulk insert in V8. */
+function flatten(rows: readonly (readonly SqlParam[])[]): SqlParam[] {
+  const out: SqlParam[] = [];
+  for (const row of rows) for (const value of row) out.push(value);
+  return out;
 }

@@ -27,7 +27,7 @@ export const sqliteDialect: SqlDialect = {
   realType: 'REAL',
   blobType: 'BLOB',
   keyedTable: ' WITHOUT ROWID',
-  maxParams: 32_000,
+  maxParams: 4000,
   migrationLock: null,
   inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
   native: (sql) => sql,
@@ -52,7 +52,8 @@ export const postgresDialect: SqlDialect = {
     if (text === undefined) {
       let n = 0;
       text = sql.replace(/\?/g, () => `$${++n}`);
-      if (numbered.size < 1000) numbered.set(sql, text);
+      // Bulk statements are long and vary in length: rewriting them is cheaper than keeping them.
+      if (sql.length < 2048 && numbered.size < 1000) numbered.set(sql, text);
     }
     return text;
   },

@@ -164,8 +164,17 @@ export class StagedWrites implements StoreTransaction {
     await bulk.deletePairs('engram_terms', 'term', ns, staleTerms);
     await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
     await bulk.insert('engram_memories', MEMORY_COLUMNS, rows, upsertOn(['ns', 'id'], MEMORY_COLUMNS));
+    // In key order, consecutive rows land on the same b-tree pages.
+    terms.sort(byTermThenId);
     await bulk.insert('engram_terms', TERM_COLUMNS, terms);
     await bulk.insert('engram_tags', TAG_COLUMNS, tags);
     return { docs, tokens };
   }
+}
+
+function byTermThenId(a: SqlParam[], b: SqlParam[]): number {
+  const termA = a[1] as string;
+  const termB = b[1] as string;
+  if (termA !== termB) return termA < termB ? -1 : 1;
+  return (a[2] as string) < (b[2] as string) ? -1 : 1;
 }

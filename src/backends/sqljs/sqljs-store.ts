@@ -73,7 +73,9 @@ export class SqlJsStore extends SqlStore {
   protected override async connect(): Promise<SqlExecutor> {
     const SQL = await (this.options.sqlJs ?? defaultSqlJs(this.options.locateFile));
     const bytes = await this.persistence?.load();
-    this.executor = new SqlJsExecutor(new SQL.Database(bytes ?? undefined));
+    const db = new SQL.Database(bytes ?? undefined);
+    db.run('PRAGMA journal_mode = MEMORY');
+    this.executor = new SqlJsExecutor(db);
     return this.executor;
   }
 
