@@ -1,0 +1,55 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory, EngramError } from '../../src/index.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'engram-sql-errors-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function storageFailure(promise: Promise<unknown>): Promise<EngramError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EngramError);
+  expect((error as EngramError).code).toBe('STORAGE');
+  return error as EngramError;
+}
+
+describe('SQL stores report driver failures as STORAGE errors', () => {
+  it('an unreachable Postgres server fails open, naming the store and the step', async () => {
+    const store = new PostgresStore(
+      postgresJs('postgres://postgres@127.0.0.1:1/none', { connect_timeout: 2 }),
+    );
+    const error = await storageFailure(store.open());
+    expect(error.message).toMatch(/^postgres: open failed: /);
+    await store.close();
+  });
+
+  it('a file that is not a database fails open instead of being overwritten', async () => {
+    const path = join(dir, 'garbage.db');
+    const garbage = 'this is not an SQLite file, but it is long enough to have a header'.repeat(20);
+    await writeFile(path, garbage);
+    const store = new SqlJsStore({ persist: path });
+    const error = await storageFailure(store.open());
+    expect(error.message).toContain('sqljs: open failed');
+    await store.close();
+    expect(await readFile(path, 'utf8')).toBe(garbage);
+  });
+
+  it('a path that cannot be read fails open', async () => {
+    await storageFailure(new SqlJsStore({ persist: dir }).open());
+  });
+
+  it('a closed store refuses every call', async () => {
+    const store = new SqlJsStore();
+    const mem = await createMemory({ store, namespace: 'closing' });
+    await mem.close();
+    await storageFailure(store.getMemories('closing', ['x']));
+    await storageFailure(store.apply('closing', { meta: { a: 1 } }));
+    await storageFailure(store.open());
+  });
+});

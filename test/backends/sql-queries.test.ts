@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { postgresDialect, sqliteDialect } from '../../src/backends/sql/dialect.js';
+import { listStatement, postingsStatement, prefixEnd } from '../../src/backends/sql/queries.js';
+import { decodeVector, encodeVector } from '../../src/backends/sql/rows.js';
+
+describe('SQL statements', () => {
+  it('bounds a prefix by the next code point', () => {
+    expect(prefixEnd('auth')).toBe('auti');
+    expect(prefixEnd('caf\u00e9')).toBe('caf\u00ea');
+    expect(prefixEnd('a\u{10ffff}')).toBe('b');
+    expect(prefixEnd('x\ud7ff')).toBe('x\ue000');
+    expect(prefixEnd('\u{10ffff}')).toBeNull();
+  });
+
+  it('numbers placeholders for Postgres and binds a list as one array', () => {
+    const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre']);
+    expect(statement!.sql).toBe(
+      'SELECT term, id, tf, len FROM engram_terms WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
+        'SELECT term, id, tf, len FROM engram_terms WHERE ns = $3 AND term >= $4 AND term < $5',
+    );
+    expect(statement!.params).toEqual(['ns', ['a', 'b'], 'ns', 'pre', 'prf']);
+    expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);
+  });
+
+  it('pushes every list filter into SQL, skipping bounds that do not parse as core does', () => {
+    const { sql, params } = listStatement(sqliteDialect, 'ns', {
+      kind: 'fact',
+      tags: ['a', 'b', 'a'],
+      tagMode: 'all',
+      since: 'not a date',
+      until: '2030-01-01T00:00:00.000Z',
+      beforeId: 'm9',
+      now: '2029-01-01T00:00:00.000Z',
+      limit: 5,
+    });
+    expect(sql).not.toContain('created_ms >= ?');
+    expect(sql).toContain('(SELECT count(*) FROM engram_tags t');
+    expect(params).toEqual([
+      'ns',
+      'm9',
+      'fact',
+      Date.parse('2030-01-01'),
+      Date.parse('2029-01-01'),
+      'a',
+      'b',
+      2,
+      5,
+    ]);
+  });
+
+  it('stores embeddings losslessly', () => {
+    const vector = [0.1, -0, 1e-300, Number.MAX_VALUE, 1 / 3];
+    expect(decodeVector(encodeVector(vector))).toEqual(vector);
+    expect(Object.is(decodeVector(encodeVector([-0]))[0], -0)).toBe(true);
+  });
+});
