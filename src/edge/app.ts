@@ -71,11 +71,9 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
   if (options.cors !== false) app.use(cors({ ...DEFAULT_CORS, ...options.cors }));
-  app.onError((error, c) => toErrorResponse(c, error).response);
-  app.notFound(
-    (c) =>
-      toErrorResponse(c, new EngramError('NOT_FOUND', `route: no route for ${c.req.method} ${c.req.path}`))
-        .response,
+  app.onError((error, c) => toErrorResponse(c, error));
+  app.notFound((c) =>
+    toErrorResponse(c, new EngramError('NOT_FOUND', `route: no route for ${c.req.method} ${c.req.path}`)),
   );
 
   app.use(async (c, next) => {

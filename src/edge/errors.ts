@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EngramError, type ErrorCode } from '../core/errors.js';
 
 /** The one place HTTP statuses follow from error codes; RemoteStore maps them back by code, not status. */
-export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
+const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
@@ -26,8 +26,8 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
 }
 
-/** Turns anything thrown by a route into the JSON error a client sees, plus whether it was a server fault. */
-export function toErrorResponse(c: Context, thrown: unknown): { response: Response; fault: boolean } {
+/** Turns anything thrown by a route into the JSON error a client sees; the request log keeps the original. */
+export function toErrorResponse(c: Context, thrown: unknown): Response {
   const error = asEngramError(thrown);
   if (error) {
     const body: ErrorBody = {
@@ -35,12 +35,12 @@ export function toErrorResponse(c: Context, thrown: unknown): { response: Respon
     };
     const response = c.json(body, STATUS_OF[error.code]);
     if (error.code === 'UNAUTHORIZED') response.headers.set('WWW-Authenticate', 'Bearer');
-    return { response, fault: error.code === 'STORAGE' };
+    return response;
   }
   const body: ErrorBody = {
     error: { code: 'STORAGE', message: 'internal server error; the server log has the details' },
   };
-  return { response: c.json(body, 500), fault: true };
+  return c.json(body, 500);
 }
 
 function asEngramError(thrown: unknown): EngramError | undefined {
