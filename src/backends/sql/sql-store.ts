@@ -47,6 +47,9 @@ export abstract class SqlStore implements MemoryStore {
     await db.close?.();
   }
 
+  /** Frees a connection whose schema could not be prepared; by default it is kept for the next attempt. */
+  protected async abandon(_db: SqlExecutor): Promise<void> {}
+
   /** Called after each committed batch. */
   protected afterWrite(): void {}
 
@@ -70,7 +73,12 @@ export abstract class SqlStore implements MemoryStore {
     if (this.closed) return Promise.reject(new EngramError('STORAGE', `${this.kind}: the store is closed`));
     this.connecting ??= (async () => {
       const db = await this.connect();
-      await migrate(db, this.dialect);
+      try {
+        await migrate(db, this.dialect);
+      } catch (error) {
+        await this.abandon(db).catch(() => {});
+        throw error;
+      }
       return db;
     })().catch((error: unknown) => {
       this.connecting = undefined;

@@ -74,9 +74,21 @@ export class SqlJsStore extends SqlStore {
     const SQL = await (this.options.sqlJs ?? defaultSqlJs(this.options.locateFile));
     const bytes = await this.persistence?.load();
     const db = new SQL.Database(bytes ?? undefined);
-    db.run('PRAGMA journal_mode = MEMORY');
+    try {
+      // The database reaches disk only as whole-file saves: a journal file in sql.js' in-memory file
+      // system would only copy every page twice. Rollback still works from the journal in memory.
+      db.run('PRAGMA journal_mode = MEMORY');
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     this.executor = new SqlJsExecutor(db);
     return this.executor;
+  }
+
+  /** A database that failed to open (not an SQLite file, say) is closed unsaved: the file stays as it was. */
+  protected override async abandon(db: SqlExecutor): Promise<void> {
+    await db.close?.();
   }
 
   protected override afterWrite(): void {
