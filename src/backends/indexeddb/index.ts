@@ -1,1 +1,1 @@
-export {};
+export { IndexedDBStore, type IndexedDBStoreOptions } from './indexeddb-store.js';

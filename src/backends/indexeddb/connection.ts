@@ -1,0 +1,71 @@
+import { openDB } from 'idb';
+import { EngramError, storageError } from '../../core/errors.js';
+import { type EngramDatabase, type EngramSchema, SCHEMA_VERSION, upgradeSchema } from './schema.js';
+
+export interface ConnectOptions {
+  /** How long to wait while an older connection (another tab) blocks the upgrade before failing. */
+  blockedTimeoutMs: number;
+  /** Our connection was closed for another's upgrade or delete, or by the browser. */
+  onLost: () => void;
+}
+
+/**
+ * Opens (creating or upgrading) the database. When another tab still holds an older version open,
+ * the upgrade waits for it; rather than hang, this fails with a STORAGE error after `blockedTimeoutMs`.
+ * When a newer version or a delete is requested elsewhere, this connection steps aside by closing.
+ */
+export function connect(name: string, options: ConnectOptions): Promise<EngramDatabase> {
+  if (typeof indexedDB === 'undefined') {
+    const hint = 'in Node, import "fake-indexeddb/auto" first, or use another store';
+    return Promise.reject(
+      new EngramError('STORAGE', `IndexedDB is not available in this environment; ${hint}`),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    let db: EngramDatabase | undefined;
+    let migrationError: unknown;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let gaveUp = false;
+    const giveUp = (currentVersion: number) => {
+      gaveUp = true;
+      const holder = `another connection (another tab?) still has version ${currentVersion} open`;
+      reject(
+        new EngramError(
+          'STORAGE',
+          `IndexedDB "${name}": cannot upgrade to schema version ${SCHEMA_VERSION}: ${holder}; close it and retry`,
+        ),
+      );
+    };
+    openDB<EngramSchema>(name, SCHEMA_VERSION, {
+      upgrade(database, oldVersion, _newVersion, tx) {
+        upgradeSchema(database, oldVersion, tx).catch((error: unknown) => {
+          migrationError = error;
+          tx.abort();
+        });
+      },
+      blocked(currentVersion) {
+        timer ??= setTimeout(() => giveUp(currentVersion), options.blockedTimeoutMs);
+      },
+      blocking() {
+        db?.close();
+        options.onLost();
+      },
+      terminated: options.onLost,
+    }).then(
+      (opened) => {
+        clearTimeout(timer);
+        // Opened after we gave up (the blocker left late): nobody holds this connection, so let it go.
+        if (gaveUp) {
+          opened.close();
+          return;
+        }
+        db = opened;
+        resolve(opened);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(storageError(`IndexedDB open "${name}"`, migrationError ?? error));
+      },
+    );
+  });
+}

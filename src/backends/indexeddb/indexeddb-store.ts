@@ -1,0 +1,267 @@
+import type { IDBPTransaction } from 'idb';
+import { EngramError, storageError } from '../../core/errors.js';
+import { mergeBatch } from '../../core/merge.js';
+import type {
+  ApplyResult,
+  ChangeEntry,
+  Direction,
+  Json,
+  LinkRecord,
+  ListQuery,
+  MemoryRecord,
+  MemoryStore,
+  StoreCapabilities,
+  TextPosting,
+  TextStats,
+  Tombstone,
+  VectorEntry,
+  WriteBatch,
+} from '../../core/types.js';
+import { ChangeChannel } from './change-channel.js';
+import { connect } from './connection.js';
+import { namespaceRange, nextNamespaceKey, prefixRange, termRange, unpackPosting } from './keys.js';
+import { listRows } from './list-rows.js';
+import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
+import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
+
+export interface IndexedDBStoreOptions {
+  /** The database name; stores with the same name share data (and hear of each other's writes). */
+  name: string;
+  /** How long `open` waits for another tab holding an older schema version open before failing. Default 10 s. */
+  blockedTimeoutMs?: number;
+}
+
+type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
+
+const ignore = () => undefined;
+
+/**
+ * A persistent store on IndexedDB (through `idb`): records, a graph, an inverted index kept up to
+ * date on every write, a change feed and meta, each namespace a contiguous key range. Every `apply`
+ * is one transaction; other tabs learn of committed writes over a BroadcastChannel named
+ * `engram:<name>`, delivered through `subscribe` (the façade's 'external' change events).
+ *
+ * @example
+ * import { createMemory } from 'engram';
+ * import { IndexedDBStore } from 'engram/indexeddb';
+ * const mem = await createMemory({ store: new IndexedDBStore({ name: 'my-app' }), namespace: 'user-42' });
+ */
+export class IndexedDBStore implements MemoryStore {
+  readonly kind = 'indexeddb';
+  readonly capabilities: StoreCapabilities = {
+    persistent: true,
+    shared: true,
+    nativeSearch: false,
+    nativeGraph: false,
+  };
+  readonly name: string;
+  private readonly blockedTimeoutMs: number;
+  private readonly channel: ChangeChannel;
+  private connection: Promise<EngramDatabase> | undefined;
+  private closed = false;
+
+  constructor(options: IndexedDBStoreOptions) {
+    if (typeof options?.name !== 'string' || options.name.length === 0) {
+      throw new EngramError('VALIDATION', 'name: expected a non-empty database name', { field: 'name' });
+    }
+    this.name = options.name;
+    this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
+    this.channel = new ChangeChannel(`engram:${options.name}`);
+  }
+
+  async open(): Promise<void> {
+    await this.database();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.channel.close();
+    const connection = this.connection;
+    this.connection = undefined;
+    const db = await connection?.catch(ignore);
+    db?.close();
+  }
+
+  /** Connects lazily, and again after another tab's upgrade or delete made us close. */
+  private database(): Promise<EngramDatabase> {
+    if (this.closed)
+      return Promise.reject(new EngramError('STORAGE', `IndexedDBStore "${this.name}" is closed`));
+    if (this.connection) return this.connection;
+    const connection: Promise<EngramDatabase> = connect(this.name, {
+      blockedTimeoutMs: this.blockedTimeoutMs,
+      onLost: () => {
+        if (this.connection === connection) this.connection = undefined;
+      },
+    });
+    this.connection = connection;
+    connection.catch(() => {
+      if (this.connection === connection) this.connection = undefined;
+    });
+    return connection;
+  }
+
+  /** A transaction on a live connection: one that closed under us (versionchange) is replaced once. */
+  private async transaction<Mode extends IDBTransactionMode>(
+    stores: StoreName[],
+    mode: Mode,
+  ): Promise<IDBPTransaction<EngramSchema, StoreName[], Mode>> {
+    const db = await this.database();
+    try {
+      return db.transaction(stores, mode);
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
+      if (this.connection) this.connection = undefined;
+      return (await this.database()).transaction(stores, mode);
+    }
+  }
+
+  private async read<T>(
+    operation: string,
+    stores: StoreName[],
+    run: (tx: ReadTransaction) => Promise<T>,
+  ): Promise<T> {
+    try {
+      const tx = await this.transaction(stores, 'readonly');
+      // A failed request rejects `run` already; the aborted transaction's own rejection adds nothing.
+      tx.done.catch(ignore);
+      return await run(tx);
+    } catch (error) {
+      throw storageError(`IndexedDB ${operation}`, error);
+    }
+  }
+
+  async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    let tx: WriteTransaction | undefined;
+    try {
+      tx = await this.transaction(ALL_STORES, 'readwrite');
+      tx.done.catch(ignore);
+      const writer = new IndexedDBWriteTransaction(tx, namespace);
+      const result = await mergeBatch(writer, batch);
+      await writer.finish();
+      await tx.done;
+      this.channel.post(namespace, changedIds(result));
+      return result;
+    } catch (error) {
+      try {
+        tx?.abort();
+      } catch {
+        // Already aborted by the failed request, or already finished.
+      }
+      throw storageError('IndexedDB apply', error);
+    }
+  }
+
+  getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]> {
+    return this.read('getMemories', ['memories', 'vectors'], (tx) =>
+      readMemoryRecords(tx.objectStore('memories'), tx.objectStore('vectors'), namespace, ids),
+    );
+  }
+
+  getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
+    return this.read('getLinks', ['links'], (tx) => readByIds(tx.objectStore('links'), namespace, ids));
+  }
+
+  getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
+    return this.read('getTombstones', ['tombstones'], (tx) =>
+      readByIds(tx.objectStore('tombstones'), namespace, ids),
+    );
+  }
+
+  linksOf(
+    namespace: string,
+    memoryIds: readonly string[],
+    options: { direction: Direction; type?: string },
+  ): Promise<LinkRecord[]> {
+    return this.read('linksOf', ['links'], async (tx) => {
+      const links = tx.objectStore('links');
+      const found = await readLinksTouching(
+        links.index('from'),
+        links.index('to'),
+        namespace,
+        memoryIds,
+        options.direction,
+      );
+      return options.type === undefined ? found : found.filter((r) => r.link.type === options.type);
+    });
+  }
+
+  list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
+    return this.read('list', ['memories', 'vectors'], async (tx) =>
+      withVectors(tx.objectStore('vectors'), await listRows(tx.objectStore('memories'), namespace, query)),
+    );
+  }
+
+  textStats(namespace: string): Promise<TextStats> {
+    return this.read('textStats', ['stats'], async (tx) => {
+      return (await tx.objectStore('stats').get(namespace)) ?? { docs: 0, tokens: 0 };
+    });
+  }
+
+  /** One key range per term or prefix; keys and values come back in two bulk reads, not a cursor walk. */
+  postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
+    return this.read('postings', ['postings'], async (tx) => {
+      const store = tx.objectStore('postings');
+      const ranges = [
+        ...terms.map((t) => termRange(namespace, t)),
+        ...prefixes.map((p) => prefixRange(namespace, p)),
+      ];
+      const pages = await Promise.all(
+        ranges.map((range) => Promise.all([store.getAllKeys(range), store.getAll(range)])),
+      );
+      return pages.flatMap(([keys, values]) =>
+        keys.map(([, term, id], i) => ({ term, id, ...unpackPosting(values[i]!) })),
+      );
+    });
+  }
+
+  vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
+    return this.read('vectors', ['vectors'], async (tx) => {
+      const store = tx.objectStore('vectors');
+      const range = namespaceRange(namespace, afterId ?? undefined);
+      const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
+      return keys.map(([, id], i) => ({ id, embedding: Array.from(values[i]!) }));
+    });
+  }
+
+  changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
+    return this.read('changes', ['changes'], async (tx) => {
+      const rows = await tx.objectStore('changes').getAll(namespaceRange(namespace, afterSeq), limit);
+      return rows.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));
+    });
+  }
+
+  getMeta(namespace: string, key: string): Promise<Json | undefined> {
+    return this.read('getMeta', ['meta'], (tx) => tx.objectStore('meta').get([namespace, key]));
+  }
+
+  /** Distinct namespaces, one cursor step each: after reading one, the key cursor jumps past it. */
+  namespaces(): Promise<string[]> {
+    const stores: StoreName[] = ['memories', 'tombstones', 'meta'];
+    return this.read('namespaces', stores, async (tx) => {
+      const found = new Set<string>();
+      for (const name of stores) {
+        const store = tx.objectStore(name);
+        for (let cursor = await store.openKeyCursor(); cursor; ) {
+          const namespace = (cursor.key as [string, string])[0];
+          found.add(namespace);
+          cursor = await cursor.continue(nextNamespaceKey(namespace) as [string, string]);
+        }
+      }
+      return [...found].sort();
+    });
+  }
+
+  subscribe(listener: (namespace: string, ids: string[]) => void): () => void {
+    return this.channel.subscribe(listener);
+  }
+}
+
+function changedIds(result: ApplyResult): string[] {
+  const ids = [
+    ...result.memories.map((r) => r.memory.id),
+    ...result.links.map((r) => r.link.id),
+    ...result.deleted,
+  ];
+  return [...new Set(ids)];
+}
