@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
+import { createMemory } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 
 // PGlite takes seconds to start: every store in this file shares one instance, and namespaces keep cases apart.
@@ -19,6 +20,19 @@ describe('PostgresStore on PGlite: migrations', () => {
     expect(rows).toEqual([{ version: 1 }]);
     await Promise.all([a.close(), b.close(), again.close()]);
     expect(db.closed).toBe(false);
+  });
+});
+
+describe('PostgresStore on PGlite: extras', () => {
+  it('binds id and tag lists as array literals, whatever characters they hold', async () => {
+    const mem = await createMemory({ store: storeOver(), namespace: 'literals' });
+    const odd = ['a,b', 'quote"d', 'back\\slash', '{braces}', 'NULL', ' spaced '];
+    const made = await mem.addMany(odd.map((tag) => ({ content: `tagged ${tag}`, tags: [tag] })));
+    for (const [i, tag] of odd.entries()) {
+      expect((await mem.list({ tags: [tag] })).items.map((m) => m.id)).toEqual([made[i]!.id]);
+    }
+    expect((await mem.list({ tags: odd, tagMode: 'any' })).items).toHaveLength(odd.length);
+    await mem.close();
   });
 });
 

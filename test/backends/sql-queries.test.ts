@@ -18,7 +18,7 @@ describe('SQL statements', () => {
       'SELECT term, id, tf, len FROM engram_terms WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
         'SELECT term, id, tf, len FROM engram_terms WHERE ns = $3 AND term >= $4 AND term < $5',
     );
-    expect(statement!.params).toEqual(['ns', ['a', 'b'], 'ns', 'pre', 'prf']);
+    expect(statement!.params).toEqual(['ns', '{"a","b"}', 'ns', 'pre', 'prf']);
     expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);
   });
 

@@ -45,8 +45,9 @@ export const postgresDialect: SqlDialect = {
   maxParams: 65_000,
   // Keyed by schema, so that stores in different schemas of one database do not wait for each other.
   migrationLock: `SELECT pg_advisory_xact_lock(hashtext('engram:' || current_schema()))`,
-  // One array parameter: one statement text whatever the number of ids, and no parameter limit.
-  inList: (column, values) => ({ sql: `${column} = ANY(?::text[])`, params: [values] }),
+  // One array parameter: one statement text whatever the number of ids, and no parameter limit. It is
+  // sent as an array literal in a string, so it does not depend on how a driver serialises JS arrays.
+  inList: (column, values) => ({ sql: `${column} = ANY(?::text[])`, params: [arrayLiteral(values)] }),
   native: (sql) => {
     let text = numbered.get(sql);
     if (text === undefined) {
@@ -62,4 +63,9 @@ export const postgresDialect: SqlDialect = {
 export function placeholders(count: number, width = 1): string {
   const row = width === 1 ? '?' : `(${Array(width).fill('?').join(', ')})`;
   return Array(count).fill(row).join(', ');
+}
+
+/** A Postgres text[] literal: every element quoted, so commas, braces and quotes inside stay data. */
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }

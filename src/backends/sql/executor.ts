@@ -1,5 +1,5 @@
-/** A value bound to a placeholder. Arrays only appear where a dialect binds a whole list (`= ANY(?)`). */
-export type SqlParam = string | number | null | Uint8Array | readonly string[];
+/** A value bound to a placeholder. */
+export type SqlParam = string | number | null | Uint8Array;
 
 /** A statement with `?` placeholders and its parameters, before the dialect rewrites them. */
 export interface Statement {

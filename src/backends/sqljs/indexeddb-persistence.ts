@@ -5,7 +5,8 @@ const STORE = 'files';
 
 /**
  * Keeps the database file in IndexedDB (browsers). Each save is one put in one IndexedDB transaction, so
- * a closed tab or a crash leaves the previous copy or the new one, never a mix.
+ * a closed tab or a crash leaves the previous copy or the new one, never a mix. The file belongs to one
+ * tab at a time: two tabs saving the same key overwrite each other (IndexedDBStore is the multi-tab store).
  *
  * @example
  * const store = new SqlJsStore({ persist: indexedDbPersistence('my-app') });

@@ -96,12 +96,7 @@ export class SqlJsExecutor implements SqlExecutor {
       }
     }
     this.statements.set(sql, statement);
-    statement.bind(params.map(toSqlValue));
+    statement.bind([...params]);
     return statement;
   }
-}
-
-function toSqlValue(param: SqlParam): SqlValue {
-  if (Array.isArray(param)) throw new TypeError('sql.js binds no arrays; the SQLite dialect expands lists');
-  return param as SqlValue;
 }
