@@ -1,0 +1,163 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SyncEngine } from '../../src/core/sync/engine.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import {
+  createMemory,
+  EngramError,
+  HybridLogicalClock,
+  InMemoryStore,
+  type SyncStatus,
+} from '../../src/index.js';
+
+const SECRET = 'degradation-secret';
+
+async function edge() {
+  const store = new InMemoryStore();
+  const app = createEdgeApp({ store, secret: SECRET, logger: false });
+  const token = await mintToken({ secret: SECRET, ns: ['n'] });
+  let down = false;
+  let calls = 0;
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls++;
+    if (down) throw new TypeError('fetch failed: ECONNREFUSED');
+    return app.fetch(new Request(input, init));
+  }) as typeof fetch;
+  return {
+    store,
+    token,
+    fetch: fetchFn,
+    setDown: (value: boolean) => {
+      down = value;
+    },
+    calls: () => calls,
+  };
+}
+
+const until = async (check: () => boolean | Promise<boolean>, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('sync degradation', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('writes return at once and stay pending while the edge is down, then catch up by themselves', async () => {
+    const e = await edge();
+    e.setDown(true);
+    const statuses: SyncStatus[] = [];
+    const mem = await createMemory({
+      namespace: 'n',
+      sync: {
+        url: 'http://edge.test',
+        token: e.token,
+        fetch: e.fetch,
+        intervalMs: 0,
+        debounceMs: 1,
+        backoff: { baseMs: 20, maxMs: 40 },
+      },
+    });
+    mem.on('status', (s) => statuses.push(s));
+    const m = await mem.add({ content: 'written offline' });
+    await until(() => mem.status.state === 'offline');
+    expect(mem.status.pending).toBe(1);
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect(await mem.get(m.id)).not.toBeNull();
+    e.setDown(false);
+    await until(() => mem.status.state === 'online' && mem.status.pending === 0);
+    expect((await e.store.getMemories('n', [m.id]))[0]?.memory.content).toBe('written offline');
+    expect(statuses.map((s) => s.state)).toContain('offline');
+    expect(mem.status.lastSyncAt).not.toBeNull();
+    await mem.close();
+  });
+
+  it('a rejected token is an error state, not a retry loop', async () => {
+    const e = await edge();
+    const mem = await createMemory({
+      namespace: 'n',
+      sync: {
+        url: 'http://edge.test',
+        token: 'not-a-jwt',
+        fetch: e.fetch,
+        intervalMs: 0,
+        debounceMs: 1,
+        backoff: { baseMs: 1, maxMs: 2 },
+      },
+    });
+    await until(() => mem.status.state === 'error');
+    expect(mem.status.error).toMatch(/token|auth/i);
+    await mem.add({ content: 'still saved locally' });
+    const before = e.calls();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(e.calls() - before).toBe(0);
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(mem.status.pending).toBe(1);
+    await mem.close();
+  });
+
+  it('a token for another namespace is FORBIDDEN and also an error state', async () => {
+    const e = await edge();
+    const other = await mintToken({ secret: SECRET, ns: ['someone-else'] });
+    const mem = await createMemory({
+      namespace: 'n',
+      sync: { url: 'http://edge.test', token: other, fetch: e.fetch, intervalMs: 0 },
+    });
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(mem.status.state).toBe('error');
+    await mem.close();
+  });
+
+  it('a hanging edge counts as offline after the timeout', async () => {
+    const hang = (async (_input: RequestInfo | URL, init?: RequestInit) =>
+      new Promise<Response>((_, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      )) as typeof fetch;
+    const mem = await createMemory({
+      namespace: 'n',
+      sync: {
+        url: 'http://edge.test',
+        token: 't',
+        fetch: hang,
+        intervalMs: 0,
+        timeoutMs: 30,
+        backoff: { baseMs: 10_000 },
+      },
+    });
+    const started = Date.now();
+    await mem.add({ content: 'local first' });
+    expect(Date.now() - started).toBeLessThan(25);
+    const error = await mem.sync().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngramError);
+    expect((error as EngramError).code).toBe('OFFLINE');
+    expect((error as EngramError).message).toMatch(/30 ms/);
+    await mem.close();
+  });
+
+  it('backs off exponentially with jitter, capped', async () => {
+    vi.useFakeTimers();
+    const attempts: number[] = [];
+    const engine = new SyncEngine({
+      store: new InMemoryStore(),
+      namespace: 'n',
+      clock: new HybridLogicalClock('t'),
+      transport: {
+        exchange: async () => {
+          attempts.push(Date.now());
+          throw new EngramError('OFFLINE', 'down');
+        },
+      },
+      intervalMs: 0,
+      backoff: { baseMs: 100, maxMs: 800 },
+      random: () => 1,
+      onStatus: () => {},
+      onPulled: () => {},
+    });
+    await engine.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    engine.stop();
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    expect(gaps.slice(0, 6)).toEqual([100, 200, 400, 800, 800, 800]);
+  });
+});

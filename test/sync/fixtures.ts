@@ -1,0 +1,77 @@
+import { type Engram, type Link, type Memory, type MemoryStore, matchesFilter } from '../../src/index.js';
+
+export type Fault = 'ok' | 'drop' | 'error5xx' | 'timeout' | 'lostReply' | 'duplicate';
+
+/**
+ * A fetch in front of the real edge app that misbehaves like a bad network: requests lost before
+ * the server, 5xx answers, hangs past the client's timeout, replies lost after the server applied the
+ * request, and requests delivered twice.
+ */
+export function faultyFetch(
+  upstream: (request: Request) => Promise<Response>,
+  nextFault: () => Fault,
+): { fetch: typeof fetch; calls: Record<Fault, number> } {
+  const calls: Record<Fault, number> = {
+    ok: 0,
+    drop: 0,
+    error5xx: 0,
+    timeout: 0,
+    lostReply: 0,
+    duplicate: 0,
+  };
+  const fetchFn = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const fault = nextFault();
+    calls[fault]++;
+    const body = init?.body === undefined ? undefined : String(init.body);
+    const make = () => new Request(input, { ...init, body, signal: undefined });
+    switch (fault) {
+      case 'drop':
+        throw new TypeError('fetch failed: connection reset');
+      case 'error5xx':
+        return new Response(JSON.stringify({ error: { code: 'STORAGE', message: 'overloaded' } }), {
+          status: 503,
+        });
+      case 'timeout':
+        return new Promise<Response>((_, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+        });
+      case 'lostReply':
+        await upstream(make());
+        throw new TypeError('fetch failed: socket hang up');
+      case 'duplicate':
+        await upstream(make());
+        return upstream(make());
+      default:
+        return upstream(make());
+    }
+  };
+  return { fetch: fetchFn as typeof fetch, calls };
+}
+
+export interface Snapshot {
+  memories: Array<Omit<Memory, 'updatedAt'> & { updatedAt: string }>;
+  links: Link[];
+}
+
+/** Everything live in a namespace, read straight from a store, in a canonical order. */
+export async function snapshot(store: MemoryStore, namespace: string): Promise<Snapshot> {
+  const now = new Date().toISOString();
+  const memories: Memory[] = [];
+  for (let beforeId: string | undefined; ; ) {
+    const page = await store.list(namespace, { tagMode: 'any', now, limit: 500, beforeId });
+    memories.push(...page.map((r) => r.memory).filter((m) => matchesFilter(m, { tagMode: 'any', now })));
+    if (page.length < 500) break;
+    beforeId = page[page.length - 1]!.memory.id;
+  }
+  const ids = memories.map((m) => m.id);
+  const links =
+    ids.length === 0 ? [] : (await store.linksOf(namespace, ids, { direction: 'out' })).map((r) => r.link);
+  links.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { memories, links };
+}
+
+export async function settle(clients: Engram[], rounds = 3): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const client of clients) await client.sync();
+  }
+}
