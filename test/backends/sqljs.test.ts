@@ -58,6 +58,11 @@ function countingPersistence() {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const start = Date.now(); !condition(); await sleep(10)) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+  }
+}
 
 describe('SqlJsStore extras', () => {
   it('saves an SQLite file that plain sql.js reads back', async () => {
@@ -87,12 +92,12 @@ describe('SqlJsStore extras', () => {
 
   it('debounces saves after writes and saves once more on close', async () => {
     const { state, persistence } = countingPersistence();
-    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 40 });
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 200 });
     const mem = await createMemory({ store, namespace: 'debounce' });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => mem.add({ content: `note ${i}` })));
     expect(state.saves).toBe(0);
-    for (let i = 0; i < 10; i++) await mem.add({ content: `note ${i}` });
-    expect(state.saves).toBe(0);
-    await sleep(120);
+    await until(() => state.saves === 1);
+    await sleep(300);
     expect(state.saves).toBe(1);
     await mem.add({ content: 'last words' });
     await mem.close();
@@ -137,8 +142,7 @@ describe('SqlJsStore extras', () => {
     const mem = await createMemory({ store, namespace: 'failing' });
     state.failNext = 1;
     await mem.add({ content: 'survives a failed save' });
-    await sleep(40);
-    expect(errors).toHaveLength(1);
+    await until(() => errors.length === 1);
     expect(errors[0]).toBeInstanceOf(EngramError);
     expect(errors[0]!.code).toBe('STORAGE');
     expect(errors[0]!.message).toContain('disk full');
