@@ -42,5 +42,8 @@ function incrementTail(tail: Uint8Array): void {
   }
 }
 
-/** Caller-supplied ids and namespaces: 1-128 chars of [A-Za-z0-9._:-]. */
-export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Caller-supplied ids and namespaces: 1-128 chars of [A-Za-z0-9._:-], except `.` and `..`, which every
+ * URL parser folds away as path segments (ids travel in edge URLs).
+ */
+export const ID_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._:-]{1,128}$/;

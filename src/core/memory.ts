@@ -171,6 +171,14 @@ export class Engram {
     return result;
   }
 
+  /**
+   * Moves the clock past a record's stamps before writing over it: a replica whose wall clock runs
+   * behind another's must still produce stamps that win over what it has already seen.
+   */
+  private observe(record: { clocks: Record<string, string> }): void {
+    for (const stamp of Object.values(record.clocks)) this.clock.observe(stamp);
+  }
+
   private async liveRecord(id: string): Promise<MemoryRecord | undefined> {
     const [record] = await this.store.getMemories(this.namespace, [id]);
     return record && !isExpired(record.memory, this.nowIso()) ? record : undefined;
@@ -258,7 +266,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
-    await this.requireLive(id, 'update.id');
+    this.observe(await this.requireLive(id, 'update.id'));
     const result = await this.write(
       { memories: [patchMemoryWrite(id, parsed, this.clock.tick())] },
       'update',
@@ -278,6 +286,7 @@ export class Engram {
     schema.parse(schema.idSchema, id, 'remove.id');
     const [record] = await this.store.getMemories(this.namespace, [id]);
     if (!record) return false;
+    this.observe(record);
     const tombstone = { entity: 'memory' as const, id, namespace: this.namespace, clock: this.clock.tick() };
     await this.write({ tombstones: [tombstone] }, 'remove', [id]);
     return !isExpired(record.memory, this.nowIso());
@@ -340,6 +349,7 @@ export class Engram {
     const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(
       (r) => r.link.to === toId,
     );
+    if (existing) this.observe(existing);
     const stamp = this.clock.tick();
     const write = existing
       ? {
@@ -373,6 +383,7 @@ export class Engram {
     schema.parse(schema.idSchema, linkId, 'unlink.id');
     const [record] = await this.store.getLinks(this.namespace, [linkId]);
     if (!record) return false;
+    this.observe(record);
     const tombstone = {
       entity: 'link' as const,
       id: linkId,

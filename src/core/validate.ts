@@ -177,6 +177,11 @@ export function parse<S extends v.GenericSchema>(schema: S, value: unknown, wher
   const issue = result.issues[0];
   const path = v.getDotPath(issue);
   const field = path ? `${where}.${path}` : where;
+  if (issue.type === 'strict_object' && path) {
+    throw new EngramError('VALIDATION', `${field}: unknown field, remove it or check its spelling`, {
+      field,
+    });
+  }
   const got = describe(issue.input);
   throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
 }

@@ -171,6 +171,21 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect((await store.changes(ns, entry!.seq, 10))[0]).toMatchObject({ id: 'n', origin: 'remote' });
     });
 
+    it("an edit wins over what it overwrites even when this replica's clock lags behind", async () => {
+      const ns = freshNamespace();
+      const ahead = Date.now() + 3_600_000;
+      await ctx
+        .store()
+        .apply(ns, { memories: [fullWrite(ns, 'm', 'from a fast clock', ahead, 'fast')], origin: 'remote' });
+      const mem = await ctx.memory({ namespace: ns });
+      const updated = await mem.update('m', { content: 'edited here' });
+      expect(updated.content).toBe('edited here');
+      expect((await mem.get('m'))?.content).toBe('edited here');
+      await mem.link('m', (await mem.add({ content: 'other' })).id, 'rel');
+      expect(await mem.remove('m')).toBe(true);
+      expect(await mem.get('m')).toBeNull();
+    });
+
     it('keeps meta written with a batch', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

@@ -16,6 +16,7 @@ export function validationCases(ctx: SuiteContext): void {
       ['embedding with NaN', { content: 'x', embedding: [0.1, Number.NaN] }, 'add.embedding.1'],
       ['an id with a space', { content: 'x', id: 'has space' }, 'add.id'],
       ['an id over 128 chars', { content: 'x', id: 'a'.repeat(129) }, 'add.id'],
+      ['the id ".."', { content: 'x', id: '..' }, 'add.id'],
       ['expiresAt not a date', { content: 'x', expiresAt: 'tomorrow' }, 'add.expiresAt'],
       ['an unknown field', { content: 'x', colour: 'red' }, 'add.colour'],
     ];

@@ -1,5 +1,5 @@
 import { EngramError } from '../../core/errors.js';
-import { PULL_LIMIT_MAX, type SyncResponse } from '../../core/sync/protocol.js';
+import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
 import type {
   ApplyResult,
   ChangeEntry,
@@ -26,9 +26,6 @@ import { grantedNamespaces } from './token-claims.js';
 export type RemoteStoreOptions = EdgeClientOptions;
 
 type Walk = { direction: Direction; type?: string; now: string };
-type PulledWithOrigin = NonNullable<SyncResponse['pull']>['changes'][number] & {
-  origin?: ChangeEntry['origin'];
-};
 
 /**
  * A store whose data lives on an Engram edge server (`createEdgeApp`), reached over its HTTP API.
@@ -219,9 +216,8 @@ export class RemoteStore implements MemoryStore {
     while (out.length < limit) {
       const size = Math.min(limit - out.length, PULL_LIMIT_MAX);
       const { pull } = await this.http.call<{
-        pull: { changes: PulledWithOrigin[]; cursor: number; hasMore: boolean };
+        pull: { changes: PulledChange[]; cursor: number; hasMore: boolean };
       }>(namespace, 'POST', '/sync', {
-        query: { include: 'origin' },
         body: { pull: { after, limit: size } },
       });
       out.push(
@@ -229,7 +225,7 @@ export class RemoteStore implements MemoryStore {
           seq,
           entity,
           id,
-          origin: origin ?? 'remote',
+          origin,
         })),
       );
       if (!pull.hasMore || pull.changes.length === 0) break;

@@ -1,5 +1,6 @@
 import type {
   ApplyResult,
+  ChangeOrigin,
   Entity,
   LinkRecord,
   LinkWrite,
@@ -30,6 +31,8 @@ export interface PulledChange {
   seq: number;
   entity: Entity;
   id: string;
+  /** Whether the server's feed entry came from a replica (`remote`) or was written on the server. */
+  origin: ChangeOrigin;
   memory?: MemoryRecord;
   link?: LinkRecord;
   tombstone?: Tombstone;

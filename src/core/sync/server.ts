@@ -1,6 +1,7 @@
 import { EngramError } from '../errors.js';
-import type { MemoryStore, Tombstone } from '../types.js';
+import type { ChangeOrigin, MemoryStore, Tombstone } from '../types.js';
 import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
+import { stampsOf } from './records.js';
 import { parseSyncRequest } from './validate.js';
 
 /**
@@ -9,11 +10,24 @@ import { parseSyncRequest } from './validate.js';
  * duplicated push changes nothing. Pulls read the store's change feed, whose sequence numbers the
  * store assigns in commit order, so a pull never skips a change.
  */
-export async function serveSync(store: MemoryStore, namespace: string, body: unknown): Promise<SyncResponse> {
+export interface ServeSyncOptions {
+  /** How pushed writes are recorded in the server's feed (default `remote`: they came from a replica). */
+  origin?: ChangeOrigin;
+  /** Receives every pushed stamp, so a server clock can move past them. */
+  observe?: (stamp: string) => void;
+}
+
+export async function serveSync(
+  store: MemoryStore,
+  namespace: string,
+  body: unknown,
+  options: ServeSyncOptions = {},
+): Promise<SyncResponse> {
   const request: SyncRequest = parseSyncRequest(body, namespace);
   const response: SyncResponse = {};
   if (request.push) {
-    response.push = await store.apply(namespace, { ...request.push, origin: 'remote' });
+    response.push = await store.apply(namespace, { ...request.push, origin: options.origin ?? 'remote' });
+    if (options.observe) for (const stamp of stampsOf(request.push)) options.observe(stamp);
   }
   if (request.get) {
     const memoryIds = request.get.memories ?? [];
@@ -52,7 +66,7 @@ export async function pullChanges(
   const linkById = new Map(links.map((r) => [r.link.id, r]));
   const deadById = new Map<string, Tombstone>(tombstones.map((t) => [`${t.entity}:${t.id}`, t]));
   const changes: PulledChange[] = page.map((entry) => {
-    const change: PulledChange = { seq: entry.seq, entity: entry.entity, id: entry.id };
+    const change: PulledChange = { seq: entry.seq, entity: entry.entity, id: entry.id, origin: entry.origin };
     const tombstone = deadById.get(`${entry.entity}:${entry.id}`);
     if (tombstone) change.tombstone = tombstone;
     else if (entry.entity === 'memory' && memoryById.has(entry.id)) change.memory = memoryById.get(entry.id)!;
