@@ -64,8 +64,18 @@ export function connect(name: string, options: ConnectOptions): Promise<EngramDa
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(storageError(`IndexedDB open "${name}"`, migrationError ?? error));
+        reject(openError(name, migrationError ?? error));
       },
     );
   });
+}
+
+function openError(name: string, cause: unknown): EngramError {
+  if (cause instanceof DOMException && cause.name === 'VersionError') {
+    const why = `the database is newer than schema version ${SCHEMA_VERSION}, written by a newer release of Engram`;
+    return new EngramError('STORAGE', `IndexedDB "${name}": ${why}; load that release (reload the page)`, {
+      cause,
+    });
+  }
+  return storageError(`IndexedDB open "${name}"`, cause);
 }

@@ -133,10 +133,11 @@ export class IndexedDBStore implements MemoryStore {
 
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     let tx: WriteTransaction | undefined;
+    let writer: IndexedDBWriteTransaction | undefined;
     try {
       tx = await this.transaction(ALL_STORES, 'readwrite');
       tx.done.catch(ignore);
-      const writer = new IndexedDBWriteTransaction(tx, namespace);
+      writer = new IndexedDBWriteTransaction(tx, namespace);
       const result = await mergeBatch(writer, batch);
       await writer.finish();
       await tx.done;
@@ -148,7 +149,7 @@ export class IndexedDBStore implements MemoryStore {
       } catch {
         // Already aborted by the failed request, or already finished.
       }
-      throw storageError('IndexedDB apply', error);
+      throw storageError('IndexedDB apply', writer?.failedWrite?.error ?? error);
     }
   }
 

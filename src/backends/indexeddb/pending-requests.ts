@@ -15,6 +15,11 @@ export class PendingRequests {
     );
   }
 
+  /** The first request that failed so far; a transaction it aborted then fails every later read too. */
+  get firstFailure(): { error: unknown } | undefined {
+    return this.failure;
+  }
+
   async settle(): Promise<void> {
     await Promise.all(this.requests);
     this.requests.length = 0;

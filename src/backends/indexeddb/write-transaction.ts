@@ -135,6 +135,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     this.writes.track(this.tx.objectStore('meta').put(value, [this.namespace, key]));
   }
 
+  /** The root cause when a queued write failed: later reads then only report the abort it caused. */
+  get failedWrite(): { error: unknown } | undefined {
+    return this.writes.firstFailure;
+  }
+
   /** Folds the text-statistics delta into the namespace's row and waits for every queued write. */
   async finish(): Promise<void> {
     const { docs, tokens } = this.textDelta;

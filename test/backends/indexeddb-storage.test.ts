@@ -1,0 +1,180 @@
+import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { createMemory, formatHlc, type Json, type MemoryWrite, type WriteBatch } from '../../src/index.js';
+
+let databases = 0;
+const freshName = () => `engram-storage-${process.pid}-${Date.now()}-${++databases}`;
+const STORES = ['memories', 'vectors', 'links', 'tombstones', 'changes', 'meta', 'postings'];
+
+/** Every row of a namespace, read with raw idb (not our code): store name -> [key, value] pairs. */
+async function rawRows(name: string, ns: string): Promise<Record<string, Array<[unknown, unknown]>>> {
+  const db = await openDB(name);
+  const range = IDBKeyRange.bound([ns], [ns, []]);
+  const out: Record<string, Array<[unknown, unknown]>> = {};
+  for (const store of STORES) {
+    const [keys, values] = await Promise.all([db.getAllKeys(store, range), db.getAll(store, range)]);
+    out[store] = keys.map((key, i) => [key, values[i]]);
+  }
+  const stats = await db.get('stats', ns);
+  out.stats = stats === undefined ? [] : [[ns, stats]];
+  db.close();
+  return out;
+}
+
+const empty = {
+  memories: [],
+  vectors: [],
+  links: [],
+  tombstones: [],
+  changes: [],
+  meta: [],
+  postings: [],
+  stats: [],
+};
+
+describe('IndexedDBStore rows, read back with raw idb', () => {
+  it('keeps records, postings, statistics, feed and meta exactly as written, updated in place', async () => {
+    const name = freshName();
+    const mem = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
+    const fox = await mem.add({
+      content: 'The quick brown fox',
+      kind: 'fact',
+      tags: ['animal'],
+      embedding: [1, 2],
+    });
+    const dog = await mem.add({ content: 'Lazy dogs sleep' });
+    const link = await mem.link(fox.id, dog.id, 'chases');
+
+    let rows = await rawRows(name, 'ns');
+    expect(rows.memories).toHaveLength(2);
+    expect(rows.vectors).toEqual([[['ns', fox.id], new Float64Array([1, 2])]]);
+    expect(rows.links).toEqual([[['ns', link.id], { link, clocks: expect.any(Object) }]]);
+    expect(rows.stats).toEqual([['ns', { docs: 2, tokens: 7 }]]);
+
+    await mem.update(fox.id, { content: 'The quick red fox', embedding: null });
+    await mem.remove(dog.id);
+    rows = await rawRows(name, 'ns');
+    const [[key, row]] = rows.memories as [[unknown, { memory: object; tagKeys: unknown; hasVector?: true }]];
+    expect(key).toEqual(['ns', fox.id]);
+    expect(row.memory).toEqual({
+      ...fox,
+      content: 'The quick red fox',
+      updatedAt: expect.any(String),
+      embedding: undefined,
+    });
+    expect(row.memory).not.toHaveProperty('embedding');
+    expect(row.tagKeys).toEqual([['ns', 'animal']]);
+    expect(row.hasVector).toBeUndefined();
+    expect(rows.vectors).toEqual([]);
+    const packed = 4 * 2 ** 24 + 1;
+    expect(rows.postings).toEqual(
+      ['fox', 'quick', 'red', 'the'].map((term) => [['ns', term, fox.id], packed]),
+    );
+    expect(rows.stats).toEqual([['ns', { docs: 1, tokens: 4 }]]);
+    expect(rows.links).toEqual([]);
+    expect(rows.tombstones!.map(([k]) => k)).toEqual(
+      [
+        ['ns', dog.id],
+        ['ns', link.id],
+      ].sort(),
+    );
+    expect(rows.changes!.map(([, c]) => c)).toEqual([
+      { namespace: 'ns', seq: 4, entity: 'memory', id: fox.id, origin: 'local' },
+      { namespace: 'ns', seq: 5, entity: 'memory', id: dog.id, origin: 'local' },
+      { namespace: 'ns', seq: 6, entity: 'link', id: link.id, origin: 'local' },
+    ]);
+    expect(rows.meta).toEqual([[['ns', 'clientId'], expect.any(String)]]);
+
+    const db = await openDB(name);
+    expect(await db.countFromIndex('changes', 'entity', IDBKeyRange.bound(['ns'], ['ns', []]))).toBe(3);
+    db.close();
+    await mem.close();
+  });
+});
+
+const stamp = formatHlc({ wallMs: Date.parse('2030-01-01'), counter: 0, node: 'n1' });
+const clocks = Object.fromEntries(['content', 'kind', 'tags', 'metadata'].map((f) => [f, stamp]));
+
+function write(ns: string, id: string, content: string, metadata: Record<string, Json> = {}): MemoryWrite {
+  return {
+    id,
+    create: { namespace: ns, createdAt: '2030-01-01T00:00:00.000Z' },
+    values: { content, kind: 'note', tags: ['t'], metadata },
+    clocks,
+  };
+}
+
+function batch(ns: string): WriteBatch {
+  return {
+    memories: [write(ns, 'a', 'alpha words here'), write(ns, 'b', 'beta words')],
+    links: [
+      {
+        id: 'l',
+        create: { namespace: ns, from: 'a', to: 'b', createdAt: '2030-01-01T00:00:00.000Z' },
+        values: { type: 'rel', metadata: {} },
+        clocks: { type: stamp, metadata: stamp },
+      },
+    ],
+    meta: { cursor: 7 },
+  };
+}
+
+describe('IndexedDBStore writes are atomic', () => {
+  const originalPut = IDBObjectStore.prototype.put;
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a put that throws mid-transaction leaves nothing behind', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
+      if (this.name === 'links') throw new DOMException('simulated disk failure', 'UnknownError');
+      return originalPut.apply(this, args);
+    });
+    await expect(store.apply('ns', batch('ns'))).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining('simulated disk failure'),
+    });
+    expect(await rawRows(name, 'ns')).toEqual(empty);
+
+    vi.restoreAllMocks();
+    const result = await store.apply('ns', batch('ns'));
+    expect(result.memories).toHaveLength(2);
+    expect((await rawRows(name, 'ns')).changes).toHaveLength(3);
+    await store.close();
+  });
+
+  it('a request that fails later, after other writes were queued, rolls them all back', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    await store.apply('ns', { memories: [write('ns', 'before', 'already here')] });
+    const before = await rawRows(name, 'ns');
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
+      if (this.name !== 'changes') return originalPut.apply(this, args);
+      originalPut.apply(this, args);
+      return this.add(...args); // the key now exists: a ConstraintError, reported asynchronously
+    });
+    await expect(store.apply('ns', batch('ns'))).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/constraint/i),
+    });
+    expect(await rawRows(name, 'ns')).toEqual(before);
+    await store.close();
+  });
+
+  it('a value IndexedDB cannot clone fails the whole batch as STORAGE', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const poisoned = {
+      ...batch('ns'),
+      memories: [write('ns', 'ok', 'fine'), write('ns', 'bad', 'x', { f: (() => 1) as unknown as Json })],
+    };
+    await expect(store.apply('ns', poisoned)).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/clone/i),
+    });
+    expect(await rawRows(name, 'ns')).toEqual(empty);
+    await store.close();
+  });
+});

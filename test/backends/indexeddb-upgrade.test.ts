@@ -1,0 +1,134 @@
+import 'fake-indexeddb/auto';
+import { deleteDB, openDB } from 'idb';
+import { describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { createMemory, EngramError, indexText } from '../../src/index.js';
+import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
+
+let databases = 0;
+const freshName = () => `engram-upgrade-${process.pid}-${Date.now()}-${++databases}`;
+const NOW = '2031-01-01T00:00:00.000Z';
+
+/** 'done', or 'blocked' as soon as our store failed to step aside (instead of hanging the test). */
+function unlessBlocked(request: (blocked: () => void) => Promise<unknown>): Promise<'done' | 'blocked'> {
+  return new Promise((resolve, reject) => {
+    request(() => resolve('blocked')).then(() => resolve('done'), reject);
+  });
+}
+
+describe('IndexedDBStore schema versions', () => {
+  it('upgrades a version 1 database in place and reads every row back', async () => {
+    const name = freshName();
+    const raw = await openVersion1(name);
+    const rows = await fillVersion1(raw, 'ns');
+    raw.close();
+
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns', now: () => Date.parse(NOW) });
+    expect(await mem.get('m1')).toEqual(rows.memories[0]);
+    expect((await store.getMemories('ns', ['m2', 'm3'])).map((r) => r.memory)).toEqual(
+      rows.memories.slice(1),
+    );
+    expect((await mem.list({ tags: ['bird'] })).items.map((m) => m.id)).toEqual(['m3', 'm1']);
+    expect((await mem.list({ kind: 'fact' })).items.map((m) => m.id)).toEqual(['m2']);
+    const tokens = rows.memories.reduce((sum, m) => sum + indexText(m.content).length, 0);
+    expect(await store.textStats('ns')).toEqual({ docs: 3, tokens });
+    expect((await mem.search('penguin')).map((h) => h.memory.id).sort()).toEqual(['m1', 'm3']);
+    expect((await mem.search('run')).map((h) => h.memory.id)).toEqual(['m2']);
+    expect(await store.vectors('ns', null, 10)).toEqual([{ id: 'm1', embedding: [0.5, -0.25, 1] }]);
+    expect((await mem.links('m1')).map((l) => l.id)).toEqual(['l1']);
+    expect(await store.getTombstones('ns', ['gone'])).toEqual([rows.tombstone]);
+    expect((await store.changes('ns', 0, 10)).map((c) => c.id)).toEqual(['m1', 'm2', 'm3', 'l1', 'gone']);
+    expect(await store.getMeta('ns', 'clientId')).toBe('v1-client');
+
+    await mem.add({ content: 'a fourth penguin' });
+    expect((await store.textStats('ns')).docs).toBe(4);
+    expect((await store.changes('ns', 5, 10)).map((c) => c.seq)).toEqual([6]);
+    await mem.close();
+
+    const check = await openDB(name);
+    expect(check.version).toBe(2);
+    expect([...check.objectStoreNames]).toEqual(expect.arrayContaining(['vectors', 'stats']));
+    const row = await check.get('memories', ['ns', 'm1']);
+    expect(row.memory.embedding).toBeUndefined();
+    expect(row).toMatchObject({
+      hasVector: true,
+      tagKeys: [
+        ['ns', 'bird'],
+        ['ns', 'cold'],
+      ],
+    });
+    expect(Array.from(await check.get('vectors', ['ns', 'm1']))).toEqual([0.5, -0.25, 1]);
+    expect(await check.getAllKeysFromIndex('memories', 'tags', ['ns', 'bird'])).toEqual([
+      ['ns', 'm1'],
+      ['ns', 'm3'],
+    ]);
+    check.close();
+  });
+
+  it('creates a new database by running every step', async () => {
+    const name = freshName();
+    await new IndexedDBStore({ name }).open();
+    const check = await openDB(name);
+    expect(check.version).toBe(2);
+    expect([...check.objectStoreNames].sort()).toEqual(
+      ['changes', 'links', 'memories', 'meta', 'postings', 'stats', 'tombstones', 'vectors'].sort(),
+    );
+    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
+    check.close();
+  });
+});
+
+describe('IndexedDBStore and other connections', () => {
+  it('fails with STORAGE, not a hang, while another tab holds an older version open', async () => {
+    const name = freshName();
+    const blocker = await openVersion1(name);
+    await fillVersion1(blocker, 'ns');
+    const store = new IndexedDBStore({ name, blockedTimeoutMs: 50 });
+    const error = await store.open().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngramError);
+    expect(error).toMatchObject({ code: 'STORAGE' });
+    expect((error as Error).message).toMatch(/another connection .*version 1 open/);
+    blocker.close();
+    await store.open();
+    expect((await store.getMemories('ns', ['m1']))[0]?.memory.embedding).toEqual([0.5, -0.25, 1]);
+    await store.close();
+  });
+
+  it('waits out a blocker that closes in time', async () => {
+    const name = freshName();
+    const blocker = await openVersion1(name);
+    const store = new IndexedDBStore({ name, blockedTimeoutMs: 5_000 });
+    const opening = store.open();
+    setTimeout(() => blocker.close(), 20);
+    await expect(opening).resolves.toBeUndefined();
+    await store.close();
+  });
+
+  it("closes for another connection's delete and reopens lazily on next use", async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns' });
+    await mem.add({ content: 'soon deleted' });
+    expect(await unlessBlocked((blocked) => deleteDB(name, { blocked }))).toBe('done');
+    expect((await mem.list()).items).toEqual([]);
+    await mem.add({ content: 'after the delete' });
+    expect((await mem.list()).items.map((m) => m.content)).toEqual(['after the delete']);
+    await mem.close();
+  });
+
+  it('steps aside for a newer version and then reports it clearly', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    await store.open();
+    const opened = (blocked: () => void) =>
+      openDB(name, 3, { upgrade: () => undefined, blocked }).then((newer) => newer.close());
+    expect(await unlessBlocked(opened)).toBe('done');
+    const error = await store.getMeta('ns', 'x').catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/newer than schema version 2/),
+    });
+    await store.close();
+  });
+});
