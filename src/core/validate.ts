@@ -17,6 +17,8 @@ export const LIMITS = {
 
 const encoder = new TextEncoder();
 const byteLength = (s: string) => encoder.encode(s).length;
+/** U+0000 cannot be stored by Postgres text or jsonb, so no store accepts it. */
+const hasNul = (s: string) => s.includes('\u0000');
 
 const id = v.pipe(
   v.string('expected a string id'),
@@ -27,6 +29,7 @@ const label = (what: string) =>
     v.string(`expected ${what} as a string`),
     v.minLength(1, `expected a non-empty ${what}`),
     v.maxLength(LIMITS.labelLength, `expected ${what} of at most ${LIMITS.labelLength} characters`),
+    v.check((s) => !hasNul(s), `expected ${what} without NUL characters`),
   );
 const instant = v.pipe(
   v.string('expected an ISO 8601 date-time string'),
@@ -39,11 +42,12 @@ const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite
 
 function isJson(value: unknown, depth = 0): value is Json {
   if (depth > 32) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'string') return !hasNul(value);
+  if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.values(value).every((item) => isJson(item, depth + 1));
+    return Object.entries(value).every(([key, item]) => !hasNul(key) && isJson(item, depth + 1));
   }
   return false;
 }
@@ -51,6 +55,7 @@ function isJson(value: unknown, depth = 0): value is Json {
 const content = v.pipe(
   v.string('expected the content as a string'),
   v.check((s) => s.trim().length > 0, 'expected non-empty content'),
+  v.check((s) => !hasNul(s), 'expected text without NUL (U+0000) characters'),
   v.check((s) => byteLength(s) <= LIMITS.contentBytes, 'expected at most 64 KiB of UTF-8'),
 );
 const tags = v.pipe(

@@ -17,6 +17,9 @@ export function validationCases(ctx: SuiteContext): void {
       ['an id with a space', { content: 'x', id: 'has space' }, 'add.id'],
       ['an id over 128 chars', { content: 'x', id: 'a'.repeat(129) }, 'add.id'],
       ['the id ".."', { content: 'x', id: '..' }, 'add.id'],
+      ['a NUL character in content', { content: 'a\u0000b' }, 'add.content'],
+      ['a NUL character in a tag', { content: 'x', tags: ['t\u0000'] }, 'add.tags.0'],
+      ['a NUL character in metadata', { content: 'x', metadata: { k: 'v\u0000' } }, 'add.metadata'],
       ['expiresAt not a date', { content: 'x', expiresAt: 'tomorrow' }, 'add.expiresAt'],
       ['an unknown field', { content: 'x', colour: 'red' }, 'add.colour'],
     ];
