@@ -1,0 +1,95 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { type ChangeEvent, createMemory } from '../../src/index.js';
+
+let databases = 0;
+const freshName = () => `engram-tabs-${process.pid}-${Date.now()}-${++databases}`;
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** Resolves with the next message a store hears of another's write. */
+function nextChange(store: IndexedDBStore): Promise<{ namespace: string; ids: string[] }> {
+  return new Promise((resolve) => {
+    const off = store.subscribe((namespace, ids) => {
+      off();
+      resolve({ namespace, ids });
+    });
+  });
+}
+
+describe('IndexedDBStore across tabs (two stores on one database)', () => {
+  it('declares itself shared', () => {
+    expect(new IndexedDBStore({ name: freshName() }).capabilities.shared).toBe(true);
+  });
+
+  it('tells the other store which ids a committed write touched, and not the writer itself', async () => {
+    const name = freshName();
+    const tabA = new IndexedDBStore({ name });
+    const tabB = new IndexedDBStore({ name });
+    const heardByWriter: string[][] = [];
+    tabA.subscribe((_, ids) => heardByWriter.push(ids));
+    const mem = await createMemory({ store: tabA, namespace: 'ns' });
+
+    const added = nextChange(tabB);
+    const [x, y] = await mem.addMany([{ content: 'from tab a' }, { content: 'another' }]);
+    expect(await added).toEqual({ namespace: 'ns', ids: [x!.id, y!.id] });
+    expect((await tabB.getMemories('ns', [x!.id]))[0]?.memory.content).toBe('from tab a');
+
+    const linked = nextChange(tabB);
+    const link = await mem.link(x!.id, y!.id, 'rel');
+    expect((await linked).ids).toEqual([link.id]);
+    const removed = nextChange(tabB);
+    await mem.remove(x!.id);
+    expect((await removed).ids.sort()).toEqual([x!.id, link.id].sort());
+    await settle();
+    expect(heardByWriter).toEqual([]);
+    await mem.close();
+    await tabB.close();
+  });
+
+  it("reaches the other tab's façade as an 'external' change event, until closed", async () => {
+    const name = freshName();
+    const writer = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
+    const reader = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
+    const other = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'elsewhere' });
+    const events: ChangeEvent[] = [];
+    const elsewhere: ChangeEvent[] = [];
+    reader.on('change', (e) => events.push(e));
+    other.on('change', (e) => elsewhere.push(e));
+
+    const m = await writer.add({ content: 'hello from the writer' });
+    await settle();
+    expect(events).toEqual([{ type: 'external', namespace: 'ns', ids: [m.id] }]);
+    expect(elsewhere).toEqual([]);
+    expect((await reader.get(m.id))?.content).toBe('hello from the writer');
+
+    await reader.close();
+    await writer.add({ content: 'unheard' });
+    await settle();
+    expect(events).toHaveLength(1);
+    await writer.close();
+    await other.close();
+  });
+
+  it('unsubscribe stops delivery and a throwing listener does not silence the others', async () => {
+    const name = freshName();
+    const writer = new IndexedDBStore({ name });
+    const listener = new IndexedDBStore({ name });
+    const seen: string[] = [];
+    const off = listener.subscribe(() => seen.push('first'));
+    listener.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    listener.subscribe(() => seen.push('third'));
+    const mem = await createMemory({ store: writer, namespace: 'ns' });
+    await mem.add({ content: 'one' });
+    await settle();
+    expect(seen).toEqual(['first', 'third']);
+    off();
+    await mem.add({ content: 'two' });
+    await settle();
+    expect(seen).toEqual(['first', 'third', 'third']);
+    await mem.close();
+    await listener.close();
+  });
+});
