@@ -94,6 +94,36 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
   });
 });
 
+describe('IndexedDBStore merges of large batches', () => {
+  it('finds the existing records among many ids, clustered or scattered', async () => {
+    const store = new IndexedDBStore({ name: freshName() });
+    const id = (i: number) => `id-${String(i).padStart(4, '0')}`;
+    await store.apply('ns', {
+      memories: Array.from({ length: 200 }, (_, i) => write('ns', id(i * 3), `old ${i}`)),
+    });
+    const later = formatHlc({ wallMs: Date.parse('2030-01-02'), counter: 0, node: 'n1' });
+    const touch = (ids: string[]) =>
+      store.apply('ns', {
+        memories: ids.map((x) => ({ id: x, values: { content: `new ${x}` }, clocks: { content: later } })),
+      });
+    // Clustered: a span of 30 ids of which 10 exist; partial writes to the 20 missing are refused.
+    const clustered = Array.from({ length: 30 }, (_, i) => id(300 + i));
+    const first = await touch(clustered);
+    expect(first.memories.map((r) => r.memory.id)).toEqual(
+      clustered.filter((x) => Number(x.slice(3)) % 3 === 0),
+    );
+    expect(first.rejected).toHaveLength(20);
+    // Scattered: 10 ids spread over the whole span, more keys in between than the probe reads.
+    const scattered = Array.from({ length: 10 }, (_, i) => id(i * 60));
+    const second = await touch(scattered);
+    expect(second.memories.map((r) => r.memory.id)).toEqual(scattered);
+    expect((await store.getMemories('ns', scattered)).every((r) => r.memory.content.startsWith('new'))).toBe(
+      true,
+    );
+    await store.close();
+  });
+});
+
 const stamp = formatHlc({ wallMs: Date.parse('2030-01-01'), counter: 0, node: 'n1' });
 const clocks = Object.fromEntries(['content', 'kind', 'tags', 'metadata'].map((f) => [f, stamp]));
 

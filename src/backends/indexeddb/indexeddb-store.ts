@@ -30,6 +30,11 @@ export interface IndexedDBStoreOptions {
   name: string;
   /** How long `open` waits for another tab holding an older schema version open before failing. Default 10 s. */
   blockedTimeoutMs?: number;
+  /**
+   * Durability of write transactions: 'relaxed' commits without waiting for the disk to flush (faster;
+   * a write can be lost to an OS crash, not to a reload). Default: the browser's default.
+   */
+  durability?: IDBTransactionDurability;
 }
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -57,6 +62,7 @@ export class IndexedDBStore implements MemoryStore {
   };
   readonly name: string;
   private readonly blockedTimeoutMs: number;
+  private readonly durability: IDBTransactionDurability;
   private readonly channel: ChangeChannel;
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
@@ -67,6 +73,7 @@ export class IndexedDBStore implements MemoryStore {
     }
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
+    this.durability = options.durability ?? 'default';
     this.channel = new ChangeChannel(`engram:${options.name}`);
   }
 
@@ -106,13 +113,14 @@ export class IndexedDBStore implements MemoryStore {
     stores: StoreName[],
     mode: Mode,
   ): Promise<IDBPTransaction<EngramSchema, StoreName[], Mode>> {
-    const db = await this.database();
+    const options = { durability: this.durability };
+    const connection = this.database();
     try {
-      return db.transaction(stores, mode);
+      return (await connection).transaction(stores, mode, options);
     } catch (error) {
       if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
-      if (this.connection) this.connection = undefined;
-      return (await this.database()).transaction(stores, mode);
+      if (this.connection === connection) this.connection = undefined;
+      return (await this.database()).transaction(stores, mode, options);
     }
   }
 

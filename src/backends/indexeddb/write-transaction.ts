@@ -13,7 +13,7 @@ import type {
 } from '../../core/types.js';
 import { namespaceRange, packPosting } from './keys.js';
 import { PendingRequests } from './pending-requests.js';
-import { readByIds, readLinksTouching, readMemoryRecords } from './reads.js';
+import { readByIdsProbing, readLinksTouching, readMemoryRecords } from './reads.js';
 import { type EngramSchema, type StoreName, toMemoryRow } from './schema.js';
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
@@ -46,16 +46,17 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.tx.objectStore('vectors'),
       this.namespace,
       ids,
+      readByIdsProbing,
     );
     return byId(records, (r) => r.memory.id);
   }
 
   async readLinks(ids: readonly string[]): Promise<Map<string, LinkRecord>> {
-    return byId(await readByIds(this.tx.objectStore('links'), this.namespace, ids), (r) => r.link.id);
+    return byId(await readByIdsProbing(this.tx.objectStore('links'), this.namespace, ids), (r) => r.link.id);
   }
 
   async readTombstones(ids: readonly string[]): Promise<Map<string, Tombstone>> {
-    return byId(await readByIds(this.tx.objectStore('tombstones'), this.namespace, ids), (t) => t.id);
+    return byId(await readByIdsProbing(this.tx.objectStore('tombstones'), this.namespace, ids), (t) => t.id);
   }
 
   readLinksTouching(memoryIds: readonly string[]): Promise<LinkRecord[]> {
