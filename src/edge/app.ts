@@ -4,7 +4,7 @@ import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/types.js';
 import { authenticate, authorize } from './auth.js';
-import { demoHandler } from './demo.js';
+import { type DemoPage, demoRoutes } from './demo.js';
 import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
@@ -38,8 +38,12 @@ export interface EdgeAppOptions {
   logger?: RequestLogger | false;
   /** Largest request body in bytes (default 1 MiB); larger ones get 413 PAYLOAD_TOO_LARGE. */
   bodyLimit?: number;
-  /** Serve a page at `/`: `true` for a short "API is running" note, or the page's HTML. Default off. */
-  demo?: boolean | string;
+  /**
+   * Serve a page at `/`: `true` for a short "API is running" note, the page's HTML, or a {@link DemoPage}
+   * (the demo notebook: its files under `/demo/` and `GET /demo/config` with a token for its namespace).
+   * Default off.
+   */
+  demo?: boolean | string | DemoPage;
   health?: HealthOptions;
 }
 
@@ -81,7 +85,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
     await next();
   });
   app.get('/health', healthHandler(options.health));
-  if (options.demo) app.get('/', demoHandler(options.demo));
+  if (options.demo) app.route('/', demoRoutes(options.demo, secret));
 
   app.use('/v1/*', authenticate(secret));
   app.use('/v1/ns/:ns/*', authorize());
