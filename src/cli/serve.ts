@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { serve } from '@hono/node-server';
+import { loadDemoPage } from '../demo/load-page.js';
 import { createEdgeApp } from '../edge/app.js';
+import type { DemoPage } from '../edge/demo.js';
 import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { devSecret } from './dev-secret.js';
@@ -59,10 +61,11 @@ Example:
         `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    const demo = flags['no-demo'] ? false : await demoPage(io);
     const app = createEdgeApp({
       store,
       secret,
-      demo: !flags['no-demo'],
+      demo,
       logger: ({ method, path, status, ms, error }) => {
         io.out(`${method} ${path} ${status} ${ms}ms`);
         if (error !== undefined)
@@ -79,7 +82,7 @@ Example:
     }
     const base = baseUrl(server, flags.host);
     io.out(`engram: API on ${base}/v1/ns/:ns/ (store: ${where})`);
-    if (!flags['no-demo']) io.out(`engram: demo page on ${base}/`);
+    if (demo) io.out(`engram: demo page on ${base}/`);
     if (dev) await printDevToken(io, dev.file, secret, base, flags.host);
 
     if (!io.stop.aborted)
@@ -91,6 +94,13 @@ Example:
     return 0;
   },
 };
+
+/** The built demo notebook, or the placeholder page when the build has not made it. */
+async function demoPage(io: CliIo): Promise<DemoPage | true> {
+  const page = await loadDemoPage();
+  if (!page) io.err('engram: the demo page is not built (npm run build); serving a placeholder at /');
+  return page ?? true;
+}
 
 function listen(
   fetch: Parameters<typeof serve>[0]['fetch'],
