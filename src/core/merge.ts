@@ -97,7 +97,9 @@ export function mergeMemory(existing: MemoryRecord | undefined, write: MemoryWri
   if (existing && write.create && write.create.createdAt < memory.createdAt) {
     memory.createdAt = write.create.createdAt;
   }
-  memory.updatedAt = hlcToIso(maxClock(clocks));
+  const updatedAt = hlcToIso(maxClock(clocks));
+  // Share the string when equal: a store of 100K fresh memories keeps one timestamp string each, not two.
+  memory.updatedAt = updatedAt === memory.createdAt ? memory.createdAt : updatedAt;
   return { memory, clocks };
 }
 

@@ -1,6 +1,7 @@
+import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
-import { containsPhrase, parseQuery, rankDocuments, tokenize } from './text/index.js';
+import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './types.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
@@ -12,25 +13,31 @@ interface Ranked {
   score: number;
 }
 
-function byScoreThenId(a: Ranked, b: Ranked): number {
-  return b.score - a.score || compareIdsDesc(a.id, b.id);
-}
-
 /**
- * Reads ranked candidates in chunks and keeps those passing `accept`, until `limit` are found.
+ * Reads candidates best first in chunks and keeps those passing `accept`, until `limit` are found.
  * Chunking bounds the reads when filters are selective without fetching the whole candidate list.
  */
-async function takeAccepted(
+async function takeAccepted<C extends Ranked>(
   store: MemoryStore,
   namespace: string,
-  ranked: readonly Ranked[],
+  candidates: C[],
   limit: number,
-  accept: (record: MemoryRecord, candidate: Ranked) => boolean,
+  accept: (record: MemoryRecord, candidate: C) => boolean,
 ): Promise<NativeSearchHit[]> {
   const hits: NativeSearchHit[] = [];
   const chunk = Math.max(limit * 2, 32);
-  for (let start = 0; start < ranked.length && hits.length < limit; start += chunk) {
-    const slice = ranked.slice(start, start + chunk);
+  const ordered = bestFirst(candidates, compareCandidates);
+  for (let done = false; !done && hits.length < limit; ) {
+    const slice: C[] = [];
+    while (slice.length < chunk) {
+      const next = ordered.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      slice.push(next.value);
+    }
+    if (slice.length === 0) break;
     const records = new Map(
       (
         await store.getMemories(
@@ -61,11 +68,11 @@ async function textSearch(
     store.textStats(namespace),
     store.postings(namespace, parsed.terms, parsed.prefixes),
   ]);
-  const candidates = rankDocuments(parsed, postings, stats);
+  const candidates = scoreDocuments(parsed, postings, stats);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
     if (!matchesFilter(record.memory, filter)) return false;
-    if (!(candidate as (typeof candidates)[number]).needsPhraseCheck) return true;
+    if (!candidate.needsPhraseCheck) return true;
     const tokens = tokenize(record.memory.content);
     return (
       phrases.every((p) => containsPhrase(tokens, p)) &&
@@ -109,7 +116,6 @@ async function vectorSearch(
     if (page.length < VECTOR_PAGE) break;
     after = page[page.length - 1]!.id;
   }
-  scored.sort(byScoreThenId);
   return takeAccepted(store, namespace, scored, limit, (record) => matchesFilter(record.memory, filter));
 }
 

@@ -160,4 +160,43 @@ describe('sync degradation', () => {
     const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
     expect(gaps.slice(0, 6)).toEqual([100, 200, 400, 800, 800, 800]);
   });
+
+  it('never runs two rounds at once, whatever mixes timers, writes and explicit syncs', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    const engine = new SyncEngine({
+      store: new InMemoryStore(),
+      namespace: 'n',
+      clock: new HybridLogicalClock('t'),
+      transport: {
+        exchange: async () => {
+          calls++;
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await new Promise((r) => setTimeout(r, 3));
+          inFlight--;
+          if (calls % 3 === 0) throw new EngramError('OFFLINE', 'flaky');
+          return { pull: { changes: [], cursor: 0, hasMore: false } };
+        },
+      },
+      intervalMs: 2,
+      debounceMs: 0,
+      backoff: { baseMs: 1, maxMs: 2 },
+      onStatus: () => {},
+      onPulled: () => {},
+    });
+    await engine.start();
+    const explicit = [];
+    for (let i = 0; i < 10; i++) {
+      engine.noteLocalWrite(1);
+      explicit.push(engine.sync().catch(() => undefined));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(explicit);
+    await new Promise((r) => setTimeout(r, 30));
+    engine.stop();
+    expect(calls).toBeGreaterThan(10);
+    expect(maxInFlight).toBe(1);
+  });
 });

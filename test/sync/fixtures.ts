@@ -70,8 +70,13 @@ export async function snapshot(store: MemoryStore, namespace: string): Promise<S
   return { memories, links };
 }
 
+/** Syncs every replica in turn until all have seen everything, then waits out background rounds. */
 export async function settle(clients: Engram[], rounds = 3): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const client of clients) await client.sync();
+  }
+  const deadline = Date.now() + 5000;
+  while (clients.some((c) => c.status.state !== 'online') && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

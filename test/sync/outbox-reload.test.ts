@@ -15,7 +15,13 @@ describe('outbox durability', () => {
       if (down) throw new TypeError('Failed to fetch');
       return app.fetch(new Request(input, init));
     }) as typeof fetch;
-    const sync = { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, backoff: { baseMs: 600_000 } };
+    const sync = {
+      url: 'http://edge.test',
+      token,
+      fetch: fetchFn,
+      intervalMs: 0,
+      backoff: { baseMs: 600_000 },
+    };
     const name = `outbox-${Date.now()}`;
 
     const first = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'notes', sync });

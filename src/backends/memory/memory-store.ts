@@ -145,7 +145,9 @@ export class InMemoryStore implements MemoryStore {
         staged.push(() => data.meta.set(key, structuredClone(value)));
       },
     };
-    const result = await mergeBatch(tx, structuredClone(batch));
+    // Core's merge copies what it keeps from `existing` records and the façade builds writes from
+    // fresh objects, so the batch is not cloned here; results are, as callers may mutate them.
+    const result = await mergeBatch(tx, batch);
     for (const step of staged) step();
     return structuredClone(result);
   }
@@ -256,11 +258,12 @@ export class InMemoryStore implements MemoryStore {
   }
 }
 
+/** Reads for the merge: core's merge never mutates what it reads, so no copies are made. */
 function pick<T>(map: Map<string, T>, ids: readonly string[]): Map<string, T> {
   const out = new Map<string, T>();
   for (const id of ids) {
     const value = map.get(id);
-    if (value !== undefined) out.set(id, structuredClone(value));
+    if (value !== undefined) out.set(id, value);
   }
   return out;
 }

@@ -116,7 +116,17 @@ export class SyncEngine {
       return;
     }
     clearTimeout(this.timer);
-    this.timer = unref(setTimeout(() => void this.runOnce().catch(() => undefined), delayMs));
+    this.timer = unref(setTimeout(() => this.runInBackground(), delayMs));
+  }
+
+  /** Timers land here: a round never overlaps another, it is queued behind it instead. */
+  private runInBackground(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.runOnce().catch(() => undefined);
   }
 
   private runOnce(): Promise<SyncResult> {
@@ -139,6 +149,8 @@ export class SyncEngine {
       const lastSyncAt = new Date().toISOString();
       await this.options.store.apply(this.options.namespace, { meta: { [KEYS.lastSyncAt]: lastSyncAt } });
       this.attempt = 0;
+      // A retry scheduled by an earlier failure is moot; writes made meanwhile set `rerun` instead.
+      clearTimeout(this.timer);
       this.setStatus({ state: 'online', lastSyncAt, pending: await this.countPending(), error: undefined });
       return { pushed, pulled };
     } catch (error) {
@@ -167,7 +179,7 @@ export class SyncEngine {
     this.attempt++;
     const delay = ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2);
     clearTimeout(this.timer);
-    this.timer = unref(setTimeout(() => void this.runOnce().catch(() => undefined), delay));
+    this.timer = unref(setTimeout(() => this.runInBackground(), delay));
   }
 
   private async meta(key: string): Promise<number> {

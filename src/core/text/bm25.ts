@@ -175,7 +175,11 @@ function phraseWeights(index: TermIndex, terms: readonly string[]): ClauseWeight
   return { docs, weights };
 }
 
-function byScoreThenIdDescending(a: Candidate, b: Candidate): number {
+/** Best first: score descending, then id descending. */
+export function compareCandidates(
+  a: Pick<Candidate, 'id' | 'score'>,
+  b: Pick<Candidate, 'id' | 'score'>,
+): number {
   if (a.score !== b.score) return b.score - a.score;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
@@ -195,6 +199,15 @@ function byScoreThenIdDescending(a: Candidate, b: Candidate): number {
  * Sorted by score descending, then id descending.
  */
 export function rankDocuments(
+  parsed: ParsedQuery,
+  postings: readonly Posting[],
+  stats: CorpusStats,
+): Candidate[] {
+  return scoreDocuments(parsed, postings, stats).sort(compareCandidates);
+}
+
+/** The matching documents with their scores, in no particular order (see `rankDocuments`). */
+export function scoreDocuments(
   parsed: ParsedQuery,
   postings: readonly Posting[],
   stats: CorpusStats,
@@ -246,5 +259,5 @@ export function rankDocuments(
       needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,
     });
   }
-  return candidates.sort(byScoreThenIdDescending);
+  return candidates;
 }

@@ -1,4 +1,11 @@
-export { type Candidate, type CorpusStats, type Posting, rankDocuments } from './bm25.js';
+export {
+  type Candidate,
+  type CorpusStats,
+  compareCandidates,
+  type Posting,
+  rankDocuments,
+  scoreDocuments,
+} from './bm25.js';
 export { type ParsedQuery, parseQuery, type QueryClause } from './query.js';
 export {
   containsPhrase,

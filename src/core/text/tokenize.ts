@@ -20,8 +20,18 @@ export function splitWords(text: string): string[] {
   return normalizeWord(text).match(WORD) ?? [];
 }
 
+/** Words repeat far more than they vary, so stems are memoised; the cache is dropped when full. */
+const STEM_CACHE_LIMIT = 50_000;
+const stems = new Map<string, string>();
+
 function toTerm(word: string): string {
-  return stemmer(word).slice(0, MAX_TERM_LENGTH);
+  let term = stems.get(word);
+  if (term === undefined) {
+    term = stemmer(word).slice(0, MAX_TERM_LENGTH);
+    if (stems.size >= STEM_CACHE_LIMIT) stems.clear();
+    stems.set(word, term);
+  }
+  return term;
 }
 
 /**
