@@ -1,7 +1,5 @@
-import { InMemoryStore } from '../backends/memory/memory-store.js';
 import { HybridLogicalClock } from './hlc.js';
 import { type CreateMemoryOptions, Engram } from './memory.js';
-import { createHttpTransport } from './sync/transport.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
@@ -26,7 +24,8 @@ function newClientId(): string {
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
-  const store = options.store ?? new InMemoryStore();
+  // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
+  const store = options.store ?? new (await import('../backends/memory/memory-store.js')).InMemoryStore();
   const now = options.now ?? Date.now;
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
@@ -34,14 +33,7 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
     clientId = newClientId();
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
-  const transport = sync && createHttpTransport({ ...sync, namespace });
-  const memory = new Engram(
-    store,
-    namespace,
-    new HybridLogicalClock(clientId, now),
-    now,
-    sync && transport ? { transport, options: sync } : undefined,
-  );
-  await memory.start();
+  const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
+  if (sync) await memory.startSync(sync);
   return memory;
 }

@@ -5,8 +5,7 @@ import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { ID_PATTERN, uuidv7 } from './ids.js';
 import { searchStore } from './search.js';
-import { SyncEngine, type SyncResult, type SyncStatus } from './sync/engine.js';
-import type { SyncTransport } from './sync/transport.js';
+import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
 import type {
   Link,
   LinkOptions,
@@ -105,29 +104,15 @@ export class Engram {
   private readonly events: Emitter<MemoryEvents>;
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
-  private readonly replication: SyncEngine | undefined;
+  private replication: SyncEngine | undefined;
 
   constructor(
     readonly store: MemoryStore,
     readonly namespace: string,
     private readonly clock: HybridLogicalClock,
     private readonly now: () => number,
-    sync?: { transport: SyncTransport; options: SyncOptions },
   ) {
     this.events = new Emitter<MemoryEvents>(reportListenerError);
-    if (sync) {
-      this.replication = new SyncEngine({
-        store,
-        namespace,
-        clock,
-        transport: sync.transport,
-        intervalMs: sync.options.intervalMs,
-        debounceMs: sync.options.debounceMs,
-        backoff: sync.options.backoff,
-        onStatus: (status) => this.events.emit('status', status),
-        onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace, ids }),
-      });
-    }
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
       if (ns === this.namespace) this.events.emit('change', { type: 'external', namespace: ns, ids });
     });
@@ -137,9 +122,27 @@ export class Engram {
     return this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
   }
 
-  /** Starts background sync; createMemory calls it. */
-  async start(): Promise<void> {
-    await this.replication?.start();
+  /**
+   * Starts background sync; createMemory calls it. The engine is loaded on demand, so apps that never
+   * sync do not ship it.
+   */
+  async startSync(options: SyncOptions): Promise<void> {
+    const [{ SyncEngine }, { createHttpTransport }] = await Promise.all([
+      import('./sync/engine.js'),
+      import('./sync/transport.js'),
+    ]);
+    this.replication = new SyncEngine({
+      store: this.store,
+      namespace: this.namespace,
+      clock: this.clock,
+      transport: createHttpTransport({ ...options, namespace: this.namespace }),
+      intervalMs: options.intervalMs,
+      debounceMs: options.debounceMs,
+      backoff: options.backoff,
+      onStatus: (status) => this.events.emit('status', status),
+      onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace: this.namespace, ids }),
+    });
+    await this.replication.start();
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {

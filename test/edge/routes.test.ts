@@ -235,10 +235,10 @@ describe('edge routes: replica options', () => {
     expect((await call('GET', '/v1/ns/demo/memories?include=everything')).json.error.field).toBe('include');
   });
 
-  it('sync serves push, get and pull; origin and include=origin are optional', async () => {
+  it('sync serves push, get and pull, each change with its origin', async () => {
     const { call } = await testApp();
     const made = await call('POST', '/v1/ns/demo/memories', { content: 'via api' });
-    const sync = await call('POST', '/v1/ns/demo/sync?include=origin', {
+    const sync = await call('POST', '/v1/ns/demo/sync', {
       pull: { after: 0 },
       get: { memories: [made.json.id, 'ghost'] },
     });
@@ -250,8 +250,6 @@ describe('edge routes: replica options', () => {
     expect(sync.json.pull.changes).toEqual([
       expect.objectContaining({ id: made.json.id, entity: 'memory', origin: 'local' }),
     ]);
-    const plain = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
-    expect(plain.json.pull.changes[0].origin).toBeUndefined();
     expect((await call('POST', '/v1/ns/demo/sync?origin=elsewhere', {})).json.error.field).toBe(
       'sync.origin',
     );
