@@ -29,28 +29,35 @@ function random(seed: number) {
   return { next, pick, some };
 }
 
+/** 1400 memories in batches of mixed sizes (so text groups fill, close and reopen), then random edits. */
 async function replay(mem: Engram, clock: { now: number }): Promise<void> {
   const rnd = random(42);
-  const ids = Array.from({ length: 160 }, (_, i) => `m${String(i).padStart(3, '0')}`).sort(
+  const ids = Array.from({ length: 1400 }, (_, i) => `m${String(i).padStart(4, '0')}`).sort(
     () => rnd.next() - 0.5,
   );
   const sentence = () =>
     Array.from({ length: 1 + Math.floor(rnd.next() * 8) }, () => rnd.pick(WORDS)).join(' ');
-  for (const id of ids) {
+  const input = (id: string) => {
     clock.now += 1000;
     // Some expire while the history is still being written, so reads must skip them.
     const expiresAt =
-      rnd.next() < 0.15 ? new Date(clock.now + rnd.next() * 300_000).toISOString() : undefined;
-    await mem.add({
+      rnd.next() < 0.05 ? new Date(clock.now + rnd.next() * 300_000).toISOString() : undefined;
+    return {
       id,
       content: sentence(),
       kind: rnd.pick(KINDS),
       tags: rnd.some(TAGS),
       ...(rnd.next() < 0.5 ? { embedding: [rnd.next(), rnd.next(), rnd.next()] } : {}),
       ...(expiresAt ? { expiresAt } : {}),
-    });
+    };
+  };
+  const sizes = [1, 3, 600, 7, 1, 450, 40];
+  for (let at = 0, turn = 0; at < ids.length; turn++) {
+    const size = sizes[turn % sizes.length]!;
+    await mem.addMany(ids.slice(at, at + size).map(input));
+    at += size;
   }
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 300; i++) {
     clock.now += 1000;
     const id = rnd.pick(ids);
     if ((await mem.get(id)) === null) continue;
@@ -98,10 +105,15 @@ describe('IndexedDBStore equals InMemoryStore on a random history', () => {
   });
 
   it('has a history worth comparing', async () => {
-    const live = (await reference.list({ limit: 500 })).items;
-    expect(live.length).toBeGreaterThan(100);
-    expect(live.length).toBeLessThan(150);
-    expect(live.some((m) => m.embedding) && live.some((m) => m.expiresAt)).toBe(true);
+    const live = [
+      ...(await reference.list({ limit: 1000 })).items,
+      ...(await reference.list({ limit: 1000, cursor: (await reference.list({ limit: 1000 })).cursor }))
+        .items,
+    ];
+    expect(live.length).toBeGreaterThan(1200);
+    expect(live.length).toBeLessThan(1400);
+    expect(live.some((m) => m.embedding)).toBe(true);
+    expect((await ours.store.textStats(ours.namespace)).docs).toBeGreaterThan(1200);
   });
 
   const filters: ListOptions[] = [
@@ -114,7 +126,7 @@ describe('IndexedDBStore equals InMemoryStore on a random history', () => {
     { tags: ['a', 'b', 'c'], tagMode: 'any', kind: 'event' },
   ];
   for (const filter of filters) {
-    for (const limit of [1, 7, 50]) {
+    for (const limit of [3, 50, 500]) {
       it(`list ${JSON.stringify(filter)} in pages of ${limit}`, async () => {
         expect(await allPages(ours, { ...filter, limit })).toEqual(
           await allPages(reference, { ...filter, limit }),
@@ -142,7 +154,7 @@ describe('IndexedDBStore equals InMemoryStore on a random history', () => {
   }
 
   it('walks the graph the same way', async () => {
-    const ids = (await reference.list({ limit: 200 })).items.map((m) => m.id);
+    const ids = (await reference.list({ limit: 300 })).items.map((m) => m.id);
     for (const id of ids) {
       expect(edges(await ours.links(id))).toEqual(edges(await reference.links(id)));
       expect(await ours.neighbors(id, { depth: 2 })).toEqual(await reference.neighbors(id, { depth: 2 }));

@@ -6,7 +6,7 @@ import { createMemory, formatHlc, type Json, type MemoryWrite, type WriteBatch }
 
 let databases = 0;
 const freshName = () => `engram-storage-${process.pid}-${Date.now()}-${++databases}`;
-const STORES = ['memories', 'vectors', 'links', 'tombstones', 'changes', 'meta', 'postings'];
+const STORES = ['memories', 'vectors', 'links', 'tombstones', 'meta', 'textGroups', 'textTerms'];
 
 /** Every row of a namespace, read with raw idb (not our code): store name -> [key, value] pairs. */
 async function rawRows(name: string, ns: string): Promise<Record<string, Array<[unknown, unknown]>>> {
@@ -28,14 +28,14 @@ const empty = {
   vectors: [],
   links: [],
   tombstones: [],
-  changes: [],
   meta: [],
-  postings: [],
+  textGroups: [],
+  textTerms: [],
   stats: [],
 };
 
 describe('IndexedDBStore rows, read back with raw idb', () => {
-  it('keeps records, postings, statistics, feed and meta exactly as written, updated in place', async () => {
+  it('keeps records, text groups, statistics, feed and meta exactly as written, updated in place', async () => {
     const name = freshName();
     const mem = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
     const fox = await mem.add({
@@ -50,46 +50,44 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
     let rows = await rawRows(name, 'ns');
     expect(rows.memories).toHaveLength(2);
     expect(rows.vectors).toEqual([[['ns', fox.id], new Float64Array([1, 2])]]);
-    expect(rows.links).toEqual([[['ns', link.id], { link, clocks: expect.any(Object) }]]);
-    expect(rows.stats).toEqual([['ns', { docs: 2, tokens: 7 }]]);
+    expect(rows.links).toEqual([
+      [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
+    ]);
+    expect(rows.stats).toEqual([['ns', { docs: 2, tokens: 7, seq: 3, openGroup: 0, openGroupDocs: 2 }]]);
+    expect(rows.textGroups).toEqual([
+      [['ns', 0], { ids: `${fox.id} ${dog.id}`, lengths: new Uint32Array([4, 3]) }],
+    ]);
 
     await mem.update(fox.id, { content: 'The quick red fox', embedding: null });
     await mem.remove(dog.id);
     rows = await rawRows(name, 'ns');
-    const [[key, row]] = rows.memories as [[unknown, { memory: object; tagKeys: unknown; hasVector?: true }]];
+    const [[key, row]] = rows.memories as [[unknown, Record<string, unknown>]];
     expect(key).toEqual(['ns', fox.id]);
-    expect(row.memory).toEqual({
-      ...fox,
-      content: 'The quick red fox',
-      updatedAt: expect.any(String),
-      embedding: undefined,
+    const { embedding: _, ...withoutEmbedding } = fox;
+    expect(row).toEqual({
+      memory: { ...withoutEmbedding, content: 'The quick red fox', updatedAt: expect.any(String) },
+      clocks: expect.any(Object),
+      tagKeys: [['ns', 'animal']],
+      group: 0,
+      seq: 4,
+      origin: 'local',
     });
-    expect(row.memory).not.toHaveProperty('embedding');
-    expect(row.tagKeys).toEqual([['ns', 'animal']]);
-    expect(row.hasVector).toBeUndefined();
     expect(rows.vectors).toEqual([]);
-    const packed = 4 * 2 ** 24 + 1;
-    expect(rows.postings).toEqual(
-      ['fox', 'quick', 'red', 'the'].map((term) => [['ns', term, fox.id], packed]),
-    );
-    expect(rows.stats).toEqual([['ns', { docs: 1, tokens: 4 }]]);
+    expect(rows.textGroups).toEqual([[['ns', 0], { ids: fox.id, lengths: new Uint32Array([4]) }]]);
+    const block = {
+      terms: 'fox quick red the',
+      ends: new Uint32Array([1, 2, 3, 4]),
+      slots: new Uint16Array(4),
+      tfs: new Uint32Array([1, 1, 1, 1]),
+    };
+    expect(rows.textTerms).toEqual([[['ns', 0, ''], block]]);
+    expect(rows.stats).toEqual([['ns', { docs: 1, tokens: 4, seq: 6, openGroup: 0, openGroupDocs: 1 }]]);
     expect(rows.links).toEqual([]);
-    expect(rows.tombstones!.map(([k]) => k)).toEqual(
-      [
-        ['ns', dog.id],
-        ['ns', link.id],
-      ].sort(),
-    );
-    expect(rows.changes!.map(([, c]) => c)).toEqual([
-      { namespace: 'ns', seq: 4, entity: 'memory', id: fox.id, origin: 'local' },
-      { namespace: 'ns', seq: 5, entity: 'memory', id: dog.id, origin: 'local' },
-      { namespace: 'ns', seq: 6, entity: 'link', id: link.id, origin: 'local' },
+    expect(rows.tombstones!.map(([, t]) => t)).toEqual([
+      { entity: 'memory', id: dog.id, namespace: 'ns', clock: expect.any(String), seq: 5, origin: 'local' },
+      { entity: 'link', id: link.id, namespace: 'ns', clock: expect.any(String), seq: 6, origin: 'local' },
     ]);
     expect(rows.meta).toEqual([[['ns', 'clientId'], expect.any(String)]]);
-
-    const db = await openDB(name);
-    expect(await db.countFromIndex('changes', 'entity', IDBKeyRange.bound(['ns'], ['ns', []]))).toBe(3);
-    db.close();
     await mem.close();
   });
 });
@@ -121,6 +119,22 @@ describe('IndexedDBStore merges of large batches', () => {
       true,
     );
     await store.close();
+  });
+
+  it('edits a text group it has already written in the same batch', async () => {
+    const store = new IndexedDBStore({ name: freshName() });
+    const later = formatHlc({ wallMs: Date.parse('2030-01-02'), counter: 0, node: 'n1' });
+    const writes = Array.from({ length: 600 }, (_, i) =>
+      write('ns', `id-${String(i).padStart(4, '0')}`, `doc number ${i}`),
+    );
+    // The first memory fills the first group, which closes after 512; then its text changes again.
+    writes.push({ id: 'id-0000', values: { content: 'rewritten zebra' }, clocks: { content: later } });
+    await store.apply('ns', { memories: writes });
+    const mem = await createMemory({ store, namespace: 'ns' });
+    expect((await mem.search('zebra')).map((h) => h.memory.id)).toEqual(['id-0000']);
+    expect((await mem.search('number', { limit: 1000 })).map((h) => h.memory.id)).not.toContain('id-0000');
+    expect(await store.textStats('ns')).toMatchObject({ docs: 600 });
+    await mem.close();
   });
 });
 
@@ -171,7 +185,8 @@ describe('IndexedDBStore writes are atomic', () => {
     vi.restoreAllMocks();
     const result = await store.apply('ns', batch('ns'));
     expect(result.memories).toHaveLength(2);
-    expect((await rawRows(name, 'ns')).changes).toHaveLength(3);
+    const rows = await rawRows(name, 'ns');
+    expect([rows.memories, rows.links].map((r) => r!.length)).toEqual([2, 1]);
     await store.close();
   });
 
@@ -181,7 +196,7 @@ describe('IndexedDBStore writes are atomic', () => {
     await store.apply('ns', { memories: [write('ns', 'before', 'already here')] });
     const before = await rawRows(name, 'ns');
     vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
-      if (this.name !== 'changes') return originalPut.apply(this, args);
+      if (this.name !== 'textTerms') return originalPut.apply(this, args);
       originalPut.apply(this, args);
       return this.add(...args); // the key now exists: a ConstraintError, reported asynchronously
     });

@@ -8,6 +8,7 @@ import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 let databases = 0;
 const freshName = () => `engram-upgrade-${process.pid}-${Date.now()}-${++databases}`;
 const NOW = '2031-01-01T00:00:00.000Z';
+const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textGroups', 'textTerms', 'tombstones', 'vectors'];
 
 /** 'done', or 'blocked' as soon as our store failed to step aside (instead of hanging the test). */
 function unlessBlocked(request: (blocked: () => void) => Promise<unknown>): Promise<'done' | 'blocked'> {
@@ -48,7 +49,7 @@ describe('IndexedDBStore schema versions', () => {
 
     const check = await openDB(name);
     expect(check.version).toBe(2);
-    expect([...check.objectStoreNames]).toEqual(expect.arrayContaining(['vectors', 'stats']));
+    expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
     const row = await check.get('memories', ['ns', 'm1']);
     expect(row.memory.embedding).toBeUndefined();
     expect(row).toMatchObject({
@@ -57,11 +58,20 @@ describe('IndexedDBStore schema versions', () => {
         ['ns', 'bird'],
         ['ns', 'cold'],
       ],
+      group: 0,
+      seq: 1,
     });
     expect(Array.from(await check.get('vectors', ['ns', 'm1']))).toEqual([0.5, -0.25, 1]);
     expect(await check.getAllKeysFromIndex('memories', 'tags', ['ns', 'bird'])).toEqual([
       ['ns', 'm1'],
       ['ns', 'm3'],
+    ]);
+    expect(await check.get('tombstones', ['ns', 'gone'])).toMatchObject({ seq: 5, origin: 'remote' });
+    expect((await check.get('textGroups', ['ns', 0])).ids.split(' ')).toEqual([
+      'm1',
+      'm2',
+      'm3',
+      expect.any(String),
     ]);
     check.close();
   });
@@ -71,10 +81,8 @@ describe('IndexedDBStore schema versions', () => {
     await new IndexedDBStore({ name }).open();
     const check = await openDB(name);
     expect(check.version).toBe(2);
-    expect([...check.objectStoreNames].sort()).toEqual(
-      ['changes', 'links', 'memories', 'meta', 'postings', 'stats', 'tombstones', 'vectors'].sort(),
-    );
-    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
+    expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
+    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['feed', 'kind', 'tags']);
     check.close();
   });
 });

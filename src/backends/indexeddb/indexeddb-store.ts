@@ -19,10 +19,13 @@ import type {
 } from '../../core/types.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
-import { namespaceRange, nextNamespaceKey, prefixRange, termRange, unpackPosting } from './keys.js';
+import { readFeed } from './feed.js';
+import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
+import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { readPostings } from './text-reader.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
 
 export interface IndexedDBStoreOptions {
@@ -168,12 +171,14 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
-    return this.read('getLinks', ['links'], (tx) => readByIds(tx.objectStore('links'), namespace, ids));
+    return this.read('getLinks', ['links'], async (tx) =>
+      (await readByIds(tx.objectStore('links'), namespace, ids)).map(toLinkRecord),
+    );
   }
 
   getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
-    return this.read('getTombstones', ['tombstones'], (tx) =>
-      readByIds(tx.objectStore('tombstones'), namespace, ids),
+    return this.read('getTombstones', ['tombstones'], async (tx) =>
+      (await readByIds(tx.objectStore('tombstones'), namespace, ids)).map(toTombstone),
     );
   }
 
@@ -203,25 +208,15 @@ export class IndexedDBStore implements MemoryStore {
 
   textStats(namespace: string): Promise<TextStats> {
     return this.read('textStats', ['stats'], async (tx) => {
-      return (await tx.objectStore('stats').get(namespace)) ?? { docs: 0, tokens: 0 };
+      const stats = await tx.objectStore('stats').get(namespace);
+      return { docs: stats?.docs ?? 0, tokens: stats?.tokens ?? 0 };
     });
   }
 
-  /** One key range per term or prefix; keys and values come back in two bulk reads, not a cursor walk. */
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['postings'], async (tx) => {
-      const store = tx.objectStore('postings');
-      const ranges = [
-        ...terms.map((t) => termRange(namespace, t)),
-        ...prefixes.map((p) => prefixRange(namespace, p)),
-      ];
-      const pages = await Promise.all(
-        ranges.map((range) => Promise.all([store.getAllKeys(range), store.getAll(range)])),
-      );
-      return pages.flatMap(([keys, values]) =>
-        keys.map(([, term, id], i) => ({ term, id, ...unpackPosting(values[i]!) })),
-      );
-    });
+    return this.read('postings', ['textTerms', 'textGroups'], (tx) =>
+      readPostings(tx, namespace, terms, prefixes),
+    );
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
@@ -234,10 +229,9 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
-    return this.read('changes', ['changes'], async (tx) => {
-      const rows = await tx.objectStore('changes').getAll(namespaceRange(namespace, afterSeq), limit);
-      return rows.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));
-    });
+    return this.read('changes', ['memories', 'links', 'tombstones'], (tx) =>
+      readFeed(tx, namespace, afterSeq, limit),
+    );
   }
 
   getMeta(namespace: string, key: string): Promise<Json | undefined> {

@@ -18,32 +18,12 @@ export function belowRange(namespace: string, beforeId: string | undefined): IDB
     : IDBKeyRange.bound([namespace], [namespace, beforeId], false, true);
 }
 
+/** Keys `[ns, group, ...]` of one text group. */
+export function groupRange(namespace: string, group: number): IDBKeyRange {
+  return IDBKeyRange.bound([namespace, group], [namespace, group, AFTER_ANY_STRING]);
+}
+
 /** The first key past every `[namespace, ...]` key: where a distinct-namespace scan jumps to. */
 export function nextNamespaceKey(namespace: string): IDBValidKey {
   return [namespace, AFTER_ANY_STRING];
-}
-
-/** Postings `[ns, term, id]` of one exact term. */
-export function termRange(namespace: string, term: string): IDBKeyRange {
-  return IDBKeyRange.bound([namespace, term], [namespace, term, AFTER_ANY_STRING]);
-}
-
-/** Postings of every term starting with `prefix` ('\uffff' is the largest code unit keys compare by). */
-export function prefixRange(namespace: string, prefix: string): IDBKeyRange {
-  return IDBKeyRange.bound([namespace, prefix], [namespace, `${prefix}\uffff`]);
-}
-
-/**
- * A posting's value packs tf and the document length into one number: the cheapest value IndexedDB
- * stores and decodes, and search then needs no per-document length lookup. Content is at most 64 KiB,
- * so both stay far below the span.
- */
-const TF_SPAN = 2 ** 24;
-
-export function packPosting(tf: number, length: number): number {
-  return length * TF_SPAN + tf;
-}
-
-export function unpackPosting(value: number): { tf: number; length: number } {
-  return { tf: value % TF_SPAN, length: Math.floor(value / TF_SPAN) };
 }

@@ -84,6 +84,6 @@ export async function readLinksTouching(
     ]),
   );
   const found = new Map<string, LinkRecord>();
-  for (const row of lists.flat()) found.set(row.link.id, row);
+  for (const { link, clocks } of lists.flat()) found.set(link.id, { link, clocks });
   return [...found.values()];
 }

@@ -1,49 +1,81 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import { indexText } from '../../core/text/index.js';
 import type {
-  ChangeEntry,
+  ChangeOrigin,
   FieldClocks,
   Json,
   LinkRecord,
   Memory,
-  MemoryRecord,
   TextStats,
   Tombstone,
 } from '../../core/types.js';
-import { PendingRequests } from './pending-requests.js';
+import { migrateToVersion2 } from './migrate-v2.js';
 
 export const SCHEMA_VERSION = 2;
 
 /**
- * A memory as stored. The embedding lives in `vectors` (`hasVector` says so), so text reads never
- * decode vectors and vector scans never decode text.
+ * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
+ * `[namespace, seq]`: rewriting the row moves the entry, and a bulk write costs no extra feed rows.
  */
-export interface MemoryRow {
+export interface FeedEntry {
+  seq: number;
+  origin: ChangeOrigin;
+}
+
+/** A memory as stored. Its embedding lives in `vectors` (`hasVector`), so text and vector reads stay apart. */
+export interface MemoryRow extends FeedEntry {
   memory: Omit<Memory, 'embedding'>;
   clocks: FieldClocks;
   /** `[namespace, tag]` pairs: keys of the multiEntry `tags` index. */
   tagKeys: [string, string][];
   hasVector?: true;
+  /** The text group holding this memory's postings (see text-groups.ts). */
+  group: number;
 }
 
-export type LinkRow = LinkRecord;
-export type ChangeRow = ChangeEntry & { namespace: string };
+export interface LinkRow extends LinkRecord, FeedEntry {}
+export interface TombstoneRow extends Tombstone, FeedEntry {}
+
+/** Slot i of a text group is the memory `ids.split(' ')[i]`, `lengths[i]` tokens long. */
+export interface TextGroupRow {
+  ids: string;
+  lengths: Uint32Array;
+}
+
+/** Postings of a sorted run of terms in one group: term i owns entries [ends[i-1], ends[i]). */
+export interface TermBlockRow {
+  terms: string;
+  ends: Uint32Array;
+  slots: Uint16Array;
+  tfs: Uint32Array;
+}
+
+/** Per-namespace counters, kept up to date by every write so that opening reads nothing. */
+export interface NamespaceStats extends TextStats {
+  seq: number;
+  /** The group receiving new documents, and how many it holds. */
+  openGroup: number;
+  openGroupDocs: number;
+}
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */
 export interface EngramSchema extends DBSchema {
   memories: {
     key: [string, string];
     value: MemoryRow;
-    indexes: { kind: [string, string]; tags: [string, string] };
+    indexes: { kind: [string, string]; tags: [string, string]; feed: [string, number] };
   };
   vectors: { key: [string, string]; value: Float64Array };
-  links: { key: [string, string]; value: LinkRow; indexes: { from: [string, string]; to: [string, string] } };
-  tombstones: { key: [string, string]; value: Tombstone };
-  changes: { key: [string, number]; value: ChangeRow; indexes: { entity: [string, string, string] } };
+  links: {
+    key: [string, string];
+    value: LinkRow;
+    indexes: { from: [string, string]; to: [string, string]; feed: [string, number] };
+  };
+  tombstones: { key: [string, string]; value: TombstoneRow; indexes: { feed: [string, number] } };
   meta: { key: [string, string]; value: Json };
-  /** `[namespace, term, id]` -> packed tf and document length (see rows.ts). */
-  postings: { key: [string, string, string]; value: number };
-  stats: { key: string; value: TextStats };
+  stats: { key: string; value: NamespaceStats };
+  textGroups: { key: [string, number]; value: TextGroupRow };
+  /** `[namespace, group, first term]`. */
+  textTerms: { key: [string, number, string]; value: TermBlockRow };
 }
 
 export type StoreName = StoreNames<EngramSchema>;
@@ -55,10 +87,10 @@ export const ALL_STORES: StoreName[] = [
   'vectors',
   'links',
   'tombstones',
-  'changes',
   'meta',
-  'postings',
   'stats',
+  'textGroups',
+  'textTerms',
 ];
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
@@ -67,12 +99,15 @@ export async function upgradeSchema(
   oldVersion: number,
   tx: UpgradeTransaction,
 ): Promise<void> {
-  if (oldVersion < 1) createVersion1(db);
+  if (oldVersion < 1) createVersion1(db as unknown as IDBPDatabase);
   if (oldVersion < 2) await migrateToVersion2(db, tx);
 }
 
-/** v1 kept embeddings inside memory rows and had no text statistics: opening meant summing them. */
-function createVersion1(db: EngramDatabase): void {
+/**
+ * v1: embeddings inside memory rows, a separate change-feed store, one row per posting and no
+ * statistics, so a bulk write cost ~35 requests per memory and opening meant summing the index.
+ */
+function createVersion1(db: IDBPDatabase): void {
   const memories = db.createObjectStore('memories', { keyPath: ['memory.namespace', 'memory.id'] });
   memories.createIndex('kind', ['memory.namespace', 'memory.kind']);
   const links = db.createObjectStore('links', { keyPath: ['link.namespace', 'link.id'] });
@@ -80,42 +115,7 @@ function createVersion1(db: EngramDatabase): void {
   links.createIndex('to', ['link.namespace', 'link.to']);
   db.createObjectStore('tombstones', { keyPath: ['namespace', 'id'] });
   const changes = db.createObjectStore('changes', { keyPath: ['namespace', 'seq'] });
-  // Not unique: a write queues the new entry before the old one's delete lands, within one transaction.
   changes.createIndex('entity', ['namespace', 'entity', 'id']);
   db.createObjectStore('meta');
   db.createObjectStore('postings');
-}
-
-/**
- * v2 moves embeddings to their own store, indexes tags, and keeps per-namespace text statistics so
- * that opening a large database reads nothing. Existing rows are rewritten in the upgrade transaction.
- */
-async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransaction): Promise<void> {
-  db.createObjectStore('vectors');
-  db.createObjectStore('stats');
-  const memories = tx.objectStore('memories');
-  memories.createIndex('tags', 'tagKeys', { multiEntry: true });
-  const vectors = tx.objectStore('vectors');
-  const totals = new Map<string, TextStats>();
-  const writes = new PendingRequests();
-  for (let cursor = await memories.openCursor(); cursor; cursor = await cursor.continue()) {
-    const legacy = cursor.value as unknown as MemoryRecord;
-    const { namespace, id, content, embedding } = legacy.memory;
-    const total = totals.get(namespace) ?? { docs: 0, tokens: 0 };
-    total.docs += 1;
-    total.tokens += indexText(content).length;
-    totals.set(namespace, total);
-    if (embedding) writes.track(vectors.put(Float64Array.from(embedding), [namespace, id]));
-    writes.track(cursor.update(toMemoryRow(legacy)));
-  }
-  const stats = tx.objectStore('stats');
-  for (const [namespace, total] of totals) writes.track(stats.put(total, namespace));
-  await writes.settle();
-}
-
-export function toMemoryRow({ memory, clocks }: MemoryRecord): MemoryRow {
-  const { embedding, ...rest } = memory;
-  const row: MemoryRow = { memory: rest, clocks, tagKeys: memory.tags.map((tag) => [memory.namespace, tag]) };
-  if (embedding !== undefined) row.hasVector = true;
-  return row;
 }

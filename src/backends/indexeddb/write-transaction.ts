@@ -1,20 +1,11 @@
 import type { IDBPTransaction } from 'idb';
 import type { StoreTransaction } from '../../core/merge.js';
-import { indexText } from '../../core/text/index.js';
-import type {
-  ChangeOrigin,
-  Entity,
-  Json,
-  LinkRecord,
-  Memory,
-  MemoryRecord,
-  TextStats,
-  Tombstone,
-} from '../../core/types.js';
-import { namespaceRange, packPosting } from './keys.js';
+import type { ChangeOrigin, Entity, Json, LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
 import { PendingRequests } from './pending-requests.js';
-import { readByIdsProbing, readLinksTouching, readMemoryRecords } from './reads.js';
-import { type EngramSchema, type StoreName, toMemoryRow } from './schema.js';
+import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
+import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
+import type { EngramSchema, FeedEntry, NamespaceStats, StoreName } from './schema.js';
+import { TextIndexWriter } from './text-writer.js';
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
 
@@ -23,17 +14,20 @@ const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map
 /**
  * Core's merge runs against this inside ONE readwrite transaction. Reads are awaited (merge needs them);
  * writes are issued without awaiting each, queue in order inside the transaction and are settled in
- * `finish`, so a 10K batch costs no 10K round trips. Only IDB requests are awaited, so the transaction
- * stays alive throughout.
+ * `finish`. Only IDB requests are awaited, so the transaction stays alive throughout.
+ *
+ * A record or tombstone row carries its entity's change-feed entry, so its put waits (staged) for
+ * `recordChange` to hand it the next sequence number. Text edits are staged in a TextIndexWriter and
+ * written group by group at the end.
  */
 export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
-  private readonly textDelta: TextStats = { docs: 0, tokens: 0 };
-  private lastSeq: number | undefined;
-  /** Feed entries written by this transaction, by `entity:id`: a second change replaces them directly. */
-  private readonly feedSeqs = new Map<string, number>();
-  /** Records created here had no record and no tombstone before, so no feed entry to replace either. */
-  private readonly created = new Set<string>();
+  private stats: Promise<NamespaceStats> | undefined;
+  private text: TextIndexWriter | undefined;
+  /** The text group of every memory read or indexed here. */
+  private readonly groupOf = new Map<string, number>();
+  /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
+  private readonly staged = new Map<string, (feed: FeedEntry) => Promise<unknown>>();
 
   constructor(
     private readonly tx: WriteTransaction,
@@ -41,22 +35,19 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   ) {}
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
-    const records = await readMemoryRecords(
-      this.tx.objectStore('memories'),
-      this.tx.objectStore('vectors'),
-      this.namespace,
-      ids,
-      readByIdsProbing,
-    );
-    return byId(records, (r) => r.memory.id);
+    const rows = await readByIdsProbing(this.tx.objectStore('memories'), this.namespace, ids);
+    for (const row of rows) this.groupOf.set(row.memory.id, row.group);
+    return byId(await withVectors(this.tx.objectStore('vectors'), rows), (r) => r.memory.id);
   }
 
   async readLinks(ids: readonly string[]): Promise<Map<string, LinkRecord>> {
-    return byId(await readByIdsProbing(this.tx.objectStore('links'), this.namespace, ids), (r) => r.link.id);
+    const rows = await readByIdsProbing(this.tx.objectStore('links'), this.namespace, ids);
+    return byId(rows.map(toLinkRecord), (r) => r.link.id);
   }
 
   async readTombstones(ids: readonly string[]): Promise<Map<string, Tombstone>> {
-    return byId(await readByIdsProbing(this.tx.objectStore('tombstones'), this.namespace, ids), (t) => t.id);
+    const rows = await readByIdsProbing(this.tx.objectStore('tombstones'), this.namespace, ids);
+    return byId(rows.map(toTombstone), (t) => t.id);
   }
 
   readLinksTouching(memoryIds: readonly string[]): Promise<LinkRecord[]> {
@@ -64,43 +55,36 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     return readLinksTouching(links.index('from'), links.index('to'), this.namespace, memoryIds, 'both');
   }
 
-  putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): void {
+  async putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): Promise<void> {
     const { memory, clocks } = record;
-    const key: [string, string] = [this.namespace, memory.id];
-    this.writes.track(this.tx.objectStore('memories').put(toMemoryRow(record)));
-    if (!previous) this.created.add(`memory:${memory.id}`);
-    if (previous?.clocks.embedding !== clocks.embedding) {
-      const vectors = this.tx.objectStore('vectors');
-      if (memory.embedding) this.writes.track(vectors.put(Float64Array.from(memory.embedding), key));
-      else if (previous?.memory.embedding) this.writes.track(vectors.delete(key));
+    if (previous?.memory.content !== memory.content) {
+      const text = await this.textWriter();
+      const group = this.groupOf.get(memory.id);
+      if (previous && group !== undefined) text.remove(memory.id, group, previous.memory.content);
+      this.groupOf.set(memory.id, text.add(memory.id, memory.content));
     }
-    if (previous?.memory.content === memory.content) return;
-    if (previous) this.indexText(previous.memory, -1);
-    this.indexText(memory, 1);
+    const group = this.groupOf.get(memory.id)!;
+    this.stage('memory', memory.id, (feed) =>
+      this.tx.objectStore('memories').put(toMemoryRow(record, group, feed)),
+    );
+    if (previous?.clocks.embedding === clocks.embedding) return;
+    const vectors = this.tx.objectStore('vectors');
+    const key: [string, string] = [this.namespace, memory.id];
+    if (memory.embedding) this.writes.track(vectors.put(Float64Array.from(memory.embedding), key));
+    else if (previous?.memory.embedding) this.writes.track(vectors.delete(key));
   }
 
-  deleteMemory({ memory }: MemoryRecord): void {
+  async deleteMemory({ memory }: MemoryRecord): Promise<void> {
     const key: [string, string] = [this.namespace, memory.id];
     this.writes.track(this.tx.objectStore('memories').delete(key));
     if (memory.embedding) this.writes.track(this.tx.objectStore('vectors').delete(key));
-    this.indexText(memory, -1);
+    const group = this.groupOf.get(memory.id);
+    if (group !== undefined) (await this.textWriter()).remove(memory.id, group, memory.content);
+    this.groupOf.delete(memory.id);
   }
 
-  /** Adds (+1) or removes (-1) a document's postings; removals are queued before re-adds, so shared terms survive. */
-  private indexText(memory: Memory, sign: 1 | -1): void {
-    const postings = this.tx.objectStore('postings');
-    const { length, terms } = indexText(memory.content);
-    for (const [term, tf] of terms) {
-      const key: [string, string, string] = [this.namespace, term, memory.id];
-      this.writes.track(sign > 0 ? postings.put(packPosting(tf, length), key) : postings.delete(key));
-    }
-    this.textDelta.docs += sign;
-    this.textDelta.tokens += sign * length;
-  }
-
-  putLink(record: LinkRecord, previous: LinkRecord | undefined): void {
-    if (!previous) this.created.add(`link:${record.link.id}`);
-    this.writes.track(this.tx.objectStore('links').put(record));
+  putLink(record: LinkRecord): void {
+    this.stage('link', record.link.id, (feed) => this.tx.objectStore('links').put({ ...record, ...feed }));
   }
 
   deleteLink({ link }: LinkRecord): void {
@@ -108,28 +92,20 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   }
 
   putTombstone(tombstone: Tombstone): void {
-    this.writes.track(this.tx.objectStore('tombstones').put(tombstone));
+    this.stage(tombstone.entity, tombstone.id, (feed) =>
+      this.tx.objectStore('tombstones').put({ ...tombstone, ...feed }),
+    );
   }
 
   async recordChange(entity: Entity, id: string, origin: ChangeOrigin): Promise<void> {
-    const changes = this.tx.objectStore('changes');
-    this.lastSeq ??= await this.readLastSeq();
-    const seq = ++this.lastSeq;
-    const entityKey = `${entity}:${id}`;
-    const replaced = this.feedSeqs.get(entityKey);
-    if (replaced !== undefined) {
-      this.writes.track(changes.delete([this.namespace, replaced]));
-    } else if (!this.created.has(entityKey)) {
-      const lookup = changes.index('entity').getKey([this.namespace, entity, id]);
-      this.writes.track(lookup.then((old) => old && changes.delete(old)));
-    }
-    this.feedSeqs.set(entityKey, seq);
-    this.writes.track(changes.put({ namespace: this.namespace, seq, entity, id, origin }));
-  }
-
-  private async readLastSeq(): Promise<number> {
-    const last = await this.tx.objectStore('changes').openKeyCursor(namespaceRange(this.namespace), 'prev');
-    return last ? last.key[1] : 0;
+    const stats = await this.loadStats();
+    const key = `${entity}:${id}`;
+    const put = this.staged.get(key);
+    if (!put)
+      throw new Error(`IndexedDBStore: a change of ${key} was recorded without its row being written`);
+    this.staged.delete(key);
+    stats.seq += 1;
+    this.writes.track(put({ seq: stats.seq, origin }));
   }
 
   setMeta(key: string, value: Json): void {
@@ -141,16 +117,42 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     return this.writes.firstFailure;
   }
 
-  /** Folds the text-statistics delta into the namespace's row and waits for every queued write. */
+  /** Writes the staged rows and index groups, the counters, and settles every request. */
   async finish(): Promise<void> {
-    const { docs, tokens } = this.textDelta;
-    if (docs !== 0 || tokens !== 0) {
-      const stats = this.tx.objectStore('stats');
-      const current = (await stats.get(this.namespace)) ?? { docs: 0, tokens: 0 };
-      this.writes.track(
-        stats.put({ docs: current.docs + docs, tokens: current.tokens + tokens }, this.namespace),
-      );
+    if (this.staged.size > 0) {
+      // Merge records a change after every write; should it not, the row still gets a fresh entry.
+      const stats = await this.loadStats();
+      for (const put of this.staged.values()) {
+        stats.seq += 1;
+        this.writes.track(put({ seq: stats.seq, origin: 'local' }));
+      }
+      this.staged.clear();
     }
+    await this.text?.flush();
+    if (this.stats) this.writes.track(this.tx.objectStore('stats').put(await this.stats, this.namespace));
     await this.writes.settle();
+  }
+
+  private stage(entity: Entity, id: string, put: (feed: FeedEntry) => Promise<unknown>): void {
+    this.staged.set(`${entity}:${id}`, put);
+  }
+
+  private loadStats(): Promise<NamespaceStats> {
+    this.stats ??= this.tx
+      .objectStore('stats')
+      .get(this.namespace)
+      .then((stats) => stats ?? emptyStats());
+    return this.stats;
+  }
+
+  private async textWriter(): Promise<TextIndexWriter> {
+    const stats = await this.loadStats();
+    this.text ??= new TextIndexWriter(
+      { groups: this.tx.objectStore('textGroups'), terms: this.tx.objectStore('textTerms') },
+      this.namespace,
+      stats,
+      this.writes,
+    );
+    return this.text;
   }
 }
