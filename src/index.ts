@@ -4,14 +4,14 @@ export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
 export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
 export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
 export { uuidv7 } from './core/ids.js';
+export type { Engram } from './core/memory.js';
 export type {
   ChangeEvent,
   ChangeKind,
   CreateMemoryOptions,
-  Engram,
   MemoryEvents,
   SyncOptions,
-} from './core/memory.js';
+} from './core/memory-types.js';
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export { searchStore } from './core/search.js';
 export { createSerialQueue } from './core/serial.js';

@@ -1,5 +1,6 @@
 import { HybridLogicalClock } from './hlc.js';
-import { type CreateMemoryOptions, Engram } from './memory.js';
+import { Engram } from './memory.js';
+import type { CreateMemoryOptions } from './memory-types.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';

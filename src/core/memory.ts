@@ -1,9 +1,12 @@
+import { decodeCursor, encodeCursor } from './cursor.js';
 import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
 import { isExpired } from './filter.js';
 import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
-import { ID_PATTERN, uuidv7 } from './ids.js';
+import { assertIdsFree } from './id-checks.js';
+import { uuidv7 } from './ids.js';
+import type { ChangeKind, MemoryEvents, SyncOptions } from './memory-types.js';
 import { searchStore } from './search.js';
 import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
 import type {
@@ -27,68 +30,10 @@ import type {
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
-export type ChangeKind = 'add' | 'update' | 'remove' | 'link' | 'unlink' | 'sync' | 'external';
-
-export interface ChangeEvent {
-  type: ChangeKind;
-  namespace: string;
-  /** Memory or link ids the change touched. */
-  ids: string[];
-}
-
-export interface MemoryEvents extends Record<string, unknown> {
-  change: ChangeEvent;
-  status: SyncStatus;
-}
-
-export interface SyncOptions {
-  /** The edge's base URL, e.g. `https://engram.example.workers.dev`. */
-  url: string;
-  /** A token whose `ns` claim includes this namespace (see `mintToken`). */
-  token: string;
-  /** Background pull period in ms (default 30 000; 0 turns it off). */
-  intervalMs?: number;
-  fetch?: typeof fetch;
-  /** A request slower than this counts as offline (default 15 000 ms). */
-  timeoutMs?: number;
-  /** Retry delays when the edge is unreachable: exponential from `baseMs`, capped at `maxMs`, with jitter. */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** Delay between a local write and the push it triggers (default 50 ms). */
-  debounceMs?: number;
-}
-
-export interface CreateMemoryOptions {
-  store?: MemoryStore;
-  namespace?: string;
-  sync?: SyncOptions;
-  /** The wall clock, injectable for tests of TTL and clocks. */
-  now?: () => number;
-}
-
 const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 10;
 const DEFAULT_DEPTH = 1;
 const DEFAULT_PATH_DEPTH = 6;
-
-function encodeCursor(id: string): string {
-  return btoa(id).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const id = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
-    if (ID_PATTERN.test(id)) return id;
-  } catch {
-    // fall through to the validation error below
-  }
-  throw new EngramError(
-    'VALIDATION',
-    'list.cursor: expected a cursor returned by list, got an unknown value',
-    {
-      field: 'list.cursor',
-    },
-  );
-}
 
 function reportListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
@@ -221,30 +166,7 @@ export class Engram {
   }
 
   private async insert(inputs: MemoryInput[], where: string): Promise<Memory[]> {
-    const given = inputs.map((input, i) => [i, input.id] as const).filter(([, id]) => id !== undefined);
-    const seen = new Set<string>();
-    for (const [i, id] of given) {
-      const field = where === 'add' ? 'add.id' : `${where}.${i}.id`;
-      if (seen.has(id!))
-        throw new EngramError('VALIDATION', `${field}: duplicate id ${JSON.stringify(id)} in one batch`, {
-          field,
-        });
-      seen.add(id!);
-    }
-    if (given.length > 0) {
-      const ids = given.map(([, id]) => id!);
-      const [existing, dead] = await Promise.all([
-        this.store.getMemories(this.namespace, ids),
-        this.store.getTombstones(this.namespace, ids),
-      ]);
-      const taken = existing[0]?.memory.id ?? dead[0]?.id;
-      if (taken !== undefined) {
-        const reason = existing.length > 0 ? 'already exists' : 'was deleted and ids are never reused';
-        throw new EngramError('CONFLICT', `${where}: a memory with id ${JSON.stringify(taken)} ${reason}`, {
-          field: `${where}.id`,
-        });
-      }
-    }
+    await assertIdsFree(this.store, this.namespace, inputs, where);
     const writes = inputs.map((input) => {
       const id = input.id ?? uuidv7(this.now());
       const stamp = this.clock.tick();
