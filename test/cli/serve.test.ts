@@ -38,7 +38,10 @@ describe('engram serve', () => {
     });
     expect(made.status).toBe(201);
     expect((await fetch(`${server.base}/health`)).status).toBe(200);
-    expect(await (await fetch(`${server.base}/`)).text()).toContain('Engram is running');
+    // The built demo page when `npm run build` has bundled it, else the placeholder saying so.
+    expect(await (await fetch(`${server.base}/`)).text()).toMatch(
+      /data-testid="memory-list"|Engram is running/,
+    );
     expect(server.out).toContain(
       'POST /v1/ns/demo/memories 201 ' + server.out.find((l) => l.startsWith('POST'))!.split(' ')[3],
     );
