@@ -21,4 +21,6 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-await Promise.all(['index.html', 'style.css'].map((file) => copyFile(join(source, file), join(outdir, file))));
+await Promise.all(
+  ['index.html', 'style.css'].map((file) => copyFile(join(source, file), join(outdir, file))),
+);
