@@ -1,0 +1,94 @@
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { formatHlc, type MemoryWrite, type SyncResponse } from '../../src/index.js';
+
+const url = process.env.DATABASE_URL;
+const FIELDS = ['content', 'kind', 'tags', 'metadata', 'embedding', 'importance', 'expiresAt'];
+
+function write(id: string, at: number, node: string): MemoryWrite {
+  const stamp = formatHlc({ wallMs: at, counter: 0, node });
+  return {
+    id,
+    create: { namespace: 'busy', createdAt: new Date(at).toISOString() },
+    values: { content: `note ${id}`, kind: 'note', tags: [], metadata: {} },
+    clocks: Object.fromEntries(FIELDS.map((f) => [f, stamp])),
+  };
+}
+
+if (!url) {
+  describe.skip('concurrent pushers on real Postgres: skipped because DATABASE_URL is not set', () => {
+    it('runs when DATABASE_URL points at a Postgres database', () => {});
+  });
+} else {
+  const admin = postgres(url, { onnotice: () => {}, max: 1 });
+  const schema = `engram_sync_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  await admin.unsafe(`CREATE SCHEMA ${schema}`);
+  afterAll(async () => {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+
+  describe('concurrent pushers on real Postgres', () => {
+    it('a pull running alongside concurrent pushes never skips a change', async () => {
+      const store = new PostgresStore(postgresJs(url, { max: 8, connection: { search_path: schema } }));
+      const app = createEdgeApp({ store, secret: 's', logger: false });
+      const token = await mintToken({ secret: 's', ns: ['busy'] });
+      const sync = async (body: unknown): Promise<SyncResponse> => {
+        const res = await app.request('/v1/ns/busy/sync', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(res.status).toBe(200);
+        return (await res.json()) as SyncResponse;
+      };
+
+      const PUSHERS = 6;
+      const PUSHES = 15;
+      const BATCH = 4;
+      let pushing = true;
+      const seen = new Set<string>();
+      let cursor = 0;
+      let pulls = 0;
+      const puller = (async () => {
+        while (pushing || pulls < 2) {
+          const { pull } = await sync({ pull: { after: cursor, limit: 7 } });
+          for (const change of pull!.changes) {
+            expect(change.seq).toBeGreaterThan(cursor);
+            seen.add(change.id);
+          }
+          cursor = pull!.cursor;
+          if (!pull!.hasMore) pulls++;
+        }
+      })();
+      const t0 = Date.parse('2030-01-01');
+      await Promise.all(
+        Array.from({ length: PUSHERS }, async (_, p) => {
+          for (let n = 0; n < PUSHES; n++) {
+            const memories = Array.from({ length: BATCH }, (_, b) =>
+              write(`p${p}-${n}-${b}`, t0 + n, `node${p}`),
+            );
+            await sync({ push: { memories } });
+          }
+        }),
+      );
+      pushing = false;
+      await puller;
+      // One last catch-up pull: whatever the loop had not reached yet must come now, nothing earlier.
+      for (let more = true; more; ) {
+        const { pull } = await sync({ pull: { after: cursor, limit: 100 } });
+        for (const change of pull!.changes) seen.add(change.id);
+        cursor = pull!.cursor;
+        more = pull!.hasMore;
+      }
+      expect(seen.size).toBe(PUSHERS * PUSHES * BATCH);
+      const [{ count }] = await admin.unsafe(
+        `SELECT count(*)::int AS count FROM ${schema}.engram_memories WHERE ns = 'busy'`,
+      );
+      expect(count).toBe(PUSHERS * PUSHES * BATCH);
+      await store.close();
+    }, 60_000);
+  });
+}
