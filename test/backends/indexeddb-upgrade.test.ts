@@ -8,7 +8,7 @@ import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 let databases = 0;
 const freshName = () => `engram-upgrade-${process.pid}-${Date.now()}-${++databases}`;
 const NOW = '2031-01-01T00:00:00.000Z';
-const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textGroups', 'textTerms', 'tombstones', 'vectors'];
+const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textGroups', 'textShards', 'tombstones', 'vectors'];
 
 /** 'done', or 'blocked' as soon as our store failed to step aside (instead of hanging the test). */
 function unlessBlocked(request: (blocked: () => void) => Promise<unknown>): Promise<'done' | 'blocked'> {

@@ -214,7 +214,7 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['textTerms', 'textGroups'], (tx) =>
+    return this.read('postings', ['textShards', 'textGroups'], (tx) =>
       readPostings(tx, namespace, terms, prefixes),
     );
   }

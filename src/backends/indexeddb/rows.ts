@@ -1,10 +1,11 @@
 import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
 import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
+import type { TextPlace } from './text-writer.js';
 
-export function toMemoryRow({ memory, clocks }: MemoryRecord, group: number, feed: FeedEntry): MemoryRow {
+export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, feed: FeedEntry): MemoryRow {
   const { embedding, ...rest } = memory;
   const tagKeys = memory.tags.map((tag): [string, string] => [memory.namespace, tag]);
-  const row: MemoryRow = { memory: rest, clocks, tagKeys, group, seq: feed.seq, origin: feed.origin };
+  const row: MemoryRow = { memory: rest, clocks, tagKeys, ...place, seq: feed.seq, origin: feed.origin };
   if (embedding !== undefined) row.hasVector = true;
   return row;
 }
@@ -23,5 +24,5 @@ export const emptyStats = (): NamespaceStats => ({
   tokens: 0,
   seq: 0,
   openGroup: 0,
-  openGroupDocs: 0,
+  openGroupSlots: 0,
 });

@@ -28,21 +28,24 @@ export interface MemoryRow extends FeedEntry {
   /** `[namespace, tag]` pairs: keys of the multiEntry `tags` index. */
   tagKeys: [string, string][];
   hasVector?: true;
-  /** The text group holding this memory's postings (see text-groups.ts). */
+  /** Where the memory's text is indexed: its group and slot (see text-shards.ts). */
   group: number;
+  slot: number;
 }
 
 export interface LinkRow extends LinkRecord, FeedEntry {}
 export interface TombstoneRow extends Tombstone, FeedEntry {}
 
-/** Slot i of a text group is the memory `ids.split(' ')[i]`, `lengths[i]` tokens long. */
+/** A text group's slots: `ids.split(' ')[i]` ('' once removed), `lengths[i]` tokens long. */
 export interface TextGroupRow {
+  group: number;
   ids: string;
   lengths: Uint32Array;
 }
 
-/** Postings of a sorted run of terms in one group: term i owns entries [ends[i-1], ends[i]). */
-export interface TermBlockRow {
+/** One shard of one group: term i (of the sorted, space-joined terms) owns entries [ends[i-1], ends[i]). */
+export interface TextShardRow {
+  group: number;
   terms: string;
   ends: Uint32Array;
   slots: Uint16Array;
@@ -52,9 +55,9 @@ export interface TermBlockRow {
 /** Per-namespace counters, kept up to date by every write so that opening reads nothing. */
 export interface NamespaceStats extends TextStats {
   seq: number;
-  /** The group receiving new documents, and how many it holds. */
+  /** The group receiving new memories, and how many of its slots are taken. */
   openGroup: number;
-  openGroupDocs: number;
+  openGroupSlots: number;
 }
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */
@@ -74,8 +77,8 @@ export interface EngramSchema extends DBSchema {
   meta: { key: [string, string]; value: Json };
   stats: { key: string; value: NamespaceStats };
   textGroups: { key: [string, number]; value: TextGroupRow };
-  /** `[namespace, group, first term]`. */
-  textTerms: { key: [string, number, string]; value: TermBlockRow };
+  /** `[namespace, shard, group]`. */
+  textShards: { key: [string, number, number]; value: TextShardRow };
 }
 
 export type StoreName = StoreNames<EngramSchema>;
@@ -90,7 +93,7 @@ export const ALL_STORES: StoreName[] = [
   'meta',
   'stats',
   'textGroups',
-  'textTerms',
+  'textShards',
 ];
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */

@@ -1,11 +1,10 @@
 import type { IDBPTransaction } from 'idb';
 import type { TextPosting } from '../../core/types.js';
 import { namespaceRange } from './keys.js';
-import type { EngramSchema, StoreName, TermBlockRow } from './schema.js';
-import { forEachTerm, splitIds } from './text-groups.js';
+import type { EngramSchema, StoreName, TextShardRow } from './schema.js';
+import { decodeTable, forEachTerm, type GroupTable, shardOf } from './text-shards.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
-type BlockKey = [string, number, string];
 
 /** A term asked for exactly, or every term starting with a prefix. */
 interface Wanted {
@@ -13,27 +12,27 @@ interface Wanted {
   prefix: boolean;
 }
 
+/** A run of postings of one term in one row. */
+interface Span {
+  term: string;
+  row: TextShardRow;
+  start: number;
+  end: number;
+}
+
 const matches = (wanted: Wanted, term: string) =>
   wanted.prefix ? term.startsWith(wanted.text) : term === wanted.text;
 
-/**
- * The blocks of one group that may hold `wanted`: the last block starting at or before it, and for a
- * prefix every later block starting inside the prefix. `firsts` is sorted and begins with ''.
- */
-function blocksFor(firsts: readonly string[], wanted: Wanted): number[] {
-  let last = 0;
-  while (last + 1 < firsts.length && firsts[last + 1]! <= wanted.text) last++;
-  const picked = [last];
-  if (wanted.prefix) {
-    for (let i = last + 1; i < firsts.length && firsts[i]!.startsWith(wanted.text); i++) picked.push(i);
-  }
-  return picked;
-}
+/** The shard holding every match, or undefined when a one-letter prefix spans them all. */
+const shardFor = (wanted: Wanted) =>
+  wanted.prefix && wanted.text.length < 2 ? undefined : shardOf(wanted.text);
+
+const byTerm = (a: Span, b: Span) => (a.term < b.term ? -1 : a.term > b.term ? 1 : 0);
 
 /**
- * Postings of exact terms and prefixes, in the order asked (as the reference store emits them). One
- * key read lists every block; then only the blocks that can hold a wanted term are read, and the
- * document tables of the groups that had hits.
+ * Postings of exact terms and prefixes, in the order asked (as the reference store emits them): one
+ * key-range read per shard involved, across every group, then one read of the groups' tables that
+ * name the memories behind the slots.
  */
 export async function readPostings(
   tx: ReadTransaction,
@@ -46,57 +45,58 @@ export async function readPostings(
     ...prefixes.map((text) => ({ text, prefix: true })),
   ];
   if (wanted.length === 0) return [];
-  const termStore = tx.objectStore('textTerms');
-  const directory = new Map<number, string[]>();
-  for (const [, group, first] of await termStore.getAllKeys(namespaceRange(namespace))) {
-    const firsts = directory.get(group);
-    if (firsts) firsts.push(first);
-    else directory.set(group, [first]);
-  }
-  const needed = new Map<string, BlockKey>();
-  for (const [group, firsts] of directory) {
-    for (const w of wanted) {
-      for (const i of blocksFor(firsts, w))
-        needed.set(`${group}\u0000${firsts[i]}`, [namespace, group, firsts[i]!]);
+  const shardStore = tx.objectStore('textShards');
+  const shards = new Set(wanted.map(shardFor));
+  const reads = new Map<number | undefined, Promise<TextShardRow[]>>();
+  if (shards.has(undefined)) {
+    reads.set(undefined, shardStore.getAll(namespaceRange(namespace)));
+  } else {
+    for (const shard of shards) {
+      reads.set(shard, shardStore.getAll(IDBKeyRange.bound([namespace, shard], [namespace, shard, []])));
     }
   }
-  const keys = [...needed.values()];
-  const blocks = await Promise.all(keys.map((key) => termStore.get(key)));
-  // Per wanted entry, in order: [group, block, start, end, term] spans of matching postings.
-  const spans: Array<Array<[number, TermBlockRow, number, number, string]>> = wanted.map(() => []);
-  blocks.forEach((block, b) => {
-    if (!block) return;
-    const group = keys[b]![1];
-    forEachTerm(block, (term, start, end) => {
-      wanted.forEach((w, i) => {
-        if (matches(w, term)) spans[i]!.push([group, block, start, end, term]);
+  const spans: Span[][] = wanted.map(() => []);
+  for (const [shard, read] of reads) {
+    for (const row of await read) {
+      forEachTerm(row, (term, start, end) => {
+        wanted.forEach((w, i) => {
+          if ((shard === undefined || shardFor(w) === shard) && matches(w, term)) {
+            spans[i]!.push({ term, row, start, end });
+          }
+        });
       });
-    });
-  });
-  const groupsHit = [...new Set(spans.flat().map(([group]) => group))];
-  const tables = await Promise.all(
-    groupsHit.map((group) => tx.objectStore('textGroups').get([namespace, group])),
-  );
-  const docsOf = new Map(
-    groupsHit.map((group, i) => {
-      const table = tables[i];
-      return [
-        group,
-        table ? { ids: splitIds(table), lengths: table.lengths } : { ids: [], lengths: new Uint32Array() },
-      ];
-    }),
-  );
+    }
+  }
+  const tables = await readTables(tx, namespace, spans.flat());
   const out: TextPosting[] = [];
   for (const list of spans) {
     // A prefix's terms come in term order, like the reference store's sorted vocabulary.
-    list.sort((a, b) => (a[4] < b[4] ? -1 : a[4] > b[4] ? 1 : 0));
-    for (const [group, block, start, end, term] of list) {
-      const docs = docsOf.get(group)!;
+    for (const { term, row, start, end } of list.sort(byTerm)) {
+      const table = tables.get(row.group)!;
       for (let i = start; i < end; i++) {
-        const slot = block.slots[i]!;
-        out.push({ term, id: docs.ids[slot]!, tf: block.tfs[i]!, length: docs.lengths[slot]! });
+        const slot = row.slots[i]!;
+        out.push({ term, id: table.ids[slot]!, tf: row.tfs[i]!, length: table.lengths[slot]! });
       }
     }
   }
   return out;
+}
+
+/** The tables of every group with a hit, in one range read from the lowest group to the highest. */
+async function readTables(
+  tx: ReadTransaction,
+  namespace: string,
+  spans: Span[],
+): Promise<Map<number, GroupTable>> {
+  if (spans.length === 0) return new Map();
+  const hit = new Set(spans.map((s) => s.row.group));
+  let low = Number.POSITIVE_INFINITY;
+  let high = Number.NEGATIVE_INFINITY;
+  for (const group of hit) {
+    low = Math.min(low, group);
+    high = Math.max(high, group);
+  }
+  const range = IDBKeyRange.bound([namespace, low], [namespace, high]);
+  const rows = await tx.objectStore('textGroups').getAll(range);
+  return new Map(rows.filter((row) => hit.has(row.group)).map((row) => [row.group, decodeTable(row)]));
 }

@@ -1,24 +1,50 @@
 import type { IDBPObjectStore } from 'idb';
 import { indexText } from '../../core/text/index.js';
-import { groupRange } from './keys.js';
 import type { PendingRequests } from './pending-requests.js';
-import type { EngramSchema, NamespaceStats, StoreName } from './schema.js';
-import { decodeGroup, encodeGroup, GROUP_DOCS, type GroupDoc } from './text-groups.js';
+import type { EngramSchema, NamespaceStats, StoreName, TextGroupRow, TextShardRow } from './schema.js';
+import {
+  decodeShard,
+  decodeTable,
+  encodeShard,
+  encodeTable,
+  GROUP_SLOTS,
+  type ShardPostings,
+  shardOf,
+} from './text-shards.js';
 
 type Mode = 'readwrite' | 'versionchange';
 export interface TextStores {
   groups: IDBPObjectStore<EngramSchema, StoreName[], 'textGroups', Mode>;
-  terms: IDBPObjectStore<EngramSchema, StoreName[], 'textTerms', Mode>;
+  shards: IDBPObjectStore<EngramSchema, StoreName[], 'textShards', Mode>;
+}
+
+/** Where a memory's text is indexed. Slots are never reused: a re-indexed memory gets a new one. */
+export interface TextPlace {
+  group: number;
+  slot: number;
+}
+
+interface GroupEdit {
+  appended: Array<{ slot: number; id: string; length: number }>;
+  removed: Set<number>;
+}
+
+interface ShardEdit {
+  shard: number;
+  group: number;
+  added: ShardPostings;
+  removed: Set<number>;
 }
 
 /**
- * Stages one transaction's edits to the grouped inverted index and writes each touched group once.
- * New memories fill the namespace's open group, then new ones; a group that existed before is read,
- * edited and rewritten whole. `stats` (docs, tokens, open group) is updated as edits are staged.
+ * Stages one transaction's edits to the sharded index (see text-shards.ts) and writes each touched
+ * row once, after reading the ones that existed. `stats` (docs, tokens, open group) moves as edits
+ * are staged. Postings of removed slots are dropped from the rows; the slot stays, emptied, in its
+ * group's table, so the other rows' slot numbers stay valid.
  */
 export class TextIndexWriter {
-  private readonly added = new Map<number, GroupDoc[]>();
-  private readonly removed = new Map<number, Set<string>>();
+  private readonly groups = new Map<number, GroupEdit>();
+  private readonly shards = new Map<string, ShardEdit>();
   /** Groups from this number on had no rows when the writer began... */
   private readonly firstNewGroup: number;
   /** ...except those it has already written out. */
@@ -30,80 +56,125 @@ export class TextIndexWriter {
     private readonly stats: NamespaceStats,
     private readonly writes: PendingRequests,
   ) {
-    this.firstNewGroup = stats.openGroupDocs === 0 ? stats.openGroup : stats.openGroup + 1;
+    this.firstNewGroup = stats.openGroupSlots === 0 ? stats.openGroup : stats.openGroup + 1;
   }
 
-  /** Indexes a memory's text and returns the group that holds it. */
-  add(id: string, content: string): number {
+  add(id: string, content: string): TextPlace {
     const { length, terms } = indexText(content);
-    if (this.stats.openGroupDocs >= GROUP_DOCS) this.closeOpenGroup();
-    const group = this.stats.openGroup;
-    this.stats.openGroupDocs += 1;
+    if (this.stats.openGroupSlots >= GROUP_SLOTS) this.closeOpenGroup();
+    const place = { group: this.stats.openGroup, slot: this.stats.openGroupSlots };
+    this.stats.openGroupSlots += 1;
     this.stats.docs += 1;
     this.stats.tokens += length;
-    const docs = this.added.get(group);
-    if (docs) docs.push({ id, length, terms });
-    else this.added.set(group, [{ id, length, terms }]);
-    return group;
+    this.groupEdit(place.group).appended.push({ slot: place.slot, id, length });
+    for (const [term, tf] of terms) {
+      const { added } = this.shardEdit(shardOf(term), place.group);
+      const list = added.get(term);
+      if (list) list.push(place.slot, tf);
+      else added.set(term, [place.slot, tf]);
+    }
+    return place;
   }
 
-  remove(id: string, group: number, content: string): void {
+  remove(place: TextPlace, content: string): void {
+    const { length, terms } = indexText(content);
     this.stats.docs -= 1;
-    this.stats.tokens -= indexText(content).length;
-    if (group === this.stats.openGroup) this.stats.openGroupDocs -= 1;
-    const staged = this.added.get(group);
-    const at = staged ? staged.findIndex((doc) => doc.id === id) : -1;
-    if (at >= 0) staged!.splice(at, 1);
-    else this.removed.set(group, (this.removed.get(group) ?? new Set()).add(id));
+    this.stats.tokens -= length;
+    this.groupEdit(place.group).removed.add(place.slot);
+    for (const term of terms.keys()) this.shardEdit(shardOf(term), place.group).removed.add(place.slot);
+  }
+
+  /** Reads the rows that existed, then writes every touched row once. */
+  async flush(): Promise<void> {
+    const groups = [...this.groups];
+    const shards = [...this.shards.values()];
+    const [tables, rows] = await Promise.all([
+      Promise.all(
+        groups.map(([group]) =>
+          this.stored(group) ? this.stores.groups.get([this.namespace, group]) : undefined,
+        ),
+      ),
+      Promise.all(
+        shards.map((e) =>
+          this.stored(e.group) ? this.stores.shards.get([this.namespace, e.shard, e.group]) : undefined,
+        ),
+      ),
+    ]);
+    groups.forEach(([group, edit], i) => {
+      this.writeTable(group, edit, tables[i]);
+    });
+    shards.forEach((edit, i) => {
+      this.writeShard(edit, rows[i]);
+    });
+    this.groups.clear();
+    this.shards.clear();
+  }
+
+  private stored(group: number): boolean {
+    return group < this.firstNewGroup || this.written.has(group);
   }
 
   /** A full group made entirely in this transaction is written at once, so huge batches stay small in memory. */
   private closeOpenGroup(): void {
     const closing = this.stats.openGroup;
     this.stats.openGroup += 1;
-    this.stats.openGroupDocs = 0;
-    if (closing < this.firstNewGroup || this.removed.has(closing)) return;
-    this.writeGroup(closing, this.added.get(closing) ?? [], []);
-    this.added.delete(closing);
+    this.stats.openGroupSlots = 0;
+    if (closing < this.firstNewGroup) return;
+    const edit = this.groups.get(closing);
+    if (edit) this.writeTable(closing, edit, undefined);
+    this.groups.delete(closing);
+    for (const [key, shardEdit] of this.shards) {
+      if (shardEdit.group !== closing) continue;
+      this.writeShard(shardEdit, undefined);
+      this.shards.delete(key);
+    }
     this.written.add(closing);
   }
 
-  async flush(): Promise<void> {
-    const touched = new Set([...this.added.keys(), ...this.removed.keys()]);
-    await Promise.all(
-      [...touched].map(async (group) => {
-        const stored = group < this.firstNewGroup || this.written.has(group);
-        const { docs, blockKeys } = stored ? await this.load(group) : { docs: [], blockKeys: [] };
-        const gone = this.removed.get(group);
-        const kept = gone ? docs.filter((doc) => !gone.has(doc.id)) : docs;
-        this.writeGroup(group, [...kept, ...(this.added.get(group) ?? [])], blockKeys);
-      }),
-    );
+  private groupEdit(group: number): GroupEdit {
+    const edit = this.groups.get(group) ?? { appended: [], removed: new Set<number>() };
+    this.groups.set(group, edit);
+    return edit;
   }
 
-  private async load(group: number): Promise<{ docs: GroupDoc[]; blockKeys: [string, number, string][] }> {
-    const range = groupRange(this.namespace, group);
-    const [table, blocks, blockKeys] = await Promise.all([
-      this.stores.groups.get([this.namespace, group]),
-      this.stores.terms.getAll(range),
-      this.stores.terms.getAllKeys(range),
-    ]);
-    return { docs: table ? decodeGroup(table, blocks) : [], blockKeys };
+  private shardEdit(shard: number, group: number): ShardEdit {
+    const key = `${shard}:${group}`;
+    const edit = this.shards.get(key) ?? { shard, group, added: new Map(), removed: new Set<number>() };
+    this.shards.set(key, edit);
+    return edit;
   }
 
-  private writeGroup(group: number, docs: GroupDoc[], staleKeys: [string, number, string][]): void {
-    const { groups, terms } = this.stores;
-    const fresh = new Set<string>();
-    if (docs.length === 0) {
-      this.writes.track(groups.delete([this.namespace, group]));
-    } else {
-      const { table, blocks } = encodeGroup(docs);
-      this.writes.track(groups.put(table, [this.namespace, group]));
-      for (const [first, block] of blocks) {
-        fresh.add(first);
-        this.writes.track(terms.put(block, [this.namespace, group, first]));
+  private writeTable(group: number, edit: GroupEdit, stored: TextGroupRow | undefined): void {
+    const table = stored ? decodeTable(stored) : { ids: [], lengths: [] };
+    for (const { slot, id, length } of edit.appended) {
+      table.ids[slot] = id;
+      table.lengths[slot] = length;
+    }
+    for (let slot = 0; slot < table.ids.length; slot++) {
+      if (table.ids[slot] === undefined || edit.removed.has(slot)) {
+        table.ids[slot] = '';
+        table.lengths[slot] = 0;
       }
     }
-    for (const key of staleKeys) if (!fresh.has(key[2])) this.writes.track(terms.delete(key));
+    const key: [string, number] = [this.namespace, group];
+    if (table.ids.every((id) => id === '')) this.writes.track(this.stores.groups.delete(key));
+    else this.writes.track(this.stores.groups.put(encodeTable(group, table), key));
+  }
+
+  private writeShard(edit: ShardEdit, stored: TextShardRow | undefined): void {
+    const postings = stored ? decodeShard(stored) : new Map<string, number[]>();
+    for (const [term, list] of edit.added) postings.set(term, [...(postings.get(term) ?? []), ...list]);
+    if (edit.removed.size > 0) {
+      for (const [term, list] of postings) {
+        const kept: number[] = [];
+        for (let i = 0; i < list.length; i += 2)
+          if (!edit.removed.has(list[i]!)) kept.push(list[i]!, list[i + 1]!);
+        postings.set(term, kept);
+      }
+    }
+    const row = encodeShard(edit.group, postings);
+    const key: [string, number, number] = [this.namespace, edit.shard, edit.group];
+    if (row.slots.length === 0) this.writes.track(this.stores.shards.delete(key));
+    else this.writes.track(this.stores.shards.put(row, key));
   }
 }

@@ -5,7 +5,7 @@ import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
 import type { EngramSchema, FeedEntry, NamespaceStats, StoreName } from './schema.js';
-import { TextIndexWriter } from './text-writer.js';
+import { TextIndexWriter, type TextPlace } from './text-writer.js';
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
 
@@ -24,8 +24,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
   private stats: Promise<NamespaceStats> | undefined;
   private text: TextIndexWriter | undefined;
-  /** The text group of every memory read or indexed here. */
-  private readonly groupOf = new Map<string, number>();
+  /** Where the text of every memory read or indexed here lives. */
+  private readonly placeOf = new Map<string, TextPlace>();
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => Promise<unknown>>();
 
@@ -36,7 +36,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
     const rows = await readByIdsProbing(this.tx.objectStore('memories'), this.namespace, ids);
-    for (const row of rows) this.groupOf.set(row.memory.id, row.group);
+    for (const { memory, group, slot } of rows) this.placeOf.set(memory.id, { group, slot });
     return byId(await withVectors(this.tx.objectStore('vectors'), rows), (r) => r.memory.id);
   }
 
@@ -59,13 +59,13 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const { memory, clocks } = record;
     if (previous?.memory.content !== memory.content) {
       const text = await this.textWriter();
-      const group = this.groupOf.get(memory.id);
-      if (previous && group !== undefined) text.remove(memory.id, group, previous.memory.content);
-      this.groupOf.set(memory.id, text.add(memory.id, memory.content));
+      const place = this.placeOf.get(memory.id);
+      if (previous && place) text.remove(place, previous.memory.content);
+      this.placeOf.set(memory.id, text.add(memory.id, memory.content));
     }
-    const group = this.groupOf.get(memory.id)!;
+    const place = this.placeOf.get(memory.id)!;
     this.stage('memory', memory.id, (feed) =>
-      this.tx.objectStore('memories').put(toMemoryRow(record, group, feed)),
+      this.tx.objectStore('memories').put(toMemoryRow(record, place, feed)),
     );
     if (previous?.clocks.embedding === clocks.embedding) return;
     const vectors = this.tx.objectStore('vectors');
@@ -78,9 +78,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const key: [string, string] = [this.namespace, memory.id];
     this.writes.track(this.tx.objectStore('memories').delete(key));
     if (memory.embedding) this.writes.track(this.tx.objectStore('vectors').delete(key));
-    const group = this.groupOf.get(memory.id);
-    if (group !== undefined) (await this.textWriter()).remove(memory.id, group, memory.content);
-    this.groupOf.delete(memory.id);
+    const place = this.placeOf.get(memory.id);
+    if (place) (await this.textWriter()).remove(place, memory.content);
+    this.placeOf.delete(memory.id);
   }
 
   putLink(record: LinkRecord): void {
@@ -148,7 +148,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private async textWriter(): Promise<TextIndexWriter> {
     const stats = await this.loadStats();
     this.text ??= new TextIndexWriter(
-      { groups: this.tx.objectStore('textGroups'), terms: this.tx.objectStore('textTerms') },
+      { groups: this.tx.objectStore('textGroups'), shards: this.tx.objectStore('textShards') },
       this.namespace,
       stats,
       this.writes,

@@ -1,0 +1,82 @@
+import type { TextGroupRow, TextShardRow } from './schema.js';
+
+/**
+ * The inverted index in two dimensions. Memories are numbered into groups of GROUP_SLOTS slots as they
+ * are indexed; each term belongs to one of SHARDS shards, chosen by its first two characters. One row
+ * holds one shard of one group, keyed `[namespace, shard, group]`, so:
+ * - a bulk write of 1000 memories costs about 2 x SHARDS rows, not one per posting;
+ * - a term (or a prefix of two characters or more) is one key-range read across every group;
+ * - an edit rewrites only the few small rows its terms fall in.
+ */
+export const GROUP_SLOTS = 512;
+export const SHARDS = 64;
+
+/** Ids cannot contain spaces (core's id rules), nor can terms (they are letters and digits). */
+const SEPARATOR = ' ';
+
+/** FNV-1a over the first two UTF-16 units: every term starting with a prefix of length >= 2 shares its shard. */
+export function shardOf(term: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < Math.min(2, term.length); i++) hash = Math.imul(hash ^ term.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % SHARDS;
+}
+
+/** A shard row's postings by term, as `[slot, tf, slot, tf, ...]`. */
+export type ShardPostings = Map<string, number[]>;
+
+export function decodeShard(row: TextShardRow): ShardPostings {
+  const postings: ShardPostings = new Map();
+  forEachTerm(row, (term, start, end) => {
+    const list: number[] = [];
+    for (let i = start; i < end; i++) list.push(row.slots[i]!, row.tfs[i]!);
+    postings.set(term, list);
+  });
+  return postings;
+}
+
+export function encodeShard(group: number, postings: ShardPostings): TextShardRow {
+  const terms = [...postings.keys()].filter((t) => postings.get(t)!.length > 0).sort();
+  const size = terms.reduce((sum, t) => sum + postings.get(t)!.length / 2, 0);
+  const ends = new Uint32Array(terms.length);
+  const slots = new Uint16Array(size);
+  const tfs = new Uint32Array(size);
+  let at = 0;
+  terms.forEach((term, i) => {
+    const list = postings.get(term)!;
+    for (let j = 0; j < list.length; j += 2) {
+      slots[at] = list[j]!;
+      tfs[at] = list[j + 1]!;
+      at++;
+    }
+    ends[i] = at;
+  });
+  return { group, terms: terms.join(SEPARATOR), ends, slots, tfs };
+}
+
+/** Calls `visit` with each term of a row and the [start, end) span of its postings. */
+export function forEachTerm(
+  row: TextShardRow,
+  visit: (term: string, start: number, end: number) => void,
+): void {
+  if (row.terms === '') return;
+  let start = 0;
+  row.terms.split(SEPARATOR).forEach((term, i) => {
+    const end = row.ends[i]!;
+    visit(term, start, end);
+    start = end;
+  });
+}
+
+/** A group's slots: the memory id in each ('' once removed) and its length in tokens. */
+export interface GroupTable {
+  ids: string[];
+  lengths: number[];
+}
+
+export function decodeTable(row: TextGroupRow): GroupTable {
+  return { ids: row.ids.split(SEPARATOR), lengths: Array.from(row.lengths) };
+}
+
+export function encodeTable(group: number, table: GroupTable): TextGroupRow {
+  return { group, ids: table.ids.join(SEPARATOR), lengths: Uint32Array.from(table.lengths) };
+}
