@@ -10,17 +10,19 @@ const source = join(root, 'src/demo');
 const outdir = resolve(root, process.argv[2] ?? 'dist/demo');
 
 await mkdir(outdir, { recursive: true });
-await build({
-  entryPoints: [join(source, 'main.ts')],
-  outfile: join(outdir, 'app.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+const bundle = (entry, outfile) =>
+  build({
+    entryPoints: [join(source, entry)],
+    outfile: join(outdir, outfile),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+await Promise.all([bundle('main.ts', 'app.js'), bundle('sw.ts', 'sw.js')]);
 await Promise.all(
   ['index.html', 'style.css'].map((file) => copyFile(join(source, file), join(outdir, file))),
 );

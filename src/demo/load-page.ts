@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { DemoPage } from '../edge/demo.js';
 
 /** What `scripts/build-demo.mjs` writes next to the page. */
-const ASSETS = ['app.js', 'style.css'] as const;
+const ASSETS = ['app.js', 'style.css', 'sw.js'] as const;
 
 /**
  * Where the built page may be, relative to this code: next to the CLI in `dist/` once built, or in the

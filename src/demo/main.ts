@@ -135,4 +135,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** Lets the page open with no network; a browser without service workers simply needs one. */
+function keepShellOffline(): void {
+  navigator.serviceWorker?.register('/demo/sw.js', { scope: '/' }).catch((error: unknown) => {
+    console.warn('engram demo: offline page cache unavailable', error);
+  });
+}
+
+keepShellOffline();
 void main();

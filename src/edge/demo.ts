@@ -54,8 +54,10 @@ export function demoRoutes(demo: true | string | DemoPage, secret: string): Hono
 
   for (const [name, body] of Object.entries(demo.assets ?? {})) {
     const type = CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+    // The page's service worker lives under /demo/ but must control `/` too.
+    const scope = name === 'sw.js' ? { 'service-worker-allowed': '/' } : {};
     routes.get(`/demo/${name}`, (c) =>
-      c.body(body, 200, { 'content-type': type, 'cache-control': 'no-cache' }),
+      c.body(body, 200, { 'content-type': type, 'cache-control': 'no-cache', ...scope }),
     );
   }
   routes.get('/demo/config', configHandler(secret, demo.namespace ?? 'demo', demo.tokenTtl ?? '15m'));

@@ -147,6 +147,23 @@ describe('demo notebook in Chromium', () => {
     await shows(a, 'status', 'online · synced');
   });
 
+  it('reopens with no network at all: the page comes from its service worker, the notes from IndexedDB', async () => {
+    await a.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await first.setOffline(true);
+    await a.reload();
+    await lists(a, [
+      'Lisbon flights are cheapest in March',
+      'Ask Ana about the Lisbon trip',
+      'Oat milk for the cold brew',
+    ]);
+    await shows(a, 'status', /^offline/);
+    await addMemory(a, 'Written after an offline reload');
+    await shows(a, 'status', 'offline · 1 pending');
+    await first.setOffline(false);
+    await shows(a, 'status', 'online · synced');
+    expect(await serverContents()).toContain('Written after an offline reload');
+  });
+
   it('raised no uncaught error in any page', async () => {
     await first.close();
     await second.close();
