@@ -55,10 +55,9 @@ export function demoRoutes(demo: true | string | DemoPage, secret: string): Hono
   for (const [name, body] of Object.entries(demo.assets ?? {})) {
     const type = CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
     // The page's service worker lives under /demo/ but must control `/` too.
-    const scope = name === 'sw.js' ? { 'service-worker-allowed': '/' } : {};
-    routes.get(`/demo/${name}`, (c) =>
-      c.body(body, 200, { 'content-type': type, 'cache-control': 'no-cache', ...scope }),
-    );
+    const headers: Record<string, string> = { 'content-type': type, 'cache-control': 'no-cache' };
+    if (name === 'sw.js') headers['service-worker-allowed'] = '/';
+    routes.get(`/demo/${name}`, (c) => c.body(body, 200, headers));
   }
   routes.get('/demo/config', configHandler(secret, demo.namespace ?? 'demo', demo.tokenTtl ?? '15m'));
   return routes;
