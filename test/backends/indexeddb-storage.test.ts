@@ -23,17 +23,18 @@ async function rawRows(name: string, ns: string): Promise<Record<string, Array<[
   return out;
 }
 
-/** Decodes shard rows by hand (terms space-joined; term i owns slots/tfs [ends[i-1], ends[i])). */
+/** Decodes shard rows by hand: n space-joined terms, `data` = n end offsets then (slot, tf) pairs. */
 function postingsIn(rows: Array<[unknown, unknown]>): Record<string, number[][]> {
   const out: Record<string, number[][]> = {};
   for (const [, value] of rows) {
-    const row = value as { terms: string; ends: Uint32Array; slots: Uint16Array; tfs: Uint32Array };
-    let start = 0;
-    row.terms.split(' ').forEach((term, i) => {
+    const { terms, data } = value as { terms: string; data: Uint32Array };
+    const names = terms.split(' ');
+    let start = names.length;
+    names.forEach((term, i) => {
       const list = out[term] ?? [];
-      for (let j = start; j < row.ends[i]!; j++) list.push([row.slots[j]!, row.tfs[j]!]);
+      for (let j = start; j < data[i]!; j += 2) list.push([data[j]!, data[j + 1]!]);
       out[term] = list;
-      start = row.ends[i]!;
+      start = data[i]!;
     });
   }
   return Object.fromEntries(Object.entries(out).sort());
@@ -141,20 +142,20 @@ describe('IndexedDBStore merges of large batches', () => {
   });
 
   it('edits a text group it has already written in the same batch', async () => {
-    const store = new IndexedDBStore({ name: freshName() });
+    const store = new IndexedDBStore({ name: freshName(), textGroupSize: 64 });
     const later = formatHlc({ wallMs: Date.parse('2030-01-02'), counter: 0, node: 'n1' });
-    const writes = Array.from({ length: 600 }, (_, i) =>
+    const writes = Array.from({ length: 100 }, (_, i) =>
       write('ns', `id-${String(i).padStart(4, '0')}`, `doc number ${i}`),
     );
-    // The first memory fills the first group, which closes after 512; then its text changes again.
+    // The first memory's group fills and is written out after 64; then its text changes again.
     writes.push({ id: 'id-0000', values: { content: 'rewritten zebra' }, clocks: { content: later } });
     await store.apply('ns', { memories: writes });
     const mem = await createMemory({ store, namespace: 'ns' });
     expect((await mem.search('zebra')).map((h) => h.memory.id)).toEqual(['id-0000']);
     const numbered = (await mem.search('number', { limit: 1000 })).map((h) => h.memory.id);
-    expect(numbered).toHaveLength(599);
+    expect(numbered).toHaveLength(99);
     expect(numbered).not.toContain('id-0000');
-    expect(await store.textStats('ns')).toMatchObject({ docs: 600 });
+    expect(await store.textStats('ns')).toMatchObject({ docs: 100 });
     await mem.close();
   });
 });

@@ -26,6 +26,7 @@ import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { readPostings } from './text-reader.js';
+import { GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
 
 export interface IndexedDBStoreOptions {
@@ -38,6 +39,11 @@ export interface IndexedDBStoreOptions {
    * a write can be lost to an OS crash, not to a reload). Default: the browser's default.
    */
   durability?: IDBTransactionDurability;
+  /**
+   * Memories per text-index group (default 2048). Larger groups mean fewer rows read per search term
+   * and costlier edits; changing it later is harmless (it only decides when the next group starts).
+   */
+  textGroupSize?: number;
 }
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -66,6 +72,7 @@ export class IndexedDBStore implements MemoryStore {
   readonly name: string;
   private readonly blockedTimeoutMs: number;
   private readonly durability: IDBTransactionDurability;
+  private readonly textGroupSize: number;
   private readonly channel: ChangeChannel;
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
@@ -77,6 +84,13 @@ export class IndexedDBStore implements MemoryStore {
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
     this.durability = options.durability ?? 'default';
+    this.textGroupSize = options.textGroupSize ?? GROUP_SLOTS;
+    if (!Number.isInteger(this.textGroupSize) || this.textGroupSize < 1) {
+      const got = JSON.stringify(options.textGroupSize);
+      throw new EngramError('VALIDATION', `textGroupSize: expected a positive integer, got ${got}`, {
+        field: 'textGroupSize',
+      });
+    }
     this.channel = new ChangeChannel(`engram:${options.name}`);
   }
 
@@ -148,7 +162,7 @@ export class IndexedDBStore implements MemoryStore {
     try {
       tx = await this.transaction(ALL_STORES, 'readwrite');
       tx.done.catch(ignore);
-      writer = new IndexedDBWriteTransaction(tx, namespace);
+      writer = new IndexedDBWriteTransaction(tx, namespace, this.textGroupSize);
       const result = await mergeBatch(writer, batch);
       await writer.finish();
       await tx.done;

@@ -43,13 +43,14 @@ export interface TextGroupRow {
   lengths: Uint32Array;
 }
 
-/** One shard of one group: term i (of the sorted, space-joined terms) owns entries [ends[i-1], ends[i]). */
+/**
+ * One shard of one group. For the n sorted, space-joined terms, `data` holds n end offsets, then
+ * (slot, tf) pairs: term i owns `data[ends[i-1] ?? n .. ends[i])`.
+ */
 export interface TextShardRow {
   group: number;
   terms: string;
-  ends: Uint32Array;
-  slots: Uint16Array;
-  tfs: Uint32Array;
+  data: Uint32Array;
 }
 
 /** Per-namespace counters, kept up to date by every write so that opening reads nothing. */

@@ -73,9 +73,9 @@ export async function readPostings(
     // A prefix's terms come in term order, like the reference store's sorted vocabulary.
     for (const { term, row, start, end } of list.sort(byTerm)) {
       const table = tables.get(row.group)!;
-      for (let i = start; i < end; i++) {
-        const slot = row.slots[i]!;
-        out.push({ term, id: table.ids[slot]!, tf: row.tfs[i]!, length: table.lengths[slot]! });
+      for (let i = start; i < end; i += 2) {
+        const slot = row.data[i]!;
+        out.push({ term, id: table.ids[slot]!, tf: row.data[i + 1]!, length: table.lengths[slot]! });
       }
     }
   }

@@ -8,7 +8,7 @@ import type { TextGroupRow, TextShardRow } from './schema.js';
  * - a term (or a prefix of two characters or more) is one key-range read across every group;
  * - an edit rewrites only the few small rows its terms fall in.
  */
-export const GROUP_SLOTS = 512;
+export const GROUP_SLOTS = 2048;
 export const SHARDS = 64;
 
 /** Ids cannot contain spaces (core's id rules), nor can terms (they are letters and digits). */
@@ -26,42 +26,34 @@ export type ShardPostings = Map<string, number[]>;
 
 export function decodeShard(row: TextShardRow): ShardPostings {
   const postings: ShardPostings = new Map();
-  forEachTerm(row, (term, start, end) => {
-    const list: number[] = [];
-    for (let i = start; i < end; i++) list.push(row.slots[i]!, row.tfs[i]!);
-    postings.set(term, list);
-  });
+  forEachTerm(row, (term, start, end) => postings.set(term, Array.from(row.data.subarray(start, end))));
   return postings;
 }
 
+/** One typed array per row (term ends, then slot/tf pairs): the cheapest shape to store and decode. */
 export function encodeShard(group: number, postings: ShardPostings): TextShardRow {
   const terms = [...postings.keys()].filter((t) => postings.get(t)!.length > 0).sort();
-  const size = terms.reduce((sum, t) => sum + postings.get(t)!.length / 2, 0);
-  const ends = new Uint32Array(terms.length);
-  const slots = new Uint16Array(size);
-  const tfs = new Uint32Array(size);
-  let at = 0;
+  const size = terms.reduce((sum, t) => sum + postings.get(t)!.length, 0);
+  const data = new Uint32Array(terms.length + size);
+  let at = terms.length;
   terms.forEach((term, i) => {
-    const list = postings.get(term)!;
-    for (let j = 0; j < list.length; j += 2) {
-      slots[at] = list[j]!;
-      tfs[at] = list[j + 1]!;
-      at++;
-    }
-    ends[i] = at;
+    data.set(postings.get(term)!, at);
+    at += postings.get(term)!.length;
+    data[i] = at;
   });
-  return { group, terms: terms.join(SEPARATOR), ends, slots, tfs };
+  return { group, terms: terms.join(SEPARATOR), data };
 }
 
-/** Calls `visit` with each term of a row and the [start, end) span of its postings. */
+/** Calls `visit` with each term of a row and the [start, end) range of its slot/tf pairs in `row.data`. */
 export function forEachTerm(
   row: TextShardRow,
   visit: (term: string, start: number, end: number) => void,
 ): void {
   if (row.terms === '') return;
-  let start = 0;
-  row.terms.split(SEPARATOR).forEach((term, i) => {
-    const end = row.ends[i]!;
+  const terms = row.terms.split(SEPARATOR);
+  let start = terms.length;
+  terms.forEach((term, i) => {
+    const end = row.data[i]!;
     visit(term, start, end);
     start = end;
   });

@@ -55,13 +55,14 @@ export class TextIndexWriter {
     private readonly namespace: string,
     private readonly stats: NamespaceStats,
     private readonly writes: PendingRequests,
+    private readonly groupSlots = GROUP_SLOTS,
   ) {
     this.firstNewGroup = stats.openGroupSlots === 0 ? stats.openGroup : stats.openGroup + 1;
   }
 
   add(id: string, content: string): TextPlace {
     const { length, terms } = indexText(content);
-    if (this.stats.openGroupSlots >= GROUP_SLOTS) this.closeOpenGroup();
+    if (this.stats.openGroupSlots >= this.groupSlots) this.closeOpenGroup();
     const place = { group: this.stats.openGroup, slot: this.stats.openGroupSlots };
     this.stats.openGroupSlots += 1;
     this.stats.docs += 1;
@@ -174,7 +175,7 @@ export class TextIndexWriter {
     }
     const row = encodeShard(edit.group, postings);
     const key: [string, number, number] = [this.namespace, edit.shard, edit.group];
-    if (row.slots.length === 0) this.writes.track(this.stores.shards.delete(key));
+    if (row.terms === '') this.writes.track(this.stores.shards.delete(key));
     else this.writes.track(this.stores.shards.put(row, key));
   }
 }

@@ -32,6 +32,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   constructor(
     private readonly tx: WriteTransaction,
     private readonly namespace: string,
+    private readonly groupSlots: number,
   ) {}
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
@@ -152,6 +153,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.namespace,
       stats,
       this.writes,
+      this.groupSlots,
     );
     return this.text;
   }
