@@ -1,4 +1,5 @@
 import type { Direction, LinkRecord, Memory, MemoryRecord } from '../../core/types.js';
+import { unpackClocks } from './rows.js';
 import type { LinkRow, MemoryRow } from './schema.js';
 
 /** The little of idb's typed stores these reads need, so readonly and readwrite transactions share them. */
@@ -54,7 +55,7 @@ export async function withVectors(
   return rows.map((row, i) => {
     const embedding = embeddings[i];
     const memory: Memory = embedding ? { ...row.memory, embedding: Array.from(embedding) } : row.memory;
-    return { memory, clocks: row.clocks };
+    return { memory, clocks: unpackClocks(row.clocks) };
   });
 }
 

@@ -1,13 +1,38 @@
-import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
+import {
+  type FieldClocks,
+  type LinkRecord,
+  MEMORY_FIELDS,
+  type MemoryRecord,
+  type Tombstone,
+} from '../../core/types.js';
 import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
 import type { TextPlace } from './text-writer.js';
 
 export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, feed: FeedEntry): MemoryRow {
   const { embedding, ...rest } = memory;
   const tagKeys = memory.tags.map((tag): [string, string] => [memory.namespace, tag]);
-  const row: MemoryRow = { memory: rest, clocks, tagKeys, ...place, seq: feed.seq, origin: feed.origin };
+  const row: MemoryRow = { memory: rest, clocks: packClocks(clocks), tagKeys, ...place, ...feed };
   if (embedding !== undefined) row.hasVector = true;
   return row;
+}
+
+/**
+ * A memory written once carries one stamp on every field: stored as that one string, the row loses
+ * seven repeated stamps (about 300 bytes, as much as a typical content).
+ */
+function packClocks(clocks: FieldClocks): FieldClocks | string {
+  const stamp = clocks[MEMORY_FIELDS[0]];
+  const uniform =
+    stamp !== undefined &&
+    Object.keys(clocks).length === MEMORY_FIELDS.length &&
+    MEMORY_FIELDS.every((field) => clocks[field] === stamp);
+  return uniform ? stamp : clocks;
+}
+
+export function unpackClocks(clocks: FieldClocks | string): FieldClocks {
+  return typeof clocks === 'string'
+    ? Object.fromEntries(MEMORY_FIELDS.map((field) => [field, clocks]))
+    : clocks;
 }
 
 export const toLinkRecord = ({ link, clocks }: LinkRow): LinkRecord => ({ link, clocks });

@@ -24,7 +24,8 @@ export interface FeedEntry {
 /** A memory as stored. Its embedding lives in `vectors` (`hasVector`), so text and vector reads stay apart. */
 export interface MemoryRow extends FeedEntry {
   memory: Omit<Memory, 'embedding'>;
-  clocks: FieldClocks;
+  /** One string when every field carries the same stamp (see rows.ts). */
+  clocks: FieldClocks | string;
   /** `[namespace, tag]` pairs: keys of the multiEntry `tags` index. */
   tagKeys: [string, string][];
   hasVector?: true;

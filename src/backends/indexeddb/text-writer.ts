@@ -8,6 +8,7 @@ import {
   encodeShard,
   encodeTable,
   GROUP_SLOTS,
+  SHARDS,
   type ShardPostings,
   shardOf,
 } from './text-shards.js';
@@ -44,7 +45,8 @@ interface ShardEdit {
  */
 export class TextIndexWriter {
   private readonly groups = new Map<number, GroupEdit>();
-  private readonly shards = new Map<string, ShardEdit>();
+  /** By group, then by shard. */
+  private readonly shards = new Map<number, Array<ShardEdit | undefined>>();
   /** Groups from this number on had no rows when the writer began... */
   private readonly firstNewGroup: number;
   /** ...except those it has already written out. */
@@ -88,7 +90,7 @@ export class TextIndexWriter {
   /** Reads the rows that existed, then writes every touched row once. */
   async flush(): Promise<void> {
     const groups = [...this.groups];
-    const shards = [...this.shards.values()];
+    const shards = [...this.shards.values()].flat().filter((edit) => edit !== undefined);
     const [tables, rows] = await Promise.all([
       Promise.all(
         groups.map(([group]) =>
@@ -124,11 +126,9 @@ export class TextIndexWriter {
     const edit = this.groups.get(closing);
     if (edit) this.writeTable(closing, edit, undefined);
     this.groups.delete(closing);
-    for (const [key, shardEdit] of this.shards) {
-      if (shardEdit.group !== closing) continue;
-      this.writeShard(shardEdit, undefined);
-      this.shards.delete(key);
-    }
+    for (const shardEdit of this.shards.get(closing) ?? [])
+      if (shardEdit) this.writeShard(shardEdit, undefined);
+    this.shards.delete(closing);
     this.written.add(closing);
   }
 
@@ -139,9 +139,10 @@ export class TextIndexWriter {
   }
 
   private shardEdit(shard: number, group: number): ShardEdit {
-    const key = `${shard}:${group}`;
-    const edit = this.shards.get(key) ?? { shard, group, added: new Map(), removed: new Set<number>() };
-    this.shards.set(key, edit);
+    const row = this.shards.get(group) ?? new Array<ShardEdit | undefined>(SHARDS);
+    this.shards.set(group, row);
+    const edit = row[shard] ?? { shard, group, added: new Map(), removed: new Set<number>() };
+    row[shard] = edit;
     return edit;
   }
 
