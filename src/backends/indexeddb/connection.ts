@@ -2,7 +2,7 @@ import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
 import { type EngramDatabase, type EngramSchema, SCHEMA_VERSION, upgradeSchema } from './schema.js';
 
-export interface ConnectOptions {
+interface ConnectOptions {
   /** How long to wait while an older connection (another tab) blocks the upgrade before failing. */
   blockedTimeoutMs: number;
   /** Our connection was closed for another's upgrade or delete, or by the browser. */

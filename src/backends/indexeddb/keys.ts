@@ -18,11 +18,6 @@ export function belowRange(namespace: string, beforeId: string | undefined): IDB
     : IDBKeyRange.bound([namespace], [namespace, beforeId], false, true);
 }
 
-/** Keys `[ns, group, ...]` of one text group. */
-export function groupRange(namespace: string, group: number): IDBKeyRange {
-  return IDBKeyRange.bound([namespace, group], [namespace, group, AFTER_ANY_STRING]);
-}
-
 /** The first key past every `[namespace, ...]` key: where a distinct-namespace scan jumps to. */
 export function nextNamespaceKey(namespace: string): IDBValidKey {
   return [namespace, AFTER_ANY_STRING];

@@ -3,18 +3,18 @@ import { unpackClocks } from './rows.js';
 import type { LinkRow, MemoryRow } from './schema.js';
 
 /** The little of idb's typed stores these reads need, so readonly and readwrite transactions share them. */
-export interface KeyGetter<V> {
+interface KeyGetter<V> {
   get(key: [string, string]): Promise<V | undefined>;
 }
-export interface KeyStore<V> extends KeyGetter<V> {
+interface KeyStore<V> extends KeyGetter<V> {
   getAllKeys(range: IDBKeyRange, count: number): Promise<[string, string][]>;
 }
-export interface IndexReader<V> {
+interface IndexReader<V> {
   getAll(query: [string, string]): Promise<V[]>;
 }
 
 /** Reads the rows of `ids` that exist, in the order asked (repeats included). */
-export type RowReader = <V>(store: KeyStore<V>, namespace: string, ids: readonly string[]) => Promise<V[]>;
+type RowReader = <V>(store: KeyStore<V>, namespace: string, ids: readonly string[]) => Promise<V[]>;
 
 export const readByIds: RowReader = async (store, namespace, ids) => {
   const rows = await Promise.all(ids.map((id) => store.get([namespace, id])));
@@ -65,9 +65,8 @@ export async function readMemoryRecords(
   vectors: KeyGetter<Float64Array>,
   namespace: string,
   ids: readonly string[],
-  read: RowReader = readByIds,
 ): Promise<MemoryRecord[]> {
-  return withVectors(vectors, await read(memories, namespace, ids));
+  return withVectors(vectors, await readByIds(memories, namespace, ids));
 }
 
 /** Links leaving (`out`), entering (`in`) or touching (`both`) any of the memories, each once. */

@@ -14,7 +14,7 @@ import {
 } from './text-shards.js';
 
 type Mode = 'readwrite' | 'versionchange';
-export interface TextStores {
+interface TextStores {
   groups: IDBPObjectStore<EngramSchema, StoreName[], 'textGroups', Mode>;
   shards: IDBPObjectStore<EngramSchema, StoreName[], 'textShards', Mode>;
 }
