@@ -42,11 +42,16 @@ describe('InMemoryStore extras', () => {
   it('keeps search exact through thousands of updates (dead postings swept, documents renumbered)', async () => {
     const churned = await createMemory();
     const fresh = await createMemory();
-    const made = await churned.addMany(Array.from({ length: 600 }, (_, i) => ({ id: `d${i}`, content: `start ${i % 7}` })));
+    const made = await churned.addMany(
+      Array.from({ length: 600 }, (_, i) => ({ id: `d${i}`, content: `start ${i % 7}` })),
+    );
     for (let round = 0; round < 4; round++) {
-      for (const m of made) await churned.update(m.id, { content: `round ${round} word${(m.id.length + round) % 5} ${m.id}` });
+      for (const m of made)
+        await churned.update(m.id, { content: `round ${round} word${(m.id.length + round) % 5} ${m.id}` });
     }
-    await fresh.addMany(made.map((m) => ({ id: m.id, content: `round 3 word${(m.id.length + 3) % 5} ${m.id}` })));
+    await fresh.addMany(
+      made.map((m) => ({ id: m.id, content: `round 3 word${(m.id.length + 3) % 5} ${m.id}` })),
+    );
     const ranked = async (mem: typeof fresh, query: string) =>
       (await mem.search(query, { limit: 50 })).map((h) => [h.memory.id, h.memory.content, h.score]);
     for (const query of ['round', 'word1', 'word4 d12*', '"round 3"']) {
