@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { UsageError } from './io.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -31,5 +32,24 @@ export function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65_535)
     throw new UsageError(`--port: expected 0-65535, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** `--ns a,b`: each name checked like any namespace; undefined when the flag is absent. */
+export function namespaceList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError('--ns: expected one or more namespaces, comma-separated');
+  return names.map((name, i) => parse(namespaceSchema, name, `--ns.${i}`));
+}
+
+/** `--batch N`: entries per store call, 1 to LIMITS.batch. */
+export function batchSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > LIMITS.batch)
+    throw new UsageError(`--batch: expected 1-${LIMITS.batch}, got ${JSON.stringify(value)}`);
   return n;
 }

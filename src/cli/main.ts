@@ -10,4 +10,9 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stop: stop.signal,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  terminal: process.stderr.isTTY
+    ? { write: (text) => process.stderr.write(text), columns: process.stderr.columns || 80 }
+    : undefined,
 });

@@ -18,7 +18,8 @@ export function openStore(
   return { store: new PostgresStore(pglite(dir)), where: `PGlite in ${dir}` };
 }
 
-function withoutCredentials(url: string): string {
+/** A database URL fit for messages and logs: no user, no password, no query. */
+export function withoutCredentials(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;

@@ -1,18 +1,29 @@
 import { isEngramError } from '../core/errors.js';
-import { type CliIo, type Command, UsageError } from './io.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { type CliIo, type Command, Interrupted, SetupError, UsageError } from './io.js';
+import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  tokenCommand,
+  exportCommand,
+  importCommand,
+  migrateCommand,
+];
 
 const HELP = `Usage: engram <command> [flags]
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(8)}${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n')}
 
+A <store> is a URL: postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token), jsonl:./file.
+Exit codes: 0 done, 1 failed, 2 called wrongly or a store/server unusable, 130 interrupted.
 Run engram <command> --help for its flags and an example.`;
 
-/** Runs one CLI invocation and returns its exit code: 0 done, 1 failed, 2 called wrongly. */
+/** Runs one CLI invocation and returns its exit code: 0 done, 1 failed, 2 called wrongly, 130 interrupted. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -33,11 +44,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
-    if (error instanceof UsageError || isEngramError(error, 'VALIDATION')) {
+    if (error instanceof UsageError) {
       io.err(`engram ${name}: ${error.message} (see engram ${name} --help)`);
       return 2;
     }
-    io.err(`engram ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof SetupError) {
+      io.err(`engram ${name}: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof Interrupted) {
+      io.err(`engram ${name}: ${error.message}`);
+      return 130;
+    }
+    if (isEngramError(error, 'VALIDATION')) {
+      io.err(`engram ${name}: ${error.message} (see engram ${name} --help)`);
+      return 2;
+    }
+    io.err(`engram ${name}: ${oneLine(error)}`);
     return 1;
   }
+}
+
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
 }

@@ -1,10 +1,25 @@
+import { Readable, Writable } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/run.js';
 
+export interface CliOptions {
+  /** What the command reads on stdin (default: nothing). */
+  stdin?: string | Readable;
+  /** Pretend stderr is a terminal: what is drawn there is kept in `terminal`. */
+  terminal?: boolean;
+}
+
 /** Runs the CLI in-process with captured output; `stop()` plays the part of SIGTERM. */
-export function cli(argv: string[], env: Record<string, string | undefined> = {}, cwd = process.cwd()) {
+export function cli(
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+  cwd = process.cwd(),
+  options: CliOptions = {},
+) {
   const out: string[] = [];
   const err: string[] = [];
+  const data: string[] = [];
+  const drawn: string[] = [];
   const stopper = new AbortController();
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const io: CliIo = {
@@ -16,12 +31,27 @@ export function cli(argv: string[], env: Record<string, string | undefined> = {}
     env,
     cwd,
     stop: stopper.signal,
+    stdin:
+      typeof options.stdin === 'string'
+        ? Readable.from([Buffer.from(options.stdin)])
+        : (options.stdin ?? Readable.from([])),
+    stdout: new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        data.push(chunk.toString());
+        done();
+      },
+    }),
+    terminal: options.terminal ? { write: (text) => drawn.push(text), columns: 120 } : undefined,
   };
   const exit = runCli(argv, io);
   return {
     out,
     err,
     exit,
+    /** Everything written to raw stdout (data, as `export` writes it). */
+    stdout: () => data.join(''),
+    /** Everything drawn on the pretend terminal. */
+    terminal: drawn,
     stop: () => stopper.abort('SIGTERM'),
     /** Resolves with the first stdout line matching, even one already printed. */
     line: (pattern: RegExp) =>

@@ -1,0 +1,135 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
+import { SqlJsStore } from '../backends/sqljs/index.js';
+import type { MemoryStore } from '../core/types.js';
+import { ChunkedRemoteStore } from './chunked-remote-store.js';
+import { SetupError, UsageError } from './io.js';
+import { withoutCredentials } from './open-store.js';
+
+/** Where data comes from or goes to, as named on the command line. */
+export type StoreUrl =
+  | { kind: 'postgres'; url: string; shown: string }
+  | { kind: 'sqlite'; path: string; shown: string }
+  | { kind: 'http'; url: string; shown: string }
+  | { kind: 'jsonl'; path: string; shown: string };
+
+export type DatabaseUrl = Exclude<StoreUrl, { kind: 'jsonl' }>;
+
+const EXPECTED = 'postgres://user@host/db, sqlite:./file.db, http(s)://host, or jsonl:./file';
+
+/**
+ * sql.js keeps the whole database in memory and saves it whole: saving every few seconds during a bulk
+ * import would rewrite the file over and over. The CLI saves once, on close; an interrupted import is
+ * simply re-run (imports are idempotent).
+ */
+const SAVE_ON_CLOSE_MS = 2_000_000_000;
+
+/** Reads a `<store>` flag; a mistake is a UsageError naming the flag. Paths resolve against `cwd`. */
+export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUrl {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || /^[a-z]:[\\/]/i.test(value)) {
+    throw new UsageError(
+      `${flag}: expected a store URL (${EXPECTED}), got ${JSON.stringify(value)}${suggestion(value)}`,
+    );
+  }
+  const rest = value.slice(scheme.length + 1);
+  switch (scheme) {
+    case 'postgres':
+    case 'postgresql':
+      checkUrl(value, flag);
+      return { kind: 'postgres', url: value, shown: withoutCredentials(value) };
+    case 'http':
+    case 'https':
+      checkUrl(value, flag);
+      return { kind: 'http', url: value, shown: value };
+    case 'sqlite':
+    case 'jsonl': {
+      // `sqlite:///abs/file.db` (the SQLAlchemy form) and `sqlite:./file.db` both name a path.
+      const path = rest.startsWith('//') ? rest.slice(2) : rest;
+      if (path === '')
+        throw new UsageError(
+          `${flag}: ${scheme}: needs a file path, e.g. ${scheme}:./data.${scheme === 'sqlite' ? 'db' : 'jsonl'}`,
+        );
+      return { kind: scheme, path: resolve(cwd, path), shown: value };
+    }
+    default:
+      throw new UsageError(`${flag}: unknown store URL scheme "${scheme}:" (expected ${EXPECTED})`);
+  }
+}
+
+function checkUrl(value: string, flag: string): void {
+  if (!URL.canParse(value)) throw new UsageError(`${flag}: not a valid URL: ${JSON.stringify(value)}`);
+}
+
+function suggestion(value: string): string {
+  if (/\.(db|sqlite3?)$/i.test(value)) return ` (did you mean sqlite:${value}?)`;
+  if (/\.jsonl?$/i.test(value)) return ` (did you mean jsonl:${value}?)`;
+  return '';
+}
+
+export interface OpenOptions {
+  /** A source must exist already; a target is created when missing. */
+  role: 'source' | 'target';
+  /** For http(s) stores. */
+  token: string | undefined;
+  /** The namespaces the command works on, if given: an http store is probed with the first. */
+  namespaces: string[] | undefined;
+}
+
+/**
+ * Opens the store a URL names and proves it usable before any data moves: a database is connected and
+ * its schema prepared; an edge answers an authenticated request. Any failure is a SetupError (exit 2).
+ */
+export async function openStoreUrl(url: DatabaseUrl, options: OpenOptions): Promise<MemoryStore> {
+  if (url.kind === 'sqlite' && options.role === 'source') await mustExist(url.path, url.shown);
+  const store = create(url, options);
+  try {
+    await store.open();
+    if (store instanceof ChunkedRemoteStore) await probe(store, url.shown, options);
+    return store;
+  } catch (error) {
+    await store.close().catch(() => {});
+    if (error instanceof SetupError) throw error;
+    throw new SetupError(
+      `cannot open ${url.shown}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function create(url: DatabaseUrl, { token }: OpenOptions): MemoryStore {
+  switch (url.kind) {
+    case 'postgres':
+      return new PostgresStore(postgresJs(url.url, { max: 4 }));
+    case 'sqlite':
+      return new SqlJsStore({
+        persist: url.path,
+        saveDelayMs: SAVE_ON_CLOSE_MS,
+        saveMaxDelayMs: SAVE_ON_CLOSE_MS,
+      });
+    case 'http':
+      if (!token) throw new UsageError(`${url.shown} needs a token: pass --token (or set ENGRAM_TOKEN)`);
+      return new ChunkedRemoteStore({ url: url.url, token });
+  }
+}
+
+/** One small authenticated read: a wrong URL, a refused token or a closed port shows up here, not mid-copy. */
+async function probe(store: ChunkedRemoteStore, shown: string, options: OpenOptions): Promise<void> {
+  const namespace = options.namespaces?.[0] ?? (await store.namespaces())[0];
+  if (namespace === undefined) {
+    if (options.role === 'target') return;
+    throw new SetupError(`${shown}: the token names no namespaces (no "ns" claim); pass --ns`);
+  }
+  await store.changes(namespace, 0, 1);
+}
+
+export async function mustExist(path: string, shown: string): Promise<number> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new SetupError(`${shown}: not a file`);
+    return info.size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new SetupError(`${shown}: no such file`);
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/io.js';
+import { parseStoreUrl } from '../../src/cli/store-url.js';
+import { cli } from './helpers.js';
+
+describe('store URLs', () => {
+  it('reads each scheme, resolving file paths against the working directory', () => {
+    expect(parseStoreUrl('sqlite:./data/memory.db', '--to', '/work')).toEqual({
+      kind: 'sqlite',
+      path: '/work/data/memory.db',
+      shown: 'sqlite:./data/memory.db',
+    });
+    expect(parseStoreUrl('sqlite:///var/lib/memory.db', '--to', '/work')).toMatchObject({
+      path: '/var/lib/memory.db',
+    });
+    expect(parseStoreUrl('jsonl:dump.jsonl', '--to', '/work')).toMatchObject({
+      kind: 'jsonl',
+      path: '/work/dump.jsonl',
+    });
+    expect(parseStoreUrl('postgresql://me:pw@db.internal:5432/app?sslmode=require', '--from', '/')).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://me:pw@db.internal:5432/app?sslmode=require',
+      shown: 'postgresql://db.internal:5432/app',
+    });
+    expect(parseStoreUrl('HTTPS://memory.example.com/base', '--from', '/')).toMatchObject({ kind: 'http' });
+  });
+
+  it('refuses what it cannot read with a UsageError naming the flag', () => {
+    for (const [value, message] of [
+      ['mysql://db', /^--from: unknown store URL scheme "mysql:"/],
+      ['memory.sqlite', /^--from: expected a store URL .* \(did you mean sqlite:memory\.sqlite\?\)$/],
+      ['dump.jsonl', /did you mean jsonl:dump\.jsonl\?/],
+      ['C:\\data\\memory.db', /^--from: expected a store URL/],
+      ['jsonl://', /needs a file path/],
+      ['postgres://[bad', /not a valid URL/],
+    ] as const) {
+      expect(() => parseStoreUrl(value, '--from', '/')).toThrow(UsageError);
+      expect(() => parseStoreUrl(value, '--from', '/')).toThrow(message);
+    }
+  });
+
+  it('import refuses a terminal on stdin rather than waiting for typing', async () => {
+    const stdin = Object.assign(Readable.from([]), { isTTY: true });
+    const run = cli(['import', '--to', 'sqlite:never.db'], {}, '/nonexistent', { stdin });
+    expect(await run.exit).toBe(2);
+    expect(run.err).toEqual([expect.stringMatching(/expects JSON Lines on stdin/)]);
+  });
+});

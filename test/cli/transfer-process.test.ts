@@ -1,0 +1,115 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBinary, runBinary, seedLines } from './fixtures.js';
+
+// The binary in real processes: exit codes, stdin/stdout through OS pipes and files, signals, and a
+// stderr that is a pipe (no progress) or a pseudo-terminal (progress).
+const dir = mkdtempSync(join(tmpdir(), 'engram-transfer-process-'));
+let bin: string;
+let reference: string[];
+let dump: string;
+
+beforeAll(async () => {
+  bin = await buildBinary('transfer');
+  reference = await seedLines();
+  dump = join(dir, 'reference.jsonl');
+  writeFileSync(dump, `${reference.join('\n')}\n`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('export / import / migrate as processes', () => {
+  it('import < file, then export | import through an OS pipe: same lines, nothing on stderr', async () => {
+    const first = join(dir, 'first.db');
+    const second = join(dir, 'second.db');
+    const loaded = spawn(process.execPath, [bin, 'import', '--to', `sqlite:${first}`], {
+      stdio: [openSync(dump, 'r'), 'pipe', 'pipe'],
+    });
+    let loadErr = '';
+    loaded.stderr!.on('data', (c) => (loadErr += c));
+    expect(await new Promise((done) => loaded.once('close', done))).toBe(0);
+    expect(loadErr).toBe('');
+
+    // A shell pipeline: the export's stdout is the import's stdin, as a user would type it.
+    const node = process.execPath;
+    const piped = spawn(
+      'sh',
+      [
+        '-c',
+        `"${node}" "${bin}" export --from "sqlite:${first}" --batch 7 | "${node}" "${bin}" import --to "sqlite:${second}"`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    let stdout = '';
+    piped.stderr.on('data', (c) => (stderr += c));
+    piped.stdout.on('data', (c) => (stdout += c));
+    expect(await new Promise((done) => piped.once('close', done))).toBe(0);
+    expect(stderr + stdout).toBe('');
+
+    const back = await runBinary(bin, ['export', '--from', `sqlite:${second}`]);
+    expect(back.code).toBe(0);
+    expect(back.stderr).toBe('');
+    expect(back.stdout).toBe(readFileSync(dump, 'utf8'));
+  });
+
+  it('exits 2 with one line on stderr and nothing on stdout for a bad store URL', async () => {
+    for (const args of [
+      ['export', '--from', 'mongodb://db'],
+      ['import', '--to', 'memory.db'],
+      ['migrate', '--from', `jsonl:${dump}`, '--to', 'redis://x'],
+      ['migrate', '--from', `jsonl:${dump}`, '--to', 'http://127.0.0.1:9'],
+      ['export', '--from', 'postgres://u:pw@127.0.0.1:9/db'],
+    ]) {
+      const run = await runBinary(bin, args, { cwd: dir });
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(run.stderr).toMatch(new RegExp(`^engram ${args[0]}: `));
+    }
+    expect(existsSync(join(dir, 'memory.db'))).toBe(false);
+  });
+
+  it('stops on SIGINT with exit 130, keeping the batches already written', async () => {
+    const target = join(dir, 'interrupted.db');
+    const child = spawn(process.execPath, [bin, 'import', '--to', `sqlite:${target}`, '--batch', '10'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    // 50 lines and then an idle pipe: 40 are written in full batches, the last 10 wait for more.
+    child.stdin.write(`${reference.slice(0, 50).join('\n')}\n`);
+    await new Promise((r) => setTimeout(r, 2000));
+    child.kill('SIGINT');
+    expect(await new Promise((done) => child.once('close', done))).toBe(130);
+    expect(stderr).toMatch(
+      /^engram import: interrupted by SIGINT: what was copied is kept; re-run to finish/,
+    );
+    const back = await runBinary(bin, ['export', '--from', `sqlite:${target}`]);
+    expect(back.stdout.split('\n').slice(0, -1)).toEqual(reference.slice(0, 40));
+  });
+
+  it.skipIf(!hasScript)(
+    'draws a progress line when stderr is a terminal, still only data on stdout (skipped without util-linux script)',
+    async () => {
+      const out = join(dir, 'tty-out.jsonl');
+      const command = `${process.execPath} ${bin} migrate --from jsonl:${dump} --to sqlite:${join(dir, 'tty.db')} && ${process.execPath} ${bin} export --from sqlite:${join(dir, 'tty.db')} > ${out}`;
+      const terminal = execFileSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+      expect(terminal).toMatch(/migrate {2}█*░* ?\d+% {2}\d+ entries/);
+      expect(terminal).toMatch(/engram migrate: 246 entries in [\d.]+ s/);
+      expect(terminal).toMatch(/engram export: 246 entries in [\d.]+ s/);
+      expect(readFileSync(out, 'utf8')).toBe(readFileSync(dump, 'utf8'));
+    },
+  );
+});
