@@ -29,7 +29,7 @@ function random(seed: number) {
   return { next, pick, some };
 }
 
-/** 1400 memories in batches of mixed sizes (so text groups of 100 fill and close), then random edits. */
+/** 1400 memories in batches of mixed sizes (so text groups of 300, two slot tables each, fill and close), then random edits. */
 async function replay(mem: Engram, clock: { now: number }): Promise<void> {
   const rnd = random(42);
   const ids = Array.from({ length: 1400 }, (_, i) => `m${String(i).padStart(4, '0')}`).sort(
@@ -94,7 +94,7 @@ describe('IndexedDBStore equals InMemoryStore on a random history', () => {
 
   beforeAll(async () => {
     ours = await createMemory({
-      store: new IndexedDBStore({ name: `engram-diff-${Date.now()}`, textGroupSize: 100 }),
+      store: new IndexedDBStore({ name: `engram-diff-${Date.now()}`, textGroupSize: 300 }),
       now: () => clock.now,
     });
     reference = await createMemory({ store: new InMemoryStore(), now: () => clock.now });

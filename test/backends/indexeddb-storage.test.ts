@@ -6,7 +6,7 @@ import { createMemory, formatHlc, type Json, type MemoryWrite, type WriteBatch }
 
 let databases = 0;
 const freshName = () => `engram-storage-${process.pid}-${Date.now()}-${++databases}`;
-const STORES = ['memories', 'vectors', 'links', 'tombstones', 'meta', 'textGroups', 'textShards'];
+const STORES = ['memories', 'vectors', 'links', 'tombstones', 'meta', 'textTables', 'textShards'];
 
 /** Every row of a namespace, read with raw idb (not our code): store name -> [key, value] pairs. */
 async function rawRows(name: string, ns: string): Promise<Record<string, Array<[unknown, unknown]>>> {
@@ -23,7 +23,7 @@ async function rawRows(name: string, ns: string): Promise<Record<string, Array<[
   return out;
 }
 
-/** Decodes shard rows by hand: n space-joined terms, `data` = n end offsets then (slot, tf) pairs. */
+/** Decodes shard rows by hand: n space-joined terms, `data` = n end offsets, then slot << 16 | tf. */
 function postingsIn(rows: Array<[unknown, unknown]>): Record<string, number[][]> {
   const out: Record<string, number[][]> = {};
   for (const [, value] of rows) {
@@ -32,7 +32,7 @@ function postingsIn(rows: Array<[unknown, unknown]>): Record<string, number[][]>
     let start = names.length;
     names.forEach((term, i) => {
       const list = out[term] ?? [];
-      for (let j = start; j < data[i]!; j += 2) list.push([data[j]!, data[j + 1]!]);
+      for (let j = start; j < data[i]!; j++) list.push([data[j]! >>> 16, data[j]! & 0xffff]);
       out[term] = list;
       start = data[i]!;
     });
@@ -46,7 +46,7 @@ const empty = {
   links: [],
   tombstones: [],
   meta: [],
-  textGroups: [],
+  textTables: [],
   textShards: [],
   stats: [],
 };
@@ -76,8 +76,8 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
     ]);
     expect(rows.stats).toEqual([['ns', { docs: 2, tokens: 7, seq: 3, openGroup: 0, openGroupSlots: 2 }]]);
-    expect(rows.textGroups).toEqual([
-      [['ns', 0], { group: 0, ids: `${fox.id} ${dog.id}`, lengths: new Uint32Array([4, 3]) }],
+    expect(rows.textTables).toEqual([
+      [['ns', 0, 0], { group: 0, n: 0, ids: `${fox.id} ${dog.id}`, lengths: new Uint32Array([4, 3]) }],
     ]);
 
     await mem.update(fox.id, { content: 'The quick red fox', embedding: null });
@@ -97,8 +97,8 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
     });
     expect(rows.vectors).toEqual([]);
     // Slots are not reused: the edited fox was re-indexed into slot 2; slots 0 and 1 are emptied.
-    expect(rows.textGroups).toEqual([
-      [['ns', 0], { group: 0, ids: `  ${fox.id}`, lengths: new Uint32Array([0, 0, 4]) }],
+    expect(rows.textTables).toEqual([
+      [['ns', 0, 0], { group: 0, n: 0, ids: `  ${fox.id}`, lengths: new Uint32Array([0, 0, 4]) }],
     ]);
     expect(postingsIn(rows.textShards!)).toEqual({
       fox: [[2, 1]],

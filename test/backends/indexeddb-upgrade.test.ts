@@ -8,7 +8,7 @@ import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 let databases = 0;
 const freshName = () => `engram-upgrade-${process.pid}-${Date.now()}-${++databases}`;
 const NOW = '2031-01-01T00:00:00.000Z';
-const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textGroups', 'textShards', 'tombstones', 'vectors'];
+const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textShards', 'textTables', 'tombstones', 'vectors'];
 
 /** 'done', or 'blocked' as soon as our store failed to step aside (instead of hanging the test). */
 function unlessBlocked(request: (blocked: () => void) => Promise<unknown>): Promise<'done' | 'blocked'> {
@@ -67,7 +67,7 @@ describe('IndexedDBStore schema versions', () => {
       ['ns', 'm3'],
     ]);
     expect(await check.get('tombstones', ['ns', 'gone'])).toMatchObject({ seq: 5, origin: 'remote' });
-    expect((await check.get('textGroups', ['ns', 0])).ids.split(' ')).toEqual([
+    expect((await check.get('textTables', ['ns', 0, 0])).ids.split(' ')).toEqual([
       'm1',
       'm2',
       'm3',

@@ -26,7 +26,7 @@ import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { readPostings } from './text-reader.js';
-import { GROUP_SLOTS } from './text-shards.js';
+import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
 
 export interface IndexedDBStoreOptions {
@@ -85,9 +85,14 @@ export class IndexedDBStore implements MemoryStore {
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
     this.durability = options.durability ?? 'default';
     this.textGroupSize = options.textGroupSize ?? GROUP_SLOTS;
-    if (!Number.isInteger(this.textGroupSize) || this.textGroupSize < 1) {
+    if (
+      !Number.isInteger(this.textGroupSize) ||
+      this.textGroupSize < 1 ||
+      this.textGroupSize > MAX_GROUP_SLOTS
+    ) {
       const got = JSON.stringify(options.textGroupSize);
-      throw new EngramError('VALIDATION', `textGroupSize: expected a positive integer, got ${got}`, {
+      const expected = `an integer from 1 to ${MAX_GROUP_SLOTS}`;
+      throw new EngramError('VALIDATION', `textGroupSize: expected ${expected}, got ${got}`, {
         field: 'textGroupSize',
       });
     }
@@ -228,7 +233,7 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['textShards', 'textGroups'], (tx) =>
+    return this.read('postings', ['textShards', 'textTables'], (tx) =>
       readPostings(tx, namespace, terms, prefixes),
     );
   }

@@ -14,7 +14,7 @@ type V1Change = ChangeEntry & { namespace: string };
  * per-namespace statistics are computed once, so that no later open has to.
  */
 export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransaction): Promise<void> {
-  for (const name of ['vectors', 'stats', 'textGroups', 'textShards'] as const) db.createObjectStore(name);
+  for (const name of ['vectors', 'stats', 'textTables', 'textShards'] as const) db.createObjectStore(name);
   const memories = tx.objectStore('memories');
   memories.createIndex('tags', 'tagKeys', { multiEntry: true });
   memories.createIndex('feed', ['memory.namespace', 'seq']);
@@ -41,7 +41,7 @@ export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransacti
     feed.get(`${namespace}\u0000${entity}:${id}`) ?? { seq: ++statsOf(namespace).seq, origin: 'local' };
 
   const writes = new PendingRequests();
-  const stores = { groups: tx.objectStore('textGroups'), shards: tx.objectStore('textShards') };
+  const stores = { tables: tx.objectStore('textTables'), shards: tx.objectStore('textShards') };
   const vectors = tx.objectStore('vectors');
   let text: TextIndexWriter | undefined;
   let textNamespace: string | undefined;

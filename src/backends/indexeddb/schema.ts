@@ -37,9 +37,10 @@ export interface MemoryRow extends FeedEntry {
 export interface LinkRow extends LinkRecord, FeedEntry {}
 export interface TombstoneRow extends Tombstone, FeedEntry {}
 
-/** A text group's slots: `ids.split(' ')[i]` ('' once removed), `lengths[i]` tokens long. */
-export interface TextGroupRow {
+/** Slots `n * 256` onwards of a text group: `ids.split(' ')[i]` ('' when empty), `lengths[i]` tokens long. */
+export interface TextTableRow {
   group: number;
+  n: number;
   ids: string;
   lengths: Uint32Array;
 }
@@ -78,7 +79,8 @@ export interface EngramSchema extends DBSchema {
   tombstones: { key: [string, string]; value: TombstoneRow; indexes: { feed: [string, number] } };
   meta: { key: [string, string]; value: Json };
   stats: { key: string; value: NamespaceStats };
-  textGroups: { key: [string, number]; value: TextGroupRow };
+  /** `[namespace, group, n]`. */
+  textTables: { key: [string, number, number]; value: TextTableRow };
   /** `[namespace, shard, group]`. */
   textShards: { key: [string, number, number]; value: TextShardRow };
 }
@@ -94,7 +96,7 @@ export const ALL_STORES: StoreName[] = [
   'tombstones',
   'meta',
   'stats',
-  'textGroups',
+  'textTables',
   'textShards',
 ];
 

@@ -2,7 +2,15 @@ import type { IDBPTransaction } from 'idb';
 import type { TextPosting } from '../../core/types.js';
 import { namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName, TextShardRow } from './schema.js';
-import { decodeTable, forEachTerm, type GroupTable, shardOf } from './text-shards.js';
+import {
+  decodeTable,
+  forEachTerm,
+  type SlotTable,
+  shardOf,
+  slotOf,
+  TABLE_SLOTS,
+  tfOf,
+} from './text-shards.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
@@ -72,31 +80,36 @@ export async function readPostings(
   for (const list of spans) {
     // A prefix's terms come in term order, like the reference store's sorted vocabulary.
     for (const { term, row, start, end } of list.sort(byTerm)) {
-      const table = tables.get(row.group)!;
-      for (let i = start; i < end; i += 2) {
-        const slot = row.data[i]!;
-        out.push({ term, id: table.ids[slot]!, tf: row.data[i + 1]!, length: table.lengths[slot]! });
+      const rowsOfGroup = tables.get(row.group)!;
+      for (let i = start; i < end; i++) {
+        const slot = slotOf(row.data[i]!);
+        const table = rowsOfGroup.get(Math.floor(slot / TABLE_SLOTS))!;
+        const at = slot % TABLE_SLOTS;
+        out.push({ term, id: table.ids[at]!, tf: tfOf(row.data[i]!), length: table.lengths[at]! });
       }
     }
   }
   return out;
 }
 
-/** The tables of every group with a hit, in one range read from the lowest group to the highest. */
+/** The slot tables of every group with a hit, in one range read from the lowest group to the highest. */
 async function readTables(
   tx: ReadTransaction,
   namespace: string,
   spans: Span[],
-): Promise<Map<number, GroupTable>> {
-  if (spans.length === 0) return new Map();
-  const hit = new Set(spans.map((s) => s.row.group));
+): Promise<Map<number, Map<number, SlotTable>>> {
+  const out = new Map<number, Map<number, SlotTable>>();
+  if (spans.length === 0) return out;
   let low = Number.POSITIVE_INFINITY;
   let high = Number.NEGATIVE_INFINITY;
-  for (const group of hit) {
-    low = Math.min(low, group);
-    high = Math.max(high, group);
+  for (const { row } of spans) {
+    low = Math.min(low, row.group);
+    high = Math.max(high, row.group);
+    out.set(row.group, new Map());
   }
-  const range = IDBKeyRange.bound([namespace, low], [namespace, high]);
-  const rows = await tx.objectStore('textGroups').getAll(range);
-  return new Map(rows.filter((row) => hit.has(row.group)).map((row) => [row.group, decodeTable(row)]));
+  const range = IDBKeyRange.bound([namespace, low], [namespace, high, []]);
+  for (const row of await tx.objectStore('textTables').getAll(range)) {
+    out.get(row.group)?.set(row.n, decodeTable(row));
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { TextGroupRow, TextShardRow } from './schema.js';
+import type { TextShardRow, TextTableRow } from './schema.js';
 
 /**
  * The inverted index in two dimensions. Memories are numbered into groups of GROUP_SLOTS slots as they
@@ -7,9 +7,13 @@ import type { TextGroupRow, TextShardRow } from './schema.js';
  * - a bulk write of 1000 memories costs about 2 x SHARDS rows, not one per posting;
  * - a term (or a prefix of two characters or more) is one key-range read across every group;
  * - an edit rewrites only the few small rows its terms fall in.
+ * Which memory a slot holds is kept in table rows of TABLE_SLOTS slots each, keyed `[namespace, group, n]`.
  */
 export const GROUP_SLOTS = 2048;
+/** Slots and term frequencies share one 32-bit word per posting. */
+export const MAX_GROUP_SLOTS = 0x10000;
 export const SHARDS = 64;
+export const TABLE_SLOTS = 256;
 
 /** Ids cannot contain spaces (core's id rules), nor can terms (they are letters and digits). */
 const SEPARATOR = ' ';
@@ -21,7 +25,15 @@ export function shardOf(term: string): number {
   return (hash >>> 0) % SHARDS;
 }
 
-/** A shard row's postings by term, as `[slot, tf, slot, tf, ...]`. */
+/**
+ * A posting as one number: slot in the high 16 bits, tf in the low 16. Content is at most 64 KiB, so
+ * no term occurs 65536 times; the clamp only guards the encoding.
+ */
+export const packPosting = (slot: number, tf: number) => slot * 0x10000 + Math.min(tf, 0xffff);
+export const slotOf = (posting: number) => posting >>> 16;
+export const tfOf = (posting: number) => posting & 0xffff;
+
+/** A shard row's postings by term, packed. */
 export type ShardPostings = Map<string, number[]>;
 
 export function decodeShard(row: TextShardRow): ShardPostings {
@@ -30,7 +42,7 @@ export function decodeShard(row: TextShardRow): ShardPostings {
   return postings;
 }
 
-/** One typed array per row (term ends, then slot/tf pairs): the cheapest shape to store and decode. */
+/** One typed array per row (term ends, then packed postings): the cheapest shape to store and decode. */
 export function encodeShard(group: number, postings: ShardPostings): TextShardRow {
   const terms = [...postings.keys()].filter((t) => postings.get(t)!.length > 0).sort();
   const size = terms.reduce((sum, t) => sum + postings.get(t)!.length, 0);
@@ -44,7 +56,7 @@ export function encodeShard(group: number, postings: ShardPostings): TextShardRo
   return { group, terms: terms.join(SEPARATOR), data };
 }
 
-/** Calls `visit` with each term of a row and the [start, end) range of its slot/tf pairs in `row.data`. */
+/** Calls `visit` with each term of a row and the [start, end) range of its postings in `row.data`. */
 export function forEachTerm(
   row: TextShardRow,
   visit: (term: string, start: number, end: number) => void,
@@ -59,16 +71,16 @@ export function forEachTerm(
   });
 }
 
-/** A group's slots: the memory id in each ('' once removed) and its length in tokens. */
-export interface GroupTable {
+/** Slots `n * TABLE_SLOTS` onwards of a group: the memory id in each ('' when empty) and its length. */
+export interface SlotTable {
   ids: string[];
   lengths: number[];
 }
 
-export function decodeTable(row: TextGroupRow): GroupTable {
+export function decodeTable(row: TextTableRow): SlotTable {
   return { ids: row.ids.split(SEPARATOR), lengths: Array.from(row.lengths) };
 }
 
-export function encodeTable(group: number, table: GroupTable): TextGroupRow {
-  return { group, ids: table.ids.join(SEPARATOR), lengths: Uint32Array.from(table.lengths) };
+export function encodeTable(group: number, n: number, table: SlotTable): TextTableRow {
+  return { group, n, ids: table.ids.join(SEPARATOR), lengths: Uint32Array.from(table.lengths) };
 }

@@ -1,21 +1,23 @@
 import type { IDBPObjectStore } from 'idb';
 import { indexText } from '../../core/text/index.js';
 import type { PendingRequests } from './pending-requests.js';
-import type { EngramSchema, NamespaceStats, StoreName, TextGroupRow, TextShardRow } from './schema.js';
+import type { EngramSchema, NamespaceStats, StoreName, TextShardRow, TextTableRow } from './schema.js';
 import {
   decodeShard,
   decodeTable,
   encodeShard,
   encodeTable,
   GROUP_SLOTS,
-  SHARDS,
+  packPosting,
   type ShardPostings,
   shardOf,
+  slotOf,
+  TABLE_SLOTS,
 } from './text-shards.js';
 
 type Mode = 'readwrite' | 'versionchange';
 interface TextStores {
-  groups: IDBPObjectStore<EngramSchema, StoreName[], 'textGroups', Mode>;
+  tables: IDBPObjectStore<EngramSchema, StoreName[], 'textTables', Mode>;
   shards: IDBPObjectStore<EngramSchema, StoreName[], 'textShards', Mode>;
 }
 
@@ -25,28 +27,24 @@ export interface TextPlace {
   slot: number;
 }
 
-interface GroupEdit {
-  appended: Array<{ slot: number; id: string; length: number }>;
+/** Staged edits of one row: postings (or table entries) added, and slots emptied. */
+interface RowEdit<Added> {
+  added: Added;
   removed: Set<number>;
 }
-
-interface ShardEdit {
-  shard: number;
-  group: number;
-  added: ShardPostings;
-  removed: Set<number>;
-}
+type TableEdit = RowEdit<Map<number, { id: string; length: number }>>;
+type ShardEdit = RowEdit<ShardPostings>;
 
 /**
  * Stages one transaction's edits to the sharded index (see text-shards.ts) and writes each touched
  * row once, after reading the ones that existed. `stats` (docs, tokens, open group) moves as edits
- * are staged. Postings of removed slots are dropped from the rows; the slot stays, emptied, in its
- * group's table, so the other rows' slot numbers stay valid.
+ * are staged. A removed memory's postings leave the rows; its slot stays, emptied, in the table, so
+ * the slot numbers in other rows stay valid.
  */
 export class TextIndexWriter {
-  private readonly groups = new Map<number, GroupEdit>();
-  /** By group, then by shard. */
-  private readonly shards = new Map<number, Array<ShardEdit | undefined>>();
+  /** Edits by group, then by table row number or shard. */
+  private readonly tables = new Map<number, Map<number, TableEdit>>();
+  private readonly shards = new Map<number, Map<number, ShardEdit>>();
   /** Groups from this number on had no rows when the writer began... */
   private readonly firstNewGroup: number;
   /** ...except those it has already written out. */
@@ -65,51 +63,48 @@ export class TextIndexWriter {
   add(id: string, content: string): TextPlace {
     const { length, terms } = indexText(content);
     if (this.stats.openGroupSlots >= this.groupSlots) this.closeOpenGroup();
-    const place = { group: this.stats.openGroup, slot: this.stats.openGroupSlots };
+    const { openGroup: group, openGroupSlots: slot } = this.stats;
     this.stats.openGroupSlots += 1;
     this.stats.docs += 1;
     this.stats.tokens += length;
-    this.groupEdit(place.group).appended.push({ slot: place.slot, id, length });
+    edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).added.set(slot, { id, length });
     for (const [term, tf] of terms) {
-      const { added } = this.shardEdit(shardOf(term), place.group);
+      const { added } = edit(this.shards, group, shardOf(term), () => new Map());
       const list = added.get(term);
-      if (list) list.push(place.slot, tf);
-      else added.set(term, [place.slot, tf]);
+      if (list) list.push(packPosting(slot, tf));
+      else added.set(term, [packPosting(slot, tf)]);
     }
-    return place;
+    return { group, slot };
   }
 
-  remove(place: TextPlace, content: string): void {
+  remove({ group, slot }: TextPlace, content: string): void {
     const { length, terms } = indexText(content);
     this.stats.docs -= 1;
     this.stats.tokens -= length;
-    this.groupEdit(place.group).removed.add(place.slot);
-    for (const term of terms.keys()) this.shardEdit(shardOf(term), place.group).removed.add(place.slot);
+    edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).removed.add(slot);
+    for (const term of terms.keys())
+      edit(this.shards, group, shardOf(term), () => new Map()).removed.add(slot);
   }
 
   /** Reads the rows that existed, then writes every touched row once. */
   async flush(): Promise<void> {
-    const groups = [...this.groups];
-    const shards = [...this.shards.values()].flat().filter((edit) => edit !== undefined);
-    const [tables, rows] = await Promise.all([
+    const tables = entries(this.tables);
+    const shards = entries(this.shards);
+    const [storedTables, storedShards] = await Promise.all([
       Promise.all(
-        groups.map(([group]) =>
-          this.stored(group) ? this.stores.groups.get([this.namespace, group]) : undefined,
-        ),
+        tables.map(([g, n]) => (this.stored(g) ? this.stores.tables.get([this.namespace, g, n]) : undefined)),
       ),
       Promise.all(
-        shards.map((e) =>
-          this.stored(e.group) ? this.stores.shards.get([this.namespace, e.shard, e.group]) : undefined,
-        ),
+        shards.map(([g, s]) => (this.stored(g) ? this.stores.shards.get([this.namespace, s, g]) : undefined)),
       ),
     ]);
-    groups.forEach(([group, edit], i) => {
-      this.writeTable(group, edit, tables[i]);
+    tables.forEach(([group, n, tableEdit], i) => {
+      this.writeTable(group, n, tableEdit, storedTables[i]);
     });
-    shards.forEach((edit, i) => {
-      this.writeShard(edit, rows[i]);
+    shards.forEach(([group, shard, shardEdit], i) => {
+      this.writeShard(group, shard, shardEdit, storedShards[i]);
     });
-    this.groups.clear();
+    this.tables.clear();
     this.shards.clear();
   }
 
@@ -123,60 +118,74 @@ export class TextIndexWriter {
     this.stats.openGroup += 1;
     this.stats.openGroupSlots = 0;
     if (closing < this.firstNewGroup) return;
-    const edit = this.groups.get(closing);
-    if (edit) this.writeTable(closing, edit, undefined);
-    this.groups.delete(closing);
-    for (const shardEdit of this.shards.get(closing) ?? [])
-      if (shardEdit) this.writeShard(shardEdit, undefined);
+    for (const [n, tableEdit] of this.tables.get(closing) ?? [])
+      this.writeTable(closing, n, tableEdit, undefined);
+    for (const [shard, shardEdit] of this.shards.get(closing) ?? [])
+      this.writeShard(closing, shard, shardEdit, undefined);
+    this.tables.delete(closing);
     this.shards.delete(closing);
     this.written.add(closing);
   }
 
-  private groupEdit(group: number): GroupEdit {
-    const edit = this.groups.get(group) ?? { appended: [], removed: new Set<number>() };
-    this.groups.set(group, edit);
-    return edit;
-  }
-
-  private shardEdit(shard: number, group: number): ShardEdit {
-    const row = this.shards.get(group) ?? new Array<ShardEdit | undefined>(SHARDS);
-    this.shards.set(group, row);
-    const edit = row[shard] ?? { shard, group, added: new Map(), removed: new Set<number>() };
-    row[shard] = edit;
-    return edit;
-  }
-
-  private writeTable(group: number, edit: GroupEdit, stored: TextGroupRow | undefined): void {
+  private writeTable(group: number, n: number, tableEdit: TableEdit, stored: TextTableRow | undefined): void {
     const table = stored ? decodeTable(stored) : { ids: [], lengths: [] };
-    for (const { slot, id, length } of edit.appended) {
-      table.ids[slot] = id;
-      table.lengths[slot] = length;
+    const first = n * TABLE_SLOTS;
+    for (const [slot, { id, length }] of tableEdit.added) {
+      table.ids[slot - first] = id;
+      table.lengths[slot - first] = length;
     }
-    for (let slot = 0; slot < table.ids.length; slot++) {
-      if (table.ids[slot] === undefined || edit.removed.has(slot)) {
-        table.ids[slot] = '';
-        table.lengths[slot] = 0;
+    for (let i = 0; i < table.ids.length; i++) {
+      if (table.ids[i] === undefined || tableEdit.removed.has(first + i)) {
+        table.ids[i] = '';
+        table.lengths[i] = 0;
       }
     }
-    const key: [string, number] = [this.namespace, group];
-    if (table.ids.every((id) => id === '')) this.writes.track(this.stores.groups.delete(key));
-    else this.writes.track(this.stores.groups.put(encodeTable(group, table), key));
+    const key: [string, number, number] = [this.namespace, group, n];
+    if (table.ids.every((id) => id === '')) this.writes.track(this.stores.tables.delete(key));
+    else this.writes.track(this.stores.tables.put(encodeTable(group, n, table), key));
   }
 
-  private writeShard(edit: ShardEdit, stored: TextShardRow | undefined): void {
+  private writeShard(
+    group: number,
+    shard: number,
+    shardEdit: ShardEdit,
+    stored: TextShardRow | undefined,
+  ): void {
     const postings = stored ? decodeShard(stored) : new Map<string, number[]>();
-    for (const [term, list] of edit.added) postings.set(term, [...(postings.get(term) ?? []), ...list]);
-    if (edit.removed.size > 0) {
+    for (const [term, list] of shardEdit.added) postings.set(term, [...(postings.get(term) ?? []), ...list]);
+    if (shardEdit.removed.size > 0) {
       for (const [term, list] of postings) {
-        const kept: number[] = [];
-        for (let i = 0; i < list.length; i += 2)
-          if (!edit.removed.has(list[i]!)) kept.push(list[i]!, list[i + 1]!);
-        postings.set(term, kept);
+        postings.set(
+          term,
+          list.filter((posting) => !shardEdit.removed.has(slotOf(posting))),
+        );
       }
     }
-    const row = encodeShard(edit.group, postings);
-    const key: [string, number, number] = [this.namespace, edit.shard, edit.group];
+    const row = encodeShard(group, postings);
+    const key: [string, number, number] = [this.namespace, shard, group];
     if (row.terms === '') this.writes.track(this.stores.shards.delete(key));
     else this.writes.track(this.stores.shards.put(row, key));
   }
+}
+
+/** The staged edit of row `at` in `group`, created on first use. */
+function edit<Added>(
+  byGroup: Map<number, Map<number, RowEdit<Added>>>,
+  group: number,
+  at: number,
+  fresh: () => Added,
+): RowEdit<Added> {
+  const rows = byGroup.get(group) ?? new Map<number, RowEdit<Added>>();
+  byGroup.set(group, rows);
+  const found = rows.get(at) ?? { added: fresh(), removed: new Set<number>() };
+  rows.set(at, found);
+  return found;
+}
+
+function entries<Added>(
+  byGroup: Map<number, Map<number, RowEdit<Added>>>,
+): Array<[number, number, RowEdit<Added>]> {
+  return [...byGroup].flatMap(([group, rows]) =>
+    [...rows].map(([at, e]): [number, number, RowEdit<Added>] => [group, at, e]),
+  );
 }

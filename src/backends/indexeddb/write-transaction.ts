@@ -149,7 +149,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private async textWriter(): Promise<TextIndexWriter> {
     const stats = await this.loadStats();
     this.text ??= new TextIndexWriter(
-      { groups: this.tx.objectStore('textGroups'), shards: this.tx.objectStore('textShards') },
+      { tables: this.tx.objectStore('textTables'), shards: this.tx.objectStore('textShards') },
       this.namespace,
       stats,
       this.writes,
