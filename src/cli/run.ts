@@ -1,4 +1,5 @@
 import { isEngramError } from '../core/errors.js';
+import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { type CliIo, type Command, Interrupted, SetupError, UsageError } from './io.js';
@@ -9,6 +10,7 @@ import { tokenCommand } from './token.js';
 const COMMANDS: readonly Command[] = [
   serveCommand,
   tokenCommand,
+  doctorCommand,
   exportCommand,
   importCommand,
   migrateCommand,
