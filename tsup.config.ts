@@ -10,7 +10,15 @@ export default defineConfig({
     'cli/main': 'src/cli/main.ts',
   },
   format: ['esm'],
-  dts: { entry: ['src/index.ts', 'src/backends/indexeddb/index.ts', 'src/backends/sqljs/index.ts', 'src/backends/remote/index.ts', 'src/edge/index.ts'] },
+  dts: {
+    entry: [
+      'src/index.ts',
+      'src/backends/indexeddb/index.ts',
+      'src/backends/sqljs/index.ts',
+      'src/backends/remote/index.ts',
+      'src/edge/index.ts',
+    ],
+  },
   target: 'es2022',
   platform: 'neutral',
   splitting: true,

@@ -3,7 +3,10 @@ export interface CorpusItem {
   kind: string;
   tags: string[];
 }
-export function makeCorpus(count: number, seed?: number): { items: CorpusItem[]; queries: string[]; words: string[] };
+export function makeCorpus(
+  count: number,
+  seed?: number,
+): { items: CorpusItem[]; queries: string[]; words: string[] };
 export function percentile(values: number[], p: number): number;
 export function median(values: number[]): number;
 export function time(fn: () => unknown): Promise<number>;

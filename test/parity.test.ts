@@ -30,7 +30,12 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
   it('memory, IndexedDB and sql.js return the same top results with identical scores', async () => {
     const stores = {
       memory: await load(await createMemory({ store: new InMemoryStore(), namespace: 'parity' })),
-      indexeddb: await load(await createMemory({ store: new IndexedDBStore({ name: `parity-${Date.now()}` }), namespace: 'parity' })),
+      indexeddb: await load(
+        await createMemory({
+          store: new IndexedDBStore({ name: `parity-${Date.now()}` }),
+          namespace: 'parity',
+        }),
+      ),
       sqljs: await load(await createMemory({ store: new SqlJsStore(), namespace: 'parity' })),
     };
     let compared = 0;
