@@ -63,10 +63,8 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
     } else if (fromStore && isLines(to)) {
       let namespace = '';
       const lines = exportJsonl(fromStore, { ...options, onProgress: (p) => (namespace = p.namespace) });
-      await outputOf(
-        to,
-        io,
-      )(
+      const write = outputOf(to, io);
+      await write(
         counted(stoppable(lines, io.stop), () => {
           moved++;
           bar.update(moved, namespace);
@@ -74,10 +72,7 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
       );
     } else if (toStore && isLines(from)) {
       input = inputOf(from, io);
-      const lines = stoppable(
-        readLines(input, (n) => bar.read(n)),
-        io.stop,
-      );
+      const lines = stoppable(readLines(input, bar.read), io.stop);
       await importJsonl(toStore, onlyNamespaces(lines, plan.namespaces), {
         batchSize: plan.batchSize,
         onProgress,
