@@ -29,7 +29,7 @@ function random(seed: number) {
   return { next, pick, some };
 }
 
-/** 1400 memories in batches of mixed sizes (so text groups of 300, two slot tables each, fill and close), then random edits. */
+/** 1400 memories in batches of mixed sizes (so text groups fill and close), then random edits. */
 async function replay(mem: Engram, clock: { now: number }): Promise<void> {
   const rnd = random(42);
   const ids = Array.from({ length: 1400 }, (_, i) => `m${String(i).padStart(4, '0')}`).sort(
@@ -87,80 +87,87 @@ async function allPages(mem: Engram, options: ListOptions): Promise<string[][]> 
   return pages;
 }
 
-describe('IndexedDBStore equals InMemoryStore on a random history', () => {
-  let ours: Engram;
-  let reference: Engram;
-  const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
+// 300: groups with two slot tables each; 20: more groups than a search fetches table rows one by one.
+describe.each([300, 20])(
+  'IndexedDBStore (text groups of %i) equals InMemoryStore on a random history',
+  (groupSize) => {
+    let ours: Engram;
+    let reference: Engram;
+    const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
 
-  beforeAll(async () => {
-    ours = await createMemory({
-      store: new IndexedDBStore({ name: `engram-diff-${Date.now()}`, textGroupSize: 300 }),
-      now: () => clock.now,
+    beforeAll(async () => {
+      ours = await createMemory({
+        store: new IndexedDBStore({
+          name: `engram-diff-${groupSize}-${Date.now()}`,
+          textGroupSize: groupSize,
+        }),
+        now: () => clock.now,
+      });
+      reference = await createMemory({ store: new InMemoryStore(), now: () => clock.now });
+      const start = clock.now;
+      await replay(ours, clock);
+      clock.now = start;
+      await replay(reference, clock);
     });
-    reference = await createMemory({ store: new InMemoryStore(), now: () => clock.now });
-    const start = clock.now;
-    await replay(ours, clock);
-    clock.now = start;
-    await replay(reference, clock);
-  });
 
-  it('has a history worth comparing', async () => {
-    const live = [
-      ...(await reference.list({ limit: 1000 })).items,
-      ...(await reference.list({ limit: 1000, cursor: (await reference.list({ limit: 1000 })).cursor }))
-        .items,
+    it('has a history worth comparing', async () => {
+      const live = [
+        ...(await reference.list({ limit: 1000 })).items,
+        ...(await reference.list({ limit: 1000, cursor: (await reference.list({ limit: 1000 })).cursor }))
+          .items,
+      ];
+      expect(live.length).toBeGreaterThan(1200);
+      expect(live.length).toBeLessThan(1400);
+      expect(live.some((m) => m.embedding)).toBe(true);
+      expect((await ours.store.textStats(ours.namespace)).docs).toBeGreaterThan(1200);
+    });
+
+    const filters: ListOptions[] = [
+      {},
+      { kind: 'fact' },
+      { tags: ['a'] },
+      { tags: ['a', 'c'] },
+      { tags: ['b', 'd'], tagMode: 'all' },
+      { kind: 'note', tags: ['c'] },
+      { tags: ['a', 'b', 'c'], tagMode: 'any', kind: 'event' },
     ];
-    expect(live.length).toBeGreaterThan(1200);
-    expect(live.length).toBeLessThan(1400);
-    expect(live.some((m) => m.embedding)).toBe(true);
-    expect((await ours.store.textStats(ours.namespace)).docs).toBeGreaterThan(1200);
-  });
+    for (const filter of filters) {
+      for (const limit of [3, 50, 500]) {
+        it(`list ${JSON.stringify(filter)} in pages of ${limit}`, async () => {
+          expect(await allPages(ours, { ...filter, limit })).toEqual(
+            await allPages(reference, { ...filter, limit }),
+          );
+        });
+      }
+    }
 
-  const filters: ListOptions[] = [
-    {},
-    { kind: 'fact' },
-    { tags: ['a'] },
-    { tags: ['a', 'c'] },
-    { tags: ['b', 'd'], tagMode: 'all' },
-    { kind: 'note', tags: ['c'] },
-    { tags: ['a', 'b', 'c'], tagMode: 'any', kind: 'event' },
-  ];
-  for (const filter of filters) {
-    for (const limit of [3, 50, 500]) {
-      it(`list ${JSON.stringify(filter)} in pages of ${limit}`, async () => {
-        expect(await allPages(ours, { ...filter, limit })).toEqual(
-          await allPages(reference, { ...filter, limit }),
-        );
+    const searches: Array<[string, SearchOptions]> = [
+      ['alpha', {}],
+      ['run', { limit: 50 }],
+      ['auth*', { limit: 50 }],
+      ['"alpha beta"', {}],
+      ['gamma -delta', { limit: 30 }],
+      ['kiwi zeta', { kind: 'fact', tags: ['a'] }],
+      ['beta', { mode: 'vector', vector: [0.2, 0.9, 0.1], limit: 20 }],
+      ['delta', { mode: 'hybrid', vector: [1, 0, 0.5], limit: 20 }],
+    ];
+    for (const [query, options] of searches) {
+      it(`search ${JSON.stringify(query)} ${JSON.stringify(options)}`, async () => {
+        const hits = (await ours.search(query, options)).map((h) => [h.memory, h.score]);
+        expect(hits.length).toBeGreaterThan(0);
+        expect(hits).toEqual((await reference.search(query, options)).map((h) => [h.memory, h.score]));
       });
     }
-  }
 
-  const searches: Array<[string, SearchOptions]> = [
-    ['alpha', {}],
-    ['run', { limit: 50 }],
-    ['auth*', { limit: 50 }],
-    ['"alpha beta"', {}],
-    ['gamma -delta', { limit: 30 }],
-    ['kiwi zeta', { kind: 'fact', tags: ['a'] }],
-    ['beta', { mode: 'vector', vector: [0.2, 0.9, 0.1], limit: 20 }],
-    ['delta', { mode: 'hybrid', vector: [1, 0, 0.5], limit: 20 }],
-  ];
-  for (const [query, options] of searches) {
-    it(`search ${JSON.stringify(query)} ${JSON.stringify(options)}`, async () => {
-      const hits = (await ours.search(query, options)).map((h) => [h.memory, h.score]);
-      expect(hits.length).toBeGreaterThan(0);
-      expect(hits).toEqual((await reference.search(query, options)).map((h) => [h.memory, h.score]));
+    it('walks the graph the same way', async () => {
+      const ids = (await reference.list({ limit: 300 })).items.map((m) => m.id);
+      for (const id of ids) {
+        expect(edges(await ours.links(id))).toEqual(edges(await reference.links(id)));
+        expect(await ours.neighbors(id, { depth: 2 })).toEqual(await reference.neighbors(id, { depth: 2 }));
+      }
+      expect(await ours.path(ids[0]!, ids[ids.length - 1]!, { direction: 'both' })).toEqual(
+        await reference.path(ids[0]!, ids[ids.length - 1]!, { direction: 'both' }),
+      );
     });
-  }
-
-  it('walks the graph the same way', async () => {
-    const ids = (await reference.list({ limit: 300 })).items.map((m) => m.id);
-    for (const id of ids) {
-      expect(edges(await ours.links(id))).toEqual(edges(await reference.links(id)));
-      expect(await ours.neighbors(id, { depth: 2 })).toEqual(await reference.neighbors(id, { depth: 2 }));
-    }
-    expect(await ours.path(ids[0]!, ids[ids.length - 1]!, { direction: 'both' })).toEqual(
-      await reference.path(ids[0]!, ids[ids.length - 1]!, { direction: 'both' }),
-    );
-  });
-});
+  },
+);

@@ -1,7 +1,7 @@
 import type { IDBPTransaction } from 'idb';
 import type { TextPosting } from '../../core/types.js';
 import { namespaceRange } from './keys.js';
-import type { EngramSchema, StoreName, TextShardRow } from './schema.js';
+import type { EngramSchema, StoreName, TextShardRow, TextTableRow } from './schema.js';
 import {
   decodeTable,
   forEachTerm,
@@ -92,24 +92,38 @@ export async function readPostings(
   return out;
 }
 
-/** The slot tables of every group with a hit, in one range read from the lowest group to the highest. */
+/** Below this many table rows, fetching each one beats reading every table row of the hit groups. */
+const FEW_TABLES = 64;
+
+/**
+ * The slot tables holding every hit: one get each when they are few (rare terms), else one range read
+ * from the lowest group hit to the highest, keeping only the rows needed.
+ */
 async function readTables(
   tx: ReadTransaction,
   namespace: string,
   spans: Span[],
 ): Promise<Map<number, Map<number, SlotTable>>> {
-  const out = new Map<number, Map<number, SlotTable>>();
-  if (spans.length === 0) return out;
-  let low = Number.POSITIVE_INFINITY;
-  let high = Number.NEGATIVE_INFINITY;
-  for (const { row } of spans) {
-    low = Math.min(low, row.group);
-    high = Math.max(high, row.group);
-    out.set(row.group, new Map());
+  const needed = new Map<number, Set<number>>();
+  for (const { row, start, end } of spans) {
+    const tables = needed.get(row.group) ?? new Set<number>();
+    needed.set(row.group, tables);
+    for (let i = start; i < end; i++) tables.add(Math.floor(slotOf(row.data[i]!) / TABLE_SLOTS));
   }
-  const range = IDBKeyRange.bound([namespace, low], [namespace, high, []]);
-  for (const row of await tx.objectStore('textTables').getAll(range)) {
-    out.get(row.group)?.set(row.n, decodeTable(row));
+  const out = new Map([...needed.keys()].map((group) => [group, new Map<number, SlotTable>()]));
+  const keep = (row: TextTableRow | undefined) => {
+    if (row && needed.get(row.group)?.has(row.n)) out.get(row.group)!.set(row.n, decodeTable(row));
+  };
+  const store = tx.objectStore('textTables');
+  const wanted = [...needed].flatMap(([group, tables]) =>
+    [...tables].map((n): [string, number, number] => [namespace, group, n]),
+  );
+  if (wanted.length <= FEW_TABLES) {
+    (await Promise.all(wanted.map((key) => store.get(key)))).forEach(keep);
+  } else {
+    const groups = [...needed.keys()];
+    const range = IDBKeyRange.bound([namespace, Math.min(...groups)], [namespace, Math.max(...groups), []]);
+    (await store.getAll(range)).forEach(keep);
   }
   return out;
 }
