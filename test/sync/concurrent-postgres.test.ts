@@ -84,10 +84,10 @@ if (!url) {
         more = pull!.hasMore;
       }
       expect(seen.size).toBe(PUSHERS * PUSHES * BATCH);
-      const [{ count }] = await admin.unsafe(
+      const rows = await admin.unsafe(
         `SELECT count(*)::int AS count FROM ${schema}.engram_memories WHERE ns = 'busy'`,
       );
-      expect(count).toBe(PUSHERS * PUSHES * BATCH);
+      expect(rows[0]?.count).toBe(PUSHERS * PUSHES * BATCH);
       await store.close();
     }, 60_000);
   });
