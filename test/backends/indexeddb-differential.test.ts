@@ -87,7 +87,8 @@ async function allPages(mem: Engram, options: ListOptions): Promise<string[][]> 
   return pages;
 }
 
-// 300: groups with two slot tables each; 20: more groups than a search fetches table rows one by one.
+// Groups of 300 fill and close during the history; with groups of 20 a common term hits more slot-table
+// rows than a search fetches one by one.
 describe.each([300, 20])(
   'IndexedDBStore (text groups of %i) equals InMemoryStore on a random history',
   (groupSize) => {

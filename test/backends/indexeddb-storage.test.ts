@@ -165,6 +165,38 @@ describe('IndexedDBStore merges of large batches', () => {
   });
 });
 
+describe('IndexedDBStore groups larger than one slot table', () => {
+  it('indexes, edits and finds memories across table rows', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name, textGroupSize: 5000 });
+    const id = (i: number) => `id-${String(i).padStart(5, '0')}`;
+    for (let from = 0; from < 2200; from += 1000) {
+      const count = Math.min(1000, 2200 - from);
+      await store.apply('ns', {
+        memories: Array.from({ length: count }, (_, i) =>
+          write('ns', id(from + i), `item ${from + i} common`),
+        ),
+      });
+    }
+    const later = formatHlc({ wallMs: Date.parse('2030-01-02'), counter: 0, node: 'n1' });
+    await store.apply('ns', {
+      memories: [{ id: id(2100), values: { content: 'moved walrus' }, clocks: { content: later } }],
+      tombstones: [{ entity: 'memory', id: id(5), namespace: 'ns', clock: later }],
+    });
+    const mem = await createMemory({ store, namespace: 'ns' });
+    expect((await mem.search('walrus')).map((h) => h.memory.id)).toEqual([id(2100)]);
+    expect((await mem.search('2150')).map((h) => h.memory.id)).toEqual([id(2150)]);
+    expect(await mem.search('5')).toEqual([]);
+    const db = await openDB(name);
+    expect(await db.getAllKeys('textTables', IDBKeyRange.bound(['ns'], ['ns', []]))).toEqual([
+      ['ns', 0, 0],
+      ['ns', 0, 1],
+    ]);
+    db.close();
+    await mem.close();
+  });
+});
+
 const stamp = formatHlc({ wallMs: Date.parse('2030-01-01'), counter: 0, node: 'n1' });
 const clocks = Object.fromEntries(['content', 'kind', 'tags', 'metadata'].map((f) => [f, stamp]));
 
