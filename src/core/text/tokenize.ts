@@ -5,12 +5,16 @@ export const MAX_TERM_LENGTH = 64;
 
 const COMBINING_MARKS = /\p{M}+/gu;
 const WORD = /[\p{L}\p{N}]+/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * Normalise one word WITHOUT stemming (for prefixes): NFKD, strip marks, lower-case.
  * Folding case and diacritics lets "Café", "CAFÉ" and "cafe" meet in one key.
  */
 export function normalizeWord(word: string): string {
+  // ASCII has nothing to decompose or strip: skip the costliest step for the commonest text.
+  if (ASCII.test(word)) return word.toLowerCase();
   // Lower-casing comes last: compatibility decomposition can yield capitals (e.g. "㎒" → "MHz").
   return word.normalize('NFKD').replace(COMBINING_MARKS, '').toLowerCase();
 }
