@@ -1,0 +1,196 @@
+// IndexedDBStore in real Chromium (Debian's, through playwright-core) beside raw `idb` and Dexie, with
+// the profile on disk. The page (indexeddb-page.mjs) is bundled from dist and served from 127.0.0.1;
+// pairs alternate within one page, and every timing is taken inside it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { launchWithProfile, serveFiles } from './chromium.mjs';
+import { median, percentile } from './corpus.mjs';
+
+const BULK = Number(process.env.BENCH_IDB_BULK ?? 10_000);
+const LARGE = Number(process.env.BENCH_IDB_LARGE ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const COLD_ROUNDS = Number(process.env.BENCH_IDB_COLD_ROUNDS ?? 5);
+const SEARCH_KINDS = ['engram', 'dexieWords'];
+const SEARCH_REF = 'Dexie *words, OR, ranked by terms matched';
+const k = (n) => `${n / 1000}K`;
+
+async function bundlePage() {
+  const result = await build({
+    entryPoints: [new URL('./indexeddb-page.mjs', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
+}
+
+async function openPage(context, url) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(300_000);
+  await page.goto(url);
+  await page.waitForFunction(() => globalThis.bench?.ready);
+  return page;
+}
+
+async function reload(page) {
+  await page.reload();
+  await page.waitForFunction(() => globalThis.bench?.ready);
+}
+
+/** Bulk add rounds; the last round's searchable databases are kept for the search at BULK size. */
+async function bulkAdd(page, record) {
+  const kinds = ['engram', 'raw', 'dexie', 'dexieWords'];
+  const times = Object.fromEntries(kinds.map((kind) => [kind, []]));
+  const kept = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of kinds) {
+      const keep = round === ROUNDS - 1 && SEARCH_KINDS.includes(kind);
+      const { ms, name } = await page.evaluate(
+        ([kind, size, keep]) => globalThis.bench.fill(kind, size, keep),
+        [kind, BULK, keep],
+      );
+      times[kind].push(ms);
+      if (keep) kept[kind] = name;
+    }
+  }
+  const suite = 'indexeddb';
+  const metric = `bulk add ${k(BULK)} (addMany × ${BULK / 1000})`;
+  const ours = median(times.engram);
+  const unit = 'ms';
+  record({
+    suite,
+    metric,
+    ours,
+    ref: median(times.raw),
+    refName: 'raw idb puts, one transaction',
+    unit,
+    target: { ratio: 1.3 },
+  });
+  record({
+    suite,
+    metric,
+    ours,
+    ref: median(times.dexie),
+    refName: 'Dexie bulkPut (id, kind, *tags)',
+    unit,
+    target: { ratio: 1 },
+  });
+  record({
+    suite,
+    metric,
+    ours,
+    ref: median(times.dexieWords),
+    refName: 'Dexie bulkPut + *words index',
+    unit,
+  });
+  return kept;
+}
+
+async function searchLatency(page, record, size, names) {
+  const queries = await page.evaluate((size) => globalThis.bench.queries(size), size);
+  const times = { engram: [], dexieWords: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of SEARCH_KINDS) {
+      const run = await page.evaluate(
+        ([kind, name, queries]) => globalThis.bench.latencies(kind, name, queries),
+        [kind, names[kind], queries],
+      );
+      times[kind].push(...run);
+    }
+  }
+  for (const p of [50, 99]) {
+    record({
+      suite: 'indexeddb',
+      metric: `text search p${p} at ${k(size)}`,
+      ours: percentile(times.engram, p),
+      ref: percentile(times.dexieWords, p),
+      refName: SEARCH_REF,
+      unit: 'ms',
+    });
+  }
+  return queries;
+}
+
+/** Reload, open, search once: the page starts with no connection, no cache and no warmed-up code. */
+async function coldSearch(page, record, size, names, queries) {
+  const times = { engram: [], dexieWords: [] };
+  for (let round = 0; round < COLD_ROUNDS; round++) {
+    for (const kind of SEARCH_KINDS) {
+      await reload(page);
+      const { ms } = await page.evaluate(
+        ([kind, name, query]) => globalThis.bench.coldSearch(kind, name, query),
+        [kind, names[kind], queries[round]],
+      );
+      times[kind].push(ms);
+    }
+  }
+  record({
+    suite: 'indexeddb',
+    metric: `cold open + first search at ${k(size)}`,
+    ours: median(times.engram),
+    ref: median(times.dexieWords),
+    refName: SEARCH_REF,
+    unit: 'ms',
+    target: size >= 100_000 ? { max: 300 } : undefined,
+  });
+}
+
+/**
+ * Launches Chromium and fills the LARGE databases (minutes, measuring nothing); run.mjs lets this
+ * overlap with the Postgres fill, which runs in other processes.
+ */
+export async function prepare(info) {
+  const profile = await mkdtemp(join(tmpdir(), 'engram-bench-chromium-'));
+  const script = await bundlePage();
+  const server = await serveFiles({
+    '/': { type: 'text/html', body: '<!doctype html><script type="module" src="/bench.js"></script>' },
+    '/bench.js': { type: 'text/javascript', body: script },
+  });
+  const context = await launchWithProfile(profile);
+  const page = await openPage(context, server.url);
+  info.chromium = context.browser()?.version();
+  const close = async () => {
+    await context.close();
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+  };
+  try {
+    const large = {};
+    const took = {};
+    for (const kind of SEARCH_KINDS) {
+      const filled = await page.evaluate(
+        ([kind, size]) => globalThis.bench.fill(kind, size, true),
+        [kind, LARGE],
+      );
+      large[kind] = filled.name;
+      took[kind] = `${(filled.ms / 1000).toFixed(0)} s`;
+    }
+    info.settings.push(
+      `IndexedDB: the ${k(LARGE)} databases are filled once per run, side by side with the Postgres fill: Engram (addMany × ${LARGE / 1000}) in ${took.engram}, Dexie bulkPut + words in ${took.dexieWords}.`,
+    );
+    return { page, large, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export default async function run(record, info, prepared) {
+  const { page, large, close } = prepared ?? (await prepare(info));
+  try {
+    const small = await bulkAdd(page, record);
+    await searchLatency(page, record, BULK, small);
+    const queries = await searchLatency(page, record, LARGE, large);
+    await coldSearch(page, record, LARGE, large, queries);
+    info.settings.push(
+      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)}; cold open ${COLD_ROUNDS} page reloads each.`,
+    );
+  } finally {
+    await close();
+  }
+}
