@@ -1,14 +1,17 @@
 /** The stable codes every Engram error carries; HTTP statuses follow from them at the edge. */
-export type ErrorCode =
-  | 'VALIDATION'
-  | 'NOT_FOUND'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'CONFLICT'
-  | 'OFFLINE'
-  | 'STORAGE'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED';
+export const ERROR_CODES = [
+  'VALIDATION',
+  'NOT_FOUND',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'CONFLICT',
+  'OFFLINE',
+  'STORAGE',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface ErrorDetails {
   /** Dotted path of the offending input field, e.g. `tags.2` or `metadata`. */

@@ -1,3 +1,4 @@
+import { readChangeStates } from './change-states.js';
 import { EngramError } from './errors.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
@@ -34,23 +35,10 @@ export async function* exportEntries(
     for (let after = 0; ; ) {
       const page = await store.changes(namespace, after, size);
       if (page.length === 0) break;
-      const memoryIds = page.filter((e) => e.entity === 'memory').map((e) => e.id);
-      const linkIds = page.filter((e) => e.entity === 'link').map((e) => e.id);
-      const [memories, links, tombstones] = await Promise.all([
-        store.getMemories(namespace, memoryIds),
-        store.getLinks(namespace, linkIds),
-        store.getTombstones(namespace, [...memoryIds, ...linkIds]),
-      ]);
-      const memoryById = new Map(memories.map((r) => [r.memory.id, r]));
-      const linkById = new Map(links.map((r) => [r.link.id, r]));
-      const deadById = new Map(tombstones.map((t) => [`${t.entity}:${t.id}`, t]));
-      for (const entry of page) {
-        const tombstone = deadById.get(`${entry.entity}:${entry.id}`);
-        const memory = memoryById.get(entry.id);
-        const link = linkById.get(entry.id);
+      for (const { memory, link, tombstone } of await readChangeStates(store, namespace, page)) {
         if (tombstone) yield { type: 'tombstone', namespace, tombstone };
-        else if (entry.entity === 'memory' && memory) yield { type: 'memory', namespace, record: memory };
-        else if (entry.entity === 'link' && link) yield { type: 'link', namespace, record: link };
+        else if (memory) yield { type: 'memory', namespace, record: memory };
+        else if (link) yield { type: 'link', namespace, record: link };
       }
       after = page[page.length - 1]!.seq;
       options.onProgress?.({ namespace, done: after });

@@ -1,4 +1,4 @@
-import { EngramError, type ErrorCode } from '../../core/errors.js';
+import { EngramError, ERROR_CODES, type ErrorCode } from '../../core/errors.js';
 
 /** A token, or a function giving the token for a namespace (called before each request; cache in it). */
 export type TokenSource = string | ((namespace: string) => string | Promise<string>);
@@ -21,18 +21,6 @@ export interface CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
 }
-
-const CODES: readonly ErrorCode[] = [
-  'VALIDATION',
-  'NOT_FOUND',
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'CONFLICT',
-  'OFFLINE',
-  'STORAGE',
-  'PAYLOAD_TOO_LARGE',
-  'RATE_LIMITED',
-];
 
 const CODE_OF_STATUS: Record<number, ErrorCode> = {
   400: 'VALIDATION',
@@ -164,7 +152,11 @@ function describe(cause: unknown): string {
 function errorFrom(status: number, text: string, what: string): EngramError {
   try {
     const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
-    if (error && CODES.includes(error.code as ErrorCode) && typeof error.message === 'string') {
+    if (
+      error &&
+      (ERROR_CODES as readonly unknown[]).includes(error.code) &&
+      typeof error.message === 'string'
+    ) {
       const field = typeof error.field === 'string' ? error.field : undefined;
       return new EngramError(error.code as ErrorCode, error.message, { field });
     }

@@ -1,3 +1,4 @@
+import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { ChangeEntry, LinkWrite, MemoryStore, MemoryWrite, Tombstone } from '../types.js';
@@ -216,15 +217,12 @@ export class SyncEngine {
   }
 
   private async loadWrites(entries: ChangeEntry[]) {
-    const { store, namespace } = this.options;
-    const memoryIds = entries.filter((e) => e.entity === 'memory').map((e) => e.id);
-    const linkIds = entries.filter((e) => e.entity === 'link').map((e) => e.id);
-    const [memories, links, tombstones] = await Promise.all([
-      store.getMemories(namespace, memoryIds),
-      store.getLinks(namespace, linkIds),
-      store.getTombstones(namespace, [...memoryIds, ...linkIds]),
-    ]);
-    return { memories: memories.map(memoryRecordToWrite), links: links.map(linkRecordToWrite), tombstones };
+    const states = await readChangeStates(this.options.store, this.options.namespace, entries);
+    return {
+      memories: states.flatMap((s) => (s.memory && !s.tombstone ? [memoryRecordToWrite(s.memory)] : [])),
+      links: states.flatMap((s) => (s.link && !s.tombstone ? [linkRecordToWrite(s.link)] : [])),
+      tombstones: states.flatMap((s) => (s.tombstone ? [s.tombstone] : [])),
+    };
   }
 
   private async pullChanges(): Promise<number> {

@@ -1,5 +1,6 @@
+import { readChangeStates } from '../change-states.js';
 import { EngramError } from '../errors.js';
-import type { ChangeOrigin, MemoryStore, Tombstone } from '../types.js';
+import type { ChangeOrigin, MemoryStore } from '../types.js';
 import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
 import { stampsOf } from './records.js';
 import { parseSyncRequest } from './validate.js';
@@ -55,29 +56,26 @@ export async function pullChanges(
 ): Promise<NonNullable<SyncResponse['pull']>> {
   const entries = await store.changes(namespace, after, limit + 1);
   const page = entries.slice(0, limit);
-  const memoryIds = page.filter((e) => e.entity === 'memory').map((e) => e.id);
-  const linkIds = page.filter((e) => e.entity === 'link').map((e) => e.id);
-  const [memories, links, tombstones] = await Promise.all([
-    store.getMemories(namespace, memoryIds),
-    store.getLinks(namespace, linkIds),
-    store.getTombstones(namespace, [...memoryIds, ...linkIds]),
-  ]);
-  const memoryById = new Map(memories.map((r) => [r.memory.id, r]));
-  const linkById = new Map(links.map((r) => [r.link.id, r]));
-  const deadById = new Map<string, Tombstone>(tombstones.map((t) => [`${t.entity}:${t.id}`, t]));
-  const changes: PulledChange[] = page.map((entry) => {
-    const change: PulledChange = { seq: entry.seq, entity: entry.entity, id: entry.id, origin: entry.origin };
-    const tombstone = deadById.get(`${entry.entity}:${entry.id}`);
-    if (tombstone) change.tombstone = tombstone;
-    else if (entry.entity === 'memory' && memoryById.has(entry.id)) change.memory = memoryById.get(entry.id)!;
-    else if (entry.entity === 'link' && linkById.has(entry.id)) change.link = linkById.get(entry.id)!;
-    else
-      throw new EngramError(
-        'STORAGE',
-        `change feed entry ${entry.entity}:${entry.id} has no record or tombstone`,
-      );
-    return change;
-  });
+  const changes: PulledChange[] = (await readChangeStates(store, namespace, page)).map(
+    ({ entry, memory, link, tombstone }) => {
+      if (!memory && !link && !tombstone) {
+        throw new EngramError(
+          'STORAGE',
+          `change feed entry ${entry.entity}:${entry.id} has no record or tombstone`,
+        );
+      }
+      const change: PulledChange = {
+        seq: entry.seq,
+        entity: entry.entity,
+        id: entry.id,
+        origin: entry.origin,
+      };
+      if (tombstone) change.tombstone = tombstone;
+      else if (memory) change.memory = memory;
+      else change.link = link;
+      return change;
+    },
+  );
   const last = page[page.length - 1];
   return { changes, cursor: last ? last.seq : after, hasMore: entries.length > limit };
 }

@@ -1,4 +1,4 @@
-import { EngramError, type ErrorCode } from '../errors.js';
+import { EngramError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 
 /** Moves one sync exchange to the server; the engine does not care how. */
@@ -15,17 +15,7 @@ export interface HttpTransportOptions {
   timeoutMs?: number;
 }
 
-const KNOWN_CODES = new Set<ErrorCode>([
-  'VALIDATION',
-  'NOT_FOUND',
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'CONFLICT',
-  'OFFLINE',
-  'STORAGE',
-  'PAYLOAD_TOO_LARGE',
-  'RATE_LIMITED',
-]);
+const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
 /** Maps an HTTP failure to an EngramError: 5xx and 429 mean "try later", other 4xx are the caller's fault. */
 export async function errorFromResponse(response: Response): Promise<EngramError> {
@@ -33,8 +23,7 @@ export async function errorFromResponse(response: Response): Promise<EngramError
   let message = `HTTP ${response.status}`;
   try {
     const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    if (body.error?.code && KNOWN_CODES.has(body.error.code as ErrorCode))
-      code = body.error.code as ErrorCode;
+    if (body.error?.code && KNOWN_CODES.has(body.error.code)) code = body.error.code as ErrorCode;
     if (body.error?.message) message = body.error.message;
   } catch {
     // not JSON: keep the status line
