@@ -51,6 +51,8 @@ const ENTRIES = {
   core: "export { createMemory, InMemoryStore } from './dist/index.js';",
   coreIndexedDB: `export { createMemory, InMemoryStore } from './dist/index.js';
     export { IndexedDBStore } from './dist/backends/indexeddb/index.js';`,
+  indexedDBApp: `export { createMemory } from './dist/index.js';
+    export { IndexedDBStore } from './dist/backends/indexeddb/index.js';`,
   minisearch: "export { default } from 'minisearch';",
   orama: "export { create, insert, insertMultiple, search } from '@orama/orama';",
   dexie: "export { default } from 'dexie';",
@@ -96,6 +98,8 @@ export default async function run(record, info = { settings: [] }, prepared = un
     unit,
     target,
   });
+  const app = 'min+gzip: createMemory + IndexedDBStore (no InMemoryStore)';
+  record({ suite, metric: app, ours: kib.indexedDBApp, ref: kib.dexie, refName: 'Dexie', unit });
   info.settings.push(
     `Bundle: esbuild (browser, ESM, minified, tree-shaken, code splitting) of the named exports only, from dist for Engram and node_modules for the peers; gzip -9 of the chunks loaded before the first call. Loaded later, on demand: ${kib.coreLazy.toFixed(1)} KiB for core, ${kib.coreIndexedDBLazy.toFixed(1)} KiB for core + IndexedDBStore (the sync engine and the default store). † TinyBase is not installed: measured the same way from tinybase@10.0.1 outside the repo (2026-11-21).`,
   );
