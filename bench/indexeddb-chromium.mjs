@@ -188,7 +188,7 @@ export default async function run(record, info, prepared) {
     const queries = await searchLatency(page, record, LARGE, large);
     await coldSearch(page, record, LARGE, large, queries);
     info.settings.push(
-      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)}; cold open ${COLD_ROUNDS} page reloads each.`,
+      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)}; cold open ${COLD_ROUNDS} page reloads each (the browser process, with IndexedDB's caches, stays up, as in a tab reload).`,
     );
   } finally {
     await close();

@@ -1,14 +1,26 @@
 // `npm run bench`: runs every benchmark module and writes BENCHMARKS.md and bench/ratios.png. Each module
 // records pairs (our figure, a reference measured in the same process, alternating) so that ratios are
 // comparable across noisy machines even when absolute times are not. BENCH_ONLY=memory,sqljs runs a subset.
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
 
+// indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
 const ALL = ['memory', 'sqljs', 'indexeddb-chromium', 'postgres', 'bundle'];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();
+/** Which code the figures are for: the commit, and whether src differed from it when the run began. */
+function revision() {
+  const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  try {
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' with uncommitted changes in src' : ''}`;
+  } catch {
+    return 'an unknown commit (no git)';
+  }
+}
+const commit = revision();
 const loadAtStart = os.loadavg()[0];
 const rows = [];
 /** What modules tell the report besides rows: versions, and the sizes and rounds they chose. */
@@ -40,6 +52,7 @@ for (const [i, [name, mod]] of modules.entries()) {
 const cpu = os.cpus();
 const markdown = renderMarkdown(rows, {
   date: new Date().toISOString().slice(0, 10),
+  commit,
   machine: `${cpu[0]?.model.trim() ?? 'unknown CPU'} (${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB), ${os.type()} ${os.release()}`,
   cores: cpu.length,
   node: process.version,
