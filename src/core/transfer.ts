@@ -58,6 +58,7 @@ export async function importEntries(
   let pending: {
     namespace: string;
     type: TransferEntry['type'];
+    entries: TransferEntry[];
     batch: Required<Pick<WriteBatch, 'memories' | 'links' | 'tombstones'>>;
   } | null = null;
   let count = 0;
@@ -65,7 +66,7 @@ export async function importEntries(
   const flush = async () => {
     if (!pending) return;
     // Imported files are input like any other: the sync protocol's rules check every record.
-    parseSyncRequest({ push: pending.batch }, pending.namespace);
+    validateBatch(pending.batch, pending.namespace, pending.entries);
     await store.apply(pending.namespace, pending.batch);
     imported += count;
     options.onProgress?.({ namespace: pending.namespace, done: imported });
@@ -79,8 +80,10 @@ export async function importEntries(
     pending ??= {
       namespace: entry.namespace,
       type: entry.type,
+      entries: [],
       batch: { memories: [], links: [], tombstones: [] },
     };
+    pending.entries.push(entry);
     if (entry.type === 'memory') pending.batch.memories.push(memoryRecordToWrite(entry.record));
     else if (entry.type === 'link') pending.batch.links.push(linkRecordToWrite(entry.record));
     else pending.batch.tombstones.push(entry.tombstone);
@@ -88,6 +91,23 @@ export async function importEntries(
   }
   await flush();
   return { imported };
+}
+
+/** Line numbers of entries read from JSON Lines, so a bad record is reported by its line. */
+const lineOf = new WeakMap<TransferEntry, number>();
+
+function validateBatch(batch: WriteBatch, namespace: string, entries: readonly TransferEntry[]): void {
+  try {
+    parseSyncRequest({ push: batch }, namespace);
+  } catch (error) {
+    const at = error instanceof EngramError ? /^sync\.push\.\w+\.(\d+)(.*)$/.exec(error.field ?? '') : null;
+    const line = at ? lineOf.get(entries[Number(at[1])]!) : undefined;
+    if (!at || line === undefined || !(error instanceof EngramError)) throw error;
+    const field = `line.${line}${at[2]}`;
+    throw new EngramError(error.code, `${field}: ${error.message.slice(error.message.indexOf(': ') + 2)}`, {
+      field,
+    });
+  }
 }
 
 /** JSON with object keys sorted at every level, so the same data gives the same line on every store. */
@@ -119,9 +139,9 @@ async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): Asy
   for await (const line of lines) {
     number++;
     if (line.trim() === '') continue;
-    let entry: TransferEntry;
+    let entry: unknown;
     try {
-      entry = JSON.parse(line) as TransferEntry;
+      entry = JSON.parse(line);
     } catch (cause) {
       throw new EngramError(
         'VALIDATION',
@@ -132,17 +152,39 @@ async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): Asy
         },
       );
     }
-    if (!['memory', 'link', 'tombstone'].includes(entry?.type) || typeof entry.namespace !== 'string') {
+    if (!hasEntryShape(entry)) {
       throw new EngramError(
         'VALIDATION',
-        `line ${number}: expected an Engram export entry (type memory, link or tombstone)`,
+        `line ${number}: expected an Engram export entry (type memory with record.memory and record.clocks, link with record.link and record.clocks, or tombstone)`,
         {
           field: `line.${number}`,
         },
       );
     }
+    lineOf.set(entry, number);
     yield entry;
   }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function hasEntryShape(entry: unknown): entry is TransferEntry {
+  if (!isObject(entry) || typeof entry.namespace !== 'string') return false;
+  const record = entry.record;
+  if (entry.type === 'memory') return isObject(record) && isObject(record.memory) && isObject(record.clocks);
+  if (entry.type === 'link') return isObject(record) && isObject(record.link) && isObject(record.clocks);
+  return entry.type === 'tombstone' && isObject(entry.tombstone);
+}
+
+/**
+ * Takes the source's iterator at once: some sources (a `readline` interface) drop what they emit
+ * before someone iterates, and the import first waits for the store to open.
+ */
+function startReading<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterable<T> {
+  const iterator: AsyncIterator<T> | Iterator<T> =
+    Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
+  return { [Symbol.asyncIterator]: () => ({ next: async () => iterator.next() }) };
 }
 
 /** Imports JSON Lines written by `exportJsonl`; idempotent, so an interrupted import can simply be re-run. */
@@ -151,7 +193,7 @@ export function importJsonl(
   lines: AsyncIterable<string> | Iterable<string>,
   options: Pick<TransferOptions, 'batchSize' | 'onProgress'> = {},
 ): Promise<{ imported: number }> {
-  return importEntries(store, parseLines(lines), options);
+  return importEntries(store, parseLines(startReading(lines)), options);
 }
 
 /** Copies everything from one store to another, streamed in batches; safe to re-run. */
@@ -160,5 +202,7 @@ export function migrate(
   to: MemoryStore,
   options: TransferOptions = {},
 ): Promise<{ imported: number }> {
-  return importEntries(to, exportEntries(from, options), options);
+  // Progress counts imported entries; the export's own progress (feed positions) is not mixed in.
+  const { onProgress, ...read } = options;
+  return importEntries(to, exportEntries(from, read), { batchSize: options.batchSize, onProgress });
 }

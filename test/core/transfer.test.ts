@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createMemory, exportJsonl, InMemoryStore, importJsonl, migrate } from '../../src/index.js';
 
@@ -101,5 +103,42 @@ describe('export / import / migrate', () => {
     });
     await expect(importJsonl(target, [bad])).rejects.toMatchObject({ code: 'VALIDATION' });
     expect(await target.namespaces()).toEqual([]);
+  });
+
+  it('names the line of a record that breaks the rules, and of one with the wrong shape', async () => {
+    const source = await populated();
+    const dump = await lines(source);
+    const broken = JSON.parse(dump[2]!);
+    broken.record.memory.content = '';
+    await expect(
+      importJsonl(new InMemoryStore(), [dump[0]!, dump[1]!, JSON.stringify(broken)]),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'line.3.values.content',
+    });
+    await expect(
+      importJsonl(new InMemoryStore(), [JSON.stringify({ type: 'memory', namespace: 'a', record: {} })]),
+    ).rejects.toMatchObject({ code: 'VALIDATION', field: 'line.1' });
+  });
+
+  it('reads a readline interface to the end, though the store opens first', async () => {
+    const source = await populated();
+    const dump = await lines(source);
+    const many = Array.from({ length: 30 }, () => dump).flat();
+    const input = createInterface({ input: Readable.from([`${many.join('\n')}\n`]) });
+    const target = new InMemoryStore();
+    expect(await importJsonl(target, input)).toEqual({ imported: many.length });
+    expect(await lines(target)).toEqual(dump);
+  });
+
+  it('migrate reports progress as entries imported, rising to the total', async () => {
+    const source = await populated();
+    const seen: number[] = [];
+    const { imported } = await migrate(source, new InMemoryStore(), {
+      batchSize: 3,
+      onProgress: (p) => seen.push(p.done),
+    });
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen[seen.length - 1]).toBe(imported);
   });
 });
