@@ -125,8 +125,14 @@ describe('export / import / migrate', () => {
     const source = await populated();
     const dump = await lines(source);
     const many = Array.from({ length: 30 }, () => dump).flat();
-    const input = createInterface({ input: Readable.from([`${many.join('\n')}\n`]) });
+    const input = createInterface({ input: Readable.from(many.map((line) => `${line}\n`)) });
+    // A store that takes a while to open (Postgres, sql.js): readline keeps emitting meanwhile.
     const target = new InMemoryStore();
+    const open = target.open.bind(target);
+    target.open = async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      await open();
+    };
     expect(await importJsonl(target, input)).toEqual({ imported: many.length });
     expect(await lines(target)).toEqual(dump);
   });
