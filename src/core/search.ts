@@ -14,8 +14,8 @@ interface Ranked {
 }
 
 /**
- * Reads candidates best first in chunks and keeps those passing `accept`, until `limit` are found.
- * Chunking bounds the reads when filters are selective without fetching the whole candidate list.
+ * Reads candidates best first in growing chunks and keeps those passing `accept`, until `limit` are
+ * found: one read when nothing is filtered out, a few when filters are selective, never the whole list.
  */
 async function takeAccepted<C extends Ranked>(
   store: MemoryStore,
@@ -25,9 +25,10 @@ async function takeAccepted<C extends Ranked>(
   accept: (record: MemoryRecord, candidate: C) => boolean,
 ): Promise<NativeSearchHit[]> {
   const hits: NativeSearchHit[] = [];
-  const chunk = Math.max(limit * 2, 32);
+  // Most searches keep every candidate they read: ask for `limit`, and double only when filters reject.
+  let chunk = limit;
   const ordered = bestFirst(candidates, compareCandidates);
-  for (let done = false; !done && hits.length < limit; ) {
+  for (let done = false; !done && hits.length < limit; chunk *= 2) {
     const slice: C[] = [];
     while (slice.length < chunk) {
       const next = ordered.next();
