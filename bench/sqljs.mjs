@@ -159,14 +159,20 @@ async function openAndSearch(record, files, query, k) {
 
 async function save(record, { store, fts }, k, query) {
   const times = { engram: [], fts: [] };
-  const bytes = { engram: 0, fts: 0 };
   const files = {};
   for (let round = 0; round < ROUNDS; round++) {
     times.engram.push(
-      await time(async () => (bytes.engram = (files.engram = await store.export()).byteLength)),
+      await time(async () => {
+        files.engram = await store.export();
+      }),
     );
-    times.fts.push(await time(async () => (bytes.fts = (files.fts = fts.export()).byteLength)));
+    times.fts.push(
+      await time(async () => {
+        files.fts = fts.export();
+      }),
+    );
   }
+  const bytes = { engram: files.engram.byteLength, fts: files.fts.byteLength };
   await openAndSearch(record, files, query, k);
   const refName = 'raw sql.js FTS4';
   const mib = (n) => n / 2 ** 20;
