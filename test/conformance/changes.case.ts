@@ -210,13 +210,23 @@ export function eventCases(ctx: SuiteContext): void {
       expect(seen).toEqual(['add:1', 'update:1']);
     });
 
-    it('a throwing listener does not break the write', async () => {
+    it('a throwing listener does not break the write, and its error is reported, not swallowed', async () => {
       const mem = await ctx.memory();
-      mem.on('change', () => {
-        throw new Error('listener bug');
-      });
-      const m = await mem.add({ content: 'still saved' });
-      expect(await mem.get(m.id)).not.toBeNull();
+      const host = globalThis as { reportError?: (error: unknown) => void };
+      const original = host.reportError;
+      const reported: unknown[] = [];
+      host.reportError = (error) => reported.push(error);
+      try {
+        mem.on('change', () => {
+          throw new Error('listener bug');
+        });
+        const m = await mem.add({ content: 'still saved' });
+        expect(await mem.get(m.id)).not.toBeNull();
+        expect(reported).toEqual([new Error('listener bug')]);
+      } finally {
+        if (original) host.reportError = original;
+        else delete host.reportError;
+      }
     });
 
     it('status is local with nothing pending when sync is off', async () => {
