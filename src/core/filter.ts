@@ -11,7 +11,7 @@ export function isExpired(memory: Memory, now: string): boolean {
   return memory.expiresAt !== undefined && Date.parse(memory.expiresAt) <= Date.parse(now);
 }
 
-export function matchesTags(
+function matchesTags(
   memoryTags: readonly string[],
   wanted: readonly string[] | undefined,
   mode: TagMode,

@@ -241,12 +241,3 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 function unique(ids: string[]): string[] {
   return [...new Set(ids)];
 }
-
-/** Every id a batch touches, for stores that lock or notify per id. */
-export function batchIds(batch: WriteBatch): string[] {
-  return unique([
-    ...(batch.memories ?? []).map((w) => w.id),
-    ...(batch.links ?? []).map((w) => w.id),
-    ...(batch.tombstones ?? []).map((t) => t.id),
-  ]);
-}
