@@ -90,7 +90,8 @@ describe('export / import / migrate as processes', () => {
     child.stderr.on('data', (c) => (stderr += c));
     // 50 lines and then an idle pipe: 40 are written in full batches, the last 10 wait for more.
     child.stdin.write(`${reference.slice(0, 50).join('\n')}\n`);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Nothing is observable before close (sql.js saves then), so allow for a slow start on a loaded machine.
+    await new Promise((r) => setTimeout(r, 5000));
     child.kill('SIGINT');
     expect(await new Promise((done) => child.once('close', done))).toBe(130);
     expect(stderr).toMatch(
