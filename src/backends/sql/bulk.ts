@@ -1,4 +1,4 @@
-import { placeholders, type SqlDialect } from './dialect.js';
+import { placeholders, type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 
 /** Multi-row statements, split only where the dialect's parameter limit forces it. */
@@ -15,9 +15,7 @@ export class BulkWriter {
     rows: readonly SqlParam[][],
     conflict = '',
   ): Promise<void> {
-    const perStatement = Math.floor(this.dialect.maxParams / columns.length);
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const slice = rows.slice(start, start + perStatement);
+    for (const slice of slices(rows, this.dialect.maxParams / columns.length)) {
       const values = placeholders(slice.length, columns.length);
       const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${conflict}`;
       await this.db.run(this.dialect.native(sql), flatten(slice));
@@ -25,9 +23,8 @@ export class BulkWriter {
   }
 
   async deleteIds(table: string, namespace: string, ids: readonly string[]): Promise<void> {
-    const perStatement = this.dialect.maxParams - 1;
-    for (let start = 0; start < ids.length; start += perStatement) {
-      const list = this.dialect.inList('id', ids.slice(start, start + perStatement));
+    for (const slice of slices(ids, this.dialect.maxParams - 1)) {
+      const list = this.dialect.inList('id', slice);
       const sql = `DELETE FROM ${table} WHERE ns = ? AND ${list.sql}`;
       await this.db.run(this.dialect.native(sql), [namespace, ...list.params]);
     }
@@ -40,9 +37,7 @@ export class BulkWriter {
     namespace: string,
     pairs: readonly [string, string][],
   ): Promise<void> {
-    const perStatement = Math.floor((this.dialect.maxParams - 1) / 2);
-    for (let start = 0; start < pairs.length; start += perStatement) {
-      const slice = pairs.slice(start, start + perStatement);
+    for (const slice of slices(pairs, (this.dialect.maxParams - 1) / 2)) {
       const sql = `DELETE FROM ${table} WHERE ns = ? AND (${key}, id) IN (VALUES ${placeholders(slice.length, 2)})`;
       await this.db.run(this.dialect.native(sql), [namespace, ...flatten(slice)]);
     }

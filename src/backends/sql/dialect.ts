@@ -69,3 +69,11 @@ export function placeholders(count: number, width = 1): string {
 function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 }
+
+/** Consecutive slices of at most `size` items (at least one per slice): what one statement can bind. */
+export function slices<T>(items: readonly T[], size: number): T[][] {
+  const step = Math.max(1, Math.floor(size));
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += step) out.push(items.slice(start, start + step));
+  return out;
+}

@@ -3,6 +3,11 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';
 
+/** The memory columns qualified by the `m` alias the list query gives engram_memories. */
+const MEMORY_SELECT_QUALIFIED = MEMORY_SELECT.split(', ')
+  .map((c) => `m.${c}`)
+  .join(', ');
+
 /**
  * `list` with every filter in SQL, reproducing core's `matchesListQuery`: instants compare as epoch
  * milliseconds like `Date.parse`, and a bound that does not parse excludes nothing, as NaN does in core.
@@ -30,10 +35,7 @@ export function listStatement(dialect: SqlDialect, namespace: string, query: Lis
     else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
   }
   params.push(query.limit);
-  const columns = MEMORY_SELECT.split(', ')
-    .map((c) => `m.${c}`)
-    .join(', ');
-  const sql = `SELECT ${columns} FROM engram_memories m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ?`;
+  const sql = `SELECT ${MEMORY_SELECT_QUALIFIED} FROM engram_memories m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ?`;
   return { sql: dialect.native(sql), params };
 }
 

@@ -1,5 +1,5 @@
 import type { Direction, LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
-import type { SqlDialect } from './dialect.js';
+import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import {
   LINK_SELECT,
@@ -48,9 +48,11 @@ export class SqlReader {
         const typed = type === undefined ? '' : ' AND type = ?';
         return `SELECT ${LINK_SELECT} FROM engram_links WHERE ns = ? AND ${list.sql}${typed}`;
       });
-      const rows = await this.db.all<LinkRow>(this.dialect.native(selects.join(' UNION ')), params);
+      const rows = await this.db.all<LinkRow>(this.dialect.native(selects.join(' UNION ALL ')), params);
       for (const row of rows) found.set(row.id, linkFromRow(this.namespace, row));
     }
+    // The Map drops the doubles UNION ALL lets through; sorting keeps delete cascades (and so the
+    // change feed and exports) in the same order on every run.
     return [...found.values()].sort((a, b) => (a.link.id < b.link.id ? -1 : a.link.id > b.link.id ? 1 : 0));
   }
 
@@ -67,9 +69,5 @@ export class SqlReader {
 
 /** Distinct ids in slices a statement can bind. */
 function chunks(ids: readonly string[], size: number): string[][] {
-  const unique = [...new Set(ids)];
-  const step = Math.max(1, Math.floor(size));
-  const out: string[][] = [];
-  for (let start = 0; start < unique.length; start += step) out.push(unique.slice(start, start + step));
-  return out;
+  return slices([...new Set(ids)], size);
 }

@@ -2,7 +2,8 @@ import type { Entity, LinkRecord, Memory, MemoryRecord, Tombstone } from '../../
 import type { SqlParam } from './executor.js';
 
 /** Drivers differ on BIGINT (postgres.js: string, PGlite and sql.js: number) and BYTEA (Buffer or Uint8Array). */
-type Integer = number | string;
+/** Postgres returns bigint columns as strings; SQLite as numbers. */
+export type Integer = number | string;
 
 export interface MemoryRow {
   id: string;

@@ -35,7 +35,7 @@ const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
   ],
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * Brings the schema up to date in one transaction. An up-to-date database costs one read, without the

@@ -21,11 +21,9 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor } from './executor.js';
 import { listStatement, postingsStatement } from './queries.js';
 import { SqlReader } from './reads.js';
-import { decodeVector, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
+import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
 import { migrate } from './schema.js';
 import { StagedWrites } from './staged-writes.js';
-
-type Integer = number | string;
 
 /**
  * `MemoryStore` over any SQL database reached through a `SqlExecutor`: the schema, the merge transaction,

@@ -20,6 +20,11 @@ const TAG_COLUMNS = ['ns', 'tag', 'id'];
 const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
 const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
 const META_COLUMNS = ['ns', 'key', 'value'];
+// The conflict clauses are the same on every write: built once.
+const MEMORY_UPSERT = upsertOn(['ns', 'id'], MEMORY_COLUMNS);
+const LINK_UPSERT = upsertOn(['ns', 'id'], LINK_COLUMNS);
+const CHANGE_UPSERT = upsertOn(['ns', 'entity', 'id'], CHANGE_COLUMNS);
+const META_UPSERT = upsertOn(['ns', 'key'], META_COLUMNS);
 
 /** A memory as the database holds it before the batch (`stored`) and as the batch leaves it (`next`, null: gone). */
 interface MemoryChange {
@@ -110,19 +115,14 @@ export class StagedWrites implements StoreTransaction {
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
     const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
     await bulk.deleteIds('engram_links', ns, gone);
-    await bulk.insert('engram_links', LINK_COLUMNS, kept, upsertOn(['ns', 'id'], LINK_COLUMNS));
+    await bulk.insert('engram_links', LINK_COLUMNS, kept, LINK_UPSERT);
     const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
     await bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones);
     let next = seq;
     const changes = [...this.changes.values()].map((c) => [ns, c.entity, c.id, ++next, c.origin]);
-    await bulk.insert(
-      'engram_changes',
-      CHANGE_COLUMNS,
-      changes,
-      upsertOn(['ns', 'entity', 'id'], CHANGE_COLUMNS),
-    );
+    await bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT);
     const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
-    await bulk.insert('engram_meta', META_COLUMNS, meta, upsertOn(['ns', 'key'], META_COLUMNS));
+    await bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT);
     if (next === seq && docs === 0 && tokens === 0) return;
     const sql = 'UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ? WHERE ns = ?';
     await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
@@ -163,7 +163,7 @@ export class StagedWrites implements StoreTransaction {
     await bulk.deleteIds('engram_memories', ns, gone);
     await bulk.deletePairs('engram_terms', 'term', ns, staleTerms);
     await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
-    await bulk.insert('engram_memories', MEMORY_COLUMNS, rows, upsertOn(['ns', 'id'], MEMORY_COLUMNS));
+    await bulk.insert('engram_memories', MEMORY_COLUMNS, rows, MEMORY_UPSERT);
     // In key order, consecutive rows land on the same b-tree pages.
     terms.sort(byTermThenId);
     await bulk.insert('engram_terms', TERM_COLUMNS, terms);
