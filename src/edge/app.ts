@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
@@ -80,15 +80,17 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
     toErrorResponse(c, new EngramError('NOT_FOUND', `route: no route for ${c.req.method} ${c.req.path}`)),
   );
 
-  app.use(async (c, next) => {
+  // A store (in Workers, a database client) is made only for requests that use one: after auth,
+  // never for a 401, a 404 or a demo file.
+  const withStore: MiddlewareHandler<EdgeEnv> = async (c, next) => {
     c.set('store', storeFor(c));
     await next();
-  });
-  app.get('/health', healthHandler(options.health));
+  };
+  app.get('/health', withStore, healthHandler(options.health));
   if (options.demo) app.route('/', demoRoutes(options.demo, secret));
 
   app.use('/v1/*', authenticate(secret));
-  app.use('/v1/ns/:ns/*', authorize());
+  app.use('/v1/ns/:ns/*', authorize(), withStore);
   app.use(
     '/v1/ns/:ns/*',
     bodyLimit({

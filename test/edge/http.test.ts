@@ -198,5 +198,10 @@ describe('edge with a store per request', () => {
     expect((await shared.list('f', { tagMode: 'any', now: new Date().toISOString(), limit: 5 })).length).toBe(
       1,
     );
+    // Refused and unknown requests never open a store (in Workers, a database client).
+    expect((await app.request('/v1/ns/f/memories')).status).toBe(401);
+    expect((await app.request('/v1/ns/other/memories', { headers })).status).toBe(403);
+    expect((await app.request('/nowhere')).status).toBe(404);
+    expect(made).toBe(2);
   });
 });
