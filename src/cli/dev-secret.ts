@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomHex } from '../core/ids.js';
 
 /**
  * The secret of a dev server: made once, kept in the data directory (owner-only) so tokens printed
@@ -14,9 +15,7 @@ export function devSecret(dataDir: string): { secret: string; file: string; crea
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   mkdirSync(dataDir, { recursive: true });
-  const secret = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) =>
-    b.toString(16).padStart(2, '0'),
-  ).join('');
+  const secret = randomHex(32);
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return { secret, file, created: true };
 }

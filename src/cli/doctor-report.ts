@@ -22,7 +22,7 @@ export function problem(step: StepResult, text: string): void {
 }
 
 /** Nearest-rank percentile of the samples. */
-export function percentile(samples: readonly number[], p: number): number {
+function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.max(Math.ceil((p / 100) * sorted.length) - 1, 0)]!;

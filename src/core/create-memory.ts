@@ -1,4 +1,5 @@
 import { HybridLogicalClock } from './hlc.js';
+import { randomHex } from './ids.js';
 import { Engram } from './memory.js';
 import type { CreateMemoryOptions } from './memory-types.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
@@ -31,7 +32,7 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
   if (typeof clientId !== 'string') {
-    clientId = newClientId();
+    clientId = randomHex(8);
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
   const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);

@@ -1,5 +1,12 @@
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** `bytes` random bytes as lower-case hex: client ids, node ids, dev secrets. */
+export function randomHex(bytes: number): string {
+  let out = '';
+  for (const b of crypto.getRandomValues(new Uint8Array(bytes))) out += HEX[b];
+  return out;
+}
+
 let lastMs = -1;
 let lastRandom = new Uint8Array(10);
 

@@ -1,4 +1,5 @@
 import { HybridLogicalClock } from '../core/hlc.js';
+import { randomHex } from '../core/ids.js';
 import { Engram } from '../core/memory.js';
 import type { MemoryStore } from '../core/types.js';
 import type { FacadeFor } from './env.js';
@@ -18,18 +19,13 @@ function withoutSubscribe(store: MemoryStore): MemoryStore {
   });
 }
 
-function randomNode(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return `edge-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
-
 /**
  * One façade per request, so every route runs exactly the SDK's logic. Façades are cheap; what must be
  * shared is the clock: one per server instance (a Node process, a Workers isolate) with its own node
  * id, so stamps keep increasing across requests and two instances never issue equal stamps.
  */
-export function createFacades(): { facadeFor: FacadeFor; observe: (stamps: Iterable<string>) => void } {
-  const clock = new HybridLogicalClock(randomNode(), Date.now);
+export function createFacades(): { facadeFor: FacadeFor; observe: (stamp: string) => void } {
+  const clock = new HybridLogicalClock(`edge-${randomHex(6)}`, Date.now);
   const views = new WeakMap<MemoryStore, MemoryStore>();
   const viewOf = (store: MemoryStore) => {
     let view = views.get(store);
@@ -44,8 +40,6 @@ export function createFacades(): { facadeFor: FacadeFor; observe: (stamps: Itera
       new Engram(viewOf(c.var.store), c.var.namespace, clock, at === undefined ? Date.now : () => at),
     // A replica whose clock runs ahead pushes stamps from our future; observing them keeps a later API
     // write from losing to that older edit.
-    observe: (stamps) => {
-      for (const stamp of stamps) clock.observe(stamp);
-    },
+    observe: (stamp) => clock.observe(stamp),
   };
 }

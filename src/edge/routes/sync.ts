@@ -8,7 +8,7 @@ import { readJson } from '../request.js';
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
  * a local store: `?origin=local` records its pushed writes as made here rather than replicated.
  */
-export function syncRoutes(observe: (stamps: Iterable<string>) => void): Hono<EdgeEnv> {
+export function syncRoutes(observe: (stamp: string) => void): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
@@ -24,7 +24,7 @@ export function syncRoutes(observe: (stamps: Iterable<string>) => void): Hono<Ed
     }
     const response = await serveSync(c.var.store, c.var.namespace, await readJson(c), {
       origin,
-      observe: (stamp) => observe([stamp]),
+      observe,
     });
     return c.json(response);
   });
