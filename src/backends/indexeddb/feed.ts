@@ -1,5 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import type { ChangeEntry } from '../../core/types.js';
+import { namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName } from './schema.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -14,7 +15,7 @@ export async function readFeed(
   afterSeq: number,
   limit: number,
 ): Promise<ChangeEntry[]> {
-  const range = IDBKeyRange.bound([namespace, afterSeq], [namespace, Number.POSITIVE_INFINITY], true);
+  const range = namespaceRange(namespace, afterSeq);
   const [memories, links, tombstones] = await Promise.all([
     tx.objectStore('memories').index('feed').getAll(range, limit),
     tx.objectStore('links').index('feed').getAll(range, limit),

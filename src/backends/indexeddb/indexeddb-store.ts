@@ -119,15 +119,16 @@ export class IndexedDBStore implements MemoryStore {
     if (this.connection) return this.connection;
     const connection: Promise<EngramDatabase> = connect(this.name, {
       blockedTimeoutMs: this.blockedTimeoutMs,
-      onLost: () => {
-        if (this.connection === connection) this.connection = undefined;
-      },
+      onLost: () => this.forget(connection),
     });
     this.connection = connection;
-    connection.catch(() => {
-      if (this.connection === connection) this.connection = undefined;
-    });
+    connection.catch(() => this.forget(connection));
     return connection;
+  }
+
+  /** Drops a connection that closed or failed, unless a newer one already replaced it. */
+  private forget(connection: Promise<EngramDatabase>): void {
+    if (this.connection === connection) this.connection = undefined;
   }
 
   /** A transaction on a live connection: one that closed under us (versionchange) is replaced once. */
@@ -141,7 +142,7 @@ export class IndexedDBStore implements MemoryStore {
       return (await connection).transaction(stores, mode, options);
     } catch (error) {
       if (!(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
-      if (this.connection === connection) this.connection = undefined;
+      this.forget(connection);
       return (await this.database()).transaction(stores, mode, options);
     }
   }

@@ -54,7 +54,8 @@ export async function readPostings(
   ];
   if (wanted.length === 0) return [];
   const shardStore = tx.objectStore('textShards');
-  const shards = new Set(wanted.map(shardFor));
+  const shardOfWanted = wanted.map(shardFor);
+  const shards = new Set(shardOfWanted);
   const reads = new Map<number | undefined, Promise<TextShardRow[]>>();
   if (shards.has(undefined)) {
     reads.set(undefined, shardStore.getAll(namespaceRange(namespace)));
@@ -68,7 +69,7 @@ export async function readPostings(
     for (const row of await read) {
       forEachTerm(row, (term, start, end) => {
         wanted.forEach((w, i) => {
-          if ((shard === undefined || shardFor(w) === shard) && matches(w, term)) {
+          if ((shard === undefined || shardOfWanted[i] === shard) && matches(w, term)) {
             spans[i]!.push({ term, row, start, end });
           }
         });

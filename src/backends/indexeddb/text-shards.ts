@@ -12,7 +12,7 @@ import type { TextShardRow, TextTableRow } from './schema.js';
 export const GROUP_SLOTS = 2048;
 /** Slots and term frequencies share one 32-bit word per posting. */
 export const MAX_GROUP_SLOTS = 0x10000;
-export const SHARDS = 64;
+const SHARDS = 64;
 /**
  * Slots per table row. A search reads the tables of every group it hits, and in Chromium a value costs
  * far more than its bytes: at 100K memories, rows of 256 slots doubled a search's table read.

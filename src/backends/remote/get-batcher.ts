@@ -1,7 +1,7 @@
 import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
 import { LIMITS } from '../../core/validate.js';
 
-export interface Fetched {
+interface Fetched {
   memories: MemoryRecord[];
   links: LinkRecord[];
   tombstones: Tombstone[];

@@ -15,9 +15,9 @@ export interface EdgeClientOptions {
   timeoutMs?: number;
 }
 
-export type QueryValue = string | number | readonly string[] | undefined;
+type QueryValue = string | number | readonly string[] | undefined;
 
-export interface CallOptions {
+interface CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
 }
