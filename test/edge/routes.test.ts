@@ -250,6 +250,11 @@ describe('edge routes: replica options', () => {
     expect(sync.json.pull.changes).toEqual([
       expect.objectContaining({ id: made.json.id, entity: 'memory', origin: 'local' }),
     ]);
+    expect(sync.json.pull.changes[0].memory.memory.content).toBe('via api');
+    const bare = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0, states: false } });
+    expect(bare.json.pull.changes).toEqual([
+      { seq: sync.json.pull.changes[0].seq, entity: 'memory', id: made.json.id, origin: 'local' },
+    ]);
     expect((await call('POST', '/v1/ns/demo/sync?origin=elsewhere', {})).json.error.field).toBe(
       'sync.origin',
     );

@@ -218,7 +218,8 @@ export class RemoteStore implements MemoryStore {
       const { pull } = await this.http.call<{
         pull: { changes: PulledChange[]; cursor: number; hasMore: boolean };
       }>(namespace, 'POST', '/sync', {
-        body: { pull: { after, limit: size } },
+        // Entries only: callers read the records they need, so shipping them here would send them twice.
+        body: { pull: { after, limit: size, states: false } },
       });
       out.push(
         ...pull.changes.map(({ seq, entity, id, origin }) => ({

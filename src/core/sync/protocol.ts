@@ -21,8 +21,11 @@ export interface SyncRequest {
     links?: LinkWrite[];
     tombstones?: Tombstone[];
   };
-  /** Changes after the server cursor `after` (0 for everything), at most `limit`. */
-  pull?: { after: number; limit?: number };
+  /**
+   * Changes after the server cursor `after` (0 for everything), at most `limit`. `states: false`
+   * returns the feed entries alone, without each entity's record or tombstone.
+   */
+  pull?: { after: number; limit?: number; states?: boolean };
   /** Current records and tombstones by id: what a client needs to merge or to read through. */
   get?: { memories?: string[]; links?: string[] };
 }

@@ -42,7 +42,13 @@ export async function serveSync(
   }
   if (request.pull) {
     const limit = request.pull.limit ?? PULL_LIMIT_DEFAULT;
-    response.pull = await pullChanges(store, namespace, request.pull.after, limit);
+    response.pull = await pullChanges(
+      store,
+      namespace,
+      request.pull.after,
+      limit,
+      request.pull.states ?? true,
+    );
   }
   return response;
 }
@@ -53,9 +59,15 @@ export async function pullChanges(
   namespace: string,
   after: number,
   limit: number,
+  withStates = true,
 ): Promise<NonNullable<SyncResponse['pull']>> {
   const entries = await store.changes(namespace, after, limit + 1);
   const page = entries.slice(0, limit);
+  const cursor = page[page.length - 1]?.seq ?? after;
+  if (!withStates) {
+    const changes = page.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));
+    return { changes, cursor, hasMore: entries.length > limit };
+  }
   const changes: PulledChange[] = (await readChangeStates(store, namespace, page)).map(
     ({ entry, memory, link, tombstone }) => {
       if (!memory && !link && !tombstone) {
@@ -76,6 +88,5 @@ export async function pullChanges(
       return change;
     },
   );
-  const last = page[page.length - 1];
-  return { changes, cursor: last ? last.seq : after, hasMore: entries.length > limit };
+  return { changes, cursor, hasMore: entries.length > limit };
 }

@@ -56,6 +56,7 @@ const syncRequest = v.strictObject({
     v.strictObject({
       after: v.pipe(v.number(), v.integer(), v.minValue(0, 'expected a cursor of 0 or more')),
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(PULL_LIMIT_MAX))),
+      states: v.optional(v.boolean()),
     }),
   ),
   get: v.optional(v.strictObject({ memories: ids, links: ids })),
