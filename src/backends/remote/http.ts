@@ -1,4 +1,5 @@
-import { EngramError, ERROR_CODES, type ErrorCode } from '../../core/errors.js';
+import { edgeError, parseEdgeJson, requestEdge } from '../../core/edge-http.js';
+import { EngramError } from '../../core/errors.js';
 
 /** A token, or a function giving the token for a namespace (called before each request; cache in it). */
 export type TokenSource = string | ((namespace: string) => string | Promise<string>);
@@ -21,16 +22,6 @@ interface CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
 }
-
-const CODE_OF_STATUS: Record<number, ErrorCode> = {
-  400: 'VALIDATION',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  429: 'RATE_LIMITED',
-};
 
 /**
  * One URL path segment. `.` and `..` are valid ids but every URL parser folds them away (encoded or
@@ -90,29 +81,16 @@ export class EdgeClient {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.tokenFor(namespace)}` };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.fetcher(url, { method, headers, body, signal: controller.signal });
-      text = await response.text();
-    } catch (cause) {
-      const reason = controller.signal.aborted ? `no answer within ${this.timeoutMs} ms` : describe(cause);
-      throw new EngramError('OFFLINE', `RemoteStore: cannot reach ${this.base}: ${reason}`, { cause });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (!response.ok) throw errorFrom(response.status, text, `${method} ${path}`);
-    if (text === '') return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch (cause) {
-      // A captive portal or a proxy's page, not our server: the edge is not really reachable.
-      throw new EngramError('OFFLINE', `RemoteStore: ${method} ${path} answered something other than JSON`, {
-        cause,
-      });
-    }
+    const what = `${method} ${path}`;
+    const answer = await requestEdge(
+      this.fetcher,
+      url,
+      { method, headers, body },
+      { timeoutMs: this.timeoutMs, who: 'RemoteStore', base: this.base },
+    );
+    if (!answer.ok) throw edgeError(answer.status, answer.text, `RemoteStore: ${what}`, 'as-sent');
+    if (answer.text === '') return undefined as T;
+    return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`);
   }
 
   private async tokenFor(namespace: string): Promise<string> {
@@ -146,26 +124,4 @@ function queryString(query: Record<string, QueryValue> = {}): string {
 
 function describe(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
-}
-
-/** The server's own error when it sent one; otherwise the code its status implies (a 5xx means unusable now). */
-function errorFrom(status: number, text: string, what: string): EngramError {
-  try {
-    const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
-    if (
-      error &&
-      (ERROR_CODES as readonly unknown[]).includes(error.code) &&
-      typeof error.message === 'string'
-    ) {
-      const field = typeof error.field === 'string' ? error.field : undefined;
-      return new EngramError(error.code as ErrorCode, error.message, { field });
-    }
-  } catch {
-    // not our JSON: fall back to the status below
-  }
-  const code = CODE_OF_STATUS[status] ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
-  return new EngramError(
-    code,
-    `RemoteStore: ${what} answered HTTP ${status} without an Engram error (is the url an Engram edge?)`,
-  );
 }

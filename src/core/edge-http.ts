@@ -1,0 +1,86 @@
+import { EngramError, ERROR_CODES, type ErrorCode } from './errors.js';
+
+const CODE_OF_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION',
+  401: 'UNAUTHORIZED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  429: 'RATE_LIMITED',
+};
+
+/**
+ * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
+ * body as well as the headers; a network failure or a timeout is OFFLINE, naming `who` and `base`.
+ */
+export async function requestEdge(
+  fetchFn: (url: string, init: RequestInit) => Response | Promise<Response>,
+  url: string,
+  init: RequestInit,
+  options: { timeoutMs: number; who: string; base: string },
+): Promise<{ status: number; ok: boolean; text: string }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  try {
+    const response = await fetchFn(url, { ...init, signal: controller.signal });
+    return { status: response.status, ok: response.ok, text: await response.text() };
+  } catch (cause) {
+    const reason = controller.signal.aborted
+      ? `no answer within ${options.timeoutMs} ms`
+      : cause instanceof Error
+        ? cause.message
+        : String(cause);
+    throw new EngramError('OFFLINE', `${options.who}: cannot reach ${options.base}: ${reason}`, { cause });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The error an edge answer stands for: the edge's own `{ error: { code, message } }` when it sent one,
+ * else what the status implies. With `serverFaults: 'offline'` every 5xx is OFFLINE (a replica retries
+ * later); with `'as-sent'` the server's code is kept (a 503 STORAGE stays STORAGE).
+ */
+export function edgeError(
+  status: number,
+  text: string,
+  what: string,
+  serverFaults: 'offline' | 'as-sent',
+): EngramError {
+  let sent: { code: ErrorCode; message: string; field?: string } | undefined;
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; field?: unknown } };
+    if (
+      error &&
+      (ERROR_CODES as readonly unknown[]).includes(error.code) &&
+      typeof error.message === 'string'
+    ) {
+      const field = typeof error.field === 'string' ? error.field : undefined;
+      sent = { code: error.code as ErrorCode, message: error.message, field };
+    }
+  } catch {
+    // not the edge's JSON: fall back to the status below
+  }
+  if (status >= 500 && serverFaults === 'offline') {
+    return new EngramError(
+      'OFFLINE',
+      `${what}: edge unavailable (${status})${sent ? `: ${sent.message}` : ''}`,
+    );
+  }
+  if (sent) return new EngramError(sent.code, sent.message, { field: sent.field });
+  const code = CODE_OF_STATUS[status] ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
+  return new EngramError(
+    code,
+    `${what} answered HTTP ${status} without an Engram error (is the url an Engram edge?)`,
+  );
+}
+
+/** An edge's success body; anything but JSON (a captive portal, a proxy's page) means the edge is not really reachable. */
+export function parseEdgeJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (cause) {
+    throw new EngramError('OFFLINE', `${what} answered something other than JSON`, { cause });
+  }
+}
