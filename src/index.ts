@@ -1,20 +1,22 @@
-export { InMemoryStore } from './backends/memory/memory-store.js';
+export { InMemoryStore } from './backends/in-memory/in-memory-store.js';
 export { createMemory } from './core/create-memory.js';
-export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
-export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
-export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
-export { uuidv7 } from './core/ids.js';
-export type { Engram } from './core/memory.js';
+export type { Engram } from './core/engram.js';
 export type {
   ChangeEvent,
   ChangeKind,
   CreateMemoryOptions,
   MemoryEvents,
   SyncOptions,
-} from './core/memory-types.js';
+} from './core/engram-options.js';
+export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
+export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
+export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
+export { uuidv7 } from './core/ids.js';
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
+export * from './core/model.js';
 export { searchStore } from './core/search.js';
 export { createSerialQueue } from './core/serial.js';
+export * from './core/store-contract.js';
 export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
 export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
 export { pullChanges, serveSync } from './core/sync/server.js';
@@ -30,4 +32,3 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
-export * from './core/types.js';

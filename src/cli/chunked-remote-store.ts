@@ -1,6 +1,6 @@
 import { RemoteStore } from '../backends/remote/index.js';
 import { isEngramError } from '../core/errors.js';
-import type { ApplyResult, WriteBatch } from '../core/types.js';
+import type { ApplyResult, WriteBatch } from '../core/store-contract.js';
 
 /** Half the edge's default body limit (1 MiB): room for the envelope and a server set lower than default. */
 const BODY_BUDGET = 512 * 1024;

@@ -1,7 +1,7 @@
+import type { Engram } from '../core/engram.js';
 import { isEngramError } from '../core/errors.js';
-import type { Engram } from '../core/memory.js';
+import type { Memory, MemoryInput } from '../core/model.js';
 import { canonicalJson } from '../core/transfer.js';
-import type { Memory, MemoryInput } from '../core/types.js';
 import { newStep, problem, type StepResult } from './doctor-report.js';
 import { Interrupted, SetupError } from './io.js';
 

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
 import { SqlJsStore } from '../backends/sqljs/index.js';
-import type { MemoryStore } from '../core/types.js';
+import type { MemoryStore } from '../core/store-contract.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
 import { SetupError, UsageError } from './io.js';
 import { withoutCredentials } from './open-store.js';

@@ -1,8 +1,8 @@
 import { createReadStream, fstat } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import type { MemoryStore } from '../core/store-contract.js';
 import { exportEntries, exportJsonl, importEntries, importJsonl } from '../core/transfer.js';
-import type { MemoryStore } from '../core/types.js';
 import { type CliIo, Interrupted, SetupError, UsageError } from './io.js';
 import { readLines, writeJsonlFile, writeLines } from './lines.js';
 import { type Progress, progressLine } from './progress.js';

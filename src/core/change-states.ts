@@ -1,4 +1,4 @@
-import type { ChangeEntry, LinkRecord, MemoryRecord, MemoryStore, Tombstone } from './types.js';
+import type { ChangeEntry, LinkRecord, MemoryRecord, MemoryStore, Tombstone } from './store-contract.js';
 
 /** A change-feed entry with its entity as it is now: a live record, or the tombstone that ended it. */
 export interface ChangeState {

@@ -1,7 +1,7 @@
+import { Engram } from './engram.js';
+import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
-import { Engram } from './memory.js';
-import type { CreateMemoryOptions } from './memory-types.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
@@ -27,7 +27,8 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
-  const store = options.store ?? new (await import('../backends/memory/memory-store.js')).InMemoryStore();
+  const store =
+    options.store ?? new (await import('../backends/in-memory/in-memory-store.js')).InMemoryStore();
   const now = options.now ?? Date.now;
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);

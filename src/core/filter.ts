@@ -1,4 +1,5 @@
-import type { ListQuery, Memory, TagMode } from './types.js';
+import type { Memory, TagMode } from './model.js';
+import type { ListQuery } from './store-contract.js';
 
 export interface MemoryFilter {
   kind?: string;

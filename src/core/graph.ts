@@ -1,5 +1,6 @@
 import { isExpired } from './filter.js';
-import type { Direction, LinkRecord, MemoryRecord, MemoryStore } from './types.js';
+import type { Direction } from './model.js';
+import type { LinkRecord, MemoryRecord, MemoryStore } from './store-contract.js';
 
 export interface WalkOptions {
   direction: Direction;

@@ -1,5 +1,6 @@
 import { EngramError } from './errors.js';
-import type { MemoryInput, MemoryStore } from './types.js';
+import type { MemoryInput } from './model.js';
+import type { MemoryStore } from './store-contract.js';
 
 /**
  * Caller-given ids must be unique in the batch (VALIDATION) and unused in the namespace, including by

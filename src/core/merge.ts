@@ -1,10 +1,10 @@
 import { hlcToIso } from './hlc.js';
+import type { Json } from './model.js';
 import {
   type ApplyResult,
   type ChangeOrigin,
   type Entity,
   type FieldClocks,
-  type Json,
   LINK_FIELDS,
   type LinkRecord,
   type LinkWrite,
@@ -13,7 +13,7 @@ import {
   type MemoryWrite,
   type Tombstone,
   type WriteBatch,
-} from './types.js';
+} from './store-contract.js';
 
 type MaybePromise<T> = T | Promise<T>;
 

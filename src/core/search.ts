@@ -1,8 +1,8 @@
 import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
+import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
-import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './types.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
 const RRF_K = 60;

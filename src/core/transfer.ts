@@ -1,8 +1,8 @@
 import { readChangeStates } from './change-states.js';
 import { EngramError } from './errors.js';
+import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
-import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './types.js';
 import { LIMITS } from './validate.js';
 
 /** One line of an export: a live record (with its clocks) or a tombstone, in change-feed order. */

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { EngramError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
-import type { Json } from './types.js';
+import type { Json } from './model.js';
 
 export const LIMITS = {
   contentBytes: 64 * 1024,

@@ -1,13 +1,11 @@
+import type { Link, MemoryInput, MemoryPatch } from './model.js';
 import {
   type FieldClocks,
   LINK_FIELDS,
-  type Link,
   type LinkWrite,
   MEMORY_FIELDS,
-  type MemoryInput,
-  type MemoryPatch,
   type MemoryWrite,
-} from './types.js';
+} from './store-contract.js';
 
 type MemoryValues = MemoryWrite['values'];
 

@@ -2,7 +2,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
-import type { MemoryStore } from '../core/types.js';
+import type { MemoryStore } from '../core/store-contract.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import type { EdgeEnv } from './env.js';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { Engram } from '../core/memory.js';
-import type { MemoryStore } from '../core/types.js';
+import type { Engram } from '../core/engram.js';
+import type { MemoryStore } from '../core/store-contract.js';
 
 /** What the middleware hands to the routes. */
 export interface EdgeEnv {

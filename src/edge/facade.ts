@@ -1,7 +1,7 @@
+import { Engram } from '../core/engram.js';
 import { HybridLogicalClock } from '../core/hlc.js';
 import { randomHex } from '../core/ids.js';
-import { Engram } from '../core/memory.js';
-import type { MemoryStore } from '../core/types.js';
+import type { MemoryStore } from '../core/store-contract.js';
 import type { FacadeFor } from './env.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { IDBPTransaction } from 'idb';
-import type { ChangeEntry } from '../../core/types.js';
+import type { ChangeEntry } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName } from './schema.js';
 

@@ -1,11 +1,10 @@
 import type { IDBPTransaction } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
 import { mergeBatch } from '../../core/merge.js';
+import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
-  Direction,
-  Json,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -16,7 +15,7 @@ import type {
   Tombstone,
   VectorEntry,
   WriteBatch,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
 import { readFeed } from './feed.js';

@@ -1,6 +1,6 @@
 import type { IDBPObjectStore } from 'idb';
 import { compareIdsDesc, matchesListQuery } from '../../core/filter.js';
-import type { ListQuery } from '../../core/types.js';
+import type { ListQuery } from '../../core/store-contract.js';
 import { belowRange } from './keys.js';
 import type { EngramSchema, MemoryRow, StoreName } from './schema.js';
 

@@ -1,5 +1,5 @@
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
-import type { ChangeEntry, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { ChangeEntry, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { PendingRequests } from './pending-requests.js';
 import { emptyStats, toMemoryRow } from './rows.js';
 import type { EngramDatabase, FeedEntry, LinkRow, NamespaceStats, UpgradeTransaction } from './schema.js';

@@ -1,4 +1,5 @@
-import type { Direction, LinkRecord, Memory, MemoryRecord } from '../../core/types.js';
+import type { Direction, Memory } from '../../core/model.js';
+import type { LinkRecord, MemoryRecord } from '../../core/store-contract.js';
 import { unpackClocks } from './rows.js';
 import type { LinkRow, MemoryRow } from './schema.js';
 

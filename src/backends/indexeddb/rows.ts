@@ -4,7 +4,7 @@ import {
   MEMORY_FIELDS,
   type MemoryRecord,
   type Tombstone,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
 import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
 import type { TextPlace } from './text-writer.js';
 

@@ -1,13 +1,12 @@
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import type { Json, Memory } from '../../core/model.js';
 import type {
   ChangeOrigin,
   FieldClocks,
-  Json,
   LinkRecord,
-  Memory,
   TextStats,
   Tombstone,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
 import { migrateToVersion2 } from './migrate-v2.js';
 
 export const SCHEMA_VERSION = 2;

@@ -1,5 +1,5 @@
 import type { IDBPTransaction } from 'idb';
-import type { TextPosting } from '../../core/types.js';
+import type { TextPosting } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName, TextShardRow, TextTableRow } from './schema.js';
 import {

@@ -1,6 +1,7 @@
 import type { IDBPTransaction } from 'idb';
 import type { StoreTransaction } from '../../core/merge.js';
-import type { ChangeOrigin, Entity, Json, LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { Json } from '../../core/model.js';
+import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';

@@ -1,4 +1,4 @@
-import type { StoreCapabilities } from '../../core/types.js';
+import type { StoreCapabilities } from '../../core/store-contract.js';
 import { postgresDialect } from '../sql/dialect.js';
 import type { SqlExecutor } from '../sql/executor.js';
 import { SqlStore } from '../sql/sql-store.js';

@@ -1,4 +1,4 @@
-import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { LIMITS } from '../../core/validate.js';
 
 interface Fetched {

@@ -1,5 +1,5 @@
-import { edgeError, parseEdgeJson, requestEdge } from '../../core/edge-http.js';
 import { EngramError } from '../../core/errors.js';
+import { edgeError, parseEdgeJson, requestEdge } from '../../core/http-client.js';
 
 /** A token, or a function giving the token for a namespace (called before each request; cache in it). */
 export type TokenSource = string | ((namespace: string) => string | Promise<string>);

@@ -1,10 +1,8 @@
 import { EngramError } from '../../core/errors.js';
-import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
+import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
-  Direction,
-  Json,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -17,7 +15,8 @@ import type {
   Tombstone,
   VectorEntry,
   WriteBatch,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
+import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
 import { LIMITS } from '../../core/validate.js';
 import { GetBatcher, pick } from './get-batcher.js';
 import { EdgeClient, type EdgeClientOptions, segment } from './http.js';

@@ -1,4 +1,4 @@
-import type { ListQuery } from '../../core/types.js';
+import type { ListQuery } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';

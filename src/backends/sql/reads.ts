@@ -1,4 +1,5 @@
-import type { Direction, LinkRecord, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { Direction } from '../../core/model.js';
+import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import {

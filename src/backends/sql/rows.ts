@@ -1,4 +1,5 @@
-import type { Entity, LinkRecord, Memory, MemoryRecord, Tombstone } from '../../core/types.js';
+import type { Memory } from '../../core/model.js';
+import type { Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import type { SqlParam } from './executor.js';
 
 /** Drivers differ on BIGINT (postgres.js: string, PGlite and sql.js: number) and BYTEA (Buffer or Uint8Array). */

@@ -1,11 +1,10 @@
 import { EngramError, storageError } from '../../core/errors.js';
 import { mergeBatch } from '../../core/merge.js';
+import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
-  Direction,
   Entity,
-  Json,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -16,7 +15,7 @@ import type {
   Tombstone,
   VectorEntry,
   WriteBatch,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor } from './executor.js';
 import { listStatement, postingsStatement } from './queries.js';

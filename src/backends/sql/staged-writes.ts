@@ -1,14 +1,14 @@
 import type { StoreTransaction } from '../../core/merge.js';
-import { indexText } from '../../core/text/index.js';
+import type { Json } from '../../core/model.js';
 import type {
   ChangeEntry,
   ChangeOrigin,
   Entity,
-  Json,
   LinkRecord,
   MemoryRecord,
   Tombstone,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
+import { indexText } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';

@@ -1,6 +1,6 @@
 import type { SqlJsStatic } from 'sql.js';
 import { storageError } from '../../core/errors.js';
-import type { StoreCapabilities } from '../../core/types.js';
+import type { StoreCapabilities } from '../../core/store-contract.js';
 import { sqliteDialect } from '../sql/dialect.js';
 import type { SqlExecutor } from '../sql/executor.js';
 import { SqlStore } from '../sql/sql-store.js';

@@ -1,7 +1,7 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
-import type { ChangeEntry, LinkWrite, MemoryStore, MemoryWrite, Tombstone } from '../types.js';
+import type { ChangeEntry, LinkWrite, MemoryStore, MemoryWrite, Tombstone } from '../store-contract.js';
 import type { SyncRequest } from './protocol.js';
 import { changesToBatch, linkRecordToWrite, memoryRecordToWrite, stampsOf } from './records.js';
 import type { SyncTransport } from './transport.js';

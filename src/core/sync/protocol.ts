@@ -7,7 +7,7 @@ import type {
   MemoryRecord,
   MemoryWrite,
   Tombstone,
-} from '../types.js';
+} from '../store-contract.js';
 
 /**
  * The replication wire format of `POST /v1/ns/:ns/sync` (see docs/sync.md). One request may push,

@@ -6,7 +6,7 @@ import {
   type MemoryRecord,
   type MemoryWrite,
   type WriteBatch,
-} from '../types.js';
+} from '../store-contract.js';
 import type { PulledChange } from './protocol.js';
 
 /** A stored record as a full write (immutable part + every field with its stamp), for replication. */

@@ -1,6 +1,6 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError } from '../errors.js';
-import type { ChangeOrigin, MemoryStore } from '../types.js';
+import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
 import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
 import { stampsOf } from './records.js';
 import { parseSyncRequest } from './validate.js';

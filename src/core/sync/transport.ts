@@ -1,4 +1,4 @@
-import { edgeError, parseEdgeJson, requestEdge } from '../edge-http.js';
+import { edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 
 /** Moves one sync exchange to the server; the engine does not care how. */

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { EngramError } from '../errors.js';
 import { isHlc } from '../hlc.js';
-import { LINK_FIELDS, MEMORY_FIELDS } from '../types.js';
+import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
 

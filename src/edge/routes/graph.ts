@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import type { Json, LinkOptions } from '../../core/types.js';
+import type { Json, LinkOptions } from '../../core/model.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { notFound } from '../errors.js';
+import { LINKS_QUERY, NEIGHBORS_QUERY, PATH_QUERY } from '../query-shapes.js';
+import { linkRecords, withClocks } from '../record-reads.js';
 import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
-import { LINKS_QUERY, NEIGHBORS_QUERY, PATH_QUERY } from './queries.js';
-import { linkRecords, withClocks } from './records.js';
 
 /** Links and walks: `POST /links`, `DELETE /links/:id`, `/memories/:id/{links,neighbors}`, `GET /path`. */
 export function graphRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import type { MemoryInput, MemoryPatch } from '../../core/types.js';
+import type { MemoryInput, MemoryPatch } from '../../core/model.js';
 import { idSchema, listOptionsSchema, parse } from '../../core/validate.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { notFound } from '../errors.js';
+import { LIST_QUERY } from '../query-shapes.js';
+import { listRecords } from '../record-reads.js';
 import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
-import { LIST_QUERY } from './queries.js';
-import { listRecords } from './records.js';
 
 /** `/memories` and `/memories/:id`: the CRUD half of the façade. */
 export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {

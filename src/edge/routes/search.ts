@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { EngramError } from '../../core/errors.js';
-import type { SearchOptions } from '../../core/types.js';
+import type { SearchOptions } from '../../core/model.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
+import { withClocks } from '../record-reads.js';
 import { readInstant, readJson, wantsClocks } from '../request.js';
-import { withClocks } from './records.js';
 
 /** `POST /search` with `{ query, ...options }`: the SDK's `search(query, options)` as one body. */
 export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {

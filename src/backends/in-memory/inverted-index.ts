@@ -1,5 +1,5 @@
+import type { TextPosting, TextStats } from '../../core/store-contract.js';
 import { indexText } from '../../core/text/index.js';
-import type { TextPosting, TextStats } from '../../core/types.js';
 
 /** One term's postings as parallel typed arrays: document numbers and term frequencies. */
 class TermPostings {

@@ -1,12 +1,11 @@
 import { EngramError } from '../../core/errors.js';
 import { matchesListQuery } from '../../core/filter.js';
 import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
+import type { Direction, Json } from '../../core/model.js';
 import { createSerialQueue } from '../../core/serial.js';
 import type {
   ApplyResult,
   ChangeEntry,
-  Direction,
-  Json,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -17,7 +16,7 @@ import type {
   Tombstone,
   VectorEntry,
   WriteBatch,
-} from '../../core/types.js';
+} from '../../core/store-contract.js';
 import { InvertedIndex } from './inverted-index.js';
 import { SortedIds } from './sorted-ids.js';
 

@@ -1,107 +1,15 @@
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+import type {
+  Direction,
+  Json,
+  Link,
+  Memory,
+  NeighborsOptions,
+  PathOptions,
+  SearchMode,
+  SearchOptions,
+  TagMode,
+} from './model.js';
 
-export interface Memory {
-  id: string;
-  namespace: string;
-  content: string;
-  kind: string;
-  tags: string[];
-  metadata: { [k: string]: Json };
-  embedding?: number[];
-  importance?: number;
-  createdAt: string;
-  updatedAt: string;
-  expiresAt?: string;
-}
-
-export interface Link {
-  id: string;
-  namespace: string;
-  from: string;
-  to: string;
-  type: string;
-  weight?: number;
-  metadata: { [k: string]: Json };
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface MemoryInput {
-  content: string;
-  kind?: string;
-  tags?: string[];
-  metadata?: { [k: string]: Json };
-  embedding?: number[];
-  importance?: number;
-  expiresAt?: string;
-  id?: string;
-}
-
-/** `null` clears an optional field. */
-export interface MemoryPatch {
-  content?: string;
-  kind?: string;
-  tags?: string[];
-  metadata?: { [k: string]: Json };
-  embedding?: number[] | null;
-  importance?: number | null;
-  expiresAt?: string | null;
-}
-
-export type Direction = 'out' | 'in' | 'both';
-export type TagMode = 'any' | 'all';
-export type SearchMode = 'text' | 'vector' | 'hybrid';
-
-export interface ListOptions {
-  kind?: string;
-  tags?: string[];
-  tagMode?: TagMode;
-  /** Inclusive lower bound on `createdAt`. */
-  since?: string;
-  /** Exclusive upper bound on `createdAt`. */
-  until?: string;
-  limit?: number;
-  cursor?: string | null;
-}
-
-export interface ListResult {
-  items: Memory[];
-  cursor: string | null;
-}
-
-export interface SearchOptions {
-  limit?: number;
-  kind?: string;
-  tags?: string[];
-  tagMode?: TagMode;
-  vector?: number[];
-  mode?: SearchMode;
-}
-
-export interface SearchHit {
-  memory: Memory;
-  score: number;
-}
-
-export interface LinkOptions {
-  weight?: number;
-  metadata?: { [k: string]: Json };
-}
-
-export interface LinksOptions {
-  direction?: Direction;
-  type?: string;
-}
-
-export interface NeighborsOptions extends LinksOptions {
-  depth?: number;
-}
-
-export interface PathOptions extends LinksOptions {
-  maxDepth?: number;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Replication envelope: what stores persist beside each value so that replicas can merge.
 
 /** Per-field hybrid-logical-clock stamps (see hlc.ts). A field wins a merge when its stamp is greater. */

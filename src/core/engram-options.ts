@@ -1,5 +1,5 @@
+import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
-import type { MemoryStore } from './types.js';
 
 export type ChangeKind = 'add' | 'update' | 'remove' | 'link' | 'unlink' | 'sync' | 'external';
 

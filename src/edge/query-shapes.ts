@@ -3,8 +3,8 @@ import {
   listOptionsSchema,
   neighborsOptionsSchema,
   pathOptionsSchema,
-} from '../../core/validate.js';
-import type { QueryShape } from '../request.js';
+} from '../core/validate.js';
+import type { QueryShape } from './request.js';
 
 /** Options every read takes besides its own: `now` (TTL instant) and `include=clocks` (records). */
 const READ_OPTIONS = ['now', 'include'];

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
-import type { Memory, MemoryRecord } from '../../core/types.js';
-import { idSchema, LIMITS, linksOptionsSchema, listOptionsSchema, parse } from '../../core/validate.js';
-import type { EdgeEnv } from '../env.js';
-import { queryObject } from '../request.js';
-import { LINKS_QUERY, LIST_RECORDS_QUERY } from './queries.js';
+import type { Memory } from '../core/model.js';
+import type { MemoryRecord } from '../core/store-contract.js';
+import { idSchema, LIMITS, linksOptionsSchema, listOptionsSchema, parse } from '../core/validate.js';
+import type { EdgeEnv } from './env.js';
+import { LINKS_QUERY, LIST_RECORDS_QUERY } from './query-shapes.js';
+import { queryObject } from './request.js';
 
 /*
  * `?include=clocks`: records with their field clocks, for replicas (RemoteStore) that must hand the

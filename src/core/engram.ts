@@ -1,4 +1,5 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { ChangeKind, MemoryEvents, SyncOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
 import { isExpired } from './filter.js';
@@ -6,9 +7,6 @@ import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
 import { uuidv7 } from './ids.js';
-import type { ChangeKind, MemoryEvents, SyncOptions } from './memory-types.js';
-import { searchStore } from './search.js';
-import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
 import type {
   Link,
   LinkOptions,
@@ -18,15 +16,15 @@ import type {
   Memory,
   MemoryInput,
   MemoryPatch,
-  MemoryRecord,
-  MemoryStore,
   NeighborsOptions,
   PathOptions,
   SearchHit,
   SearchMode,
   SearchOptions,
-  WriteBatch,
-} from './types.js';
+} from './model.js';
+import { searchStore } from './search.js';
+import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
+import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
