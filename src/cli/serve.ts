@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { serve } from '@hono/node-server';
 import { createEdgeApp } from '../edge/app.js';
 import type { DemoPage } from '../edge/demo.js';
 import { mintToken } from '../edge/token.js';
@@ -10,6 +9,7 @@ import { loadDemoPage } from './demo-page.js';
 import { devSecret } from './dev-secret.js';
 import type { CliIo, Command } from './io.js';
 import { openStore } from './open-store.js';
+import { requirePeers } from './peers.js';
 
 const DEV_NAMESPACES = ['default', 'demo'];
 /** In-flight requests get this long to finish after SIGTERM before their connections are cut. */
@@ -47,6 +47,7 @@ Example:
       return 0;
     }
     const listenPort = port(flags.port);
+    await requirePeers(['@hono/node-server', io.env.DATABASE_URL ? 'postgres' : '@electric-sql/pglite']);
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;
     const dev = given ? undefined : devSecret(dataDir);
@@ -102,11 +103,12 @@ async function demoPage(io: CliIo): Promise<DemoPage | true> {
   return page ?? true;
 }
 
-function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
+async function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
   port: number,
   hostname: string,
 ): Promise<Server> {
+  const { serve } = await import('@hono/node-server');
   return new Promise((ready, fail) => {
     const server = serve({ fetch, port, hostname }) as Server;
     server.once('listening', () => ready(server));

@@ -1,4 +1,5 @@
 import type { PGliteInterface, Transaction } from '@electric-sql/pglite';
+import { importPeer } from '../../core/optional-peer.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
 
@@ -26,7 +27,9 @@ export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver
   let instance: Promise<PGliteInterface> | undefined =
     typeof dirOrInstance === 'object' ? Promise.resolve(dirOrInstance) : undefined;
   const db = () => {
-    instance ??= import('@electric-sql/pglite').then(({ PGlite }) => PGlite.create(dirOrInstance as string));
+    instance ??= importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()').then(
+      ({ PGlite }) => PGlite.create(dirOrInstance as string),
+    );
     return instance;
   };
   return {

@@ -1,4 +1,5 @@
-import postgres from 'postgres';
+import type postgres from 'postgres';
+import { importPeer } from '../../core/optional-peer.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
 
@@ -31,15 +32,23 @@ export function postgresJs(
   options: postgres.Options<Record<string, postgres.PostgresType>> = {},
 ): PostgresDriver {
   const owned = typeof urlOrSql === 'string';
-  const sql = owned ? postgres(urlOrSql, { onnotice: () => {}, ...options }) : urlOrSql;
+  // postgres is an optional peer dependency: loaded on first use, so importing engram/edge costs nothing.
+  let client: Promise<postgres.Sql> | undefined = owned ? undefined : Promise.resolve(urlOrSql);
+  const sql = () => {
+    client ??= importPeer('postgres', () => import('postgres'), 'postgresJs()').then(({ default: connect }) =>
+      connect(urlOrSql as string, { onnotice: () => {}, ...options }),
+    );
+    return client;
+  };
   return {
-    ...queriesOf(sql),
+    all: async (text, params) => queriesOf(await sql()).all(text, params),
+    run: async (text, params) => queriesOf(await sql()).run(text, params),
     persistent: true,
     async transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
-      return (await sql.begin((tx) => fn(queriesOf(tx)))) as T;
+      return (await (await sql()).begin((tx) => fn(queriesOf(tx)))) as T;
     },
     async close() {
-      if (owned) await sql.end();
+      if (owned && client) await (await client).end();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { SqlJsStatic } from 'sql.js';
 import { storageError } from '../../core/errors.js';
+import { importPeer } from '../../core/optional-peer.js';
 import type { StoreCapabilities } from '../../core/store-contract.js';
 import { sqliteDialect } from '../sql/dialect.js';
 import type { SqlExecutor } from '../sql/executor.js';
@@ -110,6 +111,6 @@ export class SqlJsStore extends SqlStore {
 }
 
 async function defaultSqlJs(locateFile: ((file: string) => string) | undefined): Promise<SqlJsStatic> {
-  const { default: initSqlJs } = await import('sql.js');
+  const { default: initSqlJs } = await importPeer('sql.js', () => import('sql.js'), 'SqlJsStore');
   return initSqlJs(locateFile ? { locateFile } : undefined);
 }
