@@ -33,6 +33,11 @@ const PLACEHOLDER = `<!doctype html>
 <p>Every <code>/v1</code> request needs <code>Authorization: Bearer &lt;token&gt;</code> (mint one with <code>engram token</code>).</p>
 `;
 
+/** A small SVG mark: browsers take SVG from /favicon.ico when the content type says so. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#3b5bdb"/><circle cx="8" cy="8" r="3" fill="#fff"/></svg>';
+const FAVICON_HEADERS = { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=86400' };
+
 const CONTENT_TYPES: Record<string, string> = {
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
@@ -50,6 +55,8 @@ export function demoRoutes(demo: true | string | DemoPage, secret: string): Hono
   const routes = new Hono<EdgeEnv>();
   const page = typeof demo === 'object' ? demo : { html: demo === true ? PLACEHOLDER : demo };
   routes.get('/', (c) => c.html(page.html));
+  // Browsers ask for /favicon.ico on their own; answer it rather than log a 404 on every visit.
+  routes.get('/favicon.ico', (c) => c.body(FAVICON, 200, FAVICON_HEADERS));
   if (typeof demo !== 'object') return routes;
 
   for (const [name, body] of Object.entries(demo.assets ?? {})) {

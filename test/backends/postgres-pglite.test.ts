@@ -24,6 +24,10 @@ describe('PostgresStore on PGlite: migrations', () => {
 });
 
 describe('PostgresStore on PGlite: extras', () => {
+  it('calls itself pglite, not postgres (what /health reports)', () => {
+    expect(storeOver().kind).toBe('pglite');
+  });
+
   it('binds id and tag lists as array literals, whatever characters they hold', async () => {
     const mem = await createMemory({ store: storeOver(), namespace: 'literals' });
     const odd = ['a,b', 'quote"d', 'back\\slash', '{braces}', 'NULL', ' spaced '];

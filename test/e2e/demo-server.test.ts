@@ -32,6 +32,13 @@ describe('the demo page on the edge app', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
   });
 
+  it('answers /favicon.ico with an icon, not a 404', async () => {
+    const icon = await demoApp().request('/favicon.ico');
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+  });
+
   it('hands out short tokens for the demo namespace only', async () => {
     const app = demoApp();
     const { namespace, token, expiresAt } = await config(app);

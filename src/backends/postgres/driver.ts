@@ -4,4 +4,6 @@ import type { SqlExecutor } from '../sql/executor.js';
 export interface PostgresDriver extends SqlExecutor {
   /** False for an in-memory database (PGlite without a directory). */
   readonly persistent: boolean;
+  /** What the store calls itself (`kind`, `/health`): `pglite` for embedded PGlite; default `postgres`. */
+  readonly name?: string;
 }

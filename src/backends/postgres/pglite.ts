@@ -33,6 +33,7 @@ export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver
     return instance;
   };
   return {
+    name: 'pglite',
     persistent: typeof dirOrInstance === 'string' ? !dirOrInstance.startsWith('memory://') : !owned,
     all: async (text, params) => queriesOf(await db()).all(text, params),
     run: async (text, params) => queriesOf(await db()).run(text, params),

@@ -15,11 +15,12 @@ import type { PostgresDriver } from './driver.js';
  * const mem = await createMemory({ store: new PostgresStore(postgresJs(process.env.DATABASE_URL!)) });
  */
 export class PostgresStore extends SqlStore {
-  readonly kind = 'postgres';
+  readonly kind: string;
   readonly capabilities: StoreCapabilities;
 
   constructor(private readonly db: PostgresDriver) {
     super(postgresDialect);
+    this.kind = db.name ?? 'postgres';
     this.capabilities = { persistent: db.persistent, shared: true, nativeSearch: false, nativeGraph: false };
   }
 
