@@ -1,5 +1,4 @@
 export { InMemoryStore } from './backends/in-memory/in-memory-store.js';
-export { createMemory } from './core/create-memory.js';
 export type { Engram } from './core/engram.js';
 export type {
   ChangeEvent,
@@ -32,3 +31,4 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
+export { createMemory } from './create-memory.js';

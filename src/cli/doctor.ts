@@ -1,6 +1,6 @@
 import { RemoteStore } from '../backends/remote/index.js';
 import { grantedNamespaces } from '../backends/remote/token-claims.js';
-import { createMemory } from '../core/create-memory.js';
+import { openMemory } from '../core/create-memory.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 import { parseFlags, required } from './args.js';
 import { probeRecords } from './doctor-probe.js';
@@ -51,7 +51,7 @@ Example:
     const timeoutMs = duration(flags.timeout);
 
     const health = await checkHealth(base, timeoutMs);
-    const mem = await createMemory({ store: new RemoteStore({ url: base, token, timeoutMs }), namespace });
+    const mem = await openMemory({ store: new RemoteStore({ url: base, token, timeoutMs }), namespace });
     let steps: StepResult[];
     try {
       steps = [health, ...(await probeRecords(mem, count, io.stop))];

@@ -2,33 +2,21 @@ import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import type { MemoryStore } from './store-contract.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
-
-function newClientId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join(
-    '',
-  );
-}
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
  * tie-breaker of its clocks) is created once and kept in the store. With `sync`, every call still
  * reads and writes the local store and returns at once; changes reach the edge in the background.
- *
- * @example
- * import { createMemory } from 'engram';
- * const mem = await createMemory({ namespace: 'user-42' });
- * await mem.add({ content: 'Prefers dark roast coffee', kind: 'preference', tags: ['coffee'] });
- * const hits = await mem.search('coffee');
+ * Core never picks a store itself: the public `createMemory` (src/create-memory.ts) supplies the default.
  */
-export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
+export async function openMemory(options: CreateMemoryOptions & { store: MemoryStore }): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
-  // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
-  const store =
-    options.store ?? new (await import('../backends/in-memory/in-memory-store.js')).InMemoryStore();
+  const store = options.store;
   const now = options.now ?? Date.now;
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
