@@ -2,6 +2,7 @@ import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import { ClockOffset } from './sync/clock-offset.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
@@ -36,7 +37,12 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
     clientId = randomHex(8);
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
-  const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
-  if (sync) await memory.startSync(sync);
+  // A syncing replica stamps in the edge's time, learned from its answers, not the device's.
+  const offset = sync ? new ClockOffset(now) : undefined;
+  const clock = offset
+    ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
+    : new HybridLogicalClock(clientId, now);
+  const memory = new Engram(store, namespace, clock, now);
+  if (sync) await memory.startSync(sync, offset);
   return memory;
 }

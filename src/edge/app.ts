@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
+import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import type { EdgeEnv } from './env.js';
@@ -45,6 +46,12 @@ export interface EdgeAppOptions {
    */
   demo?: boolean | string | DemoPage;
   health?: HealthOptions;
+  /**
+   * How far ahead of the server's clock a pushed stamp may be (default 60 000 ms); a push carrying one
+   * further ahead is refused with VALIDATION naming the field. Clients correct their clocks by the
+   * `serverTime` every sync answer carries, so only a wrong or hostile clock ever meets this limit.
+   */
+  maxClockSkewMs?: number;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -70,7 +77,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
   const storeFor = storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const { facadeFor, observe } = createFacades();
+  const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
+  const { facadeFor, observe } = createFacades(maxClockSkewMs);
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
@@ -102,9 +110,21 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   );
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(observe));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
+}
+
+function clockSkewOption(value: number | undefined): number {
+  if (value === undefined) return MAX_CLOCK_SKEW_MS_DEFAULT;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new EngramError(
+      'VALIDATION',
+      `maxClockSkewMs: expected a number of milliseconds, 0 or more, got ${String(value)}`,
+      { field: 'maxClockSkewMs' },
+    );
+  }
+  return value;
 }
 
 function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {
