@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { serve } from '@hono/node-server';
-import { createEdgeApp } from '../edge/app.js';
+import { createEdgeApp, DEFAULT_BODY_LIMIT } from '../edge/app.js';
 import type { DemoPage } from '../edge/demo.js';
 import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { loadDemoPage } from './demo-page.js';
+import { createNodeServer } from './node-server.js';
 import { devSecret } from './dev-secret.js';
 import type { CliIo, Command } from './io.js';
 import { openStore } from './open-store.js';
@@ -30,6 +30,8 @@ SIGTERM or SIGINT stops accepting requests, lets those in flight finish, then cl
   --data ./data     directory for PGlite and the dev secret
   --secret S        token signing secret (default: $ENGRAM_SECRET)
   --no-demo         do not serve the demo page at /
+  --rate-limit 6000 requests per minute per token and namespace (burst of the same size; 0 = off);
+                    the limiter is in this process: behind several servers, divide or share it
 
 Example:
   ENGRAM_SECRET=$(openssl rand -hex 32) engram serve --port 8787 --data ./data`,
@@ -41,12 +43,17 @@ Example:
       data: { type: 'string', default: './data' },
       secret: { type: 'string' },
       'no-demo': { type: 'boolean', default: false },
+      'rate-limit': { type: 'string', default: '6000' },
     });
     if (flags.help) {
       io.out(this.help);
       return 0;
     }
     const listenPort = port(flags.port);
+    const perMinute = Number(flags['rate-limit']);
+    if (!Number.isInteger(perMinute) || perMinute < 0) {
+      throw new Error(`--rate-limit: expected a whole number of requests per minute, got ${flags['rate-limit']}`);
+    }
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;
     const dev = given ? undefined : devSecret(dataDir);
@@ -66,6 +73,7 @@ Example:
       store,
       secret,
       demo,
+      rateLimit: perMinute > 0 ? { requests: perMinute, windowMs: 60_000 } : false,
       logger: ({ method, path, status, ms, error }) => {
         io.out(`${method} ${path} ${status} ${ms}ms`);
         if (error !== undefined)
@@ -103,12 +111,13 @@ async function demoPage(io: CliIo): Promise<DemoPage | true> {
 }
 
 function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
+  fetch: Parameters<typeof createNodeServer>[0],
   port: number,
   hostname: string,
 ): Promise<Server> {
   return new Promise((ready, fail) => {
-    const server = serve({ fetch, port, hostname }) as Server;
+    const server = createNodeServer(fetch, { bodyLimit: DEFAULT_BODY_LIMIT });
+    server.listen(port, hostname);
     server.once('listening', () => ready(server));
     server.once('error', (error: NodeJS.ErrnoException) => {
       fail(

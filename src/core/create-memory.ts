@@ -1,4 +1,5 @@
 import { Engram } from './engram.js';
+import { EngramError } from './errors.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
@@ -26,6 +27,14 @@ function newClientId(): string {
  */
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
+  const given = options.sync as { token?: unknown } | undefined;
+  if (given && typeof given === 'object' && given.token === undefined) {
+    throw new EngramError(
+      'VALIDATION',
+      'sync.token: required, got nothing: pass a token whose ns claim includes this namespace (mint one with `engram token` or mintToken())',
+      { field: 'sync.token' },
+    );
+  }
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
   const store =

@@ -8,6 +8,7 @@ import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
+import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { createFacades } from './facade.js';
 import { type HealthOptions, healthHandler } from './health.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
@@ -52,9 +53,15 @@ export interface EdgeAppOptions {
    * `serverTime` every sync answer carries, so only a wrong or hostile clock ever meets this limit.
    */
   maxClockSkewMs?: number;
+  /**
+   * Requests per token and namespace: `{ requests, windowMs?, burst? }` for the in-memory limiter (one
+   * process), or any {@link RateLimiter} (a shared one for several servers). Over it: 429 RATE_LIMITED
+   * with `Retry-After`. Default off.
+   */
+  rateLimit?: RateLimitOptions | RateLimiter | false;
 }
 
-const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_CORS: CorsOptions = {
   origin: '*',
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -99,6 +106,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
 
   app.use('/v1/*', authenticate(secret));
   app.use('/v1/ns/:ns/*', authorize(), withStore);
+  const limiter = rateLimiterOf(options.rateLimit);
+  if (limiter) app.use('/v1/ns/:ns/*', rateLimit(limiter));
   app.use(
     '/v1/ns/:ns/*',
     bodyLimit({
@@ -113,6 +122,13 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
+}
+
+function rateLimiterOf(option: EdgeAppOptions['rateLimit']): RateLimiter | undefined {
+  if (!option) return undefined;
+  return 'take' in option && typeof option.take === 'function'
+    ? option
+    : memoryRateLimiter(option as RateLimitOptions);
 }
 
 function clockSkewOption(value: number | undefined): number {
