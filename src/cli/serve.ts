@@ -6,9 +6,9 @@ import type { DemoPage } from '../edge/demo.js';
 import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { loadDemoPage } from './demo-page.js';
-import { createNodeServer } from './node-server.js';
 import { devSecret } from './dev-secret.js';
 import type { CliIo, Command } from './io.js';
+import { createNodeServer } from './node-server.js';
 import { openStore } from './open-store.js';
 
 const DEV_NAMESPACES = ['default', 'demo'];
@@ -52,7 +52,9 @@ Example:
     const listenPort = port(flags.port);
     const perMinute = Number(flags['rate-limit']);
     if (!Number.isInteger(perMinute) || perMinute < 0) {
-      throw new Error(`--rate-limit: expected a whole number of requests per minute, got ${flags['rate-limit']}`);
+      throw new Error(
+        `--rate-limit: expected a whole number of requests per minute, got ${flags['rate-limit']}`,
+      );
     }
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;

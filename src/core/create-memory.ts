@@ -1,6 +1,6 @@
 import { Engram } from './engram.js';
-import { EngramError } from './errors.js';
 import type { CreateMemoryOptions } from './engram-options.js';
+import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import { ClockOffset } from './sync/clock-offset.js';

@@ -9,7 +9,12 @@ import type { EdgeEnv } from './env.js';
  * behind this same interface.
  */
 export interface RateLimiter {
-  take(key: string): { ok: true } | { ok: false; retryAfterMs: number } | Promise<{ ok: true } | { ok: false; retryAfterMs: number }>;
+  take(
+    key: string,
+  ):
+    | { ok: true }
+    | { ok: false; retryAfterMs: number }
+    | Promise<{ ok: true } | { ok: false; retryAfterMs: number }>;
 }
 
 export interface RateLimitOptions {

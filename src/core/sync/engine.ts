@@ -263,7 +263,7 @@ export class SyncEngine {
       const page = await store.changes(namespace, after, PAGE);
       if (page.length === 0) return pushed;
       const local = page.filter((e) => e.origin === 'local');
-      const writes = await this.restamp(await this.loadWrites(local));
+      const { writes, moved } = await this.restamp(await this.loadWrites(local));
       const refused: RejectedChange[] = [];
       for (const request of chunkPush(writes)) {
         await pushQuarantining(
@@ -272,7 +272,7 @@ export class SyncEngine {
           (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
         );
       }
-      pushed += local.length - refused.length;
+      pushed += local.length - refused.length - moved;
       after = page[page.length - 1]!.seq;
       const meta: Record<string, Json> = { [KEYS.pushed]: after };
       const previous = await readRejected(store, namespace);
@@ -284,28 +284,36 @@ export class SyncEngine {
       }
       await store.apply(namespace, { meta });
       for (const change of refused) this.options.onRejected?.(change);
-      if (page.length < PAGE) return pushed;
+      // Restamped records were written again locally: their new feed entries come in a later page.
+      if (page.length < PAGE && moved === 0) return pushed;
     }
   }
 
-  /** Brings stamps made while the device clock ran ahead back into the edge's bounds, here and there alike. */
-  private async restamp(writes: OutgoingWrites): Promise<OutgoingWrites> {
+  /**
+   * Brings stamps made while the device clock ran ahead back into the edge's bounds. Memories and links
+   * are rewritten locally (so this replica and the edge agree) and go out with their new feed entries;
+   * tombstones, which win whatever their stamp, go out restamped now.
+   */
+  private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
     const { store, namespace, offset, clock } = this.options;
     const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
-    if (!fixed) return writes;
-    await store.apply(namespace, {
-      memories: fixed.memories,
-      links: fixed.links,
-      clockCeiling: clock.ceiling(),
-    });
-    const swap = <T extends { id: string }>(list: T[], by: T[]) => {
-      const replaced = new Map(by.map((w) => [w.id, w]));
-      return list.map((w) => replaced.get(w.id) ?? w);
-    };
+    if (!fixed) return { writes, moved: 0 };
+    if (fixed.memories.length + fixed.links.length > 0) {
+      await store.apply(namespace, {
+        memories: fixed.memories,
+        links: fixed.links,
+        clockCeiling: clock.ceiling(),
+      });
+    }
+    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
+    const tombstones = new Map(fixed.tombstones.map((t) => [t.id, t]));
     return {
-      memories: swap(writes.memories, fixed.memories),
-      links: swap(writes.links, fixed.links),
-      tombstones: swap(writes.tombstones, fixed.tombstones),
+      writes: {
+        memories: writes.memories.filter((w) => !later.has(w.id)),
+        links: writes.links.filter((w) => !later.has(w.id)),
+        tombstones: writes.tombstones.map((t) => tombstones.get(t.id) ?? t),
+      },
+      moved: later.size,
     };
   }
 

@@ -4,6 +4,7 @@ import { isHlc } from '../hlc.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
+import { REQUIRED_FIELDS } from './records.js';
 
 const stamp = v.custom<string>(isHlc, 'expected an HLC stamp like 0190a1b2c3d4-0000-node');
 const clocks = v.record(v.string(), stamp, 'expected an object of field stamps');
@@ -67,9 +68,6 @@ const syncRequest = v.strictObject({
   get: v.optional(v.strictObject({ memories: ids, links: ids })),
 });
 
-/** Fields every record has: a write may change them but never clear them (stamp without a value). */
-const REQUIRED = { memory: ['content', 'kind', 'tags', 'metadata'], link: ['type', 'metadata'] } as const;
-
 function invalid(field: string, message: string): EngramError {
   return new EngramError('VALIDATION', `${field}: ${message}`, { field });
 }
@@ -82,7 +80,8 @@ function checkFields(
 ): void {
   const values = write.values as Record<string, unknown>;
   for (const key of Object.keys(write.clocks)) {
-    if (!fields.includes(key)) throw invalid(`${where}.clocks.${key}`, `expected one of ${fields.join(', ')}`);
+    if (!fields.includes(key))
+      throw invalid(`${where}.clocks.${key}`, `expected one of ${fields.join(', ')}`);
     if (required.includes(key) && values[key] === undefined) {
       throw invalid(
         `${where}.values.${key}`,
@@ -91,7 +90,10 @@ function checkFields(
     }
   }
   if (write.create && required.includes('content') && write.clocks.content === undefined) {
-    throw invalid(`${where}.values.content`, 'expected content (with its stamp) in a write that creates a memory');
+    throw invalid(
+      `${where}.values.content`,
+      'expected content (with its stamp) in a write that creates a memory',
+    );
   }
 }
 
@@ -142,11 +144,11 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   };
   push?.memories?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.memories.${i}.create.namespace`);
-    checkFields(MEMORY_FIELDS, REQUIRED.memory, w, `sync.push.memories.${i}`);
+    checkFields(MEMORY_FIELDS, REQUIRED_FIELDS.memory, w, `sync.push.memories.${i}`);
   });
   push?.links?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.links.${i}.create.namespace`);
-    checkFields(LINK_FIELDS, REQUIRED.link, w, `sync.push.links.${i}`);
+    checkFields(LINK_FIELDS, REQUIRED_FIELDS.link, w, `sync.push.links.${i}`);
   });
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
