@@ -59,6 +59,8 @@ export interface EdgeAppOptions {
    * with `Retry-After`. Default off.
    */
   rateLimit?: RateLimitOptions | RateLimiter | false;
+  /** The server's wall clock for stamps and the skew bound (default `Date.now`; injectable for tests). */
+  now?: () => number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -85,7 +87,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const storeFor = storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
-  const { facadeFor, observe } = createFacades(maxClockSkewMs);
+  const now = options.now ?? Date.now;
+  const { facadeFor, observe } = createFacades(maxClockSkewMs, now);
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
@@ -119,7 +122,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   );
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
 }

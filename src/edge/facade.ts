@@ -34,7 +34,7 @@ export interface Facades {
  * its own node id, so stamps keep increasing across requests, two instances never issue equal stamps,
  * and one namespace's pushes never move another namespace's timestamps.
  */
-export function createFacades(maxClockSkewMs: number): Facades {
+export function createFacades(maxClockSkewMs: number, now: () => number = Date.now): Facades {
   const node = `edge-${randomHex(6)}`;
   const clocks = new Map<string, HybridLogicalClock>();
   const clockOf = (namespace: string) => {
@@ -42,7 +42,7 @@ export function createFacades(maxClockSkewMs: number): Facades {
     if (clock) {
       clocks.delete(namespace);
     } else {
-      clock = new HybridLogicalClock(node, Date.now, () => maxClockSkewMs);
+      clock = new HybridLogicalClock(node, now, () => maxClockSkewMs);
       if (clocks.size >= MAX_CLOCKS) clocks.delete(clocks.keys().next().value!);
     }
     clocks.set(namespace, clock);
@@ -63,7 +63,7 @@ export function createFacades(maxClockSkewMs: number): Facades {
         viewOf(c.var.store),
         c.var.namespace,
         clockOf(c.var.namespace),
-        at === undefined ? Date.now : () => at,
+        at === undefined ? now : () => at,
       ),
     // A replica whose clock runs (boundedly) ahead pushes stamps from our future; observing them keeps a
     // later API write from losing to that older edit.

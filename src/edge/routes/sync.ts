@@ -11,6 +11,7 @@ import { readJson } from '../request.js';
 export function syncRoutes(
   observe: (namespace: string, stamp: string) => void,
   maxClockSkewMs: number,
+  now: () => number,
 ): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
@@ -30,6 +31,7 @@ export function syncRoutes(
       origin,
       observe: (stamp) => observe(namespace, stamp),
       maxClockSkewMs,
+      now,
     });
     return c.json(response);
   });
