@@ -238,7 +238,8 @@ async function fuzz(store: MemoryStore): Promise<void> {
   const failures: string[] = [];
   await fc.assert(
     fc.asyncProperty(request, async (r) => {
-      const [routeMethod, template] = r.route;
+      const routeMethod: string = r.route[0];
+      const template: string = r.route[1];
       const method = r.method ?? routeMethod;
       const path = template.replace('{ns}', r.ns).replace('{id}', r.id);
       const url = `http://edge.test${path}${r.query ? `?${r.query}` : ''}`;
