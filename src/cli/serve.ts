@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { createEdgeApp } from '../edge/app.js';
+import { createEdgeApp, DEFAULT_BODY_LIMIT } from '../edge/app.js';
 import type { DemoPage } from '../edge/demo.js';
 import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { loadDemoPage } from './demo-page.js';
 import { devSecret } from './dev-secret.js';
 import type { CliIo, Command } from './io.js';
+import type { createNodeServer } from './node-server.js';
 import { openStore } from './open-store.js';
 import { requirePeers } from './peers.js';
 
@@ -30,6 +31,8 @@ SIGTERM or SIGINT stops accepting requests, lets those in flight finish, then cl
   --data ./data     directory for PGlite and the dev secret
   --secret S        token signing secret (default: $ENGRAM_SECRET)
   --no-demo         do not serve the demo page at /
+  --rate-limit 6000 requests per minute per token and namespace (burst of the same size; 0 = off);
+                    the limiter is in this process: behind several servers, divide or share it
 
 Example:
   ENGRAM_SECRET=$(openssl rand -hex 32) engram serve --port 8787 --data ./data`,
@@ -41,6 +44,7 @@ Example:
       data: { type: 'string', default: './data' },
       secret: { type: 'string' },
       'no-demo': { type: 'boolean', default: false },
+      'rate-limit': { type: 'string', default: '6000' },
     });
     if (flags.help) {
       io.out(this.help);
@@ -48,6 +52,12 @@ Example:
     }
     const listenPort = port(flags.port);
     await requirePeers(['@hono/node-server', io.env.DATABASE_URL ? 'postgres' : '@electric-sql/pglite']);
+    const perMinute = Number(flags['rate-limit']);
+    if (!Number.isInteger(perMinute) || perMinute < 0) {
+      throw new Error(
+        `--rate-limit: expected a whole number of requests per minute, got ${flags['rate-limit']}`,
+      );
+    }
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;
     const dev = given ? undefined : devSecret(dataDir);
@@ -67,6 +77,7 @@ Example:
       store,
       secret,
       demo,
+      rateLimit: perMinute > 0 ? { requests: perMinute, windowMs: 60_000 } : false,
       logger: ({ method, path, status, ms, error }) => {
         io.out(`${method} ${path} ${status} ${ms}ms`);
         if (error !== undefined)
@@ -104,13 +115,15 @@ async function demoPage(io: CliIo): Promise<DemoPage | true> {
 }
 
 async function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
+  fetch: Parameters<typeof createNodeServer>[0],
   port: number,
   hostname: string,
 ): Promise<Server> {
-  const { serve } = await import('@hono/node-server');
+  // Loaded after requirePeers: it imports @hono/node-server, an optional peer.
+  const { createNodeServer } = await import('./node-server.js');
   return new Promise((ready, fail) => {
-    const server = serve({ fetch, port, hostname }) as Server;
+    const server = createNodeServer(fetch, { bodyLimit: DEFAULT_BODY_LIMIT });
+    server.listen(port, hostname);
     server.once('listening', () => ready(server));
     server.once('error', (error: NodeJS.ErrnoException) => {
       fail(

@@ -1,8 +1,10 @@
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
+import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import type { MemoryStore } from './store-contract.js';
+import { ClockOffset } from './sync/clock-offset.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
@@ -15,6 +17,14 @@ const CLIENT_ID_KEY = 'clientId';
  */
 export async function openMemory(options: CreateMemoryOptions & { store: MemoryStore }): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
+  const given = options.sync as { token?: unknown } | undefined;
+  if (given && typeof given === 'object' && given.token === undefined) {
+    throw new EngramError(
+      'VALIDATION',
+      'sync.token: required, got nothing: pass a token whose ns claim includes this namespace (mint one with `engram token` or mintToken())',
+      { field: 'sync.token' },
+    );
+  }
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   const store = options.store;
   const now = options.now ?? Date.now;
@@ -24,7 +34,12 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     clientId = randomHex(8);
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
-  const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
-  if (sync) await memory.startSync(sync);
+  // A syncing replica stamps in the edge's time, learned from its answers, not the device's.
+  const offset = sync ? new ClockOffset(now) : undefined;
+  const clock = offset
+    ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
+    : new HybridLogicalClock(clientId, now);
+  const memory = new Engram(store, namespace, clock, now);
+  if (sync) await memory.startSync(sync, offset);
   return memory;
 }

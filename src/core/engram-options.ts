@@ -1,5 +1,6 @@
 import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
+import type { RejectedChange } from './sync/quarantine.js';
 
 export type ChangeKind = 'add' | 'update' | 'remove' | 'link' | 'unlink' | 'sync' | 'external';
 
@@ -13,6 +14,8 @@ export interface ChangeEvent {
 export interface MemoryEvents extends Record<string, unknown> {
   change: ChangeEvent;
   status: SyncStatus;
+  /** A local change the edge refused and sync set aside (see `Engram.rejected()`). */
+  rejected: RejectedChange;
 }
 
 export interface SyncOptions {

@@ -24,7 +24,9 @@ import type {
 } from './model.js';
 import { searchStore } from './search.js';
 import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
+import { ClockOffset } from './sync/clock-offset.js';
 import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
+import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
@@ -69,7 +71,7 @@ export class Engram {
    * Starts background sync; createMemory calls it. The engine is loaded on demand, so apps that never
    * sync do not ship it.
    */
-  async startSync(options: SyncOptions): Promise<void> {
+  async startSync(options: SyncOptions, offset?: ClockOffset): Promise<void> {
     const [{ SyncEngine }, { createHttpTransport }] = await Promise.all([
       import('./sync/engine.js'),
       import('./sync/transport.js'),
@@ -78,21 +80,23 @@ export class Engram {
       store: this.store,
       namespace: this.namespace,
       clock: this.clock,
+      offset: offset ?? new ClockOffset(this.now),
       transport: createHttpTransport({ ...options, namespace: this.namespace }),
       intervalMs: options.intervalMs,
       debounceMs: options.debounceMs,
       backoff: options.backoff,
       onStatus: (status) => this.events.emit('status', status),
       onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace: this.namespace, ids }),
+      onRejected: (change) => this.events.emit('rejected', change),
     });
     await this.replication.start();
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
-    if (event !== 'change' && event !== 'status') {
+    if (event !== 'change' && event !== 'status' && event !== 'rejected') {
       throw new EngramError(
         'VALIDATION',
-        `on.event: expected 'change' or 'status', got ${JSON.stringify(event)}`,
+        `on.event: expected 'change', 'status' or 'rejected', got ${JSON.stringify(event)}`,
         {
           field: 'on.event',
         },
@@ -111,7 +115,7 @@ export class Engram {
   }
 
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
-    const result = await this.store.apply(this.namespace, batch);
+    const result = await this.store.apply(this.namespace, { ...batch, clockCeiling: this.clock.ceiling() });
     this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;
@@ -385,6 +389,15 @@ export class Engram {
       );
     }
     return this.replication.sync();
+  }
+
+  /**
+   * Local changes the edge refused (invalid data, a quota), set aside so the rest keeps syncing; each
+   * says why. Editing such a record again sends it again.
+   */
+  async rejected(): Promise<RejectedChange[]> {
+    this.assertOpen();
+    return readRejected(this.store, this.namespace);
   }
 
   /** Stops background work and closes the store. */

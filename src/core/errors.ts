@@ -18,6 +18,8 @@ export interface ErrorDetails {
   field?: string;
   /** The underlying failure, kept for logs; never serialised to clients. */
   cause?: unknown;
+  /** RATE_LIMITED: how long the edge asked to wait (its `Retry-After`), in ms. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -31,12 +33,14 @@ export interface ErrorDetails {
 export class EngramError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'EngramError';
     this.code = code;
     this.field = details.field;
+    this.retryAfterMs = details.retryAfterMs;
   }
 
   toJSON(): { code: ErrorCode; message: string; field?: string } {

@@ -19,12 +19,13 @@ export async function requestEdge(
   url: string,
   init: RequestInit,
   options: { timeoutMs: number; who: string; base: string },
-): Promise<{ status: number; ok: boolean; text: string }> {
+): Promise<{ status: number; ok: boolean; text: string; retryAfter?: string | null }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
     const response = await fetchFn(url, { ...init, signal: controller.signal });
-    return { status: response.status, ok: response.ok, text: await response.text() };
+    const retryAfter = response.headers?.get?.('retry-after');
+    return { status: response.status, ok: response.ok, text: await response.text(), retryAfter };
   } catch (cause) {
     const reason = controller.signal.aborted
       ? `no answer within ${options.timeoutMs} ms`
@@ -47,6 +48,7 @@ export function edgeError(
   text: string,
   what: string,
   serverFaults: 'offline' | 'as-sent',
+  retryAfter?: string | null,
 ): EngramError {
   let sent: { code: ErrorCode; message: string; field?: string } | undefined;
   try {
@@ -68,12 +70,22 @@ export function edgeError(
       `${what}: edge unavailable (${status})${sent ? `: ${sent.message}` : ''}`,
     );
   }
-  if (sent) return new EngramError(sent.code, sent.message, { field: sent.field });
+  const retryAfterMs = parseRetryAfter(retryAfter);
+  if (sent) return new EngramError(sent.code, sent.message, { field: sent.field, retryAfterMs });
   const code = CODE_OF_STATUS[status] ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
   return new EngramError(
     code,
     `${what} answered HTTP ${status} without an Engram error (is the url an Engram edge?)`,
+    { retryAfterMs },
   );
+}
+
+/** `Retry-After` as seconds or an HTTP date, in ms from now; capped at an hour, whatever a server says. */
+function parseRetryAfter(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }
 
 /** An edge's success body; anything but JSON (a captive portal, a proxy's page) means the edge is not really reachable. */

@@ -62,6 +62,7 @@ function mergeFields<T extends object>(
   fields: readonly string[],
   values: Partial<T>,
   incoming: FieldClocks,
+  ceiling: string | undefined,
 ): void {
   const bag = target as Record<string, unknown>;
   const source = values as Record<string, unknown>;
@@ -69,7 +70,8 @@ function mergeFields<T extends object>(
     const stamp = incoming[field];
     if (stamp === undefined) continue;
     const current = clocks[field];
-    if (current !== undefined && current >= stamp) continue;
+    // A stored stamp above the ceiling came from a clock that ran ahead: it must not freeze the field.
+    if (current !== undefined && current >= stamp && !(ceiling !== undefined && current > ceiling)) continue;
     clocks[field] = stamp;
     const value = source[field];
     if (value === undefined || value === null) delete bag[field];
@@ -78,7 +80,11 @@ function mergeFields<T extends object>(
 }
 
 /** Field-wise last-writer-wins; `null` when the write would create a record without its immutable part. */
-export function mergeMemory(existing: MemoryRecord | undefined, write: MemoryWrite): MemoryRecord | null {
+export function mergeMemory(
+  existing: MemoryRecord | undefined,
+  write: MemoryWrite,
+  ceiling?: string,
+): MemoryRecord | null {
   if (!existing && !write.create) return null;
   const memory = existing
     ? structuredClone(existing.memory)
@@ -93,7 +99,7 @@ export function mergeMemory(existing: MemoryRecord | undefined, write: MemoryWri
         updatedAt: write.create!.createdAt,
       };
   const clocks = { ...existing?.clocks };
-  mergeFields(memory, clocks, MEMORY_FIELDS, write.values, write.clocks);
+  mergeFields(memory, clocks, MEMORY_FIELDS, write.values, write.clocks, ceiling);
   if (existing && write.create && write.create.createdAt < memory.createdAt) {
     memory.createdAt = write.create.createdAt;
   }
@@ -103,7 +109,11 @@ export function mergeMemory(existing: MemoryRecord | undefined, write: MemoryWri
   return { memory, clocks };
 }
 
-export function mergeLink(existing: LinkRecord | undefined, write: LinkWrite): LinkRecord | null {
+export function mergeLink(
+  existing: LinkRecord | undefined,
+  write: LinkWrite,
+  ceiling?: string,
+): LinkRecord | null {
   if (!existing && !write.create) return null;
   const link = existing
     ? structuredClone(existing.link)
@@ -118,7 +128,10 @@ export function mergeLink(existing: LinkRecord | undefined, write: LinkWrite): L
         updatedAt: write.create!.createdAt,
       };
   const clocks = { ...existing?.clocks };
-  mergeFields(link, clocks, LINK_FIELDS, write.values, write.clocks);
+  mergeFields(link, clocks, LINK_FIELDS, write.values, write.clocks, ceiling);
+  if (existing && write.create && write.create.createdAt < link.createdAt) {
+    link.createdAt = write.create.createdAt;
+  }
   link.updatedAt = hlcToIso(maxClock(clocks));
   return { link, clocks };
 }
@@ -183,7 +196,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const touchedMemories = new Map<string, MemoryRecord>();
   for (const write of memoryWrites) {
     const previous = memories.get(write.id);
-    const merged = dead.has(write.id) ? null : mergeMemory(previous, write);
+    const merged = dead.has(write.id) ? null : mergeMemory(previous, write, batch.clockCeiling);
     if (!merged) {
       result.rejected.push(write.id);
       continue;
@@ -218,7 +231,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     const previous = links.get(write.id);
-    const merged = mergeLink(previous, write);
+    const merged = mergeLink(previous, write, batch.clockCeiling);
     if (!merged) {
       result.rejected.push(write.id);
       continue;

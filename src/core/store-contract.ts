@@ -80,6 +80,11 @@ export interface WriteBatch {
   origin?: ChangeOrigin;
   /** Namespace-scoped bookkeeping written in the same transaction (sync cursors, client id). */
   meta?: Record<string, Json>;
+  /**
+   * Stored field stamps greater than this came from a clock that ran ahead (see docs/sync.md): the
+   * batch's writes override them instead of losing to them.
+   */
+  clockCeiling?: string;
 }
 
 export interface ApplyResult {

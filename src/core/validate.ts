@@ -19,6 +19,14 @@ const encoder = new TextEncoder();
 const byteLength = (s: string) => encoder.encode(s).length;
 /** U+0000 cannot be stored by Postgres text or jsonb, so no store accepts it. */
 const hasNul = (s: string) => s.includes('\u0000');
+/**
+ * One Unicode rule for every route and store: text must be well-formed. A lone surrogate (half of a
+ * UTF-16 pair) cannot be encoded as UTF-8, so Postgres would store U+FFFD instead of what was sent;
+ * it is refused everywhere rather than silently changed in some stores.
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
+const WELL_FORMED = 'expected well-formed Unicode text (a lone surrogate such as \\ud800 is not)';
 
 const id = v.pipe(
   v.string('expected a string id'),
@@ -30,6 +38,7 @@ const label = (what: string) =>
     v.minLength(1, `expected a non-empty ${what}`),
     v.maxLength(LIMITS.labelLength, `expected ${what} of at most ${LIMITS.labelLength} characters`),
     v.check((s) => !hasNul(s), `expected ${what} without NUL characters`),
+    v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
   );
 const instant = v.pipe(
   v.string('expected an ISO 8601 date-time string'),
@@ -42,12 +51,14 @@ const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite
 
 function isJson(value: unknown, depth = 0): value is Json {
   if (depth > 32) return false;
-  if (typeof value === 'string') return !hasNul(value);
+  if (typeof value === 'string') return !hasNul(value) && !hasLoneSurrogate(value);
   if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.entries(value).every(([key, item]) => !hasNul(key) && isJson(item, depth + 1));
+    return Object.entries(value).every(
+      ([key, item]) => !hasNul(key) && !hasLoneSurrogate(key) && isJson(item, depth + 1),
+    );
   }
   return false;
 }
@@ -56,6 +67,7 @@ const content = v.pipe(
   v.string('expected the content as a string'),
   v.check((s) => s.trim().length > 0, 'expected non-empty content'),
   v.check((s) => !hasNul(s), 'expected text without NUL (U+0000) characters'),
+  v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
   v.check((s) => byteLength(s) <= LIMITS.contentBytes, 'expected at most 64 KiB of UTF-8'),
 );
 const tags = v.pipe(
@@ -65,7 +77,7 @@ const tags = v.pipe(
 const metadata = v.pipe(
   v.custom<{ [k: string]: Json }>(
     (m) => typeof m === 'object' && m !== null && !Array.isArray(m) && isJson(m),
-    'expected a plain object of JSON values (no undefined, functions, dates, NaN or Infinity)',
+    'expected a plain object of JSON values (no undefined, functions, dates, NaN, Infinity or lone surrogates)',
   ),
   v.check((m) => byteLength(JSON.stringify(m)) <= LIMITS.metadataBytes, 'expected at most 64 KiB of JSON'),
 );
@@ -170,6 +182,7 @@ export const labelSchema = label;
 export const querySchema = v.pipe(
   v.string('expected the query as a string'),
   v.maxLength(1024, 'expected at most 1024 characters'),
+  v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
 );
 
 /**
@@ -183,9 +196,10 @@ export function parse<S extends v.GenericSchema>(schema: S, value: unknown, wher
   const path = v.getDotPath(issue);
   const field = path ? `${where}.${path}` : where;
   if (issue.type === 'strict_object' && path) {
-    throw new EngramError('VALIDATION', `${field}: unknown field, remove it or check its spelling`, {
-      field,
-    });
+    // Valibot reports a missing required key and an unknown key alike; `expected` tells them apart.
+    const missing = issue.expected !== 'never' && issue.input === undefined;
+    const message = missing ? 'required, got nothing' : 'unknown field, remove it or check its spelling';
+    throw new EngramError('VALIDATION', `${field}: ${message}`, { field });
   }
   const got = describe(issue.input);
   throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { EngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
+import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import type { EdgeEnv } from './env.js';
@@ -10,6 +11,7 @@ import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
 import { type HealthOptions, healthHandler } from './health.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
+import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { graphRoutes } from './routes/graph.js';
 import { memoryRoutes } from './routes/memories.js';
 import { searchRoutes } from './routes/search.js';
@@ -45,9 +47,23 @@ export interface EdgeAppOptions {
    */
   demo?: boolean | string | DemoPage;
   health?: HealthOptions;
+  /**
+   * How far ahead of the server's clock a pushed stamp may be (default 60 000 ms); a push carrying one
+   * further ahead is refused with VALIDATION naming the field. Clients correct their clocks by the
+   * `serverTime` every sync answer carries, so only a wrong or hostile clock ever meets this limit.
+   */
+  maxClockSkewMs?: number;
+  /**
+   * Requests per token and namespace: `{ requests, windowMs?, burst? }` for the in-memory limiter (one
+   * process), or any {@link RateLimiter} (a shared one for several servers). Over it: 429 RATE_LIMITED
+   * with `Retry-After`. Default off.
+   */
+  rateLimit?: RateLimitOptions | RateLimiter | false;
+  /** The server's wall clock for stamps and the skew bound (default `Date.now`; injectable for tests). */
+  now?: () => number;
 }
 
-const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_CORS: CorsOptions = {
   origin: '*',
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
@@ -70,7 +86,9 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
   const storeFor = storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const { facadeFor, observe } = createFacades();
+  const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
+  const now = options.now ?? Date.now;
+  const { facadeFor, observe } = createFacades(maxClockSkewMs, now);
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
@@ -91,6 +109,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
 
   app.use('/v1/*', authenticate(secret));
   app.use('/v1/ns/:ns/*', authorize(), withStore);
+  const limiter = rateLimiterOf(options.rateLimit);
+  if (limiter) app.use('/v1/ns/:ns/*', rateLimit(limiter));
   app.use(
     '/v1/ns/:ns/*',
     bodyLimit({
@@ -102,9 +122,28 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   );
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(observe));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
+}
+
+function rateLimiterOf(option: EdgeAppOptions['rateLimit']): RateLimiter | undefined {
+  if (!option) return undefined;
+  return 'take' in option && typeof option.take === 'function'
+    ? option
+    : memoryRateLimiter(option as RateLimitOptions);
+}
+
+function clockSkewOption(value: number | undefined): number {
+  if (value === undefined) return MAX_CLOCK_SKEW_MS_DEFAULT;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new EngramError(
+      'VALIDATION',
+      `maxClockSkewMs: expected a number of milliseconds, 0 or more, got ${String(value)}`,
+      { field: 'maxClockSkewMs' },
+    );
+  }
+  return value;
 }
 
 function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {

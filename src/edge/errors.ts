@@ -35,6 +35,9 @@ export function toErrorResponse(c: Context, thrown: unknown): Response {
     };
     const response = c.json(body, STATUS_OF[error.code]);
     if (error.code === 'UNAUTHORIZED') response.headers.set('WWW-Authenticate', 'Bearer');
+    if (error.code === 'RATE_LIMITED' && error.retryAfterMs !== undefined) {
+      response.headers.set('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
+    }
     return response;
   }
   const body: ErrorBody = {

@@ -19,13 +19,35 @@ function withoutSubscribe(store: MemoryStore): MemoryStore {
   });
 }
 
+/** Namespaces whose clocks are kept; beyond this the least recently used clock is dropped. */
+const MAX_CLOCKS = 10_000;
+
+export interface Facades {
+  facadeFor: FacadeFor;
+  /** Moves one namespace's clock past a pushed stamp. */
+  observe: (namespace: string, stamp: string) => void;
+}
+
 /**
  * One façade per request, so every route runs exactly the SDK's logic. Façades are cheap; what must be
- * shared is the clock: one per server instance (a Node process, a Workers isolate) with its own node
- * id, so stamps keep increasing across requests and two instances never issue equal stamps.
+ * shared is the clock: one per namespace per server instance (a Node process, a Workers isolate) with
+ * its own node id, so stamps keep increasing across requests, two instances never issue equal stamps,
+ * and one namespace's pushes never move another namespace's timestamps.
  */
-export function createFacades(): { facadeFor: FacadeFor; observe: (stamp: string) => void } {
-  const clock = new HybridLogicalClock(`edge-${randomHex(6)}`, Date.now);
+export function createFacades(maxClockSkewMs: number, now: () => number = Date.now): Facades {
+  const node = `edge-${randomHex(6)}`;
+  const clocks = new Map<string, HybridLogicalClock>();
+  const clockOf = (namespace: string) => {
+    let clock = clocks.get(namespace);
+    if (clock) {
+      clocks.delete(namespace);
+    } else {
+      clock = new HybridLogicalClock(node, now, () => maxClockSkewMs);
+      if (clocks.size >= MAX_CLOCKS) clocks.delete(clocks.keys().next().value!);
+    }
+    clocks.set(namespace, clock);
+    return clock;
+  };
   const views = new WeakMap<MemoryStore, MemoryStore>();
   const viewOf = (store: MemoryStore) => {
     let view = views.get(store);
@@ -37,9 +59,14 @@ export function createFacades(): { facadeFor: FacadeFor; observe: (stamp: string
   };
   return {
     facadeFor: (c, at) =>
-      new Engram(viewOf(c.var.store), c.var.namespace, clock, at === undefined ? Date.now : () => at),
-    // A replica whose clock runs ahead pushes stamps from our future; observing them keeps a later API
-    // write from losing to that older edit.
-    observe: (stamp) => clock.observe(stamp),
+      new Engram(
+        viewOf(c.var.store),
+        c.var.namespace,
+        clockOf(c.var.namespace),
+        at === undefined ? now : () => at,
+      ),
+    // A replica whose clock runs (boundedly) ahead pushes stamps from our future; observing them keeps a
+    // later API write from losing to that older edit.
+    observe: (namespace, stamp) => clockOf(namespace).observe(stamp),
   };
 }

@@ -14,6 +14,8 @@ export interface WorkerEnv {
   ENGRAM_SECRET?: string;
   /** Comma-separated origins allowed by CORS; any origin when unset. */
   CORS_ORIGINS?: string;
+  /** `maxClockSkewMs` of the app (default 60000): pushed stamps further ahead are refused. */
+  MAX_CLOCK_SKEW_MS?: string;
 }
 
 function misconfigured(message: string): Response {
@@ -49,6 +51,7 @@ function appFor(env: WorkerEnv): Hono<EdgeEnv> {
       secret,
       store: (c) => storeFor(c.env as WorkerEnv),
       cors: origins?.length ? { origin: origins } : undefined,
+      maxClockSkewMs: env.MAX_CLOCK_SKEW_MS ? Number(env.MAX_CLOCK_SKEW_MS) : undefined,
     });
     cached = { secret, app };
   }

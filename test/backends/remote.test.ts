@@ -7,6 +7,7 @@ import { createMemory, EngramError, InMemoryStore } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 
 const SECRET = 'remote-test-secret-0123456789abcdef';
+const SYNTHETIC_CLOCKS = 1000 * 365 * 86_400_000;
 
 /** Conformance namespaces are fresh per case, so the client mints a token per namespace, as a multi-tenant app would. */
 const tokens = new Map<string, Promise<string>>();
@@ -16,7 +17,9 @@ const tokenFor = (ns: string) => {
 };
 
 const server = new InMemoryStore();
-const app = createEdgeApp({ store: server, secret: SECRET, logger: false });
+// Conformance cases stamp with synthetic clocks (days ahead, `zzz` stamps), as a store test should;
+// the edge's skew bound is tested in test/sync/clock-skew.test.ts.
+const app = createEdgeApp({ store: server, secret: SECRET, logger: false, maxClockSkewMs: SYNTHETIC_CLOCKS });
 const inProcess = (input: RequestInfo | URL, init?: RequestInit) => app.request(input, init);
 const url = 'http://edge.test';
 
@@ -35,7 +38,7 @@ describe('over a real port', () => {
   let close: () => Promise<void>;
   beforeAll(async () => {
     const store = new InMemoryStore();
-    const real = createEdgeApp({ store, secret: SECRET, logger: false });
+    const real = createEdgeApp({ store, secret: SECRET, logger: false, maxClockSkewMs: SYNTHETIC_CLOCKS });
     const listening = serve({ fetch: real.fetch, port: 0, hostname: '127.0.0.1' });
     await new Promise((resolve) => listening.once('listening', resolve));
     port = (listening.address() as AddressInfo).port;

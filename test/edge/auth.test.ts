@@ -111,7 +111,11 @@ describe('edge auth', () => {
     expect(sync.json.get).toEqual({ memories: [], links: [], tombstones: [] });
     const push = {
       memories: [
-        { id: 'b1', values: { content: 'overwrite' }, clocks: { content: 'ffffffffffff-0000-evil' } },
+        {
+          id: 'b1',
+          values: { content: 'overwrite' },
+          clocks: { content: `${Date.now().toString(16).padStart(12, '0')}-0000-evil` },
+        },
       ],
     };
     expect((await asAlice('POST', '/v1/ns/alice/sync', { push })).json.push.rejected).toEqual(['b1']);

@@ -66,4 +66,33 @@ describe('edge Worker in workerd over Hyperdrive and Postgres', () => {
       ['w2', 'Hyperdrive pools Postgres connections'],
     ]);
   });
+
+  it('refuses malformed sync input and stamps beyond the bound with 400 naming the field, as on Node', async () => {
+    const token = await mintToken({ secret: env.ENGRAM_SECRET, ns: [ns] });
+    const stamp = (ms: number) => `${ms.toString(16).padStart(12, '0')}-0000-w`;
+    const cases: Array<[unknown, string]> = [
+      [{ pull: { after: 1e20 } }, 'sync.pull.after'],
+      [{ push: [] }, 'sync.push'],
+      [{ get: [] }, 'sync.get'],
+      [
+        { push: { memories: [{ id: 'w1', values: {}, clocks: { kind: stamp(Date.now()) } }] } },
+        'sync.push.memories.0.values.kind',
+      ],
+      [
+        {
+          push: {
+            memories: [{ id: 'w1', values: { content: 'x' }, clocks: { content: 'ffffffffffff-ffff-zzz' } }],
+          },
+        },
+        'sync.push.memories.0.clocks.content',
+      ],
+    ];
+    for (const [body, field] of cases) {
+      const res = await call('POST', `/v1/ns/${ns}/sync`, body, token);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION', field });
+    }
+    const ok = await call('POST', `/v1/ns/${ns}/sync`, {}, token);
+    expect(ok.json.serverTime).toBeTypeOf('number');
+  });
 });

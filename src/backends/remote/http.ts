@@ -88,7 +88,8 @@ export class EdgeClient {
       { method, headers, body },
       { timeoutMs: this.timeoutMs, who: 'RemoteStore', base: this.base },
     );
-    if (!answer.ok) throw edgeError(answer.status, answer.text, `RemoteStore: ${what}`, 'as-sent');
+    if (!answer.ok)
+      throw edgeError(answer.status, answer.text, `RemoteStore: ${what}`, 'as-sent', answer.retryAfter);
     if (answer.text === '') return undefined as T;
     return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`);
   }

@@ -1,9 +1,20 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
+import type { Json } from '../model.js';
 import type { ChangeEntry, LinkWrite, MemoryStore, MemoryWrite, Tombstone } from '../store-contract.js';
-import type { SyncRequest } from './protocol.js';
+import { ClockOffset } from './clock-offset.js';
+import type { SyncRequest, SyncResponse } from './protocol.js';
+import {
+  isClockRefusal,
+  pushQuarantining,
+  REJECTED_KEY,
+  type RejectedChange,
+  readRejected,
+  withRejected,
+} from './quarantine.js';
 import { changesToBatch, linkRecordToWrite, memoryRecordToWrite, stampsOf } from './records.js';
+import { type OutgoingWrites, restampFuture } from './restamp.js';
 import type { SyncTransport } from './transport.js';
 
 export type SyncState = 'local' | 'online' | 'syncing' | 'offline' | 'error';
@@ -13,6 +24,8 @@ export interface SyncStatus {
   pending: number;
   lastSyncAt: string | null;
   error?: string;
+  /** Local changes the edge refused, set aside out of the outbox (see `Engram.rejected()`). */
+  rejected?: number;
 }
 
 export interface SyncResult {
@@ -25,6 +38,8 @@ export interface SyncEngineOptions {
   namespace: string;
   transport: SyncTransport;
   clock: HybridLogicalClock;
+  /** The edge's time as this replica knows it; `clock` should run on `offset.now`. */
+  offset?: ClockOffset;
   /** Background pull period; 0 disables it. */
   intervalMs?: number;
   /** Delay between a local write and the push it triggers, so bursts go out as one batch. */
@@ -33,12 +48,19 @@ export interface SyncEngineOptions {
   random?: () => number;
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
+  onRejected?(change: RejectedChange): void;
 }
 
 const PAGE = 500;
 /** Pushes are cut into requests of about this many bytes, well under the edge's body limit. */
 const PUSH_BYTES = 256 * 1024;
-const KEYS = { pushed: 'sync.pushedSeq', cursor: 'sync.cursor', lastSyncAt: 'sync.lastSyncAt' } as const;
+const KEYS = {
+  pushed: 'sync.pushedSeq',
+  cursor: 'sync.cursor',
+  lastSyncAt: 'sync.lastSyncAt',
+  clockOffset: 'sync.clockOffsetMs',
+  maxClockSkew: 'sync.maxClockSkewMs',
+} as const;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -54,27 +76,41 @@ function unref(timer: Timer): Timer {
  * repeats nothing harmful (pushes and pulls are idempotent merges).
  */
 export class SyncEngine {
-  private current: SyncStatus = { state: 'online', pending: 0, lastSyncAt: null };
+  // Not `online` until a round has succeeded: the first one starts at once.
+  private current: SyncStatus = { state: 'syncing', pending: 0, lastSyncAt: null };
   private running: Promise<SyncResult> | null = null;
   private rerun = false;
   private timer: Timer | undefined;
   private interval: ReturnType<typeof setInterval> | undefined;
   private attempt = 0;
+  /** The edge asked us to wait this long (a 429's Retry-After) before the next try. */
+  private retryAfterMs = 0;
   private stopped = false;
   private readonly onOnline = () => this.trigger(0);
   private readonly onOffline = () => this.setStatus({ state: 'offline' });
 
-  constructor(private readonly options: SyncEngineOptions) {}
+  private readonly options: SyncEngineOptions & { offset: ClockOffset };
+
+  constructor(options: SyncEngineOptions) {
+    this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
+  }
 
   get status(): SyncStatus {
     return { ...this.current };
   }
 
   async start(): Promise<void> {
-    const last = await this.options.store.getMeta(this.options.namespace, KEYS.lastSyncAt);
+    const { store, namespace, offset } = this.options;
+    const last = await store.getMeta(namespace, KEYS.lastSyncAt);
+    const knownOffset = await store.getMeta(namespace, KEYS.clockOffset);
+    const knownSkew = await store.getMeta(namespace, KEYS.maxClockSkew);
+    if (typeof knownOffset === 'number' && typeof knownSkew === 'number')
+      offset.restore(knownOffset, knownSkew);
+    const rejected = (await readRejected(store, namespace)).length;
     this.setStatus({
       lastSyncAt: typeof last === 'string' ? last : null,
       pending: await this.countPending(),
+      ...(rejected > 0 ? { rejected } : {}),
     });
     const target = globalThis as { addEventListener?: (type: string, fn: () => void) => void };
     target.addEventListener?.('online', this.onOnline);
@@ -145,11 +181,22 @@ export class SyncEngine {
   private async exchangeAll(): Promise<SyncResult> {
     this.setStatus({ state: 'syncing' });
     try {
+      const { offset, clock } = this.options;
+      // Hear the edge's time before pushing anything stamped by an uncorrected clock.
+      if (!offset.calibrated) await this.exchange({});
+      clock.rewind();
       const pushed = await this.pushOutbox();
       const pulled = await this.pullChanges();
       const lastSyncAt = new Date().toISOString();
-      await this.options.store.apply(this.options.namespace, { meta: { [KEYS.lastSyncAt]: lastSyncAt } });
+      await this.options.store.apply(this.options.namespace, {
+        meta: {
+          [KEYS.lastSyncAt]: lastSyncAt,
+          [KEYS.clockOffset]: offset.offset,
+          [KEYS.maxClockSkew]: offset.maxSkew ?? null,
+        },
+      });
       this.attempt = 0;
+      this.retryAfterMs = 0;
       // A retry scheduled by an earlier failure is moot; writes made meanwhile set `rerun` instead.
       clearTimeout(this.timer);
       this.setStatus({ state: 'online', lastSyncAt, pending: await this.countPending(), error: undefined });
@@ -164,8 +211,17 @@ export class SyncEngine {
     const pending = await this.countPending().catch(() => this.current.pending);
     const message = error instanceof Error ? error.message : String(error);
     if (isEngramError(error, 'OFFLINE') || isEngramError(error, 'RATE_LIMITED')) {
+      this.retryAfterMs = isEngramError(error) ? (error.retryAfterMs ?? 0) : 0;
       this.setStatus({ state: 'offline', pending, error: message });
       this.scheduleRetry();
+    } else if (isClockRefusal(error)) {
+      // Not retried at once (that would loop): the next round asks the edge's time again first.
+      this.options.offset.forget();
+      this.setStatus({
+        state: 'error',
+        pending,
+        error: `sync: the edge refused a change because this device's clock is wrong (${message})`,
+      });
     } else {
       // 401/403 and rejected data need a person, not a retry loop; the interval or `online` tries again.
       this.setStatus({ state: 'error', pending, error: message });
@@ -178,7 +234,8 @@ export class SyncEngine {
     const max = this.options.backoff?.maxMs ?? 60_000;
     const ceiling = Math.min(max, base * 2 ** this.attempt);
     this.attempt++;
-    const delay = ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2);
+    const jittered = ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2);
+    const delay = Math.max(jittered, this.retryAfterMs);
     clearTimeout(this.timer);
     this.timer = unref(setTimeout(() => this.runInBackground(), delay));
   }
@@ -200,23 +257,78 @@ export class SyncEngine {
   }
 
   private async pushOutbox(): Promise<number> {
-    const { store, namespace, transport } = this.options;
+    const { store, namespace } = this.options;
     let pushed = 0;
     for (let after = await this.meta(KEYS.pushed); ; ) {
       const page = await store.changes(namespace, after, PAGE);
       if (page.length === 0) return pushed;
       const local = page.filter((e) => e.origin === 'local');
-      for (const request of chunkPush(await this.loadWrites(local))) {
-        await transport.exchange(request);
+      const { writes, moved } = await this.restamp(await this.loadWrites(local));
+      const refused: RejectedChange[] = [];
+      for (const request of chunkPush(writes)) {
+        await pushQuarantining(
+          (r) => this.exchange(r),
+          request.push as Required<NonNullable<SyncRequest['push']>>,
+          (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
+        );
       }
-      pushed += local.length;
+      pushed += local.length - refused.length - moved;
       after = page[page.length - 1]!.seq;
-      await store.apply(namespace, { meta: { [KEYS.pushed]: after } });
-      if (page.length < PAGE) return pushed;
+      const meta: Record<string, Json> = { [KEYS.pushed]: after };
+      const previous = await readRejected(store, namespace);
+      if (refused.length > 0 || previous.length > 0) {
+        const sent = new Set(local.map((e) => `${e.entity}:${e.id}`));
+        const kept = previous.filter((r) => !sent.has(`${r.entity}:${r.id}`));
+        meta[REJECTED_KEY] = withRejected(kept, refused);
+        this.setStatus({ rejected: kept.length + refused.length || undefined });
+      }
+      await store.apply(namespace, { meta });
+      for (const change of refused) this.options.onRejected?.(change);
+      // Restamped records were written again locally: their new feed entries come in a later page.
+      if (page.length < PAGE && moved === 0) return pushed;
     }
   }
 
-  private async loadWrites(entries: ChangeEntry[]) {
+  /**
+   * Brings stamps made while the device clock ran ahead back into the edge's bounds. Memories and links
+   * are rewritten locally (so this replica and the edge agree) and go out with their new feed entries;
+   * tombstones, which win whatever their stamp, go out restamped now.
+   */
+  private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
+    const { store, namespace, offset, clock } = this.options;
+    const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
+    if (!fixed) return { writes, moved: 0 };
+    if (fixed.memories.length + fixed.links.length > 0) {
+      await store.apply(namespace, {
+        memories: fixed.memories,
+        links: fixed.links,
+        clockCeiling: clock.ceiling(),
+      });
+    }
+    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
+    const tombstones = new Map(fixed.tombstones.map((t) => [t.id, t]));
+    return {
+      writes: {
+        memories: writes.memories.filter((w) => !later.has(w.id)),
+        links: writes.links.filter((w) => !later.has(w.id)),
+        tombstones: writes.tombstones.map((t) => tombstones.get(t.id) ?? t),
+      },
+      moved: later.size,
+    };
+  }
+
+  /** One request to the edge; its answer's `serverTime` corrects this replica's clock. */
+  private async exchange(request: SyncRequest): Promise<SyncResponse> {
+    const { offset, transport } = this.options;
+    const sentAt = offset.device();
+    const response = await transport.exchange(request);
+    if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
+      offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
+    }
+    return response;
+  }
+
+  private async loadWrites(entries: ChangeEntry[]): Promise<OutgoingWrites> {
     const states = await readChangeStates(this.options.store, this.options.namespace, entries);
     return {
       memories: states.flatMap((s) => (s.memory && !s.tombstone ? [memoryRecordToWrite(s.memory)] : [])),
@@ -226,16 +338,21 @@ export class SyncEngine {
   }
 
   private async pullChanges(): Promise<number> {
-    const { store, namespace, transport, clock } = this.options;
+    const { store, namespace, clock } = this.options;
     let pulled = 0;
     for (let after = await this.meta(KEYS.cursor); ; ) {
-      const response = await transport.exchange({ pull: { after, limit: PAGE } });
+      const response = await this.exchange({ pull: { after, limit: PAGE } });
       const page = response.pull;
       if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
       if (page.changes.length > 0 || page.cursor !== after) {
         const batch = changesToBatch(page.changes);
         for (const stamp of stampsOf(batch)) clock.observe(stamp);
-        await store.apply(namespace, { ...batch, origin: 'remote', meta: { [KEYS.cursor]: page.cursor } });
+        await store.apply(namespace, {
+          ...batch,
+          origin: 'remote',
+          meta: { [KEYS.cursor]: page.cursor },
+          clockCeiling: clock.ceiling(),
+        });
         pulled += page.changes.length;
         if (page.changes.length > 0) this.options.onPulled(page.changes.map((c) => c.id));
       }
@@ -247,6 +364,7 @@ export class SyncEngine {
   private setStatus(patch: Partial<SyncStatus>): void {
     const next: SyncStatus = { ...this.current, ...patch };
     if (next.error === undefined) delete next.error;
+    if (!next.rejected) delete next.rejected;
     if (JSON.stringify(next) === JSON.stringify(this.current)) return;
     this.current = next;
     this.options.onStatus({ ...next });

@@ -50,7 +50,16 @@ export interface SyncResponse {
     hasMore: boolean;
   };
   get?: { memories: MemoryRecord[]; links: LinkRecord[]; tombstones: Tombstone[] };
+  /** The server's wall clock (ms since the epoch) when it answered: replicas correct their own by it. */
+  serverTime?: number;
+  /** How far ahead of `serverTime` a pushed stamp may be; a stamp further ahead is refused (VALIDATION). */
+  maxClockSkewMs?: number;
 }
+
+/** Every refusal for clock skew says this, so a replica tells it from other VALIDATION errors. */
+export const CLOCK_SKEW_REFUSAL = 'ahead of the server clock';
+
+export const MAX_CLOCK_SKEW_MS_DEFAULT = 60_000;
 
 export const PULL_LIMIT_DEFAULT = 500;
 export const PULL_LIMIT_MAX = 1000;

@@ -1,4 +1,5 @@
 import {
+  type FieldClocks,
   LINK_FIELDS,
   type LinkRecord,
   type LinkWrite,
@@ -8,6 +9,21 @@ import {
   type WriteBatch,
 } from '../store-contract.js';
 import type { PulledChange } from './protocol.js';
+
+/** Fields every record has: a write may change them but never clear them (a stamp without a value). */
+export const REQUIRED_FIELDS = {
+  memory: ['content', 'kind', 'tags', 'metadata'],
+  link: ['type', 'metadata'],
+} as const;
+
+/** A record stored before writes were checked may stamp a required field it lacks; that stamp is not sent. */
+function sendableClocks(clocks: FieldClocks, values: object, required: readonly string[]): FieldClocks {
+  const bag = values as Record<string, unknown>;
+  if (!required.some((f) => clocks[f] !== undefined && bag[f] === undefined)) return clocks;
+  return Object.fromEntries(
+    Object.entries(clocks).filter(([f]) => !required.includes(f) || bag[f] !== undefined),
+  );
+}
 
 /** A stored record as a full write (immutable part + every field with its stamp), for replication. */
 export function memoryRecordToWrite({ memory, clocks }: MemoryRecord): MemoryWrite {
@@ -19,7 +35,7 @@ export function memoryRecordToWrite({ memory, clocks }: MemoryRecord): MemoryWri
     id: memory.id,
     create: { namespace: memory.namespace, createdAt: memory.createdAt },
     values,
-    clocks,
+    clocks: sendableClocks(clocks, values, REQUIRED_FIELDS.memory),
   };
 }
 
@@ -32,7 +48,7 @@ export function linkRecordToWrite({ link, clocks }: LinkRecord): LinkWrite {
     id: link.id,
     create: { namespace: link.namespace, from: link.from, to: link.to, createdAt: link.createdAt },
     values,
-    clocks,
+    clocks: sendableClocks(clocks, values, REQUIRED_FIELDS.link),
   };
 }
 

@@ -1,8 +1,16 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError } from '../errors.js';
+import { ceilingStamp } from '../hlc.js';
 import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
-import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
+import {
+  MAX_CLOCK_SKEW_MS_DEFAULT,
+  PULL_LIMIT_DEFAULT,
+  type PulledChange,
+  type SyncRequest,
+  type SyncResponse,
+} from './protocol.js';
 import { stampsOf } from './records.js';
+import { assertStampsInBounds } from './stamp-bounds.js';
 import { parseSyncRequest } from './validate.js';
 
 /**
@@ -16,6 +24,10 @@ export interface ServeSyncOptions {
   origin?: ChangeOrigin;
   /** Receives every pushed stamp, so a server clock can move past them. */
   observe?: (stamp: string) => void;
+  /** The server's wall clock (default `Date.now`). */
+  now?: () => number;
+  /** Pushed stamps further ahead of `now` than this are refused (default 60 s). */
+  maxClockSkewMs?: number;
 }
 
 export async function serveSync(
@@ -26,8 +38,17 @@ export async function serveSync(
 ): Promise<SyncResponse> {
   const request: SyncRequest = parseSyncRequest(body, namespace);
   const response: SyncResponse = {};
+  const now = options.now ?? Date.now;
+  const maxSkew = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS_DEFAULT;
   if (request.push) {
-    response.push = await store.apply(namespace, { ...request.push, origin: options.origin ?? 'remote' });
+    const at = now();
+    assertStampsInBounds(request.push, at, maxSkew);
+    response.push = await store.apply(namespace, {
+      ...request.push,
+      origin: options.origin ?? 'remote',
+      // Stamps stored before the bound existed (or by a store written directly) lose to this push.
+      clockCeiling: ceilingStamp(at + maxSkew),
+    });
     if (options.observe) for (const stamp of stampsOf(request.push)) options.observe(stamp);
   }
   if (request.get) {
@@ -50,6 +71,8 @@ export async function serveSync(
       request.pull.states ?? true,
     );
   }
+  response.serverTime = now();
+  response.maxClockSkewMs = maxSkew;
   return response;
 }
 

@@ -31,7 +31,7 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
         },
         { timeoutMs, who: 'sync', base: options.url },
       );
-      if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline');
+      if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
       return parseEdgeJson<SyncResponse>(answer.text, 'sync');
     },
   };

@@ -4,6 +4,7 @@ import { isHlc } from '../hlc.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
+import { REQUIRED_FIELDS } from './records.js';
 
 const stamp = v.custom<string>(isHlc, 'expected an HLC stamp like 0190a1b2c3d4-0000-node');
 const clocks = v.record(v.string(), stamp, 'expected an object of field stamps');
@@ -54,7 +55,12 @@ const syncRequest = v.strictObject({
   ),
   pull: v.optional(
     v.strictObject({
-      after: v.pipe(v.number(), v.integer(), v.minValue(0, 'expected a cursor of 0 or more')),
+      after: v.pipe(
+        v.number('expected a cursor number'),
+        v.integer('expected an integer cursor'),
+        v.minValue(0, 'expected a cursor of 0 or more'),
+        v.maxValue(Number.MAX_SAFE_INTEGER, 'expected a cursor returned by an earlier pull'),
+      ),
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(PULL_LIMIT_MAX))),
       states: v.optional(v.boolean()),
     }),
@@ -62,18 +68,67 @@ const syncRequest = v.strictObject({
   get: v.optional(v.strictObject({ memories: ids, links: ids })),
 });
 
-function checkFields(fields: readonly string[], clockMap: Record<string, string>, where: string): void {
-  for (const key of Object.keys(clockMap)) {
-    if (!fields.includes(key)) {
-      throw new EngramError('VALIDATION', `${where}.clocks.${key}: expected one of ${fields.join(', ')}`, {
-        field: `${where}.clocks.${key}`,
-      });
+function invalid(field: string, message: string): EngramError {
+  return new EngramError('VALIDATION', `${field}: ${message}`, { field });
+}
+
+function checkFields(
+  fields: readonly string[],
+  required: readonly string[],
+  write: { create?: unknown; values: object; clocks: Record<string, string> },
+  where: string,
+): void {
+  const values = write.values as Record<string, unknown>;
+  for (const key of Object.keys(write.clocks)) {
+    if (!fields.includes(key))
+      throw invalid(`${where}.clocks.${key}`, `expected one of ${fields.join(', ')}`);
+    if (required.includes(key) && values[key] === undefined) {
+      throw invalid(
+        `${where}.values.${key}`,
+        `expected a value for the stamped field ${key} (it cannot be cleared), got nothing`,
+      );
     }
+  }
+  if (write.create && required.includes('content') && write.clocks.content === undefined) {
+    throw invalid(
+      `${where}.values.content`,
+      'expected content (with its stamp) in a write that creates a memory',
+    );
+  }
+}
+
+/** Valibot's object schemas accept arrays; the protocol's objects must be objects. */
+function assertObjects(body: unknown): void {
+  const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const need = (value: unknown, field: string) => {
+    if (value !== undefined && !isObject(value)) {
+      throw invalid(field, `expected an object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+    }
+  };
+  need(body, 'sync');
+  if (!isObject(body)) return;
+  const request = body as Record<string, unknown>;
+  for (const part of ['push', 'pull', 'get']) need(request[part], `sync.${part}`);
+  const push = request.push as Record<string, unknown> | undefined;
+  if (!isObject(push)) return;
+  for (const kind of ['memories', 'links', 'tombstones']) {
+    const list = push![kind];
+    if (!Array.isArray(list)) continue;
+    list.forEach((item, i) => {
+      const where = `sync.push.${kind}.${i}`;
+      need(item, where);
+      if (!isObject(item) || kind === 'tombstones') return;
+      const write = item as Record<string, unknown>;
+      need(write.values ?? {}, `${where}.values`);
+      need(write.clocks ?? {}, `${where}.clocks`);
+      need(write.create, `${where}.create`);
+    });
   }
 }
 
 /** Validates a sync body and checks every record belongs to the route's namespace. */
 export function parseSyncRequest(body: unknown, namespace: string): SyncRequest {
+  assertObjects(body);
   const request = parse(syncRequest, body, 'sync');
   const push = request.push;
   const foreign = (ns: string | undefined, where: string) => {
@@ -89,11 +144,11 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   };
   push?.memories?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.memories.${i}.create.namespace`);
-    checkFields(MEMORY_FIELDS, w.clocks, `sync.push.memories.${i}`);
+    checkFields(MEMORY_FIELDS, REQUIRED_FIELDS.memory, w, `sync.push.memories.${i}`);
   });
   push?.links?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.links.${i}.create.namespace`);
-    checkFields(LINK_FIELDS, w.clocks, `sync.push.links.${i}`);
+    checkFields(LINK_FIELDS, REQUIRED_FIELDS.link, w, `sync.push.links.${i}`);
   });
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);

@@ -8,7 +8,11 @@ import { readJson } from '../request.js';
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
  * a local store: `?origin=local` records its pushed writes as made here rather than replicated.
  */
-export function syncRoutes(observe: (stamp: string) => void): Hono<EdgeEnv> {
+export function syncRoutes(
+  observe: (namespace: string, stamp: string) => void,
+  maxClockSkewMs: number,
+  now: () => number,
+): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
@@ -22,9 +26,12 @@ export function syncRoutes(observe: (stamp: string) => void): Hono<EdgeEnv> {
         },
       );
     }
-    const response = await serveSync(c.var.store, c.var.namespace, await readJson(c), {
+    const namespace = c.var.namespace;
+    const response = await serveSync(c.var.store, namespace, await readJson(c), {
       origin,
-      observe,
+      observe: (stamp) => observe(namespace, stamp),
+      maxClockSkewMs,
+      now,
     });
     return c.json(response);
   });

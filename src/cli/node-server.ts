@@ -1,0 +1,93 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { ErrorCode } from '../core/errors.js';
+
+type FetchHandler = Parameters<typeof getRequestListener>[0];
+
+/** A declared body larger than this is not read to the end before the 413; the connection is cut. */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 30_000;
+
+function errorJson(code: ErrorCode, message: string, field?: string): string {
+  return JSON.stringify({ error: field ? { code, message, field } : { code, message } });
+}
+
+/**
+ * The edge app on a Node HTTP server, with every error answered in the edge's JSON shape — including
+ * the ones Node's HTTP parser raises before the app sees a request (a malformed request line, headers
+ * too large), which Node would answer with an empty text/plain 400.
+ *
+ * A body declared larger than the limit is read to its end and thrown away before the 413 is sent:
+ * closing the connection on a client still uploading makes it see a reset (and report OFFLINE) where
+ * the truth is PAYLOAD_TOO_LARGE.
+ */
+export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: number }): Server {
+  const listener = getRequestListener(fetch, {
+    errorHandler: (error) =>
+      new Response(
+        errorJson(
+          'VALIDATION',
+          `request: the request could not be read (${error instanceof Error ? error.message : String(error)})`,
+          'request',
+        ),
+        { status: 400, headers: { 'content-type': 'application/json' } },
+      ),
+  });
+  const server = createServer((req, res) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > options.bodyLimit) {
+      refuseLargeBody(req, res, declared, options.bodyLimit);
+      return;
+    }
+    void listener(req, res);
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = tooLarge ? 431 : timeout ? 408 : 400;
+    const reason = tooLarge ? 'Request Header Fields Too Large' : timeout ? 'Request Timeout' : 'Bad Request';
+    const body = tooLarge
+      ? errorJson('PAYLOAD_TOO_LARGE', 'headers: the request headers are too large', 'headers')
+      : errorJson(
+          'VALIDATION',
+          `request: malformed HTTP request (${error.code ?? error.message})`,
+          'request',
+        );
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
+}
+
+function refuseLargeBody(req: IncomingMessage, res: ServerResponse, declared: number, limit: number): void {
+  const body = errorJson(
+    'PAYLOAD_TOO_LARGE',
+    `body: the request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
+    'body',
+  );
+  const answer = () => {
+    clearTimeout(timer);
+    if (res.headersSent) return;
+    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const timer = setTimeout(() => {
+    answer();
+    req.socket.destroySoon();
+  }, DRAIN_TIMEOUT_MS);
+  timer.unref();
+  if (declared > MAX_DRAIN_BYTES) {
+    res.setHeader('connection', 'close');
+    answer();
+    return;
+  }
+  req.on('end', answer);
+  req.on('error', () => clearTimeout(timer));
+  req.resume();
+}

@@ -1,0 +1,69 @@
+import { MAX_DRIFT_MS } from '../hlc.js';
+
+/**
+ * Our offset is only as good as half a round trip; a stored stamp must be this much beyond the edge's
+ * limit before a local write overrides it, so a stamp the edge accepted is never overridden here.
+ */
+const SLACK_MS = 1000;
+
+/**
+ * What a syncing replica knows about the edge's clock. Every sync response carries the server's time;
+ * the offset between it and the device clock (measured at the middle of the round trip) corrects the
+ * time the replica stamps its writes with, so a device whose clock is hours ahead or behind still
+ * stamps in the server's time, within the edge's skew limit, and its later edits still win.
+ */
+export class ClockOffset {
+  private offsetMs = 0;
+  private maxSkewMs: number | undefined;
+  /** Whether this session has heard the server's time (a stored offset may be stale). */
+  private heardThisSession = false;
+
+  constructor(private readonly deviceNow: () => number) {}
+
+  /** The device clock corrected by the last known offset: the replica's HLC runs on this. */
+  readonly now = (): number => this.deviceNow() + this.offsetMs;
+
+  /**
+   * How far ahead of `now` a valid stamp can be: the edge's skew limit once known; unknown before the
+   * first answer (a stored stamp is then never overridden by a local write, only outgrown).
+   */
+  readonly horizon = (): number | undefined =>
+    this.maxSkewMs === undefined ? undefined : this.maxSkewMs + SLACK_MS;
+
+  get calibrated(): boolean {
+    return this.heardThisSession;
+  }
+
+  get offset(): number {
+    return this.offsetMs;
+  }
+
+  /** The edge's skew limit, once heard (or restored). */
+  get maxSkew(): number | undefined {
+    return this.maxSkewMs;
+  }
+
+  /** The device's own clock, for timing round trips. */
+  device(): number {
+    return this.deviceNow();
+  }
+
+  /** Starts from an offset remembered by an earlier session, until the server is heard again. */
+  restore(offsetMs: number, maxSkewMs: number): void {
+    if (this.heardThisSession) return;
+    this.offsetMs = offsetMs;
+    this.maxSkewMs = maxSkewMs;
+  }
+
+  /** Folds in one answer: `serverTime` was read between `sentAt` and `receivedAt` (device clock). */
+  learn(serverTime: number, maxSkewMs: number, sentAt: number, receivedAt: number): void {
+    this.offsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
+    this.maxSkewMs = Math.min(maxSkewMs, MAX_DRIFT_MS);
+    this.heardThisSession = true;
+  }
+
+  /** After the edge refused a stamp for skew: the next round asks for the time again before pushing. */
+  forget(): void {
+    this.heardThisSession = false;
+  }
+}

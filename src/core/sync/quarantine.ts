@@ -1,0 +1,91 @@
+import { type EngramError, isEngramError } from '../errors.js';
+import type { Json } from '../model.js';
+import type { MemoryStore } from '../store-contract.js';
+import { CLOCK_SKEW_REFUSAL, type SyncRequest, type SyncResponse } from './protocol.js';
+
+/** A local change the edge refused: kept out of the outbox so the rest of the replica keeps syncing. */
+export interface RejectedChange {
+  entity: 'memory' | 'link';
+  id: string;
+  /** The edge's error code and message, e.g. `VALIDATION: sync.push.memories.0.values.content: ...`. */
+  reason: string;
+  /** When it was refused (ISO 8601, device clock). */
+  at: string;
+}
+
+export const REJECTED_KEY = 'sync.rejected';
+/** The list is a report for people, not a log: the oldest entries fall off beyond this. */
+const MAX_KEPT = 1000;
+
+type Push = Required<NonNullable<SyncRequest['push']>>;
+type Kind = keyof Push;
+const ITEM = /^sync\.push\.(memories|links|tombstones)\.(\d+)(\.|$)/;
+
+export async function readRejected(store: MemoryStore, namespace: string): Promise<RejectedChange[]> {
+  const value = await store.getMeta(namespace, REJECTED_KEY);
+  return Array.isArray(value) ? (value as unknown as RejectedChange[]) : [];
+}
+
+export function isClockRefusal(error: unknown): boolean {
+  return isEngramError(error, 'VALIDATION') && error.message.includes(CLOCK_SKEW_REFUSAL);
+}
+
+/** The pushed item an error names, when the edge refused that one record rather than the request. */
+function refusedItem(error: unknown, push: Push): { kind: Kind; index: number } | undefined {
+  if (!isEngramError(error) || isClockRefusal(error)) return undefined;
+  if (error.code !== 'VALIDATION' && error.code !== 'FORBIDDEN' && error.code !== 'PAYLOAD_TOO_LARGE') {
+    return undefined;
+  }
+  const match = ITEM.exec(error.field ?? '');
+  if (!match) {
+    // A single record too large for the edge's body limit is refused as a whole body.
+    const only = (Object.keys(push) as Kind[]).filter((k) => push[k].length > 0);
+    const single = only.length === 1 && push[only[0]!].length === 1;
+    return error.code === 'PAYLOAD_TOO_LARGE' && single ? { kind: only[0]!, index: 0 } : undefined;
+  }
+  const index = Number(match[2]);
+  const kind = match[1] as Kind;
+  return index < push[kind].length ? { kind, index } : undefined;
+}
+
+/**
+ * Sends one push; when the edge refuses one record of it, that record is set aside (reported through
+ * `onRejected`) and the rest is sent again, so one bad record never jams the outbox. Errors about the
+ * request as a whole (auth, clock, network) are thrown as they are.
+ */
+export async function pushQuarantining(
+  exchange: (request: SyncRequest) => Promise<SyncResponse>,
+  push: Push,
+  onRejected: (change: Omit<RejectedChange, 'at'>) => void,
+): Promise<void> {
+  let rest: Push = { memories: [...push.memories], links: [...push.links], tombstones: [...push.tombstones] };
+  for (;;) {
+    if (rest.memories.length + rest.links.length + rest.tombstones.length === 0) return;
+    try {
+      await exchange({ push: rest });
+      return;
+    } catch (error) {
+      const item = refusedItem(error, rest);
+      if (!item) throw error;
+      const refused = rest[item.kind][item.index]!;
+      const entity = item.kind === 'links' ? 'link' : item.kind === 'memories' ? 'memory' : undefined;
+      const reason = `${(error as EngramError).code}: ${(error as EngramError).message}`;
+      onRejected({
+        entity: entity ?? (refused as { entity: 'memory' | 'link' }).entity,
+        id: refused.id,
+        reason,
+      });
+      rest = { ...rest, [item.kind]: rest[item.kind].filter((_, i) => i !== item.index) };
+    }
+  }
+}
+
+/** Adds refused changes to the stored list (newest last), in the same write as the outbox cursor. */
+export function withRejected(previous: RejectedChange[], added: RejectedChange[]): Json {
+  const byId = new Map(previous.map((r) => [`${r.entity}:${r.id}`, r]));
+  for (const r of added) {
+    byId.delete(`${r.entity}:${r.id}`);
+    byId.set(`${r.entity}:${r.id}`, r);
+  }
+  return [...byId.values()].slice(-MAX_KEPT) as unknown as Json;
+}

@@ -1,0 +1,61 @@
+import { formatHlc, type HybridLogicalClock, parseHlc } from '../hlc.js';
+import type { FieldClocks, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
+
+export interface OutgoingWrites {
+  memories: MemoryWrite[];
+  links: LinkWrite[];
+  tombstones: Tombstone[];
+}
+
+/**
+ * Local changes stamped while the device clock ran ahead (before this session heard the edge's time)
+ * carry stamps the edge would refuse. Each such stamp is moved back by the offset learned since, which
+ * puts the edit at about the true time it was made; if that is still too far ahead, it becomes a fresh
+ * stamp. Returns only the writes that changed (their stamps above `ceiling` replaced), or nothing.
+ */
+export function restampFuture(
+  writes: OutgoingWrites,
+  ceiling: string | undefined,
+  offsetMs: number,
+  clock: HybridLogicalClock,
+): OutgoingWrites | undefined {
+  if (ceiling === undefined) return undefined;
+  const fix = (stamp: string): string => {
+    if (stamp <= ceiling) return stamp;
+    const parts = parseHlc(stamp);
+    if (parts) {
+      const shifted = formatHlc({ ...parts, wallMs: Math.max(0, parts.wallMs + offsetMs) });
+      if (shifted <= ceiling && parts.wallMs + offsetMs >= 0) return shifted;
+    }
+    return clock.tick();
+  };
+  const fixClocks = (clocks: FieldClocks): FieldClocks | undefined => {
+    let changed = false;
+    const out: FieldClocks = {};
+    for (const [field, stamp] of Object.entries(clocks)) {
+      out[field] = fix(stamp);
+      changed ||= out[field] !== stamp;
+    }
+    return changed ? out : undefined;
+  };
+  const limitMs = Number.parseInt(ceiling.slice(0, 12), 16);
+  const fixWrite = <W extends MemoryWrite | LinkWrite>(write: W): W[] => {
+    const clocks = fixClocks(write.clocks);
+    const created = write.create ? Date.parse(write.create.createdAt) : 0;
+    if (!clocks && created <= limitMs) return [];
+    const fixed = { ...write, clocks: clocks ?? write.clocks };
+    if (write.create && created > limitMs) {
+      const shifted = created + offsetMs;
+      const at = shifted <= limitMs && shifted >= 0 ? shifted : clock.wallNow();
+      fixed.create = { ...write.create, createdAt: new Date(at).toISOString() };
+    }
+    return [fixed];
+  };
+  const memories = writes.memories.flatMap(fixWrite);
+  const links = writes.links.flatMap(fixWrite);
+  const tombstones = writes.tombstones.flatMap((t) => {
+    const clock = fix(t.clock);
+    return clock !== t.clock ? [{ ...t, clock }] : [];
+  });
+  return memories.length + links.length + tombstones.length > 0 ? { memories, links, tombstones } : undefined;
+}

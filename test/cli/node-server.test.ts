@@ -1,0 +1,74 @@
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeServer } from '../../src/cli/node-server.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { InMemoryStore } from '../../src/index.js';
+import { SECRET } from '../edge/helpers.js';
+
+const LIMIT = 1024 * 1024;
+const app = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false, bodyLimit: LIMIT });
+const server = createNodeServer(app.fetch, { bodyLimit: LIMIT });
+let base = '';
+let port = 0;
+beforeAll(async () => {
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+});
+afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
+/** Sends bytes as they are, past any client-side URL normalisation, and returns the raw answer. */
+function raw(bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('utf8');
+    });
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+    setTimeout(() => {
+      socket.destroy();
+      resolve(answer);
+    }, 2000);
+  });
+}
+
+function jsonBodyOf(answer: string) {
+  const [head, body] = answer.split('\r\n\r\n');
+  expect(head).toMatch(/content-type: application\/json/i);
+  return JSON.parse(body!);
+}
+
+describe('the Node edge answers every error in JSON', () => {
+  it('a request line the HTTP parser rejects gets a JSON 400', async () => {
+    const answer = await raw('GET /v1/ns/a\\..\\b HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(jsonBodyOf(answer)).toMatchObject({ error: { code: 'VALIDATION' } });
+    const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400/);
+    expect(jsonBodyOf(garbage).error.code).toBe('VALIDATION');
+  });
+
+  it('headers too large get a JSON 431', async () => {
+    const answer = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431/);
+    expect(jsonBodyOf(answer).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('a 3 MB body always gets its 413, never a connection reset', async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    const body = JSON.stringify({ content: 'x'.repeat(3 * 1024 * 1024) });
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/v1/ns/big/memories`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', field: 'body' } });
+    }
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+});

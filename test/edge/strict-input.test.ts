@@ -1,0 +1,133 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { testApp } from './helpers.js';
+
+const db = await PGlite.create();
+afterAll(() => db.close());
+
+const now = () => `${Date.now().toString(16).padStart(12, '0')}-0000-client`;
+
+const stores = [
+  ['PGlite', () => new PostgresStore(pglite(db))],
+  ['memory', () => new InMemoryStore()],
+] as const;
+
+describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
+  const cases: Array<[string, () => unknown, string]> = [
+    ['a cursor beyond any bigint', () => ({ pull: { after: 1e20 } }), 'sync.pull.after'],
+    ['push as an array', () => ({ push: [] }), 'sync.push'],
+    ['get as an array', () => ({ get: [] }), 'sync.get'],
+    ['pull as an array', () => ({ pull: [] }), 'sync.pull'],
+    ['a body that is an array', () => [], 'sync'],
+    [
+      'values as an array',
+      () => ({ push: { memories: [{ id: 'a', values: [], clocks: {} }] } }),
+      'sync.push.memories.0.values',
+    ],
+    [
+      'a create without content',
+      () => ({
+        push: {
+          memories: [
+            {
+              id: 'empty',
+              create: { namespace: 'demo', createdAt: new Date().toISOString() },
+              values: {},
+              clocks: {},
+            },
+          ],
+        },
+      }),
+      'sync.push.memories.0.values.content',
+    ],
+    ...(['content', 'kind', 'tags', 'metadata'] as const).map(
+      (field) =>
+        [
+          `a stamp for ${field} without its value`,
+          () => ({ push: { memories: [{ id: 'm', values: {}, clocks: { [field]: now() } }] } }),
+          `sync.push.memories.0.values.${field}`,
+        ] as [string, () => unknown, string],
+    ),
+    ...(['type', 'metadata'] as const).map(
+      (field) =>
+        [
+          `a link stamp for ${field} without its value`,
+          () => ({ push: { links: [{ id: 'l', values: {}, clocks: { [field]: now() } }] } }),
+          `sync.push.links.0.values.${field}`,
+        ] as [string, () => unknown, string],
+    ),
+    [
+      'a lone surrogate in pushed content',
+      () => ({
+        push: { memories: [{ id: 'm', values: { content: 'u \ud800' }, clocks: { content: now() } }] },
+      }),
+      'sync.push.memories.0.values.content',
+    ],
+  ];
+  for (const [what, body, field] of cases) {
+    it(`refuses ${what} with 400 VALIDATION naming ${field}`, async () => {
+      const { call } = await testApp({ store: makeStore() });
+      await call('POST', '/v1/ns/demo/memories', { id: 'm', content: 'existing' });
+      const res = await call('POST', '/v1/ns/demo/sync', body());
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION', field });
+      expect((await call('GET', '/v1/ns/demo/memories/m')).json.content).toBe('existing');
+    });
+  }
+
+  it('refuses lone surrogates on every route the same way, never storing U+FFFD', async () => {
+    const { call } = await testApp({ store: makeStore() });
+    const add = await call('POST', '/v1/ns/demo/memories', '{"content":"u \\ud800"}');
+    expect(add.status).toBe(400);
+    expect(add.json.error).toMatchObject({ code: 'VALIDATION', field: 'add.content' });
+    await call('POST', '/v1/ns/demo/memories', { id: 'm', content: 'fine' });
+    const patch = await call('PATCH', '/v1/ns/demo/memories/m', '{"tags":["\\udc00x"]}');
+    expect(patch.json.error.field).toBe('update.patch.tags.0');
+    const meta = await call('PATCH', '/v1/ns/demo/memories/m', '{"metadata":{"k":"\\ud800"}}');
+    expect(meta.json.error.field).toBe('update.patch.metadata');
+    const search = await call('POST', '/v1/ns/demo/search', '{"query":"\\ud800"}');
+    expect(search.status).toBe(400);
+    // A well-formed pair (an emoji) is fine and comes back exactly.
+    const emoji = await call('POST', '/v1/ns/demo/memories', '{"content":"coffee \\ud83d\\ude00"}');
+    expect((await call('GET', `/v1/ns/demo/memories/${emoji.json.id}`)).json.content).toBe('coffee 😀');
+  });
+});
+
+describe('createMemory sync options', () => {
+  it('names a missing token as missing, not as an unknown field', async () => {
+    await expect(createMemory({ sync: { url: 'http://edge.test' } as never })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'sync.token',
+      message: expect.stringMatching(/sync\.token: required/),
+    });
+  });
+
+  it('is not online before a round has succeeded', async () => {
+    const mem = await createMemory({
+      sync: {
+        url: 'http://edge.test',
+        token: 'abc',
+        intervalMs: 0,
+        fetch: (() => new Promise(() => {})) as unknown as typeof fetch,
+      },
+    });
+    expect(mem.status.state).not.toBe('online');
+    await mem.close();
+    const refused = await createMemory({
+      sync: {
+        url: 'http://edge.test',
+        token: 'abc',
+        intervalMs: 0,
+        fetch: (async () =>
+          new Response('{"error":{"code":"UNAUTHORIZED","message":"bad token"}}', {
+            status: 401,
+          })) as typeof fetch,
+      },
+    });
+    await expect(refused.sync()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(refused.status.state).toBe('error');
+    await refused.close();
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, InMemoryStore, type RejectedChange } from '../../src/index.js';
+import { SECRET } from '../edge/helpers.js';
+
+async function edge(options: Partial<Parameters<typeof createEdgeApp>[0]> = {}) {
+  const store = new InMemoryStore();
+  const app = createEdgeApp({ store, secret: SECRET, logger: false, ...options });
+  const token = await mintToken({ secret: SECRET, ns: ['q'] });
+  const requests: Array<{ at: number; status: number }> = [];
+  const fetch = async (r: RequestInfo | URL, i?: RequestInit) => {
+    const response = await app.request(r as string, i);
+    requests.push({ at: Date.now(), status: response.status });
+    return response;
+  };
+  return { store, token, fetch: fetch as typeof globalThis.fetch, requests };
+}
+
+describe('quarantine, not jam', () => {
+  it('a record the edge refuses leaves the outbox for the rejected list; the rest syncs on', async () => {
+    const { store, token, fetch } = await edge();
+    // A poison pill stored by an older server: a memory with empty content.
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-old`;
+    await store.apply('q', {
+      memories: [
+        {
+          id: 'poison',
+          create: { namespace: 'q', createdAt: new Date().toISOString() },
+          values: {},
+          clocks: { kind: stamp },
+        },
+      ],
+      origin: 'remote',
+    });
+    const mem = await createMemory({
+      namespace: 'q',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    const events: RejectedChange[] = [];
+    mem.on('rejected', (change) => events.push(change));
+    await mem.sync();
+    await mem.update('poison', { tags: ['edited'] });
+    const good = await mem.add({ content: 'a fine memory' });
+    await mem.sync();
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0, rejected: 1 });
+    expect(events).toEqual([
+      expect.objectContaining({
+        entity: 'memory',
+        id: 'poison',
+        reason: expect.stringMatching(/^VALIDATION: sync\.push\.memories\.\d+\.values\.content/),
+      }),
+    ]);
+    expect((await mem.rejected()).map((r) => r.id)).toEqual(['poison']);
+    expect((await store.getMemories('q', [good.id])).length).toBe(1);
+    // Later writes keep flowing.
+    const later = await mem.add({ content: 'written after the refusal' });
+    await mem.sync();
+    expect((await store.getMemories('q', [later.id])).length).toBe(1);
+    expect(mem.status.pending).toBe(0);
+    // Fixing the record sends it again, and it leaves the rejected list.
+    await mem.update('poison', { content: 'now with content' });
+    await mem.sync();
+    expect((await store.getMemories('q', ['poison']))[0]!.memory.content).toBe('now with content');
+    expect(await mem.rejected()).toEqual([]);
+    expect(mem.status.rejected).toBeUndefined();
+    await mem.close();
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 RATE_LIMITED with Retry-After, per token and namespace', async () => {
+    const { token, fetch } = await edge({ rateLimit: { requests: 2, windowMs: 60_000 } });
+    const call = (ns: string, t = token) =>
+      fetch(`http://edge.test/v1/ns/${ns}/memories`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await call('q')).status).toBe(200);
+    expect((await call('q')).status).toBe(200);
+    const limited = await call('q');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await limited.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    const other = await mintToken({ secret: SECRET, ns: ['q'], ttl: '2h' });
+    expect((await call('q', other)).status).toBe(200);
+  });
+
+  it('a replica that gets a 429 waits at least Retry-After before trying again', async () => {
+    const { token, fetch, requests } = await edge({
+      rateLimit: { requests: 60, windowMs: 60_000, burst: 1 },
+    });
+    const mem = await createMemory({
+      namespace: 'q',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, backoff: { baseMs: 1, maxMs: 2 } },
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(mem.status.state).toBe('offline');
+    expect(mem.status.error).toMatch(/rate limit/);
+    const limitedAt = requests.find((r) => r.status === 429)!.at;
+    await new Promise((r) => setTimeout(r, 600));
+    // With a 1-2 ms backoff and no Retry-After, there would be hundreds of tries by now.
+    expect(requests.filter((r) => r.at > limitedAt).length).toBe(0);
+    await mem.close();
+  });
+});

@@ -1,0 +1,153 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import { snapshot } from './fixtures.js';
+
+const NAMESPACE = 'skewed';
+const SECRET = 'skew-property-secret-0123456789abcdef';
+const DAY = 86_400_000;
+const STEP_MS = 1000;
+
+type Op =
+  | { kind: 'add'; client: number }
+  | { kind: 'edit'; client: number; pick: number }
+  | { kind: 'sync'; client: number }
+  | { kind: 'hostile'; pick: number; stamp: number };
+
+const client = fc.integer({ min: 0, max: 2 });
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('add' as const), client }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('edit' as const), client, pick: fc.nat(30) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('sync' as const), client }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('hostile' as const), pick: fc.nat(30), stamp: fc.nat(3) }),
+  },
+);
+const skew = fc.integer({ min: -2 * DAY, max: 2 * DAY });
+
+interface Edit {
+  id: string;
+  content: string;
+  /** True (virtual) time of the edit. */
+  at: number;
+  /** Made after its replica's first successful round. */
+  counted: boolean;
+}
+
+async function run(skews: number[], ops: Op[]): Promise<void> {
+  // One virtual clock for the world; each replica's device clock is off by its skew.
+  let trueNow = Date.now();
+  const serverStore = new InMemoryStore();
+  const app = createEdgeApp({ store: serverStore, secret: SECRET, logger: false, now: () => trueNow });
+  const token = await mintToken({ secret: SECRET, ns: [NAMESPACE] });
+  const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+    Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
+  const clients: Engram[] = [];
+  const online: boolean[] = [];
+  for (const [i, offBy] of skews.entries()) {
+    const mem = await createMemory({
+      namespace: NAMESPACE,
+      now: () => trueNow + offBy,
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    online[i] = false;
+    mem.on('status', (s) => {
+      if (s.state === 'online') online[i] = true;
+    });
+    clients.push(mem);
+  }
+  const known: string[] = [];
+  const edits: Edit[] = [];
+  let serial = 0;
+  const edit = async (i: number, id: string) => {
+    const content = `edit ${serial++} by ${i}`;
+    const counted = online[i]!;
+    try {
+      await clients[i]!.update(id, { content });
+      edits.push({ id, content, at: trueNow, counted });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+    }
+  };
+
+  for (const step of ops) {
+    trueNow += STEP_MS;
+    if (step.kind === 'add') {
+      const m = await clients[step.client]!.add({ content: `added ${serial++}` });
+      known.push(m.id);
+      edits.push({ id: m.id, content: m.content, at: trueNow, counted: online[step.client]! });
+    } else if (step.kind === 'edit' && known.length > 0) {
+      await edit(step.client, known[step.pick % known.length]!);
+    } else if (step.kind === 'sync') {
+      await clients[step.client]!.sync();
+    } else if (step.kind === 'hostile' && known.length > 0) {
+      const id = known[step.pick % known.length]!;
+      const forged = [
+        'ffffffffffff-ffff-zzzzzzzz',
+        '03bb2cc3d800-0000-attacker',
+        `${(trueNow + 2 * DAY).toString(16).padStart(12, '0')}-ffff-attacker`,
+        `${(trueNow + 61_000).toString(16).padStart(12, '0')}-0000-attacker`,
+      ][step.stamp]!;
+      const res = await app.request(`/v1/ns/${NAMESPACE}/sync`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          push: { memories: [{ id, values: { content: 'FORGED' }, clocks: { content: forged } }] },
+        }),
+      });
+      expect(res.status).toBe(400);
+    }
+  }
+
+  // Everyone syncs; then every replica edits every memory once more: no field may be frozen.
+  const settle = async () => {
+    for (let round = 0; round < 2; round++) {
+      for (const mem of clients) {
+        trueNow += STEP_MS;
+        await mem.sync();
+      }
+    }
+  };
+  await settle();
+  for (const [i] of clients.entries()) {
+    for (const id of known) {
+      trueNow += STEP_MS;
+      await edit(i, id);
+    }
+  }
+  await settle();
+
+  const server = await snapshot(serverStore, NAMESPACE);
+  for (const [i, mem] of clients.entries()) {
+    expect(
+      await snapshot(mem.store, NAMESPACE),
+      `replica ${i} (skew ${skews[i]} ms) equals the server`,
+    ).toEqual(server);
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
+  }
+  for (const memory of server.memories) {
+    expect(memory.content).not.toBe('FORGED');
+    const mine = edits.filter((e) => e.id === memory.id);
+    const lastCounted = mine.filter((e) => e.counted).at(-1)!;
+    // Among edits made after their replica's first successful round, the last by true time wins; an
+    // edit made before its replica ever synced may only win if it was made later still.
+    const allowed = mine.filter((e) => e === lastCounted || (!e.counted && e.at > lastCounted.at));
+    expect(
+      allowed.map((e) => e.content),
+      `${memory.id}: the last edit by true time wins`,
+    ).toContain(memory.content);
+    expect(Date.parse(memory.createdAt)).toBeLessThanOrEqual(trueNow + 60_000);
+  }
+  for (const mem of clients) await mem.close();
+}
+
+describe('sync with skewed clocks and a hostile client (property)', () => {
+  it('honest replicas converge, no field freezes, and the last edit by true time wins', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(skew, { minLength: 3, maxLength: 3 }), fc.array(op, { maxLength: 30 }), run),
+      { numRuns: Number(process.env.SKEW_RUNS ?? 60) },
+    );
+  }, 60_000);
+});
