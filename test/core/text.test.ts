@@ -194,9 +194,11 @@ describe('parseQuery', () => {
   });
 
   it('reads quoted parts of a question as words, unless strictPhrases', () => {
-    const question = 'What did she say about "Becoming Nicole"?';
+    const question = 'Tell me about "Becoming Nicole"?';
     expect(parseQuery(question).clauses).toEqual([
-      { kind: 'term', term: 'sai' },
+      { kind: 'term', term: 'tell' },
+      { kind: 'term', term: 'me', stop: true },
+      { kind: 'term', term: 'about', stop: true },
       { kind: 'term', term: 'becom' },
       { kind: 'term', term: 'nicol' },
     ]);
@@ -206,8 +208,11 @@ describe('parseQuery', () => {
     });
   });
 
-  it('drops stop words when content words remain, and keeps them when they are all there is', () => {
+  it('weighs stop words down when content words remain, and fully when they are all there is', () => {
     expect(parseQuery("what's the user's favourite coffee?").clauses).toEqual([
+      { kind: 'term', term: 'what', stop: true },
+      { kind: 'term', term: 's', stop: true },
+      { kind: 'term', term: 'the', stop: true },
       { kind: 'term', term: 'user' },
       { kind: 'term', term: 'favourit' },
       { kind: 'term', term: 'coffe' },

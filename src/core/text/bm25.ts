@@ -24,6 +24,12 @@ export interface Candidate {
   needsPhraseCheck: boolean;
 }
 
+/**
+ * A stop word's share of its BM25 when the query has content words (and then it only adds to documents
+ * that a content word matched). Chosen on bench/quality.mjs: dropping stop words lost recall there.
+ */
+const STOP_WEIGHT = 0.5;
+
 const K1 = 1.2;
 const B = 0.75;
 
@@ -255,6 +261,16 @@ export function scoreDocuments(
     if (clause.kind === 'term') {
       const entry = index.get(clause.term);
       if (entry === undefined) continue;
+      if (clause.stop) {
+        // A stop word beside content words only refines: half weight, and it matches nothing by itself.
+        for (let at = 0; at < entry.docs.length; at++) {
+          const doc = entry.docs[at]!;
+          const weight = STOP_WEIGHT * index.weight(entry, at);
+          scores[doc]! += weight;
+          if (shares) shares[doc] = weight;
+        }
+        continue;
+      }
       for (let at = 0; at < entry.docs.length; at++) credit(entry.docs[at]!, index.weight(entry, at));
     } else {
       const isPhrase = clause.kind === 'phrase';
@@ -278,7 +294,8 @@ export function scoreDocuments(
     for (const doc of phraseWeights(index, phrase).docs) mayHoldExcludedPhrase[doc] = 1;
   }
 
-  const required = options.match === 'all' ? parsed.clauses.length : 1;
+  const required =
+    options.match === 'all' ? parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length : 1;
   const labels = options.explain ? parsed.clauses.map(clauseLabel) : [];
   const candidates: Candidate[] = [];
   for (let doc = 0; doc < docCount; doc++) {

@@ -3,7 +3,7 @@ import { isStopWord } from './stop-words.js';
 import { MAX_TERM_LENGTH, splitWords, toTerm, WORD_MARK } from './tokenize.js';
 
 export type QueryClause =
-  | { kind: 'term'; term: string }
+  | { kind: 'term'; term: string; stop?: true }
   | { kind: 'prefix'; prefix: string }
   | { kind: 'phrase'; terms: string[] };
 
@@ -49,7 +49,7 @@ const toWords = (text: string): Word[] => splitWords(text).map((word) => ({ word
 
 class QueryBuilder {
   private readonly clauses: QueryClause[] = [];
-  /** Clauses made of one stop word: dropped when the query has anything else to search for. */
+  /** Clauses made of one stop word: refiners (see `stop` in bm25.ts) when the query has content words. */
   private readonly stopClauses = new Set<QueryClause>();
   private readonly clauseKeys = new Set<string>();
   private readonly excluded = new Set<string>();
@@ -90,8 +90,10 @@ class QueryBuilder {
       );
     }
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
-    const content = this.clauses.filter((c) => !this.stopClauses.has(c));
-    const clauses = content.length > 0 ? content : this.clauses;
+    const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
+    const clauses = hasContent
+      ? this.clauses.map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
+      : this.clauses;
     const terms = new Set(this.excluded);
     const prefixes = new Set<string>();
     for (const clause of clauses) {
