@@ -105,11 +105,13 @@ export async function upgradeSchema(
   db: EngramDatabase,
   oldVersion: number,
   tx: UpgradeTransaction,
+  /** Tests build databases of an older version with this. */
+  target = SCHEMA_VERSION,
 ): Promise<void> {
   if (oldVersion < 1) createVersion1(db as unknown as IDBPDatabase);
-  if (oldVersion < 2) await migrateToVersion2(db, tx);
+  if (oldVersion < 2 && target >= 2) await migrateToVersion2(db, tx);
   // v2's step already indexes with today's tokenizer; only a v2 database has an index to rebuild.
-  else if (oldVersion < 3) await migrateToVersion3(db, tx);
+  else if (oldVersion < 3 && target >= 3) await migrateToVersion3(db, tx);
 }
 
 /**
