@@ -78,10 +78,10 @@ async function textSearch(
     store.textStats(namespace),
     store.postings(namespace, parsed.terms, parsed.prefixes),
   ]);
-  const candidates = scoreDocuments(parsed, postings, stats, {
-    match: request.match,
-    explain: request.explain,
-  }).map((c) => (c.parts ? { ...c, explain: textExplanation(c.parts) } : c));
+  const scored = scoreDocuments(parsed, postings, stats, { match: request.match, explain: request.explain });
+  const candidates = request.explain
+    ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
+    : scored;
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
     if (!matchesFilter(record.memory, filter)) return false;
