@@ -24,7 +24,9 @@ export function retrievalCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       const [book] = await mem.addMany([
         { content: 'She said Becoming Nicole was moving and honest' },
-        { content: 'the user did say what they wanted' },
+        { content: 'what did they want, she asked' },
+        { content: 'what did you do about the weather' },
+        { content: 'she did it' },
       ]);
       for (const question of [
         'What did she say about "Becoming Nicole"?',

@@ -24,12 +24,6 @@ export interface Candidate {
   needsPhraseCheck: boolean;
 }
 
-/**
- * A stop word's share of its BM25 when the query has content words (and then it only adds to documents
- * that a content word matched). Chosen on bench/quality.mjs: dropping stop words lost recall there.
- */
-const STOP_WEIGHT = 0.5;
-
 const K1 = 1.2;
 const B = 0.75;
 
@@ -262,10 +256,11 @@ export function scoreDocuments(
       const entry = index.get(clause.term);
       if (entry === undefined) continue;
       if (clause.stop) {
-        // A stop word beside content words only refines: half weight, and it matches nothing by itself.
+        // A stop word beside content words only refines: it adds to documents a content word matched,
+        // and matches nothing by itself. (Weighing it down as well lost MRR on bench/quality.mjs.)
         for (let at = 0; at < entry.docs.length; at++) {
           const doc = entry.docs[at]!;
-          const weight = STOP_WEIGHT * index.weight(entry, at);
+          const weight = index.weight(entry, at);
           scores[doc]! += weight;
           if (shares) shares[doc] = weight;
         }
