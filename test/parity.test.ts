@@ -1,24 +1,40 @@
 import 'fake-indexeddb/auto';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { makeCorpus } from '../bench/corpus.mjs';
 import { IndexedDBStore } from '../src/backends/indexeddb/index.js';
+import { PostgresStore, pglite, postgresJs } from '../src/backends/postgres/index.js';
 import { SqlJsStore } from '../src/backends/sqljs/index.js';
-import { createMemory, type Engram, InMemoryStore } from '../src/index.js';
+import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../src/index.js';
 
 const SIZE = 10_000;
 const { items, queries, words } = makeCorpus(SIZE, 7);
-const withIds = items.map((item, i) => ({ ...item, id: `m-${String(i).padStart(5, '0')}` }));
+const withIds = items.map((item, i) => ({
+  ...item,
+  id: `m-${String(i).padStart(5, '0')}`,
+  metadata: { source: i % 3 === 0 ? 'chat' : 'email', turn: i % 5 },
+}));
 
+type Options = Parameters<Engram['search']>[1];
 /** Plain terms from the shared query set plus every operator: prefixes, phrases, exclusions, filters. */
-const cases: Array<[string, Parameters<Engram['search']>[1]]> = [
-  ...queries.slice(0, 30).map((q) => [q, {}] as [string, Parameters<Engram['search']>[1]]),
+const cases: Array<[string, Options]> = [
+  ...queries.slice(0, 30).map((q) => [q, {}] as [string, Options]),
   [`${words[60]!.slice(0, 3)}*`, {}],
   [`${words[70]!.slice(0, 4)}* ${words[80]}`, {}],
+  [`${words[50]!}*`, {}],
   [`"${items[3]!.content.split(' ').slice(2, 4).join(' ')}"`, {}],
   [`${words[90]} -${words[91]}`, {}],
   [queries[40]!, { kind: 'fact' }],
   [queries[41]!, { tags: ['work', 'home'], tagMode: 'all' }],
   [queries[42]!, { limit: 25 }],
+  // Questions, stop words, match, metadata and explain.
+  [`What did the user say about ${words[20]} and "${words[21]} ${words[22]}"?`, {}],
+  [`what's ${words[23]}'s - "${words[24]}`, { explain: true }],
+  ['what did they do', {}],
+  [`${words[25]} ${words[26]}`, { match: 'all' }],
+  [queries[43]!, { metadata: { source: 'chat' } }],
+  [`${words[27]}* ${words[28]}`, { metadata: { turn: 2 }, explain: true }],
 ];
 
 async function load(mem: Engram): Promise<Engram> {
@@ -26,29 +42,57 @@ async function load(mem: Engram): Promise<Engram> {
   return mem;
 }
 
+const hits = async (mem: Engram, query: string, options: Options) =>
+  (await mem.search(query, options)).map((h) => [h.memory.id, h.score, h.explain]);
+
 describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
-  it('memory, IndexedDB and sql.js return the same top results with identical scores', async () => {
-    const stores = {
-      memory: await load(await createMemory({ store: new InMemoryStore(), namespace: 'parity' })),
-      indexeddb: await load(
-        await createMemory({
-          store: new IndexedDBStore({ name: `parity-${Date.now()}` }),
-          namespace: 'parity',
-        }),
-      ),
-      sqljs: await load(await createMemory({ store: new SqlJsStore(), namespace: 'parity' })),
+  it('memory, IndexedDB, sql.js, PGlite and Postgres return the same results, scores and explanations', async () => {
+    const pg = await PGlite.create();
+    const url = process.env.DATABASE_URL;
+    const schema = `parity_${process.pid}_${Date.now()}`;
+    const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+    if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+    const open = (store: MemoryStore) => createMemory({ store, namespace: 'parity' }).then(load);
+    const stores: Record<string, Engram> = {
+      memory: await open(new InMemoryStore()),
+      indexeddb: await open(new IndexedDBStore({ name: `parity-${Date.now()}` })),
+      sqljs: await open(new SqlJsStore()),
+      pglite: await open(new PostgresStore(pglite(pg))),
     };
+    // Real Postgres where the machine has one (CI sets DATABASE_URL); PGlite stands in otherwise.
+    if (url) {
+      stores.postgres = await open(
+        new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
+      );
+    }
     let compared = 0;
     for (const [query, options] of cases) {
-      const reference = (await stores.memory.search(query, options)).map((h) => [h.memory.id, h.score]);
+      const reference = await hits(stores.memory!, query, options);
       expect(reference.length, `"${query}" should match something`).toBeGreaterThan(0);
-      for (const name of ['indexeddb', 'sqljs'] as const) {
-        const got = (await stores[name].search(query, options)).map((h) => [h.memory.id, h.score]);
-        expect(got, `${name} vs memory for "${query}"`).toEqual(reference);
+      if (options?.explain) expect(reference.every(([, , explain]) => explain !== undefined)).toBe(true);
+      for (const name of Object.keys(stores).filter((n) => n !== 'memory')) {
+        expect(await hits(stores[name]!, query, options), `${name} vs memory for "${query}"`).toEqual(
+          reference,
+        );
         compared++;
       }
     }
-    expect(compared).toBe(cases.length * 2);
+    const listIds = async (mem: Engram) => {
+      const first = await mem.list({ metadata: { source: 'chat', turn: 3 }, limit: 20 });
+      const next = await mem.list({ metadata: { source: 'chat', turn: 3 }, limit: 20, cursor: first.cursor });
+      return [...first.items, ...next.items].map((m) => m.id);
+    };
+    const listed = await listIds(stores.memory!);
+    expect(listed).toHaveLength(40);
+    for (const name of Object.keys(stores).filter((n) => n !== 'memory')) {
+      expect(await listIds(stores[name]!), `${name} list by metadata`).toEqual(listed);
+    }
+    expect(compared).toBe(cases.length * (Object.keys(stores).length - 1));
     for (const mem of Object.values(stores)) await mem.close();
-  }, 180_000);
+    await pg.close();
+    if (admin) {
+      await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    }
+  }, 600_000);
 });

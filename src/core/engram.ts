@@ -229,6 +229,7 @@ export class Engram {
       tagMode: parsed.tagMode ?? 'any',
       since: parsed.since,
       until: parsed.until,
+      metadata: parsed.metadata,
       beforeId: parsed.cursor ? decodeCursor(parsed.cursor) : undefined,
       now: this.nowIso(),
       limit: limit + 1,
@@ -256,8 +257,15 @@ export class Engram {
       tagMode: parsed.tagMode ?? 'any',
       vector: parsed.vector,
       now: this.nowIso(),
+      match: parsed.match,
+      metadata: parsed.metadata,
+      explain: parsed.explain,
     });
-    return hits.map((h) => ({ memory: h.record.memory, score: h.score }));
+    return hits.map((h) =>
+      h.explain
+        ? { memory: h.record.memory, score: h.score, explain: h.explain }
+        : { memory: h.record.memory, score: h.score },
+    );
   }
 
   /** Links two memories; linking the same pair with the same type again updates that link. */

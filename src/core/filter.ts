@@ -1,4 +1,4 @@
-import type { Memory, TagMode } from './model.js';
+import type { Json, Memory, MetadataFilter, TagMode } from './model.js';
 import type { ListQuery } from './store-contract.js';
 
 export interface MemoryFilter {
@@ -6,6 +6,7 @@ export interface MemoryFilter {
   tags?: string[];
   tagMode: TagMode;
   now: string;
+  metadata?: MetadataFilter;
 }
 
 export function isExpired(memory: Memory, now: string): boolean {
@@ -27,7 +28,31 @@ function matchesTags(
 export function matchesFilter(memory: Memory, filter: MemoryFilter): boolean {
   if (isExpired(memory, filter.now)) return false;
   if (filter.kind !== undefined && memory.kind !== filter.kind) return false;
+  if (filter.metadata !== undefined && !matchesMetadata(memory.metadata, filter.metadata)) return false;
   return matchesTags(memory.tags, filter.tags, filter.tagMode);
+}
+
+/** JSON equality: numbers by value, objects whatever their key order, arrays element by element. */
+function jsonEqual(a: Json | undefined, b: Json): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]!))
+    );
+  }
+  const keys = Object.keys(b);
+  return (
+    keys.length === Object.keys(a).length && keys.every((k) => Object.hasOwn(a, k) && jsonEqual(a[k], b[k]!))
+  );
+}
+
+/** Every key of `wanted` is a top-level key of `metadata` holding an equal JSON value. */
+export function matchesMetadata(metadata: { [k: string]: Json }, wanted: MetadataFilter): boolean {
+  for (const key of Object.keys(wanted)) {
+    if (!Object.hasOwn(metadata, key) || !jsonEqual(metadata[key], wanted[key]!)) return false;
+  }
+  return true;
 }
 
 export function matchesListQuery(memory: Memory, query: ListQuery): boolean {

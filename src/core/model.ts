@@ -63,6 +63,8 @@ export interface ListOptions {
   until?: string;
   limit?: number;
   cursor?: string | null;
+  /** Equality on top-level metadata keys; every one must hold. */
+  metadata?: MetadataFilter;
 }
 
 export interface ListResult {
@@ -77,11 +79,30 @@ export interface SearchOptions {
   tagMode?: TagMode;
   vector?: number[];
   mode?: SearchMode;
+  /** `any` (default): a memory needs one query term; `all`: every term not excluded. */
+  match?: TextMatch;
+  /** Equality on top-level metadata keys; every one must hold. */
+  metadata?: MetadataFilter;
+  /** Adds `explain` to each hit: what its score is made of. */
+  explain?: boolean;
+}
+
+export type TextMatch = 'any' | 'all';
+export type MetadataFilter = { [key: string]: Json };
+
+/** What a score is made of: every part present adds up to `score` (see docs/search.md). */
+export interface Explanation {
+  /** BM25 share of each query term (`term`, `prefix*` or `"a phrase"`). */
+  text?: { [term: string]: number };
+  vector?: number;
+  fused?: number;
+  boosts?: { [name: string]: number };
 }
 
 export interface SearchHit {
   memory: Memory;
   score: number;
+  explain?: Explanation;
 }
 
 export interface LinkOptions {

@@ -1,6 +1,8 @@
 import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
+import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
+import type { Explanation } from './model.js';
 import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 
@@ -11,6 +13,7 @@ const VECTOR_PAGE = 1000;
 interface Ranked {
   id: string;
   score: number;
+  explain?: Explanation;
 }
 
 /**
@@ -50,7 +53,11 @@ async function takeAccepted<C extends Ranked>(
     for (const candidate of slice) {
       const record = records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
-      hits.push({ record, score: candidate.score });
+      hits.push(
+        candidate.explain
+          ? { record, score: candidate.score, explain: candidate.explain }
+          : { record, score: candidate.score },
+      );
       if (hits.length === limit) break;
     }
   }
@@ -65,11 +72,16 @@ async function textSearch(
   limit: number,
 ): Promise<NativeSearchHit[]> {
   const parsed = parseQuery(request.query);
+  // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
+  if (parsed.clauses.length === 0) return [];
   const [stats, postings] = await Promise.all([
     store.textStats(namespace),
     store.postings(namespace, parsed.terms, parsed.prefixes),
   ]);
-  const candidates = scoreDocuments(parsed, postings, stats);
+  const scored = scoreDocuments(parsed, postings, stats, { match: request.match, explain: request.explain });
+  const candidates = request.explain
+    ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
+    : scored;
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
     if (!matchesFilter(record.memory, filter)) return false;
@@ -99,6 +111,7 @@ async function vectorSearch(
   vector: readonly number[],
   filter: MemoryFilter,
   limit: number,
+  explain = false,
 ): Promise<NativeSearchHit[]> {
   const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
   const scored: Ranked[] = [];
@@ -112,7 +125,8 @@ async function vectorSearch(
           { field: 'vector' },
         );
       }
-      scored.push({ id, score: cosine(vector, embedding, normA) });
+      const score = cosine(vector, embedding, normA);
+      scored.push(explain ? { id, score, explain: { vector: score } } : { id, score });
     }
     if (page.length < VECTOR_PAGE) break;
     after = page[page.length - 1]!.id;
@@ -120,14 +134,25 @@ async function vectorSearch(
   return takeAccepted(store, namespace, scored, limit, (record) => matchesFilter(record.memory, filter));
 }
 
+/**
+ * Reciprocal rank fusion. With explain, each list's explanation is scaled to that list's share of the
+ * fused score (1 / (RRF_K + rank)), so the parts still add up to the score.
+ */
 function fuse(lists: readonly NativeSearchHit[][], limit: number): NativeSearchHit[] {
   const fused = new Map<string, NativeSearchHit>();
   for (const list of lists) {
     list.forEach((hit, rank) => {
       const id = hit.record.memory.id;
       const prior = fused.get(id);
-      const score = (prior?.score ?? 0) + 1 / (RRF_K + rank + 1);
-      fused.set(id, { record: hit.record, score });
+      const share = 1 / (RRF_K + rank + 1);
+      const score = (prior?.score ?? 0) + share;
+      const next: NativeSearchHit = { record: hit.record, score };
+      if (hit.explain) {
+        const factor = hit.score === 0 ? 0 : share / hit.score;
+        const part = hit.score === 0 ? { fused: share } : scaleExplanation(hit.explain, factor);
+        next.explain = mergeExplanations(prior?.explain, part);
+      }
+      fused.set(id, next);
     });
   }
   return [...fused.values()]
@@ -147,6 +172,7 @@ export async function searchStore(
     tags: request.tags,
     tagMode: request.tagMode,
     now: request.now,
+    metadata: request.metadata,
   };
   if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
   if (!request.vector) {
@@ -154,11 +180,13 @@ export async function searchStore(
       field: 'vector',
     });
   }
-  if (request.mode === 'vector') return vectorSearch(store, namespace, request.vector, filter, request.limit);
+  if (request.mode === 'vector') {
+    return vectorSearch(store, namespace, request.vector, filter, request.limit, request.explain);
+  }
   const depth = Math.max(request.limit * 3, 50);
   const [text, vector] = await Promise.all([
     textSearch(store, namespace, request, filter, depth),
-    vectorSearch(store, namespace, request.vector, filter, depth),
+    vectorSearch(store, namespace, request.vector, filter, depth, request.explain),
   ]);
   return fuse([text, vector], request.limit);
 }

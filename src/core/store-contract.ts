@@ -1,8 +1,10 @@
 import type {
   Direction,
+  Explanation,
   Json,
   Link,
   Memory,
+  MetadataFilter,
   NeighborsOptions,
   PathOptions,
   SearchMode,
@@ -116,6 +118,8 @@ export interface ListQuery {
   /** Memories whose `expiresAt` is at or before this instant are excluded. */
   now: string;
   limit: number;
+  /** Equality on top-level metadata keys (core's `matchesMetadata`). */
+  metadata?: MetadataFilter;
 }
 
 export interface TextPosting {
@@ -157,6 +161,7 @@ export interface SearchRequest extends SearchOptions {
 export interface NativeSearchHit {
   record: MemoryRecord;
   score: number;
+  explain?: Explanation;
 }
 
 /**

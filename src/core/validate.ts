@@ -145,6 +145,7 @@ export const listOptionsSchema = v.strictObject({
   until: v.optional(instant),
   limit: v.optional(limit(LIMITS.listLimit)),
   cursor: v.optional(v.nullable(v.string('expected the cursor string returned by list'))),
+  metadata: v.optional(metadata),
 });
 
 export const searchOptionsSchema = v.strictObject({
@@ -154,6 +155,9 @@ export const searchOptionsSchema = v.strictObject({
   tagMode: v.optional(tagMode),
   vector: v.optional(embedding),
   mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
+  match: v.optional(v.picklist(['any', 'all'], "expected 'any' or 'all'")),
+  metadata: v.optional(metadata),
+  explain: v.optional(v.boolean('expected true or false')),
 });
 
 export const linkOptionsSchema = v.strictObject({

@@ -16,6 +16,7 @@ export const LIST_QUERY: QueryShape = {
   allowed: keysOf(listOptionsSchema),
   numbers: ['limit'],
   lists: ['tags'],
+  objects: ['metadata'],
   omit: READ_OPTIONS,
 };
 /** With `include=clocks` a list pages with `before=<id>`, the store's own cursor, not the opaque one. */

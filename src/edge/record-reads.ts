@@ -21,6 +21,7 @@ export async function listRecords(c: Context<EdgeEnv>, at: number | undefined): 
     tagMode: options.tagMode ?? 'any',
     since: options.since,
     until: options.until,
+    metadata: options.metadata,
     beforeId: before === undefined ? undefined : parse(idSchema, before, 'list.before'),
     now: new Date(at ?? Date.now()).toISOString(),
     limit: options.limit ?? LIMITS.listLimit,

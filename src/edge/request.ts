@@ -24,6 +24,8 @@ export interface QueryShape {
   lists?: readonly string[];
   /** Parameters handled by the route itself, kept out of the object. */
   omit?: readonly string[];
+  /** Objects given as `name.key=value` parameters (a value that parses as JSON is that JSON, else a string). */
+  objects?: readonly string[];
   /** The parameters the route takes besides `omit`; any other is refused, naming it under `where`. */
   allowed: readonly string[];
   where: string;
@@ -38,6 +40,14 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [key, values] of Object.entries(all)) {
     if (shape.omit?.includes(key)) continue;
+    const dot = key.indexOf('.');
+    const object = dot > 0 ? key.slice(0, dot) : '';
+    if (shape.objects?.includes(object)) {
+      const entries = (out[object] ?? {}) as Record<string, unknown>;
+      entries[key.slice(dot + 1)] = jsonOrString(values[values.length - 1] ?? '');
+      out[object] = entries;
+      continue;
+    }
     if (!shape.allowed.includes(key)) {
       const field = `${shape.where}.${key}`;
       const expected = [...shape.allowed, ...(shape.omit ?? [])].join(', ');
@@ -53,6 +63,14 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
   }
   return out;
+}
+
+function jsonOrString(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 /** `?now=<ISO>`: the instant at which TTLs are judged, so a replica reads what its own clock says is alive. */

@@ -48,7 +48,7 @@ describe('IndexedDBStore schema versions', () => {
     await mem.close();
 
     const check = await openDB(name);
-    expect(check.version).toBe(2);
+    expect(check.version).toBe(3);
     expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
     const row = await check.get('memories', ['ns', 'm1']);
     expect(row.memory.embedding).toBeUndefined();
@@ -80,7 +80,7 @@ describe('IndexedDBStore schema versions', () => {
     const name = freshName();
     await new IndexedDBStore({ name }).open();
     const check = await openDB(name);
-    expect(check.version).toBe(2);
+    expect(check.version).toBe(3);
     expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
     expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['feed', 'kind', 'tags']);
     check.close();
@@ -130,12 +130,12 @@ describe('IndexedDBStore and other connections', () => {
     const store = new IndexedDBStore({ name });
     await store.open();
     const opened = (blocked: () => void) =>
-      openDB(name, 3, { upgrade: () => undefined, blocked }).then((newer) => newer.close());
+      openDB(name, 4, { upgrade: () => undefined, blocked }).then((newer) => newer.close());
     expect(await unlessBlocked(opened)).toBe('done');
     const error = await store.getMeta('ns', 'x').catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'STORAGE',
-      message: expect.stringMatching(/newer than schema version 2/),
+      message: expect.stringMatching(/newer than schema version 3/),
     });
     await store.close();
   });

@@ -87,7 +87,7 @@ describe('SqlJsStore extras', () => {
     ]);
     expect(
       await rawRows(path, "SELECT term FROM engram_terms WHERE id = '" + a!.id + "' ORDER BY term"),
-    ).toEqual([['dark'], ['prefer'], ['roast']]);
+    ).toEqual([['dark'], ['prefer'], ['roast'], ['~dark'], ['~prefers'], ['~roast']]);
   });
 
   it('debounces saves after writes and saves once more on close', async () => {

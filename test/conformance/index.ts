@@ -5,6 +5,7 @@ import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
 import { listCases } from './list.case.js';
 import { persistenceCases } from './persistence.case.js';
+import { retrievalCases } from './retrieval.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
 import { searchCases } from './search.case.js';
 import { validationCases } from './validation.case.js';
@@ -22,6 +23,7 @@ export function testStore(options: TestStoreOptions): void {
     validationCases(ctx);
     listCases(ctx);
     searchCases(ctx);
+    retrievalCases(ctx);
     graphCases(ctx);
     namespaceCases(ctx);
     ttlCases(ctx);

@@ -54,6 +54,7 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.search('x', { limit: -1 }), 'VALIDATION', 'search.limit');
       await expectError(mem.search(''), 'VALIDATION', 'query');
       await expectError(mem.search('-only'), 'VALIDATION', 'query');
+      expect(await mem.search('?! -')).toEqual([]);
       await expectError(mem.search('x', { mode: 'vector' }), 'VALIDATION', 'vector');
     });
 

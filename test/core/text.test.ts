@@ -99,7 +99,7 @@ describe('tokenize', () => {
   it('handles non-Latin scripts and compatibility forms', () => {
     expect(tokenize('Привет, мир!')).toEqual(['привет', 'мир']);
     expect(tokenize('Ἀθῆναι')).toEqual(['αθηναι']);
-    expect(tokenize('東京 タワー')).toEqual(['東京', 'タワー']);
+    expect(tokenize('東京 タワー')).toEqual(['東京', 'タワ', 'ワー']);
     expect(tokenize('ﬁle ＡＢＣ ㎒')).toEqual(['file', 'abc', 'mhz']);
   });
 
@@ -127,7 +127,15 @@ describe('indexText', () => {
   it('counts term frequencies and the token length', () => {
     const { length, terms } = indexText('The cat and the cats');
     expect(length).toBe(5);
-    expect(Object.fromEntries(terms)).toEqual({ the: 2, cat: 2, and: 1 });
+    expect(Object.fromEntries(terms)).toEqual({
+      the: 2,
+      cat: 2,
+      and: 1,
+      '~the': 2,
+      '~cat': 1,
+      '~cats': 1,
+      '~and': 1,
+    });
   });
 
   it('is empty for text without words', () => {
@@ -177,29 +185,69 @@ describe('parseQuery', () => {
     ]);
   });
 
-  it('closes an unbalanced quote at the end of the query', () => {
+  it('reads an unbalanced quote as punctuation, never as a phrase to the end', () => {
     expect(parseQuery('fox "lazy dogs').clauses).toEqual([
       { kind: 'term', term: 'fox' },
-      { kind: 'phrase', terms: ['lazi', 'dog'] },
+      { kind: 'term', term: 'lazi' },
+      { kind: 'term', term: 'dog' },
     ]);
   });
 
+  it('reads quoted parts of a question as words, unless strictPhrases', () => {
+    const question = 'Tell me about "Becoming Nicole"?';
+    expect(parseQuery(question).clauses).toEqual([
+      { kind: 'term', term: 'tell' },
+      { kind: 'term', term: 'me', stop: true },
+      { kind: 'term', term: 'about', stop: true },
+      { kind: 'term', term: 'becom' },
+      { kind: 'term', term: 'nicol' },
+    ]);
+    expect(parseQuery(question, { strictPhrases: true }).clauses).toContainEqual({
+      kind: 'phrase',
+      terms: ['becom', 'nicol'],
+    });
+  });
+
+  it('weighs stop words down when content words remain, and fully when they are all there is', () => {
+    expect(parseQuery("what's the user's favourite coffee?").clauses).toEqual([
+      { kind: 'term', term: 'what', stop: true },
+      { kind: 'term', term: 's', stop: true },
+      { kind: 'term', term: 'the', stop: true },
+      { kind: 'term', term: 'user' },
+      { kind: 'term', term: 'favourit' },
+      { kind: 'term', term: 'coffe' },
+    ]);
+    expect(parseQuery('to be or not to be').clauses).toEqual([
+      { kind: 'term', term: 'to' },
+      { kind: 'term', term: 'be' },
+      { kind: 'term', term: 'or' },
+      { kind: 'term', term: 'not' },
+    ]);
+  });
+
+  it.each(['?', '!!! ... ???', '*', '""', '"', '-', "'", '- - -', '"?"'])(
+    'parses %j without throwing, to no clauses',
+    (query) => {
+      expect(parseQuery(query).clauses).toEqual([]);
+    },
+  );
+
   it('treats a quote inside a word as punctuation', () => {
-    expect(parseQuery('don"t stop').clauses).toEqual([
-      { kind: 'term', term: 'don' },
-      { kind: 'term', term: 't' },
-      { kind: 'term', term: 'stop' },
+    expect(parseQuery('rock"n roll').clauses).toEqual([
+      { kind: 'term', term: 'rock' },
+      { kind: 'term', term: 'n' },
+      { kind: 'term', term: 'roll' },
     ]);
   });
 
   it('parses prefixes normalised but not stemmed', () => {
     const parsed = parseQuery('Authenticat* CAFÉ* nations**');
     expect(parsed.clauses).toEqual([
-      { kind: 'prefix', prefix: 'authenticat' },
-      { kind: 'prefix', prefix: 'cafe' },
-      { kind: 'prefix', prefix: 'nations' },
+      { kind: 'prefix', prefix: '~authenticat' },
+      { kind: 'prefix', prefix: '~cafe' },
+      { kind: 'prefix', prefix: '~nations' },
     ]);
-    expect(parsed.prefixes).toEqual(['authenticat', 'cafe', 'nations']);
+    expect(parsed.prefixes).toEqual(['~authenticat', '~cafe', '~nations']);
     expect(parsed.terms).toEqual([]);
   });
 
@@ -208,23 +256,23 @@ describe('parseQuery', () => {
     const parsed = parseQuery('e-mail*');
     expect(parsed.clauses).toEqual([
       { kind: 'term', term: 'e' },
-      { kind: 'prefix', prefix: 'mail' },
+      { kind: 'prefix', prefix: '~mail' },
     ]);
     expect(parsed.terms).toEqual(['e']);
-    expect(parsed.prefixes).toEqual(['mail']);
+    expect(parsed.prefixes).toEqual(['~mail']);
   });
 
   it('parses a long run of stars in linear time', () => {
     const started = performance.now();
-    expect(parseQuery(`${'*'.repeat(200_000)}a b*`).clauses).toEqual([
-      { kind: 'term', term: 'a' },
-      { kind: 'prefix', prefix: 'b' },
+    expect(parseQuery(`${'*'.repeat(200_000)}x b*`).clauses).toEqual([
+      { kind: 'term', term: 'x' },
+      { kind: 'prefix', prefix: '~b' },
     ]);
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('cuts prefixes to the indexed term length', () => {
-    expect(parseQuery(`${'y'.repeat(80)}*`).prefixes).toEqual(['y'.repeat(64)]);
+    expect(parseQuery(`${'y'.repeat(80)}*`).prefixes).toEqual([`~${'y'.repeat(64)}`]);
   });
 
   it('splits punctuated words into separate term clauses', () => {
@@ -248,7 +296,7 @@ describe('parseQuery', () => {
   it('lists every term to fetch once, sorted', () => {
     const parsed = parseQuery('zebra "apple zebra" -mango ap* -"kiwi apple" ap* ba*');
     expect(parsed.terms).toEqual(['appl', 'kiwi', 'mango', 'zebra']);
-    expect(parsed.prefixes).toEqual(['ap', 'ba']);
+    expect(parsed.prefixes).toEqual(['~ap', '~ba']);
   });
 
   it('keeps the first of duplicate clauses', () => {
@@ -256,24 +304,21 @@ describe('parseQuery', () => {
     expect(parsed.clauses).toEqual([
       { kind: 'term', term: 'run' },
       { kind: 'phrase', terms: ['big', 'dog'] },
-      { kind: 'prefix', prefix: 'pre' },
-      { kind: 'prefix', prefix: 'run' },
+      { kind: 'prefix', prefix: '~pre' },
+      { kind: 'prefix', prefix: '~run' },
     ]);
     expect(parsed.excluded).toEqual(['x']);
     expect(parsed.excludedPhrases).toEqual([['a', 'b']]);
   });
 
-  it.each(['', '   ', '-foo', '-"big dog" -cat', '!!! ... ???', '*', '""', '"', '-'])(
-    'rejects %j, which has nothing to search for',
-    (query) => {
-      expect(() => parseQuery(query)).toThrow(EngramError);
-      try {
-        parseQuery(query);
-      } catch (error) {
-        expect((error as EngramError).code).toBe('VALIDATION');
-      }
-    },
-  );
+  it.each(['', '   ', '-foo', '-"big dog" -cat'])('rejects %j, which has nothing to search for', (query) => {
+    expect(() => parseQuery(query)).toThrow(EngramError);
+    try {
+      parseQuery(query);
+    } catch (error) {
+      expect((error as EngramError).code).toBe('VALIDATION');
+    }
+  });
 
   it('says what it expected and what it got', () => {
     expect(() => parseQuery('-foo')).toThrow('query: expected at least one search term, got "-foo"');

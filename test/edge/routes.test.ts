@@ -105,6 +105,32 @@ describe('edge routes: memories', () => {
     expect(rest.json).toMatchObject({ items: [{ id: 'm1' }], cursor: null });
   });
 
+  it('filters lists by metadata.key=value params, values read as JSON when they parse', async () => {
+    const { call } = await testApp();
+    await call('POST', '/v1/ns/demo/memories', [
+      { id: 'm1', content: 'a', metadata: { source: 'chat', turn: 3, code: '42' } },
+      { id: 'm2', content: 'b', metadata: { source: 'chat', turn: 4 } },
+      { id: 'm3', content: 'c', metadata: { source: 'mail', turn: 3 } },
+    ]);
+    const ids = async (query: string) =>
+      (await call('GET', `/v1/ns/demo/memories${query}`)).json.items.map((m: { id: string }) => m.id);
+    expect(await ids('?metadata.source=chat')).toEqual(['m2', 'm1']);
+    expect(await ids('?metadata.source=chat&metadata.turn=3')).toEqual(['m1']);
+    expect(await ids('?metadata.turn=%223%22')).toEqual([]);
+    expect(await ids('?metadata.code=%2242%22')).toEqual(['m1']);
+    expect(await ids('?metadata.code=42')).toEqual([]);
+    const search = await call('POST', '/v1/ns/demo/search', {
+      query: 'a b c',
+      metadata: { turn: 3 },
+      explain: true,
+    });
+    expect(search.json.hits.map((h: { memory: { id: string } }) => h.memory.id).sort()).toEqual(['m1', 'm3']);
+    for (const hit of search.json.hits) {
+      const parts = Object.values(hit.explain.text as Record<string, number>);
+      expect(Math.abs(parts.reduce((a, b) => a + b, 0) - hit.score)).toBeLessThan(1e-9);
+    }
+  });
+
   it('refuses bad and unknown list params with the field named', async () => {
     const { call } = await testApp();
     expect((await call('GET', '/v1/ns/demo/memories?limit=abc')).json.error).toMatchObject({

@@ -8,8 +8,9 @@ import type {
   Tombstone,
 } from '../../core/store-contract.js';
 import { migrateToVersion2 } from './migrate-v2.js';
+import { migrateToVersion3 } from './migrate-v3.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
@@ -104,9 +105,13 @@ export async function upgradeSchema(
   db: EngramDatabase,
   oldVersion: number,
   tx: UpgradeTransaction,
+  /** Tests build databases of an older version with this. */
+  target = SCHEMA_VERSION,
 ): Promise<void> {
   if (oldVersion < 1) createVersion1(db as unknown as IDBPDatabase);
-  if (oldVersion < 2) await migrateToVersion2(db, tx);
+  if (oldVersion < 2 && target >= 2) await migrateToVersion2(db, tx);
+  // v2's step already indexes with today's tokenizer; only a v2 database has an index to rebuild.
+  else if (oldVersion < 3 && target >= 3) await migrateToVersion3(db, tx);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { EngramError } from '../../core/errors.js';
-import type { Direction, Json } from '../../core/model.js';
+import type { Direction, Explanation, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
@@ -152,13 +152,17 @@ export class RemoteStore implements MemoryStore {
   /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
   async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     this.assertOpen(namespace);
-    const { beforeId, limit, ...filters } = query;
+    const { beforeId, limit, metadata, ...filters } = query;
+    // `metadata.key=<JSON>`: the edge reads a value as JSON when it parses, so strings go quoted.
+    const metadataParams = Object.fromEntries(
+      Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
+    );
     const out: MemoryRecord[] = [];
     let before = beforeId;
     while (out.length < limit) {
       const size = Math.min(limit - out.length, LIMITS.listLimit);
       const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
-        query: { include: 'clocks', ...filters, before, limit: size },
+        query: { include: 'clocks', ...filters, ...metadataParams, before, limit: size },
       });
       out.push(...items);
       if (items.length < size) break;
@@ -170,16 +174,15 @@ export class RemoteStore implements MemoryStore {
   async search(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]> {
     this.assertOpen(namespace);
     const { now, query, ...options } = request;
-    const { hits } = await this.http.call<{ hits: Array<MemoryRecord & { score: number }> }>(
-      namespace,
-      'POST',
-      '/search',
-      {
-        query: { include: 'clocks', now },
-        body: { query, ...options },
-      },
+    const { hits } = await this.http.call<{
+      hits: Array<MemoryRecord & { score: number; explain?: Explanation }>;
+    }>(namespace, 'POST', '/search', {
+      query: { include: 'clocks', now },
+      body: { query, ...options },
+    });
+    return hits.map(({ memory, clocks, score, explain }) =>
+      explain ? { record: { memory, clocks }, score, explain } : { record: { memory, clocks }, score },
     );
-    return hits.map(({ memory, clocks, score }) => ({ record: { memory, clocks }, score }));
   }
 
   async neighbors(namespace: string, id: string, options: Walk & { depth: number }): Promise<MemoryRecord[]> {

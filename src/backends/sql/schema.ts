@@ -1,13 +1,16 @@
 import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlExecutor } from './executor.js';
+import type { SqlExecutor, SqlQueries } from './executor.js';
+import { reindexText } from './reindex-text.js';
 
 /**
  * Schema versions, oldest first; a store applies those its database lacks. Never edit a shipped step:
  * append a new one. Memories keep their JSON fields as text, exactly as written; `created_ms` and
  * `expires_ms` mirror the ISO instants as epoch milliseconds so that filters compare like `Date.parse`.
  */
-const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
+type Migration = ((d: SqlDialect) => string[]) | { run: (tx: SqlQueries, d: SqlDialect) => Promise<void> };
+
+const MIGRATIONS: Migration[] = [
   ({ keyType: key, integerType: int, realType: real, blobType: blob, keyedTable: keyed }) => [
     `CREATE TABLE engram_namespaces (ns ${key} PRIMARY KEY, seq ${int} NOT NULL, docs ${int} NOT NULL,
       tokens ${int} NOT NULL)${keyed}`,
@@ -33,6 +36,8 @@ const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
     `CREATE TABLE engram_meta (ns ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
       PRIMARY KEY (ns, key))${keyed}`,
   ],
+  // The text index holds words as written beside their stems (prefix search): rebuilt from content.
+  { run: reindexText },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
@@ -67,7 +72,9 @@ export async function migrate(db: SqlExecutor, dialect: SqlDialect): Promise<voi
       );
     }
     for (let version = current; version < SCHEMA_VERSION; version++) {
-      for (const statement of MIGRATIONS[version]!(dialect)) await tx.run(statement, []);
+      const step = MIGRATIONS[version]!;
+      if (typeof step === 'function') for (const statement of step(dialect)) await tx.run(statement, []);
+      else await step.run(tx, dialect);
       await tx.run(dialect.native('INSERT INTO engram_schema_version (version) VALUES (?)'), [version + 1]);
     }
   });

@@ -1,4 +1,5 @@
 import { EngramError, storageError } from '../../core/errors.js';
+import { matchesMetadata } from '../../core/filter.js';
 import { mergeBatch } from '../../core/merge.js';
 import type { Direction, Json } from '../../core/model.js';
 import type {
@@ -23,6 +24,9 @@ import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
 import { migrate } from './schema.js';
 import { StagedWrites } from './staged-writes.js';
+
+/** Rows read at a time when metadata is filtered after the query. */
+const METADATA_PAGE = 256;
 
 /**
  * `MemoryStore` over any SQL database reached through a `SqlExecutor`: the schema, the merge transaction,
@@ -149,9 +153,26 @@ export abstract class SqlStore implements MemoryStore {
 
   list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     return this.use('list', async (db) => {
-      const { sql, params } = listStatement(this.dialect, namespace, query);
-      const rows = await db.all<MemoryRow>(sql, params);
-      return rows.map((row) => memoryFromRow(namespace, row));
+      if (query.metadata === undefined) {
+        const { sql, params } = listStatement(this.dialect, namespace, query);
+        return (await db.all<MemoryRow>(sql, params)).map((row) => memoryFromRow(namespace, row));
+      }
+      // JSON equality differs between SQLite and Postgres (number forms, key order): metadata is compared
+      // by core's matchesMetadata on pages of the other filters' matches, as every store does.
+      const out: MemoryRecord[] = [];
+      const page = Math.max(query.limit, METADATA_PAGE);
+      for (let beforeId = query.beforeId; out.length < query.limit; ) {
+        const { sql, params } = listStatement(this.dialect, namespace, { ...query, beforeId, limit: page });
+        const rows = await db.all<MemoryRow>(sql, params);
+        for (const row of rows) {
+          const record = memoryFromRow(namespace, row);
+          if (matchesMetadata(record.memory.metadata, query.metadata)) out.push(record);
+          if (out.length === query.limit) break;
+        }
+        if (rows.length < page) break;
+        beforeId = rows[rows.length - 1]!.id;
+      }
+      return out;
     });
   }
 

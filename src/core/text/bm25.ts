@@ -1,4 +1,5 @@
-import type { ParsedQuery } from './query.js';
+import type { ParsedQuery, QueryClause } from './query.js';
+import { WORD_MARK } from './tokenize.js';
 
 /** One document holding one term. `length` is the document's token count. */
 export interface Posting {
@@ -17,6 +18,8 @@ export interface CorpusStats {
 export interface Candidate {
   id: string;
   score: number;
+  /** With `explain`: each positive clause's share of `score`, in clause order (see `clauseLabel`). */
+  parts?: Array<[string, number]>;
   /** The caller must check phrase adjacency on the text: keep it only if it holds every phrase and no excluded phrase. */
   needsPhraseCheck: boolean;
 }
@@ -202,8 +205,23 @@ export function rankDocuments(
   parsed: ParsedQuery,
   postings: readonly Posting[],
   stats: CorpusStats,
+  options: ScoreOptions = {},
 ): Candidate[] {
-  return scoreDocuments(parsed, postings, stats).sort(compareCandidates);
+  return scoreDocuments(parsed, postings, stats, options).sort(compareCandidates);
+}
+
+export interface ScoreOptions {
+  /** `any` (default): a document needs one positive clause; `all`: every one. */
+  match?: 'any' | 'all';
+  /** Record each clause's share of the score in `Candidate.parts`. */
+  explain?: boolean;
+}
+
+/** How explain names a clause: the stemmed term, `prefix*`, or the quoted phrase of stemmed terms. */
+export function clauseLabel(clause: QueryClause): string {
+  if (clause.kind === 'term') return clause.term;
+  if (clause.kind === 'prefix') return `${clause.prefix.slice(WORD_MARK.length)}*`;
+  return `"${clause.terms.join(' ')}"`;
 }
 
 /** The matching documents with their scores, in no particular order (see `rankDocuments`). */
@@ -211,6 +229,7 @@ export function scoreDocuments(
   parsed: ParsedQuery,
   postings: readonly Posting[],
   stats: CorpusStats,
+  options: ScoreOptions = {},
 ): Candidate[] {
   const index = new TermIndex(postings, stats);
   const docCount = index.ids.length;
@@ -218,15 +237,35 @@ export function scoreDocuments(
   const matched = new Uint8Array(docCount);
   const phrasesHeld = new Uint32Array(docCount);
   let phraseClauses = 0;
+  const clausesHeld = new Uint32Array(docCount);
+  const explained: Float64Array[] = [];
+  let shares: Float64Array | undefined;
   const credit = (doc: number, weight: number): void => {
     scores[doc]! += weight;
     matched[doc] = 1;
+    clausesHeld[doc]!++;
+    if (shares) shares[doc] = weight;
   };
 
   for (const clause of parsed.clauses) {
+    if (options.explain) {
+      shares = new Float64Array(docCount);
+      explained.push(shares);
+    }
     if (clause.kind === 'term') {
       const entry = index.get(clause.term);
       if (entry === undefined) continue;
+      if (clause.stop) {
+        // A stop word beside content words only refines: it adds to documents a content word matched,
+        // and matches nothing by itself. (Weighing it down as well lost MRR on bench/quality.mjs.)
+        for (let at = 0; at < entry.docs.length; at++) {
+          const doc = entry.docs[at]!;
+          const weight = index.weight(entry, at);
+          scores[doc]! += weight;
+          if (shares) shares[doc] = weight;
+        }
+        continue;
+      }
       for (let at = 0; at < entry.docs.length; at++) credit(entry.docs[at]!, index.weight(entry, at));
     } else {
       const isPhrase = clause.kind === 'phrase';
@@ -250,14 +289,25 @@ export function scoreDocuments(
     for (const doc of phraseWeights(index, phrase).docs) mayHoldExcludedPhrase[doc] = 1;
   }
 
+  const required =
+    options.match === 'all' ? parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length : 1;
+  const labels = options.explain ? parsed.clauses.map(clauseLabel) : [];
   const candidates: Candidate[] = [];
   for (let doc = 0; doc < docCount; doc++) {
     if (matched[doc] === 0 || rejected[doc] === 1 || phrasesHeld[doc] !== phraseClauses) continue;
-    candidates.push({
+    if (clausesHeld[doc]! < required) continue;
+    const candidate: Candidate = {
       id: index.ids[doc]!,
       score: scores[doc]!,
       needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,
-    });
+    };
+    if (options.explain) {
+      candidate.parts = [];
+      explained.forEach((weights, clause) => {
+        if (weights[doc] !== 0) candidate.parts!.push([labels[clause]!, weights[doc]!]);
+      });
+    }
+    candidates.push(candidate);
   }
   return candidates;
 }

@@ -1,12 +1,15 @@
 export {
   type Candidate,
   type CorpusStats,
+  clauseLabel,
   compareCandidates,
   type Posting,
   rankDocuments,
+  type ScoreOptions,
   scoreDocuments,
 } from './bm25.js';
-export { type ParsedQuery, parseQuery, type QueryClause } from './query.js';
+export { type ParsedQuery, type ParseOptions, parseQuery, type QueryClause } from './query.js';
+export { isStopWord } from './stop-words.js';
 export {
   containsPhrase,
   indexText,
@@ -14,4 +17,7 @@ export {
   normalizeWord,
   splitWords,
   tokenize,
+  toTerm,
+  WORD_MARK,
+  wordKey,
 } from './tokenize.js';

@@ -1,15 +1,17 @@
 import { EngramError } from '../errors.js';
-import { MAX_TERM_LENGTH, splitWords, tokenize } from './tokenize.js';
+import { isStopWord } from './stop-words.js';
+import { MAX_TERM_LENGTH, splitWords, toTerm, WORD_MARK } from './tokenize.js';
 
 export type QueryClause =
-  | { kind: 'term'; term: string }
+  | { kind: 'term'; term: string; stop?: true }
   | { kind: 'prefix'; prefix: string }
   | { kind: 'phrase'; terms: string[] };
 
 export interface ParsedQuery {
   /**
-   * Positive clauses in query order. A term clause is a stemmed term; a prefix clause (`auth*`) is a
-   * normalised, NOT stemmed, prefix; a phrase clause (`"exact phrase"`) is a list of stemmed terms.
+   * Positive clauses in query order. A term clause is a stemmed term; a prefix clause (`auth*`) is the
+   * index key prefix of words as written (WORD_MARK + the normalised, NOT stemmed, prefix); a phrase clause
+   * (`"exact phrase"`) is a list of stemmed terms. Empty when the text holds nothing searchable.
    */
   clauses: QueryClause[];
   /** Stemmed terms whose documents are excluded (`-word`). */
@@ -22,54 +24,86 @@ export interface ParsedQuery {
   prefixes: string[];
 }
 
+export interface ParseOptions {
+  /**
+   * Keep quoted phrases as phrases even inside a question. By default a query containing `?` is read as
+   * natural language: its quoted parts (a title, a name) count as ordinary words, not required phrases.
+   */
+  strictPhrases?: boolean;
+}
+
 /**
- * One chunk of a query: an optional `-`, then a quoted phrase (running to the end when the quote is never
- * closed) or a whitespace-delimited word. A quote only opens a phrase at the start of a chunk; inside a word
- * it is punctuation like any other.
+ * One chunk of a query: an optional `-`, then a quoted phrase with its closing quote, or a
+ * whitespace-delimited word. A quote that is never closed is punctuation like any other, so a stray
+ * `"` never turns the rest of a question into a phrase.
  */
-const CHUNK = /(-?)(?:"([^"]*)"?|(\S+))/g;
+const CHUNK = /(-?)(?:"([^"]*)"|(\S+))/g;
+
+/** A query term with the unstemmed word it came from (for stop-word checks). */
+interface Word {
+  word: string;
+  term: string;
+}
+
+const toWords = (text: string): Word[] => splitWords(text).map((word) => ({ word, term: toTerm(word) }));
 
 class QueryBuilder {
   private readonly clauses: QueryClause[] = [];
+  /** Clauses made of one stop word: refiners (see `stop` in bm25.ts) when the query has content words. */
+  private readonly stopClauses = new Set<QueryClause>();
   private readonly clauseKeys = new Set<string>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
 
-  addPositive(terms: readonly string[], asPhrase: boolean): void {
-    if (asPhrase && terms.length > 1) {
-      this.addClause(`phrase:${terms.join(' ')}`, { kind: 'phrase', terms: [...terms] });
+  addPositive(words: readonly Word[], asPhrase: boolean): void {
+    if (asPhrase && words.length > 1) {
+      const terms = words.map((w) => w.term);
+      this.addClause(`phrase:${terms.join(' ')}`, { kind: 'phrase', terms });
       return;
     }
-    for (const term of terms) this.addClause(`term:${term}`, { kind: 'term', term });
+    for (const { word, term } of words) {
+      const clause = this.addClause(`term:${term}`, { kind: 'term', term });
+      if (clause && isStopWord(word)) this.stopClauses.add(clause);
+    }
   }
 
   addPrefix(prefix: string): void {
-    this.addClause(`prefix:${prefix}`, { kind: 'prefix', prefix });
+    this.addClause(`prefix:${prefix}`, { kind: 'prefix', prefix: WORD_MARK + prefix });
   }
 
-  addNegative(terms: readonly string[]): void {
-    if (terms.length === 1) this.excluded.add(terms[0]!);
-    else if (terms.length > 1) this.excludedPhrases.set(terms.join(' '), [...terms]);
+  addNegative(words: readonly Word[]): void {
+    if (words.length === 1) this.excluded.add(words[0]!.term);
+    else if (words.length > 1)
+      this.excludedPhrases.set(
+        words.map((w) => w.term).join(' '),
+        words.map((w) => w.term),
+      );
   }
 
   build(query: string): ParsedQuery {
-    if (this.clauses.length === 0) {
+    const onlyExclusions = this.excluded.size > 0 || this.excludedPhrases.size > 0;
+    if (this.clauses.length === 0 && (onlyExclusions || query.trim() === '')) {
       throw new EngramError(
         'VALIDATION',
         `query: expected at least one search term, got ${JSON.stringify(query)}`,
         { field: 'query' },
       );
     }
+    // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
+    const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
+    const clauses = hasContent
+      ? this.clauses.map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
+      : this.clauses;
     const terms = new Set(this.excluded);
     const prefixes = new Set<string>();
-    for (const clause of this.clauses) {
+    for (const clause of clauses) {
       if (clause.kind === 'term') terms.add(clause.term);
       else if (clause.kind === 'prefix') prefixes.add(clause.prefix);
       else for (const term of clause.terms) terms.add(term);
     }
     for (const phrase of this.excludedPhrases.values()) for (const term of phrase) terms.add(term);
     return {
-      clauses: this.clauses,
+      clauses,
       excluded: [...this.excluded],
       excludedPhrases: [...this.excludedPhrases.values()],
       terms: [...terms].sort(),
@@ -77,10 +111,11 @@ class QueryBuilder {
     };
   }
 
-  private addClause(key: string, clause: QueryClause): void {
-    if (this.clauseKeys.has(key)) return;
+  private addClause(key: string, clause: QueryClause): QueryClause | undefined {
+    if (this.clauseKeys.has(key)) return undefined;
     this.clauseKeys.add(key);
     this.clauses.push(clause);
+    return clause;
   }
 }
 
@@ -96,27 +131,30 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
   const words = splitWords(word);
   const last = words.pop();
   if (last === undefined) return; // `*` alone
-  builder.addPositive(tokenize(words.join(' ')), false);
-  // Indexed terms are cut to MAX_TERM_LENGTH, so a longer prefix could never match.
+  builder.addPositive(toWords(words.join(' ')), false);
+  // Indexed words are cut to MAX_TERM_LENGTH, so a longer prefix could never match.
   builder.addPrefix(last.slice(0, MAX_TERM_LENGTH));
 }
 
 /**
  * Parses the search grammar: whitespace-separated words, `"quoted phrases"`, `prefix*`, and a leading `-`
- * to exclude a word or phrase. Throws VALIDATION when nothing positive is left to search for.
+ * to exclude a word or phrase. Any typed text parses: punctuation is ignored, an unclosed quote is a plain
+ * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty query and one that
+ * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing.
  */
-export function parseQuery(query: string): ParsedQuery {
+export function parseQuery(query: string, options: ParseOptions = {}): ParsedQuery {
   const builder = new QueryBuilder();
+  const phrases = options.strictPhrases === true || !query.includes('?');
   for (const [, minus, phrase, word] of query.matchAll(CHUNK)) {
     const negated = minus === '-';
     if (phrase !== undefined) {
-      if (negated) builder.addNegative(tokenize(phrase));
-      else builder.addPositive(tokenize(phrase), true);
+      if (negated) builder.addNegative(toWords(phrase));
+      else builder.addPositive(toWords(phrase), phrases);
     } else if (word !== undefined) {
       // There is no excluded-prefix clause: `-auth*` excludes the word itself.
-      if (negated) builder.addNegative(tokenize(word));
+      if (negated) builder.addNegative(toWords(word));
       else if (word.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(word));
-      else builder.addPositive(tokenize(word), false);
+      else builder.addPositive(toWords(word), false);
     }
   }
   return builder.build(query);

@@ -29,7 +29,10 @@ export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
     return c.json({
       hits: hits.flatMap((h) => {
         const record = byId.get(h.memory.id);
-        return record ? [{ ...record, score: h.score }] : [];
+        if (!record) return [];
+        return [
+          h.explain ? { ...record, score: h.score, explain: h.explain } : { ...record, score: h.score },
+        ];
       }),
     });
   });

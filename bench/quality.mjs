@@ -1,0 +1,177 @@
+// Retrieval quality: Engram's text search beside SQLite FTS5 bm25, Postgres ts_rank, MiniSearch and Orama
+// on one generated, labelled conversation set (bench/quality-corpus.mjs): recall@5, recall@10 and MRR of
+// the evidence turns, each question searched within its own conversation, as a memory per user would be.
+// ENGRAM_MODULE=/path/to/index.js measures another build of Engram (e.g. before a ranking change).
+
+import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import MiniSearch from 'minisearch';
+import postgres from 'postgres';
+import { makeConversations } from './quality-corpus.mjs';
+
+const CONVERSATIONS = Number(process.env.BENCH_QUALITY_CONVERSATIONS ?? 60);
+const engramModule = process.env.ENGRAM_MODULE ?? '../dist/index.js';
+
+/** The words of a question, for engines whose query syntax a question would break. */
+const words = (text) => text.normalize('NFKC').match(/[\p{L}\p{N}]+/gu) ?? [];
+
+function byConversation(turns) {
+  const out = new Map();
+  for (const turn of turns) out.set(turn.conversation, [...(out.get(turn.conversation) ?? []), turn]);
+  return out;
+}
+
+async function engram(groups) {
+  const { createMemory, InMemoryStore } = await import(engramModule);
+  const store = new InMemoryStore();
+  const mems = new Map();
+  for (const [conversation, turns] of groups) {
+    const mem = await createMemory({ store, namespace: conversation });
+    await mem.addMany(turns.map((t) => ({ id: t.id, content: t.text })));
+    mems.set(conversation, mem);
+  }
+  return async (q) => (await mems.get(q.conversation).search(q.text, { limit: 10 })).map((h) => h.memory.id);
+}
+
+function miniSearch(groups) {
+  const indexes = new Map();
+  for (const [conversation, turns] of groups) {
+    const mini = new MiniSearch({ fields: ['text'], idField: 'id' });
+    mini.addAll(turns);
+    indexes.set(conversation, mini);
+  }
+  return async (q) =>
+    indexes
+      .get(q.conversation)
+      .search(q.text)
+      .slice(0, 10)
+      .map((h) => h.id);
+}
+
+async function orama(groups) {
+  const dbs = new Map();
+  for (const [conversation, turns] of groups) {
+    const db = create({ schema: { tid: 'string', text: 'string' } });
+    await insertMultiple(
+      db,
+      turns.map((t) => ({ tid: t.id, text: t.text })),
+      500,
+    );
+    dbs.set(conversation, db);
+  }
+  return async (q) =>
+    (await oramaSearch(dbs.get(q.conversation), { term: q.text, properties: ['text'], limit: 10 })).hits.map(
+      (h) => h.document.tid,
+    );
+}
+
+/** FTS5 with the porter tokenizer, one table per conversation (its own bm25 statistics), words OR-ed. */
+async function fts5(groups) {
+  const sqlite3 = await sqlite3InitModule();
+  const db = new sqlite3.oo1.DB(':memory:');
+  const tables = new Map();
+  for (const [conversation, turns] of groups) {
+    const table = `t_${conversation}`;
+    db.exec(
+      `CREATE VIRTUAL TABLE ${table} USING fts5(tid UNINDEXED, text, tokenize='porter unicode61 remove_diacritics 2')`,
+    );
+    db.exec('BEGIN');
+    for (const t of turns)
+      db.exec({ sql: `INSERT INTO ${table} (tid, text) VALUES (?, ?)`, bind: [t.id, t.text] });
+    db.exec('COMMIT');
+    tables.set(conversation, table);
+  }
+  return async (q) => {
+    const match = words(q.text)
+      .map((w) => `"${w}"`)
+      .join(' OR ');
+    if (!match) return [];
+    const sql = `SELECT tid FROM ${tables.get(q.conversation)} WHERE ${tables.get(q.conversation)} MATCH ? ORDER BY bm25(${tables.get(q.conversation)}) LIMIT 10`;
+    return db.exec({ sql, bind: [match], rowMode: 'array', returnValue: 'resultRows' }).map((r) => r[0]);
+  };
+}
+
+/** Postgres full-text search: english tsvector, the question's words OR-ed, ordered by ts_rank. */
+async function postgresTsRank(turns) {
+  const url = process.env.DATABASE_URL;
+  if (!url) return null;
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  await sql`DROP TABLE IF EXISTS bench_quality_turns`;
+  await sql`CREATE TABLE bench_quality_turns (tid text PRIMARY KEY, conv text NOT NULL, doc tsvector NOT NULL)`;
+  for (let i = 0; i < turns.length; i += 1000) {
+    const rows = turns.slice(i, i + 1000).map((t) => ({ tid: t.id, conv: t.conversation, text: t.text }));
+    await sql`INSERT INTO bench_quality_turns (tid, conv, doc)
+      SELECT r.tid, r.conv, to_tsvector('english', r.text) FROM json_to_recordset(${sql.json(rows)}::json)
+      AS r(tid text, conv text, text text)`;
+  }
+  const search = async (q) => {
+    const terms = words(q.text).map((w) => w.toLowerCase().replace(/'/g, ''));
+    if (terms.length === 0) return [];
+    // Each word through plainto_tsquery (stemmed, stop words dropped), then OR-ed.
+    const rows = await sql`
+      WITH parts AS (SELECT plainto_tsquery('english', w) AS p FROM unnest(${terms}::text[]) AS w),
+           q AS (SELECT coalesce(string_agg(p::text, ' | ') FILTER (WHERE p::text <> ''), '') AS s FROM parts)
+      SELECT tid FROM bench_quality_turns, q
+      WHERE conv = ${q.conversation} AND q.s <> '' AND doc @@ to_tsquery('english', q.s)
+      ORDER BY ts_rank(doc, to_tsquery('english', q.s)) DESC, tid DESC LIMIT 10`;
+    return rows.map((r) => r.tid);
+  };
+  return { search, close: () => sql.end() };
+}
+
+/** recall@k: share of a question's evidence turns in the top k, averaged; MRR: 1 / rank of the first. */
+async function evaluate(questions, search) {
+  let r5 = 0;
+  let r10 = 0;
+  let mrr = 0;
+  for (const q of questions) {
+    const ids = await search(q);
+    const evidence = new Set(q.evidence);
+    r5 += ids.slice(0, 5).filter((id) => evidence.has(id)).length / evidence.size;
+    r10 += ids.slice(0, 10).filter((id) => evidence.has(id)).length / evidence.size;
+    const first = ids.findIndex((id) => evidence.has(id));
+    mrr += first < 0 ? 0 : 1 / (first + 1);
+  }
+  const n = questions.length;
+  return { 'recall@5': r5 / n, 'recall@10': r10 / n, MRR: mrr / n };
+}
+
+export default async function run(record, info = { settings: [] }) {
+  const { turns, questions } = makeConversations({ conversations: CONVERSATIONS });
+  const groups = byConversation(turns);
+  const pg = await postgresTsRank(turns);
+  const systems = {
+    Engram: await engram(groups),
+    'SQLite FTS5': await fts5(groups),
+    MiniSearch: miniSearch(groups),
+    Orama: await orama(groups),
+    ...(pg ? { 'Postgres ts_rank': pg.search } : {}),
+  };
+  const results = {};
+  for (const [name, search] of Object.entries(systems)) results[name] = await evaluate(questions, search);
+  const types = [...new Set(questions.map((q) => q.type))];
+  const byType = {};
+  for (const type of types) {
+    byType[type] = await evaluate(
+      questions.filter((q) => q.type === type),
+      systems.Engram,
+    );
+  }
+  await pg?.close();
+  for (const metric of ['recall@5', 'recall@10', 'MRR']) {
+    for (const name of Object.keys(systems).filter((n) => n !== 'Engram')) {
+      record({
+        suite: 'quality',
+        metric,
+        ours: results.Engram[metric],
+        ref: results[name][metric],
+        refName: name,
+        unit: '',
+      });
+    }
+  }
+  console.log(JSON.stringify({ results, engramByType: byType }, null, 1));
+  info.settings.push(
+    `Quality: ${turns.length} generated turns in ${CONVERSATIONS} conversations, ${questions.length} questions (${types.join(', ')}), each searched within its conversation; FTS5 and Postgres get the question's words OR-ed.`,
+  );
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { explainedScore } from '../../src/core/explain.js';
+import { ids, type SuiteContext } from './harness.js';
+
+/** "Search that finds what people mean": prefixes on words as written, questions, stop words, CJK, match, metadata, explain. */
+export function retrievalCases(ctx: SuiteContext): void {
+  describe('retrieval', () => {
+    it('matches a prefix against words as written, whole words included', async () => {
+      const mem = await ctx.memory();
+      const [coffee, coffees, morning] = await mem.addMany([
+        { content: 'I drink coffee every day' },
+        { content: 'two coffees please' },
+        { content: 'a quiet morning run' },
+        { content: 'tea only' },
+      ]);
+      expect(ids(await mem.search('coffee*')).sort()).toEqual([coffee!.id, coffees!.id].sort());
+      for (const typed of ['morn*', 'morni*', 'mornin*', 'morning*']) {
+        expect(ids(await mem.search(typed)), typed).toEqual([morning!.id]);
+      }
+      expect(ids(await mem.search('running coffee*'))).toContain(coffee!.id);
+    });
+
+    it('takes questions as queries: apostrophes, ?, a stray - and unbalanced quotes never throw', async () => {
+      const mem = await ctx.memory();
+      const [book] = await mem.addMany([
+        { content: 'She said Becoming Nicole was moving and honest' },
+        { content: 'what did they want, she asked' },
+        { content: 'what did you do about the weather' },
+        { content: 'she did it' },
+      ]);
+      for (const question of [
+        'What did she say about "Becoming Nicole"?',
+        'what did she say about "Becoming Nicole',
+        "what's Nicole's book - the one she read?",
+      ]) {
+        expect(ids(await mem.search(question))[0], question).toBe(book!.id);
+      }
+      expect(await mem.search('?')).toEqual([]);
+    });
+
+    it('lets content words decide over function words, and still finds stop-word-only queries', async () => {
+      const mem = await ctx.memory();
+      const [wanted, chatter] = await mem.addMany([
+        { content: 'the espresso machine broke' },
+        { content: 'what did they do with the thing that they did' },
+      ]);
+      expect(ids(await mem.search('what did the user say about the espresso'))[0]).toBe(wanted!.id);
+      expect(ids(await mem.search('what did they do'))[0]).toBe(chatter!.id);
+    });
+
+    it('indexes Chinese, Japanese and Korean text by character pairs', async () => {
+      const mem = await ctx.memory();
+      const [tokyo, seoul] = await mem.addMany([
+        { content: '東京都に住んでいます' },
+        { content: '서울특별시 여행' },
+        { content: 'plain latin' },
+      ]);
+      expect(ids(await mem.search('東京'))).toEqual([tokyo!.id]);
+      expect(ids(await mem.search('서울'))).toEqual([seoul!.id]);
+    });
+
+    it("match: 'all' requires every term, 'any' ranks documents holding any", async () => {
+      const mem = await ctx.memory();
+      const [both, one] = await mem.addMany([
+        { content: 'green tea with lemon' },
+        { content: 'green apples' },
+        { content: 'lemon cake' },
+      ]);
+      expect(ids(await mem.search('green lemon', { match: 'all' }))).toEqual([both!.id]);
+      expect(ids(await mem.search('green lemon'))).toHaveLength(3);
+      expect(ids(await mem.search('green -lemon', { match: 'all' }))).toEqual([one!.id]);
+    });
+
+    it('filters list and search by metadata equality on top-level keys', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([
+        { content: 'note one', metadata: { source: 'chat', n: 1, where: { room: 'a' } } },
+        { content: 'note two', metadata: { source: 'chat', n: 2 } },
+        { content: 'note three', metadata: { source: 'email', n: 1 } },
+      ]);
+      expect(ids((await mem.list({ metadata: { source: 'chat' } })).items).sort()).toEqual(
+        [a!.id, b!.id].sort(),
+      );
+      expect(ids((await mem.list({ metadata: { source: 'chat', n: 1 } })).items)).toEqual([a!.id]);
+      expect(ids((await mem.list({ metadata: { where: { room: 'a' } } })).items)).toEqual([a!.id]);
+      expect(ids((await mem.list({ metadata: { source: 'fax' } })).items)).toEqual([]);
+      expect(ids(await mem.search('note', { metadata: { n: 1 } })).sort()).toEqual(
+        [a!.id, (await mem.list({ metadata: { source: 'email' } })).items[0]!.id].sort(),
+      );
+      const page = await mem.list({ metadata: { source: 'chat' }, limit: 1 });
+      expect(page.items).toHaveLength(1);
+      const next = await mem.list({ metadata: { source: 'chat' }, limit: 1, cursor: page.cursor });
+      expect(ids([...page.items, ...next.items]).sort()).toEqual([a!.id, b!.id].sort());
+    });
+
+    it('explains scores: the parts add up to the score', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { content: 'the user prefers dark roast coffee in the morning' },
+        { content: 'coffee beans and coffees' },
+        { content: 'morning light' },
+      ]);
+      const hits = await mem.search('what coffee* does the user drink in the morning', { explain: true });
+      expect(hits.length).toBeGreaterThan(1);
+      for (const hit of hits) {
+        expect(hit.explain?.text).toBeDefined();
+        expect(Math.abs(explainedScore(hit.explain!) - hit.score)).toBeLessThan(1e-9);
+      }
+      expect(Object.keys(hits[0]!.explain!.text!)).toContain('coffee*');
+      expect((await mem.search('coffee'))[0]!.explain).toBeUndefined();
+    });
+  });
+}
