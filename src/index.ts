@@ -1,12 +1,16 @@
 export { InMemoryStore } from './backends/in-memory/in-memory-store.js';
 export { createMemory } from './core/create-memory.js';
+export type { Embedder, EmbeddingOptions } from './core/embedding/embedder.js';
+export type { ReembedOptions, ReembedResult } from './core/embedding/reembed.js';
 export type { Engram } from './core/engram.js';
 export type {
   ChangeEvent,
   ChangeKind,
   CreateMemoryOptions,
   MemoryEvents,
+  MemoryStatus,
   SyncOptions,
+  WarningEvent,
 } from './core/engram-options.js';
 export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
 export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';

@@ -1,3 +1,4 @@
+import { assertEmbedder } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
@@ -30,6 +31,7 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
   const store =
     options.store ?? new (await import('../backends/in-memory/in-memory-store.js')).InMemoryStore();
   const now = options.now ?? Date.now;
+  if (options.embedder !== undefined) assertEmbedder(options.embedder);
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
   if (typeof clientId !== 'string') {
@@ -37,6 +39,7 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
   const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
+  if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
   if (sync) await memory.startSync(sync);
   return memory;
 }

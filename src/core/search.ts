@@ -1,7 +1,13 @@
 import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
-import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
+import type {
+  MemoryRecord,
+  MemoryStore,
+  NativeSearchHit,
+  SearchReport,
+  SearchRequest,
+} from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
@@ -99,12 +105,19 @@ async function vectorSearch(
   vector: readonly number[],
   filter: MemoryFilter,
   limit: number,
+  model: string | undefined,
+  report: SearchReport | undefined,
 ): Promise<NativeSearchHit[]> {
   const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
   const scored: Ranked[] = [];
   for (let after: string | null = null; ; ) {
     const page = await store.vectors(namespace, after, VECTOR_PAGE);
-    for (const { id, embedding } of page) {
+    for (const { id, embedding, model: entryModel } of page) {
+      // Vectors of two models live in unrelated spaces: never score one against the other.
+      if (model !== undefined && entryModel !== model) {
+        if (report) report.otherModels += 1;
+        continue;
+      }
       if (embedding.length !== vector.length) {
         throw new EngramError(
           'VALIDATION',
@@ -140,8 +153,9 @@ export async function searchStore(
   store: MemoryStore,
   namespace: string,
   request: SearchRequest,
+  report?: SearchReport,
 ): Promise<NativeSearchHit[]> {
-  if (store.search) return store.search(namespace, request);
+  if (store.search) return store.search(namespace, request, report);
   const filter: MemoryFilter = {
     kind: request.kind,
     tags: request.tags,
@@ -154,11 +168,13 @@ export async function searchStore(
       field: 'vector',
     });
   }
-  if (request.mode === 'vector') return vectorSearch(store, namespace, request.vector, filter, request.limit);
+  if (request.mode === 'vector') {
+    return vectorSearch(store, namespace, request.vector, filter, request.limit, request.model, report);
+  }
   const depth = Math.max(request.limit * 3, 50);
   const [text, vector] = await Promise.all([
     textSearch(store, namespace, request, filter, depth),
-    vectorSearch(store, namespace, request.vector, filter, depth),
+    vectorSearch(store, namespace, request.vector, filter, depth, request.model, report),
   ]);
   return fuse([text, vector], request.limit);
 }

@@ -24,6 +24,7 @@ export const MEMORY_FIELDS = [
   'embedding',
   'importance',
   'expiresAt',
+  'embeddingModel',
 ] as const;
 export type MemoryField = (typeof MEMORY_FIELDS)[number];
 
@@ -128,6 +129,8 @@ export interface TextStats {
 export interface VectorEntry {
   id: string;
   embedding: number[];
+  /** The memory's `embeddingModel`, when it has one. */
+  model?: string;
 }
 
 export interface StoreCapabilities {
@@ -147,6 +150,12 @@ export interface SearchRequest extends SearchOptions {
   mode: SearchMode;
   tagMode: TagMode;
   now: string;
+}
+
+/** What a search tells besides its hits. */
+export interface SearchReport {
+  /** Stored embeddings skipped because another model made them (see `SearchOptions.model`). */
+  otherModels: number;
 }
 
 export interface NativeSearchHit {
@@ -191,7 +200,8 @@ export interface MemoryStore {
   getMeta(namespace: string, key: string): Promise<Json | undefined>;
   namespaces(): Promise<string[]>;
 
-  search?(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]>;
+  /** `report`, when given, is filled with what the search skipped (embeddings of other models). */
+  search?(namespace: string, request: SearchRequest, report?: SearchReport): Promise<NativeSearchHit[]>;
   neighbors?(
     namespace: string,
     id: string,

@@ -228,9 +228,13 @@ export class InMemoryStore implements MemoryStore {
     const data = this.space(namespace);
     const out: VectorEntry[] = [];
     for (const id of data.ids.ascendingAfter(afterId)) {
-      const embedding = data.memories.get(id)!.memory.embedding;
+      const { embedding, embeddingModel } = data.memories.get(id)!.memory;
       if (!embedding) continue;
-      out.push({ id, embedding: [...embedding] });
+      out.push(
+        embeddingModel === undefined
+          ? { id, embedding: [...embedding] }
+          : { id, embedding: [...embedding], model: embeddingModel },
+      );
       if (out.length === limit) break;
     }
     return out;

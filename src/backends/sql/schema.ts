@@ -33,6 +33,8 @@ const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
     `CREATE TABLE engram_meta (ns ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
       PRIMARY KEY (ns, key))${keyed}`,
   ],
+  // v2: the model that produced each embedding (vector search compares only equal models).
+  () => ['ALTER TABLE engram_memories ADD COLUMN embedding_model TEXT'],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
