@@ -1,5 +1,11 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { checkVectors, type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
+import {
+  assertEmbedder,
+  checkVectors,
+  type Embedder,
+  type EmbeddingOptions,
+  errorMessage,
+} from './embedding/embedder.js';
 import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
 import { type ReembedOptions, type ReembedResult, reembedAll } from './embedding/reembed.js';
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
@@ -124,16 +130,16 @@ export class Engram {
    */
   async reembed(options: ReembedOptions = {}): Promise<ReembedResult> {
     this.assertOpen();
-    if (!this.embedder) {
+    const embedder = options.embedder ?? this.embedder;
+    if (!embedder) {
       throw new EngramError(
         'VALIDATION',
-        'reembed: this memory has no embedder (pass createMemory({ embedder }))',
-        {
-          field: 'embedder',
-        },
+        'reembed.embedder: expected an embedder (pass it here or to createMemory({ embedder }))',
+        { field: 'reembed.embedder' },
       );
     }
-    return reembedAll(this.embeddingHost(this.embedder, {}), options);
+    if (options.embedder) assertEmbedder(options.embedder);
+    return reembedAll(this.embeddingHost(embedder, {}), options);
   }
 
   /**

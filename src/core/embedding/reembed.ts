@@ -1,8 +1,10 @@
 import type { MemoryRecord } from '../store-contract.js';
-import { checkVectors, needsEmbedding } from './embedder.js';
+import { checkVectors, type Embedder, needsEmbedding } from './embedder.js';
 import { type EmbeddingHost, embeddingWrites } from './embedding-queue.js';
 
 export interface ReembedOptions {
+  /** The embedder to move to (default: the memory's own). */
+  embedder?: Embedder;
   /** Texts per embedder call (default 64). */
   batchSize?: number;
   /** Called after every batch with how many memories are done out of how many needed it. */
