@@ -1,4 +1,4 @@
-export { InMemoryStore } from './backends/in-memory/in-memory-store.js';
+export { InMemoryStore, type InMemoryStoreOptions } from './backends/in-memory/in-memory-store.js';
 export { createMemory } from './core/create-memory.js';
 export type { Embedder, EmbeddingOptions } from './core/embedding/embedder.js';
 export type { ReembedOptions, ReembedResult } from './core/embedding/reembed.js';
@@ -36,3 +36,4 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
+export { Int8Matrix, IvfIndex, type IvfOptions, type VectorHit, VectorMatrix } from './core/vector/index.js';

@@ -9,6 +9,7 @@ import type {
   SearchRequest,
 } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
+import { cosine } from './vector/cosine.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
 const RRF_K = 60;
@@ -88,16 +89,6 @@ async function textSearch(
   });
 }
 
-function cosine(a: readonly number[], b: readonly number[], normA: number): number {
-  let dot = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    normB += b[i]! * b[i]!;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / (normA * Math.sqrt(normB));
-}
-
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
 async function vectorSearch(
   store: MemoryStore,
@@ -108,6 +99,12 @@ async function vectorSearch(
   model: string | undefined,
   report: SearchReport | undefined,
 ): Promise<NativeSearchHit[]> {
+  // A store with its own vector index answers a model's query without serving every embedding.
+  if (model !== undefined && store.nearestVectors) {
+    const nearest = await store.nearestVectors(namespace, { vector, model, limit, filter });
+    if (report) report.otherModels += nearest.otherModels;
+    return nearest.hits;
+  }
   const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
   const scored: Ranked[] = [];
   for (let after: string | null = null; ; ) {

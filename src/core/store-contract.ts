@@ -1,3 +1,4 @@
+import type { MemoryFilter } from './filter.js';
 import type {
   Direction,
   Json,
@@ -193,6 +194,15 @@ export interface MemoryStore {
   /** Inverted-index reads for core's BM25: postings of exact terms and of every term with a prefix. */
   textStats(namespace: string): Promise<TextStats>;
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
+  /**
+   * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
+   * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index
+   * only chooses candidates). `otherModels` counts embeddings of other models it skipped.
+   */
+  nearestVectors?(
+    namespace: string,
+    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+  ): Promise<{ hits: NativeSearchHit[]; otherModels: number }>;
   /** Embeddings in id order after `afterId`, `limit` at a time. */
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
 
