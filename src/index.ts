@@ -1,11 +1,15 @@
-export { InMemoryStore } from './backends/in-memory/in-memory-store.js';
+export { InMemoryStore, type InMemoryStoreOptions } from './backends/in-memory/in-memory-store.js';
+export type { Embedder, EmbeddingOptions } from './core/embedding/embedder.js';
+export type { ReembedOptions, ReembedResult } from './core/embedding/reembed.js';
 export type { Engram } from './core/engram.js';
 export type {
   ChangeEvent,
   ChangeKind,
   CreateMemoryOptions,
   MemoryEvents,
+  MemoryStatus,
   SyncOptions,
+  WarningEvent,
 } from './core/engram-options.js';
 export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
 export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
@@ -32,4 +36,5 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
+export { Int8Matrix, IvfIndex, type IvfOptions, type VectorHit, VectorMatrix } from './core/vector/index.js';
 export { createMemory } from './create-memory.js';

@@ -4,6 +4,7 @@ import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { type CliIo, type Command, Interrupted, SetupError, UsageError } from './io.js';
 import { migrateCommand } from './migrate.js';
+import { reembedCommand } from './reembed.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
 
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   exportCommand,
   importCommand,
   migrateCommand,
+  reembedCommand,
 ];
 
 const HELP = `Usage: engram <command> [flags]

@@ -1,3 +1,4 @@
+import { assertEmbedder } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
@@ -28,18 +29,20 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   const store = options.store;
   const now = options.now ?? Date.now;
+  if (options.embedder !== undefined) assertEmbedder(options.embedder);
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
   if (typeof clientId !== 'string') {
     clientId = randomHex(8);
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
-  // A syncing replica stamps in the edge's time, learned from its answers, not the device's.
+  // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
   const clock = offset
     ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
     : new HybridLogicalClock(clientId, now);
   const memory = new Engram(store, namespace, clock, now);
+  if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
   if (sync) await memory.startSync(sync, offset);
   return memory;
 }

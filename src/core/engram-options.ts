@@ -1,3 +1,4 @@
+import type { Embedder, EmbeddingOptions } from './embedding/embedder.js';
 import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
 import type { RejectedChange } from './sync/quarantine.js';
@@ -11,9 +12,26 @@ export interface ChangeEvent {
   ids: string[];
 }
 
+/** Sync status plus the background embedding queue. */
+export interface MemoryStatus extends SyncStatus {
+  /** Memories saved without an embedding that are waiting for the embedder. */
+  pendingEmbeddings: number;
+  /** Why the last embedder call failed, until one succeeds (it is retried with backoff). */
+  embeddingError?: string;
+}
+
+/** Something the caller may want to know that is not an error of the call itself. */
+export interface WarningEvent {
+  code: 'EMBEDDING_MODEL_MISMATCH' | 'EMBEDDER_FAILED' | 'EMBEDDING_FAILED';
+  message: string;
+  /** For EMBEDDING_MODEL_MISMATCH: how many embeddings of another model were skipped. */
+  count?: number;
+}
+
 export interface MemoryEvents extends Record<string, unknown> {
   change: ChangeEvent;
-  status: SyncStatus;
+  status: MemoryStatus;
+  warning: WarningEvent;
   /** A local change the edge refused and sync set aside (see `Engram.rejected()`). */
   rejected: RejectedChange;
 }
@@ -40,4 +58,8 @@ export interface CreateMemoryOptions {
   sync?: SyncOptions;
   /** The wall clock, injectable for tests of TTL and clocks. */
   now?: () => number;
+  /** Embeds content written without an `embedding`, in the background (see docs/embeddings.md). */
+  embedder?: Embedder;
+  /** Batch size and retry backoff of the background embedding queue. */
+  embedding?: EmbeddingOptions;
 }

@@ -1,5 +1,14 @@
 import { decodeCursor, encodeCursor } from './cursor.js';
-import type { ChangeKind, MemoryEvents, SyncOptions } from './engram-options.js';
+import {
+  assertEmbedder,
+  checkVectors,
+  type Embedder,
+  type EmbeddingOptions,
+  errorMessage,
+} from './embedding/embedder.js';
+import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
+import { type ReembedOptions, type ReembedResult, reembedAll } from './embedding/reembed.js';
+import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
 import { isExpired } from './filter.js';
@@ -23,9 +32,9 @@ import type {
   SearchOptions,
 } from './model.js';
 import { searchStore } from './search.js';
-import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
+import type { MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
-import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
+import type { SyncEngine, SyncResult } from './sync/engine.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
@@ -34,6 +43,10 @@ const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 10;
 const DEFAULT_DEPTH = 1;
 const DEFAULT_PATH_DEPTH = 6;
+
+function checkQueryVector(embedder: Embedder, output: ArrayLike<number>[]): number[][] {
+  return checkVectors(embedder, output, 1);
+}
 
 function reportListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
@@ -50,6 +63,8 @@ export class Engram {
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
   private replication: SyncEngine | undefined;
+  private embedder: Embedder | undefined;
+  private embeddings: EmbeddingQueue | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -59,12 +74,74 @@ export class Engram {
   ) {
     this.events = new Emitter<MemoryEvents>(reportListenerError);
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
-      if (ns === this.namespace) this.events.emit('change', { type: 'external', namespace: ns, ids });
+      if (ns !== this.namespace) return;
+      this.events.emit('change', { type: 'external', namespace: ns, ids });
+      this.considerForEmbedding(ids);
     });
   }
 
-  get status(): SyncStatus {
-    return this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
+  get status(): MemoryStatus {
+    const sync = this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
+    const status: MemoryStatus = { ...sync, pendingEmbeddings: this.embeddings?.pending ?? 0 };
+    if (this.embeddings?.lastError !== undefined) status.embeddingError = this.embeddings.lastError;
+    return status;
+  }
+
+  /** Embeds content written without an embedding, in the background; createMemory calls it. */
+  startEmbedding(embedder: Embedder, options: EmbeddingOptions = {}): void {
+    this.embedder = embedder;
+    this.embeddings = new EmbeddingQueue(this.embeddingHost(embedder, options));
+    // Work left by an earlier session (the store is the durable queue) resumes in the background.
+    this.embeddings.scan().catch((error) => this.warn('EMBEDDING_FAILED', errorMessage(error)));
+  }
+
+  private embeddingHost(embedder: Embedder, options: EmbeddingOptions): EmbeddingHost {
+    return {
+      store: this.store,
+      namespace: this.namespace,
+      embedder,
+      options,
+      now: () => this.nowIso(),
+      stamp: (records) => {
+        for (const record of records) this.observe(record);
+        return this.clock.tick();
+      },
+      write: async (writes) => {
+        if (this.closed) return;
+        await this.write(
+          { memories: writes },
+          'update',
+          writes.map((w) => w.id),
+        );
+      },
+      onChange: () => this.events.emit('status', this.status),
+    };
+  }
+
+  private considerForEmbedding(ids: string[]): void {
+    this.embeddings?.consider(ids).catch((error) => this.warn('EMBEDDING_FAILED', errorMessage(error)));
+  }
+
+  private warn(code: MemoryEvents['warning']['code'], message: string, count?: number): void {
+    this.events.emit('warning', count === undefined ? { code, message } : { code, message, count });
+  }
+
+  /**
+   * Re-embeds every memory not yet embedded by this memory's embedder for its current content, e.g.
+   * after changing models. Resumable: run it again after an interruption and it continues.
+   */
+  async reembed(options: ReembedOptions = {}): Promise<ReembedResult> {
+    this.assertOpen();
+    const embedder = options.embedder ?? this.embedder;
+    if (!embedder) {
+      throw new EngramError(
+        'VALIDATION',
+        'reembed.embedder: expected an embedder (pass it here or to createMemory({ embedder }))',
+        { field: 'reembed.embedder' },
+      );
+    }
+    if (options.embedder) assertEmbedder(options.embedder);
+    return reembedAll(this.embeddingHost(embedder, {}), options);
   }
 
   /**
@@ -85,18 +162,21 @@ export class Engram {
       intervalMs: options.intervalMs,
       debounceMs: options.debounceMs,
       backoff: options.backoff,
-      onStatus: (status) => this.events.emit('status', status),
-      onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace: this.namespace, ids }),
+      onStatus: () => this.events.emit('status', this.status),
+      onPulled: (ids) => {
+        this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
+        this.considerForEmbedding(ids);
+      },
       onRejected: (change) => this.events.emit('rejected', change),
     });
     await this.replication.start();
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
-    if (event !== 'change' && event !== 'status' && event !== 'rejected') {
+    if (event !== 'change' && event !== 'status' && event !== 'rejected' && event !== 'warning') {
       throw new EngramError(
         'VALIDATION',
-        `on.event: expected 'change', 'status' or 'rejected', got ${JSON.stringify(event)}`,
+        `on.event: expected 'change', 'status', 'rejected' or 'warning', got ${JSON.stringify(event)}`,
         {
           field: 'on.event',
         },
@@ -179,6 +259,7 @@ export class Engram {
       'add',
       writes.map((w) => w.id),
     );
+    this.embeddings?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));
     return result.memories.map((r) => r.memory);
   }
 
@@ -193,12 +274,23 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
-    this.observe(await this.requireLive(id, 'update.id'));
+    const existing = await this.requireLive(id, 'update.id');
+    this.observe(existing);
+    // New content makes the embedding stale: it is cleared with the same stamp and embedded again.
+    const reembed =
+      this.embeddings !== undefined &&
+      parsed.content !== undefined &&
+      parsed.embedding === undefined &&
+      parsed.content !== existing.memory.content;
+    const write = reembed ? { ...parsed, embedding: null, embeddingModel: null } : { ...parsed };
+    // A vector given without its model is of an unknown model: the old label must not stay on it.
+    if (parsed.embedding !== undefined && parsed.embeddingModel === undefined) write.embeddingModel = null;
     const result = await this.write(
-      { memories: [patchMemoryWrite(id, parsed, this.clock.tick())] },
+      { memories: [patchMemoryWrite(id, write, this.clock.tick())] },
       'update',
       [id],
     );
+    if (reembed) this.embeddings?.enqueue([id]);
     const updated = result.memories[0];
     if (!updated)
       throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
@@ -247,20 +339,54 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
-    const mode: SearchMode = parsed.mode ?? (parsed.vector ? (query.trim() ? 'hybrid' : 'vector') : 'text');
-    const hits = await searchStore(this.store, this.namespace, {
-      query,
-      mode,
-      limit: parsed.limit ?? DEFAULT_SEARCH_LIMIT,
-      kind: parsed.kind,
-      tags: parsed.tags,
-      tagMode: parsed.tagMode ?? 'any',
-      vector: parsed.vector,
-      now: this.nowIso(),
-      match: parsed.match,
-      metadata: parsed.metadata,
-      explain: parsed.explain,
-    });
+    let mode: SearchMode = parsed.mode ?? (parsed.vector ? (query.trim() ? 'hybrid' : 'vector') : 'text');
+    let { vector, model } = parsed;
+    if (mode !== 'text' && !vector && this.embedder) {
+      try {
+        [vector] = checkQueryVector(this.embedder, await this.embedder.embed([query]));
+        model ??= this.embedder.id;
+      } catch (error) {
+        // Local first: hybrid search still answers by text when the embedder is unreachable.
+        if (mode === 'vector') {
+          throw new EngramError('OFFLINE', `search: the embedder failed: ${errorMessage(error)}`, {
+            field: 'embedder',
+            cause: error,
+          });
+        }
+        this.warn(
+          'EMBEDDER_FAILED',
+          `search: the embedder failed, text results only: ${errorMessage(error)}`,
+        );
+        mode = 'text';
+      }
+    }
+    const report: SearchReport = { otherModels: 0 };
+    const hits = await searchStore(
+      this.store,
+      this.namespace,
+      {
+        query,
+        mode,
+        limit: parsed.limit ?? DEFAULT_SEARCH_LIMIT,
+        kind: parsed.kind,
+        tags: parsed.tags,
+        tagMode: parsed.tagMode ?? 'any',
+        vector,
+        model,
+        now: this.nowIso(),
+        match: parsed.match,
+        metadata: parsed.metadata,
+        explain: parsed.explain,
+      },
+      report,
+    );
+    if (report.otherModels > 0) {
+      this.warn(
+        'EMBEDDING_MODEL_MISMATCH',
+        `search: skipped ${report.otherModels} embeddings made by a model other than ${model}; run reembed to move them`,
+        report.otherModels,
+      );
+    }
     return hits.map((h) =>
       h.explain
         ? { memory: h.record.memory, score: h.score, explain: h.explain }
@@ -413,6 +539,7 @@ export class Engram {
     if (this.closed) return;
     this.closed = true;
     this.replication?.stop();
+    this.embeddings?.stop();
     this.unsubscribeStore?.();
     this.events.clear();
     await this.store.close();

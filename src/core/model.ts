@@ -9,6 +9,8 @@ export interface Memory {
   tags: string[];
   metadata: { [k: string]: Json };
   embedding?: number[];
+  /** The `id` of the embedder (model) that produced `embedding`; vector search compares only equal models. */
+  embeddingModel?: string;
   importance?: number;
   createdAt: string;
   updatedAt: string;
@@ -33,6 +35,7 @@ export interface MemoryInput {
   tags?: string[];
   metadata?: { [k: string]: Json };
   embedding?: number[];
+  embeddingModel?: string;
   importance?: number;
   expiresAt?: string;
   id?: string;
@@ -45,6 +48,7 @@ export interface MemoryPatch {
   tags?: string[];
   metadata?: { [k: string]: Json };
   embedding?: number[] | null;
+  embeddingModel?: string | null;
   importance?: number | null;
   expiresAt?: string | null;
 }
@@ -78,6 +82,11 @@ export interface SearchOptions {
   tags?: string[];
   tagMode?: TagMode;
   vector?: number[];
+  /**
+   * The model of `vector`: only embeddings of this model are compared. Defaults to the embedder's id
+   * when the query is embedded for you; with neither, every embedding is compared.
+   */
+  model?: string;
   mode?: SearchMode;
   /** `any` (default): a memory needs one query term; `all`: every term not excluded. */
   match?: TextMatch;

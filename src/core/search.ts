@@ -3,8 +3,15 @@ import { EngramError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
 import type { Explanation } from './model.js';
-import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
+import type {
+  MemoryRecord,
+  MemoryStore,
+  NativeSearchHit,
+  SearchReport,
+  SearchRequest,
+} from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
+import { cosine } from './vector/cosine.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
 const RRF_K = 60;
@@ -94,16 +101,6 @@ async function textSearch(
   });
 }
 
-function cosine(a: readonly number[], b: readonly number[], normA: number): number {
-  let dot = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    normB += b[i]! * b[i]!;
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / (normA * Math.sqrt(normB));
-}
-
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
 async function vectorSearch(
   store: MemoryStore,
@@ -111,13 +108,26 @@ async function vectorSearch(
   vector: readonly number[],
   filter: MemoryFilter,
   limit: number,
+  model: string | undefined,
+  report: SearchReport | undefined,
   explain = false,
 ): Promise<NativeSearchHit[]> {
+  // A store with its own vector index answers a model's query without serving every embedding.
+  if (model !== undefined && store.nearestVectors) {
+    const nearest = await store.nearestVectors(namespace, { vector, model, limit, filter });
+    if (report) report.otherModels += nearest.otherModels;
+    return explain ? nearest.hits.map((hit) => ({ ...hit, explain: { vector: hit.score } })) : nearest.hits;
+  }
   const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
   const scored: Ranked[] = [];
   for (let after: string | null = null; ; ) {
     const page = await store.vectors(namespace, after, VECTOR_PAGE);
-    for (const { id, embedding } of page) {
+    for (const { id, embedding, model: entryModel } of page) {
+      // Vectors of two models live in unrelated spaces: never score one against the other.
+      if (model !== undefined && entryModel !== model) {
+        if (report) report.otherModels += 1;
+        continue;
+      }
       if (embedding.length !== vector.length) {
         throw new EngramError(
           'VALIDATION',
@@ -165,8 +175,9 @@ export async function searchStore(
   store: MemoryStore,
   namespace: string,
   request: SearchRequest,
+  report?: SearchReport,
 ): Promise<NativeSearchHit[]> {
-  if (store.search) return store.search(namespace, request);
+  if (store.search) return store.search(namespace, request, report);
   const filter: MemoryFilter = {
     kind: request.kind,
     tags: request.tags,
@@ -181,12 +192,21 @@ export async function searchStore(
     });
   }
   if (request.mode === 'vector') {
-    return vectorSearch(store, namespace, request.vector, filter, request.limit, request.explain);
+    return vectorSearch(
+      store,
+      namespace,
+      request.vector,
+      filter,
+      request.limit,
+      request.model,
+      report,
+      request.explain,
+    );
   }
   const depth = Math.max(request.limit * 3, 50);
   const [text, vector] = await Promise.all([
     textSearch(store, namespace, request, filter, depth),
-    vectorSearch(store, namespace, request.vector, filter, depth, request.explain),
+    vectorSearch(store, namespace, request.vector, filter, depth, request.model, report, request.explain),
   ]);
   return fuse([text, vector], request.limit);
 }

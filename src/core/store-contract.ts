@@ -1,3 +1,4 @@
+import type { MemoryFilter } from './filter.js';
 import type {
   Direction,
   Explanation,
@@ -26,6 +27,7 @@ export const MEMORY_FIELDS = [
   'embedding',
   'importance',
   'expiresAt',
+  'embeddingModel',
 ] as const;
 export type MemoryField = (typeof MEMORY_FIELDS)[number];
 
@@ -137,6 +139,8 @@ export interface TextStats {
 export interface VectorEntry {
   id: string;
   embedding: number[];
+  /** The memory's `embeddingModel`, when it has one. */
+  model?: string;
 }
 
 export interface StoreCapabilities {
@@ -156,6 +160,12 @@ export interface SearchRequest extends SearchOptions {
   mode: SearchMode;
   tagMode: TagMode;
   now: string;
+}
+
+/** What a search tells besides its hits. */
+export interface SearchReport {
+  /** Stored embeddings skipped because another model made them (see `SearchOptions.model`). */
+  otherModels: number;
 }
 
 export interface NativeSearchHit {
@@ -194,6 +204,15 @@ export interface MemoryStore {
   /** Inverted-index reads for core's BM25: postings of exact terms and of every term with a prefix. */
   textStats(namespace: string): Promise<TextStats>;
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
+  /**
+   * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
+   * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index
+   * only chooses candidates). `otherModels` counts embeddings of other models it skipped.
+   */
+  nearestVectors?(
+    namespace: string,
+    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+  ): Promise<{ hits: NativeSearchHit[]; otherModels: number }>;
   /** Embeddings in id order after `afterId`, `limit` at a time. */
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
 
@@ -201,7 +220,8 @@ export interface MemoryStore {
   getMeta(namespace: string, key: string): Promise<Json | undefined>;
   namespaces(): Promise<string[]>;
 
-  search?(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]>;
+  /** `report`, when given, is filled with what the search skipped (embeddings of other models). */
+  search?(namespace: string, request: SearchRequest, report?: SearchReport): Promise<NativeSearchHit[]>;
   neighbors?(
     namespace: string,
     id: string,

@@ -86,6 +86,13 @@ const embedding = v.pipe(
   v.minLength(1, 'expected at least one dimension'),
   v.maxLength(LIMITS.embeddingDims, `expected at most ${LIMITS.embeddingDims} dimensions`),
 );
+/** An embedder's id, e.g. `openai:text-embedding-3-small`; longer than a label for hub model names. */
+const embeddingModel = v.pipe(
+  v.string('expected the embedding model id as a string'),
+  v.minLength(1, 'expected a non-empty embedding model id'),
+  v.maxLength(256, 'expected an embedding model id of at most 256 characters'),
+  v.check((s) => !hasNul(s), 'expected an embedding model id without NUL characters'),
+);
 const importance = v.pipe(
   finite,
   v.minValue(0, 'expected a number from 0 to 1'),
@@ -114,6 +121,7 @@ export const memoryInputSchema = v.strictObject(
     tags: v.optional(tags),
     metadata: v.optional(metadata),
     embedding: v.optional(embedding),
+    embeddingModel: v.optional(embeddingModel),
     importance: v.optional(importance),
     expiresAt: v.optional(instant),
     id: v.optional(id),
@@ -129,6 +137,7 @@ export const memoryPatchSchema = v.pipe(
       tags: v.optional(tags),
       metadata: v.optional(metadata),
       embedding: v.optional(v.nullable(embedding)),
+      embeddingModel: v.optional(v.nullable(embeddingModel)),
       importance: v.optional(v.nullable(importance)),
       expiresAt: v.optional(v.nullable(instant)),
     },
@@ -154,6 +163,7 @@ export const searchOptionsSchema = v.strictObject({
   tags: v.optional(tags),
   tagMode: v.optional(tagMode),
   vector: v.optional(embedding),
+  model: v.optional(embeddingModel),
   mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
   match: v.optional(v.picklist(['any', 'all'], "expected 'any' or 'all'")),
   metadata: v.optional(metadata),
@@ -220,7 +230,18 @@ function describe(input: unknown): string {
 }
 
 /** Field rules shared with the sync protocol, so replicated writes obey the same limits as local ones. */
-export const fieldSchemas = { id, content, tags, metadata, embedding, importance, instant, label, finite };
+export const fieldSchemas = {
+  id,
+  content,
+  tags,
+  metadata,
+  embedding,
+  embeddingModel,
+  importance,
+  instant,
+  label,
+  finite,
+};
 
 const nonNegativeInt = v.pipe(
   v.number('expected a number'),

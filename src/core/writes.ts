@@ -28,6 +28,7 @@ export function createMemoryWrite(
     metadata: structuredClone(input.metadata ?? {}),
   };
   if (input.embedding !== undefined) values.embedding = [...input.embedding];
+  if (input.embeddingModel !== undefined) values.embeddingModel = input.embeddingModel;
   if (input.importance !== undefined) values.importance = input.importance;
   if (input.expiresAt !== undefined) values.expiresAt = new Date(input.expiresAt).toISOString();
   return { id, create: { namespace, createdAt }, values, clocks: stampAll(MEMORY_FIELDS, stamp) };

@@ -17,7 +17,7 @@ describe('PostgresStore on PGlite: migrations', () => {
     const again = storeOver();
     await again.open();
     const { rows } = await db.query<{ version: number }>('SELECT version FROM engram_schema_version');
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     await Promise.all([a.close(), b.close(), again.close()]);
     expect(db.closed).toBe(false);
   });

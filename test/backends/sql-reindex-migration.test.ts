@@ -23,6 +23,7 @@ describe('SQL schema v1 -> v2: the text index is rebuilt with words as written',
     // Make it a v1 database: stems only, schema version 1.
     legacy.run("DELETE FROM engram_terms WHERE term LIKE '~%'");
     legacy.run('DELETE FROM engram_schema_version WHERE version > 1');
+    legacy.run('ALTER TABLE engram_memories DROP COLUMN embedding_model');
     expect(legacy.exec("SELECT count(*) FROM engram_terms WHERE term LIKE '~%'")[0]!.values[0]![0]).toBe(0);
     const legacyBytes = legacy.export();
 

@@ -232,7 +232,7 @@ export function eventCases(ctx: SuiteContext): void {
     it('status is local with nothing pending when sync is off', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'x' });
-      expect(mem.status).toEqual({ state: 'local', pending: 0, lastSyncAt: null });
+      expect(mem.status).toEqual({ state: 'local', pending: 0, lastSyncAt: null, pendingEmbeddings: 0 });
     });
   });
 }

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { changeFeedCases, eventCases } from './changes.case.js';
 import { crudCases } from './crud.case.js';
+import { embeddingCases } from './embedding.case.js';
 import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
 import { listCases } from './list.case.js';
@@ -30,5 +31,6 @@ export function testStore(options: TestStoreOptions): void {
     changeFeedCases(ctx);
     eventCases(ctx);
     persistenceCases(ctx);
+    embeddingCases(ctx);
   });
 }

@@ -10,6 +10,7 @@ import type {
   ListQuery,
   MemoryRecord,
   MemoryStore,
+  NativeSearchHit,
   StoreCapabilities,
   TextPosting,
   TextStats,
@@ -19,6 +20,16 @@ import type {
 } from '../../core/store-contract.js';
 import { InvertedIndex } from './inverted-index.js';
 import { SortedIds } from './sorted-ids.js';
+import { type VectorIndexOption, VectorSpace } from './vector-space.js';
+
+export interface InMemoryStoreOptions {
+  /**
+   * How vector search finds candidates: `'exact'` (default) scans a Float32Array per model;
+   * `{ ivf: {} }` adds an approximate IVF index, trained once a model has 5 000 vectors, then kept
+   * current as memories change (see docs/embeddings.md for recall and speed).
+   */
+  vectorIndex?: VectorIndexOption;
+}
 
 class NamespaceData {
   readonly memories = new Map<string, MemoryRecord>();
@@ -31,6 +42,8 @@ class NamespaceData {
   readonly changes = new Map<string, ChangeEntry>();
   readonly meta = new Map<string, Json>();
   seq = 0;
+
+  constructor(readonly vectors: VectorSpace) {}
 
   attachLink(memoryId: string, linkId: string): void {
     const set = this.linkIdsByMemory.get(memoryId);
@@ -67,6 +80,8 @@ export class InMemoryStore implements MemoryStore {
   private closed = false;
   private readonly serial = createSerialQueue();
 
+  constructor(private readonly options: InMemoryStoreOptions = {}) {}
+
   async open(): Promise<void> {
     this.assertOpen();
   }
@@ -83,7 +98,7 @@ export class InMemoryStore implements MemoryStore {
     this.assertOpen();
     const existing = this.spaces.get(namespace);
     if (existing) return existing;
-    const data = new NamespaceData();
+    const data = new NamespaceData(new VectorSpace(this.options.vectorIndex ?? 'exact'));
     this.spaces.set(namespace, data);
     return data;
   }
@@ -107,11 +122,19 @@ export class InMemoryStore implements MemoryStore {
           else data.ids.insert(record.memory.id);
           data.memories.set(record.memory.id, record);
           data.index.add(record.memory.id, record.memory.content);
+          const { clocks } = record;
+          if (
+            previous?.clocks.embedding !== clocks.embedding ||
+            previous?.clocks.embeddingModel !== clocks.embeddingModel
+          ) {
+            data.vectors.put(record);
+          }
         });
       },
       deleteMemory: (record) => {
         staged.push(() => {
           data.memories.delete(record.memory.id);
+          data.vectors.delete(record.memory.id);
           data.ids.remove(record.memory.id);
           data.index.remove(record.memory.id, record.memory.content);
         });
@@ -224,13 +247,25 @@ export class InMemoryStore implements MemoryStore {
     return this.space(namespace).index.postings(terms, prefixes);
   }
 
+  async nearestVectors(
+    namespace: string,
+    query: Parameters<NonNullable<MemoryStore['nearestVectors']>>[1],
+  ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
+    const data = this.space(namespace);
+    return data.vectors.nearest(data.memories, query);
+  }
+
   async vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
     const data = this.space(namespace);
     const out: VectorEntry[] = [];
     for (const id of data.ids.ascendingAfter(afterId)) {
-      const embedding = data.memories.get(id)!.memory.embedding;
+      const { embedding, embeddingModel } = data.memories.get(id)!.memory;
       if (!embedding) continue;
-      out.push({ id, embedding: [...embedding] });
+      out.push(
+        embeddingModel === undefined
+          ? { id, embedding: [...embedding] }
+          : { id, embedding: [...embedding], model: embeddingModel },
+      );
       if (out.length === limit) break;
     }
     return out;

@@ -239,11 +239,19 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
-    return this.read('vectors', ['vectors'], async (tx) => {
+    return this.read('vectors', ['vectors', 'memories'], async (tx) => {
       const store = tx.objectStore('vectors');
       const range = namespaceRange(namespace, afterId ?? undefined);
       const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
-      return keys.map(([, id], i) => ({ id, embedding: Array.from(values[i]!) }));
+      // The model lives in the memory row; its rows are read in the same transaction, key by key.
+      const memories = tx.objectStore('memories');
+      const rows = await Promise.all(keys.map((key) => memories.get(key)));
+      return keys.map(([, id], i) => {
+        const entry: VectorEntry = { id, embedding: Array.from(values[i]!) };
+        const model = rows[i]?.memory.embeddingModel;
+        if (model !== undefined) entry.model = model;
+        return entry;
+      });
     });
   }
 

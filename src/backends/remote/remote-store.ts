@@ -8,6 +8,7 @@ import type {
   MemoryRecord,
   MemoryStore,
   NativeSearchHit,
+  SearchReport,
   SearchRequest,
   StoreCapabilities,
   TextPosting,
@@ -171,15 +172,17 @@ export class RemoteStore implements MemoryStore {
     return out;
   }
 
-  async search(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]> {
+  async search(namespace: string, request: SearchRequest, report?: SearchReport): Promise<NativeSearchHit[]> {
     this.assertOpen(namespace);
     const { now, query, ...options } = request;
-    const { hits } = await this.http.call<{
+    const { hits, otherModels } = await this.http.call<{
       hits: Array<MemoryRecord & { score: number; explain?: Explanation }>;
+      otherModels?: number;
     }>(namespace, 'POST', '/search', {
       query: { include: 'clocks', now },
       body: { query, ...options },
     });
+    if (report && otherModels) report.otherModels += otherModels;
     return hits.map(({ memory, clocks, score, explain }) =>
       explain ? { record: { memory, clocks }, score, explain } : { record: { memory, clocks }, score },
     );

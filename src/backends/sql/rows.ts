@@ -18,6 +18,7 @@ export interface MemoryRow {
   updated_at: string;
   expires_at: string | null;
   clocks: string;
+  embedding_model: string | null;
 }
 
 export interface LinkRow {
@@ -60,6 +61,7 @@ export const MEMORY_COLUMNS = [
   'created_ms',
   'expires_ms',
   'clocks',
+  'embedding_model',
 ] as const;
 export const LINK_COLUMNS = [
   'ns',
@@ -112,6 +114,7 @@ export function memoryToRow(namespace: string, { memory, clocks }: MemoryRecord)
     epochMs(memory.createdAt),
     epochMs(memory.expiresAt),
     JSON.stringify(clocks),
+    memory.embeddingModel ?? null,
   ];
 }
 
@@ -127,6 +130,7 @@ export function memoryFromRow(namespace: string, row: MemoryRow): MemoryRecord {
     updatedAt: row.updated_at,
   };
   if (row.embedding !== null) memory.embedding = decodeVector(row.embedding);
+  if (row.embedding_model !== null) memory.embeddingModel = row.embedding_model;
   if (row.importance !== null) memory.importance = Number(row.importance);
   if (row.expires_at !== null) memory.expiresAt = row.expires_at;
   return { memory, clocks: JSON.parse(row.clocks) };

@@ -36,8 +36,10 @@ const MIGRATIONS: Migration[] = [
     `CREATE TABLE engram_meta (ns ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
       PRIMARY KEY (ns, key))${keyed}`,
   ],
-  // The text index holds words as written beside their stems (prefix search): rebuilt from content.
+  // v2: the text index holds words as written beside their stems (prefix search): rebuilt from content.
   { run: reindexText },
+  // v3: the model that produced each embedding (vector search compares only equal models).
+  () => ['ALTER TABLE engram_memories ADD COLUMN embedding_model TEXT'],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

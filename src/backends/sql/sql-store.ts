@@ -196,11 +196,18 @@ export abstract class SqlStore implements MemoryStore {
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
     return this.use('vectors', async (db) => {
       const after = afterId === null ? '' : ' AND id > ?';
-      const sql = `SELECT id, embedding FROM engram_memories WHERE ns = ? AND embedding IS NOT NULL${after}
-        ORDER BY id LIMIT ?`;
+      const sql = `SELECT id, embedding, embedding_model FROM engram_memories WHERE ns = ?
+        AND embedding IS NOT NULL${after} ORDER BY id LIMIT ?`;
       const params = afterId === null ? [namespace, limit] : [namespace, afterId, limit];
-      const rows = await db.all<{ id: string; embedding: Uint8Array }>(this.dialect.native(sql), params);
-      return rows.map((row) => ({ id: row.id, embedding: decodeVector(row.embedding) }));
+      const rows = await db.all<{ id: string; embedding: Uint8Array; embedding_model: string | null }>(
+        this.dialect.native(sql),
+        params,
+      );
+      return rows.map((row) => {
+        const entry: VectorEntry = { id: row.id, embedding: decodeVector(row.embedding) };
+        if (row.embedding_model !== null) entry.model = row.embedding_model;
+        return entry;
+      });
     });
   }
 

@@ -18,6 +18,7 @@ const memoryWrite = v.strictObject({
     tags: v.optional(f.tags),
     metadata: v.optional(f.metadata),
     embedding: v.optional(f.embedding),
+    embeddingModel: v.optional(f.embeddingModel),
     importance: v.optional(f.importance),
     expiresAt: v.optional(f.instant),
   }),

@@ -19,8 +19,15 @@ export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
       });
     }
     const { query, ...options } = body as { query?: unknown } & SearchOptions;
-    const hits = await facadeFor(c, at).search(query as string, options);
-    if (!clocks) return c.json({ hits });
+    const facade = facadeFor(c, at);
+    // Embeddings of other models that the search skipped travel back so the client can warn too.
+    let otherModels = 0;
+    facade.on('warning', (w) => {
+      if (w.code === 'EMBEDDING_MODEL_MISMATCH') otherModels += w.count ?? 0;
+    });
+    const hits = await facade.search(query as string, options);
+    const skipped = otherModels > 0 ? { otherModels } : {};
+    if (!clocks) return c.json({ hits, ...skipped });
     const records = await withClocks(
       c,
       hits.map((h) => h.memory),
@@ -34,6 +41,7 @@ export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
           h.explain ? { ...record, score: h.score, explain: h.explain } : { ...record, score: h.score },
         ];
       }),
+      ...skipped,
     });
   });
 

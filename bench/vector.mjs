@@ -1,0 +1,251 @@
+// Vector search at scale: exact search on a Float32Array matrix, int8 quantisation with exact rescoring,
+// and the IVF approximate index, beside Orama's vector search on the same vectors and queries.
+// Vectors are synthetic but shaped like sentence embeddings: unit vectors around 2 000 topic centres
+// (no model can be downloaded here), 384 dimensions as all-MiniLM-L6-v2 / bge-small produce.
+import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
+import { Int8Matrix, IvfIndex, VectorMatrix } from '../dist/index.js';
+import { median } from './corpus.mjs';
+
+const SIZE = Number(process.env.BENCH_VECTOR_SIZE ?? 100_000);
+const DIMS = Number(process.env.BENCH_VECTOR_DIMS ?? 384);
+const QUERIES = Number(process.env.BENCH_VECTOR_QUERIES ?? 100);
+const TOPICS = Math.max(10, Math.round(SIZE / 50));
+const K = 10;
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(random) {
+  return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
+}
+
+/** `count` vectors in one Float32Array: each a topic centre plus noise of 0.8 its length, normalised. */
+function makeVectors(count, seed) {
+  const random = mulberry32(seed);
+  const centres = new Float32Array(TOPICS * DIMS);
+  const centreRandom = mulberry32(7);
+  for (let i = 0; i < centres.length; i++) centres[i] = gaussian(centreRandom) / Math.sqrt(DIMS);
+  const out = new Float32Array(count * DIMS);
+  const noise = 0.8 / Math.sqrt(DIMS);
+  for (let i = 0; i < count; i++) {
+    const topic = Math.floor(random() * TOPICS);
+    let norm = 0;
+    for (let d = 0; d < DIMS; d++) {
+      const x = centres[topic * DIMS + d] + noise * gaussian(random);
+      out[i * DIMS + d] = x;
+      norm += x * x;
+    }
+    const scale = 1 / Math.sqrt(norm);
+    for (let d = 0; d < DIMS; d++) out[i * DIMS + d] *= scale;
+  }
+  return out;
+}
+
+const row = (data, i) => data.subarray(i * DIMS, (i + 1) * DIMS);
+
+function memoryNow() {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+async function built(build) {
+  const before = memoryNow();
+  const start = performance.now();
+  const value = await build();
+  const ms = performance.now() - start;
+  return { value, ms, bytes: memoryNow() - before };
+}
+
+async function p50(queries, run) {
+  for (let i = 0; i < Math.min(5, queries.length); i++) await run(i);
+  const times = [];
+  for (let i = 0; i < queries.length; i++) {
+    const start = performance.now();
+    await run(i);
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+function recall(truth, got) {
+  let hit = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const want = new Set(truth[i]);
+    hit += got[i].filter((id) => want.has(id)).length / truth[i].length;
+  }
+  return hit / truth.length;
+}
+
+export default async function run(record, info = { settings: [] }) {
+  const n = SIZE;
+  const vectors = makeVectors(n, 1);
+  const queryData = makeVectors(QUERIES, 2);
+  const queries = Array.from({ length: QUERIES }, (_, i) => row(queryData, i));
+  const ids = Array.from({ length: n }, (_, i) => `m${String(i).padStart(7, '0')}`);
+  const suite = 'vector';
+  const k = `${n / 1000}K×${DIMS}`;
+
+  const exact = await built(() => {
+    const matrix = new VectorMatrix(DIMS, n);
+    for (let i = 0; i < n; i++) matrix.set(ids[i], row(vectors, i));
+    return matrix;
+  });
+  const orama = await built(async () => {
+    const db = create({ schema: { embedding: `vector[${DIMS}]` } });
+    const docs = Array.from({ length: n }, (_, i) => ({
+      id: ids[i],
+      embedding: Array.from(row(vectors, i)),
+    }));
+    await insertMultiple(db, docs, 1000);
+    return db;
+  });
+  const truth = queries.map((q) => exact.value.search(q, K).map((h) => h.id));
+  const oramaHits = [];
+  const oramaP50 = await p50(queries, async (i) => {
+    const result = await oramaSearch(orama.value, {
+      mode: 'vector',
+      vector: { value: Array.from(queries[i]), property: 'embedding' },
+      similarity: -1,
+      limit: K,
+    });
+    oramaHits[i] = result.hits.map((h) => h.id);
+  });
+  const exactP50 = await p50(queries, (i) => exact.value.search(queries[i], K));
+  const mb = (bytes) => bytes / 2 ** 20;
+
+  record({
+    suite,
+    metric: `exact search p50 at ${k} (ms)`,
+    ours: exactP50,
+    ref: oramaP50,
+    refName: 'Orama',
+    unit: ' ms',
+  });
+  record({
+    suite,
+    metric: `exact index memory at ${k} (MiB)`,
+    ours: mb(exact.bytes),
+    ref: mb(orama.bytes),
+    refName: 'Orama',
+    unit: ' MiB',
+  });
+  record({
+    suite,
+    metric: `exact index build at ${k} (ms)`,
+    ours: exact.ms,
+    ref: orama.ms,
+    refName: 'Orama',
+    unit: ' ms',
+  });
+  record({
+    suite,
+    metric: `Orama recall@10 vs exact at ${k} (fraction)`,
+    ours: recall(truth, oramaHits),
+    ref: 1,
+    refName: 'exact',
+    unit: '',
+  });
+
+  // int8: a quarter of the bytes; candidates rescored exactly from the full vectors (the store's copy).
+  const int8 = await built(() => {
+    const m = new Int8Matrix(DIMS, n);
+    for (let i = 0; i < n; i++) m.add(ids[i], row(vectors, i));
+    return m;
+  });
+  const slotOf = new Map(ids.map((id, i) => [id, i]));
+  const exactOf = (id) => row(vectors, slotOf.get(id));
+  const int8Hits = [];
+  const int8P50 = await p50(queries, (i) => {
+    int8Hits[i] = int8.value.search(queries[i], K, { exact: exactOf, rescore: 4 }).map((h) => h.id);
+  });
+  record({
+    suite,
+    metric: `int8 memory at ${k} (MiB)`,
+    ours: mb(int8.bytes),
+    ref: mb(exact.bytes),
+    refName: 'Float32 exact',
+    unit: ' MiB',
+    target: { ratio: 0.3 },
+  });
+  record({
+    suite,
+    metric: `int8 recall@10 miss (1 − recall) at ${k}`,
+    ours: 1 - recall(truth, int8Hits),
+    ref: 1,
+    refName: 'exact',
+    unit: '',
+    target: { max: 0.02 },
+  });
+  record({
+    suite,
+    metric: `int8 search p50 at ${k} (ms)`,
+    ours: int8P50,
+    ref: exactP50,
+    refName: 'Float32 exact',
+    unit: ' ms',
+  });
+
+  // IVF over the same matrix: training measured, then incremental adds, then search.
+  const ivf = new IvfIndex(exact.value);
+  const trainStart = performance.now();
+  ivf.train(mulberry32(3));
+  const trainMs = performance.now() - trainStart;
+  // Probes: lists scanned per query; 24 is the default, 16 and 48 show the trade-off.
+  for (const probes of [16, 24, 48]) {
+    const ivfHits = [];
+    const ivfP50 = await p50(queries, (i) => {
+      ivfHits[i] = ivf.search(queries[i], K, undefined, probes).map((h) => h.id);
+    });
+    const targeted = probes === 24;
+    record({
+      suite,
+      metric: `IVF (${probes} probes) search p50 at ${k} (ms)`,
+      ours: ivfP50,
+      ref: exactP50,
+      refName: 'Float32 exact',
+      unit: ' ms',
+      target: targeted ? { ratio: 0.1 } : undefined,
+    });
+    record({
+      suite,
+      metric: `IVF (${probes} probes) recall@10 miss (1 − recall) at ${k}`,
+      ours: 1 - recall(truth, ivfHits),
+      ref: 1,
+      refName: 'exact',
+      unit: '',
+      target: targeted ? { max: 0.05 } : undefined,
+    });
+  }
+  record({
+    suite,
+    metric: `IVF training at ${k} (ms)`,
+    ours: trainMs,
+    ref: orama.ms,
+    refName: 'Orama build',
+    unit: ' ms',
+  });
+  const extra = makeVectors(1000, 3);
+  const addStart = performance.now();
+  for (let i = 0; i < 1000; i++) ivf.add(exact.value.set(`x${i}`, row(extra, i)));
+  record({
+    suite,
+    metric: 'IVF incremental add, per vector (ms)',
+    ours: (performance.now() - addStart) / 1000,
+    ref: exact.ms / n,
+    refName: 'matrix set',
+    unit: ' ms',
+  });
+
+  info.settings.push(
+    `Vector: ${n.toLocaleString('en-US')} synthetic unit vectors of ${DIMS} dims around ${TOPICS} topic centres, ${QUERIES} queries from the same distribution, k = ${K}; recall is against Engram's exact search. Memory is heap + array buffers after a forced GC.`,
+  );
+}

@@ -1,0 +1,117 @@
+import type { Embedder } from '../core/embedding/embedder.js';
+import type { MemoryStore } from '../core/store-contract.js';
+import { createMemory } from '../create-memory.js';
+import { openAIEmbedder } from '../embedders/openai.js';
+import { namespaceList, parseFlags, required } from './args.js';
+import { type CliIo, type Command, Interrupted, UsageError } from './io.js';
+import { type Progress, progressLine } from './progress.js';
+import { openStoreUrl, parseStoreUrl } from './store-url.js';
+
+export const reembedCommand: Command = {
+  name: 'reembed',
+  summary: 'embed every memory of a store with a new model (resumable, with progress)',
+  help: `Usage: engram reembed --store <store> --embedder openai:<model> [--url U] [--dims N] [--ns a,b]
+
+Embeds every memory whose embedding is missing, stale or of another model with the given embedder,
+and records the model on each. Memories already embedded by that model for their current content are
+skipped, so an interrupted run continues where it stopped when run again. Vector search compares only
+embeddings of one model: until a store is moved, memories of the old model are skipped and reported.
+
+  --store <store>       postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token)
+  --embedder openai:M   any OpenAI-compatible /v1/embeddings model (OpenAI, Ollama, vLLM, LM Studio)
+  --url U               the API base (default https://api.openai.com/v1; Ollama: http://localhost:11434/v1)
+  --api-key K           default: $OPENAI_API_KEY
+  --dims N              vector length; asked of the server once when not given for an unknown model
+  --ns a,b              only these namespaces (default: all)
+  --token T             token for an http(s) store (default: $ENGRAM_TOKEN)
+  --batch 64            texts per embedder request (1-1000)
+
+Example:
+  engram reembed --store sqlite:./memory.db --embedder openai:nomic-embed-text --url http://localhost:11434/v1`,
+
+  async run(argv, io) {
+    const flags = parseFlags(argv, {
+      store: { type: 'string' },
+      embedder: { type: 'string' },
+      url: { type: 'string' },
+      'api-key': { type: 'string' },
+      dims: { type: 'string' },
+      ns: { type: 'string' },
+      token: { type: 'string' },
+      batch: { type: 'string', default: '64' },
+    });
+    if (flags.help) {
+      io.out(this.help);
+      return 0;
+    }
+    const url = parseStoreUrl(required(flags.store, '--store'), '--store', io.cwd);
+    if (url.kind === 'jsonl')
+      throw new UsageError('--store: expected a database or an edge, not a jsonl: file');
+    const spec = required(flags.embedder, '--embedder');
+    const model = /^openai:(.+)$/.exec(spec)?.[1];
+    if (!model) throw new UsageError(`--embedder: expected openai:<model>, got ${JSON.stringify(spec)}`);
+    const batch = Number(flags.batch);
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1000) {
+      throw new UsageError(`--batch: expected 1-1000, got ${JSON.stringify(flags.batch)}`);
+    }
+    const dims = flags.dims === undefined ? undefined : Number(flags.dims);
+    if (dims !== undefined && (!Number.isInteger(dims) || dims < 1)) {
+      throw new UsageError(`--dims: expected a positive integer, got ${JSON.stringify(flags.dims)}`);
+    }
+    const options = { url: flags.url, model, apiKey: flags['api-key'] ?? io.env.OPENAI_API_KEY, dims };
+    const embedder = await withDims(options);
+    const namespaces = namespaceList(flags.ns);
+    const store = await openStoreUrl(url, {
+      role: 'source',
+      token: flags.token ?? io.env.ENGRAM_TOKEN,
+      namespaces,
+    });
+    try {
+      return await reembedStore(store, namespaces ?? (await store.namespaces()), embedder, batch, io);
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** An unknown model's vector length is asked of the server with one short request. */
+async function withDims(options: Parameters<typeof openAIEmbedder>[0]): Promise<Embedder> {
+  try {
+    return openAIEmbedder(options);
+  } catch (error) {
+    if (options.dims !== undefined) throw error;
+    const [vector] = await openAIEmbedder({ ...options, dims: 1 }).embed(['dimension probe']);
+    return openAIEmbedder({ ...options, dims: vector!.length });
+  }
+}
+
+async function reembedStore(
+  store: MemoryStore,
+  namespaces: string[],
+  embedder: Embedder,
+  batchSize: number,
+  io: CliIo,
+): Promise<number> {
+  for (const namespace of namespaces) {
+    // No embedder on the memory itself: no background queue competes with this run.
+    const mem = await createMemory({ store, namespace });
+    let bar: Progress | undefined;
+    let last = 0;
+    const result = await mem.reembed({
+      embedder,
+      batchSize,
+      onProgress: ({ done, total }) => {
+        if (io.stop.aborted) throw new Interrupted('interrupted; run the same command again to continue');
+        bar ??= progressLine(io.terminal, `reembed ${namespace}`, total);
+        bar.read(done - last);
+        bar.update(done, namespace);
+        last = done;
+      },
+    });
+    bar?.end(true);
+    io.out(
+      `${namespace}: embedded ${result.embedded} with ${embedder.id}, ${result.skipped} already up to date`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,121 @@
+import type { Embedder } from '../core/embedding/embedder.js';
+import { EngramError, type ErrorCode } from '../core/errors.js';
+
+export interface OpenAIEmbedderOptions {
+  /** The API base; `/embeddings` is appended (default `https://api.openai.com/v1`; Ollama: `http://localhost:11434/v1`). */
+  url?: string;
+  model: string;
+  apiKey?: string;
+  /**
+   * Vector length. Known OpenAI models need none; for others give it. For `text-embedding-3-*` models a
+   * `dims` is also sent as `dimensions`, which makes the API shorten its vectors.
+   */
+  dims?: number;
+  /** Recorded as each memory's `embeddingModel` (default: `model`, plus `@dims` when shortened). */
+  id?: string;
+  /** Texts per request (default 256). */
+  batchSize?: number;
+  /** A request slower than this fails as OFFLINE (default 30 000 ms). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+const KNOWN_DIMS: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+};
+
+function statusCode(status: number): ErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 429) return 'RATE_LIMITED';
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status >= 500) return 'OFFLINE';
+  return 'VALIDATION';
+}
+
+interface EmbeddingsResponse {
+  data?: Array<{ embedding?: number[]; index?: number }>;
+}
+
+/**
+ * An embedder over any OpenAI-compatible `POST /v1/embeddings`: OpenAI, Ollama, vLLM, LM Studio,
+ * llama.cpp's server. Failures become EngramErrors (OFFLINE when unreachable), which the background
+ * queue retries with backoff.
+ *
+ * @example
+ * const embedder = openAIEmbedder({ url: 'http://localhost:11434/v1', model: 'nomic-embed-text', dims: 768 });
+ * const mem = await createMemory({ embedder });
+ */
+export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
+  const { model } = options;
+  if (typeof model !== 'string' || model.length === 0) {
+    throw new EngramError('VALIDATION', 'openAIEmbedder.model: expected a model name', {
+      field: 'openAIEmbedder.model',
+    });
+  }
+  const shortened = options.dims !== undefined && model.startsWith('text-embedding-3');
+  const dims = options.dims ?? KNOWN_DIMS[model];
+  if (dims === undefined || !Number.isInteger(dims) || dims < 1) {
+    throw new EngramError(
+      'VALIDATION',
+      `openAIEmbedder.dims: expected the vector length of ${model} (a positive integer), got ${options.dims}`,
+      { field: 'openAIEmbedder.dims' },
+    );
+  }
+  const base = (options.url ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const endpoint = base.endsWith('/embeddings') ? base : `${base}/embeddings`;
+  const batchSize = options.batchSize ?? 256;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+
+  async function request(input: string[]): Promise<number[][]> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+    const body: Record<string, unknown> = { model, input, encoding_format: 'float' };
+    if (shortened) body.dimensions = dims;
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new EngramError('OFFLINE', `embedder ${endpoint}: unreachable (${String(error)})`, {
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      const text = (await response.text().catch(() => '')).slice(0, 200);
+      throw new EngramError(
+        statusCode(response.status),
+        `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim(),
+      );
+    }
+    const json = (await response.json()) as EmbeddingsResponse;
+    const data = json.data;
+    if (!Array.isArray(data) || data.length !== input.length) {
+      throw new EngramError(
+        'VALIDATION',
+        `embedder ${endpoint}: expected data with ${input.length} embeddings in the response`,
+      );
+    }
+    const ordered = [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    return ordered.map((d) => d.embedding ?? []);
+  }
+
+  return {
+    id: options.id ?? (shortened ? `${model}@${dims}` : model),
+    dims,
+    async embed(texts) {
+      const out: number[][] = [];
+      for (let i = 0; i < texts.length; i += batchSize) {
+        out.push(...(await request(texts.slice(i, i + batchSize))));
+      }
+      return out;
+    },
+  };
+}

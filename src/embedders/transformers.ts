@@ -1,0 +1,64 @@
+import type { Embedder } from '../core/embedding/embedder.js';
+import { EngramError } from '../core/errors.js';
+
+/** What a transformers.js `feature-extraction` pipeline returns: a Tensor of shape [texts, dims]. */
+export interface FeatureTensor {
+  dims: readonly number[];
+  data: ArrayLike<number>;
+  tolist?(): number[][];
+}
+
+/** The call shape of `await pipeline('feature-extraction', model)` from `@huggingface/transformers`. */
+export type FeatureExtractor = (
+  texts: string[],
+  options: { pooling: 'mean' | 'cls' | 'none'; normalize: boolean },
+) => Promise<FeatureTensor>;
+
+export interface TransformersEmbedderOptions {
+  /** The model id, recorded on each memory, e.g. `Xenova/all-MiniLM-L6-v2`. */
+  id: string;
+  dims: number;
+  /** Default `mean`, as sentence-transformers models expect. */
+  pooling?: 'mean' | 'cls';
+  /** Default true. */
+  normalize?: boolean;
+}
+
+/**
+ * Wraps a transformers.js pipeline the app created (the library and model are the app's, not
+ * Engram's dependency), so embeddings run on the device: in the browser, in Node or in a worker.
+ *
+ * @example
+ * import { pipeline } from '@huggingface/transformers';
+ * const extractor = await pipeline('feature-extraction', 'Xenova/all-MiniLM-L6-v2');
+ * const embedder = transformersEmbedder(extractor, { id: 'Xenova/all-MiniLM-L6-v2', dims: 384 });
+ */
+export function transformersEmbedder(
+  extractor: FeatureExtractor,
+  options: TransformersEmbedderOptions,
+): Embedder {
+  if (typeof extractor !== 'function') {
+    throw new EngramError('VALIDATION', 'transformersEmbedder: expected a feature-extraction pipeline', {
+      field: 'transformersEmbedder.extractor',
+    });
+  }
+  const call = { pooling: options.pooling ?? 'mean', normalize: options.normalize ?? true } as const;
+  return {
+    id: options.id,
+    dims: options.dims,
+    async embed(texts) {
+      const tensor = await extractor(texts, call);
+      if (tensor.tolist) return tensor.tolist();
+      const [rows, width] = tensor.dims;
+      if (rows !== texts.length || width === undefined) {
+        throw new EngramError(
+          'VALIDATION',
+          `transformers ${options.id}: expected a tensor of shape [${texts.length}, dims], got [${tensor.dims.join(', ')}]`,
+        );
+      }
+      return Array.from({ length: rows }, (_, i) =>
+        Array.from(tensor.data).slice(i * width, (i + 1) * width),
+      );
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import initSqlJs from 'sql.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory } from '../../src/index.js';
+import { hashEmbed } from '../conformance/stand-in-embedder.js';
+import { cli } from './helpers.js';
+
+/**
+ * `engram reembed` end to end: a real sqlite: file, the real command, and a local node:http server
+ * answering `/v1/embeddings` like OpenAI/Ollama (no model can be downloaded here). The server can be
+ * told to fail after some requests, to prove a second run continues where the first stopped.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'engram-reembed-'));
+let server: Server;
+let apiUrl: string;
+let requests: string[][] = [];
+let failAfter = Number.POSITIVE_INFINITY;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const body = JSON.parse(raw) as { model: string; input: string[] };
+      if (requests.length >= failAfter) {
+        res.writeHead(503).end('overloaded');
+        return;
+      }
+      requests.push(body.input);
+      const data = body.input.map((t, index) => ({
+        object: 'embedding',
+        index,
+        embedding: hashEmbed(t, 12),
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function seed(file: string): Promise<void> {
+  const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+  await mem.addMany(
+    Array.from({ length: 25 }, (_, i) => ({
+      content: `note number ${i}`,
+      ...(i % 5 === 0 ? { embedding: [1, 2, 3], embeddingModel: 'old-model' } : {}),
+    })),
+  );
+  await mem.close();
+}
+
+/** Reads the file with sql.js directly, not through the store under test. */
+async function modelsIn(file: string): Promise<Record<string, number>> {
+  const { readFileSync } = await import('node:fs');
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(readFileSync(file));
+  const [result] = db.exec(
+    "SELECT coalesce(embedding_model, 'none') AS m, count(*) AS n FROM engram_memories GROUP BY m",
+  );
+  db.close();
+  return Object.fromEntries((result?.values ?? []).map(([m, n]) => [m as string, n as number]));
+}
+
+describe('engram reembed', () => {
+  it('moves a store to a new model with progress, and resumes after a failure', async () => {
+    const file = join(dir, 'memory.db');
+    await seed(file);
+    expect(await modelsIn(file)).toEqual({ 'old-model': 5, none: 20 });
+    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+
+    requests = [];
+    failAfter = 2;
+    const first = cli([...args, '--batch', '10'], {}, process.cwd(), { terminal: true });
+    expect(await first.exit).toBe(1);
+    expect(first.err.join('\n')).toMatch(/HTTP 503/);
+    // The dims probe was one request, one batch of 10 was embedded and saved before the failure.
+    expect(requests.map((r) => r.length)).toEqual([1, 10]);
+    expect(await modelsIn(file)).toMatchObject({ 'mini-embed': 10 });
+
+    requests = [];
+    failAfter = Number.POSITIVE_INFINITY;
+    const second = cli([...args, '--batch', '10'], {}, process.cwd(), { terminal: true });
+    expect(await second.exit).toBe(0);
+    expect(second.out).toEqual(['notes: embedded 15 with mini-embed, 10 already up to date']);
+    expect(requests.slice(1).flat()).toHaveLength(15);
+    expect(second.terminal.join('')).toMatch(/reembed notes .*100%/);
+    expect(await modelsIn(file)).toEqual({ 'mini-embed': 25 });
+
+    const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+    const hits = await mem.search('', {
+      vector: hashEmbed('note number 7', 12),
+      model: 'mini-embed',
+      limit: 1,
+    });
+    expect(hits[0]?.memory.content).toBe('note number 7');
+    await mem.close();
+  });
+
+  it('refuses an embedder it does not know, naming the flag', async () => {
+    const run = cli(['reembed', '--store', `sqlite:${join(dir, 'x.db')}`, '--embedder', 'cohere:x']);
+    expect(await run.exit).toBe(2);
+    expect(run.err.join('\n')).toMatch(/--embedder: expected openai:<model>/);
+  });
+});

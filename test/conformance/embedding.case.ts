@@ -1,0 +1,161 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createMemory, type Engram, type Memory, type WarningEvent } from '../../src/index.js';
+import { freshNamespace, ids, type SuiteContext } from './harness.js';
+import { hashEmbed, standInEmbedder } from './stand-in-embedder.js';
+
+const FAST = { backoff: { baseMs: 5, maxMs: 20 } };
+const WAIT = { timeout: 10_000, interval: 20 };
+
+async function embedded(mem: Engram, id: string, model: string): Promise<Memory> {
+  return vi.waitFor(async () => {
+    const memory = await mem.get(id);
+    expect(memory?.embeddingModel).toBe(model);
+    expect(memory?.embedding).toBeDefined();
+    return memory!;
+  }, WAIT);
+}
+
+/** Embeddings built in: every store keeps `embeddingModel`, and the façade's queue behaves the same on all. */
+export function embeddingCases(ctx: SuiteContext): void {
+  describe('embeddings built in', () => {
+    const memoryWith = (embedder: ReturnType<typeof standInEmbedder>, namespace = freshNamespace('emb')) =>
+      createMemory({ store: ctx.store(), namespace, embedder, embedding: FAST });
+
+    it('embeds added content in batches and records the model; an explicit embedding is kept', async () => {
+      const embedder = standInEmbedder();
+      const mem = await memoryWith(embedder);
+      const added = await mem.addMany([
+        { content: 'penguins live in the antarctic' },
+        { content: 'coffee beans from ethiopia' },
+        { content: 'hand made vector', embedding: [1, 0, 0], embeddingModel: 'manual' },
+      ]);
+      const first = await embedded(mem, added[0]!.id, 'stand-in-a');
+      expect(first.embedding).toEqual(hashEmbed('penguins live in the antarctic', 32));
+      await embedded(mem, added[1]!.id, 'stand-in-a');
+      expect(embedder.calls).toEqual([['penguins live in the antarctic', 'coffee beans from ethiopia']]);
+      const manual = await mem.get(added[2]!.id);
+      expect(manual?.embedding).toEqual([1, 0, 0]);
+      expect(manual?.embeddingModel).toBe('manual');
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+    });
+
+    it('re-embeds when the content changes, not when other fields do', async () => {
+      const embedder = standInEmbedder();
+      const mem = await memoryWith(embedder);
+      const m = await mem.add({ content: 'old words here' });
+      await embedded(mem, m.id, 'stand-in-a');
+      const updated = await mem.update(m.id, { content: 'brand new sentence' });
+      // The stale vector is cleared at once, so it is never searched as if it described the new text.
+      expect(updated.embedding).toBeUndefined();
+      await vi.waitFor(async () => {
+        expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('brand new sentence', 32));
+      }, WAIT);
+      const calls = embedder.calls.length;
+      await mem.update(m.id, { tags: ['x'] });
+      await mem.update(m.id, { content: 'brand new sentence' });
+      expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('brand new sentence', 32));
+      expect(mem.status.pendingEmbeddings).toBe(0);
+      expect(embedder.calls.length).toBe(calls);
+    });
+
+    it('a failing or hanging embedder never fails or blocks a write; the embedding comes later', async () => {
+      const embedder = standInEmbedder();
+      let release!: () => void;
+      embedder.hold = new Promise((resolve) => {
+        release = resolve;
+      });
+      embedder.failWith = 'connect ECONNREFUSED';
+      const mem = await memoryWith(embedder);
+      const started = Date.now();
+      const m = await mem.add({ content: 'written while the model is down' });
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(ids(await mem.search('model down'))).toEqual([m.id]);
+      expect(mem.status.pendingEmbeddings).toBe(1);
+      release();
+      embedder.hold = null;
+      await vi.waitFor(() => expect(mem.status.embeddingError).toContain('ECONNREFUSED'), WAIT);
+      expect(mem.status.pendingEmbeddings).toBe(1);
+      expect((await mem.get(m.id))?.embedding).toBeUndefined();
+      embedder.failWith = null;
+      await embedded(mem, m.id, 'stand-in-a');
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      expect(mem.status.embeddingError).toBeUndefined();
+    });
+
+    it('pending embeddings survive a reload: a new session finds and embeds them', async () => {
+      const namespace = freshNamespace('emb-reload');
+      const persistent = ctx.options.capabilities?.persistent === true;
+      let store = persistent ? await ctx.options.create() : ctx.store();
+      const down = standInEmbedder();
+      down.hold = new Promise(() => {});
+      const before = await createMemory({ store, namespace, embedder: down, embedding: FAST });
+      const m = await before.add({ content: 'remember me after a reload' });
+      if (persistent) {
+        await before.close();
+        store = await ctx.options.reopen!(store);
+      }
+      const up = standInEmbedder();
+      const after = await createMemory({ store, namespace, embedder: up, embedding: FAST });
+      const memory = await embedded(after, m.id, 'stand-in-a');
+      expect(memory.embedding).toEqual(hashEmbed('remember me after a reload', 32));
+      expect(up.calls).toEqual([['remember me after a reload']]);
+      if (persistent) await after.close();
+    });
+
+    it('compares only embeddings of the query model and reports the others', async () => {
+      const a = standInEmbedder('model-a');
+      const namespace = freshNamespace('emb-models');
+      const memA = await createMemory({ store: ctx.store(), namespace, embedder: a, embedding: FAST });
+      const old = await memA.add({ content: 'solar panels on the roof' });
+      await embedded(memA, old.id, 'model-a');
+      const b = standInEmbedder('model-b');
+      const memB = await createMemory({ store: ctx.store(), namespace, embedder: b, embedding: FAST });
+      const fresh = await memB.add({ content: 'solar power for the house' });
+      await embedded(memB, fresh.id, 'model-b');
+      const warnings: WarningEvent[] = [];
+      memB.on('warning', (w) => warnings.push(w));
+      expect(ids(await memB.search('solar', { mode: 'vector' }))).toEqual([fresh.id]);
+      expect(warnings).toEqual([expect.objectContaining({ code: 'EMBEDDING_MODEL_MISMATCH', count: 1 })]);
+      const explicit = await memB.search('', { vector: hashEmbed('solar', 32), model: 'model-a' });
+      expect(ids(explicit)).toEqual([old.id]);
+      // reembed moves the old memory to model-b; then nothing is skipped.
+      const progress: number[] = [];
+      const result = await memB.reembed({ onProgress: (p) => progress.push(p.done) });
+      expect(result).toEqual({ embedded: 1, skipped: 1 });
+      expect(progress).toEqual([0, 1]);
+      expect((await memB.get(old.id))?.embeddingModel).toBe('model-b');
+      expect(ids(await memB.search('solar', { mode: 'vector' })).sort()).toEqual([old.id, fresh.id].sort());
+      expect(warnings).toHaveLength(2);
+      expect(await memB.reembed()).toEqual({ embedded: 0, skipped: 2 });
+    });
+
+    it('embeds the query for vector search when no vector is given', async () => {
+      const mem = await memoryWith(standInEmbedder());
+      const [, coffee] = await mem.addMany([
+        { content: 'the cat sleeps on the sofa' },
+        { content: 'espresso coffee with milk' },
+        { content: 'trains leave from platform nine' },
+      ]);
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      const hits = await mem.search('coffee espresso', { mode: 'vector', limit: 1 });
+      expect(ids(hits)).toEqual([coffee!.id]);
+      expect(hits[0]!.score).toBeGreaterThan(0.5);
+    });
+
+    it('hybrid search fuses text and vector ranks the same way on every store', async () => {
+      const mem = await memoryWith(standInEmbedder());
+      const [both, textOnly] = await mem.addMany([
+        { content: 'garden tomatoes ripen in august' },
+        { content: 'tomatoes' },
+        { content: 'garden august ripen' },
+      ]);
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      const hits = await mem.search('garden tomatoes ripen in august', { mode: 'hybrid' });
+      // First in both lists: reciprocal rank fusion gives 1/61 + 1/61.
+      expect(hits[0]!.memory.id).toBe(both!.id);
+      expect(hits[0]!.score).toBeCloseTo(2 / 61, 12);
+      expect(ids(hits)).toContain(textOnly!.id);
+      expect(hits).toHaveLength(3);
+    });
+  });
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { TopK } from '../../src/core/vector/top-k.js';
+import { createMemory, InMemoryStore, Int8Matrix, IvfIndex, VectorMatrix } from '../../src/index.js';
+
+function seeded(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Unit-ish vectors around `topics` centres, like sentence embeddings. */
+function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
+  const random = seeded(seed);
+  const centreRandom = seeded(99);
+  const centres = Array.from({ length: topics }, () =>
+    Array.from({ length: dims }, () => centreRandom() - 0.5),
+  );
+  return Array.from({ length: count }, () => {
+    const centre = centres[Math.floor(random() * topics)]!;
+    return centre.map((x) => x + (random() - 0.5) * 0.8);
+  });
+}
+
+function bruteForce(data: number[][], query: number[], k: number): string[] {
+  const cos = (a: number[], b: number[]) => {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i]! * b[i]!;
+      na += a[i]! ** 2;
+      nb += b[i]! ** 2;
+    }
+    return dot / Math.sqrt(na * nb);
+  };
+  return data
+    .map((v, i) => ({ id: `v${i}`, score: cos(query, v) }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map((h) => h.id);
+}
+
+const recall = (truth: string[][], got: string[][]) =>
+  truth.reduce((sum, t, i) => sum + got[i]!.filter((id) => t.includes(id)).length / t.length, 0) /
+  truth.length;
+
+describe('TopK', () => {
+  it('keeps the k best of a stream, best first', () => {
+    const random = seeded(1);
+    const scores = Array.from({ length: 500 }, () => random());
+    const top = new TopK(7);
+    scores.forEach((s, i) => top.push(i, s));
+    expect(top.sorted().map((h) => h.score)).toEqual(
+      [...scores]
+        .sort((a, b) => b - a)
+        .slice(0, 7)
+        .map((s) => Math.fround(s)),
+    );
+  });
+});
+
+describe('VectorMatrix (exact)', () => {
+  const data = clustered(800, 24, 20, 2);
+  const queries = clustered(20, 24, 20, 3);
+
+  it('finds the same nearest neighbours as a float64 brute force', () => {
+    const matrix = new VectorMatrix(24, 4);
+    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    for (const q of queries) expect(matrix.search(q, 10).map((h) => h.id)).toEqual(bruteForce(data, q, 10));
+  });
+
+  it('reuses deleted slots, never returns deleted ids, and filters during the scan', () => {
+    const matrix = new VectorMatrix(24);
+    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    const best = matrix.search(queries[0]!, 1)[0]!.id;
+    matrix.delete(best);
+    expect(matrix.size).toBe(799);
+    expect(matrix.search(queries[0]!, 50).map((h) => h.id)).not.toContain(best);
+    matrix.set('new', data[0]!);
+    expect(matrix.rows).toBe(800);
+    const even = matrix.search(queries[1]!, 10, (id) => id.endsWith('0'));
+    expect(even.every((h) => h.id.endsWith('0'))).toBe(true);
+    expect(() => matrix.search([1, 2], 1)).toThrow(/expected 24 dimensions/);
+  });
+});
+
+describe('Int8Matrix', () => {
+  it('holds about a quarter of the bytes and keeps recall@10 ≥ 0.98 with rescoring', () => {
+    const data = clustered(3000, 64, 60, 4);
+    const queries = clustered(40, 64, 60, 5);
+    const int8 = new Int8Matrix(64);
+    data.forEach((v, i) => int8.add(`v${i}`, v));
+    expect(int8.bytes).toBeLessThanOrEqual(3000 * 64 * 4 * 0.3);
+    const exact = (id: string) => data[Number(id.slice(1))];
+    const got = queries.map((q) => int8.search(q, 10, { exact }).map((h) => h.id));
+    expect(
+      recall(
+        queries.map((q) => bruteForce(data, q, 10)),
+        got,
+      ),
+    ).toBeGreaterThanOrEqual(0.98);
+  });
+});
+
+describe('IvfIndex (approximate)', () => {
+  const data = clustered(6000, 32, 120, 6);
+  const queries = clustered(40, 32, 120, 7);
+
+  it('searches exactly until trained, then keeps recall@10 ≥ 0.95 scanning a fraction of the lists', () => {
+    const matrix = new VectorMatrix(32);
+    const ivf = new IvfIndex(matrix, { minTrain: 5000 });
+    data.slice(0, 100).forEach((v, i) => ivf.add(matrix.set(`v${i}`, v)));
+    expect(ivf.trained).toBe(false);
+    expect(ivf.search(queries[0]!, 10)).toEqual(matrix.search(queries[0]!, 10));
+    data.slice(100).forEach((v, i) => ivf.add(matrix.set(`v${i + 100}`, v)));
+    expect(ivf.stale).toBe(true);
+    ivf.train(seeded(8));
+    expect(ivf.stale).toBe(false);
+    const got = queries.map((q) => ivf.search(q, 10).map((h) => h.id));
+    expect(
+      recall(
+        queries.map((q) => bruteForce(data, q, 10)),
+        got,
+      ),
+    ).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('files later vectors incrementally and forgets removed ones', () => {
+    const matrix = new VectorMatrix(32);
+    const ivf = new IvfIndex(matrix, { minTrain: 1000 });
+    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    ivf.train(seeded(9));
+    const probe = queries[2]!;
+    ivf.add(matrix.set('exact-twin', probe));
+    expect(ivf.search(probe, 1)[0]!.id).toBe('exact-twin');
+    ivf.remove(matrix.slot('exact-twin')!);
+    matrix.delete('exact-twin');
+    expect(ivf.search(probe, 20).map((h) => h.id)).not.toContain('exact-twin');
+  });
+});
+
+describe('InMemoryStore with an IVF vector index', () => {
+  it('answers vector search through the index with recall ≥ 0.95 of the exact store', async () => {
+    const data = clustered(1500, 16, 40, 10);
+    const queries = clustered(15, 16, 40, 11);
+    const exact = await createMemory({ store: new InMemoryStore() });
+    const approx = await createMemory({
+      store: new InMemoryStore({ vectorIndex: { ivf: { minTrain: 1000 } } }),
+    });
+    for (const mem of [exact, approx]) {
+      for (let i = 0; i < data.length; i += 500) {
+        await mem.addMany(
+          data
+            .slice(i, i + 500)
+            .map((v, j) => ({ id: `v${i + j}`, content: `doc ${i + j}`, embedding: v, embeddingModel: 'm' })),
+        );
+      }
+    }
+    await approx.remove('v0');
+    await exact.remove('v0');
+    const got: string[][] = [];
+    const truth: string[][] = [];
+    for (const q of queries) {
+      truth.push((await exact.search('', { vector: q, model: 'm' })).map((h) => h.memory.id));
+      const hits = await approx.search('', { vector: q, model: 'm' });
+      got.push(hits.map((h) => h.memory.id));
+      expect(hits.map((h) => h.memory.id)).not.toContain('v0');
+    }
+    expect(recall(truth, got)).toBeGreaterThanOrEqual(0.95);
+    // Exact mode goes through the matrix too and must equal core's float64 scan of every embedding.
+    const legacy = await exact.search('', { vector: queries[0]! });
+    const viaMatrix = await exact.search('', { vector: queries[0]!, model: 'm' });
+    expect(viaMatrix).toEqual(legacy);
+  });
+});

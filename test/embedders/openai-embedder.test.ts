@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openAIEmbedder } from '../../src/embedders/index.js';
+import { createMemory } from '../../src/index.js';
+import { hashEmbed } from '../conformance/stand-in-embedder.js';
+
+/**
+ * No model can be downloaded here, so a local node:http server stands in for OpenAI / Ollama: it answers
+ * `POST /v1/embeddings` with the real response shape (`{ object: 'list', data: [{ embedding, index }] }`),
+ * deliberately out of index order, and records every request it got.
+ */
+interface Received {
+  path: string;
+  auth: string | undefined;
+  body: { model: string; input: string[]; dimensions?: number; encoding_format?: string };
+}
+
+const received: Received[] = [];
+let failNext: number | null = null;
+let server: Server;
+let url: string;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    req.on('data', (chunk) => {
+      data += chunk;
+    });
+    req.on('end', () => resolve(data));
+  });
+}
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const body = JSON.parse(await readBody(req));
+    received.push({ path: req.url ?? '', auth: req.headers.authorization, body });
+    if (failNext !== null) {
+      res.writeHead(failNext, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'stand-in failure' } }));
+      failNext = null;
+      return;
+    }
+    if (req.url !== '/v1/embeddings') {
+      res.writeHead(404).end();
+      return;
+    }
+    const dims = body.dimensions ?? 8;
+    const data = body.input.map((text: string, index: number) => ({
+      object: 'embedding',
+      index,
+      embedding: hashEmbed(text, dims),
+    }));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', model: body.model, data: data.reverse(), usage: {} }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('openAIEmbedder against a local OpenAI-compatible server', () => {
+  it('posts model and input, sends the key, and returns vectors in input order', async () => {
+    received.length = 0;
+    const embedder = openAIEmbedder({ url, model: 'nomic-embed-text', dims: 8, apiKey: 'sk-test' });
+    expect(embedder.id).toBe('nomic-embed-text');
+    const vectors = await embedder.embed(['alpha', 'beta gamma']);
+    expect(vectors).toEqual([hashEmbed('alpha', 8), hashEmbed('beta gamma', 8)]);
+    expect(received).toEqual([
+      {
+        path: '/v1/embeddings',
+        auth: 'Bearer sk-test',
+        body: { model: 'nomic-embed-text', input: ['alpha', 'beta gamma'], encoding_format: 'float' },
+      },
+    ]);
+  });
+
+  it('splits large inputs into batches and asks text-embedding-3 models for shortened vectors', async () => {
+    received.length = 0;
+    const embedder = openAIEmbedder({ url, model: 'text-embedding-3-small', dims: 16, batchSize: 2 });
+    expect(embedder.id).toBe('text-embedding-3-small@16');
+    const vectors = await embedder.embed(['a', 'b', 'c', 'd', 'e']);
+    expect(vectors.map((v) => v.length)).toEqual([16, 16, 16, 16, 16]);
+    expect(received.map((r) => r.body.input)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(received.every((r) => r.body.dimensions === 16 && r.auth === undefined)).toBe(true);
+  });
+
+  it('maps failures to EngramError codes: 401, 429, 5xx, unreachable', async () => {
+    const embedder = openAIEmbedder({ url, model: 'm', dims: 8 });
+    failNext = 401;
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    failNext = 429;
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    failNext = 503;
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE' });
+    const nowhere = openAIEmbedder({ url: 'http://127.0.0.1:9/v1', model: 'm', dims: 8, timeoutMs: 2000 });
+    await expect(nowhere.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE' });
+  });
+
+  it('refuses a model of unknown length without dims, naming the field', () => {
+    expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
+    expect(openAIEmbedder({ model: 'text-embedding-3-small' }).dims).toBe(1536);
+  });
+
+  it('embeds memories end to end through createMemory, surviving a server error', async () => {
+    failNext = 500;
+    const mem = await createMemory({
+      embedder: openAIEmbedder({ url, model: 'nomic-embed-text', dims: 8 }),
+      embedding: { backoff: { baseMs: 5, maxMs: 20 } },
+    });
+    const m = await mem.add({ content: 'served by the stand-in' });
+    await vi.waitFor(async () => {
+      expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('served by the stand-in', 8));
+    });
+    expect((await mem.get(m.id))?.embeddingModel).toBe('nomic-embed-text');
+    const hits = await mem.search('served stand-in', { mode: 'vector' });
+    expect(hits[0]?.memory.id).toBe(m.id);
+    await mem.close();
+  });
+});

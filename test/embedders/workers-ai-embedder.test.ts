@@ -1,0 +1,57 @@
+import { describe, expect, it, vi } from 'vitest';
+import { workersAIEmbedder } from '../../src/embedders/index.js';
+import { createMemory } from '../../src/index.js';
+import { hashEmbed } from '../conformance/stand-in-embedder.js';
+
+/**
+ * A stand-in for the Workers AI binding with the real call shape: `env.AI.run(model, { text: [...] })`
+ * resolving to `{ shape: [n, dims], data: number[][] }` (no model runs here).
+ */
+function standInAi(dims: number) {
+  const calls: Array<{ model: string; text: string[] }> = [];
+  return {
+    calls,
+    async run(model: string, input: { text: string[] }) {
+      calls.push({ model, text: input.text });
+      return { shape: [input.text.length, dims], data: input.text.map((t) => hashEmbed(t, dims)) };
+    },
+  };
+}
+
+describe('workersAIEmbedder against a stand-in AI binding', () => {
+  it('calls run with the model and the texts, batched, and knows bge dimensions', async () => {
+    const ai = standInAi(384);
+    const embedder = workersAIEmbedder(ai, { model: '@cf/baai/bge-small-en-v1.5', batchSize: 2 });
+    expect(embedder).toMatchObject({ id: '@cf/baai/bge-small-en-v1.5', dims: 384 });
+    const vectors = await embedder.embed(['one', 'two', 'three']);
+    expect(vectors).toEqual(['one', 'two', 'three'].map((t) => hashEmbed(t, 384)));
+    expect(ai.calls).toEqual([
+      { model: '@cf/baai/bge-small-en-v1.5', text: ['one', 'two'] },
+      { model: '@cf/baai/bge-small-en-v1.5', text: ['three'] },
+    ]);
+  });
+
+  it('reports a failing binding as OFFLINE and a malformed answer as VALIDATION', async () => {
+    const failing = workersAIEmbedder(
+      {
+        run: async () => {
+          throw new Error('AiError: capacity');
+        },
+      },
+      { model: '@cf/baai/bge-base-en-v1.5' },
+    );
+    await expect(failing.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE' });
+    const malformed = workersAIEmbedder({ run: async () => ({ shape: [0] }) }, { model: 'custom', dims: 4 });
+    await expect(malformed.embed(['x'])).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(() => workersAIEmbedder(standInAi(4), { model: 'custom' })).toThrow(/workersAIEmbedder.dims/);
+  });
+
+  it('embeds memories through createMemory', async () => {
+    const mem = await createMemory({
+      embedder: workersAIEmbedder(standInAi(384), { model: '@cf/baai/bge-small-en-v1.5' }),
+    });
+    const m = await mem.add({ content: 'edge embedded' });
+    await vi.waitFor(async () => expect((await mem.get(m.id))?.embedding).toHaveLength(384));
+    await mem.close();
+  });
+});
