@@ -13,6 +13,10 @@ export interface Memory {
   createdAt: string;
   updatedAt: string;
   expiresAt?: string;
+  /** Start of the period the memory holds true (ISO 8601, inclusive); open when absent. */
+  validFrom?: string;
+  /** End of that period (exclusive); set by `supersede`. Open when absent. */
+  validTo?: string;
 }
 
 export interface Link {
@@ -35,6 +39,8 @@ export interface MemoryInput {
   embedding?: number[];
   importance?: number;
   expiresAt?: string;
+  validFrom?: string;
+  validTo?: string;
   id?: string;
 }
 
@@ -47,6 +53,8 @@ export interface MemoryPatch {
   embedding?: number[] | null;
   importance?: number | null;
   expiresAt?: string | null;
+  validFrom?: string | null;
+  validTo?: string | null;
 }
 
 export type Direction = 'out' | 'in' | 'both';
@@ -63,6 +71,10 @@ export interface ListOptions {
   until?: string;
   limit?: number;
   cursor?: string | null;
+  /** Only memories valid at this instant (default: valid now). */
+  asOf?: string;
+  /** Every memory whatever its validity period. */
+  history?: boolean;
 }
 
 export interface ListResult {
@@ -77,6 +89,10 @@ export interface SearchOptions {
   tagMode?: TagMode;
   vector?: number[];
   mode?: SearchMode;
+  /** Only memories valid at this instant (default: valid now). */
+  asOf?: string;
+  /** Every memory whatever its validity period. */
+  history?: boolean;
 }
 
 export interface SearchHit {
@@ -100,4 +116,27 @@ export interface NeighborsOptions extends LinksOptions {
 
 export interface PathOptions extends LinksOptions {
   maxDepth?: number;
+}
+
+export interface AddOptions {
+  /** Return the existing valid memory with the same normalized content (merging tags) instead of a copy. */
+  dedupe?: boolean;
+}
+
+/** `count(filter)`: the `list` filters without paging. */
+export type CountOptions = Omit<ListOptions, 'limit' | 'cursor'>;
+
+export interface MemoryStats {
+  memories: number;
+  links: number;
+  tombstones: number;
+  pendingSync: number;
+  pendingEmbeddings: number;
+}
+
+export interface ContextOptions extends Omit<SearchOptions, 'limit'> {
+  /** Longest string returned (default 4000 characters). */
+  maxChars?: number;
+  /** Most memories included (default 20). */
+  limit?: number;
 }

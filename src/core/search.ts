@@ -147,6 +147,8 @@ export async function searchStore(
     tags: request.tags,
     tagMode: request.tagMode,
     now: request.now,
+    asOf: request.asOf,
+    history: request.history,
   };
   if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
   if (!request.vector) {

@@ -104,6 +104,8 @@ export const memoryInputSchema = v.strictObject(
     embedding: v.optional(embedding),
     importance: v.optional(importance),
     expiresAt: v.optional(instant),
+    validFrom: v.optional(instant),
+    validTo: v.optional(instant),
     id: v.optional(id),
   },
   'expected an object',
@@ -119,11 +121,19 @@ export const memoryPatchSchema = v.pipe(
       embedding: v.optional(v.nullable(embedding)),
       importance: v.optional(v.nullable(importance)),
       expiresAt: v.optional(v.nullable(instant)),
+      validFrom: v.optional(v.nullable(instant)),
+      validTo: v.optional(v.nullable(instant)),
     },
     'expected an object',
   ),
   v.check((p) => Object.keys(p).length > 0, 'expected at least one field to change'),
 );
+
+/** `asOf` / `history` on list, search and count (see filter.ts `validAt`). */
+const validityOptions = {
+  asOf: v.optional(instant),
+  history: v.optional(v.boolean('expected true or false')),
+};
 
 export const listOptionsSchema = v.strictObject({
   kind: v.optional(label('kind')),
@@ -133,6 +143,7 @@ export const listOptionsSchema = v.strictObject({
   until: v.optional(instant),
   limit: v.optional(limit(LIMITS.listLimit)),
   cursor: v.optional(v.nullable(v.string('expected the cursor string returned by list'))),
+  ...validityOptions,
 });
 
 export const searchOptionsSchema = v.strictObject({
@@ -142,6 +153,32 @@ export const searchOptionsSchema = v.strictObject({
   tagMode: v.optional(tagMode),
   vector: v.optional(embedding),
   mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
+  ...validityOptions,
+});
+
+export const addOptionsSchema = v.strictObject(
+  { dedupe: v.optional(v.boolean('expected true or false')) },
+  'expected an object like { dedupe: true }',
+);
+
+export const countOptionsSchema = v.strictObject({
+  kind: v.optional(label('kind')),
+  tags: v.optional(tags),
+  tagMode: v.optional(tagMode),
+  since: v.optional(instant),
+  until: v.optional(instant),
+  ...validityOptions,
+});
+
+export const contextOptionsSchema = v.strictObject({
+  ...searchOptionsSchema.entries,
+  maxChars: v.optional(
+    v.pipe(
+      v.number('expected a number'),
+      v.integer('expected an integer'),
+      v.minValue(1, 'expected at least 1'),
+    ),
+  ),
 });
 
 export const linkOptionsSchema = v.strictObject({

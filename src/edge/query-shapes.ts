@@ -15,6 +15,7 @@ export const LIST_QUERY: QueryShape = {
   where: 'list',
   allowed: keysOf(listOptionsSchema),
   numbers: ['limit'],
+  booleans: ['history'],
   lists: ['tags'],
   omit: READ_OPTIONS,
 };

@@ -3,6 +3,7 @@ import { changeFeedCases, eventCases } from './changes.case.js';
 import { crudCases } from './crud.case.js';
 import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
+import { lifecycleCases, validityCases } from './lifecycle.case.js';
 import { listCases } from './list.case.js';
 import { persistenceCases } from './persistence.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
@@ -28,5 +29,7 @@ export function testStore(options: TestStoreOptions): void {
     changeFeedCases(ctx);
     eventCases(ctx);
     persistenceCases(ctx);
+    validityCases(ctx);
+    lifecycleCases(ctx);
   });
 }

@@ -152,13 +152,13 @@ export class RemoteStore implements MemoryStore {
   /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
   async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     this.assertOpen(namespace);
-    const { beforeId, limit, ...filters } = query;
+    const { beforeId, limit, history, ...filters } = query;
     const out: MemoryRecord[] = [];
     let before = beforeId;
     while (out.length < limit) {
       const size = Math.min(limit - out.length, LIMITS.listLimit);
       const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
-        query: { include: 'clocks', ...filters, before, limit: size },
+        query: { include: 'clocks', ...filters, history: history ? 'true' : undefined, before, limit: size },
       });
       out.push(...items);
       if (items.length < size) break;

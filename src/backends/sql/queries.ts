@@ -1,3 +1,4 @@
+import { validAt } from '../../core/filter.js';
 import type { ListQuery } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
@@ -27,6 +28,11 @@ export function listStatement(dialect: SqlDialect, namespace: string, query: Lis
   if (until !== null) add('(m.created_ms IS NULL OR m.created_ms < ?)', until);
   const now = epochMs(query.now);
   if (now !== null) add('(m.expires_ms IS NULL OR m.expires_ms > ?)', now);
+  const valid = epochMs(validAt(query));
+  if (valid !== null) {
+    add('(m.valid_from_ms IS NULL OR m.valid_from_ms <= ?)', valid);
+    add('(m.valid_to_ms IS NULL OR m.valid_to_ms > ?)', valid);
+  }
   const tags = [...new Set(query.tags ?? [])];
   if (tags.length > 0) {
     const list = dialect.inList('t.tag', tags);

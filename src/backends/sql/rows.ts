@@ -18,6 +18,8 @@ export interface MemoryRow {
   updated_at: string;
   expires_at: string | null;
   clocks: string;
+  valid_from: string | null;
+  valid_to: string | null;
 }
 
 export interface LinkRow {
@@ -60,6 +62,10 @@ export const MEMORY_COLUMNS = [
   'created_ms',
   'expires_ms',
   'clocks',
+  'valid_from',
+  'valid_to',
+  'valid_from_ms',
+  'valid_to_ms',
 ] as const;
 export const LINK_COLUMNS = [
   'ns',
@@ -112,6 +118,10 @@ export function memoryToRow(namespace: string, { memory, clocks }: MemoryRecord)
     epochMs(memory.createdAt),
     epochMs(memory.expiresAt),
     JSON.stringify(clocks),
+    memory.validFrom ?? null,
+    memory.validTo ?? null,
+    epochMs(memory.validFrom),
+    epochMs(memory.validTo),
   ];
 }
 
@@ -129,6 +139,8 @@ export function memoryFromRow(namespace: string, row: MemoryRow): MemoryRecord {
   if (row.embedding !== null) memory.embedding = decodeVector(row.embedding);
   if (row.importance !== null) memory.importance = Number(row.importance);
   if (row.expires_at !== null) memory.expiresAt = row.expires_at;
+  if (row.valid_from !== null) memory.validFrom = row.valid_from;
+  if (row.valid_to !== null) memory.validTo = row.valid_to;
   return { memory, clocks: JSON.parse(row.clocks) };
 }
 

@@ -33,6 +33,13 @@ const MIGRATIONS: Array<(d: SqlDialect) => string[]> = [
     `CREATE TABLE engram_meta (ns ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
       PRIMARY KEY (ns, key))${keyed}`,
   ],
+  // Validity in time (docs/lifecycle.md): existing memories get open bounds, i.e. valid always.
+  ({ integerType: int }) => [
+    'ALTER TABLE engram_memories ADD COLUMN valid_from TEXT',
+    'ALTER TABLE engram_memories ADD COLUMN valid_to TEXT',
+    `ALTER TABLE engram_memories ADD COLUMN valid_from_ms ${int}`,
+    `ALTER TABLE engram_memories ADD COLUMN valid_to_ms ${int}`,
+  ],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

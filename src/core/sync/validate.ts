@@ -19,6 +19,8 @@ const memoryWrite = v.strictObject({
     embedding: v.optional(f.embedding),
     importance: v.optional(f.importance),
     expiresAt: v.optional(f.instant),
+    validFrom: v.optional(f.instant),
+    validTo: v.optional(f.instant),
   }),
   clocks,
 });
