@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exportJsonl, importJsonl } from '../../src/index.js';
-import { expectError, ids, manualClock, type SuiteContext } from './harness.js';
+import { createMemory, exportJsonl, importJsonl } from '../../src/index.js';
+import { expectError, freshNamespace, ids, manualClock, type SuiteContext } from './harness.js';
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,19 +82,24 @@ export function validityCases(ctx: SuiteContext): void {
     });
 
     it('survives a reopen of a persistent store', async () => {
-      if (!ctx.options.reopen) return;
-      const mem = await ctx.memory();
+      // Only persistent stores have a reopen; the in-memory store has nothing to reload.
+      if (!ctx.options.capabilities?.persistent || !ctx.options.reopen) return;
+      const namespace = freshNamespace('validity');
+      const scratch = await ctx.options.create();
+      const mem = await createMemory({ store: scratch, namespace });
       const m = await mem.add({
         content: 'kept period',
         validFrom: '2020-01-01T00:00:00Z',
         validTo: '2021-01-01T00:00:00Z',
       });
-      const reopened = await ctx.options.reopen(ctx.store());
-      const [record] = await reopened.getMemories(mem.namespace, [m.id]);
+      const reopened = await ctx.options.reopen(scratch);
+      const [record] = await reopened.getMemories(namespace, [m.id]);
       expect(record?.memory.validFrom).toBe('2020-01-01T00:00:00.000Z');
       expect(record?.memory.validTo).toBe('2021-01-01T00:00:00.000Z');
       expect(record?.clocks.validTo).toBeDefined();
-      await reopened.close();
+      const again = await createMemory({ store: reopened, namespace });
+      expect(ids((await again.list({ asOf: '2020-06-01T00:00:00Z' })).items)).toEqual([m.id]);
+      await again.close();
     });
   });
 
