@@ -1,4 +1,5 @@
 import {
+  countOptionsSchema,
   linksOptionsSchema,
   listOptionsSchema,
   neighborsOptionsSchema,
@@ -39,5 +40,12 @@ export const PATH_QUERY: QueryShape = {
   where: 'path',
   allowed: ['from', 'to', ...keysOf(pathOptionsSchema)],
   numbers: ['maxDepth'],
+  omit: READ_OPTIONS,
+};
+export const COUNT_QUERY: QueryShape = {
+  where: 'count',
+  allowed: keysOf(countOptionsSchema),
+  booleans: ['history'],
+  lists: ['tags'],
   omit: READ_OPTIONS,
 };

@@ -3,6 +3,7 @@ import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  CountQuery,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -10,6 +11,7 @@ import type {
   NativeSearchHit,
   SearchRequest,
   StoreCapabilities,
+  StoreCounts,
   TextPosting,
   TextStats,
   Tombstone,
@@ -165,6 +167,22 @@ export class RemoteStore implements MemoryStore {
       before = items[items.length - 1]!.memory.id;
     }
     return out;
+  }
+
+  /** `GET /count`: the server counts, so no page of records crosses the network. */
+  async count(namespace: string, query: CountQuery): Promise<number> {
+    this.assertOpen(namespace);
+    const { history, ...filters } = query;
+    const { count } = await this.http.call<{ count: number }>(namespace, 'GET', '/count', {
+      query: { ...filters, history: history ? 'true' : undefined },
+    });
+    return count;
+  }
+
+  async stats(namespace: string): Promise<StoreCounts> {
+    this.assertOpen(namespace);
+    const { memories, links, tombstones } = await this.http.call<StoreCounts>(namespace, 'GET', '/stats');
+    return { memories, links, tombstones };
   }
 
   async search(namespace: string, request: SearchRequest): Promise<NativeSearchHit[]> {
