@@ -2,7 +2,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ChangeKind, MemoryEvents, SyncOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
-import { isExpired, isValidAt } from './filter.js';
+import { isExpired } from './filter.js';
 import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
