@@ -15,7 +15,7 @@ async function replicas() {
   const offline = [false, false, false];
   const clients: Engram[] = [];
   for (const [i, store] of (await localStores()).entries()) {
-    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
       if (offline[i]) throw new TypeError('fetch failed: offline');
       return app.fetch(new Request(input, init));
     }) as typeof fetch;
