@@ -346,9 +346,9 @@ export class Engram {
   }
 
   private async insert(inputs: MemoryInput[], where: string): Promise<Memory[]> {
-    inputs.forEach((input, i) =>
-      assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`),
-    );
+    for (const [i, input] of inputs.entries()) {
+      assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
+    }
     await assertIdsFree(this.store, this.namespace, inputs, where);
     const writes = inputs.map((input) => {
       const id = input.id ?? uuidv7(this.now());

@@ -26,7 +26,7 @@ async function replicas() {
         sync: {
           url: 'http://edge.test',
           token,
-          fetch,
+          fetch: fetchFn,
           intervalMs: 0,
           debounceMs: 5,
           backoff: { baseMs: 1, maxMs: 4 },
