@@ -1,8 +1,9 @@
 // Validity filtering: the cost of "valid now" (the default of list and search) on a store where 30% of
 // the memories are superseded, against the same search with `history: true` (no validity filter).
-import { createMemory, InMemoryStore } from '../dist/index.js';
+
 import initSqlJs from 'sql.js';
 import { SqlJsStore } from '../dist/backends/sqljs/index.js';
+import { createMemory, InMemoryStore } from '../dist/index.js';
 import { makeCorpus, median, percentile, time } from './corpus.mjs';
 
 const SIZE = Number(process.env.BENCH_LIFECYCLE_SIZE ?? 100_000);

@@ -28,7 +28,8 @@ async function takeAccepted<C extends Ranked>(
   // Most searches keep every candidate they read: ask for `limit`, and double only when filters reject.
   let chunk = limit;
   const ordered = bestFirst(candidates, compareCandidates);
-  for (let done = false; !done && hits.length < limit; chunk *= 2) {
+  let read = 0;
+  for (let done = false; !done && hits.length < limit; chunk = nextChunk(chunk, limit, hits.length, read)) {
     const slice: C[] = [];
     while (slice.length < chunk) {
       const next = ordered.next();
@@ -39,6 +40,7 @@ async function takeAccepted<C extends Ranked>(
       slice.push(next.value);
     }
     if (slice.length === 0) break;
+    read += slice.length;
     const records = new Map(
       (
         await store.getMemories(
@@ -55,6 +57,16 @@ async function takeAccepted<C extends Ranked>(
     }
   }
   return hits;
+}
+
+/**
+ * After a chunk left hits missing: as many candidates as the acceptance rate seen so far says are
+ * needed, plus a quarter (a filter such as validity rejecting 30% then costs one small extra read,
+ * not a doubled one); double when nothing was accepted yet.
+ */
+function nextChunk(chunk: number, limit: number, found: number, read: number): number {
+  if (found === 0) return chunk * 2;
+  return Math.max(1, Math.ceil(((limit - found) * read * 1.25) / found));
 }
 
 async function textSearch(
