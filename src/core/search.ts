@@ -1,6 +1,7 @@
 import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
+import { firstChunk, nextChunk, noteAcceptance } from './read-ahead.js';
 import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 
@@ -25,11 +26,15 @@ async function takeAccepted<C extends Ranked>(
   accept: (record: MemoryRecord, candidate: C) => boolean,
 ): Promise<NativeSearchHit[]> {
   const hits: NativeSearchHit[] = [];
-  // Most searches keep every candidate they read: ask for `limit`, and double only when filters reject.
-  let chunk = limit;
+  // Most searches keep every candidate they read: ask for about `limit` (see read-ahead.ts).
+  let chunk = firstChunk(store, namespace, limit);
   const ordered = bestFirst(candidates, compareCandidates);
-  let read = 0;
-  for (let done = false; !done && hits.length < limit; chunk = nextChunk(chunk, limit, hits.length, read)) {
+  let examined = 0;
+  for (
+    let done = false;
+    !done && hits.length < limit;
+    chunk = nextChunk(chunk, limit, hits.length, examined)
+  ) {
     const slice: C[] = [];
     while (slice.length < chunk) {
       const next = ordered.next();
@@ -40,7 +45,6 @@ async function takeAccepted<C extends Ranked>(
       slice.push(next.value);
     }
     if (slice.length === 0) break;
-    read += slice.length;
     const records = new Map(
       (
         await store.getMemories(
@@ -50,23 +54,15 @@ async function takeAccepted<C extends Ranked>(
       ).map((r) => [r.memory.id, r] as const),
     );
     for (const candidate of slice) {
+      examined++;
       const record = records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
       hits.push({ record, score: candidate.score });
       if (hits.length === limit) break;
     }
   }
+  noteAcceptance(store, namespace, hits.length, examined);
   return hits;
-}
-
-/**
- * After a chunk left hits missing: as many candidates as the acceptance rate seen so far says are
- * needed, plus a quarter (a filter such as validity rejecting 30% then costs one small extra read,
- * not a doubled one); double when nothing was accepted yet.
- */
-function nextChunk(chunk: number, limit: number, found: number, read: number): number {
-  if (found === 0) return chunk * 2;
-  return Math.max(1, Math.ceil(((limit - found) * read * 1.25) / found));
 }
 
 async function textSearch(
