@@ -1,3 +1,4 @@
+import { applyBoost } from './boost.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ChangeKind, MemoryEvents, SyncOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
@@ -52,6 +53,9 @@ const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
 /** Candidates compared by normalized content when `add` dedupes. */
 const DEDUPE_CANDIDATES = 50;
+/** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
+const BOOST_POOL = 3;
+const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
 function reportListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
@@ -435,11 +439,12 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
+    const limit = parsed.limit ?? DEFAULT_SEARCH_LIMIT;
     const mode: SearchMode = parsed.mode ?? (parsed.vector ? (query.trim() ? 'hybrid' : 'vector') : 'text');
     const hits = await searchStore(this.store, this.namespace, {
       query,
       mode,
-      limit: parsed.limit ?? DEFAULT_SEARCH_LIMIT,
+      limit: parsed.boost ? boostPool(limit) : limit,
       kind: parsed.kind,
       tags: parsed.tags,
       tagMode: parsed.tagMode ?? 'any',
@@ -448,7 +453,10 @@ export class Engram {
       asOf: parsed.asOf,
       history: parsed.history,
     });
-    return hits.map((h) => ({ memory: h.record.memory, score: h.score }));
+    const ranked = hits.map((h) => ({ memory: h.record.memory, score: h.score }));
+    if (!parsed.boost) return ranked;
+    const at = Date.parse(parsed.asOf ?? this.nowIso());
+    return applyBoost(ranked, parsed.boost, at, limit).map((b) => b.hit);
   }
 
   /** Links two memories; linking the same pair with the same type again updates that link. */

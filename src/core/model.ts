@@ -1,4 +1,7 @@
 // The data model: what users store and the options they pass.
+import type { SearchBoost } from './boost.js';
+
+export type { SearchBoost } from './boost.js';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface Memory {
@@ -93,6 +96,8 @@ export interface SearchOptions {
   asOf?: string;
   /** Every memory whatever its validity period. */
   history?: boolean;
+  /** Opt-in ranking boosts (recency, importance); off by default. See docs/lifecycle.md. */
+  boost?: SearchBoost;
 }
 
 export interface SearchHit {

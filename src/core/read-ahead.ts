@@ -7,6 +7,23 @@
  */
 const acceptance = new WeakMap<object, Map<string, number>>();
 
+/**
+ * What the acceptance rate is remembered under: the namespace and the filters, since a tag filter or
+ * `history: true` accepts a very different share than the default "valid now".
+ */
+export function readAheadKey(
+  namespace: string,
+  filter: { kind?: string; tags?: readonly string[]; tagMode: string; asOf?: string; history?: boolean },
+): string {
+  const tags = filter.tags?.length ? `${filter.tagMode}:${filter.tags.join(',')}` : '';
+  return JSON.stringify([
+    namespace,
+    filter.kind ?? null,
+    tags,
+    filter.history ? 'all' : filter.asOf ? 'asOf' : 'now',
+  ]);
+}
+
 /** Weight of the latest search in the moving average. */
 const LEARNING = 0.2;
 /** Margin over the expected need, so most searches finish in one read. */

@@ -1,7 +1,7 @@
 import { bestFirst } from './best-first.js';
 import { EngramError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
-import { firstChunk, nextChunk, noteAcceptance } from './read-ahead.js';
+import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 
@@ -24,10 +24,11 @@ async function takeAccepted<C extends Ranked>(
   candidates: C[],
   limit: number,
   accept: (record: MemoryRecord, candidate: C) => boolean,
+  readAhead: string = namespace,
 ): Promise<NativeSearchHit[]> {
   const hits: NativeSearchHit[] = [];
   // Most searches keep every candidate they read: ask for about `limit` (see read-ahead.ts).
-  let chunk = firstChunk(store, namespace, limit);
+  let chunk = firstChunk(store, readAhead, limit);
   const ordered = bestFirst(candidates, compareCandidates);
   let examined = 0;
   for (
@@ -61,7 +62,7 @@ async function takeAccepted<C extends Ranked>(
       if (hits.length === limit) break;
     }
   }
-  noteAcceptance(store, namespace, hits.length, examined);
+  noteAcceptance(store, readAhead, hits.length, examined);
   return hits;
 }
 
@@ -79,15 +80,23 @@ async function textSearch(
   ]);
   const candidates = scoreDocuments(parsed, postings, stats);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
-  return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
-    if (!matchesFilter(record.memory, filter)) return false;
-    if (!candidate.needsPhraseCheck) return true;
-    const tokens = tokenize(record.memory.content);
-    return (
-      phrases.every((p) => containsPhrase(tokens, p)) &&
-      !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
-    );
-  });
+  const readAhead = readAheadKey(namespace, filter);
+  return takeAccepted(
+    store,
+    namespace,
+    candidates,
+    limit,
+    (record, candidate) => {
+      if (!matchesFilter(record.memory, filter)) return false;
+      if (!candidate.needsPhraseCheck) return true;
+      const tokens = tokenize(record.memory.content);
+      return (
+        phrases.every((p) => containsPhrase(tokens, p)) &&
+        !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
+      );
+    },
+    readAhead,
+  );
 }
 
 function cosine(a: readonly number[], b: readonly number[], normA: number): number {
@@ -125,7 +134,14 @@ async function vectorSearch(
     if (page.length < VECTOR_PAGE) break;
     after = page[page.length - 1]!.id;
   }
-  return takeAccepted(store, namespace, scored, limit, (record) => matchesFilter(record.memory, filter));
+  return takeAccepted(
+    store,
+    namespace,
+    scored,
+    limit,
+    (record) => matchesFilter(record.memory, filter),
+    readAheadKey(namespace, filter),
+  );
 }
 
 function fuse(lists: readonly NativeSearchHit[][], limit: number): NativeSearchHit[] {

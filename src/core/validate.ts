@@ -154,6 +154,28 @@ export const searchOptionsSchema = v.strictObject({
   vector: v.optional(embedding),
   mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
   ...validityOptions,
+  boost: v.optional(
+    v.strictObject(
+      {
+        recency: v.optional(
+          v.strictObject({
+            halfLifeDays: v.pipe(
+              finite,
+              v.check((n) => n > 0, 'expected a number of days above 0'),
+            ),
+            weight: v.optional(v.pipe(finite, v.minValue(0, 'expected 0 or more'))),
+          }),
+        ),
+        importance: v.optional(
+          v.union(
+            [v.boolean(), v.pipe(finite, v.minValue(0, 'expected 0 or more'))],
+            'expected true, false or a weight of 0 or more',
+          ),
+        ),
+      },
+      'expected { recency?: { halfLifeDays }, importance? }',
+    ),
+  ),
 });
 
 export const addOptionsSchema = v.strictObject(

@@ -276,6 +276,38 @@ export function lifecycleCases(ctx: SuiteContext): void {
     });
   });
 
+  describe('ranking boosts (opt-in)', () => {
+    it('recency and importance lift scores only when asked; default ranking is pure relevance', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const old = await mem.add({ content: 'coffee coffee beans', validFrom: iso(clock.now() - 300 * DAY) });
+      const recent = await mem.add({ content: 'coffee beans', validFrom: iso(clock.now() - 30 * DAY) });
+      const vital = await mem.add({ content: 'beans', importance: 1 });
+      const plain = await mem.search('coffee');
+      expect(ids(plain)).toEqual([old.id, recent.id]);
+      const boosted = await mem.search('coffee', { boost: { recency: { halfLifeDays: 30, weight: 4 } } });
+      expect(ids(boosted)).toEqual([recent.id, old.id]);
+      const base = new Map(plain.map((h) => [h.memory.id, h.score]));
+      expect(boosted[0]!.score).toBeCloseTo(base.get(recent.id)! * (1 + 4 * 0.5), 9);
+      expect(boosted[1]!.score).toBeCloseTo(base.get(old.id)! * (1 + 4 * 2 ** -10), 9);
+      const beans = await mem.search('beans', { boost: { importance: true } });
+      expect(ids(beans)[0]).toBe(vital.id);
+      const plainBeans = await mem.search('beans');
+      const vitalBase = plainBeans.find((h) => h.memory.id === vital.id)!.score;
+      expect(beans[0]!.score).toBeCloseTo(vitalBase * 1.5, 9);
+      await expectError(
+        mem.search('coffee', { boost: { recency: { halfLifeDays: 0 } } }),
+        'VALIDATION',
+        'search.boost.recency.halfLifeDays',
+      );
+      await expectError(
+        mem.search('coffee', { boost: { importance: -1 } }),
+        'VALIDATION',
+        'search.boost.importance',
+      );
+    });
+  });
+
   describe('restore', () => {
     it('makes the namespace equal to the dump again, bringing deleted memories back', async () => {
       const mem = await ctx.memory();

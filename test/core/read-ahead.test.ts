@@ -25,9 +25,11 @@ describe('search read-ahead', () => {
   it('finds the same hits in fewer store reads when 30% of memories are superseded', async () => {
     const store = new InMemoryStore();
     let reads = 0;
+    let records = 0;
     const getMemories = store.getMemories.bind(store);
     store.getMemories = (namespace, ids) => {
       reads++;
+      records += ids.length;
       return getMemories(namespace, ids);
     };
     const mem = await createMemory({ store });
@@ -40,10 +42,17 @@ describe('search read-ahead', () => {
     const expected = (await mem.search('apples', { limit: 50, history: true })).filter(
       (h) => h.memory.validTo === undefined,
     );
-    for (let i = 0; i < 10; i++) await mem.search('apples', { limit: 10 });
+    for (let i = 0; i < 10; i++) {
+      await mem.search('apples', { limit: 10 });
+      await mem.search('apples', { limit: 10, history: true });
+    }
     reads = 0;
     const hits = await mem.search('apples', { limit: 10 });
     expect(reads).toBe(1);
+    // Learned per filter: `history: true` accepts everything and keeps reading exactly `limit`.
+    records = 0;
+    await mem.search('apples', { limit: 10, history: true });
+    expect(records).toBe(10);
     expect(hits.map((h) => h.memory.id)).toEqual(expected.slice(0, 10).map((h) => h.memory.id));
   });
 });
