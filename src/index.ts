@@ -12,9 +12,17 @@ export type {
   WarningEvent,
 } from './core/engram-options.js';
 export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
-export { compareIdsDesc, isExpired, matchesFilter, matchesListQuery } from './core/filter.js';
+export {
+  compareIdsDesc,
+  isExpired,
+  isValidAt,
+  matchesFilter,
+  matchesListQuery,
+  validAt,
+} from './core/filter.js';
 export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
 export { uuidv7 } from './core/ids.js';
+export { normalizeContent } from './core/lifecycle.js';
 export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export * from './core/model.js';
 export { searchStore } from './core/search.js';
@@ -30,6 +38,7 @@ export {
   canonicalJson,
   exportEntries,
   exportJsonl,
+  type ImportResult,
   importEntries,
   importJsonl,
   migrate,

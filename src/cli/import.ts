@@ -6,7 +6,7 @@ import { runTransfer } from './transfer.js';
 export const importCommand: Command = {
   name: 'import',
   summary: 'read JSON Lines from stdin into a store (idempotent: safe to re-run)',
-  help: `Usage: engram import --to <store> [--ns a,b] [--token T] [--batch 500] < dump.jsonl
+  help: `Usage: engram import --to <store> [--restore] [--ns a,b] [--token T] [--batch 500] < dump.jsonl
 
 Reads what \`engram export\` wrote from stdin and merges it into a store, batch by batch. Every line is
 checked like any write. Records merge by their clocks, so re-running an import (after a failure,
@@ -14,6 +14,8 @@ say) changes nothing already there. A sqlite: file is created if missing and sav
 ends. Progress goes to stderr on a terminal only.
 
   --to <store>    postgres://user@host/db, sqlite:./file.db or http(s)://edge
+  --restore       make each namespace of the dump equal to it: later edits are overwritten, later
+                  additions removed, deleted records brought back (under <id>.r1: see docs/lifecycle.md)
   --ns a,b        only lines of these namespaces (default: all)
   --token T       token for an http(s) store (default: $ENGRAM_TOKEN)
   --batch 500     entries written per store call (1-1000)
@@ -27,6 +29,7 @@ Example:
       ns: { type: 'string' },
       token: { type: 'string' },
       batch: { type: 'string', default: '500' },
+      restore: { type: 'boolean', default: false },
     });
     if (flags.help) {
       io.out(this.help);
@@ -41,6 +44,7 @@ Example:
         batchSize: batchSize(flags.batch),
         fromToken: undefined,
         toToken: flags.token ?? io.env.ENGRAM_TOKEN,
+        restore: flags.restore === true,
       },
       io,
     );

@@ -16,6 +16,8 @@ export interface TransferPlan {
   batchSize: number;
   fromToken: string | undefined;
   toToken: string | undefined;
+  /** `import --restore`: importJsonl's `mode: 'restore'`. */
+  restore?: boolean;
 }
 
 /**
@@ -73,10 +75,14 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
     } else if (toStore && isLines(from)) {
       input = inputOf(from, io);
       const lines = stoppable(readLines(input, bar.read), io.stop);
-      await importJsonl(toStore, onlyNamespaces(lines, plan.namespaces), {
+      const result = await importJsonl(toStore, onlyNamespaces(lines, plan.namespaces), {
         batchSize: plan.batchSize,
         onProgress,
+        mode: plan.restore ? 'restore' : 'merge',
       });
+      for (const [id, revived] of Object.entries(result.renamed ?? {})) {
+        io.err(`restored ${id} as ${revived} (the id was deleted after the dump; ids are never reused)`);
+      }
     }
   } catch (error) {
     // A pipeline aborted by the signal says AbortError; to the user it is the same interruption.

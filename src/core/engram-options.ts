@@ -3,7 +3,16 @@ import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
 import type { RejectedChange } from './sync/quarantine.js';
 
-export type ChangeKind = 'add' | 'update' | 'remove' | 'link' | 'unlink' | 'sync' | 'external';
+export type ChangeKind =
+  | 'add'
+  | 'update'
+  | 'remove'
+  | 'link'
+  | 'unlink'
+  | 'sync'
+  | 'external'
+  | 'supersede'
+  | 'clear';
 
 export interface ChangeEvent {
   type: ChangeKind;

@@ -1,3 +1,4 @@
+import { applyBoost } from './boost.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   assertEmbedder,
@@ -16,7 +17,22 @@ import { findPath, walkNeighbors } from './graph.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
 import { uuidv7 } from './ids.js';
+import {
+  alreadySuperseded,
+  assertPeriod,
+  countByListing,
+  countFromFeed,
+  duplicateQuery,
+  findListed,
+  liveIds,
+  normalizeContent,
+  renderContext,
+  tombstoneBatches,
+} from './lifecycle.js';
 import type {
+  AddOptions,
+  ContextOptions,
+  CountOptions,
   Link,
   LinkOptions,
   LinksOptions,
@@ -25,6 +41,7 @@ import type {
   Memory,
   MemoryInput,
   MemoryPatch,
+  MemoryStats,
   NeighborsOptions,
   PathOptions,
   SearchHit,
@@ -32,7 +49,7 @@ import type {
   SearchOptions,
 } from './model.js';
 import { searchStore } from './search.js';
-import type { MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
+import type { CountQuery, MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import type { SyncEngine, SyncResult } from './sync/engine.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
@@ -43,6 +60,13 @@ const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_SEARCH_LIMIT = 10;
 const DEFAULT_DEPTH = 1;
 const DEFAULT_PATH_DEPTH = 6;
+const DEFAULT_CONTEXT_CHARS = 4000;
+const DEFAULT_CONTEXT_LIMIT = 20;
+/** Candidates compared by normalized content when `add` dedupes. */
+const DEDUPE_CANDIDATES = 50;
+/** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
+const BOOST_POOL = 3;
+const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
 function checkQueryVector(embedder: Embedder, output: ArrayLike<number>[]): number[][] {
   return checkVectors(embedder, output, 1);
@@ -221,11 +245,173 @@ export class Engram {
     return record;
   }
 
-  /** Adds one memory and returns it with its generated id and timestamps. */
-  async add(input: MemoryInput): Promise<Memory> {
+  /**
+   * Adds one memory and returns it with its generated id and timestamps. With `{ dedupe: true }`, a
+   * memory valid now whose normalized content equals this one's is returned instead (its tags merged).
+   */
+  async add(input: MemoryInput, options: AddOptions = {}): Promise<Memory> {
     this.assertOpen();
-    const [memory] = await this.insert([schema.parse(schema.memoryInputSchema, input, 'add')], 'add');
+    const parsed = schema.parse(schema.memoryInputSchema, input, 'add');
+    const { dedupe } = schema.parse(schema.addOptionsSchema, options, 'add.options');
+    if (dedupe) {
+      const existing = await this.findDuplicate(parsed.content);
+      if (existing) return this.mergeTags(existing, parsed.tags ?? []);
+    }
+    const [memory] = await this.insert([parsed], 'add');
     return memory!;
+  }
+
+  private async findDuplicate(content: string): Promise<Memory | undefined> {
+    const wanted = normalizeContent(content);
+    const same = (m: Memory) => normalizeContent(m.content) === wanted;
+    const query = duplicateQuery(content);
+    const now = this.nowIso();
+    if (query === '') return findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
+    const hits = await searchStore(this.store, this.namespace, {
+      query,
+      mode: 'text',
+      limit: DEDUPE_CANDIDATES,
+      tagMode: 'any',
+      now,
+    });
+    return hits.map((h) => h.record.memory).find(same);
+  }
+
+  private async mergeTags(existing: Memory, tags: readonly string[]): Promise<Memory> {
+    const merged = [...new Set([...existing.tags, ...tags])];
+    if (merged.length === existing.tags.length) return existing;
+    return this.update(existing.id, { tags: merged });
+  }
+
+  /**
+   * Replaces a fact: adds `input` as a new memory valid from `input.validFrom` (default now), closes the
+   * old one (`validTo` = that instant) and links new -> old with type `supersedes`, in one write.
+   */
+  async supersede(oldId: string, input: MemoryInput): Promise<Memory> {
+    this.assertOpen();
+    schema.parse(schema.idSchema, oldId, 'supersede.oldId');
+    const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
+    const old = await this.requireLive(oldId, 'supersede.oldId');
+    const now = this.nowIso();
+    const conflict = alreadySuperseded(oldId, old.memory, now);
+    if (conflict) throw conflict;
+    const from = parsed.validFrom ?? now;
+    assertPeriod(from, parsed.validTo, 'supersede.input');
+    if (old.memory.validFrom !== undefined && Date.parse(from) < Date.parse(old.memory.validFrom)) {
+      throw new EngramError(
+        'VALIDATION',
+        `supersede.input.validFrom: expected an instant at or after the old memory's validFrom (${old.memory.validFrom}), got ${JSON.stringify(from)}`,
+        { field: 'supersede.input.validFrom' },
+      );
+    }
+    await assertIdsFree(this.store, this.namespace, [parsed], 'supersede.input');
+    this.observe(old);
+    const id = parsed.id ?? uuidv7(this.now());
+    const stamp = this.clock.tick();
+    const created = createMemoryWrite(
+      this.namespace,
+      id,
+      { ...parsed, validFrom: from },
+      stamp,
+      hlcToIso(stamp),
+    );
+    const closed = patchMemoryWrite(oldId, { validTo: from }, stamp);
+    const link = createLinkWrite(
+      {
+        id: uuidv7(this.now()),
+        namespace: this.namespace,
+        from: id,
+        to: oldId,
+        type: 'supersedes',
+        createdAt: hlcToIso(stamp),
+      },
+      stamp,
+    );
+    const result = await this.write({ memories: [created, closed], links: [link] }, 'supersede', [
+      id,
+      oldId,
+      link.id,
+    ]);
+    const memory = result.memories.find((r) => r.memory.id === id);
+    if (!memory || result.links.length === 0)
+      throw new EngramError(
+        'NOT_FOUND',
+        `supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`,
+        {
+          field: 'supersede.oldId',
+        },
+      );
+    return memory.memory;
+  }
+
+  /** Removes every memory and link of the namespace (tombstones that sync); returns how many memories. */
+  async clear(): Promise<number> {
+    this.assertOpen();
+    const ids = await liveIds(this.store, this.namespace);
+    if (ids.memories.length + ids.links.length === 0) return 0;
+    for (const stamp of ids.clocks) this.clock.observe(stamp);
+    const stamp = this.clock.tick();
+    for (const tombstones of tombstoneBatches(this.namespace, ids, stamp, schema.LIMITS.batch)) {
+      await this.write(
+        { tombstones },
+        'clear',
+        tombstones.map((t) => t.id),
+      );
+    }
+    return ids.memories.length;
+  }
+
+  /** How many memories `list` would return for these filters, without paging. */
+  async count(filter: CountOptions = {}): Promise<number> {
+    this.assertOpen();
+    const parsed = schema.parse(schema.countOptionsSchema, filter, 'count');
+    const query: CountQuery = {
+      kind: parsed.kind,
+      tags: parsed.tags,
+      tagMode: parsed.tagMode ?? 'any',
+      since: parsed.since,
+      until: parsed.until,
+      now: this.nowIso(),
+      asOf: parsed.asOf,
+      history: parsed.history,
+    };
+    return this.store.count
+      ? this.store.count(this.namespace, query)
+      : countByListing(this.store, this.namespace, query);
+  }
+
+  /** Stored memories, links and tombstones of the namespace, and work still waiting. */
+  async stats(): Promise<MemoryStats> {
+    this.assertOpen();
+    const counts = this.store.stats
+      ? await this.store.stats(this.namespace)
+      : await countFromFeed(this.store, this.namespace);
+    const status = this.status as { pending: number; pendingEmbeddings?: number };
+    return { ...counts, pendingSync: status.pending, pendingEmbeddings: status.pendingEmbeddings ?? 0 };
+  }
+
+  /**
+   * The best memories for a prompt, one `- content` line each: most relevant first, newest fact first
+   * among equal scores, never longer than `maxChars`. An empty query gives the newest memories.
+   */
+  async context(query: string, options: ContextOptions = {}): Promise<string> {
+    this.assertOpen();
+    schema.parse(schema.querySchema, query, 'context.query');
+    const { maxChars, ...rest } = schema.parse(schema.contextOptionsSchema, options, 'context');
+    const limit = rest.limit ?? DEFAULT_CONTEXT_LIMIT;
+    const hits: SearchHit[] = query.trim()
+      ? await this.search(query, { ...rest, limit })
+      : (
+          await this.list({
+            kind: rest.kind,
+            tags: rest.tags,
+            tagMode: rest.tagMode,
+            asOf: rest.asOf,
+            history: rest.history,
+            limit,
+          })
+        ).items.map((memory) => ({ memory, score: 0 }));
+    return renderContext(hits, maxChars ?? DEFAULT_CONTEXT_CHARS);
   }
 
   /** Adds up to 1000 memories in one transaction: all are written or none. */
@@ -248,6 +434,9 @@ export class Engram {
   }
 
   private async insert(inputs: MemoryInput[], where: string): Promise<Memory[]> {
+    for (const [i, input] of inputs.entries()) {
+      assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
+    }
     await assertIdsFree(this.store, this.namespace, inputs, where);
     const writes = inputs.map((input) => {
       const id = input.id ?? uuidv7(this.now());
@@ -275,6 +464,11 @@ export class Engram {
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
     const existing = await this.requireLive(id, 'update.id');
+    assertPeriod(
+      parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
+      parsed.validTo === undefined ? existing.memory.validTo : (parsed.validTo ?? undefined),
+      'update.patch',
+    );
     this.observe(existing);
     // New content makes the embedding stale: it is cleared with the same stamp and embedded again.
     const reembed =
@@ -325,6 +519,8 @@ export class Engram {
       beforeId: parsed.cursor ? decodeCursor(parsed.cursor) : undefined,
       now: this.nowIso(),
       limit: limit + 1,
+      asOf: parsed.asOf,
+      history: parsed.history,
     });
     const items = records.slice(0, limit).map((r) => r.memory);
     const last = items[items.length - 1];
@@ -339,6 +535,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
+    const limit = parsed.limit ?? DEFAULT_SEARCH_LIMIT;
     let mode: SearchMode = parsed.mode ?? (parsed.vector ? (query.trim() ? 'hybrid' : 'vector') : 'text');
     let { vector, model } = parsed;
     if (mode !== 'text' && !vector && this.embedder) {
@@ -367,7 +564,7 @@ export class Engram {
       {
         query,
         mode,
-        limit: parsed.limit ?? DEFAULT_SEARCH_LIMIT,
+        limit: parsed.boost ? boostPool(limit) : limit,
         kind: parsed.kind,
         tags: parsed.tags,
         tagMode: parsed.tagMode ?? 'any',
@@ -377,6 +574,8 @@ export class Engram {
         match: parsed.match,
         metadata: parsed.metadata,
         explain: parsed.explain,
+        asOf: parsed.asOf,
+        history: parsed.history,
       },
       report,
     );
@@ -387,11 +586,14 @@ export class Engram {
         report.otherModels,
       );
     }
-    return hits.map((h) =>
+    const ranked: SearchHit[] = hits.map((h) =>
       h.explain
         ? { memory: h.record.memory, score: h.score, explain: h.explain }
         : { memory: h.record.memory, score: h.score },
     );
+    if (!parsed.boost) return ranked;
+    const at = Date.parse(parsed.asOf ?? this.nowIso());
+    return applyBoost(ranked, parsed.boost, at, limit).map((b) => b.hit);
   }
 
   /** Links two memories; linking the same pair with the same type again updates that link. */

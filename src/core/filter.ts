@@ -7,6 +7,8 @@ export interface MemoryFilter {
   tagMode: TagMode;
   now: string;
   metadata?: MetadataFilter;
+  asOf?: string;
+  history?: boolean;
 }
 
 export function isExpired(memory: Memory, now: string): boolean {
@@ -24,9 +26,25 @@ function matchesTags(
     : wanted.some((t) => memoryTags.includes(t));
 }
 
+/**
+ * The instant a read judges validity at: `asOf`, else `now`; `undefined` with `history` (no validity
+ * filter). A memory is valid at `t` when `validFrom <= t < validTo`, an absent bound being open.
+ */
+export function validAt(query: { now: string; asOf?: string; history?: boolean }): string | undefined {
+  return query.history ? undefined : (query.asOf ?? query.now);
+}
+
+export function isValidAt(memory: Memory, instant: string | undefined): boolean {
+  if (instant === undefined) return true;
+  const t = Date.parse(instant);
+  if (memory.validFrom !== undefined && Date.parse(memory.validFrom) > t) return false;
+  return memory.validTo === undefined || Date.parse(memory.validTo) > t;
+}
+
 /** The filter semantics every store must reproduce when it pushes filters down into its own queries. */
 export function matchesFilter(memory: Memory, filter: MemoryFilter): boolean {
   if (isExpired(memory, filter.now)) return false;
+  if (!isValidAt(memory, validAt(filter))) return false;
   if (filter.kind !== undefined && memory.kind !== filter.kind) return false;
   if (filter.metadata !== undefined && !matchesMetadata(memory.metadata, filter.metadata)) return false;
   return matchesTags(memory.tags, filter.tags, filter.tagMode);

@@ -1,4 +1,7 @@
 // The data model: what users store and the options they pass.
+import type { SearchBoost } from './boost.js';
+
+export type { SearchBoost } from './boost.js';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface Memory {
@@ -15,6 +18,10 @@ export interface Memory {
   createdAt: string;
   updatedAt: string;
   expiresAt?: string;
+  /** Start of the period the memory holds true (ISO 8601, inclusive); open when absent. */
+  validFrom?: string;
+  /** End of that period (exclusive); set by `supersede`. Open when absent. */
+  validTo?: string;
 }
 
 export interface Link {
@@ -38,6 +45,8 @@ export interface MemoryInput {
   embeddingModel?: string;
   importance?: number;
   expiresAt?: string;
+  validFrom?: string;
+  validTo?: string;
   id?: string;
 }
 
@@ -51,6 +60,8 @@ export interface MemoryPatch {
   embeddingModel?: string | null;
   importance?: number | null;
   expiresAt?: string | null;
+  validFrom?: string | null;
+  validTo?: string | null;
 }
 
 export type Direction = 'out' | 'in' | 'both';
@@ -69,6 +80,10 @@ export interface ListOptions {
   cursor?: string | null;
   /** Equality on top-level metadata keys; every one must hold. */
   metadata?: MetadataFilter;
+  /** Only memories valid at this instant (default: valid now). */
+  asOf?: string;
+  /** Every memory whatever its validity period. */
+  history?: boolean;
 }
 
 export interface ListResult {
@@ -94,6 +109,12 @@ export interface SearchOptions {
   metadata?: MetadataFilter;
   /** Adds `explain` to each hit: what its score is made of. */
   explain?: boolean;
+  /** Only memories valid at this instant (default: valid now). */
+  asOf?: string;
+  /** Every memory whatever its validity period. */
+  history?: boolean;
+  /** Opt-in ranking boosts (recency, importance); off by default. See docs/lifecycle.md. */
+  boost?: SearchBoost;
 }
 
 export type TextMatch = 'any' | 'all';
@@ -130,4 +151,27 @@ export interface NeighborsOptions extends LinksOptions {
 
 export interface PathOptions extends LinksOptions {
   maxDepth?: number;
+}
+
+export interface AddOptions {
+  /** Return the existing valid memory with the same normalized content (merging tags) instead of a copy. */
+  dedupe?: boolean;
+}
+
+/** `count(filter)`: the `list` filters without paging. */
+export type CountOptions = Omit<ListOptions, 'limit' | 'cursor'>;
+
+export interface MemoryStats {
+  memories: number;
+  links: number;
+  tombstones: number;
+  pendingSync: number;
+  pendingEmbeddings: number;
+}
+
+export interface ContextOptions extends Omit<SearchOptions, 'limit'> {
+  /** Longest string returned (default 4000 characters). */
+  maxChars?: number;
+  /** Most memories included (default 20). */
+  limit?: number;
 }

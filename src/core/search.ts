@@ -3,6 +3,7 @@ import { EngramError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
 import type { Explanation } from './model.js';
+import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
   MemoryRecord,
   MemoryStore,
@@ -33,12 +34,18 @@ async function takeAccepted<C extends Ranked>(
   candidates: C[],
   limit: number,
   accept: (record: MemoryRecord, candidate: C) => boolean,
+  readAhead: string = namespace,
 ): Promise<NativeSearchHit[]> {
   const hits: NativeSearchHit[] = [];
-  // Most searches keep every candidate they read: ask for `limit`, and double only when filters reject.
-  let chunk = limit;
+  // Most searches keep every candidate they read: ask for about `limit` (see read-ahead.ts).
+  let chunk = firstChunk(store, readAhead, limit);
   const ordered = bestFirst(candidates, compareCandidates);
-  for (let done = false; !done && hits.length < limit; chunk *= 2) {
+  let examined = 0;
+  for (
+    let done = false;
+    !done && hits.length < limit;
+    chunk = nextChunk(chunk, limit, hits.length, examined)
+  ) {
     const slice: C[] = [];
     while (slice.length < chunk) {
       const next = ordered.next();
@@ -58,6 +65,7 @@ async function takeAccepted<C extends Ranked>(
       ).map((r) => [r.memory.id, r] as const),
     );
     for (const candidate of slice) {
+      examined++;
       const record = records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
       hits.push(
@@ -68,6 +76,7 @@ async function takeAccepted<C extends Ranked>(
       if (hits.length === limit) break;
     }
   }
+  noteAcceptance(store, readAhead, hits.length, examined);
   return hits;
 }
 
@@ -90,15 +99,23 @@ async function textSearch(
     ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
     : scored;
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
-  return takeAccepted(store, namespace, candidates, limit, (record, candidate) => {
-    if (!matchesFilter(record.memory, filter)) return false;
-    if (!candidate.needsPhraseCheck) return true;
-    const tokens = tokenize(record.memory.content);
-    return (
-      phrases.every((p) => containsPhrase(tokens, p)) &&
-      !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
-    );
-  });
+  const readAhead = readAheadKey(namespace, filter);
+  return takeAccepted(
+    store,
+    namespace,
+    candidates,
+    limit,
+    (record, candidate) => {
+      if (!matchesFilter(record.memory, filter)) return false;
+      if (!candidate.needsPhraseCheck) return true;
+      const tokens = tokenize(record.memory.content);
+      return (
+        phrases.every((p) => containsPhrase(tokens, p)) &&
+        !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
+      );
+    },
+    readAhead,
+  );
 }
 
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
@@ -141,7 +158,14 @@ async function vectorSearch(
     if (page.length < VECTOR_PAGE) break;
     after = page[page.length - 1]!.id;
   }
-  return takeAccepted(store, namespace, scored, limit, (record) => matchesFilter(record.memory, filter));
+  return takeAccepted(
+    store,
+    namespace,
+    scored,
+    limit,
+    (record) => matchesFilter(record.memory, filter),
+    readAheadKey(namespace, filter),
+  );
 }
 
 /**
@@ -184,6 +208,8 @@ export async function searchStore(
     tagMode: request.tagMode,
     now: request.now,
     metadata: request.metadata,
+    asOf: request.asOf,
+    history: request.history,
   };
   if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
   if (!request.vector) {

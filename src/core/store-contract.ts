@@ -28,6 +28,8 @@ export const MEMORY_FIELDS = [
   'importance',
   'expiresAt',
   'embeddingModel',
+  'validFrom',
+  'validTo',
 ] as const;
 export type MemoryField = (typeof MEMORY_FIELDS)[number];
 
@@ -122,6 +124,17 @@ export interface ListQuery {
   limit: number;
   /** Equality on top-level metadata keys (core's `matchesMetadata`). */
   metadata?: MetadataFilter;
+  /** Validity: only memories valid at `asOf` (default `now`), unless `history` (see filter.ts `validAt`). */
+  asOf?: string;
+  history?: boolean;
+}
+
+export type CountQuery = Omit<ListQuery, 'limit' | 'beforeId'>;
+
+export interface StoreCounts {
+  memories: number;
+  links: number;
+  tombstones: number;
 }
 
 export interface TextPosting {
@@ -233,6 +246,10 @@ export interface MemoryStore {
     to: string,
     options: Required<Pick<PathOptions, 'direction' | 'maxDepth'>> & { type?: string; now: string },
   ): Promise<MemoryRecord[] | null>;
+  /** Stored records and tombstones of the namespace; core counts them from the change feed otherwise. */
+  stats?(namespace: string): Promise<StoreCounts>;
+  /** How many memories `list` would return without a limit; core pages through `list` otherwise. */
+  count?(namespace: string, query: CountQuery): Promise<number>;
   /** Changes made by other processes/tabs; returns an unsubscribe function. */
   subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
 }

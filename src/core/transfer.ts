@@ -1,5 +1,6 @@
 import { readChangeStates } from './change-states.js';
 import { EngramError } from './errors.js';
+import { type NamespaceDump, type RestoreResult, restoreNamespace } from './restore.js';
 import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
@@ -17,6 +18,47 @@ export interface TransferOptions {
   /** Entities read per store call; memory use stays bounded by it. */
   batchSize?: number;
   onProgress?: (progress: { namespace: string; done: number }) => void;
+  /**
+   * `merge` (default): records merge with the target's by clock. `restore`: each namespace of the dump
+   * ends up equal to it (later edits overwritten, later additions removed, deletions brought back).
+   */
+  mode?: 'merge' | 'restore';
+}
+
+export interface ImportResult {
+  imported: number;
+  /** With `mode: 'restore'`: records deleted since the dump, by old id, with the id they came back under. */
+  renamed?: Record<string, string>;
+  /** With `mode: 'restore'`: records the target had and the dump did not, now removed. */
+  removed?: number;
+}
+
+/** Reads the whole dump (records by id per namespace), then restores each namespace it names. */
+async function restoreEntries(
+  store: MemoryStore,
+  entries: AsyncIterable<TransferEntry> | Iterable<TransferEntry>,
+  onProgress: TransferOptions['onProgress'],
+): Promise<ImportResult> {
+  const dumps = new Map<string, NamespaceDump>();
+  for await (const entry of entries) {
+    let dump = dumps.get(entry.namespace);
+    if (!dump) {
+      dump = { memories: new Map(), links: new Map(), tombstones: [] };
+      dumps.set(entry.namespace, dump);
+    }
+    if (entry.type === 'memory') dump.memories.set(entry.record.memory.id, entry.record);
+    else if (entry.type === 'link') dump.links.set(entry.record.link.id, entry.record);
+    else dump.tombstones.push(entry.tombstone);
+  }
+  const total: Required<ImportResult> = { imported: 0, renamed: {}, removed: 0 };
+  for (const [namespace, dump] of dumps) {
+    const result: RestoreResult = await restoreNamespace(store, namespace, dump);
+    total.imported += result.restored;
+    total.removed += result.removed;
+    Object.assign(total.renamed, result.renamed);
+    onProgress?.({ namespace, done: total.imported });
+  }
+  return total;
 }
 
 const DEFAULT_BATCH = 500;
@@ -51,9 +93,10 @@ export async function* exportEntries(
 export async function importEntries(
   store: MemoryStore,
   entries: AsyncIterable<TransferEntry> | Iterable<TransferEntry>,
-  options: Pick<TransferOptions, 'batchSize' | 'onProgress'> = {},
-): Promise<{ imported: number }> {
+  options: Pick<TransferOptions, 'batchSize' | 'onProgress' | 'mode'> = {},
+): Promise<ImportResult> {
   await store.open();
+  if (options.mode === 'restore') return restoreEntries(store, entries, options.onProgress);
   const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
   let pending: {
     namespace: string;
@@ -191,8 +234,8 @@ function startReading<T>(items: AsyncIterable<T> | Iterable<T>): AsyncIterable<T
 export function importJsonl(
   store: MemoryStore,
   lines: AsyncIterable<string> | Iterable<string>,
-  options: Pick<TransferOptions, 'batchSize' | 'onProgress'> = {},
-): Promise<{ imported: number }> {
+  options: Pick<TransferOptions, 'batchSize' | 'onProgress' | 'mode'> = {},
+): Promise<ImportResult> {
   return importEntries(store, parseLines(startReading(lines)), options);
 }
 

@@ -124,6 +124,8 @@ export const memoryInputSchema = v.strictObject(
     embeddingModel: v.optional(embeddingModel),
     importance: v.optional(importance),
     expiresAt: v.optional(instant),
+    validFrom: v.optional(instant),
+    validTo: v.optional(instant),
     id: v.optional(id),
   },
   'expected an object',
@@ -140,11 +142,19 @@ export const memoryPatchSchema = v.pipe(
       embeddingModel: v.optional(v.nullable(embeddingModel)),
       importance: v.optional(v.nullable(importance)),
       expiresAt: v.optional(v.nullable(instant)),
+      validFrom: v.optional(v.nullable(instant)),
+      validTo: v.optional(v.nullable(instant)),
     },
     'expected an object',
   ),
   v.check((p) => Object.keys(p).length > 0, 'expected at least one field to change'),
 );
+
+/** `asOf` / `history` on list, search and count (see filter.ts `validAt`). */
+const validityOptions = {
+  asOf: v.optional(instant),
+  history: v.optional(v.boolean('expected true or false')),
+};
 
 export const listOptionsSchema = v.strictObject({
   kind: v.optional(label('kind')),
@@ -155,6 +165,7 @@ export const listOptionsSchema = v.strictObject({
   limit: v.optional(limit(LIMITS.listLimit)),
   cursor: v.optional(v.nullable(v.string('expected the cursor string returned by list'))),
   metadata: v.optional(metadata),
+  ...validityOptions,
 });
 
 export const searchOptionsSchema = v.strictObject({
@@ -168,6 +179,55 @@ export const searchOptionsSchema = v.strictObject({
   match: v.optional(v.picklist(['any', 'all'], "expected 'any' or 'all'")),
   metadata: v.optional(metadata),
   explain: v.optional(v.boolean('expected true or false')),
+  ...validityOptions,
+  boost: v.optional(
+    v.strictObject(
+      {
+        recency: v.optional(
+          v.strictObject({
+            halfLifeDays: v.pipe(
+              finite,
+              v.check((n) => n > 0, 'expected a number of days above 0'),
+            ),
+            weight: v.optional(v.pipe(finite, v.minValue(0, 'expected 0 or more'))),
+          }),
+        ),
+        importance: v.optional(
+          v.union(
+            [v.boolean(), v.pipe(finite, v.minValue(0, 'expected 0 or more'))],
+            'expected true, false or a weight of 0 or more',
+          ),
+        ),
+      },
+      'expected { recency?: { halfLifeDays }, importance? }',
+    ),
+  ),
+});
+
+export const addOptionsSchema = v.strictObject(
+  { dedupe: v.optional(v.boolean('expected true or false')) },
+  'expected an object like { dedupe: true }',
+);
+
+export const countOptionsSchema = v.strictObject({
+  kind: v.optional(label('kind')),
+  tags: v.optional(tags),
+  tagMode: v.optional(tagMode),
+  since: v.optional(instant),
+  until: v.optional(instant),
+  metadata: v.optional(metadata),
+  ...validityOptions,
+});
+
+export const contextOptionsSchema = v.strictObject({
+  ...searchOptionsSchema.entries,
+  maxChars: v.optional(
+    v.pipe(
+      v.number('expected a number'),
+      v.integer('expected an integer'),
+      v.minValue(1, 'expected at least 1'),
+    ),
+  ),
 });
 
 export const linkOptionsSchema = v.strictObject({

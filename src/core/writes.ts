@@ -9,6 +9,9 @@ import {
 
 type MemoryValues = MemoryWrite['values'];
 
+/** Instants are stored normalized (UTC, milliseconds), so every store compares and returns them alike. */
+const INSTANT_FIELDS: ReadonlySet<string> = new Set(['expiresAt', 'validFrom', 'validTo']);
+
 /** A create stamps every mergeable field, present or not, so a later partial write always compares. */
 function stampAll(fields: readonly string[], stamp: string): FieldClocks {
   return Object.fromEntries(fields.map((f) => [f, stamp]));
@@ -31,6 +34,8 @@ export function createMemoryWrite(
   if (input.embeddingModel !== undefined) values.embeddingModel = input.embeddingModel;
   if (input.importance !== undefined) values.importance = input.importance;
   if (input.expiresAt !== undefined) values.expiresAt = new Date(input.expiresAt).toISOString();
+  if (input.validFrom !== undefined) values.validFrom = new Date(input.validFrom).toISOString();
+  if (input.validTo !== undefined) values.validTo = new Date(input.validTo).toISOString();
   return { id, create: { namespace, createdAt }, values, clocks: stampAll(MEMORY_FIELDS, stamp) };
 }
 
@@ -44,7 +49,8 @@ export function patchMemoryWrite(id: string, patch: MemoryPatch, stamp: string):
     clocks[field] = stamp;
     if (value === null || value === undefined) continue;
     if (field === 'tags') values.tags = [...new Set(value as string[])];
-    else if (field === 'expiresAt') values.expiresAt = new Date(value as string).toISOString();
+    else if (INSTANT_FIELDS.has(field))
+      (values as Record<string, string>)[field] = new Date(value as string).toISOString();
     else (values as Record<string, unknown>)[field] = structuredClone(value);
   }
   return { id, values, clocks };

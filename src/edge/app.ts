@@ -13,6 +13,7 @@ import { type HealthOptions, healthHandler } from './health.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { graphRoutes } from './routes/graph.js';
+import { lifecycleRoutes } from './routes/lifecycle.js';
 import { memoryRoutes } from './routes/memories.js';
 import { searchRoutes } from './routes/search.js';
 import { syncRoutes } from './routes/sync.js';
@@ -120,6 +121,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
       },
     }),
   );
+  app.route('/v1/ns/:ns', lifecycleRoutes(facadeFor));
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
   app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now));

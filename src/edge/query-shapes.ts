@@ -1,4 +1,5 @@
 import {
+  countOptionsSchema,
   linksOptionsSchema,
   listOptionsSchema,
   neighborsOptionsSchema,
@@ -15,6 +16,7 @@ export const LIST_QUERY: QueryShape = {
   where: 'list',
   allowed: keysOf(listOptionsSchema),
   numbers: ['limit'],
+  booleans: ['history'],
   lists: ['tags'],
   objects: ['metadata'],
   omit: READ_OPTIONS,
@@ -39,5 +41,12 @@ export const PATH_QUERY: QueryShape = {
   where: 'path',
   allowed: ['from', 'to', ...keysOf(pathOptionsSchema)],
   numbers: ['maxDepth'],
+  omit: READ_OPTIONS,
+};
+export const COUNT_QUERY: QueryShape = {
+  where: 'count',
+  allowed: keysOf(countOptionsSchema),
+  booleans: ['history'],
+  lists: ['tags'],
   omit: READ_OPTIONS,
 };

@@ -25,6 +25,8 @@ export async function listRecords(c: Context<EdgeEnv>, at: number | undefined): 
     beforeId: before === undefined ? undefined : parse(idSchema, before, 'list.before'),
     now: new Date(at ?? Date.now()).toISOString(),
     limit: options.limit ?? LIMITS.listLimit,
+    asOf: options.asOf,
+    history: options.history,
   });
 }
 

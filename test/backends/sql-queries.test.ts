@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { postgresDialect, sqliteDialect } from '../../src/backends/sql/dialect.js';
-import { listStatement, postingsStatement, prefixEnd } from '../../src/backends/sql/queries.js';
+import {
+  countStatement,
+  listStatement,
+  postingsStatement,
+  prefixEnd,
+} from '../../src/backends/sql/queries.js';
 import { decodeVector, encodeVector } from '../../src/backends/sql/rows.js';
 
 describe('SQL statements', () => {
@@ -41,10 +46,39 @@ describe('SQL statements', () => {
       'fact',
       Date.parse('2030-01-01'),
       Date.parse('2029-01-01'),
+      // Validity: valid at `now` by default (validFrom <= now < validTo).
+      Date.parse('2029-01-01'),
+      Date.parse('2029-01-01'),
       'a',
       'b',
       2,
       5,
+    ]);
+  });
+
+  it('filters validity at asOf, or not at all with history, and counts with the same filters', () => {
+    const base = { tagMode: 'any' as const, now: '2029-01-01T00:00:00.000Z', limit: 5 };
+    const asOf = listStatement(sqliteDialect, 'ns', { ...base, asOf: '2020-01-01T00:00:00.000Z' });
+    expect(asOf.sql).toContain('m.valid_from_ms <= ?');
+    expect(asOf.sql).toContain('m.valid_to_ms > ?');
+    expect(asOf.params).toEqual([
+      'ns',
+      Date.parse('2029-01-01'),
+      Date.parse('2020-01-01'),
+      Date.parse('2020-01-01'),
+      5,
+    ]);
+    const history = listStatement(sqliteDialect, 'ns', { ...base, history: true });
+    expect(history.sql).not.toContain('valid_from_ms');
+    const count = countStatement(sqliteDialect, 'ns', { tagMode: 'any', now: base.now, kind: 'fact' });
+    expect(count.sql).toMatch(/^SELECT count\(\*\) AS n FROM engram_memories m WHERE/);
+    expect(count.sql).not.toContain('LIMIT');
+    expect(count.params).toEqual([
+      'ns',
+      'fact',
+      Date.parse('2029-01-01'),
+      Date.parse('2029-01-01'),
+      Date.parse('2029-01-01'),
     ]);
   });
 

@@ -4,6 +4,7 @@ import { crudCases } from './crud.case.js';
 import { embeddingCases } from './embedding.case.js';
 import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
+import { lifecycleCases, validityCases } from './lifecycle.case.js';
 import { listCases } from './list.case.js';
 import { persistenceCases } from './persistence.case.js';
 import { retrievalCases } from './retrieval.case.js';
@@ -32,5 +33,7 @@ export function testStore(options: TestStoreOptions): void {
     eventCases(ctx);
     persistenceCases(ctx);
     embeddingCases(ctx);
+    validityCases(ctx);
+    lifecycleCases(ctx);
   });
 }

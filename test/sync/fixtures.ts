@@ -58,7 +58,7 @@ export async function snapshot(store: MemoryStore, namespace: string): Promise<S
   const now = new Date().toISOString();
   const memories: Memory[] = [];
   for (let beforeId: string | undefined; ; ) {
-    const page = await store.list(namespace, { tagMode: 'any', now, limit: 500, beforeId });
+    const page = await store.list(namespace, { tagMode: 'any', now, limit: 500, beforeId, history: true });
     memories.push(...page.map((r) => r.memory).filter((m) => matchesFilter(m, { tagMode: 'any', now })));
     if (page.length < 500) break;
     beforeId = page[page.length - 1]!.memory.id;

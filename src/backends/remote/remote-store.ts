@@ -3,6 +3,7 @@ import type { Direction, Explanation, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  CountQuery,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -11,6 +12,7 @@ import type {
   SearchReport,
   SearchRequest,
   StoreCapabilities,
+  StoreCounts,
   TextPosting,
   TextStats,
   Tombstone,
@@ -153,7 +155,7 @@ export class RemoteStore implements MemoryStore {
   /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
   async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     this.assertOpen(namespace);
-    const { beforeId, limit, metadata, ...filters } = query;
+    const { beforeId, limit, metadata, history, ...filters } = query;
     // `metadata.key=<JSON>`: the edge reads a value as JSON when it parses, so strings go quoted.
     const metadataParams = Object.fromEntries(
       Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
@@ -163,13 +165,39 @@ export class RemoteStore implements MemoryStore {
     while (out.length < limit) {
       const size = Math.min(limit - out.length, LIMITS.listLimit);
       const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
-        query: { include: 'clocks', ...filters, ...metadataParams, before, limit: size },
+        query: {
+          include: 'clocks',
+          ...filters,
+          ...metadataParams,
+          history: history ? 'true' : undefined,
+          before,
+          limit: size,
+        },
       });
       out.push(...items);
       if (items.length < size) break;
       before = items[items.length - 1]!.memory.id;
     }
     return out;
+  }
+
+  /** `GET /count`: the server counts, so no page of records crosses the network. */
+  async count(namespace: string, query: CountQuery): Promise<number> {
+    this.assertOpen(namespace);
+    const { history, metadata, ...filters } = query;
+    const metadataParams = Object.fromEntries(
+      Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
+    );
+    const { count } = await this.http.call<{ count: number }>(namespace, 'GET', '/count', {
+      query: { ...filters, ...metadataParams, history: history ? 'true' : undefined },
+    });
+    return count;
+  }
+
+  async stats(namespace: string): Promise<StoreCounts> {
+    this.assertOpen(namespace);
+    const { memories, links, tombstones } = await this.http.call<StoreCounts>(namespace, 'GET', '/stats');
+    return { memories, links, tombstones };
   }
 
   async search(namespace: string, request: SearchRequest, report?: SearchReport): Promise<NativeSearchHit[]> {

@@ -1,4 +1,5 @@
-import type { ListQuery } from '../../core/store-contract.js';
+import { validAt } from '../../core/filter.js';
+import type { CountQuery, ListQuery } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';
@@ -9,10 +10,11 @@ const MEMORY_SELECT_QUALIFIED = MEMORY_SELECT.split(', ')
   .join(', ');
 
 /**
- * `list` with every filter in SQL, reproducing core's `matchesListQuery`: instants compare as epoch
- * milliseconds like `Date.parse`, and a bound that does not parse excludes nothing, as NaN does in core.
+ * The WHERE clause of `list` and `count`, every filter in SQL reproducing core's `matchesListQuery`:
+ * instants compare as epoch milliseconds like `Date.parse`, and a bound that does not parse excludes
+ * nothing, as NaN does in core.
  */
-export function listStatement(dialect: SqlDialect, namespace: string, query: ListQuery): Statement {
+function listWhere(dialect: SqlDialect, namespace: string, query: CountQuery & Pick<ListQuery, 'beforeId'>) {
   const where = ['m.ns = ?'];
   const params: SqlParam[] = [namespace];
   const add = (sql: string, ...values: SqlParam[]) => {
@@ -27,6 +29,11 @@ export function listStatement(dialect: SqlDialect, namespace: string, query: Lis
   if (until !== null) add('(m.created_ms IS NULL OR m.created_ms < ?)', until);
   const now = epochMs(query.now);
   if (now !== null) add('(m.expires_ms IS NULL OR m.expires_ms > ?)', now);
+  const valid = epochMs(validAt(query));
+  if (valid !== null) {
+    add('(m.valid_from_ms IS NULL OR m.valid_from_ms <= ?)', valid);
+    add('(m.valid_to_ms IS NULL OR m.valid_to_ms > ?)', valid);
+  }
   const tags = [...new Set(query.tags ?? [])];
   if (tags.length > 0) {
     const list = dialect.inList('t.tag', tags);
@@ -34,9 +41,20 @@ export function listStatement(dialect: SqlDialect, namespace: string, query: Lis
     if (query.tagMode === 'all') add(`(SELECT count(*) ${matching}) = ?`, ...list.params, tags.length);
     else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
   }
+  return { where: where.join(' AND '), params };
+}
+
+export function listStatement(dialect: SqlDialect, namespace: string, query: ListQuery): Statement {
+  const { where, params } = listWhere(dialect, namespace, query);
   params.push(query.limit);
-  const sql = `SELECT ${MEMORY_SELECT_QUALIFIED} FROM engram_memories m WHERE ${where.join(' AND ')} ORDER BY m.id DESC LIMIT ?`;
+  const sql = `SELECT ${MEMORY_SELECT_QUALIFIED} FROM engram_memories m WHERE ${where} ORDER BY m.id DESC LIMIT ?`;
   return { sql: dialect.native(sql), params };
+}
+
+/** `count(filter)` in one statement: the list query without order or limit. */
+export function countStatement(dialect: SqlDialect, namespace: string, query: CountQuery): Statement {
+  const { where, params } = listWhere(dialect, namespace, query);
+  return { sql: dialect.native(`SELECT count(*) AS n FROM engram_memories m WHERE ${where}`), params };
 }
 
 /**

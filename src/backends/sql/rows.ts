@@ -19,6 +19,8 @@ export interface MemoryRow {
   expires_at: string | null;
   clocks: string;
   embedding_model: string | null;
+  valid_from: string | null;
+  valid_to: string | null;
 }
 
 export interface LinkRow {
@@ -62,6 +64,10 @@ export const MEMORY_COLUMNS = [
   'expires_ms',
   'clocks',
   'embedding_model',
+  'valid_from',
+  'valid_to',
+  'valid_from_ms',
+  'valid_to_ms',
 ] as const;
 export const LINK_COLUMNS = [
   'ns',
@@ -115,6 +121,10 @@ export function memoryToRow(namespace: string, { memory, clocks }: MemoryRecord)
     epochMs(memory.expiresAt),
     JSON.stringify(clocks),
     memory.embeddingModel ?? null,
+    memory.validFrom ?? null,
+    memory.validTo ?? null,
+    epochMs(memory.validFrom),
+    epochMs(memory.validTo),
   ];
 }
 
@@ -133,6 +143,8 @@ export function memoryFromRow(namespace: string, row: MemoryRow): MemoryRecord {
   if (row.embedding_model !== null) memory.embeddingModel = row.embedding_model;
   if (row.importance !== null) memory.importance = Number(row.importance);
   if (row.expires_at !== null) memory.expiresAt = row.expires_at;
+  if (row.valid_from !== null) memory.validFrom = row.valid_from;
+  if (row.valid_to !== null) memory.validTo = row.valid_to;
   return { memory, clocks: JSON.parse(row.clocks) };
 }
 

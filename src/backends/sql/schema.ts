@@ -40,6 +40,13 @@ const MIGRATIONS: Migration[] = [
   { run: reindexText },
   // v3: the model that produced each embedding (vector search compares only equal models).
   () => ['ALTER TABLE engram_memories ADD COLUMN embedding_model TEXT'],
+  // v4: validity in time (docs/lifecycle.md): existing memories get open bounds, i.e. valid always.
+  ({ integerType: int }) => [
+    'ALTER TABLE engram_memories ADD COLUMN valid_from TEXT',
+    'ALTER TABLE engram_memories ADD COLUMN valid_to TEXT',
+    `ALTER TABLE engram_memories ADD COLUMN valid_from_ms ${int}`,
+    `ALTER TABLE engram_memories ADD COLUMN valid_to_ms ${int}`,
+  ],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

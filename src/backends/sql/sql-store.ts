@@ -5,12 +5,14 @@ import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  CountQuery,
   Entity,
   LinkRecord,
   ListQuery,
   MemoryRecord,
   MemoryStore,
   StoreCapabilities,
+  StoreCounts,
   TextPosting,
   TextStats,
   Tombstone,
@@ -19,7 +21,7 @@ import type {
 } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor } from './executor.js';
-import { listStatement, postingsStatement } from './queries.js';
+import { countStatement, listStatement, postingsStatement } from './queries.js';
 import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
 import { migrate } from './schema.js';
@@ -173,6 +175,32 @@ export abstract class SqlStore implements MemoryStore {
         beforeId = rows[rows.length - 1]!.id;
       }
       return out;
+    });
+  }
+
+  count(namespace: string, query: CountQuery): Promise<number> {
+    return this.use('count', async (db) => {
+      const { sql, params } = countStatement(this.dialect, namespace, query);
+      const [row] = await db.all<{ n: Integer }>(sql, params);
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  /** One count per table, from the primary keys. */
+  stats(namespace: string): Promise<StoreCounts> {
+    return this.use('stats', async (db) => {
+      const count = async (table: string) => {
+        const [row] = await db.all<{ n: Integer }>(
+          this.dialect.native(`SELECT count(*) AS n FROM ${table} WHERE ns = ?`),
+          [namespace],
+        );
+        return Number(row?.n ?? 0);
+      };
+      return {
+        memories: await count('engram_memories'),
+        links: await count('engram_links'),
+        tombstones: await count('engram_tombstones'),
+      };
     });
   }
 

@@ -21,6 +21,8 @@ const memoryWrite = v.strictObject({
     embeddingModel: v.optional(f.embeddingModel),
     importance: v.optional(f.importance),
     expiresAt: v.optional(f.instant),
+    validFrom: v.optional(f.instant),
+    validTo: v.optional(f.instant),
   }),
   clocks,
 });

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { EngramError } from '../../core/errors.js';
 import type { MemoryInput, MemoryPatch } from '../../core/model.js';
 import { idSchema, listOptionsSchema, parse } from '../../core/validate.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
@@ -6,6 +7,19 @@ import { notFound } from '../errors.js';
 import { LIST_QUERY } from '../query-shapes.js';
 import { listRecords } from '../record-reads.js';
 import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
+
+/** `?dedupe=true` on `POST /memories`: the SDK's `add(input, { dedupe: true })`. */
+function readDedupe(value: string | undefined): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new EngramError(
+    'VALIDATION',
+    `add.options.dedupe: expected true or false, got ${JSON.stringify(value)}`,
+    {
+      field: 'add.options.dedupe',
+    },
+  );
+}
 
 /** `/memories` and `/memories/:id`: the CRUD half of the façade. */
 export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
@@ -21,9 +35,10 @@ export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   app.post('/', async (c) => {
     const body = await readJson(c);
     const mem = facadeFor(c);
+    const dedupe = readDedupe(c.req.query('dedupe'));
     const made = Array.isArray(body)
       ? await mem.addMany(body as MemoryInput[])
-      : await mem.add(body as MemoryInput);
+      : await mem.add(body as MemoryInput, dedupe ? { dedupe } : {});
     return c.json(made, 201);
   });
 

@@ -1,0 +1,347 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, exportJsonl, importJsonl } from '../../src/index.js';
+import { expectError, freshNamespace, ids, manualClock, type SuiteContext } from './harness.js';
+
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function validityCases(ctx: SuiteContext): void {
+  describe('validity in time', () => {
+    it('stores validFrom/validTo normalized and reads only memories valid now by default', async () => {
+      const clock = manualClock();
+      const t = clock.now();
+      const mem = await ctx.memory({ now: clock.now });
+      const past = await mem.add({
+        content: 'lived in Rome',
+        validFrom: iso(t - 10 * DAY),
+        validTo: iso(t - DAY),
+      });
+      const now = await mem.add({ content: 'lives in Oslo', validFrom: '2029-12-31T00:00:00+00:00' });
+      const future = await mem.add({ content: 'will live in Lima', validFrom: iso(t + DAY) });
+      const open = await mem.add({ content: 'likes to live by the sea' });
+      expect(now.validFrom).toBe('2029-12-31T00:00:00.000Z');
+      expect(past.validTo).toBe(iso(t - DAY));
+      expect(await mem.get(past.id)).toEqual(past);
+      expect(ids((await mem.list()).items)).toEqual([open.id, now.id]);
+      expect(ids(await mem.search('live'))).toEqual(ids(await mem.search('live', { asOf: iso(t) })));
+      expect(new Set(ids(await mem.search('live')))).toEqual(new Set([open.id, now.id]));
+      expect(ids((await mem.list({ asOf: iso(t - 2 * DAY) })).items)).toEqual([open.id, past.id]);
+      expect(ids((await mem.list({ asOf: iso(t + DAY) })).items)).toEqual([open.id, future.id, now.id]);
+      expect(ids((await mem.list({ history: true })).items)).toEqual([open.id, future.id, now.id, past.id]);
+      expect(new Set(ids(await mem.search('live', { history: true })))).toEqual(
+        new Set([past.id, now.id, future.id, open.id]),
+      );
+      expect(ids(await mem.search('rome', { asOf: iso(t - 5 * DAY) }))).toEqual([past.id]);
+      expect(await mem.search('rome')).toEqual([]);
+      // validTo is exclusive, validFrom inclusive.
+      expect(ids((await mem.list({ asOf: iso(t - DAY), kind: 'note' })).items)).toEqual([open.id, now.id]);
+      expect(ids((await mem.list({ asOf: iso(t - 10 * DAY) })).items)).toEqual([open.id, past.id]);
+      clock.advance(2 * DAY);
+      expect(ids((await mem.list()).items)).toEqual([open.id, future.id, now.id]);
+    });
+
+    it('update sets and clears validity fields', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const m = await mem.add({ content: 'works at Acme' });
+      const closed = await mem.update(m.id, { validTo: iso(clock.now() - 1) });
+      expect(closed.validTo).toBe(iso(clock.now() - 1));
+      expect((await mem.list()).items).toEqual([]);
+      const reopened = await mem.update(m.id, { validTo: null });
+      expect(reopened.validTo).toBeUndefined();
+      expect(ids((await mem.list()).items)).toEqual([m.id]);
+    });
+
+    it('refuses a period that ends before it starts, and an asOf that is not a date', async () => {
+      const mem = await ctx.memory();
+      await expectError(
+        mem.add({ content: 'x', validFrom: '2024-02-01T00:00:00Z', validTo: '2024-01-01T00:00:00Z' }),
+        'VALIDATION',
+        'add.validTo',
+      );
+      await expectError(
+        mem.addMany([
+          { content: 'ok' },
+          { content: 'x', validFrom: '2024-02-01T00:00:00Z', validTo: '2024-01-01T00:00:00Z' },
+        ]),
+        'VALIDATION',
+        'addMany.1.validTo',
+      );
+      const m = await mem.add({ content: 'y', validFrom: '2024-02-01T00:00:00Z' });
+      await expectError(
+        mem.update(m.id, { validTo: '2024-01-01T00:00:00Z' }),
+        'VALIDATION',
+        'update.patch.validTo',
+      );
+      await expectError(mem.add({ content: 'z', validFrom: 'yesterday' }), 'VALIDATION', 'add.validFrom');
+      await expectError(mem.list({ asOf: 'last week' }), 'VALIDATION', 'list.asOf');
+      await expectError(mem.search('y', { asOf: 'soon' }), 'VALIDATION', 'search.asOf');
+      await expectError(mem.count({ asOf: '2024-13-45' }), 'VALIDATION', 'count.asOf');
+      await expectError(mem.list({ history: 'yes' as unknown as boolean }), 'VALIDATION', 'list.history');
+      expect((await mem.list({ history: true })).items).toHaveLength(1);
+    });
+
+    it('survives a reopen of a persistent store', async () => {
+      // Only persistent stores have a reopen; the in-memory store has nothing to reload.
+      if (!ctx.options.capabilities?.persistent || !ctx.options.reopen) return;
+      const namespace = freshNamespace('validity');
+      const scratch = await ctx.options.create();
+      const mem = await createMemory({ store: scratch, namespace });
+      const m = await mem.add({
+        content: 'kept period',
+        validFrom: '2020-01-01T00:00:00Z',
+        validTo: '2021-01-01T00:00:00Z',
+      });
+      const reopened = await ctx.options.reopen(scratch);
+      const [record] = await reopened.getMemories(namespace, [m.id]);
+      expect(record?.memory.validFrom).toBe('2020-01-01T00:00:00.000Z');
+      expect(record?.memory.validTo).toBe('2021-01-01T00:00:00.000Z');
+      expect(record?.clocks.validTo).toBeDefined();
+      const again = await createMemory({ store: reopened, namespace });
+      expect(ids((await again.list({ asOf: '2020-06-01T00:00:00Z' })).items)).toEqual([m.id]);
+      await again.close();
+    });
+  });
+
+  describe('supersede', () => {
+    it('adds the new memory, closes the old one and links new -> old', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const berlin = await mem.add({ content: 'user lives in Berlin', kind: 'fact', tags: ['home'] });
+      clock.advance(DAY);
+      const paris = await mem.supersede(berlin.id, {
+        content: 'user lives in Paris',
+        kind: 'fact',
+        tags: ['home'],
+      });
+      expect(paris.validFrom).toBe(iso(clock.now()));
+      const old = await mem.get(berlin.id);
+      expect(old?.validTo).toBe(iso(clock.now()));
+      const [link] = await mem.links(paris.id, { direction: 'out' });
+      expect(link).toMatchObject({ from: paris.id, to: berlin.id, type: 'supersedes' });
+      expect(ids((await mem.list()).items)).toEqual([paris.id]);
+      expect(ids(await mem.search('lives'))).toEqual([paris.id]);
+      expect(ids((await mem.list({ asOf: iso(clock.now() - 1) })).items)).toEqual([berlin.id]);
+      expect(ids((await mem.list({ history: true })).items)).toEqual([paris.id, berlin.id]);
+      expect(ids(await mem.neighbors(paris.id))).toEqual([berlin.id]);
+    });
+
+    it('takes the successor validFrom as the end of the old period', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'plan A', validFrom: '2024-01-01T00:00:00Z' });
+      const b = await mem.supersede(a.id, { content: 'plan B', validFrom: '2024-06-01T00:00:00Z' });
+      expect((await mem.get(a.id))?.validTo).toBe('2024-06-01T00:00:00.000Z');
+      expect(ids((await mem.list({ asOf: '2024-03-01T00:00:00Z' })).items)).toEqual([a.id]);
+      expect(ids((await mem.list({ asOf: '2024-07-01T00:00:00Z' })).items)).toEqual([b.id]);
+      await expectError(
+        mem.supersede(b.id, { content: 'plan C', validFrom: '2024-02-01T00:00:00Z' }),
+        'VALIDATION',
+        'supersede.input.validFrom',
+      );
+    });
+
+    it('refuses a missing or already superseded memory, and bad input', async () => {
+      const mem = await ctx.memory();
+      await expectError(mem.supersede('nope', { content: 'x' }), 'NOT_FOUND', 'supersede.oldId');
+      const a = await mem.add({ content: 'first' });
+      await mem.supersede(a.id, { content: 'second' });
+      await expectError(mem.supersede(a.id, { content: 'third' }), 'CONFLICT', 'supersede.oldId');
+      await expectError(mem.supersede(a.id, { content: '' }), 'VALIDATION', 'supersede.input.content');
+      await expectError(mem.supersede('bad id!', { content: 'x' }), 'VALIDATION', 'supersede.oldId');
+      expect((await mem.list({ history: true })).items).toHaveLength(2);
+    });
+  });
+}
+
+export function lifecycleCases(ctx: SuiteContext): void {
+  describe('clear, count, stats', () => {
+    it('clear removes every memory and link as tombstones and returns the memory count', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([
+        { content: 'one' },
+        { content: 'two' },
+        { content: 'old', validTo: '2001-01-01T00:00:00Z' },
+      ]);
+      await mem.link(a!.id, b!.id, 'rel');
+      expect(await mem.stats()).toMatchObject({ memories: 3, links: 1, tombstones: 0 });
+      expect(await mem.clear()).toBe(3);
+      expect((await mem.list({ history: true })).items).toEqual([]);
+      expect(await mem.get(a!.id)).toBeNull();
+      expect(await mem.search('one')).toEqual([]);
+      expect(await mem.stats()).toEqual({
+        memories: 0,
+        links: 0,
+        tombstones: 4,
+        pendingSync: 0,
+        pendingEmbeddings: 0,
+      });
+      const tombstones = await ctx.store().getTombstones(mem.namespace, [a!.id, b!.id]);
+      expect(tombstones.map((t) => t.entity)).toEqual(['memory', 'memory']);
+      expect(await mem.clear()).toBe(0);
+      const again = await mem.add({ content: 'fresh start' });
+      expect(ids((await mem.list()).items)).toEqual([again.id]);
+    });
+
+    it('count applies the list filters, validity included', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      await mem.addMany([
+        { content: 'a', kind: 'fact', tags: ['x'] },
+        { content: 'b', kind: 'fact', tags: ['y'] },
+        { content: 'c', tags: ['x', 'y'] },
+        { content: 'd', validTo: iso(clock.now() - 1) },
+        { content: 'e', expiresAt: iso(clock.now() + 1000) },
+      ]);
+      expect(await mem.count()).toBe(4);
+      expect(await mem.count({ kind: 'fact' })).toBe(2);
+      expect(await mem.count({ tags: ['x', 'y'], tagMode: 'all' })).toBe(1);
+      expect(await mem.count({ tags: ['x'] })).toBe(2);
+      expect(await mem.count({ history: true })).toBe(5);
+      expect(await mem.count({ asOf: iso(clock.now() - 10) })).toBe(5);
+      clock.advance(1000);
+      expect(await mem.count()).toBe(3);
+      expect(await mem.count({ until: iso(clock.now() + 1) })).toBe(3);
+      await expectError(mem.count({ limit: 3 } as never), 'VALIDATION', 'count.limit');
+    });
+
+    it('stats counts stored records and tombstones', async () => {
+      const mem = await ctx.memory();
+      const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+      await mem.link(a!.id, b!.id, 'rel');
+      await mem.link(b!.id, c!.id, 'rel');
+      await mem.remove(c!.id);
+      expect(await mem.stats()).toEqual({
+        memories: 2,
+        links: 1,
+        tombstones: 2,
+        pendingSync: 0,
+        pendingEmbeddings: 0,
+      });
+    });
+  });
+
+  describe('dedupe', () => {
+    it('returns the existing memory for the same normalized content and merges tags', async () => {
+      const mem = await ctx.memory();
+      const first = await mem.add({ content: 'User likes  Café au lait', tags: ['drink'] });
+      const decomposed = 'user likes\ncafe\u0301 AU LAIT ';
+      const again = await mem.add({ content: decomposed, tags: ['morning', 'drink'] }, { dedupe: true });
+      expect(again.id).toBe(first.id);
+      expect(again.content).toBe(first.content);
+      expect(again.tags).toEqual(['drink', 'morning']);
+      expect((await mem.get(first.id))?.tags).toEqual(['drink', 'morning']);
+      expect(await mem.count()).toBe(1);
+      const same = await mem.add({ content: 'user likes café au lait' }, { dedupe: true });
+      expect(same).toEqual(await mem.get(first.id));
+      const other = await mem.add({ content: 'user likes café au lait a lot' }, { dedupe: true });
+      expect(other.id).not.toBe(first.id);
+      const copy = await mem.add({ content: 'user likes café au lait' });
+      expect(copy.id).not.toBe(first.id);
+    });
+
+    it('ignores memories that are no longer valid, and handles text without words', async () => {
+      const mem = await ctx.memory();
+      const old = await mem.add({ content: 'status: active' });
+      const next = await mem.supersede(old.id, { content: 'status: paused' });
+      const revived = await mem.add({ content: 'Status: Active' }, { dedupe: true });
+      expect([old.id, next.id]).not.toContain(revived.id);
+      const emoji = await mem.add({ content: '🎉🎉' });
+      expect((await mem.add({ content: ' 🎉🎉 ' }, { dedupe: true })).id).toBe(emoji.id);
+      await expectError(
+        mem.add({ content: 'x' }, { dedupe: 'yes' } as never),
+        'VALIDATION',
+        'add.options.dedupe',
+      );
+    });
+  });
+
+  describe('context', () => {
+    it('renders the best memories, newest fact first among equal relevance, within maxChars', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      await mem.add({ content: 'coffee is brewed at 7', validFrom: iso(clock.now() - 3 * DAY) });
+      await mem.add({ content: 'coffee is brewed at 8', validFrom: iso(clock.now() - DAY) });
+      await mem.add({ content: 'tea is brewed at 9' });
+      const text = await mem.context('coffee');
+      expect(text).toBe('- coffee is brewed at 8\n- coffee is brewed at 7');
+      expect(await mem.context('coffee', { limit: 1 })).toBe('- coffee is brewed at 8');
+      expect(await mem.context('coffee', { maxChars: 30 })).toBe('- coffee is brewed at 8');
+      const cut = await mem.context('coffee', { maxChars: 10 });
+      expect(cut).toBe('- coffee …');
+      expect(cut.length).toBeLessThanOrEqual(10);
+      expect(await mem.context('nothing matches')).toBe('');
+      const recent = await mem.context('', { maxChars: 1000 });
+      expect(recent.split('\n')).toHaveLength(3);
+      await expectError(mem.context('coffee', { maxChars: 0 }), 'VALIDATION', 'context.maxChars');
+    });
+  });
+
+  describe('ranking boosts (opt-in)', () => {
+    it('recency and importance lift scores only when asked; default ranking is pure relevance', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const old = await mem.add({ content: 'coffee coffee beans', validFrom: iso(clock.now() - 300 * DAY) });
+      const recent = await mem.add({ content: 'coffee beans', validFrom: iso(clock.now() - 30 * DAY) });
+      const vital = await mem.add({ content: 'beans', importance: 1 });
+      const plain = await mem.search('coffee');
+      expect(ids(plain)).toEqual([old.id, recent.id]);
+      const boosted = await mem.search('coffee', { boost: { recency: { halfLifeDays: 30, weight: 4 } } });
+      expect(ids(boosted)).toEqual([recent.id, old.id]);
+      const base = new Map(plain.map((h) => [h.memory.id, h.score]));
+      expect(boosted[0]!.score).toBeCloseTo(base.get(recent.id)! * (1 + 4 * 0.5), 9);
+      expect(boosted[1]!.score).toBeCloseTo(base.get(old.id)! * (1 + 4 * 2 ** -10), 9);
+      const beans = await mem.search('beans', { boost: { importance: true } });
+      expect(ids(beans)[0]).toBe(vital.id);
+      const plainBeans = await mem.search('beans');
+      const vitalBase = plainBeans.find((h) => h.memory.id === vital.id)!.score;
+      expect(beans[0]!.score).toBeCloseTo(vitalBase * 1.5, 9);
+      await expectError(
+        mem.search('coffee', { boost: { recency: { halfLifeDays: 0 } } }),
+        'VALIDATION',
+        'search.boost.recency.halfLifeDays',
+      );
+      await expectError(
+        mem.search('coffee', { boost: { importance: -1 } }),
+        'VALIDATION',
+        'search.boost.importance',
+      );
+    });
+  });
+
+  describe('restore', () => {
+    it('makes the namespace equal to the dump again, bringing deleted memories back', async () => {
+      const mem = await ctx.memory();
+      const [a, b, c] = await mem.addMany([
+        { id: 'a', content: 'alpha', tags: ['t'] },
+        { id: 'b', content: 'beta', validFrom: '2024-01-01T00:00:00Z' },
+        { id: 'c', content: 'gamma' },
+      ]);
+      await mem.link(a!.id, b!.id, 'rel');
+      await mem.remove(c!.id);
+      const dump: string[] = [];
+      for await (const line of exportJsonl(ctx.store(), { namespaces: [mem.namespace] })) dump.push(line);
+
+      await mem.update(a!.id, { content: 'alpha edited' });
+      await mem.remove(b!.id);
+      const extra = await mem.add({ content: 'added after the dump' });
+
+      await importJsonl(ctx.store(), dump, { mode: 'restore' });
+      const items = (await mem.list({ history: true })).items;
+      expect(items.map((m) => m.content).sort()).toEqual(['alpha', 'beta']);
+      expect(await mem.get(extra.id)).toBeNull();
+      expect((await mem.get(a!.id))?.tags).toEqual(['t']);
+      const beta = items.find((m) => m.content === 'beta')!;
+      expect(beta.validFrom).toBe('2024-01-01T00:00:00.000Z');
+      expect(beta.id).toBe('b.r1');
+      expect(beta.metadata).toEqual({});
+      expect(ids(await mem.neighbors(a!.id))).toEqual([beta.id]);
+      expect(ids(await mem.search('beta'))).toEqual([beta.id]);
+      // Idempotent: restoring again changes nothing visible.
+      await importJsonl(ctx.store(), dump, { mode: 'restore' });
+      expect((await mem.list({ history: true })).items.map((m) => m.content).sort()).toEqual([
+        'alpha',
+        'beta',
+      ]);
+    });
+  });
+}
