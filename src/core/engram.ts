@@ -24,7 +24,9 @@ import type {
 } from './model.js';
 import { searchStore } from './search.js';
 import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
-import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
+import type { SyncResult, SyncStatus } from './sync/engine.js';
+import type { LiveState } from './sync/live.js';
+import type { Replication } from './sync/replica.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
@@ -47,7 +49,7 @@ export class Engram {
   private readonly events: Emitter<MemoryEvents>;
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
-  private replication: SyncEngine | undefined;
+  private replication: Replication | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -70,22 +72,20 @@ export class Engram {
    * sync do not ship it.
    */
   async startSync(options: SyncOptions): Promise<void> {
-    const [{ SyncEngine }, { createHttpTransport }] = await Promise.all([
-      import('./sync/engine.js'),
-      import('./sync/transport.js'),
-    ]);
-    this.replication = new SyncEngine({
+    const { startReplication } = await import('./sync/replica.js');
+    this.replication = await startReplication({
       store: this.store,
       namespace: this.namespace,
       clock: this.clock,
-      transport: createHttpTransport({ ...options, namespace: this.namespace }),
-      intervalMs: options.intervalMs,
-      debounceMs: options.debounceMs,
-      backoff: options.backoff,
+      sync: options,
       onStatus: (status) => this.events.emit('status', status),
       onPulled: (ids) => this.events.emit('change', { type: 'sync', namespace: this.namespace, ids }),
     });
-    await this.replication.start();
+  }
+
+  /** Live sync's stream: `live`, `connecting`, `polling` (fallen back) or `off` (no sync, `live: false`, a follower tab). */
+  get liveState(): LiveState {
+    return this.replication?.live ?? 'off';
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {

@@ -9,7 +9,10 @@ import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
 import { type HealthOptions, healthHandler } from './health.js';
+import { type LiveHub, LocalHub } from './live/hub.js';
+import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
+import { eventRoutes } from './routes/events.js';
 import { graphRoutes } from './routes/graph.js';
 import { memoryRoutes } from './routes/memories.js';
 import { searchRoutes } from './routes/search.js';
@@ -45,6 +48,14 @@ export interface EdgeAppOptions {
    */
   demo?: boolean | string | DemoPage;
   health?: HealthOptions;
+  /**
+   * Live sync (`GET /v1/ns/:ns/events`): the hub that fans "the feed moved" out to connected clients.
+   * Default: one in this process ({@link LocalHub}); several Node servers on one Postgres share news
+   * through `postgresHub`; Workers use `durableObjectHub`. `false` turns the route off (clients poll).
+   */
+  live?: LiveHub | false;
+  /** Heartbeat period of event streams in ms (default 15 000). */
+  heartbeatMs?: number;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -68,7 +79,8 @@ const DEFAULT_CORS: CorsOptions = {
  */
 export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
-  const storeFor = storeResolver(options.store);
+  const hub = options.live === false ? undefined : (options.live ?? new LocalHub());
+  const storeFor = hub ? announcing(options.store, hub) : storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const { facadeFor, observe } = createFacades();
   const app = new Hono<EdgeEnv>();
@@ -103,8 +115,27 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
   app.route('/v1/ns/:ns/sync', syncRoutes(observe));
+  if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, options.heartbeatMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
+}
+
+/** Stores whose writes tell the hub: a shared store is wrapped once, a per-request store per request. */
+function announcing(store: MemoryStore | StoreFactory, hub: LiveHub): StoreFactory {
+  const resolve = storeResolver(store);
+  const publish = (namespace: string, seq?: number) => hub.publish(namespace, seq);
+  if (typeof store !== 'function') {
+    const wrapped = publishingStore(resolve(undefined as never), publish, () => {});
+    return () => wrapped;
+  }
+  return (c) =>
+    publishingStore(resolve(c), publish, (work) => {
+      try {
+        c.executionCtx.waitUntil(work);
+      } catch {
+        // No execution context (Node): the promise runs on by itself.
+      }
+    });
 }
 
 function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {

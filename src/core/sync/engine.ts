@@ -102,6 +102,11 @@ export class SyncEngine {
       this.trigger(this.options.debounceMs ?? 50);
   }
 
+  /** Live sync's news that the edge's feed moved: a round soon (queued behind one in flight), errors via status. */
+  pullSoon(): void {
+    this.trigger(0);
+  }
+
   /** An explicit sync: runs now and rejects (OFFLINE, UNAUTHORIZED, ...) when it fails. */
   async sync(): Promise<SyncResult> {
     if (this.stopped) throw new EngramError('STORAGE', 'sync: this memory is closed');

@@ -1,0 +1,118 @@
+import type { SyncOptions } from '../engram-options.js';
+import { EngramError } from '../errors.js';
+import type { HybridLogicalClock } from '../hlc.js';
+import type { MemoryStore } from '../store-contract.js';
+import { SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
+import { LiveConnection, type LiveState } from './live.js';
+import { TabLeader } from './tab-leader.js';
+import { createHttpTransport } from './transport.js';
+
+/** What the façade drives: the engine itself, or a tab that lets another tab's engine do the work. */
+export interface Replication {
+  readonly status: SyncStatus;
+  /** Live stream state of this replica (`off` in a follower tab or with `live: false`). */
+  readonly live: LiveState;
+  sync(): Promise<SyncResult>;
+  noteLocalWrite(changed: number): void;
+  stop(): void;
+}
+
+export interface ReplicationOptions {
+  store: MemoryStore;
+  namespace: string;
+  clock: HybridLogicalClock;
+  sync: SyncOptions;
+  onStatus(status: SyncStatus): void;
+  onPulled(ids: string[]): void;
+}
+
+/** The engine plus, unless `live: false`, the event stream that tells it when to pull. */
+class EngineReplica implements Replication {
+  private readonly liveConnection: LiveConnection | undefined;
+
+  constructor(
+    readonly engine: SyncEngine,
+    options: ReplicationOptions,
+  ) {
+    const { sync, store, namespace } = options;
+    if (sync.live === false) return;
+    this.liveConnection = new LiveConnection({
+      url: sync.url,
+      token: sync.token,
+      namespace,
+      fetch: sync.fetch,
+      backoff: sync.backoff,
+      cursor: async () => {
+        const value = await store.getMeta(namespace, 'sync.cursor').catch(() => undefined);
+        return typeof value === 'number' ? value : 0;
+      },
+      onChange: () => engine.pullSoon(),
+    });
+  }
+
+  get status(): SyncStatus {
+    return this.engine.status;
+  }
+
+  get live(): LiveState {
+    return this.liveConnection?.state ?? 'off';
+  }
+
+  async start(): Promise<void> {
+    await this.engine.start();
+    this.liveConnection?.start();
+  }
+
+  sync(): Promise<SyncResult> {
+    return this.engine.sync();
+  }
+
+  noteLocalWrite(changed: number): void {
+    this.engine.noteLocalWrite(changed);
+  }
+
+  stop(): void {
+    this.engine.stop();
+    void this.liveConnection?.stop();
+  }
+}
+
+/**
+ * Starts replication of one namespace. A store shared between tabs (IndexedDB) with Web Locks and
+ * BroadcastChannel available gets one syncing tab per (store, namespace) — see {@link TabLeader};
+ * everywhere else this replica syncs by itself.
+ */
+export async function startReplication(options: ReplicationOptions): Promise<Replication> {
+  let leader: TabLeader | undefined;
+  const makeEngine = () =>
+    new EngineReplica(
+      new SyncEngine({
+        store: options.store,
+        namespace: options.namespace,
+        clock: options.clock,
+        transport: createHttpTransport({ ...options.sync, namespace: options.namespace }),
+        intervalMs: options.sync.intervalMs,
+        debounceMs: options.sync.debounceMs,
+        backoff: options.sync.backoff,
+        onStatus: (status) => {
+          options.onStatus(status);
+          leader?.announce(status);
+        },
+        onPulled: options.onPulled,
+      }),
+      options,
+    );
+  const lockName = TabLeader.lockName(options.store, options.namespace);
+  if (lockName) {
+    leader = new TabLeader(lockName, makeEngine, options.onStatus);
+    leader.start();
+    return leader;
+  }
+  const replica = makeEngine();
+  await replica.start();
+  return replica;
+}
+
+export function closedError(): EngramError {
+  return new EngramError('STORAGE', 'sync: this memory is closed');
+}
