@@ -4,4 +4,11 @@ import type { SqlExecutor } from '../sql/executor.js';
 export interface PostgresDriver extends SqlExecutor {
   /** False for an in-memory database (PGlite without a directory). */
   readonly persistent: boolean;
+  /**
+   * Postgres LISTEN: calls `onPayload` for every NOTIFY on `channel` (from any connection to the same
+   * database); resolves with the function that stops listening. Used by live sync's `postgresHub`.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Postgres NOTIFY: `pg_notify(channel, payload)`. */
+  notify?(channel: string, payload: string): Promise<void>;
 }

@@ -25,6 +25,7 @@ type Listener = (seq?: number) => void;
 /** In-process fan-out: every live client connected to this process hears every publish made in it. */
 export class LocalHub implements LiveHub {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly open = new Set<AbortController>();
 
   /** Open event streams, all namespaces (for tests and metrics). */
   get connections(): number {
@@ -62,12 +63,25 @@ export class LocalHub implements LiveHub {
   }
 
   stream(request: LiveStreamRequest): Response {
+    const ending = new AbortController();
+    const end = () => ending.abort();
+    request.signal?.addEventListener('abort', end, { once: true });
+    this.open.add(ending);
     const body = sseStream({
       subscribe: (listener) => this.subscribe(request.namespace, listener),
       catchUp: request.catchUp,
-      signal: request.signal,
+      signal: ending.signal,
       heartbeatMs: request.heartbeatMs,
+      onClose: () => {
+        this.open.delete(ending);
+        request.signal?.removeEventListener('abort', end);
+      },
     });
     return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  /** Ends every open stream (a server shutting down); clients reconnect, to another edge if there is one. */
+  async close(): Promise<void> {
+    for (const ending of [...this.open]) ending.abort();
   }
 }
