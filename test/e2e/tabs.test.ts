@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeApp, LocalHub, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
+import type { TabGlobals } from './tabs-page.js';
 
 const SECRET = 'tabs-test-secret';
 const server = new InMemoryStore();
@@ -70,7 +71,7 @@ async function openTab(context: BrowserContext, tab: string, db: string): Promis
   const token = await mintToken({ secret: SECRET, ns: ['n'] });
   await page.evaluate(
     async ({ tab, db, token }) => {
-      const { createMemory, IndexedDBStore } = (globalThis as any).engram;
+      const { createMemory, IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;
       const tagged: typeof fetch = (input, init) => {
         const headers = new Headers(init?.headers);
         headers.set('x-tab', tab);
@@ -81,14 +82,15 @@ async function openTab(context: BrowserContext, tab: string, db: string): Promis
         namespace: 'n',
         sync: { url: location.origin, token, fetch: tagged, intervalMs: 400 },
       });
-      (globalThis as any).mem = mem;
+      (globalThis as unknown as TabGlobals).mem = mem;
     },
     { tab, db, token },
   );
   return page;
 }
 
-const liveState = (page: Page) => page.evaluate(() => (globalThis as any).mem.liveState as string);
+const liveState = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as TabGlobals).mem.liveState as string);
 const snapshot = (tab: string) => ({ ...(seen[tab] ?? { sync: 0, events: 0 }) });
 
 describe('one syncing tab per store and namespace (Web Locks, real Chromium)', () => {
@@ -115,17 +117,17 @@ describe('one syncing tab per store and namespace (Web Locks, real Chromium)', (
 
   it("a follower's write is pushed by the leader, and the follower sees the leader's status", async () => {
     const id = await b.evaluate(
-      async () => (await (globalThis as any).mem.add({ content: 'typed in B' })).id,
+      async () => (await (globalThis as unknown as TabGlobals).mem.add({ content: 'typed in B' })).id,
     );
     await expect.poll(async () => (await server.getMemories('n', [id])).length, { timeout: 5000 }).toBe(1);
     await expect
-      .poll(() => b.evaluate(() => (globalThis as any).mem.status), { timeout: 5000 })
+      .poll(() => b.evaluate(() => (globalThis as unknown as TabGlobals).mem.status), { timeout: 5000 })
       .toMatchObject({ state: 'online', pending: 0 });
     expect(snapshot('B').sync).toBe(0);
   });
 
   it("a follower's sync() runs in the leader and resolves with its result", async () => {
-    const result = await b.evaluate(() => (globalThis as any).mem.sync());
+    const result = await b.evaluate(() => (globalThis as unknown as TabGlobals).mem.sync());
     expect(result).toMatchObject({ pushed: expect.any(Number), pulled: expect.any(Number) });
     expect(snapshot('B').sync).toBe(0);
   });
@@ -138,9 +140,16 @@ describe('one syncing tab per store and namespace (Web Locks, real Chromium)', (
     await writer.sync();
     for (const page of [a, b]) {
       await expect
-        .poll(() => page.evaluate(async (id) => (await (globalThis as any).mem.get(id))?.content, m.id), {
-          timeout: 2000,
-        })
+        .poll(
+          () =>
+            page.evaluate(
+              async (id) => (await (globalThis as unknown as TabGlobals).mem.get(id))?.content,
+              m.id,
+            ),
+          {
+            timeout: 2000,
+          },
+        )
         .toBe('from elsewhere');
     }
   });
@@ -155,9 +164,13 @@ describe('one syncing tab per store and namespace (Web Locks, real Chromium)', (
     const m = await writer.add({ content: 'after the handoff' });
     await writer.sync();
     await expect
-      .poll(() => b.evaluate(async (id) => (await (globalThis as any).mem.get(id))?.content, m.id), {
-        timeout: 2000,
-      })
+      .poll(
+        () =>
+          b.evaluate(async (id) => (await (globalThis as unknown as TabGlobals).mem.get(id))?.content, m.id),
+        {
+          timeout: 2000,
+        },
+      )
       .toBe('after the handoff');
     await writer.close();
     await context.close();
@@ -178,7 +191,7 @@ describe('IndexedDB storage you can keep (real Chromium)', () => {
         asked++;
         return real();
       };
-      const { IndexedDBStore } = (globalThis as any).engram;
+      const { IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;
       const plain = new IndexedDBStore({ name: 'plain' });
       await plain.open();
       const kept = new IndexedDBStore({ name: 'kept', persist: true });
@@ -203,7 +216,7 @@ describe('IndexedDB storage you can keep (real Chromium)', () => {
     await page.goto(base);
     await page.waitForFunction(() => 'engram' in globalThis);
     const result = await page.evaluate(async () => {
-      const { IndexedDBStore, clearSentinel } = (globalThis as any).engram;
+      const { IndexedDBStore, clearSentinel } = (globalThis as unknown as TabGlobals).engram;
       const open = async () => {
         let told = 0;
         const store = new IndexedDBStore({ name: 'notes', onEvicted: () => told++ });
