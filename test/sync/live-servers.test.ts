@@ -92,7 +92,8 @@ describe('two Node edges on one PGlite (in process)', () => {
       await two.stop();
       await db.close();
     }
-  });
+    // PGlite's first start (WebAssembly) is slow on a busy machine.
+  }, 120_000);
 });
 
 if (!url) {
