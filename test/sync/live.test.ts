@@ -151,6 +151,31 @@ describe('live sync client', () => {
     await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('while B reconnects');
   });
 
+  it("hands the event's feed position to the client", async () => {
+    const { fetch: upstream, app } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const heard: Array<number | undefined> = [];
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: upstream,
+      cursor: async () => 0,
+      onChange: (seq) => heard.push(seq),
+    });
+    live.start();
+    await until(() => live.state === 'live');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await app.request('/v1/ns/n/memories', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ content: 'x' }),
+    });
+    await until(() => heard.length === 1);
+    expect(heard).toEqual([1]);
+    await live.stop();
+  });
+
   it('live: false opens no stream', async () => {
     const { fetch: upstream, hub } = edge();
     const mem = await replica(upstream, { live: false });

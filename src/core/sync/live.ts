@@ -17,8 +17,8 @@ export interface LiveOptions {
   fetch?: typeof fetch;
   /** The replica's pull cursor, sent as Last-Event-ID so a reconnect catches up at once. */
   cursor(): Promise<number>;
-  /** The feed moved on the edge (or may have, after a reconnect): pull now. */
-  onChange(): void;
+  /** The feed moved on the edge (to `seq` when the edge said), or may have after a reconnect: pull. */
+  onChange(seq?: number): void;
   onState?(state: LiveState, reason?: string): void;
   /** Time to receive the stream's first event before calling the path buffered (default 5 000 ms). */
   openTimeoutMs?: number;
@@ -159,6 +159,7 @@ export class LiveConnection {
       const decoder = new TextDecoder();
       let buffer = '';
       let event = 'message';
+      let id: string | undefined;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return 'ended';
@@ -178,11 +179,15 @@ export class LiveConnection {
               this.setState('live');
               onReady();
             } else if (event === 'change') {
-              options.onChange();
+              const seq = id === undefined ? Number.NaN : Number(id);
+              options.onChange(Number.isSafeInteger(seq) ? seq : undefined);
             }
             event = 'message';
+            id = undefined;
           } else if (line.startsWith('event:')) {
             event = line.slice(6).trim();
+          } else if (line.startsWith('id:')) {
+            id = line.slice(3).trim();
           }
         }
       }

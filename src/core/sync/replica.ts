@@ -36,17 +36,27 @@ class EngineReplica implements Replication {
   ) {
     const { sync, store, namespace } = options;
     if (sync.live === false) return;
+    const cursor = async () => {
+      const value = await store.getMeta(namespace, 'sync.cursor').catch(() => undefined);
+      return typeof value === 'number' ? value : 0;
+    };
     this.liveConnection = new LiveConnection({
       url: sync.url,
       token: sync.token,
       namespace,
       fetch: sync.fetch,
       backoff: sync.backoff,
-      cursor: async () => {
-        const value = await store.getMeta(namespace, 'sync.cursor').catch(() => undefined);
-        return typeof value === 'number' ? value : 0;
+      cursor,
+      onChange: (seq) => {
+        if (seq === undefined) {
+          engine.pullSoon();
+          return;
+        }
+        // News of a position already pulled (our own push, echoed back) costs no request.
+        void cursor().then((at) => {
+          if (seq > at) engine.pullSoon();
+        });
       },
-      onChange: () => engine.pullSoon(),
     });
   }
 
