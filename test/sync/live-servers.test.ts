@@ -73,7 +73,7 @@ async function writeReachesTheOtherServer(one: Edge, two: Edge, withinMs: number
     // And back the other way.
     const back = await b.add({ content: 'through server two' });
     await expect
-      .poll(async () => (await a.get(back.id))?.content, { timeout: 1000 })
+      .poll(async () => (await a.get(back.id))?.content, { timeout: withinMs })
       .toBe('through server two');
   } finally {
     await a.close();
