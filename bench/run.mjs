@@ -18,6 +18,8 @@ const ALL = [
   'quality',
   'vector',
   'lifecycle',
+  'live',
+  'scale',
 ];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();

@@ -29,6 +29,7 @@ export { searchStore } from './core/search.js';
 export { createSerialQueue } from './core/serial.js';
 export * from './core/store-contract.js';
 export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
+export type { LiveState } from './core/sync/live.js';
 export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
 export type { RejectedChange } from './core/sync/quarantine.js';
 export { pullChanges, serveSync } from './core/sync/server.js';

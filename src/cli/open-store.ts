@@ -1,21 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
+import { type PostgresDriver, PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
 
 /** Postgres from `DATABASE_URL` when set, else embedded PGlite under the data directory. */
 export function openStore(
   databaseUrl: string | undefined,
   dataDir: string,
-): { store: PostgresStore; where: string } {
+): { store: PostgresStore; where: string; driver: PostgresDriver } {
   if (databaseUrl) {
+    const driver = postgresJs(databaseUrl);
     return {
-      store: new PostgresStore(postgresJs(databaseUrl)),
+      driver,
+      store: new PostgresStore(driver),
       where: `Postgres at ${withoutCredentials(databaseUrl)}`,
     };
   }
   const dir = join(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return { store: new PostgresStore(pglite(dir)), where: `PGlite in ${dir}` };
+  const driver = pglite(dir);
+  return { driver, store: new PostgresStore(driver), where: `PGlite in ${dir}` };
 }
 
 /** A database URL fit for messages and logs: no user, no password, no query. */

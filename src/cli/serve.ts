@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { createEdgeApp, DEFAULT_BODY_LIMIT } from '../edge/app.js';
 import type { DemoPage } from '../edge/demo.js';
+import { postgresHub } from '../edge/live/postgres-hub.js';
 import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { loadDemoPage } from './demo-page.js';
@@ -63,7 +64,9 @@ Example:
     const dev = given ? undefined : devSecret(dataDir);
     const secret = given ?? dev!.secret;
 
-    const { store, where } = openStore(io.env.DATABASE_URL, dataDir);
+    const { store, where, driver } = openStore(io.env.DATABASE_URL, dataDir);
+    // Live sync through Postgres LISTEN/NOTIFY, so every `engram serve` on this database tells its clients.
+    const hub = postgresHub(driver);
     try {
       await store.open();
     } catch (error) {
@@ -78,6 +81,7 @@ Example:
       secret,
       demo,
       rateLimit: perMinute > 0 ? { requests: perMinute, windowMs: 60_000 } : false,
+      live: hub,
       logger: ({ method, path, status, ms, error }) => {
         io.out(`${method} ${path} ${status} ${ms}ms`);
         if (error !== undefined)
@@ -100,6 +104,8 @@ Example:
     if (!io.stop.aborted)
       await new Promise((done) => io.stop.addEventListener('abort', done, { once: true }));
     io.err('engram: stopping: finishing requests in flight, then closing the store');
+    // Event streams never finish by themselves: end them so clients reconnect elsewhere, then drain.
+    await hub.close();
     await drain(server);
     await store.close();
     io.err('engram: stopped');

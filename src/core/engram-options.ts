@@ -59,6 +59,11 @@ export interface SyncOptions {
   backoff?: { baseMs?: number; maxMs?: number };
   /** Delay between a local write and the push it triggers (default 50 ms). */
   debounceMs?: number;
+  /**
+   * Live sync (default true): keep one `GET /v1/ns/:ns/events` stream open and pull within a moment of
+   * another client's write; falls back to polling on `intervalMs` by itself where streaming fails.
+   */
+  live?: boolean;
 }
 
 export interface CreateMemoryOptions {

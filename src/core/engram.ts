@@ -51,8 +51,10 @@ import type {
 import { searchStore } from './search.js';
 import type { CountQuery, MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
-import type { SyncEngine, SyncResult } from './sync/engine.js';
+import type { SyncResult } from './sync/engine.js';
+import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
+import type { Replication } from './sync/replica.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
@@ -86,7 +88,7 @@ export class Engram {
   private readonly events: Emitter<MemoryEvents>;
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
-  private replication: SyncEngine | undefined;
+  private replication: Replication | undefined;
   private embedder: Embedder | undefined;
   private embeddings: EmbeddingQueue | undefined;
 
@@ -173,19 +175,13 @@ export class Engram {
    * sync do not ship it.
    */
   async startSync(options: SyncOptions, offset?: ClockOffset): Promise<void> {
-    const [{ SyncEngine }, { createHttpTransport }] = await Promise.all([
-      import('./sync/engine.js'),
-      import('./sync/transport.js'),
-    ]);
-    this.replication = new SyncEngine({
+    const { startReplication } = await import('./sync/replica.js');
+    this.replication = await startReplication({
       store: this.store,
       namespace: this.namespace,
       clock: this.clock,
       offset: offset ?? new ClockOffset(this.now),
-      transport: createHttpTransport({ ...options, namespace: this.namespace }),
-      intervalMs: options.intervalMs,
-      debounceMs: options.debounceMs,
-      backoff: options.backoff,
+      sync: options,
       onStatus: () => this.events.emit('status', this.status),
       onPulled: (ids) => {
         this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
@@ -193,7 +189,11 @@ export class Engram {
       },
       onRejected: (change) => this.events.emit('rejected', change),
     });
-    await this.replication.start();
+  }
+
+  /** Live sync's stream: `live`, `connecting`, `polling` (fallen back) or `off` (no sync, `live: false`, a follower tab). */
+  get liveState(): LiveState {
+    return this.replication?.live ?? 'off';
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {

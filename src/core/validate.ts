@@ -322,6 +322,7 @@ export const syncOptionsSchema = v.strictObject(
     intervalMs: v.optional(nonNegativeInt),
     timeoutMs: v.optional(v.pipe(nonNegativeInt, v.minValue(1, 'expected at least 1'))),
     debounceMs: v.optional(nonNegativeInt),
+    live: v.optional(v.boolean('expected true or false')),
     fetch: v.optional(v.custom<typeof fetch>((f) => typeof f === 'function', 'expected a fetch function')),
     backoff: v.optional(
       v.strictObject({ baseMs: v.optional(nonNegativeInt), maxMs: v.optional(nonNegativeInt) }),

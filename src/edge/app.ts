@@ -10,8 +10,11 @@ import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
 import { type HealthOptions, healthHandler } from './health.js';
+import { type LiveHub, LocalHub } from './live/hub.js';
+import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
+import { eventRoutes } from './routes/events.js';
 import { graphRoutes } from './routes/graph.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { memoryRoutes } from './routes/memories.js';
@@ -62,6 +65,14 @@ export interface EdgeAppOptions {
   rateLimit?: RateLimitOptions | RateLimiter | false;
   /** The server's wall clock for stamps and the skew bound (default `Date.now`; injectable for tests). */
   now?: () => number;
+  /**
+   * Live sync (`GET /v1/ns/:ns/events`): the hub that fans "the feed moved" out to connected clients.
+   * Default: one in this process ({@link LocalHub}); several Node servers on one Postgres share news
+   * through `postgresHub`; Workers use `durableObjectHub`. `false` turns the route off (clients poll).
+   */
+  live?: LiveHub | false;
+  /** Heartbeat period of event streams in ms (default 15 000). */
+  heartbeatMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -85,7 +96,8 @@ const DEFAULT_CORS: CorsOptions = {
  */
 export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
-  const storeFor = storeResolver(options.store);
+  const hub = options.live === false ? undefined : (options.live ?? new LocalHub());
+  const storeFor = hub ? announcing(options.store, hub) : storeResolver(options.store);
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
   const now = options.now ?? Date.now;
@@ -125,6 +137,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
   app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now));
+  if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, options.heartbeatMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
 }
@@ -146,6 +159,24 @@ function clockSkewOption(value: number | undefined): number {
     );
   }
   return value;
+}
+
+/** Stores whose writes tell the hub: a shared store is wrapped once, a per-request store per request. */
+function announcing(store: MemoryStore | StoreFactory, hub: LiveHub): StoreFactory {
+  const resolve = storeResolver(store);
+  const publish = (namespace: string, seq?: number) => hub.publish(namespace, seq);
+  if (typeof store !== 'function') {
+    const wrapped = publishingStore(resolve(undefined as never), publish, () => {});
+    return () => wrapped;
+  }
+  return (c) =>
+    publishingStore(resolve(c), publish, (work) => {
+      try {
+        c.executionCtx.waitUntil(work);
+      } catch {
+        // No execution context (Node): the promise runs on by itself.
+      }
+    });
 }
 
 function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {

@@ -3,6 +3,9 @@ import { postgresJs } from '../backends/postgres/postgres-js.js';
 import { PostgresStore } from '../backends/postgres/postgres-store.js';
 import { createEdgeApp } from './app.js';
 import type { EdgeEnv } from './env.js';
+import { type DurableObjectNamespaceLike, durableObjectHub } from './live/durable-object-hub.js';
+
+export { EngramHub } from './live/durable-object-hub.js';
 
 /** The bindings wrangler.toml declares. */
 export interface WorkerEnv {
@@ -16,6 +19,8 @@ export interface WorkerEnv {
   CORS_ORIGINS?: string;
   /** `maxClockSkewMs` of the app (default 60000): pushed stamps further ahead are refused. */
   MAX_CLOCK_SKEW_MS?: string;
+  /** Live sync's hub: the `EngramHub` Durable Object class, one object per namespace. */
+  ENGRAM_HUB?: DurableObjectNamespaceLike;
 }
 
 function misconfigured(message: string): Response {
@@ -52,6 +57,8 @@ function appFor(env: WorkerEnv): Hono<EdgeEnv> {
       store: (c) => storeFor(c.env as WorkerEnv),
       cors: origins?.length ? { origin: origins } : undefined,
       maxClockSkewMs: env.MAX_CLOCK_SKEW_MS ? Number(env.MAX_CLOCK_SKEW_MS) : undefined,
+      // Without the binding, each isolate keeps its own streams: live only among clients it happens to serve.
+      live: env.ENGRAM_HUB ? durableObjectHub(env.ENGRAM_HUB) : undefined,
     });
     cached = { secret, app };
   }

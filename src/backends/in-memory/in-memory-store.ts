@@ -281,6 +281,12 @@ export class InMemoryStore implements MemoryStore {
     return out;
   }
 
+  /** The namespace's newest change-feed sequence number (0 when empty), for live-sync event ids. */
+  async latestSeq(namespace: string): Promise<number> {
+    this.assertOpen();
+    return this.spaces.get(namespace)?.seq ?? 0;
+  }
+
   async getMeta(namespace: string, key: string): Promise<Json | undefined> {
     const value = this.space(namespace).meta.get(key);
     return value === undefined ? undefined : structuredClone(value);

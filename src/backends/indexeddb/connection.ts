@@ -7,6 +7,8 @@ interface ConnectOptions {
   blockedTimeoutMs: number;
   /** Our connection was closed for another's upgrade or delete, or by the browser. */
   onLost: () => void;
+  /** This open created the database (it did not exist before). */
+  onCreated?: () => void;
 }
 
 /**
@@ -38,6 +40,7 @@ export function connect(name: string, options: ConnectOptions): Promise<EngramDa
     };
     openDB<EngramSchema>(name, SCHEMA_VERSION, {
       upgrade(database, oldVersion, _newVersion, tx) {
+        if (oldVersion === 0) options.onCreated?.();
         upgradeSchema(database, oldVersion, tx).catch((error: unknown) => {
           migrationError = error;
           tx.abort();

@@ -24,6 +24,7 @@ import { listRows } from './list-rows.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { readPostings } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
@@ -43,6 +44,17 @@ export interface IndexedDBStoreOptions {
    * and costlier edits; changing it later is harmless (it only decides when the next group starts).
    */
   textGroupSize?: number;
+  /**
+   * Ask the browser for persistent storage (`navigator.storage.persist()`) on open, so the database is
+   * not evicted under storage pressure. The answer is in {@link IndexedDBStore.persisted}.
+   */
+  persist?: boolean;
+  /**
+   * Called on open when the database existed before and is gone (evicted by the browser, or deleted behind
+   * the store's back): local data and unsynced writes were lost, and the replica starts over from the
+   * server. Also readable as {@link IndexedDBStore.evicted}.
+   */
+  onEvicted?: () => void;
 }
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -75,6 +87,14 @@ export class IndexedDBStore implements MemoryStore {
   private readonly channel: ChangeChannel;
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
+  private createdNow = false;
+  private checked = false;
+  private readonly persist: boolean;
+  private readonly onEvicted: (() => void) | undefined;
+  /** Set by `open()`: the database had existed and was found gone (see `onEvicted`). */
+  evicted = false;
+  /** Set by `open()` with `persist: true`: whether the browser granted persistent storage (undefined: unsupported). */
+  persisted: boolean | undefined;
 
   constructor(options: IndexedDBStoreOptions) {
     if (typeof options?.name !== 'string' || options.name.length === 0) {
@@ -96,10 +116,17 @@ export class IndexedDBStore implements MemoryStore {
       });
     }
     this.channel = new ChangeChannel(`engram:${options.name}`);
+    this.persist = options.persist ?? false;
+    this.onEvicted = options.onEvicted;
   }
 
   async open(): Promise<void> {
     await this.database();
+    if (this.checked) return;
+    this.checked = true;
+    this.evicted = checkSentinel(this.name, this.createdNow);
+    if (this.persist) this.persisted = await requestPersistence();
+    if (this.evicted) this.onEvicted?.();
   }
 
   async close(): Promise<void> {
@@ -119,6 +146,9 @@ export class IndexedDBStore implements MemoryStore {
     const connection: Promise<EngramDatabase> = connect(this.name, {
       blockedTimeoutMs: this.blockedTimeoutMs,
       onLost: () => this.forget(connection),
+      onCreated: () => {
+        this.createdNow = true;
+      },
     });
     this.connection = connection;
     connection.catch(() => this.forget(connection));

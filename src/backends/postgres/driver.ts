@@ -6,4 +6,11 @@ export interface PostgresDriver extends SqlExecutor {
   readonly persistent: boolean;
   /** What the store calls itself (`kind`, `/health`): `pglite` for embedded PGlite; default `postgres`. */
   readonly name?: string;
+  /**
+   * Postgres LISTEN: calls `onPayload` for every NOTIFY on `channel` (from any connection to the same
+   * database); resolves with the function that stops listening. Used by live sync's `postgresHub`.
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Postgres NOTIFY: `pg_notify(channel, payload)`. */
+  notify?(channel: string, payload: string): Promise<void>;
 }

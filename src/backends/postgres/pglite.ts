@@ -40,6 +40,13 @@ export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver
     async transaction(fn) {
       return (await db()).transaction((tx) => fn(queriesOf(tx)));
     },
+    async listen(channel, onPayload) {
+      const stop = await (await db()).listen(channel, onPayload);
+      return () => stop();
+    },
+    async notify(channel, payload) {
+      await (await db()).query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
     async close() {
       if (owned && instance) await (await instance).close();
     },

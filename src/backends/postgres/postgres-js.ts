@@ -47,6 +47,14 @@ export function postgresJs(
     async transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
       return (await (await sql()).begin((tx) => fn(queriesOf(tx)))) as T;
     },
+    async listen(channel, onPayload) {
+      // postgres.js keeps one extra connection for all of a client's LISTENs and re-listens after a reconnect.
+      const { unlisten } = await (await sql()).listen(channel, onPayload);
+      return unlisten;
+    },
+    async notify(channel, payload) {
+      await (await sql()).notify(channel, payload);
+    },
     async close() {
       if (owned && client) await (await client).end();
     },

@@ -212,6 +212,15 @@ export abstract class SqlStore implements MemoryStore {
     });
   }
 
+  /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
+  latestSeq(namespace: string): Promise<number> {
+    return this.use('latestSeq', async (db) => {
+      const sql = this.dialect.native('SELECT seq FROM engram_namespaces WHERE ns = ?');
+      const [row] = await db.all<{ seq: Integer }>(sql, [namespace]);
+      return Number(row?.seq ?? 0);
+    });
+  }
+
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
     return this.use('postings', async (db) => {
       const statement = postingsStatement(this.dialect, namespace, terms, prefixes);

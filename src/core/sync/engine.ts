@@ -138,6 +138,11 @@ export class SyncEngine {
       this.trigger(this.options.debounceMs ?? 50);
   }
 
+  /** Live sync's news that the edge's feed moved: a round soon (queued behind one in flight), errors via status. */
+  pullSoon(): void {
+    this.trigger(0);
+  }
+
   /** An explicit sync: runs now and rejects (OFFLINE, UNAUTHORIZED, ...) when it fails. */
   async sync(): Promise<SyncResult> {
     if (this.stopped) throw new EngramError('STORAGE', 'sync: this memory is closed');
@@ -344,6 +349,13 @@ export class SyncEngine {
       const response = await this.exchange({ pull: { after, limit: PAGE } });
       const page = response.pull;
       if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
+      if (page.cursor < after) {
+        // The edge's feed ends before our cursor: its database was reset or restored. Without this, every
+        // pull would ask for changes past a position the feed has not reached and find none, for ever.
+        after = 0;
+        await store.apply(namespace, { meta: { [KEYS.cursor]: 0 } });
+        continue;
+      }
       if (page.changes.length > 0 || page.cursor !== after) {
         const batch = changesToBatch(page.changes);
         for (const stamp of stampsOf(batch)) clock.observe(stamp);

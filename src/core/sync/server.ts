@@ -86,7 +86,13 @@ export async function pullChanges(
 ): Promise<NonNullable<SyncResponse['pull']>> {
   const entries = await store.changes(namespace, after, limit + 1);
   const page = entries.slice(0, limit);
-  const cursor = page[page.length - 1]?.seq ?? after;
+  let cursor = page[page.length - 1]?.seq ?? after;
+  if (page.length === 0 && after > 0) {
+    // A cursor past the end of the feed means this database was reset or restored since the replica last
+    // pulled: answer with the feed's real end (below `after`), which tells the replica to start over.
+    const latest = await (store as { latestSeq?: (ns: string) => Promise<number> }).latestSeq?.(namespace);
+    if (latest !== undefined && latest < after) cursor = latest;
+  }
   if (!withStates) {
     const changes = page.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));
     return { changes, cursor, hasMore: entries.length > limit };

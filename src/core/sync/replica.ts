@@ -1,0 +1,135 @@
+import type { SyncOptions } from '../engram-options.js';
+import { EngramError } from '../errors.js';
+import type { HybridLogicalClock } from '../hlc.js';
+import type { MemoryStore } from '../store-contract.js';
+import type { ClockOffset } from './clock-offset.js';
+import { SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
+import { LiveConnection, type LiveState } from './live.js';
+import type { RejectedChange } from './quarantine.js';
+import { TabLeader } from './tab-leader.js';
+import { createHttpTransport } from './transport.js';
+
+/** What the façade drives: the engine itself, or a tab that lets another tab's engine do the work. */
+export interface Replication {
+  readonly status: SyncStatus;
+  /** Live stream state of this replica (`off` in a follower tab or with `live: false`). */
+  readonly live: LiveState;
+  sync(): Promise<SyncResult>;
+  noteLocalWrite(changed: number): void;
+  stop(): void;
+}
+
+export interface ReplicationOptions {
+  store: MemoryStore;
+  namespace: string;
+  clock: HybridLogicalClock;
+  /** The edge's time as learned from its answers (see clock-offset.ts). */
+  offset: ClockOffset;
+  sync: SyncOptions;
+  onStatus(status: SyncStatus): void;
+  onPulled(ids: string[]): void;
+  onRejected(change: RejectedChange): void;
+}
+
+/** The engine plus, unless `live: false`, the event stream that tells it when to pull. */
+class EngineReplica implements Replication {
+  private readonly liveConnection: LiveConnection | undefined;
+
+  constructor(
+    readonly engine: SyncEngine,
+    options: ReplicationOptions,
+  ) {
+    const { sync, store, namespace } = options;
+    if (sync.live === false) return;
+    const cursor = async () => {
+      const value = await store.getMeta(namespace, 'sync.cursor').catch(() => undefined);
+      return typeof value === 'number' ? value : 0;
+    };
+    this.liveConnection = new LiveConnection({
+      url: sync.url,
+      token: sync.token,
+      namespace,
+      fetch: sync.fetch,
+      backoff: sync.backoff,
+      cursor,
+      onChange: (seq) => {
+        if (seq === undefined) {
+          engine.pullSoon();
+          return;
+        }
+        // News of a position already pulled (our own push, echoed back) costs no request.
+        void cursor().then((at) => {
+          if (seq > at) engine.pullSoon();
+        });
+      },
+    });
+  }
+
+  get status(): SyncStatus {
+    return this.engine.status;
+  }
+
+  get live(): LiveState {
+    return this.liveConnection?.state ?? 'off';
+  }
+
+  async start(): Promise<void> {
+    await this.engine.start();
+    this.liveConnection?.start();
+  }
+
+  sync(): Promise<SyncResult> {
+    return this.engine.sync();
+  }
+
+  noteLocalWrite(changed: number): void {
+    this.engine.noteLocalWrite(changed);
+  }
+
+  stop(): void {
+    this.engine.stop();
+    void this.liveConnection?.stop();
+  }
+}
+
+/**
+ * Starts replication of one namespace. A store shared between tabs (IndexedDB) with Web Locks and
+ * BroadcastChannel available gets one syncing tab per (store, namespace) — see {@link TabLeader};
+ * everywhere else this replica syncs by itself.
+ */
+export async function startReplication(options: ReplicationOptions): Promise<Replication> {
+  let leader: TabLeader | undefined;
+  const makeEngine = () =>
+    new EngineReplica(
+      new SyncEngine({
+        store: options.store,
+        namespace: options.namespace,
+        clock: options.clock,
+        offset: options.offset,
+        transport: createHttpTransport({ ...options.sync, namespace: options.namespace }),
+        intervalMs: options.sync.intervalMs,
+        debounceMs: options.sync.debounceMs,
+        backoff: options.sync.backoff,
+        onStatus: (status) => {
+          options.onStatus(status);
+          leader?.announce(status);
+        },
+        onPulled: options.onPulled,
+        onRejected: options.onRejected,
+      }),
+      options,
+    );
+  const lockName = TabLeader.lockName(options.store, options.namespace);
+  if (lockName) {
+    leader = new TabLeader(lockName, makeEngine, options.onStatus);
+    leader.start();
+    return leader;
+  }
+  const replica = makeEngine();
+  await replica.start();
+  return replica;
+}
+
+export function closedError(): EngramError {
+  return new EngramError('STORAGE', 'sync: this memory is closed');
+}

@@ -1,0 +1,32 @@
+import { Hono } from 'hono';
+import { EngramError } from '../../core/errors.js';
+import type { EdgeEnv } from '../env.js';
+import type { LiveHub } from '../live/hub.js';
+import { latestSeq } from '../live/publishing-store.js';
+
+/**
+ * `GET /events`: the namespace's live "something changed" stream (Server-Sent Events). A client that
+ * sends `Last-Event-ID: <feed seq>` (its pull cursor, or the last event id it saw) gets a `change` at
+ * once when the feed has moved past it, so reconnecting never misses a change.
+ */
+export function eventRoutes(hub: LiveHub, heartbeatMs: number | undefined): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.get('/', async (c) => {
+    const raw = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+    let catchUp: number | undefined;
+    if (raw !== undefined && raw !== '') {
+      const after = Number(raw);
+      if (!Number.isSafeInteger(after) || after < 0) {
+        throw new EngramError(
+          'VALIDATION',
+          `Last-Event-ID: expected a change-feed sequence number, got ${JSON.stringify(raw)}`,
+          { field: 'Last-Event-ID' },
+        );
+      }
+      const [next] = await c.var.store.changes(c.var.namespace, after, 1);
+      if (next) catchUp = (await latestSeq(c.var.store, c.var.namespace)) ?? next.seq;
+    }
+    return hub.stream({ namespace: c.var.namespace, catchUp, signal: c.req.raw.signal, heartbeatMs });
+  });
+  return app;
+}

@@ -1,0 +1,252 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { build } from 'esbuild';
+import { Hono } from 'hono';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEdgeApp, LocalHub, mintToken } from '../../src/edge/index.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
+import type { TabGlobals } from './tabs-page.js';
+
+const SECRET = 'tabs-test-secret';
+const server = new InMemoryStore();
+const hub = new LocalHub();
+/** Requests each tab made, by kind, as the edge saw them (pages tag their requests with x-tab). */
+const seen: Record<string, { sync: number; events: number }> = {};
+let base: string;
+let http: Server;
+let browser: Browser;
+let bundle: string;
+
+beforeAll(async () => {
+  const executablePath = requireChromium();
+  const out = await build({
+    entryPoints: [join(import.meta.dirname, 'tabs-page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'warning',
+  });
+  bundle = out.outputFiles[0]!.text;
+  const edge = createEdgeApp({ store: server, secret: SECRET, logger: false, live: hub });
+  const app = new Hono();
+  app.use('/v1/*', async (c, next) => {
+    const tab = c.req.header('x-tab') ?? 'untagged';
+    seen[tab] ??= { sync: 0, events: 0 };
+    if (c.req.path.endsWith('/sync')) seen[tab].sync++;
+    if (c.req.path.endsWith('/events')) seen[tab].events++;
+    await next();
+  });
+  app.get('/', (c) =>
+    c.html('<!doctype html><title>tab</title><script type="module" src="/tabs.js"></script>'),
+  );
+  app.get('/tabs.js', (c) => c.body(bundle, 200, { 'content-type': 'text/javascript' }));
+  app.all('*', (c) => edge.fetch(c.req.raw));
+  http = await new Promise<Server>((ready) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+    s.once('listening', () => ready(s));
+  });
+  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await hub.close();
+  http?.closeAllConnections();
+  await new Promise((done) => http?.close(done));
+});
+
+/** Opens a page that starts a synced memory on IndexedDB `db`, tagging its requests with `tab`. */
+async function openTab(context: BrowserContext, tab: string, db: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[${tab}]`, error));
+  await page.goto(base);
+  await page.waitForFunction(() => 'engram' in globalThis);
+  const token = await mintToken({ secret: SECRET, ns: ['n'] });
+  await page.evaluate(
+    async ({ tab, db, token }) => {
+      const { createMemory, IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;
+      const tagged: typeof fetch = (input, init) => {
+        const headers = new Headers(init?.headers);
+        headers.set('x-tab', tab);
+        return fetch(input, { ...init, headers });
+      };
+      const mem = await createMemory({
+        store: new IndexedDBStore({ name: db }),
+        namespace: 'n',
+        sync: { url: location.origin, token, fetch: tagged, intervalMs: 400 },
+      });
+      (globalThis as unknown as TabGlobals).mem = mem;
+    },
+    { tab, db, token },
+  );
+  return page;
+}
+
+const liveState = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as TabGlobals).mem.liveState as string);
+const snapshot = (tab: string) => ({ ...(seen[tab] ?? { sync: 0, events: 0 }) });
+
+describe('one syncing tab per store and namespace (Web Locks, real Chromium)', () => {
+  let context: BrowserContext;
+  let a: Page;
+  let b: Page;
+  let writer: Engram;
+
+  it('elects one leader: only it polls and keeps the event stream', async () => {
+    context = await browser.newContext();
+    a = await openTab(context, 'A', 'shared');
+    b = await openTab(context, 'B', 'shared');
+    await expect.poll(() => liveState(a), { timeout: 10_000 }).toBe('live');
+    expect(await liveState(b)).toBe('off');
+    const [a0, b0] = [snapshot('A'), snapshot('B')];
+    await new Promise((r) => setTimeout(r, 2000));
+    const [a1, b1] = [snapshot('A'), snapshot('B')];
+    // 2 s of polling every 400 ms: the leader polls, the follower sends nothing at all.
+    expect(a1.sync - a0.sync).toBeGreaterThanOrEqual(3);
+    expect(b1.sync - b0.sync).toBe(0);
+    expect(b1.events).toBe(0);
+    expect(a1.events).toBe(1);
+  });
+
+  it("a follower's write is pushed by the leader, and the follower sees the leader's status", async () => {
+    const id = await b.evaluate(
+      async () => (await (globalThis as unknown as TabGlobals).mem.add({ content: 'typed in B' })).id,
+    );
+    await expect.poll(async () => (await server.getMemories('n', [id])).length, { timeout: 5000 }).toBe(1);
+    await expect
+      .poll(() => b.evaluate(() => (globalThis as unknown as TabGlobals).mem.status), { timeout: 5000 })
+      .toMatchObject({ state: 'online', pending: 0 });
+    expect(snapshot('B').sync).toBe(0);
+  });
+
+  it("a follower's sync() runs in the leader and resolves with its result", async () => {
+    const result = await b.evaluate(() => (globalThis as unknown as TabGlobals).mem.sync());
+    expect(result).toMatchObject({ pushed: expect.any(Number), pulled: expect.any(Number) });
+    expect(snapshot('B').sync).toBe(0);
+  });
+
+  it("another client's write shows in both tabs, live", async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const via = (async (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init)) as typeof fetch;
+    writer = await createMemory({ namespace: 'n', sync: { url: base, token, fetch: via, intervalMs: 0 } });
+    const m = await writer.add({ content: 'from elsewhere' });
+    await writer.sync();
+    for (const page of [a, b]) {
+      await expect
+        .poll(
+          () =>
+            page.evaluate(
+              async (id) => (await (globalThis as unknown as TabGlobals).mem.get(id))?.content,
+              m.id,
+            ),
+          {
+            timeout: 2000,
+          },
+        )
+        .toBe('from elsewhere');
+    }
+  });
+
+  it('when the leader closes, the follower takes over within a few seconds', async () => {
+    const before = snapshot('B');
+    const closed = Date.now();
+    await a.close();
+    await expect.poll(() => liveState(b), { timeout: 5000 }).toBe('live');
+    expect(Date.now() - closed).toBeLessThan(5000);
+    await expect.poll(() => snapshot('B').sync - before.sync, { timeout: 3000 }).toBeGreaterThan(0);
+    const m = await writer.add({ content: 'after the handoff' });
+    await writer.sync();
+    await expect
+      .poll(
+        () =>
+          b.evaluate(async (id) => (await (globalThis as unknown as TabGlobals).mem.get(id))?.content, m.id),
+        {
+          timeout: 2000,
+        },
+      )
+      .toBe('after the handoff');
+    await writer.close();
+    await context.close();
+  });
+});
+
+describe('IndexedDB storage you can keep (real Chromium)', () => {
+  it('asks for persistent storage when told to, and reports the answer', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.waitForFunction(() => 'engram' in globalThis);
+    const answer = await page.evaluate(async () => {
+      let asked = 0;
+      const storage = navigator.storage as { persist: () => Promise<boolean> };
+      const real = storage.persist.bind(storage);
+      storage.persist = () => {
+        asked++;
+        return real();
+      };
+      const { IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;
+      const plain = new IndexedDBStore({ name: 'plain' });
+      await plain.open();
+      const kept = new IndexedDBStore({ name: 'kept', persist: true });
+      await kept.open();
+      return {
+        asked,
+        plain: plain.persisted,
+        kept: kept.persisted,
+        real: await navigator.storage.persisted(),
+      };
+    });
+    expect(answer.asked).toBe(1);
+    expect(answer.plain).toBeUndefined();
+    expect(typeof answer.kept).toBe('boolean');
+    expect(answer.kept).toBe(answer.real);
+    await context.close();
+  });
+
+  it('tells an evicted database from a first visit', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.waitForFunction(() => 'engram' in globalThis);
+    const result = await page.evaluate(async () => {
+      const { IndexedDBStore, clearSentinel } = (globalThis as unknown as TabGlobals).engram;
+      const open = async () => {
+        let told = 0;
+        const store = new IndexedDBStore({ name: 'notes', onEvicted: () => told++ });
+        await store.open();
+        await store.close();
+        return { evicted: store.evicted, told };
+      };
+      const gone = () =>
+        new Promise<void>((resolve, reject) => {
+          const request = indexedDB.deleteDatabase('notes');
+          request.onsuccess = () => resolve();
+          request.onerror = () => reject(request.error);
+        });
+      const first = await open();
+      const again = await open();
+      await gone(); // what eviction does: the database vanishes, nothing else is told
+      const afterEviction = await open();
+      const next = await open();
+      clearSentinel('notes');
+      await gone(); // an app that deletes on purpose clears the sentinel first
+      const onPurpose = await open();
+      return { first, again, afterEviction, next, onPurpose };
+    });
+    expect(result).toEqual({
+      first: { evicted: false, told: 0 },
+      again: { evicted: false, told: 0 },
+      afterEviction: { evicted: true, told: 1 },
+      next: { evicted: false, told: 0 },
+      onPurpose: { evicted: false, told: 0 },
+    });
+    await context.close();
+  });
+});

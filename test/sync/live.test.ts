@@ -1,0 +1,255 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LiveConnection } from '../../src/core/sync/live.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { LocalHub } from '../../src/edge/live/hub.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+
+const SECRET = 'live-test-secret';
+const URL_ = 'http://edge.test';
+
+function until(check: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (check()) resolve();
+      else if (Date.now() - start > ms) reject(new Error(`condition not met within ${ms} ms`));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+const open: Engram[] = [];
+afterEach(async () => {
+  for (const mem of open.splice(0)) await mem.close();
+});
+
+function edge(options: { heartbeatMs?: number } = {}) {
+  const hub = new LocalHub();
+  const server = new InMemoryStore();
+  const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: hub, ...options });
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) =>
+    app.fetch(new Request(input, init))) as typeof fetch;
+  return { hub, server, app, fetch: fetchFn };
+}
+
+async function replica(fetchFn: typeof fetch, extra: Record<string, unknown> = {}): Promise<Engram> {
+  const token = await mintToken({ secret: SECRET, ns: ['n'] });
+  // No background polling: only the live stream can bring another client's write in time.
+  const mem = await createMemory({
+    namespace: 'n',
+    sync: { url: URL_, token, fetch: fetchFn, intervalMs: 0, ...extra },
+  });
+  open.push(mem);
+  return mem;
+}
+
+/** Reads an SSE response until `predicate` holds for the text so far, then cancels it. */
+async function readUntil(response: Response, predicate: (text: string) => boolean): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!predicate(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return text;
+}
+
+describe('GET /v1/ns/:ns/events', () => {
+  it('needs the same token as the rest of /v1', async () => {
+    const { app } = edge();
+    expect((await app.request('/v1/ns/n/events')).status).toBe(401);
+    const other = await mintToken({ secret: SECRET, ns: ['other'] });
+    const response = await app.request('/v1/ns/n/events', { headers: { authorization: `Bearer ${other}` } });
+    expect(response.status).toBe(403);
+  });
+
+  it('streams ready, a change per write with the feed seq as id, and heartbeats', async () => {
+    const { app, hub } = edge({ heartbeatMs: 30 });
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const headers = { authorization: `Bearer ${token}` };
+    const response = await app.request('/v1/ns/n/events', { headers });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reading = readUntil(response, (t) => t.includes('event: change') && t.includes(': ping'));
+    await until(() => hub.connections === 1);
+    const post = await app.request('/v1/ns/n/memories', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'hello' }),
+    });
+    expect(post.status).toBe(201);
+    const text = await reading;
+    expect(text.startsWith('retry: ')).toBe(true);
+    expect(text).toContain('event: ready');
+    expect(text).toMatch(/id: 1\nevent: change\ndata: \{"seq":1\}/);
+    await until(() => hub.connections === 0);
+  });
+
+  it('answers Last-Event-ID behind the feed with a change at once, and refuses a malformed one', async () => {
+    const { app } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    for (const content of ['a', 'b']) {
+      await app.request('/v1/ns/n/memories', { method: 'POST', headers, body: JSON.stringify({ content }) });
+    }
+    const behind = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': '1' } });
+    expect(await readUntil(behind, (t) => t.includes('event: change'))).toMatch(/id: 2\nevent: change/);
+    const current = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': '2' } });
+    const text = await readUntil(current, (t) => t.includes('event: ready'));
+    expect(text).not.toContain('event: change');
+    const bad = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': 'x' } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('Last-Event-ID');
+  });
+});
+
+describe('live sync client', () => {
+  it("pulls another client's write within a second, without polling", async () => {
+    const { fetch: fetchFn } = edge();
+    const a = await replica(fetchFn);
+    const b = await replica(fetchFn);
+    await until(() => a.liveState === 'live' && b.liveState === 'live');
+    const started = Date.now();
+    const arrived = new Promise<number>((resolve) =>
+      b.on('change', (event) => {
+        if (event.type === 'sync') resolve(Date.now() - started);
+      }),
+    );
+    const m = await a.add({ content: 'written on A' });
+    expect(await arrived).toBeLessThan(1000);
+    expect((await b.get(m.id))?.content).toBe('written on A');
+  });
+
+  it('reconnects after the stream breaks and catches up on what it missed', async () => {
+    const { fetch: upstream } = edge();
+    let streams = 0;
+    // The first event stream dies right after its first chunk; later ones flow.
+    const breaking = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      if (!String(input).endsWith('/events') || ++streams > 1) return response;
+      const reader = response.body!.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value } = await reader.read();
+          controller.enqueue(value!);
+          await new Promise((r) => setTimeout(r, 50));
+          await reader.cancel();
+          controller.error(new TypeError('network connection lost'));
+        },
+      });
+      return new Response(body, { headers: response.headers });
+    }) as typeof fetch;
+    const b = await replica(breaking, { backoff: { baseMs: 300, maxMs: 300 } });
+    const a = await replica(upstream);
+    await until(() => streams >= 1);
+    const m = await a.add({ content: 'while B reconnects' });
+    await until(() => streams >= 2 && b.liveState === 'live');
+    await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('while B reconnects');
+  });
+
+  it("hands the event's feed position to the client", async () => {
+    const { fetch: upstream, app } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const heard: Array<number | undefined> = [];
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: upstream,
+      cursor: async () => 0,
+      onChange: (seq) => heard.push(seq),
+    });
+    live.start();
+    await until(() => live.state === 'live');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    await app.request('/v1/ns/n/memories', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ content: 'x' }),
+    });
+    await until(() => heard.length === 1);
+    expect(heard).toEqual([1]);
+    await live.stop();
+  });
+
+  it('live: false opens no stream', async () => {
+    const { fetch: upstream, hub } = edge();
+    const mem = await replica(upstream, { live: false });
+    await mem.sync();
+    expect(hub.connections).toBe(0);
+    expect(mem.liveState).toBe('off');
+  });
+});
+
+describe('falling back to polling', () => {
+  it('a proxy that buffers the stream: polling after two silent opens, and changes still arrive', async () => {
+    const { fetch: upstream } = edge();
+    // Like a buffering proxy: the event stream's response is held until the whole body has arrived.
+    const buffering = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      if (!String(input).endsWith('/events')) return response;
+      const aborted = new Promise<never>((_, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      );
+      const text = await Promise.race([response.text(), aborted]);
+      return new Response(text, { headers: response.headers });
+    }) as typeof fetch;
+    const states: string[] = [];
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const b = await createMemory({
+      namespace: 'n',
+      sync: { url: URL_, token, fetch: buffering, intervalMs: 200 },
+    });
+    open.push(b);
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: buffering,
+      openTimeoutMs: 150,
+      backoff: { baseMs: 20, maxMs: 20 },
+      cursor: async () => 0,
+      onChange: () => {},
+      onState: (state) => states.push(state),
+    });
+    live.start();
+    await until(() => live.state === 'polling', 3000);
+    await live.stop();
+    expect(states).toEqual(['connecting', 'polling', 'off']);
+    const a = await replica(upstream);
+    const m = await a.add({ content: 'through the proxy' });
+    await a.sync();
+    await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('through the proxy');
+  });
+
+  it('a runtime whose fetch cannot stream a body falls back at once', async () => {
+    const { fetch: upstream } = edge();
+    const noStreams = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      if (!String(input).endsWith('/events')) return response;
+      void response.body?.cancel();
+      // What such a runtime hands back: headers, and no readable body.
+      return { ok: true, status: 200, headers: response.headers, body: null } as unknown as Response;
+    }) as typeof fetch;
+    const mem = await replica(noStreams, { intervalMs: 60_000 });
+    await until(() => mem.liveState === 'polling', 2000);
+  });
+
+  it('an edge without the route (404) means polling, not a reconnect loop', async () => {
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
+    let streams = 0;
+    const counting = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).endsWith('/events')) streams++;
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+    const mem = await replica(counting);
+    await until(() => mem.liveState === 'polling', 2000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(streams).toBe(1);
+  });
+});
