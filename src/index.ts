@@ -32,3 +32,10 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
+export type {
+  ListWatch,
+  SearchWatch,
+  WatchOptions,
+  WatchQuery,
+  WatchResult,
+} from './core/watch.js';

@@ -26,6 +26,7 @@ import { searchStore } from './search.js';
 import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
 import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
 import * as schema from './validate.js';
+import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -48,6 +49,7 @@ export class Engram {
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
   private replication: SyncEngine | undefined;
+  private watches: WatchHub | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -387,10 +389,37 @@ export class Engram {
     return this.replication.sync();
   }
 
+  /**
+   * Follows a `list` page or a `search`: the listener gets the results at once, then again after every
+   * change that alters them (local writes, other tabs, pulled changes), at most once per burst.
+   * Returns the unsubscribe function. An unknown query shape or option throws VALIDATION here.
+   *
+   * @example
+   * const stop = mem.watch({ search: 'coffee', limit: 5 }, (hits) => render(hits));
+   * const stopList = mem.watch({ list: { tags: ['todo'] } }, ({ items }) => show(items));
+   */
+  watch<Q extends WatchQuery>(
+    query: Q,
+    listener: (results: WatchResult<Q>) => void,
+    options?: WatchOptions,
+  ): () => void {
+    this.assertOpen();
+    this.watches ??= new WatchHub({
+      list: (o) => this.list(o),
+      search: (q, o) => this.search(q, o),
+      onChange: (listener) => this.events.on('change', listener),
+      readMemories: (ids) => this.store.getMemories(this.namespace, ids),
+      now: this.now,
+      reportError: reportListenerError,
+    });
+    return this.watches.watch(query, listener as (results: unknown) => void, options);
+  }
+
   /** Stops background work and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watches?.stop();
     this.replication?.stop();
     this.unsubscribeStore?.();
     this.events.clear();

@@ -8,6 +8,7 @@ import { persistenceCases } from './persistence.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
 import { searchCases } from './search.case.js';
 import { validationCases } from './validation.case.js';
+import { watchCases } from './watch.case.js';
 
 export type { TestStoreOptions } from './harness.js';
 
@@ -28,5 +29,6 @@ export function testStore(options: TestStoreOptions): void {
     changeFeedCases(ctx);
     eventCases(ctx);
     persistenceCases(ctx);
+    watchCases(ctx);
   });
 }
