@@ -38,6 +38,16 @@ function recorder<T>() {
       }
       return calls[count - 1]!;
     },
+    /** Waits until the latest call passes `check`. */
+    async untilLatest(check: (value: T) => boolean): Promise<T> {
+      const deadline = Date.now() + WAIT_MS;
+      while (calls.length === 0 || !check(calls[calls.length - 1]!)) {
+        if (errors.length > 0) throw errors[0];
+        if (Date.now() > deadline) throw new Error(`the latest of ${calls.length} watch calls never passed`);
+        await sleep(5);
+      }
+      return calls[calls.length - 1]!;
+    },
   };
 }
 
@@ -106,6 +116,7 @@ export function watchCases(ctx: SuiteContext): void {
       expect(contents(await byKind.until(3))).toEqual(['at until', 'at since']);
       await sleep(QUIET_MS);
       expect(byKind.calls).toHaveLength(3);
+      await byTime.untilLatest((page) => page.items.length === 3);
       const timeline = byTime.calls.map((page) => contents(page).sort());
       expect(timeline.at(-1)).toEqual(['a fact with one tag', 'at since', 'both tags, a note']);
       expect(timeline.flat()).not.toContain('at until');
