@@ -115,6 +115,7 @@ export class Engram {
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
     const result = await this.store.apply(this.namespace, batch);
     this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
+    this.watches?.noteWritten(result.memories);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;
   }

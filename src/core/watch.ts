@@ -1,6 +1,6 @@
 import type { ChangeEvent } from './engram-options.js';
 import { EngramError } from './errors.js';
-import type { ListOptions, ListResult, SearchHit, SearchOptions } from './model.js';
+import type { ListOptions, ListResult, Memory, SearchHit, SearchOptions } from './model.js';
 import type { MemoryRecord } from './store-contract.js';
 import { ChangedMemory, type CompiledWatch, compileWatch } from './watch-query.js';
 
@@ -146,6 +146,10 @@ class Watch {
 export class WatchHub {
   private readonly watches = new Set<Watch>();
   private pendingIds = new Set<string>();
+  /** Memories this façade just wrote (null: removed), so a local burst needs no read at all. */
+  private written = new Map<string, Memory | null>();
+  /** Ids another tab or sync changed in this burst: what this façade wrote of them may be outdated. */
+  private changedElsewhere = new Set<string>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -182,23 +186,44 @@ export class WatchHub {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pendingIds = new Set();
+    this.written = new Map();
+    this.changedElsewhere = new Set();
+  }
+
+  /** The façade hands over what a local write left in the store, just before its change event. */
+  noteWritten(records: readonly MemoryRecord[]): void {
+    if (this.watches.size === 0) return;
+    for (const record of records) this.written.set(record.memory.id, record.memory);
   }
 
   private note(event: ChangeEvent): void {
     if (LINK_ONLY.has(event.type)) return;
-    for (const id of event.ids) this.pendingIds.add(id);
+    for (const id of event.ids) {
+      this.pendingIds.add(id);
+      if (event.type === 'remove') this.written.set(id, null);
+      else if (event.type === 'sync' || event.type === 'external') this.changedElsewhere.add(id);
+    }
     this.flushTimer ??= setTimeout(() => void this.flush(), 0);
   }
 
   private async flush(): Promise<void> {
     this.flushTimer = undefined;
     const ids = [...this.pendingIds];
+    const { written, changedElsewhere } = this;
     this.pendingIds = new Set();
+    this.written = new Map();
+    this.changedElsewhere = new Set();
     if (ids.length === 0 || this.watches.size === 0) return;
-    let changed: Map<string, ChangedMemory>;
+    const changed = new Map<string, ChangedMemory>();
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const memory = changedElsewhere.has(id) ? undefined : written.get(id);
+      if (memory) changed.set(id, new ChangedMemory(memory));
+      else if (memory === undefined) unknown.push(id);
+    }
     try {
-      const records = await this.source.readMemories(ids);
-      changed = new Map(records.map((r) => [r.memory.id, new ChangedMemory(r.memory)]));
+      const records = unknown.length > 0 ? await this.source.readMemories(unknown) : [];
+      for (const r of records) changed.set(r.memory.id, new ChangedMemory(r.memory));
     } catch {
       // Without the records nothing can be ruled out: every watch re-runs and reports its own error.
       for (const watch of this.watches) watch.refresh();
