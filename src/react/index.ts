@@ -18,11 +18,17 @@ const noSubscription = () => () => {};
 function useWatch<Q extends WatchQuery>(mem: MaybeMemory, query: Q | null): QueryState<WatchResult<Q>> {
   // Options are usually object literals, new on every render: the query is keyed by its content.
   const key = query === null ? '' : JSON.stringify(query);
-  const last = useRef<WatchResult<Q> | undefined>(undefined);
+  // The previous results of the same memory stay on screen while a changed query loads; another
+  // memory's (another namespace's) never do.
+  const last = useRef<{ mem: MaybeMemory; data: WatchResult<Q> } | undefined>(undefined);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for `query`'s content
-  const watched = useMemo(() => new WatchedQuery(mem, query, last.current), [mem, key]);
+  const watched = useMemo(() => {
+    const previous = last.current;
+    const kept = previous !== undefined && previous.mem === mem ? previous.data : undefined;
+    return new WatchedQuery(mem, query, kept);
+  }, [mem, key]);
   const state = useSyncExternalStore(watched.subscribe, watched.getSnapshot, watched.getSnapshot);
-  if (state.data !== undefined) last.current = state.data;
+  if (state.data !== undefined) last.current = { mem, data: state.data };
   return state;
 }
 

@@ -154,6 +154,17 @@ describe('engram/react', () => {
     expect(counts.stopped).toBe(1);
   });
 
+  it("never shows one memory's results while another memory's load", async () => {
+    const [a, b] = [await createMemory({ namespace: 'a' }), await createMemory({ namespace: 'b' })];
+    await a.add({ content: 'from a' });
+    await b.add({ content: 'from b' });
+    const view = render(h(MemoryList, { mem: a }));
+    await waitFor(() => expect(items('list')).toEqual(['from a']));
+    view.rerender(h(MemoryList, { mem: b }));
+    expect(screen.queryByText('from a')).toBeNull();
+    await waitFor(() => expect(items('list')).toEqual(['from b']));
+  });
+
   it('useSyncStatus follows the sync state and pending count', async () => {
     const secret = 'react-status-secret-0123456789abcdef';
     const app = createEdgeApp({ store: new InMemoryStore(), secret, logger: false });
