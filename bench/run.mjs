@@ -20,6 +20,7 @@ const ALL = [
   'lifecycle',
   'live',
   'scale',
+  'watch',
 ];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();

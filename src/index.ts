@@ -47,4 +47,11 @@ export {
   type TransferOptions,
 } from './core/transfer.js';
 export { Int8Matrix, IvfIndex, type IvfOptions, type VectorHit, VectorMatrix } from './core/vector/index.js';
+export type {
+  ListWatch,
+  SearchWatch,
+  WatchOptions,
+  WatchQuery,
+  WatchResult,
+} from './core/watch.js';
 export { createMemory } from './create-memory.js';

@@ -56,6 +56,7 @@ import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
 import * as schema from './validate.js';
+import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -91,6 +92,7 @@ export class Engram {
   private replication: Replication | undefined;
   private embedder: Embedder | undefined;
   private embeddings: EmbeddingQueue | undefined;
+  private watches: WatchHub | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -221,6 +223,7 @@ export class Engram {
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
     const result = await this.store.apply(this.namespace, { ...batch, clockCeiling: this.clock.ceiling() });
     this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
+    this.watches?.noteWritten(result.memories);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;
   }
@@ -736,10 +739,37 @@ export class Engram {
     return readRejected(this.store, this.namespace);
   }
 
+  /**
+   * Follows a `list` page or a `search`: the listener gets the results at once, then again after every
+   * change that alters them (local writes, other tabs, pulled changes), at most once per burst.
+   * Returns the unsubscribe function. An unknown query shape or option throws VALIDATION here.
+   *
+   * @example
+   * const stop = mem.watch({ search: 'coffee', limit: 5 }, (hits) => render(hits));
+   * const stopList = mem.watch({ list: { tags: ['todo'] } }, ({ items }) => show(items));
+   */
+  watch<Q extends WatchQuery>(
+    query: Q,
+    listener: (results: WatchResult<Q>) => void,
+    options?: WatchOptions,
+  ): () => void {
+    this.assertOpen();
+    this.watches ??= new WatchHub({
+      list: (o) => this.list(o),
+      search: (q, o) => this.search(q, o),
+      onChange: (listener) => this.events.on('change', listener),
+      readMemories: (ids) => this.store.getMemories(this.namespace, ids),
+      now: this.now,
+      reportError: reportListenerError,
+    });
+    return this.watches.watch(query, listener as (results: unknown) => void, options);
+  }
+
   /** Stops background work and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watches?.stop();
     this.replication?.stop();
     this.embeddings?.stop();
     this.unsubscribeStore?.();

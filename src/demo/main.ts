@@ -1,5 +1,5 @@
 import { IndexedDBStore } from '../backends/indexeddb/index.js';
-import { createMemory, type Engram, isEngramError, type Memory } from '../index.js';
+import { createMemory, type Engram, isEngramError, type Memory, type SearchHit } from '../index.js';
 import { DemoSession } from './demo-session.js';
 import { asYouTypeQuery, parseEntry } from './format.js';
 import { type NotebookState, NotebookView } from './notebook-view.js';
@@ -11,10 +11,19 @@ const SEARCH_LIMIT = 20;
 /** Re-render now and then so ages ("2 min ago") move on. */
 const AGE_REFRESH_MS = 30_000;
 
-/** The memory notebook: local first in IndexedDB, synced to the server that served the page. */
+/**
+ * The memory notebook: local first in IndexedDB, synced to the server that served the page. The list
+ * and the search results are `mem.watch` queries, so writes from this tab, other tabs and sync all show
+ * up without any refresh code; only the selected memory's links are read on demand.
+ */
 class Notebook {
   private selectedId: string | null = null;
-  private renders = 0;
+  private recent: Memory[] = [];
+  private hits: SearchHit[] | null = null;
+  private searchNote: string | null = null;
+  private stopSearch: (() => void) | undefined;
+  private details: Pick<NotebookState, 'selected' | 'links'> = { selected: null, links: [] };
+  private detailsRead = 0;
 
   constructor(
     private readonly mem: Engram,
@@ -25,12 +34,22 @@ class Notebook {
     const { view, mem } = this;
     view.showStatus(mem.status);
     mem.on('status', (status) => view.showStatus(status));
-    mem.on('change', () => this.refresh());
+    const onError = (error: unknown) => view.showMessage(`Could not read the notebook: ${String(error)}`);
+    mem.watch(
+      { list: { limit: LIST_LIMIT } },
+      (page) => {
+        this.recent = page.items;
+        this.render();
+      },
+      { onError },
+    );
+    // Links are not part of a list or search: the open memory's links are re-read after any change.
+    mem.on('change', () => this.readDetails());
     view.addForm.addEventListener('submit', (event) => {
       event.preventDefault();
       this.act(() => this.add());
     });
-    view.search.addEventListener('input', () => this.refresh());
+    view.search.addEventListener('input', () => this.followSearch());
     view.list.addEventListener('click', (event) => this.select(event));
     view.details.addEventListener('click', (event) => this.select(event));
     view.linkForm.addEventListener('submit', (event) => {
@@ -40,11 +59,33 @@ class Notebook {
     });
     view.remove.addEventListener('click', () => {
       const id = this.selectedId;
-      this.selectedId = null;
+      this.select(null);
       if (id) this.act(() => mem.remove(id));
     });
-    setInterval(() => this.refresh(), AGE_REFRESH_MS);
-    this.refresh();
+    setInterval(() => this.render(), AGE_REFRESH_MS);
+  }
+
+  /** Swaps the search watch for one on what is typed now. */
+  private followSearch(): void {
+    this.stopSearch?.();
+    this.stopSearch = undefined;
+    this.searchNote = null;
+    const query = asYouTypeQuery(this.view.search.value);
+    // The previous query's hits stay on screen until the new ones arrive.
+    if (query === '') this.hits = null;
+    else {
+      try {
+        this.stopSearch = this.mem.watch({ search: query, limit: SEARCH_LIMIT }, (hits) => {
+          this.hits = hits;
+          this.render();
+        });
+      } catch (error) {
+        if (!isEngramError(error, 'VALIDATION')) throw error;
+        this.hits = [];
+        this.searchNote = 'Type a word to search for (a query of only -exclusions finds nothing).';
+      }
+    }
+    this.render();
   }
 
   private async add(): Promise<void> {
@@ -54,62 +95,60 @@ class Notebook {
     this.view.input.value = '';
   }
 
-  private select(event: Event): void {
-    const item = (event.target as Element).closest<HTMLElement>('li[data-id]');
-    if (!item) return;
-    this.selectedId = item.dataset.id === this.selectedId ? null : item.dataset.id!;
-    this.refresh();
+  private select(event: Event | null): void {
+    const item = (event?.target as Element | undefined)?.closest<HTMLElement>('li[data-id]');
+    if (event && !item) return;
+    const id = item?.dataset.id ?? null;
+    this.selectedId = id === this.selectedId ? null : id;
+    this.readDetails();
   }
 
   /** Runs a user action; a failure is shown on the page rather than thrown into the void. */
   private act(action: () => Promise<unknown>): void {
-    action().then(
-      () => this.refresh(),
-      (error: unknown) => this.view.showMessage(error instanceof Error ? error.message : String(error)),
+    action().catch((error: unknown) =>
+      this.view.showMessage(error instanceof Error ? error.message : String(error)),
     );
   }
 
-  /** Reads what to show and renders it, unless a newer refresh started meanwhile. */
-  private refresh(): void {
-    const render = ++this.renders;
-    this.read().then(
-      (state) => {
-        if (render === this.renders) this.view.render(state);
+  /** Reads the selected memory and its links, unless a newer read started meanwhile. */
+  private readDetails(): void {
+    const read = ++this.detailsRead;
+    const id = this.selectedId;
+    if (!id && !this.details.selected) return;
+    const details = id ? this.readSelected(id) : Promise.resolve({ selected: null, links: [] });
+    details.then(
+      (next) => {
+        if (read !== this.detailsRead) return;
+        if (!next.selected) this.selectedId = null;
+        this.details = next;
+        this.render();
       },
       (error: unknown) => this.view.showMessage(`Could not read the notebook: ${String(error)}`),
     );
   }
 
-  private async read(): Promise<NotebookState> {
-    const { mem } = this;
-    const query = asYouTypeQuery(this.view.search.value);
-    const recent = (await mem.list({ limit: LIST_LIMIT })).items;
-    let items: NotebookState['items'] = recent.map((memory) => ({ memory }));
-    let caption = recent.length === 1 ? '1 memory' : `${recent.length} memories`;
-    if (query !== '') {
-      try {
-        items = await mem.search(query, { limit: SEARCH_LIMIT });
-        caption = `${items.length === 1 ? '1 match' : `${items.length} matches`}, best first`;
-      } catch (error) {
-        if (!isEngramError(error, 'VALIDATION')) throw error;
-        items = [];
-        caption = 'Type a word to search for (a query of only -exclusions finds nothing).';
-      }
-    }
-    const selected = this.selectedId ? await mem.get(this.selectedId) : null;
-    if (!selected) this.selectedId = null;
-    const links = selected ? await this.linksOf(selected) : [];
-    const linked = new Set([selected?.id, ...links.map(({ other }) => other.id)]);
-    const candidates = recent.filter((memory) => !linked.has(memory.id));
-    return { items, caption, selected, links, candidates, now: Date.now() };
+  private async readSelected(id: string): Promise<Pick<NotebookState, 'selected' | 'links'>> {
+    const selected = await this.mem.get(id);
+    if (!selected) return { selected: null, links: [] };
+    const links = await this.mem.links(selected.id);
+    const ends = await Promise.all(
+      links.map((link) => this.mem.get(link.from === selected.id ? link.to : link.from)),
+    );
+    return { selected, links: links.flatMap((link, i) => (ends[i] ? [{ link, other: ends[i] }] : [])) };
   }
 
-  private async linksOf(memory: Memory): Promise<NotebookState['links']> {
-    const links = await this.mem.links(memory.id);
-    const ends = await Promise.all(
-      links.map((link) => this.mem.get(link.from === memory.id ? link.to : link.from)),
-    );
-    return links.flatMap((link, i) => (ends[i] ? [{ link, other: ends[i] }] : []));
+  private render(): void {
+    const { recent, hits, details } = this;
+    const count = recent.length === 1 ? '1 memory' : `${recent.length} memories`;
+    const matches = hits?.length === 1 ? '1 match' : `${hits?.length} matches`;
+    const linked = new Set([details.selected?.id, ...details.links.map(({ other }) => other.id)]);
+    this.view.render({
+      items: hits ?? recent.map((memory) => ({ memory })),
+      caption: this.searchNote ?? (hits ? `${matches}, best first` : count),
+      ...details,
+      candidates: recent.filter((memory) => !linked.has(memory.id)),
+      now: Date.now(),
+    });
   }
 }
 

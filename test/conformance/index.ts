@@ -11,6 +11,7 @@ import { retrievalCases } from './retrieval.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
 import { searchCases } from './search.case.js';
 import { validationCases } from './validation.case.js';
+import { watchCases } from './watch.case.js';
 
 export type { TestStoreOptions } from './harness.js';
 
@@ -35,5 +36,6 @@ export function testStore(options: TestStoreOptions): void {
     embeddingCases(ctx);
     validityCases(ctx);
     lifecycleCases(ctx);
+    watchCases(ctx);
   });
 }

@@ -1,0 +1,154 @@
+import { decodeCursor } from './cursor.js';
+import { EngramError, isEngramError } from './errors.js';
+import { matchesFilter, matchesListQuery } from './filter.js';
+import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOptions } from './model.js';
+import { type ParsedQuery, parseQuery, splitWords, tokenize } from './text/index.js';
+import * as schema from './validate.js';
+
+export interface ListWatch {
+  list: ListOptions;
+}
+export type SearchWatch = { search: string } & SearchOptions;
+/** What `mem.watch` follows: a `list` page or a `search`. */
+export type WatchQuery = ListWatch | SearchWatch;
+export type WatchResult<Q extends WatchQuery> = Q extends ListWatch ? ListResult : SearchHit[];
+
+/** A changed memory, its words worked out at most once however many watches look at it. */
+export class ChangedMemory {
+  private terms: Set<string> | undefined;
+  private words: string[] | undefined;
+
+  constructor(readonly memory: Memory) {}
+
+  get indexedTerms(): Set<string> {
+    this.terms ??= new Set(tokenize(this.memory.content));
+    return this.terms;
+  }
+
+  get unstemmedWords(): string[] {
+    this.words ??= splitWords(this.memory.content);
+    return this.words;
+  }
+}
+
+/**
+ * A validated watch query, and the test that lets a watch skip a change: `mayEnter` is false only when
+ * the changed memory certainly cannot be among the results (a result that changes is always re-read).
+ */
+export interface CompiledWatch {
+  run(source: {
+    list(o: ListOptions): Promise<ListResult>;
+    search(q: string, o: SearchOptions): Promise<SearchHit[]>;
+  }): Promise<ListResult | SearchHit[]>;
+  mayEnter(changed: ChangedMemory, now: string, current: ListResult | SearchHit[] | undefined): boolean;
+}
+
+// Filters this module knows how to evaluate. An option added to the façade's schemas later (and so
+// accepted here at once) makes the filter test conservative instead of wrong: it then re-runs.
+const LIST_FILTERS = new Set(['kind', 'tags', 'tagMode', 'since', 'until', 'limit', 'cursor']);
+const SEARCH_FILTERS = new Set(['kind', 'tags', 'tagMode', 'limit', 'mode', 'vector']);
+
+const onlyKnown = (options: object, known: Set<string>) =>
+  Object.entries(options).every(([key, value]) => value === undefined || known.has(key));
+
+function invalid(field: string, expected: string, got: string): EngramError {
+  return new EngramError('VALIDATION', `${field}: expected ${expected}, got ${got}`, { field });
+}
+
+const SHAPE = "{ list: { ...listOptions } } or { search: 'words', ...searchOptions }";
+
+/**
+ * Checks a watch query with the façade's own option schemas, so `watch` accepts exactly what `list`
+ * and `search` accept. Throws VALIDATION naming the field.
+ */
+export function compileWatch(query: unknown): CompiledWatch {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw invalid(
+      'watch.query',
+      SHAPE,
+      query === null ? 'null' : Array.isArray(query) ? 'an array' : typeof query,
+    );
+  }
+  const hasList = 'list' in query;
+  const hasSearch = 'search' in query;
+  if (hasList === hasSearch) {
+    const keys = Object.keys(query);
+    throw invalid('watch.query', SHAPE, keys.length ? `keys ${keys.join(', ')}` : 'an empty object');
+  }
+  return hasList ? compileList(query as ListWatch) : compileSearch(query as SearchWatch);
+}
+
+function compileList(query: ListWatch): CompiledWatch {
+  for (const key of Object.keys(query)) {
+    if (key !== 'list') {
+      throw new EngramError('VALIDATION', `watch.${key}: unknown field, a list watch is { list: { ... } }`, {
+        field: `watch.${key}`,
+      });
+    }
+  }
+  const options = schema.parse(schema.listOptionsSchema, query.list ?? {}, 'watch.list');
+  const beforeId = options.cursor ? decodeCursor(options.cursor) : undefined;
+  const filtered = onlyKnown(options, LIST_FILTERS);
+  return {
+    run: (source) => source.list(options),
+    mayEnter(changed, now, current) {
+      const memory = changed.memory;
+      if (filtered) {
+        const listQuery = { ...options, tagMode: options.tagMode ?? 'any', beforeId, now, limit: 1 };
+        if (!matchesListQuery(memory, listQuery)) return false;
+      }
+      // A full page (one with a next cursor) only takes memories newer than its last one.
+      const page = current as ListResult | undefined;
+      const last = page?.items[page.items.length - 1];
+      return !(page?.cursor && last && memory.id < last.id);
+    },
+  };
+}
+
+function compileSearch(query: SearchWatch): CompiledWatch {
+  const { search: text, ...rest } = query;
+  schema.parse(schema.querySchema, text, 'watch.search');
+  const options = schema.parse(schema.searchOptionsSchema, rest, 'watch');
+  const mode: SearchMode = options.mode ?? (options.vector ? (text.trim() ? 'hybrid' : 'vector') : 'text');
+  let parsed: ParsedQuery | undefined;
+  if (mode === 'text') {
+    try {
+      parsed = parseQuery(text);
+    } catch (error) {
+      if (!isEngramError(error, 'VALIDATION')) throw error;
+      throw new EngramError('VALIDATION', error.message.replace(/^query:/, 'watch.search:'), {
+        field: 'watch.search',
+      });
+    }
+  }
+  const filtered = onlyKnown(options, SEARCH_FILTERS);
+  return {
+    run: (source) => source.search(text, options),
+    mayEnter(changed, now) {
+      if (filtered) {
+        const filter = { kind: options.kind, tags: options.tags, tagMode: options.tagMode ?? 'any', now };
+        if (!matchesFilter(changed.memory, filter)) return false;
+      }
+      // Vector and hybrid searches rank every embedded memory: any of them may enter.
+      return parsed ? holdsPositiveTerm(parsed, changed) : true;
+    },
+  };
+}
+
+/**
+ * A text hit holds at least one positive term, prefix or phrase word, so a memory holding none cannot
+ * enter. Prefixes are tried on stemmed terms and on the plain words alike, whichever the index keeps.
+ */
+function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean {
+  const terms = changed.indexedTerms;
+  for (const clause of parsed.clauses) {
+    if (clause.kind === 'term' && terms.has(clause.term)) return true;
+    if (clause.kind === 'phrase' && clause.terms.every((t) => terms.has(t))) return true;
+    if (clause.kind === 'prefix') {
+      const { prefix } = clause;
+      for (const term of terms) if (term.startsWith(prefix)) return true;
+      if (changed.unstemmedWords.some((word) => word.startsWith(prefix))) return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,171 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import {
+  createMemory,
+  type Engram,
+  InMemoryStore,
+  type ListResult,
+  type SearchHit,
+} from '../../src/index.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** An InMemoryStore that counts the reads a search or list makes. */
+function countingStore() {
+  const store = new InMemoryStore();
+  const reads = { postings: 0, list: 0, getMemories: 0 };
+  const postings = store.postings.bind(store);
+  const list = store.list.bind(store);
+  const getMemories = store.getMemories.bind(store);
+  store.postings = (...args) => {
+    reads.postings++;
+    return postings(...args);
+  };
+  store.list = (...args) => {
+    reads.list++;
+    return list(...args);
+  };
+  store.getMemories = (...args) => {
+    reads.getMemories++;
+    return getMemories(...args);
+  };
+  return { store, reads };
+}
+
+describe('watch, beyond the conformance suite', () => {
+  it('writes made in one task reach the listener as one call', async () => {
+    const mem = await createMemory();
+    const calls: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => calls.push(page));
+    await until(() => calls.length === 1, 'the first call');
+    await Promise.all([mem.add({ content: 'a' }), mem.add({ content: 'b' }), mem.add({ content: 'c' })]);
+    await sleep(30);
+    expect(calls.map((p) => p.items.length)).toEqual([0, 3]);
+  });
+
+  it('does not re-run a search for a write without its words, nor anything for a link', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const [a, b] = await mem.addMany([{ content: 'espresso' }, { content: 'tea' }]);
+    const hits: SearchHit[][] = [];
+    const pages: ListResult[] = [];
+    mem.watch({ search: 'espresso' }, (h) => hits.push(h));
+    mem.watch({ list: { kind: 'fact' } }, (p) => pages.push(p));
+    await until(() => hits.length === 1 && pages.length === 1, 'the first calls');
+    const before = { ...reads };
+    await mem.add({ content: 'green tea' });
+    await sleep(30);
+    // A local write hands its record to the watches: no read at all, and neither query re-run.
+    expect(reads).toEqual(before);
+    await mem.link(a!.id, b!.id, 'rel');
+    const afterLink = { ...reads };
+    await sleep(30);
+    expect(reads).toEqual(afterLink);
+    await mem.add({ content: 'double espresso', kind: 'fact' });
+    await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
+    expect(reads.postings).toBe(before.postings + 1);
+  });
+
+  it('never ends on stale results when a change lands while the query runs', async () => {
+    const { store } = countingStore();
+    const postings = store.postings.bind(store);
+    store.postings = async (...args) => {
+      const result = await postings(...args);
+      await sleep(40);
+      return result;
+    };
+    const mem = await createMemory({ store });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'note' }, (h) => hits.push(h));
+    await sleep(5);
+    const added = await mem.add({ content: 'a note written during the first run' });
+    await sleep(5);
+    await mem.update(added.id, { content: 'a note, edited while the second run was in flight' });
+    await sleep(250);
+    expect(hits.at(-1)).toEqual(await mem.search('note'));
+    expect(hits.at(-1)?.[0]?.memory.content).toBe('a note, edited while the second run was in flight');
+  });
+
+  it('drops a memory when it expires, without any write', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'soon gone', expiresAt: new Date(Date.now() + 150).toISOString() });
+    await mem.add({ content: 'stays' });
+    const calls: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => calls.push(page));
+    await until(() => calls.length === 2, 'the expiry');
+    expect(calls.map((p) => p.items.map((m) => m.content))).toEqual([['stays', 'soon gone'], ['stays']]);
+  });
+
+  it('reports a failing run to onError and recovers at the next change', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'x', embedding: [1, 0, 0] });
+    const errors: unknown[] = [];
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: '', vector: [1, 0] }, (h) => hits.push(h), { onError: (e) => errors.push(e) });
+    await until(() => errors.length === 1, 'the error');
+    expect(errors[0]).toMatchObject({ code: 'VALIDATION', field: 'vector' });
+    expect(hits).toEqual([]);
+    await mem.update((await mem.list()).items[0]!.id, { embedding: [0, 1] });
+    await until(() => hits.length === 1, 'a call after the fix');
+    expect(hits[0]!.map((h) => h.memory.content)).toEqual(['x']);
+  });
+
+  it('reports a throwing listener and keeps watching', async () => {
+    const host = globalThis as { reportError?: (error: unknown) => void };
+    const original = host.reportError;
+    const reported: unknown[] = [];
+    host.reportError = (error) => reported.push(error);
+    try {
+      const mem = await createMemory();
+      let calls = 0;
+      mem.watch({ list: {} }, () => {
+        calls++;
+        throw new Error('render bug');
+      });
+      await until(() => calls === 1, 'the first call');
+      await mem.add({ content: 'still followed' });
+      await until(() => calls === 2, 'the second call');
+      expect(reported).toEqual([new Error('render bug'), new Error('render bug')]);
+    } finally {
+      if (original) host.reportError = original;
+      else delete host.reportError;
+    }
+  });
+
+  it('stops at close, and a closed memory refuses new watches', async () => {
+    const mem: Engram = await createMemory();
+    const calls: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => calls.push(page));
+    await until(() => calls.length === 1, 'the first call');
+    await mem.close();
+    await sleep(20);
+    expect(calls).toHaveLength(1);
+    expect(() => mem.watch({ list: {} }, () => {})).toThrow(expect.objectContaining({ code: 'STORAGE' }));
+  });
+
+  it('follows writes made in another tab (IndexedDB over BroadcastChannel)', async () => {
+    const name = `watch-tabs-${process.pid}-${Date.now()}`;
+    const tabA = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
+    const tabB = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
+    const hits: SearchHit[][] = [];
+    tabB.watch({ search: 'kettle' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    const made = await tabA.add({ content: 'descale the kettle' });
+    await until(() => hits.length === 2, 'the write from tab A');
+    expect(hits[1]!.map((h) => h.memory.id)).toEqual([made.id]);
+    await tabA.remove(made.id);
+    await until(() => hits.length === 3, 'the remove from tab A');
+    expect(hits[2]).toEqual([]);
+    await tabA.close();
+    await tabB.close();
+  });
+});
