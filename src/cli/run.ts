@@ -3,6 +3,7 @@ import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { type CliIo, type Command, Interrupted, SetupError, UsageError } from './io.js';
+import { mcpCommand } from './mcp.js';
 import { migrateCommand } from './migrate.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
@@ -14,6 +15,7 @@ const COMMANDS: readonly Command[] = [
   exportCommand,
   importCommand,
   migrateCommand,
+  mcpCommand,
 ];
 
 const HELP = `Usage: engram <command> [flags]
