@@ -24,6 +24,8 @@ export interface Connected {
   client: Client;
   stderr: () => string;
   close: () => Promise<void>;
+  /** The server's process id. */
+  pid: number;
 }
 
 async function connect(
@@ -44,7 +46,7 @@ async function connect(
   });
   const client = new Client({ name: 'engram-test', version: '1.0.0' });
   await client.connect(transport);
-  return { client, stderr: () => stderr, close: () => client.close() };
+  return { client, stderr: () => stderr, close: () => client.close(), pid: transport.pid! };
 }
 
 /** `engram mcp` with the given flags. */

@@ -321,6 +321,29 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
     }
   });
 
+  it('saves on SIGTERM alone, stdin still open', async () => {
+    const file = fresh('db');
+    const first = await connectEngram(['--store', `sqlite:${file}`]);
+    await call(first, {
+      name: 'create_entities',
+      arguments: { entities: [{ name: 'Signalled', entityType: 'thing', observations: ['o'] }] },
+    });
+    const exited = new Promise<void>((resolve) => (first.client.transport!.onclose = resolve));
+    process.kill(first.pid, 'SIGTERM');
+    await exited;
+    await first.close();
+    const second = await connectEngram(['--store', `sqlite:${file}`]);
+    try {
+      const graph = await call(second, { name: 'read_graph', arguments: {} });
+      expect(graph.structured).toEqual({
+        entities: [{ name: 'Signalled', entityType: 'thing', observations: ['o'] }],
+        relations: [],
+      });
+    } finally {
+      await second.close();
+    }
+  });
+
   it("offers Engram's own tools: remember, recall, forget, link", async () => {
     const ours = await connectEngram(['--store', `sqlite:${fresh('db')}`]);
     try {
