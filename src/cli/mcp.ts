@@ -8,6 +8,15 @@ import { type Command, SetupError, UsageError } from './io.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
 
 const DEFAULT_STORE = 'sqlite:./engram-memory.db';
+const FINAL_SYNC_MS = 1500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 export const mcpCommand: Command = {
   name: 'mcp',
@@ -74,6 +83,9 @@ Example (an MCP client's configuration):
     await ended;
     await idle();
     await server.close().catch(() => {});
+    // One last push, briefly: clients send SIGKILL a few seconds after closing stdin. What does not
+    // get out now stays in the outbox and goes with the next start.
+    if (syncUrl !== undefined) await withTimeout(mem.sync(), FINAL_SYNC_MS).catch(() => {});
     await mem.close();
     return 0;
   },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEdge } from './fixtures.js';
 import {
   buildCli,
   type Call,
@@ -341,6 +342,41 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
       });
     } finally {
       await second.close();
+    }
+  });
+
+  it('--sync-url keeps one memory on two machines through an edge', async () => {
+    const edge = await startEdge();
+    try {
+      const token = await edge.token(['agent']);
+      const sync = ['--ns', 'agent', '--sync-url', edge.url, '--token', token];
+      const laptop = await connectEngram(['--store', `sqlite:${fresh('db')}`, ...sync]);
+      await call(laptop, {
+        name: 'create_entities',
+        arguments: { entities: [{ name: 'Travels', entityType: 'fact', observations: ['synced'] }] },
+      });
+      await call(laptop, {
+        name: 'create_relations',
+        arguments: { relations: [{ from: 'Travels', to: 'Laptop', relationType: 'written_on' }] },
+      });
+      await laptop.close();
+      const desktop = await connectEngram(['--store', `sqlite:${fresh('db')}`, ...sync]);
+      try {
+        let graph: unknown;
+        for (let i = 0; i < 50; i++) {
+          graph = (await call(desktop, { name: 'read_graph', arguments: {} })).structured;
+          if ((graph as { relations: unknown[] }).relations.length > 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(graph).toEqual({
+          entities: [{ name: 'Travels', entityType: 'fact', observations: ['synced'] }],
+          relations: [{ from: 'Travels', to: 'Laptop', relationType: 'written_on' }],
+        });
+      } finally {
+        await desktop.close();
+      }
+    } finally {
+      await edge.close();
     }
   });
 
