@@ -109,8 +109,10 @@ export class EngramStore extends BaseStore {
       const results: unknown[] = [];
       const puts = new Map<string, PutOperation>();
       const searches: [number, SearchOperation][] = [];
+      const gets: [number, string][] = [];
       operations.forEach((op, i) => {
         if ('key' in op && 'namespace' in op && !('value' in op)) {
+          gets.push([i, itemKey(op.namespace, op.key)]);
           results.push(this.getResult(state, op as GetOperation));
         } else if ('namespacePrefix' in op) {
           searches.push([i, op as SearchOperation]);
@@ -125,7 +127,15 @@ export class EngramStore extends BaseStore {
         }
       });
       for (const [i, op] of searches) results[i] = await this.searchResult(state, op);
-      if (puts.size > 0) await this.applyPuts(mem, state, [...puts.values()]);
+      if (puts.size > 0) {
+        const updated = await this.applyPuts(mem, state, [...puts.values()]);
+        // LangGraph's InMemoryStore hands out its live item, which the batch's put then changes: a get
+        // of a key that existed and is updated in the same batch shows the new value. So does ours.
+        for (const [i, key] of gets) {
+          const item = updated.get(key);
+          if (item && results[i] !== null) results[i] = toItem(item);
+        }
+      }
       return results as OperationResults<Op>;
     });
   }
@@ -183,7 +193,9 @@ export class EngramStore extends BaseStore {
     return kept.map(([score, item]) => ({ ...toItem(item), score }));
   }
 
-  private async applyPuts(mem: Engram, state: State, puts: PutOperation[]): Promise<void> {
+  /** Writes the puts; returns the items that existed and were updated, by key. */
+  private async applyPuts(mem: Engram, state: State, puts: PutOperation[]): Promise<Map<string, StoredItem>> {
+    const updated = new Map<string, StoredItem>();
     const embedded = await this.embedPuts(puts);
     for (const op of puts) {
       const joined = op.namespace.join(':');
@@ -208,9 +220,14 @@ export class EngramStore extends BaseStore {
         vectors,
       };
       const content = contentOf(op.namespace, op.key, op.value);
-      if (existing) await mem.update(existing.memory.id, { content, metadata });
-      else await mem.add({ kind: ITEM_KIND, content, metadata });
+      if (existing) {
+        const memory = await mem.update(existing.memory.id, { content, metadata });
+        updated.set(key, { ...existing, memory, value: metadata.value as Record<string, unknown>, vectors });
+      } else {
+        await mem.add({ kind: ITEM_KIND, content, metadata });
+      }
     }
+    return updated;
   }
 
   /** Embeds each indexed field of each put on its own; one text shared by several fields is embedded once. */

@@ -114,6 +114,20 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('keeps an item’s embeddings when it is put again with index: false, as InMemoryStore does', async () => {
+    const embeddings = new WordEmbeddings(['coffee', 'tea']);
+    const store = new EngramStore({ index: { dims: 2, embeddings, fields: ['text'] } });
+    await store.put(['n'], 'a', { text: 'coffee' });
+    await store.put(['n'], 'b', { text: 'tea' });
+    await store.put(['n'], 'a', { text: 'tea now' }, false);
+    const hits = await store.search(['n'], { query: 'coffee' });
+    expect(hits.map((h) => [h.key, h.score, h.value.text])).toEqual([
+      ['a', 1, 'tea now'],
+      ['b', 0, 'tea'],
+    ]);
+    await store.close();
+  });
+
   it('embeds every text of the batch in one call, the same text once', async () => {
     const embeddings = new CountingEmbeddings();
     const store = new EngramStore({ index: { dims: 4, embeddings, fields: ['a', 'b'] } });
