@@ -16,11 +16,21 @@ import {
 import { createMemory } from '../core/create-memory.js';
 import type { Engram } from '../core/engram.js';
 import type { SyncOptions } from '../core/engram-options.js';
-import type { Json, Memory } from '../core/model.js';
+import type { Json } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
+import {
+  findItem,
+  ITEM_KIND,
+  itemKey,
+  itemsUnder,
+  itemTags,
+  loadNamespaces,
+  NAMESPACE_KIND,
+  type StoredItem,
+} from './item-records.js';
 import { textsAt } from './item-text.js';
 
 export interface EngramStoreOptions {
@@ -32,18 +42,6 @@ export interface EngramStoreOptions {
   index?: IndexConfig;
   /** Keep the store in sync with an Engram edge, offline included. */
   sync?: SyncOptions;
-}
-
-const ITEM_KIND = 'langgraph-item';
-const NAMESPACE_KIND = 'langgraph-namespace';
-const PAGE = 1000;
-
-interface StoredItem {
-  memory: Memory;
-  namespace: string[];
-  key: string;
-  value: Record<string, unknown>;
-  vectors: FieldVectors;
 }
 
 /**
@@ -105,15 +103,15 @@ export class EngramStore extends BaseStore {
       if ('namespacePrefix' in op && op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
     return this.serial(async () => {
       const mem = await this.mem();
-      const state = await this.load(mem);
+      const namespaces = await loadNamespaces(mem);
       const results: unknown[] = [];
       const puts = new Map<string, PutOperation>();
       const searches: [number, SearchOperation][] = [];
-      const gets: [number, string][] = [];
+      const gets: [number, GetOperation][] = [];
       operations.forEach((op, i) => {
         if ('key' in op && 'namespace' in op && !('value' in op)) {
-          gets.push([i, itemKey(op.namespace, op.key)]);
-          results.push(this.getResult(state, op as GetOperation));
+          gets.push([i, op as GetOperation]);
+          results.push(null);
         } else if ('namespacePrefix' in op) {
           searches.push([i, op as SearchOperation]);
           results.push(null);
@@ -121,18 +119,22 @@ export class EngramStore extends BaseStore {
           puts.set(itemKey(op.namespace, op.key), op as PutOperation);
           results.push(undefined);
         } else if ('matchConditions' in op || 'limit' in op) {
-          results.push(listNamespaces(state.namespaces, op as ListNamespacesOperation));
+          results.push(listNamespaces(namespaces.list, op as ListNamespacesOperation));
         } else {
           results.push(undefined);
         }
       });
-      for (const [i, op] of searches) results[i] = await this.searchResult(state, op);
+      for (const [i, op] of gets) {
+        const found = await findItem(mem, op.namespace, op.key);
+        results[i] = found ? toItem(found) : null;
+      }
+      for (const [i, op] of searches) results[i] = await this.searchResult(mem, namespaces.list, op);
       if (puts.size > 0) {
-        const updated = await this.applyPuts(mem, state, [...puts.values()]);
+        const updated = await this.applyPuts(mem, namespaces.seen, [...puts.values()]);
         // LangGraph's InMemoryStore hands out its live item, which the batch's put then changes: a get
         // of a key that existed and is updated in the same batch shows the new value. So does ours.
-        for (const [i, key] of gets) {
-          const item = updated.get(key);
+        for (const [i, op] of gets) {
+          const item = updated.get(itemKey(op.namespace, op.key));
           if (item && results[i] !== null) results[i] = toItem(item);
         }
       }
@@ -140,23 +142,21 @@ export class EngramStore extends BaseStore {
     });
   }
 
-  private getResult(state: State, op: GetOperation): Item | null {
-    const found = state.items.get(itemKey(op.namespace, op.key));
-    return found ? toItem(found) : null;
-  }
-
-  private async searchResult(state: State, op: SearchOperation): Promise<SearchItem[]> {
-    const prefix = op.namespacePrefix.join(':');
+  private async searchResult(
+    mem: Engram,
+    namespaces: string[][],
+    op: SearchOperation,
+  ): Promise<SearchItem[]> {
     const offset = op.offset ?? 0;
     const limit = op.limit ?? 10;
-    const candidates: StoredItem[] = [];
-    for (const ns of state.namespaces) {
-      const joined = ns.join(':');
-      if (prefix !== '' && joined !== prefix && !joined.startsWith(`${prefix}:`)) continue;
-      for (const item of state.byNamespace.get(joined) ?? []) {
-        if (!op.filter || matchesItemFilter(item.value, op.filter)) candidates.push(item);
-      }
-    }
+    // Namespaces in the order first written, items of each in creation order (InMemoryStore's order).
+    const order = new Map(namespaces.map((ns, i) => [ns.join(':'), i]));
+    const rank = (item: StoredItem) => order.get(item.namespace.join(':')) ?? Number.MAX_SAFE_INTEGER;
+    const candidates = (await itemsUnder(mem, op.namespacePrefix))
+      .map((item, i) => ({ item, i }))
+      .sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i)
+      .map(({ item }) => item)
+      .filter((item) => !op.filter || matchesItemFilter(item.value, op.filter));
     const embeddings = this.options.index?.embeddings;
     if (!op.query || !embeddings) {
       return candidates.slice(offset, offset + limit).map((item) => ({ ...toItem(item), score: undefined }));
@@ -194,17 +194,21 @@ export class EngramStore extends BaseStore {
   }
 
   /** Writes the puts; returns the items that existed and were updated, by key. */
-  private async applyPuts(mem: Engram, state: State, puts: PutOperation[]): Promise<Map<string, StoredItem>> {
+  private async applyPuts(
+    mem: Engram,
+    seen: Set<string>,
+    puts: PutOperation[],
+  ): Promise<Map<string, StoredItem>> {
     const updated = new Map<string, StoredItem>();
     const embedded = await this.embedPuts(puts);
     for (const op of puts) {
       const joined = op.namespace.join(':');
-      if (!state.namespaceSet.has(joined)) {
+      if (!seen.has(joined)) {
         await mem.add({ kind: NAMESPACE_KIND, content: joined, metadata: { path: op.namespace } });
-        state.namespaceSet.add(joined);
+        seen.add(joined);
       }
       const key = itemKey(op.namespace, op.key);
-      const existing = state.items.get(key);
+      const existing = await findItem(mem, op.namespace, op.key);
       if (op.value === null) {
         if (existing) await mem.remove(existing.memory.id);
         continue;
@@ -221,10 +225,14 @@ export class EngramStore extends BaseStore {
       };
       const content = contentOf(op.namespace, op.key, op.value);
       if (existing) {
-        const memory = await mem.update(existing.memory.id, { content, metadata });
+        const memory = await mem.update(existing.memory.id, {
+          content,
+          metadata,
+          tags: itemTags(op.namespace, op.key),
+        });
         updated.set(key, { ...existing, memory, value: metadata.value as Record<string, unknown>, vectors });
       } else {
-        await mem.add({ kind: ITEM_KIND, content, metadata });
+        await mem.add({ kind: ITEM_KIND, content, metadata, tags: itemTags(op.namespace, op.key) });
       }
     }
     return updated;
@@ -263,71 +271,6 @@ export class EngramStore extends BaseStore {
     });
     return out;
   }
-
-  /** Every namespace and item, as the batch's reads see them. */
-  private async load(mem: Engram): Promise<State> {
-    const namespaceMemories = await listAll(mem, NAMESPACE_KIND);
-    const itemMemories = await listAll(mem, ITEM_KIND);
-    const namespaces: string[][] = [];
-    const namespaceSet = new Set<string>();
-    for (const m of namespaceMemories) {
-      const path = m.metadata.path;
-      if (!Array.isArray(path)) continue;
-      const ns = path.map(String);
-      const joined = ns.join(':');
-      if (namespaceSet.has(joined)) continue;
-      namespaceSet.add(joined);
-      namespaces.push(ns);
-    }
-    const items = new Map<string, StoredItem>();
-    const byNamespace = new Map<string, StoredItem[]>();
-    for (const memory of itemMemories) {
-      const { namespace, key, value, vectors } = memory.metadata;
-      if (!Array.isArray(namespace) || typeof key !== 'string') continue;
-      const ns = namespace.map(String);
-      const id = itemKey(ns, key);
-      // Two replicas may create one key offline: the first created stands for it.
-      if (items.has(id)) continue;
-      const item: StoredItem = {
-        memory,
-        namespace: ns,
-        key,
-        value: (value ?? {}) as Record<string, unknown>,
-        vectors: (vectors ?? {}) as FieldVectors,
-      };
-      items.set(id, item);
-      const joined = ns.join(':');
-      if (!namespaceSet.has(joined)) {
-        namespaceSet.add(joined);
-        namespaces.push(ns);
-      }
-      const list = byNamespace.get(joined) ?? [];
-      list.push(item);
-      byNamespace.set(joined, list);
-    }
-    return { namespaces, namespaceSet, items, byNamespace };
-  }
-}
-
-interface State {
-  /** In the order they were first written. */
-  namespaces: string[][];
-  namespaceSet: Set<string>;
-  items: Map<string, StoredItem>;
-  /** Items of each namespace in creation order. */
-  byNamespace: Map<string, StoredItem[]>;
-}
-
-/** Oldest first: ids are time-sortable and strictly increasing within a process. */
-async function listAll(mem: Engram, kind: string): Promise<Memory[]> {
-  const all: Memory[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await mem.list({ kind, limit: PAGE, cursor });
-    all.push(...page.items);
-    cursor = page.cursor ?? undefined;
-  } while (cursor);
-  return all.reverse();
 }
 
 function checkNamespace(namespace: string[]): void {
@@ -341,10 +284,6 @@ function checkNamespace(namespace: string[]): void {
     if (label.includes('\u0000'))
       throw new InvalidNamespaceError('Namespace labels cannot contain NUL bytes.');
   }
-}
-
-function itemKey(namespace: string[], key: string): string {
-  return `${namespace.join(':')}:${key}`;
 }
 
 function toItem(item: StoredItem): Item {
