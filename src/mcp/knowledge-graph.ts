@@ -239,25 +239,32 @@ export class KnowledgeGraph {
       .filter((n) => n.entity && (pick === 'all' || pick(n.entity.name)))
       .map((n) => n.entity!);
     const names = new Set(entities.map((e) => e.name));
-    const chosen = (name: string) => pick === 'all' || names.has(name);
     const relations: { relation: Relation; at: string; id: string }[] = [];
-    for (const node of ordered) {
+    // Every node's outgoing links for the whole graph; else only the chosen entities' links, both ways.
+    const sources = pick === 'all' ? ordered : ordered.filter((n) => n.entity && names.has(n.entity.name));
+    const direction = pick === 'all' ? 'out' : 'both';
+    const seen = new Set<string>();
+    for (const node of sources) {
       const name = nameOf(node.memory)!;
       for (const type of selfRelations(node.memory)) {
-        if (chosen(name))
-          relations.push({
-            relation: { from: name, to: name, relationType: type },
-            at: node.memory.updatedAt,
-            id: node.memory.id,
-          });
-      }
-      for (const link of await this.mem.links(node.memory.id, { direction: 'out' })) {
-        const to = byId.get(link.to);
-        if (!to) continue;
-        const toName = nameOf(to.memory)!;
-        if (!chosen(name) && !chosen(toName)) continue;
         relations.push({
-          relation: { from: name, to: toName, relationType: relationTypeOf(link) },
+          relation: { from: name, to: name, relationType: type },
+          at: node.memory.updatedAt,
+          id: node.memory.id,
+        });
+      }
+      for (const link of await this.mem.links(node.memory.id, { direction })) {
+        if (seen.has(link.id)) continue;
+        seen.add(link.id);
+        const from = byId.get(link.from);
+        const to = byId.get(link.to);
+        if (!from || !to) continue;
+        relations.push({
+          relation: {
+            from: nameOf(from.memory)!,
+            to: nameOf(to.memory)!,
+            relationType: relationTypeOf(link),
+          },
           at: link.createdAt,
           id: link.id,
         });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEdge } from './fixtures.js';
 import {
   buildCli,
@@ -21,6 +21,8 @@ let n = 0;
 const fresh = (ext: string) => join(dir, `${++n}.${ext}`);
 
 beforeAll(buildCli, 60_000);
+// Each test spawns real server processes; on a loaded machine that takes seconds apiece.
+vi.setConfig({ testTimeout: 90_000 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const NINE = [
