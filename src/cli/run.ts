@@ -3,6 +3,7 @@ import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { type CliIo, type Command, Interrupted, SetupError, UsageError } from './io.js';
+import { mcpCommand } from './mcp.js';
 import { migrateCommand } from './migrate.js';
 import { reembedCommand } from './reembed.js';
 import { serveCommand } from './serve.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   importCommand,
   migrateCommand,
   reembedCommand,
+  mcpCommand,
 ];
 
 const HELP = `Usage: engram <command> [flags]

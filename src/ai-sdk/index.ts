@@ -1,0 +1,1 @@
+export { type MemoryToolsOptions, memoryTools, type RecalledMemory } from './memory-tools.js';

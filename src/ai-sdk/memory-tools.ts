@@ -1,0 +1,88 @@
+import { jsonSchema, tool } from 'ai';
+import type { Engram } from '../core/engram.js';
+import type { Memory } from '../core/model.js';
+
+export interface MemoryToolsOptions {
+  /** How many memories `recall` returns at most when the model does not say (default 5). */
+  recallLimit?: number;
+}
+
+/** What the model sees of a memory: its words and labels, not embeddings or clocks. */
+export interface RecalledMemory {
+  id: string;
+  content: string;
+  kind: string;
+  tags: string[];
+  createdAt: string;
+}
+
+function view(m: Memory): RecalledMemory {
+  return { id: m.id, content: m.content, kind: m.kind, tags: m.tags, createdAt: m.createdAt };
+}
+
+/**
+ * Tools for the Vercel AI SDK that give a model long-term memory in Engram: `remember` stores a fact,
+ * `recall` runs a ranked search, `forget` deletes by id. Schemas are plain JSON Schema, so no schema
+ * library is needed; Engram validates every input and a bad one comes back to the model as a tool error.
+ *
+ * @example
+ * import { generateText, stepCountIs } from 'ai';
+ * import { createMemory } from 'engram';
+ * import { memoryTools } from 'engram/ai-sdk';
+ * const mem = await createMemory({ namespace: 'user-42' });
+ * const { text } = await generateText({ model, tools: memoryTools(mem), stopWhen: stepCountIs(5), prompt });
+ */
+export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
+  const recallLimit = options.recallLimit ?? 5;
+  return {
+    remember: tool({
+      description:
+        'Store something worth remembering about the user or the task (a fact, preference or event). Returns the stored memory with its id.',
+      inputSchema: jsonSchema<{ content: string; kind?: string; tags?: string[] }>({
+        type: 'object',
+        properties: {
+          content: { type: 'string', description: 'What to remember, as one self-contained sentence' },
+          kind: { type: 'string', description: 'A label such as fact, preference or event (default note)' },
+          tags: { type: 'array', items: { type: 'string' }, description: 'Short tags to filter by later' },
+        },
+        required: ['content'],
+        additionalProperties: false,
+      }),
+      execute: async ({ content, kind, tags }) => view(await mem.add({ content, kind, tags })),
+    }),
+    recall: tool({
+      description:
+        'Search long-term memory, best matches first. Use before answering questions about the user or earlier work.',
+      inputSchema: jsonSchema<{ query: string; limit?: number; kind?: string }>({
+        type: 'object',
+        properties: {
+          query: { type: 'string', description: 'Words to look for' },
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 50,
+            description: `At most this many (default ${recallLimit})`,
+          },
+          kind: { type: 'string', description: 'Only memories of this kind' },
+        },
+        required: ['query'],
+        additionalProperties: false,
+      }),
+      execute: async ({ query, limit, kind }) => {
+        const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
+        return { memories: hits.map((h) => ({ ...view(h.memory), score: h.score })) };
+      },
+    }),
+    forget: tool({
+      description:
+        'Delete a memory by its id (from remember or recall), e.g. when the user asks to forget it or it is wrong.',
+      inputSchema: jsonSchema<{ id: string }>({
+        type: 'object',
+        properties: { id: { type: 'string', description: 'The id of the memory to delete' } },
+        required: ['id'],
+        additionalProperties: false,
+      }),
+      execute: async ({ id }) => ({ id, deleted: await mem.remove(id) }),
+    }),
+  };
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { SqlJsStore } from '../backends/sqljs/index.js';
+import type { MemoryStore } from '../core/store-contract.js';
+import { namespaceSchema, parse } from '../core/validate.js';
+import { createMemory } from '../create-memory.js';
+import { parseFlags } from './args.js';
+import { type Command, SetupError, UsageError } from './io.js';
+import { openStoreUrl, parseStoreUrl } from './store-url.js';
+
+const DEFAULT_STORE = 'sqlite:./engram-memory.db';
+const FINAL_SYNC_MS = 1500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const mcpCommand: Command = {
+  name: 'mcp',
+  summary: 'a Model Context Protocol memory server on stdio (for agents)',
+  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T]
+
+A Model Context Protocol server on stdin/stdout, a drop-in for @modelcontextprotocol/server-memory:
+the same nine tools (create_entities, create_relations, add_observations, delete_entities,
+delete_observations, delete_relations, read_graph, search_nodes, open_nodes), with ranked
+search_nodes, plus Engram's own tools: remember, recall, forget, link.
+Logs go to stderr; stdout carries only the protocol.
+
+  --store S      where the memory lives (default ${DEFAULT_STORE}):
+                 sqlite:./file.db, postgres://user@host/db, or http(s)://edge (with --token)
+  --ns N         the namespace (default "default")
+  --sync-url U   also sync with this edge, so every machine the agent runs on shares the memory;
+                 works offline and catches up when the edge is reachable
+  --token T      token for an http(s) store or --sync-url (default: $ENGRAM_TOKEN)
+
+Example (an MCP client's configuration):
+  { "mcpServers": { "memory": { "command": "npx", "args": ["engram", "mcp", "--store", "sqlite:./memory.db"] } } }`,
+
+  async run(argv, io) {
+    const flags = parseFlags(argv, {
+      store: { type: 'string' },
+      ns: { type: 'string' },
+      'sync-url': { type: 'string' },
+      token: { type: 'string' },
+    });
+    if (flags.help) {
+      io.out(this.help);
+      return 0;
+    }
+    const namespace = parse(namespaceSchema, flags.ns ?? 'default', '--ns');
+    const token = flags.token ?? io.env.ENGRAM_TOKEN;
+    const syncUrl = flags['sync-url'];
+    if (syncUrl !== undefined && !URL.canParse(syncUrl))
+      throw new UsageError(`--sync-url: not a valid URL: ${JSON.stringify(syncUrl)}`);
+    if (syncUrl !== undefined && !token) throw new UsageError('--sync-url needs --token (or ENGRAM_TOKEN)');
+    const store = await openMcpStore(flags.store ?? DEFAULT_STORE, token, namespace, io.cwd);
+    const mem = await createMemory({
+      store,
+      namespace,
+      sync: syncUrl === undefined ? undefined : { url: syncUrl, token: token! },
+    });
+    // Loaded here, so the other commands do not pay for the MCP SDK at start-up.
+    const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([
+      import('../mcp/mcp-server.js'),
+      import('@modelcontextprotocol/sdk/server/stdio.js'),
+    ]);
+    const { server, idle } = createMcpServer(mem, { version: packageVersion() });
+    const transport = new StdioServerTransport(io.stdin, io.stdout);
+
+    // Clients stop a stdio server by closing its stdin, then SIGTERM: either way, finish the calls
+    // under way and close the memory, which saves the SQLite file and stops sync.
+    const ended = new Promise<void>((resolve) => {
+      io.stdin.once('end', resolve);
+      io.stdin.once('close', resolve);
+      if (io.stop.aborted) resolve();
+      io.stop.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.connect(transport);
+    io.err(`engram mcp: serving namespace "${namespace}" on stdio`);
+    await ended;
+    await idle();
+    await server.close().catch(() => {});
+    // One last push, briefly: clients send SIGKILL a few seconds after closing stdin. What does not
+    // get out now stays in the outbox and goes with the next start.
+    if (syncUrl !== undefined) await withTimeout(mem.sync(), FINAL_SYNC_MS).catch(() => {});
+    await mem.close();
+    return 0;
+  },
+};
+
+async function openMcpStore(
+  value: string,
+  token: string | undefined,
+  namespace: string,
+  cwd: string,
+): Promise<MemoryStore> {
+  const url = parseStoreUrl(value, '--store', cwd);
+  if (url.kind === 'jsonl') throw new UsageError('--store: jsonl: files are for export/import; use sqlite:');
+  if (url.kind !== 'sqlite') return openStoreUrl(url, { role: 'target', token, namespaces: [namespace] });
+  // Saved shortly after each write (not only on close), so a killed server loses at most a moment.
+  const store = new SqlJsStore({ persist: url.path });
+  try {
+    await store.open();
+    return store;
+  } catch (error) {
+    throw new SetupError(
+      `cannot open ${url.shown}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

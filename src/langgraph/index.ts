@@ -1,0 +1,1 @@
+export { EngramStore, type EngramStoreOptions } from './engram-store.js';

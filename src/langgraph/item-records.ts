@@ -1,0 +1,120 @@
+import type { Engram } from '../core/engram.js';
+import type { Memory } from '../core/model.js';
+import type { FieldVectors } from './field-vectors.js';
+
+/** Memory kinds: a LangGraph item, and a LangGraph namespace that has been written to. */
+export const ITEM_KIND = 'langgraph-item';
+export const NAMESPACE_KIND = 'langgraph-namespace';
+const PAGE = 1000;
+
+export interface StoredItem {
+  memory: Memory;
+  namespace: string[];
+  key: string;
+  value: Record<string, unknown>;
+  vectors: FieldVectors;
+}
+
+export function itemKey(namespace: string[], key: string): string {
+  return `${namespace.join(':')}:${key}`;
+}
+
+/** Oldest first: ids are time-sortable and strictly increasing within a process. */
+async function listAll(mem: Engram, filter: { kind: string; tags?: string[] }): Promise<Memory[]> {
+  const all: Memory[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await mem.list({ ...filter, limit: PAGE, cursor });
+    all.push(...page.items);
+    cursor = page.cursor ?? undefined;
+  } while (cursor);
+  return all.reverse();
+}
+
+/** Every LangGraph namespace ever written, in the order first written. */
+export async function loadNamespaces(mem: Engram): Promise<{ list: string[][]; seen: Set<string> }> {
+  const list: string[][] = [];
+  const seen = new Set<string>();
+  for (const m of await listAll(mem, { kind: NAMESPACE_KIND })) {
+    const path = m.metadata.path;
+    if (!Array.isArray(path)) continue;
+    const ns = path.map(String);
+    const joined = ns.join(':');
+    if (seen.has(joined)) continue;
+    seen.add(joined);
+    list.push(ns);
+  }
+  return { list, seen };
+}
+
+function storedItem(memory: Memory): StoredItem | undefined {
+  const { namespace, key, value, vectors } = memory.metadata;
+  if (!Array.isArray(namespace) || typeof key !== 'string') return undefined;
+  return {
+    memory,
+    namespace: namespace.map(String),
+    key,
+    value: (value ?? {}) as Record<string, unknown>,
+    vectors: (vectors ?? {}) as FieldVectors,
+  };
+}
+
+/** The item at (namespace, key). Two replicas may create one key offline: the first created stands for it. */
+export async function findItem(
+  mem: Engram,
+  namespace: string[],
+  key: string,
+): Promise<StoredItem | undefined> {
+  const wanted = itemKey(namespace, key);
+  for (const memory of await listAll(mem, { kind: ITEM_KIND, tags: [keyTag(namespace, key)] })) {
+    const item = storedItem(memory);
+    if (item && itemKey(item.namespace, item.key) === wanted) return item;
+  }
+  return undefined;
+}
+
+/** Every item whose namespace starts with `prefix`, oldest first, one per key. */
+export async function itemsUnder(mem: Engram, prefix: string[]): Promise<StoredItem[]> {
+  const filter = prefix.length === 0 ? { kind: ITEM_KIND } : { kind: ITEM_KIND, tags: [prefixTag(prefix)] };
+  const seen = new Set<string>();
+  const items: StoredItem[] = [];
+  for (const memory of await listAll(mem, filter)) {
+    const item = storedItem(memory);
+    if (!item || !startsWith(item.namespace, prefix)) continue;
+    const key = itemKey(item.namespace, item.key);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    items.push(item);
+  }
+  return items;
+}
+
+function startsWith(namespace: string[], prefix: string[]): boolean {
+  return prefix.length <= namespace.length && prefix.every((label, i) => namespace[i] === label);
+}
+
+/**
+ * Tags that find an item without reading the others: one for its (namespace, key), one for each prefix
+ * of its namespace. Hashed, as a tag is at most 64 characters; a match is confirmed on the metadata, so
+ * a collision costs a read, never a wrong answer. (Engram allows 64 tags: namespaces up to 63 deep.)
+ */
+export function itemTags(namespace: string[], key: string): string[] {
+  const tags = [keyTag(namespace, key)];
+  for (let depth = 1; depth <= namespace.length; depth++) tags.push(prefixTag(namespace.slice(0, depth)));
+  return tags;
+}
+
+const keyTag = (namespace: string[], key: string) => `lgk:${hash(JSON.stringify([namespace, key]))}`;
+const prefixTag = (prefix: string[]) => `lgp:${hash(JSON.stringify(prefix))}`;
+
+/** Two FNV-1a-style 32-bit hashes with different starts: 64 bits, synchronous, for lookup only (not security). */
+function hash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,320 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import type { Engram } from '../core/engram.js';
+import { KnowledgeGraph } from './knowledge-graph.js';
+
+// The nine tools keep the reference server's names, titles, input and output schemas and results
+// (`@modelcontextprotocol/server-memory`), so an agent configured for it switches by changing the command.
+const EntitySchema = z.object({
+  name: z.string().describe('The name of the entity'),
+  entityType: z.string().describe('The type of the entity'),
+  observations: z.array(z.string()).describe('An array of observation contents associated with the entity'),
+});
+const RelationSchema = z.object({
+  from: z.string().describe('The name of the entity where the relation starts'),
+  to: z.string().describe('The name of the entity where the relation ends'),
+  relationType: z.string().describe('The type of the relation'),
+});
+const GraphShape = { entities: z.array(EntitySchema), relations: z.array(RelationSchema) };
+const DoneShape = { success: z.boolean(), message: z.string() };
+
+const writes = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
+const deletes = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false };
+const reads = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+function json<T extends Record<string, unknown>>(shown: unknown, structured: T) {
+  return {
+    content: [{ type: 'text' as const, text: JSON.stringify(shown, null, 2) }],
+    structuredContent: structured,
+  };
+}
+
+function done(message: string) {
+  return {
+    content: [{ type: 'text' as const, text: message }],
+    structuredContent: { success: true, message },
+  };
+}
+
+/** An MCP server over one Engram memory: the reference memory server's nine tools plus Engram's own. */
+export function createMcpServer(
+  mem: Engram,
+  info: { version: string },
+): { server: McpServer; idle: () => Promise<void> } {
+  const graph = new KnowledgeGraph(mem);
+  const server = new McpServer({ name: 'engram-memory', version: info.version });
+
+  server.registerTool(
+    'create_entities',
+    {
+      title: 'Create Entities',
+      description: 'Create multiple new entities in the knowledge graph',
+      inputSchema: { entities: z.array(EntitySchema) },
+      outputSchema: { entities: z.array(EntitySchema) },
+      annotations: writes,
+    },
+    async ({ entities }) => {
+      const result = await graph.createEntities(entities);
+      return json(result, { entities: result });
+    },
+  );
+
+  server.registerTool(
+    'create_relations',
+    {
+      title: 'Create Relations',
+      description:
+        'Create multiple new relations between entities in the knowledge graph. Relations should be in active voice',
+      inputSchema: { relations: z.array(RelationSchema) },
+      outputSchema: { relations: z.array(RelationSchema) },
+      annotations: writes,
+    },
+    async ({ relations }) => {
+      const result = await graph.createRelations(relations);
+      return json(result, { relations: result });
+    },
+  );
+
+  server.registerTool(
+    'add_observations',
+    {
+      title: 'Add Observations',
+      description: 'Add new observations to existing entities in the knowledge graph',
+      inputSchema: {
+        observations: z.array(
+          z.object({
+            entityName: z.string().describe('The name of the entity to add the observations to'),
+            contents: z.array(z.string()).describe('An array of observation contents to add'),
+          }),
+        ),
+      },
+      outputSchema: {
+        results: z.array(z.object({ entityName: z.string(), addedObservations: z.array(z.string()) })),
+      },
+      annotations: writes,
+    },
+    async ({ observations }) => {
+      const result = await graph.addObservations(observations);
+      return json(result, { results: result });
+    },
+  );
+
+  server.registerTool(
+    'delete_entities',
+    {
+      title: 'Delete Entities',
+      description: 'Delete multiple entities and their associated relations from the knowledge graph',
+      inputSchema: { entityNames: z.array(z.string()).describe('An array of entity names to delete') },
+      outputSchema: DoneShape,
+      annotations: deletes,
+    },
+    async ({ entityNames }) => {
+      await graph.deleteEntities(entityNames);
+      return done('Entities deleted successfully');
+    },
+  );
+
+  server.registerTool(
+    'delete_observations',
+    {
+      title: 'Delete Observations',
+      description: 'Delete specific observations from entities in the knowledge graph',
+      inputSchema: {
+        deletions: z.array(
+          z.object({
+            entityName: z.string().describe('The name of the entity containing the observations'),
+            observations: z.array(z.string()).describe('An array of observations to delete'),
+          }),
+        ),
+      },
+      outputSchema: DoneShape,
+      annotations: deletes,
+    },
+    async ({ deletions }) => {
+      await graph.deleteObservations(deletions);
+      return done('Observations deleted successfully');
+    },
+  );
+
+  server.registerTool(
+    'delete_relations',
+    {
+      title: 'Delete Relations',
+      description: 'Delete multiple relations from the knowledge graph',
+      inputSchema: { relations: z.array(RelationSchema).describe('An array of relations to delete') },
+      outputSchema: DoneShape,
+      annotations: deletes,
+    },
+    async ({ relations }) => {
+      await graph.deleteRelations(relations);
+      return done('Relations deleted successfully');
+    },
+  );
+
+  server.registerTool(
+    'read_graph',
+    {
+      title: 'Read Graph',
+      description: 'Read the entire knowledge graph',
+      inputSchema: {},
+      outputSchema: GraphShape,
+      annotations: reads,
+    },
+    async () => {
+      const result = await graph.readGraph();
+      return json(result, { ...result });
+    },
+  );
+
+  server.registerTool(
+    'search_nodes',
+    {
+      title: 'Search Nodes',
+      description:
+        'Search for nodes in the knowledge graph based on a query (ranked: best matches first; a word also matches inside names, types and observations)',
+      inputSchema: {
+        query: z
+          .string()
+          .describe('The search query to match against entity names, types, and observation content'),
+      },
+      outputSchema: GraphShape,
+      annotations: reads,
+    },
+    async ({ query }) => {
+      const result = await graph.searchNodes(query);
+      return json(result, { ...result });
+    },
+  );
+
+  server.registerTool(
+    'open_nodes',
+    {
+      title: 'Open Nodes',
+      description: 'Open specific nodes in the knowledge graph by their names',
+      inputSchema: { names: z.array(z.string()).describe('An array of entity names to retrieve') },
+      outputSchema: GraphShape,
+      annotations: reads,
+    },
+    async ({ names }) => {
+      const result = await graph.openNodes(names);
+      return json(result, { ...result });
+    },
+  );
+
+  registerEngramTools(server, graph);
+  return { server, idle: () => graph.exclusive(async () => {}) };
+}
+
+const MemorySchema = z.object({
+  id: z.string(),
+  content: z.string(),
+  kind: z.string(),
+  tags: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+function memoryView(m: {
+  id: string;
+  content: string;
+  kind: string;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}) {
+  return {
+    id: m.id,
+    content: m.content,
+    kind: m.kind,
+    tags: m.tags,
+    createdAt: m.createdAt,
+    updatedAt: m.updatedAt,
+  };
+}
+
+/** Engram's own tools: plain memories beside the graph, ranked recall, forgetting and linking by id. */
+function registerEngramTools(server: McpServer, graph: KnowledgeGraph): void {
+  const { mem } = graph;
+  server.registerTool(
+    'remember',
+    {
+      title: 'Remember',
+      description: 'Store a memory (a fact, preference or event) in Engram; returns it with its id',
+      inputSchema: {
+        content: z.string().describe('What to remember, as text'),
+        kind: z.string().optional().describe('A label such as fact, preference or event (default note)'),
+        tags: z.array(z.string()).optional().describe('Tags to filter by later'),
+      },
+      outputSchema: { memory: MemorySchema },
+      annotations: writes,
+    },
+    async ({ content, kind, tags }) => {
+      const memory = memoryView(await graph.exclusive(() => mem.add({ content, kind, tags })));
+      return json(memory, { memory });
+    },
+  );
+
+  server.registerTool(
+    'recall',
+    {
+      title: 'Recall',
+      description:
+        'Ranked search over stored memories (BM25 with stemming, prefixes and phrases); best first',
+      inputSchema: {
+        query: z.string().describe('What to look for'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .optional()
+          .describe('At most this many memories (default 10)'),
+        kind: z.string().optional().describe('Only memories of this kind'),
+      },
+      outputSchema: { memories: z.array(MemorySchema.extend({ score: z.number() })) },
+      annotations: reads,
+    },
+    async ({ query, limit, kind }) => {
+      const hits = await graph.exclusive(() => mem.search(query, { limit: limit ?? 10, kind }));
+      const memories = hits.map((h) => ({ ...memoryView(h.memory), score: h.score }));
+      return json(memories, { memories });
+    },
+  );
+
+  server.registerTool(
+    'forget',
+    {
+      title: 'Forget',
+      description: 'Delete a memory by id, with its links',
+      inputSchema: { id: z.string().describe('The id of the memory to delete') },
+      outputSchema: { deleted: z.boolean() },
+      annotations: deletes,
+    },
+    async ({ id }) => {
+      const deleted = await graph.exclusive(() => mem.remove(id));
+      return json({ deleted }, { deleted });
+    },
+  );
+
+  server.registerTool(
+    'link',
+    {
+      title: 'Link',
+      description: 'Link two memories by id with a typed edge, e.g. related_to or part_of',
+      inputSchema: {
+        from: z.string().describe('Id of the memory the link starts at'),
+        to: z.string().describe('Id of the memory the link ends at'),
+        type: z.string().describe('The link type'),
+      },
+      outputSchema: {
+        link: z.object({ id: z.string(), from: z.string(), to: z.string(), type: z.string() }),
+      },
+      annotations: writes,
+    },
+    async ({ from, to, type }) => {
+      const l = await graph.exclusive(() => mem.link(from, to, type));
+      const link = { id: l.id, from: l.from, to: l.to, type: l.type };
+      return json(link, { link });
+    },
+  );
+}

@@ -1,0 +1,111 @@
+import { generateText, stepCountIs } from 'ai';
+import { MockLanguageModelV4 } from 'ai/test';
+import { describe, expect, it } from 'vitest';
+import { memoryTools } from '../../src/ai-sdk/index.js';
+import { createMemory } from '../../src/create-memory.js';
+
+// A real generateText loop with the SDK's mock model: it asks for tool calls, the SDK validates and
+// runs our tools, and the results go back to the model in the next step.
+const usage = {
+  inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
+  outputTokens: { total: 1, text: 1, reasoning: undefined },
+};
+
+function toolCall(id: string, toolName: string, input: unknown) {
+  return {
+    content: [{ type: 'tool-call' as const, toolCallId: id, toolName, input: JSON.stringify(input) }],
+    finishReason: { unified: 'tool-calls' as const, raw: undefined },
+    usage,
+    warnings: [],
+  };
+}
+
+function text(answer: string) {
+  return {
+    content: [{ type: 'text' as const, text: answer }],
+    finishReason: { unified: 'stop' as const, raw: undefined },
+    usage,
+    warnings: [],
+  };
+}
+
+describe('memoryTools(mem) for the AI SDK', () => {
+  it('remembers, recalls and forgets through a generateText tool-call round trip', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    await mem.add({ content: 'The user is allergic to peanuts', kind: 'fact' });
+    const model = new MockLanguageModelV4({
+      doGenerate: [
+        toolCall('c1', 'remember', {
+          content: 'The user prefers dark roast coffee',
+          kind: 'preference',
+          tags: ['coffee'],
+        }),
+        toolCall('c2', 'recall', { query: 'coffee' }),
+        text('You like dark roast.'),
+      ],
+    });
+    const result = await generateText({
+      model,
+      tools: memoryTools(mem),
+      stopWhen: stepCountIs(5),
+      prompt: 'Remember that I like dark roast coffee, then tell me what coffee I like.',
+    });
+    expect(result.text).toBe('You like dark roast.');
+    // The model was offered the three tools with their JSON schemas.
+    const offered = model.doGenerateCalls[0]!.tools!.map((t) => t.name).sort();
+    expect(offered).toEqual(['forget', 'recall', 'remember']);
+    // The memory is really stored, and recall found it (and not the unrelated one).
+    const [stored] = (await mem.list({ kind: 'preference' })).items;
+    expect(stored).toMatchObject({ content: 'The user prefers dark roast coffee', tags: ['coffee'] });
+    const [rememberResult] = result.steps[0]!.toolResults;
+    expect(rememberResult!.output).toMatchObject({ id: stored!.id, kind: 'preference' });
+    const recalled = result.steps[1]!.toolResults[0]!.output as { memories: { id: string; score: number }[] };
+    expect(recalled.memories.map((m) => m.id)).toEqual([stored!.id]);
+    expect(recalled.memories[0]!.score).toBeGreaterThan(0);
+    // The tool result went back to the model in the following step.
+    const thirdPrompt = JSON.stringify(model.doGenerateCalls[2]!.prompt);
+    expect(thirdPrompt).toContain(stored!.id);
+
+    const forgetting = new MockLanguageModelV4({
+      doGenerate: [toolCall('c3', 'forget', { id: stored!.id }), text('Forgotten.')],
+    });
+    const forgot = await generateText({
+      model: forgetting,
+      tools: memoryTools(mem),
+      stopWhen: stepCountIs(3),
+      prompt: 'Forget my coffee preference.',
+    });
+    expect(forgot.steps[0]!.toolResults[0]!.output).toEqual({ id: stored!.id, deleted: true });
+    expect(await mem.get(stored!.id)).toBeNull();
+    await mem.close();
+  });
+
+  it('returns a bad call to the model as a tool error, not a crash', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    const model = new MockLanguageModelV4({
+      doGenerate: [toolCall('c1', 'remember', { content: '   ' }), text('Sorry.')],
+    });
+    const result = await generateText({
+      model,
+      tools: memoryTools(mem),
+      stopWhen: stepCountIs(3),
+      prompt: 'x',
+    });
+    const error = result.steps[0]!.content.find((p) => p.type === 'tool-error');
+    expect(error).toBeDefined();
+    expect(String((error as { error: unknown }).error)).toMatch(/content/);
+    expect((await mem.list()).items).toEqual([]);
+    // A call that breaks the schema comes back as a tool error too.
+    const invalid = new MockLanguageModelV4({
+      doGenerate: [toolCall('c2', 'recall', { nope: 1 }), text('Sorry.')],
+    });
+    const refused = await generateText({
+      model: invalid,
+      tools: memoryTools(mem),
+      stopWhen: stepCountIs(3),
+      prompt: 'x',
+    });
+    expect(refused.steps[0]!.content.some((p) => p.type === 'tool-error')).toBe(true);
+    await mem.close();
+  });
+});

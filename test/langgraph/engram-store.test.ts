@@ -1,0 +1,240 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BaseStore, InvalidNamespaceError } from '@langchain/langgraph-checkpoint';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory } from '../../src/create-memory.js';
+import { EngramStore } from '../../src/langgraph/index.js';
+import { CountingEmbeddings, WordEmbeddings } from './fake-embeddings.js';
+
+// LangGraph's own store expectations (libs/checkpoint/src/tests/store.test.ts and the store
+// contract of its docs), run against EngramStore.
+const dir = mkdtempSync(join(tmpdir(), 'engram-langgraph-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('EngramStore, the LangGraph BaseStore contract', () => {
+  it('is a BaseStore of the caller’s copy of @langchain/langgraph-checkpoint', () => {
+    expect(new EngramStore()).toBeInstanceOf(BaseStore);
+  });
+
+  it('returns indexConfig exactly as given', () => {
+    const index = { dims: 4, embeddings: new CountingEmbeddings(), fields: ['text'] };
+    expect(new EngramStore({ index }).indexConfig).toBe(index);
+    expect(new EngramStore().indexConfig).toBeUndefined();
+  });
+
+  it('get() returns exactly { value, key, namespace, createdAt, updatedAt }, or null', async () => {
+    const store = new EngramStore();
+    expect(await store.get(['test'], '123')).toBeNull();
+    await store.put(['test'], '123', { value: 1 });
+    const item = await store.get(['test'], '123');
+    expect(item).toEqual({
+      value: { value: 1 },
+      key: '123',
+      namespace: ['test'],
+      createdAt: expect.any(Date),
+      updatedAt: expect.any(Date),
+    });
+    expect(Object.keys(item!).sort()).toEqual(['createdAt', 'key', 'namespace', 'updatedAt', 'value']);
+    await new Promise((r) => setTimeout(r, 5));
+    await store.put(['test'], '123', { value: 2 });
+    const updated = await store.get(['test'], '123');
+    expect(updated!.value).toEqual({ value: 2 });
+    expect(updated!.createdAt).toEqual(item!.createdAt);
+    expect(updated!.updatedAt.getTime()).toBeGreaterThan(item!.updatedAt.getTime());
+    await store.close();
+  });
+
+  it('treats value null in a put as a delete, and delete() removes', async () => {
+    const store = new EngramStore();
+    await store.put(['test'], 'a', { v: 1 });
+    await store.put(['test'], 'b', { v: 2 });
+    await store.batch([{ namespace: ['test'], key: 'a', value: null }]);
+    expect(await store.get(['test'], 'a')).toBeNull();
+    await store.delete(['test'], 'b');
+    expect(await store.get(['test'], 'b')).toBeNull();
+    expect(await store.search(['test'])).toEqual([]);
+    await store.close();
+  });
+
+  it('searches in insertion order with filters, limit and offset', async () => {
+    const store = new EngramStore();
+    await store.put(['test'], '123', { value: 1, color: 'red' });
+    await store.put(['test'], '456', { value: 2, color: 'blue' });
+    await store.put(['test', 'deeper'], '789', { value: 3, color: 'red' });
+    await store.put(['other'], 'x', { value: 4, color: 'red' });
+    const all = await store.search(['test']);
+    expect(all.map((i) => i.key)).toEqual(['123', '456', '789']);
+    expect(all[0]).toMatchObject({ value: { value: 1, color: 'red' }, key: '123', namespace: ['test'] });
+    expect((await store.search(['test'], { filter: { color: 'red' } })).map((i) => i.key)).toEqual([
+      '123',
+      '789',
+    ]);
+    expect((await store.search([], { filter: { value: { $gte: 2, $lt: 4 } } })).map((i) => i.key)).toEqual([
+      '456',
+      '789',
+    ]);
+    expect((await store.search([], { filter: { value: { $in: [1, 4] } } })).map((i) => i.key)).toEqual([
+      '123',
+      'x',
+    ]);
+    expect((await store.search([], { filter: { color: { $nin: ['red'] } } })).map((i) => i.key)).toEqual([
+      '456',
+    ]);
+    expect(
+      (await store.search([], { filter: { color: { $ne: 'red' }, value: { $gt: 1 } } })).map((i) => i.key),
+    ).toEqual(['456']);
+    expect((await store.search([], { filter: { value: { $lte: 1 } } })).map((i) => i.key)).toEqual(['123']);
+    expect((await store.search([], { filter: { value: { $eq: 3 } } })).map((i) => i.key)).toEqual(['789']);
+    expect((await store.search([], { limit: 2, offset: 1 })).map((i) => i.key)).toEqual(['456', '789']);
+    await store.close();
+  });
+
+  it('embeds each indexed field on its own; an item scores by its best field; index: false items last, unscored', async () => {
+    const embeddings = new WordEmbeddings(['coffee', 'tea', 'rain']);
+    const store = new EngramStore({ index: { dims: 3, embeddings, fields: ['title', 'body'] } });
+    await store.put(['docs'], 'both', { title: 'coffee', body: 'tea' });
+    await store.put(['docs'], 'tea', { title: 'tea', body: 'tea and tea' });
+    await store.put(['docs'], 'plain', { title: 'coffee' }, false);
+    await store.put(['docs'], 'rain', { title: 'rain', body: 'more rain' });
+    await store.put(['docs'], 'only-body', { title: 'rain', body: 'coffee' }, ['body']);
+    const hits = await store.search(['docs'], { query: 'coffee' });
+    expect(hits.map((h) => [h.key, h.score])).toEqual([
+      ['both', 1],
+      ['only-body', 1],
+      ['tea', 0],
+      ['rain', 0],
+      ['plain', undefined],
+    ]);
+    // Without a query nothing is scored, and order is insertion order.
+    const unranked = await store.search(['docs']);
+    expect(unranked.map((h) => h.key)).toEqual(['both', 'tea', 'plain', 'rain', 'only-body']);
+    expect(unranked.every((h) => h.score === undefined)).toBe(true);
+    await store.close();
+  });
+
+  it('keeps an item’s embeddings when it is put again with index: false, as InMemoryStore does', async () => {
+    const embeddings = new WordEmbeddings(['coffee', 'tea']);
+    const store = new EngramStore({ index: { dims: 2, embeddings, fields: ['text'] } });
+    await store.put(['n'], 'a', { text: 'coffee' });
+    await store.put(['n'], 'b', { text: 'tea' });
+    await store.put(['n'], 'a', { text: 'tea now' }, false);
+    const hits = await store.search(['n'], { query: 'coffee' });
+    expect(hits.map((h) => [h.key, h.score, h.value.text])).toEqual([
+      ['a', 1, 'tea now'],
+      ['b', 0, 'tea'],
+    ]);
+    await store.close();
+  });
+
+  it('embeds every text of the batch in one call, the same text once', async () => {
+    const embeddings = new CountingEmbeddings();
+    const store = new EngramStore({ index: { dims: 4, embeddings, fields: ['a', 'b'] } });
+    await store.batch([
+      { namespace: ['n'], key: '1', value: { a: 'same', b: 'other' } },
+      { namespace: ['n'], key: '2', value: { a: 'same' } },
+    ]);
+    expect(embeddings.documentCalls).toEqual([['same', 'other']]);
+    await store.search(['n'], { query: 'q' });
+    expect(embeddings.queryCalls).toEqual(['q']);
+    await store.close();
+  });
+
+  it('lists namespaces: prefix and suffix with * wildcards combined, maxDepth, limit/offset, sorted', async () => {
+    const store = new EngramStore();
+    const namespaces = [
+      ['a', 'b', 'c'],
+      ['a', 'b', 'd', 'e'],
+      ['a', 'b', 'd', 'i'],
+      ['a', 'b', 'f'],
+      ['a', 'c', 'f'],
+      ['b', 'a', 'f'],
+      ['users', '123'],
+      ['users', '456', 'settings'],
+      ['admin', 'users', '789'],
+    ];
+    for (const [i, ns] of [...namespaces].reverse().entries()) await store.put(ns, `k${i}`, { i });
+    expect(await store.listNamespaces()).toEqual(
+      [...namespaces].sort((x, y) => x.join(':').localeCompare(y.join(':'))),
+    );
+    expect(await store.listNamespaces({ prefix: ['a', 'b'] })).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'd', 'e'],
+      ['a', 'b', 'd', 'i'],
+      ['a', 'b', 'f'],
+    ]);
+    expect(await store.listNamespaces({ suffix: ['f'] })).toEqual([
+      ['a', 'b', 'f'],
+      ['a', 'c', 'f'],
+      ['b', 'a', 'f'],
+    ]);
+    expect(await store.listNamespaces({ prefix: ['a', '*', 'f'] })).toEqual([
+      ['a', 'b', 'f'],
+      ['a', 'c', 'f'],
+    ]);
+    expect(await store.listNamespaces({ suffix: ['*', 'f'] })).toEqual([
+      ['a', 'b', 'f'],
+      ['a', 'c', 'f'],
+      ['b', 'a', 'f'],
+    ]);
+    expect(await store.listNamespaces({ prefix: ['a'], suffix: ['f'], maxDepth: 2 })).toEqual([
+      ['a', 'b'],
+      ['a', 'c'],
+    ]);
+    expect(await store.listNamespaces({ maxDepth: 1 })).toEqual([['a'], ['admin'], ['b'], ['users']]);
+    expect(await store.listNamespaces({ prefix: ['a'], limit: 2, offset: 1 })).toEqual([
+      ['a', 'b', 'd', 'e'],
+      ['a', 'b', 'd', 'i'],
+    ]);
+    expect(await store.listNamespaces({ prefix: ['non', 'existent'] })).toEqual([]);
+    await store.close();
+  });
+
+  it('blocks invalid namespaces with the caller’s InvalidNamespaceError', async () => {
+    const store = new EngramStore();
+    const doc = { foo: 'bar' };
+    await expect(store.put([], 'foo', doc)).rejects.toThrow(InvalidNamespaceError);
+    await expect(store.put(['the', 'thing.about'], 'foo', doc)).rejects.toThrow(InvalidNamespaceError);
+    await expect(store.put(['some', 'fun', ''], 'foo', doc)).rejects.toThrow(InvalidNamespaceError);
+    await expect(store.put(['langgraph', 'foo'], 'bar', doc)).rejects.toThrow(InvalidNamespaceError);
+    await expect(store.batch([{ namespace: ['a:b'], key: 'k', value: doc }])).rejects.toThrow(
+      InvalidNamespaceError,
+    );
+    await store.put(['foo', 'langgraph', 'foo'], 'bar', doc);
+    expect((await store.get(['foo', 'langgraph', 'foo'], 'bar'))?.value).toEqual(doc);
+    // batch() itself allows the reserved root, as LangGraph's stores do.
+    await store.batch([{ namespace: ['langgraph', 'foo'], key: 'bar', value: doc }]);
+    expect((await store.search(['langgraph', 'foo']))[0]!.value).toEqual(doc);
+    await store.delete(['langgraph', 'foo'], 'bar');
+    expect(await store.get(['langgraph', 'foo'], 'bar')).toBeNull();
+    await store.close();
+  });
+
+  it('keeps its items in an Engram store: they survive reopening a SQLite file', async () => {
+    const file = join(dir, 'langgraph.db');
+    const embeddings = new WordEmbeddings(['coffee', 'tea']);
+    const first = new EngramStore({
+      store: new SqlJsStore({ persist: file }),
+      namespace: 'agent',
+      index: { dims: 2, embeddings },
+    });
+    await first.put(['users', 'u1'], 'prefs', { drink: 'coffee' });
+    await first.put(['users', 'u1'], 'other', { drink: 'tea' });
+    await first.close();
+    const second = new EngramStore({
+      store: new SqlJsStore({ persist: file }),
+      namespace: 'agent',
+      index: { dims: 2, embeddings },
+    });
+    expect((await second.get(['users', 'u1'], 'prefs'))?.value).toEqual({ drink: 'coffee' });
+    expect((await second.search(['users'], { query: 'tea' })).map((h) => h.key)).toEqual(['other', 'prefs']);
+    expect(await second.listNamespaces()).toEqual([['users', 'u1']]);
+    await second.close();
+    // Read back independently: the items are ordinary memories of the namespace.
+    const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'agent' });
+    const { items } = await mem.list({ kind: 'langgraph-item' });
+    expect(items.map((m) => m.metadata.key).sort()).toEqual(['other', 'prefs']);
+    await mem.close();
+  });
+});
