@@ -1,8 +1,11 @@
+import type { EncryptionOptions } from './crypto/cipher.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
+import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
-import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
+import type { MemoryStore } from './store-contract.js';
+import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
 
@@ -26,6 +29,15 @@ function newClientId(): string {
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
+  const encryption =
+    options.encryption === undefined ? undefined : parse(encryptionSchema, options.encryption, 'encryption');
+  if (encryption && options.store?.kind === 'remote') {
+    throw new EngramError(
+      'VALIDATION',
+      'encryption: a RemoteStore keeps data on the edge, which cannot search ciphertext; use a local store with sync: { url, token }',
+      { field: 'encryption' },
+    );
+  }
   // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
   const store =
     options.store ?? new (await import('../backends/in-memory/in-memory-store.js')).InMemoryStore();
@@ -37,6 +49,22 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<E
     await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   }
   const memory = new Engram(store, namespace, new HybridLogicalClock(clientId, now), now);
-  if (sync) await memory.startSync(sync);
+  try {
+    if (sync) await memory.startSync(sync, encryption);
+    else if (encryption) await checkLocalKey(store, namespace, encryption);
+  } catch (error) {
+    await memory.close();
+    throw error;
+  }
   return memory;
+}
+
+/** Without sync nothing is sealed, but a wrong key or passphrase for a namespace that has one still fails. */
+async function checkLocalKey(store: MemoryStore, namespace: string, encryption: EncryptionOptions) {
+  const [{ NamespaceCipher }, { readKeyInfo }] = await Promise.all([
+    import('./crypto/cipher.js'),
+    import('./crypto/namespace-key.js'),
+  ]);
+  const info = await readKeyInfo(store, namespace);
+  if (info) await NamespaceCipher.open(encryption, info, namespace);
 }

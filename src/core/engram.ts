@@ -1,3 +1,5 @@
+import type { EncryptionOptions } from './crypto/cipher.js';
+import type { EncryptingTransport } from './crypto/encrypting-transport.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ChangeKind, MemoryEvents, SyncOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
@@ -25,7 +27,9 @@ import type {
 import { searchStore } from './search.js';
 import type { MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
 import type { SyncEngine, SyncResult, SyncStatus } from './sync/engine.js';
+import type { SyncTransport } from './sync/transport.js';
 import * as schema from './validate.js';
+import { encryptionSchema, parse } from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -48,6 +52,7 @@ export class Engram {
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
   private replication: SyncEngine | undefined;
+  private sealing: EncryptingTransport | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -69,16 +74,23 @@ export class Engram {
    * Starts background sync; createMemory calls it. The engine is loaded on demand, so apps that never
    * sync do not ship it.
    */
-  async startSync(options: SyncOptions): Promise<void> {
+  async startSync(options: SyncOptions, encryption?: EncryptionOptions): Promise<void> {
     const [{ SyncEngine }, { createHttpTransport }] = await Promise.all([
       import('./sync/engine.js'),
       import('./sync/transport.js'),
     ]);
+    let transport: SyncTransport = createHttpTransport({ ...options, namespace: this.namespace });
+    if (encryption) {
+      // Loaded only by apps that encrypt; a wrong key or passphrase throws here, before anything is sent.
+      const { EncryptingTransport } = await import('./crypto/encrypting-transport.js');
+      this.sealing = await EncryptingTransport.open(transport, this.store, this.namespace, encryption);
+      transport = this.sealing;
+    }
     this.replication = new SyncEngine({
       store: this.store,
       namespace: this.namespace,
       clock: this.clock,
-      transport: createHttpTransport({ ...options, namespace: this.namespace }),
+      transport,
       intervalMs: options.intervalMs,
       debounceMs: options.debounceMs,
       backoff: options.backoff,
@@ -385,6 +397,34 @@ export class Engram {
       );
     }
     return this.replication.sync();
+  }
+
+  /**
+   * Moves an end-to-end encrypted namespace to a new key or passphrase: syncs, switches the edge to
+   * the new key, then re-seals and pushes every record. Other devices then need the new key. Needs the
+   * edge (rejects with OFFLINE otherwise); safe to call again if it was interrupted.
+   *
+   * @example
+   * await mem.rekey({ passphrase: 'a new long passphrase' });
+   */
+  async rekey(next: EncryptionOptions): Promise<{ records: number }> {
+    this.assertOpen();
+    const encryption = parse(encryptionSchema, next, 'rekey');
+    if (!this.sealing || !this.replication) {
+      throw new EngramError(
+        'VALIDATION',
+        'rekey: this memory is not end-to-end encrypted (pass encryption and sync)',
+        {
+          field: 'rekey',
+        },
+      );
+    }
+    await this.replication.sync();
+    await this.sealing.rotate(encryption);
+    const { restampSealedFields } = await import('./crypto/rekey.js');
+    const records = await restampSealedFields(this.store, this.namespace, this.clock);
+    await this.replication.sync();
+    return { records };
   }
 
   /** Stops background work and closes the store. */

@@ -5,6 +5,7 @@ import { EngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
+import { capabilitiesHandler, encryptedGuard } from './encrypted-guard.js';
 import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
@@ -100,6 +101,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
       },
     }),
   );
+  app.use('/v1/ns/:ns/*', encryptedGuard());
+  app.get('/v1/ns/:ns/capabilities', capabilitiesHandler());
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
   app.route('/v1/ns/:ns/sync', syncRoutes(observe));

@@ -1,4 +1,5 @@
 import { readChangeStates } from '../change-states.js';
+import { settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
 import { PULL_LIMIT_DEFAULT, type PulledChange, type SyncRequest, type SyncResponse } from './protocol.js';
@@ -26,6 +27,8 @@ export async function serveSync(
 ): Promise<SyncResponse> {
   const request: SyncRequest = parseSyncRequest(body, namespace);
   const response: SyncResponse = {};
+  const keyInfo = await settleKey(store, namespace, request);
+  if (request.key) response.key = { info: keyInfo };
   if (request.push) {
     response.push = await store.apply(namespace, { ...request.push, origin: options.origin ?? 'remote' });
     if (options.observe) for (const stamp of stampsOf(request.push)) options.observe(stamp);
