@@ -5,7 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createEdgeApp, mintToken, PostgresStore, pglite, postgresJs } from '../../src/edge/index.js';
-import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import {
+  createMemory,
+  type Engram,
+  exportJsonl,
+  InMemoryStore,
+  importJsonl,
+  type MemoryStore,
+} from '../../src/index.js';
 
 /*
  * End-to-end encryption against the real edge on PGlite and, when DATABASE_URL is set, on the real
@@ -280,6 +287,41 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const items = ((await list.json()) as { items: Array<{ content: string }> }).items;
     expect(items).toHaveLength(2);
     for (const m of items) expect(m.content).toMatch(/^e1\./);
+  });
+
+  it('export keeps ciphertext and the key info; the import on another edge opens with the passphrase', async () => {
+    const { backend, device, namespace } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    const lines: string[] = [];
+    for await (const line of exportJsonl(backend.store(), { namespaces: [namespace] })) lines.push(line);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      type: 'key',
+      namespace,
+      info: { kdf: { iterations: ITERATIONS } },
+    });
+    expect(lines.join('\n')).not.toContain('zanzibar');
+
+    const target = new InMemoryStore();
+    await importJsonl(target, lines);
+    const app = createEdgeApp({ store: target, secret: SECRET, logger: false });
+    const token = await mintToken({ secret: SECRET, ns: namespace, ttl: '1h' });
+    const elsewhere = await createMemory({
+      store: new InMemoryStore(),
+      namespace,
+      sync: {
+        url: 'http://other.test',
+        token,
+        intervalMs: 0,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          app.fetch(new Request(i, init))) as typeof fetch,
+      },
+      encryption: { passphrase: PASSPHRASE },
+    });
+    opened.push(elsewhere);
+    await elsewhere.sync();
+    expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
   });
 
   it('rekey moves the namespace to a new passphrase: everything re-sealed, old passphrase refused, new one reads all', async () => {
