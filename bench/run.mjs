@@ -8,7 +8,7 @@ import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
 
 // indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
-const ALL = ['memory', 'sqljs', 'indexeddb-chromium', 'postgres', 'api', 'bundle'];
+const ALL = ['memory', 'sqljs', 'indexeddb-chromium', 'postgres', 'encryption', 'api', 'bundle'];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();
 /** Which code the figures are for: the commit, and whether src differed from it when the run began. */
