@@ -236,7 +236,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
   });
 
   it('altered or moved ciphertext is detected, never shown as garbage', async () => {
-    const { backend, device, namespace } = await edge();
+    const { backend, device } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a, b } = await seed(first);
     await first.sync();
