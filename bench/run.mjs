@@ -13,6 +13,7 @@ const ALL = [
   'sqljs',
   'indexeddb-chromium',
   'postgres',
+  'encryption',
   'api',
   'bundle',
   'quality',

@@ -1,3 +1,4 @@
+import type { EncryptionOptions } from './crypto/cipher.js';
 import { assertEmbedder } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
@@ -6,7 +7,7 @@ import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
-import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
+import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
 
@@ -27,6 +28,15 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     );
   }
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
+  const encryption =
+    options.encryption === undefined ? undefined : parse(encryptionSchema, options.encryption, 'encryption');
+  if (encryption && options.store.kind === 'remote') {
+    throw new EngramError(
+      'VALIDATION',
+      'encryption: a RemoteStore keeps data on the edge, which cannot search ciphertext; use a local store with sync: { url, token }',
+      { field: 'encryption' },
+    );
+  }
   const store = options.store;
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
@@ -43,6 +53,22 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     : new HybridLogicalClock(clientId, now);
   const memory = new Engram(store, namespace, clock, now);
   if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
-  if (sync) await memory.startSync(sync, offset);
+  try {
+    if (sync) await memory.startSync(sync, offset, encryption);
+    else if (encryption) await checkLocalKey(store, namespace, encryption);
+  } catch (error) {
+    await memory.close();
+    throw error;
+  }
   return memory;
+}
+
+/** Without sync nothing is sealed, but a wrong key or passphrase for a namespace that has one still fails. */
+async function checkLocalKey(store: MemoryStore, namespace: string, encryption: EncryptionOptions) {
+  const [{ NamespaceCipher }, { readKeyInfo }] = await Promise.all([
+    import('./crypto/cipher.js'),
+    import('./crypto/namespace-key.js'),
+  ]);
+  const info = await readKeyInfo(store, namespace);
+  if (info) await NamespaceCipher.open(encryption, info, namespace);
 }

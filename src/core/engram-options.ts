@@ -1,3 +1,4 @@
+import type { EncryptionOptions } from './crypto/cipher.js';
 import type { Embedder, EmbeddingOptions } from './embedding/embedder.js';
 import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
@@ -70,6 +71,12 @@ export interface CreateMemoryOptions {
   store?: MemoryStore;
   namespace?: string;
   sync?: SyncOptions;
+  /**
+   * End-to-end encryption of what sync sends (docs/security.md): `{ passphrase }` (PBKDF2-SHA256,
+   * 600 000 iterations by default) or `{ key }` (an AES-GCM CryptoKey). The local store keeps
+   * plaintext; the edge only ever receives ciphertext of content, tags, metadata and embeddings.
+   */
+  encryption?: EncryptionOptions;
   /** The wall clock, injectable for tests of TTL and clocks. */
   now?: () => number;
   /** Embeds content written without an `embedding`, in the background (see docs/embeddings.md). */

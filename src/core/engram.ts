@@ -1,4 +1,6 @@
 import { applyBoost } from './boost.js';
+import type { EncryptionOptions } from './crypto/cipher.js';
+import type { EncryptingTransport } from './crypto/encrypting-transport.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   assertEmbedder,
@@ -55,7 +57,9 @@ import type { SyncResult } from './sync/engine.js';
 import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
+import type { SyncTransport } from './sync/transport.js';
 import * as schema from './validate.js';
+import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
@@ -93,6 +97,7 @@ export class Engram {
   private embedder: Embedder | undefined;
   private embeddings: EmbeddingQueue | undefined;
   private watches: WatchHub | undefined;
+  private sealing: EncryptingTransport | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -176,7 +181,17 @@ export class Engram {
    * Starts background sync; createMemory calls it. The engine is loaded on demand, so apps that never
    * sync do not ship it.
    */
-  async startSync(options: SyncOptions, offset?: ClockOffset): Promise<void> {
+  async startSync(options: SyncOptions, offset?: ClockOffset, encryption?: EncryptionOptions): Promise<void> {
+    let seal: ((inner: SyncTransport) => SyncTransport) | undefined;
+    if (encryption) {
+      // Loaded only by apps that encrypt; a wrong key or passphrase throws here, before anything is sent.
+      const { EncryptingTransport } = await import('./crypto/encrypting-transport.js');
+      const sealed = await EncryptingTransport.prepare(this.store, this.namespace, encryption);
+      seal = (inner) => {
+        this.sealing = sealed(inner);
+        return this.sealing;
+      };
+    }
     const { startReplication } = await import('./sync/replica.js');
     this.replication = await startReplication({
       store: this.store,
@@ -184,6 +199,7 @@ export class Engram {
       clock: this.clock,
       offset: offset ?? new ClockOffset(this.now),
       sync: options,
+      seal,
       onStatus: () => this.events.emit('status', this.status),
       onPulled: (ids) => {
         this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
@@ -763,6 +779,34 @@ export class Engram {
       reportError: reportListenerError,
     });
     return this.watches.watch(query, listener as (results: unknown) => void, options);
+  }
+
+  /**
+   * Moves an end-to-end encrypted namespace to a new key or passphrase: syncs, switches the edge to
+   * the new key, then re-seals and pushes every record. Other devices then need the new key. Needs the
+   * edge (rejects with OFFLINE otherwise); safe to call again if it was interrupted.
+   *
+   * @example
+   * await mem.rekey({ passphrase: 'a new long passphrase' });
+   */
+  async rekey(next: EncryptionOptions): Promise<{ records: number }> {
+    this.assertOpen();
+    const encryption = parse(encryptionSchema, next, 'rekey');
+    if (!this.sealing || !this.replication) {
+      throw new EngramError(
+        'VALIDATION',
+        'rekey: this memory is not end-to-end encrypted (pass encryption and sync)',
+        {
+          field: 'rekey',
+        },
+      );
+    }
+    await this.replication.sync();
+    await this.sealing.rotate(encryption);
+    const { restampSealedFields } = await import('./crypto/rekey.js');
+    const records = await restampSealedFields(this.store, this.namespace, this.clock);
+    await this.replication.sync();
+    return { records };
   }
 
   /** Stops background work and closes the store. */

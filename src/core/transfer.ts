@@ -1,5 +1,8 @@
 import { readChangeStates } from './change-states.js';
+import type { KeyInfo } from './crypto/cipher.js';
+import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
 import { EngramError } from './errors.js';
+import type { Json } from './model.js';
 import { type NamespaceDump, type RestoreResult, restoreNamespace } from './restore.js';
 import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
@@ -10,7 +13,9 @@ import { LIMITS } from './validate.js';
 export type TransferEntry =
   | { type: 'memory'; namespace: string; record: MemoryRecord }
   | { type: 'link'; namespace: string; record: LinkRecord }
-  | { type: 'tombstone'; namespace: string; tombstone: Tombstone };
+  | { type: 'tombstone'; namespace: string; tombstone: Tombstone }
+  /** An end-to-end encrypted namespace's key info, first of its lines: the records stay sealed. */
+  | { type: 'key'; namespace: string; info: KeyInfo };
 
 export interface TransferOptions {
   /** Only these namespaces (default: every namespace the source holds). */
@@ -41,6 +46,10 @@ async function restoreEntries(
 ): Promise<ImportResult> {
   const dumps = new Map<string, NamespaceDump>();
   for await (const entry of entries) {
+    if (entry.type === 'key') {
+      await store.apply(entry.namespace, { meta: { [KEY_INFO_META]: entry.info as unknown as Json } });
+      continue;
+    }
     let dump = dumps.get(entry.namespace);
     if (!dump) {
       dump = { memories: new Map(), links: new Map(), tombstones: [] };
@@ -74,6 +83,8 @@ export async function* exportEntries(
   await store.open();
   const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
   for (const namespace of options.namespaces ?? (await store.namespaces())) {
+    const info = await readKeyInfo(store, namespace);
+    if (info) yield { type: 'key', namespace, info };
     for (let after = 0; ; ) {
       const page = await store.changes(namespace, after, size);
       if (page.length === 0) break;
@@ -117,6 +128,12 @@ export async function importEntries(
     count = 0;
   };
   for await (const entry of entries) {
+    if (entry.type === 'key') {
+      await flush();
+      validateKeyEntry(entry, entry.namespace);
+      await store.apply(entry.namespace, { meta: { [KEY_INFO_META]: entry.info as unknown as Json } });
+      continue;
+    }
     // One kind per batch keeps the target's change feed in the source's order (exports round-trip).
     if (pending && (pending.namespace !== entry.namespace || pending.type !== entry.type || count >= size))
       await flush();
@@ -134,6 +151,22 @@ export async function importEntries(
   }
   await flush();
   return { imported };
+}
+
+function validateKeyEntry(entry: Extract<TransferEntry, { type: 'key' }>, namespace: string): void {
+  const line = lineOf.get(entry);
+  try {
+    parseSyncRequest({ key: { info: entry.info } }, namespace);
+  } catch (error) {
+    if (line === undefined || !(error instanceof EngramError)) throw error;
+    throw new EngramError(
+      error.code,
+      `line.${line}.info: ${error.message.slice(error.message.indexOf(': ') + 2)}`,
+      {
+        field: `line.${line}.info`,
+      },
+    );
+  }
 }
 
 /** Line numbers of entries read from JSON Lines, so a bad record is reported by its line. */
@@ -198,7 +231,7 @@ async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): Asy
     if (!hasEntryShape(entry)) {
       throw new EngramError(
         'VALIDATION',
-        `line ${number}: expected an Engram export entry (type memory with record.memory and record.clocks, link with record.link and record.clocks, or tombstone)`,
+        `line ${number}: expected an Engram export entry (type memory with record.memory and record.clocks, link with record.link and record.clocks, tombstone, or key with info)`,
         {
           field: `line.${number}`,
         },
@@ -217,6 +250,7 @@ function hasEntryShape(entry: unknown): entry is TransferEntry {
   const record = entry.record;
   if (entry.type === 'memory') return isObject(record) && isObject(record.memory) && isObject(record.clocks);
   if (entry.type === 'link') return isObject(record) && isObject(record.link) && isObject(record.clocks);
+  if (entry.type === 'key') return isObject(entry.info);
   return entry.type === 'tombstone' && isObject(entry.tombstone);
 }
 

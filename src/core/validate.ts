@@ -309,6 +309,39 @@ const nonNegativeInt = v.pipe(
   v.minValue(0, 'expected 0 or more'),
 );
 
+/** `{ key: CryptoKey } | { passphrase, iterations? }` (see crypto/cipher.ts). */
+export const encryptionSchema = v.union(
+  [
+    v.strictObject({
+      key: v.custom<CryptoKey>(
+        (k) =>
+          typeof k === 'object' &&
+          k !== null &&
+          (k as CryptoKey).type === 'secret' &&
+          (k as CryptoKey).algorithm?.name === 'AES-GCM' &&
+          (k as CryptoKey).usages?.includes('encrypt') &&
+          (k as CryptoKey).usages?.includes('decrypt'),
+        'expected an AES-GCM CryptoKey with encrypt and decrypt usages',
+      ),
+    }),
+    v.strictObject({
+      passphrase: v.pipe(
+        v.string('expected the passphrase as a string'),
+        v.minLength(8, 'expected a passphrase of at least 8 characters'),
+      ),
+      iterations: v.optional(
+        v.pipe(
+          v.number(),
+          v.integer('expected an integer'),
+          v.minValue(1000, 'expected at least 1000 PBKDF2 iterations'),
+          v.maxValue(100_000_000, 'expected at most 100 000 000 PBKDF2 iterations'),
+        ),
+      ),
+    }),
+  ],
+  'expected { key: CryptoKey } or { passphrase: string, iterations?: number }',
+);
+
 export const syncOptionsSchema = v.strictObject(
   {
     url: v.pipe(

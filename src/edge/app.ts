@@ -6,6 +6,7 @@ import type { MemoryStore } from '../core/store-contract.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
+import { capabilitiesHandler, encryptedGuard } from './encrypted-guard.js';
 import type { EdgeEnv } from './env.js';
 import { payloadTooLarge, toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
@@ -133,6 +134,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
       },
     }),
   );
+  app.use('/v1/ns/:ns/*', encryptedGuard());
+  app.get('/v1/ns/:ns/capabilities', capabilitiesHandler());
   app.route('/v1/ns/:ns', lifecycleRoutes(facadeFor));
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));

@@ -1,3 +1,4 @@
+import type { KeyInfo } from '../crypto/cipher.js';
 import type {
   ApplyResult,
   ChangeOrigin,
@@ -28,6 +29,12 @@ export interface SyncRequest {
   pull?: { after: number; limit?: number; states?: boolean };
   /** Current records and tombstones by id: what a client needs to merge or to read through. */
   get?: { memories?: string[]; links?: string[] };
+  /**
+   * End-to-end encryption (docs/security.md). `info` proposes the namespace's key info (kept if it has
+   * none; the answer carries the one kept); `id` names the key the pushed values are sealed with, which
+   * must be the namespace's; `rotate` moves the namespace from key `from` to `to`.
+   */
+  key?: { info?: KeyInfo; id?: string; rotate?: { from: string; to: KeyInfo } };
 }
 
 export interface PulledChange {
@@ -54,6 +61,8 @@ export interface SyncResponse {
   serverTime?: number;
   /** How far ahead of `serverTime` a pushed stamp may be; a stamp further ahead is refused (VALIDATION). */
   maxClockSkewMs?: number;
+  /** The namespace's key info (null: not encrypted), when the request had `key`. */
+  key?: { info: KeyInfo | null };
 }
 
 /** Every refusal for clock skew says this, so a replica tells it from other VALIDATION errors. */

@@ -7,7 +7,7 @@ import { SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
 import { LiveConnection, type LiveState } from './live.js';
 import type { RejectedChange } from './quarantine.js';
 import { TabLeader } from './tab-leader.js';
-import { createHttpTransport } from './transport.js';
+import { createHttpTransport, type SyncTransport } from './transport.js';
 
 /** What the façade drives: the engine itself, or a tab that lets another tab's engine do the work. */
 export interface Replication {
@@ -26,6 +26,8 @@ export interface ReplicationOptions {
   /** The edge's time as learned from its answers (see clock-offset.ts). */
   offset: ClockOffset;
   sync: SyncOptions;
+  /** Wraps the HTTP transport, e.g. to seal what it sends (end-to-end encryption). */
+  seal?: (inner: SyncTransport) => SyncTransport;
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
   onRejected(change: RejectedChange): void;
@@ -99,6 +101,7 @@ class EngineReplica implements Replication {
  */
 export async function startReplication(options: ReplicationOptions): Promise<Replication> {
   let leader: TabLeader | undefined;
+  const sealed = (inner: SyncTransport) => options.seal?.(inner) ?? inner;
   const makeEngine = () =>
     new EngineReplica(
       new SyncEngine({
@@ -106,7 +109,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         namespace: options.namespace,
         clock: options.clock,
         offset: options.offset,
-        transport: createHttpTransport({ ...options.sync, namespace: options.namespace }),
+        transport: sealed(createHttpTransport({ ...options.sync, namespace: options.namespace })),
         intervalMs: options.sync.intervalMs,
         debounceMs: options.sync.debounceMs,
         backoff: options.sync.backoff,

@@ -1,4 +1,5 @@
 import { readChangeStates } from '../change-states.js';
+import { settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
@@ -40,6 +41,8 @@ export async function serveSync(
   const response: SyncResponse = {};
   const now = options.now ?? Date.now;
   const maxSkew = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS_DEFAULT;
+  const keyInfo = await settleKey(store, namespace, request);
+  if (request.key) response.key = { info: keyInfo };
   if (request.push) {
     const at = now();
     assertStampsInBounds(request.push, at, maxSkew);

@@ -1,4 +1,6 @@
 import * as v from 'valibot';
+import { EMBEDDING_BYTE_LIMIT, ENCRYPTED_EMBEDDING_MAX, sealedLength } from '../crypto/fields.js';
+import { CIPHERTEXT_PREFIX } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
 import { isHlc } from '../hlc.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
@@ -9,15 +11,47 @@ import { REQUIRED_FIELDS } from './records.js';
 const stamp = v.custom<string>(isHlc, 'expected an HLC stamp like 0190a1b2c3d4-0000-node');
 const clocks = v.record(v.string(), stamp, 'expected an object of field stamps');
 
+/*
+ * Sealed values of an end-to-end encrypted namespace (crypto/fields.ts) are longer than their plaintext:
+ * content up to the sealed size of 64 KiB, an embedding up to the packed size of the largest vector.
+ */
+const sealedContent = v.pipe(
+  v.string(),
+  v.startsWith(CIPHERTEXT_PREFIX),
+  v.regex(/^[A-Za-z0-9._-]+$/),
+  v.maxLength(sealedLength(LIMITS.contentBytes)),
+);
+const sealedEmbedding = v.pipe(
+  v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(EMBEDDING_BYTE_LIMIT - 1))),
+  v.minLength(2),
+  v.maxLength(ENCRYPTED_EMBEDDING_MAX),
+);
+const either = <A extends v.GenericSchema, B extends v.GenericSchema>(plain: A, sealed: B) =>
+  v.union([plain, sealed], (issue) => issue.issues?.[0]?.message ?? issue.message);
+
+const keyInfo = v.strictObject({
+  v: v.literal(1),
+  keyId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id')),
+  check: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected a base64url key check value')),
+  kdf: v.optional(
+    v.strictObject({
+      name: v.literal('PBKDF2-SHA256'),
+      iterations: v.pipe(v.number(), v.integer(), v.minValue(1000), v.maxValue(100_000_000)),
+      salt: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/, 'expected a base64url salt')),
+    }),
+  ),
+});
+const keyId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id'));
+
 const memoryWrite = v.strictObject({
   id: f.id,
   create: v.optional(v.strictObject({ namespace: f.id, createdAt: f.instant })),
   values: v.strictObject({
-    content: v.optional(f.content),
+    content: v.optional(either(f.content, sealedContent)),
     kind: v.optional(f.label('kind')),
     tags: v.optional(f.tags),
     metadata: v.optional(f.metadata),
-    embedding: v.optional(f.embedding),
+    embedding: v.optional(either(f.embedding, sealedEmbedding)),
     embeddingModel: v.optional(f.embeddingModel),
     importance: v.optional(f.importance),
     expiresAt: v.optional(f.instant),
@@ -69,6 +103,13 @@ const syncRequest = v.strictObject({
     }),
   ),
   get: v.optional(v.strictObject({ memories: ids, links: ids })),
+  key: v.optional(
+    v.strictObject({
+      info: v.optional(keyInfo),
+      id: v.optional(keyId),
+      rotate: v.optional(v.strictObject({ from: keyId, to: keyInfo })),
+    }),
+  ),
 });
 
 function invalid(field: string, message: string): EngramError {

@@ -1,4 +1,5 @@
 import { stemmer } from 'stemmer';
+import { isCiphertext } from '../crypto/sealed.js';
 
 /** Index keys stay bounded whatever the input (a pasted hash or blob would otherwise become one huge key). */
 export const MAX_TERM_LENGTH = 64;
@@ -97,6 +98,8 @@ export function tokenize(text: string): string[] {
  * length counts tokens once.
  */
 export function indexText(text: string): { length: number; terms: Map<string, number> } {
+  // The edge keeps an end-to-end encrypted namespace's content sealed: indexing it would store noise.
+  if (isCiphertext(text)) return { length: 0, terms: new Map() };
   const words = splitWords(text);
   const terms = new Map<string, number>();
   for (const word of words) {

@@ -1,0 +1,154 @@
+import { EngramError, isEngramError } from '../errors.js';
+import type { Json } from '../model.js';
+import type { LinkRecord, MemoryRecord, MemoryStore } from '../store-contract.js';
+import type { SyncRequest, SyncResponse } from '../sync/protocol.js';
+import type { SyncTransport } from '../sync/transport.js';
+import { type EncryptionOptions, type KeyInfo, NamespaceCipher } from './cipher.js';
+import { decryptLinkValues, decryptMemoryValues, encryptLinkValues, encryptMemoryValues } from './fields.js';
+import { KEY_INFO_META, readKeyInfo } from './namespace-key.js';
+
+/**
+ * Seals what a sync exchange pushes and opens what it pulls, so the local store keeps plaintext
+ * (local search works as usual) while the edge only ever holds ciphertext. Before the first exchange
+ * it settles the namespace's key with the edge: the first device's key info is kept there, and every
+ * other device derives the same key from it (or is told its key or passphrase is wrong).
+ */
+export class EncryptingTransport implements SyncTransport {
+  private settled = false;
+
+  private constructor(
+    private readonly inner: SyncTransport,
+    private readonly store: MemoryStore,
+    private readonly namespace: string,
+    private readonly options: EncryptionOptions,
+    private cipher: NamespaceCipher | undefined,
+  ) {}
+
+  /**
+   * Opens the key the local store already knows (a wrong key or passphrase throws here, before any
+   * write) and returns what seals a transport with it: one per sync engine (a tab that becomes the
+   * syncing tab makes its engine then).
+   */
+  static async prepare(
+    store: MemoryStore,
+    namespace: string,
+    options: EncryptionOptions,
+  ): Promise<(inner: SyncTransport) => EncryptingTransport> {
+    const info = await readKeyInfo(store, namespace);
+    const cipher = info ? await NamespaceCipher.open(options, info, namespace) : undefined;
+    return (inner) => new EncryptingTransport(inner, store, namespace, options, cipher);
+  }
+
+  get keyId(): string | undefined {
+    return this.cipher?.keyId;
+  }
+
+  async exchange(request: SyncRequest): Promise<SyncResponse> {
+    try {
+      return await this.sealedExchange(request);
+    } catch (error) {
+      // Another device settled or rotated the key meanwhile: settle again, then retry once.
+      if (!isEngramError(error, 'CONFLICT') || error.field !== 'sync.key.id') throw error;
+      this.settled = false;
+      return this.sealedExchange(request);
+    }
+  }
+
+  /** Moves the namespace to a new key on the edge; the caller then re-seals and pushes every record. */
+  async rotate(next: EncryptionOptions): Promise<NamespaceCipher> {
+    await this.settle();
+    const from = this.cipher!.keyId;
+    const cipher = await NamespaceCipher.create(next);
+    await this.inner.exchange({ key: { rotate: { from, to: cipher.info } } });
+    await this.remember(cipher.info);
+    this.cipher = cipher;
+    return cipher;
+  }
+
+  private async sealedExchange(request: SyncRequest): Promise<SyncResponse> {
+    await this.settle();
+    const cipher = this.cipher!;
+    const response = await this.inner.exchange(await this.seal(cipher, request));
+    return this.open(cipher, response);
+  }
+
+  private async settle(): Promise<void> {
+    if (this.settled) return;
+    const proposal = this.cipher ?? (await NamespaceCipher.create(this.options));
+    const answer = await this.inner.exchange({ key: { info: proposal.info } });
+    const kept = answer.key?.info;
+    if (!kept) throw new EngramError('STORAGE', 'sync: the edge did not keep the encryption key info');
+    this.cipher =
+      kept.keyId === proposal.keyId
+        ? proposal
+        : await NamespaceCipher.open(this.options, kept, this.namespace);
+    if (kept.keyId !== (await readKeyInfo(this.store, this.namespace))?.keyId) await this.remember(kept);
+    this.settled = true;
+  }
+
+  private async remember(info: KeyInfo): Promise<void> {
+    await this.store.apply(this.namespace, { meta: { [KEY_INFO_META]: info as unknown as Json } });
+  }
+
+  private async seal(cipher: NamespaceCipher, request: SyncRequest): Promise<SyncRequest> {
+    const { push } = request;
+    if (!push) return request;
+    const ns = this.namespace;
+    const [memories, links] = await Promise.all([
+      push.memories &&
+        Promise.all(
+          push.memories.map(async (w) => ({
+            ...w,
+            values: await encryptMemoryValues(cipher, ns, w.id, w.values),
+          })),
+        ),
+      push.links &&
+        Promise.all(
+          push.links.map(async (w) => ({
+            ...w,
+            values: await encryptLinkValues(cipher, ns, w.id, w.values),
+          })),
+        ),
+    ]);
+    return {
+      ...request,
+      push: { ...push, ...(memories ? { memories } : {}), ...(links ? { links } : {}) },
+      key: { ...request.key, id: cipher.keyId },
+    };
+  }
+
+  private async open(cipher: NamespaceCipher, response: SyncResponse): Promise<SyncResponse> {
+    const out: SyncResponse = { ...response };
+    if (response.pull) {
+      const changes = await Promise.all(
+        response.pull.changes.map(async (change) => {
+          if (change.memory) return { ...change, memory: await this.openMemory(cipher, change.memory) };
+          if (change.link) return { ...change, link: await this.openLink(cipher, change.link) };
+          return change;
+        }),
+      );
+      out.pull = { ...response.pull, changes };
+    }
+    if (response.get) {
+      out.get = {
+        ...response.get,
+        memories: await Promise.all(response.get.memories.map((r) => this.openMemory(cipher, r))),
+        links: await Promise.all(response.get.links.map((r) => this.openLink(cipher, r))),
+      };
+    }
+    // The merged records a push answers with are not read by the engine; they stay sealed.
+    delete out.push;
+    if (response.push) out.push = { ...response.push, memories: [], links: [] };
+    return out;
+  }
+
+  private async openMemory(cipher: NamespaceCipher, record: MemoryRecord): Promise<MemoryRecord> {
+    const memory = await decryptMemoryValues(cipher, this.namespace, record.memory.id, record.memory);
+    return { ...record, memory };
+  }
+
+  private async openLink(cipher: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
+    const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link);
+    return { ...record, link };
+  }
+}

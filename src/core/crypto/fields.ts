@@ -1,0 +1,171 @@
+import { EngramError } from '../errors.js';
+import type { Json, Link, Memory } from '../model.js';
+import { LIMITS } from '../validate.js';
+import type { NamespaceCipher } from './cipher.js';
+import { isCiphertext } from './sealed.js';
+
+/*
+ * How each encrypted field travels, in a shape every store and the edge's validation already accept,
+ * so the server keeps ciphertext in the same columns it keeps text in:
+ * - content: one ciphertext string;
+ * - tags: the ciphertext of the JSON array, cut into numbered pieces that each fit a tag;
+ * - metadata (memories and links): `{ "engram.encrypted": ciphertext }`;
+ * - embedding: the ciphertext bytes of the Float64 vector, three bytes per number (integers below
+ *   2^24 survive every store's number encoding exactly, Float32 included).
+ * Ids, kind, importance, expiresAt, timestamps, clocks, link endpoints, type and weight stay in clear
+ * so the edge can merge and walk links (docs/security.md says what that reveals).
+ */
+
+export const ENCRYPTED_KEY = 'engram.encrypted';
+const TAG_PIECE = 60;
+/** The longest ciphertext string of `plainBytes` bytes: prefix and key id, then base64url of iv ‖ data ‖ tag. */
+export const sealedLength = (plainBytes: number) => 16 + Math.ceil(((plainBytes + 28) * 4) / 3);
+/** Numbers of an encrypted embedding of `LIMITS.embeddingDims` doubles: length, then 3 bytes a number. */
+export const ENCRYPTED_EMBEDDING_MAX = 1 + Math.ceil(sealedLength(LIMITS.embeddingDims * 8) / 3);
+export const EMBEDDING_BYTE_LIMIT = 2 ** 24;
+
+const aad = (namespace: string, entity: 'memory' | 'link', id: string, field: string) =>
+  `${namespace}/${entity}/${id}/${field}`;
+
+type MemoryValues = Partial<Pick<Memory, 'content' | 'tags' | 'metadata' | 'embedding'>>;
+type LinkValues = Partial<Pick<Link, 'metadata'>>;
+
+export async function encryptMemoryValues<T extends MemoryValues>(
+  cipher: NamespaceCipher,
+  namespace: string,
+  id: string,
+  values: T,
+): Promise<T> {
+  const where = (field: string) => aad(namespace, 'memory', id, field);
+  const out: MemoryValues = { ...values };
+  if (values.content !== undefined)
+    out.content = await cipher.encryptString(values.content, where('content'));
+  if (values.tags !== undefined) out.tags = await encryptTags(cipher, values.tags, where('tags'));
+  if (values.metadata !== undefined) {
+    out.metadata = {
+      [ENCRYPTED_KEY]: await cipher.encryptString(JSON.stringify(values.metadata), where('metadata')),
+    };
+  }
+  if (values.embedding !== undefined) {
+    const bytes = new Uint8Array(Float64Array.from(values.embedding).buffer);
+    const sealed = await cipher.encrypt(bytes, where('embedding'));
+    out.embedding = packBytes(new TextEncoder().encode(sealed));
+  }
+  return out as T;
+}
+
+export async function decryptMemoryValues<T extends MemoryValues>(
+  cipher: NamespaceCipher,
+  namespace: string,
+  id: string,
+  values: T,
+): Promise<T> {
+  const where = (field: string) => aad(namespace, 'memory', id, field);
+  const out: MemoryValues = { ...values };
+  if (values.content !== undefined)
+    out.content = await cipher.decryptString(values.content, where('content'));
+  if (values.tags !== undefined) out.tags = await decryptTags(cipher, values.tags, where('tags'));
+  if (values.metadata !== undefined)
+    out.metadata = await decryptMetadata(cipher, values.metadata, where('metadata'));
+  if (values.embedding !== undefined) {
+    const sealed = new TextDecoder().decode(unpackBytes(values.embedding, where('embedding')));
+    const bytes = await cipher.decrypt(sealed, where('embedding'));
+    out.embedding = Array.from(new Float64Array(bytes.slice().buffer));
+  }
+  return out as T;
+}
+
+export async function encryptLinkValues<T extends LinkValues>(
+  cipher: NamespaceCipher,
+  namespace: string,
+  id: string,
+  values: T,
+): Promise<T> {
+  if (values.metadata === undefined) return values;
+  const sealed = await cipher.encryptString(
+    JSON.stringify(values.metadata),
+    aad(namespace, 'link', id, 'metadata'),
+  );
+  return { ...values, metadata: { [ENCRYPTED_KEY]: sealed } };
+}
+
+export async function decryptLinkValues<T extends LinkValues>(
+  cipher: NamespaceCipher,
+  namespace: string,
+  id: string,
+  values: T,
+): Promise<T> {
+  if (values.metadata === undefined) return values;
+  return {
+    ...values,
+    metadata: await decryptMetadata(cipher, values.metadata, aad(namespace, 'link', id, 'metadata')),
+  };
+}
+
+async function decryptMetadata(
+  cipher: NamespaceCipher,
+  metadata: { [k: string]: Json },
+  where: string,
+): Promise<{ [k: string]: Json }> {
+  const sealed = metadata[ENCRYPTED_KEY];
+  if (!isCiphertext(sealed) || Object.keys(metadata).length !== 1) throw notEncrypted(where);
+  return JSON.parse(await cipher.decryptString(sealed, where));
+}
+
+async function encryptTags(cipher: NamespaceCipher, tags: string[], where: string): Promise<string[]> {
+  const sealed = await cipher.encryptString(JSON.stringify(tags), where);
+  const pieces: string[] = [];
+  for (let i = 0; i < sealed.length; i += TAG_PIECE) {
+    pieces.push(`${pieces.length.toString(36).padStart(2, '0')}~${sealed.slice(i, i + TAG_PIECE)}`);
+  }
+  if (pieces.length > LIMITS.tags) {
+    throw new EngramError(
+      'VALIDATION',
+      `${where}: these tags are too long to encrypt (at most about 2.8 KB of tags in an encrypted namespace)`,
+      { field: where },
+    );
+  }
+  return pieces;
+}
+
+async function decryptTags(cipher: NamespaceCipher, pieces: string[], where: string): Promise<string[]> {
+  const ordered = pieces
+    .map((piece) => {
+      const match = /^([0-9a-z]{2})~(.*)$/s.exec(piece);
+      if (!match) throw notEncrypted(where);
+      return [Number.parseInt(match[1]!, 36), match[2]!] as const;
+    })
+    .sort((a, b) => a[0] - b[0]);
+  return JSON.parse(await cipher.decryptString(ordered.map(([, text]) => text).join(''), where));
+}
+
+/** Three bytes a number, the byte count first, so trailing zero bytes survive. */
+function packBytes(bytes: Uint8Array): number[] {
+  const out = [bytes.length];
+  for (let i = 0; i < bytes.length; i += 3) {
+    out.push((bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0));
+  }
+  return out;
+}
+
+function unpackBytes(numbers: number[], where: string): Uint8Array {
+  const length = numbers[0];
+  if (length === undefined || !Number.isInteger(length) || Math.ceil(length / 3) !== numbers.length - 1) {
+    throw notEncrypted(where);
+  }
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    const n = numbers[1 + Math.floor(i / 3)]!;
+    if (!Number.isInteger(n) || n < 0 || n >= EMBEDDING_BYTE_LIMIT) throw notEncrypted(where);
+    bytes[i] = (n >> (8 * (2 - (i % 3)))) & 0xff;
+  }
+  return bytes;
+}
+
+function notEncrypted(where: string): EngramError {
+  return new EngramError(
+    'VALIDATION',
+    `${where}: expected an encrypted value in an encrypted namespace, got plaintext or a damaged value (was it written by a device without encryption?)`,
+    { field: where },
+  );
+}
