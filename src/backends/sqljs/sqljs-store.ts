@@ -39,6 +39,7 @@ export class SqlJsStore extends SqlStore {
   private readonly persistence: SqlJsPersistence | undefined;
   private readonly saver: DebouncedSave | undefined;
   private executor: SqlJsExecutor | undefined;
+  private unlock: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: SqlJsStoreOptions = {}) {
     super(sqliteDialect);
@@ -72,14 +73,21 @@ export class SqlJsStore extends SqlStore {
 
   protected override async connect(): Promise<SqlExecutor> {
     const SQL = await (this.options.sqlJs ?? defaultSqlJs(this.options.locateFile));
-    const bytes = await this.persistence?.load();
-    const db = new SQL.Database(bytes ?? undefined);
+    this.unlock = await this.persistence?.lock?.();
+    let db: InstanceType<SqlJsStatic['Database']>;
+    try {
+      db = new SQL.Database((await this.persistence?.load()) ?? undefined);
+    } catch (error) {
+      await this.releaseLock();
+      throw error;
+    }
     try {
       // The database reaches disk only as whole-file saves: a journal file in sql.js' in-memory file
       // system would only copy every page twice. Rollback still works from the journal in memory.
       db.run('PRAGMA journal_mode = MEMORY');
     } catch (error) {
       db.close();
+      await this.releaseLock();
       throw error;
     }
     this.executor = new SqlJsExecutor(db);
@@ -88,7 +96,11 @@ export class SqlJsStore extends SqlStore {
 
   /** A database that failed to open (not an SQLite file, say) is closed unsaved: the file stays as it was. */
   protected override async abandon(db: SqlExecutor): Promise<void> {
-    await db.close?.();
+    try {
+      await db.close?.();
+    } finally {
+      await this.releaseLock();
+    }
   }
 
   protected override afterWrite(): void {
@@ -99,8 +111,18 @@ export class SqlJsStore extends SqlStore {
     try {
       await this.saver?.flush();
     } finally {
-      await db.close?.();
+      try {
+        await db.close?.();
+      } finally {
+        await this.releaseLock();
+      }
     }
+  }
+
+  private async releaseLock(): Promise<void> {
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    await unlock?.();
   }
 
   private async saveNow(): Promise<void> {
