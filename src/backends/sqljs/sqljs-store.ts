@@ -126,8 +126,28 @@ export class SqlJsStore extends SqlStore {
   }
 
   private async saveNow(): Promise<void> {
-    const bytes = await this.executor!.exclusive((db) => db.export());
+    const bytes = await this.executor!.exclusive((db) => {
+      compactIfWorthIt(db);
+      return db.export();
+    });
     await this.persistence!.save(bytes);
+  }
+}
+
+/**
+ * Deletes leave free pages that every whole-file save would keep writing. When they are over a quarter of
+ * the file and at least 1 MiB, VACUUM before the save: it costs about one more copy of the database in
+ * memory, and the saved file (and every later save) shrinks by the free pages.
+ */
+const COMPACT_FREE_RATIO = 0.25;
+const COMPACT_FREE_BYTES = 1024 * 1024;
+
+function compactIfWorthIt(db: InstanceType<SqlJsStatic['Database']>): void {
+  const pragma = (name: string) => Number(db.exec(`PRAGMA ${name}`)[0]?.values[0]?.[0] ?? 0);
+  const free = pragma('freelist_count');
+  const pages = pragma('page_count');
+  if (pages > 0 && free / pages > COMPACT_FREE_RATIO && free * pragma('page_size') >= COMPACT_FREE_BYTES) {
+    db.run('VACUUM');
   }
 }
 

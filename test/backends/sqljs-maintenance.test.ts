@@ -119,3 +119,24 @@ describe('SqlJsStore: one writer per file', () => {
     await expect(readFile(`${path}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe('SqlJsStore: compaction', () => {
+  it('a save after heavy deletes vacuums: the file shrinks to what is left, and it still reads back', async () => {
+    const path = join(dir, 'compact.db');
+    const store = new SqlJsStore({ persist: path, sqlJs });
+    const mem = await createMemory({ store, namespace: 'compact' });
+    const filler = 'lorem ipsum dolor sit amet consectetur adipiscing '.repeat(40);
+    const made = await mem.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `${i} ${filler}` })));
+    await store.flush();
+    const full = (await readFile(path)).length;
+    for (const m of made.slice(10)) await mem.remove(m.id);
+    await store.flush();
+    const after = (await readFile(path)).length;
+    expect(after).toBeLessThan(full / 3);
+    const raw = new (await sqlJs).Database(await readFile(path));
+    expect(raw.exec('PRAGMA freelist_count')[0]!.values[0]![0]).toBe(0);
+    expect(raw.exec('SELECT count(*) FROM engram_memories')[0]!.values[0]![0]).toBe(10);
+    raw.close();
+    await mem.close();
+  });
+});
