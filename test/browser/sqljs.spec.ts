@@ -1,4 +1,5 @@
 import wasmUrl from 'sql.js/dist/sql-wasm.wasm?url';
+import { describe, expect, it } from 'vitest';
 import { indexedDbPersistence, type SqlJsPersistence, SqlJsStore } from '../../src/backends/sqljs/index.js';
 import type { MemoryStore } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
@@ -21,4 +22,23 @@ testStore({
     return storeOn(persistence.get(store)!);
   },
   capabilities: { persistent: true },
+});
+
+describe('SqlJsStore in Chromium: one writer per IndexedDB key', () => {
+  it('a second store on the same key fails with STORAGE until the first closes (Web Locks)', async () => {
+    const database = `engram-sqljs-lock-${Date.now()}`;
+    const first = storeOn(indexedDbPersistence(database, 'main'));
+    await first.open();
+    const second = storeOn(indexedDbPersistence(database, 'main'));
+    await expect(second.open()).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/open in another tab or store/),
+    });
+    const other = storeOn(indexedDbPersistence(database, 'other'));
+    await other.open();
+    await first.close();
+    const third = storeOn(indexedDbPersistence(database, 'main'));
+    await third.open();
+    await Promise.all([third.close(), other.close()]);
+  });
 });

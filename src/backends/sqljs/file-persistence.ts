@@ -1,3 +1,4 @@
+import { lockFile } from './file-lock.js';
 import { nodeFs, nodePath } from './node-modules.js';
 import type { SqlJsPersistence } from './persistence.js';
 
@@ -12,6 +13,7 @@ const TEMP_SUFFIX = '.engram-tmp';
  */
 export function filePersistence(path: string): SqlJsPersistence {
   return {
+    lock: () => lockFile(path),
     async load() {
       const fs = await nodeFs();
       await removeStaleTemps(path);

@@ -1,12 +1,22 @@
 import { openDB } from 'idb';
+import { EngramError } from '../../core/errors.js';
 import type { SqlJsPersistence } from './persistence.js';
+
+interface LockManager {
+  request(
+    name: string,
+    options: { ifAvailable: boolean },
+    work: (lock: unknown) => Promise<void> | void,
+  ): Promise<void>;
+}
 
 const STORE = 'files';
 
 /**
  * Keeps the database file in IndexedDB (browsers). Each save is one put in one IndexedDB transaction, so
  * a closed tab or a crash leaves the previous copy or the new one, never a mix. The file belongs to one
- * tab at a time: two tabs saving the same key overwrite each other (IndexedDBStore is the multi-tab store).
+ * tab at a time, held with a Web Lock: a second tab's store gets a STORAGE error instead of overwriting the
+ * first one's saves (IndexedDBStore is the multi-tab store).
  *
  * @example
  * const store = new SqlJsStore({ persist: indexedDbPersistence('my-app') });
@@ -19,6 +29,27 @@ export function indexedDbPersistence(database = 'engram-sqljs', key = 'main'): S
       },
     });
   return {
+    async lock() {
+      const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks;
+      // Without Web Locks (very old browsers; Node's fake IndexedDB) nothing can tell tabs apart.
+      if (!locks) return async () => {};
+      return new Promise<() => Promise<void>>((resolve, reject) => {
+        locks
+          .request(`engram-sqljs:${database}/${key}`, { ifAvailable: true }, (lock) => {
+            if (!lock) {
+              reject(
+                new EngramError(
+                  'STORAGE',
+                  `sqljs: the database ${database}/${key} is open in another tab or store; one SqlJsStore may write it at a time (use IndexedDBStore to share across tabs)`,
+                ),
+              );
+              return;
+            }
+            return new Promise<void>((release) => resolve(async () => release()));
+          })
+          .catch(reject);
+      });
+    },
     async load() {
       const db = await open();
       try {

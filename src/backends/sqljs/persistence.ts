@@ -6,4 +6,9 @@ export interface SqlJsPersistence {
   /** The saved database, or null when nothing was saved yet. */
   load(): Promise<Uint8Array | null>;
   save(bytes: Uint8Array): Promise<void>;
+  /**
+   * Takes the file for this store alone until the returned release is called, or throws a STORAGE error
+   * when another store holds it: two writers of one whole-file database would lose each other's writes.
+   */
+  lock?(): Promise<() => Promise<void>>;
 }

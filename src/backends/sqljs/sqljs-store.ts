@@ -40,6 +40,7 @@ export class SqlJsStore extends SqlStore {
   private readonly persistence: SqlJsPersistence | undefined;
   private readonly saver: DebouncedSave | undefined;
   private executor: SqlJsExecutor | undefined;
+  private unlock: (() => Promise<void>) | undefined;
 
   constructor(private readonly options: SqlJsStoreOptions = {}) {
     super(sqliteDialect);
@@ -73,14 +74,21 @@ export class SqlJsStore extends SqlStore {
 
   protected override async connect(): Promise<SqlExecutor> {
     const SQL = await (this.options.sqlJs ?? defaultSqlJs(this.options.locateFile));
-    const bytes = await this.persistence?.load();
-    const db = new SQL.Database(bytes ?? undefined);
+    this.unlock = await this.persistence?.lock?.();
+    let db: InstanceType<SqlJsStatic['Database']>;
+    try {
+      db = new SQL.Database((await this.persistence?.load()) ?? undefined);
+    } catch (error) {
+      await this.releaseLock();
+      throw error;
+    }
     try {
       // The database reaches disk only as whole-file saves: a journal file in sql.js' in-memory file
       // system would only copy every page twice. Rollback still works from the journal in memory.
       db.run('PRAGMA journal_mode = MEMORY');
     } catch (error) {
       db.close();
+      await this.releaseLock();
       throw error;
     }
     this.executor = new SqlJsExecutor(db);
@@ -89,7 +97,11 @@ export class SqlJsStore extends SqlStore {
 
   /** A database that failed to open (not an SQLite file, say) is closed unsaved: the file stays as it was. */
   protected override async abandon(db: SqlExecutor): Promise<void> {
-    await db.close?.();
+    try {
+      await db.close?.();
+    } finally {
+      await this.releaseLock();
+    }
   }
 
   protected override afterWrite(): void {
@@ -100,13 +112,43 @@ export class SqlJsStore extends SqlStore {
     try {
       await this.saver?.flush();
     } finally {
-      await db.close?.();
+      try {
+        await db.close?.();
+      } finally {
+        await this.releaseLock();
+      }
     }
   }
 
+  private async releaseLock(): Promise<void> {
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    await unlock?.();
+  }
+
   private async saveNow(): Promise<void> {
-    const bytes = await this.executor!.exclusive((db) => db.export());
+    const bytes = await this.executor!.exclusive((db) => {
+      compactIfWorthIt(db);
+      return db.export();
+    });
     await this.persistence!.save(bytes);
+  }
+}
+
+/**
+ * Deletes leave free pages that every whole-file save would keep writing. When they are over a quarter of
+ * the file and at least 1 MiB, VACUUM before the save: it costs about one more copy of the database in
+ * memory, and the saved file (and every later save) shrinks by the free pages.
+ */
+const COMPACT_FREE_RATIO = 0.25;
+const COMPACT_FREE_BYTES = 1024 * 1024;
+
+function compactIfWorthIt(db: InstanceType<SqlJsStatic['Database']>): void {
+  const pragma = (name: string) => Number(db.exec(`PRAGMA ${name}`)[0]?.values[0]?.[0] ?? 0);
+  const free = pragma('freelist_count');
+  const pages = pragma('page_count');
+  if (pages > 0 && free / pages > COMPACT_FREE_RATIO && free * pragma('page_size') >= COMPACT_FREE_BYTES) {
+    db.run('VACUUM');
   }
 }
 

@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import initSqlJs from 'sql.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory } from '../../src/index.js';
+
+// One writer per sql.js file: before the lock, a second store on the same file silently lost the first
+// one's writes (each saves its whole in-memory copy over the other's).
+const ROOT = join(import.meta.dirname, '../..');
+const dir = await mkdtemp(join(tmpdir(), 'engram-lock-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+const sqlJs = initSqlJs();
+
+const HOLDER = `
+import { createMemory, SqlJsStore } from './engram.mjs';
+import initSqlJs from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('sql.js')).href)};
+const store = new SqlJsStore({ persist: process.argv[2], sqlJs: initSqlJs() });
+try {
+  const mem = await createMemory({ store, namespace: 'lock' });
+  await mem.add({ content: 'from the child process' });
+  await store.flush();
+  process.stdout.write('open\\n');
+  process.stdin.on('data', async () => { await mem.close(); process.stdout.write('closed\\n'); process.exit(0); });
+} catch (error) {
+  process.stdout.write('refused ' + error.code + ' ' + error.message + '\\n');
+  process.exit(3);
+}
+`;
+
+async function holderScript(): Promise<string> {
+  await build({
+    stdin: {
+      contents: `export { createMemory } from './src/index.ts';
+        export { SqlJsStore } from './src/backends/sqljs/index.ts';`,
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    external: ['sql.js'],
+    outfile: join(dir, 'engram.mjs'),
+    logLevel: 'silent',
+  });
+  const script = join(dir, 'holder.mjs');
+  await writeFile(script, HOLDER);
+  return script;
+}
+
+/** Starts a process holding the file open; resolves with it once it says `open` (or what it said instead). */
+function startHolder(script: string, path: string): Promise<{ child: ChildProcess; said: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve({ child, said: out.trim() });
+    });
+    child.once('error', reject);
+  });
+}
+
+const exited = (child: ChildProcess) => new Promise((resolve) => child.once('exit', resolve));
+
+describe('SqlJsStore: one writer per file', () => {
+  it('a second store in the same process gets a STORAGE error until the first closes', async () => {
+    const path = join(dir, 'same-process.db');
+    const first = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'n' });
+    await first.add({ content: 'kept by the first store' });
+    await expect(
+      createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'n' }),
+    ).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/another SqlJsStore of this process/),
+    });
+    await first.close();
+    const second = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'n' });
+    expect((await second.list()).items.map((m) => m.content)).toEqual(['kept by the first store']);
+    await second.close();
+  });
+
+  it('two processes: the second is refused while the first holds the file, and nothing is lost', async () => {
+    const script = await holderScript();
+    const path = join(dir, 'two-processes.db');
+    const holder = await startHolder(script, path);
+    expect(holder.said).toBe('open');
+
+    const refused = await startHolder(script, path);
+    expect(refused.said).toMatch(/^refused STORAGE .*open in process \d+/);
+    await exited(refused.child);
+    await expect(createMemory({ store: new SqlJsStore({ persist: path, sqlJs }) })).rejects.toMatchObject({
+      code: 'STORAGE',
+    });
+
+    holder.child.stdin!.write('close\n');
+    await exited(holder.child);
+    const after = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'lock' });
+    expect((await after.list()).items.map((m) => m.content)).toEqual(['from the child process']);
+    await after.close();
+  });
+
+  it('a lock left by a process that died is taken over', async () => {
+    const path = join(dir, 'stale.db');
+    const script = await holderScript();
+    const holder = await startHolder(script, path);
+    expect(holder.said).toBe('open');
+    holder.child.kill('SIGKILL');
+    await exited(holder.child);
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ pid: holder.child.pid });
+    const mem = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'lock' });
+    expect((await mem.list()).items.map((m) => m.content)).toEqual(['from the child process']);
+    await mem.close();
+    await expect(readFile(`${path}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('SqlJsStore: compaction', () => {
+  it('a save after heavy deletes vacuums: the file shrinks to what is left, and it still reads back', async () => {
+    const path = join(dir, 'compact.db');
+    const store = new SqlJsStore({ persist: path, sqlJs });
+    const mem = await createMemory({ store, namespace: 'compact' });
+    const filler = 'lorem ipsum dolor sit amet consectetur adipiscing '.repeat(40);
+    const made = await mem.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `${i} ${filler}` })));
+    await store.flush();
+    const full = (await readFile(path)).length;
+    for (const m of made.slice(10)) await mem.remove(m.id);
+    await store.flush();
+    const after = (await readFile(path)).length;
+    expect(after).toBeLessThan(full / 3);
+    const raw = new (await sqlJs).Database(await readFile(path));
+    expect(raw.exec('PRAGMA freelist_count')[0]!.values[0]![0]).toBe(0);
+    expect(raw.exec('SELECT count(*) FROM engram_memories')[0]!.values[0]![0]).toBe(10);
+    raw.close();
+    await mem.close();
+  });
+});
