@@ -105,6 +105,10 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       quick: [[2, 1]],
       red: [[2, 1]],
       the: [[2, 1]],
+      '~fox': [[2, 1]],
+      '~quick': [[2, 1]],
+      '~red': [[2, 1]],
+      '~the': [[2, 1]],
     });
     expect(rows.stats).toEqual([['ns', { docs: 1, tokens: 4, seq: 6, openGroup: 0, openGroupSlots: 3 }]]);
     expect(rows.links).toEqual([]);

@@ -109,5 +109,23 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(Object.keys(hits[0]!.explain!.text!)).toContain('coffee*');
       expect((await mem.search('coffee'))[0]!.explain).toBeUndefined();
     });
+
+    it('explains vector and hybrid scores, parts adding up to the score', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { content: 'solar panels on the roof', embedding: [0, 1] },
+        { content: 'solar power storage', embedding: [0.9, 0.1] },
+        { content: 'battery chemistry', embedding: [1, 0] },
+      ]);
+      const vector = await mem.search('', { vector: [1, 0], explain: true });
+      for (const hit of vector) expect(hit.explain).toEqual({ vector: hit.score });
+      const hybrid = await mem.search('solar', { vector: [1, 0], mode: 'hybrid', explain: true });
+      expect(hybrid).toHaveLength(3);
+      for (const hit of hybrid) {
+        expect(Math.abs(explainedScore(hit.explain!) - hit.score)).toBeLessThan(1e-9);
+      }
+      expect(hybrid[0]!.explain!.text).toBeDefined();
+      expect(hybrid[0]!.explain!.vector).toBeGreaterThan(0);
+    });
   });
 }
