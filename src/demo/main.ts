@@ -34,14 +34,13 @@ class Notebook {
     const { view, mem } = this;
     view.showStatus(mem.status);
     mem.on('status', (status) => view.showStatus(status));
-    const onError = (error: unknown) => view.showMessage(`Could not read the notebook: ${String(error)}`);
     mem.watch(
       { list: { limit: LIST_LIMIT } },
       (page) => {
         this.recent = page.items;
         this.render();
       },
-      { onError },
+      { onError: this.showReadError },
     );
     // Links are not part of a list or search: the open memory's links are re-read after any change.
     mem.on('change', () => this.readDetails());
@@ -75,10 +74,14 @@ class Notebook {
     if (query === '') this.hits = null;
     else {
       try {
-        this.stopSearch = this.mem.watch({ search: query, limit: SEARCH_LIMIT }, (hits) => {
-          this.hits = hits;
-          this.render();
-        });
+        this.stopSearch = this.mem.watch(
+          { search: query, limit: SEARCH_LIMIT },
+          (hits) => {
+            this.hits = hits;
+            this.render();
+          },
+          { onError: this.showReadError },
+        );
       } catch (error) {
         if (!isEngramError(error, 'VALIDATION')) throw error;
         this.hits = [];
@@ -116,16 +119,17 @@ class Notebook {
     const id = this.selectedId;
     if (!id && !this.details.selected) return;
     const details = id ? this.readSelected(id) : Promise.resolve({ selected: null, links: [] });
-    details.then(
-      (next) => {
-        if (read !== this.detailsRead) return;
-        if (!next.selected) this.selectedId = null;
-        this.details = next;
-        this.render();
-      },
-      (error: unknown) => this.view.showMessage(`Could not read the notebook: ${String(error)}`),
-    );
+    details.then((next) => {
+      if (read !== this.detailsRead) return;
+      if (!next.selected) this.selectedId = null;
+      this.details = next;
+      this.render();
+    }, this.showReadError);
   }
+
+  private readonly showReadError = (error: unknown): void => {
+    this.view.showMessage(`Could not read the notebook: ${String(error)}`);
+  };
 
   private async readSelected(id: string): Promise<Pick<NotebookState, 'selected' | 'links'>> {
     const selected = await this.mem.get(id);

@@ -150,10 +150,11 @@ export function watchCases(ctx: SuiteContext): void {
         mem.add({ content: 'two' }),
         mem.add({ content: 'three' }),
       ]);
-      await seen.until(2);
+      const final = await seen.untilLatest((page) => page.items.length === 3);
+      expect(final).toEqual(await mem.list());
+      expect(contents(final).sort()).toEqual(['one', 'three', 'two']);
       await sleep(QUIET_MS);
-      expect(seen.calls.at(-1)).toEqual(await mem.list());
-      expect(contents(seen.calls.at(-1)!).sort()).toEqual(['one', 'three', 'two']);
+      expect(seen.calls.at(-1)).toBe(final);
       stop();
     });
 
