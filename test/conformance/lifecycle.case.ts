@@ -342,6 +342,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
         'alpha',
         'beta',
       ]);
-    });
+      // Two full restores and an export are dozens of round-trips over HTTP for RemoteStore (workerd).
+    }, 120_000);
   });
 }
