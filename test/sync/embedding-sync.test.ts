@@ -76,7 +76,7 @@ describe('embeddings and sync', () => {
             memories: [
               {
                 id: 'm1',
-                create: { namespace: 'notes', createdAt: '2030-01-01T00:00:00.000Z' },
+                create: { namespace: 'notes', createdAt: '2024-01-01T00:00:00.000Z' },
                 values: { content: 'x', embedding: [1, 0], embeddingModel },
                 clocks: {
                   content: '0190a1b2c3d4-0000-node',
