@@ -2,9 +2,10 @@ import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { Json } from '../model.js';
-import type { ChangeEntry, LinkWrite, MemoryStore, MemoryWrite, Tombstone } from '../store-contract.js';
+import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
+import { chunkPush } from './push-chunks.js';
 import {
   isClockRefusal,
   pushQuarantining,
@@ -52,8 +53,6 @@ export interface SyncEngineOptions {
 }
 
 const PAGE = 500;
-/** Pushes are cut into requests of about this many bytes, well under the edge's body limit. */
-const PUSH_BYTES = 256 * 1024;
 const KEYS = {
   pushed: 'sync.pushedSeq',
   cursor: 'sync.cursor',
@@ -282,8 +281,10 @@ export class SyncEngine {
       const meta: Record<string, Json> = { [KEYS.pushed]: after };
       const previous = await readRejected(store, namespace);
       if (refused.length > 0 || previous.length > 0) {
-        const sent = new Set(local.map((e) => `${e.entity}:${e.id}`));
-        const kept = previous.filter((r) => !sent.has(`${r.entity}:${r.id}`));
+        const sent = new Set(
+          [...writes.memories, ...writes.links].map((w) => w.id).concat(writes.tombstones.map((t) => t.id)),
+        );
+        const kept = previous.filter((r) => !sent.has(r.id));
         meta[REJECTED_KEY] = withRejected(kept, refused);
         this.setStatus({ rejected: kept.length + refused.length || undefined });
       }
@@ -381,36 +382,4 @@ export class SyncEngine {
     this.current = next;
     this.options.onStatus({ ...next });
   }
-}
-
-/** Splits a push into requests of bounded size; each is an idempotent merge on the server. */
-function* chunkPush(writes: {
-  memories: MemoryWrite[];
-  links: LinkWrite[];
-  tombstones: Tombstone[];
-}): Generator<SyncRequest> {
-  let push: Required<NonNullable<SyncRequest['push']>> = { memories: [], links: [], tombstones: [] };
-  let bytes = 0;
-  let count = 0;
-  const add = (kind: 'memories' | 'links' | 'tombstones', item: MemoryWrite | LinkWrite | Tombstone) => {
-    (push[kind] as unknown[]).push(item);
-    bytes += JSON.stringify(item).length;
-    count++;
-  };
-  // Memories before links, so a link's endpoints reach the server first; tombstones last.
-  const items = [
-    ...writes.memories.map((w) => ['memories', w] as const),
-    ...writes.links.map((w) => ['links', w] as const),
-    ...writes.tombstones.map((t) => ['tombstones', t] as const),
-  ];
-  for (const [kind, item] of items) {
-    add(kind, item);
-    if (bytes >= PUSH_BYTES || count >= PAGE) {
-      yield { push };
-      push = { memories: [], links: [], tombstones: [] };
-      bytes = 0;
-      count = 0;
-    }
-  }
-  if (count > 0) yield { push };
 }

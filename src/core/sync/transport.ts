@@ -1,3 +1,4 @@
+import { isEngramError } from '../errors.js';
 import { edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 
@@ -21,16 +22,27 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async exchange(request) {
-      const answer = await requestEdge(
-        fetchFn,
-        endpoint,
-        {
-          method: 'POST',
-          headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(request),
-        },
-        { timeoutMs, who: 'sync', base: options.url },
-      );
+      const body = JSON.stringify(request);
+      const send = () =>
+        requestEdge(
+          fetchFn,
+          endpoint,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+            body,
+          },
+          { timeoutMs, who: 'sync', base: options.url },
+        );
+      let answer: Awaited<ReturnType<typeof send>>;
+      try {
+        answer = await send();
+      } catch (error) {
+        // A kept-alive connection the server closed just as it was reused fails at once (a reset, not a
+        // timeout). Every sync request is an idempotent merge or a read, so one immediate retry is safe.
+        if (!isEngramError(error, 'OFFLINE') || error.message.includes('no answer within')) throw error;
+        answer = await send();
+      }
       if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
       return parseEdgeJson<SyncResponse>(answer.text, 'sync');
     },
