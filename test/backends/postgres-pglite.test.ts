@@ -16,8 +16,10 @@ describe('PostgresStore on PGlite: migrations', () => {
     await Promise.all([a.open(), b.open()]);
     const again = storeOver();
     await again.open();
-    const { rows } = await db.query<{ version: number }>('SELECT version FROM engram_schema_version');
-    expect(rows).toEqual([{ version: 1 }]);
+    const { rows } = await db.query<{ version: number }>(
+      'SELECT version FROM engram_schema_version ORDER BY version',
+    );
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     await Promise.all([a.close(), b.close(), again.close()]);
     expect(db.closed).toBe(false);
   });

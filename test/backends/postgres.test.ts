@@ -126,7 +126,7 @@ if (!url) {
       const again = storeIn(fresh);
       await again.open();
       const versions = await admin.unsafe(`SELECT version FROM ${fresh}.engram_schema_version`);
-      expect(versions.map((v) => Number(v.version))).toEqual([1]);
+      expect(versions.map((v) => Number(v.version)).sort()).toEqual([1, 2]);
       await Promise.all([a.close(), b.close(), again.close()]);
     });
 
