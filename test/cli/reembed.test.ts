@@ -96,7 +96,9 @@ describe('engram reembed', () => {
     expect(await second.exit).toBe(0);
     expect(second.out).toEqual(['notes: embedded 15 with mini-embed, 10 already up to date']);
     expect(requests.slice(1).flat()).toHaveLength(15);
-    expect(second.terminal.join('')).toMatch(/reembed notes .*100%/);
+    // A bar while working (redrawn at most every 100 ms), then a summary line when done.
+    expect(second.terminal.join('')).toMatch(/reembed notes {2}[█░]+ \d+%/);
+    expect(second.terminal.join('')).toMatch(/engram reembed notes: 15 entries in/);
     expect(await modelsIn(file)).toEqual({ 'mini-embed': 25 });
 
     const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });

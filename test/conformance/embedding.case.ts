@@ -127,7 +127,8 @@ export function embeddingCases(ctx: SuiteContext): void {
       expect(ids(await memB.search('solar', { mode: 'vector' })).sort()).toEqual([old.id, fresh.id].sort());
       expect(warnings).toHaveLength(2);
       expect(await memB.reembed()).toEqual({ embedded: 0, skipped: 2 });
-    });
+      // Two memories, two embedders, a re-embed and five searches: many round trips on remote stores.
+    }, 60_000);
 
     it('embeds the query for vector search when no vector is given', async () => {
       const mem = await memoryWith(standInEmbedder());

@@ -53,7 +53,9 @@ describe('TopK', () => {
     const random = seeded(1);
     const scores = Array.from({ length: 500 }, () => random());
     const top = new TopK(7);
-    scores.forEach((s, i) => top.push(i, s));
+    scores.forEach((s, i) => {
+      top.push(i, s);
+    });
     expect(top.sorted().map((h) => h.score)).toEqual(
       [...scores]
         .sort((a, b) => b - a)
@@ -69,13 +71,17 @@ describe('VectorMatrix (exact)', () => {
 
   it('finds the same nearest neighbours as a float64 brute force', () => {
     const matrix = new VectorMatrix(24, 4);
-    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
     for (const q of queries) expect(matrix.search(q, 10).map((h) => h.id)).toEqual(bruteForce(data, q, 10));
   });
 
   it('reuses deleted slots, never returns deleted ids, and filters during the scan', () => {
     const matrix = new VectorMatrix(24);
-    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
     const best = matrix.search(queries[0]!, 1)[0]!.id;
     matrix.delete(best);
     expect(matrix.size).toBe(799);
@@ -93,7 +99,9 @@ describe('Int8Matrix', () => {
     const data = clustered(3000, 64, 60, 4);
     const queries = clustered(40, 64, 60, 5);
     const int8 = new Int8Matrix(64);
-    data.forEach((v, i) => int8.add(`v${i}`, v));
+    data.forEach((v, i) => {
+      int8.add(`v${i}`, v);
+    });
     expect(int8.bytes).toBeLessThanOrEqual(3000 * 64 * 4 * 0.3);
     const exact = (id: string) => data[Number(id.slice(1))];
     const got = queries.map((q) => int8.search(q, 10, { exact }).map((h) => h.id));
@@ -113,10 +121,14 @@ describe('IvfIndex (approximate)', () => {
   it('searches exactly until trained, then keeps recall@10 ≥ 0.95 scanning a fraction of the lists', () => {
     const matrix = new VectorMatrix(32);
     const ivf = new IvfIndex(matrix, { minTrain: 5000 });
-    data.slice(0, 100).forEach((v, i) => ivf.add(matrix.set(`v${i}`, v)));
+    data.slice(0, 100).forEach((v, i) => {
+      ivf.add(matrix.set(`v${i}`, v));
+    });
     expect(ivf.trained).toBe(false);
     expect(ivf.search(queries[0]!, 10)).toEqual(matrix.search(queries[0]!, 10));
-    data.slice(100).forEach((v, i) => ivf.add(matrix.set(`v${i + 100}`, v)));
+    data.slice(100).forEach((v, i) => {
+      ivf.add(matrix.set(`v${i + 100}`, v));
+    });
     expect(ivf.stale).toBe(true);
     ivf.train(seeded(8));
     expect(ivf.stale).toBe(false);
@@ -132,7 +144,9 @@ describe('IvfIndex (approximate)', () => {
   it('files later vectors incrementally and forgets removed ones', () => {
     const matrix = new VectorMatrix(32);
     const ivf = new IvfIndex(matrix, { minTrain: 1000 });
-    data.forEach((v, i) => matrix.set(`v${i}`, v));
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
     ivf.train(seeded(9));
     const probe = queries[2]!;
     ivf.add(matrix.set('exact-twin', probe));

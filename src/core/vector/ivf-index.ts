@@ -4,7 +4,7 @@ import type { VectorHit, VectorMatrix } from './vector-matrix.js';
 export interface IvfOptions {
   /** Lists (centroids); default √n at training time, at least 16. */
   lists?: number;
-  /** Lists scanned per query (default 24); more is slower and closer to exact. */
+  /** Lists scanned per query (default 48); more is slower and closer to exact. */
   probes?: number;
   /** Vectors below this count are searched exactly (default 5 000): an index would not pay for itself. */
   minTrain?: number;
@@ -37,7 +37,7 @@ export class IvfIndex {
   ) {
     this.options = {
       lists: options.lists ?? 0,
-      probes: options.probes ?? 24,
+      probes: options.probes ?? 48,
       minTrain: options.minTrain ?? 5000,
       rounds: options.rounds ?? 8,
     };
