@@ -72,6 +72,20 @@ export function isEngramError(value: unknown, code?: ErrorCode): value is Engram
   return value instanceof EngramError && (code === undefined || value.code === code);
 }
 
+/**
+ * The VALIDATION error every input check throws, in the one shape users read: which field, what was
+ * expected and, when known, what was got: `ttl: expected a duration like '1h', got "soon"`.
+ */
+export function validationError(
+  field: string,
+  expected: string,
+  got?: string | number,
+  cause?: unknown,
+): EngramError {
+  const message = `${field}: expected ${expected}${got === undefined ? '' : `, got ${got}`}`;
+  return new EngramError('VALIDATION', message, cause === undefined ? { field } : { field, cause });
+}
+
 /** Wraps a driver failure as STORAGE, leaving Engram errors untouched. */
 export function storageError(operation: string, cause: unknown): EngramError {
   if (cause instanceof EngramError) return cause;

@@ -1,5 +1,5 @@
 import { bestFirst } from './best-first.js';
-import { EngramError } from './errors.js';
+import { validationError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
 import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
@@ -106,10 +106,10 @@ async function vectorSearch(
     const page = await store.vectors(namespace, after, VECTOR_PAGE);
     for (const { id, embedding } of page) {
       if (embedding.length !== vector.length) {
-        throw new EngramError(
-          'VALIDATION',
-          `vector: expected ${embedding.length} dimensions like the stored embeddings, got ${vector.length}`,
-          { field: 'vector' },
+        throw validationError(
+          'vector',
+          `${embedding.length} dimensions like the stored embeddings`,
+          vector.length,
         );
       }
       scored.push({ id, score: cosine(vector, embedding, normA) });
@@ -150,9 +150,7 @@ export async function searchStore(
   };
   if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
   if (!request.vector) {
-    throw new EngramError('VALIDATION', `vector: required for mode '${request.mode}', got nothing`, {
-      field: 'vector',
-    });
+    throw validationError('vector', `a query vector for mode '${request.mode}'`, 'nothing');
   }
   if (request.mode === 'vector') return vectorSearch(store, namespace, request.vector, filter, request.limit);
   const depth = Math.max(request.limit * 3, 50);

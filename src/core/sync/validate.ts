@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { EngramError } from '../errors.js';
+import { EngramError, validationError } from '../errors.js';
 import { isHlc } from '../hlc.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
@@ -65,9 +65,7 @@ const syncRequest = v.strictObject({
 function checkFields(fields: readonly string[], clockMap: Record<string, string>, where: string): void {
   for (const key of Object.keys(clockMap)) {
     if (!fields.includes(key)) {
-      throw new EngramError('VALIDATION', `${where}.clocks.${key}: expected one of ${fields.join(', ')}`, {
-        field: `${where}.clocks.${key}`,
-      });
+      throw validationError(`${where}.clocks.${key}`, `one of ${fields.join(', ')}`);
     }
   }
 }

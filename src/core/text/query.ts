@@ -1,4 +1,4 @@
-import { EngramError } from '../errors.js';
+import { validationError } from '../errors.js';
 import { MAX_TERM_LENGTH, splitWords, tokenize } from './tokenize.js';
 
 export type QueryClause =
@@ -54,11 +54,7 @@ class QueryBuilder {
 
   build(query: string): ParsedQuery {
     if (this.clauses.length === 0) {
-      throw new EngramError(
-        'VALIDATION',
-        `query: expected at least one search term, got ${JSON.stringify(query)}`,
-        { field: 'query' },
-      );
+      throw validationError('query', 'at least one search term', JSON.stringify(query));
     }
     const terms = new Set(this.excluded);
     const prefixes = new Set<string>();

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { EngramError } from '../../core/errors.js';
+import { validationError } from '../../core/errors.js';
 import { serveSync } from '../../core/sync/server.js';
 import type { EdgeEnv } from '../env.js';
 import { readJson } from '../request.js';
@@ -14,13 +14,7 @@ export function syncRoutes(observe: (stamp: string) => void): Hono<EdgeEnv> {
   app.post('/', async (c) => {
     const origin = c.req.query('origin') ?? 'remote';
     if (origin !== 'local' && origin !== 'remote') {
-      throw new EngramError(
-        'VALIDATION',
-        `sync.origin: expected 'local' or 'remote', got ${JSON.stringify(origin)}`,
-        {
-          field: 'sync.origin',
-        },
-      );
+      throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
     }
     const response = await serveSync(c.var.store, c.var.namespace, await readJson(c), {
       origin,
