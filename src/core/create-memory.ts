@@ -2,6 +2,7 @@ import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
@@ -17,6 +18,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
   const store = options.store;
+  assertSearchable(store);
   const now = options.now ?? Date.now;
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);

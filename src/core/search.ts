@@ -1,7 +1,13 @@
 import { bestFirst } from './best-first.js';
 import { validationError } from './errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
-import type { MemoryRecord, MemoryStore, NativeSearchHit, SearchRequest } from './store-contract.js';
+import type {
+  MemoryRecord,
+  MemoryStore,
+  NativeSearchHit,
+  SearchRequest,
+  TextIndex,
+} from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
@@ -58,7 +64,7 @@ async function takeAccepted<C extends Ranked>(
 }
 
 async function textSearch(
-  store: MemoryStore,
+  store: MemoryStore & TextIndex,
   namespace: string,
   request: SearchRequest,
   filter: MemoryFilter,
@@ -94,7 +100,7 @@ function cosine(a: readonly number[], b: readonly number[], normA: number): numb
 
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
 async function vectorSearch(
-  store: MemoryStore,
+  store: MemoryStore & TextIndex,
   namespace: string,
   vector: readonly number[],
   filter: MemoryFilter,
@@ -142,21 +148,42 @@ export async function searchStore(
   request: SearchRequest,
 ): Promise<NativeSearchHit[]> {
   if (store.search) return store.search(namespace, request);
+  const indexed = withTextIndex(store);
   const filter: MemoryFilter = {
     kind: request.kind,
     tags: request.tags,
     tagMode: request.tagMode,
     now: request.now,
   };
-  if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
+  if (request.mode === 'text') return textSearch(indexed, namespace, request, filter, request.limit);
   if (!request.vector) {
     throw validationError('vector', `a query vector for mode '${request.mode}'`, 'nothing');
   }
-  if (request.mode === 'vector') return vectorSearch(store, namespace, request.vector, filter, request.limit);
+  if (request.mode === 'vector')
+    return vectorSearch(indexed, namespace, request.vector, filter, request.limit);
   const depth = Math.max(request.limit * 3, 50);
   const [text, vector] = await Promise.all([
-    textSearch(store, namespace, request, filter, depth),
-    vectorSearch(store, namespace, request.vector, filter, depth),
+    textSearch(indexed, namespace, request, filter, depth),
+    vectorSearch(indexed, namespace, request.vector, filter, depth),
   ]);
   return fuse([text, vector], request.limit);
+}
+
+/**
+ * A store must either answer `search` itself or serve the text index core ranks over; checked when a
+ * memory opens, so a custom store missing both fails at once, naming what it lacks.
+ */
+export function withTextIndex(store: MemoryStore): MemoryStore & TextIndex {
+  if (store.textStats && store.postings && store.vectors) return store as MemoryStore & TextIndex;
+  const missing = (['textStats', 'postings', 'vectors'] as const).filter((name) => !store[name]);
+  throw validationError(
+    'store',
+    'a store with search(), or with textStats(), postings() and vectors()',
+    `a ${store.kind} store without ${missing.map((name) => `${name}()`).join(', ')}`,
+  );
+}
+
+/** Throws unless the store can search: see {@link withTextIndex}. */
+export function assertSearchable(store: MemoryStore): void {
+  if (!store.search) withTextIndex(store);
 }

@@ -65,8 +65,6 @@ export class IndexedDBStore implements MemoryStore {
   readonly capabilities: StoreCapabilities = {
     persistent: true,
     shared: true,
-    nativeSearch: false,
-    nativeGraph: false,
   };
   readonly name: string;
   private readonly blockedTimeoutMs: number;
