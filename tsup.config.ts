@@ -7,17 +7,23 @@ export default defineConfig({
     'backends/sqljs/index': 'src/backends/sqljs/index.ts',
     'backends/remote/index': 'src/backends/remote/index.ts',
     'edge/index': 'src/edge/index.ts',
+    'store/index': 'src/store/index.ts',
+    // The conformance suite stays with the tests it is (test/conformance); published as engram/testing.
+    'testing/index': 'test/conformance/index.ts',
     'cli/main': 'src/cli/main.ts',
   },
   format: ['esm'],
   dts: {
-    entry: [
-      'src/index.ts',
-      'src/backends/indexeddb/index.ts',
-      'src/backends/sqljs/index.ts',
-      'src/backends/remote/index.ts',
-      'src/edge/index.ts',
-    ],
+    // Named like the JS entries, so every .d.ts lands beside its .js (test/ would otherwise shift the root).
+    entry: {
+      index: 'src/index.ts',
+      'backends/indexeddb/index': 'src/backends/indexeddb/index.ts',
+      'backends/sqljs/index': 'src/backends/sqljs/index.ts',
+      'backends/remote/index': 'src/backends/remote/index.ts',
+      'edge/index': 'src/edge/index.ts',
+      'store/index': 'src/store/index.ts',
+      'testing/index': 'test/conformance/index.ts',
+    },
   },
   target: 'es2022',
   platform: 'neutral',
