@@ -3,7 +3,8 @@
 import Dexie from 'dexie';
 import { deleteDB, openDB } from 'idb';
 import { IndexedDBStore } from '../dist/backends/indexeddb/index.js';
-import { createMemory, tokenize } from '../dist/index.js';
+import { createMemory } from '../dist/index.js';
+import { tokenize } from '../dist/store/index.js';
 import { makeCorpus } from './corpus.mjs';
 
 const NAMESPACE = 'bench';

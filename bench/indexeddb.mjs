@@ -6,7 +6,8 @@ import 'fake-indexeddb/auto';
 import Dexie from 'dexie';
 import { openDB } from 'idb';
 import { IndexedDBStore } from '../dist/backends/indexeddb/index.js';
-import { createMemory, tokenize } from '../dist/index.js';
+import { createMemory } from '../dist/index.js';
+import { tokenize } from '../dist/store/index.js';
 import { makeCorpus, median, time } from './corpus.mjs';
 
 const BULK = Number(process.env.BENCH_IDB_BULK ?? 10_000);

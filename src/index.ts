@@ -12,29 +12,14 @@ export type {
   WarningEvent,
 } from './core/engram-options.js';
 export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
-export {
-  compareIdsDesc,
-  isExpired,
-  isValidAt,
-  matchesFilter,
-  matchesListQuery,
-  validAt,
-} from './core/filter.js';
-export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from './core/hlc.js';
-export { uuidv7 } from './core/ids.js';
 export { normalizeContent } from './core/lifecycle.js';
-export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from './core/merge.js';
 export * from './core/model.js';
-export { searchStore } from './core/search.js';
-export { createSerialQueue } from './core/serial.js';
 export * from './core/store-contract.js';
 export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';
 export type { LiveState } from './core/sync/live.js';
 export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
 export type { RejectedChange } from './core/sync/quarantine.js';
-export { pullChanges, serveSync } from './core/sync/server.js';
-export { createHttpTransport, type SyncTransport } from './core/sync/transport.js';
-export { indexText, tokenize } from './core/text/index.js';
+export type { SyncTransport } from './core/sync/transport.js';
 export {
   canonicalJson,
   exportEntries,

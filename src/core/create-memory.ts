@@ -5,6 +5,7 @@ import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
@@ -38,6 +39,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     );
   }
   const store = options.store;
+  assertSearchable(store);
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
   await store.open();

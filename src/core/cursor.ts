@@ -1,4 +1,4 @@
-import { EngramError } from './errors.js';
+import { validationError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
 
 /** List cursors are opaque to callers: the last id of a page, base64url-encoded. */
@@ -13,11 +13,5 @@ export function decodeCursor(cursor: string): string {
   } catch {
     // fall through to the validation error below
   }
-  throw new EngramError(
-    'VALIDATION',
-    'list.cursor: expected a cursor returned by list, got an unknown value',
-    {
-      field: 'list.cursor',
-    },
-  );
+  throw validationError('list.cursor', 'a cursor returned by list', 'an unknown value');
 }

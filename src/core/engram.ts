@@ -12,7 +12,7 @@ import {
 import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
 import { type ReembedOptions, type ReembedResult, reembedAll } from './embedding/reembed.js';
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
-import { EngramError } from './errors.js';
+import { EngramError, validationError } from './errors.js';
 import { Emitter } from './events.js';
 import { isExpired } from './filter.js';
 import { findPath, walkNeighbors } from './graph.js';
@@ -216,13 +216,7 @@ export class Engram {
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
     if (event !== 'change' && event !== 'status' && event !== 'rejected' && event !== 'warning') {
-      throw new EngramError(
-        'VALIDATION',
-        `on.event: expected 'change', 'status', 'rejected' or 'warning', got ${JSON.stringify(event)}`,
-        {
-          field: 'on.event',
-        },
-      );
+      throw validationError('on.event', `'change', 'status', 'rejected' or 'warning'`, JSON.stringify(event));
     }
     return this.events.on(event, listener);
   }
@@ -437,16 +431,10 @@ export class Engram {
   async addMany(inputs: MemoryInput[]): Promise<Memory[]> {
     this.assertOpen();
     if (!Array.isArray(inputs)) {
-      throw new EngramError('VALIDATION', 'addMany: expected an array of memories', { field: 'addMany' });
+      throw validationError('addMany', 'an array of memories');
     }
     if (inputs.length > schema.LIMITS.batch) {
-      throw new EngramError(
-        'VALIDATION',
-        `addMany: expected at most ${schema.LIMITS.batch} memories, got ${inputs.length}`,
-        {
-          field: 'addMany',
-        },
-      );
+      throw validationError('addMany', `at most ${schema.LIMITS.batch} memories`, inputs.length);
     }
     const parsed = inputs.map((input, i) => schema.parse(schema.memoryInputSchema, input, `addMany.${i}`));
     return this.insert(parsed, 'addMany');
@@ -623,9 +611,7 @@ export class Engram {
     schema.parse(schema.labelSchema('type'), type, 'link.type');
     const parsed = schema.parse(schema.linkOptionsSchema, options, 'link.options');
     if (fromId === toId) {
-      throw new EngramError('VALIDATION', 'link.to: expected a memory other than link.from', {
-        field: 'link.to',
-      });
+      throw validationError('link.to', 'a memory other than link.from');
     }
     await Promise.all([this.requireLive(fromId, 'link.from'), this.requireLive(toId, 'link.to')]);
     const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(

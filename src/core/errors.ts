@@ -13,6 +13,28 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * The one table of HTTP statuses by error code: the edge answers with it, and clients read a status
+ * back through it when a response carries no Engram error body. STORAGE and OFFLINE are both 503.
+ */
+export const HTTP_STATUS = {
+  VALIDATION: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  STORAGE: 503,
+  OFFLINE: 503,
+} as const satisfies Record<ErrorCode, number>;
+
+/** The code a 4xx status stands for, by the table above; undefined for any other status. */
+export function codeOfStatus(status: number): ErrorCode | undefined {
+  if (status < 400 || status >= 500) return undefined;
+  return ERROR_CODES.find((code) => HTTP_STATUS[code] === status);
+}
+
 export interface ErrorDetails {
   /** Dotted path of the offending input field, e.g. `tags.2` or `metadata`. */
   field?: string;
@@ -52,6 +74,20 @@ export class EngramError extends Error {
 
 export function isEngramError(value: unknown, code?: ErrorCode): value is EngramError {
   return value instanceof EngramError && (code === undefined || value.code === code);
+}
+
+/**
+ * The VALIDATION error every input check throws, in the one shape users read: which field, what was
+ * expected and, when known, what was got: `ttl: expected a duration like '1h', got "soon"`.
+ */
+export function validationError(
+  field: string,
+  expected: string,
+  got?: string | number,
+  cause?: unknown,
+): EngramError {
+  const message = `${field}: expected ${expected}${got === undefined ? '' : `, got ${got}`}`;
+  return new EngramError('VALIDATION', message, cause === undefined ? { field } : { field, cause });
 }
 
 /** Wraps a driver failure as STORAGE, leaving Engram errors untouched. */

@@ -1,14 +1,4 @@
-import { EngramError, ERROR_CODES, type ErrorCode } from './errors.js';
-
-const CODE_OF_STATUS: Record<number, ErrorCode> = {
-  400: 'VALIDATION',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  429: 'RATE_LIMITED',
-};
+import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode } from './errors.js';
 
 /**
  * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
@@ -72,7 +62,7 @@ export function edgeError(
   }
   const retryAfterMs = parseRetryAfter(retryAfter);
   if (sent) return new EngramError(sent.code, sent.message, { field: sent.field, retryAfterMs });
-  const code = CODE_OF_STATUS[status] ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
+  const code = codeOfStatus(status) ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
   return new EngramError(
     code,
     `${what} answered HTTP ${status} without an Engram error (is the url an Engram edge?)`,

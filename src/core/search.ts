@@ -1,5 +1,5 @@
 import { bestFirst } from './best-first.js';
-import { EngramError } from './errors.js';
+import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
 import type { Explanation } from './model.js';
@@ -10,6 +10,7 @@ import type {
   NativeSearchHit,
   SearchReport,
   SearchRequest,
+  TextIndex,
 } from './store-contract.js';
 import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
 import { cosine } from './vector/cosine.js';
@@ -81,7 +82,7 @@ async function takeAccepted<C extends Ranked>(
 }
 
 async function textSearch(
-  store: MemoryStore,
+  store: MemoryStore & TextIndex,
   namespace: string,
   request: SearchRequest,
   filter: MemoryFilter,
@@ -120,7 +121,7 @@ async function textSearch(
 
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */
 async function vectorSearch(
-  store: MemoryStore,
+  store: MemoryStore & TextIndex,
   namespace: string,
   vector: readonly number[],
   filter: MemoryFilter,
@@ -146,10 +147,10 @@ async function vectorSearch(
         continue;
       }
       if (embedding.length !== vector.length) {
-        throw new EngramError(
-          'VALIDATION',
-          `vector: expected ${embedding.length} dimensions like the stored embeddings, got ${vector.length}`,
-          { field: 'vector' },
+        throw validationError(
+          'vector',
+          `${embedding.length} dimensions like the stored embeddings`,
+          vector.length,
         );
       }
       const score = cosine(vector, embedding, normA);
@@ -202,6 +203,7 @@ export async function searchStore(
   report?: SearchReport,
 ): Promise<NativeSearchHit[]> {
   if (store.search) return store.search(namespace, request, report);
+  const indexed = withTextIndex(store);
   const filter: MemoryFilter = {
     kind: request.kind,
     tags: request.tags,
@@ -211,15 +213,13 @@ export async function searchStore(
     asOf: request.asOf,
     history: request.history,
   };
-  if (request.mode === 'text') return textSearch(store, namespace, request, filter, request.limit);
+  if (request.mode === 'text') return textSearch(indexed, namespace, request, filter, request.limit);
   if (!request.vector) {
-    throw new EngramError('VALIDATION', `vector: required for mode '${request.mode}', got nothing`, {
-      field: 'vector',
-    });
+    throw validationError('vector', `a query vector for mode '${request.mode}'`, 'nothing');
   }
   if (request.mode === 'vector') {
     return vectorSearch(
-      store,
+      indexed,
       namespace,
       request.vector,
       filter,
@@ -231,8 +231,27 @@ export async function searchStore(
   }
   const depth = Math.max(request.limit * 3, 50);
   const [text, vector] = await Promise.all([
-    textSearch(store, namespace, request, filter, depth),
-    vectorSearch(store, namespace, request.vector, filter, depth, request.model, report, request.explain),
+    textSearch(indexed, namespace, request, filter, depth),
+    vectorSearch(indexed, namespace, request.vector, filter, depth, request.model, report, request.explain),
   ]);
   return fuse([text, vector], request.limit);
+}
+
+/**
+ * A store must either answer `search` itself or serve the text index core ranks over; checked when a
+ * memory opens, so a custom store missing both fails at once, naming what it lacks.
+ */
+export function withTextIndex(store: MemoryStore): MemoryStore & TextIndex {
+  if (store.textStats && store.postings && store.vectors) return store as MemoryStore & TextIndex;
+  const missing = (['textStats', 'postings', 'vectors'] as const).filter((name) => !store[name]);
+  throw validationError(
+    'store',
+    'a store with search(), or with textStats(), postings() and vectors()',
+    `a ${store.kind} store without ${missing.map((name) => `${name}()`).join(', ')}`,
+  );
+}
+
+/** Throws unless the store can search: see {@link withTextIndex}. */
+export function assertSearchable(store: MemoryStore): void {
+  if (!store.search) withTextIndex(store);
 }

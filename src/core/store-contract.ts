@@ -161,10 +161,6 @@ export interface StoreCapabilities {
   persistent: boolean;
   /** Other processes or tabs may write the same data; `subscribe` tells of their changes. */
   shared: boolean;
-  /** The store answers search itself (e.g. over HTTP) instead of serving postings to core. */
-  nativeSearch: boolean;
-  /** The store answers neighbors/path itself. */
-  nativeGraph: boolean;
 }
 
 export interface SearchRequest extends SearchOptions {
@@ -214,9 +210,13 @@ export interface MemoryStore {
   /** Matching memories ordered by id descending, at most `limit`. */
   list(namespace: string, query: ListQuery): Promise<MemoryRecord[]>;
 
-  /** Inverted-index reads for core's BM25: postings of exact terms and of every term with a prefix. */
-  textStats(namespace: string): Promise<TextStats>;
-  postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
+  /**
+   * The text index: inverted-index reads for core's BM25 (postings of exact terms and of every term with a
+   * prefix) and embeddings for exact vector search. Required unless the store answers `search` itself
+   * (see {@link TextIndex}); `createMemory` refuses a store with neither.
+   */
+  textStats?(namespace: string): Promise<TextStats>;
+  postings?(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
   /**
    * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
    * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index
@@ -227,7 +227,7 @@ export interface MemoryStore {
     query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }>;
   /** Embeddings in id order after `afterId`, `limit` at a time. */
-  vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
+  vectors?(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]>;
   getMeta(namespace: string, key: string): Promise<Json | undefined>;
@@ -253,3 +253,6 @@ export interface MemoryStore {
   /** Changes made by other processes/tabs; returns an unsubscribe function. */
   subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
 }
+
+/** A store whose ranking runs in core: the text-index group, all three present. */
+export type TextIndex = Required<Pick<MemoryStore, 'textStats' | 'postings' | 'vectors'>>;

@@ -1,7 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { EngramError } from '../core/errors.js';
+import { EngramError, validationError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { authenticate, authorize } from './auth.js';
@@ -185,7 +185,5 @@ function announcing(store: MemoryStore | StoreFactory, hub: LiveHub): StoreFacto
 function storeResolver(store: MemoryStore | StoreFactory): StoreFactory {
   if (typeof store === 'function') return store;
   if (store && typeof store.apply === 'function') return () => store;
-  throw new EngramError('VALIDATION', 'store: expected a MemoryStore or a function returning one', {
-    field: 'store',
-  });
+  throw validationError('store', 'a MemoryStore or a function returning one');
 }

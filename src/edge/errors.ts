@@ -1,20 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { EngramError, type ErrorCode } from '../core/errors.js';
-
-/** The one place HTTP statuses follow from error codes; RemoteStore maps them back by code, not status. */
-const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
-  VALIDATION: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  STORAGE: 503,
-  OFFLINE: 503,
-};
+import { EngramError, type ErrorCode, HTTP_STATUS } from '../core/errors.js';
 
 /**
  * A driver's message can carry SQL or host names, so clients get a generic STORAGE message and the
@@ -33,7 +19,7 @@ export function toErrorResponse(c: Context, thrown: unknown): Response {
     const body: ErrorBody = {
       error: error.code === 'STORAGE' ? { code: 'STORAGE', message: STORAGE_MESSAGE } : error.toJSON(),
     };
-    const response = c.json(body, STATUS_OF[error.code]);
+    const response = c.json(body, HTTP_STATUS[error.code]);
     if (error.code === 'UNAUTHORIZED') response.headers.set('WWW-Authenticate', 'Bearer');
     if (error.code === 'RATE_LIMITED' && error.retryAfterMs !== undefined) {
       response.headers.set('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));

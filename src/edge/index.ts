@@ -1,4 +1,6 @@
 export { type PostgresDriver, PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
+export type { PulledChange, SyncRequest, SyncResponse } from '../core/sync/protocol.js';
+export { pullChanges, serveSync } from '../core/sync/server.js';
 export { type CorsOptions, createEdgeApp, type EdgeAppOptions, type StoreFactory } from './app.js';
 export type { DemoConfig, DemoPage } from './demo.js';
 export type { EdgeEnv } from './env.js';

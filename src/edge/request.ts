@@ -1,17 +1,17 @@
 import type { Context } from 'hono';
-import { EngramError } from '../core/errors.js';
+import { validationError } from '../core/errors.js';
 import { fieldSchemas, parse } from '../core/validate.js';
 
 /** Reads the body as JSON whatever its content type; a missing or malformed body is VALIDATION, not a 500. */
 export async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') {
-    throw new EngramError('VALIDATION', 'body: expected a JSON body, got nothing', { field: 'body' });
+    throw validationError('body', 'a JSON body', 'nothing');
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new EngramError('VALIDATION', 'body: expected valid JSON, got malformed text', { field: 'body' });
+    throw validationError('body', 'valid JSON', 'malformed text');
   }
 }
 
@@ -53,9 +53,7 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     if (!shape.allowed.includes(key)) {
       const field = `${shape.where}.${key}`;
       const expected = [...shape.allowed, ...(shape.omit ?? [])].join(', ');
-      throw new EngramError('VALIDATION', `${field}: unknown query parameter, expected one of ${expected}`, {
-        field,
-      });
+      throw validationError(field, `a known query parameter: one of ${expected}`, 'an unknown one');
     }
     if (shape.lists?.includes(key)) {
       out[key] = values.flatMap((v) => v.split(',')).filter((v) => v !== '');
@@ -88,9 +86,7 @@ export function wantsClocks(c: Context): boolean {
   const include = c.req.query('include');
   if (include === undefined) return false;
   if (include !== 'clocks') {
-    throw new EngramError('VALIDATION', `include: expected 'clocks', got ${JSON.stringify(include)}`, {
-      field: 'include',
-    });
+    throw validationError('include', `'clocks'`, JSON.stringify(include));
   }
   return true;
 }

@@ -1,5 +1,5 @@
 import { sign } from 'hono/jwt';
-import { EngramError } from '../core/errors.js';
+import { validationError } from '../core/errors.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 
 export interface MintTokenOptions {
@@ -19,22 +19,14 @@ export function parseTtl(ttl: string | number): number {
   const seconds =
     typeof ttl === 'number' ? ttl : match ? Number(match[1]) * UNIT_SECONDS[match[2] || 's']! : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new EngramError(
-      'VALIDATION',
-      `ttl: expected a positive number of seconds or a duration like '1h', got ${JSON.stringify(ttl)}`,
-      {
-        field: 'ttl',
-      },
-    );
+    throw validationError('ttl', `a positive number of seconds or a duration like '1h'`, JSON.stringify(ttl));
   }
   return seconds;
 }
 
 export function checkSecret(secret: unknown): string {
   if (typeof secret !== 'string' || secret === '') {
-    throw new EngramError('VALIDATION', 'secret: expected a non-empty string (the HS256 signing key)', {
-      field: 'secret',
-    });
+    throw validationError('secret', 'a non-empty string (the HS256 signing key)');
   }
   return secret;
 }
@@ -51,7 +43,7 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   const secret = checkSecret(options.secret);
   const list = typeof options.ns === 'string' ? [options.ns] : options.ns;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new EngramError('VALIDATION', 'ns: expected at least one namespace', { field: 'ns' });
+    throw validationError('ns', 'at least one namespace');
   }
   const ns = list.map((name, i) => parse(namespaceSchema, name, `ns.${i}`));
   const iat = Math.floor(Date.now() / 1000);

@@ -58,6 +58,6 @@ describe('InMemoryStore extras', () => {
       expect(await ranked(churned, query), query).toEqual(await ranked(fresh, query));
     }
     expect(await churned.search('start')).toEqual([]);
-    expect(await churned.store.textStats('default')).toEqual(await fresh.store.textStats('default'));
+    expect(await churned.store.textStats!('default')).toEqual(await fresh.store.textStats!('default'));
   });
 });

@@ -120,7 +120,7 @@ describe.each([300, 20])(
       expect(live.length).toBeGreaterThan(1200);
       expect(live.length).toBeLessThan(1400);
       expect(live.some((m) => m.embedding)).toBe(true);
-      expect((await ours.store.textStats(ours.namespace)).docs).toBeGreaterThan(1200);
+      expect((await ours.store.textStats!(ours.namespace)).docs).toBeGreaterThan(1200);
     });
 
     const filters: ListOptions[] = [

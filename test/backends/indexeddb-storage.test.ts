@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { createMemory, formatHlc, type Json, type MemoryWrite, type WriteBatch } from '../../src/index.js';
+import { createMemory, type Json, type MemoryWrite, type WriteBatch } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 
 let databases = 0;
 const freshName = () => `engram-storage-${process.pid}-${Date.now()}-${++databases}`;

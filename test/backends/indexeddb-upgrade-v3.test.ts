@@ -2,12 +2,9 @@ import 'fake-indexeddb/auto';
 import { deleteDB, type IDBPDatabase, openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import {
-  type EngramDatabase,
-  type TextShardRow,
-  upgradeSchema,
-} from '../../src/backends/indexeddb/schema.js';
+import type { EngramDatabase, TextShardRow } from '../../src/backends/indexeddb/schema.js';
 import { decodeShard, encodeShard } from '../../src/backends/indexeddb/text-shards.js';
+import { upgradeSchema } from '../../src/backends/indexeddb/upgrade.js';
 import { WORD_MARK } from '../../src/core/text/index.js';
 import { createMemory } from '../../src/index.js';
 

@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import { deleteDB, openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { createMemory, EngramError, indexText } from '../../src/index.js';
+import { createMemory, EngramError } from '../../src/index.js';
+import { indexText } from '../../src/store/index.js';
 import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 
 let databases = 0;

@@ -1,5 +1,6 @@
 import { type IDBPDatabase, openDB } from 'idb';
-import { formatHlc, indexText, type Link, type Memory, type Tombstone } from '../../src/index.js';
+import type { Link, Memory, Tombstone } from '../../src/index.js';
+import { formatHlc, indexText } from '../../src/store/index.js';
 
 /**
  * Schema version 1 of the IndexedDB store, written with raw idb: what a database created by the first

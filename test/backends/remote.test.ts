@@ -163,19 +163,11 @@ describe('RemoteStore extras', () => {
     });
   });
 
-  it('says which methods stay on the server, never answering them silently', async () => {
+  it('leaves the text index on the server: it answers search() and serves no postings', async () => {
     const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
-    expect(store.capabilities).toMatchObject({ nativeSearch: true, nativeGraph: true, persistent: true });
-    for (const call of [
-      () => store.postings('n', ['a'], []),
-      () => store.textStats('n'),
-      () => store.vectors('n', null, 10),
-    ]) {
-      await expect(call()).rejects.toMatchObject({
-        code: 'STORAGE',
-        message: expect.stringContaining('capabilities.nativeSearch'),
-      });
-    }
+    expect(store.capabilities).toEqual({ persistent: true, shared: true });
+    expect(typeof store.search).toBe('function');
+    for (const method of ['textStats', 'postings', 'vectors']) expect(method in store).toBe(false);
   });
 
   it('lists the namespaces its token grants plus those it used', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatHlc, type MemoryWrite } from '../../src/index.js';
+import type { MemoryWrite } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 import { freshNamespace, type SuiteContext } from './harness.js';
 
 const stamp = (ms: number, node = 'n1') => formatHlc({ wallMs: ms, counter: 0, node });

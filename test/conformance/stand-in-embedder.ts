@@ -1,5 +1,5 @@
 import type { Embedder } from '../../src/index.js';
-import { tokenize } from '../../src/index.js';
+import { tokenize } from '../../src/store/index.js';
 
 /**
  * A deterministic stand-in for a real model (none can be downloaded here): each token adds 1 to the

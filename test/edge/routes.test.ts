@@ -142,7 +142,7 @@ describe('edge routes: memories', () => {
     const typo = await call('GET', '/v1/ns/demo/memories?tag=a');
     expect(typo.status).toBe(400);
     expect(typo.json.error).toMatchObject({ field: 'list.tag' });
-    expect(typo.json.error.message).toContain('unknown query parameter');
+    expect(typo.json.error.message).toContain('expected a known query parameter');
   });
 });
 

@@ -2,7 +2,8 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { formatHlc, type MemoryWrite, type SyncResponse } from '../../src/index.js';
+import type { MemoryWrite, SyncResponse } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 
 const url = process.env.DATABASE_URL;
 const FIELDS = ['content', 'kind', 'tags', 'metadata', 'embedding', 'importance', 'expiresAt'];

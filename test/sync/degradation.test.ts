@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SyncEngine } from '../../src/core/sync/engine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import {
-  createMemory,
-  EngramError,
-  HybridLogicalClock,
-  InMemoryStore,
-  type SyncStatus,
-} from '../../src/index.js';
+import { createMemory, EngramError, InMemoryStore, type SyncStatus } from '../../src/index.js';
+import { HybridLogicalClock } from '../../src/store/index.js';
 
 const SECRET = 'degradation-secret';
 

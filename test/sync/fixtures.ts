@@ -1,4 +1,5 @@
-import { type Engram, type Link, type Memory, type MemoryStore, matchesFilter } from '../../src/index.js';
+import type { Engram, Link, Memory, MemoryStore } from '../../src/index.js';
+import { matchesFilter } from '../../src/store/index.js';
 
 export type Fault = 'ok' | 'drop' | 'error5xx' | 'timeout' | 'lostReply' | 'duplicate';
 

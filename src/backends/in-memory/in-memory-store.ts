@@ -73,8 +73,6 @@ export class InMemoryStore implements MemoryStore {
   readonly capabilities: StoreCapabilities = {
     persistent: false,
     shared: false,
-    nativeSearch: false,
-    nativeGraph: false,
   };
   private readonly spaces = new Map<string, NamespaceData>();
   private closed = false;

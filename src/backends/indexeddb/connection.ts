@@ -1,6 +1,7 @@
 import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
-import { type EngramDatabase, type EngramSchema, SCHEMA_VERSION, upgradeSchema } from './schema.js';
+import type { EngramDatabase, EngramSchema } from './schema.js';
+import { SCHEMA_VERSION, upgradeSchema } from './upgrade.js';
 
 interface ConnectOptions {
   /** How long to wait while an older connection (another tab) blocks the upgrade before failing. */

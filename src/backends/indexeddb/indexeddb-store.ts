@@ -1,5 +1,5 @@
 import type { IDBPTransaction } from 'idb';
-import { EngramError, storageError } from '../../core/errors.js';
+import { EngramError, storageError, validationError } from '../../core/errors.js';
 import { mergeBatch } from '../../core/merge.js';
 import type { Direction, Json } from '../../core/model.js';
 import type {
@@ -77,8 +77,6 @@ export class IndexedDBStore implements MemoryStore {
   readonly capabilities: StoreCapabilities = {
     persistent: true,
     shared: true,
-    nativeSearch: false,
-    nativeGraph: false,
   };
   readonly name: string;
   private readonly blockedTimeoutMs: number;
@@ -98,7 +96,7 @@ export class IndexedDBStore implements MemoryStore {
 
   constructor(options: IndexedDBStoreOptions) {
     if (typeof options?.name !== 'string' || options.name.length === 0) {
-      throw new EngramError('VALIDATION', 'name: expected a non-empty database name', { field: 'name' });
+      throw validationError('name', 'a non-empty database name');
     }
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
@@ -111,9 +109,7 @@ export class IndexedDBStore implements MemoryStore {
     ) {
       const got = JSON.stringify(options.textGroupSize);
       const expected = `an integer from 1 to ${MAX_GROUP_SLOTS}`;
-      throw new EngramError('VALIDATION', `textGroupSize: expected ${expected}, got ${got}`, {
-        field: 'textGroupSize',
-      });
+      throw validationError('textGroupSize', expected, got);
     }
     this.channel = new ChangeChannel(`engram:${options.name}`);
     this.persist = options.persist ?? false;

@@ -7,10 +7,6 @@ import type {
   TextStats,
   Tombstone,
 } from '../../core/store-contract.js';
-import { migrateToVersion2 } from './migrate-v2.js';
-import { migrateToVersion3 } from './migrate-v3.js';
-
-export const SCHEMA_VERSION = 3;
 
 /**
  * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
@@ -99,34 +95,3 @@ export const ALL_STORES: StoreName[] = [
   'textTables',
   'textShards',
 ];
-
-/** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
-export async function upgradeSchema(
-  db: EngramDatabase,
-  oldVersion: number,
-  tx: UpgradeTransaction,
-  /** Tests build databases of an older version with this. */
-  target = SCHEMA_VERSION,
-): Promise<void> {
-  if (oldVersion < 1) createVersion1(db as unknown as IDBPDatabase);
-  if (oldVersion < 2 && target >= 2) await migrateToVersion2(db, tx);
-  // v2's step already indexes with today's tokenizer; only a v2 database has an index to rebuild.
-  else if (oldVersion < 3 && target >= 3) await migrateToVersion3(db, tx);
-}
-
-/**
- * v1: embeddings inside memory rows, a separate change-feed store, one row per posting and no
- * statistics, so a bulk write cost ~35 requests per memory and opening meant summing the index.
- */
-function createVersion1(db: IDBPDatabase): void {
-  const memories = db.createObjectStore('memories', { keyPath: ['memory.namespace', 'memory.id'] });
-  memories.createIndex('kind', ['memory.namespace', 'memory.kind']);
-  const links = db.createObjectStore('links', { keyPath: ['link.namespace', 'link.id'] });
-  links.createIndex('from', ['link.namespace', 'link.from']);
-  links.createIndex('to', ['link.namespace', 'link.to']);
-  db.createObjectStore('tombstones', { keyPath: ['namespace', 'id'] });
-  const changes = db.createObjectStore('changes', { keyPath: ['namespace', 'seq'] });
-  changes.createIndex('entity', ['namespace', 'entity', 'id']);
-  db.createObjectStore('meta');
-  db.createObjectStore('postings');
-}

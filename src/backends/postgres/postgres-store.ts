@@ -21,7 +21,7 @@ export class PostgresStore extends SqlStore {
   constructor(private readonly db: PostgresDriver) {
     super(postgresDialect);
     this.kind = db.name ?? 'postgres';
-    this.capabilities = { persistent: db.persistent, shared: true, nativeSearch: false, nativeGraph: false };
+    this.capabilities = { persistent: db.persistent, shared: true };
   }
 
   protected override async connect(): Promise<SqlExecutor> {

@@ -1,4 +1,4 @@
-import { EngramError } from '../../core/errors.js';
+import { EngramError, validationError } from '../../core/errors.js';
 import { edgeError, parseEdgeJson, requestEdge } from '../../core/http-client.js';
 
 /** A token, or a function giving the token for a namespace (called before each request; cache in it). */
@@ -29,9 +29,7 @@ interface CallOptions {
  */
 export function segment(value: string, field: string): string {
   if (value === '.' || value === '..') {
-    throw new EngramError('VALIDATION', `${field}: ${JSON.stringify(value)} cannot be sent in a URL path`, {
-      field,
-    });
+    throw validationError(field, 'an id that can be sent in a URL path', JSON.stringify(value));
   }
   return encodeURIComponent(value);
 }
@@ -47,24 +45,14 @@ export class EdgeClient {
     try {
       url = new URL(options.url);
     } catch {
-      throw new EngramError(
-        'VALIDATION',
-        `url: expected an http(s) URL, got ${JSON.stringify(options.url)}`,
-        { field: 'url' },
-      );
+      throw validationError('url', 'an http(s) URL', JSON.stringify(options.url));
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new EngramError(
-        'VALIDATION',
-        `url: expected an http(s) URL, got ${JSON.stringify(options.url)}`,
-        { field: 'url' },
-      );
+      throw validationError('url', 'an http(s) URL', JSON.stringify(options.url));
     }
     const token = options.token;
     if (!(typeof token === 'function' || (typeof token === 'string' && token !== ''))) {
-      throw new EngramError('VALIDATION', 'token: expected a token string or a function returning one', {
-        field: 'token',
-      });
+      throw validationError('token', 'a token string or a function returning one');
     }
     this.base = url.href.replace(/\/+$/, '');
     this.fetcher = options.fetch ?? ((input, init) => fetch(input, init));

@@ -13,10 +13,7 @@ import type {
   SearchRequest,
   StoreCapabilities,
   StoreCounts,
-  TextPosting,
-  TextStats,
   Tombstone,
-  VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
 import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
@@ -48,8 +45,6 @@ export class RemoteStore implements MemoryStore {
   readonly capabilities: StoreCapabilities = {
     persistent: true,
     shared: true,
-    nativeSearch: true,
-    nativeGraph: true,
   };
   private readonly http: EdgeClient;
   private readonly gets: GetBatcher;
@@ -280,27 +275,4 @@ export class RemoteStore implements MemoryStore {
     const granted = typeof this.options.token === 'string' ? grantedNamespaces(this.options.token) : [];
     return [...new Set([...granted, ...this.used])].sort();
   }
-
-  async textStats(_namespace: string): Promise<TextStats> {
-    throw serverSide('textStats', 'nativeSearch');
-  }
-
-  async postings(
-    _namespace: string,
-    _terms: readonly string[],
-    _prefixes: readonly string[],
-  ): Promise<TextPosting[]> {
-    throw serverSide('postings', 'nativeSearch');
-  }
-
-  async vectors(_namespace: string, _afterId: string | null, _limit: number): Promise<VectorEntry[]> {
-    throw serverSide('vectors', 'nativeSearch');
-  }
-}
-
-function serverSide(method: string, capability: string): EngramError {
-  return new EngramError(
-    'STORAGE',
-    `RemoteStore.${method}: the index stays on the server; this store declares capabilities.${capability}, so call search() instead`,
-  );
 }

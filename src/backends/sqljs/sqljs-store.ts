@@ -49,8 +49,6 @@ export class SqlJsStore extends SqlStore {
     this.capabilities = {
       persistent: !!this.persistence,
       shared: false,
-      nativeSearch: false,
-      nativeGraph: false,
     };
     this.saver =
       this.persistence &&

@@ -152,7 +152,7 @@ function assertObjects(body: unknown): void {
   need(body, 'sync');
   if (!isObject(body)) return;
   const request = body as Record<string, unknown>;
-  for (const part of ['push', 'pull', 'get']) need(request[part], `sync.${part}`);
+  for (const part of ['push', 'pull', 'get', 'key']) need(request[part], `sync.${part}`);
   const push = request.push as Record<string, unknown> | undefined;
   if (!isObject(push)) return;
   for (const kind of ['memories', 'links', 'tombstones']) {

@@ -1,4 +1,4 @@
-import { EngramError } from '../errors.js';
+import { validationError } from '../errors.js';
 import { isStopWord } from './stop-words.js';
 import { MAX_TERM_LENGTH, splitWords, toTerm, WORD_MARK } from './tokenize.js';
 
@@ -83,11 +83,7 @@ class QueryBuilder {
   build(query: string): ParsedQuery {
     const onlyExclusions = this.excluded.size > 0 || this.excludedPhrases.size > 0;
     if (this.clauses.length === 0 && (onlyExclusions || query.trim() === '')) {
-      throw new EngramError(
-        'VALIDATION',
-        `query: expected at least one search term, got ${JSON.stringify(query)}`,
-        { field: 'query' },
-      );
+      throw validationError('query', 'at least one search term', JSON.stringify(query));
     }
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
     const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { EngramError } from '../../core/errors.js';
+import { validationError } from '../../core/errors.js';
 import type { SearchOptions } from '../../core/model.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { withClocks } from '../record-reads.js';
@@ -14,9 +14,7 @@ export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
     const clocks = wantsClocks(c);
     const body = await readJson(c);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new EngramError('VALIDATION', 'search: expected an object like { "query": "..." }', {
-        field: 'search',
-      });
+      throw validationError('search', 'an object like { "query": "..." }');
     }
     const { query, ...options } = body as { query?: unknown } & SearchOptions;
     const facade = facadeFor(c, at);

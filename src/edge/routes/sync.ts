@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { EngramError } from '../../core/errors.js';
+import { validationError } from '../../core/errors.js';
 import { serveSync } from '../../core/sync/server.js';
 import type { EdgeEnv } from '../env.js';
 import { readJson } from '../request.js';
@@ -18,13 +18,7 @@ export function syncRoutes(
   app.post('/', async (c) => {
     const origin = c.req.query('origin') ?? 'remote';
     if (origin !== 'local' && origin !== 'remote') {
-      throw new EngramError(
-        'VALIDATION',
-        `sync.origin: expected 'local' or 'remote', got ${JSON.stringify(origin)}`,
-        {
-          field: 'sync.origin',
-        },
-      );
+      throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
     }
     const namespace = c.var.namespace;
     const response = await serveSync(c.var.store, namespace, await readJson(c), {
