@@ -1,5 +1,5 @@
 import { generateText, stepCountIs } from 'ai';
-import { MockLanguageModelV4 } from 'ai/test';
+import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { memoryTools } from '../../src/ai-sdk/index.js';
 import { createMemory } from '../../src/create-memory.js';
@@ -33,7 +33,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
   it('remembers, recalls and forgets through a generateText tool-call round trip', async () => {
     const mem = await createMemory({ namespace: 'agent' });
     await mem.add({ content: 'The user is allergic to peanuts', kind: 'fact' });
-    const model = new MockLanguageModelV4({
+    const model = new MockLanguageModelV3({
       doGenerate: [
         toolCall('c1', 'remember', {
           content: 'The user prefers dark roast coffee',
@@ -66,7 +66,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
     const thirdPrompt = JSON.stringify(model.doGenerateCalls[2]!.prompt);
     expect(thirdPrompt).toContain(stored!.id);
 
-    const forgetting = new MockLanguageModelV4({
+    const forgetting = new MockLanguageModelV3({
       doGenerate: [toolCall('c3', 'forget', { id: stored!.id }), text('Forgotten.')],
     });
     const forgot = await generateText({
@@ -82,7 +82,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
 
   it('returns a bad call to the model as a tool error, not a crash', async () => {
     const mem = await createMemory({ namespace: 'agent' });
-    const model = new MockLanguageModelV4({
+    const model = new MockLanguageModelV3({
       doGenerate: [toolCall('c1', 'remember', { content: '   ' }), text('Sorry.')],
     });
     const result = await generateText({
@@ -96,7 +96,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
     expect(String((error as { error: unknown }).error)).toMatch(/content/);
     expect((await mem.list()).items).toEqual([]);
     // A call that breaks the schema comes back as a tool error too.
-    const invalid = new MockLanguageModelV4({
+    const invalid = new MockLanguageModelV3({
       doGenerate: [toolCall('c2', 'recall', { nope: 1 }), text('Sorry.')],
     });
     const refused = await generateText({

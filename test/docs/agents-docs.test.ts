@@ -72,9 +72,9 @@ describe('docs/agents.md examples run as written', () => {
     const source = block('ai-sdk');
     const provider = "import { openai } from '@ai-sdk/openai';";
     expect(source).toContain(provider);
-    const mock = `import { MockLanguageModelV4 } from 'ai/test';
+    const mock = `import { MockLanguageModelV3 } from 'ai/test';
 const usage = { inputTokens: { total: 1, noCache: 1 }, outputTokens: { total: 1, text: 1 } };
-const openai = () => new MockLanguageModelV4({ doGenerate: [
+const openai = () => new MockLanguageModelV3({ doGenerate: [
   { content: [{ type: 'tool-call', toolCallId: 't1', toolName: 'remember', input: JSON.stringify({ content: 'The user is vegetarian', kind: 'preference' }) }],
     finishReason: { unified: 'tool-calls' }, usage, warnings: [] },
   { content: [{ type: 'text', text: 'Try a mushroom risotto.' }], finishReason: { unified: 'stop' }, usage, warnings: [] },
