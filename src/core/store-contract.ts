@@ -131,6 +131,11 @@ export interface ListQuery {
 
 export type CountQuery = Omit<ListQuery, 'limit' | 'beforeId'>;
 
+export interface StoreUsage {
+  memories: number;
+  bytes: number;
+}
+
 export interface StoreCounts {
   memories: number;
   links: number;
@@ -248,6 +253,11 @@ export interface MemoryStore {
   ): Promise<MemoryRecord[] | null>;
   /** Stored records and tombstones of the namespace; core counts them from the change feed otherwise. */
   stats?(namespace: string): Promise<StoreCounts>;
+  /**
+   * Optional: what the namespace's memories take — how many, and the UTF-8 bytes of their content and
+   * metadata JSON. The edge's per-namespace quota needs it.
+   */
+  usage?(namespace: string): Promise<StoreUsage>;
   /** How many memories `list` would return without a limit; core pages through `list` otherwise. */
   count?(namespace: string, query: CountQuery): Promise<number>;
   /** Changes made by other processes/tabs; returns an unsubscribe function. */

@@ -14,6 +14,7 @@ import { type HealthOptions, healthHandler } from './health.js';
 import { type LiveHub, LocalHub } from './live/hub.js';
 import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
+import { checkQuotaOptions, type QuotaOptions, quotaStore } from './quota.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { eventRoutes } from './routes/events.js';
 import { graphRoutes } from './routes/graph.js';
@@ -74,6 +75,12 @@ export interface EdgeAppOptions {
   live?: LiveHub | false;
   /** Heartbeat period of event streams in ms (default 15 000). */
   heartbeatMs?: number;
+  /**
+   * Per-namespace limits, off by default: `{ memories?, bytes? }` (bytes of content and metadata).
+   * A write past one is 403 FORBIDDEN with field `quota.memories` or `quota.bytes`, and nothing of it
+   * is written; deletes always pass. Needs a store that measures usage (Postgres, PGlite, sql.js, memory).
+   */
+  quota?: QuotaOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -98,7 +105,9 @@ const DEFAULT_CORS: CorsOptions = {
 export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const secret = checkSecret(options.secret);
   const hub = options.live === false ? undefined : (options.live ?? new LocalHub());
-  const storeFor = hub ? announcing(options.store, hub) : storeResolver(options.store);
+  const quota = checkQuotaOptions(options.quota);
+  const announced = hub ? announcing(options.store, hub) : storeResolver(options.store);
+  const storeFor: StoreFactory = quota ? (c) => quotaStore(announced(c), quota) : announced;
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
   const now = options.now ?? Date.now;

@@ -9,5 +9,6 @@ export type { HealthOptions } from './health.js';
 export { type LiveHub, type LiveStreamRequest, LocalHub } from './live/hub.js';
 export { NOTIFY_CHANNEL, PostgresHub, postgresHub } from './live/postgres-hub.js';
 export type { RequestLogEntry, RequestLogger } from './logger.js';
+export type { QuotaOptions } from './quota.js';
 export { memoryRateLimiter, type RateLimiter, type RateLimitOptions } from './rate-limit.js';
 export { type MintTokenOptions, mintToken, parseTtl } from './token.js';

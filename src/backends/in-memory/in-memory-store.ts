@@ -1,7 +1,7 @@
 import { EngramError } from '../../core/errors.js';
 import { matchesListQuery } from '../../core/filter.js';
 import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
-import type { Direction, Json } from '../../core/model.js';
+import type { Direction, Json, Memory } from '../../core/model.js';
 import { createSerialQueue } from '../../core/serial.js';
 import type {
   ApplyResult,
@@ -12,6 +12,7 @@ import type {
   MemoryStore,
   NativeSearchHit,
   StoreCapabilities,
+  StoreUsage,
   TextPosting,
   TextStats,
   Tombstone,
@@ -58,6 +59,11 @@ class NamespaceData {
   }
 }
 
+const encoder = new TextEncoder();
+/** What the edge's quota counts of a memory: its content and metadata JSON, in UTF-8 bytes. */
+const storedBytes = (memory: Memory) =>
+  encoder.encode(memory.content).length + encoder.encode(JSON.stringify(memory.metadata)).length;
+
 const cloneMemory = (r: MemoryRecord): MemoryRecord => structuredClone(r);
 const cloneLink = (r: LinkRecord): LinkRecord => structuredClone(r);
 
@@ -90,6 +96,13 @@ export class InMemoryStore implements MemoryStore {
 
   private assertOpen(): void {
     if (this.closed) throw new EngramError('STORAGE', 'InMemoryStore: the store is closed');
+  }
+
+  async usage(namespace: string): Promise<StoreUsage> {
+    let bytes = 0;
+    const memories = this.space(namespace).memories;
+    for (const { memory } of memories.values()) bytes += storedBytes(memory);
+    return { memories: memories.size, bytes };
   }
 
   private space(namespace: string): NamespaceData {

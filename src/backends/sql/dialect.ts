@@ -18,6 +18,8 @@ export interface SqlDialect {
   inList(column: string, values: readonly string[]): Statement;
   /** The statement text with `?` placeholders in the driver's own style. */
   native(sql: string): string;
+  /** The UTF-8 byte length of a TEXT expression. */
+  byteLength(expression: string): string;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -31,6 +33,7 @@ export const sqliteDialect: SqlDialect = {
   migrationLock: null,
   inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
   native: (sql) => sql,
+  byteLength: (expression) => `length(CAST(${expression} AS BLOB))`,
 };
 
 const numbered = new Map<string, string>();
@@ -58,6 +61,7 @@ export const postgresDialect: SqlDialect = {
     }
     return text;
   },
+  byteLength: (expression) => `octet_length(${expression})`,
 };
 
 export function placeholders(count: number, width = 1): string {

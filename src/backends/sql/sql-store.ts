@@ -13,6 +13,7 @@ import type {
   MemoryStore,
   StoreCapabilities,
   StoreCounts,
+  StoreUsage,
   TextPosting,
   TextStats,
   Tombstone,
@@ -201,6 +202,17 @@ export abstract class SqlStore implements MemoryStore {
         links: await count('engram_links'),
         tombstones: await count('engram_tombstones'),
       };
+    });
+  }
+
+  usage(namespace: string): Promise<StoreUsage> {
+    return this.use('usage', async (db) => {
+      const size = `${this.dialect.byteLength('content')} + ${this.dialect.byteLength('metadata')}`;
+      const [row] = await db.all<{ n: Integer; bytes: Integer | null }>(
+        this.dialect.native(`SELECT count(*) AS n, sum(${size}) AS bytes FROM engram_memories WHERE ns = ?`),
+        [namespace],
+      );
+      return { memories: Number(row?.n ?? 0), bytes: Number(row?.bytes ?? 0) };
     });
   }
 

@@ -1,0 +1,94 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEdgeApp, mintToken, PostgresStore, pglite } from '../../src/edge/index.js';
+import { createMemory, InMemoryStore, type MemoryStore } from '../../src/index.js';
+
+const SECRET = 'quota-test-secret-0123456789abcdef';
+const db = await PGlite.create();
+afterAll(() => db.close());
+
+describe.each([
+  ['in-memory', () => new InMemoryStore() as MemoryStore],
+  ['PGlite', () => new PostgresStore(pglite(db)) as MemoryStore],
+])('per-namespace quota on %s', (_name, makeStore) => {
+  let n = 0;
+  async function edge(quota: { memories?: number; bytes?: number }) {
+    const store = makeStore();
+    const app = createEdgeApp({ store, secret: SECRET, logger: false, quota });
+    const ns = `quota-${++n}-${Math.random().toString(36).slice(2, 7)}`;
+    const token = await mintToken({ secret: SECRET, ns });
+    const call = (method: string, path: string, body?: unknown) =>
+      app.request(`/v1/ns/${ns}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    return { app, ns, token, call, store };
+  }
+
+  it('refuses the memory past `memories` whole, with 403 naming quota.memories; deletes and edits pass', async () => {
+    const { call } = await edge({ memories: 3 });
+    const made = await call('POST', '/memories', [{ content: 'one' }, { content: 'two' }]);
+    expect(made.status).toBe(201);
+    const ids = ((await made.json()) as Array<{ id: string }>).map((m) => m.id);
+    expect((await call('POST', '/memories', { content: 'three' })).status).toBe(201);
+    const over = await call('POST', '/memories', [{ content: 'four' }, { content: 'five' }]);
+    expect(over.status).toBe(403);
+    expect(await over.json()).toMatchObject({
+      error: {
+        code: 'FORBIDDEN',
+        field: 'quota.memories',
+        message: expect.stringMatching(/at most 3 memories; it holds 3/),
+      },
+    });
+    expect(((await (await call('GET', '/memories')).json()) as { items: unknown[] }).items).toHaveLength(3);
+    expect((await call('PATCH', `/memories/${ids[0]}`, { content: 'one, edited' })).status).toBe(200);
+    expect((await call('DELETE', `/memories/${ids[1]}`)).status).toBe(204);
+    expect((await call('POST', '/memories', { content: 'fits again' })).status).toBe(201);
+  });
+
+  it('counts bytes of content and metadata; growing past `bytes` is refused, shrinking passes', async () => {
+    const { call } = await edge({ bytes: 100 });
+    const first = await call('POST', '/memories', { content: 'x'.repeat(40), metadata: { k: 'v' } });
+    expect(first.status).toBe(201);
+    const { id } = (await first.json()) as { id: string };
+    const over = await call('POST', '/memories', { content: 'é'.repeat(30) }); // 60 bytes of UTF-8
+    expect(over.status).toBe(403);
+    expect(await over.json()).toMatchObject({ error: { code: 'FORBIDDEN', field: 'quota.bytes' } });
+    expect((await call('PATCH', `/memories/${id}`, { content: 'x'.repeat(95) })).status).toBe(403);
+    expect((await call('PATCH', `/memories/${id}`, { content: 'short' })).status).toBe(200);
+    expect((await call('POST', '/memories', { content: 'é'.repeat(30) })).status).toBe(201);
+  });
+
+  it('a replica pushing past the quota gets FORBIDDEN, keeps its writes pending, and nothing is stored', async () => {
+    const { app, ns, token, call } = await edge({ memories: 2 });
+    const mem = await createMemory({
+      store: new InMemoryStore(),
+      namespace: ns,
+      sync: {
+        url: 'http://edge.test',
+        token,
+        intervalMs: 0,
+        live: false,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          app.fetch(new Request(i, init))) as typeof fetch,
+      },
+    });
+    await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'FORBIDDEN', field: 'quota.memories' });
+    expect(mem.status).toMatchObject({ state: 'error', pending: 3 });
+    expect(((await (await call('GET', '/memories')).json()) as { items: unknown[] }).items).toHaveLength(0);
+    expect((await mem.list()).items).toHaveLength(3);
+    await mem.close();
+  });
+});
+
+describe('quota options', () => {
+  it('a bad limit is a VALIDATION error naming it', () => {
+    for (const quota of [{ memories: -1 }, { bytes: 1.5 }, { memories: Number.NaN }]) {
+      expect(() => createEdgeApp({ store: new InMemoryStore(), secret: SECRET, quota })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: expect.stringMatching(/^quota\./) }),
+      );
+    }
+  });
+});
