@@ -210,7 +210,6 @@ export function makeConversations({
     const pair = [pick(NAMES, random), pick(NAMES, random)];
     if (pair[0] === pair[1]) pair[1] = NAMES[(NAMES.indexOf(pair[0]) + 1) % NAMES.length];
     const planted = new Map();
-    let n = 0;
     for (let s = 0; s < sessions; s++) {
       const day = 1 + Math.floor(random() * 28);
       const month = MONTHS[(c + s * 2) % 12];

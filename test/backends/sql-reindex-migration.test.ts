@@ -10,7 +10,12 @@ describe('SQL schema v1 -> v2: the text index is rebuilt with words as written',
   it('reindexes an existing database so that whole-word prefixes match', async () => {
     let bytes: Uint8Array | null = null;
     const first = new SqlJsStore({
-      persist: { load: async () => null, save: async (saved) => void (bytes = saved) },
+      persist: {
+        load: async () => null,
+        save: async (saved) => {
+          bytes = saved;
+        },
+      },
     });
     const mem = await createMemory({ store: first, namespace: 'old' });
     const coffee = await mem.add({ content: 'I drink coffee every morning' });
