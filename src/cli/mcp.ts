@@ -5,6 +5,7 @@ import { namespaceSchema, parse } from '../core/validate.js';
 import { createMemory } from '../create-memory.js';
 import { parseFlags } from './args.js';
 import { type Command, SetupError, UsageError } from './io.js';
+import { requirePeers } from './peers.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
 
 const DEFAULT_STORE = 'sqlite:./engram-memory.db';
@@ -56,6 +57,8 @@ Example (an MCP client's configuration):
     if (syncUrl !== undefined && !URL.canParse(syncUrl))
       throw new UsageError(`--sync-url: not a valid URL: ${JSON.stringify(syncUrl)}`);
     if (syncUrl !== undefined && !token) throw new UsageError('--sync-url needs --token (or ENGRAM_TOKEN)');
+    // Optional peers (they would take a browser app's install past its budget): checked before any work.
+    await requirePeers(['@modelcontextprotocol/sdk', 'zod']);
     const store = await openMcpStore(flags.store ?? DEFAULT_STORE, token, namespace, io.cwd);
     const mem = await createMemory({
       store,

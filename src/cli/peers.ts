@@ -6,6 +6,8 @@ const PEERS = {
   '@electric-sql/pglite': () => import('@electric-sql/pglite'),
   postgres: () => import('postgres'),
   'sql.js': () => import('sql.js'),
+  '@modelcontextprotocol/sdk': () => import('@modelcontextprotocol/sdk/server/mcp.js'),
+  zod: () => import('zod'),
 } as const;
 
 export type Peer = keyof typeof PEERS;

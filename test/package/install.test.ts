@@ -68,7 +68,14 @@ describe('the installed package', () => {
       expect(existsSync(join(app, 'node_modules/engram', entry.import)), entry.import).toBe(true);
       expect(existsSync(join(app, 'node_modules/engram', entry.types)), entry.types).toBe(true);
     }
-    for (const engine of ['sql.js', '@electric-sql/pglite', 'postgres', '@hono/node-server']) {
+    for (const engine of [
+      'sql.js',
+      '@electric-sql/pglite',
+      'postgres',
+      '@hono/node-server',
+      '@modelcontextprotocol/sdk',
+      'zod',
+    ]) {
       expect(Object.keys(installed.dependencies)).not.toContain(engine);
       expect(installed.peerDependenciesMeta[engine]).toEqual({ optional: true });
     }
@@ -119,6 +126,18 @@ describe('the installed package', () => {
     expect(failure?.code).toBe(2);
     expect(failure?.stderr.trim()).toBe(
       'engram serve: needs "@hono/node-server" and "@electric-sql/pglite", not installed here: run `npm install @hono/node-server @electric-sql/pglite`',
+    );
+  });
+
+  it('`engram mcp` without the MCP SDK and zod says which packages to install, and exits 2', async () => {
+    const bin = join(app, 'node_modules/engram/dist/cli/main.js');
+    const failure = await run(process.execPath, [bin, 'mcp', '--store', 'sqlite:./m.db'], { cwd: app }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr.trim()).toBe(
+      'engram mcp: needs "@modelcontextprotocol/sdk" and "zod", not installed here: run `npm install @modelcontextprotocol/sdk zod`',
     );
   });
 });
