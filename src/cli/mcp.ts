@@ -4,6 +4,7 @@ import type { MemoryStore } from '../core/store-contract.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 import { createMemory } from '../create-memory.js';
 import { parseFlags } from './args.js';
+import { embedderFromFlags } from './embedder-flag.js';
 import { type Command, SetupError, UsageError } from './io.js';
 import { requirePeers } from './peers.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
@@ -22,7 +23,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 export const mcpCommand: Command = {
   name: 'mcp',
   summary: 'a Model Context Protocol memory server on stdio (for agents)',
-  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T]
+  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T] [--embedder openai:<model> ...]
 
 A Model Context Protocol server on stdin/stdout, a drop-in for @modelcontextprotocol/server-memory:
 the same nine tools (create_entities, create_relations, add_observations, delete_entities,
@@ -36,6 +37,11 @@ Logs go to stderr; stdout carries only the protocol.
   --sync-url U   also sync with this edge, so every machine the agent runs on shares the memory;
                  works offline and catches up when the edge is reachable
   --token T      token for an http(s) store or --sync-url (default: $ENGRAM_TOKEN)
+  --embedder openai:M   embed memories with any OpenAI-compatible /v1/embeddings model (OpenAI,
+                 Ollama, vLLM, LM Studio): search_nodes and recall rank by text and meaning (hybrid)
+  --embedder-url U      that API's base (default https://api.openai.com/v1; Ollama: http://localhost:11434/v1)
+  --dims N       the model's vector length (default: asked of the API at start)
+  --api-key K    the API's key (default: $OPENAI_API_KEY)
 
 Example (an MCP client's configuration):
   { "mcpServers": { "memory": { "command": "npx", "args": ["engram", "mcp", "--store", "sqlite:./memory.db"] } } }`,
@@ -46,6 +52,10 @@ Example (an MCP client's configuration):
       ns: { type: 'string' },
       'sync-url': { type: 'string' },
       token: { type: 'string' },
+      embedder: { type: 'string' },
+      'embedder-url': { type: 'string' },
+      dims: { type: 'string' },
+      'api-key': { type: 'string' },
     });
     if (flags.help) {
       io.out(this.help);
@@ -59,10 +69,19 @@ Example (an MCP client's configuration):
     if (syncUrl !== undefined && !token) throw new UsageError('--sync-url needs --token (or ENGRAM_TOKEN)');
     // Optional peers (they would take a browser app's install past its budget): checked before any work.
     await requirePeers(['@modelcontextprotocol/sdk', 'zod']);
+    const embedder =
+      flags.embedder === undefined
+        ? undefined
+        : await embedderFromFlags(
+            { spec: flags.embedder, url: flags['embedder-url'], dims: flags.dims, apiKey: flags['api-key'] },
+            io.env,
+            '--embedder-url',
+          );
     const store = await openMcpStore(flags.store ?? DEFAULT_STORE, token, namespace, io.cwd);
     const mem = await createMemory({
       store,
       namespace,
+      embedder,
       sync: syncUrl === undefined ? undefined : { url: syncUrl, token: token! },
     });
     // Loaded here, so the other commands do not pay for the MCP SDK at start-up.
@@ -70,7 +89,10 @@ Example (an MCP client's configuration):
       import('../mcp/mcp-server.js'),
       import('@modelcontextprotocol/sdk/server/stdio.js'),
     ]);
-    const { server, idle } = createMcpServer(mem, { version: packageVersion() });
+    const { server, idle } = createMcpServer(mem, {
+      version: packageVersion(),
+      hybrid: embedder !== undefined,
+    });
     const transport = new StdioServerTransport(io.stdin, io.stdout);
 
     // Clients stop a stdio server by closing its stdin, then SIGTERM: either way, finish the calls

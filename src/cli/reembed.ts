@@ -1,8 +1,8 @@
 import type { Embedder } from '../core/embedding/embedder.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { createMemory } from '../create-memory.js';
-import { openAIEmbedder } from '../embedders/openai.js';
 import { namespaceList, parseFlags, required } from './args.js';
+import { embedderFromFlags } from './embedder-flag.js';
 import { type CliIo, type Command, Interrupted, UsageError } from './io.js';
 import { type Progress, progressLine } from './progress.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
@@ -47,19 +47,20 @@ Example:
     const url = parseStoreUrl(required(flags.store, '--store'), '--store', io.cwd);
     if (url.kind === 'jsonl')
       throw new UsageError('--store: expected a database or an edge, not a jsonl: file');
-    const spec = required(flags.embedder, '--embedder');
-    const model = /^openai:(.+)$/.exec(spec)?.[1];
-    if (!model) throw new UsageError(`--embedder: expected openai:<model>, got ${JSON.stringify(spec)}`);
     const batch = Number(flags.batch);
     if (!Number.isInteger(batch) || batch < 1 || batch > 1000) {
       throw new UsageError(`--batch: expected 1-1000, got ${JSON.stringify(flags.batch)}`);
     }
-    const dims = flags.dims === undefined ? undefined : Number(flags.dims);
-    if (dims !== undefined && (!Number.isInteger(dims) || dims < 1)) {
-      throw new UsageError(`--dims: expected a positive integer, got ${JSON.stringify(flags.dims)}`);
-    }
-    const options = { url: flags.url, model, apiKey: flags['api-key'] ?? io.env.OPENAI_API_KEY, dims };
-    const embedder = await withDims(options);
+    const embedder = await embedderFromFlags(
+      {
+        spec: required(flags.embedder, '--embedder'),
+        url: flags.url,
+        dims: flags.dims,
+        apiKey: flags['api-key'],
+      },
+      io.env,
+      '--url',
+    );
     const namespaces = namespaceList(flags.ns);
     const store = await openStoreUrl(url, {
       role: 'source',
@@ -73,17 +74,6 @@ Example:
     }
   },
 };
-
-/** An unknown model's vector length is asked of the server with one short request. */
-async function withDims(options: Parameters<typeof openAIEmbedder>[0]): Promise<Embedder> {
-  try {
-    return openAIEmbedder(options);
-  } catch (error) {
-    if (options.dims !== undefined) throw error;
-    const [vector] = await openAIEmbedder({ ...options, dims: 1 }).embed(['dimension probe']);
-    return openAIEmbedder({ ...options, dims: vector!.length });
-  }
-}
 
 async function reembedStore(
   store: MemoryStore,

@@ -46,7 +46,11 @@ interface Node {
 export class KnowledgeGraph {
   private readonly serial = createSerialQueue();
 
-  constructor(readonly mem: Engram) {}
+  /** `hybrid`: the memory has an embedder, so search_nodes ranks by text and meaning together. */
+  constructor(
+    readonly mem: Engram,
+    private readonly options: { hybrid?: boolean } = {},
+  ) {}
 
   /** Runs `task` alone, after every operation called before it: for other writers to the same memory. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
@@ -198,7 +202,9 @@ export class KnowledgeGraph {
       const nodes = await this.nodes();
       const needle = query.toLowerCase();
       const ranked = query.trim()
-        ? await this.mem.search(query, { kind: ENTITY_KIND, limit: PAGE }).catch(() => [])
+        ? await this.mem
+            .search(query, { kind: ENTITY_KIND, limit: PAGE, mode: this.options.hybrid ? 'hybrid' : 'text' })
+            .catch(() => [])
         : [];
       const order = new Map<string, number>();
       for (const hit of ranked) {

@@ -39,9 +39,9 @@ function done(message: string) {
 /** An MCP server over one Engram memory: the reference memory server's nine tools plus Engram's own. */
 export function createMcpServer(
   mem: Engram,
-  info: { version: string },
+  info: { version: string; hybrid?: boolean },
 ): { server: McpServer; idle: () => Promise<void> } {
-  const graph = new KnowledgeGraph(mem);
+  const graph = new KnowledgeGraph(mem, { hybrid: info.hybrid });
   const server = new McpServer({ name: 'engram-memory', version: info.version });
 
   server.registerTool(
@@ -201,7 +201,7 @@ export function createMcpServer(
     },
   );
 
-  registerEngramTools(server, graph);
+  registerEngramTools(server, graph, info.hybrid === true);
   return { server, idle: () => graph.exclusive(async () => {}) };
 }
 
@@ -233,7 +233,7 @@ function memoryView(m: {
 }
 
 /** Engram's own tools: plain memories beside the graph, ranked recall, forgetting and linking by id. */
-function registerEngramTools(server: McpServer, graph: KnowledgeGraph): void {
+function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: boolean): void {
   const { mem } = graph;
   server.registerTool(
     'remember',
@@ -275,7 +275,8 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph): void {
       annotations: reads,
     },
     async ({ query, limit, kind }) => {
-      const hits = await graph.exclusive(() => mem.search(query, { limit: limit ?? 10, kind }));
+      const mode = hybrid ? 'hybrid' : 'text';
+      const hits = await graph.exclusive(() => mem.search(query, { limit: limit ?? 10, kind, mode }));
       const memories = hits.map((h) => ({ ...memoryView(h.memory), score: h.score }));
       return json(memories, { memories });
     },

@@ -18,6 +18,8 @@ describe('engram mcp flags', () => {
       '--ns',
       '--sync-url',
       '--token',
+      '--embedder',
+      '--embedder-url',
       'sqlite:./engram-memory.db',
       'mcpServers',
     ])
@@ -38,6 +40,9 @@ describe('engram mcp flags', () => {
     [['--sync-url', 'https://edge.example'], /--sync-url needs --token/],
     [['--sync-url', 'not a url', '--token', 't'], /--sync-url: not a valid URL/],
     [['--store', 'https://edge.example'], /needs a token/],
+    [['--embedder', 'nomic-embed-text'], /--embedder: expected openai:<model>/],
+    [['--embedder', 'openai:m', '--dims', 'x'], /--dims: expected a positive integer/],
+    [['--embedder', 'openai:m', '--embedder-url', 'http://127.0.0.1:9/v1'], /pass --dims N/],
   ])('refuses %j with exit 2 and one line', async (flags, message) => {
     const run = cli(['mcp', ...flags], {}, dir);
     expect(await run.exit).toBe(2);

@@ -1,0 +1,35 @@
+import type { Embedder } from '../core/embedding/embedder.js';
+import { openAIEmbedder } from '../embedders/openai.js';
+import { UsageError } from './io.js';
+
+/**
+ * `--embedder openai:<model> [--url U] [--dims N] [--api-key K]`, shared by `reembed` and `mcp`: any
+ * OpenAI-compatible /v1/embeddings (OpenAI, Ollama, vLLM, LM Studio). Without `--dims`, one short
+ * request asks the server the model's vector length.
+ */
+export async function embedderFromFlags(
+  flags: { spec: string; url?: string; dims?: string; apiKey?: string },
+  env: Record<string, string | undefined>,
+  urlFlag: string,
+): Promise<Embedder> {
+  const model = /^openai:(.+)$/.exec(flags.spec)?.[1];
+  if (!model) throw new UsageError(`--embedder: expected openai:<model>, got ${JSON.stringify(flags.spec)}`);
+  const dims = flags.dims === undefined ? undefined : Number(flags.dims);
+  if (dims !== undefined && (!Number.isInteger(dims) || dims < 1)) {
+    throw new UsageError(`--dims: expected a positive integer, got ${JSON.stringify(flags.dims)}`);
+  }
+  const options = { url: flags.url, model, apiKey: flags.apiKey ?? env.OPENAI_API_KEY, dims };
+  try {
+    return openAIEmbedder(options);
+  } catch (error) {
+    if (dims !== undefined) throw error;
+    const [vector] = await openAIEmbedder({ ...options, dims: 1 })
+      .embed(['dimension probe'])
+      .catch((cause: unknown) => {
+        throw new UsageError(
+          `--embedder: could not ask ${flags.url ?? 'the API'} (${urlFlag}) for ${model}'s dimensions (${cause instanceof Error ? cause.message : String(cause)}); pass --dims N`,
+        );
+      });
+    return openAIEmbedder({ ...options, dims: vector!.length });
+  }
+}
