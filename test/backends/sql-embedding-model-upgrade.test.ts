@@ -5,8 +5,9 @@ import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/index.js';
+import { downgradeToVersion1 } from './sql-legacy.js';
 
-describe('SQL schema v2 (embedding_model)', () => {
+describe('SQL schema v3 (embedding_model)', () => {
   it('upgrades a v1 database in place: old rows read back, new embeddings record their model', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'engram-v1-'));
     const path = join(dir, 'memory.db');
@@ -14,11 +15,10 @@ describe('SQL schema v2 (embedding_model)', () => {
     const old = await mem.add({ content: 'written before models were recorded', embedding: [1, 0] });
     await mem.close();
 
-    // Turn the file back into a v1 database with the raw library: no embedding_model column, version 1.
+    // Turn the file back into a v1 database with the raw library.
     const SQL = await initSqlJs();
     const raw = new SQL.Database(await readFile(path));
-    raw.run('ALTER TABLE engram_memories DROP COLUMN embedding_model');
-    raw.run('DELETE FROM engram_schema_version WHERE version = 2');
+    downgradeToVersion1(raw);
     await writeFile(path, raw.export());
     raw.close();
 
@@ -30,7 +30,7 @@ describe('SQL schema v2 (embedding_model)', () => {
 
     const check = new SQL.Database(await readFile(path));
     const [versions] = check.exec('SELECT version FROM engram_schema_version ORDER BY version');
-    expect(versions?.values).toEqual([[1], [2]]);
+    expect(versions?.values).toEqual([[1], [2], [3], [4]]);
     const [models] = check.exec('SELECT embedding_model FROM engram_memories ORDER BY id');
     expect(models?.values).toEqual([[null], ['model-z']]);
     check.close();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/index.js';
+import { downgradeToVersion1 } from './sql-legacy.js';
 
 /**
  * Schema v1 indexed stems only; v2 adds words as written (prefix search). A v1 database must come out
@@ -26,9 +27,7 @@ describe('SQL schema v1 -> v2: the text index is rebuilt with words as written',
     const SQL = await (await import('sql.js')).default();
     const legacy = new SQL.Database(bytes!);
     // Make it a v1 database: stems only, schema version 1.
-    legacy.run("DELETE FROM engram_terms WHERE term LIKE '~%'");
-    legacy.run('DELETE FROM engram_schema_version WHERE version > 1');
-    legacy.run('ALTER TABLE engram_memories DROP COLUMN embedding_model');
+    downgradeToVersion1(legacy);
     expect(legacy.exec("SELECT count(*) FROM engram_terms WHERE term LIKE '~%'")[0]!.values[0]![0]).toBe(0);
     const legacyBytes = legacy.export();
 

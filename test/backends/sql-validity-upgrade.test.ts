@@ -5,24 +5,22 @@ import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/index.js';
+import { CURRENT_SQL_VERSION, downgradeToVersion1 } from './sql-legacy.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-validity-upgrade-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('SQL schema upgrade to validity columns (version 2)', () => {
+describe('SQL schema upgrade to validity columns (version 4)', () => {
   it('opens a version-1 database, adds the columns, keeps its memories valid always', async () => {
     const path = join(dir, 'v1.db');
     const mem = await createMemory({ store: new SqlJsStore({ persist: path }), namespace: 'old' });
     const kept = await mem.add({ content: 'written before validity existed', tags: ['legacy'] });
     await mem.close();
 
-    // Turn the file into what engram wrote before schema version 2, with plain sql.js.
+    // Turn the file into what engram wrote at schema version 1, with plain sql.js.
     const SQL = await initSqlJs();
     const db = new SQL.Database(await readFile(path));
-    for (const column of ['valid_from', 'valid_to', 'valid_from_ms', 'valid_to_ms']) {
-      db.run(`ALTER TABLE engram_memories DROP COLUMN ${column}`);
-    }
-    db.run('DELETE FROM engram_schema_version WHERE version > 1');
+    downgradeToVersion1(db);
     await writeFile(path, db.export());
     db.close();
 
@@ -36,7 +34,7 @@ describe('SQL schema upgrade to validity columns (version 2)', () => {
 
     const raw = new SQL.Database(await readFile(path));
     const [versions] = raw.exec('SELECT max(version) FROM engram_schema_version');
-    expect(versions?.values).toEqual([[2]]);
+    expect(versions?.values).toEqual([[CURRENT_SQL_VERSION]]);
     const [rows] = raw.exec(`SELECT valid_to, valid_to_ms FROM engram_memories WHERE id = '${kept.id}'`);
     expect(rows?.values[0]?.[0]).toBe(next.validFrom);
     expect(rows?.values[0]?.[1]).toBe(Date.parse(next.validFrom!));
