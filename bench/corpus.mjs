@@ -1,7 +1,8 @@
 // A deterministic corpus shared by every benchmark: memories of 10-60 words with tags, words drawn
 // from a Zipf-like vocabulary so that some terms are common and most are rare, as in real notes.
 
-function mulberry32(seed) {
+/** A small seeded PRNG, so every benchmark's data is the same on every run. */
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -3,16 +3,7 @@
 // them — paraphrased, spanning two facts, about dates, with typos, with quoted titles, in several
 // languages. Everything is generated from a seed: no outside text is stored in the repository.
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './corpus.mjs';
 
 const NAMES = [
   'Maya',
@@ -272,7 +263,6 @@ export function makeConversations({
           text = pick(CHATTER, random);
         }
         turns.push({ id, conversation, speaker: name, text: `[${date}] ${name}: ${text}` });
-        n++;
       }
     }
     // Two facts of one person: a question that needs both turns.

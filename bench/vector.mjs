@@ -4,24 +4,13 @@
 // (no model can be downloaded here), 384 dimensions as all-MiniLM-L6-v2 / bge-small produce.
 import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
 import { Int8Matrix, IvfIndex, VectorMatrix } from '../dist/index.js';
-import { median } from './corpus.mjs';
+import { median, mulberry32 } from './corpus.mjs';
 
 const SIZE = Number(process.env.BENCH_VECTOR_SIZE ?? 100_000);
 const DIMS = Number(process.env.BENCH_VECTOR_DIMS ?? 384);
 const QUERIES = Number(process.env.BENCH_VECTOR_QUERIES ?? 100);
 const TOPICS = Math.max(10, Math.round(SIZE / 50));
 const K = 10;
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random) {
   return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
