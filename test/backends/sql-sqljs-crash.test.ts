@@ -1,16 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sqlJsChildScript } from './child-script.js';
 
 // A real crash: a child process writes and saves in a loop and is killed with SIGKILL at a random moment,
 // often in the middle of writing the file. The file must always open whole, with every acknowledged save.
-const ROOT = join(import.meta.dirname, '../..');
 const dir = await mkdtemp(join(tmpdir(), 'engram-crash-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -32,24 +31,8 @@ for (;;) {
 }
 `;
 
-async function bundle(): Promise<string> {
-  await build({
-    stdin: {
-      contents: `export { createMemory } from './src/index.ts';
-        export { SqlJsStore } from './src/backends/sqljs/index.ts';`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    external: ['sql.js'],
-    outfile: join(dir, 'engram.mjs'),
-    logLevel: 'silent',
-  });
-  const script = join(dir, 'writer.mjs');
-  await writeFile(script, WRITER);
-  return script;
+function bundle(): Promise<string> {
+  return sqlJsChildScript(dir, 'writer.mjs', WRITER);
 }
 
 /** Runs the writer until it has acknowledged `saves` more saves, then kills it a few random ms later. */

@@ -1,18 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/index.js';
+import { sqlJsChildScript } from './child-script.js';
 
 // One writer per sql.js file: before the lock, a second store on the same file silently lost the first
 // one's writes (each saves its whole in-memory copy over the other's).
-const ROOT = join(import.meta.dirname, '../..');
 const dir = await mkdtemp(join(tmpdir(), 'engram-lock-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 const sqlJs = initSqlJs();
@@ -33,24 +32,8 @@ try {
 }
 `;
 
-async function holderScript(): Promise<string> {
-  await build({
-    stdin: {
-      contents: `export { createMemory } from './src/index.ts';
-        export { SqlJsStore } from './src/backends/sqljs/index.ts';`,
-      resolveDir: ROOT,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    external: ['sql.js'],
-    outfile: join(dir, 'engram.mjs'),
-    logLevel: 'silent',
-  });
-  const script = join(dir, 'holder.mjs');
-  await writeFile(script, HOLDER);
-  return script;
+function holderScript(): Promise<string> {
+  return sqlJsChildScript(dir, 'holder.mjs', HOLDER);
 }
 
 /** Starts a process holding the file open; resolves with it once it says `open` (or what it said instead). */
