@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import type { MemoryStore } from '../../src/index.js';
+import { LINK_FIELDS, MEMORY_FIELDS, type MemoryStore } from '../../src/index.js';
 import { SECRET } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -86,18 +86,8 @@ const anyStamp = fc.oneof(
   fc.integer({ min: -1e10, max: 1e10 }).map((d) => stamp(Date.now() + d)),
   junk,
 );
-const FIELDS = [
-  'content',
-  'kind',
-  'tags',
-  'metadata',
-  'embedding',
-  'importance',
-  'expiresAt',
-  'type',
-  'weight',
-  'x',
-];
+// Every mergeable field of memories and links, and one no record has.
+const FIELDS = [...new Set([...MEMORY_FIELDS, ...LINK_FIELDS]), 'x'];
 const values = fc.dictionary(fc.constantFrom(...FIELDS), junk, { maxKeys: 4 });
 const clocks = fc.dictionary(fc.constantFrom(...FIELDS), anyStamp, { maxKeys: 4 });
 const create = fc.option(
