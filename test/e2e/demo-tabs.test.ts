@@ -1,28 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
-import { type RunningServer, startServe } from './serve.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { startDemoInChromium } from './serve.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const WAIT_MS = 10_000;
 
-let server: RunningServer;
-let browser: Browser;
+const demo = startDemoInChromium();
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  const executablePath = requireChromium();
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-demo.mjs')], { stdio: 'inherit' });
-  server = await startServe();
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (server) expect(await server.stop()).toBe(0);
-});
 
 const byTestId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
 
@@ -59,12 +42,12 @@ describe('demo notebook in two tabs of one browser (mem.watch over BroadcastChan
   let b: Page;
 
   it('a write in one tab re-renders the other, with the network off', async () => {
-    context = await browser.newContext();
+    context = await demo.browser().newContext();
     context.setDefaultTimeout(WAIT_MS);
     [a, b] = [await context.newPage(), await context.newPage()];
     for (const page of [a, b]) {
       page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`));
-      await page.goto(server.base);
+      await page.goto(demo.server().base);
       await byTestId(page, 'status').filter({ hasText: 'online · synced' }).waitFor();
     }
     // Offline, sync cannot carry anything: only the tabs' own channel can.

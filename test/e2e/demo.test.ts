@@ -1,38 +1,23 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { Memory } from '../../src/index.js';
-import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
-import { type RunningServer, startServe } from './serve.js';
+import { startDemoInChromium } from './serve.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 /** How long the page may take to show a change; sync runs every 1.5 s. */
 const WAIT_MS = 10_000;
 
-let server: RunningServer;
-let browser: Browser;
+const demo = startDemoInChromium();
 const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  const executablePath = requireChromium();
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build-demo.mjs')], { stdio: 'inherit' });
-  server = await startServe();
-  browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (server) expect(await server.stop()).toBe(0);
-});
 
 async function openNotebook(context: BrowserContext): Promise<Page> {
   context.setDefaultTimeout(WAIT_MS);
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message}`));
-  await page.goto(server.base);
+  await page.goto(demo.server().base);
   return page;
 }
 
@@ -64,8 +49,8 @@ async function lists(page: Page, texts: string[]): Promise<void> {
 
 /** What the server holds, read through its HTTP API with the page's own kind of token. */
 async function serverContents(): Promise<string[]> {
-  const { token } = (await (await fetch(`${server.base}/demo/config`)).json()) as { token: string };
-  const response = await fetch(`${server.base}/v1/ns/demo/memories`, {
+  const { token } = (await (await fetch(`${demo.server().base}/demo/config`)).json()) as { token: string };
+  const response = await fetch(`${demo.server().base}/v1/ns/demo/memories`, {
     headers: { authorization: `Bearer ${token}` },
   });
   const { items } = (await response.json()) as { items: Memory[] };
@@ -77,7 +62,7 @@ describe('demo notebook in Chromium', () => {
   let a: Page;
 
   it('starts online and synced, on a token for the demo namespace only', async () => {
-    first = await browser.newContext({ viewport: { width: 1000, height: 540 } });
+    first = await demo.browser().newContext({ viewport: { width: 1000, height: 540 } });
     a = await openNotebook(first);
     await shows(a, 'status', 'online · synced');
     expect(await byTestId(a, 'namespace').textContent()).toBe('demo');
@@ -105,7 +90,7 @@ describe('demo notebook in Chromium', () => {
   let b: Page;
 
   it('shows them in a second browser, where search finds them as you type', async () => {
-    second = await browser.newContext({ viewport: { width: 1000, height: 640 } });
+    second = await demo.browser().newContext({ viewport: { width: 1000, height: 640 } });
     b = await openNotebook(second);
     await lists(b, ['Ask Ana about the Lisbon trip', 'Oat milk for the cold brew']);
 

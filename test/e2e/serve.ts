@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { serveCommand } from '../../src/cli/serve.js';
+import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
 
 export interface RunningServer {
   base: string;
@@ -57,4 +61,26 @@ export async function startServe(args: string[] = []): Promise<RunningServer> {
       return code;
     },
   };
+}
+
+/**
+ * The demo as a person meets it: the page built, `engram serve` on PGlite, and headless Chromium, all
+ * started before the file's tests and stopped after them (the server must stop cleanly, exit 0).
+ */
+export function startDemoInChromium(): { server: () => RunningServer; browser: () => Browser } {
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    const executablePath = requireChromium();
+    execFileSync(process.execPath, [join(import.meta.dirname, '../../scripts/build-demo.mjs')], {
+      stdio: 'inherit',
+    });
+    server = await startServe();
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (server) expect(await server.stop()).toBe(0);
+  });
+  return { server: () => server!, browser: () => browser! };
 }
