@@ -3,7 +3,7 @@ import { expectError, ids, type SuiteContext } from './harness.js';
 
 function bm25(tf: number, length: number, df: number, docs: number, avgdl: number): number {
   const idf = Math.log(1 + (docs - df + 0.5) / (df + 0.5));
-  return (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.75 + (0.75 * length) / avgdl));
+  return (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.3 + (0.3 * length) / avgdl));
 }
 
 export function searchCases(ctx: SuiteContext): void {
