@@ -650,7 +650,10 @@ export function makeConversations({
     for (const speakerPlans of plans) {
       const name = speakerPlans[0].values.name;
       for (const [group, make] of Object.entries(MULTI)) {
-        const evidence = speakerPlans.filter((p) => p.topic.group === group).map((p) => p.told[0]);
+        // A session can run out of turns before telling everything planned: only what was told is evidence.
+        const evidence = speakerPlans
+          .filter((p) => p.topic.group === group && p.told.length > 0)
+          .map((p) => p.told[0]);
         if (evidence.length >= 2)
           questions.push({ conversation, text: make(name), evidence, type: 'multi-hop' });
       }
