@@ -4,6 +4,7 @@
 // ENGRAM_MODULE=/path/to/index.js measures another build of Engram (e.g. before a ranking change).
 
 import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
+import { stopwords } from '@orama/stopwords/english';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import MiniSearch from 'minisearch';
 import postgres from 'postgres';
@@ -124,6 +125,29 @@ async function postgresTsRank(turns) {
   return { search, close: () => sql.end() };
 }
 
+const STOP_WORDS = new Set(stopwords);
+
+/**
+ * Splits the questions by whether they share a content word (not a stop word, not a speaker's name) with
+ * their evidence: those text search can reach, and those only a model that knows meanings can.
+ */
+async function byOverlap(questions, turns) {
+  const { tokenize } = await import('../dist/store/index.js');
+  const text = new Map(turns.map((t) => [t.id, t.text]));
+  const names = new Set(turns.map((t) => t.speaker.toLowerCase()));
+  const shares = (q) => {
+    const content = words(q.text)
+      .map((w) => w.toLowerCase())
+      .filter((w) => !STOP_WORDS.has(w) && !names.has(w));
+    const wanted = new Set(tokenize(content.join(' ')));
+    return q.evidence.some((id) => tokenize(text.get(id)).some((term) => wanted.has(term)));
+  };
+  return {
+    'shares a content word': questions.filter(shares),
+    'shares none': questions.filter((q) => !shares(q)),
+  };
+}
+
 /** recall@k: share of a question's evidence turns in the top k, averaged; MRR: 1 / rank of the first. */
 async function evaluate(questions, search) {
   let r5 = 0;
@@ -163,6 +187,10 @@ export default async function run(record, info = { settings: [] }) {
     const ofType = questions.filter((q) => q.type === type);
     byType[type] = await evaluate(ofType, systems.Engram);
     hybridByType[type] = await evaluate(ofType, systems[HYBRID]);
+  }
+  for (const [group, ofGroup] of Object.entries(await byOverlap(questions, turns))) {
+    byType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems.Engram);
+    hybridByType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems[HYBRID]);
   }
   await pg?.close();
   for (const metric of ['recall@5', 'recall@10', 'MRR']) {
