@@ -36,6 +36,23 @@ export function searchCases(ctx: SuiteContext): void {
       expect(ids(hits)).toContain(one!.id);
     });
 
+    it("adds a quarter of a stop word's BM25 beside content words, and its full weight alone", async () => {
+      const mem = await ctx.memory();
+      const [theCat, cat, theThe] = await mem.addMany([
+        { content: 'the cat' },
+        { content: 'cat' },
+        { content: 'the the dog' },
+      ]);
+      const avgdl = 6 / 3;
+      const refined = await mem.search('the cat');
+      expect(ids(refined)).toEqual([theCat!.id, cat!.id]);
+      expect(refined[0]!.score).toBeCloseTo(bm25(1, 2, 2, 3, avgdl) + 0.25 * bm25(1, 2, 2, 3, avgdl), 12);
+      expect(refined[1]!.score).toBeCloseTo(bm25(1, 1, 2, 3, avgdl), 12);
+      const alone = await mem.search('the');
+      expect(ids(alone)).toEqual([theThe!.id, theCat!.id]);
+      expect(alone[0]!.score).toBeCloseTo(bm25(2, 3, 2, 3, avgdl), 12);
+    });
+
     it('stems: "running" finds "run" and "runs"', async () => {
       const mem = await ctx.memory();
       const [a, b] = await mem.addMany([
