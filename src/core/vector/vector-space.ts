@@ -92,6 +92,11 @@ export class VectorSpace {
     return { hits, otherModels };
   }
 
+  /** Trains every IVF index that needs it now, rather than on the next search. */
+  train(): void {
+    for (const group of this.groups.values()) if (group.ivf?.stale) group.ivf.train();
+  }
+
   /** Milliseconds the IVF trainings of this space took, summed over groups (for measuring rebuilds). */
   get trainMs(): number {
     let ms = 0;
