@@ -2,30 +2,10 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { createMemory, type Engram, type VectorOptions } from '../../src/index.js';
+import { clustered, recall } from '../core/clustered-vectors.js';
 
 let databases = 0;
 const freshName = () => `engram-vectors-${process.pid}-${Date.now()}-${++databases}`;
-
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
-  const random = seeded(seed);
-  const centreRandom = seeded(99);
-  const centres = Array.from({ length: topics }, () =>
-    Array.from({ length: dims }, () => centreRandom() - 0.5),
-  );
-  return Array.from({ length: count }, () =>
-    centres[Math.floor(random() * topics)]!.map((x) => x + (random() - 0.5) * 0.8),
-  );
-}
 
 const data = clustered(1200, 16, 30, 1);
 const queries = clustered(12, 16, 30, 2);
@@ -48,13 +28,6 @@ async function filled(name: string, vectors?: VectorOptions): Promise<Engram> {
 }
 
 const ids = (hits: Array<{ memory: { id: string } }>) => hits.map((h) => h.memory.id);
-
-function recall(truth: string[][], got: string[][]): number {
-  return (
-    truth.reduce((sum, t, i) => sum + got[i]!.filter((id) => t.includes(id)).length / t.length, 0) /
-    truth.length
-  );
-}
 
 describe('IndexedDBStore vector index (fake-indexeddb)', () => {
   it('is off by default: vector search stays core’s exact scan', () => {

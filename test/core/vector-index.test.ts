@@ -2,29 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TopK } from '../../src/core/vector/top-k.js';
 import type { VectorOptions } from '../../src/index.js';
 import { createMemory, InMemoryStore, Int8Matrix, IvfIndex, VectorMatrix } from '../../src/index.js';
-
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Unit-ish vectors around `topics` centres, like sentence embeddings. */
-function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
-  const random = seeded(seed);
-  const centreRandom = seeded(99);
-  const centres = Array.from({ length: topics }, () =>
-    Array.from({ length: dims }, () => centreRandom() - 0.5),
-  );
-  return Array.from({ length: count }, () => {
-    const centre = centres[Math.floor(random() * topics)]!;
-    return centre.map((x) => x + (random() - 0.5) * 0.8);
-  });
-}
+import { clustered, recall, seeded } from './clustered-vectors.js';
 
 function bruteForce(data: number[][], query: number[], k: number): string[] {
   const cos = (a: number[], b: number[]) => {
@@ -44,10 +22,6 @@ function bruteForce(data: number[][], query: number[], k: number): string[] {
     .slice(0, k)
     .map((h) => h.id);
 }
-
-const recall = (truth: string[][], got: string[][]) =>
-  truth.reduce((sum, t, i) => sum + got[i]!.filter((id) => t.includes(id)).length / t.length, 0) /
-  truth.length;
 
 describe('TopK', () => {
   it('keeps the k best of a stream, best first', () => {

@@ -6,11 +6,11 @@ import type { VectorHit, VectorRows } from './vector-rows.js';
 export interface IvfOptions {
   /** Lists (centroids); default √n at training time, from 16 to 4 096. */
   lists?: number;
-  /** Lists scanned per query (default 28); more is slower and closer to exact. */
+  /** Lists scanned per query (default 48); more is slower and closer to exact. */
   probes?: number;
   /** Vectors below this count are searched exactly (default 5 000): an index would not pay for itself. */
   minTrain?: number;
-  /** Vectors k-means learns the centroids from (default 4 096, at least 4 per list): bounds training. */
+  /** At most this many vectors k-means learns from (default 4 096; 16 per list if fewer): bounds training. */
   sample?: number;
   /** k-means rounds on that sample (default 6). */
   rounds?: number;
@@ -56,7 +56,7 @@ export class IvfIndex {
   ) {
     this.options = {
       lists: options.lists ?? 0,
-      probes: options.probes ?? 28,
+      probes: options.probes ?? 48,
       minTrain: options.minTrain ?? 5000,
       sample: options.sample ?? 4096,
       rounds: options.rounds ?? 5,
@@ -92,7 +92,8 @@ export class IvfIndex {
       live.length,
       this.options.lists || Math.min(4096, Math.max(16, Math.round(Math.sqrt(live.length)))),
     );
-    const take = Math.min(live.length, Math.max(this.options.sample, count * 4));
+    // 16 vectors per list are plenty for k-means; `sample` caps the total, 4 per list is the floor.
+    const take = Math.min(live.length, Math.max(count * 4, Math.min(this.options.sample, count * 16)));
     const sample = new Float32Array(take * dims);
     // A partial Fisher–Yates shuffle: the first `take` slots become a uniform sample.
     for (let i = 0; i < take; i++) {
