@@ -31,7 +31,14 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
-export { Int8Matrix, IvfIndex, type IvfOptions, type VectorHit, VectorMatrix } from './core/vector/index.js';
+export {
+  Int8Matrix,
+  IvfIndex,
+  type IvfOptions,
+  type VectorHit,
+  VectorMatrix,
+  type VectorOptions,
+} from './core/vector/index.js';
 export type {
   ListWatch,
   SearchWatch,

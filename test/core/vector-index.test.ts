@@ -1,29 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TopK } from '../../src/core/vector/top-k.js';
+import type { VectorOptions } from '../../src/index.js';
 import { createMemory, InMemoryStore, Int8Matrix, IvfIndex, VectorMatrix } from '../../src/index.js';
-
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Unit-ish vectors around `topics` centres, like sentence embeddings. */
-function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
-  const random = seeded(seed);
-  const centreRandom = seeded(99);
-  const centres = Array.from({ length: topics }, () =>
-    Array.from({ length: dims }, () => centreRandom() - 0.5),
-  );
-  return Array.from({ length: count }, () => {
-    const centre = centres[Math.floor(random() * topics)]!;
-    return centre.map((x) => x + (random() - 0.5) * 0.8);
-  });
-}
+import { clustered, recall, seeded } from './clustered-vectors.js';
 
 function bruteForce(data: number[][], query: number[], k: number): string[] {
   const cos = (a: number[], b: number[]) => {
@@ -43,10 +22,6 @@ function bruteForce(data: number[][], query: number[], k: number): string[] {
     .slice(0, k)
     .map((h) => h.id);
 }
-
-const recall = (truth: string[][], got: string[][]) =>
-  truth.reduce((sum, t, i) => sum + got[i]!.filter((id) => t.includes(id)).length / t.length, 0) /
-  truth.length;
 
 describe('TopK', () => {
   it('keeps the k best of a stream, best first', () => {
@@ -100,19 +75,41 @@ describe('Int8Matrix', () => {
     const queries = clustered(40, 64, 60, 5);
     const int8 = new Int8Matrix(64);
     data.forEach((v, i) => {
-      int8.add(`v${i}`, v);
+      int8.set(`v${i}`, v);
     });
     expect(int8.bytes).toBeLessThanOrEqual(3000 * 64 * 4 * 0.3);
     const exact = (id: string) => data[Number(id.slice(1))];
-    const got = queries.map((q) => int8.search(q, 10, { exact }).map((h) => h.id));
+    const got = queries.map((q) => int8.search(q, 10, undefined, { exact }).map((h) => h.id));
     expect(
       recall(
         queries.map((q) => bruteForce(data, q, 10)),
         got,
       ),
     ).toBeGreaterThanOrEqual(0.98);
+    int8.delete(got[0]![0]!);
+    expect(int8.search(queries[0]!, 50).map((h) => h.id)).not.toContain(got[0]![0]);
   });
 });
+
+/** The IVF's candidates rescored exactly, as the stores do. */
+function ivfTop(ivf: IvfIndex, exact: VectorMatrix, q: number[], k: number): string[] {
+  const unit = exact.query(q);
+  return ivf
+    .search(q, k * 4)
+    .map((h) => ({ id: h.id, score: exact.score(unit, exact.slot(h.id)!) }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map((h) => h.id);
+}
+
+/** Counts the rows training reads, to show that k-means reads a bounded sample. */
+class CountingMatrix extends VectorMatrix {
+  reads = 0;
+  override rowInto(slot: number, out: Float32Array, offset = 0): void {
+    this.reads += 1;
+    super.rowInto(slot, out, offset);
+  }
+}
 
 describe('IvfIndex (approximate)', () => {
   const data = clustered(6000, 32, 120, 6);
@@ -132,13 +129,31 @@ describe('IvfIndex (approximate)', () => {
     expect(ivf.stale).toBe(true);
     ivf.train(seeded(8));
     expect(ivf.stale).toBe(false);
-    const got = queries.map((q) => ivf.search(q, 10).map((h) => h.id));
+    const got = queries.map((q) => ivfTop(ivf, matrix, q, 10));
     expect(
       recall(
         queries.map((q) => bruteForce(data, q, 10)),
         got,
       ),
     ).toBeGreaterThanOrEqual(0.95);
+    // Stale again only once the set has doubled since training.
+    for (let i = 0; i < 6000; i++) ivf.add(matrix.set(`w${i}`, data[i]!));
+    expect(ivf.stale).toBe(false);
+    ivf.add(matrix.set('one-more', data[0]!));
+    expect(ivf.stale).toBe(true);
+  });
+
+  it('trains on a bounded sample: k-means reads `sample` rows, then each row once to file it', () => {
+    const matrix = new CountingMatrix(32);
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
+    const ivf = new IvfIndex(matrix, { sample: 500, lists: 40 });
+    ivf.train(seeded(1));
+    expect(matrix.reads).toBe(500 + 6000);
+    const again = new IvfIndex(matrix, { sample: 500, lists: 40 });
+    again.train(seeded(1));
+    expect(again.search(queries[0]!, 10)).toEqual(ivf.search(queries[0]!, 10));
   });
 
   it('files later vectors incrementally and forgets removed ones', () => {
@@ -154,26 +169,53 @@ describe('IvfIndex (approximate)', () => {
     ivf.remove(matrix.slot('exact-twin')!);
     matrix.delete('exact-twin');
     expect(ivf.search(probe, 20).map((h) => h.id)).not.toContain('exact-twin');
+    // A moved vector leaves its old list: it is found near its new value only.
+    ivf.add(matrix.set('v0', queries[3]!));
+    expect(ivf.search(queries[3]!, 1)[0]!.id).toBe('v0');
+  });
+
+  it('works over int8 rows too', () => {
+    const rows = new Int8Matrix(32);
+    const exact = new VectorMatrix(32);
+    data.forEach((v, i) => {
+      rows.set(`v${i}`, v);
+      exact.set(`v${i}`, v);
+    });
+    const ivf = new IvfIndex(rows);
+    ivf.train(seeded(2));
+    const got = queries.map((q) => ivfTop(ivf, exact, q, 10));
+    expect(
+      recall(
+        queries.map((q) => bruteForce(data, q, 10)),
+        got,
+      ),
+    ).toBeGreaterThanOrEqual(0.95);
   });
 });
 
-describe('InMemoryStore with an IVF vector index', () => {
-  it('answers vector search through the index with recall ≥ 0.95 of the exact store', async () => {
-    const data = clustered(1500, 16, 40, 10);
-    const queries = clustered(15, 16, 40, 11);
-    const exact = await createMemory({ store: new InMemoryStore() });
-    const approx = await createMemory({
-      store: new InMemoryStore({ vectorIndex: { ivf: { minTrain: 1000 } } }),
-    });
-    for (const mem of [exact, approx]) {
-      for (let i = 0; i < data.length; i += 500) {
-        await mem.addMany(
-          data
-            .slice(i, i + 500)
-            .map((v, j) => ({ id: `v${i + j}`, content: `doc ${i + j}`, embedding: v, embeddingModel: 'm' })),
-        );
-      }
-    }
+async function filled(vectors: VectorOptions | undefined, data: number[][]) {
+  const mem = await createMemory({ store: new InMemoryStore(vectors ? { vectors } : {}) });
+  for (let i = 0; i < data.length; i += 500) {
+    await mem.addMany(
+      data
+        .slice(i, i + 500)
+        .map((v, j) => ({ id: `v${i + j}`, content: `doc ${i + j}`, embedding: v, embeddingModel: 'm' })),
+    );
+  }
+  return mem;
+}
+
+describe('InMemoryStore vector options', () => {
+  const data = clustered(1500, 16, 40, 10);
+  const queries = clustered(15, 16, 40, 11);
+
+  it.each([
+    [{ index: 'ivf', ivf: { minTrain: 1000 } } as const, 0.95],
+    [{ quantize: 'int8' } as const, 0.98],
+    [{ index: 'ivf', quantize: 'int8', ivf: { minTrain: 1000 } } as const, 0.95],
+  ])('%j answers with recall ≥ %d of the exact store, exact scores, deletes gone', async (vectors, floor) => {
+    const exact = await filled(undefined, data);
+    const approx = await filled(vectors, data);
     await approx.remove('v0');
     await exact.remove('v0');
     const got: string[][] = [];
@@ -183,11 +225,36 @@ describe('InMemoryStore with an IVF vector index', () => {
       const hits = await approx.search('', { vector: q, model: 'm' });
       got.push(hits.map((h) => h.memory.id));
       expect(hits.map((h) => h.memory.id)).not.toContain('v0');
+      // Whatever chose the candidates, the scores are core's float64 cosine of the stored embedding.
+      const byId = new Map(
+        (await exact.search('', { vector: q, model: 'm', limit: 100 })).map((h) => [h.memory.id, h.score]),
+      );
+      for (const h of hits) if (byId.has(h.memory.id)) expect(h.score).toBe(byId.get(h.memory.id));
     }
-    expect(recall(truth, got)).toBeGreaterThanOrEqual(0.95);
-    // Exact mode goes through the matrix too and must equal core's float64 scan of every embedding.
+    expect(recall(truth, got)).toBeGreaterThanOrEqual(floor);
+  });
+
+  it('exact mode goes through the matrix and equals core float64 scan of every embedding', async () => {
+    const exact = await filled(undefined, data.slice(0, 600));
     const legacy = await exact.search('', { vector: queries[0]! });
     const viaMatrix = await exact.search('', { vector: queries[0]!, model: 'm' });
     expect(viaMatrix).toEqual(legacy);
+  });
+
+  it('refuses bad options with a VALIDATION error naming the field', () => {
+    const bad: Array<[unknown, string]> = [
+      ['int8', 'vectors'],
+      [{ quantize: 'int4' }, 'vectors.quantize'],
+      [{ index: 'hnsw' }, 'vectors.index'],
+      [{ ivf: { probes: 0 } }, 'vectors.ivf.probes'],
+      [{ ivf: { lists: 2.5 } }, 'vectors.ivf.lists'],
+      [{ ivf: { nprobe: 4 } }, 'vectors.ivf.nprobe'],
+      [{ quantise: 'int8' }, 'vectors.quantise'],
+    ];
+    for (const [vectors, field] of bad) {
+      expect(() => new InMemoryStore({ vectors: vectors as VectorOptions }), field).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
   });
 });

@@ -19,17 +19,19 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
+import { VectorSpace } from '../../core/vector/vector-space.js';
 import { InvertedIndex } from './inverted-index.js';
 import { SortedIds } from './sorted-ids.js';
-import { type VectorIndexOption, VectorSpace } from './vector-space.js';
+import { nearestInMemory } from './vector-space.js';
 
 export interface InMemoryStoreOptions {
   /**
-   * How vector search finds candidates: `'exact'` (default) scans a Float32Array per model;
-   * `{ ivf: {} }` adds an approximate IVF index, trained once a model has 5 000 vectors, then kept
-   * current as memories change (see docs/embeddings.md for recall and speed).
+   * How vector search finds candidates: exact by default (a Float32Array per model, scanned);
+   * `{ quantize: 'int8' }` keeps int8 codes instead, `{ index: 'ivf' }` adds an approximate IVF index,
+   * trained once a model has 5 000 vectors and then kept current (see docs/embeddings.md).
    */
-  vectorIndex?: VectorIndexOption;
+  vectors?: VectorOptions;
 }
 
 class NamespaceData {
@@ -84,7 +86,11 @@ export class InMemoryStore implements MemoryStore {
   private closed = false;
   private readonly serial = createSerialQueue();
 
-  constructor(private readonly options: InMemoryStoreOptions = {}) {}
+  private readonly vectorOptions: ReturnType<typeof parseVectorOptions>;
+
+  constructor(options: InMemoryStoreOptions = {}) {
+    this.vectorOptions = parseVectorOptions(options.vectors);
+  }
 
   async open(): Promise<void> {
     this.assertOpen();
@@ -109,7 +115,7 @@ export class InMemoryStore implements MemoryStore {
     this.assertOpen();
     const existing = this.spaces.get(namespace);
     if (existing) return existing;
-    const data = new NamespaceData(new VectorSpace(this.options.vectorIndex ?? 'exact'));
+    const data = new NamespaceData(new VectorSpace(this.vectorOptions));
     this.spaces.set(namespace, data);
     return data;
   }
@@ -138,7 +144,7 @@ export class InMemoryStore implements MemoryStore {
             previous?.clocks.embedding !== clocks.embedding ||
             previous?.clocks.embeddingModel !== clocks.embeddingModel
           ) {
-            data.vectors.put(record);
+            data.vectors.put(record.memory.id, record.memory.embedding, record.memory.embeddingModel);
           }
         });
       },
@@ -263,7 +269,7 @@ export class InMemoryStore implements MemoryStore {
     query: Parameters<NonNullable<MemoryStore['nearestVectors']>>[1],
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
     const data = this.space(namespace);
-    return data.vectors.nearest(data.memories, query);
+    return nearestInMemory(data.vectors, data.memories, query);
   }
 
   async vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {

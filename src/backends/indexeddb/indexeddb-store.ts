@@ -16,6 +16,7 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
 import { readFeed } from './feed.js';
@@ -27,6 +28,7 @@ import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } fr
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { readPostings } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
+import { IndexedDBVectorIndex } from './vector-index.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
 
 export interface IndexedDBStoreOptions {
@@ -55,6 +57,12 @@ export interface IndexedDBStoreOptions {
    * server. Also readable as {@link IndexedDBStore.evicted}.
    */
   onEvicted?: () => void;
+  /**
+   * Opt-in vector index, as on the in-memory store: `{ index: 'ivf' }` and/or `{ quantize: 'int8' }`.
+   * It lives in memory, built from IndexedDB on a namespace's first vector search and kept current by
+   * this tab's writes and other tabs' (see docs/embeddings.md). Default: exact search in core.
+   */
+  vectors?: VectorOptions;
 }
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -91,6 +99,9 @@ export class IndexedDBStore implements MemoryStore {
   private readonly onEvicted: (() => void) | undefined;
   /** Set by `open()`: the database had existed and was found gone (see `onEvicted`). */
   evicted = false;
+  /** The in-memory vector index, when `vectors` asked for one; its `buildMs` says what a build cost. */
+  readonly vectorIndex: IndexedDBVectorIndex | undefined;
+  readonly nearestVectors: MemoryStore['nearestVectors'];
   /** Set by `open()` with `persist: true`: whether the browser granted persistent storage (undefined: unsupported). */
   persisted: boolean | undefined;
 
@@ -114,6 +125,13 @@ export class IndexedDBStore implements MemoryStore {
     this.channel = new ChangeChannel(`engram:${options.name}`);
     this.persist = options.persist ?? false;
     this.onEvicted = options.onEvicted;
+    const vectors = parseVectorOptions(options.vectors);
+    if (vectors.index !== 'exact' || vectors.quantize !== 'none') {
+      const index = new IndexedDBVectorIndex(vectors, this);
+      this.channel.subscribe((namespace, ids) => index.changed(namespace, ids));
+      this.vectorIndex = index;
+      this.nearestVectors = (namespace, query) => index.nearest(namespace, query);
+    }
   }
 
   async open(): Promise<void> {
@@ -128,6 +146,7 @@ export class IndexedDBStore implements MemoryStore {
   async close(): Promise<void> {
     this.closed = true;
     this.channel.close();
+    this.vectorIndex?.forget();
     const connection = this.connection;
     this.connection = undefined;
     const db = await connection?.catch(ignore);
@@ -197,7 +216,9 @@ export class IndexedDBStore implements MemoryStore {
       const result = await mergeBatch(writer, batch);
       await writer.finish();
       await tx.done;
-      this.channel.post(namespace, changedIds(result));
+      const ids = changedIds(result);
+      this.channel.post(namespace, ids);
+      this.vectorIndex?.changed(namespace, ids);
       return result;
     } catch (error) {
       try {

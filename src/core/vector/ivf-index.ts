@@ -1,98 +1,120 @@
+import { InvertedList } from './inverted-list.js';
+import { kMeans, nearestCentroid, seededRandom } from './k-means.js';
 import { TopK } from './top-k.js';
-import type { VectorHit, VectorMatrix } from './vector-matrix.js';
+import type { VectorHit, VectorRows } from './vector-rows.js';
 
 export interface IvfOptions {
-  /** Lists (centroids); default √n at training time, at least 16. */
+  /** Lists (centroids); default √n at training time, from 16 to 4 096. */
   lists?: number;
   /** Lists scanned per query (default 48); more is slower and closer to exact. */
   probes?: number;
   /** Vectors below this count are searched exactly (default 5 000): an index would not pay for itself. */
   minTrain?: number;
-  /** k-means rounds at training (default 8). */
+  /** At most this many vectors k-means learns from (default 4 096; 16 per list if fewer): bounds training. */
+  sample?: number;
+  /** k-means rounds on that sample (default 6). */
   rounds?: number;
 }
+
+/** Centroid groups tried per vector when filing it (see {@link IvfIndex.fileUnder}). */
+const GROUPS_TRIED = 8;
 
 /**
  * Approximate search by inverted file (IVF): k-means centroids split the vectors into lists; a query
  * scans only the lists of its nearest centroids. Written here rather than taken from a library because
  * none fits all three runtimes and the data model: hnswlib-wasm needs a WASM file loaded at run time
- * (awkward in Workers) and keeps its own copy of every vector; the pure-JS `hnsw` package keeps a
- * JS array and Map per node, has no delete, and builds 100K × 384 too slowly (see bench/vector.mjs).
- * IVF works on the VectorMatrix rows already held for exact search (no second copy), supports delete,
- * and adds incrementally: a new vector joins its nearest list; training is redone only when the set has
- * grown 4× since the last one (its time is measured in the bench).
+ * (awkward in Workers) and keeps a float copy of every vector; the pure-JS `hnsw` package keeps a JS
+ * array and Map per node, has no delete, and builds 100K × 384 too slowly.
+ *
+ * Each list keeps its vectors as int8 codes side by side (IVF-SQ8): a query reads a few contiguous
+ * blocks, which is what makes it fast (scanning the same rows scattered over the exact matrix is ~2.5×
+ * slower, bound by memory), at a quarter of a Float32 copy. Scores are therefore approximate: callers
+ * ask for a few times k candidates and rescore them exactly.
+ *
+ * Training is bounded: k-means runs on a seeded sample of `sample` vectors, not on all of them, and
+ * filing every vector under its centroid goes through a second, coarse level (centroids grouped by
+ * k-means too), so a vector is compared with a few groups and their members instead of all √n
+ * centroids. A vector added later joins its nearest list at once; training is redone only when the set
+ * has doubled since the last one, so its cost is amortised over the adds that caused it.
  */
 export class IvfIndex {
-  private centroids = new Float32Array(0);
-  private lists: Int32Array[] = [];
-  private lengths: number[] = [];
+  private centroids: Float32Array = new Float32Array(0);
+  private groupCentres: Float32Array = new Float32Array(0);
+  private groupMembers: Int32Array[] = [];
+  private lists: InvertedList[] = [];
   private listOfSlot = new Int32Array(0);
   private posOfSlot = new Int32Array(0);
   private trainedAt = 0;
+  private readonly row: Float32Array;
   private readonly options: Required<IvfOptions>;
+  /** How long the last `train()` took, in ms (0 before the first). */
+  lastTrainMs = 0;
 
   constructor(
-    readonly matrix: VectorMatrix,
+    readonly matrix: VectorRows,
     options: IvfOptions = {},
   ) {
     this.options = {
       lists: options.lists ?? 0,
       probes: options.probes ?? 48,
       minTrain: options.minTrain ?? 5000,
-      rounds: options.rounds ?? 8,
+      sample: options.sample ?? 4096,
+      rounds: options.rounds ?? 5,
     };
+    this.row = new Float32Array(matrix.dims);
   }
 
   get trained(): boolean {
     return this.lists.length > 0;
   }
 
-  /** True when the set has outgrown its training (or reached the size where an index pays). */
+  /** True when the set has doubled since training (or reached the size where an index pays). */
   get stale(): boolean {
     const n = this.matrix.size;
-    return this.trained ? n > this.trainedAt * 4 : n >= this.options.minTrain;
+    return this.trained ? n > this.trainedAt * 2 : n >= this.options.minTrain;
   }
 
-  /** k-means on a sample, then every row assigned to its nearest centroid. */
-  train(random: () => number = Math.random): void {
+  /** Bytes held by the lists (codes, scales, slots) and centroids. */
+  get bytes(): number {
+    let bytes = (this.centroids.length + this.groupCentres.length) * 4 + this.listOfSlot.length * 8;
+    for (const list of this.lists) bytes += list.bytes;
+    return bytes;
+  }
+
+  /** k-means on a bounded sample, then every row filed under its nearest centroid. */
+  train(random: () => number = seededRandom(1)): void {
+    const started = performance.now();
     const { matrix } = this;
     const { dims } = matrix;
     const live: number[] = [];
     for (let slot = 0; slot < matrix.rows; slot++) if (matrix.ids[slot] !== undefined) live.push(slot);
-    const count = this.options.lists || Math.max(16, Math.round(Math.sqrt(live.length)));
-    const sample = shuffle(live, random).slice(0, Math.min(live.length, count * 16));
-    const centroids = new Float32Array(count * dims);
+    const count = Math.min(
+      live.length,
+      this.options.lists || Math.min(4096, Math.max(16, Math.round(Math.sqrt(live.length)))),
+    );
+    // 16 vectors per list are plenty for k-means; `sample` caps the total, 4 per list is the floor.
+    const take = Math.min(live.length, Math.max(count * 4, Math.min(this.options.sample, count * 16)));
+    const sample = new Float32Array(take * dims);
+    // A partial Fisher–Yates shuffle: the first `take` slots become a uniform sample.
+    for (let i = 0; i < take; i++) {
+      const j = i + Math.floor(random() * (live.length - i));
+      [live[i], live[j]] = [live[j]!, live[i]!];
+      matrix.rowInto(live[i]!, sample, i * dims);
+    }
+    this.centroids = kMeans(sample, take, dims, count, this.options.rounds, random);
+    const groups = Math.max(1, Math.round(Math.sqrt(count)));
+    this.groupCentres = kMeans(this.centroids, count, dims, groups, 4, random);
+    const members: number[][] = Array.from({ length: groups }, () => []);
     for (let c = 0; c < count; c++) {
-      centroids.set(
-        matrix.data.subarray(sample[c % sample.length]! * dims, (sample[c % sample.length]! + 1) * dims),
-        c * dims,
-      );
+      members[nearestCentroid(this.groupCentres, groups, dims, this.centroids, c * dims)]!.push(c);
     }
-    const sums = new Float64Array(count * dims);
-    const sizes = new Int32Array(count);
-    for (let round = 0; round < this.options.rounds; round++) {
-      sums.fill(0);
-      sizes.fill(0);
-      for (const slot of sample) {
-        const c = nearest(centroids, count, dims, matrix.data, slot * dims);
-        sizes[c]! += 1;
-        for (let d = 0; d < dims; d++) sums[c * dims + d]! += matrix.data[slot * dims + d]!;
-      }
-      for (let c = 0; c < count; c++) {
-        if (sizes[c] === 0) continue;
-        let norm = 0;
-        for (let d = 0; d < dims; d++) norm += sums[c * dims + d]! ** 2;
-        const scale = norm === 0 ? 0 : 1 / Math.sqrt(norm);
-        for (let d = 0; d < dims; d++) centroids[c * dims + d] = sums[c * dims + d]! * scale;
-      }
-    }
-    this.centroids = centroids;
-    this.lists = Array.from({ length: count }, () => new Int32Array(16));
-    this.lengths = new Array<number>(count).fill(0);
+    this.groupMembers = members.map((m) => Int32Array.from(m));
+    this.lists = Array.from({ length: count }, () => new InvertedList(dims));
     this.listOfSlot = new Int32Array(Math.max(matrix.rows, 1024)).fill(-1);
     this.posOfSlot = new Int32Array(this.listOfSlot.length);
     for (const slot of live) this.add(slot);
     this.trainedAt = live.length;
+    this.lastTrainMs = performance.now() - started;
   }
 
   /** Files a new or changed row under its nearest centroid. */
@@ -108,36 +130,25 @@ export class IvfIndex {
       this.listOfSlot = lists;
       this.posOfSlot = positions;
     }
-    const { dims } = this.matrix;
-    const c = nearest(this.centroids, this.lists.length, dims, this.matrix.data, slot * dims);
-    let list = this.lists[c]!;
-    const length = this.lengths[c]!;
-    if (length === list.length) {
-      const grown = new Int32Array(list.length * 2);
-      grown.set(list);
-      list = grown;
-      this.lists[c] = list;
-    }
-    list[length] = slot;
-    this.lengths[c] = length + 1;
+    this.matrix.rowInto(slot, this.row);
+    const c = this.fileUnder(this.row);
     this.listOfSlot[slot] = c;
-    this.posOfSlot[slot] = length;
+    this.posOfSlot[slot] = this.lists[c]!.push(slot, this.row);
   }
 
   remove(slot: number): void {
     if (!this.trained || slot >= this.listOfSlot.length) return;
     const c = this.listOfSlot[slot]!;
     if (c < 0) return;
-    const list = this.lists[c]!;
-    const last = this.lengths[c]! - 1;
-    const pos = this.posOfSlot[slot]!;
-    const moved = list[last]!;
-    list[pos] = moved;
-    this.posOfSlot[moved] = pos;
-    this.lengths[c] = last;
+    const moved = this.lists[c]!.removeAt(this.posOfSlot[slot]!);
+    if (moved !== undefined) this.posOfSlot[moved] = this.posOfSlot[slot]!;
     this.listOfSlot[slot] = -1;
   }
 
+  /**
+   * The k best candidates by the lists' int8 scores, best first (the scores are approximate: rescore
+   * them). Before training, an exact scan of the rows.
+   */
   search(
     vector: ArrayLike<number>,
     k: number,
@@ -147,60 +158,38 @@ export class IvfIndex {
     const { matrix } = this;
     if (!this.trained) return matrix.search(vector, k, accept);
     const q = matrix.query(vector);
-    const { dims, data, ids } = matrix;
+    const { dims, ids } = matrix;
     const count = this.lists.length;
     const near = new TopK(Math.min(count, probes ?? this.options.probes));
-    for (let c = 0; c < count; c++) {
-      let dot = 0;
-      const base = c * dims;
-      for (let d = 0; d < dims; d++) dot += q[d]! * this.centroids[base + d]!;
-      near.push(c, dot);
-    }
+    for (let c = 0; c < count; c++) near.push(c, dotAt(q, this.centroids, c * dims, dims));
     const top = new TopK(k);
-    for (let i = 0; i < near.size; i++) {
-      const c = near.slots[i]!;
-      const list = this.lists[c]!;
-      const length = this.lengths[c]!;
-      for (let j = 0; j < length; j++) {
-        const slot = list[j]!;
-        const base = slot * dims;
-        let dot = 0;
-        for (let d = 0; d < dims; d++) dot += q[d]! * data[base + d]!;
-        if (dot <= top.threshold) continue;
-        if (accept && !accept(ids[slot]!)) continue;
-        top.push(slot, dot);
-      }
-    }
+    for (let i = 0; i < near.size; i++) this.lists[near.slots[i]!]!.scan(q, top, ids, accept);
     return matrix.hits(top);
   }
-}
 
-function nearest(
-  centroids: Float32Array,
-  count: number,
-  dims: number,
-  data: Float32Array,
-  offset: number,
-): number {
-  let best = 0;
-  let bestScore = Number.NEGATIVE_INFINITY;
-  for (let c = 0; c < count; c++) {
-    let dot = 0;
-    const base = c * dims;
-    for (let d = 0; d < dims; d++) dot += centroids[base + d]! * data[offset + d]!;
-    if (dot > bestScore) {
-      bestScore = dot;
-      best = c;
+  /** The list for a unit row: its nearest centroid among the members of its few nearest groups. */
+  private fileUnder(row: Float32Array): number {
+    const { dims } = this.matrix;
+    const { groupCentres, groupMembers, centroids } = this;
+    const groups = new TopK(Math.min(GROUPS_TRIED, groupMembers.length));
+    for (let g = 0; g < groupMembers.length; g++) groups.push(g, dotAt(row, groupCentres, g * dims, dims));
+    let best = 0;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < groups.size; i++) {
+      for (const c of groupMembers[groups.slots[i]!]!) {
+        const score = dotAt(row, centroids, c * dims, dims);
+        if (score > bestScore) {
+          bestScore = score;
+          best = c;
+        }
+      }
     }
+    return best;
   }
-  return best;
 }
 
-function shuffle<T>(items: T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
+function dotAt(q: Float32Array, data: Float32Array, base: number, dims: number): number {
+  let dot = 0;
+  for (let d = 0; d < dims; d++) dot += q[d]! * data[base + d]!;
+  return dot;
 }

@@ -1,0 +1,29 @@
+/** Seeded test vectors shaped like sentence embeddings: noisy points around a few topic centres. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
+  const random = seeded(seed);
+  const centreRandom = seeded(99);
+  const centres = Array.from({ length: topics }, () =>
+    Array.from({ length: dims }, () => centreRandom() - 0.5),
+  );
+  return Array.from({ length: count }, () =>
+    centres[Math.floor(random() * topics)]!.map((x) => x + (random() - 0.5) * 0.8),
+  );
+}
+
+/** Mean share of each truth list found in the matching result list. */
+export function recall(truth: string[][], got: string[][]): number {
+  return (
+    truth.reduce((sum, t, i) => sum + got[i]!.filter((id) => t.includes(id)).length / t.length, 0) /
+    truth.length
+  );
+}
