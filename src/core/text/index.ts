@@ -1,4 +1,14 @@
 export {
+  type Analyzer,
+  analyzerFor,
+  createAnalyzer,
+  LANGUAGE_META,
+  LANGUAGES,
+  type Language,
+  loadLanguage,
+  parseLanguage,
+} from './analyzer.js';
+export {
   type Candidate,
   type CorpusStats,
   clauseLabel,

@@ -1,0 +1,164 @@
+import { stopwords as englishStopWords } from '@orama/stopwords/english';
+import { stemmer as porter } from 'stemmer';
+import { EngramError, validationError } from '../errors.js';
+import { MAX_TERM_LENGTH, normalizeWord, splitWords } from './words.js';
+
+/** The languages `createMemory({ language })` accepts: a stemmer and a stop list each (English by default). */
+export const LANGUAGES = [
+  'english',
+  'german',
+  'french',
+  'spanish',
+  'italian',
+  'portuguese',
+  'dutch',
+] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** The namespace meta key holding its index language; absent means English. */
+export const LANGUAGE_META = 'language';
+
+/**
+ * How one language turns text into index keys: `visit(word, term)` for each word in order, `word` as
+ * written (normalised, for prefixes and stop words) and `term` its stem. Returns the number of words.
+ */
+export interface Analyzer {
+  readonly language: Language;
+  words(text: string, visit: (word: string, term: string) => void): number;
+  /** True for a normalised, unstemmed word that carries no topic of its own ("the", "der", "le"). */
+  isStopWord(word: string): boolean;
+}
+
+/** Words repeat far more than they vary, so stems are memoised per language; a cache is dropped when full. */
+const STEM_CACHE_LIMIT = 50_000;
+
+/** Stop-list entries are split like indexed text, so the pieces of contractions ("didn't") count too. */
+const stopSet = (list: readonly string[]) => new Set(list.flatMap((word) => splitWords(word)));
+
+const englishStems = new Map<string, string>();
+const englishStops = stopSet(englishStopWords);
+
+/** The English index term of one normalised word: its Porter stem, cut to MAX_TERM_LENGTH. */
+export function englishTerm(word: string): string {
+  let term = englishStems.get(word);
+  if (term === undefined) {
+    term = porter(word).slice(0, MAX_TERM_LENGTH);
+    if (englishStems.size >= STEM_CACHE_LIMIT) englishStems.clear();
+    englishStems.set(word, term);
+  }
+  return term;
+}
+
+/** English, the default: words are normalised first, then Porter-stemmed (the index format since v1). */
+export const ENGLISH: Analyzer = {
+  language: 'english',
+  words(text, visit) {
+    const words = splitWords(text);
+    for (const word of words) visit(word, englishTerm(word));
+    return words.length;
+  },
+  isStopWord: (word) => englishStops.has(word),
+};
+
+/** A word as written in NFC, marks kept: what the Snowball stemmers' suffix rules are written for. */
+const RAW_WORD = /[\p{L}\p{M}\p{N}]+/gu;
+
+interface Split {
+  words: string[];
+  terms: string[];
+}
+
+/**
+ * An analyzer over a Snowball stemmer and stop list (@orama/stemmers, @orama/stopwords). Unlike English,
+ * a word is stemmed BEFORE diacritics are folded ("información" → "inform", where "informacion" would
+ * keep its suffix), then the stem is folded like every index key. Words as written are the same
+ * normalised words English indexes, so prefixes and CJK pairs behave alike in every language.
+ */
+export function createAnalyzer(
+  language: Language,
+  stem: (word: string) => string,
+  stopWords: readonly string[],
+): Analyzer {
+  const cache = new Map<string, Split>();
+  const stops = stopSet(stopWords);
+  const split = (raw: string): Split => {
+    let hit = cache.get(raw);
+    if (hit === undefined) {
+      const words = splitWords(raw);
+      // A CJK run splits into character pairs, a compatibility character may split too: stem each piece.
+      const terms =
+        words.length === 1
+          ? [normalizeWord(stem(raw)).slice(0, MAX_TERM_LENGTH)]
+          : words.map((word) => normalizeWord(stem(word)).slice(0, MAX_TERM_LENGTH));
+      hit = { words, terms };
+      if (cache.size >= STEM_CACHE_LIMIT) cache.clear();
+      cache.set(raw, hit);
+    }
+    return hit;
+  };
+  return {
+    language,
+    words(text, visit) {
+      let count = 0;
+      for (const raw of text.normalize('NFC').toLowerCase().match(RAW_WORD) ?? []) {
+        const { words, terms } = split(raw);
+        for (let at = 0; at < words.length; at++) visit(words[at]!, terms[at]!);
+        count += words.length;
+      }
+      return count;
+    },
+    isStopWord: (word) => stops.has(word),
+  };
+}
+
+const loaded = new Map<string, Analyzer>([['english', ENGLISH]]);
+
+/**
+ * Other languages load on demand, each its own chunk: an app in English never downloads a German
+ * stemmer. The specifiers are literal so that bundlers see them.
+ */
+const LOADERS: Record<Exclude<Language, 'english'>, () => Promise<{ analyzer: Analyzer }>> = {
+  german: () => import('./languages/german.js'),
+  french: () => import('./languages/french.js'),
+  spanish: () => import('./languages/spanish.js'),
+  italian: () => import('./languages/italian.js'),
+  portuguese: () => import('./languages/portuguese.js'),
+  dutch: () => import('./languages/dutch.js'),
+};
+
+/** Throws VALIDATION unless `value` is one of LANGUAGES; `field` names the input in the message. */
+export function parseLanguage(value: unknown, field = 'language'): Language {
+  if (typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value)) return value as Language;
+  throw validationError(
+    field,
+    `one of ${LANGUAGES.map((l) => `'${l}'`).join(', ')}`,
+    typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)),
+  );
+}
+
+/** Loads a language's analyzer (once per process); later `analyzerFor` calls find it synchronously. */
+export async function loadLanguage(language: unknown): Promise<Analyzer> {
+  const name = language === undefined || language === null ? 'english' : parseLanguage(language);
+  const known = loaded.get(name);
+  if (known) return known;
+  const { analyzer } = await LOADERS[name as Exclude<Language, 'english'>]();
+  loaded.set(name, analyzer);
+  return analyzer;
+}
+
+/**
+ * The analyzer of a namespace's stored language (`undefined`/`null`: English). Synchronous, so stores
+ * can call it inside a transaction: the language must have been loaded, which `createMemory` does
+ * when it opens a namespace and the edge does for every language at start.
+ */
+export function analyzerFor(language: unknown): Analyzer {
+  if (language === undefined || language === null) return ENGLISH;
+  const known = loaded.get(language as string);
+  if (known) return known;
+  const name = parseLanguage(language);
+  throw new EngramError(
+    'VALIDATION',
+    `language: '${name}' is not loaded in this process: open the namespace with createMemory({ language: '${name}' }) or await loadLanguage('${name}') first`,
+    { field: 'language' },
+  );
+}
