@@ -1,7 +1,7 @@
 import { stopwords as englishStopWords } from '@orama/stopwords/english';
 import { stemmer as porter } from 'stemmer';
 import { EngramError, validationError } from '../errors.js';
-import { MAX_TERM_LENGTH, normalizeWord, splitWords } from './words.js';
+import { MAX_TERM_LENGTH, splitWords } from './words.js';
 
 /** The languages `createMemory({ language })` accepts: a stemmer and a stop list each (English by default). */
 export const LANGUAGES = [
@@ -30,10 +30,10 @@ export interface Analyzer {
 }
 
 /** Words repeat far more than they vary, so stems are memoised per language; a cache is dropped when full. */
-const STEM_CACHE_LIMIT = 50_000;
+export const STEM_CACHE_LIMIT = 50_000;
 
 /** Stop-list entries are split like indexed text, so the pieces of contractions ("didn't") count too. */
-const stopSet = (list: readonly string[]) => new Set(list.flatMap((word) => splitWords(word)));
+export const stopSet = (list: readonly string[]) => new Set(list.flatMap((word) => splitWords(word)));
 
 const englishStems = new Map<string, string>();
 const englishStops = stopSet(englishStopWords);
@@ -59,57 +59,6 @@ export const ENGLISH: Analyzer = {
   },
   isStopWord: (word) => englishStops.has(word),
 };
-
-/** A word as written in NFC, marks kept: what the Snowball stemmers' suffix rules are written for. */
-const RAW_WORD = /[\p{L}\p{M}\p{N}]+/gu;
-
-interface Split {
-  words: string[];
-  terms: string[];
-}
-
-/**
- * An analyzer over a Snowball stemmer and stop list (@orama/stemmers, @orama/stopwords). Unlike English,
- * a word is stemmed BEFORE diacritics are folded ("información" → "inform", where "informacion" would
- * keep its suffix), then the stem is folded like every index key. Words as written are the same
- * normalised words English indexes, so prefixes and CJK pairs behave alike in every language.
- */
-export function createAnalyzer(
-  language: Language,
-  stem: (word: string) => string,
-  stopWords: readonly string[],
-): Analyzer {
-  const cache = new Map<string, Split>();
-  const stops = stopSet(stopWords);
-  const split = (raw: string): Split => {
-    let hit = cache.get(raw);
-    if (hit === undefined) {
-      const words = splitWords(raw);
-      // A CJK run splits into character pairs, a compatibility character may split too: stem each piece.
-      const terms =
-        words.length === 1
-          ? [normalizeWord(stem(raw)).slice(0, MAX_TERM_LENGTH)]
-          : words.map((word) => normalizeWord(stem(word)).slice(0, MAX_TERM_LENGTH));
-      hit = { words, terms };
-      if (cache.size >= STEM_CACHE_LIMIT) cache.clear();
-      cache.set(raw, hit);
-    }
-    return hit;
-  };
-  return {
-    language,
-    words(text, visit) {
-      let count = 0;
-      for (const raw of text.normalize('NFC').toLowerCase().match(RAW_WORD) ?? []) {
-        const { words, terms } = split(raw);
-        for (let at = 0; at < words.length; at++) visit(words[at]!, terms[at]!);
-        count += words.length;
-      }
-      return count;
-    },
-    isStopWord: (word) => stops.has(word),
-  };
-}
 
 const loaded = new Map<string, Analyzer>([['english', ENGLISH]]);
 

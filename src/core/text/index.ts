@@ -1,7 +1,6 @@
 export {
   type Analyzer,
   analyzerFor,
-  createAnalyzer,
   LANGUAGE_META,
   LANGUAGES,
   type Language,

@@ -1,5 +1,5 @@
 import { stemmer } from '@orama/stemmers/portuguese';
 import { stopwords } from '@orama/stopwords/portuguese';
-import { createAnalyzer } from '../analyzer.js';
+import { createAnalyzer } from './snowball.js';
 
 export const analyzer = createAnalyzer('portuguese', stemmer, stopwords);
