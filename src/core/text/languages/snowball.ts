@@ -5,6 +5,8 @@ import { MAX_TERM_LENGTH, normalizeWord, splitWords } from '../words.js';
 
 /** A word as written in NFC, marks kept: what the Snowball stemmers' suffix rules are written for. */
 const RAW_WORD = /[\p{L}\p{M}\p{N}]+/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
+const ASCII = /^[\x00-\x7f]*$/;
 
 interface Split {
   words: string[];
@@ -43,7 +45,9 @@ export function createAnalyzer(
     language,
     words(text, visit) {
       let count = 0;
-      for (const raw of text.normalize('NFC').toLowerCase().match(RAW_WORD) ?? []) {
+      // ASCII is already NFC: skip the normalisation for the commonest text.
+      const lower = ASCII.test(text) ? text.toLowerCase() : text.normalize('NFC').toLowerCase();
+      for (const raw of lower.match(RAW_WORD) ?? []) {
         const { words, terms } = split(raw);
         for (let at = 0; at < words.length; at++) visit(words[at]!, terms[at]!);
         count += words.length;
