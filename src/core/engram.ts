@@ -281,7 +281,7 @@ export class Engram {
   private async findDuplicate(content: string): Promise<Memory | undefined> {
     const wanted = normalizeContent(content);
     const same = (m: Memory) => normalizeContent(m.content) === wanted;
-    const query = duplicateQuery(content);
+    const query = duplicateQuery(content, this.language);
     const now = this.nowIso();
     if (query === '') return findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
     const hits = await searchStore(this.store, this.namespace, {

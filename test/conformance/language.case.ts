@@ -79,6 +79,14 @@ export function languageCases(ctx: SuiteContext): void {
       });
     }
 
+    it('finds a duplicate whose words carry diacritics', async () => {
+      const mem = await ctx.memory({ language: 'spanish' });
+      const first = await mem.add({ content: 'Información' });
+      const again = await mem.add({ content: 'información' }, { dedupe: true });
+      expect(again.id).toBe(first.id);
+      expect((await mem.list()).items).toHaveLength(1);
+    });
+
     it('keeps prefixes on words as written and CJK pairs in every language', async () => {
       const mem = await ctx.memory({ language: 'german' });
       const [house, tokyo] = await mem.addMany([
