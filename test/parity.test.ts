@@ -154,6 +154,15 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       sqljs: await open(new SqlJsStore()),
       pglite: await open(new PostgresStore(pglite(pg))),
     };
+    const url = process.env.DATABASE_URL;
+    const schema = `parity_de_${process.pid}_${Date.now()}`;
+    const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+    if (admin) {
+      await admin.unsafe(`CREATE SCHEMA ${schema}`);
+      stores.postgres = await open(
+        new PostgresStore(postgresJs(url!, { max: 2, connection: { search_path: schema } })),
+      );
+    }
     const germanCases: Array<[string, Options]> = [
       ['Haus', {}],
       ['Gärten Fahrrad', { explain: true }],
@@ -175,5 +184,9 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
     }
     for (const mem of Object.values(stores)) await mem.close();
     await pg.close();
+    if (admin) {
+      await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    }
   }, 600_000);
 });
