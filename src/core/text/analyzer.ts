@@ -85,7 +85,15 @@ export function parseLanguage(value: unknown, field = 'language'): Language {
   );
 }
 
-/** Loads a language's analyzer (once per process); later `analyzerFor` calls find it synchronously. */
+/**
+ * Loads a language's analyzer (once per process); later `analyzerFor` calls find it synchronously.
+ * `createMemory({ language })` calls it; a custom store calls it before indexing a namespace.
+ *
+ * @example
+ * const language = await store.getMeta(namespace, LANGUAGE_META);
+ * await loadLanguage(language);
+ * const { terms, length } = indexText(content, language);
+ */
 export async function loadLanguage(language: unknown): Promise<Analyzer> {
   const name = language === undefined || language === null ? 'english' : parseLanguage(language);
   const known = loaded.get(name);
