@@ -2,7 +2,15 @@ import { stemmer } from 'stemmer';
 import { describe, expect, it } from 'vitest';
 import { makeCorpus } from '../../bench/corpus.mjs';
 import { analyzerFor, parseQuery } from '../../src/core/text/index.js';
-import { createMemory, EngramError, InMemoryStore, LANGUAGES, loadLanguage } from '../../src/index.js';
+import {
+  createMemory,
+  EngramError,
+  exportEntries,
+  InMemoryStore,
+  importEntries,
+  LANGUAGES,
+  loadLanguage,
+} from '../../src/index.js';
 import { indexText, LANGUAGE_META, tokenize } from '../../src/store/index.js';
 
 /** The index format before languages existed: NFKD, marks stripped, lower case, Porter, both keys. */
@@ -110,5 +118,34 @@ describe('languages', () => {
       [...terms].map(([term, tf]) => [term, tf, length]).sort(),
     );
     expect(postings.every((p) => p.id === id)).toBe(true);
+  });
+
+  it('changes a language by importing an export into a namespace opened with the new one', async () => {
+    const source = new InMemoryStore();
+    const old = await createMemory({ store: source, namespace: 'notes', language: 'german' });
+    const { id } = await old.add({ content: 'Die Häuser, elle parlait' });
+    const entries = [];
+    for await (const entry of exportEntries(source)) entries.push(entry);
+    // The old namespace keeps its language...
+    await expect(
+      createMemory({ store: source, namespace: 'notes', language: 'french' }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'language',
+    });
+    // ...and a fresh one opened in French indexes the imported records in French.
+    const target = new InMemoryStore();
+    const fresh = await createMemory({ store: target, namespace: 'notes', language: 'french' });
+    expect((await importEntries(target, entries)).imported).toBe(1);
+    expect((await fresh.search('parler')).map((h) => h.memory.id)).toEqual([id]);
+    expect(await old.search('parler')).toEqual([]);
+    expect((await old.search('Haus')).map((h) => h.memory.id)).toEqual([id]);
+    // Imported into a namespace nobody opened with a language, records are indexed in English.
+    const plain = new InMemoryStore();
+    await importEntries(plain, entries);
+    expect(await plain.getMeta('notes', LANGUAGE_META)).toBeUndefined();
+    const english = await createMemory({ store: plain, namespace: 'notes' });
+    expect(await english.search('Haus')).toEqual([]);
+    expect((await english.search('Häuser')).map((h) => h.memory.id)).toEqual([id]);
   });
 });
