@@ -52,8 +52,9 @@ describe('a namespace language through sync and the edge', async () => {
   it('refuses a replica of another language, naming both, and an unknown language', async () => {
     const english = await replica('haus');
     await english.add({ content: 'houses by the river' });
-    // English is the default and not sent; the edge still indexes pushes in the namespace language...
-    await english.sync();
+    const wrong = await english.sync().catch((error: unknown) => error);
+    expect(wrong).toMatchObject({ code: 'VALIDATION', field: 'language' });
+    expect(String((wrong as Error).message)).toMatch(/'german'.*'english'/);
     const french = await replica('haus', 'french');
     const refused = await french.sync().catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'VALIDATION', field: 'language' });

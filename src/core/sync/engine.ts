@@ -50,7 +50,7 @@ export interface SyncEngineOptions {
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
   onRejected?(change: RejectedChange): void;
-  /** The namespace's index language, sent with every request unless English (see SyncRequest). */
+  /** The namespace's index language, sent with every request (see SyncRequest). */
   language?: string;
 }
 
@@ -330,9 +330,7 @@ export class SyncEngine {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
     const { language } = this.options;
-    const response = await transport.exchange(
-      language === undefined || language === 'english' ? request : { ...request, language },
-    );
+    const response = await transport.exchange(language === undefined ? request : { ...request, language });
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
     }
