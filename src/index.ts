@@ -20,6 +20,7 @@ export type { LiveState } from './core/sync/live.js';
 export type { PulledChange, SyncRequest, SyncResponse } from './core/sync/protocol.js';
 export type { RejectedChange } from './core/sync/quarantine.js';
 export type { SyncTransport } from './core/sync/transport.js';
+export { LANGUAGES, type Language, loadLanguage } from './core/text/analyzer.js';
 export {
   canonicalJson,
   exportEntries,

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { makeCorpus } from '../bench/corpus.mjs';
+import { makeCorpus, mulberry32 } from '../bench/corpus.mjs';
 import { IndexedDBStore } from '../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite, postgresJs } from '../src/backends/postgres/index.js';
 import { SqlJsStore } from '../src/backends/sqljs/index.js';
@@ -88,6 +88,100 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       expect(await listIds(stores[name]!), `${name} list by metadata`).toEqual(listed);
     }
     expect(compared).toBe(cases.length * (Object.keys(stores).length - 1));
+    for (const mem of Object.values(stores)) await mem.close();
+    await pg.close();
+    if (admin) {
+      await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    }
+  }, 600_000);
+
+  it('returns the same results and scores for a German namespace on every store', async () => {
+    // Inflected forms, umlauts, ß and stop words, so stemming, folding and stop handling all count.
+    const vocabulary = [
+      'Häuser',
+      'Haus',
+      'Hauses',
+      'Gärten',
+      'Garten',
+      'Bücher',
+      'Buch',
+      'Straße',
+      'Straßen',
+      'laufen',
+      'läuft',
+      'Kinder',
+      'Kindern',
+      'Fahrrad',
+      'Fahrräder',
+      'schön',
+      'schöner',
+      'Wetter',
+      'regnet',
+      'Arbeit',
+      'arbeiten',
+      'Köln',
+      'München',
+      'Frühling',
+      'der',
+      'die',
+      'das',
+      'und',
+      'ist',
+      'nicht',
+      'mit',
+      'für',
+      'auf',
+      'ein',
+      'eine',
+    ];
+    const random = mulberry32(11);
+    const pick = () => vocabulary[Math.floor(random() * vocabulary.length)]!;
+    const german = Array.from({ length: 2000 }, (_, i) => ({
+      id: `g-${String(i).padStart(5, '0')}`,
+      content: Array.from({ length: 4 + Math.floor(random() * 10) }, pick).join(' '),
+      tags: [i % 2 ? 'a' : 'b'],
+    }));
+    const pg = await PGlite.create();
+    const open = async (store: MemoryStore) => {
+      const mem = await createMemory({ store, namespace: 'parity-de', language: 'german' });
+      for (let i = 0; i < german.length; i += 500) await mem.addMany(german.slice(i, i + 500));
+      return mem;
+    };
+    const stores: Record<string, Engram> = {
+      memory: await open(new InMemoryStore()),
+      indexeddb: await open(new IndexedDBStore({ name: `parity-de-${Date.now()}` })),
+      sqljs: await open(new SqlJsStore()),
+      pglite: await open(new PostgresStore(pglite(pg))),
+    };
+    const url = process.env.DATABASE_URL;
+    const schema = `parity_de_${process.pid}_${Date.now()}`;
+    const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+    if (admin) {
+      await admin.unsafe(`CREATE SCHEMA ${schema}`);
+      stores.postgres = await open(
+        new PostgresStore(postgresJs(url!, { max: 2, connection: { search_path: schema } })),
+      );
+    }
+    const germanCases: Array<[string, Options]> = [
+      ['Haus', {}],
+      ['Gärten Fahrrad', { explain: true }],
+      ['häus*', {}],
+      ['Was ist mit dem Wetter in Köln?', {}],
+      ['der die das', {}],
+      ['"schöner Frühling"', {}],
+      ['Straße -Kinder', { tags: ['a'] }],
+      ['laufen Arbeit', { match: 'all' }],
+    ];
+    for (const [query, options] of germanCases) {
+      const reference = await hits(stores.memory!, query, options);
+      expect(reference.length, `"${query}" should match something`).toBeGreaterThan(0);
+      for (const name of Object.keys(stores).filter((n) => n !== 'memory')) {
+        expect(await hits(stores[name]!, query, options), `${name} vs memory for "${query}"`).toEqual(
+          reference,
+        );
+      }
+    }
     for (const mem of Object.values(stores)) await mem.close();
     await pg.close();
     if (admin) {

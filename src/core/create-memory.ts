@@ -5,9 +5,11 @@ import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import { settleLanguage } from './language.js';
 import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
+import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './text/index.js';
 import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
@@ -38,11 +40,13 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
       { field: 'encryption' },
     );
   }
+  const requested = options.language === undefined ? 'english' : parseLanguage(options.language);
   const store = options.store;
   assertSearchable(store);
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
   await store.open();
+  const language = await openLanguage(store, namespace, requested);
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
   if (typeof clientId !== 'string') {
     clientId = randomHex(8);
@@ -53,7 +57,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const clock = offset
     ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
     : new HybridLogicalClock(clientId, now);
-  const memory = new Engram(store, namespace, clock, now);
+  const memory = new Engram(store, namespace, clock, now, language);
   if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
   try {
     if (sync) await memory.startSync(sync, offset, encryption);
@@ -63,6 +67,17 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     throw error;
   }
   return memory;
+}
+
+/**
+ * The namespace's language, loaded and held to (settleLanguage). A RemoteStore's namespace lives on the
+ * edge: the store sends the language there at once (a meta-only apply), and the edge settles it.
+ */
+async function openLanguage(store: MemoryStore, namespace: string, language: Language): Promise<Language> {
+  if (store.kind !== 'remote') return settleLanguage(store, namespace, language);
+  await loadLanguage(language);
+  await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
+  return language;
 }
 
 /** Without sync nothing is sealed, but a wrong key or passphrase for a namespace that has one still fails. */

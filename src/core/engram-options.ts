@@ -3,6 +3,7 @@ import type { Embedder, EmbeddingOptions } from './embedding/embedder.js';
 import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
 import type { RejectedChange } from './sync/quarantine.js';
+import type { Language } from './text/index.js';
 
 export type ChangeKind =
   | 'add'
@@ -70,6 +71,12 @@ export interface SyncOptions {
 export interface CreateMemoryOptions {
   store?: MemoryStore;
   namespace?: string;
+  /**
+   * The namespace's index language: its stemmer and stop words (docs/search.md). One of 'english'
+   * (default), 'german', 'french', 'spanish', 'italian', 'portuguese', 'dutch'. Fixed when the
+   * namespace gets its first memory; opening it with another is a VALIDATION error naming both.
+   */
+  language?: Language;
   sync?: SyncOptions;
   /**
    * End-to-end encryption of what sync sends (docs/security.md): `{ passphrase }` (PBKDF2-SHA256,

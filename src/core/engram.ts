@@ -58,6 +58,7 @@ import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
 import type { SyncTransport } from './sync/transport.js';
+import type { Language } from './text/index.js';
 import * as schema from './validate.js';
 import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
@@ -104,6 +105,8 @@ export class Engram {
     readonly namespace: string,
     private readonly clock: HybridLogicalClock,
     private readonly now: () => number,
+    /** The namespace's index language; undefined (the edge's request façades): read from its meta. */
+    readonly language?: Language,
   ) {
     this.events = new Emitter<MemoryEvents>(reportListenerError);
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
@@ -196,6 +199,7 @@ export class Engram {
     this.replication = await startReplication({
       store: this.store,
       namespace: this.namespace,
+      language: this.language,
       clock: this.clock,
       offset: offset ?? new ClockOffset(this.now),
       sync: options,
@@ -277,7 +281,7 @@ export class Engram {
   private async findDuplicate(content: string): Promise<Memory | undefined> {
     const wanted = normalizeContent(content);
     const same = (m: Memory) => normalizeContent(m.content) === wanted;
-    const query = duplicateQuery(content);
+    const query = duplicateQuery(content, this.language);
     const now = this.nowIso();
     if (query === '') return findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
     const hits = await searchStore(this.store, this.namespace, {
@@ -286,6 +290,7 @@ export class Engram {
       limit: DEDUPE_CANDIDATES,
       tagMode: 'any',
       now,
+      language: this.language,
     });
     return hits.map((h) => h.record.memory).find(same);
   }
@@ -578,6 +583,7 @@ export class Engram {
         vector,
         model,
         now: this.nowIso(),
+        language: this.language,
         match: parsed.match,
         metadata: parsed.metadata,
         explain: parsed.explain,
@@ -763,6 +769,7 @@ export class Engram {
       readMemories: (ids) => this.store.getMemories(this.namespace, ids),
       now: this.now,
       reportError: reportListenerError,
+      language: this.language,
     });
     return this.watches.watch(query, listener as (results: unknown) => void, options);
   }

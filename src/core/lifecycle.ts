@@ -18,9 +18,17 @@ export function normalizeContent(content: string): string {
 /**
  * A plain query made of the content's words, for finding duplicates through ranked search (which every
  * store answers, RemoteStore included): quotes, `-` and `*` in the text must not become operators.
+ * Outside English the words keep their diacritics, which those stemmers need ("información").
  */
-export function duplicateQuery(content: string): string {
-  return [...new Set(splitWords(content.normalize('NFC')))].slice(0, 64).join(' ');
+export function duplicateQuery(content: string, language?: string): string {
+  const words =
+    language === undefined || language === 'english'
+      ? splitWords(content.normalize('NFC'))
+      : (content
+          .normalize('NFC')
+          .toLowerCase()
+          .match(/[\p{L}\p{M}\p{N}]+/gu) ?? []);
+  return [...new Set(words)].slice(0, 64).join(' ');
 }
 
 /** Every record of the namespace, counted from the change feed: one entry per entity ever written. */

@@ -12,7 +12,15 @@ import type {
   SearchRequest,
   TextIndex,
 } from './store-contract.js';
-import { compareCandidates, containsPhrase, parseQuery, scoreDocuments, tokenize } from './text/index.js';
+import {
+  compareCandidates,
+  containsPhrase,
+  LANGUAGE_META,
+  loadLanguage,
+  parseQuery,
+  scoreDocuments,
+  tokenize,
+} from './text/index.js';
 import { cosine } from './vector/cosine.js';
 
 /** Reciprocal-rank-fusion constant: the usual 60 keeps one list's top hit from drowning the other. */
@@ -88,7 +96,10 @@ async function textSearch(
   filter: MemoryFilter,
   limit: number,
 ): Promise<NativeSearchHit[]> {
-  const parsed = parseQuery(request.query);
+  // The namespace's stemmer and stop words, as its index was written with (see LANGUAGE_META).
+  const language = request.language ?? (await store.getMeta(namespace, LANGUAGE_META));
+  const { language: name } = await loadLanguage(language);
+  const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
   const [stats, postings] = await Promise.all([
@@ -109,7 +120,7 @@ async function textSearch(
     (record, candidate) => {
       if (!matchesFilter(record.memory, filter)) return false;
       if (!candidate.needsPhraseCheck) return true;
-      const tokens = tokenize(record.memory.content);
+      const tokens = tokenize(record.memory.content, name);
       return (
         phrases.every((p) => containsPhrase(tokens, p)) &&
         !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))

@@ -174,6 +174,11 @@ export interface SearchRequest extends SearchOptions {
   mode: SearchMode;
   tagMode: TagMode;
   now: string;
+  /**
+   * The namespace's index language (LANGUAGES). Core reads the namespace's `language` meta when it is
+   * absent; a store answering `search` itself may ignore it, as it knows its namespaces' languages.
+   */
+  language?: string;
 }
 
 /** What a search tells besides its hits. */

@@ -2,7 +2,7 @@ import { decodeCursor } from './cursor.js';
 import { EngramError, isEngramError } from './errors.js';
 import { matchesFilter, matchesListQuery } from './filter.js';
 import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOptions } from './model.js';
-import { type ParsedQuery, parseQuery, splitWords, tokenize } from './text/index.js';
+import { analyzerFor, type ParsedQuery, parseQuery, tokenize } from './text/index.js';
 import * as schema from './validate.js';
 
 export interface ListWatch {
@@ -18,15 +18,23 @@ export class ChangedMemory {
   private terms: Set<string> | undefined;
   private words: string[] | undefined;
 
-  constructor(readonly memory: Memory) {}
+  /** `language`: the namespace's, so that terms are the ones its index holds (default English). */
+  constructor(
+    readonly memory: Memory,
+    private readonly language?: string,
+  ) {}
 
   get indexedTerms(): Set<string> {
-    this.terms ??= new Set(tokenize(this.memory.content));
+    this.terms ??= new Set(tokenize(this.memory.content, this.language));
     return this.terms;
   }
 
   get unstemmedWords(): string[] {
-    this.words ??= splitWords(this.memory.content);
+    if (this.words === undefined) {
+      const words: string[] = [];
+      analyzerFor(this.language).words(this.memory.content, (word) => words.push(word));
+      this.words = words;
+    }
     return this.words;
   }
 }
@@ -61,7 +69,7 @@ const SHAPE = "{ list: { ...listOptions } } or { search: 'words', ...searchOptio
  * Checks a watch query with the façade's own option schemas, so `watch` accepts exactly what `list`
  * and `search` accept. Throws VALIDATION naming the field.
  */
-export function compileWatch(query: unknown): CompiledWatch {
+export function compileWatch(query: unknown, language?: string): CompiledWatch {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) {
     throw invalid(
       'watch.query',
@@ -75,7 +83,7 @@ export function compileWatch(query: unknown): CompiledWatch {
     const keys = Object.keys(query);
     throw invalid('watch.query', SHAPE, keys.length ? `keys ${keys.join(', ')}` : 'an empty object');
   }
-  return hasList ? compileList(query as ListWatch) : compileSearch(query as SearchWatch);
+  return hasList ? compileList(query as ListWatch) : compileSearch(query as SearchWatch, language);
 }
 
 function compileList(query: ListWatch): CompiledWatch {
@@ -105,7 +113,7 @@ function compileList(query: ListWatch): CompiledWatch {
   };
 }
 
-function compileSearch(query: SearchWatch): CompiledWatch {
+function compileSearch(query: SearchWatch, language: string | undefined): CompiledWatch {
   const { search: text, ...rest } = query;
   schema.parse(schema.querySchema, text, 'watch.search');
   const options = schema.parse(schema.searchOptionsSchema, rest, 'watch');
@@ -113,7 +121,7 @@ function compileSearch(query: SearchWatch): CompiledWatch {
   let parsed: ParsedQuery | undefined;
   if (mode === 'text') {
     try {
-      parsed = parseQuery(text);
+      parsed = parseQuery(text, { language });
     } catch (error) {
       if (!isEngramError(error, 'VALIDATION')) throw error;
       throw new EngramError('VALIDATION', error.message.replace(/^query:/, 'watch.search:'), {

@@ -23,6 +23,8 @@ export interface WatchSource {
   readMemories(ids: string[]): Promise<MemoryRecord[]>;
   now(): number;
   reportError(error: unknown): void;
+  /** The namespace's index language (default English). */
+  language?: string;
 }
 
 type Results = ListResult | SearchHit[];
@@ -156,7 +158,7 @@ export class WatchHub {
   constructor(private readonly source: WatchSource) {}
 
   watch(query: unknown, listener: (results: Results) => void, options: WatchOptions = {}): () => void {
-    const compiled = compileWatch(query);
+    const compiled = compileWatch(query, this.source.language);
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw new EngramError('VALIDATION', 'watch.options.onError: expected a function', {
         field: 'watch.options.onError',
@@ -218,12 +220,12 @@ export class WatchHub {
     const unknown: string[] = [];
     for (const id of ids) {
       const memory = changedElsewhere.has(id) ? undefined : written.get(id);
-      if (memory) changed.set(id, new ChangedMemory(memory));
+      if (memory) changed.set(id, new ChangedMemory(memory, this.source.language));
       else if (memory === undefined) unknown.push(id);
     }
     try {
       const records = unknown.length > 0 ? await this.source.readMemories(unknown) : [];
-      for (const r of records) changed.set(r.memory.id, new ChangedMemory(r.memory));
+      for (const r of records) changed.set(r.memory.id, new ChangedMemory(r.memory, this.source.language));
     } catch {
       // Without the records nothing can be ruled out: every watch re-runs and reports its own error.
       for (const watch of this.watches) watch.refresh();

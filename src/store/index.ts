@@ -8,4 +8,11 @@ export { mergeBatch, mergeLink, mergeMemory, type StoreTransaction } from '../co
 export { searchStore, withTextIndex } from '../core/search.js';
 export { createSerialQueue } from '../core/serial.js';
 export * from '../core/store-contract.js';
-export { indexText, tokenize } from '../core/text/index.js';
+export {
+  indexText,
+  LANGUAGE_META,
+  LANGUAGES,
+  type Language,
+  loadLanguage,
+  tokenize,
+} from '../core/text/index.js';

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { createMemory, type Engram, EngramError, type ErrorCode, type MemoryStore } from '../../src/index.js';
+import {
+  createMemory,
+  type Engram,
+  EngramError,
+  type ErrorCode,
+  type Language,
+  type MemoryStore,
+} from '../../src/index.js';
 
 export interface StoreCapabilityFlags {
   /** The store keeps data across close/reopen; `reopen` is then required. */
@@ -19,7 +26,7 @@ export interface SuiteContext {
   options: TestStoreOptions;
   store(): MemoryStore;
   /** A façade over the shared store in a namespace of its own. */
-  memory(opts?: { now?: () => number; namespace?: string }): Promise<Engram>;
+  memory(opts?: { now?: () => number; namespace?: string; language?: Language }): Promise<Engram>;
 }
 
 let counter = 0;
@@ -41,7 +48,12 @@ export function createContext(options: TestStoreOptions): SuiteContext {
     options,
     store: () => store!,
     memory: (opts = {}) =>
-      createMemory({ store: store!, namespace: opts.namespace ?? freshNamespace(), now: opts.now }),
+      createMemory({
+        store: store!,
+        namespace: opts.namespace ?? freshNamespace(),
+        now: opts.now,
+        language: opts.language,
+      }),
   };
 }
 

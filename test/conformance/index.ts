@@ -4,6 +4,7 @@ import { crudCases } from './crud.case.js';
 import { embeddingCases } from './embedding.case.js';
 import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
+import { languageCases } from './language.case.js';
 import { lifecycleCases, validityCases } from './lifecycle.case.js';
 import { listCases } from './list.case.js';
 import { persistenceCases } from './persistence.case.js';
@@ -27,6 +28,7 @@ export function testStore(options: TestStoreOptions): void {
     listCases(ctx);
     searchCases(ctx);
     retrievalCases(ctx);
+    languageCases(ctx);
     graphCases(ctx);
     namespaceCases(ctx);
     ttlCases(ctx);

@@ -19,6 +19,7 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { VectorSpace } from '../../core/vector/vector-space.js';
 import { InvertedIndex } from './inverted-index.js';
@@ -128,6 +129,10 @@ export class InMemoryStore implements MemoryStore {
   private async applyNow(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     const data = this.space(namespace);
     const staged: Array<() => void> = [];
+    // The namespace's index language, or the one this batch sets (see LANGUAGE_META).
+    const language = batch.meta?.[LANGUAGE_META] ?? data.meta.get(LANGUAGE_META);
+    // Loaded before anything is staged, so that indexing cannot fail half-way through the commit.
+    await loadLanguage(language);
     const tx: StoreTransaction = {
       readMemories: (ids) => pick(data.memories, ids),
       readLinks: (ids) => pick(data.links, ids),
@@ -135,10 +140,10 @@ export class InMemoryStore implements MemoryStore {
       readLinksTouching: (ids) => this.touching(data, ids, 'both'),
       putMemory: (record, previous) => {
         staged.push(() => {
-          if (previous) data.index.remove(previous.memory.id, previous.memory.content);
+          if (previous) data.index.remove(previous.memory.id, previous.memory.content, language);
           else data.ids.insert(record.memory.id);
           data.memories.set(record.memory.id, record);
-          data.index.add(record.memory.id, record.memory.content);
+          data.index.add(record.memory.id, record.memory.content, language);
           const { clocks } = record;
           if (
             previous?.clocks.embedding !== clocks.embedding ||
@@ -153,7 +158,7 @@ export class InMemoryStore implements MemoryStore {
           data.memories.delete(record.memory.id);
           data.vectors.delete(record.memory.id);
           data.ids.remove(record.memory.id);
-          data.index.remove(record.memory.id, record.memory.content);
+          data.index.remove(record.memory.id, record.memory.content, language);
         });
       },
       putLink: (record) => {

@@ -53,8 +53,9 @@ export class InvertedIndex {
   private deadDocs = 0;
   private vocabulary: string[] | null = null;
 
-  add(id: string, text: string): void {
-    const { length, terms } = indexText(text);
+  /** `language`: the namespace's stored `language` meta (see indexText). */
+  add(id: string, text: string, language: unknown): void {
+    const { length, terms } = indexText(text, language);
     const doc = this.docIds.length;
     this.docIds.push(id);
     this.docOf.set(id, doc);
@@ -76,7 +77,7 @@ export class InvertedIndex {
     }
   }
 
-  remove(id: string, text: string): void {
+  remove(id: string, text: string, language: unknown): void {
     const doc = this.docOf.get(id);
     if (doc === undefined) return;
     this.docOf.delete(id);
@@ -84,7 +85,7 @@ export class InvertedIndex {
     this.tokens -= this.lengths[doc]!;
     this.deadDocs++;
     const alive = (d: number) => (this.docIds[d] === undefined ? -1 : d);
-    for (const term of indexText(text).terms.keys()) {
+    for (const term of indexText(text, language).terms.keys()) {
       const postings = this.terms.get(term);
       if (!postings) continue;
       postings.dead++;

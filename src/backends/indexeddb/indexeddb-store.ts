@@ -16,6 +16,7 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
@@ -209,10 +210,12 @@ export class IndexedDBStore implements MemoryStore {
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     let tx: WriteTransaction | undefined;
     let writer: IndexedDBWriteTransaction | undefined;
+    // A batch that sets the namespace's language loads it first: nothing but IDB may be awaited inside.
+    await loadLanguage(batch.meta?.[LANGUAGE_META]);
     try {
       tx = await this.transaction(ALL_STORES, 'readwrite');
       tx.done.catch(ignore);
-      writer = new IndexedDBWriteTransaction(tx, namespace, this.textGroupSize);
+      writer = new IndexedDBWriteTransaction(tx, namespace, this.textGroupSize, batch.meta?.[LANGUAGE_META]);
       const result = await mergeBatch(writer, batch);
       await writer.finish();
       await tx.done;

@@ -50,7 +50,7 @@ export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransacti
     const { namespace, id, content, embedding } = record.memory;
     if (namespace !== textNamespace) {
       await text?.flush();
-      text = new TextIndexWriter(stores, namespace, statsOf(namespace), writes);
+      text = new TextIndexWriter('english', stores, namespace, statsOf(namespace), writes);
       textNamespace = namespace;
     }
     const place = text!.add(id, content);

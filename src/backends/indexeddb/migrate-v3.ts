@@ -32,7 +32,7 @@ export async function migrateToVersion3(_db: EngramDatabase, tx: UpgradeTransact
     const { namespace, id, content } = row.memory as Memory;
     if (namespace !== textNamespace) {
       await text?.flush();
-      text = new TextIndexWriter(stores, namespace, statsOf(namespace), writes);
+      text = new TextIndexWriter('english', stores, namespace, statsOf(namespace), writes);
       textNamespace = namespace;
     }
     const place = text!.add(id, content);

@@ -51,6 +51,8 @@ export class TextIndexWriter {
   private readonly written = new Set<number>();
 
   constructor(
+    /** The namespace's index language (see indexText). */
+    private readonly language: string,
     private readonly stores: TextStores,
     private readonly namespace: string,
     private readonly stats: NamespaceStats,
@@ -61,7 +63,7 @@ export class TextIndexWriter {
   }
 
   add(id: string, content: string): TextPlace {
-    const { length, terms } = indexText(content);
+    const { length, terms } = indexText(content, this.language);
     if (this.stats.openGroupSlots >= this.groupSlots) this.closeOpenGroup();
     const { openGroup: group, openGroupSlots: slot } = this.stats;
     this.stats.openGroupSlots += 1;
@@ -78,7 +80,7 @@ export class TextIndexWriter {
   }
 
   remove({ group, slot }: TextPlace, content: string): void {
-    const { length, terms } = indexText(content);
+    const { length, terms } = indexText(content, this.language);
     this.stats.docs -= 1;
     this.stats.tokens -= length;
     edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).removed.add(slot);

@@ -2,6 +2,7 @@ import type { IDBPTransaction } from 'idb';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
+import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
 import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
@@ -34,6 +35,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     private readonly tx: WriteTransaction,
     private readonly namespace: string,
     private readonly groupSlots: number,
+    /** The index language this batch sets (its `language` meta), if any; else the namespace's is read. */
+    private readonly batchLanguage?: Json,
   ) {}
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
@@ -143,8 +146,14 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   }
 
   private async textWriter(): Promise<TextIndexWriter> {
+    if (this.text) return this.text;
     const stats = await this.loadStats();
+    // Awaiting only IDB requests keeps the transaction alive: the analyzer must already be loaded
+    // (createMemory loads the namespace's language when it opens; analyzerFor says so otherwise).
+    const language =
+      this.batchLanguage ?? (await this.tx.objectStore('meta').get([this.namespace, LANGUAGE_META]));
     this.text ??= new TextIndexWriter(
+      analyzerFor(language).language,
       { tables: this.tx.objectStore('textTables'), shards: this.tx.objectStore('textShards') },
       this.namespace,
       stats,

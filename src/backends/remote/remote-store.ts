@@ -17,6 +17,7 @@ import type {
   WriteBatch,
 } from '../../core/store-contract.js';
 import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
+import { LANGUAGE_META } from '../../core/text/index.js';
 import { LIMITS } from '../../core/validate.js';
 import { GetBatcher, pick } from './get-batcher.js';
 import { EdgeClient, type EdgeClientOptions, segment } from './http.js';
@@ -79,10 +80,19 @@ export class RemoteStore implements MemoryStore {
     this.assertOpen(namespace);
     const { memories = [], links = [], tombstones = [] } = batch;
     let result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
-    if (memories.length + links.length + tombstones.length > 0) {
+    // The namespace's index language goes alone when it is set (the edge settles it: createMemory's
+    // check), and with every push unless English, so that a namespace the edge has lost is set again.
+    const setsLanguage = batch.meta?.[LANGUAGE_META] !== undefined;
+    const stored = batch.meta?.[LANGUAGE_META] ?? this.meta.get(namespace)?.get(LANGUAGE_META);
+    const language = setsLanguage || stored !== 'english' ? stored : undefined;
+    const pushes = memories.length + links.length + tombstones.length > 0;
+    if (pushes || setsLanguage) {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
         query: { origin: batch.origin ?? 'local' },
-        body: { push: { memories, links, tombstones } },
+        body: {
+          ...(pushes ? { push: { memories, links, tombstones } } : {}),
+          ...(language === undefined ? {} : { language }),
+        },
       });
       result = response.push ?? result;
     }
@@ -197,7 +207,8 @@ export class RemoteStore implements MemoryStore {
 
   async search(namespace: string, request: SearchRequest, report?: SearchReport): Promise<NativeSearchHit[]> {
     this.assertOpen(namespace);
-    const { now, query, ...options } = request;
+    // The edge searches in the namespace's own language (its meta), whatever a client believes it is.
+    const { now, query, language: _language, ...options } = request;
     const { hits, otherModels } = await this.http.call<{
       hits: Array<MemoryRecord & { score: number; explain?: Explanation }>;
       otherModels?: number;

@@ -8,7 +8,7 @@ import type {
   MemoryRecord,
   Tombstone,
 } from '../../core/store-contract.js';
-import { indexText } from '../../core/text/index.js';
+import { indexText, LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
@@ -128,6 +128,25 @@ export class StagedWrites implements StoreTransaction {
     await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
   }
 
+  /**
+   * The namespace's index language (its `language` meta, or the one this batch sets), loaded; read only
+   * when the batch changes some content, so batches of other fields cost no extra query.
+   */
+  private async language(): Promise<Json | undefined> {
+    const changesText = [...this.memories.values()].some(
+      ({ stored, next }) => !stored || !next || stored.memory.content !== next.memory.content,
+    );
+    if (!changesText) return undefined;
+    let language = this.meta.get(LANGUAGE_META);
+    if (language === undefined) {
+      const sql = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
+      const [row] = await this.db.all<{ value: string }>(sql, [this.namespace, LANGUAGE_META]);
+      if (row !== undefined) language = JSON.parse(row.value) as Json;
+    }
+    await loadLanguage(language);
+    return language;
+  }
+
   /** Writes rows, postings and tags; postings are rewritten only when the content changed. */
   private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
     const ns = this.namespace;
@@ -139,16 +158,17 @@ export class StagedWrites implements StoreTransaction {
     const tags: SqlParam[][] = [];
     let docs = 0;
     let tokens = 0;
+    const language = await this.language();
     for (const [id, { stored, next }] of this.memories) {
       const reindex = !stored || !next || stored.memory.content !== next.memory.content;
       if (stored && reindex) {
-        const old = indexText(stored.memory.content);
+        const old = indexText(stored.memory.content, language);
         for (const term of old.terms.keys()) staleTerms.push([term, id]);
         docs--;
         tokens -= old.length;
       }
       if (next && reindex) {
-        const fresh = indexText(next.memory.content);
+        const fresh = indexText(next.memory.content, language);
         for (const [term, tf] of fresh.terms) terms.push([ns, term, id, tf, fresh.length]);
         docs++;
         tokens += fresh.length;

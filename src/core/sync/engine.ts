@@ -50,6 +50,8 @@ export interface SyncEngineOptions {
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
   onRejected?(change: RejectedChange): void;
+  /** The namespace's index language, sent with every request (see SyncRequest). */
+  language?: string;
 }
 
 const PAGE = 500;
@@ -327,7 +329,8 @@ export class SyncEngine {
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
-    const response = await transport.exchange(request);
+    const { language } = this.options;
+    const response = await transport.exchange(language === undefined ? request : { ...request, language });
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
     }

@@ -35,6 +35,12 @@ export interface SyncRequest {
    * must be the namespace's; `rotate` moves the namespace from key `from` to `to`.
    */
   key?: { info?: KeyInfo; id?: string; rotate?: { from: string; to: KeyInfo } };
+  /**
+   * The sender's index language for the namespace (LANGUAGES; English when absent). The server records
+   * it if the namespace has none and is empty, and refuses the request (VALIDATION naming both) if the
+   * namespace is indexed in another; pushed memories are indexed in the namespace's language.
+   */
+  language?: string;
 }
 
 export interface PulledChange {

@@ -31,6 +31,8 @@ export interface ReplicationOptions {
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
   onRejected(change: RejectedChange): void;
+  /** The namespace's index language (see SyncRequest.language). */
+  language?: string;
 }
 
 /** The engine plus, unless `live: false`, the event stream that tells it when to pull. */
@@ -107,6 +109,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
       new SyncEngine({
         store: options.store,
         namespace: options.namespace,
+        language: options.language,
         clock: options.clock,
         offset: options.offset,
         transport: sealed(createHttpTransport({ ...options.sync, namespace: options.namespace })),

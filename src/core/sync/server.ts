@@ -2,6 +2,7 @@ import { readChangeStates } from '../change-states.js';
 import { settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
+import { settleLanguage } from '../language.js';
 import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
@@ -42,6 +43,7 @@ export async function serveSync(
   const now = options.now ?? Date.now;
   const maxSkew = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS_DEFAULT;
   const keyInfo = await settleKey(store, namespace, request);
+  if (request.language !== undefined) await settleLanguage(store, namespace, request.language);
   if (request.key) response.key = { info: keyInfo };
   if (request.push) {
     const at = now();

@@ -110,6 +110,7 @@ const syncRequest = v.strictObject({
       rotate: v.optional(v.strictObject({ from: keyId, to: keyInfo })),
     }),
   ),
+  language: v.optional(v.string()),
 });
 
 function invalid(field: string, message: string): EngramError {

@@ -1,4 +1,13 @@
 export {
+  type Analyzer,
+  analyzerFor,
+  LANGUAGE_META,
+  LANGUAGES,
+  type Language,
+  loadLanguage,
+  parseLanguage,
+} from './analyzer.js';
+export {
   type Candidate,
   type CorpusStats,
   clauseLabel,

@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
-import { isStopWord } from './stop-words.js';
-import { MAX_TERM_LENGTH, splitWords, toTerm, WORD_MARK } from './tokenize.js';
+import { type Analyzer, analyzerFor } from './analyzer.js';
+import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
@@ -30,6 +30,8 @@ export interface ParseOptions {
    * natural language: its quoted parts (a title, a name) count as ordinary words, not required phrases.
    */
   strictPhrases?: boolean;
+  /** The namespace's language (LANGUAGES; default English): its stemmer and stop words. */
+  language?: unknown;
 }
 
 /**
@@ -45,9 +47,15 @@ interface Word {
   term: string;
 }
 
-const toWords = (text: string): Word[] => splitWords(text).map((word) => ({ word, term: toTerm(word) }));
+function toWords(analyzer: Analyzer, text: string): Word[] {
+  const words: Word[] = [];
+  analyzer.words(text, (word, term) => words.push({ word, term }));
+  return words;
+}
 
 class QueryBuilder {
+  constructor(readonly analyzer: Analyzer) {}
+
   private readonly clauses: QueryClause[] = [];
   /** Clauses made of one stop word: refiners (see `stop` in bm25.ts) when the query has content words. */
   private readonly stopClauses = new Set<QueryClause>();
@@ -63,7 +71,7 @@ class QueryBuilder {
     }
     for (const { word, term } of words) {
       const clause = this.addClause(`term:${term}`, { kind: 'term', term });
-      if (clause && isStopWord(word)) this.stopClauses.add(clause);
+      if (clause && this.analyzer.isStopWord(word)) this.stopClauses.add(clause);
     }
   }
 
@@ -124,12 +132,12 @@ function withoutTrailingStars(word: string): string {
 
 /** `auth*` → the words before the last are plain terms (`e-mail*` → `e`, prefix `mail`). */
 function addPrefixWord(builder: QueryBuilder, word: string): void {
-  const words = splitWords(word);
+  const words = toWords(builder.analyzer, word);
   const last = words.pop();
   if (last === undefined) return; // `*` alone
-  builder.addPositive(toWords(words.join(' ')), false);
+  builder.addPositive(words, false);
   // Indexed words are cut to MAX_TERM_LENGTH, so a longer prefix could never match.
-  builder.addPrefix(last.slice(0, MAX_TERM_LENGTH));
+  builder.addPrefix(last.word.slice(0, MAX_TERM_LENGTH));
 }
 
 /**
@@ -139,18 +147,20 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
  * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing.
  */
 export function parseQuery(query: string, options: ParseOptions = {}): ParsedQuery {
-  const builder = new QueryBuilder();
+  const analyzer = analyzerFor(options.language);
+  const words = (text: string) => toWords(analyzer, text);
+  const builder = new QueryBuilder(analyzer);
   const phrases = options.strictPhrases === true || !query.includes('?');
   for (const [, minus, phrase, word] of query.matchAll(CHUNK)) {
     const negated = minus === '-';
     if (phrase !== undefined) {
-      if (negated) builder.addNegative(toWords(phrase));
-      else builder.addPositive(toWords(phrase), phrases);
+      if (negated) builder.addNegative(words(phrase));
+      else builder.addPositive(words(phrase), phrases);
     } else if (word !== undefined) {
       // There is no excluded-prefix clause: `-auth*` excludes the word itself.
-      if (negated) builder.addNegative(toWords(word));
+      if (negated) builder.addNegative(words(word));
       else if (word.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(word));
-      else builder.addPositive(toWords(word), false);
+      else builder.addPositive(words(word), false);
     }
   }
   return builder.build(query);

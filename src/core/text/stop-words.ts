@@ -1,13 +1,9 @@
-import { stopwords } from '@orama/stopwords/english';
-import { splitWords } from './tokenize.js';
+import { analyzerFor } from './analyzer.js';
 
 /**
- * English function words, from a maintained list (@orama/stopwords) rather than one of our own. Entries
- * are split like indexed text, so the pieces of contractions ("didn't" → "didn", "t") count as well.
+ * True for a normalised, unstemmed word that carries no topic of its own ("the", "did", "what"), in
+ * `language` (default English). The lists come from a maintained package (@orama/stopwords).
  */
-const STOP_WORDS = new Set(stopwords.flatMap((word) => splitWords(word)));
-
-/** True for a normalised, unstemmed word that carries no topic of its own ("the", "did", "what"). */
-export function isStopWord(word: string): boolean {
-  return STOP_WORDS.has(word);
+export function isStopWord(word: string, language?: unknown): boolean {
+  return analyzerFor(language).isStopWord(word);
 }

@@ -1,0 +1,38 @@
+import { EngramError } from './errors.js';
+import type { MemoryStore } from './store-contract.js';
+import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './text/index.js';
+
+/**
+ * Holds a namespace to one index language. Every stem in its index depends on the language, so it is
+ * fixed when the namespace gets its first memory: recorded (in meta) if the namespace has none and is
+ * empty; otherwise `language` must be the recorded one, English for a namespace indexed without one.
+ * Throws VALIDATION naming both languages on a mismatch. The language is loaded on return.
+ */
+export async function settleLanguage(
+  store: MemoryStore,
+  namespace: string,
+  requested: unknown,
+  field = 'language',
+): Promise<Language> {
+  const language = parseLanguage(requested, field);
+  await loadLanguage(language);
+  const stored = await store.getMeta(namespace, LANGUAGE_META);
+  if (stored === undefined || stored === null) {
+    if (language === 'english' || !(await hasIndexedText(store, namespace))) {
+      if (language !== 'english') await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
+      return language;
+    }
+  }
+  const current = stored === undefined || stored === null ? 'english' : String(stored);
+  if (current === language) return language;
+  throw new EngramError(
+    'VALIDATION',
+    `${field}: namespace '${namespace}' is indexed in '${current}', got '${language}': open it with language '${current}', or export it and import it into a fresh namespace opened with '${language}'`,
+    { field },
+  );
+}
+
+async function hasIndexedText(store: MemoryStore, namespace: string): Promise<boolean> {
+  if (store.textStats) return (await store.textStats(namespace)).docs > 0;
+  return (await store.changes(namespace, 0, 1)).length > 0;
+}

@@ -1,0 +1,121 @@
+import { stopwords as englishStopWords } from '@orama/stopwords/english';
+import { stemmer as porter } from 'stemmer';
+import { EngramError, validationError } from '../errors.js';
+import { MAX_TERM_LENGTH, splitWords } from './words.js';
+
+/** The languages `createMemory({ language })` accepts: a stemmer and a stop list each (English by default). */
+export const LANGUAGES = [
+  'english',
+  'german',
+  'french',
+  'spanish',
+  'italian',
+  'portuguese',
+  'dutch',
+] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** The namespace meta key holding its index language; absent means English. */
+export const LANGUAGE_META = 'language';
+
+/**
+ * How one language turns text into index keys: `visit(word, term)` for each word in order, `word` as
+ * written (normalised, for prefixes and stop words) and `term` its stem. Returns the number of words.
+ */
+export interface Analyzer {
+  readonly language: Language;
+  words(text: string, visit: (word: string, term: string) => void): number;
+  /** True for a normalised, unstemmed word that carries no topic of its own ("the", "der", "le"). */
+  isStopWord(word: string): boolean;
+}
+
+/** Words repeat far more than they vary, so stems are memoised per language; a cache is dropped when full. */
+export const STEM_CACHE_LIMIT = 50_000;
+
+/** Stop-list entries are split like indexed text, so the pieces of contractions ("didn't") count too. */
+export const stopSet = (list: readonly string[]) => new Set(list.flatMap((word) => splitWords(word)));
+
+const englishStems = new Map<string, string>();
+const englishStops = stopSet(englishStopWords);
+
+/** The English index term of one normalised word: its Porter stem, cut to MAX_TERM_LENGTH. */
+export function englishTerm(word: string): string {
+  let term = englishStems.get(word);
+  if (term === undefined) {
+    term = porter(word).slice(0, MAX_TERM_LENGTH);
+    if (englishStems.size >= STEM_CACHE_LIMIT) englishStems.clear();
+    englishStems.set(word, term);
+  }
+  return term;
+}
+
+/** English, the default: words are normalised first, then Porter-stemmed (the index format since v1). */
+export const ENGLISH: Analyzer = {
+  language: 'english',
+  words(text, visit) {
+    const words = splitWords(text);
+    for (const word of words) visit(word, englishTerm(word));
+    return words.length;
+  },
+  isStopWord: (word) => englishStops.has(word),
+};
+
+const loaded = new Map<string, Analyzer>([['english', ENGLISH]]);
+
+/**
+ * Other languages load on demand, each its own chunk: an app in English never downloads a German
+ * stemmer. The specifiers are literal so that bundlers see them.
+ */
+const LOADERS: Record<Exclude<Language, 'english'>, () => Promise<{ analyzer: Analyzer }>> = {
+  german: () => import('./languages/german.js'),
+  french: () => import('./languages/french.js'),
+  spanish: () => import('./languages/spanish.js'),
+  italian: () => import('./languages/italian.js'),
+  portuguese: () => import('./languages/portuguese.js'),
+  dutch: () => import('./languages/dutch.js'),
+};
+
+/** Throws VALIDATION unless `value` is one of LANGUAGES; `field` names the input in the message. */
+export function parseLanguage(value: unknown, field = 'language'): Language {
+  if (typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value)) return value as Language;
+  throw validationError(
+    field,
+    `one of ${LANGUAGES.map((l) => `'${l}'`).join(', ')}`,
+    typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)),
+  );
+}
+
+/**
+ * Loads a language's analyzer (once per process); later `analyzerFor` calls find it synchronously.
+ * `createMemory({ language })` calls it; a custom store calls it before indexing a namespace.
+ *
+ * @example
+ * const language = await store.getMeta(namespace, LANGUAGE_META);
+ * await loadLanguage(language);
+ * const { terms, length } = indexText(content, language);
+ */
+export async function loadLanguage(language: unknown): Promise<Analyzer> {
+  const name = language === undefined || language === null ? 'english' : parseLanguage(language);
+  const known = loaded.get(name);
+  if (known) return known;
+  const { analyzer } = await LOADERS[name as Exclude<Language, 'english'>]();
+  loaded.set(name, analyzer);
+  return analyzer;
+}
+
+/**
+ * The analyzer of a namespace's stored language (`undefined`/`null`: English). Synchronous, so stores
+ * can call it inside a transaction: the language must have been loaded, which `createMemory` does
+ * when it opens a namespace and the edge does for every language at start.
+ */
+export function analyzerFor(language: unknown): Analyzer {
+  if (language === undefined || language === null) return ENGLISH;
+  const known = loaded.get(language as string);
+  if (known) return known;
+  const name = parseLanguage(language);
+  throw new EngramError(
+    'VALIDATION',
+    `language: '${name}' is not loaded in this process: open the namespace with createMemory({ language: '${name}' }) or await loadLanguage('${name}') first`,
+    { field: 'language' },
+  );
+}

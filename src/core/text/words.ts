@@ -1,0 +1,62 @@
+/** Index keys stay bounded whatever the input (a pasted hash or blob would otherwise become one huge key). */
+export const MAX_TERM_LENGTH = 64;
+
+/**
+ * Marks an index key holding a word as written (normalised, NOT stemmed) rather than its stem. Prefixes
+ * (`coffee*`) are matched against these keys, so they find "coffee" and "coffees" although the stem is
+ * "coffe". Stems are letters and digits, so the mark cannot collide with one; it sorts apart from every
+ * stem, so a prefix over words is one key range in every store.
+ */
+export const WORD_MARK = '~';
+
+const COMBINING_MARKS = /\p{M}+/gu;
+const WORD = /[\p{L}\p{N}]+/gu;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
+const ASCII = /^[\x00-\x7f]*$/;
+/** Scripts written without spaces between words: indexed as overlapping character pairs. */
+const CJK =
+  /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]/u;
+const CJK_RUNS =
+  /([\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+)|[^\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+/gu;
+
+/**
+ * Normalise one word WITHOUT stemming (for prefixes): NFKD, strip marks, lower-case.
+ * Folding case and diacritics lets "Café", "CAFÉ" and "cafe" meet in one key.
+ */
+export function normalizeWord(word: string): string {
+  // ASCII has nothing to decompose or strip: skip the costliest step for the commonest text.
+  if (ASCII.test(word)) return word.toLowerCase();
+  // Lower-casing comes last: compatibility decomposition can yield capitals (e.g. "㎒" → "MHz").
+  return word.normalize('NFKD').replace(COMBINING_MARKS, '').toLowerCase();
+}
+
+/**
+ * A run of Chinese, Japanese or Korean characters as overlapping pairs ("東京都" → "東京", "京都"), so that
+ * a two-character query finds a longer word without a dictionary; a lone character stays itself.
+ */
+function bigrams(run: string): string[] {
+  const chars = [...run];
+  if (chars.length < 2) return chars;
+  const out: string[] = [];
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+  return out;
+}
+
+function splitCjk(word: string, out: string[]): void {
+  for (const [part, run] of word.matchAll(CJK_RUNS)) {
+    if (run !== undefined) out.push(...bigrams(run));
+    else out.push(part);
+  }
+}
+
+/** The normalised, unstemmed words of a text, in order (CJK runs as character pairs). */
+export function splitWords(text: string): string[] {
+  const words = normalizeWord(text).match(WORD) ?? [];
+  if (ASCII.test(text) || !CJK.test(text)) return words;
+  const out: string[] = [];
+  for (const word of words) {
+    if (CJK.test(word)) splitCjk(word, out);
+    else out.push(word);
+  }
+  return out;
+}

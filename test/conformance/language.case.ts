@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, LANGUAGES, type Language, type SearchHit } from '../../src/index.js';
+import { expectError, freshNamespace, ids, type SuiteContext } from './harness.js';
+
+/**
+ * Per language: two forms of one word that its stemmer joins and the English one does not (so the case
+ * fails if a store or the query side stems in English), and a few of its stop words.
+ */
+const SAMPLES: Record<
+  Exclude<Language, 'english'>,
+  { forms: [string, string][]; stop: string; content: string }
+> = {
+  german: {
+    forms: [
+      ['Die Häuser am Fluss sind alt', 'Haus'],
+      ['Im Frühling blühen die Gärten', 'Garten'],
+    ],
+    stop: 'der die und',
+    content: 'Fahrrad',
+  },
+  french: {
+    forms: [
+      ['Nous avons mangé au restaurant', 'manger'],
+      ['Elle parlait avec son voisin', 'parler'],
+    ],
+    stop: 'le la et',
+    content: 'vélo',
+  },
+  spanish: {
+    forms: [
+      ['Estaba corriendo por el parque', 'correr'],
+      ['Las informaciones llegaron tarde', 'información'],
+    ],
+    stop: 'el la y',
+    content: 'bicicleta',
+  },
+  italian: {
+    forms: [
+      ['Oggi mangiamo la pizza', 'mangiare'],
+      ['Ho comprato due libri nuovi', 'libro'],
+    ],
+    stop: 'il la di',
+    content: 'bicicletta',
+  },
+  portuguese: {
+    forms: [
+      ['Nós falamos com o professor', 'falar'],
+      ['Os livros estão na mesa', 'livro'],
+    ],
+    stop: 'o de que',
+    content: 'bicicleta',
+  },
+  dutch: {
+    forms: [['De bomen in de tuin zijn hoog', 'boom']],
+    stop: 'de het en',
+    content: 'fiets',
+  },
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `createMemory({ language })`: each language's stemmer and stop words, on every store and the edge. */
+export function languageCases(ctx: SuiteContext): void {
+  describe('languages', () => {
+    for (const [language, sample] of Object.entries(SAMPLES) as [Language, (typeof SAMPLES)['german']][]) {
+      it(`${language}: a word form finds another form of its stem; stop words do not outweigh content`, async () => {
+        const mem = await ctx.memory({ language });
+        const found = await mem.addMany(sample.forms.map(([content]) => ({ content })));
+        const content = await mem.add({ content: sample.content });
+        const chatter = await mem.add({ content: `${sample.stop} ${sample.stop} ${sample.stop}` });
+        for (const [at, [, query]] of sample.forms.entries()) {
+          expect(ids(await mem.search(query)), `${language}: ${query}`).toEqual([found[at]!.id]);
+        }
+        const hits = await mem.search(`${sample.stop} ${sample.content}`);
+        expect(ids(hits)[0], `${language}: stop words`).toBe(content.id);
+        // Only stop words: they still find the text holding them.
+        expect(ids(await mem.search(sample.stop))[0]).toBe(chatter.id);
+        expect(mem.language).toBe(language);
+      });
+    }
+
+    it('finds a duplicate whose words carry diacritics', async () => {
+      const mem = await ctx.memory({ language: 'spanish' });
+      const first = await mem.add({ content: 'Información' });
+      const again = await mem.add({ content: 'información' }, { dedupe: true });
+      expect(again.id).toBe(first.id);
+      expect((await mem.list()).items).toHaveLength(1);
+    });
+
+    it('keeps prefixes on words as written and CJK pairs in every language', async () => {
+      const mem = await ctx.memory({ language: 'german' });
+      const [house, tokyo] = await mem.addMany([
+        { content: 'Die Häuser von Köln' },
+        { content: '東京都に住んでいます' },
+      ]);
+      expect(ids(await mem.search('häus*'))).toEqual([house!.id]);
+      expect(ids(await mem.search('Koln'))).toEqual([house!.id]);
+      expect(ids(await mem.search('東京'))).toEqual([tokyo!.id]);
+    });
+
+    it('refuses to open a namespace in another language than its index, naming both', async () => {
+      const namespace = freshNamespace('lang');
+      const german = await createMemory({ store: ctx.store(), namespace, language: 'german' });
+      await german.add({ content: 'Die Häuser am Fluss' });
+      const error = await expectError(
+        createMemory({ store: ctx.store(), namespace }),
+        'VALIDATION',
+        'language',
+      );
+      expect(error.message).toContain("'german'");
+      expect(error.message).toContain("'english'");
+      const french = createMemory({ store: ctx.store(), namespace, language: 'french' });
+      expect((await expectError(french, 'VALIDATION', 'language')).message).toContain("'french'");
+      // English memories written before any language was chosen are English too.
+      const english = freshNamespace('lang');
+      const plain = await createMemory({ store: ctx.store(), namespace: english });
+      await plain.add({ content: 'houses by the river' });
+      const late = createMemory({ store: ctx.store(), namespace: english, language: 'dutch' });
+      expect((await expectError(late, 'VALIDATION', 'language')).message).toContain("'english'");
+      // The same language opens it again, and the index still finds the stem.
+      const again = await createMemory({ store: ctx.store(), namespace, language: 'german' });
+      expect(await again.search('Haus')).toHaveLength(1);
+    });
+
+    it('refuses an unknown language, naming the accepted ones', async () => {
+      const unknown = createMemory({
+        store: ctx.store(),
+        namespace: freshNamespace('lang'),
+        language: 'klingon' as Language,
+      });
+      const error = await expectError(unknown, 'VALIDATION', 'language');
+      for (const name of LANGUAGES) expect(error.message).toContain(`'${name}'`);
+      expect(error.message).toContain('klingon');
+    });
+
+    it('keeps the language across a reopen', async () => {
+      const { reopen, capabilities } = ctx.options;
+      if (!capabilities?.persistent || !reopen) return;
+      const namespace = freshNamespace('lang');
+      const scratch = await ctx.options.create();
+      const mem = await createMemory({ store: scratch, namespace, language: 'spanish' });
+      const [song] = await mem.addMany([{ content: 'Las canciones de la radio' }]);
+      const reopened = await reopen(scratch);
+      await expectError(createMemory({ store: reopened, namespace }), 'VALIDATION', 'language');
+      const again = await createMemory({ store: reopened, namespace, language: 'spanish' });
+      await again.add({ content: 'Estaba corriendo' });
+      expect(ids(await again.search('canción'))).toEqual([song!.id]);
+      expect(await again.search('correr')).toHaveLength(1);
+      await again.close();
+    });
+
+    it('watches a search in the namespace language', async () => {
+      const mem = await ctx.memory({ language: 'german' });
+      const seen: SearchHit[][] = [];
+      const stop = mem.watch({ search: 'Haus' }, (hits) => seen.push(hits));
+      const deadline = Date.now() + 10_000;
+      while (seen.length === 0 && Date.now() < deadline) await sleep(5);
+      const house = await mem.add({ content: 'Die Häuser am Fluss' });
+      while (!seen.at(-1)?.some((h) => h.memory.id === house.id) && Date.now() < deadline) await sleep(5);
+      stop();
+      expect(ids(seen.at(-1)!)).toEqual([house.id]);
+    });
+  });
+}
