@@ -68,13 +68,20 @@ export function decodeShard(row: TextShardRow): ShardPostings {
 
 /** One typed array per row (term ends, then packed postings): the cheapest shape to store and decode. */
 export function encodeShard(group: number, postings: ShardPostings): TextShardRow {
-  const terms = [...postings.keys()].filter((t) => postings.get(t)!.length > 0).sort();
-  const size = terms.reduce((sum, t) => sum + postings.get(t)!.length, 0);
+  const terms: string[] = [];
+  let size = 0;
+  for (const [term, list] of postings) {
+    if (list.length === 0) continue;
+    terms.push(term);
+    size += list.length;
+  }
+  terms.sort();
   const data = new Uint32Array(terms.length + size);
   let at = terms.length;
   terms.forEach((term, i) => {
-    data.set(postings.get(term)!, at);
-    at += postings.get(term)!.length;
+    const list = postings.get(term)!;
+    data.set(list, at);
+    at += list.length;
     data[i] = at;
   });
   return { group, terms: terms.join(SEPARATOR), data };

@@ -197,8 +197,14 @@ export class TextIndexWriter {
     shardEdit: ShardEdit,
     stored: TextShardRow | undefined,
   ): void {
-    const postings = stored ? decodeShard(stored) : new Map<string, number[]>();
-    for (const [term, list] of shardEdit.added) postings.set(term, [...(postings.get(term) ?? []), ...list]);
+    // A new row (most rows of a bulk write) takes the staged lists as they are.
+    const postings = stored ? decodeShard(stored) : shardEdit.added;
+    if (stored) {
+      for (const [term, list] of shardEdit.added) {
+        const before = postings.get(term);
+        postings.set(term, before ? before.concat(list) : list);
+      }
+    }
     if (shardEdit.removed.size > 0) {
       for (const [term, list] of postings) {
         postings.set(
