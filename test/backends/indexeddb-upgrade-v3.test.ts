@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import type { EngramDatabase, TextShardRow } from '../../src/backends/indexeddb/schema.js';
 import { decodeShard, encodeShard } from '../../src/backends/indexeddb/text-shards.js';
-import { upgradeSchema } from '../../src/backends/indexeddb/upgrade.js';
+import { SCHEMA_VERSION, upgradeSchema } from '../../src/backends/indexeddb/upgrade.js';
 import { WORD_MARK } from '../../src/core/text/index.js';
 import { createMemory } from '../../src/index.js';
 
@@ -66,7 +66,7 @@ describe('IndexedDBStore schema v2 -> v3', () => {
     expect((await mem.list()).items).toHaveLength(2);
     await mem.close();
     const upgraded = await openDB(name);
-    expect(upgraded.version).toBe(3);
+    expect(upgraded.version).toBe(SCHEMA_VERSION);
     upgraded.close();
   });
 });

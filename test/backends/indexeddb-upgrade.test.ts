@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { deleteDB, openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { createMemory, EngramError } from '../../src/index.js';
 import { indexText } from '../../src/store/index.js';
 import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
@@ -49,7 +50,7 @@ describe('IndexedDBStore schema versions', () => {
     await mem.close();
 
     const check = await openDB(name);
-    expect(check.version).toBe(3);
+    expect(check.version).toBe(SCHEMA_VERSION);
     expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
     const row = await check.get('memories', ['ns', 'm1']);
     expect(row.memory.embedding).toBeUndefined();
@@ -81,7 +82,7 @@ describe('IndexedDBStore schema versions', () => {
     const name = freshName();
     await new IndexedDBStore({ name }).open();
     const check = await openDB(name);
-    expect(check.version).toBe(3);
+    expect(check.version).toBe(SCHEMA_VERSION);
     expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
     expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['feed', 'kind', 'tags']);
     check.close();
@@ -131,12 +132,12 @@ describe('IndexedDBStore and other connections', () => {
     const store = new IndexedDBStore({ name });
     await store.open();
     const opened = (blocked: () => void) =>
-      openDB(name, 4, { upgrade: () => undefined, blocked }).then((newer) => newer.close());
+      openDB(name, SCHEMA_VERSION + 1, { upgrade: () => undefined, blocked }).then((newer) => newer.close());
     expect(await unlessBlocked(opened)).toBe('done');
     const error = await store.getMeta('ns', 'x').catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'STORAGE',
-      message: expect.stringMatching(/newer than schema version 3/),
+      message: expect.stringMatching(new RegExp(`newer than schema version ${SCHEMA_VERSION}`)),
     });
     await store.close();
   });

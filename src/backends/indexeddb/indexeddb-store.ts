@@ -27,7 +27,7 @@ import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
-import { readPostings } from './text-reader.js';
+import { readPostings, SlotCache } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBVectorIndex } from './vector-index.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
@@ -92,6 +92,8 @@ export class IndexedDBStore implements MemoryStore {
   private readonly durability: IDBTransactionDurability;
   private readonly textGroupSize: number;
   private readonly channel: ChangeChannel;
+  /** Slot tables kept between searches (see SlotCache); dropped with the connection. */
+  private readonly slots = new SlotCache();
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
   private createdNow = false;
@@ -150,6 +152,7 @@ export class IndexedDBStore implements MemoryStore {
     this.vectorIndex?.forget();
     const connection = this.connection;
     this.connection = undefined;
+    this.slots.clear();
     const db = await connection?.catch(ignore);
     db?.close();
   }
@@ -173,7 +176,9 @@ export class IndexedDBStore implements MemoryStore {
 
   /** Drops a connection that closed or failed, unless a newer one already replaced it. */
   private forget(connection: Promise<EngramDatabase>): void {
-    if (this.connection === connection) this.connection = undefined;
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.slots.clear();
   }
 
   /** A transaction on a live connection: one that closed under us (versionchange) is replaced once. */
@@ -284,7 +289,7 @@ export class IndexedDBStore implements MemoryStore {
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
     return this.read('postings', ['textShards', 'textTables'], (tx) =>
-      readPostings(tx, namespace, terms, prefixes),
+      readPostings(tx, namespace, terms, prefixes, this.slots),
     );
   }
 

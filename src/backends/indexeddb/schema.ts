@@ -33,7 +33,7 @@ export interface MemoryRow extends FeedEntry {
 export interface LinkRow extends LinkRecord, FeedEntry {}
 export interface TombstoneRow extends Tombstone, FeedEntry {}
 
-/** Slots `n * 256` onwards of a text group: `ids.split(' ')[i]` ('' when empty), `lengths[i]` tokens long. */
+/** Slots `n * TABLE_SLOTS` onwards of a text group: `ids.split(' ')[i]` ('' when empty), `lengths[i]` tokens long. */
 export interface TextTableRow {
   group: number;
   n: number;

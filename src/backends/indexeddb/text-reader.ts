@@ -2,15 +2,7 @@ import type { IDBPTransaction } from 'idb';
 import type { TextPosting } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName, TextShardRow, TextTableRow } from './schema.js';
-import {
-  decodeTable,
-  forEachTerm,
-  type SlotTable,
-  shardOf,
-  slotOf,
-  TABLE_SLOTS,
-  tfOf,
-} from './text-shards.js';
+import { decodeTable, forEachTerm, shardOf, slotOf, TABLE_SLOTS, tfOf } from './text-shards.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
@@ -47,6 +39,7 @@ export async function readPostings(
   namespace: string,
   terms: readonly string[],
   prefixes: readonly string[],
+  cache: SlotCache,
 ): Promise<TextPosting[]> {
   const wanted: Wanted[] = [
     ...terms.map((text) => ({ text, prefix: false })),
@@ -76,7 +69,7 @@ export async function readPostings(
       });
     }
   }
-  const tables = await readTables(tx, namespace, spans.flat());
+  const tables = await readTables(tx, namespace, spans.flat(), cache);
   const out: TextPosting[] = [];
   for (const list of spans) {
     // A prefix's terms come in term order, like the reference store's sorted vocabulary.
@@ -96,33 +89,103 @@ export async function readPostings(
 /** Below this many table rows, fetching each one beats reading every table row of the hit groups. */
 const FEW_TABLES = 64;
 
+/** A slot table as searches keep it: ids split once, lengths as stored. */
+interface CachedTable {
+  ids: string[];
+  lengths: Uint32Array;
+}
+
 /**
- * The slot tables holding every hit: one get each when they are few (rare terms), else one range read
- * from the lowest group hit to the highest, keeping only the rows needed.
+ * Slot tables kept between searches in this tab, least recently used first out. Safe without any
+ * invalidation because a slot is never given to another memory (see text-shards.ts): a posting read
+ * in the current transaction names a live slot, and a kept table either holds that slot, as it still
+ * is, or is older than the slot (the slot lies past its end, or is empty) and is read again. Dropped
+ * whenever the connection is (another tab's upgrade rebuilds the index).
+ */
+export class SlotCache {
+  private readonly tables = new Map<string, CachedTable>();
+  private slots = 0;
+
+  /** At most `maxSlots` slots kept (~70 bytes each with uuid ids): 4096 table rows' worth by default. */
+  constructor(private readonly maxSlots = 1 << 18) {}
+
+  get(namespace: string, group: number, n: number): CachedTable | undefined {
+    const key = `${group} ${n} ${namespace}`;
+    const found = this.tables.get(key);
+    if (found) {
+      this.tables.delete(key);
+      this.tables.set(key, found);
+    }
+    return found;
+  }
+
+  set(namespace: string, row: TextTableRow): CachedTable {
+    const key = `${row.group} ${row.n} ${namespace}`;
+    const table = { ids: decodeTable(row).ids, lengths: row.lengths };
+    this.drop(key);
+    this.tables.set(key, table);
+    this.slots += table.ids.length;
+    for (const oldest of this.tables.keys()) {
+      if (this.slots <= this.maxSlots) break;
+      this.drop(oldest);
+    }
+    return table;
+  }
+
+  clear(): void {
+    this.tables.clear();
+    this.slots = 0;
+  }
+
+  private drop(key: string): void {
+    const found = this.tables.get(key);
+    if (!found) return;
+    this.slots -= found.ids.length;
+    this.tables.delete(key);
+  }
+}
+
+/**
+ * The slot tables holding every hit: kept ones when they name every slot hit, else one get each when
+ * they are few (rare terms), else one range read from the lowest group hit to the highest.
  */
 async function readTables(
   tx: ReadTransaction,
   namespace: string,
   spans: Span[],
-): Promise<Map<number, Map<number, SlotTable>>> {
-  const needed = new Map<number, Set<number>>();
+  cache: SlotCache,
+): Promise<Map<number, Map<number, CachedTable>>> {
+  const out = new Map<number, Map<number, CachedTable>>();
+  const missing = new Map<number, Set<number>>();
   for (const { row, start, end } of spans) {
-    const tables = needed.get(row.group) ?? new Set<number>();
-    needed.set(row.group, tables);
-    for (let i = start; i < end; i++) tables.add(Math.floor(slotOf(row.data[i]!) / TABLE_SLOTS));
+    const tables = out.get(row.group) ?? new Map<number, CachedTable>();
+    out.set(row.group, tables);
+    for (let i = start; i < end; i++) {
+      const slot = slotOf(row.data[i]!);
+      const n = Math.floor(slot / TABLE_SLOTS);
+      if (missing.get(row.group)?.has(n)) continue;
+      const table = tables.get(n) ?? cache.get(namespace, row.group, n);
+      if (table?.ids[slot % TABLE_SLOTS]) {
+        tables.set(n, table);
+      } else {
+        tables.delete(n);
+        const set = missing.get(row.group) ?? new Set<number>();
+        missing.set(row.group, set.add(n));
+      }
+    }
   }
-  const out = new Map([...needed.keys()].map((group) => [group, new Map<number, SlotTable>()]));
+  if (missing.size === 0) return out;
   const keep = (row: TextTableRow | undefined) => {
-    if (row && needed.get(row.group)?.has(row.n)) out.get(row.group)!.set(row.n, decodeTable(row));
+    if (row && missing.get(row.group)?.has(row.n)) out.get(row.group)!.set(row.n, cache.set(namespace, row));
   };
   const store = tx.objectStore('textTables');
-  const wanted = [...needed].flatMap(([group, tables]) =>
+  const wanted = [...missing].flatMap(([group, tables]) =>
     [...tables].map((n): [string, number, number] => [namespace, group, n]),
   );
   if (wanted.length <= FEW_TABLES) {
     (await Promise.all(wanted.map((key) => store.get(key)))).forEach(keep);
   } else {
-    const groups = [...needed.keys()];
+    const groups = [...missing.keys()];
     const range = IDBKeyRange.bound([namespace, Math.min(...groups)], [namespace, Math.max(...groups), []]);
     (await store.getAll(range)).forEach(keep);
   }

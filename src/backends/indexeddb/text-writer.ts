@@ -27,6 +27,21 @@ export interface TextPlace {
   slot: number;
 }
 
+/** A live memory's slot in a table row that removals left mostly empty. */
+export interface SparseSlot extends TextPlace {
+  id: string;
+}
+
+/**
+ * A closed group's table row whose live slots fell to 1/SPARSE_RATIO of it or fewer is compacted:
+ * its memories are indexed again in the open group and its rows go (see IndexedDBWriteTransaction).
+ * Compacting costs about what indexing those memories cost, so a transaction takes at most
+ * COMPACT_ROWS rows (at most 2 x 512 memories with default groups); removals in a row left sparse
+ * compact it in a later transaction.
+ */
+const SPARSE_RATIO = 4;
+const COMPACT_ROWS = 2;
+
 /** Staged edits of one row: postings (or table entries) added, and slots emptied. */
 interface RowEdit<Added> {
   added: Added;
@@ -45,10 +60,15 @@ export class TextIndexWriter {
   /** Edits by group, then by table row number or shard. */
   private readonly tables = new Map<number, Map<number, TableEdit>>();
   private readonly shards = new Map<number, Map<number, ShardEdit>>();
+  /** Postings added, by group then term: sorted into shards once per term, when the group is written. */
+  private readonly added = new Map<number, ShardPostings>();
   /** Groups from this number on had no rows when the writer began... */
   private readonly firstNewGroup: number;
   /** ...except those it has already written out. */
   private readonly written = new Set<number>();
+  /** Live slots of the table rows found sparse by `flush`. */
+  private sparse: SparseSlot[] = [];
+  private sparseRows = 0;
 
   constructor(
     /** The namespace's index language (see indexText). */
@@ -70,8 +90,9 @@ export class TextIndexWriter {
     this.stats.docs += 1;
     this.stats.tokens += length;
     edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).added.set(slot, { id, length });
+    const added = this.added.get(group) ?? new Map<string, number[]>();
+    this.added.set(group, added);
     for (const [term, tf] of terms) {
-      const { added } = edit(this.shards, group, shardOf(term), () => new Map());
       const list = added.get(term);
       if (list) list.push(packPosting(slot, tf));
       else added.set(term, [packPosting(slot, tf)]);
@@ -88,8 +109,12 @@ export class TextIndexWriter {
       edit(this.shards, group, shardOf(term), () => new Map()).removed.add(slot);
   }
 
-  /** Reads the rows that existed, then writes every touched row once. */
-  async flush(): Promise<void> {
+  /**
+   * Reads the rows that existed, then writes every touched row once. Returns the live slots of closed
+   * table rows that this flush's removals left sparse, for the caller to compact.
+   */
+  async flush(): Promise<SparseSlot[]> {
+    for (const group of [...this.added.keys()]) this.sortAdded(group);
     const tables = entries(this.tables);
     const shards = entries(this.shards);
     const [storedTables, storedShards] = await Promise.all([
@@ -108,6 +133,9 @@ export class TextIndexWriter {
     });
     this.tables.clear();
     this.shards.clear();
+    const sparse = this.sparse;
+    this.sparse = [];
+    return sparse;
   }
 
   private stored(group: number): boolean {
@@ -120,6 +148,7 @@ export class TextIndexWriter {
     this.stats.openGroup += 1;
     this.stats.openGroupSlots = 0;
     if (closing < this.firstNewGroup) return;
+    this.sortAdded(closing);
     for (const [n, tableEdit] of this.tables.get(closing) ?? [])
       this.writeTable(closing, n, tableEdit, undefined);
     for (const [shard, shardEdit] of this.shards.get(closing) ?? [])
@@ -127,6 +156,15 @@ export class TextIndexWriter {
     this.tables.delete(closing);
     this.shards.delete(closing);
     this.written.add(closing);
+  }
+
+  /** Moves a group's added postings into their shards' edits. */
+  private sortAdded(group: number): void {
+    for (const [term, list] of this.added.get(group) ?? []) {
+      const { added } = edit(this.shards, group, shardOf(term), () => new Map());
+      added.set(term, list);
+    }
+    this.added.delete(group);
   }
 
   private writeTable(group: number, n: number, tableEdit: TableEdit, stored: TextTableRow | undefined): void {
@@ -143,8 +181,16 @@ export class TextIndexWriter {
       }
     }
     const key: [string, number, number] = [this.namespace, group, n];
-    if (table.ids.every((id) => id === '')) this.writes.track(this.stores.tables.delete(key));
+    const live = table.ids.flatMap((id, i) => (id === '' ? [] : [{ id, group, slot: first + i }]));
+    if (live.length === 0) this.writes.track(this.stores.tables.delete(key));
     else this.writes.track(this.stores.tables.put(encodeTable(group, n, table), key));
+    const closed = group < this.stats.openGroup;
+    if (tableEdit.removed.size > 0 && closed && live.length * SPARSE_RATIO <= table.ids.length) {
+      if (live.length > 0 && this.sparseRows < COMPACT_ROWS) {
+        this.sparseRows += 1;
+        this.sparse.push(...live);
+      }
+    }
   }
 
   private writeShard(
@@ -153,8 +199,14 @@ export class TextIndexWriter {
     shardEdit: ShardEdit,
     stored: TextShardRow | undefined,
   ): void {
-    const postings = stored ? decodeShard(stored) : new Map<string, number[]>();
-    for (const [term, list] of shardEdit.added) postings.set(term, [...(postings.get(term) ?? []), ...list]);
+    // A new row (most rows of a bulk write) takes the staged lists as they are.
+    const postings = stored ? decodeShard(stored) : shardEdit.added;
+    if (stored) {
+      for (const [term, list] of shardEdit.added) {
+        const before = postings.get(term);
+        postings.set(term, before ? before.concat(list) : list);
+      }
+    }
     if (shardEdit.removed.size > 0) {
       for (const [term, list] of postings) {
         postings.set(

@@ -1,11 +1,12 @@
 import type { IDBPDatabase } from 'idb';
 import { migrateToVersion2 } from './migrate-v2.js';
 import { migrateToVersion3 } from './migrate-v3.js';
+import { migrateToVersion4 } from './migrate-v4.js';
 import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
 // (migrate-v2 rewrites rows and the text index) without the types importing it back.
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
 export async function upgradeSchema(
@@ -17,8 +18,9 @@ export async function upgradeSchema(
 ): Promise<void> {
   if (oldVersion < 1) createVersion1(db as unknown as IDBPDatabase);
   if (oldVersion < 2 && target >= 2) await migrateToVersion2(db, tx);
-  // v2's step already indexes with today's tokenizer; only a v2 database has an index to rebuild.
+  // v2's step already indexes with today's tokenizer and layout; later steps rebuild an older index once.
   else if (oldVersion < 3 && target >= 3) await migrateToVersion3(db, tx);
+  else if (oldVersion < 4 && target >= 4) await migrateToVersion4(db, tx);
 }
 
 /**

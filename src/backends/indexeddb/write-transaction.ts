@@ -7,7 +7,7 @@ import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
 import type { EngramSchema, FeedEntry, NamespaceStats, StoreName } from './schema.js';
-import { TextIndexWriter, type TextPlace } from './text-writer.js';
+import { type SparseSlot, TextIndexWriter, type TextPlace } from './text-writer.js';
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
 
@@ -128,9 +128,31 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       // Core's merge records a change right after every row it writes; a row left here is a bug.
       throw new Error(`IndexedDBStore: ${[...this.staged.keys()].join(', ')} written without a change entry`);
     }
-    await this.text?.flush();
+    const sparse = (await this.text?.flush()) ?? [];
+    if (sparse.length > 0) await this.compact(sparse);
     if (this.stats) this.writes.track(this.tx.objectStore('stats').put(await this.stats, this.namespace));
     await this.writes.settle();
+  }
+
+  /**
+   * Indexes the memories of sparse table rows again, in the open group, so that their old rows empty
+   * and go: a search then reads fewer, fuller rows. The memory rows keep their change-feed entries
+   * (nothing changed that a replica could see), only their text place moves.
+   */
+  private async compact(sparse: SparseSlot[]): Promise<void> {
+    const text = await this.textWriter();
+    const memories = this.tx.objectStore('memories');
+    const rows = await Promise.all(sparse.map(({ id }) => memories.get([this.namespace, id])));
+    sparse.forEach(({ id, group, slot }, i) => {
+      const row = rows[i];
+      // A row indexed elsewhere would mean a torn index; leave it rather than move what is not there.
+      if (!row || row.group !== group || row.slot !== slot) return;
+      text.remove({ group, slot }, row.memory.content);
+      const place = text.add(id, row.memory.content);
+      if (this.placeOf.has(id)) this.placeOf.set(id, place);
+      this.writes.track(memories.put({ ...row, ...place }));
+    });
+    await text.flush();
   }
 
   private stage(entity: Entity, id: string, put: (feed: FeedEntry) => Promise<unknown>): void {

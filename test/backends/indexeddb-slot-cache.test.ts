@@ -1,0 +1,61 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+
+const name = `engram-slot-cache-${process.pid}-${Date.now()}`;
+
+const hits = async (mem: Engram, query: string) =>
+  (await mem.search(query, { limit: 20 })).map((h) => [h.memory.id, h.score]);
+
+describe('IndexedDBStore slot tables kept between searches', () => {
+  it('stay right while another tab adds, edits and removes memories in the same groups', async () => {
+    const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
+    const now = () => (clock.now += 1000);
+    const tabA = await createMemory({
+      store: new IndexedDBStore({ name, textGroupSize: 4 }),
+      namespace: 'ns',
+      now,
+    });
+    const tabB = await createMemory({
+      store: new IndexedDBStore({ name, textGroupSize: 4 }),
+      namespace: 'ns',
+      now,
+    });
+    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns', now });
+    const both = async (write: (mem: Engram) => Promise<unknown>, writer: Engram) => {
+      const at = clock.now;
+      await write(writer);
+      clock.now = at;
+      await write(reference);
+    };
+    await both(
+      (m) =>
+        m.addMany([
+          { id: 'a1', content: 'kiwi tart' },
+          { id: 'a2', content: 'kiwi kiwi jam' },
+        ]),
+      tabA,
+    );
+    expect(await hits(tabA, 'kiwi')).toEqual(await hits(reference, 'kiwi')); // tab A keeps group 0's table
+
+    // Tab B fills the rest of group 0 and starts group 1, then empties a slot A has kept.
+    await both(
+      (m) =>
+        m.addMany([
+          { id: 'b1', content: 'kiwi' },
+          { id: 'b2', content: 'jam tart kiwi' },
+        ]),
+      tabB,
+    );
+    await both((m) => m.add({ id: 'b3', content: 'more kiwi' }), tabB);
+    await both((m) => m.remove('a1'), tabB);
+    await both((m) => m.update('a2', { content: 'jam only' }), tabB);
+    for (const query of ['kiwi', 'jam', 'tart kiwi', 'ki*']) {
+      expect(await hits(tabA, query), query).toEqual(await hits(reference, query));
+    }
+    expect((await hits(tabA, 'kiwi')).map(([id]) => id).sort()).toEqual(['b1', 'b2', 'b3']);
+    await tabA.close();
+    await tabB.close();
+  });
+});
