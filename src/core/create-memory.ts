@@ -5,6 +5,7 @@ import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
+import { maintenanceOptions } from './maintenance.js';
 import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
@@ -42,6 +43,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   assertSearchable(store);
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
+  const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
   if (typeof clientId !== 'string') {
@@ -55,6 +57,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     : new HybridLogicalClock(clientId, now);
   const memory = new Engram(store, namespace, clock, now);
   if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
+  memory.startMaintenance(maintenance);
   try {
     if (sync) await memory.startSync(sync, offset, encryption);
     else if (encryption) await checkLocalKey(store, namespace, encryption);

@@ -6,6 +6,7 @@ import { graphCases } from './graph.case.js';
 import { createContext, type TestStoreOptions } from './harness.js';
 import { lifecycleCases, validityCases } from './lifecycle.case.js';
 import { listCases } from './list.case.js';
+import { maintenanceCases } from './maintenance.case.js';
 import { persistenceCases } from './persistence.case.js';
 import { retrievalCases } from './retrieval.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
@@ -37,5 +38,6 @@ export function testStore(options: TestStoreOptions): void {
     validityCases(ctx);
     lifecycleCases(ctx);
     watchCases(ctx);
+    maintenanceCases(ctx);
   });
 }

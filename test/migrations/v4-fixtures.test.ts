@@ -10,9 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import type { Json, MemoryStore } from '../../src/index.js';
+import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
-import { readState } from '../fixtures/v4-dataset.js';
+import { EXPIRED_AT_READ, NS, READ_AT, readState } from '../fixtures/v4-dataset.js';
 
 // Databases written by the code of commit 9123c4c (test/fixtures/write-v4-fixtures.ts), opened by today's
 // code: every record, clock, feed entry, sync cursor and search score must read back as recorded then.
@@ -32,6 +32,22 @@ async function stateOf(store: MemoryStore): Promise<unknown> {
   return JSON.parse(JSON.stringify(await readState(store)));
 }
 
+/** The migrated store also purges what expired: exactly the memories recorded as expired, nothing else. */
+async function expectPurge(store: MemoryStore): Promise<void> {
+  const mem = await createMemory({
+    store,
+    namespace: NS,
+    now: () => READ_AT,
+    maintenance: { intervalMs: 0 },
+  });
+  expect(await mem.maintain()).toEqual({ purged: EXPIRED_AT_READ.length, collected: 0 });
+  const fixture = expected[NS] as { memories: Array<{ id: string }> };
+  const left = fixture.memories.filter((m) => !EXPIRED_AT_READ.includes(m.id));
+  const ids = fixture.memories.map((m) => m.id);
+  const records = (await store.getMemories(NS, ids)).map((r) => ({ ...r, id: r.memory.id }));
+  expect(JSON.parse(JSON.stringify(records.sort((a, b) => (a.id < b.id ? -1 : 1))))).toStrictEqual(left);
+}
+
 describe('migrations from the schema of commit 9123c4c keep every record and every search result', () => {
   it('the fixture itself is what the test expects (not empty, all parts present)', () => {
     const fixture = expected.fixture as Record<string, Json[]>;
@@ -48,6 +64,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     await store.close();
     const again = new SqlJsStore({ persist: path });
     expect(await stateOf(again)).toStrictEqual(expected);
+    await expectPurge(again);
     await again.close();
     // Read back with sql.js itself: the file now carries the code's newest schema version.
     const SQL = await initSqlJs();
@@ -65,6 +82,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     await store.close();
     const again = new IndexedDBStore({ name });
     expect(await stateOf(again)).toStrictEqual(expected);
+    await expectPurge(again);
     await again.close();
     const raw = await openDB(name);
     expect(raw.version).toBeGreaterThanOrEqual(idbImage.version);
@@ -77,7 +95,9 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     const store = new PostgresStore(pglite(pg));
     expect(await stateOf(store)).toStrictEqual(expected);
     await store.close();
-    expect(await stateOf(new PostgresStore(pglite(pg)))).toStrictEqual(expected);
+    const again = new PostgresStore(pglite(pg));
+    expect(await stateOf(again)).toStrictEqual(expected);
+    await expectPurge(again);
     await pg.close();
   });
 
@@ -100,6 +120,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
         await store.close();
         const again = open();
         expect(await stateOf(again)).toStrictEqual(expected);
+        await expectPurge(again);
         await again.close();
       } finally {
         await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);

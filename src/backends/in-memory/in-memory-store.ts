@@ -20,6 +20,7 @@ import type {
   WriteBatch,
 } from '../../core/store-contract.js';
 import { InvertedIndex } from './inverted-index.js';
+import { collectIn, expiredIn } from './maintenance.js';
 import { SortedIds } from './sorted-ids.js';
 import { type VectorIndexOption, VectorSpace } from './vector-space.js';
 
@@ -177,6 +178,9 @@ export class InMemoryStore implements MemoryStore {
       setMeta: (key, value) => {
         staged.push(() => data.meta.set(key, structuredClone(value)));
       },
+      forgetChange: (entity, id) => {
+        staged.push(() => data.changes.delete(`${entity}:${id}`));
+      },
     };
     // Core's merge copies what it keeps from `existing` records and the façade builds writes from
     // fresh objects, so the batch is not cloned here; results are, as callers may mutate them.
@@ -296,6 +300,17 @@ export class InMemoryStore implements MemoryStore {
   async latestSeq(namespace: string): Promise<number> {
     this.assertOpen();
     return this.spaces.get(namespace)?.seq ?? 0;
+  }
+
+  async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
+    return expiredIn(this.space(namespace).memories.values(), options);
+  }
+
+  collectTombstones(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number> {
+    return this.serial(async () => collectIn(this.space(namespace), options));
   }
 
   async getMeta(namespace: string, key: string): Promise<Json | undefined> {

@@ -21,6 +21,7 @@ import { connect } from './connection.js';
 import { readFeed } from './feed.js';
 import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
+import { collectTombstones, expiredIds } from './maintenance.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
@@ -206,6 +207,24 @@ export class IndexedDBStore implements MemoryStore {
         // Already aborted by the failed request, or already finished.
       }
       throw storageError('IndexedDB apply', writer?.failedWrite?.error ?? error);
+    }
+  }
+
+  expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
+    return this.read('expiredIds', ['memories'], (tx) =>
+      expiredIds(tx as Parameters<typeof expiredIds>[0], namespace, options),
+    );
+  }
+
+  async collectTombstones(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number> {
+    try {
+      const tx = await this.transaction(['tombstones', 'meta'], 'readwrite');
+      return await collectTombstones(tx as Parameters<typeof collectTombstones>[0], namespace, options);
+    } catch (error) {
+      throw storageError('IndexedDB collectTombstones', error);
     }
   }
 
