@@ -1,6 +1,6 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
-import type { HybridLogicalClock } from '../hlc.js';
+import { type HybridLogicalClock, hlcToIso } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
@@ -16,6 +16,7 @@ import {
 } from './quarantine.js';
 import { changesToBatch, linkRecordToWrite, memoryRecordToWrite, stampsOf } from './records.js';
 import { type OutgoingWrites, restampFuture } from './restamp.js';
+import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import type { SyncTransport } from './transport.js';
 
 export type SyncState = 'local' | 'online' | 'syncing' | 'offline' | 'error';
@@ -89,6 +90,8 @@ export class SyncEngine {
   private readonly onOffline = () => this.setStatus({ state: 'offline' });
 
   private readonly options: SyncEngineOptions & { offset: ClockOffset };
+  /** The pull cursor at the start of the round, sent with pushes so the edge can tell a replica behind its horizon. */
+  private cursor = 0;
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
@@ -189,11 +192,11 @@ export class SyncEngine {
       // Hear the edge's time before pushing anything stamped by an uncorrected clock.
       if (!offset.calibrated) await this.exchange({});
       clock.rewind();
-      const pushed = await this.pushOutbox();
-      const pulled = await this.pullChanges();
+      const { pushed, pulled, pushedAt } = await this.pushAndPull();
       const lastSyncAt = new Date().toISOString();
       await this.options.store.apply(this.options.namespace, {
         meta: {
+          [RESYNC_KEYS.pushedAt]: pushedAt,
           [KEYS.lastSyncAt]: lastSyncAt,
           [KEYS.clockOffset]: offset.offset,
           [KEYS.maxClockSkew]: offset.maxSkew ?? null,
@@ -208,6 +211,41 @@ export class SyncEngine {
     } catch (error) {
       await this.fail(error);
       throw error;
+    }
+  }
+
+  /**
+   * Pushes the outbox, then pulls. When the edge says this replica is behind its tombstone horizon (or a
+   * re-sync was interrupted), the replica first re-syncs in full, then pushes what is left of its outbox.
+   */
+  private async pushAndPull(): Promise<{ pushed: number; pulled: number; pushedAt: string }> {
+    const { store, namespace, clock } = this.options;
+    let resynced = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if ((await store.getMeta(namespace, RESYNC_KEYS.pending)) === true) {
+          const ids = await resyncFully({
+            store,
+            namespace,
+            clock,
+            exchange: (request) => this.exchange(request),
+            pageSize: PAGE,
+            cursorKey: KEYS.cursor,
+            pushedKey: KEYS.pushed,
+          });
+          resynced += ids.length;
+          if (ids.length > 0) this.options.onPulled(ids);
+        }
+        this.cursor = await this.meta(KEYS.cursor);
+        // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
+        const pushedAt = hlcToIso(clock.tick());
+        const pushed = await this.pushOutbox();
+        const pulled = await this.pullChanges();
+        return { pushed, pulled: pulled + resynced, pushedAt };
+      } catch (error) {
+        if (!(error instanceof ResyncNeeded) || attempt >= 2) throw error;
+        await store.apply(namespace, { meta: { [RESYNC_KEYS.pending]: true } });
+      }
     }
   }
 
@@ -327,10 +365,12 @@ export class SyncEngine {
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
-    const response = await transport.exchange(request);
+    const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
+    const response = await transport.exchange(sent);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
     }
+    if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
   }
 

@@ -2,7 +2,7 @@ import { readChangeStates } from '../change-states.js';
 import { settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
-import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
+import { type ChangeOrigin, COLLECTED_SEQ_META, type MemoryStore } from '../store-contract.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
   PULL_LIMIT_DEFAULT,
@@ -41,6 +41,15 @@ export async function serveSync(
   const response: SyncResponse = {};
   const now = options.now ?? Date.now;
   const maxSkew = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS_DEFAULT;
+  const collectedSeq = await behindCollection(store, namespace, request);
+  if (collectedSeq !== undefined) {
+    // Nothing is applied: a push from behind the horizon could re-create what was deleted (docs/sync.md).
+    response.resync = { collectedSeq };
+    if (request.pull) response.pull = { changes: [], cursor: request.pull.after, hasMore: false };
+    response.serverTime = now();
+    response.maxClockSkewMs = maxSkew;
+    return response;
+  }
   const keyInfo = await settleKey(store, namespace, request);
   if (request.key) response.key = { info: keyInfo };
   if (request.push) {
@@ -77,6 +86,24 @@ export async function serveSync(
   response.serverTime = now();
   response.maxClockSkewMs = maxSkew;
   return response;
+}
+
+/**
+ * The namespace's collected seq when the replica's cursor is behind it, else undefined. A cursor of 0 is
+ * never behind (a first pull takes the whole feed and holds nothing yet), nor is a feed-only pull
+ * (`states: false`, RemoteStore), which keeps no copies that could go stale.
+ */
+async function behindCollection(
+  store: MemoryStore,
+  namespace: string,
+  request: SyncRequest,
+): Promise<number | undefined> {
+  const cursors = [request.cursor, request.pull?.states === false ? undefined : request.pull?.after];
+  const given = cursors.filter((c): c is number => c !== undefined && c > 0);
+  if (given.length === 0) return undefined;
+  const collected = await store.getMeta(namespace, COLLECTED_SEQ_META);
+  if (typeof collected !== 'number' || Math.min(...given) >= collected) return undefined;
+  return collected;
 }
 
 /** Reads one page of the change feed with the current state of each entity (record or tombstone). */
