@@ -23,7 +23,10 @@ export function syncRoutes(
       throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
     }
     const namespace = c.var.namespace;
-    await maintain(c.var.store, namespace);
+    // Maintenance must never cost a replica its sync: a failure is reported and retried next interval.
+    await maintain(c.var.store, namespace).catch((error: unknown) =>
+      console.error(`engram edge: maintenance of namespace ${namespace} failed`, error),
+    );
     const response = await serveSync(c.var.store, namespace, await readJson(c), {
       origin,
       observe: (stamp) => observe(namespace, stamp),
