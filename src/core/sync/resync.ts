@@ -58,11 +58,21 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
     if (!page.hasMore) break;
   }
   const forgotten = await forgetWhatTheEdgeLost(deps, onEdge);
-  await store.apply(namespace, {
-    forget: forgotten,
-    meta: { [deps.cursorKey]: after, [RESYNC_KEYS.pending]: null },
-  });
-  return [...touched, ...(forgotten.memories ?? []), ...(forgotten.links ?? [])];
+  // In transactions of a page each; the last one also moves the cursor and clears the mark.
+  const { memories, links } = forgotten;
+  for (let start = 0; start < memories.length + links.length || start === 0; start += deps.pageSize) {
+    const end = start + deps.pageSize;
+    const last = end >= memories.length + links.length;
+    await store.apply(namespace, {
+      forget: {
+        memories: memories.slice(start, end),
+        links: links.slice(Math.max(0, start - memories.length), Math.max(0, end - memories.length)),
+      },
+      ...(last ? { meta: { [deps.cursorKey]: after, [RESYNC_KEYS.pending]: null } } : {}),
+    });
+    if (last) break;
+  }
+  return [...touched, ...memories, ...links];
 }
 
 async function forgetWhatTheEdgeLost(
