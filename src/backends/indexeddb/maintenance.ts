@@ -13,26 +13,21 @@ type Tx<Stores extends StoreName[], Mode extends IDBTransactionMode> = IDBPTrans
 const PAGE = 1000;
 
 /**
- * Memories expired at `now`: the namespace's rows read in pages (there is no expiry index; see
- * docs/stores.md for what the scan costs).
+ * One page of the scan for memories expired at `now` (there is no expiry index: `expiresAt` is kept as
+ * written, so its strings do not sort like instants). `next` is where the following page starts, absent
+ * at the end. Pages are read in separate transactions by the store, so a scan never holds writers back.
  */
-export async function expiredIds(
+export async function expiredInPage(
   tx: Tx<['memories'], 'readonly'>,
   namespace: string,
-  options: { now: string; limit: number },
-): Promise<string[]> {
-  const now = Date.parse(options.now);
-  const memories = tx.objectStore('memories');
-  const ids: string[] = [];
-  for (let after: string | undefined; ids.length < options.limit; ) {
-    const rows = await memories.getAll(namespaceRange(namespace, after), PAGE);
-    for (const { memory } of rows) {
-      if (memory.expiresAt !== undefined && Date.parse(memory.expiresAt) <= now) ids.push(memory.id);
-    }
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1]!.memory.id;
-  }
-  return ids.slice(0, options.limit);
+  after: string | undefined,
+  now: number,
+): Promise<{ ids: string[]; next?: string }> {
+  const rows = await tx.objectStore('memories').getAll(namespaceRange(namespace, after), PAGE);
+  const ids = rows.flatMap(({ memory }) =>
+    memory.expiresAt !== undefined && Date.parse(memory.expiresAt) <= now ? [memory.id] : [],
+  );
+  return rows.length < PAGE ? { ids } : { ids, next: rows[rows.length - 1]!.memory.id };
 }
 
 /**
