@@ -125,6 +125,8 @@ export class Maintenance {
     const nowMs = this.now();
     this.lastRun = nowMs;
     const purged = await purgeExpired(this.store, this.namespace, new Date(nowMs).toISOString());
+    // A store that keeps nothing to collect (RemoteStore) is not even asked for its sync meta.
+    if (!this.store.collectTombstones) return { purged, collected: 0 };
     const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
     const collected = await collectTombstones(this.store, this.namespace, {
       nowMs,
