@@ -80,7 +80,7 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
 
     // 31 days on, the tombstones older than 30 days are collected; a replica behind is told to re-sync.
     t += 30 * DAY;
-    const { json: late } = await sync({ pull: { after: cursor } });
+    const { json: late } = await sync({ cursor, pull: { after: cursor } });
     expect(await store.getTombstones(ns, ['gone', 'ttl'])).toEqual([expect.objectContaining({ id: 'ttl' })]);
     const collected = (await store.getMeta(ns, COLLECTED_SEQ_META)) as number;
     expect(collected).toBeGreaterThan(0);
@@ -92,7 +92,9 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     expect(refused.json.resync).toEqual({ collectedSeq: collected });
     expect(refused.json.push).toBeUndefined();
     expect(await store.getMemories(ns, ['gone'])).toEqual([]);
-    // ... while a feed-only reader (RemoteStore), a first pull and an up-to-date replica carry on.
+    // ... while a pull naming no cursor (a later page of a pull from 0; RemoteStore's feed reads), a first
+    // pull and an up-to-date replica carry on.
+    expect((await sync({ pull: { after: cursor } })).json.resync).toBeUndefined();
     expect((await sync({ pull: { after: cursor, states: false } })).json.resync).toBeUndefined();
     const full = await sync({ pull: { after: 0 } });
     expect(full.json.resync).toBeUndefined();

@@ -198,3 +198,67 @@ describe('re-sync bookkeeping', () => {
     await b.close().catch(() => undefined);
   });
 });
+
+describe('re-sync at scale', () => {
+  it('forgets more records than one page (1 200 deleted past the horizon) and keeps the rest', async () => {
+    let t = Date.parse('2031-03-01T00:00:00.000Z');
+    const now = () => t;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    let bOffline = false;
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    const sync = (offline: () => boolean) => ({
+      url: 'http://edge.test',
+      token,
+      intervalMs: 0,
+      live: false,
+      backoff: { baseMs: 600_000 },
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (offline()) throw new TypeError('fetch failed');
+        return app.fetch(new Request(input, init));
+      }) as typeof fetch,
+    });
+    const a = await createMemory({ namespace: 'big', now, sync: sync(() => false) });
+    const b = await createMemory({ namespace: 'big', now, sync: sync(() => bOffline) });
+    const inputs = Array.from({ length: 1300 }, (_, k) => ({ id: `m${k}`, content: `note ${k}` }));
+    const made = [...(await a.addMany(inputs.slice(0, 650))), ...(await a.addMany(inputs.slice(650)))];
+    await a.sync();
+    await b.sync();
+    bOffline = true;
+    t += 1000;
+    for (let i = 0; i < 1200; i += 100) {
+      await a.store.apply('big', {
+        tombstones: made.slice(i, i + 100).map((m) => ({
+          entity: 'memory' as const,
+          id: m.id,
+          namespace: 'big',
+          clock: `${t.toString(16).padStart(12, '0')}-0000-deleter`,
+        })),
+      });
+    }
+    await a.sync();
+    t += 31 * DAY;
+    await a.sync();
+    bOffline = false;
+    await b.sync();
+    expect(await b.count()).toBe(100);
+    expect(
+      (
+        await b.store.getMemories(
+          'big',
+          made.map((m) => m.id),
+        )
+      )
+        .map((r) => r.memory.id)
+        .sort(),
+    ).toEqual(
+      made
+        .slice(1200)
+        .map((m) => m.id)
+        .sort(),
+    );
+    expect(await b.store.getMeta('big', 'sync.resync')).toBeNull();
+    await a.close();
+    await b.close();
+  });
+});

@@ -386,8 +386,12 @@ export class SyncEngine {
   private async pullChanges(): Promise<number> {
     const { store, namespace, clock } = this.options;
     let pulled = 0;
-    for (let after = await this.meta(KEYS.cursor); ; ) {
-      const response = await this.exchange({ pull: { after, limit: PAGE } });
+    const stored = await this.meta(KEYS.cursor);
+    for (let after = stored; ; ) {
+      // The round's first page names the stored cursor: the edge checks it against its tombstone horizon.
+      // Later pages continue this pull, whose cursors are its own and hold nothing stale.
+      const first = after === stored && stored > 0 ? { cursor: stored } : {};
+      const response = await this.exchange({ ...first, pull: { after, limit: PAGE } });
       const page = response.pull;
       if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
       if (page.cursor < after) {

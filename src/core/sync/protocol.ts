@@ -18,8 +18,9 @@ export interface SyncRequest {
   /** The sender's replica id (its HLC node), for logs and metrics. */
   clientId?: string;
   /**
-   * The replica's pull cursor, sent with pushes. When it is behind the namespace's collected seq (tombstones
-   * it never pulled were collected), nothing of the request is applied and the answer is `resync`.
+   * The replica's stored pull cursor, sent with pushes and with the first pull of a round. When it is behind
+   * the namespace's collected seq (tombstones it never pulled were collected), nothing of the request is
+   * applied and the answer is `resync`.
    */
   cursor?: number;
   push?: {
@@ -55,7 +56,7 @@ export interface PulledChange {
 
 export interface SyncResponse {
   /**
-   * The replica's cursor (`cursor`, or a pull's `after`) is behind `collectedSeq`: deletions it has not
+   * The replica's `cursor` is behind `collectedSeq`: deletions it has not
    * pulled were forgotten by the server. It must re-sync in full (docs/sync.md); the request was not applied.
    */
   resync?: { collectedSeq: number };

@@ -89,20 +89,18 @@ export async function serveSync(
 }
 
 /**
- * The namespace's collected seq when the replica's cursor is behind it, else undefined. A cursor of 0 is
- * never behind (a first pull takes the whole feed and holds nothing yet), nor is a feed-only pull
- * (`states: false`, RemoteStore), which keeps no copies that could go stale.
+ * The namespace's collected seq when the replica's `cursor` is behind it, else undefined. Only `cursor`
+ * counts, not a pull's `after`: a replica pulling the feed page by page from 0 (a first sync, a re-sync)
+ * passes cursors below the collected seq without holding anything stale, and says so by not sending one.
  */
 async function behindCollection(
   store: MemoryStore,
   namespace: string,
   request: SyncRequest,
 ): Promise<number | undefined> {
-  const cursors = [request.cursor, request.pull?.states === false ? undefined : request.pull?.after];
-  const given = cursors.filter((c): c is number => c !== undefined && c > 0);
-  if (given.length === 0) return undefined;
+  if (request.cursor === undefined || request.cursor === 0) return undefined;
   const collected = await store.getMeta(namespace, COLLECTED_SEQ_META);
-  if (typeof collected !== 'number' || Math.min(...given) >= collected) return undefined;
+  if (typeof collected !== 'number' || request.cursor >= collected) return undefined;
   return collected;
 }
 
@@ -122,6 +120,12 @@ export async function pullChanges(
     // pulled: answer with the feed's real end (below `after`), which tells the replica to start over.
     const latest = await (store as { latestSeq?: (ns: string) => Promise<number> }).latestSeq?.(namespace);
     if (latest !== undefined && latest < after) cursor = latest;
+  }
+  if (entries.length <= limit) {
+    // At the end of the feed the cursor may pass collected entries: nothing is left between them, and a
+    // replica holding it is not behind the horizon (a full re-sync ends here).
+    const collected = await store.getMeta(namespace, COLLECTED_SEQ_META);
+    if (typeof collected === 'number' && collected > cursor && cursor >= after) cursor = collected;
   }
   if (!withStates) {
     const changes = page.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));
