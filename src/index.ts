@@ -13,6 +13,7 @@ export type {
 } from './core/engram-options.js';
 export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
 export { normalizeContent } from './core/lifecycle.js';
+export type { MaintenanceOptions, MaintenanceResult } from './core/maintenance.js';
 export * from './core/model.js';
 export * from './core/store-contract.js';
 export type { SyncResult, SyncState, SyncStatus } from './core/sync/engine.js';

@@ -6,6 +6,7 @@ import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import { settleLanguage } from './language.js';
+import { maintenanceOptions } from './maintenance.js';
 import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
@@ -45,6 +46,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   assertSearchable(store);
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
+  const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
   const language = await openLanguage(store, namespace, requested);
   let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
@@ -59,6 +61,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     : new HybridLogicalClock(clientId, now);
   const memory = new Engram(store, namespace, clock, now, language);
   if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
+  memory.startMaintenance(maintenance);
   try {
     if (sync) await memory.startSync(sync, offset, encryption);
     else if (encryption) await checkLocalKey(store, namespace, encryption);

@@ -1,5 +1,6 @@
 import type { EncryptionOptions } from './crypto/cipher.js';
 import type { Embedder, EmbeddingOptions } from './embedding/embedder.js';
+import type { MaintenanceOptions } from './maintenance.js';
 import type { MemoryStore } from './store-contract.js';
 import type { SyncStatus } from './sync/engine.js';
 import type { RejectedChange } from './sync/quarantine.js';
@@ -33,7 +34,7 @@ export interface MemoryStatus extends SyncStatus {
 
 /** Something the caller may want to know that is not an error of the call itself. */
 export interface WarningEvent {
-  code: 'EMBEDDING_MODEL_MISMATCH' | 'EMBEDDER_FAILED' | 'EMBEDDING_FAILED';
+  code: 'EMBEDDING_MODEL_MISMATCH' | 'EMBEDDER_FAILED' | 'EMBEDDING_FAILED' | 'MAINTENANCE_FAILED';
   message: string;
   /** For EMBEDDING_MODEL_MISMATCH: how many embeddings of another model were skipped. */
   count?: number;
@@ -90,4 +91,9 @@ export interface CreateMemoryOptions {
   embedder?: Embedder;
   /** Batch size and retry backoff of the background embedding queue. */
   embedding?: EmbeddingOptions;
+  /**
+   * Purge of expired memories and collection of old tombstones (docs/lifecycle.md): the tombstone horizon
+   * (default 30 days) and how often it runs by itself (default every 60 s of writes; 0: only `maintain()`).
+   */
+  maintenance?: MaintenanceOptions;
 }

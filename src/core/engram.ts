@@ -31,6 +31,12 @@ import {
   renderContext,
   tombstoneBatches,
 } from './lifecycle.js';
+import {
+  Maintenance,
+  type MaintenanceOptions,
+  type MaintenanceResult,
+  maintenanceOptions,
+} from './maintenance.js';
 import type {
   AddOptions,
   ContextOptions,
@@ -99,6 +105,7 @@ export class Engram {
   private embeddings: EmbeddingQueue | undefined;
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
+  private maintenance: Maintenance | undefined;
 
   constructor(
     readonly store: MemoryStore,
@@ -121,6 +128,30 @@ export class Engram {
     const status: MemoryStatus = { ...sync, pendingEmbeddings: this.embeddings?.pending ?? 0 };
     if (this.embeddings?.lastError !== undefined) status.embeddingError = this.embeddings.lastError;
     return status;
+  }
+
+  /** Purges expired memories and collects old tombstones now and then after writes; createMemory calls it. */
+  startMaintenance(options: Required<MaintenanceOptions>): void {
+    this.maintenance = new Maintenance(this.store, this.namespace, this.now, options, (error) =>
+      this.warn('MAINTENANCE_FAILED', errorMessage(error)),
+    );
+    this.maintenance.maybeRun();
+  }
+
+  /**
+   * Runs maintenance now (docs/lifecycle.md): drops memories expired by now, with their links, and collects
+   * tombstones older than the horizon (`maintenance.tombstoneHorizonMs`, default 30 days).
+   */
+  async maintain(): Promise<MaintenanceResult> {
+    this.assertOpen();
+    this.maintenance ??= new Maintenance(
+      this.store,
+      this.namespace,
+      this.now,
+      maintenanceOptions(undefined),
+      () => {},
+    );
+    return this.maintenance.run();
   }
 
   /** Embeds content written without an embedding, in the background; createMemory calls it. */
@@ -237,6 +268,7 @@ export class Engram {
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
     const result = await this.store.apply(this.namespace, { ...batch, clockCeiling: this.clock.ceiling() });
     this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
+    this.maintenance?.maybeRun();
     this.watches?.noteWritten(result.memories);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;

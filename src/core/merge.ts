@@ -1,3 +1,4 @@
+import { isExpired } from './filter.js';
 import { hlcToIso } from './hlc.js';
 import type { Json } from './model.js';
 import {
@@ -37,6 +38,12 @@ export interface StoreTransaction {
   /** Moves the entity's change-feed entry to the next sequence number. */
   recordChange(entity: Entity, id: string, origin: ChangeOrigin): MaybePromise<void>;
   setMeta(key: string, value: Json): MaybePromise<void>;
+  /**
+   * Removes the entity's change-feed entry (a `forget` batch drops records without a trace). Needed by
+   * stores that keep the feed apart from the rows; a store whose entry lives on the row loses it with
+   * `deleteMemory`/`deleteLink` and may leave this out.
+   */
+  forgetChange?(entity: Entity, id: string): MaybePromise<void>;
 }
 
 function maxClock(clocks: FieldClocks): string {
@@ -150,6 +157,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const linkWrites = batch.links ?? [];
   const tombstones = [...(batch.tombstones ?? [])];
   const result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+  if (batch.forget) result.deleted.push(...(await forgetRecords(tx, batch.forget)));
 
   const deadMemoryIds = tombstones.filter((t) => t.entity === 'memory').map((t) => t.id);
   if (deadMemoryIds.length > 0) {
@@ -249,6 +257,30 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/** Drops records with no tombstone and no feed entry (see `WriteBatch.forget`); returns the ids dropped. */
+async function forgetRecords(
+  tx: StoreTransaction,
+  forget: NonNullable<WriteBatch['forget']>,
+): Promise<string[]> {
+  const found = await tx.readMemories(unique(forget.memories ?? []));
+  const memories = [...found.values()].filter(
+    (r) => forget.expiredAt === undefined || isExpired(r.memory, forget.expiredAt),
+  );
+  const memoryIds = memories.map((r) => r.memory.id);
+  const touching = memoryIds.length > 0 ? await tx.readLinksTouching(memoryIds) : [];
+  const named = await tx.readLinks(unique(forget.links ?? []));
+  const links = new Map([...named.values(), ...touching].map((r) => [r.link.id, r]));
+  for (const record of memories) {
+    await tx.deleteMemory(record);
+    await tx.forgetChange?.('memory', record.memory.id);
+  }
+  for (const record of links.values()) {
+    await tx.deleteLink(record);
+    await tx.forgetChange?.('link', record.link.id);
+  }
+  return [...memoryIds, ...links.keys()];
 }
 
 function unique(ids: string[]): string[] {

@@ -91,6 +91,13 @@ export interface WriteBatch {
    * batch's writes override them instead of losing to them.
    */
   clockCeiling?: string;
+  /**
+   * Records dropped for good, with no tombstone and no change-feed entry (docs/lifecycle.md, "Purge and
+   * collection"): `memories` with their links, and `links`. With `expiredAt`, a memory is dropped only
+   * if it is still expired at that instant (a write that extended it meanwhile keeps it). Nothing syncs:
+   * every replica drops what it holds by the same rule.
+   */
+  forget?: { memories?: string[]; links?: string[]; expiredAt?: string };
 }
 
 export interface ApplyResult {
@@ -265,9 +272,28 @@ export interface MemoryStore {
   usage?(namespace: string): Promise<StoreUsage>;
   /** How many memories `list` would return without a limit; core pages through `list` otherwise. */
   count?(namespace: string, query: CountQuery): Promise<number>;
+  /**
+   * Optional maintenance (docs/lifecycle.md): ids of memories whose `expiresAt` is at or before `now`,
+   * at most `limit`, in any order. Core purges them with a `forget` batch.
+   */
+  expiredIds?(namespace: string, options: { now: string; limit: number }): Promise<string[]>;
+  /**
+   * Optional maintenance: removes up to `limit` tombstones whose clock sorts below `before`, with their
+   * change-feed entries, except those whose entry is `local` with a sequence number above
+   * `keepLocalAfter` (not yet pushed). In the same transaction it raises the namespace meta
+   * {@link COLLECTED_SEQ_META} to the greatest sequence number it removed, so that a replica whose pull
+   * cursor is below it can be told to re-sync in full. Returns how many tombstones it removed.
+   */
+  collectTombstones?(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number>;
   /** Changes made by other processes/tabs; returns an unsubscribe function. */
   subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
 }
+
+/** Namespace meta: the greatest feed sequence number of a collected tombstone (0 or absent: none). */
+export const COLLECTED_SEQ_META = 'gc.collectedSeq';
 
 /** A store whose ranking runs in core: the text-index group, all three present. */
 export type TextIndex = Required<Pick<MemoryStore, 'textStats' | 'postings' | 'vectors'>>;

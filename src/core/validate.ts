@@ -303,7 +303,7 @@ export const fieldSchemas = {
   finite,
 };
 
-const nonNegativeInt = v.pipe(
+export const nonNegativeInt = v.pipe(
   v.number('expected a number'),
   v.integer('expected an integer'),
   v.minValue(0, 'expected 0 or more'),

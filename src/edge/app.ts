@@ -14,6 +14,7 @@ import { type HealthOptions, healthHandler } from './health.js';
 import { type LiveHub, LocalHub } from './live/hub.js';
 import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
+import { type EdgeMaintenanceOptions, edgeMaintenance } from './maintenance.js';
 import { checkQuotaOptions, type QuotaOptions, quotaStore } from './quota.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { eventRoutes } from './routes/events.js';
@@ -59,6 +60,12 @@ export interface EdgeAppOptions {
    * `serverTime` every sync answer carries, so only a wrong or hostile clock ever meets this limit.
    */
   maxClockSkewMs?: number;
+  /**
+   * Purge and tombstone collection, run on a namespace's sync requests (docs/lifecycle.md):
+   * `{ tombstoneHorizonMs?: 30 days, intervalMs?: 60 s }`; `intervalMs: 0` turns it off. Bad values are
+   * VALIDATION errors naming the field (`maintenance.tombstoneHorizonMs`).
+   */
+  maintenance?: EdgeMaintenanceOptions;
   /**
    * Requests per token and namespace: `{ requests, windowMs?, burst? }` for the in-memory limiter (one
    * process), or any {@link RateLimiter} (a shared one for several servers). Over it: 429 RATE_LIMITED
@@ -111,7 +118,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
   const now = options.now ?? Date.now;
-  const { facadeFor, observe } = createFacades(maxClockSkewMs, now);
+  const { facadeFor, observe, stamp } = createFacades(maxClockSkewMs, now);
+  const maintain = edgeMaintenance(options.maintenance, now, stamp);
   const app = new Hono<EdgeEnv>();
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
@@ -148,7 +156,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns', lifecycleRoutes(facadeFor));
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now, maintain));
   if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, options.heartbeatMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;

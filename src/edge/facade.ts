@@ -26,6 +26,8 @@ export interface Facades {
   facadeFor: FacadeFor;
   /** Moves one namespace's clock past a pushed stamp. */
   observe: (namespace: string, stamp: string) => void;
+  /** A fresh stamp of one namespace's clock (server-side deletes). */
+  stamp: (namespace: string) => string;
 }
 
 /**
@@ -68,5 +70,6 @@ export function createFacades(maxClockSkewMs: number, now: () => number = Date.n
     // A replica whose clock runs (boundedly) ahead pushes stamps from our future; observing them keeps a
     // later API write from losing to that older edit.
     observe: (namespace, stamp) => clockOf(namespace).observe(stamp),
+    stamp: (namespace) => clockOf(namespace).tick(),
   };
 }

@@ -7,6 +7,7 @@ import { createContext, type TestStoreOptions } from './harness.js';
 import { languageCases } from './language.case.js';
 import { lifecycleCases, validityCases } from './lifecycle.case.js';
 import { listCases } from './list.case.js';
+import { maintenanceCases } from './maintenance.case.js';
 import { persistenceCases } from './persistence.case.js';
 import { retrievalCases } from './retrieval.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
@@ -39,5 +40,6 @@ export function testStore(options: TestStoreOptions): void {
     validityCases(ctx);
     lifecycleCases(ctx);
     watchCases(ctx);
+    maintenanceCases(ctx);
   });
 }

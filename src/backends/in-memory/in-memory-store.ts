@@ -23,6 +23,7 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { VectorSpace } from '../../core/vector/vector-space.js';
 import { InvertedIndex } from './inverted-index.js';
+import { collectIn, expiredIn } from './maintenance.js';
 import { SortedIds } from './sorted-ids.js';
 import { nearestInMemory } from './vector-space.js';
 
@@ -188,6 +189,9 @@ export class InMemoryStore implements MemoryStore {
       setMeta: (key, value) => {
         staged.push(() => data.meta.set(key, structuredClone(value)));
       },
+      forgetChange: (entity, id) => {
+        staged.push(() => data.changes.delete(`${entity}:${id}`));
+      },
     };
     // Core's merge copies what it keeps from `existing` records and the façade builds writes from
     // fresh objects, so the batch is not cloned here; results are, as callers may mutate them.
@@ -307,6 +311,17 @@ export class InMemoryStore implements MemoryStore {
   async latestSeq(namespace: string): Promise<number> {
     this.assertOpen();
     return this.spaces.get(namespace)?.seq ?? 0;
+  }
+
+  async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
+    return expiredIn(this.space(namespace).memories.values(), options);
+  }
+
+  collectTombstones(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number> {
+    return this.serial(async () => collectIn(this.space(namespace), options));
   }
 
   async getMeta(namespace: string, key: string): Promise<Json | undefined> {

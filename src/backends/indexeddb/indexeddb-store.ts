@@ -23,6 +23,7 @@ import { connect } from './connection.js';
 import { readFeed } from './feed.js';
 import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
+import { collectTombstones, expiredInPage } from './maintenance.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
@@ -235,6 +236,32 @@ export class IndexedDBStore implements MemoryStore {
         // Already aborted by the failed request, or already finished.
       }
       throw storageError('IndexedDB apply', writer?.failedWrite?.error ?? error);
+    }
+  }
+
+  async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
+    const now = Date.parse(options.now);
+    const ids: string[] = [];
+    for (let after: string | undefined = undefined, more = true; more && ids.length < options.limit; ) {
+      const page = await this.read('expiredIds', ['memories'], (tx) =>
+        expiredInPage(tx as Parameters<typeof expiredInPage>[0], namespace, after, now),
+      );
+      ids.push(...page.ids);
+      after = page.next;
+      more = page.next !== undefined;
+    }
+    return ids.slice(0, options.limit);
+  }
+
+  async collectTombstones(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number> {
+    try {
+      const tx = await this.transaction(['tombstones', 'meta'], 'readwrite');
+      return await collectTombstones(tx as Parameters<typeof collectTombstones>[0], namespace, options);
+    } catch (error) {
+      throw storageError('IndexedDB collectTombstones', error);
     }
   }
 

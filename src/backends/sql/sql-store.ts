@@ -22,6 +22,7 @@ import type {
 } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor } from './executor.js';
+import { collectTombstones, expiredIds } from './maintenance.js';
 import { countStatement, listStatement, postingsStatement } from './queries.js';
 import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
@@ -225,6 +226,21 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
+  expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
+    return this.use('expiredIds', (db) => expiredIds(db, this.dialect, namespace, options));
+  }
+
+  async collectTombstones(
+    namespace: string,
+    options: { before: string; limit: number; keepLocalAfter?: number },
+  ): Promise<number> {
+    const removed = await this.use('collectTombstones', (db) =>
+      collectTombstones(db, this.dialect, namespace, options),
+    );
+    if (removed > 0) this.afterWrite();
+    return removed;
+  }
+
   latestSeq(namespace: string): Promise<number> {
     return this.use('latestSeq', async (db) => {
       const sql = this.dialect.native('SELECT seq FROM engram_namespaces WHERE ns = ?');

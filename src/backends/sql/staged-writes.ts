@@ -45,6 +45,8 @@ export class StagedWrites implements StoreTransaction {
   /** Keyed `entity:id`, re-inserted on each change so that Map order is feed order. */
   private readonly changes = new Map<string, Omit<ChangeEntry, 'seq'>>();
   private readonly meta = new Map<string, Json>();
+  /** Feed entries dropped by a `forget` batch, as (entity, id). */
+  private readonly forgotten: [string, string][] = [];
 
   constructor(
     private readonly db: SqlQueries,
@@ -89,6 +91,10 @@ export class StagedWrites implements StoreTransaction {
     this.meta.set(key, value);
   }
 
+  forgetChange(entity: Entity, id: string): void {
+    this.forgotten.push([entity, id]);
+  }
+
   private stageMemory(id: string, stored: MemoryRecord | undefined, next: MemoryRecord | null): void {
     const staged = this.memories.get(id);
     if (staged) staged.next = next;
@@ -118,6 +124,7 @@ export class StagedWrites implements StoreTransaction {
     await bulk.insert('engram_links', LINK_COLUMNS, kept, LINK_UPSERT);
     const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
     await bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones);
+    await bulk.deletePairs('engram_changes', 'entity', ns, this.forgotten);
     let next = seq;
     const changes = [...this.changes.values()].map((c) => [ns, c.entity, c.id, ++next, c.origin]);
     await bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT);

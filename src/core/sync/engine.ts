@@ -1,6 +1,6 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
-import type { HybridLogicalClock } from '../hlc.js';
+import { type HybridLogicalClock, hlcToIso } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
@@ -16,6 +16,7 @@ import {
 } from './quarantine.js';
 import { changesToBatch, linkRecordToWrite, memoryRecordToWrite, stampsOf } from './records.js';
 import { type OutgoingWrites, restampFuture } from './restamp.js';
+import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import type { SyncTransport } from './transport.js';
 
 export type SyncState = 'local' | 'online' | 'syncing' | 'offline' | 'error';
@@ -91,6 +92,8 @@ export class SyncEngine {
   private readonly onOffline = () => this.setStatus({ state: 'offline' });
 
   private readonly options: SyncEngineOptions & { offset: ClockOffset };
+  /** The pull cursor at the start of the round, sent with pushes so the edge can tell a replica behind its horizon. */
+  private cursor = 0;
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
@@ -191,11 +194,11 @@ export class SyncEngine {
       // Hear the edge's time before pushing anything stamped by an uncorrected clock.
       if (!offset.calibrated) await this.exchange({});
       clock.rewind();
-      const pushed = await this.pushOutbox();
-      const pulled = await this.pullChanges();
+      const { pushed, pulled, pushedAt } = await this.pushAndPull();
       const lastSyncAt = new Date().toISOString();
       await this.options.store.apply(this.options.namespace, {
         meta: {
+          [RESYNC_KEYS.pushedAt]: pushedAt,
           [KEYS.lastSyncAt]: lastSyncAt,
           [KEYS.clockOffset]: offset.offset,
           [KEYS.maxClockSkew]: offset.maxSkew ?? null,
@@ -210,6 +213,41 @@ export class SyncEngine {
     } catch (error) {
       await this.fail(error);
       throw error;
+    }
+  }
+
+  /**
+   * Pushes the outbox, then pulls. When the edge says this replica is behind its tombstone horizon (or a
+   * re-sync was interrupted), the replica first re-syncs in full, then pushes what is left of its outbox.
+   */
+  private async pushAndPull(): Promise<{ pushed: number; pulled: number; pushedAt: string }> {
+    const { store, namespace, clock } = this.options;
+    let resynced = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if ((await store.getMeta(namespace, RESYNC_KEYS.pending)) === true) {
+          const ids = await resyncFully({
+            store,
+            namespace,
+            clock,
+            exchange: (request) => this.exchange(request),
+            pageSize: PAGE,
+            cursorKey: KEYS.cursor,
+            pushedKey: KEYS.pushed,
+          });
+          resynced += ids.length;
+          if (ids.length > 0) this.options.onPulled(ids);
+        }
+        this.cursor = await this.meta(KEYS.cursor);
+        // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
+        const pushedAt = hlcToIso(clock.tick());
+        const pushed = await this.pushOutbox();
+        const pulled = await this.pullChanges();
+        return { pushed, pulled: pulled + resynced, pushedAt };
+      } catch (error) {
+        if (!(error instanceof ResyncNeeded) || attempt >= 2) throw error;
+        await store.apply(namespace, { meta: { [RESYNC_KEYS.pending]: true } });
+      }
     }
   }
 
@@ -330,10 +368,12 @@ export class SyncEngine {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
     const { language } = this.options;
-    const response = await transport.exchange(language === undefined ? request : { ...request, language });
+    const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
+    const response = await transport.exchange(language === undefined ? sent : { ...sent, language });
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
     }
+    if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
   }
 
@@ -349,8 +389,12 @@ export class SyncEngine {
   private async pullChanges(): Promise<number> {
     const { store, namespace, clock } = this.options;
     let pulled = 0;
-    for (let after = await this.meta(KEYS.cursor); ; ) {
-      const response = await this.exchange({ pull: { after, limit: PAGE } });
+    const stored = await this.meta(KEYS.cursor);
+    for (let after = stored; ; ) {
+      // The round's first page names the stored cursor: the edge checks it against its tombstone horizon.
+      // Later pages continue this pull, whose cursors are its own and hold nothing stale.
+      const first = after === stored && stored > 0 ? { cursor: stored } : {};
+      const response = await this.exchange({ ...first, pull: { after, limit: PAGE } });
       const page = response.pull;
       if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
       if (page.cursor < after) {

@@ -17,6 +17,12 @@ import type {
 export interface SyncRequest {
   /** The sender's replica id (its HLC node), for logs and metrics. */
   clientId?: string;
+  /**
+   * The replica's stored pull cursor, sent with pushes and with the first pull of a round. When it is behind
+   * the namespace's collected seq (tombstones it never pulled were collected), nothing of the request is
+   * applied and the answer is `resync`.
+   */
+  cursor?: number;
   push?: {
     memories?: MemoryWrite[];
     links?: LinkWrite[];
@@ -55,6 +61,11 @@ export interface PulledChange {
 }
 
 export interface SyncResponse {
+  /**
+   * The replica's `cursor` is behind `collectedSeq`: deletions it has not
+   * pulled were forgotten by the server. It must re-sync in full (docs/sync.md); the request was not applied.
+   */
+  resync?: { collectedSeq: number };
   push?: ApplyResult;
   pull?: {
     changes: PulledChange[];

@@ -3,7 +3,7 @@ import { settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import { settleLanguage } from '../language.js';
-import type { ChangeOrigin, MemoryStore } from '../store-contract.js';
+import { type ChangeOrigin, COLLECTED_SEQ_META, type MemoryStore } from '../store-contract.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
   PULL_LIMIT_DEFAULT,
@@ -42,6 +42,15 @@ export async function serveSync(
   const response: SyncResponse = {};
   const now = options.now ?? Date.now;
   const maxSkew = options.maxClockSkewMs ?? MAX_CLOCK_SKEW_MS_DEFAULT;
+  const collectedSeq = await behindCollection(store, namespace, request);
+  if (collectedSeq !== undefined) {
+    // Nothing is applied: a push from behind the horizon could re-create what was deleted (docs/sync.md).
+    response.resync = { collectedSeq };
+    if (request.pull) response.pull = { changes: [], cursor: request.pull.after, hasMore: false };
+    response.serverTime = now();
+    response.maxClockSkewMs = maxSkew;
+    return response;
+  }
   const keyInfo = await settleKey(store, namespace, request);
   if (request.language !== undefined) await settleLanguage(store, namespace, request.language);
   if (request.key) response.key = { info: keyInfo };
@@ -81,6 +90,22 @@ export async function serveSync(
   return response;
 }
 
+/**
+ * The namespace's collected seq when the replica's `cursor` is behind it, else undefined. Only `cursor`
+ * counts, not a pull's `after`: a replica pulling the feed page by page from 0 (a first sync, a re-sync)
+ * passes cursors below the collected seq without holding anything stale, and says so by not sending one.
+ */
+async function behindCollection(
+  store: MemoryStore,
+  namespace: string,
+  request: SyncRequest,
+): Promise<number | undefined> {
+  if (request.cursor === undefined || request.cursor === 0) return undefined;
+  const collected = await store.getMeta(namespace, COLLECTED_SEQ_META);
+  if (typeof collected !== 'number' || request.cursor >= collected) return undefined;
+  return collected;
+}
+
 /** Reads one page of the change feed with the current state of each entity (record or tombstone). */
 export async function pullChanges(
   store: MemoryStore,
@@ -97,6 +122,12 @@ export async function pullChanges(
     // pulled: answer with the feed's real end (below `after`), which tells the replica to start over.
     const latest = await (store as { latestSeq?: (ns: string) => Promise<number> }).latestSeq?.(namespace);
     if (latest !== undefined && latest < after) cursor = latest;
+  }
+  if (entries.length <= limit) {
+    // At the end of the feed the cursor may pass collected entries: nothing is left between them, and a
+    // replica holding it is not behind the horizon (a full re-sync ends here).
+    const collected = await store.getMeta(namespace, COLLECTED_SEQ_META);
+    if (typeof collected === 'number' && collected > cursor && cursor >= after) cursor = collected;
   }
   if (!withStates) {
     const changes = page.map(({ seq, entity, id, origin }) => ({ seq, entity, id, origin }));

@@ -85,19 +85,22 @@ const ids = v.optional(
   v.pipe(v.array(f.id), v.maxLength(LIMITS.batch, `expected at most ${LIMITS.batch} ids`)),
 );
 
+const cursor = v.pipe(
+  v.number('expected a cursor number'),
+  v.integer('expected an integer cursor'),
+  v.minValue(0, 'expected a cursor of 0 or more'),
+  v.maxValue(Number.MAX_SAFE_INTEGER, 'expected a cursor returned by an earlier pull'),
+);
+
 const syncRequest = v.strictObject({
   clientId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  cursor: v.optional(cursor),
   push: v.optional(
     v.strictObject({ memories: batch(memoryWrite), links: batch(linkWrite), tombstones: batch(tombstone) }),
   ),
   pull: v.optional(
     v.strictObject({
-      after: v.pipe(
-        v.number('expected a cursor number'),
-        v.integer('expected an integer cursor'),
-        v.minValue(0, 'expected a cursor of 0 or more'),
-        v.maxValue(Number.MAX_SAFE_INTEGER, 'expected a cursor returned by an earlier pull'),
-      ),
+      after: cursor,
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(PULL_LIMIT_MAX))),
       states: v.optional(v.boolean()),
     }),

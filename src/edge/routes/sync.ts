@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { validationError } from '../../core/errors.js';
+import type { MemoryStore } from '../../core/store-contract.js';
 import { serveSync } from '../../core/sync/server.js';
 import type { EdgeEnv } from '../env.js';
 import { readJson } from '../request.js';
@@ -12,6 +13,7 @@ export function syncRoutes(
   observe: (namespace: string, stamp: string) => void,
   maxClockSkewMs: number,
   now: () => number,
+  maintain: (store: MemoryStore, namespace: string) => Promise<void>,
 ): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
@@ -21,6 +23,10 @@ export function syncRoutes(
       throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
     }
     const namespace = c.var.namespace;
+    // Maintenance must never cost a replica its sync: a failure is reported and retried next interval.
+    await maintain(c.var.store, namespace).catch((error: unknown) =>
+      console.error(`engram edge: maintenance of namespace ${namespace} failed`, error),
+    );
     const response = await serveSync(c.var.store, namespace, await readJson(c), {
       origin,
       observe: (stamp) => observe(namespace, stamp),

@@ -1,0 +1,88 @@
+import { COLLECTED_SEQ_META } from '../../core/store-contract.js';
+import { BulkWriter } from './bulk.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlExecutor } from './executor.js';
+import type { Integer } from './rows.js';
+
+/** Memories expired at `now`: `expires_ms` mirrors `expiresAt` in the epoch ms that `isExpired` compares. */
+export async function expiredIds(
+  db: SqlExecutor,
+  dialect: SqlDialect,
+  namespace: string,
+  options: { now: string; limit: number },
+): Promise<string[]> {
+  const sql = `SELECT id FROM engram_memories WHERE ns = ? AND expires_ms IS NOT NULL AND expires_ms <= ?
+    ORDER BY id LIMIT ?`;
+  const rows = await db.all<{ id: string }>(dialect.native(sql), [
+    namespace,
+    Date.parse(options.now),
+    options.limit,
+  ]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * A stamp's wall time, its first 12 hex digits (hlc.ts), compared bytewise: Postgres's default collation
+ * could otherwise weigh the `-` separators differently from JavaScript. `before` is a stamp of counter 0
+ * and no node, so "wall below before's" is exactly "stamp below before".
+ */
+function wallOf(column: string, dialect: SqlDialect): string {
+  return dialect.name === 'postgres' ? `substr(${column}, 1, 12) COLLATE "C"` : `substr(${column}, 1, 12)`;
+}
+
+interface Candidate {
+  id: string;
+  entity: string;
+  seq: Integer | null;
+  origin: string | null;
+}
+
+/**
+ * `MemoryStore.collectTombstones`: tombstones and their feed entries go in one transaction with the raised
+ * `gc.collectedSeq`, which holds the namespace's counter row so that it runs between writers, not among them.
+ */
+export function collectTombstones(
+  db: SqlExecutor,
+  dialect: SqlDialect,
+  namespace: string,
+  options: { before: string; limit: number; keepLocalAfter?: number },
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.run(dialect.native('UPDATE engram_namespaces SET seq = seq WHERE ns = ?'), [namespace]);
+    const sql = `SELECT t.id, t.entity, c.seq, c.origin FROM engram_tombstones t
+      LEFT JOIN engram_changes c ON c.ns = t.ns AND c.entity = t.entity AND c.id = t.id
+      WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? ORDER BY t.clock LIMIT ?`;
+    // Unpushed local deletes are skipped after the query: read a little more than `limit` to make up for them.
+    const before = options.before.slice(0, 12);
+    const rows = await tx.all<Candidate>(dialect.native(sql), [namespace, before, options.limit * 2]);
+    const keep = options.keepLocalAfter;
+    const gone = rows
+      .filter((r) => !(r.origin === 'local' && keep !== undefined && Number(r.seq) > keep))
+      .slice(0, options.limit);
+    if (gone.length === 0) return 0;
+    const bulk = new BulkWriter(tx, dialect);
+    await bulk.deleteIds(
+      'engram_tombstones',
+      namespace,
+      gone.map((r) => r.id),
+    );
+    await bulk.deletePairs(
+      'engram_changes',
+      'entity',
+      namespace,
+      gone.map((r) => [r.entity, r.id]),
+    );
+    const [stored] = await tx.all<{ value: string }>(
+      dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?'),
+      [namespace, COLLECTED_SEQ_META],
+    );
+    const highest = Math.max(
+      Number(stored ? JSON.parse(stored.value) : 0),
+      ...gone.map((r) => Number(r.seq ?? 0)),
+    );
+    const upsert = `INSERT INTO engram_meta (ns, key, value) VALUES (?, ?, ?)
+      ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value`;
+    await tx.run(dialect.native(upsert), [namespace, COLLECTED_SEQ_META, JSON.stringify(highest)]);
+    return gone.length;
+  });
+}

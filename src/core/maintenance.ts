@@ -1,0 +1,138 @@
+import * as v from 'valibot';
+import { formatHlc } from './hlc.js';
+import type { MemoryStore } from './store-contract.js';
+import { nonNegativeInt, parse } from './validate.js';
+
+/** How long tombstones are kept before they are collected: 30 days. */
+export const TOMBSTONE_HORIZON_MS_DEFAULT = 30 * 24 * 60 * 60 * 1000;
+/** Records dropped per transaction, so that a purge never holds a store for long. */
+export const MAINTENANCE_BATCH = 500;
+
+export interface MaintenanceOptions {
+  /** Tombstones older than this are collected (default 30 days). */
+  tombstoneHorizonMs?: number;
+  /** Automatic maintenance runs when the memory opens and then after a write at most this often (default 60 s; 0: never). */
+  intervalMs?: number;
+}
+
+const maintenanceSchema = v.strictObject(
+  {
+    tombstoneHorizonMs: v.optional(v.pipe(nonNegativeInt, v.minValue(1, 'expected at least 1 (ms)'))),
+    intervalMs: v.optional(nonNegativeInt),
+  },
+  'expected { tombstoneHorizonMs?, intervalMs? }',
+);
+
+/** Validates `maintenance` options (errors name the field, e.g. `maintenance.tombstoneHorizonMs`) and fills defaults. */
+export function maintenanceOptions(given: unknown, where = 'maintenance'): Required<MaintenanceOptions> {
+  const parsed = given === undefined ? {} : parse(maintenanceSchema, given, where);
+  return {
+    tombstoneHorizonMs: parsed.tombstoneHorizonMs ?? TOMBSTONE_HORIZON_MS_DEFAULT,
+    intervalMs: parsed.intervalMs ?? 60_000,
+  };
+}
+
+export interface MaintenanceResult {
+  /** Expired memories dropped. */
+  purged: number;
+  /** Tombstones collected. */
+  collected: number;
+}
+
+/** The stamp every tombstone written before `wallMs` sorts below (stores may compare its wall time alone). */
+export function horizonStamp(wallMs: number): string {
+  return formatHlc({ wallMs: Math.max(0, Math.floor(wallMs)), counter: 0, node: '' });
+}
+
+/**
+ * Drops memories expired at `now` (and their links) in batches, without tombstones: every replica reaches
+ * the same verdict from the merged `expiresAt`, so nothing needs to sync. Returns how many it dropped.
+ */
+export async function purgeExpired(store: MemoryStore, namespace: string, now: string): Promise<number> {
+  if (!store.expiredIds) return 0;
+  let purged = 0;
+  for (;;) {
+    const ids = await store.expiredIds(namespace, { now, limit: MAINTENANCE_BATCH });
+    if (ids.length === 0) return purged;
+    const { deleted } = await store.apply(namespace, { forget: { memories: ids, expiredAt: now } });
+    const wanted = new Set(ids);
+    const dropped = deleted.filter((id) => wanted.has(id)).length;
+    purged += dropped;
+    // Fewer than a batch means none are left; none dropped means a write extended them meanwhile.
+    if (ids.length < MAINTENANCE_BATCH || dropped === 0) return purged;
+  }
+}
+
+/** Collects tombstones older than the horizon in batches; returns how many. */
+export async function collectTombstones(
+  store: MemoryStore,
+  namespace: string,
+  options: { nowMs: number; horizonMs: number; keepLocalAfter?: number },
+): Promise<number> {
+  if (!store.collectTombstones) return 0;
+  const before = horizonStamp(options.nowMs - options.horizonMs);
+  let collected = 0;
+  for (;;) {
+    const removed = await store.collectTombstones(namespace, {
+      before,
+      limit: MAINTENANCE_BATCH,
+      ...(options.keepLocalAfter === undefined ? {} : { keepLocalAfter: options.keepLocalAfter }),
+    });
+    collected += removed;
+    if (removed < MAINTENANCE_BATCH) return collected;
+  }
+}
+
+/**
+ * What a replica's unpushed deletes are: local feed entries past `sync.pushedSeq`. A store that has never
+ * synced has nothing on any server, so its tombstones may all go.
+ */
+export async function unpushedAfter(store: MemoryStore, namespace: string): Promise<number | undefined> {
+  const pushed = await store.getMeta(namespace, 'sync.pushedSeq');
+  if (typeof pushed === 'number') return pushed;
+  const cursor = await store.getMeta(namespace, 'sync.cursor');
+  return cursor === undefined ? undefined : 0;
+}
+
+/** A replica's maintenance: purge, then collection; run by `Engram.maintain()` and automatically. */
+export class Maintenance {
+  private lastRun = Number.NEGATIVE_INFINITY;
+  private running: Promise<MaintenanceResult> | undefined;
+
+  constructor(
+    private readonly store: MemoryStore,
+    private readonly namespace: string,
+    private readonly now: () => number,
+    private readonly options: Required<MaintenanceOptions>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  run(): Promise<MaintenanceResult> {
+    this.running ??= this.runNow().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Starts a background run when the interval has passed since the last one. */
+  maybeRun(): void {
+    const { intervalMs } = this.options;
+    if (intervalMs <= 0 || this.running || this.now() - this.lastRun < intervalMs) return;
+    this.run().catch(this.onError);
+  }
+
+  private async runNow(): Promise<MaintenanceResult> {
+    const nowMs = this.now();
+    this.lastRun = nowMs;
+    const purged = await purgeExpired(this.store, this.namespace, new Date(nowMs).toISOString());
+    // A store that keeps nothing to collect (RemoteStore) is not even asked for its sync meta.
+    if (!this.store.collectTombstones) return { purged, collected: 0 };
+    const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
+    const collected = await collectTombstones(this.store, this.namespace, {
+      nowMs,
+      horizonMs: this.options.tombstoneHorizonMs,
+      ...(keepLocalAfter === undefined ? {} : { keepLocalAfter }),
+    });
+    return { purged, collected };
+  }
+}

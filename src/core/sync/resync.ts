@@ -1,0 +1,108 @@
+import { readChangeStates } from '../change-states.js';
+import { type HybridLogicalClock, parseHlc } from '../hlc.js';
+import type { MemoryStore } from '../store-contract.js';
+import type { SyncRequest, SyncResponse } from './protocol.js';
+import { readRejected } from './quarantine.js';
+import { changesToBatch, stampsOf } from './records.js';
+
+/** Thrown by the engine's exchange when the edge answers `resync`; the round then re-syncs in full. */
+export class ResyncNeeded extends Error {
+  constructor(readonly collectedSeq: number) {
+    super(`sync: the edge collected deletions past this replica's cursor (seq ${collectedSeq}); re-syncing`);
+  }
+}
+
+export const RESYNC_KEYS = {
+  /** Set while a full re-sync is under way, so that one interrupted by a crash starts over. */
+  pending: 'sync.resync',
+  /** Local stamp (ISO) taken before the last outbox push that completed: records created earlier reached the edge. */
+  pushedAt: 'sync.pushedAt',
+} as const;
+
+export interface ResyncDeps {
+  store: MemoryStore;
+  namespace: string;
+  clock: HybridLogicalClock;
+  exchange(request: SyncRequest): Promise<SyncResponse>;
+  pageSize: number;
+  cursorKey: string;
+  pushedKey: string;
+}
+
+/**
+ * A full re-sync (docs/sync.md, "Offline past the horizon"): pulls the edge's whole feed, then forgets,
+ * without tombstones, every local record the edge no longer has — it was deleted there and its tombstone
+ * collected — except this replica's own writes that never reached the edge, which the outbox then pushes.
+ * A pending edit of a record the edge had (created before the last completed push) loses, as it would to a
+ * tombstone. Returns the ids pulled or forgotten.
+ */
+export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
+  const { store, namespace, clock } = deps;
+  await store.apply(namespace, { meta: { [RESYNC_KEYS.pending]: true } });
+  const onEdge = new Set<string>();
+  const touched: string[] = [];
+  let after = 0;
+  for (;;) {
+    const response = await deps.exchange({ pull: { after, limit: deps.pageSize } });
+    const page = response.pull;
+    if (!page) throw new ResyncNeeded(response.resync?.collectedSeq ?? 0);
+    const batch = changesToBatch(page.changes);
+    for (const stamp of stampsOf(batch)) clock.observe(stamp);
+    for (const change of page.changes) {
+      onEdge.add(`${change.entity}:${change.id}`);
+      touched.push(change.id);
+    }
+    // The cursor moves only once the pruning below is done: an interruption starts the re-sync over.
+    await store.apply(namespace, { ...batch, origin: 'remote', clockCeiling: clock.ceiling() });
+    after = page.cursor;
+    if (!page.hasMore) break;
+  }
+  const forgotten = await forgetWhatTheEdgeLost(deps, onEdge);
+  // In transactions of a page each; the last one also moves the cursor and clears the mark.
+  const { memories, links } = forgotten;
+  for (let start = 0; start < memories.length + links.length || start === 0; start += deps.pageSize) {
+    const end = start + deps.pageSize;
+    const last = end >= memories.length + links.length;
+    await store.apply(namespace, {
+      forget: {
+        memories: memories.slice(start, end),
+        links: links.slice(Math.max(0, start - memories.length), Math.max(0, end - memories.length)),
+      },
+      ...(last ? { meta: { [deps.cursorKey]: after, [RESYNC_KEYS.pending]: null } } : {}),
+    });
+    if (last) break;
+  }
+  return [...touched, ...memories, ...links];
+}
+
+async function forgetWhatTheEdgeLost(
+  deps: ResyncDeps,
+  onEdge: Set<string>,
+): Promise<{ memories: string[]; links: string[] }> {
+  const { store, namespace } = deps;
+  const pushedSeq = await store.getMeta(namespace, deps.pushedKey);
+  const pushedAt = await store.getMeta(namespace, RESYNC_KEYS.pushedAt);
+  const quarantined = new Set((await readRejected(store, namespace)).map((r) => r.id));
+  const forget = { memories: [] as string[], links: [] as string[] };
+  for (let after = 0; ; ) {
+    const page = await store.changes(namespace, after, deps.pageSize);
+    const unknown = page.filter((e) => !onEdge.has(`${e.entity}:${e.id}`) && !quarantined.has(e.id));
+    for (const { entry, memory, link } of await readChangeStates(store, namespace, unknown)) {
+      const record = memory ?? link;
+      if (!record) continue; // a tombstone: deleted here too
+      const createdAt = memory ? memory.memory.createdAt : link!.link.createdAt;
+      const unpushed =
+        entry.origin === 'local' && entry.seq > (typeof pushedSeq === 'number' ? pushedSeq : 0);
+      // Ours to push: written after the last completed push began, with no stamp from another replica
+      // (such a stamp came through the edge, so the edge had the record).
+      const ours =
+        unpushed &&
+        (typeof pushedAt !== 'string' || createdAt >= pushedAt) &&
+        Object.values(record.clocks).every((stamp) => parseHlc(stamp)?.node === deps.clock.node);
+      if (ours) continue;
+      (memory ? forget.memories : forget.links).push(entry.id);
+    }
+    if (page.length < deps.pageSize) return forget;
+    after = page[page.length - 1]!.seq;
+  }
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { COLLECTED_SEQ_META, createMemory, type MemoryStore } from '../../src/index.js';
+import { expectError, freshNamespace, ids, manualClock, type SuiteContext } from './harness.js';
+
+const DAY = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Purge of expired memories and collection of tombstones. A store without `expiredIds` /
+ * `collectTombstones` declares that it keeps no data of its own to maintain (RemoteStore: the edge does
+ * it); for it the cases check that `maintain()` says it did nothing.
+ */
+export function maintenanceCases(ctx: SuiteContext): void {
+  const maintains = (store: MemoryStore) => !!store.expiredIds && !!store.collectTombstones;
+
+  describe('maintenance', () => {
+    it('maintain() drops expired memories and their links for good, without tombstones or feed entries', async () => {
+      const clock = manualClock();
+      const namespace = freshNamespace('purge');
+      const mem = await ctx.memory({ now: clock.now, namespace });
+      const store = ctx.store();
+      await mem.addMany([
+        { id: 'gone', content: 'short lived coffee note', expiresAt: iso(clock.now() + 1000) },
+        { id: 'kept', content: 'lasting coffee note', expiresAt: iso(clock.now() + DAY) },
+        { id: 'plain', content: 'plain tea note' },
+      ]);
+      const link = await mem.link('kept', 'gone', 'related_to');
+      const before = (await mem.search('coffee note')).map((h) => [h.memory.id, h.score]);
+      clock.advance(1000);
+      if (!maintains(store)) {
+        expect(await mem.maintain()).toEqual({ purged: 0, collected: 0 });
+        return;
+      }
+      expect(await mem.maintain()).toEqual({ purged: 1, collected: 0 });
+      expect(await store.getMemories(namespace, ['gone', 'kept'])).toHaveLength(1);
+      expect(await store.getLinks(namespace, [link.id])).toEqual([]);
+      expect(await store.getTombstones(namespace, ['gone', link.id])).toEqual([]);
+      const feed = (await store.changes(namespace, 0, 100)).map((e) => e.id);
+      expect(feed).not.toContain('gone');
+      expect(feed).not.toContain(link.id);
+      expect(await store.expiredIds!(namespace, { now: iso(clock.now()), limit: 10 })).toEqual([]);
+      // The text index forgot it too: scores are those of a namespace that never held it.
+      const fresh = await ctx.memory({ now: clock.now });
+      await fresh.addMany([
+        { id: 'kept', content: 'lasting coffee note' },
+        { id: 'plain', content: 'plain tea note' },
+      ]);
+      const after = (await mem.search('coffee note')).map((h) => [h.memory.id, h.score]);
+      expect(after).toEqual((await fresh.search('coffee note')).map((h) => [h.memory.id, h.score]));
+      expect(after).not.toEqual(before);
+      expect((await mem.stats()).memories).toBe(2);
+      // Twice is a no-op.
+      expect(await mem.maintain()).toEqual({ purged: 0, collected: 0 });
+    });
+
+    it('a forget batch re-checks expiry: a memory extended meanwhile is kept', async () => {
+      const clock = manualClock();
+      const namespace = freshNamespace('extend');
+      const mem = await ctx.memory({ now: clock.now, namespace });
+      const store = ctx.store();
+      await mem.add({ id: 'x', content: 'x', expiresAt: iso(clock.now() + 10) });
+      const result = await store.apply(namespace, {
+        forget: { memories: ['x'], expiredAt: iso(clock.now()) },
+      });
+      expect(result.deleted).toEqual([]);
+      expect(await mem.get('x')).not.toBeNull();
+    });
+
+    it('tombstones older than the horizon are collected with their feed entries; the collected seq is kept', async () => {
+      const clock = manualClock();
+      const namespace = freshNamespace('collect');
+      const store = ctx.store();
+      const mem = await createMemory({
+        store,
+        namespace,
+        now: clock.now,
+        maintenance: { tombstoneHorizonMs: 10 * DAY, intervalMs: 0 },
+      });
+      const [a, b] = await mem.addMany([{ content: 'old' }, { content: 'other' }]);
+      await mem.link(a!.id, b!.id, 'rel');
+      await mem.remove(a!.id);
+      const oldEntries = (await store.changes(namespace, 0, 100)).filter((e) => e.id !== b!.id);
+      clock.advance(10 * DAY + 1);
+      const recent = await mem.add({ content: 'recent' });
+      await mem.remove(recent.id);
+      if (!maintains(store)) {
+        expect(await mem.maintain()).toEqual({ purged: 0, collected: 0 });
+        return;
+      }
+      // The memory's tombstone and its link's (cascaded); the recent one stays.
+      expect(await mem.maintain()).toEqual({ purged: 0, collected: 2 });
+      expect(await store.getTombstones(namespace, [a!.id, recent.id])).toEqual([
+        expect.objectContaining({ id: recent.id }),
+      ]);
+      const feed = (await store.changes(namespace, 0, 100)).map((e) => e.id);
+      expect(feed).toEqual([b!.id, recent.id]);
+      expect(await store.getMeta(namespace, COLLECTED_SEQ_META)).toBe(
+        Math.max(...oldEntries.map((e) => e.seq)),
+      );
+      expect(ids((await mem.list()).items)).toEqual([b!.id]);
+      expect(await mem.stats()).toEqual(expect.objectContaining({ memories: 1, links: 0, tombstones: 1 }));
+    });
+
+    it('unpushed local deletes are kept past the horizon (keepLocalAfter); pulled ones are not', async () => {
+      const clock = manualClock();
+      const namespace = freshNamespace('keep');
+      const store = ctx.store();
+      const mem = await ctx.memory({ now: clock.now, namespace });
+      const local = await mem.add({ content: 'mine' });
+      await mem.remove(local.id);
+      const stamp = `${(clock.now() - 1).toString(16).padStart(12, '0')}-0000-elsewhere`;
+      await store.apply(namespace, {
+        origin: 'remote',
+        tombstones: [{ entity: 'memory', id: 'theirs', namespace, clock: stamp }],
+      });
+      if (!maintains(store)) return;
+      const far = `${(clock.now() + DAY).toString(16).padStart(12, '0')}-0000-`;
+      expect(await store.collectTombstones!(namespace, { before: far, limit: 10, keepLocalAfter: 0 })).toBe(
+        1,
+      );
+      expect((await store.getTombstones(namespace, [local.id, 'theirs'])).map((t) => t.id)).toEqual([
+        local.id,
+      ]);
+      expect(await store.collectTombstones!(namespace, { before: far, limit: 10 })).toBe(1);
+      expect(await store.getTombstones(namespace, [local.id])).toEqual([]);
+    });
+
+    it('a bad maintenance option is a VALIDATION error naming the field', async () => {
+      for (const [maintenance, field] of [
+        [{ tombstoneHorizonMs: 0 }, 'maintenance.tombstoneHorizonMs'],
+        [{ tombstoneHorizonMs: 'long' }, 'maintenance.tombstoneHorizonMs'],
+        [{ intervalMs: -1 }, 'maintenance.intervalMs'],
+        [{ horizon: 1 }, 'maintenance.horizon'],
+      ] as const) {
+        await expectError(
+          createMemory({
+            store: ctx.store(),
+            namespace: freshNamespace(),
+            maintenance: maintenance as never,
+          }),
+          'VALIDATION',
+          field,
+        );
+      }
+    });
+  });
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, InMemoryStore, type WarningEvent } from '../../src/index.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const settle = async (until: () => Promise<boolean>) => {
+  for (let i = 0; i < 200 && !(await until()); i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+describe('automatic maintenance', () => {
+  it('runs when the memory opens and after a write once the interval has passed, not before', async () => {
+    let t = Date.parse('2031-01-01T00:00:00.000Z');
+    const store = new InMemoryStore();
+    const first = await createMemory({ store, namespace: 'n', now: () => t, maintenance: { intervalMs: 0 } });
+    await first.addMany([
+      { id: 'old', content: 'expired before the next open', expiresAt: iso(t + 10) },
+      { id: 'soon', content: 'expires a little later', expiresAt: iso(t + 2000) },
+    ]);
+    t += 100;
+    const present = async (id: string) => (await store.getMemories('n', [id])).length > 0;
+    expect(await present('old')).toBe(true);
+
+    const mem = await createMemory({
+      store,
+      namespace: 'n',
+      now: () => t,
+      maintenance: { intervalMs: 60_000 },
+    });
+    await settle(async () => !(await present('old')));
+    expect(await present('old')).toBe(false);
+
+    t += 5000; // 'soon' expired, but the interval since the last run has not passed: a write does not purge
+    await mem.add({ content: 'a write' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await present('soon')).toBe(true);
+    t += 60_000;
+    await mem.add({ content: 'a later write' });
+    await settle(async () => !(await present('soon')));
+    expect(await present('soon')).toBe(false);
+  });
+
+  it('a failing background run is a MAINTENANCE_FAILED warning, never a failed write', async () => {
+    const store = new InMemoryStore();
+    store.expiredIds = async () => {
+      throw new Error('disk on fire');
+    };
+    const mem = await createMemory({ store, namespace: 'n', maintenance: { intervalMs: 1 } });
+    const warnings: WarningEvent[] = [];
+    mem.on('warning', (w) => warnings.push(w));
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(mem.add({ content: 'still written' })).resolves.toMatchObject({ content: 'still written' });
+    await settle(async () => warnings.length > 0);
+    expect(warnings[0]).toMatchObject({
+      code: 'MAINTENANCE_FAILED',
+      message: expect.stringContaining('disk on fire'),
+    });
+    await expect(mem.maintain()).rejects.toThrow('disk on fire');
+  });
+});

@@ -1,0 +1,145 @@
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { createEdgeApp } from '../../src/edge/index.js';
+import { COLLECTED_SEQ_META, EngramError, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
+import { SECRET, testApp } from './helpers.js';
+
+const DAY = 86_400_000;
+const pg = await PGlite.create();
+const url = process.env.DATABASE_URL;
+const schema = `edge_gc_${process.pid}_${Date.now()}`;
+const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+afterAll(async () => {
+  await pg.close();
+  if (admin) {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+const servers: Array<[string, () => MemoryStore]> = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['PGlite', () => new PostgresStore(pglite(pg))],
+];
+// Real Postgres where the machine has one (DATABASE_URL; see test/setup/real-postgres.ts).
+if (url) {
+  servers.push([
+    'Postgres',
+    () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
+  ]);
+}
+
+const stamp = (ms: number, node = 'replica') => formatHlc({ wallMs: ms, counter: 0, node });
+const write = (id: string, ms: number, extra: Record<string, unknown> = {}) => ({
+  id,
+  create: { namespace: 'demo', createdAt: new Date(ms).toISOString() },
+  values: { content: id, kind: 'note', tags: [], metadata: {}, ...extra },
+  clocks: Object.fromEntries(
+    ['content', 'kind', 'tags', 'metadata', ...Object.keys(extra)].map((f) => [f, stamp(ms)]),
+  ),
+});
+
+describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
+  it('purges expired memories with tombstones, collects old tombstones and answers resync to a replica behind', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const ns = 'demo';
+    const store = makeStore();
+    const { call } = await testApp({ store, now: () => t, live: false });
+    const sync = (body: unknown) => call('POST', `/v1/ns/${ns}/sync`, body);
+    const pushed = await sync({
+      push: {
+        memories: [
+          write('keep', t),
+          write('gone', t),
+          write('ttl', t, { expiresAt: new Date(t + 1000).toISOString() }),
+        ],
+      },
+    });
+    expect(pushed.status).toBe(200);
+    const { json: first } = await sync({ pull: { after: 0 } });
+    const cursor = first.pull.cursor as number;
+    await sync({
+      push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: ns, clock: stamp(t + 1) }] },
+    });
+
+    // A day later the expired memory becomes a tombstone of the server's, which replicas pull.
+    t += DAY;
+    const { json: next } = await sync({ pull: { after: cursor } });
+    expect(next.pull.changes).toEqual([
+      expect.objectContaining({ id: 'gone', tombstone: expect.objectContaining({ id: 'gone' }) }),
+      expect.objectContaining({
+        id: 'ttl',
+        tombstone: expect.objectContaining({ entity: 'memory', id: 'ttl' }),
+      }),
+    ]);
+    expect(await store.getMemories(ns, ['ttl'])).toEqual([]);
+
+    // 31 days on, the tombstones older than 30 days are collected; a replica behind is told to re-sync.
+    t += 30 * DAY;
+    const { json: late } = await sync({ cursor, pull: { after: cursor } });
+    expect(await store.getTombstones(ns, ['gone', 'ttl'])).toEqual([expect.objectContaining({ id: 'ttl' })]);
+    const collected = (await store.getMeta(ns, COLLECTED_SEQ_META)) as number;
+    expect(collected).toBeGreaterThan(0);
+    expect(late.resync).toEqual({ collectedSeq: collected });
+    expect(late.pull).toEqual({ changes: [], cursor, hasMore: false });
+
+    // Its push is not applied (it could re-create what was deleted) ...
+    const refused = await sync({ cursor, push: { memories: [write('gone', t)] } });
+    expect(refused.json.resync).toEqual({ collectedSeq: collected });
+    expect(refused.json.push).toBeUndefined();
+    expect(await store.getMemories(ns, ['gone'])).toEqual([]);
+    // ... while a pull naming no cursor (a later page of a pull from 0; RemoteStore's feed reads), a first
+    // pull and an up-to-date replica carry on.
+    expect((await sync({ pull: { after: cursor } })).json.resync).toBeUndefined();
+    expect((await sync({ pull: { after: cursor, states: false } })).json.resync).toBeUndefined();
+    const full = await sync({ pull: { after: 0 } });
+    expect(full.json.resync).toBeUndefined();
+    expect(full.json.pull.changes.map((c: { id: string }) => c.id).sort()).toEqual(['keep', 'ttl']);
+    const current = await sync({ cursor: full.json.pull.cursor, push: { memories: [write('new', t)] } });
+    expect(current.json.push.memories).toHaveLength(1);
+  });
+});
+
+describe('edge maintenance options', () => {
+  it('a bad value is a VALIDATION error naming the field', () => {
+    for (const [maintenance, field] of [
+      [{ tombstoneHorizonMs: -5 }, 'maintenance.tombstoneHorizonMs'],
+      [{ intervalMs: 1.5 }, 'maintenance.intervalMs'],
+      ['30d', 'maintenance'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        createEdgeApp({
+          store: new InMemoryStore(),
+          secret: SECRET,
+          logger: false,
+          maintenance: maintenance as never,
+        });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(EngramError);
+      expect(caught).toMatchObject({ code: 'VALIDATION', field });
+    }
+  });
+
+  it('intervalMs: 0 turns it off; a shorter horizon collects sooner', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    for (const [maintenance, left] of [
+      [{ intervalMs: 0 }, 1],
+      [{ tombstoneHorizonMs: DAY }, 0],
+    ] as const) {
+      const { store, call } = await testApp({ now: () => t, live: false, maintenance });
+      await call('POST', '/v1/ns/demo/sync', {
+        push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: 'demo', clock: stamp(t) }] },
+      });
+      t += 2 * DAY;
+      await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
+      expect(await store.getTombstones('demo', ['gone'])).toHaveLength(left);
+    }
+  });
+});

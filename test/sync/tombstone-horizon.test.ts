@@ -1,0 +1,264 @@
+import 'fake-indexeddb/auto';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import {
+  COLLECTED_SEQ_META,
+  createMemory,
+  type Engram,
+  InMemoryStore,
+  type MemoryStore,
+} from '../../src/index.js';
+
+const DAY = 86_400_000;
+const SECRET = 'horizon-secret';
+const pg = await PGlite.create();
+const url = process.env.DATABASE_URL;
+const schema = `horizon_${process.pid}_${Date.now()}`;
+const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+afterAll(async () => {
+  await pg.close();
+  if (admin) {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+type ServerCase = [string, () => MemoryStore];
+const servers: ServerCase[] = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['PGlite', () => new PostgresStore(pglite(pg))],
+];
+// Real Postgres where the machine has one (DATABASE_URL; see test/setup/real-postgres.ts).
+if (url) {
+  servers.push([
+    'Postgres',
+    () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
+  ]);
+}
+
+let counter = 0;
+const replicaStores: Array<[string, () => MemoryStore]> = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['SqlJsStore', () => new SqlJsStore()],
+  ['IndexedDBStore', () => new IndexedDBStore({ name: `horizon-${process.pid}-${++counter}` })],
+];
+
+async function snapshot(mem: Engram) {
+  const items = (await mem.list({ limit: 100 })).items;
+  const links = await Promise.all(items.map((m) => mem.links(m.id, { direction: 'out' })));
+  return { items, links: links.flat().sort((a, b) => (a.id < b.id ? -1 : 1)) };
+}
+
+describe.each(servers)('a replica offline past the tombstone horizon (edge on %s)', (_, makeServer) => {
+  it.each(replicaStores)(
+    'on %s re-syncs in full: its unsynced writes survive, deletions arrive, nothing resurrects',
+    async (_name, makeReplica) => {
+      let t = Date.parse('2031-03-01T00:00:00.000Z');
+      const now = () => t;
+      const ns = `h-${++counter}-${Date.now().toString(36)}`;
+      const server = makeServer();
+      const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+      let bOffline = false;
+      const fetchFor =
+        (offline: () => boolean): typeof fetch =>
+        async (input, init) => {
+          if (offline()) throw new TypeError('fetch failed: offline');
+          return app.fetch(new Request(input, init));
+        };
+      const token = await mintToken({ secret: SECRET, ns: [ns] });
+      const sync = (offline: () => boolean) => ({
+        url: 'http://edge.test',
+        token,
+        fetch: fetchFor(offline),
+        intervalMs: 0,
+        live: false,
+        backoff: { baseMs: 600_000 },
+      });
+      const a = await createMemory({ namespace: ns, now, sync: sync(() => false) });
+      const b = await createMemory({ store: makeReplica(), namespace: ns, now, sync: sync(() => bOffline) });
+
+      await a.addMany([
+        { id: 'deleted', content: 'deleted on the server while b was away' },
+        { id: 'shared', content: 'edited on both sides', tags: ['start'] },
+        { id: 'also-deleted', content: 'deleted by both' },
+      ]);
+      await a.link('deleted', 'shared', 'related_to');
+      await a.sync();
+      await b.sync();
+      expect((await b.list()).items).toHaveLength(3);
+
+      bOffline = true;
+      t += 1000;
+      await a.remove('deleted');
+      await a.remove('also-deleted');
+      await a.update('shared', { content: 'edited on a' });
+      await a.sync();
+      t += 1000;
+      // Offline edits: of a record the server deleted, a record of b's own, and a concurrent edit.
+      await b.update('deleted', { content: 'b edits what the server deleted' });
+      await b.remove('also-deleted');
+      const own = await b.add({ id: 'own', content: 'written by b while offline' });
+      await b.link('own', 'shared', 'part_of');
+      await b.update('shared', { tags: ['from-b'] });
+      await expect(b.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+
+      // 31 days later a's next sync lets the edge collect the tombstones older than 30 days.
+      t += 31 * DAY;
+      await a.sync();
+      expect(await server.getTombstones(ns, ['deleted', 'also-deleted'])).toEqual([]);
+      const collected = await server.getMeta(ns, COLLECTED_SEQ_META);
+      expect(collected).toBeGreaterThan((await b.store.getMeta(ns, 'sync.cursor')) as number);
+
+      bOffline = false;
+      await b.sync();
+      // b: the deleted record is gone (its pending edit lost, as to a tombstone), its own writes survive.
+      expect(await b.get('deleted')).toBeNull();
+      expect(await b.get('also-deleted')).toBeNull();
+      expect(await b.get(own.id)).toMatchObject({ content: 'written by b while offline' });
+      expect(await b.get('shared')).toMatchObject({ content: 'edited on a', tags: ['from-b'] });
+      expect(await b.store.getMemories(ns, ['deleted', 'also-deleted'])).toEqual([]);
+      expect(await b.store.getMeta(ns, 'sync.cursor')).toBeGreaterThanOrEqual(collected as number);
+      // The server: nothing resurrected, b's writes arrived.
+      expect(await server.getMemories(ns, ['deleted', 'also-deleted'])).toEqual([]);
+      expect((await server.getMemories(ns, ['own', 'shared'])).map((r) => r.memory.id).sort()).toEqual([
+        'own',
+        'shared',
+      ]);
+      expect(b.status).toMatchObject({ state: 'online', pending: 0 });
+
+      await a.sync();
+      await b.sync();
+      expect(await snapshot(b)).toEqual(await snapshot(a));
+      expect((await snapshot(a)).items.map((m) => m.id).sort()).toEqual(['own', 'shared']);
+      expect((await snapshot(a)).links.map((l) => [l.from, l.to])).toEqual([['own', 'shared']]);
+      await a.close();
+      await b.close();
+    },
+  );
+});
+
+describe('re-sync bookkeeping', () => {
+  it('a re-sync interrupted before its pruning starts over on the next round', async () => {
+    let t = Date.parse('2031-03-01T00:00:00.000Z');
+    const now = () => t;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    let down = false;
+    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (down) throw new TypeError('fetch failed');
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+    const token = await mintToken({ secret: SECRET, ns: ['r'] });
+    const opts = { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, live: false };
+    const a = await createMemory({ namespace: 'r', now, sync: opts });
+    const b = await createMemory({ namespace: 'r', now, sync: opts });
+    await a.add({ id: 'x', content: 'x' });
+    await a.sync();
+    await b.sync();
+    await a.remove('x');
+    await a.sync();
+    t += 31 * DAY;
+    await a.sync();
+    // b learns it must re-sync, and the network drops during the re-sync's pulls.
+    let cut = true;
+    let failed = 0;
+    const flaky = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      // The re-sync's pulls (from the start of the feed) are lost while `cut`.
+      if (cut && String(init?.body).includes('"after":0')) {
+        failed++;
+        throw new TypeError('fetch failed');
+      }
+      return fetchFn(input, init);
+    }) as typeof fetch;
+    const c = await createMemory({
+      store: b.store,
+      namespace: 'r',
+      now,
+      sync: { ...opts, fetch: flaky, backoff: { baseMs: 600_000 } },
+    });
+    // Its first round (started by createMemory) learns of the re-sync and loses the first pull of it.
+    for (let i = 0; i < 400 && c.status.state !== 'offline'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(c.status.state).toBe('offline');
+    expect(failed).toBeGreaterThan(0);
+    expect(await c.store.getMeta('r', 'sync.resync')).toBe(true);
+    expect(await c.get('x')).not.toBeNull();
+    cut = false;
+    await c.sync();
+    expect(await c.get('x')).toBeNull();
+    expect(await c.store.getMeta('r', 'sync.resync')).toBeNull();
+    down = true;
+    await a.close();
+    await c.close();
+    await b.close().catch(() => undefined);
+  });
+});
+
+describe('re-sync at scale', () => {
+  it('forgets more records than one page (1 200 deleted past the horizon) and keeps the rest', async () => {
+    let t = Date.parse('2031-03-01T00:00:00.000Z');
+    const now = () => t;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    let bOffline = false;
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    const sync = (offline: () => boolean) => ({
+      url: 'http://edge.test',
+      token,
+      intervalMs: 0,
+      live: false,
+      backoff: { baseMs: 600_000 },
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (offline()) throw new TypeError('fetch failed');
+        return app.fetch(new Request(input, init));
+      }) as typeof fetch,
+    });
+    const a = await createMemory({ namespace: 'big', now, sync: sync(() => false) });
+    const b = await createMemory({ namespace: 'big', now, sync: sync(() => bOffline) });
+    const inputs = Array.from({ length: 1300 }, (_, k) => ({ id: `m${k}`, content: `note ${k}` }));
+    const made = [...(await a.addMany(inputs.slice(0, 650))), ...(await a.addMany(inputs.slice(650)))];
+    await a.sync();
+    await b.sync();
+    bOffline = true;
+    t += 1000;
+    for (let i = 0; i < 1200; i += 100) {
+      await a.store.apply('big', {
+        tombstones: made.slice(i, i + 100).map((m) => ({
+          entity: 'memory' as const,
+          id: m.id,
+          namespace: 'big',
+          clock: `${t.toString(16).padStart(12, '0')}-0000-deleter`,
+        })),
+      });
+    }
+    await a.sync();
+    t += 31 * DAY;
+    await a.sync();
+    bOffline = false;
+    await b.sync();
+    expect(await b.count()).toBe(100);
+    expect(
+      (
+        await b.store.getMemories(
+          'big',
+          made.map((m) => m.id),
+        )
+      )
+        .map((r) => r.memory.id)
+        .sort(),
+    ).toEqual(
+      made
+        .slice(1200)
+        .map((m) => m.id)
+        .sort(),
+    );
+    expect(await b.store.getMeta('big', 'sync.resync')).toBeNull();
+    await a.close();
+    await b.close();
+  });
+});
