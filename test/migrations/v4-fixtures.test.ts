@@ -12,15 +12,14 @@ import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/i
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
-import { EXPIRED_AT_READ, NS, READ_AT, readState } from '../fixtures/v4-dataset.js';
+import { EXPIRED_AT_READ, expectedState, NS, READ_AT, readState } from '../fixtures/v4-dataset.js';
 
 // Databases written by the code of commit 9123c4c (test/fixtures/write-v4-fixtures.ts), opened by today's
 // code: every record, clock, feed entry, sync cursor and search score must read back as recorded then.
 const fixtures = join(import.meta.dirname, '../fixtures');
-const expected = JSON.parse(await readFile(join(fixtures, 'v4-expected.json'), 'utf8')) as Record<
-  string,
-  Json
->;
+const expected = await expectedState(
+  JSON.parse(await readFile(join(fixtures, 'v4-expected.json'), 'utf8')) as Record<string, Json>,
+);
 const sqlScript = await readFile(join(fixtures, 'postgres-v4.sql'), 'utf8');
 const idbImage = JSON.parse(await readFile(join(fixtures, 'indexeddb-v3.json'), 'utf8')) as IndexedDBImage;
 
