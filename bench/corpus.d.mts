@@ -3,6 +3,8 @@ export interface CorpusItem {
   kind: string;
   tags: string[];
 }
+/** A seeded PRNG: the same numbers in [0, 1) on every run. */
+export function mulberry32(seed: number): () => number;
 export function makeCorpus(
   count: number,
   seed?: number,
