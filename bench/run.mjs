@@ -13,6 +13,7 @@ const ALL = [
   'sqljs',
   'indexeddb-chromium',
   'postgres',
+  'postgres-vector',
   'encryption',
   'api',
   'bundle',
