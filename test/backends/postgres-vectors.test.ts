@@ -257,4 +257,28 @@ describe('Postgres schema step: vector columns', () => {
     await again.close();
     await db.close();
   }, 60_000);
+
+  it('keeps to real[] when pgvector lives in a schema off the search path, and still ranks in SQL', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    await db.exec(`CREATE SCHEMA ext; CREATE EXTENSION vector SCHEMA ext;
+      CREATE SCHEMA app; SET search_path TO app;`);
+    const store = new PostgresStore(pglite(db));
+    const mem = await createMemory({ store, namespace: 'app' });
+    const a = await mem.add({ content: 'a', embedding: [1, 0], embeddingModel: 'm' });
+    const b = await mem.add({ content: 'b', embedding: [1, 1], embeddingModel: 'm' });
+    const { rows } = await db.query<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'app.engram_memories'::regclass AND attname = 'embedding_unit'`,
+    );
+    expect(rows[0]?.type).toBe('real[]');
+    const fallback = vi.spyOn(store, 'vectors');
+    const found = await mem.search('', { vector: [0, 1], model: 'm' });
+    expect(found.map((h) => [h.memory.id, h.score])).toEqual([
+      [b.id, 1 / Math.sqrt(2)],
+      [a.id, 0],
+    ]);
+    expect(fallback).not.toHaveBeenCalled();
+    await mem.close();
+    await db.close();
+  });
 });

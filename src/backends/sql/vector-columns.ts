@@ -42,12 +42,21 @@ export async function addVectorColumns(tx: SqlQueries, dialect: SqlDialect): Pro
 }
 
 /**
- * Installs pgvector when the server offers it. A role without the right to create it still gets the
- * `real[]` column: the attempt runs under a savepoint so that its failure does not abort the migration.
+ * Installs pgvector when the server offers it and it is not installed yet. A role without the right to
+ * create it still gets the `real[]` column: the attempt runs under a savepoint so that its failure does
+ * not abort the migration.
  */
 async function installVector(tx: SqlQueries): Promise<boolean> {
-  const installed = async () =>
-    (await tx.all("SELECT 1 FROM pg_extension WHERE extname = 'vector'", [])).length > 0;
+  // Usable means visible on the search path: installed in another schema, its type and operators would
+  // not resolve in our statements, so the store keeps to real[].
+  const installed = async () => {
+    const [row] = await tx.all<{ usable: boolean }>(
+      `SELECT to_regtype('vector') IS NOT NULL
+        AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS usable`,
+      [],
+    );
+    return row?.usable === true;
+  };
   if (await installed()) return true;
   const available = await tx.all("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'", []);
   if (available.length === 0) return false;
