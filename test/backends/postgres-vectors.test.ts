@@ -148,6 +148,22 @@ describe('Postgres vector search in SQL, exact mode', () => {
     });
   }
 
+  it('pglite() loads pgvector by itself when the package is installed (engram serve default)', async () => {
+    const driver = pglite();
+    const mem = await createMemory({ store: new PostgresStore(driver), namespace: 'own' });
+    const a = await mem.add({ content: 'a', embedding: [3, 4], embeddingModel: 'm' });
+    const [row] = await driver.all<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'engram_memories'::regclass AND attname = 'embedding_unit'`,
+      [],
+    );
+    expect(row?.type).toBe('vector');
+    expect((await mem.search('', { vector: [3, 4], model: 'm' })).map((h) => [h.memory.id, h.score])).toEqual(
+      [[a.id, 1]],
+    );
+    await mem.close();
+  });
+
   it('keeps the float4 copies in a pgvector column when the extension is there, real[] otherwise', async () => {
     const type = async (db: PGlite) =>
       (
