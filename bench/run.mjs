@@ -7,7 +7,8 @@ import os from 'node:os';
 import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
 
-// indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
+// indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it;
+// postgres-vector.mjs (100K x 384 in Postgres and PGlite+pgvector: over half an hour here) only then too.
 const ALL = [
   'memory',
   'sqljs',

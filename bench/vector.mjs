@@ -20,7 +20,7 @@ function gaussian(random) {
 }
 
 /** `count` vectors in one Float32Array: each a topic centre plus noise of 0.8 its length, normalised. */
-function makeVectors(count, seed) {
+export function makeVectors(count, seed) {
   const random = mulberry32(seed);
   const centres = new Float32Array(TOPICS * DIMS);
   const centreRandom = mulberry32(7);

@@ -23,6 +23,16 @@ export async function importPeer<T>(name: string, load: () => Promise<T>, needed
   }
 }
 
+/** Like {@link importPeer} for a package that only adds something: `undefined` when it is not installed. */
+export async function importOptional<T>(name: string, load: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isMissing(error, name)) return undefined;
+    throw error;
+  }
+}
+
 /** Node says ERR_MODULE_NOT_FOUND; bundlers and browsers word it their own way, always naming the specifier. */
 function isMissing(error: unknown, name: string): boolean {
   if (!(error instanceof Error)) return false;

@@ -1,4 +1,12 @@
-export { type PostgresDriver, PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
+export {
+  type HnswOptions,
+  type PostgresDriver,
+  PostgresStore,
+  type PostgresStoreOptions,
+  type PostgresVectorIndex,
+  pglite,
+  postgresJs,
+} from '../backends/postgres/index.js';
 export type { PulledChange, SyncRequest, SyncResponse } from '../core/sync/protocol.js';
 export { pullChanges, serveSync } from '../core/sync/server.js';
 export { type CorsOptions, createEdgeApp, type EdgeAppOptions, type StoreFactory } from './app.js';

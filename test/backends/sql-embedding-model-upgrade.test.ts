@@ -5,7 +5,7 @@ import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/index.js';
-import { downgradeToVersion1 } from './sql-legacy.js';
+import { CURRENT_SQL_VERSION, downgradeToVersion1 } from './sql-legacy.js';
 
 describe('SQL schema v3 (embedding_model)', () => {
   it('upgrades a v1 database in place: old rows read back, new embeddings record their model', async () => {
@@ -30,7 +30,7 @@ describe('SQL schema v3 (embedding_model)', () => {
 
     const check = new SQL.Database(await readFile(path));
     const [versions] = check.exec('SELECT version FROM engram_schema_version ORDER BY version');
-    expect(versions?.values).toEqual([[1], [2], [3], [4]]);
+    expect(versions?.values).toEqual(Array.from({ length: CURRENT_SQL_VERSION }, (_, i) => [i + 1]));
     const [models] = check.exec('SELECT embedding_model FROM engram_memories ORDER BY id');
     expect(models?.values).toEqual([[null], ['model-z']]);
     check.close();

@@ -13,5 +13,8 @@ export function downgradeToVersion1(db: Database): void {
   db.run('DELETE FROM engram_schema_version WHERE version > 1');
 }
 
-/** The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity). */
-export const CURRENT_SQL_VERSION = 4;
+/**
+ * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
+ * v5 Postgres vector columns, a no-op on SQLite).
+ */
+export const CURRENT_SQL_VERSION = 5;

@@ -1,4 +1,5 @@
 export type { PostgresDriver } from './driver.js';
 export { pglite } from './pglite.js';
 export { postgresJs } from './postgres-js.js';
-export { PostgresStore } from './postgres-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export type { HnswOptions, PostgresVectorIndex } from './vectors.js';

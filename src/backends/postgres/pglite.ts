@@ -1,5 +1,5 @@
 import type { PGliteInterface, Transaction } from '@electric-sql/pglite';
-import { importPeer } from '../../core/optional-peer.js';
+import { importOptional, importPeer } from '../../core/optional-peer.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
 
@@ -17,6 +17,7 @@ function queriesOf(db: Pick<PGliteInterface, 'query'> | Transaction): SqlQueries
 /**
  * Embedded Postgres (PGlite): in a directory, in memory when none is given, or over a PGlite instance you
  * already have (left open on `close()`). PGlite loads on first use, so importing this costs nothing until then.
+ * When `@electric-sql/pglite-pgvector` is installed, the database it creates loads pgvector.
  *
  * @example
  * import { PostgresStore, pglite } from 'engram/edge';
@@ -27,8 +28,12 @@ export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver
   let instance: Promise<PGliteInterface> | undefined =
     typeof dirOrInstance === 'object' ? Promise.resolve(dirOrInstance) : undefined;
   const db = () => {
-    instance ??= importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()').then(
-      ({ PGlite }) => PGlite.create(dirOrInstance as string),
+    instance ??= Promise.all([
+      importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()'),
+      // pgvector when installed: PostgresStore then ranks vectors with it (docs/embeddings.md).
+      importOptional('@electric-sql/pglite-pgvector', () => import('@electric-sql/pglite-pgvector')),
+    ]).then(([{ PGlite }, pgvector]) =>
+      PGlite.create(dirOrInstance as string, pgvector ? { extensions: { vector: pgvector.vector } } : {}),
     );
     return instance;
   };

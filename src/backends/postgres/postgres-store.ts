@@ -1,13 +1,30 @@
-import type { StoreCapabilities } from '../../core/store-contract.js';
+import type { MemoryFilter } from '../../core/filter.js';
+import type {
+  ApplyResult,
+  NativeSearchHit,
+  StoreCapabilities,
+  WriteBatch,
+} from '../../core/store-contract.js';
 import { postgresDialect } from '../sql/dialect.js';
-import type { SqlExecutor } from '../sql/executor.js';
+import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
 import { SqlStore } from '../sql/sql-store.js';
+import { refreshUnitVectors } from '../sql/vector-columns.js';
 import type { PostgresDriver } from './driver.js';
+import { checkVectorIndex, type PostgresVectorIndex, PostgresVectors } from './vectors.js';
+
+export interface PostgresStoreOptions {
+  /**
+   * Vector search: `'exact'` (default, same results as every store) or `{ hnsw: { m?, efConstruction?,
+   * efSearch? } }`, pgvector's approximate index (needs the extension). See docs/embeddings.md.
+   */
+  vectorIndex?: PostgresVectorIndex;
+}
 
 /**
  * Postgres (a server through postgres.js, or embedded PGlite). Several processes may share one database:
  * writers of a namespace take turns on its counter row, so the change feed numbers changes in commit
- * order and a sync pull never skips one. `close()` closes the driver.
+ * order and a sync pull never skips one. Vector search ranks in SQL (pgvector when installed). `close()`
+ * closes the driver.
  *
  * @example
  * import { createMemory } from 'engram';
@@ -17,14 +34,38 @@ import type { PostgresDriver } from './driver.js';
 export class PostgresStore extends SqlStore {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
+  private readonly vectorSearch: PostgresVectors;
 
-  constructor(private readonly db: PostgresDriver) {
+  constructor(
+    private readonly db: PostgresDriver,
+    options: PostgresStoreOptions = {},
+  ) {
     super(postgresDialect);
     this.kind = db.name ?? 'postgres';
     this.capabilities = { persistent: db.persistent, shared: true };
+    const vectorIndex = options.vectorIndex ?? 'exact';
+    checkVectorIndex(vectorIndex);
+    this.vectorSearch = new PostgresVectors(postgresDialect, vectorIndex);
   }
 
   protected override async connect(): Promise<SqlExecutor> {
     return this.db;
+  }
+
+  protected override async afterMerge(
+    tx: SqlQueries,
+    namespace: string,
+    batch: WriteBatch,
+    merged: ApplyResult,
+  ): Promise<void> {
+    const written = new Set((batch.memories ?? []).flatMap((w) => ('embedding' in w.values ? [w.id] : [])));
+    if (written.size > 0) await refreshUnitVectors(tx, namespace, written, merged.memories);
+  }
+
+  nearestVectors(
+    namespace: string,
+    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+  ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
+    return this.use('nearestVectors', (db) => this.vectorSearch.nearest(db, namespace, query));
   }
 }

@@ -14,7 +14,11 @@ const MEMORY_SELECT_QUALIFIED = MEMORY_SELECT.split(', ')
  * instants compare as epoch milliseconds like `Date.parse`, and a bound that does not parse excludes
  * nothing, as NaN does in core.
  */
-function listWhere(dialect: SqlDialect, namespace: string, query: CountQuery & Pick<ListQuery, 'beforeId'>) {
+export function listWhere(
+  dialect: SqlDialect,
+  namespace: string,
+  query: CountQuery & Pick<ListQuery, 'beforeId'>,
+) {
   const where = ['m.ns = ?'];
   const params: SqlParam[] = [namespace];
   const add = (sql: string, ...values: SqlParam[]) => {

@@ -2,6 +2,7 @@ import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { reindexText } from './reindex-text.js';
+import { addVectorColumns } from './vector-columns.js';
 
 /**
  * Schema versions, oldest first; a store applies those its database lacks. Never edit a shipped step:
@@ -47,6 +48,9 @@ const MIGRATIONS: Migration[] = [
     `ALTER TABLE engram_memories ADD COLUMN valid_from_ms ${int}`,
     `ALTER TABLE engram_memories ADD COLUMN valid_to_ms ${int}`,
   ],
+  // v5 (Postgres only): float4 unit copies of the embeddings, pgvector's type when available, so that
+  // vector search ranks in SQL (vector-columns.ts).
+  { run: addVectorColumns },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

@@ -21,7 +21,7 @@ import type {
   WriteBatch,
 } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlExecutor } from './executor.js';
+import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
 import { countStatement, listStatement, postingsStatement } from './queries.js';
 import { SqlReader } from './reads.js';
@@ -54,6 +54,9 @@ export abstract class SqlStore implements MemoryStore {
 
   /** Frees a connection whose schema could not be prepared; by default it is kept for the next attempt. */
   protected async abandon(_db: SqlExecutor): Promise<void> {}
+
+  /** Called in the write transaction once the batch is merged and flushed (Postgres: vector columns). */
+  protected async afterMerge(_tx: SqlQueries, _namespace: string, _batch: WriteBatch, _merged: ApplyResult) {}
 
   /** Called after each committed batch. */
   protected afterWrite(): void {}
@@ -110,6 +113,7 @@ export abstract class SqlStore implements MemoryStore {
         const seq = await staged.lockNamespace();
         const merged = await mergeBatch(staged, batch);
         await staged.flush(seq);
+        await this.afterMerge(tx, namespace, batch, merged);
         return merged;
       }),
     );

@@ -1,0 +1,197 @@
+import { EngramError } from '../../core/errors.js';
+import { compareIdsDesc, type MemoryFilter, matchesFilter } from '../../core/filter.js';
+import type { NativeSearchHit } from '../../core/store-contract.js';
+import { cosine, norm } from '../../core/vector/cosine.js';
+import { normalizeInto } from '../../core/vector/vector-rows.js';
+import type { SqlDialect } from '../sql/dialect.js';
+import type { SqlExecutor, SqlParam, SqlQueries } from '../sql/executor.js';
+import { listWhere } from '../sql/queries.js';
+import { SqlReader } from '../sql/reads.js';
+import type { Integer } from '../sql/rows.js';
+
+/** pgvector's HNSW build and search parameters (see its README); defaults are pgvector's but `efSearch`. */
+export interface HnswOptions {
+  /** Links per node, 2..100 (pgvector default 16). */
+  m?: number;
+  /** Candidate list while building, 4..1000, at least 2·m (default 64). */
+  efConstruction?: number;
+  /**
+   * Candidate list while searching, 1..1000; default 400 (pgvector's 40 misses too much: at 5K × 384 in
+   * bench/postgres-vector.mjs, 100 missed 8% of the exact top 10 and 400 none, for about the same time).
+   */
+  efSearch?: number;
+}
+
+/**
+ * How PostgresStore finds vector candidates: `'exact'` (default) ranks every embedding of the model in
+ * SQL, same results as every other store; `{ hnsw }` uses pgvector's approximate HNSW index, one per
+ * embedding length, built on the first such search and kept up to date by Postgres afterwards.
+ */
+export type PostgresVectorIndex = 'exact' | { hnsw: HnswOptions };
+
+type NearestQuery = { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter };
+
+/** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
+const MARGIN = 2;
+
+export function checkVectorIndex(option: PostgresVectorIndex): void {
+  if (option === 'exact') return;
+  const hnsw = typeof option === 'object' && option !== null ? option.hnsw : undefined;
+  if (typeof hnsw !== 'object' || hnsw === null) {
+    throw new EngramError(
+      'VALIDATION',
+      `vectorIndex: expected 'exact' or { hnsw: {…} }, got ${String(option)}`,
+      {
+        field: 'vectorIndex',
+      },
+    );
+  }
+  const ranges = { m: [2, 100], efConstruction: [4, 1000], efSearch: [1, 1000] } as const;
+  for (const [name, [min, max]] of Object.entries(ranges)) {
+    const value = hnsw[name as keyof HnswOptions];
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+      throw new EngramError(
+        'VALIDATION',
+        `vectorIndex.hnsw.${name}: expected an integer from ${min} to ${max}, got ${String(value)}`,
+        { field: `vectorIndex.hnsw.${name}` },
+      );
+    }
+  }
+}
+
+/**
+ * Vector search in Postgres over the float4 unit copies (`embedding_unit`, sql/vector-columns.ts): SQL
+ * chooses `limit × 2 + 10` candidates (pgvector's `<#>` or an HNSW index when installed, a sum over
+ * `unnest` otherwise), then each candidate is scored from its float64 embedding exactly like core's scan,
+ * so exact mode returns the ids and scores of every other store.
+ */
+export class PostgresVectors {
+  private column: Promise<'vector' | 'real[]'> | undefined;
+  private readonly indexed = new Set<number>();
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    private readonly index: PostgresVectorIndex,
+  ) {}
+
+  async nearest(
+    db: SqlExecutor,
+    namespace: string,
+    query: NearestQuery,
+  ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
+    const dims = query.vector.length;
+    const groups = await db.all<{ same: boolean | null; dims: number | null; n: Integer }>(
+      `SELECT embedding_model = $2 AS same, embedding_dims AS dims, count(*) AS n FROM engram_memories
+        WHERE ns = $1 AND embedding IS NOT NULL GROUP BY 1, 2`,
+      [namespace, query.model],
+    );
+    let otherModels = 0;
+    let found = false;
+    for (const group of groups) {
+      if (group.same !== true) {
+        otherModels += Number(group.n);
+        continue;
+      }
+      if (group.dims !== dims) {
+        throw new EngramError(
+          'VALIDATION',
+          `vector: expected ${group.dims} dimensions like the stored embeddings, got ${dims}`,
+          { field: 'vector' },
+        );
+      }
+      found = true;
+    }
+    if (!found || query.limit <= 0) return { hits: [], otherModels };
+    const reader = new SqlReader(db, this.dialect, namespace);
+    const normA = norm(query.vector as number[]);
+    const enough = query.limit * MARGIN + 10;
+    for (let want = enough; ; want *= 4) {
+      const ids = await this.candidates(db, namespace, query, want);
+      const records = await reader.memories(ids);
+      const scored: NativeSearchHit[] = [];
+      for (const id of ids) {
+        const record = records.get(id);
+        // Metadata is compared in JS, as `list` does; the other filters already ran in SQL.
+        if (!record?.memory.embedding || !matchesFilter(record.memory, query.filter)) continue;
+        scored.push({ record, score: cosine(query.vector as number[], record.memory.embedding, normA) });
+      }
+      if (ids.length < want || scored.length >= enough) {
+        scored.sort((a, b) => b.score - a.score || compareIdsDesc(a.record.memory.id, b.record.memory.id));
+        return { hits: scored.slice(0, query.limit), otherModels };
+      }
+    }
+  }
+
+  private async candidates(db: SqlExecutor, namespace: string, query: NearestQuery, want: number) {
+    const dims = query.vector.length;
+    const unit = new Float32Array(dims);
+    normalizeInto(query.vector, unit);
+    const { where, params } = listWhere(this.dialect, namespace, query.filter);
+    const column = await this.columnType(db);
+    const filtered = `${where} AND m.embedding_model = ? AND m.embedding_dims = ${dims}`;
+    const select = (order: string, vector: string) => ({
+      sql: this.dialect.native(
+        `SELECT m.id FROM engram_memories m WHERE ${filtered} ORDER BY ${order} LIMIT ?`,
+      ),
+      params: [...params, query.model, vector, want] as SqlParam[],
+    });
+    const read = async (tx: SqlQueries, statement: { sql: string; params: SqlParam[] }) =>
+      (await tx.all<{ id: string }>(statement.sql, statement.params)).map((row) => row.id);
+    if (column === 'real[]') {
+      if (this.index !== 'exact') {
+        throw new EngramError(
+          'VALIDATION',
+          'vectorIndex: hnsw needs the pgvector extension, which this database does not have ' +
+            "(CREATE EXTENSION vector before engram first opens it, or use vectorIndex: 'exact')",
+          { field: 'vectorIndex' },
+        );
+      }
+      // No extension: a sum over the two arrays, row by row, still only ids leave the server.
+      const dot = '(SELECT sum(x * y) FROM unnest(m.embedding_unit, ?::real[]) AS t(x, y))';
+      return read(db, select(`${dot} DESC, m.id DESC`, `{${unit.join(',')}}`));
+    }
+    const literal = `[${unit.join(',')}]`;
+    // `<#>` is the negative inner product: cosine for unit vectors. An expression unlike the index's
+    // (no typed cast) keeps exact mode off the approximate index.
+    if (this.index === 'exact') return read(db, select('m.embedding_unit <#> ?::vector, m.id DESC', literal));
+    const { hnsw } = this.index;
+    await this.ensureIndex(db, dims, hnsw);
+    const statement = select(`(m.embedding_unit::vector(${dims})) <#> ?::vector(${dims})`, literal);
+    return db.transaction(async (tx) => {
+      // Iterative scans keep reading the graph until enough rows pass the filters (namespace, model,
+      // kind…); the order they relax is restored by the rescoring.
+      await tx.run("SET LOCAL hnsw.iterative_scan = 'relaxed_order'", []);
+      await tx.run(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(hnsw.efSearch ?? 400, want))}`, []);
+      return read(tx, statement);
+    });
+  }
+
+  private columnType(db: SqlQueries): Promise<'vector' | 'real[]'> {
+    this.column ??= db
+      .all<{ type: string }>(
+        `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+          WHERE attrelid = 'engram_memories'::regclass AND attname = 'embedding_unit'`,
+        [],
+      )
+      .then(([row]) => (row?.type === 'vector' ? 'vector' : 'real[]'))
+      .catch((error: unknown) => {
+        this.column = undefined;
+        throw error;
+      });
+    return this.column;
+  }
+
+  /** One partial HNSW index per embedding length (pgvector indexes only vectors of one length). */
+  private async ensureIndex(db: SqlQueries, dims: number, hnsw: HnswOptions): Promise<void> {
+    if (this.indexed.has(dims)) return;
+    const m = hnsw.m ?? 16;
+    const build = hnsw.efConstruction ?? Math.max(64, 2 * m);
+    await db.run(
+      `CREATE INDEX IF NOT EXISTS engram_memories_hnsw_${dims} ON engram_memories
+        USING hnsw ((embedding_unit::vector(${dims})) vector_ip_ops) WITH (m = ${m}, ef_construction = ${build})
+        WHERE embedding_dims = ${dims}`,
+      [],
+    );
+    this.indexed.add(dims);
+  }
+}

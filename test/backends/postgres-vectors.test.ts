@@ -1,0 +1,300 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { mulberry32 } from '../../bench/corpus.mjs';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+
+// PGlite takes seconds to start: one instance with pgvector and one without, shared by every case.
+const withVector = await PGlite.create({ extensions: { vector } });
+const plain = await PGlite.create();
+const url = process.env.DATABASE_URL;
+const schema = `pgvec_${process.pid}_${Date.now()}`;
+const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+const server = () => postgresJs(url!, { max: 2, connection: { search_path: schema }, onnotice: () => {} });
+afterAll(async () => {
+  await Promise.all([withVector.close(), plain.close()]);
+  if (admin) {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+const DIMS = 24;
+const random = mulberry32(13);
+const randomVector = (dims = DIMS) => Array.from({ length: dims }, () => random() * 2 - 1);
+const WORDS = ['solar', 'wind', 'river', 'stone', 'cloud', 'forest', 'ember', 'frost'];
+
+/** Mixed models (and embeddings without one), kinds, tags, metadata, expiry, validity, ties and a zero vector. */
+const items = Array.from({ length: 1200 }, (_, i) => {
+  const model = i % 10 === 0 ? 'model-b' : i % 17 === 0 ? undefined : 'model-a';
+  const item = {
+    id: `m-${String(i).padStart(4, '0')}`,
+    content: `${WORDS[i % 8]} ${WORDS[(i * 3) % 8]} note ${i}`,
+    kind: i % 3 === 0 ? 'fact' : 'note',
+    tags: i % 4 === 0 ? ['work', 'home'] : i % 4 === 1 ? ['work'] : [],
+    metadata: { turn: i % 5 },
+    embedding: i === 7 ? new Array(DIMS).fill(0) : randomVector(),
+    ...(model ? { embeddingModel: model } : {}),
+    ...(i % 50 === 0 ? { expiresAt: '2001-01-01T00:00:00.000Z' } : {}),
+    ...(i % 45 === 0 ? { validFrom: '2999-01-01T00:00:00.000Z' } : {}),
+  };
+  return item;
+});
+// Exact duplicates of another vector: equal scores, ordered by id on every store.
+for (const i of [101, 202, 303]) items[i]!.embedding = [...items[11]!.embedding];
+const queries = Array.from({ length: 12 }, (_, i) => (i === 0 ? [...items[11]!.embedding] : randomVector()));
+
+type Options = NonNullable<Parameters<Engram['search']>[1]>;
+const cases: Array<[string, Options]> = queries.flatMap(
+  (q, i): Array<[string, Options]> => [
+    ['', { vector: q, model: 'model-a', limit: [1, 10, 40][i % 3] }],
+    ['', { vector: q, model: 'model-a', kind: 'fact', tags: ['work', 'home'], tagMode: 'all' }],
+    ['', { vector: q, model: 'model-a', metadata: { turn: 3 }, tags: ['work'], explain: true }],
+    [`${WORDS[i % 8]} ${WORDS[(i + 3) % 8]}`, { vector: q, model: 'model-a', mode: 'hybrid', limit: 15 }],
+    [WORDS[i % 8]!, { vector: q, model: 'model-b', mode: 'hybrid', explain: true, kind: 'note' }],
+  ],
+);
+
+async function loaded(store: MemoryStore, namespace = 'vectors'): Promise<Engram> {
+  const mem = await createMemory({ store, namespace });
+  for (let i = 0; i < items.length; i += 400) await mem.addMany(items.slice(i, i + 400));
+  return mem;
+}
+
+const hits = async (mem: Engram, query: string, options: Options) =>
+  (await mem.search(query, options)).map((h) => [h.memory.id, h.score, h.explain]);
+
+const stores: Array<[string, () => PostgresStore]> = [
+  ['PGlite with pgvector', () => new PostgresStore(pglite(withVector))],
+  ['PGlite without pgvector', () => new PostgresStore(pglite(plain))],
+];
+if (url) stores.push(['Postgres server', () => new PostgresStore(server())]);
+
+describe('Postgres vector search in SQL, exact mode', () => {
+  const reference = loaded(new InMemoryStore());
+
+  for (const [name, create] of stores) {
+    it(`${name}: same ids, scores and explanations as the in-memory store, vector and hybrid`, async () => {
+      const store = create();
+      const mem = await loaded(store);
+      const fallback = vi.spyOn(store, 'vectors');
+      for (const [query, options] of cases) {
+        const expected = await hits(await reference, query, options);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(await hits(mem, query, options), `${name}: "${query}" ${JSON.stringify(options)}`).toEqual(
+          expected,
+        );
+      }
+      // Candidates come from SQL: the embeddings were never read out to rank them in this process.
+      expect(fallback).not.toHaveBeenCalled();
+      await mem.close();
+    }, 120_000);
+
+    it(`${name}: compares only the query's model and counts the others`, async () => {
+      const memory = new InMemoryStore();
+      const store = create();
+      const opened = [await loaded(memory, 'models'), await loaded(store, 'models')];
+      const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+      for (const model of ['model-a', 'model-b', 'model-c']) {
+        const query = { vector: queries[3]!, model, limit: 20, filter };
+        const [expected, got] = await Promise.all([
+          memory.nearestVectors('models', query),
+          store.nearestVectors('models', query),
+        ]);
+        const strip = (r: typeof got) => ({
+          otherModels: r.otherModels,
+          hits: r.hits.map((h) => [h.record.memory.id, h.score, h.record.memory.embeddingModel]),
+        });
+        expect(strip(got)).toEqual(strip(expected));
+        for (const hit of got.hits) expect(hit.record.memory.embeddingModel).toBe(model);
+      }
+      const none = await store.nearestVectors('models', {
+        vector: queries[3]!,
+        model: 'model-c',
+        limit: 5,
+        filter,
+      });
+      expect(none).toEqual({ hits: [], otherModels: items.length });
+      await expect(
+        store.nearestVectors('models', { vector: [1, 0], model: 'model-a', limit: 5, filter }),
+      ).rejects.toMatchObject({ code: 'VALIDATION', field: 'vector' });
+      for (const mem of opened) await mem.close();
+    });
+
+    it(`${name}: a changed or removed embedding is searched as it now is`, async () => {
+      const store = create();
+      const mem = await createMemory({ store, namespace: 'changes' });
+      const a = await mem.add({ content: 'a', embedding: [1, 0, 0], embeddingModel: 'm' });
+      const b = await mem.add({ content: 'b', embedding: [0, 1, 0], embeddingModel: 'm' });
+      const search = async () =>
+        (await mem.search('', { vector: [0, 1, 0], model: 'm' })).map((h) => [h.memory.id, h.score]);
+      expect(await search()).toEqual([
+        [b.id, 1],
+        [a.id, 0],
+      ]);
+      await mem.update(a.id, { embedding: [0, 2, 0], embeddingModel: 'm' });
+      expect(await search()).toEqual([
+        [b.id, 1],
+        [a.id, 1],
+      ]);
+      await mem.update(b.id, { embedding: null });
+      expect((await search()).map(([id]) => id)).toEqual([a.id]);
+      await mem.remove(a.id);
+      expect(await search()).toEqual([]);
+      await mem.close();
+    });
+  }
+
+  it('pglite() loads pgvector by itself when the package is installed (engram serve default)', async () => {
+    const driver = pglite();
+    const mem = await createMemory({ store: new PostgresStore(driver), namespace: 'own' });
+    const a = await mem.add({ content: 'a', embedding: [3, 4], embeddingModel: 'm' });
+    const [row] = await driver.all<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'engram_memories'::regclass AND attname = 'embedding_unit'`,
+      [],
+    );
+    expect(row?.type).toBe('vector');
+    expect((await mem.search('', { vector: [3, 4], model: 'm' })).map((h) => [h.memory.id, h.score])).toEqual(
+      [[a.id, 1]],
+    );
+    await mem.close();
+  });
+
+  it('keeps the float4 copies in a pgvector column when the extension is there, real[] otherwise', async () => {
+    const type = async (db: PGlite) =>
+      (
+        await db.query<{ type: string }>(
+          `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+            WHERE attrelid = 'engram_memories'::regclass AND attname = 'embedding_unit'`,
+        )
+      ).rows[0]?.type;
+    await new PostgresStore(pglite(withVector)).open();
+    await new PostgresStore(pglite(plain)).open();
+    expect(await type(withVector)).toBe('vector');
+    expect(await type(plain)).toBe('real[]');
+  });
+});
+
+describe('Postgres HNSW (pgvector), approximate on request', () => {
+  it('finds at least 95% of the exact top 10, scores exact, the index built once per length', async () => {
+    const dims = 32;
+    const vectors = Array.from({ length: 3000 }, () => randomVector(dims));
+    const records = vectors.map((embedding, i) => ({
+      id: `h-${String(i).padStart(5, '0')}`,
+      content: `vector ${i}`,
+      embedding,
+      embeddingModel: 'model-h',
+    }));
+    const exact = await createMemory({ store: new InMemoryStore(), namespace: 'hnsw' });
+    const store = new PostgresStore(pglite(withVector), { vectorIndex: { hnsw: { efSearch: 64 } } });
+    const approx = await createMemory({ store, namespace: 'hnsw' });
+    for (let i = 0; i < records.length; i += 1000) {
+      await exact.addMany(records.slice(i, i + 1000));
+      await approx.addMany(records.slice(i, i + 1000));
+    }
+    let found = 0;
+    const rounds = 40;
+    for (let q = 0; q < rounds; q++) {
+      const query = { vector: randomVector(dims), model: 'model-h', limit: 10 };
+      const truth = new Map((await exact.search('', query)).map((h) => [h.memory.id, h.score]));
+      const got = await approx.search('', query);
+      expect(got).toHaveLength(10);
+      for (const hit of got) {
+        if (!truth.has(hit.memory.id)) continue;
+        found++;
+        expect(hit.score).toBe(truth.get(hit.memory.id));
+      }
+    }
+    expect(found / (rounds * 10)).toBeGreaterThanOrEqual(0.95);
+    const { rows } = await withVector.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_32'",
+    );
+    expect(rows[0]?.indexdef).toMatch(/USING hnsw/);
+    // The index answers the query (not a scan): the plan names it.
+    const plan = await withVector.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM engram_memories WHERE embedding_dims = 32
+        ORDER BY (embedding_unit::vector(32)) <#> '[${new Array(32).fill(0.1).join(',')}]'::vector(32) LIMIT 10`,
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/engram_memories_hnsw_32/);
+    await approx.close();
+    await exact.close();
+  }, 120_000);
+
+  it('refuses HNSW without pgvector, and bad index options, naming the field', async () => {
+    const store = new PostgresStore(pglite(plain), { vectorIndex: { hnsw: {} } });
+    const mem = await createMemory({ store, namespace: 'no-hnsw' });
+    await mem.add({ content: 'x', embedding: [1, 0], embeddingModel: 'm' });
+    await expect(mem.search('', { vector: [1, 0], model: 'm' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'vectorIndex',
+    });
+    await mem.close();
+    expect(() => new PostgresStore(pglite(plain), { vectorIndex: { hnsw: { m: 1 } } })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectorIndex.hnsw.m' }),
+    );
+    expect(() => new PostgresStore(pglite(plain), { vectorIndex: 'fast' as unknown as 'exact' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectorIndex' }),
+    );
+  });
+});
+
+describe('Postgres schema step: vector columns', () => {
+  it('upgrades a version 4 database that holds embeddings: they are searchable in SQL at once', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    const mem = await createMemory({ store: new PostgresStore(pglite(db)), namespace: 'old' });
+    await mem.addMany(items.slice(0, 200));
+    const other = await createMemory({ store: new PostgresStore(pglite(db)), namespace: 'old-2' });
+    await other.add({ content: 'other namespace', embedding: randomVector(), embeddingModel: 'model-a' });
+    await mem.close();
+    await other.close();
+    // Back to version 4 with the raw library: what a database written before this step looks like.
+    await db.exec(`DROP INDEX engram_memories_by_model;
+      ALTER TABLE engram_memories DROP COLUMN embedding_unit, DROP COLUMN embedding_dims;
+      DELETE FROM engram_schema_version WHERE version > 4;`);
+
+    const store = new PostgresStore(pglite(db));
+    const again = await createMemory({ store, namespace: 'old' });
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM engram_memories WHERE embedding_dims = $1 AND embedding_unit IS NOT NULL',
+      [DIMS],
+    );
+    expect(rows[0]?.n).toBe(201);
+    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'old' });
+    await reference.addMany(items.slice(0, 200));
+    const fallback = vi.spyOn(store, 'vectors');
+    for (const [query, options] of cases.slice(0, 10)) {
+      expect(await hits(again, query, options)).toEqual(await hits(reference, query, options));
+    }
+    expect(fallback).not.toHaveBeenCalled();
+    await again.close();
+    await db.close();
+  }, 60_000);
+
+  it('keeps to real[] when pgvector lives in a schema off the search path, and still ranks in SQL', async () => {
+    const db = await PGlite.create({ extensions: { vector } });
+    await db.exec(`CREATE SCHEMA ext; CREATE EXTENSION vector SCHEMA ext;
+      CREATE SCHEMA app; SET search_path TO app;`);
+    const store = new PostgresStore(pglite(db));
+    const mem = await createMemory({ store, namespace: 'app' });
+    const a = await mem.add({ content: 'a', embedding: [1, 0], embeddingModel: 'm' });
+    const b = await mem.add({ content: 'b', embedding: [1, 1], embeddingModel: 'm' });
+    const { rows } = await db.query<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+        WHERE attrelid = 'app.engram_memories'::regclass AND attname = 'embedding_unit'`,
+    );
+    expect(rows[0]?.type).toBe('real[]');
+    const fallback = vi.spyOn(store, 'vectors');
+    const found = await mem.search('', { vector: [0, 1], model: 'm' });
+    expect(found.map((h) => [h.memory.id, h.score])).toEqual([
+      [b.id, 1 / Math.sqrt(2)],
+      [a.id, 0],
+    ]);
+    expect(fallback).not.toHaveBeenCalled();
+    await mem.close();
+    await db.close();
+  });
+});
