@@ -4,13 +4,17 @@
 // ENGRAM_MODULE=/path/to/index.js measures another build of Engram (e.g. before a ranking change).
 
 import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
+import { stopwords } from '@orama/stopwords/english';
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import MiniSearch from 'minisearch';
 import postgres from 'postgres';
 import { makeConversations } from './quality-corpus.mjs';
+import { standInEmbedder } from './stand-in-embedder.mjs';
 
 const CONVERSATIONS = Number(process.env.BENCH_QUALITY_CONVERSATIONS ?? 60);
 const engramModule = process.env.ENGRAM_MODULE ?? '../dist/index.js';
+
+const HYBRID = 'Engram hybrid (stand-in embedder)';
 
 /** The words of a question, for engines whose query syntax a question would break. */
 const words = (text) => text.normalize('NFKC').match(/[\p{L}\p{N}]+/gu) ?? [];
@@ -21,16 +25,18 @@ function byConversation(turns) {
   return out;
 }
 
-async function engram(groups) {
+/** Engram's text search; with an embedder, hybrid search (text and vector ranks fused). */
+async function engram(groups, embedder) {
   const { createMemory, InMemoryStore } = await import(engramModule);
   const store = new InMemoryStore();
   const mems = new Map();
   for (const [conversation, turns] of groups) {
-    const mem = await createMemory({ store, namespace: conversation });
+    const mem = await createMemory({ store, namespace: conversation, ...(embedder ? { embedder } : {}) });
     await mem.addMany(turns.map((t) => ({ id: t.id, content: t.text })));
     mems.set(conversation, mem);
   }
-  return async (q) => (await mems.get(q.conversation).search(q.text, { limit: 10 })).map((h) => h.memory.id);
+  const options = embedder ? { limit: 10, mode: 'hybrid' } : { limit: 10 };
+  return async (q) => (await mems.get(q.conversation).search(q.text, options)).map((h) => h.memory.id);
 }
 
 function miniSearch(groups) {
@@ -119,6 +125,29 @@ async function postgresTsRank(turns) {
   return { search, close: () => sql.end() };
 }
 
+const STOP_WORDS = new Set(stopwords);
+
+/**
+ * Splits the questions by whether they share a content word (not a stop word, not a speaker's name) with
+ * their evidence: those text search can reach, and those only a model that knows meanings can.
+ */
+async function byOverlap(questions, turns) {
+  const { tokenize } = await import('../dist/store/index.js');
+  const text = new Map(turns.map((t) => [t.id, t.text]));
+  const names = new Set(turns.map((t) => t.speaker.toLowerCase()));
+  const shares = (q) => {
+    const content = words(q.text)
+      .map((w) => w.toLowerCase())
+      .filter((w) => !STOP_WORDS.has(w) && !names.has(w));
+    const wanted = new Set(tokenize(content.join(' ')));
+    return q.evidence.some((id) => tokenize(text.get(id)).some((term) => wanted.has(term)));
+  };
+  return {
+    'shares a content word': questions.filter(shares),
+    'shares none': questions.filter((q) => !shares(q)),
+  };
+}
+
 /** recall@k: share of a question's evidence turns in the top k, averaged; MRR: 1 / rank of the first. */
 async function evaluate(questions, search) {
   let r5 = 0;
@@ -142,6 +171,8 @@ export default async function run(record, info = { settings: [] }) {
   const pg = await postgresTsRank(turns);
   const systems = {
     Engram: await engram(groups),
+    // Not a model: a hashed character-trigram stand-in (bench/stand-in-embedder.mjs), none can be downloaded here.
+    [HYBRID]: await engram(groups, standInEmbedder()),
     'SQLite FTS5': await fts5(groups),
     MiniSearch: miniSearch(groups),
     Orama: await orama(groups),
@@ -151,15 +182,27 @@ export default async function run(record, info = { settings: [] }) {
   for (const [name, search] of Object.entries(systems)) results[name] = await evaluate(questions, search);
   const types = [...new Set(questions.map((q) => q.type))];
   const byType = {};
+  const hybridByType = {};
   for (const type of types) {
-    byType[type] = await evaluate(
-      questions.filter((q) => q.type === type),
-      systems.Engram,
-    );
+    const ofType = questions.filter((q) => q.type === type);
+    byType[type] = await evaluate(ofType, systems.Engram);
+    hybridByType[type] = await evaluate(ofType, systems[HYBRID]);
+  }
+  for (const [group, ofGroup] of Object.entries(await byOverlap(questions, turns))) {
+    byType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems.Engram);
+    hybridByType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems[HYBRID]);
   }
   await pg?.close();
   for (const metric of ['recall@5', 'recall@10', 'MRR']) {
-    for (const name of Object.keys(systems).filter((n) => n !== 'Engram')) {
+    record({
+      suite: 'quality',
+      metric: `${metric}, hybrid with a stand-in embedder`,
+      ours: results[HYBRID][metric],
+      ref: results.Engram[metric],
+      refName: 'Engram text',
+      unit: '',
+    });
+    for (const name of Object.keys(systems).filter((n) => n !== 'Engram' && n !== HYBRID)) {
       record({
         suite: 'quality',
         metric,
@@ -170,8 +213,8 @@ export default async function run(record, info = { settings: [] }) {
       });
     }
   }
-  console.log(JSON.stringify({ results, engramByType: byType }, null, 1));
+  console.log(JSON.stringify({ results, engramByType: byType, hybridByType }, null, 1));
   info.settings.push(
-    `Quality: ${turns.length} generated turns in ${CONVERSATIONS} conversations, ${questions.length} questions (${types.join(', ')}), each searched within its conversation; FTS5 and Postgres get the question's words OR-ed.`,
+    `Quality: ${turns.length} generated turns in ${CONVERSATIONS} conversations, ${questions.length} questions (${types.join(', ')}), each searched within its conversation; FTS5 and Postgres get the question's words OR-ed; hybrid uses a hashed character-trigram stand-in embedder (bench/stand-in-embedder.mjs), not a model.`,
   );
 }

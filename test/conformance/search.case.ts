@@ -3,7 +3,7 @@ import { expectError, ids, type SuiteContext } from './harness.js';
 
 function bm25(tf: number, length: number, df: number, docs: number, avgdl: number): number {
   const idf = Math.log(1 + (docs - df + 0.5) / (df + 0.5));
-  return (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.75 + (0.75 * length) / avgdl));
+  return (idf * tf * 2.2) / (tf + 1.2 * (1 - 0.3 + (0.3 * length) / avgdl));
 }
 
 export function searchCases(ctx: SuiteContext): void {
@@ -34,6 +34,23 @@ export function searchCases(ctx: SuiteContext): void {
       expect(hits[0]!.score).toBeGreaterThanOrEqual(hits[1]!.score);
       for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.score).toBeGreaterThanOrEqual(hits[i]!.score);
       expect(ids(hits)).toContain(one!.id);
+    });
+
+    it("adds a quarter of a stop word's BM25 beside content words, and its full weight alone", async () => {
+      const mem = await ctx.memory();
+      const [theCat, cat, theThe] = await mem.addMany([
+        { content: 'the cat' },
+        { content: 'cat' },
+        { content: 'the the dog' },
+      ]);
+      const avgdl = 6 / 3;
+      const refined = await mem.search('the cat');
+      expect(ids(refined)).toEqual([theCat!.id, cat!.id]);
+      expect(refined[0]!.score).toBeCloseTo(bm25(1, 2, 2, 3, avgdl) + 0.25 * bm25(1, 2, 2, 3, avgdl), 12);
+      expect(refined[1]!.score).toBeCloseTo(bm25(1, 1, 2, 3, avgdl), 12);
+      const alone = await mem.search('the');
+      expect(ids(alone)).toEqual([theThe!.id, theCat!.id]);
+      expect(alone[0]!.score).toBeCloseTo(bm25(2, 3, 2, 3, avgdl), 12);
     });
 
     it('stems: "running" finds "run" and "runs"', async () => {

@@ -50,7 +50,7 @@ function search(corpus: Corpus, query: string): Candidate[] {
 /** BM25 of one term in one document, straight from the formula. */
 function bm25(tf: number, length: number, docFrequency: number, stats: CorpusStats): number {
   const k1 = 1.2;
-  const b = 0.75;
+  const b = 0.3;
   const idf = Math.log(1 + (stats.docs - docFrequency + 0.5) / (docFrequency + 0.5));
   const avgdl = stats.tokens / stats.docs;
   return idf * ((tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * length) / avgdl)));
@@ -396,6 +396,20 @@ describe('rankDocuments', () => {
     expect(search(corpus, 'cat -dog -fish')).toEqual([]);
   });
 
+  it("adds a quarter of a stop word's BM25 to what content words matched, and matches nothing by it", () => {
+    const withStops = buildCorpus({ a: 'the cat', b: 'the the dog', c: 'cat' });
+    const results = search(withStops, 'the cat');
+    expect(results.map((r) => r.id)).toEqual(['a', 'c']);
+    const s = withStops.stats;
+    expect(results[0]!.score).toBeCloseTo(bm25(1, 2, 2, s) + 0.25 * bm25(1, 2, 2, s), 12);
+    expect(results[1]!.score).toBeCloseTo(bm25(1, 1, 2, s), 12);
+    // Alone, stop words are ordinary terms at full weight.
+    expect(search(withStops, 'the')[0]).toMatchObject({
+      id: 'b',
+      score: expect.closeTo(bm25(2, 3, 2, s), 12),
+    });
+  });
+
   it('requires every phrase term, sums them in order and flags phrase checks', () => {
     const results = search(corpus, '"cat dog" bird');
     expect(results.map((r) => r.id)).toEqual(['a']);
@@ -444,7 +458,20 @@ describe('rankDocuments', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties over random corpora and queries.
 
-const VOCABULARY = ['alpha', 'alps', 'beta', 'bet', 'gamma', 'game', 'delta', 'dell', 'omega', 'om'];
+const VOCABULARY = [
+  'alpha',
+  'alps',
+  'beta',
+  'bet',
+  'gamma',
+  'game',
+  'delta',
+  'dell',
+  'omega',
+  'om',
+  'the',
+  'what',
+];
 const textArb = fc
   .array(fc.constantFrom(...VOCABULARY), { minLength: 1, maxLength: 12 })
   .map((w) => w.join(' '));
@@ -480,7 +507,10 @@ function referenceRanking(
     let phrasesHeld = true;
     let score = 0;
     for (const clause of parsed.clauses) {
-      if (clause.kind === 'term' && terms.has(clause.term)) {
+      if (clause.kind === 'term' && clause.stop) {
+        // Beside content words a stop word adds a quarter of its weight and matches nothing alone.
+        if (terms.has(clause.term)) score += 0.25 * weight(clause.term);
+      } else if (clause.kind === 'term' && terms.has(clause.term)) {
         matched = true;
         score += weight(clause.term);
       } else if (clause.kind === 'prefix') {

@@ -25,7 +25,16 @@ export interface Candidate {
 }
 
 const K1 = 1.2;
-const B = 0.75;
+/**
+ * Length normalisation. Memories are short (a chat turn, a note): at the textbook 0.75 a few extra words
+ * cost a memory much of its score; 0.3 gained MRR on bench/quality.mjs at equal recall (docs/search.md).
+ */
+const B = 0.3;
+/**
+ * A stop word beside content words weighs a quarter of its BM25: enough to order memories a content word
+ * matched equally, too little to outrank one that matches more content (docs/search.md, bench/quality.mjs).
+ */
+const STOP_WEIGHT = 0.25;
 
 /** One term's postings, at most one per document, as parallel arrays. */
 interface TermPostings {
@@ -188,7 +197,7 @@ export function compareCandidates(
 }
 
 /**
- * Scores documents with BM25 (k1 = 1.2, b = 0.75, idf = ln(1 + (N - n + 0.5) / (n + 0.5))), from postings
+ * Scores documents with BM25 (k1 = 1.2, b = 0.3, idf = ln(1 + (N - n + 0.5) / (n + 0.5))), from postings
  * fetched for parsed.terms and for parsed.prefixes (a prefix posting carries the expanded term in `term`).
  *
  * A document matches when it matches at least one positive clause, holds every term of every phrase clause
@@ -197,7 +206,8 @@ export function compareCandidates(
  * an excluded phrase.
  *
  * Score = sum over positive clauses of: term → its BM25; prefix → the best BM25 among the document's
- * expansions; phrase → the sum of its terms' BM25 in order. Each document accumulates in clause order, never
+ * expansions; phrase → the sum of its terms' BM25 in order; a stop word beside content words → a quarter of
+ * its BM25, for documents another clause matched. Each document accumulates in clause order, never
  * in posting order, so any store, returning postings in any order, gets bit-identical scores.
  * Sorted by score descending, then id descending.
  */
@@ -256,11 +266,11 @@ export function scoreDocuments(
       const entry = index.get(clause.term);
       if (entry === undefined) continue;
       if (clause.stop) {
-        // A stop word beside content words only refines: it adds to documents a content word matched,
-        // and matches nothing by itself. (Weighing it down as well lost MRR on bench/quality.mjs.)
+        // A stop word beside content words only refines: it adds a fraction of its weight to documents a
+        // content word matched, and matches nothing by itself.
         for (let at = 0; at < entry.docs.length; at++) {
           const doc = entry.docs[at]!;
-          const weight = index.weight(entry, at);
+          const weight = STOP_WEIGHT * index.weight(entry, at);
           scores[doc]! += weight;
           if (shares) shares[doc] = weight;
         }
