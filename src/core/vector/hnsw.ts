@@ -301,11 +301,7 @@ export class HnswIndex {
   private sim(q: Float32Array, slot: number): number {
     const { data } = this;
     if (!data) return this.matrix.score(q, slot);
-    const dims = q.length;
-    const base = slot * dims;
-    let dot = 0;
-    for (let d = 0; d < dims; d++) dot += q[d]! * data[base + d]!;
-    return dot;
+    return dotAt(q, 0, data, slot * q.length, q.length);
   }
 
   private simSlots(a: number, b: number): number {
@@ -315,11 +311,7 @@ export class HnswIndex {
       return this.matrix.score(this.other, b);
     }
     const dims = this.matrix.dims;
-    const baseA = a * dims;
-    const baseB = b * dims;
-    let dot = 0;
-    for (let d = 0; d < dims; d++) dot += data[baseA + d]! * data[baseB + d]!;
-    return dot;
+    return dotAt(data, a * dims, data, b * dims, dims);
   }
 
   private ensure(rows: number): void {
@@ -337,4 +329,21 @@ export class HnswIndex {
     this.visited = new Uint32Array(capacity);
     this.epoch = 0;
   }
+}
+
+/** Dot product of two rows, four lanes at a time (about twice the speed of one accumulator in V8). */
+function dotAt(a: Float32Array, baseA: number, b: Float32Array, baseB: number, dims: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let d = 0;
+  for (const end = dims - 3; d < end; d += 4) {
+    s0 += a[baseA + d]! * b[baseB + d]!;
+    s1 += a[baseA + d + 1]! * b[baseB + d + 1]!;
+    s2 += a[baseA + d + 2]! * b[baseB + d + 2]!;
+    s3 += a[baseA + d + 3]! * b[baseB + d + 3]!;
+  }
+  for (; d < dims; d++) s0 += a[baseA + d]! * b[baseB + d]!;
+  return s0 + s1 + s2 + s3;
 }
