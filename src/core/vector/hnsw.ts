@@ -7,7 +7,7 @@ import type { VectorHit, VectorRows } from './vector-rows.js';
 export interface HnswOptions {
   /** Links per node on the upper layers, twice as many on the base layer (default 16). */
   m?: number;
-  /** Candidates weighed when linking a new node (default 100): more builds slower and finds better. */
+  /** Candidates weighed when linking a new node (default 40): more builds slower and finds better. */
   efConstruction?: number;
   /** Candidates a query keeps while walking the base layer (default 64, at least k). */
   efSearch?: number;
@@ -67,7 +67,7 @@ export class HnswIndex {
   ) {
     this.m = options.m ?? 16;
     this.m0 = this.m * 2;
-    this.efConstruction = options.efConstruction ?? 100;
+    this.efConstruction = options.efConstruction ?? 40;
     this.efSearch = options.efSearch ?? 64;
     this.mL = 1 / Math.log(Math.max(2, this.m));
     this.random = seededRandom(options.seed ?? 1);
