@@ -44,6 +44,12 @@ describe('HnswIndex', () => {
     expect(hnsw.bytes).toBeGreaterThan(0);
   });
 
+  it('refuses a matrix that reuses freed slots (a node is its slot)', () => {
+    expect(() => new HnswIndex(new VectorMatrix(32))).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'matrix' }),
+    );
+  });
+
   it('builds the same graph from the same writes and seed, and another with another seed', () => {
     const a = filledGraph({ seed: 5 }).hnsw;
     const b = filledGraph({ seed: 5 }).hnsw;

@@ -1,3 +1,4 @@
+import { EngramError } from '../errors.js';
 import { seededRandom } from './k-means.js';
 import { ScoreHeap } from './score-heap.js';
 import { TopK } from './top-k.js';
@@ -65,6 +66,13 @@ export class HnswIndex {
     readonly matrix: VectorRows,
     options: HnswOptions = {},
   ) {
+    if (matrix.recycle) {
+      throw new EngramError(
+        'VALIDATION',
+        'matrix: an HNSW graph needs rows that keep their slots (create the matrix with recycle = false)',
+        { field: 'matrix' },
+      );
+    }
     this.m = options.m ?? 16;
     this.m0 = this.m * 2;
     this.efConstruction = options.efConstruction ?? 40;

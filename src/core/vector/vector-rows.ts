@@ -30,7 +30,7 @@ export abstract class VectorRows {
    */
   constructor(
     readonly dims: number,
-    private readonly recycle = true,
+    readonly recycle = true,
   ) {}
 
   /** Bytes held by the vector storage (the ids aside). */
