@@ -38,6 +38,7 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
   it.each([
     [IVF, 0.95],
     [HNSW, 0.95],
+    [{ index: 'hnsw', hnsw: { linkMs: 0 } } as VectorOptions, 0.95],
     [{ quantize: 'int8' } as VectorOptions, 0.98],
   ])('%j: recall against the exact store, exact float64 scores, filters applied', async (vectors, floor) => {
     const exact = await filled(freshName());

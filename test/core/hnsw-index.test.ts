@@ -87,6 +87,21 @@ describe('HnswIndex', () => {
     expect(recall(live, got)).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('links within linkMs per search and scans the rest exactly, ending with the same graph', () => {
+    const { rows, hnsw } = filledGraph({ linkMs: 0 });
+    const exact = new VectorMatrix(32);
+    data.forEach((v, i) => {
+      exact.set(`v${i}`, v);
+    });
+    // With no time to link, a search links one batch of 16 and scans the other rows exactly.
+    expect(hnsw.search(queries[0]!, 10)).toEqual(exact.search(queries[0]!, 10));
+    expect(hnsw.pending).toBe(data.length - 16);
+    for (let i = 0; hnsw.pending > 0; i++) hnsw.search(queries[i % queries.length]!, 10);
+    const whole = filledGraph().hnsw;
+    for (const q of queries.slice(0, 10)) expect(hnsw.search(q, 10)).toEqual(whole.search(q, 10));
+    expect(rows.rows).toBe(data.length);
+  });
+
   it('filters during the walk and keeps looking until enough pass', () => {
     const { hnsw } = filledGraph();
     const rare = (id: string) => id.endsWith('37');

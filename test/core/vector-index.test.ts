@@ -252,6 +252,7 @@ describe('InMemoryStore vector options', () => {
       [{ index: 'hnsw', hnsw: { efSearch: 10.5 } }, 'vectors.hnsw.efSearch'],
       [{ index: 'hnsw', hnsw: { efConstruction: '64' } }, 'vectors.hnsw.efConstruction'],
       [{ index: 'hnsw', hnsw: { seed: -1 } }, 'vectors.hnsw.seed'],
+      [{ index: 'hnsw', hnsw: { linkMs: -5 } }, 'vectors.hnsw.linkMs'],
       [{ index: 'hnsw', hnsw: { ef: 64 } }, 'vectors.hnsw.ef'],
       [{ index: 'hnsw', hnsw: 16 }, 'vectors.hnsw'],
       [{ ivf: { probes: 0 } }, 'vectors.ivf.probes'],

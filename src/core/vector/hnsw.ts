@@ -14,6 +14,12 @@ export interface HnswOptions {
   efSearch?: number;
   /** Seed of the level generator, so that the same writes build the same graph (default 1). */
   seed?: number;
+  /**
+   * At most this many milliseconds of linking per search (default: no limit); rows not linked yet are
+   * scanned exactly, so a search after a bulk load or a reopen costs about an exact scan plus this,
+   * and the graph fills in over the next searches.
+   */
+  linkMs?: number;
 }
 
 /**
@@ -40,6 +46,7 @@ export class HnswIndex {
   private readonly m0: number;
   private readonly efConstruction: number;
   private readonly efSearch: number;
+  private readonly linkMs: number;
   private readonly mL: number;
   private readonly random: () => number;
   private links0 = new Int32Array(0);
@@ -77,6 +84,7 @@ export class HnswIndex {
     this.m0 = this.m * 2;
     this.efConstruction = options.efConstruction ?? 40;
     this.efSearch = options.efSearch ?? 64;
+    this.linkMs = options.linkMs ?? Number.POSITIVE_INFINITY;
     this.mL = 1 / Math.log(Math.max(2, this.m));
     this.random = seededRandom(options.seed ?? 1);
     this.row = new Float32Array(matrix.dims);
@@ -102,16 +110,24 @@ export class HnswIndex {
     return bytes;
   }
 
-  /** Links every row written since the last call into the graph, in slot order. */
-  catchUp(): void {
+  /**
+   * Links the rows written since the last call into the graph, in slot order (so the graph does not
+   * depend on how the work was split), for at most `budgetMs`.
+   */
+  catchUp(budgetMs = Number.POSITIVE_INFINITY): void {
     const rows = this.matrix.rows;
     if (this.indexed >= rows) return;
     const started = performance.now();
     this.ensure(rows);
     this.data = this.matrix instanceof VectorMatrix ? this.matrix.data : undefined;
     const { ids } = this.matrix;
-    for (let slot = this.indexed; slot < rows; slot++) if (ids[slot] !== undefined) this.insert(slot);
-    this.indexed = rows;
+    let slot = this.indexed;
+    while (slot < rows) {
+      if (ids[slot] !== undefined) this.insert(slot);
+      slot += 1;
+      if ((slot & 15) === 0 && performance.now() - started >= budgetMs) break;
+    }
+    this.indexed = slot;
     this.buildMs += performance.now() - started;
   }
 
@@ -121,18 +137,28 @@ export class HnswIndex {
    */
   search(vector: ArrayLike<number>, k: number, accept?: (id: string) => boolean, ef?: number): VectorHit[] {
     const q = this.matrix.query(vector);
-    this.catchUp();
-    if (this.entry < 0 || k <= 0) return [];
+    this.catchUp(this.linkMs);
+    if (k <= 0) return [];
     this.data = this.matrix instanceof VectorMatrix ? this.matrix.data : undefined;
-    let ep = this.entry;
-    let epSim = this.sim(q, ep);
-    for (let level = this.top; level > 0; level--) [ep, epSim] = this.greedy(q, ep, epSim, level);
-    this.walk(q, ep, epSim, Math.max(k, ef ?? this.efSearch), 0, accept, false);
     const best = new TopK(k);
-    const { found } = this;
-    while (found.size > 0) {
-      const score = found.topScore;
-      best.push(found.pop(), score);
+    if (this.entry >= 0) {
+      let ep = this.entry;
+      let epSim = this.sim(q, ep);
+      for (let level = this.top; level > 0; level--) [ep, epSim] = this.greedy(q, ep, epSim, level);
+      this.walk(q, ep, epSim, Math.max(k, ef ?? this.efSearch), 0, accept, false);
+      const { found } = this;
+      while (found.size > 0) {
+        const score = found.topScore;
+        best.push(found.pop(), score);
+      }
+    }
+    // Rows the link budget left for later are scanned exactly.
+    const { ids, rows } = this.matrix;
+    for (let slot = this.indexed; slot < rows; slot++) {
+      const id = ids[slot];
+      if (id === undefined) continue;
+      const sim = this.sim(q, slot);
+      if (sim > best.threshold && (!accept || accept(id))) best.push(slot, sim);
     }
     return this.matrix.hits(best);
   }

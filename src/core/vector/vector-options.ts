@@ -33,6 +33,7 @@ const HNSW_LIMITS: Record<keyof HnswOptions, [number, number]> = {
   efConstruction: [1, 4096],
   efSearch: [1, 4096],
   seed: [0, 2 ** 32 - 1],
+  linkMs: [0, 3_600_000],
 };
 
 function checkIntegers(

@@ -104,11 +104,14 @@ export class VectorSpace {
     return { hits, otherModels };
   }
 
-  /** Trains every IVF index that needs it, and links pending rows into every HNSW graph, now. */
+  /**
+   * Trains every IVF index that needs it, and links pending rows into every HNSW graph (within
+   * `hnsw.linkMs`, if set), now.
+   */
   train(): void {
     for (const group of this.groups.values()) {
       if (group.ivf?.stale) group.ivf.train();
-      group.hnsw?.catchUp();
+      group.hnsw?.catchUp(this.options.hnsw?.linkMs);
     }
   }
 
@@ -144,7 +147,7 @@ export class VectorSpace {
     }
     group.rows = rows;
     group.hnsw = new HnswIndex(rows, this.options.hnsw);
-    group.hnsw.catchUp();
+    group.hnsw.catchUp(this.options.hnsw?.linkMs);
     this.rebuildMs += performance.now() - started;
   }
 }
