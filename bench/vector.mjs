@@ -1,10 +1,12 @@
 // Vector search at scale: exact search on a Float32Array matrix, int8 quantisation with exact rescoring,
-// and the IVF approximate index (int8 lists, rescored), beside Orama's vector search on the same vectors
-// and queries. No ANN library is installed to compare with directly (see docs/embeddings.md).
+// the IVF approximate index (int8 lists, rescored) and the HNSW graph (rescored), beside Orama's vector
+// search on the same vectors and queries, and the `hnsw` package (pure TypeScript HNSW) used directly
+// as the ANN library peer, at a smaller size because its build is slow.
 // Vectors are synthetic but shaped like sentence embeddings: unit vectors around 2 000 topic centres
 // (no model can be downloaded here), 384 dimensions as all-MiniLM-L6-v2 / bge-small produce.
 import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
-import { Int8Matrix, IvfIndex, VectorMatrix } from '../dist/index.js';
+import { HNSW } from 'hnsw';
+import { HnswIndex, Int8Matrix, IvfIndex, VectorMatrix } from '../dist/index.js';
 import { median, mulberry32 } from './corpus.mjs';
 
 const SIZE = Number(process.env.BENCH_VECTOR_SIZE ?? 100_000);
@@ -12,6 +14,8 @@ const DIMS = Number(process.env.BENCH_VECTOR_DIMS ?? 384);
 const QUERIES = Number(process.env.BENCH_VECTOR_QUERIES ?? 40);
 // Orama scans every vector per query in JS objects (seconds each at 100K): fewer rounds, same queries.
 const ORAMA_QUERIES = Number(process.env.BENCH_VECTOR_ORAMA_QUERIES ?? 6);
+// The `hnsw` package links ~1 ms per vector here (JS arrays and Maps): 100K would take minutes.
+const PEER_SIZE = Math.min(SIZE, Number(process.env.BENCH_VECTOR_PEER_SIZE ?? 5_000));
 const TOPICS = Math.max(10, Math.round(SIZE / 50));
 const K = 10;
 
@@ -275,7 +279,184 @@ export default async function run(record, info = { settings: [] }) {
     unit: ' ms',
   });
 
+  // HNSW over a Float32 matrix that keeps deleted slots, as the stores build it: fill + link measured,
+  // then searches taking the stores' 4k + 10 candidates, rescored exactly.
+  const hnswBuilt = await built(() => {
+    const matrix = new VectorMatrix(DIMS, n, false);
+    for (let i = 0; i < n; i++) matrix.set(ids[i], row(vectors, i));
+    const index = new HnswIndex(matrix);
+    index.catchUp();
+    return index;
+  });
+  const hnsw = hnswBuilt.value;
+  const hnswTop = (q, ef, accept) => {
+    const unit = exact.value.query(q);
+    return hnsw
+      .search(q, K * 4 + 10, accept, ef)
+      .map((h) => ({ id: h.id, score: exact.value.score(unit, exact.value.slot(h.id)) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, K)
+      .map((h) => h.id);
+  };
+  for (const ef of [64, 128]) {
+    const hnswHits = [];
+    const hnswP50 = await p50(queries, (i) => {
+      hnswHits[i] = hnswTop(queries[i], ef);
+    });
+    const targeted = ef === 64;
+    record({
+      suite,
+      metric: `HNSW (efSearch ${ef}) search p50 at ${k} (ms)`,
+      ours: hnswP50,
+      ref: exactP50,
+      refName: 'Float32 exact',
+      unit: ' ms',
+      target: targeted ? { ratio: 0.1 } : undefined,
+    });
+    record({
+      suite,
+      metric: `HNSW (efSearch ${ef}) recall@10 miss (1 − recall) at ${k}`,
+      ours: 1 - recall(truth, hnswHits),
+      ref: 1,
+      refName: 'exact',
+      unit: '',
+      target: targeted ? { max: 0.05 } : undefined,
+    });
+  }
+  record({
+    suite,
+    metric: `HNSW build (fill + link) at ${k} (ms)`,
+    ours: hnswBuilt.ms,
+    ref: orama.ms,
+    refName: 'Orama build',
+    unit: ' ms',
+  });
+  record({
+    suite,
+    metric: `HNSW memory (matrix + graph) at ${k} (MiB)`,
+    ours: mb(hnswBuilt.bytes),
+    ref: mb(exact.bytes),
+    refName: 'Float32 exact',
+    unit: ' MiB',
+  });
+  // A tab reopening with { linkMs: 50 }: its first search links for 50 ms and scans the rest exactly
+  // (a second graph over the same rows, nothing linked yet).
+  const budgeted = new HnswIndex(hnsw.matrix, { linkMs: 50 });
+  const firstStart = performance.now();
+  budgeted.search(queries[0], K * 4 + 10);
+  record({
+    suite,
+    metric: `HNSW (linkMs 50) first search, ${k} unlinked (ms)`,
+    ours: performance.now() - firstStart,
+    ref: exactP50,
+    refName: 'Float32 exact p50',
+    unit: ' ms',
+  });
+  const linkedFirst = n - budgeted.pending;
+
+  // Deletes: a tenth of the rows gone (their nodes keep routing); recall against the exact live set.
+  const gone = new Set();
+  for (let i = 0; i < n; i += 10) {
+    hnsw.matrix.delete(ids[i]);
+    gone.add(ids[i]);
+  }
+  const live = (id) => !gone.has(id) && id.startsWith('m');
+  const liveTruth = queries.map((q) => exact.value.search(q, K, live).map((h) => h.id));
+  const liveHits = queries.map((q) => hnswTop(q, 64));
+  record({
+    suite,
+    metric: `HNSW recall@10 miss with 10% deleted at ${k}`,
+    ours: 1 - recall(liveTruth, liveHits),
+    ref: 1,
+    refName: 'exact',
+    unit: '',
+  });
+  const hnswAdds = makeVectors(1000, 4);
+  const hnswAddStart = performance.now();
+  for (let i = 0; i < 1000; i++) hnsw.matrix.set(`y${i}`, row(hnswAdds, i));
+  hnsw.catchUp();
+  record({
+    suite,
+    metric: 'HNSW incremental add, per vector (ms)',
+    ours: (performance.now() - hnswAddStart) / 1000,
+    ref: hnswBuilt.ms / n,
+    refName: 'build per vector',
+    unit: ' ms',
+  });
+  // The rebuild past half deleted is a build of the live rows: measured on the first half.
+  const rebuildStart = performance.now();
+  const half = new VectorMatrix(DIMS, n / 2, false);
+  for (let i = 0; i < n / 2; i++) half.set(ids[i], row(vectors, i));
+  new HnswIndex(half).catchUp();
+  record({
+    suite,
+    metric: `HNSW rebuild after half deleted (${n / 2000}K live) (ms)`,
+    ours: performance.now() - rebuildStart,
+    ref: hnswBuilt.ms,
+    refName: `build at ${k}`,
+    unit: ' ms',
+  });
+
+  // The ANN library peer: `hnsw` (npm) with the same m, efConstruction and efSearch, beside ours, both
+  // on the first PEER_SIZE vectors, recall against the exact top 10 of those.
+  const pk = `${PEER_SIZE / 1000}K×${DIMS}`;
+  const peerExact = new VectorMatrix(DIMS, PEER_SIZE);
+  for (let i = 0; i < PEER_SIZE; i++) peerExact.set(ids[i], row(vectors, i));
+  const peerTruth = queries.map((q) => peerExact.search(q, K).map((h) => h.id));
+  const oursSmall = await built(() => {
+    const matrix = new VectorMatrix(DIMS, PEER_SIZE, false);
+    for (let i = 0; i < PEER_SIZE; i++) matrix.set(ids[i], row(vectors, i));
+    const index = new HnswIndex(matrix);
+    index.catchUp();
+    return index;
+  });
+  const peer = await built(async () => {
+    const index = new HNSW(16, 40, DIMS, 'cosine', 64);
+    for (let i = 0; i < PEER_SIZE; i++) await index.addPoint(i, Float32Array.from(row(vectors, i)));
+    return index;
+  });
+  const oursSmallHits = [];
+  const oursSmallP50 = await p50(queries, (i) => {
+    oursSmallHits[i] = oursSmall.value.search(queries[i], K).map((h) => h.id);
+  });
+  const peerHits = [];
+  const peerP50 = await p50(queries, (i) => {
+    peerHits[i] = peer.value.searchKNN(queries[i], K).map((h) => ids[h.id]);
+  });
+  record({
+    suite,
+    metric: `HNSW build at ${pk} (ms)`,
+    ours: oursSmall.ms,
+    ref: peer.ms,
+    refName: 'hnsw (npm)',
+    unit: ' ms',
+  });
+  record({
+    suite,
+    metric: `HNSW search p50 at ${pk}, no rescoring (ms)`,
+    ours: oursSmallP50,
+    ref: peerP50,
+    refName: 'hnsw (npm)',
+    unit: ' ms',
+  });
+  record({
+    suite,
+    metric: `HNSW recall@10 at ${pk}, no rescoring (fraction)`,
+    ours: recall(peerTruth, oursSmallHits),
+    ref: recall(peerTruth, peerHits),
+    refName: 'hnsw (npm)',
+    unit: '',
+  });
+  record({
+    suite,
+    metric: `HNSW memory (matrix + graph) at ${pk} (MiB)`,
+    ours: mb(oursSmall.bytes),
+    ref: mb(peer.bytes),
+    refName: 'hnsw (npm)',
+    unit: ' MiB',
+  });
+
   info.settings.push(
-    `Vector: ${n.toLocaleString('en-US')} synthetic unit vectors of ${DIMS} dims around ${TOPICS} topic centres, ${QUERIES} queries from the same distribution (Orama: the first ${ORAMA_QUERIES}), k = ${K}; recall is against Engram's exact search. Memory is heap + array buffers after a forced GC. IVF: √n lists, k-means on a 4 096-vector sample; p50 includes rescoring 4k candidates.`,
+    `Vector: ${n.toLocaleString('en-US')} synthetic unit vectors of ${DIMS} dims around ${TOPICS} topic centres, ${QUERIES} queries from the same distribution (Orama: the first ${ORAMA_QUERIES}), k = ${K}; recall is against Engram's exact search. Memory is heap + array buffers after a forced GC. IVF: √n lists, k-means on a 4 096-vector sample; p50 includes rescoring 4k candidates. HNSW: m 16, efConstruction 40, efSearch 64 (the defaults), 4k + 10 candidates rescored; the \`hnsw\` npm package with the same settings on the first ${PEER_SIZE.toLocaleString('en-US')} vectors (its build at 100K would take minutes), compared there with ours without rescoring. HNSW with linkMs 50 linked ${linkedFirst} vectors in its first search.`,
   );
 }

@@ -34,6 +34,8 @@ export {
   type TransferOptions,
 } from './core/transfer.js';
 export {
+  HnswIndex,
+  type HnswOptions,
   Int8Matrix,
   IvfIndex,
   type IvfOptions,

@@ -10,6 +10,7 @@ const freshName = () => `engram-vectors-${process.pid}-${Date.now()}-${++databas
 const data = clustered(1200, 16, 30, 1);
 const queries = clustered(12, 16, 30, 2);
 const IVF: VectorOptions = { index: 'ivf', ivf: { minTrain: 500 } };
+const HNSW: VectorOptions = { index: 'hnsw', hnsw: { m: 8 } };
 
 async function filled(name: string, vectors?: VectorOptions): Promise<Engram> {
   const mem = await createMemory({ store: new IndexedDBStore(vectors ? { name, vectors } : { name }) });
@@ -36,6 +37,8 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
 
   it.each([
     [IVF, 0.95],
+    [HNSW, 0.95],
+    [{ index: 'hnsw', hnsw: { linkMs: 0 } } as VectorOptions, 0.95],
     [{ quantize: 'int8' } as VectorOptions, 0.98],
   ])('%j: recall against the exact store, exact float64 scores, filters applied', async (vectors, floor) => {
     const exact = await filled(freshName());
@@ -60,24 +63,27 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
     await approx.close();
   });
 
-  it('keeps up with writes without rebuilding: adds found, deletes gone, moved vectors moved', async () => {
-    const mem = await filled(freshName(), IVF);
-    const store = mem.store as IndexedDBStore;
-    await mem.search('', { vector: queries[0]!, model: 'm' });
-    const reads = vi.spyOn(store, 'vectors');
-    await mem.add({ id: 'twin', content: 'twin', embedding: queries[1]!, embeddingModel: 'm' });
-    expect(ids(await mem.search('', { vector: queries[1]!, model: 'm', limit: 1 }))).toEqual(['twin']);
-    await mem.remove('twin');
-    expect(ids(await mem.search('', { vector: queries[1]!, model: 'm' }))).not.toContain('twin');
-    await mem.update('v0005', { embedding: queries[2]!, embeddingModel: 'm' });
-    expect(ids(await mem.search('', { vector: queries[2]!, model: 'm', limit: 1 }))).toEqual(['v0005']);
-    expect(reads).not.toHaveBeenCalled();
-    await mem.close();
-  });
+  it.each([IVF, HNSW])(
+    '%j keeps up with writes without rebuilding: adds found, deletes gone, moved vectors moved',
+    async (vectors) => {
+      const mem = await filled(freshName(), vectors);
+      const store = mem.store as IndexedDBStore;
+      await mem.search('', { vector: queries[0]!, model: 'm' });
+      const reads = vi.spyOn(store, 'vectors');
+      await mem.add({ id: 'twin', content: 'twin', embedding: queries[1]!, embeddingModel: 'm' });
+      expect(ids(await mem.search('', { vector: queries[1]!, model: 'm', limit: 1 }))).toEqual(['twin']);
+      await mem.remove('twin');
+      expect(ids(await mem.search('', { vector: queries[1]!, model: 'm' }))).not.toContain('twin');
+      await mem.update('v0005', { embedding: queries[2]!, embeddingModel: 'm' });
+      expect(ids(await mem.search('', { vector: queries[2]!, model: 'm', limit: 1 }))).toEqual(['v0005']);
+      expect(reads).not.toHaveBeenCalled();
+      await mem.close();
+    },
+  );
 
-  it('hears other tabs’ writes over the change channel', async () => {
+  it.each([IVF, HNSW])('%j hears other tabs’ writes over the change channel', async (vectors) => {
     const name = freshName();
-    const mem = await filled(name, IVF);
+    const mem = await filled(name, vectors);
     await mem.search('', { vector: queries[0]!, model: 'm' });
     const other = await createMemory({ store: new IndexedDBStore({ name }) });
     await other.add({ id: 'from-other-tab', content: 'x', embedding: queries[3]!, embeddingModel: 'm' });
@@ -114,8 +120,11 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
   });
 
   it('refuses bad vector options with the field named', () => {
-    expect(() => new IndexedDBStore({ name: freshName(), vectors: { index: 'hnsw' as 'ivf' } })).toThrow(
+    expect(() => new IndexedDBStore({ name: freshName(), vectors: { index: 'annoy' as 'ivf' } })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors.index' }),
     );
+    expect(
+      () => new IndexedDBStore({ name: freshName(), vectors: { index: 'hnsw', hnsw: { efSearch: 0 } } }),
+    ).toThrow(expect.objectContaining({ code: 'VALIDATION', field: 'vectors.hnsw.efSearch' }));
   });
 });

@@ -213,6 +213,8 @@ describe('InMemoryStore vector options', () => {
     [{ index: 'ivf', ivf: { minTrain: 1000 } } as const, 0.95],
     [{ quantize: 'int8' } as const, 0.98],
     [{ index: 'ivf', quantize: 'int8', ivf: { minTrain: 1000 } } as const, 0.95],
+    [{ index: 'hnsw' } as const, 0.95],
+    [{ index: 'hnsw', quantize: 'int8', hnsw: { m: 8, efSearch: 32 } } as const, 0.95],
   ])('%j answers with recall ≥ %d of the exact store, exact scores, deletes gone', async (vectors, floor) => {
     const exact = await filled(undefined, data);
     const approx = await filled(vectors, data);
@@ -245,7 +247,14 @@ describe('InMemoryStore vector options', () => {
     const bad: Array<[unknown, string]> = [
       ['int8', 'vectors'],
       [{ quantize: 'int4' }, 'vectors.quantize'],
-      [{ index: 'hnsw' }, 'vectors.index'],
+      [{ index: 'annoy' }, 'vectors.index'],
+      [{ index: 'hnsw', hnsw: { m: 1 } }, 'vectors.hnsw.m'],
+      [{ index: 'hnsw', hnsw: { efSearch: 10.5 } }, 'vectors.hnsw.efSearch'],
+      [{ index: 'hnsw', hnsw: { efConstruction: '64' } }, 'vectors.hnsw.efConstruction'],
+      [{ index: 'hnsw', hnsw: { seed: -1 } }, 'vectors.hnsw.seed'],
+      [{ index: 'hnsw', hnsw: { linkMs: -5 } }, 'vectors.hnsw.linkMs'],
+      [{ index: 'hnsw', hnsw: { ef: 64 } }, 'vectors.hnsw.ef'],
+      [{ index: 'hnsw', hnsw: 16 }, 'vectors.hnsw'],
       [{ ivf: { probes: 0 } }, 'vectors.ivf.probes'],
       [{ ivf: { lists: 2.5 } }, 'vectors.ivf.lists'],
       [{ ivf: { nprobe: 4 } }, 'vectors.ivf.nprobe'],

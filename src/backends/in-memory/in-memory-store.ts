@@ -30,8 +30,9 @@ import { nearestInMemory } from './vector-space.js';
 export interface InMemoryStoreOptions {
   /**
    * How vector search finds candidates: exact by default (a Float32Array per model, scanned);
-   * `{ quantize: 'int8' }` keeps int8 codes instead, `{ index: 'ivf' }` adds an approximate IVF index,
-   * trained once a model has 5 000 vectors and then kept current (see docs/embeddings.md).
+   * `{ quantize: 'int8' }` keeps int8 codes instead, `{ index: 'hnsw' }` adds an approximate HNSW graph
+   * (new vectors linked in at the next search) and `{ index: 'ivf' }` an IVF index, trained once a model
+   * has 5 000 vectors and then kept current (see docs/embeddings.md).
    */
   vectors?: VectorOptions;
 }

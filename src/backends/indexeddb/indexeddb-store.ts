@@ -60,7 +60,8 @@ export interface IndexedDBStoreOptions {
    */
   onEvicted?: () => void;
   /**
-   * Opt-in vector index, as on the in-memory store: `{ index: 'ivf' }` and/or `{ quantize: 'int8' }`.
+   * Opt-in vector index, as on the in-memory store: `{ index: 'hnsw' | 'ivf' }` and/or
+   * `{ quantize: 'int8' }`.
    * It lives in memory, built from IndexedDB on a namespace's first vector search and kept current by
    * this tab's writes and other tabs' (see docs/embeddings.md). Default: exact search in core.
    */

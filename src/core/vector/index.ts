@@ -1,3 +1,4 @@
+export { HnswIndex, type HnswOptions } from './hnsw.js';
 export { Int8Matrix } from './int8-matrix.js';
 export { IvfIndex, type IvfOptions } from './ivf-index.js';
 export { TopK } from './top-k.js';

@@ -12,8 +12,8 @@ export class Int8Matrix extends VectorRows {
   scales: Float32Array;
   private readonly scratch: Float32Array;
 
-  constructor(dims: number, capacity = 1024) {
-    super(dims);
+  constructor(dims: number, capacity = 1024, recycle = true) {
+    super(dims, recycle);
     this.codes = new Int8Array(dims * capacity);
     this.scales = new Float32Array(capacity);
     this.scratch = new Float32Array(dims);

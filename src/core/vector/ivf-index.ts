@@ -1,3 +1,4 @@
+import type { HnswIndex } from './hnsw.js';
 import { InvertedList } from './inverted-list.js';
 import { kMeans, nearestCentroid, seededRandom } from './k-means.js';
 import { TopK } from './top-k.js';
@@ -22,9 +23,7 @@ const GROUPS_TRIED = 8;
 /**
  * Approximate search by inverted file (IVF): k-means centroids split the vectors into lists; a query
  * scans only the lists of its nearest centroids. Written here rather than taken from a library because
- * none fits all three runtimes and the data model: hnswlib-wasm needs a WASM file loaded at run time
- * (awkward in Workers) and keeps a float copy of every vector; the pure-JS `hnsw` package keeps a JS
- * array and Map per node, has no delete, and builds 100K × 384 too slowly.
+ * none fits Node, browsers and Workers alike (see {@link HnswIndex} for the libraries weighed).
  *
  * Each list keeps its vectors as int8 codes side by side (IVF-SQ8): a query reads a few contiguous
  * blocks, which is what makes it fast (scanning the same rows scattered over the exact matrix is ~2.5×

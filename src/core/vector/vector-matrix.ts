@@ -8,8 +8,8 @@ import { normalizeInto, type VectorHit, VectorRows } from './vector-rows.js';
 export class VectorMatrix extends VectorRows {
   data: Float32Array;
 
-  constructor(dims: number, capacity = 1024) {
-    super(dims);
+  constructor(dims: number, capacity = 1024, recycle = true) {
+    super(dims, recycle);
     this.data = new Float32Array(dims * capacity);
   }
 

@@ -24,7 +24,14 @@ export abstract class VectorRows {
   private readonly slotOf = new Map<string, number>();
   private readonly free: number[] = [];
 
-  constructor(readonly dims: number) {}
+  /**
+   * With `recycle` off, a deleted row keeps its slot and values (a graph index still routes through
+   * it) and new rows always take fresh slots.
+   */
+  constructor(
+    readonly dims: number,
+    readonly recycle = true,
+  ) {}
 
   /** Bytes held by the vector storage (the ids aside). */
   abstract get bytes(): number;
@@ -80,8 +87,10 @@ export abstract class VectorRows {
     if (slot === undefined) return undefined;
     this.slotOf.delete(id);
     this.ids[slot] = undefined;
-    this.clear(slot);
-    this.free.push(slot);
+    if (this.recycle) {
+      this.clear(slot);
+      this.free.push(slot);
+    }
     return slot;
   }
 

@@ -1,3 +1,4 @@
+import { HnswIndex } from './hnsw.js';
 import { Int8Matrix } from './int8-matrix.js';
 import { IvfIndex } from './ivf-index.js';
 import { VectorMatrix } from './vector-matrix.js';
@@ -8,7 +9,14 @@ interface Group {
   model: string;
   rows: VectorRows;
   ivf?: IvfIndex;
+  hnsw?: HnswIndex;
 }
+
+/**
+ * Deleted nodes keep routing HNSW queries but cost memory and walk time; past this share of the graph
+ * it is rebuilt from the live rows at the next search (measured in the bench).
+ */
+const HNSW_REBUILD_SHARE = 0.5;
 
 /**
  * One namespace's embeddings in memory, grouped by model (and length): a Float32 or int8 matrix each,
@@ -19,11 +27,17 @@ export class VectorSpace {
   private readonly groups = new Map<string, Group>();
   private readonly groupOf = new Map<string, string>();
 
-  constructor(private readonly options: Required<Omit<VectorOptions, 'ivf'>> & Pick<VectorOptions, 'ivf'>) {}
+  /** Milliseconds the HNSW rebuilds (after many deletes) took, summed. */
+  rebuildMs = 0;
 
-  /** Whether candidates come from an approximate order (int8 or IVF), which calls for a wider net. */
+  constructor(
+    private readonly options: Required<Omit<VectorOptions, 'ivf' | 'hnsw'>> &
+      Pick<VectorOptions, 'ivf' | 'hnsw'>,
+  ) {}
+
+  /** Whether candidates come from an approximate order (int8, IVF or HNSW), which calls for a wider net. */
   get approximate(): boolean {
-    return this.options.index === 'ivf' || this.options.quantize === 'int8';
+    return this.options.index !== 'exact' || this.options.quantize === 'int8';
   }
 
   /** How many candidates to take for `limit` results before the exact rescoring picks the final order. */
@@ -41,12 +55,10 @@ export class VectorSpace {
     const key = `${model ?? ''}\u0000${embedding.length}`;
     let group = this.groups.get(key);
     if (!group) {
-      const rows =
-        this.options.quantize === 'int8'
-          ? new Int8Matrix(embedding.length, 64)
-          : new VectorMatrix(embedding.length, 64);
+      const rows = this.rowsFor(embedding.length, 64);
       group = { model: model ?? '', rows };
       if (this.options.index === 'ivf') group.ivf = new IvfIndex(rows, this.options.ivf);
+      if (this.options.index === 'hnsw') group.hnsw = new HnswIndex(rows, this.options.hnsw);
       this.groups.set(key, group);
     }
     const slot = group.rows.set(id, embedding);
@@ -85,22 +97,57 @@ export class VectorSpace {
       if (group.rows.size === 0) continue;
       group.rows.checkDims(vector, 'vector');
       if (group.ivf?.stale) group.ivf.train();
-      hits.push(
-        ...(group.ivf ? group.ivf.search(vector, want, accept) : group.rows.search(vector, want, accept)),
-      );
+      if (group.hnsw && group.hnsw.deletedShare > HNSW_REBUILD_SHARE) this.rebuild(group);
+      const index = group.ivf ?? group.hnsw ?? group.rows;
+      hits.push(...index.search(vector, want, accept));
     }
     return { hits, otherModels };
   }
 
-  /** Trains every IVF index that needs it now, rather than on the next search. */
+  /**
+   * Trains every IVF index that needs it, and links pending rows into every HNSW graph (within
+   * `hnsw.linkMs`, if set), now.
+   */
   train(): void {
-    for (const group of this.groups.values()) if (group.ivf?.stale) group.ivf.train();
+    for (const group of this.groups.values()) {
+      if (group.ivf?.stale) group.ivf.train();
+      group.hnsw?.catchUp(this.options.hnsw?.linkMs);
+    }
   }
 
-  /** Milliseconds the IVF trainings of this space took, summed over groups (for measuring rebuilds). */
+  /**
+   * Milliseconds the IVF trainings (the last of each group) or HNSW linking (over the graphs' life)
+   * took, summed over groups (for measuring rebuilds).
+   */
   get trainMs(): number {
     let ms = 0;
-    for (const group of this.groups.values()) ms += group.ivf?.lastTrainMs ?? 0;
+    for (const group of this.groups.values()) ms += group.ivf?.lastTrainMs ?? group.hnsw?.buildMs ?? 0;
     return ms;
+  }
+
+  private rowsFor(dims: number, capacity: number): VectorRows {
+    // An HNSW node is its slot, so its rows must not be reused (see HnswIndex).
+    const recycle = this.options.index !== 'hnsw';
+    return this.options.quantize === 'int8'
+      ? new Int8Matrix(dims, capacity, recycle)
+      : new VectorMatrix(dims, capacity, recycle);
+  }
+
+  /** A fresh matrix of the live rows and a graph over them, replacing one grown heavy with deletes. */
+  private rebuild(group: Group): void {
+    const started = performance.now();
+    const old = group.rows;
+    const rows = this.rowsFor(old.dims, Math.max(64, old.size));
+    const row = new Float32Array(old.dims);
+    for (let slot = 0; slot < old.rows; slot++) {
+      const id = old.ids[slot];
+      if (id === undefined) continue;
+      old.rowInto(slot, row);
+      rows.set(id, row);
+    }
+    group.rows = rows;
+    group.hnsw = new HnswIndex(rows, this.options.hnsw);
+    group.hnsw.catchUp(this.options.hnsw?.linkMs);
+    this.rebuildMs += performance.now() - started;
   }
 }
