@@ -30,7 +30,7 @@ describe('SQL schema v3 (embedding_model)', () => {
 
     const check = new SQL.Database(await readFile(path));
     const [versions] = check.exec('SELECT version FROM engram_schema_version ORDER BY version');
-    expect(versions?.values).toEqual([[1], [2], [3], [4]]);
+    expect(versions?.values).toEqual([[1], [2], [3], [4], [5]]);
     const [models] = check.exec('SELECT embedding_model FROM engram_memories ORDER BY id');
     expect(models?.values).toEqual([[null], ['model-z']]);
     check.close();

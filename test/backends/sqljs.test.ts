@@ -85,9 +85,21 @@ describe('SqlJsStore extras', () => {
     expect(await rawRows(path, 'SELECT from_id, to_id, type FROM engram_links')).toEqual([
       [a!.id, b!.id, 'related_to'],
     ]);
+    // The text index: one posting block per term, holding memory a's document number.
+    const [[docA]] = (await rawRows(path, `SELECT doc FROM engram_memories WHERE id = '${a!.id}'`)) as [
+      [number],
+    ];
+    const blocks = await rawRows(
+      path,
+      "SELECT term, grp, hex(data) FROM engram_postings WHERE ns = 'raw' ORDER BY term",
+    );
+    // Varints: document number, tf 1, length 3 (a is the first memory: number 0).
+    expect(docA).toBe(0);
     expect(
-      await rawRows(path, "SELECT term FROM engram_terms WHERE id = '" + a!.id + "' ORDER BY term"),
-    ).toEqual([['dark'], ['prefer'], ['roast'], ['~dark'], ['~prefers'], ['~roast']]);
+      blocks.filter((row) =>
+        ['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].includes(row[0] as string),
+      ),
+    ).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map((term) => [term, 0, '000103']));
   });
 
   it('debounces saves after writes and saves once more on close', async () => {

@@ -41,13 +41,6 @@ export interface TombstoneRow {
   clock: string;
 }
 
-export interface PostingRow {
-  term: string;
-  id: string;
-  tf: Integer;
-  len: Integer;
-}
-
 export const MEMORY_COLUMNS = [
   'ns',
   'id',

@@ -1,6 +1,7 @@
 import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
+import { toPostingBlocks } from './migrate-postings.js';
 import { reindexText } from './reindex-text.js';
 
 /**
@@ -47,6 +48,8 @@ const MIGRATIONS: Migration[] = [
     `ALTER TABLE engram_memories ADD COLUMN valid_from_ms ${int}`,
     `ALTER TABLE engram_memories ADD COLUMN valid_to_ms ${int}`,
   ],
+  // v5: the text index as posting blocks, memories numbered (posting-blocks.ts); rebuilt from content.
+  { run: toPostingBlocks },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,9 +22,10 @@ import type {
 } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor } from './executor.js';
-import { countStatement, listStatement, postingsStatement } from './queries.js';
+import { readPostings } from './posting-reads.js';
+import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
-import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
+import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
 import { migrate } from './schema.js';
 import { StagedWrites } from './staged-writes.js';
 
@@ -234,12 +235,7 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.use('postings', async (db) => {
-      const statement = postingsStatement(this.dialect, namespace, terms, prefixes);
-      if (!statement) return [];
-      const rows = await db.all<PostingRow>(statement.sql, statement.params);
-      return rows.map((row) => ({ term: row.term, id: row.id, tf: Number(row.tf), length: Number(row.len) }));
-    });
+    return this.use('postings', (db) => readPostings(db, this.dialect, namespace, terms, prefixes));
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {

@@ -1,0 +1,151 @@
+import { BulkWriter } from './bulk.js';
+import { type SqlDialect, slices } from './dialect.js';
+import type { SqlParam, SqlQueries } from './executor.js';
+import { type BlockPosting, blockOf, decodeBlock, encodeBlock, textPostings } from './posting-blocks.js';
+
+const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
+const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
+
+/** A memory whose text changes: its content before (undefined: new) and after (undefined: deleted). */
+export interface TextChange {
+  id: string;
+  before: string | undefined;
+  after: string | undefined;
+}
+
+/** What one (term, group) row loses and gains. */
+interface BlockChange {
+  term: string;
+  grp: number;
+  removed: Set<number>;
+  added: BlockPosting[];
+}
+
+/**
+ * Rewrites the posting blocks the changes touch, in the caller's transaction: each touched row is read
+ * once, merged and written once. Returns the document number of every memory that keeps a text (new
+ * memories get fresh numbers; an edited one keeps its own) and the change of the namespace's counters.
+ */
+export async function writePostings(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  changes: readonly TextChange[],
+): Promise<{ docOf: Map<string, number>; docs: number; tokens: number }> {
+  const docOf = new Map<string, number>();
+  if (changes.length === 0) return { docOf, docs: 0, tokens: 0 };
+  const stored = await storedDocs(db, dialect, namespace, changes);
+  const fresh = changes.filter((c) => c.after !== undefined && stored.get(c.id) === undefined);
+  let firstFresh = Number.POSITIVE_INFINITY;
+  if (fresh.length > 0) {
+    const sql = 'UPDATE engram_namespaces SET docnos = docnos + ? WHERE ns = ? RETURNING docnos';
+    const [row] = await db.all<{ docnos: number | string }>(dialect.native(sql), [fresh.length, namespace]);
+    firstFresh = Number(row!.docnos) - fresh.length;
+    for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
+  }
+  const blocks = new Map<string, BlockChange>();
+  const blockChange = (term: string, doc: number) => {
+    const grp = blockOf(doc);
+    const key = `${term} ${grp}`;
+    let change = blocks.get(key);
+    if (change === undefined) {
+      change = { term, grp, removed: new Set(), added: [] };
+      blocks.set(key, change);
+    }
+    return change;
+  };
+  let docs = 0;
+  let tokens = 0;
+  for (const { id, before, after } of changes) {
+    const old = stored.get(id);
+    if (before !== undefined && old !== undefined) {
+      const { length, terms } = textPostings(before);
+      for (const term of terms.keys()) blockChange(term, old).removed.add(old);
+      docs--;
+      tokens -= length;
+    }
+    if (after !== undefined) {
+      const doc = old ?? docOf.get(id)!;
+      docOf.set(id, doc);
+      const { length, terms } = textPostings(after);
+      for (const [term, tf] of terms) blockChange(term, doc).added.push({ doc, tf, len: length });
+      docs++;
+      tokens += length;
+    }
+  }
+  // Groups wholly above the numbers handed out before this batch cannot hold a row yet.
+  const lastOld = blockOf(firstFresh - 1);
+  const existing = await readBlocks(
+    db,
+    dialect,
+    namespace,
+    [...blocks.values()].filter((b) => b.grp <= lastOld),
+  );
+  const upserts: SqlParam[][] = [];
+  const emptied: [string, number][] = [];
+  const ordered = [...blocks.values()].sort((a, b) =>
+    a.term !== b.term ? (a.term < b.term ? -1 : 1) : a.grp - b.grp,
+  );
+  for (const change of ordered) {
+    const key = `${change.term} ${change.grp}`;
+    const readd = new Set(change.added.map((p) => p.doc));
+    const kept = (existing.get(key) ?? []).filter((p) => !change.removed.has(p.doc) && !readd.has(p.doc));
+    const merged = kept.concat(change.added).sort((a, b) => a.doc - b.doc);
+    if (merged.length === 0) {
+      if (existing.has(key)) emptied.push([change.term, change.grp]);
+    } else upserts.push([namespace, change.term, change.grp, encodeBlock(merged)]);
+  }
+  for (const slice of slices(emptied, (dialect.maxParams - 1) / 2)) {
+    const sql = `DELETE FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
+    await db.run(dialect.native(sql), [namespace, ...slice.flat()]);
+  }
+  await new BulkWriter(db, dialect).insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  return { docOf, docs, tokens };
+}
+
+/** The document numbers of the changed memories already stored. */
+async function storedDocs(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  changes: readonly TextChange[],
+): Promise<Map<string, number>> {
+  const ids = changes.filter((c) => c.before !== undefined).map((c) => c.id);
+  const out = new Map<string, number>();
+  for (const slice of slices(ids, dialect.maxParams - 1)) {
+    const list = dialect.inList('id', slice);
+    const sql = `SELECT id, doc FROM engram_memories WHERE ns = ? AND ${list.sql} AND doc IS NOT NULL`;
+    const rows = await db.all<{ id: string; doc: number | string }>(dialect.native(sql), [
+      namespace,
+      ...list.params,
+    ]);
+    for (const row of rows) out.set(row.id, Number(row.doc));
+  }
+  return out;
+}
+
+/** The current postings of the given (term, group) rows that exist, keyed `term group`. */
+async function readBlocks(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  wanted: readonly BlockChange[],
+): Promise<Map<string, BlockPosting[]>> {
+  const out = new Map<string, BlockPosting[]>();
+  for (const slice of slices(wanted, (dialect.maxParams - 1) / 2)) {
+    const sql = `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
+    const params: SqlParam[] = [namespace];
+    for (const { term, grp } of slice) params.push(term, grp);
+    const rows = await db.all<{ term: string; grp: number | string; data: Uint8Array }>(
+      dialect.native(sql),
+      params,
+    );
+    for (const row of rows) out.set(`${row.term} ${Number(row.grp)}`, decodeBlock(row.data));
+  }
+  return out;
+}
+
+/** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */
+function termBlocks(count: number): string {
+  return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
+}
