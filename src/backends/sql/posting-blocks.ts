@@ -10,7 +10,7 @@ import { indexText } from '../../core/text/index.js';
  * SQLite's FTS4 and Postgres' GIN store their postings the same way (per term, compressed); neither lets
  * us keep core's scoring (BM25 over the exact tf and length of every posting), hence this small codec.
  */
-export const BLOCK_DOCS = 1024;
+export const BLOCK_DOCS = 4096;
 
 export const blockOf = (doc: number): number => Math.floor(doc / BLOCK_DOCS);
 

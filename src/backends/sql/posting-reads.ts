@@ -1,5 +1,5 @@
 import type { TextPosting } from '../../core/store-contract.js';
-import { type SqlDialect, slices } from './dialect.js';
+import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
 import { forEachPosting } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
@@ -59,19 +59,18 @@ async function idsOf(
   const keep = (rows: Row[]) => {
     for (const row of rows) out.set(Number(row.doc), row.id);
   };
-  if (unique.length * 4 >= high - low + 1) {
+  if (unique.length * 2 >= high - low + 1) {
     const sql = 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc >= ? AND doc <= ?';
     keep(await db.all<Row>(dialect.native(sql), [namespace, low, high]));
     return out;
   }
-  if (dialect.name === 'postgres') {
-    const sql = 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc = ANY(?::bigint[])';
-    keep(await db.all<Row>(dialect.native(sql), [namespace, `{${unique.join(',')}}`]));
-    return out;
-  }
-  for (const slice of slices(unique, dialect.maxParams - 1)) {
-    const sql = `SELECT doc, id FROM engram_memories WHERE ns = ? AND doc IN (${Array(slice.length).fill('?').join(', ')})`;
-    keep(await db.all<Row>(dialect.native(sql), [namespace, ...slice]));
-  }
+  // One parameter whatever the count: a statement with thousands of placeholders costs more to prepare
+  // than to run.
+  const sql =
+    dialect.name === 'postgres'
+      ? 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc = ANY(?::bigint[])'
+      : 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc IN (SELECT value FROM json_each(?))';
+  const list = dialect.name === 'postgres' ? `{${unique.join(',')}}` : `[${unique.join(',')}]`;
+  keep(await db.all<Row>(dialect.native(sql), [namespace, list]));
   return out;
 }

@@ -17,7 +17,7 @@ export interface TextChange {
 interface BlockChange {
   term: string;
   grp: number;
-  removed: Set<number>;
+  removed: Set<number> | null;
   added: BlockPosting[];
 }
 
@@ -43,15 +43,18 @@ export async function writePostings(
     firstFresh = Number(row!.docnos) - fresh.length;
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
   }
-  const blocks = new Map<string, BlockChange>();
+  // By term, then a short list of groups (mostly one): cheaper than a key string per posting.
+  const blocks = new Map<string, BlockChange[]>();
   const blockChange = (term: string, doc: number) => {
     const grp = blockOf(doc);
-    const key = `${term} ${grp}`;
-    let change = blocks.get(key);
-    if (change === undefined) {
-      change = { term, grp, removed: new Set(), added: [] };
-      blocks.set(key, change);
+    let list = blocks.get(term);
+    if (list === undefined) {
+      list = [];
+      blocks.set(term, list);
     }
+    for (const change of list) if (change.grp === grp) return change;
+    const change: BlockChange = { term, grp, removed: null, added: [] };
+    list.push(change);
     return change;
   };
   let docs = 0;
@@ -60,7 +63,11 @@ export async function writePostings(
     const old = stored.get(id);
     if (before !== undefined && old !== undefined) {
       const { length, terms } = textPostings(before);
-      for (const term of terms.keys()) blockChange(term, old).removed.add(old);
+      for (const term of terms.keys()) {
+        const change = blockChange(term, old);
+        change.removed ??= new Set();
+        change.removed.add(old);
+      }
       docs--;
       tokens -= length;
     }
@@ -73,27 +80,31 @@ export async function writePostings(
       tokens += length;
     }
   }
+  const ordered = [...blocks.keys()]
+    .sort()
+    .flatMap((term) => blocks.get(term)!.sort((x, y) => x.grp - y.grp));
   // Groups wholly above the numbers handed out before this batch cannot hold a row yet.
   const lastOld = blockOf(firstFresh - 1);
   const existing = await readBlocks(
     db,
     dialect,
     namespace,
-    [...blocks.values()].filter((b) => b.grp <= lastOld),
+    ordered.filter((b) => b.grp <= lastOld),
   );
   const upserts: SqlParam[][] = [];
   const emptied: [string, number][] = [];
-  const ordered = [...blocks.values()].sort((a, b) =>
-    a.term !== b.term ? (a.term < b.term ? -1 : 1) : a.grp - b.grp,
-  );
   for (const change of ordered) {
-    const key = `${change.term} ${change.grp}`;
-    const readd = new Set(change.added.map((p) => p.doc));
-    const kept = (existing.get(key) ?? []).filter((p) => !change.removed.has(p.doc) && !readd.has(p.doc));
-    const merged = kept.concat(change.added).sort((a, b) => a.doc - b.doc);
-    if (merged.length === 0) {
-      if (existing.has(key)) emptied.push([change.term, change.grp]);
-    } else upserts.push([namespace, change.term, change.grp, encodeBlock(merged)]);
+    const current = existing.get(`${change.term} ${change.grp}`);
+    let merged = change.added;
+    if (current !== undefined) {
+      // An edited memory keeps its number: its old posting goes, whether or not it is added again.
+      const replaced = new Set(change.removed);
+      for (const p of change.added) replaced.add(p.doc);
+      merged = current.filter((p) => !replaced.has(p.doc)).concat(change.added);
+    }
+    if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
+    if (merged.length > 0) upserts.push([namespace, change.term, change.grp, encodeBlock(merged)]);
+    else if (current !== undefined) emptied.push([change.term, change.grp]);
   }
   for (const slice of slices(emptied, (dialect.maxParams - 1) / 2)) {
     const sql = `DELETE FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
@@ -124,7 +135,11 @@ async function storedDocs(
   return out;
 }
 
-/** The current postings of the given (term, group) rows that exist, keyed `term group`. */
+/**
+ * The current postings of the given (term, group) rows that exist, keyed `term group`. Read by term from
+ * the lowest group wanted up, an index range per term on both databases (a row-value IN over VALUES is
+ * not: SQLite scans the table for it); the few rows of other groups that come along are dropped.
+ */
 async function readBlocks(
   db: SqlQueries,
   dialect: SqlDialect,
@@ -132,15 +147,25 @@ async function readBlocks(
   wanted: readonly BlockChange[],
 ): Promise<Map<string, BlockPosting[]>> {
   const out = new Map<string, BlockPosting[]>();
-  for (const slice of slices(wanted, (dialect.maxParams - 1) / 2)) {
-    const sql = `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
-    const params: SqlParam[] = [namespace];
-    for (const { term, grp } of slice) params.push(term, grp);
-    const rows = await db.all<{ term: string; grp: number | string; data: Uint8Array }>(
-      dialect.native(sql),
-      params,
-    );
-    for (const row of rows) out.set(`${row.term} ${Number(row.grp)}`, decodeBlock(row.data));
+  if (wanted.length === 0) return out;
+  const keys = new Set(wanted.map((b) => `${b.term} ${b.grp}`));
+  let lowest = wanted[0]!.grp;
+  for (const { grp } of wanted) lowest = Math.min(lowest, grp);
+  const terms = [...new Set(wanted.map((b) => b.term))];
+  // One parameter for the whole list (SQLite: a JSON array, Postgres: an array): no statement with
+  // thousands of placeholders to prepare.
+  const list =
+    dialect.name === 'postgres'
+      ? dialect.inList('term', terms)
+      : { sql: 'term IN (SELECT value FROM json_each(?))', params: [JSON.stringify(terms)] };
+  const sql = `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND ${list.sql} AND grp >= ?`;
+  const params = [namespace, ...list.params, lowest];
+  for (const row of await db.all<{ term: string; grp: number | string; data: Uint8Array }>(
+    dialect.native(sql),
+    params,
+  )) {
+    const key = `${row.term} ${Number(row.grp)}`;
+    if (keys.has(key)) out.set(key, decodeBlock(row.data));
   }
   return out;
 }
@@ -148,4 +173,9 @@ async function readBlocks(
 /** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */
 function termBlocks(count: number): string {
   return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
+}
+
+function isSorted(postings: readonly BlockPosting[]): boolean {
+  for (let i = 1; i < postings.length; i++) if (postings[i - 1]!.doc > postings[i]!.doc) return false;
+  return true;
 }
