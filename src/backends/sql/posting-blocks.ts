@@ -26,8 +26,11 @@ export function textPostings(content: string): { length: number; terms: Map<stri
   return indexText(content);
 }
 
-/** Postings sorted by document as LEB128 varints: doc delta, tf, length. */
-export function encodeBlock(postings: readonly BlockPosting[]): Uint8Array {
+/**
+ * Postings sorted by document as LEB128 varints: doc delta, tf, length. `after` is the document the first
+ * delta counts from: 0 for a whole block, the last document of a block that the result is appended to.
+ */
+export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8Array {
   const out = new Uint8Array(postings.length * 15);
   let at = 0;
   const put = (value: number) => {
@@ -37,7 +40,7 @@ export function encodeBlock(postings: readonly BlockPosting[]): Uint8Array {
     }
     out[at++] = value;
   };
-  let previous = 0;
+  let previous = after;
   for (const { doc, tf, len } of postings) {
     put(doc - previous);
     put(tf);
@@ -74,5 +77,21 @@ export function forEachPosting(
 export function decodeBlock(bytes: Uint8Array): BlockPosting[] {
   const out: BlockPosting[] = [];
   forEachPosting(bytes, (doc, tf, len) => out.push({ doc, tf, len }));
+  return out;
+}
+
+/** The last document of a block (-1 when empty), without building its postings. */
+export function lastDoc(bytes: Uint8Array): number {
+  let last = -1;
+  forEachPosting(bytes, (doc) => {
+    last = doc;
+  });
+  return last;
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
   return out;
 }

@@ -1,7 +1,15 @@
 import { BulkWriter } from './bulk.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { type BlockPosting, blockOf, decodeBlock, encodeBlock, textPostings } from './posting-blocks.js';
+import {
+  type BlockPosting,
+  blockOf,
+  concatBytes,
+  decodeBlock,
+  encodeBlock,
+  lastDoc,
+  textPostings,
+} from './posting-blocks.js';
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
@@ -95,15 +103,24 @@ export async function writePostings(
   const emptied: [string, number][] = [];
   for (const change of ordered) {
     const current = existing.get(`${change.term} ${change.grp}`);
-    let merged = change.added;
-    if (current !== undefined) {
+    if (!isSorted(change.added)) change.added.sort((x, y) => x.doc - y.doc);
+    let data: Uint8Array | null;
+    const last = current === undefined ? -1 : lastDoc(current);
+    if (change.removed === null && (change.added[0]?.doc ?? -1) > last) {
+      // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
+      const tail = encodeBlock(change.added, Math.max(last, 0));
+      data = current === undefined ? tail : concatBytes(current, tail);
+    } else {
       // An edited memory keeps its number: its old posting goes, whether or not it is added again.
       const replaced = new Set(change.removed);
       for (const p of change.added) replaced.add(p.doc);
-      merged = current.filter((p) => !replaced.has(p.doc)).concat(change.added);
+      const merged = decodeBlock(current ?? new Uint8Array(0))
+        .filter((p) => !replaced.has(p.doc))
+        .concat(change.added);
+      if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
+      data = merged.length > 0 ? encodeBlock(merged) : null;
     }
-    if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
-    if (merged.length > 0) upserts.push([namespace, change.term, change.grp, encodeBlock(merged)]);
+    if (data !== null) upserts.push([namespace, change.term, change.grp, data]);
     else if (current !== undefined) emptied.push([change.term, change.grp]);
   }
   for (const slice of slices(emptied, (dialect.maxParams - 1) / 2)) {
@@ -145,8 +162,8 @@ async function readBlocks(
   dialect: SqlDialect,
   namespace: string,
   wanted: readonly BlockChange[],
-): Promise<Map<string, BlockPosting[]>> {
-  const out = new Map<string, BlockPosting[]>();
+): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
   if (wanted.length === 0) return out;
   const keys = new Set(wanted.map((b) => `${b.term} ${b.grp}`));
   let lowest = wanted[0]!.grp;
@@ -165,7 +182,7 @@ async function readBlocks(
     params,
   )) {
     const key = `${row.term} ${Number(row.grp)}`;
-    if (keys.has(key)) out.set(key, decodeBlock(row.data));
+    if (keys.has(key)) out.set(key, row.data);
   }
   return out;
 }
