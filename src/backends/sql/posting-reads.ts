@@ -14,6 +14,7 @@ export async function readPostings(
   namespace: string,
   terms: readonly string[],
   prefixes: readonly string[],
+  known?: Map<number, string>,
 ): Promise<TextPosting[]> {
   const statement = postingsStatement(dialect, namespace, terms, prefixes);
   if (!statement) return [];
@@ -31,7 +32,7 @@ export async function readPostings(
     });
   }
   if (docOf.length === 0) return [];
-  const ids = await idsOf(db, dialect, namespace, docOf);
+  const ids = await idsOf(db, dialect, namespace, docOf, known ?? new Map());
   const out: TextPosting[] = [];
   for (let i = 0; i < docOf.length; i++) {
     const id = ids.get(docOf[i]!);
@@ -42,7 +43,9 @@ export async function readPostings(
 }
 
 /**
- * The id of each document number. A dense set (a common term) is one range scan of the doc index;
+ * The id of each document number, added to `out`, which may already know some: a number names one
+ * memory for good once committed (an edit keeps it, a delete retires it), so a store that alone writes
+ * its database keeps what it read. A dense set (a common term) is one range scan of the doc index;
  * a sparse one is a list of keys.
  */
 async function idsOf(
@@ -50,11 +53,12 @@ async function idsOf(
   dialect: SqlDialect,
   namespace: string,
   docs: readonly number[],
+  out: Map<number, string>,
 ): Promise<Map<number, string>> {
-  const unique = [...new Set(docs)].sort((a, b) => a - b);
+  const unique = [...new Set(docs)].filter((doc) => !out.has(doc)).sort((a, b) => a - b);
+  if (unique.length === 0) return out;
   const low = unique[0]!;
   const high = unique[unique.length - 1]!;
-  const out = new Map<number, string>();
   type Row = { doc: number | string; id: string };
   const keep = (rows: Row[]) => {
     for (const row of rows) out.set(Number(row.doc), row.id);

@@ -55,6 +55,14 @@ export abstract class SqlStore implements MemoryStore {
   /** Frees a connection whose schema could not be prepared; by default it is kept for the next attempt. */
   protected async abandon(_db: SqlExecutor): Promise<void> {}
 
+  /**
+   * Document numbers whose ids this store keeps between searches (posting-reads.ts): only a store that
+   * alone writes its database may, so none by default.
+   */
+  protected knownDocIds(_namespace: string): Map<number, string> | undefined {
+    return undefined;
+  }
+
   /** Called after each committed batch. */
   protected afterWrite(): void {}
 
