@@ -102,6 +102,28 @@ describe('SqlJsStore extras', () => {
     ).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map((term) => [term, 0, '000103']));
   });
 
+  it('stores a memory written once with one clock stamp, and per-field clocks once they differ', async () => {
+    const path = newPath();
+    const store = new SqlJsStore({ persist: path });
+    const mem = await createMemory({ store, namespace: 'clocks' });
+    const added = await mem.add({ content: 'first words' });
+    await mem.close();
+    const [[packed]] = (await rawRows(path, 'SELECT clocks FROM engram_memories')) as [[string]];
+    const stamp = JSON.parse(packed);
+    expect(typeof stamp).toBe('string');
+    const again = new SqlJsStore({ persist: path });
+    const [record] = await again.getMemories('clocks', [added.id]);
+    expect(Object.values(record!.clocks)).toEqual(Object.values(record!.clocks).map(() => stamp));
+    expect(Object.keys(record!.clocks).length).toBeGreaterThan(5);
+    const mem2 = await createMemory({ store: again, namespace: 'clocks' });
+    await mem2.update(added.id, { content: 'second words' });
+    await mem2.close();
+    const [[object]] = (await rawRows(path, 'SELECT clocks FROM engram_memories')) as [[string]];
+    const clocks = JSON.parse(object) as Record<string, string>;
+    expect(clocks.kind).toBe(stamp);
+    expect(clocks.content).not.toBe(stamp);
+  });
+
   it('debounces saves after writes and saves once more on close', async () => {
     const { state, persistence } = countingPersistence();
     const store = new SqlJsStore({ persist: persistence, saveDelayMs: 200 });
