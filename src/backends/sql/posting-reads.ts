@@ -55,7 +55,9 @@ async function idsOf(
   docs: readonly number[],
   out: Map<number, string>,
 ): Promise<Map<number, string>> {
-  const unique = [...new Set(docs)].filter((doc) => !out.has(doc)).sort((a, b) => a - b);
+  const missing = new Set<number>();
+  for (const doc of docs) if (!out.has(doc)) missing.add(doc);
+  const unique = [...missing].sort((a, b) => a - b);
   if (unique.length === 0) return out;
   const low = unique[0]!;
   const high = unique[unique.length - 1]!;
