@@ -70,7 +70,7 @@ async function fillSearch(info) {
   const raw = await time(() => rawInsert('raw_docs', rowsOf(items, 'doc')));
   await sql`VACUUM ANALYZE raw_docs`;
   await sql`ANALYZE engram_memories`;
-  await sql`ANALYZE engram_terms`;
+  await sql`ANALYZE engram_postings`;
   const s = (ms) => `${(ms / 1000).toFixed(0)} s`;
   info.settings.push(
     `Postgres: ${k(SEARCH_SIZE)} filled once per run, side by side with the IndexedDB fill: Engram addMany × ${SEARCH_SIZE / 1000} in ${s(engram)}, raw INSERT ×${RAW_BATCH} into a GIN-indexed table in ${s(raw)}.`,

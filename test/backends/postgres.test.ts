@@ -61,10 +61,12 @@ if (!url) {
         },
       ]);
       const postings = await admin.unsafe(
-        `SELECT term, tf FROM ${schema}.engram_terms WHERE ns = $1 ORDER BY term`,
+        `SELECT term, data FROM ${schema}.engram_postings WHERE ns = $1 ORDER BY term`,
         [mem.namespace],
       );
       expect(postings.map((p) => p.term)).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast']);
+      // One posting each: document 0, tf 1, length 3 (posting-blocks.ts).
+      expect(postings.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(Array(6).fill('000103'));
       await mem.close();
     });
 
@@ -142,7 +144,7 @@ if (!url) {
         return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
       });
       const text = plan.map((row) => row['QUERY PLAN']).join('\n');
-      expect(text).toContain('engram_terms_pkey');
+      expect(text).toContain('engram_postings_pkey');
       expect(text).toMatch(/term >= 'auth'::text\) AND \(term < 'auti'::text/);
       expect(text).not.toContain('Seq Scan');
     });

@@ -1,4 +1,27 @@
 import type { Database } from 'sql.js';
+import { indexText } from '../../src/store/index.js';
+
+/**
+ * Turns a database written by today's SqlJsStore back into schema version 4: the text index as one
+ * row per (term, memory) in engram_terms, built from the content with the raw library, as v4 wrote it;
+ * no document numbers, no posting blocks.
+ */
+export function downgradeToVersion4(db: Database): void {
+  db.run(`CREATE TABLE engram_terms (ns TEXT NOT NULL, term TEXT NOT NULL, id TEXT NOT NULL, tf INTEGER NOT NULL,
+    len INTEGER NOT NULL, PRIMARY KEY (ns, term, id)) WITHOUT ROWID`);
+  const insert = db.prepare('INSERT INTO engram_terms (ns, term, id, tf, len) VALUES (?, ?, ?, ?, ?)');
+  const [memories] = db.exec('SELECT ns, id, content FROM engram_memories');
+  for (const [ns, id, content] of memories?.values ?? []) {
+    const { length, terms } = indexText(content as string);
+    for (const [term, tf] of terms) insert.run([ns as string, term, id as string, tf, length]);
+  }
+  insert.free();
+  db.run('DROP TABLE engram_postings');
+  db.run('DROP INDEX engram_memories_by_doc');
+  db.run('ALTER TABLE engram_memories DROP COLUMN doc');
+  db.run('ALTER TABLE engram_namespaces DROP COLUMN docnos');
+  db.run('DELETE FROM engram_schema_version WHERE version > 4');
+}
 
 /**
  * Turns a database written by today's SqlJsStore back into schema version 1 (what the first release
@@ -6,6 +29,7 @@ import type { Database } from 'sql.js';
  * columns, version rows above 1 gone. Each upgrade test then opens it and checks every step runs.
  */
 export function downgradeToVersion1(db: Database): void {
+  downgradeToVersion4(db);
   db.run("DELETE FROM engram_terms WHERE term LIKE '~%'");
   for (const column of ['embedding_model', 'valid_from', 'valid_to', 'valid_from_ms', 'valid_to_ms']) {
     db.run(`ALTER TABLE engram_memories DROP COLUMN ${column}`);
@@ -15,6 +39,6 @@ export function downgradeToVersion1(db: Database): void {
 
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
- * v5 Postgres vector columns, a no-op on SQLite).
+ * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks).
  */
-export const CURRENT_SQL_VERSION = 5;
+export const CURRENT_SQL_VERSION = 6;

@@ -20,8 +20,8 @@ describe('SQL statements', () => {
   it('numbers placeholders for Postgres and binds a list as one array', () => {
     const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre']);
     expect(statement!.sql).toBe(
-      'SELECT term, id, tf, len FROM engram_terms WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
-        'SELECT term, id, tf, len FROM engram_terms WHERE ns = $3 AND term >= $4 AND term < $5',
+      'SELECT term, data FROM engram_postings WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
+        'SELECT term, data FROM engram_postings WHERE ns = $3 AND term >= $4 AND term < $5',
     );
     expect(statement!.params).toEqual(['ns', '{"a","b"}', 'ns', 'pre', 'prf']);
     expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);

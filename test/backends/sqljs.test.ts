@@ -85,9 +85,43 @@ describe('SqlJsStore extras', () => {
     expect(await rawRows(path, 'SELECT from_id, to_id, type FROM engram_links')).toEqual([
       [a!.id, b!.id, 'related_to'],
     ]);
+    // The text index: one posting block per term, holding memory a's document number.
+    const [[docA]] = (await rawRows(path, `SELECT doc FROM engram_memories WHERE id = '${a!.id}'`)) as [
+      [number],
+    ];
+    const blocks = await rawRows(
+      path,
+      "SELECT term, grp, hex(data) FROM engram_postings WHERE ns = 'raw' ORDER BY term",
+    );
+    // Varints: document number, tf 1, length 3 (a is the first memory: number 0).
+    expect(docA).toBe(0);
     expect(
-      await rawRows(path, "SELECT term FROM engram_terms WHERE id = '" + a!.id + "' ORDER BY term"),
-    ).toEqual([['dark'], ['prefer'], ['roast'], ['~dark'], ['~prefers'], ['~roast']]);
+      blocks.filter((row) =>
+        ['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].includes(row[0] as string),
+      ),
+    ).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map((term) => [term, 0, '000103']));
+  });
+
+  it('stores a memory written once with one clock stamp, and per-field clocks once they differ', async () => {
+    const path = newPath();
+    const store = new SqlJsStore({ persist: path });
+    const mem = await createMemory({ store, namespace: 'clocks' });
+    const added = await mem.add({ content: 'first words' });
+    await mem.close();
+    const [[packed]] = (await rawRows(path, 'SELECT clocks FROM engram_memories')) as [[string]];
+    const stamp = JSON.parse(packed);
+    expect(typeof stamp).toBe('string');
+    const again = new SqlJsStore({ persist: path });
+    const [record] = await again.getMemories('clocks', [added.id]);
+    expect(Object.values(record!.clocks)).toEqual(Object.values(record!.clocks).map(() => stamp));
+    expect(Object.keys(record!.clocks).length).toBeGreaterThan(5);
+    const mem2 = await createMemory({ store: again, namespace: 'clocks' });
+    await mem2.update(added.id, { content: 'second words' });
+    await mem2.close();
+    const [[object]] = (await rawRows(path, 'SELECT clocks FROM engram_memories')) as [[string]];
+    const clocks = JSON.parse(object) as Record<string, string>;
+    expect(clocks.kind).toBe(stamp);
+    expect(clocks.content).not.toBe(stamp);
   });
 
   it('debounces saves after writes and saves once more on close', async () => {

@@ -46,7 +46,7 @@ interface Backend {
 const TABLES = [
   'engram_memories',
   'engram_tags',
-  'engram_terms',
+  'engram_postings',
   'engram_links',
   'engram_tombstones',
   'engram_changes',
@@ -179,7 +179,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(dump).not.toContain(PASSPHRASE);
     expect(dump).toContain('related_to'); // link types stay in clear (docs/security.md)
     expect(dump).toContain('PBKDF2-SHA256');
-    expect(dump.split('\n')[TABLES.indexOf('engram_terms')]).toBe('[]');
+    expect(dump.split('\n')[TABLES.indexOf('engram_postings')]).toBe('[]');
   });
 
   it('a second device with the same passphrase (sql.js, then IndexedDB) reads and searches everything', async () => {

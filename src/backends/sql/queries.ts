@@ -62,8 +62,8 @@ export function countStatement(dialect: SqlDialect, namespace: string, query: Co
 }
 
 /**
- * Postings of exact terms, then of each prefix as a key range [prefix, successor): one index range per
- * clause, never a scan of the namespace. Duplicates across clauses are fine: core keeps one per term and id.
+ * Posting blocks of exact terms, then of each prefix as a key range [prefix, successor): one index range
+ * per clause, never a scan of the namespace. Duplicates across clauses are fine: core keeps one per term and id.
  */
 export function postingsStatement(
   dialect: SqlDialect,
@@ -73,7 +73,7 @@ export function postingsStatement(
 ): Statement | null {
   const selects: string[] = [];
   const params: SqlParam[] = [];
-  const from = 'SELECT term, id, tf, len FROM engram_terms WHERE ns = ? AND';
+  const from = 'SELECT term, data FROM engram_postings WHERE ns = ? AND';
   if (terms.length > 0) {
     const list = dialect.inList('term', terms);
     selects.push(`${from} ${list.sql}`);

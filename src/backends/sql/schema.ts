@@ -1,6 +1,7 @@
 import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
+import { toPostingBlocks } from './migrate-postings.js';
 import { reindexText } from './reindex-text.js';
 import { addVectorColumns } from './vector-columns.js';
 
@@ -51,6 +52,8 @@ const MIGRATIONS: Migration[] = [
   // v5 (Postgres only): float4 unit copies of the embeddings, pgvector's type when available, so that
   // vector search ranks in SQL (vector-columns.ts).
   { run: addVectorColumns },
+  // v6: the text index as posting blocks, memories numbered (posting-blocks.ts); rebuilt from content.
+  { run: toPostingBlocks },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

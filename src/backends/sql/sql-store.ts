@@ -23,9 +23,10 @@ import type {
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
-import { countStatement, listStatement, postingsStatement } from './queries.js';
+import { readPostings } from './posting-reads.js';
+import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
-import { decodeVector, type Integer, type MemoryRow, memoryFromRow, type PostingRow } from './rows.js';
+import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
 import { migrate } from './schema.js';
 import { StagedWrites } from './staged-writes.js';
 
@@ -57,6 +58,14 @@ export abstract class SqlStore implements MemoryStore {
 
   /** Called in the write transaction once the batch is merged and flushed (Postgres: vector columns). */
   protected async afterMerge(_tx: SqlQueries, _namespace: string, _batch: WriteBatch, _merged: ApplyResult) {}
+
+  /**
+   * Document numbers whose ids this store keeps between searches (posting-reads.ts): only a store that
+   * alone writes its database may, so none by default.
+   */
+  protected knownDocIds(_namespace: string): Map<number, string> | undefined {
+    return undefined;
+  }
 
   /** Called after each committed batch. */
   protected afterWrite(): void {}
@@ -254,12 +263,7 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.use('postings', async (db) => {
-      const statement = postingsStatement(this.dialect, namespace, terms, prefixes);
-      if (!statement) return [];
-      const rows = await db.all<PostingRow>(statement.sql, statement.params);
-      return rows.map((row) => ({ term: row.term, id: row.id, tf: Number(row.tf), length: Number(row.len) }));
-    });
+    return this.use('postings', (db) => readPostings(db, this.dialect, namespace, terms, prefixes));
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {

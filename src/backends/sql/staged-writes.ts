@@ -8,20 +8,22 @@ import type {
   MemoryRecord,
   Tombstone,
 } from '../../core/store-contract.js';
-import { indexText, LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
+import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
-const TERM_COLUMNS = ['ns', 'term', 'id', 'tf', 'len'];
 const TAG_COLUMNS = ['ns', 'tag', 'id'];
 const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
 const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
 const META_COLUMNS = ['ns', 'key', 'value'];
 // The conflict clauses are the same on every write: built once.
 const MEMORY_UPSERT = upsertOn(['ns', 'id'], MEMORY_COLUMNS);
+/** The memory columns and the document number of its text (posting-blocks.ts). */
+const MEMORY_DOC_COLUMNS = [...MEMORY_COLUMNS, 'doc'];
 const LINK_UPSERT = upsertOn(['ns', 'id'], LINK_COLUMNS);
 const CHANGE_UPSERT = upsertOn(['ns', 'entity', 'id'], CHANGE_COLUMNS);
 const META_UPSERT = upsertOn(['ns', 'key'], META_COLUMNS);
@@ -159,49 +161,30 @@ export class StagedWrites implements StoreTransaction {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
-    const staleTerms: [string, string][] = [];
-    const terms: SqlParam[][] = [];
+    const texts: TextChange[] = [];
     const staleTags: [string, string][] = [];
     const tags: SqlParam[][] = [];
-    let docs = 0;
-    let tokens = 0;
     const language = await this.language();
     for (const [id, { stored, next }] of this.memories) {
-      const reindex = !stored || !next || stored.memory.content !== next.memory.content;
-      if (stored && reindex) {
-        const old = indexText(stored.memory.content, language);
-        for (const term of old.terms.keys()) staleTerms.push([term, id]);
-        docs--;
-        tokens -= old.length;
-      }
-      if (next && reindex) {
-        const fresh = indexText(next.memory.content, language);
-        for (const [term, tf] of fresh.terms) terms.push([ns, term, id, tf, fresh.length]);
-        docs++;
-        tokens += fresh.length;
+      if (!stored || !next || stored.memory.content !== next.memory.content) {
+        texts.push({ id, before: stored?.memory.content, after: next?.memory.content });
       }
       const before = new Set(stored?.memory.tags);
       const after = new Set(next?.memory.tags);
       for (const tag of before) if (!after.has(tag)) staleTags.push([tag, id]);
       for (const tag of after) if (!before.has(tag)) tags.push([ns, tag, id]);
-      if (next) rows.push(memoryToRow(ns, next));
-      else gone.push(id);
+      if (!next) gone.push(id);
+    }
+    // Before the rows change: it reads the stored memories' document numbers.
+    const { docOf, docs, tokens } = await writePostings(this.db, this.dialect, ns, texts, language);
+    for (const [id, { next }] of this.memories) {
+      // A stored memory keeps its number: the upsert leaves `doc` alone.
+      if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    await bulk.deletePairs('engram_terms', 'term', ns, staleTerms);
     await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
-    await bulk.insert('engram_memories', MEMORY_COLUMNS, rows, MEMORY_UPSERT);
-    // In key order, consecutive rows land on the same b-tree pages.
-    terms.sort(byTermThenId);
-    await bulk.insert('engram_terms', TERM_COLUMNS, terms);
+    await bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT);
     await bulk.insert('engram_tags', TAG_COLUMNS, tags);
     return { docs, tokens };
   }
-}
-
-function byTermThenId(a: SqlParam[], b: SqlParam[]): number {
-  const termA = a[1] as string;
-  const termB = b[1] as string;
-  if (termA !== termB) return termA < termB ? -1 : 1;
-  return (a[2] as string) < (b[2] as string) ? -1 : 1;
 }

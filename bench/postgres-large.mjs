@@ -1,0 +1,178 @@
+// `npm run bench:large`: PostgresStore at a million memories on the real server (DATABASE_URL), beside a
+// raw table with a GIN-indexed tsvector column holding the same rows, in a schema of its own that is
+// dropped first. Prints fill time, text search p50/p99, table sizes and a sync push/pull of 10K changes
+// through the edge into the filled database. Apart from `npm run bench` (minutes of fill); nothing is written.
+import { serve } from '@hono/node-server';
+import postgres from 'postgres';
+import { createEdgeApp, mintToken, PostgresStore, postgresJs } from '../dist/edge/index.js';
+import { createMemory, InMemoryStore } from '../dist/index.js';
+import { makeCorpus, percentile, time } from './corpus.mjs';
+
+const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
+const SCHEMA = 'engram_large';
+const SIZE = Number(process.env.BENCH_LARGE_SIZE ?? 1_000_000);
+const SYNC = Number(process.env.BENCH_LARGE_SYNC ?? 10_000);
+const BATCH = 1000;
+const SECRET = 'engram-bench-secret';
+const connection = { search_path: SCHEMA };
+const sql = postgres(URL_, { onnotice: () => {}, connection, max: 4 });
+const k = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}K`);
+const rows = [];
+const record = (metric, ours, ref, refName, unit) => {
+  rows.push({ metric, ours, ref, refName, unit, ratio: ours / ref });
+  const fmt = (n) => (Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(2));
+  console.log(
+    `${metric.padEnd(40)} ours ${fmt(ours)} ${unit}  ${refName} ${fmt(ref)} ${unit}  ratio ${(ours / ref).toFixed(2)}`,
+  );
+};
+
+async function latencies(queries, run) {
+  for (const q of queries.slice(0, 10)) await run(q);
+  const out = [];
+  for (const q of queries) out.push(await time(() => run(q)));
+  return out;
+}
+
+async function main() {
+  await sql.unsafe(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await sql.unsafe(`CREATE SCHEMA ${SCHEMA}`);
+  const { items, queries } = makeCorpus(SIZE);
+  const store = new PostgresStore(postgresJs(URL_, { connection }));
+  const mem = await createMemory({ store, namespace: 'large' });
+  const engramFill = await time(async () => {
+    for (let i = 0; i < items.length; i += BATCH) await mem.addMany(items.slice(i, i + BATCH));
+  });
+  await sql.unsafe(`CREATE TABLE raw_docs (id text COLLATE "C" PRIMARY KEY, content text NOT NULL,
+    kind text NOT NULL, tags text[] NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED)`);
+  await sql.unsafe('CREATE INDEX raw_docs_fts ON raw_docs USING gin (tsv)');
+  const rawFill = await time(async () => {
+    for (let i = 0; i < items.length; i += BATCH) {
+      const slice = items.slice(i, i + BATCH).map((item, j) => ({
+        id: `doc-${String(i + j).padStart(8, '0')}`,
+        content: item.content,
+        kind: item.kind ?? 'note',
+        tags: item.tags ?? [],
+      }));
+      await sql`INSERT INTO raw_docs ${sql(slice, 'id', 'content', 'kind', 'tags')}`;
+    }
+  });
+  await sql`VACUUM ANALYZE raw_docs`;
+  await sql`VACUUM ANALYZE engram_memories`;
+  await sql`VACUUM ANALYZE engram_postings`;
+  record(
+    `fill ${k(SIZE)} (addMany ×${BATCH})`,
+    engramFill / 1000,
+    rawFill / 1000,
+    `raw INSERT ×${BATCH}, GIN tsvector`,
+    's',
+  );
+
+  const ours = await latencies(queries, (q) => mem.search(q, { limit: 10 }));
+  const raw = await latencies(
+    queries,
+    (
+      q,
+    ) => sql`SELECT id, ts_rank(tsv, query) AS rank FROM raw_docs, to_tsquery('english', ${q.split(' ').join(' | ')}) query
+      WHERE tsv @@ query ORDER BY rank DESC LIMIT 10`,
+  );
+  for (const p of [50, 99]) {
+    record(
+      `text search p${p} at ${k(SIZE)}`,
+      percentile(ours, p),
+      percentile(raw, p),
+      'GIN tsvector, OR tsquery + ts_rank',
+      'ms',
+    );
+  }
+  const size = async (tables) => {
+    const [{ bytes }] = await sql`SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${SCHEMA} AND c.relkind = 'r'
+      AND c.relname = ANY(${tables})`;
+    return Number(bytes) / 2 ** 20;
+  };
+  const engramTables = [
+    'engram_memories',
+    'engram_postings',
+    'engram_tags',
+    'engram_changes',
+    'engram_namespaces',
+  ];
+  record(
+    `table size at ${k(SIZE)}`,
+    await size(engramTables),
+    await size(['raw_docs']),
+    'raw table + GIN tsvector',
+    'MiB',
+  );
+  record(
+    `text index size at ${k(SIZE)}`,
+    await size(['engram_postings']),
+    await size(['raw_docs']),
+    'raw table + GIN tsvector',
+    'MiB',
+  );
+  await mem.close();
+
+  const edgeStore = new PostgresStore(postgresJs(URL_, { connection }));
+  const app = createEdgeApp({ store: edgeStore, secret: SECRET, logger: false });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  // The pushed namespace is the filled one: its index already holds a million memories.
+  const token = await mintToken({ secret: SECRET, ns: 'large' });
+  const replica = () =>
+    createMemory({
+      store: new InMemoryStore(),
+      namespace: 'large',
+      sync: { url, token, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+  const writer = await replica();
+  const extra = makeCorpus(SYNC, 7).items;
+  for (let i = 0; i < extra.length; i += BATCH) await writer.addMany(extra.slice(i, i + BATCH));
+  const push = await time(() => writer.sync());
+  await writer.close();
+  const rawPush = await time(async () => {
+    for (let i = 0; i < extra.length; i += 500) {
+      const slice = extra.slice(i, i + 500).map((item, j) => ({
+        id: `push-${String(i + j).padStart(8, '0')}`,
+        content: item.content,
+        kind: 'note',
+        tags: item.tags ?? [],
+      }));
+      await sql`INSERT INTO raw_docs ${sql(slice, 'id', 'content', 'kind', 'tags')}`;
+    }
+  });
+  record(
+    `sync push ${k(SYNC)} into ${k(SIZE)} (push + pull of the replica)`,
+    push,
+    rawPush,
+    'raw INSERT ×500, GIN tsvector',
+    'ms',
+  );
+  const reader = await replica();
+  const pull = await time(() => reader.sync());
+  await reader.close();
+  const rawPull = await time(async () => {
+    for (let after = ''; ; ) {
+      const page = await sql`SELECT * FROM raw_docs WHERE id > ${after} ORDER BY id LIMIT 500`;
+      if (page.length < 500) break;
+      after = page[page.length - 1].id;
+    }
+  });
+  record(
+    `sync pull ${k(SIZE + SYNC)} through the edge`,
+    pull,
+    rawPull,
+    'raw SELECT, keyset pages of 500',
+    'ms',
+  );
+  await new Promise((resolve) => server.close(resolve));
+  await edgeStore.close();
+}
+
+try {
+  await main();
+} finally {
+  await sql.end();
+}

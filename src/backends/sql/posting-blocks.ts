@@ -1,0 +1,103 @@
+import { indexText } from '../../core/text/index.js';
+
+/**
+ * The text index as posting blocks. Each memory gets a document number (`engram_memories.doc`, counted
+ * per namespace in `engram_namespaces.docnos`); documents are grouped by number, BLOCK_DOCS to a group,
+ * and one row of `engram_postings` holds one term's postings within one group, packed in a blob. So:
+ * - a posting costs about three bytes instead of a row repeating the namespace, the term and the id;
+ * - a bulk add writes one row per term of the batch, not one per (term, memory);
+ * - new memories only ever reach the newest group, and an edit or a delete rewrites the rows of its own.
+ * SQLite's FTS4 and Postgres' GIN store their postings the same way (per term, compressed); neither lets
+ * us keep core's scoring (BM25 over the exact tf and length of every posting), hence this small codec.
+ */
+export const BLOCK_DOCS = 4096;
+
+export const blockOf = (doc: number): number => Math.floor(doc / BLOCK_DOCS);
+
+/** One posting of a block: the document number, the term's count in it and the document's length. */
+export interface BlockPosting {
+  doc: number;
+  tf: number;
+  len: number;
+}
+
+/**
+ * The index entries of one text in the namespace's language (loaded by the caller): its length and each
+ * term's count (the single call to indexText here).
+ */
+export function textPostings(
+  content: string,
+  language: unknown,
+): { length: number; terms: Map<string, number> } {
+  return indexText(content, language);
+}
+
+/**
+ * Postings sorted by document as LEB128 varints: doc delta, tf, length. `after` is the document the first
+ * delta counts from: 0 for a whole block, the last document of a block that the result is appended to.
+ */
+export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8Array {
+  const out = new Uint8Array(postings.length * 15);
+  let at = 0;
+  const put = (value: number) => {
+    while (value >= 0x80) {
+      out[at++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    out[at++] = value;
+  };
+  let previous = after;
+  for (const { doc, tf, len } of postings) {
+    put(doc - previous);
+    put(tf);
+    put(len);
+    previous = doc;
+  }
+  return out.slice(0, at);
+}
+
+/** Calls `visit` with each posting of a block, in document order. */
+export function forEachPosting(
+  bytes: Uint8Array,
+  visit: (doc: number, tf: number, len: number) => void,
+): void {
+  let at = 0;
+  const get = () => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = bytes[at++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+  };
+  let doc = 0;
+  while (at < bytes.length) {
+    doc += get();
+    const tf = get();
+    visit(doc, tf, get());
+  }
+}
+
+export function decodeBlock(bytes: Uint8Array): BlockPosting[] {
+  const out: BlockPosting[] = [];
+  forEachPosting(bytes, (doc, tf, len) => out.push({ doc, tf, len }));
+  return out;
+}
+
+/** The last document of a block (-1 when empty), without building its postings. */
+export function lastDoc(bytes: Uint8Array): number {
+  let last = -1;
+  forEachPosting(bytes, (doc) => {
+    last = doc;
+  });
+  return last;
+}
+
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

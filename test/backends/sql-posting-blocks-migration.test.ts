@@ -1,0 +1,119 @@
+import { PGlite } from '@electric-sql/pglite';
+import initSqlJs from 'sql.js';
+import { describe, expect, it } from 'vitest';
+import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import type { MemoryStore } from '../../src/core/store-contract.js';
+import { createMemory } from '../../src/index.js';
+import { indexText } from '../../src/store/index.js';
+import { downgradeToVersion4 } from './sql-legacy.js';
+
+/**
+ * Schema v5 moves the text index from one row per (term, memory) to posting blocks. A v4 database must
+ * come out with every search answering the same ids and scores, its counters intact, and keep working.
+ * 1100 memories in the first namespace: more than one group of document numbers.
+ */
+const WORDS = ['coffee', 'coffees', 'roast', 'dark', 'tea', 'green', 'morning', 'running', 'runs', 'cat'];
+const QUERIES = ['coffee', 'coff*', 'dark roast', '"dark roast"', 'tea -green', 'run*', 'cats morning'];
+
+function corpus(n: number, seed: number): { content: string; tags: string[] }[] {
+  let state = seed;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state;
+  };
+  return Array.from({ length: n }, (_, i) => {
+    const words = Array.from({ length: 3 + (next() % 9) }, () => WORDS[next() % WORDS.length]!);
+    return { content: `${words.join(' ')} note ${i}`, tags: [] };
+  });
+}
+
+async function fill(store: MemoryStore) {
+  const big = await createMemory({ store, namespace: 'big' });
+  const items = corpus(1100, 7);
+  await big.addMany(items.slice(0, 600));
+  await big.addMany(items.slice(600));
+  const small = await createMemory({ store, namespace: 'small' });
+  await small.addMany(corpus(40, 11));
+}
+
+async function answers(store: MemoryStore) {
+  const out: Record<string, unknown> = {};
+  for (const namespace of ['big', 'small']) {
+    const mem = await createMemory({ store, namespace });
+    for (const q of QUERIES) {
+      out[`${namespace} ${q}`] = (await mem.search(q, { limit: 1000 })).map((h) => [h.memory.id, h.score]);
+    }
+    out[`${namespace} stats`] = await store.textStats!(namespace);
+  }
+  return out;
+}
+
+/** After the upgrade: edits, deletes and adds reach the index. */
+async function stillWrites(store: MemoryStore) {
+  const mem = await createMemory({ store, namespace: 'small' });
+  const [first, second] = (await mem.list({ limit: 2 })).items;
+  await mem.update(first!.id, { content: 'zebra crossing' });
+  await mem.remove(second!.id);
+  const added = await mem.add({ content: 'a zebra and a coffee' });
+  expect((await mem.search('zebra')).map((h) => h.memory.id).sort()).toEqual([first!.id, added.id].sort());
+  expect(
+    (await mem.search(first!.content.split(' ')[0]!, { limit: 100 })).map((h) => h.memory.id),
+  ).not.toContain(first!.id);
+  expect((await mem.search('note', { limit: 100 })).map((h) => h.memory.id)).not.toContain(second!.id);
+}
+
+describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
+  it('sql.js: same answers after the upgrade, and writes keep working', async () => {
+    let bytes: Uint8Array | null = null;
+    const persist = {
+      load: async () => null,
+      save: async (saved: Uint8Array) => {
+        bytes = saved;
+      },
+    };
+    const first = new SqlJsStore({ persist });
+    await fill(first);
+    const before = await answers(first);
+    await first.close();
+    const SQL = await initSqlJs();
+    const legacy = new SQL.Database(bytes!);
+    downgradeToVersion4(legacy);
+    const legacyBytes = legacy.export();
+    legacy.close();
+
+    const reopened = new SqlJsStore({ persist: { load: async () => legacyBytes, save: async () => {} } });
+    expect(await answers(reopened)).toEqual(before);
+    await stillWrites(reopened);
+    await reopened.close();
+  });
+
+  it('Postgres (PGlite): same answers after the upgrade, and writes keep working', async () => {
+    const db = await PGlite.create();
+    const first = new PostgresStore(pglite(db));
+    await fill(first);
+    const before = await answers(first);
+    await first.close();
+    // What v4 held: one row per (term, memory); no document numbers, no blocks.
+    await db.exec(`CREATE TABLE engram_terms (ns TEXT COLLATE "C" NOT NULL, term TEXT COLLATE "C" NOT NULL,
+      id TEXT COLLATE "C" NOT NULL, tf BIGINT NOT NULL, len BIGINT NOT NULL, PRIMARY KEY (ns, term, id))`);
+    const { rows } = await db.query<{ ns: string; id: string; content: string }>(
+      'SELECT ns, id, content FROM engram_memories',
+    );
+    for (const { ns, id, content } of rows) {
+      const { length, terms } = indexText(content);
+      for (const [term, tf] of terms) {
+        await db.query('INSERT INTO engram_terms VALUES ($1, $2, $3, $4, $5)', [ns, term, id, tf, length]);
+      }
+    }
+    await db.exec(`DROP TABLE engram_postings; DROP INDEX engram_memories_by_doc;
+      ALTER TABLE engram_memories DROP COLUMN doc; ALTER TABLE engram_namespaces DROP COLUMN docnos;
+      DELETE FROM engram_schema_version WHERE version > 4`);
+
+    const reopened = new PostgresStore(pglite(db));
+    expect(await answers(reopened)).toEqual(before);
+    await stillWrites(reopened);
+    await reopened.close();
+    await db.close();
+  });
+});
