@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { downgradePostgresToVersion4 } from './sql-legacy.js';
 
 // PGlite takes seconds to start: one instance with pgvector and one without, shared by every case.
 const withVector = await PGlite.create({ extensions: { vector } });
@@ -252,9 +253,7 @@ describe('Postgres schema step: vector columns', () => {
     await mem.close();
     await other.close();
     // Back to version 4 with the raw library: what a database written before this step looks like.
-    await db.exec(`DROP INDEX engram_memories_by_model;
-      ALTER TABLE engram_memories DROP COLUMN embedding_unit, DROP COLUMN embedding_dims;
-      DELETE FROM engram_schema_version WHERE version > 4;`);
+    await downgradePostgresToVersion4(db);
 
     const store = new PostgresStore(pglite(db));
     const again = await createMemory({ store, namespace: 'old' });

@@ -1,3 +1,4 @@
+import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from 'sql.js';
 import { indexText } from '../../src/store/index.js';
 
@@ -42,3 +43,27 @@ export function downgradeToVersion1(db: Database): void {
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks).
  */
 export const CURRENT_SQL_VERSION = 6;
+
+/**
+ * Turns a PGlite database written by today's PostgresStore back into schema version 4 with the raw
+ * library: v6's posting blocks become one engram_terms row per (term, memory) again, and v5's vector
+ * columns go.
+ */
+export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
+  await db.exec(`CREATE TABLE engram_terms (ns TEXT COLLATE "C" NOT NULL, term TEXT COLLATE "C" NOT NULL,
+    id TEXT COLLATE "C" NOT NULL, tf BIGINT NOT NULL, len BIGINT NOT NULL, PRIMARY KEY (ns, term, id))`);
+  const { rows } = await db.query<{ ns: string; id: string; content: string }>(
+    'SELECT ns, id, content FROM engram_memories',
+  );
+  for (const { ns, id, content } of rows) {
+    const { length, terms } = indexText(content);
+    for (const [term, tf] of terms) {
+      await db.query('INSERT INTO engram_terms VALUES ($1, $2, $3, $4, $5)', [ns, term, id, tf, length]);
+    }
+  }
+  await db.exec(`DROP TABLE engram_postings; DROP INDEX engram_memories_by_doc;
+    ALTER TABLE engram_memories DROP COLUMN doc; ALTER TABLE engram_namespaces DROP COLUMN docnos;
+    DROP INDEX engram_memories_by_model;
+    ALTER TABLE engram_memories DROP COLUMN embedding_unit, DROP COLUMN embedding_dims;
+    DELETE FROM engram_schema_version WHERE version > 4`);
+}

@@ -5,8 +5,7 @@ import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import type { MemoryStore } from '../../src/core/store-contract.js';
 import { createMemory } from '../../src/index.js';
-import { indexText } from '../../src/store/index.js';
-import { downgradeToVersion4 } from './sql-legacy.js';
+import { downgradePostgresToVersion4, downgradeToVersion4 } from './sql-legacy.js';
 
 /**
  * Schema v5 moves the text index from one row per (term, memory) to posting blocks. A v4 database must
@@ -94,21 +93,8 @@ describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
     await fill(first);
     const before = await answers(first);
     await first.close();
-    // What v4 held: one row per (term, memory); no document numbers, no blocks.
-    await db.exec(`CREATE TABLE engram_terms (ns TEXT COLLATE "C" NOT NULL, term TEXT COLLATE "C" NOT NULL,
-      id TEXT COLLATE "C" NOT NULL, tf BIGINT NOT NULL, len BIGINT NOT NULL, PRIMARY KEY (ns, term, id))`);
-    const { rows } = await db.query<{ ns: string; id: string; content: string }>(
-      'SELECT ns, id, content FROM engram_memories',
-    );
-    for (const { ns, id, content } of rows) {
-      const { length, terms } = indexText(content);
-      for (const [term, tf] of terms) {
-        await db.query('INSERT INTO engram_terms VALUES ($1, $2, $3, $4, $5)', [ns, term, id, tf, length]);
-      }
-    }
-    await db.exec(`DROP TABLE engram_postings; DROP INDEX engram_memories_by_doc;
-      ALTER TABLE engram_memories DROP COLUMN doc; ALTER TABLE engram_namespaces DROP COLUMN docnos;
-      DELETE FROM engram_schema_version WHERE version > 4`);
+    // What v4 held: one row per (term, memory); no document numbers, no blocks, no vector columns.
+    await downgradePostgresToVersion4(db);
 
     const reopened = new PostgresStore(pglite(db));
     expect(await answers(reopened)).toEqual(before);
