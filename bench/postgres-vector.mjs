@@ -1,4 +1,5 @@
-// Vector search in PostgresStore at 100K × 384. On the real server (DATABASE_URL; Debian's Postgres has
+// Vector search in PostgresStore at 10K × 384 in `npm run bench` (BENCH_PGVEC_SIZE=100000 for the 100K figures
+// in docs/embeddings.md, over half an hour on the 2-core machine). On the real server (DATABASE_URL; Debian's Postgres has
 // no pgvector): exact ranking in SQL against the path it replaces, every embedding read out and scored
 // in this process (what a search without `model` still does). On PGlite with pgvector: the exact `<#>`
 // scan against the opt-in HNSW index, with HNSW's recall@10 against exact and its build time.
@@ -12,7 +13,7 @@ import { makeVectors } from './vector.mjs';
 
 const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
 const SCHEMA = 'engram_bench_vector';
-const SIZE = Number(process.env.BENCH_PGVEC_SIZE ?? 100_000);
+const SIZE = Number(process.env.BENCH_PGVEC_SIZE ?? 10_000);
 const DIMS = Number(process.env.BENCH_VECTOR_DIMS ?? 384);
 const QUERIES = Number(process.env.BENCH_PGVEC_QUERIES ?? 20);
 /** The old path reads 300 MB per query at 100K: a few queries give its median. */

@@ -7,13 +7,13 @@ import os from 'node:os';
 import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
 
-// indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it;
-// postgres-vector.mjs (100K x 384 in Postgres and PGlite+pgvector: over half an hour here) only then too.
+// indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
 const ALL = [
   'memory',
   'sqljs',
   'indexeddb-chromium',
   'postgres',
+  'postgres-vector',
   'encryption',
   'api',
   'bundle',

@@ -1,6 +1,7 @@
 import { RemoteStore } from '../backends/remote/index.js';
 import { grantedNamespaces } from '../backends/remote/token-claims.js';
 import { openMemory } from '../core/create-memory.js';
+import { isEngramError } from '../core/errors.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 import { parseFlags, required } from './args.js';
 import { probeRecords } from './doctor-probe.js';
@@ -51,7 +52,16 @@ Example:
     const timeoutMs = duration(flags.timeout);
 
     const health = await checkHealth(base, timeoutMs);
-    const mem = await openMemory({ store: new RemoteStore({ url: base, token, timeoutMs }), namespace });
+    // Opening may already ask the edge (the namespace's index language), so a refused token can end it.
+    const mem = await openMemory({
+      store: new RemoteStore({ url: base, token, timeoutMs }),
+      namespace,
+    }).catch((error: unknown) => {
+      if (isEngramError(error, 'UNAUTHORIZED') || isEngramError(error, 'FORBIDDEN')) {
+        throw new SetupError(`misconfigured: the server refused the token: ${error.message}`);
+      }
+      throw error;
+    });
     let steps: StepResult[];
     try {
       steps = [health, ...(await probeRecords(mem, count, io.stop))];
