@@ -1,13 +1,9 @@
+import { seededRandom } from '../../src/core/vector/k-means.js';
+
+/** The seeded PRNG the indexes train with, for test data. */
+export const seeded = seededRandom;
+
 /** Seeded test vectors shaped like sentence embeddings: noisy points around a few topic centres. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function clustered(count: number, dims: number, topics: number, seed: number): number[][] {
   const random = seeded(seed);
