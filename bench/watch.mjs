@@ -7,7 +7,8 @@
 import 'fake-indexeddb/auto';
 import Dexie, { liveQuery } from 'dexie';
 import { IndexedDBStore } from '../dist/backends/indexeddb/index.js';
-import { createMemory, InMemoryStore, tokenize } from '../dist/index.js';
+import { createMemory, InMemoryStore } from '../dist/index.js';
+import { tokenize } from '../dist/store/index.js';
 import { makeCorpus, median } from './corpus.mjs';
 
 const MEMORY_SIZE = Number(process.env.BENCH_WATCH_SIZE ?? 100_000);
