@@ -1,3 +1,4 @@
+import { isCiphertext } from '../../core/crypto/sealed.js';
 import type { MemoryRecord } from '../../core/store-contract.js';
 import { normalizeInto } from '../../core/vector/vector-rows.js';
 import type { SqlDialect } from './dialect.js';
@@ -24,13 +25,14 @@ export async function addVectorColumns(tx: SqlQueries, dialect: SqlDialect): Pro
     [],
   );
   for (let after = { ns: '', id: '' }; ; ) {
-    const rows = await tx.all<{ ns: string; id: string; embedding: Uint8Array }>(
-      `SELECT ns, id, embedding FROM engram_memories WHERE embedding IS NOT NULL AND (ns, id) > ($1, $2)
+    const rows = await tx.all<{ ns: string; id: string; embedding: Uint8Array; content: string }>(
+      `SELECT ns, id, embedding, content FROM engram_memories WHERE embedding IS NOT NULL AND (ns, id) > ($1, $2)
         ORDER BY ns, id LIMIT ${PAGE}`,
       [after.ns, after.id],
     );
     const byNamespace = new Map<string, Array<{ id: string; embedding: number[] }>>();
-    for (const { ns, id, embedding } of rows) {
+    for (const { ns, id, embedding, content } of rows) {
+      if (isCiphertext(content)) continue;
       const list = byNamespace.get(ns) ?? [];
       list.push({ id, embedding: decodeVector(embedding) });
       byNamespace.set(ns, list);
@@ -99,8 +101,12 @@ export async function refreshUnitVectors(
   written: ReadonlySet<string>,
   merged: readonly MemoryRecord[],
 ): Promise<void> {
+  // An end-to-end encrypted memory's embedding is ciphertext packed as numbers: a unit copy of it would
+  // be noise to rank by, and more bytes derived from the sealed value kept on the server (see indexText).
   const entries = merged.flatMap(({ memory }) =>
-    written.has(memory.id) ? [{ id: memory.id, embedding: memory.embedding }] : [],
+    written.has(memory.id)
+      ? [{ id: memory.id, embedding: isCiphertext(memory.content) ? undefined : memory.embedding }]
+      : [],
   );
   await writeUnitVectors(tx, namespace, entries);
 }
