@@ -119,7 +119,7 @@ export default async function run(record, info, prepared) {
     // efSearch: the candidate list HNSW keeps per query; 400 is Engram's default, 100 shows the trade-off.
     for (const efSearch of [100, 400]) {
       const hnswMem = await createMemory({
-        store: new PostgresStore(pglite(db), { vectorIndex: { hnsw: { efSearch } } }),
+        store: new PostgresStore(pglite(db), { vectors: { index: 'hnsw', hnsw: { efSearch } } }),
         namespace: 'vectors',
       });
       // The first HNSW search builds the index (once per length); later writes update it in place.

@@ -1,9 +1,9 @@
 export {
-  type HnswOptions,
+  type PgvectorHnswOptions,
   type PostgresDriver,
   PostgresStore,
   type PostgresStoreOptions,
-  type PostgresVectorIndex,
+  type PostgresVectorOptions,
   pglite,
   postgresJs,
 } from '../backends/postgres/index.js';

@@ -191,7 +191,9 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
       embeddingModel: 'model-h',
     }));
     const exact = await createMemory({ store: new InMemoryStore(), namespace: 'hnsw' });
-    const store = new PostgresStore(pglite(withVector), { vectorIndex: { hnsw: { efSearch: 64 } } });
+    const store = new PostgresStore(pglite(withVector), {
+      vectors: { index: 'hnsw', hnsw: { efSearch: 64 } },
+    });
     const approx = await createMemory({ store, namespace: 'hnsw' });
     for (let i = 0; i < records.length; i += 1000) {
       await exact.addMany(records.slice(i, i + 1000));
@@ -226,19 +228,26 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
   }, 120_000);
 
   it('refuses HNSW without pgvector, and bad index options, naming the field', async () => {
-    const store = new PostgresStore(pglite(plain), { vectorIndex: { hnsw: {} } });
+    const store = new PostgresStore(pglite(plain), { vectors: { index: 'hnsw' } });
     const mem = await createMemory({ store, namespace: 'no-hnsw' });
     await mem.add({ content: 'x', embedding: [1, 0], embeddingModel: 'm' });
     await expect(mem.search('', { vector: [1, 0], model: 'm' })).rejects.toMatchObject({
       code: 'VALIDATION',
-      field: 'vectorIndex',
+      field: 'vectors.index',
     });
     await mem.close();
-    expect(() => new PostgresStore(pglite(plain), { vectorIndex: { hnsw: { m: 1 } } })).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', field: 'vectorIndex.hnsw.m' }),
+    expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw: { m: 1 } } })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectors.hnsw.m' }),
     );
-    expect(() => new PostgresStore(pglite(plain), { vectorIndex: 'fast' as unknown as 'exact' })).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', field: 'vectorIndex' }),
+    expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'fast' as 'exact' } })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectors.index' }),
+    );
+    // The in-memory stores' IVF and int8 are not offered by Postgres: refused, naming the field.
+    expect(() => new PostgresStore(pglite(plain), { vectors: { quantize: 'int8' } as never })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectors.quantize' }),
+    );
+    expect(() => new PostgresStore(pglite(plain), { vectors: 'hnsw' as never })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'vectors' }),
     );
   });
 });

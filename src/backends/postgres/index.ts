@@ -2,4 +2,4 @@ export type { PostgresDriver } from './driver.js';
 export { pglite } from './pglite.js';
 export { postgresJs } from './postgres-js.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
-export type { HnswOptions, PostgresVectorIndex } from './vectors.js';
+export type { PgvectorHnswOptions, PostgresVectorOptions } from './vectors.js';

@@ -10,14 +10,15 @@ import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { refreshUnitVectors } from '../sql/vector-columns.js';
 import type { PostgresDriver } from './driver.js';
-import { checkVectorIndex, type PostgresVectorIndex, PostgresVectors } from './vectors.js';
+import { type PostgresVectorOptions, PostgresVectors, parsePostgresVectors } from './vectors.js';
 
 export interface PostgresStoreOptions {
   /**
-   * Vector search: `'exact'` (default, same results as every store) or `{ hnsw: { m?, efConstruction?,
-   * efSearch? } }`, pgvector's approximate index (needs the extension). See docs/embeddings.md.
+   * Vector search, as on the other stores: `{ index: 'exact' }` (default, same results as every store) or
+   * `{ index: 'hnsw', hnsw?: { m?, efConstruction?, efSearch? } }`, pgvector's approximate index (needs
+   * the extension). See docs/embeddings.md.
    */
-  vectorIndex?: PostgresVectorIndex;
+  vectors?: PostgresVectorOptions;
 }
 
 /**
@@ -43,9 +44,7 @@ export class PostgresStore extends SqlStore {
     super(postgresDialect);
     this.kind = db.name ?? 'postgres';
     this.capabilities = { persistent: db.persistent, shared: true };
-    const vectorIndex = options.vectorIndex ?? 'exact';
-    checkVectorIndex(vectorIndex);
-    this.vectorSearch = new PostgresVectors(postgresDialect, vectorIndex);
+    this.vectorSearch = new PostgresVectors(postgresDialect, parsePostgresVectors(options.vectors));
   }
 
   protected override async connect(): Promise<SqlExecutor> {

@@ -1,4 +1,4 @@
-import { EngramError } from '../../core/errors.js';
+import { EngramError, validationError } from '../../core/errors.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from '../../core/filter.js';
 import type { NativeSearchHit } from '../../core/store-contract.js';
 import { cosine, norm } from '../../core/vector/cosine.js';
@@ -10,7 +10,7 @@ import { SqlReader } from '../sql/reads.js';
 import type { Integer } from '../sql/rows.js';
 
 /** pgvector's HNSW build and search parameters (see its README); defaults are pgvector's but `efSearch`. */
-export interface HnswOptions {
+export interface PgvectorHnswOptions {
   /** Links per node, 2..100 (pgvector default 16). */
   m?: number;
   /** Candidate list while building, 4..1000, at least 2·m (default 64). */
@@ -23,40 +23,66 @@ export interface HnswOptions {
 }
 
 /**
- * How PostgresStore finds vector candidates: `'exact'` (default) ranks every embedding of the model in
- * SQL, same results as every other store; `{ hnsw }` uses pgvector's approximate HNSW index, one per
- * embedding length, built on the first such search and kept up to date by Postgres afterwards.
+ * PostgresStore's `vectors` option, the same shape as the in-memory and IndexedDB stores' (`VectorOptions`)
+ * where Postgres can honour it: `index: 'exact'` (default) ranks every embedding of the model in SQL, same
+ * results as every other store; `index: 'hnsw'` uses pgvector's approximate HNSW index, one per embedding
+ * length, built on the first such search and kept up to date by Postgres afterwards.
  */
-export type PostgresVectorIndex = 'exact' | { hnsw: HnswOptions };
+export interface PostgresVectorOptions {
+  index?: 'exact' | 'hnsw';
+  hnsw?: PgvectorHnswOptions;
+}
+
+/** What PostgresVectors runs with, once checked. */
+export type PostgresVectorIndex = 'exact' | { hnsw: PgvectorHnswOptions };
 
 type NearestQuery = { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter };
 
 /** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
 const MARGIN = 2;
 
-export function checkVectorIndex(option: PostgresVectorIndex): void {
-  if (option === 'exact') return;
-  const hnsw = typeof option === 'object' && option !== null ? option.hnsw : undefined;
-  if (typeof hnsw !== 'object' || hnsw === null) {
-    throw new EngramError(
-      'VALIDATION',
-      `vectorIndex: expected 'exact' or { hnsw: {…} }, got ${String(option)}`,
-      {
-        field: 'vectorIndex',
-      },
+/** pgvector's own ranges for its HNSW parameters. */
+const HNSW_RANGES: Record<keyof PgvectorHnswOptions, [number, number]> = {
+  m: [2, 100],
+  efConstruction: [4, 1000],
+  efSearch: [1, 1000],
+};
+
+/** Checks `vectors`; every bad value (IVF or int8, which Postgres does not offer, included) names its field. */
+export function parsePostgresVectors(value: unknown): PostgresVectorIndex {
+  if (value === undefined) return 'exact';
+  const got = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw validationError('vectors', "an object like { index: 'hnsw' }", got(value));
+  }
+  const { index = 'exact', hnsw = {}, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw validationError(
+      `vectors.${unknown}`,
+      'one of index, hnsw (PostgresStore)',
+      'an unsupported option',
     );
   }
-  const ranges = { m: [2, 100], efConstruction: [4, 1000], efSearch: [1, 1000] } as const;
-  for (const [name, [min, max]] of Object.entries(ranges)) {
-    const value = hnsw[name as keyof HnswOptions];
-    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
-      throw new EngramError(
-        'VALIDATION',
-        `vectorIndex.hnsw.${name}: expected an integer from ${min} to ${max}, got ${String(value)}`,
-        { field: `vectorIndex.hnsw.${name}` },
+  if (index !== 'exact' && index !== 'hnsw') {
+    throw validationError('vectors.index', "'exact' or 'hnsw' (PostgresStore)", got(index));
+  }
+  if (typeof hnsw !== 'object' || hnsw === null || Array.isArray(hnsw)) {
+    throw validationError('vectors.hnsw', 'an object of HNSW settings', got(hnsw));
+  }
+  for (const [name, v] of Object.entries(hnsw)) {
+    const range = HNSW_RANGES[name as keyof PgvectorHnswOptions];
+    if (!range)
+      throw validationError(
+        `vectors.hnsw.${name}`,
+        'one of m, efConstruction, efSearch',
+        'an unknown option',
       );
+    if (v !== undefined && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
+      throw validationError(`vectors.hnsw.${name}`, `an integer from ${range[0]} to ${range[1]}`, got(v));
     }
   }
+  return index === 'exact' ? 'exact' : { hnsw: hnsw as PgvectorHnswOptions };
 }
 
 /**
@@ -141,9 +167,9 @@ export class PostgresVectors {
       if (this.index !== 'exact') {
         throw new EngramError(
           'VALIDATION',
-          'vectorIndex: hnsw needs the pgvector extension, which this database does not have ' +
-            "(CREATE EXTENSION vector before engram first opens it, or use vectorIndex: 'exact')",
-          { field: 'vectorIndex' },
+          "vectors.index: 'hnsw' needs the pgvector extension, which this database does not have " +
+            "(CREATE EXTENSION vector before engram first opens it, or use index: 'exact')",
+          { field: 'vectors.index' },
         );
       }
       // No extension: a sum over the two arrays, row by row, still only ids leave the server.
@@ -182,7 +208,7 @@ export class PostgresVectors {
   }
 
   /** One partial HNSW index per embedding length (pgvector indexes only vectors of one length). */
-  private async ensureIndex(db: SqlQueries, dims: number, hnsw: HnswOptions): Promise<void> {
+  private async ensureIndex(db: SqlQueries, dims: number, hnsw: PgvectorHnswOptions): Promise<void> {
     if (this.indexed.has(dims)) return;
     const m = hnsw.m ?? 16;
     const build = hnsw.efConstruction ?? Math.max(64, 2 * m);
