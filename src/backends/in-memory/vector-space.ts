@@ -1,6 +1,6 @@
-import { compareIdsDesc, type MemoryFilter, matchesFilter } from '../../core/filter.js';
+import { type MemoryFilter, matchesFilter } from '../../core/filter.js';
 import type { MemoryRecord, NativeSearchHit } from '../../core/store-contract.js';
-import { cosine, norm } from '../../core/vector/cosine.js';
+import { rankExactly } from '../../core/vector/rank-exactly.js';
 import type { VectorSpace } from '../../core/vector/vector-space.js';
 
 /**
@@ -14,14 +14,10 @@ export function nearestInMemory(
 ): { hits: NativeSearchHit[]; otherModels: number } {
   const accept = (id: string) => matchesFilter(records.get(id)!.memory, query.filter);
   const found = space.nearest(query.vector, query.model, space.candidates(query.limit), accept);
-  const normA = norm(query.vector as number[]);
-  const scored = found.hits.map(({ id }) => ({
-    id,
-    score: cosine(query.vector as number[], records.get(id)!.memory.embedding!, normA),
+  const candidates = found.hits.map(({ id }) => records.get(id)!);
+  const hits = rankExactly(query.vector, candidates, query.limit).map(({ record, score }) => ({
+    record: structuredClone(record),
+    score,
   }));
-  scored.sort((a, b) => b.score - a.score || compareIdsDesc(a.id, b.id));
-  const hits = scored
-    .slice(0, query.limit)
-    .map(({ id, score }) => ({ record: structuredClone(records.get(id)!), score }));
   return { hits, otherModels: found.otherModels };
 }

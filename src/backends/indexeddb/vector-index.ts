@@ -1,6 +1,6 @@
-import { compareIdsDesc, type MemoryFilter, matchesFilter } from '../../core/filter.js';
+import { type MemoryFilter, matchesFilter } from '../../core/filter.js';
 import type { MemoryRecord, NativeSearchHit, VectorEntry } from '../../core/store-contract.js';
-import { cosine, norm } from '../../core/vector/cosine.js';
+import { rankExactly } from '../../core/vector/rank-exactly.js';
 import type { parseVectorOptions } from '../../core/vector/vector-options.js';
 import { VectorSpace } from '../../core/vector/vector-space.js';
 
@@ -53,7 +53,6 @@ export class IndexedDBVectorIndex {
     query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
     const { space } = await this.current(namespace);
-    const normA = norm(query.vector as number[]);
     // Records live in IndexedDB, so the filter runs after the index: widen the net until enough pass.
     for (let want = space.candidates(query.limit); ; want *= 4) {
       const found = space.nearest(query.vector, query.model, want);
@@ -61,16 +60,12 @@ export class IndexedDBVectorIndex {
         namespace,
         found.hits.map((h) => h.id),
       );
-      const scored: NativeSearchHit[] = [];
-      for (const record of records) {
-        const { embedding, embeddingModel } = record.memory;
-        if (!embedding || embeddingModel !== query.model || !matchesFilter(record.memory, query.filter))
-          continue;
-        scored.push({ record, score: cosine(query.vector as number[], embedding, normA) });
-      }
-      if (scored.length >= query.limit || found.hits.length < want || want >= space.size) {
-        scored.sort((a, b) => b.score - a.score || compareIdsDesc(a.record.memory.id, b.record.memory.id));
-        return { hits: scored.slice(0, query.limit), otherModels: found.otherModels };
+      const kept = records.filter(
+        ({ memory }) =>
+          memory.embedding && memory.embeddingModel === query.model && matchesFilter(memory, query.filter),
+      );
+      if (kept.length >= query.limit || found.hits.length < want || want >= space.size) {
+        return { hits: rankExactly(query.vector, kept, query.limit), otherModels: found.otherModels };
       }
     }
   }

@@ -1,7 +1,7 @@
 import { EngramError, validationError } from '../../core/errors.js';
-import { compareIdsDesc, type MemoryFilter, matchesFilter } from '../../core/filter.js';
-import type { NativeSearchHit } from '../../core/store-contract.js';
-import { cosine, norm } from '../../core/vector/cosine.js';
+import { type MemoryFilter, matchesFilter } from '../../core/filter.js';
+import type { MemoryRecord, NativeSearchHit } from '../../core/store-contract.js';
+import { rankExactly } from '../../core/vector/rank-exactly.js';
 import { normalizeInto } from '../../core/vector/vector-rows.js';
 import type { SqlDialect } from '../sql/dialect.js';
 import type { SqlExecutor, SqlParam, SqlQueries } from '../sql/executor.js';
@@ -129,21 +129,18 @@ export class PostgresVectors {
     }
     if (!found || query.limit <= 0) return { hits: [], otherModels };
     const reader = new SqlReader(db, this.dialect, namespace);
-    const normA = norm(query.vector as number[]);
     const enough = query.limit * MARGIN + 10;
     for (let want = enough; ; want *= 4) {
       const ids = await this.candidates(db, namespace, query, want);
       const records = await reader.memories(ids);
-      const scored: NativeSearchHit[] = [];
+      const kept: MemoryRecord[] = [];
       for (const id of ids) {
         const record = records.get(id);
         // Metadata is compared in JS, as `list` does; the other filters already ran in SQL.
-        if (!record?.memory.embedding || !matchesFilter(record.memory, query.filter)) continue;
-        scored.push({ record, score: cosine(query.vector as number[], record.memory.embedding, normA) });
+        if (record?.memory.embedding && matchesFilter(record.memory, query.filter)) kept.push(record);
       }
-      if (ids.length < want || scored.length >= enough) {
-        scored.sort((a, b) => b.score - a.score || compareIdsDesc(a.record.memory.id, b.record.memory.id));
-        return { hits: scored.slice(0, query.limit), otherModels };
+      if (ids.length < want || kept.length >= enough) {
+        return { hits: rankExactly(query.vector, kept, query.limit), otherModels };
       }
     }
   }
