@@ -6,7 +6,7 @@
 // (no model can be downloaded here), 384 dimensions as all-MiniLM-L6-v2 / bge-small produce.
 import { create, insertMultiple, search as oramaSearch } from '@orama/orama';
 import { HNSW } from 'hnsw';
-import { HnswIndex, Int8Matrix, IvfIndex, VectorMatrix } from '../dist/index.js';
+import { HnswIndex, Int8Matrix, IvfIndex, VectorMatrix } from '../dist/store/index.js';
 import { median, mulberry32 } from './corpus.mjs';
 
 const SIZE = Number(process.env.BENCH_VECTOR_SIZE ?? 100_000);

@@ -33,16 +33,13 @@ export {
   type TransferEntry,
   type TransferOptions,
 } from './core/transfer.js';
-export {
-  HnswIndex,
-  type HnswOptions,
-  Int8Matrix,
-  IvfIndex,
-  type IvfOptions,
-  type VectorHit,
-  VectorMatrix,
-  type VectorOptions,
-} from './core/vector/index.js';
+// From their own modules, not core/vector/index.ts: that one also holds the IVF/HNSW/int8 code, which the
+// stores load on demand (core/vector/approximate.ts) and engram/store exports.
+export type { HnswOptions } from './core/vector/hnsw.js';
+export type { IvfOptions } from './core/vector/ivf-index.js';
+export { VectorMatrix } from './core/vector/vector-matrix.js';
+export type { VectorOptions } from './core/vector/vector-options.js';
+export type { VectorHit } from './core/vector/vector-rows.js';
 export type {
   ListWatch,
   SearchWatch,

@@ -16,3 +16,6 @@ export {
   loadLanguage,
   tokenize,
 } from '../core/text/index.js';
+// The vector indexes behind the `vectors` store option, for a store (or a benchmark) of your own: not on
+// the root entry, whose stores load them on demand (core/vector/approximate.ts).
+export { HnswIndex, Int8Matrix, IvfIndex, VectorMatrix } from '../core/vector/index.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseVectorOptions } from '../../src/core/vector/vector-options.js';
-import { VectorSpace } from '../../src/core/vector/vector-space.js';
-import { createMemory, HnswIndex, InMemoryStore, Int8Matrix, VectorMatrix } from '../../src/index.js';
+import { loadApproximate, VectorSpace } from '../../src/core/vector/vector-space.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { HnswIndex, Int8Matrix, VectorMatrix } from '../../src/store/index.js';
 import { clustered, recall } from './clustered-vectors.js';
 
 const data = clustered(4000, 32, 80, 21);
@@ -129,8 +130,18 @@ describe('HnswIndex', () => {
 });
 
 describe("VectorSpace { index: 'hnsw' }", () => {
-  it('rebuilds the graph from the live rows once deletes pass half of it', () => {
-    const space = new VectorSpace(parseVectorOptions({ index: 'hnsw' }));
+  it('loads the index code on demand, and refuses to build an index before it is loaded', async () => {
+    const options = parseVectorOptions({ index: 'hnsw' });
+    expect(await loadApproximate(parseVectorOptions({}))).toBeUndefined();
+    expect(() => new VectorSpace(options).put('v0', data[0]!, 'm')).toThrow(/loadApproximate/);
+    const kit = await loadApproximate(parseVectorOptions({ quantize: 'int8' }));
+    expect(kit?.Int8Matrix).toBeTypeOf('function');
+  });
+
+  it('rebuilds the graph from the live rows once deletes pass half of it', async () => {
+    const options = parseVectorOptions({ index: 'hnsw' });
+    const kit = await loadApproximate(options);
+    const space = new VectorSpace(options, () => kit);
     data.slice(0, 1000).forEach((v, i) => {
       space.put(`v${i}`, v, 'm');
     });

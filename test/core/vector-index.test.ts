@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { TopK } from '../../src/core/vector/top-k.js';
 import type { VectorOptions } from '../../src/index.js';
-import { createMemory, InMemoryStore, Int8Matrix, IvfIndex, VectorMatrix } from '../../src/index.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { Int8Matrix, IvfIndex, VectorMatrix } from '../../src/store/index.js';
 import { clustered, recall, seeded } from './clustered-vectors.js';
 
 function bruteForce(data: number[][], query: number[], k: number): string[] {

@@ -21,7 +21,7 @@ import type {
 } from '../../core/store-contract.js';
 import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
-import { VectorSpace } from '../../core/vector/vector-space.js';
+import { type ApproximateKit, loadApproximate, VectorSpace } from '../../core/vector/vector-space.js';
 import { InvertedIndex } from './inverted-index.js';
 import { collectIn, expiredIn } from './maintenance.js';
 import { SortedIds } from './sorted-ids.js';
@@ -90,6 +90,9 @@ export class InMemoryStore implements MemoryStore {
   private readonly serial = createSerialQueue();
 
   private readonly vectorOptions: ReturnType<typeof parseVectorOptions>;
+  /** The IVF/HNSW/int8 code when the vector options need it, loaded by `approximateReady`. */
+  private approximate: ApproximateKit | undefined;
+  private approximateLoad: Promise<void> | undefined;
 
   constructor(options: InMemoryStoreOptions = {}) {
     this.vectorOptions = parseVectorOptions(options.vectors);
@@ -97,6 +100,15 @@ export class InMemoryStore implements MemoryStore {
 
   async open(): Promise<void> {
     this.assertOpen();
+    await this.approximateReady();
+  }
+
+  /** Loads the vector index code once, before anything can put an embedding into a space or search it. */
+  private approximateReady(): Promise<void> {
+    this.approximateLoad ??= loadApproximate(this.vectorOptions).then((kit) => {
+      this.approximate = kit;
+    });
+    return this.approximateLoad;
   }
 
   async close(): Promise<void> {
@@ -118,7 +130,7 @@ export class InMemoryStore implements MemoryStore {
     this.assertOpen();
     const existing = this.spaces.get(namespace);
     if (existing) return existing;
-    const data = new NamespaceData(new VectorSpace(this.vectorOptions));
+    const data = new NamespaceData(new VectorSpace(this.vectorOptions, () => this.approximate));
     this.spaces.set(namespace, data);
     return data;
   }
@@ -129,6 +141,7 @@ export class InMemoryStore implements MemoryStore {
   }
 
   private async applyNow(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    await this.approximateReady();
     const data = this.space(namespace);
     const staged: Array<() => void> = [];
     // The namespace's index language, or the one this batch sets (see LANGUAGE_META).
@@ -278,6 +291,7 @@ export class InMemoryStore implements MemoryStore {
     namespace: string,
     query: Parameters<NonNullable<MemoryStore['nearestVectors']>>[1],
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
+    await this.approximateReady();
     const data = this.space(namespace);
     return nearestInMemory(data.vectors, data.memories, query);
   }

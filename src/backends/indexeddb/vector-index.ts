@@ -2,7 +2,7 @@ import { type MemoryFilter, matchesFilter } from '../../core/filter.js';
 import type { MemoryRecord, NativeSearchHit, VectorEntry } from '../../core/store-contract.js';
 import { rankExactly } from '../../core/vector/rank-exactly.js';
 import type { parseVectorOptions } from '../../core/vector/vector-options.js';
-import { VectorSpace } from '../../core/vector/vector-space.js';
+import { loadApproximate, VectorSpace } from '../../core/vector/vector-space.js';
 
 /** What the index needs from the store: embeddings in id order, and records by id. */
 export interface VectorSource {
@@ -72,10 +72,12 @@ export class IndexedDBVectorIndex {
 
   /** The namespace's space, built on first use and caught up with the writes since. */
   private async current(namespace: string): Promise<Built> {
+    // Before the lookup, so that two first searches still share one build.
+    const approximate = await loadApproximate(this.options);
     let built = this.built.get(namespace);
     if (!built) {
       const fresh: Built = {
-        space: new VectorSpace(this.options),
+        space: new VectorSpace(this.options, () => approximate),
         dirty: new Set(),
         ready: Promise.resolve(),
       };

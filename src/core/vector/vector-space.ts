@@ -1,9 +1,25 @@
-import { HnswIndex } from './hnsw.js';
-import { Int8Matrix } from './int8-matrix.js';
-import { IvfIndex } from './ivf-index.js';
+import type * as Approximate from './approximate.js';
+import type { HnswIndex } from './hnsw.js';
+import type { IvfIndex } from './ivf-index.js';
 import { VectorMatrix } from './vector-matrix.js';
 import type { VectorOptions } from './vector-options.js';
 import type { VectorHit, VectorRows } from './vector-rows.js';
+
+/** The IVF, HNSW and int8 code, which only `vectors` options other than the default need. */
+export type ApproximateKit = typeof Approximate;
+
+type SpaceOptions = Required<Omit<VectorOptions, 'ivf' | 'hnsw'>> & Pick<VectorOptions, 'ivf' | 'hnsw'>;
+
+const needsApproximate = (options: SpaceOptions): boolean =>
+  options.index !== 'exact' || options.quantize === 'int8';
+
+/**
+ * The code a VectorSpace with these options needs beyond exact Float32 rows (undefined when it needs
+ * none): a dynamic import, so the default bundle does not carry the indexes.
+ */
+export async function loadApproximate(options: SpaceOptions): Promise<ApproximateKit | undefined> {
+  return needsApproximate(options) ? import('./approximate.js') : undefined;
+}
 
 interface Group {
   model: string;
@@ -30,14 +46,25 @@ export class VectorSpace {
   /** Milliseconds the HNSW rebuilds (after many deletes) took, summed. */
   rebuildMs = 0;
 
+  /**
+   * `loaded` returns what `loadApproximate(options)` loaded; the store loads it before its first
+   * write or search, and a space made earlier (a read) picks it up then.
+   */
   constructor(
-    private readonly options: Required<Omit<VectorOptions, 'ivf' | 'hnsw'>> &
-      Pick<VectorOptions, 'ivf' | 'hnsw'>,
+    private readonly options: SpaceOptions,
+    private readonly loaded: () => ApproximateKit | undefined = () => undefined,
   ) {}
+
+  private kit(): ApproximateKit {
+    const kit = this.loaded();
+    // A store bug, not a user error: the options were validated, only the load was skipped.
+    if (!kit) throw new Error('VectorSpace: loadApproximate() must finish before the first write or search');
+    return kit;
+  }
 
   /** Whether candidates come from an approximate order (int8, IVF or HNSW), which calls for a wider net. */
   get approximate(): boolean {
-    return this.options.index !== 'exact' || this.options.quantize === 'int8';
+    return needsApproximate(this.options);
   }
 
   /** How many candidates to take for `limit` results before the exact rescoring picks the final order. */
@@ -57,8 +84,8 @@ export class VectorSpace {
     if (!group) {
       const rows = this.rowsFor(embedding.length, 64);
       group = { model: model ?? '', rows };
-      if (this.options.index === 'ivf') group.ivf = new IvfIndex(rows, this.options.ivf);
-      if (this.options.index === 'hnsw') group.hnsw = new HnswIndex(rows, this.options.hnsw);
+      if (this.options.index === 'ivf') group.ivf = new (this.kit().IvfIndex)(rows, this.options.ivf);
+      if (this.options.index === 'hnsw') group.hnsw = new (this.kit().HnswIndex)(rows, this.options.hnsw);
       this.groups.set(key, group);
     }
     const slot = group.rows.set(id, embedding);
@@ -129,7 +156,7 @@ export class VectorSpace {
     // An HNSW node is its slot, so its rows must not be reused (see HnswIndex).
     const recycle = this.options.index !== 'hnsw';
     return this.options.quantize === 'int8'
-      ? new Int8Matrix(dims, capacity, recycle)
+      ? new (this.kit().Int8Matrix)(dims, capacity, recycle)
       : new VectorMatrix(dims, capacity, recycle);
   }
 
@@ -146,7 +173,7 @@ export class VectorSpace {
       rows.set(id, row);
     }
     group.rows = rows;
-    group.hnsw = new HnswIndex(rows, this.options.hnsw);
+    group.hnsw = new (this.kit().HnswIndex)(rows, this.options.hnsw);
     group.hnsw.catchUp(this.options.hnsw?.linkMs);
     this.rebuildMs += performance.now() - started;
   }
