@@ -16,7 +16,6 @@ import { type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
-const TAG_COLUMNS = ['ns', 'tag', 'id'];
 const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
 const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
 const META_COLUMNS = ['ns', 'key', 'value'];
@@ -156,23 +155,17 @@ export class StagedWrites implements StoreTransaction {
     return language;
   }
 
-  /** Writes rows, postings and tags; postings are rewritten only when the content changed. */
+  /** Writes rows and postings; postings are rewritten only when the content changed. */
   private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
     const texts: TextChange[] = [];
-    const staleTags: [string, string][] = [];
-    const tags: SqlParam[][] = [];
     const language = await this.language();
     for (const [id, { stored, next }] of this.memories) {
       if (!stored || !next || stored.memory.content !== next.memory.content) {
         texts.push({ id, before: stored?.memory.content, after: next?.memory.content });
       }
-      const before = new Set(stored?.memory.tags);
-      const after = new Set(next?.memory.tags);
-      for (const tag of before) if (!after.has(tag)) staleTags.push([tag, id]);
-      for (const tag of after) if (!before.has(tag)) tags.push([ns, tag, id]);
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
@@ -182,9 +175,7 @@ export class StagedWrites implements StoreTransaction {
       if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
     await bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT);
-    await bulk.insert('engram_tags', TAG_COLUMNS, tags);
     return { docs, tokens };
   }
 }
