@@ -12,7 +12,7 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { type TextChange, writePostings } from './posting-writes.js';
+import { type TailBlocks, type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
@@ -53,6 +53,8 @@ export class StagedWrites implements StoreTransaction {
     private readonly db: SqlQueries,
     private readonly dialect: SqlDialect,
     private readonly namespace: string,
+    /** The newest posting rows as last written, for a store that alone writes its database (posting-writes.ts). */
+    private readonly tails?: Map<string, TailBlocks>,
   ) {
     this.reader = new SqlReader(db, dialect, namespace);
   }
@@ -169,7 +171,14 @@ export class StagedWrites implements StoreTransaction {
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens } = await writePostings(this.db, this.dialect, ns, texts, language);
+    const { docOf, docs, tokens } = await writePostings(
+      this.db,
+      this.dialect,
+      ns,
+      texts,
+      language,
+      this.tails,
+    );
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
