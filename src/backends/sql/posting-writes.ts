@@ -7,6 +7,7 @@ import {
   concatBytes,
   decodeBlock,
   encodeBlock,
+  encodeTriples,
   lastDoc,
   textPostings,
 } from './posting-blocks.js';
@@ -41,7 +42,8 @@ interface BlockChange {
   term: string;
   grp: number;
   removed: Set<number> | null;
-  added: BlockPosting[];
+  /** The postings added, flat as (doc, tf, len) triples: a bulk add makes a million of them. */
+  added: number[];
 }
 
 /**
@@ -81,7 +83,7 @@ export async function writePostings(
       list = [];
       blocks.set(term, list);
     }
-    for (const change of list) if (change.grp === grp) return change;
+    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
     const change: BlockChange = { term, grp, removed: null, added: [] };
     list.push(change);
     return change;
@@ -104,14 +106,18 @@ export async function writePostings(
       const doc = old ?? docOf.get(id)!;
       docOf.set(id, doc);
       const { length, terms } = textPostings(after, language);
-      for (const [term, tf] of terms) blockChange(term, doc).added.push({ doc, tf, len: length });
+      for (const [term, tf] of terms) blockChange(term, doc).added.push(doc, tf, length);
       docs++;
       tokens += length;
     }
   }
-  const ordered = [...blocks.keys()]
-    .sort()
-    .flatMap((term) => blocks.get(term)!.sort((x, y) => x.grp - y.grp));
+  // Written in key order, (term, group), which SQLite inserts fastest.
+  const ordered: BlockChange[] = [];
+  for (const term of [...blocks.keys()].sort()) {
+    const list = blocks.get(term)!;
+    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
+    for (const change of list) ordered.push(change);
+  }
   // Groups wholly above the numbers handed out before this batch cannot hold a row yet; nor can the
   // rows a complete cache of the newest group does not name.
   const lastOld = blockOf(firstFresh - 1);
@@ -142,22 +148,26 @@ export async function writePostings(
       current = existing.get(change.term)?.get(change.grp);
       if (current !== undefined) last = lastDoc(current);
     }
-    if (!isSorted(change.added)) change.added.sort((x, y) => x.doc - y.doc);
+    const added = sortedTriples(change.added);
     let data: Uint8Array | null;
-    if (change.removed === null && (change.added[0]?.doc ?? -1) > last) {
+    if (change.removed === null && (added[0] ?? -1) > last) {
       // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
-      const appended = encodeBlock(change.added, Math.max(last, 0));
+      const appended = encodeTriples(added, Math.max(last, 0));
       data = current === undefined ? appended : concatBytes(current, appended);
       if (next !== undefined && change.grp === next.grp) {
-        next.data.set(change.term, { bytes: data, last: change.added[change.added.length - 1]!.doc });
+        next.data.set(change.term, { bytes: data, last: added[added.length - 3]! });
       }
     } else {
       // An edited memory keeps its number: its old posting goes, whether or not it is added again.
       const replaced = new Set(change.removed);
-      for (const p of change.added) replaced.add(p.doc);
+      const postings: BlockPosting[] = [];
+      for (let i = 0; i < added.length; i += 3) {
+        replaced.add(added[i]!);
+        postings.push({ doc: added[i]!, tf: added[i + 1]!, len: added[i + 2]! });
+      }
       const merged = decodeBlock(current ?? new Uint8Array(0))
         .filter((p) => !replaced.has(p.doc))
-        .concat(change.added);
+        .concat(postings);
       if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
       data = merged.length > 0 ? encodeBlock(merged) : null;
     }
@@ -238,6 +248,17 @@ async function readBlocks(
 /** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */
 function termBlocks(count: number): string {
   return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
+}
+
+/** The triples in document order: as given when they are (the usual case), else sorted. */
+function sortedTriples(triples: number[]): number[] {
+  let sorted = true;
+  for (let i = 3; i < triples.length && sorted; i += 3) sorted = triples[i - 3]! <= triples[i]!;
+  if (sorted) return triples;
+  const order = Array.from({ length: triples.length / 3 }, (_, i) => i * 3).sort(
+    (a, b) => triples[a]! - triples[b]!,
+  );
+  return order.flatMap((at) => [triples[at]!, triples[at + 1]!, triples[at + 2]!]);
 }
 
 function isSorted(postings: readonly BlockPosting[]): boolean {
