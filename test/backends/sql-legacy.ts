@@ -5,9 +5,12 @@ import { indexText } from '../../src/store/index.js';
 /**
  * Turns a database written by today's SqlJsStore back into schema version 4: the text index as one
  * row per (term, memory) in engram_terms, built from the content with the raw library, as v4 wrote it;
- * no document numbers, no posting blocks.
+ * no document numbers, no posting blocks; a row per (tag, memory) in engram_tags (dropped by v7).
  */
 export function downgradeToVersion4(db: Database): void {
+  db.run(`CREATE TABLE engram_tags (ns TEXT NOT NULL, tag TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (ns, tag, id)) WITHOUT ROWID`);
+  db.run('INSERT INTO engram_tags SELECT m.ns, t.value, m.id FROM engram_memories m, json_each(m.tags) t');
   db.run(`CREATE TABLE engram_terms (ns TEXT NOT NULL, term TEXT NOT NULL, id TEXT NOT NULL, tf INTEGER NOT NULL,
     len INTEGER NOT NULL, PRIMARY KEY (ns, term, id)) WITHOUT ROWID`);
   const insert = db.prepare('INSERT INTO engram_terms (ns, term, id, tf, len) VALUES (?, ?, ?, ?, ?)');
@@ -40,16 +43,20 @@ export function downgradeToVersion1(db: Database): void {
 
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
- * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks).
+ * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags).
  */
-export const CURRENT_SQL_VERSION = 6;
+export const CURRENT_SQL_VERSION = 7;
 
 /**
  * Turns a PGlite database written by today's PostgresStore back into schema version 4 with the raw
- * library: v6's posting blocks become one engram_terms row per (term, memory) again, and v5's vector
- * columns go.
+ * library: v6's posting blocks become one engram_terms row per (term, memory) again, v5's vector
+ * columns go and v7's dropped engram_tags comes back.
  */
 export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
+  await db.exec(`CREATE TABLE engram_tags (ns TEXT COLLATE "C" NOT NULL, tag TEXT NOT NULL,
+    id TEXT COLLATE "C" NOT NULL, PRIMARY KEY (ns, tag, id));
+    INSERT INTO engram_tags SELECT m.ns, t.value, m.id FROM engram_memories m,
+      jsonb_array_elements_text(m.tags::jsonb) AS t(value)`);
   await db.exec(`CREATE TABLE engram_terms (ns TEXT COLLATE "C" NOT NULL, term TEXT COLLATE "C" NOT NULL,
     id TEXT COLLATE "C" NOT NULL, tf BIGINT NOT NULL, len BIGINT NOT NULL, PRIMARY KEY (ns, term, id))`);
   const { rows } = await db.query<{ ns: string; id: string; content: string }>(

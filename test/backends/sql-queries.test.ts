@@ -39,7 +39,7 @@ describe('SQL statements', () => {
       limit: 5,
     });
     expect(sql).not.toContain('created_ms >= ?');
-    expect(sql).toContain('(SELECT count(*) FROM engram_tags t');
+    expect(sql).toContain('(SELECT count(DISTINCT t.value) FROM json_each(m.tags) AS t');
     expect(params).toEqual([
       'ns',
       'm9',

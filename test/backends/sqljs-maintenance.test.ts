@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,43 @@ describe('SqlJsStore: compaction', () => {
     expect(raw.exec('PRAGMA freelist_count')[0]!.values[0]![0]).toBe(0);
     expect(raw.exec('SELECT count(*) FROM engram_memories')[0]!.values[0]![0]).toBe(10);
     raw.close();
+    await mem.close();
+  });
+
+  it('a new file has 8 KiB pages; a 4 KiB file keeps its pages until its next VACUUM moves it to 8 KiB', async () => {
+    const SQL = await sqlJs;
+    const pageSize = async (file: string) => {
+      const raw = new SQL.Database(await readFile(file));
+      const size = raw.exec('PRAGMA page_size')[0]!.values[0]![0];
+      raw.close();
+      return size;
+    };
+    const fresh = join(dir, 'pages-new.db');
+    const store = new SqlJsStore({ persist: fresh, sqlJs });
+    await (await createMemory({ store, namespace: 'pages' })).add({ content: 'a first memory' });
+    await store.close();
+    expect(await pageSize(fresh)).toBe(8192);
+    // An older file: the same database with SQLite's default pages, written by sql.js itself.
+    const old = join(dir, 'pages-old.db');
+    const raw = new SQL.Database(await readFile(fresh));
+    raw.run('PRAGMA page_size = 4096');
+    raw.run('VACUUM');
+    await writeFile(old, raw.export());
+    raw.close();
+    expect(await pageSize(old)).toBe(4096);
+    const reopened = new SqlJsStore({ persist: old, sqlJs });
+    const mem = await createMemory({ store: reopened, namespace: 'pages' });
+    await mem.add({ content: 'written without a vacuum' });
+    await reopened.flush();
+    expect(await pageSize(old)).toBe(4096);
+    // Heavy deletes make the next save vacuum, which moves the file to 8 KiB pages.
+    const filler = 'lorem ipsum dolor sit amet consectetur adipiscing '.repeat(40);
+    const made = await mem.addMany(Array.from({ length: 300 }, (_, i) => ({ content: `${i} ${filler}` })));
+    await reopened.flush();
+    for (const m of made) await mem.remove(m.id);
+    await reopened.flush();
+    expect(await pageSize(old)).toBe(8192);
+    expect((await mem.search('memory')).map((h) => h.memory.content)).toEqual(['a first memory']);
     await mem.close();
   });
 });

@@ -45,7 +45,6 @@ interface Backend {
 
 const TABLES = [
   'engram_memories',
-  'engram_tags',
   'engram_postings',
   'engram_links',
   'engram_tombstones',

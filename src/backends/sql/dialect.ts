@@ -20,6 +20,8 @@ export interface SqlDialect {
   native(sql: string): string;
   /** The UTF-8 byte length of a TEXT expression. */
   byteLength(expression: string): string;
+  /** A FROM item of the string elements of a JSON array held as text, one row each in column `value`. */
+  jsonElements(expression: string, alias: string): string;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -34,6 +36,7 @@ export const sqliteDialect: SqlDialect = {
   inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
   native: (sql) => sql,
   byteLength: (expression) => `length(CAST(${expression} AS BLOB))`,
+  jsonElements: (expression, alias) => `json_each(${expression}) AS ${alias}`,
 };
 
 const numbered = new Map<string, string>();
@@ -62,6 +65,7 @@ export const postgresDialect: SqlDialect = {
     return text;
   },
   byteLength: (expression) => `octet_length(${expression})`,
+  jsonElements: (expression, alias) => `jsonb_array_elements_text(${expression}::jsonb) AS ${alias}(value)`,
 };
 
 export function placeholders(count: number, width = 1): string {

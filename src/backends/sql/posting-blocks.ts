@@ -37,7 +37,15 @@ export function textPostings(
  * delta counts from: 0 for a whole block, the last document of a block that the result is appended to.
  */
 export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8Array {
-  const out = new Uint8Array(postings.length * 15);
+  const triples: number[] = [];
+  for (const { doc, tf, len } of postings) triples.push(doc, tf, len);
+  return encodeTriples(triples, after);
+}
+
+/** `encodeBlock` of postings laid flat as (doc, tf, len) triples: no object per posting (bulk writes). */
+export function encodeTriples(triples: readonly number[], after = 0): Uint8Array {
+  // A varint of a safe integer takes at most 8 bytes.
+  const out = new Uint8Array(triples.length * 8);
   let at = 0;
   const put = (value: number) => {
     while (value >= 0x80) {
@@ -47,10 +55,11 @@ export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8
     out[at++] = value;
   };
   let previous = after;
-  for (const { doc, tf, len } of postings) {
+  for (let i = 0; i < triples.length; i += 3) {
+    const doc = triples[i]!;
     put(doc - previous);
-    put(tf);
-    put(len);
+    put(triples[i + 1]!);
+    put(triples[i + 2]!);
     previous = doc;
   }
   return out.slice(0, at);

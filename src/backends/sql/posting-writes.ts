@@ -7,6 +7,7 @@ import {
   concatBytes,
   decodeBlock,
   encodeBlock,
+  encodeTriples,
   lastDoc,
   textPostings,
 } from './posting-blocks.js';
@@ -21,12 +22,28 @@ export interface TextChange {
   after: string | undefined;
 }
 
+/**
+ * The rows of a namespace's newest group as this process last wrote them, for a store that alone writes
+ * its database (sql.js): a bulk add then appends to them without reading them back. `docnos` is the
+ * namespace's counter after that write; a batch that finds another value (its transaction was rolled
+ * back) or that edits or deletes texts drops the cache. `data` maps a term to its row, or to null when
+ * the row is known not to exist; `complete`: every row of the group is in `data` (the group was started
+ * by a cached write), so a term not in it has no row.
+ */
+export interface TailBlocks {
+  grp: number;
+  docnos: number;
+  complete: boolean;
+  data: Map<string, { bytes: Uint8Array; last: number } | null>;
+}
+
 /** What one (term, group) row loses and gains. */
 interface BlockChange {
   term: string;
   grp: number;
   removed: Set<number> | null;
-  added: BlockPosting[];
+  /** The postings added, flat as (doc, tf, len) triples: a bulk add makes a million of them. */
+  added: number[];
 }
 
 /**
@@ -40,10 +57,14 @@ export async function writePostings(
   namespace: string,
   changes: readonly TextChange[],
   language: unknown,
+  tails?: Map<string, TailBlocks>,
 ): Promise<{ docOf: Map<string, number>; docs: number; tokens: number }> {
   const docOf = new Map<string, number>();
   if (changes.length === 0) return { docOf, docs: 0, tokens: 0 };
-  const stored = await storedDocs(db, dialect, namespace, changes);
+  let tail = tails?.get(namespace);
+  tails?.delete(namespace);
+  const appendOnly = changes.every((c) => c.before === undefined && c.after !== undefined);
+  const stored = appendOnly ? new Map<string, number>() : await storedDocs(db, dialect, namespace, changes);
   const fresh = changes.filter((c) => c.after !== undefined && stored.get(c.id) === undefined);
   let firstFresh = Number.POSITIVE_INFINITY;
   if (fresh.length > 0) {
@@ -52,6 +73,7 @@ export async function writePostings(
     firstFresh = Number(row!.docnos) - fresh.length;
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
   }
+  if (!appendOnly || tail?.docnos !== firstFresh) tail = undefined;
   // By term, then a short list of groups (mostly one): cheaper than a key string per posting.
   const blocks = new Map<string, BlockChange[]>();
   const blockChange = (term: string, doc: number) => {
@@ -61,7 +83,7 @@ export async function writePostings(
       list = [];
       blocks.set(term, list);
     }
-    for (const change of list) if (change.grp === grp) return change;
+    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
     const change: BlockChange = { term, grp, removed: null, added: [] };
     list.push(change);
     return change;
@@ -84,40 +106,68 @@ export async function writePostings(
       const doc = old ?? docOf.get(id)!;
       docOf.set(id, doc);
       const { length, terms } = textPostings(after, language);
-      for (const [term, tf] of terms) blockChange(term, doc).added.push({ doc, tf, len: length });
+      for (const [term, tf] of terms) blockChange(term, doc).added.push(doc, tf, length);
       docs++;
       tokens += length;
     }
   }
-  const ordered = [...blocks.keys()]
-    .sort()
-    .flatMap((term) => blocks.get(term)!.sort((x, y) => x.grp - y.grp));
-  // Groups wholly above the numbers handed out before this batch cannot hold a row yet.
+  // Written in key order, (term, group), which SQLite inserts fastest.
+  const ordered: BlockChange[] = [];
+  for (const term of [...blocks.keys()].sort()) {
+    const list = blocks.get(term)!;
+    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
+    for (const change of list) ordered.push(change);
+  }
+  // Groups wholly above the numbers handed out before this batch cannot hold a row yet; nor can the
+  // rows a complete cache of the newest group does not name.
   const lastOld = blockOf(firstFresh - 1);
-  const existing = await readBlocks(
-    db,
-    dialect,
-    namespace,
-    ordered.filter((b) => b.grp <= lastOld),
+  const cached = (b: BlockChange) => tail !== undefined && b.grp === tail.grp;
+  const unknown = ordered.filter(
+    (b) => b.grp <= lastOld && !(cached(b) && (tail!.complete || tail!.data.has(b.term))),
   );
+  const existing = await readBlocks(db, dialect, namespace, unknown);
+  if (tail !== undefined) for (const b of unknown) if (cached(b)) tail.data.set(b.term, null);
+  // What the cache holds after this batch: the group of its last document, complete when the batch
+  // started that group.
+  let next: TailBlocks | undefined;
+  if (appendOnly && tails !== undefined) {
+    const newest = blockOf(firstFresh + fresh.length - 1);
+    next =
+      newest === tail?.grp ? tail : { grp: newest, docnos: 0, complete: newest > lastOld, data: new Map() };
+  }
   const upserts: SqlParam[][] = [];
   const emptied: [string, number][] = [];
   for (const change of ordered) {
-    const current = existing.get(`${change.term} ${change.grp}`);
-    if (!isSorted(change.added)) change.added.sort((x, y) => x.doc - y.doc);
+    let current: Uint8Array | undefined;
+    let last = -1;
+    const known = cached(change) ? tail!.data.get(change.term) : undefined;
+    if (known) {
+      current = known.bytes;
+      last = known.last;
+    } else {
+      current = existing.get(change.term)?.get(change.grp);
+      if (current !== undefined) last = lastDoc(current);
+    }
+    const added = sortedTriples(change.added);
     let data: Uint8Array | null;
-    const last = current === undefined ? -1 : lastDoc(current);
-    if (change.removed === null && (change.added[0]?.doc ?? -1) > last) {
+    if (change.removed === null && (added[0] ?? -1) > last) {
       // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
-      const tail = encodeBlock(change.added, Math.max(last, 0));
-      data = current === undefined ? tail : concatBytes(current, tail);
+      const appended = encodeTriples(added, Math.max(last, 0));
+      data = current === undefined ? appended : concatBytes(current, appended);
+      if (next !== undefined && change.grp === next.grp) {
+        next.data.set(change.term, { bytes: data, last: added[added.length - 3]! });
+      }
     } else {
       // An edited memory keeps its number: its old posting goes, whether or not it is added again.
       const replaced = new Set(change.removed);
-      for (const p of change.added) replaced.add(p.doc);
+      const postings: BlockPosting[] = [];
+      for (let i = 0; i < added.length; i += 3) {
+        replaced.add(added[i]!);
+        postings.push({ doc: added[i]!, tf: added[i + 1]!, len: added[i + 2]! });
+      }
       const merged = decodeBlock(current ?? new Uint8Array(0))
         .filter((p) => !replaced.has(p.doc))
-        .concat(change.added);
+        .concat(postings);
       if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
       data = merged.length > 0 ? encodeBlock(merged) : null;
     }
@@ -129,6 +179,10 @@ export async function writePostings(
     await db.run(dialect.native(sql), [namespace, ...slice.flat()]);
   }
   await new BulkWriter(db, dialect).insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  if (next !== undefined) {
+    next.docnos = firstFresh + fresh.length;
+    tails!.set(namespace, next);
+  }
   return { docOf, docs, tokens };
 }
 
@@ -154,7 +208,7 @@ async function storedDocs(
 }
 
 /**
- * The current postings of the given (term, group) rows that exist, keyed `term group`. Read by term from
+ * The current postings of the given (term, group) rows that exist, by term then group. Read by term from
  * the lowest group wanted up, an index range per term on both databases (a row-value IN over VALUES is
  * not: SQLite scans the table for it); the few rows of other groups that come along are dropped.
  */
@@ -163,10 +217,9 @@ async function readBlocks(
   dialect: SqlDialect,
   namespace: string,
   wanted: readonly BlockChange[],
-): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
+): Promise<Map<string, Map<number, Uint8Array>>> {
+  const out = new Map<string, Map<number, Uint8Array>>();
   if (wanted.length === 0) return out;
-  const keys = new Set(wanted.map((b) => `${b.term} ${b.grp}`));
   let lowest = wanted[0]!.grp;
   for (const { grp } of wanted) lowest = Math.min(lowest, grp);
   const terms = [...new Set(wanted.map((b) => b.term))];
@@ -182,8 +235,12 @@ async function readBlocks(
     dialect.native(sql),
     params,
   )) {
-    const key = `${row.term} ${Number(row.grp)}`;
-    if (keys.has(key)) out.set(key, row.data);
+    let groups = out.get(row.term);
+    if (groups === undefined) {
+      groups = new Map();
+      out.set(row.term, groups);
+    }
+    groups.set(Number(row.grp), row.data);
   }
   return out;
 }
@@ -191,6 +248,17 @@ async function readBlocks(
 /** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */
 function termBlocks(count: number): string {
   return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
+}
+
+/** The triples in document order: as given when they are (the usual case), else sorted. */
+function sortedTriples(triples: number[]): number[] {
+  let sorted = true;
+  for (let i = 3; i < triples.length && sorted; i += 3) sorted = triples[i - 3]! <= triples[i]!;
+  if (sorted) return triples;
+  const order = Array.from({ length: triples.length / 3 }, (_, i) => i * 3).sort(
+    (a, b) => triples[a]! - triples[b]!,
+  );
+  return order.flatMap((at) => [triples[at]!, triples[at + 1]!, triples[at + 2]!]);
 }
 
 function isSorted(postings: readonly BlockPosting[]): boolean {

@@ -40,9 +40,12 @@ export function listWhere(
   }
   const tags = [...new Set(query.tags ?? [])];
   if (tags.length > 0) {
-    const list = dialect.inList('t.tag', tags);
-    const matching = `FROM engram_tags t WHERE t.ns = m.ns AND t.id = m.id AND ${list.sql}`;
-    if (query.tagMode === 'all') add(`(SELECT count(*) ${matching}) = ?`, ...list.params, tags.length);
+    // Read from the memory's own tags column: the list walks memories in id order, so a separate tag
+    // table would only be probed per row, at the cost of a row per tag written beside every memory.
+    const list = dialect.inList('t.value', tags);
+    const matching = `FROM ${dialect.jsonElements('m.tags', 't')} WHERE ${list.sql}`;
+    if (query.tagMode === 'all')
+      add(`(SELECT count(DISTINCT t.value) ${matching}) = ?`, ...list.params, tags.length);
     else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
   }
   return { where: where.join(' AND '), params };

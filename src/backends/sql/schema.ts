@@ -54,6 +54,8 @@ const MIGRATIONS: Migration[] = [
   { run: addVectorColumns },
   // v6: the text index as posting blocks, memories numbered (posting-blocks.ts); rebuilt from content.
   { run: toPostingBlocks },
+  // v7: tag filters read the memory's own `tags` column (queries.ts): the row per (tag, memory) goes.
+  () => ['DROP TABLE engram_tags'],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

@@ -24,6 +24,7 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
 import { readPostings } from './posting-reads.js';
+import type { TailBlocks } from './posting-writes.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
@@ -64,6 +65,14 @@ export abstract class SqlStore implements MemoryStore {
    * alone writes its database may, so none by default.
    */
   protected knownDocIds(_namespace: string): Map<number, string> | undefined {
+    return undefined;
+  }
+
+  /**
+   * The newest posting rows this store wrote, per namespace, so that bulk adds need not read them back
+   * (posting-writes.ts): only a store that alone writes its database may keep them, so none by default.
+   */
+  protected postingTails(): Map<string, TailBlocks> | undefined {
     return undefined;
   }
 
@@ -118,7 +127,7 @@ export abstract class SqlStore implements MemoryStore {
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     const result = await this.use('apply', (db) =>
       db.transaction(async (tx) => {
-        const staged = new StagedWrites(tx, this.dialect, namespace);
+        const staged = new StagedWrites(tx, this.dialect, namespace, this.postingTails());
         const seq = await staged.lockNamespace();
         const merged = await mergeBatch(staged, batch);
         await staged.flush(seq);

@@ -12,11 +12,10 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { type TextChange, writePostings } from './posting-writes.js';
+import { type TailBlocks, type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
-const TAG_COLUMNS = ['ns', 'tag', 'id'];
 const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
 const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
 const META_COLUMNS = ['ns', 'key', 'value'];
@@ -54,6 +53,8 @@ export class StagedWrites implements StoreTransaction {
     private readonly db: SqlQueries,
     private readonly dialect: SqlDialect,
     private readonly namespace: string,
+    /** The newest posting rows as last written, for a store that alone writes its database (posting-writes.ts). */
+    private readonly tails?: Map<string, TailBlocks>,
   ) {
     this.reader = new SqlReader(db, dialect, namespace);
   }
@@ -156,35 +157,34 @@ export class StagedWrites implements StoreTransaction {
     return language;
   }
 
-  /** Writes rows, postings and tags; postings are rewritten only when the content changed. */
+  /** Writes rows and postings; postings are rewritten only when the content changed. */
   private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
     const texts: TextChange[] = [];
-    const staleTags: [string, string][] = [];
-    const tags: SqlParam[][] = [];
     const language = await this.language();
     for (const [id, { stored, next }] of this.memories) {
       if (!stored || !next || stored.memory.content !== next.memory.content) {
         texts.push({ id, before: stored?.memory.content, after: next?.memory.content });
       }
-      const before = new Set(stored?.memory.tags);
-      const after = new Set(next?.memory.tags);
-      for (const tag of before) if (!after.has(tag)) staleTags.push([tag, id]);
-      for (const tag of after) if (!before.has(tag)) tags.push([ns, tag, id]);
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens } = await writePostings(this.db, this.dialect, ns, texts, language);
+    const { docOf, docs, tokens } = await writePostings(
+      this.db,
+      this.dialect,
+      ns,
+      texts,
+      language,
+      this.tails,
+    );
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    await bulk.deletePairs('engram_tags', 'tag', ns, staleTags);
     await bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT);
-    await bulk.insert('engram_tags', TAG_COLUMNS, tags);
     return { docs, tokens };
   }
 }

@@ -4,6 +4,7 @@ import { importPeer } from '../../core/optional-peer.js';
 import type { StoreCapabilities } from '../../core/store-contract.js';
 import { sqliteDialect } from '../sql/dialect.js';
 import type { SqlExecutor } from '../sql/executor.js';
+import type { TailBlocks } from '../sql/posting-writes.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { DebouncedSave } from './debounced-save.js';
 import { filePersistence } from './file-persistence.js';
@@ -84,6 +85,8 @@ export class SqlJsStore extends SqlStore {
       // The database reaches disk only as whole-file saves: a journal file in sql.js' in-memory file
       // system would only copy every page twice. Rollback still works from the journal in memory.
       db.run('PRAGMA journal_mode = MEMORY');
+      // Takes effect on a new database, and on an older one at its next VACUUM (compactIfWorthIt).
+      db.run(`PRAGMA page_size = ${PAGE_SIZE}`);
     } catch (error) {
       db.close();
       await this.releaseLock();
@@ -118,6 +121,12 @@ export class SqlJsStore extends SqlStore {
     return known;
   }
 
+  private readonly tails = new Map<string, TailBlocks>();
+
+  protected override postingTails(): Map<string, TailBlocks> | undefined {
+    return this.tails;
+  }
+
   protected override async disconnect(db: SqlExecutor): Promise<void> {
     try {
       await this.saver?.flush();
@@ -144,6 +153,13 @@ export class SqlJsStore extends SqlStore {
     await this.persistence!.save(bytes);
   }
 }
+
+/**
+ * 8 KiB pages instead of SQLite's 4 KiB: a posting block of a common term (up to ~12 KB) fits one or two
+ * pages instead of an overflow chain, and the file has fewer part-filled pages (-7% at 10K memories after
+ * VACUUM); a whole-file export copies half as many pages.
+ */
+const PAGE_SIZE = 8192;
 
 /**
  * Deletes leave free pages that every whole-file save would keep writing. When they are over a quarter of
