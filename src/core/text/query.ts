@@ -5,7 +5,9 @@ import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
   | { kind: 'prefix'; prefix: string }
-  | { kind: 'phrase'; terms: string[] };
+  | { kind: 'phrase'; terms: string[] }
+  /** A misspelt word (see typos.ts): the word keys one edit away from it that the index holds. */
+  | { kind: 'fuzzy'; word: string; keys: string[] };
 
 export interface ParsedQuery {
   /**
@@ -22,6 +24,11 @@ export interface ParsedQuery {
   terms: string[];
   /** Every prefix whose expansions the caller must fetch (deduplicated, sorted). */
   prefixes: string[];
+  /**
+   * The content words of plain term clauses, as written, with their terms: those `typoCorrection` may
+   * look up again one edit away when the index holds none of them.
+   */
+  correctable: Array<{ term: string; word: string }>;
 }
 
 export interface ParseOptions {
@@ -62,6 +69,7 @@ class QueryBuilder {
   private readonly clauseKeys = new Set<string>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
+  private readonly correctable: Array<{ term: string; word: string }> = [];
 
   addPositive(words: readonly Word[], asPhrase: boolean): void {
     if (asPhrase && words.length > 1) {
@@ -71,7 +79,9 @@ class QueryBuilder {
     }
     for (const { word, term } of words) {
       const clause = this.addClause(`term:${term}`, { kind: 'term', term });
-      if (clause && this.analyzer.isStopWord(word)) this.stopClauses.add(clause);
+      if (!clause) continue;
+      if (this.analyzer.isStopWord(word)) this.stopClauses.add(clause);
+      else this.correctable.push({ term, word });
     }
   }
 
@@ -103,7 +113,7 @@ class QueryBuilder {
     for (const clause of clauses) {
       if (clause.kind === 'term') terms.add(clause.term);
       else if (clause.kind === 'prefix') prefixes.add(clause.prefix);
-      else for (const term of clause.terms) terms.add(term);
+      else if (clause.kind === 'phrase') for (const term of clause.terms) terms.add(term);
     }
     for (const phrase of this.excludedPhrases.values()) for (const term of phrase) terms.add(term);
     return {
@@ -112,6 +122,7 @@ class QueryBuilder {
       excludedPhrases: [...this.excludedPhrases.values()],
       terms: [...terms].sort(),
       prefixes: [...prefixes].sort(),
+      correctable: this.correctable,
     };
   }
 
