@@ -6,12 +6,15 @@ import {
   type CorpusStats,
   containsPhrase,
   indexText,
+  isTypoVariant,
   normalizeWord,
   type ParsedQuery,
   type Posting,
   parseQuery,
   rankDocuments,
   tokenize,
+  typoCorrection,
+  typoVariants,
 } from '../../src/core/text/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -578,5 +581,64 @@ describe('rankDocuments properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Typo tolerance.
+
+describe('typo correction', () => {
+  it('lists the words one edit away with the first letter kept', () => {
+    const variants = typoVariants('cat');
+    expect(variants).toEqual([...new Set(variants)].sort());
+    for (const v of ['ct', 'ca', 'cta', 'cot', 'cab', 'cart', 'cats']) expect(variants).toContain(v);
+    for (const v of ['cat', 'at', 'act', 'bat', 'scat', 'cast x']) expect(variants).not.toContain(v);
+    expect(variants.every((v) => v[0] === 'c')).toBe(true);
+  });
+
+  it('agrees with isTypoVariant', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-eé]{1,7}$/), fc.stringMatching(/^[a-eé]{1,8}$/), (word, other) => {
+        expect(isTypoVariant(word, other)).toBe(typoVariants(word).includes(other));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  const corpus = buildCorpus({
+    a: 'I was volunteering at the food bank',
+    b: 'the doctor says no running',
+    c: 'a volunteer group',
+  });
+  const correct = (query: string) => {
+    const parsed = parseQuery(query);
+    const found = fetchPostings(corpus, parsed);
+    const typos = typoCorrection(parsed, found);
+    const more = corpus.postings.filter((p) => typos.keys.includes(p.term));
+    return { typos, ranked: rankDocuments(typos.apply(more), [...found, ...more], corpus.stats) };
+  };
+
+  it('looks up a content word no memory holds one edit away, scored like its best variant', () => {
+    const { typos, ranked } = correct('volutneering bank');
+    expect(typos.keys).toContain('~volunteering');
+    expect(typos.keys.every((k) => k.startsWith('~v'))).toBe(true);
+    expect(ranked.map((r) => r.id)).toEqual(['a']);
+    // Both clauses held: the variant's own BM25 (as written, df 1) plus bank's.
+    expect(ranked[0]!.score).toBeCloseTo(2 * bm25(1, 7, 1, corpus.stats), 12);
+  });
+
+  it('leaves words the index holds, short words and stop words alone', () => {
+    expect(correct('volunteering doctor').typos.keys).toEqual([]);
+    expect(correct('runing').typos.keys.length).toBeGreaterThan(0);
+    expect(correct('fod').typos.keys).toEqual([]);
+    // "thiers" is one swap from "theirs", a stop word: never a variant (but "thieves" would be).
+    expect(correct('thiers').typos.keys).not.toContain('~theirs');
+    expect(correct('thiers').typos.keys).toContain('~thiefs');
+    expect(correct('xyzzyq').ranked).toEqual([]);
+  });
+
+  it('corrects at most MAX_TYPO_WORDS words of a query', () => {
+    const { typos } = correct('aaaaaa bbbbbb cccccc dddddd');
+    expect(new Set(typos.keys.map((k) => k[1])).size).toBe(3);
   });
 });

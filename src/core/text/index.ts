@@ -20,14 +20,6 @@ export {
 export { type ParsedQuery, type ParseOptions, parseQuery, type QueryClause } from './query.js';
 export { isStopWord } from './stop-words.js';
 export {
-  isTypoVariant,
-  MAX_TYPO_WORDS,
-  TYPO_MIN_LENGTH,
-  type TypoCorrection,
-  typoCorrection,
-  typoVariants,
-} from './typos.js';
-export {
   containsPhrase,
   indexText,
   MAX_TERM_LENGTH,
@@ -38,3 +30,11 @@ export {
   WORD_MARK,
   wordKey,
 } from './tokenize.js';
+export {
+  isTypoVariant,
+  MAX_TYPO_WORDS,
+  TYPO_MIN_LENGTH,
+  type TypoCorrection,
+  typoCorrection,
+  typoVariants,
+} from './typos.js';

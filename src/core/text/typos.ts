@@ -27,7 +27,8 @@ export function typoVariants(word: string): string[] {
   const joined = (parts: string[]) => parts.join('');
   for (let i = 1; i < chars.length; i++) {
     out.add(joined([...chars.slice(0, i), ...chars.slice(i + 1)]));
-    if (i + 1 < chars.length) out.add(joined([...chars.slice(0, i), chars[i + 1]!, chars[i]!, ...chars.slice(i + 2)]));
+    if (i + 1 < chars.length)
+      out.add(joined([...chars.slice(0, i), chars[i + 1]!, chars[i]!, ...chars.slice(i + 2)]));
     for (const letter of alphabet) out.add(joined([...chars.slice(0, i), letter, ...chars.slice(i + 1)]));
   }
   for (let i = 1; i <= chars.length; i++) {
@@ -46,13 +47,13 @@ export function isTypoVariant(word: string, candidate: string): boolean {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   const rest = (x: string[], from: number) => x.slice(from).join('');
+  // A replacing or inserted letter comes from a–z or the word itself, as in typoVariants.
+  const known = (letter: string) => LETTERS.includes(letter) || a.includes(letter);
   if (a.length === b.length) {
-    return (
-      rest(a, i + 1) === rest(b, i + 1) ||
-      (a[i] === b[i + 1] && a[i + 1] === b[i] && rest(a, i + 2) === rest(b, i + 2))
-    );
+    if (a[i] === b[i + 1] && a[i + 1] === b[i] && rest(a, i + 2) === rest(b, i + 2)) return true;
+    return rest(a, i + 1) === rest(b, i + 1) && known(b[i]!);
   }
-  return a.length > b.length ? rest(a, i + 1) === rest(b, i) : rest(a, i) === rest(b, i + 1);
+  return a.length > b.length ? rest(a, i + 1) === rest(b, i) : rest(a, i) === rest(b, i + 1) && known(b[i]!);
 }
 
 /** What a query's typo correction reads: the index keys of the misspelt words' variants. */
@@ -69,7 +70,11 @@ export interface TypoCorrection {
  * Words the index holds are never touched, so a query without typos reads and ranks exactly as before.
  * Variants that are stop words are left out: "thier" must not become "their".
  */
-export function typoCorrection(parsed: ParsedQuery, postings: readonly Posting[], language?: unknown): TypoCorrection {
+export function typoCorrection(
+  parsed: ParsedQuery,
+  postings: readonly Posting[],
+  language?: unknown,
+): TypoCorrection {
   const analyzer: Analyzer = analyzerFor(language);
   const held = new Set<string>();
   for (const posting of postings) held.add(posting.term);
