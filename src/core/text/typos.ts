@@ -5,7 +5,7 @@ import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 
 /**
  * Shorter words are never corrected: one edit away from a four-letter word lie too many other words
- * ("next" → "text"), which cost bench/quality.mjs's inference questions recall (docs/search.md).
+ * ("year" → "yeah", "hear"), which cost bench/quality.mjs's inference questions recall (docs/search.md).
  */
 export const TYPO_MIN_LENGTH = 5;
 /** At most this many words of one query are corrected, so a garbled query costs a bounded read. */
