@@ -7,6 +7,7 @@ import {
   containsPhrase,
   indexText,
   isTypoVariant,
+  loadLanguage,
   normalizeWord,
   type ParsedQuery,
   type Posting,
@@ -212,8 +213,8 @@ describe('parseQuery', () => {
   });
 
   it('weighs stop words down when content words remain, and fully when they are all there is', () => {
+    // "what" is a question word: beside content words it is left out; other stop words refine.
     expect(parseQuery("what's the user's favourite coffee?").clauses).toEqual([
-      { kind: 'term', term: 'what', stop: true },
       { kind: 'term', term: 's', stop: true },
       { kind: 'term', term: 'the', stop: true },
       { kind: 'term', term: 'user' },
@@ -226,6 +227,28 @@ describe('parseQuery', () => {
       { kind: 'term', term: 'or' },
       { kind: 'term', term: 'not' },
     ]);
+  });
+
+  it('leaves question words and auxiliaries out beside content words, and keeps them alone', async () => {
+    await loadLanguage('german');
+    expect(parseQuery('When did Maya adopt the dog?').clauses).toEqual([
+      { kind: 'term', term: 'maya' },
+      { kind: 'term', term: 'adopt' },
+      { kind: 'term', term: 'the', stop: true },
+      { kind: 'term', term: 'dog' },
+    ]);
+    expect(parseQuery('what did they do').clauses.map((c) => c.kind === 'term' && c.term)).toEqual([
+      'what',
+      'did',
+      'thei',
+      'do',
+    ]);
+    // Other languages have no such list: their stop words all refine.
+    expect(parseQuery('wer hat den Hund', { language: 'german' }).clauses).toContainEqual({
+      kind: 'term',
+      term: 'hat',
+      stop: true,
+    });
   });
 
   it.each(['?', '!!! ... ???', '*', '""', '"', '-', "'", '- - -', '"?"'])(

@@ -66,6 +66,8 @@ class QueryBuilder {
   private readonly clauses: QueryClause[] = [];
   /** Clauses made of one stop word: refiners (see `stop` in bm25.ts) when the query has content words. */
   private readonly stopClauses = new Set<QueryClause>();
+  /** Stop clauses made of a question word or an auxiliary: left out when the query has content words. */
+  private readonly questionClauses = new Set<QueryClause>();
   private readonly clauseKeys = new Set<string>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
@@ -80,8 +82,10 @@ class QueryBuilder {
     for (const { word, term } of words) {
       const clause = this.addClause(`term:${term}`, { kind: 'term', term });
       if (!clause) continue;
-      if (this.analyzer.isStopWord(word)) this.stopClauses.add(clause);
-      else this.correctable.push({ term, word });
+      if (this.analyzer.isStopWord(word)) {
+        this.stopClauses.add(clause);
+        if (this.analyzer.isQuestionWord?.(word)) this.questionClauses.add(clause);
+      } else this.correctable.push({ term, word });
     }
   }
 
@@ -105,8 +109,11 @@ class QueryBuilder {
     }
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
     const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
+    // Beside content words, question words ("when", "did") weigh nothing and other stop words refine.
     const clauses = hasContent
-      ? this.clauses.map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
+      ? this.clauses
+          .filter((c) => !this.questionClauses.has(c))
+          .map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
       : this.clauses;
     const terms = new Set(this.excluded);
     const prefixes = new Set<string>();
