@@ -7,6 +7,7 @@ import {
   isTypoVariant,
   type ParsedQuery,
   parseQuery,
+  TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   tokenize,
 } from './text/index.js';
@@ -167,7 +168,8 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean
   }
   // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.
   for (const { word } of parsed.correctable) {
-    if ([...word].length < TYPO_MIN_LENGTH) continue;
+    const length = [...word].length;
+    if (length < TYPO_MIN_LENGTH || length > TYPO_MAX_LENGTH) continue;
     if (changed.unstemmedWords.some((candidate) => isTypoVariant(word, candidate))) return true;
   }
   return false;

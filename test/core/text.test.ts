@@ -654,6 +654,8 @@ describe('typo correction', () => {
     expect(correct('volunteering doctor').typos.keys).toEqual([]);
     expect(correct('runing').typos.keys.length).toBeGreaterThan(0);
     expect(correct('fod').typos.keys).toEqual([]);
+    expect(correct('x'.repeat(25)).typos.keys).toEqual([]);
+    expect(correct('x'.repeat(24)).typos.keys.length).toBeGreaterThan(0);
     // "thiers" is one swap from "theirs", a stop word: never a variant (but "thieves" would be).
     expect(correct('thiers').typos.keys).not.toContain('~theirs');
     expect(correct('thiers').typos.keys).toContain('~thiefs');

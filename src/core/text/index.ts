@@ -33,6 +33,7 @@ export {
 export {
   isTypoVariant,
   MAX_TYPO_WORDS,
+  TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   type TypoCorrection,
   typoCorrection,

@@ -8,6 +8,8 @@ import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
  * ("year" → "yeah", "hear"), which cost bench/quality.mjs's inference questions recall (docs/search.md).
  */
 export const TYPO_MIN_LENGTH = 5;
+/** Longer words (a pasted hash, an id) are not corrected: a word has about 55 variants per letter. */
+export const TYPO_MAX_LENGTH = 24;
 /** At most this many words of one query are corrected, so a garbled query costs a bounded read. */
 export const MAX_TYPO_WORDS = 3;
 
@@ -79,7 +81,10 @@ export function typoCorrection(
   const held = new Set<string>();
   for (const posting of postings) held.add(posting.term);
   const misspelt = parsed.correctable
-    .filter(({ term, word }) => !held.has(term) && [...word].length >= TYPO_MIN_LENGTH)
+    .filter(({ term, word }) => {
+      const length = [...word].length;
+      return !held.has(term) && length >= TYPO_MIN_LENGTH && length <= TYPO_MAX_LENGTH;
+    })
     .slice(0, MAX_TYPO_WORDS);
   const variants = new Map<string, string[]>();
   for (const { term, word } of misspelt) {
