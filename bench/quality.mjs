@@ -12,6 +12,8 @@ import { makeConversations } from './quality-corpus.mjs';
 import { standInEmbedder } from './stand-in-embedder.mjs';
 
 const CONVERSATIONS = Number(process.env.BENCH_QUALITY_CONVERSATIONS ?? 60);
+// Other seeds generate other conversations and questions: a ranking change should help on several.
+const SEED = Number(process.env.BENCH_QUALITY_SEED ?? 12);
 const engramModule = process.env.ENGRAM_MODULE ?? '../dist/index.js';
 
 const HYBRID = 'Engram hybrid (stand-in embedder)';
@@ -166,7 +168,7 @@ async function evaluate(questions, search) {
 }
 
 export default async function run(record, info = { settings: [] }) {
-  const { turns, questions } = makeConversations({ conversations: CONVERSATIONS });
+  const { turns, questions } = makeConversations({ conversations: CONVERSATIONS, seed: SEED });
   const groups = byConversation(turns);
   const pg = await postgresTsRank(turns);
   const systems = {
@@ -215,6 +217,6 @@ export default async function run(record, info = { settings: [] }) {
   }
   console.log(JSON.stringify({ results, engramByType: byType, hybridByType }, null, 1));
   info.settings.push(
-    `Quality: ${turns.length} generated turns in ${CONVERSATIONS} conversations, ${questions.length} questions (${types.join(', ')}), each searched within its conversation; FTS5 and Postgres get the question's words OR-ed; hybrid uses a hashed character-trigram stand-in embedder (bench/stand-in-embedder.mjs), not a model.`,
+    `Quality: ${turns.length} generated turns in ${CONVERSATIONS} conversations (seed ${SEED}), ${questions.length} questions (${types.join(', ')}), each searched within its conversation; FTS5 and Postgres get the question's words OR-ed; hybrid uses a hashed character-trigram stand-in embedder (bench/stand-in-embedder.mjs), not a model.`,
   );
 }

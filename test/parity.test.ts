@@ -17,6 +17,9 @@ const withIds = items.map((item, i) => ({
 }));
 
 type Options = Parameters<Engram['search']>[1];
+/** A vocabulary word of six letters or more with its second and third letters swapped: a typo to correct. */
+const long = words.filter((w) => w.length >= 6);
+const misspelt = (w: string) => w[0]! + w[2]! + w[1]! + w.slice(3);
 /** Plain terms from the shared query set plus every operator: prefixes, phrases, exclusions, filters. */
 const cases: Array<[string, Options]> = [
   ...queries.slice(0, 30).map((q) => [q, {}] as [string, Options]),
@@ -35,6 +38,9 @@ const cases: Array<[string, Options]> = [
   [`${words[25]} ${words[26]}`, { match: 'all' }],
   [queries[43]!, { metadata: { source: 'chat' } }],
   [`${words[27]}* ${words[28]}`, { metadata: { turn: 2 }, explain: true }],
+  // Typos: a word no memory holds is looked up one edit away (a second read of the index).
+  [`${misspelt(long[5]!)} ${words[29]}`, { explain: true }],
+  [`when did she mention ${misspelt(long[9]!)} and ${misspelt(long[12]!)}?`, {}],
 ];
 
 async function load(mem: Engram): Promise<Engram> {

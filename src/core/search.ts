@@ -20,6 +20,7 @@ import {
   parseQuery,
   scoreDocuments,
   tokenize,
+  typoCorrection,
 } from './text/index.js';
 import { cosine } from './vector/cosine.js';
 
@@ -102,11 +103,18 @@ async function textSearch(
   const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
-  const [stats, postings] = await Promise.all([
+  const [stats, found] = await Promise.all([
     store.textStats(namespace),
     store.postings(namespace, parsed.terms, parsed.prefixes),
   ]);
-  const scored = scoreDocuments(parsed, postings, stats, { match: request.match, explain: request.explain });
+  // A content word no memory holds may be misspelt: one more read, of the words one edit away.
+  const typos = typoCorrection(parsed, found, name);
+  const corrected = typos.keys.length > 0 ? await store.postings(namespace, typos.keys, []) : [];
+  const postings = corrected.length > 0 ? found.concat(corrected) : found;
+  const scored = scoreDocuments(typos.apply(corrected), postings, stats, {
+    match: request.match,
+    explain: request.explain,
+  });
   const candidates = request.explain
     ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
     : scored;

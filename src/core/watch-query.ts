@@ -2,7 +2,15 @@ import { decodeCursor } from './cursor.js';
 import { EngramError, isEngramError } from './errors.js';
 import { matchesFilter, matchesListQuery } from './filter.js';
 import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOptions } from './model.js';
-import { analyzerFor, type ParsedQuery, parseQuery, tokenize } from './text/index.js';
+import {
+  analyzerFor,
+  isTypoVariant,
+  type ParsedQuery,
+  parseQuery,
+  TYPO_MAX_LENGTH,
+  TYPO_MIN_LENGTH,
+  tokenize,
+} from './text/index.js';
 import * as schema from './validate.js';
 
 export interface ListWatch {
@@ -157,6 +165,12 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean
       for (const term of terms) if (term.startsWith(prefix)) return true;
       if (changed.unstemmedWords.some((word) => word.startsWith(prefix))) return true;
     }
+  }
+  // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.
+  for (const { word } of parsed.correctable) {
+    const length = [...word].length;
+    if (length < TYPO_MIN_LENGTH || length > TYPO_MAX_LENGTH) continue;
+    if (changed.unstemmedWords.some((candidate) => isTypoVariant(word, candidate))) return true;
   }
   return false;
 }

@@ -48,6 +48,37 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('what did they do'))[0]).toBe(chatter!.id);
     });
 
+    it('finds a misspelt word one edit away when no memory holds it, and explains it', async () => {
+      const mem = await ctx.memory();
+      const [volunteer, doctor] = await mem.addMany([
+        { content: 'I was volunteering at the food bank on Saturday' },
+        { content: 'the doctor says no running for six weeks' },
+        { content: 'a quiet evening at home' },
+      ]);
+      // Two neighbours swapped, a letter dropped, a letter doubled: each one edit away.
+      expect(ids(await mem.search('how did she feel after volutneering?'))).toEqual([volunteer!.id]);
+      expect(ids(await mem.search('what did the doctr say?'))).toEqual([doctor!.id]);
+      expect(ids(await mem.search('volunteerring'))).toEqual([volunteer!.id]);
+      // The first letter is never changed, nor a word under five letters ("fod" is not "food").
+      expect(await mem.search('ovlunteering')).toEqual([]);
+      expect(await mem.search('fod')).toEqual([]);
+      const [hit] = await mem.search('volutneering bank', { explain: true });
+      expect(Object.keys(hit!.explain!.text!)).toEqual(['volutneering~', 'bank']);
+      expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
+    });
+
+    it('ranks a memory holding more of the query words first (coordination)', async () => {
+      const mem = await ctx.memory();
+      const [both] = await mem.addMany([
+        { content: 'pottery class at the community centre' },
+        { content: 'pottery pottery, my pottery wheel and the pottery kiln' },
+        { content: 'the community garden' },
+        { content: 'a community meeting' },
+      ]);
+      // Without coordination the second memory's repeated word would outweigh the first's two words.
+      expect(ids(await mem.search('pottery community'))[0]).toBe(both!.id);
+    });
+
     it('indexes Chinese, Japanese and Korean text by character pairs', async () => {
       const mem = await ctx.memory();
       const [tokyo, seoul] = await mem.addMany([

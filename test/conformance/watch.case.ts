@@ -93,6 +93,17 @@ export function watchCases(ctx: SuiteContext): void {
       stop();
     });
 
+    it('follows a misspelt search: a memory holding the word one edit away enters', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'a quiet evening' });
+      const seen = recorder<SearchHit[]>();
+      const stop = mem.watch({ search: 'volutneering' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(1))).toEqual([]);
+      await mem.add({ content: 'volunteering at the food bank' });
+      expect(hitContents(await seen.until(2))).toEqual(['volunteering at the food bank']);
+      stop();
+    });
+
     it('keeps to its filters: kind and tags, since inclusive and until exclusive', async () => {
       const clock = manualClock();
       const mem = await ctx.memory({ now: clock.now });

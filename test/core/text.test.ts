@@ -6,12 +6,16 @@ import {
   type CorpusStats,
   containsPhrase,
   indexText,
+  isTypoVariant,
+  loadLanguage,
   normalizeWord,
   type ParsedQuery,
   type Posting,
   parseQuery,
   rankDocuments,
   tokenize,
+  typoCorrection,
+  typoVariants,
 } from '../../src/core/text/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -209,8 +213,8 @@ describe('parseQuery', () => {
   });
 
   it('weighs stop words down when content words remain, and fully when they are all there is', () => {
+    // "what" is a question word: beside content words it is left out; other stop words refine.
     expect(parseQuery("what's the user's favourite coffee?").clauses).toEqual([
-      { kind: 'term', term: 'what', stop: true },
       { kind: 'term', term: 's', stop: true },
       { kind: 'term', term: 'the', stop: true },
       { kind: 'term', term: 'user' },
@@ -223,6 +227,28 @@ describe('parseQuery', () => {
       { kind: 'term', term: 'or' },
       { kind: 'term', term: 'not' },
     ]);
+  });
+
+  it('leaves question words and auxiliaries out beside content words, and keeps them alone', async () => {
+    await loadLanguage('german');
+    expect(parseQuery('When did Maya adopt the dog?').clauses).toEqual([
+      { kind: 'term', term: 'maya' },
+      { kind: 'term', term: 'adopt' },
+      { kind: 'term', term: 'the', stop: true },
+      { kind: 'term', term: 'dog' },
+    ]);
+    expect(parseQuery('what did they do').clauses.map((c) => c.kind === 'term' && c.term)).toEqual([
+      'what',
+      'did',
+      'thei',
+      'do',
+    ]);
+    // Other languages have no such list: their stop words all refine.
+    expect(parseQuery('wer hat den Hund', { language: 'german' }).clauses).toContainEqual({
+      kind: 'term',
+      term: 'hat',
+      stop: true,
+    });
   });
 
   it.each(['?', '!!! ... ???', '*', '""', '"', '-', "'", '- - -', '"?"'])(
@@ -352,7 +378,8 @@ describe('rankDocuments', () => {
     const byId = new Map(results.map((r) => [r.id, r.score]));
     expect([...byId.keys()].sort()).toEqual(['a', 'b', 'd']);
     expect(byId.get('a')).toBeCloseTo(bm25(2, 3, 2, stats) + bm25(1, 3, 2, stats), 12);
-    expect(byId.get('d')).toBeCloseTo(bm25(4, 4, 2, stats), 12);
+    // d holds one of the two words: coordination halves its sum.
+    expect(byId.get('d')).toBeCloseTo(bm25(4, 4, 2, stats) / 2, 12);
   });
 
   it('counts document frequency by distinct ids, ignoring duplicated postings', () => {
@@ -414,7 +441,8 @@ describe('rankDocuments', () => {
     const results = search(corpus, '"cat dog" bird');
     expect(results.map((r) => r.id)).toEqual(['a']);
     expect(results[0]!.needsPhraseCheck).toBe(true);
-    expect(results[0]!.score).toBeCloseTo(bm25(2, 3, 2, stats) + bm25(1, 3, 2, stats), 12);
+    // The phrase is one of two clauses (bird is absent): coordination halves the sum.
+    expect(results[0]!.score).toBeCloseTo((bm25(2, 3, 2, stats) + bm25(1, 3, 2, stats)) / 2, 12);
     expect(search(corpus, '"cat bird"')).toEqual([]);
   });
 
@@ -503,7 +531,7 @@ function referenceRanking(
     const weight = (term: string) => bm25(terms.get(term)!, length, docFrequency.get(term)!, corpus.stats);
     const hasAll = (phrase: readonly string[]) => phrase.every((t) => terms.has(t));
     if (parsed.excluded.some((t) => terms.has(t))) continue;
-    let matched = false;
+    let held = 0;
     let phrasesHeld = true;
     let score = 0;
     for (const clause of parsed.clauses) {
@@ -511,22 +539,25 @@ function referenceRanking(
         // Beside content words a stop word adds a quarter of its weight and matches nothing alone.
         if (terms.has(clause.term)) score += 0.25 * weight(clause.term);
       } else if (clause.kind === 'term' && terms.has(clause.term)) {
-        matched = true;
+        held++;
         score += weight(clause.term);
       } else if (clause.kind === 'prefix') {
         const expansions = [...terms.keys()].filter((t) => t.startsWith(clause.prefix));
         if (expansions.length > 0) {
-          matched = true;
+          held++;
           score += Math.max(...expansions.map(weight));
         }
       } else if (clause.kind === 'phrase') {
         if (hasAll(clause.terms)) {
-          matched = true;
+          held++;
           score += clause.terms.reduce((sum, t) => sum + weight(t), 0);
         } else phrasesHeld = false;
       }
     }
-    if (!matched || !phrasesHeld) continue;
+    if (held === 0 || !phrasesHeld) continue;
+    // Coordination: the score times the share of the clauses (stop words beside content words aside) held.
+    const positive = parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length;
+    score *= held / positive;
     const hasPhrases = parsed.clauses.some((c) => c.kind === 'phrase');
     found.set(id, { score, check: hasPhrases || parsed.excludedPhrases.some(hasAll) });
   }
@@ -573,5 +604,66 @@ describe('rankDocuments properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Typo tolerance.
+
+describe('typo correction', () => {
+  it('lists the words one edit away with the first letter kept', () => {
+    const variants = typoVariants('cat');
+    expect(variants).toEqual([...new Set(variants)].sort());
+    for (const v of ['ct', 'ca', 'cta', 'cot', 'cab', 'cart', 'cats']) expect(variants).toContain(v);
+    for (const v of ['cat', 'at', 'act', 'bat', 'scat', 'cast x']) expect(variants).not.toContain(v);
+    expect(variants.every((v) => v[0] === 'c')).toBe(true);
+  });
+
+  it('agrees with isTypoVariant', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-eé]{1,7}$/), fc.stringMatching(/^[a-eé]{1,8}$/), (word, other) => {
+        expect(isTypoVariant(word, other)).toBe(typoVariants(word).includes(other));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  const corpus = buildCorpus({
+    a: 'I was volunteering at the food bank',
+    b: 'the doctor says no running',
+    c: 'a volunteer group',
+  });
+  const correct = (query: string) => {
+    const parsed = parseQuery(query);
+    const found = fetchPostings(corpus, parsed);
+    const typos = typoCorrection(parsed, found);
+    const more = corpus.postings.filter((p) => typos.keys.includes(p.term));
+    return { typos, ranked: rankDocuments(typos.apply(more), [...found, ...more], corpus.stats) };
+  };
+
+  it('looks up a content word no memory holds one edit away, scored like its best variant', () => {
+    const { typos, ranked } = correct('volutneering bank');
+    expect(typos.keys).toContain('~volunteering');
+    expect(typos.keys.every((k) => k.startsWith('~v'))).toBe(true);
+    expect(ranked.map((r) => r.id)).toEqual(['a']);
+    // Both clauses held: the variant's own BM25 (as written, df 1) plus bank's.
+    expect(ranked[0]!.score).toBeCloseTo(2 * bm25(1, 7, 1, corpus.stats), 12);
+  });
+
+  it('leaves words the index holds, short words and stop words alone', () => {
+    expect(correct('volunteering doctor').typos.keys).toEqual([]);
+    expect(correct('runing').typos.keys.length).toBeGreaterThan(0);
+    expect(correct('fod').typos.keys).toEqual([]);
+    expect(correct('x'.repeat(25)).typos.keys).toEqual([]);
+    expect(correct('x'.repeat(24)).typos.keys.length).toBeGreaterThan(0);
+    // "thiers" is one swap from "theirs", a stop word: never a variant (but "thieves" would be).
+    expect(correct('thiers').typos.keys).not.toContain('~theirs');
+    expect(correct('thiers').typos.keys).toContain('~thiefs');
+    expect(correct('xyzzyq').ranked).toEqual([]);
+  });
+
+  it('corrects at most MAX_TYPO_WORDS words of a query', () => {
+    const { typos } = correct('aaaaaa bbbbbb cccccc dddddd');
+    expect(new Set(typos.keys.map((k) => k[1])).size).toBe(3);
   });
 });

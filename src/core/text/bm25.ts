@@ -92,6 +92,16 @@ class TermIndex {
     return this.terms.get(term);
   }
 
+  /** The fetched entries of `terms`, in their order, skipping those not fetched. */
+  all(terms: readonly string[]): TermPostings[] {
+    const found: TermPostings[] = [];
+    for (const term of terms) {
+      const entry = this.terms.get(term);
+      if (entry !== undefined) found.push(entry);
+    }
+    return found;
+  }
+
   /** Every fetched term starting with `prefix`; exact terms count too, as the store's expansion holds them as well. */
   expansions(prefix: string): TermPostings[] {
     const found: TermPostings[] = [];
@@ -141,13 +151,13 @@ interface ClauseWeights {
   weights: Float64Array;
 }
 
-/** A prefix clause: for each document, its best-weighted expansion. */
-function bestExpansionWeights(index: TermIndex, prefix: string): ClauseWeights {
+/** A prefix or fuzzy clause: for each document, its best-weighted expansion. */
+function bestExpansionWeights(index: TermIndex, expansions: readonly TermPostings[]): ClauseWeights {
   const docCount = index.ids.length;
   const weights = new Float64Array(docCount);
   const seen = new Uint8Array(docCount);
   const docs: number[] = [];
-  for (const entry of index.expansions(prefix)) {
+  for (const entry of expansions) {
     for (let at = 0; at < entry.docs.length; at++) {
       const doc = entry.docs[at]!;
       const weight = index.weight(entry, at);
@@ -198,7 +208,8 @@ export function compareCandidates(
 
 /**
  * Scores documents with BM25 (k1 = 1.2, b = 0.3, idf = ln(1 + (N - n + 0.5) / (n + 0.5))), from postings
- * fetched for parsed.terms and for parsed.prefixes (a prefix posting carries the expanded term in `term`).
+ * fetched for parsed.terms and for parsed.prefixes (a prefix posting carries the expanded term in `term`),
+ * and for the keys of fuzzy clauses (see typos.ts).
  *
  * A document matches when it matches at least one positive clause, holds every term of every phrase clause
  * and holds no excluded term. Phrase adjacency is left to the caller, which has the text: every result is
@@ -206,8 +217,11 @@ export function compareCandidates(
  * an excluded phrase.
  *
  * Score = sum over positive clauses of: term → its BM25; prefix → the best BM25 among the document's
- * expansions; phrase → the sum of its terms' BM25 in order; a stop word beside content words → a quarter of
- * its BM25, for documents another clause matched. Each document accumulates in clause order, never
+ * expansions; fuzzy → the best BM25 among its keys; phrase → the sum of its terms' BM25 in order; a stop
+ * word beside content words → a quarter of its BM25, for documents another clause matched. The sum is then
+ * multiplied by the share of the query's positive clauses (all but those stop words) that the document
+ * matches: the coordination factor of Lucene's classic similarity, so memories matching more of the query's
+ * words come first (docs/search.md). Each document accumulates in clause order, never
  * in posting order, so any store, returning postings in any order, gets bit-identical scores.
  * Sorted by score descending, then id descending.
  */
@@ -231,6 +245,7 @@ export interface ScoreOptions {
 export function clauseLabel(clause: QueryClause): string {
   if (clause.kind === 'term') return clause.term;
   if (clause.kind === 'prefix') return `${clause.prefix.slice(WORD_MARK.length)}*`;
+  if (clause.kind === 'fuzzy') return `${clause.word}~`;
   return `"${clause.terms.join(' ')}"`;
 }
 
@@ -282,7 +297,10 @@ export function scoreDocuments(
       if (isPhrase) phraseClauses++;
       const { docs, weights } = isPhrase
         ? phraseWeights(index, clause.terms)
-        : bestExpansionWeights(index, clause.prefix);
+        : bestExpansionWeights(
+            index,
+            clause.kind === 'prefix' ? index.expansions(clause.prefix) : index.all(clause.keys),
+          );
       for (const doc of docs) {
         credit(doc, weights[doc]!);
         if (isPhrase) phrasesHeld[doc]!++;
@@ -299,22 +317,24 @@ export function scoreDocuments(
     for (const doc of phraseWeights(index, phrase).docs) mayHoldExcludedPhrase[doc] = 1;
   }
 
-  const required =
-    options.match === 'all' ? parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length : 1;
+  // Clauses that can match by themselves: every clause but a stop word beside content words.
+  const positive = parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length;
+  const required = options.match === 'all' ? positive : 1;
   const labels = options.explain ? parsed.clauses.map(clauseLabel) : [];
   const candidates: Candidate[] = [];
   for (let doc = 0; doc < docCount; doc++) {
     if (matched[doc] === 0 || rejected[doc] === 1 || phrasesHeld[doc] !== phraseClauses) continue;
     if (clausesHeld[doc]! < required) continue;
+    const coordination = positive > 1 ? clausesHeld[doc]! / positive : 1;
     const candidate: Candidate = {
       id: index.ids[doc]!,
-      score: scores[doc]!,
+      score: scores[doc]! * coordination,
       needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,
     };
     if (options.explain) {
       candidate.parts = [];
       explained.forEach((weights, clause) => {
-        if (weights[doc] !== 0) candidate.parts!.push([labels[clause]!, weights[doc]!]);
+        if (weights[doc] !== 0) candidate.parts!.push([labels[clause]!, weights[doc]! * coordination]);
       });
     }
     candidates.push(candidate);

@@ -30,3 +30,12 @@ export {
   WORD_MARK,
   wordKey,
 } from './tokenize.js';
+export {
+  isTypoVariant,
+  MAX_TYPO_WORDS,
+  TYPO_MAX_LENGTH,
+  TYPO_MIN_LENGTH,
+  type TypoCorrection,
+  typoCorrection,
+  typoVariants,
+} from './typos.js';

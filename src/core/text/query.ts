@@ -5,7 +5,9 @@ import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
   | { kind: 'prefix'; prefix: string }
-  | { kind: 'phrase'; terms: string[] };
+  | { kind: 'phrase'; terms: string[] }
+  /** A misspelt word (see typos.ts): the word keys one edit away from it that the index holds. */
+  | { kind: 'fuzzy'; word: string; keys: string[] };
 
 export interface ParsedQuery {
   /**
@@ -22,6 +24,11 @@ export interface ParsedQuery {
   terms: string[];
   /** Every prefix whose expansions the caller must fetch (deduplicated, sorted). */
   prefixes: string[];
+  /**
+   * The content words of plain term clauses, as written, with their terms: those `typoCorrection` may
+   * look up again one edit away when the index holds none of them.
+   */
+  correctable: Array<{ term: string; word: string }>;
 }
 
 export interface ParseOptions {
@@ -59,9 +66,12 @@ class QueryBuilder {
   private readonly clauses: QueryClause[] = [];
   /** Clauses made of one stop word: refiners (see `stop` in bm25.ts) when the query has content words. */
   private readonly stopClauses = new Set<QueryClause>();
+  /** Stop clauses made of a question word or an auxiliary: left out when the query has content words. */
+  private readonly questionClauses = new Set<QueryClause>();
   private readonly clauseKeys = new Set<string>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
+  private readonly correctable: Array<{ term: string; word: string }> = [];
 
   addPositive(words: readonly Word[], asPhrase: boolean): void {
     if (asPhrase && words.length > 1) {
@@ -71,7 +81,11 @@ class QueryBuilder {
     }
     for (const { word, term } of words) {
       const clause = this.addClause(`term:${term}`, { kind: 'term', term });
-      if (clause && this.analyzer.isStopWord(word)) this.stopClauses.add(clause);
+      if (!clause) continue;
+      if (this.analyzer.isStopWord(word)) {
+        this.stopClauses.add(clause);
+        if (this.analyzer.isQuestionWord?.(word)) this.questionClauses.add(clause);
+      } else this.correctable.push({ term, word });
     }
   }
 
@@ -95,15 +109,18 @@ class QueryBuilder {
     }
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
     const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
+    // Beside content words, question words ("when", "did") weigh nothing and other stop words refine.
     const clauses = hasContent
-      ? this.clauses.map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
+      ? this.clauses
+          .filter((c) => !this.questionClauses.has(c))
+          .map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
       : this.clauses;
     const terms = new Set(this.excluded);
     const prefixes = new Set<string>();
     for (const clause of clauses) {
       if (clause.kind === 'term') terms.add(clause.term);
       else if (clause.kind === 'prefix') prefixes.add(clause.prefix);
-      else for (const term of clause.terms) terms.add(term);
+      else if (clause.kind === 'phrase') for (const term of clause.terms) terms.add(term);
     }
     for (const phrase of this.excludedPhrases.values()) for (const term of phrase) terms.add(term);
     return {
@@ -112,6 +129,7 @@ class QueryBuilder {
       excludedPhrases: [...this.excludedPhrases.values()],
       terms: [...terms].sort(),
       prefixes: [...prefixes].sort(),
+      correctable: this.correctable,
     };
   }
 

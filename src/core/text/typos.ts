@@ -1,0 +1,113 @@
+import { type Analyzer, analyzerFor } from './analyzer.js';
+import type { Posting } from './bm25.js';
+import type { ParsedQuery, QueryClause } from './query.js';
+import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
+
+/**
+ * Shorter words are never corrected: one edit away from a four-letter word lie too many other words
+ * ("year" → "yeah", "hear"), which cost bench/quality.mjs's inference questions recall (docs/search.md).
+ */
+export const TYPO_MIN_LENGTH = 5;
+/** Longer words (a pasted hash, an id) are not corrected: a word has about 55 variants per letter. */
+export const TYPO_MAX_LENGTH = 24;
+/** At most this many words of one query are corrected, so a garbled query costs a bounded read. */
+export const MAX_TYPO_WORDS = 3;
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * The words one edit away from `word` (a letter deleted, inserted or replaced, or two neighbours swapped:
+ * the optimal string alignment distance 1), keeping its first letter, as people rarely mistype that
+ * (and every store then reads them from one place: IndexedDB shards words by their first letter).
+ * Inserted and replacing letters are a–z and the word's own letters, so other scripts get some too.
+ * Sorted, without `word` itself.
+ */
+export function typoVariants(word: string): string[] {
+  const chars = [...word];
+  const alphabet = [...new Set([...LETTERS, ...chars])];
+  const out = new Set<string>();
+  const joined = (parts: string[]) => parts.join('');
+  for (let i = 1; i < chars.length; i++) {
+    out.add(joined([...chars.slice(0, i), ...chars.slice(i + 1)]));
+    if (i + 1 < chars.length)
+      out.add(joined([...chars.slice(0, i), chars[i + 1]!, chars[i]!, ...chars.slice(i + 2)]));
+    for (const letter of alphabet) out.add(joined([...chars.slice(0, i), letter, ...chars.slice(i + 1)]));
+  }
+  for (let i = 1; i <= chars.length; i++) {
+    for (const letter of alphabet) out.add(joined([...chars.slice(0, i), letter, ...chars.slice(i)]));
+  }
+  out.delete(word);
+  return [...out].sort();
+}
+
+/** True when `candidate` is one of `typoVariants(word)`: one edit away, with the same first letter. */
+export function isTypoVariant(word: string, candidate: string): boolean {
+  if (word === candidate || word[0] !== candidate[0]) return false;
+  const a = [...word];
+  const b = [...candidate];
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const rest = (x: string[], from: number) => x.slice(from).join('');
+  // A replacing or inserted letter comes from a–z or the word itself, as in typoVariants.
+  const known = (letter: string) => LETTERS.includes(letter) || a.includes(letter);
+  if (a.length === b.length) {
+    if (a[i] === b[i + 1] && a[i + 1] === b[i] && rest(a, i + 2) === rest(b, i + 2)) return true;
+    return rest(a, i + 1) === rest(b, i + 1) && known(b[i]!);
+  }
+  return a.length > b.length ? rest(a, i + 1) === rest(b, i) : rest(a, i) === rest(b, i + 1) && known(b[i]!);
+}
+
+/** What a query's typo correction reads: the index keys of the misspelt words' variants. */
+export interface TypoCorrection {
+  /** Word keys (WORD_MARK + variant) to fetch postings for; empty when no word needs correcting. */
+  keys: string[];
+  /** Builds the query to score once those postings are in: each misspelt word's clause becomes a `fuzzy` clause. */
+  apply(fetched: readonly Posting[]): ParsedQuery;
+}
+
+/**
+ * Typo tolerance: a content word of at least TYPO_MIN_LENGTH letters whose term no memory holds
+ * (`postings` being what the query's own terms fetched) is looked up again as every word one edit away.
+ * Words the index holds are never touched, so a query without typos reads and ranks exactly as before.
+ * Variants that are stop words are left out: "thier" must not become "their".
+ */
+export function typoCorrection(
+  parsed: ParsedQuery,
+  postings: readonly Posting[],
+  language?: unknown,
+): TypoCorrection {
+  const analyzer: Analyzer = analyzerFor(language);
+  const held = new Set<string>();
+  for (const posting of postings) held.add(posting.term);
+  const misspelt = parsed.correctable
+    .filter(({ term, word }) => {
+      const length = [...word].length;
+      return !held.has(term) && length >= TYPO_MIN_LENGTH && length <= TYPO_MAX_LENGTH;
+    })
+    .slice(0, MAX_TYPO_WORDS);
+  const variants = new Map<string, string[]>();
+  for (const { term, word } of misspelt) {
+    const keys = typoVariants(word)
+      .filter((variant) => !analyzer.isStopWord(variant))
+      .map((variant) => WORD_MARK + variant.slice(0, MAX_TERM_LENGTH));
+    variants.set(term, [...new Set(keys)]);
+  }
+  const keys = [...new Set([...variants.values()].flat())].sort();
+  return {
+    keys,
+    apply(fetched) {
+      if (variants.size === 0) return parsed;
+      const found = new Set<string>();
+      for (const posting of fetched) found.add(posting.term);
+      const clauses = parsed.clauses.map((clause): QueryClause => {
+        if (clause.kind !== 'term' || clause.stop) return clause;
+        const candidates = variants.get(clause.term)?.filter((key) => found.has(key));
+        if (!candidates || candidates.length === 0) return clause;
+        const word = misspelt.find((m) => m.term === clause.term)!.word;
+        return { kind: 'fuzzy', word, keys: candidates };
+      });
+      return { ...parsed, clauses };
+    },
+  };
+}
