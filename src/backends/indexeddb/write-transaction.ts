@@ -1,8 +1,9 @@
-import type { IDBPTransaction } from 'idb';
+import { type IDBPTransaction, unwrap } from 'idb';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
@@ -24,12 +25,14 @@ const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map
  */
 export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
+  /** The same transaction without idb's wrapping, for writes (see PendingRequests). */
+  private readonly native: IDBTransaction;
   private stats: Promise<NamespaceStats> | undefined;
   private text: TextIndexWriter | undefined;
   /** Where the text of every memory read or indexed here lives. */
   private readonly placeOf = new Map<string, TextPlace>();
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
-  private readonly staged = new Map<string, (feed: FeedEntry) => Promise<unknown>>();
+  private readonly staged = new Map<string, (feed: FeedEntry) => void>();
 
   constructor(
     private readonly tx: WriteTransaction,
@@ -37,7 +40,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     private readonly groupSlots: number,
     /** The index language this batch sets (its `language` meta), if any; else the namespace's is read. */
     private readonly batchLanguage?: Json,
-  ) {}
+    /** The open group's rows as this tab last committed them; used only if the counters still match. */
+    private readonly cached?: OpenGroupEntry,
+  ) {
+    this.native = unwrap(tx);
+  }
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
     const rows = await readByIdsProbing(this.tx.objectStore('memories'), this.namespace, ids);
@@ -69,37 +76,32 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.placeOf.set(memory.id, text.add(memory.id, memory.content));
     }
     const place = this.placeOf.get(memory.id)!;
-    this.stage('memory', memory.id, (feed) =>
-      this.tx.objectStore('memories').put(toMemoryRow(record, place, feed)),
-    );
+    this.stage('memory', memory.id, (feed) => this.put('memories', toMemoryRow(record, place, feed)));
     if (previous?.clocks.embedding === clocks.embedding) return;
-    const vectors = this.tx.objectStore('vectors');
     const key: [string, string] = [this.namespace, memory.id];
-    if (memory.embedding) this.writes.track(vectors.put(Float64Array.from(memory.embedding), key));
-    else if (previous?.memory.embedding) this.writes.track(vectors.delete(key));
+    if (memory.embedding) this.put('vectors', Float64Array.from(memory.embedding), key);
+    else if (previous?.memory.embedding) this.delete('vectors', key);
   }
 
   async deleteMemory({ memory }: MemoryRecord): Promise<void> {
     const key: [string, string] = [this.namespace, memory.id];
-    this.writes.track(this.tx.objectStore('memories').delete(key));
-    if (memory.embedding) this.writes.track(this.tx.objectStore('vectors').delete(key));
+    this.delete('memories', key);
+    if (memory.embedding) this.delete('vectors', key);
     const place = this.placeOf.get(memory.id);
     if (place) (await this.textWriter()).remove(place, memory.content);
     this.placeOf.delete(memory.id);
   }
 
   putLink(record: LinkRecord): void {
-    this.stage('link', record.link.id, (feed) => this.tx.objectStore('links').put({ ...record, ...feed }));
+    this.stage('link', record.link.id, (feed) => this.put('links', { ...record, ...feed }));
   }
 
   deleteLink({ link }: LinkRecord): void {
-    this.writes.track(this.tx.objectStore('links').delete([this.namespace, link.id]));
+    this.delete('links', [this.namespace, link.id]);
   }
 
   putTombstone(tombstone: Tombstone): void {
-    this.stage(tombstone.entity, tombstone.id, (feed) =>
-      this.tx.objectStore('tombstones').put({ ...tombstone, ...feed }),
-    );
+    this.stage(tombstone.entity, tombstone.id, (feed) => this.put('tombstones', { ...tombstone, ...feed }));
   }
 
   async recordChange(entity: Entity, id: string, origin: ChangeOrigin): Promise<void> {
@@ -110,11 +112,20 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       throw new Error(`IndexedDBStore: a change of ${key} was recorded without its row being written`);
     this.staged.delete(key);
     stats.seq += 1;
-    this.writes.track(put({ seq: stats.seq, origin }));
+    put({ seq: stats.seq, origin });
   }
 
   setMeta(key: string, value: Json): void {
-    this.writes.track(this.tx.objectStore('meta').put(value, [this.namespace, key]));
+    this.put('meta', value, [this.namespace, key]);
+  }
+
+  /**
+   * The open group's rows as this transaction leaves them, for the store to keep once it commits;
+   * undefined when the text index was not touched (what is kept stays valid).
+   */
+  async openGroupAfter(): Promise<OpenGroupEntry | undefined> {
+    const rows = this.text?.openRows;
+    return rows && { stamp: textStamp(await this.loadStats()), rows };
   }
 
   /** The root cause when a queued write failed: later reads then only report the abort it caused. */
@@ -130,7 +141,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     }
     const sparse = (await this.text?.flush()) ?? [];
     if (sparse.length > 0) await this.compact(sparse);
-    if (this.stats) this.writes.track(this.tx.objectStore('stats').put(await this.stats, this.namespace));
+    if (this.stats) this.put('stats', await this.stats, this.namespace);
     await this.writes.settle();
   }
 
@@ -150,13 +161,25 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       text.remove({ group, slot }, row.memory.content);
       const place = text.add(id, row.memory.content);
       if (this.placeOf.has(id)) this.placeOf.set(id, place);
-      this.writes.track(memories.put({ ...row, ...place }));
+      this.put('memories', { ...row, ...place });
     });
     await text.flush();
   }
 
-  private stage(entity: Entity, id: string, put: (feed: FeedEntry) => Promise<unknown>): void {
+  private stage(entity: Entity, id: string, put: (feed: FeedEntry) => void): void {
     this.staged.set(`${entity}:${id}`, put);
+  }
+
+  private put<Name extends StoreName>(
+    name: Name,
+    value: EngramSchema[Name]['value'],
+    key?: EngramSchema[Name]['key'],
+  ): void {
+    this.writes.trackRequest(this.native.objectStore(name).put(value, key));
+  }
+
+  private delete<Name extends StoreName>(name: Name, key: EngramSchema[Name]['key']): void {
+    this.writes.trackRequest(this.native.objectStore(name).delete(key));
   }
 
   private loadStats(): Promise<NamespaceStats> {
@@ -174,6 +197,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     // (createMemory loads the namespace's language when it opens; analyzerFor says so otherwise).
     const language =
       this.batchLanguage ?? (await this.tx.objectStore('meta').get([this.namespace, LANGUAGE_META]));
+    const known = this.cached?.stamp === textStamp(stats) ? this.cached.rows : undefined;
     this.text ??= new TextIndexWriter(
       analyzerFor(language).language,
       { tables: this.tx.objectStore('textTables'), shards: this.tx.objectStore('textShards') },
@@ -181,6 +205,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       stats,
       this.writes,
       this.groupSlots,
+      known,
     );
     return this.text;
   }
