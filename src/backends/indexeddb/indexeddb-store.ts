@@ -233,6 +233,7 @@ export class IndexedDBStore implements MemoryStore {
         this.textGroupSize,
         batch.meta?.[LANGUAGE_META],
         this.openGroups.get(namespace),
+        batch.memories?.length,
       );
       const result = await mergeBatch(writer, batch);
       await writer.finish();

@@ -103,6 +103,17 @@ export class TextIndexWriter {
     return this.known.get(this.stats.openGroup);
   }
 
+  /**
+   * Called before a batch adds up to `count` memories: when they would overflow an open group that is
+   * at least half full, that group closes first. Bulk adds of 1000 into groups of 2048 then fill each
+   * group with two batches, instead of rewriting a full group's ~320 rows for its last 48 slots and
+   * opening the next group in the same transaction.
+   */
+  reserve(count: number): void {
+    const taken = this.stats.openGroupSlots;
+    if (taken > 0 && taken + count > this.groupSlots && taken * 2 >= this.groupSlots) this.closeOpenGroup();
+  }
+
   add(id: string, content: string): TextPlace {
     const { length, terms } = indexText(content, this.language);
     if (this.stats.openGroupSlots >= this.groupSlots) this.closeOpenGroup();

@@ -12,6 +12,7 @@ import { type SparseSlot, TextIndexWriter, type TextPlace } from './text-writer.
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
 
+const ignore = () => undefined;
 const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map((r) => [id(r), r] as const));
 
 /**
@@ -27,8 +28,12 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
   /** The same transaction without idb's wrapping, for writes (see PendingRequests). */
   private readonly native: IDBTransaction;
+  private readonly counters: Promise<NamespaceStats>;
+  /** Set once the counters are used: then they are written back at the end. */
   private stats: Promise<NamespaceStats> | undefined;
   private text: TextIndexWriter | undefined;
+  /** The namespace's index language (see `batchLanguage`). */
+  private readonly language: Json | undefined | Promise<Json | undefined>;
   /** Where the text of every memory read or indexed here lives. */
   private readonly placeOf = new Map<string, TextPlace>();
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
@@ -39,11 +44,22 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     private readonly namespace: string,
     private readonly groupSlots: number,
     /** The index language this batch sets (its `language` meta), if any; else the namespace's is read. */
-    private readonly batchLanguage?: Json,
+    batchLanguage?: Json,
     /** The open group's rows as this tab last committed them; used only if the counters still match. */
     private readonly cached?: OpenGroupEntry,
+    /** How many memories the batch writes: at most this many are indexed (see TextIndexWriter.reserve). */
+    private readonly batchSize = 0,
   ) {
     this.native = unwrap(tx);
+    // Both are needed before the first memory is indexed: asked at once, beside core's first reads. A
+    // failure is the aborted transaction's, reported by whatever awaits them (or by the apply).
+    this.counters = tx
+      .objectStore('stats')
+      .get(namespace)
+      .then((stats) => stats ?? emptyStats());
+    this.language =
+      batchLanguage === undefined ? tx.objectStore('meta').get([namespace, LANGUAGE_META]) : batchLanguage;
+    for (const request of [this.counters, this.language]) Promise.resolve(request).catch(ignore);
   }
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
@@ -125,7 +141,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
    */
   async openGroupAfter(): Promise<OpenGroupEntry | undefined> {
     const rows = this.text?.openRows;
-    return rows && { stamp: textStamp(await this.loadStats()), rows };
+    return rows && { stamp: textStamp(await this.counters), rows };
   }
 
   /** The root cause when a queued write failed: later reads then only report the abort it caused. */
@@ -183,10 +199,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   }
 
   private loadStats(): Promise<NamespaceStats> {
-    this.stats ??= this.tx
-      .objectStore('stats')
-      .get(this.namespace)
-      .then((stats) => stats ?? emptyStats());
+    this.stats = this.counters;
     return this.stats;
   }
 
@@ -195,10 +208,10 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const stats = await this.loadStats();
     // Awaiting only IDB requests keeps the transaction alive: the analyzer must already be loaded
     // (createMemory loads the namespace's language when it opens; analyzerFor says so otherwise).
-    const language =
-      this.batchLanguage ?? (await this.tx.objectStore('meta').get([this.namespace, LANGUAGE_META]));
+    const language = await this.language;
+    if (this.text) return this.text;
     const known = this.cached?.stamp === textStamp(stats) ? this.cached.rows : undefined;
-    this.text ??= new TextIndexWriter(
+    this.text = new TextIndexWriter(
       analyzerFor(language).language,
       { tables: this.tx.objectStore('textTables'), shards: this.tx.objectStore('textShards') },
       this.namespace,
@@ -207,6 +220,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.groupSlots,
       known,
     );
+    this.text.reserve(this.batchSize);
     return this.text;
   }
 }
