@@ -4,6 +4,7 @@ import { copyGroupRows, emptyGroupRows, type GroupRows } from './open-group-cach
 import type { PendingRequests } from './pending-requests.js';
 import type { EngramSchema, NamespaceStats, StoreName, TextShardRow, TextTableRow } from './schema.js';
 import {
+  appendToShard,
   decodeShard,
   decodeTable,
   encodeShard,
@@ -263,7 +264,18 @@ export class TextIndexWriter {
     shardEdit: ShardEdit,
     stored: TextShardRow | undefined,
   ): void {
-    // A new row (most rows of a bulk write) takes the staged lists as they are.
+    const row =
+      stored && shardEdit.removed.size === 0
+        ? appendToShard(stored, shardEdit.added)
+        : encodeShard(group, this.edited(stored, shardEdit));
+    const key: [string, number, number] = [this.namespace, shard, group];
+    const empty = row.terms === '';
+    this.writes.trackRequest(empty ? this.native.shards.delete(key) : this.native.shards.put(row, key));
+    this.known.get(group)?.shards.set(shard, empty ? null : row);
+  }
+
+  /** A row's postings after the edit: a new row (most rows of a bulk write) takes the staged lists. */
+  private edited(stored: TextShardRow | undefined, shardEdit: ShardEdit): ShardPostings {
     const postings = stored ? decodeShard(stored) : shardEdit.added;
     if (stored) {
       for (const [term, list] of shardEdit.added) {
@@ -279,11 +291,7 @@ export class TextIndexWriter {
         );
       }
     }
-    const row = encodeShard(group, postings);
-    const key: [string, number, number] = [this.namespace, shard, group];
-    const empty = row.terms === '';
-    this.writes.trackRequest(empty ? this.native.shards.delete(key) : this.native.shards.put(row, key));
-    this.known.get(group)?.shards.set(shard, empty ? null : row);
+    return postings;
   }
 }
 
