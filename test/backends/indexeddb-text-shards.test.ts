@@ -21,7 +21,8 @@ function somePostings(next: () => number, first: number): ShardPostings {
   const terms = ['a', 'ab', 'abc', 'b', '~ab', '~abd', 'zz', 'z', 'kiwi', 'ki'];
   for (let slot = first; slot < first + 1 + Math.floor(next() * 6); slot++) {
     for (const term of terms) {
-      if (next() < 0.3) postings.set(term, [...(postings.get(term) ?? []), packPosting(slot, 1 + (slot % 3))]);
+      if (next() < 0.3)
+        postings.set(term, [...(postings.get(term) ?? []), packPosting(slot, 1 + (slot % 3))]);
     }
   }
   if (next() < 0.2) postings.set('empty', []);
