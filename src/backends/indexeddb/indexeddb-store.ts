@@ -227,6 +227,7 @@ export class IndexedDBStore implements MemoryStore {
     try {
       tx = await this.transaction(ALL_STORES, 'readwrite');
       tx.done.catch(ignore);
+      const generation = this.openGroups.generation;
       writer = new IndexedDBWriteTransaction(
         tx,
         namespace,
@@ -239,7 +240,7 @@ export class IndexedDBStore implements MemoryStore {
       await writer.finish();
       const openGroup = await writer.openGroupAfter();
       await tx.done;
-      if (openGroup) this.openGroups.set(namespace, openGroup);
+      if (openGroup) this.openGroups.set(namespace, openGroup, generation);
       const ids = changedIds(result);
       this.channel.post(namespace, ids);
       this.vectorIndex?.changed(namespace, ids);

@@ -54,12 +54,16 @@ const NAMESPACES = 4;
  */
 export class OpenGroupCache {
   private readonly entries = new Map<string, OpenGroupEntry>();
+  /** Bumped by `clear`: an entry from a write begun before it is not kept. */
+  generation = 0;
 
   get(namespace: string): OpenGroupEntry | undefined {
     return this.entries.get(namespace);
   }
 
-  set(namespace: string, entry: OpenGroupEntry): void {
+  /** Keeps `entry`, written by a transaction begun in `generation`, unless the cache was cleared since. */
+  set(namespace: string, entry: OpenGroupEntry, generation: number): void {
+    if (generation !== this.generation) return;
     this.entries.delete(namespace);
     this.entries.set(namespace, entry);
     for (const oldest of this.entries.keys()) {
@@ -70,5 +74,6 @@ export class OpenGroupCache {
 
   clear(): void {
     this.entries.clear();
+    this.generation += 1;
   }
 }
