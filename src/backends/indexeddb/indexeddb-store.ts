@@ -24,6 +24,7 @@ import { readFeed } from './feed.js';
 import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
 import { collectTombstones, expiredInPage } from './maintenance.js';
+import { OpenGroupCache } from './open-group-cache.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
@@ -96,6 +97,8 @@ export class IndexedDBStore implements MemoryStore {
   private readonly channel: ChangeChannel;
   /** Slot tables kept between searches (see SlotCache); dropped with the connection. */
   private readonly slots = new SlotCache();
+  /** Each namespace's open text group as this store last wrote it (see OpenGroupCache). */
+  private readonly openGroups = new OpenGroupCache();
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
   private createdNow = false;
@@ -155,6 +158,7 @@ export class IndexedDBStore implements MemoryStore {
     const connection = this.connection;
     this.connection = undefined;
     this.slots.clear();
+    this.openGroups.clear();
     const db = await connection?.catch(ignore);
     db?.close();
   }
@@ -181,6 +185,7 @@ export class IndexedDBStore implements MemoryStore {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.slots.clear();
+    this.openGroups.clear();
   }
 
   /** A transaction on a live connection: one that closed under us (versionchange) is replaced once. */
@@ -222,10 +227,20 @@ export class IndexedDBStore implements MemoryStore {
     try {
       tx = await this.transaction(ALL_STORES, 'readwrite');
       tx.done.catch(ignore);
-      writer = new IndexedDBWriteTransaction(tx, namespace, this.textGroupSize, batch.meta?.[LANGUAGE_META]);
+      const generation = this.openGroups.generation;
+      writer = new IndexedDBWriteTransaction(
+        tx,
+        namespace,
+        this.textGroupSize,
+        batch.meta?.[LANGUAGE_META],
+        this.openGroups.get(namespace),
+        batch.memories?.length,
+      );
       const result = await mergeBatch(writer, batch);
       await writer.finish();
+      const openGroup = await writer.openGroupAfter();
       await tx.done;
+      if (openGroup) this.openGroups.set(namespace, openGroup, generation);
       const ids = changedIds(result);
       this.channel.post(namespace, ids);
       this.vectorIndex?.changed(namespace, ids);

@@ -87,6 +87,47 @@ export function encodeShard(group: number, postings: ShardPostings): TextShardRo
   return { group, terms: terms.join(SEPARATOR), data };
 }
 
+/**
+ * `row` with `added` postings appended to their terms' lists (new terms in their sorted place), in one
+ * pass over both sorted term lists: a bulk add appends to every row of the open group, and decoding
+ * each row into per-term arrays cost more than the merge.
+ */
+export function appendToShard(row: TextShardRow, added: ShardPostings): TextShardRow {
+  const stored = row.terms === '' ? [] : row.terms.split(SEPARATOR);
+  const adding = [...added.keys()].filter((term) => added.get(term)!.length > 0).sort();
+  let size = row.data.length - stored.length;
+  for (const term of adding) size += added.get(term)!.length;
+  const terms: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < stored.length || j < adding.length) {
+    const next =
+      j >= adding.length || (i < stored.length && stored[i]! <= adding[j]!) ? stored[i]! : adding[j]!;
+    terms.push(next);
+    if (stored[i] === next) i++;
+    if (adding[j] === next) j++;
+  }
+  const data = new Uint32Array(terms.length + size);
+  let at = terms.length;
+  i = 0;
+  terms.forEach((term, k) => {
+    if (stored[i] === term) {
+      const start = i === 0 ? stored.length : row.data[i - 1]!;
+      const end = row.data[i]!;
+      data.set(row.data.subarray(start, end), at);
+      at += end - start;
+      i++;
+    }
+    const list = added.get(term);
+    if (list) {
+      data.set(list, at);
+      at += list.length;
+    }
+    data[k] = at;
+  });
+  return { group: row.group, terms: terms.join(SEPARATOR), data };
+}
+
 /** Calls `visit` with each term of a row and the [start, end) range of its postings in `row.data`. */
 export function forEachTerm(
   row: TextShardRow,

@@ -1,8 +1,10 @@
-import type { IDBPObjectStore } from 'idb';
+import { type IDBPObjectStore, unwrap } from 'idb';
 import { indexText } from '../../core/text/index.js';
+import { copyGroupRows, emptyGroupRows, type GroupRows } from './open-group-cache.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { EngramSchema, NamespaceStats, StoreName, TextShardRow, TextTableRow } from './schema.js';
 import {
+  appendToShard,
   decodeShard,
   decodeTable,
   encodeShard,
@@ -69,6 +71,13 @@ export class TextIndexWriter {
   /** Live slots of the table rows found sparse by `flush`. */
   private sparse: SparseSlot[] = [];
   private sparseRows = 0;
+  /**
+   * Rows known without reading them, by group: the open group's (from `known`, or empty when it is
+   * new), and the groups opened here. Kept up to date as rows are written.
+   */
+  private readonly known = new Map<number, GroupRows>();
+  /** The stores without idb's wrapping, for writes (see PendingRequests). */
+  private readonly native: { tables: IDBObjectStore; shards: IDBObjectStore };
 
   constructor(
     /** The namespace's index language (see indexText). */
@@ -78,8 +87,32 @@ export class TextIndexWriter {
     private readonly stats: NamespaceStats,
     private readonly writes: PendingRequests,
     private readonly groupSlots = GROUP_SLOTS,
+    /** The open group's rows as committed, when the caller knows them (see OpenGroupCache). */
+    known?: GroupRows,
   ) {
     this.firstNewGroup = stats.openGroupSlots === 0 ? stats.openGroup : stats.openGroup + 1;
+    const open =
+      known?.group === stats.openGroup
+        ? copyGroupRows(known)
+        : emptyGroupRows(stats.openGroup, stats.openGroupSlots === 0);
+    this.known.set(open.group, open);
+    this.native = { tables: unwrap(stores.tables), shards: unwrap(stores.shards) };
+  }
+
+  /** The open group's rows as this writer leaves them (what is not in them is read when needed). */
+  get openRows(): GroupRows | undefined {
+    return this.known.get(this.stats.openGroup);
+  }
+
+  /**
+   * Called before a batch adds up to `count` memories: when they would overflow an open group that is
+   * at least half full, that group closes first. Bulk adds of 1000 into groups of 2048 then fill each
+   * group with two batches, instead of rewriting a full group's ~320 rows for its last 48 slots and
+   * opening the next group in the same transaction.
+   */
+  reserve(count: number): void {
+    const taken = this.stats.openGroupSlots;
+    if (taken > 0 && taken + count > this.groupSlots && taken * 2 >= this.groupSlots) this.closeOpenGroup();
   }
 
   add(id: string, content: string): TextPlace {
@@ -119,10 +152,24 @@ export class TextIndexWriter {
     const shards = entries(this.shards);
     const [storedTables, storedShards] = await Promise.all([
       Promise.all(
-        tables.map(([g, n]) => (this.stored(g) ? this.stores.tables.get([this.namespace, g, n]) : undefined)),
+        tables.map(([g, n]) =>
+          this.before(
+            g,
+            (rows) => rows.tables,
+            n,
+            () => this.stores.tables.get([this.namespace, g, n]),
+          ),
+        ),
       ),
       Promise.all(
-        shards.map(([g, s]) => (this.stored(g) ? this.stores.shards.get([this.namespace, s, g]) : undefined)),
+        shards.map(([g, s]) =>
+          this.before(
+            g,
+            (rows) => rows.shards,
+            s,
+            () => this.stores.shards.get([this.namespace, s, g]),
+          ),
+        ),
       ),
     ]);
     tables.forEach(([group, n, tableEdit], i) => {
@@ -142,12 +189,29 @@ export class TextIndexWriter {
     return group < this.firstNewGroup || this.written.has(group);
   }
 
+  /** A row as it stands before this flush writes it: known, known to be absent, or read. */
+  private before<Row>(
+    group: number,
+    kind: (rows: GroupRows) => Map<number, Row | null>,
+    at: number,
+    read: () => Promise<Row | undefined>,
+  ): Row | undefined | Promise<Row | undefined> {
+    const rows = this.known.get(group);
+    const row = rows && kind(rows).get(at);
+    if (row !== undefined) return row ?? undefined;
+    if (rows?.complete) return undefined;
+    return this.stored(group) ? read() : undefined;
+  }
+
   /** A full group made entirely in this transaction is written at once, so huge batches stay small in memory. */
   private closeOpenGroup(): void {
     const closing = this.stats.openGroup;
     this.stats.openGroup += 1;
     this.stats.openGroupSlots = 0;
+    this.known.set(this.stats.openGroup, emptyGroupRows(this.stats.openGroup, true));
+    // A group that existed keeps its known rows for this writer's flush; one made here is written now.
     if (closing < this.firstNewGroup) return;
+    this.known.delete(closing);
     this.sortAdded(closing);
     for (const [n, tableEdit] of this.tables.get(closing) ?? [])
       this.writeTable(closing, n, tableEdit, undefined);
@@ -182,8 +246,9 @@ export class TextIndexWriter {
     }
     const key: [string, number, number] = [this.namespace, group, n];
     const live = table.ids.flatMap((id, i) => (id === '' ? [] : [{ id, group, slot: first + i }]));
-    if (live.length === 0) this.writes.track(this.stores.tables.delete(key));
-    else this.writes.track(this.stores.tables.put(encodeTable(group, n, table), key));
+    const row = live.length === 0 ? null : encodeTable(group, n, table);
+    this.writes.trackRequest(row ? this.native.tables.put(row, key) : this.native.tables.delete(key));
+    this.known.get(group)?.tables.set(n, row);
     const closed = group < this.stats.openGroup;
     if (tableEdit.removed.size > 0 && closed && live.length * SPARSE_RATIO <= table.ids.length) {
       if (live.length > 0 && this.sparseRows < COMPACT_ROWS) {
@@ -199,7 +264,18 @@ export class TextIndexWriter {
     shardEdit: ShardEdit,
     stored: TextShardRow | undefined,
   ): void {
-    // A new row (most rows of a bulk write) takes the staged lists as they are.
+    const row =
+      stored && shardEdit.removed.size === 0
+        ? appendToShard(stored, shardEdit.added)
+        : encodeShard(group, this.edited(stored, shardEdit));
+    const key: [string, number, number] = [this.namespace, shard, group];
+    const empty = row.terms === '';
+    this.writes.trackRequest(empty ? this.native.shards.delete(key) : this.native.shards.put(row, key));
+    this.known.get(group)?.shards.set(shard, empty ? null : row);
+  }
+
+  /** A row's postings after the edit: a new row (most rows of a bulk write) takes the staged lists. */
+  private edited(stored: TextShardRow | undefined, shardEdit: ShardEdit): ShardPostings {
     const postings = stored ? decodeShard(stored) : shardEdit.added;
     if (stored) {
       for (const [term, list] of shardEdit.added) {
@@ -215,10 +291,7 @@ export class TextIndexWriter {
         );
       }
     }
-    const row = encodeShard(group, postings);
-    const key: [string, number, number] = [this.namespace, shard, group];
-    if (row.terms === '') this.writes.track(this.stores.shards.delete(key));
-    else this.writes.track(this.stores.shards.put(row, key));
+    return postings;
   }
 }
 

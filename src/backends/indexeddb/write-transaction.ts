@@ -1,8 +1,9 @@
-import type { IDBPTransaction } from 'idb';
+import { type IDBPTransaction, unwrap } from 'idb';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
@@ -11,6 +12,7 @@ import { type SparseSlot, TextIndexWriter, type TextPlace } from './text-writer.
 
 export type WriteTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readwrite'>;
 
+const ignore = () => undefined;
 const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map((r) => [id(r), r] as const));
 
 /**
@@ -24,20 +26,41 @@ const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map
  */
 export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
+  /** The same transaction without idb's wrapping, for writes (see PendingRequests). */
+  private readonly native: IDBTransaction;
+  private readonly counters: Promise<NamespaceStats>;
+  /** Set once the counters are used: then they are written back at the end. */
   private stats: Promise<NamespaceStats> | undefined;
   private text: TextIndexWriter | undefined;
+  /** The namespace's index language (see `batchLanguage`). */
+  private readonly language: Json | undefined | Promise<Json | undefined>;
   /** Where the text of every memory read or indexed here lives. */
   private readonly placeOf = new Map<string, TextPlace>();
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
-  private readonly staged = new Map<string, (feed: FeedEntry) => Promise<unknown>>();
+  private readonly staged = new Map<string, (feed: FeedEntry) => void>();
 
   constructor(
     private readonly tx: WriteTransaction,
     private readonly namespace: string,
     private readonly groupSlots: number,
     /** The index language this batch sets (its `language` meta), if any; else the namespace's is read. */
-    private readonly batchLanguage?: Json,
-  ) {}
+    batchLanguage?: Json,
+    /** The open group's rows as this tab last committed them; used only if the counters still match. */
+    private readonly cached?: OpenGroupEntry,
+    /** How many memories the batch writes: at most this many are indexed (see TextIndexWriter.reserve). */
+    private readonly batchSize = 0,
+  ) {
+    this.native = unwrap(tx);
+    // Both are needed before the first memory is indexed: asked at once, beside core's first reads. A
+    // failure is the aborted transaction's, reported by whatever awaits them (or by the apply).
+    this.counters = tx
+      .objectStore('stats')
+      .get(namespace)
+      .then((stats) => stats ?? emptyStats());
+    this.language =
+      batchLanguage === undefined ? tx.objectStore('meta').get([namespace, LANGUAGE_META]) : batchLanguage;
+    for (const request of [this.counters, this.language]) Promise.resolve(request).catch(ignore);
+  }
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
     const rows = await readByIdsProbing(this.tx.objectStore('memories'), this.namespace, ids);
@@ -69,37 +92,32 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.placeOf.set(memory.id, text.add(memory.id, memory.content));
     }
     const place = this.placeOf.get(memory.id)!;
-    this.stage('memory', memory.id, (feed) =>
-      this.tx.objectStore('memories').put(toMemoryRow(record, place, feed)),
-    );
+    this.stage('memory', memory.id, (feed) => this.put('memories', toMemoryRow(record, place, feed)));
     if (previous?.clocks.embedding === clocks.embedding) return;
-    const vectors = this.tx.objectStore('vectors');
     const key: [string, string] = [this.namespace, memory.id];
-    if (memory.embedding) this.writes.track(vectors.put(Float64Array.from(memory.embedding), key));
-    else if (previous?.memory.embedding) this.writes.track(vectors.delete(key));
+    if (memory.embedding) this.put('vectors', Float64Array.from(memory.embedding), key);
+    else if (previous?.memory.embedding) this.delete('vectors', key);
   }
 
   async deleteMemory({ memory }: MemoryRecord): Promise<void> {
     const key: [string, string] = [this.namespace, memory.id];
-    this.writes.track(this.tx.objectStore('memories').delete(key));
-    if (memory.embedding) this.writes.track(this.tx.objectStore('vectors').delete(key));
+    this.delete('memories', key);
+    if (memory.embedding) this.delete('vectors', key);
     const place = this.placeOf.get(memory.id);
     if (place) (await this.textWriter()).remove(place, memory.content);
     this.placeOf.delete(memory.id);
   }
 
   putLink(record: LinkRecord): void {
-    this.stage('link', record.link.id, (feed) => this.tx.objectStore('links').put({ ...record, ...feed }));
+    this.stage('link', record.link.id, (feed) => this.put('links', { ...record, ...feed }));
   }
 
   deleteLink({ link }: LinkRecord): void {
-    this.writes.track(this.tx.objectStore('links').delete([this.namespace, link.id]));
+    this.delete('links', [this.namespace, link.id]);
   }
 
   putTombstone(tombstone: Tombstone): void {
-    this.stage(tombstone.entity, tombstone.id, (feed) =>
-      this.tx.objectStore('tombstones').put({ ...tombstone, ...feed }),
-    );
+    this.stage(tombstone.entity, tombstone.id, (feed) => this.put('tombstones', { ...tombstone, ...feed }));
   }
 
   async recordChange(entity: Entity, id: string, origin: ChangeOrigin): Promise<void> {
@@ -110,11 +128,20 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       throw new Error(`IndexedDBStore: a change of ${key} was recorded without its row being written`);
     this.staged.delete(key);
     stats.seq += 1;
-    this.writes.track(put({ seq: stats.seq, origin }));
+    put({ seq: stats.seq, origin });
   }
 
   setMeta(key: string, value: Json): void {
-    this.writes.track(this.tx.objectStore('meta').put(value, [this.namespace, key]));
+    this.put('meta', value, [this.namespace, key]);
+  }
+
+  /**
+   * The open group's rows as this transaction leaves them, for the store to keep once it commits;
+   * undefined when the text index was not touched (what is kept stays valid).
+   */
+  async openGroupAfter(): Promise<OpenGroupEntry | undefined> {
+    const rows = this.text?.openRows;
+    return rows && { stamp: textStamp(await this.counters), rows };
   }
 
   /** The root cause when a queued write failed: later reads then only report the abort it caused. */
@@ -130,7 +157,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     }
     const sparse = (await this.text?.flush()) ?? [];
     if (sparse.length > 0) await this.compact(sparse);
-    if (this.stats) this.writes.track(this.tx.objectStore('stats').put(await this.stats, this.namespace));
+    if (this.stats) this.put('stats', await this.stats, this.namespace);
     await this.writes.settle();
   }
 
@@ -150,20 +177,29 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       text.remove({ group, slot }, row.memory.content);
       const place = text.add(id, row.memory.content);
       if (this.placeOf.has(id)) this.placeOf.set(id, place);
-      this.writes.track(memories.put({ ...row, ...place }));
+      this.put('memories', { ...row, ...place });
     });
     await text.flush();
   }
 
-  private stage(entity: Entity, id: string, put: (feed: FeedEntry) => Promise<unknown>): void {
+  private stage(entity: Entity, id: string, put: (feed: FeedEntry) => void): void {
     this.staged.set(`${entity}:${id}`, put);
   }
 
+  private put<Name extends StoreName>(
+    name: Name,
+    value: EngramSchema[Name]['value'],
+    key?: EngramSchema[Name]['key'],
+  ): void {
+    this.writes.trackRequest(this.native.objectStore(name).put(value, key));
+  }
+
+  private delete<Name extends StoreName>(name: Name, key: EngramSchema[Name]['key']): void {
+    this.writes.trackRequest(this.native.objectStore(name).delete(key));
+  }
+
   private loadStats(): Promise<NamespaceStats> {
-    this.stats ??= this.tx
-      .objectStore('stats')
-      .get(this.namespace)
-      .then((stats) => stats ?? emptyStats());
+    this.stats = this.counters;
     return this.stats;
   }
 
@@ -172,16 +208,19 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const stats = await this.loadStats();
     // Awaiting only IDB requests keeps the transaction alive: the analyzer must already be loaded
     // (createMemory loads the namespace's language when it opens; analyzerFor says so otherwise).
-    const language =
-      this.batchLanguage ?? (await this.tx.objectStore('meta').get([this.namespace, LANGUAGE_META]));
-    this.text ??= new TextIndexWriter(
+    const language = await this.language;
+    if (this.text) return this.text;
+    const known = this.cached?.stamp === textStamp(stats) ? this.cached.rows : undefined;
+    this.text = new TextIndexWriter(
       analyzerFor(language).language,
       { tables: this.tx.objectStore('textTables'), shards: this.tx.objectStore('textShards') },
       this.namespace,
       stats,
       this.writes,
       this.groupSlots,
+      known,
     );
+    this.text.reserve(this.batchSize);
     return this.text;
   }
 }
