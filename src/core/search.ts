@@ -1,4 +1,4 @@
-import { bestFirst } from './best-first.js';
+import { type CandidateSource, listSource, resolvingSource } from './candidate-source.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
@@ -13,11 +13,13 @@ import type {
   TextIndex,
 } from './store-contract.js';
 import {
-  compareCandidates,
+  type Candidate,
   containsPhrase,
   LANGUAGE_META,
   loadLanguage,
+  type ParsedQuery,
   parseQuery,
+  scoreDocumentNumbers,
   scoreDocuments,
   tokenize,
 } from './text/index.js';
@@ -40,7 +42,7 @@ interface Ranked {
 async function takeAccepted<C extends Ranked>(
   store: MemoryStore,
   namespace: string,
-  candidates: C[],
+  source: CandidateSource<C>,
   limit: number,
   accept: (record: MemoryRecord, candidate: C) => boolean,
   readAhead: string = namespace,
@@ -48,22 +50,14 @@ async function takeAccepted<C extends Ranked>(
   const hits: NativeSearchHit[] = [];
   // Most searches keep every candidate they read: ask for about `limit` (see read-ahead.ts).
   let chunk = firstChunk(store, readAhead, limit);
-  const ordered = bestFirst(candidates, compareCandidates);
   let examined = 0;
   for (
     let done = false;
     !done && hits.length < limit;
     chunk = nextChunk(chunk, limit, hits.length, examined)
   ) {
-    const slice: C[] = [];
-    while (slice.length < chunk) {
-      const next = ordered.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      slice.push(next.value);
-    }
+    const slice = await source(chunk);
+    done = slice.length < chunk;
     if (slice.length === 0) break;
     const records = new Map(
       (
@@ -89,6 +83,37 @@ async function takeAccepted<C extends Ranked>(
   return hits;
 }
 
+/** Stores that number their documents rank on numbers and name only what a search returns. */
+type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'docIds'>>;
+
+const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
+  store.docPostings !== undefined && store.docIds !== undefined;
+
+/** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
+async function textCandidates(
+  store: MemoryStore & TextIndex,
+  namespace: string,
+  parsed: ParsedQuery,
+  request: SearchRequest,
+): Promise<CandidateSource<Candidate & { explain?: Explanation }>> {
+  const options = { match: request.match, explain: request.explain };
+  const explained = <K extends string | number>(scored: Candidate<K>[]) =>
+    request.explain ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) })) : scored;
+  if (numbersDocuments(store)) {
+    const [stats, lists] = await Promise.all([
+      store.textStats(namespace),
+      store.docPostings(namespace, parsed.terms, parsed.prefixes),
+    ]);
+    const scored = explained(scoreDocumentNumbers(parsed, lists, stats, options));
+    return resolvingSource(scored, (docs) => store.docIds(namespace, docs));
+  }
+  const [stats, postings] = await Promise.all([
+    store.textStats(namespace),
+    store.postings(namespace, parsed.terms, parsed.prefixes),
+  ]);
+  return listSource(explained(scoreDocuments(parsed, postings, stats, options)));
+}
+
 async function textSearch(
   store: MemoryStore & TextIndex,
   namespace: string,
@@ -102,14 +127,7 @@ async function textSearch(
   const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
-  const [stats, postings] = await Promise.all([
-    store.textStats(namespace),
-    store.postings(namespace, parsed.terms, parsed.prefixes),
-  ]);
-  const scored = scoreDocuments(parsed, postings, stats, { match: request.match, explain: request.explain });
-  const candidates = request.explain
-    ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
-    : scored;
+  const candidates = await textCandidates(store, namespace, parsed, request);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   const readAhead = readAheadKey(namespace, filter);
   return takeAccepted(
@@ -173,7 +191,7 @@ async function vectorSearch(
   return takeAccepted(
     store,
     namespace,
-    scored,
+    listSource(scored),
     limit,
     (record) => matchesFilter(record.memory, filter),
     readAheadKey(namespace, filter),
