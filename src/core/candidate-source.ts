@@ -1,4 +1,5 @@
 import { bestFirst } from './best-first.js';
+import type { MemoryRecord } from './store-contract.js';
 import { compareCandidates } from './text/index.js';
 
 /** Hands out ranked candidates best first, `count` at a time; fewer only once none are left. */
@@ -23,18 +24,25 @@ export function listSource<C extends Scored<string>>(candidates: C[]): Candidate
   };
 }
 
+/** What a store tells of a document number: its id, and its record when it was read in the same step. */
+export interface DocName {
+  id: string;
+  record?: MemoryRecord;
+}
+
 /**
- * Candidates named by the store's document numbers: ordered by score, and given ids only as they are
- * handed out, `resolve` being called once per batch. Equal scores order by id, descending, so a batch
- * always runs to the end of the score it stops at: a batch of 10 whose 10th candidate ties with 200
- * others resolves all 210 and sorts them, and whatever follows scores strictly less. Numbers that
- * `resolve` leaves out (memories deleted since the postings were read) are dropped.
+ * Candidates named by the store's document numbers: ordered by score, and named only as they are handed
+ * out, `resolve` being called once per batch with the numbers and how many of them are wanted now.
+ * Equal scores order by id, descending, so a batch always runs to the end of the score it stops at: a
+ * batch of 10 whose 10th candidate ties with 200 others resolves all 210 and sorts them, and whatever
+ * follows scores strictly less. Numbers that `resolve` leaves out (memories deleted since the postings
+ * were read) are dropped.
  */
 export function resolvingSource<C extends Scored<number>>(
   candidates: C[],
-  resolve: (docs: number[]) => Promise<Map<number, string>>,
-): CandidateSource<Omit<C, 'id'> & { id: string }> {
-  type Named = Omit<C, 'id'> & { id: string };
+  resolve: (docs: number[], wanted: number) => Promise<Map<number, DocName>>,
+): CandidateSource<Omit<C, 'id'> & DocName> {
+  type Named = Omit<C, 'id'> & DocName;
   const ordered = bestFirst(candidates, (a, b) => b.score - a.score);
   let pending = ordered.next();
   const ready: Named[] = [];
@@ -46,11 +54,14 @@ export function resolvingSource<C extends Scored<number>>(
         batch.push(pending.value);
         pending = ordered.next();
       }
-      const ids = await resolve(batch.map((c) => c.id));
+      const names = await resolve(
+        batch.map((c) => c.id),
+        wanted,
+      );
       const named: Named[] = [];
       for (const candidate of batch) {
-        const id = ids.get(candidate.id);
-        if (id !== undefined) named.push({ ...candidate, id });
+        const name = names.get(candidate.id);
+        if (name !== undefined) named.push({ ...candidate, ...name });
       }
       named.sort(compareCandidates);
       for (const candidate of named) ready.push(candidate);

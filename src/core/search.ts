@@ -1,4 +1,4 @@
-import { type CandidateSource, listSource, resolvingSource } from './candidate-source.js';
+import { type CandidateSource, type DocName, listSource, resolvingSource } from './candidate-source.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
@@ -33,6 +33,7 @@ interface Ranked {
   id: string;
   score: number;
   explain?: Explanation;
+  record?: MemoryRecord;
 }
 
 /**
@@ -59,17 +60,16 @@ async function takeAccepted<C extends Ranked>(
     const slice = await source(chunk);
     done = slice.length < chunk;
     if (slice.length === 0) break;
+    // Candidates may come with their record, read when they were named (resolvingSource).
+    const unread = slice.flatMap((c) => (c.record === undefined ? [c.id] : []));
     const records = new Map(
-      (
-        await store.getMemories(
-          namespace,
-          slice.map((c) => c.id),
-        )
-      ).map((r) => [r.memory.id, r] as const),
+      unread.length === 0
+        ? []
+        : (await store.getMemories(namespace, unread)).map((r) => [r.memory.id, r] as const),
     );
     for (const candidate of slice) {
       examined++;
-      const record = records.get(candidate.id);
+      const record = candidate.record ?? records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
       hits.push(
         candidate.explain
@@ -89,6 +89,28 @@ type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'doc
 const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
   store.docPostings !== undefined && store.docIds !== undefined;
 
+/**
+ * Names a batch of candidates. Most batches are about what is wanted (ties at the boundary add a few):
+ * reading their records now saves the separate read `takeAccepted` would make. A batch swollen by a
+ * large tie is only named, so that only the records handed out are read.
+ */
+async function nameDocuments(
+  store: DocNumbered,
+  namespace: string,
+  docs: number[],
+  wanted: number,
+): Promise<Map<number, DocName>> {
+  const out = new Map<number, DocName>();
+  if (store.docMemories && docs.length <= 2 * wanted + 8) {
+    for (const [doc, record] of await store.docMemories(namespace, docs)) {
+      out.set(doc, { id: record.memory.id, record });
+    }
+  } else {
+    for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
+  }
+  return out;
+}
+
 /** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
 async function textCandidates(
   store: MemoryStore & TextIndex,
@@ -105,7 +127,7 @@ async function textCandidates(
       store.docPostings(namespace, parsed.terms, parsed.prefixes),
     ]);
     const scored = explained(scoreDocumentNumbers(parsed, lists, stats, options));
-    return resolvingSource(scored, (docs) => store.docIds(namespace, docs));
+    return resolvingSource(scored, (docs, wanted) => nameDocuments(store, namespace, docs, wanted));
   }
   const [stats, postings] = await Promise.all([
     store.textStats(namespace),

@@ -257,8 +257,16 @@ export interface MemoryStore {
     terms: readonly string[],
     prefixes: readonly string[],
   ): Promise<DocPostingList[]>;
-  /** Optional, with `docPostings`: the id of each document number; numbers whose memory is gone are left out. */
+  /**
+   * Optional, with `docPostings`: the id of each document number. Numbers whose memory is gone may be
+   * left out or still named (core then finds no record for the id and skips it).
+   */
   docIds?(namespace: string, docs: readonly number[]): Promise<Map<number, string>>;
+  /**
+   * Optional, with `docPostings` and `docIds`: the records of document numbers, those gone left out. Core
+   * reads a search's best candidates with it, one step instead of naming them and then reading them.
+   */
+  docMemories?(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>>;
   /**
    * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
    * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index

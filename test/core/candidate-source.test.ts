@@ -37,7 +37,10 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
             .map((c) => ({ ...c, id: idOf(c.id) }))
             .sort(compareCandidates)
             .map((c) => c.id);
-          const source = resolvingSource(candidates, async (docs) => new Map(docs.map((d) => [d, idOf(d)])));
+          const source = resolvingSource(
+            candidates,
+            async (docs) => new Map(docs.map((d) => [d, { id: idOf(d) }])),
+          );
           expect((await drain(source, chunk)).map((c) => c.id)).toEqual(expected);
         },
       ),
@@ -48,9 +51,11 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
     const scores = [9, 8, 7, 7, 7, 7, 3, 2, 1, 0];
     const candidates = scores.map((score, doc) => ({ id: doc, score, needsPhraseCheck: false }));
     const asked: number[][] = [];
-    const source = resolvingSource(candidates, async (docs) => {
+    const wanted: number[] = [];
+    const source = resolvingSource(candidates, async (docs, want) => {
       asked.push([...docs].sort((a, b) => a - b));
-      return new Map(docs.map((d) => [d, `id-${String(d).padStart(2, '0')}`]));
+      wanted.push(want);
+      return new Map(docs.map((d) => [d, { id: `id-${String(d).padStart(2, '0')}` }]));
     });
     // The third candidate ties with three more: all four are named, then ordered by id descending.
     expect((await source(3)).map((c) => c.id)).toEqual(['id-00', 'id-01', 'id-05']);
@@ -63,6 +68,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
       [0, 1, 2, 3, 4, 5],
       [6, 7],
     ]);
+    expect(wanted).toEqual([3, 2]);
   });
 
   it('drops numbers the store no longer knows (deleted since the postings were read) and fills up past them', async () => {
@@ -70,7 +76,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
     const gone = new Set([0, 2]);
     const source = resolvingSource(
       candidates,
-      async (docs) => new Map(docs.filter((d) => !gone.has(d)).map((d) => [d, `id-${d}`])),
+      async (docs) => new Map(docs.filter((d) => !gone.has(d)).map((d) => [d, { id: `id-${d}` }])),
     );
     expect((await source(2)).map((c) => c.id)).toEqual(['id-1', 'id-3']);
     expect((await source(2)).map((c) => c.id)).toEqual(['id-4']);
@@ -80,7 +86,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
   it('keeps explanations and phrase flags with the candidate it names', async () => {
     const source = resolvingSource(
       [{ id: 7, score: 1, needsPhraseCheck: true, explain: { text: 1 } }],
-      async () => new Map([[7, 'seven']]),
+      async () => new Map([[7, { id: 'seven' }]]),
     );
     expect(await source(10)).toEqual([
       { id: 'seven', score: 1, needsPhraseCheck: true, explain: { text: 1 } },

@@ -1,9 +1,10 @@
-import type { DocPostingList, TextPosting } from '../../core/store-contract.js';
+import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
-import type { SqlQueries } from './executor.js';
+import type { SqlParam, SqlQueries } from './executor.js';
 import { forEachPosting } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
+import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
 
 /**
  * Postings of exact terms and prefixes by document number, from the posting blocks in one statement:
@@ -99,14 +100,11 @@ export async function docIdsOf(
     const sql = 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc >= ? AND doc <= ?';
     rows = await db.all<Row>(dialect.native(sql), [namespace, low, high]);
   } else {
-    // One parameter whatever the count: a statement with thousands of placeholders costs more to prepare
-    // than to run.
-    const sql =
-      dialect.name === 'postgres'
-        ? 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc = ANY(?::bigint[])'
-        : 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc IN (SELECT value FROM json_each(?))';
-    const list = dialect.name === 'postgres' ? `{${unique.join(',')}}` : `[${unique.join(',')}]`;
-    rows = await db.all<Row>(dialect.native(sql), [namespace, list]);
+    const list = docList(dialect, namespace, unique);
+    rows = await db.all<Row>(
+      dialect.native(`SELECT doc, id FROM engram_memories WHERE ${list.sql}`),
+      list.params,
+    );
   }
   for (const row of rows) {
     const doc = Number(row.doc);
@@ -116,4 +114,42 @@ export async function docIdsOf(
     cache.set(namespace, doc, row.id);
   }
   return out;
+}
+
+/** The records of document numbers (a search's best candidates), in one statement; their ids are cached. */
+export async function docMemoriesOf(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  docs: readonly number[],
+  cache: DocIdCache,
+): Promise<Map<number, MemoryRecord>> {
+  const list = docList(dialect, namespace, [...new Set(docs)]);
+  const sql = `SELECT doc, ${MEMORY_SELECT} FROM engram_memories WHERE ${list.sql}`;
+  const out = new Map<number, MemoryRecord>();
+  for (const row of await db.all<MemoryRow & { doc: number | string }>(dialect.native(sql), list.params)) {
+    const doc = Number(row.doc);
+    out.set(doc, memoryFromRow(namespace, row));
+    cache.set(namespace, doc, row.id);
+  }
+  return out;
+}
+
+/**
+ * `ns = ? AND doc in the list`, the list bound as one parameter whatever its length (a JSON array with
+ * json_each on SQLite, a bigint[] on Postgres): a statement with thousands of placeholders costs more to
+ * prepare than to run.
+ */
+function docList(
+  dialect: SqlDialect,
+  namespace: string,
+  docs: readonly number[],
+): { sql: string; params: SqlParam[] } {
+  if (dialect.name === 'postgres') {
+    return { sql: 'ns = ? AND doc = ANY(?::bigint[])', params: [namespace, `{${docs.join(',')}}`] };
+  }
+  return {
+    sql: 'ns = ? AND doc IN (SELECT value FROM json_each(?))',
+    params: [namespace, `[${docs.join(',')}]`],
+  };
 }

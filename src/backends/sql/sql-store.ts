@@ -25,7 +25,7 @@ import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
-import { docIdsOf, readDocPostings, readPostings } from './posting-reads.js';
+import { docIdsOf, docMemoriesOf, readDocPostings, readPostings } from './posting-reads.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
@@ -276,6 +276,12 @@ export abstract class SqlStore implements MemoryStore {
   docIds(namespace: string, docs: readonly number[]): Promise<Map<number, string>> {
     return this.use('docIds', async (db) =>
       docs.length === 0 ? new Map() : docIdsOf(db, this.dialect, namespace, docs, this.docIdCache),
+    );
+  }
+
+  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+    return this.use('docMemories', async (db) =>
+      docs.length === 0 ? new Map() : docMemoriesOf(db, this.dialect, namespace, docs, this.docIdCache),
     );
   }
 
