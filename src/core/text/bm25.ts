@@ -61,6 +61,10 @@ function inverseDocumentFrequency(docs: number, docFrequency: number): number {
   return Math.log(1 + (total - docFrequency + 0.5) / (docFrequency + 0.5));
 }
 
+/** Dense renumbering of document numbers: slots for at most this many per posting, or this many in all. */
+const DENSE_FACTOR = 32;
+const DENSE_MIN_SPAN = 1 << 16;
+
 /**
  * The fetched postings grouped by term once, with documents renumbered densely so per-document state fits
  * typed arrays. `K` is what the store names documents by: ids, or its document numbers.
@@ -80,27 +84,60 @@ class TermIndex<K extends string | number> {
 
   static ofPostings(postings: readonly Posting[], stats: CorpusStats): TermIndex<string> {
     const index = new TermIndex<string>(stats);
-    for (const { term, id, tf, length } of postings) index.add(term, id, tf, length);
+    for (const { term, id, tf, length } of postings) index.append(term, index.numberOf(id), tf, length);
     index.dropDuplicates(stats);
     return index;
   }
 
   static ofLists(lists: readonly DocPostingList[], stats: CorpusStats): TermIndex<number> {
     const index = new TermIndex<number>(stats);
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    for (const { docs } of lists) {
+      for (let at = 0; at < docs.length; at++) {
+        low = Math.min(low, docs[at]!);
+        high = Math.max(high, docs[at]!);
+      }
+      count += docs.length;
+    }
+    // Store numbers are mostly dense: a slot per number in their range (dense index + 1, 0 for none)
+    // renumbers faster than a Map, when the range is not much wider than the postings.
+    const span = high - low + 1;
+    const slots =
+      count > 0 && span <= Math.max(DENSE_MIN_SPAN, DENSE_FACTOR * count) ? new Int32Array(span) : null;
     for (const { term, docs, tfs, lengths } of lists) {
-      for (let at = 0; at < docs.length; at++) index.add(term, docs[at]!, tfs[at]!, lengths[at]!);
+      for (let at = 0; at < docs.length; at++) {
+        const key = docs[at]!;
+        let doc: number;
+        if (slots === null) {
+          doc = index.numberOf(key);
+        } else {
+          doc = slots[key - low]! - 1;
+          if (doc < 0) {
+            doc = index.ids.length;
+            index.ids.push(key);
+            slots[key - low] = doc + 1;
+          }
+        }
+        index.append(term, doc, tfs[at]!, lengths[at]!);
+      }
     }
     index.dropDuplicates(stats);
     return index;
   }
 
-  private add(term: string, key: K, tf: number, length: number): void {
+  private numberOf(key: K): number {
     let doc = this.docIndex.get(key);
     if (doc === undefined) {
       doc = this.ids.length;
       this.docIndex.set(key, doc);
       this.ids.push(key);
     }
+    return doc;
+  }
+
+  private append(term: string, doc: number, tf: number, length: number): void {
     let entry = this.lastEntry;
     if (entry === undefined || this.lastTerm !== term) {
       entry = this.terms.get(term);
