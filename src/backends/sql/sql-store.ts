@@ -264,7 +264,10 @@ export abstract class SqlStore implements MemoryStore {
     );
   }
 
-  /** Core ranks on document numbers, then asks `docIds` for the few it returns (posting-reads.ts). */
+  /**
+   * Core ranks on document numbers, then reads the few it returns with `docMemories` (or names a large
+   * tie with `docIds` first): see posting-reads.ts.
+   */
   docPostings(
     namespace: string,
     terms: readonly string[],
