@@ -97,6 +97,24 @@ describe.each(backends)('$name: text search on document numbers', ({ open, share
     await mem.close();
   });
 
+  it('still serves postings by id through the plain contract, the same as the in-memory store', async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => ({
+      id: scrambled(i),
+      content: `${i % 2 ? 'lime' : 'lemon'} ${'zest '.repeat(i % 4)}`.trim(),
+    }));
+    const { store, reference, namespace } = await pair(inputs);
+    const sorted = (postings: Awaited<ReturnType<NonNullable<MemoryStore['postings']>>>) =>
+      postings.map((p) => `${p.term} ${p.id} ${p.tf} ${p.length}`).sort();
+    const terms = ['lime', 'zest'];
+    const prefixes = ['~lem'];
+    const served = sorted(await store.postings!(namespace, terms, prefixes));
+    expect(served).toEqual(sorted(await reference.store.postings!(namespace, terms, prefixes)));
+    // Words, and the prefix's expansion (the word as written, marked).
+    expect(served.some((p) => p.startsWith('lime '))).toBe(true);
+    expect(served.some((p) => p.startsWith('~lemon '))).toBe(true);
+    await store.close();
+  });
+
   it('orders ties by id descending, also when the tie crosses the limit', async () => {
     const inputs = Array.from({ length: 60 }, (_, i) => ({
       id: scrambled(i),
