@@ -1,4 +1,4 @@
-import { bestFirst } from './best-first.js';
+import { type CandidateSource, type DocName, listSource, resolvingSource } from './candidate-source.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
 import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
@@ -13,11 +13,13 @@ import type {
   TextIndex,
 } from './store-contract.js';
 import {
-  compareCandidates,
+  type Candidate,
   containsPhrase,
   LANGUAGE_META,
   loadLanguage,
+  type ParsedQuery,
   parseQuery,
+  scoreDocumentNumbers,
   scoreDocuments,
   tokenize,
   typoCorrection,
@@ -32,6 +34,7 @@ interface Ranked {
   id: string;
   score: number;
   explain?: Explanation;
+  record?: MemoryRecord;
 }
 
 /**
@@ -41,7 +44,7 @@ interface Ranked {
 async function takeAccepted<C extends Ranked>(
   store: MemoryStore,
   namespace: string,
-  candidates: C[],
+  source: CandidateSource<C>,
   limit: number,
   accept: (record: MemoryRecord, candidate: C) => boolean,
   readAhead: string = namespace,
@@ -49,34 +52,25 @@ async function takeAccepted<C extends Ranked>(
   const hits: NativeSearchHit[] = [];
   // Most searches keep every candidate they read: ask for about `limit` (see read-ahead.ts).
   let chunk = firstChunk(store, readAhead, limit);
-  const ordered = bestFirst(candidates, compareCandidates);
   let examined = 0;
   for (
     let done = false;
     !done && hits.length < limit;
     chunk = nextChunk(chunk, limit, hits.length, examined)
   ) {
-    const slice: C[] = [];
-    while (slice.length < chunk) {
-      const next = ordered.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      slice.push(next.value);
-    }
+    const slice = await source(chunk);
+    done = slice.length < chunk;
     if (slice.length === 0) break;
+    // Candidates may come with their record, read when they were named (resolvingSource).
+    const unread = slice.flatMap((c) => (c.record === undefined ? [c.id] : []));
     const records = new Map(
-      (
-        await store.getMemories(
-          namespace,
-          slice.map((c) => c.id),
-        )
-      ).map((r) => [r.memory.id, r] as const),
+      unread.length === 0
+        ? []
+        : (await store.getMemories(namespace, unread)).map((r) => [r.memory.id, r] as const),
     );
     for (const candidate of slice) {
       examined++;
-      const record = records.get(candidate.id);
+      const record = candidate.record ?? records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
       hits.push(
         candidate.explain
@@ -88,6 +82,67 @@ async function takeAccepted<C extends Ranked>(
   }
   noteAcceptance(store, readAhead, hits.length, examined);
   return hits;
+}
+
+/** Stores that number their documents rank on numbers and name only what a search returns. */
+type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'docIds'>>;
+
+const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
+  store.docPostings !== undefined && store.docIds !== undefined;
+
+/**
+ * Names a batch of candidates. Most batches are about what is wanted (ties at the boundary add a few):
+ * reading their records now saves the separate read `takeAccepted` would make. A batch swollen by a
+ * large tie is only named, so that only the records handed out are read.
+ */
+async function nameDocuments(
+  store: DocNumbered,
+  namespace: string,
+  docs: number[],
+  wanted: number,
+): Promise<Map<number, DocName>> {
+  const out = new Map<number, DocName>();
+  if (store.docMemories && docs.length <= 2 * wanted + 8) {
+    for (const [doc, record] of await store.docMemories(namespace, docs)) {
+      out.set(doc, { id: record.memory.id, record });
+    }
+  } else {
+    for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
+  }
+  return out;
+}
+
+/** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
+async function textCandidates(
+  store: MemoryStore & TextIndex,
+  namespace: string,
+  parsed: ParsedQuery,
+  request: SearchRequest,
+  language: string,
+): Promise<CandidateSource<Candidate & { explain?: Explanation }>> {
+  const options = { match: request.match, explain: request.explain };
+  const explained = <K extends string | number>(scored: Candidate<K>[]) =>
+    request.explain ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) })) : scored;
+  if (numbersDocuments(store)) {
+    const [stats, found] = await Promise.all([
+      store.textStats(namespace),
+      store.docPostings(namespace, parsed.terms, parsed.prefixes),
+    ]);
+    // A content word no memory holds may be misspelt: one more read, of the words one edit away.
+    const typos = typoCorrection(parsed, found, language);
+    const corrected = typos.keys.length > 0 ? await store.docPostings(namespace, typos.keys, []) : [];
+    const lists = corrected.length > 0 ? found.concat(corrected) : found;
+    const scored = explained(scoreDocumentNumbers(typos.apply(corrected), lists, stats, options));
+    return resolvingSource(scored, (docs, wanted) => nameDocuments(store, namespace, docs, wanted));
+  }
+  const [stats, found] = await Promise.all([
+    store.textStats(namespace),
+    store.postings(namespace, parsed.terms, parsed.prefixes),
+  ]);
+  const typos = typoCorrection(parsed, found, language);
+  const corrected = typos.keys.length > 0 ? await store.postings(namespace, typos.keys, []) : [];
+  const postings = corrected.length > 0 ? found.concat(corrected) : found;
+  return listSource(explained(scoreDocuments(typos.apply(corrected), postings, stats, options)));
 }
 
 async function textSearch(
@@ -103,21 +158,7 @@ async function textSearch(
   const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
-  const [stats, found] = await Promise.all([
-    store.textStats(namespace),
-    store.postings(namespace, parsed.terms, parsed.prefixes),
-  ]);
-  // A content word no memory holds may be misspelt: one more read, of the words one edit away.
-  const typos = typoCorrection(parsed, found, name);
-  const corrected = typos.keys.length > 0 ? await store.postings(namespace, typos.keys, []) : [];
-  const postings = corrected.length > 0 ? found.concat(corrected) : found;
-  const scored = scoreDocuments(typos.apply(corrected), postings, stats, {
-    match: request.match,
-    explain: request.explain,
-  });
-  const candidates = request.explain
-    ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) }))
-    : scored;
+  const candidates = await textCandidates(store, namespace, parsed, request, name);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   const readAhead = readAheadKey(namespace, filter);
   return takeAccepted(
@@ -181,7 +222,7 @@ async function vectorSearch(
   return takeAccepted(
     store,
     namespace,
-    scored,
+    listSource(scored),
     limit,
     (record) => matchesFilter(record.memory, filter),
     readAheadKey(namespace, filter),

@@ -156,6 +156,17 @@ export interface TextPosting {
   length: number;
 }
 
+/**
+ * One term's postings by document number (see `MemoryStore.docPostings`): parallel arrays, one entry
+ * per document holding the term, with the term's count in it and the document's length in tokens.
+ */
+export interface DocPostingList {
+  term: string;
+  docs: ArrayLike<number>;
+  tfs: ArrayLike<number>;
+  lengths: ArrayLike<number>;
+}
+
 export interface TextStats {
   docs: number;
   tokens: number;
@@ -234,6 +245,28 @@ export interface MemoryStore {
    */
   textStats?(namespace: string): Promise<TextStats>;
   postings?(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]>;
+  /**
+   * Optional, with `docIds`: the same postings as `postings`, keyed by the store's document numbers
+   * instead of ids, as lists (a term may come in several). A document number names one memory for good:
+   * never reused for another, even after a delete. Core then ranks on numbers and asks `docIds` only for
+   * the candidates it returns (the top ones, and every one tied with the last), so a search costs no
+   * lookup per matched document.
+   */
+  docPostings?(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<DocPostingList[]>;
+  /**
+   * Optional, with `docPostings`: the id of each document number. Numbers whose memory is gone may be
+   * left out or still named (core then finds no record for the id and skips it).
+   */
+  docIds?(namespace: string, docs: readonly number[]): Promise<Map<number, string>>;
+  /**
+   * Optional, with `docPostings` and `docIds`: the records of document numbers, those gone left out. Core
+   * reads a search's best candidates with it, one step instead of naming them and then reading them.
+   */
+  docMemories?(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>>;
   /**
    * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
    * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index

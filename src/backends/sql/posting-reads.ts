@@ -1,12 +1,50 @@
-import type { TextPosting } from '../../core/store-contract.js';
+import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlQueries } from './executor.js';
+import type { DocIdCache } from './doc-id-cache.js';
+import type { SqlParam, SqlQueries } from './executor.js';
 import { forEachPosting } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
+import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
 
 /**
- * Postings of exact terms and prefixes, from the posting blocks: the blocks are read in one statement,
- * then their document numbers are turned into ids in one more (or a few, for long lists on SQLite).
+ * Postings of exact terms and prefixes by document number, from the posting blocks in one statement:
+ * one list per block row, decoded into typed arrays (a posting takes at least three bytes, so a third of
+ * the blob's length bounds the count).
+ */
+export async function readDocPostings(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  terms: readonly string[],
+  prefixes: readonly string[],
+): Promise<DocPostingList[]> {
+  const statement = postingsStatement(dialect, namespace, terms, prefixes);
+  if (!statement) return [];
+  const rows = await db.all<{ term: string; data: Uint8Array }>(statement.sql, statement.params);
+  return rows.map(({ term, data }) => {
+    const room = Math.floor(data.length / 3);
+    const docs = new Float64Array(room);
+    const tfs = new Uint32Array(room);
+    const lengths = new Uint32Array(room);
+    let count = 0;
+    forEachPosting(data, (doc, tf, len) => {
+      docs[count] = doc;
+      tfs[count] = tf;
+      lengths[count] = len;
+      count++;
+    });
+    return {
+      term,
+      docs: docs.subarray(0, count),
+      tfs: tfs.subarray(0, count),
+      lengths: lengths.subarray(0, count),
+    };
+  });
+}
+
+/**
+ * Postings with ids, for callers of `postings` (core ranks on document numbers through
+ * `readDocPostings` and `docIdsOf` instead): every matched number is turned into an id.
  */
 export async function readPostings(
   db: SqlQueries,
@@ -14,69 +52,104 @@ export async function readPostings(
   namespace: string,
   terms: readonly string[],
   prefixes: readonly string[],
-  known?: Map<number, string>,
+  cache: DocIdCache,
 ): Promise<TextPosting[]> {
-  const statement = postingsStatement(dialect, namespace, terms, prefixes);
-  if (!statement) return [];
-  const rows = await db.all<{ term: string; data: Uint8Array }>(statement.sql, statement.params);
-  const termOf: string[] = [];
-  const docOf: number[] = [];
-  const tfOf: number[] = [];
-  const lengthOf: number[] = [];
-  for (const row of rows) {
-    forEachPosting(row.data, (doc, tf, len) => {
-      termOf.push(row.term);
-      docOf.push(doc);
-      tfOf.push(tf);
-      lengthOf.push(len);
-    });
-  }
-  if (docOf.length === 0) return [];
-  const ids = await idsOf(db, dialect, namespace, docOf, known ?? new Map());
+  const lists = await readDocPostings(db, dialect, namespace, terms, prefixes);
+  const all: number[] = [];
+  for (const { docs } of lists) for (let at = 0; at < docs.length; at++) all.push(docs[at]!);
+  if (all.length === 0) return [];
+  const ids = await docIdsOf(db, dialect, namespace, all, cache);
   const out: TextPosting[] = [];
-  for (let i = 0; i < docOf.length; i++) {
-    const id = ids.get(docOf[i]!);
-    // A memory deleted between the two reads (another connection) is skipped.
-    if (id !== undefined) out.push({ term: termOf[i]!, id, tf: tfOf[i]!, length: lengthOf[i]! });
+  for (const { term, docs, tfs, lengths } of lists) {
+    for (let at = 0; at < docs.length; at++) {
+      const id = ids.get(docs[at]!);
+      // A memory deleted between the two reads (another connection) is skipped.
+      if (id !== undefined) out.push({ term, id, tf: tfs[at]!, length: lengths[at]! });
+    }
   }
   return out;
 }
 
 /**
- * The id of each document number, added to `out`, which may already know some: a number names one
- * memory for good once committed (an edit keeps it, a delete retires it), so a store that alone writes
- * its database keeps what it read. A dense set (a common term) is one range scan of the doc index;
- * a sparse one is a list of keys.
+ * The id of each document number whose memory still exists. Numbers the cache knows cost nothing (a
+ * number names one memory for good: an edit keeps it, a delete retires it, and a new memory always gets
+ * a fresh one); the rest are read in one statement, a range scan of the doc index when they are dense,
+ * a list of keys bound as one parameter otherwise.
  */
-async function idsOf(
+export async function docIdsOf(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
   docs: readonly number[],
-  out: Map<number, string>,
+  cache: DocIdCache,
 ): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
   const missing = new Set<number>();
-  for (const doc of docs) if (!out.has(doc)) missing.add(doc);
+  for (const doc of docs) {
+    const id = cache.get(namespace, doc);
+    if (id !== undefined) out.set(doc, id);
+    else missing.add(doc);
+  }
+  if (missing.size === 0) return out;
   const unique = [...missing].sort((a, b) => a - b);
-  if (unique.length === 0) return out;
   const low = unique[0]!;
   const high = unique[unique.length - 1]!;
   type Row = { doc: number | string; id: string };
-  const keep = (rows: Row[]) => {
-    for (const row of rows) out.set(Number(row.doc), row.id);
-  };
+  let rows: Row[];
   if (unique.length * 2 >= high - low + 1) {
     const sql = 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc >= ? AND doc <= ?';
-    keep(await db.all<Row>(dialect.native(sql), [namespace, low, high]));
-    return out;
+    rows = await db.all<Row>(dialect.native(sql), [namespace, low, high]);
+  } else {
+    const list = docList(dialect, namespace, unique);
+    rows = await db.all<Row>(
+      dialect.native(`SELECT doc, id FROM engram_memories WHERE ${list.sql}`),
+      list.params,
+    );
   }
-  // One parameter whatever the count: a statement with thousands of placeholders costs more to prepare
-  // than to run.
-  const sql =
-    dialect.name === 'postgres'
-      ? 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc = ANY(?::bigint[])'
-      : 'SELECT doc, id FROM engram_memories WHERE ns = ? AND doc IN (SELECT value FROM json_each(?))';
-  const list = dialect.name === 'postgres' ? `{${unique.join(',')}}` : `[${unique.join(',')}]`;
-  keep(await db.all<Row>(dialect.native(sql), [namespace, list]));
+  for (const row of rows) {
+    const doc = Number(row.doc);
+    // A range scan also meets numbers nobody asked for: only the asked ones are kept and cached.
+    if (!missing.has(doc)) continue;
+    out.set(doc, row.id);
+    cache.set(namespace, doc, row.id);
+  }
   return out;
+}
+
+/** The records of document numbers (a search's best candidates), in one statement; their ids are cached. */
+export async function docMemoriesOf(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  docs: readonly number[],
+  cache: DocIdCache,
+): Promise<Map<number, MemoryRecord>> {
+  const list = docList(dialect, namespace, [...new Set(docs)]);
+  const sql = `SELECT doc, ${MEMORY_SELECT} FROM engram_memories WHERE ${list.sql}`;
+  const out = new Map<number, MemoryRecord>();
+  for (const row of await db.all<MemoryRow & { doc: number | string }>(dialect.native(sql), list.params)) {
+    const doc = Number(row.doc);
+    out.set(doc, memoryFromRow(namespace, row));
+    cache.set(namespace, doc, row.id);
+  }
+  return out;
+}
+
+/**
+ * `ns = ? AND doc in the list`, the list bound as one parameter whatever its length (a JSON array with
+ * json_each on SQLite, a bigint[] on Postgres): a statement with thousands of placeholders costs more to
+ * prepare than to run.
+ */
+function docList(
+  dialect: SqlDialect,
+  namespace: string,
+  docs: readonly number[],
+): { sql: string; params: SqlParam[] } {
+  if (dialect.name === 'postgres') {
+    return { sql: 'ns = ? AND doc = ANY(?::bigint[])', params: [namespace, `{${docs.join(',')}}`] };
+  }
+  return {
+    sql: 'ns = ? AND doc IN (SELECT value FROM json_each(?))',
+    params: [namespace, `[${docs.join(',')}]`],
+  };
 }

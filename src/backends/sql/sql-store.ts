@@ -6,6 +6,7 @@ import type {
   ApplyResult,
   ChangeEntry,
   CountQuery,
+  DocPostingList,
   Entity,
   LinkRecord,
   ListQuery,
@@ -21,9 +22,10 @@ import type {
   WriteBatch,
 } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
+import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
-import { readPostings } from './posting-reads.js';
+import { docIdsOf, docMemoriesOf, readDocPostings, readPostings } from './posting-reads.js';
 import type { TailBlocks } from './posting-writes.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
@@ -44,6 +46,8 @@ export abstract class SqlStore implements MemoryStore {
   abstract readonly capabilities: StoreCapabilities;
   private connecting: Promise<SqlExecutor> | undefined;
   private closed = false;
+  /** Ids of document numbers read by searches (doc-id-cache.ts says why they never go stale). */
+  private readonly docIdCache = new DocIdCache();
 
   constructor(protected readonly dialect: SqlDialect) {}
 
@@ -59,14 +63,6 @@ export abstract class SqlStore implements MemoryStore {
 
   /** Called in the write transaction once the batch is merged and flushed (Postgres: vector columns). */
   protected async afterMerge(_tx: SqlQueries, _namespace: string, _batch: WriteBatch, _merged: ApplyResult) {}
-
-  /**
-   * Document numbers whose ids this store keeps between searches (posting-reads.ts): only a store that
-   * alone writes its database may, so none by default.
-   */
-  protected knownDocIds(_namespace: string): Map<number, string> | undefined {
-    return undefined;
-  }
 
   /**
    * The newest posting rows this store wrote, per namespace, so that bulk adds need not read them back
@@ -272,7 +268,33 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.use('postings', (db) => readPostings(db, this.dialect, namespace, terms, prefixes));
+    return this.use('postings', (db) =>
+      readPostings(db, this.dialect, namespace, terms, prefixes, this.docIdCache),
+    );
+  }
+
+  /**
+   * Core ranks on document numbers, then reads the few it returns with `docMemories` (or names a large
+   * tie with `docIds` first): see posting-reads.ts.
+   */
+  docPostings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<DocPostingList[]> {
+    return this.use('docPostings', (db) => readDocPostings(db, this.dialect, namespace, terms, prefixes));
+  }
+
+  docIds(namespace: string, docs: readonly number[]): Promise<Map<number, string>> {
+    return this.use('docIds', async (db) =>
+      docs.length === 0 ? new Map() : docIdsOf(db, this.dialect, namespace, docs, this.docIdCache),
+    );
+  }
+
+  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+    return this.use('docMemories', async (db) =>
+      docs.length === 0 ? new Map() : docMemoriesOf(db, this.dialect, namespace, docs, this.docIdCache),
+    );
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {

@@ -109,18 +109,7 @@ export class SqlJsStore extends SqlStore {
     this.saver?.schedule();
   }
 
-  /** The database lives in this store's memory and only it writes there: the ids it read stay true. */
-  private readonly docIds = new Map<string, Map<number, string>>();
-
-  protected override knownDocIds(namespace: string): Map<number, string> {
-    let known = this.docIds.get(namespace);
-    if (known === undefined) {
-      known = new Map();
-      this.docIds.set(namespace, known);
-    }
-    return known;
-  }
-
+  /** Only this store writes its database: the newest posting rows it wrote stay true (posting-writes.ts). */
   private readonly tails = new Map<string, TailBlocks>();
 
   protected override postingTails(): Map<string, TailBlocks> | undefined {

@@ -1,3 +1,4 @@
+import type { DocPostingList } from '../store-contract.js';
 import type { ParsedQuery, QueryClause } from './query.js';
 import { WORD_MARK } from './tokenize.js';
 
@@ -15,8 +16,9 @@ export interface CorpusStats {
   tokens: number;
 }
 
-export interface Candidate {
-  id: string;
+/** `K`: the document's id, or the store's document number (`scoreDocumentNumbers`). */
+export interface Candidate<K extends string | number = string> {
+  id: K;
   score: number;
   /** With `explain`: each positive clause's share of `score`, in clause order (see `clauseLabel`). */
   parts?: Array<[string, number]>;
@@ -40,15 +42,17 @@ const STOP_WEIGHT = 0.25;
 interface TermPostings {
   idf: number;
   docs: number[];
-  postings: Posting[];
+  tfs: number[];
+  lengths: number[];
 }
 
 /**
- * Stores may return one (term, id) twice, e.g. when a term is both asked for and the expansion of a prefix.
- * Keeping a fixed pick among the copies makes the result independent of posting order even if they disagree.
+ * Stores may return one (term, document) twice, e.g. when a term is both asked for and the expansion of a
+ * prefix. Keeping a fixed pick among the copies makes the result independent of posting order even if
+ * they disagree.
  */
-function outranks(candidate: Posting, held: Posting): boolean {
-  return candidate.tf > held.tf || (candidate.tf === held.tf && candidate.length > held.length);
+function outranks(tf: number, length: number, heldTf: number, heldLength: number): boolean {
+  return tf > heldTf || (tf === heldTf && length > heldLength);
 }
 
 function inverseDocumentFrequency(docs: number, docFrequency: number): number {
@@ -57,35 +61,96 @@ function inverseDocumentFrequency(docs: number, docFrequency: number): number {
   return Math.log(1 + (total - docFrequency + 0.5) / (docFrequency + 0.5));
 }
 
-/** The fetched postings grouped by term once, with documents renumbered densely so per-document state fits typed arrays. */
-class TermIndex {
-  readonly ids: string[] = [];
+/** Dense renumbering of document numbers: slots for at most this many per posting, or this many in all. */
+const DENSE_FACTOR = 32;
+const DENSE_MIN_SPAN = 1 << 16;
+
+/**
+ * The fetched postings grouped by term once, with documents renumbered densely so per-document state fits
+ * typed arrays. `K` is what the store names documents by: ids, or its document numbers.
+ */
+class TermIndex<K extends string | number> {
+  readonly ids: K[] = [];
+  private readonly docIndex = new Map<K, number>();
   private readonly terms = new Map<string, TermPostings>();
   private readonly averageLength: number;
+  // Stores mostly return each term's postings together: skip the term lookup while the term stays the same.
+  private lastTerm: string | undefined;
+  private lastEntry: TermPostings | undefined;
 
-  constructor(postings: readonly Posting[], stats: CorpusStats) {
+  constructor(stats: CorpusStats) {
     this.averageLength = stats.docs > 0 ? stats.tokens / stats.docs : 0;
-    const docIndex = new Map<string, number>();
-    // Stores mostly return each term's postings together: skip the term lookup while the term stays the same.
-    let entry: TermPostings | undefined;
-    for (const posting of postings) {
-      let doc = docIndex.get(posting.id);
-      if (doc === undefined) {
-        doc = this.ids.length;
-        docIndex.set(posting.id, doc);
-        this.ids.push(posting.id);
+  }
+
+  static ofPostings(postings: readonly Posting[], stats: CorpusStats): TermIndex<string> {
+    const index = new TermIndex<string>(stats);
+    for (const { term, id, tf, length } of postings) index.append(term, index.numberOf(id), tf, length);
+    index.dropDuplicates(stats);
+    return index;
+  }
+
+  static ofLists(lists: readonly DocPostingList[], stats: CorpusStats): TermIndex<number> {
+    const index = new TermIndex<number>(stats);
+    let low = Number.POSITIVE_INFINITY;
+    let high = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    for (const { docs } of lists) {
+      for (let at = 0; at < docs.length; at++) {
+        low = Math.min(low, docs[at]!);
+        high = Math.max(high, docs[at]!);
       }
-      if (entry === undefined || entry.postings[0]!.term !== posting.term) {
-        entry = this.terms.get(posting.term);
-        if (entry === undefined) {
-          entry = { idf: 0, docs: [], postings: [] };
-          this.terms.set(posting.term, entry);
-        }
-      }
-      entry.docs.push(doc);
-      entry.postings.push(posting);
+      count += docs.length;
     }
-    this.dropDuplicates(stats);
+    // Store numbers are mostly dense: a slot per number in their range (dense index + 1, 0 for none)
+    // renumbers faster than a Map, when the range is not much wider than the postings.
+    const span = high - low + 1;
+    const slots =
+      count > 0 && span <= Math.max(DENSE_MIN_SPAN, DENSE_FACTOR * count) ? new Int32Array(span) : null;
+    for (const { term, docs, tfs, lengths } of lists) {
+      for (let at = 0; at < docs.length; at++) {
+        const key = docs[at]!;
+        let doc: number;
+        if (slots === null) {
+          doc = index.numberOf(key);
+        } else {
+          doc = slots[key - low]! - 1;
+          if (doc < 0) {
+            doc = index.ids.length;
+            index.ids.push(key);
+            slots[key - low] = doc + 1;
+          }
+        }
+        index.append(term, doc, tfs[at]!, lengths[at]!);
+      }
+    }
+    index.dropDuplicates(stats);
+    return index;
+  }
+
+  private numberOf(key: K): number {
+    let doc = this.docIndex.get(key);
+    if (doc === undefined) {
+      doc = this.ids.length;
+      this.docIndex.set(key, doc);
+      this.ids.push(key);
+    }
+    return doc;
+  }
+
+  private append(term: string, doc: number, tf: number, length: number): void {
+    let entry = this.lastEntry;
+    if (entry === undefined || this.lastTerm !== term) {
+      entry = this.terms.get(term);
+      if (entry === undefined) {
+        entry = { idf: 0, docs: [], tfs: [], lengths: [] };
+        this.terms.set(term, entry);
+      }
+      this.lastTerm = term;
+      this.lastEntry = entry;
+    }
+    entry.docs.push(doc);
+    entry.tfs.push(tf);
+    entry.lengths.push(length);
   }
 
   get(term: string): TermPostings | undefined {
@@ -110,7 +175,8 @@ class TermIndex {
   }
 
   weight(entry: TermPostings, at: number): number {
-    const { tf, length } = entry.postings[at]!;
+    const tf = entry.tfs[at]!;
+    const length = entry.lengths[at]!;
     const relativeLength = this.averageLength > 0 ? length / this.averageLength : 1;
     return (entry.idf * tf * (K1 + 1)) / (tf + K1 * (1 - B + B * relativeLength));
   }
@@ -123,23 +189,30 @@ class TermIndex {
     let termNumber = 0;
     for (const entry of this.terms.values()) {
       termNumber++;
-      const { docs, postings } = entry;
+      const { docs, tfs, lengths } = entry;
       let kept = 0;
       for (let at = 0; at < docs.length; at++) {
         const doc = docs[at]!;
-        const posting = postings[at]!;
+        const tf = tfs[at]!;
+        const length = lengths[at]!;
         if (seenIn[doc] === termNumber) {
-          if (outranks(posting, postings[slot[doc]!]!)) postings[slot[doc]!] = posting;
+          const held = slot[doc]!;
+          if (outranks(tf, length, tfs[held]!, lengths[held]!)) {
+            tfs[held] = tf;
+            lengths[held] = length;
+          }
           continue;
         }
         seenIn[doc] = termNumber;
         slot[doc] = kept;
         docs[kept] = doc;
-        postings[kept] = posting;
+        tfs[kept] = tf;
+        lengths[kept] = length;
         kept++;
       }
       docs.length = kept;
-      postings.length = kept;
+      tfs.length = kept;
+      lengths.length = kept;
       entry.idf = inverseDocumentFrequency(stats.docs, kept);
     }
   }
@@ -152,7 +225,10 @@ interface ClauseWeights {
 }
 
 /** A prefix or fuzzy clause: for each document, its best-weighted expansion. */
-function bestExpansionWeights(index: TermIndex, expansions: readonly TermPostings[]): ClauseWeights {
+function bestExpansionWeights<K extends string | number>(
+  index: TermIndex<K>,
+  expansions: readonly TermPostings[],
+): ClauseWeights {
   const docCount = index.ids.length;
   const weights = new Float64Array(docCount);
   const seen = new Uint8Array(docCount);
@@ -174,7 +250,10 @@ function bestExpansionWeights(index: TermIndex, expansions: readonly TermPosting
 }
 
 /** A phrase: the documents holding all its terms, each with the sum of its terms' weights in phrase order. */
-function phraseWeights(index: TermIndex, terms: readonly string[]): ClauseWeights {
+function phraseWeights<K extends string | number>(
+  index: TermIndex<K>,
+  terms: readonly string[],
+): ClauseWeights {
   const entries: TermPostings[] = [];
   for (const term of terms) {
     const entry = index.get(term);
@@ -256,7 +335,27 @@ export function scoreDocuments(
   stats: CorpusStats,
   options: ScoreOptions = {},
 ): Candidate[] {
-  const index = new TermIndex(postings, stats);
+  return scoreIndex(parsed, TermIndex.ofPostings(postings, stats), options);
+}
+
+/**
+ * `scoreDocuments` over postings keyed by the store's document numbers: the same scores, each candidate
+ * named by its number (`id`), for the caller to turn into ids only for what it returns.
+ */
+export function scoreDocumentNumbers(
+  parsed: ParsedQuery,
+  lists: readonly DocPostingList[],
+  stats: CorpusStats,
+  options: ScoreOptions = {},
+): Candidate<number>[] {
+  return scoreIndex(parsed, TermIndex.ofLists(lists, stats), options);
+}
+
+function scoreIndex<K extends string | number>(
+  parsed: ParsedQuery,
+  index: TermIndex<K>,
+  options: ScoreOptions,
+): Candidate<K>[] {
   const docCount = index.ids.length;
   const scores = new Float64Array(docCount);
   const matched = new Uint8Array(docCount);
@@ -321,12 +420,12 @@ export function scoreDocuments(
   const positive = parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length;
   const required = options.match === 'all' ? positive : 1;
   const labels = options.explain ? parsed.clauses.map(clauseLabel) : [];
-  const candidates: Candidate[] = [];
+  const candidates: Candidate<K>[] = [];
   for (let doc = 0; doc < docCount; doc++) {
     if (matched[doc] === 0 || rejected[doc] === 1 || phrasesHeld[doc] !== phraseClauses) continue;
     if (clausesHeld[doc]! < required) continue;
     const coordination = positive > 1 ? clausesHeld[doc]! / positive : 1;
-    const candidate: Candidate = {
+    const candidate: Candidate<K> = {
       id: index.ids[doc]!,
       score: scores[doc]! * coordination,
       needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,

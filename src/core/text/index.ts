@@ -15,6 +15,7 @@ export {
   type Posting,
   rankDocuments,
   type ScoreOptions,
+  scoreDocumentNumbers,
   scoreDocuments,
 } from './bm25.js';
 export { type ParsedQuery, type ParseOptions, parseQuery, type QueryClause } from './query.js';

@@ -1,5 +1,4 @@
 import { type Analyzer, analyzerFor } from './analyzer.js';
-import type { Posting } from './bm25.js';
 import type { ParsedQuery, QueryClause } from './query.js';
 import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 
@@ -63,7 +62,7 @@ export interface TypoCorrection {
   /** Word keys (WORD_MARK + variant) to fetch postings for; empty when no word needs correcting. */
   keys: string[];
   /** Builds the query to score once those postings are in: each misspelt word's clause becomes a `fuzzy` clause. */
-  apply(fetched: readonly Posting[]): ParsedQuery;
+  apply(fetched: readonly { term: string }[]): ParsedQuery;
 }
 
 /**
@@ -74,7 +73,7 @@ export interface TypoCorrection {
  */
 export function typoCorrection(
   parsed: ParsedQuery,
-  postings: readonly Posting[],
+  postings: readonly { term: string }[],
   language?: unknown,
 ): TypoCorrection {
   const analyzer: Analyzer = analyzerFor(language);

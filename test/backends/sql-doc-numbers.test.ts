@@ -1,0 +1,285 @@
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { DocIdCache } from '../../src/backends/sql/doc-id-cache.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { freshNamespace } from '../conformance/harness.js';
+
+// SQL stores rank on document numbers and turn into ids only what a search returns (core's
+// resolvingSource); these cases pin what that must not change: the results of the in-memory store.
+
+const pg = await PGlite.create();
+const url = process.env.DATABASE_URL;
+const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+const schema = `docnums_${process.pid}_${Date.now()}`;
+if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+afterAll(async () => {
+  await pg.close();
+  if (admin) {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+type Backend = { name: string; open: () => MemoryStore; shared: boolean };
+const backends: Backend[] = [
+  { name: 'sql.js', open: () => new SqlJsStore(), shared: false },
+  { name: 'PGlite', open: () => new PostgresStore(pglite(pg)), shared: true },
+];
+if (url) {
+  backends.push({
+    name: 'Postgres',
+    open: () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
+    shared: true,
+  });
+}
+
+/** Ids unrelated to insertion order, so document numbers never sort like ids. */
+const scrambled = (i: number) => `m-${((i * 2654435761) >>> 0).toString(16).padStart(8, '0')}`;
+
+const hits = async (mem: Engram, query: string, options: Parameters<Engram['search']>[1] = {}) =>
+  (await mem.search(query, options)).map((h) => [h.memory.id, h.score] as const);
+
+/** Counts the document numbers a store is asked to name or read, and the other reads of a search. */
+function countNaming(store: MemoryStore) {
+  const seen = { docs: 0, postings: 0, getMemories: 0 };
+  const docIds = store.docIds!.bind(store);
+  store.docIds = (namespace, docs) => {
+    seen.docs += docs.length;
+    return docIds(namespace, docs);
+  };
+  const docMemories = store.docMemories!.bind(store);
+  store.docMemories = (namespace, docs) => {
+    seen.docs += docs.length;
+    return docMemories(namespace, docs);
+  };
+  const postings = store.postings!.bind(store);
+  store.postings = (namespace, terms, prefixes) => {
+    seen.postings++;
+    return postings(namespace, terms, prefixes);
+  };
+  const getMemories = store.getMemories.bind(store);
+  store.getMemories = (namespace, ids) => {
+    seen.getMemories++;
+    return getMemories(namespace, ids);
+  };
+  return seen;
+}
+
+describe.each(backends)('$name: text search on document numbers', ({ open, shared }) => {
+  async function pair(inputs: Array<Parameters<Engram['add']>[0]>) {
+    const namespace = freshNamespace('docnums');
+    const store = open();
+    const mem = await createMemory({ store, namespace });
+    const reference = await createMemory({ store: new InMemoryStore(), namespace });
+    await mem.addMany(inputs);
+    await reference.addMany(inputs);
+    return { store, mem, reference, namespace };
+  }
+
+  it('names only the candidates it returns, not every matched memory', async () => {
+    // 400 matches of distinct lengths, so of distinct scores: no ties to widen what is named.
+    const inputs = Array.from({ length: 400 }, (_, i) => ({
+      id: scrambled(i),
+      content: `apple ${'filler '.repeat(i)}`.trim(),
+    }));
+    const { store, mem, reference } = await pair(inputs);
+    const seen = countNaming(store);
+    const found = await hits(mem, 'apple', { limit: 10 });
+    expect(found).toEqual(await hits(reference, 'apple', { limit: 10 }));
+    expect(found).toHaveLength(10);
+    expect(seen.postings).toBe(0);
+    // The ten best are read with their records in one step: no separate getMemories.
+    expect(seen.docs).toBe(10);
+    expect(seen.getMemories).toBe(0);
+    await mem.close();
+  });
+
+  it('still serves postings by id through the plain contract, the same as the in-memory store', async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => ({
+      id: scrambled(i),
+      content: `${i % 2 ? 'lime' : 'lemon'} ${'zest '.repeat(i % 4)}`.trim(),
+    }));
+    const { store, reference, namespace } = await pair(inputs);
+    const sorted = (postings: Awaited<ReturnType<NonNullable<MemoryStore['postings']>>>) =>
+      postings.map((p) => `${p.term} ${p.id} ${p.tf} ${p.length}`).sort();
+    const terms = ['lime', 'zest'];
+    const prefixes = ['~lem'];
+    const served = sorted(await store.postings!(namespace, terms, prefixes));
+    expect(served).toEqual(sorted(await reference.store.postings!(namespace, terms, prefixes)));
+    // Words, and the prefix's expansion (the word as written, marked).
+    expect(served.some((p) => p.startsWith('lime '))).toBe(true);
+    expect(served.some((p) => p.startsWith('~lemon '))).toBe(true);
+    await store.close();
+  });
+
+  it('orders ties by id descending, also when the tie crosses the limit', async () => {
+    const inputs = Array.from({ length: 60 }, (_, i) => ({
+      id: scrambled(i),
+      content: i % 3 === 0 ? 'pear tree' : i % 3 === 1 ? 'pear orchard tree' : 'pear',
+    }));
+    const { mem, reference } = await pair(inputs);
+    for (const limit of [1, 7, 20, 21, 45, 60]) {
+      expect(await hits(mem, 'pear', { limit }), `limit ${limit}`).toEqual(
+        await hits(reference, 'pear', { limit }),
+      );
+    }
+    expect(await hits(mem, 'pear tree', { limit: 25 })).toEqual(
+      await hits(reference, 'pear tree', { limit: 25 }),
+    );
+    await mem.close();
+  });
+
+  it('reads further, naming more, when filters reject most of the best candidates', async () => {
+    // The best-scored memories (short) are notes; only the 5 longest, the worst, are facts.
+    const inputs = Array.from({ length: 300 }, (_, i) => ({
+      id: scrambled(i),
+      content: `plum ${'word '.repeat(i % 150)}`.trim(),
+      kind: i >= 295 ? 'fact' : 'note',
+      tags: i % 2 === 0 ? ['even'] : ['odd'],
+    }));
+    const { mem, reference } = await pair(inputs);
+    for (const options of [
+      { kind: 'fact', limit: 3 },
+      { kind: 'fact', limit: 10 },
+      { tags: ['odd'], limit: 40 },
+      { kind: 'nothing', limit: 5 },
+    ]) {
+      expect(await hits(mem, 'plum', options), JSON.stringify(options)).toEqual(
+        await hits(reference, 'plum', options),
+      );
+    }
+    await mem.close();
+  });
+
+  it('skips a memory deleted between the postings read and the naming, and fills the page past it', async () => {
+    const inputs = Array.from({ length: 30 }, (_, i) => ({
+      id: scrambled(i),
+      content: `grape ${'x '.repeat(i)}`.trim(),
+    }));
+    const { store, mem } = await pair(inputs);
+    const before = await hits(mem, 'grape', { limit: 6 });
+    let raced = false;
+    const race = async () => {
+      if (raced) return;
+      raced = true;
+      await mem.remove(before[0]![0]);
+    };
+    // Whichever step names the candidates (records for a small batch, ids for a large one).
+    const docIds = store.docIds!.bind(store);
+    store.docIds = async (namespace, docs) => {
+      await race();
+      return docIds(namespace, docs);
+    };
+    const docMemories = store.docMemories!.bind(store);
+    store.docMemories = async (namespace, docs) => {
+      await race();
+      return docMemories(namespace, docs);
+    };
+    // Scored before the delete, so the scores are those of the first search.
+    expect(await hits(mem, 'grape', { limit: 5 })).toEqual(before.slice(1));
+    await mem.close();
+  });
+
+  it('keeps naming right after deletes, edits, and an id purged then re-created', async () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => ({ id: scrambled(i), content: `kiwi fruit ${i}` }));
+    const { store, mem, reference, namespace } = await pair(inputs);
+    const referenceStore = reference.store;
+    const both = async (work: (m: Engram, s: MemoryStore) => Promise<unknown>) => {
+      await work(mem, store);
+      await work(reference, referenceStore);
+      for (const query of ['kiwi', 'fruit', 'kiwi -fruit', 'melon', 'kiwi melon']) {
+        expect(await hits(mem, query, { limit: 50 }), query).toEqual(
+          await hits(reference, query, { limit: 50 }),
+        );
+      }
+    };
+    // A purge leaves no tombstone, so the id may come back: as a new memory, with a new number.
+    const purge = (s: MemoryStore, id: string) => s.apply(namespace, { forget: { memories: [id] } });
+    await both(async () => {});
+    await both((m) => m.remove(scrambled(3)));
+    await both((m) => m.update(scrambled(4), { content: 'kiwi melon' }));
+    await both((_, s) => purge(s, scrambled(5)));
+    await both((m) => m.add({ id: scrambled(5), content: 'melon only' }));
+    await both((_, s) => purge(s, scrambled(6)));
+    await both((m) => m.add({ id: scrambled(6), content: 'kiwi kiwi kiwi' }));
+    await both((m) =>
+      m.addMany([
+        { id: 'new-1', content: 'kiwi new one' },
+        { id: 'new-2', content: 'melon new one' },
+      ]),
+    );
+    await mem.close();
+  });
+
+  it.runIf(shared)(
+    'a store that cached names stays right while another store on the database writes',
+    async () => {
+      const namespace = freshNamespace('docnums-shared');
+      const reader = await createMemory({ store: open(), namespace });
+      const writer = await createMemory({ store: open(), namespace });
+      const reference = await createMemory({ store: new InMemoryStore(), namespace });
+      const inputs = Array.from({ length: 50 }, (_, i) => ({
+        id: scrambled(i),
+        content: `fig leaf ${i % 7}`,
+      }));
+      await writer.addMany(inputs);
+      await reference.addMany(inputs);
+      const check = async () => {
+        for (const query of ['fig', 'leaf', 'fig 3']) {
+          expect(await hits(reader, query, { limit: 60 }), query).toEqual(
+            await hits(reference, query, { limit: 60 }),
+          );
+        }
+      };
+      await check();
+      for (const [m, s] of [
+        [writer, writer.store],
+        [reference, reference.store],
+      ] as const) {
+        for (let i = 0; i < 50; i += 8) await m.remove(scrambled(i));
+        // Purged ids come back as new memories: new numbers, where the reader has the old ones cached.
+        const purged = Array.from({ length: 6 }, (_, k) => scrambled(8 * k + 4));
+        await s.apply(namespace, { forget: { memories: purged } });
+        await m.addMany(purged.map((id, k) => ({ id, content: `fig tree ${k}` })));
+        await m.update(scrambled(1), { content: 'fig fig leaf' });
+      }
+      await check();
+      await Promise.all([reader.close(), writer.close()]);
+    },
+  );
+});
+
+describe('DocIdCache', () => {
+  it('answers what it was told, per namespace', () => {
+    const cache = new DocIdCache(10);
+    cache.set('a', 1, 'one');
+    cache.set('b', 1, 'uno');
+    expect(cache.get('a', 1)).toBe('one');
+    expect(cache.get('b', 1)).toBe('uno');
+    expect(cache.get('a', 2)).toBeUndefined();
+  });
+
+  it('drops the least recently used entry, of the least recently used namespace, beyond its capacity', () => {
+    const cache = new DocIdCache(3);
+    cache.set('a', 1, 'a1');
+    cache.set('a', 2, 'a2');
+    cache.set('b', 1, 'b1');
+    expect(cache.get('a', 1)).toBe('a1');
+    cache.set('b', 2, 'b2');
+    // 'a' was used before 'b' last: its least recent entry (2) goes.
+    expect(cache.get('a', 2)).toBeUndefined();
+    expect([cache.get('a', 1), cache.get('b', 1), cache.get('b', 2)]).toEqual(['a1', 'b1', 'b2']);
+    cache.set('c', 1, 'c1');
+    expect(cache.get('a', 1)).toBeUndefined();
+    expect([cache.get('b', 1), cache.get('b', 2), cache.get('c', 1)]).toEqual(['b1', 'b2', 'c1']);
+  });
+
+  it('keeps nothing at capacity 0', () => {
+    const cache = new DocIdCache(0);
+    cache.set('a', 1, 'one');
+    expect(cache.get('a', 1)).toBeUndefined();
+  });
+});
