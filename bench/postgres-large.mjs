@@ -9,7 +9,7 @@ import { createMemory, InMemoryStore } from '../dist/index.js';
 import { makeCorpus, percentile, time } from './corpus.mjs';
 
 const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
-const SCHEMA = 'engram_large';
+const SCHEMA = process.env.BENCH_LARGE_SCHEMA ?? 'engram_large';
 const SIZE = Number(process.env.BENCH_LARGE_SIZE ?? 1_000_000);
 const SYNC = Number(process.env.BENCH_LARGE_SYNC ?? 10_000);
 const BATCH = 1000;
@@ -26,6 +26,9 @@ const record = (metric, ours, ref, refName, unit) => {
   );
 };
 
+// Progress on stderr: a million-memory fill takes tens of minutes.
+const progress = (what, since) => console.error(`${what} after ${((performance.now() - since) / 1000).toFixed(0)} s`);
+
 async function latencies(queries, run) {
   for (const q of queries.slice(0, 10)) await run(q);
   const out = [];
@@ -39,8 +42,12 @@ async function main() {
   const { items, queries } = makeCorpus(SIZE);
   const store = new PostgresStore(postgresJs(URL_, { connection }));
   const mem = await createMemory({ store, namespace: 'large' });
+  const started = performance.now();
   const engramFill = await time(async () => {
-    for (let i = 0; i < items.length; i += BATCH) await mem.addMany(items.slice(i, i + BATCH));
+    for (let i = 0; i < items.length; i += BATCH) {
+      await mem.addMany(items.slice(i, i + BATCH));
+      if ((i + BATCH) % 100_000 === 0) progress(`filled ${k(i + BATCH)}`, started);
+    }
   });
   await sql.unsafe(`CREATE TABLE raw_docs (id text COLLATE "C" PRIMARY KEY, content text NOT NULL,
     kind text NOT NULL, tags text[] NOT NULL,
@@ -57,9 +64,12 @@ async function main() {
       await sql`INSERT INTO raw_docs ${sql(slice, 'id', 'content', 'kind', 'tags')}`;
     }
   });
+  progress('raw table filled', started);
   await sql`VACUUM ANALYZE raw_docs`;
   await sql`VACUUM ANALYZE engram_memories`;
   await sql`VACUUM ANALYZE engram_postings`;
+  await sql`VACUUM ANALYZE engram_tags`;
+  await sql`VACUUM ANALYZE engram_changes`;
   record(
     `fill ${k(SIZE)} (addMany ×${BATCH})`,
     engramFill / 1000,
@@ -68,6 +78,7 @@ async function main() {
     's',
   );
 
+  progress('vacuumed', started);
   const ours = await latencies(queries, (q) => mem.search(q, { limit: 10 }));
   const raw = await latencies(
     queries,
@@ -85,19 +96,29 @@ async function main() {
       'ms',
     );
   }
+  // Where the bytes are: heap, TOAST and each index of every table in the schema.
+  const relations = await sql`SELECT c.relname AS name, pg_relation_size(c.oid) AS heap,
+      pg_total_relation_size(c.oid) - pg_relation_size(c.oid) - pg_indexes_size(c.oid) AS toast,
+      pg_indexes_size(c.oid) AS indexes, c.reltuples::bigint AS rows
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = ${SCHEMA} AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC`;
+  const mib = (n) => `${(Number(n) / 2 ** 20).toFixed(1)} MiB`.padStart(11);
+  for (const r of relations) {
+    console.log(
+      `  ${r.name.padEnd(22)} heap ${mib(r.heap)}  toast ${mib(r.toast)}  indexes ${mib(r.indexes)}  rows ${r.rows}`,
+    );
+  }
+  const indexes = await sql`SELECT c.relname AS name, pg_relation_size(c.oid) AS bytes FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${SCHEMA} AND c.relkind = 'i'
+    ORDER BY bytes DESC`;
+  for (const i of indexes) console.log(`  index ${i.name.padEnd(30)} ${mib(i.bytes)}`);
   const size = async (tables) => {
     const [{ bytes }] = await sql`SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_class c
       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${SCHEMA} AND c.relkind = 'r'
       AND c.relname = ANY(${tables})`;
     return Number(bytes) / 2 ** 20;
   };
-  const engramTables = [
-    'engram_memories',
-    'engram_postings',
-    'engram_tags',
-    'engram_changes',
-    'engram_namespaces',
-  ];
+  const engramTables = relations.map((r) => r.name).filter((name) => name.startsWith('engram_'));
   record(
     `table size at ${k(SIZE)}`,
     await size(engramTables),
@@ -130,6 +151,7 @@ async function main() {
   const writer = await replica();
   const extra = makeCorpus(SYNC, 7).items;
   for (let i = 0; i < extra.length; i += BATCH) await writer.addMany(extra.slice(i, i + BATCH));
+  progress('replica written', started);
   const push = await time(() => writer.sync());
   await writer.close();
   const rawPush = await time(async () => {
