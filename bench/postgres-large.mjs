@@ -27,7 +27,8 @@ const record = (metric, ours, ref, refName, unit) => {
 };
 
 // Progress on stderr: a million-memory fill takes tens of minutes.
-const progress = (what, since) => console.error(`${what} after ${((performance.now() - since) / 1000).toFixed(0)} s`);
+const progress = (what, since) =>
+  console.error(`${what} after ${((performance.now() - since) / 1000).toFixed(0)} s`);
 
 async function latencies(queries, run) {
   for (const q of queries.slice(0, 10)) await run(q);

@@ -13,6 +13,9 @@ import {
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
+/** New postings after a row's last: only they are sent, and the database appends them to the row's bytes. */
+const POSTING_APPEND =
+  ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
 /** A memory whose text changes: its content before (undefined: new) and after (undefined: deleted). */
 export interface TextChange {
@@ -101,34 +104,39 @@ export async function writePostings(
     ordered.filter((b) => b.grp <= lastOld),
   );
   const upserts: SqlParam[][] = [];
+  const appends: SqlParam[][] = [];
   const emptied: [string, number][] = [];
+  // Postgres appends in the statement (`data || tail`), so a block's old bytes never travel back.
+  const appendInDatabase = dialect.name === 'postgres';
   for (const change of ordered) {
     const current = existing.get(`${change.term} ${change.grp}`);
     if (!isSorted(change.added)) change.added.sort((x, y) => x.doc - y.doc);
-    let data: Uint8Array | null;
     const last = current === undefined ? -1 : lastDoc(current);
     if (change.removed === null && (change.added[0]?.doc ?? -1) > last) {
       // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
       const tail = encodeBlock(change.added, Math.max(last, 0));
-      data = current === undefined ? tail : concatBytes(current, tail);
-    } else {
-      // An edited memory keeps its number: its old posting goes, whether or not it is added again.
-      const replaced = new Set(change.removed);
-      for (const p of change.added) replaced.add(p.doc);
-      const merged = decodeBlock(current ?? new Uint8Array(0))
-        .filter((p) => !replaced.has(p.doc))
-        .concat(change.added);
-      if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
-      data = merged.length > 0 ? encodeBlock(merged) : null;
+      if (current === undefined) upserts.push([namespace, change.term, change.grp, tail]);
+      else if (appendInDatabase) appends.push([namespace, change.term, change.grp, tail]);
+      else upserts.push([namespace, change.term, change.grp, concatBytes(current, tail)]);
+      continue;
     }
-    if (data !== null) upserts.push([namespace, change.term, change.grp, data]);
+    // An edited memory keeps its number: its old posting goes, whether or not it is added again.
+    const replaced = new Set(change.removed);
+    for (const p of change.added) replaced.add(p.doc);
+    const merged = decodeBlock(current ?? new Uint8Array(0))
+      .filter((p) => !replaced.has(p.doc))
+      .concat(change.added);
+    if (!isSorted(merged)) merged.sort((x, y) => x.doc - y.doc);
+    if (merged.length > 0) upserts.push([namespace, change.term, change.grp, encodeBlock(merged)]);
     else if (current !== undefined) emptied.push([change.term, change.grp]);
   }
   for (const slice of slices(emptied, (dialect.maxParams - 1) / 2)) {
     const sql = `DELETE FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
     await db.run(dialect.native(sql), [namespace, ...slice.flat()]);
   }
-  await new BulkWriter(db, dialect).insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  const bulk = new BulkWriter(db, dialect);
+  await bulk.insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  await bulk.insert('engram_postings', POSTING_COLUMNS, appends, POSTING_APPEND);
   return { docOf, docs, tokens };
 }
 
