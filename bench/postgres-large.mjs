@@ -9,7 +9,7 @@ import { createMemory, InMemoryStore } from '../dist/index.js';
 import { makeCorpus, percentile, time } from './corpus.mjs';
 
 const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
-const SCHEMA = 'engram_large';
+const SCHEMA = process.env.BENCH_LARGE_SCHEMA ?? 'engram_large';
 const SIZE = Number(process.env.BENCH_LARGE_SIZE ?? 1_000_000);
 const SYNC = Number(process.env.BENCH_LARGE_SYNC ?? 10_000);
 const BATCH = 1000;
@@ -26,6 +26,10 @@ const record = (metric, ours, ref, refName, unit) => {
   );
 };
 
+// Progress on stderr: a million-memory fill takes tens of minutes.
+const progress = (what, since) =>
+  console.error(`${what} after ${((performance.now() - since) / 1000).toFixed(0)} s`);
+
 async function latencies(queries, run) {
   for (const q of queries.slice(0, 10)) await run(q);
   const out = [];
@@ -39,8 +43,12 @@ async function main() {
   const { items, queries } = makeCorpus(SIZE);
   const store = new PostgresStore(postgresJs(URL_, { connection }));
   const mem = await createMemory({ store, namespace: 'large' });
+  const started = performance.now();
   const engramFill = await time(async () => {
-    for (let i = 0; i < items.length; i += BATCH) await mem.addMany(items.slice(i, i + BATCH));
+    for (let i = 0; i < items.length; i += BATCH) {
+      await mem.addMany(items.slice(i, i + BATCH));
+      if ((i + BATCH) % 100_000 === 0) progress(`filled ${k(i + BATCH)}`, started);
+    }
   });
   await sql.unsafe(`CREATE TABLE raw_docs (id text COLLATE "C" PRIMARY KEY, content text NOT NULL,
     kind text NOT NULL, tags text[] NOT NULL,
@@ -57,9 +65,12 @@ async function main() {
       await sql`INSERT INTO raw_docs ${sql(slice, 'id', 'content', 'kind', 'tags')}`;
     }
   });
+  progress('raw table filled', started);
   await sql`VACUUM ANALYZE raw_docs`;
   await sql`VACUUM ANALYZE engram_memories`;
   await sql`VACUUM ANALYZE engram_postings`;
+  await sql`VACUUM ANALYZE engram_tags`;
+  await sql`VACUUM ANALYZE engram_changes`;
   record(
     `fill ${k(SIZE)} (addMany ×${BATCH})`,
     engramFill / 1000,
@@ -68,6 +79,7 @@ async function main() {
     's',
   );
 
+  progress('vacuumed', started);
   const ours = await latencies(queries, (q) => mem.search(q, { limit: 10 }));
   const raw = await latencies(
     queries,
@@ -85,19 +97,29 @@ async function main() {
       'ms',
     );
   }
+  // Where the bytes are: heap, TOAST and each index of every table in the schema.
+  const relations = await sql`SELECT c.relname AS name, pg_relation_size(c.oid) AS heap,
+      pg_total_relation_size(c.oid) - pg_relation_size(c.oid) - pg_indexes_size(c.oid) AS toast,
+      pg_indexes_size(c.oid) AS indexes, c.reltuples::bigint AS rows
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = ${SCHEMA} AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC`;
+  const mib = (n) => `${(Number(n) / 2 ** 20).toFixed(1)} MiB`.padStart(11);
+  for (const r of relations) {
+    console.log(
+      `  ${r.name.padEnd(22)} heap ${mib(r.heap)}  toast ${mib(r.toast)}  indexes ${mib(r.indexes)}  rows ${r.rows}`,
+    );
+  }
+  const indexes = await sql`SELECT c.relname AS name, pg_relation_size(c.oid) AS bytes FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${SCHEMA} AND c.relkind = 'i'
+    ORDER BY bytes DESC`;
+  for (const i of indexes) console.log(`  index ${i.name.padEnd(30)} ${mib(i.bytes)}`);
   const size = async (tables) => {
     const [{ bytes }] = await sql`SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_class c
       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ${SCHEMA} AND c.relkind = 'r'
       AND c.relname = ANY(${tables})`;
     return Number(bytes) / 2 ** 20;
   };
-  const engramTables = [
-    'engram_memories',
-    'engram_postings',
-    'engram_tags',
-    'engram_changes',
-    'engram_namespaces',
-  ];
+  const engramTables = relations.map((r) => r.name).filter((name) => name.startsWith('engram_'));
   record(
     `table size at ${k(SIZE)}`,
     await size(engramTables),
@@ -121,16 +143,26 @@ async function main() {
   const url = `http://127.0.0.1:${server.address().port}`;
   // The pushed namespace is the filled one: its index already holds a million memories.
   const token = await mintToken({ secret: SECRET, ns: 'large' });
-  const replica = () =>
+  const replica = (fetch) =>
     createMemory({
       store: new InMemoryStore(),
       namespace: 'large',
-      sync: { url, token, intervalMs: 0, debounceMs: 3_600_000 },
+      sync: { url, token, intervalMs: 0, debounceMs: 3_600_000, ...(fetch ? { fetch } : {}) },
     });
-  const writer = await replica();
+  // The push is timed until the replica's first pull request, which is refused: the writer would pull
+  // the whole namespace back, which the reader below measures on its own.
+  let firstPull;
+  const writer = await replica((input, init) => {
+    if (!String(init?.body).includes('"pull":')) return fetch(input, init);
+    firstPull ??= performance.now();
+    return Promise.reject(new TypeError('the push is measured, not the pull'));
+  });
   const extra = makeCorpus(SYNC, 7).items;
   for (let i = 0; i < extra.length; i += BATCH) await writer.addMany(extra.slice(i, i + BATCH));
-  const push = await time(() => writer.sync());
+  progress('replica written', started);
+  const pushStart = performance.now();
+  await writer.sync().catch(() => {});
+  const push = firstPull - pushStart;
   await writer.close();
   const rawPush = await time(async () => {
     for (let i = 0; i < extra.length; i += 500) {
@@ -144,7 +176,7 @@ async function main() {
     }
   });
   record(
-    `sync push ${k(SYNC)} into ${k(SIZE)} (push + pull of the replica)`,
+    `sync push ${k(SYNC)} into ${k(SIZE)} through the edge`,
     push,
     rawPush,
     'raw INSERT ×500, GIN tsvector',

@@ -68,6 +68,33 @@ describe('quarantine, not jam', () => {
 });
 
 describe('rate limits', () => {
+  it('an edge with a body limit below the push size gets the push in halves, and all of it', async () => {
+    // 40 KiB: far below the ~768 KiB a push request is cut to, above any one record here.
+    const { store, token, fetch, requests } = await edge({ bodyLimit: 40 * 1024 });
+    const mem = await createMemory({
+      namespace: 'q',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    await mem.sync();
+    const added = await mem.addMany(
+      Array.from({ length: 300 }, (_, i) => ({ content: `memory ${i} ${'é'.repeat(200)}` })),
+    );
+    const result = await mem.sync();
+    expect(result.pushed).toBe(300);
+    expect(requests.some((r) => r.status === 413)).toBe(true);
+    expect(
+      (
+        await store.getMemories(
+          'q',
+          added.map((m) => m.id),
+        )
+      ).length,
+    ).toBe(300);
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
+    expect(await mem.rejected()).toEqual([]);
+    await mem.close();
+  });
+
   it('answers 429 RATE_LIMITED with Retry-After, per token and namespace', async () => {
     const { token, fetch } = await edge({ rateLimit: { requests: 2, windowMs: 60_000 } });
     const call = (ns: string, t = token) =>

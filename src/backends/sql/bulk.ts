@@ -15,6 +15,12 @@ export class BulkWriter {
     rows: readonly SqlParam[][],
     conflict = '',
   ): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.dialect.insertRows) {
+      const { sql, params } = this.dialect.insertRows(table, columns, rows, conflict);
+      await this.db.run(sql, params);
+      return;
+    }
     for (const slice of slices(rows, this.dialect.maxParams / columns.length)) {
       const values = placeholders(slice.length, columns.length);
       const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values}${conflict}`;

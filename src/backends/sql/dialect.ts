@@ -1,4 +1,4 @@
-import type { Statement } from './executor.js';
+import type { SqlParam, Statement } from './executor.js';
 
 /** What differs between SQLite and Postgres for our schema and queries; everything else is shared SQL. */
 export interface SqlDialect {
@@ -22,6 +22,17 @@ export interface SqlDialect {
   byteLength(expression: string): string;
   /** A FROM item of the string elements of a JSON array held as text, one row each in column `value`. */
   jsonElements(expression: string, alias: string): string;
+  /**
+   * A multi-row INSERT with all rows in one parameter, when the dialect has one (Postgres: a JSON array
+   * read by `json_populate_recordset`, typed by the table's own row type): one short statement text
+   * whatever the number of rows, so nothing long to send, parse or plan. `conflict` as in BulkWriter.
+   */
+  insertRows?(
+    table: string,
+    columns: readonly string[],
+    rows: readonly SqlParam[][],
+    conflict: string,
+  ): Statement;
 }
 
 export const sqliteDialect: SqlDialect = {
@@ -66,7 +77,42 @@ export const postgresDialect: SqlDialect = {
   },
   byteLength: (expression) => `octet_length(${expression})`,
   jsonElements: (expression, alias) => `jsonb_array_elements_text(${expression}::jsonb) AS ${alias}(value)`,
+  insertRows: (table, columns, rows, conflict) => {
+    const list = columns.join(', ');
+    return {
+      sql: `INSERT INTO ${table} (${list}) SELECT ${list} FROM json_populate_recordset(NULL::${table}, $1::text::json)${conflict}`,
+      params: [jsonRows(columns, rows)],
+    };
+  },
 };
+
+/**
+ * Rows as a JSON array of objects keyed by column, stringified once. Bytes go as Postgres' hex input
+ * (`\\x…`), which the bytea column parses; numbers and strings as JSON has them (a JS number prints exactly).
+ */
+function jsonRows(columns: readonly string[], rows: readonly SqlParam[][]): string {
+  const objects = rows.map((row) => {
+    const object: Record<string, string | number | null> = {};
+    for (let i = 0; i < columns.length; i++) {
+      const value = row[i] ?? null;
+      // JSON has no NaN or Infinity (stringify would write null): refused, as a bound parameter would be.
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new Error(`column ${columns[i]}: ${value} is not a finite number`);
+      }
+      object[columns[i]!] = value instanceof Uint8Array ? `\\x${hex(value)}` : value;
+    }
+    return object;
+  });
+  return JSON.stringify(objects);
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex(bytes: Uint8Array): string {
+  const out = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = HEX[bytes[i]!]!;
+  return out.join('');
+}
 
 export function placeholders(count: number, width = 1): string {
   const row = width === 1 ? '?' : `(${Array(width).fill('?').join(', ')})`;

@@ -14,6 +14,9 @@ import {
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
+/** New postings after a row's last: only they are sent, and the database appends them to the row's bytes. */
+const POSTING_APPEND =
+  ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
 /** A memory whose text changes: its content before (undefined: new) and after (undefined: deleted). */
 export interface TextChange {
@@ -136,7 +139,11 @@ export async function writePostings(
       newest === tail?.grp ? tail : { grp: newest, docnos: 0, complete: newest > lastOld, data: new Map() };
   }
   const upserts: SqlParam[][] = [];
+  const appends: SqlParam[][] = [];
   const emptied: [string, number][] = [];
+  // Postgres appends in the statement (`data || tail`), so a block's old bytes never travel back; not
+  // when a newest-rows cache (sql.js) must learn the whole bytes.
+  const appendInDatabase = dialect.name === 'postgres' && next === undefined;
   for (const change of ordered) {
     let current: Uint8Array | undefined;
     let last = -1;
@@ -153,6 +160,10 @@ export async function writePostings(
     if (change.removed === null && (added[0] ?? -1) > last) {
       // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
       const appended = encodeTriples(added, Math.max(last, 0));
+      if (current !== undefined && appendInDatabase) {
+        appends.push([namespace, change.term, change.grp, appended]);
+        continue;
+      }
       data = current === undefined ? appended : concatBytes(current, appended);
       if (next !== undefined && change.grp === next.grp) {
         next.data.set(change.term, { bytes: data, last: added[added.length - 3]! });
@@ -178,7 +189,9 @@ export async function writePostings(
     const sql = `DELETE FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
     await db.run(dialect.native(sql), [namespace, ...slice.flat()]);
   }
-  await new BulkWriter(db, dialect).insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  const bulk = new BulkWriter(db, dialect);
+  await bulk.insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
+  await bulk.insert('engram_postings', POSTING_COLUMNS, appends, POSTING_APPEND);
   if (next !== undefined) {
     next.docnos = firstFresh + fresh.length;
     tails!.set(namespace, next);

@@ -56,6 +56,11 @@ export interface SyncEngineOptions {
 }
 
 const PAGE = 500;
+/**
+ * Outbox entries read at a time: several requests' worth (chunkPush cuts them), so that few requests of
+ * a push are small ones; each request is a transaction on the edge.
+ */
+const PUSH_PAGE = 4000;
 const KEYS = {
   pushed: 'sync.pushedSeq',
   cursor: 'sync.cursor',
@@ -304,7 +309,7 @@ export class SyncEngine {
     const { store, namespace } = this.options;
     let pushed = 0;
     for (let after = await this.meta(KEYS.pushed); ; ) {
-      const page = await store.changes(namespace, after, PAGE);
+      const page = await store.changes(namespace, after, PUSH_PAGE);
       if (page.length === 0) return pushed;
       const local = page.filter((e) => e.origin === 'local');
       const { writes, moved } = await this.restamp(await this.loadWrites(local));
@@ -331,7 +336,7 @@ export class SyncEngine {
       await store.apply(namespace, { meta });
       for (const change of refused) this.options.onRejected?.(change);
       // Restamped records were written again locally: their new feed entries come in a later page.
-      if (page.length < PAGE && moved === 0) return pushed;
+      if (page.length < PUSH_PAGE && moved === 0) return pushed;
     }
   }
 

@@ -2,9 +2,14 @@ import type { LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
 import type { SyncRequest } from './protocol.js';
 
 /** Records per push request, at most (the edge takes up to 1000 per part). */
-const PAGE = 500;
-/** Pushes are cut into requests of about this many bytes, well under the edge's body limit. */
-const PUSH_BYTES = 256 * 1024;
+const PAGE = 1000;
+/**
+ * Pushes are cut into requests of about this many UTF-8 bytes, under the edge's default body limit
+ * (1 MiB). Each request is one transaction on the edge, and a store rewrites the posting rows a request
+ * touches, so fewer, larger requests cost the edge less (docs/sync.md). An edge configured with a
+ * smaller limit answers 413 and the request is halved (pushQuarantining).
+ */
+const PUSH_BYTES = 768 * 1024;
 
 /** Splits a push into requests of bounded size; each is an idempotent merge on the server. */
 export function* chunkPush(writes: {
@@ -15,11 +20,6 @@ export function* chunkPush(writes: {
   let push: Required<NonNullable<SyncRequest['push']>> = { memories: [], links: [], tombstones: [] };
   let bytes = 0;
   let count = 0;
-  const add = (kind: 'memories' | 'links' | 'tombstones', item: MemoryWrite | LinkWrite | Tombstone) => {
-    (push[kind] as unknown[]).push(item);
-    bytes += JSON.stringify(item).length;
-    count++;
-  };
   // Memories before links, so a link's endpoints reach the server first; tombstones last.
   const items = [
     ...writes.memories.map((w) => ['memories', w] as const),
@@ -27,13 +27,32 @@ export function* chunkPush(writes: {
     ...writes.tombstones.map((t) => ['tombstones', t] as const),
   ];
   for (const [kind, item] of items) {
-    add(kind, item);
-    if (bytes >= PUSH_BYTES || count >= PAGE) {
+    const size = utf8Length(JSON.stringify(item));
+    // A record that would take the request past the bound starts the next one.
+    if (count > 0 && (bytes + size > PUSH_BYTES || count >= PAGE)) {
       yield { push };
       push = { memories: [], links: [], tombstones: [] };
       bytes = 0;
       count = 0;
     }
+    (push[kind] as unknown[]).push(item);
+    bytes += size;
+    count++;
   }
   if (count > 0) yield { push };
+}
+
+/** The UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0xd800 && code <= 0xdbff) {
+      // A surrogate pair: 4 bytes for its 2 units.
+      bytes += 2;
+      i++;
+    } else if (code >= 0x800) bytes += 2;
+    else if (code >= 0x80) bytes += 1;
+  }
+  return bytes;
 }

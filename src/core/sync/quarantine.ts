@@ -48,6 +48,24 @@ function refusedItem(error: unknown, push: Push): { kind: Kind; index: number } 
   return index < push[kind].length ? { kind, index } : undefined;
 }
 
+/** A push of several records refused as a whole for its size, cut in two in its order; else undefined. */
+function tooLargeHalves(error: unknown, push: Push): [Push, Push] | undefined {
+  if (!isEngramError(error, 'PAYLOAD_TOO_LARGE') || ITEM.test(error.field ?? '')) return undefined;
+  const items = [
+    ...push.memories.map((w) => ['memories', w] as const),
+    ...push.links.map((w) => ['links', w] as const),
+    ...push.tombstones.map((t) => ['tombstones', t] as const),
+  ];
+  if (items.length < 2) return undefined;
+  const half = (part: typeof items): Push => {
+    const out: Push = { memories: [], links: [], tombstones: [] };
+    for (const [kind, item] of part) (out[kind] as unknown[]).push(item);
+    return out;
+  };
+  const middle = Math.ceil(items.length / 2);
+  return [half(items.slice(0, middle)), half(items.slice(middle))];
+}
+
 /**
  * Sends one push; when the edge refuses one record of it, that record is set aside (reported through
  * `onRejected`) and the rest is sent again, so one bad record never jams the outbox. Errors about the
@@ -65,6 +83,12 @@ export async function pushQuarantining(
       await exchange({ push: rest });
       return;
     } catch (error) {
+      const halves = tooLargeHalves(error, rest);
+      if (halves) {
+        // An edge configured below the size pushes are cut to: the request goes again in two halves.
+        for (const half of halves) await pushQuarantining(exchange, half, onRejected);
+        return;
+      }
       const item = refusedItem(error, rest);
       if (!item) throw error;
       const refused = rest[item.kind][item.index]!;
