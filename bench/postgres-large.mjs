@@ -67,10 +67,10 @@ async function main() {
   });
   progress('raw table filled', started);
   await sql`VACUUM ANALYZE raw_docs`;
-  await sql`VACUUM ANALYZE engram_memories`;
-  await sql`VACUUM ANALYZE engram_postings`;
-  await sql`VACUUM ANALYZE engram_tags`;
-  await sql`VACUUM ANALYZE engram_changes`;
+  // Every engram table the schema holds (schema steps add and drop some), not a list kept by hand.
+  const tables =
+    await sql`SELECT tablename FROM pg_tables WHERE schemaname = ${SCHEMA} AND tablename LIKE 'engram\_%'`;
+  for (const { tablename } of tables) await sql.unsafe(`VACUUM ANALYZE ${tablename}`);
   record(
     `fill ${k(SIZE)} (addMany ×${BATCH})`,
     engramFill / 1000,
