@@ -112,6 +112,22 @@ async function nameDocuments(
   return out;
 }
 
+/**
+ * Postings of the query's words, read by `read`; and when a content word no memory holds may be
+ * misspelt, one more read of the words one edit away, with the query turned to match them (typos.ts).
+ */
+async function readCorrected<P extends { term: string }>(
+  parsed: ParsedQuery,
+  language: string,
+  read: (terms: readonly string[], prefixes: readonly string[]) => Promise<P[]>,
+): Promise<{ query: ParsedQuery; found: P[] }> {
+  const found = await read(parsed.terms, parsed.prefixes);
+  const typos = typoCorrection(parsed, found, language);
+  if (typos.keys.length === 0) return { query: parsed, found };
+  const corrected = await read(typos.keys, []);
+  return { query: typos.apply(corrected), found: found.concat(corrected) };
+}
+
 /** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
 async function textCandidates(
   store: MemoryStore & TextIndex,
@@ -124,25 +140,18 @@ async function textCandidates(
   const explained = <K extends string | number>(scored: Candidate<K>[]) =>
     request.explain ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) })) : scored;
   if (numbersDocuments(store)) {
-    const [stats, found] = await Promise.all([
+    const [stats, { query, found }] = await Promise.all([
       store.textStats(namespace),
-      store.docPostings(namespace, parsed.terms, parsed.prefixes),
+      readCorrected(parsed, language, (terms, prefixes) => store.docPostings(namespace, terms, prefixes)),
     ]);
-    // A content word no memory holds may be misspelt: one more read, of the words one edit away.
-    const typos = typoCorrection(parsed, found, language);
-    const corrected = typos.keys.length > 0 ? await store.docPostings(namespace, typos.keys, []) : [];
-    const lists = corrected.length > 0 ? found.concat(corrected) : found;
-    const scored = explained(scoreDocumentNumbers(typos.apply(corrected), lists, stats, options));
+    const scored = explained(scoreDocumentNumbers(query, found, stats, options));
     return resolvingSource(scored, (docs, wanted) => nameDocuments(store, namespace, docs, wanted));
   }
-  const [stats, found] = await Promise.all([
+  const [stats, { query, found }] = await Promise.all([
     store.textStats(namespace),
-    store.postings(namespace, parsed.terms, parsed.prefixes),
+    readCorrected(parsed, language, (terms, prefixes) => store.postings(namespace, terms, prefixes)),
   ]);
-  const typos = typoCorrection(parsed, found, language);
-  const corrected = typos.keys.length > 0 ? await store.postings(namespace, typos.keys, []) : [];
-  const postings = corrected.length > 0 ? found.concat(corrected) : found;
-  return listSource(explained(scoreDocuments(typos.apply(corrected), postings, stats, options)));
+  return listSource(explained(scoreDocuments(query, found, stats, options)));
 }
 
 async function textSearch(

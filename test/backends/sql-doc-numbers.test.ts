@@ -214,6 +214,8 @@ describe.each(backends)('$name: text search on document numbers', ({ open, share
     await mem.close();
   });
 
+  // Only where two stores can share one database (PGlite, Postgres): a sql.js database belongs to one
+  // store, which holds the file's lock (skipped there, so one skip per run).
   it.runIf(shared)(
     'a store that cached names stays right while another store on the database writes',
     async () => {
