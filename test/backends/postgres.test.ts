@@ -81,14 +81,17 @@ if (!url) {
       let done = false;
       const follow = (async () => {
         let cursor = 0;
-        for (let idle = false; !(done && idle); ) {
+        // Stop only on an empty page read after every writer had finished: `done` is sampled before
+        // the read, or a read begun before the last commit could end the loop.
+        for (let finished = false; ; ) {
           const page = await reader.changes(namespace, cursor, 7);
           for (const entry of page) {
             expect(entry.seq).toBeGreaterThan(cursor);
             cursor = entry.seq;
             seen.push(entry.id);
           }
-          idle = page.length === 0;
+          if (finished && page.length === 0) break;
+          finished = done;
         }
       })();
       await Promise.all(
