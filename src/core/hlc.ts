@@ -31,10 +31,14 @@ export function isHlc(stamp: unknown): stamp is string {
   return typeof stamp === 'string' && STAMP.test(stamp);
 }
 
+/** The last instant formatted: a batch's stamps share their millisecond, and formatting a Date is not free. */
+let lastIso = { wallMs: 0, iso: new Date(0).toISOString() };
+
 /** The wall-clock instant of a stamp, as ISO 8601: how `updatedAt` is derived from clocks. */
 export function hlcToIso(stamp: string): string {
-  const parts = parseHlc(stamp);
-  return new Date(parts ? parts.wallMs : 0).toISOString();
+  const wallMs = parseHlc(stamp)?.wallMs ?? 0;
+  if (lastIso.wallMs !== wallMs) lastIso = { wallMs, iso: new Date(wallMs).toISOString() };
+  return lastIso.iso;
 }
 
 /** The greatest stamp whose wall clock is `wallMs`: every stamp of that millisecond or earlier sorts below it. */

@@ -16,7 +16,15 @@ export const LIMITS = {
 } as const;
 
 const encoder = new TextEncoder();
-const byteLength = (s: string) => encoder.encode(s).length;
+/**
+ * True when `s` is at most `limit` bytes of UTF-8. A UTF-16 unit takes 1 to 3 bytes (a surrogate pair 4
+ * for its two), so only a string between limit/3 and limit units long is encoded to know: encoding every
+ * content cost more than the rest of a memory's validation.
+ */
+export function fitsUtf8(s: string, limit: number): boolean {
+  if (s.length * 3 <= limit) return true;
+  return s.length <= limit && encoder.encode(s).length <= limit;
+}
 /** U+0000 cannot be stored by Postgres text or jsonb, so no store accepts it. */
 const hasNul = (s: string) => s.includes('\u0000');
 /**
@@ -68,7 +76,7 @@ const content = v.pipe(
   v.check((s) => s.trim().length > 0, 'expected non-empty content'),
   v.check((s) => !hasNul(s), 'expected text without NUL (U+0000) characters'),
   v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
-  v.check((s) => byteLength(s) <= LIMITS.contentBytes, 'expected at most 64 KiB of UTF-8'),
+  v.check((s) => fitsUtf8(s, LIMITS.contentBytes), 'expected at most 64 KiB of UTF-8'),
 );
 const tags = v.pipe(
   v.array(label('tag'), 'expected an array of strings'),
@@ -79,7 +87,7 @@ const metadata = v.pipe(
     (m) => typeof m === 'object' && m !== null && !Array.isArray(m) && isJson(m),
     'expected a plain object of JSON values (no undefined, functions, dates, NaN, Infinity or lone surrogates)',
   ),
-  v.check((m) => byteLength(JSON.stringify(m)) <= LIMITS.metadataBytes, 'expected at most 64 KiB of JSON'),
+  v.check((m) => fitsUtf8(JSON.stringify(m), LIMITS.metadataBytes), 'expected at most 64 KiB of JSON'),
 );
 const embedding = v.pipe(
   v.array(finite, 'expected an array of numbers'),
