@@ -1,5 +1,5 @@
 import { type IDBPObjectStore, unwrap } from 'idb';
-import { indexText } from '../../core/text/index.js';
+import { visitIndexTerms } from '../../core/text/index.js';
 import { copyGroupRows, emptyGroupRows, type GroupRows } from './open-group-cache.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { EngramSchema, NamespaceStats, StoreName, TextShardRow, TextTableRow } from './schema.js';
@@ -116,30 +116,30 @@ export class TextIndexWriter {
   }
 
   add(id: string, content: string): TextPlace {
-    const { length, terms } = indexText(content, this.language);
     if (this.stats.openGroupSlots >= this.groupSlots) this.closeOpenGroup();
     const { openGroup: group, openGroupSlots: slot } = this.stats;
+    const added = this.added.get(group) ?? new Map<string, number[]>();
+    this.added.set(group, added);
+    // Each term is filed as the text is read: no Map of the text's terms (see visitIndexTerms).
+    const length = visitIndexTerms(content, this.language, (term, tf) => {
+      const list = added.get(term);
+      if (list) list.push(packPosting(slot, tf));
+      else added.set(term, [packPosting(slot, tf)]);
+    });
     this.stats.openGroupSlots += 1;
     this.stats.docs += 1;
     this.stats.tokens += length;
     edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).added.set(slot, { id, length });
-    const added = this.added.get(group) ?? new Map<string, number[]>();
-    this.added.set(group, added);
-    for (const [term, tf] of terms) {
-      const list = added.get(term);
-      if (list) list.push(packPosting(slot, tf));
-      else added.set(term, [packPosting(slot, tf)]);
-    }
     return { group, slot };
   }
 
   remove({ group, slot }: TextPlace, content: string): void {
-    const { length, terms } = indexText(content, this.language);
+    const length = visitIndexTerms(content, this.language, (term) => {
+      edit(this.shards, group, shardOf(term), () => new Map()).removed.add(slot);
+    });
     this.stats.docs -= 1;
     this.stats.tokens -= length;
     edit(this.tables, group, Math.floor(slot / TABLE_SLOTS), () => new Map()).removed.add(slot);
-    for (const term of terms.keys())
-      edit(this.shards, group, shardOf(term), () => new Map()).removed.add(slot);
   }
 
   /**

@@ -28,6 +28,7 @@ export {
   splitWords,
   tokenize,
   toTerm,
+  visitIndexTerms,
   WORD_MARK,
   wordKey,
 } from './tokenize.js';

@@ -1,5 +1,6 @@
 import { isCiphertext } from '../crypto/sealed.js';
-import { analyzerFor, ENGLISH, englishTerm } from './analyzer.js';
+import { type Analyzer, analyzerFor, ENGLISH, englishTerm } from './analyzer.js';
+import { visitAsciiEnglish } from './ascii-index.js';
 import { MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
 
 export { MAX_TERM_LENGTH, normalizeWord, splitWords, WORD_MARK } from './words.js';
@@ -32,15 +33,42 @@ export function tokenize(text: string, language?: unknown): string[] {
  * that a store indexes every namespace with its own stemmer.
  */
 export function indexText(text: string, language?: unknown): { length: number; terms: Map<string, number> } {
-  // The edge keeps an end-to-end encrypted namespace's content sealed: indexing it would store noise.
-  if (isCiphertext(text)) return { length: 0, terms: new Map() };
   const terms = new Map<string, number>();
-  const length = analyzerFor(language).words(text, (word, term) => {
+  // The edge keeps an end-to-end encrypted namespace's content sealed: indexing it would store noise.
+  if (isCiphertext(text)) return { length: 0, terms };
+  const analyzer = analyzerFor(language);
+  const length =
+    (analyzer === ENGLISH ? visitAsciiEnglish(text, (term, count) => terms.set(term, count)) : undefined) ??
+    countTerms(analyzer, text, terms);
+  return { length, terms };
+}
+
+/**
+ * indexText's terms and counts, in its order, handed to `visit` one by one: for a store that files each
+ * term at once, without the Map. Returns the document length.
+ */
+export function visitIndexTerms(
+  text: string,
+  language: unknown,
+  visit: (term: string, count: number) => void,
+): number {
+  if (isCiphertext(text)) return 0;
+  const analyzer = analyzerFor(language);
+  const length = analyzer === ENGLISH ? visitAsciiEnglish(text, visit) : undefined;
+  if (length !== undefined) return length;
+  const terms = new Map<string, number>();
+  const counted = countTerms(analyzer, text, terms);
+  for (const [term, count] of terms) visit(term, count);
+  return counted;
+}
+
+/** The generic path: every word's stem, then the word as written, counted into `terms`. */
+function countTerms(analyzer: Analyzer, text: string, terms: Map<string, number>): number {
+  return analyzer.words(text, (word, term) => {
     terms.set(term, (terms.get(term) ?? 0) + 1);
     const key = wordKey(word);
     terms.set(key, (terms.get(key) ?? 0) + 1);
   });
-  return { length, terms };
 }
 
 /** True when the token sequence contains `phrase` (an array of stemmed terms) contiguously. An empty phrase is always contained. */
