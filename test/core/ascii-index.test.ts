@@ -26,7 +26,7 @@ function visited(text: string): { length: number; terms: Array<[string, number]>
 
 const random = mulberry32(7);
 const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const ALPHABET = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'];
 const JOINERS = [' ', '  ', ', ', '. ', '-', "'", '\n', '\t', '_', '@', '\u0000', '\u007f', '~', '"', '*'];
 const STEMMED = ['running', 'runs', 'run', 'RUNNER', 'Connection', 'connected', 'connects', 'ponies', 'caresses'];
 
