@@ -28,7 +28,17 @@ const random = mulberry32(7);
 const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
 const ALPHABET = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'];
 const JOINERS = [' ', '  ', ', ', '. ', '-', "'", '\n', '\t', '_', '@', '\u0000', '\u007f', '~', '"', '*'];
-const STEMMED = ['running', 'runs', 'run', 'RUNNER', 'Connection', 'connected', 'connects', 'ponies', 'caresses'];
+const STEMMED = [
+  'running',
+  'runs',
+  'run',
+  'RUNNER',
+  'Connection',
+  'connected',
+  'connects',
+  'ponies',
+  'caresses',
+];
 
 function randomWord(): string {
   const roll = random();
@@ -56,7 +66,15 @@ describe('English indexing of ASCII text (the fast path) equals the word-by-word
 
   it('on edge cases', () => {
     const long = 'x'.repeat(70);
-    for (const text of ['', '   ', '!!!', 'A', 'a1 A1 a1', `${long}a ${long}b ${long}`, 'Run, run; RUNNING runs.']) {
+    for (const text of [
+      '',
+      '   ',
+      '!!!',
+      'A',
+      'a1 A1 a1',
+      `${long}a ${long}b ${long}`,
+      'Run, run; RUNNING runs.',
+    ]) {
       expect(fast(text)).toEqual(reference(text));
     }
     // Two words over 64 letters sharing their first 64 share one key as written, counted together.
@@ -72,7 +90,12 @@ describe('English indexing of ASCII text (the fast path) equals the word-by-word
   });
 
   it('hands visitIndexTerms the same terms in the same order, ASCII or not', () => {
-    for (const text of ['The runner ran; runners run.', 'Café crème, naïve', '東京都に住む', 'mixed ASCII and é']) {
+    for (const text of [
+      'The runner ran; runners run.',
+      'Café crème, naïve',
+      '東京都に住む',
+      'mixed ASCII and é',
+    ]) {
       expect(visited(text)).toEqual(fast(text));
       expect(visited(text)).toEqual(reference(text));
     }
