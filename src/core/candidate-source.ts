@@ -31,19 +31,18 @@ export interface DocName {
 }
 
 /**
- * Candidates named by the store's document numbers: ordered by score, and named only as they are handed
- * out, `resolve` being called once per batch with the numbers and how many of them are wanted now.
- * Equal scores order by id, descending, so a batch always runs to the end of the score it stops at: a
- * batch of 10 whose 10th candidate ties with 200 others resolves all 210 and sorts them, and whatever
- * follows scores strictly less. Numbers that `resolve` leaves out (memories deleted since the postings
- * were read) are dropped.
+ * Candidates named by the store's document numbers, given best first by score (equal scores in any
+ * order), and named only as they are handed out, `resolve` being called once per batch with the numbers
+ * and how many of them are wanted now. Equal scores order by id, descending, so a batch always runs to
+ * the end of the score it stops at: a batch of 10 whose 10th candidate ties with 200 others resolves all
+ * 210 and sorts them, and whatever follows scores strictly less. Numbers that `resolve` leaves out
+ * (memories deleted since the postings were read) are dropped.
  */
 export function resolvingSource<C extends Scored<number>>(
-  candidates: C[],
+  ordered: Iterator<C>,
   resolve: (docs: number[], wanted: number) => Promise<Map<number, DocName>>,
 ): CandidateSource<Omit<C, 'id'> & DocName> {
   type Named = Omit<C, 'id'> & DocName;
-  const ordered = bestFirst(candidates, (a, b) => b.score - a.score);
   let pending = ordered.next();
   const ready: Named[] = [];
   return async (count) => {

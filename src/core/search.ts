@@ -19,7 +19,7 @@ import {
   loadLanguage,
   type ParsedQuery,
   parseQuery,
-  scoreDocumentNumbers,
+  rankDocumentNumbers,
   scoreDocuments,
   tokenize,
   typoCorrection,
@@ -128,6 +128,11 @@ async function readCorrected<P extends { term: string }>(
   return { query: typos.apply(corrected), found: found.concat(corrected) };
 }
 
+/** Ranked candidates with their explanations, each made when it is taken. */
+function* explaining<K extends string | number>(ranked: Iterable<Candidate<K>>) {
+  for (const candidate of ranked) yield { ...candidate, explain: textExplanation(candidate.parts ?? []) };
+}
+
 /** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
 async function textCandidates(
   store: MemoryStore & TextIndex,
@@ -137,21 +142,22 @@ async function textCandidates(
   language: string,
 ): Promise<CandidateSource<Candidate & { explain?: Explanation }>> {
   const options = { match: request.match, explain: request.explain };
-  const explained = <K extends string | number>(scored: Candidate<K>[]) =>
-    request.explain ? scored.map((c) => ({ ...c, explain: textExplanation(c.parts ?? []) })) : scored;
   if (numbersDocuments(store)) {
     const [stats, { query, found }] = await Promise.all([
       store.textStats(namespace),
       readCorrected(parsed, language, (terms, prefixes) => store.docPostings(namespace, terms, prefixes)),
     ]);
-    const scored = explained(scoreDocumentNumbers(query, found, stats, options));
-    return resolvingSource(scored, (docs, wanted) => nameDocuments(store, namespace, docs, wanted));
+    const ranked = rankDocumentNumbers(query, found, stats, options);
+    return resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
+      nameDocuments(store, namespace, docs, wanted),
+    );
   }
   const [stats, { query, found }] = await Promise.all([
     store.textStats(namespace),
     readCorrected(parsed, language, (terms, prefixes) => store.postings(namespace, terms, prefixes)),
   ]);
-  return listSource(explained(scoreDocuments(query, found, stats, options)));
+  const scored = scoreDocuments(query, found, stats, options);
+  return listSource(request.explain ? [...explaining(scored)] : scored);
 }
 
 async function textSearch(

@@ -4,6 +4,7 @@ import {
   blockOf,
   concatBytes,
   decodeBlock,
+  decodeInto,
   encodeBlock,
   lastDoc,
 } from '../../src/backends/sql/posting-blocks.js';
@@ -21,6 +22,25 @@ describe('SQL posting blocks (codec)', () => {
     expect(decodeBlock(encodeBlock([]))).toEqual([]);
     expect(lastDoc(encodeBlock(postings))).toBe(2 ** 40);
     expect(lastDoc(new Uint8Array(0))).toBe(-1);
+  });
+
+  it('decodes blocks one after another into the same arrays, as a search reads a term', () => {
+    const more = [
+      { doc: 7, tf: 3, len: 128 },
+      { doc: 2 ** 40 + 1, tf: 16_384, len: 2 ** 31 },
+    ];
+    const blocks = [encodeBlock(postings), encodeBlock(more), encodeBlock([])];
+    const room = blocks.reduce((sum, b) => sum + Math.floor(b.length / 3), 0);
+    const into = { docs: new Float64Array(room), tfs: new Uint32Array(room), lengths: new Uint32Array(room) };
+    let count = 0;
+    for (const block of blocks) count = decodeInto(block, into, count);
+    expect(count).toBe(6);
+    const decoded = Array.from({ length: count }, (_, at) => ({
+      doc: into.docs[at],
+      tf: into.tfs[at],
+      len: into.lengths[at],
+    }));
+    expect(decoded).toEqual([...postings, ...more]);
   });
 
   it('packs a posting in a few bytes: varints of the document delta, tf and length', () => {

@@ -10,6 +10,10 @@ import {
   scoreDocuments,
 } from '../../src/core/text/index.js';
 
+/** Candidates best first by score, as `resolvingSource` takes them (ties in their given order). */
+const byScore = <C extends { score: number }>(candidates: C[]) =>
+  [...candidates].sort((a, b) => b.score - a.score)[Symbol.iterator]();
+
 /** Everything a source hands out, asking `chunk` at a time. */
 async function drain<C>(next: (count: number) => Promise<C[]>, chunk: number): Promise<C[]> {
   const out: C[] = [];
@@ -38,7 +42,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
             .sort(compareCandidates)
             .map((c) => c.id);
           const source = resolvingSource(
-            candidates,
+            byScore(candidates),
             async (docs) => new Map(docs.map((d) => [d, { id: idOf(d) }])),
           );
           expect((await drain(source, chunk)).map((c) => c.id)).toEqual(expected);
@@ -52,7 +56,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
     const candidates = scores.map((score, doc) => ({ id: doc, score, needsPhraseCheck: false }));
     const asked: number[][] = [];
     const wanted: number[] = [];
-    const source = resolvingSource(candidates, async (docs, want) => {
+    const source = resolvingSource(byScore(candidates), async (docs, want) => {
       asked.push([...docs].sort((a, b) => a - b));
       wanted.push(want);
       return new Map(docs.map((d) => [d, { id: `id-${String(d).padStart(2, '0')}` }]));
@@ -75,7 +79,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
     const candidates = [5, 4, 3, 2, 1].map((score, doc) => ({ id: doc, score, needsPhraseCheck: false }));
     const gone = new Set([0, 2]);
     const source = resolvingSource(
-      candidates,
+      byScore(candidates),
       async (docs) => new Map(docs.filter((d) => !gone.has(d)).map((d) => [d, { id: `id-${d}` }])),
     );
     expect((await source(2)).map((c) => c.id)).toEqual(['id-1', 'id-3']);
@@ -85,7 +89,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
 
   it('keeps explanations and phrase flags with the candidate it names', async () => {
     const source = resolvingSource(
-      [{ id: 7, score: 1, needsPhraseCheck: true, explain: { text: 1 } }],
+      byScore([{ id: 7, score: 1, needsPhraseCheck: true, explain: { text: 1 } }]),
       async () => new Map([[7, { id: 'seven' }]]),
     );
     expect(await source(10)).toEqual([
@@ -111,7 +115,7 @@ describe('scoreDocumentNumbers', () => {
         fc.array(
           fc.record({
             term: fc.constantFrom(...words.map((w) => parseQuery(w).terms[0]!)),
-            // Mostly dense numbers; a far one makes the index renumber through a Map instead of slots.
+            // Mostly dense numbers; a far one (above 2^32) must not meet another in the renumbering hash.
             doc: fc.oneof(
               { arbitrary: fc.integer({ min: 0, max: 30 }), weight: 20 },
               { arbitrary: fc.constant(2 ** 40 + 3), weight: 1 },

@@ -2,14 +2,14 @@ import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { forEachPosting } from './posting-blocks.js';
+import { decodeInto, type PostingArrays } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
 import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
 
 /**
  * Postings of exact terms and prefixes by document number, from the posting blocks in one statement:
- * one list per block row, decoded into typed arrays (a posting takes at least three bytes, so a third of
- * the blob's length bounds the count).
+ * one list per term, its blocks decoded into the same typed arrays (a posting takes at least three bytes,
+ * so a third of the blobs' length bounds the count).
  */
 export async function readDocPostings(
   db: SqlQueries,
@@ -21,25 +21,27 @@ export async function readDocPostings(
   const statement = postingsStatement(dialect, namespace, terms, prefixes);
   if (!statement) return [];
   const rows = await db.all<{ term: string; data: Uint8Array }>(statement.sql, statement.params);
-  return rows.map(({ term, data }) => {
-    const room = Math.floor(data.length / 3);
-    const docs = new Float64Array(room);
-    const tfs = new Uint32Array(room);
-    const lengths = new Uint32Array(room);
-    let count = 0;
-    forEachPosting(data, (doc, tf, len) => {
-      docs[count] = doc;
-      tfs[count] = tf;
-      lengths[count] = len;
-      count++;
-    });
-    return {
-      term,
-      docs: docs.subarray(0, count),
-      tfs: tfs.subarray(0, count),
-      lengths: lengths.subarray(0, count),
+  const room = new Map<string, number>();
+  for (const { term, data } of rows) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));
+  const lists = new Map<string, { arrays: PostingArrays; count: number }>();
+  for (const [term, size] of room) {
+    const arrays = {
+      docs: new Float64Array(size),
+      tfs: new Uint32Array(size),
+      lengths: new Uint32Array(size),
     };
-  });
+    lists.set(term, { arrays, count: 0 });
+  }
+  for (const { term, data } of rows) {
+    const list = lists.get(term)!;
+    list.count = decodeInto(data, list.arrays, list.count);
+  }
+  return Array.from(lists, ([term, { arrays, count }]) => ({
+    term,
+    docs: arrays.docs.subarray(0, count),
+    tfs: arrays.tfs.subarray(0, count),
+    lengths: arrays.lengths.subarray(0, count),
+  }));
 }
 
 /**

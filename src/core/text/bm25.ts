@@ -1,4 +1,6 @@
+import { bestFirstByScore } from '../best-first.js';
 import type { DocPostingList } from '../store-contract.js';
+import { DocNumbering } from './doc-numbering.js';
 import type { ParsedQuery, QueryClause } from './query.js';
 import { WORD_MARK } from './tokenize.js';
 
@@ -41,9 +43,11 @@ const STOP_WEIGHT = 0.25;
 /** One term's postings, at most one per document, as parallel arrays. */
 interface TermPostings {
   idf: number;
-  docs: number[];
-  tfs: number[];
-  lengths: number[];
+  docs: Int32Array;
+  tfs: Float64Array;
+  lengths: Float64Array;
+  /** Postings filled so far, while the index is built. */
+  filled: number;
 }
 
 /**
@@ -61,96 +65,81 @@ function inverseDocumentFrequency(docs: number, docFrequency: number): number {
   return Math.log(1 + (total - docFrequency + 0.5) / (docFrequency + 0.5));
 }
 
-/** Dense renumbering of document numbers: slots for at most this many per posting, or this many in all. */
-const DENSE_FACTOR = 32;
-const DENSE_MIN_SPAN = 1 << 16;
-
 /**
  * The fetched postings grouped by term once, with documents renumbered densely so per-document state fits
  * typed arrays. `K` is what the store names documents by: ids, or its document numbers.
  */
 class TermIndex<K extends string | number> {
-  readonly ids: K[] = [];
-  private readonly docIndex = new Map<K, number>();
   private readonly terms = new Map<string, TermPostings>();
   private readonly averageLength: number;
-  // Stores mostly return each term's postings together: skip the term lookup while the term stays the same.
-  private lastTerm: string | undefined;
-  private lastEntry: TermPostings | undefined;
 
-  constructor(stats: CorpusStats) {
+  /** `counts`: how many postings each term has, so that its arrays are made once at their size. */
+  private constructor(
+    stats: CorpusStats,
+    counts: ReadonlyMap<string, number>,
+    readonly ids: K[],
+  ) {
     this.averageLength = stats.docs > 0 ? stats.tokens / stats.docs : 0;
+    for (const [term, count] of counts) {
+      this.terms.set(term, {
+        idf: 0,
+        docs: new Int32Array(count),
+        tfs: new Float64Array(count),
+        lengths: new Float64Array(count),
+        filled: 0,
+      });
+    }
   }
 
   static ofPostings(postings: readonly Posting[], stats: CorpusStats): TermIndex<string> {
-    const index = new TermIndex<string>(stats);
-    for (const { term, id, tf, length } of postings) index.append(term, index.numberOf(id), tf, length);
+    const counts = new Map<string, number>();
+    for (const { term } of postings) counts.set(term, (counts.get(term) ?? 0) + 1);
+    const index = new TermIndex<string>(stats, counts, []);
+    const docIndex = new Map<string, number>();
+    let entry: TermPostings | undefined;
+    let last: string | undefined;
+    for (const { term, id, tf, length } of postings) {
+      let doc = docIndex.get(id);
+      if (doc === undefined) {
+        doc = index.ids.length;
+        docIndex.set(id, doc);
+        index.ids.push(id);
+      }
+      // Stores mostly return each term's postings together: skip the lookup while the term stays the same.
+      if (term !== last) {
+        entry = index.terms.get(term)!;
+        last = term;
+      }
+      const at = entry!.filled++;
+      entry!.docs[at] = doc;
+      entry!.tfs[at] = tf;
+      entry!.lengths[at] = length;
+    }
     index.dropDuplicates(stats);
     return index;
   }
 
   static ofLists(lists: readonly DocPostingList[], stats: CorpusStats): TermIndex<number> {
-    const index = new TermIndex<number>(stats);
-    let low = Number.POSITIVE_INFINITY;
-    let high = Number.NEGATIVE_INFINITY;
-    let count = 0;
-    for (const { docs } of lists) {
-      for (let at = 0; at < docs.length; at++) {
-        low = Math.min(low, docs[at]!);
-        high = Math.max(high, docs[at]!);
-      }
-      count += docs.length;
+    const counts = new Map<string, number>();
+    let total = 0;
+    for (const { term, docs } of lists) {
+      counts.set(term, (counts.get(term) ?? 0) + docs.length);
+      total += docs.length;
     }
-    // Store numbers are mostly dense: a slot per number in their range (dense index + 1, 0 for none)
-    // renumbers faster than a Map, when the range is not much wider than the postings.
-    const span = high - low + 1;
-    const slots =
-      count > 0 && span <= Math.max(DENSE_MIN_SPAN, DENSE_FACTOR * count) ? new Int32Array(span) : null;
+    const numbering = new DocNumbering(total);
+    const index = new TermIndex<number>(stats, counts, numbering.keys);
     for (const { term, docs, tfs, lengths } of lists) {
-      for (let at = 0; at < docs.length; at++) {
-        const key = docs[at]!;
-        let doc: number;
-        if (slots === null) {
-          doc = index.numberOf(key);
-        } else {
-          doc = slots[key - low]! - 1;
-          if (doc < 0) {
-            doc = index.ids.length;
-            index.ids.push(key);
-            slots[key - low] = doc + 1;
-          }
-        }
-        index.append(term, doc, tfs[at]!, lengths[at]!);
+      const entry = index.terms.get(term)!;
+      let at = entry.filled;
+      for (let from = 0; from < docs.length; from++, at++) {
+        entry.docs[at] = numbering.indexOf(docs[from]!);
+        entry.tfs[at] = tfs[from]!;
+        entry.lengths[at] = lengths[from]!;
       }
+      entry.filled = at;
     }
     index.dropDuplicates(stats);
     return index;
-  }
-
-  private numberOf(key: K): number {
-    let doc = this.docIndex.get(key);
-    if (doc === undefined) {
-      doc = this.ids.length;
-      this.docIndex.set(key, doc);
-      this.ids.push(key);
-    }
-    return doc;
-  }
-
-  private append(term: string, doc: number, tf: number, length: number): void {
-    let entry = this.lastEntry;
-    if (entry === undefined || this.lastTerm !== term) {
-      entry = this.terms.get(term);
-      if (entry === undefined) {
-        entry = { idf: 0, docs: [], tfs: [], lengths: [] };
-        this.terms.set(term, entry);
-      }
-      this.lastTerm = term;
-      this.lastEntry = entry;
-    }
-    entry.docs.push(doc);
-    entry.tfs.push(tf);
-    entry.lengths.push(length);
   }
 
   get(term: string): TermPostings | undefined {
@@ -210,9 +199,9 @@ class TermIndex<K extends string | number> {
         lengths[kept] = length;
         kept++;
       }
-      docs.length = kept;
-      tfs.length = kept;
-      lengths.length = kept;
+      entry.docs = docs.subarray(0, kept);
+      entry.tfs = tfs.subarray(0, kept);
+      entry.lengths = lengths.subarray(0, kept);
       entry.idf = inverseDocumentFrequency(stats.docs, kept);
     }
   }
@@ -220,7 +209,7 @@ class TermIndex<K extends string | number> {
 
 /** Per-document values of one clause, and the documents it applies to. */
 interface ClauseWeights {
-  docs: number[];
+  docs: Iterable<number>;
   weights: Float64Array;
 }
 
@@ -351,11 +340,47 @@ export function scoreDocumentNumbers(
   return scoreIndex(parsed, TermIndex.ofLists(lists, stats), options);
 }
 
+/**
+ * The candidates of `scoreDocumentNumbers` best first by score (equal scores in no set order: the caller
+ * orders them by id once it has named them), each made only when it is taken: a search that wants 10
+ * of 30,000 matching documents makes 10 candidates, not 30,000.
+ */
+export function* rankDocumentNumbers(
+  parsed: ParsedQuery,
+  lists: readonly DocPostingList[],
+  stats: CorpusStats,
+  options: ScoreOptions = {},
+): Generator<Candidate<number>> {
+  const scored = scoreAll(parsed, TermIndex.ofLists(lists, stats), options);
+  for (const doc of bestFirstByScore(scored.docs, scored.scores)) yield scored.candidate(doc);
+}
+
 function scoreIndex<K extends string | number>(
   parsed: ParsedQuery,
   index: TermIndex<K>,
   options: ScoreOptions,
 ): Candidate<K>[] {
+  const scored = scoreAll(parsed, index, options);
+  return Array.from(scored.docs, (doc) => scored.candidate(doc));
+}
+
+/**
+ * What scoring leaves: the candidates' dense numbers and final scores, and how to make the candidate of
+ * one, so that a caller taking the best few makes objects (and explanations) only for those.
+ */
+interface ScoredIndex<K extends string | number> {
+  /** Dense numbers of the matching documents, ascending. */
+  docs: Int32Array;
+  /** Final score by dense number; only those of `docs` are meaningful. */
+  scores: Float64Array;
+  candidate(doc: number): Candidate<K>;
+}
+
+function scoreAll<K extends string | number>(
+  parsed: ParsedQuery,
+  index: TermIndex<K>,
+  options: ScoreOptions,
+): ScoredIndex<K> {
   const docCount = index.ids.length;
   const scores = new Float64Array(docCount);
   const matched = new Uint8Array(docCount);
@@ -420,23 +445,29 @@ function scoreIndex<K extends string | number>(
   const positive = parsed.clauses.filter((c) => c.kind !== 'term' || !c.stop).length;
   const required = options.match === 'all' ? positive : 1;
   const labels = options.explain ? parsed.clauses.map(clauseLabel) : [];
-  const candidates: Candidate<K>[] = [];
+  const docs = new Int32Array(docCount);
+  let count = 0;
   for (let doc = 0; doc < docCount; doc++) {
     if (matched[doc] === 0 || rejected[doc] === 1 || phrasesHeld[doc] !== phraseClauses) continue;
     if (clausesHeld[doc]! < required) continue;
     const coordination = positive > 1 ? clausesHeld[doc]! / positive : 1;
-    const candidate: Candidate<K> = {
+    scores[doc] = scores[doc]! * coordination;
+    docs[count++] = doc;
+  }
+  const candidate = (doc: number): Candidate<K> => {
+    const made: Candidate<K> = {
       id: index.ids[doc]!,
-      score: scores[doc]! * coordination,
+      score: scores[doc]!,
       needsPhraseCheck: phraseClauses > 0 || mayHoldExcludedPhrase[doc] === 1,
     };
     if (options.explain) {
-      candidate.parts = [];
+      const coordination = positive > 1 ? clausesHeld[doc]! / positive : 1;
+      made.parts = [];
       explained.forEach((weights, clause) => {
-        if (weights[doc] !== 0) candidate.parts!.push([labels[clause]!, weights[doc]! * coordination]);
+        if (weights[doc] !== 0) made.parts!.push([labels[clause]!, weights[doc]! * coordination]);
       });
     }
-    candidates.push(candidate);
-  }
-  return candidates;
+    return made;
+  };
+  return { docs: docs.subarray(0, count), scores, candidate };
 }

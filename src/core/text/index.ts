@@ -13,6 +13,7 @@ export {
   clauseLabel,
   compareCandidates,
   type Posting,
+  rankDocumentNumbers,
   rankDocuments,
   type ScoreOptions,
   scoreDocumentNumbers,
