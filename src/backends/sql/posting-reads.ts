@@ -2,6 +2,7 @@ import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { forEachEntry } from './pending-postings.js';
 import { forEachPosting } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
 import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
@@ -20,26 +21,50 @@ export async function readDocPostings(
 ): Promise<DocPostingList[]> {
   const statement = postingsStatement(dialect, namespace, terms, prefixes);
   if (!statement) return [];
-  const rows = await db.all<{ term: string; data: Uint8Array }>(statement.sql, statement.params);
-  return rows.map(({ term, data }) => {
-    const room = Math.floor(data.length / 3);
-    const docs = new Float64Array(room);
-    const tfs = new Uint32Array(room);
-    const lengths = new Uint32Array(room);
-    let count = 0;
-    forEachPosting(data, (doc, tf, len) => {
-      docs[count] = doc;
-      tfs[count] = tf;
-      lengths[count] = len;
-      count++;
-    });
-    return {
-      term,
-      docs: docs.subarray(0, count),
-      tfs: tfs.subarray(0, count),
-      lengths: lengths.subarray(0, count),
-    };
+  type Row = { term: string; data: Uint8Array; pending?: number | string };
+  const rows = await db.all<Row>(statement.sql, statement.params);
+  const lists: DocPostingList[] = [];
+  for (const { term, data, pending } of rows) {
+    if (Number(pending ?? 0) === 0) lists.push(postingList(term, data));
+    else lists.push(...pendingLists(data, terms, prefixes));
+  }
+  return lists;
+}
+
+/** A pending row's entries (pending-postings.ts) for the terms and prefixes, one list each. */
+function pendingLists(
+  data: Uint8Array,
+  terms: readonly string[],
+  prefixes: readonly string[],
+): DocPostingList[] {
+  const out: DocPostingList[] = [];
+  forEachEntry(data, (term, postings) => {
+    if (terms.includes(term) || prefixes.some((prefix) => term.startsWith(prefix))) {
+      out.push(postingList(term, postings));
+    }
   });
+  return out;
+}
+
+/** A row's postings decoded into typed arrays. */
+function postingList(term: string, data: Uint8Array): DocPostingList {
+  const room = Math.floor(data.length / 3);
+  const docs = new Float64Array(room);
+  const tfs = new Uint32Array(room);
+  const lengths = new Uint32Array(room);
+  let count = 0;
+  forEachPosting(data, (doc, tf, len) => {
+    docs[count] = doc;
+    tfs[count] = tf;
+    lengths[count] = len;
+    count++;
+  });
+  return {
+    term,
+    docs: docs.subarray(0, count),
+    tfs: tfs.subarray(0, count),
+    lengths: lengths.subarray(0, count),
+  };
 }
 
 /**
