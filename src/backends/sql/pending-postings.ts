@@ -103,34 +103,49 @@ export async function mergePending(
   boundary: number,
   batch: readonly PendingBlock[] = [],
 ): Promise<PendingState> {
-  const merged = new Map<string, PendingBlock>();
-  const add = (term: string, grp: number, doc: number, tf: number, len: number) => {
-    const key = `${grp}\u0000${term}`;
-    let block = merged.get(key);
-    if (block === undefined) {
-      block = { term, grp, added: [] };
-      merged.set(key, block);
+  // By term, then a short list of groups (mostly one).
+  const merged = new Map<string, PendingBlock[]>();
+  const blockOfTerm = (term: string, grp: number): number[] => {
+    let list = merged.get(term);
+    if (list === undefined) {
+      list = [];
+      merged.set(term, list);
     }
-    block.added.push(doc, tf, len);
+    for (const block of list) if (block.grp === grp) return block.added;
+    const block: PendingBlock = { term, grp, added: [] };
+    list.push(block);
+    return block.added;
   };
   if (state.pending > 0) {
     // Batch after batch, so that each block's postings come in document order.
     const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
     const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
     for (const { data } of rows) {
-      forEachEntry(data, (term, bytes) =>
-        forEachPosting(bytes, (doc, tf, len) => add(term, blockOf(doc), doc, tf, len)),
-      );
+      forEachEntry(data, (name, bytes) => {
+        const term = UTF8_DECODER.decode(name);
+        let grp = -1;
+        let added: number[] = [];
+        forEachPosting(bytes, (doc, tf, len) => {
+          if (blockOf(doc) !== grp) {
+            grp = blockOf(doc);
+            added = blockOfTerm(term, grp);
+          }
+          added.push(doc, tf, len);
+        });
+      });
     }
     if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
   }
   // The batch's documents come after every pending one (numbers are handed out in commit order).
   for (const { term, grp, added } of batch) {
-    for (let i = 0; i < added.length; i += 3) add(term, grp, added[i]!, added[i + 1]!, added[i + 2]!);
+    const into = blockOfTerm(term, grp);
+    for (const value of added) into.push(value);
   }
   const below: PendingBlock[] = [];
   const rest: PendingBlock[] = [];
-  for (const block of merged.values()) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
+  for (const list of merged.values()) {
+    for (const block of list) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
+  }
   // Blocks hold only documents below `merged`: a group above its last one has none yet.
   const lastMergedGroup = state.merged > 0 ? blockOf(state.merged - 1) : -1;
   const existing = await lastDocs(
@@ -190,8 +205,38 @@ async function insertPending(
 const UTF8 = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
 
-/** Calls `visit` with each (term, postings bytes) entry of a pending row, in term order. */
-export function forEachEntry(data: Uint8Array, visit: (term: string, postings: Uint8Array) => void): void {
+/**
+ * The entries of a pending row for exact terms and prefixes, as (term, postings) pairs: names are compared
+ * as bytes, so only the matching ones are decoded (a row holds its bucket's every term).
+ */
+export function matchingEntries(
+  terms: readonly string[],
+  prefixes: readonly string[],
+): (data: Uint8Array) => [string, Uint8Array][] {
+  const exact = terms.map((term) => UTF8.encode(term));
+  const starts = prefixes.map((prefix) => UTF8.encode(prefix));
+  const begins = (name: Uint8Array, with_: Uint8Array) => {
+    if (name.length < with_.length) return false;
+    for (let i = 0; i < with_.length; i++) if (name[i] !== with_[i]) return false;
+    return true;
+  };
+  return (data) => {
+    const out: [string, Uint8Array][] = [];
+    forEachEntry(data, (name, postings) => {
+      const match =
+        exact.some((term) => term.length === name.length && begins(name, term)) ||
+        starts.some((prefix) => begins(name, prefix));
+      if (match) out.push([UTF8_DECODER.decode(name), postings]);
+    });
+    return out;
+  };
+}
+
+/** Calls `visit` with each entry of a pending row, in term order: the term's UTF-8 bytes and its postings. */
+export function forEachEntry(
+  data: Uint8Array,
+  visit: (name: Uint8Array, postings: Uint8Array) => void,
+): void {
   let at = 0;
   const get = () => {
     let value = 0;
@@ -205,10 +250,10 @@ export function forEachEntry(data: Uint8Array, visit: (term: string, postings: U
   };
   while (at < data.length) {
     const nameLength = get();
-    const term = UTF8_DECODER.decode(data.subarray(at, at + nameLength));
+    const name = data.subarray(at, at + nameLength);
     at += nameLength;
     const length = get();
-    visit(term, data.subarray(at, at + length));
+    visit(name, data.subarray(at, at + length));
     at += length;
   }
 }

@@ -2,7 +2,7 @@ import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { forEachEntry } from './pending-postings.js';
+import { matchingEntries } from './pending-postings.js';
 import { forEachPosting } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
 import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
@@ -24,26 +24,17 @@ export async function readDocPostings(
   type Row = { term: string; data: Uint8Array; pending?: number | string };
   const rows = await db.all<Row>(statement.sql, statement.params);
   const lists: DocPostingList[] = [];
+  // A pending row (Postgres, pending-postings.ts) holds its bucket's every term: the asked ones are kept.
+  let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
   for (const { term, data, pending } of rows) {
-    if (Number(pending ?? 0) === 0) lists.push(postingList(term, data));
-    else lists.push(...pendingLists(data, terms, prefixes));
+    if (Number(pending ?? 0) === 0) {
+      lists.push(postingList(term, data));
+      continue;
+    }
+    entries ??= matchingEntries(terms, prefixes);
+    for (const [name, postings] of entries(data)) lists.push(postingList(name, postings));
   }
   return lists;
-}
-
-/** A pending row's entries (pending-postings.ts) for the terms and prefixes, one list each. */
-function pendingLists(
-  data: Uint8Array,
-  terms: readonly string[],
-  prefixes: readonly string[],
-): DocPostingList[] {
-  const out: DocPostingList[] = [];
-  forEachEntry(data, (term, postings) => {
-    if (terms.includes(term) || prefixes.some((prefix) => term.startsWith(prefix))) {
-      out.push(postingList(term, postings));
-    }
-  });
-  return out;
 }
 
 /** A row's postings decoded into typed arrays. */
