@@ -258,7 +258,11 @@ export function forEachEntry(
   }
 }
 
+/** One-byte varints, shared: most names and many postings are shorter than 128 bytes. */
+const SMALL_VARINTS = Array.from({ length: 0x80 }, (_, i) => Uint8Array.of(i));
+
 function varint(value: number): Uint8Array {
+  if (value < 0x80) return SMALL_VARINTS[value]!;
   const out: number[] = [];
   while (value >= 0x80) {
     out.push((value % 0x80) | 0x80);
