@@ -60,13 +60,25 @@ if (!url) {
           bytes: 16,
         },
       ]);
-      const postings = await admin.unsafe(
-        `SELECT term, data FROM ${schema}.engram_postings WHERE ns = $1 ORDER BY term`,
+      // A new memory's postings wait in the pending list, one row per bucket (the terms' first two
+      // characters), until its group of document numbers fills (pending-postings.ts).
+      const blocks = await admin.unsafe(`SELECT term FROM ${schema}.engram_postings WHERE ns = $1`, [
+        mem.namespace,
+      ]);
+      expect(blocks).toEqual([]);
+      const pending = await admin.unsafe(
+        `SELECT bucket, first, data FROM ${schema}.engram_pending WHERE ns = $1 ORDER BY bucket`,
         [mem.namespace],
       );
-      expect(postings.map((p) => p.term)).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast']);
-      // One posting each: document 0, tf 1, length 3 (posting-blocks.ts).
-      expect(postings.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(Array(6).fill('000103'));
+      expect(pending.map((p) => [p.bucket, Number(p.first)])).toEqual(
+        ['da', 'pr', 'ro', '~d', '~p', '~r'].map((bucket) => [bucket, 0]),
+      );
+      // Each: the term's length and UTF-8 bytes, the postings' length, then document 0, tf 1, length 3.
+      const entry = (term: string) =>
+        `${term.length.toString(16).padStart(2, '0')}${Buffer.from(term).toString('hex')}03000103`;
+      expect(pending.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(
+        ['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map(entry),
+      );
       await mem.close();
     });
 

@@ -43,14 +43,15 @@ export function downgradeToVersion1(db: Database): void {
 
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
- * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags).
+ * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 the Postgres
+ * pending list of postings (a no-op on SQLite)).
  */
-export const CURRENT_SQL_VERSION = 7;
+export const CURRENT_SQL_VERSION = 8;
 
 /**
  * Turns a PGlite database written by today's PostgresStore back into schema version 4 with the raw
- * library: v6's posting blocks become one engram_terms row per (term, memory) again, v5's vector
- * columns go and v7's dropped engram_tags comes back.
+ * library: v6's posting blocks (and v8's pending list) become one engram_terms row per (term, memory)
+ * again, v5's vector columns go and v7's dropped engram_tags comes back.
  */
 export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
   await db.exec(`CREATE TABLE engram_tags (ns TEXT COLLATE "C" NOT NULL, tag TEXT NOT NULL,
@@ -69,6 +70,7 @@ export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
     }
   }
   await db.exec(`DROP TABLE engram_postings; DROP INDEX engram_memories_by_doc;
+    DROP TABLE engram_pending; ALTER TABLE engram_namespaces DROP COLUMN merged, DROP COLUMN pending;
     ALTER TABLE engram_memories DROP COLUMN doc; ALTER TABLE engram_namespaces DROP COLUMN docnos;
     DROP INDEX engram_memories_by_model;
     ALTER TABLE engram_memories DROP COLUMN embedding_unit, DROP COLUMN embedding_dims;

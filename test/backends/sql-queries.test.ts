@@ -20,11 +20,32 @@ describe('SQL statements', () => {
   it('numbers placeholders for Postgres and binds a list as one array', () => {
     const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre']);
     expect(statement!.sql).toBe(
-      'SELECT term, data FROM engram_postings WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
-        'SELECT term, data FROM engram_postings WHERE ns = $3 AND term >= $4 AND term < $5',
+      'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
+        'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $3 AND term >= $4 AND term < $5 UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $6 AND bucket = ANY($7::text[])',
     );
-    expect(statement!.params).toEqual(['ns', '{"a","b"}', 'ns', 'pre', 'prf']);
+    // The pending list is read by bucket: the first two characters of each term and prefix.
+    expect(statement!.params).toEqual(['ns', '{"a","b"}', 'ns', 'pre', 'prf', 'ns', '{"a","b","pr"}']);
     expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);
+  });
+
+  it('reads the pending buckets a one-character prefix begins as a range (Postgres)', () => {
+    const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['\u{1F600}', 'x']);
+    expect(statement!.sql).toContain(
+      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $9 AND bucket = ANY($10::text[]) UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $11 AND bucket >= $12 AND bucket < $13 UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $14 AND bucket >= $15 AND bucket < $16',
+    );
+    expect(statement!.params.slice(8)).toEqual([
+      'ns',
+      '{"co"}',
+      'ns',
+      '\u{1F600}',
+      '\u{1F601}',
+      'ns',
+      'x',
+      'y',
+    ]);
   });
 
   it('pushes every list filter into SQL, skipping bounds that do not parse as core does', () => {

@@ -46,6 +46,7 @@ interface Backend {
 const TABLES = [
   'engram_memories',
   'engram_postings',
+  'engram_pending',
   'engram_links',
   'engram_tombstones',
   'engram_changes',
@@ -181,6 +182,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(dump).toContain('related_to'); // link types stay in clear (docs/security.md)
     expect(dump).toContain('PBKDF2-SHA256');
     expect(dump.split('\n')[TABLES.indexOf('engram_postings')]).toBe('[]');
+    expect(dump.split('\n')[TABLES.indexOf('engram_pending')]).toBe('[]');
   });
 
   it('a second device with the same passphrase (sql.js, then IndexedDB) reads and searches everything', async () => {

@@ -2,6 +2,7 @@ import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { matchingEntries } from './pending-postings.js';
 import { decodeInto, type PostingArrays } from './posting-blocks.js';
 import { postingsStatement } from './queries.js';
 import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
@@ -20,9 +21,22 @@ export async function readDocPostings(
 ): Promise<DocPostingList[]> {
   const statement = postingsStatement(dialect, namespace, terms, prefixes);
   if (!statement) return [];
-  const rows = await db.all<{ term: string; data: Uint8Array }>(statement.sql, statement.params);
+  type Row = { term: string; data: Uint8Array; pending?: number | string };
+  const rows = await db.all<Row>(statement.sql, statement.params);
+  // Each term's rows, blocks and pending entries alike (a pending row — Postgres, pending-postings.ts —
+  // holds its bucket's every term: the asked ones are kept), decoded into one list sized once.
+  const pieces: Array<[string, Uint8Array]> = [];
+  let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
+  for (const { term, data, pending } of rows) {
+    if (Number(pending ?? 0) === 0) {
+      pieces.push([term, data]);
+      continue;
+    }
+    entries ??= matchingEntries(terms, prefixes);
+    for (const piece of entries(data)) pieces.push(piece);
+  }
   const room = new Map<string, number>();
-  for (const { term, data } of rows) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));
+  for (const [term, data] of pieces) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));
   const lists = new Map<string, { arrays: PostingArrays; count: number }>();
   for (const [term, size] of room) {
     const arrays = {
@@ -32,7 +46,7 @@ export async function readDocPostings(
     };
     lists.set(term, { arrays, count: 0 });
   }
-  for (const { term, data } of rows) {
+  for (const [term, data] of pieces) {
     const list = lists.get(term)!;
     list.count = decodeInto(data, list.arrays, list.count);
   }

@@ -1,6 +1,7 @@
 import { BulkWriter } from './bulk.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { appendPending, mergePending, type PendingState } from './pending-postings.js';
 import {
   type BlockPosting,
   blockOf,
@@ -69,11 +70,19 @@ export async function writePostings(
   const appendOnly = changes.every((c) => c.before === undefined && c.after !== undefined);
   const stored = appendOnly ? new Map<string, number>() : await storedDocs(db, dialect, namespace, changes);
   const fresh = changes.filter((c) => c.after !== undefined && stored.get(c.id) === undefined);
+  // Postgres keeps new postings in a pending list (pending-postings.ts): where it starts comes with the counter.
+  const pendingList = dialect.name === 'postgres';
   let firstFresh = Number.POSITIVE_INFINITY;
+  let pending: (PendingState & { docnos: number }) | undefined;
   if (fresh.length > 0) {
-    const sql = 'UPDATE engram_namespaces SET docnos = docnos + ? WHERE ns = ? RETURNING docnos';
-    const [row] = await db.all<{ docnos: number | string }>(dialect.native(sql), [fresh.length, namespace]);
+    const sql = pendingList
+      ? 'UPDATE engram_namespaces SET docnos = docnos + ? WHERE ns = ? RETURNING docnos, merged, pending'
+      : 'UPDATE engram_namespaces SET docnos = docnos + ? WHERE ns = ? RETURNING docnos';
+    const [row] = await db.all<NamespaceRow>(dialect.native(sql), [fresh.length, namespace]);
     firstFresh = Number(row!.docnos) - fresh.length;
+    if (pendingList) {
+      pending = { docnos: firstFresh, merged: Number(row!.merged), pending: Number(row!.pending) };
+    }
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
   }
   if (!appendOnly || tail?.docnos !== firstFresh) tail = undefined;
@@ -120,6 +129,28 @@ export async function writePostings(
     const list = blocks.get(term)!;
     if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
     for (const change of list) ordered.push(change);
+  }
+  if (pendingList) {
+    const end = firstFresh + fresh.length;
+    if (appendOnly && pending !== undefined) {
+      const added = ordered.map(({ term, grp, added }) => ({ term, grp, added: sortedTriples(added) }));
+      await setPending(
+        db,
+        dialect,
+        namespace,
+        await appendPending(db, dialect, namespace, added, pending, end),
+      );
+      return { docOf, docs, tokens };
+    }
+    // Edits, deletes and mixed batches rewrite blocks: the postings they touch must be there first, and
+    // their new documents go straight to the blocks, after every pending one.
+    const state = pending ?? (await readPending(db, dialect, namespace));
+    const touched = fresh.length > 0 || [...stored.values()].some((doc) => doc >= state.merged);
+    if (state.pending > 0 && touched) {
+      const after = await mergePending(db, dialect, namespace, state, state.docnos);
+      if (fresh.length === 0) await setPending(db, dialect, namespace, after);
+    }
+    if (fresh.length > 0) await setPending(db, dialect, namespace, { merged: end, pending: 0 });
   }
   // Groups wholly above the numbers handed out before this batch cannot hold a row yet; nor can the
   // rows a complete cache of the newest group does not name.
@@ -197,6 +228,30 @@ export async function writePostings(
     tails!.set(namespace, next);
   }
   return { docOf, docs, tokens };
+}
+
+type NamespaceRow = { docnos: number | string; merged?: number | string; pending?: number | string };
+
+/** The namespace's counter of document numbers and where its pending list starts (pending-postings.ts). */
+async function readPending(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+): Promise<PendingState & { docnos: number }> {
+  const sql = 'SELECT docnos, merged, pending FROM engram_namespaces WHERE ns = ?';
+  const [row] = await db.all<NamespaceRow>(dialect.native(sql), [namespace]);
+  return { docnos: Number(row!.docnos), merged: Number(row!.merged), pending: Number(row!.pending) };
+}
+
+/** Records where the namespace's pending list starts and how many batches it holds. */
+async function setPending(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  { merged, pending }: PendingState,
+): Promise<void> {
+  const sql = 'UPDATE engram_namespaces SET merged = ?, pending = ? WHERE ns = ?';
+  await db.run(dialect.native(sql), [merged, pending, namespace]);
 }
 
 /** The document numbers of the changed memories already stored. */

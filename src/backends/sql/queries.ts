@@ -2,6 +2,7 @@ import { validAt } from '../../core/filter.js';
 import type { CountQuery, ListQuery } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
+import { BUCKET_CHARS, bucketOf } from './pending-postings.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';
 
 /** The memory columns qualified by the `m` alias the list query gives engram_memories. */
@@ -67,6 +68,8 @@ export function countStatement(dialect: SqlDialect, namespace: string, query: Co
 /**
  * Posting blocks of exact terms, then of each prefix as a key range [prefix, successor): one index range
  * per clause, never a scan of the namespace. Duplicates across clauses are fine: core keeps one per term and id.
+ * On Postgres each clause also reads the pending list (pending-postings.ts), in the same statement so that
+ * a merge committing meanwhile cannot make a posting appear twice or not at all.
  */
 export function postingsStatement(
   dialect: SqlDialect,
@@ -76,7 +79,9 @@ export function postingsStatement(
 ): Statement | null {
   const selects: string[] = [];
   const params: SqlParam[] = [];
-  const from = 'SELECT term, data FROM engram_postings WHERE ns = ? AND';
+  // Postgres: block rows say `pending = 0`; a pending row (`pending = 1`) holds its whole bucket's entries.
+  const marker = dialect.name === 'postgres' ? ', 0 AS pending' : '';
+  const from = `SELECT term, data${marker} FROM engram_postings WHERE ns = ? AND`;
   if (terms.length > 0) {
     const list = dialect.inList('term', terms);
     selects.push(`${from} ${list.sql}`);
@@ -88,7 +93,37 @@ export function postingsStatement(
     params.push(namespace, prefix, ...(end === null ? [] : [end]));
   }
   if (selects.length === 0) return null;
+  if (dialect.name === 'postgres') {
+    const pending = pendingBuckets(terms, prefixes);
+    const from = 'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = ? AND';
+    if (pending.buckets.length > 0) {
+      const list = dialect.inList('bucket', pending.buckets);
+      selects.push(`${from} ${list.sql}`);
+      params.push(namespace, ...list.params);
+    }
+    for (const [start, end] of pending.ranges) {
+      selects.push(end === null ? `${from} bucket >= ?` : `${from} bucket >= ? AND bucket < ?`);
+      params.push(namespace, start, ...(end === null ? [] : [end]));
+    }
+  }
   return { sql: dialect.native(selects.join(' UNION ALL ')), params };
+}
+
+/**
+ * The pending-list buckets (pending-postings.ts) that can hold the terms and the terms with the prefixes:
+ * one bucket each, but a prefix shorter than a bucket's key spans the range of buckets it begins.
+ */
+function pendingBuckets(
+  terms: readonly string[],
+  prefixes: readonly string[],
+): { buckets: string[]; ranges: [string, string | null][] } {
+  const buckets = new Set(terms.map(bucketOf));
+  const ranges: [string, string | null][] = [];
+  for (const prefix of prefixes) {
+    if ([...prefix].length < BUCKET_CHARS) ranges.push([prefix, prefixEnd(prefix)]);
+    else buckets.add(bucketOf(prefix));
+  }
+  return { buckets: [...buckets], ranges };
 }
 
 /**

@@ -2,6 +2,7 @@ import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { toPostingBlocks } from './migrate-postings.js';
+import { addPendingPostings } from './pending-postings.js';
 import { reindexText } from './reindex-text.js';
 import { addVectorColumns } from './vector-columns.js';
 
@@ -56,6 +57,8 @@ const MIGRATIONS: Migration[] = [
   { run: toPostingBlocks },
   // v7: tag filters read the memory's own `tags` column (queries.ts): the row per (tag, memory) goes.
   () => ['DROP TABLE engram_tags'],
+  // v8 (Postgres only): new postings wait in a pending list until merged into the blocks (pending-postings.ts).
+  { run: addPendingPostings },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,320 @@
+import { BulkWriter } from './bulk.js';
+import type { SqlDialect } from './dialect.js';
+import type { SqlParam, SqlQueries } from './executor.js';
+import { BLOCK_DOCS, blockOf, encodeTriples, forEachPosting, lastDoc } from './posting-blocks.js';
+
+/**
+ * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
+ * to the posting blocks rewrites a row version of every (term, group) block it touches: ~15,000 rows for
+ * a push request of 770 memories (a term per word and per stem), each update leaving a dead row version
+ * (and TOAST) behind, and a block was rewritten by every batch until its group filled. New documents'
+ * postings go instead to `engram_pending`, one row per batch and *bucket* (the first BUCKET_CHARS
+ * characters of the terms, so a few hundred rows a batch), which searches read beside the blocks
+ * (queries.ts, posting-reads.ts) until a merge moves them into the blocks:
+ * - when a batch completes a group of document numbers, the group's postings become its blocks, each
+ *   inserted once (a filling namespace never updates a block);
+ * - when more than PENDING_BATCHES_MAX batches are pending (small writes), everything is merged;
+ * - before an edit or a delete of a pending document, or a batch that writes blocks directly.
+ * The namespace row says where the list starts: documents numbered from `merged` up have their postings
+ * in `engram_pending` only, those below in the blocks only; `pending` counts the batches since.
+ * Writers of a namespace hold its row (StagedWrites.lockNamespace), so merges never race; a search is one
+ * statement over both tables, so it sees every posting once, before or after a merge.
+ */
+export const PENDING_BATCHES_MAX = 16;
+
+/** Terms are bucketed by this many leading characters (code points). */
+export const BUCKET_CHARS = 2;
+
+/** What one (term, group) block gains: postings flat as (doc, tf, len) triples, in document order. */
+export interface PendingBlock {
+  term: string;
+  grp: number;
+  added: number[];
+}
+
+/** Where the namespace's pending list starts and how many batches it holds. */
+export interface PendingState {
+  merged: number;
+  pending: number;
+}
+
+/** The bucket of a term: its first BUCKET_CHARS code points (a surrogate pair is one). */
+export function bucketOf(term: string): string {
+  let end = 0;
+  for (let n = 0; n < BUCKET_CHARS && end < term.length; n++) {
+    const unit = term.charCodeAt(end);
+    end += unit >= 0xd800 && unit <= 0xdbff && end + 1 < term.length ? 2 : 1;
+  }
+  return term.slice(0, end);
+}
+
+const PENDING_COLUMNS = ['ns', 'bucket', 'first', 'data'];
+const BLOCK_COLUMNS = ['ns', 'term', 'grp', 'data'];
+const BLOCK_APPEND =
+  ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
+
+/** Schema step (Postgres only): the pending list and where it starts; existing postings are all in blocks. */
+export async function addPendingPostings(tx: SqlQueries, dialect: SqlDialect): Promise<void> {
+  if (dialect.name !== 'postgres') return;
+  const { integerType: int, keyType: key, blobType: blob } = dialect;
+  await tx.run(
+    `CREATE TABLE engram_pending (ns ${key} NOT NULL, bucket ${key} NOT NULL, first ${int} NOT NULL,
+      data ${blob} NOT NULL, PRIMARY KEY (ns, bucket, first))`,
+    [],
+  );
+  await tx.run(`ALTER TABLE engram_namespaces ADD COLUMN merged ${int} NOT NULL DEFAULT 0`, []);
+  await tx.run(`ALTER TABLE engram_namespaces ADD COLUMN pending ${int} NOT NULL DEFAULT 0`, []);
+  await tx.run('UPDATE engram_namespaces SET merged = docnos', []);
+}
+
+/**
+ * An append-only batch's new postings (its documents end before `end`): inserted as pending rows, or
+ * merged with the pending list into the blocks when the batch completes a group or the list is long.
+ * `state` is the namespace's before the batch; returns its state after.
+ */
+export async function appendPending(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  blocks: readonly PendingBlock[],
+  state: PendingState,
+  end: number,
+): Promise<PendingState> {
+  const open = blockOf(end) * BLOCK_DOCS;
+  const boundary = open > state.merged ? open : state.pending >= PENDING_BATCHES_MAX ? end : undefined;
+  if (boundary === undefined) {
+    await insertPending(db, dialect, namespace, blocks);
+    return { merged: state.merged, pending: state.pending + 1 };
+  }
+  return mergePending(db, dialect, namespace, state, boundary, blocks);
+}
+
+/**
+ * Moves the pending postings of documents below `boundary` (a group's first number, or past every
+ * document) with those of `batch` into the blocks: a block that cannot exist yet (its group lies wholly
+ * at or above `merged`) is inserted whole, one that may exist gets them appended in the statement. What
+ * lies at or above the boundary is written back as pending rows.
+ */
+export async function mergePending(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  state: PendingState,
+  boundary: number,
+  batch: readonly PendingBlock[] = [],
+): Promise<PendingState> {
+  // By term, then a short list of groups (mostly one).
+  const merged = new Map<string, PendingBlock[]>();
+  const blockOfTerm = (term: string, grp: number): number[] => {
+    let list = merged.get(term);
+    if (list === undefined) {
+      list = [];
+      merged.set(term, list);
+    }
+    for (const block of list) if (block.grp === grp) return block.added;
+    const block: PendingBlock = { term, grp, added: [] };
+    list.push(block);
+    return block.added;
+  };
+  if (state.pending > 0) {
+    // Batch after batch, so that each block's postings come in document order.
+    const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
+    const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
+    for (const { data } of rows) {
+      forEachEntry(data, (name, bytes) => {
+        const term = UTF8_DECODER.decode(name);
+        let grp = -1;
+        let added: number[] = [];
+        forEachPosting(bytes, (doc, tf, len) => {
+          if (blockOf(doc) !== grp) {
+            grp = blockOf(doc);
+            added = blockOfTerm(term, grp);
+          }
+          added.push(doc, tf, len);
+        });
+      });
+    }
+    if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
+  }
+  // The batch's documents come after every pending one (numbers are handed out in commit order).
+  for (const { term, grp, added } of batch) {
+    const into = blockOfTerm(term, grp);
+    for (const value of added) into.push(value);
+  }
+  const below: PendingBlock[] = [];
+  const rest: PendingBlock[] = [];
+  for (const list of merged.values()) {
+    for (const block of list) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
+  }
+  // Blocks hold only documents below `merged`: a group above its last one has none yet.
+  const lastMergedGroup = state.merged > 0 ? blockOf(state.merged - 1) : -1;
+  const existing = await lastDocs(
+    db,
+    dialect,
+    namespace,
+    below.filter((b) => b.grp <= lastMergedGroup),
+  );
+  const inserts: SqlParam[][] = [];
+  const appends: SqlParam[][] = [];
+  for (const { term, grp, added } of below.sort(byKey)) {
+    const last = existing.get(term)?.get(grp);
+    if (last === undefined) inserts.push([namespace, term, grp, encodeTriples(added, 0)]);
+    else appends.push([namespace, term, grp, encodeTriples(added, last)]);
+  }
+  const bulk = new BulkWriter(db, dialect);
+  await bulk.insert('engram_postings', BLOCK_COLUMNS, inserts);
+  await bulk.insert('engram_postings', BLOCK_COLUMNS, appends, BLOCK_APPEND);
+  await insertPending(db, dialect, namespace, rest);
+  return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
+}
+
+/**
+ * Postings as pending rows, one per bucket, keyed by their first document. A row holds entries in term
+ * order: the term's UTF-8 length and bytes, then its postings' length and bytes (encodeTriples from 0).
+ */
+async function insertPending(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  blocks: readonly PendingBlock[],
+): Promise<void> {
+  if (blocks.length === 0) return;
+  const byTerm = new Map<string, number[]>();
+  let first = Number.POSITIVE_INFINITY;
+  for (const { term, added } of [...blocks].sort(byKey)) {
+    const triples = byTerm.get(term);
+    byTerm.set(term, triples === undefined ? added : triples.concat(added));
+    first = Math.min(first, added[0]!);
+  }
+  const buckets = new Map<string, Uint8Array[]>();
+  for (const [term, triples] of byTerm) {
+    const bucket = bucketOf(term);
+    let parts = buckets.get(bucket);
+    if (parts === undefined) {
+      parts = [];
+      buckets.set(bucket, parts);
+    }
+    const name = UTF8.encode(term);
+    const postings = encodeTriples(triples, 0);
+    parts.push(varint(name.length), name, varint(postings.length), postings);
+  }
+  const rows = [...buckets].map(([bucket, parts]) => [namespace, bucket, first, joinBytes(parts)]);
+  await new BulkWriter(db, dialect).insert('engram_pending', PENDING_COLUMNS, rows);
+}
+
+const UTF8 = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
+
+/**
+ * The entries of a pending row for exact terms and prefixes, as (term, postings) pairs: names are compared
+ * as bytes, so only the matching ones are decoded (a row holds its bucket's every term).
+ */
+export function matchingEntries(
+  terms: readonly string[],
+  prefixes: readonly string[],
+): (data: Uint8Array) => [string, Uint8Array][] {
+  const exact = terms.map((term) => UTF8.encode(term));
+  const starts = prefixes.map((prefix) => UTF8.encode(prefix));
+  const begins = (name: Uint8Array, with_: Uint8Array) => {
+    if (name.length < with_.length) return false;
+    for (let i = 0; i < with_.length; i++) if (name[i] !== with_[i]) return false;
+    return true;
+  };
+  return (data) => {
+    const out: [string, Uint8Array][] = [];
+    forEachEntry(data, (name, postings) => {
+      const match =
+        exact.some((term) => term.length === name.length && begins(name, term)) ||
+        starts.some((prefix) => begins(name, prefix));
+      if (match) out.push([UTF8_DECODER.decode(name), postings]);
+    });
+    return out;
+  };
+}
+
+/** Calls `visit` with each entry of a pending row, in term order: the term's UTF-8 bytes and its postings. */
+export function forEachEntry(
+  data: Uint8Array,
+  visit: (name: Uint8Array, postings: Uint8Array) => void,
+): void {
+  let at = 0;
+  const get = () => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = data[at++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+  };
+  while (at < data.length) {
+    const nameLength = get();
+    const name = data.subarray(at, at + nameLength);
+    at += nameLength;
+    const length = get();
+    visit(name, data.subarray(at, at + length));
+    at += length;
+  }
+}
+
+/** One-byte varints, shared: most names and many postings are shorter than 128 bytes. */
+const SMALL_VARINTS = Array.from({ length: 0x80 }, (_, i) => Uint8Array.of(i));
+
+function varint(value: number): Uint8Array {
+  if (value < 0x80) return SMALL_VARINTS[value]!;
+  const out: number[] = [];
+  while (value >= 0x80) {
+    out.push((value % 0x80) | 0x80);
+    value = Math.floor(value / 0x80);
+  }
+  out.push(value);
+  return Uint8Array.from(out);
+}
+
+function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The last document of each of these blocks that exists, by term then group (the whole rows travel). */
+async function lastDocs(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  wanted: readonly PendingBlock[],
+): Promise<Map<string, Map<number, number>>> {
+  const out = new Map<string, Map<number, number>>();
+  if (wanted.length === 0) return out;
+  const terms = dialect.inList('term', [...new Set(wanted.map((b) => b.term))]);
+  const groups = [...new Set(wanted.map((b) => b.grp))];
+  const sql = `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND ${terms.sql}
+    AND grp >= ? AND grp <= ?`;
+  const rows = await db.all<{ term: string; grp: number | string; data: Uint8Array }>(dialect.native(sql), [
+    namespace,
+    ...terms.params,
+    Math.min(...groups),
+    Math.max(...groups),
+  ]);
+  for (const row of rows) {
+    let byGroup = out.get(row.term);
+    if (byGroup === undefined) {
+      byGroup = new Map();
+      out.set(row.term, byGroup);
+    }
+    byGroup.set(Number(row.grp), lastDoc(row.data));
+  }
+  return out;
+}
+
+/** Key order, (term, group): the order of the primary key. */
+function byKey(a: PendingBlock, b: PendingBlock): number {
+  return a.term < b.term ? -1 : a.term > b.term ? 1 : a.grp - b.grp;
+}

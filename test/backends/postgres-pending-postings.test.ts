@@ -1,0 +1,227 @@
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { PENDING_BATCHES_MAX } from '../../src/backends/sql/pending-postings.js';
+import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
+import { memoryRecordToWrite } from '../../src/core/sync/records.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+
+/**
+ * Postgres' pending list (pending-postings.ts): new postings wait in `engram_pending` and are merged into
+ * the blocks when a group of document numbers fills, when too many batches wait, or before an edit or a
+ * delete touches them. Whatever the state of the list, searches answer what InMemoryStore answers (same
+ * ids, same scores), at once after every write. On PGlite, and on the real server when DATABASE_URL is set.
+ */
+interface Database {
+  name: string;
+  store(): PostgresStore;
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+const databases: Database[] = [];
+const pg = await PGlite.create();
+afterAll(() => pg.close());
+databases.push({
+  name: 'PGlite',
+  store: () => new PostgresStore(pglite(pg)),
+  query: async <T>(sql: string, params: unknown[] = []) => (await pg.query<T>(sql, params)).rows,
+});
+const url = process.env.DATABASE_URL;
+if (url) {
+  const schema = `engram_pending_${process.pid}_${Date.now().toString(36)}`;
+  const admin = postgres(url, { onnotice: () => {}, max: 2, connection: { search_path: schema } });
+  await admin.unsafe(`CREATE SCHEMA ${schema}`);
+  afterAll(async () => {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+  databases.push({
+    name: 'Postgres',
+    store: () => new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } })),
+    query: async <T>(sql: string, params: unknown[] = []) =>
+      (await admin.unsafe(sql, params as string[])) as unknown as T[],
+  });
+}
+
+const WORDS = ['coffee', 'roast', 'dark', 'tea', 'green', 'morning', 'running', 'cat', 'zebra', 'quiet'];
+const text = (i: number) =>
+  `${WORDS[i % 10]} ${WORDS[(i * 7 + 3) % 10]} ${WORDS[(i * 3 + 1) % 10]} note${i % 37} common`;
+const QUERIES = ['coffee', 'dark roast', 'run*', 'note1*', 'common', 'zebra -tea', '"green morning"', 'q*'];
+
+/** The same writes into InMemoryStore, the reference every search is compared with. */
+async function pair(db: Database, namespace: string): Promise<[Engram, Engram]> {
+  return [
+    await createMemory({ store: db.store(), namespace }),
+    await createMemory({ store: new InMemoryStore(), namespace }),
+  ];
+}
+
+async function expectSameSearches(ours: Engram, reference: Engram): Promise<void> {
+  for (const q of QUERIES) {
+    const hits = async (mem: Engram) =>
+      (await mem.search(q, { limit: 1000 })).map((h) => [h.memory.id, h.score]);
+    expect(await hits(ours), q).toEqual(await hits(reference));
+  }
+}
+
+async function state(db: Database, namespace: string) {
+  const [row] = await db.query<{ docnos: string; merged: string; pending: string }>(
+    'SELECT docnos, merged, pending FROM engram_namespaces WHERE ns = $1',
+    [namespace],
+  );
+  const [count] = await db.query<{ n: string }>('SELECT count(*) AS n FROM engram_pending WHERE ns = $1', [
+    namespace,
+  ]);
+  return {
+    docnos: Number(row!.docnos),
+    merged: Number(row!.merged),
+    pending: Number(row!.pending),
+    rows: Number(count!.n),
+  };
+}
+
+const inputs = (from: number, count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `m${String(from + i).padStart(6, '0')}`,
+    content: text(from + i),
+  }));
+
+for (const db of databases) {
+  describe(`Postgres pending list of postings (${db.name})`, () => {
+    it('merges a group into its blocks when a batch fills it, and keeps the rest pending', async () => {
+      const [ours, reference] = await pair(db, 'fill');
+      const batch = 1000;
+      for (let from = 0; from < BLOCK_DOCS + 300; from += batch) {
+        const items = inputs(from, Math.min(batch, BLOCK_DOCS + 300 - from));
+        await ours.addMany(items);
+        await reference.addMany(items);
+        const after = await state(db, 'fill');
+        expect(after.merged).toBe(from + batch > BLOCK_DOCS ? BLOCK_DOCS : 0);
+        await expectSameSearches(ours, reference);
+      }
+      // Group 0 is wholly in blocks, each written once: its docs are no longer in the pending rows.
+      const rows = await db.query<{ grp: string }>(
+        `SELECT grp FROM engram_postings WHERE ns = 'fill' AND term = 'common'`,
+      );
+      expect(rows.map((r) => Number(r.grp))).toEqual([0]);
+      expect(await state(db, 'fill')).toMatchObject({
+        docnos: BLOCK_DOCS + 300,
+        merged: BLOCK_DOCS,
+        pending: 1,
+      });
+      await Promise.all([ours.close(), reference.close()]);
+    }, 120_000);
+
+    it('merges everything once more than PENDING_BATCHES_MAX small batches wait', async () => {
+      const [ours, reference] = await pair(db, 'small');
+      for (let i = 0; i <= PENDING_BATCHES_MAX; i++) {
+        const [item] = inputs(i, 1);
+        await ours.add(item!);
+        await reference.add(item!);
+        expect((await state(db, 'small')).pending).toBe(i < PENDING_BATCHES_MAX ? i + 1 : 0);
+      }
+      expect(await state(db, 'small')).toMatchObject({ merged: PENDING_BATCHES_MAX + 1, rows: 0 });
+      await expectSameSearches(ours, reference);
+      // Merged blocks take appends: the next merge adds to them instead of replacing them.
+      for (let i = 0; i <= PENDING_BATCHES_MAX; i++) {
+        const [item] = inputs(100 + i, 1);
+        await ours.add(item!);
+        await reference.add(item!);
+      }
+      expect(await state(db, 'small')).toMatchObject({ merged: 2 * (PENDING_BATCHES_MAX + 1), rows: 0 });
+      await expectSameSearches(ours, reference);
+      await Promise.all([ours.close(), reference.close()]);
+    });
+
+    it('edits, deletes and mixed batches on pending memories show in the next search', async () => {
+      const [oursStore, referenceStore] = [db.store(), new InMemoryStore()];
+      const ours = await createMemory({ store: oursStore, namespace: 'edits' });
+      const reference = await createMemory({ store: referenceStore, namespace: 'edits' });
+      for (const mem of [ours, reference]) await mem.addMany(inputs(0, 40));
+      // An old memory (merged) and pending ones, edited, deleted and added in one batch and in several.
+      for (const mem of [ours, reference]) await mem.addMany(inputs(40, 30));
+      expect((await state(db, 'edits')).rows).toBeGreaterThan(0);
+      for (const mem of [ours, reference]) {
+        await mem.update('m000045', { content: 'zebra crossing quietly' });
+        await mem.remove('m000050');
+      }
+      expect(await state(db, 'edits')).toMatchObject({ pending: 0, rows: 0 });
+      await expectSameSearches(ours, reference);
+      expect((await ours.search('crossing')).map((h) => h.memory.id)).toEqual(['m000045']);
+      expect((await ours.search('note13', { limit: 100 })).map((h) => h.memory.id)).not.toContain('m000050');
+      for (const mem of [ours, reference]) {
+        await mem.addMany(inputs(70, 10));
+        await mem.update('m000072', { content: 'green tea at dawn' });
+        await mem.addMany(inputs(80, 5));
+      }
+      await expectSameSearches(ours, reference);
+      // One batch that edits a merged memory, edits a pending one and adds two (a sync push can).
+      await ours.addMany(inputs(85, 5));
+      await reference.addMany(inputs(85, 5));
+      await reference.update('m000003', { content: 'cat quiet replaced' });
+      await reference.update('m000086', { content: 'running late again' });
+      await reference.addMany(inputs(90, 2));
+      const records = await referenceStore.getMemories('edits', ['m000003', 'm000086', 'm000090', 'm000091']);
+      await oursStore.apply('edits', { memories: records.map(memoryRecordToWrite), origin: 'remote' });
+      await expectSameSearches(ours, reference);
+      await Promise.all([ours.close(), reference.close()]);
+    });
+
+    it('concurrent writers across a group boundary lose no posting', async () => {
+      const writers = await Promise.all(
+        [0, 1, 2, 3].map(() => createMemory({ store: db.store(), namespace: 'race' })),
+      );
+      const per = Math.ceil((BLOCK_DOCS + 200) / writers.length);
+      await Promise.all(
+        writers.map(async (mem, w) => {
+          for (let from = 0; from < per; from += 250) {
+            await mem.addMany(inputs(w * 100_000 + from, Math.min(250, per - from)));
+          }
+        }),
+      );
+      const total = per * writers.length;
+      // Every memory's posting of the word they all hold, each once: documents 0 to total - 1.
+      const store = db.store();
+      const docs = (await store.docPostings('race', ['common'], [])).flatMap((list) => Array.from(list.docs));
+      expect(docs.sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+      await store.close();
+      expect(await state(db, 'race')).toMatchObject({ docnos: total, merged: BLOCK_DOCS });
+      await Promise.all(writers.map((mem) => mem.close()));
+    }, 120_000);
+  });
+}
+
+describe('schema v7 -> v8: the pending list arrives empty, and every search stays the same', () => {
+  it('PGlite: a v7 database (postings in blocks only) migrates, reads the same and keeps writing', async () => {
+    const db = await PGlite.create();
+    const first = new PostgresStore(pglite(db));
+    const mem = await createMemory({ store: first, namespace: 'upgrade' });
+    await mem.addMany(inputs(0, 200));
+    // An edit of a pending memory merges the whole list: the postings are then laid out as v7 had them.
+    await mem.update('m000001', { content: 'dark roast coffee edited' });
+    const merged = await createMemory({ store: new InMemoryStore(), namespace: 'upgrade' });
+    await merged.addMany(inputs(0, 200));
+    await merged.update('m000001', { content: 'dark roast coffee edited' });
+    await expectSameSearches(mem, merged);
+    await mem.close();
+    expect((await db.query('SELECT * FROM engram_pending')).rows).toEqual([]);
+    await db.exec(`DROP TABLE engram_pending;
+      ALTER TABLE engram_namespaces DROP COLUMN merged, DROP COLUMN pending;
+      DELETE FROM engram_schema_version WHERE version > 7`);
+    const reopened = await createMemory({ store: new PostgresStore(pglite(db)), namespace: 'upgrade' });
+    await expectSameSearches(reopened, merged);
+    const { rows } = await db.query<{ docnos: number; merged: number; pending: number }>(
+      'SELECT docnos, merged, pending FROM engram_namespaces',
+    );
+    expect(rows.map((r) => [Number(r.docnos), Number(r.merged), Number(r.pending)])).toEqual([[200, 200, 0]]);
+    for (const target of [reopened, merged]) {
+      await target.addMany(inputs(200, 20));
+      await target.remove('m000002');
+      await target.update('m000210', { content: 'zebra zebra' });
+    }
+    await expectSameSearches(reopened, merged);
+    await Promise.all([reopened.close(), merged.close()]);
+    await db.close();
+  }, 120_000);
+});
