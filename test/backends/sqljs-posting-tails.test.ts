@@ -1,13 +1,13 @@
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
-import type { TailBlocks } from '../../src/backends/sql/posting-writes.js';
+import type { PostingTails } from '../../src/backends/sql/posting-tails.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram } from '../../src/index.js';
 
 /** The same store without the cache of the newest posting rows: every batch reads them back. */
 class UncachedStore extends SqlJsStore {
-  protected override postingTails(): Map<string, TailBlocks> | undefined {
+  protected override postingTails(): PostingTails | undefined {
     return undefined;
   }
 }
@@ -61,7 +61,7 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await uncached.close();
   }, 120_000);
 
-  it('forgets what a rolled-back batch wrote: the next batch reads the rows back', async () => {
+  it('forgets what a rolled-back batch wrote and keeps what earlier batches left pending', async () => {
     const cached = new SqlJsStore({ sqlJs: SQL });
     const uncached = new UncachedStore({ sqlJs: SQL });
     const first = Array.from({ length: 50 }, (_, i) => ({ content: text(i) }));
@@ -89,4 +89,62 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await cached.close();
     await uncached.close();
   });
+
+  it("writes the newest group's rows once: when a search reads postings, not per batch", async () => {
+    const store = new SqlJsStore({ sqlJs: SQL });
+    const mem = await open(store);
+    const written: string[] = [];
+    const executor = (store as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
+      .executor;
+    const runNow = executor.runNow.bind(executor);
+    executor.runNow = (sql, params) => {
+      if (sql.startsWith('INSERT INTO engram_postings')) {
+        for (let i = 1; i < params.length; i += 4) written.push(`${params[i]}@${params[i + 1]}`);
+      }
+      runNow(sql, params);
+    };
+    for (let start = 0; start < 900; start += 300) {
+      await mem.addMany(Array.from({ length: 300 }, (_, i) => ({ content: text(start + i) })));
+    }
+    // Three batches in group 0, none of its rows written yet: they wait in the store.
+    expect(written).toEqual([]);
+    const hits = await mem.search('alpha', { limit: 1000 });
+    expect(hits).toHaveLength(90);
+    // The search wrote each pending row once, and a second search has nothing left to write.
+    expect(written.filter((row) => row === 'alpha@0')).toEqual(['alpha@0']);
+    expect(new Set(written).size).toBe(written.length);
+    const count = written.length;
+    await mem.search('beta', { limit: 10 });
+    expect(written).toHaveLength(count);
+    await store.close();
+  });
+
+  it('a batch that reaches the next group writes the rows it leaves; a save writes the rest', async () => {
+    const saved: Uint8Array[] = [];
+    const persist = {
+      load: async () => saved.at(-1) ?? null,
+      save: async (bytes: Uint8Array) => void saved.push(bytes),
+    };
+    const cached = new SqlJsStore({ sqlJs: SQL, persist, saveDelayMs: 60_000, saveMaxDelayMs: 60_000 });
+    const uncached = new UncachedStore({ sqlJs: SQL });
+    for (const store of [cached, uncached]) {
+      const mem = await open(store);
+      for (let start = 0; start < BLOCK_DOCS + 900; start += 1000) {
+        await mem.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: text(start + i) })));
+      }
+    }
+    await cached.flush();
+    const fromSave = new SQL.Database(saved.at(-1)!);
+    const rows = fromSave.exec(
+      'SELECT ns, term, grp, hex(data) FROM engram_postings ORDER BY ns, term, grp',
+    )[0]!.values;
+    fromSave.close();
+    expect(rows).toEqual(await postingRows(uncached));
+    await cached.close();
+    await uncached.close();
+    // Reopened from the file: searches answer as before.
+    const reopened = await open(new SqlJsStore({ sqlJs: SQL, persist }));
+    expect(await reopened.search('alpha', { limit: 1000 })).toHaveLength(500);
+    await reopened.close();
+  }, 120_000);
 });

@@ -12,6 +12,7 @@ import {
   lastDoc,
   textPostings,
 } from './posting-blocks.js';
+import type { PostingTails, TailBlocks, TailRow } from './posting-tails.js';
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
@@ -24,21 +25,6 @@ export interface TextChange {
   id: string;
   before: string | undefined;
   after: string | undefined;
-}
-
-/**
- * The rows of a namespace's newest group as this process last wrote them, for a store that alone writes
- * its database (sql.js): a bulk add then appends to them without reading them back. `docnos` is the
- * namespace's counter after that write; a batch that finds another value (its transaction was rolled
- * back) or that edits or deletes texts drops the cache. `data` maps a term to its row, or to null when
- * the row is known not to exist; `complete`: every row of the group is in `data` (the group was started
- * by a cached write), so a term not in it has no row.
- */
-export interface TailBlocks {
-  grp: number;
-  docnos: number;
-  complete: boolean;
-  data: Map<string, { bytes: Uint8Array; last: number } | null>;
 }
 
 /** What one (term, group) row loses and gains. */
@@ -61,12 +47,13 @@ export async function writePostings(
   namespace: string,
   changes: readonly TextChange[],
   language: unknown,
-  tails?: Map<string, TailBlocks>,
+  tails?: PostingTails,
 ): Promise<{ docOf: Map<string, number>; docs: number; tokens: number }> {
   const docOf = new Map<string, number>();
   if (changes.length === 0) return { docOf, docs: 0, tokens: 0 };
-  let tail = tails?.get(namespace);
-  tails?.delete(namespace);
+  // Never changed here: what this batch does to it is staged, and kept only if the transaction commits.
+  const committed = tails?.get(namespace);
+  let tail = committed;
   const appendOnly = changes.every((c) => c.before === undefined && c.after !== undefined);
   const stored = appendOnly ? new Map<string, number>() : await storedDocs(db, dialect, namespace, changes);
   const fresh = changes.filter((c) => c.after !== undefined && stored.get(c.id) === undefined);
@@ -86,6 +73,11 @@ export async function writePostings(
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
   }
   if (!appendOnly || tail?.docnos !== firstFresh) tail = undefined;
+  if (committed !== undefined && tail === undefined) {
+    // A cache this batch cannot use goes; its pending rows are written first, so the rows read below are current.
+    await tails!.flushNamespace(db, dialect, namespace, committed);
+    tails!.replace(namespace, undefined);
+  }
   // By term, then a short list of groups (mostly one): cheaper than a key string per posting.
   const blocks = new Map<string, BlockChange[]>();
   const blockChange = (term: string, doc: number) => {
@@ -160,15 +152,18 @@ export async function writePostings(
     (b) => b.grp <= lastOld && !(cached(b) && (tail!.complete || tail!.data.has(b.term))),
   );
   const existing = await readBlocks(db, dialect, namespace, unknown);
-  if (tail !== undefined) for (const b of unknown) if (cached(b)) tail.data.set(b.term, null);
   // What the cache holds after this batch: the group of its last document, complete when the batch
   // started that group.
   let next: TailBlocks | undefined;
   if (appendOnly && tails !== undefined) {
     const newest = blockOf(firstFresh + fresh.length - 1);
     next =
-      newest === tail?.grp ? tail : { grp: newest, docnos: 0, complete: newest > lastOld, data: new Map() };
+      newest === tail?.grp
+        ? tail
+        : { grp: newest, docnos: 0, complete: newest > lastOld, data: new Map(), pending: new Set() };
   }
+  /** Rows of the cached group, new bytes deferred to a later write (posting-tails.ts); staged for commit. */
+  const deferred: [string, TailRow][] = [];
   const upserts: SqlParam[][] = [];
   const appends: SqlParam[][] = [];
   const emptied: [string, number][] = [];
@@ -197,7 +192,13 @@ export async function writePostings(
       }
       data = current === undefined ? appended : concatBytes(current, appended);
       if (next !== undefined && change.grp === next.grp) {
-        next.data.set(change.term, { bytes: data, last: added[added.length - 3]! });
+        const row = { bytes: data, last: added[added.length - 3]! };
+        if (next === tail) deferred.push([change.term, row]);
+        else {
+          next.data.set(change.term, row);
+          next.pending.add(change.term);
+        }
+        continue;
       }
     } else {
       // An edited memory keeps its number: its old posting goes, whether or not it is added again.
@@ -224,8 +225,26 @@ export async function writePostings(
   await bulk.insert('engram_postings', POSTING_COLUMNS, upserts, POSTING_UPSERT);
   await bulk.insert('engram_postings', POSTING_COLUMNS, appends, POSTING_APPEND);
   if (next !== undefined) {
-    next.docnos = firstFresh + fresh.length;
-    tails!.set(namespace, next);
+    const kept = next;
+    const docnos = firstFresh + fresh.length;
+    if (kept === tail) {
+      tails!.stage(() => {
+        for (const [term, row] of deferred) {
+          kept.data.set(term, row);
+          kept.pending.add(term);
+        }
+        kept.docnos = docnos;
+      });
+    } else {
+      if (tail !== undefined) {
+        // The batch leaves the cached group: its pending rows are written now, but for those the batch
+        // itself rewrote above (from the cached bytes).
+        const rewritten = new Set(ordered.filter((b) => b.grp === tail!.grp).map((b) => b.term));
+        await tails!.flushNamespace(db, dialect, namespace, tail, rewritten);
+      }
+      kept.docnos = docnos;
+      tails!.replace(namespace, kept);
+    }
   }
   return { docOf, docs, tokens };
 }

@@ -26,7 +26,7 @@ import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
 import { docIdsOf, docMemoriesOf, readDocPostings, readPostings } from './posting-reads.js';
-import type { TailBlocks } from './posting-writes.js';
+import type { PostingTails } from './posting-tails.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
 import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
@@ -66,9 +66,11 @@ export abstract class SqlStore implements MemoryStore {
 
   /**
    * The newest posting rows this store wrote, per namespace, so that bulk adds need not read them back
-   * (posting-writes.ts): only a store that alone writes its database may keep them, so none by default.
+   * and may defer writing them (posting-tails.ts): only a store that alone writes its database may keep
+   * them, committing and rolling them back with its transactions and writing their pending rows before
+   * postings are read or the database leaves the process; none by default.
    */
-  protected postingTails(): Map<string, TailBlocks> | undefined {
+  protected postingTails(): PostingTails | undefined {
     return undefined;
   }
 

@@ -12,7 +12,8 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { type TailBlocks, type TextChange, writePostings } from './posting-writes.js';
+import type { PostingTails } from './posting-tails.js';
+import { type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
@@ -53,8 +54,8 @@ export class StagedWrites implements StoreTransaction {
     private readonly db: SqlQueries,
     private readonly dialect: SqlDialect,
     private readonly namespace: string,
-    /** The newest posting rows as last written, for a store that alone writes its database (posting-writes.ts). */
-    private readonly tails?: Map<string, TailBlocks>,
+    /** The newest posting rows as last written, for a store that alone writes its database (posting-tails.ts). */
+    private readonly tails?: PostingTails,
   ) {
     this.reader = new SqlReader(db, dialect, namespace);
   }

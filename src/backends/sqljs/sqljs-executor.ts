@@ -17,7 +17,11 @@ export class SqlJsExecutor implements SqlExecutor {
     run: async (sql: string, params: readonly SqlParam[]) => this.runNow(sql, params),
   };
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** Told after each transaction's COMMIT, or after its ROLLBACK, before the next queued call runs. */
+    private readonly hooks: { committed?: () => void; rolledBack?: () => void } = {},
+  ) {}
 
   all<T extends object>(sql: string, params: readonly SqlParam[]): Promise<T[]> {
     return this.serial(async () => this.allNow<T>(sql, params));
@@ -28,25 +32,36 @@ export class SqlJsExecutor implements SqlExecutor {
   }
 
   transaction<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
+    return this.serial(() => this.transactionNow(fn));
+  }
+
+  /**
+   * Runs `task` between queued calls, never inside a transaction (sql.js cannot export during one); `first`,
+   * when given, runs in a transaction of its own just before, in the same turn of the queue.
+   */
+  exclusive<T>(task: (db: Database) => T, first?: (tx: SqlQueries) => Promise<void>): Promise<T> {
     return this.serial(async () => {
-      this.db.run('BEGIN');
-      try {
-        const result = await fn(this.direct);
-        this.db.run('COMMIT');
-        return result;
-      } catch (error) {
-        // SQLite may already have rolled back after some errors; the original error is the one to report.
-        try {
-          this.db.run('ROLLBACK');
-        } catch {}
-        throw error;
-      }
+      if (first) await this.transactionNow(first);
+      return task(this.db);
     });
   }
 
-  /** Runs `task` between queued calls, never inside a transaction (sql.js cannot export during one). */
-  exclusive<T>(task: (db: Database) => T): Promise<T> {
-    return this.serial(async () => task(this.db));
+  private async transactionNow<T>(fn: (tx: SqlQueries) => Promise<T>): Promise<T> {
+    this.db.run('BEGIN');
+    let result: T;
+    try {
+      result = await fn(this.direct);
+      this.db.run('COMMIT');
+    } catch (error) {
+      // SQLite may already have rolled back after some errors; the original error is the one to report.
+      try {
+        this.db.run('ROLLBACK');
+      } catch {}
+      this.hooks.rolledBack?.();
+      throw error;
+    }
+    this.hooks.committed?.();
+    return result;
   }
 
   close(): Promise<void> {

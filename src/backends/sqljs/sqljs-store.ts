@@ -1,10 +1,10 @@
 import type { SqlJsStatic } from 'sql.js';
 import { storageError } from '../../core/errors.js';
 import { importPeer } from '../../core/optional-peer.js';
-import type { StoreCapabilities } from '../../core/store-contract.js';
+import type { DocPostingList, StoreCapabilities, TextPosting } from '../../core/store-contract.js';
 import { sqliteDialect } from '../sql/dialect.js';
-import type { SqlExecutor } from '../sql/executor.js';
-import type { TailBlocks } from '../sql/posting-writes.js';
+import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
+import { PostingTails } from '../sql/posting-tails.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { DebouncedSave } from './debounced-save.js';
 import { filePersistence } from './file-persistence.js';
@@ -68,7 +68,7 @@ export class SqlJsStore extends SqlStore {
 
   /** The database as an SQLite file image, readable by any SQLite. */
   export(): Promise<Uint8Array> {
-    return this.use('export', async () => this.executor!.exclusive((db) => db.export()));
+    return this.use('export', async () => this.executor!.exclusive((db) => db.export(), this.writePending));
   }
 
   protected override async connect(): Promise<SqlExecutor> {
@@ -92,7 +92,10 @@ export class SqlJsStore extends SqlStore {
       await this.releaseLock();
       throw error;
     }
-    this.executor = new SqlJsExecutor(db);
+    this.executor = new SqlJsExecutor(db, {
+      committed: () => this.tails.commit(),
+      rolledBack: () => this.tails.rollback(),
+    });
     return this.executor;
   }
 
@@ -109,11 +112,42 @@ export class SqlJsStore extends SqlStore {
     this.saver?.schedule();
   }
 
-  /** Only this store writes its database: the newest posting rows it wrote stay true (posting-writes.ts). */
-  private readonly tails = new Map<string, TailBlocks>();
+  /**
+   * Only this store writes its database: the newest posting rows it wrote stay true, and writing them can
+   * wait (posting-tails.ts) until a search reads postings, the database is exported or saved, or a batch
+   * edits, deletes or leaves their group.
+   */
+  private readonly tails = new PostingTails();
 
-  protected override postingTails(): Map<string, TailBlocks> | undefined {
+  protected override postingTails(): PostingTails | undefined {
     return this.tails;
+  }
+
+  /** Run in a transaction of its own before postings are read or the database is exported. */
+  private readonly writePending = (tx: SqlQueries) => this.tails.flush(tx, this.dialect);
+
+  override async postings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<TextPosting[]> {
+    await this.writePendingRows();
+    return super.postings(namespace, terms, prefixes);
+  }
+
+  override async docPostings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<DocPostingList[]> {
+    await this.writePendingRows();
+    return super.docPostings(namespace, terms, prefixes);
+  }
+
+  private writePendingRows(): Promise<void> {
+    return this.use('write postings', async (db) => {
+      if (this.tails.hasPending) await db.transaction(this.writePending);
+    });
   }
 
   protected override async disconnect(db: SqlExecutor): Promise<void> {
@@ -138,7 +172,7 @@ export class SqlJsStore extends SqlStore {
     const bytes = await this.executor!.exclusive((db) => {
       compactIfWorthIt(db);
       return db.export();
-    });
+    }, this.writePending);
     await this.persistence!.save(bytes);
   }
 }
