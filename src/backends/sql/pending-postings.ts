@@ -1,7 +1,14 @@
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, blockOf, encodeTriples, forEachPosting, lastDoc } from './posting-blocks.js';
+import {
+  BLOCK_DOCS,
+  blockOf,
+  encodeTriples,
+  forEachPosting,
+  lastDoc,
+  VarintReader,
+} from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
@@ -237,24 +244,14 @@ export function forEachEntry(
   data: Uint8Array,
   visit: (name: Uint8Array, postings: Uint8Array) => void,
 ): void {
-  let at = 0;
-  const get = () => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = data[at++]!;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-    }
-  };
-  while (at < data.length) {
-    const nameLength = get();
-    const name = data.subarray(at, at + nameLength);
-    at += nameLength;
-    const length = get();
-    visit(name, data.subarray(at, at + length));
-    at += length;
+  const reader = new VarintReader(data);
+  while (!reader.done) {
+    const nameLength = reader.next();
+    const name = data.subarray(reader.at, reader.at + nameLength);
+    reader.at += nameLength;
+    const length = reader.next();
+    visit(name, data.subarray(reader.at, reader.at + length));
+    reader.at += length;
   }
 }
 

@@ -70,22 +70,33 @@ export function forEachPosting(
   bytes: Uint8Array,
   visit: (doc: number, tf: number, len: number) => void,
 ): void {
-  let at = 0;
-  const get = () => {
+  const reader = new VarintReader(bytes);
+  let doc = 0;
+  while (!reader.done) {
+    doc += reader.next();
+    const tf = reader.next();
+    visit(doc, tf, reader.next());
+  }
+}
+
+/** Reads unsigned LEB128 varints from `bytes`, in order; `at` may be moved past raw bytes between reads. */
+export class VarintReader {
+  at = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  get done(): boolean {
+    return this.at >= this.bytes.length;
+  }
+
+  next(): number {
     let value = 0;
     let scale = 1;
     for (;;) {
-      const byte = bytes[at++]!;
+      const byte = this.bytes[this.at++]!;
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
       scale *= 0x80;
     }
-  };
-  let doc = 0;
-  while (at < bytes.length) {
-    doc += get();
-    const tf = get();
-    visit(doc, tf, get());
   }
 }
 
