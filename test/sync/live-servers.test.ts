@@ -140,6 +140,9 @@ if (!url) {
       const a = await createMemory({ namespace: 'control', sync: { ...sync, fetch: via(appOne) } });
       const b = await createMemory({ namespace: 'control', sync: { ...sync, fetch: via(appTwo) } });
       await expect.poll(() => b.liveState, { timeout: 5000 }).toBe('live');
+      // Let B's start-up pull finish first: on a slow machine it could otherwise land after A's push
+      // and bring the memory by itself, which says nothing about news between the edges.
+      await b.sync();
       const m = await a.add({ content: 'unheard' });
       await a.sync();
       await new Promise((r) => setTimeout(r, 700));
