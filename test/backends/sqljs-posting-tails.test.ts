@@ -147,4 +147,39 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     expect(await reopened.search('alpha', { limit: 1000 })).toHaveLength(500);
     await reopened.close();
   }, 120_000);
+
+  it('forgets a rolled-back batch that had left its group and written the rows it left', async () => {
+    const cached = new SqlJsStore({ sqlJs: SQL });
+    const uncached = new UncachedStore({ sqlJs: SQL });
+    const batch = (from: number, count: number, prefix = '') =>
+      Array.from({ length: count }, (_, i) => ({ content: `${prefix}${text(from + i)}` }));
+    // Group 0 up to 3300, then a batch that crosses into group 1 and fails after writing group 0's rows.
+    const before = [batch(0, 300), batch(300, 1000), batch(1300, 1000), batch(2300, 1000)];
+    const failed = batch(3300, 1000, 'failed ');
+    const after = [batch(3300, 1000), batch(4300, 50)];
+    const mem = await open(cached);
+    for (const items of before) await mem.addMany(items);
+    const executor = (cached as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
+      .executor;
+    const runNow = executor.runNow.bind(executor);
+    const written: string[] = [];
+    executor.runNow = (sql, params) => {
+      if (sql.startsWith('INSERT INTO engram_postings')) written.push(`${params[1]}@${params[2]}`);
+      if (sql.startsWith('INSERT INTO engram_memories')) throw new Error('disk full');
+      runNow(sql, params);
+    };
+    await expect(mem.addMany(failed)).rejects.toThrow(/disk full/);
+    executor.runNow = runNow;
+    // The failed batch did write group 0's rows (then rolled back): the case under test.
+    expect(written.length).toBeGreaterThan(0);
+    for (const items of after) await mem.addMany(items);
+    const reference = await open(uncached);
+    for (const items of [...before, ...after]) await reference.addMany(items);
+    expect(await postingRows(cached)).toEqual(await postingRows(uncached));
+    expect(await mem.search('failed', { limit: 5 })).toEqual([]);
+    const scores = async (m: Engram) => (await m.search('alpha w7', { limit: 50 })).map((h) => h.score);
+    expect(await scores(mem)).toEqual(await scores(reference));
+    await cached.close();
+    await uncached.close();
+  }, 120_000);
 });

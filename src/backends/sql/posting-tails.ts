@@ -1,11 +1,60 @@
+import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { BLOCK_DOCS, blockOf } from './posting-blocks.js';
 
-/** A posting row of a namespace's newest group as the store holds it: its bytes and their last document. */
-export interface TailRow {
-  bytes: Uint8Array;
-  last: number;
+/**
+ * A posting row of a namespace's newest group as the store holds it: its bytes and their last document.
+ * The bytes sit at the start of a buffer with room to grow, so a bulk add appends each posting in place
+ * (`append`) instead of copying the row once per batch.
+ */
+export class TailRow {
+  /** The batch that last touched the row (PostingTails' undo log records a row once per batch). */
+  stamp = 0;
+
+  private constructor(
+    private buffer: Uint8Array,
+    public size: number,
+    public last: number,
+  ) {}
+
+  static of(bytes: Uint8Array, last: number): TailRow {
+    return new TailRow(bytes, bytes.length, last);
+  }
+
+  static empty(): TailRow {
+    return new TailRow(new Uint8Array(16), 0, 0);
+  }
+
+  get bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.size);
+  }
+
+  /** One posting after the row's last, as `encodeTriples` writes it: doc delta, tf, length as varints. */
+  append(doc: number, tf: number, length: number): void {
+    // Three varints of safe integers take at most 24 bytes.
+    if (this.size + 24 > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.size + 24));
+      grown.set(this.buffer.subarray(0, this.size));
+      this.buffer = grown;
+    }
+    this.put(doc - this.last);
+    this.put(tf);
+    this.put(length);
+    this.last = doc;
+  }
+
+  private put(value: number): void {
+    const out = this.buffer;
+    let at = this.size;
+    while (value >= 0x80) {
+      out[at++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    out[at++] = value;
+    this.size = at;
+  }
 }
 
 /**
@@ -28,6 +77,27 @@ export interface TailBlocks {
 
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
 
+/** What the current transaction appended to a committed tail's rows, undone if it rolls back. */
+interface UndoLog {
+  tail: TailBlocks;
+  rows: TailRow[];
+  terms: string[];
+  sizes: number[];
+  lasts: number[];
+  /** 1: the row was made by the transaction, 2: the transaction made it pending, 0: neither. */
+  made: number[];
+}
+
+/** The terms of one text and their counts, reused from text to text. */
+const textTerms: string[] = [];
+const textCounts: number[] = [];
+let textLength = 0;
+const collect = (term: string, count: number, length: number) => {
+  textTerms.push(term);
+  textCounts.push(count);
+  textLength = length;
+};
+
 /**
  * The newest posting rows per namespace, with the writes deferred to them. What a transaction changes is
  * staged and becomes the store's state only when the transaction commits (`commit`, called by the
@@ -37,6 +107,8 @@ const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = exclud
 export class PostingTails {
   private readonly tails = new Map<string, TailBlocks>();
   private staged: (() => void)[] = [];
+  private undo: UndoLog[] = [];
+  private batches = 0;
 
   /** The namespace's committed tail; callers never change it, they `stage` what their write does to it. */
   get(namespace: string): TailBlocks | undefined {
@@ -59,11 +131,117 @@ export class PostingTails {
   commit(): void {
     const staged = this.staged;
     this.staged = [];
+    this.undo = [];
     for (const change of staged) change();
   }
 
   rollback(): void {
     this.staged = [];
+    for (const log of this.undo.reverse()) {
+      for (let i = log.rows.length - 1; i >= 0; i--) {
+        const row = log.rows[i]!;
+        row.size = log.sizes[i]!;
+        row.last = log.lasts[i]!;
+        if (log.made[i] === 1) log.tail.data.delete(log.terms[i]!);
+        if (log.made[i]! > 0) log.tail.pending.delete(log.terms[i]!);
+      }
+    }
+    this.undo = [];
+  }
+
+  /**
+   * Files a bulk add's postings, in the caller's transaction: `texts` are new memories numbered from
+   * `first` up. Each posting is appended to its row's bytes in place; only rows of groups the batch
+   * leaves are written now, the newest group's wait (pending). Returns undefined, doing nothing, when the
+   * cache cannot take the batch alone (rows of its group it does not hold may exist): the caller's
+   * general path then reads them back. The rows come out byte for byte as that path writes them.
+   */
+  async appendTexts(
+    db: SqlQueries,
+    dialect: SqlDialect,
+    namespace: string,
+    first: number,
+    texts: readonly string[],
+    language: unknown,
+  ): Promise<{ docs: number; tokens: number } | undefined> {
+    const committed = this.tails.get(namespace);
+    // Numbers from `first` up were never handed out: a group starting there has no rows yet.
+    const usable = committed ? committed.docnos === first && committed.complete : first % BLOCK_DOCS === 0;
+    if (!usable) return undefined;
+    const stamp = ++this.batches;
+    const fresh = (grp: number): TailBlocks => ({
+      grp,
+      docnos: 0,
+      complete: true,
+      data: new Map(),
+      pending: new Set(),
+    });
+    let tail = committed ?? fresh(blockOf(first));
+    const log: UndoLog | undefined = committed && {
+      tail: committed,
+      rows: [],
+      terms: [],
+      sizes: [],
+      lasts: [],
+      made: [],
+    };
+    if (log) this.undo.push(log);
+    let tokens = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const doc = first + i;
+      if (blockOf(doc) !== tail.grp) {
+        // The batch leaves the group: its rows are written now, and the cache moves to the next one.
+        await this.writeRows(db, dialect, namespace, tail);
+        tail = fresh(blockOf(doc));
+      }
+      textTerms.length = 0;
+      textCounts.length = 0;
+      textLength = 0;
+      visitIndexTerms(texts[i]!, language, collect);
+      const { data, pending } = tail;
+      const logged = tail === committed ? log : undefined;
+      for (let t = 0; t < textTerms.length; t++) {
+        const term = textTerms[t]!;
+        let row = data.get(term);
+        // null: known not to exist, as in a complete tail a term it does not name.
+        if (row == null) {
+          row = TailRow.empty();
+          data.set(term, row);
+          pending.add(term);
+          if (logged) record(logged, term, row, 1);
+        } else if (row.stamp !== stamp) {
+          if (logged) record(logged, term, row, pending.has(term) ? 0 : 2);
+          pending.add(term);
+        }
+        row.stamp = stamp;
+        row.append(doc, textCounts[t]!, textLength);
+      }
+      tokens += textLength;
+    }
+    const docnos = first + texts.length;
+    if (tail === committed) {
+      this.stage(() => {
+        committed.docnos = docnos;
+      });
+    } else {
+      tail.docnos = docnos;
+      this.replace(namespace, tail);
+    }
+    return { docs: texts.length, tokens };
+  }
+
+  /** Writes every pending row of `tail` (a group being left), in the caller's transaction. */
+  private async writeRows(db: SqlQueries, dialect: SqlDialect, namespace: string, tail: TailBlocks) {
+    const rows: SqlParam[][] = [];
+    for (const term of [...tail.pending].sort()) {
+      rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
+    }
+    await new BulkWriter(db, dialect).insert(
+      'engram_postings',
+      ['ns', 'term', 'grp', 'data'],
+      rows,
+      POSTING_UPSERT,
+    );
   }
 
   /** Whether some namespace has rows newer than the database's. */
@@ -106,4 +284,12 @@ export class PostingTails {
       for (const term of written) tail.pending.delete(term);
     });
   }
+}
+
+function record(log: UndoLog, term: string, row: TailRow, made: number): void {
+  log.rows.push(row);
+  log.terms.push(term);
+  log.sizes.push(row.size);
+  log.lasts.push(row.last);
+  log.made.push(made);
 }

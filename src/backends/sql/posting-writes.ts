@@ -12,7 +12,7 @@ import {
   lastDoc,
   textPostings,
 } from './posting-blocks.js';
-import type { PostingTails, TailBlocks, TailRow } from './posting-tails.js';
+import { type PostingTails, type TailBlocks, TailRow } from './posting-tails.js';
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
@@ -71,6 +71,12 @@ export async function writePostings(
       pending = { docnos: firstFresh, merged: Number(row!.merged), pending: Number(row!.pending) };
     }
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
+  }
+  if (appendOnly && tails !== undefined) {
+    // sql.js: the cache of the newest rows files the batch alone when it holds every row it touches.
+    const texts = fresh.map((c) => c.after!);
+    const appended = await tails.appendTexts(db, dialect, namespace, firstFresh, texts, language);
+    if (appended !== undefined) return { docOf, ...appended };
   }
   if (!appendOnly || tail?.docnos !== firstFresh) tail = undefined;
   if (committed !== undefined && tail === undefined) {
@@ -192,7 +198,7 @@ export async function writePostings(
       }
       data = current === undefined ? appended : concatBytes(current, appended);
       if (next !== undefined && change.grp === next.grp) {
-        const row = { bytes: data, last: added[added.length - 3]! };
+        const row = TailRow.of(data, added[added.length - 3]!);
         if (next === tail) deferred.push([change.term, row]);
         else {
           next.data.set(change.term, row);

@@ -81,13 +81,13 @@ function tally(key: KeyEntry, found: KeyEntry[]): void {
 }
 
 /**
- * Calls `visit(key, count)` for each index key of `source` (a stem, then its word as written, in order
- * of first occurrence) and returns the number of words; undefined, visiting nothing, unless `source` is
- * ASCII.
+ * Calls `visit(key, count, length)` for each index key of `source` (a stem, then its word as written, in
+ * order of first occurrence; `length`: the number of words, the same for every key) and returns the number
+ * of words; undefined, visiting nothing, unless `source` is ASCII.
  */
 export function visitAsciiEnglish(
   source: string,
-  visit: (key: string, count: number) => void,
+  visit: (key: string, count: number, length: number) => void,
 ): number | undefined {
   if (!ASCII.test(source)) return undefined;
   // Dropped between texts only: an entry counted in this text must stay the one its word finds.
@@ -121,6 +121,6 @@ export function visitAsciiEnglish(
   }
   // Counts are copied out before visiting, so that a visitor indexing another text cannot disturb them.
   const counts = found.map((key) => key.count);
-  for (let i = 0; i < found.length; i++) visit(found[i]!.key, counts[i]!);
+  for (let i = 0; i < found.length; i++) visit(found[i]!.key, counts[i]!, length);
   return length;
 }

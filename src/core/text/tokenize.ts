@@ -44,13 +44,13 @@ export function indexText(text: string, language?: unknown): { length: number; t
 }
 
 /**
- * indexText's terms and counts, in its order, handed to `visit` one by one: for a store that files each
- * term at once, without the Map. Returns the document length.
+ * indexText's terms and counts, in its order, handed to `visit` one by one with the document length (known
+ * before the first): for a store that files each posting at once, without the Map. Returns the length.
  */
 export function visitIndexTerms(
   text: string,
   language: unknown,
-  visit: (term: string, count: number) => void,
+  visit: (term: string, count: number, length: number) => void,
 ): number {
   if (isCiphertext(text)) return 0;
   const analyzer = analyzerFor(language);
@@ -58,7 +58,7 @@ export function visitIndexTerms(
   if (length !== undefined) return length;
   const terms = new Map<string, number>();
   const counted = countTerms(analyzer, text, terms);
-  for (const [term, count] of terms) visit(term, count);
+  for (const [term, count] of terms) visit(term, count, counted);
   return counted;
 }
 
