@@ -1,5 +1,5 @@
 import type { TextPosting, TextStats } from '../../core/store-contract.js';
-import { indexText } from '../../core/text/index.js';
+import { indexText, visitIndexTerms } from '../../core/text/index.js';
 
 /** One term's postings as parallel typed arrays: document numbers and term frequencies. */
 class TermPostings {
@@ -55,8 +55,17 @@ export class InvertedIndex {
 
   /** `language`: the namespace's stored `language` meta (see indexText). */
   add(id: string, text: string, language: unknown): void {
-    const { length, terms } = indexText(text, language);
     const doc = this.docIds.length;
+    // Each term is filed as the text is read: no Map of the text's terms (see visitIndexTerms).
+    const length = visitIndexTerms(text, language, (term, tf) => {
+      let postings = this.terms.get(term);
+      if (!postings) {
+        postings = new TermPostings();
+        this.terms.set(term, postings);
+        this.vocabulary = null;
+      }
+      postings.push(doc, tf);
+    });
     this.docIds.push(id);
     this.docOf.set(id, doc);
     if (doc === this.lengths.length) {
@@ -66,15 +75,6 @@ export class InvertedIndex {
     }
     this.lengths[doc] = length;
     this.tokens += length;
-    for (const [term, tf] of terms) {
-      let postings = this.terms.get(term);
-      if (!postings) {
-        postings = new TermPostings();
-        this.terms.set(term, postings);
-        this.vocabulary = null;
-      }
-      postings.push(doc, tf);
-    }
   }
 
   remove(id: string, text: string, language: unknown): void {
