@@ -5,6 +5,7 @@ import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  DocPostingList,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -29,7 +30,8 @@ import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
-import { readPostings, SlotCache } from './text-reader.js';
+import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
+import { readDocPostings, readPostings } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBVectorIndex } from './vector-index.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
@@ -334,6 +336,27 @@ export class IndexedDBStore implements MemoryStore {
     return this.read('postings', ['textShards', 'textTables'], (tx) =>
       readPostings(tx, namespace, terms, prefixes, this.slots),
     );
+  }
+
+  docPostings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<DocPostingList[]> {
+    return this.read('docPostings', ['textShards', 'textTables'], (tx) =>
+      readDocPostings(tx, namespace, terms, prefixes, this.slots),
+    );
+  }
+
+  docIds(namespace: string, docs: readonly number[]): Promise<Map<number, string>> {
+    return this.read('docIds', ['textTables'], (tx) => readDocIds(tx, namespace, docs, this.slots));
+  }
+
+  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+    return this.read('docMemories', ['textTables', 'memories', 'vectors'], async (tx) => {
+      const ids = await readDocIds(tx, namespace, docs, this.slots);
+      const rows = await readByIds(tx.objectStore('memories'), namespace, [...ids.values()]);
+      // A memory edited since its postings were read has a new slot: its old number is gone.
+      const live = rows.filter((row) => ids.get(docNumber(row.group, row.slot)) === row.memory.id);
+      const records = await withVectors(tx.objectStore('vectors'), live);
+      return new Map(live.map((row, i) => [docNumber(row.group, row.slot), records[i]!]));
+    });
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
