@@ -29,8 +29,8 @@ import { OpenGroupCache } from './open-group-cache.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
-import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
+import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { readDocPostings, readPostings } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBVectorIndex } from './vector-index.js';
@@ -338,7 +338,11 @@ export class IndexedDBStore implements MemoryStore {
     );
   }
 
-  docPostings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<DocPostingList[]> {
+  docPostings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<DocPostingList[]> {
     return this.read('docPostings', ['textShards', 'textTables'], (tx) =>
       readDocPostings(tx, namespace, terms, prefixes, this.slots),
     );
