@@ -88,8 +88,8 @@ export async function readTables(
   const out: GroupTables = new Map();
   const missing = new Map<number, Set<number>>();
   for (const [group, list] of slots) {
-    let tables = out.get(group);
-    if (!tables) out.set(group, (tables = new Map()));
+    const tables = out.get(group) ?? new Map<number, CachedTable>();
+    out.set(group, tables);
     for (let i = 0; i < list.length; i++) {
       const slot = list[i]!;
       const n = Math.floor(slot / TABLE_SLOTS);
