@@ -29,6 +29,7 @@ import { OpenGroupCache } from './open-group-cache.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { ShardCache } from './shard-cache.js';
 import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { readDocPostings, readPostings } from './text-reader.js';
@@ -99,6 +100,8 @@ export class IndexedDBStore implements MemoryStore {
   private readonly channel: ChangeChannel;
   /** Slot tables kept between searches (see SlotCache); dropped with the connection. */
   private readonly slots = new SlotCache();
+  /** Text shard rows kept between searches (see ShardCache); dropped with the connection. */
+  private readonly shards = new ShardCache();
   /** Each namespace's open text group as this store last wrote it (see OpenGroupCache). */
   private readonly openGroups = new OpenGroupCache();
   private connection: Promise<EngramDatabase> | undefined;
@@ -160,6 +163,7 @@ export class IndexedDBStore implements MemoryStore {
     const connection = this.connection;
     this.connection = undefined;
     this.slots.clear();
+    this.shards.clear();
     this.openGroups.clear();
     const db = await connection?.catch(ignore);
     db?.close();
@@ -187,6 +191,7 @@ export class IndexedDBStore implements MemoryStore {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.slots.clear();
+    this.shards.clear();
     this.openGroups.clear();
   }
 
@@ -353,8 +358,8 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['textShards', 'textTables'], (tx) =>
-      readPostings(tx, namespace, terms, prefixes, this.slots),
+    return this.read('postings', ['stats', 'textShards', 'textTables'], (tx) =>
+      readPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
     );
   }
 
@@ -363,8 +368,8 @@ export class IndexedDBStore implements MemoryStore {
     terms: readonly string[],
     prefixes: readonly string[],
   ): Promise<DocPostingList[]> {
-    return this.read('docPostings', ['textShards', 'textTables'], (tx) =>
-      readDocPostings(tx, namespace, terms, prefixes, this.slots),
+    return this.read('docPostings', ['stats', 'textShards', 'textTables'], (tx) =>
+      readDocPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
     );
   }
 

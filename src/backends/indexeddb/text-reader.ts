@@ -1,7 +1,9 @@
 import type { IDBPTransaction } from 'idb';
 import type { DocPostingList, TextPosting } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
+import { textStamp } from './open-group-cache.js';
 import type { EngramSchema, StoreName, TextShardRow } from './schema.js';
+import type { ShardCache } from './shard-cache.js';
 import { docNumber, type GroupTables, readTables, type SlotCache } from './slot-tables.js';
 import { forEachTerm, shardOf, slotOf, TABLE_SLOTS, tfOf } from './text-shards.js';
 
@@ -33,32 +35,47 @@ const byTerm = (a: Span, b: Span) => (a.term < b.term ? -1 : a.term > b.term ? 1
 /**
  * The spans of exact terms and prefixes, one list per term or prefix in the order asked, each in term
  * order (as the reference store's sorted vocabulary), then group order: one key-range read per shard
- * involved, across every group.
+ * involved, across every group, unless the shard's rows are kept for the index as the counters read in
+ * this transaction stamp it.
  */
 async function readSpans(
   tx: ReadTransaction,
   namespace: string,
   terms: readonly string[],
   prefixes: readonly string[],
+  kept: ShardCache,
 ): Promise<Span[][]> {
   const wanted: Wanted[] = [
     ...terms.map((text) => ({ text, prefix: false })),
     ...prefixes.map((text) => ({ text, prefix: true })),
   ];
   const shardStore = tx.objectStore('textShards');
+  const counters = tx.objectStore('stats').get(namespace);
+  const generation = kept.generation;
   const shardOfWanted = wanted.map(shardFor);
-  const shards = new Set(shardOfWanted);
-  const reads = new Map<number | undefined, Promise<TextShardRow[]>>();
-  if (shards.has(undefined)) {
-    reads.set(undefined, shardStore.getAll(namespaceRange(namespace)));
-  } else {
-    for (const shard of shards) {
-      reads.set(shard, shardStore.getAll(IDBKeyRange.bound([namespace, shard], [namespace, shard, []])));
-    }
-  }
+  const shards: (number | undefined)[] = shardOfWanted.includes(undefined)
+    ? [undefined]
+    : [...new Set(shardOfWanted)];
+  const readShard = (shard: number | undefined) =>
+    shardStore.getAll(
+      shard === undefined
+        ? namespaceRange(namespace)
+        : IDBKeyRange.bound([namespace, shard], [namespace, shard, []]),
+    );
+  // Shards with nothing kept are asked at once; kept ones once the counters tell whether they still hold.
+  const reads = new Map(
+    shards.map((shard) => [shard, kept.has(namespace, shard) ? undefined : readShard(shard)]),
+  );
+  const stats = await counters;
+  const stamp = stats ? textStamp(stats) : '';
   const spans: Span[][] = wanted.map(() => []);
   for (const [shard, read] of reads) {
-    for (const row of await read) {
+    let rows = read ? undefined : kept.get(namespace, shard, stamp);
+    if (!rows) {
+      rows = await (read ?? readShard(shard));
+      kept.set(namespace, shard, stamp, rows, generation);
+    }
+    for (const row of rows) {
       forEachTerm(row, (term, start, end) => {
         wanted.forEach((w, i) => {
           if ((shard === undefined || shardOfWanted[i] === shard) && matches(w, term)) {
@@ -93,9 +110,10 @@ export async function readPostings(
   terms: readonly string[],
   prefixes: readonly string[],
   cache: SlotCache,
+  kept: ShardCache,
 ): Promise<TextPosting[]> {
   if (terms.length + prefixes.length === 0) return [];
-  const spans = await readSpans(tx, namespace, terms, prefixes);
+  const spans = await readSpans(tx, namespace, terms, prefixes, kept);
   const tables = await tablesOf(tx, namespace, spans.flat(), cache);
   const out: TextPosting[] = [];
   for (const list of spans) {
@@ -122,9 +140,10 @@ export async function readDocPostings(
   terms: readonly string[],
   prefixes: readonly string[],
   cache: SlotCache,
+  kept: ShardCache,
 ): Promise<DocPostingList[]> {
   if (terms.length + prefixes.length === 0) return [];
-  const spans = await readSpans(tx, namespace, terms, prefixes);
+  const spans = await readSpans(tx, namespace, terms, prefixes, kept);
   const tables = await tablesOf(tx, namespace, spans.flat(), cache);
   const out: DocPostingList[] = [];
   for (const list of spans) {
