@@ -24,7 +24,7 @@ import { connect } from './connection.js';
 import { readFeed } from './feed.js';
 import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
-import { collectTombstones, expiredInPage, expiryFloor, keepExpiryFloor } from './maintenance.js';
+import { collectTombstones, findExpired } from './maintenance.js';
 import { OpenGroupCache } from './open-group-cache.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
@@ -263,37 +263,11 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
-    const now = Date.parse(options.now);
-    const before = await this.read('expiredIds', ['stats'], (tx) =>
-      expiryFloor(tx as Parameters<typeof expiryFloor>[0], namespace),
-    );
-    // Opening a memory runs maintenance: without the floor it read every memory row (at 100K, seconds
-    // of reads beside the first searches).
-    if (before.floor !== undefined && before.floor > now) return [];
-    const ids: string[] = [];
-    let earliest = Number.POSITIVE_INFINITY;
-    let after: string | undefined;
-    for (let more = true; more && ids.length < options.limit; ) {
-      const page = await this.read('expiredIds', ['memories'], (tx) =>
-        expiredInPage(tx as Parameters<typeof expiredInPage>[0], namespace, after, now),
-      );
-      ids.push(...page.ids);
-      earliest = Math.min(earliest, page.earliest);
-      after = page.next;
-      more = page.next !== undefined;
+    try {
+      return await findExpired((stores, mode) => this.transaction(stores, mode), namespace, options);
+    } catch (error) {
+      throw storageError('IndexedDB expiredIds', error);
     }
-    if (after === undefined) {
-      try {
-        const tx = await this.transaction(['stats'], 'readwrite');
-        await keepExpiryFloor(tx as Parameters<typeof keepExpiryFloor>[0], namespace, {
-          floor: earliest,
-          seq: before.seq,
-        });
-      } catch (error) {
-        throw storageError('IndexedDB expiredIds', error);
-      }
-    }
-    return ids.slice(0, options.limit);
   }
 
   async collectTombstones(
