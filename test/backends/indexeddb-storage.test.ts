@@ -76,7 +76,11 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
     expect(rows.links).toEqual([
       [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
     ]);
-    expect(rows.stats).toEqual([['ns', { docs: 2, tokens: 7, seq: 3, openGroup: 0, openGroupSlots: 2 }]]);
+    // No memory has an expiry: nothing expires, as of the latest sequence (see NamespaceStats.expiry).
+    const expiry = (seq: number) => ({ floor: Number.POSITIVE_INFINITY, seq });
+    expect(rows.stats).toEqual([
+      ['ns', { docs: 2, tokens: 7, seq: 3, openGroup: 0, openGroupSlots: 2, expiry: expiry(3) }],
+    ]);
     expect(rows.textTables).toEqual([
       [['ns', 0, 0], { group: 0, n: 0, ids: `${fox.id} ${dog.id}`, lengths: new Uint32Array([4, 3]) }],
     ]);
@@ -111,7 +115,9 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       '~red': [[2, 1]],
       '~the': [[2, 1]],
     });
-    expect(rows.stats).toEqual([['ns', { docs: 1, tokens: 4, seq: 6, openGroup: 0, openGroupSlots: 3 }]]);
+    expect(rows.stats).toEqual([
+      ['ns', { docs: 1, tokens: 4, seq: 6, openGroup: 0, openGroupSlots: 3, expiry: expiry(6) }],
+    ]);
     expect(rows.links).toEqual([]);
     expect(rows.tombstones!.map(([, t]) => t)).toEqual([
       { entity: 'memory', id: dog.id, namespace: 'ns', clock: expect.any(String), seq: 5, origin: 'local' },

@@ -5,6 +5,7 @@ import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  DocPostingList,
   LinkRecord,
   ListQuery,
   MemoryRecord,
@@ -23,13 +24,15 @@ import { connect } from './connection.js';
 import { readFeed } from './feed.js';
 import { namespaceRange, nextNamespaceKey } from './keys.js';
 import { listRows } from './list-rows.js';
-import { collectTombstones, expiredInPage } from './maintenance.js';
+import { collectTombstones, findExpired } from './maintenance.js';
 import { OpenGroupCache } from './open-group-cache.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { ShardCache } from './shard-cache.js';
+import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
-import { readPostings, SlotCache } from './text-reader.js';
+import { readDocPostings, readPostings } from './text-reader.js';
 import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
 import { IndexedDBVectorIndex } from './vector-index.js';
 import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
@@ -97,6 +100,8 @@ export class IndexedDBStore implements MemoryStore {
   private readonly channel: ChangeChannel;
   /** Slot tables kept between searches (see SlotCache); dropped with the connection. */
   private readonly slots = new SlotCache();
+  /** Text shard rows kept between searches (see ShardCache); dropped with the connection. */
+  private readonly shards = new ShardCache();
   /** Each namespace's open text group as this store last wrote it (see OpenGroupCache). */
   private readonly openGroups = new OpenGroupCache();
   private connection: Promise<EngramDatabase> | undefined;
@@ -158,6 +163,7 @@ export class IndexedDBStore implements MemoryStore {
     const connection = this.connection;
     this.connection = undefined;
     this.slots.clear();
+    this.shards.clear();
     this.openGroups.clear();
     const db = await connection?.catch(ignore);
     db?.close();
@@ -185,6 +191,7 @@ export class IndexedDBStore implements MemoryStore {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.slots.clear();
+    this.shards.clear();
     this.openGroups.clear();
   }
 
@@ -256,17 +263,11 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
-    const now = Date.parse(options.now);
-    const ids: string[] = [];
-    for (let after: string | undefined = undefined, more = true; more && ids.length < options.limit; ) {
-      const page = await this.read('expiredIds', ['memories'], (tx) =>
-        expiredInPage(tx as Parameters<typeof expiredInPage>[0], namespace, after, now),
-      );
-      ids.push(...page.ids);
-      after = page.next;
-      more = page.next !== undefined;
+    try {
+      return await findExpired((stores, mode) => this.transaction(stores, mode), namespace, options);
+    } catch (error) {
+      throw storageError('IndexedDB expiredIds', error);
     }
-    return ids.slice(0, options.limit);
   }
 
   async collectTombstones(
@@ -331,9 +332,34 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['textShards', 'textTables'], (tx) =>
-      readPostings(tx, namespace, terms, prefixes, this.slots),
+    return this.read('postings', ['stats', 'textShards', 'textTables'], (tx) =>
+      readPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
     );
+  }
+
+  docPostings(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<DocPostingList[]> {
+    return this.read('docPostings', ['stats', 'textShards', 'textTables'], (tx) =>
+      readDocPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
+    );
+  }
+
+  docIds(namespace: string, docs: readonly number[]): Promise<Map<number, string>> {
+    return this.read('docIds', ['textTables'], (tx) => readDocIds(tx, namespace, docs, this.slots));
+  }
+
+  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+    return this.read('docMemories', ['textTables', 'memories', 'vectors'], async (tx) => {
+      const ids = await readDocIds(tx, namespace, docs, this.slots);
+      const rows = await readByIds(tx.objectStore('memories'), namespace, [...ids.values()]);
+      // A memory edited since its postings were read has a new slot: its old number is gone.
+      const live = rows.filter((row) => ids.get(docNumber(row.group, row.slot)) === row.memory.id);
+      const records = await withVectors(tx.objectStore('vectors'), live);
+      return new Map(live.map((row, i) => [docNumber(row.group, row.slot), records[i]!]));
+    });
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {

@@ -57,6 +57,13 @@ export interface NamespaceStats extends TextStats {
   /** The group receiving new memories, and how many of its slots are taken. */
   openGroup: number;
   openGroupSlots: number;
+  /**
+   * No memory of the namespace expires before `floor` (ms; Infinity: none expires), as of feed sequence
+   * `seq`: valid only while the counters' `seq` still equals it. Every write of this release that moves
+   * `seq` carries it along (lowered by the expiries it writes), so a write by anything else (an older
+   * release) leaves it stale, and a stale or absent floor means a full scan for expired memories.
+   */
+  expiry?: { floor: number; seq: number };
 }
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */

@@ -38,6 +38,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly placeOf = new Map<string, TextPlace>();
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
+  /** The counters' `seq` as read, and the earliest expiry this batch writes (see NamespaceStats.expiry). */
+  private seqBefore = 0;
+  private earliestExpiry = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly tx: WriteTransaction,
@@ -56,7 +59,12 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     this.counters = tx
       .objectStore('stats')
       .get(namespace)
-      .then((stats) => stats ?? emptyStats());
+      .then((stats) => {
+        // A namespace never written holds no memory: nothing in it expires.
+        const found = stats ?? { ...emptyStats(), expiry: { floor: Number.POSITIVE_INFINITY, seq: 0 } };
+        this.seqBefore = found.seq;
+        return found;
+      });
     this.language =
       batchLanguage === undefined ? tx.objectStore('meta').get([namespace, LANGUAGE_META]) : batchLanguage;
     for (const request of [this.counters, this.language]) Promise.resolve(request).catch(ignore);
@@ -85,6 +93,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): Promise<void> {
     const { memory, clocks } = record;
+    if (memory.expiresAt !== undefined) {
+      this.earliestExpiry = Math.min(this.earliestExpiry, Date.parse(memory.expiresAt));
+    }
     if (previous?.memory.content !== memory.content) {
       const text = await this.textWriter();
       const place = this.placeOf.get(memory.id);
@@ -157,7 +168,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     }
     const sparse = (await this.text?.flush()) ?? [];
     if (sparse.length > 0) await this.compact(sparse);
-    if (this.stats) this.put('stats', await this.stats, this.namespace);
+    if (this.stats) this.put('stats', this.carryExpiry(await this.stats), this.namespace);
     await this.writes.settle();
   }
 
@@ -180,6 +191,13 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.put('memories', { ...row, ...place });
     });
     await text.flush();
+  }
+
+  /** The counters with their expiry floor moved to this batch's `seq`, if it was valid before it. */
+  private carryExpiry(stats: NamespaceStats): NamespaceStats {
+    const { expiry } = stats;
+    if (expiry === undefined || expiry.seq !== this.seqBefore) return stats;
+    return { ...stats, expiry: { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq } };
   }
 
   private stage(entity: Entity, id: string, put: (feed: FeedEntry) => void): void {

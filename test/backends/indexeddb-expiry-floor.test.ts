@@ -1,0 +1,78 @@
+import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { createMemory } from '../../src/index.js';
+
+/**
+ * Maintenance asks for expired memories whenever a memory opens. The store keeps a floor under every
+ * expiry of a namespace beside its counters, so that this costs no scan of the memory rows while
+ * nothing can have expired; these check that the floor never hides an expired memory.
+ */
+let databases = 0;
+const freshName = () => `engram-expiry-floor-${process.pid}-${Date.now()}-${++databases}`;
+const HOUR = 3_600_000;
+const at = (ms: number) => new Date(ms).toISOString();
+
+/** Counts page reads of memory rows (the scan the floor saves). */
+function countMemoryScans() {
+  const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
+  return () => getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'memories').length;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('IndexedDBStore expiry floor', () => {
+  it('skips the scan while nothing can have expired, and still finds every expired memory', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
+    const now = Date.now();
+    await mem.addMany([{ content: 'plain one' }, { content: 'plain two' }]);
+    const soon = await mem.add({ content: 'expires soon', expiresAt: at(now + HOUR) });
+    const scans = countMemoryScans();
+    expect(await store.expiredIds('ns', { now: at(now), limit: 10 })).toEqual([]);
+    expect(scans()).toBe(0);
+    // Past the floor: one scan finds it.
+    expect(await store.expiredIds('ns', { now: at(now + 2 * HOUR), limit: 10 })).toEqual([soon.id]);
+    expect(scans()).toBe(1);
+    // A later write with an earlier expiry lowers the floor.
+    const sooner = await mem.add({ content: 'expires sooner', expiresAt: at(now + HOUR / 2) });
+    expect(await store.expiredIds('ns', { now: at(now + HOUR * 0.75), limit: 10 })).toEqual([sooner.id]);
+    await mem.close();
+  });
+
+  it('scans again after a write that did not carry the floor (an older release), and then records it', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
+    const now = Date.now();
+    const kept = await mem.add({ content: 'kept', expiresAt: at(now + 10 * HOUR) });
+    await mem.close();
+    // What an older release's write leaves: a memory row with an expiry, the counters moved, no floor.
+    const raw = await openDB(name);
+    const row = await raw.get('memories', ['ns', kept.id]);
+    await raw.put('memories', {
+      ...row,
+      memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) },
+      seq: row.seq + 1,
+    });
+    const stats = await raw.get('stats', 'ns');
+    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
+    raw.close();
+
+    const reopened = new IndexedDBStore({ name });
+    const scans = countMemoryScans();
+    expect(await reopened.expiredIds('ns', { now: at(now + 2 * HOUR), limit: 10 })).toEqual(['z-old']);
+    expect(scans()).toBe(1);
+    // The scan recorded what it saw: the next ask before the old memory's expiry reads nothing.
+    expect(await reopened.expiredIds('ns', { now: at(now), limit: 10 })).toEqual([]);
+    expect(scans()).toBe(1);
+    const check = await openDB(name);
+    expect((await check.get('stats', 'ns')).expiry).toEqual({ floor: now + HOUR, seq: stats.seq + 1 });
+    check.close();
+    await reopened.close();
+  });
+});

@@ -1,0 +1,102 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { ShardCache } from '../../src/backends/indexeddb/shard-cache.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+
+/**
+ * A store keeps the text shard rows its searches read, for the index as the namespace's counters
+ * stamp it. These check that a search reads them again whenever any tab changed the index, by
+ * comparing with the reference store after every step, and that an unchanged index is not read again.
+ */
+const name = `engram-shard-cache-${process.pid}-${Date.now()}`;
+const QUERIES = ['kiwi', 'jam tart', 'ki*', 'tart -jam', 'kiwi jam'];
+
+async function sameSearches(mems: Engram[], reference: Engram, step: string): Promise<void> {
+  const hits = async (mem: Engram, query: string) =>
+    (await mem.search(query, { limit: 20 })).map((h) => [h.memory.id, h.score]);
+  for (const query of QUERIES) {
+    const expected = await hits(reference, query);
+    for (const mem of mems) expect(await hits(mem, query), `${step}: ${query}`).toEqual(expected);
+  }
+}
+
+/** Counts key-range reads of text shard rows. */
+function countShardReads() {
+  const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
+  return () => getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'textShards').length;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('IndexedDBStore shard rows kept between searches', () => {
+  it('are used while the index is unchanged and read again after any tab changed it', async () => {
+    const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
+    const now = () => (clock.now += 1000);
+    const options = { textGroupSize: 4 };
+    const tabA = await createMemory({
+      store: new IndexedDBStore({ name, ...options }),
+      namespace: 'ns',
+      now,
+    });
+    const tabB = await createMemory({
+      store: new IndexedDBStore({ name, ...options }),
+      namespace: 'ns',
+      now,
+    });
+    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns', now });
+    const both = async (write: (mem: Engram) => Promise<unknown>, writer: Engram) => {
+      const at = clock.now;
+      await write(writer);
+      clock.now = at;
+      await write(reference);
+    };
+    await both(
+      (m) =>
+        m.addMany([
+          { id: 'a1', content: 'kiwi tart' },
+          { id: 'a2', content: 'kiwi kiwi jam' },
+          { id: 'a3', content: 'jam tart' },
+        ]),
+      tabA,
+    );
+    await sameSearches([tabA, tabB], reference, 'first');
+    const reads = countShardReads();
+    await sameSearches([tabA, tabB], reference, 'again');
+    expect(reads()).toBe(0);
+
+    await both(
+      (m) =>
+        m.addMany([
+          { id: 'b1', content: 'kiwi jam jam' },
+          { id: 'b2', content: 'tart' },
+        ]),
+      tabB,
+    );
+    await sameSearches([tabA, tabB], reference, 'after B added');
+    await both((m) => m.update('a2', { content: 'tart only' }), tabB);
+    await sameSearches([tabA, tabB], reference, 'after B edited');
+    await both((m) => m.remove('a1'), tabA);
+    await sameSearches([tabA, tabB], reference, 'after A removed');
+    await both((m) => m.remove('b1'), tabB);
+    await sameSearches([tabA, tabB], reference, 'after B removed');
+    expect(reads()).toBeGreaterThan(0);
+    await Promise.all([tabA.close(), tabB.close(), reference.close()]);
+  });
+
+  it('keeps at most its byte budget, least recently used out', () => {
+    const row = (group: number) => ({ group, terms: 'a b', data: new Uint32Array(250) });
+    const cache = new ShardCache(4 * 1100);
+    for (let shard = 0; shard < 6; shard++) cache.set('ns', shard, 's', [row(0)], cache.generation);
+    expect(cache.get('ns', 0, 's')).toBeUndefined();
+    expect(cache.get('ns', 5, 's')).toHaveLength(1);
+    expect(cache.get('ns', 5, 'other stamp')).toBeUndefined();
+    expect(cache.has('ns', 5)).toBe(false);
+    const generation = cache.generation;
+    cache.clear();
+    cache.set('ns', 1, 's', [row(0)], generation);
+    expect(cache.has('ns', 1)).toBe(false);
+  });
+});
