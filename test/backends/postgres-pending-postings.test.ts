@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
-import { PENDING_BATCHES_MAX } from '../../src/backends/sql/pending-postings.js';
+import { bucketOf, forEachEntry, PENDING_BATCHES_MAX } from '../../src/backends/sql/pending-postings.js';
 import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
 import { memoryRecordToWrite } from '../../src/core/sync/records.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
@@ -222,6 +222,105 @@ describe('schema v7 -> v8: the pending list arrives empty, and every search stay
     }
     await expectSameSearches(reopened, merged);
     await Promise.all([reopened.close(), merged.close()]);
+    await db.close();
+  }, 120_000);
+});
+
+/** Every entry of the pending list as `ns first term postings-hex`, sorted: what a re-layout must keep. */
+async function pendingEntries(db: PGlite): Promise<string[]> {
+  const { rows } = await db.query<{ ns: string; first: number; data: Uint8Array }>(
+    'SELECT ns, first, data FROM engram_pending',
+  );
+  const out: string[] = [];
+  for (const { ns, first, data } of rows) {
+    forEachEntry(data, (name, postings) => {
+      out.push(`${ns} ${first} ${new TextDecoder().decode(name)} ${Buffer.from(postings).toString('hex')}`);
+    });
+  }
+  return out.sort();
+}
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  for (; value >= 0x80; value >>>= 7) out.push((value & 0x7f) | 0x80);
+  return [...out, value];
+}
+
+/** Lays the pending rows out as v8 did, written with the raw library: one row per batch and first two characters. */
+async function toVersion8Buckets(db: PGlite): Promise<void> {
+  const { rows } = await db.query<{ ns: string; first: number; data: Uint8Array }>(
+    'SELECT ns, first, data FROM engram_pending',
+  );
+  const v8 = new Map<string, { ns: string; bucket: string; first: number; bytes: number[] }>();
+  for (const { ns, first, data } of rows) {
+    forEachEntry(data, (name, postings) => {
+      const bucket = [...new TextDecoder().decode(name)].slice(0, 2).join('');
+      const key = JSON.stringify([ns, bucket, first]);
+      const row = v8.get(key) ?? { ns, bucket, first, bytes: [] };
+      v8.set(key, row);
+      row.bytes.push(...varint(name.length), ...name, ...varint(postings.length), ...postings);
+    });
+  }
+  await db.exec('DELETE FROM engram_pending; DELETE FROM engram_schema_version WHERE version > 8');
+  for (const { ns, bucket, first, bytes } of v8.values()) {
+    await db.query('INSERT INTO engram_pending (ns, bucket, first, data) VALUES ($1, $2, $3, $4)', [
+      ns,
+      bucket,
+      first,
+      Uint8Array.from(bytes),
+    ]);
+  }
+}
+
+describe('schema v8 -> v9: pending stems move to hashed buckets, and every search stays the same', () => {
+  it('PGlite: pending rows of several batches and namespaces are re-laid out, entry for entry', async () => {
+    const db = await PGlite.create();
+    const pairs: [Engram, Engram][] = [];
+    for (const namespace of ['rebucket', 'other']) {
+      const ours = await createMemory({ store: new PostgresStore(pglite(db)), namespace });
+      const reference = await createMemory({ store: new InMemoryStore(), namespace });
+      for (const [from, count] of [
+        [0, 120],
+        [120, 80],
+        [200, 1],
+      ] as const) {
+        await ours.addMany(inputs(from, count));
+        await reference.addMany(inputs(from, count));
+      }
+      pairs.push([ours, reference]);
+      await ours.close();
+    }
+    const entries = await pendingEntries(db);
+    expect(entries.length).toBeGreaterThan(50);
+    await toVersion8Buckets(db);
+    const { rows: v8 } = await db.query<{ bucket: string }>('SELECT DISTINCT bucket FROM engram_pending');
+    expect(v8.map((r) => r.bucket)).toContain('co');
+    for (const [i, namespace] of ['rebucket', 'other'].entries()) {
+      const reopened = await createMemory({ store: new PostgresStore(pglite(db)), namespace });
+      const reference = pairs[i]![1];
+      await expectSameSearches(reopened, reference);
+      pairs[i] = [reopened, reference];
+    }
+    expect(await pendingEntries(db)).toEqual(entries);
+    const { rows } = await db.query<{ bucket: string; data: Uint8Array }>(
+      'SELECT bucket, data FROM engram_pending',
+    );
+    for (const { bucket, data } of rows) {
+      forEachEntry(data, (name) => expect(bucketOf(new TextDecoder().decode(name))).toBe(bucket));
+    }
+    const { rows: versions } = await db.query<{ v: number }>(
+      'SELECT max(version) AS v FROM engram_schema_version',
+    );
+    expect(Number(versions[0]!.v)).toBe(9);
+    // The list keeps working: more batches, then an edit that merges it.
+    for (const [ours, reference] of pairs) {
+      for (const mem of [ours, reference]) {
+        await mem.addMany(inputs(201, 30));
+        await mem.update('m000005', { content: 'zebra quiet crossing' });
+      }
+      await expectSameSearches(ours, reference);
+      await Promise.all([ours.close(), reference.close()]);
+    }
     await db.close();
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
+import type { SqlParam } from '../../src/backends/sql/executor.js';
 import { createMemory } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 
@@ -41,6 +42,41 @@ describe('PostgresStore on PGlite: extras', () => {
     }
     expect((await mem.list({ tags: odd, tagMode: 'any' })).items).toHaveLength(odd.length);
     await mem.close();
+  });
+
+  it("reads a search's statistics and postings in one statement, and the statistics alone when asked alone", async () => {
+    const statements: string[] = [];
+    const driver = pglite(db);
+    const recording = {
+      ...driver,
+      all: <T extends object>(text: string, params: readonly SqlParam[]) => {
+        statements.push(text);
+        return driver.all<T>(text, params);
+      },
+    };
+    const store = new PostgresStore(recording);
+    const mem = await createMemory({ store, namespace: 'one-statement' });
+    const other = await createMemory({ store: storeOver(), namespace: 'one-statement-too' });
+    await mem.addMany(['dark roast coffee', 'green tea', 'coffee with milk'].map((content) => ({ content })));
+    await other.add({ content: 'coffee elsewhere' });
+    statements.length = 0;
+    const hits = await mem.search('coffee');
+    expect(hits.map((h) => h.memory.content).sort()).toEqual(['coffee with milk', 'dark roast coffee']);
+    expect(statements.filter((s) => s.includes('engram_namespaces'))).toHaveLength(1);
+    expect(statements.find((s) => s.includes('engram_namespaces'))).toContain('engram_postings');
+    // Each namespace's statistics, whether asked with postings or alone, side by side.
+    const [mine, theirs, alone, postings] = await Promise.all([
+      store.textStats('one-statement'),
+      store.textStats('one-statement-too'),
+      store.textStats('one-statement'),
+      store.docPostings('one-statement', ['coffe'], []),
+    ]);
+    expect(mine).toEqual({ docs: 3, tokens: expect.any(Number) });
+    expect(alone).toEqual(mine);
+    expect(theirs).toEqual({ docs: 1, tokens: 2 });
+    expect(postings.map((list) => [list.term, list.docs.length])).toEqual([['coffe', 2]]);
+    expect(await store.textStats('nobody')).toEqual({ docs: 0, tokens: 0 });
+    await Promise.all([mem.close(), other.close()]);
   });
 });
 

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { postgresDialect } from '../../src/backends/sql/dialect.js';
+import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import { postingsStatement } from '../../src/backends/sql/queries.js';
 import { createMemory } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
@@ -60,8 +61,8 @@ if (!url) {
           bytes: 16,
         },
       ]);
-      // A new memory's postings wait in the pending list, one row per bucket (the terms' first two
-      // characters), until its group of document numbers fills (pending-postings.ts).
+      // A new memory's postings wait in the pending list, one row per bucket (a stem's hashed one, a
+      // word's first three characters), until its group of document numbers fills (pending-postings.ts).
       const blocks = await admin.unsafe(`SELECT term FROM ${schema}.engram_postings WHERE ns = $1`, [
         mem.namespace,
       ]);
@@ -70,14 +71,24 @@ if (!url) {
         `SELECT bucket, first, data FROM ${schema}.engram_pending WHERE ns = $1 ORDER BY bucket`,
         [mem.namespace],
       );
+      const expected: [string, string][] = [
+        [bucketOf('dark'), 'dark'],
+        [bucketOf('prefer'), 'prefer'],
+        [bucketOf('roast'), 'roast'],
+        ['~da', '~dark'],
+        ['~pr', '~prefers'],
+        ['~ro', '~roast'],
+      ];
+      expected.sort(([a], [b]) => (a < b ? -1 : 1));
+      expect(new Set(expected.slice(0, 3).map(([bucket]) => bucket)).size).toBe(3);
       expect(pending.map((p) => [p.bucket, Number(p.first)])).toEqual(
-        ['da', 'pr', 'ro', '~d', '~p', '~r'].map((bucket) => [bucket, 0]),
+        expected.map(([bucket]) => [bucket, 0]),
       );
       // Each: the term's length and UTF-8 bytes, the postings' length, then document 0, tf 1, length 3.
       const entry = (term: string) =>
         `${term.length.toString(16).padStart(2, '0')}${Buffer.from(term).toString('hex')}03000103`;
       expect(pending.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(
-        ['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map(entry),
+        expected.map(([, term]) => entry(term)),
       );
       await mem.close();
     });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { postgresDialect, sqliteDialect } from '../../src/backends/sql/dialect.js';
+import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import {
   countStatement,
   listStatement,
@@ -18,34 +19,72 @@ describe('SQL statements', () => {
   });
 
   it('numbers placeholders for Postgres and binds a list as one array', () => {
-    const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre']);
+    const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre', '~pre']);
     expect(statement!.sql).toBe(
       'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
         'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $3 AND term >= $4 AND term < $5 UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $6 AND bucket = ANY($7::text[])',
+        'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $6 AND term >= $7 AND term < $8 UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $9 AND bucket = ANY($10::text[]) UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $11 AND bucket >= $12 AND bucket < $13',
     );
-    // The pending list is read by bucket: the first two characters of each term and prefix.
-    expect(statement!.params).toEqual(['ns', '{"a","b"}', 'ns', 'pre', 'prf', 'ns', '{"a","b","pr"}']);
+    // The pending list is read by bucket: a stem's hashed one, a word's first three characters; a prefix
+    // that is not over words as written reads every stem bucket.
+    const buckets = [bucketOf('a'), bucketOf('b'), '~pr'];
+    expect(statement!.params).toEqual([
+      'ns',
+      '{"a","b"}',
+      'ns',
+      'pre',
+      'prf',
+      'ns',
+      '~pre',
+      '~prf',
+      'ns',
+      `{${buckets.map((b) => `"${b}"`).join(',')}}`,
+      'ns',
+      '#',
+      '$',
+    ]);
     expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);
   });
 
-  it('reads the pending buckets a one-character prefix begins as a range (Postgres)', () => {
-    const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['\u{1F600}', 'x']);
-    expect(statement!.sql).toContain(
-      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $9 AND bucket = ANY($10::text[]) UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $11 AND bucket >= $12 AND bucket < $13 UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $14 AND bucket >= $15 AND bucket < $16',
-    );
-    expect(statement!.params.slice(8)).toEqual([
-      'ns',
-      '{"co"}',
-      'ns',
-      '\u{1F600}',
-      '\u{1F601}',
-      'ns',
-      'x',
-      'y',
+  it('reads the pending buckets a short prefix over words begins as a range, every stem bucket once (Postgres)', () => {
+    const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['~\u{1F600}', '~x', 'x', 'y']);
+    const pending = statement!.sql.split(' UNION ALL ').filter((select) => select.includes('engram_pending'));
+    expect(pending).toEqual([
+      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $15 AND bucket = ANY($16::text[])',
+      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $17 AND bucket >= $18 AND bucket < $19',
+      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $20 AND bucket >= $21 AND bucket < $22',
+      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $23 AND bucket >= $24 AND bucket < $25',
     ]);
+    expect(statement!.params.slice(14)).toEqual([
+      'ns',
+      `{"${bucketOf('coffee')}"}`,
+      'ns',
+      '~\u{1F600}',
+      '~\u{1F601}',
+      'ns',
+      '~x',
+      '~y',
+      'ns',
+      '#',
+      '$',
+    ]);
+    // The empty prefix reads every bucket.
+    expect(postingsStatement(postgresDialect, 'ns', [], [''])!.sql).toContain(
+      'FROM engram_pending WHERE ns = $3 AND bucket >= $4',
+    );
+  });
+
+  it('reads the BM25 statistics in the postings statement when asked (Postgres only)', () => {
+    const statement = postingsStatement(postgresDialect, 'ns', ['a'], [], true);
+    expect(statement!.sql).toBe(
+      'SELECT NULL AS term, NULL AS data, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = $1 UNION ALL ' +
+        'SELECT term, data, 0 AS pending, NULL, NULL FROM engram_postings WHERE ns = $2 AND term = ANY($3::text[]) UNION ALL ' +
+        'SELECT bucket AS term, data, 1 AS pending, NULL, NULL FROM engram_pending WHERE ns = $4 AND bucket = ANY($5::text[])',
+    );
+    expect(postingsStatement(sqliteDialect, 'ns', ['a'], [], true)!.sql).not.toContain('engram_namespaces');
+    expect(postingsStatement(postgresDialect, 'ns', [], [], true)).toBeNull();
   });
 
   it('pushes every list filter into SQL, skipping bounds that do not parse as core does', () => {

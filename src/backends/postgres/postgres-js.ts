@@ -5,14 +5,29 @@ import type { PostgresDriver } from './driver.js';
 
 type Connection = postgres.Sql | postgres.TransactionSql;
 
+/** Longer statement texts (rare: a list spelt out in VALUES) run unnamed, so no connection keeps many. */
+const MAX_PREPARED_TEXT = 4096;
+const PREPARED = { prepare: true } as const;
+const UNNAMED = {} as const;
+
+/**
+ * Statements with parameters run as named prepared statements, kept per connection: unnamed, postgres.js
+ * first asks the server to describe each one (a round trip) before running it, and the server parses and
+ * plans it again every time. Our texts are few (lists travel as one array parameter, rows as one JSON
+ * one). A client made with `prepare: false` (behind a transaction-mode pooler) keeps that setting.
+ */
+function optionsFor(text: string, params: readonly SqlParam[]) {
+  return params.length > 0 && text.length <= MAX_PREPARED_TEXT ? PREPARED : UNNAMED;
+}
+
 function queriesOf(sql: Connection): SqlQueries {
   return {
     async all<T extends object>(text: string, params: readonly SqlParam[]): Promise<T[]> {
-      const rows = await sql.unsafe(text, [...params]);
+      const rows = await sql.unsafe(text, [...params], optionsFor(text, params));
       return Array.from(rows) as unknown as T[];
     },
     async run(text: string, params: readonly SqlParam[]): Promise<void> {
-      await sql.unsafe(text, [...params]);
+      await sql.unsafe(text, [...params], optionsFor(text, params));
     },
   };
 }

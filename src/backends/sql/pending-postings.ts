@@ -1,3 +1,4 @@
+import { WORD_MARK } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
@@ -15,9 +16,10 @@ import {
  * to the posting blocks rewrites a row version of every (term, group) block it touches: ~15,000 rows for
  * a push request of 770 memories (a term per word and per stem), each update leaving a dead row version
  * (and TOAST) behind, and a block was rewritten by every batch until its group filled. New documents'
- * postings go instead to `engram_pending`, one row per batch and *bucket* (the first BUCKET_CHARS
- * characters of the terms, so a few hundred rows a batch), which searches read beside the blocks
- * (queries.ts, posting-reads.ts) until a merge moves them into the blocks:
+ * postings go instead to `engram_pending`, one row per batch and *bucket* (a stem's bucket is a hash of
+ * it, one of STEM_BUCKETS; a word as written, which prefixes read, is bucketed by its first characters),
+ * which searches read beside the blocks (queries.ts, posting-reads.ts) until a merge moves them into the
+ * blocks:
  * - when a batch completes a group of document numbers, the group's postings become its blocks, each
  *   inserted once (a filling namespace never updates a block);
  * - when more than PENDING_BATCHES_MAX batches are pending (small writes), everything is merged;
@@ -28,9 +30,6 @@ import {
  * statement over both tables, so it sees every posting once, before or after a merge.
  */
 export const PENDING_BATCHES_MAX = 16;
-
-/** Terms are bucketed by this many leading characters (code points). */
-export const BUCKET_CHARS = 2;
 
 /** What one (term, group) block gains: postings flat as (doc, tf, len) triples, in document order. */
 export interface PendingBlock {
@@ -45,15 +44,43 @@ export interface PendingState {
   pending: number;
 }
 
-/** The bucket of a term: its first BUCKET_CHARS code points (a surrogate pair is one). */
+/**
+ * Stems are spread over this many buckets by a hash of the whole term, so that a search reads about
+ * 1/256 of a batch's stems per word (a row of a few hundred bytes, kept inline) rather than every stem
+ * sharing its first letters.
+ */
+export const STEM_BUCKETS = 256;
+
+/**
+ * Words as written (WORD_MARK + word), which prefixes and typo corrections read, keep ordered buckets: their
+ * first this many code points, the mark included, so that a prefix is one bucket or one range of them.
+ */
+export const WORD_BUCKET_CHARS = 3;
+
+/**
+ * The bucket of a term: `#` and two hex digits of its hash for a stem, its first WORD_BUCKET_CHARS code
+ * points for a word as written (a surrogate pair is one). The two kinds never share a key: stem buckets
+ * start with `#`, word buckets with the mark.
+ */
 export function bucketOf(term: string): string {
+  if (!term.startsWith(WORD_MARK)) return stemBucket(term);
   let end = 0;
-  for (let n = 0; n < BUCKET_CHARS && end < term.length; n++) {
+  for (let n = 0; n < WORD_BUCKET_CHARS && end < term.length; n++) {
     const unit = term.charCodeAt(end);
     end += unit >= 0xd800 && unit <= 0xdbff && end + 1 < term.length ? 2 : 1;
   }
   return term.slice(0, end);
 }
+
+/** FNV-1a over the UTF-16 code units, reduced to STEM_BUCKETS; stored in every row key, so never changed. */
+function stemBucket(term: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < term.length; i++) hash = Math.imul(hash ^ term.charCodeAt(i), 0x01000193);
+  return `#${((hash >>> 0) % STEM_BUCKETS).toString(16).padStart(2, '0')}`;
+}
+
+/** Every stem bucket, as a key range: what a prefix that is not over words as written reads. */
+export const STEM_BUCKET_RANGE: readonly [string, string] = ['#', '$'];
 
 const PENDING_COLUMNS = ['ns', 'bucket', 'first', 'data'];
 const BLOCK_COLUMNS = ['ns', 'term', 'grp', 'data'];
@@ -72,6 +99,42 @@ export async function addPendingPostings(tx: SqlQueries, dialect: SqlDialect): P
   await tx.run(`ALTER TABLE engram_namespaces ADD COLUMN merged ${int} NOT NULL DEFAULT 0`, []);
   await tx.run(`ALTER TABLE engram_namespaces ADD COLUMN pending ${int} NOT NULL DEFAULT 0`, []);
   await tx.run('UPDATE engram_namespaces SET merged = docnos', []);
+}
+
+/**
+ * Schema step v9 (Postgres only): v8 bucketed every term by its first two characters, so a search read
+ * about a twentieth of a batch's stems for each word; the rows are cut into today's buckets (bucketOf),
+ * each batch keeping its key (`first`), one namespace at a time.
+ */
+export async function rebucketPending(tx: SqlQueries, dialect: SqlDialect): Promise<void> {
+  if (dialect.name !== 'postgres') return;
+  const namespaces = await tx.all<{ ns: string }>('SELECT DISTINCT ns FROM engram_pending', []);
+  for (const { ns } of namespaces) {
+    const sql = 'SELECT first, data FROM engram_pending WHERE ns = ?';
+    const rows = await tx.all<{ first: number | string; data: Uint8Array }>(dialect.native(sql), [ns]);
+    // By batch (its first document), then by new bucket: the entries, as they were laid out.
+    const batches = new Map<number, Map<string, Uint8Array[]>>();
+    for (const { first, data } of rows) {
+      let buckets = batches.get(Number(first));
+      if (buckets === undefined) {
+        buckets = new Map();
+        batches.set(Number(first), buckets);
+      }
+      const into = buckets;
+      forEachEntry(data, (name, postings) => {
+        const bucket = bucketOf(UTF8_DECODER.decode(name));
+        const parts = into.get(bucket) ?? [];
+        if (parts.length === 0) into.set(bucket, parts);
+        parts.push(varint(name.length), name, varint(postings.length), postings);
+      });
+    }
+    const out: SqlParam[][] = [];
+    for (const [first, buckets] of batches) {
+      for (const [bucket, parts] of buckets) out.push([ns, bucket, first, joinBytes(parts)]);
+    }
+    await tx.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [ns]);
+    await new BulkWriter(tx, dialect).insert('engram_pending', PENDING_COLUMNS, out);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DocPostingList, MemoryRecord, TextPosting } from '../../core/store-contract.js';
+import type { DocPostingList, MemoryRecord, TextPosting, TextStats } from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
@@ -19,21 +19,46 @@ export async function readDocPostings(
   terms: readonly string[],
   prefixes: readonly string[],
 ): Promise<DocPostingList[]> {
-  const statement = postingsStatement(dialect, namespace, terms, prefixes);
-  if (!statement) return [];
-  type Row = { term: string; data: Uint8Array; pending?: number | string };
+  return (await readSearchPostings(db, dialect, namespace, terms, prefixes, false)).lists;
+}
+
+/**
+ * `readDocPostings`, and with `withStats` (Postgres) the namespace's BM25 statistics read by the same
+ * statement: a search then waits for one round trip instead of two side by side.
+ */
+export async function readSearchPostings(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  terms: readonly string[],
+  prefixes: readonly string[],
+  withStats: boolean,
+): Promise<{ lists: DocPostingList[]; stats: TextStats }> {
+  const statement = postingsStatement(dialect, namespace, terms, prefixes, withStats);
+  if (!statement) {
+    return { lists: [], stats: withStats ? await readTextStats(db, dialect, namespace) : NO_STATS };
+  }
+  type Row = {
+    term: string;
+    data: Uint8Array;
+    pending?: number | string;
+    docs?: number | string | null;
+    tokens?: number | string | null;
+  };
   const rows = await db.all<Row>(statement.sql, statement.params);
   // Each term's rows, blocks and pending entries alike (a pending row — Postgres, pending-postings.ts —
   // holds its bucket's every term: the asked ones are kept), decoded into one list sized once.
   const pieces: Array<[string, Uint8Array]> = [];
   let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
-  for (const { term, data, pending } of rows) {
-    if (Number(pending ?? 0) === 0) {
+  let stats = NO_STATS;
+  for (const { term, data, pending, docs, tokens } of rows) {
+    const kind = Number(pending ?? 0);
+    if (kind === 0) {
       pieces.push([term, data]);
-      continue;
-    }
-    entries ??= matchingEntries(terms, prefixes);
-    for (const piece of entries(data)) pieces.push(piece);
+    } else if (kind === 1) {
+      entries ??= matchingEntries(terms, prefixes);
+      for (const piece of entries(data)) pieces.push(piece);
+    } else stats = { docs: Number(docs ?? 0), tokens: Number(tokens ?? 0) };
   }
   const room = new Map<string, number>();
   for (const [term, data] of pieces) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));
@@ -50,12 +75,26 @@ export async function readDocPostings(
     const list = lists.get(term)!;
     list.count = decodeInto(data, list.arrays, list.count);
   }
-  return Array.from(lists, ([term, { arrays, count }]) => ({
+  const out = Array.from(lists, ([term, { arrays, count }]) => ({
     term,
     docs: arrays.docs.subarray(0, count),
     tfs: arrays.tfs.subarray(0, count),
     lengths: arrays.lengths.subarray(0, count),
   }));
+  return { lists: out, stats };
+}
+
+const NO_STATS: TextStats = { docs: 0, tokens: 0 };
+
+/** The namespace's BM25 statistics: its live documents and their tokens (zero before its first write). */
+export async function readTextStats(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+): Promise<TextStats> {
+  const sql = dialect.native('SELECT docs, tokens FROM engram_namespaces WHERE ns = ?');
+  const [row] = await db.all<{ docs: number | string; tokens: number | string }>(sql, [namespace]);
+  return { docs: Number(row?.docs ?? 0), tokens: Number(row?.tokens ?? 0) };
 }
 
 /**

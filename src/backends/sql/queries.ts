@@ -1,8 +1,9 @@
 import { validAt } from '../../core/filter.js';
 import type { CountQuery, ListQuery } from '../../core/store-contract.js';
+import { WORD_MARK } from '../../core/text/index.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
-import { BUCKET_CHARS, bucketOf } from './pending-postings.js';
+import { bucketOf, STEM_BUCKET_RANGE, WORD_BUCKET_CHARS } from './pending-postings.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';
 
 /** The memory columns qualified by the `m` alias the list query gives engram_memories. */
@@ -69,19 +70,29 @@ export function countStatement(dialect: SqlDialect, namespace: string, query: Co
  * Posting blocks of exact terms, then of each prefix as a key range [prefix, successor): one index range
  * per clause, never a scan of the namespace. Duplicates across clauses are fine: core keeps one per term and id.
  * On Postgres each clause also reads the pending list (pending-postings.ts), in the same statement so that
- * a merge committing meanwhile cannot make a posting appear twice or not at all.
+ * a merge committing meanwhile cannot make a posting appear twice or not at all; and with `withStats`, the
+ * namespace's BM25 statistics come first, as a row marked `pending = 2` (one round trip for a search).
  */
 export function postingsStatement(
   dialect: SqlDialect,
   namespace: string,
   terms: readonly string[],
   prefixes: readonly string[],
+  withStats = false,
 ): Statement | null {
   const selects: string[] = [];
   const params: SqlParam[] = [];
-  // Postgres: block rows say `pending = 0`; a pending row (`pending = 1`) holds its whole bucket's entries.
-  const marker = dialect.name === 'postgres' ? ', 0 AS pending' : '';
-  const from = `SELECT term, data${marker} FROM engram_postings WHERE ns = ? AND`;
+  const postgres = dialect.name === 'postgres';
+  const stats = postgres && withStats;
+  // Postgres: block rows say `pending = 0`; a pending row (`pending = 1`) holds its bucket's every entry.
+  const marker = (kind: number) => (postgres ? `, ${kind} AS pending${stats ? ', NULL, NULL' : ''}` : '');
+  if (stats) {
+    selects.push(
+      'SELECT NULL AS term, NULL AS data, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = ?',
+    );
+    params.push(namespace);
+  }
+  const from = `SELECT term, data${marker(0)} FROM engram_postings WHERE ns = ? AND`;
   if (terms.length > 0) {
     const list = dialect.inList('term', terms);
     selects.push(`${from} ${list.sql}`);
@@ -92,10 +103,10 @@ export function postingsStatement(
     selects.push(end === null ? `${from} term >= ?` : `${from} term >= ? AND term < ?`);
     params.push(namespace, prefix, ...(end === null ? [] : [end]));
   }
-  if (selects.length === 0) return null;
-  if (dialect.name === 'postgres') {
+  if (terms.length === 0 && prefixes.length === 0) return null;
+  if (postgres) {
     const pending = pendingBuckets(terms, prefixes);
-    const from = 'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = ? AND';
+    const from = `SELECT bucket AS term, data${marker(1)} FROM engram_pending WHERE ns = ? AND`;
     if (pending.buckets.length > 0) {
       const list = dialect.inList('bucket', pending.buckets);
       selects.push(`${from} ${list.sql}`);
@@ -111,19 +122,22 @@ export function postingsStatement(
 
 /**
  * The pending-list buckets (pending-postings.ts) that can hold the terms and the terms with the prefixes:
- * one bucket each, but a prefix shorter than a bucket's key spans the range of buckets it begins.
+ * one per term; one per prefix over words as written, or the range of buckets it begins when shorter than
+ * a bucket's key; every stem bucket for a prefix not over words as written (everything for '').
  */
 function pendingBuckets(
   terms: readonly string[],
   prefixes: readonly string[],
 ): { buckets: string[]; ranges: [string, string | null][] } {
   const buckets = new Set(terms.map(bucketOf));
-  const ranges: [string, string | null][] = [];
+  const ranges = new Map<string, [string, string | null]>();
   for (const prefix of prefixes) {
-    if ([...prefix].length < BUCKET_CHARS) ranges.push([prefix, prefixEnd(prefix)]);
+    if (prefix === '') ranges.set('', ['', null]);
+    else if (!prefix.startsWith(WORD_MARK)) ranges.set(STEM_BUCKET_RANGE[0], [...STEM_BUCKET_RANGE]);
+    else if ([...prefix].length < WORD_BUCKET_CHARS) ranges.set(prefix, [prefix, prefixEnd(prefix)]);
     else buckets.add(bucketOf(prefix));
   }
-  return { buckets: [...buckets], ranges };
+  return { buckets: [...buckets], ranges: [...ranges.values()] };
 }
 
 /**

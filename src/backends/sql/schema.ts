@@ -2,7 +2,7 @@ import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { toPostingBlocks } from './migrate-postings.js';
-import { addPendingPostings } from './pending-postings.js';
+import { addPendingPostings, rebucketPending } from './pending-postings.js';
 import { reindexText } from './reindex-text.js';
 import { addVectorColumns } from './vector-columns.js';
 
@@ -59,6 +59,8 @@ const MIGRATIONS: Migration[] = [
   () => ['DROP TABLE engram_tags'],
   // v8 (Postgres only): new postings wait in a pending list until merged into the blocks (pending-postings.ts).
   { run: addPendingPostings },
+  // v9 (Postgres only): pending stems bucketed by a hash of the whole term, so a search reads fewer bytes.
+  { run: rebucketPending },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;

@@ -25,7 +25,7 @@ import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
-import { docIdsOf, docMemoriesOf, readDocPostings, readPostings } from './posting-reads.js';
+import { docIdsOf, docMemoriesOf, readDocPostings, readPostings, readTextStats } from './posting-reads.js';
 import type { PostingTails } from './posting-tails.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
@@ -238,11 +238,7 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   textStats(namespace: string): Promise<TextStats> {
-    return this.use('textStats', async (db) => {
-      const sql = this.dialect.native('SELECT docs, tokens FROM engram_namespaces WHERE ns = ?');
-      const [row] = await db.all<{ docs: Integer; tokens: Integer }>(sql, [namespace]);
-      return { docs: Number(row?.docs ?? 0), tokens: Number(row?.tokens ?? 0) };
-    });
+    return this.use('textStats', (db) => readTextStats(db, this.dialect, namespace));
   }
 
   /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
