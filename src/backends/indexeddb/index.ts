@@ -1,2 +1,3 @@
-export { IndexedDBStore, type IndexedDBStoreOptions } from './indexeddb-store.js';
+export { IndexedDBStore } from './indexeddb-store.js';
+export type { IndexedDBStoreOptions } from './options.js';
 export { clearSentinel } from './storage-keeping.js';
