@@ -12,7 +12,8 @@ const SCHEMA = 'engram_bench_live';
 const SECRET = 'engram-bench-live-secret';
 const WRITES = Number(process.env.BENCH_LIVE_WRITES ?? 100);
 const STREAMS = Number(process.env.BENCH_LIVE_STREAMS ?? 1000);
-const IDLE_MS = Number(process.env.BENCH_LIVE_IDLE_MS ?? 20_000);
+// One heartbeat period (15 s): every open stream sends exactly one heartbeat in the window.
+const IDLE_MS = Number(process.env.BENCH_LIVE_IDLE_MS ?? 15_000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export default async function run(record, info) {

@@ -150,13 +150,20 @@ async function byOverlap(questions, turns) {
   };
 }
 
+/** Each question's top 10 by one system (searches are deterministic: the subsets below reuse them). */
+async function rank(questions, search) {
+  const top = new Map();
+  for (const q of questions) top.set(q, await search(q));
+  return top;
+}
+
 /** recall@k: share of a question's evidence turns in the top k, averaged; MRR: 1 / rank of the first. */
-async function evaluate(questions, search) {
+function evaluate(questions, top) {
   let r5 = 0;
   let r10 = 0;
   let mrr = 0;
   for (const q of questions) {
-    const ids = await search(q);
+    const ids = top.get(q);
     const evidence = new Set(q.evidence);
     r5 += ids.slice(0, 5).filter((id) => evidence.has(id)).length / evidence.size;
     r10 += ids.slice(0, 10).filter((id) => evidence.has(id)).length / evidence.size;
@@ -181,18 +188,22 @@ export default async function run(record, info = { settings: [] }) {
     ...(pg ? { 'Postgres ts_rank': pg.search } : {}),
   };
   const results = {};
-  for (const [name, search] of Object.entries(systems)) results[name] = await evaluate(questions, search);
+  const tops = {};
+  for (const [name, search] of Object.entries(systems)) {
+    tops[name] = await rank(questions, search);
+    results[name] = evaluate(questions, tops[name]);
+  }
   const types = [...new Set(questions.map((q) => q.type))];
   const byType = {};
   const hybridByType = {};
   for (const type of types) {
     const ofType = questions.filter((q) => q.type === type);
-    byType[type] = await evaluate(ofType, systems.Engram);
-    hybridByType[type] = await evaluate(ofType, systems[HYBRID]);
+    byType[type] = evaluate(ofType, tops.Engram);
+    hybridByType[type] = evaluate(ofType, tops[HYBRID]);
   }
   for (const [group, ofGroup] of Object.entries(await byOverlap(questions, turns))) {
-    byType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems.Engram);
-    hybridByType[`${group} (${ofGroup.length})`] = await evaluate(ofGroup, systems[HYBRID]);
+    byType[`${group} (${ofGroup.length})`] = evaluate(ofGroup, tops.Engram);
+    hybridByType[`${group} (${ofGroup.length})`] = evaluate(ofGroup, tops[HYBRID]);
   }
   await pg?.close();
   for (const metric of ['recall@5', 'recall@10', 'MRR']) {

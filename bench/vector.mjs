@@ -280,11 +280,18 @@ export default async function run(record, info = { settings: [] }) {
   });
 
   // HNSW over a Float32 matrix that keeps deleted slots, as the stores build it: fill + link measured,
-  // then searches taking the stores' 4k + 10 candidates, rescored exactly.
+  // then searches taking the stores' 4k + 10 candidates, rescored exactly. The rebuild past half deleted
+  // is a build of the live rows: timed as the first half of this build, which links in slot order, so
+  // the graph and the work are those of a build of the first half alone (no second build needed).
+  let halfMs = 0;
   const hnswBuilt = await built(() => {
     const matrix = new VectorMatrix(DIMS, n, false);
-    for (let i = 0; i < n; i++) matrix.set(ids[i], row(vectors, i));
     const index = new HnswIndex(matrix);
+    const start = performance.now();
+    for (let i = 0; i < n / 2; i++) matrix.set(ids[i], row(vectors, i));
+    index.catchUp();
+    halfMs = performance.now() - start;
+    for (let i = n / 2; i < n; i++) matrix.set(ids[i], row(vectors, i));
     index.catchUp();
     return index;
   });
@@ -383,15 +390,10 @@ export default async function run(record, info = { settings: [] }) {
     refName: 'build per vector',
     unit: ' ms',
   });
-  // The rebuild past half deleted is a build of the live rows: measured on the first half.
-  const rebuildStart = performance.now();
-  const half = new VectorMatrix(DIMS, n / 2, false);
-  for (let i = 0; i < n / 2; i++) half.set(ids[i], row(vectors, i));
-  new HnswIndex(half).catchUp();
   record({
     suite,
     metric: `HNSW rebuild after half deleted (${n / 2000}K live) (ms)`,
-    ours: performance.now() - rebuildStart,
+    ours: halfMs,
     ref: hnswBuilt.ms,
     refName: `build at ${k}`,
     unit: ' ms',

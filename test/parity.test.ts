@@ -48,6 +48,13 @@ async function load(mem: Engram): Promise<Engram> {
   return mem;
 }
 
+/** Opens and fills every store at once; the record keeps the order given (memory, the reference, first). */
+async function openAll(openers: Record<string, () => Promise<Engram>>): Promise<Record<string, Engram>> {
+  const names = Object.keys(openers);
+  const mems = await Promise.all(names.map((name) => openers[name]!()));
+  return Object.fromEntries(names.map((name, i) => [name, mems[i]!]));
+}
+
 const hits = async (mem: Engram, query: string, options: Options) =>
   (await mem.search(query, options)).map((h) => [h.memory.id, h.score, h.explain]);
 
@@ -59,18 +66,20 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
     const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
     if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
     const open = (store: MemoryStore) => createMemory({ store, namespace: 'parity' }).then(load);
-    const stores: Record<string, Engram> = {
-      memory: await open(new InMemoryStore()),
-      indexeddb: await open(new IndexedDBStore({ name: `parity-${Date.now()}` })),
-      sqljs: await open(new SqlJsStore()),
-      pglite: await open(new PostgresStore(pglite(pg))),
-    };
-    // Real Postgres where the machine has one (CI sets DATABASE_URL); PGlite stands in otherwise.
-    if (url) {
-      stores.postgres = await open(
-        new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
-      );
-    }
+    // Filled side by side: the server's share of the Postgres fill overlaps the in-process stores' work.
+    const stores = await openAll({
+      memory: () => open(new InMemoryStore()),
+      indexeddb: () => open(new IndexedDBStore({ name: `parity-${Date.now()}` })),
+      sqljs: () => open(new SqlJsStore()),
+      pglite: () => open(new PostgresStore(pglite(pg))),
+      // Real Postgres where the machine has one (CI sets DATABASE_URL); PGlite stands in otherwise.
+      ...(url
+        ? {
+            postgres: () =>
+              open(new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }))),
+          }
+        : {}),
+    });
     let compared = 0;
     for (const [query, options] of cases) {
       const reference = await hits(stores.memory!, query, options);
@@ -154,21 +163,22 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       for (let i = 0; i < german.length; i += 500) await mem.addMany(german.slice(i, i + 500));
       return mem;
     };
-    const stores: Record<string, Engram> = {
-      memory: await open(new InMemoryStore()),
-      indexeddb: await open(new IndexedDBStore({ name: `parity-de-${Date.now()}` })),
-      sqljs: await open(new SqlJsStore()),
-      pglite: await open(new PostgresStore(pglite(pg))),
-    };
     const url = process.env.DATABASE_URL;
     const schema = `parity_de_${process.pid}_${Date.now()}`;
     const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
-    if (admin) {
-      await admin.unsafe(`CREATE SCHEMA ${schema}`);
-      stores.postgres = await open(
-        new PostgresStore(postgresJs(url!, { max: 2, connection: { search_path: schema } })),
-      );
-    }
+    if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+    const stores = await openAll({
+      memory: () => open(new InMemoryStore()),
+      indexeddb: () => open(new IndexedDBStore({ name: `parity-de-${Date.now()}` })),
+      sqljs: () => open(new SqlJsStore()),
+      pglite: () => open(new PostgresStore(pglite(pg))),
+      ...(url
+        ? {
+            postgres: () =>
+              open(new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }))),
+          }
+        : {}),
+    });
     const germanCases: Array<[string, Options]> = [
       ['Haus', {}],
       ['Gärten Fahrrad', { explain: true }],

@@ -121,8 +121,10 @@ describe('engram doctor', () => {
       ['--url', await closedPort(), '--token', 'e30.e30.e30', '--ns', 'ops'],
       ['--url', edge.url, '--bogus'],
     ];
-    for (const args of failures) {
-      const run = await runBinary(bin, ['doctor', ...args]);
+    // The processes are independent: started together, checked in order.
+    const runs = await Promise.all(failures.map((args) => runBinary(bin, ['doctor', ...args])));
+    for (const [i, args] of failures.entries()) {
+      const run = runs[i]!;
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);

@@ -65,14 +65,17 @@ describe('export / import / migrate as processes', () => {
   });
 
   it('exits 2 with one line on stderr and nothing on stdout for a bad store URL', async () => {
-    for (const args of [
+    const cases = [
       ['export', '--from', 'mongodb://db'],
       ['import', '--to', 'memory.db'],
       ['migrate', '--from', `jsonl:${dump}`, '--to', 'redis://x'],
       ['migrate', '--from', `jsonl:${dump}`, '--to', 'http://127.0.0.1:9'],
       ['export', '--from', 'postgres://u:pw@127.0.0.1:9/db'],
-    ]) {
-      const run = await runBinary(bin, args, { cwd: dir });
+    ];
+    // The processes are independent (none may write anything): started together, checked in order.
+    const runs = await Promise.all(cases.map((args) => runBinary(bin, args, { cwd: dir })));
+    for (const [i, args] of cases.entries()) {
+      const run = runs[i]!;
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout).toBe('');
       expect(run.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
