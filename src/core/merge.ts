@@ -180,9 +180,12 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     ...linkWrites.map((w) => w.id),
     ...tombstones.filter((t) => t.entity === 'link').map((t) => t.id),
   ]);
-  const memories = await tx.readMemories(memoryIds);
-  const links = await tx.readLinks(linkIds);
-  const dead = await tx.readTombstones(unique([...memoryIds, ...linkIds]));
+  // Issued together: independent reads, which a store may pipeline on its connection (postgres.js does).
+  const [memories, links, dead] = await Promise.all([
+    tx.readMemories(memoryIds),
+    tx.readLinks(linkIds),
+    tx.readTombstones(unique([...memoryIds, ...linkIds])),
+  ]);
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
