@@ -192,9 +192,14 @@ for (const db of databases) {
   });
 }
 
+// The two upgrade tests step the whole schema back, so they keep off `pg`; they share one more instance
+// (seconds of start-up each) in turn: v7 -> v8 first, then v8 -> v9 with the first one's namespace still in.
+const upgrades = await PGlite.create();
+afterAll(() => upgrades.close());
+
 describe('schema v7 -> v8: the pending list arrives empty, and every search stays the same', () => {
   it('PGlite: a v7 database (postings in blocks only) migrates, reads the same and keeps writing', async () => {
-    const db = await PGlite.create();
+    const db = upgrades;
     const first = new PostgresStore(pglite(db));
     const mem = await createMemory({ store: first, namespace: 'upgrade' });
     await mem.addMany(inputs(0, 200));
@@ -222,7 +227,6 @@ describe('schema v7 -> v8: the pending list arrives empty, and every search stay
     }
     await expectSameSearches(reopened, merged);
     await Promise.all([reopened.close(), merged.close()]);
-    await db.close();
   }, 120_000);
 });
 
@@ -274,7 +278,7 @@ async function toVersion8Buckets(db: PGlite): Promise<void> {
 
 describe('schema v8 -> v9: pending stems move to hashed buckets, and every search stays the same', () => {
   it('PGlite: pending rows of several batches and namespaces are re-laid out, entry for entry', async () => {
-    const db = await PGlite.create();
+    const db = upgrades;
     const pairs: [Engram, Engram][] = [];
     for (const namespace of ['rebucket', 'other']) {
       const ours = await createMemory({ store: new PostgresStore(pglite(db)), namespace });
@@ -321,6 +325,5 @@ describe('schema v8 -> v9: pending stems move to hashed buckets, and every searc
       await expectSameSearches(ours, reference);
       await Promise.all([ours.close(), reference.close()]);
     }
-    await db.close();
   }, 120_000);
 });

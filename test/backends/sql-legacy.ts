@@ -63,12 +63,23 @@ export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
   const { rows } = await db.query<{ ns: string; id: string; content: string }>(
     'SELECT ns, id, content FROM engram_memories',
   );
+  // One INSERT over arrays rather than a round trip per row: a few thousand single inserts cost PGlite
+  // tens of seconds on a loaded machine, and the rows are the same.
+  const columns: [string[], string[], string[], number[], number[]] = [[], [], [], [], []];
   for (const { ns, id, content } of rows) {
     const { length, terms } = indexText(content);
     for (const [term, tf] of terms) {
-      await db.query('INSERT INTO engram_terms VALUES ($1, $2, $3, $4, $5)', [ns, term, id, tf, length]);
+      columns[0].push(ns);
+      columns[1].push(term);
+      columns[2].push(id);
+      columns[3].push(tf);
+      columns[4].push(length);
     }
   }
+  await db.query(
+    'INSERT INTO engram_terms SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])',
+    columns,
+  );
   await db.exec(`DROP TABLE engram_postings; DROP INDEX engram_memories_by_doc;
     DROP TABLE engram_pending; ALTER TABLE engram_namespaces DROP COLUMN merged, DROP COLUMN pending;
     ALTER TABLE engram_memories DROP COLUMN doc; ALTER TABLE engram_namespaces DROP COLUMN docnos;

@@ -75,5 +75,7 @@ describe('SqlJsStore crash safety (temp file + rename)', () => {
       expect(count).toBeGreaterThanOrEqual(durable);
       durable = count;
     }
-  });
+    // Six Node processes, each starting sql.js and loading a file of a few MB: 6 s on a quiet machine,
+    // past the default 30 s under load; the bound is for a hang, not for speed.
+  }, 120_000);
 });

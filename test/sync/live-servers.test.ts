@@ -117,7 +117,9 @@ if (!url) {
       const one = await startEdge(driver());
       const two = await startEdge(driver());
       try {
-        await writeReachesTheOtherServer(one, two, 1000);
+        // Polling is off, so any arrival at all proves the relay; the bound only says it is prompt. Under
+        // load a delivery took 1.5 s: 3 s passes a busy machine and is still a tenth of the default 30 s poll.
+        await writeReachesTheOtherServer(one, two, 3000);
       } finally {
         await one.stop();
         await two.stop();
