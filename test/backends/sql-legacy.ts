@@ -46,7 +46,7 @@ export function downgradeToVersion1(db: Database): void {
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 the Postgres
  * pending list of postings (a no-op on SQLite)).
  */
-export const CURRENT_SQL_VERSION = 8;
+export const CURRENT_SQL_VERSION = 9;
 
 /**
  * Turns a PGlite database written by today's PostgresStore back into schema version 4 with the raw
