@@ -103,6 +103,19 @@ function tableOf(tables: GroupTables, group: number, slot: number) {
   return tables.get(group)!.get(Math.floor(slot / TABLE_SLOTS))!;
 }
 
+/** The spans of the terms' and prefixes' postings, and the slot tables of every document they name. */
+async function spansWithTables(
+  tx: ReadTransaction,
+  namespace: string,
+  terms: readonly string[],
+  prefixes: readonly string[],
+  cache: SlotCache,
+  kept: ShardCache,
+) {
+  const spans = await readSpans(tx, namespace, terms, prefixes, kept);
+  return { spans, tables: await tablesOf(tx, namespace, spans.flat(), cache) };
+}
+
 /** Postings of exact terms and prefixes by memory id, in the order asked (as the reference store emits them). */
 export async function readPostings(
   tx: ReadTransaction,
@@ -113,8 +126,7 @@ export async function readPostings(
   kept: ShardCache,
 ): Promise<TextPosting[]> {
   if (terms.length + prefixes.length === 0) return [];
-  const spans = await readSpans(tx, namespace, terms, prefixes, kept);
-  const tables = await tablesOf(tx, namespace, spans.flat(), cache);
+  const { spans, tables } = await spansWithTables(tx, namespace, terms, prefixes, cache, kept);
   const out: TextPosting[] = [];
   for (const list of spans) {
     for (const { term, row, start, end } of list) {
@@ -143,8 +155,7 @@ export async function readDocPostings(
   kept: ShardCache,
 ): Promise<DocPostingList[]> {
   if (terms.length + prefixes.length === 0) return [];
-  const spans = await readSpans(tx, namespace, terms, prefixes, kept);
-  const tables = await tablesOf(tx, namespace, spans.flat(), cache);
+  const { spans, tables } = await spansWithTables(tx, namespace, terms, prefixes, cache, kept);
   const out: DocPostingList[] = [];
   for (const list of spans) {
     for (let first = 0; first < list.length; ) {
