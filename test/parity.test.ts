@@ -48,8 +48,29 @@ async function load(mem: Engram): Promise<Engram> {
   return mem;
 }
 
-/** Opens and fills every store at once; the record keeps the order given (memory, the reference, first). */
-async function openAll(openers: Record<string, () => Promise<Engram>>): Promise<Record<string, Engram>> {
+/**
+ * Opens and fills every store at once, side by side (the server's share of the Postgres fill overlaps the
+ * in-process stores' work); the record keeps the order memory (the reference), IndexedDB, sql.js, PGlite,
+ * then real Postgres where the machine has one (CI sets DATABASE_URL; PGlite stands in otherwise), in
+ * `schema`, which the caller creates.
+ */
+async function openEveryStore(
+  open: (store: MemoryStore) => Promise<Engram>,
+  pg: PGlite,
+  label: string,
+  schema: string,
+): Promise<Record<string, Engram>> {
+  const url = process.env.DATABASE_URL;
+  const openers: Record<string, () => Promise<Engram>> = {
+    memory: () => open(new InMemoryStore()),
+    indexeddb: () => open(new IndexedDBStore({ name: `${label}-${Date.now()}` })),
+    sqljs: () => open(new SqlJsStore()),
+    pglite: () => open(new PostgresStore(pglite(pg))),
+  };
+  if (url) {
+    openers.postgres = () =>
+      open(new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })));
+  }
   const names = Object.keys(openers);
   const mems = await Promise.all(names.map((name) => openers[name]!()));
   return Object.fromEntries(names.map((name, i) => [name, mems[i]!]));
@@ -66,20 +87,7 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
     const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
     if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
     const open = (store: MemoryStore) => createMemory({ store, namespace: 'parity' }).then(load);
-    // Filled side by side: the server's share of the Postgres fill overlaps the in-process stores' work.
-    const stores = await openAll({
-      memory: () => open(new InMemoryStore()),
-      indexeddb: () => open(new IndexedDBStore({ name: `parity-${Date.now()}` })),
-      sqljs: () => open(new SqlJsStore()),
-      pglite: () => open(new PostgresStore(pglite(pg))),
-      // Real Postgres where the machine has one (CI sets DATABASE_URL); PGlite stands in otherwise.
-      ...(url
-        ? {
-            postgres: () =>
-              open(new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }))),
-          }
-        : {}),
-    });
+    const stores = await openEveryStore(open, pg, 'parity', schema);
     let compared = 0;
     for (const [query, options] of cases) {
       const reference = await hits(stores.memory!, query, options);
@@ -167,18 +175,7 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
     const schema = `parity_de_${process.pid}_${Date.now()}`;
     const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
     if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
-    const stores = await openAll({
-      memory: () => open(new InMemoryStore()),
-      indexeddb: () => open(new IndexedDBStore({ name: `parity-de-${Date.now()}` })),
-      sqljs: () => open(new SqlJsStore()),
-      pglite: () => open(new PostgresStore(pglite(pg))),
-      ...(url
-        ? {
-            postgres: () =>
-              open(new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }))),
-          }
-        : {}),
-    });
+    const stores = await openEveryStore(open, pg, 'parity-de', schema);
     const germanCases: Array<[string, Options]> = [
       ['Haus', {}],
       ['Gärten Fahrrad', { explain: true }],
