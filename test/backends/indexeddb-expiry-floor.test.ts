@@ -3,6 +3,7 @@ import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { createMemory } from '../../src/index.js';
+import { countReads } from './indexeddb-test-kit.js';
 
 /**
  * Maintenance asks for expired memories whenever a memory opens. The store keeps a floor under every
@@ -13,12 +14,6 @@ let databases = 0;
 const freshName = () => `engram-expiry-floor-${process.pid}-${Date.now()}-${++databases}`;
 const HOUR = 3_600_000;
 const at = (ms: number) => new Date(ms).toISOString();
-
-/** Counts page reads of memory rows (the scan the floor saves). */
-function countMemoryScans() {
-  const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
-  return () => getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'memories').length;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -32,7 +27,7 @@ describe('IndexedDBStore expiry floor', () => {
     const now = Date.now();
     await mem.addMany([{ content: 'plain one' }, { content: 'plain two' }]);
     const soon = await mem.add({ content: 'expires soon', expiresAt: at(now + HOUR) });
-    const scans = countMemoryScans();
+    const scans = countReads('getAll', 'memories');
     expect(await store.expiredIds('ns', { now: at(now), limit: 10 })).toEqual([]);
     expect(scans()).toBe(0);
     // Past the floor: one scan finds it.
@@ -64,7 +59,7 @@ describe('IndexedDBStore expiry floor', () => {
     raw.close();
 
     const reopened = new IndexedDBStore({ name });
-    const scans = countMemoryScans();
+    const scans = countReads('getAll', 'memories');
     expect(await reopened.expiredIds('ns', { now: at(now + 2 * HOUR), limit: 10 })).toEqual(['z-old']);
     expect(scans()).toBe(1);
     // The scan recorded what it saw: the next ask before the old memory's expiry reads nothing.

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryInput } from '../../src/index.js';
+import { countReads } from './indexeddb-test-kit.js';
 
 /**
  * A store keeps its open text group's rows after each commit and appends to them without reading them
@@ -25,12 +26,6 @@ async function sameSearches(mems: Engram[], reference: Engram, step: string): Pr
   }
 }
 
-/** Counts reads of text shard rows by key (what the kept rows save). */
-function countShardGets() {
-  const get = vi.spyOn(IDBObjectStore.prototype, 'get');
-  return () => get.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'textShards').length;
-}
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -52,7 +47,7 @@ describe('IndexedDBStore kept open-group rows', () => {
       await reference.addMany(batch);
     };
     await both(tabA, inputs(0, 10));
-    const shardGets = countShardGets();
+    const shardGets = countReads('get', 'textShards');
     await both(tabA, inputs(10, 10));
     expect(shardGets()).toBe(0);
     await both(tabB, inputs(20, 5));

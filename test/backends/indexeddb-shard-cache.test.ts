@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { ShardCache } from '../../src/backends/indexeddb/shard-cache.js';
-import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import type { Engram } from '../../src/index.js';
+import { countReads, twoTabsAndReference } from './indexeddb-test-kit.js';
 
 /**
  * A store keeps the text shard rows its searches read, for the index as the namespace's counters
@@ -21,38 +21,13 @@ async function sameSearches(mems: Engram[], reference: Engram, step: string): Pr
   }
 }
 
-/** Counts key-range reads of text shard rows. */
-function countShardReads() {
-  const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
-  return () => getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'textShards').length;
-}
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe('IndexedDBStore shard rows kept between searches', () => {
   it('are used while the index is unchanged and read again after any tab changed it', async () => {
-    const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
-    const now = () => (clock.now += 1000);
-    const options = { textGroupSize: 4 };
-    const tabA = await createMemory({
-      store: new IndexedDBStore({ name, ...options }),
-      namespace: 'ns',
-      now,
-    });
-    const tabB = await createMemory({
-      store: new IndexedDBStore({ name, ...options }),
-      namespace: 'ns',
-      now,
-    });
-    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns', now });
-    const both = async (write: (mem: Engram) => Promise<unknown>, writer: Engram) => {
-      const at = clock.now;
-      await write(writer);
-      clock.now = at;
-      await write(reference);
-    };
+    const { tabA, tabB, reference, both } = await twoTabsAndReference(name, { textGroupSize: 4 });
     await both(
       (m) =>
         m.addMany([
@@ -63,7 +38,7 @@ describe('IndexedDBStore shard rows kept between searches', () => {
       tabA,
     );
     await sameSearches([tabA, tabB], reference, 'first');
-    const reads = countShardReads();
+    const reads = countReads('getAll', 'textShards');
     await sameSearches([tabA, tabB], reference, 'again');
     expect(reads()).toBe(0);
 

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import type { Engram } from '../../src/index.js';
+import { twoTabsAndReference } from './indexeddb-test-kit.js';
 
 const name = `engram-slot-cache-${process.pid}-${Date.now()}`;
 
@@ -10,25 +10,7 @@ const hits = async (mem: Engram, query: string) =>
 
 describe('IndexedDBStore slot tables kept between searches', () => {
   it('stay right while another tab adds, edits and removes memories in the same groups', async () => {
-    const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
-    const now = () => (clock.now += 1000);
-    const tabA = await createMemory({
-      store: new IndexedDBStore({ name, textGroupSize: 4 }),
-      namespace: 'ns',
-      now,
-    });
-    const tabB = await createMemory({
-      store: new IndexedDBStore({ name, textGroupSize: 4 }),
-      namespace: 'ns',
-      now,
-    });
-    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns', now });
-    const both = async (write: (mem: Engram) => Promise<unknown>, writer: Engram) => {
-      const at = clock.now;
-      await write(writer);
-      clock.now = at;
-      await write(reference);
-    };
+    const { tabA, tabB, reference, both } = await twoTabsAndReference(name, { textGroupSize: 4 });
     await both(
       (m) =>
         m.addMany([

@@ -1,0 +1,29 @@
+import { vi } from 'vitest';
+import { IndexedDBStore, type IndexedDBStoreOptions } from '../../src/backends/indexeddb/index.js';
+import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+
+/** Counts `method` calls on the object store `storeName` from now on (restore with vi.restoreAllMocks). */
+export function countReads(method: 'get' | 'getAll', storeName: string): () => number {
+  const spy = vi.spyOn(IDBObjectStore.prototype, method);
+  return () => spy.mock.contexts.filter((store) => (store as IDBObjectStore).name === storeName).length;
+}
+
+/**
+ * Two tabs on one database and the in-memory reference, on one clock; `both(write, writer)` runs a write
+ * in `writer` and then in the reference at the same clock time, so their records (and scores) agree.
+ */
+export async function twoTabsAndReference(name: string, options: Omit<IndexedDBStoreOptions, 'name'>) {
+  const clock = { now: Date.parse('2030-01-01T00:00:00.000Z') };
+  const now = () => (clock.now += 1000);
+  const tab = () => createMemory({ store: new IndexedDBStore({ name, ...options }), namespace: 'ns', now });
+  const tabA = await tab();
+  const tabB = await tab();
+  const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns', now });
+  const both = async (write: (mem: Engram) => Promise<unknown>, writer: Engram) => {
+    const at = clock.now;
+    await write(writer);
+    clock.now = at;
+    await write(reference);
+  };
+  return { tabA, tabB, reference, both };
+}
