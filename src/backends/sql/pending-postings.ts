@@ -8,6 +8,7 @@ import {
   encodeTriples,
   forEachPosting,
   lastDoc,
+  putVarint,
   VarintReader,
 } from './posting-blocks.js';
 
@@ -323,13 +324,8 @@ const SMALL_VARINTS = Array.from({ length: 0x80 }, (_, i) => Uint8Array.of(i));
 
 function varint(value: number): Uint8Array {
   if (value < 0x80) return SMALL_VARINTS[value]!;
-  const out: number[] = [];
-  while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  out.push(value);
-  return Uint8Array.from(out);
+  const out = new Uint8Array(8);
+  return out.slice(0, putVarint(out, 0, value));
 }
 
 function joinBytes(parts: readonly Uint8Array[]): Uint8Array {

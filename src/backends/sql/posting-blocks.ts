@@ -42,24 +42,30 @@ export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8
   return encodeTriples(triples, after);
 }
 
+/**
+ * Writes `value` (a non-negative safe integer) as a varint into `out` at `at`, returning where the next
+ * byte goes; `out` needs room for 8 bytes. Safe integers exceed 32 bits, hence division, not shifts.
+ */
+export function putVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value % 0x80) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[at++] = value;
+  return at;
+}
+
 /** `encodeBlock` of postings laid flat as (doc, tf, len) triples: no object per posting (bulk writes). */
 export function encodeTriples(triples: readonly number[], after = 0): Uint8Array {
   // A varint of a safe integer takes at most 8 bytes.
   const out = new Uint8Array(triples.length * 8);
   let at = 0;
-  const put = (value: number) => {
-    while (value >= 0x80) {
-      out[at++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    out[at++] = value;
-  };
   let previous = after;
   for (let i = 0; i < triples.length; i += 3) {
     const doc = triples[i]!;
-    put(doc - previous);
-    put(triples[i + 1]!);
-    put(triples[i + 2]!);
+    at = putVarint(out, at, doc - previous);
+    at = putVarint(out, at, triples[i + 1]!);
+    at = putVarint(out, at, triples[i + 2]!);
     previous = doc;
   }
   return out.slice(0, at);

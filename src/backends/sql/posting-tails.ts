@@ -2,7 +2,7 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, blockOf } from './posting-blocks.js';
+import { BLOCK_DOCS, blockOf, putVarint } from './posting-blocks.js';
 
 /**
  * A posting row of a namespace's newest group as the store holds it: its bytes and their last document.
@@ -39,21 +39,9 @@ export class TailRow {
       grown.set(this.buffer.subarray(0, this.size));
       this.buffer = grown;
     }
-    this.put(doc - this.last);
-    this.put(tf);
-    this.put(length);
-    this.last = doc;
-  }
-
-  private put(value: number): void {
     const out = this.buffer;
-    let at = this.size;
-    while (value >= 0x80) {
-      out[at++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    out[at++] = value;
-    this.size = at;
+    this.size = putVarint(out, putVarint(out, putVarint(out, this.size, doc - this.last), tf), length);
+    this.last = doc;
   }
 }
 
