@@ -1,4 +1,5 @@
 import type { TextShardRow } from './schema.js';
+import { WeightedLru } from './weighted-lru.js';
 
 /** Row bytes kept per store by default: at 100K memories a stem shard's rows are ~90 KB. */
 const MAX_BYTES = 8 << 20;
@@ -14,12 +15,13 @@ const sizeOf = (rows: readonly TextShardRow[]) =>
  * its rows were kept under may use them. Rows are never modified in place. Dropped with the connection.
  */
 export class ShardCache {
-  private readonly entries = new Map<string, { stamp: string; rows: TextShardRow[]; bytes: number }>();
-  private bytes = 0;
+  private readonly entries: WeightedLru<{ stamp: string; rows: TextShardRow[] }>;
   /** Bumped by `clear`: rows read before it are not kept. */
   generation = 0;
 
-  constructor(private readonly maxBytes = MAX_BYTES) {}
+  constructor(private readonly maxBytes = MAX_BYTES) {
+    this.entries = new WeightedLru(maxBytes);
+  }
 
   /** Whether rows of the shard are kept, under any stamp. */
   has(namespace: string, shard: number | undefined): boolean {
@@ -29,14 +31,9 @@ export class ShardCache {
   get(namespace: string, shard: number | undefined, stamp: string): TextShardRow[] | undefined {
     const key = `${shard} ${namespace}`;
     const found = this.entries.get(key);
-    if (!found) return undefined;
+    if (found === undefined || found.stamp === stamp) return found?.rows;
     this.entries.delete(key);
-    if (found.stamp !== stamp) {
-      this.bytes -= found.bytes;
-      return undefined;
-    }
-    this.entries.set(key, found);
-    return found.rows;
+    return undefined;
   }
 
   set(
@@ -46,25 +43,13 @@ export class ShardCache {
     rows: TextShardRow[],
     generation: number,
   ): void {
-    if (generation !== this.generation) return;
-    const key = `${shard} ${namespace}`;
     const bytes = sizeOf(rows);
-    if (bytes > this.maxBytes / 4) return;
-    const old = this.entries.get(key);
-    if (old) this.bytes -= old.bytes;
-    this.entries.delete(key);
-    this.entries.set(key, { stamp, rows, bytes });
-    this.bytes += bytes;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.bytes -= entry.bytes;
-      this.entries.delete(oldest);
-    }
+    if (generation !== this.generation || bytes > this.maxBytes / 4) return;
+    this.entries.set(`${shard} ${namespace}`, { stamp, rows }, bytes);
   }
 
   clear(): void {
     this.entries.clear();
-    this.bytes = 0;
     this.generation += 1;
   }
 }

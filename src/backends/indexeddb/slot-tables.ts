@@ -1,6 +1,7 @@
 import type { IDBPTransaction } from 'idb';
 import type { EngramSchema, StoreName, TextTableRow } from './schema.js';
 import { decodeTable, MAX_GROUP_SLOTS, TABLE_SLOTS } from './text-shards.js';
+import { WeightedLru } from './weighted-lru.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
@@ -26,45 +27,25 @@ export const slotOfDoc = (doc: number) => doc % MAX_GROUP_SLOTS;
  * whenever the connection is (another tab's upgrade rebuilds the index).
  */
 export class SlotCache {
-  private readonly tables = new Map<string, CachedTable>();
-  private slots = 0;
+  /** Weighed in slots, at most `maxSlots` (~70 bytes each with uuid ids): 4096 table rows' worth by default. */
+  private readonly tables: WeightedLru<CachedTable>;
 
-  /** At most `maxSlots` slots kept (~70 bytes each with uuid ids): 4096 table rows' worth by default. */
-  constructor(private readonly maxSlots = 1 << 18) {}
+  constructor(maxSlots = 1 << 18) {
+    this.tables = new WeightedLru(maxSlots);
+  }
 
   get(namespace: string, group: number, n: number): CachedTable | undefined {
-    const key = `${group} ${n} ${namespace}`;
-    const found = this.tables.get(key);
-    if (found) {
-      this.tables.delete(key);
-      this.tables.set(key, found);
-    }
-    return found;
+    return this.tables.get(`${group} ${n} ${namespace}`);
   }
 
   set(namespace: string, row: TextTableRow): CachedTable {
-    const key = `${row.group} ${row.n} ${namespace}`;
     const table = { ids: decodeTable(row).ids, lengths: row.lengths };
-    this.drop(key);
-    this.tables.set(key, table);
-    this.slots += table.ids.length;
-    for (const oldest of this.tables.keys()) {
-      if (this.slots <= this.maxSlots) break;
-      this.drop(oldest);
-    }
+    this.tables.set(`${row.group} ${row.n} ${namespace}`, table, table.ids.length);
     return table;
   }
 
   clear(): void {
     this.tables.clear();
-    this.slots = 0;
-  }
-
-  private drop(key: string): void {
-    const found = this.tables.get(key);
-    if (!found) return;
-    this.slots -= found.ids.length;
-    this.tables.delete(key);
   }
 }
 
