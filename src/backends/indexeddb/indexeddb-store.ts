@@ -30,6 +30,7 @@ import type { IndexedDBStoreOptions } from './options.js';
 import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import { SEARCH_STORES, SearchTransactions } from './search-transactions.js';
 import { ShardCache } from './shard-cache.js';
 import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
@@ -70,6 +71,8 @@ export class IndexedDBStore implements MemoryStore {
   private readonly shards = new ShardCache();
   /** Each namespace's open text group as this store last wrote it (see OpenGroupCache). */
   private readonly openGroups = new OpenGroupCache();
+  /** The transaction a text search's reads share (see SearchTransactions). */
+  private readonly searches = new SearchTransactions(() => this.transaction(SEARCH_STORES, 'readonly'));
   private connection: Promise<EngramDatabase> | undefined;
   private closed = false;
   private createdNow = false;
@@ -131,6 +134,7 @@ export class IndexedDBStore implements MemoryStore {
     this.slots.clear();
     this.shards.clear();
     this.openGroups.clear();
+    this.searches.clear();
     const db = await connection?.catch(ignore);
     db?.close();
   }
@@ -159,6 +163,7 @@ export class IndexedDBStore implements MemoryStore {
     this.slots.clear();
     this.shards.clear();
     this.openGroups.clear();
+    this.searches.clear();
   }
 
   /** A transaction on a live connection: one that closed under us (versionchange) is replaced once. */
@@ -290,15 +295,16 @@ export class IndexedDBStore implements MemoryStore {
     );
   }
 
+  /** Core asks it first in a text search, with `docPostings` in the same turn: it begins the search's transaction. */
   textStats(namespace: string): Promise<TextStats> {
-    return this.read('textStats', ['stats'], async (tx) => {
+    return this.searches.begin('textStats', async (tx) => {
       const stats = await tx.objectStore('stats').get(namespace);
       return { docs: stats?.docs ?? 0, tokens: stats?.tokens ?? 0 };
     });
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
-    return this.read('postings', ['stats', 'textShards', 'textTables'], (tx) =>
+    return this.searches.join('postings', (tx) =>
       readPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
     );
   }
@@ -308,17 +314,17 @@ export class IndexedDBStore implements MemoryStore {
     terms: readonly string[],
     prefixes: readonly string[],
   ): Promise<DocPostingList[]> {
-    return this.read('docPostings', ['stats', 'textShards', 'textTables'], (tx) =>
+    return this.searches.join('docPostings', (tx) =>
       readDocPostings(tx, namespace, terms, prefixes, this.slots, this.shards),
     );
   }
 
   docIds(namespace: string, docs: readonly number[]): Promise<Map<number, string>> {
-    return this.read('docIds', ['textTables'], (tx) => readDocIds(tx, namespace, docs, this.slots));
+    return this.searches.join('docIds', (tx) => readDocIds(tx, namespace, docs, this.slots));
   }
 
   docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
-    return this.read('docMemories', ['textTables', 'memories', 'vectors'], async (tx) => {
+    return this.searches.join('docMemories', async (tx) => {
       const ids = await readDocIds(tx, namespace, docs, this.slots);
       const rows = await readByIds(tx.objectStore('memories'), namespace, [...ids.values()]);
       // A memory edited since its postings were read has a new slot: its old number is gone.
