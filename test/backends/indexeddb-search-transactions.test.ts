@@ -10,7 +10,7 @@ import { twoTabsAndReference } from './indexeddb-test-kit.js';
 
 /**
  * A text search's reads (counters, postings, slot tables, the records it returns) share one readonly
- * transaction: in Chromium each transaction costs a few milliseconds of round trips whatever it reads.
+ * transaction: in Chromium each transaction costs work in the browser process whatever it reads.
  */
 const name = `engram-search-transactions-${process.pid}-${Date.now()}`;
 

@@ -3,7 +3,7 @@ import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 
 /**
- * In Chromium a transaction costs a few milliseconds of round trips to the browser process, so a text
+ * In Chromium each transaction costs work in the browser process whatever it reads, so a text
  * search's reads share one (see search-transactions.ts). This holds only if Chromium keeps a transaction
  * active through the promise chain of its requests as the spec says; fake-indexeddb is not the proof.
  */
