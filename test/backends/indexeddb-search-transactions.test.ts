@@ -66,6 +66,12 @@ describe('IndexedDBStore text search transactions', () => {
       expect(transactions().slice(before), query).toEqual(['readonly']);
     }
 
+    // Searches run together interleave their reads: each joins whichever transaction is active, or opens one.
+    const together = await Promise.all(searches.map(([query, filters]) => hits(tabA, query, filters)));
+    for (const [i, [query, filters]] of searches.entries()) {
+      expect(together[i], query).toEqual(await hits(reference, query, filters));
+    }
+
     // Another tab's write between two searches is in the second (each search begins its own).
     await both((m) => m.add({ id: 'b1', content: 'kiwi kiwi kiwi' }), tabB);
     expect(await hits(tabA, 'kiwi')).toEqual(await hits(reference, 'kiwi'));

@@ -41,6 +41,10 @@ describe('IndexedDBStore text search in Chromium', () => {
         query,
       ).toEqual(['readonly']);
     }
+    // Searches run together interleave their reads: each joins whichever transaction is active, or opens one.
+    const together = await Promise.all(queries.map((query) => hits(mem, query)));
+    for (const [i, query] of queries.entries())
+      expect(together[i], query).toEqual(await hits(reference, query));
     // Five of a tie of dozens: core names the tie (in the search's transaction), then reads the records
     // of the five it keeps with getMemories, which has a transaction of its own.
     const before = transaction.mock.calls.length;
