@@ -2,15 +2,8 @@ import { WORD_MARK } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import {
-  BLOCK_DOCS,
-  blockOf,
-  encodeTriples,
-  forEachPosting,
-  lastDoc,
-  putVarint,
-  VarintReader,
-} from './posting-blocks.js';
+import { insertPackedBlocks, insertPackedPending, PackedRows } from './pending-rows.js';
+import { BLOCK_DOCS, blockOf, lastDoc, putVarint, VarintReader } from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
@@ -73,18 +66,22 @@ export function bucketOf(term: string): string {
   return term.slice(0, end);
 }
 
+const STEM_BUCKET_NAMES = Array.from(
+  { length: STEM_BUCKETS },
+  (_, i) => `#${i.toString(16).padStart(2, '0')}`,
+);
+
 /** FNV-1a over the UTF-16 code units, reduced to STEM_BUCKETS; stored in every row key, so never changed. */
 function stemBucket(term: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < term.length; i++) hash = Math.imul(hash ^ term.charCodeAt(i), 0x01000193);
-  return `#${((hash >>> 0) % STEM_BUCKETS).toString(16).padStart(2, '0')}`;
+  return STEM_BUCKET_NAMES[(hash >>> 0) % STEM_BUCKETS]!;
 }
 
 /** Every stem bucket, as a key range: what a prefix that is not over words as written reads. */
 export const STEM_BUCKET_RANGE: readonly [string, string] = ['#', '$'];
 
 const PENDING_COLUMNS = ['ns', 'bucket', 'first', 'data'];
-const BLOCK_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const BLOCK_APPEND =
   ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
@@ -192,18 +189,27 @@ export async function mergePending(
     const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
     const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
     for (const { data } of rows) {
-      forEachEntry(data, (name, bytes) => {
-        const term = UTF8_DECODER.decode(name);
+      // The entries' postings are read in place (forEachEntry's layout), with one reader per row.
+      const reader = new VarintReader(data);
+      while (!reader.done) {
+        const nameLength = reader.next();
+        const term = termAt(data, reader.at, nameLength);
+        reader.at += nameLength;
+        const end = reader.next() + reader.at;
+        let doc = 0;
         let grp = -1;
         let added: number[] = [];
-        forEachPosting(bytes, (doc, tf, len) => {
+        while (reader.at < end) {
+          doc += reader.next();
+          const tf = reader.next();
+          const len = reader.next();
           if (blockOf(doc) !== grp) {
             grp = blockOf(doc);
             added = blockOfTerm(term, grp);
           }
           added.push(doc, tf, len);
-        });
-      });
+        }
+      }
     }
     if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
   }
@@ -225,23 +231,30 @@ export async function mergePending(
     namespace,
     below.filter((b) => b.grp <= lastMergedGroup),
   );
-  const inserts: SqlParam[][] = [];
-  const appends: SqlParam[][] = [];
+  const inserts = new BlockRows(below.length);
+  const appends = new BlockRows(0);
   for (const { term, grp, added } of below.sort(byKey)) {
     const last = existing.get(term)?.get(grp);
-    if (last === undefined) inserts.push([namespace, term, grp, encodeTriples(added, 0)]);
-    else appends.push([namespace, term, grp, encodeTriples(added, last)]);
+    (last === undefined ? inserts : appends).add(term, grp, added, last ?? 0);
   }
-  const bulk = new BulkWriter(db, dialect);
-  await bulk.insert('engram_postings', BLOCK_COLUMNS, inserts);
-  await bulk.insert('engram_postings', BLOCK_COLUMNS, appends, BLOCK_APPEND);
-  await insertPending(db, dialect, namespace, rest);
+  await insertPackedBlocks(db, dialect, namespace, inserts.terms, inserts.groups, inserts.packed);
+  await insertPackedBlocks(
+    db,
+    dialect,
+    namespace,
+    appends.terms,
+    appends.groups,
+    appends.packed,
+    BLOCK_APPEND,
+  );
+  await insertPending(db, dialect, namespace, rest.sort(byKey));
   return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
 }
 
 /**
  * Postings as pending rows, one per bucket, keyed by their first document. A row holds entries in term
  * order: the term's UTF-8 length and bytes, then its postings' length and bytes (encodeTriples from 0).
+ * `blocks` come in key order (term, group), so a term's groups are adjacent.
  */
 async function insertPending(
   db: SqlQueries,
@@ -250,27 +263,60 @@ async function insertPending(
   blocks: readonly PendingBlock[],
 ): Promise<void> {
   if (blocks.length === 0) return;
-  const byTerm = new Map<string, number[]>();
+  // Each bucket's terms, as the index of their first block.
+  const buckets = new Map<string, number[]>();
   let first = Number.POSITIVE_INFINITY;
-  for (const { term, added } of [...blocks].sort(byKey)) {
-    const triples = byTerm.get(term);
-    byTerm.set(term, triples === undefined ? added : triples.concat(added));
+  let estimate = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const { term, added } = blocks[i]!;
     first = Math.min(first, added[0]!);
-  }
-  const buckets = new Map<string, Uint8Array[]>();
-  for (const [term, triples] of byTerm) {
+    estimate += added.length + term.length + 4;
+    if (i > 0 && blocks[i - 1]!.term === term) continue;
     const bucket = bucketOf(term);
-    let parts = buckets.get(bucket);
-    if (parts === undefined) {
-      parts = [];
-      buckets.set(bucket, parts);
-    }
-    const name = UTF8.encode(term);
-    const postings = encodeTriples(triples, 0);
-    parts.push(varint(name.length), name, varint(postings.length), postings);
+    const starts = buckets.get(bucket);
+    if (starts === undefined) buckets.set(bucket, [i]);
+    else starts.push(i);
   }
-  const rows = [...buckets].map(([bucket, parts]) => [namespace, bucket, first, joinBytes(parts)]);
-  await new BulkWriter(db, dialect).insert('engram_pending', PENDING_COLUMNS, rows);
+  const packed = new PackedRows(estimate);
+  for (const starts of buckets.values()) {
+    for (const start of starts) {
+      const term = blocks[start]!.term;
+      packed.sizedText(term);
+      const body = packed.startSized();
+      let previous = 0;
+      for (let i = start; i < blocks.length && blocks[i]!.term === term; i++) {
+        previous = packed.triples(blocks[i]!.added, previous);
+      }
+      packed.endSized(body);
+    }
+    packed.endRow();
+  }
+  await insertPackedPending(db, dialect, namespace, first, [...buckets.keys()], packed);
+}
+
+/** Posting blocks to insert, packed: each block's postings encoded after the last document it holds. */
+class BlockRows {
+  readonly terms: string[] = [];
+  readonly groups: number[] = [];
+  readonly packed: PackedRows;
+
+  constructor(estimate: number) {
+    this.packed = new PackedRows(estimate * 16);
+  }
+
+  add(term: string, grp: number, triples: readonly number[], after: number): void {
+    this.packed.triples(triples, after);
+    this.packed.endRow();
+    this.terms.push(term);
+    this.groups.push(grp);
+  }
+}
+
+/** A pending row's entry name as a string: ASCII, the common case, without a decoder call. */
+function termAt(data: Uint8Array, at: number, length: number): string {
+  const name = data.subarray(at, at + length);
+  for (let i = 0; i < length; i++) if (name[i]! >= 0x80) return UTF8_DECODER.decode(name);
+  return String.fromCharCode.apply(null, name as unknown as number[]);
 }
 
 const UTF8 = new TextEncoder();
