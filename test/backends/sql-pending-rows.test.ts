@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { intArray, PackedRows, textArray } from '../../src/backends/sql/pending-rows.js';
-import { encodeTriples, putVarint } from '../../src/backends/sql/posting-blocks.js';
+import {
+  intArray,
+  type MergingBlock,
+  NO_TRIPLES,
+  PackedRows,
+  readPendingRow,
+  textArray,
+} from '../../src/backends/sql/pending-rows.js';
+import { BLOCK_DOCS, blockOf, encodeTriples, putVarint } from '../../src/backends/sql/posting-blocks.js';
 
 const varint = (value: number) => {
   const out = new Uint8Array(8);
@@ -48,6 +55,43 @@ describe('PackedRows (pending rows and blocks packed into one parameter)', () =>
     expect(packed.triples([], 42)).toBe(42);
     expect(packed.triples([9, 1, 1, 2 ** 40, 2, 3], 0)).toBe(2 ** 40);
     expect(packed.data()).toEqual(encodeTriples([9, 1, 1, 2 ** 40, 2, 3]));
+  });
+
+  it('moves a pending row into blocks by copying its postings, split where a group ends', () => {
+    // Two batches' rows: a term whose postings cross from group 0 into group 1, and one in group 1 only.
+    const crossing = triples(BLOCK_DOCS - 6, 5);
+    const later = triples(BLOCK_DOCS + 10, 2);
+    const rows = [
+      join(
+        sized(utf8('~tôt')),
+        sized(encodeTriples(crossing)),
+        sized(utf8('coffe')),
+        sized(encodeTriples(later)),
+      ),
+      join(sized(utf8('coffe')), sized(encodeTriples(triples(BLOCK_DOCS + 500, 3)))),
+    ];
+    const blocks = new Map<string, MergingBlock>();
+    const blockOfTerm = (term: string, grp: number) => {
+      const key = `${term}/${grp}`;
+      if (!blocks.has(key)) blocks.set(key, { term, grp, pieces: [], added: NO_TRIPLES });
+      return blocks.get(key)!;
+    };
+    for (const row of rows) readPendingRow(row, blockOfTerm);
+    expect([...blocks.keys()]).toEqual(['~tôt/0', '~tôt/1', 'coffe/1']);
+    // The batch's own postings come after the pending ones.
+    const batch = triples(BLOCK_DOCS + 900, 2);
+    blocks.get('coffe/1')!.added = batch;
+    const all = [...crossing, ...later, ...triples(BLOCK_DOCS + 500, 3), ...batch];
+    for (const [key, block] of blocks) {
+      const own = [];
+      for (let i = 0; i < all.length; i += 3) {
+        const term = key.startsWith('coffe') ? i >= crossing.length : i < crossing.length;
+        if (term && blockOf(all[i]!) === block.grp) own.push(all[i]!, all[i + 1]!, all[i + 2]!);
+      }
+      const packed = new PackedRows(0);
+      expect(packed.postings(block, 3)).toBe(own[own.length - 3]);
+      expect(packed.data()).toEqual(encodeTriples(own, 3));
+    }
   });
 
   it('spells Postgres array literals with every text quoted', () => {

@@ -2,7 +2,17 @@ import { WORD_MARK } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { insertPackedBlocks, insertPackedPending, PackedRows } from './pending-rows.js';
+import {
+  BlockRows,
+  byteEstimate,
+  firstDoc,
+  insertPackedBlocks,
+  insertPackedPending,
+  type MergingBlock,
+  NO_TRIPLES,
+  PackedRows,
+  readPendingRow,
+} from './pending-rows.js';
 import { BLOCK_DOCS, blockOf, lastDoc, putVarint, VarintReader } from './posting-blocks.js';
 
 /**
@@ -172,54 +182,29 @@ export async function mergePending(
   batch: readonly PendingBlock[] = [],
 ): Promise<PendingState> {
   // By term, then a short list of groups (mostly one).
-  const merged = new Map<string, PendingBlock[]>();
-  const blockOfTerm = (term: string, grp: number): number[] => {
+  const merged = new Map<string, MergingBlock[]>();
+  const blockOfTerm = (term: string, grp: number): MergingBlock => {
     let list = merged.get(term);
     if (list === undefined) {
       list = [];
       merged.set(term, list);
     }
-    for (const block of list) if (block.grp === grp) return block.added;
-    const block: PendingBlock = { term, grp, added: [] };
+    for (const block of list) if (block.grp === grp) return block;
+    const block: MergingBlock = { term, grp, pieces: [], added: NO_TRIPLES };
     list.push(block);
-    return block.added;
+    return block;
   };
   if (state.pending > 0) {
     // Batch after batch, so that each block's postings come in document order.
     const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
     const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
-    for (const { data } of rows) {
-      // The entries' postings are read in place (forEachEntry's layout), with one reader per row.
-      const reader = new VarintReader(data);
-      while (!reader.done) {
-        const nameLength = reader.next();
-        const term = termAt(data, reader.at, nameLength);
-        reader.at += nameLength;
-        const end = reader.next() + reader.at;
-        let doc = 0;
-        let grp = -1;
-        let added: number[] = [];
-        while (reader.at < end) {
-          doc += reader.next();
-          const tf = reader.next();
-          const len = reader.next();
-          if (blockOf(doc) !== grp) {
-            grp = blockOf(doc);
-            added = blockOfTerm(term, grp);
-          }
-          added.push(doc, tf, len);
-        }
-      }
-    }
+    for (const { data } of rows) readPendingRow(data, blockOfTerm);
     if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
   }
   // The batch's documents come after every pending one (numbers are handed out in commit order).
-  for (const { term, grp, added } of batch) {
-    const into = blockOfTerm(term, grp);
-    for (const value of added) into.push(value);
-  }
-  const below: PendingBlock[] = [];
-  const rest: PendingBlock[] = [];
+  for (const { term, grp, added } of batch) blockOfTerm(term, grp).added = added;
+  const below: MergingBlock[] = [];
+  const rest: MergingBlock[] = [];
   for (const list of merged.values()) {
     for (const block of list) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
   }
@@ -233,9 +218,9 @@ export async function mergePending(
   );
   const inserts = new BlockRows(below.length);
   const appends = new BlockRows(0);
-  for (const { term, grp, added } of below.sort(byKey)) {
-    const last = existing.get(term)?.get(grp);
-    (last === undefined ? inserts : appends).add(term, grp, added, last ?? 0);
+  for (const block of below.sort(byKey)) {
+    const last = existing.get(block.term)?.get(block.grp);
+    (last === undefined ? inserts : appends).add(block, last ?? 0);
   }
   await insertPackedBlocks(db, dialect, namespace, inserts.terms, inserts.groups, inserts.packed);
   await insertPackedBlocks(
@@ -260,7 +245,7 @@ async function insertPending(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
-  blocks: readonly PendingBlock[],
+  blocks: readonly MergingBlock[] | readonly PendingBlock[],
 ): Promise<void> {
   if (blocks.length === 0) return;
   // Each bucket's terms, as the index of their first block.
@@ -268,11 +253,11 @@ async function insertPending(
   let first = Number.POSITIVE_INFINITY;
   let estimate = 0;
   for (let i = 0; i < blocks.length; i++) {
-    const { term, added } = blocks[i]!;
-    first = Math.min(first, added[0]!);
-    estimate += added.length + term.length + 4;
-    if (i > 0 && blocks[i - 1]!.term === term) continue;
-    const bucket = bucketOf(term);
+    const block = blocks[i]!;
+    first = Math.min(first, firstDoc(block));
+    estimate += byteEstimate(block);
+    if (i > 0 && blocks[i - 1]!.term === block.term) continue;
+    const bucket = bucketOf(block.term);
     const starts = buckets.get(bucket);
     if (starts === undefined) buckets.set(bucket, [i]);
     else starts.push(i);
@@ -285,38 +270,13 @@ async function insertPending(
       const body = packed.startSized();
       let previous = 0;
       for (let i = start; i < blocks.length && blocks[i]!.term === term; i++) {
-        previous = packed.triples(blocks[i]!.added, previous);
+        previous = packed.postings(blocks[i]!, previous);
       }
       packed.endSized(body);
     }
     packed.endRow();
   }
   await insertPackedPending(db, dialect, namespace, first, [...buckets.keys()], packed);
-}
-
-/** Posting blocks to insert, packed: each block's postings encoded after the last document it holds. */
-class BlockRows {
-  readonly terms: string[] = [];
-  readonly groups: number[] = [];
-  readonly packed: PackedRows;
-
-  constructor(estimate: number) {
-    this.packed = new PackedRows(estimate * 16);
-  }
-
-  add(term: string, grp: number, triples: readonly number[], after: number): void {
-    this.packed.triples(triples, after);
-    this.packed.endRow();
-    this.terms.push(term);
-    this.groups.push(grp);
-  }
-}
-
-/** A pending row's entry name as a string: ASCII, the common case, without a decoder call. */
-function termAt(data: Uint8Array, at: number, length: number): string {
-  const name = data.subarray(at, at + length);
-  for (let i = 0; i < length; i++) if (name[i]! >= 0x80) return UTF8_DECODER.decode(name);
-  return String.fromCharCode.apply(null, name as unknown as number[]);
 }
 
 const UTF8 = new TextEncoder();
@@ -391,7 +351,7 @@ async function lastDocs(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
-  wanted: readonly PendingBlock[],
+  wanted: readonly { term: string; grp: number }[],
 ): Promise<Map<string, Map<number, number>>> {
   const out = new Map<string, Map<number, number>>();
   if (wanted.length === 0) return out;
@@ -417,6 +377,6 @@ async function lastDocs(
 }
 
 /** Key order, (term, group): the order of the primary key. */
-function byKey(a: PendingBlock, b: PendingBlock): number {
+function byKey(a: { term: string; grp: number }, b: { term: string; grp: number }): number {
   return a.term < b.term ? -1 : a.term > b.term ? 1 : a.grp - b.grp;
 }

@@ -1,6 +1,6 @@
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
-import { putVarint } from './posting-blocks.js';
+import { blockOf, putVarint, VarintReader } from './posting-blocks.js';
 
 /** Scratch for a length varint: used and read synchronously, so one serves every writer. */
 const LENGTH = new Uint8Array(8);
@@ -72,6 +72,23 @@ export class PackedRows {
     return previous;
   }
 
+  /**
+   * A block's postings, doc deltas counted from `after`: its pieces of pending rows, whose bytes are copied
+   * but for each first document, then its triples. Returns the last document.
+   */
+  postings(block: MergingBlock | { added: readonly number[] }, after: number): number {
+    let previous = after;
+    for (const piece of 'pieces' in block ? block.pieces : NO_PIECES) {
+      this.varint(piece.first - previous);
+      const size = piece.to - piece.from;
+      this.reserve(size);
+      const { data } = piece;
+      for (let i = piece.from; i < piece.to; i++) this.bytes[this.at++] = data[i]!;
+      previous = piece.last;
+    }
+    return this.triples(block.added, previous);
+  }
+
   /** Starts a length-prefixed part and returns where its bytes begin: write them, then `endSized(body)`. */
   startSized(): number {
     // Two bytes are kept for the length (a term's or a block's mostly needs one or two); endSized moves
@@ -107,6 +124,102 @@ export class PackedRows {
   /** The bytes of every row, as one parameter. */
   data(): Uint8Array {
     return this.bytes.subarray(0, this.at);
+  }
+}
+
+/**
+ * A run of one term's postings within one group, in a pending row's bytes: `first` and `last` are its
+ * first and last documents; `data[from, to)` is all of it but the first document's varint. Copied
+ * rather than decoded, a merge moves postings into blocks without an array of them.
+ */
+export interface PostingPiece {
+  data: Uint8Array;
+  first: number;
+  last: number;
+  from: number;
+  to: number;
+}
+
+/** One (term, group) a merge writes: pending pieces, then a batch's triples, in document order. */
+export interface MergingBlock {
+  term: string;
+  grp: number;
+  pieces: PostingPiece[];
+  added: readonly number[];
+}
+
+export const NO_TRIPLES: readonly number[] = [];
+const NO_PIECES: readonly PostingPiece[] = [];
+
+/** The first document of a block's postings. */
+export function firstDoc(block: MergingBlock | { added: readonly number[] }): number {
+  return 'pieces' in block && block.pieces.length > 0 ? block.pieces[0]!.first : block.added[0]!;
+}
+
+/** About how many bytes a block's postings take (a guess to size PackedRows, not a bound). */
+export function byteEstimate(block: { term: string; added: readonly number[] } | MergingBlock): number {
+  let bytes = block.term.length + block.added.length + 4;
+  if ('pieces' in block) for (const piece of block.pieces) bytes += piece.to - piece.from + 2;
+  return bytes;
+}
+
+/**
+ * Reads a pending row's entries (forEachEntry's layout) into pieces, one per term and group, handed to
+ * the block `blockOf(term, grp)` returns.
+ */
+export function readPendingRow(
+  data: Uint8Array,
+  blockOfTerm: (term: string, grp: number) => MergingBlock,
+): void {
+  const reader = new VarintReader(data);
+  while (!reader.done) {
+    const nameLength = reader.next();
+    const term = termAt(data, reader.at, nameLength);
+    reader.at += nameLength;
+    const end = reader.next() + reader.at;
+    let doc = 0;
+    let grp = -1;
+    let piece: PostingPiece | undefined;
+    while (reader.at < end) {
+      const start = reader.at;
+      doc += reader.next();
+      if (blockOf(doc) !== grp) {
+        grp = blockOf(doc);
+        if (piece !== undefined) piece.to = start;
+        piece = { data, first: doc, last: doc, from: reader.at, to: end };
+        blockOfTerm(term, grp).pieces.push(piece);
+      }
+      reader.next();
+      reader.next();
+      piece!.last = doc;
+    }
+  }
+}
+
+const UTF8_DECODER = new TextDecoder();
+
+/** A pending row's entry name as a string: ASCII, the common case, without a decoder call. */
+function termAt(data: Uint8Array, at: number, length: number): string {
+  const name = data.subarray(at, at + length);
+  for (let i = 0; i < length; i++) if (name[i]! >= 0x80) return UTF8_DECODER.decode(name);
+  return String.fromCharCode.apply(null, name as unknown as number[]);
+}
+
+/** Posting blocks to insert, packed: each block's postings encoded after the last document it holds. */
+export class BlockRows {
+  readonly terms: string[] = [];
+  readonly groups: number[] = [];
+  readonly packed: PackedRows;
+
+  constructor(count: number) {
+    this.packed = new PackedRows(count * 16);
+  }
+
+  add(block: MergingBlock, after: number): void {
+    this.packed.postings(block, after);
+    this.packed.endRow();
+    this.terms.push(block.term);
+    this.groups.push(block.grp);
   }
 }
 
