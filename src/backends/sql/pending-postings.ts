@@ -3,14 +3,17 @@ import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import {
-  BLOCK_DOCS,
-  blockOf,
-  encodeTriples,
-  forEachPosting,
-  lastDoc,
-  putVarint,
-  VarintReader,
-} from './posting-blocks.js';
+  BlockRows,
+  byteEstimate,
+  firstDoc,
+  insertPackedBlocks,
+  insertPackedPending,
+  type MergingBlock,
+  NO_TRIPLES,
+  PackedRows,
+  readPendingRow,
+} from './pending-rows.js';
+import { BLOCK_DOCS, blockOf, lastDoc, putVarint, VarintReader } from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
@@ -73,18 +76,22 @@ export function bucketOf(term: string): string {
   return term.slice(0, end);
 }
 
+const STEM_BUCKET_NAMES = Array.from(
+  { length: STEM_BUCKETS },
+  (_, i) => `#${i.toString(16).padStart(2, '0')}`,
+);
+
 /** FNV-1a over the UTF-16 code units, reduced to STEM_BUCKETS; stored in every row key, so never changed. */
 function stemBucket(term: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < term.length; i++) hash = Math.imul(hash ^ term.charCodeAt(i), 0x01000193);
-  return `#${((hash >>> 0) % STEM_BUCKETS).toString(16).padStart(2, '0')}`;
+  return STEM_BUCKET_NAMES[(hash >>> 0) % STEM_BUCKETS]!;
 }
 
 /** Every stem bucket, as a key range: what a prefix that is not over words as written reads. */
 export const STEM_BUCKET_RANGE: readonly [string, string] = ['#', '$'];
 
 const PENDING_COLUMNS = ['ns', 'bucket', 'first', 'data'];
-const BLOCK_COLUMNS = ['ns', 'term', 'grp', 'data'];
 const BLOCK_APPEND =
   ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
@@ -175,45 +182,29 @@ export async function mergePending(
   batch: readonly PendingBlock[] = [],
 ): Promise<PendingState> {
   // By term, then a short list of groups (mostly one).
-  const merged = new Map<string, PendingBlock[]>();
-  const blockOfTerm = (term: string, grp: number): number[] => {
+  const merged = new Map<string, MergingBlock[]>();
+  const blockOfTerm = (term: string, grp: number): MergingBlock => {
     let list = merged.get(term);
     if (list === undefined) {
       list = [];
       merged.set(term, list);
     }
-    for (const block of list) if (block.grp === grp) return block.added;
-    const block: PendingBlock = { term, grp, added: [] };
+    for (const block of list) if (block.grp === grp) return block;
+    const block: MergingBlock = { term, grp, pieces: [], added: NO_TRIPLES };
     list.push(block);
-    return block.added;
+    return block;
   };
   if (state.pending > 0) {
     // Batch after batch, so that each block's postings come in document order.
     const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
     const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
-    for (const { data } of rows) {
-      forEachEntry(data, (name, bytes) => {
-        const term = UTF8_DECODER.decode(name);
-        let grp = -1;
-        let added: number[] = [];
-        forEachPosting(bytes, (doc, tf, len) => {
-          if (blockOf(doc) !== grp) {
-            grp = blockOf(doc);
-            added = blockOfTerm(term, grp);
-          }
-          added.push(doc, tf, len);
-        });
-      });
-    }
+    for (const { data } of rows) readPendingRow(data, blockOfTerm);
     if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
   }
   // The batch's documents come after every pending one (numbers are handed out in commit order).
-  for (const { term, grp, added } of batch) {
-    const into = blockOfTerm(term, grp);
-    for (const value of added) into.push(value);
-  }
-  const below: PendingBlock[] = [];
-  const rest: PendingBlock[] = [];
+  for (const { term, grp, added } of batch) blockOfTerm(term, grp).added = added;
+  const below: MergingBlock[] = [];
+  const rest: MergingBlock[] = [];
   for (const list of merged.values()) {
     for (const block of list) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
   }
@@ -225,52 +216,67 @@ export async function mergePending(
     namespace,
     below.filter((b) => b.grp <= lastMergedGroup),
   );
-  const inserts: SqlParam[][] = [];
-  const appends: SqlParam[][] = [];
-  for (const { term, grp, added } of below.sort(byKey)) {
-    const last = existing.get(term)?.get(grp);
-    if (last === undefined) inserts.push([namespace, term, grp, encodeTriples(added, 0)]);
-    else appends.push([namespace, term, grp, encodeTriples(added, last)]);
+  const inserts = new BlockRows(below.length);
+  const appends = new BlockRows(0);
+  for (const block of below.sort(byKey)) {
+    const last = existing.get(block.term)?.get(block.grp);
+    (last === undefined ? inserts : appends).add(block, last ?? 0);
   }
-  const bulk = new BulkWriter(db, dialect);
-  await bulk.insert('engram_postings', BLOCK_COLUMNS, inserts);
-  await bulk.insert('engram_postings', BLOCK_COLUMNS, appends, BLOCK_APPEND);
-  await insertPending(db, dialect, namespace, rest);
+  await insertPackedBlocks(db, dialect, namespace, inserts.terms, inserts.groups, inserts.packed);
+  await insertPackedBlocks(
+    db,
+    dialect,
+    namespace,
+    appends.terms,
+    appends.groups,
+    appends.packed,
+    BLOCK_APPEND,
+  );
+  await insertPending(db, dialect, namespace, rest.sort(byKey));
   return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
 }
 
 /**
  * Postings as pending rows, one per bucket, keyed by their first document. A row holds entries in term
  * order: the term's UTF-8 length and bytes, then its postings' length and bytes (encodeTriples from 0).
+ * `blocks` come in key order (term, group), so a term's groups are adjacent.
  */
 async function insertPending(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
-  blocks: readonly PendingBlock[],
+  blocks: readonly MergingBlock[] | readonly PendingBlock[],
 ): Promise<void> {
   if (blocks.length === 0) return;
-  const byTerm = new Map<string, number[]>();
+  // Each bucket's terms, as the index of their first block.
+  const buckets = new Map<string, number[]>();
   let first = Number.POSITIVE_INFINITY;
-  for (const { term, added } of [...blocks].sort(byKey)) {
-    const triples = byTerm.get(term);
-    byTerm.set(term, triples === undefined ? added : triples.concat(added));
-    first = Math.min(first, added[0]!);
+  let estimate = 0;
+  for (let i = 0; i < blocks.length; i++) {
+    const block = blocks[i]!;
+    first = Math.min(first, firstDoc(block));
+    estimate += byteEstimate(block);
+    if (i > 0 && blocks[i - 1]!.term === block.term) continue;
+    const bucket = bucketOf(block.term);
+    const starts = buckets.get(bucket);
+    if (starts === undefined) buckets.set(bucket, [i]);
+    else starts.push(i);
   }
-  const buckets = new Map<string, Uint8Array[]>();
-  for (const [term, triples] of byTerm) {
-    const bucket = bucketOf(term);
-    let parts = buckets.get(bucket);
-    if (parts === undefined) {
-      parts = [];
-      buckets.set(bucket, parts);
+  const packed = new PackedRows(estimate);
+  for (const starts of buckets.values()) {
+    for (const start of starts) {
+      const term = blocks[start]!.term;
+      packed.sizedText(term);
+      const body = packed.startSized();
+      let previous = 0;
+      for (let i = start; i < blocks.length && blocks[i]!.term === term; i++) {
+        previous = packed.postings(blocks[i]!, previous);
+      }
+      packed.endSized(body);
     }
-    const name = UTF8.encode(term);
-    const postings = encodeTriples(triples, 0);
-    parts.push(varint(name.length), name, varint(postings.length), postings);
+    packed.endRow();
   }
-  const rows = [...buckets].map(([bucket, parts]) => [namespace, bucket, first, joinBytes(parts)]);
-  await new BulkWriter(db, dialect).insert('engram_pending', PENDING_COLUMNS, rows);
+  await insertPackedPending(db, dialect, namespace, first, [...buckets.keys()], packed);
 }
 
 const UTF8 = new TextEncoder();
@@ -345,7 +351,7 @@ async function lastDocs(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
-  wanted: readonly PendingBlock[],
+  wanted: readonly { term: string; grp: number }[],
 ): Promise<Map<string, Map<number, number>>> {
   const out = new Map<string, Map<number, number>>();
   if (wanted.length === 0) return out;
@@ -371,6 +377,6 @@ async function lastDocs(
 }
 
 /** Key order, (term, group): the order of the primary key. */
-function byKey(a: PendingBlock, b: PendingBlock): number {
+function byKey(a: { term: string; grp: number }, b: { term: string; grp: number }): number {
   return a.term < b.term ? -1 : a.term > b.term ? 1 : a.grp - b.grp;
 }

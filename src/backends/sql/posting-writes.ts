@@ -1,3 +1,4 @@
+import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
@@ -115,8 +116,10 @@ export async function writePostings(
     if (after !== undefined) {
       const doc = old ?? docOf.get(id)!;
       docOf.set(id, doc);
-      const { length, terms } = textPostings(after, language);
-      for (const [term, tf] of terms) blockChange(term, doc).added.push(doc, tf, length);
+      // Visited rather than collected in a Map per text: a bulk add indexes thousands.
+      const length = visitIndexTerms(after, language, (term, tf, len) => {
+        blockChange(term, doc).added.push(doc, tf, len);
+      });
       docs++;
       tokens += length;
     }
