@@ -5,9 +5,17 @@ import { PGlite } from '@electric-sql/pglite';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
-import { epochMs, packDates, unpackDates } from '../../src/backends/sql/rows.js';
+import {
+  epochMs,
+  MEMORY_COLUMNS,
+  type MemoryRow,
+  memoryFromRow,
+  memoryToRow,
+  packDates,
+  unpackDates,
+} from '../../src/backends/sql/rows.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import type { MemoryStore } from '../../src/core/store-contract.js';
+import { MEMORY_FIELDS, type MemoryRecord, type MemoryStore } from '../../src/core/store-contract.js';
 import { createMemory } from '../../src/index.js';
 import { CURRENT_SQL_VERSION, downgradePostgresToVersion9, downgradeToVersion9 } from './sql-legacy.js';
 
@@ -53,6 +61,49 @@ describe('packed memory instants (rows.ts packDates)', () => {
       '',
       '2026-03-01T00:00:00.000Z',
     ]);
+  });
+});
+
+describe('packed memory clocks (rows.ts packClocks)', () => {
+  const at = '2026-01-02T03:04:05.678Z';
+  const stampAt = (iso: string, rest = '0003-node.a:1') =>
+    `${Date.parse(iso).toString(16).padStart(12, '0')}-${rest}`;
+  const record = (createdAt: string, clocks: Record<string, string>): MemoryRecord => ({
+    memory: {
+      id: 'm1',
+      namespace: NS,
+      content: 'c',
+      kind: 'note',
+      tags: [],
+      metadata: {},
+      createdAt,
+      updatedAt: createdAt,
+    },
+    clocks,
+  });
+  const uniform = (stamp: string) => Object.fromEntries(MEMORY_FIELDS.map((f) => [f, stamp]));
+  const stored = (r: MemoryRecord) => {
+    const values = memoryToRow(NS, r);
+    return Object.fromEntries(MEMORY_COLUMNS.map((c, i) => [c, values[i]])) as unknown as MemoryRow;
+  };
+
+  it('a lone stamp made at created_ms loses its wall clock; every clock reads back as written', () => {
+    const cases: MemoryRecord[] = [
+      record(at, uniform(stampAt(at))),
+      record(at, uniform(stampAt('2026-01-02T03:04:05.679Z'))),
+      record('not a date', uniform(stampAt(at))),
+      record(at, { ...uniform(stampAt(at)), content: stampAt('2026-02-01T00:00:00.000Z') }),
+    ];
+    const texts = cases.map((r) => stored(r).clocks);
+    expect(texts[0]).toBe('@0003-node.a:1');
+    expect(texts.slice(1).every((t) => t.startsWith('"') || t.startsWith('{'))).toBe(true);
+    for (const r of cases) {
+      const row = stored(r);
+      expect(memoryFromRow(NS, row)).toEqual(r);
+      expect(
+        memoryFromRow(NS, { ...row, created_ms: row.created_ms === null ? null : String(row.created_ms) }),
+      ).toEqual(r);
+    }
   });
 });
 
@@ -104,16 +155,21 @@ function expectUpgraded(
   const kept = (records: typeof state.records) => records.filter((r) => !odd.has(r.memory.id));
   expect(kept(state.records)).toEqual(kept(reference.records));
   const byId = new Map(state.records.map((r) => [r.memory.id, r.memory]));
+  const referenceById = new Map(reference.records.map((r) => [r.memory.id, r]));
   ODD_ROWS.forEach(([createdAt, updatedAt], i) => {
-    expect(byId.get(ids[ODD_AT + i]!)).toMatchObject({ createdAt, updatedAt });
+    const id = ids[ODD_AT + i]!;
+    expect(byId.get(id)).toMatchObject({ createdAt, updatedAt });
+    // Its stamp's wall clock is no longer created_ms: kept whole, and read back the same.
+    expect(state.records.find((r) => r.memory.id === id)?.clocks).toEqual(referenceById.get(id)?.clocks);
   });
 }
 
-/** Never-edited memories outside the odd rows: both instants stored empty. */
-const PACKED = `SELECT count(*) AS n FROM engram_memories WHERE ns = '${NS}' AND created_at = '' AND updated_at = ''`;
+/** Never-edited memories outside the odd rows: both instants stored empty, the clock without its wall. */
+const PACKED = `SELECT count(*) AS n FROM engram_memories WHERE ns = '${NS}' AND created_at = '' AND updated_at = ''
+  AND substr(clocks, 1, 1) = '@'`;
 const PACKED_EXPECTED = ODD_AT - 1;
 
-describe('schemas v10 and v11: memories written before get packed instants and a doc index without ids', () => {
+describe('schemas v10 to v12: memories written before get packed instants and clocks, a doc index without ids', () => {
   it('sql.js: a version-9 file reads and searches the same after the upgrade, its rows packed', async () => {
     const path = join(dir, 'v9.db');
     const store = new SqlJsStore({ persist: path });
@@ -130,7 +186,7 @@ describe('schemas v10 and v11: memories written before get packed instants and a
       'id',
     ]);
     const [unpacked] = db.exec(
-      "SELECT count(*) FROM engram_memories WHERE created_at = '' OR updated_at = ''",
+      "SELECT count(*) FROM engram_memories WHERE created_at = '' OR updated_at = '' OR substr(clocks, 1, 1) = '@'",
     );
     expect(unpacked?.values).toEqual([[0]]);
     const odd = db.prepare(
@@ -163,7 +219,7 @@ describe('schemas v10 and v11: memories written before get packed instants and a
       'doc',
     ]);
     raw.close();
-  });
+  }, 120_000);
 
   it('PGlite: a version-9 database reads and searches the same after the upgrade, its rows packed', async () => {
     const pg = await PGlite.create();
@@ -174,7 +230,7 @@ describe('schemas v10 and v11: memories written before get packed instants and a
 
     await downgradePostgresToVersion9(pg);
     const unpacked = await pg.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM engram_memories WHERE created_at = '' OR updated_at = ''",
+      "SELECT count(*)::int AS n FROM engram_memories WHERE created_at = '' OR updated_at = '' OR substr(clocks, 1, 1) = '@'",
     );
     expect(unpacked.rows).toEqual([{ n: 0 }]);
     for (const [i, [createdAt, updatedAt]] of ODD_ROWS.entries()) {
@@ -194,5 +250,5 @@ describe('schemas v10 and v11: memories written before get packed instants and a
     );
     expect(index.rows[0]?.def).toMatch(/\(ns, doc\)$/);
     await pg.close();
-  });
+  }, 120_000);
 });

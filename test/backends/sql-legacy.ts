@@ -4,20 +4,25 @@ import { indexText } from '../../src/store/index.js';
 
 /**
  * Turns a database written by today's SqlJsStore back into schema version 9 with the raw library: the
- * memories' instants as written (v10 packs them, src/backends/sql/rows.ts packDates), the doc index with
- * ids (v11 drops them).
+ * memories' instants and clocks as written (v10 and v12 pack them, src/backends/sql/rows.ts packDates and
+ * packClocks), the doc index with ids (v11 drops them).
  */
 export function downgradeToVersion9(db: Database): void {
   db.run(`UPDATE engram_memories SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch')
     WHERE created_at = '' AND created_ms IS NOT NULL`);
   db.run(UNPACK_UPDATED_AT);
   db.run(V9_DOC_INDEX);
+  db.run(unpackClocks("printf('%012x', created_ms)"));
   db.run('DELETE FROM engram_schema_version WHERE version > 9');
 }
 
 /** The doc index as v6 made it, with the id (v11 drops it). */
 const V9_DOC_INDEX =
   'DROP INDEX engram_memories_by_doc; CREATE INDEX engram_memories_by_doc ON engram_memories (ns, doc, id)';
+
+/** A memory's lone stamp as the JSON string it was, its wall clock (`created_ms` in hex) put back. */
+const unpackClocks = (wall: string) =>
+  `UPDATE engram_memories SET clocks = '"' || ${wall} || '-' || substr(clocks, 2) || '"' WHERE substr(clocks, 1, 1) = '@'`;
 
 /** `updated_at` as written: empty was "as created", a leading `=` an escape. */
 const UNPACK_UPDATED_AT = `UPDATE engram_memories SET updated_at = CASE WHEN updated_at = '' THEN created_at
@@ -66,9 +71,9 @@ export function downgradeToVersion1(db: Database): void {
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
- * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids).
+ * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks).
  */
-export const CURRENT_SQL_VERSION = 11;
+export const CURRENT_SQL_VERSION = 12;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {
@@ -77,6 +82,7 @@ export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {
     WHERE created_at = '' AND created_ms IS NOT NULL;
     ${UNPACK_UPDATED_AT};
     ${V9_DOC_INDEX};
+    ${unpackClocks("lpad(to_hex(created_ms), 12, '0')")};
     DELETE FROM engram_schema_version WHERE version > 9`);
 }
 

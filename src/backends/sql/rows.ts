@@ -23,7 +23,7 @@ export interface MemoryRow {
   importance: number | null;
   created_at: string;
   updated_at: string;
-  /** Read beside the packed instants (`packDates`): a `created_at` left empty is this instant formatted. */
+  /** Read beside the packed instants and clock (`packDates`, `packClocks`), which may leave it out. */
   created_ms: Integer | null;
   expires_at: string | null;
   clocks: string;
@@ -111,21 +111,35 @@ export function epochMs(iso: string | undefined): number | null {
 /**
  * A memory written once carries one stamp on every field: stored as that stamp alone (a JSON string), the
  * row loses nine repeated stamps, about 450 bytes, more than a typical content. Other clocks stay an object.
+ * A lone stamp whose wall clock is `created_ms` (a memory never edited) drops it too: `@` and the rest of
+ * the stamp, which no JSON text starts with (15 of its 37 bytes; 1.3% of a 10K-memory sql.js file).
  */
-function packClocks(clocks: FieldClocks): string {
+function packClocks(clocks: FieldClocks, createdMs: number | null): string {
   const stamp = clocks[MEMORY_FIELDS[0]];
   const uniform =
     stamp !== undefined &&
     Object.keys(clocks).length === MEMORY_FIELDS.length &&
     MEMORY_FIELDS.every((field) => clocks[field] === stamp);
-  return JSON.stringify(uniform ? stamp : clocks);
+  if (!uniform) return JSON.stringify(clocks);
+  const wall = createdMs === null ? undefined : wallPrefix(createdMs);
+  return wall !== undefined && stamp.startsWith(wall)
+    ? `@${stamp.slice(wall.length)}`
+    : JSON.stringify(stamp);
 }
 
-function unpackClocks(text: string): FieldClocks {
-  const clocks = JSON.parse(text) as FieldClocks | string;
+function unpackClocks(text: string, createdMs: Integer | null): FieldClocks {
+  const clocks =
+    text.startsWith('@') && createdMs !== null
+      ? wallPrefix(Number(createdMs)) + text.slice(1)
+      : (JSON.parse(text) as FieldClocks | string);
   return typeof clocks === 'string'
     ? Object.fromEntries(MEMORY_FIELDS.map((field) => [field, clocks]))
     : clocks;
+}
+
+/** How a stamp made at `ms` begins (hlc.ts): twelve hex digits of the wall clock and a dash. */
+function wallPrefix(ms: number): string {
+  return `${ms.toString(16).padStart(12, '0')}-`;
 }
 
 /**
@@ -177,7 +191,7 @@ export function memoryToRow(namespace: string, { memory, clocks }: MemoryRecord)
     memory.expiresAt ?? null,
     createdMs,
     epochMs(memory.expiresAt),
-    packClocks(clocks),
+    packClocks(clocks, createdMs),
     memory.embeddingModel ?? null,
     memory.validFrom ?? null,
     memory.validTo ?? null,
@@ -202,7 +216,7 @@ export function memoryFromRow(namespace: string, row: MemoryRow): MemoryRecord {
   if (row.expires_at !== null) memory.expiresAt = row.expires_at;
   if (row.valid_from !== null) memory.validFrom = row.valid_from;
   if (row.valid_to !== null) memory.validTo = row.valid_to;
-  return { memory, clocks: unpackClocks(row.clocks) };
+  return { memory, clocks: unpackClocks(row.clocks, row.created_ms) };
 }
 
 export function linkToRow(namespace: string, { link, clocks }: LinkRecord): SqlParam[] {

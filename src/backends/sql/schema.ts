@@ -79,6 +79,17 @@ const MIGRATIONS: Migration[] = [
     'DROP INDEX engram_memories_by_doc',
     'CREATE INDEX engram_memories_by_doc ON engram_memories (ns, doc)',
   ],
+  // v12: a memory's lone stamp without its wall clock when that is `created_ms` (rows.ts packClocks):
+  // older rows packed in place, those whose JSON string holds no escape (a stamp never needs one).
+  ({ name }) => {
+    const wall = name === 'postgres' ? `lpad(to_hex(created_ms), 12, '0')` : `printf('%012x', created_ms)`;
+    const noEscape = name === 'postgres' ? `strpos(clocks, '\\') = 0` : `instr(clocks, '\\') = 0`;
+    return [
+      `UPDATE engram_memories SET clocks = '@' || substr(clocks, 15, length(clocks) - 15)
+        WHERE created_ms BETWEEN 0 AND 281474976710655 AND substr(clocks, 1, 14) = '"' || ${wall} || '-'
+        AND substr(clocks, length(clocks), 1) = '"' AND ${noEscape}`,
+    ];
+  },
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
