@@ -6,6 +6,7 @@ import { bucketOf, forEachEntry, PENDING_BATCHES_MAX } from '../../src/backends/
 import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
 import { memoryRecordToWrite } from '../../src/core/sync/records.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import { CURRENT_SQL_VERSION } from './sql-legacy.js';
 
 /**
  * Postgres' pending list (pending-postings.ts): new postings wait in `engram_pending` and are merged into
@@ -315,7 +316,7 @@ describe('schema v8 -> v9: pending stems move to hashed buckets, and every searc
     const { rows: versions } = await db.query<{ v: number }>(
       'SELECT max(version) AS v FROM engram_schema_version',
     );
-    expect(Number(versions[0]!.v)).toBe(9);
+    expect(Number(versions[0]!.v)).toBe(CURRENT_SQL_VERSION);
     // The list keeps working: more batches, then an edit that merges it.
     for (const [ours, reference] of pairs) {
       for (const mem of [ours, reference]) {

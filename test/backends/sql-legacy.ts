@@ -3,11 +3,38 @@ import type { Database } from 'sql.js';
 import { indexText } from '../../src/store/index.js';
 
 /**
+ * Turns a database written by today's SqlJsStore back into schema version 9 with the raw library: the
+ * memories' instants and clocks as written (v10 and v12 pack them, src/backends/sql/rows.ts packDates and
+ * packClocks), the doc index with ids (v11 drops them).
+ */
+export function downgradeToVersion9(db: Database): void {
+  db.run(`UPDATE engram_memories SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch')
+    WHERE created_at = '' AND created_ms IS NOT NULL`);
+  db.run(UNPACK_UPDATED_AT);
+  db.run(V9_DOC_INDEX);
+  db.run(unpackClocks("printf('%012x', created_ms)"));
+  db.run('DELETE FROM engram_schema_version WHERE version > 9');
+}
+
+/** The doc index as v6 made it, with the id (v11 drops it). */
+const V9_DOC_INDEX =
+  'DROP INDEX engram_memories_by_doc; CREATE INDEX engram_memories_by_doc ON engram_memories (ns, doc, id)';
+
+/** A memory's lone stamp as the JSON string it was, its wall clock (`created_ms` in hex) put back. */
+const unpackClocks = (wall: string) =>
+  `UPDATE engram_memories SET clocks = '"' || ${wall} || '-' || substr(clocks, 2) || '"' WHERE substr(clocks, 1, 1) = '@'`;
+
+/** `updated_at` as written: empty was "as created", a leading `=` an escape. */
+const UNPACK_UPDATED_AT = `UPDATE engram_memories SET updated_at = CASE WHEN updated_at = '' THEN created_at
+  ELSE substr(updated_at, 2) END WHERE updated_at = '' OR substr(updated_at, 1, 1) = '='`;
+
+/**
  * Turns a database written by today's SqlJsStore back into schema version 4: the text index as one
  * row per (term, memory) in engram_terms, built from the content with the raw library, as v4 wrote it;
  * no document numbers, no posting blocks; a row per (tag, memory) in engram_tags (dropped by v7).
  */
 export function downgradeToVersion4(db: Database): void {
+  downgradeToVersion9(db);
   db.run(`CREATE TABLE engram_tags (ns TEXT NOT NULL, tag TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (ns, tag, id)) WITHOUT ROWID`);
   db.run('INSERT INTO engram_tags SELECT m.ns, t.value, m.id FROM engram_memories m, json_each(m.tags) t');
@@ -43,10 +70,21 @@ export function downgradeToVersion1(db: Database): void {
 
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
- * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 the Postgres
- * pending list of postings (a no-op on SQLite)).
+ * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
+ * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks).
  */
-export const CURRENT_SQL_VERSION = 9;
+export const CURRENT_SQL_VERSION = 12;
+
+/** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
+export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {
+  await db.exec(`UPDATE engram_memories SET created_at =
+      to_char(TIMESTAMP 'epoch' + created_ms * INTERVAL '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    WHERE created_at = '' AND created_ms IS NOT NULL;
+    ${UNPACK_UPDATED_AT};
+    ${V9_DOC_INDEX};
+    ${unpackClocks("lpad(to_hex(created_ms), 12, '0')")};
+    DELETE FROM engram_schema_version WHERE version > 9`);
+}
 
 /**
  * Turns a PGlite database written by today's PostgresStore back into schema version 4 with the raw
@@ -54,6 +92,7 @@ export const CURRENT_SQL_VERSION = 9;
  * again, v5's vector columns go and v7's dropped engram_tags comes back.
  */
 export async function downgradePostgresToVersion4(db: PGlite): Promise<void> {
+  await downgradePostgresToVersion9(db);
   await db.exec(`CREATE TABLE engram_tags (ns TEXT COLLATE "C" NOT NULL, tag TEXT NOT NULL,
     id TEXT COLLATE "C" NOT NULL, PRIMARY KEY (ns, tag, id));
     INSERT INTO engram_tags SELECT m.ns, t.value, m.id FROM engram_memories m,

@@ -108,9 +108,12 @@ describe('SqlJsStore extras', () => {
     const mem = await createMemory({ store, namespace: 'clocks' });
     const added = await mem.add({ content: 'first words' });
     await mem.close();
-    const [[packed]] = (await rawRows(path, 'SELECT clocks FROM engram_memories')) as [[string]];
-    const stamp = JSON.parse(packed);
-    expect(typeof stamp).toBe('string');
+    const [[packed, createdMs]] = (await rawRows(path, 'SELECT clocks, created_ms FROM engram_memories')) as [
+      [string, number],
+    ];
+    // The stamp without its wall clock, which is the creation instant's (schema v12).
+    expect(packed).toMatch(/^@[0-9a-f]{4}-/);
+    const stamp = `${createdMs.toString(16).padStart(12, '0')}-${packed.slice(1)}`;
     const again = new SqlJsStore({ persist: path });
     const [record] = await again.getMemories('clocks', [added.id]);
     expect(Object.values(record!.clocks)).toEqual(Object.values(record!.clocks).map(() => stamp));
