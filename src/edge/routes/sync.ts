@@ -10,7 +10,7 @@ import { readJson } from '../request.js';
  * a local store: `?origin=local` records its pushed writes as made here rather than replicated.
  */
 export function syncRoutes(
-  observe: (namespace: string, stamp: string) => void,
+  observerOf: (namespace: string) => (stamp: string) => void,
   maxClockSkewMs: number,
   now: () => number,
   maintain: (store: MemoryStore, namespace: string) => Promise<void>,
@@ -27,9 +27,15 @@ export function syncRoutes(
     await maintain(c.var.store, namespace).catch((error: unknown) =>
       console.error(`engram edge: maintenance of namespace ${namespace} failed`, error),
     );
+    // Resolved at the first stamp, after the merge, as a lookup per stamp was: a namespace's clock can be
+    // dropped from the cache while the merge awaits.
+    let observe: ((stamp: string) => void) | undefined;
     const response = await serveSync(c.var.store, namespace, await readJson(c), {
       origin,
-      observe: (stamp) => observe(namespace, stamp),
+      observe: (stamp) => {
+        observe ??= observerOf(namespace);
+        observe(stamp);
+      },
       maxClockSkewMs,
       now,
     });
