@@ -7,7 +7,9 @@ import { readJson } from '../request.js';
 
 /**
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
- * a local store: `?origin=local` records its pushed writes as made here rather than replicated.
+ * a local store: `?origin=local` records its pushed writes as made here rather than replicated; and
+ * `?answer=ids` for a replica, which never reads the merged records a push is answered with: they are
+ * left out (as large as the push itself), keeping the ids deleted and rejected.
  */
 export function syncRoutes(
   observerOf: (namespace: string) => (stamp: string) => void,
@@ -21,6 +23,10 @@ export function syncRoutes(
     const origin = c.req.query('origin') ?? 'remote';
     if (origin !== 'local' && origin !== 'remote') {
       throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
+    }
+    const answer = c.req.query('answer') ?? 'records';
+    if (answer !== 'records' && answer !== 'ids') {
+      throw validationError('sync.answer', `'records' or 'ids'`, JSON.stringify(answer));
     }
     const namespace = c.var.namespace;
     // Maintenance must never cost a replica its sync: a failure is reported and retried next interval.
@@ -39,6 +45,7 @@ export function syncRoutes(
       maxClockSkewMs,
       now,
     });
+    if (answer === 'ids' && response.push) response.push = { ...response.push, memories: [], links: [] };
     return c.json(response);
   });
 
