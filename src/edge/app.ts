@@ -118,7 +118,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
   const now = options.now ?? Date.now;
-  const { facadeFor, observe, stamp } = createFacades(maxClockSkewMs, now);
+  const { facadeFor, observerOf, stamp } = createFacades(maxClockSkewMs, now);
   const maintain = edgeMaintenance(options.maintenance, now, stamp);
   const app = new Hono<EdgeEnv>();
 
@@ -156,7 +156,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns', lifecycleRoutes(facadeFor));
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
-  app.route('/v1/ns/:ns/sync', syncRoutes(observe, maxClockSkewMs, now, maintain));
+  app.route('/v1/ns/:ns/sync', syncRoutes(observerOf, maxClockSkewMs, now, maintain));
   if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, options.heartbeatMs));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;

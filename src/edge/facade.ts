@@ -24,8 +24,8 @@ const MAX_CLOCKS = 10_000;
 
 export interface Facades {
   facadeFor: FacadeFor;
-  /** Moves one namespace's clock past a pushed stamp. */
-  observe: (namespace: string, stamp: string) => void;
+  /** What moves one namespace's clock past pushed stamps (looked up once, not per stamp of a push). */
+  observerOf: (namespace: string) => (stamp: string) => void;
   /** A fresh stamp of one namespace's clock (server-side deletes). */
   stamp: (namespace: string) => string;
 }
@@ -69,7 +69,10 @@ export function createFacades(maxClockSkewMs: number, now: () => number = Date.n
       ),
     // A replica whose clock runs (boundedly) ahead pushes stamps from our future; observing them keeps a
     // later API write from losing to that older edit.
-    observe: (namespace, stamp) => clockOf(namespace).observe(stamp),
+    observerOf: (namespace) => {
+      const clock = clockOf(namespace);
+      return (stamp) => clock.observe(stamp);
+    },
     stamp: (namespace) => clockOf(namespace).tick(),
   };
 }

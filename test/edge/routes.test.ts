@@ -289,6 +289,36 @@ describe('edge routes: replica options', () => {
     );
   });
 
+  it('answers a push with ids only when asked (?answer=ids), the merge being the same', async () => {
+    const { call } = await testApp();
+    const stamp = '0190a1b2c3d4-0000-n1';
+    const push = (id: string) => ({
+      memories: [
+        {
+          id,
+          create: { namespace: 'demo', createdAt: '2024-07-01T00:00:00.000Z' },
+          values: { content: `text of ${id}`, kind: 'note', tags: [], metadata: {} },
+          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+        },
+        // No create part and not stored: rejected, which the slim answer still says.
+        { id: `${id}-orphan`, values: { content: 'x' }, clocks: { content: stamp } },
+      ],
+      tombstones: [{ entity: 'memory', id: `${id}-gone`, namespace: 'demo', clock: stamp }],
+    });
+    const full = await call('POST', '/v1/ns/demo/sync', { push: push('a') });
+    const slim = await call('POST', '/v1/ns/demo/sync?answer=ids', { push: push('b') });
+    expect(full.json.push.memories.map((r: { memory: { id: string } }) => r.memory.id)).toEqual(['a']);
+    expect(slim.status).toBe(200);
+    expect(slim.json.push).toEqual({ memories: [], links: [], deleted: ['b-gone'], rejected: ['b-orphan'] });
+    expect(full.json.push).toMatchObject({ deleted: ['a-gone'], rejected: ['a-orphan'] });
+    const stored = await call('POST', '/v1/ns/demo/sync', { get: { memories: ['a', 'b'] } });
+    expect(stored.json.get.memories.map((r: { memory: { content: string } }) => r.memory.content)).toEqual([
+      'text of a',
+      'text of b',
+    ]);
+    expect((await call('POST', '/v1/ns/demo/sync?answer=all', {})).json.error.field).toBe('sync.answer');
+  });
+
   it('refuses a sync push that writes into another namespace', async () => {
     const { call } = await testApp();
     const push = {

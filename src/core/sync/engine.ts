@@ -14,7 +14,7 @@ import {
   readRejected,
   withRejected,
 } from './quarantine.js';
-import { changesToBatch, linkRecordToWrite, memoryRecordToWrite, stampsOf } from './records.js';
+import { changesToBatch, forEachStamp, linkRecordToWrite, memoryRecordToWrite } from './records.js';
 import { type OutgoingWrites, restampFuture } from './restamp.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import type { SyncTransport } from './transport.js';
@@ -411,7 +411,7 @@ export class SyncEngine {
       }
       if (page.changes.length > 0 || page.cursor !== after) {
         const batch = changesToBatch(page.changes);
-        for (const stamp of stampsOf(batch)) clock.observe(stamp);
+        forEachStamp(batch, (stamp) => clock.observe(stamp));
         await store.apply(namespace, {
           ...batch,
           origin: 'remote',

@@ -112,7 +112,10 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         language: options.language,
         clock: options.clock,
         offset: options.offset,
-        transport: sealed(createHttpTransport({ ...options.sync, namespace: options.namespace })),
+        // The engine never reads the merged records a push is answered with (nor does the sealing transport).
+        transport: sealed(
+          createHttpTransport({ ...options.sync, namespace: options.namespace, pushAnswer: 'ids' }),
+        ),
         intervalMs: options.sync.intervalMs,
         debounceMs: options.sync.debounceMs,
         backoff: options.sync.backoff,

@@ -30,6 +30,10 @@ export function restampFuture(
     return clock.tick();
   };
   const fixClocks = (clocks: FieldClocks): FieldClocks | undefined => {
+    // Nearly every push has nothing to fix: look before copying (`fix` only acts above the ceiling).
+    let ahead = false;
+    for (const field in clocks) if (clocks[field]! > ceiling) ahead = true;
+    if (!ahead) return undefined;
     let changed = false;
     const out: FieldClocks = {};
     for (const [field, stamp] of Object.entries(clocks)) {

@@ -3,7 +3,7 @@ import { type HybridLogicalClock, parseHlc } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 import { readRejected } from './quarantine.js';
-import { changesToBatch, stampsOf } from './records.js';
+import { changesToBatch, forEachStamp } from './records.js';
 
 /** Thrown by the engine's exchange when the edge answers `resync`; the round then re-syncs in full. */
 export class ResyncNeeded extends Error {
@@ -47,7 +47,7 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
     const page = response.pull;
     if (!page) throw new ResyncNeeded(response.resync?.collectedSeq ?? 0);
     const batch = changesToBatch(page.changes);
-    for (const stamp of stampsOf(batch)) clock.observe(stamp);
+    forEachStamp(batch, (stamp) => clock.observe(stamp));
     for (const change of page.changes) {
       onEdge.add(`${change.entity}:${change.id}`);
       touched.push(change.id);

@@ -11,7 +11,7 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from './protocol.js';
-import { stampsOf } from './records.js';
+import { forEachStamp } from './records.js';
 import { assertStampsInBounds } from './stamp-bounds.js';
 import { parseSyncRequest } from './validate.js';
 
@@ -63,7 +63,7 @@ export async function serveSync(
       // Stamps stored before the bound existed (or by a store written directly) lose to this push.
       clockCeiling: ceilingStamp(at + maxSkew),
     });
-    if (options.observe) for (const stamp of stampsOf(request.push)) options.observe(stamp);
+    if (options.observe) forEachStamp(request.push, options.observe);
   }
   if (request.get) {
     const memoryIds = request.get.memories ?? [];

@@ -14,11 +14,18 @@ export interface HttpTransportOptions {
   fetch?: typeof fetch;
   /** A request taking longer than this counts as the edge being unreachable. */
   timeoutMs?: number;
+  /**
+   * `ids`: a push is answered without the merged records (`push.memories`/`push.links` empty), which a
+   * replica never reads; the edge then neither serialises nor sends them back. Default `records`.
+   * An edge that predates the option ignores it and answers in full.
+   */
+  pushAnswer?: 'records' | 'ids';
 }
 
 export function createHttpTransport(options: HttpTransportOptions): SyncTransport {
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const endpoint = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/sync`;
+  const query = options.pushAnswer === 'ids' ? '?answer=ids' : '';
+  const endpoint = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/sync${query}`;
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async exchange(request) {

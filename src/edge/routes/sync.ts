@@ -7,10 +7,12 @@ import { readJson } from '../request.js';
 
 /**
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
- * a local store: `?origin=local` records its pushed writes as made here rather than replicated.
+ * a local store: `?origin=local` records its pushed writes as made here rather than replicated; and
+ * `?answer=ids` for a replica, which never reads the merged records a push is answered with: they are
+ * left out (as large as the push itself), keeping the ids deleted and rejected.
  */
 export function syncRoutes(
-  observe: (namespace: string, stamp: string) => void,
+  observerOf: (namespace: string) => (stamp: string) => void,
   maxClockSkewMs: number,
   now: () => number,
   maintain: (store: MemoryStore, namespace: string) => Promise<void>,
@@ -22,17 +24,28 @@ export function syncRoutes(
     if (origin !== 'local' && origin !== 'remote') {
       throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
     }
+    const answer = c.req.query('answer') ?? 'records';
+    if (answer !== 'records' && answer !== 'ids') {
+      throw validationError('sync.answer', `'records' or 'ids'`, JSON.stringify(answer));
+    }
     const namespace = c.var.namespace;
     // Maintenance must never cost a replica its sync: a failure is reported and retried next interval.
     await maintain(c.var.store, namespace).catch((error: unknown) =>
       console.error(`engram edge: maintenance of namespace ${namespace} failed`, error),
     );
+    // Resolved at the first stamp, after the merge, as a lookup per stamp was: a namespace's clock can be
+    // dropped from the cache while the merge awaits.
+    let observe: ((stamp: string) => void) | undefined;
     const response = await serveSync(c.var.store, namespace, await readJson(c), {
       origin,
-      observe: (stamp) => observe(namespace, stamp),
+      observe: (stamp) => {
+        observe ??= observerOf(namespace);
+        observe(stamp);
+      },
       maxClockSkewMs,
       now,
     });
+    if (answer === 'ids' && response.push) response.push = { ...response.push, memories: [], links: [] };
     return c.json(response);
   });
 

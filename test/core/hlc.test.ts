@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { formatHlc, HybridLogicalClock, hlcToIso, hlcWallMs, isHlc, parseHlc } from '../../src/core/hlc.js';
+
+/** The grammar the hand-written parser must accept exactly (it replaced this regular expression). */
+const GRAMMAR = /^([0-9a-f]{12})-([0-9a-f]{4})-([A-Za-z0-9._:-]{1,64})$/;
+
+function reference(stamp: string) {
+  const m = GRAMMAR.exec(stamp);
+  return m ? { wallMs: Number.parseInt(m[1]!, 16), counter: Number.parseInt(m[2]!, 16), node: m[3]! } : null;
+}
+
+/** Deterministic pseudo-random strings near the grammar: valid stamps with one character or length changed. */
+function* nearStamps(count: number): Generator<string> {
+  let seed = 12345;
+  const next = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed >>> 8; // the low bits of this generator cycle quickly
+  };
+  // Neighbours of every range's ends, so an off-by-one in a character class shows.
+  const alphabet = '0189afgAFGZz[`{@/:;._-~ \n\u00e9\u0660';
+  const pick = () => alphabet[next() % alphabet.length]!;
+  for (let i = 0; i < count; i++) {
+    const nodeLength = 1 + (next() % 66);
+    const chars = [
+      ...(next() * 0x1000000 + next()).toString(16).padStart(12, '0'),
+      '-',
+      ...(next() % 0x10000).toString(16).padStart(4, '0'),
+      '-',
+      ...Array.from({ length: nodeLength }, () => 'aZ9._:-'[next() % 7]!),
+    ];
+    const mutation = next() % 4;
+    if (mutation === 1) chars[next() % chars.length] = pick();
+    if (mutation === 2) chars.splice(next() % chars.length, 1);
+    if (mutation === 3) chars.splice(next() % (chars.length + 1), 0, pick());
+    yield chars.join('');
+  }
+}
+
+describe('HLC stamps', () => {
+  it('parses exactly what the stamp grammar accepts, with the same parts', () => {
+    let valid = 0;
+    for (const stamp of nearStamps(20_000)) {
+      const expected = reference(stamp);
+      expect(parseHlc(stamp), stamp).toEqual(expected);
+      expect(isHlc(stamp), stamp).toBe(expected !== null);
+      expect(hlcWallMs(stamp), stamp).toBe(expected?.wallMs);
+      if (expected) valid++;
+    }
+    // Both sides of the grammar were exercised.
+    expect(valid).toBeGreaterThan(5_000);
+    expect(valid).toBeLessThan(19_000);
+  });
+
+  it('reads the largest wall clock and counter exactly', () => {
+    const stamp = 'ffffffffffff-ffff-n';
+    expect(parseHlc(stamp)).toEqual({ wallMs: 0xffffffffffff, counter: 0xffff, node: 'n' });
+    expect(formatHlc(parseHlc(stamp)!)).toBe(stamp);
+  });
+
+  it('rejects non-strings and edge shapes', () => {
+    expect(isHlc(42)).toBe(false);
+    expect(isHlc(null)).toBe(false);
+    expect(isHlc('0190a1b2c3d4-0000-')).toBe(false);
+    expect(isHlc(`0190a1b2c3d4-0000-${'n'.repeat(64)}`)).toBe(true);
+    expect(isHlc(`0190a1b2c3d4-0000-${'n'.repeat(65)}`)).toBe(false);
+    expect(isHlc('0190A1B2C3D4-0000-node')).toBe(false);
+    expect(isHlc('0190a1b2c3d4-0000-node\n')).toBe(false);
+    expect(hlcToIso('not a stamp')).toBe(new Date(0).toISOString());
+  });
+
+  it('observes valid stamps within the horizon and ignores the rest', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock(
+      'me',
+      () => now,
+      () => 1000,
+    );
+    clock.observe(formatHlc({ wallMs: now + 500, counter: 7, node: 'x' }));
+    clock.observe(formatHlc({ wallMs: now + 500, counter: 3, node: 'x' }));
+    clock.observe(formatHlc({ wallMs: now + 5000, counter: 0, node: 'x' })); // beyond the horizon
+    clock.observe('0190a1b2c3d4-zzzz-x'); // malformed
+    clock.observe(`${(now + 900).toString(16).padStart(12, '0')}-0001-bad node`); // malformed node
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 500, counter: 8, node: 'me' });
+  });
+});
