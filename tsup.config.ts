@@ -27,6 +27,9 @@ export default defineConfig({
   platform: 'neutral',
   splitting: true,
   treeshake: true,
+  // A JSON list (the English irregular verbs): bundled into its own lazy chunk, as Node cannot import a
+  // package's JSON without an import attribute, which the es2022 target would drop.
+  noExternal: ['english-verbs-irregular'],
   clean: true,
   sourcemap: false,
 });

@@ -41,6 +41,8 @@ const cases: Array<[string, Options]> = [
   // Typos: a word no memory holds is looked up one edit away (a second read of the index).
   [`${misspelt(long[5]!)} ${words[29]}`, { explain: true }],
   [`when did she mention ${misspelt(long[9]!)} and ${misspelt(long[12]!)}?`, {}],
+  // An irregular verb: its other forms ("went", "gone") are fetched as alternatives of its clause.
+  [`where did they go with ${words[30]} and ${words[31]}?`, { explain: true }],
 ];
 
 async function load(mem: Engram): Promise<Engram> {

@@ -160,6 +160,7 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean
   for (const clause of parsed.clauses) {
     if (clause.kind === 'term' && terms.has(clause.term)) return true;
     if (clause.kind === 'phrase' && clause.terms.every((t) => terms.has(t))) return true;
+    if (clause.kind === 'forms' && clause.terms.some((t) => terms.has(t))) return true;
     if (clause.kind === 'prefix') {
       const { prefix } = clause;
       for (const term of terms) if (term.startsWith(prefix)) return true;

@@ -67,6 +67,23 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
     });
 
+    it('matches the irregular forms of a question verb: "go" finds "went", "say" finds "said"', async () => {
+      const mem = await ctx.memory();
+      const [went, said] = await mem.addMany([
+        { content: 'we went to Lisbon last spring' },
+        { content: 'Maya said the concert was loud' },
+        { content: 'Lisbon has steep streets' },
+      ]);
+      expect(ids(await mem.search('did she go to Lisbon?'))[0]).toBe(went!.id);
+      expect(ids(await mem.search('What did Maya say about the concert?'))).toEqual([said!.id]);
+      expect(ids(await mem.search('go'))).toEqual([went!.id]);
+      // Only a verb's base form is expanded: "gone" in a query is not "went".
+      expect(await mem.search('gone')).toEqual([]);
+      const [hit] = await mem.search('go Lisbon', { explain: true });
+      expect(Object.keys(hit!.explain!.text!)).toEqual(['go|gone|went', 'lisbon']);
+      expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
+    });
+
     it('ranks a memory holding more of the query words first (coordination)', async () => {
       const mem = await ctx.memory();
       const [both] = await mem.addMany([

@@ -104,6 +104,17 @@ export function watchCases(ctx: SuiteContext): void {
       stop();
     });
 
+    it('follows a search for a verb: a memory holding its irregular past form enters', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'a quiet evening' });
+      const seen = recorder<SearchHit[]>();
+      const stop = mem.watch({ search: 'go Lisbon' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(1))).toEqual([]);
+      await mem.add({ content: 'we went there in May' });
+      expect(hitContents(await seen.until(2))).toEqual(['we went there in May']);
+      stop();
+    });
+
     it('keeps to its filters: kind and tags, since inclusive and until exclusive', async () => {
       const clock = manualClock();
       const mem = await ctx.memory({ now: clock.now });

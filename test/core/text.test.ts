@@ -667,3 +667,61 @@ describe('typo correction', () => {
     expect(new Set(typos.keys.map((k) => k[1])).size).toBe(3);
   });
 });
+
+// Last in the file: once the English forms are loaded, every later parse in this process expands verbs.
+describe('irregular verb forms', () => {
+  const corpus = buildCorpus({
+    a: 'we went to Lisbon in May',
+    b: 'Lisbon was sunny',
+    c: 'I found my keys, then I said goodbye',
+  });
+
+  it('are not expanded before the English analyzer has loaded them', () => {
+    expect(parseQuery('go Lisbon').clauses).toEqual([
+      { kind: 'term', term: 'go' },
+      { kind: 'term', term: 'lisbon' },
+    ]);
+  });
+
+  it('make a word with irregular forms one clause matching any of them', async () => {
+    await loadLanguage('english');
+    const parsed = parseQuery('when did she go to Lisbon?');
+    expect(parsed.clauses).toEqual([
+      { kind: 'term', term: 'she', stop: true },
+      { kind: 'forms', word: 'go', terms: ['go', 'gone', 'went'] },
+      { kind: 'term', term: 'to', stop: true },
+      { kind: 'term', term: 'lisbon' },
+    ]);
+    expect(parsed.terms).toEqual(expect.arrayContaining(['go', 'gone', 'went']));
+    // Only a base form is expanded: a past form or participle in a query is left as written.
+    expect(parseQuery('said').clauses).toEqual([{ kind: 'term', term: 'said' }]);
+    expect(parseQuery('say').clauses).toEqual([{ kind: 'forms', word: 'say', terms: ['sai', 'said'] }]);
+    // A word with forms is a real word: never looked up one edit away.
+    expect(parseQuery('bring').correctable).toEqual([]);
+  });
+
+  it('leave stop words and regular verbs as they are', async () => {
+    await loadLanguage('english');
+    expect(parseQuery('what did they adopt').clauses).toEqual([
+      { kind: 'term', term: 'thei', stop: true },
+      { kind: 'term', term: 'adopt' },
+    ]);
+    expect(parseQuery('to be or not to be').clauses.every((c) => c.kind === 'term')).toBe(true);
+  });
+
+  it('score a memory by the best BM25 among the forms it holds, other forms at a quarter', async () => {
+    await loadLanguage('english');
+    const ranked = search(corpus, 'go Lisbon');
+    expect(ranked.map((r) => r.id)).toEqual(['a', 'b']);
+    // "went" (df 1) in a six-word memory at a quarter, plus Lisbon (df 2): both clauses held.
+    const expected = 0.25 * bm25(1, 6, 1, corpus.stats) + bm25(1, 6, 2, corpus.stats);
+    expect(ranked[0]!.score).toBeCloseTo(expected, 12);
+    // The word asked for outranks its other forms.
+    const both = buildCorpus({ a: 'we went there', b: 'we go there' });
+    expect(search(both, 'go').map((r) => r.id)).toEqual(['b', 'a']);
+    expect(search(corpus, 'find').map((r) => r.id)).toEqual(['c']);
+    expect(search(corpus, 'say').map((r) => r.id)).toEqual(['c']);
+    // A participle is not expanded: "gone" does not find "went".
+    expect(search(corpus, 'gone')).toEqual([]);
+  });
+});

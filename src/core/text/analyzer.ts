@@ -33,6 +33,11 @@ export interface Analyzer {
    * Languages without such a list leave it out.
    */
   isQuestionWord?(word: string): boolean;
+  /**
+   * The index terms of a normalised verb's other irregular forms ("go" → gone, went), which a stemmer
+   * cannot join to it; undefined when it has none. A query word's clause matches them too (query.ts).
+   */
+  otherForms?(word: string): readonly string[] | undefined;
 }
 
 /** Words repeat far more than they vary, so stems are memoised per language; a cache is dropped when full. */
@@ -65,6 +70,21 @@ export function englishTerm(word: string): string {
   return term;
 }
 
+/** Each English irregular verb's base form to its other forms' terms, once `loadLanguage` has read the list. */
+let englishOtherForms: Map<string, readonly string[]> | undefined;
+
+async function loadEnglishForms(): Promise<void> {
+  if (englishOtherForms) return;
+  const { irregularVerbForms } = await import('./irregular-verbs.js');
+  const terms = new Map<string, readonly string[]>();
+  for (const [base, forms] of irregularVerbForms()) {
+    const own = englishTerm(base);
+    const others = [...new Set(forms.map(englishTerm))].filter((term) => term !== own);
+    if (others.length > 0) terms.set(base, others);
+  }
+  englishOtherForms = terms;
+}
+
 /** English, the default: words are normalised first, then Porter-stemmed (the index format since v1). */
 export const ENGLISH: Analyzer = {
   language: 'english',
@@ -75,6 +95,7 @@ export const ENGLISH: Analyzer = {
   },
   isStopWord: (word) => englishStops.has(word),
   isQuestionWord: (word) => englishQuestionWords.has(word),
+  otherForms: (word) => englishOtherForms?.get(word),
 };
 
 const loaded = new Map<string, Analyzer>([['english', ENGLISH]]);
@@ -104,6 +125,7 @@ export function parseLanguage(value: unknown, field = 'language'): Language {
 
 /**
  * Loads a language's analyzer (once per process); later `analyzerFor` calls find it synchronously.
+ * English is built in, but its irregular verb forms (a query's alternatives) load here, on first use.
  * `createMemory({ language })` calls it; a custom store calls it before indexing a namespace.
  *
  * @example
@@ -113,6 +135,7 @@ export function parseLanguage(value: unknown, field = 'language'): Language {
  */
 export async function loadLanguage(language: unknown): Promise<Analyzer> {
   const name = language === undefined || language === null ? 'english' : parseLanguage(language);
+  if (name === 'english') await loadEnglishForms();
   const known = loaded.get(name);
   if (known) return known;
   const { analyzer } = await LOADERS[name as Exclude<Language, 'english'>]();

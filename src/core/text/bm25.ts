@@ -39,6 +39,12 @@ const B = 0.3;
  * matched equally, too little to outrank one that matches more content (docs/search.md, bench/quality.mjs).
  */
 const STOP_WEIGHT = 0.25;
+/**
+ * A query verb's other irregular forms ("went" for "go") weigh a quarter of their BM25: they find the
+ * past tense that answers a question, while a memory holding the word asked for still comes first
+ * (bench/quality.mjs, docs/search.md).
+ */
+const FORM_WEIGHT = 0.25;
 
 /** One term's postings, at most one per document, as parallel arrays. */
 interface TermPostings {
@@ -207,25 +213,33 @@ class TermIndex<K extends string | number> {
   }
 }
 
+/** A verb's own term at full weight, its other irregular forms at FORM_WEIGHT of theirs. */
+const otherFormsScale =
+  (own: TermPostings | undefined) =>
+  (entry: TermPostings): number =>
+    entry === own ? 1 : FORM_WEIGHT;
+
 /** Per-document values of one clause, and the documents it applies to. */
 interface ClauseWeights {
   docs: Iterable<number>;
   weights: Float64Array;
 }
 
-/** A prefix or fuzzy clause: for each document, its best-weighted expansion. */
+/** A prefix, fuzzy or forms clause: for each document, its best-weighted expansion, each scaled by `scaleOf`. */
 function bestExpansionWeights<K extends string | number>(
   index: TermIndex<K>,
   expansions: readonly TermPostings[],
+  scaleOf: (entry: TermPostings) => number = () => 1,
 ): ClauseWeights {
   const docCount = index.ids.length;
   const weights = new Float64Array(docCount);
   const seen = new Uint8Array(docCount);
   const docs: number[] = [];
   for (const entry of expansions) {
+    const scale = scaleOf(entry);
     for (let at = 0; at < entry.docs.length; at++) {
       const doc = entry.docs[at]!;
-      const weight = index.weight(entry, at);
+      const weight = scale * index.weight(entry, at);
       if (seen[doc] === 0) {
         seen[doc] = 1;
         docs.push(doc);
@@ -314,6 +328,7 @@ export function clauseLabel(clause: QueryClause): string {
   if (clause.kind === 'term') return clause.term;
   if (clause.kind === 'prefix') return `${clause.prefix.slice(WORD_MARK.length)}*`;
   if (clause.kind === 'fuzzy') return `${clause.word}~`;
+  if (clause.kind === 'forms') return clause.terms.join('|');
   return `"${clause.terms.join(' ')}"`;
 }
 
@@ -423,7 +438,10 @@ function scoreAll<K extends string | number>(
         ? phraseWeights(index, clause.terms)
         : bestExpansionWeights(
             index,
-            clause.kind === 'prefix' ? index.expansions(clause.prefix) : index.all(clause.keys),
+            clause.kind === 'prefix'
+              ? index.expansions(clause.prefix)
+              : index.all(clause.kind === 'fuzzy' ? clause.keys : clause.terms),
+            clause.kind === 'forms' ? otherFormsScale(index.get(clause.terms[0]!)) : undefined,
           );
       for (const doc of docs) {
         credit(doc, weights[doc]!);

@@ -7,7 +7,9 @@ export type QueryClause =
   | { kind: 'prefix'; prefix: string }
   | { kind: 'phrase'; terms: string[] }
   /** A misspelt word (see typos.ts): the word keys one edit away from it that the index holds. */
-  | { kind: 'fuzzy'; word: string; keys: string[] };
+  | { kind: 'fuzzy'; word: string; keys: string[] }
+  /** A word with irregular forms (analyzer `otherForms`): its own term first, then its other forms' terms. */
+  | { kind: 'forms'; word: string; terms: string[] };
 
 export interface ParsedQuery {
   /**
@@ -80,12 +82,18 @@ class QueryBuilder {
       return;
     }
     for (const { word, term } of words) {
-      const clause = this.addClause(`term:${term}`, { kind: 'term', term });
+      const stop = this.analyzer.isStopWord(word);
+      // A verb's other forms ("went" for "go") are alternatives of its clause, scored like a typo's variants.
+      const others = stop ? undefined : this.analyzer.otherForms?.(word);
+      const clause = this.addClause(
+        `term:${term}`,
+        others ? { kind: 'forms', word, terms: [term, ...others] } : { kind: 'term', term },
+      );
       if (!clause) continue;
-      if (this.analyzer.isStopWord(word)) {
+      if (stop) {
         this.stopClauses.add(clause);
         if (this.analyzer.isQuestionWord?.(word)) this.questionClauses.add(clause);
-      } else this.correctable.push({ term, word });
+      } else if (!others) this.correctable.push({ term, word });
     }
   }
 
@@ -120,7 +128,8 @@ class QueryBuilder {
     for (const clause of clauses) {
       if (clause.kind === 'term') terms.add(clause.term);
       else if (clause.kind === 'prefix') prefixes.add(clause.prefix);
-      else if (clause.kind === 'phrase') for (const term of clause.terms) terms.add(term);
+      else if (clause.kind === 'phrase' || clause.kind === 'forms')
+        for (const term of clause.terms) terms.add(term);
     }
     for (const phrase of this.excludedPhrases.values()) for (const term of phrase) terms.add(term);
     return {
@@ -163,6 +172,8 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
  * to exclude a word or phrase. Any typed text parses: punctuation is ignored, an unclosed quote is a plain
  * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty query and one that
  * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing.
+ * An English verb's irregular forms become alternatives of its clause once `loadLanguage` has loaded
+ * them, as every search does first.
  */
 export function parseQuery(query: string, options: ParseOptions = {}): ParsedQuery {
   const analyzer = analyzerFor(options.language);
