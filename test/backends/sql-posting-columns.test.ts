@@ -4,7 +4,10 @@ import { PostingColumns } from '../../src/backends/sql/posting-columns.js';
 
 type Posting = [term: string, doc: number, tf: number, len: number];
 
-/** What writePostings gathered before: a growing array per (term, group), each sorted by document (stably). */
+/**
+ * What writePostings gathered before: a growing array per (term, group), each sorted by document (stably),
+ * in key order (terms as sort() orders strings).
+ */
 function reference(postings: readonly Posting[]) {
   const byTerm = new Map<string, Map<number, number[][]>>();
   for (const [term, doc, tf, len] of postings) {
@@ -14,11 +17,13 @@ function reference(postings: readonly Posting[]) {
     groups.set(blockOf(doc), list);
     list.push([doc, tf, len]);
   }
-  return [...byTerm].flatMap(([term, groups]) =>
-    [...groups]
-      .sort(([x], [y]) => x - y)
-      .map(([grp, list]) => ({ term, grp, added: list.sort((x, y) => x[0]! - y[0]!).flat() })),
-  );
+  return [...byTerm.keys()]
+    .sort()
+    .flatMap((term) =>
+      [...byTerm.get(term)!]
+        .sort(([x], [y]) => x - y)
+        .map(([grp, list]) => ({ term, grp, added: list.sort((x, y) => x[0]! - y[0]!).flat() })),
+    );
 }
 
 const gathered = (postings: readonly Posting[]) => {
@@ -27,7 +32,7 @@ const gathered = (postings: readonly Posting[]) => {
   return columns.groups().map(({ term, grp, added }) => ({ term, grp, added: [...added] }));
 };
 
-describe('PostingColumns (a batch postings gathered by term and group)', () => {
+describe("PostingColumns (a batch's postings gathered by term and group)", () => {
   it('cuts postings added in document order by term, then group', () => {
     const postings: Posting[] = [];
     for (let doc = BLOCK_DOCS - 700; doc < BLOCK_DOCS * 2 + 300; doc++) {
@@ -51,7 +56,14 @@ describe('PostingColumns (a batch postings gathered by term and group)', () => {
       ['a', 11, 4, 9],
     ];
     expect(gathered(postings)).toEqual(reference(postings));
-    expect(gathered(postings)[0]).toEqual({ term: 'b', grp: 0, added: [5, 3, 3] });
+    expect(gathered(postings).map(({ term, grp }) => `${term}${grp}`)).toEqual([
+      'a0',
+      'a1',
+      'a2',
+      'b0',
+      `b${blockOf(2 ** 40)}`,
+    ]);
+    expect(gathered(postings)[2]).toEqual({ term: 'a', grp: 2, added: [9000, 2, 3, 9000, 5, 6] });
   });
 
   it('grows past its first columns and gives nothing for no postings', () => {

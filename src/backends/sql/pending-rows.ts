@@ -106,7 +106,8 @@ export class PackedRows {
       this.reserve(width);
       this.bytes.copyWithin(body - 2 + width, body, this.at);
     }
-    this.bytes.set(LENGTH.subarray(0, width), body - 2);
+    // Byte by byte: a view of LENGTH per entry showed in the push's allocation profile.
+    for (let i = 0; i < width; i++) this.bytes[body - 2 + i] = LENGTH[i]!;
     this.at = body - 2 + width + size;
   }
 

@@ -39,19 +39,23 @@ export class PostingColumns {
   }
 
   /**
-   * Each (term, group)'s postings, terms in first-added order and each term's groups ascending, the
-   * postings of a group by document (added order among equal documents, as a stable sort leaves them).
+   * Each (term, group)'s postings in key order, terms as `sort()` orders strings and each term's groups
+   * ascending; the postings of a group by document (added order among equal documents, as a stable
+   * sort leaves them).
    */
   groups(): TermGroupPostings[] {
     const termCount = this.terms.length;
-    // A counting sort by term keeps each term's postings in the order they were added.
+    const terms = this.terms.slice().sort();
+    const rankOf = new Int32Array(termCount);
+    for (let rank = 0; rank < termCount; rank++) rankOf[this.termNumbers.get(terms[rank]!)!] = rank;
+    // A counting sort by term rank keeps each term's postings in the order they were added.
     const starts = new Int32Array(termCount + 1);
-    for (let i = 0; i < this.count; i++) starts[this.termOf[i]! + 1]!++;
+    for (let i = 0; i < this.count; i++) starts[rankOf[this.termOf[i]!]! + 1]!++;
     for (let t = 0; t < termCount; t++) starts[t + 1]! += starts[t]!;
     const next = starts.slice(0, termCount);
     const sorted = new Float64Array(this.count * 3);
     for (let i = 0; i < this.count; i++) {
-      const to = next[this.termOf[i]!]!++ * 3;
+      const to = next[rankOf[this.termOf[i]!]!]!++ * 3;
       const from = i * 3;
       sorted[to] = this.triples[from]!;
       sorted[to + 1] = this.triples[from + 1]!;
@@ -67,7 +71,7 @@ export class PostingColumns {
         const grp = blockOf(sorted[start]!);
         let end = start + 3;
         while (end < to && blockOf(sorted[end]!) === grp) end += 3;
-        out.push({ term: this.terms[t]!, grp, added: sorted.subarray(start, end) });
+        out.push({ term: terms[t]!, grp, added: sorted.subarray(start, end) });
         start = end;
       }
     }

@@ -14,7 +14,7 @@ import {
   type Triples,
   textPostings,
 } from './posting-blocks.js';
-import { PostingColumns } from './posting-columns.js';
+import { PostingColumns, type TermGroupPostings } from './posting-columns.js';
 import { type PostingTails, type TailBlocks, TailRow } from './posting-tails.js';
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
@@ -109,32 +109,7 @@ export async function writePostings(
       tokens += length;
     }
   }
-  // By term, then a short list of groups (mostly one): cheaper than a key string per block.
-  const blocks = new Map<string, BlockChange[]>();
-  const blockChange = (term: string, grp: number) => {
-    let list = blocks.get(term);
-    if (list === undefined) {
-      list = [];
-      blocks.set(term, list);
-    }
-    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
-    const change: BlockChange = { term, grp, removed: null, added: NO_POSTINGS };
-    list.push(change);
-    return change;
-  };
-  for (const group of postings.groups()) blockChange(group.term, group.grp).added = group.added;
-  for (const [term, doc] of removals) {
-    const change = blockChange(term, blockOf(doc));
-    change.removed ??= new Set();
-    change.removed.add(doc);
-  }
-  // Written in key order, (term, group), which SQLite inserts fastest.
-  const ordered: BlockChange[] = [];
-  for (const term of [...blocks.keys()].sort()) {
-    const list = blocks.get(term)!;
-    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
-    for (const change of list) ordered.push(change);
-  }
+  const ordered = blockChanges(postings.groups(), removals);
   if (pendingList) {
     const end = firstFresh + fresh.length;
     if (appendOnly && pending !== undefined) {
@@ -347,6 +322,44 @@ async function readBlocks(
 /** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */
 function termBlocks(count: number): string {
   return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
+}
+
+/**
+ * What each (term, group) row gains and loses, in key order (term, group), which SQLite inserts fastest.
+ * `added` comes in that order; only edits and deletes remove postings.
+ */
+function blockChanges(
+  added: readonly TermGroupPostings[],
+  removals: readonly [term: string, doc: number][],
+): BlockChange[] {
+  if (removals.length === 0)
+    return added.map(({ term, grp, added }) => ({ term, grp, removed: null, added }));
+  // By term, then a short list of groups (mostly one): cheaper than a key string per block.
+  const blocks = new Map<string, BlockChange[]>();
+  const blockChange = (term: string, grp: number) => {
+    let list = blocks.get(term);
+    if (list === undefined) {
+      list = [];
+      blocks.set(term, list);
+    }
+    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
+    const change: BlockChange = { term, grp, removed: null, added: NO_POSTINGS };
+    list.push(change);
+    return change;
+  };
+  for (const group of added) blockChange(group.term, group.grp).added = group.added;
+  for (const [term, doc] of removals) {
+    const change = blockChange(term, blockOf(doc));
+    change.removed ??= new Set();
+    change.removed.add(doc);
+  }
+  const ordered: BlockChange[] = [];
+  for (const term of [...blocks.keys()].sort()) {
+    const list = blocks.get(term)!;
+    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
+    for (const change of list) ordered.push(change);
+  }
+  return ordered;
 }
 
 function isSorted(postings: readonly BlockPosting[]): boolean {
