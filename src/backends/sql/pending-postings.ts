@@ -13,7 +13,7 @@ import {
   PackedRows,
   readPendingRow,
 } from './pending-rows.js';
-import { BLOCK_DOCS, blockOf, lastDoc, putVarint, VarintReader } from './posting-blocks.js';
+import { BLOCK_DOCS, blockOf, lastDoc, putVarint, type Triples, VarintReader } from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
@@ -39,7 +39,7 @@ export const PENDING_BATCHES_MAX = 16;
 export interface PendingBlock {
   term: string;
   grp: number;
-  added: number[];
+  added: Triples;
 }
 
 /** Where the namespace's pending list starts and how many batches it holds. */

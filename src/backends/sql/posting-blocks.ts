@@ -55,8 +55,11 @@ export function putVarint(out: Uint8Array, at: number, value: number): number {
   return at;
 }
 
-/** `encodeBlock` of postings laid flat as (doc, tf, len) triples: no object per posting (bulk writes). */
-export function encodeTriples(triples: readonly number[], after = 0): Uint8Array {
+/** Postings laid flat as (doc, tf, len) triples, in document order: no object per posting (bulk writes). */
+export type Triples = ArrayLike<number>;
+
+/** `encodeBlock` of postings laid flat as (doc, tf, len) triples. */
+export function encodeTriples(triples: Triples, after = 0): Uint8Array {
   // A varint of a safe integer takes at most 8 bytes.
   const out = new Uint8Array(triples.length * 8);
   let at = 0;

@@ -11,11 +11,14 @@ import {
   encodeBlock,
   encodeTriples,
   lastDoc,
+  type Triples,
   textPostings,
 } from './posting-blocks.js';
+import { PostingColumns, type TermGroupPostings } from './posting-columns.js';
 import { type PostingTails, type TailBlocks, TailRow } from './posting-tails.js';
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
+const NO_POSTINGS: Triples = [];
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
 /** New postings after a row's last: only they are sent, and the database appends them to the row's bytes. */
 const POSTING_APPEND =
@@ -33,8 +36,8 @@ interface BlockChange {
   term: string;
   grp: number;
   removed: Set<number> | null;
-  /** The postings added, flat as (doc, tf, len) triples: a bulk add makes a million of them. */
-  added: number[];
+  /** The postings added, flat as (doc, tf, len) triples in document order. */
+  added: Triples;
 }
 
 /**
@@ -85,31 +88,15 @@ export async function writePostings(
     await tails!.flushNamespace(db, dialect, namespace, committed);
     tails!.replace(namespace, undefined);
   }
-  // By term, then a short list of groups (mostly one): cheaper than a key string per posting.
-  const blocks = new Map<string, BlockChange[]>();
-  const blockChange = (term: string, doc: number) => {
-    const grp = blockOf(doc);
-    let list = blocks.get(term);
-    if (list === undefined) {
-      list = [];
-      blocks.set(term, list);
-    }
-    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
-    const change: BlockChange = { term, grp, removed: null, added: [] };
-    list.push(change);
-    return change;
-  };
+  const postings = new PostingColumns();
+  const removals: [term: string, doc: number][] = [];
   let docs = 0;
   let tokens = 0;
   for (const { id, before, after } of changes) {
     const old = stored.get(id);
     if (before !== undefined && old !== undefined) {
       const { length, terms } = textPostings(before, language);
-      for (const term of terms.keys()) {
-        const change = blockChange(term, old);
-        change.removed ??= new Set();
-        change.removed.add(old);
-      }
+      for (const term of terms.keys()) removals.push([term, old]);
       docs--;
       tokens -= length;
     }
@@ -117,29 +104,20 @@ export async function writePostings(
       const doc = old ?? docOf.get(id)!;
       docOf.set(id, doc);
       // Visited rather than collected in a Map per text: a bulk add indexes thousands.
-      const length = visitIndexTerms(after, language, (term, tf, len) => {
-        blockChange(term, doc).added.push(doc, tf, len);
-      });
+      const length = visitIndexTerms(after, language, (term, tf, len) => postings.add(term, doc, tf, len));
       docs++;
       tokens += length;
     }
   }
-  // Written in key order, (term, group), which SQLite inserts fastest.
-  const ordered: BlockChange[] = [];
-  for (const term of [...blocks.keys()].sort()) {
-    const list = blocks.get(term)!;
-    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
-    for (const change of list) ordered.push(change);
-  }
+  const ordered = blockChanges(postings.groups(), removals);
   if (pendingList) {
     const end = firstFresh + fresh.length;
     if (appendOnly && pending !== undefined) {
-      const added = ordered.map(({ term, grp, added }) => ({ term, grp, added: sortedTriples(added) }));
       await setPending(
         db,
         dialect,
         namespace,
-        await appendPending(db, dialect, namespace, added, pending, end),
+        await appendPending(db, dialect, namespace, ordered, pending, end),
       );
       return { docOf, docs, tokens };
     }
@@ -190,7 +168,7 @@ export async function writePostings(
       current = existing.get(change.term)?.get(change.grp);
       if (current !== undefined) last = lastDoc(current);
     }
-    const added = sortedTriples(change.added);
+    const { added } = change;
     let data: Uint8Array | null;
     if (change.removed === null && (added[0] ?? -1) > last) {
       // New documents after the block's last: appended to its bytes, the block is not decoded (bulk adds).
@@ -346,15 +324,42 @@ function termBlocks(count: number): string {
   return Array(count).fill('(?, CAST(? AS BIGINT))').join(', ');
 }
 
-/** The triples in document order: as given when they are (the usual case), else sorted. */
-function sortedTriples(triples: number[]): number[] {
-  let sorted = true;
-  for (let i = 3; i < triples.length && sorted; i += 3) sorted = triples[i - 3]! <= triples[i]!;
-  if (sorted) return triples;
-  const order = Array.from({ length: triples.length / 3 }, (_, i) => i * 3).sort(
-    (a, b) => triples[a]! - triples[b]!,
-  );
-  return order.flatMap((at) => [triples[at]!, triples[at + 1]!, triples[at + 2]!]);
+/**
+ * What each (term, group) row gains and loses, in key order (term, group), which SQLite inserts fastest.
+ * `added` comes in that order; only edits and deletes remove postings.
+ */
+function blockChanges(
+  added: readonly TermGroupPostings[],
+  removals: readonly [term: string, doc: number][],
+): BlockChange[] {
+  if (removals.length === 0)
+    return added.map(({ term, grp, added }) => ({ term, grp, removed: null, added }));
+  // By term, then a short list of groups (mostly one): cheaper than a key string per block.
+  const blocks = new Map<string, BlockChange[]>();
+  const blockChange = (term: string, grp: number) => {
+    let list = blocks.get(term);
+    if (list === undefined) {
+      list = [];
+      blocks.set(term, list);
+    }
+    for (let i = 0; i < list.length; i++) if (list[i]!.grp === grp) return list[i]!;
+    const change: BlockChange = { term, grp, removed: null, added: NO_POSTINGS };
+    list.push(change);
+    return change;
+  };
+  for (const group of added) blockChange(group.term, group.grp).added = group.added;
+  for (const [term, doc] of removals) {
+    const change = blockChange(term, blockOf(doc));
+    change.removed ??= new Set();
+    change.removed.add(doc);
+  }
+  const ordered: BlockChange[] = [];
+  for (const term of [...blocks.keys()].sort()) {
+    const list = blocks.get(term)!;
+    if (list.length > 1) list.sort((x, y) => x.grp - y.grp);
+    for (const change of list) ordered.push(change);
+  }
+  return ordered;
 }
 
 function isSorted(postings: readonly BlockPosting[]): boolean {
