@@ -1,4 +1,4 @@
-import verbs from 'english-verbs-irregular/dist/verbs.json';
+import verbs from 'english-verbs-irregular/dist/verbs.json' with { type: 'json' };
 
 /**
  * The English irregular verbs (RosaeNLG's list, english-verbs-irregular): each base form to its other
