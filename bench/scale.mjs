@@ -31,7 +31,8 @@ export default async function run(record, info) {
     const failures = { network: 0, status5xx: 0, status4xx: 0 };
     let requests = 0;
     const timed = async (input, init) => {
-      const url = String(input);
+      // Pushes carry `?answer=ids`: the path, not the whole URL, names a sync request.
+      const url = new URL(input instanceof Request ? input.url : String(input)).pathname;
       const started = performance.now();
       try {
         const response = await fetch(input, init);
