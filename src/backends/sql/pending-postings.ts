@@ -6,14 +6,16 @@ import {
   BlockRows,
   byteEstimate,
   firstDoc,
+  forEachEntry,
   insertPackedBlocks,
   insertPackedPending,
   type MergingBlock,
   NO_TRIPLES,
   PackedRows,
   readPendingRow,
+  termName,
 } from './pending-rows.js';
-import { BLOCK_DOCS, blockOf, lastDoc, putVarint, type Triples, VarintReader } from './posting-blocks.js';
+import { BLOCK_DOCS, blockOf, lastDoc, putVarint, type Triples } from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings
@@ -130,7 +132,7 @@ export async function rebucketPending(tx: SqlQueries, dialect: SqlDialect): Prom
       }
       const into = buckets;
       forEachEntry(data, (name, postings) => {
-        const bucket = bucketOf(UTF8_DECODER.decode(name));
+        const bucket = bucketOf(termName(name));
         const parts = into.get(bucket) ?? [];
         if (parts.length === 0) into.set(bucket, parts);
         parts.push(varint(name.length), name, varint(postings.length), postings);
@@ -280,7 +282,6 @@ async function insertPending(
 }
 
 const UTF8 = new TextEncoder();
-const UTF8_DECODER = new TextDecoder();
 
 /**
  * The entries of a pending row for exact terms and prefixes, as (term, postings) pairs: names are compared
@@ -303,26 +304,10 @@ export function matchingEntries(
       const match =
         exact.some((term) => term.length === name.length && begins(name, term)) ||
         starts.some((prefix) => begins(name, prefix));
-      if (match) out.push([UTF8_DECODER.decode(name), postings]);
+      if (match) out.push([termName(name), postings]);
     });
     return out;
   };
-}
-
-/** Calls `visit` with each entry of a pending row, in term order: the term's UTF-8 bytes and its postings. */
-export function forEachEntry(
-  data: Uint8Array,
-  visit: (name: Uint8Array, postings: Uint8Array) => void,
-): void {
-  const reader = new VarintReader(data);
-  while (!reader.done) {
-    const nameLength = reader.next();
-    const name = data.subarray(reader.at, reader.at + nameLength);
-    reader.at += nameLength;
-    const length = reader.next();
-    visit(name, data.subarray(reader.at, reader.at + length));
-    reader.at += length;
-  }
 }
 
 /** One-byte varints, shared: most names and many postings are shorter than 128 bytes. */

@@ -1,6 +1,6 @@
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
-import { blockOf, putVarint, type Triples, VarintReader } from './posting-blocks.js';
+import { blockOf, putTriples, putVarint, type Triples, VarintReader } from './posting-blocks.js';
 
 /** Scratch for a length varint: used and read synchronously, so one serves every writer. */
 const LENGTH = new Uint8Array(8);
@@ -58,18 +58,8 @@ export class PackedRows {
    */
   triples(triples: Triples, after: number): number {
     this.reserve(triples.length * 8);
-    const out = this.bytes;
-    let at = this.at;
-    let previous = after;
-    for (let i = 0; i < triples.length; i += 3) {
-      const doc = triples[i]!;
-      at = putVarint(out, at, doc - previous);
-      at = putVarint(out, at, triples[i + 1]!);
-      at = putVarint(out, at, triples[i + 2]!);
-      previous = doc;
-    }
-    this.at = at;
-    return previous;
+    this.at = putTriples(this.bytes, this.at, triples, after);
+    return triples.length > 0 ? triples[triples.length - 3]! : after;
   }
 
   /**
@@ -164,45 +154,57 @@ export function byteEstimate(block: { term: string; added: Triples } | MergingBl
   return bytes;
 }
 
+/** Calls `visit` with each entry of a pending row, in term order: the term's UTF-8 bytes and its postings. */
+export function forEachEntry(
+  data: Uint8Array,
+  visit: (name: Uint8Array, postings: Uint8Array) => void,
+): void {
+  const reader = new VarintReader(data);
+  while (!reader.done) {
+    const nameLength = reader.next();
+    const name = data.subarray(reader.at, reader.at + nameLength);
+    reader.at += nameLength;
+    const length = reader.next();
+    visit(name, data.subarray(reader.at, reader.at + length));
+    reader.at += length;
+  }
+}
+
 /**
- * Reads a pending row's entries (forEachEntry's layout) into pieces, one per term and group, handed to
- * the block `blockOf(term, grp)` returns.
+ * Reads a pending row's entries into pieces, one per term and group, handed to the block
+ * `blockOfTerm(term, grp)` returns.
  */
 export function readPendingRow(
   data: Uint8Array,
   blockOfTerm: (term: string, grp: number) => MergingBlock,
 ): void {
-  const reader = new VarintReader(data);
-  while (!reader.done) {
-    const nameLength = reader.next();
-    const term = termAt(data, reader.at, nameLength);
-    reader.at += nameLength;
-    const end = reader.next() + reader.at;
+  forEachEntry(data, (name, postings) => {
+    const term = termName(name);
+    const reader = new VarintReader(postings);
     let doc = 0;
     let grp = -1;
     let piece: PostingPiece | undefined;
-    while (reader.at < end) {
+    while (!reader.done) {
       const start = reader.at;
       doc += reader.next();
       if (blockOf(doc) !== grp) {
         grp = blockOf(doc);
         if (piece !== undefined) piece.to = start;
-        piece = { data, first: doc, last: doc, from: reader.at, to: end };
+        piece = { data: postings, first: doc, last: doc, from: reader.at, to: postings.length };
         blockOfTerm(term, grp).pieces.push(piece);
       }
       reader.next();
       reader.next();
       piece!.last = doc;
     }
-  }
+  });
 }
 
 const UTF8_DECODER = new TextDecoder();
 
 /** A pending row's entry name as a string: ASCII, the common case, without a decoder call. */
-function termAt(data: Uint8Array, at: number, length: number): string {
-  const name = data.subarray(at, at + length);
-  for (let i = 0; i < length; i++) if (name[i]! >= 0x80) return UTF8_DECODER.decode(name);
+export function termName(name: Uint8Array): string {
+  for (let i = 0; i < name.length; i++) if (name[i]! >= 0x80) return UTF8_DECODER.decode(name);
   return String.fromCharCode.apply(null, name as unknown as number[]);
 }
 

@@ -58,11 +58,11 @@ export function putVarint(out: Uint8Array, at: number, value: number): number {
 /** Postings laid flat as (doc, tf, len) triples, in document order: no object per posting (bulk writes). */
 export type Triples = ArrayLike<number>;
 
-/** `encodeBlock` of postings laid flat as (doc, tf, len) triples. */
-export function encodeTriples(triples: Triples, after = 0): Uint8Array {
-  // A varint of a safe integer takes at most 8 bytes.
-  const out = new Uint8Array(triples.length * 8);
-  let at = 0;
+/**
+ * Writes (doc, tf, len) triples as varints at `at`, each doc as the delta from the one before (`after`
+ * before the first); returns where they end. `out` needs 8 bytes a number (a safe integer's varint).
+ */
+export function putTriples(out: Uint8Array, at: number, triples: Triples, after: number): number {
   let previous = after;
   for (let i = 0; i < triples.length; i += 3) {
     const doc = triples[i]!;
@@ -71,7 +71,13 @@ export function encodeTriples(triples: Triples, after = 0): Uint8Array {
     at = putVarint(out, at, triples[i + 2]!);
     previous = doc;
   }
-  return out.slice(0, at);
+  return at;
+}
+
+/** `encodeBlock` of postings laid flat as (doc, tf, len) triples. */
+export function encodeTriples(triples: Triples, after = 0): Uint8Array {
+  const out = new Uint8Array(triples.length * 8);
+  return out.slice(0, putTriples(out, 0, triples, after));
 }
 
 /** Calls `visit` with each posting of a block, in document order. */
