@@ -65,8 +65,13 @@ export function hlcWallMs(stamp: string): number | undefined {
   return isStampShape(stamp) ? hexValue(stamp, 0, 12) : undefined;
 }
 
+/** How every stamp made at `wallMs` begins: twelve hex digits of the wall clock and a dash. */
+export function hlcWallPrefix(wallMs: number): string {
+  return `${wallMs.toString(16).padStart(12, '0')}-`;
+}
+
 export function formatHlc({ wallMs, counter, node }: HlcParts): string {
-  return `${wallMs.toString(16).padStart(12, '0')}-${counter.toString(16).padStart(4, '0')}-${node}`;
+  return `${hlcWallPrefix(wallMs)}${counter.toString(16).padStart(4, '0')}-${node}`;
 }
 
 export function parseHlc(stamp: string): HlcParts | null {
@@ -78,19 +83,23 @@ export function isHlc(stamp: unknown): stamp is string {
   return typeof stamp === 'string' && isStampShape(stamp);
 }
 
-/** The last instant formatted: a batch's stamps share their millisecond, and formatting a Date is not free. */
-let lastIso = { wallMs: 0, iso: new Date(0).toISOString() };
+/** The last instant formatted: a batch's stamps and rows share their millisecond, and formatting a Date is not free. */
+let lastIso = { ms: 0, iso: new Date(0).toISOString() };
+
+/** Epoch milliseconds as ISO 8601 (`Date#toISOString`), the last one remembered. */
+export function isoOfMs(ms: number): string {
+  if (lastIso.ms !== ms) lastIso = { ms, iso: new Date(ms).toISOString() };
+  return lastIso.iso;
+}
 
 /** The wall-clock instant of a stamp, as ISO 8601: how `updatedAt` is derived from clocks. */
 export function hlcToIso(stamp: string): string {
-  const wallMs = hlcWallMs(stamp) ?? 0;
-  if (lastIso.wallMs !== wallMs) lastIso = { wallMs, iso: new Date(wallMs).toISOString() };
-  return lastIso.iso;
+  return isoOfMs(hlcWallMs(stamp) ?? 0);
 }
 
 /** The greatest stamp whose wall clock is `wallMs`: every stamp of that millisecond or earlier sorts below it. */
 export function ceilingStamp(wallMs: number): string {
-  return `${Math.max(0, Math.floor(wallMs)).toString(16).padStart(12, '0')}-ffff-~`;
+  return `${hlcWallPrefix(Math.max(0, Math.floor(wallMs)))}ffff-~`;
 }
 
 export class HybridLogicalClock {

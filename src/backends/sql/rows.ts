@@ -1,3 +1,4 @@
+import { hlcWallPrefix, isoOfMs } from '../../core/hlc.js';
 import type { Memory } from '../../core/model.js';
 import {
   type Entity,
@@ -121,7 +122,7 @@ function packClocks(clocks: FieldClocks, createdMs: number | null): string {
     Object.keys(clocks).length === MEMORY_FIELDS.length &&
     MEMORY_FIELDS.every((field) => clocks[field] === stamp);
   if (!uniform) return JSON.stringify(clocks);
-  const wall = createdMs === null ? undefined : wallPrefix(createdMs);
+  const wall = createdMs === null ? undefined : hlcWallPrefix(createdMs);
   return wall !== undefined && stamp.startsWith(wall)
     ? `@${stamp.slice(wall.length)}`
     : JSON.stringify(stamp);
@@ -130,16 +131,11 @@ function packClocks(clocks: FieldClocks, createdMs: number | null): string {
 function unpackClocks(text: string, createdMs: Integer | null): FieldClocks {
   const clocks =
     text.startsWith('@') && createdMs !== null
-      ? wallPrefix(Number(createdMs)) + text.slice(1)
+      ? hlcWallPrefix(Number(createdMs)) + text.slice(1)
       : (JSON.parse(text) as FieldClocks | string);
   return typeof clocks === 'string'
     ? Object.fromEntries(MEMORY_FIELDS.map((field) => [field, clocks]))
     : clocks;
-}
-
-/** How a stamp made at `ms` begins (hlc.ts): twelve hex digits of the wall clock and a dash. */
-function wallPrefix(ms: number): string {
-  return `${ms.toString(16).padStart(12, '0')}-`;
 }
 
 /**
@@ -150,17 +146,9 @@ function wallPrefix(ms: number): string {
  * is empty or starts with `=` is stored behind a `=`, so every stored form reads back as one value.
  */
 export function packDates(createdAt: string, updatedAt: string, createdMs: number | null): [string, string] {
-  const created = createdMs !== null && isoOf(createdMs) === createdAt ? '' : createdAt;
+  const created = createdMs !== null && isoOfMs(createdMs) === createdAt ? '' : createdAt;
   if (updatedAt === createdAt) return [created, ''];
   return [created, updatedAt === '' || updatedAt.startsWith('=') ? `=${updatedAt}` : updatedAt];
-}
-
-/** The last instant formatted: memories written together share their millisecond, and formatting is not free. */
-let lastIso = { ms: 0, iso: new Date(0).toISOString() };
-
-function isoOf(ms: number): string {
-  if (lastIso.ms !== ms) lastIso = { ms, iso: new Date(ms).toISOString() };
-  return lastIso.iso;
 }
 
 /** The instants `packDates` stored, as they were written. */
@@ -169,7 +157,7 @@ export function unpackDates(
   updated: string,
   createdMs: Integer | null,
 ): { createdAt: string; updatedAt: string } {
-  const createdAt = created === '' && createdMs !== null ? isoOf(Number(createdMs)) : created;
+  const createdAt = created === '' && createdMs !== null ? isoOfMs(Number(createdMs)) : created;
   if (updated === '') return { createdAt, updatedAt: createdAt };
   return { createdAt, updatedAt: updated.startsWith('=') ? updated.slice(1) : updated };
 }
