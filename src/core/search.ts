@@ -5,12 +5,14 @@ import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
 import type { Explanation } from './model.js';
 import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
+  DocPostingList,
   MemoryRecord,
   MemoryStore,
   NativeSearchHit,
   SearchReport,
   SearchRequest,
   TextIndex,
+  TextStats,
 } from './store-contract.js';
 import {
   type Candidate,
@@ -128,6 +130,33 @@ async function readCorrected<P extends { term: string }>(
   return { query: typos.apply(corrected), found: found.concat(corrected) };
 }
 
+/**
+ * The namespace's statistics and the query's postings by document number: from one read when the store
+ * serves them together (`docPostingsWithStats`), a typo correction's second read then alone; side by side
+ * otherwise.
+ */
+async function statsAndDocPostings(
+  store: DocNumbered & TextIndex,
+  namespace: string,
+  parsed: ParsedQuery,
+  language: string,
+): Promise<[TextStats, { query: ParsedQuery; found: DocPostingList[] }]> {
+  const read = (terms: readonly string[], prefixes: readonly string[]) =>
+    store.docPostings(namespace, terms, prefixes);
+  const together = store.docPostingsWithStats?.bind(store);
+  if (together === undefined) {
+    return Promise.all([store.textStats(namespace), readCorrected(parsed, language, read)]);
+  }
+  let stats: TextStats | undefined;
+  const corrected = await readCorrected(parsed, language, async (terms, prefixes) => {
+    if (stats !== undefined) return read(terms, prefixes);
+    const first = await together(namespace, terms, prefixes);
+    stats = first.stats;
+    return first.lists;
+  });
+  return [stats!, corrected];
+}
+
 /** Ranked candidates with their explanations, each made when it is taken. */
 function* explaining<K extends string | number>(ranked: Iterable<Candidate<K>>) {
   for (const candidate of ranked) yield { ...candidate, explain: textExplanation(candidate.parts ?? []) };
@@ -143,10 +172,7 @@ async function textCandidates(
 ): Promise<CandidateSource<Candidate & { explain?: Explanation }>> {
   const options = { match: request.match, explain: request.explain };
   if (numbersDocuments(store)) {
-    const [stats, { query, found }] = await Promise.all([
-      store.textStats(namespace),
-      readCorrected(parsed, language, (terms, prefixes) => store.docPostings(namespace, terms, prefixes)),
-    ]);
+    const [stats, { query, found }] = await statsAndDocPostings(store, namespace, parsed, language);
     const ranked = rankDocumentNumbers(query, found, stats, options);
     return resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
       nameDocuments(store, namespace, docs, wanted),

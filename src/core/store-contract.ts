@@ -258,6 +258,16 @@ export interface MemoryStore {
     prefixes: readonly string[],
   ): Promise<DocPostingList[]>;
   /**
+   * Optional, with `docPostings`: the namespace's `textStats` and the `docPostings` of `terms` and
+   * `prefixes`, read together (one snapshot; one round trip for a store on a server). Core prefers it for
+   * a search's first read of postings; without it, it asks `textStats` and `docPostings` side by side.
+   */
+  docPostingsWithStats?(
+    namespace: string,
+    terms: readonly string[],
+    prefixes: readonly string[],
+  ): Promise<{ stats: TextStats; lists: DocPostingList[] }>;
+  /**
    * Optional, with `docPostings`: the id of each document number. Numbers whose memory is gone may be
    * left out or still named (core then finds no record for the id and skips it).
    */

@@ -39,8 +39,6 @@ export class PostgresStore extends SqlStore {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
   private readonly vectorSearch: PostgresVectors;
-  /** `textStats` calls of the current turn by namespace, which a `docPostings` begun in the same turn answers. */
-  private readonly statsWanted = new Map<string, ((stats: Promise<TextStats>) => void)[]>();
 
   constructor(
     private readonly db: PostgresDriver,
@@ -66,45 +64,15 @@ export class PostgresStore extends SqlStore {
     if (written.size > 0) await refreshUnitVectors(tx, namespace, written, merged.memories);
   }
 
-  /**
-   * A search asks for the statistics and the postings at once (core's textCandidates): when a
-   * `docPostings` of the namespace follows in the same turn, one statement answers both, so the search
-   * waits for one round trip, not two side by side, and both come from one snapshot. Otherwise the
-   * statistics are read alone, as soon as the turn ends.
-   */
-  override textStats(namespace: string): Promise<TextStats> {
-    return new Promise((resolve) => {
-      let waiting = this.statsWanted.get(namespace);
-      if (waiting === undefined) {
-        const mine: ((stats: Promise<TextStats>) => void)[] = [];
-        this.statsWanted.set(namespace, mine);
-        queueMicrotask(() => {
-          if (this.statsWanted.get(namespace) !== mine) return;
-          this.statsWanted.delete(namespace);
-          const stats = super.textStats(namespace);
-          for (const answer of mine) answer(stats);
-        });
-        waiting = mine;
-      }
-      waiting.push(resolve);
-    });
-  }
-
-  override docPostings(
+  /** A search's statistics and postings in one statement (one round trip, one snapshot). */
+  docPostingsWithStats(
     namespace: string,
     terms: readonly string[],
     prefixes: readonly string[],
-  ): Promise<DocPostingList[]> {
-    const waiting = this.statsWanted.get(namespace);
-    this.statsWanted.delete(namespace);
-    const read = this.use('docPostings', (db) =>
-      readSearchPostings(db, this.dialect, namespace, terms, prefixes, waiting !== undefined),
+  ): Promise<{ stats: TextStats; lists: DocPostingList[] }> {
+    return this.use('docPostingsWithStats', (db) =>
+      readSearchPostings(db, this.dialect, namespace, terms, prefixes, true),
     );
-    if (waiting !== undefined) {
-      const stats = read.then((found) => found.stats);
-      for (const answer of waiting) answer(stats);
-    }
-    return read.then((found) => found.lists);
   }
 
   nearestVectors(
