@@ -9,6 +9,12 @@ import {
 } from '../../src/backends/sql/queries.js';
 import { decodeVector, encodeVector } from '../../src/backends/sql/rows.js';
 
+/** What a Postgres postings clause selects, from blocks and from the pending list. */
+const BLOCKS =
+  "SELECT term, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, 0 AS pending";
+const PENDING =
+  "SELECT bucket AS term, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, 1 AS pending";
+
 describe('SQL statements', () => {
   it('bounds a prefix by the next code point', () => {
     expect(prefixEnd('auth')).toBe('auti');
@@ -20,12 +26,15 @@ describe('SQL statements', () => {
 
   it('numbers placeholders for Postgres and binds a list as one array', () => {
     const statement = postingsStatement(postgresDialect, 'ns', ['a', 'b'], ['pre', '~pre']);
+    // One row per term or bucket: the blocks' bytes joined, with their sizes to cut them apart.
+    const blocks = `${BLOCKS} FROM engram_postings WHERE`;
+    const pending = `${PENDING} FROM engram_pending WHERE`;
     expect(statement!.sql).toBe(
-      'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $1 AND term = ANY($2::text[]) UNION ALL ' +
-        'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $3 AND term >= $4 AND term < $5 UNION ALL ' +
-        'SELECT term, data, 0 AS pending FROM engram_postings WHERE ns = $6 AND term >= $7 AND term < $8 UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $9 AND bucket = ANY($10::text[]) UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $11 AND bucket >= $12 AND bucket < $13',
+      `${blocks} ns = $1 AND term = ANY($2::text[]) GROUP BY term UNION ALL ` +
+        `${blocks} ns = $3 AND term >= $4 AND term < $5 GROUP BY term UNION ALL ` +
+        `${blocks} ns = $6 AND term >= $7 AND term < $8 GROUP BY term UNION ALL ` +
+        `${pending} ns = $9 AND bucket = ANY($10::text[]) GROUP BY bucket UNION ALL ` +
+        `${pending} ns = $11 AND bucket >= $12 AND bucket < $13 GROUP BY bucket`,
     );
     // The pending list is read by bucket: a stem's hashed one, a word's first three characters; a prefix
     // that is not over words as written reads every stem bucket.
@@ -45,17 +54,20 @@ describe('SQL statements', () => {
       '#',
       '$',
     ]);
-    expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])!.params).toEqual(['ns', 'a', 'b']);
+    expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])).toEqual({
+      sql: 'SELECT term, data FROM engram_postings WHERE ns = ? AND term IN (?, ?)',
+      params: ['ns', 'a', 'b'],
+    });
   });
 
   it('reads the pending buckets a short prefix over words begins as a range, every stem bucket once (Postgres)', () => {
     const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['~\u{1F600}', '~x', 'x', 'y']);
     const pending = statement!.sql.split(' UNION ALL ').filter((select) => select.includes('engram_pending'));
     expect(pending).toEqual([
-      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $15 AND bucket = ANY($16::text[])',
-      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $17 AND bucket >= $18 AND bucket < $19',
-      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $20 AND bucket >= $21 AND bucket < $22',
-      'SELECT bucket AS term, data, 1 AS pending FROM engram_pending WHERE ns = $23 AND bucket >= $24 AND bucket < $25',
+      `${PENDING} FROM engram_pending WHERE ns = $15 AND bucket = ANY($16::text[]) GROUP BY bucket`,
+      `${PENDING} FROM engram_pending WHERE ns = $17 AND bucket >= $18 AND bucket < $19 GROUP BY bucket`,
+      `${PENDING} FROM engram_pending WHERE ns = $20 AND bucket >= $21 AND bucket < $22 GROUP BY bucket`,
+      `${PENDING} FROM engram_pending WHERE ns = $23 AND bucket >= $24 AND bucket < $25 GROUP BY bucket`,
     ]);
     expect(statement!.params.slice(14)).toEqual([
       'ns',
@@ -79,9 +91,9 @@ describe('SQL statements', () => {
   it('reads the BM25 statistics in the postings statement when asked (Postgres only)', () => {
     const statement = postingsStatement(postgresDialect, 'ns', ['a'], [], true);
     expect(statement!.sql).toBe(
-      'SELECT NULL AS term, NULL AS data, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = $1 UNION ALL ' +
-        'SELECT term, data, 0 AS pending, NULL, NULL FROM engram_postings WHERE ns = $2 AND term = ANY($3::text[]) UNION ALL ' +
-        'SELECT bucket AS term, data, 1 AS pending, NULL, NULL FROM engram_pending WHERE ns = $4 AND bucket = ANY($5::text[])',
+      'SELECT NULL AS term, NULL AS data, NULL AS sizes, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = $1 UNION ALL ' +
+        `${BLOCKS}, NULL, NULL FROM engram_postings WHERE ns = $2 AND term = ANY($3::text[]) GROUP BY term UNION ALL ` +
+        `${PENDING}, NULL, NULL FROM engram_pending WHERE ns = $4 AND bucket = ANY($5::text[]) GROUP BY bucket`,
     );
     expect(postingsStatement(sqliteDialect, 'ns', ['a'], [], true)!.sql).not.toContain('engram_namespaces');
     expect(postingsStatement(postgresDialect, 'ns', [], [], true)).toBeNull();

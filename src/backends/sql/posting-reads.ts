@@ -41,6 +41,8 @@ export async function readSearchPostings(
   type Row = {
     term: string;
     data: Uint8Array;
+    /** Postgres: the sizes of the rows joined in `data`, in order. */
+    sizes?: number[];
     pending?: number | string;
     docs?: number | string | null;
     tokens?: number | string | null;
@@ -51,14 +53,23 @@ export async function readSearchPostings(
   const pieces: Array<[string, Uint8Array]> = [];
   let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
   let stats = NO_STATS;
-  for (const { term, data, pending, docs, tokens } of rows) {
+  for (const { term, data, sizes, pending, docs, tokens } of rows) {
     const kind = Number(pending ?? 0);
-    if (kind === 0) {
-      pieces.push([term, data]);
-    } else if (kind === 1) {
-      entries ??= matchingEntries(terms, prefixes);
-      for (const piece of entries(data)) pieces.push(piece);
-    } else stats = { docs: Number(docs ?? 0), tokens: Number(tokens ?? 0) };
+    if (kind === 2) {
+      stats = { docs: Number(docs ?? 0), tokens: Number(tokens ?? 0) };
+      continue;
+    }
+    for (let start = 0, at = 0; at < (sizes?.length ?? 1); at++) {
+      const end = sizes === undefined ? data.length : start + sizes[at]!;
+      const piece = data.subarray(start, end);
+      start = end;
+      if (kind === 0) {
+        pieces.push([term, piece]);
+      } else {
+        entries ??= matchingEntries(terms, prefixes);
+        for (const entry of entries(piece)) pieces.push(entry);
+      }
+    }
   }
   const room = new Map<string, number>();
   for (const [term, data] of pieces) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));

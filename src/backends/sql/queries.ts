@@ -72,6 +72,9 @@ export function countStatement(dialect: SqlDialect, namespace: string, query: Co
  * On Postgres each clause also reads the pending list (pending-postings.ts), in the same statement so that
  * a merge committing meanwhile cannot make a posting appear twice or not at all; and with `withStats`, the
  * namespace's BM25 statistics come first, as a row marked `pending = 2` (one round trip for a search).
+ * Postgres sends one row per term (or pending bucket): its rows' bytes joined by `string_agg`, with their
+ * sizes in `sizes` to cut them apart again. At a million memories a search's terms have ~750 blocks, and
+ * one row each cost the driver twice the server's time to parse (posting-reads.ts).
  */
 export function postingsStatement(
   dialect: SqlDialect,
@@ -85,35 +88,40 @@ export function postingsStatement(
   const postgres = dialect.name === 'postgres';
   const stats = postgres && withStats;
   // Postgres: block rows say `pending = 0`; a pending row (`pending = 1`) holds its bucket's every entry.
-  const marker = (kind: number) => (postgres ? `, ${kind} AS pending${stats ? ', NULL, NULL' : ''}` : '');
+  // Both aggregates of a group are fed its rows in the same order, so `sizes` follows `data`.
+  const clause = (table: string, key: string, kind: number, where: string) =>
+    postgres
+      ? `SELECT ${key === 'term' ? key : `${key} AS term`}, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, ` +
+        `${kind} AS pending${stats ? ', NULL, NULL' : ''} FROM ${table} WHERE ns = ? AND ${where} GROUP BY ${key}`
+      : `SELECT term, data FROM ${table} WHERE ns = ? AND ${where}`;
+  const range = (key: string, end: string | null) =>
+    end === null ? `${key} >= ?` : `${key} >= ? AND ${key} < ?`;
   if (stats) {
     selects.push(
-      'SELECT NULL AS term, NULL AS data, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = ?',
+      'SELECT NULL AS term, NULL AS data, NULL AS sizes, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = ?',
     );
     params.push(namespace);
   }
-  const from = `SELECT term, data${marker(0)} FROM engram_postings WHERE ns = ? AND`;
   if (terms.length > 0) {
     const list = dialect.inList('term', terms);
-    selects.push(`${from} ${list.sql}`);
+    selects.push(clause('engram_postings', 'term', 0, list.sql));
     params.push(namespace, ...list.params);
   }
   for (const prefix of prefixes) {
     const end = prefixEnd(prefix);
-    selects.push(end === null ? `${from} term >= ?` : `${from} term >= ? AND term < ?`);
+    selects.push(clause('engram_postings', 'term', 0, range('term', end)));
     params.push(namespace, prefix, ...(end === null ? [] : [end]));
   }
   if (terms.length === 0 && prefixes.length === 0) return null;
   if (postgres) {
     const pending = pendingBuckets(terms, prefixes);
-    const from = `SELECT bucket AS term, data${marker(1)} FROM engram_pending WHERE ns = ? AND`;
     if (pending.buckets.length > 0) {
       const list = dialect.inList('bucket', pending.buckets);
-      selects.push(`${from} ${list.sql}`);
+      selects.push(clause('engram_pending', 'bucket', 1, list.sql));
       params.push(namespace, ...list.params);
     }
     for (const [start, end] of pending.ranges) {
-      selects.push(end === null ? `${from} bucket >= ?` : `${from} bucket >= ? AND bucket < ?`);
+      selects.push(clause('engram_pending', 'bucket', 1, range('bucket', end)));
       params.push(namespace, start, ...(end === null ? [] : [end]));
     }
   }
