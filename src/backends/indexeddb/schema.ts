@@ -22,8 +22,10 @@ export interface MemoryRow extends FeedEntry {
   memory: Omit<Memory, 'embedding'>;
   /** One string when every field carries the same stamp (see rows.ts). */
   clocks: FieldClocks | string;
-  /** `[namespace, tag]` pairs: keys of the multiEntry `tags` index. */
-  tagKeys: [string, string][];
+  /** `namespace NUL kind` (see memoryKey in keys.ts): the key of the `kind` index. */
+  kindKey: string;
+  /** `namespace NUL tag`, one per tag: keys of the multiEntry `tags` index. */
+  tagKeys: string[];
   hasVector?: true;
   /** Where the memory's text is indexed: its group and slot (see text-shards.ts). */
   group: number;
@@ -68,10 +70,11 @@ export interface NamespaceStats extends TextStats {
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */
 export interface EngramSchema extends DBSchema {
+  /** Keyed out of line by `namespace NUL id` (see memoryKey in keys.ts). */
   memories: {
-    key: [string, string];
+    key: string;
     value: MemoryRow;
-    indexes: { kind: [string, string]; tags: [string, string]; feed: [string, number] };
+    indexes: { kind: string; tags: string; feed: [string, number] };
   };
   vectors: { key: [string, string]; value: Float64Array };
   links: {
