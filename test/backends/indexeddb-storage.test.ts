@@ -102,6 +102,7 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       group: 0,
       slot: 2,
       seq: 4,
+      feedKey: 'ns\u00000000000000000004',
       origin: 'local',
     });
     expect(rows.vectors).toEqual([]);

@@ -123,6 +123,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
       const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRow;
       expect(row).toMatchObject({ memory, seq, origin, group, slot });
       expect(row.kindKey).toBe(`${namespace}\u0000${memory.kind}`);
+      expect(row.feedKey).toBe(`${namespace}\u0000${String(seq).padStart(16, '0')}`);
       expect(row.tagKeys).toEqual(memory.tags.map((tag) => `${namespace}\u0000${tag}`));
     }
     raw.close();

@@ -5,7 +5,7 @@ import {
   type MemoryRecord,
   type Tombstone,
 } from '../../core/store-contract.js';
-import { labelKey } from './keys.js';
+import { feedKey, labelKey } from './keys.js';
 import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
 import type { TextPlace } from './text-writer.js';
 
@@ -19,6 +19,7 @@ export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, 
     tagKeys: memory.tags.map((tag) => labelKey(namespace, tag)),
     ...place,
     ...feed,
+    feedKey: feedKey(namespace, feed.seq),
   };
   if (embedding !== undefined) row.hasVector = true;
   return row;

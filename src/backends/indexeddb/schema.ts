@@ -10,7 +10,8 @@ import type {
 
 /**
  * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
- * `[namespace, seq]`: rewriting the row moves the entry, and a bulk write costs no extra feed rows.
+ * `[namespace, seq]` (memory rows: `namespace NUL seq`, see feedKey): rewriting the row moves the entry,
+ * and a bulk write costs no extra feed rows.
  */
 export interface FeedEntry {
   seq: number;
@@ -22,6 +23,8 @@ export interface MemoryRow extends FeedEntry {
   memory: Omit<Memory, 'embedding'>;
   /** One string when every field carries the same stamp (see rows.ts). */
   clocks: FieldClocks | string;
+  /** `namespace NUL seq` (see feedKey in keys.ts): the key of the `feed` index. */
+  feedKey: string;
   /** `namespace NUL kind` (see memoryKey in keys.ts): the key of the `kind` index. */
   kindKey: string;
   /** `namespace NUL tag`, one per tag: keys of the multiEntry `tags` index. */
@@ -74,7 +77,7 @@ export interface EngramSchema extends DBSchema {
   memories: {
     key: string;
     value: MemoryRow;
-    indexes: { kind: string; tags: string; feed: [string, number] };
+    indexes: { kind: string; tags: string; feed: string };
   };
   vectors: { key: [string, string]; value: Float64Array };
   links: {
