@@ -21,7 +21,7 @@ async function layout(name: string) {
   const range = IDBKeyRange.bound(['ns'], ['ns', []]);
   const tables = (await db.getAllKeys('textTables', range)).map((key) => (key as number[])[1]!);
   const shards = (await db.getAllKeys('textShards', range)).map((key) => (key as number[])[2]!);
-  const rows = (await db.getAll('memories', range)) as MemoryRow[];
+  const rows = (await db.getAll('memories', IDBKeyRange.bound('ns\u0000', 'ns\u0001'))) as MemoryRow[];
   db.close();
   const place = new Map(rows.map((row) => [row.memory.id, [row.group, row.slot]] as const));
   return { tableGroups: new Set(tables), shardGroups: new Set(shards), place };

@@ -48,12 +48,12 @@ describe('IndexedDBStore expiry floor', () => {
     await mem.close();
     // What an older release's write leaves: a memory row with an expiry, the counters moved, no floor.
     const raw = await openDB(name);
-    const row = await raw.get('memories', ['ns', kept.id]);
-    await raw.put('memories', {
-      ...row,
-      memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) },
-      seq: row.seq + 1,
-    });
+    const row = await raw.get('memories', `ns\u0000${kept.id}`);
+    await raw.put(
+      'memories',
+      { ...row, memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) }, seq: row.seq + 1 },
+      'ns\u0000z-old',
+    );
     const stats = await raw.get('stats', 'ns');
     await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
     raw.close();

@@ -14,8 +14,11 @@ async function rawRows(name: string, ns: string): Promise<Record<string, Array<[
   const db = await openDB(name);
   const range = IDBKeyRange.bound([ns], [ns, []]);
   const out: Record<string, Array<[unknown, unknown]>> = {};
+  // Memory rows are keyed `namespace NUL id` (schema v5), the others `[namespace, ...]`.
+  const memories = IDBKeyRange.bound(`${ns}\u0000`, `${ns}\u0001`);
   for (const store of STORES) {
-    const [keys, values] = await Promise.all([db.getAllKeys(store, range), db.getAll(store, range)]);
+    const within = store === 'memories' ? memories : range;
+    const [keys, values] = await Promise.all([db.getAllKeys(store, within), db.getAll(store, within)]);
     out[store] = keys.map((key, i) => [key, values[i]]);
   }
   const stats = await db.get('stats', ns);
@@ -89,15 +92,17 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
     await mem.remove(dog.id);
     rows = await rawRows(name, 'ns');
     const [[key, row]] = rows.memories as [[unknown, Record<string, unknown>]];
-    expect(key).toEqual(['ns', fox.id]);
+    expect(key).toBe(`ns\u0000${fox.id}`);
     const { embedding: _, ...withoutEmbedding } = fox;
     expect(row).toEqual({
       memory: { ...withoutEmbedding, content: 'The quick red fox', updatedAt: expect.any(String) },
       clocks: expect.any(Object),
-      tagKeys: [['ns', 'animal']],
+      kindKey: 'ns\u0000fact',
+      tagKeys: ['ns\u0000animal'],
       group: 0,
       slot: 2,
       seq: 4,
+      feedKey: 'ns\u00000000000000000004',
       origin: 'local',
     });
     expect(rows.vectors).toEqual([]);

@@ -20,10 +20,9 @@ async function makeVersion2(): Promise<{ coffee: string }> {
   await mem.add({ content: 'tea in the evening' });
   await mem.close();
   const current = await openDB(name);
-  const copied: Array<[string, unknown[], IDBValidKey[], boolean]> = [];
+  const copied: Array<[string, unknown[], IDBValidKey[]]> = [];
   for (const store of [...current.objectStoreNames]) {
-    const inline = current.transaction(store).store.keyPath !== null;
-    copied.push([store, await current.getAll(store), await current.getAllKeys(store), inline]);
+    copied.push([store, await current.getAll(store), await current.getAllKeys(store)]);
   }
   current.close();
   await deleteDB(name);
@@ -31,8 +30,10 @@ async function makeVersion2(): Promise<{ coffee: string }> {
     upgrade: (db, oldVersion, _newVersion, tx) =>
       upgradeSchema(db as unknown as EngramDatabase, oldVersion, tx as never, 2),
   });
-  for (const [store, values, keys, inline] of copied) {
+  for (const [store, values, keys] of copied) {
     const tx = (legacy as IDBPDatabase).transaction(store, 'readwrite');
+    // The older schema's key path decides (memory rows left theirs for an out-of-line key in v5).
+    const inline = tx.store.keyPath !== null;
     values.forEach((value, i) => {
       let row = value;
       if (store === 'textShards') {

@@ -49,10 +49,9 @@ async function makeVersion3(): Promise<{ searches: unknown[]; changes: unknown[]
   await mem.close();
 
   const current = await openDB(name);
-  const copied: Array<[string, unknown[], IDBValidKey[], boolean]> = [];
+  const copied: Array<[string, unknown[], IDBValidKey[]]> = [];
   for (const storeName of [...current.objectStoreNames]) {
-    const inline = current.transaction(storeName).store.keyPath !== null;
-    copied.push([storeName, await current.getAll(storeName), await current.getAllKeys(storeName), inline]);
+    copied.push([storeName, await current.getAll(storeName), await current.getAllKeys(storeName)]);
   }
   current.close();
   await deleteDB(name);
@@ -60,8 +59,10 @@ async function makeVersion3(): Promise<{ searches: unknown[]; changes: unknown[]
     upgrade: (db, oldVersion, _newVersion, tx) =>
       upgradeSchema(db as unknown as EngramDatabase, oldVersion, tx as never, 3),
   });
-  for (const [storeName, values, keys, inline] of copied) {
+  for (const [storeName, values, keys] of copied) {
     const tx = (legacy as IDBPDatabase).transaction(storeName, 'readwrite');
+    // The older schema's key path decides (memory rows left theirs for an out-of-line key in v5).
+    const inline = tx.store.keyPath !== null;
     if (storeName === 'textShards') {
       const byKey = new Map<
         string,

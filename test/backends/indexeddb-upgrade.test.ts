@@ -58,21 +58,20 @@ describe('IndexedDBStore schema versions', () => {
     const check = await openDB(name);
     expect(check.version).toBe(SCHEMA_VERSION);
     expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
-    const row = await check.get('memories', ['ns', 'm1']);
+    expect(check.transaction('memories').store.keyPath).toBeNull(); // v5: keyed out of line
+    const row = await check.get('memories', 'ns\u0000m1');
     expect(row.memory.embedding).toBeUndefined();
     expect(row).toMatchObject({
       hasVector: true,
-      tagKeys: [
-        ['ns', 'bird'],
-        ['ns', 'cold'],
-      ],
+      kindKey: 'ns\u0000note',
+      tagKeys: ['ns\u0000bird', 'ns\u0000cold'],
       group: 0,
       seq: 1,
     });
     expect(Array.from(await check.get('vectors', ['ns', 'm1']))).toEqual([0.5, -0.25, 1]);
-    expect(await check.getAllKeysFromIndex('memories', 'tags', ['ns', 'bird'])).toEqual([
-      ['ns', 'm1'],
-      ['ns', 'm3'],
+    expect(await check.getAllKeysFromIndex('memories', 'tags', 'ns\u0000bird')).toEqual([
+      'ns\u0000m1',
+      'ns\u0000m3',
     ]);
     expect(await check.get('tombstones', ['ns', 'gone'])).toMatchObject({ seq: 5, origin: 'remote' });
     expect((await check.get('textTables', ['ns', 0, 0])).ids.split(' ')).toEqual([

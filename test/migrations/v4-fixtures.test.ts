@@ -8,6 +8,8 @@ import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import type { MemoryRow } from '../../src/backends/indexeddb/schema.js';
+import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
@@ -22,6 +24,11 @@ const expected = await expectedState(
 );
 const sqlScript = await readFile(join(fixtures, 'postgres-v4.sql'), 'utf8');
 const idbImage = JSON.parse(await readFile(join(fixtures, 'indexeddb-v3.json'), 'utf8')) as IndexedDBImage;
+// The same dataset written by commit 6fcedac, the last code on IndexedDB schema v4 (write-indexeddb-v4-fixture.ts).
+const idbImageV4 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v4.json'), 'utf8')) as IndexedDBImage;
+const expectedV4 = await expectedState(
+  JSON.parse(await readFile(join(fixtures, 'indexeddb-v4-expected.json'), 'utf8')) as Record<string, Json>,
+);
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-fixture-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -32,7 +39,7 @@ async function stateOf(store: MemoryStore): Promise<unknown> {
 }
 
 /** The migrated store also purges what expired: exactly the memories recorded as expired, nothing else. */
-async function expectPurge(store: MemoryStore): Promise<void> {
+async function expectPurge(store: MemoryStore, state = expected): Promise<void> {
   const mem = await createMemory({
     store,
     namespace: NS,
@@ -40,7 +47,7 @@ async function expectPurge(store: MemoryStore): Promise<void> {
     maintenance: { intervalMs: 0 },
   });
   expect(await mem.maintain()).toEqual({ purged: EXPIRED_AT_READ.length, collected: 0 });
-  const fixture = expected[NS] as { memories: Array<{ id: string }> };
+  const fixture = state[NS] as { memories: Array<{ id: string }> };
   const left = fixture.memories.filter((m) => !EXPIRED_AT_READ.includes(m.id));
   const ids = fixture.memories.map((m) => m.id);
   const records = (await store.getMemories(NS, ids)).map((r) => ({ ...r, id: r.memory.id }));
@@ -85,6 +92,40 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     await again.close();
     const raw = await openDB(name);
     expect(raw.version).toBeGreaterThanOrEqual(idbImage.version);
+    raw.close();
+  });
+
+  it('IndexedDB (fake-indexeddb): a v4 database moves its memory rows to string keys and reads the same', async () => {
+    expect(idbImageV4.version).toBe(4);
+    const name = `fixture-v4-${Date.now()}`;
+    await loadIndexedDB(name, idbImageV4);
+    const store = new IndexedDBStore({ name });
+    expect(await stateOf(store)).toStrictEqual(expectedV4);
+    await store.close();
+    const again = new IndexedDBStore({ name });
+    expect(await stateOf(again)).toStrictEqual(expectedV4);
+    await expectPurge(again, expectedV4);
+    await again.close();
+    // Read back with raw idb: every memory row of the image, under `namespace NUL id`, with string
+    // kind and tag index keys and its feed entry where it was.
+    const raw = await openDB(name);
+    expect(raw.version).toBe(SCHEMA_VERSION);
+    const memories = raw.transaction('memories').store;
+    expect(memories.keyPath).toBeNull();
+    expect(memories.indexNames.length).toBe(3);
+    const before = idbImageV4.stores.find((s) => s.name === 'memories')!.rows;
+    const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string[])[1]!));
+    const keys = await raw.getAllKeys('memories');
+    expect(keys).toEqual(left.map(({ key }) => (key as string[]).join('\u0000')));
+    for (const { key, value } of left) {
+      const [namespace, id] = key as [string, string];
+      const { memory, seq, origin, group, slot } = value as MemoryRow;
+      const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRow;
+      expect(row).toMatchObject({ memory, seq, origin, group, slot });
+      expect(row.kindKey).toBe(`${namespace}\u0000${memory.kind}`);
+      expect(row.feedKey).toBe(`${namespace}\u0000${String(seq).padStart(16, '0')}`);
+      expect(row.tagKeys).toEqual(memory.tags.map((tag) => `${namespace}\u0000${tag}`));
+    }
     raw.close();
   });
 

@@ -1,6 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import type { ChangeEntry } from '../../core/store-contract.js';
-import { namespaceRange } from './keys.js';
+import { feedRange, namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName } from './schema.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
@@ -17,7 +17,7 @@ export async function readFeed(
 ): Promise<ChangeEntry[]> {
   const range = namespaceRange(namespace, afterSeq);
   const [memories, links, tombstones] = await Promise.all([
-    tx.objectStore('memories').index('feed').getAll(range, limit),
+    tx.objectStore('memories').index('feed').getAll(feedRange(namespace, afterSeq), limit),
     tx.objectStore('links').index('feed').getAll(range, limit),
     tx.objectStore('tombstones').index('feed').getAll(range, limit),
   ]);

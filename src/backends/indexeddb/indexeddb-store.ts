@@ -22,12 +22,25 @@ import { parseVectorOptions } from '../../core/vector/vector-options.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
 import { readFeed } from './feed.js';
-import { namespaceRange, nextNamespaceKey } from './keys.js';
+import {
+  memoryKey,
+  namespaceOfMemoryKey,
+  namespaceRange,
+  nextNamespaceKey,
+  nextNamespaceMemoryKey,
+} from './keys.js';
 import { listRows } from './list-rows.js';
 import { collectTombstones, findExpired } from './maintenance.js';
 import { OpenGroupCache } from './open-group-cache.js';
 import type { IndexedDBStoreOptions } from './options.js';
-import { readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
+import {
+  MEMORY_KEYS,
+  PAIR_KEYS,
+  readByIds,
+  readLinksTouching,
+  readMemoryRecords,
+  withVectors,
+} from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
 import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { SEARCH_STORES, SearchTransactions } from './search-transactions.js';
@@ -261,13 +274,13 @@ export class IndexedDBStore implements MemoryStore {
 
   getLinks(namespace: string, ids: readonly string[]): Promise<LinkRecord[]> {
     return this.read('getLinks', ['links'], async (tx) =>
-      (await readByIds(tx.objectStore('links'), namespace, ids)).map(toLinkRecord),
+      (await readByIds(tx.objectStore('links'), PAIR_KEYS, namespace, ids)).map(toLinkRecord),
     );
   }
 
   getTombstones(namespace: string, ids: readonly string[]): Promise<Tombstone[]> {
     return this.read('getTombstones', ['tombstones'], async (tx) =>
-      (await readByIds(tx.objectStore('tombstones'), namespace, ids)).map(toTombstone),
+      (await readByIds(tx.objectStore('tombstones'), PAIR_KEYS, namespace, ids)).map(toTombstone),
     );
   }
 
@@ -326,7 +339,7 @@ export class IndexedDBStore implements MemoryStore {
   docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
     return this.searches.join('docMemories', async (tx) => {
       const ids = await readDocIds(tx, namespace, docs, this.slots);
-      const rows = await readByIds(tx.objectStore('memories'), namespace, [...ids.values()]);
+      const rows = await readByIds(tx.objectStore('memories'), MEMORY_KEYS, namespace, [...ids.values()]);
       // A memory edited since its postings were read has a new slot: its old number is gone.
       const live = rows.filter((row) => ids.get(docNumber(row.group, row.slot)) === row.memory.id);
       const records = await withVectors(tx.objectStore('vectors'), live);
@@ -341,7 +354,7 @@ export class IndexedDBStore implements MemoryStore {
       const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
       // The model lives in the memory row; its rows are read in the same transaction, key by key.
       const memories = tx.objectStore('memories');
-      const rows = await Promise.all(keys.map((key) => memories.get(key)));
+      const rows = await Promise.all(keys.map(([, id]) => memories.get(memoryKey(namespace, id))));
       return keys.map(([, id], i) => {
         const entry: VectorEntry = { id, embedding: Array.from(values[i]!) };
         const model = rows[i]?.memory.embeddingModel;
@@ -369,9 +382,14 @@ export class IndexedDBStore implements MemoryStore {
       for (const name of stores) {
         const store = tx.objectStore(name);
         for (let cursor = await store.openKeyCursor(); cursor; ) {
-          const namespace = (cursor.key as [string, string])[0];
+          // Memory rows are keyed `namespace NUL id`, the others `[namespace, ...]`.
+          const { key } = cursor;
+          const namespace =
+            typeof key === 'string' ? namespaceOfMemoryKey(key) : (key as [string, string])[0];
           found.add(namespace);
-          cursor = await cursor.continue(nextNamespaceKey(namespace) as [string, string]);
+          const next =
+            typeof key === 'string' ? nextNamespaceMemoryKey(namespace) : nextNamespaceKey(namespace);
+          cursor = await cursor.continue(next as never);
         }
       }
       return [...found].sort();

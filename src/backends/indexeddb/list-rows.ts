@@ -1,7 +1,7 @@
 import type { IDBPObjectStore } from 'idb';
 import { compareIdsDesc, matchesListQuery } from '../../core/filter.js';
 import type { ListQuery } from '../../core/store-contract.js';
-import { belowRange } from './keys.js';
+import { idOfMemoryKey, labelKey, memoriesBelow, memoryKey } from './keys.js';
 import type { EngramSchema, MemoryRow, StoreName } from './schema.js';
 
 type MemoriesStore = IDBPObjectStore<EngramSchema, StoreName[], 'memories', 'readonly'>;
@@ -9,7 +9,7 @@ type MemoriesStore = IDBPObjectStore<EngramSchema, StoreName[], 'memories', 'rea
 /** What a cursor over memory rows offers, whether it walks the store or one of its indexes. */
 interface RowCursor {
   readonly value: MemoryRow;
-  readonly primaryKey: [string, string];
+  readonly primaryKey: string;
   continue(): Promise<RowCursor | null>;
 }
 
@@ -22,8 +22,8 @@ async function collect(start: RowCursor | null, query: ListQuery): Promise<Memor
 }
 
 /**
- * Walks one `[namespace, value]` entry of the kind or tags index newest first. Entries with equal
- * index keys are ordered by primary key `[namespace, id]`, so id order comes free; a cursor position
+ * Walks one `namespace NUL value` entry of the kind or tags index newest first. Entries with equal
+ * index keys are ordered by primary key `namespace NUL id`, so id order comes free; a cursor position
  * is a jump there with continuePrimaryKey.
  */
 async function scanIndex(
@@ -33,12 +33,12 @@ async function scanIndex(
   namespace: string,
   query: ListQuery,
 ): Promise<MemoryRow[]> {
-  const indexKey: [string, string] = [namespace, value];
+  const indexKey = labelKey(namespace, value);
   let cursor = await memories.index(index).openCursor(indexKey, 'prev');
   const { beforeId } = query;
   if (cursor && beforeId !== undefined) {
-    const id = cursor.primaryKey[1];
-    if (id > beforeId) cursor = await cursor.continuePrimaryKey(indexKey, [namespace, beforeId]);
+    const id = idOfMemoryKey(cursor.primaryKey);
+    if (id > beforeId) cursor = await cursor.continuePrimaryKey(indexKey, memoryKey(namespace, beforeId));
     else if (id === beforeId) cursor = await cursor.continue();
   }
   return collect(cursor, query);
@@ -65,5 +65,5 @@ export async function listRows(
     const union = new Map(lists.flat().map((row) => [row.memory.id, row] as const));
     return [...union.values()].sort((a, b) => compareIdsDesc(a.memory.id, b.memory.id)).slice(0, query.limit);
   }
-  return collect(await memories.openCursor(belowRange(namespace, query.beforeId), 'prev'), query);
+  return collect(await memories.openCursor(memoriesBelow(namespace, query.beforeId), 'prev'), query);
 }

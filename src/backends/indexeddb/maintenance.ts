@@ -1,6 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import { COLLECTED_SEQ_META } from '../../core/store-contract.js';
-import { namespaceRange } from './keys.js';
+import { memoryRange, namespaceRange } from './keys.js';
 import type { EngramSchema, StoreName } from './schema.js';
 
 type Tx<Stores extends StoreName[], Mode extends IDBTransactionMode> = IDBPTransaction<
@@ -24,7 +24,7 @@ async function expiredInPage(
   after: string | undefined,
   now: number,
 ): Promise<{ ids: string[]; earliest: number; next?: string }> {
-  const rows = await tx.objectStore('memories').getAll(namespaceRange(namespace, after), PAGE);
+  const rows = await tx.objectStore('memories').getAll(memoryRange(namespace, after), PAGE);
   const ids: string[] = [];
   let earliest = Number.POSITIVE_INFINITY;
   for (const { memory } of rows) {

@@ -1,24 +1,54 @@
 import type { Direction, Memory } from '../../core/model.js';
 import type { LinkRecord, MemoryRecord } from '../../core/store-contract.js';
+import { idOfMemoryKey, memoryKey } from './keys.js';
 import { unpackClocks } from './rows.js';
 import type { LinkRow, MemoryRow } from './schema.js';
 
-/** The little of idb's typed stores these reads need, so readonly and readwrite transactions share them. */
-interface KeyGetter<V> {
-  get(key: [string, string]): Promise<V | undefined>;
+/**
+ * How a store keys its rows by id: memories by one string (schema v5, see memoryKey), links and
+ * tombstones by `[namespace, id]`.
+ */
+export interface RowKeys<K> {
+  key(namespace: string, id: string): K;
+  /** Keys from `first` to `last` ids, both included. */
+  span(namespace: string, first: string, last: string): IDBKeyRange;
+  idOf(key: K): string;
 }
-interface KeyStore<V> extends KeyGetter<V> {
-  getAllKeys(range: IDBKeyRange, count: number): Promise<[string, string][]>;
+
+export const MEMORY_KEYS: RowKeys<string> = {
+  key: memoryKey,
+  span: (namespace, first, last) =>
+    IDBKeyRange.bound(memoryKey(namespace, first), memoryKey(namespace, last)),
+  idOf: idOfMemoryKey,
+};
+
+export const PAIR_KEYS: RowKeys<[string, string]> = {
+  key: (namespace, id) => [namespace, id],
+  span: (namespace, first, last) => IDBKeyRange.bound([namespace, first], [namespace, last]),
+  idOf: ([, id]) => id,
+};
+
+/** The little of idb's typed stores these reads need, so readonly and readwrite transactions share them. */
+interface KeyGetter<V, K> {
+  get(key: K): Promise<V | undefined>;
+}
+interface KeyStore<V, K> extends KeyGetter<V, K> {
+  getAllKeys(range: IDBKeyRange, count: number): Promise<K[]>;
 }
 interface IndexReader<V> {
   getAll(query: [string, string]): Promise<V[]>;
 }
 
 /** Reads the rows of `ids` that exist, in the order asked (repeats included). */
-type RowReader = <V>(store: KeyStore<V>, namespace: string, ids: readonly string[]) => Promise<V[]>;
+type RowReader = <V, K>(
+  store: KeyStore<V, K>,
+  keys: RowKeys<K>,
+  namespace: string,
+  ids: readonly string[],
+) => Promise<V[]>;
 
-export const readByIds: RowReader = async (store, namespace, ids) => {
-  const rows = await Promise.all(ids.map((id) => store.get([namespace, id])));
+export const readByIds: RowReader = async (store, keys, namespace, ids) => {
+  const rows = await Promise.all(ids.map((id) => store.get(keys.key(namespace, id))));
   return rows.filter((row) => row !== undefined);
 };
 
@@ -30,16 +60,16 @@ const PROBE_MIN_IDS = 8;
  * time-sorted new ids of a bulk add find none, so a 1000-memory batch costs one read instead of 1000.
  * When the span holds too many other keys to tell, it falls back to one get per id.
  */
-export const readByIdsProbing: RowReader = async (store, namespace, ids) => {
-  if (ids.length < PROBE_MIN_IDS) return readByIds(store, namespace, ids);
+export const readByIdsProbing: RowReader = async (store, keys, namespace, ids) => {
+  if (ids.length < PROBE_MIN_IDS) return readByIds(store, keys, namespace, ids);
   const sorted = [...ids].sort();
   const limit = ids.length * 2;
-  const range = IDBKeyRange.bound([namespace, sorted[0]!], [namespace, sorted[sorted.length - 1]!]);
-  const keys = await store.getAllKeys(range, limit);
-  if (keys.length === limit) return readByIds(store, namespace, ids);
-  const present = new Set(keys.map(([, id]) => id));
+  const found = await store.getAllKeys(keys.span(namespace, sorted[0]!, sorted[sorted.length - 1]!), limit);
+  if (found.length === limit) return readByIds(store, keys, namespace, ids);
+  const present = new Set(found.map(keys.idOf));
   return readByIds(
     store,
+    keys,
     namespace,
     ids.filter((id) => present.has(id)),
   );
@@ -47,7 +77,7 @@ export const readByIdsProbing: RowReader = async (store, namespace, ids) => {
 
 /** Rejoins rows with their embeddings; only rows that have one cost a second request. */
 export async function withVectors(
-  vectors: KeyGetter<Float64Array>,
+  vectors: KeyGetter<Float64Array, [string, string]>,
   rows: readonly MemoryRow[],
 ): Promise<MemoryRecord[]> {
   const embeddings = await Promise.all(
@@ -62,12 +92,12 @@ export async function withVectors(
 
 /** The records of `ids` that exist, in the order asked. */
 export async function readMemoryRecords(
-  memories: KeyStore<MemoryRow>,
-  vectors: KeyGetter<Float64Array>,
+  memories: KeyStore<MemoryRow, string>,
+  vectors: KeyGetter<Float64Array, [string, string]>,
   namespace: string,
   ids: readonly string[],
 ): Promise<MemoryRecord[]> {
-  return withVectors(vectors, await readByIds(memories, namespace, ids));
+  return withVectors(vectors, await readByIds(memories, MEMORY_KEYS, namespace, ids));
 }
 
 /** Links leaving (`out`), entering (`in`) or touching (`both`) any of the memories, each once. */

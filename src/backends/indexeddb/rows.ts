@@ -5,13 +5,22 @@ import {
   type MemoryRecord,
   type Tombstone,
 } from '../../core/store-contract.js';
+import { feedKey, labelKey } from './keys.js';
 import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
 import type { TextPlace } from './text-writer.js';
 
 export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, feed: FeedEntry): MemoryRow {
   const { embedding, ...rest } = memory;
-  const tagKeys = memory.tags.map((tag): [string, string] => [memory.namespace, tag]);
-  const row: MemoryRow = { memory: rest, clocks: packClocks(clocks), tagKeys, ...place, ...feed };
+  const { namespace } = memory;
+  const row: MemoryRow = {
+    memory: rest,
+    clocks: packClocks(clocks),
+    kindKey: labelKey(namespace, memory.kind),
+    tagKeys: memory.tags.map((tag) => labelKey(namespace, tag)),
+    ...place,
+    ...feed,
+    feedKey: feedKey(namespace, feed.seq),
+  };
   if (embedding !== undefined) row.hasVector = true;
   return row;
 }

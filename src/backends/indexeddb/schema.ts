@@ -10,7 +10,8 @@ import type {
 
 /**
  * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
- * `[namespace, seq]`: rewriting the row moves the entry, and a bulk write costs no extra feed rows.
+ * `[namespace, seq]` (memory rows: `namespace NUL seq`, see feedKey): rewriting the row moves the entry,
+ * and a bulk write costs no extra feed rows.
  */
 export interface FeedEntry {
   seq: number;
@@ -22,8 +23,12 @@ export interface MemoryRow extends FeedEntry {
   memory: Omit<Memory, 'embedding'>;
   /** One string when every field carries the same stamp (see rows.ts). */
   clocks: FieldClocks | string;
-  /** `[namespace, tag]` pairs: keys of the multiEntry `tags` index. */
-  tagKeys: [string, string][];
+  /** `namespace NUL seq` (see feedKey in keys.ts): the key of the `feed` index. */
+  feedKey: string;
+  /** `namespace NUL kind` (see memoryKey in keys.ts): the key of the `kind` index. */
+  kindKey: string;
+  /** `namespace NUL tag`, one per tag: keys of the multiEntry `tags` index. */
+  tagKeys: string[];
   hasVector?: true;
   /** Where the memory's text is indexed: its group and slot (see text-shards.ts). */
   group: number;
@@ -68,10 +73,11 @@ export interface NamespaceStats extends TextStats {
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */
 export interface EngramSchema extends DBSchema {
+  /** Keyed out of line by `namespace NUL id` (see memoryKey in keys.ts). */
   memories: {
-    key: [string, string];
+    key: string;
     value: MemoryRow;
-    indexes: { kind: [string, string]; tags: [string, string]; feed: [string, number] };
+    indexes: { kind: string; tags: string; feed: string };
   };
   vectors: { key: [string, string]; value: Float64Array };
   links: {

@@ -2,11 +2,12 @@ import type { IDBPDatabase } from 'idb';
 import { migrateToVersion2 } from './migrate-v2.js';
 import { migrateToVersion3 } from './migrate-v3.js';
 import { migrateToVersion4 } from './migrate-v4.js';
+import { migrateToVersion5 } from './migrate-v5.js';
 import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
 // (migrate-v2 rewrites rows and the text index) without the types importing it back.
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
 export async function upgradeSchema(
@@ -21,6 +22,8 @@ export async function upgradeSchema(
   // v2's step already indexes with today's tokenizer and layout; later steps rebuild an older index once.
   else if (oldVersion < 3 && target >= 3) await migrateToVersion3(db, tx);
   else if (oldVersion < 4 && target >= 4) await migrateToVersion4(db, tx);
+  // Every database below v5, a new one too, still keys its memory rows by key path: they move once.
+  if (oldVersion < 5 && target >= 5) await migrateToVersion5(db, tx);
 }
 
 /**

@@ -3,9 +3,10 @@ import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { memoryKey } from './keys.js';
 import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
-import { readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
+import { MEMORY_KEYS, PAIR_KEYS, readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
 import type { EngramSchema, FeedEntry, NamespaceStats, StoreName } from './schema.js';
 import { type SparseSlot, TextIndexWriter, type TextPlace } from './text-writer.js';
@@ -71,18 +72,18 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   }
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
-    const rows = await readByIdsProbing(this.tx.objectStore('memories'), this.namespace, ids);
+    const rows = await readByIdsProbing(this.tx.objectStore('memories'), MEMORY_KEYS, this.namespace, ids);
     for (const { memory, group, slot } of rows) this.placeOf.set(memory.id, { group, slot });
     return byId(await withVectors(this.tx.objectStore('vectors'), rows), (r) => r.memory.id);
   }
 
   async readLinks(ids: readonly string[]): Promise<Map<string, LinkRecord>> {
-    const rows = await readByIdsProbing(this.tx.objectStore('links'), this.namespace, ids);
+    const rows = await readByIdsProbing(this.tx.objectStore('links'), PAIR_KEYS, this.namespace, ids);
     return byId(rows.map(toLinkRecord), (r) => r.link.id);
   }
 
   async readTombstones(ids: readonly string[]): Promise<Map<string, Tombstone>> {
-    const rows = await readByIdsProbing(this.tx.objectStore('tombstones'), this.namespace, ids);
+    const rows = await readByIdsProbing(this.tx.objectStore('tombstones'), PAIR_KEYS, this.namespace, ids);
     return byId(rows.map(toTombstone), (t) => t.id);
   }
 
@@ -103,7 +104,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       this.placeOf.set(memory.id, text.add(memory.id, memory.content));
     }
     const place = this.placeOf.get(memory.id)!;
-    this.stage('memory', memory.id, (feed) => this.put('memories', toMemoryRow(record, place, feed)));
+    const rowKey = memoryKey(this.namespace, memory.id);
+    this.stage('memory', memory.id, (feed) => this.put('memories', toMemoryRow(record, place, feed), rowKey));
     if (previous?.clocks.embedding === clocks.embedding) return;
     const key: [string, string] = [this.namespace, memory.id];
     if (memory.embedding) this.put('vectors', Float64Array.from(memory.embedding), key);
@@ -112,7 +114,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async deleteMemory({ memory }: MemoryRecord): Promise<void> {
     const key: [string, string] = [this.namespace, memory.id];
-    this.delete('memories', key);
+    this.delete('memories', memoryKey(this.namespace, memory.id));
     if (memory.embedding) this.delete('vectors', key);
     const place = this.placeOf.get(memory.id);
     if (place) (await this.textWriter()).remove(place, memory.content);
@@ -180,7 +182,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private async compact(sparse: SparseSlot[]): Promise<void> {
     const text = await this.textWriter();
     const memories = this.tx.objectStore('memories');
-    const rows = await Promise.all(sparse.map(({ id }) => memories.get([this.namespace, id])));
+    const rows = await Promise.all(sparse.map(({ id }) => memories.get(memoryKey(this.namespace, id))));
     sparse.forEach(({ id, group, slot }, i) => {
       const row = rows[i];
       // A row indexed elsewhere would mean a torn index; leave it rather than move what is not there.
@@ -188,7 +190,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       text.remove({ group, slot }, row.memory.content);
       const place = text.add(id, row.memory.content);
       if (this.placeOf.has(id)) this.placeOf.set(id, place);
-      this.put('memories', { ...row, ...place });
+      this.put('memories', { ...row, ...place }, memoryKey(this.namespace, id));
     });
     await text.flush();
   }
