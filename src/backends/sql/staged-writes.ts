@@ -12,6 +12,7 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import type { PendingBatches } from './pending-batches.js';
 import type { PostingTails } from './posting-tails.js';
 import { type TextChange, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
@@ -49,6 +50,8 @@ export class StagedWrites implements StoreTransaction {
   private readonly meta = new Map<string, Json>();
   /** Feed entries dropped by a `forget` batch, as (entity, id). */
   private readonly forgotten: [string, string][] = [];
+  /** What the store learns once the transaction committed (`committed()`). */
+  private learned: (() => void) | undefined;
 
   constructor(
     private readonly db: SqlQueries,
@@ -56,6 +59,8 @@ export class StagedWrites implements StoreTransaction {
     private readonly namespace: string,
     /** The newest posting rows as last written, for a store that alone writes its database (posting-tails.ts). */
     private readonly tails?: PostingTails,
+    /** What this process wrote to the pending lists (Postgres, pending-batches.ts). */
+    private readonly pendingBatches?: PendingBatches,
   ) {
     this.reader = new SqlReader(db, dialect, namespace);
   }
@@ -139,6 +144,11 @@ export class StagedWrites implements StoreTransaction {
     await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
   }
 
+  /** Called once the transaction committed: caches learn what it wrote. */
+  committed(): void {
+    this.learned?.();
+  }
+
   /**
    * The namespace's index language (its `language` meta, or the one this batch sets), loaded; read only
    * when the batch changes some content, so batches of other fields cost no extra query.
@@ -172,14 +182,16 @@ export class StagedWrites implements StoreTransaction {
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens } = await writePostings(
+    const { docOf, docs, tokens, committed } = await writePostings(
       this.db,
       this.dialect,
       ns,
       texts,
       language,
       this.tails,
+      this.pendingBatches,
     );
+    this.learned = committed;
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
