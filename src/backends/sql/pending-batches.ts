@@ -1,7 +1,6 @@
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
 import {
-  byKey,
   insertPending,
   lastDocs,
   type PendingBlock,
@@ -81,10 +80,21 @@ export class PendingBatches {
   }
 }
 
+/** Postings per batch, counted once: an entry is replaced by one batch longer after every write. */
+const counted = new WeakMap<readonly PendingBlock[], number>();
+
 function countPostings(batches: readonly (readonly PendingBlock[])[]): number {
-  let triples = 0;
-  for (const batch of batches) for (const block of batch) triples += block.added.length;
-  return triples / 3;
+  let postings = 0;
+  for (const batch of batches) {
+    let count = counted.get(batch);
+    if (count === undefined) {
+      count = 0;
+      for (const block of batch) count += block.added.length / 3;
+      counted.set(batch, count);
+    }
+    postings += count;
+  }
+  return postings;
 }
 
 /**
@@ -136,31 +146,45 @@ export async function mergeKnownPending(
 const BLOCK_APPEND =
   ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
+/** A (term, group) in the batches being merged: its postings in each batch holding it, in batch order. */
+interface Gathered {
+  term: string;
+  grp: number;
+  parts: Triples[];
+}
+
 /**
  * The blocks of batches each in key order, as one list in key order; a (term, group) in several batches
  * gets their postings one after another, in batch order (which is document order). Merged two lists at
- * a time, so no sort of every block again.
+ * a time, so no sort of every block again; each block's postings are copied once, at the end.
  */
 export function mergeBatches(batches: readonly (readonly PendingBlock[])[]): PendingBlock[] {
-  let lists = batches.filter((b) => b.length > 0);
+  let lists: Gathered[][] = batches
+    .filter((batch) => batch.length > 0)
+    .map((batch) => batch.map(({ term, grp, added }) => ({ term, grp, parts: [added] })));
   while (lists.length > 1) {
-    const next: (readonly PendingBlock[])[] = [];
+    const next: Gathered[][] = [];
     for (let i = 0; i < lists.length; i += 2) {
       next.push(i + 1 < lists.length ? mergeTwo(lists[i]!, lists[i + 1]!) : lists[i]!);
     }
     lists = next;
   }
-  return [...(lists[0] ?? [])];
+  return (lists[0] ?? []).map(({ term, grp, parts }) => ({
+    term,
+    grp,
+    added: parts.length === 1 ? parts[0]! : joinTriples(parts),
+  }));
 }
 
-function mergeTwo(a: readonly PendingBlock[], b: readonly PendingBlock[]): PendingBlock[] {
-  const out: PendingBlock[] = [];
+function mergeTwo(a: readonly Gathered[], b: readonly Gathered[]): Gathered[] {
+  const out: Gathered[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
     const x = a[i]!;
     const y = b[j]!;
-    const order = byKey(x, y);
+    // Batches share most terms, as the same string: compared by identity first.
+    const order = x.term === y.term ? x.grp - y.grp : x.term < y.term ? -1 : 1;
     if (order < 0) {
       out.push(x);
       i++;
@@ -168,7 +192,8 @@ function mergeTwo(a: readonly PendingBlock[], b: readonly PendingBlock[]): Pendi
       out.push(y);
       j++;
     } else {
-      out.push({ term: x.term, grp: x.grp, added: joinTriples(x.added, y.added) });
+      for (const part of y.parts) x.parts.push(part);
+      out.push(x);
       i++;
       j++;
     }
@@ -178,9 +203,14 @@ function mergeTwo(a: readonly PendingBlock[], b: readonly PendingBlock[]): Pendi
   return out;
 }
 
-function joinTriples(a: Triples, b: Triples): Float64Array {
-  const out = new Float64Array(a.length + b.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
-  for (let i = 0; i < b.length; i++) out[a.length + i] = b[i]!;
+function joinTriples(parts: readonly Triples[]): Float64Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Float64Array(length);
+  let at = 0;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) out[at + i] = part[i]!;
+    at += part.length;
+  }
   return out;
 }
