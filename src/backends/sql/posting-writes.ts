@@ -117,9 +117,8 @@ export async function writePostings(
     if (appendOnly && pending !== undefined) {
       const batches = known?.find(namespace, pending);
       const appended = await appendPending(db, dialect, namespace, ordered, pending, end, batches);
-      await setPending(db, dialect, namespace, appended.after);
       const committed = known?.stage(namespace, { ...appended.after, docnos: end }, appended.batches);
-      return { docOf, docs, tokens, committed };
+      return { docOf, docs, tokens, committed, pending: appended.after };
     }
     known?.forget(namespace);
     // Edits, deletes and mixed batches rewrite blocks: the postings they touch must be there first, and
@@ -245,6 +244,8 @@ export interface WrittenPostings {
   tokens: number;
   /** To call once the transaction committed: what PendingBatches learns from it. */
   committed?: () => void;
+  /** The namespace's pending list after the batch, for the caller to record with its counters (Postgres). */
+  pending?: PendingState;
 }
 
 type NamespaceRow = { docnos: number | string; merged?: number | string; pending?: number | string };

@@ -14,7 +14,7 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import type { PendingBatches } from './pending-batches.js';
 import type { PostingTails } from './posting-tails.js';
-import { type TextChange, writePostings } from './posting-writes.js';
+import { type TextChange, type WrittenPostings, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
@@ -52,6 +52,8 @@ export class StagedWrites implements StoreTransaction {
   private readonly forgotten: [string, string][] = [];
   /** What the store learns once the transaction committed (`committed()`). */
   private learned: (() => void) | undefined;
+  /** The namespace's `language` meta row, read with the lock (`lockNamespace`). */
+  private storedLanguage: Promise<{ value: string }[]> | undefined;
 
   constructor(
     private readonly db: SqlQueries,
@@ -118,14 +120,20 @@ export class StagedWrites implements StoreTransaction {
   async lockNamespace(): Promise<number> {
     const sql = `INSERT INTO engram_namespaces (ns, seq, docs, tokens) VALUES (?, 0, 0, 0)
       ON CONFLICT (ns) DO UPDATE SET seq = engram_namespaces.seq RETURNING seq`;
-    const [row] = await this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+    const locked = this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+    // Sent beside the lock (postgres.js pipelines them: one round trip) and run after it; read whether or
+    // not the batch turns out to change some content, which is known only after the merge.
+    const language = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
+    this.storedLanguage = this.db.all<{ value: string }>(language, [this.namespace, LANGUAGE_META]);
+    this.storedLanguage.catch(() => {});
+    const [row] = await locked;
     return Number(row!.seq);
   }
 
   async flush(seq: number): Promise<void> {
     const bulk = new BulkWriter(this.db, this.dialect);
     const ns = this.namespace;
-    const { docs, tokens } = await this.flushMemories(bulk);
+    const { docs, tokens, pending } = await this.flushMemories(bulk);
     const links = [...this.links];
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
     const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
@@ -139,6 +147,13 @@ export class StagedWrites implements StoreTransaction {
     await bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT);
     const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
     await bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT);
+    if (pending !== undefined) {
+      // Where the pending list starts, recorded with the counters: one statement, not two.
+      const sql = `UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ?, merged = ?,
+        pending = ? WHERE ns = ?`;
+      await this.db.run(this.dialect.native(sql), [next, docs, tokens, pending.merged, pending.pending, ns]);
+      return;
+    }
     if (next === seq && docs === 0 && tokens === 0) return;
     const sql = 'UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ? WHERE ns = ?';
     await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
@@ -161,7 +176,8 @@ export class StagedWrites implements StoreTransaction {
     let language = this.meta.get(LANGUAGE_META);
     if (language === undefined) {
       const sql = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
-      const [row] = await this.db.all<{ value: string }>(sql, [this.namespace, LANGUAGE_META]);
+      const [row] = await (this.storedLanguage ??
+        this.db.all<{ value: string }>(sql, [this.namespace, LANGUAGE_META]));
       if (row !== undefined) language = JSON.parse(row.value) as Json;
     }
     await loadLanguage(language);
@@ -169,7 +185,7 @@ export class StagedWrites implements StoreTransaction {
   }
 
   /** Writes rows and postings; postings are rewritten only when the content changed. */
-  private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
+  private async flushMemories(bulk: BulkWriter): Promise<Omit<WrittenPostings, 'docOf' | 'committed'>> {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
@@ -182,7 +198,7 @@ export class StagedWrites implements StoreTransaction {
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens, committed } = await writePostings(
+    const { docOf, docs, tokens, committed, pending } = await writePostings(
       this.db,
       this.dialect,
       ns,
@@ -198,6 +214,6 @@ export class StagedWrites implements StoreTransaction {
     }
     await bulk.deleteIds('engram_memories', ns, gone);
     await bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT);
-    return { docs, tokens };
+    return { docs, tokens, pending };
   }
 }
