@@ -22,8 +22,12 @@ interface Entry {
   postings: number;
 }
 
-/** At most this many postings are kept, over all namespaces (24 bytes each: 24 MiB), the oldest written dropped first. */
-const MAX_POSTINGS = 1 << 20;
+/**
+ * At most this many postings are kept, over all namespaces (24 bytes each, 12 MiB, and about as much again
+ * for the blocks' objects), the namespace written longest ago dropped first: a group of 4096 documents of
+ * about 70 postings each fits.
+ */
+const MAX_POSTINGS = 1 << 19;
 
 /**
  * What this process wrote to each namespace's pending list (pending-postings.ts), so that the merge when a

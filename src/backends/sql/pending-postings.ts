@@ -152,8 +152,8 @@ export async function rebucketPending(tx: SqlQueries, dialect: SqlDialect): Prom
  * An append-only batch's new postings (its documents end before `end`): inserted as pending rows, or
  * merged with the pending list into the blocks when the batch completes a group or the list is long.
  * `state` is the namespace's before the batch; `known`, the pending list's batches when this process
- * knows them (pending-batches.ts), spares reading them back. Returns the state after the batch and the
- * pending list's batches then, when known.
+ * knows them (pending-batches.ts), spares reading them back. Returns the state after the batch, the
+ * pending list's batches then, when known, and the pending rows' insert when it is still running.
  */
 export async function appendPending(
   db: SqlQueries,
@@ -163,14 +163,19 @@ export async function appendPending(
   state: PendingState,
   end: number,
   known?: readonly (readonly PendingBlock[])[],
-): Promise<{ after: PendingState; batches: (readonly PendingBlock[])[] | undefined }> {
+): Promise<{
+  after: PendingState;
+  batches: (readonly PendingBlock[])[] | undefined;
+  written?: Promise<void>;
+}> {
   const open = blockOf(end) * BLOCK_DOCS;
   const boundary = open > state.merged ? open : state.pending >= PENDING_BATCHES_MAX ? end : undefined;
   if (boundary === undefined) {
-    await insertPending(db, dialect, namespace, blocks);
     return {
       after: { merged: state.merged, pending: state.pending + 1 },
       batches: known && [...known, blocks],
+      // Sent, not awaited: nothing after it needs its answer (see WrittenPostings.written).
+      written: insertPending(db, dialect, namespace, blocks),
     };
   }
   if (known !== undefined) {

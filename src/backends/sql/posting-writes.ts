@@ -118,7 +118,7 @@ export async function writePostings(
       const batches = known?.find(namespace, pending);
       const appended = await appendPending(db, dialect, namespace, ordered, pending, end, batches);
       const committed = known?.stage(namespace, { ...appended.after, docnos: end }, appended.batches);
-      return { docOf, docs, tokens, committed, pending: appended.after };
+      return { docOf, docs, tokens, committed, pending: appended.after, written: appended.written };
     }
     known?.forget(namespace);
     // Edits, deletes and mixed batches rewrite blocks: the postings they touch must be there first, and
@@ -246,6 +246,11 @@ export interface WrittenPostings {
   committed?: () => void;
   /** The namespace's pending list after the batch, for the caller to record with its counters (Postgres). */
   pending?: PendingState;
+  /**
+   * A last statement sent but not awaited (the pending rows' insert), so that the database runs it while
+   * the caller builds its next rows; the caller awaits it before the transaction ends.
+   */
+  written?: Promise<void>;
 }
 
 type NamespaceRow = { docnos: number | string; merged?: number | string; pending?: number | string };
