@@ -1,4 +1,5 @@
 import { EngramError } from './errors.js';
+import type { Json } from './model.js';
 import type { MemoryStore } from './store-contract.js';
 import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './text/index.js';
 
@@ -6,17 +7,19 @@ import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './tex
  * Holds a namespace to one index language. Every stem in its index depends on the language, so it is
  * fixed when the namespace gets its first memory: recorded (in meta) if the namespace has none and is
  * empty; otherwise `language` must be the recorded one, English for a namespace indexed without one.
- * Throws VALIDATION naming both languages on a mismatch. The language is loaded on return.
+ * Throws VALIDATION naming both languages on a mismatch. The language is loaded on return. `storedRead`:
+ * the namespace's `language` meta, when already being read.
  */
 export async function settleLanguage(
   store: MemoryStore,
   namespace: string,
   requested: unknown,
   field = 'language',
+  storedRead?: Promise<Json | undefined>,
 ): Promise<Language> {
   const language = parseLanguage(requested, field);
   await loadLanguage(language);
-  const stored = await store.getMeta(namespace, LANGUAGE_META);
+  const stored = await (storedRead ?? store.getMeta(namespace, LANGUAGE_META));
   if (stored === undefined || stored === null) {
     if (language === 'english' || !(await hasIndexedText(store, namespace))) {
       if (language !== 'english') await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });

@@ -61,3 +61,27 @@ describe('InMemoryStore extras', () => {
     expect(await churned.store.textStats!('default')).toEqual(await fresh.store.textStats!('default'));
   });
 });
+
+describe('InMemoryStore copies', () => {
+  it('hands out records equal to what was written, which callers may change without changing the store', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'copies' });
+    const metadata = JSON.parse(
+      '{"nested":{"list":[1,{"deep":true},null,"x"]},"n":-0.5,"__proto__":{"kept":"as data"}}',
+    );
+    const added = await mem.add({ content: 'copied', tags: ['a', 'b'], metadata, embedding: [0.5, -1, 2] });
+    const [first] = await mem.store.getMemories('copies', [added.id]);
+    expect(first!.memory).toEqual({ ...added });
+    expect(Object.keys(first!.memory.metadata)).toEqual(['nested', 'n', '__proto__']);
+    expect(Object.getPrototypeOf(first!.memory.metadata)).toBe(Object.prototype);
+    first!.memory.tags.push('c');
+    (first!.memory.metadata.nested as { list: unknown[] }).list.push('more');
+    first!.memory.embedding!.push(3);
+    first!.clocks.content = 'changed';
+    const [second] = await mem.store.getMemories('copies', [added.id]);
+    expect(second!.memory.tags).toEqual(['a', 'b']);
+    expect(second!.memory.metadata).toEqual(metadata);
+    expect(second!.memory.embedding).toEqual([0.5, -1, 2]);
+    expect(second!.clocks.content).not.toBe('changed');
+    await mem.close();
+  });
+});

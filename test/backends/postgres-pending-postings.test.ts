@@ -1,10 +1,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { PostgresDriver } from '../../src/backends/postgres/driver.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import type { SqlQueries } from '../../src/backends/sql/executor.js';
 import { bucketOf, PENDING_BATCHES_MAX } from '../../src/backends/sql/pending-postings.js';
 import { forEachEntry } from '../../src/backends/sql/pending-rows.js';
 import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
+import type { MemoryWrite } from '../../src/core/store-contract.js';
 import { memoryRecordToWrite } from '../../src/core/sync/records.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 import { CURRENT_SQL_VERSION } from './sql-legacy.js';
@@ -17,6 +20,7 @@ import { CURRENT_SQL_VERSION } from './sql-legacy.js';
  */
 interface Database {
   name: string;
+  driver(): PostgresDriver;
   store(): PostgresStore;
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
@@ -26,6 +30,7 @@ const pg = await PGlite.create();
 afterAll(() => pg.close());
 databases.push({
   name: 'PGlite',
+  driver: () => pglite(pg),
   store: () => new PostgresStore(pglite(pg)),
   query: async <T>(sql: string, params: unknown[] = []) => (await pg.query<T>(sql, params)).rows,
 });
@@ -40,6 +45,7 @@ if (url) {
   });
   databases.push({
     name: 'Postgres',
+    driver: () => postgresJs(url, { max: 4, connection: { search_path: schema } }),
     store: () => new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } })),
     query: async <T>(sql: string, params: unknown[] = []) =>
       (await admin.unsafe(sql, params as string[])) as unknown as T[],
@@ -81,6 +87,39 @@ async function state(db: Database, namespace: string) {
     pending: Number(row!.pending),
     rows: Number(count!.n),
   };
+}
+
+/** The namespace's posting blocks and pending rows, bytes as hex, in key order. */
+async function rowsOf(db: Database, namespace: string) {
+  return {
+    blocks: await db.query(
+      `SELECT term, grp, encode(data, 'hex') AS data FROM engram_postings WHERE ns = $1 ORDER BY term, grp`,
+      [namespace],
+    ),
+    pending: await db.query(
+      `SELECT bucket, first, encode(data, 'hex') AS data FROM engram_pending WHERE ns = $1 ORDER BY bucket, first`,
+      [namespace],
+    ),
+  };
+}
+
+/** A store over `db` that counts the pending list's reads (a merge reading the rows back). */
+function countingStore(db: Database): { store: PostgresStore; readsBack: () => number } {
+  const driver = db.driver();
+  let reads = 0;
+  const counted = (queries: SqlQueries): SqlQueries => ({
+    all: (sql, params) => {
+      if (sql.startsWith('SELECT data FROM engram_pending')) reads++;
+      return queries.all(sql, params);
+    },
+    run: (sql, params) => queries.run(sql, params),
+  });
+  const store = new PostgresStore({
+    ...driver,
+    ...counted(driver),
+    transaction: (fn) => driver.transaction((tx) => fn(counted(tx))),
+  });
+  return { store, readsBack: () => reads };
 }
 
 const inputs = (from: number, count: number) =>
@@ -170,6 +209,45 @@ for (const db of databases) {
       await Promise.all([ours.close(), reference.close()]);
     });
 
+    it('merges the batches it wrote without reading them back, into the same rows; not after another writer', async () => {
+      // Written by one store, which knows the batches it left pending; then by a new store per batch,
+      // each merge reading the rows back; then by one store with another writing in between.
+      const sizes = [700, 700, 700, 700, 700, 700, 300];
+      const one = countingStore(db);
+      let from = 0;
+      for (const size of sizes) {
+        await one.store.apply('known', { memories: writes('known', from, size), origin: 'remote' });
+        from += size;
+      }
+      expect(one.readsBack()).toBe(0);
+      from = 0;
+      let readsBack = 0;
+      for (const size of sizes) {
+        const fresh = countingStore(db);
+        await fresh.store.apply('read', { memories: writes('read', from, size), origin: 'remote' });
+        readsBack += fresh.readsBack();
+        await fresh.store.close();
+        from += size;
+      }
+      expect(readsBack).toBe(1);
+      const other = db.store();
+      from = 0;
+      for (const [i, size] of sizes.entries()) {
+        await (i === 3 ? other : one.store).apply('shared', {
+          memories: writes('shared', from, size),
+          origin: 'remote',
+        });
+        from += size;
+      }
+      expect(one.readsBack()).toBe(1);
+      const known = await rowsOf(db, 'known');
+      expect(known.blocks.length).toBeGreaterThan(0);
+      expect(known.pending.length).toBeGreaterThan(0);
+      expect(await rowsOf(db, 'read')).toEqual(known);
+      expect(await rowsOf(db, 'shared')).toEqual(known);
+      await Promise.all([one.store.close(), other.close()]);
+    }, 120_000);
+
     it('concurrent writers across a group boundary lose no posting', async () => {
       const writers = await Promise.all(
         [0, 1, 2, 3].map(() => createMemory({ store: db.store(), namespace: 'race' })),
@@ -192,6 +270,24 @@ for (const db of databases) {
       await Promise.all(writers.map((mem) => mem.close()));
     }, 120_000);
   });
+}
+
+/** New memories as a sync push carries them: the same records for every namespace, so the same rows. */
+const source = new InMemoryStore();
+const sourceMemory = await createMemory({ store: source, namespace: 'source' });
+for (let from = 0; from < 4500; from += 900) await sourceMemory.addMany(inputs(from, 900));
+const sourceWrites = (
+  await source.getMemories(
+    'source',
+    inputs(0, 4500).map((i) => i.id),
+  )
+).map(memoryRecordToWrite);
+await sourceMemory.close();
+
+function writes(namespace: string, from: number, count: number): MemoryWrite[] {
+  return sourceWrites
+    .slice(from, from + count)
+    .map((w) => ({ ...w, create: w.create && { ...w.create, namespace } }));
 }
 
 // The two upgrade tests step the whole schema back, so they keep off `pg`; they share one more instance

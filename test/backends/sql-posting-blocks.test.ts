@@ -7,6 +7,8 @@ import {
   decodeInto,
   encodeBlock,
   lastDoc,
+  putVarint,
+  VarintReader,
 } from '../../src/backends/sql/posting-blocks.js';
 
 describe('SQL posting blocks (codec)', () => {
@@ -57,6 +59,24 @@ describe('SQL posting blocks (codec)', () => {
     const head = encodeBlock(postings.slice(0, 2));
     const tail = encodeBlock(postings.slice(2), lastDoc(head));
     expect(concatBytes(head, tail)).toEqual(encodeBlock(postings));
+  });
+
+  it('writes varints as LEB128, seven bits a byte lowest first, up to the largest safe integer', () => {
+    const leb128 = (value: number) => {
+      const out: number[] = [];
+      for (; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) + 128);
+      return [...out, value];
+    };
+    const values = [0, 1, 127, 128, 300, 16_383, 16_384, 2 ** 28 - 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5];
+    values.push(2 ** 40 + 12_345, Number.MAX_SAFE_INTEGER);
+    const out = new Uint8Array(16);
+    for (const value of values) {
+      const end = putVarint(out, 3, value);
+      expect([...out.subarray(3, end)], String(value)).toEqual(leb128(value));
+      const reader = new VarintReader(out);
+      reader.at = 3;
+      expect(reader.next()).toBe(value);
+    }
   });
 
   it('groups document numbers by BLOCK_DOCS', () => {

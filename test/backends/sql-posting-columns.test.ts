@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BLOCK_DOCS, blockOf } from '../../src/backends/sql/posting-blocks.js';
-import { PostingColumns } from '../../src/backends/sql/posting-columns.js';
+import { PostingColumns, TermOrder } from '../../src/backends/sql/posting-columns.js';
 
 type Posting = [term: string, doc: number, tf: number, len: number];
 
@@ -70,5 +70,31 @@ describe("PostingColumns (a batch's postings gathered by term and group)", () =>
     expect(gathered([])).toEqual([]);
     const postings: Posting[] = Array.from({ length: 5000 }, (_, i) => [`t${i % 3}`, i, 1, i]);
     expect(gathered(postings)).toEqual(reference(postings));
+  });
+});
+
+describe('TermOrder (the terms of earlier batches, ranked)', () => {
+  const words = (seed: number, count: number) =>
+    Array.from({ length: count }, (_, i) => {
+      const n = (i * 7919 + seed * 104_729) % 5000;
+      // ASCII, marked words, accents and a character beyond the BMP (a surrogate pair), as terms come.
+      return [`w${n}`, `~w${n}`, `é${n % 50}`, `\u{1d11e}${n % 7}`, `${n % 13}z`][n % 5]!;
+    });
+  const distinct = (terms: string[]) => [...new Set(terms)];
+
+  it("orders each batch's terms as sort() does, across batches that share terms and bring new ones", () => {
+    const order = new TermOrder();
+    for (let batch = 0; batch < 6; batch++) {
+      const terms = distinct(words(batch, 900 + batch * 300));
+      expect(order.sort(terms)).toEqual(terms.slice().sort());
+    }
+  });
+
+  it('starts afresh past its limit and still orders every batch', () => {
+    const order = new TermOrder(1000);
+    for (let batch = 0; batch < 5; batch++) {
+      const terms = distinct(words(batch * 3, 800));
+      expect(order.sort(terms)).toEqual(terms.slice().sort());
+    }
   });
 });

@@ -69,8 +69,33 @@ const encoder = new TextEncoder();
 const storedBytes = (memory: Memory) =>
   encoder.encode(memory.content).length + encoder.encode(JSON.stringify(memory.metadata)).length;
 
-const cloneMemory = (r: MemoryRecord): MemoryRecord => structuredClone(r);
-const cloneLink = (r: LinkRecord): LinkRecord => structuredClone(r);
+/**
+ * Copies handed out and taken in, so callers never share the stored objects. By hand, as records hold
+ * plain data only: structuredClone cost a replica about a sixth of its CPU pushing 10,000 memories.
+ */
+function cloneMemory({ memory, clocks }: MemoryRecord): MemoryRecord {
+  const copy: Memory = { ...memory, tags: memory.tags.slice(), metadata: cloneJson(memory.metadata) };
+  if (memory.embedding !== undefined) copy.embedding = memory.embedding.slice();
+  return { memory: copy, clocks: { ...clocks } };
+}
+
+function cloneLink({ link, clocks }: LinkRecord): LinkRecord {
+  return { link: { ...link, metadata: cloneJson(link.metadata) }, clocks: { ...clocks } };
+}
+
+function cloneJson<T extends Json>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  const out: { [k: string]: Json } = {};
+  for (const key of Object.keys(value)) {
+    const copy = cloneJson(value[key]!);
+    // A key named __proto__ (JSON.parse makes it an own key) stays data, as structuredClone keeps it.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
+  return out as T;
+}
 
 /**
  * The default store: plain Maps and an incremental inverted index, isomorphic and dependency-free.

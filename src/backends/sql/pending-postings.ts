@@ -2,6 +2,7 @@ import { WORD_MARK } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { mergeKnownPending } from './pending-batches.js';
 import {
   BlockRows,
   byteEstimate,
@@ -150,7 +151,9 @@ export async function rebucketPending(tx: SqlQueries, dialect: SqlDialect): Prom
 /**
  * An append-only batch's new postings (its documents end before `end`): inserted as pending rows, or
  * merged with the pending list into the blocks when the batch completes a group or the list is long.
- * `state` is the namespace's before the batch; returns its state after.
+ * `state` is the namespace's before the batch; `known`, the pending list's batches when this process
+ * knows them (pending-batches.ts), spares reading them back. Returns the state after the batch, the
+ * pending list's batches then, when known, and the pending rows' insert when it is still running.
  */
 export async function appendPending(
   db: SqlQueries,
@@ -159,14 +162,27 @@ export async function appendPending(
   blocks: readonly PendingBlock[],
   state: PendingState,
   end: number,
-): Promise<PendingState> {
+  known?: readonly (readonly PendingBlock[])[],
+): Promise<{
+  after: PendingState;
+  batches: (readonly PendingBlock[])[] | undefined;
+  written?: Promise<void>;
+}> {
   const open = blockOf(end) * BLOCK_DOCS;
   const boundary = open > state.merged ? open : state.pending >= PENDING_BATCHES_MAX ? end : undefined;
   if (boundary === undefined) {
-    await insertPending(db, dialect, namespace, blocks);
-    return { merged: state.merged, pending: state.pending + 1 };
+    return {
+      after: { merged: state.merged, pending: state.pending + 1 },
+      batches: known && [...known, blocks],
+      // Sent, not awaited: nothing after it needs its answer (see WrittenPostings.written).
+      written: insertPending(db, dialect, namespace, blocks),
+    };
   }
-  return mergePending(db, dialect, namespace, state, boundary, blocks);
+  if (known !== undefined) {
+    const { after, rest } = await mergeKnownPending(db, dialect, namespace, state, boundary, known, blocks);
+    return { after, batches: rest.length > 0 ? [rest] : [] };
+  }
+  return { after: await mergePending(db, dialect, namespace, state, boundary, blocks), batches: undefined };
 }
 
 /**
@@ -201,7 +217,7 @@ export async function mergePending(
     const sql = 'SELECT data FROM engram_pending WHERE ns = ? ORDER BY first';
     const rows = await db.all<{ data: Uint8Array }>(dialect.native(sql), [namespace]);
     for (const { data } of rows) readPendingRow(data, blockOfTerm);
-    if (rows.length > 0) await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
+    if (rows.length > 0) await removeMergedPending(db, dialect, namespace);
   }
   // The batch's documents come after every pending one (numbers are handed out in commit order).
   for (const { term, grp, added } of batch) blockOfTerm(term, grp).added = added;
@@ -238,12 +254,17 @@ export async function mergePending(
   return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
 }
 
+/** Deletes the namespace's pending rows, once a merge has read them. */
+export async function removeMergedPending(db: SqlQueries, dialect: SqlDialect, namespace: string) {
+  await db.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [namespace]);
+}
+
 /**
  * Postings as pending rows, one per bucket, keyed by their first document. A row holds entries in term
  * order: the term's UTF-8 length and bytes, then its postings' length and bytes (encodeTriples from 0).
  * `blocks` come in key order (term, group), so a term's groups are adjacent.
  */
-async function insertPending(
+export async function insertPending(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
@@ -332,7 +353,7 @@ function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** The last document of each of these blocks that exists, by term then group (the whole rows travel). */
-async function lastDocs(
+export async function lastDocs(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
@@ -362,6 +383,6 @@ async function lastDocs(
 }
 
 /** Key order, (term, group): the order of the primary key. */
-function byKey(a: { term: string; grp: number }, b: { term: string; grp: number }): number {
+export function byKey(a: { term: string; grp: number }, b: { term: string; grp: number }): number {
   return a.term < b.term ? -1 : a.term > b.term ? 1 : a.grp - b.grp;
 }

@@ -218,7 +218,7 @@ export class BlockRows {
     this.packed = new PackedRows(count * 16);
   }
 
-  add(block: MergingBlock, after: number): void {
+  add(block: MergingBlock | { term: string; grp: number; added: Triples }, after: number): void {
     this.packed.postings(block, after);
     this.packed.endRow();
     this.terms.push(block.term);

@@ -47,6 +47,20 @@ export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8
  * byte goes; `out` needs room for 8 bytes. Safe integers exceed 32 bits, hence division, not shifts.
  */
 export function putVarint(out: Uint8Array, at: number, value: number): number {
+  if (value < 0x80) {
+    // Most counts, lengths and gaps between documents: one byte.
+    out[at] = value;
+    return at + 1;
+  }
+  if (value < 0x80000000) {
+    // 31 bits: shifts are exact, and much cheaper than the division below.
+    do {
+      out[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    } while (value >= 0x80);
+    out[at++] = value;
+    return at;
+  }
   while (value >= 0x80) {
     out[at++] = (value % 0x80) | 0x80;
     value = Math.floor(value / 0x80);

@@ -2,6 +2,7 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import type { PendingBatches } from './pending-batches.js';
 import { appendPending, mergePending, type PendingState } from './pending-postings.js';
 import {
   type BlockPosting,
@@ -52,7 +53,8 @@ export async function writePostings(
   changes: readonly TextChange[],
   language: unknown,
   tails?: PostingTails,
-): Promise<{ docOf: Map<string, number>; docs: number; tokens: number }> {
+  known?: PendingBatches,
+): Promise<WrittenPostings> {
   const docOf = new Map<string, number>();
   if (changes.length === 0) return { docOf, docs: 0, tokens: 0 };
   // Never changed here: what this batch does to it is staged, and kept only if the transaction commits.
@@ -113,14 +115,12 @@ export async function writePostings(
   if (pendingList) {
     const end = firstFresh + fresh.length;
     if (appendOnly && pending !== undefined) {
-      await setPending(
-        db,
-        dialect,
-        namespace,
-        await appendPending(db, dialect, namespace, ordered, pending, end),
-      );
-      return { docOf, docs, tokens };
+      const batches = known?.find(namespace, pending);
+      const appended = await appendPending(db, dialect, namespace, ordered, pending, end, batches);
+      const committed = known?.stage(namespace, { ...appended.after, docnos: end }, appended.batches);
+      return { docOf, docs, tokens, committed, pending: appended.after, written: appended.written };
     }
+    known?.forget(namespace);
     // Edits, deletes and mixed batches rewrite blocks: the postings they touch must be there first, and
     // their new documents go straight to the blocks, after every pending one.
     const state = pending ?? (await readPending(db, dialect, namespace));
@@ -234,6 +234,23 @@ export async function writePostings(
     }
   }
   return { docOf, docs, tokens };
+}
+
+export interface WrittenPostings {
+  /** The document number of every memory that keeps a text. */
+  docOf: Map<string, number>;
+  /** What the batch adds to the namespace's counters. */
+  docs: number;
+  tokens: number;
+  /** To call once the transaction committed: what PendingBatches learns from it. */
+  committed?: () => void;
+  /** The namespace's pending list after the batch, for the caller to record with its counters (Postgres). */
+  pending?: PendingState;
+  /**
+   * A last statement sent but not awaited (the pending rows' insert), so that the database runs it while
+   * the caller builds its next rows; the caller awaits it before the transaction ends.
+   */
+  written?: Promise<void>;
 }
 
 type NamespaceRow = { docnos: number | string; merged?: number | string; pending?: number | string };

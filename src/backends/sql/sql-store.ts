@@ -25,6 +25,7 @@ import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
+import { PendingBatches } from './pending-batches.js';
 import { docIdsOf, docMemoriesOf, readDocPostings, readPostings, readTextStats } from './posting-reads.js';
 import type { PostingTails } from './posting-tails.js';
 import { countStatement, listStatement } from './queries.js';
@@ -48,8 +49,12 @@ export abstract class SqlStore implements MemoryStore {
   private closed = false;
   /** Ids of document numbers read by searches (doc-id-cache.ts says why they never go stale). */
   private readonly docIdCache = new DocIdCache();
+  /** The pending lists' batches this store wrote (Postgres), which spare reading them back to merge them. */
+  private readonly pendingBatches: PendingBatches | undefined;
 
-  constructor(protected readonly dialect: SqlDialect) {}
+  constructor(protected readonly dialect: SqlDialect) {
+    this.pendingBatches = dialect.name === 'postgres' ? new PendingBatches() : undefined;
+  }
 
   /** Opens the connection (or database); the schema is migrated afterwards by the store. */
   protected abstract connect(): Promise<SqlExecutor>;
@@ -123,9 +128,10 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    let staged: StagedWrites | undefined;
     const result = await this.use('apply', (db) =>
       db.transaction(async (tx) => {
-        const staged = new StagedWrites(tx, this.dialect, namespace, this.postingTails());
+        staged = new StagedWrites(tx, this.dialect, namespace, this.postingTails(), this.pendingBatches);
         const seq = await staged.lockNamespace();
         const merged = await mergeBatch(staged, batch);
         await staged.flush(seq);
@@ -133,6 +139,7 @@ export abstract class SqlStore implements MemoryStore {
         return merged;
       }),
     );
+    staged?.committed();
     this.afterWrite();
     return result;
   }

@@ -12,8 +12,9 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import type { PendingBatches } from './pending-batches.js';
 import type { PostingTails } from './posting-tails.js';
-import { type TextChange, writePostings } from './posting-writes.js';
+import { type TextChange, type WrittenPostings, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
@@ -49,6 +50,10 @@ export class StagedWrites implements StoreTransaction {
   private readonly meta = new Map<string, Json>();
   /** Feed entries dropped by a `forget` batch, as (entity, id). */
   private readonly forgotten: [string, string][] = [];
+  /** What the store learns once the transaction committed (`committed()`). */
+  private learned: (() => void) | undefined;
+  /** The namespace's `language` meta row, read with the lock (`lockNamespace`). */
+  private storedLanguage: Promise<{ value: string }[]> | undefined;
 
   constructor(
     private readonly db: SqlQueries,
@@ -56,6 +61,8 @@ export class StagedWrites implements StoreTransaction {
     private readonly namespace: string,
     /** The newest posting rows as last written, for a store that alone writes its database (posting-tails.ts). */
     private readonly tails?: PostingTails,
+    /** What this process wrote to the pending lists (Postgres, pending-batches.ts). */
+    private readonly pendingBatches?: PendingBatches,
   ) {
     this.reader = new SqlReader(db, dialect, namespace);
   }
@@ -113,30 +120,60 @@ export class StagedWrites implements StoreTransaction {
   async lockNamespace(): Promise<number> {
     const sql = `INSERT INTO engram_namespaces (ns, seq, docs, tokens) VALUES (?, 0, 0, 0)
       ON CONFLICT (ns) DO UPDATE SET seq = engram_namespaces.seq RETURNING seq`;
-    const [row] = await this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+    const locked = this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+    // Sent beside the lock (postgres.js pipelines them: one round trip) and run after it; read whether or
+    // not the batch turns out to change some content, which is known only after the merge.
+    const language = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
+    this.storedLanguage = this.db.all<{ value: string }>(language, [this.namespace, LANGUAGE_META]);
+    this.storedLanguage.catch(() => {});
+    const [row] = await locked;
     return Number(row!.seq);
   }
 
+  /**
+   * Writes what the batch staged. The deletes go first, awaited; the inserts and the counters' update,
+   * which touch different tables, are sent one after another without waiting for each answer (a driver
+   * runs a transaction's statements in order; postgres.js pipelines them), so the database works while the
+   * next rows are built, and the writes cost one round trip instead of one each.
+   */
   async flush(seq: number): Promise<void> {
     const bulk = new BulkWriter(this.db, this.dialect);
     const ns = this.namespace;
-    const { docs, tokens } = await this.flushMemories(bulk);
     const links = [...this.links];
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
-    const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
     await bulk.deleteIds('engram_links', ns, gone);
-    await bulk.insert('engram_links', LINK_COLUMNS, kept, LINK_UPSERT);
-    const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
-    await bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones);
     await bulk.deletePairs('engram_changes', 'entity', ns, this.forgotten);
+    const writes: Promise<void>[] = [];
+    const send = (write: Promise<void>) => {
+      // Awaited below with the others; a failure before then must not go unhandled.
+      write.catch(() => {});
+      writes.push(write);
+    };
+    const { docs, tokens, pending } = await this.flushMemories(bulk, send);
+    const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
+    send(bulk.insert('engram_links', LINK_COLUMNS, kept, LINK_UPSERT));
+    const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
+    send(bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones));
     let next = seq;
     const changes = [...this.changes.values()].map((c) => [ns, c.entity, c.id, ++next, c.origin]);
-    await bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT);
+    send(bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT));
     const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
-    await bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT);
-    if (next === seq && docs === 0 && tokens === 0) return;
-    const sql = 'UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ? WHERE ns = ?';
-    await this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]);
+    send(bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT));
+    if (pending !== undefined) {
+      // Where the pending list starts, recorded with the counters: one statement, not two.
+      const sql = `UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ?, merged = ?,
+        pending = ? WHERE ns = ?`;
+      send(this.db.run(this.dialect.native(sql), [next, docs, tokens, pending.merged, pending.pending, ns]));
+    } else if (next !== seq || docs !== 0 || tokens !== 0) {
+      const sql = 'UPDATE engram_namespaces SET seq = ?, docs = docs + ?, tokens = tokens + ? WHERE ns = ?';
+      send(this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]));
+    }
+    await Promise.all(writes);
+  }
+
+  /** Called once the transaction committed: caches learn what it wrote. */
+  committed(): void {
+    this.learned?.();
   }
 
   /**
@@ -151,7 +188,8 @@ export class StagedWrites implements StoreTransaction {
     let language = this.meta.get(LANGUAGE_META);
     if (language === undefined) {
       const sql = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
-      const [row] = await this.db.all<{ value: string }>(sql, [this.namespace, LANGUAGE_META]);
+      const [row] = await (this.storedLanguage ??
+        this.db.all<{ value: string }>(sql, [this.namespace, LANGUAGE_META]));
       if (row !== undefined) language = JSON.parse(row.value) as Json;
     }
     await loadLanguage(language);
@@ -159,7 +197,10 @@ export class StagedWrites implements StoreTransaction {
   }
 
   /** Writes rows and postings; postings are rewritten only when the content changed. */
-  private async flushMemories(bulk: BulkWriter): Promise<{ docs: number; tokens: number }> {
+  private async flushMemories(
+    bulk: BulkWriter,
+    send: (write: Promise<void>) => void,
+  ): Promise<Omit<WrittenPostings, 'docOf' | 'committed' | 'written'>> {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
@@ -172,20 +213,23 @@ export class StagedWrites implements StoreTransaction {
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens } = await writePostings(
+    const { docOf, docs, tokens, committed, pending, written } = await writePostings(
       this.db,
       this.dialect,
       ns,
       texts,
       language,
       this.tails,
+      this.pendingBatches,
     );
+    this.learned = committed;
+    if (written !== undefined) send(written);
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    await bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT);
-    return { docs, tokens };
+    send(bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT));
+    return { docs, tokens, pending };
   }
 }

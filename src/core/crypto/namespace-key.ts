@@ -16,14 +16,15 @@ export async function readKeyInfo(store: MemoryStore, namespace: string): Promis
  * The server's side of key handling in one sync request: keeps the first key info proposed for a
  * namespace, applies a rotation from the current key, and refuses a push sealed with any key but the
  * namespace's (or a plaintext push into an encrypted namespace, or a sealed one into a plain one), so
- * nothing is ever stored under the wrong key.
+ * nothing is ever stored under the wrong key. `stored`: the namespace's key info, when already being read.
  */
 export async function settleKey(
   store: MemoryStore,
   namespace: string,
   request: SyncRequest,
+  stored: Promise<KeyInfo | null> = readKeyInfo(store, namespace),
 ): Promise<KeyInfo | null> {
-  let info = await readKeyInfo(store, namespace);
+  let info = await stored;
   const { key } = request;
   if (key?.rotate) {
     if (!info || info.keyId !== key.rotate.from) {

@@ -1,9 +1,10 @@
 import { readChangeStates } from '../change-states.js';
-import { settleKey } from '../crypto/namespace-key.js';
+import { readKeyInfo, settleKey } from '../crypto/namespace-key.js';
 import { EngramError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import { settleLanguage } from '../language.js';
 import { type ChangeOrigin, COLLECTED_SEQ_META, type MemoryStore } from '../store-contract.js';
+import { LANGUAGE_META } from '../text/index.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
   PULL_LIMIT_DEFAULT,
@@ -51,8 +52,14 @@ export async function serveSync(
     response.maxClockSkewMs = maxSkew;
     return response;
   }
-  const keyInfo = await settleKey(store, namespace, request);
-  if (request.language !== undefined) await settleLanguage(store, namespace, request.language);
+  // The namespace's key info and language are read side by side, not one round trip after the other.
+  const storedKey = readKeyInfo(store, namespace);
+  const storedLanguage = request.language === undefined ? undefined : store.getMeta(namespace, LANGUAGE_META);
+  storedLanguage?.catch(() => {});
+  const keyInfo = await settleKey(store, namespace, request, storedKey);
+  if (request.language !== undefined) {
+    await settleLanguage(store, namespace, request.language, 'language', storedLanguage);
+  }
   if (request.key) response.key = { info: keyInfo };
   if (request.push) {
     const at = now();
