@@ -174,5 +174,26 @@ if (!url) {
       expect(text).toMatch(/term >= 'auth'::text\) AND \(term < 'auti'::text/);
       expect(text).not.toContain('Seq Scan');
     });
+
+    it('searches the same through a client made with fetch_types: false, as the Worker makes its own', async () => {
+      // Without the catalog's types postgres.js hands arrays back as text; the postings statement must not
+      // depend on them (each pending bucket below holds one row per write, joined into one row per bucket).
+      const namespace = freshNamespace('untyped');
+      const typed = await createMemory({ store: storeIn(schema), namespace });
+      for (const roast of ['dark', 'light', 'medium', 'french', 'espresso']) {
+        await typed.add({ content: `Coffee, ${roast} roast, in the morning` });
+      }
+      const untypedStore = new PostgresStore(
+        postgresJs(url, { max: 2, fetch_types: false, connection: { search_path: schema } }),
+      );
+      const untyped = await createMemory({ store: untypedStore, namespace });
+      for (const query of ['coffee', 'roast morning', 'espres*', 'dark OR light']) {
+        const want = (await typed.search(query)).map((hit) => [hit.memory.id, hit.score]);
+        expect(want.length, query).toBeGreaterThan(0);
+        expect((await untyped.search(query)).map((hit) => [hit.memory.id, hit.score]), query).toEqual(want);
+      }
+      expect(await untyped.search('coffee')).toHaveLength(5);
+      await untypedStore.close();
+    });
   });
 }

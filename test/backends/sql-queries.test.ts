@@ -11,9 +11,9 @@ import { decodeVector, encodeVector } from '../../src/backends/sql/rows.js';
 
 /** What a Postgres postings clause selects, from blocks and from the pending list. */
 const BLOCKS =
-  "SELECT term, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, 0 AS pending";
+  "SELECT term, string_agg(data, ''::bytea) AS data, string_agg(length(data)::text, ',') AS sizes, 0 AS pending";
 const PENDING =
-  "SELECT bucket AS term, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, 1 AS pending";
+  "SELECT bucket AS term, string_agg(data, ''::bytea) AS data, string_agg(length(data)::text, ',') AS sizes, 1 AS pending";
 
 describe('SQL statements', () => {
   it('bounds a prefix by the next code point', () => {

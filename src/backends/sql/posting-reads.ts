@@ -41,8 +41,8 @@ export async function readSearchPostings(
   type Row = {
     term: string;
     data: Uint8Array;
-    /** Postgres: the sizes of the rows joined in `data`, in order. */
-    sizes?: number[];
+    /** Postgres: the sizes of the rows joined in `data`, in order, comma-separated. */
+    sizes?: string | null;
     pending?: number | string;
     docs?: number | string | null;
     tokens?: number | string | null;
@@ -59,8 +59,9 @@ export async function readSearchPostings(
       stats = { docs: Number(docs ?? 0), tokens: Number(tokens ?? 0) };
       continue;
     }
-    for (let start = 0, at = 0; at < (sizes?.length ?? 1); at++) {
-      const end = sizes === undefined ? data.length : start + sizes[at]!;
+    const cuts = typeof sizes === 'string' ? sizes.split(',') : undefined;
+    for (let start = 0, at = 0; at < (cuts?.length ?? 1); at++) {
+      const end = cuts === undefined ? data.length : start + Number(cuts[at]);
       const piece = data.subarray(start, end);
       start = end;
       if (kind === 0) {

@@ -74,7 +74,9 @@ export function countStatement(dialect: SqlDialect, namespace: string, query: Co
  * namespace's BM25 statistics come first, as a row marked `pending = 2` (one round trip for a search).
  * Postgres sends one row per term (or pending bucket): its rows' bytes joined by `string_agg`, with their
  * sizes in `sizes` to cut them apart again. At a million memories a search's terms have ~750 blocks, and
- * one row each cost the driver twice the server's time to parse (posting-reads.ts).
+ * one row each cost the driver twice the server's time to parse (posting-reads.ts). The sizes come as
+ * comma-separated text, not an array: a postgres.js client made with `fetch_types: false` (the Worker's)
+ * hands arrays back unparsed.
  */
 export function postingsStatement(
   dialect: SqlDialect,
@@ -91,7 +93,7 @@ export function postingsStatement(
   // Both aggregates of a group are fed its rows in the same order, so `sizes` follows `data`.
   const clause = (table: string, key: string, kind: number, where: string) =>
     postgres
-      ? `SELECT ${key === 'term' ? key : `${key} AS term`}, string_agg(data, ''::bytea) AS data, array_agg(length(data)) AS sizes, ` +
+      ? `SELECT ${key === 'term' ? key : `${key} AS term`}, string_agg(data, ''::bytea) AS data, string_agg(length(data)::text, ',') AS sizes, ` +
         `${kind} AS pending${stats ? ', NULL, NULL' : ''} FROM ${table} WHERE ns = ? AND ${where} GROUP BY ${key}`
       : `SELECT term, data FROM ${table} WHERE ns = ? AND ${where}`;
   const range = (key: string, end: string | null) =>
