@@ -190,7 +190,10 @@ if (!url) {
       for (const query of ['coffee', 'roast morning', 'espres*', 'dark OR light']) {
         const want = (await typed.search(query)).map((hit) => [hit.memory.id, hit.score]);
         expect(want.length, query).toBeGreaterThan(0);
-        expect((await untyped.search(query)).map((hit) => [hit.memory.id, hit.score]), query).toEqual(want);
+        expect(
+          (await untyped.search(query)).map((hit) => [hit.memory.id, hit.score]),
+          query,
+        ).toEqual(want);
       }
       expect(await untyped.search('coffee')).toHaveLength(5);
       await untypedStore.close();
