@@ -1,14 +1,12 @@
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
 import {
-  insertPending,
-  lastDocs,
   type PendingBlock,
   type PendingState,
   removeMergedPending,
+  writeMerged,
 } from './pending-postings.js';
-import { BlockRows, insertPackedBlocks } from './pending-rows.js';
-import { BLOCK_DOCS, blockOf, type Triples } from './posting-blocks.js';
+import { BLOCK_DOCS, type Triples } from './posting-blocks.js';
 
 /** The namespace row as a batch left it: where the pending list starts, how many batches, the next number. */
 export interface PendingAfter extends PendingState {
@@ -120,35 +118,9 @@ export async function mergeKnownPending(
   for (const block of mergeBatches([...known, batch])) {
     (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
   }
-  const lastMergedGroup = state.merged > 0 ? blockOf(state.merged - 1) : -1;
-  const existing = await lastDocs(
-    db,
-    dialect,
-    namespace,
-    below.filter((b) => b.grp <= lastMergedGroup),
-  );
-  const inserts = new BlockRows(below.length);
-  const appends = new BlockRows(0);
-  for (const block of below) {
-    const last = existing.get(block.term)?.get(block.grp);
-    (last === undefined ? inserts : appends).add(block, last ?? 0);
-  }
-  await insertPackedBlocks(db, dialect, namespace, inserts.terms, inserts.groups, inserts.packed);
-  await insertPackedBlocks(
-    db,
-    dialect,
-    namespace,
-    appends.terms,
-    appends.groups,
-    appends.packed,
-    BLOCK_APPEND,
-  );
-  await insertPending(db, dialect, namespace, rest);
+  await writeMerged(db, dialect, namespace, state, below, rest);
   return { after: { merged: boundary, pending: rest.length > 0 ? 1 : 0 }, rest };
 }
-
-const BLOCK_APPEND =
-  ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = engram_postings.data || excluded.data';
 
 /** A (term, group) in the batches being merged: its postings in each batch holding it, in batch order. */
 interface Gathered {

@@ -226,6 +226,23 @@ export async function mergePending(
   for (const list of merged.values()) {
     for (const block of list) (block.grp * BLOCK_DOCS < boundary ? below : rest).push(block);
   }
+  await writeMerged(db, dialect, namespace, state, below.sort(byKey), rest.sort(byKey));
+  return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
+}
+
+/**
+ * The end of a merge, shared by mergePending and mergeKnownPending (pending-batches.ts): `below` (blocks of
+ * documents under the boundary, in key order) into the posting blocks — inserted whole where the block
+ * cannot exist yet, appended in the statement where it may — and `rest` (key order) back as pending rows.
+ */
+export async function writeMerged(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  state: PendingState,
+  below: readonly (MergingBlock | PendingBlock)[],
+  rest: readonly MergingBlock[] | readonly PendingBlock[],
+): Promise<void> {
   // Blocks hold only documents below `merged`: a group above its last one has none yet.
   const lastMergedGroup = state.merged > 0 ? blockOf(state.merged - 1) : -1;
   const existing = await lastDocs(
@@ -236,7 +253,7 @@ export async function mergePending(
   );
   const inserts = new BlockRows(below.length);
   const appends = new BlockRows(0);
-  for (const block of below.sort(byKey)) {
+  for (const block of below) {
     const last = existing.get(block.term)?.get(block.grp);
     (last === undefined ? inserts : appends).add(block, last ?? 0);
   }
@@ -250,8 +267,7 @@ export async function mergePending(
     appends.packed,
     BLOCK_APPEND,
   );
-  await insertPending(db, dialect, namespace, rest.sort(byKey));
-  return { merged: boundary, pending: rest.length > 0 ? 1 : 0 };
+  await insertPending(db, dialect, namespace, rest);
 }
 
 /** Deletes the namespace's pending rows, once a merge has read them. */
@@ -264,7 +280,7 @@ export async function removeMergedPending(db: SqlQueries, dialect: SqlDialect, n
  * order: the term's UTF-8 length and bytes, then its postings' length and bytes (encodeTriples from 0).
  * `blocks` come in key order (term, group), so a term's groups are adjacent.
  */
-export async function insertPending(
+async function insertPending(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
@@ -353,7 +369,7 @@ function joinBytes(parts: readonly Uint8Array[]): Uint8Array {
 }
 
 /** The last document of each of these blocks that exists, by term then group (the whole rows travel). */
-export async function lastDocs(
+async function lastDocs(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
