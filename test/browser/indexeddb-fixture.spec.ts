@@ -9,20 +9,27 @@ import expectedV4Url from '../fixtures/indexeddb-v4-expected.json?url';
 import { expectedState, readState } from '../fixtures/v4-dataset.js';
 import expectedUrl from '../fixtures/v4-expected.json?url';
 
+/**
+ * Recreates the fixture image in Chromium's IndexedDB, opens it with today's store (upgrading it) and
+ * reopens it, each time reading what was recorded; returns the image and the database opened raw.
+ */
+async function upgradesAndReadsTheSame(label: string, image: string, expected: string) {
+  const loaded = (await (await fetch(image)).json()) as IndexedDBImage;
+  const want = await expectedState(await (await fetch(expected)).json());
+  const name = `engram-fixture-${label}-${Date.now()}`;
+  await loadIndexedDB(name, loaded);
+  for (let open = 0; open < 2; open++) {
+    const store = new IndexedDBStore({ name });
+    expect(JSON.parse(JSON.stringify(await readState(store)))).toStrictEqual(want);
+    await store.close();
+  }
+  return { image: loaded, raw: await openDB(name) };
+}
+
 // The IndexedDB database of commit 9123c4c (schema v3), recreated in real Chromium's IndexedDB, opened and
 // upgraded by today's store: everything reads as recorded then (see test/migrations/v4-fixtures.test.ts).
 it('IndexedDB in Chromium: a v3 database from the fixture opens, upgrades and reads the same', async () => {
-  const image = (await (await fetch(imageUrl)).json()) as IndexedDBImage;
-  const expected = await expectedState(await (await fetch(expectedUrl)).json());
-  const name = `engram-fixture-v3-${Date.now()}`;
-  await loadIndexedDB(name, image);
-  const store = new IndexedDBStore({ name });
-  expect(JSON.parse(JSON.stringify(await readState(store)))).toStrictEqual(expected);
-  await store.close();
-  const again = new IndexedDBStore({ name });
-  expect(JSON.parse(JSON.stringify(await readState(again)))).toStrictEqual(expected);
-  await again.close();
-  const raw = await openDB(name);
+  const { image, raw } = await upgradesAndReadsTheSame('v3', imageUrl, expectedUrl);
   expect(raw.version).toBeGreaterThanOrEqual(image.version);
   raw.close();
 });
@@ -30,18 +37,8 @@ it('IndexedDB in Chromium: a v3 database from the fixture opens, upgrades and re
 // The same dataset written by commit 6fcedac, the last code on schema v4 (write-indexeddb-v4-fixture.ts):
 // in Chromium's IndexedDB, the memory rows move to string keys and everything reads as that code read it.
 it('IndexedDB in Chromium: a v4 database from the fixture opens, upgrades to v5 and reads the same', async () => {
-  const image = (await (await fetch(imageV4Url)).json()) as IndexedDBImage;
-  const expected = await expectedState(await (await fetch(expectedV4Url)).json());
+  const { image, raw } = await upgradesAndReadsTheSame('v4', imageV4Url, expectedV4Url);
   expect(image.version).toBe(4);
-  const name = `engram-fixture-v4-${Date.now()}`;
-  await loadIndexedDB(name, image);
-  const store = new IndexedDBStore({ name });
-  expect(JSON.parse(JSON.stringify(await readState(store)))).toStrictEqual(expected);
-  await store.close();
-  const again = new IndexedDBStore({ name });
-  expect(JSON.parse(JSON.stringify(await readState(again)))).toStrictEqual(expected);
-  await again.close();
-  const raw = await openDB(name);
   expect(raw.version).toBe(SCHEMA_VERSION);
   expect(raw.transaction('memories').store.keyPath).toBeNull();
   const memories = image.stores.find((s) => s.name === 'memories')!.rows;

@@ -54,6 +54,23 @@ async function expectPurge(store: MemoryStore, state = expected): Promise<void> 
   expect(JSON.parse(JSON.stringify(records.sort((a, b) => (a.id < b.id ? -1 : 1))))).toStrictEqual(left);
 }
 
+/**
+ * Loads an IndexedDB image into fake-indexeddb, opens it with today's store (upgrading it) and reopens it,
+ * each time reading `state`, then purges through it; returns the database opened raw.
+ */
+async function idbUpgradesAndReadsTheSame(label: string, image: IndexedDBImage, state: typeof expected) {
+  const name = `fixture-${label}-${Date.now()}`;
+  await loadIndexedDB(name, image);
+  const store = new IndexedDBStore({ name });
+  expect(await stateOf(store)).toStrictEqual(state);
+  await store.close();
+  const again = new IndexedDBStore({ name });
+  expect(await stateOf(again)).toStrictEqual(state);
+  await expectPurge(again, state);
+  await again.close();
+  return openDB(name);
+}
+
 describe('migrations from the schema of commit 9123c4c keep every record and every search result', () => {
   it('the fixture itself is what the test expects (not empty, all parts present)', () => {
     const fixture = expected.fixture as Record<string, Json[]>;
@@ -81,34 +98,16 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
   });
 
   it('IndexedDB (fake-indexeddb): a v3 database opens, upgrades, reads the same, and reopens the same', async () => {
-    const name = `fixture-v3-${Date.now()}`;
-    await loadIndexedDB(name, idbImage);
-    const store = new IndexedDBStore({ name });
-    expect(await stateOf(store)).toStrictEqual(expected);
-    await store.close();
-    const again = new IndexedDBStore({ name });
-    expect(await stateOf(again)).toStrictEqual(expected);
-    await expectPurge(again);
-    await again.close();
-    const raw = await openDB(name);
+    const raw = await idbUpgradesAndReadsTheSame('v3', idbImage, expected);
     expect(raw.version).toBeGreaterThanOrEqual(idbImage.version);
     raw.close();
   });
 
   it('IndexedDB (fake-indexeddb): a v4 database moves its memory rows to string keys and reads the same', async () => {
     expect(idbImageV4.version).toBe(4);
-    const name = `fixture-v4-${Date.now()}`;
-    await loadIndexedDB(name, idbImageV4);
-    const store = new IndexedDBStore({ name });
-    expect(await stateOf(store)).toStrictEqual(expectedV4);
-    await store.close();
-    const again = new IndexedDBStore({ name });
-    expect(await stateOf(again)).toStrictEqual(expectedV4);
-    await expectPurge(again, expectedV4);
-    await again.close();
+    const raw = await idbUpgradesAndReadsTheSame('v4', idbImageV4, expectedV4);
     // Read back with raw idb: every memory row of the image, under `namespace NUL id`, with string
     // kind and tag index keys and its feed entry where it was.
-    const raw = await openDB(name);
     expect(raw.version).toBe(SCHEMA_VERSION);
     const memories = raw.transaction('memories').store;
     expect(memories.keyPath).toBeNull();
