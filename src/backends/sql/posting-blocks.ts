@@ -44,7 +44,7 @@ export function encodeBlock(postings: readonly BlockPosting[], after = 0): Uint8
 
 /**
  * Writes `value` (a non-negative safe integer) as a varint into `out` at `at`, returning where the next
- * byte goes; `out` needs room for 8 bytes. Safe integers exceed 32 bits, hence division, not shifts.
+ * byte goes; `out` needs room for 8 bytes. Shifts below 2^31; above, division (JavaScript shifts are 32-bit).
  */
 export function putVarint(out: Uint8Array, at: number, value: number): number {
   if (value < 0x80) {
