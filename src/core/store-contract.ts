@@ -33,6 +33,36 @@ export const MEMORY_FIELDS = [
 ] as const;
 export type MemoryField = (typeof MEMORY_FIELDS)[number];
 
+/** The stamp every field carries when one write set them all (a memory never edited), else undefined. */
+export function loneStamp(clocks: FieldClocks): string | undefined {
+  const stamp = clocks[MEMORY_FIELDS[0]];
+  const uniform =
+    stamp !== undefined &&
+    Object.keys(clocks).length === MEMORY_FIELDS.length &&
+    MEMORY_FIELDS.every((field) => clocks[field] === stamp);
+  return uniform ? stamp : undefined;
+}
+
+/**
+ * Clocks giving every field one stamp: how stores read back a lone stamp. Written as a literal (the type
+ * makes it name every field of MEMORY_FIELDS): building it from MEMORY_FIELDS made an array of entries per
+ * record, 11% of the CPU of reading a search's records on sql.js.
+ */
+export function stampEveryField(stamp: string): Record<MemoryField, string> {
+  return {
+    content: stamp,
+    kind: stamp,
+    tags: stamp,
+    metadata: stamp,
+    embedding: stamp,
+    importance: stamp,
+    expiresAt: stamp,
+    embeddingModel: stamp,
+    validFrom: stamp,
+    validTo: stamp,
+  };
+}
+
 export const LINK_FIELDS = ['type', 'weight', 'metadata'] as const;
 export type LinkField = (typeof LINK_FIELDS)[number];
 

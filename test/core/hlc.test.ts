@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatHlc, HybridLogicalClock, hlcToIso, hlcWallMs, isHlc, parseHlc } from '../../src/core/hlc.js';
+import {
+  formatHlc,
+  HybridLogicalClock,
+  hlcToIso,
+  hlcWallMs,
+  isHlc,
+  isoOfMs,
+  parseHlc,
+} from '../../src/core/hlc.js';
 
 /** The grammar the hand-written parser must accept exactly (it replaced this regular expression). */
 const GRAMMAR = /^([0-9a-f]{12})-([0-9a-f]{4})-([A-Za-z0-9._:-]{1,64})$/;
@@ -81,5 +89,35 @@ describe('HLC stamps', () => {
     clock.observe('0190a1b2c3d4-zzzz-x'); // malformed
     clock.observe(`${(now + 900).toString(16).padStart(12, '0')}-0001-bad node`); // malformed node
     expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 500, counter: 8, node: 'me' });
+  });
+});
+
+describe('isoOfMs', () => {
+  it('writes what Date#toISOString writes, across the four-digit years and past them', () => {
+    const last = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    const instants = [
+      0,
+      1,
+      Date.UTC(2000, 1, 29, 12, 0, 0, 5), // a leap day of a century divisible by 400
+      Date.UTC(2100, 1, 28, 23, 59, 59, 999), // 2100 is not a leap year
+      Date.UTC(2100, 2, 1),
+      Date.UTC(2024, 11, 31, 23, 59, 59, 999),
+      last,
+      last + 1, // a six-digit year: Date formats it
+      -1, // before 1970
+      -62_198_755_200_000, // year 0
+      1.5, // not a whole millisecond
+    ];
+    let seed = 7;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      instants.push(Math.floor((seed / 2_147_483_648) * last));
+      instants.push(1_700_000_000_000 + seed); // recent instants, a day's worth of milliseconds apart
+    }
+    for (const ms of instants) expect(isoOfMs(ms), String(ms)).toBe(new Date(ms).toISOString());
+  });
+
+  it('throws as Date does for an instant that is not one', () => {
+    expect(() => isoOfMs(Number.NaN)).toThrow(RangeError);
   });
 });

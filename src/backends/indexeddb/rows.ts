@@ -1,8 +1,9 @@
 import {
   type FieldClocks,
   type LinkRecord,
-  MEMORY_FIELDS,
+  loneStamp,
   type MemoryRecord,
+  stampEveryField,
   type Tombstone,
 } from '../../core/store-contract.js';
 import { feedKey, labelKey } from './keys.js';
@@ -30,18 +31,11 @@ export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, 
  * seven repeated stamps (about 300 bytes, as much as a typical content).
  */
 function packClocks(clocks: FieldClocks): FieldClocks | string {
-  const stamp = clocks[MEMORY_FIELDS[0]];
-  const uniform =
-    stamp !== undefined &&
-    Object.keys(clocks).length === MEMORY_FIELDS.length &&
-    MEMORY_FIELDS.every((field) => clocks[field] === stamp);
-  return uniform ? stamp : clocks;
+  return loneStamp(clocks) ?? clocks;
 }
 
 export function unpackClocks(clocks: FieldClocks | string): FieldClocks {
-  return typeof clocks === 'string'
-    ? Object.fromEntries(MEMORY_FIELDS.map((field) => [field, clocks]))
-    : clocks;
+  return typeof clocks === 'string' ? stampEveryField(clocks) : clocks;
 }
 
 export const toLinkRecord = ({ link, clocks }: LinkRow): LinkRecord => ({ link, clocks });

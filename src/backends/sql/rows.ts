@@ -4,8 +4,9 @@ import {
   type Entity,
   type FieldClocks,
   type LinkRecord,
-  MEMORY_FIELDS,
+  loneStamp,
   type MemoryRecord,
+  stampEveryField,
   type Tombstone,
 } from '../../core/store-contract.js';
 import type { SqlParam } from './executor.js';
@@ -116,12 +117,8 @@ export function epochMs(iso: string | undefined): number | null {
  * the stamp, which no JSON text starts with (15 of its 37 bytes; 1.3% of a 10K-memory sql.js file).
  */
 function packClocks(clocks: FieldClocks, createdMs: number | null): string {
-  const stamp = clocks[MEMORY_FIELDS[0]];
-  const uniform =
-    stamp !== undefined &&
-    Object.keys(clocks).length === MEMORY_FIELDS.length &&
-    MEMORY_FIELDS.every((field) => clocks[field] === stamp);
-  if (!uniform) return JSON.stringify(clocks);
+  const stamp = loneStamp(clocks);
+  if (stamp === undefined) return JSON.stringify(clocks);
   const wall = createdMs === null ? undefined : hlcWallPrefix(createdMs);
   return wall !== undefined && stamp.startsWith(wall)
     ? `@${stamp.slice(wall.length)}`
@@ -133,9 +130,7 @@ function unpackClocks(text: string, createdMs: Integer | null): FieldClocks {
     text.startsWith('@') && createdMs !== null
       ? hlcWallPrefix(Number(createdMs)) + text.slice(1)
       : (JSON.parse(text) as FieldClocks | string);
-  return typeof clocks === 'string'
-    ? Object.fromEntries(MEMORY_FIELDS.map((field) => [field, clocks]))
-    : clocks;
+  return typeof clocks === 'string' ? stampEveryField(clocks) : clocks;
 }
 
 /**
