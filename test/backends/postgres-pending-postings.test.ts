@@ -10,7 +10,7 @@ import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
 import type { MemoryWrite } from '../../src/core/store-contract.js';
 import { memoryRecordToWrite } from '../../src/core/sync/records.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
-import { CURRENT_SQL_VERSION } from './sql-legacy.js';
+import { CURRENT_SQL_VERSION, downgradePostgresToVersion12 } from './sql-legacy.js';
 
 /**
  * Postgres' pending list (pending-postings.ts): new postings wait in `engram_pending` and are merged into
@@ -309,6 +309,8 @@ describe('schema v7 -> v8: the pending list arrives empty, and every search stay
     await expectSameSearches(mem, merged);
     await mem.close();
     expect((await db.query('SELECT * FROM engram_pending')).rows).toEqual([]);
+    // v10-v12 run again harmlessly on today's rows; v13's feed layout is undone first.
+    await downgradePostgresToVersion12(db);
     await db.exec(`DROP TABLE engram_pending;
       ALTER TABLE engram_namespaces DROP COLUMN merged, DROP COLUMN pending;
       DELETE FROM engram_schema_version WHERE version > 7`);
@@ -363,6 +365,7 @@ async function toVersion8Buckets(db: PGlite): Promise<void> {
       row.bytes.push(...varint(name.length), ...name, ...varint(postings.length), ...postings);
     });
   }
+  await downgradePostgresToVersion12(db);
   await db.exec('DELETE FROM engram_pending; DELETE FROM engram_schema_version WHERE version > 8');
   for (const { ns, bucket, first, bytes } of v8.values()) {
     await db.query('INSERT INTO engram_pending (ns, bucket, first, data) VALUES ($1, $2, $3, $4)', [

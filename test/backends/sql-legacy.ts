@@ -3,11 +3,38 @@ import type { Database } from 'sql.js';
 import { indexText } from '../../src/store/index.js';
 
 /**
+ * The change feed as v1-v12 laid it out (v13 keys it by (ns, seq) and keeps each entry's number in the
+ * memory, link and tombstone rows): keyed by (ns, entity, id), with an (ns, seq) index.
+ */
+const v12Feed = (key: string, int: string, keyed: string) => `
+  CREATE TABLE engram_feed (ns ${key} NOT NULL, entity TEXT NOT NULL, id ${key} NOT NULL, seq ${int} NOT NULL,
+    origin TEXT NOT NULL, PRIMARY KEY (ns, entity, id))${keyed};
+  INSERT INTO engram_feed (ns, entity, id, seq, origin) SELECT ns, entity, id, seq, origin FROM engram_changes;
+  DROP TABLE engram_changes;
+  ALTER TABLE engram_feed RENAME TO engram_changes;
+  CREATE INDEX engram_changes_by_seq ON engram_changes (ns, seq);
+  ALTER TABLE engram_memories DROP COLUMN seq;
+  ALTER TABLE engram_links DROP COLUMN seq;
+  ALTER TABLE engram_tombstones DROP COLUMN seq;
+  DELETE FROM engram_schema_version WHERE version > 12`;
+
+/** Turns a database written by today's SqlJsStore back into schema version 12 with the raw library. */
+export function downgradeToVersion12(db: Database): void {
+  db.exec(v12Feed('TEXT', 'INTEGER', ' WITHOUT ROWID'));
+}
+
+/** `downgradeToVersion12` on a PGlite database written by today's PostgresStore. */
+export async function downgradePostgresToVersion12(db: PGlite): Promise<void> {
+  await db.exec(v12Feed('TEXT COLLATE "C"', 'BIGINT', ''));
+}
+
+/**
  * Turns a database written by today's SqlJsStore back into schema version 9 with the raw library: the
  * memories' instants and clocks as written (v10 and v12 pack them, src/backends/sql/rows.ts packDates and
  * packClocks), the doc index with ids (v11 drops them).
  */
 export function downgradeToVersion9(db: Database): void {
+  downgradeToVersion12(db);
   db.run(`UPDATE engram_memories SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch')
     WHERE created_at = '' AND created_ms IS NOT NULL`);
   db.run(UNPACK_UPDATED_AT);
@@ -71,12 +98,14 @@ export function downgradeToVersion1(db: Database): void {
 /**
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
- * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks).
+ * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
+ * v13 the change feed keyed by (ns, seq)).
  */
-export const CURRENT_SQL_VERSION = 12;
+export const CURRENT_SQL_VERSION = 13;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {
+  await downgradePostgresToVersion12(db);
   await db.exec(`UPDATE engram_memories SET created_at =
       to_char(TIMESTAMP 'epoch' + created_ms * INTERVAL '1 millisecond', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     WHERE created_at = '' AND created_ms IS NOT NULL;

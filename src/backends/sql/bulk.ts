@@ -36,16 +36,20 @@ export class BulkWriter {
     }
   }
 
-  /** Deletes rows by (namespace, key, id), the primary key of postings and tags, so each pair is one probe. */
-  async deletePairs(
-    table: string,
-    key: string,
+  /**
+   * Deletes the change-feed entries of the rows of `table` with these ids, before those rows change or go:
+   * a row holds the number of its entity's entry (`seq`), the feed's key, so each is two key probes.
+   */
+  async deleteChangesOf(
+    table: 'engram_memories' | 'engram_links' | 'engram_tombstones',
     namespace: string,
-    pairs: readonly [string, string][],
+    ids: readonly string[],
   ): Promise<void> {
-    for (const slice of slices(pairs, (this.dialect.maxParams - 1) / 2)) {
-      const sql = `DELETE FROM ${table} WHERE ns = ? AND (${key}, id) IN (VALUES ${placeholders(slice.length, 2)})`;
-      await this.db.run(this.dialect.native(sql), [namespace, ...flatten(slice)]);
+    for (const slice of slices(ids, this.dialect.maxParams - 2)) {
+      const list = this.dialect.inList('id', slice);
+      const sql = `DELETE FROM engram_changes WHERE ns = ? AND seq IN
+        (SELECT seq FROM ${table} WHERE ns = ? AND ${list.sql})`;
+      await this.db.run(this.dialect.native(sql), [namespace, namespace, ...list.params]);
     }
   }
 }

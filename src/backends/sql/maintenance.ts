@@ -32,7 +32,6 @@ function wallOf(column: string, dialect: SqlDialect): string {
 
 interface Candidate {
   id: string;
-  entity: string;
   seq: Integer | null;
   origin: string | null;
 }
@@ -49,8 +48,8 @@ export function collectTombstones(
 ): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.run(dialect.native('UPDATE engram_namespaces SET seq = seq WHERE ns = ?'), [namespace]);
-    const sql = `SELECT t.id, t.entity, c.seq, c.origin FROM engram_tombstones t
-      LEFT JOIN engram_changes c ON c.ns = t.ns AND c.entity = t.entity AND c.id = t.id
+    const sql = `SELECT t.id, c.seq, c.origin FROM engram_tombstones t
+      LEFT JOIN engram_changes c ON c.ns = t.ns AND c.seq = t.seq
       WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? ORDER BY t.clock LIMIT ?`;
     // Unpushed local deletes are skipped after the query: read a little more than `limit` to make up for them.
     const before = options.before.slice(0, 12);
@@ -61,17 +60,10 @@ export function collectTombstones(
       .slice(0, options.limit);
     if (gone.length === 0) return 0;
     const bulk = new BulkWriter(tx, dialect);
-    await bulk.deleteIds(
-      'engram_tombstones',
-      namespace,
-      gone.map((r) => r.id),
-    );
-    await bulk.deletePairs(
-      'engram_changes',
-      'entity',
-      namespace,
-      gone.map((r) => [r.entity, r.id]),
-    );
+    const ids = gone.map((r) => r.id);
+    // The entries first: they are found through the tombstones' rows.
+    await bulk.deleteChangesOf('engram_tombstones', namespace, ids);
+    await bulk.deleteIds('engram_tombstones', namespace, ids);
     const [stored] = await tx.all<{ value: string }>(
       dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?'),
       [namespace, COLLECTED_SEQ_META],

@@ -18,15 +18,16 @@ import { type TextChange, type WrittenPostings, writePostings } from './posting-
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
-const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock'];
-const CHANGE_COLUMNS = ['ns', 'entity', 'id', 'seq', 'origin'];
+/** A row of memories, links and tombstones ends with the number of its entity's feed entry (`seq`). */
+const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock', 'seq'];
+const CHANGE_COLUMNS = ['ns', 'seq', 'entity', 'id', 'origin'];
 const META_COLUMNS = ['ns', 'key', 'value'];
 // The conflict clauses are the same on every write: built once.
-const MEMORY_UPSERT = upsertOn(['ns', 'id'], MEMORY_COLUMNS);
-/** The memory columns and the document number of its text (posting-blocks.ts). */
-const MEMORY_DOC_COLUMNS = [...MEMORY_COLUMNS, 'doc'];
-const LINK_UPSERT = upsertOn(['ns', 'id'], LINK_COLUMNS);
-const CHANGE_UPSERT = upsertOn(['ns', 'entity', 'id'], CHANGE_COLUMNS);
+const MEMORY_UPSERT = upsertOn(['ns', 'id'], [...MEMORY_COLUMNS, 'seq']);
+/** The memory columns, the document number of its text (posting-blocks.ts) and its feed entry's number. */
+const MEMORY_ROW_COLUMNS = [...MEMORY_COLUMNS, 'doc', 'seq'];
+const LINK_ROW_COLUMNS = [...LINK_COLUMNS, 'seq'];
+const LINK_UPSERT = upsertOn(['ns', 'id'], LINK_ROW_COLUMNS);
 const META_UPSERT = upsertOn(['ns', 'key'], META_COLUMNS);
 
 /** A memory as the database holds it before the batch (`stored`) and as the batch leaves it (`next`, null: gone). */
@@ -48,8 +49,6 @@ export class StagedWrites implements StoreTransaction {
   /** Keyed `entity:id`, re-inserted on each change so that Map order is feed order. */
   private readonly changes = new Map<string, Omit<ChangeEntry, 'seq'>>();
   private readonly meta = new Map<string, Json>();
-  /** Feed entries dropped by a `forget` batch, as (entity, id). */
-  private readonly forgotten: [string, string][] = [];
   /** What the store learns once the transaction committed (`committed()`). */
   private learned: (() => void) | undefined;
   /** The namespace's `language` meta row, read with the lock (`lockNamespace`). */
@@ -102,10 +101,6 @@ export class StagedWrites implements StoreTransaction {
     this.meta.set(key, value);
   }
 
-  forgetChange(entity: Entity, id: string): void {
-    this.forgotten.push([entity, id]);
-  }
-
   private stageMemory(id: string, stored: MemoryRecord | undefined, next: MemoryRecord | null): void {
     const staged = this.memories.get(id);
     if (staged) staged.next = next;
@@ -140,23 +135,45 @@ export class StagedWrites implements StoreTransaction {
     const bulk = new BulkWriter(this.db, this.dialect);
     const ns = this.namespace;
     const links = [...this.links];
+    // An entity's feed entry moves to a new number, or goes with a forgotten record: the old entry is found
+    // through the number its stored row holds, so first, while the rows are as they were. Every stored
+    // memory and link the batch touches is staged here (core reads them before changing them); a tombstone
+    // is never replaced.
+    const storedMemories = [...this.memories].filter(([, { stored }]) => stored).map(([id]) => id);
+    await bulk.deleteChangesOf('engram_memories', ns, storedMemories);
+    await bulk.deleteChangesOf(
+      'engram_links',
+      ns,
+      links.map(([id]) => id),
+    );
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
     await bulk.deleteIds('engram_links', ns, gone);
-    await bulk.deletePairs('engram_changes', 'entity', ns, this.forgotten);
     const writes: Promise<void>[] = [];
     const send = (write: Promise<void>) => {
       // Awaited below with the others; a failure before then must not go unhandled.
       write.catch(() => {});
       writes.push(write);
     };
-    const { docs, tokens, pending } = await this.flushMemories(bulk, send);
-    const kept = links.flatMap(([, record]) => (record ? [linkToRow(ns, record)] : []));
-    send(bulk.insert('engram_links', LINK_COLUMNS, kept, LINK_UPSERT));
-    const tombstones = this.tombstones.map((t) => [ns, t.id, t.entity, t.clock]);
-    send(bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones));
     let next = seq;
-    const changes = [...this.changes.values()].map((c) => [ns, c.entity, c.id, ++next, c.origin]);
-    send(bulk.insert('engram_changes', CHANGE_COLUMNS, changes, CHANGE_UPSERT));
+    const seqOf = new Map<string, number>();
+    const changes = [...this.changes].map(([key, c]) => {
+      seqOf.set(key, ++next);
+      return [ns, next, c.entity, c.id, c.origin];
+    });
+    const { docs, tokens, pending } = await this.flushMemories(bulk, send, seqOf);
+    const kept = links.flatMap(([id, record]) =>
+      record ? [[...linkToRow(ns, record), seqOf.get(`link:${id}`) ?? null]] : [],
+    );
+    send(bulk.insert('engram_links', LINK_ROW_COLUMNS, kept, LINK_UPSERT));
+    const tombstones = this.tombstones.map((t) => [
+      ns,
+      t.id,
+      t.entity,
+      t.clock,
+      seqOf.get(`${t.entity}:${t.id}`) ?? null,
+    ]);
+    send(bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones));
+    send(bulk.insert('engram_changes', CHANGE_COLUMNS, changes));
     const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
     send(bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT));
     if (pending !== undefined) {
@@ -200,6 +217,7 @@ export class StagedWrites implements StoreTransaction {
   private async flushMemories(
     bulk: BulkWriter,
     send: (write: Promise<void>) => void,
+    seqOf: ReadonlyMap<string, number>,
   ): Promise<Omit<WrittenPostings, 'docOf' | 'committed' | 'written'>> {
     const ns = this.namespace;
     const gone: string[] = [];
@@ -226,10 +244,11 @@ export class StagedWrites implements StoreTransaction {
     if (written !== undefined) send(written);
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
-      if (next) rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null]);
+      if (next)
+        rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null, seqOf.get(`memory:${id}`) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    send(bulk.insert('engram_memories', MEMORY_DOC_COLUMNS, rows, MEMORY_UPSERT));
+    send(bulk.insert('engram_memories', MEMORY_ROW_COLUMNS, rows, MEMORY_UPSERT));
     return { docs, tokens, pending };
   }
 }
