@@ -55,7 +55,9 @@ export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransacti
     }
     const place = text!.add(id, content);
     if (embedding) writes.track(vectors.put(Float64Array.from(embedding), [namespace, id]));
-    writes.track(cursor.update(toMemoryRow(record, place, entryOf(namespace, 'memory', id))));
+    // The entry stays on the row (the `feed` index), as on every row until v6; v5's step adds its key.
+    const { seq, origin } = entryOf(namespace, 'memory', id);
+    writes.track(cursor.update({ ...toMemoryRow(record, place, seq), origin }));
   }
   await text?.flush();
   for (let cursor = await tx.objectStore('links').openCursor(); cursor; cursor = await cursor.continue()) {
