@@ -99,7 +99,7 @@ describe('IndexedDBStore schema versions', () => {
     const check = await openDB(name);
     expect(check.version).toBe(SCHEMA_VERSION);
     expect([...check.objectStoreNames].sort()).toEqual(STORES);
-    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['feed', 'kind', 'tags']);
+    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
     check.close();
   });
 });

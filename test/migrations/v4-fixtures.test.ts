@@ -8,7 +8,7 @@ import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import type { MemoryRow } from '../../src/backends/indexeddb/schema.js';
+import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
@@ -21,7 +21,12 @@ import {
   type WriteBatch,
 } from '../../src/index.js';
 import { formatHlc, MEMORY_FIELDS } from '../../src/store/index.js';
-import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
+import {
+  type IndexedDBImage,
+  loadIndexedDB,
+  memoryFeedOfBlocks,
+  memoryFeedOfImage,
+} from '../fixtures/indexeddb-dump.js';
 import {
   EXPIRED_AT_READ,
   expectedState,
@@ -132,19 +137,20 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     expect(idbImageV4.version).toBe(4);
     const raw = await idbUpgradesAndReadsTheSame('v4', idbImageV4, expectedV4);
     // Read back with raw idb: every memory row of the image, under `namespace NUL id`, with string
-    // kind and tag index keys and its feed entry where it was.
+    // kind and tag index keys, its feed key as v5 wrote it, and its feed entry (in a block since v6).
     expect(raw.version).toBe(SCHEMA_VERSION);
     const memories = raw.transaction('memories').store;
     expect(memories.keyPath).toBeNull();
-    expect(memories.indexNames.length).toBe(3);
+    expect([...memories.indexNames].sort()).toEqual(['kind', 'tags']);
+    expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV4, EXPIRED_AT_READ));
     const before = idbImageV4.stores.find((s) => s.name === 'memories')!.rows;
     const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string[])[1]!));
     const keys = await raw.getAllKeys('memories');
     expect(keys).toEqual(left.map(({ key }) => (key as string[]).join('\u0000')));
     for (const { key, value } of left) {
       const [namespace, id] = key as [string, string];
-      const { memory, seq, origin, group, slot } = value as MemoryRow;
-      const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRow;
+      const { memory, seq, origin, group, slot } = value as MemoryRowV5;
+      const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRowV5;
       expect(row).toMatchObject({ memory, seq, origin, group, slot });
       expect(row.kindKey).toBe(`${namespace}\u0000${memory.kind}`);
       expect(row.feedKey).toBe(`${namespace}\u0000${String(seq).padStart(16, '0')}`);
@@ -153,7 +159,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     raw.close();
   });
 
-  it('IndexedDB (fake-indexeddb): a v5 database gains feed blocks, keeps its rows as they were and reads the same', async () => {
+  it('IndexedDB (fake-indexeddb): a v5 database moves its feed entries into blocks, keeps its rows as they were and reads the same', async () => {
     expect(idbImageV5.version).toBe(5);
     const raw = await idbUpgradesAndReadsTheSame('v5', idbImageV5, recordedV5);
     expect(raw.version).toBe(SCHEMA_VERSION);
@@ -163,7 +169,9 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string).split('\u0000')[1]!));
     expect(await raw.getAllKeys('memories')).toEqual(left.map(({ key }) => key));
     expect(await raw.getAll('memories')).toEqual(left.map(({ value }) => value));
-    expect(await raw.getAll('feedBlocks')).toEqual([]);
+    // Their feed entries moved into blocks, the purged memory's retired with it; the index went.
+    expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV5, EXPIRED_AT_READ));
+    expect([...raw.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
     raw.close();
   });
 

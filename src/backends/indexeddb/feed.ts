@@ -1,7 +1,7 @@
 import type { IDBPObjectStore, IDBPTransaction } from 'idb';
 import type { ChangeEntry, ChangeOrigin } from '../../core/store-contract.js';
-import { feedRange, namespaceRange } from './keys.js';
-import type { EngramSchema, FeedBlockRow, FeedEntry, MemoryRow, StoreName } from './schema.js';
+import { namespaceRange } from './keys.js';
+import type { EngramSchema, FeedBlockRow, StoreName } from './schema.js';
 
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 type BlockStore = IDBPObjectStore<EngramSchema, StoreName[], 'feedBlocks', 'readwrite'>;
@@ -42,9 +42,8 @@ async function readBlocks(
 }
 
 /**
- * The change feed after `afterSeq`: memory entries live in feed blocks (and, for rows last written
- * before schema v6, on the rows), link and tombstone entries on their rows (see FeedEntry), so a page
- * is the first `limit` of four reads merged by sequence number.
+ * The change feed after `afterSeq`: memory entries live in feed blocks, link and tombstone entries on
+ * their rows (see FeedEntry), so a page is the first `limit` of three reads merged by sequence number.
  */
 export async function readFeed(
   tx: ReadTransaction,
@@ -53,21 +52,13 @@ export async function readFeed(
   limit: number,
 ): Promise<ChangeEntry[]> {
   const range = namespaceRange(namespace, afterSeq);
-  const [blocked, memories, links, tombstones] = await Promise.all([
+  const [memories, links, tombstones] = await Promise.all([
     readBlocks(tx.objectStore('feedBlocks'), namespace, afterSeq, limit),
-    tx.objectStore('memories').index('feed').getAll(feedRange(namespace, afterSeq), limit),
     tx.objectStore('links').index('feed').getAll(range, limit),
     tx.objectStore('tombstones').index('feed').getAll(range, limit),
   ]);
   const entries: ChangeEntry[] = [
-    ...blocked,
-    // The `feed` index holds only rows last written before v6, each with its feed key and origin.
-    ...(memories as Array<MemoryRow & FeedEntry>).map(({ seq, origin, memory }) => ({
-      seq,
-      entity: 'memory' as const,
-      id: memory.id,
-      origin,
-    })),
+    ...memories,
     ...links.map(({ seq, origin, link }) => ({ seq, entity: 'link' as const, id: link.id, origin })),
     ...tombstones.map(({ seq, origin, entity, id }) => ({ seq, entity, id, origin })),
   ];
@@ -76,7 +67,7 @@ export async function readFeed(
 
 /**
  * The feed side of one write transaction's memory rows: the entries it makes, written as one block at
- * the end, and the earlier entries it retires (rows it replaced or deleted whose entry is in a block).
+ * the end, and the earlier entries it retires (of the rows it replaced or deleted).
  * Measured before choosing it (raw puts in Chromium, memory rows alone, 10 x 1000 per transaction):
  * rows without the `feed` index entry, their entries in one row per transaction, took 0.76x the wall
  * time; the browser process writes an index entry per row and index per put.
@@ -88,6 +79,11 @@ export class FeedBlockWriter {
   private readonly retired = new Set<number>();
 
   constructor(private readonly namespace: string) {}
+
+  /** Entries made so far. */
+  get size(): number {
+    return this.seqs.length;
+  }
 
   add(seq: number, id: string, origin: ChangeOrigin): void {
     this.seqs.push(seq);
@@ -126,10 +122,15 @@ export class FeedBlockWriter {
         else put(kept, key);
       });
     }
+    this.writeNew(put);
+  }
+
+  /** Hands `put` the block of the entries made here, if any. */
+  writeNew(put: (block: FeedBlockRow, key: [string, number]) => void): void {
     const last = this.seqs[this.seqs.length - 1];
     if (last === undefined) return;
     const block = { seqs: Float64Array.from(this.seqs), ids: this.ids.join(' '), origins: this.origins };
-    put(block, [namespace, last]);
+    put(block, [this.namespace, last]);
   }
 }
 

@@ -11,8 +11,7 @@ import type {
 /**
  * A link's or tombstone's one change-feed entry lives on the row that holds it, indexed by
  * `[namespace, seq]`: rewriting the row moves the entry, and a write costs no extra feed rows. A memory's
- * lives in its transaction's feed block (schema v6, see FeedBlockRow), or, for a row last written
- * before v6, on the row behind the `feed` index (`feedKey`).
+ * lives in a feed block (schema v6, see FeedBlockRow).
  */
 export interface FeedEntry {
   seq: number;
@@ -22,16 +21,10 @@ export interface FeedEntry {
 /** A memory as stored. Its embedding lives in `vectors` (`hasVector`), so text and vector reads stay apart. */
 export interface MemoryRow {
   memory: Omit<Memory, 'embedding'>;
-  /** The sequence number of its change-feed entry: in a feed block, or on the row when `feedKey` is set. */
+  /** The sequence number of its change-feed entry, which is in a feed block. */
   seq: number;
   /** One string when every field carries the same stamp (see rows.ts). */
   clocks: FieldClocks | string;
-  /**
-   * Rows last written before schema v6 only: `namespace NUL seq` (see feedKey in keys.ts), the key of
-   * the `feed` index, and the entry's origin. A row written since has its entry in a feed block.
-   */
-  feedKey?: string;
-  origin?: ChangeOrigin;
   /** `namespace NUL kind` (see memoryKey in keys.ts): the key of the `kind` index. */
   kindKey: string;
   /** `namespace NUL tag`, one per tag: keys of the multiEntry `tags` index. */
@@ -99,7 +92,7 @@ export interface EngramSchema extends DBSchema {
   memories: {
     key: string;
     value: MemoryRow;
-    indexes: { kind: string; tags: string; feed: string };
+    indexes: { kind: string; tags: string };
   };
   vectors: { key: [string, string]; value: Float64Array };
   links: {

@@ -25,7 +25,7 @@ export async function upgradeSchema(
   else if (oldVersion < 4 && target >= 4) await migrateToVersion4(db, tx);
   // Every database below v5, a new one too, still keys its memory rows by key path: they move once.
   if (oldVersion < 5 && target >= 5) await migrateToVersion5(db, tx);
-  if (oldVersion < 6 && target >= 6) migrateToVersion6(db);
+  if (oldVersion < 6 && target >= 6) await migrateToVersion6(db, tx);
 }
 
 /**

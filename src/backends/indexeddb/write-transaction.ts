@@ -39,8 +39,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly language: Json | undefined | Promise<Json | undefined>;
   /** Where the text of every memory read or indexed here lives. */
   private readonly placeOf = new Map<string, TextPlace>();
-  /** The feed entries of memory rows read here that live in a feed block (rows written since v6). */
-  private readonly blockSeqOf = new Map<string, number>();
+  /** The feed entries of the memory rows read here, by id: a rewrite or delete retires them. */
+  private readonly seqOf = new Map<string, number>();
   private readonly feed: FeedBlockWriter;
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
@@ -79,9 +79,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
     const rows = await readByIdsProbing(this.tx.objectStore('memories'), MEMORY_KEYS, this.namespace, ids);
-    for (const { memory, group, slot, seq, feedKey } of rows) {
+    for (const { memory, group, slot, seq } of rows) {
       this.placeOf.set(memory.id, { group, slot });
-      if (feedKey === undefined) this.blockSeqOf.set(memory.id, seq);
+      this.seqOf.set(memory.id, seq);
     }
     return byId(await withVectors(this.tx.objectStore('vectors'), rows), (r) => r.memory.id);
   }
@@ -221,12 +221,12 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     return { ...stats, expiry: { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq } };
   }
 
-  /** The memory's row is replaced or deleted: its entry in a feed block, if it has one, goes. */
+  /** The memory's row is replaced or deleted: its entry goes from its feed block. */
   private retireEntry(id: string): void {
-    const seq = this.blockSeqOf.get(id);
+    const seq = this.seqOf.get(id);
     if (seq === undefined) return;
     this.feed.retire(seq);
-    this.blockSeqOf.delete(id);
+    this.seqOf.delete(id);
   }
 
   private stage(entity: Entity, id: string, put: (feed: FeedEntry) => void): void {
