@@ -12,6 +12,7 @@ export interface MemoryRowV5 extends MemoryRow {
   feedKey: string;
   origin: ChangeOrigin;
 }
+
 /** Rows read per request. */
 const PAGE = 1000;
 
