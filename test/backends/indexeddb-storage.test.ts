@@ -7,7 +7,16 @@ import { formatHlc } from '../../src/store/index.js';
 
 let databases = 0;
 const freshName = () => `engram-storage-${process.pid}-${Date.now()}-${++databases}`;
-const STORES = ['memories', 'vectors', 'links', 'tombstones', 'meta', 'textTables', 'textShards'];
+const STORES = [
+  'memories',
+  'vectors',
+  'links',
+  'tombstones',
+  'meta',
+  'textTables',
+  'textShards',
+  'feedBlocks',
+];
 
 /** Every row of a namespace, read with raw idb (not our code): store name -> [key, value] pairs. */
 async function rawRows(name: string, ns: string): Promise<Record<string, Array<[unknown, unknown]>>> {
@@ -52,6 +61,7 @@ const empty = {
   meta: [],
   textTables: [],
   textShards: [],
+  feedBlocks: [],
   stats: [],
 };
 
@@ -76,6 +86,17 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       expect.stringMatching(/^[0-9a-f]{12}-/),
     ]);
     expect(rows.vectors).toEqual([[['ns', fox.id], new Float64Array([1, 2])]]);
+    // Each memory's feed entry is in its transaction's block (schema v6), not on its row.
+    const block = (seq: number, id: string) => [
+      ['ns', seq],
+      { seqs: new Float64Array([seq]), ids: id, origins: 'l' },
+    ];
+    expect(rows.feedBlocks).toEqual([block(1, fox.id), block(2, dog.id)]);
+    expect(
+      rows.memories!.map(([, row]) =>
+        Object.keys(row as object).filter((k) => k.startsWith('feed') || k === 'origin'),
+      ),
+    ).toEqual([[], []]);
     expect(rows.links).toEqual([
       [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
     ]);
@@ -102,9 +123,9 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       group: 0,
       slot: 2,
       seq: 4,
-      feedKey: 'ns\u00000000000000000004',
-      origin: 'local',
     });
+    // The edit's entry replaced fox's first one, and the delete's tombstone took dog's: their blocks went.
+    expect(rows.feedBlocks).toEqual([block(4, fox.id)]);
     expect(rows.vectors).toEqual([]);
     // Slots are not reused: the edited fox was re-indexed into slot 2; slots 0 and 1 are emptied.
     expect(rows.textTables).toEqual([

@@ -1,5 +1,7 @@
 import { vi } from 'vitest';
 import { IndexedDBStore, type IndexedDBStoreOptions } from '../../src/backends/indexeddb/index.js';
+import { feedKey, memoryKey } from '../../src/backends/indexeddb/keys.js';
+import type { FeedBlockRow, MemoryRow } from '../../src/backends/indexeddb/schema.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 
 /** Counts `method` calls on the object store `storeName` from now on (restore with vi.restoreAllMocks). */
@@ -26,4 +28,36 @@ export async function twoTabsAndReference(name: string, options: Omit<IndexedDBS
     await write(reference);
   };
   return { tabA, tabB, reference, both };
+}
+
+/** The rows of every store of a database, as `[store, values, keys]`. */
+export type CopiedStores = Array<[string, unknown[], IDBValidKey[]]>;
+
+/**
+ * Rows written by today's store as a database before schema v6 held them, for tests that build an older
+ * one: every memory row carries its own change-feed entry (`origin`, `feedKey`), and no `feedBlocks`.
+ */
+export function withFeedOnRows(copied: CopiedStores): CopiedStores {
+  const originOf = new Map<string, string>();
+  for (const [store, values, keys] of copied) {
+    if (store !== 'feedBlocks') continue;
+    values.forEach((value, i) => {
+      const [namespace] = keys[i] as [string, number];
+      const { ids, origins } = value as FeedBlockRow;
+      ids.split(' ').forEach((id, j) => {
+        originOf.set(memoryKey(namespace, id), origins[j] === 'r' ? 'remote' : 'local');
+      });
+    });
+  }
+  return copied
+    .filter(([store]) => store !== 'feedBlocks')
+    .map(([store, values, keys]) => {
+      if (store !== 'memories') return [store, values, keys];
+      const rows = values.map((value, i) => {
+        const row = value as MemoryRow;
+        const key = keys[i] as string;
+        return { ...row, origin: originOf.get(key), feedKey: feedKey(row.memory.namespace, row.seq) };
+      });
+      return [store, rows, keys];
+    });
 }

@@ -7,6 +7,7 @@ import { decodeShard, encodeShard } from '../../src/backends/indexeddb/text-shar
 import { SCHEMA_VERSION, upgradeSchema } from '../../src/backends/indexeddb/upgrade.js';
 import { WORD_MARK } from '../../src/core/text/index.js';
 import { createMemory } from '../../src/index.js';
+import { type CopiedStores, withFeedOnRows } from './indexeddb-test-kit.js';
 
 const name = `engram-upgrade-v3-${process.pid}-${Date.now()}`;
 
@@ -20,10 +21,11 @@ async function makeVersion2(): Promise<{ coffee: string }> {
   await mem.add({ content: 'tea in the evening' });
   await mem.close();
   const current = await openDB(name);
-  const copied: Array<[string, unknown[], IDBValidKey[]]> = [];
+  const written: CopiedStores = [];
   for (const store of [...current.objectStoreNames]) {
-    copied.push([store, await current.getAll(store), await current.getAllKeys(store)]);
+    written.push([store, await current.getAll(store), await current.getAllKeys(store)]);
   }
+  const copied = withFeedOnRows(written);
   current.close();
   await deleteDB(name);
   const legacy = await openDB(name, 2, {

@@ -6,6 +6,7 @@ import type { EngramDatabase, TextShardRow } from '../../src/backends/indexeddb/
 import { decodeShard, encodeShard, type ShardPostings } from '../../src/backends/indexeddb/text-shards.js';
 import { SCHEMA_VERSION, upgradeSchema } from '../../src/backends/indexeddb/upgrade.js';
 import { createMemory, type Engram } from '../../src/index.js';
+import { type CopiedStores, withFeedOnRows } from './indexeddb-test-kit.js';
 
 const name = `engram-upgrade-v4-${process.pid}-${Date.now()}`;
 const QUERIES = ['coffee', 'morning tea', 'even*', 'dri*', 'garden -tea', 'the'];
@@ -49,10 +50,11 @@ async function makeVersion3(): Promise<{ searches: unknown[]; changes: unknown[]
   await mem.close();
 
   const current = await openDB(name);
-  const copied: Array<[string, unknown[], IDBValidKey[]]> = [];
+  const written: CopiedStores = [];
   for (const storeName of [...current.objectStoreNames]) {
-    copied.push([storeName, await current.getAll(storeName), await current.getAllKeys(storeName)]);
+    written.push([storeName, await current.getAll(storeName), await current.getAllKeys(storeName)]);
   }
+  const copied = withFeedOnRows(written);
   current.close();
   await deleteDB(name);
   const legacy = await openDB(name, 3, {

@@ -31,8 +31,8 @@ function v4Row(namespace: string, i: number) {
   };
 }
 
-describe('IndexedDBStore schema v4 -> v5', () => {
-  it('moves every memory row, page after page and namespace after namespace, to string keys', async () => {
+describe('IndexedDBStore schema v4 -> v5 -> v6', () => {
+  it('moves every memory row, page after page and namespace after namespace, to string keys, then its feed entry into blocks', async () => {
     // More rows than one page of the copy (1000), in two namespaces whose keys interleave by neither.
     const rows = [
       ...Array.from({ length: 1500 }, (_, i) => v4Row('a', i)),
@@ -47,9 +47,9 @@ describe('IndexedDBStore schema v4 -> v5', () => {
     await tx.done;
     legacy.close();
 
-    const upgraded = await openDB(name, SCHEMA_VERSION, {
+    const upgraded = await openDB(name, 5, {
       upgrade: (db, oldVersion, _newVersion, tx) =>
-        upgradeSchema(db as unknown as EngramDatabase, oldVersion, tx as never),
+        upgradeSchema(db as unknown as EngramDatabase, oldVersion, tx as never, 5),
     });
     expect(upgraded.transaction('memories').store.keyPath).toBeNull();
     const keys = await upgraded.getAllKeys('memories');
@@ -79,5 +79,26 @@ describe('IndexedDBStore schema v4 -> v5', () => {
     );
     expect(feed).toEqual(rows.slice(1489, 1500).map(({ memory }) => `a\u0000${memory.id}`));
     upgraded.close();
+
+    // v5 -> v6: the entries move into feed blocks of up to 1000, page after page and namespace after
+    // namespace, the `feed` index goes and the rows stay as they were.
+    const v6 = await openDB(name, SCHEMA_VERSION, {
+      upgrade: (db, oldVersion, _newVersion, tx) =>
+        upgradeSchema(db as unknown as EngramDatabase, oldVersion, tx as never),
+    });
+    expect([...v6.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
+    expect(await v6.getAllKeys('feedBlocks')).toEqual([
+      ['a', 1000],
+      ['a', 1500],
+      ['b', 1000],
+      ['b', 1200],
+    ]);
+    const blocks = await v6.getAll('feedBlocks');
+    const entries = blocks.flatMap(({ seqs, ids, origins }) =>
+      Array.from(seqs, (seq, j) => [seq, ids.split(' ')[j], origins[j]]),
+    );
+    expect(entries).toEqual(rows.map((r) => [r.seq, r.memory.id, r.origin === 'remote' ? 'r' : 'l']));
+    expect(await v6.get('memories', 'b\u0000m01199')).toMatchObject({ seq: 1200, origin: 'remote' });
+    v6.close();
   });
 });

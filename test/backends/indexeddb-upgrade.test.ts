@@ -10,7 +10,17 @@ import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 let databases = 0;
 const freshName = () => `engram-upgrade-${process.pid}-${Date.now()}-${++databases}`;
 const NOW = '2031-01-01T00:00:00.000Z';
-const V2_STORES = ['links', 'memories', 'meta', 'stats', 'textShards', 'textTables', 'tombstones', 'vectors'];
+const STORES = [
+  'feedBlocks',
+  'links',
+  'memories',
+  'meta',
+  'stats',
+  'textShards',
+  'textTables',
+  'tombstones',
+  'vectors',
+];
 
 /** 'done', or 'blocked' as soon as our store failed to step aside (instead of hanging the test). */
 function unlessBlocked(request: (blocked: () => void) => Promise<unknown>): Promise<'done' | 'blocked'> {
@@ -57,7 +67,7 @@ describe('IndexedDBStore schema versions', () => {
 
     const check = await openDB(name);
     expect(check.version).toBe(SCHEMA_VERSION);
-    expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
+    expect([...check.objectStoreNames].sort()).toEqual(STORES);
     expect(check.transaction('memories').store.keyPath).toBeNull(); // v5: keyed out of line
     const row = await check.get('memories', 'ns\u0000m1');
     expect(row.memory.embedding).toBeUndefined();
@@ -88,8 +98,8 @@ describe('IndexedDBStore schema versions', () => {
     await new IndexedDBStore({ name }).open();
     const check = await openDB(name);
     expect(check.version).toBe(SCHEMA_VERSION);
-    expect([...check.objectStoreNames].sort()).toEqual(V2_STORES);
-    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['feed', 'kind', 'tags']);
+    expect([...check.objectStoreNames].sort()).toEqual(STORES);
+    expect([...check.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
     check.close();
   });
 });

@@ -8,13 +8,35 @@ import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import type { MemoryRow } from '../../src/backends/indexeddb/schema.js';
+import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
-import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
-import { EXPIRED_AT_READ, expectedState, NS, READ_AT, readState } from '../fixtures/v4-dataset.js';
+import {
+  createMemory,
+  type Engram,
+  InMemoryStore,
+  type Json,
+  type MemoryStore,
+  type WriteBatch,
+} from '../../src/index.js';
+import { formatHlc, MEMORY_FIELDS } from '../../src/store/index.js';
+import {
+  type IndexedDBImage,
+  loadIndexedDB,
+  memoryFeedOfBlocks,
+  memoryFeedOfImage,
+} from '../fixtures/indexeddb-dump.js';
+import {
+  EXPIRED_AT_READ,
+  expectedState,
+  NS,
+  OTHER_NS,
+  READ_AT,
+  readState,
+  recordDataset,
+  replay,
+} from '../fixtures/v4-dataset.js';
 
 // Databases written by the code of commit 9123c4c (test/fixtures/write-v4-fixtures.ts), opened by today's
 // code: every record, clock, feed entry, sync cursor and search score must read back as recorded then.
@@ -29,6 +51,14 @@ const idbImageV4 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v4.json')
 const expectedV4 = await expectedState(
   JSON.parse(await readFile(join(fixtures, 'indexeddb-v4-expected.json'), 'utf8')) as Record<string, Json>,
 );
+// The same dataset written by commit 4d04ec0, the last code on IndexedDB schema v5, with what that code
+// read (write-indexeddb-v5-fixture.ts). Compared as recorded, searches included: the ranking of that
+// code is today's, so ids and scores must be the very same.
+const idbImageV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5.json'), 'utf8')) as IndexedDBImage;
+const recordedV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5-expected.json'), 'utf8')) as Record<
+  string,
+  Json
+>;
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-fixture-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -107,25 +137,134 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     expect(idbImageV4.version).toBe(4);
     const raw = await idbUpgradesAndReadsTheSame('v4', idbImageV4, expectedV4);
     // Read back with raw idb: every memory row of the image, under `namespace NUL id`, with string
-    // kind and tag index keys and its feed entry where it was.
+    // kind and tag index keys, its feed key as v5 wrote it, and its feed entry (in a block since v6).
     expect(raw.version).toBe(SCHEMA_VERSION);
     const memories = raw.transaction('memories').store;
     expect(memories.keyPath).toBeNull();
-    expect(memories.indexNames.length).toBe(3);
+    expect([...memories.indexNames].sort()).toEqual(['kind', 'tags']);
+    expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV4, EXPIRED_AT_READ));
     const before = idbImageV4.stores.find((s) => s.name === 'memories')!.rows;
     const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string[])[1]!));
     const keys = await raw.getAllKeys('memories');
     expect(keys).toEqual(left.map(({ key }) => (key as string[]).join('\u0000')));
     for (const { key, value } of left) {
       const [namespace, id] = key as [string, string];
-      const { memory, seq, origin, group, slot } = value as MemoryRow;
-      const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRow;
+      const { memory, seq, origin, group, slot } = value as MemoryRowV5;
+      const row = (await raw.get('memories', `${namespace}\u0000${id}`)) as MemoryRowV5;
       expect(row).toMatchObject({ memory, seq, origin, group, slot });
       expect(row.kindKey).toBe(`${namespace}\u0000${memory.kind}`);
       expect(row.feedKey).toBe(`${namespace}\u0000${String(seq).padStart(16, '0')}`);
       expect(row.tagKeys).toEqual(memory.tags.map((tag) => `${namespace}\u0000${tag}`));
     }
     raw.close();
+  });
+
+  it('IndexedDB (fake-indexeddb): a v5 database moves its feed entries into blocks, keeps its rows as they were and reads the same', async () => {
+    expect(idbImageV5.version).toBe(5);
+    const raw = await idbUpgradesAndReadsTheSame('v5', idbImageV5, recordedV5);
+    expect(raw.version).toBe(SCHEMA_VERSION);
+    expect([...raw.objectStoreNames]).toContain('feedBlocks');
+    // Nothing was copied: every memory row but the purged one is the image's, feed key and origin included.
+    const before = idbImageV5.stores.find((s) => s.name === 'memories')!.rows;
+    const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string).split('\u0000')[1]!));
+    expect(await raw.getAllKeys('memories')).toEqual(left.map(({ key }) => key));
+    expect(await raw.getAll('memories')).toEqual(left.map(({ value }) => value));
+    // Their feed entries moved into blocks, the purged memory's retired with it; the index went.
+    expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV5, EXPIRED_AT_READ));
+    expect([...raw.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
+    raw.close();
+  });
+
+  it('IndexedDB (fake-indexeddb): writes after the v5 -> v6 upgrade keep the feed exactly a reference store’s', async () => {
+    const name = `fixture-v5-writes-${Date.now()}`;
+    await loadIndexedDB(name, idbImageV5);
+    const store = new IndexedDBStore({ name });
+    const reference = new InMemoryStore();
+    await replay(reference, await recordDataset());
+    // Rows of v5 (entries behind the index) edited and deleted, new ones added in bulk and one by one,
+    // then rows of v6 (entries in blocks) edited and deleted, in one namespace and the other.
+    const writes = async (namespace: string, act: (mem: Engram, target: MemoryStore) => Promise<void>) => {
+      for (const target of [store, reference]) {
+        let t = READ_AT;
+        const mem = await createMemory({
+          store: target,
+          namespace,
+          now: () => (t += 1000),
+          maintenance: { intervalMs: 0 },
+        });
+        // Not closed: that would close the store, which the next namespace's writes use.
+        await act(mem, target);
+      }
+    };
+    // A batch from a sync pull: rows of both kinds rewritten in one transaction, entries of remote origin.
+    const stamp = formatHlc({ wallMs: READ_AT + 3_600_000, counter: 0, node: 'elsewhere' });
+    const pulled: WriteBatch = {
+      origin: 'remote',
+      memories: [
+        ...['n0', 'n2', 'm03', 'm05'].map((id) => ({
+          id,
+          values: { content: `${id}, as pulled` },
+          clocks: { content: stamp },
+        })),
+        // Created elsewhere, every field stamped there: entries of remote origin.
+        ...['p1', 'p2'].map((id) => ({
+          id,
+          create: { namespace: NS, createdAt: new Date(READ_AT).toISOString() },
+          values: { content: `${id} from another device`, kind: 'note', tags: [], metadata: {} },
+          clocks: Object.fromEntries(MEMORY_FIELDS.map((field) => [field, stamp])),
+        })),
+      ],
+    };
+    await writes(NS, async (mem, target) => {
+      await mem.update('m01', { content: 'Prefers light roast coffee now' });
+      await mem.remove('m04');
+      await mem.addMany(Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, content: `new note ${i}` })));
+      await mem.add({ id: 'n9', content: 'one more note' });
+      await mem.update('n1', { tags: ['edited'] });
+      await mem.addMany([{ id: 'n5', content: 'and a sixth' }]);
+      await mem.remove('n3');
+      await target.apply(NS, structuredClone(pulled));
+      await mem.update('m02', { importance: 0.1 });
+    });
+    await writes(OTHER_NS, async (mem) => {
+      await mem.update('o1', { content: 'Coffee, edited after the upgrade' });
+      await mem.add({ id: 'o3', content: 'tea' });
+      await mem.addMany(['o4', 'o5', 'o6'].map((id) => ({ id, content: `bulk ${id}` })));
+      await mem.remove('o4');
+      await mem.remove('o6');
+      await mem.remove('o5');
+    });
+    // Link ids are drawn anew each time the dataset is recorded: the reference's differ from the image's.
+    const feedOf = async (target: MemoryStore, namespace: string, after: number, limit: number) =>
+      (await target.changes(namespace, after, limit)).map((e) =>
+        e.entity === 'link' ? { ...e, id: 'link' } : e,
+      );
+    for (const namespace of [NS, OTHER_NS]) {
+      const want = await feedOf(reference, namespace, 0, 10_000);
+      expect(await feedOf(store, namespace, 0, 10_000)).toEqual(want);
+      if (namespace === NS) {
+        const remote = want.filter((e) => e.origin === 'remote').map((e) => e.id);
+        expect(remote).toEqual(expect.arrayContaining(['p1', 'p2']));
+      }
+      // Page by page, with limits that end inside blocks and at their edges.
+      for (const limit of [1, 2, 3, 5]) {
+        const paged: typeof want = [];
+        for (let after = 0; ; ) {
+          const page = await feedOf(store, namespace, after, limit);
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(limit);
+          paged.push(...page);
+          after = page[page.length - 1]!.seq;
+        }
+        expect(paged).toEqual(want);
+      }
+      const ids = want.filter((e) => e.entity === 'memory').map((e) => e.id);
+      // Records without their clocks: the recorded dataset's clock node is drawn anew too.
+      const records = async (target: MemoryStore) =>
+        (await target.getMemories(namespace, ids)).map((r) => r.memory);
+      expect(await records(store)).toEqual(await records(reference));
+    }
+    await store.close();
   });
 
   it('PGlite: the v4 tables replayed from SQL open, migrate and read the same', async () => {

@@ -365,7 +365,7 @@ export class IndexedDBStore implements MemoryStore {
   }
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
-    return this.read('changes', ['memories', 'links', 'tombstones'], (tx) =>
+    return this.read('changes', ['feedBlocks', 'links', 'tombstones'], (tx) =>
       readFeed(tx, namespace, afterSeq, limit),
     );
   }

@@ -51,17 +51,13 @@ export function memoriesBelow(namespace: string, beforeId: string | undefined): 
 }
 
 /**
- * The `feed` index key of a memory row: `namespace NUL seq`, the sequence number in 16 decimal digits
- * (every safe integer fits), so that keys sort by number. Measured in Chromium (raw puts of v5 rows,
- * 10 x 1000, alternating): with the feed key a string instead of `[namespace, seq]`, a batch took
- * 0.71x the wall time (the page's put time did not move: the browser process's index writes did).
+ * The `feed` index key of a memory row in schema v5: `namespace NUL seq`, the sequence number in 16
+ * decimal digits (every safe integer fits), so that keys sort by number. Measured in Chromium (raw puts
+ * of v5 rows, 10 x 1000, alternating): with the feed key a string instead of `[namespace, seq]`, a batch
+ * took 0.71x the wall time. Schema v6 moved the entries into feed blocks and dropped the index.
  */
 export const feedKey = (namespace: string, seq: number): string =>
   `${namespace}${NUL}${String(seq).padStart(16, '0')}`;
-
-/** The feed keys of the namespace's memory rows after `afterSeq`. */
-export const feedRange = (namespace: string, afterSeq: number): IDBKeyRange =>
-  IDBKeyRange.bound(feedKey(namespace, afterSeq), `${namespace}\u0001`, true, true);
 
 /** The first memory key past every key of `namespace`: where a distinct-namespace scan jumps to. */
 export const nextNamespaceMemoryKey = (namespace: string): string => `${namespace}\u0001`;

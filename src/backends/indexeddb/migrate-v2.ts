@@ -1,5 +1,7 @@
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import type { ChangeEntry, MemoryRecord, Tombstone } from '../../core/store-contract.js';
+import { feedKey } from './keys.js';
+import type { MemoryRowV5 } from './migrate-v5.js';
 import { PendingRequests } from './pending-requests.js';
 import { emptyStats, toMemoryRow } from './rows.js';
 import type { EngramDatabase, FeedEntry, LinkRow, NamespaceStats, UpgradeTransaction } from './schema.js';
@@ -17,7 +19,10 @@ export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransacti
   for (const name of ['vectors', 'stats', 'textTables', 'textShards'] as const) db.createObjectStore(name);
   const memories = tx.objectStore('memories');
   memories.createIndex('tags', 'tagKeys', { multiEntry: true });
-  memories.createIndex('feed', ['memory.namespace', 'seq']);
+  // v6 moved memories' feed entries into feed blocks (migrate-v6.ts) and dropped this index.
+  (tx as unknown as LegacyTransaction)
+    .objectStore('memories')
+    .createIndex('feed', ['memory.namespace', 'seq']);
   tx.objectStore('links').createIndex('feed', ['link.namespace', 'seq']);
   tx.objectStore('tombstones').createIndex('feed', ['namespace', 'seq']);
 
@@ -55,7 +60,10 @@ export async function migrateToVersion2(db: EngramDatabase, tx: UpgradeTransacti
     }
     const place = text!.add(id, content);
     if (embedding) writes.track(vectors.put(Float64Array.from(embedding), [namespace, id]));
-    writes.track(cursor.update(toMemoryRow(record, place, entryOf(namespace, 'memory', id))));
+    // The entry stays on the row (the `feed` index), as on every row until v6; v5's step adds its key.
+    const { seq, origin } = entryOf(namespace, 'memory', id);
+    const row: MemoryRowV5 = { ...toMemoryRow(record, place, seq), origin, feedKey: feedKey(namespace, seq) };
+    writes.track(cursor.update(row));
   }
   await text?.flush();
   for (let cursor = await tx.objectStore('links').openCursor(); cursor; cursor = await cursor.continue()) {

@@ -1,9 +1,18 @@
 import { type IDBPDatabase, unwrap } from 'idb';
+import type { ChangeOrigin } from '../../core/store-contract.js';
 import { feedKey, labelKey, memoryKey } from './keys.js';
 import { PendingRequests } from './pending-requests.js';
 import type { EngramDatabase, MemoryRow, UpgradeTransaction } from './schema.js';
 
 const COPY = 'memories-v5';
+
+/** A memory row as v2 to v5 wrote it: its change-feed entry on the row, behind the `feed` index. */
+export interface MemoryRowV5 extends MemoryRow {
+  /** `namespace NUL seq` (see feedKey in keys.ts) since v5, the `feed` index's key. */
+  feedKey: string;
+  origin: ChangeOrigin;
+}
+
 /** Rows read per request. */
 const PAGE = 1000;
 
@@ -26,10 +35,10 @@ export async function migrateToVersion5(db: EngramDatabase, tx: UpgradeTransacti
   // made the upgrade of 100K memories take about a minute in Chromium.
   for (let after: IDBValidKey | undefined; ; ) {
     const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
-    const rows = (await memories.getAll(range, PAGE)) as MemoryRow[];
+    const rows = (await memories.getAll(range, PAGE)) as MemoryRowV5[];
     for (const row of rows) {
       const { namespace, id, kind, tags } = row.memory;
-      const moved: MemoryRow = {
+      const moved: MemoryRowV5 = {
         ...row,
         feedKey: feedKey(namespace, row.seq),
         kindKey: labelKey(namespace, kind),

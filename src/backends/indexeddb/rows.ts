@@ -6,21 +6,21 @@ import {
   stampEveryField,
   type Tombstone,
 } from '../../core/store-contract.js';
-import { feedKey, labelKey } from './keys.js';
-import type { FeedEntry, LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
+import { labelKey } from './keys.js';
+import type { LinkRow, MemoryRow, NamespaceStats, TombstoneRow } from './schema.js';
 import type { TextPlace } from './text-writer.js';
 
-export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, feed: FeedEntry): MemoryRow {
+/** A memory row as written since schema v6: its feed entry (`seq`) is in its transaction's feed block. */
+export function toMemoryRow({ memory, clocks }: MemoryRecord, place: TextPlace, seq: number): MemoryRow {
   const { embedding, ...rest } = memory;
   const { namespace } = memory;
   const row: MemoryRow = {
     memory: rest,
+    seq,
     clocks: packClocks(clocks),
     kindKey: labelKey(namespace, memory.kind),
     tagKeys: memory.tags.map((tag) => labelKey(namespace, tag)),
     ...place,
-    ...feed,
-    feedKey: feedKey(namespace, feed.seq),
   };
   if (embedding !== undefined) row.hasVector = true;
   return row;

@@ -9,9 +9,9 @@ import type {
 } from '../../core/store-contract.js';
 
 /**
- * An entity's one change-feed entry lives on the row that holds it (record or tombstone), indexed by
- * `[namespace, seq]` (memory rows: `namespace NUL seq`, see feedKey): rewriting the row moves the entry,
- * and a bulk write costs no extra feed rows.
+ * A link's or tombstone's one change-feed entry lives on the row that holds it, indexed by
+ * `[namespace, seq]`: rewriting the row moves the entry, and a write costs no extra feed rows. A memory's
+ * lives in a feed block (schema v6, see FeedBlockRow).
  */
 export interface FeedEntry {
   seq: number;
@@ -19,12 +19,12 @@ export interface FeedEntry {
 }
 
 /** A memory as stored. Its embedding lives in `vectors` (`hasVector`), so text and vector reads stay apart. */
-export interface MemoryRow extends FeedEntry {
+export interface MemoryRow {
   memory: Omit<Memory, 'embedding'>;
+  /** The sequence number of its change-feed entry, which is in a feed block. */
+  seq: number;
   /** One string when every field carries the same stamp (see rows.ts). */
   clocks: FieldClocks | string;
-  /** `namespace NUL seq` (see feedKey in keys.ts): the key of the `feed` index. */
-  feedKey: string;
   /** `namespace NUL kind` (see memoryKey in keys.ts): the key of the `kind` index. */
   kindKey: string;
   /** `namespace NUL tag`, one per tag: keys of the multiEntry `tags` index. */
@@ -33,6 +33,21 @@ export interface MemoryRow extends FeedEntry {
   /** Where the memory's text is indexed: its group and slot (see text-shards.ts). */
   group: number;
   slot: number;
+}
+
+/**
+ * The change-feed entries of the memory rows one transaction wrote (schema v6), keyed
+ * `[namespace, lastSeq]`: entry i is `seqs[i]`, `ids.split(' ')[i]` (ids hold no space), origin
+ * `origins[i]` ('l' local, 'r' remote), in sequence order. Keeping them here rather than behind an
+ * index on every row spares the browser an index entry per memory (see feed.ts). A write that
+ * replaces or deletes a row takes its old entry out of its block; a block left empty is deleted.
+ * Transactions commit one at a time and take increasing numbers, so blocks never overlap: the block
+ * holding `seq` is the first whose key is at or after `[namespace, seq]`.
+ */
+export interface FeedBlockRow {
+  seqs: Float64Array;
+  ids: string;
+  origins: string;
 }
 
 export interface LinkRow extends LinkRecord, FeedEntry {}
@@ -77,7 +92,7 @@ export interface EngramSchema extends DBSchema {
   memories: {
     key: string;
     value: MemoryRow;
-    indexes: { kind: string; tags: string; feed: string };
+    indexes: { kind: string; tags: string };
   };
   vectors: { key: [string, string]; value: Float64Array };
   links: {
@@ -92,6 +107,8 @@ export interface EngramSchema extends DBSchema {
   textTables: { key: [string, number, number]; value: TextTableRow };
   /** `[namespace, shard, group]`. */
   textShards: { key: [string, number, number]; value: TextShardRow };
+  /** `[namespace, lastSeq]` (schema v6). */
+  feedBlocks: { key: [string, number]; value: FeedBlockRow };
 }
 
 export type StoreName = StoreNames<EngramSchema>;
@@ -107,4 +124,5 @@ export const ALL_STORES: StoreName[] = [
   'stats',
   'textTables',
   'textShards',
+  'feedBlocks',
 ];

@@ -3,6 +3,7 @@ import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { FeedBlockWriter } from './feed.js';
 import { memoryKey } from './keys.js';
 import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
@@ -21,9 +22,10 @@ const byId = <T>(records: T[], id: (record: T) => string) => new Map(records.map
  * writes are issued without awaiting each, queue in order inside the transaction and are settled in
  * `finish`. Only IDB requests are awaited, so the transaction stays alive throughout.
  *
- * A record or tombstone row carries its entity's change-feed entry, so its put waits (staged) for
- * `recordChange` to hand it the next sequence number. Text edits are staged in a TextIndexWriter and
- * written group by group at the end.
+ * A record or tombstone row carries its entity's change-feed entry (a memory row its number, the
+ * entry itself going to the transaction's feed block), so its put waits (staged) for `recordChange` to
+ * hand it the next sequence number. Text edits are staged in a TextIndexWriter and written group by
+ * group at the end, the feed block after them.
  */
 export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly writes = new PendingRequests();
@@ -37,6 +39,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly language: Json | undefined | Promise<Json | undefined>;
   /** Where the text of every memory read or indexed here lives. */
   private readonly placeOf = new Map<string, TextPlace>();
+  /** The feed entries of the memory rows read here, by id: a rewrite or delete retires them. */
+  private readonly seqOf = new Map<string, number>();
+  private readonly feed: FeedBlockWriter;
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
   /** The counters' `seq` as read, and the earliest expiry this batch writes (see NamespaceStats.expiry). */
@@ -55,6 +60,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     private readonly batchSize = 0,
   ) {
     this.native = unwrap(tx);
+    this.feed = new FeedBlockWriter(namespace);
     // Both are needed before the first memory is indexed: asked at once, beside core's first reads. A
     // failure is the aborted transaction's, reported by whatever awaits them (or by the apply).
     this.counters = tx
@@ -73,7 +79,10 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async readMemories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
     const rows = await readByIdsProbing(this.tx.objectStore('memories'), MEMORY_KEYS, this.namespace, ids);
-    for (const { memory, group, slot } of rows) this.placeOf.set(memory.id, { group, slot });
+    for (const { memory, group, slot, seq } of rows) {
+      this.placeOf.set(memory.id, { group, slot });
+      this.seqOf.set(memory.id, seq);
+    }
     return byId(await withVectors(this.tx.objectStore('vectors'), rows), (r) => r.memory.id);
   }
 
@@ -105,7 +114,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     }
     const place = this.placeOf.get(memory.id)!;
     const rowKey = memoryKey(this.namespace, memory.id);
-    this.stage('memory', memory.id, (feed) => this.put('memories', toMemoryRow(record, place, feed), rowKey));
+    if (previous) this.retireEntry(memory.id);
+    this.stage('memory', memory.id, ({ seq, origin }) => {
+      this.put('memories', toMemoryRow(record, place, seq), rowKey);
+      this.feed.add(seq, memory.id, origin);
+    });
     if (previous?.clocks.embedding === clocks.embedding) return;
     const key: [string, string] = [this.namespace, memory.id];
     if (memory.embedding) this.put('vectors', Float64Array.from(memory.embedding), key);
@@ -119,6 +132,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const place = this.placeOf.get(memory.id);
     if (place) (await this.textWriter()).remove(place, memory.content);
     this.placeOf.delete(memory.id);
+    this.retireEntry(memory.id);
   }
 
   putLink(record: LinkRecord): void {
@@ -170,6 +184,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     }
     const sparse = (await this.text?.flush()) ?? [];
     if (sparse.length > 0) await this.compact(sparse);
+    await this.feed.write(
+      this.tx.objectStore('feedBlocks'),
+      (block, key) => this.put('feedBlocks', block, key),
+      (key) => this.delete('feedBlocks', key),
+    );
     if (this.stats) this.put('stats', this.carryExpiry(await this.stats), this.namespace);
     await this.writes.settle();
   }
@@ -200,6 +219,14 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const { expiry } = stats;
     if (expiry === undefined || expiry.seq !== this.seqBefore) return stats;
     return { ...stats, expiry: { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq } };
+  }
+
+  /** The memory's row is replaced or deleted: its entry goes from its feed block. */
+  private retireEntry(id: string): void {
+    const seq = this.seqOf.get(id);
+    if (seq === undefined) return;
+    this.feed.retire(seq);
+    this.seqOf.delete(id);
   }
 
   private stage(entity: Entity, id: string, put: (feed: FeedEntry) => void): void {
