@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chunkPush, requestBody, utf8Length } from '../../src/core/sync/push-chunks.js';
-import type { SyncRequest } from '../../src/core/sync/protocol.js';
 import type { MemoryWrite, Tombstone } from '../../src/core/store-contract.js';
+import type { SyncRequest } from '../../src/core/sync/protocol.js';
+import { chunkPush, requestBody, utf8Length } from '../../src/core/sync/push-chunks.js';
 
 const memory = (i: number, content: string): MemoryWrite =>
   ({
@@ -32,7 +32,9 @@ describe('push requests', () => {
     // A record chunkPush never saw (a retry's rebuilt push) and requests without a push or other fields.
     const other: SyncRequest = { push: { memories: [memory(9, 'new')] } };
     expect(JSON.parse(requestBody(other))).toEqual(other);
-    expect(requestBody({ pull: { after: 3, limit: 10 } })).toBe(JSON.stringify({ pull: { after: 3, limit: 10 } }));
+    expect(requestBody({ pull: { after: 3, limit: 10 } })).toBe(
+      JSON.stringify({ pull: { after: 3, limit: 10 } }),
+    );
   });
 
   it('cuts requests under the byte bound by their records UTF-8 size', () => {
