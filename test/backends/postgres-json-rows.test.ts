@@ -113,7 +113,7 @@ describe('Postgres JSON rows: null columns left out store the same rows', () => 
       await storedAlike(driver);
     } finally {
       await driver.run('DROP SCHEMA engram_json_rows CASCADE', []);
-      await driver.close();
+      await driver.close?.();
     }
   });
 });
