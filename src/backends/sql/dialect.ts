@@ -89,12 +89,16 @@ export const postgresDialect: SqlDialect = {
 /**
  * Rows as a JSON array of objects keyed by column, stringified once. Bytes go as Postgres' hex input
  * (`\\x…`), which the bytea column parses; numbers and strings as JSON has them (a JS number prints exactly).
+ * A null is left out: `json_populate_recordset` makes a missing key NULL, and a memory row has about
+ * nine null columns (embedding, validity, expiry…), whose keys were a third of a push's 7.6 MB of rows
+ * and as much of the server's parsing (10K memory rows: 1.90 → 1.18 s, measured under heavy load).
  */
 function jsonRows(columns: readonly string[], rows: readonly SqlParam[][]): string {
   const objects = rows.map((row) => {
-    const object: Record<string, string | number | null> = {};
+    const object: Record<string, string | number> = {};
     for (let i = 0; i < columns.length; i++) {
-      const value = row[i] ?? null;
+      const value = row[i];
+      if (value === null || value === undefined) continue;
       // JSON has no NaN or Infinity (stringify would write null): refused, as a bound parameter would be.
       if (typeof value === 'number' && !Number.isFinite(value)) {
         throw new Error(`column ${columns[i]}: ${value} is not a finite number`);

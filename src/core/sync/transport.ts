@@ -1,6 +1,7 @@
 import { isEngramError } from '../errors.js';
 import { edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
+import { requestBody } from './push-chunks.js';
 
 /** Moves one sync exchange to the server; the engine does not care how. */
 export interface SyncTransport {
@@ -29,7 +30,7 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
   const timeoutMs = options.timeoutMs ?? 15_000;
   return {
     async exchange(request) {
-      const body = JSON.stringify(request);
+      const body = requestBody(request);
       const send = () =>
         requestEdge(
           fetchFn,
