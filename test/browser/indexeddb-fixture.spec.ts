@@ -42,7 +42,7 @@ it('IndexedDB in Chromium: a v3 database from the fixture opens, upgrades and re
   raw.close();
 });
 
-// The same dataset written by commit 6fcedac, the last code on schema v4 (write-indexeddb-v4-fixture.ts):
+// The same dataset written by commit 6fcedac, the last code on schema v4 (write-indexeddb-fixture.ts):
 // in Chromium's IndexedDB, the memory rows move to string keys and everything reads as that code read it.
 it('IndexedDB in Chromium: a v4 database from the fixture opens, upgrades to v5 and reads the same', async () => {
   const { image, raw } = await upgradesAndReadsTheSame('v4', imageV4Url, expectedV4Url);
@@ -56,7 +56,7 @@ it('IndexedDB in Chromium: a v4 database from the fixture opens, upgrades to v5 
   raw.close();
 });
 
-// The same dataset written by commit 4d04ec0, the last code on schema v5 (write-indexeddb-v5-fixture.ts):
+// The same dataset written by commit 4d04ec0, the last code on schema v5 (write-indexeddb-fixture.ts):
 // in Chromium's IndexedDB, the upgrade moves the memories' feed entries into feed blocks and drops the
 // feed index; every row stays as written, and everything, searches included, reads as that code read it.
 it('IndexedDB in Chromium: a v5 database from the fixture opens, upgrades to v6 and reads the same', async () => {

@@ -46,13 +46,13 @@ const expected = await expectedState(
 );
 const sqlScript = await readFile(join(fixtures, 'postgres-v4.sql'), 'utf8');
 const idbImage = JSON.parse(await readFile(join(fixtures, 'indexeddb-v3.json'), 'utf8')) as IndexedDBImage;
-// The same dataset written by commit 6fcedac, the last code on IndexedDB schema v4 (write-indexeddb-v4-fixture.ts).
+// The same dataset written by commit 6fcedac, the last code on IndexedDB schema v4 (write-indexeddb-fixture.ts).
 const idbImageV4 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v4.json'), 'utf8')) as IndexedDBImage;
 const expectedV4 = await expectedState(
   JSON.parse(await readFile(join(fixtures, 'indexeddb-v4-expected.json'), 'utf8')) as Record<string, Json>,
 );
 // The same dataset written by commit 4d04ec0, the last code on IndexedDB schema v5, with what that code
-// read (write-indexeddb-v5-fixture.ts). Compared as recorded, searches included: the ranking of that
+// read (write-indexeddb-fixture.ts). Compared as recorded, searches included: the ranking of that
 // code is today's, so ids and scores must be the very same.
 const idbImageV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5.json'), 'utf8')) as IndexedDBImage;
 const recordedV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5-expected.json'), 'utf8')) as Record<
