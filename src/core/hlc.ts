@@ -149,6 +149,13 @@ export function ceilingStamp(wallMs: number): string {
 export class HybridLogicalClock {
   private wallMs = 0;
   private counter = 0;
+  /**
+   * The last stamp `observe` took ('' after a rewind). Its first 17 characters are fixed-width lowercase
+   * hex, so a stamp that sorts at or below it as a string holds no later time and changes nothing: an
+   * edge observes every field stamp of a push (ten per memory, mostly one repeated), and a string
+   * comparison settles those without reading them.
+   */
+  private lastObserved = '';
 
   /**
    * `horizonMs` says how far ahead of `now` a valid stamp can be (default {@link MAX_DRIFT_MS});
@@ -173,6 +180,7 @@ export class HybridLogicalClock {
     if (horizon !== undefined && this.wallMs > this.now() + horizon) {
       this.wallMs = 0;
       this.counter = 0;
+      this.lastObserved = '';
     }
   }
 
@@ -198,10 +206,12 @@ export class HybridLogicalClock {
 
   /** Folds in a stamp received from another replica so later local stamps sort after it. */
   observe(stamp: string): void {
+    if (stamp <= this.lastObserved) return;
     // Read in place, not through parseHlc: an edge observes every stamp of every push.
     if (!isStampShape(stamp)) return;
     const wallMs = hexValue(stamp, 0, 12);
     if (wallMs > this.now() + (this.horizonMs() ?? MAX_DRIFT_MS)) return;
+    this.lastObserved = stamp;
     const counter = hexValue(stamp, 13, 17);
     if (wallMs > this.wallMs) {
       this.wallMs = wallMs;

@@ -428,3 +428,29 @@ describe('schema v8 -> v9: pending stems move to hashed buckets, and every searc
     }
   }, 120_000);
 });
+
+describe('a memory row the database refuses', () => {
+  it.each(databases.map((db) => [db.name, db] as const))(
+    '%s: fails the batch with its own error, though the batch goes on to merge a group',
+    async (_name, db) => {
+      const store = db.store();
+      const at = '2026-12-01T00:00:00.000Z';
+      const stamp = '019ad7b4e000-0000-x';
+      // A whole group: the batch's postings are merged into blocks, awaited after the rows were sent.
+      const writes: MemoryWrite[] = Array.from({ length: BLOCK_DOCS }, (_, i) => ({
+        id: `refused-${i}`,
+        create: { namespace: 'refused', createdAt: at },
+        // Postgres text cannot hold NUL: the rows' insert fails.
+        values: { content: i === 7 ? 'nul \u0000 here' : text(i), kind: 'note' },
+        clocks: { content: stamp, kind: stamp },
+      }));
+      const failure = await store.apply('refused', { memories: writes }).then(
+        () => undefined,
+        (error: unknown) => error as Error,
+      );
+      expect(failure?.message).toMatch(/unsupported Unicode escape sequence/);
+      expect(await store.getMemories('refused', ['refused-0'])).toEqual([]);
+      await store.close();
+    },
+  );
+});

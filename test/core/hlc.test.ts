@@ -90,6 +90,63 @@ describe('HLC stamps', () => {
     clock.observe(`${(now + 900).toString(16).padStart(12, '0')}-0001-bad node`); // malformed node
     expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 500, counter: 8, node: 'me' });
   });
+
+  it('observes as reading every stamp would, though it skips those sorting below the last one taken', () => {
+    // A model of observe without the shortcut: every stamp parsed, kept when later and within the horizon.
+    let now = 1_700_000_000_000;
+    const horizon = 1000;
+    const clock = new HybridLogicalClock(
+      'me',
+      () => now,
+      () => horizon,
+    );
+    let model = { wallMs: 0, counter: 0 };
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return Math.floor((seed / 2_147_483_648) * n);
+    };
+    const seen: string[] = [];
+    for (let step = 0; step < 20_000; step++) {
+      const pick = random(10);
+      if (pick === 0) {
+        // The wall clock moves, sometimes back (then rewind forgets a time beyond the horizon).
+        now += random(3000) - 1500;
+        clock.rewind();
+        if (model.wallMs > now + horizon) model = { wallMs: 0, counter: 0 };
+      } else if (pick === 1) {
+        const stamp = clock.tick();
+        const parsed = parseHlc(stamp)!;
+        model = { wallMs: parsed.wallMs, counter: parsed.counter };
+        seen.push(stamp);
+      } else {
+        // Often a stamp seen before (a push repeats one per field), else a fresh one near now, some
+        // beyond the horizon, some malformed.
+        const stamp =
+          pick < 6 && seen.length > 0
+            ? seen[random(seen.length)]!
+            : random(20) === 0
+              ? `${(now + random(2000)).toString(16).padStart(12, '0')}-00g0-x`
+              : formatHlc({ wallMs: now - 2000 + random(4000), counter: random(4), node: `n${random(3)}` });
+        seen.push(stamp);
+        clock.observe(stamp);
+        const parsed = parseHlc(stamp);
+        if (parsed && parsed.wallMs <= now + horizon) {
+          if (parsed.wallMs > model.wallMs) model = { wallMs: parsed.wallMs, counter: parsed.counter };
+          else if (parsed.wallMs === model.wallMs && parsed.counter > model.counter)
+            model.counter = parsed.counter;
+        }
+      }
+      if (step % 97 === 0) {
+        // A tick shows the state: it must follow the model's.
+        const stamp = parseHlc(clock.tick())!;
+        const wallMs = Math.max(now, model.wallMs);
+        const counter = now > model.wallMs ? 0 : model.counter + 1;
+        expect({ wallMs: stamp.wallMs, counter: stamp.counter }, `step ${step}`).toEqual({ wallMs, counter });
+        model = { wallMs, counter };
+      }
+    }
+  });
 });
 
 describe('isoOfMs', () => {

@@ -42,26 +42,40 @@ interface BlockChange {
 }
 
 /**
- * Rewrites the posting blocks the changes touch, in the caller's transaction: each touched row is read
- * once, merged and written once. Returns the document number of every memory that keeps a text (new
- * memories get fresh numbers; an edited one keeps its own) and the change of the namespace's counters.
+ * The document numbers of a batch's texts, handed out before its postings are built: every memory that
+ * keeps a text gets one (a new memory a fresh number; an edited one keeps its own), so the caller can send
+ * the memory rows while the texts are indexed (`writePostings`).
  */
-export async function writePostings(
+export interface DocNumbers {
+  /** The document number of every memory that keeps a text. */
+  docOf: Map<string, number>;
+  /** The numbers the changed memories held before the batch. */
+  stored: Map<string, number>;
+  /** The changes that got a fresh number, in the order of their numbers. */
+  fresh: readonly TextChange[];
+  /** The first fresh number (infinity when none). */
+  firstFresh: number;
+  appendOnly: boolean;
+  /** Postgres: the namespace's pending list as the counter's row said, when fresh numbers were taken. */
+  pending: (PendingState & { docnos: number }) | undefined;
+}
+
+/**
+ * Reads the stored document numbers of the changed memories (before the rows change) and takes fresh
+ * numbers from the namespace's counter for the rest: the first half of writing a batch's postings.
+ */
+export async function numberDocuments(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
   changes: readonly TextChange[],
-  language: unknown,
-  tails?: PostingTails,
-  known?: PendingBatches,
-): Promise<WrittenPostings> {
+): Promise<DocNumbers> {
   const docOf = new Map<string, number>();
-  if (changes.length === 0) return { docOf, docs: 0, tokens: 0 };
-  // Never changed here: what this batch does to it is staged, and kept only if the transaction commits.
-  const committed = tails?.get(namespace);
-  let tail = committed;
   const appendOnly = changes.every((c) => c.before === undefined && c.after !== undefined);
-  const stored = appendOnly ? new Map<string, number>() : await storedDocs(db, dialect, namespace, changes);
+  const stored =
+    appendOnly || changes.length === 0
+      ? new Map<string, number>()
+      : await storedDocs(db, dialect, namespace, changes);
   const fresh = changes.filter((c) => c.after !== undefined && stored.get(c.id) === undefined);
   // Postgres keeps new postings in a pending list (pending-postings.ts): where it starts comes with the counter.
   const pendingList = dialect.name === 'postgres';
@@ -78,11 +92,39 @@ export async function writePostings(
     }
     for (const [i, change] of fresh.entries()) docOf.set(change.id, firstFresh + i);
   }
+  for (const { id, after } of changes) {
+    const old = stored.get(id);
+    if (after !== undefined && old !== undefined) docOf.set(id, old);
+  }
+  return { docOf, stored, fresh, firstFresh, appendOnly, pending };
+}
+
+/**
+ * Rewrites the posting blocks the changes touch, in the caller's transaction, with the numbers
+ * `numberDocuments` handed out: each touched row is read once, merged and written once. Returns the
+ * change of the namespace's counters.
+ */
+export async function writePostings(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  changes: readonly TextChange[],
+  numbers: DocNumbers,
+  language: unknown,
+  tails?: PostingTails,
+  known?: PendingBatches,
+): Promise<WrittenPostings> {
+  if (changes.length === 0) return { docs: 0, tokens: 0 };
+  const { docOf, stored, fresh, firstFresh, appendOnly, pending } = numbers;
+  // Never changed here: what this batch does to it is staged, and kept only if the transaction commits.
+  const committed = tails?.get(namespace);
+  let tail = committed;
+  const pendingList = dialect.name === 'postgres';
   if (appendOnly && tails !== undefined) {
     // sql.js: the cache of the newest rows files the batch alone when it holds every row it touches.
     const texts = fresh.map((c) => c.after!);
     const appended = await tails.appendTexts(db, dialect, namespace, firstFresh, texts, language);
-    if (appended !== undefined) return { docOf, ...appended };
+    if (appended !== undefined) return appended;
   }
   if (!appendOnly || tail?.docnos !== firstFresh) tail = undefined;
   if (committed !== undefined && tail === undefined) {
@@ -103,8 +145,7 @@ export async function writePostings(
       tokens -= length;
     }
     if (after !== undefined) {
-      const doc = old ?? docOf.get(id)!;
-      docOf.set(id, doc);
+      const doc = docOf.get(id)!;
       // Visited rather than collected in a Map per text: a bulk add indexes thousands.
       const length = visitIndexTerms(after, language, (term, tf, len) => postings.add(term, doc, tf, len));
       docs++;
@@ -118,7 +159,7 @@ export async function writePostings(
       const batches = known?.find(namespace, pending);
       const appended = await appendPending(db, dialect, namespace, ordered, pending, end, batches);
       const committed = known?.stage(namespace, { ...appended.after, docnos: end }, appended.batches);
-      return { docOf, docs, tokens, committed, pending: appended.after, written: appended.written };
+      return { docs, tokens, committed, pending: appended.after, written: appended.written };
     }
     known?.forget(namespace);
     // Edits, deletes and mixed batches rewrite blocks: the postings they touch must be there first, and
@@ -233,12 +274,10 @@ export async function writePostings(
       tails!.replace(namespace, kept);
     }
   }
-  return { docOf, docs, tokens };
+  return { docs, tokens };
 }
 
 export interface WrittenPostings {
-  /** The document number of every memory that keeps a text. */
-  docOf: Map<string, number>;
   /** What the batch adds to the namespace's counters. */
   docs: number;
   tokens: number;

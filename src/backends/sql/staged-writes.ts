@@ -14,7 +14,7 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import type { PendingBatches } from './pending-batches.js';
 import type { PostingTails } from './posting-tails.js';
-import { type TextChange, type WrittenPostings, writePostings } from './posting-writes.js';
+import { numberDocuments, type TextChange, type WrittenPostings, writePostings } from './posting-writes.js';
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
@@ -213,12 +213,16 @@ export class StagedWrites implements StoreTransaction {
     return language;
   }
 
-  /** Writes rows and postings; postings are rewritten only when the content changed. */
+  /**
+   * Writes rows and postings; postings are rewritten only when the content changed. The document numbers
+   * are handed out first, so the memory rows go before the texts are indexed and the database inserts
+   * them while the postings are built.
+   */
   private async flushMemories(
     bulk: BulkWriter,
     send: (write: Promise<void>) => void,
     seqOf: ReadonlyMap<string, number>,
-  ): Promise<Omit<WrittenPostings, 'docOf' | 'committed' | 'written'>> {
+  ): Promise<Omit<WrittenPostings, 'committed' | 'written'>> {
     const ns = this.namespace;
     const gone: string[] = [];
     const rows: SqlParam[][] = [];
@@ -231,24 +235,33 @@ export class StagedWrites implements StoreTransaction {
       if (!next) gone.push(id);
     }
     // Before the rows change: it reads the stored memories' document numbers.
-    const { docOf, docs, tokens, committed, pending, written } = await writePostings(
-      this.db,
-      this.dialect,
-      ns,
-      texts,
-      language,
-      this.tails,
-      this.pendingBatches,
-    );
-    this.learned = committed;
-    if (written !== undefined) send(written);
+    const numbers = await numberDocuments(this.db, this.dialect, ns, texts);
+    const { docOf } = numbers;
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next)
         rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null, seqOf.get(`memory:${id}`) ?? null]);
     }
     await bulk.deleteIds('engram_memories', ns, gone);
-    send(bulk.insert('engram_memories', MEMORY_ROW_COLUMNS, rows, MEMORY_UPSERT));
+    const rowsWritten = bulk.insert('engram_memories', MEMORY_ROW_COLUMNS, rows, MEMORY_UPSERT);
+    send(rowsWritten);
+    const { docs, tokens, committed, pending, written } = await writePostings(
+      this.db,
+      this.dialect,
+      ns,
+      texts,
+      numbers,
+      language,
+      this.tails,
+      this.pendingBatches,
+    ).catch(async (error: unknown) => {
+      // A failed row insert aborts the transaction, and every statement after it fails for that reason:
+      // its own error is the one to report.
+      await rowsWritten;
+      throw error;
+    });
+    this.learned = committed;
+    if (written !== undefined) send(written);
     return { docs, tokens, pending };
   }
 }
