@@ -104,8 +104,8 @@ const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
 /**
  * Names a batch of candidates. Most batches are about what is wanted (ties at the boundary add a few):
  * reading their records now saves the separate read `takeAccepted` would make, and the store may turn
- * down those expired or not valid without decoding them (`live`): a number it leaves out is rejected, as
- * its record would be (or it is gone, which rejects it too). A batch swollen by a large tie is only
+ * down those expired or not valid without decoding them (`live`): a number it then leaves out is rejected,
+ * as its record would be (or it is gone, which rejects it too). A batch swollen by a large tie is only
  * named, so that only the records handed out are read.
  */
 async function nameDocuments(
@@ -113,14 +113,15 @@ async function nameDocuments(
   namespace: string,
   docs: number[],
   wanted: number,
-  live: LiveFilter,
+  live: LiveFilter | undefined,
 ): Promise<Map<number, DocName | typeof REJECTED>> {
   const out = new Map<number, DocName | typeof REJECTED>();
   if (store.docMemories && docs.length <= 2 * wanted + 8) {
     const records = await store.docMemories(namespace, docs, live);
     for (const doc of docs) {
       const record = records.get(doc);
-      out.set(doc, record === undefined ? REJECTED : { id: record.memory.id, record });
+      if (record !== undefined) out.set(doc, { id: record.memory.id, record });
+      else if (live !== undefined) out.set(doc, REJECTED);
     }
   } else {
     for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
@@ -183,7 +184,7 @@ async function textCandidates(
   parsed: ParsedQuery,
   request: SearchRequest,
   language: string,
-  live: LiveFilter,
+  live: LiveFilter | undefined,
 ): Promise<CandidateSource<(Candidate & { explain?: Explanation }) | typeof REJECTED>> {
   const options = { match: request.match, explain: request.explain };
   if (numbersDocuments(store)) {
@@ -214,7 +215,10 @@ async function textSearch(
   const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
-  const live = { now: filter.now, validAt: validAt(filter) };
+  // `history` reads every period: nothing for the store to turn down (an expired memory is rare enough,
+  // purged by maintenance, that checking for it alone costs more than it saves).
+  const instant = validAt(filter);
+  const live = instant === undefined ? undefined : { now: filter.now, validAt: instant };
   const candidates = await textCandidates(store, namespace, parsed, request, name, live);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   const readAhead = readAheadKey(namespace, filter);

@@ -170,11 +170,11 @@ export type CountQuery = Omit<ListQuery, 'limit' | 'beforeId'>;
 
 /**
  * The part of a search's filter a store can check before decoding a record (`docMemories`): not expired
- * at `now`, and valid at `validAt` (absent: any period), as core's `isExpired` and `isValidAt` judge.
+ * at `now`, and valid at `validAt`, as core's `isExpired` and `isValidAt` judge.
  */
 export interface LiveFilter {
   now: string;
-  validAt?: string;
+  validAt: string;
 }
 
 export interface StoreUsage {
