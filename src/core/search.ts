@@ -1,11 +1,18 @@
-import { type CandidateSource, type DocName, listSource, resolvingSource } from './candidate-source.js';
+import {
+  type CandidateSource,
+  type DocName,
+  listSource,
+  REJECTED,
+  resolvingSource,
+} from './candidate-source.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
-import { compareIdsDesc, type MemoryFilter, matchesFilter } from './filter.js';
+import { compareIdsDesc, type MemoryFilter, matchesFilter, validAt } from './filter.js';
 import type { Explanation } from './model.js';
 import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
   DocPostingList,
+  LiveFilter,
   MemoryRecord,
   MemoryStore,
   NativeSearchHit,
@@ -46,7 +53,7 @@ interface Ranked {
 async function takeAccepted<C extends Ranked>(
   store: MemoryStore,
   namespace: string,
-  source: CandidateSource<C>,
+  source: CandidateSource<C | typeof REJECTED>,
   limit: number,
   accept: (record: MemoryRecord, candidate: C) => boolean,
   readAhead: string = namespace,
@@ -63,8 +70,9 @@ async function takeAccepted<C extends Ranked>(
     const slice = await source(chunk);
     done = slice.length < chunk;
     if (slice.length === 0) break;
-    // Candidates may come with their record, read when they were named (resolvingSource).
-    const unread = slice.flatMap((c) => (c.record === undefined ? [c.id] : []));
+    // Candidates may come with their record, read when they were named (resolvingSource), or be
+    // rejected unread by the store.
+    const unread = slice.flatMap((c) => (c === REJECTED || c.record !== undefined ? [] : [c.id]));
     const records = new Map(
       unread.length === 0
         ? []
@@ -72,6 +80,7 @@ async function takeAccepted<C extends Ranked>(
     );
     for (const candidate of slice) {
       examined++;
+      if (candidate === REJECTED) continue;
       const record = candidate.record ?? records.get(candidate.id);
       if (!record || !accept(record, candidate)) continue;
       hits.push(
@@ -94,19 +103,25 @@ const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
 
 /**
  * Names a batch of candidates. Most batches are about what is wanted (ties at the boundary add a few):
- * reading their records now saves the separate read `takeAccepted` would make. A batch swollen by a
- * large tie is only named, so that only the records handed out are read.
+ * reading their records now saves the separate read `takeAccepted` would make, and the store may turn
+ * down those expired or not valid without decoding them (`live`): a number it then leaves out is rejected,
+ * as its record would be (or it is gone, which rejects it too). A batch swollen by a large tie is only
+ * named, so that only the records handed out are read.
  */
 async function nameDocuments(
   store: DocNumbered,
   namespace: string,
   docs: number[],
   wanted: number,
-): Promise<Map<number, DocName>> {
-  const out = new Map<number, DocName>();
+  live: LiveFilter | undefined,
+): Promise<Map<number, DocName | typeof REJECTED>> {
+  const out = new Map<number, DocName | typeof REJECTED>();
   if (store.docMemories && docs.length <= 2 * wanted + 8) {
-    for (const [doc, record] of await store.docMemories(namespace, docs)) {
-      out.set(doc, { id: record.memory.id, record });
+    const records = await store.docMemories(namespace, docs, live);
+    for (const doc of docs) {
+      const record = records.get(doc);
+      if (record !== undefined) out.set(doc, { id: record.memory.id, record });
+      else if (live !== undefined) out.set(doc, REJECTED);
     }
   } else {
     for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
@@ -169,13 +184,14 @@ async function textCandidates(
   parsed: ParsedQuery,
   request: SearchRequest,
   language: string,
-): Promise<CandidateSource<Candidate & { explain?: Explanation }>> {
+  live: LiveFilter | undefined,
+): Promise<CandidateSource<(Candidate & { explain?: Explanation }) | typeof REJECTED>> {
   const options = { match: request.match, explain: request.explain };
   if (numbersDocuments(store)) {
     const [stats, { query, found }] = await statsAndDocPostings(store, namespace, parsed, language);
     const ranked = rankDocumentNumbers(query, found, stats, options);
     return resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
-      nameDocuments(store, namespace, docs, wanted),
+      nameDocuments(store, namespace, docs, wanted, live),
     );
   }
   const [stats, { query, found }] = await Promise.all([
@@ -199,7 +215,11 @@ async function textSearch(
   const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
-  const candidates = await textCandidates(store, namespace, parsed, request, name);
+  // `history` reads every period: nothing for the store to turn down (an expired memory is rare enough,
+  // purged by maintenance, that checking for it alone costs more than it saves).
+  const instant = validAt(filter);
+  const live = instant === undefined ? undefined : { now: filter.now, validAt: instant };
+  const candidates = await textCandidates(store, namespace, parsed, request, name, live);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   const readAhead = readAheadKey(namespace, filter);
   return takeAccepted(

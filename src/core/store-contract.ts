@@ -168,6 +168,15 @@ export interface ListQuery {
 
 export type CountQuery = Omit<ListQuery, 'limit' | 'beforeId'>;
 
+/**
+ * The part of a search's filter a store can check before decoding a record (`docMemories`): not expired
+ * at `now`, and valid at `validAt`, as core's `isExpired` and `isValidAt` judge.
+ */
+export interface LiveFilter {
+  now: string;
+  validAt: string;
+}
+
 export interface StoreUsage {
   memories: number;
   bytes: number;
@@ -305,8 +314,15 @@ export interface MemoryStore {
   /**
    * Optional, with `docPostings` and `docIds`: the records of document numbers, those gone left out. Core
    * reads a search's best candidates with it, one step instead of naming them and then reading them.
+   * With `live`, a store may also leave out the memories failing it, sparing their decoding: core then
+   * counts every number left out as examined and rejected, and still filters the records it gets, so a
+   * store may ignore `live` or apply it only in part.
    */
-  docMemories?(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>>;
+  docMemories?(
+    namespace: string,
+    docs: readonly number[],
+    live?: LiveFilter,
+  ): Promise<Map<number, MemoryRecord>>;
   /**
    * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
    * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index

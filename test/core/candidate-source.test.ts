@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listSource, resolvingSource } from '../../src/core/candidate-source.js';
+import { listSource, REJECTED, resolvingSource } from '../../src/core/candidate-source.js';
 import type { DocPostingList } from '../../src/core/store-contract.js';
 import {
   compareCandidates,
@@ -13,6 +13,10 @@ import {
 /** Candidates best first by score, as `resolvingSource` takes them (ties in their given order). */
 const byScore = <C extends { score: number }>(candidates: C[]) =>
   [...candidates].sort((a, b) => b.score - a.score)[Symbol.iterator]();
+
+/** The ids of what a source handed out, `REJECTED` for those the store turned down. */
+const idsOf = (slice: Array<{ id: string } | typeof REJECTED>) =>
+  slice.map((c) => (c === REJECTED ? c : c.id));
 
 /** Everything a source hands out, asking `chunk` at a time. */
 async function drain<C>(next: (count: number) => Promise<C[]>, chunk: number): Promise<C[]> {
@@ -45,7 +49,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
             byScore(candidates),
             async (docs) => new Map(docs.map((d) => [d, { id: idOf(d) }])),
           );
-          expect((await drain(source, chunk)).map((c) => c.id)).toEqual(expected);
+          expect(idsOf(await drain(source, chunk))).toEqual(expected);
         },
       ),
     );
@@ -62,12 +66,12 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
       return new Map(docs.map((d) => [d, { id: `id-${String(d).padStart(2, '0')}` }]));
     });
     // The third candidate ties with three more: all four are named, then ordered by id descending.
-    expect((await source(3)).map((c) => c.id)).toEqual(['id-00', 'id-01', 'id-05']);
+    expect(idsOf(await source(3))).toEqual(['id-00', 'id-01', 'id-05']);
     expect(asked).toEqual([[0, 1, 2, 3, 4, 5]]);
     // What was named but not yet handed out comes first, without asking again.
-    expect((await source(3)).map((c) => c.id)).toEqual(['id-04', 'id-03', 'id-02']);
+    expect(idsOf(await source(3))).toEqual(['id-04', 'id-03', 'id-02']);
     expect(asked).toHaveLength(1);
-    expect((await source(2)).map((c) => c.id)).toEqual(['id-06', 'id-07']);
+    expect(idsOf(await source(2))).toEqual(['id-06', 'id-07']);
     expect(asked).toEqual([
       [0, 1, 2, 3, 4, 5],
       [6, 7],
@@ -82,9 +86,23 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
       byScore(candidates),
       async (docs) => new Map(docs.filter((d) => !gone.has(d)).map((d) => [d, { id: `id-${d}` }])),
     );
-    expect((await source(2)).map((c) => c.id)).toEqual(['id-1', 'id-3']);
-    expect((await source(2)).map((c) => c.id)).toEqual(['id-4']);
+    expect(idsOf(await source(2))).toEqual(['id-1', 'id-3']);
+    expect(idsOf(await source(2))).toEqual(['id-4']);
     expect(await source(2)).toEqual([]);
+  });
+
+  it('hands out numbers the store turned down as REJECTED, in their place by score, after named equals', async () => {
+    const candidates = [6, 5, 4, 4, 2, 1].map((score, doc) => ({ id: doc, score, needsPhraseCheck: false }));
+    const turnedDown = new Set([0, 2]);
+    const asked: number[][] = [];
+    const source = resolvingSource(byScore(candidates), async (docs) => {
+      asked.push(docs);
+      return new Map(docs.map((d) => [d, turnedDown.has(d) ? REJECTED : { id: `id-${d}` }]));
+    });
+    // Four asked, four handed out: one read, not a second one to replace the two turned down.
+    expect(idsOf(await source(4))).toEqual([REJECTED, 'id-1', 'id-3', REJECTED]);
+    expect(asked).toEqual([[0, 1, 2, 3]]);
+    expect(idsOf(await source(4))).toEqual(['id-4', 'id-5']);
   });
 
   it('keeps explanations and phrase flags with the candidate it names', async () => {

@@ -1,5 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import { EngramError, storageError, validationError } from '../../core/errors.js';
+import { isExpired, isValidAt } from '../../core/filter.js';
 import { mergeBatch } from '../../core/merge.js';
 import type { Direction, Json } from '../../core/model.js';
 import type {
@@ -8,6 +9,7 @@ import type {
   DocPostingList,
   LinkRecord,
   ListQuery,
+  LiveFilter,
   MemoryRecord,
   MemoryStore,
   StoreCapabilities,
@@ -336,12 +338,22 @@ export class IndexedDBStore implements MemoryStore {
     return this.searches.join('docIds', (tx) => readDocIds(tx, namespace, docs, this.slots));
   }
 
-  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+  docMemories(
+    namespace: string,
+    docs: readonly number[],
+    filter?: LiveFilter,
+  ): Promise<Map<number, MemoryRecord>> {
     return this.searches.join('docMemories', async (tx) => {
       const ids = await readDocIds(tx, namespace, docs, this.slots);
       const rows = await readByIds(tx.objectStore('memories'), MEMORY_KEYS, namespace, [...ids.values()]);
-      // A memory edited since its postings were read has a new slot: its old number is gone.
-      const live = rows.filter((row) => ids.get(docNumber(row.group, row.slot)) === row.memory.id);
+      // A memory edited since its postings were read has a new slot: its old number is gone. One expired
+      // or not valid (`filter`) is left out before its embedding is read.
+      const live = rows.filter(
+        (row) =>
+          ids.get(docNumber(row.group, row.slot)) === row.memory.id &&
+          (filter === undefined ||
+            (!isExpired(row.memory, filter.now) && isValidAt(row.memory, filter.validAt))),
+      );
       const records = await withVectors(tx.objectStore('vectors'), live);
       return new Map(live.map((row, i) => [docNumber(row.group, row.slot), records[i]!]));
     });

@@ -1,10 +1,16 @@
-import type { DocPostingList, MemoryRecord, TextPosting, TextStats } from '../../core/store-contract.js';
+import type {
+  DocPostingList,
+  LiveFilter,
+  MemoryRecord,
+  TextPosting,
+  TextStats,
+} from '../../core/store-contract.js';
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import { matchingEntries } from './pending-postings.js';
 import { decodeInto, type PostingArrays } from './posting-blocks.js';
-import { postingsStatement } from './queries.js';
+import { liveAt, postingsStatement } from './queries.js';
 import { MEMORY_SELECT, type MemoryRow, memoryFromRow } from './rows.js';
 
 /**
@@ -183,18 +189,27 @@ export async function docIdsOf(
   return out;
 }
 
-/** The records of document numbers (a search's best candidates), in one statement; their ids are cached. */
+/**
+ * The records of document numbers (a search's best candidates), in one statement; their ids are cached.
+ * With `live`, rows expired or not valid are left out by the statement, compared on the epoch-ms
+ * mirrors the row already holds: a valid-now search over many superseded memories then decodes about
+ * the records it returns, not every candidate it examines (docs/lifecycle.md#cost).
+ */
 export async function docMemoriesOf(
   db: SqlQueries,
   dialect: SqlDialect,
   namespace: string,
   docs: readonly number[],
   cache: DocIdCache,
+  live?: LiveFilter,
 ): Promise<Map<number, MemoryRecord>> {
   const list = docList(dialect, namespace, [...new Set(docs)]);
-  const sql = `SELECT doc, ${MEMORY_SELECT} FROM engram_memories WHERE ${list.sql}`;
+  const conditions = live ? liveAt('', live.now, live.validAt) : [];
+  const where = [list.sql, ...conditions.map(([sql]) => sql)].join(' AND ');
+  const params = [...list.params, ...conditions.map(([, value]) => value)];
+  const sql = `SELECT doc, ${MEMORY_SELECT} FROM engram_memories WHERE ${where}`;
   const out = new Map<number, MemoryRecord>();
-  for (const row of await db.all<MemoryRow & { doc: number | string }>(dialect.native(sql), list.params)) {
+  for (const row of await db.all<MemoryRow & { doc: number | string }>(dialect.native(sql), params)) {
     const doc = Number(row.doc);
     out.set(doc, memoryFromRow(namespace, row));
     cache.set(namespace, doc, row.id);

@@ -33,13 +33,7 @@ export function listWhere(
   if (since !== null) add('(m.created_ms IS NULL OR m.created_ms >= ?)', since);
   const until = epochMs(query.until);
   if (until !== null) add('(m.created_ms IS NULL OR m.created_ms < ?)', until);
-  const now = epochMs(query.now);
-  if (now !== null) add('(m.expires_ms IS NULL OR m.expires_ms > ?)', now);
-  const valid = epochMs(validAt(query));
-  if (valid !== null) {
-    add('(m.valid_from_ms IS NULL OR m.valid_from_ms <= ?)', valid);
-    add('(m.valid_to_ms IS NULL OR m.valid_to_ms > ?)', valid);
-  }
+  for (const [sql, value] of liveAt('m.', query.now, validAt(query))) add(sql, value);
   const tags = [...new Set(query.tags ?? [])];
   if (tags.length > 0) {
     // Read from the memory's own tags column: the list walks memories in id order, so a separate tag
@@ -51,6 +45,27 @@ export function listWhere(
     else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
   }
   return { where: where.join(' AND '), params };
+}
+
+/**
+ * The conditions of core's `isExpired` and `isValidAt` (filter.ts) on the epoch-millisecond mirrors:
+ * not expired at `now`, valid at `validAt`. An instant that does not parse adds no condition (it
+ * excludes nothing in SQL, where core may exclude more: core's own filter still runs after).
+ */
+export function liveAt(
+  alias: string,
+  now: string,
+  validAt: string | undefined,
+): Array<[sql: string, value: number]> {
+  const out: Array<[string, number]> = [];
+  const nowMs = epochMs(now);
+  if (nowMs !== null) out.push([`(${alias}expires_ms IS NULL OR ${alias}expires_ms > ?)`, nowMs]);
+  const valid = epochMs(validAt);
+  if (valid !== null) {
+    out.push([`(${alias}valid_from_ms IS NULL OR ${alias}valid_from_ms <= ?)`, valid]);
+    out.push([`(${alias}valid_to_ms IS NULL OR ${alias}valid_to_ms > ?)`, valid]);
+  }
+  return out;
 }
 
 export function listStatement(dialect: SqlDialect, namespace: string, query: ListQuery): Statement {

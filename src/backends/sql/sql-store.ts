@@ -10,6 +10,7 @@ import type {
   Entity,
   LinkRecord,
   ListQuery,
+  LiveFilter,
   MemoryRecord,
   MemoryStore,
   StoreCapabilities,
@@ -296,9 +297,13 @@ export abstract class SqlStore implements MemoryStore {
     );
   }
 
-  docMemories(namespace: string, docs: readonly number[]): Promise<Map<number, MemoryRecord>> {
+  docMemories(
+    namespace: string,
+    docs: readonly number[],
+    live?: LiveFilter,
+  ): Promise<Map<number, MemoryRecord>> {
     return this.use('docMemories', async (db) =>
-      docs.length === 0 ? new Map() : docMemoriesOf(db, this.dialect, namespace, docs, this.docIdCache),
+      docs.length === 0 ? new Map() : docMemoriesOf(db, this.dialect, namespace, docs, this.docIdCache, live),
     );
   }
 
