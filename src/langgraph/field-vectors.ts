@@ -1,3 +1,4 @@
+import { bytesToBase64 } from '../core/base64.js';
 /**
  * An item's embeddings, one per indexed field, kept in its memory's metadata as base64 of float64:
  * exact (scores equal LangGraph's own to the last bit) and a third the size of JSON numbers, so several
@@ -6,11 +7,7 @@
 export type FieldVectors = Record<string, string>;
 
 export function encodeVector(vector: ArrayLike<number>): string {
-  const bytes = new Uint8Array(Float64Array.from(vector).buffer);
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+  return bytesToBase64(new Uint8Array(Float64Array.from(vector).buffer));
 }
 
 export function decodeVector(text: string): number[] {

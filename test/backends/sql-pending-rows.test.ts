@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  base64,
   intArray,
   type MergingBlock,
   NO_TRIPLES,
@@ -99,21 +98,5 @@ describe('PackedRows (pending rows and blocks packed into one parameter)', () =>
     expect(textArray(['a', 'b,c', 'd"e', 'f\\g', '{}'])).toBe('{"a","b,c","d\\"e","f\\\\g","{}"}');
     expect(intArray([1, 20, 300])).toBe('{1,20,300}');
     expect(textArray([])).toBe('{}');
-  });
-
-  it("spells packed bytes as base64, with Node's Buffer or without it (a browser's PGlite)", () => {
-    // Every byte value, at an offset into a larger buffer (as PackedRows.data() is), longer than one btoa slice.
-    const all = Uint8Array.from({ length: 0x8000 * 2 + 77 }, (_, i) => (i * 131 + (i >> 8)) & 0xff);
-    const bytes = all.subarray(5, all.length - 3);
-    const expected = Buffer.from(bytes).toString('base64');
-    expect(base64(bytes)).toBe(expected);
-    const { Buffer: kept } = globalThis;
-    try {
-      (globalThis as { Buffer?: unknown }).Buffer = undefined;
-      expect(base64(bytes)).toBe(expected);
-      expect(base64(new Uint8Array(0))).toBe('');
-    } finally {
-      globalThis.Buffer = kept;
-    }
   });
 });

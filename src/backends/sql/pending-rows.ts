@@ -1,3 +1,4 @@
+import { bytesToBase64 } from '../../core/base64.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
 import { blockOf, putTriples, putVarint, type Triples, VarintReader } from './posting-blocks.js';
@@ -242,22 +243,6 @@ export function textArray(values: readonly string[]): string {
  */
 const PACKED_BYTES = `(SELECT decode(?::text, 'base64') AS bytes OFFSET 0) AS p`;
 
-type NodeBuffer = {
-  from(b: ArrayBufferLike, at: number, length: number): { toString(as: 'base64'): string };
-};
-
-/** `bytes` as base64: through Node's Buffer where there is one (Node, Workers), else btoa a slice at a time. */
-export function base64(bytes: Uint8Array): string {
-  const buffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
-  if (buffer !== undefined)
-    return buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-  let binary = '';
-  for (let at = 0; at < bytes.length; at += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(at, at + 0x8000) as unknown as number[]);
-  }
-  return btoa(binary);
-}
-
 /**
  * Inserts the pending rows of one batch: (namespace, bucket, first) with each packed row as `data`.
  * `buckets` holds one name per packed row.
@@ -276,7 +261,7 @@ export async function insertPackedPending(
   await db.run(dialect.native(sql), [
     namespace,
     first,
-    base64(packed.data()),
+    bytesToBase64(packed.data()),
     textArray(buckets),
     intArray(packed.starts),
     intArray(packed.sizes),
@@ -299,7 +284,7 @@ export async function insertPackedBlocks(
     FROM ${PACKED_BYTES}, unnest(?::text[], ?::bigint[], ?::int[], ?::int[]) AS r(term, grp, start, size)${conflict}`;
   await db.run(dialect.native(sql), [
     namespace,
-    base64(packed.data()),
+    bytesToBase64(packed.data()),
     textArray(terms),
     intArray(groups),
     intArray(packed.starts),

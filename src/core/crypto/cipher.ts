@@ -1,3 +1,4 @@
+import { bytesToBase64 } from '../base64.js';
 import { EngramError } from '../errors.js';
 import { CIPHERTEXT_PREFIX, isCiphertext } from './sealed.js';
 
@@ -27,11 +28,7 @@ const CHECK_TEXT = 'engram key check v1';
 const IV_BYTES = 12;
 
 export function toBase64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return bytesToBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
