@@ -43,8 +43,8 @@ ${rows.map(tableRow).join('\n')}
 
 ## Sizes and rounds
 
-Chosen so that the whole \`npm run bench\` (build included) fits in 10 minutes on the 2-core machine; the
-\`BENCH_*\` environment variables at the top of each \`bench/*.mjs\` change them.
+Chosen for the whole \`npm run bench\` (build included) to take under 15 minutes on the 2-core machine (this
+run's time is in the header; a slower machine can go over); the \`BENCH_*\` environment variables at the top of each \`bench/*.mjs\` change them.
 
 ${context.settings.map((line) => `- ${line}`).join('\n')}
 `;
