@@ -29,8 +29,8 @@ async function bundlePage() {
   return result.outputFiles[0].text;
 }
 
-async function openPage(context, url) {
-  const page = context.pages()[0] ?? (await context.newPage());
+async function openPage(context, url, fresh = false) {
+  const page = (!fresh && context.pages()[0]) || (await context.newPage());
   page.setDefaultTimeout(300_000);
   await page.goto(url);
   await page.waitForFunction(() => globalThis.bench?.ready);
@@ -169,16 +169,22 @@ export async function prepare(info) {
   try {
     const large = {};
     const took = {};
-    for (const kind of SEARCH_KINDS) {
-      const filled = await page.evaluate(
-        ([kind, size]) => globalThis.bench.fill(kind, size, true),
-        [kind, LARGE],
-      );
-      large[kind] = filled.name;
-      took[kind] = `${(filled.ms / 1000).toFixed(0)} s`;
-    }
+    // The two fills side by side, each in its own page (its own renderer): they measure nothing, and
+    // one after the other they were the longest part of the run.
+    const helper = await openPage(context, server.url, true);
+    await Promise.all(
+      SEARCH_KINDS.map(async (kind, i) => {
+        const filled = await (i === 0 ? page : helper).evaluate(
+          ([kind, size]) => globalThis.bench.fill(kind, size, true),
+          [kind, LARGE],
+        );
+        large[kind] = filled.name;
+        took[kind] = `${(filled.ms / 1000).toFixed(0)} s`;
+      }),
+    );
+    await helper.close();
     info.settings.push(
-      `IndexedDB: the ${k(LARGE)} databases are filled once per run, side by side with the Postgres fill: Engram (addMany × ${LARGE / 1000}) in ${took.engram}, Dexie bulkPut + words in ${took.dexieWords}.`,
+      `IndexedDB: the ${k(LARGE)} databases are filled once per run, side by side with each other (two pages) and with the Postgres fill: Engram (addMany × ${LARGE / 1000}) in ${took.engram}, Dexie bulkPut + words in ${took.dexieWords}.`,
     );
     return { page, large, close, restart };
   } catch (error) {
