@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { postgresDialect } from '../../src/backends/sql/dialect.js';
 import { bucketOf } from '../../src/backends/sql/pending-postings.js';
+import { expiredStatement } from '../../src/backends/sql/maintenance.js';
 import { postingsStatement } from '../../src/backends/sql/queries.js';
 import { createMemory } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
@@ -173,6 +174,33 @@ if (!url) {
       expect(text).toContain('engram_postings_pkey');
       expect(text).toMatch(/term >= 'auth'::text\) AND \(term < 'auti'::text/);
       expect(text).not.toContain('Seq Scan');
+    });
+
+    it('finds expired memories from the partial expiry index, not a scan of the namespace', async () => {
+      const namespace = freshNamespace('expiry');
+      const mem = await createMemory({ store: storeIn(schema), namespace, maintenance: { intervalMs: 0 } });
+      const past = new Date(Date.now() - 60_000).toISOString();
+      const future = new Date(Date.now() + 86_400_000).toISOString();
+      const [gone] = await mem.addMany([
+        { content: 'expired an hour ago', expiresAt: past },
+        { content: 'expires tomorrow', expiresAt: future },
+        { content: 'never expires' },
+      ]);
+      const statement = expiredStatement(postgresDialect, namespace, { now: new Date().toISOString(), limit: 10 });
+      const plan = await admin.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+        await tx.unsafe('SET LOCAL enable_seqscan = off');
+        return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
+      });
+      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('engram_memories_by_expiry');
+      expect(text).not.toContain('engram_memories_pkey');
+      const rows = await admin.begin(async (tx) => {
+        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+        return tx.unsafe(statement.sql, statement.params as string[]);
+      });
+      expect(rows.map((row) => row.id)).toEqual([gone!.id]);
+      await mem.close();
     });
 
     it('searches the same through a client made with fetch_types: false, as the Worker makes its own', async () => {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs, { type Database } from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sqliteDialect } from '../../src/backends/sql/dialect.js';
+import { expiredStatement } from '../../src/backends/sql/maintenance.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
 import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
@@ -79,6 +81,12 @@ describe('sql.js: a file of schema v12 (commit 4d04ec0) upgrades its change feed
       expect(plan).not.toMatch(/SCAN/);
       expect(plan).toMatch(/SEARCH engram_changes USING PRIMARY KEY \(ns=\? AND seq/);
     }
+    // v14: finding expired memories (every open runs it) is a range of the partial expiry index.
+    const expired = expiredStatement(sqliteDialect, NS, { now: new Date(READ_AT).toISOString(), limit: 100 });
+    const expiredPlan = JSON.stringify(raw.exec(`EXPLAIN QUERY PLAN ${expired.sql}`, expired.params)[0]!.values);
+    expect(expiredPlan).not.toMatch(/SCAN/);
+    expect(expiredPlan).toMatch(/SEARCH engram_memories USING INDEX engram_memories_by_expiry \(ns=\? AND expires_ms/);
+    expect(raw.exec(expired.sql, expired.params)[0]!.values).toEqual([['m12']]);
     raw.close();
   });
 

@@ -1,23 +1,31 @@
 import { COLLECTED_SEQ_META } from '../../core/store-contract.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlExecutor } from './executor.js';
+import type { SqlExecutor, Statement } from './executor.js';
 import type { Integer } from './rows.js';
 
-/** Memories expired at `now`: `expires_ms` mirrors `expiresAt` in the epoch ms that `isExpired` compares. */
+/**
+ * Memories expired at `now`: `expires_ms` mirrors `expiresAt` in the epoch ms that `isExpired` compares. A
+ * range of the partial index `engram_memories_by_expiry` (schema v14), which holds only memories that expire.
+ */
+export function expiredStatement(
+  dialect: SqlDialect,
+  namespace: string,
+  options: { now: string; limit: number },
+): Statement {
+  const sql = `SELECT id FROM engram_memories WHERE ns = ? AND expires_ms IS NOT NULL AND expires_ms <= ?
+    ORDER BY id LIMIT ?`;
+  return { sql: dialect.native(sql), params: [namespace, Date.parse(options.now), options.limit] };
+}
+
 export async function expiredIds(
   db: SqlExecutor,
   dialect: SqlDialect,
   namespace: string,
   options: { now: string; limit: number },
 ): Promise<string[]> {
-  const sql = `SELECT id FROM engram_memories WHERE ns = ? AND expires_ms IS NOT NULL AND expires_ms <= ?
-    ORDER BY id LIMIT ?`;
-  const rows = await db.all<{ id: string }>(dialect.native(sql), [
-    namespace,
-    Date.parse(options.now),
-    options.limit,
-  ]);
+  const { sql, params } = expiredStatement(dialect, namespace, options);
+  const rows = await db.all<{ id: string }>(sql, params);
   return rows.map((r) => r.id);
 }
 
