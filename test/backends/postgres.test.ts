@@ -2,8 +2,8 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { postgresDialect } from '../../src/backends/sql/dialect.js';
-import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import { expiredStatement } from '../../src/backends/sql/maintenance.js';
+import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import { postingsStatement } from '../../src/backends/sql/queries.js';
 import { createMemory } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
@@ -186,7 +186,10 @@ if (!url) {
         { content: 'expires tomorrow', expiresAt: future },
         { content: 'never expires' },
       ]);
-      const statement = expiredStatement(postgresDialect, namespace, { now: new Date().toISOString(), limit: 10 });
+      const statement = expiredStatement(postgresDialect, namespace, {
+        now: new Date().toISOString(),
+        limit: 10,
+      });
       const plan = await admin.begin(async (tx) => {
         await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
         await tx.unsafe('SET LOCAL enable_seqscan = off');

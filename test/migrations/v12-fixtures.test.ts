@@ -83,9 +83,13 @@ describe('sql.js: a file of schema v12 (commit 4d04ec0) upgrades its change feed
     }
     // v14: finding expired memories (every open runs it) is a range of the partial expiry index.
     const expired = expiredStatement(sqliteDialect, NS, { now: new Date(READ_AT).toISOString(), limit: 100 });
-    const expiredPlan = JSON.stringify(raw.exec(`EXPLAIN QUERY PLAN ${expired.sql}`, expired.params)[0]!.values);
+    const expiredPlan = JSON.stringify(
+      raw.exec(`EXPLAIN QUERY PLAN ${expired.sql}`, expired.params)[0]!.values,
+    );
     expect(expiredPlan).not.toMatch(/SCAN/);
-    expect(expiredPlan).toMatch(/SEARCH engram_memories USING INDEX engram_memories_by_expiry \(ns=\? AND expires_ms/);
+    expect(expiredPlan).toMatch(
+      /SEARCH engram_memories USING INDEX engram_memories_by_expiry \(ns=\? AND expires_ms/,
+    );
     expect(raw.exec(expired.sql, expired.params)[0]!.values).toEqual([['m12']]);
     raw.close();
   });
