@@ -5,6 +5,7 @@ import { postgresDialect } from '../../src/backends/sql/dialect.js';
 import { expiredStatement } from '../../src/backends/sql/maintenance.js';
 import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import { postingsStatement } from '../../src/backends/sql/queries.js';
+import { collectTombstones } from '../../src/core/maintenance.js';
 import { createMemory } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
 import { testStore } from '../conformance/index.js';
@@ -203,6 +204,36 @@ if (!url) {
         return tx.unsafe(statement.sql, statement.params as string[]);
       });
       expect(rows.map((row) => row.id)).toEqual([gone!.id]);
+      await mem.close();
+    });
+
+    it('a tombstone collection with nothing due takes no lock: writers of the namespace are not held', async () => {
+      const namespace = freshNamespace('collect');
+      // lock_timeout: a statement that waits on a lock fails at once instead of hanging the test.
+      const store = new PostgresStore(
+        postgresJs(url, { max: 2, connection: { search_path: schema, lock_timeout: 300 } }),
+      );
+      const mem = await createMemory({ store, namespace, maintenance: { intervalMs: 0 } });
+      const kept = await mem.add({ content: 'a memory deleted just now' });
+      await mem.remove(kept.id);
+      const now = Date.now();
+      const holder = await admin.reserve();
+      try {
+        // Another transaction holds the counter row, as a long write would.
+        await holder.unsafe('BEGIN');
+        await holder.unsafe(`SELECT seq FROM ${schema}.engram_namespaces WHERE ns = $1 FOR UPDATE`, [
+          namespace,
+        ]);
+        const horizon = { nowMs: now, horizonMs: 30 * 86_400_000 };
+        await expect(collectTombstones(store, namespace, horizon)).resolves.toBe(0);
+        // One that is due does need the lock: it waits (here: fails on lock_timeout) rather than racing writers.
+        const due = { nowMs: now + 31 * 86_400_000, horizonMs: 30 * 86_400_000 };
+        await expect(collectTombstones(store, namespace, due)).rejects.toThrow(/lock timeout/);
+        await holder.unsafe('ROLLBACK');
+        await expect(collectTombstones(store, namespace, due)).resolves.toBe(1);
+      } finally {
+        holder.release();
+      }
       await mem.close();
     });
 

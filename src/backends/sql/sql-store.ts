@@ -249,7 +249,6 @@ export abstract class SqlStore implements MemoryStore {
     return this.use('textStats', (db) => readTextStats(db, this.dialect, namespace));
   }
 
-  /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
   expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
     return this.use('expiredIds', (db) => expiredIds(db, this.dialect, namespace, options));
   }
@@ -265,6 +264,7 @@ export abstract class SqlStore implements MemoryStore {
     return removed;
   }
 
+  /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
   latestSeq(namespace: string): Promise<number> {
     return this.use('latestSeq', async (db) => {
       const sql = this.dialect.native('SELECT seq FROM engram_namespaces WHERE ns = ?');
