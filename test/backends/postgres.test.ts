@@ -4,8 +4,9 @@ import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js'
 import { postgresDialect } from '../../src/backends/sql/dialect.js';
 import { expiredStatement } from '../../src/backends/sql/maintenance.js';
 import { bucketOf } from '../../src/backends/sql/pending-postings.js';
-import { postingsStatement } from '../../src/backends/sql/queries.js';
+import { listStatement, postingsStatement } from '../../src/backends/sql/queries.js';
 import { collectTombstones } from '../../src/core/maintenance.js';
+import type { ListQuery } from '../../src/core/store-contract.js';
 import { createMemory } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
 import { testStore } from '../conformance/index.js';
@@ -204,6 +205,44 @@ if (!url) {
         return tx.unsafe(statement.sql, statement.params as string[]);
       });
       expect(rows.map((row) => row.id)).toEqual([gone!.id]);
+      await mem.close();
+    });
+
+    it('lists by a rare tag and by a recent creation time from indexes, by a common tag from the ids', async () => {
+      const namespace = freshNamespace('listing');
+      const mem = await createMemory({ store: storeIn(schema), namespace, maintenance: { intervalMs: 0 } });
+      for (let batch = 0; batch < 3; batch++) {
+        await mem.addMany(
+          Array.from({ length: 1000 }, (_, i) => ({
+            content: `note ${batch}-${i}`,
+            tags: ['work', `t${i % 7}`],
+          })),
+        );
+      }
+      const rare = await mem.add({ content: 'the one with a rare tag', tags: ['project-x'] });
+      await admin.unsafe(`ANALYZE ${schema}.engram_memories`);
+      const planOf = async (query: Omit<ListQuery, 'tagMode'>) => {
+        const statement = listStatement(postgresDialect, namespace, { tagMode: 'any', ...query });
+        const plan = await admin.begin(async (tx) => {
+          await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+          return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
+        });
+        return plan.map((row) => row['QUERY PLAN']).join('\n');
+      };
+      const now = new Date().toISOString();
+      expect(await planOf({ tags: ['project-x'], limit: 20, now })).toContain('engram_memories_by_tags');
+      expect(await planOf({ tags: ['nobody-has-it', 'project-x'], limit: 20, now })).toContain(
+        'engram_memories_by_tags',
+      );
+      expect(await planOf({ tags: ['work'], limit: 20, now })).toContain('engram_memories_pkey');
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      expect(await planOf({ since: later, limit: 20, now })).toContain('engram_memories_by_created');
+      // And the answers are those of the filters.
+      expect((await mem.list({ tags: ['project-x'] })).items.map((m) => m.id)).toEqual([rare.id]);
+      expect((await mem.list({ tags: ['project-x', 'work'], tagMode: 'all' })).items).toEqual([]);
+      expect((await mem.list({ tags: ['work', 't3'], tagMode: 'all', limit: 1000 })).items.length).toBe(429);
+      expect(await mem.count({ tags: ['nobody-has-it', 'project-x'] })).toBe(1);
+      expect((await mem.list({ since: later })).items).toEqual([]);
       await mem.close();
     });
 

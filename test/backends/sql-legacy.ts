@@ -5,10 +5,12 @@ import { indexText } from '../../src/store/index.js';
 /**
  * The change feed as v1-v12 laid it out (v13 keys it by (ns, seq) and keeps each entry's number in the
  * memory, link and tombstone rows): keyed by (ns, entity, id), with an (ns, seq) index; and no expiry
- * index (v14).
+ * index (v14), nor Postgres's tag and creation-time indexes (v15).
  */
 const v12Feed = (key: string, int: string, keyed: string) => `
   DROP INDEX engram_memories_by_expiry;
+  DROP INDEX IF EXISTS engram_memories_by_tags;
+  DROP INDEX IF EXISTS engram_memories_by_created;
   CREATE TABLE engram_feed (ns ${key} NOT NULL, entity TEXT NOT NULL, id ${key} NOT NULL, seq ${int} NOT NULL,
     origin TEXT NOT NULL, PRIMARY KEY (ns, entity, id))${keyed};
   INSERT INTO engram_feed (ns, entity, id, seq, origin) SELECT ns, entity, id, seq, origin FROM engram_changes;
@@ -101,9 +103,9 @@ export function downgradeToVersion1(db: Database): void {
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
  * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
- * v13 the change feed keyed by (ns, seq), v14 the partial expiry index).
+ * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes).
  */
-export const CURRENT_SQL_VERSION = 14;
+export const CURRENT_SQL_VERSION = 15;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

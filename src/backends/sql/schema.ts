@@ -116,6 +116,18 @@ const MIGRATIONS: Migration[] = [
   () => [
     'CREATE INDEX engram_memories_by_expiry ON engram_memories (ns, expires_ms) WHERE expires_ms IS NOT NULL',
   ],
+  // v15 (Postgres only): `list` and `count` by tag and by creation time read indexes, not every row. A list
+  // by a tag no memory holds walked the whole namespace backwards by id: at 1M memories 1.3 s with the
+  // table in cache, 140 s cold; one `since` now, 0.56 s. A GIN index over the tags as jsonb (queries.ts
+  // asks by containment), and (ns, created_ms). SQLite keeps them out: a sql.js file is in memory, where
+  // such a scan is tens of milliseconds at 100K, and every index is bytes of the file.
+  ({ name }) =>
+    name === 'postgres'
+      ? [
+          'CREATE INDEX engram_memories_by_tags ON engram_memories USING gin ((tags::jsonb))',
+          'CREATE INDEX engram_memories_by_created ON engram_memories (ns, created_ms)',
+        ]
+      : [],
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
