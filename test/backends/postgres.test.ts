@@ -30,6 +30,15 @@ if (!url) {
   const storeIn = (schema: string) =>
     new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
   const schema = await newSchema();
+  /** The server's plan for `statement` in `schema`, as text; `noSeqScan` makes a sequential scan the last resort. */
+  const explain = async (statement: { sql: string; params: unknown[] }, noSeqScan = false) => {
+    const plan = await admin.begin(async (tx) => {
+      await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
+      if (noSeqScan) await tx.unsafe('SET LOCAL enable_seqscan = off');
+      return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
+    });
+    return plan.map((row) => row['QUERY PLAN']).join('\n');
+  };
   afterAll(async () => {
     for (const name of schemas) await admin.unsafe(`DROP SCHEMA ${name} CASCADE`);
     await admin.end();
@@ -167,12 +176,7 @@ if (!url) {
 
     it('answers a prefix search from the term index, not a scan of the namespace', async () => {
       const statement = postingsStatement(postgresDialect, 'ns', ['coffee'], ['auth'])!;
-      const plan = await admin.begin(async (tx) => {
-        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
-        await tx.unsafe('SET LOCAL enable_seqscan = off');
-        return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
-      });
-      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      const text = await explain(statement, true);
       expect(text).toContain('engram_postings_pkey');
       expect(text).toMatch(/term >= 'auth'::text\) AND \(term < 'auti'::text/);
       expect(text).not.toContain('Seq Scan');
@@ -192,12 +196,7 @@ if (!url) {
         now: new Date().toISOString(),
         limit: 10,
       });
-      const plan = await admin.begin(async (tx) => {
-        await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
-        await tx.unsafe('SET LOCAL enable_seqscan = off');
-        return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
-      });
-      const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+      const text = await explain(statement, true);
       expect(text).toContain('engram_memories_by_expiry');
       expect(text).not.toContain('engram_memories_pkey');
       const rows = await admin.begin(async (tx) => {
@@ -221,14 +220,8 @@ if (!url) {
       }
       const rare = await mem.add({ content: 'the one with a rare tag', tags: ['project-x'] });
       await admin.unsafe(`ANALYZE ${schema}.engram_memories`);
-      const planOf = async (query: Omit<ListQuery, 'tagMode'>) => {
-        const statement = listStatement(postgresDialect, namespace, { tagMode: 'any', ...query });
-        const plan = await admin.begin(async (tx) => {
-          await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
-          return tx.unsafe(`EXPLAIN ${statement.sql}`, statement.params as string[]);
-        });
-        return plan.map((row) => row['QUERY PLAN']).join('\n');
-      };
+      const planOf = (query: Omit<ListQuery, 'tagMode'>) =>
+        explain(listStatement(postgresDialect, namespace, { tagMode: 'any', ...query }));
       const now = new Date().toISOString();
       expect(await planOf({ tags: ['project-x'], limit: 20, now })).toContain('engram_memories_by_tags');
       expect(await planOf({ tags: ['nobody-has-it', 'project-x'], limit: 20, now })).toContain(
