@@ -1,3 +1,4 @@
+import type { TagMode } from '../../core/model.js';
 import type { SqlParam, Statement } from './executor.js';
 
 /** What differs between SQLite and Postgres for our schema and queries; everything else is shared SQL. */
@@ -20,8 +21,11 @@ export interface SqlDialect {
   native(sql: string): string;
   /** The UTF-8 byte length of a TEXT expression. */
   byteLength(expression: string): string;
-  /** A FROM item of the string elements of a JSON array held as text, one row each in column `value`. */
-  jsonElements(expression: string, alias: string): string;
+  /**
+   * A condition on a JSON array of strings held as text (a memory's `tags`): it holds all of `tags`, or
+   * any of them. `tags` are distinct and at least one.
+   */
+  holdsTags(expression: string, tags: readonly string[], mode: TagMode): Statement;
   /**
    * A multi-row INSERT with all rows in one parameter, when the dialect has one (Postgres: a JSON array
    * read by `json_populate_recordset`, typed by the table's own row type): one short statement text
@@ -47,7 +51,14 @@ export const sqliteDialect: SqlDialect = {
   inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
   native: (sql) => sql,
   byteLength: (expression) => `length(CAST(${expression} AS BLOB))`,
-  jsonElements: (expression, alias) => `json_each(${expression}) AS ${alias}`,
+  // The list walks memories in id order and probes each row's own tags: a separate tag table would
+  // only be probed per row too, at the cost of a row per tag written beside every memory (schema v7).
+  holdsTags: (expression, tags, mode) => {
+    const matching = `FROM json_each(${expression}) AS t WHERE t.value IN (${placeholders(tags.length)})`;
+    return mode === 'all'
+      ? { sql: `(SELECT count(DISTINCT t.value) ${matching}) = ?`, params: [...tags, tags.length] }
+      : { sql: `EXISTS (SELECT 1 ${matching})`, params: [...tags] };
+  },
 };
 
 const numbered = new Map<string, string>();
@@ -76,7 +87,15 @@ export const postgresDialect: SqlDialect = {
     return text;
   },
   byteLength: (expression) => `octet_length(${expression})`,
-  jsonElements: (expression, alias) => `jsonb_array_elements_text(${expression}::jsonb) AS ${alias}(value)`,
+  // Containment on the tags as jsonb, which the GIN index `engram_memories_by_tags` (v15) answers: the
+  // planner reads it for a rare tag and walks the ids for a common one (see docs/stores.md). The
+  // parameter goes as text: postgres.js would JSON-encode a value bound as jsonb a second time.
+  holdsTags: (expression, tags, mode) => {
+    const contains = `${expression}::jsonb @> ?::text::jsonb`;
+    return mode === 'all'
+      ? { sql: contains, params: [JSON.stringify(tags)] }
+      : { sql: `(${tags.map(() => contains).join(' OR ')})`, params: tags.map((t) => JSON.stringify([t])) };
+  },
   insertRows: (table, columns, rows, conflict) => {
     const list = columns.join(', ');
     return {

@@ -35,23 +35,9 @@ export function listWhere(
   if (until !== null) add('(m.created_ms IS NULL OR m.created_ms < ?)', until);
   for (const [sql, value] of liveAt('m.', query.now, validAt(query))) add(sql, value);
   const tags = [...new Set(query.tags ?? [])];
-  if (tags.length > 0 && dialect.name === 'postgres') {
-    // Containment on the tags as jsonb, which the GIN index `engram_memories_by_tags` (v15) answers: the
-    // planner reads it for a rare tag and walks the ids for a common one (see docs/stores.md).
-    if (query.tagMode === 'all') add('m.tags::jsonb @> ?::text::jsonb', JSON.stringify(tags));
-    else
-      add(
-        `(${tags.map(() => 'm.tags::jsonb @> ?::text::jsonb').join(' OR ')})`,
-        ...tags.map((t) => JSON.stringify([t])),
-      );
-  } else if (tags.length > 0) {
-    // Read from the memory's own tags column: the list walks memories in id order, so a separate tag
-    // table would only be probed per row, at the cost of a row per tag written beside every memory.
-    const list = dialect.inList('t.value', tags);
-    const matching = `FROM ${dialect.jsonElements('m.tags', 't')} WHERE ${list.sql}`;
-    if (query.tagMode === 'all')
-      add(`(SELECT count(DISTINCT t.value) ${matching}) = ?`, ...list.params, tags.length);
-    else add(`EXISTS (SELECT 1 ${matching})`, ...list.params);
+  if (tags.length > 0) {
+    const held = dialect.holdsTags('m.tags', tags, query.tagMode);
+    add(held.sql, ...held.params);
   }
   return { where: where.join(' AND '), params };
 }
