@@ -421,6 +421,7 @@ export class Engram {
       tagMode: parsed.tagMode ?? 'any',
       since: parsed.since,
       until: parsed.until,
+      metadata: parsed.metadata,
       now: this.nowIso(),
       asOf: parsed.asOf,
       history: parsed.history,

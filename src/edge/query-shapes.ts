@@ -48,5 +48,6 @@ export const COUNT_QUERY: QueryShape = {
   allowed: keysOf(countOptionsSchema),
   booleans: ['history'],
   lists: ['tags'],
+  objects: ['metadata'],
   omit: READ_OPTIONS,
 };

@@ -204,6 +204,56 @@ export function lifecycleCases(ctx: SuiteContext): void {
       await expectError(mem.count({ limit: 3 } as never), 'VALIDATION', 'count.limit');
     });
 
+    it('count applies the metadata filter like list', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { content: 'a', kind: 'fact', tags: ['x'], metadata: { project: 'p1', n: 1 } },
+        { content: 'b', kind: 'fact', metadata: { project: 'p2' } },
+        { content: 'c', tags: ['x'], metadata: { project: 'p1', n: 2.0, where: { room: 'a' } } },
+      ]);
+      for (const filter of [
+        { metadata: { project: 'p1' } },
+        { metadata: { project: 'p1' }, kind: 'fact' },
+        { metadata: { project: 'p1' }, tags: ['x'] },
+        { metadata: { n: 2, where: { room: 'a' } } },
+        { metadata: { project: 'p3' } },
+      ]) {
+        expect(await mem.count(filter)).toBe((await mem.list(filter)).items.length);
+      }
+      expect(await mem.count({ metadata: { project: 'p1' } })).toBe(2);
+    });
+
+    it('count follows every write that moves a validity or expiry bound', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const [a, , c] = await mem.addMany([
+        { content: 'a', kind: 'fact', tags: ['x'] },
+        { content: 'b', kind: 'fact' },
+        { content: 'c', tags: ['x'] },
+      ]);
+      const counts = async () => [
+        await mem.count(),
+        await mem.count({ kind: 'fact' }),
+        await mem.count({ tags: ['x'] }),
+        await mem.count({ history: true }),
+      ];
+      expect(await counts()).toEqual([3, 2, 2, 3]);
+      await mem.add({ content: 'later', kind: 'fact', tags: ['x'], validFrom: iso(clock.now() + 500) });
+      expect(await counts()).toEqual([3, 2, 2, 4]);
+      clock.advance(500);
+      expect(await counts()).toEqual([4, 3, 3, 4]);
+      await mem.supersede(a!.id, { content: 'a again' });
+      expect(await counts()).toEqual([4, 2, 2, 5]);
+      expect(await mem.count({ asOf: iso(clock.now() - 1) })).toBe(3);
+      await mem.add({ content: 'brief', tags: ['x'], expiresAt: iso(clock.now() + 100) });
+      expect(await counts()).toEqual([5, 2, 3, 6]);
+      clock.advance(100);
+      expect(await counts()).toEqual([4, 2, 2, 5]);
+      await mem.remove(c!.id);
+      expect(await counts()).toEqual([3, 2, 1, 4]);
+      expect(await mem.count({ since: iso(clock.now() + 1) })).toBe(0);
+    });
+
     it('stats counts stored records and tombstones', async () => {
       const mem = await ctx.memory();
       const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);

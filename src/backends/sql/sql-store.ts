@@ -1,7 +1,7 @@
 import { EngramError, storageError } from '../../core/errors.js';
 import { matchesMetadata } from '../../core/filter.js';
 import { mergeBatch } from '../../core/merge.js';
-import type { Direction, Json } from '../../core/model.js';
+import type { Direction, Json, MetadataFilter } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
@@ -189,27 +189,65 @@ export abstract class SqlStore implements MemoryStore {
         const { sql, params } = listStatement(this.dialect, namespace, query);
         return (await db.all<MemoryRow>(sql, params)).map((row) => memoryFromRow(namespace, row));
       }
-      // JSON equality differs between SQLite and Postgres (number forms, key order): metadata is compared
-      // by core's matchesMetadata on pages of the other filters' matches, as every store does.
       const out: MemoryRecord[] = [];
-      const page = Math.max(query.limit, METADATA_PAGE);
-      for (let beforeId = query.beforeId; out.length < query.limit; ) {
-        const { sql, params } = listStatement(this.dialect, namespace, { ...query, beforeId, limit: page });
-        const rows = await db.all<MemoryRow>(sql, params);
-        for (const row of rows) {
-          const record = memoryFromRow(namespace, row);
-          if (matchesMetadata(record.memory.metadata, query.metadata)) out.push(record);
-          if (out.length === query.limit) break;
-        }
-        if (rows.length < page) break;
-        beforeId = rows[rows.length - 1]!.id;
-      }
+      await this.walkMetadata(
+        db,
+        namespace,
+        query,
+        query.metadata,
+        Math.max(query.limit, METADATA_PAGE),
+        (r) => {
+          out.push(r);
+          return out.length < query.limit;
+        },
+      );
       return out;
     });
   }
 
+  /**
+   * Visits the memories matching `query` and `metadata`, id descending, until `visit` returns false. JSON
+   * equality differs between SQLite and Postgres (number forms, key order): metadata is compared by core's
+   * matchesMetadata on pages of the other filters' matches, as every store does.
+   */
+  private async walkMetadata(
+    db: SqlExecutor,
+    namespace: string,
+    query: CountQuery & Pick<ListQuery, 'beforeId'>,
+    metadata: MetadataFilter,
+    page: number,
+    visit: (record: MemoryRecord) => boolean,
+  ): Promise<void> {
+    for (let beforeId = query.beforeId; ; ) {
+      const { sql, params } = listStatement(this.dialect, namespace, { ...query, beforeId, limit: page });
+      const rows = await db.all<MemoryRow>(sql, params);
+      for (const row of rows) {
+        const record = memoryFromRow(namespace, row);
+        if (matchesMetadata(record.memory.metadata, metadata) && !visit(record)) return;
+      }
+      if (rows.length < page) return;
+      beforeId = rows[rows.length - 1]!.id;
+    }
+  }
+
+  /** `count` with a metadata filter: the other filters in SQL, metadata by core (see walkMetadata). */
+  private async countByMetadata(
+    db: SqlExecutor,
+    namespace: string,
+    query: CountQuery,
+    metadata: MetadataFilter,
+  ): Promise<number> {
+    let count = 0;
+    await this.walkMetadata(db, namespace, query, metadata, METADATA_PAGE, () => {
+      count += 1;
+      return true;
+    });
+    return count;
+  }
+
   count(namespace: string, query: CountQuery): Promise<number> {
     return this.use('count', async (db) => {
+      if (query.metadata !== undefined) return this.countByMetadata(db, namespace, query, query.metadata);
       const { sql, params } = countStatement(this.dialect, namespace, query);
       const [row] = await db.all<{ n: Integer }>(sql, params);
       return Number(row?.n ?? 0);
