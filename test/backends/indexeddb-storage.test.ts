@@ -100,10 +100,23 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
     expect(rows.links).toEqual([
       [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
     ]);
-    // No memory has an expiry: nothing expires, as of the latest sequence (see NamespaceStats.expiry).
+    // No memory has an expiry or a validity bound: nothing expires and every memory is valid, as of the
+    // latest sequence (see NamespaceStats.expiry and .validity).
     const expiry = (seq: number) => ({ floor: Number.POSITIVE_INFINITY, seq });
+    const validity = (seq: number) => ({ from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY, seq });
     expect(rows.stats).toEqual([
-      ['ns', { docs: 2, tokens: 7, seq: 3, openGroup: 0, openGroupSlots: 2, expiry: expiry(3) }],
+      [
+        'ns',
+        {
+          docs: 2,
+          tokens: 7,
+          seq: 3,
+          openGroup: 0,
+          openGroupSlots: 2,
+          expiry: expiry(3),
+          validity: validity(3),
+        },
+      ],
     ]);
     expect(rows.textTables).toEqual([
       [['ns', 0, 0], { group: 0, n: 0, ids: `${fox.id} ${dog.id}`, lengths: new Uint32Array([4, 3]) }],
@@ -142,7 +155,18 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       '~the': [[2, 1]],
     });
     expect(rows.stats).toEqual([
-      ['ns', { docs: 1, tokens: 4, seq: 6, openGroup: 0, openGroupSlots: 3, expiry: expiry(6) }],
+      [
+        'ns',
+        {
+          docs: 1,
+          tokens: 4,
+          seq: 6,
+          openGroup: 0,
+          openGroupSlots: 3,
+          expiry: expiry(6),
+          validity: validity(6),
+        },
+      ],
     ]);
     expect(rows.links).toEqual([]);
     expect(rows.tombstones!.map(([, t]) => t)).toEqual([

@@ -6,6 +6,7 @@ import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
   ChangeEntry,
+  CountQuery,
   DocPostingList,
   LinkRecord,
   ListQuery,
@@ -13,6 +14,7 @@ import type {
   MemoryRecord,
   MemoryStore,
   StoreCapabilities,
+  StoreCounts,
   TextPosting,
   TextStats,
   Tombstone,
@@ -23,6 +25,7 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions } from '../../core/vector/vector-options.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
+import { countMemories, storeCounts } from './counts.js';
 import { readFeed } from './feed.js';
 import {
   memoryKey,
@@ -302,6 +305,20 @@ export class IndexedDBStore implements MemoryStore {
       );
       return options.type === undefined ? found : found.filter((r) => r.link.type === options.type);
     });
+  }
+
+  /** Counted from the keys (see counts.ts). */
+  stats(namespace: string): Promise<StoreCounts> {
+    return this.read('stats', ['memories', 'links', 'tombstones'], (tx) => storeCounts(tx, namespace));
+  }
+
+  /** From the keys while the namespace's bounds allow, else from its rows in pages (see counts.ts). */
+  async count(namespace: string, query: CountQuery): Promise<number> {
+    try {
+      return await countMemories((stores, mode) => this.transaction(stores, mode), namespace, query);
+    } catch (error) {
+      throw storageError('IndexedDB count', error);
+    }
   }
 
   list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {

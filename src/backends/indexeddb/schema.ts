@@ -84,6 +84,12 @@ export interface NamespaceStats extends TextStats {
    * release) leaves it stale, and a stale or absent floor means a full scan for expired memories.
    */
   expiry?: { floor: number; seq: number };
+  /**
+   * Every memory of the namespace is valid from `from` at the latest and until `to` at the earliest (ms;
+   * -Infinity and Infinity when no memory has such a bound), as of feed sequence `seq`, kept like
+   * `expiry`. While it holds for an instant, `count` at that instant needs no memory row (counts.ts).
+   */
+  validity?: { from: number; to: number; seq: number };
 }
 
 /** Every store is keyed by namespace first, so a namespace is one contiguous key range everywhere. */

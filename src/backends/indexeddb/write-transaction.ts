@@ -44,9 +44,14 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly feed: FeedBlockWriter;
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
-  /** The counters' `seq` as read, and the earliest expiry this batch writes (see NamespaceStats.expiry). */
+  /**
+   * The counters' `seq` as read, and the earliest expiry, latest start and earliest end of validity
+   * this batch writes (see NamespaceStats.expiry and .validity).
+   */
   private seqBefore = 0;
   private earliestExpiry = Number.POSITIVE_INFINITY;
+  private latestValidFrom = Number.NEGATIVE_INFINITY;
+  private earliestValidTo = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly tx: WriteTransaction,
@@ -68,7 +73,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       .get(namespace)
       .then((stats) => {
         // A namespace never written holds no memory: nothing in it expires.
-        const found = stats ?? { ...emptyStats(), expiry: { floor: Number.POSITIVE_INFINITY, seq: 0 } };
+        const found = stats ?? {
+          ...emptyStats(),
+          expiry: { floor: Number.POSITIVE_INFINITY, seq: 0 },
+          validity: { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY, seq: 0 },
+        };
         this.seqBefore = found.seq;
         return found;
       });
@@ -105,6 +114,12 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     const { memory, clocks } = record;
     if (memory.expiresAt !== undefined) {
       this.earliestExpiry = Math.min(this.earliestExpiry, Date.parse(memory.expiresAt));
+    }
+    if (memory.validFrom !== undefined) {
+      this.latestValidFrom = Math.max(this.latestValidFrom, Date.parse(memory.validFrom));
+    }
+    if (memory.validTo !== undefined) {
+      this.earliestValidTo = Math.min(this.earliestValidTo, Date.parse(memory.validTo));
     }
     if (previous?.memory.content !== memory.content) {
       const text = await this.textWriter();
@@ -189,7 +204,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       (block, key) => this.put('feedBlocks', block, key),
       (key) => this.delete('feedBlocks', key),
     );
-    if (this.stats) this.put('stats', this.carryExpiry(await this.stats), this.namespace);
+    if (this.stats) this.put('stats', this.carryBounds(await this.stats), this.namespace);
     await this.writes.settle();
   }
 
@@ -214,11 +229,24 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     await text.flush();
   }
 
-  /** The counters with their expiry floor moved to this batch's `seq`, if it was valid before it. */
-  private carryExpiry(stats: NamespaceStats): NamespaceStats {
-    const { expiry } = stats;
-    if (expiry === undefined || expiry.seq !== this.seqBefore) return stats;
-    return { ...stats, expiry: { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq } };
+  /**
+   * The counters with their expiry floor and validity bounds moved to this batch's `seq`, each only if
+   * it was valid before it (else it stays stale until a full scan records it again).
+   */
+  private carryBounds(stats: NamespaceStats): NamespaceStats {
+    const { expiry, validity } = stats;
+    const carried = { ...stats };
+    if (expiry !== undefined && expiry.seq === this.seqBefore) {
+      carried.expiry = { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq };
+    }
+    if (validity !== undefined && validity.seq === this.seqBefore) {
+      carried.validity = {
+        from: Math.max(validity.from, this.latestValidFrom),
+        to: Math.min(validity.to, this.earliestValidTo),
+        seq: stats.seq,
+      };
+    }
+    return carried;
   }
 
   /** The memory's row is replaced or deleted: its entry goes from its feed block. */
