@@ -40,7 +40,8 @@ function keyCount(
   namespace: string,
   query: CountQuery,
 ): KeyCount | undefined {
-  if (query.since !== undefined || query.until !== undefined || query.metadata !== undefined) return undefined;
+  if (query.since !== undefined || query.until !== undefined || query.metadata !== undefined)
+    return undefined;
   if (!stats || !boundsHold(stats, query)) return undefined;
   const tags = [...new Set(query.tags ?? [])];
   if (tags.length > 1 || (tags.length === 1 && query.kind !== undefined)) return undefined;
