@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, exportJsonl, importJsonl } from '../../src/index.js';
+import { type CountOptions, createMemory, exportJsonl, importJsonl } from '../../src/index.js';
 import { expectError, freshNamespace, ids, manualClock, type SuiteContext } from './harness.js';
 
 const DAY = 86_400_000;
@@ -211,13 +211,14 @@ export function lifecycleCases(ctx: SuiteContext): void {
         { content: 'b', kind: 'fact', metadata: { project: 'p2' } },
         { content: 'c', tags: ['x'], metadata: { project: 'p1', n: 2.0, where: { room: 'a' } } },
       ]);
-      for (const filter of [
+      const filters: CountOptions[] = [
         { metadata: { project: 'p1' } },
         { metadata: { project: 'p1' }, kind: 'fact' },
         { metadata: { project: 'p1' }, tags: ['x'] },
         { metadata: { n: 2, where: { room: 'a' } } },
         { metadata: { project: 'p3' } },
-      ]) {
+      ];
+      for (const filter of filters) {
         expect(await mem.count(filter)).toBe((await mem.list(filter)).items.length);
       }
       expect(await mem.count({ metadata: { project: 'p1' } })).toBe(2);
