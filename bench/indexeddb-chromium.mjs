@@ -116,6 +116,33 @@ async function searchLatency(page, record, size, names, condition = '') {
   return queries;
 }
 
+/** `count()` of the whole namespace against Dexie's `count()` of its table (IndexedDB's own key count). */
+async function countAll(page, record, size, names) {
+  const times = { engram: [], dexieWords: [] };
+  const counted = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const kind of SEARCH_KINDS) {
+      const run = await page.evaluate(
+        ([kind, name]) => globalThis.bench.counts(kind, name, 5),
+        [kind, names[kind]],
+      );
+      times[kind].push(...run.times);
+      counted[kind] = run.count;
+    }
+  }
+  if (counted.engram !== size || counted.dexieWords !== size) {
+    throw new Error(`count at ${k(size)}: Engram ${counted.engram}, Dexie ${counted.dexieWords}`);
+  }
+  record({
+    suite: 'indexeddb',
+    metric: `count() at ${k(size)}`,
+    ours: median(times.engram),
+    ref: median(times.dexieWords),
+    refName: 'Dexie table count()',
+    unit: 'ms',
+  });
+}
+
 /** Reload, open, search once: the page starts with no connection, no cache and no warmed-up code. */
 async function coldSearch(page, record, size, names, queries) {
   const times = { engram: [], dexieWords: [] };
@@ -201,9 +228,10 @@ export default async function run(record, info, prepared) {
     await searchLatency(writer, record, LARGE, large);
     const page = await restart();
     const queries = await searchLatency(page, record, LARGE, large, ', browser reopened');
+    await countAll(page, record, LARGE, large);
     await coldSearch(page, record, LARGE, large, queries);
     info.settings.push(
-      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)} in the browser that wrote the databases, then at ${k(LARGE)} again in a new browser on the same profile; cold open ${COLD_ROUNDS} page reloads each (the browser process, with IndexedDB's caches, stays up, as in a tab reload).`,
+      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)} in the browser that wrote the databases, then at ${k(LARGE)} again in a new browser on the same profile; count() of the whole ${k(LARGE)}, ${ROUNDS} rounds × 5 alternating, in that browser; cold open ${COLD_ROUNDS} page reloads each (the browser process, with IndexedDB's caches, stays up, as in a tab reload).`,
     );
   } finally {
     await close();

@@ -89,12 +89,20 @@ const FILL = {
 const OPEN = {
   async engram(name) {
     const mem = await openEngram(name);
-    return { search: (query) => mem.search(query, { limit: 10 }), close: () => mem.close() };
+    return {
+      search: (query) => mem.search(query, { limit: 10 }),
+      count: () => mem.count(),
+      close: () => mem.close(),
+    };
   },
   async dexieWords(name) {
     const db = openDexie(name, true);
     await db.open();
-    return { search: (query) => dexieSearch(db, query), close: () => db.close() };
+    return {
+      search: (query) => dexieSearch(db, query),
+      count: () => db.docs.count(),
+      close: () => db.close(),
+    };
   },
 };
 
@@ -118,6 +126,20 @@ globalThis.bench = {
     for (const query of queries) out.push(await timed(() => db.search(query)));
     await db.close();
     return out;
+  },
+
+  /** `count()` of every memory, `rounds` times after one warm-up, on a newly opened database. */
+  async counts(kind, name, rounds) {
+    const db = await OPEN[kind](name);
+    const expected = await db.count();
+    const out = [];
+    for (let i = 0; i < rounds; i++) {
+      let n;
+      out.push(await timed(async () => (n = await db.count())));
+      if (n !== expected) throw new Error(`${kind} count ${n}, then ${expected}`);
+    }
+    await db.close();
+    return { times: out, count: expected };
   },
 
   /** Cold open + first search: call on a freshly loaded page. */
