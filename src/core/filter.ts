@@ -35,7 +35,8 @@ export function validAt(query: { now: string; asOf?: string; history?: boolean }
 }
 
 export function isValidAt(memory: Memory, instant: string | undefined): boolean {
-  if (instant === undefined) return true;
+  // Most memories have neither bound: no instant to parse (count, list and search call this per memory).
+  if (instant === undefined || (memory.validFrom === undefined && memory.validTo === undefined)) return true;
   const t = Date.parse(instant);
   if (memory.validFrom !== undefined && Date.parse(memory.validFrom) > t) return false;
   return memory.validTo === undefined || Date.parse(memory.validTo) > t;
