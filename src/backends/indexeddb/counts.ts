@@ -67,7 +67,7 @@ function boundsHold(stats: NamespaceStats, query: CountQuery): boolean {
   return validity?.seq === seq && validity.from <= at && validity.to > at;
 }
 
-/** One page of a namespace's memory rows after `after` (a memory id), and the bounds seen on it. */
+/** One page of a namespace's memory rows after `after` (a memory id), and where the next one starts. */
 interface Page {
   rows: MemoryRow[];
   next?: string;
