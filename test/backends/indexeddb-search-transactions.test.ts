@@ -90,8 +90,10 @@ describe('IndexedDBStore text search transactions', () => {
     ]);
     const transactions = countTransactions();
     const stats = await store.textStats('ns');
-    // A later task: the transaction that read the counters has committed.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Later tasks: the transaction that read the counters has committed. fake-indexeddb finishes a
+    // transaction over a few setImmediate turns; a setTimeout(0) may run before them (it failed so once
+    // under load), while each awaited setImmediate lets one more of them run.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
     const [plum] = await store.docPostings('ns', ['plum'], []);
     const names = await store.docIds('ns', Array.from(plum!.docs));
     expect(stats).toEqual({ docs: 2, tokens: 4 });
