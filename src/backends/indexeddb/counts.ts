@@ -1,6 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import { matchesListQuery, validAt } from '../../core/filter.js';
-import type { CountQuery, StoreCounts } from '../../core/store-contract.js';
+import type { CountQuery, ListQuery, StoreCounts } from '../../core/store-contract.js';
 import { labelKey, memoryRange, namespaceRange } from './keys.js';
 import type { EngramSchema, MemoryRow, NamespaceStats, StoreName } from './schema.js';
 
@@ -92,9 +92,10 @@ class Bounds {
 }
 
 /**
- * `MemoryStore.count`. From the keys alone when it can (keyCount); else a walk of the namespace's rows in
- * pages, each page in its own transaction so that a long walk never holds writers back, checking each
- * memory with core's own filter. A walk that read every row while nothing was written records the
+ * `MemoryStore.count`. From the keys alone when it can (keyCount); else, filtered by a label, through that
+ * label's index entries (countThroughIndex); else a walk of the namespace's rows in pages, each page in
+ * its own transaction so that a long walk never holds writers back, checking each memory with core's
+ * own filter. A walk that read every row while nothing was written records the
  * bounds it saw, so that the next count at a moment they allow reads no row.
  */
 export async function countMemories(open: Open, namespace: string, query: CountQuery): Promise<number> {
@@ -110,6 +111,8 @@ export async function countMemories(open: Open, namespace: string, query: CountQ
   });
   if (first.count !== undefined) return first.count;
   const listQuery = { ...query, limit: Number.POSITIVE_INFINITY };
+  const labels = labelEntries(namespace, query);
+  if (labels) return read(['memories'], (tx) => countThroughIndex(tx, labels, listQuery));
   const bounds = new Bounds();
   let count = 0;
   for (let after: string | undefined, more = true; more; ) {
@@ -123,6 +126,45 @@ export async function countMemories(open: Open, namespace: string, query: CountQ
   }
   if (first.seq !== undefined)
     await keepBounds(await open(['stats'], 'readwrite'), namespace, first.seq, bounds);
+  return count;
+}
+
+/**
+ * The `kind` or `tags` index entries that hold every memory a label-filtered count can count: the kind's
+ * entry, else one tag's (`all`: each memory holds it), else every tag's (`any`). Undefined without a label.
+ */
+function labelEntries(
+  namespace: string,
+  query: CountQuery,
+): { index: 'kind' | 'tags'; keys: string[] } | undefined {
+  if (query.kind !== undefined) return { index: 'kind', keys: [labelKey(namespace, query.kind)] };
+  const tags = [...new Set(query.tags ?? [])];
+  if (tags.length === 0) return undefined;
+  const wanted = query.tagMode === 'all' ? tags.slice(0, 1) : tags;
+  return { index: 'tags', keys: wanted.map((tag) => labelKey(namespace, tag)) };
+}
+
+/**
+ * A label-filtered count that the keys cannot answer: a cursor over the label's index entries, each
+ * memory checked with core's filter, so a rare kind or tag reads its own few rows, not the namespace's
+ * (memories holding several of the tags asked are counted once).
+ */
+async function countThroughIndex(
+  tx: Tx<'readonly'>,
+  { index, keys }: { index: 'kind' | 'tags'; keys: string[] },
+  query: ListQuery,
+): Promise<number> {
+  const seen = keys.length > 1 ? new Set<string>() : undefined;
+  let count = 0;
+  for (const key of keys) {
+    let cursor = await tx.objectStore('memories').index(index).openCursor(key);
+    for (; cursor; cursor = await cursor.continue()) {
+      const { memory } = cursor.value;
+      if (seen?.has(memory.id)) continue;
+      seen?.add(memory.id);
+      if (matchesListQuery(memory, query)) count++;
+    }
+  }
   return count;
 }
 
