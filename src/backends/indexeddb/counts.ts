@@ -1,16 +1,8 @@
-import type { IDBPTransaction } from 'idb';
 import { matchesListQuery, validAt } from '../../core/filter.js';
 import type { CountQuery, ListQuery, StoreCounts } from '../../core/store-contract.js';
 import { labelKey, memoryRange, namespaceRange } from './keys.js';
-import type { EngramSchema, MemoryRow, NamespaceStats, StoreName } from './schema.js';
-
-type Tx<Mode extends IDBTransactionMode> = IDBPTransaction<EngramSchema, StoreName[], Mode>;
-type Open = <Mode extends IDBTransactionMode>(stores: StoreName[], mode: Mode) => Promise<Tx<Mode>>;
-
-/** Rows read per request when a count has to look at them: `getAll` pages, not a cursor step per row. */
-const PAGE = 1000;
-
-const ignore = () => undefined;
+import { type Open, readOnly, type Tx, walkMemories } from './namespace-bounds.js';
+import type { NamespaceStats } from './schema.js';
 
 /**
  * `MemoryStore.stats`: the rows of each kind the namespace holds, counted by IndexedDB from their keys
@@ -67,44 +59,14 @@ function boundsHold(stats: NamespaceStats, query: CountQuery): boolean {
   return validity?.seq === seq && validity.from <= at && validity.to > at;
 }
 
-/** One page of a namespace's memory rows after `after` (a memory id), and where the next one starts. */
-interface Page {
-  rows: MemoryRow[];
-  next?: string;
-}
-
-async function page(tx: Tx<'readonly'>, namespace: string, after: string | undefined): Promise<Page> {
-  const rows = await tx.objectStore('memories').getAll(memoryRange(namespace, after), PAGE);
-  return rows.length < PAGE ? { rows } : { rows, next: rows[rows.length - 1]!.memory.id };
-}
-
-/** The bounds of the rows walked so far (see NamespaceStats). */
-class Bounds {
-  expiry = Number.POSITIVE_INFINITY;
-  from = Number.NEGATIVE_INFINITY;
-  to = Number.POSITIVE_INFINITY;
-
-  see({ memory }: MemoryRow): void {
-    if (memory.expiresAt !== undefined) this.expiry = Math.min(this.expiry, Date.parse(memory.expiresAt));
-    if (memory.validFrom !== undefined) this.from = Math.max(this.from, Date.parse(memory.validFrom));
-    if (memory.validTo !== undefined) this.to = Math.min(this.to, Date.parse(memory.validTo));
-  }
-}
-
 /**
  * `MemoryStore.count`. From the keys alone when it can (keyCount); else, filtered by a label, through that
  * label's index entries (countThroughIndex); else a walk of the namespace's rows in pages, each page in
- * its own transaction so that a long walk never holds writers back, checking each memory with core's
- * own filter. A walk that read every row while nothing was written records the
- * bounds it saw, so that the next count at a moment they allow reads no row.
+ * its own transaction, checking each memory with core's own filter (walkMemories, which records the
+ * bounds it saw: the next count at a moment they allow reads no row).
  */
 export async function countMemories(open: Open, namespace: string, query: CountQuery): Promise<number> {
-  const read = async <T>(stores: StoreName[], run: (tx: Tx<'readonly'>) => Promise<T>) => {
-    const tx = await open(stores, 'readonly');
-    tx.done.catch(ignore);
-    return run(tx);
-  };
-  const first = await read(['stats', 'memories'], async (tx) => {
+  const first = await readOnly(open, ['stats', 'memories'], async (tx) => {
     const stats = await tx.objectStore('stats').get(namespace);
     const fromKeys = keyCount(stats, namespace, query);
     return { seq: stats?.seq, count: fromKeys && (await fromKeys(tx)) };
@@ -112,20 +74,11 @@ export async function countMemories(open: Open, namespace: string, query: CountQ
   if (first.count !== undefined) return first.count;
   const listQuery = { ...query, limit: Number.POSITIVE_INFINITY };
   const labels = labelEntries(namespace, query);
-  if (labels) return read(['memories'], (tx) => countThroughIndex(tx, labels, listQuery));
-  const bounds = new Bounds();
+  if (labels) return readOnly(open, ['memories'], (tx) => countThroughIndex(tx, labels, listQuery));
   let count = 0;
-  for (let after: string | undefined, more = true; more; ) {
-    const { rows, next } = await read(['memories'], (tx) => page(tx, namespace, after));
-    for (const row of rows) {
-      bounds.see(row);
-      if (matchesListQuery(row.memory, listQuery)) count++;
-    }
-    after = next;
-    more = next !== undefined;
-  }
-  if (first.seq !== undefined)
-    await keepBounds(await open(['stats'], 'readwrite'), namespace, first.seq, bounds);
+  await walkMemories(open, namespace, first.seq, ({ memory }) => {
+    if (matchesListQuery(memory, listQuery)) count++;
+  });
   return count;
 }
 
@@ -166,26 +119,4 @@ async function countThroughIndex(
     }
   }
   return count;
-}
-
-/** Records a full walk's bounds, unless the feed moved since it began (a write may have widened them). */
-async function keepBounds(
-  tx: Tx<'readwrite'>,
-  namespace: string,
-  seq: number,
-  bounds: Bounds,
-): Promise<void> {
-  const store = tx.objectStore('stats');
-  const stats = await store.get(namespace);
-  if (stats && stats.seq === seq) {
-    await store.put(
-      {
-        ...stats,
-        expiry: { floor: bounds.expiry, seq },
-        validity: { from: bounds.from, to: bounds.to, seq },
-      },
-      namespace,
-    );
-  }
-  await tx.done;
 }

@@ -5,6 +5,7 @@ import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
 import { FeedBlockWriter } from './feed.js';
 import { memoryKey } from './keys.js';
+import { MemoryBounds } from './namespace-bounds.js';
 import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
 import { MEMORY_KEYS, PAIR_KEYS, readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
@@ -44,14 +45,9 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly feed: FeedBlockWriter;
   /** Row puts waiting for their feed entry, by `entity:id` (a tombstone under its entity). */
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
-  /**
-   * The counters' `seq` as read, and the earliest expiry, latest start and earliest end of validity
-   * this batch writes (see NamespaceStats.expiry and .validity).
-   */
+  /** The counters' `seq` as read, and the bounds of the memories this batch writes (namespace-bounds.ts). */
   private seqBefore = 0;
-  private earliestExpiry = Number.POSITIVE_INFINITY;
-  private latestValidFrom = Number.NEGATIVE_INFINITY;
-  private earliestValidTo = Number.POSITIVE_INFINITY;
+  private readonly written = new MemoryBounds();
 
   constructor(
     private readonly tx: WriteTransaction,
@@ -72,12 +68,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       .objectStore('stats')
       .get(namespace)
       .then((stats) => {
-        // A namespace never written holds no memory: nothing in it expires.
-        const found = stats ?? {
-          ...emptyStats(),
-          expiry: { floor: Number.POSITIVE_INFINITY, seq: 0 },
-          validity: { from: Number.NEGATIVE_INFINITY, to: Number.POSITIVE_INFINITY, seq: 0 },
-        };
+        // A namespace never written holds no memory: nothing in it expires, nothing is out of its validity.
+        const found = stats ?? { ...emptyStats(), ...new MemoryBounds().at(0) };
         this.seqBefore = found.seq;
         return found;
       });
@@ -112,15 +104,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
 
   async putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): Promise<void> {
     const { memory, clocks } = record;
-    if (memory.expiresAt !== undefined) {
-      this.earliestExpiry = Math.min(this.earliestExpiry, Date.parse(memory.expiresAt));
-    }
-    if (memory.validFrom !== undefined) {
-      this.latestValidFrom = Math.max(this.latestValidFrom, Date.parse(memory.validFrom));
-    }
-    if (memory.validTo !== undefined) {
-      this.earliestValidTo = Math.min(this.earliestValidTo, Date.parse(memory.validTo));
-    }
+    this.written.see(memory);
     if (previous?.memory.content !== memory.content) {
       const text = await this.textWriter();
       const place = this.placeOf.get(memory.id);
@@ -236,15 +220,13 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private carryBounds(stats: NamespaceStats): NamespaceStats {
     const { expiry, validity } = stats;
     const carried = { ...stats };
+    const { written } = this;
     if (expiry !== undefined && expiry.seq === this.seqBefore) {
-      carried.expiry = { floor: Math.min(expiry.floor, this.earliestExpiry), seq: stats.seq };
+      carried.expiry = { floor: Math.min(expiry.floor, written.expiry), seq: stats.seq };
     }
     if (validity !== undefined && validity.seq === this.seqBefore) {
-      carried.validity = {
-        from: Math.max(validity.from, this.latestValidFrom),
-        to: Math.min(validity.to, this.earliestValidTo),
-        seq: stats.seq,
-      };
+      const from = Math.max(validity.from, written.from);
+      carried.validity = { from, to: Math.min(validity.to, written.to), seq: stats.seq };
     }
     return carried;
   }
