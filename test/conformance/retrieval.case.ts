@@ -48,6 +48,22 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('what did they do'))[0]).toBe(chatter!.id);
     });
 
+    it('takes the article "a" for a function word like "the": never required, never a hit alone', async () => {
+      const mem = await ctx.memory();
+      const [pottery, dog] = await mem.addMany([{ content: 'pottery class tonight' }, { content: 'I have a dog' }]);
+      for (const article of ['a', 'the']) {
+        const query = `${article} pottery class`;
+        expect(ids(await mem.search(query, { match: 'all' })), query).toEqual([pottery!.id]);
+        expect(ids(await mem.search(query)), query).toEqual([pottery!.id]);
+      }
+      // Same score with either article: both are left out of the coordination factor alike.
+      const [withA] = await mem.search('a pottery class');
+      const [withThe] = await mem.search('the pottery class');
+      expect(withA!.score).toBe(withThe!.score);
+      // Alone it still finds the text holding it.
+      expect(ids(await mem.search('a'))).toEqual([dog!.id]);
+    });
+
     it('finds a misspelt word one edit away when no memory holds it, and explains it', async () => {
       const mem = await ctx.memory();
       const [volunteer, doctor] = await mem.addMany([

@@ -108,9 +108,9 @@ describe('edge routes: memories', () => {
   it('filters lists by metadata.key=value params, values read as JSON when they parse', async () => {
     const { call } = await testApp();
     await call('POST', '/v1/ns/demo/memories', [
-      { id: 'm1', content: 'a', metadata: { source: 'chat', turn: 3, code: '42' } },
-      { id: 'm2', content: 'b', metadata: { source: 'chat', turn: 4 } },
-      { id: 'm3', content: 'c', metadata: { source: 'mail', turn: 3 } },
+      { id: 'm1', content: 'alpha', metadata: { source: 'chat', turn: 3, code: '42' } },
+      { id: 'm2', content: 'beta', metadata: { source: 'chat', turn: 4 } },
+      { id: 'm3', content: 'gamma', metadata: { source: 'mail', turn: 3 } },
     ]);
     const ids = async (query: string) =>
       (await call('GET', `/v1/ns/demo/memories${query}`)).json.items.map((m: { id: string }) => m.id);
@@ -120,7 +120,7 @@ describe('edge routes: memories', () => {
     expect(await ids('?metadata.code=%2242%22')).toEqual(['m1']);
     expect(await ids('?metadata.code=42')).toEqual([]);
     const search = await call('POST', '/v1/ns/demo/search', {
-      query: 'a b c',
+      query: 'alpha beta gamma',
       metadata: { turn: 3 },
       explain: true,
     });
