@@ -50,7 +50,10 @@ export function retrievalCases(ctx: SuiteContext): void {
 
     it('takes the article "a" for a function word like "the": never required, never a hit alone', async () => {
       const mem = await ctx.memory();
-      const [pottery, dog] = await mem.addMany([{ content: 'pottery class tonight' }, { content: 'I have a dog' }]);
+      const [pottery, dog] = await mem.addMany([
+        { content: 'pottery class tonight' },
+        { content: 'I have a dog' },
+      ]);
       for (const article of ['a', 'the']) {
         const query = `${article} pottery class`;
         expect(ids(await mem.search(query, { match: 'all' })), query).toEqual([pottery!.id]);
