@@ -87,6 +87,27 @@ export function languageCases(ctx: SuiteContext): void {
       expect((await mem.list()).items).toHaveLength(1);
     });
 
+    it('finds a word typed without its accents, and with them, where the stems differ', async () => {
+      // Each pair: text and a query its stemmer, which reads accents, stems apart from the text's word.
+      const pairs: [Language, string, string][] = [
+        ['spanish', 'Necesito la información del vuelo', 'informacion'],
+        ['portuguese', 'A população da cidade cresceu', 'populacao'],
+        ['french', 'Une longue journée de travail', 'journee'],
+        ['german', 'Das Café öffnet um acht', 'cafe'],
+        ['spanish', 'necesito la informacion del tren', 'información'],
+      ];
+      for (const [language, content, query] of pairs) {
+        const mem = await ctx.memory({ language });
+        const [wanted] = await mem.addMany([{ content }, { content: 'otra cosa, autre chose, outra coisa' }]);
+        const hits = await mem.search(query, { explain: true });
+        expect(ids(hits), `${language}: ${query}`).toEqual([wanted!.id]);
+        const parts = Object.values(hits[0]!.explain!.text ?? {});
+        expect(Math.abs(parts.reduce((a, b) => a + b, 0) - hits[0]!.score)).toBeLessThan(1e-9);
+        // Beside another word, both count.
+        expect(ids(await mem.search(`${query} ${content.split(' ').at(-1)}`))[0]).toBe(wanted!.id);
+      }
+    });
+
     it('keeps prefixes on words as written and CJK pairs in every language', async () => {
       const mem = await ctx.memory({ language: 'german' });
       const [house, tokyo] = await mem.addMany([

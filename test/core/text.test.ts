@@ -666,6 +666,40 @@ describe('typo correction', () => {
     const { typos } = correct('aaaaaa bbbbbb cccccc dddddd');
     expect(new Set(typos.keys.map((k) => k[1])).size).toBe(3);
   });
+
+  it('looks a word up as written first where stems read accents (every language but English)', async () => {
+    await loadLanguage('spanish');
+    // "informacion" stems apart from "información" (→ "inform"); its word key is the same.
+    const parsed = parseQuery('informacion mas', { language: 'spanish' });
+    const typos = typoCorrection(parsed, [], 'spanish');
+    expect(typos.keys).toContain('~informacion');
+    expect(typos.keys.length).toBeGreaterThan(1);
+    // Found as written, the word alone is the match: it was not misspelt, so no variant joins it.
+    expect(typos.apply([{ term: '~informacion' }, { term: '~informacio' }]).clauses[0]).toEqual({
+      kind: 'fuzzy',
+      word: 'informacion',
+      keys: ['~informacion'],
+    });
+    // Not found as written: the variants, as before.
+    expect(typos.apply([{ term: '~informacio' }]).clauses[0]).toEqual({
+      kind: 'fuzzy',
+      word: 'informacion',
+      keys: ['~informacio'],
+    });
+    // Short words too (no variants under TYPO_MIN_LENGTH letters), never a stop word ("mas").
+    expect(typoCorrection(parseQuery('cafe mas', { language: 'spanish' }), [], 'spanish').keys).toEqual([
+      '~cafe',
+    ]);
+    // A held term is never looked up again; English never looks up as written (its stems follow words).
+    expect(
+      typoCorrection(
+        parsed,
+        [{ term: parsed.clauses[0]!.kind === 'term' ? parsed.clauses[0]!.term : '' }],
+        'spanish',
+      ).keys,
+    ).toEqual([]);
+    expect(correct('cafe').typos.keys).toEqual([]);
+  });
 });
 
 // Last in the file: once the English forms are loaded, every later parse in this process expands verbs.

@@ -38,6 +38,14 @@ export interface Analyzer {
    * cannot join to it; undefined when it has none. A query word's clause matches them too (query.ts).
    */
   otherForms?(word: string): readonly string[] | undefined;
+  /**
+   * True when a word's term is computed from the word as written (normalised: diacritics folded), so the
+   * index holds a word's term whenever it holds the word (English: folded, then stemmed). Languages
+   * stemmed before folding leave it out: there a word typed without its accents can have another stem
+   * than the text's ("informacion" against "información" → "inform"), and a query looks its words up as
+   * written when their terms are not in the index (typos.ts).
+   */
+  readonly termFollowsWord?: boolean;
 }
 
 /** Words repeat far more than they vary, so stems are memoised per language; a cache is dropped when full. */
@@ -102,6 +110,7 @@ export const ENGLISH: Analyzer = {
   isStopWord: (word) => englishStops.has(word),
   isQuestionWord: (word) => englishQuestionWords.has(word),
   otherForms: (word) => englishOtherForms?.get(word),
+  termFollowsWord: true,
 };
 
 const loaded = new Map<string, Analyzer>([['english', ENGLISH]]);

@@ -70,6 +70,11 @@ export interface TypoCorrection {
  * (`postings` being what the query's own terms fetched) is looked up again as every word one edit away.
  * Words the index holds are never touched, so a query without typos reads and ranks exactly as before.
  * Variants that are stop words are left out: "thier" must not become "their".
+ *
+ * In a language stemmed before its diacritics are folded (every one but English), a word whose term no
+ * memory holds is first looked up as written, whatever its length: "informacion" typed without its
+ * accent has another stem than "información" ("inform") but the same word key (`~informacion`). When the
+ * index holds that word, it alone is the clause's match (it was not misspelt); otherwise the variants.
  */
 export function typoCorrection(
   parsed: ParsedQuery,
@@ -79,10 +84,15 @@ export function typoCorrection(
   const analyzer: Analyzer = analyzerFor(language);
   const held = new Set<string>();
   for (const posting of postings) held.add(posting.term);
-  const misspelt = parsed.correctable
-    .filter(({ term, word }) => {
+  const missing = parsed.correctable.filter(({ term }) => !held.has(term));
+  const asWritten = new Map<string, string>();
+  if (!analyzer.termFollowsWord) {
+    for (const { term, word } of missing) asWritten.set(term, WORD_MARK + word.slice(0, MAX_TERM_LENGTH));
+  }
+  const misspelt = missing
+    .filter(({ word }) => {
       const length = [...word].length;
-      return !held.has(term) && length >= TYPO_MIN_LENGTH && length <= TYPO_MAX_LENGTH;
+      return length >= TYPO_MIN_LENGTH && length <= TYPO_MAX_LENGTH;
     })
     .slice(0, MAX_TYPO_WORDS);
   const variants = new Map<string, string[]>();
@@ -92,18 +102,22 @@ export function typoCorrection(
       .map((variant) => WORD_MARK + variant.slice(0, MAX_TERM_LENGTH));
     variants.set(term, [...new Set(keys)]);
   }
-  const keys = [...new Set([...variants.values()].flat())].sort();
+  const keys = [...new Set([...asWritten.values(), ...[...variants.values()].flat()])].sort();
   return {
     keys,
     apply(fetched) {
-      if (variants.size === 0) return parsed;
+      if (keys.length === 0) return parsed;
       const found = new Set<string>();
       for (const posting of fetched) found.add(posting.term);
       const clauses = parsed.clauses.map((clause): QueryClause => {
         if (clause.kind !== 'term' || clause.stop) return clause;
-        const candidates = variants.get(clause.term)?.filter((key) => found.has(key));
+        const written = asWritten.get(clause.term);
+        const candidates =
+          written !== undefined && found.has(written)
+            ? [written]
+            : variants.get(clause.term)?.filter((key) => found.has(key));
         if (!candidates || candidates.length === 0) return clause;
-        const word = misspelt.find((m) => m.term === clause.term)!.word;
+        const word = missing.find((m) => m.term === clause.term)!.word;
         return { kind: 'fuzzy', word, keys: candidates };
       });
       return { ...parsed, clauses };
