@@ -146,7 +146,7 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
         if (!matchesFilter(changed.memory, filter)) return false;
       }
       // Vector and hybrid searches rank every embedded memory: any of them may enter.
-      return parsed ? holdsPositiveTerm(parsed, changed) : true;
+      return parsed ? holdsPositiveTerm(parsed, changed, language) : true;
     },
   };
 }
@@ -155,7 +155,11 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
  * A text hit holds at least one positive term, prefix or phrase word, so a memory holding none cannot
  * enter. Prefixes are tried on stemmed terms and on the plain words alike, whichever the index keeps.
  */
-function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean {
+function holdsPositiveTerm(
+  parsed: ParsedQuery,
+  changed: ChangedMemory,
+  language: string | undefined,
+): boolean {
   const terms = changed.indexedTerms;
   for (const clause of parsed.clauses) {
     if (clause.kind === 'term' && terms.has(clause.term)) return true;
@@ -168,7 +172,10 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory): boolean
     }
   }
   // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.
+  // Where stems read accents, it is first searched as written: a memory holding the word itself may too.
+  const asWritten = !analyzerFor(language).termFollowsWord;
   for (const { word } of parsed.correctable) {
+    if (asWritten && changed.unstemmedWords.includes(word)) return true;
     const length = [...word].length;
     if (length < TYPO_MIN_LENGTH || length > TYPO_MAX_LENGTH) continue;
     if (changed.unstemmedWords.some((candidate) => isTypoVariant(word, candidate))) return true;

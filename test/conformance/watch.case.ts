@@ -104,6 +104,18 @@ export function watchCases(ctx: SuiteContext): void {
       stop();
     });
 
+    it('follows a search typed without accents: a memory holding the accented word enters', async () => {
+      const mem = await ctx.memory({ language: 'spanish' });
+      await mem.add({ content: 'una tarde tranquila' });
+      const seen = recorder<SearchHit[]>();
+      // "informacion" stems apart from "información": the watch must let the memory in by its word.
+      const stop = mem.watch({ search: 'informacion' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(1))).toEqual([]);
+      await mem.add({ content: 'la información del vuelo' });
+      expect(hitContents(await seen.until(2))).toEqual(['la información del vuelo']);
+      stop();
+    });
+
     it('follows a search for a verb: a memory holding its irregular past form enters', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
