@@ -10,6 +10,7 @@ import {
   TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   tokenize,
+  WORD_MARK,
 } from './text/index.js';
 import * as schema from './validate.js';
 
@@ -153,7 +154,7 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
 
 /**
  * A text hit holds at least one positive term, prefix or phrase word, so a memory holding none cannot
- * enter. Prefixes are tried on stemmed terms and on the plain words alike, whichever the index keeps.
+ * enter. Prefixes are tried on the words as written, as the index matches them.
  */
 function holdsPositiveTerm(
   parsed: ParsedQuery,
@@ -166,8 +167,8 @@ function holdsPositiveTerm(
     if (clause.kind === 'phrase' && clause.terms.every((t) => terms.has(t))) return true;
     if (clause.kind === 'forms' && clause.terms.some((t) => terms.has(t))) return true;
     if (clause.kind === 'prefix') {
-      const { prefix } = clause;
-      for (const term of terms) if (term.startsWith(prefix)) return true;
+      // The clause's prefix is a word key's (WORD_MARK first): it matches the words as written.
+      const prefix = clause.prefix.slice(WORD_MARK.length);
       if (changed.unstemmedWords.some((word) => word.startsWith(prefix))) return true;
     }
   }

@@ -104,6 +104,23 @@ export function watchCases(ctx: SuiteContext): void {
       stop();
     });
 
+    it('follows a prefix search alone: a memory holding a word that begins with it enters', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'a quiet evening' });
+      const seen = recorder<SearchHit[]>();
+      const stop = mem.watch({ search: 'coff*' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(1))).toEqual([]);
+      await mem.add({ content: 'coffees in the morning' });
+      expect(hitContents(await seen.until(2))).toEqual(['coffees in the morning']);
+      await mem.add({ content: '東京タワーに行った' });
+      const tokyo = mem.watch({ search: '東京*' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(3))).toEqual(['東京タワーに行った']);
+      await mem.add({ content: '東京都' });
+      expect(hitContents(await seen.until(4)).sort()).toEqual(['東京タワーに行った', '東京都'].sort());
+      tokyo();
+      stop();
+    });
+
     it('follows a search typed without accents: a memory holding the accented word enters', async () => {
       const mem = await ctx.memory({ language: 'spanish' });
       await mem.add({ content: 'una tarde tranquila' });
