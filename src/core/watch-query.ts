@@ -58,6 +58,11 @@ export interface CompiledWatch {
     search(q: string, o: SearchOptions): Promise<SearchHit[]>;
   }): Promise<ListResult | SearchHit[]>;
   mayEnter(changed: ChangedMemory, now: string, current: ListResult | SearchHit[] | undefined): boolean;
+  /**
+   * Whether removing a memory that is not among the results may still alter them: a list page's cursor
+   * says whether anything follows it, and the removed memory may have been all that did.
+   */
+  mayLeave?(id: string, current: ListResult | SearchHit[] | undefined): boolean;
 }
 
 // Filters this module knows how to evaluate. An option added to the façade's schemas later (and so
@@ -112,14 +117,23 @@ function compileList(query: ListWatch): CompiledWatch {
       const memory = changed.memory;
       if (filtered) {
         const listQuery = { ...options, tagMode: options.tagMode ?? 'any', beforeId, now, limit: 1 };
-        if (!matchesListQuery(memory, listQuery)) return false;
+        // Not in the list now, but it may have been, after the page: then it may have been all that
+        // followed the page, whose cursor must then go.
+        if (!matchesListQuery(memory, listQuery)) return followsPage(memory.id, current);
       }
-      // A full page (one with a next cursor) only takes memories newer than its last one.
-      const page = current as ListResult | undefined;
-      const last = page?.items[page.items.length - 1];
-      return !(page?.cursor && last && memory.id < last.id);
+      // A full page (one with a next cursor) only takes memories newer than its last one; with filters
+      // this test does not know, an older one may also have left the list, taking the cursor with it.
+      return filtered ? !followsPage(memory.id, current) : true;
     },
+    mayLeave: (id, current) => followsPage(id, current),
   };
+}
+
+/** True when `id` sorts after the last memory of a page that has a next cursor. */
+function followsPage(id: string, current: ListResult | SearchHit[] | undefined): boolean {
+  const page = current as ListResult | undefined;
+  const last = page?.items[page.items.length - 1];
+  return Boolean(page?.cursor && last && id < last.id);
 }
 
 function compileSearch(query: SearchWatch, language: string | undefined): CompiledWatch {

@@ -79,7 +79,8 @@ class Watch {
   private mayAlter(id: string, changed: ReadonlyMap<string, ChangedMemory>): boolean {
     if (this.currentIds.has(id)) return true;
     const memory = changed.get(id);
-    return memory !== undefined && this.query.mayEnter(memory, this.nowIso(), this.current);
+    if (memory === undefined) return this.query.mayLeave?.(id, this.current) ?? false;
+    return this.query.mayEnter(memory, this.nowIso(), this.current);
   }
 
   private nowIso(): string {

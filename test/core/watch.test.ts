@@ -6,6 +6,7 @@ import {
   type Engram,
   InMemoryStore,
   type Language,
+  type ListOptions,
   type ListResult,
   type SearchHit,
 } from '../../src/index.js';
@@ -226,6 +227,67 @@ describe('watch, beyond the conformance suite', () => {
         stop();
         await mem.close();
       }
+    }
+  });
+
+  it('holds what a fresh list gives after every write, cursor included (seeded random trials)', async () => {
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const write = () => ({
+      content: `note ${Math.floor(random() * 9)}`,
+      kind: pick(['note', 'fact']),
+      tags: pick([[], ['a'], ['b'], ['a', 'b']]),
+      metadata: { p: pick([1, 2]) },
+    });
+    const tolerated = (error: unknown) => {
+      // Superseding or editing what a step before made invalid or removed: not what is tested here.
+      if (!['CONFLICT', 'NOT_FOUND', 'VALIDATION'].includes((error as { code?: string }).code ?? ''))
+        throw error;
+    };
+    for (let trial = 0; trial < 40; trial++) {
+      const mem = await createMemory();
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        ids.push((await mem.add(write())).id);
+        await sleep(2);
+      }
+      const options = pick<ListOptions>([
+        {},
+        { kind: 'fact' },
+        { tags: ['a'] },
+        { tags: ['a', 'b'], tagMode: 'all' },
+        { limit: 2 },
+        { kind: 'note', limit: 3 },
+        { tags: ['b'], limit: 1 },
+        { metadata: { p: 1 }, limit: 2 },
+        { history: true, limit: 2 },
+      ]);
+      let seen: string | undefined;
+      const key = (page: ListResult) => JSON.stringify([page.items.map((m) => m.id), page.cursor]);
+      const stop = mem.watch({ list: options }, (page) => {
+        seen = key(page);
+      });
+      for (let step = 0; step < 8; step++) {
+        const roll = random();
+        if (roll < 0.35) ids.push((await mem.add(write())).id);
+        else if (roll < 0.55)
+          await mem
+            .update(pick(ids), { kind: pick(['note', 'fact']), tags: pick([[], ['a']]) })
+            .catch(tolerated);
+        else if (roll < 0.75 && ids.length > 1)
+          await mem.remove(ids.splice(Math.floor(random() * ids.length), 1)[0]!);
+        else await mem.supersede(pick(ids), write()).then((m) => ids.push(m.id), tolerated);
+        const expected = key(await mem.list(options));
+        const deadline = Date.now() + 2000;
+        while (seen !== expected && Date.now() < deadline) await sleep(2);
+        expect(seen, `list watch ${JSON.stringify(options)}, step ${step}`).toBe(expected);
+      }
+      stop();
+      await mem.close();
     }
   });
 });
