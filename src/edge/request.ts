@@ -56,7 +56,7 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
       throw validationError(field, `a known query parameter: one of ${expected}`, 'an unknown one');
     }
     if (shape.lists?.includes(key)) {
-      out[key] = values.flatMap((v) => v.split(',')).filter((v) => v !== '');
+      out[key] = values.flatMap(listItems).filter((v) => v !== '');
       continue;
     }
     const value = values[values.length - 1] ?? '';
@@ -64,6 +64,18 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     else out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
   }
   return out;
+}
+
+/**
+ * One value of a list parameter: comma-separated items (`tags=coffee,tea`), or a JSON array of strings
+ * (`tags=["a,b"]`), the only way to name an item that holds a comma, as RemoteStore does.
+ */
+function listItems(value: string): string[] {
+  if (value.startsWith('[')) {
+    const parsed = jsonOrString(value);
+    if (Array.isArray(parsed) && parsed.every((item) => typeof item === 'string')) return parsed;
+  }
+  return value.split(',');
 }
 
 function jsonOrString(value: string): unknown {

@@ -79,6 +79,24 @@ export function listCases(ctx: SuiteContext): void {
       ]);
     });
 
+    it('filters by tags holding a comma or a bracket, as any other tag (list and count)', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { content: 'both', tags: ['x,y'] },
+        { content: 'x', tags: ['x'] },
+        { content: 'y', tags: ['y'] },
+        { content: 'bracket', tags: ['[z]', 'x'] },
+      ]);
+      const contents = async (tags: string[], tagMode?: 'any' | 'all') =>
+        (await mem.list({ tags, ...(tagMode ? { tagMode } : {}) })).items.map((m) => m.content);
+      expect(await contents(['x,y'])).toEqual(['both']);
+      expect(await mem.count({ tags: ['x,y'] })).toBe(1);
+      expect(await contents(['[z]'])).toEqual(['bracket']);
+      expect(await contents(['x,y', 'y'])).toEqual(['y', 'both']);
+      expect(await contents(['[z]', 'x'], 'all')).toEqual(['bracket']);
+      expect(await mem.count({ tags: ['x', 'y'] })).toBe(3);
+    });
+
     it('filters by createdAt with since (inclusive) and until (exclusive)', async () => {
       let now = Date.parse('2030-05-01T00:00:00.000Z');
       const mem = await ctx.memory({ now: () => now });

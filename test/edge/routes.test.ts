@@ -98,6 +98,10 @@ describe('edge routes: memories', () => {
     expect(await ids('?tags=a,c')).toEqual(['m3', 'm2', 'm1']);
     expect(await ids('?tags=a&tags=c')).toEqual(['m3', 'm2', 'm1']);
     expect(await ids('?tags=a,b&tagMode=all')).toEqual(['m1']);
+    // A JSON array names each tag whole (a tag may hold a comma); anything else starting with [ is split.
+    expect(await ids(`?tags=${encodeURIComponent('["a","c"]')}`)).toEqual(['m3', 'm2', 'm1']);
+    expect(await ids(`?tags=${encodeURIComponent('["a,c"]')}`)).toEqual([]);
+    expect(await ids(`?tags=${encodeURIComponent('[a,c')}`)).toEqual(['m3']); // tags "[a" and "c"
     expect(await ids('?kind=fact')).toEqual(['m2']);
     const first = await call('GET', '/v1/ns/demo/memories?limit=3');
     expect(first.json.cursor).toEqual(expect.any(String));

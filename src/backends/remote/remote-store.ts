@@ -160,7 +160,7 @@ export class RemoteStore implements MemoryStore {
   /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
   async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     this.assertOpen(namespace);
-    const { beforeId, limit, metadata, history, ...filters } = query;
+    const { beforeId, limit, metadata, history, tags, ...filters } = query;
     // `metadata.key=<JSON>`: the edge reads a value as JSON when it parses, so strings go quoted.
     const metadataParams = Object.fromEntries(
       Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
@@ -173,6 +173,7 @@ export class RemoteStore implements MemoryStore {
         query: {
           include: 'clocks',
           ...filters,
+          tags: tagParams(tags),
           ...metadataParams,
           history: history ? 'true' : undefined,
           before,
@@ -189,12 +190,12 @@ export class RemoteStore implements MemoryStore {
   /** `GET /count`: the server counts, so no page of records crosses the network. */
   async count(namespace: string, query: CountQuery): Promise<number> {
     this.assertOpen(namespace);
-    const { history, metadata, ...filters } = query;
+    const { history, metadata, tags, ...filters } = query;
     const metadataParams = Object.fromEntries(
       Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
     );
     const { count } = await this.http.call<{ count: number }>(namespace, 'GET', '/count', {
-      query: { ...filters, ...metadataParams, history: history ? 'true' : undefined },
+      query: { ...filters, tags: tagParams(tags), ...metadataParams, history: history ? 'true' : undefined },
     });
     return count;
   }
@@ -286,4 +287,15 @@ export class RemoteStore implements MemoryStore {
     const granted = typeof this.options.token === 'string' ? grantedNamespaces(this.options.token) : [];
     return [...new Set([...granted, ...this.used])].sort();
   }
+}
+
+/**
+ * The edge splits a `tags` parameter at commas, and reads one starting with `[` as a JSON array: tags
+ * that either would misread go as one JSON array (docs/api.md), the others as repeated parameters.
+ */
+function tagParams(tags: readonly string[] | undefined): readonly string[] | undefined {
+  if (tags === undefined) return undefined;
+  return tags.some((tag) => tag.includes(',') || tag.startsWith('[') || tag === '')
+    ? [JSON.stringify(tags)]
+    : tags;
 }
