@@ -45,7 +45,16 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     const dot = key.indexOf('.');
     const object = dot > 0 ? key.slice(0, dot) : '';
     if (shape.objects?.includes(object)) {
-      const entries = (out[object] ?? {}) as Record<string, unknown>;
+      const given = out[object];
+      if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+        // `?metadata=x&metadata.k=v`: the plain parameter is not an object to add keys to.
+        throw validationError(
+          `${shape.where}.${object}`,
+          `${object}.<key>=<value> parameters`,
+          'a plain value too',
+        );
+      }
+      const entries = (given ?? {}) as Record<string, unknown>;
       entries[key.slice(dot + 1)] = jsonOrString(values[values.length - 1] ?? '');
       out[object] = entries;
       continue;

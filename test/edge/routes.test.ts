@@ -147,6 +147,17 @@ describe('edge routes: memories', () => {
     expect(typo.status).toBe(400);
     expect(typo.json.error).toMatchObject({ field: 'list.tag' });
     expect(typo.json.error.message).toContain('expected a known query parameter');
+    // A plain metadata value beside metadata.<key> parameters, in either order: 400, never a 500.
+    for (const query of [
+      'metadata=x&metadata.k=1',
+      'metadata.k=1&metadata=x',
+      'metadata=x&metadata.k=1&tags=a',
+    ]) {
+      const both = await call('GET', `/v1/ns/demo/memories?${query}`);
+      expect(both.status, query).toBe(400);
+      expect(both.json.error, query).toMatchObject({ code: 'VALIDATION', field: 'list.metadata' });
+      expect((await call('GET', `/v1/ns/demo/count?${query}`)).status, query).toBe(400);
+    }
   });
 });
 
