@@ -115,8 +115,14 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const quota = checkQuotaOptions(options.quota);
   const announced = hub ? announcing(options.store, hub) : storeResolver(options.store);
   const storeFor: StoreFactory = quota ? (c) => quotaStore(announced(c), quota) : announced;
-  const maxSize = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxSize = bodyLimitOption(options.bodyLimit);
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
+  checkFunctionOption(options.now, 'now', 'a function returning milliseconds since the epoch');
+  checkFunctionOption(
+    options.logger === false ? undefined : options.logger,
+    'logger',
+    'false or a function of a log entry',
+  );
   const now = options.now ?? Date.now;
   const { facadeFor, observerOf, stamp } = createFacades(maxClockSkewMs, now);
   const maintain = edgeMaintenance(options.maintenance, now, stamp);
@@ -167,6 +173,27 @@ function rateLimiterOf(option: EdgeAppOptions['rateLimit']): RateLimiter | undef
   return 'take' in option && typeof option.take === 'function'
     ? option
     : memoryRateLimiter(option as RateLimitOptions);
+}
+
+function bodyLimitOption(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_BODY_LIMIT;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new EngramError(
+      'VALIDATION',
+      `bodyLimit: expected a whole number of bytes, 1 or more, got ${String(value)}`,
+      {
+        field: 'bodyLimit',
+      },
+    );
+  }
+  return value;
+}
+
+/** An option called per request: a wrong type would fail every request with a 500, so it fails here. */
+function checkFunctionOption(value: unknown, field: string, expected: string): void {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new EngramError('VALIDATION', `${field}: expected ${expected}, got ${typeof value}`, { field });
+  }
 }
 
 function clockSkewOption(value: number | undefined): number {

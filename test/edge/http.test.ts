@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestLogEntry } from '../../src/edge/index.js';
+import { createEdgeApp, type RequestLogEntry } from '../../src/edge/index.js';
 import { EngramError, InMemoryStore } from '../../src/index.js';
 import { testApp } from './helpers.js';
 
@@ -32,6 +32,26 @@ describe('edge http behaviour', () => {
     const { call } = await testApp({ bodyLimit: 200 });
     expect((await call('POST', '/v1/ns/demo/memories', { content: 'small' })).status).toBe(201);
     expect((await call('POST', '/v1/ns/demo/memories', { content: 'z'.repeat(300) })).status).toBe(413);
+  });
+
+  it('refuses a bad bodyLimit, logger or now when the app is made, naming the option', () => {
+    const make = (options: Record<string, unknown>) => () =>
+      createEdgeApp({ store: new InMemoryStore(), secret: 's', ...options } as Parameters<
+        typeof createEdgeApp
+      >[0]);
+    for (const [field, value] of [
+      ['bodyLimit', 0],
+      ['bodyLimit', '1mb'],
+      ['bodyLimit', 1.5],
+      ['logger', {}],
+      ['logger', true],
+      ['now', 123],
+    ] as const) {
+      expect(make({ [field]: value }), `${field}: ${String(value)}`).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    expect(make({ logger: false, bodyLimit: 10, now: () => 0 })).not.toThrow();
   });
 
   it('400 VALIDATION for malformed or missing JSON bodies', async () => {
