@@ -82,10 +82,57 @@ const tags = v.pipe(
   v.array(label('tag'), 'expected an array of strings'),
   v.maxLength(LIMITS.tags, `expected at most ${LIMITS.tags} tags`),
 );
+/**
+ * Where a value that `isJson` refuses goes wrong, for the error message: `at "notes"[2]: NaN`. Metadata is
+ * a nested object, and "got an object" alone would leave the caller searching it.
+ */
+function jsonProblem(value: unknown, at = '', depth = 0): string | undefined {
+  const here = at === '' ? '' : ` at ${at}`;
+  if (depth > 32) return `nested deeper than 32 levels${here}`;
+  if (typeof value === 'string') {
+    if (hasNul(value)) return `a NUL (U+0000) character${here}`;
+    if (hasLoneSurrogate(value)) return `a lone surrogate${here}`;
+    return undefined;
+  }
+  if (value === null || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${value}${here}`;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const problem = jsonProblem(item, `${at}[${i}]`, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      const path = `${at}${at === '' ? '' : '.'}${JSON.stringify(key)}`;
+      if (hasNul(key))
+        return `a NUL (U+0000) character in the key${here === '' ? '' : here} ${JSON.stringify(key)}`;
+      if (hasLoneSurrogate(key)) return `a lone surrogate in a key${here}`;
+      const problem = jsonProblem(item, path, depth + 1);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name;
+    return `${name ? `a ${name}` : 'an object without a prototype'}${here}`;
+  }
+  return `${value === undefined ? 'undefined' : `a ${typeof value}`}${here}`;
+}
+
+const METADATA_EXPECTED =
+  'expected a plain object of JSON values (no undefined, functions, dates, NaN, Infinity, NUL characters or lone surrogates)';
+
 const metadata = v.pipe(
   v.custom<{ [k: string]: Json }>(
     (m) => typeof m === 'object' && m !== null && !Array.isArray(m) && isJson(m),
-    'expected a plain object of JSON values (no undefined, functions, dates, NaN, Infinity or lone surrogates)',
+    (issue) => {
+      const input = issue.input;
+      const plain = typeof input === 'object' && input !== null && !Array.isArray(input);
+      const problem = plain ? jsonProblem(input) : undefined;
+      return problem ? `${METADATA_EXPECTED}; found ${problem}` : METADATA_EXPECTED;
+    },
   ),
   v.check((m) => fitsUtf8(JSON.stringify(m), LIMITS.metadataBytes), 'expected at most 64 KiB of JSON'),
 );

@@ -31,6 +31,24 @@ export function validationCases(ctx: SuiteContext): void {
       });
     }
 
+    it('says where in the metadata a value is not JSON', async () => {
+      const mem = await ctx.memory();
+      const cases: Array<[unknown, string]> = [
+        [{ k: 'v\u0000' }, 'found a NUL (U+0000) character at "k"'],
+        [{ list: [1, { deep: Number.NaN }] }, 'found NaN at "list"[1]."deep"'],
+        [{ when: new Date(0) }, 'found a Date at "when"'],
+        [{ gone: undefined }, 'found undefined at "gone"'],
+      ];
+      for (const [metadata, where] of cases) {
+        const error = await expectError(
+          mem.add({ content: 'x', metadata } as never),
+          'VALIDATION',
+          'add.metadata',
+        );
+        expect(error.message).toContain(where);
+      }
+    });
+
     it('update rejects an empty patch and bad fields', async () => {
       const mem = await ctx.memory();
       const m = await mem.add({ content: 'x' });
