@@ -149,6 +149,9 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       'München',
       'Frühling',
       'Café',
+      '我的猫',
+      '猫很可爱',
+      '東京都',
       'der',
       'die',
       'das',
@@ -191,6 +194,9 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       // Typed without its accent: the German stemmer keeps "café" whole and cuts "cafe" to "caf", so the
       // word is looked up as written (typos.ts).
       ['cafe Wetter', { explain: true }],
+      // One CJK character: a prefix of word keys, run ends included.
+      ['猫', { explain: true }],
+      ['京 Haus', {}],
     ];
     for (const [query, options] of germanCases) {
       const reference = await hits(stores.memory!, query, options);

@@ -4,6 +4,7 @@ import { matchesFilter, matchesListQuery } from './filter.js';
 import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOptions } from './model.js';
 import {
   analyzerFor,
+  cjkRunEnds,
   isTypoVariant,
   type ParsedQuery,
   parseQuery,
@@ -42,6 +43,8 @@ export class ChangedMemory {
     if (this.words === undefined) {
       const words: string[] = [];
       analyzerFor(this.language).words(this.memory.content, (word) => words.push(word));
+      // The index also keys each CJK run's last character (a one-character query's prefix finds it).
+      words.push(...cjkRunEnds(this.memory.content));
       this.words = words;
     }
     return this.words;

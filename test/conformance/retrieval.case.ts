@@ -126,6 +126,25 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('서울'))).toEqual([seoul!.id]);
     });
 
+    it('finds one CJK character wherever it stands in a run: first, inside, last or alone', async () => {
+      const mem = await ctx.memory();
+      const [first, inside, last, alone] = await mem.addMany([
+        { content: '猫很可爱' },
+        { content: '我的猫很可爱' },
+        { content: '我的猫' },
+        { content: '猫' },
+        { content: '我的狗' },
+      ]);
+      const wanted = [first!.id, inside!.id, last!.id, alone!.id].sort();
+      expect(ids(await mem.search('猫')).sort()).toEqual(wanted);
+      expect(ids(await mem.search('猫', { match: 'all' })).sort()).toEqual(wanted);
+      // A character that only ends runs, and a pair, as before.
+      expect(ids(await mem.search('狗'))).toHaveLength(1);
+      expect(ids(await mem.search('的猫')).sort()).toEqual([inside!.id, last!.id].sort());
+      const [hit] = await mem.search('猫', { explain: true });
+      expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
+    });
+
     it("match: 'all' requires every term, 'any' ranks documents holding any", async () => {
       const mem = await ctx.memory();
       const [both, one] = await mem.addMany([

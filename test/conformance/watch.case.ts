@@ -118,6 +118,12 @@ export function watchCases(ctx: SuiteContext): void {
       await mem.add({ content: '東京都' });
       expect(hitContents(await seen.until(4)).sort()).toEqual(['東京タワーに行った', '東京都'].sort());
       tokyo();
+      // One character ending a run: the memory enters a watch of that character.
+      const cat = mem.watch({ search: '猫' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(5))).toEqual([]);
+      await mem.add({ content: '我的猫' });
+      expect(hitContents(await seen.until(6))).toEqual(['我的猫']);
+      cat();
       stop();
     });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeCorpus, mulberry32 } from '../../bench/corpus.mjs';
 import { ENGLISH, STEM_CACHE_LIMIT } from '../../src/core/text/analyzer.js';
 import { indexText, visitIndexTerms, wordKey } from '../../src/core/text/tokenize.js';
+import { cjkRunEnds } from '../../src/core/text/words.js';
 
 /** The generic path, word by word through the English analyzer: what the ASCII fast path must equal. */
 function reference(text: string): { length: number; terms: Array<[string, number]> } {
@@ -10,6 +11,8 @@ function reference(text: string): { length: number; terms: Array<[string, number
     terms.set(term, (terms.get(term) ?? 0) + 1);
     terms.set(wordKey(word), (terms.get(wordKey(word)) ?? 0) + 1);
   });
+  // Each CJK run's last character is a word key of its own, uncounted in the length (cjkRunEnds).
+  for (const last of cjkRunEnds(text)) terms.set(wordKey(last), (terms.get(wordKey(last)) ?? 0) + 1);
   return { length, terms: [...terms] };
 }
 

@@ -23,6 +23,7 @@ function englishBefore(text: string): { length: number; terms: Map<string, numbe
   const cjk =
     /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]/u;
   const words: string[] = [];
+  const runEnds: string[] = [];
   for (const word of fold(text).match(/[\p{L}\p{N}]+/gu) ?? []) {
     if (!cjk.test(word)) {
       words.push(word);
@@ -35,7 +36,10 @@ function englishBefore(text: string): { length: number; terms: Map<string, numbe
       else {
         const chars = [...run];
         if (chars.length < 2) words.push(...chars);
-        else for (let i = 0; i + 1 < chars.length; i++) words.push(chars[i]! + chars[i + 1]!);
+        else {
+          for (let i = 0; i + 1 < chars.length; i++) words.push(chars[i]! + chars[i + 1]!);
+          runEnds.push(chars[chars.length - 1]!);
+        }
       }
     }
   }
@@ -45,6 +49,8 @@ function englishBefore(text: string): { length: number; terms: Map<string, numbe
       terms.set(key, (terms.get(key) ?? 0) + 1);
     }
   }
+  // Since session 13, a run's last character is a word key too, uncounted in the length (cjkRunEnds).
+  for (const last of runEnds) terms.set(`~${last}`, (terms.get(`~${last}`) ?? 0) + 1);
   return { length: words.length, terms };
 }
 

@@ -42,3 +42,4 @@ export {
   typoCorrection,
   typoVariants,
 } from './typos.js';
+export { cjkRunEnds, isLoneCjk } from './words.js';

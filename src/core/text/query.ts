@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
 import { type Analyzer, analyzerFor } from './analyzer.js';
-import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
+import { isLoneCjk, MAX_TERM_LENGTH, WORD_MARK } from './words.js';
 
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
@@ -82,6 +82,12 @@ class QueryBuilder {
       return;
     }
     for (const { word, term } of words) {
+      // One CJK character is no word of its own: it is found in the pairs it begins and at a run's end
+      // (cjkRunEnds), i.e. as a prefix of word keys.
+      if (isLoneCjk(word)) {
+        this.addPrefix(word);
+        continue;
+      }
       const stop = this.analyzer.isStopWord(word);
       // A verb's other forms ("went" for "go") are alternatives of its clause, scored like a typo's variants.
       const others = stop ? undefined : this.analyzer.otherForms?.(word);

@@ -1,7 +1,7 @@
 import { isCiphertext } from '../crypto/sealed.js';
 import { type Analyzer, analyzerFor, ENGLISH, englishTerm } from './analyzer.js';
 import { visitAsciiEnglish } from './ascii-index.js';
-import { MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
+import { cjkRunEnds, MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
 
 export { MAX_TERM_LENGTH, normalizeWord, splitWords, WORD_MARK } from './words.js';
 
@@ -62,13 +62,21 @@ export function visitIndexTerms(
   return counted;
 }
 
-/** The generic path: every word's stem, then the word as written, counted into `terms`. */
+/**
+ * The generic path: every word's stem, then the word as written, counted into `terms`; then the last
+ * character of each CJK run as a word key alone (see cjkRunEnds), which the length does not count.
+ */
 function countTerms(analyzer: Analyzer, text: string, terms: Map<string, number>): number {
-  return analyzer.words(text, (word, term) => {
+  const length = analyzer.words(text, (word, term) => {
     terms.set(term, (terms.get(term) ?? 0) + 1);
     const key = wordKey(word);
     terms.set(key, (terms.get(key) ?? 0) + 1);
   });
+  for (const last of cjkRunEnds(text)) {
+    const key = wordKey(last);
+    terms.set(key, (terms.get(key) ?? 0) + 1);
+  }
+  return length;
 }
 
 /** True when the token sequence contains `phrase` (an array of stemmed terms) contiguously. An empty phrase is always contained. */

@@ -60,3 +60,28 @@ export function splitWords(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * The last character of each CJK run of two or more characters in a text, normalised as `splitWords`
+ * normalises. Pairs cover every character of a run as a pair's FIRST character but the last; indexing
+ * the last as a word key too (never as a term, nor in the text's length) lets a one-character query,
+ * searched as a prefix of word keys, find the character wherever it stands ("猫" in "我的猫").
+ */
+export function cjkRunEnds(text: string): string[] {
+  if (ASCII.test(text) || !CJK.test(text)) return [];
+  const out: string[] = [];
+  for (const word of normalizeWord(text).match(WORD) ?? []) {
+    if (!CJK.test(word)) continue;
+    for (const [, run] of word.matchAll(CJK_RUNS)) {
+      if (run === undefined) continue;
+      const chars = [...run];
+      if (chars.length >= 2) out.push(chars[chars.length - 1]!);
+    }
+  }
+  return out;
+}
+
+/** True for a word that is one Chinese, Japanese or Korean character. */
+export function isLoneCjk(word: string): boolean {
+  return word.length <= 2 && [...word].length === 1 && CJK.test(word);
+}
