@@ -70,8 +70,11 @@ export interface CompiledWatch {
 
 // Filters this module knows how to evaluate. An option added to the façade's schemas later (and so
 // accepted here at once) makes the filter test conservative instead of wrong: it then re-runs.
-const LIST_FILTERS = new Set(['kind', 'tags', 'tagMode', 'since', 'until', 'limit', 'cursor']);
-const SEARCH_FILTERS = new Set(['kind', 'tags', 'tagMode', 'limit', 'mode', 'vector']);
+// `metadata`, `asOf` and `history` are judged by matchesFilter like the store's own reads; `match` and
+// `explain` never let in a memory that holds no query word.
+const FILTERS = ['kind', 'tags', 'tagMode', 'metadata', 'asOf', 'history', 'limit'];
+const LIST_FILTERS = new Set([...FILTERS, 'since', 'until', 'cursor']);
+const SEARCH_FILTERS = new Set([...FILTERS, 'mode', 'vector', 'match', 'explain']);
 
 const onlyKnown = (options: object, known: Set<string>) =>
   Object.entries(options).every(([key, value]) => value === undefined || known.has(key));
@@ -160,7 +163,8 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
     run: (source) => source.search(text, options),
     mayEnter(changed, now) {
       if (filtered) {
-        const filter = { kind: options.kind, tags: options.tags, tagMode: options.tagMode ?? 'any', now };
+        const { kind, tags, metadata, asOf, history } = options;
+        const filter = { kind, tags, tagMode: options.tagMode ?? 'any', now, metadata, asOf, history };
         if (!matchesFilter(changed.memory, filter)) return false;
       }
       // Vector and hybrid searches rank every embedded memory: any of them may enter.

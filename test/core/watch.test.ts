@@ -9,6 +9,7 @@ import {
   type ListOptions,
   type ListResult,
   type SearchHit,
+  type SearchOptions,
 } from '../../src/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -75,6 +76,23 @@ describe('watch, beyond the conformance suite', () => {
     await mem.add({ content: 'double espresso', kind: 'fact' });
     await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
     expect(reads.postings).toBe(before.postings + 1);
+  });
+
+  it('skips a write that fails a watch’s metadata filter, for lists and searches alike', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'espresso', metadata: { team: 'a' } });
+    const hits: SearchHit[][] = [];
+    const pages: ListResult[] = [];
+    mem.watch({ search: 'espresso', metadata: { team: 'a' } }, (h) => hits.push(h));
+    mem.watch({ list: { metadata: { team: 'a' } } }, (p) => pages.push(p));
+    await until(() => hits.length === 1 && pages.length === 1, 'the first calls');
+    const before = { ...reads };
+    await mem.add({ content: 'double espresso', metadata: { team: 'b' } });
+    await sleep(30);
+    expect(reads).toEqual(before);
+    await mem.add({ content: 'espresso again', metadata: { team: 'a' } });
+    await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
   });
 
   it('never ends on stale results when a change lands while the query runs', async () => {
@@ -199,12 +217,20 @@ describe('watch, beyond the conformance suite', () => {
           content: text(),
           kind: pick(['note', 'fact']),
           tags: random() < 0.5 ? ['t'] : [],
+          metadata: { p: pick([1, 2]) },
         });
         const ids = (await mem.addMany([write(), write(), write()])).map((m) => m.id);
         const query = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
           operator(pick(vocabulary)),
         ).join(' ');
-        const options = pick([{}, { match: 'all' as const }, { kind: 'fact' }, { tags: ['t'] }]);
+        const options = pick<SearchOptions>([
+          {},
+          { match: 'all' },
+          { kind: 'fact' },
+          { tags: ['t'] },
+          { metadata: { p: 1 } },
+          { history: true, explain: true },
+        ]);
         const fresh = async () =>
           (await mem.search(query, options).catch(() => undefined))?.map((h) => h.memory.id).sort();
         if ((await fresh()) === undefined) continue; // only exclusions: not a query
@@ -215,8 +241,9 @@ describe('watch, beyond the conformance suite', () => {
         for (let step = 0; step < 8; step++) {
           const roll = random();
           if (roll < 0.5) ids.push((await mem.add(write())).id);
-          else if (roll < 0.8) await mem.update(pick(ids), { content: text() });
-          else if (ids.length > 1) await mem.remove(ids.splice(Math.floor(random() * ids.length), 1)[0]!);
+          else if (roll < 0.8) {
+            await mem.update(pick(ids), pick([{ content: text() }, { metadata: { p: pick([1, 2]) } }]));
+          } else if (ids.length > 1) await mem.remove(ids.splice(Math.floor(random() * ids.length), 1)[0]!);
           const expected = await fresh();
           const deadline = Date.now() + 2000;
           while (JSON.stringify(seen) !== JSON.stringify(expected) && Date.now() < deadline) await sleep(2);
