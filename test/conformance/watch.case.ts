@@ -54,6 +54,16 @@ function recorder<T>() {
 const contents = (page: ListResult) => page.items.map((m) => m.content);
 const hitContents = (hits: SearchHit[]) => hits.map((h) => h.memory.content);
 
+/** Watches `search` while nothing matches it, writes `content`, and expects the watch to deliver it alone. */
+async function expectEnters(mem: Engram, search: string, content: string): Promise<void> {
+  const seen = recorder<SearchHit[]>();
+  const stop = mem.watch({ search }, seen.listener, { onError: seen.onError });
+  expect(hitContents(await seen.until(1)), search).toEqual([]);
+  await mem.add({ content });
+  expect(hitContents(await seen.until(2)), search).toEqual([content]);
+  stop();
+}
+
 export function watchCases(ctx: SuiteContext): void {
   describe('watch', () => {
     it('delivers the current list at once, then every local add, update and remove', async () => {
@@ -96,58 +106,35 @@ export function watchCases(ctx: SuiteContext): void {
     it('follows a misspelt search: a memory holding the word one edit away enters', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
-      const seen = recorder<SearchHit[]>();
-      const stop = mem.watch({ search: 'volutneering' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(1))).toEqual([]);
-      await mem.add({ content: 'volunteering at the food bank' });
-      expect(hitContents(await seen.until(2))).toEqual(['volunteering at the food bank']);
-      stop();
+      await expectEnters(mem, 'volutneering', 'volunteering at the food bank');
     });
 
     it('follows a prefix search alone: a memory holding a word that begins with it enters', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
-      const seen = recorder<SearchHit[]>();
-      const stop = mem.watch({ search: 'coff*' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(1))).toEqual([]);
-      await mem.add({ content: 'coffees in the morning' });
-      expect(hitContents(await seen.until(2))).toEqual(['coffees in the morning']);
+      await expectEnters(mem, 'coff*', 'coffees in the morning');
       await mem.add({ content: '東京タワーに行った' });
-      const tokyo = mem.watch({ search: '東京*' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(3))).toEqual(['東京タワーに行った']);
+      const seen = recorder<SearchHit[]>();
+      const stop = mem.watch({ search: '東京*' }, seen.listener, { onError: seen.onError });
+      expect(hitContents(await seen.until(1))).toEqual(['東京タワーに行った']);
       await mem.add({ content: '東京都' });
-      expect(hitContents(await seen.until(4)).sort()).toEqual(['東京タワーに行った', '東京都'].sort());
-      tokyo();
-      // One character ending a run: the memory enters a watch of that character.
-      const cat = mem.watch({ search: '猫' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(5))).toEqual([]);
-      await mem.add({ content: '我的猫' });
-      expect(hitContents(await seen.until(6))).toEqual(['我的猫']);
-      cat();
+      expect(hitContents(await seen.until(2)).sort()).toEqual(['東京タワーに行った', '東京都'].sort());
       stop();
+      // One character ending a run: the memory enters a watch of that character.
+      await expectEnters(mem, '猫', '我的猫');
     });
 
     it('follows a search typed without accents: a memory holding the accented word enters', async () => {
       const mem = await ctx.memory({ language: 'spanish' });
       await mem.add({ content: 'una tarde tranquila' });
-      const seen = recorder<SearchHit[]>();
       // "informacion" stems apart from "información": the watch must let the memory in by its word.
-      const stop = mem.watch({ search: 'informacion' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(1))).toEqual([]);
-      await mem.add({ content: 'la información del vuelo' });
-      expect(hitContents(await seen.until(2))).toEqual(['la información del vuelo']);
-      stop();
+      await expectEnters(mem, 'informacion', 'la información del vuelo');
     });
 
     it('follows a search for a verb: a memory holding its irregular past form enters', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
-      const seen = recorder<SearchHit[]>();
-      const stop = mem.watch({ search: 'go Lisbon' }, seen.listener, { onError: seen.onError });
-      expect(hitContents(await seen.until(1))).toEqual([]);
-      await mem.add({ content: 'we went there in May' });
-      expect(hitContents(await seen.until(2))).toEqual(['we went there in May']);
-      stop();
+      await expectEnters(mem, 'go Lisbon', 'we went there in May');
     });
 
     it('keeps to its filters: kind and tags, since inclusive and until exclusive', async () => {
