@@ -57,20 +57,6 @@ const instant = v.pipe(
 );
 const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite number'));
 
-function isJson(value: unknown, depth = 0): value is Json {
-  if (depth > 32) return false;
-  if (typeof value === 'string') return !hasNul(value) && !hasLoneSurrogate(value);
-  if (value === null || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.entries(value).every(
-      ([key, item]) => !hasNul(key) && !hasLoneSurrogate(key) && isJson(item, depth + 1),
-    );
-  }
-  return false;
-}
-
 const content = v.pipe(
   v.string('expected the content as a string'),
   v.check((s) => s.trim().length > 0, 'expected non-empty content'),
@@ -82,56 +68,63 @@ const tags = v.pipe(
   v.array(label('tag'), 'expected an array of strings'),
   v.maxLength(LIMITS.tags, `expected at most ${LIMITS.tags} tags`),
 );
+/** Why a value is not JSON as every store keeps it, and where: `path` holds the keys and indexes down to it. */
+interface JsonProblem {
+  what: string;
+  path: string[];
+}
+
+const problem = (what: string): JsonProblem => ({ what, path: [] });
+
 /**
- * Where a value that `isJson` refuses goes wrong, for the error message: `at "notes"[2]: NaN`. Metadata is
- * a nested object, and "got an object" alone would leave the caller searching it.
+ * The first value in `value` that is not JSON as every store keeps it (no undefined, functions, class
+ * instances, NaN, Infinity, NUL characters, lone surrogates, nesting past 32 levels), or undefined when
+ * there is none. The path is built only on the way back from a problem, so a valid value costs a walk.
  */
-function jsonProblem(value: unknown, at = '', depth = 0): string | undefined {
-  const here = at === '' ? '' : ` at ${at}`;
-  if (depth > 32) return `nested deeper than 32 levels${here}`;
+function jsonProblem(value: unknown, depth = 0): JsonProblem | undefined {
+  if (depth > 32) return problem('nesting deeper than 32 levels');
   if (typeof value === 'string') {
-    if (hasNul(value)) return `a NUL (U+0000) character${here}`;
-    if (hasLoneSurrogate(value)) return `a lone surrogate${here}`;
-    return undefined;
+    if (hasNul(value)) return problem('a NUL (U+0000) character');
+    return hasLoneSurrogate(value) ? problem('a lone surrogate') : undefined;
   }
   if (value === null || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${value}${here}`;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : problem(String(value));
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
-      const problem = jsonProblem(item, `${at}[${i}]`, depth + 1);
-      if (problem) return problem;
+      const found = jsonProblem(item, depth + 1);
+      if (found) return { ...found, path: [`[${i}]`, ...found.path] };
     }
     return undefined;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [key, item] of Object.entries(value)) {
-      const path = `${at}${at === '' ? '' : '.'}${JSON.stringify(key)}`;
-      if (hasNul(key))
-        return `a NUL (U+0000) character in the key${here === '' ? '' : here} ${JSON.stringify(key)}`;
-      if (hasLoneSurrogate(key)) return `a lone surrogate in a key${here}`;
-      const problem = jsonProblem(item, path, depth + 1);
-      if (problem) return problem;
+      if (hasNul(key)) return problem(`a NUL (U+0000) character in the key ${JSON.stringify(key)}`);
+      if (hasLoneSurrogate(key)) return problem('a lone surrogate in a key');
+      const found = jsonProblem(item, depth + 1);
+      if (found) return { ...found, path: [JSON.stringify(key), ...found.path] };
     }
     return undefined;
   }
   if (typeof value === 'object') {
     const name = (value as { constructor?: { name?: string } }).constructor?.name;
-    return `${name ? `a ${name}` : 'an object without a prototype'}${here}`;
+    return problem(name ? `a ${name}` : 'an object without a prototype');
   }
-  return `${value === undefined ? 'undefined' : `a ${typeof value}`}${here}`;
+  return problem(value === undefined ? 'undefined' : `a ${typeof value}`);
 }
+
+const isPlainObject = (m: unknown): m is object => typeof m === 'object' && m !== null && !Array.isArray(m);
 
 const METADATA_EXPECTED =
   'expected a plain object of JSON values (no undefined, functions, dates, NaN, Infinity, NUL characters or lone surrogates)';
 
 const metadata = v.pipe(
   v.custom<{ [k: string]: Json }>(
-    (m) => typeof m === 'object' && m !== null && !Array.isArray(m) && isJson(m),
-    (issue) => {
-      const input = issue.input;
-      const plain = typeof input === 'object' && input !== null && !Array.isArray(input);
-      const problem = plain ? jsonProblem(input) : undefined;
-      return problem ? `${METADATA_EXPECTED}; found ${problem}` : METADATA_EXPECTED;
+    (m) => isPlainObject(m) && jsonProblem(m) === undefined,
+    ({ input }) => {
+      const found = isPlainObject(input) ? jsonProblem(input) : undefined;
+      if (!found) return METADATA_EXPECTED;
+      const at = found.path.map((step, i) => (i === 0 || step.startsWith('[') ? step : `.${step}`)).join('');
+      return `${METADATA_EXPECTED}; found ${found.what}${at ? ` at ${at}` : ''}`;
     },
   ),
   v.check((m) => fitsUtf8(JSON.stringify(m), LIMITS.metadataBytes), 'expected at most 64 KiB of JSON'),
