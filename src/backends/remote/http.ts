@@ -16,7 +16,7 @@ export interface EdgeClientOptions {
   timeoutMs?: number;
 }
 
-type QueryValue = string | number | readonly string[] | undefined;
+export type QueryValue = string | number | readonly string[] | undefined;
 
 interface CallOptions {
   query?: Record<string, QueryValue>;

@@ -20,7 +20,7 @@ import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core
 import { LANGUAGE_META } from '../../core/text/index.js';
 import { LIMITS } from '../../core/validate.js';
 import { GetBatcher, pick } from './get-batcher.js';
-import { EdgeClient, type EdgeClientOptions, segment } from './http.js';
+import { EdgeClient, type EdgeClientOptions, type QueryValue, segment } from './http.js';
 import { grantedNamespaces } from './token-claims.js';
 
 export type RemoteStoreOptions = EdgeClientOptions;
@@ -160,25 +160,14 @@ export class RemoteStore implements MemoryStore {
   /** Pages through the server's listing: a page holds at most LIMITS.listLimit records. */
   async list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     this.assertOpen(namespace);
-    const { beforeId, limit, metadata, history, tags, ...filters } = query;
-    // `metadata.key=<JSON>`: the edge reads a value as JSON when it parses, so strings go quoted.
-    const metadataParams = Object.fromEntries(
-      Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
-    );
+    const { beforeId, limit, ...filters } = query;
+    const params = filterParams(filters);
     const out: MemoryRecord[] = [];
     let before = beforeId;
     while (out.length < limit) {
       const size = Math.min(limit - out.length, LIMITS.listLimit);
       const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
-        query: {
-          include: 'clocks',
-          ...filters,
-          tags: tagParams(tags),
-          ...metadataParams,
-          history: history ? 'true' : undefined,
-          before,
-          limit: size,
-        },
+        query: { include: 'clocks', ...params, before, limit: size },
       });
       out.push(...items);
       if (items.length < size) break;
@@ -190,12 +179,8 @@ export class RemoteStore implements MemoryStore {
   /** `GET /count`: the server counts, so no page of records crosses the network. */
   async count(namespace: string, query: CountQuery): Promise<number> {
     this.assertOpen(namespace);
-    const { history, metadata, tags, ...filters } = query;
-    const metadataParams = Object.fromEntries(
-      Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
-    );
     const { count } = await this.http.call<{ count: number }>(namespace, 'GET', '/count', {
-      query: { ...filters, tags: tagParams(tags), ...metadataParams, history: history ? 'true' : undefined },
+      query: filterParams(query),
     });
     return count;
   }
@@ -290,12 +275,18 @@ export class RemoteStore implements MemoryStore {
 }
 
 /**
- * The edge splits a `tags` parameter at commas, and reads one starting with `[` as a JSON array: tags
- * that either would misread go as one JSON array (docs/api.md), the others as repeated parameters.
+ * The `list` filters as the edge's query parameters: `metadata.key=<JSON>` (the edge reads a value as JSON
+ * when it parses, so strings go quoted); `tags` repeated, or as one JSON array when a tag holds a comma or
+ * starts with `[`, which the edge would otherwise split or misread (docs/api.md); `history` as text.
  */
-function tagParams(tags: readonly string[] | undefined): readonly string[] | undefined {
-  if (tags === undefined) return undefined;
-  return tags.some((tag) => tag.includes(',') || tag.startsWith('[') || tag === '')
-    ? [JSON.stringify(tags)]
-    : tags;
+function filterParams({ metadata, tags, history, ...rest }: CountQuery): Record<string, QueryValue> {
+  const whole = tags?.some((tag) => tag.includes(',') || tag.startsWith('['));
+  return {
+    ...rest,
+    tags: whole ? [JSON.stringify(tags)] : tags,
+    ...Object.fromEntries(
+      Object.entries(metadata ?? {}).map(([key, value]) => [`metadata.${key}`, JSON.stringify(value)]),
+    ),
+    history: history ? 'true' : undefined,
+  };
 }
