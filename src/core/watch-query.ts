@@ -44,7 +44,7 @@ export class ChangedMemory {
       const words: string[] = [];
       analyzerFor(this.language).words(this.memory.content, (word) => words.push(word));
       // The index also keys each CJK run's last character (a one-character query's prefix finds it).
-      words.push(...cjkRunEnds(this.memory.content));
+      words.push(...cjkRunEnds(words));
       this.words = words;
     }
     return this.words;

@@ -83,7 +83,7 @@ class QueryBuilder {
     }
     for (const { word, term } of words) {
       // One CJK character is no word of its own: it is found in the pairs it begins and at a run's end
-      // (cjkRunEnds), i.e. as a prefix of word keys.
+      // (cjkRunEnd), i.e. as a prefix of word keys.
       if (isLoneCjk(word)) {
         this.addPrefix(word);
         continue;

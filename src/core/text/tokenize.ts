@@ -1,7 +1,7 @@
 import { isCiphertext } from '../crypto/sealed.js';
 import { type Analyzer, analyzerFor, ENGLISH, englishTerm } from './analyzer.js';
 import { visitAsciiEnglish } from './ascii-index.js';
-import { cjkRunEnds, MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
+import { cjkRunEnd, MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
 
 export { MAX_TERM_LENGTH, normalizeWord, splitWords, WORD_MARK } from './words.js';
 
@@ -63,19 +63,23 @@ export function visitIndexTerms(
 }
 
 /**
- * The generic path: every word's stem, then the word as written, counted into `terms`; then the last
- * character of each CJK run as a word key alone (see cjkRunEnds), which the length does not count.
+ * The generic path: every word's stem, then the word as written, counted into `terms`; and for a CJK
+ * pair, the key its run may end with (cjkRunEnd), which the length does not count.
  */
 function countTerms(analyzer: Analyzer, text: string, terms: Map<string, number>): number {
+  const count = (key: string) => terms.set(key, (terms.get(key) ?? 0) + 1);
+  let previous: string | undefined;
+  const runEnd = (next: string | undefined) => {
+    const end = previous === undefined ? undefined : cjkRunEnd(previous, next);
+    if (end !== undefined) count(wordKey(end));
+  };
   const length = analyzer.words(text, (word, term) => {
-    terms.set(term, (terms.get(term) ?? 0) + 1);
-    const key = wordKey(word);
-    terms.set(key, (terms.get(key) ?? 0) + 1);
+    count(term);
+    count(wordKey(word));
+    runEnd(word);
+    previous = word;
   });
-  for (const last of cjkRunEnds(text)) {
-    const key = wordKey(last);
-    terms.set(key, (terms.get(key) ?? 0) + 1);
-  }
+  runEnd(undefined);
   return length;
 }
 

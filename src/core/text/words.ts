@@ -62,21 +62,27 @@ export function splitWords(text: string): string[] {
 }
 
 /**
- * The last character of each CJK run of two or more characters in a text, normalised as `splitWords`
- * normalises. Pairs cover every character of a run as a pair's FIRST character but the last; indexing
- * the last as a word key too (never as a term, nor in the text's length) lets a one-character query,
- * searched as a prefix of word keys, find the character wherever it stands ("猫" in "我的猫").
+ * The word key a CJK pair adds beside the words of its text: its second character, unless the next
+ * word begins with it. Pairs give every character of a run as a pair's first character but the run's
+ * last; keying that last one too (as a word key only, never a term nor in the text's length) lets a
+ * one-character query, a prefix of word keys, find the character wherever it stands ("猫" in "我的猫").
+ * Taken from the words already split, in order, so the text is not read twice.
  */
-export function cjkRunEnds(text: string): string[] {
-  if (ASCII.test(text) || !CJK.test(text)) return [];
+export function cjkRunEnd(word: string, next: string | undefined): string | undefined {
+  // Pairs are two characters of one script family; a lone character and other words have no run end.
+  if (word.length > 4 || !CJK.test(word)) return undefined;
+  const chars = [...word];
+  if (chars.length !== 2) return undefined;
+  const last = chars[1]!;
+  return next?.startsWith(last) ? undefined : last;
+}
+
+/** The run-end keys (cjkRunEnd) of a text's words, in order. */
+export function cjkRunEnds(words: readonly string[]): string[] {
   const out: string[] = [];
-  for (const word of normalizeWord(text).match(WORD) ?? []) {
-    if (!CJK.test(word)) continue;
-    for (const [, run] of word.matchAll(CJK_RUNS)) {
-      if (run === undefined) continue;
-      const chars = [...run];
-      if (chars.length >= 2) out.push(chars[chars.length - 1]!);
-    }
+  for (let i = 0; i < words.length; i++) {
+    const end = cjkRunEnd(words[i]!, words[i + 1]);
+    if (end !== undefined) out.push(end);
   }
   return out;
 }
