@@ -45,10 +45,10 @@ describe('every store answers like InMemoryStore after the same random writes', 
       mems[name] = await createMemory({ store, namespace: 'diff', now, maintenance: { intervalMs: 0 } });
     }
     /** Runs `op` on every store; results (or error codes and messages) must equal the reference's. */
-    const onAll = async (label: string, op: (mem: Engram) => Promise<unknown>) => {
+    const onAll = async (label: string, op: (mem: Engram, name: keyof typeof stores) => Promise<unknown>) => {
       const out: Record<string, unknown> = {};
       for (const [name, mem] of Object.entries(mems)) {
-        out[name] = await op(mem).then(
+        out[name] = await op(mem, name as keyof typeof stores).then(
           (value) => ({ value }),
           (error: { code?: string; message?: string }) => ({ error: `${error.code} ${error.message}` }),
         );
@@ -119,7 +119,7 @@ describe('every store answers like InMemoryStore after the same random writes', 
       } else {
         label = 'read only';
       }
-      await onAll(`${label} | textStats`, (mem) => stores[nameOf(mem)].textStats('diff'));
+      await onAll(`${label} | textStats`, (_, name) => stores[name].textStats('diff'));
       const query = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
         const word = pick(words);
         return pick([
@@ -171,9 +171,5 @@ describe('every store answers like InMemoryStore after the same random writes', 
     }
     for (const mem of Object.values(mems)) await mem.close();
     await pg.close();
-
-    function nameOf(mem: Engram): keyof typeof stores {
-      return Object.entries(mems).find(([, m]) => m === mem)![0] as keyof typeof stores;
-    }
   }, 300_000);
 });
