@@ -159,6 +159,8 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
     }
   }
   const filtered = onlyKnown(options, SEARCH_FILTERS);
+  // Where stems read accents, a word no memory holds is searched as written (typos.ts).
+  const asWritten = parsed !== undefined && !analyzerFor(language).termFollowsWord;
   return {
     run: (source) => source.search(text, options),
     mayEnter(changed, now) {
@@ -168,7 +170,7 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
         if (!matchesFilter(changed.memory, filter)) return false;
       }
       // Vector and hybrid searches rank every embedded memory: any of them may enter.
-      return parsed ? holdsPositiveTerm(parsed, changed, language) : true;
+      return parsed ? holdsPositiveTerm(parsed, changed, asWritten) : true;
     },
   };
 }
@@ -177,11 +179,7 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
  * A text hit holds at least one positive term, prefix or phrase word, so a memory holding none cannot
  * enter. Prefixes are tried on the words as written, as the index matches them.
  */
-function holdsPositiveTerm(
-  parsed: ParsedQuery,
-  changed: ChangedMemory,
-  language: string | undefined,
-): boolean {
+function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritten: boolean): boolean {
   const terms = changed.indexedTerms;
   for (const clause of parsed.clauses) {
     if (clause.kind === 'term' && terms.has(clause.term)) return true;
@@ -195,7 +193,6 @@ function holdsPositiveTerm(
   }
   // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.
   // Where stems read accents, it is first searched as written: a memory holding the word itself may too.
-  const asWritten = !analyzerFor(language).termFollowsWord;
   for (const { word } of parsed.correctable) {
     if (asWritten && changed.unstemmedWords.includes(word)) return true;
     const length = [...word].length;
