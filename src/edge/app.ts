@@ -178,32 +178,21 @@ function rateLimiterOf(option: EdgeAppOptions['rateLimit']): RateLimiter | undef
 function bodyLimitOption(value: number | undefined): number {
   if (value === undefined) return DEFAULT_BODY_LIMIT;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new EngramError(
-      'VALIDATION',
-      `bodyLimit: expected a whole number of bytes, 1 or more, got ${String(value)}`,
-      {
-        field: 'bodyLimit',
-      },
-    );
+    throw validationError('bodyLimit', 'a whole number of bytes, 1 or more', String(value));
   }
   return value;
 }
 
 /** An option called per request: a wrong type would fail every request with a 500, so it fails here. */
 function checkFunctionOption(value: unknown, field: string, expected: string): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new EngramError('VALIDATION', `${field}: expected ${expected}, got ${typeof value}`, { field });
-  }
+  if (value !== undefined && typeof value !== 'function')
+    throw validationError(field, expected, typeof value);
 }
 
 function clockSkewOption(value: number | undefined): number {
   if (value === undefined) return MAX_CLOCK_SKEW_MS_DEFAULT;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new EngramError(
-      'VALIDATION',
-      `maxClockSkewMs: expected a number of milliseconds, 0 or more, got ${String(value)}`,
-      { field: 'maxClockSkewMs' },
-    );
+    throw validationError('maxClockSkewMs', 'a number of milliseconds, 0 or more', String(value));
   }
   return value;
 }
