@@ -145,6 +145,19 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
     });
 
+    it('finds a long word of letters beyond the BMP, its keys cut between two characters', async () => {
+      const mem = await ctx.memory();
+      // "a" and 32 Deseret letters: 65 UTF-16 units, the 64th a high surrogate. Cut there, the keys held a
+      // lone surrogate, which SQLite and Postgres store as UTF-8 cannot hold: only two stores found the word.
+      const word = `a${'𐐨𐐯𐑊𐐬'.repeat(8)}`;
+      const [long] = await mem.addMany([{ content: `${word} note` }, { content: 'another note' }]);
+      for (const query of [word, `${word}*`, `${word.slice(0, 41)}*`, `${word} note`]) {
+        const hits = await mem.search(query, { explain: true });
+        expect(ids(hits)[0], query).toBe(long!.id);
+        for (const label of Object.keys(hits[0]!.explain!.text!)) expect(label).not.toMatch(/\p{Cs}/u);
+      }
+    });
+
     it("match: 'all' requires every term, 'any' ranks documents holding any", async () => {
       const mem = await ctx.memory();
       const [both, one] = await mem.addMany([

@@ -1,7 +1,7 @@
 import { stopwords as englishStopWords } from '@orama/stopwords/english';
 import { stemmer as porter } from 'stemmer';
 import { EngramError, validationError } from '../errors.js';
-import { MAX_TERM_LENGTH, splitWords } from './words.js';
+import { cutTerm, splitWords } from './words.js';
 
 /** The languages `createMemory({ language })` accepts: a stemmer and a stop list each (English by default). */
 export const LANGUAGES = [
@@ -77,7 +77,7 @@ const englishQuestionWords = new Set(
 export function englishTerm(word: string): string {
   let term = englishStems.get(word);
   if (term === undefined) {
-    term = porter(word).slice(0, MAX_TERM_LENGTH);
+    term = cutTerm(porter(word));
     if (englishStems.size >= STEM_CACHE_LIMIT) englishStems.clear();
     englishStems.set(word, term);
   }

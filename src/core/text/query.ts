@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
 import { type Analyzer, analyzerFor } from './analyzer.js';
-import { isLoneCjk, MAX_TERM_LENGTH, WORD_MARK } from './words.js';
+import { cutTerm, isLoneCjk, WORD_MARK } from './words.js';
 
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
@@ -170,7 +170,7 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
   if (last === undefined) return; // `*` alone
   builder.addPositive(words, false);
   // Indexed words are cut to MAX_TERM_LENGTH, so a longer prefix could never match.
-  builder.addPrefix(last.word.slice(0, MAX_TERM_LENGTH));
+  builder.addPrefix(cutTerm(last.word));
 }
 
 /**

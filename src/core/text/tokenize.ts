@@ -1,7 +1,7 @@
 import { isCiphertext } from '../crypto/sealed.js';
 import { type Analyzer, analyzerFor, ENGLISH, englishTerm } from './analyzer.js';
 import { visitAsciiEnglish } from './ascii-index.js';
-import { cjkRunEnd, MAX_TERM_LENGTH, splitWords, WORD_MARK } from './words.js';
+import { cjkRunEnd, cutTerm, splitWords, WORD_MARK } from './words.js';
 
 export { MAX_TERM_LENGTH, normalizeWord, splitWords, WORD_MARK } from './words.js';
 
@@ -10,7 +10,7 @@ export const toTerm = englishTerm;
 
 /** The index key of a word as written (see WORD_MARK). */
 export function wordKey(word: string): string {
-  return WORD_MARK + word.slice(0, MAX_TERM_LENGTH);
+  return WORD_MARK + cutTerm(word);
 }
 
 /**

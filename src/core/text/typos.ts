@@ -1,6 +1,6 @@
 import { type Analyzer, analyzerFor } from './analyzer.js';
 import type { ParsedQuery, QueryClause } from './query.js';
-import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
+import { cutTerm, WORD_MARK } from './words.js';
 
 /**
  * Shorter words are never corrected: one edit away from a four-letter word lie too many other words
@@ -87,7 +87,7 @@ export function typoCorrection(
   const missing = parsed.correctable.filter(({ term }) => !held.has(term));
   const asWritten = new Map<string, string>();
   if (!analyzer.termFollowsWord) {
-    for (const { term, word } of missing) asWritten.set(term, WORD_MARK + word.slice(0, MAX_TERM_LENGTH));
+    for (const { term, word } of missing) asWritten.set(term, WORD_MARK + cutTerm(word));
   }
   const misspelt = missing
     .filter(({ word }) => {
@@ -99,7 +99,7 @@ export function typoCorrection(
   for (const { term, word } of misspelt) {
     const keys = typoVariants(word)
       .filter((variant) => !analyzer.isStopWord(variant))
-      .map((variant) => WORD_MARK + variant.slice(0, MAX_TERM_LENGTH));
+      .map((variant) => WORD_MARK + cutTerm(variant));
     variants.set(term, [...new Set(keys)]);
   }
   const keys = [...new Set([...asWritten.values(), ...[...variants.values()].flat()])].sort();

@@ -2,6 +2,17 @@
 export const MAX_TERM_LENGTH = 64;
 
 /**
+ * A key cut to MAX_TERM_LENGTH UTF-16 units, one less when the cut would split a surrogate pair: a lone
+ * surrogate is no text, and stores that keep keys as UTF-8 (SQLite, Postgres) could not hold it as the
+ * in-memory and IndexedDB stores do, so a long word in a script beyond the BMP was found by some only.
+ */
+export function cutTerm(key: string): string {
+  if (key.length <= MAX_TERM_LENGTH) return key;
+  const last = key.charCodeAt(MAX_TERM_LENGTH - 1);
+  return key.slice(0, last >= 0xd800 && last <= 0xdbff ? MAX_TERM_LENGTH - 1 : MAX_TERM_LENGTH);
+}
+
+/**
  * Marks an index key holding a word as written (normalised, NOT stemmed) rather than its stem. Prefixes
  * (`coffee*`) are matched against these keys, so they find "coffee" and "coffees" although the stem is
  * "coffe". Stems are letters and digits, so the mark cannot collide with one; it sorts apart from every

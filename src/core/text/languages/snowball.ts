@@ -1,5 +1,5 @@
 import { type Analyzer, type Language, STEM_CACHE_LIMIT, stopSet } from '../analyzer.js';
-import { MAX_TERM_LENGTH, normalizeWord, splitWords } from '../words.js';
+import { cutTerm, normalizeWord, splitWords } from '../words.js';
 
 // Loaded only with a language other than English (analyzer.ts imports the languages on demand).
 
@@ -33,8 +33,8 @@ export function createAnalyzer(
       // A CJK run splits into character pairs, a compatibility character may split too: stem each piece.
       const terms =
         words.length === 1
-          ? [normalizeWord(stem(raw)).slice(0, MAX_TERM_LENGTH)]
-          : words.map((word) => normalizeWord(stem(word)).slice(0, MAX_TERM_LENGTH));
+          ? [cutTerm(normalizeWord(stem(raw)))]
+          : words.map((word) => cutTerm(normalizeWord(stem(word))));
       hit = { words, terms };
       if (cache.size >= STEM_CACHE_LIMIT) cache.clear();
       cache.set(raw, hit);
