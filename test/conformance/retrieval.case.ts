@@ -67,6 +67,21 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('a'))).toEqual([dog!.id]);
     });
 
+    it('keeps a content word whose stem a question word before it shares ("does", "doe")', async () => {
+      const mem = await ctx.memory();
+      const [doe] = await mem.addMany([
+        { content: 'the doe eats grass' },
+        { content: 'the horse eats grass' },
+        { content: 'she does yoga' },
+      ]);
+      // "does" stems to "doe": its clause, a question word's, was left out and "doe" with it.
+      expect(ids(await mem.search('What does a doe eat?', { match: 'all' }))).toEqual([doe!.id]);
+      expect(ids(await mem.search('does doe eat', { match: 'all' }))).toEqual([doe!.id]);
+      const [first] = await mem.search('What does a doe eat?', { explain: true });
+      expect(first!.memory.id).toBe(doe!.id);
+      expect(Object.keys(first!.explain!.text!)).toContain('doe');
+    });
+
     it('finds a misspelt word one edit away when no memory holds it, and explains it', async () => {
       const mem = await ctx.memory();
       const [volunteer, doctor] = await mem.addMany([

@@ -70,7 +70,7 @@ class QueryBuilder {
   private readonly stopClauses = new Set<QueryClause>();
   /** Stop clauses made of a question word or an auxiliary: left out when the query has content words. */
   private readonly questionClauses = new Set<QueryClause>();
-  private readonly clauseKeys = new Set<string>();
+  private readonly clauseKeys = new Map<string, QueryClause>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
   private readonly correctable: Array<{ term: string; word: string }> = [];
@@ -91,10 +91,16 @@ class QueryBuilder {
       const stop = this.analyzer.isStopWord(word);
       // A verb's other forms ("went" for "go") are alternatives of its clause, scored like a typo's variants.
       const others = stop ? undefined : this.analyzer.otherForms?.(word);
-      const clause = this.addClause(
-        `term:${term}`,
-        others ? { kind: 'forms', word, terms: [term, ...others] } : { kind: 'term', term },
-      );
+      const made: QueryClause = others
+        ? { kind: 'forms', word, terms: [term, ...others] }
+        : { kind: 'term', term };
+      const key = `term:${term}`;
+      let clause = this.addClause(key, made);
+      // A content word whose stem an earlier stop word has ("doe" after "does", "beings" after "being"):
+      // the clause is the content word's, or the query would lose it (a question word's clause is left out).
+      if (!clause && !stop && this.stopClauses.has(this.clauseKeys.get(key)!)) {
+        clause = this.replaceClause(key, made);
+      }
       if (!clause) continue;
       if (stop) {
         this.stopClauses.add(clause);
@@ -150,8 +156,18 @@ class QueryBuilder {
 
   private addClause(key: string, clause: QueryClause): QueryClause | undefined {
     if (this.clauseKeys.has(key)) return undefined;
-    this.clauseKeys.add(key);
+    this.clauseKeys.set(key, clause);
     this.clauses.push(clause);
+    return clause;
+  }
+
+  /** Puts `clause` in the place of the clause made for `key` before, which stops being a stop clause. */
+  private replaceClause(key: string, clause: QueryClause): QueryClause {
+    const before = this.clauseKeys.get(key)!;
+    this.stopClauses.delete(before);
+    this.questionClauses.delete(before);
+    this.clauses[this.clauses.indexOf(before)] = clause;
+    this.clauseKeys.set(key, clause);
     return clause;
   }
 }
