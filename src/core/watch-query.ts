@@ -181,10 +181,13 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
  */
 function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritten: boolean): boolean {
   const terms = changed.indexedTerms;
+  // A verb's form may be a word key (`~ate`, see Analyzer.otherForms): the word as written.
+  const held = (t: string) =>
+    t.startsWith(WORD_MARK) ? changed.unstemmedWords.includes(t.slice(WORD_MARK.length)) : terms.has(t);
   for (const clause of parsed.clauses) {
     if (clause.kind === 'term' && terms.has(clause.term)) return true;
     if (clause.kind === 'phrase' && clause.terms.every((t) => terms.has(t))) return true;
-    if (clause.kind === 'forms' && clause.terms.some((t) => terms.has(t))) return true;
+    if (clause.kind === 'forms' && clause.terms.some(held)) return true;
     if (clause.kind === 'prefix') {
       // The clause's prefix is a word key's (WORD_MARK first): it matches the words as written.
       const prefix = clause.prefix.slice(WORD_MARK.length);

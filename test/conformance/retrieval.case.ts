@@ -118,6 +118,22 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
     });
 
+    it('looks a form stemmed like a stop word up as written: "eat" finds "ate", not every "at"', async () => {
+      const mem = await ctx.memory();
+      const [ate] = await mem.addMany([
+        { content: 'we ate sushi' },
+        { content: 'meet me at noon' },
+        { content: 'over the hill' },
+      ]);
+      // "ate" and "at" share the Porter stem "at"; "overate" and "over" the stem "over".
+      expect(ids(await mem.search('eat'))).toEqual([ate!.id]);
+      expect(ids(await mem.search('what did we eat?'))).toEqual([ate!.id]);
+      expect(await mem.search('overeat')).toEqual([]);
+      const [hit] = await mem.search('eat sushi', { explain: true });
+      expect(Object.keys(hit!.explain!.text!)).toEqual(['eat|~ate|eaten', 'sushi']);
+      expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
+    });
+
     it('ranks a memory holding more of the query words first (coordination)', async () => {
       const mem = await ctx.memory();
       const [both] = await mem.addMany([

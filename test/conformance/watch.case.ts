@@ -135,6 +135,8 @@ export function watchCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
       await expectEnters(mem, 'go Lisbon', 'we went there in May');
+      // A form stemmed like a stop word ("ate" → "at") is looked up as written.
+      await expectEnters(mem, 'eat', 'we ate sushi');
     });
 
     it('keeps to its filters: kind and tags, since inclusive and until exclusive', async () => {

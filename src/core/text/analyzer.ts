@@ -1,7 +1,7 @@
 import { stopwords as englishStopWords } from '@orama/stopwords/english';
 import { stemmer as porter } from 'stemmer';
 import { EngramError, validationError } from '../errors.js';
-import { cutTerm, splitWords } from './words.js';
+import { cutTerm, splitWords, WORD_MARK } from './words.js';
 
 /** The languages `createMemory({ language })` accepts: a stemmer and a stop list each (English by default). */
 export const LANGUAGES = [
@@ -36,6 +36,7 @@ export interface Analyzer {
   /**
    * The index terms of a normalised verb's other irregular forms ("go" → gone, went), which a stemmer
    * cannot join to it; undefined when it has none. A query word's clause matches them too (query.ts).
+   * A form whose stem is a stop word's is its word key instead ("eat" → eaten, `~ate`: "ate" stems to "at").
    */
   otherForms?(word: string): readonly string[] | undefined;
   /**
@@ -91,9 +92,17 @@ async function loadEnglishForms(): Promise<void> {
   if (englishOtherForms) return;
   const { irregularVerbForms } = await import('./irregular-verbs.js');
   const terms = new Map<string, readonly string[]>();
+  // A form stemmed like a stop word ("ate" → "at", "overate" → "over") is looked up as written (`~ate`):
+  // by its stem the verb would match every memory holding that stop word. Not a form that is the stop
+  // word itself ("won", listed as a piece of "won't").
+  const stopTerms = new Set([...englishStops].map(englishTerm));
+  const keyOf = (form: string) => {
+    const term = englishTerm(form);
+    return stopTerms.has(term) && !englishStops.has(form) ? WORD_MARK + cutTerm(form) : term;
+  };
   for (const [base, forms] of irregularVerbForms()) {
     const own = englishTerm(base);
-    const others = [...new Set(forms.map(englishTerm))].filter((term) => term !== own);
+    const others = [...new Set(forms.map(keyOf))].filter((term) => term !== own);
     if (others.length > 0) terms.set(base, others);
   }
   englishOtherForms = terms;
