@@ -189,6 +189,20 @@ export function retrievalCases(ctx: SuiteContext): void {
       }
     });
 
+    it('leaves out with -猫 every memory a search for 猫 finds, not only those holding it alone', async () => {
+      const mem = await ctx.memory();
+      const [inside, alone, last, plain] = await mem.addMany([
+        { content: '我的猫很可爱 coffee' },
+        { content: '猫 coffee' },
+        { content: '我的猫 coffee' },
+        { content: 'coffee only' },
+      ]);
+      expect(ids(await mem.search('猫')).sort()).toEqual([inside!.id, alone!.id, last!.id].sort());
+      expect(ids(await mem.search('coffee -猫'))).toEqual([plain!.id]);
+      expect(ids(await mem.search('coffee -可爱')).sort()).toEqual([alone!.id, last!.id, plain!.id].sort());
+      await expect(mem.search('-猫')).rejects.toMatchObject({ code: 'VALIDATION' });
+    });
+
     it("match: 'all' requires every term, 'any' ranks documents holding any", async () => {
       const mem = await ctx.memory();
       const [both, one] = await mem.addMany([

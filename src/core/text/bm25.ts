@@ -454,6 +454,9 @@ function scoreAll<K extends string | number>(
   for (const term of parsed.excluded) {
     for (const doc of index.get(term)?.docs ?? []) rejected[doc] = 1;
   }
+  for (const prefix of parsed.excludedPrefixes) {
+    for (const entry of index.expansions(prefix)) for (const doc of entry.docs) rejected[doc] = 1;
+  }
   const mayHoldExcludedPhrase = new Uint8Array(docCount);
   for (const phrase of parsed.excludedPhrases) {
     for (const doc of phraseWeights(index, phrase).docs) mayHoldExcludedPhrase[doc] = 1;

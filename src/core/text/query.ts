@@ -22,6 +22,11 @@ export interface ParsedQuery {
   excluded: string[];
   /** Phrases whose documents are excluded (`-"a phrase"`, or `-e-mail`, a word that splits in several terms). */
   excludedPhrases: string[][];
+  /**
+   * Word-key prefixes whose documents are excluded: `-猫`, one CJK character, leaves out every memory a
+   * search for `猫` finds (a prefix of words as written, see `addPositive`), not only those holding it alone.
+   */
+  excludedPrefixes: string[];
   /** Every exact term whose postings the caller must fetch (deduplicated, sorted). */
   terms: string[];
   /** Every prefix whose expansions the caller must fetch (deduplicated, sorted). */
@@ -73,6 +78,7 @@ class QueryBuilder {
   private readonly clauseKeys = new Map<string, QueryClause>();
   private readonly excluded = new Set<string>();
   private readonly excludedPhrases = new Map<string, string[]>();
+  private readonly excludedPrefixes = new Set<string>();
   private readonly correctable: Array<{ term: string; word: string }> = [];
 
   addPositive(words: readonly Word[], asPhrase: boolean): void {
@@ -114,7 +120,9 @@ class QueryBuilder {
   }
 
   addNegative(words: readonly Word[]): void {
-    if (words.length === 1) this.excluded.add(words[0]!.term);
+    if (words.length === 1 && isLoneCjk(words[0]!.word))
+      this.excludedPrefixes.add(WORD_MARK + words[0]!.word);
+    else if (words.length === 1) this.excluded.add(words[0]!.term);
     else if (words.length > 1)
       this.excludedPhrases.set(
         words.map((w) => w.term).join(' '),
@@ -123,7 +131,8 @@ class QueryBuilder {
   }
 
   build(query: string): ParsedQuery {
-    const onlyExclusions = this.excluded.size > 0 || this.excludedPhrases.size > 0;
+    const onlyExclusions =
+      this.excluded.size > 0 || this.excludedPhrases.size > 0 || this.excludedPrefixes.size > 0;
     if (this.clauses.length === 0 && (onlyExclusions || query.trim() === '')) {
       throw validationError('query', 'at least one search term', JSON.stringify(query));
     }
@@ -136,7 +145,7 @@ class QueryBuilder {
           .map((c) => (this.stopClauses.has(c) ? { ...c, stop: true as const } : c))
       : this.clauses;
     const terms = new Set(this.excluded);
-    const prefixes = new Set<string>();
+    const prefixes = new Set<string>(this.excludedPrefixes);
     for (const clause of clauses) {
       if (clause.kind === 'term') terms.add(clause.term);
       else if (clause.kind === 'prefix') prefixes.add(clause.prefix);
@@ -148,6 +157,7 @@ class QueryBuilder {
       clauses,
       excluded: [...this.excluded],
       excludedPhrases: [...this.excludedPhrases.values()],
+      excludedPrefixes: [...this.excludedPrefixes],
       terms: [...terms].sort(),
       prefixes: [...prefixes].sort(),
       correctable: this.correctable,
