@@ -352,6 +352,8 @@ function varint(value: number): number[] {
 
 /** Lays the pending rows out as v8 did, written with the raw library: one row per batch and first two characters. */
 async function toVersion8Buckets(db: PGlite): Promise<void> {
+  // First back to v12 (postings as v8 wrote them, three varints each), then the v8 buckets.
+  await downgradePostgresToVersion12(db);
   const { rows } = await db.query<{ ns: string; first: number; data: Uint8Array }>(
     'SELECT ns, first, data FROM engram_pending',
   );
@@ -365,7 +367,6 @@ async function toVersion8Buckets(db: PGlite): Promise<void> {
       row.bytes.push(...varint(name.length), ...name, ...varint(postings.length), ...postings);
     });
   }
-  await downgradePostgresToVersion12(db);
   await db.exec('DELETE FROM engram_pending; DELETE FROM engram_schema_version WHERE version > 8');
   for (const { ns, bucket, first, bytes } of v8.values()) {
     await db.query('INSERT INTO engram_pending (ns, bucket, first, data) VALUES ($1, $2, $3, $4)', [

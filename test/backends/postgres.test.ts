@@ -96,9 +96,9 @@ if (!url) {
       expect(pending.map((p) => [p.bucket, Number(p.first)])).toEqual(
         expected.map(([bucket]) => [bucket, 0]),
       );
-      // Each: the term's length and UTF-8 bytes, the postings' length, then document 0, tf 1, length 3.
+      // Each: the term's length and UTF-8 bytes, the postings' length, then document 0 with tf 1 (00), length 3.
       const entry = (term: string) =>
-        `${term.length.toString(16).padStart(2, '0')}${Buffer.from(term).toString('hex')}03000103`;
+        `${term.length.toString(16).padStart(2, '0')}${Buffer.from(term).toString('hex')}020003`;
       expect(pending.map((p) => Buffer.from(p.data).toString('hex'))).toEqual(
         expected.map(([, term]) => entry(term)),
       );

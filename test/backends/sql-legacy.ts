@@ -1,6 +1,71 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from 'sql.js';
+import { forEachEntry } from '../../src/backends/sql/pending-rows.js';
+import { decodeBlock } from '../../src/backends/sql/posting-blocks.js';
+import { encodeBlockV6 } from '../../src/backends/sql/reencode-postings.js';
 import { indexText } from '../../src/store/index.js';
+
+/** A posting block (or a pending entry's postings) as v6-v15 wrote it: three varints a posting. */
+const toV6 = (data: Uint8Array): Uint8Array => encodeBlockV6(decodeBlock(data));
+
+/** A pending row (Postgres) with each entry's postings as v6-v15 wrote them. */
+function pendingToV6(data: Uint8Array): Uint8Array {
+  const parts: number[] = [];
+  const varint = (value: number) => {
+    for (; value >= 0x80; value = Math.floor(value / 0x80)) parts.push((value % 0x80) | 0x80);
+    parts.push(value);
+  };
+  forEachEntry(data, (name, postings) => {
+    const old = toV6(postings);
+    varint(name.length);
+    parts.push(...name);
+    varint(old.length);
+    parts.push(...old);
+  });
+  return Uint8Array.from(parts);
+}
+
+/**
+ * Turns a database written by today's SqlJsStore back into schema version 15: postings as three varints
+ * each (v16 shares the count with the delta) and the kind index (v17 drops it on SQLite).
+ */
+export function downgradeToVersion15(db: Database): void {
+  const [rows] = db.exec('SELECT ns, term, grp, data FROM engram_postings');
+  const update = db.prepare('UPDATE engram_postings SET data = ? WHERE ns = ? AND term = ? AND grp = ?');
+  for (const [ns, term, grp, data] of rows?.values ?? []) {
+    update.run([toV6(data as Uint8Array), ns as string, term as string, grp as number]);
+  }
+  update.free();
+  db.run('CREATE INDEX engram_memories_by_kind ON engram_memories (ns, kind, id)');
+  db.run('DELETE FROM engram_schema_version WHERE version > 15');
+}
+
+/** `downgradeToVersion15` on a PGlite database written by today's PostgresStore (its pending rows too). */
+export async function downgradePostgresToVersion15(db: PGlite): Promise<void> {
+  const blocks = await db.query<{ ns: string; term: string; grp: number; data: Uint8Array }>(
+    'SELECT ns, term, grp, data FROM engram_postings',
+  );
+  for (const { ns, term, grp, data } of blocks.rows) {
+    await db.query('UPDATE engram_postings SET data = $1 WHERE ns = $2 AND term = $3 AND grp = $4', [
+      toV6(data),
+      ns,
+      term,
+      grp,
+    ]);
+  }
+  const pending = await db.query<{ ns: string; bucket: string; first: number; data: Uint8Array }>(
+    'SELECT ns, bucket, first, data FROM engram_pending',
+  );
+  for (const { ns, bucket, first, data } of pending.rows) {
+    await db.query('UPDATE engram_pending SET data = $1 WHERE ns = $2 AND bucket = $3 AND first = $4', [
+      pendingToV6(data),
+      ns,
+      bucket,
+      first,
+    ]);
+  }
+  await db.exec('DELETE FROM engram_schema_version WHERE version > 15');
+}
 
 /**
  * The change feed as v1-v12 laid it out (v13 keys it by (ns, seq) and keeps each entry's number in the
@@ -24,11 +89,13 @@ const v12Feed = (key: string, int: string, keyed: string) => `
 
 /** Turns a database written by today's SqlJsStore back into schema version 12 with the raw library. */
 export function downgradeToVersion12(db: Database): void {
+  downgradeToVersion15(db);
   db.exec(v12Feed('TEXT', 'INTEGER', ' WITHOUT ROWID'));
 }
 
 /** `downgradeToVersion12` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion12(db: PGlite): Promise<void> {
+  await downgradePostgresToVersion15(db);
   await db.exec(v12Feed('TEXT COLLATE "C"', 'BIGINT', ''));
 }
 
@@ -103,9 +170,10 @@ export function downgradeToVersion1(db: Database): void {
  * The schema version today's code migrates to (SQL migrations: v2 reindex, v3 embedding_model, v4 validity,
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
  * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
- * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes).
+ * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes,
+ * v16 postings re-encoded, v17 no kind index on SQLite).
  */
-export const CURRENT_SQL_VERSION = 15;
+export const CURRENT_SQL_VERSION = 17;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

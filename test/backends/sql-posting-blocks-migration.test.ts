@@ -5,7 +5,12 @@ import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import type { MemoryStore } from '../../src/core/store-contract.js';
 import { createMemory } from '../../src/index.js';
-import { downgradePostgresToVersion4, downgradeToVersion4 } from './sql-legacy.js';
+import {
+  downgradePostgresToVersion4,
+  downgradePostgresToVersion15,
+  downgradeToVersion4,
+  downgradeToVersion15,
+} from './sql-legacy.js';
 
 /**
  * Schema v5 moves the text index from one row per (term, memory) to posting blocks. A v4 database must
@@ -98,6 +103,87 @@ describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
 
     const reopened = new PostgresStore(pglite(db));
     expect(await answers(reopened)).toEqual(before);
+    await stillWrites(reopened);
+    await reopened.close();
+    await db.close();
+  });
+});
+
+describe('SQL schema v15 -> v17: postings re-encoded (a count shares its delta), no kind index on SQLite', () => {
+  const blocksOf = (db: import('sql.js').Database) =>
+    db.exec('SELECT ns, term, grp, hex(data) FROM engram_postings ORDER BY ns, term, grp')[0]!.values;
+  const kindIndexes = (db: import('sql.js').Database) =>
+    db.exec("SELECT count(*) FROM sqlite_master WHERE name = 'engram_memories_by_kind'")[0]!.values[0]![0];
+
+  it('sql.js: the same bytes as a store writing v16 from the start, the same answers, writes keep working', async () => {
+    let bytes: Uint8Array | null = null;
+    const first = new SqlJsStore({
+      persist: {
+        load: async () => null,
+        save: async (saved: Uint8Array) => {
+          bytes = saved;
+        },
+      },
+    });
+    await fill(first);
+    const before = await answers(first);
+    await first.close();
+    const SQL = await initSqlJs();
+    const today = new SQL.Database(bytes!);
+    const written = blocksOf(today);
+    expect(kindIndexes(today)).toBe(0);
+    downgradeToVersion15(today);
+    const legacy = blocksOf(today);
+    // The v15 bytes are longer (three varints a posting), and not what v16 writes.
+    const size = (rows: unknown[][]) => rows.reduce((n, row) => n + String(row[3]).length, 0);
+    expect(size(legacy)).toBeGreaterThan(size(written) * 1.2);
+    const legacyBytes = today.export();
+    today.close();
+
+    let saved: Uint8Array | null = null;
+    const reopened = new SqlJsStore({
+      persist: {
+        load: async () => legacyBytes,
+        save: async (out: Uint8Array) => {
+          saved = out;
+        },
+      },
+    });
+    expect(await answers(reopened)).toEqual(before);
+    const upgraded = new SQL.Database(await reopened.export());
+    expect(blocksOf(upgraded)).toEqual(written);
+    expect(kindIndexes(upgraded)).toBe(0);
+    upgraded.close();
+    await stillWrites(reopened);
+    await reopened.close();
+    expect(saved).not.toBeNull();
+  });
+
+  it('Postgres (PGlite): blocks and pending rows re-encoded, the same answers, writes keep working', async () => {
+    const db = await PGlite.create();
+    const first = new PostgresStore(pglite(db));
+    await fill(first);
+    const before = await answers(first);
+    await first.close();
+    const dump = async () => ({
+      blocks: (
+        await db.query("SELECT ns, term, grp, encode(data, 'hex') AS d FROM engram_postings ORDER BY 1, 2, 3")
+      ).rows,
+      pending: (
+        await db.query(
+          "SELECT ns, bucket, first, encode(data, 'hex') AS d FROM engram_pending ORDER BY 1, 2, 3",
+        )
+      ).rows,
+    });
+    const written = await dump();
+    // The pending list holds postings too (both namespaces' last batches wait there).
+    expect(written.pending.length).toBeGreaterThan(0);
+    await downgradePostgresToVersion15(db);
+    expect(await dump()).not.toEqual(written);
+
+    const reopened = new PostgresStore(pglite(db));
+    expect(await answers(reopened)).toEqual(before);
+    expect(await dump()).toEqual(written);
     await stillWrites(reopened);
     await reopened.close();
     await db.close();

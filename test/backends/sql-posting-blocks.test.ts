@@ -45,14 +45,32 @@ describe('SQL posting blocks (codec)', () => {
     expect(decoded).toEqual([...postings, ...more]);
   });
 
-  it('packs a posting in a few bytes: varints of the document delta, tf and length', () => {
-    expect([...encodeBlock([{ doc: 0, tf: 1, len: 3 }])]).toEqual([0, 1, 3]);
+  it('packs a posting in a few bytes: the document delta doubled (+1 when tf follows), tf above 1, length', () => {
+    expect([...encodeBlock([{ doc: 0, tf: 1, len: 3 }])]).toEqual([0, 3]);
     expect([
       ...encodeBlock([
         { doc: 1, tf: 1, len: 3 },
         { doc: 3, tf: 1, len: 130 },
+        { doc: 5, tf: 2, len: 4 },
+        { doc: 70, tf: 300, len: 1 },
       ]),
-    ]).toEqual([1, 1, 3, 2, 1, 0x82, 0x01]);
+    ]).toEqual([2, 3, 4, 0x82, 0x01, 5, 2, 4, 0x83, 0x01, 0xac, 0x02, 1]);
+  });
+
+  it('reads back document numbers past 2^31 and 2^32, and counts of every size', () => {
+    const big = [
+      { doc: 2 ** 31 - 1, tf: 1, len: 7 },
+      { doc: 2 ** 31 + 3, tf: 5, len: 2 ** 20 },
+      { doc: 2 ** 33 + 1, tf: 2 ** 31 + 9, len: 1 },
+      { doc: 2 ** 33 + 2, tf: 1, len: 0 },
+    ];
+    const bytes = encodeBlock(big);
+    expect(decodeBlock(bytes)).toEqual(big);
+    const arrays = { docs: new Float64Array(4), tfs: new Uint32Array(4), lengths: new Uint32Array(4) };
+    expect(decodeInto(bytes, arrays, 0)).toBe(4);
+    expect([...arrays.docs]).toEqual(big.map((p) => p.doc));
+    expect([...arrays.tfs]).toEqual(big.map((p) => p.tf));
+    expect([...arrays.lengths]).toEqual(big.map((p) => p.len));
   });
 
   it('appends: bytes encoded after the last document continue the block as if encoded whole', () => {

@@ -99,7 +99,7 @@ describe('SqlJsStore extras', () => {
       blocks.filter((row) =>
         ['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].includes(row[0] as string),
       ),
-    ).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map((term) => [term, 0, '000103']));
+    ).toEqual(['dark', 'prefer', 'roast', '~dark', '~prefers', '~roast'].map((term) => [term, 0, '0003']));
   });
 
   it('stores a memory written once with one clock stamp, and per-field clocks once they differ', async () => {

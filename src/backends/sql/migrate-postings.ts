@@ -2,7 +2,8 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, type BlockPosting, encodeBlock, textPostings } from './posting-blocks.js';
+import { BLOCK_DOCS, type BlockPosting, textPostings } from './posting-blocks.js';
+import { encodeBlockV6 } from './reencode-postings.js';
 
 /**
  * Schema step: the text index moves from one row per (term, memory) in `engram_terms` to posting blocks
@@ -54,7 +55,7 @@ export async function toPostingBlocks(tx: SqlQueries, dialect: SqlDialect): Prom
       }
       const blocks: SqlParam[][] = [...postings.keys()]
         .sort()
-        .map((term) => [ns, term, grp, encodeBlock(postings.get(term)!)]);
+        .map((term) => [ns, term, grp, encodeBlockV6(postings.get(term)!)]);
       await bulk.insert('engram_postings', ['ns', 'term', 'grp', 'data'], blocks);
       if (rows.length < BLOCK_DOCS) break;
     }

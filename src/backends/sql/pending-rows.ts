@@ -54,7 +54,7 @@ export class PackedRows {
   }
 
   /**
-   * (doc, tf, len) triples as varints, doc as the delta from the previous (`after` before the first);
+   * (doc, tf, len) triples as postings, doc as the delta from the previous (`after` before the first);
    * returns the last document. What encodeTriples writes, without its array.
    */
   triples(triples: Triples, after: number): number {
@@ -65,12 +65,12 @@ export class PackedRows {
 
   /**
    * A block's postings, doc deltas counted from `after`: its pieces of pending rows, whose bytes are copied
-   * but for each first document, then its triples. Returns the last document.
+   * but for each first posting's head, then its triples. Returns the last document.
    */
   postings(block: MergingBlock | { added: Triples }, after: number): number {
     let previous = after;
     for (const piece of 'pieces' in block ? block.pieces : NO_PIECES) {
-      this.varint(piece.first - previous);
+      this.varint((piece.first - previous) * 2 + piece.countFollows);
       const size = piece.to - piece.from;
       this.reserve(size);
       const { data } = piece;
@@ -121,13 +121,15 @@ export class PackedRows {
 
 /**
  * A run of one term's postings within one group, in a pending row's bytes: `first` and `last` are its
- * first and last documents; `data[from, to)` is all of it but the first document's varint. Copied
- * rather than decoded, a merge moves postings into blocks without an array of them.
+ * first and last documents; `data[from, to)` is all of it but the first posting's head (its delta and
+ * flag, putPosting), whose flag is `countFollows` (1 when a count follows, else 0). Copied rather than
+ * decoded, a merge moves postings into blocks without an array of them.
  */
 export interface PostingPiece {
   data: Uint8Array;
   first: number;
   last: number;
+  countFollows: number;
   from: number;
   to: number;
 }
@@ -187,14 +189,16 @@ export function readPendingRow(
     let piece: PostingPiece | undefined;
     while (!reader.done) {
       const start = reader.at;
-      doc += reader.next();
+      const head = reader.next();
+      const countFollows = head % 2;
+      doc += (head - countFollows) / 2;
       if (blockOf(doc) !== grp) {
         grp = blockOf(doc);
         if (piece !== undefined) piece.to = start;
-        piece = { data: postings, first: doc, last: doc, from: reader.at, to: postings.length };
+        piece = { data: postings, first: doc, last: doc, countFollows, from: reader.at, to: postings.length };
         blockOfTerm(term, grp).pieces.push(piece);
       }
-      reader.next();
+      if (countFollows === 1) reader.next();
       reader.next();
       piece!.last = doc;
     }

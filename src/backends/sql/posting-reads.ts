@@ -79,7 +79,7 @@ export async function readSearchPostings(
     }
   }
   const room = new Map<string, number>();
-  for (const [term, data] of pieces) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 3));
+  for (const [term, data] of pieces) room.set(term, (room.get(term) ?? 0) + Math.floor(data.length / 2));
   const lists = new Map<string, { arrays: PostingArrays; count: number }>();
   for (const [term, size] of room) {
     const arrays = {

@@ -2,7 +2,7 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, blockOf, putVarint } from './posting-blocks.js';
+import { BLOCK_DOCS, blockOf, putPosting } from './posting-blocks.js';
 
 /**
  * A posting row of a namespace's newest group as the store holds it: its bytes and their last document.
@@ -31,7 +31,7 @@ export class TailRow {
     return this.buffer.subarray(0, this.size);
   }
 
-  /** One posting after the row's last, as `encodeTriples` writes it: doc delta, tf, length as varints. */
+  /** One posting after the row's last, as `encodeTriples` writes it (putPosting). */
   append(doc: number, tf: number, length: number): void {
     // Three varints of safe integers take at most 24 bytes.
     if (this.size + 24 > this.buffer.length) {
@@ -40,7 +40,7 @@ export class TailRow {
       this.buffer = grown;
     }
     const out = this.buffer;
-    this.size = putVarint(out, putVarint(out, putVarint(out, this.size, doc - this.last), tf), length);
+    this.size = putPosting(out, this.size, doc - this.last, tf, length);
     this.last = doc;
   }
 }
