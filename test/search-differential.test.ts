@@ -44,6 +44,8 @@ const FIRST_SEED = Number(process.env.SEARCH_DIFF_SEED ?? 1);
 const SEEDS = Number(process.env.SEARCH_DIFF_SEEDS ?? 7);
 const QUERIES = Number(process.env.SEARCH_DIFF_QUERIES ?? 30);
 const DOCS = Number(process.env.SEARCH_DIFF_DOCS ?? 60);
+/** Larger runs (SEARCH_DIFF_*) take up to about 150 ms a query on a busy machine. */
+const TIMEOUT = Math.max(120_000, SEEDS * QUERIES * 150);
 
 const LANGUAGES: readonly Language[] = [
   'english',
@@ -367,7 +369,9 @@ const STORES = ['memory', 'indexeddb', 'indexeddbGroups', 'sqljs', 'pglite'] as 
 type Store = (typeof STORES)[number];
 
 describe('search: random typed queries answer alike on every store, as documented', () => {
-  it(`${SEEDS} seeds x ${QUERIES} queries on memory, IndexedDB, sql.js and PGlite`, async () => {
+  it(`${SEEDS} seeds x ${QUERIES} queries on memory, IndexedDB, sql.js and PGlite`, {
+    timeout: TIMEOUT,
+  }, async () => {
     const pg = await PGlite.create();
     const name = `search-differential-${process.pid}-${Date.now()}`;
     const stores: Record<Store, MemoryStore> = {
@@ -471,5 +475,5 @@ describe('search: random typed queries answer alike on every store, as documente
     expect(ranked).toBeGreaterThan(SEEDS * QUERIES * 0.7);
     for (const store of Object.values(stores)) await store.close();
     await pg.close();
-  }, 300_000);
+  });
 });
