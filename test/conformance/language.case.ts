@@ -108,6 +108,19 @@ export function languageCases(ctx: SuiteContext): void {
       }
     });
 
+    it('stems words in compatibility characters (fullwidth, ligatures) as in plain letters', async () => {
+      const mem = await ctx.memory({ language: 'spanish' });
+      const [ligature, plain] = await mem.addMany([
+        { content: 'Necesito la ﬁnanciación del proyecto' },
+        { content: 'la financiación llegó tarde' },
+        { content: 'otra cosa' },
+      ]);
+      const both = [ligature!.id, plain!.id].sort();
+      expect(ids(await mem.search('financiación')).sort()).toEqual(both);
+      // Fullwidth, as a Chinese or Japanese input method types Latin letters.
+      expect(ids(await mem.search('ｆｉｎａｎｃｉａｃｉｏｎｅｓ')).sort()).toEqual(both);
+    });
+
     it('keeps prefixes on words as written and CJK pairs in every language', async () => {
       const mem = await ctx.memory({ language: 'german' });
       const [house, tokyo] = await mem.addMany([

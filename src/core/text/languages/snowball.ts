@@ -3,7 +3,7 @@ import { cutTerm, normalizeWord, splitWords } from '../words.js';
 
 // Loaded only with a language other than English (analyzer.ts imports the languages on demand).
 
-/** A word as written in NFC, marks kept: what the Snowball stemmers' suffix rules are written for. */
+/** A word as written in NFKC, marks kept: what the Snowball stemmers' suffix rules are written for. */
 const RAW_WORD = /[\p{L}\p{M}\p{N}]+/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
 const ASCII = /^[\x00-\x7f]*$/;
@@ -45,8 +45,12 @@ export function createAnalyzer(
     language,
     words(text, visit) {
       let count = 0;
-      // ASCII is already NFC: skip the normalisation for the commonest text.
-      const lower = ASCII.test(text) ? text.toLowerCase() : text.normalize('NFC').toLowerCase();
+      // NFKC: accents composed, as the stemmers read them, and compatibility characters turned into the
+      // letters they stand for (fullwidth "ｆｉｎａｌｅ" as typed with a CJK input method, ligatures such as
+      // "ﬁ" copied from a PDF), which the stemmers would otherwise take for other letters: "ﬁnanciación"
+      // stemmed to "financiacion", apart from "financiación" ("financi"). The words as written are the
+      // same either way (normalizeWord decomposes them). ASCII is already NFKC: skipped for the commonest text.
+      const lower = ASCII.test(text) ? text.toLowerCase() : text.normalize('NFKC').toLowerCase();
       for (const raw of lower.match(RAW_WORD) ?? []) {
         const { words, terms } = split(raw);
         for (let at = 0; at < words.length; at++) visit(words[at]!, terms[at]!);
