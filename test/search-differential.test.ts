@@ -33,8 +33,8 @@ import {
  * bit, as in parity.test.ts), the ranking docs/search.md describes (computed memory by memory below,
  * apart from bm25.ts and the stores), and keep what a search promises whatever the query: best first,
  * within its limit and filters, explanations adding up to the score, a longer limit beginning the same,
- * match: 'all' a subset of 'any', ASCII case and (in English) accents of no weight, plain words in any
- * order. store-differential.test.ts does the same for random writes with a few fixed query shapes.
+ * match: 'all' a subset of 'any', ASCII case, fullwidth letters and (in English) accents of no weight,
+ * plain words in any order. store-differential.test.ts does the same for random writes with a few fixed query shapes.
  *
  * Seeded: SEARCH_DIFF_SEED, SEARCH_DIFF_SEEDS, SEARCH_DIFF_QUERIES and SEARCH_DIFF_DOCS run other or
  * more cases (`SEARCH_DIFF_SEEDS=60 SEARCH_DIFF_QUERIES=150 SEARCH_DIFF_DOCS=250 npx vitest run
@@ -454,6 +454,13 @@ describe('search: random typed queries answer alike on every store, as documente
         if (/^[ -~]*$/.test(query)) {
           const swapped = [...query].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
           expect(await run('memory', swapped.join(''), options), `case: ${where}`).toEqual(reference);
+        }
+        // Letters and digits typed fullwidth (as CJK input methods type Latin) find the same.
+        const fullwidth = query.replace(/[A-Za-z0-9]/g, (c) =>
+          String.fromCodePoint(c.codePointAt(0)! + 0xfee0),
+        );
+        if (fullwidth !== query) {
+          expect(await run('memory', fullwidth, options), `fullwidth: ${where}`).toEqual(reference);
         }
         // English folds accents before stemming: a query typed without them finds the same.
         if (language === 'english' && foldAccents(query) !== query) {
