@@ -38,7 +38,7 @@ describe('Postgres schema: every key and index leads with the namespace', () => 
     const tenantTables = tables.filter((t) => !GLOBAL_TABLES.includes(t)).sort();
     // The check must see the real schema, not an empty catalog.
     expect(tenantTables).toEqual(
-      expect.arrayContaining(['engram_memories', 'engram_changes', 'engram_links', 'engram_namespaces']),
+      expect.arrayContaining(['engram_memories', 'engram_postings', 'engram_links', 'engram_namespaces']),
     );
     for (const table of tenantTables) {
       const primary = indexes.filter((i) => i.table === table && i.primary);

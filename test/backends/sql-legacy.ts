@@ -25,11 +25,39 @@ function pendingToV6(data: Uint8Array): Uint8Array {
   return Uint8Array.from(parts);
 }
 
+/** The change feed as its own table (v13-v17), rebuilt from the rows that hold it since v18. */
+const v17Feed = (key: string, int: string, keyed: string) => `
+  CREATE TABLE engram_changes (ns ${key} NOT NULL, seq ${int} NOT NULL, entity TEXT NOT NULL, id ${key} NOT NULL,
+    origin TEXT NOT NULL, PRIMARY KEY (ns, seq))${keyed};
+  INSERT INTO engram_changes (ns, seq, entity, id, origin)
+    SELECT ns, seq, 'memory', id, CASE remote WHEN 1 THEN 'remote' ELSE 'local' END FROM engram_memories WHERE seq IS NOT NULL
+    UNION ALL SELECT ns, seq, 'link', id, CASE remote WHEN 1 THEN 'remote' ELSE 'local' END FROM engram_links WHERE seq IS NOT NULL
+    UNION ALL SELECT ns, seq, entity, id, CASE remote WHEN 1 THEN 'remote' ELSE 'local' END FROM engram_tombstones
+      WHERE seq IS NOT NULL;
+  DROP INDEX engram_memories_by_seq;
+  DROP INDEX engram_links_by_seq;
+  DROP INDEX engram_tombstones_by_seq;
+  ALTER TABLE engram_memories DROP COLUMN remote;
+  ALTER TABLE engram_links DROP COLUMN remote;
+  ALTER TABLE engram_tombstones DROP COLUMN remote;
+  DELETE FROM engram_schema_version WHERE version > 17`;
+
+/** Turns a database written by today's SqlJsStore back into schema version 17 (the feed in engram_changes). */
+export function downgradeToVersion17(db: Database): void {
+  db.exec(v17Feed('TEXT', 'INTEGER', ' WITHOUT ROWID'));
+}
+
+/** `downgradeToVersion17` on a PGlite database written by today's PostgresStore. */
+export async function downgradePostgresToVersion17(db: PGlite): Promise<void> {
+  await db.exec(v17Feed('TEXT COLLATE "C"', 'BIGINT', ''));
+}
+
 /**
  * Turns a database written by today's SqlJsStore back into schema version 15: postings as three varints
  * each (v16 shares the count with the delta) and the kind index (v17 drops it on SQLite).
  */
 export function downgradeToVersion15(db: Database): void {
+  downgradeToVersion17(db);
   const [rows] = db.exec('SELECT ns, term, grp, data FROM engram_postings');
   const update = db.prepare('UPDATE engram_postings SET data = ? WHERE ns = ? AND term = ? AND grp = ?');
   for (const [ns, term, grp, data] of rows?.values ?? []) {
@@ -42,6 +70,7 @@ export function downgradeToVersion15(db: Database): void {
 
 /** `downgradeToVersion15` on a PGlite database written by today's PostgresStore (its pending rows too). */
 export async function downgradePostgresToVersion15(db: PGlite): Promise<void> {
+  await downgradePostgresToVersion17(db);
   const blocks = await db.query<{ ns: string; term: string; grp: number; data: Uint8Array }>(
     'SELECT ns, term, grp, data FROM engram_postings',
   );
@@ -171,9 +200,9 @@ export function downgradeToVersion1(db: Database): void {
  * v5 Postgres vector columns (a no-op on SQLite), v6 posting blocks, v7 no engram_tags, v8 and v9 the
  * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
  * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes,
- * v16 postings re-encoded, v17 no kind index on SQLite).
+ * v16 postings re-encoded, v17 no kind index on SQLite, v18 the feed in the rows).
  */
-export const CURRENT_SQL_VERSION = 17;
+export const CURRENT_SQL_VERSION = 18;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

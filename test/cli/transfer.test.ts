@@ -85,13 +85,7 @@ async function migrated(from: Place, to: Place): Promise<void> {
 
 /** Every row of every Engram table, read with the raw driver rather than through the store. */
 async function rawRows(place: Place): Promise<string> {
-  const tables = [
-    'engram_namespaces',
-    'engram_memories',
-    'engram_links',
-    'engram_tombstones',
-    'engram_changes',
-  ];
+  const tables = ['engram_namespaces', 'engram_memories', 'engram_links', 'engram_tombstones'];
   if (place.kind === 'sqlite') {
     const SQL = await initSqlJs();
     const db = new SQL.Database(readFileSync(place.url.slice('sqlite:'.length)));

@@ -49,7 +49,6 @@ const TABLES = [
   'engram_pending',
   'engram_links',
   'engram_tombstones',
-  'engram_changes',
   'engram_meta',
   'engram_namespaces',
 ];

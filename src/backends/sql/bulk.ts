@@ -35,23 +35,6 @@ export class BulkWriter {
       await this.db.run(this.dialect.native(sql), [namespace, ...list.params]);
     }
   }
-
-  /**
-   * Deletes the change-feed entries of the rows of `table` with these ids, before those rows change or go:
-   * a row holds the number of its entity's entry (`seq`), the feed's key, so each is two key probes.
-   */
-  async deleteChangesOf(
-    table: 'engram_memories' | 'engram_links' | 'engram_tombstones',
-    namespace: string,
-    ids: readonly string[],
-  ): Promise<void> {
-    for (const slice of slices(ids, this.dialect.maxParams - 2)) {
-      const list = this.dialect.inList('id', slice);
-      const sql = `DELETE FROM engram_changes WHERE ns = ? AND seq IN
-        (SELECT seq FROM ${table} WHERE ns = ? AND ${list.sql})`;
-      await this.db.run(this.dialect.native(sql), [namespace, namespace, ...list.params]);
-    }
-  }
 }
 
 /** `ON CONFLICT (keys) DO UPDATE` that overwrites every other column with the incoming row. */

@@ -41,7 +41,7 @@ function wallOf(column: string, dialect: SqlDialect): string {
 interface Candidate {
   id: string;
   seq: Integer | null;
-  origin: string | null;
+  remote: Integer | null;
 }
 
 /**
@@ -72,21 +72,23 @@ function collectDue(
 ): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.run(dialect.native('UPDATE engram_namespaces SET seq = seq WHERE ns = ?'), [namespace]);
-    const sql = `SELECT t.id, c.seq, c.origin FROM engram_tombstones t
-      LEFT JOIN engram_changes c ON c.ns = t.ns AND c.seq = t.seq
+    // A tombstone's feed entry is its row (seq null: none).
+    const sql = `SELECT t.id, t.seq, t.remote FROM engram_tombstones t
       WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? ORDER BY t.clock LIMIT ?`;
     // Unpushed local deletes are skipped after the query: read a little more than `limit` to make up for them.
     const rows = await tx.all<Candidate>(dialect.native(sql), [namespace, before, options.limit * 2]);
     const keep = options.keepLocalAfter;
+    const local = (r: Candidate) => r.seq !== null && Number(r.remote) === 0;
     const gone = rows
-      .filter((r) => !(r.origin === 'local' && keep !== undefined && Number(r.seq) > keep))
+      .filter((r) => !(local(r) && keep !== undefined && Number(r.seq) > keep))
       .slice(0, options.limit);
     if (gone.length === 0) return 0;
     const bulk = new BulkWriter(tx, dialect);
-    const ids = gone.map((r) => r.id);
-    // The entries first: they are found through the tombstones' rows.
-    await bulk.deleteChangesOf('engram_tombstones', namespace, ids);
-    await bulk.deleteIds('engram_tombstones', namespace, ids);
+    await bulk.deleteIds(
+      'engram_tombstones',
+      namespace,
+      gone.map((r) => r.id),
+    );
     const [stored] = await tx.all<{ value: string }>(
       dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?'),
       [namespace, COLLECTED_SEQ_META],

@@ -39,6 +39,23 @@ import { StagedWrites } from './staged-writes.js';
 const METADATA_PAGE = 256;
 
 /**
+ * The change feed after a number (schema v18): each memory, link and tombstone row that holds an entry
+ * (`seq`), from the `(ns, seq)` index of each table, each limited before they are merged, so a page of
+ * the feed reads at most `limit` rows of each whatever the namespace's size.
+ */
+const FEED_SQL = ['engram_memories', 'engram_links', 'engram_tombstones']
+  .map((table) => {
+    const entity =
+      table === 'engram_tombstones'
+        ? 'entity'
+        : `CAST('${table === 'engram_memories' ? 'memory' : 'link'}' AS TEXT)`;
+    return `SELECT * FROM (SELECT seq, ${entity} AS entity, id, remote FROM ${table}
+      WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?) AS ${table.slice(7)}`;
+  })
+  .join(' UNION ALL ')
+  .concat(' ORDER BY seq LIMIT ?');
+
+/**
  * `MemoryStore` over any SQL database reached through a `SqlExecutor`: the schema, the merge transaction,
  * the inverted index and the change feed are written once here; a backend supplies the connection and
  * its dialect. Every driver failure surfaces as an EngramError with code STORAGE.
@@ -365,17 +382,15 @@ export abstract class SqlStore implements MemoryStore {
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
     return this.use('changes', async (db) => {
-      const sql =
-        'SELECT seq, entity, id, origin FROM engram_changes WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?';
-      const rows = await db.all<{ seq: Integer; entity: Entity; id: string; origin: ChangeEntry['origin'] }>(
-        this.dialect.native(sql),
-        [namespace, afterSeq, limit],
+      const rows = await db.all<{ seq: Integer; entity: Entity; id: string; remote: Integer }>(
+        this.dialect.native(FEED_SQL),
+        [namespace, afterSeq, limit, namespace, afterSeq, limit, namespace, afterSeq, limit, limit],
       );
       return rows.map((row) => ({
         seq: Number(row.seq),
         entity: row.entity,
         id: row.id,
-        origin: row.origin,
+        origin: Number(row.remote) === 1 ? 'remote' : 'local',
       }));
     });
   }

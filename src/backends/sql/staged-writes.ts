@@ -18,15 +18,22 @@ import { numberDocuments, type TextChange, type WrittenPostings, writePostings }
 import { SqlReader } from './reads.js';
 import { LINK_COLUMNS, linkToRow, MEMORY_COLUMNS, memoryToRow } from './rows.js';
 
-/** A row of memories, links and tombstones ends with the number of its entity's feed entry (`seq`). */
-const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock', 'seq'];
-const CHANGE_COLUMNS = ['ns', 'seq', 'entity', 'id', 'origin'];
+/**
+ * A row of memories, links and tombstones is its entity's change-feed entry (schema v18): it ends with the
+ * entry's number (`seq`, null: no entry) and whether the change came from a pull (`remote`, 1, or 0).
+ */
+const FEED_COLUMNS = ['seq', 'remote'];
+const TOMBSTONE_COLUMNS = ['ns', 'id', 'entity', 'clock', ...FEED_COLUMNS];
 const META_COLUMNS = ['ns', 'key', 'value'];
 // The conflict clauses are the same on every write: built once.
-const MEMORY_UPSERT = upsertOn(['ns', 'id'], [...MEMORY_COLUMNS, 'seq']);
-/** The memory columns, the document number of its text (posting-blocks.ts) and its feed entry's number. */
-const MEMORY_ROW_COLUMNS = [...MEMORY_COLUMNS, 'doc', 'seq'];
-const LINK_ROW_COLUMNS = [...LINK_COLUMNS, 'seq'];
+const MEMORY_UPSERT = upsertOn(['ns', 'id'], [...MEMORY_COLUMNS, ...FEED_COLUMNS]);
+/** The memory columns, the document number of its text (posting-blocks.ts) and its feed entry. */
+const MEMORY_ROW_COLUMNS = [...MEMORY_COLUMNS, 'doc', ...FEED_COLUMNS];
+const LINK_ROW_COLUMNS = [...LINK_COLUMNS, ...FEED_COLUMNS];
+
+/** A feed entry's columns in its entity's row: its number and origin, or nulls when the batch recorded none. */
+type FeedCells = readonly [seq: number | null, remote: 0 | 1 | null];
+const NO_ENTRY: FeedCells = [null, null];
 const LINK_UPSERT = upsertOn(['ns', 'id'], LINK_ROW_COLUMNS);
 const META_UPSERT = upsertOn(['ns', 'key'], META_COLUMNS);
 
@@ -135,17 +142,8 @@ export class StagedWrites implements StoreTransaction {
     const bulk = new BulkWriter(this.db, this.dialect);
     const ns = this.namespace;
     const links = [...this.links];
-    // An entity's feed entry moves to a new number, or goes with a forgotten record: the old entry is found
-    // through the number its stored row holds, so first, while the rows are as they were. Every stored
-    // memory and link the batch touches is staged here (core reads them before changing them); a tombstone
-    // is never replaced.
-    const storedMemories = [...this.memories].filter(([, { stored }]) => stored).map(([id]) => id);
-    await bulk.deleteChangesOf('engram_memories', ns, storedMemories);
-    await bulk.deleteChangesOf(
-      'engram_links',
-      ns,
-      links.map(([id]) => id),
-    );
+    // An entity's feed entry is its row's: it moves to a new number with the row, and goes with a
+    // forgotten record's row. A tombstone is never replaced.
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
     await bulk.deleteIds('engram_links', ns, gone);
     const writes: Promise<void>[] = [];
@@ -155,14 +153,11 @@ export class StagedWrites implements StoreTransaction {
       writes.push(write);
     };
     let next = seq;
-    const seqOf = new Map<string, number>();
-    const changes = [...this.changes].map(([key, c]) => {
-      seqOf.set(key, ++next);
-      return [ns, next, c.entity, c.id, c.origin];
-    });
-    const { docs, tokens, pending } = await this.flushMemories(bulk, send, seqOf);
+    const entryOf = new Map<string, FeedCells>();
+    for (const [key, change] of this.changes) entryOf.set(key, [++next, change.origin === 'remote' ? 1 : 0]);
+    const { docs, tokens, pending } = await this.flushMemories(bulk, send, entryOf);
     const kept = links.flatMap(([id, record]) =>
-      record ? [[...linkToRow(ns, record), seqOf.get(`link:${id}`) ?? null]] : [],
+      record ? [[...linkToRow(ns, record), ...(entryOf.get(`link:${id}`) ?? NO_ENTRY)]] : [],
     );
     send(bulk.insert('engram_links', LINK_ROW_COLUMNS, kept, LINK_UPSERT));
     const tombstones = this.tombstones.map((t) => [
@@ -170,10 +165,9 @@ export class StagedWrites implements StoreTransaction {
       t.id,
       t.entity,
       t.clock,
-      seqOf.get(`${t.entity}:${t.id}`) ?? null,
+      ...(entryOf.get(`${t.entity}:${t.id}`) ?? NO_ENTRY),
     ]);
     send(bulk.insert('engram_tombstones', TOMBSTONE_COLUMNS, tombstones));
-    send(bulk.insert('engram_changes', CHANGE_COLUMNS, changes));
     const meta = [...this.meta].map(([key, value]) => [ns, key, JSON.stringify(value)]);
     send(bulk.insert('engram_meta', META_COLUMNS, meta, META_UPSERT));
     if (pending !== undefined) {
@@ -221,7 +215,7 @@ export class StagedWrites implements StoreTransaction {
   private async flushMemories(
     bulk: BulkWriter,
     send: (write: Promise<void>) => void,
-    seqOf: ReadonlyMap<string, number>,
+    entryOf: ReadonlyMap<string, FeedCells>,
   ): Promise<Omit<WrittenPostings, 'committed' | 'written'>> {
     const ns = this.namespace;
     const gone: string[] = [];
@@ -239,8 +233,13 @@ export class StagedWrites implements StoreTransaction {
     const { docOf } = numbers;
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
-      if (next)
-        rows.push([...memoryToRow(ns, next), docOf.get(id) ?? null, seqOf.get(`memory:${id}`) ?? null]);
+      if (next) {
+        rows.push([
+          ...memoryToRow(ns, next),
+          docOf.get(id) ?? null,
+          ...(entryOf.get(`memory:${id}`) ?? NO_ENTRY),
+        ]);
+      }
     }
     await bulk.deleteIds('engram_memories', ns, gone);
     const rowsWritten = bulk.insert('engram_memories', MEMORY_ROW_COLUMNS, rows, MEMORY_UPSERT);
