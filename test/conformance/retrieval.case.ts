@@ -191,6 +191,24 @@ export function retrievalCases(ctx: SuiteContext): void {
       }
     });
 
+    it('answers a query of hundreds of prefixes: one-character CJK words and word* alike', async () => {
+      const mem = await ctx.memory();
+      // 500 distinct CJK characters from U+4E00, each a one-character word (a prefix of words as written),
+      // then 250 two-letter prefixes: as many as a query's 1024 characters hold. One SQL clause each was
+      // past SQLite's 500 terms of a compound SELECT, and past what PGlite prepares.
+      const chars = Array.from({ length: 500 }, (_, i) => String.fromCodePoint(0x4e00 + i));
+      const letters = 'abcdefghijklmnopqrstuvwxyz';
+      const pairs = Array.from({ length: 250 }, (_, i) => `${letters[Math.floor(i / 26)]}${letters[i % 26]}`);
+      const [cjk, latin] = await mem.addMany([
+        { content: `我的${chars[450]}很可爱` },
+        // Every other word starts past the pairs' first letters (a to j).
+        { content: `${pairs[249]}xyz tomorrow` },
+        { content: 'nothing once more' },
+      ]);
+      expect(ids(await mem.search(chars.join(' ')))).toEqual([cjk!.id]);
+      expect(ids(await mem.search(pairs.map((p) => `${p}*`).join(' ')))).toEqual([latin!.id]);
+    });
+
     it('leaves out with -猫 every memory a search for 猫 finds, not only those holding it alone', async () => {
       const mem = await ctx.memory();
       const [inside, alone, last, plain] = await mem.addMany([

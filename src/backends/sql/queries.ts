@@ -108,6 +108,11 @@ export function postingsStatement(
       : `SELECT term, data FROM ${table} WHERE ns = ? AND ${where}`;
   const range = (key: string, end: string | null) =>
     end === null ? `${key} >= ?` : `${key} >= ? AND ${key} < ?`;
+  // One range as always, several as a parenthesized OR of them.
+  const ranges = (key: string, group: readonly (readonly [string, string | null])[]) =>
+    group.length === 1
+      ? range(key, group[0]![1])
+      : `(${group.map(([, end]) => `(${range(key, end)})`).join(' OR ')})`;
   if (stats) {
     selects.push(
       'SELECT NULL AS term, NULL AS data, NULL AS sizes, 2 AS pending, docs, tokens FROM engram_namespaces WHERE ns = ?',
@@ -119,10 +124,9 @@ export function postingsStatement(
     selects.push(clause('engram_postings', 'term', 0, list.sql));
     params.push(namespace, ...list.params);
   }
-  for (const prefix of prefixes) {
-    const end = prefixEnd(prefix);
-    selects.push(clause('engram_postings', 'term', 0, range('term', end)));
-    params.push(namespace, prefix, ...(end === null ? [] : [end]));
+  for (const group of rangeGroups(prefixes.map((prefix) => [prefix, prefixEnd(prefix)] as const))) {
+    selects.push(clause('engram_postings', 'term', 0, ranges('term', group)));
+    params.push(namespace, ...group.flatMap(([start, end]) => (end === null ? [start] : [start, end])));
   }
   if (terms.length === 0 && prefixes.length === 0) return null;
   if (postgres) {
@@ -132,13 +136,30 @@ export function postingsStatement(
       selects.push(clause('engram_pending', 'bucket', 1, list.sql));
       params.push(namespace, ...list.params);
     }
-    for (const [start, end] of pending.ranges) {
-      selects.push(clause('engram_pending', 'bucket', 1, range('bucket', end)));
-      params.push(namespace, start, ...(end === null ? [] : [end]));
+    for (const group of rangeGroups(pending.ranges)) {
+      selects.push(clause('engram_pending', 'bucket', 1, ranges('bucket', group)));
+      params.push(namespace, ...group.flatMap(([start, end]) => (end === null ? [start] : [start, end])));
     }
   }
   return { sql: dialect.native(selects.join(' UNION ALL ')), params };
 }
+
+/**
+ * Key ranges [start, end) as the clauses of a statement: one each up to RANGES_ALONE (a query's few
+ * prefixes, each its own index range, as always), else RANGES_PER_CLAUSE to a clause as an OR of ranges,
+ * which both databases still read as index ranges. A query of hundreds of one-character CJK words has as
+ * many prefixes: one clause each exceeded SQLite's 500 terms of a compound SELECT, and took PGlite past
+ * what it prepares.
+ */
+function rangeGroups<T extends readonly [string, string | null]>(ranges: readonly T[]): T[][] {
+  if (ranges.length <= RANGES_ALONE) return ranges.map((r) => [r]);
+  const out: T[][] = [];
+  for (let i = 0; i < ranges.length; i += RANGES_PER_CLAUSE) out.push(ranges.slice(i, i + RANGES_PER_CLAUSE));
+  return out;
+}
+
+const RANGES_ALONE = 16;
+const RANGES_PER_CLAUSE = 32;
 
 /**
  * The pending-list buckets (pending-postings.ts) that can hold the terms and the terms with the prefixes:
