@@ -10,6 +10,7 @@ import type { Explanation } from '../src/core/model.js';
 import {
   containsPhrase,
   indexText,
+  LANGUAGES,
   type Language,
   parseQuery,
   type QueryClause,
@@ -46,16 +47,6 @@ const QUERIES = Number(process.env.SEARCH_DIFF_QUERIES ?? 30);
 const DOCS = Number(process.env.SEARCH_DIFF_DOCS ?? 60);
 /** Larger runs (SEARCH_DIFF_*) take up to about 150 ms a query on a busy machine. */
 const TIMEOUT = Math.max(120_000, SEEDS * QUERIES * 150);
-
-const LANGUAGES: readonly Language[] = [
-  'english',
-  'german',
-  'french',
-  'spanish',
-  'italian',
-  'portuguese',
-  'dutch',
-];
 
 /** Each language's words: inflections, accented words beside the same typed without, stop words. */
 const OWN: Record<Language, string[]> = {

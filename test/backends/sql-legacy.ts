@@ -1,29 +1,12 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from 'sql.js';
-import { forEachEntry } from '../../src/backends/sql/pending-rows.js';
+import { mapEntryPostings } from '../../src/backends/sql/pending-postings.js';
 import { decodeBlock } from '../../src/backends/sql/posting-blocks.js';
 import { encodeBlockV6 } from '../../src/backends/sql/reencode-postings.js';
 import { indexText } from '../../src/store/index.js';
 
 /** A posting block (or a pending entry's postings) as v6-v15 wrote it: three varints a posting. */
 const toV6 = (data: Uint8Array): Uint8Array => encodeBlockV6(decodeBlock(data));
-
-/** A pending row (Postgres) with each entry's postings as v6-v15 wrote them. */
-function pendingToV6(data: Uint8Array): Uint8Array {
-  const parts: number[] = [];
-  const varint = (value: number) => {
-    for (; value >= 0x80; value = Math.floor(value / 0x80)) parts.push((value % 0x80) | 0x80);
-    parts.push(value);
-  };
-  forEachEntry(data, (name, postings) => {
-    const old = toV6(postings);
-    varint(name.length);
-    parts.push(...name);
-    varint(old.length);
-    parts.push(...old);
-  });
-  return Uint8Array.from(parts);
-}
 
 /** The change feed as its own table (v13-v17), rebuilt from the rows that hold it since v18. */
 const v17Feed = (key: string, int: string, keyed: string) => `
@@ -71,28 +54,27 @@ export function downgradeToVersion15(db: Database): void {
 /** `downgradeToVersion15` on a PGlite database written by today's PostgresStore (its pending rows too). */
 export async function downgradePostgresToVersion15(db: PGlite): Promise<void> {
   await downgradePostgresToVersion17(db);
-  const blocks = await db.query<{ ns: string; term: string; grp: number; data: Uint8Array }>(
-    'SELECT ns, term, grp, data FROM engram_postings',
-  );
-  for (const { ns, term, grp, data } of blocks.rows) {
-    await db.query('UPDATE engram_postings SET data = $1 WHERE ns = $2 AND term = $3 AND grp = $4', [
-      toV6(data),
-      ns,
-      term,
-      grp,
-    ]);
-  }
-  const pending = await db.query<{ ns: string; bucket: string; first: number; data: Uint8Array }>(
-    'SELECT ns, bucket, first, data FROM engram_pending',
-  );
-  for (const { ns, bucket, first, data } of pending.rows) {
-    await db.query('UPDATE engram_pending SET data = $1 WHERE ns = $2 AND bucket = $3 AND first = $4', [
-      pendingToV6(data),
-      ns,
-      bucket,
-      first,
-    ]);
-  }
+  // Each row's data through `toOld`, one UPDATE a row (a test's few hundred rows).
+  const rewrite = async (
+    table: string,
+    keys: readonly [string, string],
+    toOld: (data: Uint8Array) => Uint8Array,
+  ) => {
+    const [name, number] = keys;
+    const { rows } = await db.query<{ ns: string; a: string; b: number; data: Uint8Array }>(
+      `SELECT ns, ${name} AS a, ${number} AS b, data FROM ${table}`,
+    );
+    for (const { ns, a, b, data } of rows) {
+      await db.query(`UPDATE ${table} SET data = $1 WHERE ns = $2 AND ${name} = $3 AND ${number} = $4`, [
+        toOld(data),
+        ns,
+        a,
+        b,
+      ]);
+    }
+  };
+  await rewrite('engram_postings', ['term', 'grp'], toV6);
+  await rewrite('engram_pending', ['bucket', 'first'], (data) => mapEntryPostings(data, toV6));
   await db.exec('DELETE FROM engram_schema_version WHERE version > 15');
 }
 

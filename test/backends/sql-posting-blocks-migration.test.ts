@@ -109,7 +109,7 @@ describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
   });
 });
 
-describe('SQL schema v15 -> v17: postings re-encoded (a count shares its delta), no kind index on SQLite', () => {
+describe('SQL schema v15 -> v18: postings re-encoded (a count shares its delta), no kind index on SQLite', () => {
   const blocksOf = (db: import('sql.js').Database) =>
     db.exec('SELECT ns, term, grp, hex(data) FROM engram_postings ORDER BY ns, term, grp')[0]!.values;
   const kindIndexes = (db: import('sql.js').Database) =>

@@ -347,6 +347,19 @@ export function matchingEntries(
   };
 }
 
+/**
+ * A pending row with each entry's postings put through `map` and its name kept: the entries as forEachEntry
+ * reads them, laid out again (name length, name, postings length, postings). Schema v16 re-encodes them so.
+ */
+export function mapEntryPostings(data: Uint8Array, map: (postings: Uint8Array) => Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  forEachEntry(data, (name, postings) => {
+    const mapped = map(postings);
+    parts.push(varint(name.length), name, varint(mapped.length), mapped);
+  });
+  return joinBytes(parts);
+}
+
 /** One-byte varints, shared: most names and many postings are shorter than 128 bytes. */
 const SMALL_VARINTS = Array.from({ length: 0x80 }, (_, i) => Uint8Array.of(i));
 

@@ -1,7 +1,7 @@
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { forEachEntry } from './pending-rows.js';
+import { mapEntryPostings } from './pending-postings.js';
 import { type BlockPosting, encodeTriples, putVarint, VarintReader } from './posting-blocks.js';
 
 /**
@@ -45,78 +45,39 @@ const PAGE = 2000;
  * Pages through each table by key, so memory stays bounded at any size; ids, scores and order unchanged.
  */
 export async function reencodePostings(tx: SqlQueries, dialect: SqlDialect): Promise<void> {
-  const bulk = new BulkWriter(tx, dialect);
-  const blocks = dialect.native(`SELECT ns, term, grp, data FROM engram_postings
-    WHERE ns > ? OR (ns = ? AND (term > ? OR (term = ? AND grp > ?))) ORDER BY ns, term, grp LIMIT ${PAGE}`);
-  let key: [string, string, number] = ['', '', -1];
-  for (;;) {
-    const [ns, term, grp] = key;
-    const rows = await tx.all<{ ns: string; term: string; grp: number | string; data: Uint8Array }>(blocks, [
-      ns,
-      ns,
-      term,
-      term,
-      grp,
-    ]);
-    if (rows.length === 0) break;
-    const out: SqlParam[][] = rows.map((row) => [row.ns, row.term, Number(row.grp), reencode(row.data)]);
-    await bulk.insert(
-      'engram_postings',
-      ['ns', 'term', 'grp', 'data'],
-      out,
-      ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data',
-    );
-    const last = rows[rows.length - 1]!;
-    key = [last.ns, last.term, Number(last.grp)];
-  }
+  await rewriteData(tx, dialect, 'engram_postings', ['term', 'grp'], reencode);
   if (dialect.name !== 'postgres') return;
   // Pending rows (Postgres only): entries of a term's name and its postings, only the postings change.
-  const pending = dialect.native(`SELECT ns, bucket, first, data FROM engram_pending
-    WHERE ns > ? OR (ns = ? AND (bucket > ? OR (bucket = ? AND first > ?))) ORDER BY ns, bucket, first LIMIT ${PAGE}`);
-  let at: [string, string, number] = ['', '', -1];
-  for (;;) {
-    const [ns, bucket, first] = at;
-    const rows = await tx.all<{ ns: string; bucket: string; first: number | string; data: Uint8Array }>(
-      pending,
-      [ns, ns, bucket, bucket, first],
-    );
-    if (rows.length === 0) break;
-    const out: SqlParam[][] = rows.map((row) => [
-      row.ns,
-      row.bucket,
-      Number(row.first),
-      reencodeEntries(row.data),
-    ]);
-    await bulk.insert(
-      'engram_pending',
-      ['ns', 'bucket', 'first', 'data'],
-      out,
-      ' ON CONFLICT (ns, bucket, first) DO UPDATE SET data = excluded.data',
-    );
-    const last = rows[rows.length - 1]!;
-    at = [last.ns, last.bucket, Number(last.first)];
-  }
+  await rewriteData(tx, dialect, 'engram_pending', ['bucket', 'first'], (data) =>
+    mapEntryPostings(data, reencode),
+  );
 }
 
-/** A pending row with each entry's postings re-encoded: varint name length, name, varint size, postings. */
-function reencodeEntries(data: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const sized = (bytes: Uint8Array) => {
-    const length = new Uint8Array(8);
-    const head = length.subarray(0, putVarint(length, 0, bytes.length));
-    parts.push(head, bytes);
-    size += head.length + bytes.length;
-  };
-  forEachEntry(data, (name, postings) => {
-    sized(name);
-    sized(reencode(postings));
-  });
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+/**
+ * Replaces the `data` of every row of `table`, keyed (ns, text key, integer key), with `map(data)`: pages of
+ * PAGE rows in key order, each written back as one upsert.
+ */
+async function rewriteData(
+  tx: SqlQueries,
+  dialect: SqlDialect,
+  table: string,
+  [name, number]: readonly [string, string],
+  map: (data: Uint8Array) => Uint8Array,
+): Promise<void> {
+  const bulk = new BulkWriter(tx, dialect);
+  const page = dialect.native(`SELECT ns, ${name} AS k_text, ${number} AS k_int, data FROM ${table}
+    WHERE ns > ? OR (ns = ? AND (${name} > ? OR (${name} = ? AND ${number} > ?)))
+    ORDER BY ns, ${name}, ${number} LIMIT ${PAGE}`);
+  const upsert = ` ON CONFLICT (ns, ${name}, ${number}) DO UPDATE SET data = excluded.data`;
+  let after: [string, string, number] = ['', '', -1];
+  for (;;) {
+    const [ns, key, n] = after;
+    type Row = { ns: string; k_text: string; k_int: number | string; data: Uint8Array };
+    const rows = await tx.all<Row>(page, [ns, ns, key, key, n]);
+    if (rows.length === 0) return;
+    const out: SqlParam[][] = rows.map((row) => [row.ns, row.k_text, Number(row.k_int), map(row.data)]);
+    await bulk.insert(table, ['ns', name, number, 'data'], out, upsert);
+    const last = rows[rows.length - 1]!;
+    after = [last.ns, last.k_text, Number(last.k_int)];
   }
-  return out;
 }

@@ -43,15 +43,15 @@ const METADATA_PAGE = 256;
  * (`seq`), from the `(ns, seq)` index of each table, each limited before they are merged, so a page of
  * the feed reads at most `limit` rows of each whatever the namespace's size.
  */
-const FEED_SQL = ['engram_memories', 'engram_links', 'engram_tombstones']
-  .map((table) => {
-    const entity =
-      table === 'engram_tombstones'
-        ? 'entity'
-        : `CAST('${table === 'engram_memories' ? 'memory' : 'link'}' AS TEXT)`;
-    return `SELECT * FROM (SELECT seq, ${entity} AS entity, id, remote FROM ${table}
-      WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?) AS ${table.slice(7)}`;
-  })
+const FEED_SQL = [
+  ['engram_memories', "CAST('memory' AS TEXT)"],
+  ['engram_links', "CAST('link' AS TEXT)"],
+  ['engram_tombstones', 'entity'],
+]
+  .map(
+    ([table, entity]) => `SELECT * FROM (SELECT seq, ${entity} AS entity, id, remote FROM ${table}
+      WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?) AS ${table}`,
+  )
   .join(' UNION ALL ')
   .concat(' ORDER BY seq LIMIT ?');
 

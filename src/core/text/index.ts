@@ -42,4 +42,4 @@ export {
   typoCorrection,
   typoVariants,
 } from './typos.js';
-export { cjkRunEnd, cjkRunEnds, isLoneCjk } from './words.js';
+export { cjkRunEnds, isLoneCjk } from './words.js';
