@@ -269,6 +269,22 @@ for (const db of databases) {
       expect(await state(db, 'race')).toMatchObject({ docnos: total, merged: BLOCK_DOCS });
       await Promise.all(writers.map((mem) => mem.close()));
     }, 120_000);
+
+    it('a pending row cut inside a number fails searches and merges with STORAGE; it never hangs them', async () => {
+      const mem = await createMemory({ store: db.store(), namespace: 'cut' });
+      await mem.addMany(inputs(0, 20));
+      expect(await state(db, 'cut')).toMatchObject({ rows: expect.any(Number), merged: 0 });
+      // Every pending row ends with a byte that says another follows: a varint that never ends. Read on
+      // past the end, each byte is undefined, never below 0x80: the reader looped for ever.
+      await db.query("UPDATE engram_pending SET data = data || '\\x80'::bytea WHERE ns = $1", ['cut']);
+      await expect(mem.search('coffee')).rejects.toMatchObject({ code: 'STORAGE' });
+      await expect(mem.search('coffee')).rejects.toThrow(/corrupt text index/);
+      // An edit merges the pending list first, reading it: the same error, and nothing written.
+      const [first] = await mem.list({ limit: 1 }).then((page) => page.items);
+      await expect(mem.update(first!.id, { content: 'changed' })).rejects.toMatchObject({ code: 'STORAGE' });
+      expect((await mem.get(first!.id))!.content).toBe(first!.content);
+      await mem.close();
+    });
   });
 }
 

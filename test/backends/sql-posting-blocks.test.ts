@@ -19,6 +19,23 @@ describe('SQL posting blocks (codec)', () => {
     { doc: 2 ** 40, tf: 1, len: 0 },
   ];
 
+  it('reads a number cut at the end, or longer than any safe integer, as a STORAGE error, never for ever', () => {
+    const block = encodeBlock(postings);
+    for (const corrupt of [
+      new Uint8Array([0x80]),
+      concatBytes(block, new Uint8Array([0x81])),
+      block.subarray(0, block.length - 1),
+      new Uint8Array(9).fill(0xff),
+    ]) {
+      expect(() => decodeBlock(corrupt)).toThrow(expect.objectContaining({ code: 'STORAGE' }));
+      expect(() => lastDoc(corrupt)).toThrow(/corrupt text index/);
+    }
+    // The largest numbers a block holds still read: 2^53 - 1 takes 8 bytes.
+    const out = new Uint8Array(8);
+    expect(putVarint(out, 0, Number.MAX_SAFE_INTEGER)).toBe(8);
+    expect(new VarintReader(out).next()).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('round-trips postings, large numbers included', () => {
     expect(decodeBlock(encodeBlock(postings))).toEqual(postings);
     expect(decodeBlock(encodeBlock([]))).toEqual([]);

@@ -1,3 +1,4 @@
+import { EngramError } from '../../core/errors.js';
 import { indexText } from '../../core/text/index.js';
 
 /**
@@ -124,7 +125,14 @@ export function forEachPosting(
   }
 }
 
-/** Reads unsigned LEB128 varints from `bytes`, in order; `at` may be moved past raw bytes between reads. */
+/** The most bytes a varint of a safe integer takes (7 bits each, 53 bits). */
+const VARINT_MAX_BYTES = 8;
+
+/**
+ * Reads unsigned LEB128 varints from `bytes`, in order; `at` may be moved past raw bytes between reads. A
+ * varint that runs past the end or past VARINT_MAX_BYTES is corrupt: a STORAGE error, where reading on
+ * would never stop (past the end every byte reads as undefined, which is never below 0x80).
+ */
 export class VarintReader {
   at = 0;
   constructor(readonly bytes: Uint8Array) {}
@@ -136,12 +144,17 @@ export class VarintReader {
   next(): number {
     let value = 0;
     let scale = 1;
-    for (;;) {
+    const end = Math.min(this.bytes.length, this.at + VARINT_MAX_BYTES);
+    while (this.at < end) {
       const byte = this.bytes[this.at++]!;
       value += (byte & 0x7f) * scale;
       if (byte < 0x80) return value;
       scale *= 0x80;
     }
+    throw new EngramError(
+      'STORAGE',
+      `corrupt text index: a number at byte ${this.at} of a ${this.bytes.length}-byte posting list never ends`,
+    );
   }
 }
 
