@@ -184,7 +184,7 @@ export function downgradeToVersion1(db: Database): void {
  * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes,
  * v16 postings re-encoded, v17 no kind index on SQLite, v18 the feed in the rows).
  */
-export const CURRENT_SQL_VERSION = 18;
+export const CURRENT_SQL_VERSION = 19;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

@@ -157,6 +157,45 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('서울'))).toEqual([seoul!.id]);
     });
 
+    it('folds diacritics but keeps the marks other scripts spell with: Korean, kana, Devanagari, Thai, Greek', async () => {
+      const mem = await ctx.memory();
+      const [seoul, papers, school, cuckoo, hindi, hd, thai, kosmos, cafe] = await mem.addMany([
+        { content: '서울에서 만나요' },
+        // Decomposed to jamo, "서류를" shared pairs with "서울" (서, ᅥᄋ…): every Korean query found noise.
+        { content: '서류를 보내 주세요' },
+        { content: 'がっこうへいく' },
+        // Without its voicing mark "がっこう" (school) is "かっこう" (cuckoo).
+        { content: 'かっこうがなく' },
+        { content: 'मुझे हिंदी पसंद है' },
+        // Vowel signs stripped, "हिंदी" was "हद".
+        { content: 'हद से ज़्यादा' },
+        { content: 'สวัสดีครับ' },
+        { content: 'Ο ΚΟΣΜΟΣ ΕΙΝΑΙ ΜΙΚΡΟΣ' },
+        { content: 'Café au lait' },
+      ]);
+      expect(ids(await mem.search('서울'))).toEqual([seoul!.id]);
+      expect(ids(await mem.search('서류'))).toEqual([papers!.id]);
+      // Pairs: the two share "っこ" and "こう"; every pair only in the one.
+      const all = { match: 'all' } as const;
+      expect(ids(await mem.search('がっこう', all))).toEqual([school!.id]);
+      expect(ids(await mem.search('かっこう', all))).toEqual([cuckoo!.id]);
+      expect(ids(await mem.search('がっこう'))[0]).toBe(school!.id);
+      expect(ids(await mem.search('かっこう'))[0]).toBe(cuckoo!.id);
+      // Half-width katakana compose with their voicing mark as they widen.
+      const katakana = await mem.add({ content: 'ガッコウ' });
+      expect(ids(await mem.search('ｶﾞｯｺｳ', all))).toEqual([katakana.id]);
+      expect(ids(await mem.search('हिंदी'))).toEqual([hindi!.id]);
+      expect(ids(await mem.search('हद'))).toEqual([hd!.id]);
+      expect(ids(await mem.search('สวัสดี*'))).toEqual([thai!.id]);
+      expect(ids(await mem.search('สวสด*'))).toEqual([]);
+      // Final sigma: lower-cased, the prefix "ΚΟΣ" ends in "ς", which no word inside "κόσμος" holds.
+      for (const query of ['ΚΟΣ*', 'κόσ*', 'κοσμος', 'ΚΌΣΜΟΣ']) {
+        expect(ids(await mem.search(query)), query).toEqual([kosmos!.id]);
+      }
+      for (const query of ['cafe', 'CAFÉ', 'café*'])
+        expect(ids(await mem.search(query)), query).toEqual([cafe!.id]);
+    });
+
     it('finds one CJK character wherever it stands in a run: first, inside, last or alone', async () => {
       const mem = await ctx.memory();
       const [first, inside, last, alone] = await mem.addMany([

@@ -1,5 +1,6 @@
 import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
+import { LANGUAGES, loadLanguage } from '../../core/text/index.js';
 import type { EngramDatabase, EngramSchema } from './schema.js';
 import { SCHEMA_VERSION, upgradeSchema } from './upgrade.js';
 
@@ -17,13 +18,12 @@ interface ConnectOptions {
  * the upgrade waits for it; rather than hang, this fails with a STORAGE error after `blockedTimeoutMs`.
  * When a newer version or a delete is requested elsewhere, this connection steps aside by closing.
  */
-export function connect(name: string, options: ConnectOptions): Promise<EngramDatabase> {
+export async function connect(name: string, options: ConnectOptions): Promise<EngramDatabase> {
   if (typeof indexedDB === 'undefined') {
     const hint = 'in Node, import "fake-indexeddb/auto" first, or use another store';
-    return Promise.reject(
-      new EngramError('STORAGE', `IndexedDB is not available in this environment; ${hint}`),
-    );
+    throw new EngramError('STORAGE', `IndexedDB is not available in this environment; ${hint}`);
   }
+  await loadLanguagesForUpgrade(name);
   return new Promise((resolve, reject) => {
     let db: EngramDatabase | undefined;
     let migrationError: unknown;
@@ -72,6 +72,19 @@ export function connect(name: string, options: ConnectOptions): Promise<EngramDa
       },
     );
   });
+}
+
+/**
+ * An upgrade may index text again (migrate-v7.ts), inside the upgrade transaction, which ends at the first
+ * wait for anything but its own requests: every index language is loaded before an existing database of
+ * an older schema opens (chunks of a few KiB, cached), and when the browser cannot list databases
+ * (`indexedDB.databases` is missing from older ones).
+ */
+async function loadLanguagesForUpgrade(name: string): Promise<void> {
+  const listed = await indexedDB.databases?.().catch(() => undefined);
+  const version = listed?.find((database) => database.name === name)?.version;
+  if (listed !== undefined && (version === undefined || version === 0 || version >= SCHEMA_VERSION)) return;
+  await Promise.all(LANGUAGES.map((language) => loadLanguage(language)));
 }
 
 function openError(name: string, cause: unknown): EngramError {

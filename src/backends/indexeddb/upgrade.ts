@@ -4,11 +4,12 @@ import { migrateToVersion3 } from './migrate-v3.js';
 import { migrateToVersion4 } from './migrate-v4.js';
 import { migrateToVersion5 } from './migrate-v5.js';
 import { migrateToVersion6 } from './migrate-v6.js';
+import { migrateToVersion7 } from './migrate-v7.js';
 import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
 // (migrate-v2 rewrites rows and the text index) without the types importing it back.
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
 export async function upgradeSchema(
@@ -26,6 +27,8 @@ export async function upgradeSchema(
   // Every database below v5, a new one too, still keys its memory rows by key path: they move once.
   if (oldVersion < 5 && target >= 5) await migrateToVersion5(db, tx);
   if (oldVersion < 6 && target >= 6) await migrateToVersion6(db, tx);
+  // Every existing database (the steps above index with the folding before v7): rebuilt where it changed.
+  if (oldVersion >= 1 && oldVersion < 7 && target >= 7) await migrateToVersion7(db, tx);
 }
 
 /**

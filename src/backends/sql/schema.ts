@@ -4,6 +4,7 @@ import type { SqlExecutor, SqlQueries } from './executor.js';
 import { toPostingBlocks } from './migrate-postings.js';
 import { addPendingPostings, rebucketPending } from './pending-postings.js';
 import { reencodePostings } from './reencode-postings.js';
+import { refoldText } from './refold-text.js';
 import { reindexText } from './reindex-text.js';
 import { addVectorColumns } from './vector-columns.js';
 
@@ -154,6 +155,10 @@ const MIGRATIONS: Migration[] = [
     ]),
     'DROP TABLE engram_changes',
   ],
+  // v19: words keep the marks of scripts that spell with them and are composed again (Korean syllables, kana
+  // voicing marks, Indic and Thai vowel signs), and Greek final sigma folds to σ (words.ts normalizeWord):
+  // each namespace holding such a text has its text index rebuilt from content (refold-text.ts).
+  { run: refoldText },
 ];
 
 /** The tables whose rows are the change feed's entries (v18), with the entity each row names. */

@@ -20,8 +20,18 @@ export function cutTerm(key: string): string {
  */
 export const WORD_MARK = '~';
 
-const COMBINING_MARKS = /\p{M}+/gu;
-const WORD = /[\p{L}\p{N}]+/gu;
+/**
+ * The marks folded away: diacritics (the generic combining marks, Unicode's "Inherited" script: "é",
+ * "ά", "й"; also variation selectors), Cyrillic's own, and the vowel points of Hebrew, Arabic and Syriac,
+ * which writers mostly leave out. Every other script's marks are parts of its letters and are kept:
+ * Devanagari vowel signs ("हिंदी" is not "हद"), Thai vowels and tones, and the voicing marks of Japanese
+ * kana (inherited, but "がっこう", school, is not "かっこう", cuckoo). `\p{M}` alone would take those too.
+ */
+const FOLDED_MARKS =
+  /(?![\u3099\u309a])(?=\p{M})[\p{Script=Inherited}\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}]/gu;
+const MARK = /\p{M}/u;
+/** A word: letters and digits, with the marks its script keeps (never starting with one). */
+const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
 const ASCII = /^[\x00-\x7f]*$/;
 /** Scripts written without spaces between words: indexed as overlapping character pairs. */
@@ -31,14 +41,21 @@ const CJK_RUNS =
   /([\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+)|[^\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+/gu;
 
 /**
- * Normalise one word WITHOUT stemming (for prefixes): NFKD, strip marks, lower-case.
- * Folding case and diacritics lets "Café", "CAFÉ" and "cafe" meet in one key.
+ * Normalise one word WITHOUT stemming (for prefixes): NFKD, diacritics folded (FOLDED_MARKS), composed
+ * again (NFC), lower-cased, Greek final sigma as σ. Folding case and diacritics lets "Café", "CAFÉ" and
+ * "cafe" meet in one key. Composing again keeps what decomposition split but is no diacritic whole: a
+ * Korean syllable (NFKD spells "서울" as five jamo, whose pairs "서류를" shares), a kana with its voicing
+ * mark. Final sigma: lower-casing writes "ς" at a word's end only, so the prefix "ΚΟΣ" would end in "ς"
+ * and miss "κοσμος".
  */
 export function normalizeWord(word: string): string {
-  // ASCII has nothing to decompose or strip: skip the costliest step for the commonest text.
+  // ASCII has nothing to decompose or fold: skip the costliest steps for the commonest text.
   if (ASCII.test(word)) return word.toLowerCase();
   // Lower-casing comes last: compatibility decomposition can yield capitals (e.g. "㎒" → "MHz").
-  return word.normalize('NFKD').replace(COMBINING_MARKS, '').toLowerCase();
+  const decomposed = word.normalize('NFKD');
+  const folded = MARK.test(decomposed) ? decomposed.replace(FOLDED_MARKS, '') : decomposed;
+  const lower = folded.normalize('NFC').toLowerCase();
+  return lower.includes('ς') ? lower.replaceAll('ς', 'σ') : lower;
 }
 
 /**

@@ -1,0 +1,64 @@
+import type { Memory } from '../../core/model.js';
+import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
+import { memoryKey, memoryRange, namespaceRange } from './keys.js';
+import { PendingRequests } from './pending-requests.js';
+import { emptyStats } from './rows.js';
+import type { EngramDatabase, MemoryRow, UpgradeTransaction } from './schema.js';
+import { TextIndexWriter } from './text-writer.js';
+
+/** Memory rows read per request. */
+const PAGE = 1000;
+
+/**
+ * v6 -> v7, inside the upgrade transaction: normalisation keeps the marks other scripts spell with and
+ * composes again what decomposition split (words.ts normalizeWord), so Korean, kana with voicing marks,
+ * Indic and Thai text and Greek words ending in sigma get other index keys. The memory rows are read once,
+ * in pages; each namespace holding such a text has its text index rebuilt from the stored content, in its
+ * index language (which `connect` loaded before opening: an upgrade transaction cannot wait for an import).
+ * Other namespaces, records, the change feed and sequence numbers stay as they are.
+ */
+export async function migrateToVersion7(_db: EngramDatabase, tx: UpgradeTransaction): Promise<void> {
+  const memories = tx.objectStore('memories');
+  const refolded = new Set<string>();
+  for (let after: string | undefined; ; ) {
+    const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
+    const rows: MemoryRow[] = await memories.getAll(range, PAGE);
+    for (const { memory } of rows) {
+      if (!refolded.has(memory.namespace) && indexedOtherwiseBeforeRefold(memory.content)) {
+        refolded.add(memory.namespace);
+      }
+    }
+    if (rows.length < PAGE) break;
+    const last = rows[rows.length - 1]!.memory;
+    after = memoryKey(last.namespace, last.id);
+  }
+  for (const namespace of refolded) await rebuildNamespace(tx, namespace);
+}
+
+async function rebuildNamespace(tx: UpgradeTransaction, namespace: string): Promise<void> {
+  const stores = { tables: tx.objectStore('textTables'), shards: tx.objectStore('textShards') };
+  await stores.tables.delete(namespaceRange(namespace));
+  await stores.shards.delete(namespaceRange(namespace));
+  const statsStore = tx.objectStore('stats');
+  const before = await statsStore.get(namespace);
+  // Only the text counters start again; the feed's number and the expiry and validity bounds hold.
+  const stats = { ...(before ?? emptyStats()), docs: 0, tokens: 0, openGroup: 0, openGroupSlots: 0 };
+  const language = await tx.objectStore('meta').get([namespace, LANGUAGE_META]);
+  const writes = new PendingRequests();
+  const text = new TextIndexWriter(analyzerFor(language).language, stores, namespace, stats, writes);
+  const memories = tx.objectStore('memories');
+  for (
+    let cursor = await memories.openCursor(memoryRange(namespace));
+    cursor;
+    cursor = await cursor.continue()
+  ) {
+    const row: MemoryRow = cursor.value;
+    const { id, content } = row.memory as Memory;
+    const place = text.add(id, content);
+    writes.track(cursor.update({ ...row, group: place.group, slot: place.slot }));
+  }
+  await text.flush();
+  writes.track(statsStore.put(stats, namespace));
+  await writes.settle();
+}
