@@ -1,7 +1,9 @@
 import { openDB } from 'idb';
 import { expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
+import { createMemory, type Engram } from '../../src/index.js';
 import {
   type IndexedDBImage,
   loadIndexedDB,
@@ -13,7 +15,8 @@ import imageV4Url from '../fixtures/indexeddb-v4.json?url';
 import expectedV4Url from '../fixtures/indexeddb-v4-expected.json?url';
 import imageV5Url from '../fixtures/indexeddb-v5.json?url';
 import expectedV5Url from '../fixtures/indexeddb-v5-expected.json?url';
-import { expectedState, readState } from '../fixtures/v4-dataset.js';
+import refoldImageUrl from '../fixtures/indexeddb-v6-refold.json?url';
+import { expectedState, NS, readState } from '../fixtures/v4-dataset.js';
 import expectedUrl from '../fixtures/v4-expected.json?url';
 
 /**
@@ -58,15 +61,50 @@ it('IndexedDB in Chromium: a v4 database from the fixture opens, upgrades to v5 
 
 // The same dataset written by commit 4d04ec0, the last code on schema v5 (write-indexeddb-fixture.ts):
 // in Chromium's IndexedDB, the upgrade moves the memories' feed entries into feed blocks and drops the
-// feed index; every row stays as written, and everything, searches included, reads as that code read it.
+// feed index; every row stays as written (but the text slots of NS, whose Korean and Japanese v7 indexes
+// again), and everything reads as that code read it, searches as today's code ranks them.
 it('IndexedDB in Chromium: a v5 database from the fixture opens, upgrades to v6 and reads the same', async () => {
-  const { image, raw } = await upgradesAndReadsTheSame('v5', imageV5Url, expectedV5Url, true);
+  const { image, raw } = await upgradesAndReadsTheSame('v5', imageV5Url, expectedV5Url);
   expect(image.version).toBe(5);
   expect(raw.version).toBe(SCHEMA_VERSION);
   const memories = image.stores.find((s) => s.name === 'memories')!.rows;
   expect(await raw.getAllKeys('memories')).toEqual(memories.map(({ key }) => key));
-  expect(await raw.getAll('memories')).toEqual(memories.map(({ value }) => value));
+  const withoutSlot = (row: MemoryRowV5) => {
+    const { group: _, slot: __, ...rest } = row;
+    return row.memory.namespace === NS ? rest : row;
+  };
+  expect(((await raw.getAll('memories')) as MemoryRowV5[]).map(withoutSlot)).toEqual(
+    memories.map(({ value }) => withoutSlot(value as MemoryRowV5)),
+  );
   expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(image));
   expect([...raw.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
+  raw.close();
+});
+
+// The refold fixture (write-refold-fixtures.ts, commit 88475b0, schema v6): Korean indexed as jamo pairs, kana
+// without voicing marks, in an English and a German namespace. Chromium lists the database's version, so the
+// store loads every index language before the v7 step indexes the German namespace again.
+it("IndexedDB in Chromium: a v6 database of the old folding upgrades to v7 and answers with today's keys", async () => {
+  const loaded = (await (await fetch(refoldImageUrl)).json()) as IndexedDBImage;
+  expect(loaded.version).toBe(6);
+  const name = `engram-refold-${Date.now()}`;
+  await loadIndexedDB(name, loaded);
+  expect((await indexedDB.databases()).find((d) => d.name === name)?.version).toBe(6);
+  const store = new IndexedDBStore({ name });
+  const scripts = await createMemory({ store, namespace: 'scripts' });
+  const contents = async (mem: Engram, query: string) =>
+    (await mem.search(query, { match: 'all' })).map((hit) => hit.memory.content).sort();
+  expect(await contents(scripts, '서울')).toEqual(['서울에서 만나요', '서울역 がっこう']);
+  expect(await contents(scripts, 'がっこう')).toEqual(['がっこうへいく', '서울역 がっこう']);
+  expect(await contents(scripts, 'ΚΟΣ*')).toEqual(['Ο ΚΟΣΜΟΣ ΕΙΝΑΙ ΜΙΚΡΟΣ']);
+  const kunde = await createMemory({ store, namespace: 'kunde', language: 'german' });
+  expect(await contents(kunde, '서울')).toEqual(['서울의 집은 너무 비싸다']);
+  expect(await contents(kunde, 'Haus')).toEqual([
+    'Die Häuser am Fluss sind alt',
+    'Ich trinke Kaffee im Haus',
+  ]);
+  await store.close();
+  const raw = await openDB(name);
+  expect(raw.version).toBe(SCHEMA_VERSION);
   raw.close();
 });
