@@ -1,6 +1,6 @@
 import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
-import { LANGUAGES, loadLanguage } from '../../core/text/index.js';
+import { LANGUAGE_META, LANGUAGES, loadLanguage } from '../../core/text/index.js';
 import type { EngramDatabase, EngramSchema } from './schema.js';
 import { SCHEMA_VERSION, upgradeSchema } from './upgrade.js';
 
@@ -76,15 +76,60 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
 
 /**
  * An upgrade may index text again (migrate-v7.ts), inside the upgrade transaction, which ends at the first
- * wait for anything but its own requests: every index language is loaded before an existing database of
- * an older schema opens (chunks of a few KiB, cached), and when the browser cannot list databases
- * (`indexedDB.databases` is missing from older ones).
+ * wait for anything but its own requests: so before a database of an older schema opens, the index
+ * languages its namespaces recorded are loaded (what the app loads to use them anyway; never the others,
+ * which an app offline may not have cached). `indexedDB.databases` tells the version without opening;
+ * where it is missing (older browsers), or the version is older, the database is read as it is first.
  */
 async function loadLanguagesForUpgrade(name: string): Promise<void> {
   const listed = await indexedDB.databases?.().catch(() => undefined);
   const version = listed?.find((database) => database.name === name)?.version;
   if (listed !== undefined && (version === undefined || version === 0 || version >= SCHEMA_VERSION)) return;
-  await Promise.all(LANGUAGES.map((language) => loadLanguage(language)));
+  for (const language of await recordedLanguages(name)) await loadLanguage(language);
+}
+
+/**
+ * The index languages a database's namespaces recorded (their `language` meta) when its schema is older
+ * than SCHEMA_VERSION, read without upgrading it; none when it is current or does not exist, in which case
+ * the open is aborted before anything is created.
+ */
+export function recordedLanguages(name: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    // No such database: opening would create it (version 1, no stores). Aborting leaves nothing behind.
+    request.onupgradeneeded = () => request.transaction?.abort();
+    request.onerror = (event) => {
+      event.preventDefault();
+      resolve([]);
+    };
+    request.onsuccess = () => {
+      const db = request.result;
+      if (db.version >= SCHEMA_VERSION || !db.objectStoreNames.contains('meta')) {
+        db.close();
+        resolve([]);
+        return;
+      }
+      const found = new Set<string>();
+      const tx = db.transaction('meta', 'readonly');
+      const cursor = tx.objectStore('meta').openCursor();
+      cursor.onsuccess = () => {
+        const row = cursor.result;
+        if (!row) return;
+        const [, key] = row.key as [string, string];
+        if (key === LANGUAGE_META && (LANGUAGES as readonly unknown[]).includes(row.value))
+          found.add(row.value);
+        row.continue();
+      };
+      tx.oncomplete = () => {
+        db.close();
+        resolve([...found]);
+      };
+      tx.onerror = () => {
+        db.close();
+        reject(storageError(`IndexedDB "${name}": reading its index languages`, tx.error));
+      };
+    };
+  });
 }
 
 function openError(name: string, cause: unknown): EngramError {
