@@ -26,9 +26,18 @@ export async function refoldText(tx: SqlQueries, dialect: SqlDialect): Promise<v
   }
 }
 
+/**
+ * Only texts with a character past ASCII can normalise otherwise. Postgres picks them itself (its regular
+ * expressions read characters), so a namespace of English stays on the server rather than travelling
+ * whole to this process (on the edge, a Worker). SQLite is in this process, where reading every text is
+ * cheaper than GLOB testing it (measured on the 100K bench file: 0.12 s against 0.65 s).
+ */
+const NON_ASCII_ONLY = " AND content ~ '[^\\x01-\\x7f]'";
+
 async function holdsRefoldedText(tx: SqlQueries, dialect: SqlDialect, ns: string): Promise<boolean> {
+  const filter = dialect.name === 'postgres' ? NON_ASCII_ONLY : '';
   const sql = dialect.native(
-    'SELECT id, content FROM engram_memories WHERE ns = ? AND id > ? ORDER BY id LIMIT ?',
+    `SELECT id, content FROM engram_memories WHERE ns = ? AND id > ?${filter} ORDER BY id LIMIT ?`,
   );
   for (let after = ''; ; ) {
     const rows = await tx.all<{ id: string; content: string }>(sql, [ns, after, PAGE]);
