@@ -27,8 +27,8 @@ export async function upgradeSchema(
   // Every database below v5, a new one too, still keys its memory rows by key path: they move once.
   if (oldVersion < 5 && target >= 5) await migrateToVersion5(db, tx);
   if (oldVersion < 6 && target >= 6) await migrateToVersion6(db, tx);
-  // Every existing database: its text was indexed with the folding before v7 (v2's and v3's rebuilds above use
-  // today's, so v7 then finds nothing to do but read the rows); rebuilt where the keys changed.
+  // Every existing database: its text was indexed with the folding before v7, rebuilt where the keys changed
+  // (after v2's or v3's rebuild, which already use today's, such a namespace is indexed a second time: harmless).
   if (oldVersion >= 1 && oldVersion < 7 && target >= 7) await migrateToVersion7(db, tx);
 }
 
