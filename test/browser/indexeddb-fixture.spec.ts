@@ -82,8 +82,8 @@ it('IndexedDB in Chromium: a v5 database from the fixture opens, upgrades to v6 
 });
 
 // The refold fixture (write-refold-fixtures.ts, commit 88475b0, schema v6): Korean indexed as jamo pairs, kana
-// without voicing marks, in an English and a German namespace. Chromium lists the database's version, so the
-// store loads every index language before the v7 step indexes the German namespace again.
+// without voicing marks, in an English and a German namespace, whose analyzer the v7 step may need loaded
+// first (connect then opens twice, see migrate-v7.ts).
 it("IndexedDB in Chromium: a v6 database of the old folding upgrades to v7 and answers with today's keys", async () => {
   const loaded = (await (await fetch(refoldImageUrl)).json()) as IndexedDBImage;
   expect(loaded.version).toBe(6);

@@ -7,7 +7,6 @@ import { openDB } from 'idb';
 import postgres from 'postgres';
 import initSqlJs, { type Database } from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { recordedLanguages } from '../../src/backends/indexeddb/connection.js';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
@@ -194,25 +193,5 @@ describe('a text index written before the script-aware folding is rebuilt where 
     const again = new IndexedDBStore({ name });
     await expectRefolded(again);
     await again.close();
-  });
-});
-
-describe('IndexedDB: the index languages an upgrade must load first', () => {
-  it('are those the namespaces recorded, read without upgrading the database or creating one', async () => {
-    const name = `refold-languages-${Date.now()}`;
-    await loadIndexedDB(name, idbImage);
-    expect(await recordedLanguages(name)).toEqual(['german']);
-    const db = await openDB(name);
-    expect(db.version).toBe(6);
-    db.close();
-    // Upgraded: nothing left to load.
-    const store = new IndexedDBStore({ name });
-    await store.open();
-    await store.close();
-    expect(await recordedLanguages(name)).toEqual([]);
-    // No such database: none, and none made by asking.
-    const missing = `refold-missing-${Date.now()}`;
-    expect(await recordedLanguages(missing)).toEqual([]);
-    expect((await indexedDB.databases()).map((d) => d.name)).not.toContain(missing);
   });
 });

@@ -1,6 +1,7 @@
 import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
-import { LANGUAGE_META, LANGUAGES, loadLanguage } from '../../core/text/index.js';
+import { loadLanguage } from '../../core/text/index.js';
+import { LanguagesToLoad } from './migrate-v7.js';
 import type { EngramDatabase, EngramSchema } from './schema.js';
 import { SCHEMA_VERSION, upgradeSchema } from './upgrade.js';
 
@@ -23,7 +24,20 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
     const hint = 'in Node, import "fake-indexeddb/auto" first, or use another store';
     throw new EngramError('STORAGE', `IndexedDB is not available in this environment; ${hint}`);
   }
-  await loadLanguagesForUpgrade(name);
+  try {
+    return await open(name, options);
+  } catch (error) {
+    if (!(error instanceof LanguagesToLoad)) throw error;
+    // An upgrade that indexes text again cannot wait for an import inside its transaction (migrate-v7.ts):
+    // it stopped, changing nothing, and names the index languages it lacks; loaded, it runs again.
+    for (const language of error.languages) await loadLanguage(language);
+    return open(name, options).catch((again: unknown) => {
+      throw again instanceof LanguagesToLoad ? openError(name, again) : again;
+    });
+  }
+}
+
+function open(name: string, options: ConnectOptions): Promise<EngramDatabase> {
   return new Promise((resolve, reject) => {
     let db: EngramDatabase | undefined;
     let migrationError: unknown;
@@ -44,6 +58,8 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
         if (oldVersion === 0) options.onCreated?.();
         upgradeSchema(database, oldVersion, tx).catch((error: unknown) => {
           migrationError = error;
+          // The open's own rejection reports it; the transaction's `done` would be an unhandled one.
+          tx.done.catch(() => {});
           tx.abort();
         });
       },
@@ -68,67 +84,13 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(openError(name, migrationError ?? error));
+        reject(
+          migrationError instanceof LanguagesToLoad
+            ? migrationError
+            : openError(name, migrationError ?? error),
+        );
       },
     );
-  });
-}
-
-/**
- * An upgrade may index text again (migrate-v7.ts), inside the upgrade transaction, which ends at the first
- * wait for anything but its own requests: so before a database of an older schema opens, the index
- * languages its namespaces recorded are loaded (what the app loads to use them anyway; never the others,
- * which an app offline may not have cached). `indexedDB.databases` tells the version without opening;
- * where it is missing (older browsers), or the version is older, the database is read as it is first.
- */
-async function loadLanguagesForUpgrade(name: string): Promise<void> {
-  const listed = await indexedDB.databases?.().catch(() => undefined);
-  const version = listed?.find((database) => database.name === name)?.version;
-  if (listed !== undefined && (version === undefined || version === 0 || version >= SCHEMA_VERSION)) return;
-  for (const language of await recordedLanguages(name)) await loadLanguage(language);
-}
-
-/**
- * The index languages a database's namespaces recorded (their `language` meta) when its schema is older
- * than SCHEMA_VERSION, read without upgrading it; none when it is current or does not exist, in which case
- * the open is aborted before anything is created.
- */
-export function recordedLanguages(name: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(name);
-    // No such database: opening would create it (version 1, no stores). Aborting leaves nothing behind.
-    request.onupgradeneeded = () => request.transaction?.abort();
-    request.onerror = (event) => {
-      event.preventDefault();
-      resolve([]);
-    };
-    request.onsuccess = () => {
-      const db = request.result;
-      if (db.version >= SCHEMA_VERSION || !db.objectStoreNames.contains('meta')) {
-        db.close();
-        resolve([]);
-        return;
-      }
-      const found = new Set<string>();
-      const tx = db.transaction('meta', 'readonly');
-      const cursor = tx.objectStore('meta').openCursor();
-      cursor.onsuccess = () => {
-        const row = cursor.result;
-        if (!row) return;
-        const [, key] = row.key as [string, string];
-        if (key === LANGUAGE_META && (LANGUAGES as readonly unknown[]).includes(row.value))
-          found.add(row.value);
-        row.continue();
-      };
-      tx.oncomplete = () => {
-        db.close();
-        resolve([...found]);
-      };
-      tx.onerror = () => {
-        db.close();
-        reject(storageError(`IndexedDB "${name}": reading its index languages`, tx.error));
-      };
-    };
   });
 }
 

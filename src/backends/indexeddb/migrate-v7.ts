@@ -1,5 +1,5 @@
 import type { Memory } from '../../core/model.js';
-import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
+import { analyzerFor, isLanguageLoaded, LANGUAGE_META } from '../../core/text/index.js';
 import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
 import { memoryKey, memoryRange, namespaceRange } from './keys.js';
 import { PendingRequests } from './pending-requests.js';
@@ -11,11 +11,22 @@ import { TextIndexWriter } from './text-writer.js';
 const PAGE = 1000;
 
 /**
+ * Thrown by the step, before it writes anything, when a namespace it must index again has an index language
+ * this process has not loaded: an upgrade transaction ends at the first wait that is not one of its own
+ * requests, so it cannot import the analyzer itself. `connect` loads them and opens again.
+ */
+export class LanguagesToLoad extends Error {
+  constructor(readonly languages: readonly unknown[]) {
+    super(`IndexedDB upgrade to v7 needs the index languages ${languages.join(', ')} loaded first`);
+  }
+}
+
+/**
  * v6 -> v7, inside the upgrade transaction: normalisation keeps the marks other scripts spell with and
  * composes again what decomposition split (words.ts normalizeWord), so Korean, kana with voicing marks,
  * Indic and Thai text and Greek words ending in sigma get other index keys. The memory rows are read once,
  * in pages; each namespace holding such a text has its text index rebuilt from the stored content, in its
- * index language (which `connect` loaded before opening: an upgrade transaction cannot wait for an import).
+ * index language (see LanguagesToLoad).
  * Other namespaces, records, the change feed and sequence numbers stay as they are.
  */
 export async function migrateToVersion7(_db: EngramDatabase, tx: UpgradeTransaction): Promise<void> {
@@ -33,10 +44,15 @@ export async function migrateToVersion7(_db: EngramDatabase, tx: UpgradeTransact
     const last = rows[rows.length - 1]!.memory;
     after = memoryKey(last.namespace, last.id);
   }
-  for (const namespace of refolded) await rebuildNamespace(tx, namespace);
+  const meta = tx.objectStore('meta');
+  const languages = new Map<string, unknown>();
+  for (const namespace of refolded) languages.set(namespace, await meta.get([namespace, LANGUAGE_META]));
+  const missing = new Set([...languages.values()].filter((language) => !isLanguageLoaded(language)));
+  if (missing.size > 0) throw new LanguagesToLoad([...missing]);
+  for (const [namespace, language] of languages) await rebuildNamespace(tx, namespace, language);
 }
 
-async function rebuildNamespace(tx: UpgradeTransaction, namespace: string): Promise<void> {
+async function rebuildNamespace(tx: UpgradeTransaction, namespace: string, language: unknown): Promise<void> {
   const stores = { tables: tx.objectStore('textTables'), shards: tx.objectStore('textShards') };
   await stores.tables.delete(namespaceRange(namespace));
   await stores.shards.delete(namespaceRange(namespace));
@@ -44,7 +60,6 @@ async function rebuildNamespace(tx: UpgradeTransaction, namespace: string): Prom
   const before = await statsStore.get(namespace);
   // Only the text counters start again; the feed's number and the expiry and validity bounds hold.
   const stats = { ...(before ?? emptyStats()), docs: 0, tokens: 0, openGroup: 0, openGroupSlots: 0 };
-  const language = await tx.objectStore('meta').get([namespace, LANGUAGE_META]);
   const writes = new PendingRequests();
   const text = new TextIndexWriter(analyzerFor(language).language, stores, namespace, stats, writes);
   const memories = tx.objectStore('memories');

@@ -167,6 +167,11 @@ export async function loadLanguage(language: unknown): Promise<Analyzer> {
   return analyzer;
 }
 
+/** True when `analyzerFor(language)` answers without loading: English, or a language loaded before. */
+export function isLanguageLoaded(language: unknown): boolean {
+  return language === undefined || language === null || loaded.has(language as string);
+}
+
 /**
  * The analyzer of a namespace's stored language (`undefined`/`null`: English). Synchronous, so stores
  * can call it inside a transaction: the language must have been loaded, which `createMemory` does

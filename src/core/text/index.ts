@@ -1,6 +1,7 @@
 export {
   type Analyzer,
   analyzerFor,
+  isLanguageLoaded,
   LANGUAGE_META,
   LANGUAGES,
   type Language,
