@@ -1,9 +1,7 @@
-import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
-import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, type BlockPosting, textPostings } from './posting-blocks.js';
+import type { SqlQueries } from './executor.js';
 import { encodeBlockV6 } from './reencode-postings.js';
+import { namespaceLanguage, writeBlocksFromTexts } from './text-rebuild.js';
 
 /**
  * Schema step: the text index moves from one row per (term, memory) in `engram_terms` to posting blocks
@@ -26,39 +24,20 @@ export async function toPostingBlocks(tx: SqlQueries, dialect: SqlDialect): Prom
   await tx.run(numbered, []);
   // Covers the doc -> id lookup of every search, so it never reads the memory rows themselves.
   await tx.run('CREATE INDEX engram_memories_by_doc ON engram_memories (ns, doc, id)', []);
-  const bulk = new BulkWriter(tx, dialect);
   const namespaces = await tx.all<{ ns: string }>('SELECT ns FROM engram_namespaces', []);
   for (const { ns } of namespaces) {
-    // Each namespace in its own index language (its `language` meta; none means English).
-    const meta = 'SELECT value FROM engram_meta WHERE ns = ? AND key = ?';
-    const [row] = await tx.all<{ value: string }>(dialect.native(meta), [ns, LANGUAGE_META]);
-    const language = row === undefined ? undefined : (JSON.parse(row.value) as unknown);
-    await loadLanguage(language);
-    let docs = 0;
-    let tokens = 0;
-    for (let grp = 0; ; grp++) {
-      const sql =
-        'SELECT doc, content FROM engram_memories WHERE ns = ? AND doc >= ? AND doc < ? ORDER BY doc';
-      const range = [ns, grp * BLOCK_DOCS, (grp + 1) * BLOCK_DOCS];
-      const rows = await tx.all<{ doc: number | string; content: string }>(dialect.native(sql), range);
-      const postings = new Map<string, BlockPosting[]>();
-      for (const row of rows) {
-        const doc = Number(row.doc);
-        const { length, terms } = textPostings(row.content, language);
-        for (const [term, tf] of terms) {
-          const list = postings.get(term) ?? [];
-          if (list.length === 0) postings.set(term, list);
-          list.push({ doc, tf, len: length });
-        }
-        docs++;
-        tokens += length;
-      }
-      const blocks: SqlParam[][] = [...postings.keys()]
-        .sort()
-        .map((term) => [ns, term, grp, encodeBlockV6(postings.get(term)!)]);
-      await bulk.insert('engram_postings', ['ns', 'term', 'grp', 'data'], blocks);
-      if (rows.length < BLOCK_DOCS) break;
-    }
+    // Each namespace in its own index language; its memories were just numbered from 0, without gaps.
+    const language = await namespaceLanguage(tx, dialect, ns);
+    const count = 'SELECT count(*) AS n FROM engram_memories WHERE ns = ?';
+    const [counted] = await tx.all<{ n: number | string }>(dialect.native(count), [ns]);
+    const { docs, tokens } = await writeBlocksFromTexts(
+      tx,
+      dialect,
+      ns,
+      Number(counted!.n),
+      language,
+      encodeBlockV6,
+    );
     const update = 'UPDATE engram_namespaces SET docnos = ?, docs = ?, tokens = ? WHERE ns = ?';
     await tx.run(dialect.native(update), [docs, docs, tokens, ns]);
   }

@@ -1,9 +1,8 @@
-import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
-import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlParam, SqlQueries } from './executor.js';
-import { BLOCK_DOCS, type BlockPosting, encodeBlock, textPostings } from './posting-blocks.js';
+import type { SqlQueries } from './executor.js';
+import { encodeBlock } from './posting-blocks.js';
+import { namespaceLanguage, writeBlocksFromTexts } from './text-rebuild.js';
 
 /** Texts read per statement while looking for one that v19 indexes otherwise. */
 const PAGE = 1000;
@@ -57,10 +56,7 @@ async function rebuildTextIndex(
   ns: string,
   docnos: number,
 ): Promise<void> {
-  const meta = 'SELECT value FROM engram_meta WHERE ns = ? AND key = ?';
-  const [row] = await tx.all<{ value: string }>(dialect.native(meta), [ns, LANGUAGE_META]);
-  const language = row === undefined ? undefined : (JSON.parse(row.value) as unknown);
-  await loadLanguage(language);
+  const language = await namespaceLanguage(tx, dialect, ns);
   await tx.run(dialect.native('DELETE FROM engram_postings WHERE ns = ?'), [ns]);
   if (dialect.name === 'postgres') {
     await tx.run(dialect.native('DELETE FROM engram_pending WHERE ns = ?'), [ns]);
@@ -68,34 +64,7 @@ async function rebuildTextIndex(
       ns,
     ]);
   }
-  const bulk = new BulkWriter(tx, dialect);
-  const select = dialect.native(
-    'SELECT doc, content FROM engram_memories WHERE ns = ? AND doc >= ? AND doc < ? ORDER BY doc',
-  );
-  let docs = 0;
-  let tokens = 0;
-  for (let grp = 0; grp * BLOCK_DOCS < docnos; grp++) {
-    const rows = await tx.all<{ doc: number | string; content: string }>(select, [
-      ns,
-      grp * BLOCK_DOCS,
-      (grp + 1) * BLOCK_DOCS,
-    ]);
-    const postings = new Map<string, BlockPosting[]>();
-    for (const { doc, content } of rows) {
-      const { length, terms } = textPostings(content, language);
-      for (const [term, tf] of terms) {
-        const list = postings.get(term);
-        if (list) list.push({ doc: Number(doc), tf, len: length });
-        else postings.set(term, [{ doc: Number(doc), tf, len: length }]);
-      }
-      docs++;
-      tokens += length;
-    }
-    const blocks: SqlParam[][] = [...postings.keys()]
-      .sort()
-      .map((term) => [ns, term, grp, encodeBlock(postings.get(term)!)]);
-    await bulk.insert('engram_postings', ['ns', 'term', 'grp', 'data'], blocks);
-  }
+  const { docs, tokens } = await writeBlocksFromTexts(tx, dialect, ns, docnos, language, encodeBlock);
   await tx.run(dialect.native('UPDATE engram_namespaces SET docs = ?, tokens = ? WHERE ns = ?'), [
     docs,
     tokens,

@@ -1,7 +1,5 @@
-import { normalizeWord } from './words.js';
+import { isAscii, normalizeWord } from './words.js';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
-const ASCII = /^[\x00-\x7f]*$/;
 const EVERY_MARK = /\p{M}+/gu;
 
 /**
@@ -19,5 +17,5 @@ function normalizedBeforeRefold(text: string): string {
  * character (and its marks), so a text that normalises alike both ways splits into the same words and keys.
  */
 export function indexedOtherwiseBeforeRefold(text: string): boolean {
-  return !ASCII.test(text) && normalizedBeforeRefold(text) !== normalizeWord(text);
+  return !isAscii(text) && normalizedBeforeRefold(text) !== normalizeWord(text);
 }

@@ -34,6 +34,8 @@ const MARK = /\p{M}/u;
 const WORD = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
 const ASCII = /^[\x00-\x7f]*$/;
+/** True for text of ASCII alone, which normalises to itself but for case. */
+export const isAscii = (text: string): boolean => ASCII.test(text);
 /** Scripts written without spaces between words: indexed as overlapping character pairs. */
 const CJK =
   /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]/u;
