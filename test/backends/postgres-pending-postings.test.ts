@@ -273,7 +273,9 @@ for (const db of databases) {
     it('a pending row cut inside a number fails searches and merges with STORAGE; it never hangs them', async () => {
       const mem = await createMemory({ store: db.store(), namespace: 'cut' });
       await mem.addMany(inputs(0, 20));
-      expect(await state(db, 'cut')).toMatchObject({ rows: expect.any(Number), merged: 0 });
+      const before = await state(db, 'cut');
+      expect(before.merged).toBe(0);
+      expect(before.rows).toBeGreaterThan(0);
       // Every pending row ends with a byte that says another follows: a varint that never ends. Read on
       // past the end, each byte is undefined, never below 0x80: the reader looped for ever.
       await db.query("UPDATE engram_pending SET data = data || '\\x80'::bytea WHERE ns = $1", ['cut']);

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { openDB } from 'idb';
-import postgres from 'postgres';
 import initSqlJs, { type Database } from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
-import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import {
   createMemory,
@@ -20,6 +19,7 @@ import {
 } from '../../src/index.js';
 import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
+import { withReplayedSchema } from '../fixtures/postgres-dump.js';
 import { REFOLD_NAMESPACES, REFOLD_QUERIES } from '../fixtures/refold-dataset.js';
 
 // Databases written by commit 88475b0 (test/fixtures/write-refold-fixtures.ts), the last code that stripped
@@ -152,22 +152,11 @@ describe('a text index written before the script-aware folding is rebuilt where 
   it.skipIf(!process.env.DATABASE_URL)(
     'real Postgres (DATABASE_URL; skipped without it, see test/setup/real-postgres.ts): the v18 tables upgrade the same',
     async () => {
-      const url = process.env.DATABASE_URL!;
-      const schema = `fixture_refold_${process.pid}_${Date.now()}`;
-      const admin = postgres(url, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`CREATE SCHEMA ${schema}`);
-      try {
-        await admin.begin(async (tx) => {
-          await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
-          await tx.unsafe(pgScript);
-        });
-        const store = new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }));
+      await withReplayedSchema(process.env.DATABASE_URL!, 'refold', pgScript, async (open) => {
+        const store = open();
         await expectRefolded(store);
         await store.close();
-      } finally {
-        await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      }
+      });
     },
   );
 

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { openDB } from 'idb';
-import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
-import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import {
   createMemory,
@@ -27,6 +26,7 @@ import {
   memoryFeedOfBlocks,
   memoryFeedOfImage,
 } from '../fixtures/indexeddb-dump.js';
+import { withReplayedSchema } from '../fixtures/postgres-dump.js';
 import {
   EXPIRED_AT_READ,
   expectedState,
@@ -291,17 +291,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
   it.skipIf(!process.env.DATABASE_URL)(
     'real Postgres (DATABASE_URL; skipped without it, see test/setup/real-postgres.ts): the v4 tables migrate and read the same',
     async () => {
-      const url = process.env.DATABASE_URL!;
-      const schema = `fixture_v4_${process.pid}_${Date.now()}`;
-      const admin = postgres(url, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`CREATE SCHEMA ${schema}`);
-      try {
-        await admin.begin(async (tx) => {
-          await tx.unsafe(`SET LOCAL search_path TO ${schema}`);
-          await tx.unsafe(sqlScript);
-        });
-        const open = () =>
-          new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }));
+      await withReplayedSchema(process.env.DATABASE_URL!, 'v4', sqlScript, async (open) => {
         const store = open();
         expect(await stateOf(store)).toStrictEqual(expected);
         await store.close();
@@ -309,10 +299,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
         expect(await stateOf(again)).toStrictEqual(expected);
         await expectPurge(again);
         await again.close();
-      } finally {
-        await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      }
+      });
     },
   );
 });
