@@ -194,6 +194,22 @@ export function retrievalCases(ctx: SuiteContext): void {
       }
       for (const query of ['cafe', 'CAFÉ', 'café*'])
         expect(ids(await mem.search(query)), query).toEqual([cafe!.id]);
+      // Marks alone are no word (a word starts with a letter or digit): such queries find nothing, never throw.
+      for (const query of [
+        '\u0301',
+        '\u0301\u0301 \u093f',
+        '\u3099',
+        '-\u0301',
+        '"\u0301"',
+        '\u0301*',
+        '\ufe0f',
+      ]) {
+        expect(await mem.search(query), JSON.stringify(query)).toEqual([]);
+      }
+      // Hundreds of diacritics on one letter fold away; hundreds of kept vowel signs make one word, cut to 64.
+      const zalgo = await mem.add({ content: `x${'\u0301'.repeat(500)}yz` });
+      expect(ids(await mem.search('xyz'))).toEqual([zalgo.id]);
+      expect(await mem.search(`\u0915${'\u093f'.repeat(900)}`)).toEqual([]);
     });
 
     it('finds one CJK character wherever it stands in a run: first, inside, last or alone', async () => {
