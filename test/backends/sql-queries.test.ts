@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { postgresDialect, sqliteDialect } from '../../src/backends/sql/dialect.js';
+import { resolvingSelect } from '../../src/backends/sql/paired-words.js';
 import { bucketOf } from '../../src/backends/sql/pending-postings.js';
 import {
   countStatement,
@@ -54,10 +55,37 @@ describe('SQL statements', () => {
       '#',
       '$',
     ]);
-    expect(postingsStatement(sqliteDialect, 'ns', ['a', 'b'], [])).toEqual({
-      sql: 'SELECT term, data FROM engram_postings WHERE ns = ? AND term IN (?, ?)',
-      params: ['ns', 'a', 'b'],
-    });
+    // SQLite: each term's pair key too (paired-words.ts), each row's group to tell two apart, and word
+    // rows by a statement that reads a reference as the row it names.
+    const sqlite = postingsStatement(sqliteDialect, 'ns', ['a', '~b'], [])!;
+    expect(sqlite.params).toEqual(['ns', 'a', '=a', '=b', 'ns', '~b']);
+    expect(sqlite.sql.split(' UNION ALL ')).toEqual([
+      'SELECT term, grp, data FROM engram_postings WHERE ns = ? AND term IN (?, ?, ?)',
+      `${resolvingSelect(false)} WHERE p.ns = ? AND p.term IN (?)`,
+    ]);
+    expect(postingsStatement(sqliteDialect, 'ns', ['a'], [])!.sql).not.toContain('JOIN');
+  });
+
+  it("reads a prefix's paired rows as one more range on SQLite, and none on Postgres", () => {
+    const sqlite = postingsStatement(sqliteDialect, 'ns', [], ['~co', 'st', ''])!;
+    expect(sqlite.params).toEqual([
+      'ns',
+      '~co',
+      '~cp',
+      'ns',
+      'st',
+      'su',
+      'ns',
+      '',
+      'ns',
+      '=co',
+      '=cp',
+      'ns',
+      '=st',
+      '=su',
+    ]);
+    const postgres = postingsStatement(postgresDialect, 'ns', ['a'], ['~co'])!;
+    expect(postgres.params.filter((p) => String(p).includes('='))).toEqual([]);
   });
 
   it('reads the pending buckets a short prefix over words begins as a range, every stem bucket once (Postgres)', () => {

@@ -18,13 +18,55 @@ const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'kappa', 'lambda', 'sigma', 'o
 const text = (i: number) =>
   `${WORDS[i % 10]} ${WORDS[(i * 7) % 10]} note ${i} w${i % 911} ${WORDS[(i * 3) % 10]}s`;
 
-/** Every posting row, read back with sql.js itself from the exported file. */
-async function postingRows(store: SqlJsStore): Promise<unknown[]> {
-  const db = new SQL.Database(await store.export());
-  const rows = db.exec('SELECT ns, term, grp, hex(data) FROM engram_postings ORDER BY ns, term, grp')[0]!
-    .values;
+type Row = [ns: string, term: string, grp: number, hex: string];
+
+/**
+ * Every posting row of a file, a paired row (paired-words.ts) as the two rows it stands for and a
+ * reference as the bytes of the row it names.
+ */
+function rowsOf(file: Uint8Array): Row[] {
+  const db = new SQL.Database(file);
+  const stored = db.exec('SELECT ns, term, grp, hex(data) FROM engram_postings')[0]!.values as Row[];
   db.close();
-  return rows;
+  const byKey = new Map(stored.map(([ns, term, grp, hex]) => [`${ns} ${term} ${grp}`, hex]));
+  const rows = stored.map(([ns, term, grp, hex]): Row => {
+    if (!hex.startsWith('8000')) return [ns, term, grp, hex];
+    const stem = Buffer.from(hex.slice(4), 'hex').toString('utf8');
+    return [ns, term, grp, byKey.get(`${ns} ${stem} ${grp}`)!];
+  });
+  const out = rows.flatMap(([ns, term, grp, hex]): Row[] =>
+    term.startsWith('=')
+      ? [
+          [ns, term.slice(1), grp, hex],
+          [ns, `~${term.slice(1)}`, grp, hex],
+        ]
+      : [[ns, term, grp, hex]],
+  );
+  const key = ([ns, term, grp]: Row) => `${ns}\u0000${term}\u0000${String(grp).padStart(9, '0')}`;
+  return out.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+}
+
+/** Every posting row, read back with sql.js itself from the exported file. */
+async function postingRows(store: SqlJsStore): Promise<Row[]> {
+  return rowsOf(await store.export());
+}
+
+/** The references of a file (paired-words.ts), as `word@group>stem`. */
+function referenceRows(file: Uint8Array): string[] {
+  const db = new SQL.Database(file);
+  const rows = db.exec(
+    "SELECT term || '@' || grp || '>' || CAST(substr(data, 3) AS TEXT) FROM engram_postings WHERE substr(data, 1, 2) = x'8000' ORDER BY 1",
+  )[0];
+  db.close();
+  return (rows?.values.flat() ?? []) as string[];
+}
+
+/** The paired rows of a file, as `term@group`. */
+function pairedRows(file: Uint8Array): string[] {
+  const db = new SQL.Database(file);
+  const rows = db.exec("SELECT term || '@' || grp FROM engram_postings WHERE term LIKE '=%' ORDER BY 1")[0];
+  db.close();
+  return (rows?.values.flat() ?? []) as string[];
 }
 
 async function open(store: SqlJsStore, namespace = 'ns'): Promise<Engram> {
@@ -134,18 +176,77 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
       }
     }
     await cached.flush();
-    const fromSave = new SQL.Database(saved.at(-1)!);
-    const rows = fromSave.exec(
-      'SELECT ns, term, grp, hex(data) FROM engram_postings ORDER BY ns, term, grp',
-    )[0]!.values;
-    fromSave.close();
-    expect(rows).toEqual(await postingRows(uncached));
+    expect(rowsOf(saved.at(-1)!)).toEqual(await postingRows(uncached));
+    // The group left is paired where its word and stem rows agree ("note", "w12"; not "alpha", which
+    // shares its stem with "alphas"), the newest group not at all.
+    const pairs = pairedRows(saved.at(-1)!);
+    expect(pairs).toContain('=note@0');
+    expect(pairs).toContain('=w12@0');
+    expect(pairs).not.toContain('=alpha@0');
+    expect(pairs.filter((pair) => !pair.endsWith('@0'))).toEqual([]);
+    expect(pairedRows(await uncached.export())).toEqual([]);
     await cached.close();
     await uncached.close();
     // Reopened from the file: searches answer as before.
     const reopened = await open(new SqlJsStore({ sqlJs: SQL, persist }));
     expect(await reopened.search('alpha', { limit: 1000 })).toHaveLength(500);
     await reopened.close();
+  }, 120_000);
+
+  it('pairs the rows of a group left after a search wrote some; an edit or a delete splits the pairs it touches', async () => {
+    const cached = new SqlJsStore({ sqlJs: SQL });
+    const uncached = new UncachedStore({ sqlJs: SQL });
+    // "jumping" alone of its stem's words: its word row holds the bytes of the stem "jump"'s row.
+    const item = (i: number) => ({
+      id: `m${String(i).padStart(5, '0')}`,
+      content: `${text(i)}${i % 3 === 0 ? ' jumping' : ''}`,
+    });
+    const queries = [
+      ...['note', 'not*', 'w12', 'w1*', 'nite', '"note 17"', 'alpha -note', 'fresh*', 'gamma w12'],
+      ...['jump', 'jumping', 'jum*', 'jumpin*', 'jumpimg', '"w12 jumping"', 'j*'],
+    ];
+    const answers = async (mem: Engram) =>
+      Promise.all(
+        queries.map(async (q) => (await mem.search(q, { limit: 30 })).map((h) => [h.memory.id, h.score])),
+      );
+    const mems: Engram[] = [];
+    for (const store of [cached, uncached]) {
+      const mem = await open(store);
+      mems.push(mem);
+      for (let start = 0; start < 3000; start += 1000) {
+        await mem.addMany(Array.from({ length: 1000 }, (_, i) => item(start + i)));
+      }
+      // The search writes group 0's rows so far: pairing it later must take those rows out.
+      await mem.search('note');
+      for (let start = 3000; start < BLOCK_DOCS + 800; start += 1000) {
+        await mem.addMany(Array.from({ length: 1000 }, (_, i) => item(start + i)));
+      }
+    }
+    const paired = pairedRows(await cached.export());
+    expect(referenceRows(await cached.export())).toEqual(['~jumping@0>jump']);
+    expect(referenceRows(await uncached.export())).toEqual([]);
+    expect(paired).toContain('=note@0');
+    expect(paired).toContain('=w12@0');
+    expect(paired).toContain('=w500@0');
+    expect(await postingRows(cached)).toEqual(await postingRows(uncached));
+    expect(await answers(mems[0]!)).toEqual(await answers(mems[1]!));
+    for (const mem of mems) {
+      // Memory 12 holds "note" and "w12"; memory 923 "w12" too (923 % 911), and "jumping".
+      await mem.update('m00012', { content: 'fresh words about gamma' });
+      await mem.remove('m00923');
+      await mem.add({ id: 'm99999', content: 'note w12 fresh' });
+    }
+    const after = pairedRows(await cached.export());
+    expect(after).not.toContain('=note@0');
+    expect(after).not.toContain('=w12@0');
+    expect(after).toContain('=w500@0');
+    // The delete rewrote both rows of "jumping" (they hold the same documents): no reference is left.
+    expect(referenceRows(await cached.export())).toEqual([]);
+    expect(await postingRows(cached)).toEqual(await postingRows(uncached));
+    expect(await answers(mems[0]!)).toEqual(await answers(mems[1]!));
+    expect((await mems[0]!.search('w12', { limit: 30 })).map((h) => h.memory.id)).not.toContain('m00923');
+    await cached.close();
+    await uncached.close();
   }, 120_000);
 
   it('forgets a rolled-back batch that had left its group and written the rows it left', async () => {

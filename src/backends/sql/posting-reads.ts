@@ -8,6 +8,7 @@ import type {
 import type { SqlDialect } from './dialect.js';
 import type { DocIdCache } from './doc-id-cache.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import { danglingReference, isPairKey, isReference, pairedTerms } from './paired-words.js';
 import { matchingEntries } from './pending-postings.js';
 import { decodeInto, type PostingArrays } from './posting-blocks.js';
 import { liveAt, postingsStatement } from './queries.js';
@@ -46,6 +47,8 @@ export async function readSearchPostings(
   }
   type Row = {
     term: string;
+    /** SQLite: the row's group, which tells a row read twice (by a term and a prefix) from two rows. */
+    grp?: number | string;
     data: Uint8Array;
     /** Postgres: the sizes of the rows joined in `data`, in order, comma-separated. */
     sizes?: string | null;
@@ -59,7 +62,9 @@ export async function readSearchPostings(
   const pieces: Array<[string, Uint8Array]> = [];
   let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
   let stats = NO_STATS;
-  for (const { term, data, sizes, pending, docs, tokens } of rows) {
+  let asked: ((key: string) => string[]) | undefined;
+  const seen = new Set<string>();
+  for (const { term, grp, data, sizes, pending, docs, tokens } of rows) {
     const kind = Number(pending ?? 0);
     if (kind === 2) {
       stats = { docs: Number(docs ?? 0), tokens: Number(tokens ?? 0) };
@@ -70,7 +75,18 @@ export async function readSearchPostings(
       const end = cuts === undefined ? data.length : start + Number(cuts[at]);
       const piece = data.subarray(start, end);
       start = end;
-      if (kind === 0) {
+      if (grp != null) {
+        // A SQLite row, once however many clauses met it; a paired row as each asked term it holds.
+        const key = `${grp} ${term}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (isReference(piece)) throw danglingReference(term, Number(grp), piece);
+        if (!isPairKey(term)) pieces.push([term, piece]);
+        else {
+          asked ??= askedOfPair(terms, prefixes);
+          for (const held of asked(term)) pieces.push([held, piece]);
+        }
+      } else if (kind === 0) {
         pieces.push([term, piece]);
       } else {
         entries ??= matchingEntries(terms, prefixes);
@@ -103,6 +119,13 @@ export async function readSearchPostings(
 }
 
 const NO_STATS: TextStats = { docs: 0, tokens: 0 };
+
+/** The terms of a paired row (paired-words.ts) that a read of `terms` and `prefixes` asked for. */
+function askedOfPair(terms: readonly string[], prefixes: readonly string[]): (key: string) => string[] {
+  const exact = new Set(terms);
+  const wanted = (term: string) => exact.has(term) || prefixes.some((prefix) => term.startsWith(prefix));
+  return (key) => pairedTerms(key).filter(wanted);
+}
 
 /** The namespace's BM25 statistics: its live documents and their tokens (zero before its first write). */
 export async function readTextStats(

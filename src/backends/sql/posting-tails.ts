@@ -2,6 +2,14 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import {
+  pairableWords,
+  pairedTerms,
+  pairKeyOf,
+  pairsRows,
+  referableWords,
+  referenceTo,
+} from './paired-words.js';
 import { BLOCK_DOCS, blockOf, putPosting } from './posting-blocks.js';
 
 /**
@@ -61,6 +69,8 @@ export interface TailBlocks {
   complete: boolean;
   data: Map<string, TailRow | null>;
   pending: Set<string>;
+  /** Some of the group's rows were written before it was left (a search or a save came between batches). */
+  flushed?: boolean;
 }
 
 const POSTING_UPSERT = ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data';
@@ -218,12 +228,34 @@ export class PostingTails {
     return { docs: texts.length, tokens };
   }
 
-  /** Writes every pending row of `tail` (a group being left), in the caller's transaction. */
+  /**
+   * Writes every pending row of `tail` (a group being left: it gets no new documents), in the caller's
+   * transaction. On SQLite the group's word and stem rows that hold the same bytes are written as one
+   * paired row (paired-words.ts), and the two rows a flush wrote before go; a word row holding the
+   * bytes of another stem's row is written as a reference to it.
+   */
   private async writeRows(db: SqlQueries, dialect: SqlDialect, namespace: string, tail: TailBlocks) {
-    const rows: SqlParam[][] = [];
-    for (const term of [...tail.pending].sort()) {
-      rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
+    const compact = pairsRows(dialect) && tail.complete;
+    const whole = compact ? rowBytes(tail) : undefined;
+    const paired = whole ? pairableWords(whole) : [];
+    const twins = new Set(paired.flatMap((word) => pairedTerms(pairKeyOf(word))));
+    const references = new Map(whole ? referableWords(whole, twins) : []);
+    if (tail.flushed && twins.size > 0) {
+      const sql =
+        'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
+      await db.run(sql, [namespace, tail.grp, JSON.stringify([...twins])]);
     }
+    const rows: SqlParam[][] = [];
+    for (const word of paired) {
+      rows.push([namespace, pairKeyOf(word), tail.grp, tail.data.get(word)!.bytes]);
+    }
+    for (const term of [...tail.pending].sort()) {
+      if (!twins.has(term) && !references.has(term))
+        rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
+    }
+    for (const [word, stem] of references) rows.push([namespace, word, tail.grp, referenceTo(stem)]);
+    // In key order, which SQLite inserts fastest.
+    rows.sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1));
     await new BulkWriter(db, dialect).insert(
       'engram_postings',
       ['ns', 'term', 'grp', 'data'],
@@ -270,8 +302,16 @@ export class PostingTails {
     const written = [...tail.pending];
     this.stage(() => {
       for (const term of written) tail.pending.delete(term);
+      tail.flushed = true;
     });
   }
+}
+
+/** Every row of a tail by term, as its bytes. */
+function rowBytes(tail: TailBlocks): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [term, row] of tail.data) if (row) out.set(term, row.bytes);
+  return out;
 }
 
 function record(log: UndoLog, term: string, row: TailRow, made: number): void {

@@ -2,6 +2,15 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import { type SqlDialect, slices } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
+import {
+  danglingReference,
+  isPairKey,
+  isReference,
+  pairedTerms,
+  pairKeyOf,
+  pairsRows,
+  resolvingSelect,
+} from './paired-words.js';
 import type { PendingBatches } from './pending-batches.js';
 import { appendPending, mergePending, type PendingState } from './pending-postings.js';
 import {
@@ -179,7 +188,7 @@ export async function writePostings(
   const unknown = ordered.filter(
     (b) => b.grp <= lastOld && !(cached(b) && (tail!.complete || tail!.data.has(b.term))),
   );
-  const existing = await readBlocks(db, dialect, namespace, unknown);
+  const { rows: existing, pairs, references } = await readBlocks(db, dialect, namespace, unknown);
   // What the cache holds after this batch: the group of its last document, complete when the batch
   // started that group.
   let next: TailBlocks | undefined;
@@ -244,6 +253,9 @@ export async function writePostings(
     }
     if (data !== null) upserts.push([namespace, change.term, change.grp, data]);
     else if (current !== undefined) emptied.push([change.term, change.grp]);
+  }
+  if (pairs.length > 0 || references.length > 0) {
+    splitPairs(pairs, references, ordered, existing, namespace, upserts, emptied);
   }
   for (const slice of slices(emptied, (dialect.maxParams - 1) / 2)) {
     const sql = `DELETE FROM engram_postings WHERE ns = ? AND (term, grp) IN (VALUES ${termBlocks(slice.length)})`;
@@ -338,8 +350,39 @@ async function storedDocs(
 }
 
 /**
- * The current postings of the given (term, group) rows that exist, by term then group. Read by term from
- * the lowest group wanted up, an index range per term on both databases (a row-value IN over VALUES is
+ * A batch touching a term of a paired row (paired-words.ts) splits it: the pair goes, and each of its
+ * two terms gets a row of its own, the batch's new bytes or, for a term the batch leaves alone, the
+ * pair's. A split is not paired again: only a bulk add leaving a group pairs (posting-tails.ts). A
+ * reference whose stem row changes gets the bytes it named, should the batch leave it alone (an edit
+ * changes both, as they hold the same documents).
+ */
+function splitPairs(
+  pairs: readonly [key: string, grp: number][],
+  references: readonly [word: string, grp: number, stem: string][],
+  ordered: readonly BlockChange[],
+  existing: ReadonlyMap<string, ReadonlyMap<number, Uint8Array>>,
+  namespace: string,
+  upserts: SqlParam[][],
+  emptied: [string, number][],
+): void {
+  const changed = new Set(ordered.map((b) => `${b.grp} ${b.term}`));
+  for (const [key, grp] of pairs) {
+    emptied.push([key, grp]);
+    for (const term of pairedTerms(key)) {
+      if (!changed.has(`${grp} ${term}`)) upserts.push([namespace, term, grp, existing.get(term)!.get(grp)!]);
+    }
+  }
+  for (const [word, grp, stem] of references) {
+    if (changed.has(`${grp} ${stem}`) && !changed.has(`${grp} ${word}`)) {
+      upserts.push([namespace, word, grp, existing.get(word)!.get(grp)!]);
+    }
+  }
+}
+
+/**
+ * The current postings of the given (term, group) rows that exist, by term then group, and the paired
+ * rows among them (SQLite, paired-words.ts), each read as both of its terms. Read by term from the
+ * lowest group wanted up, an index range per term on both databases (a row-value IN over VALUES is
  * not: SQLite scans the table for it); the few rows of other groups that come along are dropped.
  */
 async function readBlocks(
@@ -347,32 +390,53 @@ async function readBlocks(
   dialect: SqlDialect,
   namespace: string,
   wanted: readonly BlockChange[],
-): Promise<Map<string, Map<number, Uint8Array>>> {
+): Promise<{
+  rows: Map<string, Map<number, Uint8Array>>;
+  pairs: [string, number][];
+  references: [word: string, grp: number, stem: string][];
+}> {
   const out = new Map<string, Map<number, Uint8Array>>();
-  if (wanted.length === 0) return out;
+  const pairs: [string, number][] = [];
+  const references: [string, number, string][] = [];
+  if (wanted.length === 0) return { rows: out, pairs, references };
   let lowest = wanted[0]!.grp;
   for (const { grp } of wanted) lowest = Math.min(lowest, grp);
-  const terms = [...new Set(wanted.map((b) => b.term))];
+  const named = [...new Set(wanted.map((b) => b.term))];
+  const paired = pairsRows(dialect);
+  const terms = paired ? [...new Set([...named, ...named.map(pairKeyOf)])] : named;
+  const touched = new Set(paired ? wanted.map((b) => `${b.grp} ${b.term}`) : []);
   // One parameter for the whole list (SQLite: a JSON array, Postgres: an array): no statement with
   // thousands of placeholders to prepare.
   const list =
     dialect.name === 'postgres'
       ? dialect.inList('term', terms)
       : { sql: 'term IN (SELECT value FROM json_each(?))', params: [JSON.stringify(terms)] };
-  const sql = `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND ${list.sql} AND grp >= ?`;
+  // SQLite reads references as the rows they name (paired-words.ts).
+  const sql = paired
+    ? `${resolvingSelect(true)} WHERE p.ns = ? AND p.${list.sql} AND p.grp >= ?`
+    : `SELECT term, grp, data FROM engram_postings WHERE ns = ? AND ${list.sql} AND grp >= ?`;
   const params = [namespace, ...list.params, lowest];
-  for (const row of await db.all<{ term: string; grp: number | string; data: Uint8Array }>(
-    dialect.native(sql),
-    params,
-  )) {
-    let groups = out.get(row.term);
-    if (groups === undefined) {
-      groups = new Map();
-      out.set(row.term, groups);
+  type Row = { term: string; grp: number | string; data: Uint8Array; target?: string | null };
+  for (const row of await db.all<Row>(dialect.native(sql), params)) {
+    const grp = Number(row.grp);
+    if (paired && isReference(row.data)) throw danglingReference(row.term, grp, row.data);
+    if (row.target != null) references.push([row.term, grp, row.target]);
+    const held = isPairKey(row.term) ? pairedTerms(row.term) : [row.term];
+    if (held.length === 2) {
+      // A pair of a group the batch does not touch (it came along in the range) stays as it is.
+      if (!held.some((term) => touched.has(`${grp} ${term}`))) continue;
+      pairs.push([row.term, grp]);
     }
-    groups.set(Number(row.grp), row.data);
+    for (const term of held) {
+      let groups = out.get(term);
+      if (groups === undefined) {
+        groups = new Map();
+        out.set(term, groups);
+      }
+      groups.set(grp, row.data);
+    }
   }
-  return out;
+  return { rows: out, pairs, references };
 }
 
 /** `(term, group)` rows for a row-value IN; the cast types the group on Postgres, where VALUES would guess text. */

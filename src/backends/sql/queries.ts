@@ -3,6 +3,7 @@ import type { CountQuery, ListQuery } from '../../core/store-contract.js';
 import { WORD_MARK } from '../../core/text/index.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
+import { pairKeyOf, pairPrefixOf, pairsRows, resolvingSelect } from './paired-words.js';
 import { bucketOf, STEM_BUCKET_RANGE, WORD_BUCKET_CHARS } from './pending-postings.js';
 import { epochMs, MEMORY_SELECT } from './rows.js';
 
@@ -105,7 +106,9 @@ export function postingsStatement(
     postgres
       ? `SELECT ${key === 'term' ? key : `${key} AS term`}, string_agg(data, ''::bytea) AS data, string_agg(length(data)::text, ',') AS sizes, ` +
         `${kind} AS pending${stats ? ', NULL, NULL' : ''} FROM ${table} WHERE ns = ? AND ${where} GROUP BY ${key}`
-      : `SELECT term, data FROM ${table} WHERE ns = ? AND ${where}`;
+      : `SELECT term, grp, data FROM ${table} WHERE ns = ? AND ${where}`;
+  // SQLite word rows may be references to stem rows (paired-words.ts), read as the rows they name.
+  const resolving = (where: string) => `${resolvingSelect(false)} WHERE p.ns = ? AND ${where}`;
   const range = (key: string, end: string | null) =>
     end === null ? `${key} >= ?` : `${key} >= ? AND ${key} < ?`;
   // One range as always, several as a parenthesized OR of them.
@@ -119,13 +122,33 @@ export function postingsStatement(
     );
     params.push(namespace);
   }
-  if (terms.length > 0) {
-    const list = dialect.inList('term', terms);
+  // SQLite: a paired row (paired-words.ts) may hold any term's row, and a prefix's paired rows are one
+  // more range.
+  const paired = pairsRows(dialect);
+  const keys = paired ? [...new Set([...terms, ...terms.map(pairKeyOf)])] : terms;
+  const starts = paired
+    ? [...new Set([...prefixes, ...prefixes.map(pairPrefixOf).filter((p) => p !== undefined)])]
+    : prefixes;
+  const words = paired ? keys.filter((key) => key.startsWith(WORD_MARK)) : [];
+  const others = words.length > 0 ? keys.filter((key) => !key.startsWith(WORD_MARK)) : keys;
+  if (others.length > 0) {
+    const list = dialect.inList('term', others);
     selects.push(clause('engram_postings', 'term', 0, list.sql));
     params.push(namespace, ...list.params);
   }
-  for (const group of rangeGroups(prefixes.map((prefix) => [prefix, prefixEnd(prefix)] as const))) {
-    selects.push(clause('engram_postings', 'term', 0, ranges('term', group)));
+  if (words.length > 0) {
+    const list = dialect.inList('p.term', words);
+    selects.push(resolving(list.sql));
+    params.push(namespace, ...list.params);
+  }
+  for (const group of rangeGroups(starts.map((prefix) => [prefix, prefixEnd(prefix)] as const))) {
+    // A range that may hold word rows: over words as written, or everything ('').
+    const wordRows = paired && group.some(([start]) => start === '' || start.startsWith(WORD_MARK));
+    selects.push(
+      wordRows
+        ? resolving(ranges('p.term', group))
+        : clause('engram_postings', 'term', 0, ranges('term', group)),
+    );
     params.push(namespace, ...group.flatMap(([start, end]) => (end === null ? [start] : [start, end])));
   }
   if (terms.length === 0 && prefixes.length === 0) return null;

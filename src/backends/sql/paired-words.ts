@@ -1,0 +1,142 @@
+import { EngramError } from '../../core/errors.js';
+import { WORD_MARK } from '../../core/text/index.js';
+import type { SqlDialect } from './dialect.js';
+
+/**
+ * Paired rows (schema v21, SQLite only). Every word is indexed twice: under its stem and, marked, as
+ * written (`~word`, for prefixes). When a word is its own stem ("cat", "jester") and no other word of a
+ * group shares that stem, the two rows of the group hold the same bytes. A closed group keeps one row
+ * for both, keyed `=word`: in the bench corpus at 100K memories, 131K of the 200K `~word` rows, about
+ * 9 MiB of an 80 MiB file (posting-tails.ts pairs a group's rows when a bulk add leaves it).
+ *
+ * `=` sorts apart from stems (letters and digits) and from `~`, so the paired rows of a prefix are one
+ * more key range. Readers ask for the pair key beside every term and prefix and read a paired row as
+ * both of its terms; a writer that changes either term of a pair splits it first (posting-writes.ts).
+ * Postgres never pairs: its postings are a small part of its size, and a read there would pay a second
+ * index probe per term.
+ */
+export const PAIR_MARK = '=';
+
+/** Whether the dialect's posting rows may be paired. */
+export const pairsRows = (dialect: SqlDialect): boolean => dialect.name === 'sqlite';
+
+/** The pair key that may hold `term`'s row: `=w` for the stem `w` and for the word key `~w`. */
+export function pairKeyOf(term: string): string {
+  return PAIR_MARK + (term.startsWith(WORD_MARK) ? term.slice(WORD_MARK.length) : term);
+}
+
+/** The pair keys a prefix of terms may meet: none for '' (its range holds them all). */
+export function pairPrefixOf(prefix: string): string | undefined {
+  return prefix === '' ? undefined : pairKeyOf(prefix);
+}
+
+export const isPairKey = (key: string): boolean => key.startsWith(PAIR_MARK);
+
+/** The stem and the word key a pair key stands for. */
+export function pairedTerms(key: string): [stem: string, word: string] {
+  const word = key.slice(PAIR_MARK.length);
+  return [word, WORD_MARK + word];
+}
+
+/**
+ * The words of a group whose two rows hold the same bytes: each such stem `w` with `~w` (so `w` is its
+ * own stem), in key order. `rows` must hold every row of the group.
+ */
+export function pairableWords(rows: ReadonlyMap<string, Uint8Array>): string[] {
+  const out: string[] = [];
+  for (const [term, bytes] of rows) {
+    if (term.startsWith(WORD_MARK) || isPairKey(term)) continue;
+    const twin = rows.get(WORD_MARK + term);
+    if (twin !== undefined && sameBytes(bytes, twin)) out.push(term);
+  }
+  return out.sort();
+}
+
+/**
+ * A word row that holds the same bytes as a stem row of its group, yet is no pair (its stem is another
+ * word: "running" and "run" where only "running" occurs), is written as a reference to that row: these
+ * two bytes, then the stem's UTF-8. No posting list starts so (a continuation byte over a zero is a
+ * number our varints never write), so a reference is never read as postings. Readers of word rows
+ * resolve it in their statement (`resolvingSelect`). 50K rows and 1.9 MiB of the 100K bench file.
+ *
+ * Both rows hold the same documents, so an edit or a delete that changes one changes the other: the
+ * writer that reads a reference (posting-writes.ts) always meets its target in the same batch.
+ */
+const REFERENCE = [0x80, 0x00] as const;
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+export function referenceTo(stem: string): Uint8Array {
+  const name = utf8.encode(stem);
+  const out = new Uint8Array(REFERENCE.length + name.length);
+  out.set(REFERENCE);
+  out.set(name, REFERENCE.length);
+  return out;
+}
+
+export const isReference = (bytes: Uint8Array): boolean =>
+  bytes.length >= 2 && bytes[0] === REFERENCE[0] && bytes[1] === REFERENCE[1];
+
+/** The stem a reference names. */
+export const referenceTarget = (bytes: Uint8Array): string => text.decode(bytes.subarray(REFERENCE.length));
+
+/** A reference whose stem row is missing: the index is corrupt (never read as postings). */
+export function danglingReference(term: string, grp: number, bytes: Uint8Array): EngramError {
+  return new EngramError(
+    'STORAGE',
+    `corrupt text index: the row of "${term}" in group ${grp} names the row of "${referenceTarget(bytes)}", which does not exist`,
+  );
+}
+
+/**
+ * A select of `engram_postings` rows (aliased `p`, so conditions name `p.ns`, `p.term`) whose references
+ * are read as the rows they name: `term`, `grp`, `data` resolved, and with `target` the stem a reference
+ * named (else null). A row that is no reference joins nothing: its key is null, which SQLite never seeks.
+ */
+export function resolvingSelect(target: boolean): string {
+  return (
+    `SELECT p.term, p.grp, coalesce(t.data, p.data) AS data${target ? ', t.term AS target' : ''} ` +
+    'FROM engram_postings p LEFT JOIN engram_postings t ON t.ns = p.ns AND t.grp = p.grp AND ' +
+    "t.term = (CASE WHEN substr(p.data, 1, 2) = x'8000' THEN CAST(substr(p.data, 3) AS TEXT) END)"
+  );
+}
+
+/**
+ * The word rows of a group (not paired) that may be written as references (`referenceTo`), each with
+ * the stem row holding the same bytes, when the reference is the shorter. `rows`: every row of the group;
+ * `twins`: the terms written as pairs.
+ */
+export function referableWords(
+  rows: ReadonlyMap<string, Uint8Array>,
+  twins: ReadonlySet<string>,
+): [word: string, stem: string][] {
+  const stems = new Map<string, string>();
+  for (const term of [...rows.keys()].sort()) {
+    if (term.startsWith(WORD_MARK) || isPairKey(term) || twins.has(term)) continue;
+    const key = byteKey(rows.get(term)!);
+    if (!stems.has(key)) stems.set(key, term);
+  }
+  const out: [string, string][] = [];
+  for (const [term, bytes] of rows) {
+    if (!term.startsWith(WORD_MARK) || twins.has(term)) continue;
+    const stem = stems.get(byteKey(bytes));
+    if (stem !== undefined && REFERENCE.length + utf8.encode(stem).length < bytes.length)
+      out.push([term, stem]);
+  }
+  return out;
+}
+
+/** The bytes as a string of one unit each, to key a Map by content (a UTF-8 decode would merge invalid runs). */
+function byteKey(bytes: Uint8Array): string {
+  let out = '';
+  for (let at = 0; at < bytes.length; at += 4096) {
+    out += String.fromCharCode(...bytes.subarray(at, at + 4096));
+  }
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
