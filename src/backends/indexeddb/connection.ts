@@ -1,7 +1,7 @@
 import { openDB } from 'idb';
 import { EngramError, storageError } from '../../core/errors.js';
 import { loadLanguage } from '../../core/text/index.js';
-import { LanguagesToLoad } from './migrate-v7.js';
+import { LanguagesToLoad } from './rebuild-changed-text.js';
 import type { EngramDatabase, EngramSchema } from './schema.js';
 import { SCHEMA_VERSION, upgradeSchema } from './upgrade.js';
 
@@ -28,7 +28,7 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
     return await open(name, options);
   } catch (error) {
     if (!(error instanceof LanguagesToLoad)) throw error;
-    // An upgrade that indexes text again cannot wait for an import inside its transaction (migrate-v7.ts):
+    // An upgrade that indexes text again cannot wait for an import inside its transaction (rebuild-changed-text.ts):
     // it stopped, changing nothing, and names the index languages it lacks; loaded, it runs again.
     for (const language of error.languages) await loadLanguage(language);
     return open(name, options).catch((again: unknown) => {

@@ -1,10 +1,9 @@
 import type { Memory } from '../../core/model.js';
 import { analyzerFor, isLanguageLoaded, LANGUAGE_META } from '../../core/text/index.js';
-import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
 import { memoryKey, memoryRange, namespaceRange } from './keys.js';
 import { PendingRequests } from './pending-requests.js';
 import { emptyStats } from './rows.js';
-import type { EngramDatabase, MemoryRow, UpgradeTransaction } from './schema.js';
+import type { MemoryRow, UpgradeTransaction } from './schema.js';
 import { TextIndexWriter } from './text-writer.js';
 
 /** Memory rows read per request. */
@@ -17,28 +16,27 @@ const PAGE = 1000;
  */
 export class LanguagesToLoad extends Error {
   constructor(readonly languages: readonly unknown[]) {
-    super(`IndexedDB upgrade to v7 needs the index languages ${languages.join(', ')} loaded first`);
+    super(`IndexedDB upgrade needs the index languages ${languages.join(', ')} loaded first`);
   }
 }
 
 /**
- * v6 -> v7, inside the upgrade transaction: normalisation keeps the marks other scripts spell with and
- * composes again what decomposition split (words.ts normalizeWord), so Korean, kana with voicing marks,
- * Indic and Thai text and Greek words ending in sigma get other index keys. The memory rows are read once,
- * in pages; each namespace holding such a text has its text index rebuilt from the stored content, in its
- * index language (see LanguagesToLoad).
- * Other namespaces, records, the change feed and sequence numbers stay as they are.
+ * Inside the upgrade transaction, for changes of the index keys of some texts (v7's folding, v8's
+ * segmentation): the memory rows are read once, in pages; each namespace holding a text that
+ * `indexedOtherwise` names has its text index rebuilt from the stored content, in its index language (see
+ * LanguagesToLoad). Other namespaces, records, the change feed and sequence numbers stay as they are.
  */
-export async function migrateToVersion7(_db: EngramDatabase, tx: UpgradeTransaction): Promise<void> {
+export async function rebuildChangedText(
+  tx: UpgradeTransaction,
+  indexedOtherwise: (content: string) => boolean,
+): Promise<void> {
   const memories = tx.objectStore('memories');
-  const refolded = new Set<string>();
+  const changed = new Set<string>();
   for (let after: string | undefined; ; ) {
     const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true);
     const rows: MemoryRow[] = await memories.getAll(range, PAGE);
     for (const { memory } of rows) {
-      if (!refolded.has(memory.namespace) && indexedOtherwiseBeforeRefold(memory.content)) {
-        refolded.add(memory.namespace);
-      }
+      if (!changed.has(memory.namespace) && indexedOtherwise(memory.content)) changed.add(memory.namespace);
     }
     if (rows.length < PAGE) break;
     const last = rows[rows.length - 1]!.memory;
@@ -46,7 +44,7 @@ export async function migrateToVersion7(_db: EngramDatabase, tx: UpgradeTransact
   }
   const meta = tx.objectStore('meta');
   const languages = new Map<string, unknown>();
-  for (const namespace of refolded) languages.set(namespace, await meta.get([namespace, LANGUAGE_META]));
+  for (const namespace of changed) languages.set(namespace, await meta.get([namespace, LANGUAGE_META]));
   const missing = new Set([...languages.values()].filter((language) => !isLanguageLoaded(language)));
   if (missing.size > 0) throw new LanguagesToLoad([...missing]);
   for (const [namespace, language] of languages) await rebuildNamespace(tx, namespace, language);

@@ -1,10 +1,11 @@
 import type { IDBPDatabase } from 'idb';
+import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
 import { migrateToVersion2 } from './migrate-v2.js';
 import { migrateToVersion3 } from './migrate-v3.js';
 import { migrateToVersion4 } from './migrate-v4.js';
 import { migrateToVersion5 } from './migrate-v5.js';
 import { migrateToVersion6 } from './migrate-v6.js';
-import { migrateToVersion7 } from './migrate-v7.js';
+import { rebuildChangedText } from './rebuild-changed-text.js';
 import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
@@ -29,7 +30,8 @@ export async function upgradeSchema(
   if (oldVersion < 6 && target >= 6) await migrateToVersion6(db, tx);
   // Every existing database: its text was indexed with the folding before v7, rebuilt where the keys changed
   // (after v2's or v3's rebuild, which already use today's, such a namespace is indexed a second time: harmless).
-  if (oldVersion >= 1 && oldVersion < 7 && target >= 7) await migrateToVersion7(db, tx);
+  if (oldVersion >= 1 && oldVersion < 7 && target >= 7)
+    await rebuildChangedText(tx, indexedOtherwiseBeforeRefold);
 }
 
 /**
