@@ -249,6 +249,37 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await uncached.close();
   }, 120_000);
 
+  it('a reference whose stem row is gone is a corrupt index: a STORAGE error, never postings', async () => {
+    const store = new SqlJsStore({ sqlJs: SQL });
+    const mem = await open(store);
+    const ids: string[] = [];
+    for (let start = 0; start < BLOCK_DOCS + 100; start += 1000) {
+      const count = Math.min(1000, BLOCK_DOCS + 100 - start);
+      const batch = Array.from({ length: count }, (_, i) => ({ content: `${text(start + i)} jumping` }));
+      ids.push(...(await mem.addMany(batch)).map((m) => m.id));
+    }
+    const db = new SQL.Database(await store.export());
+    await store.close();
+    expect(
+      db.exec("SELECT count(*) FROM engram_postings WHERE term = '~jumping' AND grp = 0")[0]!.values,
+    ).toEqual([[1]]);
+    db.run("DELETE FROM engram_postings WHERE term = 'jump' AND grp = 0");
+    const file = db.export();
+    db.close();
+    const reopened = await open(
+      new SqlJsStore({ sqlJs: SQL, persist: { load: async () => file, save: async () => {} } }),
+    );
+    const corrupt = {
+      code: 'STORAGE',
+      message: expect.stringMatching(/corrupt text index.*"~jumping" in group 0.*"jump"/),
+    };
+    await expect(reopened.search('jum*')).rejects.toMatchObject(corrupt);
+    // A delete reads the row to rewrite it: the same error, and the memory stays.
+    await expect(reopened.remove(ids[3]!)).rejects.toMatchObject(corrupt);
+    expect(await reopened.get(ids[3]!)).not.toBeNull();
+    await reopened.close();
+  }, 120_000);
+
   it('forgets a rolled-back batch that had left its group and written the rows it left', async () => {
     const cached = new SqlJsStore({ sqlJs: SQL });
     const uncached = new UncachedStore({ sqlJs: SQL });

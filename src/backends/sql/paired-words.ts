@@ -110,29 +110,33 @@ export function referableWords(
   rows: ReadonlyMap<string, Uint8Array>,
   twins: ReadonlySet<string>,
 ): [word: string, stem: string][] {
-  const stems = new Map<string, string>();
-  for (const term of [...rows.keys()].sort()) {
+  // Stem rows by a hash of their bytes; a word row's candidates are then compared byte for byte.
+  const stems = new Map<number, string[]>();
+  for (const [term, bytes] of rows) {
     if (term.startsWith(WORD_MARK) || isPairKey(term) || twins.has(term)) continue;
-    const key = byteKey(rows.get(term)!);
-    if (!stems.has(key)) stems.set(key, term);
+    const hash = hashBytes(bytes);
+    const list = stems.get(hash);
+    if (list === undefined) stems.set(hash, [term]);
+    else list.push(term);
   }
   const out: [string, string][] = [];
   for (const [term, bytes] of rows) {
     if (!term.startsWith(WORD_MARK) || twins.has(term)) continue;
-    const stem = stems.get(byteKey(bytes));
-    if (stem !== undefined && REFERENCE.length + utf8.encode(stem).length < bytes.length)
-      out.push([term, stem]);
+    let stem: string | undefined;
+    // The least of the stems holding the same bytes, so that the choice does not hang on the Map's order.
+    for (const candidate of stems.get(hashBytes(bytes)) ?? []) {
+      if ((stem === undefined || candidate < stem) && sameBytes(rows.get(candidate)!, bytes)) stem = candidate;
+    }
+    if (stem !== undefined && REFERENCE.length + utf8.encode(stem).length < bytes.length) out.push([term, stem]);
   }
   return out;
 }
 
-/** The bytes as a string of one unit each, to key a Map by content (a UTF-8 decode would merge invalid runs). */
-function byteKey(bytes: Uint8Array): string {
-  let out = '';
-  for (let at = 0; at < bytes.length; at += 4096) {
-    out += String.fromCharCode(...bytes.subarray(at, at + 4096));
-  }
-  return out;
+/** FNV-1a of the bytes: a Map key for rows to compare. */
+function hashBytes(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
