@@ -10,17 +10,12 @@ import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import {
-  createMemory,
-  exportEntries,
-  InMemoryStore,
-  importEntries,
-  type MemoryStore,
-} from '../../src/index.js';
+import { createMemory, type MemoryStore } from '../../src/index.js';
 import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
 import { withReplayedSchema } from '../fixtures/postgres-dump.js';
 import { REFOLD_NAMESPACES, REFOLD_QUERIES } from '../fixtures/refold-dataset.js';
+import { expectAsReference as expectAsFresh } from './fixture-answers.js';
 
 // Databases written by commit 88475b0 (test/fixtures/write-refold-fixtures.ts), the last code that stripped
 // every mark and never composed again: its Korean was indexed as jamo, its kana without voicing marks, its
@@ -36,36 +31,8 @@ const dir = await mkdtemp(join(tmpdir(), 'engram-refold-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const { scripts, german, plain } = REFOLD_NAMESPACES;
-const languageOf = (namespace: string) => (namespace === german ? 'german' : undefined);
-
-type Answers = Record<string, Array<{ id: string; score: number }>>;
-
-async function answers(store: MemoryStore, namespace: string): Promise<Answers> {
-  const mem = await createMemory({ store, namespace, language: languageOf(namespace) });
-  const out: Answers = {};
-  for (const query of REFOLD_QUERIES[namespace]!) {
-    out[query] = (await mem.search(query)).map((hit) => ({ id: hit.memory.id, score: hit.score }));
-  }
-  return out;
-}
-
-/** What a store of today's code answers once fed the upgraded store's records (languages recorded first). */
-async function reference(upgraded: MemoryStore): Promise<MemoryStore> {
-  const fresh = new InMemoryStore();
-  await createMemory({ store: fresh, namespace: german, language: 'german' });
-  await importEntries(fresh, exportEntries(upgraded));
-  return fresh;
-}
-
-/** The store answers every query, and counts its text, as the reference does. */
-async function expectAsReference(store: MemoryStore): Promise<void> {
-  const fresh = await reference(store);
-  for (const namespace of [scripts, german, plain]) {
-    const expected = await answers(fresh, namespace);
-    expect(await answers(store, namespace), namespace).toEqual(expected);
-    expect(await store.textStats!(namespace)).toEqual(await fresh.textStats!(namespace));
-  }
-}
+const fixture = { queries: REFOLD_QUERIES, languages: { [german]: 'german' as const } };
+const expectAsReference = (store: MemoryStore) => expectAsFresh(store, fixture);
 
 /** The upgraded store answers as the reference does, and the reference's answers are right. */
 async function expectRefolded(store: MemoryStore): Promise<void> {
