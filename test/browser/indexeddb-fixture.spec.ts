@@ -16,8 +16,11 @@ import expectedV4Url from '../fixtures/indexeddb-v4-expected.json?url';
 import imageV5Url from '../fixtures/indexeddb-v5.json?url';
 import expectedV5Url from '../fixtures/indexeddb-v5-expected.json?url';
 import refoldImageUrl from '../fixtures/indexeddb-v6-refold.json?url';
+import segmentImageUrl from '../fixtures/indexeddb-v7-segment.json?url';
+import { SEGMENT_NAMESPACES, SEGMENT_QUERIES } from '../fixtures/segment-dataset.js';
 import { expectedState, NS, readState } from '../fixtures/v4-dataset.js';
 import expectedUrl from '../fixtures/v4-expected.json?url';
+import { expectAsReference } from '../migrations/fixture-answers.js';
 
 /**
  * Recreates the fixture image in Chromium's IndexedDB, opens it with today's store (upgrading it) and
@@ -83,7 +86,7 @@ it('IndexedDB in Chromium: a v5 database from the fixture opens, upgrades to v6 
 
 // The refold fixture (write-refold-fixtures.ts, commit 88475b0, schema v6): Korean indexed as jamo pairs, kana
 // without voicing marks, in an English and a German namespace, whose analyzer the v7 step may need loaded
-// first (connect then opens twice, see migrate-v7.ts).
+// first (connect then opens twice, see rebuild-changed-text.ts).
 it("IndexedDB in Chromium: a v6 database of the old folding upgrades to v7 and answers with today's keys", async () => {
   const loaded = (await (await fetch(refoldImageUrl)).json()) as IndexedDBImage;
   expect(loaded.version).toBe(6);
@@ -103,6 +106,32 @@ it("IndexedDB in Chromium: a v6 database of the old folding upgrades to v7 and a
     'Die Häuser am Fluss sind alt',
     'Ich trinke Kaffee im Haus',
   ]);
+  await store.close();
+  const raw = await openDB(name);
+  expect(raw.version).toBe(SCHEMA_VERSION);
+  raw.close();
+});
+
+// The segment fixture (write-segment-fixtures.ts, commit 2a4997f, schema v7): each run of Thai, Lao, Khmer or
+// Myanmar letters one word. v8 splits them with Chromium's own ICU dictionaries: the upgraded database answers
+// as a fresh store of today's code in the same browser, and finds words from the middle of a run.
+it("IndexedDB in Chromium: a v7 database of one-word Thai runs upgrades to v8 and answers with today's words", async () => {
+  const loaded = (await (await fetch(segmentImageUrl)).json()) as IndexedDBImage;
+  expect(loaded.version).toBe(7);
+  const name = `engram-segment-${Date.now()}`;
+  await loadIndexedDB(name, loaded);
+  const store = new IndexedDBStore({ name });
+  await expectAsReference(store, {
+    queries: SEGMENT_QUERIES,
+    languages: { [SEGMENT_NAMESPACES.german]: 'german' },
+  });
+  const scripts = await createMemory({ store, namespace: SEGMENT_NAMESPACES.scripts });
+  const contents = async (query: string) =>
+    (await scripts.search(query)).map((hit) => hit.memory.content).sort();
+  expect(await contents('กิน')).toEqual(['ฉันชอบกินข้าวผัดตอนเช้า', 'เขาชอบกินข้าวมันไก่']);
+  expect(await contents('"ข้าวผัด"')).toEqual(['ฉันชอบกินข้าวผัดตอนเช้า']);
+  expect(await contents('ກິນ')).toEqual(['ຂ້ອຍມັກກິນເຂົ້າໜຽວ']);
+  expect(await contents('ចូលចិត្ត')).toEqual(['ខ្ញុំចូលចិត្តញ៉ាំបាយ']);
   await store.close();
   const raw = await openDB(name);
   expect(raw.version).toBe(SCHEMA_VERSION);

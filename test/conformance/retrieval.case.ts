@@ -212,6 +212,32 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(await mem.search(`\u0915${'\u093f'.repeat(900)}`)).toEqual([]);
     });
 
+    it('splits Thai, Lao, Khmer and Myanmar into dictionary words: a word inside a sentence, a phrase, a prefix', async () => {
+      const mem = await ctx.memory();
+      const [rice, padThai, work, lao, khmer, myanmar] = await mem.addMany([
+        { content: 'ฉันชอบกินข้าวผัดตอนเช้า' },
+        // "ผัด" before "ข้าว": both words, not the phrase "ข้าวผัด".
+        { content: 'ผัดไทยและข้าวสวย' },
+        { content: 'ผมกำลังทำงานที่สำนักงาน' },
+        { content: 'ຂ້ອຍມັກກິນເຂົ້າໜຽວ' },
+        { content: 'ខ្ញុំចូលចិត្តញ៉ាំបាយ' },
+        { content: 'ကျွန်တော်ထမင်းစားတယ်' },
+        { content: 'plain latin' },
+      ]);
+      // One run, one word before: only a query for the run's beginning found it.
+      expect(ids(await mem.search('กิน'))).toEqual([rice!.id]);
+      expect(ids(await mem.search('ตอน*'))).toEqual([rice!.id]);
+      expect(ids(await mem.search('"ข้าวผัด"'))).toEqual([rice!.id]);
+      expect(ids(await mem.search('ข้าว')).sort()).toEqual([rice!.id, padThai!.id].sort());
+      expect(ids(await mem.search('ข้าว -กิน'))).toEqual([padThai!.id]);
+      // SARA AM ("ทำ", "สำ"): typed composed, indexed decomposed, found either way.
+      expect(ids(await mem.search('ทำงาน'))).toEqual([work!.id]);
+      expect(ids(await mem.search('สำนัก*'))).toEqual([work!.id]);
+      expect(ids(await mem.search('ເຂົ້າ'))).toEqual([lao!.id]);
+      expect(ids(await mem.search('ចូលចិត្ត'))).toEqual([khmer!.id]);
+      expect(ids(await mem.search('တယ်'))).toEqual([myanmar!.id]);
+    });
+
     it('finds one CJK character wherever it stands in a run: first, inside, last or alone', async () => {
       const mem = await ctx.memory();
       const [first, inside, last, alone] = await mem.addMany([

@@ -20,9 +20,31 @@ const FOLDED_SCRIPTS = ['Inherited', 'Latin', 'Greek', 'Cyrillic', 'Hebrew', 'Ar
 const dropped = (char: string) =>
   /^\p{M}$/u.test(char) && char !== '\u3099' && char !== '\u309a' && FOLDED_SCRIPTS.some((s) => s.test(char));
 
+const segmenter = new Intl.Segmenter('th', { granularity: 'word' });
+const dictionaryScripts = /(\p{Script=Thai}|\p{Script=Lao}|\p{Script=Khmer}|\p{Script=Myanmar})/u;
+
+/**
+ * Since schema v20, runs of Thai, Lao, Khmer and Myanmar split as the runtime's dictionary does: read with
+ * SARA AM composed (folding decomposes it), each word-like segment decomposed again.
+ */
+function segmented(word: string): string[] {
+  if (!dictionaryScripts.test(word)) return [word];
+  const runs = word.split(/((?:\p{Script=Thai}|\p{Script=Lao}|\p{Script=Khmer}|\p{Script=Myanmar})+)/u);
+  return runs.flatMap((part) =>
+    dictionaryScripts.test(part)
+      ? [...segmenter.segment(part.replace(/\u0e4d\u0e32/gu, '\u0e33').replace(/\u0ecd\u0eb2/gu, '\u0eb3'))]
+          .filter((s) => s.isWordLike)
+          .map((s) => s.segment.normalize('NFKD'))
+      : part === ''
+        ? []
+        : [part],
+  );
+}
+
 /**
  * The index format before languages existed: NFKD, diacritics dropped, composed again, lower case, final
- * sigma as σ (since schema v19; marks of other scripts kept), Porter, both keys.
+ * sigma as σ (since schema v19; marks of other scripts kept), Thai and its neighbours segmented (v20), Porter,
+ * both keys.
  */
 function englishBefore(text: string): { length: number; terms: Map<string, number> } {
   const fold = (w: string) =>
@@ -38,7 +60,7 @@ function englishBefore(text: string): { length: number; terms: Map<string, numbe
   const runEnds: string[] = [];
   for (const word of fold(text).match(/[\p{L}\p{N}][\p{L}\p{M}\p{N}]*/gu) ?? []) {
     if (!cjk.test(word)) {
-      words.push(word);
+      words.push(...segmented(word));
       continue;
     }
     const runs =
@@ -74,6 +96,7 @@ describe('languages', () => {
       "Café CAFÉ naïve résumé — didn't ﬁle ㎒ 東京都に住んでいます 서울특별시 x",
       'हिंदी सीखना, สวัสดีครับ, ｶﾞｯｺｳ, ΟΔΟΣ Ἀθῆναι, שָׁלוֹם, مَرْحَبًا, 葛\u{E0100}飾',
       'Die Häuser am Fluss; las informaciones; nous avons mangé',
+      'ผมกำลังทำงานที่สำนักงาน, ซื้อiPhoneรุ่นใหม่2เครื่อง, ຂ້ອຍດື່ມນ້ຳ, ខ្ញុំចូលចិត្តញ៉ាំបាយ, ကျွန်တော်ထမင်းစားတယ်',
     ];
     for (const text of texts) {
       expect(indexText(text), text).toEqual(englishBefore(text));

@@ -53,7 +53,7 @@ const expectedV4 = await expectedState(
 );
 // The same dataset written by commit 4d04ec0, the last code on IndexedDB schema v5, with what that code
 // read (write-indexeddb-fixture.ts). Compared as recorded, but searches as today's code ranks them: v7
-// indexes the fixture's Korean and Japanese text under new keys (migrate-v7.ts), which moves every score
+// indexes the fixture's Korean and Japanese text under new keys (rebuild-changed-text.ts), which moves every score
 // of its namespace.
 const idbImageV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5.json'), 'utf8')) as IndexedDBImage;
 const recordedV5 = await expectedState(

@@ -1,5 +1,6 @@
 import type { IDBPDatabase } from 'idb';
 import { indexedOtherwiseBeforeRefold } from '../../core/text/refold.js';
+import { indexedOtherwiseBeforeSegmenting } from '../../core/text/resegment.js';
 import { migrateToVersion2 } from './migrate-v2.js';
 import { migrateToVersion3 } from './migrate-v3.js';
 import { migrateToVersion4 } from './migrate-v4.js';
@@ -10,7 +11,7 @@ import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
 // (migrate-v2 rewrites rows and the text index) without the types importing it back.
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
 export async function upgradeSchema(
@@ -28,10 +29,15 @@ export async function upgradeSchema(
   // Every database below v5, a new one too, still keys its memory rows by key path: they move once.
   if (oldVersion < 5 && target >= 5) await migrateToVersion5(db, tx);
   if (oldVersion < 6 && target >= 6) await migrateToVersion6(db, tx);
-  // Every existing database: its text was indexed with the folding before v7, rebuilt where the keys changed
-  // (after v2's or v3's rebuild, which already use today's, such a namespace is indexed a second time: harmless).
-  if (oldVersion >= 1 && oldVersion < 7 && target >= 7)
-    await rebuildChangedText(tx, indexedOtherwiseBeforeRefold);
+  // Every existing database: its text was indexed with the keys of its version. v7 folds by script (refold.ts),
+  // v8 splits Thai, Lao, Khmer and Myanmar by dictionary (resegment.ts); the namespaces holding a text that a
+  // step to take indexes otherwise are rebuilt, once for all of them, with today's keys (after v2's or v3's
+  // rebuild, which already use today's, such a namespace is indexed a second time: harmless).
+  const changes: Array<(content: string) => boolean> = [];
+  if (oldVersion >= 1 && oldVersion < 7 && target >= 7) changes.push(indexedOtherwiseBeforeRefold);
+  if (oldVersion >= 1 && oldVersion < 8 && target >= 8) changes.push(indexedOtherwiseBeforeSegmenting);
+  if (changes.length > 0)
+    await rebuildChangedText(tx, (content) => changes.some((changed) => changed(content)));
 }
 
 /**

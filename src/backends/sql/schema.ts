@@ -6,6 +6,7 @@ import { addPendingPostings, rebucketPending } from './pending-postings.js';
 import { reencodePostings } from './reencode-postings.js';
 import { refoldText } from './refold-text.js';
 import { reindexText } from './reindex-text.js';
+import { resegmentText } from './resegment-text.js';
 import { addVectorColumns } from './vector-columns.js';
 
 /**
@@ -159,6 +160,10 @@ const MIGRATIONS: Migration[] = [
   // voicing marks, Indic and Thai vowel signs), and Greek final sigma folds to σ (words.ts normalizeWord):
   // each namespace holding such a text has its text index rebuilt from content (refold-text.ts).
   { run: refoldText },
+  // v20: runs of Thai, Lao, Khmer and Myanmar letters are split into the words of the runtime's dictionary
+  // (Intl.Segmenter; words.ts splitWords), not kept as one word: each namespace holding a text split otherwise
+  // has its text index rebuilt from content (resegment-text.ts).
+  { run: resegmentText },
 ];
 
 /** The tables whose rows are the change feed's entries (v18), with the entity each row names. */

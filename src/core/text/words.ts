@@ -41,6 +41,21 @@ const CJK =
   /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]/u;
 const CJK_RUNS =
   /([\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+)|[^\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}]+/gu;
+/**
+ * Scripts written without spaces whose words a dictionary finds: Thai, Lao, Khmer and Myanmar. Their runs are
+ * split by the runtime's word segmenter (ICU's dictionaries), not into pairs.
+ */
+export const SEGMENTED = /[\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+const SEGMENTED_RUNS =
+  /([\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]+)|[^\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]+/gu;
+/** Text that splitWords splits further than its Unicode words: CJK runs into pairs, the scripts above by dictionary. */
+const SPLIT_FURTHER =
+  /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+/** Thai and Lao SARA AM as normalizeWord leaves it, decomposed (NIKHAHIT + SARA AA), and composed. */
+const DECOMPOSED_AM = /\u0e4d\u0e32|\u0ecd\u0eb2/g;
+const COMPOSED_AM = /[\u0e33\u0eb3]/g;
+const composeAm = (am: string) => (am === '\u0e4d\u0e32' ? '\u0e33' : '\u0eb3');
+const decomposeAm = (am: string) => (am === '\u0e33' ? '\u0e4d\u0e32' : '\u0ecd\u0eb2');
 
 /**
  * Normalise one word WITHOUT stemming (for prefixes): NFKD, diacritics folded (FOLDED_MARKS), composed
@@ -72,20 +87,67 @@ function bigrams(run: string): string[] {
   return out;
 }
 
+/**
+ * The runtime's word segmenter, made on first use; null where the runtime has none (Intl.Segmenter is
+ * missing in some older engines): there a run of the SEGMENTED scripts stays one word, as before v20.
+ * The locale is fixed so that the default locale's tailorings cannot change the index: ICU picks the
+ * dictionary by script, so 'th' serves Lao, Khmer and Myanmar alike.
+ */
+let segmenter: Intl.Segmenter | null | undefined;
+
+function wordSegmenter(): Intl.Segmenter | null {
+  if (segmenter === undefined) {
+    segmenter =
+      typeof Intl.Segmenter === 'function' ? new Intl.Segmenter('th', { granularity: 'word' }) : null;
+  }
+  return segmenter;
+}
+
+/**
+ * A normalised word holding letters of the SEGMENTED scripts: each run of them split into the dictionary's
+ * words (the segments ICU calls word-like), the rest of the word ("iphone" glued to Thai) kept apart.
+ * normalizeWord decomposes SARA AM (a compatibility character), which ICU's dictionaries do not hold: "กำลัง"
+ * would split as "กํา|ลัง". The run is segmented with it composed again, each word decomposed back.
+ */
+function splitSegmented(word: string, out: string[]): void {
+  const words = wordSegmenter();
+  if (words === null) {
+    out.push(word);
+    return;
+  }
+  for (const [part, run] of word.matchAll(SEGMENTED_RUNS)) {
+    if (run === undefined) {
+      for (const piece of part.match(WORD) ?? []) out.push(piece);
+      continue;
+    }
+    const composed = run.replace(DECOMPOSED_AM, composeAm);
+    for (const { segment, isWordLike } of words.segment(composed)) {
+      if (!isWordLike) continue;
+      const decomposed = composed === run ? segment : segment.replace(COMPOSED_AM, decomposeAm);
+      for (const piece of decomposed.match(WORD) ?? []) out.push(piece);
+    }
+  }
+}
+
 function splitCjk(word: string, out: string[]): void {
   for (const [part, run] of word.matchAll(CJK_RUNS)) {
     if (run !== undefined) out.push(...bigrams(run));
+    else if (SEGMENTED.test(part)) splitSegmented(part, out);
     else out.push(part);
   }
 }
 
-/** The normalised, unstemmed words of a text, in order (CJK runs as character pairs). */
+/**
+ * The normalised, unstemmed words of a text, in order: CJK runs as character pairs, runs of Thai, Lao, Khmer
+ * and Myanmar as the runtime's dictionary splits them.
+ */
 export function splitWords(text: string): string[] {
   const words = normalizeWord(text).match(WORD) ?? [];
-  if (ASCII.test(text) || !CJK.test(text)) return words;
+  if (ASCII.test(text) || !SPLIT_FURTHER.test(text)) return words;
   const out: string[] = [];
   for (const word of words) {
     if (CJK.test(word)) splitCjk(word, out);
+    else if (SEGMENTED.test(word)) splitSegmented(word, out);
     else out.push(word);
   }
   return out;
