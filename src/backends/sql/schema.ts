@@ -164,6 +164,11 @@ const MIGRATIONS: Migration[] = [
   // (Intl.Segmenter; words.ts splitWords), not kept as one word: each namespace holding a text split otherwise
   // has its text index rebuilt from content (resegment-text.ts).
   { run: resegmentText },
+  // v21 (SQLite): a group a bulk add leaves keeps a word's stem and word rows as one paired row (`=word`) when
+  // they agree, and a word row holding another stem row's bytes as a reference to it (paired-words.ts).
+  // Nothing to convert: rows written before stay as they are, and readers take both forms. The version
+  // keeps older code, which reads neither, from opening a file that holds them.
+  () => [],
 ];
 
 /** The tables whose rows are the change feed's entries (v18), with the entity each row names. */
