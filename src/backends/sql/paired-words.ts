@@ -125,9 +125,11 @@ export function referableWords(
     let stem: string | undefined;
     // The least of the stems holding the same bytes, so that the choice does not hang on the Map's order.
     for (const candidate of stems.get(hashBytes(bytes)) ?? []) {
-      if ((stem === undefined || candidate < stem) && sameBytes(rows.get(candidate)!, bytes)) stem = candidate;
+      if ((stem === undefined || candidate < stem) && sameBytes(rows.get(candidate)!, bytes))
+        stem = candidate;
     }
-    if (stem !== undefined && REFERENCE.length + utf8.encode(stem).length < bytes.length) out.push([term, stem]);
+    if (stem !== undefined && REFERENCE.length + utf8.encode(stem).length < bytes.length)
+      out.push([term, stem]);
   }
   return out;
 }
