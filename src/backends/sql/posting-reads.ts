@@ -62,8 +62,7 @@ export async function readSearchPostings(
   const pieces: Array<[string, Uint8Array]> = [];
   let entries: ((data: Uint8Array) => [string, Uint8Array][]) | undefined;
   let stats = NO_STATS;
-  let asked: ((key: string) => string[]) | undefined;
-  const seen = new Set<string>();
+  let asked: ((key: string) => readonly string[]) | undefined;
   for (const { term, grp, data, sizes, pending, docs, tokens } of rows) {
     const kind = Number(pending ?? 0);
     if (kind === 2) {
@@ -76,10 +75,8 @@ export async function readSearchPostings(
       const piece = data.subarray(start, end);
       start = end;
       if (grp != null) {
-        // A SQLite row, once however many clauses met it; a paired row as each asked term it holds.
-        const key = `${grp} ${term}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
+        // A SQLite row: a paired row as each asked term it holds (a row two clauses met comes twice, as
+        // the same posting under a term and a prefix may: core keeps one per term and document).
         if (isReference(piece)) throw danglingReference(term, Number(grp), piece);
         if (!isPairKey(term)) pieces.push([term, piece]);
         else {
@@ -120,11 +117,25 @@ export async function readSearchPostings(
 
 const NO_STATS: TextStats = { docs: 0, tokens: 0 };
 
-/** The terms of a paired row (paired-words.ts) that a read of `terms` and `prefixes` asked for. */
-function askedOfPair(terms: readonly string[], prefixes: readonly string[]): (key: string) => string[] {
+/**
+ * The terms of a paired row (paired-words.ts) that a read of `terms` and `prefixes` asked for, worked out
+ * once per key (a key has a row in each group).
+ */
+function askedOfPair(
+  terms: readonly string[],
+  prefixes: readonly string[],
+): (key: string) => readonly string[] {
   const exact = new Set(terms);
   const wanted = (term: string) => exact.has(term) || prefixes.some((prefix) => term.startsWith(prefix));
-  return (key) => pairedTerms(key).filter(wanted);
+  const known = new Map<string, string[]>();
+  return (key) => {
+    let held = known.get(key);
+    if (held === undefined) {
+      held = pairedTerms(key).filter(wanted);
+      known.set(key, held);
+    }
+    return held;
+  };
 }
 
 /** The namespace's BM25 statistics: its live documents and their tokens (zero before its first write). */
