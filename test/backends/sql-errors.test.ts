@@ -1,10 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, EngramError } from '../../src/index.js';
+import { CURRENT_SQL_VERSION } from './sql-legacy.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-sql-errors-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -27,6 +29,28 @@ describe('SQL stores report driver failures as STORAGE errors', () => {
     const error = await storageFailure(store.open());
     expect(error.message).toMatch(/^postgres: open failed: /);
     await store.close();
+  });
+
+  it('a file of a newer schema (a later engram wrote it) fails open, unread and unchanged', async () => {
+    // Schema v21's paired rows are an example: code before it would read them as no postings at all.
+    const path = join(dir, 'newer.db');
+    const writer = new SqlJsStore({ persist: path });
+    const mem = await createMemory({ store: writer, namespace: 'ns' });
+    await mem.add({ content: 'written by a later engram' });
+    await mem.close();
+    const SQL = await initSqlJs();
+    const db = new SQL.Database(await readFile(path));
+    db.run('INSERT INTO engram_schema_version (version) VALUES (?)', [CURRENT_SQL_VERSION + 1]);
+    await writeFile(path, db.export());
+    db.close();
+    const before = await readFile(path);
+    const store = new SqlJsStore({ persist: path });
+    const error = await storageFailure(store.open());
+    expect(error.message).toContain(
+      `the database has engram schema version ${CURRENT_SQL_VERSION + 1}, newer than this engram understands (${CURRENT_SQL_VERSION}); upgrade engram`,
+    );
+    await store.close();
+    expect(await readFile(path)).toEqual(before);
   });
 
   it('a file that is not a database fails open instead of being overwritten', async () => {
