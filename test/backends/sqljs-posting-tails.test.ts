@@ -184,7 +184,8 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     expect(pairs).toContain('=w12@0');
     expect(pairs).not.toContain('=alpha@0');
     expect(pairs.filter((pair) => !pair.endsWith('@0'))).toEqual([]);
-    expect(pairedRows(await uncached.export())).toEqual([]);
+    // A store without the cache pairs a group it leaves from the rows it reads back: the same rows.
+    expect(pairedRows(await uncached.export())).toEqual(pairs);
     await cached.close();
     await uncached.close();
     // Reopened from the file: searches answer as before.
@@ -224,7 +225,7 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     }
     const paired = pairedRows(await cached.export());
     expect(referenceRows(await cached.export())).toEqual(['~jumping@0>jump']);
-    expect(referenceRows(await uncached.export())).toEqual([]);
+    expect(referenceRows(await uncached.export())).toEqual(['~jumping@0>jump']);
     expect(paired).toContain('=note@0');
     expect(paired).toContain('=w12@0');
     expect(paired).toContain('=w500@0');

@@ -1,6 +1,8 @@
 import { EngramError } from '../../core/errors.js';
 import { WORD_MARK } from '../../core/text/index.js';
+import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
+import type { SqlParam, SqlQueries } from './executor.js';
 
 /**
  * Paired rows (schema v21, SQLite only). Every word is indexed twice: under its stem and, marked, as
@@ -142,6 +144,50 @@ export function referableWords(
     }
   }
   return out;
+}
+
+/** What a group's rows become: pair rows by key, the terms they replace, references by word. */
+export interface GroupPairing {
+  pairs: [key: string, bytes: Uint8Array][];
+  twins: Set<string>;
+  references: Map<string, string>;
+}
+
+/** The pairs and references of a group whose every row is in `rows` (none paired yet). */
+export function pairingOf(rows: ReadonlyMap<string, Uint8Array>): GroupPairing {
+  const words = pairableWords(rows);
+  const twins = new Set(words.flatMap((word) => pairedTerms(pairKeyOf(word))));
+  const pairs = words.map((word): [string, Uint8Array] => [pairKeyOf(word), rows.get(word)!]);
+  return { pairs, twins, references: new Map(referableWords(rows, twins)) };
+}
+
+/**
+ * Pairs a group left by a batch that did not hold its rows (an edit came between bulk adds, or the file
+ * was reopened mid-group), in the caller's transaction: its rows are read (a scan of the namespace's
+ * keys, once per group of 4096 documents), then written as a bulk add leaving it writes them. A group
+ * that already holds a pair or a reference was paired before and is left alone.
+ */
+export async function pairGroup(db: SqlQueries, dialect: SqlDialect, namespace: string, grp: number) {
+  const rows = new Map<string, Uint8Array>();
+  const read = 'SELECT term, data FROM engram_postings WHERE ns = ? AND grp = ?';
+  for (const { term, data } of await db.all<{ term: string; data: Uint8Array }>(read, [namespace, grp])) {
+    if (isPairKey(term) || isReference(data)) return;
+    rows.set(term, data);
+  }
+  const { pairs, twins, references } = pairingOf(rows);
+  if (twins.size > 0) {
+    const sql =
+      'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
+    await db.run(sql, [namespace, grp, JSON.stringify([...twins])]);
+  }
+  const written: SqlParam[][] = pairs.map(([key, bytes]) => [namespace, key, grp, bytes]);
+  for (const [word, stem] of references) written.push([namespace, word, grp, referenceTo(stem)]);
+  await new BulkWriter(db, dialect).insert(
+    'engram_postings',
+    ['ns', 'term', 'grp', 'data'],
+    written,
+    ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data',
+  );
 }
 
 /** FNV-1a of the bytes: a Map key for rows to compare. */

@@ -2,14 +2,7 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import {
-  pairableWords,
-  pairedTerms,
-  pairKeyOf,
-  pairsRows,
-  referableWords,
-  referenceTo,
-} from './paired-words.js';
+import { type GroupPairing, pairingOf, pairsRows, referenceTo } from './paired-words.js';
 import { BLOCK_DOCS, blockOf, putPosting } from './posting-blocks.js';
 
 /**
@@ -235,20 +228,15 @@ export class PostingTails {
    * bytes of another stem's row is written as a reference to it.
    */
   private async writeRows(db: SqlQueries, dialect: SqlDialect, namespace: string, tail: TailBlocks) {
-    const compact = pairsRows(dialect) && tail.complete;
-    const whole = compact ? rowBytes(tail) : undefined;
-    const paired = whole ? pairableWords(whole) : [];
-    const twins = new Set(paired.flatMap((word) => pairedTerms(pairKeyOf(word))));
-    const references = new Map(whole ? referableWords(whole, twins) : []);
+    const { pairs, twins, references } =
+      pairsRows(dialect) && tail.complete ? pairingOf(rowBytes(tail)) : NO_PAIRING;
     if (tail.flushed && twins.size > 0) {
       const sql =
         'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
       await db.run(sql, [namespace, tail.grp, JSON.stringify([...twins])]);
     }
     const rows: SqlParam[][] = [];
-    for (const word of paired) {
-      rows.push([namespace, pairKeyOf(word), tail.grp, tail.data.get(word)!.bytes]);
-    }
+    for (const [key, bytes] of pairs) rows.push([namespace, key, tail.grp, bytes]);
     for (const term of [...tail.pending].sort()) {
       if (!twins.has(term) && !references.has(term))
         rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
@@ -306,6 +294,8 @@ export class PostingTails {
     });
   }
 }
+
+const NO_PAIRING: GroupPairing = { pairs: [], twins: new Set(), references: new Map() };
 
 /** Every row of a tail by term, as its bytes. */
 function rowBytes(tail: TailBlocks): Map<string, Uint8Array> {

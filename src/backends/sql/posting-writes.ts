@@ -7,6 +7,7 @@ import {
   isPairKey,
   isReference,
   pairedTerms,
+  pairGroup,
   pairKeyOf,
   pairsRows,
   resolvingSelect,
@@ -284,6 +285,14 @@ export async function writePostings(
       }
       kept.docnos = docnos;
       tails!.replace(namespace, kept);
+    }
+  }
+  if (pairsRows(dialect) && fresh.length > 0) {
+    // Groups this batch left, the cache's never: the one that was newest before it, when full, and any
+    // it filled. A bulk add that held their rows paired them as it left them (posting-tails.ts).
+    const last = blockOf(firstFresh + fresh.length - 1);
+    for (let grp = blockOf(Math.max(firstFresh - 1, 0)); grp < last; grp++) {
+      await pairGroup(db, dialect, namespace, grp);
     }
   }
   return { docs, tokens };
