@@ -9,7 +9,8 @@ import type { SqlParam, SqlQueries } from './executor.js';
  * written (`~word`, for prefixes). When a word is its own stem ("cat", "jester") and no other word of a
  * group shares that stem, the two rows of the group hold the same bytes. A closed group keeps one row
  * for both, keyed `=word`: in the bench corpus at 100K memories, 131K of the 200K `~word` rows, about
- * 9 MiB of an 80 MiB file (posting-tails.ts pairs a group's rows when a bulk add leaves it).
+ * 9 MiB of an 80 MiB file (posting-tails.ts pairs a group's rows when a bulk add leaves it, `pairGroup`
+ * those of a group another batch leaves).
  *
  * `=` sorts apart from stems (letters and digits) and from `~`, so the paired rows of a prefix are one
  * more key range. Readers ask for the pair key beside every term and prefix and read a paired row as
