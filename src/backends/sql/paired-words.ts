@@ -1,6 +1,6 @@
 import { EngramError } from '../../core/errors.js';
 import { WORD_MARK } from '../../core/text/index.js';
-import { BulkWriter } from './bulk.js';
+import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 
@@ -175,20 +175,36 @@ export async function pairGroup(db: SqlQueries, dialect: SqlDialect, namespace: 
     if (isPairKey(term) || isReference(data)) return;
     rows.set(term, data);
   }
-  const { pairs, twins, references } = pairingOf(rows);
-  if (twins.size > 0) {
-    const sql =
-      'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
-    await db.run(sql, [namespace, grp, JSON.stringify([...twins])]);
-  }
-  const written: SqlParam[][] = pairs.map(([key, bytes]) => [namespace, key, grp, bytes]);
-  for (const [word, stem] of references) written.push([namespace, word, grp, referenceTo(stem)]);
+  const pairing = pairingOf(rows);
+  await deleteTwins(db, namespace, grp, pairing.twins);
   await new BulkWriter(db, dialect).insert(
     'engram_postings',
-    ['ns', 'term', 'grp', 'data'],
-    written,
-    ' ON CONFLICT (ns, term, grp) DO UPDATE SET data = excluded.data',
+    POSTING_COLUMNS,
+    pairingRows(namespace, grp, pairing),
+    upsertOn(['ns', 'term', 'grp'], POSTING_COLUMNS),
   );
+}
+
+const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
+
+/** Takes out a group's stored rows that its pairs replace, in the caller's transaction (SQLite). */
+export async function deleteTwins(
+  db: SqlQueries,
+  namespace: string,
+  grp: number,
+  twins: ReadonlySet<string>,
+) {
+  if (twins.size === 0) return;
+  const sql =
+    'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
+  await db.run(sql, [namespace, grp, JSON.stringify([...twins])]);
+}
+
+/** The rows a pairing writes for its group: each pair, and each reference in place of its word row. */
+export function pairingRows(namespace: string, grp: number, pairing: GroupPairing): SqlParam[][] {
+  const rows: SqlParam[][] = pairing.pairs.map(([key, bytes]) => [namespace, key, grp, bytes]);
+  for (const [word, stem] of pairing.references) rows.push([namespace, word, grp, referenceTo(stem)]);
+  return rows;
 }
 
 /** FNV-1a of the bytes: a Map key for rows to compare. */

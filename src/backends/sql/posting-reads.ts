@@ -47,7 +47,7 @@ export async function readSearchPostings(
   }
   type Row = {
     term: string;
-    /** SQLite: the row's group, which tells a row read twice (by a term and a prefix) from two rows. */
+    /** SQLite: the row's group (named by a corrupt reference's error); Postgres rows have none. */
     grp?: number | string;
     data: Uint8Array;
     /** Postgres: the sizes of the rows joined in `data`, in order, comma-separated. */

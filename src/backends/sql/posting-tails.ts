@@ -2,7 +2,7 @@ import { visitIndexTerms } from '../../core/text/index.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { type GroupPairing, pairingOf, pairsRows, referenceTo } from './paired-words.js';
+import { deleteTwins, type GroupPairing, pairingOf, pairingRows, pairsRows } from './paired-words.js';
 import { BLOCK_DOCS, blockOf, putPosting } from './posting-blocks.js';
 
 /**
@@ -228,20 +228,16 @@ export class PostingTails {
    * bytes of another stem's row is written as a reference to it.
    */
   private async writeRows(db: SqlQueries, dialect: SqlDialect, namespace: string, tail: TailBlocks) {
-    const { pairs, twins, references } =
-      pairsRows(dialect) && tail.complete ? pairingOf(rowBytes(tail)) : NO_PAIRING;
-    if (tail.flushed && twins.size > 0) {
-      const sql =
-        'DELETE FROM engram_postings WHERE ns = ? AND grp = ? AND term IN (SELECT value FROM json_each(?))';
-      await db.run(sql, [namespace, tail.grp, JSON.stringify([...twins])]);
-    }
-    const rows: SqlParam[][] = [];
-    for (const [key, bytes] of pairs) rows.push([namespace, key, tail.grp, bytes]);
-    for (const term of [...tail.pending].sort()) {
-      if (!twins.has(term) && !references.has(term))
+    const pairing = pairsRows(dialect) && tail.complete ? pairingOf(rowBytes(tail)) : NO_PAIRING;
+    const { twins, references } = pairing;
+    // Rows a flush wrote are stored: those a pair replaces go.
+    if (tail.flushed) await deleteTwins(db, namespace, tail.grp, twins);
+    const rows = pairingRows(namespace, tail.grp, pairing);
+    for (const term of tail.pending) {
+      if (!twins.has(term) && !references.has(term)) {
         rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
+      }
     }
-    for (const [word, stem] of references) rows.push([namespace, word, tail.grp, referenceTo(stem)]);
     // In key order, which SQLite inserts fastest.
     rows.sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1));
     await new BulkWriter(db, dialect).insert(

@@ -361,9 +361,9 @@ async function storedDocs(
 /**
  * A batch touching a term of a paired row (paired-words.ts) splits it: the pair goes, and each of its
  * two terms gets a row of its own, the batch's new bytes or, for a term the batch leaves alone, the
- * pair's. A split is not paired again: only a bulk add leaving a group pairs (posting-tails.ts). A
- * reference whose stem row changes gets the bytes it named, should the batch leave it alone (an edit
- * changes both, as they hold the same documents).
+ * pair's. A split is not paired again: a group is paired once, when it is left (posting-tails.ts,
+ * `pairGroup`, which leaves a group holding a pair alone). A reference whose stem row changes gets the
+ * bytes it named, should the batch leave it alone (an edit changes both, as they hold the same documents).
  */
 function splitPairs(
   pairs: readonly [key: string, grp: number][],
