@@ -1,3 +1,4 @@
+import type { Database } from 'sql.js';
 import { expect } from 'vitest';
 import {
   createMemory,
@@ -45,3 +46,10 @@ export async function expectAsReference(store: MemoryStore, fixture: FixtureQuer
     expect(await store.textStats!(namespace)).toEqual(await fresh.textStats!(namespace));
   }
 }
+
+/** The rows of a statement on a sql.js database (none: []). */
+export const rows = (db: Database, sql: string) => db.exec(sql)[0]?.values ?? [];
+
+/** A namespace's posting rows, as (term, group, hex of the bytes), in key order: to compare byte for byte. */
+export const postingsOf = (db: Database, ns: string) =>
+  rows(db, `SELECT term, grp, hex(data) FROM engram_postings WHERE ns = '${ns}' ORDER BY term, grp`);

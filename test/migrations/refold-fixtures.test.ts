@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { openDB } from 'idb';
-import initSqlJs, { type Database } from 'sql.js';
+import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
@@ -15,7 +15,7 @@ import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
 import { withReplayedSchema } from '../fixtures/postgres-dump.js';
 import { REFOLD_NAMESPACES, REFOLD_QUERIES } from '../fixtures/refold-dataset.js';
-import { expectAsReference as expectAsFresh } from './fixture-answers.js';
+import { expectAsReference as expectAsFresh, postingsOf, rows } from './fixture-answers.js';
 
 // Databases written by commit 88475b0 (test/fixtures/write-refold-fixtures.ts), the last code that stripped
 // every mark and never composed again: its Korean was indexed as jamo, its kana without voicing marks, its
@@ -48,10 +48,6 @@ async function expectRefolded(store: MemoryStore): Promise<void> {
   const kunde = await createMemory({ store, namespace: german, language: 'german' });
   expect((await kunde.search('서울')).map((hit) => hit.memory.content)).toEqual(['서울의 집은 너무 비싸다']);
 }
-
-const rows = (db: Database, sql: string) => db.exec(sql)[0]?.values ?? [];
-const postingsOf = (db: Database, ns: string) =>
-  rows(db, `SELECT term, grp, hex(data) FROM engram_postings WHERE ns = '${ns}' ORDER BY term, grp`);
 
 describe('a text index written before the script-aware folding is rebuilt where it changed', () => {
   it('sql.js: a v18 file of 88475b0 upgrades to v19, refolded namespaces rebuilt, the others untouched', async () => {

@@ -17,7 +17,7 @@ import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
 import { type IndexedDBImage, loadIndexedDB } from '../fixtures/indexeddb-dump.js';
 import { withReplayedSchema } from '../fixtures/postgres-dump.js';
 import { SEGMENT_NAMESPACES, SEGMENT_QUERIES } from '../fixtures/segment-dataset.js';
-import { expectAsReference } from './fixture-answers.js';
+import { expectAsReference, postingsOf, rows } from './fixture-answers.js';
 
 // Databases written by commit 2a4997f (test/fixtures/write-segment-fixtures.ts), the last code that kept a run
 // of Thai, Lao, Khmer or Myanmar letters as one word: "ฉันชอบกินข้าวผัดตอนเช้า" was one key. Today's code must
@@ -60,9 +60,6 @@ const pickText = ({ docs, tokens, openGroup, openGroupSlots }: Record<string, un
   openGroup,
   openGroupSlots,
 });
-const rows = (db: Database, sql: string) => db.exec(sql)[0]?.values ?? [];
-const postingsOf = (db: Database, ns: string) =>
-  rows(db, `SELECT term, grp, hex(data) FROM engram_postings WHERE ns = '${ns}' ORDER BY term, grp`);
 const countOf = (db: Database, ns: string, term: string) =>
   rows(db, `SELECT count(*) FROM engram_postings WHERE ns = '${ns}' AND term = '${term}'`)[0]![0];
 
