@@ -171,6 +171,16 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       content: Array.from({ length: 4 + Math.floor(random() * 10) }, pick).join(' '),
       tags: [i % 2 ? 'a' : 'b'],
     }));
+    // Thai runs, written without spaces: a prefix typed as a run is read where the index holds a word.
+    const thai = ['ไปโรงพยาบาล', 'ซื้อคอมพิวเตอร์', 'ฉันชอบกาแฟ', 'ยาวมาก', 'คอมเครื่องนี้', 'เมื่อวาน', 'Haus'];
+    const pickThai = () => thai[Math.floor(random() * thai.length)]!;
+    for (let i = 0; i < 60; i++) {
+      german.push({
+        id: `t-${String(i).padStart(5, '0')}`,
+        content: Array.from({ length: 2 + Math.floor(random() * 4) }, pickThai).join(i % 3 ? '' : ' '),
+        tags: ['a'],
+      });
+    }
     const pg = await PGlite.create();
     const open = async (store: MemoryStore) => {
       const mem = await createMemory({ store, namespace: 'parity-de', language: 'german' });
@@ -197,6 +207,9 @@ describe(`search parity on a generated ${SIZE / 1000}K corpus`, () => {
       // One CJK character: a prefix of word keys, run ends included.
       ['猫', { explain: true }],
       ['京 Haus', {}],
+      ['คอมพิว*', {}],
+      ['โรงพยา*', { explain: true }],
+      ['ฉันชอบกาแ* Haus', { match: 'all' }],
     ];
     for (const [query, options] of germanCases) {
       const reference = await hits(stores.memory!, query, options);

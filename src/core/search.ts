@@ -29,6 +29,7 @@ import {
   type ParsedQuery,
   parseQuery,
   rankDocumentNumbers,
+  runPrefixSplits,
   scoreDocuments,
   tokenize,
   typoCorrection,
@@ -130,17 +131,27 @@ async function nameDocuments(
 }
 
 /**
- * Postings of the query's words, read by `read`; and when a content word no memory holds may be
- * misspelt, one more read of the words one edit away, with the query turned to match them (typos.ts).
+ * Postings of the query's words, read by `read`. Then, when a prefix typed as a Thai (Lao, Khmer, Myanmar)
+ * run finds no word, one read of its other readings (run-prefixes.ts); and when a content word no memory
+ * holds may be misspelt, one more read of the words one edit away, with the query turned to match them
+ * (typos.ts).
  */
 async function readCorrected<P extends { term: string }>(
   parsed: ParsedQuery,
   language: string,
   read: (terms: readonly string[], prefixes: readonly string[]) => Promise<P[]>,
 ): Promise<{ query: ParsedQuery; found: P[] }> {
-  const found = await read(parsed.terms, parsed.prefixes);
-  const typos = typoCorrection(parsed, found, language);
-  if (typos.keys.length === 0) return { query: parsed, found };
+  let found = await read(parsed.terms, parsed.prefixes);
+  let query = parsed;
+  const splits = runPrefixSplits(parsed, found, language);
+  if (splits.needed) {
+    const unread = splits.terms.length > 0 || splits.prefixes.length > 0;
+    const split = splits.apply(unread ? await read(splits.terms, splits.prefixes) : []);
+    query = split.query;
+    found = found.concat(split.used);
+  }
+  const typos = typoCorrection(query, found, language);
+  if (typos.keys.length === 0) return { query, found };
   const corrected = await read(typos.keys, []);
   return { query: typos.apply(corrected), found: found.concat(corrected) };
 }

@@ -5,6 +5,7 @@ import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOpti
 import {
   analyzerFor,
   cjkRunEnds,
+  cutTerm,
   isTypoVariant,
   type ParsedQuery,
   parseQuery,
@@ -192,6 +193,20 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritte
       // The clause's prefix is a word key's (WORD_MARK first): it matches the words as written.
       const prefix = clause.prefix.slice(WORD_MARK.length);
       if (changed.unstemmedWords.some((word) => word.startsWith(prefix))) return true;
+    }
+  }
+  // A prefix typed as a Thai (…) run may be read from any of its words on (run-prefixes.ts), its words before
+  // then being terms: a memory holding any of those may enter.
+  for (const { words } of parsed.runPrefixes) {
+    for (let k = 0; k < words.length; k++) {
+      const rest = cutTerm(
+        words
+          .slice(k)
+          .map((w) => w.word)
+          .join(''),
+      );
+      if (changed.unstemmedWords.some((word) => word.startsWith(rest))) return true;
+      if (k > 0 && terms.has(words[k - 1]!.term)) return true;
     }
   }
   // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.

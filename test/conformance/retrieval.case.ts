@@ -238,6 +238,25 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('တယ်'))).toEqual([myanmar!.id]);
     });
 
+    it('reads a prefix typed as a Thai run from where the index holds a word beginning so', async () => {
+      const mem = await ctx.memory();
+      const [computer, hospital, coffee, com] = await mem.addMany([
+        { content: 'ซื้อคอมพิวเตอร์ใหม่' },
+        { content: 'ไปโรงพยาบาลเมื่อวาน' },
+        { content: 'ฉันชอบกาแฟร้อน' },
+        { content: 'คอมเครื่องนี้ช้า' },
+        { content: 'ยาวมาก' },
+      ]);
+      // The unfinished word reads as คอม + พิว, "โรงพยา" as โรง + พ + ยา (the index holds โรง + พยาบาล).
+      expect(ids(await mem.search('คอมพิว*'))).toEqual([computer!.id]);
+      expect(ids(await mem.search('โรงพยา*'))).toEqual([hospital!.id]);
+      expect(ids(await mem.search('ฉันชอบกาแ*', { match: 'all' }))).toEqual([coffee!.id]);
+      expect(ids(await mem.search('คอมขขข*'))).toEqual([com!.id]);
+      const [hit] = await mem.search('โรงพยา*', { explain: true });
+      expect(Object.keys(hit!.explain!.text ?? {}).sort()).toEqual(['พยา*', 'โรง'].sort());
+      expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);
+    });
+
     it('finds one CJK character wherever it stands in a run: first, inside, last or alone', async () => {
       const mem = await ctx.memory();
       const [first, inside, last, alone] = await mem.addMany([

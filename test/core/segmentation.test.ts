@@ -50,9 +50,23 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
 
   it('parses a query as the index splits text: phrases, prefixes and exclusions over the words', () => {
     expect(parseQuery('"ข้าวผัด"').clauses).toEqual([{ kind: 'phrase', terms: ['ข้าว', 'ผัด'] }]);
-    expect(parseQuery('ภาษาไท*').clauses).toEqual([
-      { kind: 'term', term: 'ภาษา' },
-      { kind: 'prefix', prefix: '~ไท' },
+    // A prefix typed as a run is the whole run's first (run-prefixes.ts), its words kept for other readings.
+    const prefix = parseQuery('ภาษาไท*');
+    expect(prefix.clauses).toEqual([{ kind: 'prefix', prefix: '~ภาษาไท' }]);
+    expect(prefix.runPrefixes).toEqual([
+      {
+        prefix: '~ภาษาไท',
+        words: [
+          { word: 'ภาษา', term: 'ภาษา' },
+          { word: 'ไท', term: 'ไท' },
+        ],
+      },
+    ]);
+    // One word of the run, or words before it that are not of it, parse as any prefix.
+    expect(parseQuery('กาแ*').runPrefixes).toEqual([]);
+    expect(parseQuery('e-คอมพิว*').clauses).toEqual([
+      { kind: 'term', term: 'e' },
+      { kind: 'prefix', prefix: '~คอมพิว' },
     ]);
     expect(parseQuery('กิน -ข้าวผัด').excludedPhrases).toEqual([['ข้าว', 'ผัด']]);
     expect(parseQuery('กิน -ผัด').excluded).toEqual(['ผัด']);
@@ -71,6 +85,42 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     expect(await ids('ตอน*')).toEqual([rice!.id]);
     expect(await ids('ເຂົ້າ')).toEqual([lao!.id]);
     expect(await ids('ผัด -กิน')).toHaveLength(1);
+  });
+
+  it('reads a prefix typed as a run from where the index holds a word beginning so', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'th' });
+    const [computer, hospital, coffee, com] = await mem.addMany([
+      // One word, which the dictionary cuts as คอม + พิว when unfinished.
+      { content: 'ซื้อคอมพิวเตอร์ใหม่' },
+      // Indexed as โรง + พยาบาล; "โรงพยา" reads as โรง + พ + ยา.
+      { content: 'ไปโรงพยาบาลเมื่อวาน' },
+      { content: 'ฉันชอบกาแฟร้อน' },
+      { content: 'คอมเครื่องนี้ช้า' },
+      { content: 'ยาวมาก' },
+    ]);
+    expect(splitWords('ไปโรงพยาบาลเมื่อวาน')).toContain('พยาบาล');
+    const ids = async (query: string, options = {}) =>
+      (await mem.search(query, options)).map((hit) => hit.memory.id);
+    // The whole run is a word's beginning: neither คอม (a word of its own) nor words in พิว.
+    expect(await ids('คอมพิว*')).toEqual([computer!.id]);
+    // No word begins with the whole run: โรง is typed whole, พยา the beginning (not ยา*, which finds ยาว).
+    expect(await ids('โรงพยา*')).toEqual([hospital!.id]);
+    expect(await ids('โรงพยา*', { match: 'all' })).toEqual([hospital!.id]);
+    expect(await ids('ฉันชอบกาแ*', { match: 'all' })).toEqual([coffee!.id]);
+    // A run no reading finds a word for is read as other text: every word but the last whole.
+    expect(await ids('คอมขขข*')).toEqual([com!.id]);
+    // The readings' words are scored like any: explain sums to the score.
+    const [hit] = await mem.search('โรงพยา*', { explain: true });
+    expect(Object.keys(hit!.explain!.text ?? {}).sort()).toEqual(['พยา*', 'โรง'].sort());
+  });
+
+  it('re-runs a watched run prefix for a memory any of its readings finds', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'th' });
+    const pages: string[][] = [];
+    mem.watch({ search: 'โรงพยา*' }, (hits) => pages.push(hits.map((hit) => hit.memory.content)));
+    await vi.waitFor(() => expect(pages).toHaveLength(1));
+    await mem.add({ content: 'ไปโรงพยาบาลเมื่อวาน' });
+    await vi.waitFor(() => expect(pages.at(-1)).toEqual(['ไปโรงพยาบาลเมื่อวาน']));
   });
 
   it('tells which stored texts v20 / v8 index otherwise', () => {

@@ -20,7 +20,15 @@ export {
   scoreDocumentNumbers,
   scoreDocuments,
 } from './bm25.js';
-export { type ParsedQuery, type ParseOptions, parseQuery, type QueryClause } from './query.js';
+export {
+  type ParsedQuery,
+  type ParseOptions,
+  parseQuery,
+  type QueryClause,
+  type QueryWord,
+  type RunPrefix,
+} from './query.js';
+export { type RunPrefixSplits, runPrefixSplits } from './run-prefixes.js';
 export { isStopWord } from './stop-words.js';
 export {
   containsPhrase,
@@ -43,4 +51,4 @@ export {
   typoCorrection,
   typoVariants,
 } from './typos.js';
-export { cjkRunEnds, isLoneCjk } from './words.js';
+export { cjkRunEnds, cutTerm, isLoneCjk } from './words.js';

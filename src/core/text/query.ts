@@ -1,6 +1,6 @@
 import { validationError } from '../errors.js';
 import { type Analyzer, analyzerFor } from './analyzer.js';
-import { cutTerm, isLoneCjk, WORD_MARK } from './words.js';
+import { cutTerm, isLoneCjk, segmentedRunEnd, WORD_MARK } from './words.js';
 
 export type QueryClause =
   | { kind: 'term'; term: string; stop?: true }
@@ -36,6 +36,24 @@ export interface ParsedQuery {
    * look up again one edit away when the index holds none of them.
    */
   correctable: Array<{ term: string; word: string }>;
+  /**
+   * Prefixes typed as a run of Thai, Lao, Khmer or Myanmar that the dictionary splits (`คอมพิว*`, where
+   * the unfinished word reads as คอม + พิว): each is a prefix clause of the whole run first, and
+   * `runPrefixSplits` moves where the typed word starts when the index holds no word beginning so.
+   */
+  runPrefixes: RunPrefix[];
+}
+
+/** A query term with the unstemmed word it came from (for stop-word checks). */
+export interface QueryWord {
+  word: string;
+  term: string;
+}
+
+/** A prefix over a segmented run: its clause's key prefix (the whole run) and the run's words, in order. */
+export interface RunPrefix {
+  prefix: string;
+  words: QueryWord[];
 }
 
 export interface ParseOptions {
@@ -55,14 +73,8 @@ export interface ParseOptions {
  */
 const CHUNK = /(-?)(?:"([^"]*)"|(\S+))/g;
 
-/** A query term with the unstemmed word it came from (for stop-word checks). */
-interface Word {
-  word: string;
-  term: string;
-}
-
-function toWords(analyzer: Analyzer, text: string): Word[] {
-  const words: Word[] = [];
+function toWords(analyzer: Analyzer, text: string): QueryWord[] {
+  const words: QueryWord[] = [];
   analyzer.words(text, (word, term) => words.push({ word, term }));
   return words;
 }
@@ -80,8 +92,9 @@ class QueryBuilder {
   private readonly excludedPhrases = new Map<string, string[]>();
   private readonly excludedPrefixes = new Set<string>();
   private readonly correctable: Array<{ term: string; word: string }> = [];
+  private readonly runPrefixes: RunPrefix[] = [];
 
-  addPositive(words: readonly Word[], asPhrase: boolean): void {
+  addPositive(words: readonly QueryWord[], asPhrase: boolean): void {
     if (asPhrase && words.length > 1) {
       const terms = words.map((w) => w.term);
       this.addClause(`phrase:${terms.join(' ')}`, { kind: 'phrase', terms });
@@ -115,11 +128,17 @@ class QueryBuilder {
     }
   }
 
-  addPrefix(prefix: string): void {
-    this.addClause(`prefix:${prefix}`, { kind: 'prefix', prefix: WORD_MARK + prefix });
+  addPrefix(prefix: string): QueryClause | undefined {
+    return this.addClause(`prefix:${prefix}`, { kind: 'prefix', prefix: WORD_MARK + prefix });
   }
 
-  addNegative(words: readonly Word[]): void {
+  /** A prefix typed as a segmented run of several words: the whole run's, until runPrefixSplits moves it. */
+  addRunPrefix(words: QueryWord[]): void {
+    const prefix = cutTerm(words.map((w) => w.word).join(''));
+    if (this.addPrefix(prefix)) this.runPrefixes.push({ prefix: WORD_MARK + prefix, words });
+  }
+
+  addNegative(words: readonly QueryWord[]): void {
     if (words.length === 1 && isLoneCjk(words[0]!.word))
       this.excludedPrefixes.add(WORD_MARK + words[0]!.word);
     else if (words.length === 1) this.excluded.add(words[0]!.term);
@@ -161,6 +180,7 @@ class QueryBuilder {
       terms: [...terms].sort(),
       prefixes: [...prefixes].sort(),
       correctable: this.correctable,
+      runPrefixes: this.runPrefixes,
     };
   }
 
@@ -189,9 +209,34 @@ function withoutTrailingStars(word: string): string {
   return word.slice(0, end);
 }
 
-/** `auth*` → the words before the last are plain terms (`e-mail*` → `e`, prefix `mail`). */
+/**
+ * The words ending `words` that the dictionary cut a run of the SEGMENTED scripts into, when there are
+ * several: those whose concatenation is `run`. Undefined otherwise (one word, or a run the segmenter left
+ * characters of out).
+ */
+function runWords(words: readonly QueryWord[], run: string | undefined): QueryWord[] | undefined {
+  if (run === undefined) return undefined;
+  let joined = '';
+  for (let i = words.length - 1; i >= 0 && joined.length < run.length; i--) {
+    joined = words[i]!.word + joined;
+    if (joined === run) return i < words.length - 1 ? words.slice(i) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `auth*` → the words before the last are plain terms (`e-mail*` → `e`, prefix `mail`). A prefix ending
+ * in a run of Thai, Lao, Khmer or Myanmar that splits into several words is the whole run's prefix
+ * instead, with its words kept for runPrefixSplits.
+ */
 function addPrefixWord(builder: QueryBuilder, word: string): void {
   const words = toWords(builder.analyzer, word);
+  const run = runWords(words, segmentedRunEnd(word));
+  if (run !== undefined) {
+    builder.addPositive(words.slice(0, words.length - run.length), false);
+    builder.addRunPrefix(run);
+    return;
+  }
   const last = words.pop();
   if (last === undefined) return; // `*` alone
   builder.addPositive(words, false);

@@ -48,6 +48,19 @@ const CJK_RUNS =
 export const SEGMENTED = /[\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 const SEGMENTED_RUNS =
   /([\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]+)|[^\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]+/gu;
+/** A run of the SEGMENTED scripts ending a word. */
+const SEGMENTED_TAIL = /[\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]+$/u;
+
+/**
+ * The run of Thai, Lao, Khmer or Myanmar letters that ends the last word of `text`, normalised as
+ * splitWords normalises it before segmenting; undefined when the text ends otherwise. A prefix query reads
+ * it whole (run-prefixes.ts), since the dictionary splits an unfinished word ("คอมพิว") into pieces.
+ */
+export function segmentedRunEnd(text: string): string | undefined {
+  const words = normalizeWord(text).match(WORD);
+  return words?.[words.length - 1]?.match(SEGMENTED_TAIL)?.[0];
+}
+
 /** Text that splitWords splits further than its Unicode words: CJK runs into pairs, the scripts above by dictionary. */
 const SPLIT_FURTHER =
   /[\p{Script_Extensions=Han}\p{Script_Extensions=Hiragana}\p{Script_Extensions=Katakana}\p{Script_Extensions=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
