@@ -202,14 +202,19 @@ describe('DocNumbering', () => {
           ),
           { maxLength: 200 },
         ),
-        (keys) => {
+        fc.integer({ min: 1, max: 50 }),
+        (keys, chunk) => {
           const numbering = new DocNumbering(keys.length);
           const reference = new Map<number, number>();
-          for (const key of keys) {
-            if (!reference.has(key)) reference.set(key, reference.size);
-            expect(numbering.indexOf(key)).toBe(reference.get(key));
+          for (const key of keys) if (!reference.has(key)) reference.set(key, reference.size);
+          // In lists of `chunk` keys, each written from where the last ended, as ofLists fills a term's arrays.
+          const out = new Int32Array(keys.length + 1).fill(-1);
+          for (let from = 0; from < keys.length; from += chunk) {
+            numbering.number(Float64Array.from(keys.slice(from, from + chunk)), out, from + 1);
           }
-          expect(numbering.keys).toEqual([...reference.keys()]);
+          expect([...out.subarray(1)]).toEqual(keys.map((key) => reference.get(key)));
+          expect(out[0]).toBe(-1);
+          expect([...numbering.keys]).toEqual([...reference.keys()]);
         },
       ),
     );
@@ -217,7 +222,9 @@ describe('DocNumbering', () => {
 
   it('refuses more distinct keys than it was sized for, rather than loop', () => {
     const numbering = new DocNumbering(4);
-    for (let key = 0; key < 15; key++) numbering.indexOf(key);
-    expect(() => numbering.indexOf(15)).toThrow(RangeError);
+    const out = new Int32Array(8);
+    numbering.number([0, 1, 2, 1, 3, 0], out, 0);
+    expect([...out.subarray(0, 6)]).toEqual([0, 1, 2, 1, 3, 0]);
+    expect(() => numbering.number([4], out, 6)).toThrow(RangeError);
   });
 });

@@ -83,7 +83,8 @@ class TermIndex<K extends string | number> {
   private constructor(
     stats: CorpusStats,
     counts: ReadonlyMap<string, number>,
-    readonly ids: K[],
+    /** The documents' names by dense number. */
+    public ids: ArrayLike<K>,
   ) {
     this.averageLength = stats.docs > 0 ? stats.tokens / stats.docs : 0;
     for (const [term, count] of counts) {
@@ -100,16 +101,17 @@ class TermIndex<K extends string | number> {
   static ofPostings(postings: readonly Posting[], stats: CorpusStats): TermIndex<string> {
     const counts = new Map<string, number>();
     for (const { term } of postings) counts.set(term, (counts.get(term) ?? 0) + 1);
-    const index = new TermIndex<string>(stats, counts, []);
+    const ids: string[] = [];
+    const index = new TermIndex<string>(stats, counts, ids);
     const docIndex = new Map<string, number>();
     let entry: TermPostings | undefined;
     let last: string | undefined;
     for (const { term, id, tf, length } of postings) {
       let doc = docIndex.get(id);
       if (doc === undefined) {
-        doc = index.ids.length;
+        doc = ids.length;
         docIndex.set(id, doc);
-        index.ids.push(id);
+        ids.push(id);
       }
       // Stores mostly return each term's postings together: skip the lookup while the term stays the same.
       if (term !== last) {
@@ -133,17 +135,18 @@ class TermIndex<K extends string | number> {
       total += docs.length;
     }
     const numbering = new DocNumbering(total);
-    const index = new TermIndex<number>(stats, counts, numbering.keys);
+    const index = new TermIndex<number>(stats, counts, []);
     for (const { term, docs, tfs, lengths } of lists) {
       const entry = index.terms.get(term)!;
+      numbering.number(docs, entry.docs, entry.filled);
       let at = entry.filled;
       for (let from = 0; from < docs.length; from++, at++) {
-        entry.docs[at] = numbering.indexOf(docs[from]!);
         entry.tfs[at] = tfs[from]!;
         entry.lengths[at] = lengths[from]!;
       }
       entry.filled = at;
     }
+    index.ids = numbering.keys;
     index.dropDuplicates(stats);
     return index;
   }
