@@ -139,12 +139,9 @@ class TermIndex<K extends string | number> {
     for (const { term, docs, tfs, lengths } of lists) {
       const entry = index.terms.get(term)!;
       numbering.number(docs, entry.docs, entry.filled);
-      let at = entry.filled;
-      for (let from = 0; from < docs.length; from++, at++) {
-        entry.tfs[at] = tfs[from]!;
-        entry.lengths[at] = lengths[from]!;
-      }
-      entry.filled = at;
+      entry.tfs.set(tfs, entry.filled);
+      entry.lengths.set(lengths, entry.filled);
+      entry.filled += docs.length;
     }
     index.ids = numbering.keys;
     index.dropDuplicates(stats);
