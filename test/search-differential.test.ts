@@ -9,6 +9,7 @@ import { explainedScore } from '../src/core/explain.js';
 import type { Explanation } from '../src/core/model.js';
 import {
   containsPhrase,
+  FOLDED_MARKS,
   indexText,
   LANGUAGES,
   type Language,
@@ -103,18 +104,8 @@ const COMMON = [
 const PUNCTUATION = ['?', '!', '.', ',', '...', "'s", ')', '(', ':', ';', '—', '/', '&', '#', '@', '%'];
 
 const foldAccents = (text: string) => text.normalize('NFKD').replace(/\p{M}+/gu, '');
-/**
- * Only the marks docs/search.md says are folded ("Which marks fold"): not Thai vowels, Devanagari vowel
- * signs or kana voicing marks, which spell other words when left out.
- */
-const foldDiacritics = (text: string) =>
-  text
-    .normalize('NFKD')
-    .replace(
-      /(?![\u3099\u309a])(?=\p{M})[\p{Script=Inherited}\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}]/gu,
-      '',
-    )
-    .normalize('NFC');
+/** Only the marks search folds: not Thai vowels, Devanagari vowel signs or kana voicing marks. */
+const foldDiacritics = (text: string) => text.normalize('NFKD').replace(FOLDED_MARKS, '').normalize('NFC');
 
 type Random = () => number;
 const picker =
@@ -275,7 +266,7 @@ function documentedRanking(
     ].map((term) => ({ term }));
   let fetched = held(parsed.terms, parsed.prefixes);
   const splits = runPrefixSplits(parsed, fetched, language);
-  if (splits.needed) {
+  if (splits) {
     const split = splits.apply(held(splits.terms, splits.prefixes));
     parsed = split.query;
     fetched = fetched.concat(split.used);

@@ -144,7 +144,7 @@ async function readCorrected<P extends { term: string }>(
   let found = await read(parsed.terms, parsed.prefixes);
   let query = parsed;
   const splits = runPrefixSplits(parsed, found, language);
-  if (splits.needed) {
+  if (splits) {
     const unread = splits.terms.length > 0 || splits.prefixes.length > 0;
     const split = splits.apply(unread ? await read(splits.terms, splits.prefixes) : []);
     query = split.query;

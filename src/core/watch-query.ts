@@ -5,10 +5,10 @@ import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOpti
 import {
   analyzerFor,
   cjkRunEnds,
-  cutTerm,
   isTypoVariant,
   type ParsedQuery,
   parseQuery,
+  runReadings,
   TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   tokenize,
@@ -195,18 +195,12 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritte
       if (changed.unstemmedWords.some((word) => word.startsWith(prefix))) return true;
     }
   }
-  // A prefix typed as a Thai (…) run may be read from any of its words on (run-prefixes.ts), its words before
-  // then being terms: a memory holding any of those may enter.
-  for (const { words } of parsed.runPrefixes) {
-    for (let k = 0; k < words.length; k++) {
-      const rest = cutTerm(
-        words
-          .slice(k)
-          .map((w) => w.word)
-          .join(''),
-      );
-      if (changed.unstemmedWords.some((word) => word.startsWith(rest))) return true;
-      if (k > 0 && terms.has(words[k - 1]!.term)) return true;
+  // A prefix typed as a Thai (…) run may be read from any of its words on, those before then being terms
+  // (run-prefixes.ts): a memory holding what any reading asks may enter.
+  for (const run of parsed.runPrefixes) {
+    for (const { words, prefix } of runReadings(run)) {
+      if (changed.unstemmedWords.some((word) => (WORD_MARK + word).startsWith(prefix))) return true;
+      if (words.some(({ term }) => terms.has(term))) return true;
     }
   }
   // A word the namespace lacks is searched one edit away (typos.ts): a memory holding such a word may enter.

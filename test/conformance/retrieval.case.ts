@@ -249,7 +249,9 @@ export function retrievalCases(ctx: SuiteContext): void {
       ]);
       // The unfinished word reads as คอม + พิว, "โรงพยา" as โรง + พ + ยา (the index holds โรง + พยาบาล).
       expect(ids(await mem.search('คอมพิว*'))).toEqual([computer!.id]);
+      // No word begins with the whole run "โรงพยา": โรง is typed whole, พยา begins (not ยา*, which finds ยาว).
       expect(ids(await mem.search('โรงพยา*'))).toEqual([hospital!.id]);
+      expect(ids(await mem.search('โรงพยา*', { match: 'all' }))).toEqual([hospital!.id]);
       expect(ids(await mem.search('ฉันชอบกาแ*', { match: 'all' }))).toEqual([coffee!.id]);
       expect(ids(await mem.search('คอมขขข*'))).toEqual([com!.id]);
       const [hit] = await mem.search('โรงพยา*', { explain: true });

@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cjkRunEnds, indexText, normalizeWord, parseQuery, splitWords } from '../../src/core/text/index.js';
+import {
+  cjkRunEnds,
+  indexText,
+  normalizeWord,
+  parseQuery,
+  runPrefixSplits,
+  runReadings,
+  splitWords,
+} from '../../src/core/text/index.js';
 import { indexedOtherwiseBeforeSegmenting } from '../../src/core/text/resegment.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 
@@ -87,31 +95,33 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     expect(await ids('ผัด -กิน')).toHaveLength(1);
   });
 
-  it('reads a prefix typed as a run from where the index holds a word beginning so', async () => {
-    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'th' });
-    const [computer, hospital, coffee, com] = await mem.addMany([
-      // One word, which the dictionary cuts as คอม + พิว when unfinished.
-      { content: 'ซื้อคอมพิวเตอร์ใหม่' },
-      // Indexed as โรง + พยาบาล; "โรงพยา" reads as โรง + พ + ยา.
-      { content: 'ไปโรงพยาบาลเมื่อวาน' },
-      { content: 'ฉันชอบกาแฟร้อน' },
-      { content: 'คอมเครื่องนี้ช้า' },
-      { content: 'ยาวมาก' },
-    ]);
+  it('reads a prefix typed as a run from where the index holds a word beginning so', () => {
+    // Indexed as โรง + พยาบาล; typed unfinished, "โรงพยา" reads as โรง + พ + ยา.
     expect(splitWords('ไปโรงพยาบาลเมื่อวาน')).toContain('พยาบาล');
-    const ids = async (query: string, options = {}) =>
-      (await mem.search(query, options)).map((hit) => hit.memory.id);
-    // The whole run is a word's beginning: neither คอม (a word of its own) nor words in พิว.
-    expect(await ids('คอมพิว*')).toEqual([computer!.id]);
-    // No word begins with the whole run: โรง is typed whole, พยา the beginning (not ยา*, which finds ยาว).
-    expect(await ids('โรงพยา*')).toEqual([hospital!.id]);
-    expect(await ids('โรงพยา*', { match: 'all' })).toEqual([hospital!.id]);
-    expect(await ids('ฉันชอบกาแ*', { match: 'all' })).toEqual([coffee!.id]);
-    // A run no reading finds a word for is read as other text: every word but the last whole.
-    expect(await ids('คอมขขข*')).toEqual([com!.id]);
-    // The readings' words are scored like any: explain sums to the score.
-    const [hit] = await mem.search('โรงพยา*', { explain: true });
-    expect(Object.keys(hit!.explain!.text ?? {}).sort()).toEqual(['พยา*', 'โรง'].sort());
+    const parsed = parseQuery('โรงพยา*');
+    expect(runReadings(parsed.runPrefixes[0]!).map((r) => [r.words.map((w) => w.word), r.prefix])).toEqual([
+      [[], '~โรงพยา'],
+      [['โรง'], '~พยา'],
+      [['โรง', 'พ'], '~ยา'],
+    ]);
+    // A word beginning with the whole run: the query stands, nothing more is read.
+    expect(runPrefixSplits(parsed, [{ term: '~โรงพยาบาล' }])).toBeUndefined();
+    const splits = runPrefixSplits<{ term: string }>(parsed, [])!;
+    expect([splits.terms, splits.prefixes]).toEqual([['พ', 'โรง'].sort(), ['~พยา', '~ยา']]);
+    // The first reading whose prefix begins a word is kept, with only the postings it uses.
+    const fetched = [{ term: 'โรง' }, { term: '~พยาบาล' }, { term: '~ยาว' }, { term: 'พ' }];
+    const kept = splits.apply(fetched);
+    expect(kept.query.clauses).toEqual([
+      { kind: 'term', term: 'โรง' },
+      { kind: 'prefix', prefix: '~พยา' },
+    ]);
+    expect(kept.used).toEqual([{ term: 'โรง' }, { term: '~พยาบาล' }]);
+    // None begins a word: every word but the last whole, as other text.
+    expect(splits.apply([]).query.clauses).toEqual([
+      { kind: 'term', term: 'โรง' },
+      { kind: 'term', term: 'พ' },
+      { kind: 'prefix', prefix: '~ยา' },
+    ]);
   });
 
   it('re-runs a watched run prefix for a memory any of its readings finds', async () => {

@@ -28,7 +28,7 @@ export {
   type QueryWord,
   type RunPrefix,
 } from './query.js';
-export { type RunPrefixSplits, runPrefixSplits } from './run-prefixes.js';
+export { type RunPrefixSplits, type RunReading, runPrefixSplits, runReadings } from './run-prefixes.js';
 export { isStopWord } from './stop-words.js';
 export {
   containsPhrase,
@@ -51,4 +51,4 @@ export {
   typoCorrection,
   typoVariants,
 } from './typos.js';
-export { cjkRunEnds, cutTerm, isLoneCjk } from './words.js';
+export { cjkRunEnds, FOLDED_MARKS, isLoneCjk } from './words.js';

@@ -3,16 +3,14 @@ import type { ParsedQuery, QueryClause, QueryWord, RunPrefix } from './query.js'
 import { cutTerm, WORD_MARK } from './words.js';
 
 /** One reading of a run prefix: its first `words` typed whole, the rest of the run the typed word's beginning. */
-interface Split {
+export interface RunReading {
   words: QueryWord[];
   prefix: string;
 }
 
 /** What moving a query's run prefixes reads, and the query it makes of what was read. */
 export interface RunPrefixSplits<P extends { term: string }> {
-  /** Whether some run prefix found no word as typed: then `apply` makes the query to score. */
-  needed: boolean;
-  /** Terms and word-key prefixes to fetch (those the query did not read already). */
+  /** Terms and word-key prefixes to fetch (those the query did not read already; both may be empty). */
   terms: string[];
   prefixes: string[];
   /** The query to score once those postings are in, and the fetched postings it uses. */
@@ -23,45 +21,58 @@ const expands = (postings: readonly { term: string }[], prefix: string) =>
   postings.some((posting) => posting.term.startsWith(prefix));
 
 /**
+ * Every reading of a run prefix, in the order tried: the whole run as the prefix (no word whole), then one
+ * more of its words whole at a time, down to every word but the last.
+ */
+export function runReadings(run: RunPrefix): RunReading[] {
+  return run.words.map((_, k) => ({
+    words: run.words.slice(0, k),
+    prefix:
+      WORD_MARK +
+      cutTerm(
+        run.words
+          .slice(k)
+          .map((w) => w.word)
+          .join(''),
+      ),
+  }));
+}
+
+/**
  * A prefix typed in Thai, Lao, Khmer or Myanmar, whose words are not spaced, is a run of which nobody
  * knows where its last, unfinished word starts: the dictionary cuts "คอมพิว" (of คอมพิวเตอร์) into คอม +
  * พิว, and "โรงพยา" (of โรงพยาบาล, which the index holds as โรง + พยาบาล) into โรง + พ + ยา. The query first
  * reads the whole run as the prefix. When no word of the index begins so (none of `found`), the run's
  * beginning words become terms, one more at a time, and the rest the prefix: the first reading whose
  * prefix the index holds a word for is kept ("โรง" and `พยา*`), else the last (every word but the last
- * typed whole, as other text). The index decides, so every store reads the same.
+ * typed whole, as other text). The index decides, so every store reads the same. Undefined when every
+ * run prefix found a word as typed (or the query has none): the query stands.
  */
 export function runPrefixSplits<P extends { term: string }>(
   parsed: ParsedQuery,
   found: readonly P[],
   language?: unknown,
-): RunPrefixSplits<P> {
+): RunPrefixSplits<P> | undefined {
   const open = parsed.runPrefixes.filter((run) => !expands(found, run.prefix));
-  const splits = new Map<RunPrefix, Split[]>();
+  if (open.length === 0) return undefined;
+  const splits = new Map(open.map((run) => [run, runReadings(run).slice(1)] as const));
   const terms = new Set<string>();
   const prefixes = new Set<string>();
-  for (const run of open) {
-    const readings: Split[] = [];
-    for (let k = 1; k < run.words.length; k++) {
-      const rest = run.words.slice(k).map((w) => w.word);
-      readings.push({ words: run.words.slice(0, k), prefix: WORD_MARK + cutTerm(rest.join('')) });
+  for (const readings of splits.values()) {
+    for (const { words, prefix } of readings) {
       // What the query read already is not read again.
-      const term = run.words[k - 1]!.term;
+      const term = words.at(-1)!.term;
       if (!parsed.terms.includes(term)) terms.add(term);
-      const prefix = readings[readings.length - 1]!.prefix;
       if (!parsed.prefixes.includes(prefix)) prefixes.add(prefix);
     }
-    splits.set(run, readings);
   }
   return {
-    needed: splits.size > 0,
     terms: [...terms].sort(),
     prefixes: [...prefixes].sort(),
     apply(fetched) {
-      if (splits.size === 0) return { query: parsed, used: [] };
-      const chosen = new Map<string, Split>();
+      const chosen = new Map<string, RunReading>();
       for (const [run, readings] of splits) {
-        const held = (r: Split) => expands(fetched, r.prefix) || expands(found, r.prefix);
+        const held = (r: RunReading) => expands(fetched, r.prefix) || expands(found, r.prefix);
         chosen.set(run.prefix, readings.find(held) ?? readings.at(-1)!);
       }
       const query = splitQuery(parsed, chosen, analyzerFor(language));
@@ -75,7 +86,7 @@ export function runPrefixSplits<P extends { term: string }>(
 }
 
 /** `parsed` with each chosen run prefix's clause replaced by its reading's term clauses and prefix clause. */
-function splitQuery(parsed: ParsedQuery, chosen: Map<string, Split>, analyzer: Analyzer): ParsedQuery {
+function splitQuery(parsed: ParsedQuery, chosen: Map<string, RunReading>, analyzer: Analyzer): ParsedQuery {
   const has = new Set<string>();
   for (const clause of parsed.clauses) {
     if (clause.kind === 'term') has.add(`term:${clause.term}`);

@@ -27,7 +27,7 @@ export const WORD_MARK = '~';
  * Devanagari vowel signs ("हिंदी" is not "हद"), Thai vowels and tones, and the voicing marks of Japanese
  * kana (inherited, but "がっこう", school, is not "かっこう", cuckoo). `\p{M}` alone would take those too.
  */
-const FOLDED_MARKS =
+export const FOLDED_MARKS =
   /(?![\u3099\u309a])(?=\p{M})[\p{Script=Inherited}\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}]/gu;
 const MARK = /\p{M}/u;
 /** A word: letters and digits, with the marks its script keeps (never starting with one). */
