@@ -2,6 +2,7 @@
 declare module 'cloudflare:workers' {
   export const env: {
     ENGRAM_SECRET: string;
+    MAX_CLOCK_SKEW_MS: string;
     HYPERDRIVE: { connectionString: string };
   };
   export const exports: {
