@@ -6,7 +6,7 @@ import {
   SearchTransactions,
 } from '../../src/backends/indexeddb/search-transactions.js';
 import { createMemory, type Engram } from '../../src/index.js';
-import { twoTabsAndReference } from './indexeddb-test-kit.js';
+import { countReads, twoTabsAndReference } from './indexeddb-test-kit.js';
 
 /**
  * A text search's reads (counters, postings, slot tables, the records it returns) share one readonly
@@ -60,10 +60,14 @@ describe('IndexedDBStore text search transactions', () => {
     }
 
     const transactions = countTransactions();
+    const counterReads = countReads('get', 'stats');
     for (const [query, filters] of searches) {
       const before = transactions().length;
+      const countersBefore = counterReads();
       expect(await hits(tabA, query, filters), query).toEqual(await hits(reference, query, filters));
       expect(transactions().slice(before), query).toEqual(['readonly']);
+      // The statistics and the stamp of the kept shard rows come from one read of the counters.
+      expect(counterReads() - countersBefore, query).toBe(1);
     }
 
     // Searches run together interleave their reads: each joins whichever transaction is active, or opens one.

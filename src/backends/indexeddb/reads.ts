@@ -52,6 +52,29 @@ export const readByIds: RowReader = async (store, keys, namespace, ids) => {
   return rows.filter((row) => row !== undefined);
 };
 
+/**
+ * The rows at `keys` that exist, in the order asked, read with native requests on `store` (idb's
+ * `unwrap`): one handler on the last request instead of a promise and two listeners per request. A
+ * transaction fires its requests' events in the order they were made, so when the last one succeeds,
+ * every earlier one has; the first to fail rejects (and aborts the transaction).
+ */
+export function getRows<V>(store: IDBObjectStore, keys: readonly IDBValidKey[]): Promise<V[]> {
+  return new Promise((resolve, reject) => {
+    if (keys.length === 0) {
+      resolve([]);
+      return;
+    }
+    const requests = keys.map((key) => store.get(key));
+    const failed = (event: Event) => reject((event.target as IDBRequest).error);
+    for (const request of requests) request.onerror = failed;
+    requests[requests.length - 1]!.onsuccess = () => {
+      const rows: V[] = [];
+      for (const request of requests) if (request.result !== undefined) rows.push(request.result as V);
+      resolve(rows);
+    };
+  });
+}
+
 /** Below this many ids a probe saves too little to pay for its round trip. */
 const PROBE_MIN_IDS = 8;
 

@@ -1,6 +1,6 @@
 import type { IDBPTransaction } from 'idb';
 import { storageError } from '../../core/errors.js';
-import type { EngramSchema, StoreName } from './schema.js';
+import type { EngramSchema, NamespaceStats, StoreName } from './schema.js';
 
 export type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
@@ -8,6 +8,21 @@ export type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readon
 export const SEARCH_STORES: StoreName[] = ['stats', 'textShards', 'textTables', 'memories', 'vectors'];
 
 const ignore = () => undefined;
+
+const countersRead = new WeakMap<ReadTransaction, Map<string, Promise<NamespaceStats | undefined>>>();
+
+/**
+ * A namespace's counters row as a search transaction sees it, asked once per transaction: a search reads
+ * it for its statistics and again for the stamp its kept shard rows are checked against. A readonly
+ * transaction sees one snapshot, so the second read could only repeat the first.
+ */
+export function readCounters(tx: ReadTransaction, namespace: string): Promise<NamespaceStats | undefined> {
+  const reads = countersRead.get(tx) ?? new Map<string, Promise<NamespaceStats | undefined>>();
+  countersRead.set(tx, reads);
+  const read = reads.get(namespace) ?? tx.objectStore('stats').get(namespace);
+  reads.set(namespace, read);
+  return read;
+}
 
 /** What a request on a transaction that no longer takes requests throws (inactive, or finished). */
 const tookNoRequest = (error: unknown) =>

@@ -1,4 +1,5 @@
-import type { IDBPTransaction } from 'idb';
+import { type IDBPTransaction, unwrap } from 'idb';
+import { getRows } from './reads.js';
 import type { EngramSchema, StoreName, TextTableRow } from './schema.js';
 import { decodeTable, MAX_GROUP_SLOTS, TABLE_SLOTS } from './text-shards.js';
 import { WeightedLru } from './weighted-lru.js';
@@ -94,7 +95,7 @@ export async function readTables(
     [...tables].map((n): [string, number, number] => [namespace, group, n]),
   );
   if (wanted.length <= FEW_TABLES) {
-    (await Promise.all(wanted.map((key) => store.get(key)))).forEach(keep);
+    (await getRows<TextTableRow>(unwrap(store), wanted)).forEach(keep);
   } else {
     const groups = [...missing.keys()];
     const range = IDBKeyRange.bound([namespace, Math.min(...groups)], [namespace, Math.max(...groups), []]);

@@ -1,13 +1,11 @@
-import type { IDBPTransaction } from 'idb';
 import type { DocPostingList, TextPosting } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
 import { textStamp } from './open-group-cache.js';
-import type { EngramSchema, StoreName, TextShardRow } from './schema.js';
+import type { TextShardRow } from './schema.js';
+import { type ReadTransaction, readCounters } from './search-transactions.js';
 import type { ShardCache } from './shard-cache.js';
 import { docNumber, type GroupTables, readTables, type SlotCache } from './slot-tables.js';
 import { forEachTerm, shardOf, slotOf, TABLE_SLOTS, tfOf } from './text-shards.js';
-
-type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
 /** A term asked for exactly, or every term starting with a prefix. */
 interface Wanted {
@@ -50,7 +48,7 @@ async function readSpans(
     ...prefixes.map((text) => ({ text, prefix: true })),
   ];
   const shardStore = tx.objectStore('textShards');
-  const counters = tx.objectStore('stats').get(namespace);
+  const counters = readCounters(tx, namespace);
   const generation = kept.generation;
   const shardOfWanted = wanted.map(shardFor);
   const shards: (number | undefined)[] = shardOfWanted.includes(undefined)
