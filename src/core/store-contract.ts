@@ -377,6 +377,12 @@ export interface MemoryStore {
     namespace: string,
     options: { before: string; limit: number; keepLocalAfter?: number },
   ): Promise<number>;
+  /**
+   * Optional maintenance: rewrites at most `limit` parts of the namespace's text index into a smaller
+   * form that answers every search the same; returns how many it rewrote. SQLite stores pair the posting
+   * groups written before schema v21 (docs/stores.md).
+   */
+  compactText?(namespace: string, options: { limit: number }): Promise<number>;
   /** Changes made by other processes/tabs; returns an unsubscribe function. */
   subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
 }

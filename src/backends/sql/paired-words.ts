@@ -2,7 +2,8 @@ import { EngramError } from '../../core/errors.js';
 import { WORD_MARK } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
-import type { SqlParam, SqlQueries } from './executor.js';
+import type { SqlExecutor, SqlParam, SqlQueries } from './executor.js';
+import { blockOf } from './posting-blocks.js';
 
 /**
  * Paired rows (schema v21, SQLite only). Every word is indexed twice: under its stem and, marked, as
@@ -168,14 +169,20 @@ export function pairingOf(rows: ReadonlyMap<string, Uint8Array>): GroupPairing {
  * keys, once per group of 4096 documents), then written as a bulk add leaving it writes them. A group
  * that already holds a pair or a reference was paired before and is left alone.
  */
-export async function pairGroup(db: SqlQueries, dialect: SqlDialect, namespace: string, grp: number) {
+export async function pairGroup(
+  db: SqlQueries,
+  dialect: SqlDialect,
+  namespace: string,
+  grp: number,
+): Promise<boolean> {
   const rows = new Map<string, Uint8Array>();
   const read = 'SELECT term, data FROM engram_postings WHERE ns = ? AND grp = ?';
   for (const { term, data } of await db.all<{ term: string; data: Uint8Array }>(read, [namespace, grp])) {
-    if (isPairKey(term) || isReference(data)) return;
+    if (isPairKey(term) || isReference(data)) return false;
     rows.set(term, data);
   }
   const pairing = pairingOf(rows);
+  if (pairing.pairs.length === 0 && pairing.references.size === 0) return false;
   await deleteTwins(db, namespace, grp, pairing.twins);
   await new BulkWriter(db, dialect).insert(
     'engram_postings',
@@ -183,7 +190,56 @@ export async function pairGroup(db: SqlQueries, dialect: SqlDialect, namespace: 
     pairingRows(namespace, grp, pairing),
     upsertOn(['ns', 'term', 'grp'], POSTING_COLUMNS),
   );
+  return true;
 }
+
+/** What a store learned of a namespace's older groups (`pairOlderGroups`), kept for the store's life. */
+export interface OlderGroups {
+  /** Groups found with nothing to pair: no rows left, or a reference already. */
+  settled: Set<number>;
+  /** Every closed group holds pairs or is settled: groups closed from now on are paired as they close. */
+  done: boolean;
+}
+
+/**
+ * Pairs closed groups that hold no pair yet: groups written before schema v21, which the upgrade left as
+ * they were (readers take both forms). `Engram.maintain()` asks for a few per run (`compactText`), so an
+ * older file shrinks to what a newer one takes over a few runs: at most `limit` groups read per call,
+ * each in its own transaction (~0.15 s a group of a 100K-memory file). The newest group is never paired
+ * (it still grows). Once none is left, `known.done` spares later runs even the look for them (one range
+ * of the pair keys, ~20 ms at 100K). Returns how many groups it paired.
+ */
+export async function pairOlderGroups(
+  db: SqlExecutor,
+  dialect: SqlDialect,
+  namespace: string,
+  limit: number,
+  known: OlderGroups,
+): Promise<number> {
+  if (!pairsRows(dialect) || limit <= 0 || known.done) return 0;
+  const counter = 'SELECT docnos FROM engram_namespaces WHERE ns = ?';
+  const [row] = await db.all<{ docnos: number | string | bigint }>(counter, [namespace]);
+  const newest = blockOf(Math.max(Number(row?.docnos ?? 0) - 1, 0));
+  // The pair keys are one key range (`=` sorts before `>`): the groups holding one were paired before.
+  const pairedSql = 'SELECT DISTINCT grp FROM engram_postings WHERE ns = ? AND term >= ? AND term < ?';
+  const paired = new Set(
+    (await db.all<{ grp: number | string }>(pairedSql, [namespace, PAIR_MARK, PAIR_END])).map((r) =>
+      Number(r.grp),
+    ),
+  );
+  const left = [];
+  for (let grp = 0; grp < newest; grp++) if (!paired.has(grp) && !known.settled.has(grp)) left.push(grp);
+  let done = 0;
+  for (const grp of left.slice(0, limit)) {
+    if (await db.transaction((tx) => pairGroup(tx, dialect, namespace, grp))) done++;
+    else known.settled.add(grp);
+  }
+  known.done = left.length <= limit;
+  return done;
+}
+
+/** The character after PAIR_MARK: the end of the pair keys' range. */
+const PAIR_END = String.fromCharCode(PAIR_MARK.charCodeAt(0) + 1);
 
 const POSTING_COLUMNS = ['ns', 'term', 'grp', 'data'];
 

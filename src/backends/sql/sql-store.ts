@@ -26,6 +26,7 @@ import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
+import { type OlderGroups, pairOlderGroups } from './paired-words.js';
 import { PendingBatches } from './pending-batches.js';
 import { docIdsOf, docMemoriesOf, readDocPostings, readPostings, readTextStats } from './posting-reads.js';
 import type { PostingTails } from './posting-tails.js';
@@ -317,6 +318,25 @@ export abstract class SqlStore implements MemoryStore {
     );
     if (removed > 0) this.afterWrite();
     return removed;
+  }
+
+  /** What `compactText` learned of each namespace's older posting groups. */
+  private readonly olderGroups = new Map<string, OlderGroups>();
+
+  async compactText(namespace: string, options: { limit: number }): Promise<number> {
+    const known = this.olderGroups.get(namespace) ?? { settled: new Set<number>(), done: false };
+    this.olderGroups.set(namespace, known);
+    if (known.done) return 0;
+    const paired = await this.use('compactText', (db) =>
+      pairOlderGroups(db, this.dialect, namespace, options.limit, known),
+    );
+    this.afterTextCompaction(paired, known.done);
+    return paired;
+  }
+
+  /** After a `compactText` call: `paired` groups rewritten, `finished` when none is left to look at. */
+  protected afterTextCompaction(paired: number, _finished: boolean): void {
+    if (paired > 0) this.afterWrite();
   }
 
   /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
