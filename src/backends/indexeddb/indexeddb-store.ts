@@ -1,4 +1,4 @@
-import { type IDBPTransaction, unwrap } from 'idb';
+import type { IDBPTransaction } from 'idb';
 import { EngramError, storageError, validationError } from '../../core/errors.js';
 import { isExpired, isValidAt } from '../../core/filter.js';
 import { mergeBatch } from '../../core/merge.js';
@@ -38,15 +38,16 @@ import { listRows } from './list-rows.js';
 import { collectTombstones, findExpired } from './maintenance.js';
 import { OpenGroupCache } from './open-group-cache.js';
 import type { IndexedDBStoreOptions } from './options.js';
-import { getRows, PAIR_KEYS, readByIds, readLinksTouching, readMemoryRecords, withVectors } from './reads.js';
-import { toLinkRecord, toTombstone } from './rows.js';
 import {
-  ALL_STORES,
-  type EngramDatabase,
-  type EngramSchema,
-  type MemoryRow,
-  type StoreName,
-} from './schema.js';
+  MEMORY_KEYS,
+  PAIR_KEYS,
+  readByIds,
+  readLinksTouching,
+  readMemoryRecords,
+  withVectors,
+} from './reads.js';
+import { toLinkRecord, toTombstone } from './rows.js';
+import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
 import { readCounters, SEARCH_STORES, SearchTransactions } from './search-transactions.js';
 import { ShardCache } from './shard-cache.js';
 import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
@@ -361,10 +362,7 @@ export class IndexedDBStore implements MemoryStore {
   ): Promise<Map<number, MemoryRecord>> {
     return this.searches.join('docMemories', async (tx) => {
       const ids = await readDocIds(tx, namespace, docs, this.slots);
-      const rows = await getRows<MemoryRow>(
-        unwrap(tx.objectStore('memories')),
-        [...ids.values()].map((id) => memoryKey(namespace, id)),
-      );
+      const rows = await readByIds(tx.objectStore('memories'), MEMORY_KEYS, namespace, [...ids.values()]);
       // A memory edited since its postings were read has a new slot: its old number is gone. One expired
       // or not valid (`filter`) is left out before its embedding is read.
       const live = rows.filter(

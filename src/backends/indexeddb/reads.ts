@@ -1,3 +1,4 @@
+import { type IDBPObjectStore, unwrap } from 'idb';
 import type { Direction, Memory } from '../../core/model.js';
 import type { LinkRecord, MemoryRecord } from '../../core/store-contract.js';
 import { idOfMemoryKey, memoryKey } from './keys.js';
@@ -47,14 +48,16 @@ type RowReader = <V, K>(
   ids: readonly string[],
 ) => Promise<V[]>;
 
-export const readByIds: RowReader = async (store, keys, namespace, ids) => {
-  const rows = await Promise.all(ids.map((id) => store.get(keys.key(namespace, id))));
-  return rows.filter((row) => row !== undefined);
-};
+export const readByIds: RowReader = (store, keys, namespace, ids) =>
+  getRows(
+    unwrap(store as unknown as IDBPObjectStore),
+    ids.map((id) => keys.key(namespace, id) as IDBValidKey),
+  );
 
 /**
- * The rows at `keys` that exist, in the order asked, read with native requests on `store` (idb's
- * `unwrap`): one handler on the last request instead of a promise and two listeners per request. A
+ * The rows at `keys` that exist, in the order asked (repeats included), read with native requests on
+ * `store` (idb's `unwrap`): one handler on the last request instead of a promise and two listeners per
+ * request, which a search's records, a merge's stored rows and the slot tables all pay. A
  * transaction fires its requests' events in the order they were made, so when the last one succeeds,
  * every earlier one has; the first to fail rejects (and aborts the transaction).
  */

@@ -202,8 +202,8 @@ export interface OlderGroups {
 }
 
 /**
- * Pairs closed groups that hold no pair yet: groups written before schema v21, which the upgrade left as
- * they were (readers take both forms). `Engram.maintain()` asks for a few per run (`compactText`), so an
+ * Pairs closed groups that hold no pair yet (SQLite only: the caller checks `pairsRows`): groups
+ * written before schema v21, which the upgrade left as they were (readers take both forms). `Engram.maintain()` asks for a few per run (`compactText`), so an
  * older file shrinks to what a newer one takes over a few runs: at most `limit` groups read per call,
  * each in its own transaction (~0.15 s a group of a 100K-memory file). The newest group is never paired
  * (it still grows). Once none is left, `known.done` spares later runs even the look for them (one range
@@ -216,7 +216,7 @@ export async function pairOlderGroups(
   limit: number,
   known: OlderGroups,
 ): Promise<number> {
-  if (!pairsRows(dialect) || limit <= 0 || known.done) return 0;
+  if (known.done) return 0;
   const counter = 'SELECT docnos FROM engram_namespaces WHERE ns = ?';
   const [row] = await db.all<{ docnos: number | string | bigint }>(counter, [namespace]);
   const newest = blockOf(Math.max(Number(row?.docnos ?? 0) - 1, 0));

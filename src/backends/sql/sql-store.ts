@@ -26,7 +26,7 @@ import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
-import { type OlderGroups, pairOlderGroups } from './paired-words.js';
+import { type OlderGroups, pairOlderGroups, pairsRows } from './paired-words.js';
 import { PendingBatches } from './pending-batches.js';
 import { docIdsOf, docMemoriesOf, readDocPostings, readPostings, readTextStats } from './posting-reads.js';
 import type { PostingTails } from './posting-tails.js';
@@ -324,6 +324,8 @@ export abstract class SqlStore implements MemoryStore {
   private readonly olderGroups = new Map<string, OlderGroups>();
 
   async compactText(namespace: string, options: { limit: number }): Promise<number> {
+    // Postgres never pairs (paired-words.ts): nothing to look for, not even a connection to open.
+    if (!pairsRows(this.dialect)) return 0;
     const known = this.olderGroups.get(namespace) ?? { settled: new Set<number>(), done: false };
     this.olderGroups.set(namespace, known);
     if (known.done) return 0;
