@@ -123,6 +123,8 @@ describe('SqlJsStore: groups written before pairs, paired by maintenance', () =>
     });
     expect(await answers(reopened)).toEqual(expected);
 
+    // A limit below 1, or not a number, reads no group and leaves the rest to later calls.
+    for (const limit of [-1, 0, Number.NaN]) expect(await second.store.compactText(ns, { limit })).toBe(0);
     // One group per call when asked so, oldest first, then nothing left to pair.
     expect(await second.store.compactText(ns, { limit: 1 })).toBe(1);
     const afterOne = postingRows(await second.store.export());

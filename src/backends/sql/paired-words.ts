@@ -230,11 +230,13 @@ export async function pairOlderGroups(
   const left = [];
   for (let grp = 0; grp < newest; grp++) if (!paired.has(grp) && !known.settled.has(grp)) left.push(grp);
   let done = 0;
-  for (const grp of left.slice(0, limit)) {
+  // A limit below 1 (or not a number) reads no group: slice would count a negative one from the end.
+  const take = limit >= 1 ? Math.floor(limit) : 0;
+  for (const grp of left.slice(0, take)) {
     if (await db.transaction((tx) => pairGroup(tx, dialect, namespace, grp))) done++;
     else known.settled.add(grp);
   }
-  known.done = left.length <= limit;
+  known.done = left.length <= take;
   return done;
 }
 
