@@ -1,7 +1,7 @@
 // IndexedDBStore in real Chromium (Debian's, through playwright-core) beside raw `idb` and Dexie, with
 // the profile on disk. The page (indexeddb-page.mjs) is bundled from dist and served from 127.0.0.1;
 // pairs alternate within one page, and every timing is taken inside it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -12,6 +12,8 @@ const BULK = Number(process.env.BENCH_IDB_BULK ?? 10_000);
 const LARGE = Number(process.env.BENCH_IDB_LARGE ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const COLD_ROUNDS = Number(process.env.BENCH_IDB_COLD_ROUNDS ?? 5);
+const DISK_SIZE = Number(process.env.BENCH_IDB_DISK ?? BULK);
+const DISK_KINDS = ['engram', 'dexie', 'dexieWords'];
 const SEARCH_KINDS = ['engram', 'dexieWords'];
 const SEARCH_REF = 'Dexie *words, OR, ranked by terms matched';
 const k = (n) => `${n / 1000}K`;
@@ -167,6 +169,78 @@ async function coldSearch(page, record, size, names, queries) {
   });
 }
 
+/** Bytes of the files in `dir` (Chromium's IndexedDB for one origin: a LevelDB directory). */
+async function directoryBytes(dir) {
+  let total = 0;
+  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  return total;
+}
+
+const PAGE_HTML = '<!doctype html><script type="module" src="/bench.js"></script>';
+
+/**
+ * Space on disk: Chromium keeps one LevelDB directory per origin, so each database is written from an
+ * origin of its own (a server on its own port) in a profile of its own, filled with DISK_SIZE memories,
+ * then the browser is closed, opened again on each origin (LevelDB turns its log into tables when it
+ * opens) and closed again. What is measured is the directory, as an app would leave it: LevelDB's own
+ * compression, and versions of rewritten rows its compactions have not dropped yet, included.
+ */
+async function diskSize(script, record) {
+  const profile = await mkdtemp(join(tmpdir(), 'engram-bench-disk-'));
+  const files = {
+    '/': { type: 'text/html', body: PAGE_HTML },
+    '/bench.js': { type: 'text/javascript', body: script },
+  };
+  const servers = {};
+  let context;
+  try {
+    for (const kind of DISK_KINDS) servers[kind] = await serveFiles(files);
+    context = await launchWithProfile(profile);
+    for (const kind of DISK_KINDS) {
+      const page = await openPage(context, servers[kind].url, true);
+      await page.evaluate(([kind, size]) => globalThis.bench.fill(kind, size, true), [kind, DISK_SIZE]);
+      await page.close();
+    }
+    await context.close();
+    context = await launchWithProfile(profile);
+    for (const kind of DISK_KINDS) {
+      const page = await openPage(context, servers[kind].url, true);
+      await page.evaluate(() => indexedDB.databases());
+      await page.close();
+    }
+    await context.close();
+    context = undefined;
+    const bytes = {};
+    for (const kind of DISK_KINDS) {
+      const origin = new URL(servers[kind].url);
+      const dir = join(
+        profile,
+        'Default',
+        'IndexedDB',
+        `http_${origin.hostname}_${origin.port}.indexeddb.leveldb`,
+      );
+      bytes[kind] = (await directoryBytes(dir)) / 2 ** 20;
+    }
+    for (const [kind, refName] of [
+      ['dexie', 'Dexie (id, kind, *tags), no text index'],
+      ['dexieWords', 'Dexie + *words index'],
+    ]) {
+      record({
+        suite: 'indexeddb',
+        metric: `size on disk at ${k(DISK_SIZE)}`,
+        ours: bytes.engram,
+        ref: bytes[kind],
+        refName,
+        unit: 'MiB',
+      });
+    }
+  } finally {
+    await context?.close();
+    for (const server of Object.values(servers)) await server.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
 /**
  * Launches Chromium and fills the LARGE databases (minutes, measuring nothing); run.mjs lets this
  * overlap with the Postgres fill, which runs in other processes.
@@ -175,7 +249,7 @@ export async function prepare(info) {
   const profile = await mkdtemp(join(tmpdir(), 'engram-bench-chromium-'));
   const script = await bundlePage();
   const server = await serveFiles({
-    '/': { type: 'text/html', body: '<!doctype html><script type="module" src="/bench.js"></script>' },
+    '/': { type: 'text/html', body: PAGE_HTML },
     '/bench.js': { type: 'text/javascript', body: script },
   });
   let context = await launchWithProfile(profile);
@@ -213,7 +287,7 @@ export async function prepare(info) {
     info.settings.push(
       `IndexedDB: the ${k(LARGE)} databases are filled once per run, side by side with each other (two pages) and with the Postgres fill: Engram (addMany × ${LARGE / 1000}) in ${took.engram}, Dexie bulkPut + words in ${took.dexieWords}.`,
     );
-    return { page, large, close, restart };
+    return { page, large, close, restart, script };
   } catch (error) {
     await close();
     throw error;
@@ -221,7 +295,7 @@ export async function prepare(info) {
 }
 
 export default async function run(record, info, prepared) {
-  const { page: writer, large, close, restart } = prepared ?? (await prepare(info));
+  const { page: writer, large, close, restart, script } = prepared ?? (await prepare(info));
   try {
     const small = await bulkAdd(writer, record);
     await searchLatency(writer, record, BULK, small);
@@ -230,8 +304,9 @@ export default async function run(record, info, prepared) {
     const queries = await searchLatency(page, record, LARGE, large, ', browser reopened');
     await countAll(page, record, LARGE, large);
     await coldSearch(page, record, LARGE, large, queries);
+    await diskSize(script, record);
     info.settings.push(
-      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)} in the browser that wrote the databases, then at ${k(LARGE)} again in a new browser on the same profile; count() of the whole ${k(LARGE)}, ${ROUNDS} rounds × 5 alternating, in that browser; cold open ${COLD_ROUNDS} page reloads each (the browser process, with IndexedDB's caches, stays up, as in a tab reload).`,
+      `IndexedDB: Chromium with its profile on disk (an incognito profile keeps IndexedDB in memory); bulk add ${k(BULK)} × ${ROUNDS} rounds alternating Engram, raw idb, Dexie, Dexie + words; search ${ROUNDS} rounds × 100 queries at ${k(BULK)} and ${k(LARGE)} in the browser that wrote the databases, then at ${k(LARGE)} again in a new browser on the same profile; count() of the whole ${k(LARGE)}, ${ROUNDS} rounds × 5 alternating, in that browser; cold open ${COLD_ROUNDS} page reloads each (the browser process, with IndexedDB's caches, stays up, as in a tab reload); size on disk: ${k(DISK_SIZE)} memories each in an origin of its own in a new profile, measured after the browser was closed, opened on each origin again and closed (LevelDB's files, compressed, with what its compactions have not dropped yet).`,
     );
   } finally {
     await close();
