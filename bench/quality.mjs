@@ -101,8 +101,9 @@ async function fts5(groups) {
 
 /** Postgres full-text search: english tsvector, the question's words OR-ed, ordered by ts_rank. */
 async function postgresTsRank(turns) {
-  const url = process.env.DATABASE_URL;
-  if (!url) return null;
+  // The server the other modules use (bench/postgres.mjs); BENCH_QUALITY_PG=0 leaves Postgres out.
+  if (process.env.BENCH_QUALITY_PG === '0') return null;
+  const url = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   await sql`DROP TABLE IF EXISTS bench_quality_turns`;
   await sql`CREATE TABLE bench_quality_turns (tid text PRIMARY KEY, conv text NOT NULL, doc tsvector NOT NULL)`;
