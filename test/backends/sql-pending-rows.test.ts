@@ -7,7 +7,8 @@ import {
   readPendingRow,
   textArray,
 } from '../../src/backends/sql/pending-rows.js';
-import { BLOCK_DOCS, blockOf, encodeTriples, putVarint } from '../../src/backends/sql/posting-blocks.js';
+import { BLOCK_DOCS, blockOf, encodeTriples } from '../../src/backends/sql/posting-blocks.js';
+import { putVarint } from '../../src/backends/varint.js';
 
 const varint = (value: number) => {
   const out = new Uint8Array(8);

@@ -7,9 +7,8 @@ import {
   decodeInto,
   encodeBlock,
   lastDoc,
-  putVarint,
-  VarintReader,
 } from '../../src/backends/sql/posting-blocks.js';
+import { putVarint, VarintReader } from '../../src/backends/varint.js';
 
 describe('SQL posting blocks (codec)', () => {
   const postings = [

@@ -1,4 +1,5 @@
 import { WORD_MARK } from '../../core/text/index.js';
+import { putVarint } from '../varint.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
@@ -16,7 +17,7 @@ import {
   readPendingRow,
   termName,
 } from './pending-rows.js';
-import { BLOCK_DOCS, blockOf, lastDoc, putVarint, type Triples } from './posting-blocks.js';
+import { BLOCK_DOCS, blockOf, lastDoc, type Triples } from './posting-blocks.js';
 
 /**
  * Postgres' pending list of new postings, as GIN keeps one (`fastupdate`). Appending a batch's postings

@@ -1,7 +1,8 @@
 import { bytesToBase64 } from '../../core/base64.js';
+import { putVarint, VarintReader } from '../varint.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlQueries } from './executor.js';
-import { blockOf, putTriples, putVarint, type Triples, VarintReader } from './posting-blocks.js';
+import { blockOf, putTriples, type Triples } from './posting-blocks.js';
 
 /** Scratch for a length varint: used and read synchronously, so one serves every writer. */
 const LENGTH = new Uint8Array(8);

@@ -1,8 +1,9 @@
+import { putVarint, VarintReader } from '../varint.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
 import { mapEntryPostings } from './pending-postings.js';
-import { type BlockPosting, encodeTriples, putVarint, VarintReader } from './posting-blocks.js';
+import { type BlockPosting, encodeTriples } from './posting-blocks.js';
 
 /**
  * The posting format of schema v6 to v15: three varints per posting (doc delta, tf, length). Kept for the
