@@ -37,20 +37,39 @@ async function rawRows(name: string, ns: string): Promise<Record<string, Array<[
 }
 
 /** Decodes shard rows by hand: n space-joined terms, `data` = n end offsets, then slot << 16 | tf. */
+/**
+ * The postings of stored shard rows as [slot, tf] by term, read here from the bytes as schema v9 lays them
+ * out (each term's count, then per posting the slot's distance from the one before, doubled, plus one when
+ * tf follows; all varints), not through the store's own decoder.
+ */
 function postingsIn(rows: Array<[unknown, unknown]>): Record<string, number[][]> {
   const out: Record<string, number[][]> = {};
   for (const [, value] of rows) {
-    const { terms, data } = value as { terms: string; data: Uint32Array };
+    const { terms, bytes } = value as { terms: string; bytes: Uint8Array };
+    let at = 0;
+    const next = () => {
+      let n = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[at++]!;
+        n += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) return n;
+      }
+    };
     const names = terms.split(' ');
-    let start = names.length;
+    const counts = names.map(() => next());
     names.forEach((term, i) => {
       const list = out[term] ?? [];
-      for (let j = start; j < data[i]!; j++) list.push([data[j]! >>> 16, data[j]! & 0xffff]);
+      let slot = -1;
+      for (let k = 0; k < counts[i]!; k++) {
+        const head = next();
+        slot += 1 + Math.floor(head / 2);
+        list.push([slot, head % 2 === 1 ? next() : 1]);
+      }
       out[term] = list;
-      start = data[i]!;
     });
+    expect(at).toBe(bytes.length);
   }
-  return Object.fromEntries(Object.entries(out).sort());
+  return out;
 }
 
 const empty = {

@@ -1,7 +1,8 @@
 import { vi } from 'vitest';
 import { IndexedDBStore, type IndexedDBStoreOptions } from '../../src/backends/indexeddb/index.js';
 import { feedKey, memoryKey } from '../../src/backends/indexeddb/keys.js';
-import type { FeedBlockRow, MemoryRow } from '../../src/backends/indexeddb/schema.js';
+import type { FeedBlockRow, MemoryRow, StoredShardRow } from '../../src/backends/indexeddb/schema.js';
+import { unpackShard } from '../../src/backends/indexeddb/text-shards.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 
 /** Counts `method` calls on the object store `storeName` from now on (restore with vi.restoreAllMocks). */
@@ -35,7 +36,8 @@ export type CopiedStores = Array<[string, unknown[], IDBValidKey[]]>;
 
 /**
  * Rows written by today's store as a database before schema v6 held them, for tests that build an older
- * one: every memory row carries its own change-feed entry (`origin`, `feedKey`), and no `feedBlocks`.
+ * one: every memory row carries its own change-feed entry (`origin`, `feedKey`), no `feedBlocks`, and
+ * text shard rows hold a 32-bit word per posting (before v9).
  */
 export function withFeedOnRows(copied: CopiedStores): CopiedStores {
   const originOf = new Map<string, string>();
@@ -52,6 +54,7 @@ export function withFeedOnRows(copied: CopiedStores): CopiedStores {
   return copied
     .filter(([store]) => store !== 'feedBlocks')
     .map(([store, values, keys]) => {
+      if (store === 'textShards') return [store, values.map((v) => unpackShard(v as StoredShardRow)), keys];
       if (store !== 'memories') return [store, values, keys];
       const rows = values.map((value, i) => {
         const row = value as MemoryRow;

@@ -3,8 +3,11 @@ import {
   appendToShard,
   decodeShard,
   encodeShard,
+  MAX_GROUP_SLOTS,
   packPosting,
+  packShard,
   type ShardPostings,
+  unpackShard,
 } from '../../src/backends/indexeddb/text-shards.js';
 
 function random(seed: number) {
@@ -40,6 +43,68 @@ describe('appendToShard', () => {
       const appended = appendToShard(stored, added);
       expect(appended).toEqual(encodeShard(3, expected));
       expect(decodeShard(appended)).toEqual(decodeShard(encodeShard(3, expected)));
+    }
+  });
+});
+
+describe('packShard / unpackShard (the stored row, schema v9)', () => {
+  it('give back every row exactly, in less than half the bytes', () => {
+    const next = random(11);
+    let words = 0;
+    let bytes = 0;
+    for (let round = 0; round < 300; round++) {
+      const row = appendToShard(encodeShard(round, somePostings(next, 0)), somePostings(next, 40));
+      const stored = packShard(row);
+      expect(Object.keys(stored).sort()).toEqual(['bytes', 'group', 'terms']);
+      expect(stored.bytes).toBeInstanceOf(Uint8Array);
+      expect(unpackShard(stored)).toEqual(row);
+      words += row.data.byteLength;
+      bytes += stored.bytes.byteLength;
+    }
+    expect(bytes * 2).toBeLessThan(words);
+  });
+
+  it('keep the extremes: the last slot of a group, tf at its cap, far gaps and an empty row', () => {
+    const last = MAX_GROUP_SLOTS - 1;
+    const postings: ShardPostings = new Map([
+      ['far', [packPosting(0, 1), packPosting(last, 1)]],
+      ['many', [packPosting(5, 0xffff), packPosting(6, 2), packPosting(300, 1)]],
+      ['one', [packPosting(last, 70_000)]],
+    ]);
+    const row = encodeShard(9, postings);
+    expect(unpackShard(packShard(row))).toEqual(row);
+    expect(decodeShard(unpackShard(packShard(row))).get('one')).toEqual([packPosting(last, 0xffff)]);
+    const empty = encodeShard(2, new Map());
+    expect(unpackShard(packShard(empty))).toEqual(empty);
+  });
+
+  it('sort a list out of slot order and refuse one slot twice', () => {
+    const row = encodeShard(1, new Map([['t', [packPosting(7, 1), packPosting(3, 2)]]]));
+    expect(decodeShard(unpackShard(packShard(row))).get('t')).toEqual([packPosting(3, 2), packPosting(7, 1)]);
+    const twice = encodeShard(1, new Map([['t', [packPosting(3, 1), packPosting(3, 2)]]]));
+    expect(() => packShard(twice)).toThrow(/STORAGE|slot 3 twice/);
+    try {
+      packShard(twice);
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('STORAGE');
+    }
+  });
+
+  it('turn a corrupt stored row into a STORAGE error, never a wrong list or a hang', () => {
+    const row = encodeShard(
+      4,
+      new Map([
+        ['a', [packPosting(1, 1), packPosting(9, 3)]],
+        ['b', [packPosting(2, 1)]],
+      ]),
+    );
+    const stored = packShard(row);
+    const cut = { ...stored, bytes: stored.bytes.slice(0, -1) };
+    const longer = { ...stored, bytes: Uint8Array.from([...stored.bytes, 0]) };
+    const endless = { ...stored, bytes: new Uint8Array(16).fill(0xff) };
+    const tooFar = { ...stored, terms: 'a', bytes: Uint8Array.from([1, 0xff, 0xff, 0x07]) };
+    for (const bad of [cut, longer, endless, tooFar]) {
+      expect(() => unpackShard(bad)).toThrow(/corrupt shard row of group 4/);
     }
   });
 });

@@ -2,9 +2,12 @@ import { openDB } from 'idb';
 import { expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
+import type { StoredShardRow, TextShardRow } from '../../src/backends/indexeddb/schema.js';
+import { unpackShard } from '../../src/backends/indexeddb/text-shards.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { createMemory, type Engram } from '../../src/index.js';
 import {
+  decodeImageValue,
   type IndexedDBImage,
   loadIndexedDB,
   memoryFeedOfBlocks,
@@ -17,6 +20,8 @@ import imageV5Url from '../fixtures/indexeddb-v5.json?url';
 import expectedV5Url from '../fixtures/indexeddb-v5-expected.json?url';
 import refoldImageUrl from '../fixtures/indexeddb-v6-refold.json?url';
 import segmentImageUrl from '../fixtures/indexeddb-v7-segment.json?url';
+import imageV8Url from '../fixtures/indexeddb-v8.json?url';
+import expectedV8Url from '../fixtures/indexeddb-v8-expected.json?url';
 import { SEGMENT_NAMESPACES, SEGMENT_QUERIES } from '../fixtures/segment-dataset.js';
 import { expectedState, NS, readState } from '../fixtures/v4-dataset.js';
 import expectedUrl from '../fixtures/v4-expected.json?url';
@@ -135,5 +140,20 @@ it("IndexedDB in Chromium: a v7 database of one-word Thai runs upgrades to v8 an
   await store.close();
   const raw = await openDB(name);
   expect(raw.version).toBe(SCHEMA_VERSION);
+  raw.close();
+});
+
+// The dataset written by commit 771f5be, the last code on schema v8 (write-indexeddb-fixture.ts): in Chromium's
+// IndexedDB, the upgrade stores every text shard row packed (varints), holding the very postings it held,
+// and everything reads as that code read it.
+it('IndexedDB in Chromium: a v8 database from the fixture opens, packs its shard rows (v9) and reads the same', async () => {
+  const { image, raw } = await upgradesAndReadsTheSame('v8', imageV8Url, expectedV8Url);
+  expect(image.version).toBe(8);
+  expect(raw.version).toBe(SCHEMA_VERSION);
+  const before = image.stores.find((s) => s.name === 'textShards')!.rows;
+  expect(await raw.getAllKeys('textShards')).toEqual(before.map(({ key }) => key));
+  const rows = (await raw.getAll('textShards')) as StoredShardRow[];
+  expect(rows.every((row) => row.bytes instanceof Uint8Array && !('data' in row))).toBe(true);
+  expect(rows.map(unpackShard)).toEqual(before.map(({ value }) => decodeImageValue(value) as TextShardRow));
   raw.close();
 });

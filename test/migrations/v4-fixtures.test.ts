@@ -8,6 +8,8 @@ import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import type { MemoryRowV5 } from '../../src/backends/indexeddb/migrate-v5.js';
+import type { StoredShardRow, TextShardRow } from '../../src/backends/indexeddb/schema.js';
+import { unpackShard } from '../../src/backends/indexeddb/text-shards.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
@@ -21,6 +23,7 @@ import {
 } from '../../src/index.js';
 import { formatHlc, MEMORY_FIELDS } from '../../src/store/index.js';
 import {
+  decodeImageValue,
   type IndexedDBImage,
   loadIndexedDB,
   memoryFeedOfBlocks,
@@ -58,6 +61,12 @@ const expectedV4 = await expectedState(
 const idbImageV5 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v5.json'), 'utf8')) as IndexedDBImage;
 const recordedV5 = await expectedState(
   JSON.parse(await readFile(join(fixtures, 'indexeddb-v5-expected.json'), 'utf8')) as Record<string, Json>,
+);
+// The same dataset written by commit 771f5be, the last code on IndexedDB schema v8 (32-bit words per posting
+// in the text shard rows), with what that code read.
+const idbImageV8 = JSON.parse(await readFile(join(fixtures, 'indexeddb-v8.json'), 'utf8')) as IndexedDBImage;
+const recordedV8 = await expectedState(
+  JSON.parse(await readFile(join(fixtures, 'indexeddb-v8-expected.json'), 'utf8')) as Record<string, Json>,
 );
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-fixture-'));
@@ -182,6 +191,32 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV5, EXPIRED_AT_READ));
     expect([...raw.transaction('memories').store.indexNames].sort()).toEqual(['kind', 'tags']);
     raw.close();
+  });
+
+  it('IndexedDB (fake-indexeddb): a v8 database stores its text shard rows packed, with the very postings it held, and reads the same', async () => {
+    expect(idbImageV8.version).toBe(8);
+    const shardsOf = (image: IndexedDBImage) => image.stores.find((s) => s.name === 'textShards')!.rows;
+    const before = shardsOf(idbImageV8);
+    expect(before.length).toBeGreaterThan(10);
+    expect(before.every(({ value }) => 'data' in (value as object))).toBe(true);
+    // Opened once (the upgrade), nothing else: every row is the image's, packed.
+    const name = `fixture-v8-rows-${Date.now()}`;
+    await loadIndexedDB(name, idbImageV8);
+    const store = new IndexedDBStore({ name });
+    await store.getMeta(NS, 'anything');
+    await store.close();
+    const raw = await openDB(name);
+    expect(raw.version).toBe(SCHEMA_VERSION);
+    expect(await raw.getAllKeys('textShards')).toEqual(before.map(({ key }) => key));
+    const rows = (await raw.getAll('textShards')) as StoredShardRow[];
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['bytes', 'group', 'terms']);
+    expect(rows.map(unpackShard)).toEqual(before.map(({ value }) => decodeImageValue(value) as TextShardRow));
+    const bytes = (list: Array<{ byteLength: number }>) => list.reduce((sum, a) => sum + a.byteLength, 0);
+    const words = bytes(before.map(({ value }) => (decodeImageValue(value) as TextShardRow).data));
+    expect(bytes(rows.map((row) => row.bytes)) * 2).toBeLessThan(words);
+    raw.close();
+    // Read as that code read it (records, clocks, feed, lists, every search and score), reopened, purged.
+    (await idbUpgradesAndReadsTheSame('v8', idbImageV8, recordedV8)).close();
   });
 
   it('IndexedDB (fake-indexeddb): writes after the v5 -> v6 upgrade keep the feed exactly a reference store’s', async () => {

@@ -62,13 +62,25 @@ export interface TextTableRow {
 }
 
 /**
- * One shard of one group. For the n sorted, space-joined terms, `data` holds n end offsets, then
- * (slot, tf) pairs: term i owns `data[ends[i-1] ?? n .. ends[i])`.
+ * One shard of one group as code reads it. For the n sorted, space-joined terms, `data` holds n end
+ * offsets, then the postings, each a slot and a tf packed in one word (`packPosting`): term i owns
+ * `data[ends[i-1] ?? n .. ends[i])`.
  */
 export interface TextShardRow {
   group: number;
   terms: string;
   data: Uint32Array;
+}
+
+/**
+ * The same row as stored since schema v9 (`packShard` in text-shards.ts): `bytes` holds each term's
+ * posting count, then each term's postings as varints of the slot's distance from the one before,
+ * doubled, plus one when tf is above 1 (tf then follows). A third of the 32-bit words' size.
+ */
+export interface StoredShardRow {
+  group: number;
+  terms: string;
+  bytes: Uint8Array;
 }
 
 /** Per-namespace counters, kept up to date by every write so that opening reads nothing. */
@@ -112,7 +124,7 @@ export interface EngramSchema extends DBSchema {
   /** `[namespace, group, n]`. */
   textTables: { key: [string, number, number]; value: TextTableRow };
   /** `[namespace, shard, group]`. */
-  textShards: { key: [string, number, number]; value: TextShardRow };
+  textShards: { key: [string, number, number]; value: StoredShardRow };
   /** `[namespace, lastSeq]` (schema v6). */
   feedBlocks: { key: [string, number]; value: FeedBlockRow };
 }

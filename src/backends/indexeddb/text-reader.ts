@@ -5,7 +5,7 @@ import type { TextShardRow } from './schema.js';
 import { type ReadTransaction, readCounters } from './search-transactions.js';
 import type { ShardCache } from './shard-cache.js';
 import { docNumber, type GroupTables, readTables, type SlotCache } from './slot-tables.js';
-import { forEachTerm, shardOf, slotOf, TABLE_SLOTS, tfOf } from './text-shards.js';
+import { forEachTerm, shardOf, slotOf, TABLE_SLOTS, tfOf, unpackShard } from './text-shards.js';
 
 /** A term asked for exactly, or every term starting with a prefix. */
 interface Wanted {
@@ -54,12 +54,14 @@ async function readSpans(
   const shards: (number | undefined)[] = shardOfWanted.includes(undefined)
     ? [undefined]
     : [...new Set(shardOfWanted)];
-  const readShard = (shard: number | undefined) =>
-    shardStore.getAll(
-      shard === undefined
-        ? namespaceRange(namespace)
-        : IDBKeyRange.bound([namespace, shard], [namespace, shard, []]),
-    );
+  const readShard = async (shard: number | undefined) =>
+    (
+      await shardStore.getAll(
+        shard === undefined
+          ? namespaceRange(namespace)
+          : IDBKeyRange.bound([namespace, shard], [namespace, shard, []]),
+      )
+    ).map(unpackShard);
   // Shards with nothing kept are asked at once; kept ones once the counters tell whether they still hold.
   const reads = new Map(
     shards.map((shard) => [shard, kept.has(namespace, shard) ? undefined : readShard(shard)]),

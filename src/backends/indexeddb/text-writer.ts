@@ -11,10 +11,12 @@ import {
   encodeTable,
   GROUP_SLOTS,
   packPosting,
+  packShard,
   type ShardPostings,
   shardOf,
   slotOf,
   TABLE_SLOTS,
+  unpackShard,
 } from './text-shards.js';
 
 type Mode = 'readwrite' | 'versionchange';
@@ -167,7 +169,10 @@ export class TextIndexWriter {
             g,
             (rows) => rows.shards,
             s,
-            () => this.stores.shards.get([this.namespace, s, g]),
+            async () => {
+              const stored = await this.stores.shards.get([this.namespace, s, g]);
+              return stored && unpackShard(stored);
+            },
           ),
         ),
       ),
@@ -270,7 +275,9 @@ export class TextIndexWriter {
         : encodeShard(group, this.edited(stored, shardEdit));
     const key: [string, number, number] = [this.namespace, shard, group];
     const empty = row.terms === '';
-    this.writes.trackRequest(empty ? this.native.shards.delete(key) : this.native.shards.put(row, key));
+    this.writes.trackRequest(
+      empty ? this.native.shards.delete(key) : this.native.shards.put(packShard(row), key),
+    );
     this.known.get(group)?.shards.set(shard, empty ? null : row);
   }
 

@@ -6,12 +6,13 @@ import { migrateToVersion3 } from './migrate-v3.js';
 import { migrateToVersion4 } from './migrate-v4.js';
 import { migrateToVersion5 } from './migrate-v5.js';
 import { migrateToVersion6 } from './migrate-v6.js';
+import { migrateToVersion9 } from './migrate-v9.js';
 import { rebuildChangedText } from './rebuild-changed-text.js';
 import type { EngramDatabase, UpgradeTransaction } from './schema.js';
 
 // The steps live apart from the schema's types, which every module reads: a step may use any of them
 // (migrate-v2 rewrites rows and the text index) without the types importing it back.
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** Runs every step from the database's version to SCHEMA_VERSION; a new database takes them all. */
 export async function upgradeSchema(
@@ -38,6 +39,9 @@ export async function upgradeSchema(
   if (oldVersion >= 1 && oldVersion < 8 && target >= 8) changes.push(indexedOtherwiseBeforeSegmenting);
   if (changes.length > 0)
     await rebuildChangedText(tx, (content) => changes.some((changed) => changed(content)));
+  // Shard rows are stored packed from v9 on; the rows of a database below it move once (rows the steps
+  // above rebuilt are packed already).
+  if (oldVersion >= 1 && oldVersion < 9 && target >= 9) await migrateToVersion9(tx);
 }
 
 /**
