@@ -145,7 +145,13 @@ export function forEachTerm(
   });
 }
 
-const termCount = (terms: string) => (terms === '' ? 0 : terms.split(SEPARATOR).length);
+/** The number of space-joined terms, without splitting them (a reader splits the row's terms once, later). */
+function termCount(terms: string): number {
+  if (terms === '') return 0;
+  let count = 1;
+  for (let at = terms.indexOf(SEPARATOR); at !== -1; at = terms.indexOf(SEPARATOR, at + 1)) count++;
+  return count;
+}
 
 /**
  * A row as stored (schema v9): each term's posting count, then each term's postings, every posting the
@@ -201,21 +207,21 @@ export function unpackShard(stored: StoredShardRow): TextShardRow {
   const n = termCount(stored.terms);
   const end = bytes.length;
   let at = 0;
-  /** The varint at `at`, moving past it; NaN when it runs past the end or past 5 bytes (2^35). */
+  /** The varint at `at`, moving past it. Nothing stored needs more than 3 bytes; past 4 it is corrupt. */
   const next = (): number => {
     let value = 0;
-    for (let shift = 0; shift < 35 && at < end; shift += 7) {
+    for (let shift = 0; shift < 28 && at < end; shift += 7) {
       const byte = bytes[at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
+      value |= (byte & 0x7f) << shift;
       if (byte < 0x80) return value;
     }
-    return Number.NaN;
+    throw corrupt(stored, `a number at byte ${at} runs past the end or past 4 bytes`);
   };
   const counts = new Array<number>(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const count = next();
-    if (!(count <= end)) throw corrupt(stored, `the count of term ${i} is not a number of postings`);
+    if (count > end) throw corrupt(stored, `term ${i} counts more postings than the row has bytes`);
     counts[i] = count;
     total += count;
   }
@@ -224,17 +230,19 @@ export function unpackShard(stored: StoredShardRow): TextShardRow {
   for (let i = 0; i < n; i++) {
     let slot = -1;
     for (let left = counts[i]!; left > 0; left--) {
-      let head = bytes[at]!;
-      // Most postings: one byte, tf 1.
-      if (head < 0x80 && at < end) at++;
+      // Most postings: one byte, tf 1. Slots only grow, so the term's last one is checked below.
+      let head = at < end ? bytes[at]! : 0x80;
+      if (head < 0x80) at++;
       else head = next();
-      slot += 1 + Math.floor(head / 2);
-      const tf = head % 2 === 0 ? 1 : next();
-      if (!(slot < MAX_GROUP_SLOTS && tf >= 0 && tf <= 0xffff)) {
-        throw corrupt(stored, `a posting of term ${i} is not a slot and a count`);
+      slot += 1 + (head >>> 1);
+      if ((head & 1) === 0) data[to++] = slot * 0x10000 + 1;
+      else {
+        const tf = next();
+        if (tf > 0xffff) throw corrupt(stored, `a posting of term ${i} counts ${tf}`);
+        data[to++] = slot * 0x10000 + tf;
       }
-      data[to++] = packPosting(slot, tf);
     }
+    if (slot >= MAX_GROUP_SLOTS) throw corrupt(stored, `term ${i} names slot ${slot}, past the group`);
     data[i] = to;
   }
   if (at !== end) throw corrupt(stored, `${end - at} bytes after the last posting`);
