@@ -25,6 +25,7 @@ import { formatHlc, MEMORY_FIELDS } from '../../src/store/index.js';
 import {
   decodeImageValue,
   type IndexedDBImage,
+  imageRows,
   loadIndexedDB,
   memoryFeedOfBlocks,
   memoryFeedOfImage,
@@ -152,7 +153,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     expect(memories.keyPath).toBeNull();
     expect([...memories.indexNames].sort()).toEqual(['kind', 'tags']);
     expect(await memoryFeedOfBlocks(raw)).toEqual(memoryFeedOfImage(idbImageV4, EXPIRED_AT_READ));
-    const before = idbImageV4.stores.find((s) => s.name === 'memories')!.rows;
+    const before = imageRows(idbImageV4, 'memories');
     const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string[])[1]!));
     const keys = await raw.getAllKeys('memories');
     expect(keys).toEqual(left.map(({ key }) => (key as string[]).join('\u0000')));
@@ -177,7 +178,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
     expect([...raw.objectStoreNames]).toContain('feedBlocks');
     // Nothing was copied: every memory row but the purged one is the image's, feed key and origin included;
     // those of NS, whose Korean and Japanese text v7 indexed again, in new text slots.
-    const before = idbImageV5.stores.find((s) => s.name === 'memories')!.rows;
+    const before = imageRows(idbImageV5, 'memories');
     const left = before.filter(({ key }) => !EXPIRED_AT_READ.includes((key as string).split('\u0000')[1]!));
     expect(await raw.getAllKeys('memories')).toEqual(left.map(({ key }) => key));
     const withoutSlot = (row: MemoryRowV5) => {
@@ -195,8 +196,7 @@ describe('migrations from the schema of commit 9123c4c keep every record and eve
 
   it('IndexedDB (fake-indexeddb): a v8 database stores its text shard rows packed, with the very postings it held, and reads the same', async () => {
     expect(idbImageV8.version).toBe(8);
-    const shardsOf = (image: IndexedDBImage) => image.stores.find((s) => s.name === 'textShards')!.rows;
-    const before = shardsOf(idbImageV8);
+    const before = imageRows(idbImageV8, 'textShards');
     expect(before.length).toBeGreaterThan(10);
     expect(before.every(({ value }) => 'data' in (value as object))).toBe(true);
     // Opened once (the upgrade), nothing else: every row is the image's, packed.

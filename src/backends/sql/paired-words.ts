@@ -206,8 +206,9 @@ export interface OlderGroups {
  * written before schema v21, which the upgrade left as they were (readers take both forms). `Engram.maintain()` asks for a few per run (`compactText`), so an
  * older file shrinks to what a newer one takes over a few runs: at most `limit` groups read per call,
  * each in its own transaction (~0.15 s a group of a 100K-memory file). The newest group is never paired
- * (it still grows). Once none is left, `known.done` spares later runs even the look for them (one range
- * of the pair keys, ~20 ms at 100K). Returns how many groups it paired.
+ * (it still grows). Once none is left it sets `known.done`, and the caller (`SqlStore.compactText`) then
+ * spares later runs even the look for them (one range of the pair keys, ~20 ms at 100K). Returns how many
+ * groups it paired.
  */
 export async function pairOlderGroups(
   db: SqlExecutor,
@@ -216,7 +217,6 @@ export async function pairOlderGroups(
   limit: number,
   known: OlderGroups,
 ): Promise<number> {
-  if (known.done) return 0;
   const counter = 'SELECT docnos FROM engram_namespaces WHERE ns = ?';
   const [row] = await db.all<{ docnos: number | string | bigint }>(counter, [namespace]);
   const newest = blockOf(Math.max(Number(row?.docnos ?? 0) - 1, 0));
