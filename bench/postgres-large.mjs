@@ -1,12 +1,15 @@
 // `npm run bench:large`: PostgresStore at a million memories on the real server (DATABASE_URL), beside a
 // raw table with a GIN-indexed tsvector column holding the same rows, in a schema of its own that is
 // dropped first. Prints fill time, text search p50/p99, table sizes and a sync push/pull of 10K changes
-// through the edge into the filled database. Apart from `npm run bench` (minutes of fill); nothing is written.
+// through the edge into the filled database. Apart from `npm run bench` (minutes of fill); a full run (1M)
+// keeps its rows in bench/large.json, which `npm run bench` puts in BENCHMARKS.md's issue-15 section.
+import { writeFile } from 'node:fs/promises';
 import { serve } from '@hono/node-server';
 import postgres from 'postgres';
 import { createEdgeApp, mintToken, PostgresStore, postgresJs } from '../dist/edge/index.js';
 import { createMemory, InMemoryStore } from '../dist/index.js';
 import { makeCorpus, percentile, time } from './corpus.mjs';
+import { revision } from './revision.mjs';
 
 const URL_ = process.env.DATABASE_URL ?? 'postgres://postgres:bench@127.0.0.1:5432/test';
 const SCHEMA = process.env.BENCH_LARGE_SCHEMA ?? 'engram_large';
@@ -15,6 +18,8 @@ const SYNC = Number(process.env.BENCH_LARGE_SYNC ?? 10_000);
 const BATCH = 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECRET = 'engram-bench-secret';
+/** Taken at the start: the code the figures are for, even if src changes during the long run. */
+const COMMIT = revision();
 const connection = { search_path: SCHEMA };
 const sql = postgres(URL_, { onnotice: () => {}, connection, max: 4 });
 const k = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}K`);
@@ -219,8 +224,20 @@ async function main() {
   await edgeStore.close();
 }
 
+/** The rows, with the day and the code they were measured on; a smaller trial run leaves the file alone. */
+async function keep() {
+  if (SIZE !== 1_000_000) return;
+  const file = new URL('./large.json', import.meta.url);
+  await writeFile(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString().slice(0, 10), commit: COMMIT, rows }, null, 2)}\n`,
+  );
+  console.log(`wrote ${file.pathname}`);
+}
+
 try {
   await main();
+  await keep();
 } finally {
   await sql.end();
 }

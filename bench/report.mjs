@@ -1,5 +1,6 @@
 // Turns recorded rows into BENCHMARKS.md. A row may carry a target: `{ ratio }` (at most that many times
 // the reference) or `{ max }` (an absolute ceiling in the row's unit).
+import { renderIssueTargets } from './issue-targets.mjs';
 
 export function targetOf(row) {
   if (!row.target) return null;
@@ -20,7 +21,10 @@ function tableRow(row) {
   return `| ${row.suite} | ${row.metric} | ${withUnit(row.ours, row.unit)} | ${row.refName} | ${withUnit(row.ref, row.unit)} | ${ratio} | ${verdict} |`;
 }
 
-/** The whole file: `context` is { date, commit, machine, cores, node, chromium, postgres, modules, seconds, load, settings }. */
+/**
+ * The whole file: `context` is { date, commit, machine, cores, node, chromium, postgres, modules, seconds, load,
+ * settings, large } (`large`: bench/large.json's contents, when `npm run bench:large` wrote one).
+ */
 export function renderMarkdown(rows, context) {
   const targeted = rows.filter((row) => row.target);
   const met = targeted.filter((row) => targetOf(row).met).length;
@@ -41,6 +45,7 @@ times. Targets are those of issue 7: ${met} of the ${targeted.length} rows that 
 | --- | --- | ---: | --- | ---: | ---: | --- |
 ${rows.map(tableRow).join('\n')}
 
+${renderIssueTargets(rows, context.large)}
 ## Sizes and rounds
 
 Chosen for the whole \`npm run bench\` (build included) to take under 15 minutes on the 2-core machine (this

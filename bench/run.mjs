@@ -1,11 +1,11 @@
 // `npm run bench`: runs every benchmark module and writes BENCHMARKS.md and bench/ratios.png. Each module
 // records pairs (our figure, a reference measured in the same process, alternating) so that ratios are
 // comparable across noisy machines even when absolute times are not. BENCH_ONLY=memory,sqljs runs a subset.
-import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
+import { revision } from './revision.mjs';
 
 // indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
 const ALL = [
@@ -26,15 +26,6 @@ const ALL = [
 ];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();
-/** Which code the figures are for: the commit, and whether src differed from it when the run began. */
-function revision() {
-  const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
-  try {
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' with uncommitted changes in src' : ''}`;
-  } catch {
-    return 'an unknown commit (no git)';
-  }
-}
 const commit = revision();
 const loadAtStart = os.loadavg()[0];
 const rows = [];
@@ -64,6 +55,16 @@ for (const [i, [name, mod]] of modules.entries()) {
   console.log(`${name}: ${seconds(start)}`);
 }
 
+/** The million-memory rows `npm run bench:large` kept (bench/large.json), if it ever ran here. */
+async function largeRows() {
+  try {
+    return JSON.parse(await readFile(new URL('./large.json', import.meta.url), 'utf8'));
+  } catch (error) {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 const cpu = os.cpus();
 const markdown = renderMarkdown(rows, {
   date: new Date().toISOString().slice(0, 10),
@@ -77,6 +78,7 @@ const markdown = renderMarkdown(rows, {
   seconds: (performance.now() - started) / 1000,
   load: [loadAtStart, os.loadavg()[0]],
   settings: info.settings,
+  large: await largeRows(),
 });
 await writeFile(new URL('../BENCHMARKS.md', import.meta.url), markdown);
 await writeChart(rows, new URL('./ratios.png', import.meta.url).pathname);
