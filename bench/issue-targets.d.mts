@@ -14,6 +14,11 @@ export interface IssueCheck {
   ratio?: number;
   max?: number;
 }
+export function rowOf(
+  spec: IssueCheck,
+  rows: BenchRow[],
+  large: { rows: BenchRow[] } | undefined,
+): BenchRow | undefined;
 export const ISSUE_15: { row: string; filed: string; checks: IssueCheck[] }[];
 export function renderIssueTargets(
   rows: BenchRow[],

@@ -2,6 +2,8 @@
 // against the rows of a run: the main table's target column keeps issue 7's, which differ. `filed` is
 // the issue's own "today" column; the "no worse" rows compare with the run it was filed from (aa019f1).
 
+import { withUnit } from './format.mjs';
+
 const SQLJS_FTS = 'raw sql.js FTS4';
 const DEXIE_WORDS = 'Dexie *words, OR, ranked by terms matched';
 
@@ -124,32 +126,35 @@ export const ISSUE_15 = [
   },
 ];
 
-const figure = (n) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
-
-/** One check against the rows: its target, the measured figure, whether it holds (undefined: not run; null: no target). */
-function check(spec, rows, large) {
+/** The row a check is about: of the run, or of bench/large.json for suite 'large'. */
+export function rowOf(spec, rows, large) {
   const source = spec.suite === 'large' ? (large?.rows ?? []) : rows;
-  const row = source.find(
+  return source.find(
     (r) =>
       (spec.suite === 'large' || r.suite === spec.suite) &&
       r.metric === spec.metric &&
       (spec.refName === undefined || r.refName === spec.refName),
   );
+}
+
+/** One check against the rows: its target, the measured figure, whether it holds (undefined: not run; null: no target). */
+function check(spec, rows, large) {
+  const row = rowOf(spec, rows, large);
   const target =
     spec.ratio !== undefined ? `≤ ${spec.ratio}×` : spec.max !== undefined ? `≤ ${spec.max} ms` : '—';
   if (!row) return { target, measured: 'not in this run', met: undefined };
   const ratio = row.ours / row.ref;
-  if (spec.ratio === undefined && spec.max === undefined) {
-    return {
-      target,
-      measured: `${figure(row.ours)} ${row.unit} (${ratio.toFixed(2)}× ${row.refName})`,
-      met: null,
-    };
-  }
   if (spec.ratio !== undefined) {
     return { target, measured: `${ratio.toFixed(2)}×`, met: ratio <= spec.ratio };
   }
-  return { target, measured: `${figure(row.ours)} ${row.unit}`, met: row.ours <= spec.max };
+  if (spec.max !== undefined) {
+    return { target, measured: withUnit(row.ours, row.unit), met: row.ours <= spec.max };
+  }
+  return {
+    target,
+    measured: `${withUnit(row.ours, row.unit)} (${ratio.toFixed(2)}× ${row.refName})`,
+    met: null,
+  };
 }
 
 /** The section: each issue row, its figure when filed, this run's, the target and the verdict. */

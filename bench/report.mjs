@@ -1,5 +1,6 @@
 // Turns recorded rows into BENCHMARKS.md. A row may carry a target: `{ ratio }` (at most that many times
 // the reference) or `{ max }` (an absolute ceiling in the row's unit).
+import { withUnit } from './format.mjs';
 import { renderIssueTargets } from './issue-targets.mjs';
 
 export function targetOf(row) {
@@ -10,9 +11,6 @@ export function targetOf(row) {
   const ratio = row.ref > 0 ? row.target.max / row.ref : Number.NaN;
   return { text: `≤ ${row.target.max} ${row.unit}`, met: row.ours <= row.target.max, ratio };
 }
-
-const number = (n) => (Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2));
-const withUnit = (n, unit) => `${number(n)}${unit ? ` ${unit}` : ''}`;
 
 function tableRow(row) {
   const target = targetOf(row);

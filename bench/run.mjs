@@ -27,6 +27,36 @@ const ALL = [
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
 const started = performance.now();
 const commit = revision();
+
+/**
+ * The million-memory rows `npm run bench:large` kept (bench/large.json), if it ever ran here: read before
+ * anything runs, so that a broken file stops the bench at once rather than after its minutes of work.
+ */
+async function largeRows() {
+  const file = new URL('./large.json', import.meta.url);
+  let text;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let large;
+  try {
+    large = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `${file.pathname} is not JSON (${error.message}): run \`npm run bench:large\` again or delete it`,
+    );
+  }
+  if (typeof large?.date !== 'string' || typeof large.commit !== 'string' || !Array.isArray(large.rows)) {
+    throw new Error(
+      `${file.pathname}: expected { date, commit, rows: [...] } as \`npm run bench:large\` writes it; run it again or delete the file`,
+    );
+  }
+  return large;
+}
+const large = await largeRows();
 const loadAtStart = os.loadavg()[0];
 const rows = [];
 /** What modules tell the report besides rows: versions, and the sizes and rounds they chose. */
@@ -55,16 +85,6 @@ for (const [i, [name, mod]] of modules.entries()) {
   console.log(`${name}: ${seconds(start)}`);
 }
 
-/** The million-memory rows `npm run bench:large` kept (bench/large.json), if it ever ran here. */
-async function largeRows() {
-  try {
-    return JSON.parse(await readFile(new URL('./large.json', import.meta.url), 'utf8'));
-  } catch (error) {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 const cpu = os.cpus();
 const markdown = renderMarkdown(rows, {
   date: new Date().toISOString().slice(0, 10),
@@ -78,7 +98,7 @@ const markdown = renderMarkdown(rows, {
   seconds: (performance.now() - started) / 1000,
   load: [loadAtStart, os.loadavg()[0]],
   settings: info.settings,
-  large: await largeRows(),
+  large,
 });
 await writeFile(new URL('../BENCHMARKS.md', import.meta.url), markdown);
 await writeChart(rows, new URL('./ratios.png', import.meta.url).pathname);

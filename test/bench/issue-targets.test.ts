@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ISSUE_15, renderIssueTargets } from '../../bench/issue-targets.mjs';
+import { ISSUE_15, renderIssueTargets, rowOf } from '../../bench/issue-targets.mjs';
 
 interface Row {
   suite: string;
@@ -33,61 +33,66 @@ function tableRows(): Row[] {
 
 const large = JSON.parse(readFileSync(new URL('../../bench/large.json', import.meta.url), 'utf8'));
 
+const row = (
+  suite: string,
+  metric: string,
+  refName: string,
+  unit: string,
+  ours: number,
+  ref: number,
+): Row => ({
+  suite,
+  metric,
+  ours,
+  ref,
+  refName,
+  unit,
+});
+const sqljsFile = (ours: number) => row('sqljs', 'file size at 100K', 'raw sql.js FTS4', 'MiB', ours, 50);
+const idbSearch = (ours: number, ref: number) =>
+  row('indexeddb', 'text search p50 at 100K', 'Dexie *words, OR, ranked by terms matched', 'ms', ours, ref);
+/** The section's line for the issue row starting with `start`. */
+const lineOf = (rows: Row[], start: string, large?: { date: string; commit: string; rows: Row[] }) =>
+  renderIssueTargets(rows, large)
+    .split('\n')
+    .find((l) => l.startsWith(`| ${start}`));
+
 describe("issue 15's targets in BENCHMARKS.md", () => {
   it('names rows the bench records: every check finds its row in the last generated table or in bench/large.json', () => {
     const rows = tableRows();
     expect(rows.length).toBeGreaterThan(50);
     for (const entry of ISSUE_15) {
       for (const spec of entry.checks) {
-        const source: Row[] = spec.suite === 'large' ? large.rows : rows;
-        const found = source.some(
-          (r) =>
-            (spec.suite === 'large' || r.suite === spec.suite) &&
-            r.metric === spec.metric &&
-            (spec.refName === undefined || r.refName === spec.refName),
-        );
-        expect(found, `${entry.row}: ${spec.suite} ${spec.metric} ${spec.refName ?? ''}`).toBe(true);
+        expect(
+          rowOf(spec, rows, large),
+          `${entry.row}: ${spec.suite} ${spec.metric} ${spec.refName ?? ''}`,
+        ).toBeDefined();
       }
     }
   });
 
   it('says met at the bound, missed above it, and not run when a row is absent', () => {
-    const row = (ours: number, ref: number): Row => ({
-      suite: 'sqljs',
-      metric: 'file size at 100K',
-      ours,
-      ref,
-      refName: 'raw sql.js FTS4',
-      unit: 'MiB',
-    });
-    const line = (rows: Row[]) =>
-      renderIssueTargets(rows, undefined)
-        .split('\n')
-        .find((l) => l.startsWith('| sql.js file size'));
-    expect(line([row(75, 50)])).toContain('| 1.50× | ≤ 1.5× | **met** |');
-    expect(line([row(76, 50)])).toContain('| 1.52× | ≤ 1.5× | **missed** |');
-    expect(line([])).toContain('| not in this run | ≤ 1.5× | **not run** |');
+    expect(lineOf([sqljsFile(75)], 'sql.js file size')).toContain('| 1.50× | ≤ 1.5× | **met** |');
+    expect(lineOf([sqljsFile(76)], 'sql.js file size')).toContain('| 1.52× | ≤ 1.5× | **missed** |');
+    expect(lineOf([], 'sql.js file size')).toContain('| not in this run | ≤ 1.5× | **not run** |');
   });
 
   it('checks both bounds of a row with two (IndexedDB: ≤ 1× Dexie and ≤ 10 ms) and reads the 1M rows from bench:large', () => {
-    const idb = (ours: number, ref: number): Row => ({
-      suite: 'indexeddb',
-      metric: 'text search p50 at 100K',
-      ours,
-      ref,
-      refName: 'Dexie *words, OR, ranked by terms matched',
-      unit: 'ms',
-    });
-    const line = (rows: Row[]) =>
-      renderIssueTargets(rows, large)
-        .split('\n')
-        .find((l) => l.startsWith('| IndexedDB text search p50'));
-    expect(line([idb(9, 40)])).toContain('**met**');
-    expect(line([idb(11, 40)])).toContain('**met / missed**');
-    expect(line([idb(9, 8)])).toContain('**missed / met**');
-    const section = renderIssueTargets([], large);
-    expect(section).toContain(`on ${large.date} for commit ${large.commit}`);
-    const p50 = large.rows.find((r: Row) => r.metric === 'text search p50 at 1M');
-    expect(section).toContain(`${p50.ours >= 10 ? p50.ours.toFixed(1) : p50.ours.toFixed(2)} ms`);
+    expect(lineOf([idbSearch(9, 40)], 'IndexedDB text search p50')).toContain('**met**');
+    expect(lineOf([idbSearch(11, 40)], 'IndexedDB text search p50')).toContain('**met / missed**');
+    expect(lineOf([idbSearch(9, 8)], 'IndexedDB text search p50')).toContain('**missed / met**');
+    const kept = {
+      date: '2026-01-02',
+      commit: 'abc1234',
+      rows: [
+        row('large', 'text search p50 at 1M', 'GIN tsvector, OR tsquery + ts_rank', 'ms', 8.333, 125),
+        row('large', 'text search p99 at 1M', 'GIN tsvector, OR tsquery + ts_rank', 'ms', 61.25, 400),
+      ],
+    };
+    expect(renderIssueTargets([], kept)).toContain('on 2026-01-02 for commit abc1234');
+    expect(lineOf([], 'Postgres text search p50 / p99 at 1M', kept)).toContain(
+      '| 8.33 ms / 61.3 ms | ≤ 10 ms / ≤ 50 ms | **met / missed** |',
+    );
+    expect(lineOf([], 'Postgres table size at 1M', kept)).toContain('**not run**');
   });
 });
