@@ -10,11 +10,12 @@ import { BLOCK_DOCS, blockOf, putPosting } from './posting-blocks.js';
  * the size at the end, rather than getting a typed array of its own. Rows doubling from 16 bytes each made
  * ~1.5M arrays in a bulk add of 100K memories; their allocation, copies and collection took ~1 s of its 12
  * (GC 1.4 -> 0.8 s). What moved rows leave behind is not reused: the buffer lives while its group is the
- * newest (4096 memories of the bench corpus: 0.7 MB of postings, 2.7 MB taken, a 4 MB buffer).
+ * newest (4096 memories of the bench corpus: 0.7 MB of postings, 2.7 MB taken, a 4 MB buffer). It starts
+ * at 1 KiB: a store keeps one per namespace it wrote, and most namespaces are small.
  */
 export class ByteArena {
   constructor(
-    public buffer: Uint8Array = new Uint8Array(1 << 16),
+    public buffer: Uint8Array = new Uint8Array(1 << 10),
     private used = 0,
   ) {}
 
