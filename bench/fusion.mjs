@@ -10,7 +10,8 @@
 //                                              --max-old-space-size=8000)
 //   BENCH_QUALITY_SEED, BENCH_FUSION_SESSIONS (6), BENCH_FUSION_CONVERSATIONS (60) pick the set.
 //
-// The last row is Engram's own `mode: 'hybrid'` search, which must match the row of the constant it ships.
+// The last row is Engram's own `mode: 'hybrid'` search: the row of the constant it ships, to the third decimal
+// (its vector index orders near-equal cosines by their 32-bit scores).
 import { readFileSync } from 'node:fs';
 import { createMemory, InMemoryStore } from '../dist/index.js';
 import { makeConversations } from './quality-corpus.mjs';
@@ -34,6 +35,9 @@ const STOP = new Set(
 /** The mean of the unit vectors of a text's known words, normalised: a stand-in with some meaning. */
 function wordVectorEmbed(path) {
   const { vectors, dimensions } = JSON.parse(readFileSync(path, 'utf8'));
+  if (typeof vectors !== 'object' || vectors === null || !Array.isArray(Object.values(vectors)[0])) {
+    throw new Error(`BENCH_WORD_VECTORS=${path}: expected { vectors: { word: number[] }, dimensions? }`);
+  }
   // wink's arrays carry two more numbers after the vector (its norm and the word's index).
   const dims = dimensions ?? Object.values(vectors)[0].length;
   return (text) => {
@@ -148,6 +152,7 @@ async function measure(name, embed) {
   row("Engram's mode: 'hybrid'", (run) => run.hybrid);
 }
 
+// Read first: a file of the wrong shape stops the script before it measures anything.
+const wordVectors = process.env.BENCH_WORD_VECTORS && wordVectorEmbed(process.env.BENCH_WORD_VECTORS);
 await measure('trigram stand-in', (text) => standInEmbed(text, 512));
-if (process.env.BENCH_WORD_VECTORS)
-  await measure('averaged word vectors', wordVectorEmbed(process.env.BENCH_WORD_VECTORS));
+if (wordVectors) await measure('averaged word vectors', wordVectors);
