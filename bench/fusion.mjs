@@ -14,8 +14,9 @@
 // (its vector index orders near-equal cosines by their 32-bit scores).
 import { readFileSync } from 'node:fs';
 import { createMemory, InMemoryStore } from '../dist/index.js';
+import { byConversation, evaluate } from './quality.mjs';
 import { makeConversations } from './quality-corpus.mjs';
-import { standInEmbed } from './stand-in-embedder.mjs';
+import { STOP, standInEmbed } from './stand-in-embedder.mjs';
 
 const SEED = Number(process.env.BENCH_QUALITY_SEED ?? 12);
 const SESSIONS = Number(process.env.BENCH_FUSION_SESSIONS ?? 6);
@@ -24,13 +25,6 @@ const CONVERSATIONS = Number(process.env.BENCH_FUSION_CONVERSATIONS ?? 60);
 const DEPTH = 50;
 const RRF_KS = [60, 20, 10, 5, 3, 1, 0];
 const CONVEX_WEIGHTS = [0.4, 0.5, 0.6];
-
-/** Function words left out of the word-vector average; the trigram stand-in has its own list. */
-const STOP = new Set(
-  'a an and are as at be but by did do does for from had has have he her his how i in is it its me my of on or our s she so t that the their them they this to was we were what when where which who why will with would you your'.split(
-    ' ',
-  ),
-);
 
 /** The mean of the unit vectors of a text's known words, normalised: a stand-in with some meaning. */
 function wordVectorEmbed(path) {
@@ -88,18 +82,15 @@ function convex(alpha) {
   };
 }
 
-function evaluate(runs, rank) {
-  let r5 = 0;
-  let r10 = 0;
-  let mrr = 0;
-  for (const { question, ids } of runs.map((run) => ({ question: run.question, ids: rank(run) }))) {
-    const evidence = new Set(question.evidence);
-    r5 += ids.slice(0, 5).filter((id) => evidence.has(id)).length / evidence.size;
-    r10 += ids.slice(0, 10).filter((id) => evidence.has(id)).length / evidence.size;
-    const first = ids.findIndex((id) => evidence.has(id));
-    mrr += first < 0 ? 0 : 1 / (first + 1);
-  }
-  return [r5, r10, mrr].map((x) => (x / runs.length).toFixed(3)).join(' / ');
+/** recall@5 / recall@10 / MRR of one fusion over every question, as the quality bench computes them. */
+function scores(runs, rank) {
+  const figures = evaluate(
+    runs.map((run) => run.question),
+    new Map(runs.map((run) => [run.question, rank(run)])),
+  );
+  return Object.values(figures)
+    .map((x) => x.toFixed(3))
+    .join(' / ');
 }
 
 async function measure(name, embed) {
@@ -108,15 +99,13 @@ async function measure(name, embed) {
     sessions: SESSIONS,
     conversations: CONVERSATIONS,
   });
-  const byConversation = new Map();
-  for (const turn of turns)
-    byConversation.set(turn.conversation, [...(byConversation.get(turn.conversation) ?? []), turn]);
+  const conversations = byConversation(turns);
   const vectors = new Map(turns.map((turn) => [turn.id, embed(turn.text)]));
   const store = new InMemoryStore();
   const dims = vectors.values().next().value.length;
   const embedder = { id: `bench-fusion:${name}`, dims, embed: async (texts) => texts.map(embed) };
   const mems = new Map();
-  for (const [conversation, group] of byConversation) {
+  for (const [conversation, group] of conversations) {
     const mem = await createMemory({ store, namespace: conversation, embedder });
     await mem.addMany(group.map((turn) => ({ id: turn.id, content: turn.text })));
     mems.set(conversation, mem);
@@ -129,7 +118,7 @@ async function measure(name, embed) {
     const mem = mems.get(question.conversation);
     const text = (await mem.search(question.text, { limit: DEPTH })).map((hit) => [hit.memory.id, hit.score]);
     const query = embed(question.text);
-    const vector = byConversation
+    const vector = conversations
       .get(question.conversation)
       .map((turn) => [turn.id, vectors.get(turn.id).reduce((sum, x, i) => sum + x * query[i], 0)])
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1))
@@ -139,11 +128,11 @@ async function measure(name, embed) {
     );
     runs.push({ question, text, vector, hybrid });
   }
-  const perTurn = (byConversation.size && turns.length / byConversation.size).toFixed(0);
+  const perTurn = (turns.length / conversations.size).toFixed(0);
   console.log(
     `\n${name}: seed ${SEED}, ${questions.length} questions, ${perTurn} turns a conversation (recall@5 / recall@10 / MRR)`,
   );
-  const row = (label, rank) => console.log(`  ${label.padEnd(28)} ${evaluate(runs, rank)}`);
+  const row = (label, rank) => console.log(`  ${label.padEnd(28)} ${scores(runs, rank)}`);
   row('text alone', (run) => run.text.map(([id]) => id));
   row('vector alone', (run) => run.vector.map(([id]) => id));
   for (const k of RRF_KS) row(`RRF, k = ${k}`, (run) => rrf(k)([run.text, run.vector]));

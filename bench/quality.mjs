@@ -21,7 +21,7 @@ const HYBRID = 'Engram hybrid (stand-in embedder)';
 /** The words of a question, for engines whose query syntax a question would break. */
 const words = (text) => text.normalize('NFKC').match(/[\p{L}\p{N}]+/gu) ?? [];
 
-function byConversation(turns) {
+export function byConversation(turns) {
   const out = new Map();
   for (const turn of turns) out.set(turn.conversation, [...(out.get(turn.conversation) ?? []), turn]);
   return out;
@@ -159,7 +159,7 @@ async function rank(questions, search) {
 }
 
 /** recall@k: share of a question's evidence turns in the top k, averaged; MRR: 1 / rank of the first. */
-function evaluate(questions, top) {
+export function evaluate(questions, top) {
   let r5 = 0;
   let r10 = 0;
   let mrr = 0;

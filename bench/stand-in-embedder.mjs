@@ -4,7 +4,8 @@
 // so texts sharing words or word pieces point the same way. It catches typos and word forms that exact
 // terms miss, but knows no synonyms; a real model (see docs/embeddings.md) should do better.
 
-const STOP = new Set(
+/** Function words no stand-in embeds (also bench/fusion.mjs's word-vector average). */
+export const STOP = new Set(
   'a an and are as at be but by did do does for from had has have he her his how i in is it its me my of on or our she so that the their them they this to was we were what when where which who why will with would you your'.split(
     ' ',
   ),

@@ -41,7 +41,7 @@ import { cosine } from './vector/cosine.js';
  * one first in both lists scores 1. The usual 60 makes ranks 1 to 50 worth almost the same (1/61 to
  * 1/110): fusion then favours what both lists hold somewhere over what either ranks first, and on the
  * quality set (docs/search.md, "Hybrid fusion") it did no better than the better list alone (worse than
- * text at 430 memories a namespace). With 1 the top of each list leads; recall@10 and MRR rose for both
+ * text at 432 memories a namespace). With 1 the top of each list leads; recall@10 and MRR rose for both
  * stand-in embedders on every seed, and anything from 0 to 3 measured the same.
  */
 const RRF_K = 1;
