@@ -95,6 +95,42 @@ describe('English indexing of ASCII text (the fast path) equals the word-by-word
     }
   });
 
+  it('stays exact when the letters of long unique words fill the table (8 MiB) and it is dropped', () => {
+    // 1,000 words of 10,000 letters: the table is dropped by its letters, far below its word limit.
+    for (let t = 0; t < 50; t++) {
+      const words = Array.from({ length: 20 }, (_, i) =>
+        `${(t * 20 + i).toString(36)}z`.repeat(2000).slice(0, 10_000),
+      );
+      const text = `${words.join(' ')} ${words[0]} short`;
+      expect(fast(text)).toEqual(reference(text));
+    }
+  });
+
+  it('tells apart words of one length and one hash (its letters are compared)', () => {
+    // FNV-1a gives each pair one 32-bit hash (found by a search over 7-letter words).
+    for (const [a, b] of [
+      ['aasoevc', 'aaitfxq'],
+      ['aasoeva', 'aaitfxs'],
+    ]) {
+      const text = `${a} ${b} ${a} note`;
+      expect(fast(text)).toEqual(reference(text));
+      expect(fast(`${b} ${b}`).terms).toContainEqual([wordKey(b), 2]);
+    }
+  });
+
+  it('keeps a text’s keys when its visitor makes the table drop meanwhile', () => {
+    const filler = Array.from({ length: STEM_CACHE_LIMIT }, (_, i) => `f${i.toString(36)}q`).join(' ');
+    const terms: Array<[string, number]> = [];
+    const length = visitIndexTerms('alpha beta alpha', undefined, (term, count) => {
+      indexText(filler);
+      // The table now holds its limit of words: indexing the next text drops it first.
+      indexText('gamma delta');
+      terms.push([term, count]);
+    });
+    expect({ length, terms }).toEqual(reference('alpha beta alpha'));
+    expect(fast('alpha gamma')).toEqual(reference('alpha gamma'));
+  });
+
   it('hands visitIndexTerms the same terms in the same order, ASCII or not', () => {
     for (const text of [
       'The runner ran; runners run.',
