@@ -108,10 +108,11 @@ describe('English indexing of ASCII text (the fast path) equals the word-by-word
 
   it('tells apart words of one length and one hash (its letters are compared)', () => {
     // FNV-1a gives each pair one 32-bit hash (found by a search over 7-letter words).
-    for (const [a, b] of [
+    const pairs: Array<[string, string]> = [
       ['aasoevc', 'aaitfxq'],
       ['aasoeva', 'aaitfxs'],
-    ]) {
+    ];
+    for (const [a, b] of pairs) {
       const text = `${a} ${b} ${a} note`;
       expect(fast(text)).toEqual(reference(text));
       expect(fast(`${b} ${b}`).terms).toContainEqual([wordKey(b), 2]);

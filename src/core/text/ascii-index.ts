@@ -17,25 +17,25 @@ import { MAX_TERM_LENGTH, WORD_MARK } from './words.js';
  */
 
 /** Open addressing over `slots` (a word's id + 1; 0: empty), at most half full. */
-let slots = new Int32Array(1 << 12);
+let slots: Int32Array;
 /** Per word id: its FNV-1a hash, where its letters start in `letters` and how many, and its two key ids. */
-let hashes = new Int32Array(1 << 11);
-let starts = new Int32Array(1 << 11);
-let lengths = new Int32Array(1 << 11);
-let termOf = new Int32Array(1 << 11);
-let writtenOf = new Int32Array(1 << 11);
+let hashes: Int32Array;
+let starts: Int32Array;
+let lengths: Int32Array;
+let termOf: Int32Array;
+let writtenOf: Int32Array;
 /** The lower-cased letters of every word, one after another (ASCII: a byte each). */
-let letters = new Uint8Array(1 << 14);
-let lettersUsed = 0;
-let words = 0;
+let letters: Uint8Array;
+let lettersUsed: number;
+let words: number;
 /** Key id -> key (a stem, or WORD_MARK + the word as written); words with one stem share its id. */
-let keys: string[] = [];
-let keyIds = new Map<string, number>();
+let keys: string[];
+let keyIds: Map<string, number>;
 /** Per key id: the text it was last counted in, and its count there. */
-let seen = new Int32Array(1 << 12);
-let counts = new Int32Array(1 << 12);
+let seen: Int32Array;
+let counts: Int32Array;
 /** Numbers the texts, so that `seen` tells whether a key was counted in this one. */
-let text = 0;
+let text: number;
 /** The keys of the current text in order of first occurrence (reused from text to text). */
 let found = new Int32Array(1 << 8);
 /** Past this many letters the table is dropped as past STEM_CACHE_LIMIT words (long unique tokens). */
@@ -43,7 +43,7 @@ const LETTERS_LIMIT = 1 << 23;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range is the point
 const ASCII = /^[\x00-\x7f]*$/;
 
-/** Empties the table; arrays are replaced, not cleared, so a visit in progress keeps its own. */
+/** Empties the table (and makes it); arrays are replaced, not cleared, so a visit in progress keeps its own. */
 function reset(): void {
   slots = new Int32Array(1 << 12);
   hashes = new Int32Array(1 << 11);
@@ -60,6 +60,8 @@ function reset(): void {
   counts = new Int32Array(1 << 12);
   text = 0;
 }
+
+reset();
 
 function grown<T extends Int32Array | Uint8Array>(array: T, size: number): T {
   let length = array.length * 2;
