@@ -20,9 +20,7 @@ export const ISSUE_15 = [
   {
     row: 'sql.js bulk add 100K vs raw FTS4 insert',
     filed: '10.5×',
-    checks: [
-      { suite: 'sqljs', metric: 'bulk add 100K (one run)', refName: `${SQLJS_FTS} INSERT`, ratio: 2.0 },
-    ],
+    checks: [{ suite: 'sqljs', metric: 'bulk add 100K', refName: `${SQLJS_FTS} INSERT`, ratio: 2.0 }],
   },
   {
     row: 'sql.js open saved file + first search at 100K vs raw',
