@@ -18,6 +18,9 @@ export function retrievalCases(ctx: SuiteContext): void {
         expect(ids(await mem.search(typed)), typed).toEqual([morning!.id]);
       }
       expect(ids(await mem.search('running coffee*'))).toContain(coffee!.id);
+      // Typed at the end of a question or before a comma, the star still makes a prefix.
+      expect(ids(await mem.search('what happens in the morni*?'))).toEqual([morning!.id]);
+      expect(ids(await mem.search('coffee*, please')).sort()).toEqual([coffee!.id, coffees!.id].sort());
     });
 
     it('takes questions as queries: apostrophes, ?, a stray - and unbalanced quotes never throw', async () => {

@@ -288,6 +288,22 @@ describe('parseQuery', () => {
     expect(parsed.prefixes).toEqual(['~mail']);
   });
 
+  it('reads a prefix followed by punctuation as a prefix: at the end of a question, in brackets, before an emoji', () => {
+    expect(parseQuery('What does she drink in the morni*?').prefixes).toEqual(['~morni']);
+    expect(parseQuery('coffee*, tea').clauses).toEqual([
+      { kind: 'prefix', prefix: '~coffee' },
+      { kind: 'term', term: 'tea' },
+    ]);
+    expect(parseQuery('(auth*)').prefixes).toEqual(['~auth']);
+    expect(parseQuery('coffee*😀').prefixes).toEqual(['~coffee']);
+    // A star with a word character after it is not a prefix, a letter outside the BMP included.
+    expect(parseQuery('auth*or?').prefixes).toEqual([]);
+    expect(parseQuery('ab*𝒜').prefixes).toEqual([]);
+    const started = performance.now();
+    expect(parseQuery(`x*${'?'.repeat(200_000)}`).prefixes).toEqual(['~x']);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('parses a long run of stars in linear time', () => {
     const started = performance.now();
     expect(parseQuery(`${'*'.repeat(200_000)}x b*`).clauses).toEqual([

@@ -209,6 +209,28 @@ function withoutTrailingStars(word: string): string {
   return word.slice(0, end);
 }
 
+/** A letter, mark or digit: what words are made of in every analyzer (punctuation is never a word). */
+const WORD_CHARACTER = /[\p{L}\p{M}\p{N}]/u;
+
+/**
+ * `word` without the punctuation after its last word character or star, so that a prefix typed at the
+ * end of a sentence or in brackets (`morni*?`, `coffee*,`, `(auth*)`) is still a prefix. Scans code
+ * points from the end (a letter outside the BMP is two units), without a regex that could backtrack.
+ */
+function withoutTrailingPunctuation(word: string): string {
+  let end = word.length;
+  while (end > 0) {
+    const last = word.codePointAt(end - 1)!;
+    const before = end >= 2 ? word.codePointAt(end - 2)! : 0;
+    // A low surrogate ends an astral character whose code point starts one unit earlier.
+    const width = last >= 0xdc00 && last <= 0xdfff && before > 0xffff ? 2 : 1;
+    const character = word.slice(end - width, end);
+    if (character === '*' || WORD_CHARACTER.test(character)) break;
+    end -= width;
+  }
+  return word.slice(0, end);
+}
+
 /**
  * The words ending `words` that the dictionary cut a run of the SEGMENTED scripts into, when there are
  * several: those whose concatenation is `run`. Undefined otherwise (one word, or a run the segmenter left
@@ -265,8 +287,11 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
     } else if (word !== undefined) {
       // There is no excluded-prefix clause: `-auth*` excludes the word itself.
       if (negated) builder.addNegative(words(word));
-      else if (word.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(word));
-      else builder.addPositive(words(word), false);
+      else {
+        const bare = withoutTrailingPunctuation(word);
+        if (bare.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(bare));
+        else builder.addPositive(words(word), false);
+      }
     }
   }
   return builder.build(query);
