@@ -55,7 +55,23 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
         );
       }
       const entries = (given ?? {}) as Record<string, unknown>;
-      entries[key.slice(dot + 1)] = jsonOrString(values[values.length - 1] ?? '');
+      const name = key.slice(dot + 1);
+      if (new Set(values).size > 1) {
+        // Equality on one key cannot hold two values: say so rather than answer nothing.
+        throw validationError(
+          `${shape.where}.${key}`,
+          'one value',
+          `${new Set(values).size} different values`,
+        );
+      }
+      // Defined, not assigned: `metadata.__proto__=1` is a key like any other, not the object's prototype
+      // (assigning it dropped the filter, and every memory matched).
+      Object.defineProperty(entries, name, {
+        value: jsonOrString(values[0] ?? ''),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       out[object] = entries;
       continue;
     }

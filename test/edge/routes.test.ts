@@ -123,6 +123,15 @@ describe('edge routes: memories', () => {
     expect(await ids('?metadata.turn=%223%22')).toEqual([]);
     expect(await ids('?metadata.code=%2242%22')).toEqual(['m1']);
     expect(await ids('?metadata.code=42')).toEqual([]);
+    // Keys named like Object.prototype's are keys: none of these memories holds them.
+    for (const key of ['__proto__', 'constructor', 'toString']) {
+      expect(await ids(`?metadata.${key}=1`), key).toEqual([]);
+      expect(await ids(`?metadata.source=chat&metadata.${key}=1`), key).toEqual([]);
+    }
+    expect(await ids('?metadata.source=chat&metadata.source=chat')).toEqual(['m2', 'm1']);
+    const twice = await call('GET', '/v1/ns/demo/memories?metadata.source=chat&metadata.source=mail');
+    expect(twice.status).toBe(400);
+    expect(twice.json.error).toMatchObject({ code: 'VALIDATION', field: 'list.metadata.source' });
     const search = await call('POST', '/v1/ns/demo/search', {
       query: 'alpha beta gamma',
       metadata: { turn: 3 },
