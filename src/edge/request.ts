@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { validationError } from '../core/errors.js';
+import { setOwnKey } from '../core/own-key.js';
 import { fieldSchemas, parse } from '../core/validate.js';
 
 /** Reads the body as JSON whatever its content type; a missing or malformed body is VALIDATION, not a 500. */
@@ -55,23 +56,13 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
         );
       }
       const entries = (given ?? {}) as Record<string, unknown>;
-      const name = key.slice(dot + 1);
-      if (new Set(values).size > 1) {
+      const distinct = new Set(values).size;
+      if (distinct > 1) {
         // Equality on one key cannot hold two values: say so rather than answer nothing.
-        throw validationError(
-          `${shape.where}.${key}`,
-          'one value',
-          `${new Set(values).size} different values`,
-        );
+        throw validationError(`${shape.where}.${key}`, 'one value', `${distinct} different values`);
       }
-      // Defined, not assigned: `metadata.__proto__=1` is a key like any other, not the object's prototype
-      // (assigning it dropped the filter, and every memory matched).
-      Object.defineProperty(entries, name, {
-        value: jsonOrString(values[0] ?? ''),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      // `metadata.__proto__=1` is a key like any other (assigned, it set the prototype: no filter at all).
+      setOwnKey(entries, key.slice(dot + 1), jsonOrString(values[0] ?? ''));
       out[object] = entries;
       continue;
     }

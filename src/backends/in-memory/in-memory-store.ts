@@ -2,6 +2,7 @@ import { EngramError } from '../../core/errors.js';
 import { matchesListQuery } from '../../core/filter.js';
 import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
 import type { Direction, Json, Memory } from '../../core/model.js';
+import { setOwnKey } from '../../core/own-key.js';
 import { createSerialQueue } from '../../core/serial.js';
 import type {
   ApplyResult,
@@ -91,10 +92,7 @@ function cloneJson<T extends Json>(value: T): T {
   const out: { [k: string]: Json } = {};
   for (const key of Object.keys(value)) {
     const copy = cloneJson(value[key]!);
-    // A key named __proto__ (JSON.parse makes it an own key) stays data, as structuredClone keeps it.
-    if (key === '__proto__')
-      Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
-    else out[key] = copy;
+    setOwnKey(out, key, copy);
   }
   return out as T;
 }
