@@ -89,7 +89,7 @@ Example (an MCP client's configuration):
       import('../mcp/mcp-server.js'),
       import('@modelcontextprotocol/sdk/server/stdio.js'),
     ]);
-    const { server, idle } = createMcpServer(mem, {
+    const { server, idle, detach } = createMcpServer(mem, {
       version: packageVersion(),
       hybrid: embedder !== undefined,
     });
@@ -107,6 +107,7 @@ Example (an MCP client's configuration):
     io.err(`engram mcp: serving namespace "${namespace}" on stdio`);
     await ended;
     await idle();
+    detach();
     await server.close().catch(() => {});
     // One last push, briefly: clients send SIGKILL a few seconds after closing stdin. What does not
     // get out now stays in the outbox and goes with the next start.

@@ -1,6 +1,7 @@
 import type { Engram } from '../core/engram.js';
 import type { Json, Link, Memory } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
+import { fitsUtf8, hasLoneSurrogate, LIMITS } from '../core/validate.js';
 
 /** The shapes of `@modelcontextprotocol/server-memory`, so an agent can switch servers unchanged. */
 export interface Entity {
@@ -23,8 +24,12 @@ export interface Graph {
 /** Memory kinds of the graph: an entity, and a bare name that only relations point at. */
 export const ENTITY_KIND = 'entity';
 export const NAME_KIND = 'entity-ref';
-/** Link type when a relation type is no valid Engram label (empty or longer than 64 characters). */
-const FALLBACK_LINK_TYPE = 'relation';
+/**
+ * Link types of relation types that are no valid Engram label (empty or longer than 64 characters) start
+ * with this, then a hash of the relation type: one type of their own each, since a link is replaced by
+ * another with the same ends and type.
+ */
+const HASHED_LINK_TYPE = 'relation~';
 const PAGE = 1000;
 
 interface Node {
@@ -41,7 +46,10 @@ interface Node {
  *   because Engram links join two different memories;
  * - the reference accepts relations between names that are no entities (yet): such a name is a memory
  *   of kind `entity-ref`, which becomes the entity when one with its name is created.
- * Every operation runs alone, in call order, like the reference's read-modify-write of its file.
+ * Every operation runs alone, in call order, like the reference's read-modify-write of its file, and
+ * checks everything it will write before writing any of it: a call that fails writes nothing. Lists
+ * come in the reference's order, that of creation: an entity's is when it became one (`metadata.since`
+ * for a bare name that did), a relation to itself's when it was made (`metadata.selfRelationsAt`).
  */
 export class KnowledgeGraph {
   private readonly serial = createSerialQueue();
@@ -59,38 +67,65 @@ export class KnowledgeGraph {
 
   createEntities(entities: Entity[]): Promise<Entity[]> {
     return this.serial(async () => {
+      for (const e of entities) {
+        assertStorable(e.name, `The name of entity ${JSON.stringify(e.name)}`);
+        assertStorable(e.entityType, `The type of entity ${JSON.stringify(e.name)}`);
+        for (const o of e.observations)
+          assertStorable(o, `An observation of entity ${JSON.stringify(e.name)}`);
+      }
       const nodes = await this.nodes();
-      const created: Entity[] = [];
+      const planned = new Map<string, { entity: Entity; node: Node | undefined }>();
       for (const entity of entities) {
         const node = nodes.get(entity.name);
-        if (node?.entity) continue;
+        if (node?.entity || planned.has(entity.name)) continue;
         const fresh = {
           name: entity.name,
           entityType: entity.entityType,
           observations: [...entity.observations],
         };
-        const self = node ? selfRelations(node.memory) : [];
-        const memory = node
-          ? await this.mem.update(node.memory.id, entityPatch(fresh, self))
-          : await this.mem.add(entityPatch(fresh, self));
-        nodes.set(entity.name, { memory, entity: fresh });
-        created.push(entity);
+        assertFits(fresh, node ? extrasOf(node.memory) : NO_EXTRAS);
+        planned.set(entity.name, { entity: fresh, node });
       }
-      return created;
+      for (const { entity, node } of planned.values()) {
+        let memory: Memory;
+        if (node) {
+          // A bare name becomes the entity: it takes its place in the list now, as the reference appends it.
+          const extras = extrasOf(node.memory);
+          const promoted = await this.mem.update(node.memory.id, entityPatch(entity, extras));
+          memory = await this.mem.update(
+            node.memory.id,
+            entityPatch(entity, { ...extras, since: promoted.updatedAt }),
+          );
+        } else {
+          memory = await this.mem.add(entityPatch(entity, NO_EXTRAS));
+        }
+        nodes.set(entity.name, { memory, entity });
+      }
+      return entities.filter((e, i) => planned.has(e.name) && firstOf(entities, e, i));
     });
   }
 
   createRelations(relations: Relation[]): Promise<Relation[]> {
     return this.serial(async () => {
+      for (const r of relations) {
+        const where = `relation ${JSON.stringify(r.from)} -> ${JSON.stringify(r.to)}`;
+        assertStorable(r.from, `The source of ${where}`);
+        assertStorable(r.to, `The target of ${where}`);
+        assertStorable(r.relationType, `The type of ${where}`);
+      }
       const nodes = await this.nodes();
       const created: Relation[] = [];
       for (const relation of relations) {
         const from = await this.nodeFor(nodes, relation.from);
         if (relation.from === relation.to) {
-          const self = selfRelations(from.memory);
-          if (self.includes(relation.relationType)) continue;
-          const memory = await this.mem.update(from.memory.id, {
-            metadata: { ...from.memory.metadata, selfRelations: [...self, relation.relationType] },
+          const extras = extrasOf(from.memory);
+          if (extras.selfRelations.includes(relation.relationType)) continue;
+          const added = { ...extras, selfRelations: [...extras.selfRelations, relation.relationType] };
+          let memory = await this.mem.update(from.memory.id, { metadata: withExtras(from.memory, added) });
+          // When it was made, by the clock that stamps links, so it sorts among them.
+          const at = [...extras.selfRelationsAt, memory.updatedAt];
+          memory = await this.mem.update(from.memory.id, {
+            metadata: withExtras(memory, { ...added, selfRelationsAt: at }),
           });
           nodes.set(relation.from, { ...from, memory });
         } else {
@@ -98,7 +133,7 @@ export class KnowledgeGraph {
           const existing = await this.mem.links(from.memory.id, { direction: 'out' });
           if (existing.some((l) => l.to === to.memory.id && relationTypeOf(l) === relation.relationType))
             continue;
-          await this.mem.link(from.memory.id, to.memory.id, linkType(relation.relationType), {
+          await this.mem.link(from.memory.id, to.memory.id, await linkType(relation.relationType), {
             metadata: { relationType: relation.relationType },
           });
         }
@@ -114,21 +149,25 @@ export class KnowledgeGraph {
   ): Promise<{ entityName: string; addedObservations: string[] }[]> {
     return this.serial(async () => {
       const nodes = await this.nodes();
-      const planned = additions.map((a) => {
-        const node = nodes.get(a.entityName);
-        if (!node?.entity) throw new Error(`Entity with name ${a.entityName} not found`);
-        return { node, a };
-      });
-      const results: { entityName: string; addedObservations: string[] }[] = [];
-      for (const { node, a } of planned) {
-        const entity = nodes.get(a.entityName)?.entity ?? node.entity!;
+      for (const a of additions) {
+        if (!nodes.get(a.entityName)?.entity) throw new Error(`Entity with name ${a.entityName} not found`);
+        for (const c of a.contents)
+          assertStorable(c, `An observation of entity ${JSON.stringify(a.entityName)}`);
+      }
+      // Each entity's observations after the whole call, checked before anything is written.
+      const next = new Map<string, Entity>();
+      const results = additions.map((a) => {
+        const entity = next.get(a.entityName) ?? nodes.get(a.entityName)!.entity!;
         const added = a.contents.filter((c) => !entity.observations.includes(c));
-        if (added.length > 0) {
-          const next = { ...entity, observations: [...entity.observations, ...added] };
-          const memory = await this.mem.update(node.memory.id, entityPatch(next, selfRelations(node.memory)));
-          nodes.set(a.entityName, { memory, entity: next });
-        }
-        results.push({ entityName: a.entityName, addedObservations: added });
+        if (added.length > 0)
+          next.set(a.entityName, { ...entity, observations: [...entity.observations, ...added] });
+        return { entityName: a.entityName, addedObservations: added };
+      });
+      for (const [name, entity] of next) assertFits(entity, extrasOf(nodes.get(name)!.memory));
+      for (const [name, entity] of next) {
+        const node = nodes.get(name)!;
+        const memory = await this.mem.update(node.memory.id, entityPatch(entity, extrasOf(node.memory)));
+        nodes.set(name, { memory, entity });
       }
       return results;
     });
@@ -154,7 +193,7 @@ export class KnowledgeGraph {
         const kept = node.entity.observations.filter((o) => !d.observations.includes(o));
         if (kept.length === node.entity.observations.length) continue;
         const next = { ...node.entity, observations: kept };
-        const memory = await this.mem.update(node.memory.id, entityPatch(next, selfRelations(node.memory)));
+        const memory = await this.mem.update(node.memory.id, entityPatch(next, extrasOf(node.memory)));
         nodes.set(d.entityName, { memory, entity: next });
       }
     });
@@ -167,13 +206,15 @@ export class KnowledgeGraph {
         const from = nodes.get(relation.from);
         if (!from) continue;
         if (relation.from === relation.to) {
-          const self = selfRelations(from.memory);
-          if (!self.includes(relation.relationType)) continue;
+          const extras = extrasOf(from.memory);
+          const at = extras.selfRelations.indexOf(relation.relationType);
+          if (at < 0) continue;
           const memory = await this.mem.update(from.memory.id, {
-            metadata: {
-              ...from.memory.metadata,
-              selfRelations: self.filter((t) => t !== relation.relationType),
-            },
+            metadata: withExtras(from.memory, {
+              ...extras,
+              selfRelations: extras.selfRelations.filter((_, i) => i !== at),
+              selfRelationsAt: extras.selfRelationsAt.filter((_, i) => i !== at),
+            }),
           });
           nodes.set(relation.from, { ...from, memory });
           continue;
@@ -240,7 +281,7 @@ export class KnowledgeGraph {
    */
   private async graphOf(nodes: Map<string, Node>, pick: ((name: string) => boolean) | 'all'): Promise<Graph> {
     const byId = new Map([...nodes.values()].map((n) => [n.memory.id, n]));
-    const ordered = [...nodes.values()].sort((a, b) => compareCreation(a.memory, b.memory));
+    const ordered = [...nodes.values()].sort((a, b) => compareListed(a.memory, b.memory));
     const entities = ordered
       .filter((n) => n.entity && (pick === 'all' || pick(n.entity.name)))
       .map((n) => n.entity!);
@@ -252,13 +293,15 @@ export class KnowledgeGraph {
     const seen = new Set<string>();
     for (const node of sources) {
       const name = nameOf(node.memory)!;
-      for (const type of selfRelations(node.memory)) {
+      const { selfRelations, selfRelationsAt } = extrasOf(node.memory);
+      selfRelations.forEach((type, i) => {
         relations.push({
           relation: { from: name, to: name, relationType: type },
-          at: node.memory.updatedAt,
+          // Made before their times were kept (or by an older version): when the entity last changed.
+          at: selfRelationsAt[i] ?? node.memory.updatedAt,
           id: node.memory.id,
         });
-      }
+      });
       for (const link of await this.mem.links(node.memory.id, { direction })) {
         if (seen.has(link.id)) continue;
         seen.add(link.id);
@@ -317,15 +360,78 @@ export class KnowledgeGraph {
   }
 }
 
-function entityPatch(entity: Entity, self: string[]) {
+/** What an entity's memory keeps in `metadata` beside the entity itself. */
+interface Extras {
+  selfRelations: string[];
+  /** When each relation to itself was made (its memory's `updatedAt` then); shorter in older data. */
+  selfRelationsAt: string[];
+  /** When a bare name became this entity: where the entity stands in lists. */
+  since?: string;
+}
+
+const NO_EXTRAS: Extras = { selfRelations: [], selfRelationsAt: [] };
+
+function extrasOf(memory: Memory): Extras {
+  const { selfRelations, selfRelationsAt, since } = memory.metadata;
+  const strings = (list: Json | undefined) =>
+    Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string') : [];
+  const extras: Extras = { selfRelations: strings(selfRelations), selfRelationsAt: strings(selfRelationsAt) };
+  if (typeof since === 'string') extras.since = since;
+  return extras;
+}
+
+/** `memory`'s metadata with `extras` in place of the ones it has. */
+function withExtras(memory: Memory, extras: Extras): { [k: string]: Json } {
+  const { selfRelations: _s, selfRelationsAt: _a, since: _since, ...rest } = memory.metadata;
+  return { ...rest, ...extrasMetadata(extras) };
+}
+
+function extrasMetadata({ selfRelations, selfRelationsAt, since }: Extras): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  if (selfRelations.length > 0) out.selfRelations = selfRelations;
+  if (selfRelationsAt.length > 0) out.selfRelationsAt = selfRelationsAt;
+  if (since !== undefined) out.since = since;
+  return out;
+}
+
+function entityPatch(entity: Entity, extras: Extras) {
   const text = [entity.name, entity.entityType, ...entity.observations].join('\n');
   const metadata: { [k: string]: Json } = {
     name: entity.name,
     entityType: entity.entityType,
     observations: entity.observations,
+    ...extrasMetadata(extras),
   };
-  if (self.length > 0) metadata.selfRelations = self;
   return { kind: ENTITY_KIND, content: text.trim() ? text : '(unnamed)', metadata };
+}
+
+/**
+ * Text Engram cannot keep: U+0000 (Postgres text and jsonb refuse it) and a lone surrogate (half of a
+ * UTF-16 pair, which UTF-8 cannot encode). The reference writes any string to its JSON file; here the
+ * call fails before it writes anything, naming the text.
+ */
+function assertStorable(text: string, what: string): void {
+  const problem = text.includes('\u0000')
+    ? 'a NUL character (U+0000)'
+    : hasLoneSurrogate(text)
+      ? 'a lone surrogate (half of a UTF-16 pair, not valid Unicode)'
+      : undefined;
+  if (problem) throw new Error(`${what} contains ${problem}, which Engram cannot store; nothing was written`);
+}
+
+/** An entity is one memory: its text and its metadata must each fit Engram's 64 KiB. */
+function assertFits(entity: Entity, extras: Extras): void {
+  const { content, metadata } = entityPatch(entity, extras);
+  if (fitsUtf8(content, LIMITS.contentBytes) && fitsUtf8(JSON.stringify(metadata), LIMITS.metadataBytes))
+    return;
+  throw new Error(
+    `Entity ${JSON.stringify(entity.name)} would hold more than 64 KiB of text (name, type and observations), the most one Engram memory keeps; nothing was written. Delete observations or split the entity.`,
+  );
+}
+
+/** True for the first entity of its name in `entities` (the reference keeps later ones too; see docs/agents.md). */
+function firstOf(entities: Entity[], entity: Entity, index: number): boolean {
+  return entities.findIndex((e) => e.name === entity.name) === index;
 }
 
 function nameOf(memory: Memory): string | undefined {
@@ -340,23 +446,27 @@ function entityOf(memory: Memory): Entity | undefined {
   return { name, entityType, observations: observations.filter((o): o is string => typeof o === 'string') };
 }
 
-function selfRelations(memory: Memory): string[] {
-  const list = memory.metadata.selfRelations;
-  return Array.isArray(list) ? list.filter((t): t is string => typeof t === 'string') : [];
-}
-
 function relationTypeOf(link: Link): string {
   const type = link.metadata.relationType;
   return typeof type === 'string' ? type : link.type;
 }
 
-function linkType(relationType: string): string {
-  return relationType.length >= 1 && relationType.length <= 64 && !relationType.includes('\u0000')
-    ? relationType
-    : FALLBACK_LINK_TYPE;
+/** The relation type itself when it is a valid Engram label, else a type of its own made from its hash. */
+async function linkType(relationType: string): Promise<string> {
+  if (relationType.length >= 1 && relationType.length <= LIMITS.labelLength) return relationType;
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(relationType));
+  const hex = [...new Uint8Array(digest, 0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${HASHED_LINK_TYPE}${hex}`;
 }
 
 function compareCreation(a: Memory, b: Memory): number {
   if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** List order: when each became an entity. */
+function compareListed(a: Memory, b: Memory): number {
+  const at = (m: Memory) => (typeof m.metadata.since === 'string' ? m.metadata.since : m.createdAt);
+  if (at(a) !== at(b)) return at(a) < at(b) ? -1 : 1;
+  return compareCreation(a, b);
 }

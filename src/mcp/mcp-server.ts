@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Engram } from '../core/engram.js';
 import { KnowledgeGraph } from './knowledge-graph.js';
@@ -36,11 +37,14 @@ function done(message: string) {
   };
 }
 
-/** An MCP server over one Engram memory: the reference memory server's nine tools plus Engram's own. */
+/**
+ * An MCP server over one Engram memory: the reference memory server's nine tools and its graph resource,
+ * plus Engram's own tools. `idle` waits for the calls under way; `detach` stops the resource's notices.
+ */
 export function createMcpServer(
   mem: Engram,
   info: { version: string; hybrid?: boolean },
-): { server: McpServer; idle: () => Promise<void> } {
+): { server: McpServer; idle: () => Promise<void>; detach: () => void } {
   const graph = new KnowledgeGraph(mem, { hybrid: info.hybrid });
   const server = new McpServer({ name: 'engram-memory', version: info.version });
 
@@ -202,7 +206,58 @@ export function createMcpServer(
   );
 
   registerEngramTools(server, graph, info.hybrid === true);
-  return { server, idle: () => graph.exclusive(async () => {}) };
+  const detach = registerGraphResource(server, graph);
+  return { server, idle: () => graph.exclusive(async () => {}), detach };
+}
+
+/** The reference's resource: the whole graph as JSON, as read_graph answers. */
+export const GRAPH_RESOURCE = 'memory://knowledge-graph';
+
+/**
+ * The reference server's `memory://knowledge-graph` resource, with subscriptions: a subscribed client
+ * is told `notifications/resources/updated` after a change, whoever made it (a tool call, another
+ * process on the same store, a sync pull), once per burst of changes. Returns what stops the notices.
+ */
+function registerGraphResource(server: McpServer, graph: KnowledgeGraph): () => void {
+  server.registerResource(
+    'knowledge-graph',
+    GRAPH_RESOURCE,
+    {
+      title: 'Knowledge Graph',
+      description: 'The full knowledge graph with all entities and relations',
+      mimeType: 'application/json',
+    },
+    async (uri) => ({
+      contents: [
+        {
+          uri: uri.href,
+          mimeType: 'application/json',
+          text: JSON.stringify(await graph.readGraph(), null, 2),
+        },
+      ],
+    }),
+  );
+  const subscribed = new Set<string>();
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  server.server.setRequestHandler(SubscribeRequestSchema, async ({ params }) => {
+    subscribed.add(params.uri);
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async ({ params }) => {
+    subscribed.delete(params.uri);
+    return {};
+  });
+  let due = false;
+  return graph.mem.on('change', () => {
+    if (due || !subscribed.has(GRAPH_RESOURCE)) return;
+    due = true;
+    setTimeout(() => {
+      due = false;
+      // A client that has gone away meanwhile is no one to tell.
+      if (subscribed.has(GRAPH_RESOURCE))
+        server.server.sendResourceUpdated({ uri: GRAPH_RESOURCE }).catch(() => {});
+    }, 0);
+  });
 }
 
 const MemorySchema = z.object({

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEdge } from './fixtures.js';
@@ -63,6 +64,9 @@ async function runBoth(ours: Connected, ref: Connected, calls: Call[]): Promise<
         // Ours is ranked and may find more (stems, prefixes); never fewer than the reference.
         const ourSets = graphSets(a.structured);
         for (const e of graphSets(b.structured).entities) expect(ourSets.entities, where).toContain(e);
+      } else if (c.name === 'read_graph') {
+        // The reference lists in creation order; so does ours.
+        expect(a.structured, where).toEqual(b.structured);
       } else {
         expect(graphSets(a.structured), where).toEqual(graphSets(b.structured));
       }
@@ -75,7 +79,7 @@ async function runBoth(ours: Connected, ref: Connected, calls: Call[]): Promise<
       call(ours, { name: 'read_graph', arguments: {} }),
       call(ref, { name: 'read_graph', arguments: {} }),
     ]);
-    expect(graphSets(ga.structured), `graph after ${where}`).toEqual(graphSets(gb.structured));
+    expect(ga.structured, `graph after ${where}`).toEqual(gb.structured);
   }
 }
 
@@ -414,6 +418,141 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
       expect(after.structured).toEqual({ memories: [] });
     } finally {
       await ours.close();
+    }
+  });
+  it('keeps relations whose types are no Engram label apart, and lists in creation order', async () => {
+    const { ours, ref, close } = await pair();
+    try {
+      const long = (c: string) => c.repeat(75);
+      await runBoth(ours, ref, [
+        {
+          name: 'create_entities',
+          arguments: { entities: [{ name: 'A', entityType: 't', observations: [] }] },
+        },
+        {
+          name: 'create_relations',
+          arguments: {
+            relations: ['relation', '', long('x'), long('y')].map((relationType) => ({
+              from: 'A',
+              to: 'B',
+              relationType,
+            })),
+          },
+        },
+        // B, so far a bare name, becomes an entity after C: the reference lists it after C.
+        {
+          name: 'create_entities',
+          arguments: { entities: [{ name: 'C', entityType: 't', observations: [] }] },
+        },
+        {
+          name: 'create_entities',
+          arguments: { entities: [{ name: 'B', entityType: 't', observations: [] }] },
+        },
+        {
+          name: 'create_relations',
+          arguments: { relations: [{ from: 'C', to: 'C', relationType: 'self' }] },
+        },
+        {
+          name: 'create_relations',
+          arguments: { relations: [{ from: 'C', to: 'A', relationType: 'later' }] },
+        },
+        {
+          name: 'add_observations',
+          arguments: { observations: [{ entityName: 'C', contents: ['changed'] }] },
+        },
+        { name: 'read_graph', arguments: {} },
+        { name: 'delete_relations', arguments: { relations: [{ from: 'A', to: 'B', relationType: '' }] } },
+        { name: 'read_graph', arguments: {} },
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('refuses text Engram cannot store, and a call that fails writes nothing', async () => {
+    const ours = await connectEngram(['--store', `sqlite:${fresh('db')}`]);
+    try {
+      const graph = async () => (await call(ours, { name: 'read_graph', arguments: {} })).structured;
+      const empty = { entities: [], relations: [] };
+      for (const bad of ['x\u0000y', 'x\ud800y']) {
+        const created = await call(ours, {
+          name: 'create_entities',
+          arguments: {
+            entities: [
+              { name: 'ok1', entityType: 't', observations: [] },
+              { name: 'ok2', entityType: 't', observations: ['fine', bad] },
+            ],
+          },
+        });
+        expect(created.isError).toBe(true);
+        expect(created.text).toMatch(
+          /An observation of entity "ok2" contains a (NUL character|lone surrogate).*nothing was written/,
+        );
+        expect(await graph()).toEqual(empty);
+        const related = await call(ours, {
+          name: 'create_relations',
+          arguments: {
+            relations: [
+              { from: 'p', to: 'q', relationType: 'r' },
+              { from: 'p', to: 'q', relationType: bad },
+            ],
+          },
+        });
+        expect(related.isError).toBe(true);
+        expect(related.text).toMatch(/The type of relation "p" -> "q" contains/);
+        expect(await graph()).toEqual(empty);
+      }
+      // An entity is one memory of at most 64 KiB: the call that would pass it fails whole, clearly.
+      await call(ours, {
+        name: 'create_entities',
+        arguments: { entities: ['E', 'F'].map((name) => ({ name, entityType: 't', observations: [] })) },
+      });
+      const big = await call(ours, {
+        name: 'add_observations',
+        arguments: {
+          observations: [
+            { entityName: 'E', contents: ['small'] },
+            { entityName: 'F', contents: Array.from({ length: 70 }, (_, i) => `${i} ${'o'.repeat(1000)}`) },
+          ],
+        },
+      });
+      expect(big.isError).toBe(true);
+      expect(big.text).toMatch(/Entity "F" would hold more than 64 KiB .*nothing was written/);
+      expect(await graph()).toEqual({
+        entities: [
+          { name: 'E', entityType: 't', observations: [] },
+          { name: 'F', entityType: 't', observations: [] },
+        ],
+        relations: [],
+      });
+    } finally {
+      await ours.close();
+    }
+  });
+
+  it('serves the reference resource memory://knowledge-graph and tells subscribers of changes', async () => {
+    const { ours, ref, close } = await pair();
+    try {
+      const entities = [{ name: 'A', entityType: 't', observations: ['o'] }];
+      for (const c of [ours, ref]) await call(c, { name: 'create_entities', arguments: { entities } });
+      const [mine, theirs] = await Promise.all([ours.client.listResources(), ref.client.listResources()]);
+      expect(mine.resources).toEqual(theirs.resources);
+      const [a, b] = await Promise.all(
+        [ours, ref].map((c) => c.client.readResource({ uri: 'memory://knowledge-graph' })),
+      );
+      expect(a).toEqual(b);
+      expect(ours.client.getServerCapabilities()?.resources).toMatchObject({ subscribe: true });
+      const updated = new Promise<string>((resolve) =>
+        ours.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)),
+      );
+      await ours.client.subscribeResource({ uri: 'memory://knowledge-graph' });
+      await call(ours, {
+        name: 'add_observations',
+        arguments: { observations: [{ entityName: 'A', contents: ['p'] }] },
+      });
+      expect(await updated).toBe('memory://knowledge-graph');
+    } finally {
+      await close();
     }
   });
 });
