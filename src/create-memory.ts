@@ -1,4 +1,4 @@
-import { openMemory } from './core/create-memory.js';
+import { assertCreateOptions, openMemory } from './core/create-memory.js';
 import type { Engram } from './core/engram.js';
 import type { CreateMemoryOptions } from './core/engram-options.js';
 
@@ -14,6 +14,7 @@ import type { CreateMemoryOptions } from './core/engram-options.js';
  * const hits = await mem.search('coffee');
  */
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Engram> {
+  assertCreateOptions(options);
   // The default store is loaded only when no store is given, so a browser app on IndexedDB does not ship it.
   const store =
     options.store ?? new (await import('./backends/in-memory/in-memory-store.js')).InMemoryStore();

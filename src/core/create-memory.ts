@@ -2,7 +2,7 @@ import type { EncryptionOptions } from './crypto/cipher.js';
 import { assertEmbedder } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
-import { EngramError } from './errors.js';
+import { EngramError, validationError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import { settleLanguage } from './language.js';
@@ -22,6 +22,7 @@ const CLIENT_ID_KEY = 'clientId';
  * Core never picks a store itself: the public `createMemory` (src/create-memory.ts) supplies the default.
  */
 export async function openMemory(options: CreateMemoryOptions & { store: MemoryStore }): Promise<Engram> {
+  assertCreateOptions(options);
   const namespace = parse(namespaceSchema, options.namespace ?? 'default', 'namespace');
   const given = options.sync as { token?: unknown } | undefined;
   if (given && typeof given === 'object' && given.token === undefined) {
@@ -48,11 +49,17 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
   const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
-  const language = await openLanguage(store, namespace, requested);
-  let clientId = await store.getMeta(namespace, CLIENT_ID_KEY);
-  if (typeof clientId !== 'string') {
-    clientId = randomHex(8);
-    await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
+  let language: Language;
+  let clientId: string;
+  try {
+    language = await openLanguage(store, namespace, requested);
+    const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
+    clientId = typeof stored === 'string' ? stored : randomHex(8);
+    if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
+  } catch (error) {
+    // What was opened here is closed here: a store left open would keep its file locked.
+    await store.close().catch(() => {});
+    throw error;
   }
   // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
@@ -70,6 +77,42 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     throw error;
   }
   return memory;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'store',
+  'namespace',
+  'language',
+  'sync',
+  'encryption',
+  'now',
+  'embedder',
+  'embedding',
+  'maintenance',
+] satisfies (keyof CreateMemoryOptions)[]);
+
+/** `createMemory`'s options: an object, and no name it does not know (a misspelt `namespce` would be ignored). */
+export function assertCreateOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw validationError(
+      'createMemory',
+      'an options object such as { namespace: "user-42" }',
+      describe(options),
+    );
+  }
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      throw new EngramError(
+        'VALIDATION',
+        `createMemory.${name}: unknown option, remove it or check its spelling (options: ${[...OPTION_NAMES].join(', ')})`,
+        { field: `createMemory.${name}` },
+      );
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
 }
 
 /**

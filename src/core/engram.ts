@@ -57,6 +57,7 @@ import type {
   SearchOptions,
 } from './model.js';
 import { searchStore } from './search.js';
+import { createSerialQueue } from './serial.js';
 import type { CountQuery, MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import type { SyncResult } from './sync/engine.js';
@@ -76,14 +77,18 @@ const DEFAULT_DEPTH = 1;
 const DEFAULT_PATH_DEPTH = 6;
 const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
-/** Candidates compared by normalized content when `add` dedupes. */
-const DEDUPE_CANDIDATES = 50;
+/** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
+const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
 /** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
 function checkQueryVector(embedder: Embedder, output: ArrayLike<number>[]): number[][] {
   return checkVectors(embedder, output, 1);
+}
+
+function notFound(id: string, field: string): EngramError {
+  return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
 }
 
 function reportListenerError(error: unknown): void {
@@ -106,6 +111,7 @@ export class Engram {
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
   private maintenance: Maintenance | undefined;
+  private readonly dedupeQueue = createSerialQueue();
 
   constructor(
     readonly store: MemoryStore,
@@ -289,9 +295,23 @@ export class Engram {
 
   private async requireLive(id: string, field: string): Promise<MemoryRecord> {
     const record = await this.liveRecord(id);
-    if (!record)
-      throw new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
+    if (!record) throw notFound(id, field);
     return record;
+  }
+
+  /** Both ends of a link or path, read together; when both are missing the error names the first. */
+  private async requireLivePair(
+    [fromId, fromField]: [string, string],
+    [toId, toField]: [string, string],
+  ): Promise<[MemoryRecord, MemoryRecord]> {
+    const now = this.nowIso();
+    const records = await this.store.getMemories(this.namespace, [fromId, toId]);
+    const live = (id: string) => records.find((r) => r.memory.id === id && !isExpired(r.memory, now));
+    const from = live(fromId);
+    if (!from) throw notFound(fromId, fromField);
+    const to = live(toId);
+    if (!to) throw notFound(toId, toField);
+    return [from, to];
   }
 
   /**
@@ -302,34 +322,58 @@ export class Engram {
     this.assertOpen();
     const parsed = schema.parse(schema.memoryInputSchema, input, 'add');
     const { dedupe } = schema.parse(schema.addOptionsSchema, options, 'add.options');
-    if (dedupe) {
+    if (!dedupe) {
+      const [memory] = await this.insert([parsed], 'add');
+      return memory!;
+    }
+    // One deduping add at a time: two at once would each find no copy and both add, or each merge
+    // its tags into the tags it read and lose the other's.
+    return this.dedupeQueue(async () => {
       const existing = await this.findDuplicate(parsed.content);
       if (existing) return this.mergeTags(existing, parsed.tags ?? []);
-    }
-    const [memory] = await this.insert([parsed], 'add');
-    return memory!;
+      const [memory] = await this.insert([parsed], 'add');
+      return memory!;
+    });
   }
 
+  /**
+   * A memory valid now with the same normalized content. It holds every word of the content, so it is
+   * among the hits that match them all; those are read best first, a few and then more, and only when a
+   * thousand such memories outrank it is the namespace listed through.
+   */
   private async findDuplicate(content: string): Promise<Memory | undefined> {
     const wanted = normalizeContent(content);
     const same = (m: Memory) => normalizeContent(m.content) === wanted;
     const query = duplicateQuery(content, this.language);
     const now = this.nowIso();
-    if (query === '') return findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
-    const hits = await searchStore(this.store, this.namespace, {
-      query,
-      mode: 'text',
-      limit: DEDUPE_CANDIDATES,
-      tagMode: 'any',
-      now,
-      language: this.language,
-    });
-    return hits.map((h) => h.record.memory).find(same);
+    const listed = () => findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
+    if (query === '') return listed();
+    for (const limit of DEDUPE_CANDIDATES) {
+      const hits = await searchStore(this.store, this.namespace, {
+        query,
+        mode: 'text',
+        match: 'all',
+        limit,
+        tagMode: 'any',
+        now,
+        language: this.language,
+      });
+      const found = hits.map((h) => h.record.memory).find(same);
+      if (found || hits.length < limit) return found;
+    }
+    return listed();
   }
 
   private async mergeTags(existing: Memory, tags: readonly string[]): Promise<Memory> {
     const merged = [...new Set([...existing.tags, ...tags])];
     if (merged.length === existing.tags.length) return existing;
+    if (merged.length > schema.LIMITS.tags) {
+      throw validationError(
+        'add.tags',
+        `at most ${schema.LIMITS.tags} tags together with those of the memory it duplicates (${existing.id})`,
+        merged.length,
+      );
+    }
     return this.update(existing.id, { tags: merged });
   }
 
@@ -457,6 +501,7 @@ export class Engram {
             kind: rest.kind,
             tags: rest.tags,
             tagMode: rest.tagMode,
+            metadata: rest.metadata,
             asOf: rest.asOf,
             history: rest.history,
             limit,
@@ -652,7 +697,7 @@ export class Engram {
     if (fromId === toId) {
       throw validationError('link.to', 'a memory other than link.from');
     }
-    await Promise.all([this.requireLive(fromId, 'link.from'), this.requireLive(toId, 'link.to')]);
+    await this.requireLivePair([fromId, 'link.from'], [toId, 'link.to']);
     const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(
       (r) => r.link.to === toId,
     );
@@ -744,10 +789,7 @@ export class Engram {
     schema.parse(schema.idSchema, fromId, 'path.from');
     schema.parse(schema.idSchema, toId, 'path.to');
     const parsed = schema.parse(schema.pathOptionsSchema, options, 'path.options');
-    const [from] = await Promise.all([
-      this.requireLive(fromId, 'path.from'),
-      this.requireLive(toId, 'path.to'),
-    ]);
+    const [from] = await this.requireLivePair([fromId, 'path.from'], [toId, 'path.to']);
     const walk = { direction: parsed.direction ?? 'out', type: parsed.type, now: this.nowIso() } as const;
     const maxDepth = parsed.maxDepth ?? DEFAULT_PATH_DEPTH;
     const records = this.store.path

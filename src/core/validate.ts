@@ -33,7 +33,7 @@ const hasNul = (s: string) => s.includes('\u0000');
  * it is refused everywhere rather than silently changed in some stores.
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
+export const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
 const WELL_FORMED = 'expected well-formed Unicode text (a lone surrogate such as \\ud800 is not)';
 
 const id = v.pipe(
@@ -50,11 +50,21 @@ const label = (what: string) =>
   );
 const instant = v.pipe(
   v.string('expected an ISO 8601 date-time string'),
-  v.check(
-    (s) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d{2}-\d{2}/.test(s),
-    'expected an ISO 8601 date-time',
-  ),
+  v.check((s) => !Number.isNaN(Date.parse(s)) && isCalendarDate(s), 'expected an ISO 8601 date-time'),
 );
+
+/**
+ * Starts with a date that exists. `Date.parse` rolls an impossible day over into the next month
+ * ("2021-02-29" is March 1st), which would store another instant than the one sent.
+ */
+function isCalendarDate(s: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return month >= 1 && month <= 12 && day >= 1 && day <= days;
+}
 const finite = v.pipe(v.number('expected a number'), v.finite('expected a finite number'));
 
 const content = v.pipe(

@@ -304,6 +304,34 @@ export function lifecycleCases(ctx: SuiteContext): void {
         'add.options.dedupe',
       );
     });
+
+    it('finds the copy however many memories outrank it, and dedupes adds made at once', async () => {
+      const mem = await ctx.memory();
+      const first = await mem.add({ content: 'coffee' });
+      // Each holds "coffee" twice: every one scores above the memory that is the copy.
+      await mem.addMany(Array.from({ length: 60 }, (_, i) => ({ content: `coffee coffee note ${i}` })));
+      expect((await mem.add({ content: 'Coffee' }, { dedupe: true })).id).toBe(first.id);
+      const tagged = await mem.add({ content: 'tea time', tags: ['x'] });
+      const [a, b, c] = await Promise.all([
+        mem.add({ content: 'Tea  time', tags: ['y'] }, { dedupe: true }),
+        mem.add({ content: 'tea TIME', tags: ['z'] }, { dedupe: true }),
+        mem.add({ content: 'green tea', tags: ['w'] }, { dedupe: true }),
+      ]);
+      expect([a.id, b.id]).toEqual([tagged.id, tagged.id]);
+      expect((await mem.get(tagged.id))?.tags).toEqual(['x', 'y', 'z']);
+      const twice = await Promise.all([
+        mem.add({ content: 'green tea' }, { dedupe: true }),
+        mem.add({ content: 'GREEN tea' }, { dedupe: true }),
+      ]);
+      expect(twice.map((m) => m.id)).toEqual([c.id, c.id]);
+      expect(await mem.count()).toBe(63);
+      const many = Array.from({ length: 64 }, (_, i) => `t${i}`);
+      await expectError(
+        mem.add({ content: 'tea time', tags: many }, { dedupe: true }),
+        'VALIDATION',
+        'add.tags',
+      );
+    });
   });
 
   describe('context', () => {
@@ -323,6 +351,10 @@ export function lifecycleCases(ctx: SuiteContext): void {
       expect(await mem.context('nothing matches')).toBe('');
       const recent = await mem.context('', { maxChars: 1000 });
       expect(recent.split('\n')).toHaveLength(3);
+      await mem.add({ content: 'plays tennis', metadata: { topic: 'sport' } });
+      // Without a query, the newest memories: every filter still holds.
+      expect(await mem.context('', { metadata: { topic: 'sport' } })).toBe('- plays tennis');
+      expect(await mem.context('', { metadata: { topic: 'none' } })).toBe('');
       await expectError(mem.context('coffee', { maxChars: 0 }), 'VALIDATION', 'context.maxChars');
     });
   });

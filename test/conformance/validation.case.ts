@@ -111,6 +111,39 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.unlink('?'), 'VALIDATION', 'unlink.id');
     });
 
+    it('refuses a date that does not exist rather than moving it to another day', async () => {
+      const mem = await ctx.memory();
+      await expectError(
+        mem.add({ content: 'x', validFrom: '2021-02-29T00:00:00Z' }),
+        'VALIDATION',
+        'add.validFrom',
+      );
+      await expectError(mem.add({ content: 'x', validTo: '2099-04-31' }), 'VALIDATION', 'add.validTo');
+      await expectError(mem.add({ content: 'x', expiresAt: '2099-13-01' }), 'VALIDATION', 'add.expiresAt');
+      await expectError(mem.list({ asOf: '2024-02-30' }), 'VALIDATION', 'list.asOf');
+      expect(await mem.count()).toBe(0);
+      const leap = await mem.add({ content: 'x', validFrom: '2024-02-29T12:00:00+01:00' });
+      expect(leap.validFrom).toBe('2024-02-29T11:00:00.000Z');
+    });
+
+    it('names the first missing end of a link or path, whichever store answers first', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      await expectError(mem.path('nope-1', 'nope-2'), 'NOT_FOUND', 'path.from');
+      await expectError(mem.link('nope-1', 'nope-2', 'x'), 'NOT_FOUND', 'link.from');
+      await expectError(mem.link(a.id, 'nope-2', 'x'), 'NOT_FOUND', 'link.to');
+      await expectError(mem.path('nope-1', a.id), 'NOT_FOUND', 'path.from');
+    });
+
+    it('createMemory refuses options that are no object or that it does not know', async () => {
+      await expectError(createMemory(null as never), 'VALIDATION', 'createMemory');
+      await expectError(
+        createMemory({ store: ctx.store(), namespce: 'user-42' } as never),
+        'VALIDATION',
+        'createMemory.namespce',
+      );
+    });
+
     it('createMemory rejects a bad namespace', async () => {
       await expectError(
         createMemory({ store: ctx.store(), namespace: 'no spaces' }),
