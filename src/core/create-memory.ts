@@ -14,6 +14,8 @@ import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './tex
 import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
+/** Stores a memory has been opened on: several memories (namespaces) may share one. */
+const storesInUse = new WeakSet<MemoryStore>();
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
@@ -57,10 +59,12 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     clientId = typeof stored === 'string' ? stored : randomHex(8);
     if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   } catch (error) {
-    // What was opened here is closed here: a store left open would keep its file locked.
-    await store.close().catch(() => {});
+    // A store this call opened is closed again (one left open would keep its file locked); one that
+    // another memory already uses stays open for it.
+    if (!storesInUse.has(store)) await store.close().catch(() => {});
     throw error;
   }
+  storesInUse.add(store);
   // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
   const clock = offset
