@@ -673,7 +673,9 @@ export class Engram {
     if (report.otherModels > 0) {
       this.warn(
         'EMBEDDING_MODEL_MISMATCH',
-        `search: skipped ${report.otherModels} embeddings made by a model other than ${model}; run reembed to move them`,
+        model === undefined
+          ? `search: skipped ${report.otherModels} embeddings of another length than the query's; run reembed to move them`
+          : `search: skipped ${report.otherModels} embeddings made by a model other than ${model}, or of another length; run reembed to move them`,
         report.otherModels,
       );
     }

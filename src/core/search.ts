@@ -34,7 +34,8 @@ import {
   tokenize,
   typoCorrection,
 } from './text/index.js';
-import { cosine } from './vector/cosine.js';
+import { cosine, norm } from './vector/cosine.js';
+import { LengthTally } from './vector/query-length.js';
 
 /**
  * Reciprocal-rank-fusion constant: a memory ranked r (from 1) in a list gets 1 / (RRF_K + r) from it, so
@@ -275,8 +276,9 @@ async function vectorSearch(
     if (report) report.otherModels += nearest.otherModels;
     return explain ? nearest.hits.map((hit) => ({ ...hit, explain: { vector: hit.score } })) : nearest.hits;
   }
-  const normA = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  const normA = norm(vector);
   const scored: Ranked[] = [];
+  const lengths = new LengthTally(vector.length);
   for (let after: string | null = null; ; ) {
     const page = await store.vectors(namespace, after, VECTOR_PAGE);
     for (const { id, embedding, model: entryModel } of page) {
@@ -285,19 +287,15 @@ async function vectorSearch(
         if (report) report.otherModels += 1;
         continue;
       }
-      if (embedding.length !== vector.length) {
-        throw validationError(
-          'vector',
-          `${embedding.length} dimensions like the stored embeddings`,
-          vector.length,
-        );
-      }
+      if (!lengths.admits(embedding.length)) continue;
       const score = cosine(vector, embedding, normA);
       scored.push(explain ? { id, score, explain: { vector: score } } : { id, score });
     }
     if (page.length < VECTOR_PAGE) break;
     after = page[page.length - 1]!.id;
   }
+  const skipped = lengths.settle();
+  if (report) report.otherModels += skipped;
   return takeAccepted(
     store,
     namespace,

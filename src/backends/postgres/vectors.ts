@@ -1,6 +1,7 @@
 import { EngramError, validationError } from '../../core/errors.js';
 import { type MemoryFilter, matchesFilter } from '../../core/filter.js';
 import type { MemoryRecord, NativeSearchHit } from '../../core/store-contract.js';
+import { LengthTally } from '../../core/vector/query-length.js';
 import { rankExactly } from '../../core/vector/rank-exactly.js';
 import { normalizeInto } from '../../core/vector/vector-rows.js';
 import type { SqlDialect } from '../sql/dialect.js';
@@ -112,21 +113,17 @@ export class PostgresVectors {
       [namespace, query.model],
     );
     let otherModels = 0;
+    // Embeddings of the model but another length are skipped and counted, as in core's scan.
+    const lengths = new LengthTally(dims);
     let found = false;
     for (const group of groups) {
       if (group.same !== true) {
         otherModels += Number(group.n);
         continue;
       }
-      if (group.dims !== dims) {
-        throw new EngramError(
-          'VALIDATION',
-          `vector: expected ${group.dims} dimensions like the stored embeddings, got ${dims}`,
-          { field: 'vector' },
-        );
-      }
-      found = true;
+      if (lengths.admits(group.dims, Number(group.n))) found = true;
     }
+    otherModels += lengths.settle();
     if (!found || query.limit <= 0) return { hits: [], otherModels };
     const reader = new SqlReader(db, this.dialect, namespace);
     const enough = query.limit * MARGIN + 10;

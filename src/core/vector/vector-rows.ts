@@ -1,4 +1,5 @@
 import { EngramError } from '../errors.js';
+import { largestComponent, plainlySummable } from './cosine.js';
 import { TopK } from './top-k.js';
 
 export interface VectorHit {
@@ -6,12 +7,27 @@ export interface VectorHit {
   score: number;
 }
 
-/** Scales a vector to unit length into `out` (cosine becomes a dot product); a zero vector stays zero. */
+/**
+ * Scales a vector to unit length into `out` (cosine becomes a dot product); a zero vector stays zero.
+ * Huge or tiny components are first divided by the largest one (see cosine.ts), so that neither the
+ * sum of squares nor its inverse overflows or vanishes.
+ */
 export function normalizeInto(vector: ArrayLike<number>, out: Float32Array, offset = 0): void {
-  let norm = 0;
-  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!;
-  const scale = norm === 0 ? 0 : 1 / Math.sqrt(norm);
-  for (let i = 0; i < vector.length; i++) out[offset + i] = vector[i]! * scale;
+  let squared = 0;
+  for (let i = 0; i < vector.length; i++) squared += vector[i]! * vector[i]!;
+  let divisor = 1;
+  if (!plainlySummable(squared)) {
+    divisor = largestComponent(vector);
+    if (divisor === 0 || !Number.isFinite(divisor)) {
+      out.fill(0, offset, offset + vector.length);
+      return;
+    }
+    squared = 0;
+    for (let i = 0; i < vector.length; i++) squared += (vector[i]! / divisor) ** 2;
+  }
+  const scale = 1 / Math.sqrt(squared);
+  if (divisor === 1) for (let i = 0; i < vector.length; i++) out[offset + i] = vector[i]! * scale;
+  else for (let i = 0; i < vector.length; i++) out[offset + i] = (vector[i]! / divisor) * scale;
 }
 
 /**

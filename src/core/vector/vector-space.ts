@@ -1,6 +1,7 @@
 import type * as Approximate from './approximate.js';
 import type { HnswIndex } from './hnsw.js';
 import type { IvfIndex } from './ivf-index.js';
+import { LengthTally } from './query-length.js';
 import { VectorMatrix } from './vector-matrix.js';
 import type { VectorOptions } from './vector-options.js';
 import type { VectorHit, VectorRows } from './vector-rows.js';
@@ -105,8 +106,8 @@ export class VectorSpace {
 
   /**
    * The `want` best candidates of `model` (training the IVF index first if the group outgrew it), and how
-   * many embeddings of other models were skipped. A length that differs from the group's is a
-   * VALIDATION error, as in core's scan.
+   * many embeddings of other models, or of the model but another length, were skipped. When the model's
+   * embeddings all have another length, a VALIDATION error, as in core's scan (LengthTally).
    */
   nearest(
     vector: readonly number[],
@@ -115,20 +116,20 @@ export class VectorSpace {
     accept?: (id: string) => boolean,
   ): { hits: VectorHit[]; otherModels: number } {
     let otherModels = 0;
+    const lengths = new LengthTally(vector.length);
     const hits: VectorHit[] = [];
     for (const group of this.groups.values()) {
       if (group.model !== model) {
         otherModels += group.rows.size;
         continue;
       }
-      if (group.rows.size === 0) continue;
-      group.rows.checkDims(vector, 'vector');
+      if (!lengths.admits(group.rows.dims, group.rows.size)) continue;
       if (group.ivf?.stale) group.ivf.train();
       if (group.hnsw && group.hnsw.deletedShare > HNSW_REBUILD_SHARE) this.rebuild(group);
       const index = group.ivf ?? group.hnsw ?? group.rows;
       hits.push(...index.search(vector, want, accept));
     }
-    return { hits, otherModels };
+    return { hits, otherModels: otherModels + lengths.settle() };
   }
 
   /**
