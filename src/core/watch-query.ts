@@ -67,7 +67,15 @@ export interface CompiledWatch {
    * says whether anything follows it, and the removed memory may have been all that did.
    */
   mayLeave?(id: string, current: ListResult | SearchHit[] | undefined): boolean;
+  /**
+   * True when the results are what is valid now (neither `asOf` nor `history`): they change when a
+   * memory's `validFrom` or `validTo` passes, with no write.
+   */
+  followsValidity: boolean;
 }
+
+const followsValidity = (options: { asOf?: string; history?: boolean }) =>
+  options.asOf === undefined && !options.history;
 
 // Filters this module knows how to evaluate. An option added to the façade's schemas later (and so
 // accepted here at once) makes the filter test conservative instead of wrong: it then re-runs.
@@ -133,6 +141,7 @@ function compileList(query: ListWatch): CompiledWatch {
       return filtered ? !followsPage(memory.id, current) : true;
     },
     mayLeave: (id, current) => followsPage(id, current),
+    followsValidity: followsValidity(options),
   };
 }
 
@@ -164,6 +173,7 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
   const asWritten = parsed !== undefined && !analyzerFor(language).termFollowsWord;
   return {
     run: (source) => source.search(text, options),
+    followsValidity: followsValidity(options),
     mayEnter(changed, now) {
       if (filtered) {
         const { kind, tags, metadata, asOf, history } = options;

@@ -3,6 +3,7 @@ import { EngramError } from './errors.js';
 import type { ListOptions, ListResult, Memory, SearchHit, SearchOptions } from './model.js';
 import type { MemoryRecord } from './store-contract.js';
 import { ChangedMemory, type CompiledWatch, compileWatch } from './watch-query.js';
+import { ValidityBoundaries } from './watch-validity.js';
 
 export type { ListWatch, SearchWatch, WatchQuery, WatchResult } from './watch-query.js';
 
@@ -31,8 +32,36 @@ type Results = ListResult | SearchHit[];
 
 /** Changes that can only touch links never alter a memory list or search. */
 const LINK_ONLY = new Set<ChangeEvent['type']>(['link', 'unlink']);
-/** setTimeout's ceiling; a later expiry is looked at again after this long. */
+/** setTimeout's ceiling; a later instant is looked at again after this long. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fire` once `now()` reaches an instant. A timer may wake a little early, or be capped at
+ * setTimeout's ceiling (~24.8 days): then it waits again. Unref'd, so a pending instant never keeps a
+ * process alive; `clear` (or a new `at`) cancels it.
+ */
+class InstantTimer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  at(instant: number, fire: () => void): void {
+    this.clear();
+    if (!Number.isFinite(instant)) return;
+    const delay = Math.min(Math.max(1, instant - this.now()), MAX_TIMER_MS);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.now() >= instant) fire();
+      else this.at(instant, fire);
+    }, delay);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
 
 function resultIds(results: Results): string[] {
   return Array.isArray(results) ? results.map((h) => h.memory.id) : results.items.map((m) => m.id);
@@ -52,19 +81,21 @@ class Watch {
   private running = false;
   private dirty = false;
   private stopped = false;
-  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly expiryTimer: InstantTimer;
   private currentIds = new Set<string>();
 
   constructor(
     private readonly source: WatchSource,
-    private readonly query: CompiledWatch,
+    readonly query: CompiledWatch,
     private readonly listener: (results: Results) => void,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.expiryTimer = new InstantTimer(() => source.now());
+  }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.expiryTimer);
+    this.expiryTimer.clear();
   }
 
   /** Decides from the changed ids (and the records still live) whether to re-run. */
@@ -129,22 +160,27 @@ class Watch {
     }
   }
 
-  /** A memory past its `expiresAt` leaves the results without any write: re-run at the first expiry. */
+  /**
+   * A memory past its `expiresAt` leaves the results without any write: re-run at the first expiry.
+   * (Validity bounds, `validTo` of a result or `validFrom` of a memory to come, are the hub's: see
+   * ValidityBoundaries.)
+   */
   private scheduleExpiry(results: Results): void {
-    clearTimeout(this.expiryTimer);
     const memories = Array.isArray(results) ? results.map((h) => h.memory) : results.items;
     let first = Number.POSITIVE_INFINITY;
     for (const m of memories) if (m.expiresAt) first = Math.min(first, Date.parse(m.expiresAt));
-    if (first === Number.POSITIVE_INFINITY) return;
-    const delay = Math.min(Math.max(0, first - this.source.now()), MAX_TIMER_MS);
-    this.expiryTimer = setTimeout(() => this.refresh(), delay);
-    (this.expiryTimer as { unref?: () => void }).unref?.();
+    this.expiryTimer.at(first, () => this.refresh());
   }
 }
 
 /**
  * Every watch of one façade. Changes are gathered for the rest of the task and looked at once: the
  * changed records are read once for all watches, and only the watches they may alter re-run.
+ *
+ * The hub also keeps the namespace's validity bounds ahead (ValidityBoundaries): walked once when the
+ * first watch opens, then kept from the changes it sees. It stays subscribed when the last watch stops,
+ * so that the next one walks nothing; a change from elsewhere seen with no watch open is not read, and
+ * the next watch walks again instead.
  */
 export class WatchHub {
   private readonly watches = new Set<Watch>();
@@ -155,11 +191,30 @@ export class WatchHub {
   private changedElsewhere = new Set<string>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** Validity bounds ahead in the namespace, and the timer for the first of them. */
+  private readonly validity = new ValidityBoundaries();
+  private readonly validityTimer: InstantTimer;
+  /** The bounds may miss some: walk again before the next watch relies on them. */
+  private validityStale = true;
 
-  constructor(private readonly source: WatchSource) {}
+  constructor(private readonly source: WatchSource) {
+    this.validityTimer = new InstantTimer(() => source.now());
+  }
 
   watch(query: unknown, listener: (results: Results) => void, options: WatchOptions = {}): () => void {
     const compiled = compileWatch(query, this.source.language);
+    if (typeof listener !== 'function') {
+      throw new EngramError(
+        'VALIDATION',
+        `watch.listener: expected a function called with the results, got ${listener === null ? 'null' : typeof listener}`,
+        { field: 'watch.listener' },
+      );
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new EngramError('VALIDATION', 'watch.options: expected an object such as { onError }', {
+        field: 'watch.options',
+      });
+    }
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw new EngramError('VALIDATION', 'watch.options.onError: expected a function', {
         field: 'watch.options.onError',
@@ -168,11 +223,13 @@ export class WatchHub {
     const watch = new Watch(this.source, compiled, listener, options.onError ?? this.source.reportError);
     this.watches.add(watch);
     this.unsubscribe ??= this.source.onChange((event) => this.note(event));
+    if (this.validityStale) this.scanValidity();
+    else if (this.watches.size === 1) this.scheduleValidity();
     watch.refresh();
     return () => {
+      if (!this.watches.delete(watch)) return;
       watch.stop();
-      this.watches.delete(watch);
-      if (this.watches.size === 0) this.detach();
+      if (this.watches.size === 0) this.validityTimer.clear();
     };
   }
 
@@ -180,14 +237,13 @@ export class WatchHub {
   stop(): void {
     for (const watch of this.watches) watch.stop();
     this.watches.clear();
-    this.detach();
-  }
-
-  private detach(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.validityTimer.clear();
+    this.validity.reset();
+    this.validityStale = true;
     this.pendingIds = new Set();
     this.written = new Map();
     this.changedElsewhere = new Set();
@@ -195,7 +251,7 @@ export class WatchHub {
 
   /** The façade hands over what a local write left in the store, just before its change event. */
   noteWritten(records: readonly MemoryRecord[]): void {
-    if (this.watches.size === 0) return;
+    if (this.unsubscribe === undefined) return;
     for (const record of records) this.written.set(record.memory.id, record.memory);
   }
 
@@ -216,7 +272,7 @@ export class WatchHub {
     this.pendingIds = new Set();
     this.written = new Map();
     this.changedElsewhere = new Set();
-    if (ids.length === 0 || this.watches.size === 0) return;
+    if (ids.length === 0) return;
     const changed = new Map<string, ChangedMemory>();
     const unknown: string[] = [];
     for (const id of ids) {
@@ -224,14 +280,61 @@ export class WatchHub {
       if (memory) changed.set(id, new ChangedMemory(memory, this.source.language));
       else if (memory === undefined) unknown.push(id);
     }
+    if (this.watches.size === 0) {
+      // Nobody to re-run: keep the bounds of what is known, and leave the rest to the next watch's walk.
+      this.noteValidity(ids, changed);
+      if (unknown.length > 0) this.validityStale = true;
+      return;
+    }
     try {
       const records = unknown.length > 0 ? await this.source.readMemories(unknown) : [];
       for (const r of records) changed.set(r.memory.id, new ChangedMemory(r.memory, this.source.language));
     } catch {
-      // Without the records nothing can be ruled out: every watch re-runs and reports its own error.
+      // Without the records nothing can be ruled out: every watch re-runs and reports its own error, and
+      // the validity bounds are walked again.
       for (const watch of this.watches) watch.refresh();
+      this.scanValidity();
       return;
     }
+    this.noteValidity(ids, changed);
+    if (this.validityStale && this.watches.size > 0) this.scanValidity();
+    else this.scheduleValidity();
     for (const watch of this.watches) watch.consider(ids, changed);
+  }
+
+  private noteValidity(ids: readonly string[], changed: ReadonlyMap<string, ChangedMemory>): void {
+    const now = this.source.now();
+    for (const id of ids) this.validity.note(id, changed.get(id)?.memory, now);
+  }
+
+  /**
+   * Walks the namespace for the validity bounds ahead (those of memories written before the hub looked),
+   * then waits for the first. Changes noted meanwhile add to what the walk finds.
+   */
+  private scanValidity(): void {
+    this.validityStale = false;
+    this.validity.reset();
+    this.validity
+      .scan(
+        (options) => this.source.list(options),
+        () => this.source.now(),
+      )
+      .then(
+        () => this.scheduleValidity(),
+        // The store is closing or failing: the watches' own runs report it. The next change walks again.
+        () => {
+          this.validityStale = true;
+          this.scheduleValidity();
+        },
+      );
+  }
+
+  /** When the first validity bound ahead passes, every watch of what is valid now re-runs. */
+  private scheduleValidity(): void {
+    if (this.watches.size === 0) return;
+    this.validityTimer.at(this.validity.next(this.source.now()), () => {
+      for (const watch of this.watches) if (watch.query.followsValidity) watch.refresh();
+      this.scheduleValidity();
+    });
   }
 }

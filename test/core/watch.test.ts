@@ -125,6 +125,78 @@ describe('watch, beyond the conformance suite', () => {
     expect(calls.map((p) => p.items.map((m) => m.content))).toEqual([['stays', 'soon gone'], ['stays']]);
   });
 
+  it('follows validity in time: a validTo passing drops a memory, a validFrom arriving brings one', async () => {
+    const mem = await createMemory();
+    const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
+    // Written before the watch (found by its first walk) and after it (seen as a change).
+    await mem.add({ content: 'ends soon', validTo: soon(150) });
+    await mem.add({ content: 'starts soon', validFrom: soon(150) });
+    const pages: ListResult[] = [];
+    const hits: SearchHit[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page));
+    mem.watch({ search: 'soon' }, (h) => hits.push(h));
+    await until(() => pages.length === 1 && hits.length === 1, 'the first calls');
+    await mem.add({ content: 'later soon', validFrom: soon(300) });
+    await mem.add({ content: 'stays' });
+    await until(() => pages.at(-1)?.items.length === 3, 'every boundary');
+    expect(pages.at(-1)!.items.map((m) => m.content)).toEqual(['stays', 'later soon', 'starts soon']);
+    expect(pages.at(-1)).toEqual(await mem.list());
+    await until(() => hits.at(-1)?.length === 2, 'the search');
+    expect(hits.at(-1)).toEqual(await mem.search('soon'));
+    expect(pages.map((p) => p.items.map((m) => m.content))).toContainEqual(['ends soon']);
+    await mem.close();
+  });
+
+  it('re-runs no watch of asOf or history at a validity boundary, and none after unsubscribe', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'starts soon', validFrom: new Date(Date.now() + 80).toISOString() });
+    const pinned: ListResult[] = [];
+    const stopPinned = mem.watch({ list: { history: true } }, (page) => pinned.push(page));
+    const now: ListResult[] = [];
+    const stop = mem.watch({ list: {} }, (page) => now.push(page));
+    await until(() => pinned.length === 1 && now.length === 1, 'the first calls');
+    stop();
+    const before = reads.list;
+    await sleep(160);
+    expect(reads.list).toBe(before);
+    expect(now).toHaveLength(1);
+    expect(pinned).toHaveLength(1);
+    stopPinned();
+    await mem.close();
+  });
+
+  it('waits for a validity boundary months ahead without waking early (setTimeout tops out at ~24.8 days)', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const day = 24 * 3600 * 1000;
+    await mem.add({ content: 'next quarter', validFrom: new Date(Date.now() + 90 * day).toISOString() });
+    await mem.add({ content: 'until next year', validTo: new Date(Date.now() + 365 * day).toISOString() });
+    const pages: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page));
+    await until(() => pages.length === 1, 'the first call');
+    await sleep(20);
+    const before = reads.list;
+    await sleep(80);
+    expect(reads.list).toBe(before);
+    expect(pages.map((p) => p.items.map((m) => m.content))).toEqual([['until next year']]);
+    await mem.close();
+  });
+
+  it('refuses a watch without a listener function at once, naming it', async () => {
+    const mem = await createMemory();
+    const watch = mem.watch as (query: unknown, listener?: unknown, options?: unknown) => () => void;
+    for (const listener of [undefined, null, 'render', {}]) {
+      expect(() => watch.call(mem, { list: {} }, listener)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'watch.listener' }),
+      );
+    }
+    expect(() => watch.call(mem, { list: {} }, () => {}, null)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'watch.options' }),
+    );
+    await mem.close();
+  });
+
   it('reports a failing run to onError and recovers at the next change', async () => {
     const mem = await createMemory();
     await mem.add({ content: 'x', embedding: [1, 0, 0] });
