@@ -1,6 +1,8 @@
 import { jsonSchema, tool } from 'ai';
 import type { Engram } from '../core/engram.js';
+import { EngramError } from '../core/errors.js';
 import type { Memory } from '../core/model.js';
+import { createSerialQueue } from '../core/serial.js';
 
 export interface MemoryToolsOptions {
   /** How many memories `recall` returns at most when the model does not say (default 5). */
@@ -20,10 +22,26 @@ function view(m: Memory): RecalledMemory {
   return { id: m.id, content: m.content, kind: m.kind, tags: m.tags, createdAt: m.createdAt };
 }
 
+/** `recall.limit`'s bounds, as its schema declares them (the SDK does not enforce a JSON Schema's). */
+const RECALL_MAX = 50;
+
+function checkRecallLimit(limit: unknown, field: string): void {
+  if (limit === undefined) return;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > RECALL_MAX) {
+    throw new EngramError(
+      'VALIDATION',
+      `${field}: expected an integer from 1 to ${RECALL_MAX}, got ${JSON.stringify(limit) ?? typeof limit}`,
+      { field },
+    );
+  }
+}
+
 /**
  * Tools for the Vercel AI SDK that give a model long-term memory in Engram: `remember` stores a fact,
  * `recall` runs a ranked search, `forget` deletes by id. Schemas are plain JSON Schema, so no schema
  * library is needed; Engram validates every input and a bad one comes back to the model as a tool error.
+ * The SDK runs one step's tool calls in parallel; the tools of one set run one at a time, in call order,
+ * so a `recall` asked after a `remember` sees it.
  *
  * @example
  * import { generateText, stepCountIs } from 'ai';
@@ -34,6 +52,8 @@ function view(m: Memory): RecalledMemory {
  */
 export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
   const recallLimit = options.recallLimit ?? 5;
+  checkRecallLimit(recallLimit, 'memoryTools.options.recallLimit');
+  const serial = createSerialQueue();
   return {
     remember: tool({
       description:
@@ -48,7 +68,7 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['content'],
         additionalProperties: false,
       }),
-      execute: async ({ content, kind, tags }) => view(await mem.add({ content, kind, tags })),
+      execute: ({ content, kind, tags }) => serial(async () => view(await mem.add({ content, kind, tags }))),
     }),
     recall: tool({
       description:
@@ -68,10 +88,12 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['query'],
         additionalProperties: false,
       }),
-      execute: async ({ query, limit, kind }) => {
-        const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
-        return { memories: hits.map((h) => ({ ...view(h.memory), score: h.score })) };
-      },
+      execute: ({ query, limit, kind }) =>
+        serial(async () => {
+          checkRecallLimit(limit, 'recall.limit');
+          const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
+          return { memories: hits.map((h) => ({ ...view(h.memory), score: h.score })) };
+        }),
     }),
     forget: tool({
       description:
@@ -82,7 +104,7 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['id'],
         additionalProperties: false,
       }),
-      execute: async ({ id }) => ({ id, deleted: await mem.remove(id) }),
+      execute: ({ id }) => serial(async () => ({ id, deleted: await mem.remove(id) })),
     }),
   };
 }

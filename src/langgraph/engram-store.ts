@@ -21,6 +21,7 @@ import type { MemoryStore } from '../core/store-contract.js';
 import { createMemory } from '../create-memory.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
+import { metadataFields, searchText } from './item-json.js';
 import {
   findItem,
   ITEM_KIND,
@@ -204,7 +205,8 @@ export class EngramStore extends BaseStore {
     for (const op of puts) {
       const joined = op.namespace.join(':');
       if (!seen.has(joined)) {
-        await mem.add({ kind: NAMESPACE_KIND, content: joined, metadata: { path: op.namespace } });
+        const metadata = metadataFields({ path: op.namespace }, 'encoded');
+        await mem.add({ kind: NAMESPACE_KIND, content: searchText(joined), metadata });
         seen.add(joined);
       }
       const key = itemKey(op.namespace, op.key);
@@ -215,12 +217,11 @@ export class EngramStore extends BaseStore {
       }
       // New embeddings replace those of the same field; others stay, as in LangGraph's InMemoryStore.
       const vectors = { ...existing?.vectors, ...embedded.get(key) };
+      // Stored as JSON, as LangGraph's persistent stores keep values: Dates become strings, undefined
+      // properties vanish, and objects of any prototype become plain.
+      const value = JSON.parse(JSON.stringify(op.value)) as Json;
       const metadata: { [k: string]: Json } = {
-        namespace: op.namespace,
-        key: op.key,
-        // Stored as JSON, as LangGraph's persistent stores keep values: Dates become strings,
-        // undefined properties vanish, and objects of any prototype become plain.
-        value: JSON.parse(JSON.stringify(op.value)) as Json,
+        ...metadataFields({ namespace: op.namespace, key: op.key, value }, 'encoded'),
         vectors,
       };
       const content = contentOf(op.namespace, op.key, op.value);
@@ -230,7 +231,7 @@ export class EngramStore extends BaseStore {
           metadata,
           tags: itemTags(op.namespace, op.key),
         });
-        updated.set(key, { ...existing, memory, value: metadata.value as Record<string, unknown>, vectors });
+        updated.set(key, { ...existing, memory, value: value as Record<string, unknown>, vectors });
       } else {
         await mem.add({ kind: ITEM_KIND, content, metadata, tags: itemTags(op.namespace, op.key) });
       }
@@ -296,11 +297,12 @@ function toItem(item: StoredItem): Item {
   };
 }
 
-/** The memory's text, so Engram's own search and tools see what the item says. */
+/**
+ * The memory's text, so Engram's own search and tools see what the item says: well-formed and cut to fit
+ * content's 64 KiB (searchText); the value itself is kept whole in metadata.
+ */
 function contentOf(namespace: string[], key: string, value: Record<string, unknown>): string {
-  const text = `${namespace.join('/')}/${key}\n${JSON.stringify(value)}`;
-  // Content is capped at 64 KiB of UTF-8; the value itself is kept whole in metadata.
-  return text.length <= 16_000 ? text : text.slice(0, 16_000);
+  return searchText(`${namespace.join('/')}/${key}\n${JSON.stringify(value)}`);
 }
 
 function listNamespaces(all: string[][], op: ListNamespacesOperation): string[][] {

@@ -15,8 +15,12 @@ export interface StoredItem {
   vectors: FieldVectors;
 }
 
+/**
+ * One string per (namespace, key), for maps and sets: JSON, so that no label or key (which may hold ':')
+ * can make two items one (`['a'], 'b:c'` and `['a', 'b'], 'c'`).
+ */
 export function itemKey(namespace: string[], key: string): string {
-  return `${namespace.join(':')}:${key}`;
+  return JSON.stringify([namespace, key]);
 }
 
 /** Oldest first: ids are time-sortable and strictly increasing within a process. */
@@ -36,7 +40,7 @@ export async function loadNamespaces(mem: Engram): Promise<{ list: string[][]; s
   const list: string[][] = [];
   const seen = new Set<string>();
   for (const m of await listAll(mem, { kind: NAMESPACE_KIND })) {
-    const path = m.metadata.path;
+    const path = (decoded(m.metadata.encoded) as { path?: unknown } | undefined)?.path ?? m.metadata.path;
     if (!Array.isArray(path)) continue;
     const ns = path.map(String);
     const joined = ns.join(':');
@@ -48,7 +52,10 @@ export async function loadNamespaces(mem: Engram): Promise<{ list: string[][]; s
 }
 
 function storedItem(memory: Memory): StoredItem | undefined {
-  const { namespace, key, value, vectors } = memory.metadata;
+  const { vectors } = memory.metadata;
+  const { namespace, key, value } = (decoded(memory.metadata.encoded) ?? memory.metadata) as {
+    [k: string]: unknown;
+  };
   if (!Array.isArray(namespace) || typeof key !== 'string') return undefined;
   return {
     memory,
@@ -94,18 +101,31 @@ function startsWith(namespace: string[], prefix: string[]): boolean {
 }
 
 /**
+ * Prefix tags stop at this depth (Engram allows 64 tags a memory): a deeper prefix is looked up by its
+ * first PREFIX_TAG_DEPTH labels, and the rest is confirmed on the metadata. Items written when every
+ * depth up to 63 had a tag carry this one too, so they are still found.
+ */
+export const PREFIX_TAG_DEPTH = 16;
+
+/**
  * Tags that find an item without reading the others: one for its (namespace, key), one for each prefix
- * of its namespace. Hashed, as a tag is at most 64 characters; a match is confirmed on the metadata, so
- * a collision costs a read, never a wrong answer. (Engram allows 64 tags: namespaces up to 63 deep.)
+ * of its namespace up to PREFIX_TAG_DEPTH labels. Hashed, as a tag is at most 64 characters; a match is
+ * confirmed on the metadata, so a collision costs a read, never a wrong answer.
  */
 export function itemTags(namespace: string[], key: string): string[] {
   const tags = [keyTag(namespace, key)];
-  for (let depth = 1; depth <= namespace.length; depth++) tags.push(prefixTag(namespace.slice(0, depth)));
+  const deepest = Math.min(namespace.length, PREFIX_TAG_DEPTH);
+  for (let depth = 1; depth <= deepest; depth++) tags.push(prefixTag(namespace.slice(0, depth)));
   return tags;
 }
 
 const keyTag = (namespace: string[], key: string) => `lgk:${hash(JSON.stringify([namespace, key]))}`;
-const prefixTag = (prefix: string[]) => `lgp:${hash(JSON.stringify(prefix))}`;
+const prefixTag = (prefix: string[]) => `lgp:${hash(JSON.stringify(prefix.slice(0, PREFIX_TAG_DEPTH)))}`;
+
+/** `metadata.encoded`: JSON text of the fields metadata could not hold as they are (see item-json.ts). */
+function decoded(text: unknown): unknown {
+  return typeof text === 'string' ? JSON.parse(text) : undefined;
+}
 
 /** Two FNV-1a-style 32-bit hashes with different starts: 64 bits, synchronous, for lookup only (not security). */
 function hash(text: string): string {

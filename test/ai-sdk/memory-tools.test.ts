@@ -108,4 +108,79 @@ describe('memoryTools(mem) for the AI SDK', () => {
     expect(refused.steps[0]!.content.some((p) => p.type === 'tool-error')).toBe(true);
     await mem.close();
   });
+
+  it('runs one step’s tool calls one at a time in call order: a recall sees the remember before it', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    // A store whose writes take a while, so that a parallel recall would run before the write lands.
+    const add = mem.add.bind(mem);
+    mem.add = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return add(...args);
+    };
+    const model = new MockLanguageModelV3({
+      doGenerate: [
+        {
+          content: [
+            {
+              type: 'tool-call',
+              toolCallId: 'c1',
+              toolName: 'remember',
+              input: '{"content":"I am vegetarian"}',
+            },
+            { type: 'tool-call', toolCallId: 'c2', toolName: 'recall', input: '{"query":"vegetarian"}' },
+            {
+              type: 'tool-call',
+              toolCallId: 'c3',
+              toolName: 'remember',
+              input: '{"content":"vegetarian since 2019"}',
+            },
+          ],
+          finishReason: { unified: 'tool-calls', raw: undefined },
+          usage,
+          warnings: [],
+        },
+        text('Noted.'),
+      ],
+    });
+    const result = await generateText({
+      model,
+      tools: memoryTools(mem),
+      stopWhen: stepCountIs(3),
+      prompt: 'x',
+    });
+    const outputs = result.steps[0]!.toolResults.map((r) => [r.toolCallId, r.output]);
+    const recalled = outputs.find(([id]) => id === 'c2')![1] as { memories: { content: string }[] };
+    expect(recalled.memories.map((m) => m.content)).toEqual(['I am vegetarian']);
+    expect((await mem.list()).items).toHaveLength(2);
+    await mem.close();
+  });
+
+  it('enforces recall.limit (an integer from 1 to 50, as its schema says) with a clear error', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    for (let i = 0; i < 60; i++) await mem.add({ content: `note ${i} about tea` });
+    const tools = memoryTools(mem);
+    const context = { toolCallId: 'x', messages: [] };
+    for (const limit of [0, 51, 1000, 2.5, '5', null]) {
+      await expect(
+        tools.recall.execute!({ query: 'tea', limit } as unknown as { query: string }, context),
+      ).rejects.toMatchObject({ code: 'VALIDATION', field: 'recall.limit' });
+    }
+    const fifty = (await tools.recall.execute!({ query: 'tea', limit: 50 }, context)) as {
+      memories: unknown[];
+    };
+    expect(fifty.memories).toHaveLength(50);
+    // Through the SDK, the model gets it back as a tool error naming the field.
+    const model = new MockLanguageModelV3({
+      doGenerate: [toolCall('c1', 'recall', { query: 'tea', limit: 500 }), text('Sorry.')],
+    });
+    const result = await generateText({ model, tools, stopWhen: stepCountIs(3), prompt: 'x' });
+    const error = result.steps[0]!.content.find((p) => p.type === 'tool-error');
+    expect(String((error as { error: unknown }).error)).toMatch(
+      /recall\.limit: expected an integer from 1 to 50/,
+    );
+    expect(() => memoryTools(mem, { recallLimit: 80 })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'memoryTools.options.recallLimit' }),
+    );
+    await mem.close();
+  });
 });

@@ -1,0 +1,158 @@
+import { type BaseStore, InMemoryStore as PeerStore } from '@langchain/langgraph-checkpoint';
+import { describe, expect, it } from 'vitest';
+import { InMemoryStore } from '../../src/backends/in-memory/in-memory-store.js';
+import { createMemory } from '../../src/create-memory.js';
+import { EngramStore } from '../../src/langgraph/index.js';
+
+// Keys holding ':', values and keys an Engram memory can't hold as is, and namespaces of any depth, each
+// run against LangGraph's own InMemoryStore (the peer) and compared.
+
+/** What a store answers, made comparable: items without their dates. */
+const plain = (item: { namespace: string[]; key: string; value: unknown } | null) =>
+  item && { namespace: item.namespace, key: item.key, value: item.value };
+
+async function both<T>(run: (store: BaseStore) => Promise<T>): Promise<[T, T]> {
+  const engram = new EngramStore();
+  try {
+    return [await run(new PeerStore()), await run(engram)];
+  } finally {
+    await engram.close();
+  }
+}
+
+describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
+  it('keeps (["a"], "b:c") and (["a", "b"], "c") apart, in puts, batches and searches', async () => {
+    const [peer, ours] = await both(async (store) => {
+      await store.put(['memories'], 'user:1', { text: 'a' });
+      await store.put(['memories', 'user'], '1', { text: 'b' });
+      return {
+        found: (await store.search(['memories'])).map(plain),
+        get: [
+          plain(await store.get(['memories'], 'user:1')),
+          plain(await store.get(['memories', 'user'], '1')),
+        ],
+      };
+    });
+    expect(ours).toEqual(peer);
+    expect(ours.found).toHaveLength(2);
+    // One batch with both puts: the peer keys a batch's puts by `ns.join(':'):key` and keeps only the
+    // second (memory.js, its put dedupe); each is an item of its own, so both stay.
+    const store = new EngramStore();
+    await store.batch([
+      { namespace: ['x'], key: 'y:z', value: { n: 1 } },
+      { namespace: ['x', 'y'], key: 'z', value: { n: 2 } },
+    ]);
+    expect((await store.search(['x'])).map(plain)).toEqual([
+      { namespace: ['x'], key: 'y:z', value: { n: 1 } },
+      { namespace: ['x', 'y'], key: 'z', value: { n: 2 } },
+    ]);
+    await store.close();
+  });
+
+  it('puts a value whose text cut would split an emoji, and gives it back whole', async () => {
+    const value = { text: `xx${'😀'.repeat(9000)}` };
+    const [peer, ours] = await both(async (store) => {
+      await store.put(['notes'], 'k', value);
+      return plain(await store.get(['notes'], 'k'));
+    });
+    expect(ours).toEqual(peer);
+    expect(ours?.value).toEqual(value);
+  });
+
+  it('keeps values, keys and labels with lone surrogates or NUL characters exactly', async () => {
+    const odd = ['half \ud83d of an emoji', 'other half \ude00', 'nul \u0000 inside'];
+    const [peer, ours] = await both(async (store) => {
+      for (const [i, text] of odd.entries()) {
+        await store.put(['odd'], `key ${text}`, { text, [`field ${text}`]: [text, { deep: text }], i });
+      }
+      await store.put(['label \ud800'], 'k', { v: 1 });
+      return {
+        items: (await store.search(['odd'], { limit: 10 })).map(plain),
+        gets: await Promise.all(odd.map(async (text) => plain(await store.get(['odd'], `key ${text}`)))),
+        label: plain(await store.get(['label \ud800'], 'k')),
+        namespaces: await store.listNamespaces(),
+      };
+    });
+    expect(ours).toEqual(peer);
+    expect(ours.items).toHaveLength(3);
+    expect(ours.label?.value).toEqual({ v: 1 });
+  });
+
+  it('keeps a value nested deeper than Engram’s metadata allows', async () => {
+    let value: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < 40; i++) value = { down: value };
+    const [peer, ours] = await both(async (store) => {
+      await store.put(['deep'], 'k', value);
+      return plain(await store.get(['deep'], 'k'));
+    });
+    expect(ours).toEqual(peer);
+  });
+
+  it('works at any namespace depth: puts, gets, prefix searches and listings', async () => {
+    const ns = (depth: number, tail = '') =>
+      Array.from({ length: depth }, (_, i) => `l${i}${i === depth - 1 ? tail : ''}`);
+    const [peer, ours] = await both(async (store) => {
+      for (const depth of [15, 16, 17, 63, 64, 100]) await store.put(ns(depth), 'k', { depth });
+      await store.put(ns(100, 'x'), 'k', { depth: 'sibling' });
+      const found = async (depth: number) =>
+        (await store.search(ns(depth), { limit: 20 }))
+          .map((i) => i.value)
+          .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+      return {
+        gets: await Promise.all([64, 100].map(async (d) => plain(await store.get(ns(d), 'k')))),
+        under: await Promise.all([1, 16, 17, 20, 64, 99, 100].map(found)),
+        exact: (await store.search(ns(100, 'x'))).map((i) => i.value),
+        namespaces: (await store.listNamespaces({ maxDepth: 70 })).length,
+      };
+    });
+    expect(ours).toEqual(peer);
+    expect(ours.under[4]).toHaveLength(3);
+    expect(ours.exact).toEqual([{ depth: 'sibling' }]);
+  });
+
+  it('still finds items written when every namespace depth had its own tag', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    const namespace = Array.from({ length: 40 }, (_, i) => `n${i}`);
+    // The tags as the store wrote them before prefixes stopped at a depth: one per depth, all 40.
+    const tags = [`lgk:${hash(JSON.stringify([namespace, 'old']))}`];
+    for (let depth = 1; depth <= namespace.length; depth++) {
+      tags.push(`lgp:${hash(JSON.stringify(namespace.slice(0, depth)))}`);
+    }
+    await mem.add({
+      kind: 'langgraph-namespace',
+      content: namespace.join(':'),
+      metadata: { path: namespace },
+    });
+    await mem.add({
+      kind: 'langgraph-item',
+      content: 'old item',
+      tags,
+      metadata: { namespace, key: 'old', value: { old: true }, vectors: {} },
+    });
+    const lg = new EngramStore({ store });
+    for (const depth of [1, 16, 17, 30, 40]) {
+      expect(
+        (await lg.search(namespace.slice(0, depth))).map((i) => i.key),
+        `prefix of ${depth}`,
+      ).toEqual(['old']);
+    }
+    expect((await lg.get(namespace, 'old'))?.value).toEqual({ old: true });
+    await lg.put(namespace, 'old', { old: false });
+    expect((await lg.search(namespace.slice(0, 30))).map((i) => i.value)).toEqual([{ old: false }]);
+    await lg.close();
+    await mem.close();
+  });
+});
+
+/** The store's tag hash, as written (two FNV-1a-style 32-bit hashes). */
+function hash(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
