@@ -844,6 +844,7 @@ export class Engram {
       search: (q, o) => this.search(q, o),
       onChange: (listener) => this.events.on('change', listener),
       readMemories: (ids) => this.store.getMemories(this.namespace, ids),
+      count: (o) => this.count(o),
       now: this.now,
       reportError: reportListenerError,
       language: this.language,

@@ -59,8 +59,13 @@ export class ValidityBoundaries {
    * is never lost: the walk only adds bounds, and one it adds for a memory changed since is at worst a
    * re-run too many. Rejects when a page cannot be read.
    */
-  async scan(list: (options: ListOptions) => Promise<ListResult>, now: () => number): Promise<void> {
+  async scan(
+    list: (options: ListOptions) => Promise<ListResult>,
+    now: () => number,
+    nothingAhead: () => Promise<boolean> = async () => false,
+  ): Promise<void> {
     const generation = this.generation;
+    if (await nothingAhead()) return;
     let cursor: string | undefined;
     do {
       const page = await list({ history: true, limit: SCAN_PAGE, ...(cursor ? { cursor } : {}) });

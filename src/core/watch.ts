@@ -1,6 +1,6 @@
 import type { ChangeEvent } from './engram-options.js';
 import { EngramError } from './errors.js';
-import type { ListOptions, ListResult, Memory, SearchHit, SearchOptions } from './model.js';
+import type { CountOptions, ListOptions, ListResult, Memory, SearchHit, SearchOptions } from './model.js';
 import type { MemoryRecord } from './store-contract.js';
 import { ChangedMemory, type CompiledWatch, compileWatch } from './watch-query.js';
 import { ValidityBoundaries } from './watch-validity.js';
@@ -22,6 +22,8 @@ export interface WatchSource {
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Live records of these ids (links and deleted ids are simply absent). */
   readMemories(ids: string[]): Promise<MemoryRecord[]>;
+  /** `mem.count`: lets the first walk of validity boundaries be skipped when there can be none. */
+  count?(options: CountOptions): Promise<number>;
   now(): number;
   reportError(error: unknown): void;
   /** The namespace's index language (default English). */
@@ -318,6 +320,7 @@ export class WatchHub {
       .scan(
         (options) => this.source.list(options),
         () => this.source.now(),
+        () => noBoundaryAhead(this.source),
       )
       .then(
         () => this.scheduleValidity(),
@@ -337,4 +340,19 @@ export class WatchHub {
       this.scheduleValidity();
     });
   }
+}
+
+/**
+ * True when no memory of the namespace can have a validity boundary ahead, known from three counts
+ * (cheap on every store) rather than a walk: every memory (`history`) is valid now, and all of them are
+ * still valid at the end of year 9999, so none starts later and none ends before then.
+ */
+async function noBoundaryAhead(source: WatchSource): Promise<boolean> {
+  if (!source.count) return false;
+  const [all, now, last] = await Promise.all([
+    source.count({ history: true }),
+    source.count({}),
+    source.count({ asOf: '9999-12-31T23:59:59.999Z' }),
+  ]);
+  return all === now && now === last;
 }
