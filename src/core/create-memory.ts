@@ -14,8 +14,6 @@ import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './tex
 import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 const CLIENT_ID_KEY = 'clientId';
-/** Stores a memory has been opened on: several memories (namespaces) may share one. */
-const storesInUse = new WeakSet<MemoryStore>();
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
@@ -51,20 +49,11 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
   const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
-  let language: Language;
-  let clientId: string;
-  try {
-    language = await openLanguage(store, namespace, requested);
-    const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
-    clientId = typeof stored === 'string' ? stored : randomHex(8);
-    if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
-  } catch (error) {
-    // A store this call opened is closed again (one left open would keep its file locked); one that
-    // another memory already uses stays open for it.
-    if (!storesInUse.has(store)) await store.close().catch(() => {});
-    throw error;
-  }
-  storesInUse.add(store);
+  // A failure from here on leaves the store open, as the caller gave it: retry with it, or close it.
+  const language = await openLanguage(store, namespace, requested);
+  const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
+  const clientId = typeof stored === 'string' ? stored : randomHex(8);
+  if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
   // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
   const clock = offset
