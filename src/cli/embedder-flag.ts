@@ -11,6 +11,8 @@ export async function embedderFromFlags(
   flags: { spec: string; url?: string; dims?: string; apiKey?: string },
   env: Record<string, string | undefined>,
   urlFlag: string,
+  /** Aborts requests under way (SIGINT), the dimensions probe included. */
+  signal?: AbortSignal,
 ): Promise<Embedder> {
   const model = /^openai:(.+)$/.exec(flags.spec)?.[1];
   if (!model) throw new UsageError(`--embedder: expected openai:<model>, got ${JSON.stringify(flags.spec)}`);
@@ -18,7 +20,8 @@ export async function embedderFromFlags(
   if (dims !== undefined && (!Number.isInteger(dims) || dims < 1)) {
     throw new UsageError(`--dims: expected a positive integer, got ${JSON.stringify(flags.dims)}`);
   }
-  const options = { url: flags.url, model, apiKey: flags.apiKey ?? env.OPENAI_API_KEY, dims };
+  if (flags.url !== undefined) checkApiUrl(flags.url, urlFlag);
+  const options = { url: flags.url, model, apiKey: flags.apiKey ?? env.OPENAI_API_KEY, dims, signal };
   try {
     return openAIEmbedder(options);
   } catch (error) {
@@ -26,10 +29,24 @@ export async function embedderFromFlags(
     const [vector] = await openAIEmbedder({ ...options, dims: 1 })
       .embed(['dimension probe'])
       .catch((cause: unknown) => {
+        if (signal?.aborted) throw cause;
         throw new UsageError(
           `--embedder: could not ask ${flags.url ?? 'the API'} (${urlFlag}) for ${model}'s dimensions (${cause instanceof Error ? cause.message : String(cause)}); pass --dims N`,
         );
       });
     return openAIEmbedder({ ...options, dims: vector!.length });
+  }
+}
+
+/** The API base must be an http(s) URL: anything else could only fail later as "unreachable". */
+function checkApiUrl(url: string, urlFlag: string): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new UsageError(`${urlFlag}: expected an http(s):// URL, got ${JSON.stringify(url)}`);
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new UsageError(`${urlFlag}: expected an http(s):// URL, got ${JSON.stringify(url)}`);
   }
 }

@@ -15,7 +15,8 @@ ends. Progress goes to stderr on a terminal only.
 
   --to <store>    postgres://user@host/db, sqlite:./file.db or http(s)://edge
   --restore       make each namespace of the dump equal to it: later edits are overwritten, later
-                  additions removed, deleted records brought back (under <id>.r1: see docs/lifecycle.md)
+                  additions removed, deleted records brought back (under <id>.r1: see docs/lifecycle.md);
+                  the whole dump is checked before anything is written
   --ns a,b        only lines of these namespaces (default: all)
   --token T       token for an http(s) store (default: $ENGRAM_TOKEN)
   --batch 500     entries written per store call (1-1000)

@@ -51,29 +51,38 @@ Example:
     if (!Number.isInteger(batch) || batch < 1 || batch > 1000) {
       throw new UsageError(`--batch: expected 1-1000, got ${JSON.stringify(flags.batch)}`);
     }
-    const embedder = await embedderFromFlags(
-      {
-        spec: required(flags.embedder, '--embedder'),
-        url: flags.url,
-        dims: flags.dims,
-        apiKey: flags['api-key'],
-      },
-      io.env,
-      '--url',
-    );
     const namespaces = namespaceList(flags.ns);
-    const store = await openStoreUrl(url, {
-      role: 'source',
-      token: flags.token ?? io.env.ENGRAM_TOKEN,
-      namespaces,
-    });
     try {
-      return await reembedStore(store, namespaces ?? (await store.namespaces()), embedder, batch, io);
-    } finally {
-      await store.close();
+      const embedder = await embedderFromFlags(
+        {
+          spec: required(flags.embedder, '--embedder'),
+          url: flags.url,
+          dims: flags.dims,
+          apiKey: flags['api-key'],
+        },
+        io.env,
+        '--url',
+        io.stop,
+      );
+      const store = await openStoreUrl(url, {
+        role: 'source',
+        token: flags.token ?? io.env.ENGRAM_TOKEN,
+        namespaces,
+      });
+      try {
+        return await reembedStore(store, namespaces ?? (await store.namespaces()), embedder, batch, io);
+      } finally {
+        await store.close();
+      }
+    } catch (error) {
+      // SIGINT aborts the embedder's request under way: whatever it failed with, this is the interrupt.
+      if (io.stop.aborted && !(error instanceof Interrupted)) throw interrupted();
+      throw error;
     }
   },
 };
+
+const interrupted = () => new Interrupted('interrupted; run the same command again to continue');
 
 async function reembedStore(
   store: MemoryStore,
@@ -91,7 +100,7 @@ async function reembedStore(
       embedder,
       batchSize,
       onProgress: ({ done, total }) => {
-        if (io.stop.aborted) throw new Interrupted('interrupted; run the same command again to continue');
+        if (io.stop.aborted) throw interrupted();
         bar ??= progressLine(io.terminal, `reembed ${namespace}`, total);
         bar.read(done - last);
         bar.update(done, namespace);

@@ -8,7 +8,7 @@ import { mintToken } from '../edge/token.js';
 import { parseFlags, port } from './args.js';
 import { loadDemoPage } from './demo-page.js';
 import { devSecret } from './dev-secret.js';
-import type { CliIo, Command } from './io.js';
+import { type CliIo, type Command, UsageError } from './io.js';
 import type { createNodeServer } from './node-server.js';
 import { openStore } from './open-store.js';
 import { requirePeers } from './peers.js';
@@ -20,12 +20,13 @@ const DRAIN_MS = 10_000;
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the edge API on Node (Postgres from DATABASE_URL, else PGlite in --data)',
-  help: `Usage: engram serve [--port 8787] [--host 127.0.0.1] [--data ./data] [--secret S] [--no-demo]
+  help: `Usage: engram serve [--port 8787] [--host 127.0.0.1] [--data ./data] [--secret S] [--no-demo] [--rate-limit 6000]
 
 Runs the Engram HTTP API. Postgres comes from $DATABASE_URL when set, else embedded PGlite in
 <data>/pglite. The token secret comes from --secret or $ENGRAM_SECRET; without either, a dev secret
 is made once in <data>/dev-secret and a ready token for namespaces ${DEV_NAMESPACES.join(', ')} is printed.
 SIGTERM or SIGINT stops accepting requests, lets those in flight finish, then closes the database.
+One server at a time may use a PGlite directory: a second one on the same --data is refused.
 
   --port 8787       port to listen on (0 picks a free one)
   --host 127.0.0.1  interface to bind (0.0.0.0 for every interface)
@@ -52,25 +53,21 @@ Example:
       return 0;
     }
     const listenPort = port(flags.port);
+    const perMinute = rateLimit(flags['rate-limit']);
     await requirePeers(['@hono/node-server', io.env.DATABASE_URL ? 'postgres' : '@electric-sql/pglite']);
-    const perMinute = Number(flags['rate-limit']);
-    if (!Number.isInteger(perMinute) || perMinute < 0) {
-      throw new Error(
-        `--rate-limit: expected a whole number of requests per minute, got ${flags['rate-limit']}`,
-      );
-    }
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;
     const dev = given ? undefined : devSecret(dataDir);
     const secret = given ?? dev!.secret;
 
-    const { store, where, driver } = openStore(io.env.DATABASE_URL, dataDir);
+    const served = await openStore(io.env.DATABASE_URL, dataDir);
+    const { store, where, driver } = served;
     // Live sync through Postgres LISTEN/NOTIFY, so every `engram serve` on this database tells its clients.
     const hub = postgresHub(driver);
     try {
       await store.open();
     } catch (error) {
-      await store.close().catch(() => {});
+      await served.close().catch(() => {});
       throw new Error(
         `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
       );
@@ -93,7 +90,8 @@ Example:
     try {
       server = await listen(app.fetch, listenPort, flags.host);
     } catch (error) {
-      await store.close();
+      await hub.close();
+      await served.close();
       throw error;
     }
     const base = baseUrl(server, flags.host);
@@ -107,11 +105,21 @@ Example:
     // Event streams never finish by themselves: end them so clients reconnect elsewhere, then drain.
     await hub.close();
     await drain(server);
-    await store.close();
+    await served.close();
     io.err('engram: stopped');
     return 0;
   },
 };
+
+/** `--rate-limit N`: requests per minute, 0 for none. */
+function rateLimit(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(
+      `--rate-limit: expected a whole number of requests per minute (0 = off), got ${JSON.stringify(value)}`,
+    );
+  }
+  return Number(value);
+}
 
 /** The built demo notebook, or the placeholder page when the build has not made it. */
 async function demoPage(io: CliIo): Promise<DemoPage | true> {

@@ -30,6 +30,11 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
   if (isLines(plan.from) && isLines(plan.to)) {
     throw new UsageError('both ends are JSON Lines: there is nothing to convert (copy the file instead)');
   }
+  if (sameStore(plan.from, plan.to)) {
+    throw new UsageError(
+      `--from and --to are the same store (${(plan.to as DatabaseUrl).shown}): there is nothing to copy`,
+    );
+  }
   if (plan.from === 'stdin' && io.stdin.isTTY) {
     throw new UsageError(
       'expects JSON Lines on stdin, e.g. engram import --to sqlite:./memory.db < dump.jsonl',
@@ -99,6 +104,14 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
   progress?.end(failure === undefined);
   if (failure === undefined) return 0;
   throw explain(failure, moved);
+}
+
+/** Both ends name one database: it would be opened twice (a sqlite: file is refused as locked). */
+function sameStore(from: StoreUrl | 'stdin', to: StoreUrl | 'stdout'): boolean {
+  if (typeof from === 'string' || typeof to === 'string' || from.kind !== to.kind) return false;
+  if (from.kind === 'sqlite' || from.kind === 'jsonl') return from.path === (to as typeof from).path;
+  const key = (url: string) => url.replace(/\/+$/, '');
+  return key(from.url) === key((to as typeof from).url);
 }
 
 /** True for the ends that carry JSON Lines rather than a store: stdin, stdout, `jsonl:` files. */

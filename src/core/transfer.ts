@@ -4,7 +4,15 @@ import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
 import { EngramError } from './errors.js';
 import type { Json } from './model.js';
 import { type NamespaceDump, type RestoreResult, restoreNamespace } from './restore.js';
-import type { LinkRecord, MemoryRecord, MemoryStore, Tombstone, WriteBatch } from './store-contract.js';
+import type {
+  LinkRecord,
+  LinkWrite,
+  MemoryRecord,
+  MemoryStore,
+  MemoryWrite,
+  Tombstone,
+  WriteBatch,
+} from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
 import { LIMITS } from './validate.js';
@@ -38,18 +46,31 @@ export interface ImportResult {
   removed?: number;
 }
 
-/** Reads the whole dump (records by id per namespace), then restores each namespace it names. */
+/**
+ * Reads the whole dump (records by id per namespace), checking every line as a merge would, then restores
+ * each namespace it names. Nothing is written until the whole dump has been read and found valid.
+ */
 async function restoreEntries(
   store: MemoryStore,
   entries: AsyncIterable<TransferEntry> | Iterable<TransferEntry>,
   onProgress: TransferOptions['onProgress'],
 ): Promise<ImportResult> {
   const dumps = new Map<string, NamespaceDump>();
+  const keys: Array<Extract<TransferEntry, { type: 'key' }>> = [];
+  let group: TransferEntry[] = [];
+  const check = () => {
+    if (group.length > 0) validateBatch(writeBatchOf(group), group[0]!.namespace, group);
+    group = [];
+  };
   for await (const entry of entries) {
     if (entry.type === 'key') {
-      await store.apply(entry.namespace, { meta: { [KEY_INFO_META]: entry.info as unknown as Json } });
+      validateKeyEntry(entry, entry.namespace);
+      keys.push(entry);
       continue;
     }
+    if (group.length > 0 && !sameBatch(group[0]!, entry)) check();
+    group.push(entry);
+    if (group.length >= LIMITS.batch) check();
     let dump = dumps.get(entry.namespace);
     if (!dump) {
       dump = { memories: new Map(), links: new Map(), tombstones: [] };
@@ -58,6 +79,10 @@ async function restoreEntries(
     if (entry.type === 'memory') dump.memories.set(entry.record.memory.id, entry.record);
     else if (entry.type === 'link') dump.links.set(entry.record.link.id, entry.record);
     else dump.tombstones.push(entry.tombstone);
+  }
+  check();
+  for (const key of keys) {
+    await store.apply(key.namespace, { meta: { [KEY_INFO_META]: key.info as unknown as Json } });
   }
   const total: Required<ImportResult> = { imported: 0, renamed: {}, removed: 0 };
   for (const [namespace, dump] of dumps) {
@@ -68,6 +93,22 @@ async function restoreEntries(
     onProgress?.({ namespace, done: total.imported });
   }
   return total;
+}
+
+/** One kind of one namespace per batch keeps the target's change feed in the source's order. */
+const sameBatch = (a: TransferEntry, b: TransferEntry) => a.namespace === b.namespace && a.type === b.type;
+
+/** The store write of a run of record and tombstone entries. */
+function writeBatchOf(
+  entries: readonly TransferEntry[],
+): Required<Pick<WriteBatch, 'memories' | 'links' | 'tombstones'>> {
+  const batch = { memories: [] as MemoryWrite[], links: [] as LinkWrite[], tombstones: [] as Tombstone[] };
+  for (const entry of entries) {
+    if (entry.type === 'memory') batch.memories.push(memoryRecordToWrite(entry.record));
+    else if (entry.type === 'link') batch.links.push(linkRecordToWrite(entry.record));
+    else if (entry.type === 'tombstone') batch.tombstones.push(entry.tombstone);
+  }
+  return batch;
 }
 
 const DEFAULT_BATCH = 500;
@@ -109,23 +150,18 @@ export async function importEntries(
   await store.open();
   if (options.mode === 'restore') return restoreEntries(store, entries, options.onProgress);
   const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
-  let pending: {
-    namespace: string;
-    type: TransferEntry['type'];
-    entries: TransferEntry[];
-    batch: Required<Pick<WriteBatch, 'memories' | 'links' | 'tombstones'>>;
-  } | null = null;
-  let count = 0;
+  let pending: TransferEntry[] = [];
   let imported = 0;
   const flush = async () => {
-    if (!pending) return;
+    if (pending.length === 0) return;
+    const { namespace } = pending[0]!;
+    const batch = writeBatchOf(pending);
     // Imported files are input like any other: the sync protocol's rules check every record.
-    validateBatch(pending.batch, pending.namespace, pending.entries);
-    await store.apply(pending.namespace, pending.batch);
-    imported += count;
-    options.onProgress?.({ namespace: pending.namespace, done: imported });
-    pending = null;
-    count = 0;
+    validateBatch(batch, namespace, pending);
+    await store.apply(namespace, batch);
+    imported += pending.length;
+    pending = [];
+    options.onProgress?.({ namespace, done: imported });
   };
   for await (const entry of entries) {
     if (entry.type === 'key') {
@@ -134,20 +170,11 @@ export async function importEntries(
       await store.apply(entry.namespace, { meta: { [KEY_INFO_META]: entry.info as unknown as Json } });
       continue;
     }
-    // One kind per batch keeps the target's change feed in the source's order (exports round-trip).
-    if (pending && (pending.namespace !== entry.namespace || pending.type !== entry.type || count >= size))
-      await flush();
-    pending ??= {
-      namespace: entry.namespace,
-      type: entry.type,
-      entries: [],
-      batch: { memories: [], links: [], tombstones: [] },
-    };
-    pending.entries.push(entry);
-    if (entry.type === 'memory') pending.batch.memories.push(memoryRecordToWrite(entry.record));
-    else if (entry.type === 'link') pending.batch.links.push(linkRecordToWrite(entry.record));
-    else pending.batch.tombstones.push(entry.tombstone);
-    count++;
+    if (pending.length > 0 && !sameBatch(pending[0]!, entry)) await flush();
+    pending.push(entry);
+    // Written as soon as it is full, not when the next entry comes: a bad line or an interrupt while
+    // reading on must not take a complete batch down with it.
+    if (pending.length >= size) await flush();
   }
   await flush();
   return { imported };

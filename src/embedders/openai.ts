@@ -17,6 +17,11 @@ export interface OpenAIEmbedderOptions {
   batchSize?: number;
   /** A request slower than this fails as OFFLINE (default 30 000 ms). */
   timeoutMs?: number;
+  /**
+   * Cancels: a request under way is aborted and `embed` rejects with the signal's reason, at once and
+   * from then on (e.g. on shutdown, rather than waiting out a request to a hung server).
+   */
+  signal?: AbortSignal;
   fetch?: typeof fetch;
 }
 
@@ -75,15 +80,19 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     const body: Record<string, unknown> = { model, input, encoding_format: 'float' };
     if (shortened) body.dimensions = dims;
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
       response = await doFetch(endpoint, {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
+      signal?.throwIfAborted();
       throw new EngramError('OFFLINE', `embedder ${endpoint}: unreachable (${String(error)})`, {
         cause: error,
       });

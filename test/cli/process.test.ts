@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -68,6 +68,60 @@ describe('the engram binary', () => {
       expect(stderr).toContain('engram: stopped');
     });
   }
+
+  it("a second serve on the same --data is refused while the first runs; a dead one's lock is taken over", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-process-lock-'));
+    const children: ChildProcess[] = [];
+    const serve = () => {
+      const child = spawn(
+        process.execPath,
+        [bin, 'serve', '--port', '0', '--data', dir, '--secret', 's', '--no-demo'],
+        { env: { ...process.env, DATABASE_URL: '', ENGRAM_SECRET: '' } },
+      );
+      children.push(child);
+      return child;
+    };
+    const exitOf = (child: ChildProcess) =>
+      new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      const first = serve();
+      const url = (await waitFor(first, /http:\/\/127\.0\.0\.1:\d+/)).trim();
+
+      const second = serve();
+      let stderr = '';
+      second.stderr!.on('data', (chunk) => (stderr += chunk));
+      let stdout = '';
+      second.stdout!.on('data', (chunk) => (stdout += chunk));
+      expect(await exitOf(second)).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^engram serve: \\S+pglite is in use by process ${first.pid} \\(another engram serve\\?\\)`,
+          ),
+        ),
+      ]);
+      // The first one was not disturbed.
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+
+      // Killed without a chance to clean up: its lock stays behind, and the next serve takes it over.
+      const killed = exitOf(first);
+      first.kill('SIGKILL');
+      await killed;
+      expect(JSON.parse(readFileSync(join(dir, 'pglite.lock'), 'utf8'))).toMatchObject({ pid: first.pid });
+      const third = serve();
+      await waitFor(third, /http:\/\/127\.0\.0\.1:\d+/);
+      expect(JSON.parse(readFileSync(join(dir, 'pglite.lock'), 'utf8'))).toMatchObject({ pid: third.pid });
+      const stopped = exitOf(third);
+      third.kill('SIGTERM');
+      expect(await stopped).toBe(0);
+      expect(existsSync(join(dir, 'pglite.lock'))).toBe(false);
+    } finally {
+      for (const child of children)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 function runBinary(args: string[]) {

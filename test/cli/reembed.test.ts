@@ -111,6 +111,59 @@ describe('engram reembed', () => {
     await mem.close();
   });
 
+  it('stops at once with 130 on an interrupt while a request hangs', async () => {
+    const hung = createServer((req) => req.resume());
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}/v1`;
+    const file = join(dir, 'interrupted.db');
+    await seed(file);
+    for (const dims of [['--dims', '8'], []]) {
+      // With --dims the hanging request embeds memories; without, it asks for the dimensions.
+      const arrived = new Promise((resolve) => hung.once('request', resolve));
+      const run = cli([
+        'reembed',
+        '--store',
+        `sqlite:${file}`,
+        '--embedder',
+        'openai:m',
+        '--url',
+        hungUrl,
+        ...dims,
+      ]);
+      await arrived;
+      const started = Date.now();
+      run.stop();
+      expect(await run.exit).toBe(130);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(run.err).toEqual(['engram reembed: interrupted; run the same command again to continue']);
+    }
+    // The store was closed: its file is free for the next run.
+    const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+    await mem.close();
+    hung.closeAllConnections();
+    await new Promise((resolve) => hung.close(resolve));
+  });
+
+  it('refuses a --url that is not http(s), before any request', async () => {
+    for (const url of ['ftp://x', 'localhost:11434/v1', 'not a url']) {
+      const run = cli([
+        'reembed',
+        '--store',
+        `sqlite:${join(dir, 'x.db')}`,
+        '--embedder',
+        'openai:m',
+        '--url',
+        url,
+        '--dims',
+        '3',
+      ]);
+      expect(await run.exit, url).toBe(2);
+      expect(run.err).toEqual([
+        `engram reembed: --url: expected an http(s):// URL, got ${JSON.stringify(url)} (see engram reembed --help)`,
+      ]);
+    }
+  });
+
   it('refuses an embedder it does not know, naming the flag', async () => {
     const run = cli(['reembed', '--store', `sqlite:${join(dir, 'x.db')}`, '--embedder', 'cohere:x']);
     expect(await run.exit).toBe(2);

@@ -49,4 +49,31 @@ describe('engram import --restore', () => {
     expect((await mem.neighbors('a.r1')).map((m) => m.id)).toEqual(['b']);
     expect(await mem.get('c')).toBeNull();
   });
+
+  it('a bad record is named by its line and nothing is restored, not even earlier namespaces', async () => {
+    const edge = await startEdge();
+    edges.push(edge);
+    for (const namespace of ['alpha', 'beta.2']) {
+      const mem = await createMemory({ store: edge.store, namespace });
+      await mem.addMany([1, 2, 3].map((i) => ({ id: `m${i}`, content: `${namespace} memory ${i}` })));
+    }
+    const dump: string[] = [];
+    for await (const line of exportJsonl(edge.store)) dump.push(line);
+    const alpha = await createMemory({ store: edge.store, namespace: 'alpha' });
+    await alpha.update('m1', { content: 'edited after the dump' });
+    const bad = JSON.parse(dump[4]!);
+    expect(bad).toMatchObject({ type: 'memory', namespace: 'beta.2' });
+    bad.record.memory.content = 123;
+    const lines = dump.map((line, i) => (i === 4 ? JSON.stringify(bad) : line));
+
+    const restore = cli(
+      ['import', '--restore', '--to', edge.url, '--token', await edge.token()],
+      {},
+      process.cwd(),
+      { stdin: `${lines.join('\n')}\n` },
+    );
+    expect(await restore.exit).toBe(1);
+    expect(restore.err).toEqual([expect.stringMatching(/^engram import: line\.5\.values\.content: /)]);
+    expect((await alpha.get('m1'))?.content).toBe('edited after the dump');
+  });
 });

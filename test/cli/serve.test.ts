@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,34 @@ describe('engram serve', () => {
     expect(noDb.err).toHaveLength(1);
     expect(noDb.err[0]).toMatch(/cannot open the store \(Postgres at postgres:\/\/127\.0\.0\.1:1\/none\)/);
     expect(noDb.err[0]).not.toContain('nobody:x');
+  });
+
+  it('refuses a second server on a PGlite directory in use, until the first one stops', async () => {
+    const data = tempDir();
+    const first = await started(['--data', data, '--secret', 's', '--no-demo']);
+    const second = cli(['serve', '--port', '0', '--data', data, '--secret', 's', '--no-demo']);
+    expect(await second.exit).toBe(1);
+    expect(second.out).toEqual([]);
+    expect(second.err).toEqual([
+      expect.stringMatching(/^engram serve: \S+pglite is in use by another server in this process/),
+    ]);
+    first.stop();
+    expect(await first.exit).toBe(0);
+    const again = await started(['--data', data, '--secret', 's', '--no-demo']);
+    again.stop();
+    expect(await again.exit).toBe(0);
+  });
+
+  it('exits 2 with the help hint on a bad --rate-limit, before opening anything', async () => {
+    for (const value of ['abc', '-1', '1.5', '']) {
+      const data = tempDir();
+      const run = cli(['serve', '--port', '0', '--data', data, '--secret', 's', `--rate-limit=${value}`]);
+      expect(await run.exit, value).toBe(2);
+      expect(run.err).toEqual([
+        `engram serve: --rate-limit: expected a whole number of requests per minute (0 = off), got ${JSON.stringify(value)} (see engram serve --help)`,
+      ]);
+      expect(existsSync(join(data, 'pglite'))).toBe(false);
+    }
   });
 
   it.skipIf(!process.env.DATABASE_URL)(

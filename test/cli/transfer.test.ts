@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import postgres from 'postgres';
 import initSqlJs from 'sql.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedLines, startEdge } from './fixtures.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NAMESPACES, seedLines, startEdge } from './fixtures.js';
 import { cli } from './helpers.js';
 
 // Every store kind the CLI speaks, round-tripped through the real commands and compared line by line
@@ -244,6 +245,37 @@ describe('engram export / import / migrate', () => {
     expect(notJson.err[0]).toMatch(/line 2: expected JSON/);
   });
 
+  it('a bad line after full batches keeps every full batch written', async () => {
+    const place = await fresh('sqlite');
+    const run = cli(['import', '--to', place.url, '--batch', '2'], {}, dir, {
+      stdin: `${reference.slice(0, 4).join('\n')}\n{"broken\n`,
+    });
+    expect(await run.exit).toBe(1);
+    expect(run.err).toEqual([
+      expect.stringMatching(
+        /^engram import: line 5: expected JSON.* \(after 4 entries; re-running is safe\)$/,
+      ),
+    ]);
+    expect(await exported(place)).toEqual(reference.slice(0, 4));
+  });
+
+  it('an interrupt while waiting for input keeps the full batch read before it', async () => {
+    const place = await fresh('http');
+    const input = new PassThrough();
+    input.write(`${reference.slice(0, 2).join('\n')}\n`);
+    const run = cli(['import', '--to', place.url, ...place.flags, '--batch', '2'], {}, dir, { stdin: input });
+    const edge = edges.at(-1)!;
+    // The two lines make a full batch: it is written without waiting for a third line that never comes.
+    await vi.waitFor(async () => expect(await edge.store.changes(NAMESPACES[0]!, 0, 10)).toHaveLength(2), {
+      timeout: 10_000,
+    });
+    run.stop();
+    expect(await run.exit).toBe(130);
+    expect(run.err).toEqual([expect.stringMatching(/^engram import: interrupted by SIGTERM/)]);
+    expect(await exported(place)).toEqual(reference.slice(0, 2));
+    input.destroy();
+  });
+
   it('exits 2 with one line for a store that cannot be used, touching nothing', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['export', '--from', 'mysql://db/x'], /unknown store URL scheme "mysql:"/],
@@ -260,6 +292,10 @@ describe('engram export / import / migrate', () => {
       [['export', '--from', 'sqlite:x.db', '--batch', '0'], /--batch: expected 1-1000/],
       [['export', '--from', 'sqlite:x.db', '--ns', 'no spaces'], /--ns\.0/],
       [['migrate', '--to', 'sqlite:x.db'], /missing --from/],
+      [
+        ['migrate', '--from', 'sqlite:x.db', '--to', `sqlite://${join(dir, 'x.db')}`],
+        /--from and --to are the same store \(sqlite:\/\/.*x\.db\): there is nothing to copy/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const run = cli(argv, {}, dir);

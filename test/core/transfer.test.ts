@@ -121,6 +121,50 @@ describe('export / import / migrate', () => {
     ).rejects.toMatchObject({ code: 'VALIDATION', field: 'line.1' });
   });
 
+  it('a failing source keeps every full batch read before the failure', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    await mem.addMany([1, 2, 3, 4, 5].map((i) => ({ content: `memory ${i}` })));
+    const dump = await lines(source);
+    async function* failingAfter(count: number) {
+      yield* dump.slice(0, count);
+      throw new Error('the input broke');
+    }
+    const target = new InMemoryStore();
+    await expect(importJsonl(target, failingAfter(4), { batchSize: 2 })).rejects.toThrow('the input broke');
+    expect(await lines(target)).toEqual(dump.slice(0, 4));
+  });
+
+  it('restore mode checks the whole dump first, naming the line, and writes nothing when one is bad', async () => {
+    const source = await populated();
+    const dump = await lines(source);
+    const target = new InMemoryStore();
+    await importJsonl(target, dump);
+    const alpha = await createMemory({ store: target, namespace: 'alpha' });
+    await alpha.add({ id: 'added-after-the-dump', content: 'a restore would remove me' });
+    const before = await lines(target);
+    // A record of the last namespace: earlier namespaces would be restored first if it were found late.
+    const at = dump.map((line) => JSON.parse(line).type).lastIndexOf('memory');
+    const badContent = JSON.parse(dump[at]!);
+    badContent.record.memory.content = 123;
+    const badClock = JSON.parse(dump[at]!);
+    badClock.record.clocks.content = 'not-a-clock';
+    for (const [bad, field] of [
+      [badContent, `line.${at + 1}.values.content`],
+      [badClock, `line.${at + 1}.clocks.content`],
+    ] as const) {
+      const corrupt = dump.map((line, i) => (i === at ? JSON.stringify(bad) : line));
+      for (const mode of ['merge', 'restore'] as const) {
+        await expect(importJsonl(new InMemoryStore(), corrupt, { mode }), mode).rejects.toMatchObject({
+          code: 'VALIDATION',
+          field,
+        });
+      }
+      await expect(importJsonl(target, corrupt, { mode: 'restore' })).rejects.toThrow(`${field}: `);
+      expect(await lines(target)).toEqual(before);
+    }
+  });
+
   it('reads a readline interface to the end, though the store opens first', async () => {
     const source = await populated();
     const dump = await lines(source);

@@ -98,6 +98,28 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     await expect(nowhere.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE' });
   });
 
+  it('a signal aborts a request under way at once, and refuses the next one', async () => {
+    const hung = createServer((req) => req.resume());
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const arrived = new Promise((resolve) => hung.once('request', resolve));
+    const stop = new AbortController();
+    const embedder = openAIEmbedder({
+      url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/v1`,
+      model: 'm',
+      dims: 8,
+      signal: stop.signal,
+    });
+    const embedding = embedder.embed(['x']);
+    await arrived;
+    const started = Date.now();
+    stop.abort('SIGINT');
+    await expect(embedding).rejects.toBe('SIGINT');
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(embedder.embed(['y'])).rejects.toBe('SIGINT');
+    hung.closeAllConnections();
+    await new Promise((resolve) => hung.close(resolve));
+  });
+
   it('refuses a model of unknown length without dims, naming the field', () => {
     expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
     expect(openAIEmbedder({ model: 'text-embedding-3-small' }).dims).toBe(1536);

@@ -1,4 +1,4 @@
-import { lockFile } from './file-lock.js';
+import { lockFile } from '../file-lock.js';
 import { nodeFs, nodePath } from './node-modules.js';
 import type { SqlJsPersistence } from './persistence.js';
 
@@ -13,7 +13,14 @@ const TEMP_SUFFIX = '.engram-tmp';
  */
 export function filePersistence(path: string): SqlJsPersistence {
   return {
-    lock: () => lockFile(path),
+    // sql.js keeps the whole database in memory and saves it whole: two stores on one file would each
+    // overwrite the other's saves and silently lose writes.
+    lock: () =>
+      lockFile(path, {
+        label: 'sqljs',
+        busy: ({ pid, thisProcess, lock }) =>
+          `sqljs: ${path} is open in ${thisProcess ? 'another SqlJsStore of this process' : `process ${pid}`}; one SqlJsStore may write a file at a time (close the other first, or delete ${lock} if that process is gone)`,
+      }),
     async load() {
       const fs = await nodeFs();
       await removeStaleTemps(path);
