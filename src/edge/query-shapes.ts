@@ -49,5 +49,6 @@ export const COUNT_QUERY: QueryShape = {
   booleans: ['history'],
   lists: ['tags'],
   objects: ['metadata'],
-  omit: READ_OPTIONS,
+  // A count returns no records to carry clocks, so `include` is refused rather than ignored.
+  omit: ['now'],
 };

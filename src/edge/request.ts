@@ -16,6 +16,27 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
+/**
+ * Reads a body that must be one JSON object (`where` names it as the SDK would: `update.patch`), so an
+ * array or `null` is refused as what it is rather than read as an object without fields.
+ */
+export async function readObject<T = Record<string, unknown>>(
+  c: Context,
+  where: string,
+  example: string,
+): Promise<T> {
+  const body = await readJson(c);
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as T;
+  throw validationError(where, `an object like ${example}`, jsonKind(body));
+}
+
+/** What a parsed JSON value is, for messages: `null`, `an array`, `a string`. */
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 
 export interface QueryShape {
@@ -68,8 +89,10 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     }
     if (!shape.allowed.includes(key)) {
       const field = `${shape.where}.${key}`;
-      const expected = [...shape.allowed, ...(shape.omit ?? [])].join(', ');
-      throw validationError(field, `a known query parameter: one of ${expected}`, 'an unknown one');
+      const known = [...shape.allowed, ...(shape.omit ?? [])];
+      if (known.length === 0)
+        throw validationError(field, 'no query parameters (this route takes none)', `?${key}`);
+      throw validationError(field, `a known query parameter: one of ${known.join(', ')}`, 'an unknown one');
     }
     if (shape.lists?.includes(key)) {
       out[key] = values.flatMap(listItems).filter((v) => v !== '');
@@ -100,6 +123,14 @@ function jsonOrString(value: string): unknown {
   } catch {
     return value;
   }
+}
+
+/**
+ * Refuses every query parameter but `allowed` on a route that reads the rest itself (or takes none): a
+ * parameter it would ignore must not pass for a filter (`DELETE /memories?kind=x` would clear everything).
+ */
+export function refuseOtherQuery(c: Context, where: string, allowed: readonly string[] = []): void {
+  queryObject(c, { where, allowed });
 }
 
 /** `?now=<ISO>`: the instant at which TTLs are judged, so a replica reads what its own clock says is alive. */

@@ -3,6 +3,7 @@ import { EngramError } from '../../core/errors.js';
 import type { EdgeEnv } from '../env.js';
 import type { LiveHub } from '../live/hub.js';
 import { latestSeq } from '../live/publishing-store.js';
+import { refuseOtherQuery } from '../request.js';
 
 /**
  * `GET /events`: the namespace's live "something changed" stream (Server-Sent Events). A client that
@@ -12,6 +13,7 @@ import { latestSeq } from '../live/publishing-store.js';
 export function eventRoutes(hub: LiveHub, heartbeatMs: number | undefined): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.get('/', async (c) => {
+    refuseOtherQuery(c, 'events', ['lastEventId']);
     const raw = c.req.header('last-event-id') ?? c.req.query('lastEventId');
     let catchUp: number | undefined;
     if (raw !== undefined && raw !== '') {

@@ -4,18 +4,16 @@ import type { EdgeEnv, FacadeFor } from '../env.js';
 import { notFound } from '../errors.js';
 import { LINKS_QUERY, NEIGHBORS_QUERY, PATH_QUERY } from '../query-shapes.js';
 import { linkRecords, withClocks } from '../record-reads.js';
-import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
+import { queryObject, readInstant, readObject, refuseOtherQuery, wantsClocks } from '../request.js';
 
 /** Links and walks: `POST /links`, `DELETE /links/:id`, `/memories/:id/{links,neighbors}`, `GET /path`. */
 export function graphRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/links', async (c) => {
-    const body = await readJson(c);
-    const { from, to, type, ...options } = (typeof body === 'object' && body !== null ? body : {}) as Record<
-      string,
-      Json
-    >;
+    refuseOtherQuery(c, 'link');
+    const body = await readObject(c, 'link', '{ "from": "...", "to": "...", "type": "related_to" }');
+    const { from, to, type, ...options } = body as Record<string, Json>;
     const link = await facadeFor(c).link(
       from as string,
       to as string,
@@ -26,6 +24,7 @@ export function graphRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   });
 
   app.delete('/links/:id', async (c) => {
+    refuseOtherQuery(c, 'unlink');
     const id = c.req.param('id');
     if (!(await facadeFor(c).unlink(id))) throw notFound(`link with id ${JSON.stringify(id)}`, 'unlink.id');
     return c.body(null, 204);

@@ -6,7 +6,7 @@ import type { EdgeEnv, FacadeFor } from '../env.js';
 import { notFound } from '../errors.js';
 import { LIST_QUERY } from '../query-shapes.js';
 import { listRecords } from '../record-reads.js';
-import { queryObject, readInstant, readJson, wantsClocks } from '../request.js';
+import { queryObject, readInstant, readJson, readObject, refuseOtherQuery, wantsClocks } from '../request.js';
 
 /** `?dedupe=true` on `POST /memories`: the SDK's `add(input, { dedupe: true })`. */
 function readDedupe(value: string | undefined): boolean {
@@ -33,6 +33,7 @@ export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   });
 
   app.post('/', async (c) => {
+    refuseOtherQuery(c, 'add', ['dedupe']);
     const body = await readJson(c);
     const mem = facadeFor(c);
     const dedupe = readDedupe(c.req.query('dedupe'));
@@ -43,6 +44,7 @@ export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   });
 
   app.get('/:id', async (c) => {
+    refuseOtherQuery(c, 'get', ['now']);
     const id = c.req.param('id');
     const memory = await facadeFor(c, readInstant(c)).get(id);
     if (!memory) throw notFound(`memory with id ${JSON.stringify(id)}`, 'get.id');
@@ -50,11 +52,13 @@ export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   });
 
   app.patch('/:id', async (c) => {
-    const patch = (await readJson(c)) as MemoryPatch;
+    refuseOtherQuery(c, 'update');
+    const patch = await readObject<MemoryPatch>(c, 'update.patch', '{ "tags": ["x"] }');
     return c.json(await facadeFor(c).update(c.req.param('id'), patch));
   });
 
   app.delete('/:id', async (c) => {
+    refuseOtherQuery(c, 'remove');
     const id = parse(idSchema, c.req.param('id'), 'remove.id');
     if (!(await facadeFor(c).remove(id))) throw notFound(`memory with id ${JSON.stringify(id)}`, 'remove.id');
     return c.body(null, 204);

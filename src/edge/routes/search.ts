@@ -1,21 +1,18 @@
 import { Hono } from 'hono';
-import { validationError } from '../../core/errors.js';
 import type { SearchOptions } from '../../core/model.js';
 import type { EdgeEnv, FacadeFor } from '../env.js';
 import { withClocks } from '../record-reads.js';
-import { readInstant, readJson, wantsClocks } from '../request.js';
+import { readInstant, readObject, refuseOtherQuery, wantsClocks } from '../request.js';
 
 /** `POST /search` with `{ query, ...options }`: the SDK's `search(query, options)` as one body. */
 export function searchRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
+    refuseOtherQuery(c, 'search', ['now', 'include']);
     const at = readInstant(c);
     const clocks = wantsClocks(c);
-    const body = await readJson(c);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw validationError('search', 'an object like { "query": "..." }');
-    }
+    const body = await readObject(c, 'search', '{ "query": "..." }');
     const { query, ...options } = body as { query?: unknown } & SearchOptions;
     const facade = facadeFor(c, at);
     // Embeddings of other models that the search skipped travel back so the client can warn too.

@@ -3,7 +3,7 @@ import { validationError } from '../../core/errors.js';
 import type { MemoryStore } from '../../core/store-contract.js';
 import { serveSync } from '../../core/sync/server.js';
 import type { EdgeEnv } from '../env.js';
-import { readJson } from '../request.js';
+import { readJson, refuseOtherQuery } from '../request.js';
 
 /**
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
@@ -20,6 +20,7 @@ export function syncRoutes(
   const app = new Hono<EdgeEnv>();
 
   app.post('/', async (c) => {
+    refuseOtherQuery(c, 'sync', ['origin', 'answer']);
     const origin = c.req.query('origin') ?? 'remote';
     if (origin !== 'local' && origin !== 'remote') {
       throw validationError('sync.origin', `'local' or 'remote'`, JSON.stringify(origin));
