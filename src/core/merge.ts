@@ -86,6 +86,15 @@ function mergeFields<T extends object>(
   }
 }
 
+/**
+ * What a field every record has holds before a write stamps it: mergeMemory and mergeLink start a record
+ * created by a write that leaves the field out with these, and a replica sends them back unstamped.
+ */
+export const UNSTAMPED_VALUES: { memory: Record<string, Json>; link: Record<string, Json> } = {
+  memory: { content: '', kind: 'note', tags: [], metadata: {} },
+  link: { type: 'related_to', metadata: {} },
+};
+
 /** Field-wise last-writer-wins; `null` when the write would create a record without its immutable part. */
 export function mergeMemory(
   existing: MemoryRecord | undefined,
@@ -155,7 +164,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const origin = batch.origin ?? 'local';
   const memoryWrites = batch.memories ?? [];
   const linkWrites = batch.links ?? [];
-  const tombstones = [...(batch.tombstones ?? [])];
+  const tombstones =
+    origin === 'local' ? [...(batch.tombstones ?? [])] : await namedAsStored(tx, batch.tombstones ?? []);
   const result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
   if (batch.forget) result.deleted.push(...(await forgetRecords(tx, batch.forget)));
 
@@ -260,6 +270,23 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/**
+ * A replicated tombstone deletes the record its id names, whatever `entity` it gives: one calling a
+ * memory's id a link (or the reverse) is taken for a tombstone of that memory, so every replica deletes the
+ * same record. The edge refuses such pushes for records it holds; this covers one that came before its
+ * record did, and tombstones stored before that check. Local writes name their entity right.
+ */
+async function namedAsStored(tx: StoreTransaction, tombstones: readonly Tombstone[]): Promise<Tombstone[]> {
+  if (tombstones.length === 0) return [];
+  const ids = unique(tombstones.map((t) => t.id));
+  const [memories, links] = await Promise.all([tx.readMemories(ids), tx.readLinks(ids)]);
+  return tombstones.map((t) => {
+    if (t.entity === 'link' && !links.has(t.id) && memories.has(t.id)) return { ...t, entity: 'memory' };
+    if (t.entity === 'memory' && !memories.has(t.id) && links.has(t.id)) return { ...t, entity: 'link' };
+    return t;
+  });
 }
 
 /** Drops records with no tombstone and no feed entry (see `WriteBatch.forget`); returns the ids dropped. */

@@ -59,6 +59,23 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
         ] as [string, () => unknown, string],
     ),
     [
+      'a value without its stamp',
+      () => ({ push: { memories: [{ id: 'm', values: { content: 'replaced?' }, clocks: {} }] } }),
+      'sync.push.memories.0.clocks.content',
+    ],
+    [
+      'an optional value without its stamp',
+      () => ({
+        push: { memories: [{ id: 'm', values: { kind: 'note', importance: 0.5 }, clocks: { kind: now() } }] },
+      }),
+      'sync.push.memories.0.clocks.importance',
+    ],
+    [
+      'a link value without its stamp',
+      () => ({ push: { links: [{ id: 'l', values: { type: 'rel', weight: 2 }, clocks: { type: now() } }] } }),
+      'sync.push.links.0.clocks.weight',
+    ],
+    [
       'a lone surrogate in pushed content',
       () => ({
         push: { memories: [{ id: 'm', values: { content: 'u \ud800' }, clocks: { content: now() } }] },
@@ -76,6 +93,58 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
       expect((await call('GET', '/v1/ns/demo/memories/m')).json.content).toBe('existing');
     });
   }
+
+  it('says what a malformed body is: null as null, an array as an array', async () => {
+    const { call } = await testApp({ store: makeStore() });
+    await call('POST', '/v1/ns/demo/memories', { id: 'm', content: 'existing' });
+    const refusals: Array<[string, string, string, string, RegExp]> = [
+      ['POST', '/v1/ns/demo/sync', 'null', 'sync', /^sync: expected an object, got null$/],
+      ['POST', '/v1/ns/demo/sync', '{"push":null}', 'sync.push', /got null$/],
+      ['POST', '/v1/ns/demo/sync', '{"push":{"memories":[null]}}', 'sync.push.memories.0', /got null$/],
+      ['POST', '/v1/ns/demo/sync', '{"push":{"tombstones":[7]}}', 'sync.push.tombstones.0', /got a number$/],
+      ['PATCH', '/v1/ns/demo/memories/m', '[]', 'update.patch', /expected an object.*, got an array$/],
+      ['PATCH', '/v1/ns/demo/memories/m', 'null', 'update.patch', /got null$/],
+      ['POST', '/v1/ns/demo/links', '[]', 'link', /expected an object.*, got an array$/],
+      ['POST', '/v1/ns/demo/memories/m/supersede', '[]', 'supersede.input', /got an array$/],
+      ['POST', '/v1/ns/demo/search', '"coffee"', 'search', /got a string$/],
+    ];
+    for (const [method, path, body, field, message] of refusals) {
+      const res = await call(method, path, body);
+      expect(res.status, `${method} ${path} ${body}`).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION', field });
+      expect(res.json.error.message).toMatch(message);
+    }
+    expect((await call('GET', '/v1/ns/demo/memories/m')).json).toMatchObject({ content: 'existing' });
+  });
+
+  it("takes a field's initial value without a stamp, as a record stored without that stamp sends it", async () => {
+    const { call } = await testApp({ store: makeStore() });
+    const added = await call('POST', '/v1/ns/demo/memories', {
+      id: 'unstamped',
+      content: 'existing',
+      tags: ['t'],
+    });
+    expect(added.status).toBe(201);
+    const res = await call('POST', '/v1/ns/demo/sync', {
+      push: {
+        memories: [
+          {
+            id: 'unstamped',
+            values: { kind: 'note', tags: [], metadata: {}, importance: 1 },
+            // A second ahead, so it wins over the add's stamp from the same millisecond.
+            clocks: { importance: `${(Date.now() + 1000).toString(16).padStart(12, '0')}-0000-client` },
+          },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    // The unstamped values change nothing; the stamped one is merged.
+    expect((await call('GET', '/v1/ns/demo/memories/unstamped')).json).toMatchObject({
+      content: 'existing',
+      tags: ['t'],
+      importance: 1,
+    });
+  });
 
   it('refuses lone surrogates on every route the same way, never storing U+FFFD', async () => {
     const { call } = await testApp({ store: makeStore() });

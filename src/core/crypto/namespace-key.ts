@@ -3,6 +3,8 @@ import type { Json } from '../model.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest } from '../sync/protocol.js';
 import type { KeyInfo } from './cipher.js';
+import { ENCRYPTED_KEY } from './fields.js';
+import { joinSealedTags, sealedKeyId, unpackSealedEmbedding } from './sealed.js';
 
 /** The meta key under which a store keeps an encrypted namespace's {@link KeyInfo}. */
 export const KEY_INFO_META = 'encryption';
@@ -12,19 +14,23 @@ export async function readKeyInfo(store: MemoryStore, namespace: string): Promis
   return info && typeof info === 'object' && !Array.isArray(info) ? (info as unknown as KeyInfo) : null;
 }
 
+/** The namespace's key info once a sync request is applied; `changed` when the request sets it. */
+export interface ResolvedKey {
+  info: KeyInfo | null;
+  changed: boolean;
+}
+
 /**
- * The server's side of key handling in one sync request: keeps the first key info proposed for a
- * namespace, applies a rotation from the current key, and refuses a push sealed with any key but the
- * namespace's (or a plaintext push into an encrypted namespace, or a sealed one into a plain one), so
- * nothing is ever stored under the wrong key. `stored`: the namespace's key info, when already being read.
+ * The server's side of key handling in one sync request, checked without writing anything (the caller
+ * writes `info` with the rest of the request, once all of it has passed): keeps the first key info
+ * proposed for a namespace, applies a rotation from the current key, and refuses a push sealed with any
+ * key but the namespace's, a plaintext push into an encrypted namespace (whatever key id it names), or a
+ * sealed one into a plain one, so nothing is ever stored under the wrong key. `stored`: the namespace's
+ * key info as the store holds it.
  */
-export async function settleKey(
-  store: MemoryStore,
-  namespace: string,
-  request: SyncRequest,
-  stored: Promise<KeyInfo | null> = readKeyInfo(store, namespace),
-): Promise<KeyInfo | null> {
-  let info = await stored;
+export function resolveKey(namespace: string, request: SyncRequest, stored: KeyInfo | null): ResolvedKey {
+  let info = stored;
+  let changed = false;
   const { key } = request;
   if (key?.rotate) {
     if (!info || info.keyId !== key.rotate.from) {
@@ -35,10 +41,10 @@ export async function settleKey(
       );
     }
     info = key.rotate.to;
-    await store.apply(namespace, { meta: { [KEY_INFO_META]: info as unknown as Json } });
+    changed = true;
   } else if (key?.info && !info) {
     info = key.info;
-    await store.apply(namespace, { meta: { [KEY_INFO_META]: info as unknown as Json } });
+    changed = true;
   }
   const pushes = Boolean(request.push?.memories?.length || request.push?.links?.length);
   if (pushes && (info?.keyId ?? undefined) !== (key?.id ?? undefined)) {
@@ -49,5 +55,42 @@ export async function settleKey(
         : `sync.key.id: namespace ${JSON.stringify(namespace)} is end-to-end encrypted: open it with createMemory({ encryption }) to write; nothing was written`;
     throw new EngramError('CONFLICT', message, { field: 'sync.key.id' });
   }
-  return info;
+  if (pushes && info) assertSealedPush(request.push!, namespace, info.keyId);
+  return { info, changed };
+}
+
+/**
+ * Naming the key id proves nothing (`GET /capabilities` shows it): every sealed field of every pushed
+ * record must have the shape crypto/fields.ts gives it under that key. A plaintext value stored here
+ * would fail every device's next pull.
+ */
+function assertSealedPush(push: NonNullable<SyncRequest['push']>, namespace: string, keyId: string): void {
+  const refuse = (field: string): never => {
+    throw new EngramError(
+      'CONFLICT',
+      `${field}: namespace ${JSON.stringify(namespace)} is end-to-end encrypted with key ${keyId}: expected a value sealed with that key, got plaintext or a value sealed otherwise; open the namespace with createMemory({ encryption }) to write; nothing was written`,
+      { field },
+    );
+  };
+  push.memories?.forEach(({ values }, i) => {
+    const where = `sync.push.memories.${i}.values`;
+    if (values.content !== undefined && sealedKeyId(values.content) !== keyId) refuse(`${where}.content`);
+    if (values.tags !== undefined && sealedKeyId(joinSealedTags(values.tags)) !== keyId)
+      refuse(`${where}.tags`);
+    if (values.metadata !== undefined && !isSealedMetadata(values.metadata, keyId))
+      refuse(`${where}.metadata`);
+    if (values.embedding !== undefined && sealedKeyId(unpackSealedEmbedding(values.embedding)) !== keyId) {
+      refuse(`${where}.embedding`);
+    }
+  });
+  push.links?.forEach(({ values }, i) => {
+    if (values.metadata !== undefined && !isSealedMetadata(values.metadata, keyId)) {
+      refuse(`sync.push.links.${i}.values.metadata`);
+    }
+  });
+}
+
+function isSealedMetadata(metadata: { [k: string]: Json }, keyId: string): boolean {
+  const keys = Object.keys(metadata);
+  return keys.length === 1 && keys[0] === ENCRYPTED_KEY && sealedKeyId(metadata[ENCRYPTED_KEY]) === keyId;
 }

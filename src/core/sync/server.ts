@@ -1,9 +1,17 @@
 import { readChangeStates } from '../change-states.js';
-import { readKeyInfo, settleKey } from '../crypto/namespace-key.js';
-import { EngramError } from '../errors.js';
+import { KEY_INFO_META, readKeyInfo, resolveKey } from '../crypto/namespace-key.js';
+import { EngramError, validationError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import { settleLanguage } from '../language.js';
-import { type ChangeOrigin, COLLECTED_SEQ_META, type MemoryStore } from '../store-contract.js';
+import type { Json } from '../model.js';
+import {
+  type ApplyResult,
+  type ChangeOrigin,
+  COLLECTED_SEQ_META,
+  type Entity,
+  type MemoryStore,
+  type WriteBatch,
+} from '../store-contract.js';
 import { LANGUAGE_META } from '../text/index.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
@@ -56,22 +64,33 @@ export async function serveSync(
   const storedKey = readKeyInfo(store, namespace);
   const storedLanguage = request.language === undefined ? undefined : store.getMeta(namespace, LANGUAGE_META);
   storedLanguage?.catch(() => {});
-  const keyInfo = await settleKey(store, namespace, request, storedKey);
-  if (request.language !== undefined) {
-    await settleLanguage(store, namespace, request.language, 'language', storedLanguage);
-  }
-  if (request.key) response.key = { info: keyInfo };
+  // Everything is checked before anything is written, and what the request sets (key info, language,
+  // the push) is written in one batch: a request refused as a whole applies nothing (docs/sync.md).
+  const key = resolveKey(namespace, request, await storedKey);
+  const at = now();
   if (request.push) {
-    const at = now();
     assertStampsInBounds(request.push, at, maxSkew);
+    await assertTombstonesName(store, namespace, request.push);
+  }
+  const meta: Record<string, Json> = {};
+  if (request.language !== undefined) {
+    await settleLanguage(holdingMeta(store, meta), namespace, request.language, 'language', storedLanguage);
+  }
+  if (key.changed) meta[KEY_INFO_META] = key.info as unknown as Json;
+  const settles = Object.keys(meta).length > 0 ? { meta } : {};
+  if (request.push) {
     response.push = await store.apply(namespace, {
       ...request.push,
+      ...settles,
       origin: options.origin ?? 'remote',
       // Stamps stored before the bound existed (or by a store written directly) lose to this push.
       clockCeiling: ceilingStamp(at + maxSkew),
     });
     if (options.observe) forEachStamp(request.push, options.observe);
+  } else if (settles.meta) {
+    await store.apply(namespace, settles);
   }
+  if (request.key) response.key = { info: key.info };
   if (request.get) {
     const memoryIds = request.get.memories ?? [];
     const linkIds = request.get.links ?? [];
@@ -95,6 +114,60 @@ export async function serveSync(
   response.serverTime = now();
   response.maxClockSkewMs = maxSkew;
   return response;
+}
+
+/**
+ * The store as `settleLanguage` sees it, its writes (the language meta, all it writes) held in `held`
+ * instead of applied, so they go in the request's one batch, after every check.
+ */
+function holdingMeta(store: MemoryStore, held: Record<string, Json>): MemoryStore {
+  const applied: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'apply') {
+        return async (_namespace: string, batch: WriteBatch) => {
+          Object.assign(held, batch.meta);
+          return applied;
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Refuses a pushed tombstone whose `entity` is not what its id is here (`{ entity: 'link', id: <a memory> }`):
+ * it would be kept, yet leave the record readable here and make replicas disagree. A tombstone for an id
+ * this server does not know yet is taken as it says (the record may be on its way, or never come).
+ */
+async function assertTombstonesName(
+  store: MemoryStore,
+  namespace: string,
+  push: NonNullable<SyncRequest['push']>,
+): Promise<void> {
+  const tombstones = push.tombstones ?? [];
+  if (tombstones.length === 0) return;
+  const idsCalled = (entity: Entity) => tombstones.filter((t) => t.entity === entity).map((t) => t.id);
+  const kindOf = new Map<string, Entity>();
+  for (const write of push.memories ?? []) kindOf.set(write.id, 'memory');
+  for (const write of push.links ?? []) kindOf.set(write.id, 'link');
+  const [memories, links] = await Promise.all([
+    store.getMemories(namespace, idsCalled('link')),
+    store.getLinks(namespace, idsCalled('memory')),
+  ]);
+  for (const { memory } of memories) kindOf.set(memory.id, 'memory');
+  for (const { link } of links) kindOf.set(link.id, 'link');
+  tombstones.forEach((tombstone, i) => {
+    const kind = kindOf.get(tombstone.id);
+    if (kind !== undefined && kind !== tombstone.entity) {
+      throw validationError(
+        `sync.push.tombstones.${i}.entity`,
+        `'${kind}' (${JSON.stringify(tombstone.id)} is a ${kind} in this namespace)`,
+        `'${tombstone.entity}'`,
+      );
+    }
+  });
 }
 
 /**

@@ -3,6 +3,8 @@ import { EMBEDDING_BYTE_LIMIT, ENCRYPTED_EMBEDDING_MAX, sealedLength } from '../
 import { CIPHERTEXT_PREFIX } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
 import { isHlc } from '../hlc.js';
+import { UNSTAMPED_VALUES } from '../merge.js';
+import type { Json } from '../model.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
@@ -123,10 +125,19 @@ function invalid(field: string, message: string): EngramError {
 function checkFields(
   fields: readonly string[],
   required: readonly string[],
+  unstamped: Record<string, Json>,
   write: { create?: unknown; values: object; clocks: Record<string, string> },
   where: string,
 ): void {
   const values = write.values as Record<string, unknown>;
+  for (const key of Object.keys(values)) {
+    // Merging goes by stamps: a value without one would be dropped without a word. A field's initial
+    // value is the exception: a record stored without that field's stamp holds it, and sends it so.
+    if (values[key] === undefined || write.clocks[key] !== undefined) continue;
+    if (!Object.hasOwn(unstamped, key) || JSON.stringify(values[key]) !== JSON.stringify(unstamped[key])) {
+      throw invalid(`${where}.clocks.${key}`, `expected a stamp for the value of ${key}, got nothing`);
+    }
+  }
   for (const key of Object.keys(write.clocks)) {
     if (!fields.includes(key))
       throw invalid(`${where}.clocks.${key}`, `expected one of ${fields.join(', ')}`);
@@ -150,7 +161,8 @@ function assertObjects(body: unknown): void {
   const isObject = (x: unknown) => typeof x === 'object' && x !== null && !Array.isArray(x);
   const need = (value: unknown, field: string) => {
     if (value !== undefined && !isObject(value)) {
-      throw invalid(field, `expected an object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+      const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+      throw invalid(field, `expected an object, got ${got}`);
     }
   };
   need(body, 'sync');
@@ -192,11 +204,11 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   };
   push?.memories?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.memories.${i}.create.namespace`);
-    checkFields(MEMORY_FIELDS, REQUIRED_FIELDS.memory, w, `sync.push.memories.${i}`);
+    checkFields(MEMORY_FIELDS, REQUIRED_FIELDS.memory, UNSTAMPED_VALUES.memory, w, `sync.push.memories.${i}`);
   });
   push?.links?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.links.${i}.create.namespace`);
-    checkFields(LINK_FIELDS, REQUIRED_FIELDS.link, w, `sync.push.links.${i}`);
+    checkFields(LINK_FIELDS, REQUIRED_FIELDS.link, UNSTAMPED_VALUES.link, w, `sync.push.links.${i}`);
   });
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
