@@ -322,6 +322,12 @@ export const querySchema = v.pipe(
  * `where` is the argument's name as the caller wrote it.
  */
 export function parse<S extends v.GenericSchema>(schema: S, value: unknown, where: string): v.InferOutput<S> {
+  // Valibot takes an array for an object with no keys: `search(q, [])` would pass as no options at all.
+  if (Array.isArray(value) && (schema.type === 'strict_object' || schema.type === 'object')) {
+    throw new EngramError('VALIDATION', `${where}: expected an object, got ${describe(value)}`, {
+      field: where,
+    });
+  }
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
   const issue = result.issues[0];

@@ -135,6 +135,17 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.path('nope-1', a.id), 'NOT_FOUND', 'path.from');
     });
 
+    it('refuses an array where an object of fields or options goes', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      await expectError(mem.add([] as never), 'VALIDATION', 'add');
+      await expectError(mem.update(a.id, [] as never), 'VALIDATION', 'update.patch');
+      await expectError(mem.search('a', [] as never), 'VALIDATION', 'search');
+      await expectError(mem.list([] as never), 'VALIDATION', 'list');
+      await expectError(mem.count([] as never), 'VALIDATION', 'count');
+      expect(await mem.count()).toBe(1);
+    });
+
     it('createMemory refuses options that are no object or that it does not know', async () => {
       await expectError(createMemory(null as never), 'VALIDATION', 'createMemory');
       await expectError(
