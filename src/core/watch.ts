@@ -179,10 +179,9 @@ class Watch {
  * Every watch of one façade. Changes are gathered for the rest of the task and looked at once: the
  * changed records are read once for all watches, and only the watches they may alter re-run.
  *
- * The hub also keeps the namespace's validity bounds ahead (ValidityBoundaries): walked once when the
- * first watch opens, then kept from the changes it sees. It stays subscribed when the last watch stops,
- * so that the next one walks nothing; a change from elsewhere seen with no watch open is not read, and
- * the next watch walks again instead.
+ * The hub also keeps the namespace's validity bounds ahead (ValidityBoundaries): found when the first
+ * watch opens (three counts, or a walk when they show any), then kept from the changes it sees, until
+ * the last watch stops.
  */
 export class WatchHub {
   private readonly watches = new Set<Watch>();
@@ -226,12 +225,11 @@ export class WatchHub {
     this.watches.add(watch);
     this.unsubscribe ??= this.source.onChange((event) => this.note(event));
     if (this.validityStale) this.scanValidity();
-    else if (this.watches.size === 1) this.scheduleValidity();
     watch.refresh();
     return () => {
       if (!this.watches.delete(watch)) return;
       watch.stop();
-      if (this.watches.size === 0) this.validityTimer.clear();
+      if (this.watches.size === 0) this.detach();
     };
   }
 
@@ -239,6 +237,11 @@ export class WatchHub {
   stop(): void {
     for (const watch of this.watches) watch.stop();
     this.watches.clear();
+    this.detach();
+  }
+
+  /** No watch left: stop looking at changes; the next watch finds the validity bounds afresh. */
+  private detach(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     clearTimeout(this.flushTimer);
@@ -253,7 +256,7 @@ export class WatchHub {
 
   /** The façade hands over what a local write left in the store, just before its change event. */
   noteWritten(records: readonly MemoryRecord[]): void {
-    if (this.unsubscribe === undefined) return;
+    if (this.watches.size === 0) return;
     for (const record of records) this.written.set(record.memory.id, record.memory);
   }
 
@@ -274,19 +277,13 @@ export class WatchHub {
     this.pendingIds = new Set();
     this.written = new Map();
     this.changedElsewhere = new Set();
-    if (ids.length === 0) return;
+    if (ids.length === 0 || this.watches.size === 0) return;
     const changed = new Map<string, ChangedMemory>();
     const unknown: string[] = [];
     for (const id of ids) {
       const memory = changedElsewhere.has(id) ? undefined : written.get(id);
       if (memory) changed.set(id, new ChangedMemory(memory, this.source.language));
       else if (memory === undefined) unknown.push(id);
-    }
-    if (this.watches.size === 0) {
-      // Nobody to re-run: keep the bounds of what is known, and leave the rest to the next watch's walk.
-      this.noteValidity(ids, changed);
-      if (unknown.length > 0) this.validityStale = true;
-      return;
     }
     try {
       const records = unknown.length > 0 ? await this.source.readMemories(unknown) : [];
@@ -299,7 +296,7 @@ export class WatchHub {
       return;
     }
     this.noteValidity(ids, changed);
-    if (this.validityStale && this.watches.size > 0) this.scanValidity();
+    if (this.validityStale) this.scanValidity();
     else this.scheduleValidity();
     for (const watch of this.watches) watch.consider(ids, changed);
   }
