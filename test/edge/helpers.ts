@@ -1,3 +1,6 @@
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, type EdgeAppOptions, mintToken } from '../../src/edge/index.js';
 import { InMemoryStore, type MemoryStore } from '../../src/index.js';
 
@@ -24,4 +27,43 @@ export async function testApp(
     return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
   };
   return { app, store, token, call };
+}
+
+/**
+ * Stores an edge runs on, for `describe.each`: in memory, PGlite (one instance, shared), and real
+ * Postgres in a schema of its own where the machine has one (DATABASE_URL; see
+ * test/setup/real-postgres.ts). `close` ends every store made and drops the schema.
+ */
+export async function edgeStores(
+  schemaPrefix: string,
+): Promise<{ stores: Array<[string, () => MemoryStore]>; close: () => Promise<void> }> {
+  const pg = await PGlite.create();
+  const url = process.env.DATABASE_URL;
+  const schema = `${schemaPrefix}_${process.pid}_${Date.now()}`;
+  const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+  if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+  const made: MemoryStore[] = [];
+  const stores: Array<[string, () => MemoryStore]> = [
+    ['InMemoryStore', () => new InMemoryStore()],
+    ['PGlite', () => new PostgresStore(pglite(pg))],
+  ];
+  if (url) {
+    stores.push([
+      'Postgres',
+      () => {
+        const store = new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }));
+        made.push(store);
+        return store;
+      },
+    ]);
+  }
+  const close = async () => {
+    for (const store of made) await store.close().catch(() => {});
+    await pg.close();
+    if (admin) {
+      await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    }
+  };
+  return { stores, close };
 }

@@ -1,37 +1,12 @@
-import { PGlite } from '@electric-sql/pglite';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp } from '../../src/edge/index.js';
-import { COLLECTED_SEQ_META, EngramError, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { COLLECTED_SEQ_META, EngramError, InMemoryStore } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
-import { SECRET, testApp } from './helpers.js';
+import { edgeStores, SECRET, testApp } from './helpers.js';
 
 const DAY = 86_400_000;
-const pg = await PGlite.create();
-const url = process.env.DATABASE_URL;
-const schema = `edge_gc_${process.pid}_${Date.now()}`;
-const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
-if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
-afterAll(async () => {
-  await pg.close();
-  if (admin) {
-    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-});
-
-const servers: Array<[string, () => MemoryStore]> = [
-  ['InMemoryStore', () => new InMemoryStore()],
-  ['PGlite', () => new PostgresStore(pglite(pg))],
-];
-// Real Postgres where the machine has one (DATABASE_URL; see test/setup/real-postgres.ts).
-if (url) {
-  servers.push([
-    'Postgres',
-    () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
-  ]);
-}
+const { stores: servers, close } = await edgeStores('edge_gc');
+afterAll(close);
 
 const stamp = (ms: number, node = 'replica') => formatHlc({ wallMs: ms, counter: 0, node });
 const write = (id: string, ms: number, extra: Record<string, unknown> = {}) => ({

@@ -1,12 +1,9 @@
 import 'fake-indexeddb/auto';
-import { PGlite } from '@electric-sql/pglite';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
-import { testApp } from '../edge/helpers.js';
+import { edgeStores, testApp } from '../edge/helpers.js';
 
 /*
  * A tombstone's `entity` must be what its id is. One calling a memory's id a link used to be kept while
@@ -15,35 +12,8 @@ import { testApp } from '../edge/helpers.js';
  * every store's merge deletes whatever record has the id, so the server and every replica still agree.
  */
 
-const pg = await PGlite.create();
-const url = process.env.DATABASE_URL;
-const schema = `tomb_entity_${process.pid}_${Date.now()}`;
-const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
-if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
-const closers: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const close of closers) await close();
-  await pg.close();
-  if (admin) {
-    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-});
-
-const servers: Array<[string, () => MemoryStore]> = [
-  ['InMemoryStore', () => new InMemoryStore()],
-  ['PGlite', () => new PostgresStore(pglite(pg))],
-];
-if (url) {
-  servers.push([
-    'Postgres',
-    () => {
-      const store = new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } }));
-      closers.push(() => store.close());
-      return store;
-    },
-  ]);
-}
+const { stores: servers, close } = await edgeStores('tomb_entity');
+afterAll(close);
 
 let counter = 0;
 const replicaStores: Array<[string, () => MemoryStore]> = [
