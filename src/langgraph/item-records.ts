@@ -127,8 +127,11 @@ function decoded(text: unknown): unknown {
   return typeof text === 'string' ? JSON.parse(text) : undefined;
 }
 
-/** Two FNV-1a-style 32-bit hashes with different starts: 64 bits, synchronous, for lookup only (not security). */
-function hash(text: string): string {
+/**
+ * Two FNV-1a-style 32-bit hashes with different starts: 64 bits, synchronous, for lookup only (not
+ * security). Stored items carry its tags: a change of it would lose them (a test pins its values).
+ */
+export function hash(text: string): string {
   let a = 0x811c9dc5;
   let b = 0x5bd1e995;
   for (let i = 0; i < text.length; i++) {

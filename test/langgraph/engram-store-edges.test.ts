@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryStore } from '../../src/backends/in-memory/in-memory-store.js';
 import { createMemory } from '../../src/create-memory.js';
 import { EngramStore } from '../../src/langgraph/index.js';
+import { hash } from '../../src/langgraph/item-records.js';
 
 // Keys holding ':', values and keys an Engram memory can't hold as is, and namespaces of any depth, each
 // run against LangGraph's own InMemoryStore (the peer) and compared.
@@ -114,6 +115,11 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'langgraph' });
     const namespace = Array.from({ length: 40 }, (_, i) => `n${i}`);
+    // Stored items carry tags of this hash: its values may never change.
+    expect([hash(JSON.stringify(['n0'])), hash(JSON.stringify([['a'], 'k']))]).toEqual([
+      '2dfc08a3bed86b68',
+      '2e6adbd7181cb41e',
+    ]);
     // The tags as the store wrote them before prefixes stopped at a depth: one per depth, all 40.
     const tags = [`lgk:${hash(JSON.stringify([namespace, 'old']))}`];
     for (let depth = 1; depth <= namespace.length; depth++) {
@@ -144,15 +150,3 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     await mem.close();
   });
 });
-
-/** The store's tag hash, as written (two FNV-1a-style 32-bit hashes). */
-function hash(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x5bd1e995;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-  }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
-}
