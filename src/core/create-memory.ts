@@ -1,8 +1,9 @@
+import * as v from 'valibot';
 import type { EncryptionOptions } from './crypto/cipher.js';
 import { assertEmbedder } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
-import { EngramError, validationError } from './errors.js';
+import { EngramError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import { settleLanguage } from './language.js';
@@ -72,40 +73,26 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   return memory;
 }
 
-const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'store',
-  'namespace',
-  'language',
-  'sync',
-  'encryption',
-  'now',
-  'embedder',
-  'embedding',
-  'maintenance',
-] satisfies (keyof CreateMemoryOptions)[]);
+const anything = v.optional(v.any());
+/** The names `createMemory` takes; their values are checked where each is used (sync, encryption, …). */
+const createOptionsSchema = v.strictObject(
+  {
+    store: anything,
+    namespace: anything,
+    language: anything,
+    sync: anything,
+    encryption: anything,
+    now: anything,
+    embedder: anything,
+    embedding: anything,
+    maintenance: anything,
+  } satisfies Record<keyof CreateMemoryOptions, typeof anything>,
+  'expected an options object such as { namespace: "user-42" }',
+);
 
 /** `createMemory`'s options: an object, and no name it does not know (a misspelt `namespce` would be ignored). */
 export function assertCreateOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw validationError(
-      'createMemory',
-      'an options object such as { namespace: "user-42" }',
-      describe(options),
-    );
-  }
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      throw new EngramError(
-        'VALIDATION',
-        `createMemory.${name}: unknown option, remove it or check its spelling (options: ${[...OPTION_NAMES].join(', ')})`,
-        { field: `createMemory.${name}` },
-      );
-    }
-  }
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  parse(createOptionsSchema, options, 'createMemory');
 }
 
 /**
