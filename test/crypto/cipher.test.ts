@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromBase64Url, NamespaceCipher, toBase64Url } from '../../src/core/crypto/cipher.js';
+import { fromBase64Url, toBase64Url } from '../../src/core/base64.js';
+import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
 import { isEngramError } from '../../src/index.js';
 
 // On Node the cipher seals through node:crypto; what it writes must be what WebCrypto reads, and back.

@@ -1,4 +1,4 @@
-import { bytesToBase64 } from '../base64.js';
+import { fromBase64Url, toBase64Url } from '../base64.js';
 import { EngramError } from '../errors.js';
 import { CIPHERTEXT_PREFIX, isCiphertext } from './sealed.js';
 
@@ -26,30 +26,6 @@ export type EncryptionOptions = { key: CryptoKey } | { passphrase: string; itera
 export const DEFAULT_ITERATIONS = 600_000;
 const CHECK_TEXT = 'engram key check v1';
 const IV_BYTES = 12;
-
-type NodeBuffer = {
-  from(b: ArrayBufferLike, at: number, length: number): { toString(as: 'base64url'): string };
-  from(text: string, as: 'base64url'): Uint8Array;
-};
-const NodeBuffer = (globalThis as { Buffer?: NodeBuffer }).Buffer;
-
-export function toBase64Url(bytes: Uint8Array): string {
-  if (NodeBuffer)
-    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-  return bytesToBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  if (NodeBuffer && /^[A-Za-z0-9_-]*$/.test(text)) {
-    // A fresh copy: Buffer's small results share one pool, which WebCrypto must not be handed.
-    return new Uint8Array(NodeBuffer.from(text, 'base64url'));
-  }
-  const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
-  const binary = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
