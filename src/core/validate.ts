@@ -34,6 +34,8 @@ const hasNul = (s: string) => s.includes('\u0000');
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 export const hasLoneSurrogate = (s: string) => LONE_SURROGATE.test(s);
+/** `s` with each lone surrogate replaced by U+FFFD, as a UTF-8 encoder would write it. */
+export const wellFormed = (s: string) => s.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
 const WELL_FORMED = 'expected well-formed Unicode text (a lone surrogate such as \\ud800 is not)';
 
 const id = v.pipe(
@@ -121,6 +123,9 @@ function jsonProblem(value: unknown, depth = 0): JsonProblem | undefined {
   }
   return problem(value === undefined ? 'undefined' : `a ${typeof value}`);
 }
+
+/** True when metadata can hold `value` as it is (see jsonProblem). */
+export const isStorableJson = (value: unknown): boolean => jsonProblem(value) === undefined;
 
 const isPlainObject = (m: unknown): m is object => typeof m === 'object' && m !== null && !Array.isArray(m);
 
