@@ -2,7 +2,7 @@ import { EngramError } from '../errors.js';
 import type { Json, Link, Memory } from '../model.js';
 import { LIMITS } from '../validate.js';
 import type { NamespaceCipher } from './cipher.js';
-import { isCiphertext } from './sealed.js';
+import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from './sealed.js';
 
 /*
  * How each encrypted field travels, in a shape every store and the edge's validation already accept,
@@ -22,7 +22,6 @@ const TAG_PIECE = 60;
 export const sealedLength = (plainBytes: number) => 16 + Math.ceil(((plainBytes + 28) * 4) / 3);
 /** Numbers of an encrypted embedding of `LIMITS.embeddingDims` doubles: length, then 3 bytes a number. */
 export const ENCRYPTED_EMBEDDING_MAX = 1 + Math.ceil(sealedLength(LIMITS.embeddingDims * 8) / 3);
-export const EMBEDDING_BYTE_LIMIT = 2 ** 24;
 
 const aad = (namespace: string, entity: 'memory' | 'link', id: string, field: string) =>
   `${namespace}/${entity}/${id}/${field}`;
@@ -68,7 +67,8 @@ export async function decryptMemoryValues<T extends MemoryValues>(
   if (values.metadata !== undefined)
     out.metadata = await decryptMetadata(cipher, values.metadata, where('metadata'));
   if (values.embedding !== undefined) {
-    const sealed = new TextDecoder().decode(unpackBytes(values.embedding, where('embedding')));
+    const sealed = unpackSealedEmbedding(values.embedding);
+    if (sealed === undefined) throw notEncrypted(where('embedding'));
     const bytes = await cipher.decrypt(sealed, where('embedding'));
     out.embedding = Array.from(new Float64Array(bytes.slice().buffer));
   }
@@ -129,14 +129,9 @@ async function encryptTags(cipher: NamespaceCipher, tags: string[], where: strin
 }
 
 async function decryptTags(cipher: NamespaceCipher, pieces: string[], where: string): Promise<string[]> {
-  const ordered = pieces
-    .map((piece) => {
-      const match = /^([0-9a-z]{2})~(.*)$/s.exec(piece);
-      if (!match) throw notEncrypted(where);
-      return [Number.parseInt(match[1]!, 36), match[2]!] as const;
-    })
-    .sort((a, b) => a[0] - b[0]);
-  return JSON.parse(await cipher.decryptString(ordered.map(([, text]) => text).join(''), where));
+  const sealed = joinSealedTags(pieces);
+  if (sealed === undefined) throw notEncrypted(where);
+  return JSON.parse(await cipher.decryptString(sealed, where));
 }
 
 /** Three bytes a number, the byte count first, so trailing zero bytes survive. */
@@ -146,20 +141,6 @@ function packBytes(bytes: Uint8Array): number[] {
     out.push((bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0));
   }
   return out;
-}
-
-function unpackBytes(numbers: number[], where: string): Uint8Array {
-  const length = numbers[0];
-  if (length === undefined || !Number.isInteger(length) || Math.ceil(length / 3) !== numbers.length - 1) {
-    throw notEncrypted(where);
-  }
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    const n = numbers[1 + Math.floor(i / 3)]!;
-    if (!Number.isInteger(n) || n < 0 || n >= EMBEDDING_BYTE_LIMIT) throw notEncrypted(where);
-    bytes[i] = (n >> (8 * (2 - (i % 3)))) & 0xff;
-  }
-  return bytes;
 }
 
 function notEncrypted(where: string): EngramError {

@@ -4,7 +4,8 @@ export const CIPHERTEXT_PREFIX = 'e1.';
 const SEALED = /^e1\.[A-Za-z0-9_-]{4,32}\.[A-Za-z0-9_-]{38,}$/;
 /** One piece of sealed tags (crypto/fields.ts): its index in base 36, `~`, then a slice of the sealed string. */
 const TAG_PIECE = /^([0-9a-z]{2})~(.*)$/s;
-const BYTE_LIMIT = 2 ** 24;
+/** An encrypted embedding packs three bytes a number: each below 2^24, which every store keeps exactly. */
+export const EMBEDDING_BYTE_LIMIT = 2 ** 24;
 
 /** A value sealed by end-to-end encryption (crypto/cipher.ts); stores do not index it as text. */
 export function isCiphertext(value: unknown): value is string {
@@ -45,7 +46,7 @@ export function unpackSealedEmbedding(numbers: readonly number[]): string | unde
   let text = '';
   for (let i = 0; i < length; i++) {
     const n = numbers[1 + Math.floor(i / 3)]!;
-    if (!Number.isInteger(n) || n < 0 || n >= BYTE_LIMIT) return undefined;
+    if (!Number.isInteger(n) || n < 0 || n >= EMBEDDING_BYTE_LIMIT) return undefined;
     text += String.fromCharCode((n >> (8 * (2 - (i % 3)))) & 0xff);
   }
   return text;

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { EMBEDDING_BYTE_LIMIT, ENCRYPTED_EMBEDDING_MAX, sealedLength } from '../crypto/fields.js';
-import { CIPHERTEXT_PREFIX } from '../crypto/sealed.js';
+import { ENCRYPTED_EMBEDDING_MAX, sealedLength } from '../crypto/fields.js';
+import { CIPHERTEXT_PREFIX, EMBEDDING_BYTE_LIMIT } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
 import { isHlc } from '../hlc.js';
 import { UNSTAMPED_VALUES } from '../merge.js';
