@@ -17,17 +17,32 @@ export async function settleLanguage(
   field = 'language',
   storedRead?: Promise<Json | undefined>,
 ): Promise<Language> {
+  const { language, record } = await resolveLanguage(store, namespace, requested, field, storedRead);
+  if (record) await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
+  return language;
+}
+
+/**
+ * settleLanguage's check alone: the language, and whether the namespace's meta is still to record it
+ * (`record`), for a caller that writes it with the rest of its batch.
+ */
+export async function resolveLanguage(
+  store: MemoryStore,
+  namespace: string,
+  requested: unknown,
+  field = 'language',
+  storedRead?: Promise<Json | undefined>,
+): Promise<{ language: Language; record: boolean }> {
   const language = parseLanguage(requested, field);
   await loadLanguage(language);
   const stored = await (storedRead ?? store.getMeta(namespace, LANGUAGE_META));
   if (stored === undefined || stored === null) {
     if (language === 'english' || !(await hasIndexedText(store, namespace))) {
-      if (language !== 'english') await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
-      return language;
+      return { language, record: language !== 'english' };
     }
   }
   const current = stored === undefined || stored === null ? 'english' : String(stored);
-  if (current === language) return language;
+  if (current === language) return { language, record: false };
   throw new EngramError(
     'VALIDATION',
     `${field}: namespace '${namespace}' is indexed in '${current}', got '${language}': open it with language '${current}', or export it and import it into a fresh namespace opened with '${language}'`,

@@ -2,16 +2,9 @@ import { readChangeStates } from '../change-states.js';
 import { KEY_INFO_META, readKeyInfo, resolveKey } from '../crypto/namespace-key.js';
 import { EngramError, validationError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
-import { settleLanguage } from '../language.js';
+import { resolveLanguage } from '../language.js';
 import type { Json } from '../model.js';
-import {
-  type ApplyResult,
-  type ChangeOrigin,
-  COLLECTED_SEQ_META,
-  type Entity,
-  type MemoryStore,
-  type WriteBatch,
-} from '../store-contract.js';
+import { type ChangeOrigin, COLLECTED_SEQ_META, type Entity, type MemoryStore } from '../store-contract.js';
 import { LANGUAGE_META } from '../text/index.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
@@ -74,7 +67,14 @@ export async function serveSync(
   }
   const meta: Record<string, Json> = {};
   if (request.language !== undefined) {
-    await settleLanguage(holdingMeta(store, meta), namespace, request.language, 'language', storedLanguage);
+    const { language, record } = await resolveLanguage(
+      store,
+      namespace,
+      request.language,
+      'language',
+      storedLanguage,
+    );
+    if (record) meta[LANGUAGE_META] = language;
   }
   if (key.changed) meta[KEY_INFO_META] = key.info as unknown as Json;
   const settles = Object.keys(meta).length > 0 ? { meta } : {};
@@ -114,26 +114,6 @@ export async function serveSync(
   response.serverTime = now();
   response.maxClockSkewMs = maxSkew;
   return response;
-}
-
-/**
- * The store as `settleLanguage` sees it, its writes (the language meta, all it writes) held in `held`
- * instead of applied, so they go in the request's one batch, after every check.
- */
-function holdingMeta(store: MemoryStore, held: Record<string, Json>): MemoryStore {
-  const applied: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
-  return new Proxy(store, {
-    get(target, key) {
-      if (key === 'apply') {
-        return async (_namespace: string, batch: WriteBatch) => {
-          Object.assign(held, batch.meta);
-          return applied;
-        };
-      }
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 /**
