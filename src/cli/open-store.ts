@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockFile } from '../backends/file-lock.js';
-import { type PostgresDriver, PostgresStore, pglite, postgresJs } from '../backends/postgres/index.js';
+import { type PostgresDriver, PostgresStore, postgresJs } from '../backends/postgres/index.js';
+import { lockedPglite } from '../backends/postgres/pglite.js';
 
 export interface ServedStore {
   store: PostgresStore;
@@ -12,9 +12,9 @@ export interface ServedStore {
 }
 
 /**
- * Postgres from `DATABASE_URL` when set, else embedded PGlite under the data directory, locked: PGlite
- * is one process's database, and two servers on one directory would each keep writes the other never
- * sees and overwrite them on close. The second is refused, as a second opener of a sqlite: file is.
+ * Postgres from `DATABASE_URL` when set, else embedded PGlite under the data directory, which `pglite()`
+ * locks: two servers on one directory would each keep writes the other never sees. The second is refused
+ * at once, in the CLI's words, as a second opener of a sqlite: file is.
  */
 export async function openStore(databaseUrl: string | undefined, dataDir: string): Promise<ServedStore> {
   if (databaseUrl) {
@@ -29,25 +29,24 @@ export async function openStore(databaseUrl: string | undefined, dataDir: string
   }
   const dir = join(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  const unlock = await lockFile(dir, {
-    label: 'engram serve',
-    busy: ({ pid, thisProcess, lock }) =>
-      `${dir} is in use by ${thisProcess ? 'another server in this process' : `process ${pid}`} (another engram serve?); one server may use a PGlite directory at a time: stop it, or pick another --data (delete ${lock} only if that process is gone)`,
+  let refused = false;
+  const driver = lockedPglite(dir, (_, { pid, thisProcess, lock }) => {
+    refused = true;
+    return `${dir} is in use by ${thisProcess ? 'another server in this process' : `process ${pid}`} (another engram serve?); one server may use a PGlite directory at a time: stop it, or pick another --data (delete ${lock} only if that process is gone)`;
   });
-  const driver = pglite(dir);
   const store = new PostgresStore(driver);
-  return {
-    driver,
-    store,
-    where: `PGlite in ${dir}`,
-    async close() {
-      try {
-        await store.close();
-      } finally {
-        await unlock();
-      }
-    },
-  };
+  const where = `PGlite in ${dir}`;
+  try {
+    // The directory's lock is taken by the first query: a second server is refused here, before it listens.
+    await store.open();
+  } catch (error) {
+    await store.close().catch(() => {});
+    if (refused) throw error;
+    throw new Error(
+      `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  return { driver, store, where, close: () => store.close() };
 }
 
 /** A database URL fit for messages and logs: no user, no password, no query. */

@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import type { SqlParam } from '../../src/backends/sql/executor.js';
-import { createMemory } from '../../src/index.js';
+import { createMemory, EngramError } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 
 // PGlite takes seconds to start: every store in this file shares one instance, and namespaces keep cases apart.
@@ -95,4 +99,45 @@ testStore({
     return storeOver();
   },
   capabilities: { persistent: true },
+});
+
+describe('pglite(dir): one opener per directory', () => {
+  it('refuses a second driver on the directory with STORAGE naming it, until the first is closed', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'engram-pglite-lock-')), 'pg');
+    try {
+      const first = await createMemory({ store: new PostgresStore(pglite(dir)), namespace: 'locked' });
+      await first.add({ id: 'kept', content: 'written by the first opener' });
+      expect(JSON.parse(await readFile(`${dir}.lock`, 'utf8'))).toMatchObject({ pid: process.pid });
+
+      const second = new PostgresStore(pglite(dir));
+      const refused = await second.open().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(EngramError);
+      expect(refused).toMatchObject({ code: 'STORAGE' });
+      expect((refused as Error).message).toMatch(
+        /^pglite: \S+pg is in use by another pglite\(\) driver in this process/,
+      );
+      // Nothing was lost, and the refused driver tries again on its next use: once the first is closed it opens.
+      await first.close();
+      await expect(readFile(`${dir}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+      const reopened = await createMemory({ store: second, namespace: 'locked' });
+      expect((await reopened.get('kept'))?.content).toBe('written by the first opener');
+      await reopened.close();
+      await expect(readFile(`${dir}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      await rm(dirname(dir), { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('locks no memory:// database (no lock file beside the working directory)', async () => {
+    const store = new PostgresStore(pglite('memory://'));
+    await store.open();
+    const other = new PostgresStore(pglite('memory://'));
+    await other.open();
+    expect(existsSync('memory:')).toBe(false);
+    expect(existsSync('memory:/.lock')).toBe(false);
+    await Promise.all([store.close(), other.close()]);
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { PGliteInterface, Transaction } from '@electric-sql/pglite';
 import { importOptional, importPeer } from '../../core/optional-peer.js';
+import { type LockHolder, lockFile } from '../file-lock.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
 
@@ -14,28 +15,69 @@ function queriesOf(db: Pick<PGliteInterface, 'query'> | Transaction): SqlQueries
   };
 }
 
+/** What a second opener of a PGlite directory is told: the default, or the CLI's own words. */
+export type PgliteBusyMessage = (dir: string, holder: LockHolder) => string;
+
+const busyDirectory: PgliteBusyMessage = (dir, { pid, thisProcess, lock }) =>
+  `pglite: ${dir} is in use by ${thisProcess ? 'another pglite() driver in this process' : `process ${pid}`}; PGlite is one process's database, and two openers of one directory would each keep writes the other never sees: close the other, or use another directory (delete ${lock} only if that process is gone)`;
+
 /**
  * Embedded Postgres (PGlite): in a directory, in memory when none is given, or over a PGlite instance you
  * already have (left open on `close()`). PGlite loads on first use, so importing this costs nothing until then.
  * When `@electric-sql/pglite-pgvector` is installed, the database it creates loads pgvector.
+ *
+ * A directory on Node is locked from the first query until `close()` (`<dir>.lock`): a second driver on
+ * it, in this process or another, fails its first query with a STORAGE error naming the holder, instead of
+ * both running and one losing the other's acknowledged writes. A lock left by a process that died is taken
+ * over. `memory://` and `idb://` databases, and instances you pass in, are not locked.
  *
  * @example
  * import { PostgresStore, pglite } from 'engram/edge';
  * const store = new PostgresStore(pglite('./data'));
  */
 export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver {
+  return lockedPglite(dirOrInstance, busyDirectory);
+}
+
+/** `pglite()` with the message a second opener of the directory gets (the CLI names `engram serve`). */
+export function lockedPglite(
+  dirOrInstance: string | PGliteInterface | undefined,
+  busy: PgliteBusyMessage,
+): PostgresDriver {
   const owned = typeof dirOrInstance !== 'object';
   let instance: Promise<PGliteInterface> | undefined =
     typeof dirOrInstance === 'object' ? Promise.resolve(dirOrInstance) : undefined;
+  let unlock: (() => Promise<void>) | undefined;
   const db = () => {
-    instance ??= Promise.all([
-      importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()'),
-      // pgvector when installed: PostgresStore then ranks vectors with it (docs/embeddings.md).
-      importOptional('@electric-sql/pglite-pgvector', () => import('@electric-sql/pglite-pgvector')),
-    ]).then(([{ PGlite }, pgvector]) =>
-      PGlite.create(dirOrInstance as string, pgvector ? { extensions: { vector: pgvector.vector } } : {}),
-    );
+    instance ??= (async () => {
+      const dir = typeof dirOrInstance === 'string' ? lockablePath(dirOrInstance) : undefined;
+      if (dir !== undefined)
+        unlock = await lockFile(dir, { label: 'pglite', busy: (holder) => busy(dir, holder) });
+      try {
+        const [{ PGlite }, pgvector] = await Promise.all([
+          importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()'),
+          // pgvector when installed: PostgresStore then ranks vectors with it (docs/embeddings.md).
+          importOptional('@electric-sql/pglite-pgvector', () => import('@electric-sql/pglite-pgvector')),
+        ]);
+        return await PGlite.create(
+          dirOrInstance as string,
+          pgvector ? { extensions: { vector: pgvector.vector } } : {},
+        );
+      } catch (error) {
+        await release();
+        throw error;
+      }
+    })();
+    // A refused lock or a failed start is not kept: the next query tries again (the holder may be gone).
+    instance.catch(() => {
+      instance = undefined;
+    });
     return instance;
+  };
+  const release = async () => {
+    const free = unlock;
+    unlock = undefined;
+    await free?.();
   };
   return {
     name: 'pglite',
@@ -53,7 +95,24 @@ export function pglite(dirOrInstance?: string | PGliteInterface): PostgresDriver
       await (await db()).query('SELECT pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
-      if (owned && instance) await (await instance).close();
+      if (!owned || !instance) return;
+      try {
+        await (await instance.catch(() => undefined))?.close();
+      } finally {
+        instance = undefined;
+        await release();
+      }
     },
   };
+}
+
+/**
+ * The directory a PGlite data dir string names on Node's file system, or undefined where there is none to
+ * lock: `memory://` and `idb://` (or any other scheme), and runtimes without Node's `process`.
+ */
+function lockablePath(dir: string): string | undefined {
+  const onNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (!onNode) return undefined;
+  if (dir.startsWith('file://')) return dir.slice('file://'.length);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dir) ? undefined : dir;
 }
