@@ -3,8 +3,8 @@ import type { MemoryInput } from './model.js';
 import type { MemoryStore } from './store-contract.js';
 
 /**
- * Caller-given ids must be unique in the batch (VALIDATION) and unused in the namespace, including by
- * a deleted memory (CONFLICT): tombstones are forever, so an id is never reused.
+ * Caller-given ids must be unique in the batch (VALIDATION) and unused in the namespace, by a memory, a
+ * link or a deleted record (CONFLICT): tombstones are forever, so an id is never reused.
  */
 export async function assertIdsFree(
   store: MemoryStore,
@@ -25,14 +25,21 @@ export async function assertIdsFree(
   });
   if (seen.size === 0) return;
   const ids = [...seen];
-  const [existing, dead] = await Promise.all([
+  // Links share the id space: a tombstone names its record by id alone.
+  const [existing, links, dead] = await Promise.all([
     store.getMemories(namespace, ids),
+    store.getLinks(namespace, ids),
     store.getTombstones(namespace, ids),
   ]);
-  const taken = existing[0]?.memory.id ?? dead[0]?.id;
+  const taken = existing[0]?.memory.id ?? links[0]?.link.id ?? dead[0]?.id;
   if (taken === undefined) return;
-  const reason = existing.length > 0 ? 'already exists' : 'was deleted and ids are never reused';
-  throw new EngramError('CONFLICT', `${where}: a memory with id ${JSON.stringify(taken)} ${reason}`, {
+  const reason =
+    existing.length > 0
+      ? 'a memory with id ID already exists'
+      : links.length > 0
+        ? 'id ID is a link in this namespace (memories and links share ids)'
+        : 'a memory with id ID was deleted and ids are never reused';
+  throw new EngramError('CONFLICT', `${where}.id: ${reason.replace('ID', JSON.stringify(taken))}`, {
     field: `${where}.id`,
   });
 }

@@ -54,6 +54,19 @@ export function crudCases(ctx: SuiteContext): void {
       await expectError(mem.add({ id: 'gone', content: 'back' }), 'CONFLICT');
     });
 
+    it("refuses a caller id that is a link's: memories and links share ids", async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'one end' });
+      const b = await mem.add({ content: 'other end' });
+      const link = await mem.link(a.id, b.id, 'related_to');
+      const error = await expectError(mem.add({ id: link.id, content: 'clash' }), 'CONFLICT', 'add.id');
+      expect(error.message).toContain('is a link in this namespace');
+      await expectError(mem.addMany([{ content: 'fine' }, { id: link.id, content: 'clash' }]), 'CONFLICT');
+      expect(await mem.get(link.id)).toBeNull();
+      expect((await mem.list()).items).toHaveLength(2);
+      expect(await mem.links(a.id)).toEqual([link]);
+    });
+
     it('generates increasing ids', async () => {
       const mem = await ctx.memory();
       const made = await Promise.all([1, 2, 3].map(() => mem.add({ content: 'x y z' })));

@@ -98,6 +98,51 @@ describe.each(servers)('pushed tombstones name their entity (edge on %s)', (_, m
     await close();
   });
 
+  it("a pushed write whose id is the other kind's is refused whole, naming the write's id", async () => {
+    const { store, namespace, replica, call, close } = await edgeWithReplicas(
+      makeServer,
+      () => new InMemoryStore(),
+    );
+    const writer = await replica();
+    const a = await writer.add({ content: 'one end' });
+    const b = await writer.add({ content: 'other end' });
+    const link = await writer.link(a.id, b.id, 'rel');
+    await writer.sync();
+    const before = await store.changes(namespace, 0, 100);
+    const createdAt = new Date().toISOString();
+    const memoryWrite = (id: string) => ({
+      id,
+      create: { namespace, createdAt },
+      values: { content: 'impostor', kind: 'note', tags: [], metadata: {} },
+      clocks: { content: stamp(), kind: stamp(), tags: stamp(), metadata: stamp() },
+    });
+    const linkWrite = (id: string) => ({
+      id,
+      create: { namespace, from: a.id, to: b.id, createdAt },
+      values: { type: 'impostor', metadata: {} },
+      clocks: { type: stamp(), metadata: stamp() },
+    });
+    const push = (body: object) => call('POST', `/v1/ns/${namespace}/sync`, { push: body });
+
+    const linkAsMemory = await push({ memories: [memoryWrite('fresh-one'), memoryWrite(link.id)] });
+    expect(linkAsMemory.status).toBe(400);
+    expect(linkAsMemory.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.push.memories.1.id' });
+    expect(linkAsMemory.json.error.message).toContain('is a link in this namespace');
+    const memoryAsLink = await push({ links: [linkWrite(a.id)] });
+    expect(memoryAsLink.status).toBe(400);
+    expect(memoryAsLink.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.push.links.0.id' });
+    expect(memoryAsLink.json.error.message).toContain('is a memory in this namespace');
+    const both = await push({ memories: [memoryWrite('twin')], links: [linkWrite('twin')] });
+    expect(both.status).toBe(400);
+    expect(both.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.push.links.0.id' });
+
+    expect(await store.changes(namespace, 0, 100)).toEqual(before);
+    const fresh = await replica();
+    await fresh.sync();
+    expect(await contents(fresh)).toEqual({ memories: ['one end', 'other end'], links: ['rel'] });
+    await close();
+  });
+
   it.each(replicaStores)(
     'a mislabelled tombstone for an id the edge does not know yet deletes the same record everywhere (replica on %s)',
     async (_replicaName, makeReplica) => {

@@ -63,7 +63,7 @@ export async function serveSync(
   const at = now();
   if (request.push) {
     assertStampsInBounds(request.push, at, maxSkew);
-    await assertTombstonesName(store, namespace, request.push);
+    await assertIdsName(store, namespace, request.push);
   }
   const meta: Record<string, Json> = {};
   if (request.language !== undefined) {
@@ -117,29 +117,62 @@ export async function serveSync(
 }
 
 /**
- * Refuses a pushed tombstone whose `entity` is not what its id is here (`{ entity: 'link', id: <a memory> }`):
- * it would be kept, yet leave the record readable here and make replicas disagree. A tombstone for an id
- * this server does not know yet is taken as it says (the record may be on its way, or never come).
+ * Memories and links share one id space (a tombstone names its record by id), so a push is refused when it
+ * calls an id what it is not here: a tombstone whose `entity` is not its record's (`{ entity: 'link', id:
+ * <a memory> }`: it would be kept, yet leave the record readable here and make replicas disagree), a link
+ * write whose id is a memory's, a memory write whose id is a link's, or one id written as both in the
+ * push. An id this server does not know yet is taken as the push says (the record may be on its way).
  */
-async function assertTombstonesName(
+async function assertIdsName(
   store: MemoryStore,
   namespace: string,
   push: NonNullable<SyncRequest['push']>,
 ): Promise<void> {
+  const memoryWrites = push.memories ?? [];
+  const linkWrites = push.links ?? [];
   const tombstones = push.tombstones ?? [];
-  if (tombstones.length === 0) return;
-  const idsCalled = (entity: Entity) => tombstones.filter((t) => t.entity === entity).map((t) => t.id);
   const kindOf = new Map<string, Entity>();
-  for (const write of push.memories ?? []) kindOf.set(write.id, 'memory');
-  for (const write of push.links ?? []) kindOf.set(write.id, 'link');
+  for (const write of memoryWrites) kindOf.set(write.id, 'memory');
+  linkWrites.forEach((write, i) => {
+    if (kindOf.get(write.id) === 'memory') {
+      throw validationError(
+        `sync.push.links.${i}.id`,
+        `an id no memory has (${JSON.stringify(write.id)} is written as a memory in this push)`,
+        JSON.stringify(write.id),
+      );
+    }
+    kindOf.set(write.id, 'link');
+  });
+  const calledLink = [
+    ...linkWrites.map((w) => w.id),
+    ...tombstones.filter((t) => t.entity === 'link').map((t) => t.id),
+  ];
+  const calledMemory = [
+    ...memoryWrites.map((w) => w.id),
+    ...tombstones.filter((t) => t.entity === 'memory').map((t) => t.id),
+  ];
+  if (calledLink.length + calledMemory.length === 0) return;
   const [memories, links] = await Promise.all([
-    store.getMemories(namespace, idsCalled('link')),
-    store.getLinks(namespace, idsCalled('memory')),
+    calledLink.length > 0 ? store.getMemories(namespace, calledLink) : [],
+    calledMemory.length > 0 ? store.getLinks(namespace, calledMemory) : [],
   ]);
-  for (const { memory } of memories) kindOf.set(memory.id, 'memory');
-  for (const { link } of links) kindOf.set(link.id, 'link');
+  const stored = new Map<string, Entity>();
+  for (const { memory } of memories) stored.set(memory.id, 'memory');
+  for (const { link } of links) stored.set(link.id, 'link');
+  const refuse = (field: string, id: string, kind: Entity) =>
+    validationError(
+      field,
+      `an id no ${kind} has (${JSON.stringify(id)} is a ${kind} in this namespace)`,
+      JSON.stringify(id),
+    );
+  memoryWrites.forEach((write, i) => {
+    if (stored.get(write.id) === 'link') throw refuse(`sync.push.memories.${i}.id`, write.id, 'link');
+  });
+  linkWrites.forEach((write, i) => {
+    if (stored.get(write.id) === 'memory') throw refuse(`sync.push.links.${i}.id`, write.id, 'memory');
+  });
   tombstones.forEach((tombstone, i) => {
-    const kind = kindOf.get(tombstone.id);
+    const kind = stored.get(tombstone.id) ?? kindOf.get(tombstone.id);
     if (kind !== undefined && kind !== tombstone.entity) {
       throw validationError(
         `sync.push.tombstones.${i}.entity`,
