@@ -120,11 +120,21 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const token = await mintToken({ secret: SECRET, ns: namespace, ttl: '1h' });
     const fetchFn = ((input: RequestInfo | URL, init?: RequestInit) =>
       app.fetch(new Request(input, init))) as typeof fetch;
-    const device = async (store: MemoryStore, encryption?: object) => {
+    /** A fetch through the edge whose /sync answers `edit` rewrites (a hostile or broken edge). */
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits the wire JSON freely
+    const tampering = (edit: (body: any) => void) =>
+      (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const response = await app.fetch(new Request(input, init));
+        if (!new URL(String(input)).pathname.endsWith('/sync') || response.status !== 200) return response;
+        const body = await response.json();
+        edit(body);
+        return new Response(JSON.stringify(body), { status: 200, headers: response.headers });
+      }) as typeof fetch;
+    const device = async (store: MemoryStore, encryption?: object, through: typeof fetch = fetchFn) => {
       const mem = await createMemory({
         store,
         namespace,
-        sync: { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, debounceMs: 60_000 },
+        sync: { url: 'http://edge.test', token, fetch: through, intervalMs: 0, debounceMs: 60_000 },
         ...(encryption ? { encryption: encryption as { passphrase: string } } : {}),
       });
       opened.push(mem);
@@ -135,7 +145,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
         ...init,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       });
-    return { backend, namespace, device, api };
+    return { backend, namespace, device, api, tampering };
   }
 
   async function seed(mem: Engram) {
@@ -235,7 +245,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     });
   });
 
-  it('altered or moved ciphertext is detected, never shown as garbage', async () => {
+  it('altered or moved ciphertext is detected, never shown as garbage: set aside and reported, the rest syncs', async () => {
     const { backend, device } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a, b } = await seed(first);
@@ -245,18 +255,89 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       `UPDATE engram_memories SET content = (SELECT content FROM engram_memories WHERE id = '${a.id}') WHERE id = '${b.id}'`,
     );
     const second = await device(new InMemoryStore(), fast(PASSPHRASE));
-    const moved = await second.sync().catch((e) => e);
-    expect(moved).toMatchObject({ code: 'VALIDATION' });
-    expect(String(moved.message)).toMatch(/altered, moved/);
+    const rejected: string[] = [];
+    second.on('rejected', (change) => rejected.push(change.id));
+    await second.sync();
     expect(await second.get(b.id)).toBeNull();
+    expect((await second.get(a.id))?.content).toBe(`Patient note: ${SECRETS.content}`);
+    expect(rejected).toEqual([b.id]);
+    expect(second.status).toMatchObject({ state: 'online', rejected: 1 });
+    const [report] = await second.rejected();
+    expect(report).toMatchObject({ entity: 'memory', id: b.id, unreadable: true });
+    expect(report!.reason).toMatch(/^VALIDATION: .*\/memory\/.*\/content.*altered, moved/);
 
     // Flip one character of a's ciphertext.
     await backend.exec(
       `UPDATE engram_memories SET content = overlay(content placing (CASE WHEN substr(content, 40, 1) = 'A' THEN 'B' ELSE 'A' END) from 40 for 1) WHERE id = '${a.id}'`,
     );
     const third = await device(new InMemoryStore(), fast(PASSPHRASE));
-    await expect(third.sync()).rejects.toMatchObject({ code: 'VALIDATION' });
+    await third.sync();
     expect(await third.get(a.id)).toBeNull();
+    expect((await third.rejected()).map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+
+    // The first device writes b again: every device pulls it whole, and it leaves their lists.
+    await first.update(b.id, { content: 'lunch, written again' });
+    await first.sync();
+    await second.sync();
+    expect((await second.get(b.id))?.content).toBe('lunch, written again');
+    expect(await second.rejected()).toEqual([]);
+    expect(second.status.rejected).toBeUndefined();
+  });
+
+  it('an old ciphertext pushed again under a newer stamp by a client without the key is never read as current', async () => {
+    const { device, namespace, api } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const note = await first.add({ id: 'pin', content: 'PIN is 1111' });
+    await first.sync();
+    const sealedOld = ((await (await api(`/memories/${note.id}`)).json()) as { content: string }).content;
+    await first.update(note.id, { content: 'PIN is 2222' });
+    await first.sync();
+    const keyId = ((await (await api('/capabilities')).json()) as { keyId?: string; key?: { id: string } })
+      .keyId;
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-attacker`;
+    const replay = await api('/sync', {
+      method: 'POST',
+      body: JSON.stringify({
+        key: { id: keyId ?? sealedOld.split('.')[1] },
+        push: { memories: [{ id: note.id, values: { content: sealedOld }, clocks: { content: stamp } }] },
+      }),
+    });
+    expect(replay.status).toBe(200); // the edge cannot tell: it has no key
+    await first.sync();
+    const fresh = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await fresh.sync();
+    expect((await first.get(note.id))?.content).toBe('PIN is 2222');
+    expect(await fresh.get(note.id)).toBeNull();
+    expect((await fresh.rejected()).map((r) => r.id)).toEqual([note.id]);
+    expect((await first.rejected()).map((r) => r.id)).toEqual([note.id]);
+    void namespace;
+  });
+
+  it('a record the edge sends without a sealed field (dropped under a newer stamp) is set aside, not emptied', async () => {
+    const { device, tampering } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    const stamp = `${(Date.now() + 1000).toString(16).padStart(12, '0')}-0000-edge`;
+    // A hostile edge answers pulls with a's content and tags removed and their stamps moved forward.
+    const second = await device(
+      new InMemoryStore(),
+      fast(PASSPHRASE),
+      tampering((body) => {
+        for (const change of body.pull?.changes ?? []) {
+          if (change.memory?.memory.id !== a.id) continue;
+          delete change.memory.memory.content;
+          delete change.memory.memory.tags;
+          change.memory.clocks.content = stamp;
+          change.memory.clocks.tags = stamp;
+        }
+      }),
+    );
+    await second.sync();
+    expect(await second.get(a.id)).toBeNull();
+    const [report] = await second.rejected();
+    expect(report).toMatchObject({ entity: 'memory', id: a.id, unreadable: true });
+    expect(report!.reason).toMatch(/\/content: expected an encrypted value, got none/);
   });
 
   it('refuses plaintext: sync pushes, REST writes, search and sealed filters, declared by capabilities', async () => {
@@ -322,6 +403,130 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     opened.push(elsewhere);
     await elsewhere.sync();
     expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
+  });
+
+  it('only a holder of the key rotates the namespace: a token holder without it is refused (403), nothing changes', async () => {
+    const { device, api } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await seed(first);
+    await first.sync();
+    const before = await (await api('/capabilities')).json();
+    const keyInfo = (await (
+      await api('/sync', { method: 'POST', body: JSON.stringify({ key: {} }) })
+    ).json()) as {
+      key: { info: { keyId: string; v: number; rotation: string } };
+    };
+    const { info } = keyInfo.key;
+    expect(info).toMatchObject({ v: 2, rotation: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    const evil = { v: 2, keyId: 'EVILKEY1', check: 'A'.repeat(40), rotation: 'B'.repeat(43) };
+    for (const proof of [undefined, 'C'.repeat(59)]) {
+      const res = await api('/sync', {
+        method: 'POST',
+        body: JSON.stringify({
+          key: { rotate: { from: info.keyId, to: evil, ...(proof ? { proof } : {}) } },
+        }),
+      });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({
+        error: { code: 'FORBIDDEN', field: 'sync.key.rotate.proof' },
+      });
+    }
+    const unproven = await api('/sync', {
+      method: 'POST',
+      body: JSON.stringify({ key: { rotate: { from: info.keyId, to: { ...evil, rotation: undefined } } } }),
+    });
+    expect(unproven.status).toBe(400);
+    expect(await (await api('/capabilities')).json()).toEqual(before);
+    const other = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await other.sync();
+    expect((await other.list()).items).toHaveLength(2);
+  });
+
+  it('a device keeps its own key info, and refuses key info asking for an extreme number of iterations', async () => {
+    const { device, tampering } = await edge();
+    // An edge that answers the first settle with the device's key id but its own check value.
+    const store = new InMemoryStore();
+    const first = await device(
+      store,
+      fast(PASSPHRASE),
+      tampering((body) => {
+        if (body.key?.info) body.key.info.check = 'A'.repeat(40);
+      }),
+    );
+    await first.add({ content: 'kept' });
+    await first.sync();
+    // Opening the store again checks the passphrase against the key info it remembered: its own.
+    const reopened = await createMemory({ store, namespace: first.namespace, encryption: fast(PASSPHRASE) });
+    expect((await reopened.list()).items.map((m) => m.content)).toEqual(['kept']);
+
+    // Key info from the edge asking for 50 million iterations: refused at once, not derived for minutes.
+    const started = Date.now();
+    const second = await device(
+      new InMemoryStore(),
+      { passphrase: PASSPHRASE },
+      tampering((body) => {
+        if (body.key?.info?.kdf) body.key.info.kdf.iterations = 50_000_000;
+      }),
+    );
+    await expect(second.sync()).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption.iterations' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a record created without its sealed tags or metadata is refused (it would be plaintext nobody can open)', async () => {
+    const { device, api } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    const sealed = (await (await api(`/memories/${a.id}`)).json()) as { content: string };
+    const keyId = sealed.content.split('.')[1];
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-attacker`;
+    const res = await api('/sync', {
+      method: 'POST',
+      body: JSON.stringify({
+        key: { id: keyId },
+        push: {
+          memories: [
+            {
+              id: 'poison',
+              create: { namespace: first.namespace, createdAt: new Date().toISOString() },
+              values: { content: sealed.content },
+              clocks: { content: stamp },
+            },
+          ],
+        },
+      }),
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({
+      error: { code: 'CONFLICT', field: 'sync.push.memories.0.values.tags' },
+    });
+  });
+
+  it('a namespace keyed before stamps were bound (key info version 1) still syncs, and rekey moves it to version 2', async () => {
+    const { device, api } = await edge();
+    // What a device of an earlier release proposed: the same check value, version 1, no rotation hash.
+    const { NamespaceCipher } = await import('../../src/core/crypto/cipher.js');
+    const made = await NamespaceCipher.create(fast(PASSPHRASE));
+    const { rotation: _, ...rest } = made.info;
+    const legacy = { ...rest, v: 1 };
+    const settled = await api('/sync', { method: 'POST', body: JSON.stringify({ key: { info: legacy } }) });
+    expect(((await settled.json()) as { key: { info: unknown } }).key.info).toEqual(legacy);
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    const second = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await second.sync();
+    expect(await second.get(a.id)).toEqual(await first.get(a.id));
+    await first.rekey(fast('a brand new passphrase'));
+    const info = (
+      (await (await api('/sync', { method: 'POST', body: JSON.stringify({ key: {} }) })).json()) as {
+        key: { info: { v: number } };
+      }
+    ).key.info;
+    expect(info).toMatchObject({ v: 2 });
+    const third = await device(new InMemoryStore(), fast('a brand new passphrase'));
+    await third.sync();
+    expect(await third.get(a.id)).toEqual(await first.get(a.id));
   });
 
   it('rekey moves the namespace to a new passphrase: everything re-sealed, old passphrase refused, new one reads all', async () => {

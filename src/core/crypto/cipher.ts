@@ -9,15 +9,24 @@ import { CIPHERTEXT_PREFIX, isCiphertext } from './sealed.js';
  * or field fails to decrypt instead of showing the wrong text.
  */
 
-/** What the server keeps about a namespace's key: enough to derive and check it, nothing to read data. */
+/**
+ * What the server keeps about a namespace's key: enough to derive and check it, nothing to read data.
+ * Version 2 (every key made since it exists) binds each sealed value to its field's clock stamp and keeps
+ * `rotation`; version 1 keys, made before, do neither, and stay readable until `rekey` replaces them.
+ */
 export interface KeyInfo {
-  v: 1;
+  v: 1 | 2;
   /** Short id of the key (from its check value); every ciphertext carries it. */
   keyId: string;
   /** AES-GCM encryption of a fixed text under the key: proves a key right or wrong. */
   check: string;
   /** Present when the key comes from a passphrase. */
   kdf?: { name: 'PBKDF2-SHA256'; iterations: number; salt: string };
+  /**
+   * Version 2: SHA-256 (base64url) of the key's rotation proof, which only a holder of the key can make:
+   * the edge moves the namespace to another key only for a request carrying the proof.
+   */
+  rotation?: string;
 }
 
 export type EncryptionOptions = { key: CryptoKey } | { passphrase: string; iterations?: number };
@@ -26,6 +35,13 @@ export type EncryptionOptions = { key: CryptoKey } | { passphrase: string; itera
 export const DEFAULT_ITERATIONS = 600_000;
 const CHECK_TEXT = 'engram key check v1';
 const IV_BYTES = 12;
+/**
+ * The most PBKDF2 iterations a device derives for key info it did not make (unless its own `iterations`
+ * asks for more): key info comes from the edge, and a hostile one would otherwise have every device spend
+ * minutes on a key.
+ */
+export const MAX_ACCEPTED_ITERATIONS = 2_000_000;
+const PROOF_TEXT = 'engram key rotation proof v2';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -53,6 +69,22 @@ export class NamespaceCipher {
     return this.info.keyId;
   }
 
+  /** Whether sealed values are bound to their field's clock stamp (key info version 2). */
+  get bindsStamps(): boolean {
+    return this.info.v >= 2;
+  }
+
+  /**
+   * What proves to the edge that a rotation comes from a holder of this key: the one message this key
+   * ever seals under its fixed IV (derived from the key id, so no other message shares it), which the
+   * edge compares, hashed, with the key info's `rotation`.
+   */
+  async rotationProof(): Promise<string> {
+    const iv = (await sha256(`engram/rotation-iv/${this.keyId}`)).slice(0, IV_BYTES);
+    const sealed = await this.gcm.encrypt(iv, encoder.encode(PROOF_TEXT), rotationData(this.keyId));
+    return toBase64Url(sealed);
+  }
+
   /** A new key for a namespace that has none yet (fresh salt for a passphrase). */
   static async create(options: EncryptionOptions): Promise<NamespaceCipher> {
     if ('key' in options) return NamespaceCipher.fromKey(options.key, undefined);
@@ -74,6 +106,14 @@ export class NamespaceCipher {
       key = options.key;
     } else {
       if (!info.kdf) throw wrongKey(namespace, 'it was encrypted with a key, not a passphrase');
+      const accepted = Math.max(MAX_ACCEPTED_ITERATIONS, options.iterations ?? 0);
+      if (info.kdf.iterations > accepted) {
+        throw new EngramError(
+          'VALIDATION',
+          `encryption: namespace ${JSON.stringify(namespace)}'s key info asks for ${info.kdf.iterations} PBKDF2 iterations, more than this device derives (${accepted}); if its first device chose that many, pass the same { passphrase, iterations } here`,
+          { field: 'encryption.iterations' },
+        );
+      }
       key = await deriveKey(options.passphrase, fromBase64Url(info.kdf.salt), info.kdf.iterations);
     }
     const plain = await decryptBytes(aesGcm(key), info.check, checkData(info.keyId)).catch(() => undefined);
@@ -84,8 +124,9 @@ export class NamespaceCipher {
   private static async fromKey(key: CryptoKey, kdf: KeyInfo['kdf']): Promise<NamespaceCipher> {
     const keyId = toBase64Url(crypto.getRandomValues(new Uint8Array(6)));
     const check = await encryptBytes(aesGcm(key), encoder.encode(CHECK_TEXT), checkData(keyId));
-    const info: KeyInfo = { v: 1, keyId, check, ...(kdf ? { kdf } : {}) };
-    return new NamespaceCipher(info, key);
+    const made = new NamespaceCipher({ v: 2, keyId, check, ...(kdf ? { kdf } : {}) }, key);
+    const rotation = await rotationHash(await made.rotationProof());
+    return new NamespaceCipher({ ...made.info, rotation }, key);
   }
 
   async encryptString(text: string, where: string): Promise<string> {
@@ -128,6 +169,16 @@ function wrongKey(namespace: string, why: string): EngramError {
 }
 
 const checkData = (keyId: string) => encoder.encode(`engram/key-check/${keyId}`);
+const rotationData = (keyId: string) => encoder.encode(`engram/rotation/${keyId}`);
+
+async function sha256(text: string): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+}
+
+/** The key info's `rotation`: SHA-256 of a rotation proof, base64url. The edge computes it to compare. */
+export async function rotationHash(proof: string): Promise<string> {
+  return toBase64Url(await sha256(proof));
+}
 
 async function deriveKey(
   passphrase: string,

@@ -4,7 +4,13 @@ import type { LinkRecord, MemoryRecord, MemoryStore } from '../store-contract.js
 import type { SyncRequest, SyncResponse } from '../sync/protocol.js';
 import type { SyncTransport } from '../sync/transport.js';
 import { type EncryptionOptions, type KeyInfo, NamespaceCipher } from './cipher.js';
-import { decryptLinkValues, decryptMemoryValues, encryptLinkValues, encryptMemoryValues } from './fields.js';
+import {
+  assertWholeRecord,
+  decryptLinkValues,
+  decryptMemoryValues,
+  encryptLinkValues,
+  encryptMemoryValues,
+} from './fields.js';
 import { KEY_INFO_META, readKeyInfo } from './namespace-key.js';
 
 /**
@@ -54,12 +60,16 @@ export class EncryptingTransport implements SyncTransport {
     }
   }
 
-  /** Moves the namespace to a new key on the edge; the caller then re-seals and pushes every record. */
+  /**
+   * Moves the namespace to a new key on the edge (proving it holds the current one: the edge keeps a
+   * version 2 key's rotation hash); the caller then re-seals and pushes every record.
+   */
   async rotate(next: EncryptionOptions): Promise<NamespaceCipher> {
     await this.settle();
     const from = this.cipher!.keyId;
+    const proof = await this.cipher!.rotationProof();
     const cipher = await NamespaceCipher.create(next);
-    await this.inner.exchange({ key: { rotate: { from, to: cipher.info } } });
+    await this.inner.exchange({ key: { rotate: { from, to: cipher.info, proof } } });
     await this.remember(cipher.info);
     this.cipher = cipher;
     return cipher;
@@ -78,11 +88,15 @@ export class EncryptingTransport implements SyncTransport {
     const answer = await this.inner.exchange({ key: { info: proposal.info } });
     const kept = answer.key?.info;
     if (!kept) throw new EngramError('STORAGE', 'sync: the edge did not keep the encryption key info');
+    // The edge keeping this device's key id means it kept this device's info: the device's own copy is
+    // what is remembered, never the edge's answer (an edge that altered the check or the iterations
+    // would otherwise lock the device out of its own key at the next start).
     this.cipher =
       kept.keyId === proposal.keyId
         ? proposal
         : await NamespaceCipher.open(this.options, kept, this.namespace);
-    if (kept.keyId !== (await readKeyInfo(this.store, this.namespace))?.keyId) await this.remember(kept);
+    const info = this.cipher.info;
+    if (info.keyId !== (await readKeyInfo(this.store, this.namespace))?.keyId) await this.remember(info);
     this.settled = true;
   }
 
@@ -99,14 +113,14 @@ export class EncryptingTransport implements SyncTransport {
         Promise.all(
           push.memories.map(async (w) => ({
             ...w,
-            values: await encryptMemoryValues(cipher, ns, w.id, w.values),
+            values: await encryptMemoryValues(cipher, ns, w.id, w.values, w.clocks),
           })),
         ),
       push.links &&
         Promise.all(
           push.links.map(async (w) => ({
             ...w,
-            values: await encryptLinkValues(cipher, ns, w.id, w.values),
+            values: await encryptLinkValues(cipher, ns, w.id, w.values, w.clocks),
           })),
         ),
     ]);
@@ -117,25 +131,53 @@ export class EncryptingTransport implements SyncTransport {
     };
   }
 
+  /**
+   * Opens what the edge sent. A record that does not open (altered, dropped fields, sealed with another
+   * key) is left out and reported in `unreadable`, and the rest is applied: one bad record on the edge
+   * must not stop every device's sync for good. The record stays as this device last had it.
+   */
   private async open(cipher: NamespaceCipher, response: SyncResponse): Promise<SyncResponse> {
     const out: SyncResponse = { ...response };
+    const unreadable: NonNullable<SyncResponse['unreadable']> = [];
+    const opened = async <T>(entity: 'memory' | 'link', id: string, open: () => Promise<T>) => {
+      try {
+        return await open();
+      } catch (error) {
+        if (!isEngramError(error, 'VALIDATION')) throw error;
+        unreadable.push({ entity, id, reason: `${error.code}: ${error.message}` });
+        return undefined;
+      }
+    };
     if (response.pull) {
       const changes = await Promise.all(
         response.pull.changes.map(async (change) => {
-          if (change.memory) return { ...change, memory: await this.openMemory(cipher, change.memory) };
-          if (change.link) return { ...change, link: await this.openLink(cipher, change.link) };
+          if (change.memory) {
+            const memory = await opened('memory', change.id, () => this.openMemory(cipher, change.memory!));
+            return memory && { ...change, memory };
+          }
+          if (change.link) {
+            const link = await opened('link', change.id, () => this.openLink(cipher, change.link!));
+            return link && { ...change, link };
+          }
           return change;
         }),
       );
-      out.pull = { ...response.pull, changes };
+      out.pull = { ...response.pull, changes: changes.filter((c) => c !== undefined) };
     }
     if (response.get) {
+      const memories = await Promise.all(
+        response.get.memories.map((r) => opened('memory', r.memory.id, () => this.openMemory(cipher, r))),
+      );
+      const links = await Promise.all(
+        response.get.links.map((r) => opened('link', r.link.id, () => this.openLink(cipher, r))),
+      );
       out.get = {
         ...response.get,
-        memories: await Promise.all(response.get.memories.map((r) => this.openMemory(cipher, r))),
-        links: await Promise.all(response.get.links.map((r) => this.openLink(cipher, r))),
+        memories: memories.filter((r) => r !== undefined),
+        links: links.filter((r) => r !== undefined),
       };
     }
+    if (unreadable.length > 0) out.unreadable = unreadable;
     // The merged records a push answers with are not read by the engine; they stay sealed.
     delete out.push;
     if (response.push) out.push = { ...response.push, memories: [], links: [] };
@@ -143,12 +185,20 @@ export class EncryptingTransport implements SyncTransport {
   }
 
   private async openMemory(cipher: NamespaceCipher, record: MemoryRecord): Promise<MemoryRecord> {
-    const memory = await decryptMemoryValues(cipher, this.namespace, record.memory.id, record.memory);
+    assertWholeRecord(this.namespace, 'memory', record.memory);
+    const memory = await decryptMemoryValues(
+      cipher,
+      this.namespace,
+      record.memory.id,
+      record.memory,
+      record.clocks,
+    );
     return { ...record, memory };
   }
 
   private async openLink(cipher: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
-    const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link);
+    assertWholeRecord(this.namespace, 'link', record.link);
+    const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link, record.clocks);
     return { ...record, link };
   }
 }

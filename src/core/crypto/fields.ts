@@ -23,8 +23,26 @@ export const sealedLength = (plainBytes: number) => 16 + Math.ceil(((plainBytes 
 /** Numbers of an encrypted embedding of `LIMITS.embeddingDims` doubles: length, then 3 bytes a number. */
 export const ENCRYPTED_EMBEDDING_MAX = 1 + Math.ceil(sealedLength(LIMITS.embeddingDims * 8) / 3);
 
-const aad = (namespace: string, entity: 'memory' | 'link', id: string, field: string) =>
-  `${namespace}/${entity}/${id}/${field}`;
+/**
+ * Associated data: the value's place (namespace, entity, id, field), and under a version 2 key its
+ * field's clock stamp too, so a value replayed under a newer stamp (an old ciphertext pushed again by
+ * someone without the key) does not decrypt; a field's initial value, which travels unstamped, has ''.
+ */
+function placeOf(
+  cipher: NamespaceCipher,
+  namespace: string,
+  entity: 'memory' | 'link',
+  id: string,
+  clocks: Stamps,
+) {
+  return (field: string) => {
+    const where = `${namespace}/${entity}/${id}/${field}`;
+    return cipher.bindsStamps ? `${where}@${clocks[field] ?? ''}` : where;
+  };
+}
+
+/** A record's or write's clock stamps by field. */
+type Stamps = { readonly [field: string]: string | undefined };
 
 type MemoryValues = Partial<Pick<Memory, 'content' | 'tags' | 'metadata' | 'embedding'>>;
 type LinkValues = Partial<Pick<Link, 'metadata'>>;
@@ -34,8 +52,9 @@ export async function encryptMemoryValues<T extends MemoryValues>(
   namespace: string,
   id: string,
   values: T,
+  clocks: Stamps,
 ): Promise<T> {
-  const where = (field: string) => aad(namespace, 'memory', id, field);
+  const where = placeOf(cipher, namespace, 'memory', id, clocks);
   const out: MemoryValues = { ...values };
   if (values.content !== undefined)
     out.content = await cipher.encryptString(values.content, where('content'));
@@ -58,8 +77,9 @@ export async function decryptMemoryValues<T extends MemoryValues>(
   namespace: string,
   id: string,
   values: T,
+  clocks: Stamps,
 ): Promise<T> {
-  const where = (field: string) => aad(namespace, 'memory', id, field);
+  const where = placeOf(cipher, namespace, 'memory', id, clocks);
   const out: MemoryValues = { ...values };
   if (values.content !== undefined)
     out.content = await cipher.decryptString(values.content, where('content'));
@@ -80,12 +100,11 @@ export async function encryptLinkValues<T extends LinkValues>(
   namespace: string,
   id: string,
   values: T,
+  clocks: Stamps,
 ): Promise<T> {
   if (values.metadata === undefined) return values;
-  const sealed = await cipher.encryptString(
-    JSON.stringify(values.metadata),
-    aad(namespace, 'link', id, 'metadata'),
-  );
+  const where = placeOf(cipher, namespace, 'link', id, clocks);
+  const sealed = await cipher.encryptString(JSON.stringify(values.metadata), where('metadata'));
   return { ...values, metadata: { [ENCRYPTED_KEY]: sealed } };
 }
 
@@ -94,12 +113,34 @@ export async function decryptLinkValues<T extends LinkValues>(
   namespace: string,
   id: string,
   values: T,
+  clocks: Stamps,
 ): Promise<T> {
   if (values.metadata === undefined) return values;
-  return {
-    ...values,
-    metadata: await decryptMetadata(cipher, values.metadata, aad(namespace, 'link', id, 'metadata')),
-  };
+  const where = placeOf(cipher, namespace, 'link', id, clocks);
+  return { ...values, metadata: await decryptMetadata(cipher, values.metadata, where('metadata')) };
+}
+
+/**
+ * A whole record pulled from the edge must carry every sealed field a record always has (a memory's
+ * content, tags and metadata; a link's metadata): one without is a value the edge dropped, which would
+ * otherwise be taken for an empty one.
+ */
+export function assertWholeRecord(
+  namespace: string,
+  entity: 'memory' | 'link',
+  record: { id: string; content?: unknown; tags?: unknown; metadata?: unknown },
+): void {
+  const fields = entity === 'memory' ? (['content', 'tags', 'metadata'] as const) : (['metadata'] as const);
+  for (const field of fields) {
+    if (record[field] === undefined) {
+      const where = `${namespace}/${entity}/${record.id}/${field}`;
+      throw new EngramError(
+        'VALIDATION',
+        `${where}: expected an encrypted value, got none (a record from the edge without it was altered)`,
+        { field: where },
+      );
+    }
+  }
 }
 
 async function decryptMetadata(

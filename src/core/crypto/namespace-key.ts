@@ -2,7 +2,7 @@ import { EngramError } from '../errors.js';
 import type { Json } from '../model.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest } from '../sync/protocol.js';
-import type { KeyInfo } from './cipher.js';
+import { type KeyInfo, rotationHash } from './cipher.js';
 import { ENCRYPTED_KEY } from './fields.js';
 import { joinSealedTags, sealedKeyId, unpackSealedEmbedding } from './sealed.js';
 
@@ -28,10 +28,15 @@ export interface ResolvedKey {
  * sealed one into a plain one, so nothing is ever stored under the wrong key. `stored`: the namespace's
  * key info as the store holds it.
  */
-export function resolveKey(namespace: string, request: SyncRequest, stored: KeyInfo | null): ResolvedKey {
+export async function resolveKey(
+  namespace: string,
+  request: SyncRequest,
+  stored: KeyInfo | null,
+): Promise<ResolvedKey> {
   let info = stored;
   let changed = false;
   const { key } = request;
+  if (key?.info) assertKeyInfo(key.info, 'sync.key.info');
   if (key?.rotate) {
     if (!info || info.keyId !== key.rotate.from) {
       throw new EngramError(
@@ -39,6 +44,18 @@ export function resolveKey(namespace: string, request: SyncRequest, stored: KeyI
         `sync.key.rotate.from: namespace ${JSON.stringify(namespace)} is ${info ? `on key ${info.keyId}` : 'not encrypted'}, not on key ${key.rotate.from}`,
         { field: 'sync.key.rotate.from' },
       );
+    }
+    assertKeyInfo(key.rotate.to, 'sync.key.rotate.to');
+    // The key id is public: a version 2 key is left only by a request proving it holds that key.
+    if (info.rotation !== undefined) {
+      const proof = key.rotate.proof;
+      if (proof === undefined || (await rotationHash(proof)) !== info.rotation) {
+        throw new EngramError(
+          'FORBIDDEN',
+          `sync.key.rotate.proof: only a device holding namespace ${JSON.stringify(namespace)}'s current key ${info.keyId} may rotate it (${proof === undefined ? 'no proof was sent' : 'the proof does not match'}); nothing was written`,
+          { field: 'sync.key.rotate.proof' },
+        );
+      }
     }
     info = key.rotate.to;
     changed = true;
@@ -59,6 +76,24 @@ export function resolveKey(namespace: string, request: SyncRequest, stored: KeyI
   return { info, changed };
 }
 
+/** Version 2 key info keeps its rotation hash (without it, anyone could rotate the namespace away). */
+function assertKeyInfo(info: KeyInfo, field: string): void {
+  if (info.v === 2 && info.rotation === undefined) {
+    throw new EngramError(
+      'VALIDATION',
+      `${field}.rotation: expected the key's rotation hash in version 2 key info`,
+      {
+        field: `${field}.rotation`,
+      },
+    );
+  }
+  if (info.v === 1 && info.rotation !== undefined) {
+    throw new EngramError('VALIDATION', `${field}.rotation: expected none in version 1 key info`, {
+      field: `${field}.rotation`,
+    });
+  }
+}
+
 /**
  * Naming the key id proves nothing (`GET /capabilities` shows it): every sealed field of every pushed
  * record must have the shape crypto/fields.ts gives it under that key. A plaintext value stored here
@@ -72,8 +107,12 @@ function assertSealedPush(push: NonNullable<SyncRequest['push']>, namespace: str
       { field },
     );
   };
-  push.memories?.forEach(({ values }, i) => {
+  push.memories?.forEach(({ values, create }, i) => {
     const where = `sync.push.memories.${i}.values`;
+    // A record created here carries every sealed field it always has: one left out would be stored as
+    // plaintext `[]` / `{}`, which no device can open.
+    if (create && values.tags === undefined) refuse(`${where}.tags`);
+    if (create && values.metadata === undefined) refuse(`${where}.metadata`);
     if (values.content !== undefined && sealedKeyId(values.content) !== keyId) refuse(`${where}.content`);
     if (values.tags !== undefined && sealedKeyId(joinSealedTags(values.tags)) !== keyId)
       refuse(`${where}.tags`);
@@ -83,7 +122,8 @@ function assertSealedPush(push: NonNullable<SyncRequest['push']>, namespace: str
       refuse(`${where}.embedding`);
     }
   });
-  push.links?.forEach(({ values }, i) => {
+  push.links?.forEach(({ values, create }, i) => {
+    if (create && values.metadata === undefined) refuse(`sync.push.links.${i}.values.metadata`);
     if (values.metadata !== undefined && !isSealedMetadata(values.metadata, keyId)) {
       refuse(`sync.push.links.${i}.values.metadata`);
     }

@@ -375,11 +375,39 @@ export class SyncEngine {
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
     const response = await transport.exchange(language === undefined ? sent : { ...sent, language });
+    if (response.unreadable) await this.setAsideUnreadable(response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
     }
     if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
+  }
+
+  /**
+   * Records an encrypted replica could not open (see EncryptingTransport) go on the rejected list before
+   * the pull that left them out moves the cursor past them: reported, never silently missing.
+   */
+  private async setAsideUnreadable(records: NonNullable<SyncResponse['unreadable']>): Promise<void> {
+    const { store, namespace } = this.options;
+    const at = new Date(this.options.offset.device()).toISOString();
+    const refused: RejectedChange[] = records.map((r) => ({ ...r, at, unreadable: true as const }));
+    const previous = await readRejected(store, namespace);
+    const kept = withRejected(previous, refused);
+    await store.apply(namespace, { meta: { [REJECTED_KEY]: kept } });
+    this.setStatus({ rejected: (kept as unknown[]).length || undefined });
+    for (const change of refused) this.options.onRejected?.(change);
+  }
+
+  /** A record pulled whole again (it opened this time) leaves the rejected list. */
+  private async clearPulled(ids: readonly string[]): Promise<void> {
+    if (!this.current.rejected || ids.length === 0) return;
+    const { store, namespace } = this.options;
+    const pulled = new Set(ids);
+    const previous = await readRejected(store, namespace);
+    const kept = previous.filter((r) => !(r.unreadable && pulled.has(r.id)));
+    if (kept.length === previous.length) return;
+    await store.apply(namespace, { meta: { [REJECTED_KEY]: kept as unknown as Json } });
+    this.setStatus({ rejected: kept.length || undefined });
   }
 
   private async loadWrites(entries: ChangeEntry[]): Promise<OutgoingWrites> {
@@ -419,6 +447,7 @@ export class SyncEngine {
           clockCeiling: clock.ceiling(),
         });
         pulled += page.changes.length;
+        await this.clearPulled(page.changes.flatMap((c) => (c.memory || c.link ? [c.id] : [])));
         if (page.changes.length > 0) this.options.onPulled(page.changes.map((c) => c.id));
       }
       after = page.cursor;

@@ -38,9 +38,10 @@ export interface SyncRequest {
   /**
    * End-to-end encryption (docs/security.md). `info` proposes the namespace's key info (kept if it has
    * none; the answer carries the one kept); `id` names the key the pushed values are sealed with, which
-   * must be the namespace's; `rotate` moves the namespace from key `from` to `to`.
+   * must be the namespace's; `rotate` moves the namespace from key `from` to `to`, and carries the
+   * current key's rotation `proof` when its key info keeps a rotation hash (version 2).
    */
-  key?: { info?: KeyInfo; id?: string; rotate?: { from: string; to: KeyInfo } };
+  key?: { info?: KeyInfo; id?: string; rotate?: { from: string; to: KeyInfo; proof?: string } };
   /**
    * The sender's index language for the namespace (LANGUAGES; English when absent). The server records
    * it if the namespace has none and is empty, and refuses the request (VALIDATION naming both) if the
@@ -80,6 +81,11 @@ export interface SyncResponse {
   maxClockSkewMs?: number;
   /** The namespace's key info (null: not encrypted), when the request had `key`. */
   key?: { info: KeyInfo | null };
+  /**
+   * Set by the client, never sent: records of the answer an encrypted replica could not open (left out
+   * of `pull`/`get`), for its rejected list.
+   */
+  unreadable?: Array<{ entity: 'memory' | 'link'; id: string; reason: string }>;
 }
 
 /** Every refusal for clock skew says this, so a replica tells it from other VALIDATION errors. */

@@ -11,6 +11,11 @@ export interface RejectedChange {
   reason: string;
   /** When it was refused (ISO 8601, device clock). */
   at: string;
+  /**
+   * Not a local change: a record pulled from the edge of an end-to-end encrypted namespace that did not
+   * open (altered, or sealed otherwise). It was left out, and leaves this list once it is pulled whole.
+   */
+  unreadable?: true;
 }
 
 export const REJECTED_KEY = 'sync.rejected';

@@ -59,7 +59,7 @@ export async function serveSync(
   storedLanguage?.catch(() => {});
   // Everything is checked before anything is written, and what the request sets (key info, language,
   // the push) is written in one batch: a request refused as a whole applies nothing (docs/sync.md).
-  const key = resolveKey(namespace, request, await storedKey);
+  const key = await resolveKey(namespace, request, await storedKey);
   const at = now();
   if (request.push) {
     assertStampsInBounds(request.push, at, maxSkew);

@@ -32,7 +32,7 @@ const either = <A extends v.GenericSchema, B extends v.GenericSchema>(plain: A, 
   v.union([plain, sealed], (issue) => issue.issues?.[0]?.message ?? issue.message);
 
 const keyInfo = v.strictObject({
-  v: v.literal(1),
+  v: v.picklist([1, 2], 'expected key info version 1 or 2'),
   keyId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id')),
   check: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected a base64url key check value')),
   kdf: v.optional(
@@ -42,6 +42,7 @@ const keyInfo = v.strictObject({
       salt: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/, 'expected a base64url salt')),
     }),
   ),
+  rotation: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256'))),
 });
 const keyId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id'));
 
@@ -112,7 +113,15 @@ const syncRequest = v.strictObject({
     v.strictObject({
       info: v.optional(keyInfo),
       id: v.optional(keyId),
-      rotate: v.optional(v.strictObject({ from: keyId, to: keyInfo })),
+      rotate: v.optional(
+        v.strictObject({
+          from: keyId,
+          to: keyInfo,
+          proof: v.optional(
+            v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected a rotation proof')),
+          ),
+        }),
+      ),
     }),
   ),
   language: v.optional(v.string()),
