@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { verify } from 'hono/jwt';
 import { EngramError } from '../core/errors.js';
 import { namespaceSchema, parse } from '../core/validate.js';
@@ -34,8 +34,17 @@ export function authenticate(secret: string): MiddlewareHandler<EdgeEnv> {
       throw unauthorized('the token has no "ns" claim listing its namespaces');
     }
     c.set('grants', ns);
+    // Where Hono's own jwt middleware keeps it; long-lived responses (event streams) read `exp` from it.
+    c.set('jwtPayload', payload);
     await next();
   };
+}
+
+/** When the request's verified token stops being valid (epoch ms), or `undefined` for a token without `exp`. */
+export function tokenExpiresAt(c: Context<EdgeEnv>): number | undefined {
+  const exp = (c.get('jwtPayload') as { exp?: unknown } | undefined)?.exp;
+  // verify() refuses a token once floor(now / 1000) >= exp, i.e. from ceil(exp) * 1000 ms on.
+  return typeof exp === 'number' && Number.isFinite(exp) ? Math.ceil(exp) * 1000 : undefined;
 }
 
 /** Lets a request reach `/v1/ns/:ns/...` only when its token names that namespace exactly. */

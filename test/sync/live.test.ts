@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { decode, sign } from 'hono/jwt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LiveConnection } from '../../src/core/sync/live.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { LocalHub } from '../../src/edge/live/hub.js';
@@ -105,6 +106,66 @@ describe('GET /v1/ns/:ns/events', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('Last-Event-ID');
   });
+
+  it('ends with an expired event when the token expires; a token without exp keeps its stream open', async () => {
+    const { app, hub } = edge();
+    // ttl 2: exp lands 1 to 2 s from now (JWT time has 1 s resolution).
+    const short = await mintToken({ secret: SECRET, ns: ['n'], ttl: 2 });
+    const expiresAt = (decode(short).payload.exp as number) * 1000;
+    const forever = await sign({ ns: ['n'] }, SECRET, 'HS256');
+    const expiring = await app.request('/v1/ns/n/events', { headers: { authorization: `Bearer ${short}` } });
+    const lasting = await app.request('/v1/ns/n/events', { headers: { authorization: `Bearer ${forever}` } });
+    expect([expiring.status, lasting.status]).toEqual([200, 200]);
+    const lastingRead = readUntil(lasting, (t) => t.includes('event: change'));
+    await until(() => hub.connections === 2);
+
+    let overdue: ReturnType<typeof setTimeout> | undefined;
+    const text = await Promise.race([
+      readUntil(expiring, () => false),
+      new Promise<never>((_, reject) => {
+        overdue = setTimeout(
+          () => reject(new Error('the stream outlived its token')),
+          expiresAt + 1000 - Date.now(),
+        );
+      }),
+    ]).finally(() => clearTimeout(overdue));
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(text).toMatch(/\n\nevent: expired\ndata: (\{.*\})\n\n$/);
+    const data = JSON.parse(/event: expired\ndata: (.*)\n/.exec(text)![1]!) as { error: { code: string } };
+    expect(data.error.code).toBe('UNAUTHORIZED');
+    await until(() => hub.connections === 1);
+
+    // A write after the expiry reaches the stream whose token has no exp, and the expired token is refused.
+    const post = await app.request('/v1/ns/n/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${forever}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'after the expiry' }),
+    });
+    expect(post.status).toBe(201);
+    expect(await lastingRead).toMatch(/id: 1\nevent: change/);
+    const again = await app.request('/v1/ns/n/events', { headers: { authorization: `Bearer ${short}` } });
+    expect(again.status).toBe(401);
+  });
+
+  it('clears the expiry timer when the stream closes before the token expires', async () => {
+    const { app, hub } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'], ttl: '1h' });
+    const armed = vi.spyOn(globalThis, 'setTimeout');
+    const cleared = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      const response = await app.request('/v1/ns/n/events', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const expiry = armed.mock.results.filter((_, i) => (armed.mock.calls[i]![1] ?? 0) > 60_000);
+      expect(expiry).toHaveLength(1);
+      await readUntil(response, (t) => t.includes('event: ready'));
+      await until(() => hub.connections === 0);
+      expect(cleared.mock.calls.map(([timer]) => timer)).toContain(expiry[0]!.value);
+    } finally {
+      armed.mockRestore();
+      cleared.mockRestore();
+    }
+  });
 });
 
 describe('live sync client', () => {
@@ -174,6 +235,39 @@ describe('live sync client', () => {
     await until(() => heard.length === 1);
     expect(heard).toEqual([1]);
     await live.stop();
+  });
+
+  it('a stream ended by its token expiring reconnects once, meets the 401 and polls instead of looping', async () => {
+    const { app } = edge();
+    let streams = 0;
+    const counting = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).endsWith('/events')) streams++;
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+    const token = await mintToken({ secret: SECRET, ns: ['n'], ttl: 2 });
+    const states: string[] = [];
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: counting,
+      backoff: { baseMs: 20, maxMs: 20 },
+      cursor: async () => 0,
+      onChange: () => {},
+      onState: (state, reason) => states.push(reason ? `${state}: ${reason}` : state),
+    });
+    live.start();
+    await until(() => live.state === 'polling', 4000);
+    await new Promise((r) => setTimeout(r, 200));
+    await live.stop();
+    expect(streams).toBe(2);
+    expect(states).toEqual([
+      'connecting',
+      'live',
+      'connecting',
+      'polling: the edge refused the token',
+      'off',
+    ]);
   });
 
   it('live: false opens no stream', async () => {

@@ -52,4 +52,25 @@ describe('GET /v1/ns/:ns/events on Workers (Durable Object hub)', () => {
     expect(await readUntil(reader2, (t) => t.includes('event: change'))).toContain('event: ready');
     await reader2.cancel();
   });
+
+  it('ends the stream with an expired event when the token expires (the Durable Object holds the timer)', async () => {
+    const token = await mintToken({ secret: env.ENGRAM_SECRET, ns: [ns], ttl: 2 });
+    const stream = await worker.fetch(`https://engram.test/v1/ns/${ns}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toMatch(/event: expired\ndata: \{"error":\{"code":"UNAUTHORIZED"/);
+    const again = await worker.fetch(`https://engram.test/v1/ns/${ns}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(again.status).toBe(401);
+  });
 });

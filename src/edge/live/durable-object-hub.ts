@@ -29,6 +29,7 @@ export function durableObjectHub(binding: DurableObjectNamespaceLike): LiveHub {
       const headers: Record<string, string> = { 'x-engram-ns': request.namespace };
       if (request.catchUp !== undefined) headers['x-engram-catch-up'] = String(request.catchUp);
       if (request.heartbeatMs !== undefined) headers['x-engram-heartbeat'] = String(request.heartbeatMs);
+      if (request.expiresAt !== undefined) headers['x-engram-expires-at'] = String(request.expiresAt);
       return hubOf(request.namespace).fetch('https://engram-hub/events', { headers, signal: request.signal });
     },
   };
@@ -56,6 +57,7 @@ export class EngramHub {
         namespace: request.headers.get('x-engram-ns') ?? '',
         catchUp: optionalInt(request.headers.get('x-engram-catch-up')),
         heartbeatMs: optionalInt(request.headers.get('x-engram-heartbeat')),
+        expiresAt: optionalInt(request.headers.get('x-engram-expires-at')),
         signal: request.signal,
       });
     }

@@ -12,6 +12,8 @@ export interface LiveStreamRequest {
   catchUp?: number;
   signal?: AbortSignal;
   heartbeatMs?: number;
+  /** When the client's token expires (epoch ms): the stream sends `expired` and ends then. */
+  expiresAt?: number;
 }
 
 export interface LiveHub {
@@ -72,6 +74,7 @@ export class LocalHub implements LiveHub {
       catchUp: request.catchUp,
       signal: ending.signal,
       heartbeatMs: request.heartbeatMs,
+      expiresAt: request.expiresAt,
       onClose: () => {
         this.open.delete(ending);
         request.signal?.removeEventListener('abort', end);

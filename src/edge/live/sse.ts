@@ -1,9 +1,9 @@
 /**
  * The wire format of `GET /v1/ns/:ns/events` (Server-Sent Events): a `ready` event at once (so a client
  * can tell a stream that flows from a proxy that buffers it), a `change` event whenever the namespace's
- * change feed moved (its `id` is the feed's sequence number when known), and a comment line as a
+ * change feed moved (its `id` is the feed's sequence number when known), a comment line as a
  * heartbeat every `heartbeatMs`, which keeps idle proxies from cutting the connection and lets the
- * client notice a dead one.
+ * client notice a dead one, and an `expired` event, then the end, when the client's token expires.
  */
 export interface SseStreamOptions {
   /** Registers for "the feed moved" news; returns the unsubscribe function. */
@@ -14,6 +14,11 @@ export interface SseStreamOptions {
   heartbeatMs?: number;
   /** Client's `retry:` hint in ms (default 2 000). */
   retryMs?: number;
+  /**
+   * When the client's token expires (epoch ms): the stream sends `expired` and ends then, so a token
+   * cannot keep listening past its lifetime. Unset: no end of its own.
+   */
+  expiresAt?: number;
   /** The request's signal: the stream ends when the client goes away. */
   signal?: AbortSignal;
   /** Called once when the stream ends, for whatever reason. */
@@ -34,10 +39,22 @@ export function changeEvent(seq?: number): string {
   return `${id}event: change\ndata: ${JSON.stringify(seq === undefined ? {} : { seq })}\n\n`;
 }
 
+/** The error body a refused request would carry, so a client can treat both the same way. */
+const EXPIRED_EVENT = `event: expired\ndata: ${JSON.stringify({
+  error: {
+    code: 'UNAUTHORIZED',
+    message: 'the token expired while the stream was open; reconnect with a new one',
+  },
+})}\n\n`;
+
+/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** An SSE response body fed by `subscribe`; ends (and unsubscribes) on cancel or abort. */
 export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
   let unsubscribe: (() => void) | undefined;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let controller: ReadableStreamDefaultController<Uint8Array>;
   const end = () => {
@@ -45,6 +62,7 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
     closed = true;
     unsubscribe?.();
     clearInterval(heartbeat);
+    clearTimeout(expiry);
     options.signal?.removeEventListener('abort', end);
     try {
       controller.close();
@@ -61,6 +79,16 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
       end();
     }
   };
+  const expireAt = (at: number) => {
+    // Re-armed rather than trusted: a timer may fire a little early, and a far `exp` needs several.
+    const left = at - Date.now();
+    if (left > 0) {
+      expiry = setTimeout(() => expireAt(at), Math.min(left, MAX_TIMEOUT_MS));
+      return;
+    }
+    send(EXPIRED_EVENT);
+    end();
+  };
   return new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -73,6 +101,7 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
       if (options.catchUp !== undefined) send(changeEvent(options.catchUp));
       unsubscribe = options.subscribe((seq) => send(changeEvent(seq)));
       heartbeat = setInterval(() => send(': ping\n\n'), options.heartbeatMs ?? 15_000);
+      if (options.expiresAt !== undefined) expireAt(options.expiresAt);
     },
     cancel: end,
   });

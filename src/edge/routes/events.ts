@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { EngramError } from '../../core/errors.js';
+import { tokenExpiresAt } from '../auth.js';
 import type { EdgeEnv } from '../env.js';
 import type { LiveHub } from '../live/hub.js';
 import { latestSeq } from '../live/publishing-store.js';
@@ -8,7 +9,9 @@ import { refuseOtherQuery } from '../request.js';
 /**
  * `GET /events`: the namespace's live "something changed" stream (Server-Sent Events). A client that
  * sends `Last-Event-ID: <feed seq>` (its pull cursor, or the last event id it saw) gets a `change` at
- * once when the feed has moved past it, so reconnecting never misses a change.
+ * once when the feed has moved past it, so reconnecting never misses a change. The stream ends with an
+ * `expired` event when the token does: the token is checked once, here, so an open stream must not
+ * outlive it (the client's reconnect then meets the 401 a new request would).
  */
 export function eventRoutes(hub: LiveHub, heartbeatMs: number | undefined): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
@@ -28,7 +31,13 @@ export function eventRoutes(hub: LiveHub, heartbeatMs: number | undefined): Hono
       const [next] = await c.var.store.changes(c.var.namespace, after, 1);
       if (next) catchUp = (await latestSeq(c.var.store, c.var.namespace)) ?? next.seq;
     }
-    return hub.stream({ namespace: c.var.namespace, catchUp, signal: c.req.raw.signal, heartbeatMs });
+    return hub.stream({
+      namespace: c.var.namespace,
+      catchUp,
+      signal: c.req.raw.signal,
+      heartbeatMs,
+      expiresAt: tokenExpiresAt(c),
+    });
   });
   return app;
 }
