@@ -3,6 +3,7 @@ import type { Engram } from '../core/engram.js';
 import { EngramError } from '../core/errors.js';
 import type { Memory } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
+import { idSchema, memoryInputSchema, parse, querySchema, searchOptionsSchema } from '../core/validate.js';
 
 export interface MemoryToolsOptions {
   /** How many memories `recall` returns at most when the model does not say (default 5). */
@@ -68,7 +69,12 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['content'],
         additionalProperties: false,
       }),
-      execute: ({ content, kind, tags }) => serial(async () => view(await mem.add({ content, kind, tags }))),
+      execute: ({ content, kind, tags }) =>
+        serial(async () => {
+          // Checked here so that an error names the tool's field (`remember.content`), not `add`'s.
+          const input = parse(memoryInputSchema, { content, kind, tags }, 'remember');
+          return view(await mem.add(input));
+        }),
     }),
     recall: tool({
       description:
@@ -90,7 +96,9 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
       }),
       execute: ({ query, limit, kind }) =>
         serial(async () => {
+          parse(querySchema, query, 'recall.query');
           checkRecallLimit(limit, 'recall.limit');
+          parse(searchOptionsSchema, { kind }, 'recall');
           const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
           return { memories: hits.map((h) => ({ ...view(h.memory), score: h.score })) };
         }),
@@ -104,7 +112,13 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['id'],
         additionalProperties: false,
       }),
-      execute: ({ id }) => serial(async () => ({ id, deleted: await mem.remove(id) })),
+      execute: ({ id }) =>
+        serial(async () => {
+          // A malformed id is an error the model can act on; a well-formed one naming nothing (made up, or
+          // forgotten already) is `deleted: false`, as `mem.remove` answers: forgetting twice is harmless.
+          parse(idSchema, id, 'forget.id');
+          return { id, deleted: await mem.remove(id) };
+        }),
     }),
   };
 }

@@ -1,8 +1,6 @@
 import {
   BaseStore,
-  type GetOperation,
   type IndexConfig,
-  InvalidNamespaceError,
   type Item,
   type ListNamespacesOperation,
   type MatchCondition,
@@ -11,28 +9,18 @@ import {
   type PutOperation,
   type SearchItem,
   type SearchOperation,
-  validateNamespace,
 } from '@langchain/langgraph-checkpoint';
 import type { Engram } from '../core/engram.js';
 import type { SyncOptions } from '../core/engram-options.js';
-import type { Json } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { createMemory } from '../create-memory.js';
+import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
-import { metadataFields, searchText } from './item-json.js';
-import {
-  findItem,
-  ITEM_KIND,
-  itemKey,
-  itemsUnder,
-  itemTags,
-  loadNamespaces,
-  NAMESPACE_KIND,
-  type StoredItem,
-} from './item-records.js';
+import { findItem, itemKey, itemsUnder, loadNamespaces, type StoredItem } from './item-records.js';
 import { textsAt } from './item-text.js';
+import { type ItemWrite, prepareWrite, writeItems } from './item-writes.js';
 
 export interface EngramStoreOptions {
   /** Any Engram store (default: a new in-memory store). */
@@ -96,45 +84,31 @@ export class EngramStore extends BaseStore {
 
   /**
    * Runs the operations as LangGraph's stores do: every read sees the state before the batch's writes;
-   * several puts of one key keep the last; the results come back in the operations' order.
+   * several puts of one key keep the last; the results come back in the operations' order, `null` for a
+   * put or delete. Every put is checked before any is written: a batch holding a put Engram cannot keep
+   * throws and writes nothing (its reads are not answered either).
    */
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
-    for (const op of operations) if ('namespace' in op) checkNamespace(op.namespace);
-    for (const op of operations)
-      if ('namespacePrefix' in op && op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
+    const plan = planBatch(operations);
     return this.serial(async () => {
       const mem = await this.mem();
       const namespaces = await loadNamespaces(mem);
-      const results: unknown[] = [];
-      const puts = new Map<string, PutOperation>();
-      const searches: [number, SearchOperation][] = [];
-      const gets: [number, GetOperation][] = [];
-      operations.forEach((op, i) => {
-        if ('key' in op && 'namespace' in op && !('value' in op)) {
-          gets.push([i, op as GetOperation]);
-          results.push(null);
-        } else if ('namespacePrefix' in op) {
-          searches.push([i, op as SearchOperation]);
-          results.push(null);
-        } else if ('value' in op) {
-          puts.set(itemKey(op.namespace, op.key), op as PutOperation);
-          results.push(undefined);
-        } else if ('matchConditions' in op || 'limit' in op) {
-          results.push(listNamespaces(namespaces.list, op as ListNamespacesOperation));
-        } else {
-          results.push(undefined);
-        }
-      });
-      for (const [i, op] of gets) {
+      const results: unknown[] = operations.map(() => null);
+      for (const [i, op] of plan.lists) results[i] = listNamespaces(namespaces.list, op);
+      for (const [i, op] of plan.gets) {
         const found = await findItem(mem, op.namespace, op.key);
         results[i] = found ? toItem(found) : null;
       }
-      for (const [i, op] of searches) results[i] = await this.searchResult(mem, namespaces.list, op);
-      if (puts.size > 0) {
-        const updated = await this.applyPuts(mem, namespaces.seen, [...puts.values()]);
+      const queries = await this.embedQueries(plan.searches.map(([, op]) => op));
+      for (const [i, op] of plan.searches) {
+        results[i] = await this.searchResult(mem, namespaces.list, op, queries.get(op.query ?? ''));
+      }
+      if (plan.puts.size > 0) {
+        const writes = await this.preparePuts(mem, namespaces.seen, [...plan.puts.values()]);
+        const updated = await writeItems(mem, writes);
         // LangGraph's InMemoryStore hands out its live item, which the batch's put then changes: a get
         // of a key that existed and is updated in the same batch shows the new value. So does ours.
-        for (const [i, op] of gets) {
+        for (const [i, op] of plan.gets) {
           const item = updated.get(itemKey(op.namespace, op.key));
           if (item && results[i] !== null) results[i] = toItem(item);
         }
@@ -143,10 +117,32 @@ export class EngramStore extends BaseStore {
     });
   }
 
+  /** Each distinct query text of the batch embedded once, by text (none without `index`). */
+  private async embedQueries(searches: SearchOperation[]): Promise<Map<string, number[]>> {
+    const embeddings = this.options.index?.embeddings;
+    const texts = [...new Set(searches.map((op) => op.query).filter((q): q is string => !!q))];
+    if (!embeddings || texts.length === 0) return new Map();
+    const vectors = await Promise.all(texts.map((text) => embeddings.embedQuery(text)));
+    return new Map(texts.map((text, i) => [text, vectors[i]!]));
+  }
+
+  /** Every put embedded, read and checked; throws before anything is written. */
+  private async preparePuts(mem: Engram, seen: Set<string>, puts: PendingPut[]): Promise<ItemWrite[]> {
+    const embedded = await this.embedPuts(puts.map(({ op }) => op));
+    const writes: ItemWrite[] = [];
+    for (const put of puts) {
+      const { namespace, key } = put.op;
+      const existing = await findItem(mem, namespace, key);
+      writes.push(prepareWrite(put, existing, embedded.get(itemKey(namespace, key)), seen));
+    }
+    return writes;
+  }
+
   private async searchResult(
     mem: Engram,
     namespaces: string[][],
     op: SearchOperation,
+    query: number[] | undefined,
   ): Promise<SearchItem[]> {
     const offset = op.offset ?? 0;
     const limit = op.limit ?? 10;
@@ -158,11 +154,9 @@ export class EngramStore extends BaseStore {
       .sort((a, b) => rank(a.item) - rank(b.item) || a.i - b.i)
       .map(({ item }) => item)
       .filter((item) => !op.filter || matchesItemFilter(item.value, op.filter));
-    const embeddings = this.options.index?.embeddings;
-    if (!op.query || !embeddings) {
+    if (!op.query || !query) {
       return candidates.slice(offset, offset + limit).map((item) => ({ ...toItem(item), score: undefined }));
     }
-    const query = await embeddings.embedQuery(op.query);
     // Every field vector is a candidate; an item scores by its best field, ties keep creation order.
     const scored: [number, StoredItem][] = [];
     const scoreless: StoredItem[] = [];
@@ -192,51 +186,6 @@ export class EngramStore extends BaseStore {
       }
     }
     return kept.map(([score, item]) => ({ ...toItem(item), score }));
-  }
-
-  /** Writes the puts; returns the items that existed and were updated, by key. */
-  private async applyPuts(
-    mem: Engram,
-    seen: Set<string>,
-    puts: PutOperation[],
-  ): Promise<Map<string, StoredItem>> {
-    const updated = new Map<string, StoredItem>();
-    const embedded = await this.embedPuts(puts);
-    for (const op of puts) {
-      const joined = op.namespace.join(':');
-      if (!seen.has(joined)) {
-        const metadata = metadataFields({ path: op.namespace }, 'encoded');
-        await mem.add({ kind: NAMESPACE_KIND, content: searchText(joined), metadata });
-        seen.add(joined);
-      }
-      const key = itemKey(op.namespace, op.key);
-      const existing = await findItem(mem, op.namespace, op.key);
-      if (op.value === null) {
-        if (existing) await mem.remove(existing.memory.id);
-        continue;
-      }
-      // New embeddings replace those of the same field; others stay, as in LangGraph's InMemoryStore.
-      const vectors = { ...existing?.vectors, ...embedded.get(key) };
-      // Stored as JSON, as LangGraph's persistent stores keep values: Dates become strings, undefined
-      // properties vanish, and objects of any prototype become plain.
-      const value = JSON.parse(JSON.stringify(op.value)) as Json;
-      const metadata: { [k: string]: Json } = {
-        ...metadataFields({ namespace: op.namespace, key: op.key, value }, 'encoded'),
-        vectors,
-      };
-      const content = contentOf(op.namespace, op.key, op.value);
-      if (existing) {
-        const memory = await mem.update(existing.memory.id, {
-          content,
-          metadata,
-          tags: itemTags(op.namespace, op.key),
-        });
-        updated.set(key, { ...existing, memory, value: value as Record<string, unknown>, vectors });
-      } else {
-        await mem.add({ kind: ITEM_KIND, content, metadata, tags: itemTags(op.namespace, op.key) });
-      }
-    }
-    return updated;
   }
 
   /** Embeds each indexed field of each put on its own; one text shared by several fields is embedded once. */
@@ -274,19 +223,6 @@ export class EngramStore extends BaseStore {
   }
 }
 
-function checkNamespace(namespace: string[]): void {
-  validateNamespace(namespace, { allowReservedRoot: true });
-  // Older versions of the peer allow these; LangGraph's own stores reject them, so do we.
-  for (const label of namespace) {
-    if (label.includes(':'))
-      throw new InvalidNamespaceError(
-        `Invalid namespace label '${label}': labels cannot contain colons (':').`,
-      );
-    if (label.includes('\u0000'))
-      throw new InvalidNamespaceError('Namespace labels cannot contain NUL bytes.');
-  }
-}
-
 function toItem(item: StoredItem): Item {
   return {
     value: item.value,
@@ -295,14 +231,6 @@ function toItem(item: StoredItem): Item {
     createdAt: new Date(item.memory.createdAt),
     updatedAt: new Date(item.memory.updatedAt),
   };
-}
-
-/**
- * The memory's text, so Engram's own search and tools see what the item says: well-formed and cut to fit
- * content's 64 KiB (searchText); the value itself is kept whole in metadata.
- */
-function contentOf(namespace: string[], key: string, value: Record<string, unknown>): string {
-  return searchText(`${namespace.join('/')}/${key}\n${JSON.stringify(value)}`);
 }
 
 function listNamespaces(all: string[][], op: ListNamespacesOperation): string[][] {

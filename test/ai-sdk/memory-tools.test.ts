@@ -183,4 +183,42 @@ describe('memoryTools(mem) for the AI SDK', () => {
     );
     await mem.close();
   });
+
+  it('names the tool’s own field in an error: forget.id (malformed), recall.query and kind, remember.content', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    const tools = memoryTools(mem);
+    const context = { toolCallId: 'x', messages: [] };
+    expect(await tools.forget.execute!({ id: 'not-an-id' }, context)).toEqual({
+      id: 'not-an-id',
+      deleted: false,
+    });
+    await expect(tools.forget.execute!({ id: 'bad id!' }, context)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'forget.id',
+    });
+    await expect(tools.recall.execute!({} as unknown as { query: string }, context)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'recall.query',
+    });
+    await expect(tools.recall.execute!({ query: 'tea', kind: '' }, context)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'recall.kind',
+    });
+    await expect(tools.remember.execute!({ content: '' }, context)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'remember.content',
+    });
+    // Forgetting twice is harmless: the second call says nothing was deleted.
+    const { id } = (await tools.remember.execute!({ content: 'likes tea' }, context)) as { id: string };
+    expect(await tools.forget.execute!({ id }, context)).toEqual({ id, deleted: true });
+    expect(await tools.forget.execute!({ id }, context)).toEqual({ id, deleted: false });
+    // Through the SDK, the model gets a tool error naming the field.
+    const model = new MockLanguageModelV3({
+      doGenerate: [toolCall('c1', 'forget', { id: 'bad id!' }), text('Sorry.')],
+    });
+    const result = await generateText({ model, tools, stopWhen: stepCountIs(3), prompt: 'x' });
+    const error = result.steps[0]!.content.find((p) => p.type === 'tool-error');
+    expect(String((error as { error: unknown }).error)).toMatch(/forget\.id/);
+    await mem.close();
+  });
 });

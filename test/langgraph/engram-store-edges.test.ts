@@ -50,6 +50,21 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     await store.close();
   });
 
+  it('answers null for each put and delete of a batch, as the peer does', async () => {
+    const [peer, ours] = await both(async (store) =>
+      (
+        await store.batch([
+          { namespace: ['a'], key: 'k', value: { v: 1 } },
+          { namespace: ['a'], key: 'gone', value: null },
+          { namespace: ['a'], key: 'k' },
+          { namespace: ['b'], key: 'k', value: { v: 2 } },
+        ])
+      ).map((r) => (r && 'key' in r ? plain(r) : r)),
+    );
+    expect(ours).toEqual(peer);
+    expect(ours).toEqual([null, null, null, null]);
+  });
+
   it('puts a value whose text cut would split an emoji, and gives it back whole', async () => {
     const value = { text: `xx${'😀'.repeat(9000)}` };
     const [peer, ours] = await both(async (store) => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BaseStore, InvalidNamespaceError } from '@langchain/langgraph-checkpoint';
+import { BaseStore, InvalidNamespaceError, type Operation } from '@langchain/langgraph-checkpoint';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/create-memory.js';
@@ -141,6 +141,21 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('embeds each distinct query of a batch once', async () => {
+    const embeddings = new CountingEmbeddings();
+    const store = new EngramStore({ index: { dims: 4, embeddings } });
+    await store.put(['n'], '1', { text: 'coffee' });
+    const [first, second, other] = await store.batch([
+      { namespacePrefix: ['n'], query: 'q' },
+      { namespacePrefix: ['n'], query: 'q', limit: 1 },
+      { namespacePrefix: ['n'], query: 'r' },
+    ]);
+    expect(embeddings.queryCalls.sort()).toEqual(['q', 'r']);
+    expect(second).toEqual(first);
+    expect(other).toHaveLength(1);
+    await store.close();
+  });
+
   it('lists namespaces: prefix and suffix with * wildcards combined, maxDepth, limit/offset, sorted', async () => {
     const store = new EngramStore();
     const namespaces = [
@@ -236,5 +251,81 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     const { items } = await mem.list({ kind: 'langgraph-item' });
     expect(items.map((m) => m.metadata.key).sort()).toEqual(['other', 'prefs']);
     await mem.close();
+  });
+});
+
+describe('EngramStore, a batch with a put Engram cannot keep', () => {
+  const big = { s: 'x'.repeat(70_000) };
+  const keys = async (store: EngramStore, ns: string[]) =>
+    (await store.search(ns, { limit: 100 })).map((i) => [i.key, i.value]);
+
+  it('writes nothing: every put is checked before the first is written', async () => {
+    const store = new EngramStore();
+    await store.put(['a'], 'existing', { v: 0 });
+    const failed = store.batch([
+      { namespace: ['a'], key: 'first', value: { v: 1 } },
+      { namespace: ['a'], key: 'existing', value: { v: 2 } },
+      { namespace: ['new'], key: 'k', value: { v: 1 } },
+      { namespace: ['a'], key: 'big', value: big },
+      { namespace: ['a'], key: 'after', value: { v: 3 } },
+    ]);
+    await expect(failed).rejects.toMatchObject({ code: 'VALIDATION', field: 'put.value' });
+    await expect(failed).rejects.toThrow(
+      /at most 64 KiB .*got 68\.\d KiB for key "big" in namespace \["a"\]/,
+    );
+    expect(await keys(store, ['a'])).toEqual([['existing', { v: 0 }]]);
+    // Nor is the namespace of a refused put listed.
+    await expect(store.put(['phantom'], 'big', big)).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(await store.listNamespaces()).toEqual([['a']]);
+    await store.close();
+  });
+
+  it('refuses a value JSON cannot hold, naming the field and the item, instead of a raw error', async () => {
+    const store = new EngramStore();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const values: [unknown, RegExp][] = [
+      [undefined, /put\.value: expected a JSON value \(null deletes the item\), got undefined for key "u"/],
+      [() => 1, /got a function/],
+      [{ n: 1n }, /got a value JSON cannot hold \(.*BigInt/],
+      [cyclic, /got a value JSON cannot hold/],
+    ];
+    for (const [value, message] of values) {
+      const put = store.put(['t'], 'u', value as Record<string, unknown>);
+      await expect(put).rejects.toMatchObject({ code: 'VALIDATION', field: 'put.value' });
+      await expect(put).rejects.toThrow(message);
+    }
+    expect(await store.listNamespaces()).toEqual([]);
+    // A batch with such a put fails whole, its unrelated reads included.
+    await store.put(['t'], 'ok', { v: 1 });
+    await expect(
+      store.batch([
+        { namespace: ['t'], key: 'ok' },
+        { namespace: ['t'], key: 'x', value: undefined as unknown as Record<string, unknown> },
+      ]),
+    ).rejects.toMatchObject({ field: 'put.value' });
+    await store.close();
+  });
+
+  it('refuses a key that is not a string, which could never be read back', async () => {
+    const store = new EngramStore();
+    const put = store.put(['k'], 42 as unknown as string, { v: 7 });
+    await expect(put).rejects.toMatchObject({ code: 'VALIDATION', field: 'put.key' });
+    await expect(put).rejects.toThrow('put.key: expected a string, got number 42 (in namespace ["k"])');
+    expect(await store.listNamespaces()).toEqual([]);
+    await store.close();
+  });
+
+  it('refuses an operation of no known kind, rather than answering out of place', async () => {
+    const store = new EngramStore();
+    const ops = [{ namespace: ['a'], key: 'k', value: { v: 1 } }, { foo: 1 }] as unknown as Operation[];
+    await expect(store.batch(ops)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'batch.1',
+      message:
+        'batch.1: expected a get, search, put or listNamespaces operation, got an object with keys foo',
+    });
+    expect(await store.get(['a'], 'k')).toBeNull();
+    await store.close();
   });
 });
