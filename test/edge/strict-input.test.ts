@@ -22,6 +22,22 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     ['pull as an array', () => ({ pull: [] }), 'sync.pull'],
     ['a body that is an array', () => [], 'sync'],
     [
+      'a plaintext embedding of 5000 integers (the sealed form is only for sealed pushes)',
+      () => ({
+        push: {
+          memories: [
+            {
+              id: 'wide',
+              create: { namespace: 'demo', createdAt: new Date().toISOString() },
+              values: { content: 'x', embedding: [15000, ...Array.from({ length: 4999 }, (_, i) => i % 7)] },
+              clocks: { content: now(), embedding: now() },
+            },
+          ],
+        },
+      }),
+      'sync.push.memories.0.values.embedding',
+    ],
+    [
       'values as an array',
       () => ({ push: { memories: [{ id: 'a', values: [], clocks: {} }] } }),
       'sync.push.memories.0.values',

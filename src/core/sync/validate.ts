@@ -213,6 +213,13 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   };
   push?.memories?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.memories.${i}.create.namespace`);
+    // The sealed forms' larger sizes are for sealed pushes only (they name their key): a plaintext push
+    // is held to the plain limits, so integers packed like a sealed embedding do not pass 4096 dimensions.
+    if (request.key?.id === undefined) {
+      const where = `sync.push.memories.${i}.values`;
+      if (w.values.content !== undefined) parse(f.content, w.values.content, `${where}.content`);
+      if (w.values.embedding !== undefined) parse(f.embedding, w.values.embedding, `${where}.embedding`);
+    }
     checkFields(MEMORY_FIELDS, REQUIRED_FIELDS.memory, UNSTAMPED_VALUES.memory, w, `sync.push.memories.${i}`);
   });
   push?.links?.forEach((w, i) => {
