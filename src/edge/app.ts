@@ -94,7 +94,8 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_CORS: CorsOptions = {
   origin: '*',
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
-  allowHeaders: ['Authorization', 'Content-Type'],
+  // Last-Event-ID: what an SSE client resuming /events may send (Engram's own sends `?lastEventId=`).
+  allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
   maxAge: 600,
 };
 

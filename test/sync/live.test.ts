@@ -191,7 +191,7 @@ describe('live sync client', () => {
     // The first event stream dies right after its first chunk; later ones flow.
     const breaking = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
-      if (!String(input).endsWith('/events') || ++streams > 1) return response;
+      if (!new URL(String(input)).pathname.endsWith('/events') || ++streams > 1) return response;
       const reader = response.body!.getReader();
       const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -210,6 +210,42 @@ describe('live sync client', () => {
     const m = await a.add({ content: 'while B reconnects' });
     await until(() => streams >= 2 && b.liveState === 'live');
     await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('while B reconnects');
+  });
+
+  it('asks for the stream with no header a cross-origin preflight would have to allow beyond Authorization', async () => {
+    const { fetch: upstream, app } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const asked: Array<{ url: string; headers: string[] }> = [];
+    const recording = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      asked.push({
+        url: String(input),
+        headers: Object.keys(init?.headers ?? {}).map((h) => h.toLowerCase()),
+      });
+      return upstream(input, init);
+    }) as typeof fetch;
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: recording,
+      cursor: async () => 7,
+    });
+    live.start();
+    await until(() => live.state === 'live');
+    await live.stop();
+    expect(asked[0]!.url).toBe(`${URL_}/v1/ns/n/events?lastEventId=7`);
+    // accept is a CORS-safelisted header; authorization is allowed by the edge's preflight.
+    expect(asked[0]!.headers.sort()).toEqual(['accept', 'authorization']);
+    const preflight = await app.request('/v1/ns/n/events', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://app.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization,last-event-id',
+      },
+    });
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(',');
+    expect(allowed).toEqual(expect.arrayContaining(['authorization', 'last-event-id']));
   });
 
   it("hands the event's feed position to the client", async () => {
@@ -241,7 +277,7 @@ describe('live sync client', () => {
     const { app } = edge();
     let streams = 0;
     const counting = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input).endsWith('/events')) streams++;
+      if (new URL(String(input)).pathname.endsWith('/events')) streams++;
       return app.fetch(new Request(input, init));
     }) as typeof fetch;
     const token = await mintToken({ secret: SECRET, ns: ['n'], ttl: 2 });
@@ -285,7 +321,7 @@ describe('falling back to polling', () => {
     // Like a buffering proxy: the event stream's response is held until the whole body has arrived.
     const buffering = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
-      if (!String(input).endsWith('/events')) return response;
+      if (!new URL(String(input)).pathname.endsWith('/events')) return response;
       const aborted = new Promise<never>((_, reject) =>
         init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
       );
@@ -324,7 +360,7 @@ describe('falling back to polling', () => {
     const { fetch: upstream } = edge();
     const noStreams = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
-      if (!String(input).endsWith('/events')) return response;
+      if (!new URL(String(input)).pathname.endsWith('/events')) return response;
       void response.body?.cancel();
       // What such a runtime hands back: headers, and no readable body.
       return { ok: true, status: 200, headers: response.headers, body: null } as unknown as Response;
@@ -338,7 +374,7 @@ describe('falling back to polling', () => {
     const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
     let streams = 0;
     const counting = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input).endsWith('/events')) streams++;
+      if (new URL(String(input)).pathname.endsWith('/events')) streams++;
       return app.fetch(new Request(input, init));
     }) as typeof fetch;
     const mem = await replica(counting);

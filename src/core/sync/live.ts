@@ -15,7 +15,7 @@ export interface LiveOptions {
   token: string;
   namespace: string;
   fetch?: typeof fetch;
-  /** The replica's pull cursor, sent as Last-Event-ID so a reconnect catches up at once. */
+  /** The replica's pull cursor, sent as `lastEventId` so a reconnect catches up at once. */
   cursor(): Promise<number>;
   /** The feed moved on the edge (to `seq` when the edge said), or may have after a reconnect: pull. */
   onChange(seq?: number): void;
@@ -140,13 +140,11 @@ export class LiveConnection {
     const idle = options.idleTimeoutMs ?? 45_000;
     try {
       const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
-      const url = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/events`;
+      // The cursor travels in the query, not as a Last-Event-ID header: a page on another origin than the
+      // edge would need that header allowed by the edge's CORS preflight, and a proxy's may not allow it.
+      const url = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/events?lastEventId=${await options.cursor()}`;
       const response = await fetchFn(url, {
-        headers: {
-          authorization: `Bearer ${options.token}`,
-          accept: 'text/event-stream',
-          'last-event-id': String(await options.cursor()),
-        },
+        headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream' },
         signal: controller.signal,
       });
       if (response.status === 401 || response.status === 403) return 'refused';
