@@ -229,6 +229,7 @@ describe('live sync client', () => {
       namespace: 'n',
       fetch: recording,
       cursor: async () => 7,
+      onChange: () => {},
     });
     live.start();
     await until(() => live.state === 'live');
