@@ -16,6 +16,8 @@ Embeds every memory whose embedding is missing, stale or of another model with t
 and records the model on each. Memories already embedded by that model for their current content are
 skipped, so an interrupted run continues where it stopped when run again. Vector search compares only
 embeddings of one model: until a store is moved, memories of the old model are skipped and reported.
+A memory whose text the server refuses (an HTTP 4xx such as 400 for a text too long for the model)
+does not stop the run: it is listed on stderr, the others are embedded, and the exit code is 1.
 
   --store <store>       postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token)
   --embedder openai:M   any OpenAI-compatible /v1/embeddings model (OpenAI, Ollama, vLLM, LM Studio)
@@ -91,6 +93,7 @@ async function reembedStore(
   batchSize: number,
   io: CliIo,
 ): Promise<number> {
+  let refused = 0;
   for (const namespace of namespaces) {
     // No embedder on the memory itself: no background queue competes with this run.
     const mem = await createMemory({ store, namespace });
@@ -108,9 +111,13 @@ async function reembedStore(
       },
     });
     bar?.end(true);
+    const failed = result.failed ?? [];
     io.out(
-      `${namespace}: embedded ${result.embedded} with ${embedder.id}, ${result.skipped} already up to date`,
+      `${namespace}: embedded ${result.embedded} with ${embedder.id}, ${result.skipped} already up to date${failed.length > 0 ? `, ${failed.length} refused` : ''}`,
     );
+    for (const { id, error } of failed) io.err(`${namespace}: memory ${id} not embedded: ${error}`);
+    refused += failed.length;
   }
-  return 0;
+  // Partly done, like doctor's "partly healthy": the rest is embedded, these need their text shortened.
+  return refused > 0 ? 1 : 0;
 }

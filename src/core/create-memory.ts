@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { EncryptionOptions } from './crypto/cipher.js';
-import { assertEmbedder } from './embedding/embedder.js';
+import { assertEmbedder, embeddingOptions } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError } from './errors.js';
@@ -48,6 +48,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   assertSearchable(store);
   const now = options.now ?? Date.now;
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
+  const embedding = embeddingOptions(options.embedding);
   const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
   // A failure from here on leaves the store open, as the caller gave it: retry with it, or close it.
@@ -61,7 +62,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
     : new HybridLogicalClock(clientId, now);
   const memory = new Engram(store, namespace, clock, now, language);
-  if (options.embedder) memory.startEmbedding(options.embedder, options.embedding);
+  if (options.embedder) memory.startEmbedding(options.embedder, embedding);
   memory.startMaintenance(maintenance);
   try {
     if (sync) await memory.startSync(sync, offset, encryption);

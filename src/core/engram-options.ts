@@ -30,6 +30,11 @@ export interface MemoryStatus extends SyncStatus {
   pendingEmbeddings: number;
   /** Why the last embedder call failed, until one succeeds (it is retried with backoff). */
   embeddingError?: string;
+  /**
+   * Memories whose text the embedder refused (VALIDATION, PAYLOAD_TOO_LARGE: e.g. too long for the
+   * model): not asked again until their content changes or the memory is opened again. Absent when none.
+   */
+  rejectedEmbeddings?: number;
 }
 
 /** Something the caller may want to know that is not an error of the call itself. */

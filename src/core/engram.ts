@@ -4,13 +4,18 @@ import type { EncryptingTransport } from './crypto/encrypting-transport.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   assertEmbedder,
-  checkVectors,
   type Embedder,
   type EmbeddingOptions,
+  embedTexts,
   errorMessage,
 } from './embedding/embedder.js';
 import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
-import { type ReembedOptions, type ReembedResult, reembedAll } from './embedding/reembed.js';
+import {
+  parseReembedOptions,
+  type ReembedOptions,
+  type ReembedResult,
+  reembedAll,
+} from './embedding/reembed.js';
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
 import { EngramError, validationError } from './errors.js';
 import { Emitter } from './events.js';
@@ -83,10 +88,6 @@ const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
-function checkQueryVector(embedder: Embedder, output: ArrayLike<number>[]): number[][] {
-  return checkVectors(embedder, output, 1);
-}
-
 function notFound(id: string, field: string): EngramError {
   return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
 }
@@ -107,6 +108,7 @@ export class Engram {
   private readonly unsubscribeStore: (() => void) | undefined;
   private replication: Replication | undefined;
   private embedder: Embedder | undefined;
+  private embeddingOptions: EmbeddingOptions = {};
   private embeddings: EmbeddingQueue | undefined;
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
@@ -133,6 +135,7 @@ export class Engram {
     const sync = this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
     const status: MemoryStatus = { ...sync, pendingEmbeddings: this.embeddings?.pending ?? 0 };
     if (this.embeddings?.lastError !== undefined) status.embeddingError = this.embeddings.lastError;
+    if (this.embeddings?.rejected) status.rejectedEmbeddings = this.embeddings.rejected;
     return status;
   }
 
@@ -163,6 +166,7 @@ export class Engram {
   /** Embeds content written without an embedding, in the background; createMemory calls it. */
   startEmbedding(embedder: Embedder, options: EmbeddingOptions = {}): void {
     this.embedder = embedder;
+    this.embeddingOptions = options;
     this.embeddings = new EmbeddingQueue(this.embeddingHost(embedder, options));
     // Work left by an earlier session (the store is the durable queue) resumes in the background.
     this.embeddings.scan().catch((error) => this.warn('EMBEDDING_FAILED', errorMessage(error)));
@@ -188,6 +192,11 @@ export class Engram {
         );
       },
       onChange: () => this.events.emit('status', this.status),
+      onRejected: (id, error) =>
+        this.warn(
+          'EMBEDDING_FAILED',
+          `embedding: the embedder refused memory ${id} (${errorMessage(error)}); it stays unembedded until its content changes or the memory is opened again`,
+        ),
     };
   }
 
@@ -205,6 +214,7 @@ export class Engram {
    */
   async reembed(options: ReembedOptions = {}): Promise<ReembedResult> {
     this.assertOpen();
+    parseReembedOptions(options);
     const embedder = options.embedder ?? this.embedder;
     if (!embedder) {
       throw new EngramError(
@@ -213,8 +223,8 @@ export class Engram {
         { field: 'reembed.embedder' },
       );
     }
-    if (options.embedder) assertEmbedder(options.embedder);
-    return reembedAll(this.embeddingHost(embedder, {}), options);
+    if (options.embedder !== undefined) assertEmbedder(options.embedder, 'reembed.embedder');
+    return reembedAll(this.embeddingHost(embedder, this.embeddingOptions), options);
   }
 
   /**
@@ -426,6 +436,7 @@ export class Engram {
       oldId,
       link.id,
     ]);
+    if (parsed.embedding === undefined) this.embeddings?.enqueue([id]);
     const memory = result.memories.find((r) => r.memory.id === id);
     if (!memory || result.links.length === 0)
       throw new EngramError(
@@ -574,7 +585,8 @@ export class Engram {
       'update',
       [id],
     );
-    if (reembed) this.embeddings?.enqueue([id]);
+    // Cleared with an embedder at hand: it gets a fresh one at once, as a reload's scan would give it.
+    if (reembed || parsed.embedding === null) this.embeddings?.enqueue([id]);
     const updated = result.memories[0];
     if (!updated)
       throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
@@ -630,7 +642,7 @@ export class Engram {
     let { vector, model } = parsed;
     if (mode !== 'text' && !vector && this.embedder) {
       try {
-        [vector] = checkQueryVector(this.embedder, await this.embedder.embed([query]));
+        [vector] = await embedTexts(this.embedder, [query], this.embeddingOptions.timeoutMs);
         model ??= this.embedder.id;
       } catch (error) {
         // Local first: hybrid search still answers by text when the embedder is unreachable.

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { readChangeStates } from './change-states.js';
 import type { KeyInfo } from './crypto/cipher.js';
 import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
@@ -15,7 +16,7 @@ import type {
 } from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
-import { LIMITS } from './validate.js';
+import { LIMITS, parse } from './validate.js';
 
 /** One line of an export: a live record (with its clocks) or a tombstone, in change-feed order. */
 export type TransferEntry =
@@ -113,16 +114,45 @@ function writeBatchOf(
 
 const DEFAULT_BATCH = 500;
 
+const transferOptionsSchema = v.object({
+  batchSize: v.optional(
+    v.pipe(
+      v.number('expected a number'),
+      v.integer('expected an integer'),
+      v.minValue(1, 'expected 1 or more'),
+    ),
+  ),
+  mode: v.optional(v.picklist(['merge', 'restore'], "expected 'merge' or 'restore'")),
+});
+
+/**
+ * Checks the options every transfer takes (errors name the function: `exportJsonl.batchSize`,
+ * `importJsonl.mode`) and returns the batch size: a zero, fractional or NaN size would end an export
+ * early or differently on each store, an unknown mode would silently merge.
+ */
+function batchSizeOf(options: Pick<TransferOptions, 'batchSize' | 'mode'>, where: string): number {
+  const { batchSize } = parse(transferOptionsSchema, options, where);
+  return Math.min(batchSize ?? DEFAULT_BATCH, LIMITS.batch);
+}
+
 /**
  * Streams every record and tombstone of a store in change-feed order, batch by batch, so a
- * million-memory export holds one batch in memory at a time.
+ * million-memory export holds one batch in memory at a time. Bad options throw at the call.
  */
-export async function* exportEntries(
+export function exportEntries(
   store: MemoryStore,
   options: TransferOptions = {},
+  where = 'exportEntries',
+): AsyncGenerator<TransferEntry> {
+  return readEntries(store, options, batchSizeOf(options, where));
+}
+
+async function* readEntries(
+  store: MemoryStore,
+  options: TransferOptions,
+  size: number,
 ): AsyncGenerator<TransferEntry> {
   await store.open();
-  const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
   for (const namespace of options.namespaces ?? (await store.namespaces())) {
     const info = await readKeyInfo(store, namespace);
     if (info) yield { type: 'key', namespace, info };
@@ -146,10 +176,11 @@ export async function importEntries(
   store: MemoryStore,
   entries: AsyncIterable<TransferEntry> | Iterable<TransferEntry>,
   options: Pick<TransferOptions, 'batchSize' | 'onProgress' | 'mode'> = {},
+  where = 'importEntries',
 ): Promise<ImportResult> {
+  const size = batchSizeOf(options, where);
   await store.open();
   if (options.mode === 'restore') return restoreEntries(store, entries, options.onProgress);
-  const size = Math.min(options.batchSize ?? DEFAULT_BATCH, LIMITS.batch);
   let pending: TransferEntry[] = [];
   let imported = 0;
   const flush = async () => {
@@ -230,11 +261,12 @@ export function canonicalJson(value: unknown): string {
  * @example
  * for await (const line of exportJsonl(store)) process.stdout.write(`${line}\n`);
  */
-export async function* exportJsonl(
-  store: MemoryStore,
-  options: TransferOptions = {},
-): AsyncGenerator<string> {
-  for await (const entry of exportEntries(store, options)) yield canonicalJson(entry);
+export function exportJsonl(store: MemoryStore, options: TransferOptions = {}): AsyncGenerator<string> {
+  return toLines(exportEntries(store, options, 'exportJsonl'));
+}
+
+async function* toLines(entries: AsyncIterable<TransferEntry>): AsyncGenerator<string> {
+  for await (const entry of entries) yield canonicalJson(entry);
 }
 
 async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<TransferEntry> {
@@ -297,16 +329,19 @@ export function importJsonl(
   lines: AsyncIterable<string> | Iterable<string>,
   options: Pick<TransferOptions, 'batchSize' | 'onProgress' | 'mode'> = {},
 ): Promise<ImportResult> {
-  return importEntries(store, parseLines(startReading(lines)), options);
+  return importEntries(store, parseLines(startReading(lines)), options, 'importJsonl');
 }
 
 /** Copies everything from one store to another, streamed in batches; safe to re-run. */
-export function migrate(
+export async function migrate(
   from: MemoryStore,
   to: MemoryStore,
   options: TransferOptions = {},
 ): Promise<{ imported: number }> {
   // Progress counts imported entries; the export's own progress (feed positions) is not mixed in.
   const { onProgress, ...read } = options;
-  return importEntries(to, exportEntries(from, read), { batchSize: options.batchSize, onProgress });
+  return importEntries(to, exportEntries(from, read, 'migrate'), {
+    batchSize: options.batchSize,
+    onProgress,
+  });
 }

@@ -1,5 +1,7 @@
-import type { Embedder } from '../core/embedding/embedder.js';
+import * as v from 'valibot';
+import { type Embedder, positiveInt, timeoutMs as timeoutSchema } from '../core/embedding/embedder.js';
 import { EngramError, type ErrorCode } from '../core/errors.js';
+import { parse } from '../core/validate.js';
 
 export interface OpenAIEmbedderOptions {
   /** The API base; `/embeddings` is appended (default `https://api.openai.com/v1`; Ollama: `http://localhost:11434/v1`). */
@@ -13,9 +15,9 @@ export interface OpenAIEmbedderOptions {
   dims?: number;
   /** Recorded as each memory's `embeddingModel` (default: `model`, plus `@dims` when shortened). */
   id?: string;
-  /** Texts per request (default 256). */
+  /** Texts per request (default 256): a positive integer. */
   batchSize?: number;
-  /** A request slower than this fails as OFFLINE (default 30 000 ms). */
+  /** A request (its answer read in full) slower than this fails as OFFLINE (default 30 000 ms). */
   timeoutMs?: number;
   /**
    * Cancels: a request under way is aborted and `embed` rejects with the signal's reason, at once and
@@ -31,14 +33,25 @@ const KNOWN_DIMS: Record<string, number> = {
   'text-embedding-ada-002': 1536,
 };
 
+/**
+ * VALIDATION and PAYLOAD_TOO_LARGE say the texts were refused (the queue sets such a text aside);
+ * the others say the service cannot serve now or at all, whatever the text (the queue backs off).
+ */
 function statusCode(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'FORBIDDEN';
+  // An unknown model (Ollama) or a wrong URL: every text would fail alike.
+  if (status === 404) return 'NOT_FOUND';
   if (status === 429) return 'RATE_LIMITED';
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
-  if (status >= 500) return 'OFFLINE';
+  if (status === 408 || status >= 500) return 'OFFLINE';
   return 'VALIDATION';
 }
+
+const tuningSchema = v.object({
+  batchSize: v.optional(positiveInt),
+  timeoutMs: v.optional(timeoutSchema),
+});
 
 interface EmbeddingsResponse {
   data?: Array<{ embedding?: number[]; index?: number }>;
@@ -71,8 +84,9 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
   }
   const base = (options.url ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
   const endpoint = base.endsWith('/embeddings') ? base : `${base}/embeddings`;
-  const batchSize = options.batchSize ?? 256;
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const tuning = parse(tuningSchema, options, 'openAIEmbedder');
+  const batchSize = tuning.batchSize ?? 256;
+  const timeoutMs = tuning.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
 
   async function request(input: string[]): Promise<number[][]> {
@@ -104,8 +118,8 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
         `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim(),
       );
     }
-    const json = (await response.json()) as EmbeddingsResponse;
-    const data = json.data;
+    const json = await readJson(response, endpoint, timeoutMs, timeout, signal);
+    const data = json?.data;
     if (!Array.isArray(data) || data.length !== input.length) {
       throw new EngramError(
         'VALIDATION',
@@ -127,4 +141,38 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
       return out;
     },
   };
+}
+
+/**
+ * The answer's body, parsed. Reading it can stall (the timeout fires mid-body) or the body can be no
+ * JSON at all (an HTML error page from a proxy, a cut-off answer): both are the service failing, so
+ * OFFLINE like an unreachable one; the caller's own abort keeps its reason.
+ */
+async function readJson(
+  response: Response,
+  endpoint: string,
+  timeoutMs: number,
+  timeout: AbortSignal,
+  signal: AbortSignal | undefined,
+): Promise<EmbeddingsResponse | null> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    signal?.throwIfAborted();
+    const why = timeout.aborted
+      ? `no complete answer within ${timeoutMs} ms`
+      : `reading the answer failed (${String(error)})`;
+    throw new EngramError('OFFLINE', `embedder ${endpoint}: ${why}`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as EmbeddingsResponse | null;
+  } catch (error) {
+    const start = text.slice(0, 80).replace(/\s+/g, ' ');
+    throw new EngramError(
+      'OFFLINE',
+      `embedder ${endpoint}: expected a JSON answer from an OpenAI-compatible /embeddings API, got ${JSON.stringify(start)}${text.length > 80 ? '…' : ''}`,
+      { cause: error },
+    );
+  }
 }

@@ -33,6 +33,11 @@ beforeAll(async () => {
         res.writeHead(503).end('overloaded');
         return;
       }
+      // Like a model's context limit: the request is refused for one of its texts.
+      if (body.input.some((t) => t.includes('far too long'))) {
+        res.writeHead(400).end('{"error":{"message":"maximum context length exceeded"}}');
+        return;
+      }
       requests.push(body.input);
       const data = body.input.map((t, index) => ({
         object: 'embedding',
@@ -109,6 +114,32 @@ describe('engram reembed', () => {
     });
     expect(hits[0]?.memory.content).toBe('note number 7');
     await mem.close();
+  });
+
+  it('embeds the rest when the server refuses a text, lists it and exits 1', async () => {
+    const file = join(dir, 'refused.db');
+    const seeded = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+    const refused = await seeded.add({ content: 'a note far too long for the model' });
+    await seeded.addMany(Array.from({ length: 5 }, (_, i) => ({ content: `short note ${i}` })));
+    await seeded.close();
+    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+    failAfter = Number.POSITIVE_INFINITY;
+    for (const [run, embedded, upToDate] of [
+      [1, 5, 0],
+      [2, 0, 5],
+    ] as const) {
+      const result = cli([...args, '--dims', '12']);
+      expect(await result.exit, `run ${run}`).toBe(1);
+      expect(result.out).toEqual([
+        `notes: embedded ${embedded} with mini-embed, ${upToDate} already up to date, 1 refused`,
+      ]);
+      expect(result.err).toEqual([
+        expect.stringMatching(
+          new RegExp(`^notes: memory ${refused.id} not embedded: .*HTTP 400 .*maximum context length`),
+        ),
+      ]);
+    }
+    expect(await modelsIn(file)).toEqual({ 'mini-embed': 5, none: 1 });
   });
 
   it('stops at once with 130 on an interrupt while a request hangs', async () => {

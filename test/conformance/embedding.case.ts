@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createMemory, type Engram, type Memory, type WarningEvent } from '../../src/index.js';
+import { createMemory, type Engram, EngramError, type Memory, type WarningEvent } from '../../src/index.js';
 import { freshNamespace, ids, type SuiteContext } from './harness.js';
 import { hashEmbed, standInEmbedder } from './stand-in-embedder.js';
 
@@ -157,6 +157,153 @@ export function embeddingCases(ctx: SuiteContext): void {
       expect(hits[0]!.score).toBeCloseTo(1, 12);
       expect(ids(hits)).toContain(textOnly!.id);
       expect(hits).toHaveLength(3);
+    });
+
+    it('supersede embeds the memory it adds, unless it brings its own embedding', async () => {
+      const embedder = standInEmbedder();
+      const mem = await memoryWith(embedder);
+      const old = await mem.add({ content: 'lives in berlin' });
+      await embedded(mem, old.id, 'stand-in-a');
+      const next = await mem.supersede(old.id, { content: 'lives in lisbon' });
+      const memory = await embedded(mem, next.id, 'stand-in-a');
+      expect(memory.embedding).toEqual(hashEmbed('lives in lisbon', 32));
+      const own = await mem.supersede(next.id, { content: 'lives in porto', embedding: [1, 2, 3] });
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      expect((await mem.get(own.id))?.embedding).toEqual([1, 2, 3]);
+      expect(embedder.calls.flat()).not.toContain('lives in porto');
+    });
+
+    it('the reload scan and reembed reach memories not valid now: future, superseded, past', async () => {
+      const namespace = freshNamespace('emb-validity');
+      const persistent = ctx.options.capabilities?.persistent === true;
+      let store = persistent ? await ctx.options.create() : ctx.store();
+      const down = standInEmbedder();
+      down.hold = new Promise(() => {});
+      const before = await createMemory({ store, namespace, embedder: down, embedding: FAST });
+      const future = await before.add({ content: 'starts next year', validFrom: '2999-01-01T00:00:00.000Z' });
+      const past = await before.add({
+        content: 'ended long ago',
+        validFrom: '2001-01-01T00:00:00.000Z',
+        validTo: '2002-01-01T00:00:00.000Z',
+      });
+      const replaced = await before.add({ content: 'the old fact' });
+      await before.supersede(replaced.id, { content: 'the new fact' });
+      if (persistent) {
+        await before.close();
+        store = await ctx.options.reopen!(store);
+      }
+      const after = await createMemory({ store, namespace, embedder: standInEmbedder(), embedding: FAST });
+      for (const m of [future, past, replaced]) await embedded(after, m.id, 'stand-in-a');
+      // reembed moves them to another model as well.
+      const result = await after.reembed({ embedder: standInEmbedder('stand-in-b') });
+      expect(result).toEqual({ embedded: 4, skipped: 0 });
+      for (const m of [future, past, replaced]) {
+        expect((await after.get(m.id))?.embeddingModel).toBe('stand-in-b');
+      }
+      if (persistent) await after.close();
+    }, 30_000);
+
+    it('a text the embedder refuses is set aside and reported; the others are embedded', async () => {
+      // Refuses like openAIEmbedder does for an HTTP 413 (a 400 is VALIDATION): the text, not the service.
+      const refusing = (id: string) => {
+        const embedder = standInEmbedder(id);
+        const embed = embedder.embed;
+        embedder.embed = async (texts) => {
+          if (texts.some((t) => t.includes('too long'))) {
+            throw new EngramError('PAYLOAD_TOO_LARGE', 'stand-in: input too long for the model');
+          }
+          return embed(texts);
+        };
+        return embedder;
+      };
+      const embedder = refusing('stand-in-a');
+      const mem = await memoryWith(embedder);
+      const warnings: WarningEvent[] = [];
+      mem.on('warning', (w) => warnings.push(w));
+      const refused = await mem.add({ content: 'this one is too long' });
+      const others = await mem.addMany([{ content: 'short one' }, { content: 'short two' }]);
+      for (const m of others) await embedded(mem, m.id, 'stand-in-a');
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      expect(mem.status.rejectedEmbeddings).toBe(1);
+      expect(mem.status.embeddingError).toBeUndefined();
+      expect(warnings).toEqual([
+        expect.objectContaining({ code: 'EMBEDDING_FAILED', message: expect.stringContaining(refused.id) }),
+      ]);
+      // Not asked again for the same content version; a new content version is.
+      const calls = embedder.calls.length;
+      await mem.update(refused.id, { embedding: null });
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      expect(embedder.calls.length).toBe(calls);
+      await mem.update(refused.id, { content: 'shortened now' });
+      await embedded(mem, refused.id, 'stand-in-a');
+      expect(mem.status.rejectedEmbeddings).toBeUndefined();
+      // reembed reports a refused memory instead of failing the whole run.
+      const again = await mem.add({ content: 'again too long' });
+      const result = await mem.reembed({ embedder: refusing('stand-in-b') });
+      expect(result).toEqual({
+        embedded: 3,
+        skipped: 0,
+        failed: [{ id: again.id, error: 'stand-in: input too long for the model' }],
+      });
+    }, 30_000);
+
+    it('an embedder that never answers: hybrid answers by text, vector rejects, the queue backs off', async () => {
+      const embedder = standInEmbedder();
+      embedder.hold = new Promise(() => {});
+      const mem = await createMemory({
+        store: ctx.store(),
+        namespace: freshNamespace('emb-hang'),
+        embedder,
+        embedding: { ...FAST, timeoutMs: 50 },
+      });
+      const warnings: WarningEvent[] = [];
+      mem.on('warning', (w) => warnings.push(w));
+      const m = await mem.add({ content: 'hung model' });
+      expect(ids(await mem.search('hung', { mode: 'hybrid' }))).toEqual([m.id]);
+      expect(warnings.map((w) => w.code)).toEqual(['EMBEDDER_FAILED']);
+      expect(await mem.context('hung', { mode: 'hybrid' })).toBe('- hung model');
+      await expect(mem.search('hung', { mode: 'vector' })).rejects.toMatchObject({ code: 'OFFLINE' });
+      await vi.waitFor(() => expect(mem.status.embeddingError).toMatch(/no answer within 50 ms/), WAIT);
+      expect(mem.status.pendingEmbeddings).toBe(1);
+      embedder.hold = null;
+      await embedded(mem, m.id, 'stand-in-a');
+    }, 30_000);
+
+    it('clearing an embedding with an embedder at hand gets a fresh one at once', async () => {
+      const mem = await memoryWith(standInEmbedder());
+      const m = await mem.add({ content: 'clear me', embedding: [1, 2, 3], embeddingModel: 'manual' });
+      const cleared = await mem.update(m.id, { embedding: null });
+      expect(cleared.embedding).toBeUndefined();
+      const memory = await embedded(mem, m.id, 'stand-in-a');
+      expect(memory.embedding).toEqual(hashEmbed('clear me', 32));
+    });
+
+    it('refuses bad embedding options and embedders, naming the field', async () => {
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ embedding: { batchSize: 0 } }, 'embedding.batchSize'],
+        [{ embedding: { batchSize: 'lots' } }, 'embedding.batchSize'],
+        [{ embedding: { batchSize: 2.5 } }, 'embedding.batchSize'],
+        [{ embedding: { backoff: { baseMs: Number.NaN } } }, 'embedding.backoff.baseMs'],
+        [{ embedding: { backoff: { maxMs: -1 } } }, 'embedding.backoff.maxMs'],
+        [{ embedding: { timeoutMs: 0 } }, 'embedding.timeoutMs'],
+        [{ embedder: { ...standInEmbedder(), dims: 5000 } }, 'embedder.dims'],
+        [{ embedder: { ...standInEmbedder(), id: 'a\u0000b' } }, 'embedder.id'],
+        [{ embedder: { ...standInEmbedder(), id: 'x'.repeat(257) } }, 'embedder.id'],
+      ];
+      for (const [options, field] of cases) {
+        await expect(createMemory({ store: ctx.store(), ...options }), field).rejects.toMatchObject({
+          code: 'VALIDATION',
+          field,
+        });
+      }
+      const mem = await memoryWith(standInEmbedder());
+      await mem.add({ content: 'one' });
+      for (const batchSize of [0, -5, 1.5]) {
+        await expect(mem.reembed({ batchSize })).rejects.toMatchObject({ field: 'reembed.batchSize' });
+      }
+      await expect(mem.reembed({ embedder: { ...standInEmbedder(), dims: 5000 } })).rejects.toMatchObject({
+        field: 'reembed.embedder.dims',
+      });
     });
   });
 }

@@ -191,4 +191,30 @@ describe('export / import / migrate', () => {
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(seen[seen.length - 1]).toBe(imported);
   });
+
+  it('refuses a batch size that is no positive integer and an unknown mode, naming the field', async () => {
+    const store = await populated();
+    for (const batchSize of [0, 2.5, -1, Number.NaN]) {
+      expect(() => exportJsonl(store, { batchSize }), String(batchSize)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'exportJsonl.batchSize' }),
+      );
+      await expect(importJsonl(new InMemoryStore(), [], { batchSize })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'importJsonl.batchSize',
+      });
+      await expect(migrate(store, new InMemoryStore(), { batchSize })).rejects.toMatchObject({
+        field: 'migrate.batchSize',
+      });
+    }
+    const dump = await lines(store);
+    const target = new InMemoryStore();
+    for (const mode of ['replace', 'restor', null]) {
+      await expect(importJsonl(target, dump, { mode } as unknown as { mode: 'merge' })).rejects.toMatchObject(
+        { code: 'VALIDATION', field: 'importJsonl.mode' },
+      );
+    }
+    // Nothing was written by the refused imports.
+    expect(await target.namespaces()).toEqual([]);
+    expect((await importJsonl(target, dump, { mode: 'merge', batchSize: 3 })).imported).toBe(dump.length);
+  });
 });

@@ -140,4 +140,64 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     expect(hits[0]?.memory.id).toBe(m.id);
     await mem.close();
   });
+
+  it('refuses a batchSize or timeoutMs that is no positive integer, naming the field', () => {
+    for (const batchSize of [0, -5, 2.5, Number.NaN]) {
+      expect(() => openAIEmbedder({ url, model: 'm', dims: 8, batchSize })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'openAIEmbedder.batchSize' }),
+      );
+    }
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => openAIEmbedder({ url, model: 'm', dims: 8, timeoutMs })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'openAIEmbedder.timeoutMs' }),
+      );
+    }
+  });
+
+  it('a broken answer is an EngramError: no JSON, cut off, stalled mid-body; 4xx by what they mean', async () => {
+    // A second stand-in whose answers go wrong the ways a proxy or a crashing server's do.
+    const broken = createServer((req, res) => {
+      req.resume();
+      const kind = req.url?.split('/')[1];
+      if (kind === 'html') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Bad gateway</body></html>');
+      } else if (kind === 'cut') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"data": [');
+      } else if (kind === 'stall') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"data":');
+      } else {
+        res.writeHead(Number(kind)).end('{"error":{"message":"stand-in"}}');
+      }
+    });
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+    const at = (kind: string, extra: { timeoutMs?: number; signal?: AbortSignal } = {}) =>
+      openAIEmbedder({ url: `${base}/${kind}/v1`, model: 'm', dims: 8, ...extra }).embed(['x']);
+    await expect(at('html')).rejects.toMatchObject({
+      name: 'EngramError',
+      code: 'OFFLINE',
+      message: expect.stringMatching(/expected a JSON answer .*<html>/),
+    });
+    await expect(at('cut')).rejects.toMatchObject({ name: 'EngramError', code: 'OFFLINE' });
+    await expect(at('stall', { timeoutMs: 200 })).rejects.toMatchObject({
+      name: 'EngramError',
+      code: 'OFFLINE',
+      message: expect.stringContaining('no complete answer within 200 ms'),
+    });
+    // The caller's own abort keeps its reason, mid-body too.
+    const stop = new AbortController();
+    const stopped = at('stall', { signal: stop.signal });
+    setTimeout(() => stop.abort('SIGINT'), 100);
+    await expect(stopped).rejects.toBe('SIGINT');
+    // Refusals of the text (the queue sets it aside) versus failures of the service (it backs off).
+    await expect(at('400')).rejects.toMatchObject({ code: 'VALIDATION' });
+    await expect(at('413')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(at('404')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(at('408')).rejects.toMatchObject({ code: 'OFFLINE' });
+    broken.closeAllConnections();
+    await new Promise((resolve) => broken.close(resolve));
+  });
 });

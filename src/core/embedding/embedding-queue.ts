@@ -1,11 +1,13 @@
 import { isExpired } from '../filter.js';
 import type { MemoryRecord, MemoryStore, MemoryWrite } from '../store-contract.js';
 import {
-  checkVectors,
   type Embedder,
   type EmbeddingOptions,
+  embedderDown,
+  embedTexts,
   errorMessage,
   needsEmbedding,
+  rejectsText,
 } from './embedder.js';
 
 export interface EmbeddingHost {
@@ -19,6 +21,8 @@ export interface EmbeddingHost {
   write(writes: MemoryWrite[]): Promise<void>;
   /** Called whenever the pending count or the last error changes. */
   onChange(): void;
+  /** Called when the embedder refused a memory's text, which is then set aside (see EmbeddingQueue). */
+  onRejected?(id: string, error: unknown): void;
 }
 
 const SCAN_PAGE = 500;
@@ -42,9 +46,15 @@ export function embeddingWrites(
  * itself is not the durable record of what is pending: the store is (a memory whose embedding is missing
  * or older than its content), so `scan()` after a reload finds what was left, and an embedding that
  * arrived by sync from another replica is simply no longer pending.
+ *
+ * One text the embedder always refuses must not hold up the others: a failed batch is tried again one
+ * text at a time, and a text refused on its own (`rejectsText`) is set aside for that content version:
+ * not asked again until its content changes or the memory is opened again (the scan finds it).
  */
 export class EmbeddingQueue {
   private readonly waiting = new Set<string>();
+  /** Ids the embedder refused, with the content clock of the version it refused. */
+  private readonly refused = new Map<string, string | undefined>();
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
@@ -55,6 +65,11 @@ export class EmbeddingQueue {
 
   get pending(): number {
     return this.waiting.size;
+  }
+
+  /** Memories set aside because the embedder refused their current content. */
+  get rejected(): number {
+    return this.refused.size;
   }
 
   /** Ids that were just written without an embedding. */
@@ -68,16 +83,23 @@ export class EmbeddingQueue {
   /** Ids that changed elsewhere (sync, another tab): enqueued only if they still need an embedding. */
   async consider(ids: readonly string[]): Promise<void> {
     const records = await this.host.store.getMemories(this.host.namespace, ids);
-    this.enqueue(records.filter((r) => needsEmbedding(r)).map((r) => r.memory.id));
+    const needed = records.filter((r) => needsEmbedding(r));
+    // Embedded elsewhere (another replica's model took the text): no longer set aside here.
+    for (const r of records) if (!needed.includes(r)) this.refused.delete(r.memory.id);
+    this.enqueue(needed.map((r) => r.memory.id));
   }
 
-  /** Finds every memory of the namespace still waiting for an embedding (after a reload). */
+  /**
+   * Finds every memory of the namespace still waiting for an embedding (after a reload), whatever its
+   * validity: a superseded, past or future-valid memory is searched with `asOf` / `history` too.
+   */
   async scan(): Promise<void> {
     const found: string[] = [];
     for (let beforeId: string | undefined; !this.stopped; ) {
       const page = await this.host.store.list(this.host.namespace, {
         tagMode: 'any',
         now: this.host.now(),
+        history: true,
         limit: SCAN_PAGE,
         beforeId,
       });
@@ -119,41 +141,18 @@ export class EmbeddingQueue {
 
   /** Embeds batches until nothing waits; a failure (embedder or store) backs off and tries again later. */
   private async drain(): Promise<void> {
-    const { store, namespace, embedder } = this.host;
     const batchSize = this.host.options.batchSize ?? 32;
     while (!this.stopped && this.waiting.size > 0) {
       try {
-        const ids = [...this.waiting].slice(0, batchSize);
-        const now = this.host.now();
-        const records = (await store.getMemories(namespace, ids)).filter(
-          (r) => needsEmbedding(r) && !isExpired(r.memory, now),
-        );
-        const wanted = new Set(records.map((r) => r.memory.id));
-        for (const id of ids) if (!wanted.has(id)) this.waiting.delete(id);
+        const records = await this.nextBatch(batchSize);
         if (records.length === 0) {
           this.host.onChange();
           continue;
         }
-        const output = await embedder.embed(records.map((r) => r.memory.content));
-        const vectors = checkVectors(embedder, output, records.length);
-        if (this.stopped) return;
-        // Re-read: the content may have changed while the embedder worked, or another replica's
-        // embedding may have arrived; only content versions that still lack one are written.
-        const embeddedClock = new Map(records.map((r, i) => [r.memory.id, [r.clocks.content, i] as const]));
-        const current = (await store.getMemories(namespace, [...wanted])).filter(
-          (r) => needsEmbedding(r) && embeddedClock.get(r.memory.id)?.[0] === r.clocks.content,
-        );
-        if (current.length > 0) {
-          const stamp = this.host.stamp(current);
-          const chosen = current.map((r) => vectors[embeddedClock.get(r.memory.id)![1]]!);
-          await this.host.write(embeddingWrites(current, chosen, embedder.id, stamp));
+        if (await this.embedBatch(records)) {
+          this.attempt = 0;
+          this.lastError = undefined;
         }
-        const changed = new Set(
-          (await store.getMemories(namespace, [...wanted])).filter(needsEmbedding).map((r) => r.memory.id),
-        );
-        for (const id of wanted) if (!changed.has(id)) this.waiting.delete(id);
-        this.attempt = 0;
-        this.lastError = undefined;
         this.host.onChange();
       } catch (error) {
         if (this.stopped) return;
@@ -161,5 +160,120 @@ export class EmbeddingQueue {
         return;
       }
     }
+  }
+
+  /** The next waiting memories that still need an embedding; the others leave the queue. */
+  private async nextBatch(batchSize: number): Promise<MemoryRecord[]> {
+    const ids = [...this.waiting].slice(0, batchSize);
+    const now = this.host.now();
+    const records = (await this.host.store.getMemories(this.host.namespace, ids)).filter(
+      (r) => needsEmbedding(r) && !isExpired(r.memory, now) && !this.isRefused(r),
+    );
+    const wanted = new Set(records.map((r) => r.memory.id));
+    for (const id of ids) if (!wanted.has(id)) this.waiting.delete(id);
+    return records;
+  }
+
+  /** Refused before, for this very content version (a new version is asked for again). */
+  private isRefused(record: MemoryRecord): boolean {
+    const id = record.memory.id;
+    if (!this.refused.has(id)) return false;
+    if (this.refused.get(id) === record.clocks.content) return true;
+    this.refused.delete(id);
+    return false;
+  }
+
+  /** True when every record of the batch got its embedding; throws to back off. */
+  private async embedBatch(records: MemoryRecord[]): Promise<boolean> {
+    let vectors: number[][];
+    try {
+      vectors = await this.embed(records);
+    } catch (error) {
+      if (records.length > 1 && !embedderDown(error)) return this.embedOneByOne(records);
+      if (records.length === 1 && rejectsText(error)) {
+        this.refuse(records[0]!, error);
+        return true;
+      }
+      // After the backoff the others go first: one text failing for an unknown reason cannot block them.
+      for (const record of records) this.toBack(record.memory.id);
+      throw error;
+    }
+    await this.save(records, vectors);
+    return true;
+  }
+
+  /**
+   * After a batch failed for a reason that may be one of its texts: each text alone. A refused text is
+   * set aside; one failing for an unknown reason goes to the back of the queue, so it cannot keep
+   * failing the batch in front of the others. Throws (back off) when the embedder itself is down, or
+   * when the first text tried fails and nothing has gone through yet.
+   */
+  private async embedOneByOne(records: MemoryRecord[]): Promise<boolean> {
+    let progressed = false;
+    let failed = false;
+    for (const record of records) {
+      if (this.stopped) return false;
+      let vectors: number[][];
+      try {
+        vectors = await this.embed([record]);
+      } catch (error) {
+        if (rejectsText(error)) {
+          this.refuse(record, error);
+          progressed = true;
+          continue;
+        }
+        this.toBack(record.memory.id);
+        if (embedderDown(error) || !progressed) throw error;
+        failed = true;
+        this.lastError = errorMessage(error);
+        continue;
+      }
+      await this.save([record], vectors);
+      progressed = true;
+    }
+    return !failed;
+  }
+
+  private embed(records: MemoryRecord[]): Promise<number[][]> {
+    return embedTexts(
+      this.host.embedder,
+      records.map((r) => r.memory.content),
+      this.host.options.timeoutMs,
+    );
+  }
+
+  private toBack(id: string): void {
+    this.waiting.delete(id);
+    this.waiting.add(id);
+  }
+
+  private refuse(record: MemoryRecord, error: unknown): void {
+    this.refused.set(record.memory.id, record.clocks.content);
+    this.waiting.delete(record.memory.id);
+    this.host.onRejected?.(record.memory.id, error);
+  }
+
+  /**
+   * Writes the vectors of the content versions that still lack one: the content may have changed while
+   * the embedder worked, or another replica's embedding may have arrived. Ids whose current version is
+   * now embedded leave the queue; a changed content stays for the next round.
+   */
+  private async save(records: MemoryRecord[], vectors: number[][]): Promise<void> {
+    if (this.stopped) return;
+    const { store, namespace, embedder } = this.host;
+    const ids = records.map((r) => r.memory.id);
+    const embeddedClock = new Map(records.map((r, i) => [r.memory.id, [r.clocks.content, i] as const]));
+    const current = (await store.getMemories(namespace, ids)).filter(
+      (r) => needsEmbedding(r) && embeddedClock.get(r.memory.id)?.[0] === r.clocks.content,
+    );
+    if (current.length > 0) {
+      const stamp = this.host.stamp(current);
+      const chosen = current.map((r) => vectors[embeddedClock.get(r.memory.id)![1]]!);
+      await this.host.write(embeddingWrites(current, chosen, embedder.id, stamp));
+    }
+    const changed = new Set(
+      (await store.getMemories(namespace, ids)).filter(needsEmbedding).map((r) => r.memory.id),
+    );
+    for (const id of ids) if (!changed.has(id)) this.waiting.delete(id);
   }
 }

@@ -1,5 +1,15 @@
+import * as v from 'valibot';
 import type { MemoryRecord } from '../store-contract.js';
-import { checkVectors, type Embedder, needsEmbedding } from './embedder.js';
+import { parse } from '../validate.js';
+import {
+  type Embedder,
+  embedderDown,
+  embedTexts,
+  errorMessage,
+  needsEmbedding,
+  positiveInt,
+  rejectsText,
+} from './embedder.js';
 import { type EmbeddingHost, embeddingWrites } from './embedding-queue.js';
 
 export interface ReembedOptions {
@@ -16,9 +26,31 @@ export interface ReembedResult {
   embedded: number;
   /** Memories that already had an embedding of this model for their current content. */
   skipped: number;
+  /**
+   * Memories whose text the embedder refused (VALIDATION or PAYLOAD_TOO_LARGE, e.g. an HTTP 400 for a
+   * text longer than the model takes), with why; present only when there were some. They keep their
+   * old embedding, and a later run asks again.
+   */
+  failed?: Array<{ id: string; error: string }>;
 }
 
 const PAGE = 500;
+
+const reembedOptionsSchema = v.strictObject(
+  {
+    embedder: v.optional(v.any()),
+    batchSize: v.optional(positiveInt),
+    onProgress: v.optional(
+      v.custom<ReembedOptions['onProgress']>((f) => typeof f === 'function', 'expected a function'),
+    ),
+  },
+  'expected { embedder?, batchSize?, onProgress? }',
+);
+
+/** Validates `reembed` options (errors name the field, e.g. `reembed.batchSize`); the embedder is checked by its caller. */
+export function parseReembedOptions(options: unknown): ReembedOptions {
+  return parse(reembedOptionsSchema, options, 'reembed') as ReembedOptions;
+}
 
 /** True when the memory lacks an embedding of `model` for its current content. */
 function stale(record: MemoryRecord, model: string): boolean {
@@ -26,10 +58,12 @@ function stale(record: MemoryRecord, model: string): boolean {
 }
 
 /**
- * Moves every memory of the namespace to the host's embedder. Resumable: a memory whose embedding is
- * already of this model for its current content is skipped, so a run stopped half-way (a crash, a
- * failing embedder) continues where it stopped when run again. Unlike the background queue it throws
- * when the embedder fails: it is something a person runs and watches.
+ * Moves every memory of the namespace (whatever its validity in time) to the host's embedder.
+ * Resumable: a memory whose embedding is already of this model for its current content is skipped, so a
+ * run stopped half-way (a crash, a failing embedder) continues where it stopped when run again. Unlike
+ * the background queue it throws when the embedder fails (offline, rate limited, …): it is something a
+ * person runs and watches. A text the embedder refuses does not stop it: that memory is reported in
+ * `failed` and the run goes on.
  */
 export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = {}): Promise<ReembedResult> {
   const { store, namespace, embedder } = host;
@@ -37,7 +71,13 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
   const todo: string[] = [];
   let skipped = 0;
   for (let beforeId: string | undefined; ; ) {
-    const page = await store.list(namespace, { tagMode: 'any', now: host.now(), limit: PAGE, beforeId });
+    const page = await store.list(namespace, {
+      tagMode: 'any',
+      now: host.now(),
+      history: true,
+      limit: PAGE,
+      beforeId,
+    });
     for (const record of page) {
       if (stale(record, embedder.id)) todo.push(record.memory.id);
       else skipped += 1;
@@ -45,22 +85,37 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
     if (page.length < PAGE) break;
     beforeId = page[page.length - 1]!.memory.id;
   }
-  let done = 0;
-  options.onProgress?.({ done, total: todo.length });
+  let embedded = 0;
+  const failed: NonNullable<ReembedResult['failed']> = [];
+  const embedAndWrite = async (records: MemoryRecord[]) => {
+    const vectors = await embedTexts(
+      embedder,
+      records.map((r) => r.memory.content),
+      host.options.timeoutMs,
+    );
+    await host.write(embeddingWrites(records, vectors, embedder.id, host.stamp(records)));
+    embedded += records.length;
+  };
+  options.onProgress?.({ done: 0, total: todo.length });
   for (let i = 0; i < todo.length; i += batchSize) {
     const records = (await store.getMemories(namespace, todo.slice(i, i + batchSize))).filter((r) =>
       stale(r, embedder.id),
     );
-    if (records.length > 0) {
-      const vectors = checkVectors(
-        embedder,
-        await embedder.embed(records.map((r) => r.memory.content)),
-        records.length,
-      );
-      await host.write(embeddingWrites(records, vectors, embedder.id, host.stamp(records)));
+    try {
+      if (records.length > 0) await embedAndWrite(records);
+    } catch (error) {
+      if (embedderDown(error) || (records.length === 1 && !rejectsText(error))) throw error;
+      // Maybe one text spoiled the batch: each alone, setting aside those the embedder refuses.
+      for (const record of records) {
+        try {
+          await embedAndWrite([record]);
+        } catch (single) {
+          if (!rejectsText(single)) throw single;
+          failed.push({ id: record.memory.id, error: errorMessage(single) });
+        }
+      }
     }
-    done = Math.min(todo.length, i + batchSize);
-    options.onProgress?.({ done, total: todo.length });
+    options.onProgress?.({ done: Math.min(todo.length, i + batchSize), total: todo.length });
   }
-  return { embedded: todo.length, skipped };
+  return failed.length > 0 ? { embedded, skipped, failed } : { embedded, skipped };
 }
