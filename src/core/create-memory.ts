@@ -56,11 +56,13 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
   const clientId = typeof stored === 'string' ? stored : randomHex(8);
   if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
+  // The clock's node is the client id and a part drawn at each opening: two copies of one database (a
+  // restored backup, a copied profile) share the client id, and with one node their edits of a field in
+  // the same millisecond would tie, each replica keeping its own value for good.
+  const node = `${clientId}.${randomHex(4)}`;
   // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
-  const clock = offset
-    ? new HybridLogicalClock(clientId, offset.now, offset.horizon)
-    : new HybridLogicalClock(clientId, now);
+  const clock = offset ? new HybridLogicalClock(node, offset.now, offset.horizon) : new HybridLogicalClock(node, now);
   const memory = new Engram(store, namespace, clock, now, language);
   if (options.embedder) memory.startEmbedding(options.embedder, embedding);
   memory.startMaintenance(maintenance);
