@@ -79,6 +79,15 @@ export function parseHlc(stamp: string): HlcParts | null {
   return { wallMs: hexValue(stamp, 0, 12), counter: hexValue(stamp, 13, 17), node: stamp.slice(NODE_START) };
 }
 
+/**
+ * The replica a node id belongs to: its client id, without the part drawn at each opening
+ * (`<client id>.<8 hex>`, see create-memory.ts); a node id of an earlier release is the client id itself.
+ */
+export function clientOfNode(node: string): string {
+  const dot = node.indexOf('.');
+  return dot < 0 ? node : node.slice(0, dot);
+}
+
 export function isHlc(stamp: unknown): stamp is string {
   return typeof stamp === 'string' && isStampShape(stamp);
 }

@@ -143,6 +143,54 @@ describe.each(servers)('a replica offline past the tombstone horizon (edge on %s
   );
 });
 
+describe('a replica reopened while offline past the horizon', () => {
+  it('keeps the writes it made before it was closed: its node id changes with each opening, its client id does not', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const now = () => t;
+    const ns = `reopen-${Date.now().toString(36)}`;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const token = await mintToken({ secret: SECRET, ns: [ns] });
+    let offline = false;
+    const syncFor = (cut: () => boolean) => ({
+      url: 'http://edge.test',
+      token,
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (cut()) throw new TypeError('fetch failed: offline');
+        return app.fetch(new Request(input, init));
+      }) as typeof fetch,
+      intervalMs: 0,
+      live: false,
+      backoff: { baseMs: 600_000 },
+    });
+    const sync = syncFor(() => offline);
+    const name = `reopen-${process.pid}-${++counter}`;
+    const a = await createMemory({ namespace: ns, now, sync: syncFor(() => false) });
+    await a.add({ id: 'gone', content: 'deleted while b was away' });
+    await a.sync();
+    const b = await createMemory({ store: new IndexedDBStore({ name }), namespace: ns, now, sync });
+    await b.sync();
+    offline = true;
+    t += 1000;
+    await b.add({ id: 'own', content: 'written offline, before b was closed' });
+    await b.close();
+    await a.remove('gone');
+    await a.sync();
+    t += 31 * DAY;
+    await a.sync();
+    offline = false;
+    const reopened = await createMemory({ store: new IndexedDBStore({ name }), namespace: ns, now, sync });
+    await reopened.sync();
+    expect(await reopened.get('own')).toMatchObject({ content: 'written offline, before b was closed' });
+    expect(await reopened.get('gone')).toBeNull();
+    expect((await server.getMemories(ns, ['own'])).map((r) => r.memory.content)).toEqual([
+      'written offline, before b was closed',
+    ]);
+    await a.close();
+    await reopened.close();
+  });
+});
+
 describe('re-sync bookkeeping', () => {
   it('a re-sync interrupted before its pruning starts over on the next round', async () => {
     let t = Date.parse('2031-03-01T00:00:00.000Z');

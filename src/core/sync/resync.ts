@@ -1,5 +1,5 @@
 import { readChangeStates } from '../change-states.js';
-import { type HybridLogicalClock, parseHlc } from '../hlc.js';
+import { clientOfNode, type HybridLogicalClock, parseHlc } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 import { readRejected } from './quarantine.js';
@@ -98,7 +98,11 @@ async function forgetWhatTheEdgeLost(
       const ours =
         unpushed &&
         (typeof pushedAt !== 'string' || createdAt >= pushedAt) &&
-        Object.values(record.clocks).every((stamp) => parseHlc(stamp)?.node === deps.clock.node);
+        Object.values(record.clocks).every((stamp) => {
+          // Any opening of this replica: its node id's drawn part changes each time it is opened.
+          const node = parseHlc(stamp)?.node;
+          return node !== undefined && clientOfNode(node) === clientOfNode(deps.clock.node);
+        });
       if (ours) continue;
       (memory ? forget.memories : forget.links).push(entry.id);
     }
