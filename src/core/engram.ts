@@ -860,6 +860,7 @@ export class Engram {
       now: this.now,
       reportError: reportListenerError,
       language: this.language,
+      hasEmbedder: () => this.embedder !== undefined,
     });
     return this.watches.watch(query, listener as (results: unknown) => void, options);
   }

@@ -52,21 +52,29 @@ export class ChangedMemory {
   }
 }
 
+/** What a compiled watch reads through: the façade's own `list` and `search`. */
+export interface QuerySource {
+  list(o: ListOptions): Promise<ListResult>;
+  search(q: string, o: SearchOptions): Promise<SearchHit[]>;
+}
+
 /**
  * A validated watch query, and the test that lets a watch skip a change: `mayEnter` is false only when
  * the changed memory certainly cannot be among the results (a result that changes is always re-read).
  */
 export interface CompiledWatch {
-  run(source: {
-    list(o: ListOptions): Promise<ListResult>;
-    search(q: string, o: SearchOptions): Promise<SearchHit[]>;
-  }): Promise<ListResult | SearchHit[]>;
+  run(source: QuerySource): Promise<ListResult | SearchHit[]>;
   mayEnter(changed: ChangedMemory, now: string, current: ListResult | SearchHit[] | undefined): boolean;
   /**
    * Whether removing a memory that is not among the results may still alter them: a list page's cursor
    * says whether anything follows it, and the removed memory may have been all that did.
    */
   mayLeave?(id: string, current: ListResult | SearchHit[] | undefined): boolean;
+  /**
+   * When the first memory after a list page with a next cursor expires (ms; Infinity: never, or no
+   * cursor). It may be all that follows the page, and then the cursor goes with it, with no write.
+   */
+  expiryAfter?(source: QuerySource, current: ListResult | SearchHit[]): Promise<number>;
   /**
    * True when the results are what is valid now (neither `asOf` nor `history`): they change when a
    * memory's `validFrom` or `validTo` passes, with no write.
@@ -94,11 +102,22 @@ function invalid(field: string, expected: string, got: string): EngramError {
 
 const SHAPE = "{ list: { ...listOptions } } or { search: 'words', ...searchOptions }";
 
+/** `mem.search`'s default `limit` (engram.ts): a search watch without one is full at this many hits. */
+const SEARCH_DEFAULT_LIMIT = 10;
+
+/** What the façade tells a watch query beyond the query itself. */
+export interface WatchContext {
+  /** The namespace's index language (default English). */
+  language?: string;
+  /** True when the memory embeds queries itself, so a vector or hybrid search needs no `vector`. */
+  hasEmbedder?: boolean;
+}
+
 /**
  * Checks a watch query with the façade's own option schemas, so `watch` accepts exactly what `list`
  * and `search` accept. Throws VALIDATION naming the field.
  */
-export function compileWatch(query: unknown, language?: string): CompiledWatch {
+export function compileWatch(query: unknown, context: WatchContext = {}): CompiledWatch {
   if (typeof query !== 'object' || query === null || Array.isArray(query)) {
     throw invalid(
       'watch.query',
@@ -112,7 +131,7 @@ export function compileWatch(query: unknown, language?: string): CompiledWatch {
     const keys = Object.keys(query);
     throw invalid('watch.query', SHAPE, keys.length ? `keys ${keys.join(', ')}` : 'an empty object');
   }
-  return hasList ? compileList(query as ListWatch) : compileSearch(query as SearchWatch, language);
+  return hasList ? compileList(query as ListWatch) : compileSearch(query as SearchWatch, context);
 }
 
 function compileList(query: ListWatch): CompiledWatch {
@@ -141,6 +160,12 @@ function compileList(query: ListWatch): CompiledWatch {
       return filtered ? !followsPage(memory.id, current) : true;
     },
     mayLeave: (id, current) => followsPage(id, current),
+    async expiryAfter(source, current) {
+      const cursor = (current as ListResult).cursor;
+      if (!cursor) return Number.POSITIVE_INFINITY;
+      const [first] = (await source.list({ ...options, cursor, limit: 1 })).items;
+      return first?.expiresAt ? Date.parse(first.expiresAt) : Number.POSITIVE_INFINITY;
+    },
     followsValidity: followsValidity(options),
   };
 }
@@ -152,11 +177,19 @@ function followsPage(id: string, current: ListResult | SearchHit[] | undefined):
   return Boolean(page?.cursor && last && id < last.id);
 }
 
-function compileSearch(query: SearchWatch, language: string | undefined): CompiledWatch {
+function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchContext): CompiledWatch {
   const { search: text, ...rest } = query;
   schema.parse(schema.querySchema, text, 'watch.search');
   const options = schema.parse(schema.searchOptionsSchema, rest, 'watch');
   const mode: SearchMode = options.mode ?? (options.vector ? (text.trim() ? 'hybrid' : 'vector') : 'text');
+  if (mode !== 'text' && !options.vector && !hasEmbedder) {
+    // Every run would fail the same way: refuse it now, as bad input.
+    throw invalid(
+      'watch.vector',
+      `a query vector for mode '${mode}' (or an embedder given to createMemory)`,
+      'nothing',
+    );
+  }
   let parsed: ParsedQuery | undefined;
   if (mode === 'text') {
     try {
@@ -171,10 +204,19 @@ function compileSearch(query: SearchWatch, language: string | undefined): Compil
   const filtered = onlyKnown(options, SEARCH_FILTERS);
   // Where stems read accents, a word no memory holds is searched as written (typos.ts).
   const asWritten = parsed !== undefined && !analyzerFor(language).termFollowsWord;
+  // BM25 weighs every hit by corpus statistics (document count, average length) that any write moves.
+  // That shifts scores without changing which memories match, unless the results stopped at the limit:
+  // then a memory just below the last hit may overtake it. Such a search re-runs on every change.
+  const limit = options.limit ?? SEARCH_DEFAULT_LIMIT;
+  const rankedByCorpus = mode !== 'vector';
+  const full = (current: ListResult | SearchHit[] | undefined) =>
+    rankedByCorpus && ((current as SearchHit[] | undefined)?.length ?? 0) >= limit;
   return {
     run: (source) => source.search(text, options),
     followsValidity: followsValidity(options),
-    mayEnter(changed, now) {
+    mayLeave: (_id, current) => full(current),
+    mayEnter(changed, now, current) {
+      if (full(current)) return true;
       if (filtered) {
         const { kind, tags, metadata, asOf, history } = options;
         const filter = { kind, tags, tagMode: options.tagMode ?? 'any', now, metadata, asOf, history };

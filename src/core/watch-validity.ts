@@ -33,11 +33,17 @@ export class ValidityBoundaries {
     else this.ahead.delete(id);
   }
 
-  /** The earliest bound after `now` (Infinity: none), forgetting those already passed. */
-  next(now: number): number {
+  /**
+   * The earliest bound after `now` (`at`, Infinity: none), forgetting those already passed; `passed` is
+   * true when it forgot any. Every bound was ahead when noted, so a forgotten one passed since: the
+   * "valid now" results read before it may be stale, and whoever asks owes them a re-run.
+   */
+  next(now: number): { at: number; passed: boolean } {
     let first = Number.POSITIVE_INFINITY;
+    let passed = false;
     for (const [id, bounds] of this.ahead) {
       const left = bounds.filter((at) => at > now);
+      if (left.length < bounds.length) passed = true;
       if (left.length === 0) {
         this.ahead.delete(id);
         continue;
@@ -45,7 +51,7 @@ export class ValidityBoundaries {
       if (left.length < bounds.length) this.ahead.set(id, left);
       for (const at of left) first = Math.min(first, at);
     }
-    return first;
+    return { at: first, passed };
   }
 
   /** Forgets everything; a walk still running stops adding. */

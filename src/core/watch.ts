@@ -28,6 +28,8 @@ export interface WatchSource {
   reportError(error: unknown): void;
   /** The namespace's index language (default English). */
   language?: string;
+  /** True when the memory embeds queries itself (an embedder given to createMemory). */
+  hasEmbedder?(): boolean;
 }
 
 type Results = ListResult | SearchHit[];
@@ -131,11 +133,13 @@ class Watch {
 
   private async runUntilSettled(): Promise<void> {
     let results: Results | undefined;
+    let expiry = Number.POSITIVE_INFINITY;
     let failure: { error: unknown } | undefined;
     while (this.dirty && !this.stopped) {
       this.dirty = false;
       try {
         results = await this.query.run(this.source);
+        expiry = await this.firstExpiry(results);
         failure = undefined;
       } catch (error) {
         failure = { error };
@@ -151,27 +155,27 @@ class Watch {
     if (!results) return;
     this.current = results;
     this.currentIds = new Set(resultIds(results));
-    this.scheduleExpiry(results);
+    this.expiryTimer.at(expiry, () => this.refresh());
     const next = signature(results);
     if (next === this.delivered) return;
     this.delivered = next;
     try {
       this.listener(results);
     } catch (error) {
-      this.source.reportError(error);
+      this.onError(error);
     }
   }
 
   /**
-   * A memory past its `expiresAt` leaves the results without any write: re-run at the first expiry.
-   * (Validity bounds, `validTo` of a result or `validFrom` of a memory to come, are the hub's: see
-   * ValidityBoundaries.)
+   * A memory past its `expiresAt` leaves the results without any write, and the first memory after a
+   * page may take the page's cursor with it: re-run at the first such expiry. (Validity bounds, `validTo`
+   * of a result or `validFrom` of a memory to come, are the hub's: see ValidityBoundaries.)
    */
-  private scheduleExpiry(results: Results): void {
+  private async firstExpiry(results: Results): Promise<number> {
     const memories = Array.isArray(results) ? results.map((h) => h.memory) : results.items;
-    let first = Number.POSITIVE_INFINITY;
+    let first = (await this.query.expiryAfter?.(this.source, results)) ?? Number.POSITIVE_INFINITY;
     for (const m of memories) if (m.expiresAt) first = Math.min(first, Date.parse(m.expiresAt));
-    this.expiryTimer.at(first, () => this.refresh());
+    return first;
   }
 }
 
@@ -203,7 +207,10 @@ export class WatchHub {
   }
 
   watch(query: unknown, listener: (results: Results) => void, options: WatchOptions = {}): () => void {
-    const compiled = compileWatch(query, this.source.language);
+    const compiled = compileWatch(query, {
+      language: this.source.language,
+      hasEmbedder: this.source.hasEmbedder?.() ?? false,
+    });
     if (typeof listener !== 'function') {
       throw new EngramError(
         'VALIDATION',
@@ -312,6 +319,8 @@ export class WatchHub {
    */
   private scanValidity(): void {
     this.validityStale = false;
+    // The walk starts afresh: a bound that passed before its timer could fire is owed its re-run now.
+    if (this.validity.next(this.source.now()).passed) this.refreshValidityWatches();
     this.validity.reset();
     this.validity
       .scan(
@@ -329,13 +338,20 @@ export class WatchHub {
       );
   }
 
-  /** When the first validity bound ahead passes, every watch of what is valid now re-runs. */
+  /**
+   * When the first validity bound ahead passes, every watch of what is valid now re-runs. A bound can
+   * pass while the event loop is busy, before its timer fires; a flush that runs first finds it passed
+   * here (and re-arming cancels that timer), so the re-run happens here rather than never.
+   */
   private scheduleValidity(): void {
     if (this.watches.size === 0) return;
-    this.validityTimer.at(this.validity.next(this.source.now()), () => {
-      for (const watch of this.watches) if (watch.query.followsValidity) watch.refresh();
-      this.scheduleValidity();
-    });
+    const { at, passed } = this.validity.next(this.source.now());
+    if (passed) this.refreshValidityWatches();
+    this.validityTimer.at(at, () => this.scheduleValidity());
+  }
+
+  private refreshValidityWatches(): void {
+    for (const watch of this.watches) if (watch.query.followsValidity) watch.refresh();
   }
 }
 

@@ -147,6 +147,52 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('brings a memory whose validFrom passed while the event loop was busy and a write was looked at first', async () => {
+    const mem = await createMemory();
+    const pages: ListResult[] = [];
+    mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page));
+    await until(() => pages.length === 1, 'the first call');
+    const at = Date.now() + 100;
+    await mem.add({ content: 'starts soon', kind: 'todo', validFrom: new Date(at).toISOString() });
+    await sleep(at - Date.now() - 15);
+    // An unrelated write queues the hub's look at it; the loop stays busy past the bound (a long render),
+    // so that look runs before the bound's timer.
+    await mem.add({ content: 'unrelated', kind: 'note' });
+    while (Date.now() < at + 20);
+    await until(() => pages.at(-1)?.items.length === 1, 'the memory now valid');
+    expect(pages.at(-1)).toEqual(await mem.list({ kind: 'todo' }));
+    await mem.close();
+  });
+
+  it('keeps the top hits of a search at its limit when writes without its words move the BM25 statistics', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: `coffee coffee ${'word '.repeat(18)}` });
+    await mem.add({ content: 'coffee now' });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'coffee', limit: 1 }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    for (let i = 0; i < 40; i++) await mem.add({ content: `x${i}` });
+    const fresh = await mem.search('coffee', { limit: 1 });
+    expect(fresh[0]!.memory.content).toBe('coffee now');
+    await until(() => hits.at(-1)?.[0]?.memory.id === fresh[0]!.memory.id, 'the new top hit');
+    await mem.close();
+  });
+
+  it('drops a page’s next cursor when the only memory after the page expires', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'older, expires', expiresAt: new Date(Date.now() + 150).toISOString() });
+    await sleep(2);
+    await mem.add({ content: 'newer' });
+    const pages: ListResult[] = [];
+    mem.watch({ list: { limit: 1 } }, (page) => pages.push(page));
+    await until(() => pages.length === 1, 'the first call');
+    expect(pages[0]!.cursor).not.toBeNull();
+    await until(() => pages.length === 2, 'the expiry after the page');
+    expect(pages[1]).toEqual({ items: [expect.objectContaining({ content: 'newer' })], cursor: null });
+    expect(pages[1]).toEqual(await mem.list({ limit: 1 }));
+    await mem.close();
+  });
+
   it('re-runs no watch of asOf or history at a validity boundary, and none after unsubscribe', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
@@ -197,6 +243,23 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('refuses a vector or hybrid search watch with no vector and no embedder at once, naming watch.vector', async () => {
+    const mem = await createMemory();
+    for (const mode of ['vector', 'hybrid'] as const) {
+      expect(() => mem.watch({ search: 'x', mode }, () => {})).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'watch.vector' }),
+      );
+    }
+    await mem.close();
+    const embedder = { id: 'unit', dims: 2, embed: async (texts: string[]) => texts.map(() => [1, 0]) };
+    const embedded = await createMemory({ embedder });
+    await embedded.add({ content: 'x' });
+    const hits: SearchHit[][] = [];
+    embedded.watch({ search: 'x', mode: 'vector' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    await embedded.close();
+  });
+
   it('reports a failing run to onError and recovers at the next change', async () => {
     const mem = await createMemory();
     await mem.add({ content: 'x', embedding: [1, 0, 0] });
@@ -211,7 +274,7 @@ describe('watch, beyond the conformance suite', () => {
     expect(hits[0]!.map((h) => h.memory.content)).toEqual(['x']);
   });
 
-  it('reports a throwing listener and keeps watching', async () => {
+  it('reports a throwing listener (to onError when given) and keeps watching', async () => {
     const host = globalThis as { reportError?: (error: unknown) => void };
     const original = host.reportError;
     const reported: unknown[] = [];
@@ -227,6 +290,17 @@ describe('watch, beyond the conformance suite', () => {
       await mem.add({ content: 'still followed' });
       await until(() => calls === 2, 'the second call');
       expect(reported).toEqual([new Error('render bug'), new Error('render bug')]);
+      const handled: unknown[] = [];
+      mem.watch(
+        { list: {} },
+        () => {
+          throw new Error('render bug here too');
+        },
+        { onError: (error) => handled.push(error) },
+      );
+      await until(() => handled.length === 1, 'the error handed to onError');
+      expect(handled).toEqual([new Error('render bug here too')]);
+      expect(reported).toHaveLength(2);
     } finally {
       if (original) host.reportError = original;
       else delete host.reportError;

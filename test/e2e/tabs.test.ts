@@ -16,6 +16,12 @@ const server = new InMemoryStore();
 const hub = new LocalHub();
 /** Requests each tab made, by kind, as the edge saw them (pages tag their requests with x-tab). */
 const seen: Record<string, { sync: number; events: number }> = {};
+/** Tabs whose sync requests the edge holds (a slow round) until `releaseHeld` runs. */
+const slowTabs = new Set<string>();
+let releaseHeld: () => void = () => {};
+const held = new Promise<void>((resolve) => {
+  releaseHeld = resolve;
+});
 let base: string;
 let http: Server;
 let browser: Browser;
@@ -40,6 +46,7 @@ beforeAll(async () => {
     seen[tab] ??= { sync: 0, events: 0 };
     if (c.req.path.endsWith('/sync')) seen[tab].sync++;
     if (c.req.path.endsWith('/events')) seen[tab].events++;
+    if (slowTabs.has(tab) && c.req.path.endsWith('/sync')) await held;
     await next();
   });
   app.get('/', (c) =>
@@ -56,6 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseHeld();
   await browser?.close();
   await hub.close();
   http?.closeAllConnections();
@@ -173,6 +181,39 @@ describe('one syncing tab per store and namespace (Web Locks, real Chromium)', (
       )
       .toBe('after the handoff');
     await writer.close();
+    await context.close();
+  });
+});
+
+describe('a follower’s sync() when the leader closes mid-round (real Chromium)', () => {
+  it('is answered by the next leader within seconds, not OFFLINE after 60 s', async () => {
+    const context = await browser.newContext();
+    const a = await openTab(context, 'HA', 'handover');
+    await expect.poll(() => liveState(a), { timeout: 10_000 }).toBe('live');
+    const b = await openTab(context, 'HB', 'handover');
+    const c = await openTab(context, 'HC', 'handover');
+    slowTabs.add('HA');
+    const before = snapshot('HA').sync;
+    await c.evaluate(() => {
+      const page = globalThis as unknown as TabGlobals & { answer?: string };
+      page.answer = 'pending';
+      page.mem.sync().then(
+        (result) => {
+          page.answer = `pulled ${result.pulled}`;
+        },
+        (error: { code?: string }) => {
+          page.answer = `failed ${error.code}`;
+        },
+      );
+    });
+    // Tab A's round for C has reached the edge, which holds it: A closes in the middle of it.
+    await expect.poll(() => snapshot('HA').sync - before, { timeout: 5000 }).toBeGreaterThan(0);
+    await a.close();
+    await expect.poll(() => liveState(b), { timeout: 5000 }).toBe('live');
+    expect(await liveState(c)).toBe('off');
+    await expect
+      .poll(() => c.evaluate(() => (globalThis as unknown as { answer: string }).answer), { timeout: 5000 })
+      .toMatch(/^pulled \d+$/);
     await context.close();
   });
 });

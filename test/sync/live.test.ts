@@ -212,6 +212,45 @@ describe('live sync client', () => {
     await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('while B reconnects');
   });
 
+  it('says connecting as soon as a stream that was up drops, not after the reconnect wait', async () => {
+    const { fetch: upstream } = edge();
+    let dropped = false;
+    // The stream dies right after its first chunk (the ready event).
+    const breaking = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      const reader = response.body!.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value } = await reader.read();
+          controller.enqueue(value!);
+          await new Promise((r) => setTimeout(r, 50));
+          await reader.cancel();
+          dropped = true;
+          controller.error(new TypeError('network connection lost'));
+        },
+      });
+      return new Response(body, { headers: response.headers });
+    }) as typeof fetch;
+    const states: string[] = [];
+    const live = new LiveConnection({
+      url: URL_,
+      token: await mintToken({ secret: SECRET, ns: ['n'] }),
+      namespace: 'n',
+      fetch: breaking,
+      backoff: { baseMs: 10_000, maxMs: 10_000 },
+      cursor: async () => 0,
+      onChange: () => {},
+      onState: (state) => states.push(state),
+    });
+    live.start();
+    await until(() => dropped);
+    await new Promise((r) => setTimeout(r, 100));
+    // Well inside the 5-10 s wait before the next attempt.
+    expect(live.state).toBe('connecting');
+    expect(states).toEqual(['connecting', 'live', 'connecting']);
+    await live.stop();
+  });
+
   it('asks for the stream with no header a cross-origin preflight would have to allow beyond Authorization', async () => {
     const { fetch: upstream, app } = edge();
     const token = await mintToken({ secret: SECRET, ns: ['n'] });

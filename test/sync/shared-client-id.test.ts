@@ -28,7 +28,7 @@ describe('replicas sharing a client id', () => {
     await one.add({ id: 'm', content: 'original' });
     await one.sync();
     const copy = new InMemoryStore();
-    await copy.apply('tie', { meta: { clientId: await first.getMeta('tie', 'clientId') } });
+    await copy.apply('tie', { meta: { clientId: (await first.getMeta('tie', 'clientId')) as string } });
     const two = await createMemory({ store: copy, namespace: 'tie', sync });
     await two.sync();
 

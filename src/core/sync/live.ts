@@ -97,6 +97,8 @@ export class LiveConnection {
         await this.sleep(this.options.retryLiveMs ?? 300_000);
         continue;
       }
+      // The stream is down from now on, not after the wait: no reader should take it for live meanwhile.
+      this.setState('connecting');
       await this.sleep(this.backoffDelay());
     }
   }

@@ -15,6 +15,8 @@ export interface LeaderReplica {
 
 type Message =
   | { type: 'hello' }
+  /** A tab has just taken the lock: requests made of the one before, unanswered, go to it again. */
+  | { type: 'leader' }
   | { type: 'status'; status: SyncStatus }
   | { type: 'write'; changed: number }
   | { type: 'sync'; id: string }
@@ -39,7 +41,8 @@ const SYNC_ANSWER_MS = 60_000;
  * in the shared store (IndexedDB) and a `write` message makes the leader push them; a follower's
  * `sync()` asks the leader to run a round and gets its result. Pulled changes reach followers the way
  * every IndexedDB write does (the store's change channel). The browser frees the lock when the leader
- * tab closes or crashes, and the next follower in the lock's queue takes over at once.
+ * tab closes or crashes, and the next follower in the lock's queue takes over at once; it says so
+ * (`leader`), and the other followers ask it again what the closed tab left unanswered.
  */
 export class TabLeader {
   private replica: LeaderReplica | undefined;
@@ -150,6 +153,7 @@ export class TabLeader {
       clearTimeout(wait.timer);
       replica.sync().then(wait.resolve, wait.reject);
     }
+    this.post({ type: 'leader' });
     this.post({ type: 'status', status: replica.status });
     await held;
   }
@@ -166,6 +170,11 @@ export class TabLeader {
     switch (message.type) {
       case 'hello':
         if (replica) this.post({ type: 'status', status: replica.status });
+        return;
+      case 'leader':
+        // The tab that had our requests went away mid-round (or before hearing them): ask the new one.
+        // One it did answer is no longer waiting; one asked twice runs a round twice, which is harmless.
+        for (const id of this.waiting.keys()) this.post({ type: 'sync', id });
         return;
       case 'status':
         if (!replica) this.follow(message.status);
