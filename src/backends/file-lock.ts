@@ -26,10 +26,13 @@ function heldLocks(): Set<string> {
 }
 
 /**
- * One opener per file or directory (Node): `<path>.lock` is created exclusively (`wx`), holding its pid;
- * a second opener, in this process or another, gets a STORAGE error. A lock left by a process that died
- * (its pid no longer runs, or is this process, which does not hold it: a restarted container reuses
- * pids) is taken over. Node has no portable advisory file lock (flock is not in `fs`), hence the file.
+ * One opener per file or directory (Node): `<path>.lock` holds the opener's pid; a second opener, in this
+ * process or another, gets a STORAGE error. A lock left by a process that died (its pid no longer runs,
+ * or is this process, which does not hold it: a restarted container reuses pids) is taken over. Node has
+ * no portable advisory file lock (flock is not in `fs`), hence the file, made race-free by two atomic
+ * steps: the lock appears whole (written aside, then hard-linked into place, which fails if it exists),
+ * and a stale one is taken over by renaming it aside (only one renamer wins) and checking that what was
+ * moved is the very lock judged stale, not one another opener took meanwhile (then it is put back).
  */
 export async function lockFile(path: string, options: FileLockOptions): Promise<() => Promise<void>> {
   const fs = await nodeFs();
@@ -37,9 +40,9 @@ export async function lockFile(path: string, options: FileLockOptions): Promise<
   const lock = `${path}.lock`;
   const key = resolve(lock);
   const mine = JSON.stringify({ pid: process.pid, token: crypto.randomUUID(), at: new Date().toISOString() });
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      await fs.writeFile(lock, mine, { flag: 'wx' });
+      await createWhole(lock, mine);
       heldLocks().add(key);
       return async () => {
         heldLocks().delete(key);
@@ -54,24 +57,59 @@ export async function lockFile(path: string, options: FileLockOptions): Promise<
       }
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = await readHolder(lock);
+    const text = await fs.readFile(lock, 'utf8').catch(() => undefined);
+    if (text === undefined) continue; // released meanwhile: try again
+    const holder = holderOf(text);
     const thisProcess = holder === process.pid;
     const alive = thisProcess ? heldLocks().has(key) : holder !== undefined && isRunning(holder);
     if (alive) throw new EngramError('STORAGE', options.busy({ pid: holder!, thisProcess, lock }));
-    await fs.rm(lock, { force: true });
+    await takeOver(lock, text);
   }
   throw new EngramError('STORAGE', `${options.label}: could not lock ${path}: ${lock} keeps reappearing`);
 }
 
-async function readHolder(lock: string): Promise<number | undefined> {
+/** Creates `lock` holding `text`, never visible half-written; EEXIST when it exists. */
+async function createWhole(lock: string, text: string): Promise<void> {
   const fs = await nodeFs();
-  const text = await fs.readFile(lock, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  const aside = `${lock}.${crypto.randomUUID()}.new`;
+  await fs.writeFile(aside, text, { flag: 'wx' });
+  try {
+    await fs.link(aside, lock);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') throw error;
+    // A file system without hard links: an exclusive create, visible for a moment before it is written.
+    await fs.writeFile(lock, text, { flag: 'wx' });
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+}
+
+/**
+ * Removes the stale lock whose content is `stale`, unless another opener got there first: the lock is
+ * renamed aside (atomic: of two takers, one finds it gone), and if what was moved is not the stale lock
+ * but a new one someone took meanwhile, it is linked back in place.
+ */
+async function takeOver(lock: string, stale: string): Promise<void> {
+  const fs = await nodeFs();
+  const aside = `${lock}.${crypto.randomUUID()}.stale`;
+  try {
+    await fs.rename(lock, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = await fs.readFile(aside, 'utf8').catch(() => undefined);
+  if (moved !== stale) await fs.link(aside, lock).catch(() => {});
+  await fs.rm(aside, { force: true });
+}
+
+function holderOf(text: string): number | undefined {
   try {
     const pid = (JSON.parse(text) as { pid?: unknown }).pid;
     return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
-    // A lock file cut short by a crash while it was written holds no pid: it is stale.
+    // A lock cut short by a crash (written by a release before locks were linked whole) is stale.
     return undefined;
   }
 }

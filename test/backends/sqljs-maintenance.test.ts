@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
@@ -101,6 +102,59 @@ describe('SqlJsStore: one writer per file', () => {
     await mem.close();
     await expect(readFile(`${path}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
+});
+
+describe('file locks: processes racing for a stale lock', () => {
+  it('exactly one of three processes opening at the same instant takes a dead holder’s lock over', async () => {
+    // lockFile alone, bundled for child processes that all try at one agreed instant.
+    await build({
+      entryPoints: [join(import.meta.dirname, '../../src/backends/file-lock.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: join(dir, 'file-lock.mjs'),
+      logLevel: 'silent',
+    });
+    const racer = join(dir, 'racer.mjs');
+    await writeFile(
+      racer,
+      `import { lockFile } from './file-lock.mjs';
+const [path, startAt] = [process.argv[2], Number(process.argv[3])];
+while (Date.now() < startAt) {}
+try {
+  const unlock = await lockFile(path, { label: 'race', busy: ({ pid }) => 'held by ' + pid });
+  process.stdout.write('got\\n');
+  // Held until every racer has tried (they start together; a slow spawn still lands within this).
+  await new Promise((r) => setTimeout(r, 2500));
+  await unlock();
+} catch (error) {
+  process.stdout.write('refused ' + error.code + '\\n');
+}
+`,
+    );
+    const run = (path: string, startAt: number) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [racer, path, String(startAt)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout!.on('data', (chunk) => (out += chunk));
+        child.once('error', reject);
+        child.once('exit', () => resolve(out.trim()));
+      });
+    for (let trial = 0; trial < 6; trial++) {
+      const path = join(dir, `race-${trial}.db`);
+      // Left by a process that is gone (a pid no process has: above the kernel's pid limit).
+      await writeFile(`${path}.lock`, JSON.stringify({ pid: 99_999_999, token: 'dead', at: 'long ago' }));
+      const startAt = Date.now() + 1000;
+      const said = await Promise.all([run(path, startAt), run(path, startAt), run(path, startAt)]);
+      expect(
+        said.filter((s) => s === 'got'),
+        `trial ${trial}: ${said.join(', ')}`,
+      ).toHaveLength(1);
+      expect(said.filter((s) => s === 'refused STORAGE')).toHaveLength(2);
+    }
+  }, 60_000);
 });
 
 describe('SqlJsStore: compaction', () => {

@@ -198,8 +198,11 @@ describe('SqlJsStore extras', () => {
 
   it('writes through a temporary file and leaves none behind; stale ones from a crash are swept', async () => {
     const path = newPath();
-    const stale = `${path}.0000-crashed.engram-tmp`;
+    const stale = `${path}.0b9f3c1e-7d2a-4c55-9e10-3f6a8b2d4c71.engram-tmp`;
     await writeFile(stale, 'half a database');
+    // Another database whose name starts with this one's: its temp is not this file's to sweep.
+    const sibling = `${path}.old.db.5d0c6e2a-1b3f-4a9d-8c7e-2f4b6a8d0e13.engram-tmp`;
+    await writeFile(sibling, 'a save of another database in progress');
     const store = new SqlJsStore({ persist: path, saveDelayMs: 1 });
     const mem = await createMemory({ store, namespace: 'temp' });
     for (let i = 0; i < 5; i++) {
@@ -208,7 +211,7 @@ describe('SqlJsStore extras', () => {
     }
     await mem.close();
     const names = (await readdir(dir)).filter((name) => name.startsWith(path.split('/').pop()!));
-    expect(names).toEqual([path.split('/').pop()]);
+    expect(names.sort()).toEqual([path.split('/').pop(), sibling.split('/').pop()].sort());
   });
 
   it('without persist, keeps nothing and says so', async () => {

@@ -3,6 +3,8 @@ import { nodeFs, nodePath } from './node-modules.js';
 import type { SqlJsPersistence } from './persistence.js';
 
 const TEMP_SUFFIX = '.engram-tmp';
+/** What follows `<file>.` in the name of one of its temps (crypto.randomUUID()). */
+const OWN_TEMP = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.engram-tmp$/;
 
 /**
  * Keeps the database in a file (Node). A save writes a temporary file beside it, flushes it to disk and
@@ -74,6 +76,7 @@ async function removeStaleTemps(path: string): Promise<void> {
   const { basename, dirname, join } = await nodePath();
   const prefix = `${basename(path)}.`;
   const names = await fs.readdir(dirname(path)).catch(() => [] as string[]);
-  const stale = names.filter((name) => name.startsWith(prefix) && name.endsWith(TEMP_SUFFIX));
+  // Exactly `<file>.<uuid>.engram-tmp`: `notes.db.old.db`'s temps also start with `notes.db.`.
+  const stale = names.filter((name) => name.startsWith(prefix) && OWN_TEMP.test(name.slice(prefix.length)));
   await Promise.all(stale.map((name) => fs.rm(join(dirname(path), name), { force: true })));
 }
