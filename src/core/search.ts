@@ -7,8 +7,8 @@ import {
 } from './candidate-source.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
-import { compareIdsDesc, type MemoryFilter, matchesFilter, validAt } from './filter.js';
-import type { Explanation } from './model.js';
+import { compareIdsDesc, isExpired, isValidAt, type MemoryFilter, matchesFilter, validAt } from './filter.js';
+import type { Explanation, Memory } from './model.js';
 import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
   DocPostingList,
@@ -24,6 +24,7 @@ import type {
 import {
   type Candidate,
   containsPhrase,
+  correctableHeld,
   LANGUAGE_META,
   loadLanguage,
   type ParsedQuery,
@@ -47,6 +48,8 @@ import { LengthTally } from './vector/query-length.js';
  */
 const RRF_K = 1;
 const VECTOR_PAGE = 1000;
+/** How many records of a word's holders are read at a time to find one a search may return. */
+const HOLDERS_PAGE = 64;
 
 interface Ranked {
   id: string;
@@ -138,17 +141,31 @@ async function nameDocuments(
   return out;
 }
 
+/** Whether a search with `filter` may return `memory`, its kind, tags and metadata aside. */
+const returnable = (memory: Memory, filter: MemoryFilter) =>
+  !isExpired(memory, filter.now) && isValidAt(memory, validAt(filter));
+
+/** What `readCorrected` found: the query to rank, its postings, and the correctable words they hold. */
+interface CorrectedRead<P> {
+  query: ParsedQuery;
+  found: P[];
+  /** Terms a memory holds that typo correction would look up again were it not so (`correctableHeld`). */
+  held: string[];
+}
+
 /**
  * Postings of the query's words, read by `read`. Then, when a prefix typed as a Thai (Lao, Khmer, Myanmar)
  * run finds no word, one read of its other readings (run-prefixes.ts); and when a content word no memory
  * holds may be misspelt, one more read of the words one edit away, with the query turned to match them
- * (typos.ts).
+ * (typos.ts). `unheld`: terms whose postings are only memories the search cannot return (expired, not
+ * valid at its instant), corrected as if no memory held them.
  */
 async function readCorrected<P extends { term: string }>(
   parsed: ParsedQuery,
   language: string,
   read: (terms: readonly string[], prefixes: readonly string[]) => Promise<P[]>,
-): Promise<{ query: ParsedQuery; found: P[] }> {
+  unheld: ReadonlySet<string>,
+): Promise<CorrectedRead<P>> {
   let found = await read(parsed.terms, parsed.prefixes);
   let query = parsed;
   const splits = runPrefixSplits(parsed, found, language);
@@ -158,10 +175,11 @@ async function readCorrected<P extends { term: string }>(
     query = split.query;
     found = found.concat(split.used);
   }
-  const typos = typoCorrection(query, found, language);
-  if (typos.keys.length === 0) return { query, found };
+  const held = correctableHeld(query, found, language);
+  const typos = typoCorrection(query, found, language, unheld);
+  if (typos.keys.length === 0) return { query, found, held };
   const corrected = await read(typos.keys, []);
-  return { query: typos.apply(corrected), found: found.concat(corrected) };
+  return { query: typos.apply(corrected), found: found.concat(corrected), held };
 }
 
 /**
@@ -174,21 +192,55 @@ async function statsAndDocPostings(
   namespace: string,
   parsed: ParsedQuery,
   language: string,
-): Promise<[TextStats, { query: ParsedQuery; found: DocPostingList[] }]> {
+  unheld: ReadonlySet<string>,
+): Promise<[TextStats, CorrectedRead<DocPostingList>]> {
   const read = (terms: readonly string[], prefixes: readonly string[]) =>
     store.docPostings(namespace, terms, prefixes);
   const together = store.docPostingsWithStats?.bind(store);
   if (together === undefined) {
-    return Promise.all([store.textStats(namespace), readCorrected(parsed, language, read)]);
+    return Promise.all([store.textStats(namespace), readCorrected(parsed, language, read, unheld)]);
   }
   let stats: TextStats | undefined;
-  const corrected = await readCorrected(parsed, language, async (terms, prefixes) => {
-    if (stats !== undefined) return read(terms, prefixes);
-    const first = await together(namespace, terms, prefixes);
-    stats = first.stats;
-    return first.lists;
-  });
+  const corrected = await readCorrected(
+    parsed,
+    language,
+    async (terms, prefixes) => {
+      if (stats !== undefined) return read(terms, prefixes);
+      const first = await together(namespace, terms, prefixes);
+      stats = first.stats;
+      return first.lists;
+    },
+    unheld,
+  );
   return [stats!, corrected];
+}
+
+/**
+ * Whether a memory the search may return holds `term`: the records of its postings' documents, read a
+ * page at a time, newest first (a memory that expired or was superseded is mostly older than one that
+ * holds the word now), until one passes `filter`'s expiry and validity.
+ */
+async function someReturnable<K>(
+  keys: K[],
+  records: (page: K[]) => Promise<Iterable<MemoryRecord>>,
+  filter: MemoryFilter,
+): Promise<boolean> {
+  for (let at = 0; at < keys.length; at += HOLDERS_PAGE) {
+    for (const record of await records(keys.slice(at, at + HOLDERS_PAGE))) {
+      if (returnable(record.memory, filter)) return true;
+    }
+  }
+  return false;
+}
+
+type TextCandidate = (Candidate & { explain?: Explanation }) | typeof REJECTED;
+
+/** A text search's ranked candidates, and how to tell whether a memory it may return holds a word. */
+interface TextCandidates {
+  source: CandidateSource<TextCandidate>;
+  /** See `CorrectedRead.held`. */
+  held: string[];
+  heldReturnably(term: string, filter: MemoryFilter): Promise<boolean>;
 }
 
 /** Ranked candidates with their explanations, each made when it is taken. */
@@ -204,21 +256,44 @@ async function textCandidates(
   request: SearchRequest,
   language: string,
   live: LiveFilter | undefined,
-): Promise<CandidateSource<(Candidate & { explain?: Explanation }) | typeof REJECTED>> {
+  unheld: ReadonlySet<string>,
+): Promise<TextCandidates> {
   const options = { match: request.match, explain: request.explain };
   if (numbersDocuments(store)) {
-    const [stats, { query, found }] = await statsAndDocPostings(store, namespace, parsed, language);
+    const [stats, { query, found, held }] = await statsAndDocPostings(
+      store,
+      namespace,
+      parsed,
+      language,
+      unheld,
+    );
     const ranked = rankDocumentNumbers(query, found, stats, options);
-    return resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
+    const source = resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
       nameDocuments(store, namespace, docs, wanted, live),
     );
+    const heldReturnably = (term: string, filter: MemoryFilter) => {
+      const docs = found.flatMap((list) => (list.term === term ? Array.from(list.docs) : []));
+      return someReturnable(
+        docs.sort((a, b) => b - a),
+        async (page) =>
+          store.docMemories
+            ? (await store.docMemories(namespace, page, live)).values()
+            : store.getMemories(namespace, [...(await store.docIds(namespace, page)).values()]),
+        filter,
+      );
+    };
+    return { source, held, heldReturnably };
   }
-  const [stats, { query, found }] = await Promise.all([
+  const [stats, { query, found, held }] = await Promise.all([
     store.textStats(namespace),
-    readCorrected(parsed, language, (terms, prefixes) => store.postings(namespace, terms, prefixes)),
+    readCorrected(parsed, language, (terms, prefixes) => store.postings(namespace, terms, prefixes), unheld),
   ]);
   const scored = scoreDocuments(query, found, stats, options);
-  return listSource(request.explain ? [...explaining(scored)] : scored);
+  const heldReturnably = (term: string, filter: MemoryFilter) => {
+    const ids = [...new Set(found.flatMap((posting) => (posting.term === term ? [posting.id] : [])))];
+    return someReturnable(ids.sort(compareIdsDesc), (page) => store.getMemories(namespace, page), filter);
+  };
+  return { source: listSource(request.explain ? [...explaining(scored)] : scored), held, heldReturnably };
 }
 
 async function textSearch(
@@ -238,25 +313,40 @@ async function textSearch(
   // purged by maintenance, that checking for it alone costs more than it saves).
   const instant = validAt(filter);
   const live = instant === undefined ? undefined : { now: filter.now, validAt: instant };
-  const candidates = await textCandidates(store, namespace, parsed, request, name, live);
   const phrases = parsed.clauses.flatMap((c) => (c.kind === 'phrase' ? [c.terms] : []));
   const readAhead = readAheadKey(namespace, filter);
-  return takeAccepted(
-    store,
-    namespace,
-    candidates,
-    limit,
-    (record, candidate) => {
-      if (!matchesFilter(record.memory, filter)) return false;
-      if (!candidate.needsPhraseCheck) return true;
-      const tokens = tokenize(record.memory.content, name);
-      return (
-        phrases.every((p) => containsPhrase(tokens, p)) &&
-        !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
-      );
-    },
-    readAhead,
-  );
+  const take = (candidates: TextCandidates, seen?: (record: MemoryRecord) => void) =>
+    takeAccepted(
+      store,
+      namespace,
+      candidates.source,
+      limit,
+      (record, candidate) => {
+        seen?.(record);
+        if (!matchesFilter(record.memory, filter)) return false;
+        if (!candidate.needsPhraseCheck) return true;
+        const tokens = tokenize(record.memory.content, name);
+        return (
+          phrases.every((p) => containsPhrase(tokens, p)) &&
+          !parsed.excludedPhrases.some((p) => containsPhrase(tokens, p))
+        );
+      },
+      readAhead,
+    );
+  const candidates = await textCandidates(store, namespace, parsed, request, name, live, new Set());
+  // A word counts as held (and is not corrected as a typo) only if a memory the search may return holds
+  // it, whatever its kind, tags or metadata. The records read anyway mostly tell; the word's other
+  // holders are read only when none of those does.
+  let unconfirmed = candidates.held;
+  const hits = await take(candidates, (record) => {
+    if (unconfirmed.length === 0 || !returnable(record.memory, filter)) return;
+    const terms = new Set(tokenize(record.memory.content, name));
+    unconfirmed = unconfirmed.filter((term) => !terms.has(term));
+  });
+  const unheld = new Set<string>();
+  for (const term of unconfirmed) if (!(await candidates.heldReturnably(term, filter))) unheld.add(term);
+  if (unheld.size === 0) return hits;
+  return take(await textCandidates(store, namespace, parsed, request, name, live, unheld));
 }
 
 /** Exact cosine similarity over every stored embedding, paged so memory stays bounded. */

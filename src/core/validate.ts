@@ -316,9 +316,9 @@ export const pathOptionsSchema = v.strictObject({
 export const idSchema = id;
 export const namespaceSchema = id;
 export const labelSchema = label;
+/** Any length: search reads a query's first 1024 characters (`cutQuery`, core/text/query.ts). */
 export const querySchema = v.pipe(
   v.string('expected the query as a string'),
-  v.maxLength(1024, 'expected at most 1024 characters'),
   v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
 );
 

@@ -12,6 +12,7 @@ import { persistenceCases } from './persistence.case.js';
 import { retrievalCases } from './retrieval.case.js';
 import { namespaceCases, ttlCases } from './scope.case.js';
 import { searchCases } from './search.case.js';
+import { searchMeaningCases } from './search-meaning.case.js';
 import { validationCases } from './validation.case.js';
 import { watchCases } from './watch.case.js';
 
@@ -28,6 +29,7 @@ export function testStore(options: TestStoreOptions): void {
     validationCases(ctx);
     listCases(ctx);
     searchCases(ctx);
+    searchMeaningCases(ctx);
     retrievalCases(ctx);
     languageCases(ctx);
     graphCases(ctx);

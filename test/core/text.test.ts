@@ -5,6 +5,7 @@ import {
   type Candidate,
   type CorpusStats,
   containsPhrase,
+  cutQuery,
   indexText,
   isTypoVariant,
   loadLanguage,
@@ -306,11 +307,31 @@ describe('parseQuery', () => {
 
   it('parses a long run of stars in linear time', () => {
     const started = performance.now();
-    expect(parseQuery(`${'*'.repeat(200_000)}x b*`).clauses).toEqual([
+    expect(parseQuery(`${'*'.repeat(1000)}x b*`).clauses).toEqual([
       { kind: 'term', term: 'x' },
       { kind: 'prefix', prefix: '~b' },
     ]);
+    // Past the first 1024 characters nothing is read: the stars alone are left.
+    expect(parseQuery(`${'*'.repeat(200_000)}x b*`).clauses).toEqual([]);
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('cuts a query to its first 1024 characters, between words and never inside a surrogate pair', () => {
+    expect(cutQuery('short query')).toBe('short query');
+    const words = 'tea '.repeat(255);
+    // A word ends at the 1024th character, or a space follows it: the cut is there.
+    expect(cutQuery(`${words}teas coffee`)).toBe(`${words}teas`);
+    expect(cutQuery(`${words}tea  coffee`)).toBe(`${words}tea `);
+    // "coffee" starts at the 1025th, or straddles it: left out whole.
+    expect(cutQuery(`${words}tea coffee`)).toBe(`${words}tea`);
+    expect(cutQuery(`${words}coffee`)).toBe(words.trimEnd());
+    expect(cutQuery('x'.repeat(2000))).toBe('x'.repeat(1024));
+    const astral = cutQuery(`x${'𝒜'.repeat(600)}`);
+    expect(astral).toBe(`x${'𝒜'.repeat(511)}`);
+    expect(astral.length).toBe(1023);
+    // A `?` past the cut still reads the query as a question: its quotes are words, not a phrase.
+    const question = parseQuery(`"dark chocolate" ${'cake '.repeat(300)}?`);
+    expect(question.clauses.map((c) => c.kind)).toEqual(['term', 'term', 'term']);
   });
 
   it('cuts prefixes to the indexed term length', () => {

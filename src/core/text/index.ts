@@ -21,6 +21,8 @@ export {
   scoreDocuments,
 } from './bm25.js';
 export {
+  cutQuery,
+  MAX_QUERY_LENGTH,
   type ParsedQuery,
   type ParseOptions,
   parseQuery,
@@ -43,6 +45,7 @@ export {
   wordKey,
 } from './tokenize.js';
 export {
+  correctableHeld,
   isTypoVariant,
   MAX_TYPO_WORDS,
   TYPO_MAX_LENGTH,

@@ -69,9 +69,10 @@ export interface ParseOptions {
 /**
  * One chunk of a query: an optional `-`, then a quoted phrase with its closing quote, or a
  * whitespace-delimited word. A quote that is never closed is punctuation like any other, so a stray
- * `"` never turns the rest of a question into a phrase.
+ * `"` never turns the rest of a question into a phrase. A `-` before a digit is a minus sign, not an
+ * exclusion: "Was it -5 degrees?" asks for the memory saying "-5 degrees".
  */
-const CHUNK = /(-?)(?:"([^"]*)"|(\S+))/g;
+const CHUNK = /(-(?!\p{Nd})|)(?:"([^"]*)"|(\S+))/gu;
 
 function toWords(analyzer: Analyzer, text: string): QueryWord[] {
   const words: QueryWord[] = [];
@@ -266,11 +267,35 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
   builder.addPrefix(cutTerm(last.word));
 }
 
+/** A longer query is cut to its first MAX_QUERY_LENGTH characters (see `cutQuery`). */
+export const MAX_QUERY_LENGTH = 1024;
+
+const WHITESPACE = /\s/;
+
+/**
+ * `query` cut to its first MAX_QUERY_LENGTH characters (UTF-16 units), at the last whitespace before the
+ * cut when it would fall inside a word, so no word is searched half; never between the two halves of a
+ * surrogate pair. A query that is one word longer than the limit is cut inside it. Agents pass whole
+ * messages as queries: the beginning is searched rather than the query refused, and what a search costs
+ * stays bounded.
+ */
+export function cutQuery(query: string): string {
+  if (query.length <= MAX_QUERY_LENGTH) return query;
+  let end = MAX_QUERY_LENGTH;
+  const last = query.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  if (WHITESPACE.test(query[end]!)) return query.slice(0, end);
+  let space = end - 1;
+  while (space > 0 && !WHITESPACE.test(query[space]!)) space--;
+  return query.slice(0, space > 0 ? space : end);
+}
+
 /**
  * Parses the search grammar: whitespace-separated words, `"quoted phrases"`, `prefix*`, and a leading `-`
  * to exclude a word or phrase. Any typed text parses: punctuation is ignored, an unclosed quote is a plain
  * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty query and one that
- * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing.
+ * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing. Only
+ * the first MAX_QUERY_LENGTH characters are read (`cutQuery`).
  * An English verb's irregular forms become alternatives of its clause once `loadLanguage` has loaded
  * them, as every search does first.
  */
@@ -278,8 +303,9 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
   const analyzer = analyzerFor(options.language);
   const words = (text: string) => toWords(analyzer, text);
   const builder = new QueryBuilder(analyzer);
+  // A `?` past the cut still makes the text a question: it is the end of a long one.
   const phrases = options.strictPhrases === true || !query.includes('?');
-  for (const [, minus, phrase, word] of query.matchAll(CHUNK)) {
+  for (const [, minus, phrase, word] of cutQuery(query).matchAll(CHUNK)) {
     const negated = minus === '-';
     if (phrase !== undefined) {
       if (negated) builder.addNegative(words(phrase));

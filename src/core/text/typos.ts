@@ -57,6 +57,36 @@ export function isTypoVariant(word: string, candidate: string): boolean {
   return a.length > b.length ? rest(a, i + 1) === rest(b, i) : rest(a, i) === rest(b, i + 1) && known(b[i]!);
 }
 
+function heldTerms(postings: readonly { term: string }[], unheld: ReadonlySet<string>): Set<string> {
+  const held = new Set<string>();
+  for (const posting of postings) if (!unheld.has(posting.term)) held.add(posting.term);
+  return held;
+}
+
+/**
+ * The terms of `parsed.correctable` that the postings hold and that `typoCorrection` would look up again
+ * were no memory holding them: a content word of TYPO_MIN_LENGTH to TYPO_MAX_LENGTH letters, or any
+ * length in a language stemmed before folding. Only memories a search can return count as holding a word
+ * (an expired one, or one not valid at the search's instant, does not: `cofee` in a memory past its
+ * `expiresAt` must not keep `cofee` from finding "coffee"), which postings cannot tell; the search checks
+ * these terms against the records (search.ts) and passes those no live memory holds to `typoCorrection`
+ * as `unheld`.
+ */
+export function correctableHeld(
+  parsed: ParsedQuery,
+  postings: readonly { term: string }[],
+  language?: unknown,
+): string[] {
+  if (parsed.correctable.length === 0) return [];
+  const asWritten = !analyzerFor(language).termFollowsWord;
+  const held = heldTerms(postings, new Set());
+  const terms = parsed.correctable.filter(({ term, word }) => {
+    const length = [...word].length;
+    return held.has(term) && (asWritten || (length >= TYPO_MIN_LENGTH && length <= TYPO_MAX_LENGTH));
+  });
+  return [...new Set(terms.map(({ term }) => term))];
+}
+
 /** What a query's typo correction reads: the index keys of the misspelt words' variants. */
 export interface TypoCorrection {
   /** Word keys (WORD_MARK + variant) to fetch postings for; empty when no word needs correcting. */
@@ -67,7 +97,8 @@ export interface TypoCorrection {
 
 /**
  * Typo tolerance: a content word of at least TYPO_MIN_LENGTH letters whose term no memory holds
- * (`postings` being what the query's own terms fetched) is looked up again as every word one edit away.
+ * (`postings` being what the query's own terms fetched, `unheld` the terms among them that only memories a
+ * search cannot return hold, see `correctableHeld`) is looked up again as every word one edit away.
  * Words the index holds are never touched, so a query without typos reads and ranks exactly as before.
  * Variants that are stop words are left out: "thier" must not become "their".
  *
@@ -80,10 +111,10 @@ export function typoCorrection(
   parsed: ParsedQuery,
   postings: readonly { term: string }[],
   language?: unknown,
+  unheld: ReadonlySet<string> = new Set(),
 ): TypoCorrection {
   const analyzer: Analyzer = analyzerFor(language);
-  const held = new Set<string>();
-  for (const posting of postings) held.add(posting.term);
+  const held = heldTerms(postings, unheld);
   const missing = parsed.correctable.filter(({ term }) => !held.has(term));
   const asWritten = new Map<string, string>();
   if (!analyzer.termFollowsWord) {

@@ -14,8 +14,15 @@ const SAFE_MAX = 2 ** 600;
 export const plainlySummable = (squared: number) => squared >= SAFE_MIN && squared <= SAFE_MAX;
 
 /**
- * Cosine similarity in float64; `normA` is the query's norm (`norm(a)`), computed once per search. 0 when
- * either vector is all zeros; never NaN for finite input.
+ * Rounding can take a cosine a few units past ±1 (`[0.1, 0.2, 0.7]` against three times itself gives
+ * 1.0000000000000002): held to [-1, 1], vectors of one direction score exactly 1 and tie, ordered by id
+ * like any equal scores, rather than by the noise of their floats.
+ */
+const clamped = (score: number) => Math.min(1, Math.max(-1, score));
+
+/**
+ * Cosine similarity in float64, in [-1, 1]; `normA` is the query's norm (`norm(a)`), computed once per
+ * search. 0 when either vector is all zeros; never NaN for finite input.
  */
 export function cosine(a: readonly number[], b: readonly number[], normA: number): number {
   let dot = 0;
@@ -24,8 +31,10 @@ export function cosine(a: readonly number[], b: readonly number[], normA: number
     dot += a[i]! * b[i]!;
     normB += b[i]! * b[i]!;
   }
-  if (plainlySummable(normB) && plainlySummable(normA * normA)) return dot / (normA * Math.sqrt(normB));
-  return scaledCosine(a, b);
+  if (plainlySummable(normB) && plainlySummable(normA * normA)) {
+    return clamped(dot / (normA * Math.sqrt(normB)));
+  }
+  return clamped(scaledCosine(a, b));
 }
 
 /** The cosine of vectors whose squared norms leave the safe range: each scaled by its largest component. */

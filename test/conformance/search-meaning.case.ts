@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { SearchHit } from '../../src/index.js';
+import { ids, manualClock, type SuiteContext } from './harness.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * What people type, read as they mean it (CONTRACT.md, "Search that finds what people mean"): numbers
+ * below zero, words only dead memories hold, messages longer than a query, vectors of one direction.
+ */
+export function searchMeaningCases(ctx: SuiteContext): void {
+  describe('search: what people mean', () => {
+    it('reads a - before a digit as a minus sign, not an exclusion', async () => {
+      const mem = await ctx.memory();
+      const [cold, warm, lake] = await mem.addMany([
+        { content: 'It was -5 degrees on Monday' },
+        { content: 'Monday was warm, 20 degrees' },
+        { content: 'the lake fell to -3.2 overnight' },
+      ]);
+      expect(ids(await mem.search('Was it -5 degrees on Monday?'))).toEqual([cold!.id, warm!.id]);
+      expect(ids(await mem.search('-5 degrees'))).toEqual([cold!.id, warm!.id]);
+      expect(ids(await mem.search('-5'))).toEqual([cold!.id]);
+      expect(ids(await mem.search('-3.2'))).toEqual([lake!.id]);
+      // A - before a word still excludes it.
+      expect(ids(await mem.search('degrees -warm'))).toEqual([cold!.id]);
+      expect(ids(await mem.search('Monday -"20 degrees"'))).toEqual([cold!.id]);
+    });
+
+    it('corrects a word that only expired or no longer valid memories hold', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const [beans, typo, grandmother, note] = await mem.addMany([
+        { content: 'coffee beans' },
+        { content: 'cofee typo', expiresAt: iso(clock.now() + 1000) },
+        { content: 'grandmother visits in May', kind: 'fact' },
+        { content: 'a grandmohter note', kind: 'note' },
+      ]);
+      // While a memory holding the word lives, the word is not a typo.
+      expect(ids(await mem.search('cofee'))).toEqual([typo!.id]);
+      clock.advance(1000);
+      expect(ids(await mem.search('cofee'))).toEqual([beans!.id]);
+      expect(ids(await mem.search('cofee beans'))).toEqual([beans!.id]);
+      // Expired is gone from every read, whatever period it reads.
+      expect(ids(await mem.search('cofee', { history: true }))).toEqual([beans!.id]);
+
+      // A memory a filter leaves out still holds the word: only validity decides.
+      expect(ids(await mem.search('grandmohter', { kind: 'fact' }))).toEqual([]);
+      // Superseded, it is no longer valid now: the word is read as a typo of "grandmother".
+      expect(ids(await mem.search('grandmohter'))).toEqual([note!.id]);
+      await mem.supersede(note!.id, { content: 'a fixed note', kind: 'note' });
+      expect(ids(await mem.search('grandmohter'))).toEqual([grandmother!.id]);
+      // Reading every period, or the instant before, the superseded memory holds it.
+      expect(ids(await mem.search('grandmohter', { history: true }))).toEqual([note!.id]);
+      expect(ids(await mem.search('grandmohter', { asOf: iso(clock.now() - 1) }))).toEqual([note!.id]);
+    });
+
+    it('corrects a word that only a memory valid from a later date holds', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const [volunteer, later] = await mem.addMany([
+        { content: 'volunteering at the shelter' },
+        { content: 'volutneering plans', validFrom: iso(clock.now() + 60_000) },
+      ]);
+      expect(ids(await mem.search('volutneering'))).toEqual([volunteer!.id]);
+      clock.advance(60_000);
+      expect(ids(await mem.search('volutneering'))).toEqual([later!.id]);
+    });
+
+    it('searches the first 1024 characters of a longer query, cut between words', async () => {
+      const mem = await ctx.memory();
+      const [coffee] = await mem.addMany([
+        { content: 'my coffee habits' },
+        { content: 'zucchini bread' },
+        { content: 'zu' },
+      ]);
+      // 1,064 characters: the last word lies past the cut.
+      const message = `${'please tell me about my coffee habits '.repeat(28)}zucchini?`;
+      expect(message.length).toBeGreaterThan(1024);
+      expect(ids(await mem.search(message))).toEqual([coffee!.id]);
+      expect(await mem.context(message)).toBe('- my coffee habits');
+      let stop = () => {};
+      const watched = await new Promise<SearchHit[]>((resolve, reject) => {
+        stop = mem.watch({ search: message }, resolve, { onError: reject });
+      });
+      stop();
+      expect(ids(watched)).toEqual([coffee!.id]);
+      // "zucchini" straddles character 1024: it is left out whole, not searched as "zu".
+      const straddling = `${'coffee '.repeat(146)}zucchini`;
+      expect(straddling.slice(1022, 1026)).toBe('zucc');
+      expect(ids(await mem.search(straddling))).toEqual([coffee!.id]);
+      // One word longer than the cut, and letters beyond the BMP at it: cut, never split in a pair.
+      const hits = await mem.search(`x${'𝒜'.repeat(600)}`, { explain: true });
+      expect(hits).toEqual([]);
+    });
+
+    it('holds cosine to [-1, 1]: vectors of one direction tie at 1, ordered by id', async () => {
+      const mem = await ctx.memory();
+      const tripled = [0.30000000000000004, 0.6000000000000001, 2.0999999999999996];
+      await mem.addMany([
+        { id: 'v-a', content: 'a', embedding: [0.1, 0.2, 0.7], embeddingModel: 'm' },
+        { id: 'v-b', content: 'b', embedding: tripled, embeddingModel: 'm' },
+        { id: 'v-c', content: 'c', embedding: [-0.1, -0.2, -0.7], embeddingModel: 'm' },
+      ]);
+      for (const vector of [[0.1, 0.2, 0.7], [1, 2, 7], tripled]) {
+        // Without a model every embedding is scanned in core; with one the store's index chooses.
+        for (const model of [undefined, 'm']) {
+          const hits = await mem.search('', { vector, model, explain: true });
+          expect(ids(hits), `${vector} ${model}`).toEqual(['v-b', 'v-a', 'v-c']);
+          expect(hits.map((h) => h.score)).toEqual([1, 1, -1]);
+          expect(hits.map((h) => h.explain?.vector)).toEqual([1, 1, -1]);
+        }
+      }
+    });
+  });
+}
