@@ -5,13 +5,13 @@ import {
   REJECTED,
   resolvingSource,
 } from './candidate-source.js';
+import { readCorrected, returnable, someReturnable, statsAndDocPostings } from './corrected-read.js';
 import { validationError } from './errors.js';
 import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
-import { compareIdsDesc, isExpired, isValidAt, type MemoryFilter, matchesFilter, validAt } from './filter.js';
-import type { Explanation, Memory } from './model.js';
+import { compareIdsDesc, type MemoryFilter, matchesFilter, validAt } from './filter.js';
+import type { Explanation } from './model.js';
 import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
-  DocPostingList,
   LiveFilter,
   MemoryRecord,
   MemoryStore,
@@ -19,21 +19,17 @@ import type {
   SearchReport,
   SearchRequest,
   TextIndex,
-  TextStats,
 } from './store-contract.js';
 import {
   type Candidate,
   containsPhrase,
-  correctableHeld,
   LANGUAGE_META,
   loadLanguage,
   type ParsedQuery,
   parseQuery,
   rankDocumentNumbers,
-  runPrefixSplits,
   scoreDocuments,
   tokenize,
-  typoCorrection,
 } from './text/index.js';
 import { cosine, norm } from './vector/cosine.js';
 import { LengthTally } from './vector/query-length.js';
@@ -48,8 +44,6 @@ import { LengthTally } from './vector/query-length.js';
  */
 const RRF_K = 1;
 const VECTOR_PAGE = 1000;
-/** How many records of a word's holders are read at a time to find one a search may return. */
-const HOLDERS_PAGE = 64;
 
 interface Ranked {
   id: string;
@@ -108,7 +102,7 @@ async function takeAccepted<C extends Ranked>(
 }
 
 /** Stores that number their documents rank on numbers and name only what a search returns. */
-type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'docIds'>>;
+export type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'docIds'>>;
 
 const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
   store.docPostings !== undefined && store.docIds !== undefined;
@@ -139,98 +133,6 @@ async function nameDocuments(
     for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
   }
   return out;
-}
-
-/** Whether a search with `filter` may return `memory`, its kind, tags and metadata aside. */
-const returnable = (memory: Memory, filter: MemoryFilter) =>
-  !isExpired(memory, filter.now) && isValidAt(memory, validAt(filter));
-
-/** What `readCorrected` found: the query to rank, its postings, and the correctable words they hold. */
-interface CorrectedRead<P> {
-  query: ParsedQuery;
-  found: P[];
-  /** Terms a memory holds that typo correction would look up again were it not so (`correctableHeld`). */
-  held: string[];
-}
-
-/**
- * Postings of the query's words, read by `read`. Then, when a prefix typed as a Thai (Lao, Khmer, Myanmar)
- * run finds no word, one read of its other readings (run-prefixes.ts); and when a content word no memory
- * holds may be misspelt, one more read of the words one edit away, with the query turned to match them
- * (typos.ts). `unheld`: terms whose postings are only memories the search cannot return (expired, not
- * valid at its instant), corrected as if no memory held them.
- */
-async function readCorrected<P extends { term: string }>(
-  parsed: ParsedQuery,
-  language: string,
-  read: (terms: readonly string[], prefixes: readonly string[]) => Promise<P[]>,
-  unheld: ReadonlySet<string>,
-): Promise<CorrectedRead<P>> {
-  let found = await read(parsed.terms, parsed.prefixes);
-  let query = parsed;
-  const splits = runPrefixSplits(parsed, found, language);
-  if (splits) {
-    const unread = splits.terms.length > 0 || splits.prefixes.length > 0;
-    const split = splits.apply(unread ? await read(splits.terms, splits.prefixes) : []);
-    query = split.query;
-    found = found.concat(split.used);
-  }
-  const held = correctableHeld(query, found, language);
-  const typos = typoCorrection(query, found, language, unheld);
-  if (typos.keys.length === 0) return { query, found, held };
-  const corrected = await read(typos.keys, []);
-  return { query: typos.apply(corrected), found: found.concat(corrected), held };
-}
-
-/**
- * The namespace's statistics and the query's postings by document number: from one read when the store
- * serves them together (`docPostingsWithStats`), a typo correction's second read then alone; side by side
- * otherwise.
- */
-async function statsAndDocPostings(
-  store: DocNumbered & TextIndex,
-  namespace: string,
-  parsed: ParsedQuery,
-  language: string,
-  unheld: ReadonlySet<string>,
-): Promise<[TextStats, CorrectedRead<DocPostingList>]> {
-  const read = (terms: readonly string[], prefixes: readonly string[]) =>
-    store.docPostings(namespace, terms, prefixes);
-  const together = store.docPostingsWithStats?.bind(store);
-  if (together === undefined) {
-    return Promise.all([store.textStats(namespace), readCorrected(parsed, language, read, unheld)]);
-  }
-  let stats: TextStats | undefined;
-  const corrected = await readCorrected(
-    parsed,
-    language,
-    async (terms, prefixes) => {
-      if (stats !== undefined) return read(terms, prefixes);
-      const first = await together(namespace, terms, prefixes);
-      stats = first.stats;
-      return first.lists;
-    },
-    unheld,
-  );
-  return [stats!, corrected];
-}
-
-/**
- * Whether a memory the search may return holds `term`: the records of its postings' documents, read a
- * page at a time, newest first (a memory that expired or was superseded is mostly older than one that
- * holds the word now), until one passes `filter`'s expiry and validity.
- */
-async function someReturnable<K>(
-  keys: K[],
-  records: (page: K[]) => Promise<Iterable<MemoryRecord>>,
-  filter: MemoryFilter,
-): Promise<boolean> {
-  for (let at = 0; at < keys.length; at += HOLDERS_PAGE) {
-    for (const record of await records(keys.slice(at, at + HOLDERS_PAGE))) {
-      if (returnable(record.memory, filter)) return true;
-    }
-  }
-  return false;
 }
 
 type TextCandidate = (Candidate & { explain?: Explanation }) | typeof REJECTED;
