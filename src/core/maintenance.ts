@@ -63,11 +63,14 @@ export async function purgeExpired(store: MemoryStore, namespace: string, now: s
   }
 }
 
-/** Collects tombstones older than the horizon in batches; returns how many. */
+/**
+ * Collects tombstones older than the horizon in batches; returns how many. `seqAtMost` also leaves those
+ * stored in the feed after that position (the edge's: received less than the horizon ago).
+ */
 export async function collectTombstones(
   store: MemoryStore,
   namespace: string,
-  options: { nowMs: number; horizonMs: number; keepLocalAfter?: number },
+  options: { nowMs: number; horizonMs: number; keepLocalAfter?: number; seqAtMost?: number },
 ): Promise<number> {
   if (!store.collectTombstones) return 0;
   const before = horizonStamp(options.nowMs - options.horizonMs);
@@ -77,6 +80,7 @@ export async function collectTombstones(
       before,
       limit: MAINTENANCE_BATCH,
       ...(options.keepLocalAfter === undefined ? {} : { keepLocalAfter: options.keepLocalAfter }),
+      ...(options.seqAtMost === undefined ? {} : { seqAtMost: options.seqAtMost }),
     });
     collected += removed;
     if (removed < MAINTENANCE_BATCH) return collected;

@@ -369,14 +369,12 @@ export interface MemoryStore {
   /**
    * Optional maintenance: removes up to `limit` tombstones whose clock sorts below `before`, with their
    * change-feed entries, except those whose entry is `local` with a sequence number above
-   * `keepLocalAfter` (not yet pushed). In the same transaction it raises the namespace meta
-   * {@link COLLECTED_SEQ_META} to the greatest sequence number it removed, so that a replica whose pull
-   * cursor is below it can be told to re-sync in full. Returns how many tombstones it removed.
+   * `keepLocalAfter` (not yet pushed) and, when `seqAtMost` is given, those whose entry's sequence number
+   * is above it (the edge: stored too recently, see edge/maintenance.ts). In the same transaction it raises
+   * the namespace meta {@link COLLECTED_SEQ_META} to the greatest sequence number it removed, so that a
+   * replica whose pull cursor is below it can be told to re-sync in full. Returns how many it removed.
    */
-  collectTombstones?(
-    namespace: string,
-    options: { before: string; limit: number; keepLocalAfter?: number },
-  ): Promise<number>;
+  collectTombstones?(namespace: string, options: TombstoneCollection): Promise<number>;
   /**
    * Optional maintenance: rewrites at most `limit` parts of the namespace's text index into a smaller
    * form that answers every search the same; returns how many it rewrote. SQLite stores pair the posting
@@ -385,6 +383,14 @@ export interface MemoryStore {
   compactText?(namespace: string, options: { limit: number }): Promise<number>;
   /** Changes made by other processes/tabs; returns an unsubscribe function. */
   subscribe?(listener: (namespace: string, ids: string[]) => void): () => void;
+}
+
+/** What `MemoryStore.collectTombstones` removes. */
+export interface TombstoneCollection {
+  before: string;
+  limit: number;
+  keepLocalAfter?: number;
+  seqAtMost?: number;
 }
 
 /** Namespace meta: the greatest feed sequence number of a collected tombstone (0 or absent: none). */

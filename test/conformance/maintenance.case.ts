@@ -125,6 +125,27 @@ export function maintenanceCases(ctx: SuiteContext): void {
       expect(await store.getTombstones(namespace, [local.id])).toEqual([]);
     });
 
+    it('tombstones stored in the feed after seqAtMost are kept, however old their stamps (the edge)', async () => {
+      const namespace = freshNamespace('stored');
+      const store = ctx.store();
+      if (!maintains(store)) return;
+      const old = (id: string) => ({
+        entity: 'memory' as const,
+        id,
+        namespace,
+        clock: '000000000001-0000-old',
+      });
+      await store.apply(namespace, { origin: 'remote', tombstones: [old('early')] });
+      const [early] = await store.changes(namespace, 0, 10);
+      await store.apply(namespace, { origin: 'remote', tombstones: [old('late')] });
+      const far = '00ffffffffff-0000-';
+      const options = { before: far, limit: 10, seqAtMost: early!.seq };
+      expect(await store.collectTombstones!(namespace, options)).toBe(1);
+      expect((await store.getTombstones(namespace, ['early', 'late'])).map((t) => t.id)).toEqual(['late']);
+      expect(await store.getMeta(namespace, COLLECTED_SEQ_META)).toBe(early!.seq);
+      expect(await store.collectTombstones!(namespace, { before: far, limit: 10 })).toBe(1);
+    });
+
     it('a bad maintenance option is a VALIDATION error naming the field', async () => {
       for (const [maintenance, field] of [
         [{ tombstoneHorizonMs: 0 }, 'maintenance.tombstoneHorizonMs'],

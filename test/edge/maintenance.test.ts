@@ -112,6 +112,9 @@ describe('edge maintenance options', () => {
       await call('POST', '/v1/ns/demo/sync', {
         push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: 'demo', clock: stamp(t) }] },
       });
+      // The next run, a minute on, notes the feed position the tombstone arrived at.
+      t += 60_000;
+      await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
       t += 2 * DAY;
       await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
       expect(await store.getTombstones('demo', ['gone'])).toHaveLength(left);

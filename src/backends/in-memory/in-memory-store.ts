@@ -19,6 +19,7 @@ import type {
   TextPosting,
   TextStats,
   Tombstone,
+  TombstoneCollection,
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
@@ -373,10 +374,7 @@ export class InMemoryStore implements MemoryStore {
     return expiredIn(this.space(namespace).memories.values(), options);
   }
 
-  collectTombstones(
-    namespace: string,
-    options: { before: string; limit: number; keepLocalAfter?: number },
-  ): Promise<number> {
+  collectTombstones(namespace: string, options: TombstoneCollection): Promise<number> {
     return this.serial(async () => collectIn(this.space(namespace), options));
   }
 

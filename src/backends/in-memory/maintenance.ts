@@ -5,6 +5,7 @@ import {
   COLLECTED_SEQ_META,
   type MemoryRecord,
   type Tombstone,
+  type TombstoneCollection,
 } from '../../core/store-contract.js';
 
 /** Ids of the memories expired at `now`, at most `limit` (a scan: the store keeps no expiry index). */
@@ -27,10 +28,7 @@ interface Collectable {
 }
 
 /** `MemoryStore.collectTombstones` over the store's maps; synchronous, so it is one step of the serial queue. */
-export function collectIn(
-  data: Collectable,
-  options: { before: string; limit: number; keepLocalAfter?: number },
-): number {
+export function collectIn(data: Collectable, options: TombstoneCollection): number {
   let removed = 0;
   let highest = Number(data.meta.get(COLLECTED_SEQ_META) ?? 0);
   for (const tombstone of [...data.tombstones.values()]) {
@@ -41,6 +39,7 @@ export function collectIn(
     const unpushed =
       entry?.origin === 'local' && options.keepLocalAfter !== undefined && entry.seq > options.keepLocalAfter;
     if (unpushed) continue;
+    if (entry && options.seqAtMost !== undefined && entry.seq > options.seqAtMost) continue;
     data.tombstones.delete(tombstone.id);
     data.changes.delete(key);
     if (entry && entry.seq > highest) highest = entry.seq;

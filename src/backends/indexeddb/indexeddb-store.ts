@@ -18,6 +18,7 @@ import type {
   TextPosting,
   TextStats,
   Tombstone,
+  TombstoneCollection,
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
@@ -259,10 +260,7 @@ export class IndexedDBStore implements MemoryStore {
     }
   }
 
-  async collectTombstones(
-    namespace: string,
-    options: { before: string; limit: number; keepLocalAfter?: number },
-  ): Promise<number> {
+  async collectTombstones(namespace: string, options: TombstoneCollection): Promise<number> {
     try {
       const tx = await this.transaction(['tombstones', 'meta'], 'readwrite');
       return await collectTombstones(tx as Parameters<typeof collectTombstones>[0], namespace, options);

@@ -1,5 +1,5 @@
 import type { IDBPTransaction } from 'idb';
-import { COLLECTED_SEQ_META } from '../../core/store-contract.js';
+import { COLLECTED_SEQ_META, type TombstoneCollection } from '../../core/store-contract.js';
 import { namespaceRange } from './keys.js';
 import { type Open, PAGE, readOnly, walkMemories } from './namespace-bounds.js';
 import type { EngramSchema, StoreName } from './schema.js';
@@ -59,7 +59,7 @@ export async function findExpired(
 export async function collectTombstones(
   tx: Tx<['tombstones', 'meta'], 'readwrite'>,
   namespace: string,
-  options: { before: string; limit: number; keepLocalAfter?: number },
+  options: TombstoneCollection,
 ): Promise<number> {
   const meta = tx.objectStore('meta');
   const tombstones = tx.objectStore('tombstones');
@@ -72,7 +72,7 @@ export async function collectTombstones(
       if (row.clock >= options.before) continue;
       const unpushed =
         row.origin === 'local' && options.keepLocalAfter !== undefined && row.seq > options.keepLocalAfter;
-      if (unpushed) continue;
+      if (unpushed || (options.seqAtMost !== undefined && row.seq > options.seqAtMost)) continue;
       doomed.push([namespace, row.id]);
       highest = Math.max(highest, row.seq);
     }

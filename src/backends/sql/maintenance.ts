@@ -1,4 +1,4 @@
-import { COLLECTED_SEQ_META } from '../../core/store-contract.js';
+import { COLLECTED_SEQ_META, type TombstoneCollection } from '../../core/store-contract.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, Statement } from './executor.js';
@@ -38,6 +38,13 @@ function wallOf(column: string, dialect: SqlDialect): string {
   return dialect.name === 'postgres' ? `substr(${column}, 1, 12) COLLATE "C"` : `substr(${column}, 1, 12)`;
 }
 
+/** Leaves out tombstones `t` stored after `seqAtMost` (one without a feed entry has no position to wait for). */
+function storedBy(seqAtMost: number | undefined): { sql: string; params: number[] } {
+  return seqAtMost === undefined
+    ? { sql: '', params: [] }
+    : { sql: 'AND (t.seq IS NULL OR t.seq <= ?)', params: [seqAtMost] };
+}
+
 interface Candidate {
   id: string;
   seq: Integer | null;
@@ -52,14 +59,16 @@ export async function collectTombstones(
   db: SqlExecutor,
   dialect: SqlDialect,
   namespace: string,
-  options: { before: string; limit: number; keepLocalAfter?: number },
+  options: TombstoneCollection,
 ): Promise<number> {
   const before = options.before.slice(0, 12);
+  const recent = storedBy(options.seqAtMost);
   // Most runs find nothing due. Asking first, outside the transaction, spares those the counter-row lock
   // (every writer of the namespace waits on it) and a committed write: on the edge, a run per namespace
   // a minute. A tombstone coming due just after is collected by the next run.
-  const due = `SELECT 1 AS due FROM engram_tombstones t WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? LIMIT 1`;
-  const found = await db.all(dialect.native(due), [namespace, before]);
+  const due = `SELECT 1 AS due FROM engram_tombstones t WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ?
+    ${recent.sql} LIMIT 1`;
+  const found = await db.all(dialect.native(due), [namespace, before, ...recent.params]);
   return found.length === 0 ? 0 : collectDue(db, dialect, namespace, before, options);
 }
 
@@ -68,15 +77,21 @@ function collectDue(
   dialect: SqlDialect,
   namespace: string,
   before: string,
-  options: { limit: number; keepLocalAfter?: number },
+  options: TombstoneCollection,
 ): Promise<number> {
+  const recent = storedBy(options.seqAtMost);
   return db.transaction(async (tx) => {
     await tx.run(dialect.native('UPDATE engram_namespaces SET seq = seq WHERE ns = ?'), [namespace]);
     // A tombstone's feed entry is its row (seq null: none).
     const sql = `SELECT t.id, t.seq, t.remote FROM engram_tombstones t
-      WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? ORDER BY t.clock LIMIT ?`;
+      WHERE t.ns = ? AND ${wallOf('t.clock', dialect)} < ? ${recent.sql} ORDER BY t.clock LIMIT ?`;
     // Unpushed local deletes are skipped after the query: read a little more than `limit` to make up for them.
-    const rows = await tx.all<Candidate>(dialect.native(sql), [namespace, before, options.limit * 2]);
+    const rows = await tx.all<Candidate>(dialect.native(sql), [
+      namespace,
+      before,
+      ...recent.params,
+      options.limit * 2,
+    ]);
     const keep = options.keepLocalAfter;
     const local = (r: Candidate) => r.seq !== null && Number(r.remote) === 0;
     const gone = rows

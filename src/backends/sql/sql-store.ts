@@ -19,6 +19,7 @@ import type {
   TextPosting,
   TextStats,
   Tombstone,
+  TombstoneCollection,
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
@@ -309,10 +310,7 @@ export abstract class SqlStore implements MemoryStore {
     return this.use('expiredIds', (db) => expiredIds(db, this.dialect, namespace, options));
   }
 
-  async collectTombstones(
-    namespace: string,
-    options: { before: string; limit: number; keepLocalAfter?: number },
-  ): Promise<number> {
+  async collectTombstones(namespace: string, options: TombstoneCollection): Promise<number> {
     const removed = await this.use('collectTombstones', (db) =>
       collectTombstones(db, this.dialect, namespace, options),
     );

@@ -1,6 +1,6 @@
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
-import { type HybridLogicalClock, hlcToIso } from '../hlc.js';
+import type { HybridLogicalClock } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
@@ -203,6 +203,7 @@ export class SyncEngine {
       const lastSyncAt = new Date().toISOString();
       await this.options.store.apply(this.options.namespace, {
         meta: {
+          // Also when the outbox was empty: the outbox held nothing created before this stamp.
           [RESYNC_KEYS.pushedAt]: pushedAt,
           [KEYS.lastSyncAt]: lastSyncAt,
           [KEYS.clockOffset]: offset.offset,
@@ -225,7 +226,7 @@ export class SyncEngine {
    * Pushes the outbox, then pulls. When the edge says this replica is behind its tombstone horizon (or a
    * re-sync was interrupted), the replica first re-syncs in full, then pushes what is left of its outbox.
    */
-  private async pushAndPull(): Promise<{ pushed: number; pulled: number; pushedAt: string }> {
+  private async pushAndPull(): Promise<SyncResult & { pushedAt: string }> {
     const { store, namespace, clock } = this.options;
     let resynced = 0;
     for (let attempt = 0; ; attempt++) {
@@ -245,8 +246,8 @@ export class SyncEngine {
         }
         this.cursor = await this.meta(KEYS.cursor);
         // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
-        const pushedAt = hlcToIso(clock.tick());
-        const pushed = await this.pushOutbox();
+        const pushedAt = clock.tick();
+        const pushed = await this.pushOutbox(pushedAt);
         const pulled = await this.pullChanges();
         return { pushed, pulled: pulled + resynced, pushedAt };
       } catch (error) {
@@ -305,12 +306,21 @@ export class SyncEngine {
     }
   }
 
-  private async pushOutbox(): Promise<number> {
+  /**
+   * Pushes the outbox page by page, each acknowledged page moving `sync.pushedSeq`. `pushedAt` (a stamp
+   * taken before the outbox was read) is stored with the last page, so a pull failing afterwards does not
+   * leave it behind the records this push delivered (resync.ts tells the replica's own records by it).
+   */
+  private async pushOutbox(pushedAt: string): Promise<number> {
     const { store, namespace } = this.options;
     let pushed = 0;
-    for (let after = await this.meta(KEYS.pushed); ; ) {
+    for (let after = await this.meta(KEYS.pushed), first = true; ; first = false) {
       const page = await store.changes(namespace, after, PUSH_PAGE);
-      if (page.length === 0) return pushed;
+      if (page.length === 0) {
+        // The previous page was full (or restamped): it could not tell it was the last one.
+        if (!first) await store.apply(namespace, { meta: { [RESYNC_KEYS.pushedAt]: pushedAt } });
+        return pushed;
+      }
       const local = page.filter((e) => e.origin === 'local');
       const { writes, moved } = await this.restamp(await this.loadWrites(local));
       const refused: RejectedChange[] = [];
@@ -333,10 +343,12 @@ export class SyncEngine {
         meta[REJECTED_KEY] = withRejected(kept, refused);
         this.setStatus({ rejected: kept.length + refused.length || undefined });
       }
+      // Restamped records were written again locally: their new feed entries come in a later page.
+      const last = page.length < PUSH_PAGE && moved === 0;
+      if (last) meta[RESYNC_KEYS.pushedAt] = pushedAt;
       await store.apply(namespace, { meta });
       for (const change of refused) this.options.onRejected?.(change);
-      // Restamped records were written again locally: their new feed entries come in a later page.
-      if (page.length < PUSH_PAGE && moved === 0) return pushed;
+      if (last) return pushed;
     }
   }
 
@@ -424,10 +436,11 @@ export class SyncEngine {
     let pulled = 0;
     const stored = await this.meta(KEYS.cursor);
     for (let after = stored; ; ) {
-      // The round's first page names the stored cursor: the edge checks it against its tombstone horizon.
-      // Later pages continue this pull, whose cursors are its own and hold nothing stale.
-      const first = after === stored && stored > 0 ? { cursor: stored } : {};
-      const response = await this.exchange({ ...first, pull: { after, limit: PAGE } });
+      // Every page of a catch-up names the position reached (stored with the page before): the edge checks it
+      // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
+      // none: its positions pass deletions collected before it began, of records it never had.
+      const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
+      const response = await this.exchange({ ...cursor, pull: { after, limit: PAGE } });
       const page = response.pull;
       if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
       if (page.cursor < after) {

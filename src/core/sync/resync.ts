@@ -1,5 +1,5 @@
 import { readChangeStates } from '../change-states.js';
-import { clientOfNode, type HybridLogicalClock, parseHlc } from '../hlc.js';
+import { clientOfNode, type HybridLogicalClock, hlcToIso, isHlc, parseHlc } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 import { readRejected } from './quarantine.js';
@@ -15,7 +15,10 @@ export class ResyncNeeded extends Error {
 export const RESYNC_KEYS = {
   /** Set while a full re-sync is under way, so that one interrupted by a crash starts over. */
   pending: 'sync.resync',
-  /** Local stamp (ISO) taken before the last outbox push that completed: records created earlier reached the edge. */
+  /**
+   * Local HLC stamp taken before the last outbox push that completed: records created earlier reached the
+   * edge. Earlier releases stored its ISO instant instead; {@link createdSincePush} reads both.
+   */
   pushedAt: 'sync.pushedAt',
 } as const;
 
@@ -86,27 +89,48 @@ async function forgetWhatTheEdgeLost(
   const forget = { memories: [] as string[], links: [] as string[] };
   for (let after = 0; ; ) {
     const page = await store.changes(namespace, after, deps.pageSize);
-    const unknown = page.filter((e) => !onEdge.has(`${e.entity}:${e.id}`) && !quarantined.has(e.id));
+    const unknown = page.filter((e) => !onEdge.has(`${e.entity}:${e.id}`));
     for (const { entry, memory, link } of await readChangeStates(store, namespace, unknown)) {
       const record = memory ?? link;
       if (!record) continue; // a tombstone: deleted here too
       const createdAt = memory ? memory.memory.createdAt : link!.link.createdAt;
       const unpushed =
         entry.origin === 'local' && entry.seq > (typeof pushedSeq === 'number' ? pushedSeq : 0);
-      // Ours to push: written after the last completed push began, with no stamp from another replica
-      // (such a stamp came through the edge, so the edge had the record).
+      const stamps = Object.values(record.clocks);
+      // Made here: no stamp from another replica (such a stamp came through the edge, so the edge had the
+      // record). Any opening of this replica counts: its node id's drawn part changes each time.
+      const madeHere = stamps.every((stamp) => {
+        const node = parseHlc(stamp)?.node;
+        return node !== undefined && clientOfNode(node) === clientOfNode(deps.clock.node);
+      });
+      // Ours to keep: made here and either set aside by the edge (a refused create it never had) or created
+      // after the last completed push began and still in the outbox.
       const ours =
-        unpushed &&
-        (typeof pushedAt !== 'string' || createdAt >= pushedAt) &&
-        Object.values(record.clocks).every((stamp) => {
-          // Any opening of this replica: its node id's drawn part changes each time it is opened.
-          const node = parseHlc(stamp)?.node;
-          return node !== undefined && clientOfNode(node) === clientOfNode(deps.clock.node);
-        });
+        madeHere &&
+        (quarantined.has(entry.id) || (unpushed && createdSincePush(createdAt, stamps, pushedAt)));
       if (ours) continue;
       (memory ? forget.memories : forget.links).push(entry.id);
     }
     if (page.length < deps.pageSize) return forget;
     after = page[page.length - 1]!.seq;
   }
+}
+
+/**
+ * Whether a record of this replica was created after its last completed push began (`pushedAt`), i.e. that
+ * push did not carry it. A create stamps every field with one stamp and `createdAt` is that stamp's instant;
+ * later writes only raise field stamps, so the smallest stamp is the creation's unless every field was
+ * rewritten since. Both must be past the push: the smallest stamp above `pushedAt`, and `createdAt` not in
+ * an earlier millisecond (which tells a record rewritten whole from one created after, but for a rewrite in
+ * the push's own millisecond of the clock). Stamps, not instants, are compared: a clock running on a stamp
+ * ahead of its wall time, or a frozen one, issues many in one millisecond.
+ */
+function createdSincePush(createdAt: string, stamps: readonly string[], pushedAt: unknown): boolean {
+  if (isHlc(pushedAt)) {
+    let smallest: string | undefined;
+    for (const stamp of stamps) if (smallest === undefined || stamp < smallest) smallest = stamp;
+    return smallest !== undefined && smallest > pushedAt && createdAt >= hlcToIso(pushedAt);
+  }
+  // An earlier release's ISO instant (milliseconds: a record of the push's millisecond counts as after it).
+  return typeof pushedAt !== 'string' || createdAt >= pushedAt;
 }
