@@ -62,7 +62,9 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const node = `${clientId}.${randomHex(4)}`;
   // A syncing replica stamps in the edge time, learned from its answers, not the device.
   const offset = sync ? new ClockOffset(now) : undefined;
-  const clock = offset ? new HybridLogicalClock(node, offset.now, offset.horizon) : new HybridLogicalClock(node, now);
+  const clock = offset
+    ? new HybridLogicalClock(node, offset.now, offset.horizon)
+    : new HybridLogicalClock(node, now);
   const memory = new Engram(store, namespace, clock, now, language);
   if (options.embedder) memory.startEmbedding(options.embedder, embedding);
   memory.startMaintenance(maintenance);
