@@ -65,7 +65,7 @@ describe('an end-to-end encrypted namespace on the edge', () => {
     const before = await store.changes('e', 0, 100);
     const s = stamp();
     const res = await call('POST', '/v1/ns/e/sync', {
-      key: { id: keyId },
+      key: { id: keyId, seals: 2 },
       push: {
         memories: [
           {
@@ -161,7 +161,7 @@ describe('an end-to-end encrypted namespace on the edge', () => {
       expect(again.status).toBe(200);
       const before = await store.changes('e', 0, 100);
       spoil(push, keyId);
-      const res = await call('POST', '/v1/ns/e/sync', { key: { id: keyId }, push });
+      const res = await call('POST', '/v1/ns/e/sync', { key: { id: keyId, seals: 2 }, push });
       expect(res.status).toBe(409);
       expect(res.json.error).toMatchObject({ code: 'CONFLICT', field: `sync.push.${field}` });
       expect(await store.changes('e', 0, 100)).toEqual(before);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withUnreadable } from '../../src/core/sync/quarantine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type RejectedChange } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
@@ -125,5 +126,28 @@ describe('rate limits', () => {
     // With a 1-2 ms backoff and no Retry-After, there would be hundreds of tries by now.
     expect(requests.filter((r) => r.at > limitedAt).length).toBe(0);
     await mem.close();
+  });
+});
+
+describe('the rejected list under a flood of unreadable records', () => {
+  it('keeps every local refusal; unreadable pulled records are capped on their own', () => {
+    const at = new Date().toISOString();
+    const local = Array.from({ length: 10 }, (_, i) => ({
+      entity: 'memory' as const,
+      id: `local-${i}`,
+      reason: 'VALIDATION: x',
+      at,
+    }));
+    const flood = Array.from({ length: 1200 }, (_, i) => ({
+      entity: 'memory' as const,
+      id: `garbage-${i}`,
+      reason: 'VALIDATION: does not open',
+      at,
+      unreadable: true as const,
+    }));
+    const kept = withUnreadable(local, flood) as unknown as Array<{ id: string; unreadable?: true }>;
+    expect(kept.filter((r) => !r.unreadable).map((r) => r.id)).toEqual(local.map((r) => r.id));
+    expect(kept.filter((r) => r.unreadable)).toHaveLength(500);
+    expect(kept.at(-1)!.id).toBe('garbage-1199');
   });
 });

@@ -41,7 +41,20 @@ const IV_BYTES = 12;
  * minutes on a key.
  */
 export const MAX_ACCEPTED_ITERATIONS = 2_000_000;
+/**
+ * The newest key info version this release seals for (stamps bound, rotation proof). Sent with every
+ * encrypted request as `key.seals`, so that the edge turns away a release that predates it from a
+ * namespace keyed with it, instead of letting it write values newer devices cannot open.
+ */
+export const SEALING_VERSION = 2;
 const PROOF_TEXT = 'engram key rotation proof v2';
+/** Marks a value sealed under another key than this device's: a rotation, not damage. */
+const OTHER_KEY = Symbol('engram.otherKey');
+
+/** Whether `error` says a value was sealed under another key (the namespace was rotated), not damaged. */
+export function isOtherKeyError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && OTHER_KEY in error;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -148,11 +161,13 @@ export class NamespaceCipher {
     const keyId = rest.slice(0, dot);
     if (dot < 0) throw tampered(where);
     if (keyId !== this.keyId) {
-      throw new EngramError(
+      const error = new EngramError(
         'VALIDATION',
         `${where}: encrypted with key ${keyId}, but this device has key ${this.keyId} (was the key rotated? open with the new key or passphrase)`,
         { field: where },
       );
+      (error as { [OTHER_KEY]?: true })[OTHER_KEY] = true;
+      throw error;
     }
     return decryptBytes(this.gcm, rest.slice(dot + 1), encoder.encode(where)).catch(() => {
       throw tampered(where);

@@ -3,7 +3,13 @@ import type { Json } from '../model.js';
 import type { LinkRecord, MemoryRecord, MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from '../sync/protocol.js';
 import type { SyncTransport } from '../sync/transport.js';
-import { type EncryptionOptions, type KeyInfo, NamespaceCipher } from './cipher.js';
+import {
+  type EncryptionOptions,
+  isOtherKeyError,
+  type KeyInfo,
+  NamespaceCipher,
+  SEALING_VERSION,
+} from './cipher.js';
 import {
   assertWholeRecord,
   decryptLinkValues,
@@ -69,7 +75,7 @@ export class EncryptingTransport implements SyncTransport {
     const from = this.cipher!.keyId;
     const proof = await this.cipher!.rotationProof();
     const cipher = await NamespaceCipher.create(next);
-    await this.inner.exchange({ key: { rotate: { from, to: cipher.info, proof } } });
+    await this.inner.exchange({ key: { rotate: { from, to: cipher.info, proof }, seals: SEALING_VERSION } });
     await this.remember(cipher.info);
     this.cipher = cipher;
     return cipher;
@@ -85,7 +91,7 @@ export class EncryptingTransport implements SyncTransport {
   private async settle(): Promise<void> {
     if (this.settled) return;
     const proposal = this.cipher ?? (await NamespaceCipher.create(this.options));
-    const answer = await this.inner.exchange({ key: { info: proposal.info } });
+    const answer = await this.inner.exchange({ key: { info: proposal.info, seals: SEALING_VERSION } });
     const kept = answer.key?.info;
     if (!kept) throw new EngramError('STORAGE', 'sync: the edge did not keep the encryption key info');
     // The edge keeping this device's key id means it kept this device's info: the device's own copy is
@@ -106,7 +112,10 @@ export class EncryptingTransport implements SyncTransport {
 
   private async seal(cipher: NamespaceCipher, request: SyncRequest): Promise<SyncRequest> {
     const { push } = request;
-    if (!push) return request;
+    // Every request names the key and the sealing this device uses, pulls too: the edge answers a rotated
+    // namespace with CONFLICT before a pull hands over records this device would have to pass over.
+    const key = { ...request.key, id: cipher.keyId, seals: SEALING_VERSION };
+    if (!push) return { ...request, key };
     const ns = this.namespace;
     const [memories, links] = await Promise.all([
       push.memories &&
@@ -127,7 +136,7 @@ export class EncryptingTransport implements SyncTransport {
     return {
       ...request,
       push: { ...push, ...(memories ? { memories } : {}), ...(links ? { links } : {}) },
-      key: { ...request.key, id: cipher.keyId },
+      key,
     };
   }
 
@@ -143,7 +152,10 @@ export class EncryptingTransport implements SyncTransport {
       try {
         return await open();
       } catch (error) {
-        if (!isEngramError(error, 'VALIDATION')) throw error;
+        // Sealed under another key: the namespace was rotated (a device on the old key must get the new
+        // one; one on the new key meets a record not yet re-sealed). The round fails and the cursor stays,
+        // so nothing is passed over; only a record that does not open under the right key is set aside.
+        if (!isEngramError(error, 'VALIDATION') || isOtherKeyError(error)) throw error;
         unreadable.push({ entity, id, reason: `${error.code}: ${error.message}` });
         return undefined;
       }

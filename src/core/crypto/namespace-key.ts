@@ -63,8 +63,19 @@ export async function resolveKey(
     info = key.info;
     changed = true;
   }
+  // A device of a release that seals without stamps would write values that devices of this one cannot
+  // open, and read theirs as damaged: it is turned away from a version 2 namespace, whatever it asks.
+  if (key !== undefined && info?.v === 2 && (key.seals ?? 1) < 2) {
+    throw new EngramError(
+      'CONFLICT',
+      `sync.key.seals: namespace ${JSON.stringify(namespace)} is sealed with key info version 2 (values bound to their stamps), which this device's Engram predates: upgrade it; nothing was written`,
+      { field: 'sync.key.seals' },
+    );
+  }
   const pushes = Boolean(request.push?.memories?.length || request.push?.links?.length);
-  if (pushes && (info?.keyId ?? undefined) !== (key?.id ?? undefined)) {
+  // A push must be sealed with the namespace's key; any request naming a key learns of a rotation here,
+  // before a pull hands it records it could not open.
+  if ((pushes || key?.id !== undefined) && (info?.keyId ?? undefined) !== (key?.id ?? undefined)) {
     const message = !info
       ? `sync.key.id: namespace ${JSON.stringify(namespace)} is not encrypted, but the push is sealed with key ${key?.id}`
       : key?.id

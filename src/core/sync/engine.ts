@@ -13,6 +13,7 @@ import {
   type RejectedChange,
   readRejected,
   withRejected,
+  withUnreadable,
 } from './quarantine.js';
 import { changesToBatch, forEachStamp, linkRecordToWrite, memoryRecordToWrite } from './records.js';
 import { type OutgoingWrites, restampFuture } from './restamp.js';
@@ -404,7 +405,7 @@ export class SyncEngine {
     const at = new Date(this.options.offset.device()).toISOString();
     const refused: RejectedChange[] = records.map((r) => ({ ...r, at, unreadable: true as const }));
     const previous = await readRejected(store, namespace);
-    const kept = withRejected(previous, refused);
+    const kept = withUnreadable(previous, refused);
     await store.apply(namespace, { meta: { [REJECTED_KEY]: kept } });
     this.setStatus({ rejected: (kept as unknown[]).length || undefined });
     for (const change of refused) this.options.onRejected?.(change);

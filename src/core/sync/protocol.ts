@@ -41,7 +41,13 @@ export interface SyncRequest {
    * must be the namespace's; `rotate` moves the namespace from key `from` to `to`, and carries the
    * current key's rotation `proof` when its key info keeps a rotation hash (version 2).
    */
-  key?: { info?: KeyInfo; id?: string; rotate?: { from: string; to: KeyInfo; proof?: string } };
+  key?: {
+    info?: KeyInfo;
+    id?: string;
+    rotate?: { from: string; to: KeyInfo; proof?: string };
+    /** The newest key info version the sender seals for; absent from releases before version 2. */
+    seals?: number;
+  };
   /**
    * The sender's index language for the namespace (LANGUAGES; English when absent). The server records
    * it if the namespace has none and is empty, and refuses the request (VALIDATION naming both) if the

@@ -110,6 +110,23 @@ export async function pushQuarantining(
 }
 
 /** Adds refused changes to the stored list (newest last), in the same write as the outbox cursor. */
+/** At most this many unreadable pulled records are listed, apart from the local refusals they must not push out. */
+const MAX_UNREADABLE = 500;
+
+/**
+ * The list with pulled records that did not open added: they are capped on their own, so that a flood of
+ * them (anyone with a token can push values sealed under the right key id that open nowhere) never
+ * pushes out a local refusal, which a re-sync relies on to keep a create the edge never had.
+ */
+export function withUnreadable(previous: RejectedChange[], added: RejectedChange[]): Json {
+  const local = previous.filter((r) => !r.unreadable);
+  const unreadable = withRejected(
+    previous.filter((r) => r.unreadable),
+    added,
+  ) as unknown as RejectedChange[];
+  return [...local, ...unreadable.slice(-MAX_UNREADABLE)] as unknown as Json;
+}
+
 export function withRejected(previous: RejectedChange[], added: RejectedChange[]): Json {
   const byId = new Map(previous.map((r) => [`${r.entity}:${r.id}`, r]));
   for (const r of added) {

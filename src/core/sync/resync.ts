@@ -55,6 +55,8 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
       onEdge.add(`${change.entity}:${change.id}`);
       touched.push(change.id);
     }
+    // A record an encrypted replica could not open is still on the edge: it stays as this device had it.
+    for (const record of response.unreadable ?? []) onEdge.add(`${record.entity}:${record.id}`);
     // The cursor moves only once the pruning below is done: an interruption starts the re-sync over.
     await store.apply(namespace, { ...batch, origin: 'remote', clockCeiling: clock.ceiling() });
     after = page.cursor;

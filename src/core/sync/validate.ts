@@ -113,6 +113,7 @@ const syncRequest = v.strictObject({
     v.strictObject({
       info: v.optional(keyInfo),
       id: v.optional(keyId),
+      seals: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
       rotate: v.optional(
         v.strictObject({
           from: keyId,
