@@ -29,10 +29,9 @@ function heldLocks(): Set<string> {
  * One opener per file or directory (Node): `<path>.lock` holds the opener's pid; a second opener, in this
  * process or another, gets a STORAGE error. A lock left by a process that died (its pid no longer runs,
  * or is this process, which does not hold it: a restarted container reuses pids) is taken over. Node has
- * no portable advisory file lock (flock is not in `fs`), hence the file, made race-free by two atomic
- * steps: the lock appears whole (written aside, then hard-linked into place, which fails if it exists),
- * and a stale one is taken over by renaming it aside (only one renamer wins) and checking that what was
- * moved is the very lock judged stale, not one another opener took meanwhile (then it is put back).
+ * no portable advisory file lock (flock is not in `fs`), hence the file, made race-free by two rules: the
+ * lock appears whole (written aside, then hard-linked into place, which fails if it exists), and a stale
+ * one is removed only under a takeover guard, after reading it again (see `takeOver`).
  */
 export async function lockFile(path: string, options: FileLockOptions): Promise<() => Promise<void>> {
   const fs = await nodeFs();
@@ -40,7 +39,7 @@ export async function lockFile(path: string, options: FileLockOptions): Promise<
   const lock = `${path}.lock`;
   const key = resolve(lock);
   const mine = JSON.stringify({ pid: process.pid, token: crypto.randomUUID(), at: new Date().toISOString() });
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
     try {
       await createWhole(lock, mine);
       heldLocks().add(key);
@@ -86,21 +85,50 @@ async function createWhole(lock: string, text: string): Promise<void> {
 }
 
 /**
- * Removes the stale lock whose content is `stale`, unless another opener got there first: the lock is
- * renamed aside (atomic: of two takers, one finds it gone), and if what was moved is not the stale lock
- * but a new one someone took meanwhile, it is linked back in place.
+ * Removes the stale lock whose content is `stale`, under a takeover guard (`<lock>.takeover`, made like a
+ * lock) so that only one opener takes a lock over at a time: under it the lock is read again and removed
+ * only if it is still the stale one (no one else removes a lock: its owner is gone, and takers need the
+ * guard). An opener that finds the guard held waits a moment and looks again; a guard left by a taker that
+ * died is moved aside, and put back if what was moved is not what was judged dead.
  */
 async function takeOver(lock: string, stale: string): Promise<void> {
   const fs = await nodeFs();
-  const aside = `${lock}.${crypto.randomUUID()}.stale`;
+  const guard = `${lock}.takeover`;
+  const mine = JSON.stringify({ pid: process.pid, token: crypto.randomUUID() });
   try {
-    await fs.rename(lock, aside);
+    await createWhole(guard, mine);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const text = await fs.readFile(guard, 'utf8').catch(() => undefined);
+    const taker = text === undefined ? undefined : holderOf(text);
+    if (text === undefined || (taker !== undefined && isRunning(taker))) {
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+      return;
+    }
+    await moveAsideIf(guard, text);
+    return;
+  }
+  try {
+    const current = await fs.readFile(lock, 'utf8').catch(() => undefined);
+    if (current === stale) await fs.rm(lock, { force: true });
+  } finally {
+    const current = await fs.readFile(guard, 'utf8').catch(() => undefined);
+    if (current === mine) await fs.rm(guard, { force: true });
+  }
+}
+
+/** Removes `path` if it still holds `expected`: renamed aside (one renamer wins), put back if it did not. */
+async function moveAsideIf(path: string, expected: string): Promise<void> {
+  const fs = await nodeFs();
+  const aside = `${path}.${crypto.randomUUID()}.stale`;
+  try {
+    await fs.rename(path, aside);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
   const moved = await fs.readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== stale) await fs.link(aside, lock).catch(() => {});
+  if (moved !== expected) await fs.link(aside, path).catch(() => {});
   await fs.rm(aside, { force: true });
 }
 
