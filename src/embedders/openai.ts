@@ -34,9 +34,18 @@ const KNOWN_DIMS: Record<string, number> = {
 };
 
 /**
- * VALIDATION and PAYLOAD_TOO_LARGE say the texts were refused (the queue sets such a text aside);
- * the others say the service cannot serve now or at all, whatever the text (the queue backs off).
+ * The error for an HTTP failure. VALIDATION (400, 422) and PAYLOAD_TOO_LARGE (413) may be the texts
+ * refused: a text too long for the model. A bad request parameter (`dimensions`, `model`) is a 400 too,
+ * for every text alike; the queue tells the two apart by trying texts alone (`RefusalJudge`). Any other
+ * status says the service cannot serve now or at all, whatever the text: the queue backs off.
  */
+function httpError(status: number, message: string): EngramError {
+  const code = statusCode(status);
+  // Another 4xx (405 on a wrong URL, 415, …) answers the request, not its texts.
+  const request = code === 'VALIDATION' && status !== 400 && status !== 422;
+  return new EngramError(code, message, request ? { field: 'embedder' } : {});
+}
+
 function statusCode(status: number): ErrorCode {
   if (status === 401) return 'UNAUTHORIZED';
   if (status === 403) return 'FORBIDDEN';
@@ -113,10 +122,7 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
     }
     if (!response.ok) {
       const text = (await response.text().catch(() => '')).slice(0, 200);
-      throw new EngramError(
-        statusCode(response.status),
-        `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim(),
-      );
+      throw httpError(response.status, `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim());
     }
     const json = await readJson(response, endpoint, timeoutMs, timeout, signal);
     const data = json?.data;
@@ -124,6 +130,7 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
       throw new EngramError(
         'VALIDATION',
         `embedder ${endpoint}: expected data with ${input.length} embeddings in the response`,
+        { field: 'embedder' },
       );
     }
     const ordered = [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));

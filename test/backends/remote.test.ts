@@ -5,6 +5,7 @@ import { RemoteStore } from '../../src/backends/remote/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, EngramError, InMemoryStore } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
+import { standInEmbedder } from '../conformance/stand-in-embedder.js';
 
 const SECRET = 'remote-test-secret-0123456789abcdef';
 const SYNTHETIC_CLOCKS = 1000 * 365 * 86_400_000;
@@ -94,6 +95,38 @@ describe('RemoteStore extras', () => {
     calls.length = 0;
     await mem.add({ id: 'given', content: 'caller id' });
     expect(calls).toHaveLength(2); // existence + tombstone check in one get, then the push
+  });
+
+  it('sends a long query cut, so an edge refusing queries over 1,024 characters searches it', async () => {
+    const sent: number[] = [];
+    // An older edge: it refused a query longer than it searches instead of cutting it.
+    const olderEdge = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (new URL(String(input)).pathname.endsWith('/search')) {
+        const { query } = JSON.parse(String(init?.body)) as { query: string };
+        sent.push(query.length);
+        if (query.length > 1024) {
+          const error = { code: 'VALIDATION', message: 'query: expected at most 1024 characters' };
+          return Promise.resolve(Response.json({ error }, { status: 400 }));
+        }
+      }
+      return app.request(input, init);
+    };
+    const embedder = standInEmbedder();
+    const store = new RemoteStore({ url, token: tokenFor, fetch: olderEdge });
+    const mem = await createMemory({ store, namespace: 'long-query', embedder });
+    const [coffee] = await mem.addMany([{ content: 'my coffee habits' }, { content: 'zucchini bread' }]);
+    const message = `${'please tell me about my coffee habits '.repeat(130)}zucchini?`;
+    expect(message.length).toBeGreaterThan(4900);
+    expect((await mem.search(message)).map((h) => h.memory.id)).toEqual([coffee!.id]);
+    expect(await mem.context(message)).toBe('- my coffee habits');
+    await mem.search(message, { mode: 'hybrid' });
+    await mem.search(message, { mode: 'vector' });
+    expect(sent.length).toBe(4);
+    expect(Math.max(...sent)).toBeLessThanOrEqual(1024);
+    // The embedder gets the query cut too: a model's input limit is not exceeded by a long message.
+    const queries = embedder.calls.filter((texts) => texts.length === 1 && texts[0]!.startsWith('please'));
+    expect(queries).toHaveLength(2);
+    for (const [query] of queries) expect(query!.length).toBeLessThanOrEqual(1024);
   });
 
   it('maps HTTP errors back to EngramError codes', async () => {

@@ -4,6 +4,8 @@ import { freshNamespace, ids, type SuiteContext } from './harness.js';
 import { hashEmbed, standInEmbedder } from './stand-in-embedder.js';
 
 const FAST = { backoff: { baseMs: 5, maxMs: 20 } };
+/** A backoff long enough to count the calls of one round before the next starts (at least 200 ms). */
+const ONE_ROUND = { backoff: { baseMs: 400, maxMs: 400 } };
 const WAIT = { timeout: 10_000, interval: 20 };
 
 async function embedded(mem: Engram, id: string, model: string): Promise<Memory> {
@@ -245,6 +247,86 @@ export function embeddingCases(ctx: SuiteContext): void {
         skipped: 0,
         failed: [{ id: again.id, error: 'stand-in: input too long for the model' }],
       });
+    }, 30_000);
+
+    for (const [answer, wrong, message] of [
+      [
+        'vectors of the wrong length',
+        (texts: string[]) => texts.map(() => new Array(8).fill(0.5)),
+        /vector 0 should have 4 finite numbers, got 8/,
+      ],
+      [
+        'one vector too few',
+        (texts: string[]) => texts.slice(1).map(() => new Array(4).fill(0.5)),
+        /expected 32 vectors, got 31/,
+      ],
+    ] as const) {
+      it(`an embedder answering ${answer} is at fault: the queue backs off and sets nothing aside`, async () => {
+        // Declares 4 dimensions but is another model (or a broken server): every text fails alike.
+        const calls: string[][] = [];
+        let broken = true;
+        const embedder = {
+          id: 'misconfigured',
+          dims: 4,
+          async embed(texts: string[]) {
+            calls.push(texts);
+            return broken ? wrong(texts) : texts.map(() => new Array(4).fill(0.5));
+          },
+        };
+        const namespace = freshNamespace('emb-shape');
+        const mem = await createMemory({ store: ctx.store(), namespace, embedder, embedding: ONE_ROUND });
+        const warnings: WarningEvent[] = [];
+        mem.on('warning', (w) => warnings.push(w));
+        await mem.addMany(Array.from({ length: 40 }, (_, i) => ({ content: `note ${i}` })));
+        await vi.waitFor(() => expect(mem.status.embeddingError).toMatch(message), WAIT);
+        // One call, not one per text: nothing is retried alone, nothing set aside.
+        expect(calls.map((texts) => texts.length)).toEqual([32]);
+        expect(mem.status.pendingEmbeddings).toBe(40);
+        expect(mem.status.rejectedEmbeddings).toBeUndefined();
+        expect(warnings).toEqual([]);
+        await expect(mem.reembed({ embedder: { ...embedder, id: 'other' } })).rejects.toMatchObject({
+          code: 'VALIDATION',
+          field: 'embedder',
+        });
+        broken = false;
+        await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+        expect(mem.status.embeddingError).toBeUndefined();
+        expect(mem.status.rejectedEmbeddings).toBeUndefined();
+      }, 30_000);
+    }
+
+    it('an embedder refusing every request (a bad model parameter) backs off after a few texts alone', async () => {
+      // Fails like openAIEmbedder for an HTTP 400 on a bad `dimensions`: VALIDATION, for every text.
+      const embedder = standInEmbedder();
+      const embed = embedder.embed;
+      let broken = true;
+      embedder.embed = async (texts) => {
+        if (!broken) return embed(texts);
+        embedder.calls.push([...texts]);
+        throw new EngramError('VALIDATION', 'stand-in: HTTP 400 invalid dimensions');
+      };
+      const namespace = freshNamespace('emb-refuse-all');
+      const mem = await createMemory({ store: ctx.store(), namespace, embedder, embedding: ONE_ROUND });
+      const warnings: WarningEvent[] = [];
+      mem.on('warning', (w) => warnings.push(w));
+      await mem.addMany(Array.from({ length: 40 }, (_, i) => ({ content: `note ${i}` })));
+      await vi.waitFor(() => expect(mem.status.embeddingError).toContain('invalid dimensions'), WAIT);
+      // The batch, then three texts alone that all fail: the rest of the batch is not tried.
+      expect(embedder.calls.map((texts) => texts.length)).toEqual([32, 1, 1, 1]);
+      expect(mem.status.pendingEmbeddings).toBe(40);
+      expect(mem.status.rejectedEmbeddings).toBeUndefined();
+      expect(warnings).toEqual([]);
+      // reembed fails as for an offline embedder, instead of reporting every memory as refused.
+      const calls = embedder.calls.length;
+      await expect(mem.reembed({ embedder: { ...embedder, id: 'other' } })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        message: 'stand-in: HTTP 400 invalid dimensions',
+      });
+      expect(embedder.calls.length - calls).toBeLessThanOrEqual(4);
+      broken = false;
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      expect(mem.status.embeddingError).toBeUndefined();
+      expect(mem.status.rejectedEmbeddings).toBeUndefined();
     }, 30_000);
 
     it('an embedder that never answers: hybrid answers by text, vector rejects, the queue backs off', async () => {

@@ -93,6 +93,21 @@ export function searchMeaningCases(ctx: SuiteContext): void {
       expect(hits).toEqual([]);
     });
 
+    it('reads a longer query as a question when its `?` lies past the cut', async () => {
+      const mem = await ctx.memory();
+      const [together, apart] = await mem.addMany([
+        { content: 'dark chocolate cake' },
+        { content: 'chocolate that is dark' },
+      ]);
+      const statement = `"dark chocolate" ${'please '.repeat(200)}`;
+      expect(ids(await mem.search(statement))).toEqual([together!.id]);
+      // A question: its quoted words count as words, not as a phrase, on every store (a RemoteStore too).
+      const both = [together!.id, apart!.id].sort();
+      expect(ids(await mem.search(`${statement}?`)).sort()).toEqual(both);
+      // Also when the cut falls inside a word that fills the rest of it.
+      expect(ids(await mem.search(`"dark chocolate" ${'x'.repeat(1500)} ?`)).sort()).toEqual(both);
+    });
+
     it('holds cosine to [-1, 1]: vectors of one direction tie at 1, ordered by id', async () => {
       const mem = await ctx.memory();
       const tripled = [0.30000000000000004, 0.6000000000000001, 2.0999999999999996];

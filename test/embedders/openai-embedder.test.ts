@@ -165,6 +165,9 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       } else if (kind === 'cut') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"data": [');
+      } else if (kind === 'short') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"object":"list","data":[]}');
       } else if (kind === 'stall') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":');
@@ -182,6 +185,8 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       message: expect.stringMatching(/expected a JSON answer .*<html>/),
     });
     await expect(at('cut')).rejects.toMatchObject({ name: 'EngramError', code: 'OFFLINE' });
+    // Fewer embeddings than texts: the service answers wrongly, not a refusal of the texts.
+    await expect(at('short')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('stall', { timeoutMs: 200 })).rejects.toMatchObject({
       name: 'EngramError',
       code: 'OFFLINE',
@@ -193,7 +198,10 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     setTimeout(() => stop.abort('SIGINT'), 100);
     await expect(stopped).rejects.toBe('SIGINT');
     // Refusals of the text (the queue sets it aside) versus failures of the service (it backs off).
-    await expect(at('400')).rejects.toMatchObject({ code: 'VALIDATION' });
+    // A 400 may be the text (too long) or a bad parameter for every text: the queue tells them apart.
+    await expect(at('400')).rejects.toMatchObject({ code: 'VALIDATION', field: undefined });
+    // Another 4xx answers the request, whatever its texts: the embedder is at fault.
+    await expect(at('405')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('413')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     await expect(at('404')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(at('408')).rejects.toMatchObject({ code: 'OFFLINE' });

@@ -85,7 +85,12 @@ export function needsEmbedding({ memory, clocks }: MemoryRecord): boolean {
   return (clocks.embedding ?? '') < (clocks.content ?? '');
 }
 
-/** Checks what an embedder returned, so a broken embedder is reported instead of storing garbage. */
+/**
+ * Checks what an embedder returned, so a broken embedder is reported instead of storing garbage. A wrong
+ * count or length of vectors is the embedder's fault whatever the texts (a model of another size, a
+ * `dims` that does not match it): VALIDATION with field `embedder`, which `rejectsText` does not count as
+ * a refused text, so the queue backs off instead of setting every memory aside.
+ */
 export function checkVectors(embedder: Embedder, output: unknown, count: number): number[][] {
   if (!Array.isArray(output) || output.length !== count) {
     throw new EngramError(
@@ -153,12 +158,15 @@ export async function embedTexts(
 }
 
 /**
- * True when the embedder refused the text itself (VALIDATION, PAYLOAD_TOO_LARGE: too long, a 4xx
- * from the API): asking again with the same text cannot succeed. Anything else (offline, rate
- * limited, unauthorized, or an error of unknown kind) may pass on a later try.
+ * True when the embedder may have refused the text itself (VALIDATION, PAYLOAD_TOO_LARGE: too long, a
+ * 4xx from the API): asking again with the same text cannot succeed. A VALIDATION with field `embedder`
+ * is the embedder answering wrongly, not a refusal. Anything else (offline, rate limited, unauthorized,
+ * or an error of unknown kind) may pass on a later try. Whether the text alone is at fault is for the
+ * caller to tell (`RefusalJudge`): an embedder that refuses every text refuses each one alone too.
  */
 export function rejectsText(error: unknown): boolean {
-  return error instanceof EngramError && (error.code === 'VALIDATION' || error.code === 'PAYLOAD_TOO_LARGE');
+  if (!(error instanceof EngramError) || error.field === 'embedder') return false;
+  return error.code === 'VALIDATION' || error.code === 'PAYLOAD_TOO_LARGE';
 }
 
 /** True for a failure of the embedder itself, whatever the texts (offline, rate limited, not allowed). */
@@ -168,4 +176,38 @@ export function embedderDown(error: unknown): boolean {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Lone refusals in a row, with no text embedded in between, that mean the embedder refuses every text. */
+export const REFUSALS_IN_A_ROW = 3;
+
+/**
+ * Tells a text the embedder refuses from an embedder that refuses every text (a bad `dimensions` or model
+ * parameter makes every request an HTTP 400). A text that failed alone with a refusal (`rejectsText`) is
+ * `'text'`, its own fault, only while the embedder has embedded another text since its last fault;
+ * before that it is `'unsure'` (try the others first); the REFUSALS_IN_A_ROW-th refusal in a row with
+ * nothing embedded in between is `'embedder'`: back off instead of trying, and setting aside, the rest.
+ */
+export class RefusalJudge {
+  private works = false;
+  private inARow = 0;
+
+  /** The embedder embedded a text. */
+  embedded(): void {
+    this.works = true;
+    this.inARow = 0;
+  }
+
+  /** The embedder failed as a whole (offline, refusing everything): nothing it refuses next is trusted yet. */
+  faulted(): void {
+    this.works = false;
+    this.inARow = 0;
+  }
+
+  /** Called once per text that failed alone with a refusal. */
+  judge(): 'text' | 'unsure' | 'embedder' {
+    this.inARow += 1;
+    if (this.inARow >= REFUSALS_IN_A_ROW) return 'embedder';
+    return this.works ? 'text' : 'unsure';
+  }
 }

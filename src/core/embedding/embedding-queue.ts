@@ -7,6 +7,7 @@ import {
   embedTexts,
   errorMessage,
   needsEmbedding,
+  RefusalJudge,
   rejectsText,
 } from './embedder.js';
 
@@ -48,8 +49,10 @@ export function embeddingWrites(
  * arrived by sync from another replica is simply no longer pending.
  *
  * One text the embedder always refuses must not hold up the others: a failed batch is tried again one
- * text at a time, and a text refused on its own (`rejectsText`) is set aside for that content version:
- * not asked again until its content changes or the memory is opened again (the scan finds it).
+ * text at a time, and a text refused on its own (`rejectsText`) while the embedder embeds other texts
+ * is set aside for that content version: not asked again until its content changes or the memory is
+ * opened again (the scan finds it). An embedder that refuses every text (`RefusalJudge`), or answers
+ * with vectors of the wrong shape, is at fault itself: the queue backs off and nothing is set aside.
  */
 export class EmbeddingQueue {
   private readonly waiting = new Set<string>();
@@ -59,6 +62,7 @@ export class EmbeddingQueue {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private stopped = false;
+  private readonly judge = new RefusalJudge();
   lastError: string | undefined;
 
   constructor(private readonly host: EmbeddingHost) {}
@@ -126,6 +130,7 @@ export class EmbeddingQueue {
 
   private retryLater(error: unknown): void {
     this.attempt += 1;
+    this.judge.faulted();
     this.lastError = errorMessage(error);
     this.host.onChange();
     if (this.stopped) return;
@@ -190,7 +195,7 @@ export class EmbeddingQueue {
       vectors = await this.embed(records);
     } catch (error) {
       if (records.length > 1 && !embedderDown(error)) return this.embedOneByOne(records);
-      if (records.length === 1 && rejectsText(error)) {
+      if (records.length === 1 && rejectsText(error) && this.judge.judge() === 'text') {
         this.refuse(records[0]!, error);
         return true;
       }
@@ -198,40 +203,48 @@ export class EmbeddingQueue {
       for (const record of records) this.toBack(record.memory.id);
       throw error;
     }
+    this.judge.embedded();
     await this.save(records, vectors);
     return true;
   }
 
   /**
-   * After a batch failed for a reason that may be one of its texts: each text alone. A refused text is
-   * set aside; one failing for an unknown reason goes to the back of the queue, so it cannot keep
-   * failing the batch in front of the others. Throws (back off) when the embedder itself is down, or
-   * when the first text tried fails and nothing has gone through yet.
+   * After a batch failed for a reason that may be one of its texts: each text alone. A text refused while
+   * the embedder embeds others is set aside; one refused before any other went through, or failing for
+   * an unknown reason, goes to the back of the queue, so it cannot keep failing the batch in front of
+   * the others. Throws (back off) when the embedder itself is down or refuses every text (the judge
+   * says so after a few refusals in a row, so the rest of the batch is not tried), when the first text
+   * tried fails for an unknown reason, or when nothing went through.
    */
   private async embedOneByOne(records: MemoryRecord[]): Promise<boolean> {
     let progressed = false;
-    let failed = false;
+    let failure: unknown;
     for (const record of records) {
       if (this.stopped) return false;
       let vectors: number[][];
       try {
         vectors = await this.embed([record]);
       } catch (error) {
-        if (rejectsText(error)) {
+        const verdict = rejectsText(error) ? this.judge.judge() : undefined;
+        if (verdict === 'text') {
           this.refuse(record, error);
           progressed = true;
           continue;
         }
         this.toBack(record.memory.id);
-        if (embedderDown(error) || !progressed) throw error;
-        failed = true;
+        if (verdict === 'embedder' || embedderDown(error) || (verdict === undefined && !progressed)) {
+          throw error;
+        }
+        failure = error;
         this.lastError = errorMessage(error);
         continue;
       }
+      this.judge.embedded();
       await this.save([record], vectors);
       progressed = true;
     }
-    return !failed;
+    if (!progressed && failure !== undefined) throw failure;
+    return failure === undefined;
   }
 
   private embed(records: MemoryRecord[]): Promise<number[][]> {

@@ -8,6 +8,7 @@ import {
   errorMessage,
   needsEmbedding,
   positiveInt,
+  RefusalJudge,
   rejectsText,
 } from './embedder.js';
 import { type EmbeddingHost, embeddingWrites } from './embedding-queue.js';
@@ -63,7 +64,8 @@ function stale(record: MemoryRecord, model: string): boolean {
  * run stopped half-way (a crash, a failing embedder) continues where it stopped when run again. Unlike
  * the background queue it throws when the embedder fails (offline, rate limited, …): it is something a
  * person runs and watches. A text the embedder refuses does not stop it: that memory is reported in
- * `failed` and the run goes on.
+ * `failed` and the run goes on, unless the embedder refuses several texts in a row and embeds none
+ * in between (`RefusalJudge`): then it refuses every text, and the run throws.
  */
 export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = {}): Promise<ReembedResult> {
   const { store, namespace, embedder } = host;
@@ -87,12 +89,14 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
   }
   let embedded = 0;
   const failed: NonNullable<ReembedResult['failed']> = [];
+  const judge = new RefusalJudge();
   const embedAndWrite = async (records: MemoryRecord[]) => {
     const vectors = await embedTexts(
       embedder,
       records.map((r) => r.memory.content),
       host.options.timeoutMs,
     );
+    judge.embedded();
     await host.write(embeddingWrites(records, vectors, embedder.id, host.stamp(records)));
     embedded += records.length;
   };
@@ -110,7 +114,8 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
         try {
           await embedAndWrite([record]);
         } catch (single) {
-          if (!rejectsText(single)) throw single;
+          // An embedder refusing every text (a bad model parameter) fails the run, as an offline one does.
+          if (!rejectsText(single) || judge.judge() === 'embedder') throw single;
           failed.push({ id: record.memory.id, error: errorMessage(single) });
         }
       }
