@@ -205,12 +205,14 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
   // Where stems read accents, a word no memory holds is searched as written (typos.ts).
   const asWritten = parsed !== undefined && !analyzerFor(language).termFollowsWord;
   // BM25 weighs every hit by corpus statistics (document count, average length) that any write moves.
-  // That shifts scores without changing which memories match, unless the results stopped at the limit:
-  // then a memory just below the last hit may overtake it. Such a search re-runs on every change.
+  // That can reorder two hits, and at the limit let a memory just below the last hit overtake it: a search
+  // with two hits or more (or at its limit) re-runs on every change. One hit or none cannot reorder.
   const limit = options.limit ?? SEARCH_DEFAULT_LIMIT;
   const rankedByCorpus = mode !== 'vector';
-  const full = (current: ListResult | SearchHit[] | undefined) =>
-    rankedByCorpus && ((current as SearchHit[] | undefined)?.length ?? 0) >= limit;
+  const full = (current: ListResult | SearchHit[] | undefined) => {
+    const hits = (current as SearchHit[] | undefined)?.length ?? 0;
+    return rankedByCorpus && (hits >= 2 || hits >= limit);
+  };
   return {
     run: (source) => source.search(text, options),
     followsValidity: followsValidity(options),

@@ -297,11 +297,14 @@ export class WatchHub {
       for (const r of records) changed.set(r.memory.id, new ChangedMemory(r.memory, this.source.language));
     } catch {
       // Without the records nothing can be ruled out: every watch re-runs and reports its own error, and
-      // the validity bounds are walked again.
+      // the validity bounds are walked again (by the next watch, if the last one left meanwhile).
       for (const watch of this.watches) watch.refresh();
-      this.scanValidity();
+      if (this.watches.size > 0) this.scanValidity();
       return;
     }
+    // The last watch left while the records were read: its detach reset the bounds for the next watch
+    // to walk; walking now, with nothing subscribed, would make that watch trust a stale walk.
+    if (this.watches.size === 0) return;
     this.noteValidity(ids, changed);
     if (this.validityStale) this.scanValidity();
     else this.scheduleValidity();

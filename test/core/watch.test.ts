@@ -178,6 +178,66 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('keeps the order of a search below its limit when writes without its words move the BM25 statistics', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'cat dog' });
+    await mem.add({ content: `cat cat dog ${'filler '.repeat(10)}` });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'cat dog', limit: 10 }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    const before = hits[0]!.map((h) => h.memory.content.slice(0, 7));
+    // Long memories without the query's words raise the average length: the long hit's penalty shrinks.
+    for (let i = 0; i < 30; i++) await mem.add({ content: 'zzz '.repeat(300) });
+    const fresh = (await mem.search('cat dog', { limit: 10 })).map((h) => h.memory.content.slice(0, 7));
+    expect(fresh).not.toEqual(before);
+    await until(
+      () => JSON.stringify(hits.at(-1)!.map((h) => h.memory.content.slice(0, 7))) === JSON.stringify(fresh),
+      'the new order',
+    );
+    await mem.close();
+  });
+
+  it('a validity walk owed to the next watch is not spent while no watch is open', async () => {
+    const store = new InMemoryStore();
+    // The store tells `mem` of changes made elsewhere (as another tab's would be), through `tell`.
+    let tell: ((namespace: string, ids: string[]) => void) | undefined;
+    const shared = store as unknown as {
+      subscribe?: (listener: typeof tell) => () => void;
+      capabilities: object;
+    };
+    shared.capabilities = { ...store.capabilities, shared: true };
+    shared.subscribe = (listener) => {
+      tell = listener;
+      return () => {};
+    };
+    const mem = await createMemory({ store, namespace: 'n' });
+    shared.subscribe = undefined;
+    const other = await createMemory({ store, namespace: 'n' });
+    let release: () => void = () => {};
+    const getMemories = store.getMemories.bind(store);
+    store.getMemories = async (namespace: string, ids: string[]) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return getMemories(namespace, ids);
+    };
+    const first: ListResult[] = [];
+    const stop = mem.watch({ list: {} }, (page) => first.push(page));
+    await sleep(30);
+    const x = await other.add({ content: 'x' });
+    tell!('n', [x.id]);
+    await sleep(10); // the hub is reading x's record
+    stop(); // the last watch leaves meanwhile
+    release();
+    await sleep(30);
+    store.getMemories = getMemories;
+    await other.add({ content: 'y', validFrom: new Date(Date.now() + 200).toISOString() });
+    const second: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => second.push(page));
+    await until(() => second.at(-1)?.items.some((m) => m.content === 'y') ?? false, 'y once valid');
+    expect(second.at(-1)).toEqual(await mem.list());
+    await mem.close();
+    await other.close();
+  });
+
   it('drops a page’s next cursor when the only memory after the page expires', async () => {
     const mem = await createMemory();
     await mem.add({ content: 'older, expires', expiresAt: new Date(Date.now() + 150).toISOString() });
