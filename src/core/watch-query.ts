@@ -71,6 +71,12 @@ export interface CompiledWatch {
    */
   mayLeave?(id: string, current: ListResult | SearchHit[] | undefined): boolean;
   /**
+   * Whether any change of the namespace may re-rank the results (a search with two hits or more: BM25's
+   * corpus statistics move with every write). Such a change alone re-runs the query a moment later, once
+   * for a burst of them, rather than at once (`RERANK_DELAY_MS` in watch.ts).
+   */
+  reranksOnAnyChange?(current: ListResult | SearchHit[] | undefined): boolean;
+  /**
    * When the first memory after a list page with a next cursor expires (ms; Infinity: never, or no
    * cursor). It may be all that follows the page, and then the cursor goes with it, with no write.
    */
@@ -206,19 +212,18 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
   const asWritten = parsed !== undefined && !analyzerFor(language).termFollowsWord;
   // BM25 weighs every hit by corpus statistics (document count, average length) that any write moves.
   // That can reorder two hits, and at the limit let a memory just below the last hit overtake it: a search
-  // with two hits or more (or at its limit) re-runs on every change. One hit or none cannot reorder.
+  // with two hits or more (or at its limit) is re-ranked after any change. One hit or none cannot reorder.
   const limit = options.limit ?? SEARCH_DEFAULT_LIMIT;
   const rankedByCorpus = mode !== 'vector';
-  const full = (current: ListResult | SearchHit[] | undefined) => {
+  const reranks = (current: ListResult | SearchHit[] | undefined) => {
     const hits = (current as SearchHit[] | undefined)?.length ?? 0;
     return rankedByCorpus && (hits >= 2 || hits >= limit);
   };
   return {
     run: (source) => source.search(text, options),
     followsValidity: followsValidity(options),
-    mayLeave: (_id, current) => full(current),
-    mayEnter(changed, now, current) {
-      if (full(current)) return true;
+    reranksOnAnyChange: reranks,
+    mayEnter(changed, now, _current) {
       if (filtered) {
         const { kind, tags, metadata, asOf, history } = options;
         const filter = { kind, tags, tagMode: options.tagMode ?? 'any', now, metadata, asOf, history };

@@ -78,6 +78,13 @@ function signature(results: Results): string {
   return JSON.stringify([results.items.map((m) => [m.id, m.updatedAt]), results.cursor]);
 }
 
+/**
+ * How long a search waits to re-rank after changes that only move BM25's corpus statistics (a write
+ * holding none of its words): a burst of writes, an import, costs one re-run, not one per write; a change
+ * that may add or remove a hit still re-runs at once.
+ */
+export const RERANK_DELAY_MS = 300;
+
 /** One watched query: re-run when a change may alter it, delivered only when it did. */
 class Watch {
   private current: Results | undefined;
@@ -86,6 +93,7 @@ class Watch {
   private dirty = false;
   private stopped = false;
   private readonly expiryTimer: InstantTimer;
+  private rerankTimer: ReturnType<typeof setTimeout> | undefined;
   private currentIds = new Set<string>();
 
   constructor(
@@ -100,6 +108,8 @@ class Watch {
   stop(): void {
     this.stopped = true;
     this.expiryTimer.clear();
+    clearTimeout(this.rerankTimer);
+    this.rerankTimer = undefined;
   }
 
   /** Decides from the changed ids (and the records still live) whether to re-run. */
@@ -108,7 +118,18 @@ class Watch {
     // While a run is in flight its results are unknown: any change may make them stale.
     if (this.running || this.current === undefined || ids.some((id) => this.mayAlter(id, changed))) {
       this.refresh();
+    } else if (this.query.reranksOnAnyChange?.(this.current)) {
+      this.rerankSoon();
     }
+  }
+
+  private rerankSoon(): void {
+    if (this.rerankTimer !== undefined) return;
+    this.rerankTimer = setTimeout(() => {
+      this.rerankTimer = undefined;
+      this.refresh();
+    }, RERANK_DELAY_MS);
+    (this.rerankTimer as { unref?: () => void }).unref?.();
   }
 
   private mayAlter(id: string, changed: ReadonlyMap<string, ChangedMemory>): boolean {
@@ -125,6 +146,9 @@ class Watch {
   /** Runs the query until no change arrived meanwhile, then delivers once if the results differ. */
   refresh(): void {
     if (this.stopped) return;
+    // This run re-ranks too: a re-rank waiting for its moment is covered.
+    clearTimeout(this.rerankTimer);
+    this.rerankTimer = undefined;
     this.dirty = true;
     if (this.running) return;
     this.running = true;
