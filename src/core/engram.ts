@@ -70,7 +70,7 @@ import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
 import type { SyncTransport } from './sync/transport.js';
-import { cutQuery, type Language, MAX_QUERY_LENGTH } from './text/index.js';
+import { cutQuery, type Language } from './text/index.js';
 import * as schema from './validate.js';
 import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
@@ -90,23 +90,6 @@ const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.
 
 function notFound(id: string, field: string): EngramError {
   return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
-}
-
-/**
- * The query as the store and the embedder get it: its first MAX_QUERY_LENGTH characters (`cutQuery`), cut
- * here once, so a RemoteStore never sends an edge more than it takes and a model never gets more than a
- * query's worth. A `?` past the cut still makes the text a question (`parseQuery` then reads its quotes
- * as words): ` ?` ends the cut text, the last word giving way when the cut left no room for it.
- */
-function searchedQuery(query: string): string {
-  const cut = cutQuery(query);
-  if (cut === query || cut.includes('?') || !query.includes('?')) return cut;
-  const room = MAX_QUERY_LENGTH - 2;
-  if (cut.length <= room) return `${cut} ?`;
-  const head = cut.slice(0, room);
-  const words = /\s/.test(cut[room]!) ? head : head.replace(/(?<=\S)\s+\S*$/, '');
-  // A single word longer than the room is cut inside it, never between the halves of a surrogate pair.
-  return `${words.replace(/[\uD800-\uDBFF]$/, '')} ?`;
 }
 
 function reportListenerError(error: unknown): void {
@@ -655,7 +638,7 @@ export class Engram {
     schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
     // Cut once, here: the store (a RemoteStore sends it on) and the embedder get the same text.
-    const text = searchedQuery(query);
+    const text = cutQuery(query);
     const limit = parsed.limit ?? DEFAULT_SEARCH_LIMIT;
     let mode: SearchMode = parsed.mode ?? (parsed.vector ? (text.trim() ? 'hybrid' : 'vector') : 'text');
     let { vector, model } = parsed;

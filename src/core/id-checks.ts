@@ -31,15 +31,13 @@ export async function assertIdsFree(
     store.getLinks(namespace, ids),
     store.getTombstones(namespace, ids),
   ]);
-  const taken = existing[0]?.memory.id ?? links[0]?.link.id ?? dead[0]?.id;
-  if (taken === undefined) return;
-  const reason =
-    existing.length > 0
-      ? 'a memory with id ID already exists'
-      : links.length > 0
-        ? 'id ID is a link in this namespace (memories and links share ids)'
-        : 'a memory with id ID was deleted and ids are never reused';
-  throw new EngramError('CONFLICT', `${where}.id: ${reason.replace('ID', JSON.stringify(taken))}`, {
-    field: `${where}.id`,
-  });
+  const reason = existing[0]
+    ? `a memory with id ${JSON.stringify(existing[0].memory.id)} already exists`
+    : links[0]
+      ? `id ${JSON.stringify(links[0].link.id)} is a link in this namespace (memories and links share ids)`
+      : dead[0]
+        ? `a memory with id ${JSON.stringify(dead[0].id)} was deleted and ids are never reused`
+        : undefined;
+  if (reason === undefined) return;
+  throw new EngramError('CONFLICT', `${where}.id: ${reason}`, { field: `${where}.id` });
 }

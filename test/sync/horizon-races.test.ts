@@ -63,13 +63,23 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
   const toldToResync = (mem: { answers: unknown[] }) =>
     mem.answers.some((a) => (a as { resync?: unknown }).resync !== undefined);
   const closeAll = () => Promise.all(opened.map((m) => m.close()));
-  return { clock, ns, server, replica, toldToResync, closeAll };
+  /**
+   * `by` syncs a minute later (the edge notes how far its feed reached: the deletes arrived by then), then
+   * 31 days later, past the horizon, so the edge collects them.
+   */
+  const collectPastHorizon = async (by: Engram) => {
+    clock.t += MINUTE;
+    await by.sync();
+    clock.t += 31 * DAY;
+    await by.sync();
+  };
+  return { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon };
 }
 
 describe('telling what reached the edge before a re-sync', () => {
   it('a record created and pushed in the same millisecond of the clock is not taken for unpushed', async () => {
     // A frozen test clock (or one running on a stamp ahead of its wall time) gives add and push one instant.
-    const { clock, ns, server, replica, toldToResync, closeAll } = await setup();
+    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
     const a = await replica();
     const b = await replica();
     await a.sync();
@@ -82,10 +92,7 @@ describe('telling what reached the edge before a re-sync', () => {
     clock.t += 1000;
     await b.remove('x');
     await b.sync();
-    clock.t += MINUTE;
-    await b.sync();
-    clock.t += 31 * DAY;
-    await b.sync();
+    await collectPastHorizon(b);
     expect(await server.getMeta(ns, COLLECTED_SEQ_META)).toBeGreaterThan(0);
 
     a.net.offline = false;
@@ -99,7 +106,7 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('reads a push instant stored by an earlier release (ISO) as before', async () => {
-    const { clock, ns, server, replica, closeAll } = await setup();
+    const { clock, ns, server, replica, closeAll, collectPastHorizon } = await setup();
     const a = await replica();
     const b = await replica();
     await a.add({ id: 'x', content: 'reached the edge' });
@@ -113,10 +120,7 @@ describe('telling what reached the edge before a re-sync', () => {
     await a.add({ id: 'own', content: 'never pushed' });
     await b.remove('x');
     await b.sync();
-    clock.t += MINUTE;
-    await b.sync();
-    clock.t += 31 * DAY;
-    await b.sync();
+    await collectPastHorizon(b);
     a.net.offline = false;
     await a.sync();
     expect(await a.get('x')).toBeNull();
@@ -126,7 +130,7 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('a push answered before its round failed counts as done', async () => {
-    const { clock, ns, server, replica, toldToResync, closeAll } = await setup();
+    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
     const a = await replica();
     const b = await replica();
     await a.add({ id: 'old', content: 'synced long ago' });
@@ -147,10 +151,7 @@ describe('telling what reached the edge before a re-sync', () => {
     await a.update('n', { tags: ['edited offline'] });
     await b.remove('n');
     await b.sync();
-    clock.t += MINUTE;
-    await b.sync();
-    clock.t += 31 * DAY;
-    await b.sync();
+    await collectPastHorizon(b);
     expect(await server.getMeta(ns, COLLECTED_SEQ_META)).toBeGreaterThan(0);
 
     a.net.offline = false;
@@ -234,9 +235,12 @@ describe.each(servers)('the horizon of a delete that arrives late (edge on %s)',
 
 describe('records the edge refused, at a re-sync', () => {
   it('a refused create is kept; a refused edit of a record made elsewhere goes with the record', async () => {
-    const { clock, ns, server, replica, toldToResync, closeAll } = await setup(undefined, {
-      bodyLimit: 16 * 1024,
-    });
+    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup(
+      undefined,
+      {
+        bodyLimit: 16 * 1024,
+      },
+    );
     const a = await replica();
     const b = await replica();
     await b.add({ id: 'x', content: 'made by b' });
@@ -252,10 +256,7 @@ describe('records the edge refused, at a re-sync', () => {
     clock.t += DAY;
     await b.remove('x');
     await b.sync();
-    clock.t += MINUTE;
-    await b.sync();
-    clock.t += 31 * DAY;
-    await b.sync();
+    await collectPastHorizon(b);
 
     a.net.offline = false;
     await a.sync();

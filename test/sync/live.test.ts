@@ -168,6 +168,22 @@ describe('GET /v1/ns/:ns/events', () => {
   });
 });
 
+/** `response` with its stream cut 50 ms after its first chunk (the ready event), as a dropped network would. */
+function droppingAfterFirstChunk(response: Response, onDrop: () => void = () => {}): Response {
+  const reader = response.body!.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value } = await reader.read();
+      controller.enqueue(value!);
+      await new Promise((r) => setTimeout(r, 50));
+      await reader.cancel();
+      onDrop();
+      controller.error(new TypeError('network connection lost'));
+    },
+  });
+  return new Response(body, { headers: response.headers });
+}
+
 describe('live sync client', () => {
   it("pulls another client's write within a second, without polling", async () => {
     const { fetch: fetchFn } = edge();
@@ -192,17 +208,7 @@ describe('live sync client', () => {
     const breaking = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
       if (!new URL(String(input)).pathname.endsWith('/events') || ++streams > 1) return response;
-      const reader = response.body!.getReader();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { value } = await reader.read();
-          controller.enqueue(value!);
-          await new Promise((r) => setTimeout(r, 50));
-          await reader.cancel();
-          controller.error(new TypeError('network connection lost'));
-        },
-      });
-      return new Response(body, { headers: response.headers });
+      return droppingAfterFirstChunk(response);
     }) as typeof fetch;
     const b = await replica(breaking, { backoff: { baseMs: 300, maxMs: 300 } });
     const a = await replica(upstream);
@@ -218,18 +224,9 @@ describe('live sync client', () => {
     // The stream dies right after its first chunk (the ready event).
     const breaking = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
-      const reader = response.body!.getReader();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { value } = await reader.read();
-          controller.enqueue(value!);
-          await new Promise((r) => setTimeout(r, 50));
-          await reader.cancel();
-          dropped = true;
-          controller.error(new TypeError('network connection lost'));
-        },
+      return droppingAfterFirstChunk(response, () => {
+        dropped = true;
       });
-      return new Response(body, { headers: response.headers });
     }) as typeof fetch;
     const states: string[] = [];
     const live = new LiveConnection({

@@ -51,6 +51,18 @@ const replicaStores: Array<[string, () => MemoryStore]> = [
   ['IndexedDBStore', () => new IndexedDBStore({ name: `horizon-${process.pid}-${++counter}` })],
 ];
 
+/**
+ * `by` syncs a minute later (the edge's maintenance notes how far its feed reached: the deletes arrived by
+ * then), then 31 days later, past the horizon, so the edge collects the tombstones it held that long.
+ * `later` moves the test's clock.
+ */
+async function collectPastHorizon(later: (ms: number) => void, by: Engram): Promise<void> {
+  later(MINUTE);
+  await by.sync();
+  later(31 * DAY);
+  await by.sync();
+}
+
 async function snapshot(mem: Engram) {
   const items = (await mem.list({ limit: 100 })).items;
   const links = await Promise.all(items.map((m) => mem.links(m.id, { direction: 'out' })));
@@ -110,12 +122,7 @@ describe.each(servers)('a replica offline past the tombstone horizon (edge on %s
       await b.update('shared', { tags: ['from-b'] });
       await expect(b.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
 
-      // A minute on, the edge's maintenance notes how far its feed reached: the deletes arrived by then.
-      // 31 days later a's next sync lets the edge collect the tombstones it stored over 30 days ago.
-      t += MINUTE;
-      await a.sync();
-      t += 31 * DAY;
-      await a.sync();
+      await collectPastHorizon((ms) => (t += ms), a);
       expect(await server.getTombstones(ns, ['deleted', 'also-deleted'])).toEqual([]);
       const collected = await server.getMeta(ns, COLLECTED_SEQ_META);
       expect(collected).toBeGreaterThan((await b.store.getMeta(ns, 'sync.cursor')) as number);
@@ -181,10 +188,7 @@ describe('a replica reopened while offline past the horizon', () => {
     await b.close();
     await a.remove('gone');
     await a.sync();
-    t += MINUTE; // the edge notes its feed position: the deletes arrived by now
-    await a.sync();
-    t += 31 * DAY;
-    await a.sync();
+    await collectPastHorizon((ms) => (t += ms), a);
     offline = false;
     const reopened = await createMemory({ store: new IndexedDBStore({ name }), namespace: ns, now, sync });
     await reopened.sync();
@@ -218,10 +222,7 @@ describe('re-sync bookkeeping', () => {
     await b.sync();
     await a.remove('x');
     await a.sync();
-    t += MINUTE; // the edge notes its feed position: the deletes arrived by now
-    await a.sync();
-    t += 31 * DAY;
-    await a.sync();
+    await collectPastHorizon((ms) => (t += ms), a);
     // b learns it must re-sync, and the network drops during the re-sync's pulls.
     let cut = true;
     let failed = 0;
@@ -294,10 +295,7 @@ describe('re-sync at scale', () => {
       });
     }
     await a.sync();
-    t += MINUTE; // the edge notes its feed position: the deletes arrived by now
-    await a.sync();
-    t += 31 * DAY;
-    await a.sync();
+    await collectPastHorizon((ms) => (t += ms), a);
     bOffline = false;
     await b.sync();
     expect(await b.count()).toBe(100);

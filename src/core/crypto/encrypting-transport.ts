@@ -141,9 +141,10 @@ export class EncryptingTransport implements SyncTransport {
   }
 
   /**
-   * Opens what the edge sent. A record that does not open (altered, dropped fields, sealed with another
-   * key) is left out and reported in `unreadable`, and the rest is applied: one bad record on the edge
-   * must not stop every device's sync for good. The record stays as this device last had it.
+   * Opens what the edge sent. A record that does not open under this device's key (altered, moved,
+   * replayed, a sealed field dropped) is left out and reported in `unreadable`, and the rest is applied:
+   * one bad record on the edge must not stop every device's sync for good. The record stays as this
+   * device last had it. A value sealed under another key fails the whole answer (see below).
    */
   private async open(cipher: NamespaceCipher, response: SyncResponse): Promise<SyncResponse> {
     const out: SyncResponse = { ...response };

@@ -275,19 +275,27 @@ const WHITESPACE = /\s/;
 /**
  * `query` cut to its first MAX_QUERY_LENGTH characters (UTF-16 units), at the last whitespace before the
  * cut when it would fall inside a word, so no word is searched half; never between the two halves of a
- * surrogate pair. A query that is one word longer than the limit is cut inside it. Agents pass whole
- * messages as queries: the beginning is searched rather than the query refused, and what a search costs
- * stays bounded.
+ * surrogate pair. A query that is one word longer than the limit is cut inside it. A question stays one:
+ * when the `?` fell past the cut, ` ?` ends the cut text (its quotes are then read as words). Agents pass
+ * whole messages as queries: the beginning is searched rather than the query refused, and what a search
+ * costs stays bounded. The façade cuts before the store and the embedder see the query, and parsing cuts
+ * again (a no-op then), so every path reads the same text.
  */
 export function cutQuery(query: string): string {
   if (query.length <= MAX_QUERY_LENGTH) return query;
-  let end = MAX_QUERY_LENGTH;
-  const last = query.charCodeAt(end - 1);
+  const head = cutAt(query, MAX_QUERY_LENGTH);
+  if (head.includes('?') || !query.includes('?')) return head;
+  return `${cutAt(query, MAX_QUERY_LENGTH - 2)} ?`;
+}
+
+function cutAt(text: string, limit: number): string {
+  let end = limit;
+  const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end--;
-  if (WHITESPACE.test(query[end]!)) return query.slice(0, end);
+  if (WHITESPACE.test(text[end]!)) return text.slice(0, end);
   let space = end - 1;
-  while (space > 0 && !WHITESPACE.test(query[space]!)) space--;
-  return query.slice(0, space > 0 ? space : end);
+  while (space > 0 && !WHITESPACE.test(text[space]!)) space--;
+  return text.slice(0, space > 0 ? space : end);
 }
 
 /**
@@ -304,8 +312,9 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
   const words = (text: string) => toWords(analyzer, text);
   const builder = new QueryBuilder(analyzer);
   // A `?` past the cut still makes the text a question: it is the end of a long one.
-  const phrases = options.strictPhrases === true || !query.includes('?');
-  for (const [, minus, phrase, word] of cutQuery(query).matchAll(CHUNK)) {
+  const text = cutQuery(query);
+  const phrases = options.strictPhrases === true || !text.includes('?');
+  for (const [, minus, phrase, word] of text.matchAll(CHUNK)) {
     const negated = minus === '-';
     if (phrase !== undefined) {
       if (negated) builder.addNegative(words(phrase));
