@@ -34,10 +34,28 @@ export function authenticate(secret: string): MiddlewareHandler<EdgeEnv> {
       throw unauthorized('the token has no "ns" claim listing its namespaces');
     }
     c.set('grants', ns);
+    c.set('tokenKey', tokenKeyOf(token));
     // Where Hono's own jwt middleware keeps it; long-lived responses (event streams) read `exp` from it.
     c.set('jwtPayload', payload);
     await next();
   };
+}
+
+/**
+ * One key per verified token whatever its spelling: the signature's bytes (base64url decoded, padding
+ * and unused low bits dropped, as the verifier reads them). The signature covers the header and
+ * payload text, so two tokens share a key only if they are the same token.
+ */
+export function tokenKeyOf(token: string): string {
+  const signature = token.slice(token.lastIndexOf('.') + 1).replace(/=+$/, '');
+  try {
+    const bytes = atob(signature.replace(/-/g, '+').replace(/_/g, '/'));
+    let hex = '';
+    for (let i = 0; i < bytes.length; i++) hex += bytes.charCodeAt(i).toString(16).padStart(2, '0');
+    return `sig:${hex}`;
+  } catch {
+    return `raw:${token}`;
+  }
 }
 
 /** When the request's verified token stops being valid (epoch ms), or `undefined` for a token without `exp`. */

@@ -9,6 +9,11 @@ export interface EdgeEnv {
     store: MemoryStore;
     /** Namespaces the verified token grants. */
     grants: string[];
+    /**
+     * What the verified token is, however its header was spelled (its signature's bytes): the rate
+     * limiter's key, so `bearer`, extra spaces or a re-encoded signature do not buy a fresh allowance.
+     */
+    tokenKey: string;
     /** The route's namespace, granted and validated. */
     namespace: string;
   };

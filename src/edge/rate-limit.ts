@@ -73,7 +73,8 @@ export function memoryRateLimiter(options: RateLimitOptions, now: () => number =
 /** 429 RATE_LIMITED with `Retry-After` (seconds) once a token has used up its allowance in a namespace. */
 export function rateLimit(limiter: RateLimiter): MiddlewareHandler<EdgeEnv> {
   return async (c, next) => {
-    const token = c.req.header('authorization') ?? '';
+    // The verified token's identity (see `tokenKeyOf`), never the header's text: one token, one allowance.
+    const token = c.var.tokenKey ?? c.req.header('authorization') ?? '';
     const verdict = await limiter.take(`${c.var.namespace}\n${token}`);
     if (!verdict.ok) {
       const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));

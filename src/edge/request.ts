@@ -61,6 +61,18 @@ export interface QueryShape {
  */
 export function queryObject(c: Context, shape: QueryShape): Record<string, unknown> {
   const all = c.req.queries();
+  // Hono drops parameters with an empty name (`?=x`, `?&=1`); the raw query string keeps them, and no
+  // route takes one, so one is refused like any unknown parameter (`DELETE /memories?=x` clears nothing).
+  if (new URL(c.req.url).searchParams.has('')) {
+    const known = [...shape.allowed, ...(shape.omit ?? [])];
+    throw validationError(
+      `${shape.where}.`,
+      known.length === 0
+        ? 'no query parameters (this route takes none)'
+        : `a known query parameter: one of ${known.join(', ')}`,
+      '?= (a parameter with an empty name)',
+    );
+  }
   const out: Record<string, unknown> = {};
   for (const [key, values] of Object.entries(all)) {
     if (shape.omit?.includes(key)) continue;

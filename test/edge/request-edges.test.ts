@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalHub, mintToken } from '../../src/edge/index.js';
+import { SECRET, testApp } from './helpers.js';
+
+const hubs: LocalHub[] = [];
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.close();
+});
+
+describe('HEAD /events', () => {
+  it('answers the stream headers and leaves no subscription behind', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token, call } = await testApp({ live: hub, heartbeatMs: 50 });
+    for (let i = 0; i < 5; i++) {
+      const res = await app.request('/v1/ns/demo/events', {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      expect(await res.text()).toBe('');
+    }
+    expect(hub.connections).toBe(0);
+    // A write finds nobody to queue its news for.
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'after HEAD' })).status).toBe(201);
+    expect(hub.connections).toBe(0);
+  });
+
+  it('still validates Last-Event-ID and query parameters on HEAD', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub });
+    const head = (path: string, headers: Record<string, string> = {}) =>
+      app.request(path, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, ...headers } });
+    expect((await head('/v1/ns/demo/events', { 'last-event-id': 'x' })).status).toBe(400);
+    expect((await head('/v1/ns/demo/events?since=1')).status).toBe(400);
+    expect(hub.connections).toBe(0);
+  });
+});
+
+describe('rate limit keyed on the verified token', () => {
+  /** The same token with its last signature character's unused low bit flipped (still verifies). */
+  const flipLastBit = (token: string) => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = token.slice(-1);
+    return token.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+  };
+
+  it('gives every spelling of one token one allowance', async () => {
+    const { app, token } = await testApp({ rateLimit: { requests: 3 } });
+    const spellings = [
+      `Bearer ${token}`,
+      `bearer ${token}`,
+      `BEARER ${token}`,
+      `Bearer   ${token}`,
+      `Bearer\t${token}`,
+      `Bearer ${token}=`,
+      `Bearer ${flipLastBit(token)}`,
+      `BeArEr ${flipLastBit(token)}=`,
+    ];
+    const statuses: number[] = [];
+    for (const authorization of spellings) {
+      const res = await app.request('/v1/ns/demo/stats', { headers: { authorization } });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
+  });
+
+  it('still gives another token its own allowance, and refuses a bad one with 401', async () => {
+    const { app, token } = await testApp({ rateLimit: { requests: 1 } });
+    const other = await mintToken({ secret: SECRET, ns: ['demo', 'elsewhere'] });
+    const get = (authorization: string) => app.request('/v1/ns/demo/stats', { headers: { authorization } });
+    expect((await get(`Bearer ${token}`)).status).toBe(200);
+    expect((await get(`Bearer ${token}`)).status).toBe(429);
+    expect((await get(`Bearer ${other}`)).status).toBe(200);
+    expect((await get(`Bearer ${token.slice(0, -3)}AAA`)).status).toBe(401);
+  });
+});
+
+describe('query parameters with an empty name', () => {
+  it('DELETE /memories?=x is refused and removes nothing', async () => {
+    const { call } = await testApp();
+    for (const content of ['one', 'two']) await call('POST', '/v1/ns/demo/memories', { content });
+    for (const query of ['?=scratch', '?=', '?&=1', '?kind=scratch']) {
+      const res = await call('DELETE', `/v1/ns/demo/memories${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.json.error.code).toBe('VALIDATION');
+      expect(res.json.error.field).toMatch(/^clear\./);
+    }
+    expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(2);
+  });
+
+  it('is refused on other routes too', async () => {
+    const { call } = await testApp();
+    for (const [method, path, body] of [
+      ['GET', '/v1/ns/demo/stats?=x', undefined],
+      ['GET', '/v1/ns/demo/capabilities?=x', undefined],
+      ['GET', '/v1/ns/demo/memories?=x', undefined],
+      ['POST', '/v1/ns/demo/sync?=x', {}],
+    ] as const) {
+      const res = await call(method, path, body);
+      expect(res.status, path).toBe(400);
+      expect(res.json.error.field, path).toMatch(/\.$/);
+    }
+  });
+});
