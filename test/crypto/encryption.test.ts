@@ -491,6 +491,28 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect((await other.list()).items).toHaveLength(2);
   });
 
+  it('key info does not convert a namespace holding plaintext records (a token holder cannot lock its devices out)', async () => {
+    const { device, api } = await edge();
+    const plain = await device(new InMemoryStore());
+    await plain.add({ content: 'plain note' });
+    await plain.sync();
+    const before = await (await api('/capabilities')).json();
+    const evil = { v: 2, keyId: 'EVILKEY1', check: 'A'.repeat(40), rotation: 'B'.repeat(43) };
+    const res = await api('/sync', {
+      method: 'POST',
+      body: JSON.stringify({ key: { info: evil, seals: 2 } }),
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: { code: 'CONFLICT', field: 'sync.key.info' } });
+    expect(await (await api('/capabilities')).json()).toEqual(before);
+    await plain.add({ content: 'another plain note' });
+    expect((await plain.sync()).pushed).toBe(1);
+    const sealed = await device(new InMemoryStore(), fast(PASSPHRASE)).catch((error: unknown) => error);
+    const failed =
+      sealed instanceof Error ? sealed : await (sealed as Engram).sync().catch((e: unknown) => e);
+    expect(failed).toMatchObject({ code: 'CONFLICT' });
+  });
+
   it('a device keeps its own key info, and refuses key info asking for an extreme number of iterations', async () => {
     const { device, tampering } = await edge();
     // An edge that answers the first settle with the device's key id but its own check value.

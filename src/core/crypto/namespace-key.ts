@@ -26,12 +26,13 @@ export interface ResolvedKey {
  * proposed for a namespace, applies a rotation from the current key, and refuses a push sealed with any
  * key but the namespace's, a plaintext push into an encrypted namespace (whatever key id it names), or a
  * sealed one into a plain one, so nothing is ever stored under the wrong key. `stored`: the namespace's
- * key info as the store holds it.
+ * key info as the store holds it; `holdsRecords`: whether the namespace has records or tombstones.
  */
 export async function resolveKey(
   namespace: string,
   request: SyncRequest,
   stored: KeyInfo | null,
+  holdsRecords: () => Promise<boolean> = async () => false,
 ): Promise<ResolvedKey> {
   let info = stored;
   let changed = false;
@@ -60,6 +61,15 @@ export async function resolveKey(
     info = key.rotate.to;
     changed = true;
   } else if (key?.info && !info) {
+    // Key info only starts a namespace: set on one holding plaintext records, it would lock out every
+    // device writing them (and anyone with a token could do it); such a namespace is not converted.
+    if (await holdsRecords()) {
+      throw new EngramError(
+        'CONFLICT',
+        `sync.key.info: namespace ${JSON.stringify(namespace)} already holds plaintext records and is not converted in place; encrypt a new namespace (docs/security.md); nothing was written`,
+        { field: 'sync.key.info' },
+      );
+    }
     info = key.info;
     changed = true;
   }

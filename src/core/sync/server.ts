@@ -59,7 +59,10 @@ export async function serveSync(
   storedLanguage?.catch(() => {});
   // Everything is checked before anything is written, and what the request sets (key info, language,
   // the push) is written in one batch: a request refused as a whole applies nothing (docs/sync.md).
-  const key = await resolveKey(namespace, request, await storedKey);
+  const key = await resolveKey(namespace, request, await storedKey, async () => {
+    const [first] = await store.changes(namespace, 0, 1);
+    return first !== undefined;
+  });
   const at = now();
   if (request.push) {
     assertStampsInBounds(request.push, at, maxSkew);
