@@ -62,7 +62,7 @@ import type {
   SearchOptions,
 } from './model.js';
 import { searchStore } from './search.js';
-import { createSerialQueue } from './serial.js';
+import { checkedWrite } from './serial.js';
 import type { CountQuery, MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import type { SyncResult } from './sync/engine.js';
@@ -113,7 +113,6 @@ export class Engram {
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
   private maintenance: Maintenance | undefined;
-  private readonly dedupeQueue = createSerialQueue();
 
   constructor(
     readonly store: MemoryStore,
@@ -269,6 +268,7 @@ export class Engram {
     if (event !== 'change' && event !== 'status' && event !== 'rejected' && event !== 'warning') {
       throw validationError('on.event', `'change', 'status', 'rejected' or 'warning'`, JSON.stringify(event));
     }
+    if (typeof listener !== 'function') throw validationError('on.listener', 'a function', typeof listener);
     return this.events.on(event, listener);
   }
 
@@ -338,10 +338,10 @@ export class Engram {
     }
     // One deduping add at a time: two at once would each find no copy and both add, or each merge
     // its tags into the tags it read and lose the other's.
-    return this.dedupeQueue(async () => {
+    return this.checked(async () => {
       const existing = await this.findDuplicate(parsed.content);
       if (existing) return this.mergeTags(existing, parsed.tags ?? []);
-      const [memory] = await this.insert([parsed], 'add');
+      const [memory] = await this.insert([parsed], 'add', true);
       return memory!;
     });
   }
@@ -395,6 +395,11 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, oldId, 'supersede.oldId');
     const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
+    // Alone: two supersedes of one fact at once would both find it current and both succeed.
+    return this.checked(() => this.replaceFact(oldId, parsed));
+  }
+
+  private async replaceFact(oldId: string, parsed: MemoryInput): Promise<Memory> {
     const old = await this.requireLive(oldId, 'supersede.oldId');
     const now = this.nowIso();
     const conflict = alreadySuperseded(oldId, old.memory, now);
@@ -450,8 +455,15 @@ export class Engram {
   }
 
   /** Removes every memory and link of the namespace (tombstones that sync); returns how many memories. */
-  async clear(): Promise<number> {
+  async clear(...rest: unknown[]): Promise<number> {
     this.assertOpen();
+    // clear() takes no filter: one passed by mistake (`clear({ kind })`) must not wipe the namespace.
+    if (rest.length > 0 && rest[0] !== undefined) {
+      throw validationError(
+        'clear',
+        'no arguments (clear removes the whole namespace; remove() takes one id)',
+      );
+    }
     const ids = await liveIds(this.store, this.namespace);
     if (ids.memories.length + ids.links.length === 0) return 0;
     for (const stamp of ids.clocks) this.clock.observe(stamp);
@@ -522,8 +534,12 @@ export class Engram {
   }
 
   /** Adds up to 1000 memories in one transaction: all are written or none. */
-  async addMany(inputs: MemoryInput[]): Promise<Memory[]> {
+  async addMany(inputs: MemoryInput[], ...rest: unknown[]): Promise<Memory[]> {
     this.assertOpen();
+    // Options such as `{ dedupe: true }` are add()'s only: silently adding duplicates would mislead.
+    if (rest.length > 0 && rest[0] !== undefined) {
+      throw validationError('addMany.options', "no options (dedupe is add()'s, one memory at a time)");
+    }
     if (!Array.isArray(inputs)) {
       throw validationError('addMany', 'an array of memories');
     }
@@ -534,7 +550,16 @@ export class Engram {
     return this.insert(parsed, 'addMany');
   }
 
-  private async insert(inputs: MemoryInput[], where: string): Promise<Memory[]> {
+  /** Runs a check-then-write alone among this store's and namespace's (serial.ts). */
+  private checked<T>(task: () => Promise<T>): Promise<T> {
+    return checkedWrite(this.store, this.namespace, task);
+  }
+
+  /** Inserts new memories; those with an id the caller gave are checked free and written alone. */
+  private async insert(inputs: MemoryInput[], where: string, queued = false): Promise<Memory[]> {
+    if (!queued && inputs.some((input) => input.id !== undefined)) {
+      return this.checked(() => this.insert(inputs, where, true));
+    }
     for (const [i, input] of inputs.entries()) {
       assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
     }

@@ -104,6 +104,35 @@ export function validityCases(ctx: SuiteContext): void {
   });
 
   describe('supersede', () => {
+    it('two writes checking the same thing at once: one wins, the other is refused, nothing is lost', async () => {
+      const namespace = `race-${Math.random().toString(36).slice(2, 10)}`;
+      const mem = await ctx.memory({ namespace });
+      const other = await ctx.memory({ namespace });
+      // Two adds of one given id in flight together (also through two façades on one store).
+      const adds = await Promise.allSettled([
+        mem.add({ id: 'same', content: 'first caller', metadata: { by: 1 } }),
+        other.add({ id: 'same', content: 'second caller' }),
+      ]);
+      expect(adds.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect((adds[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT', field: 'add.id' });
+      expect((await mem.get('same'))?.metadata).toEqual({ by: 1 });
+      const many = await Promise.allSettled([
+        mem.addMany([{ id: 'b1', content: 'x' }]),
+        other.addMany([{ id: 'b1', content: 'y' }]),
+      ]);
+      expect(many.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      // Two supersedes of one fact in flight together: one current fact after them, not two.
+      const home = await mem.add({ content: 'The user lives in Berlin', kind: 'fact' });
+      const moves = await Promise.allSettled([
+        mem.supersede(home.id, { content: 'The user lives in Paris', kind: 'fact' }),
+        other.supersede(home.id, { content: 'The user lives in Rome', kind: 'fact' }),
+      ]);
+      expect(moves.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+      expect((moves[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
+      const current = (await mem.list({ kind: 'fact' })).items.map((m) => m.content);
+      expect(current).toEqual(['The user lives in Paris']);
+    });
+
     it('adds the new memory, closes the old one and links new -> old', async () => {
       const clock = manualClock();
       const mem = await ctx.memory({ now: clock.now });

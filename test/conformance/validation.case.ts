@@ -155,6 +155,42 @@ export function validationCases(ctx: SuiteContext): void {
       );
     });
 
+    it('refuses arguments a call does not take rather than ignoring them', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { content: 'keep me', kind: 'fact' },
+        { content: 'scratch', kind: 'scratch' },
+      ]);
+      // clear() takes no filter: clear({ kind }) must not wipe the namespace.
+      await expectError(mem.clear({ kind: 'scratch' } as never), 'VALIDATION', 'clear');
+      await expectError(
+        mem.addMany([{ content: 'keep me' }], { dedupe: true } as never),
+        'VALIDATION',
+        'addMany.options',
+      );
+      expect(() => mem.on('change', 5 as never)).toThrow(EngramError);
+      expect(() => mem.on('change', 5 as never)).toThrow('on.listener');
+      await expectError(
+        mem.add({ content: 'x', embeddingModel: 'm\ud800' }),
+        'VALIDATION',
+        'add.embeddingModel',
+      );
+      expect((await mem.list()).items.map((m) => m.content).sort()).toEqual(['keep me', 'scratch']);
+    });
+
+    it('createMemory refuses a now that is no clock', async () => {
+      await expectError(
+        createMemory({ store: ctx.store(), now: 5 as never }),
+        'VALIDATION',
+        'createMemory.now',
+      );
+      await expectError(
+        createMemory({ store: ctx.store(), now: () => Number.NaN }),
+        'VALIDATION',
+        'createMemory.now',
+      );
+    });
+
     it('createMemory rejects a bad namespace', async () => {
       await expectError(
         createMemory({ store: ctx.store(), namespace: 'no spaces' }),
