@@ -3,7 +3,7 @@ import type { EncryptionOptions } from './crypto/cipher.js';
 import { assertEmbedder, embeddingOptions } from './embedding/embedder.js';
 import { Engram } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
-import { EngramError } from './errors.js';
+import { EngramError, validationError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
 import { settleLanguage } from './language.js';
@@ -47,6 +47,12 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const store = options.store;
   assertSearchable(store);
   const now = options.now ?? Date.now;
+  if (typeof now !== 'function')
+    throw validationError('createMemory.now', 'a function returning epoch milliseconds', typeof now);
+  const probe = now();
+  if (typeof probe !== 'number' || !Number.isFinite(probe) || probe < 0) {
+    throw validationError('createMemory.now', 'a function returning epoch milliseconds', String(probe));
+  }
   if (options.embedder !== undefined) assertEmbedder(options.embedder);
   const embedding = embeddingOptions(options.embedding);
   const maintenance = maintenanceOptions(options.maintenance);

@@ -93,6 +93,15 @@ export function validationError(
 /** Wraps a driver failure as STORAGE, leaving Engram errors untouched. */
 export function storageError(operation: string, cause: unknown): EngramError {
   if (cause instanceof EngramError) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new EngramError('STORAGE', `${operation} failed: ${reason}`, { cause });
+  return new EngramError('STORAGE', `${operation} failed: ${reasonOf(cause)}`, { cause });
+}
+
+/** A cause's message; browsers raise some errors (IndexedDB's QuotaExceededError) with an empty one. */
+function reasonOf(cause: unknown): string {
+  const { name, message } = (cause ?? {}) as { name?: unknown; message?: unknown };
+  if (typeof name === 'string' && name === 'QuotaExceededError') {
+    return `${message || name}: the browser's storage quota for this origin is full (free space or remove memories)`;
+  }
+  if (typeof message === 'string' && message !== '') return message;
+  return typeof name === 'string' && name !== '' && name !== 'Error' ? name : String(cause);
 }

@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { readChangeStates } from './change-states.js';
 import type { KeyInfo } from './crypto/cipher.js';
 import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
-import { EngramError } from './errors.js';
+import { EngramError, validationError } from './errors.js';
 import type { Json } from './model.js';
 import { type NamespaceDump, type RestoreResult, restoreNamespace } from './restore.js';
 import type {
@@ -114,24 +114,38 @@ function writeBatchOf(
 
 const DEFAULT_BATCH = 500;
 
-const transferOptionsSchema = v.object({
-  batchSize: v.optional(
-    v.pipe(
-      v.number('expected a number'),
-      v.integer('expected an integer'),
-      v.minValue(1, 'expected 1 or more'),
+const transferOptionsSchema = v.strictObject(
+  {
+    namespaces: v.optional(
+      v.array(
+        v.string('expected a namespace name'),
+        'expected an array of namespace names, e.g. ["user-42"]',
+      ),
     ),
-  ),
-  mode: v.optional(v.picklist(['merge', 'restore'], "expected 'merge' or 'restore'")),
-});
+    onProgress: v.optional(v.function('expected a function')),
+    batchSize: v.optional(
+      v.pipe(
+        v.number('expected a number'),
+        v.integer('expected an integer'),
+        v.minValue(1, 'expected 1 or more'),
+      ),
+    ),
+    mode: v.optional(v.picklist(['merge', 'restore'], "expected 'merge' or 'restore'")),
+  },
+  'expected an options object with namespaces, batchSize, onProgress or mode',
+);
 
 /**
  * Checks the options every transfer takes (errors name the function: `exportJsonl.batchSize`,
  * `importJsonl.mode`) and returns the batch size: a zero, fractional or NaN size would end an export
  * early or differently on each store, an unknown mode would silently merge.
  */
-function batchSizeOf(options: Pick<TransferOptions, 'batchSize' | 'mode'>, where: string): number {
-  const { batchSize } = parse(transferOptionsSchema, options, where);
+function batchSizeOf(options: TransferOptions, where: string, reading = true): number {
+  const { batchSize, namespaces } = parse(transferOptionsSchema, options, where);
+  // An import takes what the dump holds: a namespace filter there would be silently ignored.
+  if (!reading && namespaces !== undefined) {
+    throw validationError(`${where}.namespaces`, 'no namespaces option (filter the lines before importing)');
+  }
   return Math.min(batchSize ?? DEFAULT_BATCH, LIMITS.batch);
 }
 
@@ -178,7 +192,7 @@ export async function importEntries(
   options: Pick<TransferOptions, 'batchSize' | 'onProgress' | 'mode'> = {},
   where = 'importEntries',
 ): Promise<ImportResult> {
-  const size = batchSizeOf(options, where);
+  const size = batchSizeOf(options, where, false);
   await store.open();
   if (options.mode === 'restore') return restoreEntries(store, entries, options.onProgress);
   let pending: TransferEntry[] = [];

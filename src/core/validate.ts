@@ -155,6 +155,7 @@ const embeddingModel = v.pipe(
   v.minLength(1, 'expected a non-empty embedding model id'),
   v.maxLength(256, 'expected an embedding model id of at most 256 characters'),
   v.check((s) => !hasNul(s), 'expected an embedding model id without NUL characters'),
+  v.check((s) => !hasLoneSurrogate(s), 'expected an embedding model id without lone surrogates'),
 );
 const importance = v.pipe(
   finite,

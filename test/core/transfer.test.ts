@@ -217,4 +217,35 @@ describe('export / import / migrate', () => {
     expect(await target.namespaces()).toEqual([]);
     expect((await importJsonl(target, dump, { mode: 'merge', batchSize: 3 })).imported).toBe(dump.length);
   });
+
+  it('refuses a namespaces option that is no list of names, an unknown option, and a namespace filter on import', async () => {
+    const store = await populated();
+    // A string would be read letter by letter: 'alpha' as a, l, p, h, a.
+    for (const namespaces of ['alpha', [5]]) {
+      expect(() => exportJsonl(store, { namespaces } as never)).toThrow(
+        expect.objectContaining({
+          code: 'VALIDATION',
+          field: expect.stringMatching(/^exportJsonl\.namespaces/),
+        }),
+      );
+    }
+    expect(() => exportJsonl(store, { ns: 'alpha' } as never)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'exportJsonl.ns' }),
+    );
+    const target = new InMemoryStore();
+    await expect(
+      importJsonl(target, await lines(store), { namespaces: ['alpha'] } as never),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'importJsonl.namespaces',
+    });
+    await expect(migrate(store, target, { bogus: 1 } as never)).rejects.toMatchObject({
+      field: 'migrate.bogus',
+    });
+    expect(await target.namespaces()).toEqual([]);
+    const only: string[] = [];
+    for await (const line of exportJsonl(store, { namespaces: ['alpha'] })) only.push(line);
+    expect(only.length).toBeGreaterThan(0);
+    expect(only.every((line) => JSON.parse(line).namespace === 'alpha')).toBe(true);
+  });
 });
