@@ -110,6 +110,10 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
       out[key] = values.flatMap(listItems).filter((v) => v !== '');
       continue;
     }
+    if (new Set(values).size > 1) {
+      // `?limit=2&limit=3`: which one was meant is unknown; answering with the last would be a guess.
+      throw validationError(`${shape.where}.${key}`, 'one value', `${new Set(values).size} different values`);
+    }
     const value = values[values.length - 1] ?? '';
     if (shape.booleans?.includes(key) && (value === 'true' || value === 'false')) out[key] = value === 'true';
     else out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;

@@ -104,4 +104,29 @@ describe('query parameters with an empty name', () => {
       expect(res.json.error.field, path).toMatch(/\.$/);
     }
   });
+
+  it('a scalar parameter given twice with different values is refused, not guessed', async () => {
+    const { call } = await testApp();
+    for (const content of ['one', 'two', 'three']) await call('POST', '/v1/ns/demo/memories', { content });
+    for (const [path, field] of [
+      ['/v1/ns/demo/memories?limit=2&limit=3', 'list.limit'],
+      ['/v1/ns/demo/memories?kind=a&kind=b', 'list.kind'],
+      ['/v1/ns/demo/path?from=m1&from=m2&to=m2', 'path.from'],
+    ] as const) {
+      const res = await call('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.json.error.field, path).toBe(field);
+    }
+    // The same value twice is one value.
+    expect((await call('GET', '/v1/ns/demo/memories?limit=2&limit=2')).json.items).toHaveLength(2);
+  });
+
+  it('POST /memories?dedupe=true with an array body is refused, adding nothing', async () => {
+    const { call } = await testApp();
+    await call('POST', '/v1/ns/demo/memories', { content: 'same' });
+    const res = await call('POST', '/v1/ns/demo/memories?dedupe=true', [{ content: 'same' }]);
+    expect(res.status).toBe(400);
+    expect(res.json.error.field).toBe('add.options.dedupe');
+    expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(1);
+  });
 });

@@ -37,6 +37,14 @@ export function memoryRoutes(facadeFor: FacadeFor): Hono<EdgeEnv> {
     const body = await readJson(c);
     const mem = facadeFor(c);
     const dedupe = readDedupe(c.req.query('dedupe'));
+    if (dedupe && Array.isArray(body)) {
+      // As addMany(inputs, { dedupe }): adding the copies anyway would mislead.
+      throw new EngramError(
+        'VALIDATION',
+        'add.options.dedupe: expected one memory (an object body) with dedupe, which adds one at a time, got an array',
+        { field: 'add.options.dedupe' },
+      );
+    }
     const made = Array.isArray(body)
       ? await mem.addMany(body as MemoryInput[])
       : await mem.add(body as MemoryInput, dedupe ? { dedupe } : {});
