@@ -1,6 +1,6 @@
 import { jsonSchema, tool } from 'ai';
 import type { Engram } from '../core/engram.js';
-import { EngramError } from '../core/errors.js';
+import { EngramError, validationError } from '../core/errors.js';
 import type { Memory } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import { idSchema, memoryInputSchema, parse, querySchema, searchOptionsSchema } from '../core/validate.js';
@@ -52,6 +52,25 @@ function checkRecallLimit(limit: unknown, field: string): void {
  * const { text } = await generateText({ model, tools: memoryTools(mem), stopWhen: stepCountIs(5), prompt });
  */
 export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
+  // Checked here, not at the model's first tool call, where the failure would read as the model's.
+  if (typeof (mem as { add?: unknown } | null)?.add !== 'function') {
+    throw validationError(
+      'memoryTools.mem',
+      'the Engram createMemory() returns',
+      mem === null ? 'null' : typeof mem,
+    );
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw validationError(
+      'memoryTools.options',
+      'an options object such as { recallLimit: 5 }',
+      String(options),
+    );
+  }
+  for (const name of Object.keys(options)) {
+    if (name !== 'recallLimit')
+      throw validationError(`memoryTools.options.${name}`, 'only recallLimit', 'an unknown option');
+  }
   const recallLimit = options.recallLimit ?? 5;
   checkRecallLimit(recallLimit, 'memoryTools.options.recallLimit');
   const serial = createSerialQueue();

@@ -181,6 +181,18 @@ describe('memoryTools(mem) for the AI SDK', () => {
     expect(() => memoryTools(mem, { recallLimit: 80 })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'memoryTools.options.recallLimit' }),
     );
+    // Refused when the tools are made, not at the model's first call (where it read as a TypeError).
+    for (const [given, field] of [
+      [null, 'memoryTools.mem'],
+      [{}, 'memoryTools.mem'],
+    ] as const) {
+      expect(() => memoryTools(given as never)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    expect(() => memoryTools(mem, { recalLimit: 3 } as never)).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'memoryTools.options.recalLimit' }),
+    );
     await mem.close();
   });
 
