@@ -58,7 +58,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
   // A failure from here on leaves the store open, as the caller gave it: retry with it, or close it.
-  const language = await openLanguage(store, namespace, requested);
+  const language = await openLanguage(store, namespace, requested, options.language !== undefined);
   const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
   const clientId = typeof stored === 'string' ? stored : randomHex(8);
   if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
@@ -110,8 +110,15 @@ export function assertCreateOptions(options: unknown): void {
  * The namespace's language, loaded and held to (settleLanguage). A RemoteStore's namespace lives on the
  * edge: the store sends the language there at once (a meta-only apply), and the edge settles it.
  */
-async function openLanguage(store: MemoryStore, namespace: string, language: Language): Promise<Language> {
-  if (store.kind !== 'remote') return settleLanguage(store, namespace, language);
+async function openLanguage(
+  store: MemoryStore,
+  namespace: string,
+  language: Language,
+  named: boolean,
+): Promise<Language> {
+  // A language asked for by name is recorded even when English: an import's language line then leaves it.
+  if (store.kind !== 'remote')
+    return settleLanguage(store, namespace, language, 'language', undefined, named);
   await loadLanguage(language);
   await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
   return language;

@@ -8,7 +8,8 @@ import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './tex
  * fixed when the namespace gets its first memory: recorded (in meta) if the namespace has none and is
  * empty; otherwise `language` must be the recorded one, English for a namespace indexed without one.
  * Throws VALIDATION naming both languages on a mismatch. The language is loaded on return. `storedRead`:
- * the namespace's `language` meta, when already being read.
+ * the namespace's `language` meta, when already being read. `recordEnglish`: record English too (asked
+ * for by name), so that an import's language line does not override it (adoptLanguage).
  */
 export async function settleLanguage(
   store: MemoryStore,
@@ -16,8 +17,16 @@ export async function settleLanguage(
   requested: unknown,
   field = 'language',
   storedRead?: Promise<Json | undefined>,
+  recordEnglish = false,
 ): Promise<Language> {
-  const { language, record } = await resolveLanguage(store, namespace, requested, field, storedRead);
+  const { language, record } = await resolveLanguage(
+    store,
+    namespace,
+    requested,
+    field,
+    storedRead,
+    recordEnglish,
+  );
   if (record) await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
   return language;
 }
@@ -32,13 +41,14 @@ export async function resolveLanguage(
   requested: unknown,
   field = 'language',
   storedRead?: Promise<Json | undefined>,
+  recordEnglish = false,
 ): Promise<{ language: Language; record: boolean }> {
   const language = parseLanguage(requested, field);
   await loadLanguage(language);
   const stored = await (storedRead ?? store.getMeta(namespace, LANGUAGE_META));
   if (stored === undefined || stored === null) {
     if (language === 'english' || !(await hasIndexedText(store, namespace))) {
-      return { language, record: language !== 'english' };
+      return { language, record: language !== 'english' || recordEnglish };
     }
   }
   const current = stored === undefined || stored === null ? 'english' : String(stored);
@@ -53,4 +63,25 @@ export async function resolveLanguage(
 async function hasIndexedText(store: MemoryStore, namespace: string): Promise<boolean> {
   if (store.textStats) return (await store.textStats(namespace)).docs > 0;
   return (await store.changes(namespace, 0, 1)).length > 0;
+}
+
+/**
+ * An import's or a migration's language line: the dump's namespace was indexed in `requested`. The target
+ * takes it when its namespace has no language yet and no indexed memory (the rule createMemory and sync
+ * follow); a namespace that has either keeps its own, so importing into a namespace opened with another
+ * language is how a namespace changes language. Returns the language the target indexes in.
+ */
+export async function adoptLanguage(
+  store: MemoryStore,
+  namespace: string,
+  requested: unknown,
+  field: string,
+): Promise<Language> {
+  const language = parseLanguage(requested, field);
+  await loadLanguage(language);
+  const stored = await store.getMeta(namespace, LANGUAGE_META);
+  if (stored !== undefined && stored !== null) return String(stored) as Language;
+  if (language === 'english' || (await hasIndexedText(store, namespace))) return 'english';
+  await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
+  return language;
 }

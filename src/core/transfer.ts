@@ -3,6 +3,7 @@ import { readChangeStates } from './change-states.js';
 import type { KeyInfo } from './crypto/cipher.js';
 import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
 import { EngramError, validationError } from './errors.js';
+import { adoptLanguage } from './language.js';
 import type { Json } from './model.js';
 import { type NamespaceDump, type RestoreResult, restoreNamespace } from './restore.js';
 import type {
@@ -16,6 +17,7 @@ import type {
 } from './store-contract.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
+import { LANGUAGE_META, parseLanguage } from './text/index.js';
 import { LIMITS, parse } from './validate.js';
 
 /** One line of an export: a live record (with its clocks) or a tombstone, in change-feed order. */
@@ -23,8 +25,13 @@ export type TransferEntry =
   | { type: 'memory'; namespace: string; record: MemoryRecord }
   | { type: 'link'; namespace: string; record: LinkRecord }
   | { type: 'tombstone'; namespace: string; tombstone: Tombstone }
-  /** An end-to-end encrypted namespace's key info, first of its lines: the records stay sealed. */
-  | { type: 'key'; namespace: string; info: KeyInfo };
+  /** An end-to-end encrypted namespace's key info, before its records: the records stay sealed. */
+  | { type: 'key'; namespace: string; info: KeyInfo }
+  /**
+   * The language a namespace is indexed in, first of its lines when it has one recorded. An import
+   * gives it to a target namespace that has no language and no memory yet (`adoptLanguage`).
+   */
+  | { type: 'language'; namespace: string; language: string };
 
 export interface TransferOptions {
   /** Only these namespaces (default: every namespace the source holds). */
@@ -58,6 +65,7 @@ async function restoreEntries(
 ): Promise<ImportResult> {
   const dumps = new Map<string, NamespaceDump>();
   const keys: Array<Extract<TransferEntry, { type: 'key' }>> = [];
+  const languages: Array<Extract<TransferEntry, { type: 'language' }>> = [];
   let group: TransferEntry[] = [];
   const check = () => {
     if (group.length > 0) validateBatch(writeBatchOf(group), group[0]!.namespace, group);
@@ -67,6 +75,11 @@ async function restoreEntries(
     if (entry.type === 'key') {
       validateKeyEntry(entry, entry.namespace);
       keys.push(entry);
+      continue;
+    }
+    if (entry.type === 'language') {
+      parseLanguage(entry.language, languageField(entry));
+      languages.push(entry);
       continue;
     }
     if (group.length > 0 && !sameBatch(group[0]!, entry)) check();
@@ -82,6 +95,9 @@ async function restoreEntries(
     else dump.tombstones.push(entry.tombstone);
   }
   check();
+  for (const entry of languages) {
+    await adoptLanguage(store, entry.namespace, entry.language, languageField(entry));
+  }
   for (const key of keys) {
     await store.apply(key.namespace, { meta: { [KEY_INFO_META]: key.info as unknown as Json } });
   }
@@ -168,6 +184,9 @@ async function* readEntries(
 ): AsyncGenerator<TransferEntry> {
   await store.open();
   for (const namespace of options.namespaces ?? (await store.namespaces())) {
+    const language = await store.getMeta(namespace, LANGUAGE_META);
+    if (language !== undefined && language !== null)
+      yield { type: 'language', namespace, language: String(language) };
     const info = await readKeyInfo(store, namespace);
     if (info) yield { type: 'key', namespace, info };
     for (let after = 0; ; ) {
@@ -215,6 +234,11 @@ export async function importEntries(
       await store.apply(entry.namespace, { meta: { [KEY_INFO_META]: entry.info as unknown as Json } });
       continue;
     }
+    if (entry.type === 'language') {
+      await flush();
+      await adoptLanguage(store, entry.namespace, entry.language, languageField(entry));
+      continue;
+    }
     if (pending.length > 0 && !sameBatch(pending[0]!, entry)) await flush();
     pending.push(entry);
     // Written as soon as it is full, not when the next entry comes: a bad line or an interrupt while
@@ -239,6 +263,12 @@ function validateKeyEntry(entry: Extract<TransferEntry, { type: 'key' }>, namesp
       },
     );
   }
+}
+
+/** Where a language entry's errors point: its line when read from JSON Lines. */
+function languageField(entry: TransferEntry): string {
+  const line = lineOf.get(entry);
+  return line === undefined ? `${entry.namespace}.language` : `line.${line}.language`;
 }
 
 /** Line numbers of entries read from JSON Lines, so a bad record is reported by its line. */
@@ -304,7 +334,7 @@ async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): Asy
     if (!hasEntryShape(entry)) {
       throw new EngramError(
         'VALIDATION',
-        `line ${number}: expected an Engram export entry (type memory with record.memory and record.clocks, link with record.link and record.clocks, tombstone, or key with info)`,
+        `line ${number}: expected an Engram export entry (type memory with record.memory and record.clocks, link with record.link and record.clocks, tombstone, key with info, or language)`,
         {
           field: `line.${number}`,
         },
@@ -324,6 +354,7 @@ function hasEntryShape(entry: unknown): entry is TransferEntry {
   if (entry.type === 'memory') return isObject(record) && isObject(record.memory) && isObject(record.clocks);
   if (entry.type === 'link') return isObject(record) && isObject(record.link) && isObject(record.clocks);
   if (entry.type === 'key') return isObject(entry.info);
+  if (entry.type === 'language') return 'language' in entry;
   return entry.type === 'tombstone' && isObject(entry.tombstone);
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, LANGUAGES, type Language, type SearchHit } from '../../src/index.js';
+import {
+  createMemory,
+  exportJsonl,
+  importJsonl,
+  LANGUAGES,
+  type Language,
+  type SearchHit,
+} from '../../src/index.js';
 import { expectError, freshNamespace, ids, type SuiteContext } from './harness.js';
 
 /**
@@ -130,6 +137,22 @@ export function languageCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('häus*'))).toEqual([house!.id]);
       expect(ids(await mem.search('Koln'))).toEqual([house!.id]);
       expect(ids(await mem.search('東京'))).toEqual([tokyo!.id]);
+    });
+
+    it('an export carries the language, and an import into a new namespace indexes in it', async () => {
+      const source = await ctx.memory({ language: 'german' });
+      await source.add({ content: 'Die Häuser am Fluss sind alt' });
+      const dump: string[] = [];
+      for await (const line of exportJsonl(ctx.store(), { namespaces: [source.namespace] })) dump.push(line);
+      expect(JSON.parse(dump[0]!)).toMatchObject({ type: 'language', language: 'german' });
+      const namespace = freshNamespace('lang');
+      const moved = dump.map((line) => line.replaceAll(`"${source.namespace}"`, `"${namespace}"`));
+      await importJsonl(ctx.store(), moved);
+      const target = await createMemory({ store: ctx.store(), namespace, language: 'german' });
+      // "Häuser" and "Haus" share a stem in German only.
+      expect((await target.search('Haus')).map((hit) => hit.memory.content)).toEqual([
+        'Die Häuser am Fluss sind alt',
+      ]);
     });
 
     it('refuses to open a namespace in another language than its index, naming both', async () => {

@@ -182,11 +182,15 @@ describe('languages', () => {
     expect((await fresh.search('parler')).map((h) => h.memory.id)).toEqual([id]);
     expect(await old.search('parler')).toEqual([]);
     expect((await old.search('Haus')).map((h) => h.memory.id)).toEqual([id]);
-    // Imported into a namespace nobody opened with a language, records are indexed in English.
+    // Imported into a namespace nobody opened with a language, records keep the export's language...
     const plain = new InMemoryStore();
     await importEntries(plain, entries);
-    expect(await plain.getMeta('notes', LANGUAGE_META)).toBeUndefined();
-    const english = await createMemory({ store: plain, namespace: 'notes' });
+    expect(await plain.getMeta('notes', LANGUAGE_META)).toBe('german');
+    // ...and into one opened with English by name, they are indexed in English.
+    const named = new InMemoryStore();
+    const english = await createMemory({ store: named, namespace: 'notes', language: 'english' });
+    await importEntries(named, entries);
+    expect(await named.getMeta('notes', LANGUAGE_META)).toBe('english');
     expect(await english.search('Haus')).toEqual([]);
     expect((await english.search('Häuser')).map((h) => h.memory.id)).toEqual([id]);
   });

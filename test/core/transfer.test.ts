@@ -248,4 +248,74 @@ describe('export / import / migrate', () => {
     expect(only.length).toBeGreaterThan(0);
     expect(only.every((line) => JSON.parse(line).namespace === 'alpha')).toBe(true);
   });
+
+  describe('the namespace language', () => {
+    async function german(): Promise<InMemoryStore> {
+      const store = new InMemoryStore();
+      const mem = await createMemory({ store, namespace: 'kunde', language: 'german' });
+      await mem.add({ content: 'Die Kinder spielten im Garten' });
+      return store;
+    }
+    const hits = async (store: InMemoryStore, language: 'german' | 'french' | 'english', query: string) => {
+      const mem = await createMemory({ store, namespace: 'kunde', language });
+      return (await mem.search(query)).map((hit) => hit.memory.content);
+    };
+
+    it('travels first in the dump, and a fresh target indexes in it', async () => {
+      const source = await german();
+      const dump = await lines(source);
+      expect(JSON.parse(dump[0]!)).toEqual({ type: 'language', namespace: 'kunde', language: 'german' });
+      const target = new InMemoryStore();
+      await importJsonl(target, dump);
+      expect(await target.getMeta('kunde', 'language')).toBe('german');
+      // "Kinder" stems to "kind" in German only: an English index would not find it.
+      expect(await hits(target, 'german', 'Kind')).toEqual(['Die Kinder spielten im Garten']);
+      expect(await lines(target)).toEqual(dump);
+      const migrated = new InMemoryStore();
+      await migrate(source, migrated);
+      expect(await hits(migrated, 'german', 'Kind')).toHaveLength(1);
+      const restored = new InMemoryStore();
+      await importJsonl(restored, dump, { mode: 'restore' });
+      expect(await hits(restored, 'german', 'Kind')).toHaveLength(1);
+    });
+
+    it('gives way to a target namespace opened with another language (how a language is changed)', async () => {
+      const target = new InMemoryStore();
+      await createMemory({ store: target, namespace: 'kunde', language: 'french' });
+      await importJsonl(target, await lines(await german()));
+      expect(await target.getMeta('kunde', 'language')).toBe('french');
+      await expect(
+        createMemory({ store: target, namespace: 'kunde', language: 'german' }),
+      ).rejects.toMatchObject({
+        field: 'language',
+      });
+      // A namespace holding memories indexed without a language stays English.
+      const english = new InMemoryStore();
+      await (await createMemory({ store: english, namespace: 'kunde' })).add({ content: 'Kinder' });
+      await importJsonl(english, await lines(await german()));
+      expect(await english.getMeta('kunde', 'language')).toBeUndefined();
+      expect(await hits(english, 'english', 'Kinder')).toHaveLength(2);
+    });
+
+    it('refuses an unknown language, naming its line; a restore then writes nothing', async () => {
+      const dump = await lines(await german());
+      const bad = [
+        JSON.stringify({ type: 'language', namespace: 'kunde', language: 'klingon' }),
+        ...dump.slice(1),
+      ];
+      for (const mode of ['merge', 'restore'] as const) {
+        const target = new InMemoryStore();
+        await expect(importJsonl(target, bad, { mode })).rejects.toMatchObject({
+          code: 'VALIDATION',
+          field: 'line.1.language',
+          message: expect.stringContaining("'klingon'"),
+        });
+        expect(await target.namespaces()).toEqual([]);
+      }
+      const target = new InMemoryStore();
+      await expect(
+        importJsonl(target, [JSON.stringify({ type: 'language', namespace: 'kunde' })]),
+      ).rejects.toMatchObject({ field: 'line.1' });
+    });
+  });
 });
