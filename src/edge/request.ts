@@ -3,9 +3,20 @@ import { validationError } from '../core/errors.js';
 import { setOwnKey } from '../core/own-key.js';
 import { fieldSchemas, parse } from '../core/validate.js';
 
-/** Reads the body as JSON whatever its content type; a missing or malformed body is VALIDATION, not a 500. */
+/** Fails on bytes that are not UTF-8, where `Request.text()` would put U+FFFD in their place. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads the body as JSON whatever its content type; a missing or malformed body is VALIDATION, not a 500.
+ * A body that is not UTF-8 is refused rather than stored with replacement characters (a silent change).
+ */
 export async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw validationError('body', 'UTF-8 text', 'bytes that are not UTF-8');
+  }
   if (text.trim() === '') {
     throw validationError('body', 'a JSON body', 'nothing');
   }

@@ -130,3 +130,31 @@ describe('query parameters with an empty name', () => {
     expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(1);
   });
 });
+
+describe('request bodies', () => {
+  it('a body that is not UTF-8 is refused, not stored with replacement characters', async () => {
+    const { app, token, call } = await testApp();
+    const post = (body: Uint8Array<ArrayBuffer>) =>
+      app.request('/v1/ns/demo/memories', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+    // {"content":"caf<0xE9>"}: Latin-1, not UTF-8.
+    const latin1 = new Uint8Array([
+      ...new TextEncoder().encode('{"content":"caf'),
+      0xe9,
+      ...new TextEncoder().encode('"}'),
+    ]);
+    const res = await post(latin1);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'VALIDATION', field: 'body' } });
+    expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(0);
+    // UTF-8, with or without a byte order mark, is read as ever.
+    const utf8 = new TextEncoder().encode('{"content":"café"}');
+    expect((await post(utf8)).status).toBe(201);
+    expect((await post(new Uint8Array([0xef, 0xbb, 0xbf, ...utf8]))).status).toBe(201);
+    const items = (await call('GET', '/v1/ns/demo/memories')).json.items;
+    expect(items.map((m: { content: string }) => m.content)).toEqual(['café', 'café']);
+  });
+});
