@@ -1,6 +1,7 @@
 import { createReadStream, fstat } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { untilAborted } from '../core/abort.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { exportEntries, exportJsonl, importEntries, importJsonl } from '../core/transfer.js';
 import { type CliIo, Interrupted, SetupError, UsageError } from './io.js';
@@ -148,7 +149,7 @@ async function* stoppable<T>(items: AsyncIterable<T>, stop: AbortSignal): AsyncG
   const iterator = items[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await untilAborted(iterator.next(), stop);
+      const next = await untilAborted(iterator.next(), stop, () => interrupted(stop));
       if (next.done) return;
       yield next.value;
     }
@@ -156,28 +157,6 @@ async function* stoppable<T>(items: AsyncIterable<T>, stop: AbortSignal): AsyncG
     // Not awaited: a source blocked on a read settles only when its stream is destroyed.
     iterator.return?.()?.catch(() => {});
   }
-}
-
-/**
- * A listener added and removed per wait, rather than `Promise.race` against one long-lived promise:
- * every race would leave a reaction on that promise, a leak of one per entry.
- */
-function untilAborted<T>(promise: Promise<T>, stop: AbortSignal): Promise<T> {
-  if (stop.aborted) return Promise.reject(interrupted(stop));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(interrupted(stop));
-    stop.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        stop.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        stop.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function interrupted(stop: AbortSignal): Interrupted {

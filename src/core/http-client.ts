@@ -1,8 +1,9 @@
+import { untilAborted } from './abort.js';
 import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode } from './errors.js';
 
 /**
  * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
- * body as well as the headers; a network failure or a timeout is OFFLINE, naming `who` and `base`.
+ * body as well as the headers, whether or not the fetch function honours its signal; a network failure or a timeout is OFFLINE, naming `who` and `base`.
  */
 export async function requestEdge(
   fetchFn: (url: string, init: RequestInit) => Response | Promise<Response>,
@@ -13,9 +14,12 @@ export async function requestEdge(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
-    const response = await fetchFn(url, { ...init, signal: controller.signal });
+    // Raced against the timeout too: a custom fetch that ignores the signal must not hang the caller.
+    const { signal } = controller;
+    const response = await untilAborted(fetchFn(url, { ...init, signal }), signal);
     const retryAfter = response.headers?.get?.('retry-after');
-    return { status: response.status, ok: response.ok, text: await response.text(), retryAfter };
+    const text = await untilAborted(response.text(), signal);
+    return { status: response.status, ok: response.ok, text, retryAfter };
   } catch (cause) {
     const reason = controller.signal.aborted
       ? `no answer within ${options.timeoutMs} ms`

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { untilAborted } from '../core/abort.js';
 import { type Embedder, positiveInt, timeoutMs as timeoutSchema } from '../core/embedding/embedder.js';
 import { EngramError, type ErrorCode } from '../core/errors.js';
 import { parse } from '../core/validate.js';
@@ -108,20 +109,19 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
     const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
-      response = await doFetch(endpoint, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
+      // Raced against the signals too: a custom fetch that ignores them must not hang embedding.
+      const either = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      response = await untilAborted(
+        doFetch(endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: either }),
+        either,
+      );
     } catch (error) {
       signal?.throwIfAborted();
-      throw new EngramError('OFFLINE', `embedder ${endpoint}: unreachable (${String(error)})`, {
-        cause: error,
-      });
+      const why = timeout.aborted ? `no answer within ${timeoutMs} ms` : String(error);
+      throw new EngramError('OFFLINE', `embedder ${endpoint}: unreachable (${why})`, { cause: error });
     }
     if (!response.ok) {
-      const text = (await response.text().catch(() => '')).slice(0, 200);
+      const text = (await untilAborted(response.text(), timeout).catch(() => '')).slice(0, 200);
       throw httpError(response.status, `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim());
     }
     const json = await readJson(response, endpoint, timeoutMs, timeout, signal);
@@ -164,7 +164,7 @@ async function readJson(
 ): Promise<EmbeddingsResponse | null> {
   let text: string;
   try {
-    text = await response.text();
+    text = await untilAborted(response.text(), signal ? AbortSignal.any([signal, timeout]) : timeout);
   } catch (error) {
     signal?.throwIfAborted();
     const why = timeout.aborted

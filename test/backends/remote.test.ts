@@ -172,6 +172,17 @@ describe('RemoteStore extras', () => {
       code: 'OFFLINE',
       message: expect.stringContaining('30 ms'),
     });
+    // A fetch that never looks at its signal, whose body never ends: the timeout still holds.
+    for (const fetch of [
+      () => new Promise<Response>(() => {}),
+      async () => new Response(new ReadableStream({ start: () => {} })),
+    ]) {
+      const deaf = new RemoteStore({ url, token: 't.t.t', timeoutMs: 30, fetch });
+      await expect(deaf.getMemories('x', ['y'])).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: expect.stringContaining('30 ms'),
+      });
+    }
 
     const gateway = new RemoteStore({
       url,

@@ -120,6 +120,29 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     await new Promise((resolve) => hung.close(resolve));
   });
 
+  it('a custom fetch that ignores its signal still times out, and still yields to an abort', async () => {
+    const never = () => new Promise<Response>(() => {});
+    const silentBody = async () => new Response(new ReadableStream({ start: () => {} }));
+    for (const fetch of [never, silentBody]) {
+      const embedder = openAIEmbedder({ url: 'http://x/v1', model: 'm', dims: 8, timeoutMs: 50, fetch });
+      await expect(embedder.embed(['x'])).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: expect.stringMatching(/within 50 ms/),
+      });
+    }
+    const stop = new AbortController();
+    const embedder = openAIEmbedder({
+      url: 'http://x/v1',
+      model: 'm',
+      dims: 8,
+      fetch: never,
+      signal: stop.signal,
+    });
+    const embedding = embedder.embed(['x']);
+    setTimeout(() => stop.abort('SIGINT'), 10);
+    await expect(embedding).rejects.toBe('SIGINT');
+  });
+
   it('refuses a model of unknown length without dims, naming the field', () => {
     expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
     expect(openAIEmbedder({ model: 'text-embedding-3-small' }).dims).toBe(1536);
