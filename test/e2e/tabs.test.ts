@@ -257,7 +257,7 @@ describe('IndexedDB storage you can keep (real Chromium)', () => {
     await page.goto(base);
     await page.waitForFunction(() => 'engram' in globalThis);
     const result = await page.evaluate(async () => {
-      const { IndexedDBStore, clearSentinel } = (globalThis as unknown as TabGlobals).engram;
+      const { IndexedDBStore, clearSentinel, createMemory } = (globalThis as unknown as TabGlobals).engram;
       const open = async () => {
         let told = 0;
         const store = new IndexedDBStore({ name: 'notes', onEvicted: () => told++ });
@@ -279,7 +279,23 @@ describe('IndexedDB storage you can keep (real Chromium)', () => {
       clearSentinel('notes');
       await gone(); // an app that deletes on purpose clears the sentinel first
       const onPurpose = await open();
-      return { first, again, afterEviction, next, onPurpose };
+      // Deleted while a store holds it open: its next operation finds it empty, and says so.
+      const whileOpen = async (purpose: boolean) => {
+        let told = 0;
+        const store = new IndexedDBStore({ name: 'notes', onEvicted: () => told++ });
+        await store.open();
+        await (await createMemory({ store, namespace: 'n' })).add({ content: 'kept?' });
+        const before = (await store.changes('n', 0, 10)).length;
+        if (purpose) clearSentinel('notes');
+        await gone();
+        const changes = await store.changes('n', 0, 10);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await store.close();
+        return { evicted: store.evicted, told, before, after: changes.length };
+      };
+      const deletedWhileOpen = await whileOpen(false);
+      const deletedOnPurposeWhileOpen = await whileOpen(true);
+      return { first, again, afterEviction, next, onPurpose, deletedWhileOpen, deletedOnPurposeWhileOpen };
     });
     expect(result).toEqual({
       first: { evicted: false, told: 0 },
@@ -287,6 +303,8 @@ describe('IndexedDB storage you can keep (real Chromium)', () => {
       afterEviction: { evicted: true, told: 1 },
       next: { evicted: false, told: 0 },
       onPurpose: { evicted: false, told: 0 },
+      deletedWhileOpen: { evicted: true, told: 1, before: 1, after: 0 },
+      deletedOnPurposeWhileOpen: { evicted: false, told: 0, before: 1, after: 0 },
     });
     await context.close();
   });

@@ -168,11 +168,24 @@ export class IndexedDBStore implements MemoryStore {
       onLost: () => this.forget(connection),
       onCreated: () => {
         this.createdNow = true;
+        // Created again after open(): deleted while we held it (another tab's or the app's delete).
+        if (this.checked) queueMicrotask(() => this.recreated());
       },
     });
     this.connection = connection;
     connection.catch(() => this.forget(connection));
     return connection;
+  }
+
+  /**
+   * The database was deleted while this store had it open, and the next operation created it empty. Told
+   * as an eviction (`evicted`, `onEvicted`: sync again), unless the app cleared the sentinel first
+   * (a delete on purpose, clearSentinel), rather than carrying on as if nothing had been lost.
+   */
+  private recreated(): void {
+    if (!checkSentinel(this.name, true)) return;
+    this.evicted = true;
+    this.onEvicted?.();
   }
 
   /** Drops a connection that closed or failed, unless a newer one already replaced it. */

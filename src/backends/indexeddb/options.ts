@@ -22,8 +22,10 @@ export interface IndexedDBStoreOptions {
   persist?: boolean;
   /**
    * Called on open when the database existed before and is gone (evicted by the browser, or deleted behind
-   * the store's back): local data and unsynced writes were lost, and the replica starts over from the
-   * server. Also readable as {@link IndexedDBStore.evicted}.
+   * the store's back), and when it is deleted while the store is open (another tab's `deleteDatabase`: the
+   * store's next operation finds it empty): local data and unsynced writes were lost, and the replica
+   * starts over from the server. Also readable as {@link IndexedDBStore.evicted}. Not called for a
+   * delete on purpose, after `clearSentinel(name)`.
    */
   onEvicted?: () => void;
   /**
