@@ -132,6 +132,9 @@ export async function restoreNamespace(
   const known = new Set([...live.memories, ...live.links, ...keptMemories, ...keptLinks]);
   for (const t of dump.tombstones) if (!known.has(t.id)) tombstones.push({ ...t, namespace });
 
+  // Stamps more than a day ahead came from a clock that ran fast: not observed above, so the restore's
+  // stamp is below them, and the ceiling lets its writes override them as any local write does.
+  const clockCeiling = clock.ceiling();
   const batches: WriteBatch[] = [
     ...chunk(tombstones).map((part) => ({ tombstones: part })),
     ...chunk(memories).map((part) => ({ memories: part })),
@@ -139,7 +142,7 @@ export async function restoreNamespace(
   ];
   for (const batch of batches) {
     parseSyncRequest({ push: batch }, namespace);
-    await store.apply(namespace, batch);
+    await store.apply(namespace, { ...batch, clockCeiling });
   }
   const removed = tombstones.filter((t) => known.has(t.id)).length;
   return { restored: memories.length + links.length, removed, renamed };

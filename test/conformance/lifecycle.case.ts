@@ -456,5 +456,27 @@ export function lifecycleCases(ctx: SuiteContext): void {
       ]);
       // Two full restores and an export are dozens of round-trips over HTTP for RemoteStore (workerd).
     }, 120_000);
+
+    it('wins over edits a clock days ahead stamped after the dump', async (test) => {
+      // An edge refuses stamps from the future, so a RemoteStore cannot hold any.
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const [kept, gone] = await mem.addMany([
+        { content: 'as dumped', tags: ['t'] },
+        { content: 'removed later' },
+      ]);
+      const dump: string[] = [];
+      for await (const line of exportJsonl(ctx.store(), { namespaces: [mem.namespace] })) dump.push(line);
+      const ahead = await ctx.memory({ namespace: mem.namespace, now: () => Date.now() + 3 * 86_400_000 });
+      await ahead.update(kept!.id, { content: 'edited by a clock three days ahead', tags: ['u'] });
+      await ahead.remove(gone!.id);
+      await ahead.add({ content: 'added by the fast clock' });
+      await importJsonl(ctx.store(), dump, { mode: 'restore' });
+      const items = (await mem.list()).items.map((m) => [m.content, m.tags]);
+      expect(items.sort()).toEqual([
+        ['as dumped', ['t']],
+        ['removed later', []],
+      ]);
+    });
   });
 }
