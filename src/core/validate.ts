@@ -349,7 +349,8 @@ export function parse<S extends v.GenericSchema>(schema: S, value: unknown, wher
   throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
 }
 
-function describe(input: unknown): string {
+/** What a bad value is, for messages: `nothing`, `null`, `an array of 2`, `"text"`, `number 5`. */
+export function describe(input: unknown): string {
   if (input === undefined) return 'nothing';
   if (input === null) return 'null';
   if (Array.isArray(input)) return `an array of ${input.length}`;

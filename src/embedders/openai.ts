@@ -58,10 +58,31 @@ function statusCode(status: number): ErrorCode {
   return 'VALIDATION';
 }
 
-const tuningSchema = v.object({
-  batchSize: v.optional(positiveInt),
-  timeoutMs: v.optional(timeoutSchema),
-});
+const httpUrl = v.pipe(
+  v.string('expected a URL'),
+  v.check((url) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(url).protocol);
+    } catch {
+      return false;
+    }
+  }, 'expected an http(s) URL such as http://localhost:11434/v1'),
+);
+
+const tuningSchema = v.strictObject(
+  {
+    url: v.optional(httpUrl),
+    model: v.optional(v.unknown()),
+    dims: v.optional(v.unknown()),
+    apiKey: v.optional(v.string('expected a string')),
+    id: v.optional(v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty id'))),
+    batchSize: v.optional(positiveInt),
+    timeoutMs: v.optional(timeoutSchema),
+    signal: v.optional(v.instance(AbortSignal, 'expected an AbortSignal')),
+    fetch: v.optional(v.function('expected a function')),
+  },
+  'expected an options object with model, dims, url, apiKey, id, batchSize, timeoutMs, signal or fetch',
+);
 
 interface EmbeddingsResponse {
   data?: Array<{ embedding?: number[]; index?: number }>;
@@ -77,6 +98,7 @@ interface EmbeddingsResponse {
  * const mem = await createMemory({ embedder });
  */
 export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
+  const tuning = parse(tuningSchema, options, 'openAIEmbedder');
   const { model } = options;
   if (typeof model !== 'string' || model.length === 0) {
     throw new EngramError('VALIDATION', 'openAIEmbedder.model: expected a model name', {
@@ -94,7 +116,6 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
   }
   const base = (options.url ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
   const endpoint = base.endsWith('/embeddings') ? base : `${base}/embeddings`;
-  const tuning = parse(tuningSchema, options, 'openAIEmbedder');
   const batchSize = tuning.batchSize ?? 256;
   const timeoutMs = tuning.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));

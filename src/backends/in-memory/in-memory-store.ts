@@ -26,6 +26,7 @@ import type {
 import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { type ApproximateKit, loadApproximate, VectorSpace } from '../../core/vector/vector-space.js';
+import { checkStoreOptions, parsedElsewhere } from '../store-options.js';
 import { InvertedIndex } from './inverted-index.js';
 import { collectIn, expiredIn } from './maintenance.js';
 import { SortedIds } from './sorted-ids.js';
@@ -121,6 +122,7 @@ export class InMemoryStore implements MemoryStore {
   private approximateLoad: Promise<void> | undefined;
 
   constructor(options: InMemoryStoreOptions = {}) {
+    checkStoreOptions(options, { vectors: parsedElsewhere }, 'InMemoryStore');
     this.vectorOptions = parseVectorOptions(options.vectors);
   }
 

@@ -1,4 +1,5 @@
 import type { IDBPTransaction } from 'idb';
+import * as v from 'valibot';
 import { EngramError, storageError, validationError } from '../../core/errors.js';
 import { isExpired, isValidAt } from '../../core/filter.js';
 import { mergeBatch } from '../../core/merge.js';
@@ -24,6 +25,7 @@ import type {
 } from '../../core/store-contract.js';
 import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions } from '../../core/vector/vector-options.js';
+import { checkStoreOptions, optionalDelay, optionalFunction, parsedElsewhere } from '../store-options.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
 import { countMemories, storeCounts } from './counts.js';
@@ -61,6 +63,18 @@ import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transa
 type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
 const ignore = () => undefined;
+
+const INDEXEDDB_OPTIONS = {
+  name: parsedElsewhere,
+  textGroupSize: parsedElsewhere,
+  vectors: parsedElsewhere,
+  blockedTimeoutMs: optionalDelay,
+  durability: v.optional(
+    v.picklist(['default', 'strict', 'relaxed'], "expected 'default', 'strict' or 'relaxed'"),
+  ),
+  persist: v.optional(v.boolean('expected true or false')),
+  onEvicted: optionalFunction,
+};
 
 /**
  * A persistent store on IndexedDB (through `idb`): records, a graph, an inverted index kept up to
@@ -110,6 +124,7 @@ export class IndexedDBStore implements MemoryStore {
     if (typeof options?.name !== 'string' || options.name.length === 0) {
       throw validationError('name', 'a non-empty database name');
     }
+    checkStoreOptions(options, INDEXEDDB_OPTIONS, 'IndexedDBStore');
     this.name = options.name;
     this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
     this.durability = options.durability ?? 'default';

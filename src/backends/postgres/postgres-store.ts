@@ -1,3 +1,4 @@
+import { validationError } from '../../core/errors.js';
 import type { MemoryFilter } from '../../core/filter.js';
 import type {
   ApplyResult,
@@ -7,11 +8,13 @@ import type {
   TextStats,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { describe } from '../../core/validate.js';
 import { postgresDialect } from '../sql/dialect.js';
 import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
 import { readSearchPostings } from '../sql/posting-reads.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { refreshUnitVectors } from '../sql/vector-columns.js';
+import { checkStoreOptions, parsedElsewhere } from '../store-options.js';
 import type { PostgresDriver } from './driver.js';
 import { type PostgresVectorOptions, PostgresVectors, parsePostgresVectors } from './vectors.js';
 
@@ -45,6 +48,11 @@ export class PostgresStore extends SqlStore {
     options: PostgresStoreOptions = {},
   ) {
     super(postgresDialect);
+    if (typeof db?.transaction !== 'function' || typeof db.all !== 'function') {
+      const got = typeof db === 'string' ? 'a string (a URL? pass postgresJs(url))' : describe(db);
+      throw validationError('PostgresStore.db', 'a driver: postgresJs(url) or pglite(dir)', got);
+    }
+    checkStoreOptions(options, { vectors: parsedElsewhere }, 'PostgresStore');
     this.kind = db.name ?? 'postgres';
     this.capabilities = { persistent: db.persistent, shared: true };
     this.vectorSearch = new PostgresVectors(postgresDialect, parsePostgresVectors(options.vectors));

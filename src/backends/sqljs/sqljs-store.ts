@@ -1,4 +1,5 @@
 import type { SqlJsStatic } from 'sql.js';
+import * as v from 'valibot';
 import { storageError } from '../../core/errors.js';
 import { importPeer } from '../../core/optional-peer.js';
 import type { DocPostingList, StoreCapabilities, TextPosting } from '../../core/store-contract.js';
@@ -6,10 +7,33 @@ import { sqliteDialect } from '../sql/dialect.js';
 import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
 import { PostingTails } from '../sql/posting-tails.js';
 import { SqlStore } from '../sql/sql-store.js';
+import { checkStoreOptions, optionalDelay, optionalFunction } from '../store-options.js';
 import { DebouncedSave } from './debounced-save.js';
 import { filePersistence } from './file-persistence.js';
 import type { SqlJsPersistence } from './persistence.js';
 import { SqlJsExecutor } from './sqljs-executor.js';
+
+const SQLJS_OPTIONS = {
+  persist: v.optional(
+    v.union(
+      [
+        v.pipe(v.string(), v.minLength(1, 'expected a non-empty file path')),
+        v.looseObject({ load: v.function(), save: v.function(), lock: v.optional(v.function()) }),
+      ],
+      'expected a file path, or an object with load() and save() (indexedDBPersistence(key))',
+    ),
+  ),
+  sqlJs: v.optional(
+    v.union(
+      [v.object({ Database: v.function() }), v.promise()],
+      'expected an initialised sql.js module or its promise',
+    ),
+  ),
+  locateFile: optionalFunction,
+  saveDelayMs: optionalDelay,
+  saveMaxDelayMs: optionalDelay,
+  onSaveError: optionalFunction,
+};
 
 export interface SqlJsStoreOptions {
   /** Where the database file lives between runs; a string is a file path (Node). Without it, nothing persists. */
@@ -45,6 +69,7 @@ export class SqlJsStore extends SqlStore {
 
   constructor(private readonly options: SqlJsStoreOptions = {}) {
     super(sqliteDialect);
+    checkStoreOptions(options, SQLJS_OPTIONS, 'SqlJsStore');
     const { persist } = options;
     this.persistence = typeof persist === 'string' ? filePersistence(persist) : persist;
     this.capabilities = {
