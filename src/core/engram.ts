@@ -569,11 +569,20 @@ export class Engram {
       const stamp = this.clock.tick();
       return createMemoryWrite(this.namespace, id, input, stamp, hlcToIso(stamp));
     });
+    // Ids the caller gave are checked again inside the store's transaction: another process on the same
+    // database (two edges on one Postgres) may have taken one since the check above.
+    const given = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
     const result = await this.write(
-      { memories: writes },
+      given.length > 0 ? { memories: writes, newIds: given } : { memories: writes },
       'add',
       writes.map((w) => w.id),
-    );
+    ).catch(async (error: unknown) => {
+      if (!(error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'newIds'))
+        throw error;
+      // Told as the check above tells it, now that the other writer's record is there to name.
+      await assertIdsFree(this.store, this.namespace, inputs, where);
+      throw error;
+    });
     this.embeddings?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));
     return result.memories.map((r) => r.memory);
   }

@@ -1,3 +1,4 @@
+import { EngramError } from './errors.js';
 import { isExpired } from './filter.js';
 import { hlcToIso } from './hlc.js';
 import type { Json } from './model.js';
@@ -187,6 +188,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     ...linkWrites.flatMap((w) => (w.create ? [w.create.from, w.create.to] : [])),
   ]);
   const linkIds = unique([
+    ...(batch.newIds ?? []),
     ...linkWrites.map((w) => w.id),
     ...tombstones.filter((t) => t.entity === 'link').map((t) => t.id),
   ]);
@@ -196,6 +198,20 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     tx.readLinks(linkIds),
     tx.readTombstones(unique([...memoryIds, ...linkIds])),
   ]);
+  for (const id of batch.newIds ?? []) {
+    const taken = memories.has(id)
+      ? 'a memory'
+      : links.has(id)
+        ? 'a link'
+        : dead.has(id)
+          ? 'a deleted record'
+          : '';
+    if (taken) {
+      throw new EngramError('CONFLICT', `newIds: id ${JSON.stringify(id)} is taken by ${taken}`, {
+        field: 'newIds',
+      });
+    }
+  }
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);

@@ -122,6 +122,13 @@ export interface WriteBatch {
    */
   clockCeiling?: string;
   /**
+   * Ids the batch creates that must be free: when a memory, a link or a tombstone holds one of them, the
+   * batch is refused whole (`CONFLICT`, field `newIds`) before anything is written. Checked inside the
+   * store's transaction (mergeBatch does it), so of two writers racing for one id — two processes on
+   * one Postgres — one wins and the other is told, rather than both merging into one record.
+   */
+  newIds?: string[];
+  /**
    * Records dropped for good, with no tombstone and no change-feed entry (docs/lifecycle.md, "Purge and
    * collection"): `memories` with their links, and `links`. With `expiredAt`, a memory is dropped only
    * if it is still expired at that instant (a write that extended it meanwhile keeps it). Nothing syncs:

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { MemoryWrite } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -20,6 +22,32 @@ export function crudCases(ctx: SuiteContext): void {
       expect(m.updatedAt).toBe(m.createdAt);
       expect(m.embedding).toBeUndefined();
       expect(m.importance).toBeUndefined();
+    });
+
+    it('a batch naming newIds is refused whole when one is taken, inside the store (newIds)', async (test) => {
+      // A RemoteStore pushes through sync, which merges: the edge's own store makes this check.
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const [kept, gone] = await mem.addMany([{ content: 'first' }, { content: 'gone' }]);
+      await mem.remove(gone!.id);
+      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
+      const create = (id: string): MemoryWrite => ({
+        id,
+        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
+        values: { content: `taken by ${id}`, kind: 'note', tags: [], metadata: {} },
+        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+      });
+      for (const taken of [kept!.id, gone!.id]) {
+        const error = await ctx
+          .store()
+          .apply(mem.namespace, { memories: [create('fresh'), create(taken)], newIds: ['fresh', taken] })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONFLICT', field: 'newIds' });
+      }
+      expect((await mem.get(kept!.id))?.content).toBe('first');
+      expect(await mem.get('fresh')).toBeNull();
+      await ctx.store().apply(mem.namespace, { memories: [create('fresh')], newIds: ['fresh'] });
+      expect((await mem.get('fresh'))?.content).toBe('taken by fresh');
     });
 
     it('round-trips every field through get', async () => {

@@ -93,4 +93,38 @@ if (!url) {
       await store.close();
     }, 60_000);
   });
+  describe('two edges on one Postgres', () => {
+    it('of two POSTs racing for one id, one creates it and the other is told CONFLICT', async () => {
+      const token = await mintToken({ secret: 's', ns: ['race'] });
+      const edges = [0, 1].map(() => {
+        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
+        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
+      });
+      const post = (edge: number, body: unknown) =>
+        edges[edge]!.app.request('/v1/ns/race/memories', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      for (let round = 0; round < 12; round++) {
+        const id = `same-${round}`;
+        const answers = await Promise.all([
+          post(0, { id, content: `from edge 0, round ${round}` }),
+          post(1, { id, content: `from edge 1, round ${round}` }),
+        ]);
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses, `round ${round}`).toEqual([201, 409]);
+        const winner = answers.findIndex((a) => a.status === 201);
+        const loser = (await answers[1 - winner]!.json()) as { error: { code: string; field: string } };
+        expect(loser.error).toMatchObject({ code: 'CONFLICT', field: 'add.id' });
+        const stored = await edges[0]!.app.request(`/v1/ns/race/memories/${id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(((await stored.json()) as { content: string }).content).toBe(
+          `from edge ${winner}, round ${round}`,
+        );
+      }
+      for (const edge of edges) await edge.store.close();
+    });
+  });
 }
