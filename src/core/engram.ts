@@ -747,7 +747,22 @@ export class Engram {
     if (fromId === toId) {
       throw validationError('link.to', 'a memory other than link.from');
     }
-    await this.requireLivePair([fromId, 'link.from'], [toId, 'link.to']);
+    // One link per (from, to, type): calls at once are queued in call order, and a link another process
+    // made meanwhile is found by the store's own check (newIds), after which this one updates it.
+    return this.checked(async () => {
+      await this.requireLivePair([fromId, 'link.from'], [toId, 'link.to']);
+      try {
+        return await this.putLink(fromId, toId, type, parsed);
+      } catch (error) {
+        if (!(error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'newIds'))
+          throw error;
+        return this.putLink(fromId, toId, type, parsed);
+      }
+    });
+  }
+
+  /** link()'s write: creates the link, or updates the one of the same memories and type. */
+  private async putLink(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
     const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(
       (r) => r.link.to === toId,
     );
@@ -771,7 +786,11 @@ export class Engram {
           },
           stamp,
         );
-    const result = await this.write({ links: [write] }, 'link', [write.id]);
+    const result = await this.write(
+      existing ? { links: [write] } : { links: [write], newIds: [write.id] },
+      'link',
+      [write.id],
+    );
     const link = result.links[0];
     if (!link)
       throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', {

@@ -198,20 +198,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     tx.readLinks(linkIds),
     tx.readTombstones(unique([...memoryIds, ...linkIds])),
   ]);
-  for (const id of batch.newIds ?? []) {
-    const taken = memories.has(id)
-      ? 'a memory'
-      : links.has(id)
-        ? 'a link'
-        : dead.has(id)
-          ? 'a deleted record'
-          : '';
-    if (taken) {
-      throw new EngramError('CONFLICT', `newIds: id ${JSON.stringify(id)} is taken by ${taken}`, {
-        field: 'newIds',
-      });
-    }
-  }
+  await assertNewIdsFree(tx, batch, memories, links, dead);
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
@@ -286,6 +273,47 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/**
+ * `WriteBatch.newIds`: each must be free (no memory, link or tombstone holds it), and a new link must be
+ * the only one of its memories and type (`link` updates that one instead). Throws before anything is
+ * written, inside the store's transaction, so that a writer racing another process for the id or the
+ * link is told rather than merged.
+ */
+async function assertNewIdsFree(
+  tx: StoreTransaction,
+  batch: WriteBatch,
+  memories: ReadonlyMap<string, unknown>,
+  links: ReadonlyMap<string, unknown>,
+  dead: ReadonlyMap<string, unknown>,
+): Promise<void> {
+  if (!batch.newIds?.length) return;
+  const conflict = (message: string) =>
+    new EngramError('CONFLICT', `newIds: ${message}`, { field: 'newIds' });
+  for (const id of batch.newIds) {
+    const taken = memories.has(id)
+      ? 'a memory'
+      : links.has(id)
+        ? 'a link'
+        : dead.has(id)
+          ? 'a deleted record'
+          : '';
+    if (taken) throw conflict(`id ${JSON.stringify(id)} is taken by ${taken}`);
+  }
+  const fresh = new Set(batch.newIds);
+  const created = (batch.links ?? []).flatMap((w) =>
+    w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
+  );
+  if (created.length === 0) return;
+  const touching = await tx.readLinksTouching(unique(created.map((c) => c.from)));
+  for (const c of created) {
+    const twin = touching.find(
+      ({ link }) => link.id !== c.id && link.from === c.from && link.to === c.to && link.type === c.type,
+    );
+    if (twin)
+      throw conflict(`a ${JSON.stringify(c.type)} link from ${c.from} to ${c.to} exists (${twin.link.id})`);
+  }
 }
 
 /**

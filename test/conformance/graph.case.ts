@@ -52,6 +52,19 @@ export function graphCases(ctx: SuiteContext): void {
       expect(await mem.links(a!.id)).toHaveLength(1);
     });
 
+    it('linking the same pair and type twice at once makes one link', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const both = await Promise.all([
+        mem.link(a!.id, b!.id, 'rel', { weight: 0.5 }),
+        mem.link(a!.id, b!.id, 'rel', { weight: 2 }),
+      ]);
+      expect(both[1].id).toBe(both[0].id);
+      const links = await mem.links(a!.id);
+      expect(links).toHaveLength(1);
+      expect(links[0]!.weight).toBe(2);
+    });
+
     it('links filter by direction and type', async () => {
       const mem = await ctx.memory();
       await diamond(mem);

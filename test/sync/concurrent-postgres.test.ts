@@ -124,6 +124,30 @@ if (!url) {
           `from edge ${winner}, round ${round}`,
         );
       }
+      // Two edges linking the same memories with the same type at once: one link, both answers name it.
+      await post(0, { id: 'from', content: 'from' });
+      await post(0, { id: 'to', content: 'to' });
+      const link = (edge: number, weight: number) =>
+        edges[edge]!.app.request('/v1/ns/race/links', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ from: 'from', to: 'to', type: `rel-${weight}`, weight }),
+        });
+      for (let round = 0; round < 8; round++) {
+        const answers = await Promise.all([link(0, round), link(1, round)]);
+        expect(answers.map((a) => a.status)).toEqual([201, 201]);
+        const [one, two] = (await Promise.all(answers.map((a) => a.json()))) as Array<{ id: string }>;
+        expect(two!.id, `round ${round}`).toBe(one!.id);
+      }
+      const all = await edges[1]!.app.request('/v1/ns/race/memories/from/links', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect((await all.json()) as { items?: unknown[] } | unknown[] as unknown).toSatisfy(
+        (body: unknown) => {
+          const items = Array.isArray(body) ? body : (body as { items: unknown[] }).items;
+          return items.length === 8;
+        },
+      );
       for (const edge of edges) await edge.store.close();
     });
   });
