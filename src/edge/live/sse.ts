@@ -23,6 +23,12 @@ export interface SseStreamOptions {
   signal?: AbortSignal;
   /** Called once when the stream ends, for whatever reason. */
   onClose?: () => void;
+  /**
+   * Bytes the client may leave unread before the stream ends (default 64 KiB): a client that stops
+   * reading but keeps its connection would otherwise make the server hold every event for it. The
+   * client reconnects with its Last-Event-ID and is caught up by one event.
+   */
+  maxBufferedBytes?: number;
 }
 
 export const SSE_HEADERS = {
@@ -77,7 +83,10 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
       controller.enqueue(encoder.encode(text));
     } catch {
       end();
+      return;
     }
+    // More than the high-water mark unread: the client is not reading.
+    if ((controller.desiredSize ?? 0) < 0) end();
   };
   const expireAt = (at: number) => {
     // Re-armed rather than trusted: a timer may fire a little early, and a far `exp` needs several.
@@ -89,20 +98,23 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
     send(EXPIRED_EVENT);
     end();
   };
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-      if (options.signal?.aborted) {
-        end();
-        return;
-      }
-      options.signal?.addEventListener('abort', end);
-      send(`retry: ${options.retryMs ?? 2000}\nevent: ready\ndata: {}\n\n`);
-      if (options.catchUp !== undefined) send(changeEvent(options.catchUp));
-      unsubscribe = options.subscribe((seq) => send(changeEvent(seq)));
-      heartbeat = setInterval(() => send(': ping\n\n'), options.heartbeatMs ?? 15_000);
-      if (options.expiresAt !== undefined) expireAt(options.expiresAt);
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        if (options.signal?.aborted) {
+          end();
+          return;
+        }
+        options.signal?.addEventListener('abort', end);
+        send(`retry: ${options.retryMs ?? 2000}\nevent: ready\ndata: {}\n\n`);
+        if (options.catchUp !== undefined) send(changeEvent(options.catchUp));
+        unsubscribe = options.subscribe((seq) => send(changeEvent(seq)));
+        heartbeat = setInterval(() => send(': ping\n\n'), options.heartbeatMs ?? 15_000);
+        if (options.expiresAt !== undefined) expireAt(options.expiresAt);
+      },
+      cancel: end,
     },
-    cancel: end,
-  });
+    { highWaterMark: options.maxBufferedBytes ?? 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
 }
