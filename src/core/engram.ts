@@ -413,7 +413,7 @@ export class Engram {
         { field: 'supersede.input.validFrom' },
       );
     }
-    await assertIdsFree(this.store, this.namespace, [parsed], 'supersede.input');
+    await assertIdsFree(this.store, this.namespace, [parsed], 'supersede.input', this.now());
     this.observe(old);
     const id = parsed.id ?? uuidv7(this.now());
     const stamp = this.clock.tick();
@@ -563,7 +563,7 @@ export class Engram {
     for (const [i, input] of inputs.entries()) {
       assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
     }
-    await assertIdsFree(this.store, this.namespace, inputs, where);
+    await assertIdsFree(this.store, this.namespace, inputs, where, this.now());
     const writes = inputs.map((input) => {
       const id = input.id ?? uuidv7(this.now());
       const stamp = this.clock.tick();
@@ -580,7 +580,7 @@ export class Engram {
       if (!(error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'newIds'))
         throw error;
       // Told as the check above tells it, now that the other writer's record is there to name.
-      await assertIdsFree(this.store, this.namespace, inputs, where);
+      await assertIdsFree(this.store, this.namespace, inputs, where, this.now());
       throw error;
     });
     this.embeddings?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));

@@ -11,6 +11,7 @@ export async function assertIdsFree(
   namespace: string,
   inputs: readonly MemoryInput[],
   where: string,
+  now = Date.now(),
 ): Promise<void> {
   const seen = new Set<string>();
   inputs.forEach((input, i) => {
@@ -31,8 +32,15 @@ export async function assertIdsFree(
     store.getLinks(namespace, ids),
     store.getTombstones(namespace, ids),
   ]);
-  const reason = existing[0]
-    ? `a memory with id ${JSON.stringify(existing[0].memory.id)} already exists`
+  const found = existing[0]?.memory;
+  // An expired memory is hidden from reads until maintenance purges it, but its id stays taken: say so,
+  // or the caller sees get() answer null and add() answer "exists".
+  const expired =
+    found?.expiresAt !== undefined && Date.parse(found.expiresAt) <= now
+      ? ` (it expired at ${found.expiresAt} and is hidden; ids are never reused)`
+      : '';
+  const reason = found
+    ? `a memory with id ${JSON.stringify(found.id)} already exists${expired}`
     : links[0]
       ? `id ${JSON.stringify(links[0].link.id)} is a link in this namespace (memories and links share ids)`
       : dead[0]

@@ -284,6 +284,16 @@ export function lifecycleCases(ctx: SuiteContext): void {
       expect(await mem.count({ since: iso(clock.now() + 1) })).toBe(0);
     });
 
+    it('adding the id of an expired memory not yet purged says it expired, not just that it exists', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      await mem.add({ id: 'brief', content: 'brief', expiresAt: iso(clock.now() + 100) });
+      clock.advance(200);
+      expect(await mem.get('brief')).toBeNull();
+      const error = await expectError(mem.add({ id: 'brief', content: 'again' }), 'CONFLICT', 'add.id');
+      expect(error.message).toMatch(/expired at .* hidden/);
+    });
+
     it('stats counts stored records and tombstones', async () => {
       const mem = await ctx.memory();
       const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
