@@ -6,15 +6,13 @@ import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError, validationError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
-import { settleLanguage } from './language.js';
+import { CLIENT_ID_META as CLIENT_ID_KEY, settleLanguage } from './language.js';
 import { maintenanceOptions } from './maintenance.js';
 import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './text/index.js';
 import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
-
-const CLIENT_ID_KEY = 'clientId';
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
@@ -58,7 +56,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   const maintenance = maintenanceOptions(options.maintenance);
   await store.open();
   // A failure from here on leaves the store open, as the caller gave it: retry with it, or close it.
-  const language = await openLanguage(store, namespace, requested, options.language !== undefined);
+  const language = await openLanguage(store, namespace, requested);
   const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
   const clientId = typeof stored === 'string' ? stored : randomHex(8);
   if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
@@ -110,15 +108,8 @@ export function assertCreateOptions(options: unknown): void {
  * The namespace's language, loaded and held to (settleLanguage). A RemoteStore's namespace lives on the
  * edge: the store sends the language there at once (a meta-only apply), and the edge settles it.
  */
-async function openLanguage(
-  store: MemoryStore,
-  namespace: string,
-  language: Language,
-  named: boolean,
-): Promise<Language> {
-  // A language asked for by name is recorded even when English: an import's language line then leaves it.
-  if (store.kind !== 'remote')
-    return settleLanguage(store, namespace, language, 'language', undefined, named);
+async function openLanguage(store: MemoryStore, namespace: string, language: Language): Promise<Language> {
+  if (store.kind !== 'remote') return settleLanguage(store, namespace, language);
   await loadLanguage(language);
   await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
   return language;

@@ -581,7 +581,8 @@ export class Engram {
         throw error;
       // Told as the check above tells it, now that the other writer's record is there to name.
       await assertIdsFree(this.store, this.namespace, inputs, where, this.now());
-      throw error;
+      const field = where === 'add' ? 'add.id' : `${where}.id`;
+      throw new EngramError('CONFLICT', `${field}: ${error.message.replace(/^newIds: /, '')}`, { field });
     });
     this.embeddings?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));
     return result.memories.map((r) => r.memory);

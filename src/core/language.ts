@@ -8,8 +8,7 @@ import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './tex
  * fixed when the namespace gets its first memory: recorded (in meta) if the namespace has none and is
  * empty; otherwise `language` must be the recorded one, English for a namespace indexed without one.
  * Throws VALIDATION naming both languages on a mismatch. The language is loaded on return. `storedRead`:
- * the namespace's `language` meta, when already being read. `recordEnglish`: record English too (asked
- * for by name), so that an import's language line does not override it (adoptLanguage).
+ * the namespace's `language` meta, when already being read.
  */
 export async function settleLanguage(
   store: MemoryStore,
@@ -17,16 +16,8 @@ export async function settleLanguage(
   requested: unknown,
   field = 'language',
   storedRead?: Promise<Json | undefined>,
-  recordEnglish = false,
 ): Promise<Language> {
-  const { language, record } = await resolveLanguage(
-    store,
-    namespace,
-    requested,
-    field,
-    storedRead,
-    recordEnglish,
-  );
+  const { language, record } = await resolveLanguage(store, namespace, requested, field, storedRead);
   if (record) await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
   return language;
 }
@@ -41,14 +32,13 @@ export async function resolveLanguage(
   requested: unknown,
   field = 'language',
   storedRead?: Promise<Json | undefined>,
-  recordEnglish = false,
 ): Promise<{ language: Language; record: boolean }> {
   const language = parseLanguage(requested, field);
   await loadLanguage(language);
   const stored = await (storedRead ?? store.getMeta(namespace, LANGUAGE_META));
   if (stored === undefined || stored === null) {
     if (language === 'english' || !(await hasIndexedText(store, namespace))) {
-      return { language, record: language !== 'english' || recordEnglish };
+      return { language, record: language !== 'english' };
     }
   }
   const current = stored === undefined || stored === null ? 'english' : String(stored);
@@ -65,11 +55,16 @@ async function hasIndexedText(store: MemoryStore, namespace: string): Promise<bo
   return (await store.changes(namespace, 0, 1)).length > 0;
 }
 
+/** The namespace meta key holding the client id of the façade that opened it (createMemory). */
+export const CLIENT_ID_META = 'clientId';
+
 /**
  * An import's or a migration's language line: the dump's namespace was indexed in `requested`. The target
- * takes it when its namespace has no language yet and no indexed memory (the rule createMemory and sync
- * follow); a namespace that has either keeps its own, so importing into a namespace opened with another
- * language is how a namespace changes language. Returns the language the target indexes in.
+ * takes it when its namespace has no language yet, no indexed memory and was never opened with
+ * createMemory (whose façade holds the language it was opened with, English by default, and must search
+ * in the language the namespace is indexed in); any other namespace keeps its own, so importing into a
+ * namespace opened with another language is how a namespace changes language. Returns the language the
+ * target indexes in.
  */
 export async function adoptLanguage(
   store: MemoryStore,
@@ -81,7 +76,9 @@ export async function adoptLanguage(
   await loadLanguage(language);
   const stored = await store.getMeta(namespace, LANGUAGE_META);
   if (stored !== undefined && stored !== null) return String(stored) as Language;
-  if (language === 'english' || (await hasIndexedText(store, namespace))) return 'english';
+  if (language === 'english') return 'english';
+  const opened = await store.getMeta(namespace, CLIENT_ID_META);
+  if ((opened !== undefined && opened !== null) || (await hasIndexedText(store, namespace))) return 'english';
   await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
   return language;
 }

@@ -186,11 +186,12 @@ describe('languages', () => {
     const plain = new InMemoryStore();
     await importEntries(plain, entries);
     expect(await plain.getMeta('notes', LANGUAGE_META)).toBe('german');
-    // ...and into one opened with English by name, they are indexed in English.
-    const named = new InMemoryStore();
-    const english = await createMemory({ store: named, namespace: 'notes', language: 'english' });
-    await importEntries(named, entries);
-    expect(await named.getMeta('notes', LANGUAGE_META)).toBe('english');
+    // ...and into one a façade has opened (English, by default), in the façade's language, which it
+    // searches in.
+    const opened = new InMemoryStore();
+    const english = await createMemory({ store: opened, namespace: 'notes' });
+    await importEntries(opened, entries);
+    expect(await opened.getMeta('notes', LANGUAGE_META)).toBeUndefined();
     expect(await english.search('Haus')).toEqual([]);
     expect((await english.search('Häuser')).map((h) => h.memory.id)).toEqual([id]);
   });

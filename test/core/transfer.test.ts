@@ -289,6 +289,14 @@ describe('export / import / migrate', () => {
       ).rejects.toMatchObject({
         field: 'language',
       });
+      // A namespace a façade has opened searches in its language: it keeps it (English here).
+      const opened = new InMemoryStore();
+      const mem = await createMemory({ store: opened, namespace: 'kunde' });
+      await importJsonl(opened, await lines(await german()));
+      expect(await opened.getMeta('kunde', 'language')).toBeUndefined();
+      expect((await mem.search('Kinder')).map((hit) => hit.memory.content)).toEqual([
+        'Die Kinder spielten im Garten',
+      ]);
       // A namespace holding memories indexed without a language stays English.
       const english = new InMemoryStore();
       await (await createMemory({ store: english, namespace: 'kunde' })).add({ content: 'Kinder' });
