@@ -114,6 +114,7 @@ export class KnowledgeGraph {
         assertStorable(r.relationType, `The type of ${where}`);
       }
       const nodes = await this.nodes();
+      assertRelationsFit(relations, nodes);
       const created: Relation[] = [];
       for (const relation of relations) {
         const from = await this.nodeFor(nodes, relation.from);
@@ -427,6 +428,55 @@ function assertFits(entity: Entity, extras: Extras): void {
   throw new Error(
     `Entity ${JSON.stringify(entity.name)} would hold more than 64 KiB of text (name, type and observations), the most one Engram memory keeps; nothing was written. Delete observations or split the entity.`,
   );
+}
+
+/**
+ * Everything a createRelations call will write, checked against Engram's 64 KiB limits before any of it
+ * is: a bare name's memory (its name is its text), a link's metadata (the exact relation type), and an
+ * entity's metadata grown by its relations to itself. A call that fails writes nothing.
+ */
+function assertRelationsFit(relations: Relation[], nodes: ReadonlyMap<string, Node>): void {
+  const selfTypes = new Map<string, string[]>();
+  for (const r of relations) {
+    const where = `Relation ${JSON.stringify(r.from.slice(0, 80))} -> ${JSON.stringify(r.to.slice(0, 80))}`;
+    for (const name of [r.from, r.to]) {
+      if (nodes.has(name)) continue;
+      if (!fitsUtf8(name, LIMITS.contentBytes) || !fitsUtf8(JSON.stringify({ name }), LIMITS.metadataBytes)) {
+        throw new Error(
+          `${where} names an entity of more than 64 KiB, the most one Engram memory keeps; nothing was written`,
+        );
+      }
+    }
+    if (r.from !== r.to) {
+      if (!fitsUtf8(JSON.stringify({ relationType: r.relationType }), LIMITS.metadataBytes)) {
+        throw new Error(
+          `${where} has a relation type of more than 64 KiB, the most Engram keeps with a link; nothing was written`,
+        );
+      }
+      continue;
+    }
+    const types = selfTypes.get(r.from) ?? [];
+    if (!types.includes(r.relationType)) types.push(r.relationType);
+    selfTypes.set(r.from, types);
+  }
+  for (const [name, types] of selfTypes) {
+    const memory = nodes.get(name)?.memory;
+    const extras = memory ? extrasOf(memory) : NO_EXTRAS;
+    const added = types.filter((t) => !extras.selfRelations.includes(t));
+    // A made-up instant stands for each one the write will stamp: all have the same length.
+    const stamp = new Date(0).toISOString();
+    const grown = {
+      ...extras,
+      selfRelations: [...extras.selfRelations, ...added],
+      selfRelationsAt: [...extras.selfRelationsAt, ...added.map(() => stamp)],
+    };
+    const metadata = memory ? withExtras(memory, grown) : { name, ...extrasMetadata(grown) };
+    if (!fitsUtf8(JSON.stringify(metadata), LIMITS.metadataBytes)) {
+      throw new Error(
+        `Entity ${JSON.stringify(name.slice(0, 80))} would hold more than 64 KiB with its relations to itself, the most one Engram memory keeps; nothing was written`,
+      );
+    }
+  }
 }
 
 /** True for the first entity of its name in `entities` (the reference keeps later ones too; see docs/agents.md). */

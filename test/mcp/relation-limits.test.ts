@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
+
+const big = 'x'.repeat(70_000);
+
+async function graphWithTwo() {
+  const mem = await createMemory({ store: new InMemoryStore() });
+  const graph = new KnowledgeGraph(mem);
+  await graph.createEntities([
+    { name: 'A', entityType: 'person', observations: [] },
+    { name: 'B', entityType: 'person', observations: [] },
+  ]);
+  return graph;
+}
+
+describe('create_relations checks everything before writing anything', () => {
+  it('a relation too large for Engram, after good ones, leaves the graph as it was', async () => {
+    const calls = [
+      [
+        { from: 'A', to: 'B', relationType: 'knows' },
+        { from: 'A', to: big, relationType: 'knows' },
+      ],
+      [
+        { from: 'B', to: 'A', relationType: 'likes' },
+        { from: 'A', to: 'B', relationType: big },
+      ],
+      [
+        { from: 'B', to: 'B', relationType: 'self1' },
+        { from: 'A', to: 'A', relationType: big },
+      ],
+      [
+        { from: 'B', to: 'B', relationType: 'self1' },
+        ...Array.from({ length: 20 }, (_, i) => ({
+          from: 'B',
+          to: 'B',
+          relationType: `${i}${'y'.repeat(4000)}`,
+        })),
+      ],
+    ];
+    for (const relations of calls) {
+      const graph = await graphWithTwo();
+      const before = await graph.readGraph();
+      await expect(graph.createRelations(relations)).rejects.toThrow(/64 KiB.*nothing was written/);
+      expect(await graph.readGraph()).toEqual(before);
+    }
+  });
+
+  it('relations that fit are all written', async () => {
+    const graph = await graphWithTwo();
+    const relations = [
+      { from: 'A', to: 'B', relationType: 'knows' },
+      { from: 'B', to: 'B', relationType: 'self' },
+      { from: 'A', to: 'C', relationType: 'y'.repeat(4000) },
+    ];
+    expect(await graph.createRelations(relations)).toEqual(relations);
+    expect((await graph.readGraph()).relations).toHaveLength(3);
+  });
+});
