@@ -35,7 +35,9 @@ function walk(value: unknown, tokens: string[], at: number): string[] {
     if (value === null || typeof value !== 'object') return [];
     for (const field of token.slice(1, -1).split(',')) {
       const found = follow(value, splitPath(field.trim()));
-      if (found !== undefined) out.push(...leafText(found));
+      // LangGraph's reader gives a null field inside braces as the text "null" (a leaf null: none).
+      if (found === null) out.push('null');
+      else if (found !== undefined) out.push(...leafText(found));
     }
   } else if (token === '*') {
     if (value !== null && typeof value === 'object')
