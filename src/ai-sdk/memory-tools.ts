@@ -88,8 +88,9 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['content'],
         additionalProperties: false,
       }),
-      execute: ({ content, kind, tags }) =>
+      execute: (args) =>
         serial(async () => {
+          const { content, kind, tags } = argumentsOf(args, 'remember');
           // Checked here so that an error names the tool's field (`remember.content`), not `add`'s.
           const input = parse(memoryInputSchema, { content, kind, tags }, 'remember');
           return view(await mem.add(input));
@@ -113,9 +114,13 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['query'],
         additionalProperties: false,
       }),
-      execute: ({ query, limit, kind }) =>
+      execute: (input) =>
         serial(async () => {
+          const { query, limit, kind } = argumentsOf(input, 'recall');
           parse(querySchema, query, 'recall.query');
+          // Search answers a blank query with an error of its own field (`query`): this tool's is named.
+          if (query.trim() === '')
+            throw validationError('recall.query', 'words to look for', 'a blank query');
           checkRecallLimit(limit, 'recall.limit');
           parse(searchOptionsSchema, { kind }, 'recall');
           const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
@@ -131,8 +136,9 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         required: ['id'],
         additionalProperties: false,
       }),
-      execute: ({ id }) =>
+      execute: (input) =>
         serial(async () => {
+          const { id } = argumentsOf(input, 'forget');
           // A malformed id is an error the model can act on; a well-formed one naming nothing (made up, or
           // forgotten already) is `deleted: false`, as `mem.remove` answers: forgetting twice is harmless.
           parse(idSchema, id, 'forget.id');
@@ -140,4 +146,14 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
         }),
     }),
   };
+}
+
+/**
+ * A tool call's arguments: an object, as its input schema says. The AI SDK's `jsonSchema` does not
+ * validate, so a direct `execute(null)` or a model's bare string would otherwise fail as a TypeError.
+ */
+function argumentsOf<T>(input: T, tool: string): T {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return input;
+  const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+  throw validationError(tool, 'an object of arguments', got);
 }

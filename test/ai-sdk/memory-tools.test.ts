@@ -220,6 +220,20 @@ describe('memoryTools(mem) for the AI SDK', () => {
       code: 'VALIDATION',
       field: 'remember.content',
     });
+    // A blank query, and arguments that are no object (execute called directly, or a model's bare string).
+    for (const query of ['', '   ']) {
+      await expect(tools.recall.execute!({ query }, context)).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'recall.query',
+      });
+    }
+    for (const [name, tool] of Object.entries(tools)) {
+      for (const input of [null, 'likes tea', ['x']]) {
+        await expect(
+          (tool.execute as (input: unknown, context: unknown) => Promise<unknown>)(input, context),
+        ).rejects.toMatchObject({ code: 'VALIDATION', field: name });
+      }
+    }
     // Forgetting twice is harmless: the second call says nothing was deleted.
     const { id } = (await tools.remember.execute!({ content: 'likes tea' }, context)) as { id: string };
     expect(await tools.forget.execute!({ id }, context)).toEqual({ id, deleted: true });
