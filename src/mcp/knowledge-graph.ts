@@ -253,15 +253,18 @@ export class KnowledgeGraph {
         const name = nameOf(hit.memory);
         if (name !== undefined && !order.has(name)) order.set(name, order.size);
       }
-      for (const [name, node] of nodes) {
+      // Entities matched only as text (what the reference does alone) follow, in the reference's order:
+      // that of creation.
+      const listed = [...nodes.values()].sort((a, b) => compareListed(a.memory, b.memory));
+      for (const node of listed) {
         const e = node.entity;
-        if (!e || order.has(name)) continue;
+        if (!e || order.has(e.name)) continue;
         if (
           e.name.toLowerCase().includes(needle) ||
           e.entityType.toLowerCase().includes(needle) ||
           e.observations.some((o) => o.toLowerCase().includes(needle))
         )
-          order.set(name, order.size);
+          order.set(e.name, order.size);
       }
       const graph = await this.graphOf(nodes, (name) => order.has(name));
       graph.entities.sort((a, b) => order.get(a.name)! - order.get(b.name)!);

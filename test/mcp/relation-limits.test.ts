@@ -57,3 +57,19 @@ describe('create_relations checks everything before writing anything', () => {
     expect((await graph.readGraph()).relations).toHaveLength(3);
   });
 });
+
+describe('search_nodes', () => {
+  it('lists entities matched only as substrings in creation order, as the reference does', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const graph = new KnowledgeGraph(mem);
+    for (const name of ['xabcx1', 'xabcx2', 'xabcx3']) {
+      await graph.createEntities([{ name, entityType: 'thing', observations: [] }]);
+    }
+    expect((await graph.searchNodes('abc')).entities.map((e) => e.name)).toEqual([
+      'xabcx1',
+      'xabcx2',
+      'xabcx3',
+    ]);
+    expect((await graph.searchNodes('')).entities.map((e) => e.name)).toEqual(['xabcx1', 'xabcx2', 'xabcx3']);
+  });
+});
