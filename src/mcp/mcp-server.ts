@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Engram } from '../core/engram.js';
+import { EngramError } from '../core/errors.js';
 import { KnowledgeGraph } from './knowledge-graph.js';
 
 // The nine tools keep the reference server's names, titles, input and output schemas and results
@@ -22,6 +23,30 @@ const DoneShape = { success: z.boolean(), message: z.string() };
 const writes = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 const deletes = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false };
 const reads = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+/**
+ * Runs the façade call behind one of Engram's own tools, its errors naming the tool's argument
+ * (`remember.content`, `recall.query`, `forget.id`) rather than the façade method's (`add.content`).
+ */
+async function asTool<T>(tool: string, method: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof EngramError) || error.field === undefined) throw error;
+    const { field } = error;
+    const renamed =
+      field === method || field.startsWith(`${method}.`)
+        ? `${tool}${field.slice(method.length)}`
+        : field === 'query'
+          ? `${tool}.query`
+          : undefined;
+    if (renamed === undefined) throw error;
+    const message = error.message.startsWith(`${field}:`)
+      ? `${renamed}${error.message.slice(field.length)}`
+      : error.message;
+    throw new EngramError(error.code, message, { field: renamed, cause: error });
+  }
+}
 
 function json<T extends Record<string, unknown>>(shown: unknown, structured: T) {
   return {
@@ -304,7 +329,9 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
       annotations: writes,
     },
     async ({ content, kind, tags }) => {
-      const memory = memoryView(await graph.exclusive(() => mem.add({ content, kind, tags })));
+      const memory = memoryView(
+        await graph.exclusive(() => asTool('remember', 'add', () => mem.add({ content, kind, tags }))),
+      );
       return json(memory, { memory });
     },
   );
@@ -331,7 +358,9 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
     },
     async ({ query, limit, kind }) => {
       const mode = hybrid ? 'hybrid' : 'text';
-      const hits = await graph.exclusive(() => mem.search(query, { limit: limit ?? 10, kind, mode }));
+      const hits = await graph.exclusive(() =>
+        asTool('recall', 'search', () => mem.search(query, { limit: limit ?? 10, kind, mode })),
+      );
       const memories = hits.map((h) => ({ ...memoryView(h.memory), score: h.score }));
       return json(memories, { memories });
     },
@@ -347,7 +376,7 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
       annotations: deletes,
     },
     async ({ id }) => {
-      const deleted = await graph.exclusive(() => mem.remove(id));
+      const deleted = await graph.exclusive(() => asTool('forget', 'remove', () => mem.remove(id)));
       return json({ deleted }, { deleted });
     },
   );

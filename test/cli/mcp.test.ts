@@ -416,6 +416,17 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
       });
       const after = await call(ours, { name: 'recall', arguments: { query: 'coffee' } });
       expect(after.structured).toEqual({ memories: [] });
+      // Errors name the tool's own arguments.
+      for (const [name, args, field] of [
+        ['remember', { content: '' }, 'remember.content'],
+        ['remember', { content: 'x', tags: [''] }, 'remember.tags.0'],
+        ['recall', { query: 'x', kind: '' }, 'recall.kind'],
+        ['forget', { id: 'bad id!' }, 'forget.id'],
+      ] as const) {
+        const refused = await call(ours, { name, arguments: args });
+        expect(refused.isError, name).toBe(true);
+        expect(refused.text).toContain(`${field}:`);
+      }
     } finally {
       await ours.close();
     }
