@@ -3,33 +3,62 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { EngramError } from '../core/errors.js';
 
 /** Lines are written to the output in chunks of about this size: one write per line would crawl. */
 const CHUNK = 64 * 1024;
 
 /**
+ * The longest line read, in UTF-16 units: an export line holds one record (64 KiB of content, 64 KiB of
+ * metadata, an embedding, clocks), far below it. Past it the input is no Engram dump.
+ */
+export const MAX_LINE = 16 * 1024 * 1024;
+
+/**
  * The lines of a byte stream, pulled as the consumer asks for them: while an import batch is being
  * written, nothing more is read, so memory holds one chunk and one batch whatever the input's size.
- * A UTF-8 byte order mark and CRLF endings are accepted.
+ * A UTF-8 byte order mark and CRLF endings are accepted. Each chunk is searched for line ends once (a
+ * line spanning many chunks is joined once, not rescanned per chunk), and a line longer than
+ * `MAX_LINE` is refused, naming it, instead of being gathered whole.
  */
 export async function* readLines(
   input: AsyncIterable<Uint8Array | string>,
   onBytes?: (bytes: number) => void,
 ): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8');
-  let rest = '';
-  for await (const chunk of input) {
-    onBytes?.(chunk.length);
-    rest += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+  let parts: string[] = [];
+  let partLength = 0;
+  let number = 0;
+  const tooLong = () =>
+    new EngramError(
+      'VALIDATION',
+      `line ${number + 1}: longer than ${MAX_LINE / 1024 / 1024} Mi characters, which no Engram export line is`,
+      { field: `line.${number + 1}` },
+    );
+  function* take(text: string): Generator<string> {
     let start = 0;
-    for (let end = rest.indexOf('\n'); end !== -1; end = rest.indexOf('\n', start)) {
-      yield withoutCr(rest.slice(start, end));
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      if (partLength + end - start > MAX_LINE) throw tooLong();
+      parts.push(text.slice(start, end));
+      const line = parts.length === 1 ? parts[0]! : parts.join('');
+      parts = [];
+      partLength = 0;
+      number++;
+      yield withoutCr(line);
       start = end + 1;
     }
-    rest = rest.slice(start);
+    if (start < text.length) {
+      partLength += text.length - start;
+      if (partLength > MAX_LINE) throw tooLong();
+      parts.push(text.slice(start));
+    }
   }
-  rest += decoder.decode();
-  if (rest !== '') yield withoutCr(rest);
+  for await (const chunk of input) {
+    onBytes?.(chunk.length);
+    yield* take(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+  }
+  yield* take(decoder.decode());
+  if (parts.length > 0) yield withoutCr(parts.join(''));
 }
 
 function withoutCr(line: string): string {

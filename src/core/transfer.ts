@@ -18,7 +18,7 @@ import type {
 import { linkRecordToWrite, memoryRecordToWrite } from './sync/records.js';
 import { parseSyncRequest } from './sync/validate.js';
 import { LANGUAGE_META, parseLanguage } from './text/index.js';
-import { LIMITS, parse } from './validate.js';
+import { LIMITS, namespaceSchema, parse } from './validate.js';
 
 /** One line of an export: a live record (with its clocks) or a tombstone, in change-feed order. */
 export type TransferEntry =
@@ -71,25 +71,32 @@ async function restoreEntries(
     if (group.length > 0) validateBatch(writeBatchOf(group), group[0]!.namespace, group);
     group = [];
   };
-  for await (const entry of entries) {
-    if (entry.type === 'key') {
-      validateKeyEntry(entry, entry.namespace);
-      keys.push(entry);
-      continue;
+  const lines = new NamespaceLines();
+  const dumpOf = (namespace: string) => {
+    let dump = dumps.get(namespace);
+    if (!dump) {
+      dump = { memories: new Map(), links: new Map(), tombstones: [] };
+      dumps.set(namespace, dump);
     }
-    if (entry.type === 'language') {
-      parseLanguage(entry.language, languageField(entry));
-      languages.push(entry);
+    return dump;
+  };
+  for await (const entry of entries) {
+    const fresh = lines.check(entry);
+    if (entry.type === 'key' || entry.type === 'language') {
+      // A namespace the dump names holds what the dump holds of it, nothing included.
+      dumpOf(entry.namespace);
+      if (entry.type === 'key') {
+        validateKeyEntry(entry, entry.namespace);
+        keys.push(entry);
+      } else if (fresh) {
+        languages.push(entry);
+      }
       continue;
     }
     if (group.length > 0 && !sameBatch(group[0]!, entry)) check();
     group.push(entry);
     if (group.length >= LIMITS.batch) check();
-    let dump = dumps.get(entry.namespace);
-    if (!dump) {
-      dump = { memories: new Map(), links: new Map(), tombstones: [] };
-      dumps.set(entry.namespace, dump);
-    }
+    const dump = dumpOf(entry.namespace);
     if (entry.type === 'memory') dump.memories.set(entry.record.memory.id, entry.record);
     else if (entry.type === 'link') dump.links.set(entry.record.link.id, entry.record);
     else dump.tombstones.push(entry.tombstone);
@@ -227,7 +234,9 @@ export async function importEntries(
     pending = [];
     options.onProgress?.({ namespace, done: imported });
   };
+  const lines = new NamespaceLines();
   for await (const entry of entries) {
+    const fresh = lines.check(entry);
     if (entry.type === 'key') {
       await flush();
       validateKeyEntry(entry, entry.namespace);
@@ -236,7 +245,7 @@ export async function importEntries(
     }
     if (entry.type === 'language') {
       await flush();
-      await adoptLanguage(store, entry.namespace, entry.language, languageField(entry));
+      if (fresh) await adoptLanguage(store, entry.namespace, entry.language, languageField(entry));
       continue;
     }
     if (pending.length > 0 && !sameBatch(pending[0]!, entry)) await flush();
@@ -262,6 +271,47 @@ function validateKeyEntry(entry: Extract<TransferEntry, { type: 'key' }>, namesp
         field: `line.${line}.info`,
       },
     );
+  }
+}
+
+/**
+ * Checks what the entries say of their namespaces as they come: a language or key line names a valid
+ * namespace, and a namespace's language comes before its records (an export writes it first) and once,
+ * so that merge and restore read a dump alike.
+ */
+class NamespaceLines {
+  private readonly withRecords = new Set<string>();
+  private readonly languages = new Map<string, string>();
+
+  /** Returns false for a language line repeating the namespace's (nothing more to do). */
+  check(entry: TransferEntry): boolean {
+    if (entry.type !== 'language' && entry.type !== 'key') {
+      this.withRecords.add(entry.namespace);
+      return true;
+    }
+    const line = lineOf.get(entry);
+    const at = line === undefined ? entry.namespace : `line.${line}`;
+    parse(namespaceSchema, entry.namespace, `${at}.namespace`);
+    if (entry.type === 'key') return true;
+    const field = languageField(entry);
+    parseLanguage(entry.language, field);
+    const before = this.languages.get(entry.namespace);
+    if (before !== undefined && before !== entry.language) {
+      throw validationError(
+        field,
+        `the language already given for namespace '${entry.namespace}' ('${before}')`,
+        `'${entry.language}'`,
+      );
+    }
+    if (this.withRecords.has(entry.namespace)) {
+      throw validationError(
+        field,
+        `namespace '${entry.namespace}''s language before its records, as an export writes it`,
+        'it after them',
+      );
+    }
+    this.languages.set(entry.namespace, entry.language);
+    return before === undefined;
   }
 }
 
@@ -315,8 +365,10 @@ async function* toLines(entries: AsyncIterable<TransferEntry>): AsyncGenerator<s
 
 async function* parseLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<TransferEntry> {
   let number = 0;
-  for await (const line of lines) {
+  for await (const read of lines) {
     number++;
+    // A byte order mark before the first line (a file read with readline keeps it).
+    const line = number === 1 && read.startsWith('\ufeff') ? read.slice(1) : read;
     if (line.trim() === '') continue;
     let entry: unknown;
     try {

@@ -325,5 +325,53 @@ describe('export / import / migrate', () => {
         importJsonl(target, [JSON.stringify({ type: 'language', namespace: 'kunde' })]),
       ).rejects.toMatchObject({ field: 'line.1' });
     });
+
+    it('is read alike by merge and restore: a valid namespace, before its records, once', async () => {
+      const dump = await lines(await german());
+      const language = (namespace: unknown, value = 'german') =>
+        JSON.stringify({ type: 'language', namespace, language: value });
+      const cases: Array<[string[], string]> = [
+        [[language(''), ...dump.slice(1)], 'line.1.namespace'],
+        [[language('a b/ü'), ...dump.slice(1)], 'line.1.namespace'],
+        [[language(5), ...dump.slice(1)], 'line.1'],
+        [[...dump.slice(1), language('kunde')], `line.${dump.length}.language`],
+        [[dump[0]!, language('kunde', 'french'), ...dump.slice(1)], 'line.2.language'],
+      ];
+      for (const [bad, field] of cases) {
+        for (const mode of ['merge', 'restore'] as const) {
+          const target = new InMemoryStore();
+          await expect(importJsonl(target, bad, { mode }), `${mode} ${field}`).rejects.toMatchObject({
+            code: 'VALIDATION',
+            field,
+          });
+          if (mode === 'restore' || field.endsWith('namespace'))
+            expect(await target.namespaces()).toEqual([]);
+        }
+      }
+      // The same language twice is the same language.
+      const target = new InMemoryStore();
+      await importJsonl(target, [dump[0]!, ...dump]);
+      expect(await target.getMeta('kunde', 'language')).toBe('german');
+    });
+
+    it('a restore of a namespace the dump holds nothing of empties it', async () => {
+      const empty = new InMemoryStore();
+      await createMemory({ store: empty, namespace: 'kunde', language: 'german' });
+      const dump = await lines(empty);
+      expect(dump).toHaveLength(1);
+      const target = await german();
+      const result = await importJsonl(target, dump, { mode: 'restore' });
+      expect(result).toMatchObject({ imported: 0, removed: 1 });
+      expect(
+        await target.list('kunde', { tagMode: 'any', limit: 10, now: new Date().toISOString() }),
+      ).toEqual([]);
+    });
+
+    it('reads a dump that starts with a byte order mark', async () => {
+      const dump = await lines(await german());
+      const target = new InMemoryStore();
+      await importJsonl(target, [`\ufeff${dump[0]}`, ...dump.slice(1)]);
+      expect(await target.getMeta('kunde', 'language')).toBe('german');
+    });
   });
 });

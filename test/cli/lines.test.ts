@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_LINE, readLines } from '../../src/cli/lines.js';
+
+async function all(chunks: Array<string | Uint8Array>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of readLines(
+    (async function* () {
+      yield* chunks;
+    })(),
+  ))
+    out.push(line);
+  return out;
+}
+
+describe('readLines', () => {
+  it('joins lines across chunks, drops CR and a BOM, keeps a last line without newline', async () => {
+    const bytes = new TextEncoder().encode('\ufeff{"a":1}\r\n{"b":"é"}\n\n{"c"');
+    const chunks = [bytes.subarray(0, 5), bytes.subarray(5, 13), bytes.subarray(13, 20), bytes.subarray(20)];
+    expect(await all(chunks)).toEqual(['{"a":1}', '{"b":"é"}', '', '{"c"']);
+    expect(await all(['a\nb', 'c\n', 'd'])).toEqual(['a', 'bc', 'd']);
+    expect(await all([])).toEqual([]);
+  });
+
+  it('refuses a line longer than MAX_LINE, naming it, without gathering it whole', async () => {
+    const piece = 'x'.repeat(1024 * 1024);
+    const lines = readLines(
+      (async function* () {
+        yield 'first\n';
+        for (let i = 0; i < 64; i++) yield piece;
+      })(),
+    );
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const line of lines) seen.push(line);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(['first']);
+    expect(error).toMatchObject({ code: 'VALIDATION', field: 'line.2' });
+    expect(MAX_LINE).toBeLessThan(64 * piece.length);
+  });
+});
