@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
 import { SqlJsStore } from '../backends/sqljs/index.js';
+import { EngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
 import { SetupError, UsageError } from './io.js';
@@ -113,10 +114,21 @@ function create(url: DatabaseUrl, { token }: OpenOptions): MemoryStore {
   }
 }
 
+/** A namespace name only used to have the edge check a token whose namespaces cannot be read. */
+const UNGRANTED_PROBE = 'engram-token-check';
+
 /** One small authenticated read: a wrong URL, a refused token or a closed port shows up here, not mid-copy. */
 async function probe(store: ChunkedRemoteStore, shown: string, options: OpenOptions): Promise<void> {
   const namespace = options.namespaces?.[0] ?? (await store.namespaces())[0];
   if (namespace === undefined) {
+    // No namespace to read from the token (not a JWT, no "ns" claim): the edge judges it. A refused token
+    // is the setup error it is, before anything moves; a namespace it does not grant is not (an import
+    // writes the namespaces of its dump, which may be others).
+    const refused = await store.changes(UNGRANTED_PROBE, 0, 1).then(
+      () => undefined,
+      (error: unknown) => (error instanceof EngramError && error.code === 'UNAUTHORIZED' ? error : undefined),
+    );
+    if (refused) throw new SetupError(`${shown}: ${refused.message}`);
     if (options.role === 'target') return;
     throw new SetupError(`${shown}: the token names no namespaces (no "ns" claim); pass --ns`);
   }

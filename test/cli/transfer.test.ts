@@ -308,5 +308,18 @@ describe('engram export / import / migrate', () => {
     const wrongToken = cli(['export', '--from', edge.url, '--token', 'not.a.token', '--ns', 'alpha']);
     expect(await wrongToken.exit).toBe(2);
     expect(wrongToken.err).toEqual([expect.stringMatching(/cannot open http.*token is invalid/)]);
+    // A token whose namespaces cannot be read, for an import's or a migration's target: the edge judges it
+    // before anything moves.
+    const lines = await seedLines();
+    const seed = join(dir, 'seed-for-token.jsonl');
+    writeFileSync(seed, `${lines.join('\n')}\n`);
+    for (const argv of [
+      ['import', '--to', edge.url, '--token', 'garbage'],
+      ['migrate', '--from', `jsonl:${seed}`, '--to', edge.url, '--to-token', 'not.a.token'],
+    ]) {
+      const refused = cli(argv, {}, dir, { stdin: `${lines.join('\n')}\n` });
+      expect(await refused.exit, argv.join(' ')).toBe(2);
+      expect(refused.err, argv.join(' ')).toEqual([expect.stringMatching(/token is invalid/)]);
+    }
   });
 });
