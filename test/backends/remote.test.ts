@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, EngramError, InMemoryStore } from '../../src/index.js';
+import { createMemory, EngramError, exportJsonl, InMemoryStore } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
 import { standInEmbedder } from '../conformance/stand-in-embedder.js';
 
@@ -212,6 +212,28 @@ describe('RemoteStore extras', () => {
     expect(store.capabilities).toEqual({ persistent: true, shared: true });
     expect(typeof store.search).toBe('function');
     for (const method of ['textStats', 'postings', 'vectors']) expect(method in store).toBe(false);
+  });
+
+  it('exports a namespace with the language the edge keeps, which a new client learns from it', async () => {
+    const first = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store: first, namespace: 'remote-german', language: 'german' });
+    await mem.add({ content: 'Die Kinder spielten im Garten' });
+    await mem.close();
+    const later = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const dump: string[] = [];
+    for await (const line of exportJsonl(later, { namespaces: ['remote-german'] })) dump.push(line);
+    expect(JSON.parse(dump[0]!)).toEqual({
+      type: 'language',
+      namespace: 'remote-german',
+      language: 'german',
+    });
+    expect(dump).toHaveLength(2);
+    // A namespace the edge keeps in English (none recorded) has no language line.
+    const plain = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    await (await createMemory({ store: plain, namespace: 'remote-plain' })).add({ content: 'x' });
+    const fresh = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    expect(await fresh.getMeta('remote-plain', 'language')).toBeUndefined();
+    await Promise.all([first, later, plain, fresh].map((store) => store.close()));
   });
 
   it('lists the namespaces its token grants plus those it used', async () => {

@@ -263,7 +263,17 @@ export class RemoteStore implements MemoryStore {
   async getMeta(namespace: string, key: string): Promise<Json | undefined> {
     this.assertOpen(namespace);
     const value = this.meta.get(namespace)?.get(key);
+    if (value === undefined && key === LANGUAGE_META) return this.edgeLanguage(namespace);
     return value === undefined ? undefined : structuredClone(value);
+  }
+
+  /**
+   * The namespace's index language as the edge keeps it (an export carries it), asked with a `key`
+   * request; undefined when it has none (English) or the edge is older than the answer's `language`.
+   */
+  private async edgeLanguage(namespace: string): Promise<string | undefined> {
+    const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', { body: { key: {} } });
+    return response.language;
   }
 
   /** The namespaces a string token grants (read from its `ns` claim) and those this store has used. */

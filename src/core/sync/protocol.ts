@@ -87,6 +87,8 @@ export interface SyncResponse {
   maxClockSkewMs?: number;
   /** The namespace's key info (null: not encrypted), when the request had `key`. */
   key?: { info: KeyInfo | null };
+  /** The namespace's index language, when the request had `key` and one is recorded (none: English). */
+  language?: string;
   /**
    * Set by the client, never sent: records of the answer an encrypted replica could not open (left out
    * of `pull`/`get`), for its rejected list.

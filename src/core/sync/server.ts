@@ -55,7 +55,10 @@ export async function serveSync(
   }
   // The namespace's key info and language are read side by side, not one round trip after the other.
   const storedKey = readKeyInfo(store, namespace);
-  const storedLanguage = request.language === undefined ? undefined : store.getMeta(namespace, LANGUAGE_META);
+  const storedLanguage =
+    request.language === undefined && request.key === undefined
+      ? undefined
+      : store.getMeta(namespace, LANGUAGE_META);
   storedLanguage?.catch(() => {});
   // Everything is checked before anything is written, and what the request sets (key info, language,
   // the push) is written in one batch: a request refused as a whole applies nothing (docs/sync.md).
@@ -93,7 +96,12 @@ export async function serveSync(
   } else if (settles.meta) {
     await store.apply(namespace, settles);
   }
-  if (request.key) response.key = { info: key.info };
+  if (request.key) {
+    response.key = { info: key.info };
+    // What the namespace is set up as: its language too, which a RemoteStore cannot know otherwise.
+    const language = meta[LANGUAGE_META] ?? (await storedLanguage);
+    if (language !== undefined && language !== null) response.language = String(language);
+  }
   if (request.get) {
     const memoryIds = request.get.memories ?? [];
     const linkIds = request.get.links ?? [];
