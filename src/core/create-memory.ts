@@ -6,7 +6,7 @@ import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError, validationError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
 import { randomHex } from './ids.js';
-import { CLIENT_ID_META as CLIENT_ID_KEY, settleLanguage } from './language.js';
+import { CLIENT_ID_META, settleLanguage } from './language.js';
 import { maintenanceOptions } from './maintenance.js';
 import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
@@ -57,9 +57,9 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
   await store.open();
   // A failure from here on leaves the store open, as the caller gave it: retry with it, or close it.
   const language = await openLanguage(store, namespace, requested);
-  const stored = await store.getMeta(namespace, CLIENT_ID_KEY);
+  const stored = await store.getMeta(namespace, CLIENT_ID_META);
   const clientId = typeof stored === 'string' ? stored : randomHex(8);
-  if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_KEY]: clientId } });
+  if (stored !== clientId) await store.apply(namespace, { meta: { [CLIENT_ID_META]: clientId } });
   // The clock's node is the client id and a part drawn at each opening: two copies of one database (a
   // restored backup, a copied profile) share the client id, and with one node their edits of a field in
   // the same millisecond would tie, each replica keeping its own value for good.

@@ -3,7 +3,8 @@ import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode } from './errors
 
 /**
  * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
- * body as well as the headers, whether or not the fetch function honours its signal; a network failure or a timeout is OFFLINE, naming `who` and `base`.
+ * body as well as the headers, whether or not the fetch function honours its signal; a network failure
+ * or a timeout is OFFLINE, naming `who` and `base`.
  */
 export async function requestEdge(
   fetchFn: (url: string, init: RequestInit) => Response | Promise<Response>,

@@ -63,22 +63,21 @@ export const CLIENT_ID_META = 'clientId';
  * takes it when its namespace has no language yet, no indexed memory and was never opened with
  * createMemory (whose façade holds the language it was opened with, English by default, and must search
  * in the language the namespace is indexed in); any other namespace keeps its own, so importing into a
- * namespace opened with another language is how a namespace changes language. Returns the language the
- * target indexes in.
+ * namespace opened with another language is how a namespace changes language.
  */
 export async function adoptLanguage(
   store: MemoryStore,
   namespace: string,
   requested: unknown,
   field: string,
-): Promise<Language> {
+): Promise<void> {
   const language = parseLanguage(requested, field);
+  // English is what a namespace without a recorded language is indexed in: nothing to record.
+  if (language === 'english') return;
   await loadLanguage(language);
   const stored = await store.getMeta(namespace, LANGUAGE_META);
-  if (stored !== undefined && stored !== null) return String(stored) as Language;
-  if (language === 'english') return 'english';
+  if (stored !== undefined && stored !== null) return;
   const opened = await store.getMeta(namespace, CLIENT_ID_META);
-  if ((opened !== undefined && opened !== null) || (await hasIndexedText(store, namespace))) return 'english';
+  if ((opened !== undefined && opened !== null) || (await hasIndexedText(store, namespace))) return;
   await store.apply(namespace, { meta: { [LANGUAGE_META]: language } });
-  return language;
 }

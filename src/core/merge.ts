@@ -198,7 +198,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     tx.readLinks(linkIds),
     tx.readTombstones(unique([...memoryIds, ...linkIds])),
   ]);
-  await assertNewIdsFree(tx, batch, memories, links, dead);
+  if (batch.newIds?.length)
+    await assertNewIdsFree(tx, batch.newIds, batch.links ?? [], { memories, links, dead });
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
@@ -283,15 +284,18 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
  */
 async function assertNewIdsFree(
   tx: StoreTransaction,
-  batch: WriteBatch,
-  memories: ReadonlyMap<string, unknown>,
-  links: ReadonlyMap<string, unknown>,
-  dead: ReadonlyMap<string, unknown>,
+  newIds: readonly string[],
+  linkWrites: readonly LinkWrite[],
+  held: {
+    memories: ReadonlyMap<string, unknown>;
+    links: ReadonlyMap<string, unknown>;
+    dead: ReadonlyMap<string, unknown>;
+  },
 ): Promise<void> {
-  if (!batch.newIds?.length) return;
+  const { memories, links, dead } = held;
   const conflict = (message: string) =>
     new EngramError('CONFLICT', `newIds: ${message}`, { field: 'newIds' });
-  for (const id of batch.newIds) {
+  for (const id of newIds) {
     const taken = memories.has(id)
       ? 'a memory'
       : links.has(id)
@@ -301,8 +305,8 @@ async function assertNewIdsFree(
           : '';
     if (taken) throw conflict(`id ${JSON.stringify(id)} is taken by ${taken}`);
   }
-  const fresh = new Set(batch.newIds);
-  const created = (batch.links ?? []).flatMap((w) =>
+  const fresh = new Set(newIds);
+  const created = linkWrites.flatMap((w) =>
     w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
   );
   if (created.length === 0) return;

@@ -65,7 +65,7 @@ async function restoreEntries(
 ): Promise<ImportResult> {
   const dumps = new Map<string, NamespaceDump>();
   const keys: Array<Extract<TransferEntry, { type: 'key' }>> = [];
-  const languages: Array<Extract<TransferEntry, { type: 'language' }>> = [];
+  const firstLanguage = new Map<string, Extract<TransferEntry, { type: 'language' }>>();
   let group: TransferEntry[] = [];
   const check = () => {
     if (group.length > 0) validateBatch(writeBatchOf(group), group[0]!.namespace, group);
@@ -81,15 +81,15 @@ async function restoreEntries(
     return dump;
   };
   for await (const entry of entries) {
-    const fresh = lines.check(entry);
+    lines.check(entry);
     if (entry.type === 'key' || entry.type === 'language') {
       // A namespace the dump names holds what the dump holds of it, nothing included.
       dumpOf(entry.namespace);
       if (entry.type === 'key') {
         validateKeyEntry(entry, entry.namespace);
         keys.push(entry);
-      } else if (fresh) {
-        languages.push(entry);
+      } else if (!firstLanguage.has(entry.namespace)) {
+        firstLanguage.set(entry.namespace, entry);
       }
       continue;
     }
@@ -102,7 +102,7 @@ async function restoreEntries(
     else dump.tombstones.push(entry.tombstone);
   }
   check();
-  for (const entry of languages) {
+  for (const entry of firstLanguage.values()) {
     await adoptLanguage(store, entry.namespace, entry.language, languageField(entry));
   }
   for (const key of keys) {

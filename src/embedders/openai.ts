@@ -128,10 +128,10 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
     const { signal } = options;
     signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(timeoutMs);
+    // The request and its body are raced against both too: a custom fetch that ignores them must not hang.
+    const either = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     try {
-      // Raced against the signals too: a custom fetch that ignores them must not hang embedding.
-      const either = signal ? AbortSignal.any([signal, timeout]) : timeout;
       response = await untilAborted(
         doFetch(endpoint, { method: 'POST', headers, body: JSON.stringify(body), signal: either }),
         either,
@@ -142,10 +142,10 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
       throw new EngramError('OFFLINE', `embedder ${endpoint}: unreachable (${why})`, { cause: error });
     }
     if (!response.ok) {
-      const text = (await untilAborted(response.text(), timeout).catch(() => '')).slice(0, 200);
+      const text = (await untilAborted(response.text(), either).catch(() => '')).slice(0, 200);
       throw httpError(response.status, `embedder ${endpoint}: HTTP ${response.status} ${text}`.trim());
     }
-    const json = await readJson(response, endpoint, timeoutMs, timeout, signal);
+    const json = await readJson(response, endpoint, timeoutMs, { timeout, signal, either });
     const data = json?.data;
     if (!Array.isArray(data) || data.length !== input.length) {
       throw new EngramError(
@@ -180,12 +180,11 @@ async function readJson(
   response: Response,
   endpoint: string,
   timeoutMs: number,
-  timeout: AbortSignal,
-  signal: AbortSignal | undefined,
+  { timeout, signal, either }: { timeout: AbortSignal; signal: AbortSignal | undefined; either: AbortSignal },
 ): Promise<EmbeddingsResponse | null> {
   let text: string;
   try {
-    text = await untilAborted(response.text(), signal ? AbortSignal.any([signal, timeout]) : timeout);
+    text = await untilAborted(response.text(), either);
   } catch (error) {
     signal?.throwIfAborted();
     const why = timeout.aborted

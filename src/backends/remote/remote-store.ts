@@ -270,10 +270,18 @@ export class RemoteStore implements MemoryStore {
   /**
    * The namespace's index language as the edge keeps it (an export carries it), asked with a `key`
    * request; undefined when it has none (English) or the edge is older than the answer's `language`.
+   * A recorded language never changes, so it is kept; none is asked again (one may be recorded later).
    */
   private async edgeLanguage(namespace: string): Promise<string | undefined> {
-    const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', { body: { key: {} } });
-    return response.language;
+    const { language } = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
+      body: { key: {} },
+    });
+    if (language !== undefined) {
+      const own = this.meta.get(namespace) ?? new Map<string, Json>();
+      own.set(LANGUAGE_META, language);
+      this.meta.set(namespace, own);
+    }
+    return language;
   }
 
   /** The namespaces a string token grants (read from its `ns` claim) and those this store has used. */
