@@ -384,7 +384,7 @@ export class Engram {
         merged.length,
       );
     }
-    return this.update(existing.id, { tags: merged });
+    return this.patch(existing.id, { tags: merged });
   }
 
   /**
@@ -599,6 +599,13 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
+    // Queued with the other writes that read first: updates and removes called at once apply in call
+    // order (each stamps its write after its read, so reads finishing out of order would reorder them).
+    return this.checked(() => this.patch(id, parsed));
+  }
+
+  /** update()'s read and write, run in the checked-write queue (mergeTags is already in it). */
+  private async patch(id: string, parsed: MemoryPatch): Promise<Memory> {
     const existing = await this.requireLive(id, 'update.id');
     assertPeriod(
       parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
@@ -634,6 +641,10 @@ export class Engram {
   async remove(id: string): Promise<boolean> {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'remove.id');
+    return this.checked(() => this.removeMemory(id));
+  }
+
+  private async removeMemory(id: string): Promise<boolean> {
     const [record] = await this.store.getMemories(this.namespace, [id]);
     if (!record) return false;
     this.observe(record);
@@ -803,6 +814,10 @@ export class Engram {
   async unlink(linkId: string): Promise<boolean> {
     this.assertOpen();
     schema.parse(schema.idSchema, linkId, 'unlink.id');
+    return this.checked(() => this.removeLink(linkId));
+  }
+
+  private async removeLink(linkId: string): Promise<boolean> {
     const [record] = await this.store.getLinks(this.namespace, [linkId]);
     if (!record) return false;
     this.observe(record);

@@ -107,6 +107,31 @@ export function crudCases(ctx: SuiteContext): void {
       expect(sequential[0]! < sequential[1]!).toBe(true);
     });
 
+    it('updates and removes called at once apply in call order', async () => {
+      const mem = await ctx.memory();
+      const { id } = await mem.add({ content: 'first', tags: ['a'] });
+      const updates = await Promise.all(
+        ['second', 'third', 'fourth', 'fifth'].map((content) => mem.update(id, { content })),
+      );
+      expect(updates.map((m) => m.id)).toEqual([id, id, id, id]);
+      expect((await mem.get(id))!.content).toBe('fifth');
+      const tags = await Promise.all([mem.update(id, { tags: ['b'] }), mem.update(id, { tags: ['c'] })]);
+      expect(tags[1].tags).toEqual(['c']);
+      expect((await mem.get(id))!.tags).toEqual(['c']);
+      const [updated, removed] = await Promise.all([mem.update(id, { content: 'sixth' }), mem.remove(id)]);
+      expect(updated.content).toBe('sixth');
+      expect(removed).toBe(true);
+      expect(await mem.get(id)).toBeNull();
+      const other = await mem.add({ content: 'other' });
+      const [gone, late] = await Promise.allSettled([
+        mem.remove(other.id),
+        mem.update(other.id, { content: 'late' }),
+      ]);
+      expect(gone).toEqual({ status: 'fulfilled', value: true });
+      expect(late.status).toBe('rejected');
+      expect(await mem.get(other.id)).toBeNull();
+    });
+
     it('get of an unknown id is null', async () => {
       const mem = await ctx.memory();
       expect(await mem.get('nope')).toBeNull();

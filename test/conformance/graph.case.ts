@@ -65,6 +65,24 @@ export function graphCases(ctx: SuiteContext): void {
       expect(links[0]!.weight).toBe(2);
     });
 
+    it('a link update and an unlink called at once apply in call order', async () => {
+      const mem = await ctx.memory();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const link = await mem.link(a!.id, b!.id, 'rel', { weight: 1 });
+      const [updated, unlinked] = await Promise.all([
+        mem.link(a!.id, b!.id, 'rel', { weight: 3 }),
+        mem.unlink(link.id),
+      ]);
+      expect(updated).toMatchObject({ id: link.id, weight: 3 });
+      expect(unlinked).toBe(true);
+      expect(await mem.links(a!.id)).toEqual([]);
+      const again = await mem.link(a!.id, b!.id, 'rel');
+      const [gone, relinked] = await Promise.all([mem.unlink(again.id), mem.link(a!.id, b!.id, 'rel')]);
+      expect(gone).toBe(true);
+      expect(relinked.id).not.toBe(again.id);
+      expect((await mem.links(a!.id)).map((l) => l.id)).toEqual([relinked.id]);
+    });
+
     it('links filter by direction and type', async () => {
       const mem = await ctx.memory();
       await diamond(mem);
