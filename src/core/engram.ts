@@ -84,6 +84,8 @@ const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
 /** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
 const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
+/** Reads-and-writes of one supersede before another process's changes to the fact end it in CONFLICT. */
+const SUPERSEDE_ATTEMPTS = 5;
 /** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
@@ -396,7 +398,28 @@ export class Engram {
     schema.parse(schema.idSchema, oldId, 'supersede.oldId');
     const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
     // Alone: two supersedes of one fact at once would both find it current and both succeed.
-    return this.checked(() => this.replaceFact(oldId, parsed));
+    return this.checked(async () => {
+      // Another process may close the fact (or take the given id) between this read and the write: the
+      // store refuses the write then (`unchanged`, `newIds`), and the check runs again on what it holds
+      // now, which tells the caller why (superseded, deleted, id taken) or writes when it still holds.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.replaceFact(oldId, parsed);
+        } catch (error) {
+          const raced =
+            error instanceof EngramError &&
+            error.code === 'CONFLICT' &&
+            (error.field === 'unchanged' || error.field === 'newIds');
+          if (!raced) throw error;
+          if (attempt === SUPERSEDE_ATTEMPTS)
+            throw new EngramError(
+              'CONFLICT',
+              `supersede.oldId: memory ${JSON.stringify(oldId)} kept changing while it was superseded (${attempt} attempts); try again`,
+              { field: 'supersede.oldId' },
+            );
+        }
+      }
+    });
   }
 
   private async replaceFact(oldId: string, parsed: MemoryInput): Promise<Memory> {
@@ -436,11 +459,16 @@ export class Engram {
       },
       stamp,
     );
-    const result = await this.write({ memories: [created, closed], links: [link] }, 'supersede', [
-      id,
-      oldId,
-      link.id,
-    ]);
+    const result = await this.write(
+      {
+        memories: [created, closed],
+        links: [link],
+        unchanged: [{ id: oldId, field: 'validTo', clock: old.clocks.validTo ?? null }],
+        ...(parsed.id === undefined ? {} : { newIds: [parsed.id] }),
+      },
+      'supersede',
+      [id, oldId, link.id],
+    );
     if (parsed.embedding === undefined) this.embeddings?.enqueue([id]);
     const memory = result.memories.find((r) => r.memory.id === id);
     if (!memory || result.links.length === 0)

@@ -184,6 +184,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 
   const memoryIds = unique([
     ...memoryWrites.map((w) => w.id),
+    ...(batch.unchanged ?? []).map((u) => u.id),
     ...deadMemoryIds,
     ...linkWrites.flatMap((w) => (w.create ? [w.create.from, w.create.to] : [])),
   ]);
@@ -200,6 +201,19 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   ]);
   if (batch.newIds?.length)
     await assertNewIdsFree(tx, batch.newIds, batch.links ?? [], { memories, links, dead });
+  for (const { id, field, clock } of batch.unchanged ?? []) {
+    const record = dead.has(id) ? undefined : memories.get(id);
+    const now = record ? (record.clocks[field] ?? null) : undefined;
+    if (now === clock) continue;
+    const what = record ? `its ${field} was written` : 'it was deleted';
+    throw new EngramError(
+      'CONFLICT',
+      `unchanged: memory ${JSON.stringify(id)} changed: ${what} since it was read`,
+      {
+        field: 'unchanged',
+      },
+    );
+  }
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);

@@ -129,6 +129,14 @@ export interface WriteBatch {
    */
   newIds?: string[];
   /**
+   * Memories the batch was decided on, each with the stamp its writer read on one field (`null`: the
+   * field was never set): when one is gone or that field was written since, the batch is refused whole
+   * (`CONFLICT`, field `unchanged`) before anything is written. Checked inside the store's transaction,
+   * like `newIds`: `supersede` names the old fact's `validTo`, so that of two processes closing one fact
+   * one succeeds and the other, checking again, is told it was superseded.
+   */
+  unchanged?: { id: string; field: string; clock: string | null }[];
+  /**
    * Records dropped for good, with no tombstone and no change-feed entry (docs/lifecycle.md, "Purge and
    * collection"): `memories` with their links, and `links`. With `expiredAt`, a memory is dropped only
    * if it is still expired at that instant (a write that extended it meanwhile keeps it). Nothing syncs:

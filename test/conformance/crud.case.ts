@@ -50,6 +50,37 @@ export function crudCases(ctx: SuiteContext): void {
       expect((await mem.get('fresh'))?.content).toBe('taken by fresh');
     });
 
+    it('a batch naming unchanged stamps is refused whole when one moved, inside the store (unchanged)', async (test) => {
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const [fact, gone] = await mem.addMany([{ content: 'fact' }, { content: 'gone' }]);
+      const [read] = await ctx.store().getMemories(mem.namespace, [fact!.id]);
+      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
+      const note: MemoryWrite = {
+        id: 'decided',
+        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
+        values: { content: 'decided on the fact', kind: 'note', tags: [], metadata: {} },
+        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+      };
+      const seen = { id: fact!.id, field: 'validTo', clock: read!.clocks.validTo ?? null };
+      await mem.update(fact!.id, { validTo: '2999-01-01T00:00:00.000Z' });
+      await mem.remove(gone!.id);
+      for (const unchanged of [[seen], [{ id: gone!.id, field: 'content', clock: stamp }]]) {
+        const error = await ctx
+          .store()
+          .apply(mem.namespace, { memories: [note], unchanged })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONFLICT', field: 'unchanged' });
+        expect(await mem.get('decided')).toBeNull();
+      }
+      const [now] = await ctx.store().getMemories(mem.namespace, [fact!.id]);
+      await ctx.store().apply(mem.namespace, {
+        memories: [note],
+        unchanged: [{ ...seen, clock: now!.clocks.validTo! }],
+      });
+      expect((await mem.get('decided'))?.content).toBe('decided on the fact');
+    });
+
     it('round-trips every field through get', async () => {
       const mem = await ctx.memory();
       const input = {

@@ -150,5 +150,39 @@ if (!url) {
       );
       for (const edge of edges) await edge.store.close();
     });
+
+    it('of two supersedes of one fact racing through two edges, one succeeds and the other is told CONFLICT', async () => {
+      const token = await mintToken({ secret: 's', ns: ['facts'] });
+      const edges = [0, 1].map(() => {
+        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
+        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
+      });
+      const request = (edge: number, path: string, body?: unknown) =>
+        edges[edge]!.app.request(`/v1/ns/facts${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      for (let round = 0; round < 10; round++) {
+        const old = (await (await request(0, '/memories', { content: `lives in city ${round}` })).json()) as {
+          id: string;
+        };
+        const answers = await Promise.all(
+          [0, 1].map((edge) =>
+            request(edge, `/memories/${old.id}/supersede`, { content: `moved, told by edge ${edge}` }),
+          ),
+        );
+        expect(answers.map((a) => a.status).sort(), `round ${round}`).toEqual([201, 409]);
+        const loser = (await answers.find((a) => a.status === 409)!.json()) as {
+          error: { code: string; field: string };
+        };
+        expect(loser.error).toMatchObject({ code: 'CONFLICT', field: 'supersede.oldId' });
+        const links = (await (await request(1, `/memories/${old.id}/links`)).json()) as
+          | unknown[]
+          | { items: unknown[] };
+        expect(Array.isArray(links) ? links : links.items, `round ${round}`).toHaveLength(1);
+      }
+      for (const edge of edges) await edge.store.close();
+    });
   });
 }
