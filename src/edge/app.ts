@@ -83,6 +83,12 @@ export interface EdgeAppOptions {
   /** Heartbeat period of event streams in ms (default 15 000). */
   heartbeatMs?: number;
   /**
+   * Event streams one token may hold open in one namespace on this server (default 16); one more is
+   * 429 RATE_LIMITED with `Retry-After` until one of them ends. A replica holds one per namespace (tabs
+   * of one origin share it), so only a leaking or hostile client meets this.
+   */
+  maxStreamsPerToken?: number;
+  /**
    * Per-namespace limits, off by default: `{ memories?, bytes? }` (bytes of content and metadata).
    * A write past one is 403 FORBIDDEN with field `quota.memories` or `quota.bytes`, and nothing of it
    * is written; deletes always pass. Needs a store that measures usage (Postgres, PGlite, sql.js, memory).
@@ -118,6 +124,8 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const storeFor: StoreFactory = quota ? (c) => quotaStore(announced(c), quota) : announced;
   const maxSize = bodyLimitOption(options.bodyLimit);
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
+  const heartbeatMs = wholeOption(options.heartbeatMs, 'heartbeatMs', 15_000, 2 ** 31 - 1);
+  const maxStreams = wholeOption(options.maxStreamsPerToken, 'maxStreamsPerToken', 16, 2 ** 31 - 1);
   checkFunctionOption(options.now, 'now', 'a function returning milliseconds since the epoch');
   checkFunctionOption(
     options.logger === false ? undefined : options.logger,
@@ -164,7 +172,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.route('/v1/ns/:ns/memories', memoryRoutes(facadeFor));
   app.route('/v1/ns/:ns/search', searchRoutes(facadeFor));
   app.route('/v1/ns/:ns/sync', syncRoutes(observerOf, maxClockSkewMs, now, maintain));
-  if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, options.heartbeatMs));
+  if (hub) app.route('/v1/ns/:ns/events', eventRoutes(hub, heartbeatMs, maxStreams));
   app.route('/v1/ns/:ns', graphRoutes(facadeFor));
   return app;
 }
@@ -180,6 +188,15 @@ function bodyLimitOption(value: number | undefined): number {
   if (value === undefined) return DEFAULT_BODY_LIMIT;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw validationError('bodyLimit', 'a whole number of bytes, 1 or more', String(value));
+  }
+  return value;
+}
+
+/** A whole-number option from 1 to `max` (a timer's period past 2^31 - 1 ms would fire at once). */
+function wholeOption(value: number | undefined, field: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw validationError(field, `a whole number from 1 to ${max}`, String(value));
   }
   return value;
 }

@@ -158,3 +158,56 @@ describe('request bodies', () => {
     expect(items.map((m: { content: string }) => m.content)).toEqual(['café', 'café']);
   });
 });
+
+describe('event streams per token', () => {
+  it('a token holds at most maxStreamsPerToken streams in a namespace; one more is 429 until one ends', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub, maxStreamsPerToken: 2, ns: ['demo', 'other'] });
+    const other = await mintToken({ secret: SECRET, ns: ['demo'] });
+    const open = (ns = 'demo', auth = token) =>
+      app.request(`/v1/ns/${ns}/events`, { headers: { authorization: `Bearer ${auth}` } });
+    const first = await open();
+    const second = await open();
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const refused = await open();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('15');
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringContaining('at most 2'),
+    });
+    // Another namespace, or another token, has its own allowance.
+    const elsewhere = await open('other');
+    const otherToken = await open('demo', other);
+    expect([elsewhere.status, otherToken.status]).toEqual([200, 200]);
+    expect(hub.connections).toBe(4);
+    // A client that goes away frees its place.
+    await first.body!.cancel();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(hub.connections).toBe(3);
+    const again = await open();
+    expect(again.status).toBe(200);
+    expect((await open()).status).toBe(429);
+    // So does a stream the server ends (shutdown): every place is free again.
+    await hub.close();
+    for (const res of [second, again, elsewhere, otherToken]) await res.text();
+    const after = await Promise.all([open(), open()]);
+    expect(after.map((r) => r.status)).toEqual([200, 200]);
+    for (const res of after) await res.body!.cancel();
+  });
+
+  it('refuses bad heartbeatMs and maxStreamsPerToken options when the app is made', async () => {
+    for (const [field, value] of [
+      ['heartbeatMs', 0],
+      ['heartbeatMs', -5],
+      ['heartbeatMs', Number.NaN],
+      ['heartbeatMs', 2 ** 31],
+      ['heartbeatMs', '1000'],
+      ['maxStreamsPerToken', 0],
+      ['maxStreamsPerToken', 1.5],
+    ] as const) {
+      await expect(testApp({ [field]: value })).rejects.toMatchObject({ code: 'VALIDATION', field });
+    }
+  });
+});
