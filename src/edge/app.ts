@@ -15,6 +15,7 @@ import { type LiveHub, LocalHub } from './live/hub.js';
 import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
 import { type EdgeMaintenanceOptions, edgeMaintenance } from './maintenance.js';
+import { checkEdgeOptions } from './options.js';
 import { checkQuotaOptions, type QuotaOptions, quotaStore } from './quota.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { eventRoutes } from './routes/events.js';
@@ -117,6 +118,7 @@ const DEFAULT_CORS: CorsOptions = {
  * serve({ fetch: app.fetch, port: 8787 });
  */
 export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
+  checkEdgeOptions(options);
   const secret = checkSecret(options.secret);
   const hub = options.live === false ? undefined : (options.live ?? new LocalHub());
   const quota = checkQuotaOptions(options.quota);

@@ -71,6 +71,13 @@ export default {
     if (!env.ENGRAM_SECRET)
       return misconfigured('ENGRAM_SECRET is not set (wrangler secret put ENGRAM_SECRET)');
     if (!env.HYPERDRIVE && !env.DATABASE_URL) return misconfigured('bind HYPERDRIVE or set DATABASE_URL');
-    return appFor(env).fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
+    let app: ReturnType<typeof appFor>;
+    try {
+      app = appFor(env);
+    } catch (error) {
+      // A bad variable (MAX_CLOCK_SKEW_MS=abc, a CORS origin list createEdgeApp refuses) names itself.
+      return misconfigured(error instanceof Error ? error.message : String(error));
+    }
+    return app.fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
   },
 };

@@ -83,6 +83,19 @@ describe('the demo page on the edge app', () => {
     }
     vi.restoreAllMocks();
   });
+
+  it('the Worker entry names a bad variable in its answer instead of throwing', async () => {
+    const env = {
+      ENGRAM_SECRET: `${secret}-other`, // the entry keeps its app per secret: a new one is made
+      DATABASE_URL: 'postgres://127.0.0.1:9/unused',
+      MAX_CLOCK_SKEW_MS: 'a minute',
+    };
+    const res = await worker.fetch(new Request('http://worker/health'), env, {});
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^server misconfigured: maxClockSkewMs: /,
+    );
+  });
 });
 
 describe('engram serve --no-demo', () => {

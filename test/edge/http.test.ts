@@ -54,6 +54,45 @@ describe('edge http behaviour', () => {
     expect(make({ logger: false, bodyLimit: 10, now: () => 0 })).not.toThrow();
   });
 
+  it('refuses misspelt options and options of the wrong shape, so no limit is silently off', () => {
+    const make = (options: Record<string, unknown>) => () =>
+      createEdgeApp({ store: new InMemoryStore(), secret: 's', logger: false, ...options } as Parameters<
+        typeof createEdgeApp
+      >[0]);
+    for (const [options, field] of [
+      [{ ratelimit: { requests: 10 } }, 'ratelimit'],
+      [{ bodylimit: 10 }, 'bodylimit'],
+      [{ quota: { memory: 5 } }, 'quota.memory'],
+      [{ rateLimit: { requests: 10, window: 1000 } }, 'rateLimit.window'],
+      [{ cors: { orgin: 'https://app.example' } }, 'cors.orgin'],
+      [{ health: { timeout: 5 } }, 'health.timeout'],
+      [{ demo: { html: '<p>', ttl: '1h' } }, 'demo.ttl'],
+      [{ live: true }, 'live'],
+      [{ live: {} }, 'live'],
+      [{ store: 'postgres://localhost/db' }, 'store'],
+      [{ store: undefined }, 'store'],
+    ] as const) {
+      expect(make(options), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    expect(() => createEdgeApp(undefined as never)).toThrow(
+      expect.objectContaining({ field: 'createEdgeApp' }),
+    );
+    expect(
+      make({
+        rateLimit: { take: () => ({ ok: true }) },
+        cors: { origin: ['https://a.example'], credentials: true },
+        quota: { memories: 10, bytes: 1000 },
+        health: { timeoutMs: 100 },
+        demo: { html: '<p>', namespace: 'demo', tokenTtl: '1h' },
+        live: false,
+        maintenance: { intervalMs: 0 },
+        store: () => new InMemoryStore(),
+      }),
+    ).not.toThrow();
+  });
+
   it('400 VALIDATION for malformed or missing JSON bodies', async () => {
     const { call } = await testApp();
     const broken = await call('POST', '/v1/ns/demo/memories', '{"content": ');
