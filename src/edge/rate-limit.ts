@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
+import * as v from 'valibot';
 import { EngramError } from '../core/errors.js';
+import { parse } from '../core/validate.js';
 import type { EdgeEnv } from './env.js';
 
 /**
@@ -28,6 +30,20 @@ export interface RateLimitOptions {
   maxKeys?: number;
 }
 
+const count = (what: string) =>
+  v.optional(v.pipe(v.number(`expected ${what}`), v.finite('expected a finite number')));
+const RATE_LIMIT_OPTIONS = v.strictObject(
+  {
+    requests: v.pipe(v.number('expected requests per window'), v.finite('expected a finite number')),
+    windowMs: count('milliseconds'),
+    burst: count('a number of requests'),
+    maxKeys: v.optional(
+      v.pipe(v.number('expected a number of keys'), v.integer('expected a whole number'), v.minValue(1)),
+    ),
+  },
+  'expected { requests, windowMs?, burst?, maxKeys? }',
+);
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -38,6 +54,7 @@ interface Bucket {
  * one Node process; see {@link RateLimiter} for more.
  */
 export function memoryRateLimiter(options: RateLimitOptions, now: () => number = Date.now): RateLimiter {
+  parse(RATE_LIMIT_OPTIONS, options, 'rateLimit');
   const windowMs = options.windowMs ?? 60_000;
   const capacity = options.burst ?? options.requests;
   const perMs = options.requests / windowMs;

@@ -1,5 +1,5 @@
 import { sign } from 'hono/jwt';
-import { validationError } from '../core/errors.js';
+import { EngramError, validationError } from '../core/errors.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 
 export interface MintTokenOptions {
@@ -40,6 +40,15 @@ export function checkSecret(secret: unknown): string {
  * await fetch('https://memory.example.com/v1/ns/user-42/memories', { headers: { authorization: `Bearer ${token}` } });
  */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
+  // A misspelt lifetime (`expiresIn: '30d'`) would mint a token of the default hour without a word.
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw validationError('mintToken', 'options { secret, ns, ttl? }');
+  for (const key of Object.keys(options)) {
+    if (!['secret', 'ns', 'ttl'].includes(key))
+      throw new EngramError('VALIDATION', `${key}: unknown option, remove it or check its spelling`, {
+        field: key,
+      });
+  }
   const secret = checkSecret(options.secret);
   const list = typeof options.ns === 'string' ? [options.ns] : options.ns;
   if (!Array.isArray(list) || list.length === 0) {

@@ -1,5 +1,7 @@
+import * as v from 'valibot';
 import type { Embedder } from '../core/embedding/embedder.js';
 import { EngramError } from '../core/errors.js';
+import { parse } from '../core/validate.js';
 
 /** What a transformers.js `feature-extraction` pipeline returns: a Tensor of shape [texts, dims]. */
 export interface FeatureTensor {
@@ -24,6 +26,20 @@ export interface TransformersEmbedderOptions {
   normalize?: boolean;
 }
 
+const TRANSFORMERS_OPTIONS = v.strictObject(
+  {
+    id: v.pipe(v.string('expected the model id'), v.minLength(1, 'expected the model id')),
+    dims: v.pipe(
+      v.number('expected the vector length'),
+      v.integer('expected a whole number'),
+      v.minValue(1, 'expected 1 or more'),
+    ),
+    pooling: v.optional(v.picklist(['mean', 'cls'], "expected 'mean' or 'cls'")),
+    normalize: v.optional(v.boolean('expected true or false')),
+  },
+  'expected options { id, dims, pooling?, normalize? }',
+);
+
 /**
  * Wraps a transformers.js pipeline the app created (the library and model are the app's, not
  * Engram's dependency), so embeddings run on the device: in the browser, in Node or in a worker.
@@ -42,6 +58,7 @@ export function transformersEmbedder(
       field: 'transformersEmbedder.extractor',
     });
   }
+  parse(TRANSFORMERS_OPTIONS, options, 'transformersEmbedder');
   const call = { pooling: options.pooling ?? 'mean', normalize: options.normalize ?? true } as const;
   return {
     id: options.id,

@@ -1,5 +1,7 @@
+import * as v from 'valibot';
 import type { Embedder } from '../core/embedding/embedder.js';
 import { EngramError } from '../core/errors.js';
+import { parse } from '../core/validate.js';
 
 /** The part of the Workers AI binding (`env.AI`) this embedder uses. */
 export interface WorkersAiBinding {
@@ -14,6 +16,23 @@ export interface WorkersAIEmbedderOptions {
   /** Texts per `run` call (default 100, the Workers AI batch limit for bge models). */
   batchSize?: number;
 }
+
+const positiveInt = v.optional(
+  v.pipe(
+    v.number('expected a whole number'),
+    v.integer('expected a whole number'),
+    v.minValue(1, 'expected 1 or more'),
+  ),
+);
+const WORKERS_AI_OPTIONS = v.strictObject(
+  {
+    model: v.pipe(v.string('expected a model name'), v.minLength(1, 'expected a model name')),
+    dims: positiveInt,
+    // A batch of 0 would never advance through the texts.
+    batchSize: positiveInt,
+  },
+  'expected options { model, dims?, batchSize? }',
+);
 
 const KNOWN_DIMS: Record<string, number> = {
   '@cf/baai/bge-small-en-v1.5': 384,
@@ -34,6 +53,7 @@ export function workersAIEmbedder(ai: WorkersAiBinding, options: WorkersAIEmbedd
       field: 'workersAIEmbedder.ai',
     });
   }
+  parse(WORKERS_AI_OPTIONS, options, 'workersAIEmbedder');
   const dims = options.dims ?? KNOWN_DIMS[options.model];
   if (dims === undefined) {
     throw new EngramError(

@@ -250,6 +250,17 @@ describe('RemoteStore extras', () => {
     expect(() => new RemoteStore({ url: 'ftp://x', token: 't' })).toThrow(/url/);
     expect(() => new RemoteStore({ url: 'not a url', token: 't' })).toThrow(/url/);
     expect(() => new RemoteStore({ url, token: '' })).toThrow(/token/);
+    for (const [options, field] of [
+      [{ url, token: 't', timeout: 5000 }, 'RemoteStore.timeout'],
+      [{ url, token: 't', timeoutMs: 0 }, 'RemoteStore.timeoutMs'],
+      [{ url, token: 't', timeoutMs: '5s' }, 'RemoteStore.timeoutMs'],
+      [{ url, token: 't', fetch: 'node-fetch' }, 'RemoteStore.fetch'],
+      [undefined, 'RemoteStore'],
+    ] as const) {
+      expect(() => new RemoteStore(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
     const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
     await expect(store.linksOf('ns', ['..'], { direction: 'both' })).rejects.toMatchObject({
       code: 'VALIDATION',

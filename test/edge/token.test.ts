@@ -1,6 +1,6 @@
 import { decode, verify } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
-import { mintToken, parseTtl } from '../../src/edge/index.js';
+import { memoryRateLimiter, mintToken, parseTtl } from '../../src/edge/index.js';
 import { EngramError } from '../../src/index.js';
 import { SECRET } from './helpers.js';
 
@@ -29,12 +29,31 @@ describe('mintToken', () => {
       [{ secret: SECRET, ns: ['ok', 'not ok'] }, 'ns.1'],
       [{ secret: SECRET, ns: ['a'], ttl: 'soon' }, 'ttl'],
       [{ secret: SECRET, ns: ['a'], ttl: -5 }, 'ttl'],
+      // A misspelt lifetime must not mint a token of the default hour.
+      [{ secret: SECRET, ns: ['a'], expiresIn: '30d' } as never, 'expiresIn'],
+      [undefined as never, 'mintToken'],
     ];
     for (const [options, field] of cases) {
       const error = await mintToken(options).catch((e: unknown) => e);
       expect(error, field).toBeInstanceOf(EngramError);
       expect(error).toMatchObject({ code: 'VALIDATION', field });
     }
+  });
+});
+
+describe('memoryRateLimiter', () => {
+  it('refuses misspelt or non-numeric options, naming them', () => {
+    for (const [options, field] of [
+      [{ requests: 10, window: 1000 }, 'rateLimit.window'],
+      [{ requests: '10' }, 'rateLimit.requests'],
+      [{ requests: 10, maxKeys: 0 }, 'rateLimit.maxKeys'],
+      [{ requests: 0 }, 'rateLimit'],
+    ] as const) {
+      expect(() => memoryRateLimiter(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    expect(memoryRateLimiter({ requests: 1, windowMs: 1000, burst: 1 }).take('k')).toEqual({ ok: true });
   });
 });
 

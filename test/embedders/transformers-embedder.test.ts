@@ -27,6 +27,22 @@ describe('transformersEmbedder over a stand-in pipeline', () => {
     expect(calls).toEqual([{ texts: ['a b', 'c'], options: { pooling: 'mean', normalize: true } }]);
   });
 
+  it('refuses options it cannot use when made, naming them', () => {
+    const { extractor } = standInPipeline(6, true);
+    for (const [options, field] of [
+      [{ id: 'm', dims: '384' }, 'transformersEmbedder.dims'],
+      [{ id: 'm', dims: 0 }, 'transformersEmbedder.dims'],
+      [{ dims: 6 }, 'transformersEmbedder.id'],
+      [{ id: 'm', dims: 6, pooling: 'max' }, 'transformersEmbedder.pooling'],
+      [{ id: 'm', dims: 6, normalise: false }, 'transformersEmbedder.normalise'],
+      [undefined, 'transformersEmbedder'],
+    ] as const) {
+      expect(() => transformersEmbedder(extractor, options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+  });
+
   it('reads a tensor without tolist() by its dims', async () => {
     const { extractor } = standInPipeline(4, false);
     const vectors = await transformersEmbedder(extractor, { id: 'm', dims: 4 }).embed(['x y', 'z']);

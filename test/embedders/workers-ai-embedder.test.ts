@@ -46,6 +46,21 @@ describe('workersAIEmbedder against a stand-in AI binding', () => {
     expect(() => workersAIEmbedder(standInAi(4), { model: 'custom' })).toThrow(/workersAIEmbedder.dims/);
   });
 
+  it('refuses options it cannot use when made: a batch of 0 would never finish', () => {
+    for (const [options, field] of [
+      [{ model: 'custom', dims: 4, batchSize: 0 }, 'workersAIEmbedder.batchSize'],
+      [{ model: 'custom', dims: 4, batchSize: 2.5 }, 'workersAIEmbedder.batchSize'],
+      [{ model: 'custom', dims: '4' }, 'workersAIEmbedder.dims'],
+      [{ model: '', dims: 4 }, 'workersAIEmbedder.model'],
+      [{ model: '@cf/baai/bge-small-en-v1.5', batchsize: 10 }, 'workersAIEmbedder.batchsize'],
+      [undefined, 'workersAIEmbedder'],
+    ] as const) {
+      expect(() => workersAIEmbedder(standInAi(4), options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+  });
+
   it('embeds memories through createMemory', async () => {
     const mem = await createMemory({
       embedder: workersAIEmbedder(standInAi(384), { model: '@cf/baai/bge-small-en-v1.5' }),

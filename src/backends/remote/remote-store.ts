@@ -1,4 +1,5 @@
-import { EngramError } from '../../core/errors.js';
+import * as v from 'valibot';
+import { EngramError, validationError } from '../../core/errors.js';
 import type { Direction, Explanation, Json } from '../../core/model.js';
 import type {
   ApplyResult,
@@ -19,11 +20,26 @@ import type {
 import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
 import { LANGUAGE_META } from '../../core/text/index.js';
 import { LIMITS } from '../../core/validate.js';
+import { checkStoreOptions, optionalFunction, parsedElsewhere } from '../store-options.js';
 import { GetBatcher, pick } from './get-batcher.js';
 import { EdgeClient, type EdgeClientOptions, type QueryValue, segment } from './http.js';
 import { grantedNamespaces } from './token-claims.js';
 
 export type RemoteStoreOptions = EdgeClientOptions;
+
+// `url` and `token` are checked by EdgeClient, which names them as before (`url`, `token`).
+const REMOTE_OPTIONS = {
+  url: parsedElsewhere,
+  token: parsedElsewhere,
+  fetch: optionalFunction,
+  timeoutMs: v.optional(
+    v.pipe(
+      v.number('expected milliseconds'),
+      v.finite('expected a finite number'),
+      v.minValue(1, 'expected 1 or more'),
+    ),
+  ),
+};
 
 type Walk = { direction: Direction; type?: string; now: string };
 
@@ -54,6 +70,8 @@ export class RemoteStore implements MemoryStore {
   private closed = false;
 
   constructor(private readonly options: RemoteStoreOptions) {
+    checkStoreOptions(options, REMOTE_OPTIONS, 'RemoteStore');
+    if (options === undefined) throw validationError('RemoteStore', 'options { url, token }');
     this.http = new EdgeClient(options);
     this.gets = new GetBatcher(async (namespace, memories, links) => {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
