@@ -10,10 +10,12 @@ import {
   type SearchItem,
   type SearchOperation,
 } from '@langchain/langgraph-checkpoint';
+import * as v from 'valibot';
 import type { Engram } from '../core/engram.js';
 import type { SyncOptions } from '../core/engram-options.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
+import { namespaceSchema, parse } from '../core/validate.js';
 import { createMemory } from '../create-memory.js';
 import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
@@ -47,6 +49,41 @@ export interface EngramStoreOptions {
  * await store.put(['users', 'u1'], 'prefs', { theme: 'dark' });
  * const item = await store.get(['users', 'u1'], 'prefs');
  */
+const fn = v.function('expected a function');
+/**
+ * Checked when the store is made: a misspelt option (`namespce`, `index.field`) would otherwise put every
+ * item in the default namespace or embed the whole value. `sync` is checked by createMemory, on first use.
+ */
+const OPTIONS = v.strictObject(
+  {
+    store: v.optional(
+      v.looseObject({ apply: fn, getMemories: fn }, 'expected a MemoryStore (new SqlJsStore(), …)'),
+    ),
+    namespace: v.optional(namespaceSchema),
+    index: v.optional(
+      v.strictObject(
+        {
+          dims: v.pipe(
+            v.number('expected the vector length'),
+            v.integer('expected a whole number'),
+            v.minValue(1, 'expected 1 or more'),
+          ),
+          embeddings: v.looseObject(
+            { embedQuery: fn, embedDocuments: fn },
+            'expected a LangChain Embeddings (embedQuery, embedDocuments)',
+          ),
+          fields: v.optional(
+            v.array(v.pipe(v.string(), v.minLength(1, 'expected a path')), 'expected an array of paths'),
+          ),
+        },
+        'expected { dims, embeddings, fields? }',
+      ),
+    ),
+    sync: v.optional(v.unknown()),
+  },
+  'expected options { store?, namespace?, index?, sync? }',
+);
+
 export class EngramStore extends BaseStore {
   private readonly options: EngramStoreOptions;
   private memory: Promise<Engram> | undefined;
@@ -55,6 +92,7 @@ export class EngramStore extends BaseStore {
 
   constructor(options: EngramStoreOptions = {}) {
     super();
+    parse(OPTIONS, options, 'EngramStore');
     this.options = options;
     this.fields = options.index?.fields ?? ['$'];
   }

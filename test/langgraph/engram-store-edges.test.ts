@@ -165,3 +165,31 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     await mem.close();
   });
 });
+
+describe('EngramStore options', () => {
+  it('refuses a misspelt or malformed option when made, naming it, instead of writing elsewhere', () => {
+    const embeddings = {
+      embedQuery: async () => [1, 0],
+      embedDocuments: async (texts: string[]) => texts.map(() => [1, 0]),
+    };
+    for (const [options, field] of [
+      [{ namespce: 'agent-1' }, 'EngramStore.namespce'],
+      [{ namespace: 'a b/c' }, 'EngramStore.namespace'],
+      [{ store: './memory.db' }, 'EngramStore.store'],
+      [{ index: { dims: 2, embeddings, field: ['text'] } }, 'EngramStore.index.field'],
+      [{ index: { dims: '2', embeddings } }, 'EngramStore.index.dims'],
+      [{ index: { dims: 2, embed: async () => [] } }, 'EngramStore.index.embeddings'],
+      [
+        { index: { dims: 2, embeddings: { embedQuery: async () => [1, 0] } } },
+        'EngramStore.index.embeddings.embedDocuments',
+      ],
+      [null, 'EngramStore'],
+    ] as const) {
+      expect(() => new EngramStore(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    const made = new EngramStore({ namespace: 'agent-1', index: { dims: 2, embeddings, fields: ['text'] } });
+    expect(made.indexConfig?.fields).toEqual(['text']);
+  });
+});
