@@ -60,6 +60,22 @@ export class KnowledgeGraph {
     private readonly options: { hybrid?: boolean } = {},
   ) {}
 
+  /** When the last entity or relation this graph made was stamped (ISO, milliseconds). */
+  private lastMadeAt = '';
+
+  /**
+   * Entities and relations are listed by the instant they were made, to the millisecond: a link and a
+   * relation to itself (or an entity and a bare name made one) made in one millisecond would tie, and
+   * their order would then follow their ids instead of the order they were made in (the reference
+   * lists in that order). So each waits, a millisecond at a time and a few at most, until the clock
+   * has passed the last one's instant.
+   */
+  private async pastLastMade(): Promise<void> {
+    for (let i = 0; i < 5 && new Date().toISOString() <= this.lastMadeAt; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
   /** Runs `task` alone, after every operation called before it: for other writers to the same memory. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.serial(task);
@@ -91,13 +107,17 @@ export class KnowledgeGraph {
         if (node) {
           // A bare name becomes the entity: it takes its place in the list now, as the reference appends it.
           const extras = extrasOf(node.memory);
+          await this.pastLastMade();
           const promoted = await this.mem.update(node.memory.id, entityPatch(entity, extras));
           memory = await this.mem.update(
             node.memory.id,
             entityPatch(entity, { ...extras, since: promoted.updatedAt }),
           );
+          this.lastMadeAt = promoted.updatedAt;
         } else {
+          await this.pastLastMade();
           memory = await this.mem.add(entityPatch(entity, NO_EXTRAS));
+          this.lastMadeAt = memory.createdAt;
         }
         nodes.set(entity.name, { memory, entity });
       }
@@ -122,9 +142,11 @@ export class KnowledgeGraph {
           const extras = extrasOf(from.memory);
           if (extras.selfRelations.includes(relation.relationType)) continue;
           const added = { ...extras, selfRelations: [...extras.selfRelations, relation.relationType] };
+          await this.pastLastMade();
           let memory = await this.mem.update(from.memory.id, { metadata: withExtras(from.memory, added) });
           // When it was made, by the clock that stamps links, so it sorts among them.
           const at = [...extras.selfRelationsAt, memory.updatedAt];
+          this.lastMadeAt = memory.updatedAt;
           memory = await this.mem.update(from.memory.id, {
             metadata: withExtras(memory, { ...added, selfRelationsAt: at }),
           });
@@ -134,9 +156,16 @@ export class KnowledgeGraph {
           const existing = await this.mem.links(from.memory.id, { direction: 'out' });
           if (existing.some((l) => l.to === to.memory.id && relationTypeOf(l) === relation.relationType))
             continue;
-          await this.mem.link(from.memory.id, to.memory.id, await linkType(relation.relationType), {
-            metadata: { relationType: relation.relationType },
-          });
+          await this.pastLastMade();
+          const link = await this.mem.link(
+            from.memory.id,
+            to.memory.id,
+            await linkType(relation.relationType),
+            {
+              metadata: { relationType: relation.relationType },
+            },
+          );
+          this.lastMadeAt = link.createdAt;
         }
         created.push(relation);
       }

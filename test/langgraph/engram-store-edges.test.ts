@@ -189,7 +189,10 @@ describe('EngramStore options', () => {
         expect.objectContaining({ code: 'VALIDATION', field }),
       );
     }
-    const made = new EngramStore({ namespace: 'agent-1', index: { dims: 2, embeddings, fields: ['text'] } });
+    const made = new EngramStore({
+      namespace: 'agent-1',
+      index: { dims: 2, embeddings: embeddings as never, fields: ['text'] },
+    });
     expect(made.indexConfig?.fields).toEqual(['text']);
   });
 });

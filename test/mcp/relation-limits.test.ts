@@ -56,6 +56,24 @@ describe('create_relations checks everything before writing anything', () => {
     expect(await graph.createRelations(relations)).toEqual(relations);
     expect((await graph.readGraph()).relations).toHaveLength(3);
   });
+
+  it('lists links and relations to itself in the order they were made, even made within a millisecond', async () => {
+    const graph = await graphWithTwo();
+    const made: { from: string; to: string; relationType: string }[] = [];
+    for (let round = 0; round < 15; round++) {
+      const batch = [
+        { from: 'A', to: 'B', relationType: `knows-${round}` },
+        { from: 'A', to: 'A', relationType: `self-${round}` },
+        { from: 'B', to: 'A', relationType: `likes-${round}` },
+        { from: 'B', to: 'B', relationType: `self-${round}` },
+      ];
+      // One call per relation as well as whole batches: both orders of link and self relation, back to back.
+      if (round % 2) await graph.createRelations(batch);
+      else for (const relation of batch) await graph.createRelations([relation]);
+      made.push(...batch);
+    }
+    expect((await graph.readGraph()).relations).toEqual(made);
+  });
 });
 
 describe('search_nodes', () => {
@@ -71,5 +89,21 @@ describe('search_nodes', () => {
       'xabcx3',
     ]);
     expect((await graph.searchNodes('')).entities.map((e) => e.name)).toEqual(['xabcx1', 'xabcx2', 'xabcx3']);
+  });
+});
+
+describe('read_graph', () => {
+  it('lists entities in the order they were made, a bare name made an entity among them', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const graph = new KnowledgeGraph(mem);
+    const names: string[] = [];
+    for (let round = 0; round < 15; round++) {
+      // A relation to a name no entity has yet makes it a bare name; creating the entity later lists it then.
+      await graph.createRelations([{ from: `bare-${round}`, to: `bare-${round}-b`, relationType: 'r' }]);
+      await graph.createEntities([{ name: `new-${round}`, entityType: 't', observations: [] }]);
+      await graph.createEntities([{ name: `bare-${round}`, entityType: 't', observations: [] }]);
+      names.push(`new-${round}`, `bare-${round}`);
+    }
+    expect((await graph.readGraph()).entities.map((e) => e.name)).toEqual(names);
   });
 });
