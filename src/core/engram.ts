@@ -84,8 +84,14 @@ const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
 /** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
 const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
-/** Reads-and-writes of one supersede before another process's changes to the fact end it in CONFLICT. */
-const SUPERSEDE_ATTEMPTS = 5;
+/** The store's newest change-feed position, where it can tell (the SQL stores): `WriteBatch.dedupe`'s `since`. */
+async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
+  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number> };
+  return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
+}
+
+/** Reads-and-writes of one supersede or deduping add before other processes' writes end it in CONFLICT. */
+const RACE_ATTEMPTS = 5;
 /** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
@@ -341,10 +347,23 @@ export class Engram {
     // One deduping add at a time: two at once would each find no copy and both add, or each merge
     // its tags into the tags it read and lose the other's.
     return this.checked(async () => {
-      const existing = await this.findDuplicate(parsed.content);
-      if (existing) return this.mergeTags(existing, parsed.tags ?? []);
-      const [memory] = await this.insert([parsed], 'add', true);
-      return memory!;
+      // Another process (an edge beside this one on the same Postgres) may add the same content between
+      // the search and the write: the store refuses the write then (`WriteBatch.dedupe`, from the feed
+      // position read before the search), and the next round finds that memory and merges into it.
+      for (let attempt = 1; ; attempt++) {
+        const since = await feedPosition(this.store, this.namespace);
+        const existing = await this.findDuplicate(parsed.content);
+        if (existing) return this.mergeTags(existing, parsed.tags ?? []);
+        const guard =
+          since === undefined ? undefined : { content: parsed.content, since, now: this.nowIso() };
+        try {
+          const [memory] = await this.insert([parsed], 'add', true, guard);
+          return memory!;
+        } catch (error) {
+          const raced = error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'dedupe';
+          if (!raced || attempt === RACE_ATTEMPTS) throw error;
+        }
+      }
     });
   }
 
@@ -411,7 +430,7 @@ export class Engram {
             error.code === 'CONFLICT' &&
             (error.field === 'unchanged' || error.field === 'newIds');
           if (!raced) throw error;
-          if (attempt === SUPERSEDE_ATTEMPTS)
+          if (attempt === RACE_ATTEMPTS)
             throw new EngramError(
               'CONFLICT',
               `supersede.oldId: memory ${JSON.stringify(oldId)} kept changing while it was superseded (${attempt} attempts); try again`,
@@ -584,7 +603,12 @@ export class Engram {
   }
 
   /** Inserts new memories; those with an id the caller gave are checked free and written alone. */
-  private async insert(inputs: MemoryInput[], where: string, queued = false): Promise<Memory[]> {
+  private async insert(
+    inputs: MemoryInput[],
+    where: string,
+    queued = false,
+    dedupe?: WriteBatch['dedupe'],
+  ): Promise<Memory[]> {
     if (!queued && inputs.some((input) => input.id !== undefined)) {
       return this.checked(() => this.insert(inputs, where, true));
     }
@@ -601,7 +625,11 @@ export class Engram {
     // database (two edges on one Postgres) may have taken one since the check above.
     const given = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
     const result = await this.write(
-      given.length > 0 ? { memories: writes, newIds: given } : { memories: writes },
+      {
+        memories: writes,
+        ...(given.length > 0 ? { newIds: given } : {}),
+        ...(dedupe ? { dedupe } : {}),
+      },
       'add',
       writes.map((w) => w.id),
     ).catch(async (error: unknown) => {

@@ -1,6 +1,7 @@
 import { EngramError } from './errors.js';
-import { isExpired } from './filter.js';
+import { isExpired, isValidAt } from './filter.js';
 import { hlcToIso } from './hlc.js';
+import { normalizeContent } from './lifecycle.js';
 import type { Json } from './model.js';
 import {
   type ApplyResult,
@@ -45,6 +46,11 @@ export interface StoreTransaction {
    * `deleteMemory`/`deleteLink` and may leave this out.
    */
   forgetChange?(entity: Entity, id: string): MaybePromise<void>;
+  /**
+   * Ids of the memories whose change-feed entry is after `seq`, read inside the transaction (after
+   * whatever serialises the namespace's writers): what `WriteBatch.dedupe` compares. Optional.
+   */
+  readMemoryIdsChangedSince?(seq: number): MaybePromise<string[]>;
 }
 
 function maxClock(clocks: FieldClocks): string {
@@ -201,6 +207,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   ]);
   if (batch.newIds?.length)
     await assertNewIdsFree(tx, batch.newIds, batch.links ?? [], { memories, links, dead });
+  if (batch.dedupe && tx.readMemoryIdsChangedSince) await assertNoCopySince(tx, batch.dedupe);
   for (const { id, field, clock } of batch.unchanged ?? []) {
     const record = dead.has(id) ? undefined : memories.get(id);
     const now = record ? (record.clocks[field] ?? null) : undefined;
@@ -288,6 +295,27 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/** `WriteBatch.dedupe`: no memory written since `since` is a copy valid at `now` (see there). */
+async function assertNoCopySince(
+  tx: StoreTransaction,
+  { content, since, now }: { content: string; since: number; now: string },
+): Promise<void> {
+  const ids = await tx.readMemoryIdsChangedSince!(since);
+  if (ids.length === 0) return;
+  const wanted = normalizeContent(content);
+  for (const { memory } of (await tx.readMemories(ids)).values()) {
+    if (isExpired(memory, now) || !isValidAt(memory, now) || normalizeContent(memory.content) !== wanted)
+      continue;
+    throw new EngramError(
+      'CONFLICT',
+      `dedupe: memory ${JSON.stringify(memory.id)} with the same content was written meanwhile`,
+      {
+        field: 'dedupe',
+      },
+    );
+  }
 }
 
 /**

@@ -137,6 +137,15 @@ export interface WriteBatch {
    */
   unchanged?: { id: string; field: string; clock: string | null }[];
   /**
+   * A deduping add's guard: when a memory written after change-feed position `since` is valid at `now`
+   * and has the same normalized content, the batch is refused whole (`CONFLICT`, field `dedupe`) before
+   * anything is written; the add then finds that memory and merges into it. Checked by stores whose
+   * transaction can list the memories changed since a position (`readMemoryIdsChangedSince`: the SQL
+   * stores, which several processes may share); the others are written by one process, whose
+   * checked-write queue already keeps two deduping adds apart.
+   */
+  dedupe?: { content: string; since: number; now: string };
+  /**
    * Records dropped for good, with no tombstone and no change-feed entry (docs/lifecycle.md, "Purge and
    * collection"): `memories` with their links, and `links`. With `expiredAt`, a memory is dropped only
    * if it is still expired at that instant (a write that extended it meanwhile keeps it). Nothing syncs:

@@ -151,6 +151,41 @@ if (!url) {
       for (const edge of edges) await edge.store.close();
     });
 
+    it('two deduping adds of one content racing through two edges make one memory', async () => {
+      const token = await mintToken({ secret: 's', ns: ['dedupe'] });
+      const edges = [0, 1].map(() => {
+        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
+        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
+      });
+      const add = (edge: number, body: unknown) =>
+        edges[edge]!.app.request('/v1/ns/dedupe/memories?dedupe=true', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      for (let round = 0; round < 10; round++) {
+        const content = `Prefers tea in round ${round}`;
+        const answers = await Promise.all([
+          add(0, { content, tags: ['edge-0'] }),
+          add(1, { content: `  ${content.toUpperCase()} `, tags: ['edge-1'] }),
+        ]);
+        expect(answers.map((a) => a.status)).toEqual([201, 201]);
+        const [one, two] = (await Promise.all(answers.map((a) => a.json()))) as Array<{ id: string }>;
+        expect(two!.id, `round ${round}`).toBe(one!.id);
+        const stored = (await (
+          await edges[0]!.app.request(`/v1/ns/dedupe/memories/${one!.id}`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { tags: string[] };
+        expect(stored.tags.sort(), `round ${round}`).toEqual(['edge-0', 'edge-1']);
+      }
+      const rows = await admin.unsafe(
+        `SELECT count(*)::int AS count FROM ${schema}.engram_memories WHERE ns = 'dedupe'`,
+      );
+      expect(rows[0]?.count).toBe(10);
+      for (const edge of edges) await edge.store.close();
+    });
+
     it('of two supersedes of one fact racing through two edges, one succeeds and the other is told CONFLICT', async () => {
       const token = await mintToken({ secret: 's', ns: ['facts'] });
       const edges = [0, 1].map(() => {

@@ -78,6 +78,13 @@ export class StagedWrites implements StoreTransaction {
   readTombstones = (ids: readonly string[]) => this.reader.tombstones(ids);
   readLinksTouching = (ids: readonly string[]) => this.reader.linksOf(ids, 'both');
 
+  async readMemoryIdsChangedSince(seq: number): Promise<string[]> {
+    // Each memory row holds its change-feed entry's number, behind an (ns, seq) index (schema v18).
+    const sql = 'SELECT id FROM engram_memories WHERE ns = ? AND seq > ?';
+    const rows = await this.db.all<{ id: string }>(this.dialect.native(sql), [this.namespace, seq]);
+    return rows.map((r) => r.id);
+  }
+
   putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): void {
     this.stageMemory(record.memory.id, previous, record);
   }
