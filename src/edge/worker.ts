@@ -73,6 +73,9 @@ export default {
     if (!env.HYPERDRIVE && !env.DATABASE_URL) return misconfigured('bind HYPERDRIVE or set DATABASE_URL');
     let app: ReturnType<typeof appFor>;
     try {
+      // A connection string the driver cannot use is the server's fault, told here rather than as a
+      // request's 400 once a route opens the store.
+      postgresJs(env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL ?? '');
       app = appFor(env);
     } catch (error) {
       // A bad variable (MAX_CLOCK_SKEW_MS=abc, a CORS origin list createEdgeApp refuses) names itself.

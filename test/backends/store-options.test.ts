@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { PostgresStore } from '../../src/backends/postgres/index.js';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { openAIEmbedder } from '../../src/embedders/index.js';
 import { InMemoryStore } from '../../src/index.js';
@@ -32,6 +32,21 @@ describe('store constructors check their options at once', () => {
     // A URL where the driver goes: the store would fail at its first query with a TypeError.
     refused(() => new PostgresStore('postgres://localhost/db' as never), 'PostgresStore.db');
     refused(() => new PostgresStore({} as never), 'PostgresStore.db');
+    // The drivers too: a host:port or a number would fail only at the first query.
+    refused(() => postgresJs('localhost:5432/engram'), 'postgresJs.url');
+    refused(() => postgresJs(5 as never), 'postgresJs.url');
+    refused(() => pglite(5 as never), 'pglite.dir');
+    refused(() => pglite({} as never), 'pglite.dir');
+    expect(() => postgresJs('postgresql://u:p@127.0.0.1:9/db')).not.toThrow();
+    expect(() => pglite('memory://')).not.toThrow();
+    const message = (() => {
+      try {
+        postgresJs('mysql://admin:hunter2@db.example/x');
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).not.toContain('hunter2');
   });
 
   it('well-formed options still make a store', () => {

@@ -95,6 +95,12 @@ describe('the demo page on the edge app', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
       /^server misconfigured: maxClockSkewMs: /,
     );
+    const badUrl = { ENGRAM_SECRET: `${secret}-url`, DATABASE_URL: 'localhost:5432/engram' };
+    const refused = await worker.fetch(new Request('http://worker/v1/ns/a/memories'), badUrl, {});
+    expect(refused.status).toBe(500);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /^server misconfigured: postgresJs.url: expected a postgres:\/\/ /,
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import type { PGliteInterface, Transaction } from '@electric-sql/pglite';
+import { validationError } from '../../core/errors.js';
 import { importOptional, importPeer } from '../../core/optional-peer.js';
 import { type LockHolder, lockFile } from '../file-lock.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
@@ -44,6 +45,16 @@ export function lockedPglite(
   dirOrInstance: string | PGliteInterface | undefined,
   busy: PgliteBusyMessage,
 ): PostgresDriver {
+  const instanceLike =
+    typeof dirOrInstance === 'object' &&
+    dirOrInstance !== null &&
+    typeof (dirOrInstance as { query?: unknown }).query === 'function';
+  if (!(dirOrInstance === undefined || typeof dirOrInstance === 'string' || instanceLike))
+    throw validationError(
+      'pglite.dir',
+      "a data directory ('./data', 'memory://', 'idb://name') or a PGlite instance",
+      typeof dirOrInstance,
+    );
   const owned = typeof dirOrInstance !== 'object';
   let instance: Promise<PGliteInterface> | undefined =
     typeof dirOrInstance === 'object' ? Promise.resolve(dirOrInstance) : undefined;

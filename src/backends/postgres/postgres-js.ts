@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { validationError } from '../../core/errors.js';
 import { importPeer } from '../../core/optional-peer.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
@@ -46,6 +47,7 @@ export function postgresJs(
   urlOrSql: string | postgres.Sql,
   options: postgres.Options<Record<string, postgres.PostgresType>> = {},
 ): PostgresDriver {
+  checkConnection(urlOrSql);
   const owned = typeof urlOrSql === 'string';
   // postgres is an optional peer dependency: loaded on first use, so importing engram/edge costs nothing.
   let client: Promise<postgres.Sql> | undefined = owned ? undefined : Promise.resolve(urlOrSql);
@@ -74,4 +76,15 @@ export function postgresJs(
       if (owned && client) await (await client).end();
     },
   };
+}
+
+/** A URL or a postgres.js client, checked now: anything else would fail at the first query, as STORAGE. */
+function checkConnection(urlOrSql: unknown): void {
+  if (typeof urlOrSql === 'function' && typeof (urlOrSql as { begin?: unknown }).begin === 'function') return;
+  if (typeof urlOrSql === 'string' && /^postgres(ql)?:\/\//i.test(urlOrSql)) return;
+  throw validationError(
+    'postgresJs.url',
+    'a postgres:// (or postgresql://) URL, or a postgres.js client',
+    typeof urlOrSql === 'string' ? JSON.stringify(urlOrSql.replace(/\/\/[^@/]*@/, '//…@')) : typeof urlOrSql,
+  );
 }
