@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { parse } from '../core/validate.js';
+import { MAX_TIMER_MS, parse } from '../core/validate.js';
 
 /**
  * Checks a store constructor's options as a whole (errors name the store: `SqlJsStore.persits`), so a
@@ -24,6 +24,7 @@ export const optionalDelay = v.optional(
     v.number('expected milliseconds'),
     v.finite('expected a finite number'),
     v.minValue(0, 'expected 0 or more'),
+    v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (a longer timer fires at once)`),
   ),
 );
 

@@ -380,6 +380,15 @@ export const nonNegativeInt = v.pipe(
   v.minValue(0, 'expected 0 or more'),
 );
 
+/** The longest delay a timer takes: past 2^31 - 1 ms (about 24.8 days) runtimes fire it at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A timer's period or delay in whole ms: `intervalMs: 1e12` meant as "rarely" would otherwise fire every ms. */
+export const timerMs = v.pipe(
+  nonNegativeInt,
+  v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (ms, about 24.8 days; 0 turns a period off)`),
+);
+
 /** `{ key: CryptoKey } | { passphrase, iterations? }` (see crypto/cipher.ts). */
 export const encryptionSchema = v.union(
   [
@@ -423,14 +432,12 @@ export const syncOptionsSchema = v.strictObject(
       ),
     ),
     token: v.pipe(v.string('expected a token string'), v.minLength(1, 'expected a non-empty token')),
-    intervalMs: v.optional(nonNegativeInt),
-    timeoutMs: v.optional(v.pipe(nonNegativeInt, v.minValue(1, 'expected at least 1'))),
-    debounceMs: v.optional(nonNegativeInt),
+    intervalMs: v.optional(timerMs),
+    timeoutMs: v.optional(v.pipe(timerMs, v.minValue(1, 'expected at least 1'))),
+    debounceMs: v.optional(timerMs),
     live: v.optional(v.boolean('expected true or false')),
     fetch: v.optional(v.custom<typeof fetch>((f) => typeof f === 'function', 'expected a fetch function')),
-    backoff: v.optional(
-      v.strictObject({ baseMs: v.optional(nonNegativeInt), maxMs: v.optional(nonNegativeInt) }),
-    ),
+    backoff: v.optional(v.strictObject({ baseMs: v.optional(timerMs), maxMs: v.optional(timerMs) })),
   },
   'expected { url, token, intervalMs?, fetch? }',
 );

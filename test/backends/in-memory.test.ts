@@ -32,6 +32,18 @@ describe('InMemoryStore extras', () => {
     await expect(createMemory({ sync: { url: 'http://x', token: '' } })).rejects.toMatchObject({
       field: 'sync.token',
     });
+    // A period past what a timer can wait would fire every millisecond: a pull loop, not "rarely".
+    for (const [sync, field] of [
+      [{ intervalMs: 2 ** 31 }, 'sync.intervalMs'],
+      [{ debounceMs: 1e12 }, 'sync.debounceMs'],
+      [{ timeoutMs: Number.MAX_SAFE_INTEGER }, 'sync.timeoutMs'],
+      [{ backoff: { maxMs: 2 ** 40 } }, 'sync.backoff.maxMs'],
+    ] as const) {
+      await expect(
+        createMemory({ sync: { url: 'http://x', token: 't', ...sync } }),
+        field,
+      ).rejects.toMatchObject({ code: 'VALIDATION', field });
+    }
   });
 
   it('sync() without sync configured is a clear VALIDATION error', async () => {

@@ -29,6 +29,7 @@ describe('store constructors check their options at once', () => {
     );
     refused(() => new IndexedDBStore({ name: 'x', persist: 'yes' } as never), 'IndexedDBStore.persist');
     refused(() => new IndexedDBStore({ name: 'x', blockedTimeoutMs: -5 }), 'IndexedDBStore.blockedTimeoutMs');
+    refused(() => new SqlJsStore({ saveDelayMs: 2 ** 31 }), 'SqlJsStore.saveDelayMs');
     // A URL where the driver goes: the store would fail at its first query with a TypeError.
     refused(() => new PostgresStore('postgres://localhost/db' as never), 'PostgresStore.db');
     refused(() => new PostgresStore({} as never), 'PostgresStore.db');
