@@ -307,7 +307,11 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
         key: { id: old.keyId, seals: 2 },
         push: {
           memories: [
-            { id: note.id, values: { content: old.content }, clocks: { content: stampNow('attacker') } },
+            {
+              id: note.id,
+              values: { content: old.content },
+              clocks: { content: stampNow('attacker', 1000) },
+            },
           ],
         },
       }),
