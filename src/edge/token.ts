@@ -1,5 +1,6 @@
 import { sign } from 'hono/jwt';
 import { EngramError, validationError } from '../core/errors.js';
+import { randomHex } from '../core/ids.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 
 export interface MintTokenOptions {
@@ -56,5 +57,7 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   }
   const ns = list.map((name, i) => parse(namespaceSchema, name, `ns.${i}`));
   const iat = Math.floor(Date.now() / 1000);
-  return sign({ ns, iat, exp: iat + parseTtl(options.ttl ?? '1h') }, secret, 'HS256');
+  // `jti` makes every token its own, even two minted in one second for one namespace: the edge counts
+  // requests and open streams per token, and two devices must not share one allowance by chance.
+  return sign({ ns, iat, exp: iat + parseTtl(options.ttl ?? '1h'), jti: randomHex(12) }, secret, 'HS256');
 }

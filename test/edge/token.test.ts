@@ -16,6 +16,16 @@ describe('mintToken', () => {
     await expect(verify(token, SECRET, 'HS256')).resolves.toMatchObject({ ns: ['a', 'b'] });
   });
 
+  it('makes every token its own (jti), so two minted in one second do not share an allowance', async () => {
+    const [a, b] = await Promise.all([
+      mintToken({ secret: SECRET, ns: 'x' }),
+      mintToken({ secret: SECRET, ns: 'x' }),
+    ]);
+    expect(a).not.toBe(b);
+    expect(decode(a).payload.jti).toMatch(/^[0-9a-f]{24}$/);
+    await expect(verify(b, SECRET, 'HS256')).resolves.toMatchObject({ ns: ['x'] });
+  });
+
   it('defaults to one hour and takes a single namespace as a string', async () => {
     const { payload } = decode(await mintToken({ secret: SECRET, ns: 'solo' }));
     expect(payload.ns).toEqual(['solo']);
