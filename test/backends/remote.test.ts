@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, EngramError, exportJsonl, InMemoryStore } from '../../src/index.js';
+import { freshNamespace } from '../conformance/harness.js';
 import { testStore } from '../conformance/index.js';
 import { standInEmbedder } from '../conformance/stand-in-embedder.js';
 
@@ -67,6 +68,70 @@ describe('RemoteStore extras', () => {
     };
     return { calls, fetch };
   };
+
+  it('two clients racing to add one id, or to supersede one fact: one succeeds, the other is told', async () => {
+    // Two RemoteStores are two processes: their checks run apart, and only the edge's transaction sees both.
+    const ns = freshNamespace('race');
+    const reads: Array<() => void> = [];
+    let holding = false;
+    // Reads are held until both clients have read, so both find the id free and the fact current.
+    const heldFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await app.request(input, init);
+      const body = typeof init?.body === 'string' ? init.body : '';
+      if (holding && body.includes('"get"')) await new Promise<void>((resolve) => reads.push(resolve));
+      return res;
+    };
+    const client = () =>
+      createMemory({ store: new RemoteStore({ url, token: tokenFor, fetch: heldFetch }), namespace: ns });
+    const [a, b] = await Promise.all([client(), client()]);
+    const race = async <T>(run: (mem: typeof a) => Promise<T>) => {
+      holding = true;
+      const both = [run(a), run(b)].map((p) =>
+        p.then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        ),
+      );
+      while (reads.length < 2) await new Promise((r) => setTimeout(r, 5));
+      holding = false;
+      for (const release of reads.splice(0)) release();
+      return Promise.all(both);
+    };
+    const added = await race((mem) => mem.add({ id: 'same', content: `from ${mem === a ? 'a' : 'b'}` }));
+    expect(added.filter((r) => 'value' in r)).toHaveLength(1);
+    expect(added.find((r) => 'error' in r)).toMatchObject({ error: { code: 'CONFLICT', field: 'add.id' } });
+    const fact = await a.add({ content: 'lives in Berlin' });
+    const superseded = await race((mem) => mem.supersede(fact.id, { content: 'lives in Paris' }));
+    expect(superseded.filter((r) => 'value' in r)).toHaveLength(1);
+    expect(superseded.find((r) => 'error' in r)).toMatchObject({
+      error: { code: 'CONFLICT', field: 'supersede.oldId' },
+    });
+    expect(await a.links(fact.id)).toHaveLength(1);
+  });
+
+  it('refuses malformed newIds and unchanged in a push, naming them', async () => {
+    const ns = freshNamespace('guards');
+    const post = async (push: unknown) => {
+      const res = await app.request(`${url}/v1/ns/${ns}/sync`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokenFor(ns)}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ push }),
+      });
+      return { status: res.status, body: (await res.json()) as { error?: { field?: string } } };
+    };
+    expect(await post({ newIds: ['a b'] })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.newIds.0' } },
+    });
+    expect(await post({ unchanged: [{ id: 'x', field: 'colour', clock: null }] })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.unchanged.0.field' } },
+    });
+    expect(await post({ unchanged: [{ id: 'x', field: 'validTo', clock: 'yesterday' }] })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.unchanged.0.clock' } },
+    });
+  });
 
   it('writes that the server store holds, and reads what the server wrote', async () => {
     const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });

@@ -24,9 +24,8 @@ export function crudCases(ctx: SuiteContext): void {
       expect(m.importance).toBeUndefined();
     });
 
-    it('a batch naming newIds is refused whole when one is taken, inside the store (newIds)', async (test) => {
-      // A RemoteStore pushes through sync, which merges: the edge's own store makes this check.
-      if (ctx.store().kind === 'remote') test.skip();
+    it('a batch naming newIds is refused whole when one is taken, inside the store (newIds)', async () => {
+      // A RemoteStore sends them with its push: the edge's store checks them in its transaction.
       const mem = await ctx.memory();
       const [kept, gone] = await mem.addMany([{ content: 'first' }, { content: 'gone' }]);
       await mem.remove(gone!.id);
@@ -50,8 +49,7 @@ export function crudCases(ctx: SuiteContext): void {
       expect((await mem.get('fresh'))?.content).toBe('taken by fresh');
     });
 
-    it('a batch naming unchanged stamps is refused whole when one moved, inside the store (unchanged)', async (test) => {
-      if (ctx.store().kind === 'remote') test.skip();
+    it('a batch naming unchanged stamps is refused whole when one moved, inside the store (unchanged)', async () => {
       const mem = await ctx.memory();
       const [fact, gone] = await mem.addMany([{ content: 'fact' }, { content: 'gone' }]);
       const [read] = await ctx.store().getMemories(mem.namespace, [fact!.id]);

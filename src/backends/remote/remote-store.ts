@@ -97,7 +97,9 @@ export class RemoteStore implements MemoryStore {
 
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     this.assertOpen(namespace);
-    const { memories = [], links = [], tombstones = [] } = batch;
+    const { memories = [], links = [], tombstones = [], newIds, unchanged } = batch;
+    // Checked again inside the edge's transaction, so that two clients racing for an id (or a fact) are told.
+    const guards = { ...(newIds?.length ? { newIds } : {}), ...(unchanged?.length ? { unchanged } : {}) };
     let result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
     // The namespace's index language goes alone when it is set (the edge settles it: createMemory's
     // check), and with every push unless English, so that a namespace the edge has lost is set again.
@@ -109,7 +111,7 @@ export class RemoteStore implements MemoryStore {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
         query: { origin: batch.origin ?? 'local' },
         body: {
-          ...(pushes ? { push: { memories, links, tombstones } } : {}),
+          ...(pushes ? { push: { memories, links, tombstones, ...guards } } : {}),
           ...(language === undefined ? {} : { language }),
         },
       });

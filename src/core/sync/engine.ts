@@ -4,7 +4,7 @@ import type { HybridLogicalClock } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
-import type { SyncRequest, SyncResponse } from './protocol.js';
+import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
 import { chunkPush } from './push-chunks.js';
 import {
   isClockRefusal,
@@ -328,7 +328,7 @@ export class SyncEngine {
       for (const request of chunkPush(writes)) {
         await pushQuarantining(
           (r) => this.exchange(r),
-          request.push as Required<NonNullable<SyncRequest['push']>>,
+          request.push as Required<PushedRecords>,
           (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
         );
       }

@@ -10,6 +10,13 @@ import type {
   Tombstone,
 } from '../store-contract.js';
 
+/** The records a push carries (what a replica's outbox sends). */
+export interface PushedRecords {
+  memories?: MemoryWrite[];
+  links?: LinkWrite[];
+  tombstones?: Tombstone[];
+}
+
 /**
  * The replication wire format of `POST /v1/ns/:ns/sync` (see docs/sync.md). One request may push,
  * pull, and read records by id; each part is optional.
@@ -23,10 +30,11 @@ export interface SyncRequest {
    * applied and the answer is `resync`.
    */
   cursor?: number;
-  push?: {
-    memories?: MemoryWrite[];
-    links?: LinkWrite[];
-    tombstones?: Tombstone[];
+  push?: PushedRecords & {
+    /** Ids the push creates that must be free (`WriteBatch.newIds`): a RemoteStore's adds with ids and links. */
+    newIds?: string[];
+    /** Stamps the push was decided on (`WriteBatch.unchanged`): a RemoteStore's supersedes. */
+    unchanged?: { id: string; field: string; clock: string | null }[];
   };
   /**
    * Changes after the server cursor `after` (0 for everything), at most `limit`. `states: false`

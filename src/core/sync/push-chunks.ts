@@ -1,5 +1,5 @@
 import type { LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
-import type { SyncRequest } from './protocol.js';
+import type { PushedRecords, SyncRequest } from './protocol.js';
 
 /** Records per push request, at most (the edge takes up to 1000 per part). */
 const PAGE = 1000;
@@ -17,7 +17,7 @@ export function* chunkPush(writes: {
   links: LinkWrite[];
   tombstones: Tombstone[];
 }): Generator<SyncRequest> {
-  let push: Required<NonNullable<SyncRequest['push']>> = { memories: [], links: [], tombstones: [] };
+  let push: Required<PushedRecords> = { memories: [], links: [], tombstones: [] };
   let bytes = 0;
   let count = 0;
   // Memories before links, so a link's endpoints reach the server first; tombstones last.

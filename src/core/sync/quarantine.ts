@@ -1,7 +1,7 @@
 import { type EngramError, isEngramError } from '../errors.js';
 import type { Json } from '../model.js';
 import type { MemoryStore } from '../store-contract.js';
-import { CLOCK_SKEW_REFUSAL, type SyncRequest, type SyncResponse } from './protocol.js';
+import { CLOCK_SKEW_REFUSAL, type PushedRecords, type SyncRequest, type SyncResponse } from './protocol.js';
 
 /** A local change the edge refused: kept out of the outbox so the rest of the replica keeps syncing. */
 export interface RejectedChange {
@@ -22,7 +22,7 @@ export const REJECTED_KEY = 'sync.rejected';
 /** The list is a report for people, not a log: the oldest entries fall off beyond this. */
 const MAX_KEPT = 1000;
 
-type Push = Required<NonNullable<SyncRequest['push']>>;
+type Push = Required<PushedRecords>;
 type Kind = keyof Push;
 const ITEM = /^sync\.push\.(memories|links|tombstones)\.(\d+)(\.|$)/;
 

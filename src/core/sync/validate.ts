@@ -99,7 +99,20 @@ const syncRequest = v.strictObject({
   clientId: v.optional(v.pipe(v.string(), v.maxLength(64))),
   cursor: v.optional(cursor),
   push: v.optional(
-    v.strictObject({ memories: batch(memoryWrite), links: batch(linkWrite), tombstones: batch(tombstone) }),
+    v.strictObject({
+      memories: batch(memoryWrite),
+      links: batch(linkWrite),
+      tombstones: batch(tombstone),
+      // A RemoteStore's checks, made again inside the edge's transaction (WriteBatch.newIds, .unchanged).
+      newIds: ids,
+      unchanged: batch(
+        v.strictObject({
+          id: f.id,
+          field: v.picklist(MEMORY_FIELDS, 'expected a memory field'),
+          clock: v.nullable(stamp),
+        }),
+      ),
+    }),
   ),
   pull: v.optional(
     v.strictObject({
