@@ -84,17 +84,17 @@ const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
 /** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
 const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
-/** The store's newest change-feed position, where it can tell (the SQL stores): `WriteBatch.dedupe`'s `since`. */
-async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
-  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number> };
-  return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
-}
-
 /** Reads-and-writes of one supersede or deduping add before other processes' writes end it in CONFLICT. */
 const RACE_ATTEMPTS = 5;
 /** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
+
+/** The store's newest change-feed position, where it can tell (the SQL stores): `WriteBatch.dedupe`'s `since`. */
+async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
+  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number> };
+  return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
+}
 
 function notFound(id: string, field: string): EngramError {
   return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
