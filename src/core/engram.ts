@@ -90,9 +90,9 @@ const RACE_ATTEMPTS = 5;
 const BOOST_POOL = 3;
 const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
-/** The store's newest change-feed position, where it can tell (the SQL stores): `WriteBatch.dedupe`'s `since`. */
+/** The store's newest change-feed position, where it can tell (SQL stores, a RemoteStore): `WriteBatch.dedupe`'s `since`. */
 async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
-  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number> };
+  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number | undefined> };
   return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
 }
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, EngramError, exportJsonl, InMemoryStore } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
@@ -69,23 +70,26 @@ describe('RemoteStore extras', () => {
     return { calls, fetch };
   };
 
-  it('two clients racing to add one id, or to supersede one fact: one succeeds, the other is told', async () => {
+  it('two clients racing to add one id, to supersede one fact or to dedupe one content: the edge tells one', async () => {
     // Two RemoteStores are two processes: their checks run apart, and only the edge's transaction sees both.
+    // The edge keeps a SQL store, whose transaction lists what changed since a feed position (dedupe).
+    const sqlEdge = createEdgeApp({ store: new SqlJsStore(), secret: SECRET, logger: false });
     const ns = freshNamespace('race');
     const reads: Array<() => void> = [];
-    let holding = false;
-    // Reads are held until both clients have read, so both find the id free and the fact current.
+    let holding: string | undefined;
+    // Reads are held until both clients have read, so both find the id free, the fact current, no copy.
     const heldFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-      const res = await app.request(input, init);
+      const res = await sqlEdge.request(input, init);
       const body = typeof init?.body === 'string' ? init.body : '';
-      if (holding && body.includes('"get"')) await new Promise<void>((resolve) => reads.push(resolve));
+      if (holding && body.includes(holding)) await new Promise<void>((resolve) => reads.push(resolve));
       return res;
     };
     const client = () =>
       createMemory({ store: new RemoteStore({ url, token: tokenFor, fetch: heldFetch }), namespace: ns });
     const [a, b] = await Promise.all([client(), client()]);
-    const race = async <T>(run: (mem: typeof a) => Promise<T>) => {
-      holding = true;
+    // `read` marks the request to hold: a read by id ("get") or the dedupe's search ("query").
+    const race = async <T>(run: (mem: typeof a) => Promise<T>, read = '"get"') => {
+      holding = read;
       const both = [run(a), run(b)].map((p) =>
         p.then(
           (value) => ({ value }),
@@ -93,7 +97,7 @@ describe('RemoteStore extras', () => {
         ),
       );
       while (reads.length < 2) await new Promise((r) => setTimeout(r, 5));
-      holding = false;
+      holding = undefined;
       for (const release of reads.splice(0)) release();
       return Promise.all(both);
     };
@@ -107,6 +111,15 @@ describe('RemoteStore extras', () => {
       error: { code: 'CONFLICT', field: 'supersede.oldId' },
     });
     expect(await a.links(fact.id)).toHaveLength(1);
+    // A deduping add reads the edge's feed position, then searches; both clients' searches find no copy.
+    const deduped = await race(
+      (mem) => mem.add({ content: 'Prefers green tea', tags: [mem === a ? 'a' : 'b'] }, { dedupe: true }),
+      '"query"',
+    );
+    const ids = deduped.map((r) => ('value' in r ? r.value.id : String(r.error)));
+    expect(ids[1]).toBe(ids[0]);
+    expect((await a.get(ids[0]!))?.tags.sort()).toEqual(['a', 'b']);
+    expect(await a.count({ history: true })).toBe(4); // same, Berlin (superseded), Paris, the tea
   });
 
   it('refuses malformed newIds and unchanged in a push, naming them', async () => {
@@ -130,6 +143,15 @@ describe('RemoteStore extras', () => {
     expect(await post({ unchanged: [{ id: 'x', field: 'validTo', clock: 'yesterday' }] })).toMatchObject({
       status: 400,
       body: { error: { field: 'sync.push.unchanged.0.clock' } },
+    });
+    const now = new Date().toISOString();
+    expect(await post({ dedupe: { content: 'x', since: -1, now } })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.dedupe.since' } },
+    });
+    expect(await post({ dedupe: { content: 'x', since: 0, now: 'today' } })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.dedupe.now' } },
     });
   });
 

@@ -97,9 +97,14 @@ export class RemoteStore implements MemoryStore {
 
   async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
     this.assertOpen(namespace);
-    const { memories = [], links = [], tombstones = [], newIds, unchanged } = batch;
-    // Checked again inside the edge's transaction, so that two clients racing for an id (or a fact) are told.
-    const guards = { ...(newIds?.length ? { newIds } : {}), ...(unchanged?.length ? { unchanged } : {}) };
+    const { memories = [], links = [], tombstones = [], newIds, unchanged, dedupe } = batch;
+    // Checked again inside the edge's transaction, so that two clients racing for an id, a fact or one
+    // content are told.
+    const guards = {
+      ...(newIds?.length ? { newIds } : {}),
+      ...(unchanged?.length ? { unchanged } : {}),
+      ...(dedupe ? { dedupe } : {}),
+    };
     let result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
     // The namespace's index language goes alone when it is set (the edge settles it: createMemory's
     // check), and with every push unless English, so that a namespace the edge has lost is set again.
@@ -124,6 +129,19 @@ export class RemoteStore implements MemoryStore {
       this.meta.set(namespace, own);
     }
     return result;
+  }
+
+  /**
+   * The namespace's newest change-feed position on the edge, for a deduping add's guard (`WriteBatch.dedupe`):
+   * a pull from past the end answers with the feed's end. `undefined` when the edge cannot tell.
+   */
+  async latestSeq(namespace: string): Promise<number | undefined> {
+    this.assertOpen(namespace);
+    const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
+      body: { pull: { after: Number.MAX_SAFE_INTEGER, limit: 1, states: false } },
+    });
+    const cursor = response.pull?.cursor;
+    return cursor === undefined || cursor >= Number.MAX_SAFE_INTEGER ? undefined : cursor;
   }
 
   async getMemories(namespace: string, ids: readonly string[]): Promise<MemoryRecord[]> {

@@ -35,6 +35,8 @@ export interface SyncRequest {
     newIds?: string[];
     /** Stamps the push was decided on (`WriteBatch.unchanged`): a RemoteStore's supersedes. */
     unchanged?: { id: string; field: string; clock: string | null }[];
+    /** A RemoteStore's deduping add (`WriteBatch.dedupe`): no copy written after feed position `since`. */
+    dedupe?: { content: string; since: number; now: string };
   };
   /**
    * Changes after the server cursor `after` (0 for everything), at most `limit`. `states: false`

@@ -112,6 +112,7 @@ const syncRequest = v.strictObject({
           clock: v.nullable(stamp),
         }),
       ),
+      dedupe: v.optional(v.strictObject({ content: f.content, since: cursor, now: f.instant })),
     }),
   ),
   pull: v.optional(
