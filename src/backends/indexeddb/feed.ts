@@ -41,6 +41,17 @@ async function readBlocks(
   return entries.slice(0, limit);
 }
 
+/** Ids of the memories whose feed entry is after `afterSeq`, read in the caller's transaction (a dedupe guard). */
+export async function memoryIdsAfter(
+  blocks: IDBPObjectStore<EngramSchema, StoreName[], 'feedBlocks', 'readonly' | 'readwrite'>,
+  namespace: string,
+  afterSeq: number,
+): Promise<string[]> {
+  const store = blocks as IDBPObjectStore<EngramSchema, StoreName[], 'feedBlocks', 'readonly'>;
+  const entries = await readBlocks(store, namespace, afterSeq, Number.POSITIVE_INFINITY);
+  return entries.map((e) => e.id);
+}
+
 /**
  * The change feed after `afterSeq`: memory entries live in feed blocks, link and tombstone entries on
  * their rows (see FeedEntry), so a page is the first `limit` of three reads merged by sequence number.

@@ -425,6 +425,18 @@ export class IndexedDBStore implements MemoryStore {
     );
   }
 
+  /**
+   * The namespace's newest change-feed sequence number (0 when empty): the position a deduping add reads
+   * before it searches, so that a copy another tab writes meanwhile is found by its write's guard.
+   */
+  latestSeq(namespace: string): Promise<number> {
+    return this.read(
+      'latestSeq',
+      ['stats'],
+      async (tx) => (await tx.objectStore('stats').get(namespace))?.seq ?? 0,
+    );
+  }
+
   getMeta(namespace: string, key: string): Promise<Json | undefined> {
     return this.read('getMeta', ['meta'], (tx) => tx.objectStore('meta').get([namespace, key]));
   }

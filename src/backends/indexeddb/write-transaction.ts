@@ -3,7 +3,7 @@ import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
-import { FeedBlockWriter } from './feed.js';
+import { FeedBlockWriter, memoryIdsAfter } from './feed.js';
 import { memoryKey } from './keys.js';
 import { MemoryBounds } from './namespace-bounds.js';
 import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
@@ -95,6 +95,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   async readTombstones(ids: readonly string[]): Promise<Map<string, Tombstone>> {
     const rows = await readByIdsProbing(this.tx.objectStore('tombstones'), PAIR_KEYS, this.namespace, ids);
     return byId(rows.map(toTombstone), (t) => t.id);
+  }
+
+  /** What a deduping add's guard compares (`WriteBatch.dedupe`): two tabs' transactions take turns. */
+  readMemoryIdsChangedSince(seq: number): Promise<string[]> {
+    return memoryIdsAfter(this.tx.objectStore('feedBlocks'), this.namespace, seq);
   }
 
   readLinksTouching(memoryIds: readonly string[]): Promise<LinkRecord[]> {

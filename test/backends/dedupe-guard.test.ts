@@ -1,14 +1,16 @@
+import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type MemoryWrite } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { freshNamespace } from '../conformance/harness.js';
 
-// A deduping add carries a guard (WriteBatch.dedupe) that the SQL stores, which several processes may
-// share, check inside their write transaction; two edges racing on real Postgres are in
-// test/sync/concurrent-postgres.test.ts.
+// A deduping add carries a guard (WriteBatch.dedupe) that the stores several processes may share (the SQL
+// stores; IndexedDB, shared by tabs) check inside their write transaction; two edges racing on real
+// Postgres are in test/sync/concurrent-postgres.test.ts, two RemoteStore clients in remote.test.ts.
 
 const pg = await PGlite.create();
 afterAll(() => pg.close());
@@ -16,6 +18,7 @@ afterAll(() => pg.close());
 describe.each([
   ['sql.js', () => new SqlJsStore()],
   ['PGlite', () => new PostgresStore(pglite(pg))],
+  ['IndexedDB', () => new IndexedDBStore({ name: `dedupe-guard-${process.pid}-${Date.now()}` })],
 ] as const)('%s: the dedupe guard', (_name, open) => {
   it('a deduping batch is refused when a copy was written since its feed position (dedupe)', async () => {
     const store = open();
