@@ -316,7 +316,8 @@ describe('watch, beyond the conformance suite', () => {
     await embedded.add({ content: 'x' });
     const hits: SearchHit[][] = [];
     embedded.watch({ search: 'x', mode: 'vector' }, (h) => hits.push(h));
-    await until(() => hits.length === 1, 'the first call');
+    // At least one: the memory's own embedding may land and be delivered before this looks (under load).
+    await until(() => hits.length >= 1, 'the first call');
     await embedded.close();
   });
 
