@@ -50,7 +50,7 @@ export interface StoreTransaction {
    * Ids of the memories whose change-feed entry is after `seq`, read inside the transaction (after
    * whatever serialises the namespace's writers): what `WriteBatch.dedupe` compares. Optional.
    */
-  readMemoryIdsChangedSince?(seq: number): MaybePromise<string[]>;
+  readMemoryIdsChangedSince?(seq: number, limit: number): MaybePromise<string[]>;
 }
 
 function maxClock(clocks: FieldClocks): string {
@@ -297,13 +297,24 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   return result;
 }
 
+/** Memories written after a deduping add's position that its guard compares, at most. */
+const DEDUPE_WINDOW = 1000;
+
 /** `WriteBatch.dedupe`: no memory written since `since` is a copy valid at `now` (see there). */
 async function assertNoCopySince(
   tx: StoreTransaction,
   { content, since, now }: { content: string; since: number; now: string },
 ): Promise<void> {
-  const ids = await tx.readMemoryIdsChangedSince!(since);
+  // Bounded: a position far behind (a stale or hostile one) must not make the store read the namespace.
+  const ids = await tx.readMemoryIdsChangedSince!(since, DEDUPE_WINDOW + 1);
   if (ids.length === 0) return;
+  if (ids.length > DEDUPE_WINDOW) {
+    throw new EngramError(
+      'CONFLICT',
+      `dedupe: more than ${DEDUPE_WINDOW} memories were written after feed position ${since}; read the position again`,
+      { field: 'dedupe' },
+    );
+  }
   const wanted = normalizeContent(content);
   for (const { memory } of (await tx.readMemories(ids)).values()) {
     if (isExpired(memory, now) || !isValidAt(memory, now) || normalizeContent(memory.content) !== wanted)

@@ -54,4 +54,21 @@ describe.each([
     expect(await mem.get('copy')).toBeNull();
     await mem.close();
   });
+
+  it('a position more than 1000 memories behind is refused, not compared (the store never reads the namespace)', async () => {
+    const store = open();
+    const mem = await createMemory({ store, namespace: freshNamespace('window') });
+    await mem.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `note ${i}` })));
+    await mem.add({ content: 'one more' });
+    const now = new Date().toISOString();
+    const stale = await store
+      .apply(mem.namespace, { memories: [], dedupe: { content: 'no copy of this', since: 0, now } })
+      .catch((e: unknown) => e);
+    expect(stale).toMatchObject({ code: 'CONFLICT', field: 'dedupe' });
+    expect((stale as Error).message).toContain('more than 1000 memories');
+    // A deduping add reads a fresh position: it passes, and finds a copy by its search as before.
+    const fresh = await mem.add({ content: 'Prefers green tea' }, { dedupe: true });
+    expect((await mem.add({ content: 'prefers GREEN tea' }, { dedupe: true })).id).toBe(fresh.id);
+    await mem.close();
+  });
 });

@@ -46,9 +46,10 @@ export async function memoryIdsAfter(
   blocks: IDBPObjectStore<EngramSchema, StoreName[], 'feedBlocks', 'readonly' | 'readwrite'>,
   namespace: string,
   afterSeq: number,
+  limit: number,
 ): Promise<string[]> {
   const store = blocks as IDBPObjectStore<EngramSchema, StoreName[], 'feedBlocks', 'readonly'>;
-  const entries = await readBlocks(store, namespace, afterSeq, Number.POSITIVE_INFINITY);
+  const entries = await readBlocks(store, namespace, afterSeq, limit);
   return entries.map((e) => e.id);
 }
 

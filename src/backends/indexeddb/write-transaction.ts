@@ -98,8 +98,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   }
 
   /** What a deduping add's guard compares (`WriteBatch.dedupe`): two tabs' transactions take turns. */
-  readMemoryIdsChangedSince(seq: number): Promise<string[]> {
-    return memoryIdsAfter(this.tx.objectStore('feedBlocks'), this.namespace, seq);
+  readMemoryIdsChangedSince(seq: number, limit: number): Promise<string[]> {
+    return memoryIdsAfter(this.tx.objectStore('feedBlocks'), this.namespace, seq, limit);
   }
 
   readLinksTouching(memoryIds: readonly string[]): Promise<LinkRecord[]> {

@@ -78,10 +78,10 @@ export class StagedWrites implements StoreTransaction {
   readTombstones = (ids: readonly string[]) => this.reader.tombstones(ids);
   readLinksTouching = (ids: readonly string[]) => this.reader.linksOf(ids, 'both');
 
-  async readMemoryIdsChangedSince(seq: number): Promise<string[]> {
+  async readMemoryIdsChangedSince(seq: number, limit: number): Promise<string[]> {
     // Each memory row holds its change-feed entry's number, behind an (ns, seq) index (schema v18).
-    const sql = 'SELECT id FROM engram_memories WHERE ns = ? AND seq > ?';
-    const rows = await this.db.all<{ id: string }>(this.dialect.native(sql), [this.namespace, seq]);
+    const sql = 'SELECT id FROM engram_memories WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?';
+    const rows = await this.db.all<{ id: string }>(this.dialect.native(sql), [this.namespace, seq, limit]);
     return rows.map((r) => r.id);
   }
 
