@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { MAX_TIMER_MS, parse } from '../core/validate.js';
+import { delayMs, parse } from '../core/validate.js';
 
 /**
  * Checks a store constructor's options as a whole (errors name the store: `SqlJsStore.persits`), so a
@@ -19,14 +19,7 @@ export function checkStoreOptions(options: unknown, entries: v.ObjectEntries, wh
 export const optionalFunction = v.optional(v.function('expected a function'));
 
 /** A delay in milliseconds: zero or more, finite. */
-export const optionalDelay = v.optional(
-  v.pipe(
-    v.number('expected milliseconds'),
-    v.finite('expected a finite number'),
-    v.minValue(0, 'expected 0 or more'),
-    v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (a longer timer fires at once)`),
-  ),
-);
+export const optionalDelay = v.optional(delayMs);
 
 /** Anything; the store parses it itself with its own field names. */
 export const parsedElsewhere = v.optional(v.unknown());

@@ -382,11 +382,28 @@ export const nonNegativeInt = v.pipe(
 
 /** The longest delay a timer takes: past 2^31 - 1 ms (about 24.8 days) runtimes fire it at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
+const atMostTimer = () =>
+  v.maxValue<number, number, string>(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (ms, about 24.8 days)`);
 
 /** A timer's period or delay in whole ms: `intervalMs: 1e12` meant as "rarely" would otherwise fire every ms. */
-export const timerMs = v.pipe(
-  nonNegativeInt,
-  v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (ms, about 24.8 days; 0 turns a period off)`),
+export const timerMs = v.pipe(nonNegativeInt, atMostTimer());
+
+/** A count of things, such as a batch size: an integer of at least 1. */
+export const positiveInt = v.pipe(
+  v.number('expected a number'),
+  v.integer('expected an integer'),
+  v.minValue(1, 'expected 1 or more'),
+);
+
+/** A timeout: a whole number of ms from 1 up to what a timer can wait. */
+export const timeoutMs = v.pipe(positiveInt, atMostTimer());
+
+/** A delay in ms, fractions allowed: from 0 up to what a timer can wait. */
+export const delayMs = v.pipe(
+  v.number('expected milliseconds'),
+  v.finite('expected a finite number'),
+  v.minValue(0, 'expected 0 or more'),
+  atMostTimer(),
 );
 
 /** `{ key: CryptoKey } | { passphrase, iterations? }` (see crypto/cipher.ts). */

@@ -2,6 +2,7 @@ import type { ChangeEvent } from './engram-options.js';
 import { EngramError } from './errors.js';
 import type { CountOptions, ListOptions, ListResult, Memory, SearchHit, SearchOptions } from './model.js';
 import type { MemoryRecord } from './store-contract.js';
+import { MAX_TIMER_MS } from './validate.js';
 import { ChangedMemory, type CompiledWatch, compileWatch } from './watch-query.js';
 import { ValidityBoundaries } from './watch-validity.js';
 
@@ -37,7 +38,6 @@ type Results = ListResult | SearchHit[];
 /** Changes that can only touch links never alter a memory list or search. */
 const LINK_ONLY = new Set<ChangeEvent['type']>(['link', 'unlink']);
 /** setTimeout's ceiling; a later instant is looked at again after this long. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Calls `fire` once `now()` reaches an instant. A timer may wake a little early, or be capped at

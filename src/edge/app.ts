@@ -4,6 +4,7 @@ import { cors } from 'hono/cors';
 import { EngramError, validationError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
+import { MAX_TIMER_MS } from '../core/validate.js';
 import { authenticate, authorize } from './auth.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import { capabilitiesHandler, encryptedGuard } from './encrypted-guard.js';
@@ -124,10 +125,10 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   const quota = checkQuotaOptions(options.quota);
   const announced = hub ? announcing(options.store, hub) : storeResolver(options.store);
   const storeFor: StoreFactory = quota ? (c) => quotaStore(announced(c), quota) : announced;
-  const maxSize = bodyLimitOption(options.bodyLimit);
+  const maxSize = wholeOption(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT);
   const maxClockSkewMs = clockSkewOption(options.maxClockSkewMs);
-  const heartbeatMs = wholeOption(options.heartbeatMs, 'heartbeatMs', 15_000, 2 ** 31 - 1);
-  const maxStreams = wholeOption(options.maxStreamsPerToken, 'maxStreamsPerToken', 16, 2 ** 31 - 1);
+  const heartbeatMs = wholeOption(options.heartbeatMs, 'heartbeatMs', 15_000, MAX_TIMER_MS);
+  const maxStreams = wholeOption(options.maxStreamsPerToken, 'maxStreamsPerToken', 16);
   checkFunctionOption(options.now, 'now', 'a function returning milliseconds since the epoch');
   checkFunctionOption(
     options.logger === false ? undefined : options.logger,
@@ -186,19 +187,17 @@ function rateLimiterOf(option: EdgeAppOptions['rateLimit']): RateLimiter | undef
     : memoryRateLimiter(option as RateLimitOptions);
 }
 
-function bodyLimitOption(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_BODY_LIMIT;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw validationError('bodyLimit', 'a whole number of bytes, 1 or more', String(value));
-  }
-  return value;
-}
-
-/** A whole-number option from 1 to `max` (a timer's period past 2^31 - 1 ms would fire at once). */
-function wholeOption(value: number | undefined, field: string, fallback: number, max: number): number {
+/** A whole-number option of 1 or more, up to `max` where there is one (a timer's period: MAX_TIMER_MS). */
+function wholeOption(value: number | undefined, field: string, fallback: number, max?: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw validationError(field, `a whole number from 1 to ${max}`, String(value));
+  if (
+    typeof value !== 'number' ||
+    !Number.isSafeInteger(value) ||
+    value < 1 ||
+    (max !== undefined && value > max)
+  ) {
+    const range = max === undefined ? '1 or more' : `from 1 to ${max}`;
+    throw validationError(field, `a whole number ${range}`, String(value));
   }
   return value;
 }

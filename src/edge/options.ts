@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { EngramError } from '../core/errors.js';
-import { describe, MAX_TIMER_MS, parse } from '../core/validate.js';
+import { describe, parse, timeoutMs } from '../core/validate.js';
 
 /**
  * `createEdgeApp`'s options, checked as a whole when the app is made: a misspelt option (`ratelimit`,
@@ -64,14 +64,7 @@ const shapes: Partial<Record<(typeof KNOWN)[number], v.GenericSchema>> = {
   health: v.strictObject(
     {
       check: v.optional(fn),
-      timeoutMs: v.optional(
-        v.pipe(
-          v.number('expected milliseconds'),
-          v.finite('expected a finite number'),
-          v.minValue(1, 'expected 1 or more'),
-          v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (a longer timer fires at once)`),
-        ),
-      ),
+      timeoutMs: v.optional(timeoutMs),
     },
     'expected { check?, timeoutMs? }',
   ),

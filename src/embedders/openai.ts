@@ -1,8 +1,8 @@
 import * as v from 'valibot';
 import { untilAborted } from '../core/abort.js';
-import { type Embedder, positiveInt, timeoutMs as timeoutSchema } from '../core/embedding/embedder.js';
+import type { Embedder } from '../core/embedding/embedder.js';
 import { EngramError, type ErrorCode } from '../core/errors.js';
-import { parse } from '../core/validate.js';
+import { parse, positiveInt, timeoutMs as timeoutSchema } from '../core/validate.js';
 
 export interface OpenAIEmbedderOptions {
   /** The API base; `/embeddings` is appended (default `https://api.openai.com/v1`; Ollama: `http://localhost:11434/v1`). */

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { Embedder } from '../core/embedding/embedder.js';
 import { EngramError } from '../core/errors.js';
-import { parse } from '../core/validate.js';
+import { parse, positiveInt } from '../core/validate.js';
 
 /** What a transformers.js `feature-extraction` pipeline returns: a Tensor of shape [texts, dims]. */
 export interface FeatureTensor {
@@ -29,11 +29,7 @@ export interface TransformersEmbedderOptions {
 const TRANSFORMERS_OPTIONS = v.strictObject(
   {
     id: v.pipe(v.string('expected the model id'), v.minLength(1, 'expected the model id')),
-    dims: v.pipe(
-      v.number('expected the vector length'),
-      v.integer('expected a whole number'),
-      v.minValue(1, 'expected 1 or more'),
-    ),
+    dims: positiveInt,
     pooling: v.optional(v.picklist(['mean', 'cls'], "expected 'mean' or 'cls'")),
     normalize: v.optional(v.boolean('expected true or false')),
   },

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { Embedder } from '../core/embedding/embedder.js';
 import { EngramError } from '../core/errors.js';
-import { parse } from '../core/validate.js';
+import { parse, positiveInt } from '../core/validate.js';
 
 /** The part of the Workers AI binding (`env.AI`) this embedder uses. */
 export interface WorkersAiBinding {
@@ -17,19 +17,12 @@ export interface WorkersAIEmbedderOptions {
   batchSize?: number;
 }
 
-const positiveInt = v.optional(
-  v.pipe(
-    v.number('expected a whole number'),
-    v.integer('expected a whole number'),
-    v.minValue(1, 'expected 1 or more'),
-  ),
-);
 const WORKERS_AI_OPTIONS = v.strictObject(
   {
     model: v.pipe(v.string('expected a model name'), v.minLength(1, 'expected a model name')),
-    dims: positiveInt,
+    dims: v.optional(positiveInt),
     // A batch of 0 would never advance through the texts.
-    batchSize: positiveInt,
+    batchSize: v.optional(positiveInt),
   },
   'expected options { model, dims?, batchSize? }',
 );

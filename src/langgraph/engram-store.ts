@@ -15,7 +15,7 @@ import type { Engram } from '../core/engram.js';
 import type { SyncOptions } from '../core/engram-options.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
-import { namespaceSchema, parse } from '../core/validate.js';
+import { namespaceSchema, parse, positiveInt } from '../core/validate.js';
 import { createMemory } from '../create-memory.js';
 import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
@@ -63,11 +63,7 @@ const OPTIONS = v.strictObject(
     index: v.optional(
       v.strictObject(
         {
-          dims: v.pipe(
-            v.number('expected the vector length'),
-            v.integer('expected a whole number'),
-            v.minValue(1, 'expected 1 or more'),
-          ),
+          dims: positiveInt,
           embeddings: v.looseObject(
             { embedQuery: fn, embedDocuments: fn },
             'expected a LangChain Embeddings (embedQuery, embedDocuments)',

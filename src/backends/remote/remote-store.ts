@@ -19,7 +19,7 @@ import type {
 } from '../../core/store-contract.js';
 import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
 import { LANGUAGE_META } from '../../core/text/index.js';
-import { LIMITS, MAX_TIMER_MS } from '../../core/validate.js';
+import { LIMITS, timeoutMs } from '../../core/validate.js';
 import { checkStoreOptions, optionalFunction, parsedElsewhere } from '../store-options.js';
 import { GetBatcher, pick } from './get-batcher.js';
 import { EdgeClient, type EdgeClientOptions, type QueryValue, segment } from './http.js';
@@ -32,14 +32,7 @@ const REMOTE_OPTIONS = {
   url: parsedElsewhere,
   token: parsedElsewhere,
   fetch: optionalFunction,
-  timeoutMs: v.optional(
-    v.pipe(
-      v.number('expected milliseconds'),
-      v.finite('expected a finite number'),
-      v.minValue(1, 'expected 1 or more'),
-      v.maxValue(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (a longer timer fires at once)`),
-    ),
-  ),
+  timeoutMs: v.optional(timeoutMs),
 };
 
 type Walk = { direction: Direction; type?: string; now: string };

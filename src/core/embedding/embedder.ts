@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { EngramError } from '../errors.js';
 import type { MemoryRecord } from '../store-contract.js';
-import { fieldSchemas, LIMITS, parse } from '../validate.js';
+import { delayMs, fieldSchemas, LIMITS, parse, positiveInt, timeoutMs } from '../validate.js';
 
 /**
  * Turns texts into vectors. `id` names the model (it is recorded on every memory it embeds as
@@ -32,29 +32,6 @@ export interface EmbeddingOptions {
 }
 
 export const EMBEDDER_TIMEOUT_MS_DEFAULT = 30_000;
-
-/** The longest delay `setTimeout` keeps (about 24.8 days); a longer one would fire at once. */
-export const MAX_DELAY_MS = 2_147_483_647;
-
-/** A count of things, such as a batch size: an integer of at least 1. */
-export const positiveInt = v.pipe(
-  v.number('expected a number'),
-  v.integer('expected an integer'),
-  v.minValue(1, 'expected 1 or more'),
-);
-
-/** A timeout: a whole number of ms from 1 up to what a timer can wait. */
-export const timeoutMs = v.pipe(
-  positiveInt,
-  v.maxValue(MAX_DELAY_MS, `expected at most ${MAX_DELAY_MS} (ms)`),
-);
-
-const delayMs = v.pipe(
-  v.number('expected a number'),
-  v.finite('expected a finite number'),
-  v.minValue(0, 'expected 0 or more'),
-  v.maxValue(MAX_DELAY_MS, `expected at most ${MAX_DELAY_MS} (ms)`),
-);
 
 const embeddingOptionsSchema = v.strictObject(
   {

@@ -1,13 +1,12 @@
 import * as v from 'valibot';
 import type { MemoryRecord } from '../store-contract.js';
-import { parse } from '../validate.js';
+import { parse, positiveInt } from '../validate.js';
 import {
   type Embedder,
   embedderDown,
   embedTexts,
   errorMessage,
   needsEmbedding,
-  positiveInt,
   RefusalJudge,
   rejectsText,
 } from './embedder.js';

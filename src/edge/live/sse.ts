@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../../core/validate.js';
 /**
  * The wire format of `GET /v1/ns/:ns/events` (Server-Sent Events): a `ready` event at once (so a client
  * can tell a stream that flows from a proxy that buffers it), a `change` event whenever the namespace's
@@ -53,9 +54,6 @@ const EXPIRED_EVENT = `event: expired\ndata: ${JSON.stringify({
   },
 })}\n\n`;
 
-/** setTimeout's longest delay (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
-const MAX_TIMEOUT_MS = 2_147_483_647;
-
 /** An SSE response body fed by `subscribe`; ends (and unsubscribes) on cancel or abort. */
 export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array> {
   let unsubscribe: (() => void) | undefined;
@@ -92,7 +90,7 @@ export function sseStream(options: SseStreamOptions): ReadableStream<Uint8Array>
     // Re-armed rather than trusted: a timer may fire a little early, and a far `exp` needs several.
     const left = at - Date.now();
     if (left > 0) {
-      expiry = setTimeout(() => expireAt(at), Math.min(left, MAX_TIMEOUT_MS));
+      expiry = setTimeout(() => expireAt(at), Math.min(left, MAX_TIMER_MS));
       return;
     }
     send(EXPIRED_EVENT);
