@@ -208,19 +208,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   if (batch.newIds?.length)
     await assertNewIdsFree(tx, batch.newIds, batch.links ?? [], { memories, links, dead });
   if (batch.dedupe && tx.readMemoryIdsChangedSince) await assertNoCopySince(tx, batch.dedupe);
-  for (const { id, field, clock } of batch.unchanged ?? []) {
-    const record = dead.has(id) ? undefined : memories.get(id);
-    const now = record ? (record.clocks[field] ?? null) : undefined;
-    if (now === clock) continue;
-    const what = record ? `its ${field} was written` : 'it was deleted';
-    throw new EngramError(
-      'CONFLICT',
-      `unchanged: memory ${JSON.stringify(id)} changed: ${what} since it was read`,
-      {
-        field: 'unchanged',
-      },
-    );
-  }
+  if (batch.unchanged?.length) assertUnchanged(batch.unchanged, memories, dead);
 
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
@@ -297,6 +285,26 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   return result;
 }
 
+/** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */
+function assertUnchanged(
+  unchanged: NonNullable<WriteBatch['unchanged']>,
+  memories: ReadonlyMap<string, MemoryRecord>,
+  dead: ReadonlyMap<string, unknown>,
+): void {
+  for (const { id, field, clock } of unchanged) {
+    const record = dead.has(id) ? undefined : memories.get(id);
+    if (record && (record.clocks[field] ?? null) === clock) continue;
+    const what = record ? `its ${field} was written` : 'it was deleted';
+    throw new EngramError(
+      'CONFLICT',
+      `unchanged: memory ${JSON.stringify(id)} changed: ${what} since it was read`,
+      {
+        field: 'unchanged',
+      },
+    );
+  }
+}
+
 /** Memories written after a deduping add's position that its guard compares, at most. */
 const DEDUPE_WINDOW = 1000;
 
@@ -319,13 +327,8 @@ async function assertNoCopySince(
   for (const { memory } of (await tx.readMemories(ids)).values()) {
     if (isExpired(memory, now) || !isValidAt(memory, now) || normalizeContent(memory.content) !== wanted)
       continue;
-    throw new EngramError(
-      'CONFLICT',
-      `dedupe: memory ${JSON.stringify(memory.id)} with the same content was written meanwhile`,
-      {
-        field: 'dedupe',
-      },
-    );
+    const message = `dedupe: memory ${JSON.stringify(memory.id)} with the same content was written meanwhile`;
+    throw new EngramError('CONFLICT', message, { field: 'dedupe' });
   }
 }
 

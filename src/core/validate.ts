@@ -349,6 +349,28 @@ export function parse<S extends v.GenericSchema>(schema: S, value: unknown, wher
   throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
 }
 
+/**
+ * Options of a function whose errors name bare keys (`ratelimit`, `expiresIn`): an object, holding none
+ * but `known`. A misspelt option would otherwise be ignored without a word.
+ */
+export function assertKnownOptions(
+  options: unknown,
+  known: readonly string[],
+  where: string,
+  expected: string,
+): asserts options is Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new EngramError('VALIDATION', `${where}: expected ${expected}, got ${describe(options)}`, {
+      field: where,
+    });
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key))
+      throw new EngramError('VALIDATION', `${key}: unknown option, remove it or check its spelling`, {
+        field: key,
+      });
+  }
+}
+
 /** What a bad value is, for messages: `nothing`, `null`, `an array of 2`, `"text"`, `number 5`. */
 export function describe(input: unknown): string {
   if (input === undefined) return 'nothing';

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { EngramError } from '../core/errors.js';
-import { describe, parse, timeoutMs } from '../core/validate.js';
+import { validationError } from '../core/errors.js';
+import { assertKnownOptions, parse, timeoutMs } from '../core/validate.js';
 
 /**
  * `createEdgeApp`'s options, checked as a whole when the app is made: a misspelt option (`ratelimit`,
@@ -96,40 +96,21 @@ const shapes: Partial<Record<(typeof KNOWN)[number], v.GenericSchema>> = {
 
 /** Refuses unknown options (the field is the key) and options of the wrong shape (`quota.memory`). */
 export function checkEdgeOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new EngramError(
-      'VALIDATION',
-      `createEdgeApp: expected an options object with store and secret, got ${describe(options)}`,
-      { field: 'createEdgeApp' },
-    );
-  }
-  const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!(KNOWN as readonly string[]).includes(key))
-      throw new EngramError('VALIDATION', `${key}: unknown option, remove it or check its spelling`, {
-        field: key,
-      });
-  }
-  if (given.store === undefined)
-    throw new EngramError(
-      'VALIDATION',
-      'store: required, got nothing (a MemoryStore, or a function returning one)',
-      {
-        field: 'store',
-      },
-    );
+  assertKnownOptions(options, KNOWN, 'createEdgeApp', 'an options object with store and secret');
+  if (options.store === undefined)
+    throw validationError('store', 'a MemoryStore, or a function returning one', 'nothing');
   for (const [key, shape] of Object.entries(shapes)) {
-    if (given[key] === undefined) continue;
+    if (options[key] === undefined) continue;
     // A nested issue names its path (`quota.memory`); a wrong kind of value names the option.
     if (shape.type === 'union') {
-      const loose = v.safeParse(shape, given[key]);
+      const loose = v.safeParse(shape, options[key]);
       if (loose.success) continue;
       const strict = (shape as unknown as { options: v.GenericSchema[] }).options.find(
-        (o) => o.type === 'strict_object' && isPlainObject(given[key]),
+        (o) => o.type === 'strict_object' && isPlainObject(options[key]),
       );
-      if (strict) parse(strict, given[key], key);
-      parse(shape, given[key], key);
-    } else parse(shape, given[key], key);
+      if (strict) parse(strict, options[key], key);
+      parse(shape, options[key], key);
+    } else parse(shape, options[key], key);
   }
 }
 

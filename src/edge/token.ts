@@ -1,7 +1,7 @@
 import { sign } from 'hono/jwt';
-import { EngramError, validationError } from '../core/errors.js';
+import { validationError } from '../core/errors.js';
 import { randomHex } from '../core/ids.js';
-import { namespaceSchema, parse } from '../core/validate.js';
+import { assertKnownOptions, namespaceSchema, parse } from '../core/validate.js';
 
 export interface MintTokenOptions {
   /** The server secret (HS256 key), the same one given to `createEdgeApp`. */
@@ -42,14 +42,7 @@ export function checkSecret(secret: unknown): string {
  */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
   // A misspelt lifetime (`expiresIn: '30d'`) would mint a token of the default hour without a word.
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw validationError('mintToken', 'options { secret, ns, ttl? }');
-  for (const key of Object.keys(options)) {
-    if (!['secret', 'ns', 'ttl'].includes(key))
-      throw new EngramError('VALIDATION', `${key}: unknown option, remove it or check its spelling`, {
-        field: key,
-      });
-  }
+  assertKnownOptions(options, ['secret', 'ns', 'ttl'], 'mintToken', 'options { secret, ns, ttl? }');
   const secret = checkSecret(options.secret);
   const list = typeof options.ns === 'string' ? [options.ns] : options.ns;
   if (!Array.isArray(list) || list.length === 0) {

@@ -67,13 +67,16 @@ export class KnowledgeGraph {
    * Entities and relations are listed by the instant they were made, to the millisecond: a link and a
    * relation to itself (or an entity and a bare name made one) made in one millisecond would tie, and
    * their order would then follow their ids instead of the order they were made in (the reference
-   * lists in that order). So each waits, a millisecond at a time and a few at most, until the clock
-   * has passed the last one's instant.
+   * lists in that order). So each write waits, a millisecond at a time and a few at most, until the
+   * clock has passed the last one's instant; `instant` reads the instant the write was stamped with.
    */
-  private async pastLastMade(): Promise<void> {
+  private async inOrder<T>(write: () => Promise<T>, instant: (made: T) => string): Promise<T> {
     for (let i = 0; i < 5 && new Date().toISOString() <= this.lastMadeAt; i++) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
+    const made = await write();
+    this.lastMadeAt = instant(made);
+    return made;
   }
 
   /** Runs `task` alone, after every operation called before it: for other writers to the same memory. */
@@ -107,17 +110,19 @@ export class KnowledgeGraph {
         if (node) {
           // A bare name becomes the entity: it takes its place in the list now, as the reference appends it.
           const extras = extrasOf(node.memory);
-          await this.pastLastMade();
-          const promoted = await this.mem.update(node.memory.id, entityPatch(entity, extras));
+          const promoted = await this.inOrder(
+            () => this.mem.update(node.memory.id, entityPatch(entity, extras)),
+            (m) => m.updatedAt,
+          );
           memory = await this.mem.update(
             node.memory.id,
             entityPatch(entity, { ...extras, since: promoted.updatedAt }),
           );
-          this.lastMadeAt = promoted.updatedAt;
         } else {
-          await this.pastLastMade();
-          memory = await this.mem.add(entityPatch(entity, NO_EXTRAS));
-          this.lastMadeAt = memory.createdAt;
+          memory = await this.inOrder(
+            () => this.mem.add(entityPatch(entity, NO_EXTRAS)),
+            (m) => m.createdAt,
+          );
         }
         nodes.set(entity.name, { memory, entity });
       }
@@ -142,11 +147,12 @@ export class KnowledgeGraph {
           const extras = extrasOf(from.memory);
           if (extras.selfRelations.includes(relation.relationType)) continue;
           const added = { ...extras, selfRelations: [...extras.selfRelations, relation.relationType] };
-          await this.pastLastMade();
-          let memory = await this.mem.update(from.memory.id, { metadata: withExtras(from.memory, added) });
+          let memory = await this.inOrder(
+            () => this.mem.update(from.memory.id, { metadata: withExtras(from.memory, added) }),
+            (m) => m.updatedAt,
+          );
           // When it was made, by the clock that stamps links, so it sorts among them.
           const at = [...extras.selfRelationsAt, memory.updatedAt];
-          this.lastMadeAt = memory.updatedAt;
           memory = await this.mem.update(from.memory.id, {
             metadata: withExtras(memory, { ...added, selfRelationsAt: at }),
           });
@@ -156,16 +162,12 @@ export class KnowledgeGraph {
           const existing = await this.mem.links(from.memory.id, { direction: 'out' });
           if (existing.some((l) => l.to === to.memory.id && relationTypeOf(l) === relation.relationType))
             continue;
-          await this.pastLastMade();
-          const link = await this.mem.link(
-            from.memory.id,
-            to.memory.id,
-            await linkType(relation.relationType),
-            {
-              metadata: { relationType: relation.relationType },
-            },
+          const type = await linkType(relation.relationType);
+          const metadata = { relationType: relation.relationType };
+          await this.inOrder(
+            () => this.mem.link(from.memory.id, to.memory.id, type, { metadata }),
+            (l) => l.createdAt,
           );
-          this.lastMadeAt = link.createdAt;
         }
         created.push(relation);
       }

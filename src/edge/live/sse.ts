@@ -1,4 +1,5 @@
 import { MAX_TIMER_MS } from '../../core/validate.js';
+
 /**
  * The wire format of `GET /v1/ns/:ns/events` (Server-Sent Events): a `ready` event at once (so a client
  * can tell a stream that flows from a proxy that buffers it), a `change` event whenever the namespace's
