@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PostgresStore, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import type { MemoryWrite, SyncResponse } from '../../src/index.js';
@@ -94,18 +94,29 @@ if (!url) {
     }, 60_000);
   });
   describe('two edges on one Postgres', () => {
-    it('of two POSTs racing for one id, one creates it and the other is told CONFLICT', async () => {
-      const token = await mintToken({ secret: 's', ns: ['race'] });
-      const edges = [0, 1].map(() => {
-        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
-        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
-      });
-      const post = (edge: number, body: unknown) =>
-        edges[edge]!.app.request('/v1/ns/race/memories', {
-          method: 'POST',
+    const opened: PostgresStore[] = [];
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+    /** Two edge apps, each with a store of its own on the database: `request(edge, path, body?)` in `ns`. */
+    const twoEdges = async (ns: string) => {
+      const token = await mintToken({ secret: 's', ns: [ns] });
+      const stores = [0, 1].map(
+        () => new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } })),
+      );
+      opened.push(...stores);
+      const apps = stores.map((store) => createEdgeApp({ store, secret: 's', logger: false }));
+      return (edge: number, path: string, body?: unknown) =>
+        apps[edge]!.request(`/v1/ns/${ns}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
+    };
+
+    it('of two POSTs racing for one id, one creates it and the other is told CONFLICT', async () => {
+      const request = await twoEdges('race');
+      const post = (edge: number, body: unknown) => request(edge, '/memories', body);
       for (let round = 0; round < 12; round++) {
         const id = `same-${round}`;
         const answers = await Promise.all([
@@ -117,9 +128,7 @@ if (!url) {
         const winner = answers.findIndex((a) => a.status === 201);
         const loser = (await answers[1 - winner]!.json()) as { error: { code: string; field: string } };
         expect(loser.error).toMatchObject({ code: 'CONFLICT', field: 'add.id' });
-        const stored = await edges[0]!.app.request(`/v1/ns/race/memories/${id}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
+        const stored = await request(0, `/memories/${id}`);
         expect(((await stored.json()) as { content: string }).content).toBe(
           `from edge ${winner}, round ${round}`,
         );
@@ -128,41 +137,25 @@ if (!url) {
       await post(0, { id: 'from', content: 'from' });
       await post(0, { id: 'to', content: 'to' });
       const link = (edge: number, weight: number) =>
-        edges[edge]!.app.request('/v1/ns/race/links', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ from: 'from', to: 'to', type: `rel-${weight}`, weight }),
-        });
+        request(edge, '/links', { from: 'from', to: 'to', type: `rel-${weight}`, weight });
       for (let round = 0; round < 8; round++) {
         const answers = await Promise.all([link(0, round), link(1, round)]);
         expect(answers.map((a) => a.status)).toEqual([201, 201]);
         const [one, two] = (await Promise.all(answers.map((a) => a.json()))) as Array<{ id: string }>;
         expect(two!.id, `round ${round}`).toBe(one!.id);
       }
-      const all = await edges[1]!.app.request('/v1/ns/race/memories/from/links', {
-        headers: { authorization: `Bearer ${token}` },
-      });
+      const all = await request(1, '/memories/from/links');
       expect((await all.json()) as { items?: unknown[] } | unknown[] as unknown).toSatisfy(
         (body: unknown) => {
           const items = Array.isArray(body) ? body : (body as { items: unknown[] }).items;
           return items.length === 8;
         },
       );
-      for (const edge of edges) await edge.store.close();
     });
 
     it('two deduping adds of one content racing through two edges make one memory', async () => {
-      const token = await mintToken({ secret: 's', ns: ['dedupe'] });
-      const edges = [0, 1].map(() => {
-        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
-        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
-      });
-      const add = (edge: number, body: unknown) =>
-        edges[edge]!.app.request('/v1/ns/dedupe/memories?dedupe=true', {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
+      const request = await twoEdges('dedupe');
+      const add = (edge: number, body: unknown) => request(edge, '/memories?dedupe=true', body);
       for (let round = 0; round < 10; round++) {
         const content = `Prefers tea in round ${round}`;
         const answers = await Promise.all([
@@ -172,32 +165,17 @@ if (!url) {
         expect(answers.map((a) => a.status)).toEqual([201, 201]);
         const [one, two] = (await Promise.all(answers.map((a) => a.json()))) as Array<{ id: string }>;
         expect(two!.id, `round ${round}`).toBe(one!.id);
-        const stored = (await (
-          await edges[0]!.app.request(`/v1/ns/dedupe/memories/${one!.id}`, {
-            headers: { authorization: `Bearer ${token}` },
-          })
-        ).json()) as { tags: string[] };
+        const stored = (await (await request(0, `/memories/${one!.id}`)).json()) as { tags: string[] };
         expect(stored.tags.sort(), `round ${round}`).toEqual(['edge-0', 'edge-1']);
       }
       const rows = await admin.unsafe(
         `SELECT count(*)::int AS count FROM ${schema}.engram_memories WHERE ns = 'dedupe'`,
       );
       expect(rows[0]?.count).toBe(10);
-      for (const edge of edges) await edge.store.close();
     });
 
     it('of two supersedes of one fact racing through two edges, one succeeds and the other is told CONFLICT', async () => {
-      const token = await mintToken({ secret: 's', ns: ['facts'] });
-      const edges = [0, 1].map(() => {
-        const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
-        return { store, app: createEdgeApp({ store, secret: 's', logger: false }) };
-      });
-      const request = (edge: number, path: string, body?: unknown) =>
-        edges[edge]!.app.request(`/v1/ns/facts${path}`, {
-          method: body === undefined ? 'GET' : 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
+      const request = await twoEdges('facts');
       for (let round = 0; round < 10; round++) {
         const old = (await (await request(0, '/memories', { content: `lives in city ${round}` })).json()) as {
           id: string;
@@ -217,7 +195,6 @@ if (!url) {
           | { items: unknown[] };
         expect(Array.isArray(links) ? links : links.items, `round ${round}`).toHaveLength(1);
       }
-      for (const edge of edges) await edge.store.close();
     });
   });
 }
