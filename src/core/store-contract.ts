@@ -141,8 +141,8 @@ export interface WriteBatch {
    * and has the same normalized content, the batch is refused whole (`CONFLICT`, field `dedupe`) before
    * anything is written; the add then finds that memory and merges into it. Checked by stores whose
    * transaction can list the memories changed since a position (`readMemoryIdsChangedSince`: the SQL
-   * stores, which several processes may share, and IndexedDB, which tabs share); the in-memory store is
-   * written by one process, whose checked-write queue already keeps two deduping adds apart.
+   * stores, which several processes may share, IndexedDB, which tabs share, and the in-memory store, to
+   * which an edge writes RemoteStore clients' pushes outside any façade's checked-write queue).
    */
   dedupe?: { content: string; since: number; now: string };
   /**

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { createMemory, type MemoryWrite } from '../../src/index.js';
+import { createMemory, InMemoryStore, type MemoryWrite } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { freshNamespace } from '../conformance/harness.js';
 
@@ -16,6 +16,7 @@ const pg = await PGlite.create();
 afterAll(() => pg.close());
 
 describe.each([
+  ['in-memory', () => new InMemoryStore()],
   ['sql.js', () => new SqlJsStore()],
   ['PGlite', () => new PostgresStore(pglite(pg))],
   ['IndexedDB', () => new IndexedDBStore({ name: `dedupe-guard-${process.pid}-${Date.now()}` })],

@@ -181,6 +181,17 @@ export class InMemoryStore implements MemoryStore {
       readLinks: (ids) => pick(data.links, ids),
       readTombstones: (ids) => pick(data.tombstones, ids),
       readLinksTouching: (ids) => this.touching(data, ids, 'both'),
+      // The deduping add's guard (WriteBatch.dedupe): an edge on this store serves RemoteStore clients,
+      // whose adds race outside this process's checked-write queue. The feed is in sequence order.
+      readMemoryIdsChangedSince: (seq, limit) => {
+        const ids: string[] = [];
+        for (const entry of data.changes.values()) {
+          if (entry.seq <= seq || entry.entity !== 'memory') continue;
+          ids.push(entry.id);
+          if (ids.length === limit) break;
+        }
+        return ids;
+      },
       putMemory: (record, previous) => {
         staged.push(() => {
           if (previous) data.index.remove(previous.memory.id, previous.memory.content, language);
