@@ -25,6 +25,12 @@ const ROUTES = [
   ['GET', '/v1/ns/{ns}/memories/{id}/neighbors'],
   ['GET', '/v1/ns/{ns}/path'],
   ['POST', '/v1/ns/{ns}/sync'],
+  ['DELETE', '/v1/ns/{ns}/memories'],
+  ['POST', '/v1/ns/{ns}/memories/{id}/supersede'],
+  ['GET', '/v1/ns/{ns}/count'],
+  ['GET', '/v1/ns/{ns}/stats'],
+  ['POST', '/v1/ns/{ns}/context'],
+  ['GET', '/v1/ns/{ns}/capabilities'],
   ['GET', '/health'],
 ] as const;
 
@@ -70,6 +76,10 @@ const QUERY_KEYS = [
   'origin',
   'metadata.k',
   'metadata.',
+  'asOf',
+  'history',
+  'dedupe',
+  'q',
   'unknown',
 ];
 const query = fc
@@ -119,6 +129,25 @@ const syncBody = fc.record(
         {
           memories: fc.oneof(fc.array(write, { maxLength: 3 }), junk),
           links: fc.oneof(fc.array(write, { maxLength: 2 }), junk),
+          newIds: fc.oneof(
+            fc.array(fc.oneof(fc.constantFrom('m1', 'new1', 'l1'), junk), { maxLength: 3 }),
+            junk,
+          ),
+          unchanged: fc.oneof(
+            fc.array(
+              fc.record(
+                {
+                  id: fc.oneof(fc.constantFrom('m1', 'm2'), junk),
+                  field: fc.oneof(fc.constant('validTo'), junk),
+                  clock: anyStamp,
+                },
+                { requiredKeys: [] },
+              ),
+              { maxLength: 2 },
+            ),
+            junk,
+          ),
+          dedupe: fc.oneof(fc.record({ content: junk, since: junk, now: junk }, { requiredKeys: [] }), junk),
           tombstones: fc.oneof(
             fc.array(
               fc.record({
@@ -158,6 +187,21 @@ const routeBody = fc.oneof(
   fc.array(fc.record({ content: fc.oneof(weird, junk) }, { requiredKeys: [] }), { maxLength: 3 }),
   fc.record(
     { query: fc.oneof(weird, junk), limit: junk, mode: junk, vector: junk, kind: junk, tags: junk },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      query: fc.oneof(weird, junk),
+      maxChars: junk,
+      limit: junk,
+      match: junk,
+      explain: junk,
+      metadata: junk,
+      asOf: junk,
+      history: junk,
+      validFrom: junk,
+      validTo: junk,
+    },
     { requiredKeys: [] },
   ),
   fc.record(
