@@ -1,14 +1,6 @@
-import { applyBoost } from './boost.js';
 import type { EncryptionOptions } from './crypto/cipher.js';
 import type { EncryptingTransport } from './crypto/encrypting-transport.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import {
-  assertEmbedder,
-  type Embedder,
-  type EmbeddingOptions,
-  embedTexts,
-  errorMessage,
-} from './embedding/embedder.js';
+import { assertEmbedder, type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
 import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
 import {
   parseReembedOptions,
@@ -19,29 +11,18 @@ import {
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
 import { EngramError, validationError } from './errors.js';
 import { Emitter } from './events.js';
-import { isExpired } from './filter.js';
-import { findPath, walkNeighbors } from './graph.js';
-import { type HybridLogicalClock, hlcToIso } from './hlc.js';
-import { assertIdsFree } from './id-checks.js';
-import { uuidv7 } from './ids.js';
-import {
-  alreadySuperseded,
-  assertPeriod,
-  countByListing,
-  countFromFeed,
-  duplicateQuery,
-  findListed,
-  liveIds,
-  normalizeContent,
-  renderContext,
-  tombstoneBatches,
-} from './lifecycle.js';
+import type { HybridLogicalClock } from './hlc.js';
+import { countFromFeed, renderContext } from './lifecycle.js';
+import { liveRecord, type NamespaceView } from './live-records.js';
 import {
   Maintenance,
   type MaintenanceOptions,
   type MaintenanceResult,
   maintenanceOptions,
 } from './maintenance.js';
+import { countMemories, listPage, liveLinks, neighborsOf, pathBetween } from './memory-reads.js';
+import { type SearchHost, searchMemories } from './memory-search.js';
+import { MemoryWrites, observeStamps } from './memory-writes.js';
 import type {
   AddOptions,
   ContextOptions,
@@ -58,47 +39,29 @@ import type {
   NeighborsOptions,
   PathOptions,
   SearchHit,
-  SearchMode,
   SearchOptions,
 } from './model.js';
-import { searchStore } from './search.js';
-import { checkedWrite } from './serial.js';
-import type { CountQuery, MemoryRecord, MemoryStore, SearchReport, WriteBatch } from './store-contract.js';
+import type { MemoryStore, WriteBatch } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import type { SyncResult } from './sync/engine.js';
 import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
 import type { SyncTransport } from './sync/transport.js';
-import { cutQuery, type Language } from './text/index.js';
+import type { Language } from './text/index.js';
 import * as schema from './validate.js';
 import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
-import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
 
-const DEFAULT_LIST_LIMIT = 50;
-const DEFAULT_SEARCH_LIMIT = 10;
-const DEFAULT_DEPTH = 1;
-const DEFAULT_PATH_DEPTH = 6;
+const _DEFAULT_LIST_LIMIT = 50;
+const _DEFAULT_SEARCH_LIMIT = 10;
+const _DEFAULT_DEPTH = 1;
+const _DEFAULT_PATH_DEPTH = 6;
 const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
-/** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
-const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
-/** Reads-and-writes of one supersede or deduping add before other processes' writes end it in CONFLICT. */
-const RACE_ATTEMPTS = 5;
 /** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
 const BOOST_POOL = 3;
-const boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
-
-/** The store's newest change-feed position, where it can tell (SQL stores, a RemoteStore): `WriteBatch.dedupe`'s `since`. */
-async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
-  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number | undefined> };
-  return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
-}
-
-function notFound(id: string, field: string): EngramError {
-  return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
-}
+const _boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
 function reportListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
@@ -121,6 +84,10 @@ export class Engram {
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
   private maintenance: Maintenance | undefined;
+  /** This façade's namespace as its reads see it (live-records.ts). */
+  private readonly view: NamespaceView;
+  private readonly writes: MemoryWrites;
+  private readonly searchHost: SearchHost;
 
   constructor(
     readonly store: MemoryStore,
@@ -131,6 +98,22 @@ export class Engram {
     readonly language?: Language,
   ) {
     this.events = new Emitter<MemoryEvents>(reportListenerError);
+    this.view = { store, namespace, nowIso: () => this.nowIso() };
+    this.searchHost = {
+      ...this.view,
+      language,
+      embedder: () => this.embedder,
+      embeddingOptions: () => this.embeddingOptions,
+      warn: (code, message, count) => this.warn(code, message, count),
+    };
+    this.writes = new MemoryWrites({
+      ...this.view,
+      clock,
+      now,
+      language,
+      write: (batch, type, ids) => this.write(batch, type, ids),
+      embeddings: () => this.embeddings,
+    });
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
       if (ns !== this.namespace) return;
       this.events.emit('change', { type: 'external', namespace: ns, ids });
@@ -187,7 +170,7 @@ export class Engram {
       options,
       now: () => this.nowIso(),
       stamp: (records) => {
-        for (const record of records) this.observe(record);
+        for (const record of records) observeStamps(this.clock, record);
         return this.clock.tick();
       },
       write: async (writes) => {
@@ -299,40 +282,6 @@ export class Engram {
   }
 
   /**
-   * Moves the clock past a record's stamps before writing over it: a replica whose wall clock runs
-   * behind another's must still produce stamps that win over what it has already seen.
-   */
-  private observe(record: { clocks: Record<string, string> }): void {
-    for (const stamp of Object.values(record.clocks)) this.clock.observe(stamp);
-  }
-
-  private async liveRecord(id: string): Promise<MemoryRecord | undefined> {
-    const [record] = await this.store.getMemories(this.namespace, [id]);
-    return record && !isExpired(record.memory, this.nowIso()) ? record : undefined;
-  }
-
-  private async requireLive(id: string, field: string): Promise<MemoryRecord> {
-    const record = await this.liveRecord(id);
-    if (!record) throw notFound(id, field);
-    return record;
-  }
-
-  /** Both ends of a link or path, read together; when both are missing the error names the first. */
-  private async requireLivePair(
-    [fromId, fromField]: [string, string],
-    [toId, toField]: [string, string],
-  ): Promise<[MemoryRecord, MemoryRecord]> {
-    const now = this.nowIso();
-    const records = await this.store.getMemories(this.namespace, [fromId, toId]);
-    const live = (id: string) => records.find((r) => r.memory.id === id && !isExpired(r.memory, now));
-    const from = live(fromId);
-    if (!from) throw notFound(fromId, fromField);
-    const to = live(toId);
-    if (!to) throw notFound(toId, toField);
-    return [from, to];
-  }
-
-  /**
    * Adds one memory and returns it with its generated id and timestamps. With `{ dedupe: true }`, a
    * memory valid now whose normalized content equals this one's is returned instead (its tags merged).
    */
@@ -340,72 +289,9 @@ export class Engram {
     this.assertOpen();
     const parsed = schema.parse(schema.memoryInputSchema, input, 'add');
     const { dedupe } = schema.parse(schema.addOptionsSchema, options, 'add.options');
-    if (!dedupe) {
-      const [memory] = await this.insert([parsed], 'add');
-      return memory!;
-    }
-    // One deduping add at a time: two at once would each find no copy and both add, or each merge
-    // its tags into the tags it read and lose the other's.
-    return this.checked(async () => {
-      // Another process (an edge beside this one on the same Postgres) may add the same content between
-      // the search and the write: the store refuses the write then (`WriteBatch.dedupe`, from the feed
-      // position read before the search), and the next round finds that memory and merges into it.
-      for (let attempt = 1; ; attempt++) {
-        const since = await feedPosition(this.store, this.namespace);
-        const existing = await this.findDuplicate(parsed.content);
-        if (existing) return this.mergeTags(existing, parsed.tags ?? []);
-        const guard =
-          since === undefined ? undefined : { content: parsed.content, since, now: this.nowIso() };
-        try {
-          const [memory] = await this.insert([parsed], 'add', true, guard);
-          return memory!;
-        } catch (error) {
-          const raced = error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'dedupe';
-          if (!raced || attempt === RACE_ATTEMPTS) throw error;
-        }
-      }
-    });
-  }
-
-  /**
-   * A memory valid now with the same normalized content. It holds every word of the content, so it is
-   * among the hits that match them all; those are read best first, a few and then more, and only when a
-   * thousand such memories outrank it is the namespace listed through.
-   */
-  private async findDuplicate(content: string): Promise<Memory | undefined> {
-    const wanted = normalizeContent(content);
-    const same = (m: Memory) => normalizeContent(m.content) === wanted;
-    const query = duplicateQuery(content, this.language);
-    const now = this.nowIso();
-    const listed = () => findListed(this.store, this.namespace, { tagMode: 'any', now }, same);
-    if (query === '') return listed();
-    for (const limit of DEDUPE_CANDIDATES) {
-      const hits = await searchStore(this.store, this.namespace, {
-        query,
-        mode: 'text',
-        match: 'all',
-        limit,
-        tagMode: 'any',
-        now,
-        language: this.language,
-      });
-      const found = hits.map((h) => h.record.memory).find(same);
-      if (found || hits.length < limit) return found;
-    }
-    return listed();
-  }
-
-  private async mergeTags(existing: Memory, tags: readonly string[]): Promise<Memory> {
-    const merged = [...new Set([...existing.tags, ...tags])];
-    if (merged.length === existing.tags.length) return existing;
-    if (merged.length > schema.LIMITS.tags) {
-      throw validationError(
-        'add.tags',
-        `at most ${schema.LIMITS.tags} tags together with those of the memory it duplicates (${existing.id})`,
-        merged.length,
-      );
-    }
-    return this.patch(existing.id, { tags: merged });
+    if (dedupe) return this.writes.addDeduped(parsed);
+    const [memory] = await this.writes.insert([parsed], 'add');
+    return memory!;
   }
 
   /**
@@ -416,89 +302,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, oldId, 'supersede.oldId');
     const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
-    // Alone: two supersedes of one fact at once would both find it current and both succeed.
-    return this.checked(async () => {
-      // Another process may close the fact (or take the given id) between this read and the write: the
-      // store refuses the write then (`unchanged`, `newIds`), and the check runs again on what it holds
-      // now, which tells the caller why (superseded, deleted, id taken) or writes when it still holds.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.replaceFact(oldId, parsed);
-        } catch (error) {
-          const raced =
-            error instanceof EngramError &&
-            error.code === 'CONFLICT' &&
-            (error.field === 'unchanged' || error.field === 'newIds');
-          if (!raced) throw error;
-          if (attempt === RACE_ATTEMPTS)
-            throw new EngramError(
-              'CONFLICT',
-              `supersede.oldId: memory ${JSON.stringify(oldId)} kept changing while it was superseded (${attempt} attempts); try again`,
-              { field: 'supersede.oldId' },
-            );
-        }
-      }
-    });
-  }
-
-  private async replaceFact(oldId: string, parsed: MemoryInput): Promise<Memory> {
-    const old = await this.requireLive(oldId, 'supersede.oldId');
-    const now = this.nowIso();
-    const conflict = alreadySuperseded(oldId, old.memory, now);
-    if (conflict) throw conflict;
-    const from = parsed.validFrom ?? now;
-    assertPeriod(from, parsed.validTo, 'supersede.input');
-    if (old.memory.validFrom !== undefined && Date.parse(from) < Date.parse(old.memory.validFrom)) {
-      throw new EngramError(
-        'VALIDATION',
-        `supersede.input.validFrom: expected an instant at or after the old memory's validFrom (${old.memory.validFrom}), got ${JSON.stringify(from)}`,
-        { field: 'supersede.input.validFrom' },
-      );
-    }
-    await assertIdsFree(this.store, this.namespace, [parsed], 'supersede.input', this.now());
-    this.observe(old);
-    const id = parsed.id ?? uuidv7(this.now());
-    const stamp = this.clock.tick();
-    const created = createMemoryWrite(
-      this.namespace,
-      id,
-      { ...parsed, validFrom: from },
-      stamp,
-      hlcToIso(stamp),
-    );
-    const closed = patchMemoryWrite(oldId, { validTo: from }, stamp);
-    const link = createLinkWrite(
-      {
-        id: uuidv7(this.now()),
-        namespace: this.namespace,
-        from: id,
-        to: oldId,
-        type: 'supersedes',
-        createdAt: hlcToIso(stamp),
-      },
-      stamp,
-    );
-    const result = await this.write(
-      {
-        memories: [created, closed],
-        links: [link],
-        unchanged: [{ id: oldId, field: 'validTo', clock: old.clocks.validTo ?? null }],
-        ...(parsed.id === undefined ? {} : { newIds: [parsed.id] }),
-      },
-      'supersede',
-      [id, oldId, link.id],
-    );
-    if (parsed.embedding === undefined) this.embeddings?.enqueue([id]);
-    const memory = result.memories.find((r) => r.memory.id === id);
-    if (!memory || result.links.length === 0)
-      throw new EngramError(
-        'NOT_FOUND',
-        `supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`,
-        {
-          field: 'supersede.oldId',
-        },
-      );
-    return memory.memory;
+    return this.writes.supersede(oldId, parsed);
   }
 
   /** Removes every memory and link of the namespace (tombstones that sync); returns how many memories. */
@@ -511,38 +315,14 @@ export class Engram {
         'no arguments (clear removes the whole namespace; remove() takes one id)',
       );
     }
-    const ids = await liveIds(this.store, this.namespace);
-    if (ids.memories.length + ids.links.length === 0) return 0;
-    for (const stamp of ids.clocks) this.clock.observe(stamp);
-    const stamp = this.clock.tick();
-    for (const tombstones of tombstoneBatches(this.namespace, ids, stamp, schema.LIMITS.batch)) {
-      await this.write(
-        { tombstones },
-        'clear',
-        tombstones.map((t) => t.id),
-      );
-    }
-    return ids.memories.length;
+    return this.writes.clear();
   }
 
   /** How many memories `list` would return for these filters, without paging. */
   async count(filter: CountOptions = {}): Promise<number> {
     this.assertOpen();
     const parsed = schema.parse(schema.countOptionsSchema, filter, 'count');
-    const query: CountQuery = {
-      kind: parsed.kind,
-      tags: parsed.tags,
-      tagMode: parsed.tagMode ?? 'any',
-      since: parsed.since,
-      until: parsed.until,
-      metadata: parsed.metadata,
-      now: this.nowIso(),
-      asOf: parsed.asOf,
-      history: parsed.history,
-    };
-    return this.store.count
-      ? this.store.count(this.namespace, query)
-      : countByListing(this.store, this.namespace, query);
+    return countMemories(this.view, parsed);
   }
 
   /** Stored memories, links and tombstones of the namespace, and work still waiting. */
@@ -594,60 +374,13 @@ export class Engram {
       throw validationError('addMany', `at most ${schema.LIMITS.batch} memories`, inputs.length);
     }
     const parsed = inputs.map((input, i) => schema.parse(schema.memoryInputSchema, input, `addMany.${i}`));
-    return this.insert(parsed, 'addMany');
-  }
-
-  /** Runs a check-then-write alone among this store's and namespace's (serial.ts). */
-  private checked<T>(task: () => Promise<T>): Promise<T> {
-    return checkedWrite(this.store, this.namespace, task);
-  }
-
-  /** Inserts new memories; those with an id the caller gave are checked free and written alone. */
-  private async insert(
-    inputs: MemoryInput[],
-    where: string,
-    queued = false,
-    dedupe?: WriteBatch['dedupe'],
-  ): Promise<Memory[]> {
-    if (!queued && inputs.some((input) => input.id !== undefined)) {
-      return this.checked(() => this.insert(inputs, where, true));
-    }
-    for (const [i, input] of inputs.entries()) {
-      assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
-    }
-    await assertIdsFree(this.store, this.namespace, inputs, where, this.now());
-    const writes = inputs.map((input) => {
-      const id = input.id ?? uuidv7(this.now());
-      const stamp = this.clock.tick();
-      return createMemoryWrite(this.namespace, id, input, stamp, hlcToIso(stamp));
-    });
-    // Ids the caller gave are checked again inside the store's transaction: another process on the same
-    // database (two edges on one Postgres) may have taken one since the check above.
-    const given = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
-    const result = await this.write(
-      {
-        memories: writes,
-        ...(given.length > 0 ? { newIds: given } : {}),
-        ...(dedupe ? { dedupe } : {}),
-      },
-      'add',
-      writes.map((w) => w.id),
-    ).catch(async (error: unknown) => {
-      if (!(error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'newIds'))
-        throw error;
-      // Told as the check above tells it, now that the other writer's record is there to name.
-      await assertIdsFree(this.store, this.namespace, inputs, where, this.now());
-      const field = where === 'add' ? 'add.id' : `${where}.id`;
-      throw new EngramError('CONFLICT', `${field}: ${error.message.replace(/^newIds: /, '')}`, { field });
-    });
-    this.embeddings?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));
-    return result.memories.map((r) => r.memory);
+    return this.writes.insert(parsed, 'addMany');
   }
 
   async get(id: string): Promise<Memory | null> {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'get.id');
-    return (await this.liveRecord(id))?.memory ?? null;
+    return (await liveRecord(this.view, id))?.memory ?? null;
   }
 
   /** Changes the named fields; `null` clears `embedding`, `importance` or `expiresAt`. */
@@ -655,80 +388,20 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'update.id');
     const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
-    // Queued with the other writes that read first: updates and removes called at once apply in call
-    // order (each stamps its write after its read, so reads finishing out of order would reorder them).
-    return this.checked(() => this.patch(id, parsed));
-  }
-
-  /** update()'s read and write, run in the checked-write queue (mergeTags is already in it). */
-  private async patch(id: string, parsed: MemoryPatch): Promise<Memory> {
-    const existing = await this.requireLive(id, 'update.id');
-    assertPeriod(
-      parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
-      parsed.validTo === undefined ? existing.memory.validTo : (parsed.validTo ?? undefined),
-      'update.patch',
-    );
-    this.observe(existing);
-    // New content makes the embedding stale: it is cleared with the same stamp and embedded again.
-    const reembed =
-      this.embeddings !== undefined &&
-      parsed.content !== undefined &&
-      parsed.embedding === undefined &&
-      parsed.content !== existing.memory.content;
-    const write = reembed ? { ...parsed, embedding: null, embeddingModel: null } : { ...parsed };
-    // A vector given without its model is of an unknown model: the old label must not stay on it.
-    if (parsed.embedding !== undefined && parsed.embeddingModel === undefined) write.embeddingModel = null;
-    const result = await this.write(
-      { memories: [patchMemoryWrite(id, write, this.clock.tick())] },
-      'update',
-      [id],
-    );
-    // Cleared with an embedder at hand: it gets a fresh one at once, as a reload's scan would give it.
-    if (reembed || parsed.embedding === null) this.embeddings?.enqueue([id]);
-    const updated = result.memories[0];
-    if (!updated)
-      throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
-        field: 'update.id',
-      });
-    return updated.memory;
+    return this.writes.update(id, parsed);
   }
 
   /** Deletes a memory and its links; false when there was none. */
   async remove(id: string): Promise<boolean> {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'remove.id');
-    return this.checked(() => this.removeMemory(id));
-  }
-
-  private async removeMemory(id: string): Promise<boolean> {
-    const [record] = await this.store.getMemories(this.namespace, [id]);
-    if (!record) return false;
-    this.observe(record);
-    const tombstone = { entity: 'memory' as const, id, namespace: this.namespace, clock: this.clock.tick() };
-    await this.write({ tombstones: [tombstone] }, 'remove', [id]);
-    return !isExpired(record.memory, this.nowIso());
+    return this.writes.remove(id);
   }
 
   async list(options: ListOptions = {}): Promise<ListResult> {
     this.assertOpen();
     const parsed = schema.parse(schema.listOptionsSchema, options, 'list');
-    const limit = parsed.limit ?? DEFAULT_LIST_LIMIT;
-    const records = await this.store.list(this.namespace, {
-      kind: parsed.kind,
-      tags: parsed.tags,
-      tagMode: parsed.tagMode ?? 'any',
-      since: parsed.since,
-      until: parsed.until,
-      metadata: parsed.metadata,
-      beforeId: parsed.cursor ? decodeCursor(parsed.cursor) : undefined,
-      now: this.nowIso(),
-      limit: limit + 1,
-      asOf: parsed.asOf,
-      history: parsed.history,
-    });
-    const items = records.slice(0, limit).map((r) => r.memory);
-    const last = items[items.length - 1];
-    return { items, cursor: records.length > limit && last ? encodeCursor(last.id) : null };
+    return listPage(this.view, parsed);
   }
 
   /**
@@ -739,70 +412,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
-    // Cut once, here: the store (a RemoteStore sends it on) and the embedder get the same text.
-    const text = cutQuery(query);
-    const limit = parsed.limit ?? DEFAULT_SEARCH_LIMIT;
-    let mode: SearchMode = parsed.mode ?? (parsed.vector ? (text.trim() ? 'hybrid' : 'vector') : 'text');
-    let { vector, model } = parsed;
-    if (mode !== 'text' && !vector && this.embedder) {
-      try {
-        [vector] = await embedTexts(this.embedder, [text], this.embeddingOptions.timeoutMs);
-        model ??= this.embedder.id;
-      } catch (error) {
-        // Local first: hybrid search still answers by text when the embedder is unreachable.
-        if (mode === 'vector') {
-          throw new EngramError('OFFLINE', `search: the embedder failed: ${errorMessage(error)}`, {
-            field: 'embedder',
-            cause: error,
-          });
-        }
-        this.warn(
-          'EMBEDDER_FAILED',
-          `search: the embedder failed, text results only: ${errorMessage(error)}`,
-        );
-        mode = 'text';
-      }
-    }
-    const report: SearchReport = { otherModels: 0 };
-    const hits = await searchStore(
-      this.store,
-      this.namespace,
-      {
-        query: text,
-        mode,
-        limit: parsed.boost ? boostPool(limit) : limit,
-        kind: parsed.kind,
-        tags: parsed.tags,
-        tagMode: parsed.tagMode ?? 'any',
-        vector,
-        model,
-        now: this.nowIso(),
-        language: this.language,
-        match: parsed.match,
-        metadata: parsed.metadata,
-        explain: parsed.explain,
-        asOf: parsed.asOf,
-        history: parsed.history,
-      },
-      report,
-    );
-    if (report.otherModels > 0) {
-      this.warn(
-        'EMBEDDING_MODEL_MISMATCH',
-        model === undefined
-          ? `search: skipped ${report.otherModels} embeddings of another length than the query's; run reembed to move them`
-          : `search: skipped ${report.otherModels} embeddings made by a model other than ${model}, or of another length; run reembed to move them`,
-        report.otherModels,
-      );
-    }
-    const ranked: SearchHit[] = hits.map((h) =>
-      h.explain
-        ? { memory: h.record.memory, score: h.score, explain: h.explain }
-        : { memory: h.record.memory, score: h.score },
-    );
-    if (!parsed.boost) return ranked;
-    const at = Date.parse(parsed.asOf ?? this.nowIso());
-    return applyBoost(ranked, parsed.boost, at, limit).map((b) => b.hit);
+    return searchMemories(this.searchHost, query, parsed);
   }
 
   /** Links two memories; linking the same pair with the same type again updates that link. */
@@ -815,76 +425,13 @@ export class Engram {
     if (fromId === toId) {
       throw validationError('link.to', 'a memory other than link.from');
     }
-    // One link per (from, to, type): calls at once are queued in call order, and a link another process
-    // made meanwhile is found by the store's own check (newIds), after which this one updates it.
-    return this.checked(async () => {
-      await this.requireLivePair([fromId, 'link.from'], [toId, 'link.to']);
-      try {
-        return await this.putLink(fromId, toId, type, parsed);
-      } catch (error) {
-        if (!(error instanceof EngramError && error.code === 'CONFLICT' && error.field === 'newIds'))
-          throw error;
-        return this.putLink(fromId, toId, type, parsed);
-      }
-    });
-  }
-
-  /** link()'s write: creates the link, or updates the one of the same memories and type. */
-  private async putLink(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
-    const existing = (await this.store.linksOf(this.namespace, [fromId], { direction: 'out', type })).find(
-      (r) => r.link.to === toId,
-    );
-    if (existing) this.observe(existing);
-    const stamp = this.clock.tick();
-    const write = existing
-      ? {
-          id: existing.link.id,
-          values: { ...parsed },
-          clocks: Object.fromEntries(Object.keys(parsed).map((k) => [k, stamp])),
-        }
-      : createLinkWrite(
-          {
-            id: uuidv7(this.now()),
-            namespace: this.namespace,
-            from: fromId,
-            to: toId,
-            type,
-            createdAt: hlcToIso(stamp),
-            ...parsed,
-          },
-          stamp,
-        );
-    const result = await this.write(
-      existing ? { links: [write] } : { links: [write], newIds: [write.id] },
-      'link',
-      [write.id],
-    );
-    const link = result.links[0];
-    if (!link)
-      throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', {
-        field: 'link.from',
-      });
-    return link.link;
+    return this.writes.link(fromId, toId, type, parsed);
   }
 
   async unlink(linkId: string): Promise<boolean> {
     this.assertOpen();
     schema.parse(schema.idSchema, linkId, 'unlink.id');
-    return this.checked(() => this.removeLink(linkId));
-  }
-
-  private async removeLink(linkId: string): Promise<boolean> {
-    const [record] = await this.store.getLinks(this.namespace, [linkId]);
-    if (!record) return false;
-    this.observe(record);
-    const tombstone = {
-      entity: 'link' as const,
-      id: linkId,
-      namespace: this.namespace,
-      clock: this.clock.tick(),
-    };
-    await this.write({ tombstones: [tombstone] }, 'unlink', [linkId]);
-    return true;
+    return this.writes.unlink(linkId);
   }
 
   /** Links of a memory whose other end is live, ordered by id descending. */
@@ -892,22 +439,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'links.id');
     const parsed = schema.parse(schema.linksOptionsSchema, options, 'links.options');
-    await this.requireLive(id, 'links.id');
-    const records = await this.store.linksOf(this.namespace, [id], {
-      direction: parsed.direction ?? 'both',
-      type: parsed.type,
-    });
-    const others = [...new Set(records.map((r) => (r.link.from === id ? r.link.to : r.link.from)))];
-    const now = this.nowIso();
-    const live = new Set(
-      (await this.store.getMemories(this.namespace, others))
-        .filter((r) => !isExpired(r.memory, now))
-        .map((r) => r.memory.id),
-    );
-    return records
-      .filter((r) => live.has(r.link.from === id ? r.link.to : r.link.from))
-      .map((r) => r.link)
-      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    return liveLinks(this.view, id, parsed);
   }
 
   /** Memories within `depth` hops (default 1), nearest first, then by id descending. */
@@ -915,13 +447,7 @@ export class Engram {
     this.assertOpen();
     schema.parse(schema.idSchema, id, 'neighbors.id');
     const parsed = schema.parse(schema.neighborsOptionsSchema, options, 'neighbors.options');
-    await this.requireLive(id, 'neighbors.id');
-    const walk = { direction: parsed.direction ?? 'both', type: parsed.type, now: this.nowIso() } as const;
-    const depth = parsed.depth ?? DEFAULT_DEPTH;
-    const records = this.store.neighbors
-      ? await this.store.neighbors(this.namespace, id, { ...walk, depth })
-      : await walkNeighbors(this.store, this.namespace, id, depth, walk);
-    return records.map((r) => r.memory);
+    return neighborsOf(this.view, id, parsed);
   }
 
   /** The shortest path, endpoints included, following links forward unless `direction` says otherwise. */
@@ -930,13 +456,7 @@ export class Engram {
     schema.parse(schema.idSchema, fromId, 'path.from');
     schema.parse(schema.idSchema, toId, 'path.to');
     const parsed = schema.parse(schema.pathOptionsSchema, options, 'path.options');
-    const [from] = await this.requireLivePair([fromId, 'path.from'], [toId, 'path.to']);
-    const walk = { direction: parsed.direction ?? 'out', type: parsed.type, now: this.nowIso() } as const;
-    const maxDepth = parsed.maxDepth ?? DEFAULT_PATH_DEPTH;
-    const records = this.store.path
-      ? await this.store.path(this.namespace, fromId, toId, { ...walk, maxDepth })
-      : await findPath(this.store, this.namespace, from, toId, maxDepth, walk);
-    return records?.map((r) => r.memory) ?? null;
+    return pathBetween(this.view, fromId, toId, parsed);
   }
 
   /** Pushes local changes and pulls remote ones now; rejects with OFFLINE when the edge is unreachable. */

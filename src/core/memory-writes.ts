@@ -1,0 +1,400 @@
+import type { EmbeddingQueue } from './embedding/embedding-queue.js';
+import type { ChangeKind } from './engram-options.js';
+import { EngramError, validationError } from './errors.js';
+import { isExpired } from './filter.js';
+import { type HybridLogicalClock, hlcToIso } from './hlc.js';
+import { assertIdsFree } from './id-checks.js';
+import { uuidv7 } from './ids.js';
+import {
+  alreadySuperseded,
+  assertPeriod,
+  duplicateQuery,
+  findListed,
+  liveIds,
+  normalizeContent,
+  tombstoneBatches,
+} from './lifecycle.js';
+import { type NamespaceView, requireLive, requireLivePair } from './live-records.js';
+import type { Link, LinkOptions, Memory, MemoryInput, MemoryPatch } from './model.js';
+import { searchStore } from './search.js';
+import { checkedWrite } from './serial.js';
+import type { ApplyResult, MemoryStore, WriteBatch } from './store-contract.js';
+import type { Language } from './text/index.js';
+import * as schema from './validate.js';
+import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
+
+/** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
+const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
+/** Reads-and-writes of one supersede or deduping add before other processes' writes end it in CONFLICT. */
+const RACE_ATTEMPTS = 5;
+
+/** What the façade lends its writes: its namespace, clock and language, and how a batch is applied. */
+export interface WritesHost extends NamespaceView {
+  readonly clock: HybridLogicalClock;
+  readonly now: () => number;
+  readonly language: Language | undefined;
+  /** Applies a batch and tells the façade's listeners, replication, maintenance and watches. */
+  write(batch: WriteBatch, type: ChangeKind, ids: string[]): Promise<ApplyResult>;
+  /** The background embedding queue, once an embedder is set. */
+  embeddings(): EmbeddingQueue | undefined;
+}
+
+/** The store's newest change-feed position, where it can tell (SQL stores, a RemoteStore): `WriteBatch.dedupe`'s `since`. */
+async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
+  const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number | undefined> };
+  return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
+}
+
+/**
+ * Moves the clock past a record's stamps before writing over it: a replica whose wall clock runs
+ * behind another's must still produce stamps that win over what it has already seen.
+ */
+export function observeStamps(clock: HybridLogicalClock, record: { clocks: Record<string, string> }): void {
+  for (const stamp of Object.values(record.clocks)) clock.observe(stamp);
+}
+
+function isConflict(error: unknown, ...fields: string[]): error is EngramError {
+  return error instanceof EngramError && error.code === 'CONFLICT' && fields.includes(error.field ?? '');
+}
+
+/**
+ * The façade's writes, after their input is validated: each builds its batch from what the store holds
+ * now. Those that check before they write (given ids, supersedes, deduping adds, links) and those whose
+ * call order matters (updates, removes, unlinks) run in the store's and namespace's checked-write queue;
+ * a check another process's write made stale is refused by the store in its transaction (`newIds`,
+ * `unchanged`, `dedupe`) and read again here.
+ */
+export class MemoryWrites {
+  constructor(private readonly host: WritesHost) {}
+
+  /** Runs a check-then-write alone among this store's and namespace's (serial.ts). */
+  private checked<T>(task: () => Promise<T>): Promise<T> {
+    return checkedWrite(this.host.store, this.host.namespace, task);
+  }
+
+  private observe(record: { clocks: Record<string, string> }): void {
+    observeStamps(this.host.clock, record);
+  }
+
+  /** A deduping add: the memory valid now with the same normalized content (tags merged), or a new one. */
+  addDeduped(parsed: MemoryInput): Promise<Memory> {
+    const { store, namespace } = this.host;
+    // One deduping add at a time: two at once would each find no copy and both add, or each merge
+    // its tags into the tags it read and lose the other's.
+    return this.checked(async () => {
+      // Another process (an edge beside this one on the same Postgres) may add the same content between
+      // the search and the write: the store refuses the write then (`WriteBatch.dedupe`, from the feed
+      // position read before the search), and the next round finds that memory and merges into it.
+      for (let attempt = 1; ; attempt++) {
+        const since = await feedPosition(store, namespace);
+        const existing = await this.findDuplicate(parsed.content);
+        if (existing) return this.mergeTags(existing, parsed.tags ?? []);
+        const guard =
+          since === undefined ? undefined : { content: parsed.content, since, now: this.host.nowIso() };
+        try {
+          const [memory] = await this.insert([parsed], 'add', true, guard);
+          return memory!;
+        } catch (error) {
+          if (!isConflict(error, 'dedupe') || attempt === RACE_ATTEMPTS) throw error;
+        }
+      }
+    });
+  }
+
+  /**
+   * A memory valid now with the same normalized content. It holds every word of the content, so it is
+   * among the hits that match them all; those are read best first, a few and then more, and only when a
+   * thousand such memories outrank it is the namespace listed through.
+   */
+  private async findDuplicate(content: string): Promise<Memory | undefined> {
+    const { store, namespace, language } = this.host;
+    const wanted = normalizeContent(content);
+    const same = (m: Memory) => normalizeContent(m.content) === wanted;
+    const query = duplicateQuery(content, language);
+    const now = this.host.nowIso();
+    const listed = () => findListed(store, namespace, { tagMode: 'any', now }, same);
+    if (query === '') return listed();
+    for (const limit of DEDUPE_CANDIDATES) {
+      const hits = await searchStore(store, namespace, {
+        query,
+        mode: 'text',
+        match: 'all',
+        limit,
+        tagMode: 'any',
+        now,
+        language,
+      });
+      const found = hits.map((h) => h.record.memory).find(same);
+      if (found || hits.length < limit) return found;
+    }
+    return listed();
+  }
+
+  private async mergeTags(existing: Memory, tags: readonly string[]): Promise<Memory> {
+    const merged = [...new Set([...existing.tags, ...tags])];
+    if (merged.length === existing.tags.length) return existing;
+    if (merged.length > schema.LIMITS.tags) {
+      throw validationError(
+        'add.tags',
+        `at most ${schema.LIMITS.tags} tags together with those of the memory it duplicates (${existing.id})`,
+        merged.length,
+      );
+    }
+    return this.patch(existing.id, { tags: merged });
+  }
+
+  /** Adds `parsed` as the successor of `oldId` (Engram.supersede), alone among the checked writes. */
+  supersede(oldId: string, parsed: MemoryInput): Promise<Memory> {
+    // Alone: two supersedes of one fact at once would both find it current and both succeed.
+    return this.checked(async () => {
+      // Another process may close the fact (or take the given id) between this read and the write: the
+      // store refuses the write then (`unchanged`, `newIds`), and the check runs again on what it holds
+      // now, which tells the caller why (superseded, deleted, id taken) or writes when it still holds.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.replaceFact(oldId, parsed);
+        } catch (error) {
+          if (!isConflict(error, 'unchanged', 'newIds')) throw error;
+          if (attempt === RACE_ATTEMPTS)
+            throw new EngramError(
+              'CONFLICT',
+              `supersede.oldId: memory ${JSON.stringify(oldId)} kept changing while it was superseded (${attempt} attempts); try again`,
+              { field: 'supersede.oldId' },
+            );
+        }
+      }
+    });
+  }
+
+  private async replaceFact(oldId: string, parsed: MemoryInput): Promise<Memory> {
+    const { store, namespace, clock, now } = this.host;
+    const old = await requireLive(this.host, oldId, 'supersede.oldId');
+    const at = this.host.nowIso();
+    const conflict = alreadySuperseded(oldId, old.memory, at);
+    if (conflict) throw conflict;
+    const from = parsed.validFrom ?? at;
+    assertPeriod(from, parsed.validTo, 'supersede.input');
+    if (old.memory.validFrom !== undefined && Date.parse(from) < Date.parse(old.memory.validFrom)) {
+      throw new EngramError(
+        'VALIDATION',
+        `supersede.input.validFrom: expected an instant at or after the old memory's validFrom (${old.memory.validFrom}), got ${JSON.stringify(from)}`,
+        { field: 'supersede.input.validFrom' },
+      );
+    }
+    await assertIdsFree(store, namespace, [parsed], 'supersede.input', now());
+    this.observe(old);
+    const id = parsed.id ?? uuidv7(now());
+    const stamp = clock.tick();
+    const created = createMemoryWrite(namespace, id, { ...parsed, validFrom: from }, stamp, hlcToIso(stamp));
+    const closed = patchMemoryWrite(oldId, { validTo: from }, stamp);
+    const link = createLinkWrite(
+      { id: uuidv7(now()), namespace, from: id, to: oldId, type: 'supersedes', createdAt: hlcToIso(stamp) },
+      stamp,
+    );
+    const result = await this.host.write(
+      {
+        memories: [created, closed],
+        links: [link],
+        unchanged: [{ id: oldId, field: 'validTo', clock: old.clocks.validTo ?? null }],
+        ...(parsed.id === undefined ? {} : { newIds: [parsed.id] }),
+      },
+      'supersede',
+      [id, oldId, link.id],
+    );
+    if (parsed.embedding === undefined) this.host.embeddings()?.enqueue([id]);
+    const memory = result.memories.find((r) => r.memory.id === id);
+    if (!memory || result.links.length === 0)
+      throw new EngramError(
+        'NOT_FOUND',
+        `supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`,
+        {
+          field: 'supersede.oldId',
+        },
+      );
+    return memory.memory;
+  }
+
+  /** Tombstones every memory and link of the namespace; returns how many memories. */
+  async clear(): Promise<number> {
+    const { store, namespace, clock } = this.host;
+    const ids = await liveIds(store, namespace);
+    if (ids.memories.length + ids.links.length === 0) return 0;
+    for (const stamp of ids.clocks) clock.observe(stamp);
+    const stamp = clock.tick();
+    for (const tombstones of tombstoneBatches(namespace, ids, stamp, schema.LIMITS.batch)) {
+      await this.host.write(
+        { tombstones },
+        'clear',
+        tombstones.map((t) => t.id),
+      );
+    }
+    return ids.memories.length;
+  }
+
+  /** Inserts new memories; those with an id the caller gave are checked free and written alone. */
+  async insert(
+    inputs: MemoryInput[],
+    where: string,
+    queued = false,
+    dedupe?: WriteBatch['dedupe'],
+  ): Promise<Memory[]> {
+    if (!queued && inputs.some((input) => input.id !== undefined)) {
+      return this.checked(() => this.insert(inputs, where, true));
+    }
+    const { store, namespace, clock, now } = this.host;
+    for (const [i, input] of inputs.entries()) {
+      assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);
+    }
+    await assertIdsFree(store, namespace, inputs, where, now());
+    const writes = inputs.map((input) => {
+      const id = input.id ?? uuidv7(now());
+      const stamp = clock.tick();
+      return createMemoryWrite(namespace, id, input, stamp, hlcToIso(stamp));
+    });
+    // Ids the caller gave are checked again inside the store's transaction: another process on the same
+    // database (two edges on one Postgres) may have taken one since the check above.
+    const given = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
+    const result = await this.host
+      .write(
+        {
+          memories: writes,
+          ...(given.length > 0 ? { newIds: given } : {}),
+          ...(dedupe ? { dedupe } : {}),
+        },
+        'add',
+        writes.map((w) => w.id),
+      )
+      .catch(async (error: unknown) => {
+        if (!isConflict(error, 'newIds')) throw error;
+        // Told as the check above tells it, now that the other writer's record is there to name.
+        await assertIdsFree(store, namespace, inputs, where, now());
+        const field = where === 'add' ? 'add.id' : `${where}.id`;
+        throw new EngramError('CONFLICT', `${field}: ${error.message.replace(/^newIds: /, '')}`, { field });
+      });
+    this.host.embeddings()?.enqueue(writes.filter((w) => w.values.embedding === undefined).map((w) => w.id));
+    return result.memories.map((r) => r.memory);
+  }
+
+  /**
+   * Changes the named fields of a live memory. Queued with the other writes that read first: updates and
+   * removes called at once apply in call order (each stamps its write after its read, so reads finishing
+   * out of order would reorder them).
+   */
+  update(id: string, parsed: MemoryPatch): Promise<Memory> {
+    return this.checked(() => this.patch(id, parsed));
+  }
+
+  /** update()'s read and write, run in the checked-write queue (mergeTags is already in it). */
+  private async patch(id: string, parsed: MemoryPatch): Promise<Memory> {
+    const existing = await requireLive(this.host, id, 'update.id');
+    assertPeriod(
+      parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
+      parsed.validTo === undefined ? existing.memory.validTo : (parsed.validTo ?? undefined),
+      'update.patch',
+    );
+    this.observe(existing);
+    const embeddings = this.host.embeddings();
+    // New content makes the embedding stale: it is cleared with the same stamp and embedded again.
+    const reembed =
+      embeddings !== undefined &&
+      parsed.content !== undefined &&
+      parsed.embedding === undefined &&
+      parsed.content !== existing.memory.content;
+    const write = reembed ? { ...parsed, embedding: null, embeddingModel: null } : { ...parsed };
+    // A vector given without its model is of an unknown model: the old label must not stay on it.
+    if (parsed.embedding !== undefined && parsed.embeddingModel === undefined) write.embeddingModel = null;
+    const result = await this.host.write(
+      { memories: [patchMemoryWrite(id, write, this.host.clock.tick())] },
+      'update',
+      [id],
+    );
+    // Cleared with an embedder at hand: it gets a fresh one at once, as a reload's scan would give it.
+    if (reembed || parsed.embedding === null) embeddings?.enqueue([id]);
+    const updated = result.memories[0];
+    if (!updated)
+      throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
+        field: 'update.id',
+      });
+    return updated.memory;
+  }
+
+  /** Deletes a memory and its links, in call order with the other checked writes; false when there was none. */
+  remove(id: string): Promise<boolean> {
+    return this.checked(async () => {
+      const { store, namespace, clock } = this.host;
+      const [record] = await store.getMemories(namespace, [id]);
+      if (!record) return false;
+      this.observe(record);
+      const tombstone = { entity: 'memory' as const, id, namespace, clock: clock.tick() };
+      await this.host.write({ tombstones: [tombstone] }, 'remove', [id]);
+      return !isExpired(record.memory, this.host.nowIso());
+    });
+  }
+
+  /** Links two live memories, or updates the link of the same pair and type. */
+  link(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
+    // One link per (from, to, type): calls at once are queued in call order, and a link another process
+    // made meanwhile is found by the store's own check (newIds), after which this one updates it.
+    return this.checked(async () => {
+      await requireLivePair(this.host, [fromId, 'link.from'], [toId, 'link.to']);
+      try {
+        return await this.putLink(fromId, toId, type, parsed);
+      } catch (error) {
+        if (!isConflict(error, 'newIds')) throw error;
+        return this.putLink(fromId, toId, type, parsed);
+      }
+    });
+  }
+
+  /** link()'s write: creates the link, or updates the one of the same memories and type. */
+  private async putLink(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
+    const { store, namespace, clock, now } = this.host;
+    const existing = (await store.linksOf(namespace, [fromId], { direction: 'out', type })).find(
+      (r) => r.link.to === toId,
+    );
+    if (existing) this.observe(existing);
+    const stamp = clock.tick();
+    const write = existing
+      ? {
+          id: existing.link.id,
+          values: { ...parsed },
+          clocks: Object.fromEntries(Object.keys(parsed).map((k) => [k, stamp])),
+        }
+      : createLinkWrite(
+          {
+            id: uuidv7(now()),
+            namespace,
+            from: fromId,
+            to: toId,
+            type,
+            createdAt: hlcToIso(stamp),
+            ...parsed,
+          },
+          stamp,
+        );
+    const result = await this.host.write(
+      existing ? { links: [write] } : { links: [write], newIds: [write.id] },
+      'link',
+      [write.id],
+    );
+    const link = result.links[0];
+    if (!link)
+      throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', {
+        field: 'link.from',
+      });
+    return link.link;
+  }
+
+  /** Deletes a link, in call order with the other checked writes; false when there was none. */
+  unlink(linkId: string): Promise<boolean> {
+    return this.checked(async () => {
+      const { store, namespace, clock } = this.host;
+      const [record] = await store.getLinks(namespace, [linkId]);
+      if (!record) return false;
+      this.observe(record);
+      const tombstone = { entity: 'link' as const, id: linkId, namespace, clock: clock.tick() };
+      await this.host.write({ tombstones: [tombstone] }, 'unlink', [linkId]);
+      return true;
+    });
+  }
+}
