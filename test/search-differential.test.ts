@@ -345,8 +345,9 @@ function followsRanking(hits: Hit[], ranking: Array<[string, number]>, limit: nu
 /** What every answer keeps, whatever the query (docs/search.md). */
 function checkAnswer(where: string, options: SearchOptions, outcome: Outcome, docs: readonly MemoryInput[]) {
   if ('error' in outcome) {
-    // Nothing typed throws but an empty query or one of exclusions alone, refused as VALIDATION.
+    // Nothing typed throws: only a query with no text at all is refused, as VALIDATION.
     expect(outcome.error, where).toMatch(/^VALIDATION query: expected at least one search term/);
+    expect(where, 'only a blank query throws').toMatch(/\) "(\\[tn]| )*" /);
     return;
   }
   const hits = outcome.value;

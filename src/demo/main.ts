@@ -1,5 +1,5 @@
 import { IndexedDBStore } from '../backends/indexeddb/index.js';
-import { createMemory, type Engram, isEngramError, type Memory, type SearchHit } from '../index.js';
+import { createMemory, type Engram, type Memory, type SearchHit } from '../index.js';
 import { DemoSession } from './demo-session.js';
 import { asYouTypeQuery, parseEntry } from './format.js';
 import { type NotebookState, NotebookView } from './notebook-view.js';
@@ -20,7 +20,6 @@ class Notebook {
   private selectedId: string | null = null;
   private recent: Memory[] = [];
   private hits: SearchHit[] | null = null;
-  private searchNote: string | null = null;
   private stopSearch: (() => void) | undefined;
   private details: Pick<NotebookState, 'selected' | 'links'> = { selected: null, links: [] };
   private detailsRead = 0;
@@ -68,25 +67,18 @@ class Notebook {
   private followSearch(): void {
     this.stopSearch?.();
     this.stopSearch = undefined;
-    this.searchNote = null;
     const query = asYouTypeQuery(this.view.search.value);
     // The previous query's hits stay on screen until the new ones arrive.
     if (query === '') this.hits = null;
     else {
-      try {
-        this.stopSearch = this.mem.watch(
-          { search: query, limit: SEARCH_LIMIT },
-          (hits) => {
-            this.hits = hits;
-            this.render();
-          },
-          { onError: this.showReadError },
-        );
-      } catch (error) {
-        if (!isEngramError(error, 'VALIDATION')) throw error;
-        this.hits = [];
-        this.searchNote = 'Type a word to search for (a query of only -exclusions finds nothing).';
-      }
+      this.stopSearch = this.mem.watch(
+        { search: query, limit: SEARCH_LIMIT },
+        (hits) => {
+          this.hits = hits;
+          this.render();
+        },
+        { onError: this.showReadError },
+      );
     }
     this.render();
   }
@@ -148,7 +140,7 @@ class Notebook {
     const linked = new Set([details.selected?.id, ...details.links.map(({ other }) => other.id)]);
     this.view.render({
       items: hits ?? recent.map((memory) => ({ memory })),
-      caption: this.searchNote ?? (hits ? `${matches}, best first` : count),
+      caption: hits ? `${matches}, best first` : count,
       ...details,
       candidates: recent.filter((memory) => !linked.has(memory.id)),
       now: Date.now(),

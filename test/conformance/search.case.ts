@@ -135,9 +135,11 @@ export function searchCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('cafe muenchen munchen'))).toEqual([m.id]);
     });
 
-    it('rejects a query with only exclusions', async () => {
+    it('finds nothing for a query with only exclusions, without throwing (typed on the way to more)', async () => {
       const mem = await ctx.memory();
-      await expectError(mem.search('-nothing -else'), 'VALIDATION', 'query');
+      await mem.add({ content: 'Something else entirely' });
+      expect(await mem.search('-nothing -else')).toEqual([]);
+      expect(await mem.search('-"else entirely"', { match: 'all', explain: true })).toEqual([]);
     });
   });
 

@@ -71,7 +71,8 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.search('x', { mode: 'fuzzy' as never }), 'VALIDATION', 'search.mode');
       await expectError(mem.search('x', { limit: -1 }), 'VALIDATION', 'search.limit');
       await expectError(mem.search(''), 'VALIDATION', 'query');
-      await expectError(mem.search('-only'), 'VALIDATION', 'query');
+      await expectError(mem.search(' \n'), 'VALIDATION', 'query');
+      expect(await mem.search('-only')).toEqual([]);
       expect(await mem.search('?! -')).toEqual([]);
       await expectError(mem.search('x', { mode: 'vector' }), 'VALIDATION', 'vector');
     });

@@ -256,7 +256,7 @@ export function watchCases(ctx: SuiteContext): void {
       await refuse({ search: 'x', limt: 3 }, 'watch.limt');
       await refuse({ search: 'x', mode: 'fuzzy' }, 'watch.mode');
       await refuse({ search: 42 }, 'watch.search');
-      await refuse({ search: '-only -exclusions' }, 'watch.search');
+      await refuse({ search: '  ' }, 'watch.search');
       await expectError(
         (async () => mem.watch({ list: {} }, noop, { onError: 'x' as never }))(),
         'VALIDATION',

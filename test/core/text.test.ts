@@ -374,7 +374,7 @@ describe('parseQuery', () => {
     expect(parsed.excludedPhrases).toEqual([['a', 'b']]);
   });
 
-  it.each(['', '   ', '-foo', '-"big dog" -cat'])('rejects %j, which has nothing to search for', (query) => {
+  it.each(['', '   ', '\t\n'])('rejects %j, which has nothing typed in it', (query) => {
     expect(() => parseQuery(query)).toThrow(EngramError);
     try {
       parseQuery(query);
@@ -384,8 +384,18 @@ describe('parseQuery', () => {
   });
 
   it('says what it expected and what it got', () => {
-    expect(() => parseQuery('-foo')).toThrow('query: expected at least one search term, got "-foo"');
+    expect(() => parseQuery(' ')).toThrow('query: expected at least one search term, got " "');
   });
+
+  it.each(['-foo', '-"big dog" -cat', '-caf*', '- -x'])(
+    'parses %j, exclusions alone, as a query with nothing to rank (typed text never throws)',
+    (query) => {
+      const parsed = parseQuery(query);
+      expect(parsed.clauses).toEqual([]);
+      expect([parsed.excluded, parsed.excludedPhrases, parsed.excludedPrefixes]).toEqual([[], [], []]);
+      expect([parsed.terms, parsed.prefixes]).toEqual([[], []]);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

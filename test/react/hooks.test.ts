@@ -86,7 +86,7 @@ describe('engram/react', () => {
     await waitFor(() => expect(items('list')).toEqual(['ready']));
   });
 
-  it('useSearch follows writes and the typed query; a blank query is no search; bad input is an error', async () => {
+  it('useSearch follows writes and the typed query; a blank query is no search; exclusions alone find nothing', async () => {
     const mem = await createMemory();
     await mem.addMany([{ content: 'oat milk' }, { content: 'Lisbon trip' }]);
     render(h(SearchBox, { mem, initial: 'milk' }));
@@ -99,8 +99,13 @@ describe('engram/react', () => {
     await waitFor(() => expect(items('hits')).toEqual(['Lisbon trip']));
     type('   ');
     await waitFor(() => expect(items('hits')).toEqual([]));
-    type('-only');
-    await waitFor(() => expect(screen.getByTestId('error').textContent).toContain('watch.search'));
+    // Typed on the way to `-oat milk`: exclusions alone find nothing, and are no error.
+    type('-oat');
+    await waitFor(() => expect(items('hits')).toEqual([]));
+    expect(screen.queryByTestId('error')).toBeNull();
+    type('-oat milk');
+    await waitFor(() => expect(items('hits')).toEqual(['milk, more milk']));
+    expect(screen.queryByTestId('error')).toBeNull();
   });
 
   it('refuses an unknown option with a VALIDATION error in `error`', async () => {

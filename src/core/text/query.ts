@@ -151,10 +151,15 @@ class QueryBuilder {
   }
 
   build(query: string): ParsedQuery {
-    const onlyExclusions =
-      this.excluded.size > 0 || this.excludedPhrases.size > 0 || this.excludedPrefixes.size > 0;
-    if (this.clauses.length === 0 && (onlyExclusions || query.trim() === '')) {
+    if (this.clauses.length === 0 && query.trim() === '') {
       throw validationError('query', 'at least one search term', JSON.stringify(query));
+    }
+    // Exclusions alone (`-foo`, typed on the way to `-foo bar`) leave nothing to rank: like text with no
+    // words (`?!`), the query finds nothing rather than throwing on typed text.
+    if (this.clauses.length === 0) {
+      this.excluded.clear();
+      this.excludedPhrases.clear();
+      this.excludedPrefixes.clear();
     }
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
     const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
