@@ -70,57 +70,63 @@ describe('RemoteStore extras', () => {
     return { calls, fetch };
   };
 
-  it('two clients racing to add one id, to supersede one fact or to dedupe one content: the edge tells one', async () => {
-    // Two RemoteStores are two processes: their checks run apart, and only the edge's transaction sees both.
-    // The edge keeps a SQL store, whose transaction lists what changed since a feed position (dedupe).
-    const sqlEdge = createEdgeApp({ store: new SqlJsStore(), secret: SECRET, logger: false });
-    const ns = freshNamespace('race');
-    const reads: Array<() => void> = [];
-    let holding: string | undefined;
-    // Reads are held until both clients have read, so both find the id free, the fact current, no copy.
-    const heldFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-      const res = await sqlEdge.request(input, init);
-      const body = typeof init?.body === 'string' ? init.body : '';
-      if (holding && body.includes(holding)) await new Promise<void>((resolve) => reads.push(resolve));
-      return res;
-    };
-    const client = () =>
-      createMemory({ store: new RemoteStore({ url, token: tokenFor, fetch: heldFetch }), namespace: ns });
-    const [a, b] = await Promise.all([client(), client()]);
-    // `read` marks the request to hold: a read by id ("get") or the dedupe's search ("query").
-    const race = async <T>(run: (mem: typeof a) => Promise<T>, read = '"get"') => {
-      holding = read;
-      const both = [run(a), run(b)].map((p) =>
-        p.then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error }),
-        ),
+  it.each([
+    ['sql.js', () => new SqlJsStore()],
+    ['in-memory', () => new InMemoryStore()],
+  ] as const)(
+    'two clients racing to add one id, to supersede one fact or to dedupe one content: the edge (%s) tells one',
+    async (_name, edgeStore) => {
+      // Two RemoteStores are two processes: their checks run apart, and only the edge's transaction sees both,
+      // which lists what changed since a feed position (dedupe).
+      const edge = createEdgeApp({ store: edgeStore(), secret: SECRET, logger: false });
+      const ns = freshNamespace('race');
+      const reads: Array<() => void> = [];
+      let holding: string | undefined;
+      // Reads are held until both clients have read, so both find the id free, the fact current, no copy.
+      const heldFetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+        const res = await edge.request(input, init);
+        const body = typeof init?.body === 'string' ? init.body : '';
+        if (holding && body.includes(holding)) await new Promise<void>((resolve) => reads.push(resolve));
+        return res;
+      };
+      const client = () =>
+        createMemory({ store: new RemoteStore({ url, token: tokenFor, fetch: heldFetch }), namespace: ns });
+      const [a, b] = await Promise.all([client(), client()]);
+      // `read` marks the request to hold: a read by id ("get") or the dedupe's search ("query").
+      const race = async <T>(run: (mem: typeof a) => Promise<T>, read = '"get"') => {
+        holding = read;
+        const both = [run(a), run(b)].map((p) =>
+          p.then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          ),
+        );
+        while (reads.length < 2) await new Promise((r) => setTimeout(r, 5));
+        holding = undefined;
+        for (const release of reads.splice(0)) release();
+        return Promise.all(both);
+      };
+      const added = await race((mem) => mem.add({ id: 'same', content: `from ${mem === a ? 'a' : 'b'}` }));
+      expect(added.filter((r) => 'value' in r)).toHaveLength(1);
+      expect(added.find((r) => 'error' in r)).toMatchObject({ error: { code: 'CONFLICT', field: 'add.id' } });
+      const fact = await a.add({ content: 'lives in Berlin' });
+      const superseded = await race((mem) => mem.supersede(fact.id, { content: 'lives in Paris' }));
+      expect(superseded.filter((r) => 'value' in r)).toHaveLength(1);
+      expect(superseded.find((r) => 'error' in r)).toMatchObject({
+        error: { code: 'CONFLICT', field: 'supersede.oldId' },
+      });
+      expect(await a.links(fact.id)).toHaveLength(1);
+      // A deduping add reads the edge's feed position, then searches; both clients' searches find no copy.
+      const deduped = await race(
+        (mem) => mem.add({ content: 'Prefers green tea', tags: [mem === a ? 'a' : 'b'] }, { dedupe: true }),
+        '"query"',
       );
-      while (reads.length < 2) await new Promise((r) => setTimeout(r, 5));
-      holding = undefined;
-      for (const release of reads.splice(0)) release();
-      return Promise.all(both);
-    };
-    const added = await race((mem) => mem.add({ id: 'same', content: `from ${mem === a ? 'a' : 'b'}` }));
-    expect(added.filter((r) => 'value' in r)).toHaveLength(1);
-    expect(added.find((r) => 'error' in r)).toMatchObject({ error: { code: 'CONFLICT', field: 'add.id' } });
-    const fact = await a.add({ content: 'lives in Berlin' });
-    const superseded = await race((mem) => mem.supersede(fact.id, { content: 'lives in Paris' }));
-    expect(superseded.filter((r) => 'value' in r)).toHaveLength(1);
-    expect(superseded.find((r) => 'error' in r)).toMatchObject({
-      error: { code: 'CONFLICT', field: 'supersede.oldId' },
-    });
-    expect(await a.links(fact.id)).toHaveLength(1);
-    // A deduping add reads the edge's feed position, then searches; both clients' searches find no copy.
-    const deduped = await race(
-      (mem) => mem.add({ content: 'Prefers green tea', tags: [mem === a ? 'a' : 'b'] }, { dedupe: true }),
-      '"query"',
-    );
-    const ids = deduped.map((r) => ('value' in r ? r.value.id : String(r.error)));
-    expect(ids[1]).toBe(ids[0]);
-    expect((await a.get(ids[0]!))?.tags.sort()).toEqual(['a', 'b']);
-    expect(await a.count({ history: true })).toBe(4); // same, Berlin (superseded), Paris, the tea
-  });
+      const ids = deduped.map((r) => ('value' in r ? r.value.id : String(r.error)));
+      expect(ids[1]).toBe(ids[0]);
+      expect((await a.get(ids[0]!))?.tags.sort()).toEqual(['a', 'b']);
+      expect(await a.count({ history: true })).toBe(4); // same, Berlin (superseded), Paris, the tea
+    },
+  );
 
   it('refuses malformed newIds and unchanged in a push, naming them', async () => {
     const ns = freshNamespace('guards');
