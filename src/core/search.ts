@@ -23,6 +23,8 @@ import type {
 import {
   type Candidate,
   containsPhrase,
+  hasExclusions,
+  holdsExclusion,
   LANGUAGE_META,
   loadLanguage,
   type ParsedQuery,
@@ -363,7 +365,25 @@ export async function searchStore(
     textSearch(indexed, namespace, request, filter, depth),
     vectorSearch(indexed, namespace, request.vector, filter, depth, request.model, report, request.explain),
   ]);
-  return fuse([text, vector], request.limit);
+  return fuse([text, await leaveOutExcluded(indexed, namespace, request, vector)], request.limit);
+}
+
+/**
+ * A hybrid search's vector hits without the memories its query leaves out (`-decaf`, `-"oat milk"`), as
+ * its text hits are: `coffee -decaf` must not bring decaf back through the vectors.
+ */
+async function leaveOutExcluded(
+  store: MemoryStore & TextIndex,
+  namespace: string,
+  request: SearchRequest,
+  hits: NativeSearchHit[],
+): Promise<NativeSearchHit[]> {
+  const { language } = await loadLanguage(
+    request.language ?? (await store.getMeta(namespace, LANGUAGE_META)),
+  );
+  const parsed = parseQuery(request.query, { language });
+  if (!hasExclusions(parsed)) return hits;
+  return hits.filter((hit) => !holdsExclusion(hit.record.memory.content, parsed, language));
 }
 
 /**

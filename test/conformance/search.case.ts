@@ -183,5 +183,31 @@ export function searchCases(ctx: SuiteContext): void {
       expect(hits[0]!.memory.id).toBe(both!.id);
       expect(ids(hits).sort()).toEqual([textOnly!.id, both!.id, vectorOnly!.id].sort());
     });
+
+    it('hybrid leaves out of its vector hits what the query excludes, as its text hits do', async () => {
+      const mem = await ctx.memory();
+      const [plain, decaf, oat, , preview] = await mem.addMany([
+        { content: 'Coffee, black, every morning', embedding: [1, 0] },
+        { content: 'Switched to decaf after lunch', embedding: [0.99, 0.1] },
+        { content: 'Oat milk in the afternoon', embedding: [0.98, 0.2] },
+        { content: 'Tea with lemon', embedding: [0, 1] },
+        { content: 'Tried the espresso previews', embedding: [0.97, 0.25] },
+      ]);
+      const hybrid = (query: string) => mem.search(query, { vector: [1, 0], mode: 'hybrid' });
+      // Without exclusions the vector half brings every memory near the vector.
+      expect(ids(await hybrid('coffee'))).toEqual(expect.arrayContaining([decaf!.id, oat!.id, preview!.id]));
+      const left = ids(await hybrid('coffee -decaf -"oat milk" -preview*'));
+      expect(left).toContain(plain!.id);
+      expect(left).not.toContain(decaf!.id);
+      expect(left).not.toContain(oat!.id);
+      expect(left).not.toContain(preview!.id);
+      // Exclusions alone: nothing to rank by text, the vector hits without what they leave out.
+      const without = ids(await hybrid('-decafs -espresso'));
+      expect(without).toEqual(expect.arrayContaining([plain!.id, oat!.id]));
+      expect(without).not.toContain(decaf!.id);
+      expect(without).not.toContain(preview!.id);
+      // A vector search has no text to exclude by: its query is the vector alone.
+      expect(ids(await mem.search('', { vector: [1, 0] }))).toContain(decaf!.id);
+    });
   });
 }

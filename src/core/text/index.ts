@@ -20,6 +20,7 @@ export {
   scoreDocumentNumbers,
   scoreDocuments,
 } from './bm25.js';
+export { hasExclusions, holdsExclusion } from './exclusions.js';
 export {
   cutQuery,
   MAX_QUERY_LENGTH,

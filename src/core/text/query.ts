@@ -154,13 +154,8 @@ class QueryBuilder {
     if (this.clauses.length === 0 && query.trim() === '') {
       throw validationError('query', 'at least one search term', JSON.stringify(query));
     }
-    // Exclusions alone (`-foo`, typed on the way to `-foo bar`) leave nothing to rank: like text with no
-    // words (`?!`), the query finds nothing rather than throwing on typed text.
-    if (this.clauses.length === 0) {
-      this.excluded.clear();
-      this.excludedPhrases.clear();
-      this.excludedPrefixes.clear();
-    }
+    // Exclusions alone (`-foo`, typed on the way to `-foo bar`) are parsed, not refused: the text finds
+    // nothing to rank by (like `?!`), and a hybrid search leaves them out of its vector hits.
     // Function words only decide the ranking when there is nothing else: "what did she say" still finds text.
     const hasContent = this.clauses.some((c) => !this.stopClauses.has(c));
     // Beside content words, question words ("when", "did") weigh nothing and other stop words refine.
