@@ -354,6 +354,8 @@ export class Engram {
             metadata: rest.metadata,
             asOf: rest.asOf,
             history: rest.history,
+            since: rest.since,
+            until: rest.until,
             limit,
           })
         ).items.map((memory) => ({ memory, score: 0 }));

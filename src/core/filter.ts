@@ -9,6 +9,10 @@ export interface MemoryFilter {
   metadata?: MetadataFilter;
   asOf?: string;
   history?: boolean;
+  /** Inclusive lower bound on `createdAt`. */
+  since?: string;
+  /** Exclusive upper bound on `createdAt`. */
+  until?: string;
 }
 
 export function isExpired(memory: Memory, now: string): boolean {
@@ -47,6 +51,8 @@ export function matchesFilter(memory: Memory, filter: MemoryFilter): boolean {
   if (isExpired(memory, filter.now)) return false;
   if (!isValidAt(memory, validAt(filter))) return false;
   if (filter.kind !== undefined && memory.kind !== filter.kind) return false;
+  if (filter.since !== undefined && Date.parse(memory.createdAt) < Date.parse(filter.since)) return false;
+  if (filter.until !== undefined && Date.parse(memory.createdAt) >= Date.parse(filter.until)) return false;
   if (filter.metadata !== undefined && !matchesMetadata(memory.metadata, filter.metadata)) return false;
   return matchesTags(memory.tags, filter.tags, filter.tagMode);
 }
@@ -76,8 +82,6 @@ export function matchesMetadata(metadata: { [k: string]: Json }, wanted: Metadat
 
 export function matchesListQuery(memory: Memory, query: ListQuery): boolean {
   if (query.beforeId !== undefined && !(memory.id < query.beforeId)) return false;
-  if (query.since !== undefined && Date.parse(memory.createdAt) < Date.parse(query.since)) return false;
-  if (query.until !== undefined && Date.parse(memory.createdAt) >= Date.parse(query.until)) return false;
   return matchesFilter(memory, query);
 }
 

@@ -70,6 +70,8 @@ export async function searchMemories(
       language: host.language,
       match: parsed.match,
       metadata: parsed.metadata,
+      since: parsed.since,
+      until: parsed.until,
       explain: parsed.explain,
       asOf: parsed.asOf,
       history: parsed.history,

@@ -107,6 +107,10 @@ export interface SearchOptions {
   match?: TextMatch;
   /** Equality on top-level metadata keys; every one must hold. */
   metadata?: MetadataFilter;
+  /** Only memories created at or after this instant (as `list`'s `since`). */
+  since?: string;
+  /** Only memories created before this instant (as `list`'s `until`). */
+  until?: string;
   /** Adds `explain` to each hit: what its score is made of. */
   explain?: boolean;
   /** Only memories valid at this instant (default: valid now). */

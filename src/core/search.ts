@@ -343,6 +343,8 @@ export async function searchStore(
     metadata: request.metadata,
     asOf: request.asOf,
     history: request.history,
+    since: request.since,
+    until: request.until,
   };
   if (request.mode === 'text') return textSearch(indexed, namespace, request, filter, request.limit);
   if (!request.vector) {

@@ -242,6 +242,8 @@ export const searchOptionsSchema = v.strictObject({
   mode: v.optional(v.picklist(['text', 'vector', 'hybrid'], "expected 'text', 'vector' or 'hybrid'")),
   match: v.optional(v.picklist(['any', 'all'], "expected 'any' or 'all'")),
   metadata: v.optional(metadata),
+  since: v.optional(instant),
+  until: v.optional(instant),
   explain: v.optional(v.boolean('expected true or false')),
   ...validityOptions,
   boost: v.optional(

@@ -95,8 +95,8 @@ const followsValidity = (options: { asOf?: string; history?: boolean }) =>
 // accepted here at once) makes the filter test conservative instead of wrong: it then re-runs.
 // `metadata`, `asOf` and `history` are judged by matchesFilter like the store's own reads; `match` and
 // `explain` never let in a memory that holds no query word.
-const FILTERS = ['kind', 'tags', 'tagMode', 'metadata', 'asOf', 'history', 'limit'];
-const LIST_FILTERS = new Set([...FILTERS, 'since', 'until', 'cursor']);
+const FILTERS = ['kind', 'tags', 'tagMode', 'metadata', 'asOf', 'history', 'since', 'until', 'limit'];
+const LIST_FILTERS = new Set([...FILTERS, 'cursor']);
 const SEARCH_FILTERS = new Set([...FILTERS, 'mode', 'vector', 'match', 'explain']);
 
 const onlyKnown = (options: object, known: Set<string>) =>
@@ -225,8 +225,9 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
     reranksOnAnyChange: reranks,
     mayEnter(changed, now, _current) {
       if (filtered) {
-        const { kind, tags, metadata, asOf, history } = options;
-        const filter = { kind, tags, tagMode: options.tagMode ?? 'any', now, metadata, asOf, history };
+        const { kind, tags, metadata, asOf, history, since, until } = options;
+        const tagMode = options.tagMode ?? 'any';
+        const filter = { kind, tags, tagMode, now, metadata, asOf, history, since, until };
         if (!matchesFilter(changed.memory, filter)) return false;
       }
       // Vector and hybrid searches rank every embedded memory: any of them may enter.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { SearchHit } from '../../src/index.js';
 import { expectError, ids, type SuiteContext } from './harness.js';
 
 function bm25(tf: number, length: number, df: number, docs: number, avgdl: number): number {
@@ -182,6 +183,29 @@ export function searchCases(ctx: SuiteContext): void {
       const hits = await mem.search('solar', { vector: [1, 0], mode: 'hybrid' });
       expect(hits[0]!.memory.id).toBe(both!.id);
       expect(ids(hits).sort()).toEqual([textOnly!.id, both!.id, vectorOnly!.id].sort());
+    });
+
+    it('filters text, vector and hybrid hits by createdAt with since (inclusive) and until (exclusive), as list does', async () => {
+      let now = Date.parse('2030-05-01T00:00:00.000Z');
+      const mem = await ctx.memory({ now: () => now });
+      const made = [];
+      for (let day = 0; day < 4; day++) {
+        made.push(await mem.add({ content: `coffee on day ${day}`, embedding: [1, day / 10] }));
+        now += 86_400_000;
+      }
+      const window = { since: made[1]!.createdAt, until: made[3]!.createdAt };
+      const days = (hits: SearchHit[]) => hits.map((h) => h.memory.content.slice(-1)).sort();
+      expect(days(await mem.search('coffee', window))).toEqual(['1', '2']);
+      expect(days(await mem.search('', { vector: [1, 0], ...window }))).toEqual(['1', '2']);
+      expect(days(await mem.search('coffee', { vector: [1, 0], mode: 'hybrid', ...window }))).toEqual([
+        '1',
+        '2',
+      ]);
+      expect(days(await mem.search('coffee', { since: made[3]!.createdAt }))).toEqual(['3']);
+      expect(days(await mem.search('coffee', { until: made[0]!.createdAt }))).toEqual([]);
+      expect(await mem.context('coffee', { until: made[1]!.createdAt })).toBe('- coffee on day 0');
+      expect(await mem.context('', window)).toBe('- coffee on day 2\n- coffee on day 1');
+      await expectError(mem.search('coffee', { since: 'yesterday' }), 'VALIDATION', 'search.since');
     });
 
     it('hybrid leaves out of its vector hits what the query excludes, as its text hits do', async () => {

@@ -430,6 +430,10 @@ describe('watch, beyond the conformance suite', () => {
         const query = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
           operator(pick(vocabulary)),
         ).join(' ');
+        // The memories made so far are before the mark, those the steps add after it.
+        await sleep(2);
+        const mark = new Date().toISOString();
+        await sleep(2);
         const options = pick<SearchOptions>([
           {},
           { match: 'all' },
@@ -437,10 +441,12 @@ describe('watch, beyond the conformance suite', () => {
           { tags: ['t'] },
           { metadata: { p: 1 } },
           { history: true, explain: true },
+          { since: mark },
+          { until: mark },
         ]);
         const fresh = async () =>
           (await mem.search(query, options).catch(() => undefined))?.map((h) => h.memory.id).sort();
-        if ((await fresh()) === undefined) continue; // only exclusions: not a query
+        if ((await fresh()) === undefined) continue; // a blank query: not a query
         let seen: string[] | undefined;
         const stop = mem.watch({ search: query, ...options }, (hits) => {
           seen = hits.map((h) => h.memory.id).sort();
