@@ -21,30 +21,9 @@ const DEFAULT_LIST_LIMIT = 50;
 const DEFAULT_DEPTH = 1;
 const DEFAULT_PATH_DEPTH = 6;
 
-/** One page of `list`, newest first, with the cursor of the next page. */
-export async function listPage(view: NamespaceView, parsed: ListOptions): Promise<ListResult> {
-  const limit = parsed.limit ?? DEFAULT_LIST_LIMIT;
-  const records = await view.store.list(view.namespace, {
-    kind: parsed.kind,
-    tags: parsed.tags,
-    tagMode: parsed.tagMode ?? 'any',
-    since: parsed.since,
-    until: parsed.until,
-    metadata: parsed.metadata,
-    beforeId: parsed.cursor ? decodeCursor(parsed.cursor) : undefined,
-    now: view.nowIso(),
-    limit: limit + 1,
-    asOf: parsed.asOf,
-    history: parsed.history,
-  });
-  const items = records.slice(0, limit).map((r) => r.memory);
-  const last = items[items.length - 1];
-  return { items, cursor: records.length > limit && last ? encodeCursor(last.id) : null };
-}
-
-/** How many memories `list` would return for these filters, without paging. */
-export async function countMemories(view: NamespaceView, parsed: CountOptions): Promise<number> {
-  const query: CountQuery = {
+/** The filters `list` and `count` share, as the store reads them, judged at the view's instant. */
+function filterQuery(view: NamespaceView, parsed: CountOptions): CountQuery {
+  return {
     kind: parsed.kind,
     tags: parsed.tags,
     tagMode: parsed.tagMode ?? 'any',
@@ -55,6 +34,24 @@ export async function countMemories(view: NamespaceView, parsed: CountOptions): 
     asOf: parsed.asOf,
     history: parsed.history,
   };
+}
+
+/** One page of `list`, newest first, with the cursor of the next page. */
+export async function listPage(view: NamespaceView, parsed: ListOptions): Promise<ListResult> {
+  const limit = parsed.limit ?? DEFAULT_LIST_LIMIT;
+  const records = await view.store.list(view.namespace, {
+    ...filterQuery(view, parsed),
+    beforeId: parsed.cursor ? decodeCursor(parsed.cursor) : undefined,
+    limit: limit + 1,
+  });
+  const items = records.slice(0, limit).map((r) => r.memory);
+  const last = items[items.length - 1];
+  return { items, cursor: records.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/** How many memories `list` would return for these filters, without paging. */
+export async function countMemories(view: NamespaceView, parsed: CountOptions): Promise<number> {
+  const query = filterQuery(view, parsed);
   return view.store.count
     ? view.store.count(view.namespace, query)
     : countByListing(view.store, view.namespace, query);

@@ -18,7 +18,7 @@ import { type NamespaceView, requireLive, requireLivePair } from './live-records
 import type { Link, LinkOptions, Memory, MemoryInput, MemoryPatch } from './model.js';
 import { searchStore } from './search.js';
 import { checkedWrite } from './serial.js';
-import type { ApplyResult, MemoryStore, WriteBatch } from './store-contract.js';
+import type { ApplyResult, Entity, MemoryStore, WriteBatch } from './store-contract.js';
 import type { Language } from './text/index.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
@@ -321,14 +321,23 @@ export class MemoryWrites {
   /** Deletes a memory and its links, in call order with the other checked writes; false when there was none. */
   remove(id: string): Promise<boolean> {
     return this.checked(async () => {
-      const { store, namespace, clock } = this.host;
-      const [record] = await store.getMemories(namespace, [id]);
+      const [record] = await this.host.store.getMemories(this.host.namespace, [id]);
       if (!record) return false;
-      this.observe(record);
-      const tombstone = { entity: 'memory' as const, id, namespace, clock: clock.tick() };
-      await this.host.write({ tombstones: [tombstone] }, 'remove', [id]);
+      await this.bury('memory', id, record, 'remove');
       return !isExpired(record.memory, this.host.nowIso());
     });
+  }
+
+  /** Writes a tombstone over a record just read, stamped after its clocks. */
+  private async bury(
+    entity: Entity,
+    id: string,
+    record: { clocks: Record<string, string> },
+    type: 'remove' | 'unlink',
+  ): Promise<void> {
+    this.observe(record);
+    const tombstone = { entity, id, namespace: this.host.namespace, clock: this.host.clock.tick() };
+    await this.host.write({ tombstones: [tombstone] }, type, [id]);
   }
 
   /** Links two live memories, or updates the link of the same pair and type. */
@@ -388,12 +397,9 @@ export class MemoryWrites {
   /** Deletes a link, in call order with the other checked writes; false when there was none. */
   unlink(linkId: string): Promise<boolean> {
     return this.checked(async () => {
-      const { store, namespace, clock } = this.host;
-      const [record] = await store.getLinks(namespace, [linkId]);
+      const [record] = await this.host.store.getLinks(this.host.namespace, [linkId]);
       if (!record) return false;
-      this.observe(record);
-      const tombstone = { entity: 'link' as const, id: linkId, namespace, clock: clock.tick() };
-      await this.host.write({ tombstones: [tombstone] }, 'unlink', [linkId]);
+      await this.bury('link', linkId, record, 'unlink');
       return true;
     });
   }

@@ -200,17 +200,25 @@ async function textCandidates(
   return { source: listSource(request.explain ? [...explaining(scored)] : scored), held, heldReturnably };
 }
 
+/** The query parsed with the namespace's stemmer and stop words, as its index was written (LANGUAGE_META). */
+async function parseInNamespace(
+  store: MemoryStore & TextIndex,
+  namespace: string,
+  request: SearchRequest,
+): Promise<{ parsed: ParsedQuery; name: string }> {
+  const language = request.language ?? (await store.getMeta(namespace, LANGUAGE_META));
+  const { language: name } = await loadLanguage(language);
+  return { parsed: parseQuery(request.query, { language: name }), name };
+}
+
 async function textSearch(
   store: MemoryStore & TextIndex,
   namespace: string,
   request: SearchRequest,
+  { parsed, name }: { parsed: ParsedQuery; name: string },
   filter: MemoryFilter,
   limit: number,
 ): Promise<NativeSearchHit[]> {
-  // The namespace's stemmer and stop words, as its index was written with (see LANGUAGE_META).
-  const language = request.language ?? (await store.getMeta(namespace, LANGUAGE_META));
-  const { language: name } = await loadLanguage(language);
-  const parsed = parseQuery(request.query, { language: name });
   // Text with nothing searchable in it ("?", "...") finds nothing rather than failing.
   if (parsed.clauses.length === 0) return [];
   // `history` reads every period: nothing for the store to turn down (an expired memory is rare enough,
@@ -346,7 +354,10 @@ export async function searchStore(
     since: request.since,
     until: request.until,
   };
-  if (request.mode === 'text') return textSearch(indexed, namespace, request, filter, request.limit);
+  if (request.mode === 'text') {
+    const query = await parseInNamespace(indexed, namespace, request);
+    return textSearch(indexed, namespace, request, query, filter, request.limit);
+  }
   if (!request.vector) {
     throw validationError('vector', `a query vector for mode '${request.mode}'`, 'nothing');
   }
@@ -363,29 +374,17 @@ export async function searchStore(
     );
   }
   const depth = Math.max(request.limit * 3, 50);
+  const query = await parseInNamespace(indexed, namespace, request);
   const [text, vector] = await Promise.all([
-    textSearch(indexed, namespace, request, filter, depth),
+    textSearch(indexed, namespace, request, query, filter, depth),
     vectorSearch(indexed, namespace, request.vector, filter, depth, request.model, report, request.explain),
   ]);
-  return fuse([text, await leaveOutExcluded(indexed, namespace, request, vector)], request.limit);
-}
-
-/**
- * A hybrid search's vector hits without the memories its query leaves out (`-decaf`, `-"oat milk"`), as
- * its text hits are: `coffee -decaf` must not bring decaf back through the vectors.
- */
-async function leaveOutExcluded(
-  store: MemoryStore & TextIndex,
-  namespace: string,
-  request: SearchRequest,
-  hits: NativeSearchHit[],
-): Promise<NativeSearchHit[]> {
-  const { language } = await loadLanguage(
-    request.language ?? (await store.getMeta(namespace, LANGUAGE_META)),
-  );
-  const parsed = parseQuery(request.query, { language });
-  if (!hasExclusions(parsed)) return hits;
-  return hits.filter((hit) => !holdsExclusion(hit.record.memory.content, parsed, language));
+  // The query's exclusions hold for the vector hits too: `coffee -decaf` must not bring decaf back.
+  const { parsed, name } = query;
+  const kept = hasExclusions(parsed)
+    ? vector.filter((hit) => !holdsExclusion(hit.record.memory.content, parsed, name))
+    : vector;
+  return fuse([text, kept], request.limit);
 }
 
 /**

@@ -93,8 +93,8 @@ const followsValidity = (options: { asOf?: string; history?: boolean }) =>
 
 // Filters this module knows how to evaluate. An option added to the façade's schemas later (and so
 // accepted here at once) makes the filter test conservative instead of wrong: it then re-runs.
-// `metadata`, `asOf` and `history` are judged by matchesFilter like the store's own reads; `match` and
-// `explain` never let in a memory that holds no query word.
+// `metadata`, `since`, `until`, `asOf` and `history` are judged by matchesFilter like the store's own
+// reads; `match` and `explain` never let in a memory that holds no query word.
 const FILTERS = ['kind', 'tags', 'tagMode', 'metadata', 'asOf', 'history', 'since', 'until', 'limit'];
 const LIST_FILTERS = new Set([...FILTERS, 'cursor']);
 const SEARCH_FILTERS = new Set([...FILTERS, 'mode', 'vector', 'match', 'explain']);
@@ -224,12 +224,8 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
     followsValidity: followsValidity(options),
     reranksOnAnyChange: reranks,
     mayEnter(changed, now, _current) {
-      if (filtered) {
-        const { kind, tags, metadata, asOf, history, since, until } = options;
-        const tagMode = options.tagMode ?? 'any';
-        const filter = { kind, tags, tagMode, now, metadata, asOf, history, since, until };
-        if (!matchesFilter(changed.memory, filter)) return false;
-      }
+      if (filtered && !matchesFilter(changed.memory, { ...options, tagMode: options.tagMode ?? 'any', now }))
+        return false;
       // Vector and hybrid searches rank every embedded memory: any of them may enter.
       return parsed ? holdsPositiveTerm(parsed, changed, asWritten) : true;
     },

@@ -37,7 +37,6 @@ type Results = ListResult | SearchHit[];
 
 /** Changes that can only touch links never alter a memory list or search. */
 const LINK_ONLY = new Set<ChangeEvent['type']>(['link', 'unlink']);
-/** setTimeout's ceiling; a later instant is looked at again after this long. */
 
 /**
  * Calls `fire` once `now()` reaches an instant. A timer may wake a little early, or be capped at

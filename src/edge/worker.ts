@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import { postgresJs } from '../backends/postgres/postgres-js.js';
+import { checkConnection, postgresJs } from '../backends/postgres/postgres-js.js';
 import { PostgresStore } from '../backends/postgres/postgres-store.js';
 import { createEdgeApp } from './app.js';
 import type { EdgeEnv } from './env.js';
@@ -75,7 +75,7 @@ export default {
     try {
       // A connection string the driver cannot use is the server's fault, told here rather than as a
       // request's 400 once a route opens the store.
-      postgresJs(env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL ?? '');
+      checkConnection(env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL);
       app = appFor(env);
     } catch (error) {
       // A bad variable (MAX_CLOCK_SKEW_MS=abc, a CORS origin list createEdgeApp refuses) names itself.

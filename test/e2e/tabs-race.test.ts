@@ -1,13 +1,10 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { serve } from '@hono/node-server';
-import { build } from 'esbuild';
 import { Hono } from 'hono';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
 import type { TabGlobals } from './tabs-page.js';
+import { addTabsPage, listen } from './tabs-server.js';
 
 // Two tabs of one origin writing to one IndexedDB database at the same moment, in real Chromium. The
 // checks that make these writes safe (a given id is new, the superseded fact is unchanged since it was
@@ -21,32 +18,16 @@ let context: BrowserContext;
 let tabs: [Page, Page];
 
 beforeAll(async () => {
-  const out = await build({
-    entryPoints: [join(import.meta.dirname, 'tabs-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'warning',
-  });
-  const bundle = out.outputFiles[0]!.text;
   const app = new Hono();
-  app.get('/', (c) =>
-    c.html('<!doctype html><title>tab</title><script type="module" src="/tabs.js"></script>'),
-  );
-  app.get('/tabs.js', (c) => c.body(bundle, 200, { 'content-type': 'text/javascript' }));
-  http = await new Promise<Server>((ready) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    s.once('listening', () => ready(s));
-  });
-  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  await addTabsPage(app);
+  const served = await listen(app);
+  http = served.http;
   browser = await chromium.launch({ executablePath: requireChromium(), args: CHROMIUM_ARGS });
   context = await browser.newContext();
   const open = async (tab: string) => {
     const page = await context.newPage();
     page.on('pageerror', (error) => console.error(`[${tab}]`, error));
-    await page.goto(base);
+    await page.goto(served.base);
     await page.waitForFunction(() => 'engram' in globalThis);
     await page.evaluate(async () => {
       const { createMemory, IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;

@@ -1,8 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { serve } from '@hono/node-server';
-import { build } from 'esbuild';
 import { Hono } from 'hono';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +6,7 @@ import { createEdgeApp, LocalHub, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 import { CHROMIUM_ARGS, requireChromium } from '../browser/chromium.js';
 import type { TabGlobals } from './tabs-page.js';
+import { addTabsPage, listen } from './tabs-server.js';
 
 const SECRET = 'tabs-test-secret';
 const server = new InMemoryStore();
@@ -25,20 +22,9 @@ const held = new Promise<void>((resolve) => {
 let base: string;
 let http: Server;
 let browser: Browser;
-let bundle: string;
 
 beforeAll(async () => {
   const executablePath = requireChromium();
-  const out = await build({
-    entryPoints: [join(import.meta.dirname, 'tabs-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'warning',
-  });
-  bundle = out.outputFiles[0]!.text;
   const edge = createEdgeApp({ store: server, secret: SECRET, logger: false, live: hub });
   const app = new Hono();
   app.use('/v1/*', async (c, next) => {
@@ -49,16 +35,9 @@ beforeAll(async () => {
     if (slowTabs.has(tab) && c.req.path.endsWith('/sync')) await held;
     await next();
   });
-  app.get('/', (c) =>
-    c.html('<!doctype html><title>tab</title><script type="module" src="/tabs.js"></script>'),
-  );
-  app.get('/tabs.js', (c) => c.body(bundle, 200, { 'content-type': 'text/javascript' }));
+  await addTabsPage(app);
   app.all('*', (c) => edge.fetch(c.req.raw));
-  http = await new Promise<Server>((ready) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    s.once('listening', () => ready(s));
-  });
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  ({ http, base } = await listen(app));
   browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
 });
 

@@ -79,7 +79,7 @@ export function postgresJs(
 }
 
 /** A URL or a postgres.js client, checked now: anything else would fail at the first query, as STORAGE. */
-function checkConnection(urlOrSql: unknown): void {
+export function checkConnection(urlOrSql: unknown): void {
   if (typeof urlOrSql === 'function' && typeof (urlOrSql as { begin?: unknown }).begin === 'function') return;
   if (typeof urlOrSql === 'string' && /^postgres(ql)?:\/\//i.test(urlOrSql)) return;
   throw validationError(
