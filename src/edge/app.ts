@@ -104,6 +104,9 @@ const DEFAULT_CORS: CorsOptions = {
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
   // Last-Event-ID: what an SSE client resuming /events may send (Engram's own sends `?lastEventId=`).
   allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+  // A browser's script reads only a few answer headers of another origin unless told: the 429's wait is one
+  // the SDK's replicas honour.
+  exposeHeaders: ['Retry-After'],
   maxAge: 600,
 };
 

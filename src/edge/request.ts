@@ -86,7 +86,11 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
   }
   const out: Record<string, unknown> = {};
   for (const [key, values] of Object.entries(all)) {
-    if (shape.omit?.includes(key)) continue;
+    if (shape.omit?.includes(key)) {
+      // Read by the route itself (`now`, `include`), which takes one value: two are refused as below.
+      if (new Set(values).size > 1) throw twoValues(`${shape.where}.${key}`, values);
+      continue;
+    }
     const dot = key.indexOf('.');
     const object = dot > 0 ? key.slice(0, dot) : '';
     if (shape.objects?.includes(object)) {
@@ -121,16 +125,17 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
       out[key] = values.flatMap(listItems).filter((v) => v !== '');
       continue;
     }
-    if (new Set(values).size > 1) {
-      // `?limit=2&limit=3`: which one was meant is unknown; answering with the last would be a guess.
-      throw validationError(`${shape.where}.${key}`, 'one value', `${new Set(values).size} different values`);
-    }
+    // `?limit=2&limit=3`: which one was meant is unknown; answering with the last would be a guess.
+    if (new Set(values).size > 1) throw twoValues(`${shape.where}.${key}`, values);
     const value = values[values.length - 1] ?? '';
     if (shape.booleans?.includes(key) && (value === 'true' || value === 'false')) out[key] = value === 'true';
     else out[key] = shape.numbers?.includes(key) && NUMERIC.test(value) ? Number(value) : value;
   }
   return out;
 }
+
+const twoValues = (field: string, values: readonly string[]) =>
+  validationError(field, 'one value', `${new Set(values).size} different values`);
 
 /**
  * One value of a list parameter: comma-separated items (`tags=coffee,tea`), or a JSON array of strings

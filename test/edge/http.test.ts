@@ -174,6 +174,18 @@ describe('edge http behaviour', () => {
     expect(denied.status).toBe(401);
     expect(denied.headers.get('access-control-allow-origin')).toBe('*');
 
+    // A 429's Retry-After is readable by a script of another origin (exposed), as the SDK's replicas read it.
+    const limited = await testApp({ rateLimit: { requests: 1 } });
+    const ask = () =>
+      limited.app.request('/v1/ns/demo/stats', {
+        headers: { origin: 'https://app.example', authorization: `Bearer ${limited.token}` },
+      });
+    expect((await ask()).status).toBe(200);
+    const refused = await ask();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('retry-after');
+
     const strict = await testApp({ cors: { origin: ['https://only.example'] } });
     const other = await strict.app.request('/health', { headers: { origin: 'https://evil.example' } });
     expect(other.headers.has('access-control-allow-origin')).toBe(false);

@@ -112,6 +112,11 @@ describe('query parameters with an empty name', () => {
       ['/v1/ns/demo/memories?limit=2&limit=3', 'list.limit'],
       ['/v1/ns/demo/memories?kind=a&kind=b', 'list.kind'],
       ['/v1/ns/demo/path?from=m1&from=m2&to=m2', 'path.from'],
+      // `now` and `include`, which the read routes take beside their own options, are held to it too.
+      ['/v1/ns/demo/memories?now=2020-01-01T00:00:00Z&now=x', 'list.now'],
+      ['/v1/ns/demo/memories?include=clocks&include=nope', 'list.include'],
+      ['/v1/ns/demo/count?now=2020-01-01T00:00:00Z&now=2021-01-01T00:00:00Z', 'count.now'],
+      ['/v1/ns/demo/memories/m1/links?now=2020-01-01T00:00:00Z&now=x', 'links.options.now'],
     ] as const) {
       const res = await call('GET', path);
       expect(res.status, path).toBe(400);
