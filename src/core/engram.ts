@@ -298,8 +298,10 @@ export class Engram {
    * Replaces a fact: adds `input` as a new memory valid from `input.validFrom` (default now), closes the
    * old one (`validTo` = that instant) and links new -> old with type `supersedes`, in one write.
    */
-  async supersede(oldId: string, input: MemoryInput): Promise<Memory> {
+  async supersede(oldId: string, input: MemoryInput): Promise<Memory>;
+  async supersede(oldId: string, input: MemoryInput, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
+    noOptions(rest, 'supersede.options', 'supersede');
     schema.parse(schema.idSchema, oldId, 'supersede.oldId');
     const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
     return this.writes.supersede(oldId, parsed);
@@ -386,16 +388,24 @@ export class Engram {
   }
 
   /** Changes the named fields; `null` clears `embedding`, `importance` or `expiresAt`. */
-  async update(id: string, patch: MemoryPatch): Promise<Memory> {
+  async update(id: string, patch: MemoryPatch): Promise<Memory>;
+  async update(id: string, patch: MemoryPatch, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
+    noOptions(rest, 'update.options', 'update');
     schema.parse(schema.idSchema, id, 'update.id');
-    const parsed = schema.parse(schema.memoryPatchSchema, patch, 'update.patch');
+    // A key set to undefined (`{ tags: maybeTags }`) is a field not given, as it is in JSON: `null` clears.
+    const parsed = schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
     return this.writes.update(id, parsed);
   }
 
-  /** Deletes a memory and its links; false when there was none. */
-  async remove(id: string): Promise<boolean> {
+  /**
+   * Deletes a memory and its links; false when there was no live memory. An expired one not yet purged is
+   * deleted all the same (false: it was already gone from every read).
+   */
+  async remove(id: string): Promise<boolean>;
+  async remove(id: string, ...rest: unknown[]): Promise<boolean> {
     this.assertOpen();
+    noOptions(rest, 'remove.options', 'remove');
     schema.parse(schema.idSchema, id, 'remove.id');
     return this.writes.remove(id);
   }
@@ -553,4 +563,20 @@ export class Engram {
     this.events.clear();
     await this.store.close();
   }
+}
+
+/**
+ * A call given an argument it does not take (`supersede(id, input, { dedupe: true })`) is refused: run
+ * without it, the caller would believe it applied.
+ */
+function noOptions(rest: readonly unknown[], field: string, call: string): void {
+  if (rest.some((arg) => arg !== undefined)) {
+    throw validationError(field, `no options (${call} takes none)`);
+  }
+}
+
+/** A plain object without its undefined-valued keys; anything else as it is (the schema says what is wrong). */
+function withoutUndefined(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }

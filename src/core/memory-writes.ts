@@ -170,7 +170,8 @@ export class MemoryWrites {
     const { store, namespace, clock, now } = this.host;
     const old = await requireLive(this.host, oldId, 'supersede.oldId');
     const at = this.host.nowIso();
-    const conflict = alreadySuperseded(oldId, old.memory, at);
+    const conflict =
+      alreadySuperseded(oldId, old.memory, at) ?? (await this.successorFrom(oldId, old.memory));
     if (conflict) throw conflict;
     const from = parsed.validFrom ?? at;
     assertPeriod(from, parsed.validTo, 'supersede.input');
@@ -214,33 +215,87 @@ export class MemoryWrites {
     return memory.memory;
   }
 
-  /** Tombstones every memory and link of the namespace; returns how many memories. */
-  async clear(): Promise<number> {
-    const { store, namespace, clock } = this.host;
-    const ids = await liveIds(store, namespace);
-    if (ids.memories.length + ids.links.length === 0) return 0;
-    for (const stamp of ids.clocks) clock.observe(stamp);
-    const stamp = clock.tick();
-    for (const tombstones of tombstoneBatches(namespace, ids, stamp, schema.LIMITS.batch)) {
-      await this.host.write(
-        { tombstones },
-        'clear',
-        tombstones.map((t) => t.id),
-      );
-    }
-    return ids.memories.length;
+  /**
+   * CONFLICT when a fact still valid now already has a successor taking over later (a supersede with a
+   * future `validFrom`): superseding it again would leave two successors whose periods overlap. A `validTo`
+   * in the future with no successor (set by an update) is ended now, as any current fact.
+   */
+  private async successorFrom(oldId: string, old: Memory): Promise<EngramError | undefined> {
+    if (old.validTo === undefined) return undefined;
+    const { store, namespace } = this.host;
+    const links = await store.linksOf(namespace, [oldId], { direction: 'in', type: 'supersedes' });
+    const froms = links.filter((r) => r.link.to === oldId).map((r) => r.link.from);
+    if (froms.length === 0) return undefined;
+    const now = this.host.nowIso();
+    const [successor] = (await store.getMemories(namespace, froms)).filter((r) => !isExpired(r.memory, now));
+    if (!successor) return undefined;
+    return new EngramError(
+      'CONFLICT',
+      `supersede.oldId: memory ${JSON.stringify(oldId)} is already superseded by ${JSON.stringify(successor.memory.id)} from ${old.validTo}; supersede its successor instead`,
+      { field: 'supersede.oldId' },
+    );
   }
 
-  /** Inserts new memories; those with an id the caller gave are checked free and written alone. */
-  async insert(
+  /**
+   * Tombstones every memory and link of the namespace; returns how many memories. In call order with the
+   * other checked writes: an add called before it is cleared, one called after it is kept.
+   */
+  clear(): Promise<number> {
+    // Adds without a given id skip the queue; those called before the clear are cleared with the rest,
+    // and those called while it waits queue behind it, so they stay.
+    const before = [...this.unqueued];
+    this.clearing += 1;
+    return this.checked(async () => {
+      await Promise.allSettled(before);
+      const { store, namespace, clock } = this.host;
+      const ids = await liveIds(store, namespace);
+      if (ids.memories.length + ids.links.length === 0) return 0;
+      for (const stamp of ids.clocks) clock.observe(stamp);
+      const stamp = clock.tick();
+      for (const tombstones of tombstoneBatches(namespace, ids, stamp, schema.LIMITS.batch)) {
+        await this.host.write(
+          { tombstones },
+          'clear',
+          tombstones.map((t) => t.id),
+        );
+      }
+      return ids.memories.length;
+    }).finally(() => {
+      this.clearing -= 1;
+    });
+  }
+
+  /** Adds in flight that skipped the checked-write queue (no given id), for a clear called meanwhile. */
+  private readonly unqueued = new Set<Promise<unknown>>();
+  /** Clears called and not yet done: adds called meanwhile queue behind them. */
+  private clearing = 0;
+
+  /**
+   * Inserts new memories; those with an id the caller gave, and any called while a clear waits, are
+   * checked and written in the checked-write queue.
+   */
+  insert(
     inputs: MemoryInput[],
     where: string,
     queued = false,
     dedupe?: WriteBatch['dedupe'],
   ): Promise<Memory[]> {
-    if (!queued && inputs.some((input) => input.id !== undefined)) {
+    if (!queued && (this.clearing > 0 || inputs.some((input) => input.id !== undefined))) {
       return this.checked(() => this.insert(inputs, where, true));
     }
+    if (queued) return this.insertNow(inputs, where, dedupe);
+    const running = this.insertNow(inputs, where, dedupe);
+    const settled = () => this.unqueued.delete(running);
+    this.unqueued.add(running);
+    running.then(settled, settled);
+    return running;
+  }
+
+  private async insertNow(
+    inputs: MemoryInput[],
+    where: string,
+    dedupe?: WriteBatch['dedupe'],
+  ): Promise<Memory[]> {
     const { store, namespace, clock, now } = this.host;
     for (const [i, input] of inputs.entries()) {
       assertPeriod(input.validFrom, input.validTo, where === 'add' ? 'add' : `${where}.${i}`);

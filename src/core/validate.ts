@@ -53,7 +53,18 @@ const label = (what: string) =>
 const instant = v.pipe(
   v.string('expected an ISO 8601 date-time string'),
   v.check((s) => !Number.isNaN(Date.parse(s)) && isCalendarDate(s), 'expected an ISO 8601 date-time'),
+  v.check(
+    (s) => s.length === 10 || ZONED.test(s),
+    'expected an ISO 8601 date-time with its time zone (Z or ±hh:mm), or a date alone',
+  ),
 );
+
+/**
+ * A date-time ends with its zone. Without one, `Date.parse` reads it in the zone of the machine that parses
+ * it, so one request would store another instant on an edge in Tokyo than on one in New York, and a replica
+ * another than its edge. A date alone (`2024-05-01`) is midnight UTC, the same everywhere.
+ */
+const ZONED = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 
 /**
  * Starts with a date that exists. `Date.parse` rolls an impossible day over into the next month

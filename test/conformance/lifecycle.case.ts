@@ -74,11 +74,29 @@ export function validityCases(ctx: SuiteContext): void {
         'update.patch.validTo',
       );
       await expectError(mem.add({ content: 'z', validFrom: 'yesterday' }), 'VALIDATION', 'add.validFrom');
+      // A date-time without its zone would be read in the zone of whatever machine parses it.
+      await expectError(
+        mem.add({ content: 'z', validFrom: '2024-02-01T10:00:00' }),
+        'VALIDATION',
+        'add.validFrom',
+      );
+      await expectError(mem.list({ asOf: '2024-02-01T10:00' }), 'VALIDATION', 'list.asOf');
+      await expectError(
+        mem.update(m.id, { expiresAt: '2099-01-01 00:00' }),
+        'VALIDATION',
+        'update.patch.expiresAt',
+      );
+      expect((await mem.add({ content: 'zoned', validFrom: '2024-02-01T10:00:00+02:00' })).validFrom).toBe(
+        '2024-02-01T08:00:00.000Z',
+      );
+      expect((await mem.add({ content: 'dated', validFrom: '2024-02-01' })).validFrom).toBe(
+        '2024-02-01T00:00:00.000Z',
+      );
       await expectError(mem.list({ asOf: 'last week' }), 'VALIDATION', 'list.asOf');
       await expectError(mem.search('y', { asOf: 'soon' }), 'VALIDATION', 'search.asOf');
       await expectError(mem.count({ asOf: '2024-13-45' }), 'VALIDATION', 'count.asOf');
       await expectError(mem.list({ history: 'yes' as unknown as boolean }), 'VALIDATION', 'list.history');
-      expect((await mem.list({ history: true })).items).toHaveLength(1);
+      expect((await mem.list({ history: true })).items).toHaveLength(3);
     });
 
     it('survives a reopen of a persistent store', async () => {
@@ -177,7 +195,39 @@ export function validityCases(ctx: SuiteContext): void {
       await expectError(mem.supersede(a.id, { content: 'third' }), 'CONFLICT', 'supersede.oldId');
       await expectError(mem.supersede(a.id, { content: '' }), 'VALIDATION', 'supersede.input.content');
       await expectError(mem.supersede('bad id!', { content: 'x' }), 'VALIDATION', 'supersede.oldId');
-      expect((await mem.list({ history: true })).items).toHaveLength(2);
+      // An option supersede does not take is refused, not ignored.
+      const b = await mem.add({ content: 'current' });
+      await expectError(
+        (mem.supersede as (...args: unknown[]) => Promise<unknown>)(
+          b.id,
+          { content: 'next' },
+          { dedupe: true },
+        ),
+        'VALIDATION',
+        'supersede.options',
+      );
+      expect((await mem.list({ history: true })).items).toHaveLength(3);
+    });
+
+    it('refuses to supersede a fact whose successor takes over later: two successors would overlap', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const old = await mem.add({ content: 'the price is 10', validFrom: iso(clock.now() - DAY) });
+      const later = await mem.supersede(old.id, {
+        content: 'the price is 12',
+        validFrom: iso(clock.now() + DAY),
+      });
+      await expectError(mem.supersede(old.id, { content: 'the price is 11' }), 'CONFLICT', 'supersede.oldId');
+      expect((await mem.get(old.id))?.validTo).toBe(later.validFrom);
+      expect(ids((await mem.list({ asOf: iso(clock.now() + 2 * DAY) })).items)).toEqual([later.id]);
+      // A validTo set by an update, with no successor, is ended now as any current fact.
+      const lease = await mem.add({ content: 'the lease runs', validTo: iso(clock.now() + 10 * DAY) });
+      const renewed = await mem.supersede(lease.id, { content: 'the lease was renewed' });
+      expect((await mem.get(lease.id))?.validTo).toBe(renewed.validFrom);
+      // Once the successor is removed, the fact may be superseded again.
+      await mem.remove(later.id);
+      const instead = await mem.supersede(old.id, { content: 'the price is 11' });
+      expect(ids((await mem.list()).items)).toContain(instead.id);
     });
   });
 }
@@ -209,6 +259,56 @@ export function lifecycleCases(ctx: SuiteContext): void {
       expect(await mem.clear()).toBe(0);
       const again = await mem.add({ content: 'fresh start' });
       expect(ids((await mem.list()).items)).toEqual([again.id]);
+    });
+
+    it('clear takes its turn with the writes called around it', async () => {
+      const mem = await ctx.memory();
+      const x = await mem.add({ id: 'x', content: 'kept until the clear' });
+      const [before, , , , cleared, after, plainAfter] = await Promise.all([
+        mem.add({ id: 'called-before', content: 'added before the clear' }),
+        mem.add({ content: 'added before the clear, no id' }),
+        mem.addMany([{ content: 'many before the clear' }, { content: 'many more' }]),
+        mem.update(x.id, { content: 'edited before the clear' }),
+        mem.clear(),
+        mem.add({ id: 'called-after', content: 'added after the clear' }),
+        mem.add({ content: 'added after the clear, no id' }),
+      ]);
+      expect(before.id).toBe('called-before');
+      expect(cleared).toBe(5);
+      expect(new Set(ids((await mem.list({ history: true })).items))).toEqual(
+        new Set([after.id, plainAfter.id]),
+      );
+    });
+
+    it('update takes a key set to undefined as a field not given, and refuses options', async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'alpha', kind: 'fact', tags: ['t'], metadata: { k: 1 } });
+      const patched = await mem.update(m.id, {
+        tags: undefined,
+        kind: undefined,
+        metadata: undefined,
+        importance: 0.3,
+      });
+      expect(patched).toMatchObject({
+        content: 'alpha',
+        kind: 'fact',
+        tags: ['t'],
+        metadata: { k: 1 },
+        importance: 0.3,
+      });
+      expect(await mem.get(m.id)).toEqual(patched);
+      await expectError(mem.update(m.id, { content: undefined }), 'VALIDATION', 'update.patch');
+      // Untyped callers (JavaScript) passing options these calls do not take.
+      const loose = (call: unknown, ...args: unknown[]) =>
+        (call as (...a: unknown[]) => Promise<unknown>).apply(mem, args);
+      await expectError(
+        loose(mem.update, m.id, { content: 'beta' }, { upsert: true }),
+        'VALIDATION',
+        'update.options',
+      );
+      await expectError(loose(mem.remove, m.id, { cascade: false }), 'VALIDATION', 'remove.options');
+      expect(await mem.get(m.id)).toEqual(patched);
+      expect(await mem.search('alpha')).toHaveLength(1);
     });
 
     it('count applies the list filters, validity included', async () => {
