@@ -254,6 +254,33 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     });
   });
 
+  it('a device without encryption is refused by an encrypted namespace (CONFLICT sync.key.id), keeping no ciphertext', async () => {
+    const { backend, device, namespace } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await seed(first);
+    await first.sync();
+    const before = await backend.dump(namespace);
+
+    // The replica asks for the namespace's key info with every request (`key: { seals }`, what any device may
+    // read) and refuses an answer naming one before keeping anything of it.
+    const plain = await device(new InMemoryStore());
+    const failure = await plain.sync().catch((e) => e);
+    expect(failure).toMatchObject({ code: 'CONFLICT', field: 'sync.key.id' });
+    expect(String(failure.message)).toMatch(/end-to-end encrypted.*createMemory\(\{ encryption \}\)/);
+    expect(plain.status).toMatchObject({ state: 'error' });
+    expect((await plain.list({ history: true })).items).toEqual([]);
+    expect(await backend.dump(namespace)).toBe(before);
+
+    // A plaintext namespace is unaffected: the keyless device syncs as before.
+    const other = await edge();
+    const a = await other.device(new InMemoryStore());
+    await a.add({ content: 'plain words' });
+    await a.sync();
+    const b = await other.device(new InMemoryStore());
+    await b.sync();
+    expect((await b.list()).items.map((m) => m.content)).toEqual(['plain words']);
+  });
+
   it('altered or moved ciphertext is detected, never shown as garbage: set aside and reported, the rest syncs', async () => {
     const { backend, device } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));

@@ -41,12 +41,8 @@ const IV_BYTES = 12;
  * minutes on a key.
  */
 export const MAX_ACCEPTED_ITERATIONS = 2_000_000;
-/**
- * The newest key info version this release seals for (stamps bound, rotation proof). Sent with every
- * encrypted request as `key.seals`, so that the edge turns away a release that predates it from a
- * namespace keyed with it, instead of letting it write values newer devices cannot open.
- */
-export const SEALING_VERSION = 2;
+export { SEALING_VERSION } from '../sync/protocol.js';
+
 const PROOF_TEXT = 'engram key rotation proof v2';
 /** Marks a value sealed under another key than this device's: a rotation, not damage. */
 const OTHER_KEY = Symbol('engram.otherKey');

@@ -10,6 +10,14 @@ import type {
   Tombstone,
 } from '../store-contract.js';
 
+/**
+ * The newest key info version this release seals for (stamps bound, rotation proof). Sent with every
+ * request of an encrypted replica as `key.seals`, so that the edge turns away a release that predates it
+ * from a namespace keyed with it, instead of letting it write values newer devices cannot open; a replica
+ * without encryption sends it too when it asks for the namespace's key info (transport.ts).
+ */
+export const SEALING_VERSION = 2;
+
 /** The records a push carries (what a replica's outbox sends). */
 export interface PushedRecords {
   memories?: MemoryWrite[];

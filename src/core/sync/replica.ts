@@ -7,7 +7,7 @@ import { SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
 import { LiveConnection, type LiveState } from './live.js';
 import type { RejectedChange } from './quarantine.js';
 import { TabLeader } from './tab-leader.js';
-import { createHttpTransport, type SyncTransport } from './transport.js';
+import { createHttpTransport, plaintextTransport, type SyncTransport } from './transport.js';
 
 /** What the façade drives: the engine itself, or a tab that lets another tab's engine do the work. */
 export interface Replication {
@@ -103,7 +103,8 @@ class EngineReplica implements Replication {
  */
 export async function startReplication(options: ReplicationOptions): Promise<Replication> {
   let leader: TabLeader | undefined;
-  const sealed = (inner: SyncTransport) => options.seal?.(inner) ?? inner;
+  const sealed = (inner: SyncTransport) =>
+    options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
   const makeEngine = () =>
     new EngineReplica(
       new SyncEngine({

@@ -1,6 +1,6 @@
-import { isEngramError } from '../errors.js';
+import { EngramError, isEngramError } from '../errors.js';
 import { edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
-import type { SyncRequest, SyncResponse } from './protocol.js';
+import { SEALING_VERSION, type SyncRequest, type SyncResponse } from './protocol.js';
 import { requestBody } from './push-chunks.js';
 
 /** Moves one sync exchange to the server; the engine does not care how. */
@@ -53,6 +53,32 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
       }
       if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
       return parseEdgeJson<SyncResponse>(answer.text, 'sync');
+    },
+  };
+}
+
+/**
+ * The transport of a replica without encryption: every request asks for the namespace's key info
+ * (`key: { seals }`, public: what a device with the passphrase derives its key from), and an answer naming one is
+ * refused (CONFLICT `sync.key.id`) before anything of it is kept. A namespace sealed end to end would
+ * otherwise hand this device ciphertext, to keep and show as its data. A push of plaintext into such a
+ * namespace is refused by the edge itself.
+ */
+export function plaintextTransport(inner: SyncTransport, namespace: string): SyncTransport {
+  return {
+    async exchange(request) {
+      const response = await inner.exchange(
+        request.key ? request : { ...request, key: { seals: SEALING_VERSION } },
+      );
+      const info = response.key?.info;
+      if (info) {
+        throw new EngramError(
+          'CONFLICT',
+          `sync.key.id: namespace ${JSON.stringify(namespace)} is end-to-end encrypted (key ${info.keyId}), and this device has no key: open it with createMemory({ encryption }) to read or write it`,
+          { field: 'sync.key.id' },
+        );
+      }
+      return response;
     },
   };
 }
