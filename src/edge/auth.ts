@@ -22,11 +22,13 @@ export function authenticate(secret: string): MiddlewareHandler<EdgeEnv> {
       // `iat` is not checked: a token minted on a machine whose clock runs a little ahead is still good.
       payload = await verify(token, secret, { alg: 'HS256', iat: false });
     } catch (error) {
-      const expired = error instanceof Error && error.name === 'JwtTokenExpired';
+      const name = error instanceof Error ? error.name : '';
       throw unauthorized(
-        expired
+        name === 'JwtTokenExpired'
           ? 'the token has expired; mint a new one'
-          : 'the token is invalid or not signed with this server secret',
+          : name === 'JwtTokenNotBefore'
+            ? 'the token is not valid yet (its nbf is in the future, or this server clock is behind)'
+            : 'the token is invalid or not signed with this server secret',
       );
     }
     const ns = payload.ns;

@@ -13,6 +13,7 @@ describe('edge auth', () => {
     const noNs = await sign({ exp: now() + 60 }, SECRET, 'HS256');
     const badNs = await sign({ ns: 'demo', exp: now() + 60 }, SECRET, 'HS256');
     const hs512 = await sign({ ns: ['demo'], exp: now() + 60 }, SECRET, 'HS512');
+    const early = await sign({ ns: ['demo'], nbf: now() + 3600 }, SECRET, 'HS256');
     const cases: Array<[string, string | null, string]> = [
       ['no header', null, 'missing Authorization'],
       ['garbage', 'not-a-jwt', 'invalid'],
@@ -21,6 +22,7 @@ describe('edge auth', () => {
       ['no ns claim', noNs, '"ns" claim'],
       ['ns not a list', badNs, '"ns" claim'],
       ['another algorithm', hs512, 'invalid'],
+      ['not valid yet', early, 'not valid yet'],
     ];
     for (const [label, token, message] of cases) {
       const res = await call('GET', '/v1/ns/demo/memories', undefined, token);
