@@ -343,7 +343,7 @@ export class Engram {
    */
   async context(query: string, options: ContextOptions = {}): Promise<string> {
     this.assertOpen();
-    schema.parse(schema.querySchema, query, 'context.query');
+    query = schema.parse(schema.querySchema, query, 'context.query');
     const { maxChars, ...rest } = schema.parse(schema.contextOptionsSchema, options, 'context');
     const limit = rest.limit ?? DEFAULT_CONTEXT_LIMIT;
     const hits: SearchHit[] = query.trim()
@@ -422,7 +422,7 @@ export class Engram {
    */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     this.assertOpen();
-    schema.parse(schema.querySchema, query, 'search.query');
+    query = schema.parse(schema.querySchema, query, 'search.query');
     const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
     return searchMemories(this.searchHost, query, parsed);
   }

@@ -331,9 +331,13 @@ export const idSchema = id;
 export const namespaceSchema = id;
 export const labelSchema = label;
 /** Any length: search reads a query's first 1024 characters (`cutQuery`, core/text/query.ts). */
+/**
+ * A query: any string. A lone surrogate (a message cut inside an emoji by the caller) becomes U+FFFD, as a
+ * decoder would show it: a search stores nothing, and typed text never throws (docs/search.md).
+ */
 export const querySchema = v.pipe(
   v.string('expected the query as a string'),
-  v.check((s) => !hasLoneSurrogate(s), WELL_FORMED),
+  v.transform((s) => (hasLoneSurrogate(s) ? wellFormed(s) : s)),
 );
 
 /**

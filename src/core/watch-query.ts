@@ -184,8 +184,8 @@ function followsPage(id: string, current: ListResult | SearchHit[] | undefined):
 }
 
 function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchContext): CompiledWatch {
-  const { search: text, ...rest } = query;
-  schema.parse(schema.querySchema, text, 'watch.search');
+  const { search, ...rest } = query;
+  const text = schema.parse(schema.querySchema, search, 'watch.search');
   const options = schema.parse(schema.searchOptionsSchema, rest, 'watch');
   const mode: SearchMode = options.mode ?? (options.vector ? (text.trim() ? 'hybrid' : 'vector') : 'text');
   if (mode !== 'text' && !options.vector && !hasEmbedder) {

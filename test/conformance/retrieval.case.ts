@@ -35,10 +35,15 @@ export function retrievalCases(ctx: SuiteContext): void {
         'What did she say about "Becoming Nicole"?',
         'what did she say about "Becoming Nicole',
         "what's Nicole's book - the one she read?",
+        // A message cut inside an emoji by its sender: the lone half reads as U+FFFD.
+        'Becoming Nicole 🍕'.slice(0, -1),
+        '\udc55Becoming Nicole',
       ]) {
         expect(ids(await mem.search(question))[0], question).toBe(book!.id);
+        expect(await mem.context(question), question).toContain('Becoming Nicole');
       }
       expect(await mem.search('?')).toEqual([]);
+      expect(await mem.search('\ud83c')).toEqual([]);
     });
 
     it('lets content words decide over function words, and still finds stop-word-only queries', async () => {
@@ -83,6 +88,33 @@ export function retrievalCases(ctx: SuiteContext): void {
       const [first] = await mem.search('What does a doe eat?', { explain: true });
       expect(first!.memory.id).toBe(doe!.id);
       expect(Object.keys(first!.explain!.text!)).toContain('doe');
+    });
+
+    it('reads a function word written capitalized inside a sentence as a name: "in May", "ask Will"', async () => {
+      const mem = await ctx.memory();
+      const [may, june, birthday, will, paris] = await mem.addMany([
+        { content: 'The conference in May was in Lisbon' },
+        { content: 'Trip to Rome in June' },
+        { content: "Mom's birthday is on May 5th" },
+        { content: 'Will is my brother; he lives in Denver' },
+        { content: 'Trip to Paris in May' },
+        { content: 'I may be late tomorrow, it will rain' },
+      ]);
+      // (The index does not keep case: "I may be late" holds the word too, and comes after.)
+      const inMay = ids(await mem.search('what happened in May?'));
+      expect(new Set(inMay.slice(0, 3))).toEqual(new Set([may!.id, birthday!.id, paris!.id]));
+      expect(inMay).not.toContain(june!.id);
+      expect(ids(await mem.search('trip in May'))[0]).toBe(paris!.id);
+      expect(ids(await mem.search('trip in May', { match: 'all' }))).toEqual([paris!.id]);
+      expect(ids(await mem.search('trip in June', { match: 'all' }))).toEqual([june!.id]);
+      expect(ids(await mem.search('where does my brother Will live?'))[0]).toBe(will!.id);
+      // At the start of a sentence a capital says nothing: "May I…" and "Will it…" ask, as lower case does.
+      expect(ids(await mem.search('Will it happen in Lisbon?'))).toEqual([may!.id]);
+      expect(ids(await mem.search('May I see the conference?'))).toEqual([may!.id]);
+      // "I" is written capitalized everywhere, and the `s` of a name's possessive stays a function word.
+      const [first] = await mem.search("What did I say about Mom's birthday?", { explain: true });
+      expect(first!.memory.id).toBe(birthday!.id);
+      expect(Object.keys(first!.explain!.text!)).not.toContain('i');
     });
 
     it('finds a misspelt word one edit away when no memory holds it, and explains it', async () => {

@@ -162,7 +162,7 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     });
   });
 
-  it('refuses lone surrogates on every route the same way, never storing U+FFFD', async () => {
+  it('refuses lone surrogates on every writing route the same way, never storing U+FFFD; a query reads one as U+FFFD', async () => {
     const { call } = await testApp({ store: makeStore() });
     const add = await call('POST', '/v1/ns/demo/memories', '{"content":"u \\ud800"}');
     expect(add.status).toBe(400);
@@ -172,8 +172,12 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     expect(patch.json.error.field).toBe('update.patch.tags.0');
     const meta = await call('PATCH', '/v1/ns/demo/memories/m', '{"metadata":{"k":"\\ud800"}}');
     expect(meta.json.error.field).toBe('update.patch.metadata');
+    // A query stores nothing: a message cut inside an emoji by its sender is searched with U+FFFD there.
     const search = await call('POST', '/v1/ns/demo/search', '{"query":"\\ud800"}');
-    expect(search.status).toBe(400);
+    expect(search.status).toBe(200);
+    expect(search.json.hits).toEqual([]);
+    const cut = await call('POST', '/v1/ns/demo/search', '{"query":"fine \\ud83d"}');
+    expect(cut.json.hits.map((h: { memory: { id: string } }) => h.memory.id)).toEqual(['m']);
     // A well-formed pair (an emoji) is fine and comes back exactly.
     const emoji = await call('POST', '/v1/ns/demo/memories', '{"content":"coffee \\ud83d\\ude00"}');
     expect((await call('GET', `/v1/ns/demo/memories/${emoji.json.id}`)).json.content).toBe('coffee 😀');

@@ -95,20 +95,25 @@ class QueryBuilder {
   private readonly correctable: Array<{ term: string; word: string }> = [];
   private readonly runPrefixes: RunPrefix[] = [];
 
-  addPositive(words: readonly QueryWord[], asPhrase: boolean): void {
+  /**
+   * `named`: the words were written capitalized inside a sentence ("trip in May", "ask Will"), so a function
+   * word among them is a name (a month, a person) and counts as a content word.
+   */
+  addPositive(words: readonly QueryWord[], asPhrase: boolean, named = false): void {
     if (asPhrase && words.length > 1) {
       const terms = words.map((w) => w.term);
       this.addClause(`phrase:${terms.join(' ')}`, { kind: 'phrase', terms });
       return;
     }
-    for (const { word, term } of words) {
+    for (const [i, { word, term }] of words.entries()) {
       // One CJK character is no word of its own: it is found in the pairs it begins and at a run's end
       // (cjkRunEnd), i.e. as a prefix of word keys.
       if (isLoneCjk(word)) {
         this.addPrefix(word);
         continue;
       }
-      const stop = this.analyzer.isStopWord(word);
+      // Only the capitalized word itself: the `s` of "Priya's" stays a function word.
+      const stop = !(named && i === 0) && this.analyzer.isStopWord(word);
       // A verb's other forms ("went" for "go") are alternatives of its clause, scored like a typo's variants.
       const others = stop ? undefined : this.analyzer.otherForms?.(word);
       const made: QueryClause = others
@@ -267,6 +272,21 @@ function addPrefixWord(builder: QueryBuilder, word: string): void {
   builder.addPrefix(cutTerm(last.word));
 }
 
+/** A chunk ending a sentence: the next word's capital says nothing of it. */
+const SENTENCE_END = /[.!?:;…]["'”’)\]]*$/u;
+/** A capital at a chunk's start; after an opening quote or bracket it begins a title or a quotation. */
+const CAPITAL = /^\p{Lu}/u;
+/** The English pronoun is written capitalized wherever it stands. */
+const FIRST_PERSON = /^I(?:['’](?:m|ve|d|ll))?\W*$/u;
+
+/**
+ * An English function word written capitalized inside a sentence is a name: "May" (the month), "Will" (a
+ * person), "The Who". Other languages capitalize more (German nouns, the formal "Sie"): English only.
+ */
+function isName(analyzer: Analyzer, chunk: string): boolean {
+  return analyzer.language === 'english' && CAPITAL.test(chunk) && !FIRST_PERSON.test(chunk);
+}
+
 /** A longer query is cut to its first MAX_QUERY_LENGTH characters (see `cutQuery`). */
 export const MAX_QUERY_LENGTH = 1024;
 
@@ -314,7 +334,8 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
   // A `?` past the cut still makes the text a question: it is the end of a long one.
   const text = cutQuery(query);
   const phrases = options.strictPhrases === true || !text.includes('?');
-  for (const [, minus, phrase, word] of text.matchAll(CHUNK)) {
+  let sentenceStart = true;
+  for (const [chunk, minus, phrase, word] of text.matchAll(CHUNK)) {
     const negated = minus === '-';
     if (phrase !== undefined) {
       if (negated) builder.addNegative(words(phrase));
@@ -325,9 +346,10 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
       else {
         const bare = withoutTrailingPunctuation(word);
         if (bare.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(bare));
-        else builder.addPositive(words(word), false);
+        else builder.addPositive(words(word), false, !sentenceStart && isName(analyzer, word));
       }
     }
+    sentenceStart = SENTENCE_END.test(chunk);
   }
   return builder.build(query);
 }
