@@ -557,10 +557,12 @@ export class Engram {
     if (this.closed) return;
     this.closed = true;
     this.watches?.stop();
-    this.replication?.stop();
+    const stopping = this.replication?.stop();
     this.embeddings?.stop();
     this.unsubscribeStore?.();
     this.events.clear();
+    // A sync round in flight gives up its request and settles before the store closes under it.
+    await stopping;
     await this.store.close();
   }
 }

@@ -1,3 +1,4 @@
+import { untilAborted } from '../abort.js';
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
@@ -5,14 +6,14 @@ import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
 import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
-import { chunkPush } from './push-chunks.js';
+import { chunkPush, feedSeqs, PushProgress } from './push-chunks.js';
 import {
   isClockRefusal,
   pushQuarantining,
   REJECTED_KEY,
   type RejectedChange,
   readRejected,
-  withRejected,
+  rejectedAfterPush,
   withUnreadable,
 } from './quarantine.js';
 import { changesToBatch, forEachStamp, linkRecordToWrite, memoryRecordToWrite } from './records.js';
@@ -71,6 +72,16 @@ const KEYS = {
 } as const;
 
 type Timer = ReturnType<typeof setTimeout>;
+type Push = Required<PushedRecords>;
+
+/** The error of a round, and its `sync()`, that `stop` (the memory's `close()`) cut short. */
+function closedMidRound(cause?: unknown): EngramError {
+  return new EngramError(
+    'STORAGE',
+    'sync: this memory was closed before the sync finished; changes not pushed stay in the outbox for the next session',
+    cause === undefined ? {} : { cause },
+  );
+}
 
 function unref(timer: Timer): Timer {
   (timer as { unref?: () => void }).unref?.();
@@ -94,6 +105,8 @@ export class SyncEngine {
   /** The edge asked us to wait this long (a 429's Retry-After) before the next try. */
   private retryAfterMs = 0;
   private stopped = false;
+  /** Aborted by `stop`: a round in flight gives up its request instead of outliving the memory. */
+  private readonly closing = new AbortController();
   private readonly onOnline = () => this.trigger(0);
   private readonly onOffline = () => this.setStatus({ state: 'offline' });
 
@@ -131,13 +144,26 @@ export class SyncEngine {
     this.trigger(0);
   }
 
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.interval);
-    const target = globalThis as { removeEventListener?: (type: string, fn: () => void) => void };
-    target.removeEventListener?.('online', this.onOnline);
-    target.removeEventListener?.('offline', this.onOffline);
+  /**
+   * Stops background work. A round in flight gives up its request at once, leaves the status as it is
+   * and rejects (its `sync()` too) saying the memory was closed; what it did not push stays in the outbox.
+   * Resolves once that round has settled: await it before closing the store, so that no round is left
+   * writing to a closed store.
+   */
+  stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      clearInterval(this.interval);
+      const target = globalThis as { removeEventListener?: (type: string, fn: () => void) => void };
+      target.removeEventListener?.('online', this.onOnline);
+      target.removeEventListener?.('offline', this.onOffline);
+      this.closing.abort(closedMidRound());
+    }
+    return (this.running ?? Promise.resolve()).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Called after every local write: counts it as pending and schedules a push. */
@@ -158,6 +184,7 @@ export class SyncEngine {
     if (this.stopped) throw new EngramError('STORAGE', 'sync: this memory is closed');
     clearTimeout(this.timer);
     while (this.running) await this.running.catch(() => undefined);
+    if (this.stopped) throw closedMidRound();
     return this.runOnce();
   }
 
@@ -211,6 +238,8 @@ export class SyncEngine {
           [KEYS.maxClockSkew]: offset.maxSkew ?? null,
         },
       });
+      // Closed as the round ended: it did its work; the store may be closed by now.
+      if (this.stopped) return { pushed, pulled };
       this.attempt = 0;
       this.retryAfterMs = 0;
       // A retry scheduled by an earlier failure is moot; writes made meanwhile set `rerun` instead.
@@ -218,6 +247,8 @@ export class SyncEngine {
       this.setStatus({ state: 'online', lastSyncAt, pending: await this.countPending(), error: undefined });
       return { pushed, pulled };
     } catch (error) {
+      // Closed meanwhile (the store perhaps too): the round is abandoned, not failed.
+      if (this.stopped) throw error === this.closing.signal.reason ? error : closedMidRound(error);
       await this.fail(error);
       throw error;
     }
@@ -308,9 +339,11 @@ export class SyncEngine {
   }
 
   /**
-   * Pushes the outbox page by page, each acknowledged page moving `sync.pushedSeq`. `pushedAt` (a stamp
-   * taken before the outbox was read) is stored with the last page, so a pull failing afterwards does not
-   * leave it behind the records this push delivered (resync.ts tells the replica's own records by it).
+   * Pushes the outbox page by page and each page request by request, in feed order; every request the
+   * edge takes moves `sync.pushedSeq` past what it settled (PushProgress), in the same write as the records
+   * it refused, so a round cut short by the network sends only the rest next time. `pushedAt` (a stamp
+   * taken before the outbox was read) is stored with the last request of the last page: resync.ts takes
+   * every record created before it for one the edge had, so it must not move before the whole outbox went.
    */
   private async pushOutbox(pushedAt: string): Promise<number> {
     const { store, namespace } = this.options;
@@ -324,33 +357,50 @@ export class SyncEngine {
       }
       const local = page.filter((e) => e.origin === 'local');
       const { writes, moved } = await this.restamp(await this.loadWrites(local));
-      const refused: RejectedChange[] = [];
-      for (const request of chunkPush(writes)) {
-        await pushQuarantining(
-          (r) => this.exchange(r),
-          request.push as Required<PushedRecords>,
-          (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
-        );
-      }
-      pushed += local.length - refused.length - moved;
-      after = page[page.length - 1]!.seq;
-      const meta: Record<string, Json> = { [KEYS.pushed]: after };
-      const previous = await readRejected(store, namespace);
-      if (refused.length > 0 || previous.length > 0) {
-        const sent = new Set(
-          [...writes.memories, ...writes.links].map((w) => w.id).concat(writes.tombstones.map((t) => t.id)),
-        );
-        const kept = previous.filter((r) => !sent.has(r.id));
-        meta[REJECTED_KEY] = withRejected(kept, refused);
-        this.setStatus({ rejected: kept.length + refused.length || undefined });
-      }
+      const seqOf = feedSeqs(local);
+      const progress = new PushProgress(writes, seqOf, page[page.length - 1]!.seq);
       // Restamped records were written again locally: their new feed entries come in a later page.
       const last = page.length < PUSH_PAGE && moved === 0;
-      if (last) meta[RESYNC_KEYS.pushedAt] = pushedAt;
-      await store.apply(namespace, { meta });
-      for (const change of refused) this.options.onRejected?.(change);
+      const requests = [...chunkPush(writes, seqOf)];
+      // A page without records to send (remote changes, restamped records) still moves the cursor.
+      if (requests.length === 0) requests.push({ push: { memories: [], links: [], tombstones: [] } });
+      for (const [i, request] of requests.entries()) {
+        const final = last && i === requests.length - 1;
+        pushed += await this.pushRequest(request.push as Push, progress, final ? pushedAt : undefined);
+      }
       if (last) return pushed;
+      after = page[page.length - 1]!.seq;
     }
+  }
+
+  /**
+   * Sends one request of the outbox (records the edge refuses are set aside, the rest sent again), then
+   * moves the outbox cursor past what it settled, with the refusals (and `pushedAt` after the last request
+   * of the outbox), in one write. Returns how many records the edge took.
+   */
+  private async pushRequest(push: Push, progress: PushProgress, pushedAt?: string): Promise<number> {
+    const { store, namespace } = this.options;
+    const refused: RejectedChange[] = [];
+    await pushQuarantining(
+      (r) => this.exchange(r),
+      push,
+      (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
+    );
+    const count = push.memories.length + push.links.length + push.tombstones.length;
+    const rejected = rejectedAfterPush(await readRejected(store, namespace), push, refused);
+    await store.apply(namespace, {
+      meta: {
+        [KEYS.pushed]: progress.settle(push),
+        ...(pushedAt ? { [RESYNC_KEYS.pushedAt]: pushedAt } : {}),
+        ...(rejected ? { [REJECTED_KEY]: rejected as unknown as Json } : {}),
+      },
+    });
+    this.setStatus({
+      pending: Math.max(0, this.current.pending - count),
+      ...(rejected ? { rejected: rejected.length || undefined } : {}),
+    });
+    for (const change of refused) this.options.onRejected?.(change);
+    return count - refused.length;
   }
 
   /**
@@ -387,7 +437,10 @@ export class SyncEngine {
     const sentAt = offset.device();
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
-    const response = await transport.exchange(language === undefined ? sent : { ...sent, language });
+    const response = await untilAborted(
+      transport.exchange(language === undefined ? sent : { ...sent, language }),
+      this.closing.signal,
+    );
     if (response.unreadable) await this.setAsideUnreadable(response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
@@ -470,6 +523,8 @@ export class SyncEngine {
   }
 
   private setStatus(patch: Partial<SyncStatus>): void {
+    // A closed memory's status stays as it was; a round abandoned by `stop` must not turn it to an error.
+    if (this.stopped) return;
     const next: SyncStatus = { ...this.current, ...patch };
     if (next.error === undefined) delete next.error;
     if (!next.rejected) delete next.rejected;

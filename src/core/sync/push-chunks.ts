@@ -1,4 +1,4 @@
-import type { LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
+import type { ChangeEntry, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
 import type { PushedRecords, SyncRequest } from './protocol.js';
 
 /** Records per push request, at most (the edge takes up to 1000 per part). */
@@ -11,21 +11,49 @@ const PAGE = 1000;
  */
 const PUSH_BYTES = 768 * 1024;
 
-/** Splits a push into requests of bounded size; each is an idempotent merge on the server. */
-export function* chunkPush(writes: {
-  memories: MemoryWrite[];
-  links: LinkWrite[];
-  tombstones: Tombstone[];
-}): Generator<SyncRequest> {
+type Writes = { memories: MemoryWrite[]; links: LinkWrite[]; tombstones: Tombstone[] };
+type Kind = keyof Writes;
+type Item = readonly [Kind, MemoryWrite | LinkWrite | Tombstone];
+/** Where a record's entry stands in this replica's change feed, by {@link feedKey}. */
+export type FeedSeqOf = (key: string) => number | undefined;
+
+/** The feed positions of a page of the outbox. */
+export function feedSeqs(entries: readonly ChangeEntry[]): FeedSeqOf {
+  const seqs = new Map(entries.map((e) => [`${e.entity}:${e.id}`, e.seq]));
+  return (key) => seqs.get(key);
+}
+
+/** The change-feed key of a pushed record: one entry per entity and id. */
+function feedKey([kind, item]: Item): string {
+  const entity = kind === 'memories' ? 'memory' : kind === 'links' ? 'link' : (item as Tombstone).entity;
+  return `${entity}:${item.id}`;
+}
+
+function itemsOf(writes: PushedRecords): Item[] {
+  return [
+    ...(writes.memories ?? []).map((w) => ['memories', w] as const),
+    ...(writes.links ?? []).map((w) => ['links', w] as const),
+    ...(writes.tombstones ?? []).map((t) => ['tombstones', t] as const),
+  ];
+}
+
+/**
+ * Splits a push into requests of bounded size; each is an idempotent merge on the server. With `seqOf`
+ * the records go in feed order, so that the requests the edge acknowledges cover the oldest part of the
+ * outbox and the cursor can pass it ({@link PushProgress}); without it, memories, links, tombstones. Feed
+ * order may send a link before a memory it names: the edge takes a link whatever its endpoints (a link to
+ * a deleted memory is tombstoned on arrival, whichever comes first), and records of different requests
+ * were never applied together anyway.
+ */
+export function* chunkPush(writes: Writes, seqOf?: FeedSeqOf): Generator<SyncRequest> {
   let push: Required<PushedRecords> = { memories: [], links: [], tombstones: [] };
   let bytes = 0;
   let count = 0;
-  // Memories before links, so a link's endpoints reach the server first; tombstones last.
-  const items = [
-    ...writes.memories.map((w) => ['memories', w] as const),
-    ...writes.links.map((w) => ['links', w] as const),
-    ...writes.tombstones.map((t) => ['tombstones', t] as const),
-  ];
+  const items = itemsOf(writes);
+  if (seqOf) {
+    const seqs = new Map(items.map((item) => [item, seqOf(feedKey(item)) ?? Number.POSITIVE_INFINITY]));
+    items.sort((a, b) => seqs.get(a)! - seqs.get(b)!);
+  }
   for (const [kind, item] of items) {
     const json = JSON.stringify(item);
     serialized.set(item, json);
@@ -42,6 +70,37 @@ export function* chunkPush(writes: {
     count++;
   }
   if (count > 0) yield { push };
+}
+
+/**
+ * How far the outbox cursor (`sync.pushedSeq`) may move while a page of the outbox goes out request by
+ * request: to just below the lowest feed position of a record not yet settled (taken by the edge, or
+ * refused and set aside), or to the page's end once all are. Every entry behind the cursor is then on the
+ * edge, on the rejected list, or no record to push (a remote change, or one restamped, whose new entry
+ * lies past the page), so a crash or a lost request costs no more than the requests not acknowledged.
+ */
+export class PushProgress {
+  private readonly unsettled = new Map<string, number>();
+
+  constructor(
+    writes: Writes,
+    seqOf: FeedSeqOf,
+    /** The last feed position of the page. */
+    private readonly end: number,
+  ) {
+    for (const item of itemsOf(writes)) {
+      const seq = seqOf(feedKey(item));
+      if (seq !== undefined) this.unsettled.set(feedKey(item), seq);
+    }
+  }
+
+  /** Marks every record of `push` settled; returns where the cursor may move now. */
+  settle(push: PushedRecords): number {
+    for (const item of itemsOf(push)) this.unsettled.delete(feedKey(item));
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const seq of this.unsettled.values()) if (seq < lowest) lowest = seq;
+    return lowest === Number.POSITIVE_INFINITY ? this.end : lowest - 1;
+  }
 }
 
 /**

@@ -109,7 +109,6 @@ export async function pushQuarantining(
   }
 }
 
-/** Adds refused changes to the stored list (newest last), in the same write as the outbox cursor. */
 /** At most this many unreadable pulled records are listed, apart from the local refusals they must not push out. */
 const MAX_UNREADABLE = 500;
 
@@ -127,6 +126,7 @@ export function withUnreadable(previous: RejectedChange[], added: RejectedChange
   return [...local, ...unreadable.slice(-MAX_UNREADABLE)] as unknown as Json;
 }
 
+/** Adds refused changes to the stored list (newest last), in the same write as the outbox cursor. */
 export function withRejected(previous: RejectedChange[], added: RejectedChange[]): Json {
   const byId = new Map(previous.map((r) => [`${r.entity}:${r.id}`, r]));
   for (const r of added) {
@@ -134,4 +134,19 @@ export function withRejected(previous: RejectedChange[], added: RejectedChange[]
     byId.set(`${r.entity}:${r.id}`, r);
   }
   return [...byId.values()].slice(-MAX_KEPT) as unknown as Json;
+}
+
+/**
+ * The stored list once a push request settled: a record it sent again leaves the list, unless refused
+ * again; undefined when nothing changes, so a request that refused nothing writes no list.
+ */
+export function rejectedAfterPush(
+  previous: RejectedChange[],
+  push: Push,
+  refused: RejectedChange[],
+): RejectedChange[] | undefined {
+  const sent = new Set([...push.memories, ...push.links, ...push.tombstones].map((w) => w.id));
+  const kept = previous.filter((r) => !sent.has(r.id));
+  if (refused.length === 0 && kept.length === previous.length) return undefined;
+  return withRejected(kept, refused) as unknown as RejectedChange[];
 }

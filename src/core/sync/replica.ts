@@ -16,7 +16,8 @@ export interface Replication {
   readonly live: LiveState;
   sync(): Promise<SyncResult>;
   noteLocalWrite(changed: number): void;
-  stop(): void;
+  /** Stops syncing; resolves once a round in flight has settled (it gives up its request at once). */
+  stop(): Promise<void>;
 }
 
 export interface ReplicationOptions {
@@ -90,9 +91,9 @@ class EngineReplica implements Replication {
     this.engine.noteLocalWrite(changed);
   }
 
-  stop(): void {
-    this.engine.stop();
+  stop(): Promise<void> {
     void this.liveConnection?.stop();
+    return this.engine.stop();
   }
 }
 

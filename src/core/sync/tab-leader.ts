@@ -10,7 +10,8 @@ export interface LeaderReplica {
   start(): Promise<void>;
   sync(): Promise<SyncResult>;
   noteLocalWrite(changed: number): void;
-  stop(): void;
+  /** Resolves once a round in flight has settled. */
+  stop(): Promise<void> | void;
 }
 
 type Message =
@@ -124,11 +125,11 @@ export class TabLeader {
     });
   }
 
-  stop(): void {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.stopped = true;
     this.abort.abort();
-    this.replica?.stop();
+    const stopping = this.replica?.stop() ?? Promise.resolve();
     this.release?.();
     this.channel.close();
     for (const [id, wait] of this.waiting) {
@@ -136,6 +137,7 @@ export class TabLeader {
       wait.reject(new EngramError('STORAGE', 'sync: this memory is closed'));
       this.waiting.delete(id);
     }
+    return stopping;
   }
 
   /** Holds the lock for as long as this tab lives (or until `stop`). */
