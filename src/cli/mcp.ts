@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { SqlJsStore } from '../backends/sqljs/index.js';
 import type { MemoryStore } from '../core/store-contract.js';
-import { namespaceSchema, parse } from '../core/validate.js';
+import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { createMemory } from '../create-memory.js';
+import { SEARCH_EXTRA } from '../mcp/knowledge-graph.js';
 import { parseFlags } from './args.js';
 import { embedderFromFlags } from './embedder-flag.js';
 import { type Command, SetupError, UsageError } from './io.js';
@@ -23,7 +24,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 export const mcpCommand: Command = {
   name: 'mcp',
   summary: 'a Model Context Protocol memory server on stdio (for agents)',
-  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T] [--embedder openai:<model> ...]
+  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T] [--search-extra 10]
+                  [--embedder openai:<model> ...]
 
 A Model Context Protocol server on stdin/stdout, a drop-in for @modelcontextprotocol/server-memory:
 the same nine tools (create_entities, create_relations, add_observations, delete_entities,
@@ -33,10 +35,15 @@ Logs go to stderr; stdout carries only the protocol.
 
   --store S      where the memory lives (default ${DEFAULT_STORE}):
                  sqlite:./file.db, postgres://user@host/db, or http(s)://edge (with --token)
+                 A sqlite: file is one server's: to share one memory between MCP clients, run
+                 engram serve and give each engram mcp --store http://127.0.0.1:8787 --token T
   --ns N         the namespace (default "default")
   --sync-url U   also sync with this edge, so every machine the agent runs on shares the memory;
                  works offline and catches up when the edge is reachable
   --token T      token for an http(s) store or --sync-url (default: $ENGRAM_TOKEN)
+  --search-extra N      search_nodes returns every entity that contains the query (the reference's
+                 rule) and at most N more that only ranked search finds, best first (default ${SEARCH_EXTRA};
+                 0: the reference's rule alone)
   --embedder openai:M   embed memories with any OpenAI-compatible /v1/embeddings model (OpenAI,
                  Ollama, vLLM, LM Studio): search_nodes and recall rank by text and meaning (hybrid)
   --embedder-url U      that API's base (default https://api.openai.com/v1; Ollama: http://localhost:11434/v1)
@@ -56,12 +63,14 @@ Example (an MCP client's configuration):
       'embedder-url': { type: 'string' },
       dims: { type: 'string' },
       'api-key': { type: 'string' },
+      'search-extra': { type: 'string' },
     });
     if (flags.help) {
       io.out(this.help);
       return 0;
     }
     const namespace = parse(namespaceSchema, flags.ns ?? 'default', '--ns');
+    const searchExtra = searchExtraFlag(flags['search-extra']);
     const token = flags.token ?? io.env.ENGRAM_TOKEN;
     const syncUrl = flags['sync-url'];
     if (syncUrl !== undefined && !URL.canParse(syncUrl))
@@ -92,6 +101,10 @@ Example (an MCP client's configuration):
     const { server, idle, detach } = createMcpServer(mem, {
       version: packageVersion(),
       hybrid: embedder !== undefined,
+      searchExtra,
+      // A sql.js file is saved whole: each write is saved before it answers, as the reference writes its
+      // file. Postgres and an edge have committed it already.
+      save: store instanceof SqlJsStore ? () => store.flush() : undefined,
     });
     const transport = new StdioServerTransport(io.stdin, io.stdout);
 
@@ -126,16 +139,29 @@ async function openMcpStore(
   const url = parseStoreUrl(value, '--store', cwd);
   if (url.kind === 'jsonl') throw new UsageError('--store: jsonl: files are for export/import; use sqlite:');
   if (url.kind !== 'sqlite') return openStoreUrl(url, { role: 'target', token, namespaces: [namespace] });
-  // Saved shortly after each write (not only on close), so a killed server loses at most a moment.
+  // Each tool call saves what it wrote before answering; the debounced save covers the rest (embeddings
+  // written in the background, changes a sync pulls).
   const store = new SqlJsStore({ persist: url.path });
   try {
     await store.open();
     return store;
   } catch (error) {
-    throw new SetupError(
-      `cannot open ${url.shown}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    // Seen by the user only in the MCP client's log: the client itself says "Connection closed".
+    const share = / is open in (process|another)/.test(message)
+      ? '. To share one memory between MCP clients, run `engram serve` and start each with `engram mcp --store http://127.0.0.1:8787 --token T` (docs/agents.md)'
+      : '';
+    throw new SetupError(`cannot open ${url.shown}: ${message}${share}`);
   }
+}
+
+/** `--search-extra N`: 0 to the most one search returns. */
+function searchExtraFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > LIMITS.searchLimit)
+    throw new UsageError(`--search-extra: expected 0-${LIMITS.searchLimit}, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function packageVersion(): string {

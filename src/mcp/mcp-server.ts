@@ -3,7 +3,7 @@ import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextp
 import { z } from 'zod';
 import type { Engram } from '../core/engram.js';
 import { EngramError } from '../core/errors.js';
-import { KnowledgeGraph } from './knowledge-graph.js';
+import { KnowledgeGraph, type KnowledgeGraphOptions } from './knowledge-graph.js';
 
 // The nine tools keep the reference server's names, titles, input and output schemas and results
 // (`@modelcontextprotocol/server-memory`), so an agent configured for it switches by changing the command.
@@ -65,13 +65,15 @@ function done(message: string) {
 /**
  * An MCP server over one Engram memory: the reference memory server's nine tools and its graph resource,
  * plus Engram's own tools. `idle` waits for the calls under way; `detach` stops the resource's notices.
+ * A write answers once `info.save` has made it durable (see KnowledgeGraphOptions).
  */
 export function createMcpServer(
   mem: Engram,
-  info: { version: string; hybrid?: boolean },
+  info: { version: string } & KnowledgeGraphOptions,
 ): { server: McpServer; idle: () => Promise<void>; detach: () => void } {
-  const graph = new KnowledgeGraph(mem, { hybrid: info.hybrid });
-  const server = new McpServer({ name: 'engram-memory', version: info.version });
+  const { version, ...options } = info;
+  const graph = new KnowledgeGraph(mem, options);
+  const server = new McpServer({ name: 'engram-memory', version });
 
   server.registerTool(
     'create_entities',
@@ -200,7 +202,7 @@ export function createMcpServer(
     {
       title: 'Search Nodes',
       description:
-        'Search for nodes in the knowledge graph based on a query (ranked: best matches first; a word also matches inside names, types and observations)',
+        'Search for nodes in the knowledge graph based on a query (ranked, best first: every entity whose name, type or an observation contains the query, and a few more that ranked search finds)',
       inputSchema: {
         query: z
           .string()
@@ -330,7 +332,7 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
     },
     async ({ content, kind, tags }) => {
       const memory = memoryView(
-        await graph.exclusive(() => asTool('remember', 'add', () => mem.add({ content, kind, tags }))),
+        await graph.exclusiveWrite(() => asTool('remember', 'add', () => mem.add({ content, kind, tags }))),
       );
       return json(memory, { memory });
     },
@@ -376,7 +378,7 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
       annotations: deletes,
     },
     async ({ id }) => {
-      const deleted = await graph.exclusive(() => asTool('forget', 'remove', () => mem.remove(id)));
+      const deleted = await graph.exclusiveWrite(() => asTool('forget', 'remove', () => mem.remove(id)));
       return json({ deleted }, { deleted });
     },
   );
@@ -397,7 +399,7 @@ function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: b
       annotations: writes,
     },
     async ({ from, to, type }) => {
-      const l = await graph.exclusive(() => mem.link(from, to, type));
+      const l = await graph.exclusiveWrite(() => mem.link(from, to, type));
       const link = { id: l.id, from: l.from, to: l.to, type: l.type };
       return json(link, { link });
     },

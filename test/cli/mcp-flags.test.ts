@@ -20,6 +20,8 @@ describe('engram mcp flags', () => {
       '--token',
       '--embedder',
       '--embedder-url',
+      '--search-extra',
+      'engram serve',
       'sqlite:./engram-memory.db',
       'mcpServers',
     ])
@@ -40,6 +42,8 @@ describe('engram mcp flags', () => {
     [['--sync-url', 'https://edge.example'], /--sync-url needs --token/],
     [['--sync-url', 'not a url', '--token', 't'], /--sync-url: not a valid URL/],
     [['--store', 'https://edge.example'], /needs a token/],
+    [['--search-extra', 'ten'], /--search-extra: expected 0-1000, got "ten"/],
+    [['--search-extra', '1001'], /--search-extra: expected 0-1000/],
     [['--embedder', 'nomic-embed-text'], /--embedder: expected openai:<model>/],
     [['--embedder', 'openai:m', '--dims', 'x'], /--dims: expected a positive integer/],
     [['--embedder', 'openai:m', '--embedder-url', 'http://127.0.0.1:9/v1'], /pass --dims N/],

@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -8,16 +9,21 @@ export const root = resolve(import.meta.dirname, '../..');
 export const bin = join(root, 'test-artifacts/mcp/main.mjs');
 const reference = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-memory/dist/index.js');
 
-/** Our CLI as one file, so the server runs as a real process like `npx engram mcp`. */
+/**
+ * Our CLI as one file, so the server runs as a real process like `npx engram mcp`. Built aside and renamed
+ * into place: several test files build it at once, and none may start a half-written file.
+ */
 export async function buildCli(): Promise<void> {
+  const aside = `${bin}.${process.pid}.${crypto.randomUUID()}.mjs`;
   await build({
     entryPoints: [join(root, 'src/cli/main.ts')],
-    outfile: bin,
+    outfile: aside,
     bundle: true,
     platform: 'node',
     format: 'esm',
     packages: 'external',
   });
+  await rename(aside, bin);
 }
 
 export interface Connected {
@@ -49,9 +55,9 @@ async function connect(
   return { client, stderr: () => stderr, close: () => client.close(), pid: transport.pid! };
 }
 
-/** `engram mcp` with the given flags. */
-export function connectEngram(args: string[]): Promise<Connected> {
-  return connect(process.execPath, [bin, 'mcp', ...args]);
+/** `engram mcp` with the given flags; `node` flags (such as `--import`) go before the script. */
+export function connectEngram(args: string[], node: string[] = []): Promise<Connected> {
+  return connect(process.execPath, [...node, bin, 'mcp', ...args]);
 }
 
 /** The reference server, `@modelcontextprotocol/server-memory`, keeping its graph in `file`. */

@@ -50,7 +50,7 @@ describe('engram token', () => {
       expect(await run.exit).toBe(0);
       const text = run.out.join('\n');
       expect(text).toContain(`Usage: engram ${name}`);
-      expect(text).toContain('Example:');
+      expect(text).toMatch(/^Examples?:/m);
     }
     const top = cli(['--help']);
     expect(await top.exit).toBe(0);
