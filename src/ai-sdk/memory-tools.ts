@@ -4,6 +4,7 @@ import { EngramError, validationError } from '../core/errors.js';
 import type { Memory } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import { idSchema, memoryInputSchema, parse, querySchema, searchOptionsSchema } from '../core/validate.js';
+import { forgetInput, RECALL_MAX, recallInput, rememberInput, toolArguments } from './tool-inputs.js';
 
 export interface MemoryToolsOptions {
   /** How many memories `recall` returns at most when the model does not say (default 5). */
@@ -23,9 +24,6 @@ function view(m: Memory): RecalledMemory {
   return { id: m.id, content: m.content, kind: m.kind, tags: m.tags, createdAt: m.createdAt };
 }
 
-/** `recall.limit`'s bounds, as its schema declares them (the SDK does not enforce a JSON Schema's). */
-const RECALL_MAX = 50;
-
 function checkRecallLimit(limit: unknown, field: string): void {
   if (limit === undefined) return;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > RECALL_MAX) {
@@ -35,6 +33,20 @@ function checkRecallLimit(limit: unknown, field: string): void {
       { field },
     );
   }
+}
+
+/**
+ * Refuses a call whose signal is aborted, as the AI SDK does between steps (`throwIfAborted`: the signal's
+ * reason, an AbortError, or a TimeoutError for `AbortSignal.timeout`). Checked when the call's turn comes,
+ * so that one aborted while it waited behind the calls before it writes nothing either.
+ */
+function checkNotAborted(call: CallOptions | undefined): void {
+  call?.abortSignal?.throwIfAborted();
+}
+
+/** What the tools read of the SDK's execution options (ai 5, 6 and 7 alike). */
+interface CallOptions {
+  abortSignal?: AbortSignal;
 }
 
 /**
@@ -73,87 +85,58 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
   }
   const recallLimit = options.recallLimit ?? 5;
   checkRecallLimit(recallLimit, 'memoryTools.options.recallLimit');
+  const recallSchema = recallInput(recallLimit);
   const serial = createSerialQueue();
+  /** Runs a tool's body in call order, once its turn has come and if its call is not aborted. */
+  const inTurn = <T>(call: CallOptions | undefined, body: () => Promise<T>) =>
+    serial(async () => {
+      checkNotAborted(call);
+      return body();
+    });
   return {
     remember: tool({
       description:
         'Store something worth remembering about the user or the task (a fact, preference or event). Returns the stored memory with its id.',
-      inputSchema: jsonSchema<{ content: string; kind?: string; tags?: string[] }>({
-        type: 'object',
-        properties: {
-          content: { type: 'string', description: 'What to remember, as one self-contained sentence' },
-          kind: { type: 'string', description: 'A label such as fact, preference or event (default note)' },
-          tags: { type: 'array', items: { type: 'string' }, description: 'Short tags to filter by later' },
-        },
-        required: ['content'],
-        additionalProperties: false,
-      }),
-      execute: (args) =>
-        serial(async () => {
-          const { content, kind, tags } = argumentsOf(args, 'remember');
+      inputSchema: jsonSchema<{ content: string; kind?: string | null; tags?: string[] | null }>(
+        rememberInput,
+      ),
+      execute: (input, call) =>
+        inTurn(call, async () => {
+          const { content, kind, tags } = toolArguments(input, 'remember', rememberInput);
           // Checked here so that an error names the tool's field (`remember.content`), not `add`'s.
-          const input = parse(memoryInputSchema, { content, kind, tags }, 'remember');
-          return view(await mem.add(input));
+          const parsed = parse(memoryInputSchema, { content, kind, tags }, 'remember');
+          return view(await mem.add(parsed));
         }),
     }),
     recall: tool({
       description:
         'Search long-term memory, best matches first. Use before answering questions about the user or earlier work.',
-      inputSchema: jsonSchema<{ query: string; limit?: number; kind?: string }>({
-        type: 'object',
-        properties: {
-          query: { type: 'string', description: 'Words to look for' },
-          limit: {
-            type: 'integer',
-            minimum: 1,
-            maximum: 50,
-            description: `At most this many (default ${recallLimit})`,
-          },
-          kind: { type: 'string', description: 'Only memories of this kind' },
-        },
-        required: ['query'],
-        additionalProperties: false,
-      }),
-      execute: (input) =>
-        serial(async () => {
-          const { query, limit, kind } = argumentsOf(input, 'recall');
-          parse(querySchema, query, 'recall.query');
+      inputSchema: jsonSchema<{ query: string; limit?: number | null; kind?: string | null }>(recallSchema),
+      execute: (input, call) =>
+        inTurn(call, async () => {
+          const args = toolArguments(input, 'recall', recallSchema);
+          const query = parse(querySchema, args.query, 'recall.query');
           // Search answers a blank query with an error of its own field (`query`): this tool's is named.
           if (query.trim() === '')
             throw validationError('recall.query', 'words to look for', 'a blank query');
-          checkRecallLimit(limit, 'recall.limit');
-          parse(searchOptionsSchema, { kind }, 'recall');
-          const hits = await mem.search(query, { limit: limit ?? recallLimit, kind });
+          checkRecallLimit(args.limit, 'recall.limit');
+          const { kind } = parse(searchOptionsSchema, { kind: args.kind }, 'recall');
+          const limit = (args.limit as number | undefined) ?? recallLimit;
+          const hits = await mem.search(query, { limit, kind });
           return { memories: hits.map((h) => ({ ...view(h.memory), score: h.score })) };
         }),
     }),
     forget: tool({
       description:
         'Delete a memory by its id (from remember or recall), e.g. when the user asks to forget it or it is wrong.',
-      inputSchema: jsonSchema<{ id: string }>({
-        type: 'object',
-        properties: { id: { type: 'string', description: 'The id of the memory to delete' } },
-        required: ['id'],
-        additionalProperties: false,
-      }),
-      execute: (input) =>
-        serial(async () => {
-          const { id } = argumentsOf(input, 'forget');
+      inputSchema: jsonSchema<{ id: string }>(forgetInput),
+      execute: (input, call) =>
+        inTurn(call, async () => {
           // A malformed id is an error the model can act on; a well-formed one naming nothing (made up, or
           // forgotten already) is `deleted: false`, as `mem.remove` answers: forgetting twice is harmless.
-          parse(idSchema, id, 'forget.id');
+          const id = parse(idSchema, toolArguments(input, 'forget', forgetInput).id, 'forget.id');
           return { id, deleted: await mem.remove(id) };
         }),
     }),
   };
-}
-
-/**
- * A tool call's arguments: an object, as its input schema says. The AI SDK's `jsonSchema` does not
- * validate, so a direct `execute(null)` or a model's bare string would otherwise fail as a TypeError.
- */
-function argumentsOf<T>(input: T, tool: string): T {
-  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return input;
-  const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
-  throw validationError(tool, 'an object of arguments', got);
 }

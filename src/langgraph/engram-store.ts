@@ -16,13 +16,14 @@ import type { SyncOptions } from '../core/engram-options.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { namespaceSchema, parse, positiveInt } from '../core/validate.js';
-import { createMemory } from '../create-memory.js';
 import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
-import { findItem, itemKey, itemsUnder, loadNamespaces, type StoredItem } from './item-records.js';
+import { findItem, itemKey, itemsUnder, type StoredItem } from './item-records.js';
 import { textsAt } from './item-text.js';
 import { type ItemWrite, prepareWrite, writeItems } from './item-writes.js';
+import { KnownNamespaces } from './known-namespaces.js';
+import { ReopenableMemory } from './reopenable-memory.js';
 
 export interface EngramStoreOptions {
   /** Any Engram store (default: a new in-memory store). */
@@ -82,15 +83,18 @@ const OPTIONS = v.strictObject(
 
 export class EngramStore extends BaseStore {
   private readonly options: EngramStoreOptions;
-  private memory: Promise<Engram> | undefined;
+  private readonly memory: ReopenableMemory;
   private readonly serial = createSerialQueue();
   private readonly fields: string[];
+  private readonly namespaces = new KnownNamespaces();
 
   constructor(options: EngramStoreOptions = {}) {
     super();
     parse(OPTIONS, options, 'EngramStore');
     this.options = options;
     this.fields = options.index?.fields ?? ['$'];
+    const { store, namespace = 'langgraph', sync } = options;
+    this.memory = new ReopenableMemory({ store, namespace, sync });
   }
 
   /** The index configuration, exactly as given. */
@@ -98,22 +102,22 @@ export class EngramStore extends BaseStore {
     return this.options.index;
   }
 
-  private mem(): Promise<Engram> {
-    this.memory ??= createMemory({
-      store: this.options.store,
-      namespace: this.options.namespace ?? 'langgraph',
-      sync: this.options.sync,
-    });
-    return this.memory;
+  /** Opens the memory now (it opens on first use anyway), so that a stopped store syncs again. */
+  override async start(): Promise<void> {
+    await this.serial(() => this.memory.open());
   }
 
-  /** Closes the underlying memory (and its store); the store cannot be used afterwards. */
-  async close(): Promise<void> {
-    if (this.memory) await (await this.memory).close();
-  }
-
+  /**
+   * Finishes the operations under way, saves, and stops the memory's background work (sync, maintenance),
+   * leaving the store open: `start()` or the next operation opens the memory again.
+   */
   override async stop(): Promise<void> {
-    await this.close();
+    await this.serial(() => this.memory.release());
+  }
+
+  /** Closes the underlying memory and its store, for good: the store cannot be used afterwards. */
+  async close(): Promise<void> {
+    await this.serial(() => this.memory.close());
   }
 
   /**
@@ -125,21 +129,29 @@ export class EngramStore extends BaseStore {
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     const plan = planBatch(operations);
     return this.serial(async () => {
-      const mem = await this.mem();
-      const namespaces = await loadNamespaces(mem);
+      const mem = await this.memory.open();
+      // Only listing and search need every namespace; a get, put or delete reads none it does not use.
+      const everyNamespace = plan.lists.length + plan.searches.length > 0;
+      const namespaces = everyNamespace ? await this.namespaces.all(mem) : [];
       const results: unknown[] = operations.map(() => null);
-      for (const [i, op] of plan.lists) results[i] = listNamespaces(namespaces.list, op);
+      for (const [i, op] of plan.lists) results[i] = listNamespaces(namespaces, op);
       for (const [i, op] of plan.gets) {
         const found = await findItem(mem, op.namespace, op.key);
         results[i] = found ? toItem(found) : null;
       }
       const queries = await this.embedQueries(plan.searches.map(([, op]) => op));
       for (const [i, op] of plan.searches) {
-        results[i] = await this.searchResult(mem, namespaces.list, op, queries.get(op.query ?? ''));
+        results[i] = await this.searchResult(mem, namespaces, op, queries.get(op.query ?? ''));
       }
       if (plan.puts.size > 0) {
-        const writes = await this.preparePuts(mem, namespaces.seen, [...plan.puts.values()]);
+        const puts = [...plan.puts.values()];
+        const stored = await this.namespaces.stored(
+          mem,
+          puts.map(({ op }) => op.namespace),
+        );
+        const writes = await this.preparePuts(mem, stored, puts);
         const updated = await writeItems(mem, writes);
+        this.namespaces.add(puts.map(({ op }) => op.namespace));
         // LangGraph's InMemoryStore hands out its live item, which the batch's put then changes: a get
         // of a key that existed and is updated in the same batch shows the new value. So does ours.
         for (const [i, op] of plan.gets) {
@@ -161,13 +173,13 @@ export class EngramStore extends BaseStore {
   }
 
   /** Every put embedded, read and checked; throws before anything is written. */
-  private async preparePuts(mem: Engram, seen: Set<string>, puts: PendingPut[]): Promise<ItemWrite[]> {
+  private async preparePuts(mem: Engram, stored: Set<string>, puts: PendingPut[]): Promise<ItemWrite[]> {
     const embedded = await this.embedPuts(puts.map(({ op }) => op));
     const writes: ItemWrite[] = [];
     for (const put of puts) {
       const { namespace, key } = put.op;
       const existing = await findItem(mem, namespace, key);
-      writes.push(prepareWrite(put, existing, embedded.get(itemKey(namespace, key)), seen));
+      writes.push(prepareWrite(put, existing, embedded.get(itemKey(namespace, key)), stored));
     }
     return writes;
   }

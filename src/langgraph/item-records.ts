@@ -36,19 +36,36 @@ async function listAll(mem: Engram, filter: { kind: string; tags?: string[] }): 
 }
 
 /** Every LangGraph namespace ever written, in the order first written. */
-export async function loadNamespaces(mem: Engram): Promise<{ list: string[][]; seen: Set<string> }> {
+export async function loadNamespaces(mem: Engram): Promise<string[][]> {
   const list: string[][] = [];
   const seen = new Set<string>();
   for (const m of await listAll(mem, { kind: NAMESPACE_KIND })) {
-    const path = (decoded(m.metadata.encoded) as { path?: unknown } | undefined)?.path ?? m.metadata.path;
-    if (!Array.isArray(path)) continue;
-    const ns = path.map(String);
+    const ns = pathOf(m);
+    if (!ns) continue;
     const joined = ns.join(':');
     if (seen.has(joined)) continue;
     seen.add(joined);
     list.push(ns);
   }
-  return { list, seen };
+  return list;
+}
+
+/**
+ * True when `namespace` has its memory, read by its tag. Namespaces written before they were tagged are
+ * not found this way (loadNamespaces still reads them): a put then adds a tagged copy, and every read keeps
+ * the first written.
+ */
+export async function namespaceStored(mem: Engram, namespace: string[]): Promise<boolean> {
+  const wanted = JSON.stringify(namespace);
+  const found = await listAll(mem, { kind: NAMESPACE_KIND, tags: [namespaceTag(namespace)] });
+  return found.some((m) => JSON.stringify(pathOf(m)) === wanted);
+}
+
+/** The LangGraph namespace a `langgraph-namespace` memory stands for. */
+function pathOf(memory: Memory): string[] | undefined {
+  const { metadata } = memory;
+  const path = (decoded(metadata.encoded) as { path?: unknown } | undefined)?.path ?? metadata.path;
+  return Array.isArray(path) ? path.map(String) : undefined;
 }
 
 function storedItem(memory: Memory): StoredItem | undefined {
@@ -120,6 +137,8 @@ export function itemTags(namespace: string[], key: string): string[] {
 }
 
 const keyTag = (namespace: string[], key: string) => `lgk:${hash(JSON.stringify([namespace, key]))}`;
+/** The tag that finds a namespace's own memory (namespaceStored), of the whole namespace at any depth. */
+export const namespaceTag = (namespace: string[]) => `lgn:${hash(JSON.stringify(namespace))}`;
 const prefixTag = (prefix: string[]) => `lgp:${hash(JSON.stringify(prefix.slice(0, PREFIX_TAG_DEPTH)))}`;
 
 /** `metadata.encoded`: JSON text of the fields metadata could not hold as they are (see item-json.ts). */

@@ -6,7 +6,14 @@ import { fitsUtf8, LIMITS, memoryInputSchema, parse } from '../core/validate.js'
 import { itemLabel, type PendingPut } from './batch-plan.js';
 import type { FieldVectors } from './field-vectors.js';
 import { metadataFields, searchText } from './item-json.js';
-import { ITEM_KIND, itemKey, itemTags, NAMESPACE_KIND, type StoredItem } from './item-records.js';
+import {
+  ITEM_KIND,
+  itemKey,
+  itemTags,
+  NAMESPACE_KIND,
+  namespaceTag,
+  type StoredItem,
+} from './item-records.js';
 
 /** One put, ready to write: the memory it becomes, or, for a delete, none. */
 export interface ItemWrite {
@@ -25,24 +32,26 @@ export interface ItemWrite {
 
 /**
  * The memory a put becomes, checked against Engram's limits here, so that a batch holding a put Engram
- * would refuse fails before any of its puts is written.
+ * would refuse fails before any of its puts is written. `stored` holds the namespaces that have their
+ * memory (labels joined with ':'); the first put of the batch to any other one writes it, and notes it.
  */
 export function prepareWrite(
   { op, json }: PendingPut,
   existing: StoredItem | undefined,
   embedded: FieldVectors | undefined,
-  seen: Set<string>,
+  stored: Set<string>,
 ): ItemWrite {
   const joined = op.namespace.join(':');
   let namespace: MemoryInput | undefined;
-  if (!seen.has(joined)) {
+  if (!stored.has(joined)) {
     const metadata = metadataFields({ path: op.namespace }, 'encoded');
+    const tags = [namespaceTag(op.namespace)];
     namespace = parse(
       memoryInputSchema,
-      { kind: NAMESPACE_KIND, content: searchText(joined), metadata },
+      { kind: NAMESPACE_KIND, content: namespaceText(op.namespace), metadata, tags },
       'put.namespace',
     );
-    seen.add(joined);
+    stored.add(joined);
   }
   if (json === undefined) return { op, existing, namespace };
   // New embeddings replace those of the same field; others stay, as in LangGraph's InMemoryStore.
@@ -93,6 +102,16 @@ export async function writeItems(mem: Engram, writes: ItemWrite[]): Promise<Map<
     }
   }
   return updated;
+}
+
+/**
+ * A namespace memory's text: its labels joined with ':' (as namespaces were always stored), or, when that
+ * is blank (labels of whitespace only, which LangGraph allows and Engram's content does not), the labels
+ * as JSON. Reads go by the metadata's `path`, never by this text.
+ */
+function namespaceText(namespace: string[]): string {
+  const joined = searchText(namespace.join(':'));
+  return joined.trim() ? joined : JSON.stringify(namespace);
 }
 
 /**

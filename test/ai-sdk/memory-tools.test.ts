@@ -160,7 +160,8 @@ describe('memoryTools(mem) for the AI SDK', () => {
     for (let i = 0; i < 60; i++) await mem.add({ content: `note ${i} about tea` });
     const tools = memoryTools(mem);
     const context = { toolCallId: 'x', messages: [] };
-    for (const limit of [0, 51, 1000, 2.5, '5', null]) {
+    // (null is no limit given: the default; see tool-inputs.test.ts.)
+    for (const limit of [0, 51, 1000, 2.5, '5', -1]) {
       await expect(
         tools.recall.execute!({ query: 'tea', limit } as unknown as { query: string }, context),
       ).rejects.toMatchObject({ code: 'VALIDATION', field: 'recall.limit' });
