@@ -5,7 +5,7 @@ import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOpti
 import {
   analyzerFor,
   cjkRunEnds,
-  isTypoVariant,
+  isTypoCorrection,
   type ParsedQuery,
   parseQuery,
   runReadings,
@@ -227,7 +227,7 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
       if (filtered && !matchesFilter(changed.memory, { ...options, tagMode: options.tagMode ?? 'any', now }))
         return false;
       // Vector and hybrid searches rank every embedded memory: any of them may enter.
-      return parsed ? holdsPositiveTerm(parsed, changed, asWritten) : true;
+      return parsed ? holdsPositiveTerm(parsed, changed, asWritten, language) : true;
     },
   };
 }
@@ -236,7 +236,12 @@ function compileSearch(query: SearchWatch, { language, hasEmbedder }: WatchConte
  * A text hit holds at least one positive term, prefix or phrase word, so a memory holding none cannot
  * enter. Prefixes are tried on the words as written, as the index matches them.
  */
-function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritten: boolean): boolean {
+function holdsPositiveTerm(
+  parsed: ParsedQuery,
+  changed: ChangedMemory,
+  asWritten: boolean,
+  language: unknown,
+): boolean {
   const terms = changed.indexedTerms;
   // A verb's form may be a word key (`~ate`, see Analyzer.otherForms): the word as written.
   const held = (t: string) =>
@@ -265,7 +270,7 @@ function holdsPositiveTerm(parsed: ParsedQuery, changed: ChangedMemory, asWritte
     if (asWritten && changed.unstemmedWords.includes(word)) return true;
     const length = [...word].length;
     if (length < TYPO_MIN_LENGTH || length > TYPO_MAX_LENGTH) continue;
-    if (changed.unstemmedWords.some((candidate) => isTypoVariant(word, candidate))) return true;
+    if (changed.unstemmedWords.some((candidate) => isTypoCorrection(word, candidate, language))) return true;
   }
   return false;
 }

@@ -131,6 +131,15 @@ export function retrievalCases(ctx: SuiteContext): void {
       // The first letter is never changed, nor a word under five letters ("fod" is not "food").
       expect(await mem.search('ovlunteering')).toEqual([]);
       expect(await mem.search('fod')).toEqual([]);
+      // A typo in a plural is one edit from the singular's plural, two from the singular a memory holds:
+      // the plural's singular is corrected too.
+      const [recipe, vacation] = await mem.addMany([
+        { content: 'my lasagna recipe uses ricotta' },
+        { content: 'planning a vacation to Portugal' },
+      ]);
+      expect(ids(await mem.search('any good recipies?'))).toEqual([recipe!.id]);
+      expect(ids(await mem.search('vacatons'))).toEqual([vacation!.id]);
+      expect(await mem.search('vacatonz')).toEqual([]);
       const [hit] = await mem.search('volutneering bank', { explain: true });
       expect(Object.keys(hit!.explain!.text!)).toEqual(['volutneering~', 'bank']);
       expect(Math.abs(explainedScore(hit!.explain!) - hit!.score)).toBeLessThan(1e-9);

@@ -107,6 +107,8 @@ export function watchCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       await mem.add({ content: 'a quiet evening' });
       await expectEnters(mem, 'volutneering', 'volunteering at the food bank');
+      // A typo in a plural: the singular one edit from the typo's singular enters too.
+      await expectEnters(mem, 'recipies', 'my lasagna recipe');
     });
 
     it('follows a prefix search alone: a memory holding a word that begins with it enters', async () => {

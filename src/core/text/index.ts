@@ -47,6 +47,7 @@ export {
 } from './tokenize.js';
 export {
   correctableHeld,
+  isTypoCorrection,
   isTypoVariant,
   MAX_TYPO_WORDS,
   TYPO_MAX_LENGTH,

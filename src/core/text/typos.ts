@@ -57,6 +57,27 @@ export function isTypoVariant(word: string, candidate: string): boolean {
   return a.length > b.length ? rest(a, i + 1) === rest(b, i) : rest(a, i) === rest(b, i + 1) && known(b[i]!);
 }
 
+/**
+ * The words a misspelt word's variants are made from: the word, and in English a plural's singular
+ * ("recipies" → "recipie", one edit from "recipe"): the index keeps words as written, so a typo in a plural
+ * is two edits from a memory's singular, and a stem does not help ("recipi" is no word key).
+ */
+function typoBases(analyzer: Analyzer, word: string): string[] {
+  if (analyzer.language !== 'english' || !PLURAL.test(word)) return [word];
+  return [word, word.slice(0, -1)];
+}
+const PLURAL = /[^s]s$/u;
+
+/** True when a search for the misspelt `word` looks `candidate` up (typoCorrection's variants). */
+export function isTypoCorrection(word: string, candidate: string, language?: unknown): boolean {
+  const analyzer = analyzerFor(language);
+  return (
+    candidate !== word &&
+    !analyzer.isStopWord(candidate) &&
+    typoBases(analyzer, word).some((base) => isTypoVariant(base, candidate))
+  );
+}
+
 function heldTerms(postings: readonly { term: string }[], unheld: ReadonlySet<string>): Set<string> {
   const held = new Set<string>();
   for (const posting of postings) if (!unheld.has(posting.term)) held.add(posting.term);
@@ -128,8 +149,9 @@ export function typoCorrection(
     .slice(0, MAX_TYPO_WORDS);
   const variants = new Map<string, string[]>();
   for (const { term, word } of misspelt) {
-    const keys = typoVariants(word)
-      .filter((variant) => !analyzer.isStopWord(variant))
+    const keys = typoBases(analyzer, word)
+      .flatMap(typoVariants)
+      .filter((variant) => variant !== word && !analyzer.isStopWord(variant))
       .map((variant) => WORD_MARK + cutTerm(variant));
     variants.set(term, [...new Set(keys)]);
   }
