@@ -33,7 +33,7 @@ function ms(value: number): string {
   return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
 }
 
-/** The latency table, one row per step: requests ok / attempted, p50 and max. */
+/** The latency table, one row per step: requests ok / attempted, p50 and max, and its first problem. */
 export function table(steps: readonly StepResult[]): string[] {
   const rows = [
     ['step', 'ok', 'p50', 'max', ''],
@@ -42,7 +42,7 @@ export function table(steps: readonly StepResult[]): string[] {
       `${s.ok}/${s.total}`,
       ms(percentile(s.samples, 50)),
       ms(s.samples.length > 0 ? Math.max(...s.samples) : Number.NaN),
-      s.problems[0] ?? '',
+      s.problems[0] ?? (s.total === 0 ? 'not run' : ''),
     ]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));

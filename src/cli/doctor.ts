@@ -1,12 +1,12 @@
 import { RemoteStore } from '../backends/remote/index.js';
 import { grantedNamespaces } from '../backends/remote/token-claims.js';
-import { openMemory } from '../core/create-memory.js';
-import { isEngramError } from '../core/errors.js';
+import type { Engram } from '../core/engram.js';
 import { namespaceSchema, parse } from '../core/validate.js';
 import { parseFlags, required } from './args.js';
-import { probeRecords } from './doctor-probe.js';
+import { probeRecords, timed } from './doctor-probe.js';
 import { newStep, type StepResult, table, verdict } from './doctor-report.js';
 import { type Command, SetupError, UsageError } from './io.js';
+import { openNamespace } from './namespace-memory.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -52,21 +52,24 @@ Example:
     const timeoutMs = duration(flags.timeout);
 
     const health = await checkHealth(base, timeoutMs);
-    // Opening may already ask the edge (the namespace's index language), so a refused token can end it.
-    const mem = await openMemory({
-      store: new RemoteStore({ url: base, token, timeoutMs }),
-      namespace,
-    }).catch((error: unknown) => {
-      if (isEngramError(error, 'UNAUTHORIZED') || isEngramError(error, 'FORBIDDEN')) {
-        throw new SetupError(`misconfigured: the server refused the token: ${error.message}`);
-      }
-      throw error;
+    // Opening asks the edge the namespace's index language and records it there: the first write, timed
+    // as one. A database that is down fails it; a refused token ends the run (timed makes it a SetupError).
+    const store = new RemoteStore({ url: base, token, timeoutMs });
+    const opening = newStep('write');
+    let mem: Engram | undefined;
+    await timed(opening, async () => {
+      mem = await openNamespace(store, namespace);
     });
     let steps: StepResult[];
-    try {
-      steps = [health, ...(await probeRecords(mem, count, io.stop))];
-    } finally {
-      await mem.close();
+    if (!mem) {
+      await store.close();
+      steps = [health, opening, ...['read', 'list', 'search', 'delete', 'gone'].map(newStep)];
+    } else {
+      try {
+        steps = [health, ...(await probeRecords(mem, count, io.stop))];
+      } finally {
+        await mem.close();
+      }
     }
     for (const line of table(steps)) io.out(line);
     const { line, code } = verdict(steps, `ns ${JSON.stringify(namespace)} at ${base}`, count);

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { untilAborted } from '../core/abort.js';
 import type { Engram } from '../core/engram.js';
-import { createMemory } from '../create-memory.js';
 import { KnowledgeGraph } from '../mcp/knowledge-graph.js';
 import { isServerMemoryLine, readServerMemory } from '../mcp/server-memory-file.js';
 import { type CliIo, Interrupted, UsageError } from './io.js';
 import { MAX_LINE, readLines } from './lines.js';
+import { openNamespace } from './namespace-memory.js';
 import { openStoreUrl, type StoreUrl } from './store-url.js';
 
 /** What `engram import` reads: Engram's own export, or the reference MCP memory server's memory.jsonl. */
@@ -82,7 +82,8 @@ export async function importServerMemory(plan: GraphImport, input: Readable, io:
   let failure: unknown;
   try {
     const graph = await readServerMemory(stoppable(readLines(input), io.stop));
-    mem = await createMemory({ store, namespace: plan.namespace });
+    // In the language the namespace is indexed in (a German one refused createMemory's default English).
+    mem = await openNamespace(store, plan.namespace);
     const made = await new KnowledgeGraph(mem).createGraph(graph);
     io.terminal?.write(
       `engram import: ${made.entities.length} of ${graph.entities.length} entities and ${made.relations.length} of ${graph.relations.length} relations created in ns "${plan.namespace}" (the others were there already or given twice)\n`,

@@ -10,7 +10,7 @@ export const importCommand: Command = {
   name: 'import',
   summary: 'read JSON Lines from stdin into a store (idempotent: safe to re-run)',
   help: `Usage: engram import --to <store> [--restore] [--ns a,b] [--token T] [--batch 500] < dump.jsonl
-       engram import --to <store> [--ns N] [--token T] < memory.jsonl
+       engram import --to <store> [--ns N] [--token T] [--format server-memory] < memory.jsonl
 
 Reads what \`engram export\` wrote from stdin and merges it into a store, batch by batch. Every line is
 checked like any write. Records merge by their clocks, so re-running an import (after a failure,

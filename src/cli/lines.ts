@@ -1,8 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { followLinks } from '../backends/sqljs/file-persistence.js';
 import { EngramError } from '../core/errors.js';
 
 /** Lines are written to the output in chunks of about this size: one write per line would crawl. */
@@ -96,23 +97,47 @@ export async function writeLines(
   }
 }
 
+/** A JSON Lines file being written whole or not at all. */
+export interface JsonlFile {
+  /**
+   * Writes every line into the temporary file beside the target, flushed to disk, and renames it over
+   * the target. A failed or interrupted run removes it and leaves the previous file as it was.
+   */
+  write(lines: AsyncIterable<string>, signal: AbortSignal): Promise<void>;
+  /** Removes the temporary file if it is still there (nothing was written, or the write failed). */
+  discard(): Promise<void>;
+}
+
 /**
- * Writes a JSON Lines file whole or not at all: into a temporary file beside it, flushed to disk and
- * renamed over the old one only once every line is written. A failed or interrupted run leaves the
- * previous file as it was.
+ * Opens a JSON Lines file for writing, before anything is read: a path that is a directory, or one whose
+ * directory no file can be made in, fails here (the temporary file is made now). A symbolic link is
+ * followed, so the file it points to is replaced, keeping its mode (and owner, where allowed).
  */
-export async function writeJsonlFile(
-  path: string,
-  lines: AsyncIterable<string>,
-  signal: AbortSignal,
-): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
-  try {
-    await pipeline(chunked(lines), createWriteStream(temp, { flush: true }), { signal });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
+export async function openJsonlFile(path: string): Promise<JsonlFile> {
+  const target = await followLinks(path);
+  const before = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
     throw error;
-  }
+  });
+  if (before && !before.isFile()) throw new Error(before.isDirectory() ? 'is a directory' : 'not a file');
+  await mkdir(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.${basename(target)}.${crypto.randomUUID()}.tmp`);
+  await writeFile(temp, '', { flag: 'wx' });
+  const discard = () => rm(temp, { force: true });
+  return {
+    async write(lines, signal) {
+      try {
+        await pipeline(chunked(lines), createWriteStream(temp, { flush: true }), { signal });
+        if (before) {
+          await chown(temp, before.uid, before.gid).catch(() => {});
+          await chmod(temp, before.mode & 0o7777);
+        }
+        await rename(temp, target);
+      } catch (error) {
+        await discard();
+        throw error;
+      }
+    },
+    discard,
+  };
 }

@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { SqlJsStore } from '../backends/sqljs/index.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
-import { createMemory } from '../create-memory.js';
 import { SEARCH_EXTRA } from '../mcp/knowledge-graph.js';
 import { parseFlags } from './args.js';
 import { embedderFromFlags } from './embedder-flag.js';
 import { type Command, SetupError, UsageError } from './io.js';
+import { openNamespace } from './namespace-memory.js';
 import { requirePeers } from './peers.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
+import { packageVersion } from './version.js';
 
 const DEFAULT_STORE = 'sqlite:./engram-memory.db';
 const FINAL_SYNC_MS = 1500;
@@ -24,8 +24,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 export const mcpCommand: Command = {
   name: 'mcp',
   summary: 'a Model Context Protocol memory server on stdio (for agents)',
-  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U --token T] [--search-extra 10]
-                  [--embedder openai:<model> ...]
+  help: `Usage: engram mcp [--store <store>] [--ns N] [--sync-url U] [--token T] [--search-extra 10]
+                  [--embedder openai:<model>] [--embedder-url U] [--dims N] [--api-key K]
 
 A Model Context Protocol server on stdin/stdout, a drop-in for @modelcontextprotocol/server-memory:
 the same nine tools (create_entities, create_relations, add_observations, delete_entities,
@@ -87,9 +87,8 @@ Example (an MCP client's configuration):
             '--embedder-url',
           );
     const store = await openMcpStore(flags.store ?? DEFAULT_STORE, token, namespace, io.cwd);
-    const mem = await createMemory({
-      store,
-      namespace,
+    // In the language the namespace is indexed in: one indexed in German refused createMemory's English.
+    const mem = await openNamespace(store, namespace, {
       embedder,
       sync: syncUrl === undefined ? undefined : { url: syncUrl, token: token! },
     });
@@ -162,13 +161,4 @@ function searchExtraFlag(value: string | undefined): number | undefined {
   if (!/^\d+$/.test(value) || n > LIMITS.searchLimit)
     throw new UsageError(`--search-extra: expected 0-${LIMITS.searchLimit}, got ${JSON.stringify(value)}`);
   return n;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }

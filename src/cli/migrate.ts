@@ -6,7 +6,7 @@ import { runTransfer } from './transfer.js';
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'copy everything from one store to another (streamed, idempotent)',
-  help: `Usage: engram migrate --from <store> --to <store> [--ns a,b] [--token T] [--batch 500]
+  help: `Usage: engram migrate --from <store> --to <store> [--ns a,b] [--token T] [--from-token T] [--to-token T] [--batch 500]
 
 Copies every memory, link and tombstone from one store to another, batch by batch, keeping ids,
 timestamps, clocks and embeddings. Records merge by their clocks, so re-running it is safe and

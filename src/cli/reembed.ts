@@ -1,16 +1,18 @@
 import type { Embedder } from '../core/embedding/embedder.js';
+import { isEngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
-import { createMemory } from '../create-memory.js';
 import { namespaceList, parseFlags, required } from './args.js';
 import { embedderFromFlags } from './embedder-flag.js';
 import { type CliIo, type Command, Interrupted, UsageError } from './io.js';
+import { openNamespace } from './namespace-memory.js';
 import { type Progress, progressLine } from './progress.js';
 import { openStoreUrl, parseStoreUrl } from './store-url.js';
 
 export const reembedCommand: Command = {
   name: 'reembed',
   summary: 'embed every memory of a store with a new model (resumable, with progress)',
-  help: `Usage: engram reembed --store <store> --embedder openai:<model> [--url U] [--dims N] [--ns a,b]
+  help: `Usage: engram reembed --store <store> --embedder openai:<model> [--url U] [--api-key K] [--dims N]
+                      [--ns a,b] [--token T] [--batch 64]
 
 Embeds every memory whose embedding is missing, stale or of another model with the given embedder,
 and records the model on each. Memories already embedded by that model for their current content are
@@ -67,7 +69,7 @@ Example:
         io.stop,
       );
       const store = await openStoreUrl(url, {
-        role: 'source',
+        role: 'update',
         token: flags.token ?? io.env.ENGRAM_TOKEN,
         namespaces,
       });
@@ -96,20 +98,27 @@ async function reembedStore(
   let refused = 0;
   for (const namespace of namespaces) {
     // No embedder on the memory itself: no background queue competes with this run.
-    const mem = await createMemory({ store, namespace });
+    const mem = await openNamespace(store, namespace);
     let bar: Progress | undefined;
     let last = 0;
-    const result = await mem.reembed({
-      embedder,
-      batchSize,
-      onProgress: ({ done, total }) => {
-        if (io.stop.aborted) throw interrupted();
-        bar ??= progressLine(io.terminal, `reembed ${namespace}`, total);
-        bar.read(done - last);
-        bar.update(done, namespace);
-        last = done;
-      },
-    });
+    const result = await mem
+      .reembed({
+        embedder,
+        batchSize,
+        onProgress: ({ done, total }) => {
+          if (io.stop.aborted) throw interrupted();
+          bar ??= progressLine(io.terminal, `reembed ${namespace}`, total);
+          bar.read(done - last);
+          bar.update(done, namespace);
+          last = done;
+        },
+      })
+      .catch((error: unknown) => {
+        // A reply of the wrong shape (vectors of another length, too few) is the server failing mid-run,
+        // exit 1 as an HTTP 500 is; only how the command was called is exit 2.
+        if (isEngramError(error, 'VALIDATION')) throw new Error(error.message, { cause: error });
+        throw error;
+      });
     bar?.end(true);
     const failed = result.failed ?? [];
     io.out(

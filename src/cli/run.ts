@@ -8,6 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { reembedCommand } from './reembed.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token.js';
+import { packageVersion } from './version.js';
 
 const COMMANDS: readonly Command[] = [
   serveCommand,
@@ -27,7 +28,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n')}
 
 A <store> is a URL: postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token), jsonl:./file.
 Exit codes: 0 done, 1 failed, 2 called wrongly or a store/server unusable, 130 interrupted.
-Run engram <command> --help for its flags and an example.`;
+Run engram <command> --help for its flags and an example; engram --version prints the version.`;
 
 /** Runs one CLI invocation and returns its exit code: 0 done, 1 failed, 2 called wrongly, 130 interrupted. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -38,6 +39,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     io.out(HELP);
+    return 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.out(packageVersion());
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
-import { SqlJsStore } from '../backends/sqljs/index.js';
-import { EngramError } from '../core/errors.js';
+import { filePersistence, SqlJsStore } from '../backends/sqljs/index.js';
+import { isEngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
 import { SetupError, UsageError } from './io.js';
@@ -70,8 +70,12 @@ function suggestion(value: string): string {
 }
 
 export interface OpenOptions {
-  /** A source must exist already; a target is created when missing. */
-  role: 'source' | 'target';
+  /**
+   * `source`: must exist, and is only read (a sqlite: file in a directory this user cannot write is read
+   * without the writer's lock, and never saved); `target`: created when missing; `update`: must exist,
+   * and is read and written.
+   */
+  role: 'source' | 'target' | 'update';
   /** For http(s) stores. */
   token: string | undefined;
   /** The namespaces the command works on, if given: an http store is probed with the first. */
@@ -80,13 +84,17 @@ export interface OpenOptions {
 
 /**
  * Opens the store a URL names and proves it usable before any data moves: a database is connected and
- * its schema prepared; an edge answers an authenticated request. Any failure is a SetupError (exit 2).
+ * its schema prepared (a missing sqlite: target is created then); an edge answers an authenticated
+ * request. Any failure is a SetupError (exit 2).
  */
 export async function openStoreUrl(url: DatabaseUrl, options: OpenOptions): Promise<MemoryStore> {
-  if (url.kind === 'sqlite' && options.role === 'source') await mustExist(url.path, url.shown);
-  const store = create(url, options);
+  const { store, created } =
+    url.kind === 'sqlite'
+      ? await sqliteStore(url, options.role)
+      : { store: create(url, options), created: undefined };
   try {
     await store.open();
+    await created?.();
     if (store instanceof ChunkedRemoteStore) await probe(store, url.shown, options);
     return store;
   } catch (error) {
@@ -98,16 +106,30 @@ export async function openStoreUrl(url: DatabaseUrl, options: OpenOptions): Prom
   }
 }
 
-function create(url: DatabaseUrl, { token }: OpenOptions): MemoryStore {
+/** A sqlite: store, and for a target that does not exist yet, what writes it as soon as it is open. */
+async function sqliteStore(
+  url: Extract<DatabaseUrl, { kind: 'sqlite' }>,
+  role: OpenOptions['role'],
+): Promise<{ store: SqlJsStore; created?: () => Promise<void> }> {
+  if (role !== 'target') await mustExist(url.path, url.shown);
+  const missing = role === 'target' && (await isMissing(url.path));
+  const persist = filePersistence(url.path, { readOnly: role === 'source' });
+  const store = new SqlJsStore({ persist, saveDelayMs: SAVE_ON_CLOSE_MS, saveMaxDelayMs: SAVE_ON_CLOSE_MS });
+  // Saved now, not only when the command ends: an import of nothing still leaves the file it names.
+  return { store, created: missing ? async () => persist.save(await store.export()) : undefined };
+}
+
+async function isMissing(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+}
+
+function create(url: Exclude<DatabaseUrl, { kind: 'sqlite' }>, { token }: OpenOptions): MemoryStore {
   switch (url.kind) {
     case 'postgres':
       return new PostgresStore(postgresJs(url.url, { max: 4 }));
-    case 'sqlite':
-      return new SqlJsStore({
-        persist: url.path,
-        saveDelayMs: SAVE_ON_CLOSE_MS,
-        saveMaxDelayMs: SAVE_ON_CLOSE_MS,
-      });
     case 'http':
       if (!token) throw new UsageError(`${url.shown} needs a token: pass --token (or set ENGRAM_TOKEN)`);
       return new ChunkedRemoteStore({ url: url.url, token });
@@ -122,13 +144,14 @@ async function probe(store: ChunkedRemoteStore, shown: string, options: OpenOpti
   const namespace = options.namespaces?.[0] ?? (await store.namespaces())[0];
   if (namespace === undefined) {
     // No namespace to read from the token (not a JWT, no "ns" claim): the edge judges it. A refused token
-    // is the setup error it is, before anything moves; a namespace it does not grant is not (an import
-    // writes the namespaces of its dump, which may be others).
-    const refused = await store.changes(UNGRANTED_PROBE, 0, 1).then(
+    // is the setup error it is, before anything moves, and so is an edge that cannot be reached; only a
+    // namespace it does not grant is not (an import writes the namespaces of its dump, which may be others).
+    const failure = await store.changes(UNGRANTED_PROBE, 0, 1).then(
       () => undefined,
-      (error: unknown) => (error instanceof EngramError && error.code === 'UNAUTHORIZED' ? error : undefined),
+      (error: unknown) => error,
     );
-    if (refused) throw new SetupError(`${shown}: ${refused.message}`);
+    if (isEngramError(failure, 'UNAUTHORIZED')) throw new SetupError(`${shown}: ${failure.message}`);
+    if (failure !== undefined && !isEngramError(failure, 'FORBIDDEN')) throw failure;
     if (options.role === 'target') return;
     throw new SetupError(`${shown}: the token names no namespaces (no "ns" claim); pass --ns`);
   }

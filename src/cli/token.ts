@@ -1,6 +1,6 @@
-import { mintToken } from '../edge/token.js';
+import { mintToken, parseTtl } from '../edge/token.js';
 import { parseFlags, required } from './args.js';
-import type { Command } from './io.js';
+import { type Command, UsageError } from './io.js';
 
 export const tokenCommand: Command = {
   name: 'token',
@@ -32,7 +32,15 @@ Example:
       .split(',')
       .map((n) => n.trim())
       .filter(Boolean);
-    io.out(await mintToken({ secret, ns, ttl: flags.ttl ?? '1h' }));
+    const ttl = flags.ttl ?? '1h';
+    try {
+      parseTtl(ttl);
+    } catch {
+      throw new UsageError(
+        `--ttl: expected seconds or a duration like 30s, 15m, 1h, 7d, 2w, got ${JSON.stringify(ttl)}`,
+      );
+    }
+    io.out(await mintToken({ secret, ns, ttl }));
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { untilAborted } from '../core/abort.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { exportEntries, exportJsonl, importEntries, importJsonl } from '../core/transfer.js';
 import { type CliIo, Interrupted, SetupError, UsageError } from './io.js';
-import { readLines, writeJsonlFile, writeLines } from './lines.js';
+import { type JsonlFile, openJsonlFile, readLines, writeLines } from './lines.js';
 import { type Progress, progressLine } from './progress.js';
 import { type DatabaseUrl, mustExist, openStoreUrl, type StoreUrl } from './store-url.js';
 
@@ -51,12 +51,14 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
   let progress: Progress | undefined;
   let moved = 0;
   let input: Readable | undefined;
+  let toFile: JsonlFile | undefined;
   try {
     const totalBytes = await inputSize(plan.from, io);
     // Stores first: a file is opened for reading only once both ends are known to work.
     const { from, to } = plan;
     const fromStore = isLines(from) ? undefined : await open(from, 'source', plan.fromToken);
     const toStore = isLines(to) ? undefined : await open(to, 'target', plan.toToken);
+    toFile = to !== 'stdout' && isLines(to) ? await openTargetFile(to) : undefined;
     const bar = progressLine(io.terminal, plan.verb, totalBytes);
     progress = bar;
     const onProgress = ({ namespace, done }: { namespace: string; done: number }) => {
@@ -71,13 +73,11 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
     } else if (fromStore && isLines(to)) {
       let namespace = '';
       const lines = exportJsonl(fromStore, { ...options, onProgress: (p) => (namespace = p.namespace) });
-      const write = outputOf(to, io);
-      await write(
-        counted(stoppable(lines, io.stop), () => {
-          moved++;
-          bar.update(moved, namespace);
-        }),
-      );
+      const output = counted(stoppable(lines, io.stop), () => {
+        moved++;
+        bar.update(moved, namespace);
+      });
+      await (toFile ? toFile.write(output, io.stop) : writeLines(io.stdout, output, io.stop));
     } else if (toStore && isLines(from)) {
       input = inputOf(from, io);
       const lines = stoppable(readLines(input, bar.read), io.stop);
@@ -95,6 +95,7 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
     failure = io.stop.aborted && !(error instanceof Interrupted) ? interrupted(io.stop) : error;
   }
   input?.destroy();
+  await toFile?.discard();
   for (const store of opened.reverse()) {
     try {
       await store.close();
@@ -124,12 +125,15 @@ function inputOf(from: Exclude<StoreUrl, DatabaseUrl> | 'stdin', io: CliIo): Rea
   return from === 'stdin' ? io.stdin : createReadStream(from.path);
 }
 
-function outputOf(
-  to: Exclude<StoreUrl, DatabaseUrl> | 'stdout',
-  io: CliIo,
-): (lines: AsyncIterable<string>) => Promise<void> {
-  if (to === 'stdout') return (lines) => writeLines(io.stdout, lines, io.stop);
-  return (lines) => writeJsonlFile(to.path, lines, io.stop);
+/** A `jsonl:` target, checked before anything moves: a directory, or one no file can be made in, is exit 2. */
+async function openTargetFile(to: Exclude<StoreUrl, DatabaseUrl>): Promise<JsonlFile> {
+  try {
+    return await openJsonlFile(to.path);
+  } catch (error) {
+    throw new SetupError(
+      `cannot write ${to.shown}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 /** The size of the input when it is a file (`jsonl:` or stdin redirected from one), for a percentage. */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMemory, InMemoryStore, type TextPosting } from '../../src/index.js';
+import { createMemory, EngramError, InMemoryStore, type TextPosting } from '../../src/index.js';
 import { buildBinary, closedPort, runBinary, startEdge } from './fixtures.js';
 import { cli } from './helpers.js';
 
@@ -9,6 +9,16 @@ import { cli } from './helpers.js';
 class BlindStore extends InMemoryStore {
   override async postings(): Promise<TextPosting[]> {
     return [];
+  }
+}
+
+/** A database that is down: /health answers 503, and so does every request that reaches the store. */
+class DownStore extends InMemoryStore {
+  override async getMeta(): Promise<never> {
+    throw new EngramError('STORAGE', 'connection refused');
+  }
+  override async apply(): Promise<never> {
+    throw new EngramError('STORAGE', 'connection refused');
   }
 }
 
@@ -69,6 +79,39 @@ describe('engram doctor', () => {
     );
     const server = await createMemory({ store: edge.store, namespace: 'b' });
     expect((await server.list()).items).toEqual([]);
+  });
+
+  it('checks a namespace indexed in another language in that language', async () => {
+    const edge = await started();
+    const german = await createMemory({ store: edge.store, namespace: 'ops', language: 'german' });
+    await german.add({ content: 'die Häuser am Fluss' });
+    const run = cli(['doctor', '--url', edge.url, '--token', await edge.token(['ops']), '--count', '3']);
+    expect(await run.exit, [...run.err, ...run.out].join('\n')).toBe(0);
+    expect(run.out.at(-1)).toMatch(/^healthy: 3 records/);
+    expect((await german.list()).items.map((m) => m.content)).toEqual(['die Häuser am Fluss']);
+  });
+
+  it('a database that is down: exit 1 with the table and a verdict naming each failing step', async () => {
+    const edge = await started(new DownStore());
+    const run = cli(['doctor', '--url', edge.url, '--token', await edge.token(['ops']), '--count', '3']);
+    expect(await run.exit).toBe(1);
+    expect(run.err).toEqual([]);
+    const [header, ...rows] = run.out;
+    expect(header).toMatch(/^step\s+ok\s+p50\s+max$/);
+    expect(rows.slice(0, -1).map((r) => r.split(/\s+/).slice(0, 2))).toEqual([
+      ['health', '0/1'],
+      ['write', '0/1'],
+      ['read', '0/0'],
+      ['list', '0/0'],
+      ['search', '0/0'],
+      ['delete', '0/0'],
+      ['gone', '0/0'],
+    ]);
+    expect(rows[0]).toMatch(/HTTP 503: the store is unreachable/);
+    expect(rows[2]).toMatch(/^read\s+0\/0\s+-\s+-\s+not run$/);
+    expect(run.out.at(-1)).toMatch(
+      /^unhealthy: health 0\/1 \(HTTP 503: .*\); write 0\/1 \(the store failed to answer.*\)$/,
+    );
   });
 
   it('exits 2 with a one-line reason when misconfigured or unreachable', async () => {

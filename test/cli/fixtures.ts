@@ -99,14 +99,16 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs the binary with stdin fed from `input` (a string or a file), collecting its output. */
+/** Runs the binary with stdin fed from `input` (a string or a file), collecting its output; `uid`: as that user. */
 export function runBinary(
   bin: string,
   args: string[],
-  options: { input?: string; env?: Record<string, string>; cwd?: string } = {},
+  options: { input?: string; env?: Record<string, string>; cwd?: string; uid?: number } = {},
 ): Promise<Finished> & { child: ChildProcess } {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd,
+    // Another user (as root, whom file permissions do not stop): uid and gid alike.
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
     env: { ...process.env, ENGRAM_TOKEN: '', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -231,6 +231,32 @@ describe('engram import of an official memory.jsonl', () => {
     }
   });
 
+  it('imports into a namespace indexed in another language, in that language', async () => {
+    const db = fresh('db');
+    const german = await createMemory({
+      store: new SqlJsStore({ persist: db }),
+      namespace: 'de',
+      language: 'german',
+    });
+    await german.add({ content: 'Die Häuser am See' });
+    await german.close();
+    const run = cli(['import', '--to', `sqlite:${db}`, '--ns', 'de'], {}, dir, {
+      stdin: `${good.join('\n')}\n`,
+    });
+    expect(await run.exit, run.err.join('\n')).toBe(0);
+    const mem = await createMemory({
+      store: new SqlJsStore({ persist: db }),
+      namespace: 'de',
+      language: 'german',
+    });
+    try {
+      expect((await mem.list()).items.length).toBeGreaterThan(1);
+      expect((await mem.search('Haus')).map((h) => h.memory.content)).toEqual(['Die Häuser am See']);
+    } finally {
+      await mem.close();
+    }
+  });
+
   it('--format server-memory is taken at its word; --format engram keeps the Engram reading', async () => {
     const engramLine = '{"type":"language","namespace":"default","language":"english"}';
     const forced = cli(['import', '--to', `sqlite:${fresh('db')}`, '--format', 'server-memory'], {}, dir, {

@@ -20,6 +20,8 @@ let server: Server;
 let apiUrl: string;
 let requests: string[][] = [];
 let failAfter = Number.POSITIVE_INFINITY;
+/** When set, answers every request instead of the stand-in model (a server replying wrongly). */
+let answer: ((input: string[]) => unknown) | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -39,6 +41,11 @@ beforeAll(async () => {
         return;
       }
       requests.push(body.input);
+      if (answer) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer(body.input)));
+        return;
+      }
       const data = body.input.map((t, index) => ({
         object: 'embedding',
         index,
@@ -173,6 +180,67 @@ describe('engram reembed', () => {
     await mem.close();
     hung.closeAllConnections();
     await new Promise((resolve) => hung.close(resolve));
+  });
+
+  it('embeds each namespace in the language it is indexed in', async () => {
+    const file = join(dir, 'languages.db');
+    const store = new SqlJsStore({ persist: file });
+    const english = await createMemory({ store, namespace: 'notes' });
+    await english.add({ content: 'the houses by the river' });
+    const german = await createMemory({ store, namespace: 'beta-ns', language: 'german' });
+    await german.addMany([{ content: 'die Häuser am Fluss' }, { content: 'der Hund schläft' }]);
+    await store.close();
+    const run = cli([
+      'reembed',
+      '--store',
+      `sqlite:${file}`,
+      '--embedder',
+      'openai:mini-embed',
+      '--url',
+      apiUrl,
+      '--dims',
+      '12',
+    ]);
+    expect(await run.exit, run.err.join('\n')).toBe(0);
+    expect(run.out.sort()).toEqual([
+      'beta-ns: embedded 2 with mini-embed, 0 already up to date',
+      'notes: embedded 1 with mini-embed, 0 already up to date',
+    ]);
+    expect(await modelsIn(file)).toEqual({ 'mini-embed': 3 });
+  });
+
+  it('a reply of the wrong shape mid-run is exit 1, as an HTTP 500 is, keeping what was embedded', async () => {
+    const file = join(dir, 'bad-reply.db');
+    await seed(file);
+    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+    const replies: Array<[string, (input: string[]) => unknown, RegExp]> = [
+      [
+        'vectors of the wrong length',
+        (input) => ({ data: input.map((_, index) => ({ index, embedding: [1, 2, 3] })) }),
+        /should have 12 finite numbers, got 3/,
+      ],
+      ['too few vectors', () => ({ data: [] }), /expected data with \d+ embeddings/],
+    ];
+    try {
+      for (const [what, reply, message] of replies) {
+        answer = reply;
+        const run = cli([...args, '--dims', '12', '--batch', '10']);
+        expect(await run.exit, what).toBe(1);
+        expect(run.err, what).toEqual([expect.stringMatching(message)]);
+        expect(run.err[0], what).not.toMatch(/--help/);
+      }
+      // What a good batch embedded before a bad reply is kept, and the next run continues.
+      let calls = 0;
+      answer = (input) =>
+        ++calls === 1
+          ? { data: input.map((t, index) => ({ index, embedding: hashEmbed(t, 12) })) }
+          : { data: [] };
+      const partly = cli([...args, '--dims', '12', '--batch', '10']);
+      expect(await partly.exit).toBe(1);
+      expect(await modelsIn(file)).toMatchObject({ 'mini-embed': 10 });
+    } finally {
+      answer = undefined;
+    }
   });
 
   it('refuses a --url that is not http(s), before any request', async () => {

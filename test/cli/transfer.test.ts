@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { NAMESPACES, seedLines, startEdge } from './fixtures.js';
+import { closedPort, NAMESPACES, seedLines, startEdge } from './fixtures.js';
 import { cli } from './helpers.js';
 
 // Every store kind the CLI speaks, round-tripped through the real commands and compared line by line
@@ -321,5 +321,23 @@ describe('engram export / import / migrate', () => {
       expect(await refused.exit, argv.join(' ')).toBe(2);
       expect(refused.err, argv.join(' ')).toEqual([expect.stringMatching(/token is invalid/)]);
     }
+  });
+
+  it('an edge that cannot be reached is exit 2, whatever the token, before anything is read', async () => {
+    const url = await closedPort();
+    for (const argv of [
+      ['import', '--to', url, '--token', 'garbage'],
+      ['export', '--from', url, '--token', 'garbage'],
+      ['migrate', '--from', `jsonl:${dumpFile}`, '--to', url, '--token', 'garbage'],
+      ['migrate', '--from', url, '--to', `sqlite:${join(dir, 'never.db')}`, '--token', 'garbage'],
+    ]) {
+      const run = cli(argv, {}, dir, { stdin: `${reference.join('\n')}\n` });
+      expect(await run.exit, argv.join(' ')).toBe(2);
+      expect(run.err, argv.join(' ')).toEqual([
+        expect.stringMatching(/^engram \w+: cannot open http:\/\/127\.0\.0\.1:\d+: .*cannot reach/),
+      ]);
+      expect(run.stdout()).toBe('');
+    }
+    expect(existsSync(join(dir, 'never.db'))).toBe(false);
   });
 });

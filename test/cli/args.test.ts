@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from './helpers.js';
+
+// How every command reads its flags: the version, synopses that list every flag, negative numbers, and a
+// flag given twice.
+const version = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+describe('engram flags', () => {
+  it('engram --version, -v and version print the package version', async () => {
+    for (const argv of [['--version'], ['-v'], ['version']]) {
+      const run = cli(argv);
+      expect(await run.exit, argv.join(' ')).toBe(0);
+      expect(run.out, argv.join(' ')).toEqual([version]);
+      expect(run.err).toEqual([]);
+    }
+    const help = cli(['--help']);
+    expect(await help.exit).toBe(0);
+    expect(help.out.join('\n')).toMatch(/engram --version/);
+  });
+
+  it.each(['serve', 'token', 'doctor', 'export', 'import', 'migrate', 'reembed', 'mcp'])(
+    '%s --help: the Usage line lists every flag the help describes',
+    async (command) => {
+      const run = cli([command, '--help']);
+      expect(await run.exit).toBe(0);
+      const text = run.out.join('\n');
+      const usage = text.slice(0, text.indexOf('\n\n'));
+      expect(usage).toMatch(/^Usage: engram /);
+      const described = [...text.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]!);
+      expect(described.length).toBeGreaterThan(0);
+      const listed = new Set([...usage.matchAll(/--[a-z-]+/g)].map((m) => m[0]));
+      expect(described.filter((flag) => !listed.has(flag))).toEqual([]);
+    },
+  );
+
+  it('a negative number says what was expected, exit 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['serve', '--port', '-1'], /^engram serve: --port: expected 0-65535, got "-1"/],
+      [['serve', '--rate-limit', '-5'], /^engram serve: --rate-limit: expected a whole number .*got "-5"/],
+      [['token', '--secret', 's', '--ns', 'a', '--ttl', '-5'], /^engram token: --ttl: expected .*got "-5"/],
+      [
+        ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--count', '-3'],
+        /--count: expected 1-1000, got "-3"/,
+      ],
+      [['export', '--from', 'sqlite:x.db', '--batch', '-1'], /--batch: expected 1-1000, got "-1"/],
+      [
+        ['reembed', '--store', 'sqlite:x.db', '--embedder', 'openai:m', '--dims', '-8'],
+        /--dims: expected a positive integer, got "-8"/,
+      ],
+      [['export', '--from', '-x'], /^engram export: --from: expected a value, got "-x"/],
+    ];
+    for (const [argv, message] of cases) {
+      const run = cli(argv);
+      expect(await run.exit, argv.join(' ')).toBe(2);
+      expect(run.err, argv.join(' ')).toEqual([expect.stringMatching(message)]);
+      expect(run.err[0]).not.toMatch(/ambiguous/);
+    }
+  });
+
+  it('a flag given twice is refused, naming it, exit 2', async () => {
+    const cases: Array<[string[], string]> = [
+      [['export', '--from', 'sqlite:a.db', '--from', 'sqlite:b.db'], '--from'],
+      [['import', '--to', 'sqlite:a.db', '--to=sqlite:b.db'], '--to'],
+      [
+        ['migrate', '--from', 'sqlite:a.db', '--to', 'sqlite:b.db', '--batch', '5', '--batch', '6'],
+        '--batch',
+      ],
+      [['serve', '--no-demo', '--no-demo'], '--no-demo'],
+      [['token', '--secret', 's', '--ns', 'a', '--ns', 'b'], '--ns'],
+    ];
+    for (const [argv, flag] of cases) {
+      const run = cli(argv);
+      expect(await run.exit, argv.join(' ')).toBe(2);
+      expect(run.err, argv.join(' ')).toEqual([
+        `engram ${argv[0]}: ${flag}: given twice; give it once (see engram ${argv[0]} --help)`,
+      ]);
+    }
+  });
+});
