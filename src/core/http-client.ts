@@ -10,10 +10,19 @@ export async function requestEdge(
   fetchFn: (url: string, init: RequestInit) => Response | Promise<Response>,
   url: string,
   init: RequestInit,
-  options: { timeoutMs: number; who: string; base: string },
+  options: {
+    timeoutMs: number;
+    who: string;
+    base: string;
+    /** Gives the request up (its fetch aborted) when it aborts: the memory that made it was closed. */
+    signal?: AbortSignal;
+  },
 ): Promise<{ status: number; ok: boolean; text: string; retryAfter?: string | null }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  const giveUp = () => controller.abort();
+  if (options.signal?.aborted) giveUp();
+  else options.signal?.addEventListener('abort', giveUp, { once: true });
   try {
     // Raced against the timeout too: a custom fetch that ignores the signal must not hang the caller.
     const { signal } = controller;
@@ -22,14 +31,17 @@ export async function requestEdge(
     const text = await untilAborted(response.text(), signal);
     return { status: response.status, ok: response.ok, text, retryAfter };
   } catch (cause) {
-    const reason = controller.signal.aborted
-      ? `no answer within ${options.timeoutMs} ms`
-      : cause instanceof Error
-        ? cause.message
-        : String(cause);
+    const reason = options.signal?.aborted
+      ? 'the request was given up (the memory was closed)'
+      : controller.signal.aborted
+        ? `no answer within ${options.timeoutMs} ms`
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
     throw new EngramError('OFFLINE', `${options.who}: cannot reach ${options.base}: ${reason}`, { cause });
   } finally {
     clearTimeout(timer);
+    options.signal?.removeEventListener('abort', giveUp);
   }
 }
 

@@ -61,6 +61,45 @@ describe('closing a memory while it syncs', () => {
     expect(statuses.filter((s) => s.state === 'error')).toEqual([]);
   });
 
+  it('the request in flight is cancelled (its fetch aborted), not left to run until its timeout', async () => {
+    const ns = 'close-aborts-fetch';
+    const edge = await slowEdge(ns, 0);
+    const signals: AbortSignal[] = [];
+    const hanging = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (signals.length === 0 && init?.signal) {
+        // The first request after the start-up exchange never answers unless aborted.
+        signals.push(init.signal);
+        return new Promise<Response>((_, reject) =>
+          init.signal!.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        );
+      }
+      return edge.fetch(input, init);
+    }) as typeof globalThis.fetch;
+    let hang = false;
+    const mem = await createMemory({
+      store: new InMemoryStore(),
+      namespace: ns,
+      sync: {
+        url: 'http://edge.test',
+        token: edge.token,
+        fetch: (input, init) => (hang ? hanging(input, init) : edge.fetch(input, init)),
+        live: false,
+        intervalMs: 0,
+        timeoutMs: 60_000,
+      },
+    });
+    await mem.sync();
+    hang = true;
+    await mem.add({ content: 'never answered' });
+    const outcome = mem.sync().catch((error: unknown) => error);
+    await sleep(50);
+    expect(signals).toHaveLength(1);
+    expect(signals[0]!.aborted).toBe(false);
+    await mem.close();
+    expect(signals[0]!.aborted).toBe(true);
+    expect(await outcome).toMatchObject({ code: 'STORAGE' });
+  });
+
   it('a background round in flight at close ends quietly', async () => {
     const ns = 'close-mid-background';
     const edge = await slowEdge(ns, 0);

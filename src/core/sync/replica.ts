@@ -43,6 +43,8 @@ class EngineReplica implements Replication {
   constructor(
     readonly engine: SyncEngine,
     options: ReplicationOptions,
+    /** Aborts the engine's HTTP requests: a request in flight at `stop` is cancelled, not left to time out. */
+    private readonly requests: AbortController = new AbortController(),
   ) {
     const { sync, store, namespace } = options;
     if (sync.live === false) return;
@@ -93,7 +95,9 @@ class EngineReplica implements Replication {
 
   stop(): Promise<void> {
     void this.liveConnection?.stop();
-    return this.engine.stop();
+    const stopped = this.engine.stop();
+    this.requests.abort();
+    return stopped;
   }
 }
 
@@ -106,7 +110,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
   let leader: TabLeader | undefined;
   const sealed = (inner: SyncTransport) =>
     options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
-  const makeEngine = () =>
+  const makeEngine = (requests = new AbortController()) =>
     new EngineReplica(
       new SyncEngine({
         store: options.store,
@@ -116,7 +120,12 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         offset: options.offset,
         // The engine never reads the merged records a push is answered with (nor does the sealing transport).
         transport: sealed(
-          createHttpTransport({ ...options.sync, namespace: options.namespace, pushAnswer: 'ids' }),
+          createHttpTransport({
+            ...options.sync,
+            namespace: options.namespace,
+            pushAnswer: 'ids',
+            signal: requests.signal,
+          }),
         ),
         intervalMs: options.sync.intervalMs,
         debounceMs: options.sync.debounceMs,
@@ -129,6 +138,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         onRejected: options.onRejected,
       }),
       options,
+      requests,
     );
   const lockName = TabLeader.lockName(options.store, options.namespace);
   if (lockName) {

@@ -21,6 +21,8 @@ export interface HttpTransportOptions {
    * An edge that predates the option ignores it and answers in full.
    */
   pushAnswer?: 'records' | 'ids';
+  /** Aborts the request in flight, if any, and every later one: the replica stopped (its memory closed). */
+  signal?: AbortSignal;
 }
 
 export function createHttpTransport(options: HttpTransportOptions): SyncTransport {
@@ -40,7 +42,7 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
             headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
             body,
           },
-          { timeoutMs, who: 'sync', base: options.url },
+          { timeoutMs, who: 'sync', base: options.url, signal: options.signal },
         );
       let answer: Awaited<ReturnType<typeof send>>;
       try {
