@@ -35,15 +35,6 @@ function checkRecallLimit(limit: unknown, field: string): void {
   }
 }
 
-/**
- * Refuses a call whose signal is aborted, as the AI SDK does between steps (`throwIfAborted`: the signal's
- * reason, an AbortError, or a TimeoutError for `AbortSignal.timeout`). Checked when the call's turn comes,
- * so that one aborted while it waited behind the calls before it writes nothing either.
- */
-function checkNotAborted(call: CallOptions | undefined): void {
-  call?.abortSignal?.throwIfAborted();
-}
-
 /** What the tools read of the SDK's execution options (ai 5, 6 and 7 alike). */
 interface CallOptions {
   abortSignal?: AbortSignal;
@@ -87,10 +78,14 @@ export function memoryTools(mem: Engram, options: MemoryToolsOptions = {}) {
   checkRecallLimit(recallLimit, 'memoryTools.options.recallLimit');
   const recallSchema = recallInput(recallLimit);
   const serial = createSerialQueue();
-  /** Runs a tool's body in call order, once its turn has come and if its call is not aborted. */
+  /**
+   * Runs a tool's body in call order. A call whose signal is aborted by its turn (while it waited behind
+   * the calls before it, too) runs nothing and throws the signal's reason, as the AI SDK does between
+   * steps (`throwIfAborted`: an AbortError, or a TimeoutError for `AbortSignal.timeout`).
+   */
   const inTurn = <T>(call: CallOptions | undefined, body: () => Promise<T>) =>
     serial(async () => {
-      checkNotAborted(call);
+      call?.abortSignal?.throwIfAborted();
       return body();
     });
   return {

@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, chown, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { followLinks } from '../backends/sqljs/file-persistence.js';
+import { followLinks, keepOwnerAndMode } from '../backends/sqljs/file-persistence.js';
 import { EngramError } from '../core/errors.js';
 
 /** Lines are written to the output in chunks of about this size: one write per line would crawl. */
@@ -128,10 +128,7 @@ export async function openJsonlFile(path: string): Promise<JsonlFile> {
     async write(lines, signal) {
       try {
         await pipeline(chunked(lines), createWriteStream(temp, { flush: true }), { signal });
-        if (before) {
-          await chown(temp, before.uid, before.gid).catch(() => {});
-          await chmod(temp, before.mode & 0o7777);
-        }
+        if (before) await keepOwnerAndMode(temp, before);
         await rename(temp, target);
       } catch (error) {
         await discard();

@@ -301,7 +301,7 @@ export class Engram {
   async supersede(oldId: string, input: MemoryInput): Promise<Memory>;
   async supersede(oldId: string, input: MemoryInput, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
-    noOptions(rest, 'supersede.options', 'supersede');
+    noOptions(rest, 'supersede.options', 'no options (supersede takes none)');
     schema.parse(schema.idSchema, oldId, 'supersede.oldId');
     const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
     return this.writes.supersede(oldId, parsed);
@@ -311,12 +311,7 @@ export class Engram {
   async clear(...rest: unknown[]): Promise<number> {
     this.assertOpen();
     // clear() takes no filter: one passed by mistake (`clear({ kind })`) must not wipe the namespace.
-    if (rest.length > 0 && rest[0] !== undefined) {
-      throw validationError(
-        'clear',
-        'no arguments (clear removes the whole namespace; remove() takes one id)',
-      );
-    }
+    noOptions(rest, 'clear', 'no arguments (clear removes the whole namespace; remove() takes one id)');
     return this.writes.clear();
   }
 
@@ -368,9 +363,7 @@ export class Engram {
   async addMany(inputs: MemoryInput[], ...rest: unknown[]): Promise<Memory[]> {
     this.assertOpen();
     // Options such as `{ dedupe: true }` are add()'s only: silently adding duplicates would mislead.
-    if (rest.length > 0 && rest[0] !== undefined) {
-      throw validationError('addMany.options', "no options (dedupe is add()'s, one memory at a time)");
-    }
+    noOptions(rest, 'addMany.options', "no options (dedupe is add()'s, one memory at a time)");
     if (!Array.isArray(inputs)) {
       throw validationError('addMany', 'an array of memories');
     }
@@ -391,7 +384,7 @@ export class Engram {
   async update(id: string, patch: MemoryPatch): Promise<Memory>;
   async update(id: string, patch: MemoryPatch, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
-    noOptions(rest, 'update.options', 'update');
+    noOptions(rest, 'update.options', 'no options (update takes none)');
     schema.parse(schema.idSchema, id, 'update.id');
     // A key set to undefined (`{ tags: maybeTags }`) is a field not given, as it is in JSON: `null` clears.
     const parsed = schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
@@ -405,7 +398,7 @@ export class Engram {
   async remove(id: string): Promise<boolean>;
   async remove(id: string, ...rest: unknown[]): Promise<boolean> {
     this.assertOpen();
-    noOptions(rest, 'remove.options', 'remove');
+    noOptions(rest, 'remove.options', 'no options (remove takes none)');
     schema.parse(schema.idSchema, id, 'remove.id');
     return this.writes.remove(id);
   }
@@ -571,10 +564,8 @@ export class Engram {
  * A call given an argument it does not take (`supersede(id, input, { dedupe: true })`) is refused: run
  * without it, the caller would believe it applied.
  */
-function noOptions(rest: readonly unknown[], field: string, call: string): void {
-  if (rest.some((arg) => arg !== undefined)) {
-    throw validationError(field, `no options (${call} takes none)`);
-  }
+function noOptions(rest: readonly unknown[], field: string, expected: string): void {
+  if (rest.some((arg) => arg !== undefined)) throw validationError(field, expected);
 }
 
 /** A plain object without its undefined-valued keys; anything else as it is (the schema says what is wrong). */

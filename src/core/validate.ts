@@ -330,9 +330,9 @@ export const pathOptionsSchema = v.strictObject({
 export const idSchema = id;
 export const namespaceSchema = id;
 export const labelSchema = label;
-/** Any length: search reads a query's first 1024 characters (`cutQuery`, core/text/query.ts). */
 /**
- * A query: any string. A lone surrogate (a message cut inside an emoji by the caller) becomes U+FFFD, as a
+ * A query: any string, of any length (search reads its first 1024 characters: `cutQuery`, core/text/query.ts).
+ * A lone surrogate (a message cut inside an emoji by the caller) becomes U+FFFD, as a
  * decoder would show it: a search stores nothing, and typed text never throws (docs/search.md).
  */
 export const querySchema = v.pipe(

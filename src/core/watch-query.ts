@@ -5,13 +5,13 @@ import type { ListOptions, ListResult, Memory, SearchHit, SearchMode, SearchOpti
 import {
   analyzerFor,
   cjkRunEnds,
-  isTypoCorrection,
   type ParsedQuery,
   parseQuery,
   runReadings,
   TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   tokenize,
+  typoCorrectionOf,
   WORD_MARK,
 } from './text/index.js';
 import * as schema from './validate.js';
@@ -270,7 +270,7 @@ function holdsPositiveTerm(
     if (asWritten && changed.unstemmedWords.includes(word)) return true;
     const length = [...word].length;
     if (length < TYPO_MIN_LENGTH || length > TYPO_MAX_LENGTH) continue;
-    if (changed.unstemmedWords.some((candidate) => isTypoCorrection(word, candidate, language))) return true;
+    if (changed.unstemmedWords.some(typoCorrectionOf(word, language))) return true;
   }
   return false;
 }

@@ -13,9 +13,11 @@ import {
 import * as v from 'valibot';
 import type { Engram } from '../core/engram.js';
 import type { SyncOptions } from '../core/engram-options.js';
+import { EngramError } from '../core/errors.js';
 import { createSerialQueue } from '../core/serial.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { namespaceSchema, parse, positiveInt } from '../core/validate.js';
+import { createMemory } from '../create-memory.js';
 import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
@@ -23,7 +25,6 @@ import { findItem, itemKey, itemsUnder, type StoredItem } from './item-records.j
 import { textsAt } from './item-text.js';
 import { type ItemWrite, prepareWrite, writeItems } from './item-writes.js';
 import { KnownNamespaces } from './known-namespaces.js';
-import { ReopenableMemory } from './reopenable-memory.js';
 
 export interface EngramStoreOptions {
   /** Any Engram store (default: a new in-memory store). */
@@ -83,7 +84,8 @@ const OPTIONS = v.strictObject(
 
 export class EngramStore extends BaseStore {
   private readonly options: EngramStoreOptions;
-  private readonly memory: ReopenableMemory;
+  private memory: Promise<Engram> | undefined;
+  private closed = false;
   private readonly serial = createSerialQueue();
   private readonly fields: string[];
   private readonly namespaces = new KnownNamespaces();
@@ -93,8 +95,6 @@ export class EngramStore extends BaseStore {
     parse(OPTIONS, options, 'EngramStore');
     this.options = options;
     this.fields = options.index?.fields ?? ['$'];
-    const { store, namespace = 'langgraph', sync } = options;
-    this.memory = new ReopenableMemory({ store, namespace, sync });
   }
 
   /** The index configuration, exactly as given. */
@@ -102,22 +102,47 @@ export class EngramStore extends BaseStore {
     return this.options.index;
   }
 
-  /** Opens the memory now (it opens on first use anyway), so that a stopped store syncs again. */
+  /** The memory, opened on first use; one that failed to open (a refused token, say) is tried again. */
+  private mem(): Promise<Engram> {
+    if (this.closed) {
+      return Promise.reject(
+        new EngramError('STORAGE', 'EngramStore: closed by close(); make a new EngramStore to use it again'),
+      );
+    }
+    if (!this.memory) {
+      const { store, namespace = 'langgraph', sync } = this.options;
+      const opening = createMemory({ store, namespace, sync });
+      opening.catch(() => {
+        if (this.memory === opening) this.memory = undefined;
+      });
+      this.memory = opening;
+    }
+    return this.memory;
+  }
+
+  /** Opens the memory now (it opens on first use anyway). */
   override async start(): Promise<void> {
-    await this.serial(() => this.memory.open());
+    await this.serial(() => this.mem());
   }
 
   /**
-   * Finishes the operations under way, saves, and stops the memory's background work (sync, maintenance),
-   * leaving the store open: `start()` or the next operation opens the memory again.
+   * Finishes the operations under way and saves what the store has not saved yet (SqlJsStore's `flush`),
+   * leaving everything open, as BaseStore's `stop` is for its hosts: `start()` or any operation goes on.
    */
   override async stop(): Promise<void> {
-    await this.serial(() => this.memory.release());
+    await this.serial(async () => {
+      const mem = await this.memory?.catch(() => undefined);
+      await (mem?.store as { flush?: () => Promise<void> } | undefined)?.flush?.();
+    });
   }
 
   /** Closes the underlying memory and its store, for good: the store cannot be used afterwards. */
   async close(): Promise<void> {
-    await this.serial(() => this.memory.close());
+    await this.serial(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await (await this.memory?.catch(() => undefined))?.close();
+    });
   }
 
   /**
@@ -129,7 +154,7 @@ export class EngramStore extends BaseStore {
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {
     const plan = planBatch(operations);
     return this.serial(async () => {
-      const mem = await this.memory.open();
+      const mem = await this.mem();
       // Only listing and search need every namespace; a get, put or delete reads none it does not use.
       const everyNamespace = plan.lists.length + plan.searches.length > 0;
       const namespaces = everyNamespace ? await this.namespaces.all(mem) : [];

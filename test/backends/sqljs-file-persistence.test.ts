@@ -150,6 +150,7 @@ describe('filePersistence({ readOnly: true })', () => {
   });
 
   // Permissions do not stop root: the opener runs as `nobody` then, in a directory root owns (0755).
+  // Skipped on Windows: POSIX modes, uids and `nobody` do not exist there.
   const asRoot = process.getuid?.() === 0;
   it.skipIf(process.platform === 'win32')(
     'in a directory it cannot write: reads without the lock; a writer there is refused (EACCES)',

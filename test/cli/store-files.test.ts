@@ -122,6 +122,7 @@ describe('sqlite: and jsonl: files', () => {
 });
 
 // Permissions do not stop root: the commands run as `nobody` then, in a directory root owns (0755).
+// Skipped on Windows: POSIX modes, uids and `nobody` do not exist there.
 const asRoot = process.getuid?.() === 0;
 describe.skipIf(process.platform === 'win32')('a sqlite: file in a directory this user cannot write', () => {
   let bin: string;

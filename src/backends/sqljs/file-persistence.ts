@@ -78,11 +78,7 @@ export function filePersistence(path: string, options: FilePersistenceOptions = 
         const handle = await fs.open(temp, 'w');
         try {
           await handle.writeFile(bytes);
-          if (before) {
-            // The rename replaces the file: the new one must be what the old one was to its readers.
-            await handle.chown(before.uid, before.gid).catch(() => {});
-            await handle.chmod(before.mode & 0o7777);
-          }
+          if (before) await keepOwnerAndMode(temp, before);
           await handle.sync();
         } finally {
           await handle.close();
@@ -118,6 +114,19 @@ export async function followLinks(path: string): Promise<string> {
     file = resolve(dirname(file), link);
   }
   throw new EngramError('STORAGE', `${path}: more than ${MAX_LINKS} symbolic links to follow`);
+}
+
+/**
+ * Gives a file about to be renamed over another the other's owner (where allowed) and mode: the rename
+ * replaces the file, and the new one must be to its readers what the old one was.
+ */
+export async function keepOwnerAndMode(
+  file: string,
+  before: { uid: number; gid: number; mode: number },
+): Promise<void> {
+  const fs = await nodeFs();
+  await fs.chown(file, before.uid, before.gid).catch(() => {});
+  await fs.chmod(file, before.mode & 0o7777);
 }
 
 /** Makes the rename itself durable where the platform allows opening a directory (not on Windows). */

@@ -55,6 +55,11 @@ export interface SyncEngineOptions {
   onRejected?(change: RejectedChange): void;
   /** The namespace's index language, sent with every request (see SyncRequest). */
   language?: string;
+  /**
+   * Aborted by `stop`. Given, its signal can also cancel the transport's requests (the replica hands it
+   * to the HTTP transport), so a request in flight at close is not left to run until its timeout.
+   */
+  closing?: AbortController;
 }
 
 const PAGE = 500;
@@ -106,7 +111,7 @@ export class SyncEngine {
   private retryAfterMs = 0;
   private stopped = false;
   /** Aborted by `stop`: a round in flight gives up its request instead of outliving the memory. */
-  private readonly closing = new AbortController();
+  private readonly closing: AbortController;
   private readonly onOnline = () => this.trigger(0);
   private readonly onOffline = () => this.setStatus({ state: 'offline' });
 
@@ -116,6 +121,7 @@ export class SyncEngine {
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
+    this.closing = options.closing ?? new AbortController();
   }
 
   get status(): SyncStatus {

@@ -43,8 +43,6 @@ class EngineReplica implements Replication {
   constructor(
     readonly engine: SyncEngine,
     options: ReplicationOptions,
-    /** Aborts the engine's HTTP requests: a request in flight at `stop` is cancelled, not left to time out. */
-    private readonly requests: AbortController = new AbortController(),
   ) {
     const { sync, store, namespace } = options;
     if (sync.live === false) return;
@@ -95,9 +93,7 @@ class EngineReplica implements Replication {
 
   stop(): Promise<void> {
     void this.liveConnection?.stop();
-    const stopped = this.engine.stop();
-    this.requests.abort();
-    return stopped;
+    return this.engine.stop();
   }
 }
 
@@ -110,8 +106,9 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
   let leader: TabLeader | undefined;
   const sealed = (inner: SyncTransport) =>
     options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
-  const makeEngine = (requests = new AbortController()) =>
-    new EngineReplica(
+  const makeEngine = () => {
+    const closing = new AbortController();
+    return new EngineReplica(
       new SyncEngine({
         store: options.store,
         namespace: options.namespace,
@@ -124,7 +121,8 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
             ...options.sync,
             namespace: options.namespace,
             pushAnswer: 'ids',
-            signal: requests.signal,
+            // The engine aborts it on stop: the request in flight is cancelled, not left to time out.
+            signal: closing.signal,
           }),
         ),
         intervalMs: options.sync.intervalMs,
@@ -136,10 +134,11 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         },
         onPulled: options.onPulled,
         onRejected: options.onRejected,
+        closing,
       }),
       options,
-      requests,
     );
+  };
   const lockName = TabLeader.lockName(options.store, options.namespace);
   if (lockName) {
     leader = new TabLeader(lockName, makeEngine, options.onStatus);

@@ -47,13 +47,13 @@ export {
 } from './tokenize.js';
 export {
   correctableHeld,
-  isTypoCorrection,
   isTypoVariant,
   MAX_TYPO_WORDS,
   TYPO_MAX_LENGTH,
   TYPO_MIN_LENGTH,
   type TypoCorrection,
   typoCorrection,
+  typoCorrectionOf,
   typoVariants,
 } from './typos.js';
 export { cjkRunEnds, FOLDED_MARKS, isLoneCjk } from './words.js';

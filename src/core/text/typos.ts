@@ -68,14 +68,14 @@ function typoBases(analyzer: Analyzer, word: string): string[] {
 }
 const PLURAL = /[^s]s$/u;
 
-/** True when a search for the misspelt `word` looks `candidate` up (typoCorrection's variants). */
-export function isTypoCorrection(word: string, candidate: string, language?: unknown): boolean {
+/** Whether a search for the misspelt `word` looks a candidate word up (typoCorrection's variants). */
+export function typoCorrectionOf(word: string, language?: unknown): (candidate: string) => boolean {
   const analyzer = analyzerFor(language);
-  return (
+  const bases = typoBases(analyzer, word);
+  return (candidate) =>
     candidate !== word &&
     !analyzer.isStopWord(candidate) &&
-    typoBases(analyzer, word).some((base) => isTypoVariant(base, candidate))
-  );
+    bases.some((base) => isTypoVariant(base, candidate));
 }
 
 function heldTerms(postings: readonly { term: string }[], unheld: ReadonlySet<string>): Set<string> {
