@@ -27,9 +27,10 @@ export default defineConfig({
   platform: 'neutral',
   splitting: true,
   treeshake: true,
-  // A JSON list (the English irregular verbs): bundled into its own lazy chunk, as Node cannot import a
-  // package's JSON without an import attribute, which the es2022 target would drop.
-  noExternal: ['english-verbs-irregular'],
+  // JSON lists (the English irregular verbs and plurals): bundled into lazy chunks, as Node cannot import a
+  // package's JSON without an import attribute, which the es2022 target would drop. Build-time inputs
+  // only, so devDependencies: an install does not carry them.
+  noExternal: ['english-verbs-irregular', 'irregular-plurals'],
   clean: true,
   sourcemap: false,
 });

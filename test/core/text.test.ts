@@ -781,6 +781,23 @@ describe('irregular verb forms', () => {
     expect(parseQuery('bring').correctable).toEqual([]);
   });
 
+  it('join an irregular noun to its other number, looked up as written', async () => {
+    await loadLanguage('english');
+    expect(parseQuery('children').clauses).toEqual([
+      { kind: 'forms', word: 'children', terms: ['children', '~child'] },
+    ]);
+    expect(parseQuery('person').clauses).toEqual([
+      { kind: 'forms', word: 'person', terms: ['person', '~people'] },
+    ]);
+    // Pairs Porter already joins, and stop words ("these", "those"), are left as they are.
+    expect(parseQuery('sheep').clauses).toEqual([{ kind: 'term', term: 'sheep' }]);
+    expect(parseQuery('aircraft').clauses).toEqual([{ kind: 'term', term: 'aircraft' }]);
+    expect(parseQuery('these thesis').clauses).toEqual([
+      { kind: 'term', term: 'these', stop: true },
+      { kind: 'forms', word: 'thesis', terms: ['thesi', '~theses'] },
+    ]);
+  });
+
   it('leave stop words and regular verbs as they are', async () => {
     await loadLanguage('english');
     expect(parseQuery('what did they adopt').clauses).toEqual([

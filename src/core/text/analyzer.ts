@@ -34,9 +34,10 @@ export interface Analyzer {
    */
   isQuestionWord?(word: string): boolean;
   /**
-   * The index terms of a normalised verb's other irregular forms ("go" → gone, went), which a stemmer
-   * cannot join to it; undefined when it has none. A query word's clause matches them too (query.ts).
-   * A form whose stem is a stop word's is its word key instead ("eat" → eaten, `~ate`: "ate" stems to "at").
+   * The index keys of a normalised word's other irregular forms, which a stemmer cannot join to it: a
+   * verb's ("go" → gone, went; their terms), a noun's other number ("child" → `~children`, "people" →
+   * `~person`; word keys); undefined when it has none. A query word's clause matches them too (query.ts).
+   * A verb form whose stem is a stop word's is its word key too ("eat" → eaten, `~ate`: "ate" stems to "at").
    */
   otherForms?(word: string): readonly string[] | undefined;
   /**
@@ -85,12 +86,18 @@ export function englishTerm(word: string): string {
   return term;
 }
 
-/** Each English irregular verb's base form to its other forms' terms, once `loadLanguage` has read the list. */
+/**
+ * Each English irregular verb's base form to its other forms' terms, and each irregular noun to its
+ * other number's word key, once `loadLanguage` has read the lists.
+ */
 let englishOtherForms: Map<string, readonly string[]> | undefined;
 
 async function loadEnglishForms(): Promise<void> {
   if (englishOtherForms) return;
-  const { irregularVerbForms } = await import('./irregular-verbs.js');
+  const [{ irregularVerbForms }, { irregularNounForms }] = await Promise.all([
+    import('./irregular-verbs.js'),
+    import('./irregular-plurals.js'),
+  ]);
   const terms = new Map<string, readonly string[]>();
   // A form stemmed like a stop word ("ate" → "at", "overate" → "over") is looked up as written (`~ate`):
   // by its stem the verb would match every memory holding that stop word. Not a form that is the stop
@@ -104,6 +111,12 @@ async function loadEnglishForms(): Promise<void> {
     const own = englishTerm(base);
     const others = [...new Set(forms.map(keyOf))].filter((term) => term !== own);
     if (others.length > 0) terms.set(base, others);
+  }
+  // A noun's other number is looked up as written: its stem would reach other words ("people" → "person"
+  // is also the stem of "personal", "lives" → "live" that of "living"), the word alone only itself.
+  for (const [noun, other] of irregularNounForms()) {
+    if (englishStops.has(noun)) continue;
+    terms.set(noun, [...(terms.get(noun) ?? []), WORD_MARK + cutTerm(other)]);
   }
   englishOtherForms = terms;
 }

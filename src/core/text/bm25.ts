@@ -40,8 +40,9 @@ const B = 0.3;
  */
 const STOP_WEIGHT = 0.25;
 /**
- * A query verb's other irregular forms ("went" for "go") weigh a quarter of their BM25: they find the
- * past tense that answers a question, while a memory holding the word asked for still comes first
+ * A query word's other irregular forms ("went" for "go", "children" for "child") weigh a quarter of their
+ * BM25: they find the past tense or the other number that answers a question, while a memory holding the
+ * word asked for still comes first
  * (bench/quality.mjs, docs/search.md).
  */
 const FORM_WEIGHT = 0.25;
@@ -213,7 +214,7 @@ class TermIndex<K extends string | number> {
   }
 }
 
-/** A verb's own term at full weight, its other irregular forms at FORM_WEIGHT of theirs. */
+/** A word's own term at full weight, its other irregular forms at FORM_WEIGHT of theirs. */
 const otherFormsScale =
   (own: TermPostings | undefined) =>
   (entry: TermPostings): number =>

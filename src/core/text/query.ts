@@ -114,7 +114,8 @@ class QueryBuilder {
       }
       // Only the capitalized word itself: the `s` of "Priya's" stays a function word.
       const stop = !(named && i === 0) && this.analyzer.isStopWord(word);
-      // A verb's other forms ("went" for "go") are alternatives of its clause, scored like a typo's variants.
+      // A word's irregular forms ("went" for "go", "children" for "child") are alternatives of its clause,
+      // scored like a typo's variants.
       const others = stop ? undefined : this.analyzer.otherForms?.(word);
       const made: QueryClause = others
         ? { kind: 'forms', word, terms: [term, ...others] }
@@ -324,8 +325,8 @@ function cutAt(text: string, limit: number): string {
  * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty query and one that
  * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing. Only
  * the first MAX_QUERY_LENGTH characters are read (`cutQuery`).
- * An English verb's irregular forms become alternatives of its clause once `loadLanguage` has loaded
- * them, as every search does first.
+ * An English verb's irregular forms, and an irregular noun's other number, become alternatives of its
+ * clause once `loadLanguage` has loaded them, as every search does first.
  */
 export function parseQuery(query: string, options: ParseOptions = {}): ParsedQuery {
   const analyzer = analyzerFor(options.language);
