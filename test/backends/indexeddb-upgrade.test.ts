@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { deleteDB, openDB } from 'idb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { createMemory, EngramError } from '../../src/index.js';
@@ -155,5 +155,28 @@ describe('IndexedDBStore and other connections', () => {
       message: expect.stringMatching(new RegExp(`newer than schema version ${SCHEMA_VERSION}`)),
     });
     await store.close();
+  });
+});
+
+describe('IndexedDBStore where the browser refuses IndexedDB', () => {
+  it('a SecurityError from open (a sandboxed iframe) is a STORAGE error, not a raw DOMException', async () => {
+    const open = vi.spyOn(indexedDB, 'open').mockImplementation(() => {
+      throw new DOMException(
+        "Failed to execute 'open' on 'IDBFactory': access to the Indexed Database API is denied in this context.",
+        'SecurityError',
+      );
+    });
+    try {
+      const error = await createMemory({ store: new IndexedDBStore({ name: freshName() }) }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(EngramError);
+      expect(error).toMatchObject({
+        code: 'STORAGE',
+        message: expect.stringMatching(/^IndexedDB open ".*" failed: .*denied in this context/),
+      });
+    } finally {
+      open.mockRestore();
+    }
   });
 });

@@ -27,12 +27,15 @@ export async function connect(name: string, options: ConnectOptions): Promise<En
   try {
     return await open(name, options);
   } catch (error) {
-    if (!(error instanceof LanguagesToLoad)) throw error;
+    // A sandboxed iframe or an opaque origin refuses IndexedDB by throwing a SecurityError from `open`.
+    if (!(error instanceof LanguagesToLoad)) throw storageError(`IndexedDB open "${name}"`, error);
     // An upgrade that indexes text again cannot wait for an import inside its transaction (rebuild-changed-text.ts):
     // it stopped, changing nothing, and names the index languages it lacks; loaded, it runs again.
     for (const language of error.languages) await loadLanguage(language);
     return open(name, options).catch((again: unknown) => {
-      throw again instanceof LanguagesToLoad ? openError(name, again) : again;
+      throw again instanceof LanguagesToLoad
+        ? openError(name, again)
+        : storageError(`IndexedDB open "${name}"`, again);
     });
   }
 }
