@@ -84,10 +84,19 @@ class Notebook {
   }
 
   private async add(): Promise<void> {
-    const { content, tags } = parseEntry(this.view.input.value);
+    const { input } = this.view;
+    const typed = input.value;
+    const { content, tags } = parseEntry(typed);
     if (content === '') return;
-    await this.mem.add({ content, tags });
-    this.view.input.value = '';
+    // Emptied before the write, so a second submit meanwhile (a double click) finds nothing to add.
+    input.value = '';
+    try {
+      await this.mem.add({ content, tags });
+    } catch (error) {
+      // A refused entry goes back in the box to be corrected, unless something new was typed since.
+      if (input.value === '') input.value = typed;
+      throw error;
+    }
   }
 
   private select(event: Event | null): void {

@@ -74,6 +74,16 @@ describe('demo notebook in two tabs of one browser (mem.watch over BroadcastChan
     await lists(a, ['The kettle whistles', 'Buy oat milk']);
   });
 
+  it('a double-clicked Add adds the memory once; a refused entry stays in the box', async () => {
+    await byTestId(a, 'memory-input').fill('Water the plants');
+    await byTestId(a, 'add').dblclick();
+    await lists(a, ['Water the plants', 'The kettle whistles', 'Buy oat milk']);
+    await byTestId(a, 'memory-input').fill(`#${'x'.repeat(70)} too long a tag`);
+    await byTestId(a, 'add').click();
+    await byTestId(a, 'caption').filter({ hasText: 'add.tags.0' }).waitFor();
+    expect(await byTestId(a, 'memory-input').inputValue()).toBe(`#${'x'.repeat(70)} too long a tag`);
+  });
+
   it('raised no uncaught error in either tab', async () => {
     await context.setOffline(false);
     await context.close();
