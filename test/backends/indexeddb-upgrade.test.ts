@@ -3,7 +3,8 @@ import { deleteDB, openDB } from 'idb';
 import { describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
-import { createMemory, EngramError } from '../../src/index.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, EngramError, InMemoryStore } from '../../src/index.js';
 import { indexText } from '../../src/store/index.js';
 import { fillVersion1, openVersion1 } from './indexeddb-v1-fixture.js';
 
@@ -155,6 +156,60 @@ describe('IndexedDBStore and other connections', () => {
       message: expect.stringMatching(new RegExp(`newer than schema version ${SCHEMA_VERSION}`)),
     });
     await store.close();
+  });
+});
+
+describe('IndexedDBStore upgraded by a newer release in another tab', () => {
+  it('the syncing tab gives the sync lock up, keeping its error, so a tab of that release can sync', async () => {
+    // Node has no Web Locks: one lock at a time per name, in request order, as the browser grants them.
+    const held = new Map<string, Promise<void>>();
+    const granted: string[] = [];
+    const locks = {
+      request(lock: string, _options: unknown, callback: () => Promise<void>) {
+        const run = (held.get(lock) ?? Promise.resolve()).then(() => {
+          granted.push(lock);
+          return callback();
+        });
+        held.set(
+          lock,
+          run.catch(() => undefined),
+        );
+        return run;
+      },
+    };
+    vi.stubGlobal('navigator', { locks });
+    const secret = 'newer-release-secret';
+    const app = createEdgeApp({ store: new InMemoryStore(), secret, logger: false });
+    const name = freshName();
+    try {
+      const mem = await createMemory({
+        store: new IndexedDBStore({ name }),
+        namespace: 'ns',
+        sync: {
+          url: 'http://edge.test',
+          token: await mintToken({ secret, ns: ['ns'] }),
+          fetch: async (input, init) => app.fetch(new Request(input, init)),
+          live: false,
+          intervalMs: 0,
+        },
+      });
+      await mem.sync();
+      expect(granted).toHaveLength(1);
+      const newer = (blocked: () => void) =>
+        openDB(name, SCHEMA_VERSION + 1, { upgrade: () => undefined, blocked }).then((db) => db.close());
+      expect(await unlessBlocked(newer)).toBe('done');
+      await expect(mem.sync()).rejects.toMatchObject({ code: 'STORAGE' });
+      // The next tab in the lock's queue (here a stand-in for the newer release's) is granted the lock.
+      const next = await Promise.race([
+        locks.request(granted[0]!, {}, async () => {}).then(() => 'granted'),
+        new Promise((resolve) => setTimeout(() => resolve('still held'), 1000)),
+      ]);
+      expect(next).toBe('granted');
+      expect(mem.status).toMatchObject({ state: 'error', error: expect.stringMatching(/newer release/) });
+      await mem.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
 

@@ -131,6 +131,12 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         onStatus: (status) => {
           options.onStatus(status);
           leader?.announce(status);
+          // The lock must not stay with a tab that can no longer read the store: no tab would sync.
+          if (status.state === 'error' && leader) {
+            void upgradedByNewerRelease(options.store, options.namespace).then((yes) => {
+              if (yes) leader?.stepDown(status);
+            });
+          }
         },
         onPulled: options.onPulled,
         onRejected: options.onRejected,
@@ -148,6 +154,16 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
   const replica = makeEngine();
   await replica.start();
   return replica;
+}
+
+/** The store refuses to open because a newer release upgraded it (IndexedDB's VersionError). */
+async function upgradedByNewerRelease(store: MemoryStore, namespace: string): Promise<boolean> {
+  try {
+    await store.getMeta(namespace, 'sync.cursor');
+    return false;
+  } catch (error) {
+    return (error as { cause?: { name?: unknown } }).cause?.name === 'VersionError';
+  }
 }
 
 export function closedError(): EngramError {

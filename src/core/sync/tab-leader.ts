@@ -52,6 +52,8 @@ export class TabLeader {
   private readonly abort = new AbortController();
   private release: (() => void) | undefined;
   private stopped = false;
+  /** Stepped down for a newer release's upgrade: keeps its own error rather than follow the new leader. */
+  private outdated = false;
   private seq = 0;
   private readonly waiting = new Map<
     string,
@@ -140,7 +142,23 @@ export class TabLeader {
     return stopping;
   }
 
-  /** Holds the lock for as long as this tab lives (or until `stop`). */
+  /**
+   * Gives up leading for good: a newer release upgraded the store under this tab, whose code can no
+   * longer read it. The lock goes to the next tab (the one running that release can sync); this one
+   * keeps `error`, the status its engine reported (reload the page), instead of following the new leader.
+   */
+  stepDown(error: SyncStatus): void {
+    const replica = this.replica;
+    if (!replica || this.stopped) return;
+    this.outdated = true;
+    this.replica = undefined;
+    void replica.stop();
+    this.release?.();
+    this.current = { ...error };
+    this.onStatus({ ...error });
+  }
+
+  /** Holds the lock for as long as this tab lives (or until `stop` or `stepDown`). */
   private async lead(): Promise<void> {
     if (this.stopped) return;
     const held = new Promise<void>((resolve) => {
@@ -179,7 +197,7 @@ export class TabLeader {
         for (const id of this.waiting.keys()) this.post({ type: 'sync', id });
         return;
       case 'status':
-        if (!replica) this.follow(message.status);
+        if (!replica && !this.outdated) this.follow(message.status);
         return;
       case 'write':
         replica?.noteLocalWrite(message.changed);
