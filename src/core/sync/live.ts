@@ -34,6 +34,13 @@ type Outcome = 'ended' | 'failed' | 'unsupported' | 'buffered' | 'refused' | 'st
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The window (or worker) whose `online` event says the network is back; none in Node. */
+function eventTarget(): { addEventListener?: EventListenerLike; removeEventListener?: EventListenerLike } {
+  return globalThis as { addEventListener?: EventListenerLike; removeEventListener?: EventListenerLike };
+}
+
+type EventListenerLike = (type: string, listener: () => void) => void;
+
 function unref(timer: Timer): Timer {
   (timer as { unref?: () => void }).unref?.();
   return timer;
@@ -47,6 +54,13 @@ export class LiveConnection {
   private attempt = 0;
   private buffered = 0;
   private loop: Promise<void> | undefined;
+  /** Waiting out the backoff after a failure: the browser's `online` event ends the wait. */
+  private backingOff = false;
+  private readonly onOnline = () => {
+    if (!this.backingOff) return;
+    this.attempt = 0;
+    this.wake?.();
+  };
 
   constructor(private readonly options: LiveOptions) {}
 
@@ -56,12 +70,14 @@ export class LiveConnection {
 
   start(): void {
     if (this.loop || this.stopped) return;
+    eventTarget()?.addEventListener?.('online', this.onOnline);
     this.loop = this.run();
   }
 
   /** Ends the stream and every timer; resolves once the loop has exited. */
   async stop(): Promise<void> {
     this.stopped = true;
+    eventTarget()?.removeEventListener?.('online', this.onOnline);
     this.controller?.abort();
     this.wake?.();
     await this.loop;
@@ -99,7 +115,10 @@ export class LiveConnection {
       }
       // The stream is down from now on, not after the wait: no reader should take it for live meanwhile.
       this.setState('connecting');
+      // Attempts made with the network down back off far; once it is back, reconnect at once.
+      this.backingOff = true;
       await this.sleep(this.backoffDelay());
+      this.backingOff = false;
     }
   }
 
