@@ -218,6 +218,23 @@ describe('live sync client', () => {
     await expect.poll(async () => (await b.get(m.id))?.content, { timeout: 3000 }).toBe('while B reconnects');
   });
 
+  it("a sync round that succeeds ends the stream's reconnect wait: the edge is back", async () => {
+    const { fetch: upstream } = edge();
+    let down = true;
+    const flaky = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (down) throw new TypeError('fetch failed');
+      return upstream(input, init);
+    }) as typeof fetch;
+    // Attempts made while the edge was down have backed off far (here at once).
+    const b = await replica(flaky, { backoff: { baseMs: 600_000, maxMs: 600_000 } });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.liveState).toBe('connecting');
+    down = false;
+    await b.sync();
+    expect(b.status.state).toBe('online');
+    await until(() => b.liveState === 'live', 2000);
+  });
+
   it('says connecting as soon as a stream that was up drops, not after the reconnect wait', async () => {
     const { fetch: upstream } = edge();
     let dropped = false;

@@ -54,13 +54,9 @@ export class LiveConnection {
   private attempt = 0;
   private buffered = 0;
   private loop: Promise<void> | undefined;
-  /** Waiting out the backoff after a failure: the browser's `online` event ends the wait. */
+  /** Waiting out the backoff after a failure: the browser's `online` event, or an answer of the edge, ends the wait. */
   private backingOff = false;
-  private readonly onOnline = () => {
-    if (!this.backingOff) return;
-    this.attempt = 0;
-    this.wake?.();
-  };
+  private readonly onOnline = () => this.reconnectNow();
 
   constructor(private readonly options: LiveOptions) {}
 
@@ -72,6 +68,16 @@ export class LiveConnection {
     if (this.loop || this.stopped) return;
     eventTarget()?.addEventListener?.('online', this.onOnline);
     this.loop = this.run();
+  }
+
+  /**
+   * The edge is reachable again (the network came back, or a sync round just succeeded): a stream waiting
+   * out its backoff reconnects now instead of after a wait grown while the edge was down.
+   */
+  reconnectNow(): void {
+    if (!this.backingOff) return;
+    this.attempt = 0;
+    this.wake?.();
   }
 
   /** Ends the stream and every timer; resolves once the loop has exited. */

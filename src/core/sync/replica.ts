@@ -91,6 +91,11 @@ class EngineReplica implements Replication {
     this.engine.noteLocalWrite(changed);
   }
 
+  /** A sync round succeeded: the edge is up, so a stream backing off reconnects at once. */
+  edgeAnswered(): void {
+    this.liveConnection?.reconnectNow();
+  }
+
   stop(): Promise<void> {
     void this.liveConnection?.stop();
     return this.engine.stop();
@@ -108,7 +113,8 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
     options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
   const makeEngine = () => {
     const closing = new AbortController();
-    return new EngineReplica(
+    let replica: EngineReplica | undefined;
+    replica = new EngineReplica(
       new SyncEngine({
         store: options.store,
         namespace: options.namespace,
@@ -131,6 +137,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         onStatus: (status) => {
           options.onStatus(status);
           leader?.announce(status);
+          if (status.state === 'online') replica?.edgeAnswered();
           // The lock must not stay with a tab that can no longer read the store: no tab would sync.
           if (status.state === 'error' && leader) {
             void upgradedByNewerRelease(options.store, options.namespace).then((yes) => {
@@ -144,6 +151,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
       }),
       options,
     );
+    return replica;
   };
   const lockName = TabLeader.lockName(options.store, options.namespace);
   if (lockName) {
