@@ -260,6 +260,11 @@ export function embeddingCases(ctx: SuiteContext): void {
         (texts: string[]) => texts.slice(1).map(() => new Array(4).fill(0.5)),
         /expected 32 vectors, got 31/,
       ],
+      [
+        'nulls for numbers (a NaN once serialised to JSON)',
+        (texts: string[]) => texts.map(() => [0.5, null, 0.5, 0.5] as unknown as number[]),
+        /vector 0 should have 4 finite numbers, got null at 1/,
+      ],
     ] as const) {
       it(`an embedder answering ${answer} is at fault: the queue backs off and sets nothing aside`, async () => {
         // Declares 4 dimensions but is another model (or a broken server): every text fails alike.

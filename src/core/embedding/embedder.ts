@@ -77,15 +77,19 @@ export function checkVectors(embedder: Embedder, output: unknown, count: number)
     );
   }
   return output.map((vector: ArrayLike<number>, i) => {
-    const values = Array.from(vector ?? [], Number);
-    if (values.length !== embedder.dims || !values.every(Number.isFinite)) {
+    // Not coerced: a null (a NaN once serialised to JSON), a string or a boolean is a wrong answer, not 0 or 1.
+    const values: unknown[] = Array.from(vector ?? []);
+    const bad = values.findIndex((value) => !Number.isFinite(value));
+    if (values.length !== embedder.dims || bad !== -1) {
+      const got =
+        bad === -1 ? values.length : `${JSON.stringify(values[bad]) ?? String(values[bad])} at ${bad}`;
       throw new EngramError(
         'VALIDATION',
-        `embedder ${embedder.id}: vector ${i} should have ${embedder.dims} finite numbers, got ${values.length}`,
+        `embedder ${embedder.id}: vector ${i} should have ${embedder.dims} finite numbers, got ${got}`,
         { field: 'embedder' },
       );
     }
-    return values;
+    return values as number[];
   });
 }
 
