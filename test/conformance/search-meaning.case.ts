@@ -126,5 +126,30 @@ export function searchMeaningCases(ctx: SuiteContext): void {
         }
       }
     });
+
+    it('keeps equal vectors by id descending when more of them tie than candidates are taken', async () => {
+      const mem = await ctx.memory();
+      // Two ways a float32 scan can keep the wrong ties: a score it stores exactly, or one it rounds.
+      for (const [model, vector] of [
+        ['exact', [0.25, 0.5, 0.75, 1]],
+        ['rounded', [0.6, 0.8, 0, 0]],
+        [undefined, [0.5, 0.25, 1, 0.75]],
+      ] as const) {
+        const id = (i: number) => `${model}-${String(i).padStart(2, '0')}`;
+        await mem.addMany(
+          Array.from({ length: 60 }, (_, i) => ({
+            id: id(i),
+            content: `copy ${i}`,
+            embedding: [...vector],
+            ...(model ? { embeddingModel: model } : {}),
+          })),
+        );
+        for (const limit of [3, 10]) {
+          // With a model the store's index chooses; without one every embedding is scanned in core.
+          const hits = await mem.search('', { vector: [...vector], model, limit });
+          expect(ids(hits), `${model} ${limit}`).toEqual(Array.from({ length: limit }, (_, i) => id(59 - i)));
+        }
+      }
+    });
   });
 }

@@ -32,15 +32,15 @@ export class VectorMatrix extends VectorRows {
   /** The scan inlined on the Float32Array: this is the exact search's hot loop. */
   override search(vector: ArrayLike<number>, k: number, accept?: (id: string) => boolean): VectorHit[] {
     const q = this.query(vector);
-    const top = new TopK(k);
     const { data, dims, ids } = this;
+    const top = new TopK(k, ids);
     const rows = ids.length;
     for (let slot = 0, base = 0; slot < rows; slot++, base += dims) {
       const id = ids[slot];
       if (id === undefined) continue;
       let dot = 0;
       for (let d = 0; d < dims; d++) dot += q[d]! * data[base + d]!;
-      if (dot <= top.threshold) continue;
+      if (Math.fround(dot) < top.threshold) continue;
       if (accept && !accept(id)) continue;
       top.push(slot, dot);
     }

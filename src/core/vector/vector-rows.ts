@@ -120,13 +120,13 @@ export abstract class VectorRows {
   /** The k nearest by cosine (as stored), best first; `accept` filters by id during the scan. */
   search(vector: ArrayLike<number>, k: number, accept?: (id: string) => boolean): VectorHit[] {
     const q = this.query(vector);
-    const top = new TopK(k);
     const { ids } = this;
+    const top = new TopK(k, ids);
     for (let slot = 0; slot < ids.length; slot++) {
       const id = ids[slot];
       if (id === undefined) continue;
       const dot = this.score(q, slot);
-      if (dot <= top.threshold) continue;
+      if (Math.fround(dot) < top.threshold) continue;
       if (accept && !accept(id)) continue;
       top.push(slot, dot);
     }
