@@ -147,7 +147,12 @@ export function openAIEmbedder(options: OpenAIEmbedderOptions): Embedder {
     }
     const json = await readJson(response, endpoint, timeoutMs, { timeout, signal, either });
     const data = json?.data;
-    if (!Array.isArray(data) || data.length !== input.length) {
+    // An item that is no object (null, a bare vector) is a wrong answer too, not a TypeError.
+    if (
+      !Array.isArray(data) ||
+      data.length !== input.length ||
+      !data.every((d) => typeof d === 'object' && d !== null && !Array.isArray(d))
+    ) {
       throw new EngramError(
         'VALIDATION',
         `embedder ${endpoint}: expected data with ${input.length} embeddings in the response`,

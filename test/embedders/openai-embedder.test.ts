@@ -191,6 +191,9 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       } else if (kind === 'short') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"object":"list","data":[]}');
+      } else if (kind === 'nulls') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"object":"list","data":[null]}');
       } else if (kind === 'stall') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":');
@@ -210,6 +213,7 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     await expect(at('cut')).rejects.toMatchObject({ name: 'EngramError', code: 'OFFLINE' });
     // Fewer embeddings than texts: the service answers wrongly, not a refusal of the texts.
     await expect(at('short')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
+    await expect(at('nulls')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('stall', { timeoutMs: 200 })).rejects.toMatchObject({
       name: 'EngramError',
       code: 'OFFLINE',
