@@ -67,6 +67,8 @@ export function transformersEmbedder(
         throw new EngramError(
           'VALIDATION',
           `transformers ${options.id}: expected a tensor of shape [${texts.length}, dims], got [${tensor.dims.join(', ')}]`,
+          // The answer is wrong whatever the texts: the queue backs off, setting none aside.
+          { field: 'embedder' },
         );
       }
       return Array.from({ length: rows }, (_, i) =>

@@ -74,6 +74,8 @@ export function workersAIEmbedder(ai: WorkersAiBinding, options: WorkersAIEmbedd
           throw new EngramError(
             'VALIDATION',
             `workers ai ${options.model}: expected { data } with ${input.length} vectors`,
+            // The answer is wrong whatever the texts: the queue backs off, setting none aside.
+            { field: 'embedder' },
           );
         }
         out.push(...(data as number[][]));

@@ -51,6 +51,17 @@ describe('transformersEmbedder over a stand-in pipeline', () => {
     );
   });
 
+  it('a tensor of another shape is the embedder answering wrongly (field embedder), not a refused text', async () => {
+    const flat: FeatureExtractor = async (texts) => ({
+      dims: [texts.length * 4],
+      data: new Float32Array(texts.length * 4),
+    });
+    await expect(transformersEmbedder(flat, { id: 'm', dims: 4 }).embed(['x'])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'embedder',
+    });
+  });
+
   it('embeds memories through createMemory', async () => {
     const { extractor } = standInPipeline(8, true);
     const mem = await createMemory({

@@ -42,7 +42,8 @@ describe('workersAIEmbedder against a stand-in AI binding', () => {
     );
     await expect(failing.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE' });
     const malformed = workersAIEmbedder({ run: async () => ({ shape: [0] }) }, { model: 'custom', dims: 4 });
-    await expect(malformed.embed(['x'])).rejects.toMatchObject({ code: 'VALIDATION' });
+    // Wrong whatever the texts: the embedder's fault (field `embedder`), not a refused text.
+    await expect(malformed.embed(['x'])).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     expect(() => workersAIEmbedder(standInAi(4), { model: 'custom' })).toThrow(/workersAIEmbedder.dims/);
   });
 
