@@ -1,7 +1,7 @@
 import { applyBoost } from './boost.js';
 import { type Embedder, type EmbeddingOptions, embedTexts, errorMessage } from './embedding/embedder.js';
 import type { MemoryEvents } from './engram-options.js';
-import { EngramError } from './errors.js';
+import { EngramError, validationError } from './errors.js';
 import type { NamespaceView } from './live-records.js';
 import type { SearchHit, SearchMode, SearchOptions } from './model.js';
 import { searchStore } from './search.js';
@@ -38,6 +38,8 @@ export async function searchMemories(
   let { vector, model } = parsed;
   const embedder = host.embedder();
   if (mode !== 'text' && !vector && embedder) {
+    // Nothing typed is nothing to embed (OpenAI refuses an empty input): the error a text search gives.
+    if (!text.trim()) throw validationError('query', 'at least one search term', JSON.stringify(query));
     try {
       [vector] = await embedTexts(embedder, [text], host.embeddingOptions().timeoutMs);
       model ??= embedder.id;

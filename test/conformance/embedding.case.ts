@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemory, type Engram, EngramError, type Memory, type WarningEvent } from '../../src/index.js';
-import { freshNamespace, ids, type SuiteContext } from './harness.js';
+import { expectError, freshNamespace, ids, type SuiteContext } from './harness.js';
 import { hashEmbed, standInEmbedder } from './stand-in-embedder.js';
 
 const FAST = { backoff: { baseMs: 5, maxMs: 20 } };
@@ -143,6 +143,18 @@ export function embeddingCases(ctx: SuiteContext): void {
       const hits = await mem.search('coffee espresso', { mode: 'vector', limit: 1 });
       expect(ids(hits)).toEqual([coffee!.id]);
       expect(hits[0]!.score).toBeGreaterThan(0.5);
+    });
+
+    it('a blank query has nothing to embed: VALIDATION naming query, in every mode, and no embedder call', async () => {
+      const embedder = standInEmbedder();
+      const mem = await memoryWith(embedder);
+      await mem.add({ content: 'espresso coffee with milk' });
+      await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
+      const calls = embedder.calls.length;
+      for (const mode of ['text', 'vector', 'hybrid'] as const) {
+        for (const query of ['', '  ']) await expectError(mem.search(query, { mode }), 'VALIDATION', 'query');
+      }
+      expect(embedder.calls.length).toBe(calls);
     });
 
     it('hybrid search fuses text and vector ranks the same way on every store', async () => {
