@@ -132,6 +132,36 @@ export function embeddingCases(ctx: SuiteContext): void {
       // Two memories, two embedders, a re-embed and five searches: many round trips on remote stores.
     }, 60_000);
 
+    it('reembed moves embeddings of the same model id but another length, which vector search skips', async () => {
+      const namespace = freshNamespace('emb-dims');
+      const before = await createMemory({
+        store: ctx.store(),
+        namespace,
+        embedder: standInEmbedder('model-a', 16),
+        embedding: FAST,
+      });
+      const old = await before.add({ content: 'solar panels on the roof' });
+      await embedded(before, old.id, 'model-a');
+      // The same model asked for another `dimensions`: its old vectors are skipped, and reembed says so.
+      const mem = await createMemory({
+        store: ctx.store(),
+        namespace,
+        embedder: standInEmbedder('model-a', 32),
+        embedding: FAST,
+      });
+      const fresh = await mem.add({ content: 'solar power for the house' });
+      await embedded(mem, fresh.id, 'model-a');
+      const warnings: WarningEvent[] = [];
+      mem.on('warning', (w) => warnings.push(w));
+      expect(ids(await mem.search('solar', { mode: 'vector' }))).toEqual([fresh.id]);
+      expect(warnings).toEqual([expect.objectContaining({ code: 'EMBEDDING_MODEL_MISMATCH', count: 1 })]);
+      expect(await mem.reembed()).toEqual({ embedded: 1, skipped: 1 });
+      expect((await mem.get(old.id))?.embedding).toHaveLength(32);
+      expect(ids(await mem.search('solar', { mode: 'vector' })).sort()).toEqual([old.id, fresh.id].sort());
+      expect(warnings).toHaveLength(1);
+      expect(await mem.reembed()).toEqual({ embedded: 0, skipped: 2 });
+    }, 60_000);
+
     it('embeds the query for vector search when no vector is given', async () => {
       const mem = await memoryWith(standInEmbedder());
       const [, coffee] = await mem.addMany([

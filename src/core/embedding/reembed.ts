@@ -52,9 +52,14 @@ export function parseReembedOptions(options: unknown): ReembedOptions {
   return parse(reembedOptionsSchema, options, 'reembed') as ReembedOptions;
 }
 
-/** True when the memory lacks an embedding of `model` for its current content. */
-function stale(record: MemoryRecord, model: string): boolean {
-  return needsEmbedding(record) || record.memory.embeddingModel !== model;
+/**
+ * True when the memory lacks an embedding of the embedder's model and length for its current content:
+ * one of the same id but another length (the model at another `dimensions`) is skipped by vector search
+ * like another model's, so it is moved too.
+ */
+function stale(record: MemoryRecord, embedder: Embedder): boolean {
+  const { embedding, embeddingModel } = record.memory;
+  return needsEmbedding(record) || embeddingModel !== embedder.id || embedding?.length !== embedder.dims;
 }
 
 /**
@@ -80,7 +85,7 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
       beforeId,
     });
     for (const record of page) {
-      if (stale(record, embedder.id)) todo.push(record.memory.id);
+      if (stale(record, embedder)) todo.push(record.memory.id);
       else skipped += 1;
     }
     if (page.length < PAGE) break;
@@ -102,7 +107,7 @@ export async function reembedAll(host: EmbeddingHost, options: ReembedOptions = 
   options.onProgress?.({ done: 0, total: todo.length });
   for (let i = 0; i < todo.length; i += batchSize) {
     const records = (await store.getMemories(namespace, todo.slice(i, i + batchSize))).filter((r) =>
-      stale(r, embedder.id),
+      stale(r, embedder),
     );
     try {
       if (records.length > 0) await embedAndWrite(records);
