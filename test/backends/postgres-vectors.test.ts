@@ -227,6 +227,26 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     await exact.close();
   }, 120_000);
 
+  it('ranks embeddings longer than pgvector HNSW takes (2 000 dimensions) by the exact scan', async () => {
+    const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw' } });
+    const mem = await createMemory({ store, namespace: 'hnsw-3072' });
+    const exact = await createMemory({ store: new InMemoryStore(), namespace: 'hnsw-3072' });
+    // text-embedding-3-large's length: CREATE INDEX ... USING hnsw refuses it, so every search failed.
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      id: `l-${String(i).padStart(2, '0')}`,
+      content: `long ${i}`,
+      embedding: randomVector(3072),
+      embeddingModel: 'model-l',
+    }));
+    await mem.addMany(records);
+    await exact.addMany(records);
+    const query = { vector: randomVector(3072), model: 'model-l', limit: 5 };
+    const hits = async (m: Engram) => (await m.search('', query)).map((h) => [h.memory.id, h.score]);
+    expect(await hits(mem)).toEqual(await hits(exact));
+    await mem.close();
+    await exact.close();
+  });
+
   it('refuses HNSW without pgvector, and bad index options, naming the field', async () => {
     const store = new PostgresStore(pglite(plain), { vectors: { index: 'hnsw' } });
     const mem = await createMemory({ store, namespace: 'no-hnsw' });

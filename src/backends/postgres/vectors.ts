@@ -42,6 +42,9 @@ type NearestQuery = { vector: readonly number[]; model: string; limit: number; f
 /** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
 const MARGIN = 2;
 
+/** pgvector's HNSW indexes `vector`s of at most this many dimensions; longer ones are ranked by the exact scan. */
+const HNSW_MAX_DIMS = 2000;
+
 /** pgvector's own ranges for its HNSW parameters. */
 const HNSW_RANGES: Record<keyof PgvectorHnswOptions, [number, number]> = {
   m: [2, 100],
@@ -173,7 +176,9 @@ export class PostgresVectors {
     const literal = `[${unit.join(',')}]`;
     // `<#>` is the negative inner product: cosine for unit vectors. An expression unlike the index's
     // (no typed cast) keeps exact mode off the approximate index.
-    if (this.index === 'exact') return read(db, select('m.embedding_unit <#> ?::vector, m.id DESC', literal));
+    if (this.index === 'exact' || dims > HNSW_MAX_DIMS) {
+      return read(db, select('m.embedding_unit <#> ?::vector, m.id DESC', literal));
+    }
     const { hnsw } = this.index;
     await this.ensureIndex(db, dims, hnsw);
     const statement = select(`(m.embedding_unit::vector(${dims})) <#> ?::vector(${dims})`, literal);
