@@ -32,9 +32,13 @@ async function expand(
     direction: options.direction,
     type: options.type,
   });
+  // Each link is matched against the frontier by its two ends, not against every frontier id: a level of
+  // n memories and m links costs n + m, not n × m (a hub's thousands of neighbours are the next frontier).
+  const inFrontier = new Set(frontier);
   const childrenOf = new Map<string, string[]>();
   for (const { link } of links) {
-    for (const parent of frontier) {
+    for (const parent of link.from === link.to ? [link.from] : [link.from, link.to]) {
+      if (!inFrontier.has(parent)) continue;
       const child = farEnd(link, parent, options.direction);
       if (child === undefined || seen.has(child)) continue;
       const list = childrenOf.get(parent) ?? [];
