@@ -413,9 +413,10 @@ export class MemoryWrites {
   /** link()'s write: creates the link, or updates the one of the same memories and type. */
   private async putLink(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
     const { store, namespace, clock, now } = this.host;
-    const existing = (await store.linksOf(namespace, [fromId], { direction: 'out', type })).find(
-      (r) => r.link.to === toId,
-    );
+    const pair = store.linksBetween
+      ? await store.linksBetween(namespace, fromId, toId)
+      : await store.linksOf(namespace, [fromId], { direction: 'out', type });
+    const existing = pair.find((r) => r.link.to === toId && r.link.type === type);
     if (existing) this.observe(existing);
     const stamp = clock.tick();
     const write = existing

@@ -31,6 +31,8 @@ export interface StoreTransaction {
   readTombstones(ids: readonly string[]): MaybePromise<Map<string, Tombstone>>;
   /** Every link with `from` or `to` among the ids (for the cascade when memories are deleted). */
   readLinksTouching(memoryIds: readonly string[]): MaybePromise<LinkRecord[]>;
+  /** Optional: the links from `from` to `to` (a new link's twin check); `readLinksTouching` otherwise. */
+  readLinksBetween?(from: string, to: string): MaybePromise<LinkRecord[]>;
   /** `previous` is the replaced record, so the store can update its indexes incrementally. */
   putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): MaybePromise<void>;
   deleteMemory(record: MemoryRecord): MaybePromise<void>;
@@ -366,9 +368,11 @@ async function assertNewIdsFree(
     w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
   );
   if (created.length === 0) return;
-  const touching = await tx.readLinksTouching(unique(created.map((c) => c.from)));
+  // A memory may have thousands of links: read only the new link's pair where the store can.
+  const touching = tx.readLinksBetween ? [] : await tx.readLinksTouching(unique(created.map((c) => c.from)));
   for (const c of created) {
-    const twin = touching.find(
+    const candidates = tx.readLinksBetween ? await tx.readLinksBetween(c.from, c.to) : touching;
+    const twin = candidates.find(
       ({ link }) => link.id !== c.id && link.from === c.from && link.to === c.to && link.type === c.type,
     );
     if (twin)

@@ -298,6 +298,11 @@ export interface MemoryStore {
     memoryIds: readonly string[],
     options: { direction: Direction; type?: string },
   ): Promise<LinkRecord[]>;
+  /**
+   * Optional: the links from `from` to `to`, of every type, read without the other links of either (so
+   * linking a memory that has thousands of links costs one lookup); core filters `linksOf` otherwise.
+   */
+  linksBetween?(namespace: string, from: string, to: string): Promise<LinkRecord[]>;
   /** Matching memories ordered by id descending, at most `limit`. */
   list(namespace: string, query: ListQuery): Promise<MemoryRecord[]>;
 

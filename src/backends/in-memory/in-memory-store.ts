@@ -181,6 +181,7 @@ export class InMemoryStore implements MemoryStore {
       readLinks: (ids) => pick(data.links, ids),
       readTombstones: (ids) => pick(data.tombstones, ids),
       readLinksTouching: (ids) => this.touching(data, ids, 'both'),
+      readLinksBetween: (from, to) => this.between(data, from, to),
       // The deduping add's guard (WriteBatch.dedupe): an edge on this store serves RemoteStore clients,
       // whose adds race outside this process's checked-write queue. The feed is in sequence order.
       readMemoryIdsChangedSince: (seq, limit) => {
@@ -286,6 +287,19 @@ export class InMemoryStore implements MemoryStore {
   ): Promise<LinkRecord[]> {
     const links = this.touching(this.space(namespace), memoryIds, options.direction);
     return links.filter((r) => options.type === undefined || r.link.type === options.type).map(cloneLink);
+  }
+
+  async linksBetween(namespace: string, from: string, to: string): Promise<LinkRecord[]> {
+    return this.between(this.space(namespace), from, to).map(cloneLink);
+  }
+
+  /** Read from the end with fewer links: a hub's thousands are not looked at. */
+  private between(data: NamespaceData, from: string, to: string): LinkRecord[] {
+    const leaving = data.linkIdsByMemory.get(from) ?? new Set<string>();
+    const entering = data.linkIdsByMemory.get(to) ?? new Set<string>();
+    return [...(leaving.size <= entering.size ? leaving : entering)]
+      .map((id) => data.links.get(id)!)
+      .filter(({ link }) => link.from === from && link.to === to);
   }
 
   private touching(data: NamespaceData, memoryIds: readonly string[], direction: Direction): LinkRecord[] {

@@ -45,6 +45,7 @@ import {
   MEMORY_KEYS,
   PAIR_KEYS,
   readByIds,
+  readLinksBetween,
   readLinksTouching,
   readMemoryRecords,
   withVectors,
@@ -330,6 +331,13 @@ export class IndexedDBStore implements MemoryStore {
         options.direction,
       );
       return options.type === undefined ? found : found.filter((r) => r.link.type === options.type);
+    });
+  }
+
+  linksBetween(namespace: string, from: string, to: string): Promise<LinkRecord[]> {
+    return this.read('linksBetween', ['links'], (tx) => {
+      const links = tx.objectStore('links');
+      return readLinksBetween(links.index('from'), links.index('to'), namespace, from, to);
     });
   }
 

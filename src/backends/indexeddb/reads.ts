@@ -39,6 +39,9 @@ interface KeyStore<V, K> extends KeyGetter<V, K> {
 interface IndexReader<V> {
   getAll(query: [string, string]): Promise<V[]>;
 }
+interface CountedIndex<V> extends IndexReader<V> {
+  count(query: [string, string]): Promise<number>;
+}
 
 /** Reads the rows of `ids` that exist, in the order asked (repeats included). */
 type RowReader = <V, K>(
@@ -124,6 +127,30 @@ export async function readMemoryRecords(
   ids: readonly string[],
 ): Promise<MemoryRecord[]> {
   return withVectors(vectors, await readByIds(memories, MEMORY_KEYS, namespace, ids));
+}
+
+/**
+ * The links from `from` to `to`, read from the end with fewer links (counted on the index, no row read):
+ * a memory with thousands of links is linked again without reading them.
+ */
+export async function readLinksBetween(
+  byFrom: CountedIndex<LinkRow>,
+  byTo: CountedIndex<LinkRow>,
+  namespace: string,
+  from: string,
+  to: string,
+): Promise<LinkRecord[]> {
+  const [leaving, entering] = await Promise.all([
+    byFrom.count([namespace, from]),
+    byTo.count([namespace, to]),
+  ]);
+  const rows = await (leaving <= entering ? byFrom : byTo).getAll([
+    namespace,
+    leaving <= entering ? from : to,
+  ]);
+  return rows
+    .filter(({ link }) => link.from === from && link.to === to)
+    .map(({ link, clocks }) => ({ link, clocks }));
 }
 
 /** Links leaving (`out`), entering (`in`) or touching (`both`) any of the memories, each once. */

@@ -8,7 +8,14 @@ import { memoryKey } from './keys.js';
 import { MemoryBounds } from './namespace-bounds.js';
 import { type OpenGroupEntry, textStamp } from './open-group-cache.js';
 import { PendingRequests } from './pending-requests.js';
-import { MEMORY_KEYS, PAIR_KEYS, readByIdsProbing, readLinksTouching, withVectors } from './reads.js';
+import {
+  MEMORY_KEYS,
+  PAIR_KEYS,
+  readByIdsProbing,
+  readLinksBetween,
+  readLinksTouching,
+  withVectors,
+} from './reads.js';
 import { emptyStats, toLinkRecord, toMemoryRow, toTombstone } from './rows.js';
 import type { EngramSchema, FeedEntry, NamespaceStats, StoreName } from './schema.js';
 import { type SparseSlot, TextIndexWriter, type TextPlace } from './text-writer.js';
@@ -100,6 +107,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   /** What a deduping add's guard compares (`WriteBatch.dedupe`): two tabs' transactions take turns. */
   readMemoryIdsChangedSince(seq: number, limit: number): Promise<string[]> {
     return memoryIdsAfter(this.tx.objectStore('feedBlocks'), this.namespace, seq, limit);
+  }
+
+  readLinksBetween(from: string, to: string): Promise<LinkRecord[]> {
+    const links = this.tx.objectStore('links');
+    return readLinksBetween(links.index('from'), links.index('to'), this.namespace, from, to);
   }
 
   readLinksTouching(memoryIds: readonly string[]): Promise<LinkRecord[]> {

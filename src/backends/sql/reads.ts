@@ -57,6 +57,13 @@ export class SqlReader {
     return [...found.values()].sort((a, b) => (a.link.id < b.link.id ? -1 : a.link.id > b.link.id ? 1 : 0));
   }
 
+  /** The links from `from` to `to`, one indexed lookup whatever else either memory links. */
+  async between(from: string, to: string): Promise<LinkRecord[]> {
+    const sql = `SELECT ${LINK_SELECT} FROM engram_links WHERE ns = ? AND from_id = ? AND to_id = ?`;
+    const rows = await this.db.all<LinkRow>(this.dialect.native(sql), [this.namespace, from, to]);
+    return rows.map((row) => linkFromRow(this.namespace, row));
+  }
+
   private async byIds<T extends object>(select: string, ids: readonly string[]): Promise<T[]> {
     const rows: T[] = [];
     for (const chunk of chunks(ids, this.dialect.maxParams - 1)) {

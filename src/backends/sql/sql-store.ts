@@ -202,6 +202,10 @@ export abstract class SqlStore implements MemoryStore {
     );
   }
 
+  linksBetween(namespace: string, from: string, to: string): Promise<LinkRecord[]> {
+    return this.use('linksBetween', (db) => new SqlReader(db, this.dialect, namespace).between(from, to));
+  }
+
   list(namespace: string, query: ListQuery): Promise<MemoryRecord[]> {
     return this.use('list', async (db) => {
       if (query.metadata === undefined) {

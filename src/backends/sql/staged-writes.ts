@@ -77,6 +77,7 @@ export class StagedWrites implements StoreTransaction {
   readLinks = (ids: readonly string[]) => this.reader.links(ids);
   readTombstones = (ids: readonly string[]) => this.reader.tombstones(ids);
   readLinksTouching = (ids: readonly string[]) => this.reader.linksOf(ids, 'both');
+  readLinksBetween = (from: string, to: string) => this.reader.between(from, to);
 
   async readMemoryIdsChangedSince(seq: number, limit: number): Promise<string[]> {
     // Each memory row holds its change-feed entry's number, behind an (ns, seq) index (schema v18).
