@@ -1,5 +1,6 @@
 import { readChangeStates } from './change-states.js';
 import { EngramError } from './errors.js';
+import { isExpired } from './filter.js';
 import type { Memory, SearchHit } from './model.js';
 import type { ListQuery, MemoryStore, StoreCounts, Tombstone } from './store-contract.js';
 import { splitWords } from './text/index.js';
@@ -47,18 +48,23 @@ export async function countFromFeed(store: MemoryStore, namespace: string): Prom
   return counts;
 }
 
-/** Ids of every live record (expired or not valid now included), for `clear`. */
+/**
+ * Ids of every live record (expired or not valid now included), for `clear`; `unexpired` counts the
+ * memories not expired at `now` (all of them without `now`), those a read would still return.
+ */
 export async function liveIds(
   store: MemoryStore,
   namespace: string,
-): Promise<{ memories: string[]; links: string[]; clocks: string[] }> {
-  const out = { memories: [] as string[], links: [] as string[], clocks: [] as string[] };
+  now?: string,
+): Promise<{ memories: string[]; links: string[]; clocks: string[]; unexpired: number }> {
+  const out = { memories: [] as string[], links: [] as string[], clocks: [] as string[], unexpired: 0 };
   for (let after = 0; ; ) {
     const page = await store.changes(namespace, after, FEED_PAGE);
     for (const state of await readChangeStates(store, namespace, page)) {
       if (state.tombstone) continue;
       if (state.memory) {
         out.memories.push(state.memory.memory.id);
+        if (now === undefined || !isExpired(state.memory.memory, now)) out.unexpired++;
         out.clocks.push(...Object.values(state.memory.clocks));
       } else if (state.link) {
         out.links.push(state.link.link.id);

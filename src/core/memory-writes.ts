@@ -248,7 +248,7 @@ export class MemoryWrites {
     return this.checked(async () => {
       await Promise.allSettled(before);
       const { store, namespace, clock } = this.host;
-      const ids = await liveIds(store, namespace);
+      const ids = await liveIds(store, namespace, this.host.nowIso());
       if (ids.memories.length + ids.links.length === 0) return 0;
       for (const stamp of ids.clocks) clock.observe(stamp);
       const stamp = clock.tick();
@@ -259,7 +259,8 @@ export class MemoryWrites {
           tombstones.map((t) => t.id),
         );
       }
-      return ids.memories.length;
+      // Like remove(), an expired memory (gone from reads, not yet purged) is buried but not counted.
+      return ids.unexpired;
     }).finally(() => {
       this.clearing -= 1;
     });

@@ -261,6 +261,17 @@ export function lifecycleCases(ctx: SuiteContext): void {
       expect(ids((await mem.list()).items)).toEqual([again.id]);
     });
 
+    it('clear counts what reads still return, not memories expired and not yet purged', async () => {
+      let clock = Date.parse('2030-01-01T00:00:00Z');
+      const mem = await ctx.memory({ now: () => clock });
+      await mem.add({ content: 'kept' });
+      const short = await mem.add({ content: 'short-lived', expiresAt: '2030-01-01T00:00:01Z' });
+      clock += 5000;
+      expect(await mem.count({ history: true })).toBe(1);
+      expect(await mem.clear()).toBe(1);
+      expect(await ctx.store().getTombstones(mem.namespace, [short.id])).toHaveLength(1);
+    });
+
     it('clear takes its turn with the writes called around it', async () => {
       const mem = await ctx.memory();
       const x = await mem.add({ id: 'x', content: 'kept until the clear' });
