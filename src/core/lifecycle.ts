@@ -167,14 +167,26 @@ export function alreadySuperseded(oldId: string, memory: Memory, now: string): E
   );
 }
 
-/** VALIDATION when a period ends before it starts (an empty period, `validTo` = `validFrom`, is allowed). */
+/**
+ * VALIDATION when a period ends before it starts (an empty period, `validTo` = `validFrom`, is allowed).
+ * The error names `validTo`, or `validFrom` when that is the field the caller gave (`movedFrom`: an update
+ * that moved only the start past the stored end).
+ */
 export function assertPeriod(
   validFrom: string | undefined,
   validTo: string | undefined,
   where: string,
+  movedFrom = false,
 ): void {
   if (validFrom === undefined || validTo === undefined) return;
   if (Date.parse(validTo) >= Date.parse(validFrom)) return;
+  if (movedFrom) {
+    throw new EngramError(
+      'VALIDATION',
+      `${where}.validFrom: expected an instant at or before validTo (${validTo}), got ${JSON.stringify(validFrom)}`,
+      { field: `${where}.validFrom` },
+    );
+  }
   throw new EngramError(
     'VALIDATION',
     `${where}.validTo: expected an instant at or after validFrom (${validFrom}), got ${JSON.stringify(validTo)}`,

@@ -347,6 +347,7 @@ export class MemoryWrites {
       parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
       parsed.validTo === undefined ? existing.memory.validTo : (parsed.validTo ?? undefined),
       'update.patch',
+      parsed.validTo === undefined,
     );
     this.observe(existing);
     const embeddings = this.host.embeddings();

@@ -73,6 +73,14 @@ export function validityCases(ctx: SuiteContext): void {
         'VALIDATION',
         'update.patch.validTo',
       );
+      // Only the start was given: the error names it, not the stored end it would pass.
+      const ended = await ctx.memory();
+      const period = await ended.add({ content: 'p', validTo: '2024-03-01T00:00:00Z' });
+      await expectError(
+        ended.update(period.id, { validFrom: '2024-04-01T00:00:00Z' }),
+        'VALIDATION',
+        'update.patch.validFrom',
+      );
       await expectError(mem.add({ content: 'z', validFrom: 'yesterday' }), 'VALIDATION', 'add.validFrom');
       // A date-time without its zone would be read in the zone of whatever machine parses it.
       await expectError(
