@@ -302,6 +302,48 @@ describe('live sync client', () => {
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'last-event-id']));
   });
 
+  it('stop() ends the stream even when the fetch ignores the abort signal', async () => {
+    const { app, hub } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    // A wrapper that drops the signal: only cancelling the body can end the read.
+    const deaf = (async (input: RequestInfo | URL, init?: RequestInit) =>
+      app.fetch(new Request(input, { headers: init?.headers }))) as typeof fetch;
+    const live = new LiveConnection({
+      url: URL_,
+      token,
+      namespace: 'n',
+      fetch: deaf,
+      cursor: async () => 0,
+      onChange() {},
+    });
+    live.start();
+    await until(() => live.state === 'live' && hub.connections === 1);
+    const stopped = live.stop().then(() => 'stopped');
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('still open'), 2000));
+    expect(await Promise.race([stopped, timeout])).toBe('stopped');
+    await until(() => hub.connections === 0);
+  });
+
+  it('stopped while its cursor is read, it opens no stream', async () => {
+    const { app, hub } = edge();
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    let fetches = 0;
+    const deaf = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      fetches++;
+      return app.fetch(new Request(input, { headers: init?.headers }));
+    }) as typeof fetch;
+    let release: (cursor: number) => void = () => {};
+    const cursor = () => new Promise<number>((resolve) => (release = resolve));
+    const live = new LiveConnection({ url: URL_, token, namespace: 'n', fetch: deaf, cursor, onChange() {} });
+    live.start();
+    await until(() => live.state === 'connecting');
+    const stopped = live.stop();
+    release(0);
+    await stopped;
+    expect(fetches).toBe(0);
+    expect(hub.connections).toBe(0);
+  });
+
   it("hands the event's feed position to the client", async () => {
     const { fetch: upstream, app } = edge();
     const token = await mintToken({ secret: SECRET, ns: ['n'] });

@@ -163,6 +163,10 @@ export class LiveConnection {
         }, ms),
       );
     };
+    const aborted = (): Outcome => {
+      if (this.stopped) return 'stopped';
+      return timedOut && !ready ? 'buffered' : 'failed';
+    };
     arm(options.openTimeoutMs ?? 5000);
     const idle = options.idleTimeoutMs ?? 45_000;
     try {
@@ -170,6 +174,8 @@ export class LiveConnection {
       // The cursor travels in the query, not as a Last-Event-ID header: a page on another origin than the
       // edge would need that header allowed by the edge's CORS preflight, and a proxy's may not allow it.
       const url = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/events?lastEventId=${await options.cursor()}`;
+      // Stopped while the cursor was read: a fetch given an aborted signal need not refuse to start.
+      if (controller.signal.aborted) return aborted();
       const response = await fetchFn(url, {
         headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream' },
         signal: controller.signal,
@@ -181,13 +187,17 @@ export class LiveConnection {
       if (!type.startsWith('text/event-stream')) return 'unsupported';
       const reader = response.body?.getReader?.();
       if (!reader) return 'unsupported';
+      // Not every fetch ends its body on abort (a wrapper that drops the signal, an in-process app.fetch):
+      // stop() and the watchdog would leave the read, and the edge's stream with its timers, open for good.
+      controller.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}), { once: true });
+      if (controller.signal.aborted) void reader.cancel().catch(() => {});
       const decoder = new TextDecoder();
       let buffer = '';
       let event = 'message';
       let id: string | undefined;
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return 'ended';
+        if (done) return controller.signal.aborted ? aborted() : 'ended';
         if (ready) arm(idle);
         buffer += decoder.decode(value, { stream: true });
         let newline = buffer.search(/\r?\n/);
@@ -217,9 +227,7 @@ export class LiveConnection {
         }
       }
     } catch {
-      if (this.stopped) return 'stopped';
-      if (timedOut && !ready) return 'buffered';
-      return 'failed';
+      return aborted();
     } finally {
       clearTimeout(watchdog);
       controller.abort();
