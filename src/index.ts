@@ -11,7 +11,7 @@ export type {
   SyncOptions,
   WarningEvent,
 } from './core/engram-options.js';
-export { EngramError, type ErrorCode, isEngramError } from './core/errors.js';
+export { EngramError, type ErrorCode, isEngramError, NotFoundError } from './core/errors.js';
 export { normalizeContent } from './core/lifecycle.js';
 export type { MaintenanceOptions, MaintenanceResult } from './core/maintenance.js';
 export * from './core/model.js';

@@ -72,6 +72,27 @@ export class EngramError extends Error {
   }
 }
 
+/**
+ * The NOT_FOUND error (`update`, `supersede` or `link` of a memory that does not exist or expired, a
+ * missing memory or link at the edge): an `EngramError` whose `code` is always `NOT_FOUND`.
+ *
+ * @example
+ * try { await mem.update(id, { content }) } catch (e) {
+ *   if (e instanceof NotFoundError) await mem.add({ content });
+ * }
+ */
+export class NotFoundError extends EngramError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('NOT_FOUND', message, details);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** An EngramError of a code known only at run time (read from an HTTP answer): NOT_FOUND is a NotFoundError. */
+export function engramError(code: ErrorCode, message: string, details: ErrorDetails = {}): EngramError {
+  return code === 'NOT_FOUND' ? new NotFoundError(message, details) : new EngramError(code, message, details);
+}
+
 export function isEngramError(value: unknown, code?: ErrorCode): value is EngramError {
   return value instanceof EngramError && (code === undefined || value.code === code);
 }

@@ -1,5 +1,5 @@
 import { untilAborted } from './abort.js';
-import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode } from './errors.js';
+import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode, engramError } from './errors.js';
 
 /**
  * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
@@ -78,9 +78,9 @@ export function edgeError(
     );
   }
   const retryAfterMs = parseRetryAfter(retryAfter);
-  if (sent) return new EngramError(sent.code, sent.message, { field: sent.field, retryAfterMs });
+  if (sent) return engramError(sent.code, sent.message, { field: sent.field, retryAfterMs });
   const code = codeOfStatus(status) ?? (status >= 500 ? 'OFFLINE' : 'VALIDATION');
-  return new EngramError(
+  return engramError(
     code,
     `${what} answered HTTP ${status} without an Engram error (is the url an Engram edge?)`,
     { retryAfterMs },

@@ -1,4 +1,4 @@
-import { EngramError } from './errors.js';
+import { type EngramError, NotFoundError } from './errors.js';
 import { isExpired } from './filter.js';
 import type { MemoryRecord, MemoryStore } from './store-contract.js';
 
@@ -10,7 +10,7 @@ export interface NamespaceView {
 }
 
 export function notFound(id: string, field: string): EngramError {
-  return new EngramError('NOT_FOUND', `${field}: no memory with id ${JSON.stringify(id)}`, { field });
+  return new NotFoundError(`${field}: no memory with id ${JSON.stringify(id)}`, { field });
 }
 
 /** The memory's record, unless it is missing or expired. */

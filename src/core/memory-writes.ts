@@ -1,6 +1,6 @@
 import type { EmbeddingQueue } from './embedding/embedding-queue.js';
 import type { ChangeKind } from './engram-options.js';
-import { EngramError, validationError } from './errors.js';
+import { EngramError, NotFoundError, validationError } from './errors.js';
 import { isExpired } from './filter.js';
 import { type HybridLogicalClock, hlcToIso } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
@@ -205,13 +205,9 @@ export class MemoryWrites {
     if (parsed.embedding === undefined) this.host.embeddings()?.enqueue([id]);
     const memory = result.memories.find((r) => r.memory.id === id);
     if (!memory || result.links.length === 0)
-      throw new EngramError(
-        'NOT_FOUND',
-        `supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`,
-        {
-          field: 'supersede.oldId',
-        },
-      );
+      throw new NotFoundError(`supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`, {
+        field: 'supersede.oldId',
+      });
     return memory.memory;
   }
 
@@ -369,7 +365,7 @@ export class MemoryWrites {
     if (reembed || parsed.embedding === null) embeddings?.enqueue([id]);
     const updated = result.memories[0];
     if (!updated)
-      throw new EngramError('NOT_FOUND', `update.id: no memory with id ${JSON.stringify(id)}`, {
+      throw new NotFoundError(`update.id: no memory with id ${JSON.stringify(id)}`, {
         field: 'update.id',
       });
     return updated.memory;
@@ -446,7 +442,7 @@ export class MemoryWrites {
     );
     const link = result.links[0];
     if (!link)
-      throw new EngramError('NOT_FOUND', 'link: one of its memories was deleted meanwhile', {
+      throw new NotFoundError('link: one of its memories was deleted meanwhile', {
         field: 'link.from',
       });
     return link.link;

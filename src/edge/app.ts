@@ -1,7 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { EngramError, validationError } from '../core/errors.js';
+import { NotFoundError, validationError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { MAX_TIMER_MS } from '../core/validate.js';
@@ -147,7 +147,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   if (options.cors !== false) app.use(cors({ ...DEFAULT_CORS, ...options.cors }));
   app.onError((error, c) => toErrorResponse(c, error));
   app.notFound((c) =>
-    toErrorResponse(c, new EngramError('NOT_FOUND', `route: no route for ${c.req.method} ${c.req.path}`)),
+    toErrorResponse(c, new NotFoundError(`route: no route for ${c.req.method} ${c.req.path}`)),
   );
 
   // A store (in Workers, a database client) is made only for requests that use one: after auth,

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { EngramError, type ErrorCode, HTTP_STATUS } from '../core/errors.js';
+import { EngramError, type ErrorCode, HTTP_STATUS, NotFoundError } from '../core/errors.js';
 
 /**
  * A driver's message can carry SQL or host names, so clients get a generic STORAGE message and the
@@ -51,5 +51,5 @@ export function payloadTooLarge(limit?: number): EngramError {
 }
 
 export function notFound(what: string, field: string): EngramError {
-  return new EngramError('NOT_FOUND', `${field}: no ${what}`, { field });
+  return new NotFoundError(`${field}: no ${what}`, { field });
 }

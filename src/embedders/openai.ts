@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { untilAborted } from '../core/abort.js';
 import type { Embedder } from '../core/embedding/embedder.js';
-import { EngramError, type ErrorCode } from '../core/errors.js';
+import { EngramError, type ErrorCode, engramError } from '../core/errors.js';
 import { parse, positiveInt, timeoutMs as timeoutSchema } from '../core/validate.js';
 
 export interface OpenAIEmbedderOptions {
@@ -44,7 +44,7 @@ function httpError(status: number, message: string): EngramError {
   const code = statusCode(status);
   // Another 4xx (405 on a wrong URL, 415, …) answers the request, not its texts.
   const request = code === 'VALIDATION' && status !== 400 && status !== 422;
-  return new EngramError(code, message, request ? { field: 'embedder' } : {});
+  return engramError(code, message, request ? { field: 'embedder' } : {});
 }
 
 function statusCode(status: number): ErrorCode {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MemoryWrite } from '../../src/index.js';
+import { type MemoryWrite, NotFoundError } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
@@ -206,9 +206,11 @@ export function crudCases(ctx: SuiteContext): void {
       expect(got && 'importance' in got).toBe(false);
     });
 
-    it('update of an unknown id is NOT_FOUND', async () => {
+    it('update of an unknown id is NOT_FOUND, a NotFoundError', async () => {
       const mem = await ctx.memory();
-      await expectError(mem.update('missing', { content: 'x' }), 'NOT_FOUND', 'update.id');
+      const error = await expectError(mem.update('missing', { content: 'x' }), 'NOT_FOUND', 'update.id');
+      expect(error).toBeInstanceOf(NotFoundError);
+      expect(error.name).toBe('NotFoundError');
     });
 
     it('update reindexes the content for search', async () => {

@@ -6,6 +6,7 @@ import {
   type ErrorCode,
   type Language,
   type MemoryStore,
+  NotFoundError,
 } from '../../src/index.js';
 
 export interface StoreCapabilityFlags {
@@ -72,6 +73,8 @@ export async function expectError(
   expect(caught, `expected an EngramError ${code}`).toBeInstanceOf(EngramError);
   const error = caught as EngramError;
   expect(error.code).toBe(code);
+  // The contract names it: `update` of a missing id throws a NotFoundError, whichever store answers.
+  if (code === 'NOT_FOUND') expect(error).toBeInstanceOf(NotFoundError);
   if (field !== undefined) {
     expect(error.field).toBe(field);
     expect(error.message).toContain(field);
