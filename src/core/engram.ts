@@ -224,9 +224,14 @@ export class Engram {
   async startSync(options: SyncOptions, offset?: ClockOffset, encryption?: EncryptionOptions): Promise<void> {
     let seal: ((inner: SyncTransport) => SyncTransport) | undefined;
     if (encryption) {
-      // Loaded only by apps that encrypt; a wrong key or passphrase throws here, before anything is sent.
-      const { EncryptingTransport } = await import('./crypto/encrypting-transport.js');
-      const sealed = await EncryptingTransport.prepare(this.store, this.namespace, encryption);
+      // Loaded only by apps that encrypt; a wrong key or passphrase throws here, before any record is sent.
+      const [{ EncryptingTransport }, { createHttpTransport }] = await Promise.all([
+        import('./crypto/encrypting-transport.js'),
+        import('./sync/transport.js'),
+      ]);
+      // The edge is asked for the namespace's key info only if the local one does not open (rekeyed elsewhere?).
+      const edge = createHttpTransport({ ...options, namespace: this.namespace });
+      const sealed = await EncryptingTransport.prepare(this.store, this.namespace, encryption, edge);
       seal = (inner) => {
         this.sealing = sealed(inner);
         return this.sealing;

@@ -377,6 +377,32 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(behind.status.state).toBe('error');
   });
 
+  it('a device on the old key reopened with the new passphrase reads on, and its offline writes reach the others', async () => {
+    const { device } = await edge();
+    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(rotating);
+    await rotating.sync();
+    const name = `old-key-${Math.random().toString(36).slice(2)}`;
+    const behind = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+    await behind.sync();
+    const offline = await behind.add({ content: 'written offline before the rotation was known' });
+    await rotating.rekey(fast('a brand new passphrase'));
+    await expect(behind.sync()).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption' });
+    await behind.close();
+    // Its store still knows the old key: the new passphrase opens the edge's key instead.
+    const reopened = await device(new IndexedDBStore({ name }), fast('a brand new passphrase'));
+    await reopened.sync();
+    expect(await reopened.get(a.id)).toEqual(await rotating.get(a.id));
+    await rotating.sync();
+    expect((await rotating.get(offline.id))?.content).toBe('written offline before the rotation was known');
+    await reopened.close();
+    // A wrong passphrase is still refused when the store opens, before anything is written.
+    await expect(device(new IndexedDBStore({ name }), fast(PASSPHRASE))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'encryption',
+    });
+  });
+
   it('a device of a release before stamp-bound sealing is turned away from a version 2 namespace (409 sync.key.seals)', async () => {
     const { device, api, sealedContent } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));

@@ -45,9 +45,10 @@ export class EncryptingTransport implements SyncTransport {
     store: MemoryStore,
     namespace: string,
     options: EncryptionOptions,
+    edge?: SyncTransport,
   ): Promise<(inner: SyncTransport) => EncryptingTransport> {
     const info = await readKeyInfo(store, namespace);
-    const cipher = info ? await NamespaceCipher.open(options, info, namespace) : undefined;
+    const cipher = info ? await openKnown(options, info, namespace, edge) : undefined;
     return (inner) => new EncryptingTransport(inner, store, namespace, options, cipher);
   }
 
@@ -213,5 +214,29 @@ export class EncryptingTransport implements SyncTransport {
     assertWholeRecord(this.namespace, 'link', record.link);
     const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link, record.clocks);
     return { ...record, link };
+  }
+}
+
+/**
+ * The key this device knows, opened. Options that do not open it may be the new key or passphrase of a
+ * namespace rekeyed since this device last synced: then the edge's key info, when it is another, is opened
+ * with them (and a wrong key or passphrase still fails here, as does one the edge cannot be asked about).
+ */
+async function openKnown(
+  options: EncryptionOptions,
+  info: KeyInfo,
+  namespace: string,
+  edge: SyncTransport | undefined,
+): Promise<NamespaceCipher> {
+  try {
+    return await NamespaceCipher.open(options, info, namespace);
+  } catch (error) {
+    if (!edge || !isEngramError(error, 'VALIDATION') || error.field !== 'encryption') throw error;
+    const current = await edge.exchange({ key: { seals: SEALING_VERSION } }).then(
+      (answer) => answer.key?.info,
+      () => undefined,
+    );
+    if (!current || current.keyId === info.keyId) throw error;
+    return NamespaceCipher.open(options, current, namespace);
   }
 }
