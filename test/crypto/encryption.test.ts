@@ -444,6 +444,29 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(report!.reason).toMatch(/\/content: expected an encrypted value, got none/);
   });
 
+  it('a record the edge sends under another namespace name is set aside, not kept under that name', async () => {
+    const { device, tampering } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a, b } = await seed(first);
+    await first.sync();
+    const second = await device(
+      new InMemoryStore(),
+      fast(PASSPHRASE),
+      tampering((body) => {
+        for (const change of body.pull?.changes ?? []) {
+          if (change.memory?.memory.id === a.id) change.memory.memory.namespace = 'someone-else';
+          if (change.link) change.link.link.namespace = 'someone-else';
+        }
+      }),
+    );
+    await second.sync();
+    expect(await second.get(a.id)).toBeNull();
+    expect((await second.get(b.id))?.namespace).toBe(second.namespace);
+    const reports = await second.rejected();
+    expect(reports.map((r) => r.entity).sort()).toEqual(['link', 'memory']);
+    expect(reports[0]!.reason).toMatch(/\/namespace: expected "/);
+  });
+
   it('refuses plaintext: sync pushes, REST writes, search and sealed filters, declared by capabilities', async () => {
     const { device, api } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));

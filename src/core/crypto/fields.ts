@@ -123,13 +123,22 @@ export async function decryptLinkValues<T extends LinkValues>(
 /**
  * A whole record pulled from the edge must carry every sealed field a record always has (a memory's
  * content, tags and metadata; a link's metadata): one without is a value the edge dropped, which would
- * otherwise be taken for an empty one.
+ * otherwise be taken for an empty one. It must also be of this namespace, which its sealed values are
+ * bound to: one naming another would be kept under that name, and refused by the edge at its next push.
  */
 export function assertWholeRecord(
   namespace: string,
   entity: 'memory' | 'link',
-  record: { id: string; content?: unknown; tags?: unknown; metadata?: unknown },
+  record: { id: string; namespace: string; content?: unknown; tags?: unknown; metadata?: unknown },
 ): void {
+  if (record.namespace !== namespace) {
+    const where = `${namespace}/${entity}/${record.id}/namespace`;
+    throw new EngramError(
+      'VALIDATION',
+      `${where}: expected ${JSON.stringify(namespace)}, got ${JSON.stringify(record.namespace)} (a record from the edge naming another namespace was altered)`,
+      { field: where },
+    );
+  }
   const fields = entity === 'memory' ? (['content', 'tags', 'metadata'] as const) : (['metadata'] as const);
   for (const field of fields) {
     if (record[field] === undefined) {
