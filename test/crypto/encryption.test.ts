@@ -24,6 +24,9 @@ const PASSPHRASE = 'correct horse battery staple';
 const ITERATIONS = 2000; // the default is 600 000; tests keep the KDF fast
 const fast = (passphrase: string) => ({ passphrase, iterations: ITERATIONS });
 
+const NamespaceCipherOf = async (options: { passphrase: string; iterations: number }) =>
+  (await import('../../src/core/crypto/cipher.js')).NamespaceCipher.create(options);
+
 /** Words that must never reach the server in clear. */
 /** A clock stamp of now (plus `aheadMs`) from a node of the test's choosing: what a raw push carries. */
 const stampNow = (node: string, aheadMs = 0) =>
@@ -154,7 +157,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       const { content } = (await (await api(`/memories/${id}`)).json()) as { content: string };
       return { content, keyId: content.split('.')[1]! };
     };
-    return { backend, namespace, device, api, tampering, sealedContent };
+    return { backend, namespace, device, api, tampering, sealedContent, app, token };
   }
 
   async function seed(mem: Engram) {
@@ -530,6 +533,57 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     opened.push(elsewhere);
     await elsewhere.sync();
     expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
+  });
+
+  it('export and import through edges over HTTP (RemoteStore) carry the key info too', async () => {
+    const { device, namespace, app, token } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    const { RemoteStore } = await import('../../src/backends/remote/index.js');
+    const over = (server: { fetch: (r: Request) => Response | Promise<Response> }) =>
+      new RemoteStore({
+        url: 'http://edge.test',
+        token,
+        fetch: (i, init) => server.fetch(new Request(i, init)),
+      });
+    const lines: string[] = [];
+    for await (const line of exportJsonl(over(app), { namespaces: [namespace] })) lines.push(line);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ type: 'key', namespace });
+
+    const other = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false });
+    await importJsonl(over(other), lines);
+    const capabilities = await other.request(`/v1/ns/${namespace}/capabilities`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(await capabilities.json()).toMatchObject({ encrypted: true });
+    const elsewhere = await createMemory({
+      store: new InMemoryStore(),
+      namespace,
+      sync: {
+        url: 'http://other.test',
+        token,
+        intervalMs: 0,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          other.fetch(new Request(i, init))) as typeof fetch,
+      },
+      encryption: fast(PASSPHRASE),
+    });
+    opened.push(elsewhere);
+    await elsewhere.sync();
+    expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
+    // A namespace already encrypted with another key keeps it: the import says so.
+    const elsewhereKeyed = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false });
+    const settle = { key: { info: (await NamespaceCipherOf(fast(PASSPHRASE))).info, seals: 2 } };
+    await elsewhereKeyed.request(`/v1/ns/${namespace}/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(settle),
+    });
+    await expect(importJsonl(over(elsewhereKeyed), lines)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      field: 'sync.key.info',
+    });
   });
 
   it('only a holder of the key rotates the namespace: a token holder without it is refused (403), nothing changes', async () => {

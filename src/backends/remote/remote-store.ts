@@ -1,4 +1,6 @@
 import * as v from 'valibot';
+import type { KeyInfo } from '../../core/crypto/cipher.js';
+import { KEY_INFO_META } from '../../core/crypto/namespace-key.js';
 import { EngramError, validationError } from '../../core/errors.js';
 import type { Direction, Explanation, Json } from '../../core/model.js';
 import type {
@@ -17,7 +19,13 @@ import type {
   Tombstone,
   WriteBatch,
 } from '../../core/store-contract.js';
-import { PULL_LIMIT_MAX, type PulledChange, type SyncResponse } from '../../core/sync/protocol.js';
+import {
+  PULL_LIMIT_MAX,
+  type PulledChange,
+  SEALING_VERSION,
+  type SyncRequest,
+  type SyncResponse,
+} from '../../core/sync/protocol.js';
 import { LANGUAGE_META } from '../../core/text/index.js';
 import { LIMITS, timeoutMs } from '../../core/validate.js';
 import { checkStoreOptions, optionalFunction, parsedElsewhere } from '../store-options.js';
@@ -105,14 +113,30 @@ export class RemoteStore implements MemoryStore {
     const stored = batch.meta?.[LANGUAGE_META] ?? this.meta.get(namespace)?.get(LANGUAGE_META);
     const language = setsLanguage || stored !== 'english' ? stored : undefined;
     const pushes = memories.length + links.length + tombstones.length > 0;
-    if (pushes || setsLanguage) {
+    // An end-to-end encrypted namespace's key info (an import's key line) goes to the edge, which keeps
+    // it if the namespace has none; the sealed records imported after it name its key.
+    const setsKey = batch.meta?.[KEY_INFO_META] as KeyInfo | undefined;
+    const keyInfo = setsKey ?? (this.meta.get(namespace)?.get(KEY_INFO_META) as KeyInfo | undefined);
+    let key: SyncRequest['key'];
+    if (setsKey) key = { info: setsKey, seals: SEALING_VERSION };
+    if (keyInfo && pushes) key = { ...key, id: keyInfo.keyId, seals: SEALING_VERSION };
+    if (pushes || setsLanguage || setsKey) {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
         query: { origin: batch.origin ?? 'local' },
         body: {
           ...(pushes ? { push: { memories, links, tombstones, ...guards } } : {}),
           ...(language === undefined ? {} : { language }),
+          ...(key ? { key } : {}),
         },
       });
+      const kept = response.key?.info;
+      if (setsKey && kept?.keyId !== setsKey.keyId) {
+        throw new EngramError(
+          'CONFLICT',
+          `sync.key.info: namespace ${JSON.stringify(namespace)} on the edge is ${kept ? `encrypted with key ${kept.keyId}` : 'not encrypted'}, not with key ${setsKey.keyId}; its key info was not set`,
+          { field: 'sync.key.info' },
+        );
+      }
       result = response.push ?? result;
     }
     // Written only once the server has taken the batch, so a failed push leaves no meta behind.
@@ -295,25 +319,28 @@ export class RemoteStore implements MemoryStore {
   async getMeta(namespace: string, key: string): Promise<Json | undefined> {
     this.assertOpen(namespace);
     const value = this.meta.get(namespace)?.get(key);
-    if (value === undefined && key === LANGUAGE_META) return this.edgeLanguage(namespace);
+    if (value === undefined && (key === LANGUAGE_META || key === KEY_INFO_META)) {
+      return this.edgeMeta(namespace, key);
+    }
     return value === undefined ? undefined : structuredClone(value);
   }
 
   /**
-   * The namespace's index language as the edge keeps it (an export carries it), asked with a `key`
-   * request; undefined when it has none (English) or the edge is older than the answer's `language`.
-   * A recorded language never changes, so it is kept; none is asked again (one may be recorded later).
+   * The namespace's index language and end-to-end encryption key info as the edge keeps them (an export
+   * carries both), asked with a `key` request; undefined when it has none (English, not encrypted) or the
+   * edge is older than the answer's `language`. A recorded value is kept; none is asked again (one may be
+   * recorded later).
    */
-  private async edgeLanguage(namespace: string): Promise<string | undefined> {
-    const { language } = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
-      body: { key: {} },
+  private async edgeMeta(namespace: string, key: string): Promise<Json | undefined> {
+    const answer = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
+      body: { key: { seals: SEALING_VERSION } },
     });
-    if (language !== undefined) {
-      const own = this.meta.get(namespace) ?? new Map<string, Json>();
-      own.set(LANGUAGE_META, language);
-      this.meta.set(namespace, own);
-    }
-    return language;
+    const own = this.meta.get(namespace) ?? new Map<string, Json>();
+    if (answer.language !== undefined) own.set(LANGUAGE_META, answer.language);
+    if (answer.key?.info) own.set(KEY_INFO_META, answer.key.info as unknown as Json);
+    this.meta.set(namespace, own);
+    const value = own.get(key);
+    return value === undefined ? undefined : structuredClone(value);
   }
 
   /** The namespaces a string token grants (read from its `ns` claim) and those this store has used. */
