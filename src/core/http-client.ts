@@ -95,11 +95,33 @@ function parseRetryAfter(value: string | null | undefined): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }
 
-/** An edge's success body; anything but JSON (a captive portal, a proxy's page) means the edge is not really reachable. */
-export function parseEdgeJson<T>(text: string, what: string): T {
+/**
+ * An edge's success body; anything but JSON (a captive portal, a proxy's page) means the edge is not really
+ * reachable. So does JSON that is not an object, or one without each of `parts` (another service at a wrong
+ * url answering `{}`): taken as an answer, it would count a push as stored.
+ */
+export function parseEdgeJson<T>(text: string, what: string, parts: readonly string[] = []): T {
+  let answer: unknown;
   try {
-    return JSON.parse(text) as T;
+    answer = JSON.parse(text);
   } catch (cause) {
     throw new EngramError('OFFLINE', `${what} answered something other than JSON`, { cause });
   }
+  const isObject = typeof answer === 'object' && answer !== null && !Array.isArray(answer);
+  if (!isObject) notAnswered(what, `JSON ${Array.isArray(answer) ? 'array' : String(answer)}`);
+  assertEdgeParts(answer as object, parts, what);
+  return answer as T;
+}
+
+/** Throws (OFFLINE) unless the edge's answer holds each of `parts`. */
+export function assertEdgeParts(answer: object, parts: readonly string[], what: string): void {
+  const missing = parts.find((part) => (answer as Record<string, unknown>)[part] === undefined);
+  if (missing !== undefined) notAnswered(what, `an object without "${missing}"`);
+}
+
+function notAnswered(what: string, got: string): never {
+  throw new EngramError(
+    'OFFLINE',
+    `${what} answered ${got}, not an Engram answer (is the url an Engram edge?)`,
+  );
 }

@@ -300,6 +300,36 @@ describe('RemoteStore extras', () => {
     });
   });
 
+  it('takes a 200 answer that is JSON but not an Engram answer (a wrong url) as no edge, never as done', async () => {
+    const now = new Date().toISOString();
+    for (const body of ['{}', 'null', '[]', '{"ok":true}']) {
+      const elsewhere = new RemoteStore({
+        url,
+        token: 't.t.t',
+        fetch: async () => new Response(body, { status: 200 }),
+      });
+      const memory = { id: 'm1', namespace: 'x', content: 'kept?', kind: 'note', tags: [], metadata: {} };
+      const write = { id: 'm1', create: { namespace: 'x', createdAt: '2025-01-01T00:00:00.000Z' } };
+      const calls = [
+        elsewhere.apply('x', {
+          memories: [{ ...write, values: memory, clocks: { content: '0190a1b2c3d4-0000-node' } }],
+        }),
+        elsewhere.getMemories('x', ['y']),
+        elsewhere.list('x', { limit: 5, tagMode: 'any', now }),
+        elsewhere.count('x', { tagMode: 'any', now }),
+        elsewhere.stats('x'),
+        elsewhere.search('x', { query: 'kept', limit: 5, mode: 'text', tagMode: 'any', now }),
+        elsewhere.changes('x', 0, 10),
+      ];
+      for (const call of calls) {
+        await expect(call, body).rejects.toMatchObject({
+          code: 'OFFLINE',
+          message: expect.stringContaining('is the url an Engram edge?'),
+        });
+      }
+    }
+  });
+
   it('leaves the text index on the server: it answers search() and serves no postings', async () => {
     const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
     expect(store.capabilities).toEqual({ persistent: true, shared: true });

@@ -131,6 +131,36 @@ describe('sync degradation', () => {
     await mem.close();
   });
 
+  it('a url answering JSON that is not an Engram answer is offline, and the push stays pending', async () => {
+    for (const body of ['{}', 'null']) {
+      const e = await edge();
+      // Another service at the url: every request answered 200 with the same JSON.
+      const elsewhere = (async () => new Response(body, { status: 200 })) as typeof fetch;
+      let fetchFn = elsewhere;
+      const mem = await createMemory({
+        namespace: 'n',
+        sync: {
+          url: 'http://edge.test',
+          token: e.token,
+          fetch: (input, init) => fetchFn(input, init),
+          intervalMs: 0,
+          debounceMs: 60_000,
+          live: false,
+        },
+      });
+      const m = await mem.add({ content: 'must reach the edge' });
+      await expect(mem.sync(), body).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: expect.stringContaining('is the url an Engram edge?'),
+      });
+      expect(mem.status.pending).toBe(1);
+      fetchFn = e.fetch;
+      await mem.sync();
+      expect((await e.store.getMemories('n', [m.id]))[0]?.memory.content).toBe('must reach the edge');
+      await mem.close();
+    }
+  });
+
   it('backs off exponentially with jitter, capped', async () => {
     vi.useFakeTimers();
     const attempts: number[] = [];

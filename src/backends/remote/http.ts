@@ -21,6 +21,8 @@ export type QueryValue = string | number | readonly string[] | undefined;
 interface CallOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
+  /** What the answer must hold: without it, whatever answered is not an Engram edge. */
+  answers?: string;
 }
 
 /**
@@ -78,8 +80,8 @@ export class EdgeClient {
     );
     if (!answer.ok)
       throw edgeError(answer.status, answer.text, `RemoteStore: ${what}`, 'as-sent', answer.retryAfter);
-    if (answer.text === '') return undefined as T;
-    return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`);
+    if (answer.text === '' && options.answers === undefined) return undefined as T;
+    return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`, options.answers ? [options.answers] : []);
   }
 
   private async tokenFor(namespace: string): Promise<string> {

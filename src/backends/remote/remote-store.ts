@@ -78,6 +78,7 @@ export class RemoteStore implements MemoryStore {
     this.gets = new GetBatcher(async (namespace, memories, links) => {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
         body: { get: { memories, links } },
+        answers: 'get',
       });
       return response.get ?? { memories: [], links: [], tombstones: [] };
     });
@@ -123,6 +124,7 @@ export class RemoteStore implements MemoryStore {
     if (pushes || setsLanguage || setsKey) {
       const response = await this.http.call<SyncResponse>(namespace, 'POST', '/sync', {
         query: { origin: batch.origin ?? 'local' },
+        answers: pushes ? 'push' : setsKey ? 'key' : undefined,
         body: {
           ...(pushes ? { push: { memories, links, tombstones, ...guards } } : {}),
           ...(language === undefined ? {} : { language }),
@@ -205,6 +207,7 @@ export class RemoteStore implements MemoryStore {
           `/memories/${segment(id, 'linksOf.id')}/links`,
           {
             query: { include: 'clocks', direction: options.direction, type: options.type },
+            answers: 'items',
           },
         ),
       ),
@@ -224,6 +227,7 @@ export class RemoteStore implements MemoryStore {
       const size = Math.min(limit - out.length, LIMITS.listLimit);
       const { items } = await this.http.call<{ items: MemoryRecord[] }>(namespace, 'GET', '/memories', {
         query: { include: 'clocks', ...params, before, limit: size },
+        answers: 'items',
       });
       out.push(...items);
       if (items.length < size) break;
@@ -237,13 +241,16 @@ export class RemoteStore implements MemoryStore {
     this.assertOpen(namespace);
     const { count } = await this.http.call<{ count: number }>(namespace, 'GET', '/count', {
       query: filterParams(query),
+      answers: 'count',
     });
     return count;
   }
 
   async stats(namespace: string): Promise<StoreCounts> {
     this.assertOpen(namespace);
-    const { memories, links, tombstones } = await this.http.call<StoreCounts>(namespace, 'GET', '/stats');
+    const { memories, links, tombstones } = await this.http.call<StoreCounts>(namespace, 'GET', '/stats', {
+      answers: 'memories',
+    });
     return { memories, links, tombstones };
   }
 
@@ -257,6 +264,7 @@ export class RemoteStore implements MemoryStore {
     }>(namespace, 'POST', '/search', {
       query: { include: 'clocks', now },
       body: { query, ...options },
+      answers: 'hits',
     });
     if (report && otherModels) report.otherModels += otherModels;
     return hits.map(({ memory, clocks, score, explain }) =>
@@ -272,6 +280,7 @@ export class RemoteStore implements MemoryStore {
       `/memories/${segment(id, 'neighbors.id')}/neighbors`,
       {
         query: { include: 'clocks', ...options },
+        answers: 'items',
       },
     );
     return items;
@@ -286,6 +295,7 @@ export class RemoteStore implements MemoryStore {
     this.assertOpen(namespace);
     const { path } = await this.http.call<{ path: MemoryRecord[] | null }>(namespace, 'GET', '/path', {
       query: { include: 'clocks', from, to, ...options },
+      answers: 'path',
     });
     return path;
   }
@@ -301,6 +311,7 @@ export class RemoteStore implements MemoryStore {
       }>(namespace, 'POST', '/sync', {
         // Entries only: callers read the records they need, so shipping them here would send them twice.
         body: { pull: { after, limit: size, states: false } },
+        answers: 'pull',
       });
       out.push(
         ...pull.changes.map(({ seq, entity, id, origin }) => ({

@@ -1,5 +1,5 @@
 import { EngramError, isEngramError } from '../errors.js';
-import { edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
+import { assertEdgeParts, edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
 import { SEALING_VERSION, type SyncRequest, type SyncResponse } from './protocol.js';
 import { requestBody } from './push-chunks.js';
 
@@ -54,7 +54,13 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
         answer = await send();
       }
       if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
-      return parseEdgeJson<SyncResponse>(answer.text, 'sync');
+      const response = parseEdgeJson<SyncResponse>(answer.text, 'sync');
+      // Each part asked for is answered, unless nothing of the request was applied (`resync`).
+      if (!response.resync) {
+        const parts = (['push', 'pull', 'get'] as const).filter((part) => request[part] !== undefined);
+        assertEdgeParts(response, parts, 'sync');
+      }
+      return response;
     },
   };
 }
