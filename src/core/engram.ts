@@ -83,6 +83,8 @@ export class Engram {
   private embeddings: EmbeddingQueue | undefined;
   private watches: WatchHub | undefined;
   private sealing: EncryptingTransport | undefined;
+  /** Whether sync seals (`encryption`): `sealing` exists only once this tab's engine is made (it leads). */
+  private sealed = false;
   private maintenance: Maintenance | undefined;
   /** This façade's namespace as its reads see it (live-records.ts). */
   private readonly view: NamespaceView;
@@ -232,6 +234,7 @@ export class Engram {
       // The edge is asked for the namespace's key info only if the local one does not open (rekeyed elsewhere?).
       const edge = createHttpTransport({ ...options, namespace: this.namespace });
       const sealed = await EncryptingTransport.prepare(this.store, this.namespace, encryption, edge);
+      this.sealed = true;
       seal = (inner) => {
         this.sealing = sealed(inner);
         return this.sealing;
@@ -533,6 +536,13 @@ export class Engram {
   async rekey(next: EncryptionOptions): Promise<{ records: number }> {
     this.assertOpen();
     const encryption = parse(encryptionSchema, next, 'rekey');
+    if (this.sealed && !this.sealing) {
+      throw new EngramError(
+        'CONFLICT',
+        'rekey: another tab syncs this namespace and this one follows it: call rekey in that tab, or here once the others are closed',
+        { field: 'rekey' },
+      );
+    }
     if (!this.sealing || !this.replication) {
       throw new EngramError(
         'VALIDATION',

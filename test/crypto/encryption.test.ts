@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createEdgeApp, mintToken, PostgresStore, pglite, postgresJs } from '../../src/edge/index.js';
@@ -404,6 +404,37 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       code: 'VALIDATION',
       field: 'encryption',
     });
+  });
+
+  it("rekey in a tab that follows another tab's sync says so (it was called not encrypted)", async () => {
+    const { device } = await edge();
+    // Node has BroadcastChannel but no Web Locks: a lock queue granting each request after the one before.
+    let tail = Promise.resolve();
+    const locks = {
+      request(_name: string, _options: object, callback: () => Promise<void>) {
+        const granted = tail.then(callback);
+        tail = granted.catch(() => undefined);
+        return granted;
+      },
+    };
+    vi.stubGlobal('navigator', { locks });
+    try {
+      const name = `tabs-${Math.random().toString(36).slice(2)}`;
+      const leader = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+      await leader.add({ content: 'one' });
+      await leader.sync();
+      const follower = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+      await expect(follower.rekey(fast('a brand new passphrase'))).rejects.toMatchObject({
+        code: 'CONFLICT',
+        field: 'rekey',
+        message: expect.stringContaining('another tab syncs this namespace'),
+      });
+      expect(await leader.rekey(fast('a brand new passphrase'))).toEqual({ records: 1 });
+      await follower.close();
+      await leader.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('a device of a release before stamp-bound sealing is turned away from a version 2 namespace (409 sync.key.seals)', async () => {
