@@ -706,6 +706,26 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     await expect(second.sync()).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption.iterations' });
   });
 
+  it('a memory whose tags are too long to seal is set aside; the rest of the outbox still syncs', async () => {
+    const { device } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const before = await first.add({ content: 'before' });
+    const long = await first.add({
+      content: 'many long tags',
+      tags: Array.from({ length: 64 }, (_, i) => `t${i}-`.padEnd(60, 'z')),
+    });
+    const after = await first.add({ content: 'after' });
+    expect(await first.sync()).toMatchObject({ pushed: 2 });
+    expect(first.status.pending).toBe(0);
+    const [report] = await first.rejected();
+    expect(report).toMatchObject({ entity: 'memory', id: long.id });
+    expect(report!.reason).toMatch(/too long to encrypt/);
+    const second = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await second.sync();
+    expect((await second.get(before.id))?.content).toBe('before');
+    expect((await second.get(after.id))?.content).toBe('after');
+  });
+
   it('a record created without its sealed tags or metadata is refused (it would be plaintext nobody can open)', async () => {
     const { device, api, sealedContent } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));

@@ -121,16 +121,19 @@ export class EncryptingTransport implements SyncTransport {
     const [memories, links] = await Promise.all([
       push.memories &&
         Promise.all(
-          push.memories.map(async (w) => ({
+          push.memories.map(async (w, i) => ({
             ...w,
-            values: await encryptMemoryValues(cipher, ns, w.id, w.values, w.clocks),
+            values: await asPushed(
+              `memories.${i}`,
+              encryptMemoryValues(cipher, ns, w.id, w.values, w.clocks),
+            ),
           })),
         ),
       push.links &&
         Promise.all(
-          push.links.map(async (w) => ({
+          push.links.map(async (w, i) => ({
             ...w,
-            values: await encryptLinkValues(cipher, ns, w.id, w.values, w.clocks),
+            values: await asPushed(`links.${i}`, encryptLinkValues(cipher, ns, w.id, w.values, w.clocks)),
           })),
         ),
     ]);
@@ -238,5 +241,20 @@ async function openKnown(
     );
     if (!current || current.keyId === info.keyId) throw error;
     return NamespaceCipher.open(options, current, namespace);
+  }
+}
+
+/**
+ * A value this device cannot seal (tags too long for their sealed pieces) is refused as the edge refuses a
+ * record, naming its place in the push (`sync.push.memories.0.values`): the engine sets that record aside
+ * and sends the rest, instead of the whole outbox failing every round.
+ */
+async function asPushed<T>(item: string, sealing: Promise<T>): Promise<T> {
+  try {
+    return await sealing;
+  } catch (error) {
+    if (!isEngramError(error, 'VALIDATION')) throw error;
+    const field = `sync.push.${item}.values`;
+    throw new EngramError('VALIDATION', `${field}: ${error.message}`, { field, cause: error });
   }
 }
