@@ -726,6 +726,21 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect((await second.get(after.id))?.content).toBe('after');
   });
 
+  it('metadata near the 64 KiB limit syncs sealed (its ciphertext is longer than the limit)', async () => {
+    const { device } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const metadata = { blob: 'x'.repeat(60 * 1024) };
+    const a = await first.add({ content: 'large metadata', metadata });
+    const b = await first.add({ content: 'other end' });
+    const link = await first.link(a.id, b.id, 'related_to', { metadata });
+    await first.sync();
+    expect(await first.rejected()).toEqual([]);
+    const second = await device(new InMemoryStore(), fast(PASSPHRASE));
+    await second.sync();
+    expect((await second.get(a.id))?.metadata).toEqual(metadata);
+    expect((await second.links(a.id)).find((l) => l.id === link.id)?.metadata).toEqual(metadata);
+  });
+
   it('a record created without its sealed tags or metadata is refused (it would be plaintext nobody can open)', async () => {
     const { device, api, sealedContent } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));

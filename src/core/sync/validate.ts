@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { ENCRYPTED_EMBEDDING_MAX, sealedLength } from '../crypto/fields.js';
+import { ENCRYPTED_EMBEDDING_MAX, ENCRYPTED_KEY, sealedLength } from '../crypto/fields.js';
 import { CIPHERTEXT_PREFIX, EMBEDDING_BYTE_LIMIT } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
 import { isHlc } from '../hlc.js';
@@ -15,7 +15,8 @@ const clocks = v.record(v.string(), stamp, 'expected an object of field stamps')
 
 /*
  * Sealed values of an end-to-end encrypted namespace (crypto/fields.ts) are longer than their plaintext:
- * content up to the sealed size of 64 KiB, an embedding up to the packed size of the largest vector.
+ * content and metadata up to the sealed size of 64 KiB, an embedding up to the packed size of the largest
+ * vector.
  */
 const sealedContent = v.pipe(
   v.string(),
@@ -23,6 +24,15 @@ const sealedContent = v.pipe(
   v.regex(/^[A-Za-z0-9._-]+$/),
   v.maxLength(sealedLength(LIMITS.contentBytes)),
 );
+/** Sealed metadata: `{ "engram.encrypted": <the sealed JSON> }`, up to the sealed size of 64 KiB of JSON. */
+const sealedMetadata = v.strictObject({
+  [ENCRYPTED_KEY]: v.pipe(
+    v.string(),
+    v.startsWith(CIPHERTEXT_PREFIX),
+    v.regex(/^[A-Za-z0-9._-]+$/),
+    v.maxLength(sealedLength(LIMITS.metadataBytes)),
+  ),
+});
 const sealedEmbedding = v.pipe(
   v.array(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(EMBEDDING_BYTE_LIMIT - 1))),
   v.minLength(2),
@@ -53,7 +63,7 @@ const memoryWrite = v.strictObject({
     content: v.optional(either(f.content, sealedContent)),
     kind: v.optional(f.label('kind')),
     tags: v.optional(f.tags),
-    metadata: v.optional(f.metadata),
+    metadata: v.optional(either(f.metadata, sealedMetadata)),
     embedding: v.optional(either(f.embedding, sealedEmbedding)),
     embeddingModel: v.optional(f.embeddingModel),
     importance: v.optional(f.importance),
@@ -70,7 +80,7 @@ const linkWrite = v.strictObject({
   values: v.strictObject({
     type: v.optional(f.label('type')),
     weight: v.optional(f.finite),
-    metadata: v.optional(f.metadata),
+    metadata: v.optional(either(f.metadata, sealedMetadata)),
   }),
   clocks,
 });
