@@ -18,9 +18,9 @@ function errorJson(code: ErrorCode, message: string, field?: string): string {
  * the ones Node's HTTP parser raises before the app sees a request (a malformed request line, headers
  * too large), which Node would answer with an empty text/plain 400.
  *
- * A body declared larger than the limit is read to its end and thrown away before the 413 is sent:
- * closing the connection on a client still uploading makes it see a reset (and report OFFLINE) where
- * the truth is PAYLOAD_TOO_LARGE.
+ * A body declared larger than the limit is read to its end and thrown away before the app sends its
+ * 413: closing the connection on a client still uploading makes it see a reset (and report OFFLINE)
+ * where the truth is PAYLOAD_TOO_LARGE.
  */
 export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: number }): Server {
   const listener = getRequestListener(fetch, {
@@ -37,7 +37,7 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
   const server = createServer((req, res) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > options.bodyLimit) {
-      refuseLargeBody(req, res, declared, options.bodyLimit);
+      refuseLargeBody(req, res, declared, () => void listener(req, res));
       return;
     }
     void listener(req, res);
@@ -65,29 +65,36 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
   return server;
 }
 
-function refuseLargeBody(req: IncomingMessage, res: ServerResponse, declared: number, limit: number): void {
-  const body = errorJson(
-    'PAYLOAD_TOO_LARGE',
-    `body: the request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
-    'body',
-  );
-  const answer = () => {
+/**
+ * Reads a body declared over the limit to its end, then lets the app answer: its 413 (from the declared
+ * length, before it reads anything) carries the CORS headers a browser needs to see it and is logged
+ * like any other answer. A body too large to read, or one that never ends, gets the answer at once and
+ * its connection closed.
+ */
+function refuseLargeBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  declared: number,
+  answer: () => void,
+): void {
+  let answered = false;
+  const answerOnce = () => {
     clearTimeout(timer);
-    if (res.headersSent) return;
-    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    if (answered) return;
+    answered = true;
+    answer();
   };
   const timer = setTimeout(() => {
-    answer();
-    req.socket.destroySoon();
+    res.setHeader('connection', 'close');
+    answerOnce();
   }, DRAIN_TIMEOUT_MS);
   timer.unref();
   if (declared > MAX_DRAIN_BYTES) {
     res.setHeader('connection', 'close');
-    answer();
+    answerOnce();
     return;
   }
-  req.on('end', answer);
+  req.on('end', answerOnce);
   req.on('error', () => clearTimeout(timer));
   req.resume();
 }

@@ -71,4 +71,24 @@ describe('the Node edge answers every error in JSON', () => {
     }
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
+
+  it("a body declared over the limit gets the app's 413, with CORS headers a browser can read", async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/v1/ns/big/memories`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          origin: 'https://app.example',
+        },
+        body: JSON.stringify({ content: 'x'.repeat(2 * 1024 * 1024) }),
+      });
+      expect(res.status).toBe(413);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(await res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', field: 'body' } });
+    }
+    const other = await fetch(`${base}/v1/ns/big/count`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await other.json()).toEqual({ count: 0 });
+  });
 });
