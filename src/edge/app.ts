@@ -1,15 +1,15 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { NotFoundError, validationError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../core/sync/protocol.js';
 import { MAX_TIMER_MS } from '../core/validate.js';
 import { authenticate, authorize } from './auth.js';
+import { bodyLimit } from './body-limit.js';
 import { type DemoPage, demoRoutes } from './demo.js';
 import { capabilitiesHandler, encryptedGuard } from './encrypted-guard.js';
 import type { EdgeEnv } from './env.js';
-import { payloadTooLarge, toErrorResponse } from './errors.js';
+import { toErrorResponse } from './errors.js';
 import { createFacades } from './facade.js';
 import { type HealthOptions, healthHandler } from './health.js';
 import { type LiveHub, LocalHub } from './live/hub.js';
@@ -163,15 +163,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   app.use('/v1/ns/:ns/*', authorize(), withStore);
   const limiter = rateLimiterOf(options.rateLimit);
   if (limiter) app.use('/v1/ns/:ns/*', rateLimit(limiter));
-  app.use(
-    '/v1/ns/:ns/*',
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw payloadTooLarge(maxSize);
-      },
-    }),
-  );
+  app.use('/v1/ns/:ns/*', bodyLimit(maxSize));
   app.use('/v1/ns/:ns/*', encryptedGuard());
   app.get('/v1/ns/:ns/capabilities', capabilitiesHandler());
   app.route('/v1/ns/:ns', lifecycleRoutes(facadeFor));

@@ -72,6 +72,29 @@ describe('the Node edge answers every error in JSON', () => {
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
+  it('a streamed body over the limit (no Content-Length) gets its 413, never a connection reset', async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    const streamed = () => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ === 32) controller.close();
+          else controller.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+        },
+      });
+    };
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${base}/v1/ns/big/memories`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: streamed(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', field: 'body' } });
+    }
+  });
+
   it("a body declared over the limit gets the app's 413, with CORS headers a browser can read", async () => {
     const token = await mintToken({ secret: SECRET, ns: ['big'] });
     for (let i = 0; i < 3; i++) {

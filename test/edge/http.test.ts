@@ -28,6 +28,29 @@ describe('edge http behaviour', () => {
     expect((await chunked.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('reads a streamed body found too large to its end before the 413 (left half read, the client saw a reset or a hang)', async () => {
+    const { app, token } = await testApp();
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 40) controller.close();
+        else {
+          sent++;
+          controller.enqueue(chunk);
+        }
+      },
+    });
+    const res = await app.request('/v1/ns/demo/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(sent).toBe(40);
+  });
+
   it('takes a configurable body limit', async () => {
     const { call } = await testApp({ bodyLimit: 200 });
     expect((await call('POST', '/v1/ns/demo/memories', { content: 'small' })).status).toBe(201);
