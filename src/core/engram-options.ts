@@ -56,8 +56,11 @@ export interface MemoryEvents extends Record<string, unknown> {
 export interface SyncOptions {
   /** The edge's base URL, e.g. `https://engram.example.workers.dev`. */
   url: string;
-  /** A token whose `ns` claim includes this namespace (see `mintToken`). */
-  token: string;
+  /**
+   * A token whose `ns` claim includes this namespace (see `mintToken`), or a function giving one, called
+   * before every request with the namespace: return a renewed token when yours expires (cache it there).
+   */
+  token: string | ((namespace: string) => string | Promise<string>);
   /** Background pull period in ms (default 30 000; 0 turns it off). */
   intervalMs?: number;
   fetch?: typeof fetch;

@@ -1,6 +1,36 @@
 import { untilAborted } from './abort.js';
 import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode, engramError } from './errors.js';
 
+/** A bearer token, or a function giving the token for a namespace (called before each request; cache in it). */
+export type TokenSource = string | ((namespace: string) => string | Promise<string>);
+
+/**
+ * The token to send for `namespace`: the string itself, or what the function gives now, so that an app
+ * can renew a short-lived token without reopening anything. A function that throws or gives no token
+ * is UNAUTHORIZED naming `field`, as a token the edge refused would be.
+ */
+export async function bearerToken(token: TokenSource, namespace: string, field: string): Promise<string> {
+  if (typeof token === 'string') return token;
+  let given: unknown;
+  try {
+    given = await token(namespace);
+  } catch (cause) {
+    if (cause instanceof EngramError) throw cause;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new EngramError(
+      'UNAUTHORIZED',
+      `${field}: the token function failed for ${JSON.stringify(namespace)}: ${reason}`,
+      { field, cause },
+    );
+  }
+  if (typeof given === 'string' && given !== '') return given;
+  throw new EngramError(
+    'UNAUTHORIZED',
+    `${field}: the token function gave ${given === '' ? 'an empty string' : (JSON.stringify(given) ?? String(given))} for ${JSON.stringify(namespace)}, expected a token string`,
+    { field },
+  );
+}
+
 /**
  * One request to an Engram edge, shared by the sync transport and RemoteStore. The timeout covers the
  * body as well as the headers, whether or not the fetch function honours its signal; a network failure

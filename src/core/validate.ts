@@ -487,7 +487,13 @@ export const syncOptionsSchema = v.strictObject(
         'expected an http(s) URL like https://engram.example.com',
       ),
     ),
-    token: v.pipe(v.string('expected a token string'), v.minLength(1, 'expected a non-empty token')),
+    token: v.union(
+      [
+        v.pipe(v.string(), v.minLength(1, 'expected a non-empty token')),
+        v.custom<(namespace: string) => string | Promise<string>>((f) => typeof f === 'function'),
+      ],
+      'expected a token string, or a function giving one',
+    ),
     intervalMs: v.optional(timerMs),
     timeoutMs: v.optional(v.pipe(timerMs, v.minValue(1, 'expected at least 1'))),
     debounceMs: v.optional(timerMs),

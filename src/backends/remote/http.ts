@@ -1,8 +1,13 @@
-import { EngramError, validationError } from '../../core/errors.js';
-import { edgeError, parseEdgeJson, requestEdge } from '../../core/http-client.js';
+import { validationError } from '../../core/errors.js';
+import {
+  bearerToken,
+  edgeError,
+  parseEdgeJson,
+  requestEdge,
+  type TokenSource,
+} from '../../core/http-client.js';
 
-/** A token, or a function giving the token for a namespace (called before each request; cache in it). */
-export type TokenSource = string | ((namespace: string) => string | Promise<string>);
+export type { TokenSource };
 
 /** `fetch`, or anything shaped like it, such as `(input, init) => app.request(input, init)` for a Hono app in-process. */
 export type FetchLike = (input: string, init: RequestInit) => Response | Promise<Response>;
@@ -68,7 +73,9 @@ export class EdgeClient {
     options: CallOptions = {},
   ): Promise<T> {
     const url = `${this.base}/v1/ns/${segment(namespace, 'namespace')}${path}${queryString(options.query)}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${await this.tokenFor(namespace)}` };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await bearerToken(this.options.token, namespace, 'token')}`,
+    };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const what = `${method} ${path}`;
@@ -83,23 +90,6 @@ export class EdgeClient {
     if (answer.text === '' && options.answers === undefined) return undefined as T;
     return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`, options.answers ? [options.answers] : []);
   }
-
-  private async tokenFor(namespace: string): Promise<string> {
-    const { token } = this.options;
-    if (typeof token === 'string') return token;
-    try {
-      return await token(namespace);
-    } catch (cause) {
-      if (cause instanceof EngramError) throw cause;
-      throw new EngramError(
-        'UNAUTHORIZED',
-        `token: the token function failed for ${JSON.stringify(namespace)}: ${describe(cause)}`,
-        {
-          cause,
-        },
-      );
-    }
-  }
 }
 
 function queryString(query: Record<string, QueryValue> = {}): string {
@@ -111,8 +101,4 @@ function queryString(query: Record<string, QueryValue> = {}): string {
   }
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
-}
-
-function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -8,11 +8,14 @@
  * row) the replica falls back to polling on the engine's interval and tries live again later.
  */
 
+import { bearerToken, type TokenSource } from '../http-client.js';
+
 export type LiveState = 'off' | 'connecting' | 'live' | 'polling';
 
 export interface LiveOptions {
   url: string;
-  token: string;
+  /** Read before every connection: a function may give a renewed token. */
+  token: TokenSource;
   namespace: string;
   fetch?: typeof fetch;
   /** The replica's pull cursor, sent as `lastEventId` so a reconnect catches up at once. */
@@ -56,6 +59,8 @@ export class LiveConnection {
   private loop: Promise<void> | undefined;
   /** Waiting out the backoff after a failure: the browser's `online` event, or an answer of the edge, ends the wait. */
   private backingOff = false;
+  /** Polling after the edge refused a token that a function gives: a renewed one may be accepted. */
+  private refusedToken = false;
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(private readonly options: LiveOptions) {}
@@ -75,7 +80,7 @@ export class LiveConnection {
    * out its backoff reconnects now instead of after a wait grown while the edge was down.
    */
   reconnectNow(): void {
-    if (!this.backingOff) return;
+    if (!this.backingOff && !this.refusedToken) return;
     this.attempt = 0;
     this.wake?.();
   }
@@ -116,7 +121,10 @@ export class LiveConnection {
       if (outcome === 'refused') {
         // A refused token needs a person (or a renewed token), not a retry loop; the engine reports it.
         this.setState('polling', 'the edge refused the token');
+        // A token function may give a renewed one: a sync round the edge accepted ends the wait.
+        this.refusedToken = typeof this.options.token === 'function';
         await this.sleep(this.options.retryLiveMs ?? 300_000);
+        this.refusedToken = false;
         continue;
       }
       // The stream is down from now on, not after the wait: no reader should take it for live meanwhile.
@@ -176,8 +184,12 @@ export class LiveConnection {
       const url = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/events?lastEventId=${await options.cursor()}`;
       // Stopped while the cursor was read: a fetch given an aborted signal need not refuse to start.
       if (controller.signal.aborted) return aborted();
+      const token = await bearerToken(options.token, options.namespace, 'sync.token').catch(() => undefined);
+      // A token function that failed may work at the next attempt (its auth server was down): back off.
+      if (token === undefined) return 'failed';
+      if (controller.signal.aborted) return aborted();
       const response = await fetchFn(url, {
-        headers: { authorization: `Bearer ${options.token}`, accept: 'text/event-stream' },
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
         signal: controller.signal,
       });
       if (response.status === 401 || response.status === 403) return 'refused';

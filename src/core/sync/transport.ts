@@ -1,5 +1,12 @@
 import { EngramError, isEngramError } from '../errors.js';
-import { assertEdgeParts, edgeError, parseEdgeJson, requestEdge } from '../http-client.js';
+import {
+  assertEdgeParts,
+  bearerToken,
+  edgeError,
+  parseEdgeJson,
+  requestEdge,
+  type TokenSource,
+} from '../http-client.js';
 import { SEALING_VERSION, type SyncRequest, type SyncResponse } from './protocol.js';
 import { requestBody } from './push-chunks.js';
 
@@ -10,7 +17,8 @@ export interface SyncTransport {
 
 export interface HttpTransportOptions {
   url: string;
-  token: string;
+  /** Read before every request: a function may give a renewed token. */
+  token: TokenSource;
   namespace: string;
   fetch?: typeof fetch;
   /** A request taking longer than this counts as the edge being unreachable. */
@@ -33,13 +41,16 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
   return {
     async exchange(request) {
       const body = requestBody(request);
-      const send = () =>
+      const send = async () =>
         requestEdge(
           fetchFn,
           endpoint,
           {
             method: 'POST',
-            headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+            headers: {
+              authorization: `Bearer ${await bearerToken(options.token, options.namespace, 'sync.token')}`,
+              'content-type': 'application/json',
+            },
             body,
           },
           { timeoutMs, who: 'sync', base: options.url, signal: options.signal },
