@@ -11,6 +11,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * A body that is not UTF-8 is refused rather than stored with replacement characters (a silent change).
  */
 export async function readJson(c: Context): Promise<unknown> {
+  // Compressed bodies are not read (a gzip body would be refused as bytes that are not UTF-8, which
+  // tells a client nothing about why); say what was sent and what to do instead.
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw validationError(
+      'body',
+      'a body sent uncompressed (no Content-Encoding)',
+      `Content-Encoding: ${encoding}`,
+    );
+  }
   let text: string;
   try {
     text = utf8.decode(await c.req.arrayBuffer());

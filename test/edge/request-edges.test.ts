@@ -162,6 +162,36 @@ describe('request bodies', () => {
     const items = (await call('GET', '/v1/ns/demo/memories')).json.items;
     expect(items.map((m: { content: string }) => m.content)).toEqual(['café', 'café']);
   });
+
+  it('a compressed body is refused naming its Content-Encoding, not as bytes that are not UTF-8', async () => {
+    const { app, token, call } = await testApp();
+    const json = new TextEncoder().encode('{"content":"zipped"}');
+    const gzipped = new Uint8Array(
+      await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer(),
+    );
+    const post = (body: Uint8Array<ArrayBuffer>, encoding: string) =>
+      app.request('/v1/ns/demo/memories', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+        },
+        body,
+      });
+    const res = await post(gzipped, 'gzip');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      error: {
+        code: 'VALIDATION',
+        field: 'body',
+        message: expect.stringContaining('Content-Encoding: gzip'),
+      },
+    });
+    expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(0);
+    // `identity` is no encoding at all.
+    expect((await post(json, 'identity')).status).toBe(201);
+  });
 });
 
 describe('event streams per token', () => {
