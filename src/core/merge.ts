@@ -267,6 +267,27 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     const previous = links.get(write.id);
+    const twin = !previous && write.create && batch.foldTwinLinks ? await liveTwin(tx, write) : undefined;
+    if (twin) {
+      const folded = mergeLink(twin, { ...write, id: twin.link.id }, batch.clockCeiling)!;
+      touchedLinks.set(twin.link.id, folded);
+      if (!sameClocks(twin.clocks, folded.clocks)) {
+        links.set(twin.link.id, folded);
+        await tx.putLink(folded, twin);
+        await tx.recordChange('link', twin.link.id, origin);
+      }
+      const tombstone: Tombstone = {
+        entity: 'link',
+        id: write.id,
+        namespace: twin.link.namespace,
+        clock: maxClock(write.clocks),
+      };
+      dead.set(write.id, tombstone);
+      await tx.putTombstone(tombstone);
+      await tx.recordChange('link', write.id, origin);
+      result.deleted.push(write.id);
+      continue;
+    }
     const merged = mergeLink(previous, write, batch.clockCeiling);
     if (!merged) {
       result.rejected.push(write.id);
@@ -378,6 +399,18 @@ async function assertNewIdsFree(
     if (twin)
       throw conflict(`a ${JSON.stringify(c.type)} link from ${c.from} to ${c.to} exists (${twin.link.id})`);
   }
+}
+
+/** The live link of another id with a new link's `from`, `to` and `type` (`WriteBatch.foldTwinLinks`). */
+async function liveTwin(tx: StoreTransaction, write: LinkWrite): Promise<LinkRecord | undefined> {
+  const { from, to } = write.create!;
+  const type = write.values.type ?? 'related_to';
+  const candidates = tx.readLinksBetween
+    ? await tx.readLinksBetween(from, to)
+    : await tx.readLinksTouching([from]);
+  return candidates.find(
+    ({ link }) => link.id !== write.id && link.from === from && link.to === to && link.type === type,
+  );
 }
 
 /**

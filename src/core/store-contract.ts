@@ -152,6 +152,13 @@ export interface WriteBatch {
    * every replica drops what it holds by the same rule.
    */
   forget?: { memories?: string[]; links?: string[]; expiredAt?: string };
+  /**
+   * A pushed link new here whose `from`, `to` and `type` a live link of another id already has (two
+   * devices linked the same pair apart, offline) is folded into that link: its fields merge into it by
+   * their stamps and its own id is tombstoned, so that every replica ends with one link, as `link()`
+   * promises. The edge applies pushes with it; replicas need not, as they pull the fold.
+   */
+  foldTwinLinks?: boolean;
 }
 
 export interface ApplyResult {

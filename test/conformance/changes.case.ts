@@ -140,6 +140,57 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect((await store.getTombstones(ns, ['l1']))[0]?.entity).toBe('link');
     });
 
+    it('with foldTwinLinks, a new link of a held pair and type folds into the held one (fields by stamp)', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)] });
+      const link = (id: string, at: number, weight: number, type = 'rel', from = 'a', to = 'b') => ({
+        id,
+        create: { namespace: ns, from, to, createdAt: new Date(at).toISOString() },
+        values: { type, weight, metadata: { by: id } },
+        clocks: { type: stamp(at), weight: stamp(at), metadata: stamp(at) },
+      });
+      await store.apply(ns, { links: [link('held', t0 + 5, 0.2)] });
+      // Without the flag (a replica's pull), a twin is kept as it came. A RemoteStore's writes are pushes
+      // to an edge, which folds them.
+      if (!ctx.options.name.startsWith('RemoteStore')) {
+        const other = freshNamespace();
+        await store.apply(other, {
+          memories: [fullWrite(other, 'a', 'a', t0), fullWrite(other, 'b', 'b', t0)],
+        });
+        await store.apply(other, {
+          links: [{ ...link('x', t0, 1), create: { ...link('x', t0, 1).create, namespace: other } }],
+        });
+        await store.apply(other, {
+          links: [{ ...link('y', t0, 1), create: { ...link('y', t0, 1).create, namespace: other } }],
+        });
+        expect((await store.getLinks(other, ['x', 'y'])).length).toBe(2);
+      }
+
+      const result = await store.apply(ns, {
+        links: [
+          link('twin', t0 + 9, 0.9),
+          link('kin', t0 + 9, 0.5, 'kin'),
+          link('back', t0 + 9, 0.5, 'rel', 'b', 'a'),
+        ],
+        origin: 'remote',
+        foldTwinLinks: true,
+      });
+      expect(result.deleted).toEqual(['twin']);
+      expect(await store.getLinks(ns, ['twin'])).toEqual([]);
+      expect((await store.getTombstones(ns, ['twin']))[0]).toMatchObject({ entity: 'link', id: 'twin' });
+      const [held] = await store.getLinks(ns, ['held']);
+      expect(held!.link).toMatchObject({ type: 'rel', weight: 0.9, metadata: { by: 'twin' } });
+      expect(held!.link.createdAt).toBe(new Date(t0 + 5).toISOString());
+      // Another type, or the other direction, is no twin.
+      expect((await store.getLinks(ns, ['kin', 'back'])).length).toBe(2);
+      // An older twin's fields lose to the held link's.
+      await store.apply(ns, { links: [link('late', t0 + 1, 0.1)], origin: 'remote', foldTwinLinks: true });
+      expect((await store.getLinks(ns, ['held']))[0]!.link).toMatchObject({ weight: 0.9 });
+      expect(await store.getLinks(ns, ['late'])).toEqual([]);
+    });
+
     it('a partial write for an unknown id is rejected, not half-created', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

@@ -89,6 +89,8 @@ export async function serveSync(
       ...request.push,
       ...settles,
       origin: options.origin ?? 'remote',
+      // Two devices that linked one pair apart end with one link (docs/sync.md, "Merge rule").
+      foldTwinLinks: true,
       // Stamps stored before the bound existed (or by a store written directly) lose to this push.
       clockCeiling: ceilingStamp(at + maxSkew),
     });
