@@ -554,9 +554,13 @@ export class Engram {
     }
     await this.replication.sync();
     await this.sealing.rotate(encryption);
+    // What another device pushed under the old key between that sync and the rotation: pulled now (and
+    // opened with the old key), so that it is re-sealed below with the rest instead of stranded.
+    await this.replication.sync();
     const { restampSealedFields } = await import('./crypto/rekey.js');
     const records = await restampSealedFields(this.store, this.namespace, this.clock);
     await this.replication.sync();
+    this.sealing.forgetPreviousKey();
     return { records };
   }
 

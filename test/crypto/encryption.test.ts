@@ -381,12 +381,18 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
   });
 
   it('a device on the old key reopened with the new passphrase reads on, and its offline writes reach the others', async () => {
-    const { device } = await edge();
+    const { device, app } = await edge();
     const rotating = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a } = await seed(rotating);
     await rotating.sync();
     const name = `old-key-${Math.random().toString(36).slice(2)}`;
-    const behind = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+    // Offline for real: no live stream, whose news would start a round that pushes the write below.
+    const noStream = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
+      return app.fetch(request);
+    }) as typeof fetch;
+    const behind = await device(new IndexedDBStore({ name }), fast(PASSPHRASE), noStream);
     await behind.sync();
     const offline = await behind.add({ content: 'written offline before the rotation was known' });
     await rotating.rekey(fast('a brand new passphrase'));
@@ -404,6 +410,42 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       code: 'VALIDATION',
       field: 'encryption',
     });
+  });
+
+  it('a push under the old key that reaches the edge just before the rotation is re-sealed, not stranded', async () => {
+    const { device, app, sealedContent } = await edge();
+    let beforeRotate: (() => Promise<void>) | undefined;
+    // The rotating device's fetch lets another device push first when it is about to send the rotation.
+    const intercepting = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      // No live stream: the rotating device would pull the other's push at once, before the rotation.
+      if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
+      if (beforeRotate && (await request.clone().text()).includes('"rotate"')) {
+        const run = beforeRotate;
+        beforeRotate = undefined;
+        await run();
+      }
+      return app.fetch(request);
+    }) as typeof fetch;
+    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), intercepting);
+    await seed(rotating);
+    await rotating.sync();
+    const name = `window-${Math.random().toString(36).slice(2)}`;
+    const other = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+    await other.sync();
+    const late = await other.add({ content: 'pushed while the rotation was on its way' });
+    beforeRotate = async () => {
+      await other.sync();
+    };
+    await rotating.rekey(fast('a brand new passphrase'));
+    expect(beforeRotate).toBeUndefined();
+    expect((await rotating.get(late.id))?.content).toBe('pushed while the rotation was on its way');
+    const { keyId: newKey } = await sealedContent((await rotating.list()).items[0]!.id);
+    expect((await sealedContent(late.id)).keyId).toBe(newKey);
+    await other.close();
+    const reopened = await device(new IndexedDBStore({ name }), fast('a brand new passphrase'));
+    await reopened.sync();
+    expect((await reopened.get(late.id))?.content).toBe('pushed while the rotation was on its way');
   });
 
   it("rekey in a tab that follows another tab's sync says so (it was called not encrypted)", async () => {

@@ -18,6 +18,7 @@ import {
   encryptMemoryValues,
 } from './fields.js';
 import { KEY_INFO_META, readKeyInfo } from './namespace-key.js';
+import { CIPHERTEXT_PREFIX } from './sealed.js';
 
 /**
  * Seals what a sync exchange pushes and opens what it pulls, so the local store keeps plaintext
@@ -27,6 +28,12 @@ import { KEY_INFO_META, readKeyInfo } from './namespace-key.js';
  */
 export class EncryptingTransport implements SyncTransport {
   private settled = false;
+  /**
+   * The key a rotation just replaced, kept until the rekey is done: what the edge took under it before the
+   * rotation reached it (another device's push in between) is pulled after the rotation and opened with
+   * it, then re-sealed under the new key with everything else. Nothing else could ever re-seal it.
+   */
+  private previous: NamespaceCipher | undefined;
 
   private constructor(
     private readonly inner: SyncTransport,
@@ -78,8 +85,21 @@ export class EncryptingTransport implements SyncTransport {
     const cipher = await NamespaceCipher.create(next);
     await this.inner.exchange({ key: { rotate: { from, to: cipher.info, proof }, seals: SEALING_VERSION } });
     await this.remember(cipher.info);
+    this.previous = this.cipher;
     this.cipher = cipher;
     return cipher;
+  }
+
+  /** The rekey re-sealed everything: the replaced key is no longer needed. */
+  forgetPreviousKey(): void {
+    this.previous = undefined;
+  }
+
+  /** The key a pulled record was sealed under: the replaced one during a rekey, else the current one. */
+  private cipherFor(current: NamespaceCipher, sealed: unknown): NamespaceCipher {
+    const previous = this.previous;
+    if (!previous || typeof sealed !== 'string') return current;
+    return sealed.startsWith(`${CIPHERTEXT_PREFIX}${previous.keyId}.`) ? previous : current;
   }
 
   private async sealedExchange(request: SyncRequest): Promise<SyncResponse> {
@@ -201,10 +221,10 @@ export class EncryptingTransport implements SyncTransport {
     return out;
   }
 
-  private async openMemory(cipher: NamespaceCipher, record: MemoryRecord): Promise<MemoryRecord> {
+  private async openMemory(current: NamespaceCipher, record: MemoryRecord): Promise<MemoryRecord> {
     assertWholeRecord(this.namespace, 'memory', record.memory);
     const memory = await decryptMemoryValues(
-      cipher,
+      this.cipherFor(current, record.memory.content),
       this.namespace,
       record.memory.id,
       record.memory,
@@ -213,8 +233,9 @@ export class EncryptingTransport implements SyncTransport {
     return { ...record, memory };
   }
 
-  private async openLink(cipher: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
+  private async openLink(current: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
     assertWholeRecord(this.namespace, 'link', record.link);
+    const cipher = this.cipherFor(current, record.link.metadata);
     const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link, record.clocks);
     return { ...record, link };
   }
