@@ -559,7 +559,16 @@ export class Engram {
     await this.replication.sync();
     const { restampSealedFields } = await import('./crypto/rekey.js');
     const records = await restampSealedFields(this.store, this.namespace, this.clock);
+    this.sealing.takeOpenedUnderPrevious(); // re-stamped just now with the rest
     await this.replication.sync();
+    // A push the edge checked before the rotation but stored after it may come in that last pull: re-seal it
+    // too (a few rounds at most: after the rotation the edge takes nothing new under the old key).
+    for (let round = 0; round < 3; round++) {
+      const stray = this.sealing.takeOpenedUnderPrevious();
+      if (stray.length === 0) break;
+      await restampSealedFields(this.store, this.namespace, this.clock, stray);
+      await this.replication.sync();
+    }
     this.sealing.forgetPreviousKey();
     return { records };
   }

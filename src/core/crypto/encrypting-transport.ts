@@ -34,6 +34,8 @@ export class EncryptingTransport implements SyncTransport {
    * it, then re-sealed under the new key with everything else. Nothing else could ever re-seal it.
    */
   private previous: NamespaceCipher | undefined;
+  /** Records pulled and opened under `previous` since `takeOpenedUnderPrevious` last asked. */
+  private openedUnderPrevious: { entity: 'memory' | 'link'; id: string }[] = [];
 
   private constructor(
     private readonly inner: SyncTransport,
@@ -93,6 +95,14 @@ export class EncryptingTransport implements SyncTransport {
   /** The rekey re-sealed everything: the replaced key is no longer needed. */
   forgetPreviousKey(): void {
     this.previous = undefined;
+    this.openedUnderPrevious = [];
+  }
+
+  /** The records pulled under the replaced key since the last call, which the rekey must re-seal. */
+  takeOpenedUnderPrevious(): { entity: 'memory' | 'link'; id: string }[] {
+    const taken = this.openedUnderPrevious;
+    this.openedUnderPrevious = [];
+    return taken;
   }
 
   /** The key a pulled record was sealed under: the replaced one during a rekey, else the current one. */
@@ -223,8 +233,10 @@ export class EncryptingTransport implements SyncTransport {
 
   private async openMemory(current: NamespaceCipher, record: MemoryRecord): Promise<MemoryRecord> {
     assertWholeRecord(this.namespace, 'memory', record.memory);
+    const cipher = this.cipherFor(current, record.memory.content);
+    if (cipher !== current) this.openedUnderPrevious.push({ entity: 'memory', id: record.memory.id });
     const memory = await decryptMemoryValues(
-      this.cipherFor(current, record.memory.content),
+      cipher,
       this.namespace,
       record.memory.id,
       record.memory,
@@ -236,6 +248,7 @@ export class EncryptingTransport implements SyncTransport {
   private async openLink(current: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
     assertWholeRecord(this.namespace, 'link', record.link);
     const cipher = this.cipherFor(current, record.link.metadata);
+    if (cipher !== current) this.openedUnderPrevious.push({ entity: 'link', id: record.link.id });
     const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link, record.clocks);
     return { ...record, link };
   }

@@ -1,22 +1,26 @@
 import { readChangeStates } from '../change-states.js';
 import type { HybridLogicalClock } from '../hlc.js';
-import type { LinkWrite, MemoryStore, MemoryWrite } from '../store-contract.js';
+import type { ChangeEntry, Entity, LinkWrite, MemoryStore, MemoryWrite } from '../store-contract.js';
 
 const PAGE = 500;
 
 /**
  * After a key rotation, writes every sealed field of every record again with a fresh stamp, so the
  * next push re-seals it under the new key and the edge's copies under the old key lose the merge.
- * The values do not change; only their stamps move. Returns how many records were re-stamped.
+ * The values do not change; only their stamps move. Returns how many records were re-stamped. `only`:
+ * those records alone (ones pulled under the replaced key after the rest was re-stamped).
  */
 export async function restampSealedFields(
   store: MemoryStore,
   namespace: string,
   clock: HybridLogicalClock,
+  only?: readonly { entity: Entity; id: string }[],
 ): Promise<number> {
   // Every entity first: re-stamping moves an entry to the feed's end, where a single pass would meet it again.
-  const entries = [];
-  for (let after = 0; ; ) {
+  const entries: ChangeEntry[] = only
+    ? only.map(({ entity, id }) => ({ seq: 0, entity, id, origin: 'local' }))
+    : [];
+  for (let after = 0; !only; ) {
     const page = await store.changes(namespace, after, PAGE);
     entries.push(...page);
     if (page.length < PAGE) break;
