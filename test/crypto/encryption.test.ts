@@ -160,6 +160,29 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     return { backend, namespace, device, api, tampering, sealedContent, app, token };
   }
 
+  /** A device of its own on another edge (an app in this process), opened with `encryption`. */
+  async function deviceOn(
+    server: { fetch: (request: Request) => Response | Promise<Response> },
+    namespace: string,
+    token: string,
+    encryption: { passphrase: string; iterations?: number },
+  ): Promise<Engram> {
+    const mem = await createMemory({
+      store: new InMemoryStore(),
+      namespace,
+      sync: {
+        url: 'http://other.test',
+        token,
+        intervalMs: 0,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          server.fetch(new Request(i, init))) as typeof fetch,
+      },
+      encryption,
+    });
+    opened.push(mem);
+    return mem;
+  }
+
   async function seed(mem: Engram) {
     const a = await mem.add({
       content: `Patient note: ${SECRETS.content}`,
@@ -591,19 +614,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     await importJsonl(target, lines);
     const app = createEdgeApp({ store: target, secret: SECRET, logger: false });
     const token = await mintToken({ secret: SECRET, ns: namespace, ttl: '1h' });
-    const elsewhere = await createMemory({
-      store: new InMemoryStore(),
-      namespace,
-      sync: {
-        url: 'http://other.test',
-        token,
-        intervalMs: 0,
-        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
-          app.fetch(new Request(i, init))) as typeof fetch,
-      },
-      encryption: { passphrase: PASSPHRASE },
-    });
-    opened.push(elsewhere);
+    const elsewhere = await deviceOn(app, namespace, token, { passphrase: PASSPHRASE });
     await elsewhere.sync();
     expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
   });
@@ -630,19 +641,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       headers: { authorization: `Bearer ${token}` },
     });
     expect(await capabilities.json()).toMatchObject({ encrypted: true });
-    const elsewhere = await createMemory({
-      store: new InMemoryStore(),
-      namespace,
-      sync: {
-        url: 'http://other.test',
-        token,
-        intervalMs: 0,
-        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
-          other.fetch(new Request(i, init))) as typeof fetch,
-      },
-      encryption: fast(PASSPHRASE),
-    });
-    opened.push(elsewhere);
+    const elsewhere = await deviceOn(other, namespace, token, fast(PASSPHRASE));
     await elsewhere.sync();
     expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
     // A namespace already encrypted with another key keeps it: the import says so.
