@@ -267,7 +267,10 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     const previous = links.get(write.id);
-    const twin = !previous && write.create && batch.foldTwinLinks ? await liveTwin(tx, write) : undefined;
+    const twin =
+      !previous && write.create && batch.foldTwinLinks
+        ? await liveTwin(tx, write.id, write.create.from, write.create.to, write.values.type ?? 'related_to')
+        : undefined;
     if (twin) {
       const folded = mergeLink(twin, { ...write, id: twin.link.id }, batch.clockCeiling)!;
       touchedLinks.set(twin.link.id, folded);
@@ -389,27 +392,30 @@ async function assertNewIdsFree(
     w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
   );
   if (created.length === 0) return;
-  // A memory may have thousands of links: read only the new link's pair where the store can.
-  const touching = tx.readLinksBetween ? [] : await tx.readLinksTouching(unique(created.map((c) => c.from)));
   for (const c of created) {
-    const candidates = tx.readLinksBetween ? await tx.readLinksBetween(c.from, c.to) : touching;
-    const twin = candidates.find(
-      ({ link }) => link.id !== c.id && link.from === c.from && link.to === c.to && link.type === c.type,
-    );
+    const twin = await liveTwin(tx, c.id, c.from, c.to, c.type ?? 'related_to');
     if (twin)
       throw conflict(`a ${JSON.stringify(c.type)} link from ${c.from} to ${c.to} exists (${twin.link.id})`);
   }
 }
 
-/** The live link of another id with a new link's `from`, `to` and `type` (`WriteBatch.foldTwinLinks`). */
-async function liveTwin(tx: StoreTransaction, write: LinkWrite): Promise<LinkRecord | undefined> {
-  const { from, to } = write.create!;
-  const type = write.values.type ?? 'related_to';
+/**
+ * The live link of another id than `id` from `from` to `to` with `type`: a new link's twin (`newIds` refuses
+ * it, `foldTwinLinks` folds into it). A memory may have thousands of links: only the pair is read where the
+ * store can.
+ */
+async function liveTwin(
+  tx: StoreTransaction,
+  id: string,
+  from: string,
+  to: string,
+  type: string,
+): Promise<LinkRecord | undefined> {
   const candidates = tx.readLinksBetween
     ? await tx.readLinksBetween(from, to)
     : await tx.readLinksTouching([from]);
   return candidates.find(
-    ({ link }) => link.id !== write.id && link.from === from && link.to === to && link.type === type,
+    ({ link }) => link.id !== id && link.from === from && link.to === to && link.type === type,
   );
 }
 

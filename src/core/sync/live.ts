@@ -37,12 +37,13 @@ type Outcome = 'ended' | 'failed' | 'unsupported' | 'buffered' | 'refused' | 'st
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/** The window (or worker) whose `online` event says the network is back; none in Node. */
-function eventTarget(): { addEventListener?: EventListenerLike; removeEventListener?: EventListenerLike } {
-  return globalThis as { addEventListener?: EventListenerLike; removeEventListener?: EventListenerLike };
-}
-
 type EventListenerLike = (type: string, listener: () => void) => void;
+
+/** The window (or worker) whose `online` event says the network is back; Node has no such listener methods. */
+const globalEvents = globalThis as {
+  addEventListener?: EventListenerLike;
+  removeEventListener?: EventListenerLike;
+};
 
 function unref(timer: Timer): Timer {
   (timer as { unref?: () => void }).unref?.();
@@ -71,7 +72,7 @@ export class LiveConnection {
 
   start(): void {
     if (this.loop || this.stopped) return;
-    eventTarget()?.addEventListener?.('online', this.onOnline);
+    globalEvents.addEventListener?.('online', this.onOnline);
     this.loop = this.run();
   }
 
@@ -88,7 +89,7 @@ export class LiveConnection {
   /** Ends the stream and every timer; resolves once the loop has exited. */
   async stop(): Promise<void> {
     this.stopped = true;
-    eventTarget()?.removeEventListener?.('online', this.onOnline);
+    globalEvents.removeEventListener?.('online', this.onOnline);
     this.controller?.abort();
     this.wake?.();
     await this.loop;
@@ -182,12 +183,11 @@ export class LiveConnection {
       // The cursor travels in the query, not as a Last-Event-ID header: a page on another origin than the
       // edge would need that header allowed by the edge's CORS preflight, and a proxy's may not allow it.
       const url = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/events?lastEventId=${await options.cursor()}`;
-      // Stopped while the cursor was read: a fetch given an aborted signal need not refuse to start.
-      if (controller.signal.aborted) return aborted();
       const token = await bearerToken(options.token, options.namespace, 'sync.token').catch(() => undefined);
+      // Stopped while the cursor or the token was read: a fetch given an aborted signal need not refuse to start.
+      if (controller.signal.aborted) return aborted();
       // A token function that failed may work at the next attempt (its auth server was down): back off.
       if (token === undefined) return 'failed';
-      if (controller.signal.aborted) return aborted();
       const response = await fetchFn(url, {
         headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
         signal: controller.signal,

@@ -113,8 +113,7 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
     options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
   const makeEngine = () => {
     const closing = new AbortController();
-    let replica: EngineReplica | undefined;
-    replica = new EngineReplica(
+    const replica: EngineReplica = new EngineReplica(
       new SyncEngine({
         store: options.store,
         namespace: options.namespace,
@@ -137,7 +136,8 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         onStatus: (status) => {
           options.onStatus(status);
           leader?.announce(status);
-          if (status.state === 'online') replica?.edgeAnswered();
+          // Never during construction: 'online' follows a round.
+          if (status.state === 'online') replica.edgeAnswered();
           // The lock must not stay with a tab that can no longer read the store: no tab would sync.
           if (status.state === 'error' && leader) {
             void upgradedByNewerRelease(options.store, options.namespace).then((yes) => {
