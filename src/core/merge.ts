@@ -33,6 +33,11 @@ export interface StoreTransaction {
   readLinksTouching(memoryIds: readonly string[]): MaybePromise<LinkRecord[]>;
   /** Optional: the links from `from` to `to` (a new link's twin check); `readLinksTouching` otherwise. */
   readLinksBetween?(from: string, to: string): MaybePromise<LinkRecord[]>;
+  /**
+   * Optional: the links joining any of the pairs (a push's new links' twin checks) in one read; several
+   * `readLinksBetween` (issued together) otherwise. Each pair is distinct; extra links are ignored.
+   */
+  readLinksJoining?(pairs: readonly { from: string; to: string }[]): MaybePromise<LinkRecord[]>;
   /** `previous` is the replaced record, so the store can update its indexes incrementally. */
   putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): MaybePromise<void>;
   deleteMemory(record: MemoryRecord): MaybePromise<void>;
@@ -247,6 +252,12 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   }
 
   const touchedLinks = new Map<string, LinkRecord>();
+  const pairs = batch.foldTwinLinks
+    ? await PairLinks.read(
+        tx,
+        linkWrites.filter((w) => !links.has(w.id) && !dead.has(w.id)),
+      )
+    : undefined;
   for (const write of linkWrites) {
     if (dead.has(write.id)) {
       result.rejected.push(write.id);
@@ -267,14 +278,12 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     const previous = links.get(write.id);
-    const twin =
-      !previous && write.create && batch.foldTwinLinks
-        ? await liveTwin(tx, write.id, write.create.from, write.create.to, write.values.type ?? 'related_to')
-        : undefined;
+    const twin = !previous && write.create ? pairs?.twin(write) : undefined;
     if (twin) {
       const folded = mergeLink(twin, { ...write, id: twin.link.id }, batch.clockCeiling)!;
       touchedLinks.set(twin.link.id, folded);
       if (!sameClocks(twin.clocks, folded.clocks)) {
+        pairs!.put(folded);
         links.set(twin.link.id, folded);
         await tx.putLink(folded, twin);
         await tx.recordChange('link', twin.link.id, origin);
@@ -298,6 +307,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     }
     touchedLinks.set(write.id, merged);
     if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
+    pairs?.put(merged);
     links.set(write.id, merged);
     await tx.putLink(merged, previous);
     const entryOrigin =
@@ -392,31 +402,57 @@ async function assertNewIdsFree(
     w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
   );
   if (created.length === 0) return;
+  const pairs = await PairLinks.read(tx, linkWrites);
   for (const c of created) {
-    const twin = await liveTwin(tx, c.id, c.from, c.to, c.type ?? 'related_to');
+    const twin = pairs.twin({ id: c.id, create: c, values: { type: c.type } });
     if (twin)
       throw conflict(`a ${JSON.stringify(c.type)} link from ${c.from} to ${c.to} exists (${twin.link.id})`);
   }
 }
 
 /**
- * The live link of another id than `id` from `from` to `to` with `type`: a new link's twin (`newIds` refuses
- * it, `foldTwinLinks` folds into it). A memory may have thousands of links: only the pair is read where the
- * store can.
+ * The links joining the pairs (from, to) of a batch's new links, read at once and kept current as the batch
+ * writes: a new link's twin is a live link of another id with its `from`, `to` and type (`newIds` refuses it,
+ * `foldTwinLinks` folds into it). A memory may have thousands of links: only the pairs are read where the
+ * store can, all issued together (one round trip for a pipelining store, not one per link of a push).
  */
-async function liveTwin(
-  tx: StoreTransaction,
-  id: string,
-  from: string,
-  to: string,
-  type: string,
-): Promise<LinkRecord | undefined> {
-  const candidates = tx.readLinksBetween
-    ? await tx.readLinksBetween(from, to)
-    : await tx.readLinksTouching([from]);
-  return candidates.find(
-    ({ link }) => link.id !== id && link.from === from && link.to === to && link.type === type,
-  );
+class PairLinks {
+  private readonly byPair = new Map<string, LinkRecord[]>();
+
+  static async read(tx: StoreTransaction, writes: readonly LinkWrite[]): Promise<PairLinks> {
+    const pairs = new PairLinks();
+    const wanted = new Map<string, { from: string; to: string }>();
+    for (const { create } of writes) {
+      if (create) wanted.set(pairKey(create.from, create.to), { from: create.from, to: create.to });
+    }
+    if (wanted.size === 0) return pairs;
+    const list = [...wanted.values()];
+    const found = tx.readLinksJoining
+      ? await tx.readLinksJoining(list)
+      : tx.readLinksBetween
+        ? (await Promise.all(list.map(({ from, to }) => tx.readLinksBetween!(from, to)))).flat()
+        : await tx.readLinksTouching(unique(list.map(({ from }) => from)));
+    for (const record of found) if (wanted.has(pairKey(record.link.from, record.link.to))) pairs.put(record);
+    return pairs;
+  }
+
+  twin({ id, create, values }: Pick<LinkWrite, 'id' | 'create' | 'values'>): LinkRecord | undefined {
+    const type = values.type ?? 'related_to';
+    return this.byPair
+      .get(pairKey(create!.from, create!.to))
+      ?.find(({ link }) => link.id !== id && link.type === type);
+  }
+
+  /** A link written (created or folded into) by the batch: later twins in it see it as it now is. */
+  put(record: LinkRecord): void {
+    const key = pairKey(record.link.from, record.link.to);
+    const held = (this.byPair.get(key) ?? []).filter(({ link }) => link.id !== record.link.id);
+    this.byPair.set(key, [...held, record]);
+  }
+}
+
+function pairKey(from: string, to: string): string {
+  return `${from.length}:${from}${to}`;
 }
 
 /**

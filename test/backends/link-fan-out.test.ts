@@ -52,6 +52,31 @@ describe('linking a memory that has many links reads only the pair, not its othe
   }
 });
 
+describe('SQL stores index links by their pair (schema v22)', () => {
+  it('sql.js and Postgres look a pair up without the other links of its memories', async () => {
+    const sqljs = new SqlJsStore();
+    await createMemory({ store: sqljs, namespace: 'idx', maintenance: { intervalMs: 0 } });
+    const { default: initSqlJs } = await import('sql.js');
+    const raw = new (await initSqlJs()).Database(await sqljs.export());
+    const plan = raw.exec(
+      "EXPLAIN QUERY PLAN SELECT id FROM engram_links WHERE ns = 'idx' AND from_id = 'a' AND to_id = 'b'",
+    );
+    expect(JSON.stringify(plan)).toContain('engram_links_by_pair (ns=? AND from_id=? AND to_id=?)');
+    raw.close();
+    await sqljs.close();
+    await createMemory({ store: stores.pglite!, namespace: 'idx', maintenance: { intervalMs: 0 } });
+    const { rows } = await pg.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'engram_links' ORDER BY indexname",
+    );
+    expect(rows.map((r) => r.indexname)).toEqual([
+      'engram_links_by_pair',
+      'engram_links_by_seq',
+      'engram_links_by_to',
+      'engram_links_pkey',
+    ]);
+  });
+});
+
 describe("a new link's twin check in the store's transaction", () => {
   const link = (id: string, from: string, to: string): LinkRecord => ({
     link: { id, namespace: 'ns', from, to, type: 'has', metadata: {}, createdAt: '', updatedAt: '' },
@@ -81,6 +106,37 @@ describe("a new link's twin check in the store's transaction", () => {
   it('reads the pair where the store can', async () => {
     const result = await mergeBatch(transaction([]), { links: [write], newIds: ['new'] });
     expect(result.links.map((r) => r.link.id)).toEqual(['new']);
+  });
+
+  it('reads the pairs of a push once, in one read where the store can', async () => {
+    const pairsRead: { from: string; to: string }[][] = [];
+    const tx: StoreTransaction = {
+      ...transaction([]),
+      readLinksBetween: () => {
+        throw new Error('one read a pair');
+      },
+      readLinksJoining: (pairs) => {
+        pairsRead.push([...pairs]);
+        return [link('old', 'hub', 'c1')];
+      },
+    };
+    const writes = Array.from({ length: 50 }, (_, i) =>
+      createLinkWrite(
+        {
+          id: `l${i}`,
+          namespace: 'ns',
+          from: 'hub',
+          to: `c${i}`,
+          type: 'has',
+          createdAt: '2026-01-01T00:00:00.000Z',
+        },
+        '0190f3a1c2d4-0000-0000000000000001',
+      ),
+    );
+    const result = await mergeBatch(tx, { links: writes, origin: 'remote', foldTwinLinks: true });
+    expect(pairsRead).toHaveLength(1);
+    expect(pairsRead[0]).toHaveLength(50);
+    expect(result.deleted).toEqual(['l1']);
   });
 
   it('still finds the twin', async () => {

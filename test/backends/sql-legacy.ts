@@ -183,9 +183,9 @@ export function downgradeToVersion1(db: Database): void {
  * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
  * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes,
  * v16 postings re-encoded, v17 no kind index on SQLite, v18 the feed in the rows, v19 the text folded by script,
- * v20 Thai, Lao, Khmer and Myanmar split by dictionary, v21 paired and referring posting rows on SQLite).
+ * v20 Thai, Lao, Khmer and Myanmar split by dictionary, v21 paired and referring posting rows on SQLite, v22 links indexed by their pair).
  */
-export const CURRENT_SQL_VERSION = 21;
+export const CURRENT_SQL_VERSION = 22;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

@@ -191,6 +191,41 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await store.getLinks(ns, ['late'])).toEqual([]);
     });
 
+    it('with foldTwinLinks, twins within one push fold into one link, beside twins of held links', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      const ids = ['hub', 'x', 'y', 'z'];
+      await store.apply(ns, { memories: ids.map((id) => fullWrite(ns, id, id, t0)) });
+      const link = (id: string, to: string, at: number, weight: number) => ({
+        id,
+        create: { namespace: ns, from: 'hub', to, createdAt: new Date(at).toISOString() },
+        values: { type: 'rel', weight, metadata: { by: id } },
+        clocks: { type: stamp(at), weight: stamp(at), metadata: stamp(at) },
+      });
+      await store.apply(ns, { links: [link('held', 'x', t0 + 1, 0.1)] });
+      const result = await store.apply(ns, {
+        links: [
+          link('first', 'y', t0 + 2, 0.2),
+          link('onto-held', 'x', t0 + 3, 0.3),
+          link('second', 'y', t0 + 4, 0.4),
+          link('third', 'y', t0 + 1, 0.05),
+          link('alone', 'z', t0 + 2, 0.6),
+        ],
+        origin: 'remote',
+        foldTwinLinks: true,
+      });
+      expect([...result.deleted].sort()).toEqual(['onto-held', 'second', 'third']);
+      const live = await store.getLinks(ns, ['held', 'first', 'onto-held', 'second', 'third', 'alone']);
+      const byId = Object.fromEntries(live.map((r) => [r.link.id, r.link]));
+      expect(Object.keys(byId).sort()).toEqual(['alone', 'first', 'held']);
+      expect(byId.held).toMatchObject({ to: 'x', weight: 0.3, metadata: { by: 'onto-held' } });
+      // The latest stamp wins whatever its place in the push; an older twin after it changes nothing.
+      expect(byId.first).toMatchObject({ to: 'y', weight: 0.4, metadata: { by: 'second' } });
+      expect(byId.alone).toMatchObject({ to: 'z', weight: 0.6 });
+      expect((await store.linksOf(ns, ['hub'], { direction: 'out' })).length).toBe(3);
+    });
+
     it('a partial write for an unknown id is rejected, not half-created', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

@@ -17,6 +17,8 @@ export interface SqlDialect {
   readonly migrationLock: string | null;
   /** `column IN (…)` for the values, as the dialect binds lists best. */
   inList(column: string, values: readonly string[]): Statement;
+  /** A row source of the pairs as columns `a`, `b`, for `WITH p(a, b) AS (…)`: as the dialect binds lists best. */
+  pairs(pairs: readonly (readonly [string, string])[]): Statement;
   /** The statement text with `?` placeholders in the driver's own style. */
   native(sql: string): string;
   /** The UTF-8 byte length of a TEXT expression. */
@@ -49,6 +51,10 @@ export const sqliteDialect: SqlDialect = {
   maxParams: 4000,
   migrationLock: null,
   inList: (column, values) => ({ sql: `${column} IN (${placeholders(values.length)})`, params: [...values] }),
+  pairs: (pairs) => ({
+    sql: `VALUES ${pairs.map(() => '(?, ?)').join(', ')}`,
+    params: pairs.flat(),
+  }),
   native: (sql) => sql,
   byteLength: (expression) => `length(CAST(${expression} AS BLOB))`,
   // The list walks memories in id order and probes each row's own tags: a separate tag table would
@@ -76,6 +82,10 @@ export const postgresDialect: SqlDialect = {
   // One array parameter: one statement text whatever the number of ids, and no parameter limit. It is
   // sent as an array literal in a string, so it does not depend on how a driver serialises JS arrays.
   inList: (column, values) => ({ sql: `${column} = ANY(?::text[])`, params: [arrayLiteral(values)] }),
+  pairs: (pairs) => ({
+    sql: 'SELECT * FROM unnest(?::text[], ?::text[])',
+    params: [arrayLiteral(pairs.map(([a]) => a)), arrayLiteral(pairs.map(([, b]) => b))],
+  }),
   native: (sql) => {
     let text = numbered.get(sql);
     if (text === undefined) {

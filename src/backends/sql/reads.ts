@@ -64,6 +64,22 @@ export class SqlReader {
     return rows.map((row) => linkFromRow(this.namespace, row));
   }
 
+  /**
+   * The links joining any of the pairs (from, to), one indexed lookup a pair, in as few statements as the
+   * dialect binds: what a push of new links reads for their twins (`StoreTransaction.readLinksJoining`).
+   */
+  async joining(pairs: readonly { from: string; to: string }[]): Promise<LinkRecord[]> {
+    const found: LinkRecord[] = [];
+    for (const slice of slices(pairs, (this.dialect.maxParams - 1) / 2)) {
+      const source = this.dialect.pairs(slice.map(({ from, to }) => [from, to] as const));
+      const sql = `WITH p(a, b) AS (${source.sql}) SELECT ${LINK_SELECT} FROM p
+        JOIN engram_links ON ns = ? AND from_id = p.a AND to_id = p.b`;
+      const rows = await this.db.all<LinkRow>(this.dialect.native(sql), [...source.params, this.namespace]);
+      for (const row of rows) found.push(linkFromRow(this.namespace, row));
+    }
+    return found;
+  }
+
   private async byIds<T extends object>(select: string, ids: readonly string[]): Promise<T[]> {
     const rows: T[] = [];
     for (const chunk of chunks(ids, this.dialect.maxParams - 1)) {

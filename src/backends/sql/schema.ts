@@ -169,6 +169,14 @@ const MIGRATIONS: Migration[] = [
   // Nothing to convert: rows written before stay as they are, and readers take both forms. The version
   // keeps older code, which reads neither, from opening a file that holds them.
   () => [],
+  // v22: links indexed by their pair, which also serves every read by `from` alone: a new link's twin check
+  // (`between`) looked up every link of its `from` and filtered on `to`, so linking a memory that already
+  // had thousands of links (a hub) read them all, once per link pushed. `IF [NOT] EXISTS`: a database
+  // written by this version and marked older (the legacy tests) migrates again.
+  () => [
+    'CREATE INDEX IF NOT EXISTS engram_links_by_pair ON engram_links (ns, from_id, to_id)',
+    'DROP INDEX IF EXISTS engram_links_by_from',
+  ],
 ];
 
 /** The tables whose rows are the change feed's entries (v18), with the entity each row names. */

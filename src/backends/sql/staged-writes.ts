@@ -78,6 +78,7 @@ export class StagedWrites implements StoreTransaction {
   readTombstones = (ids: readonly string[]) => this.reader.tombstones(ids);
   readLinksTouching = (ids: readonly string[]) => this.reader.linksOf(ids, 'both');
   readLinksBetween = (from: string, to: string) => this.reader.between(from, to);
+  readLinksJoining = (pairs: readonly { from: string; to: string }[]) => this.reader.joining(pairs);
 
   async readMemoryIdsChangedSince(seq: number, limit: number): Promise<string[]> {
     // Each memory row holds its change-feed entry's number, behind an (ns, seq) index (schema v18).
