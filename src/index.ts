@@ -1,4 +1,5 @@
 export { InMemoryStore, type InMemoryStoreOptions } from './backends/in-memory/in-memory-store.js';
+export { canonicalJson } from './core/canonical-json.js';
 export type { Embedder, EmbeddingOptions } from './core/embedding/embedder.js';
 export type { ReembedOptions, ReembedResult } from './core/embedding/reembed.js';
 export type { Engram } from './core/engram.js';
@@ -23,7 +24,6 @@ export type { RejectedChange } from './core/sync/quarantine.js';
 export type { SyncTransport } from './core/sync/transport.js';
 export { LANGUAGES, type Language, loadLanguage } from './core/text/analyzer.js';
 export {
-  canonicalJson,
   exportEntries,
   exportJsonl,
   type ImportResult,

@@ -1,7 +1,7 @@
+import { canonicalJson } from '../core/canonical-json.js';
 import type { Engram } from '../core/engram.js';
 import { isEngramError } from '../core/errors.js';
 import type { Memory, MemoryInput } from '../core/model.js';
-import { canonicalJson } from '../core/transfer.js';
 import { newStep, problem, type StepResult } from './doctor-report.js';
 import { Interrupted, SetupError } from './io.js';
 

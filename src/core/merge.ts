@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
 import { hlcToIso } from './hlc.js';
@@ -47,6 +48,8 @@ export interface StoreTransaction {
   /** Moves the entity's change-feed entry to the next sequence number. */
   recordChange(entity: Entity, id: string, origin: ChangeOrigin): MaybePromise<void>;
   setMeta(key: string, value: Json): MaybePromise<void>;
+  /** Optional: a namespace meta value as the transaction sees it (`WriteBatch.unchangedMeta`). */
+  readMeta?(key: string): MaybePromise<Json | undefined>;
   /**
    * Removes the entity's change-feed entry (a `forget` batch drops records without a trace). Needed by
    * stores that keep the feed apart from the rows; a store whose entry lives on the row loses it with
@@ -181,6 +184,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const tombstones =
     origin === 'local' ? [...(batch.tombstones ?? [])] : await namedAsStored(tx, batch.tombstones ?? []);
   const result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+  if (batch.unchangedMeta?.length) await assertMetaUnchanged(tx, batch.unchangedMeta);
   if (batch.forget) result.deleted.push(...(await forgetRecords(tx, batch.forget)));
 
   const deadMemoryIds = tombstones.filter((t) => t.entity === 'memory').map((t) => t.id);
@@ -337,6 +341,23 @@ function assertUnchanged(
       {
         field: 'unchanged',
       },
+    );
+  }
+}
+
+/** `WriteBatch.unchangedMeta`: each meta entry still holds the value its writer read. */
+async function assertMetaUnchanged(
+  tx: StoreTransaction,
+  guards: NonNullable<WriteBatch['unchangedMeta']>,
+): Promise<void> {
+  if (!tx.readMeta) return;
+  for (const { key, value, field } of guards) {
+    const now = (await tx.readMeta(key)) ?? null;
+    if (canonicalJson(now) === canonicalJson(value)) continue;
+    throw new EngramError(
+      'CONFLICT',
+      `${field}: the namespace's ${JSON.stringify(key)} changed while the request was checked; nothing was written, send it again`,
+      { field },
     );
   }
 }

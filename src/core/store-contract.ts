@@ -137,6 +137,15 @@ export interface WriteBatch {
    */
   unchanged?: { id: string; field: string; clock: string | null }[];
   /**
+   * Namespace meta entries the batch was decided on, each with the value its writer read (`null`: not
+   * set): when one holds another value now (compared as JSON, whatever the key order), the batch is
+   * refused whole (`CONFLICT`, the entry's `field`) before anything is written. Checked inside the store's
+   * transaction, after whatever serialises the namespace's writers: the sync server guards the key info
+   * it checked a push against, so a push checked just before a key rotation cannot land after it.
+   * A store whose transaction cannot read meta (`StoreTransaction.readMeta`) does not check it.
+   */
+  unchangedMeta?: { key: string; value: Json | null; field: string }[];
+  /**
    * A deduping add's guard: when a memory written after change-feed position `since` is valid at `now`
    * and has the same normalized content, the batch is refused whole (`CONFLICT`, field `dedupe`) before
    * anything is written; the add then finds that memory and merges into it. Checked by stores whose

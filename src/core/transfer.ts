@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { canonicalJson } from './canonical-json.js';
 import { readChangeStates } from './change-states.js';
 import type { KeyInfo } from './crypto/cipher.js';
 import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
@@ -336,16 +337,6 @@ function validateBatch(batch: WriteBatch, namespace: string, entries: readonly T
       field,
     });
   }
-}
-
-/** JSON with object keys sorted at every level, so the same data gives the same line on every store. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 /**

@@ -226,6 +226,37 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect((await store.linksOf(ns, ['hub'], { direction: 'out' })).length).toBe(3);
     });
 
+    it('unchangedMeta refuses the whole batch when a guarded meta entry changed, compared as JSON', async () => {
+      // A RemoteStore's batches become pushes, whose guard is the edge's own (test/crypto/rekey-race).
+      if (ctx.options.name.startsWith('RemoteStore')) return;
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { meta: { guarded: { a: 1, b: [2, { c: 3 }] } } });
+      const refused = store.apply(ns, {
+        memories: [fullWrite(ns, 'm1', 'refused', t0)],
+        meta: { other: 1 },
+        unchangedMeta: [{ key: 'guarded', value: { a: 1, b: [2] }, field: 'sync.key.id' }],
+      });
+      await expect(refused).rejects.toMatchObject({ code: 'CONFLICT', field: 'sync.key.id' });
+      expect(await store.getMemories(ns, ['m1'])).toEqual([]);
+      expect(await store.getMeta(ns, 'other')).toBeUndefined();
+      const unset = store.apply(ns, {
+        memories: [fullWrite(ns, 'm1', 'refused', t0)],
+        unchangedMeta: [{ key: 'never-set', value: 'x', field: 'f' }],
+      });
+      await expect(unset).rejects.toMatchObject({ code: 'CONFLICT', field: 'f' });
+      // The same value whatever its key order, and an unset entry guarded as null, let the batch through.
+      const result = await store.apply(ns, {
+        memories: [fullWrite(ns, 'm1', 'kept', t0)],
+        unchangedMeta: [
+          { key: 'guarded', value: { b: [2, { c: 3 }], a: 1 }, field: 'sync.key.id' },
+          { key: 'never-set', value: null, field: 'f' },
+        ],
+      });
+      expect(result.memories.map((r) => r.memory.content)).toEqual(['kept']);
+    });
+
     it('a partial write for an unknown id is rejected, not half-created', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

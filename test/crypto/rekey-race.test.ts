@@ -1,4 +1,6 @@
+import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import {
   createMemory,
@@ -17,7 +19,7 @@ afterEach(async () => {
 });
 
 describe('rekey while another device pushes', () => {
-  it('a push the edge checked before the rotation but stored after it is re-sealed under the new key', async () => {
+  it('a push the edge checked before the rotation but stored after it is refused, and lands under the new key later', async () => {
     // The edge's store holds back the apply of one memory's push until released: the push was checked
     // (its key id still the namespace's) before the rotation, and lands after it.
     const server = new InMemoryStore();
@@ -64,9 +66,13 @@ describe('rekey while another device pushes', () => {
       if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
       return edgeFetch(request);
     }) as typeof fetch;
-    const device = async (fetchFn: typeof fetch, passphrase: string) => {
+    const device = async (
+      fetchFn: typeof fetch,
+      passphrase: string,
+      local: MemoryStore = new InMemoryStore(),
+    ) => {
       const mem = await createMemory({
-        store: new InMemoryStore(),
+        store: local,
         namespace: 'n',
         sync: { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, debounceMs: 60_000 },
         encryption: fast(passphrase),
@@ -77,14 +83,18 @@ describe('rekey while another device pushes', () => {
     const rotating = await device(rotatingFetch, 'old passphrase');
     const first = await rotating.add({ content: 'before the rotation' });
     await rotating.sync();
-    const other = await device(plainFetch, 'old passphrase');
+    const otherDb = `rekey-race-other-${process.pid}-${Date.now()}`;
+    const other = await device(plainFetch, 'old passphrase', new IndexedDBStore({ name: otherDb }));
     await other.sync();
     const late = await other.add({ content: 'checked before the rotation, stored after it' });
     let release!: () => void;
     const entered = new Promise<void>((resolve) => {
       held = { id: late.id, entered: resolve, gate: new Promise<void>((r) => (release = r)) };
     });
-    const pushing = other.sync().catch(() => undefined);
+    const pushing = other.sync().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     await entered;
     afterRotate = async () => {
       release();
@@ -92,14 +102,25 @@ describe('rekey while another device pushes', () => {
     };
     await rotating.rekey(fast('new passphrase'));
     expect(afterRotate).toBeUndefined();
-    expect((await rotating.get(late.id))?.content).toBe('checked before the rotation, stored after it');
+    // The edge checks the key again inside the store's transaction: the push sealed under the replaced key
+    // is refused whole (nothing of it stored), and stays in its device's outbox; the device, learning of
+    // the rotation, cannot open the new key with its passphrase.
+    expect(await pushing).toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/wrong key/) });
+    expect(await server.getMemories('n', [late.id])).toEqual([]);
+    expect(await rotating.get(late.id)).toBeNull();
+    // Reopened with the new passphrase, that device pushes it sealed under the new key.
+    await other.close();
+    const reopened = await device(plainFetch, 'new passphrase', new IndexedDBStore({ name: otherDb }));
+    await reopened.sync();
     // Every memory on the edge is sealed under one key, the new one: a device opened with the new
     // passphrase reads them all.
     const sealed = await server.getMemories('n', [first.id, late.id]);
+    expect(sealed).toHaveLength(2);
     const keys = new Set(sealed.map((r) => r.memory.content.split('.')[1]));
     expect(keys.size).toBe(1);
     const fresh = await device(plainFetch, 'new passphrase');
     await fresh.sync();
+    expect((await fresh.get(first.id))?.content).toBe('before the rotation');
     expect((await fresh.get(late.id))?.content).toBe('checked before the rotation, stored after it');
   });
 });

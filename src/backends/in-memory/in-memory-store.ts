@@ -243,6 +243,7 @@ export class InMemoryStore implements MemoryStore {
       setMeta: (key, value) => {
         staged.push(() => data.meta.set(key, structuredClone(value)));
       },
+      readMeta: (key) => data.meta.get(key),
       forgetChange: (entity, id) => {
         staged.push(() => data.changes.delete(`${entity}:${id}`));
       },

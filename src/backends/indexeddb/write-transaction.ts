@@ -178,6 +178,10 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     this.put('meta', value, [this.namespace, key]);
   }
 
+  readMeta(key: string): Promise<Json | undefined> {
+    return this.tx.objectStore('meta').get([this.namespace, key]);
+  }
+
   /**
    * The open group's rows as this transaction leaves them, for the store to keep once it commits;
    * undefined when the text index was not touched (what is kept stays valid).

@@ -117,6 +117,13 @@ export class StagedWrites implements StoreTransaction {
     this.meta.set(key, value);
   }
 
+  /** Read after `lockNamespace`: what the namespace's writers before this one left. */
+  async readMeta(key: string): Promise<Json | undefined> {
+    const sql = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
+    const [row] = await this.db.all<{ value: string }>(sql, [this.namespace, key]);
+    return row === undefined ? undefined : (JSON.parse(row.value) as Json);
+  }
+
   private stageMemory(id: string, stored: MemoryRecord | undefined, next: MemoryRecord | null): void {
     const staged = this.memories.get(id);
     if (staged) staged.next = next;

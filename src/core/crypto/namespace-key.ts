@@ -10,7 +10,11 @@ import { joinSealedTags, sealedKeyId, unpackSealedEmbedding } from './sealed.js'
 export const KEY_INFO_META = 'encryption';
 
 export async function readKeyInfo(store: MemoryStore, namespace: string): Promise<KeyInfo | null> {
-  const info = await store.getMeta(namespace, KEY_INFO_META);
+  return keyInfoOf(await store.getMeta(namespace, KEY_INFO_META));
+}
+
+/** The key info a `KEY_INFO_META` value holds, if any. */
+export function keyInfoOf(info: Json | undefined): KeyInfo | null {
   return info && typeof info === 'object' && !Array.isArray(info) ? (info as unknown as KeyInfo) : null;
 }
 

@@ -1,5 +1,5 @@
 import { readChangeStates } from '../change-states.js';
-import { KEY_INFO_META, readKeyInfo, resolveKey } from '../crypto/namespace-key.js';
+import { KEY_INFO_META, keyInfoOf, resolveKey } from '../crypto/namespace-key.js';
 import { EngramError, validationError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import { resolveLanguage } from '../language.js';
@@ -54,7 +54,7 @@ export async function serveSync(
     return response;
   }
   // The namespace's key info and language are read side by side, not one round trip after the other.
-  const storedKey = readKeyInfo(store, namespace);
+  const storedKey = store.getMeta(namespace, KEY_INFO_META);
   const storedLanguage =
     request.language === undefined && request.key === undefined
       ? undefined
@@ -62,7 +62,7 @@ export async function serveSync(
   storedLanguage?.catch(() => {});
   // Everything is checked before anything is written, and what the request sets (key info, language,
   // the push) is written in one batch: a request refused as a whole applies nothing (docs/sync.md).
-  const key = await resolveKey(namespace, request, await storedKey, async () => {
+  const key = await resolveKey(namespace, request, keyInfoOf(await storedKey), async () => {
     const [first] = await store.changes(namespace, 0, 1);
     return first !== undefined;
   });
@@ -83,11 +83,15 @@ export async function serveSync(
     if (record) meta[LANGUAGE_META] = language;
   }
   if (key.changed) meta[KEY_INFO_META] = key.info as unknown as Json;
+  // The key checked above must still be the namespace's when the batch lands: a rotation committed
+  // between the two refuses it (CONFLICT sync.key.id, which a device answers by learning the new key).
+  const unchangedMeta = [{ key: KEY_INFO_META, value: (await storedKey) ?? null, field: 'sync.key.id' }];
   const settles = Object.keys(meta).length > 0 ? { meta } : {};
   if (request.push) {
     response.push = await store.apply(namespace, {
       ...request.push,
       ...settles,
+      unchangedMeta,
       origin: options.origin ?? 'remote',
       // Two devices that linked one pair apart end with one link (docs/sync.md, "Merge rule").
       foldTwinLinks: true,
@@ -96,7 +100,7 @@ export async function serveSync(
     });
     if (options.observe) forEachStamp(request.push, options.observe);
   } else if (settles.meta) {
-    await store.apply(namespace, settles);
+    await store.apply(namespace, { ...settles, unchangedMeta });
   }
   if (request.key) {
     response.key = { info: key.info };
