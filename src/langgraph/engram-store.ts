@@ -21,7 +21,7 @@ import { createMemory } from '../create-memory.js';
 import { type PendingPut, planBatch } from './batch-plan.js';
 import { cosine, decodeVector, encodeVector, type FieldVectors } from './field-vectors.js';
 import { matchesItemFilter } from './item-filter.js';
-import { findItem, itemKey, itemsUnder, type StoredItem } from './item-records.js';
+import { findItem, findItemCopies, itemKey, itemsUnder, type StoredItem } from './item-records.js';
 import { textsAt } from './item-text.js';
 import { type ItemWrite, prepareWrite, writeItems } from './item-writes.js';
 import { KnownNamespaces } from './known-namespaces.js';
@@ -203,8 +203,9 @@ export class EngramStore extends BaseStore {
     const writes: ItemWrite[] = [];
     for (const put of puts) {
       const { namespace, key } = put.op;
-      const existing = await findItem(mem, namespace, key);
-      writes.push(prepareWrite(put, existing, embedded.get(itemKey(namespace, key)), stored));
+      const [existing, ...twins] = await findItemCopies(mem, namespace, key);
+      const write = prepareWrite(put, existing, embedded.get(itemKey(namespace, key)), stored);
+      writes.push({ ...write, twins: twins.map((twin) => twin.memory.id) });
     }
     return writes;
   }

@@ -83,18 +83,28 @@ function storedItem(memory: Memory): StoredItem | undefined {
   };
 }
 
-/** The item at (namespace, key). Two replicas may create one key offline: the first created stands for it. */
+/**
+ * Every memory of the item at (namespace, key), oldest first. Two writers (replicas offline, or two
+ * processes on one Postgres) may each create one key: the first created stands for it, and a write to the
+ * key removes the others (item-writes.ts), so a delete cannot bring another writer's copy back.
+ */
+export async function findItemCopies(mem: Engram, namespace: string[], key: string): Promise<StoredItem[]> {
+  const wanted = itemKey(namespace, key);
+  const copies: StoredItem[] = [];
+  for (const memory of await listAll(mem, { kind: ITEM_KIND, tags: [keyTag(namespace, key)] })) {
+    const item = storedItem(memory);
+    if (item && itemKey(item.namespace, item.key) === wanted) copies.push(item);
+  }
+  return copies;
+}
+
+/** The item at (namespace, key): its first created copy. */
 export async function findItem(
   mem: Engram,
   namespace: string[],
   key: string,
 ): Promise<StoredItem | undefined> {
-  const wanted = itemKey(namespace, key);
-  for (const memory of await listAll(mem, { kind: ITEM_KIND, tags: [keyTag(namespace, key)] })) {
-    const item = storedItem(memory);
-    if (item && itemKey(item.namespace, item.key) === wanted) return item;
-  }
-  return undefined;
+  return (await findItemCopies(mem, namespace, key))[0];
 }
 
 /** Every item whose namespace starts with `prefix`, oldest first, one per key. */

@@ -19,6 +19,8 @@ import {
 export interface ItemWrite {
   op: PutOperation;
   existing: StoredItem | undefined;
+  /** Ids of later copies of the item another writer created (see findItemCopies): removed by the write. */
+  twins?: string[];
   /** The memory that lists the put's namespace, when the batch writes to it first. */
   namespace?: MemoryInput;
   record?: {
@@ -87,8 +89,9 @@ export function prepareWrite(
 /** Writes checked puts in order, each new namespace first; returns the items that existed and were updated, by key. */
 export async function writeItems(mem: Engram, writes: ItemWrite[]): Promise<Map<string, StoredItem>> {
   const updated = new Map<string, StoredItem>();
-  for (const { op, existing, namespace, record } of writes) {
+  for (const { op, existing, twins = [], namespace, record } of writes) {
     if (namespace) await mem.add(namespace);
+    for (const id of twins) await mem.remove(id);
     if (!record) {
       if (existing) await mem.remove(existing.memory.id);
       continue;

@@ -164,6 +164,28 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     await lg.close();
     await mem.close();
   });
+
+  it('deletes a key two writers created at once for good, without bringing the other copy back', async () => {
+    // Two processes on one store (or two replicas offline) each create the key: two copies are stored.
+    const store = new InMemoryStore();
+    const a = new EngramStore({ store });
+    const b = new EngramStore({ store });
+    await Promise.all([a.put(['a'], 'k', { by: 'a' }), b.put(['a'], 'k', { by: 'b' })]);
+    expect((await a.get(['a'], 'k'))?.value).toEqual({ by: 'a' });
+
+    await a.delete(['a'], 'k');
+    expect(await a.get(['a'], 'k')).toBeNull();
+    expect(await b.get(['a'], 'k')).toBeNull();
+    // A put leaves one copy too: a delete after it removes the key.
+    await a.put(['a'], 'k', { by: 'a again' });
+    await Promise.all([a.put(['a'], 'k2', { by: 'a' }), b.put(['a'], 'k2', { by: 'b' })]);
+    await a.put(['a'], 'k2', { v: 3 });
+    await b.delete(['a'], 'k2');
+    expect(await a.get(['a'], 'k2')).toBeNull();
+    expect((await a.search(['a'])).map((i) => [i.key, i.value])).toEqual([['k', { by: 'a again' }]]);
+    await a.close();
+    await b.close();
+  });
 });
 
 describe('EngramStore options', () => {
