@@ -39,6 +39,8 @@ export const SEARCH_EXTRA = 10;
 interface Node {
   memory: Memory;
   entity: Entity | undefined;
+  /** Ids of the other memories of this name that two writers created at once (see nodes()). */
+  twins?: string[];
 }
 
 export interface KnowledgeGraphOptions {
@@ -253,7 +255,8 @@ export class KnowledgeGraph {
       const nodes = await this.nodes();
       for (const name of new Set(names)) {
         const node = nodes.get(name);
-        if (node) await this.mem.remove(node.memory.id);
+        // Its twins too: otherwise the copy another writer created would stand for the name again.
+        for (const id of node ? [node.memory.id, ...(node.twins ?? [])] : []) await this.mem.remove(id);
       }
     });
   }
@@ -413,11 +416,16 @@ export class KnowledgeGraph {
           const name = nameOf(memory);
           if (name === undefined) continue;
           const entity = kind === ENTITY_KIND ? entityOf(memory) : undefined;
-          // Two replicas may create the same name offline: the first created wins, deterministically.
+          // Two replicas may create the same name offline: the first created wins, deterministically;
+          // the others are its twins.
           const seen = nodes.get(name);
-          if (seen?.entity && !entity) continue;
-          if (seen && !!seen.entity === !!entity && compareCreation(seen.memory, memory) <= 0) continue;
-          nodes.set(name, { memory, entity });
+          const kept =
+            seen &&
+            ((seen.entity && !entity) ||
+              (!!seen.entity === !!entity && compareCreation(seen.memory, memory) <= 0));
+          if (kept) seen.twins = [...(seen.twins ?? []), memory.id];
+          else
+            nodes.set(name, { memory, entity, twins: seen ? [...(seen.twins ?? []), seen.memory.id] : [] });
         }
         cursor = page.cursor ?? undefined;
       } while (cursor);
