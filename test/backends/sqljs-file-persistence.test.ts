@@ -135,6 +135,27 @@ describe('filePersistence({ readOnly: true })', () => {
     expect(await readdir(root)).toEqual(['ro.db']);
   });
 
+  it('a reader that writes nothing closes cleanly: its client id and purges of what expired stay in memory', async () => {
+    const root = await caseDir();
+    const file = join(root, 'expired.db');
+    const writer = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+    await writer.add({ content: 'gone soon', expiresAt: new Date(Date.now() + 50).toISOString() });
+    await writer.add({ content: 'kept' });
+    await writer.close();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const before = await readFile(file);
+    const reader = new SqlJsStore({ persist: filePersistence(file, { readOnly: true }) });
+    // A namespace read through createMemory for the first time (its client id is written), and one whose
+    // memory expired (the opening's maintenance purges it).
+    const other = await createMemory({ store: reader, namespace: 'other' });
+    const notes = await createMemory({ store: reader, namespace: 'notes', maintenance: { intervalMs: 0 } });
+    expect(await notes.maintain()).toEqual({ purged: 1, collected: 0 });
+    expect((await notes.list()).items.map((m) => m.content)).toEqual(['kept']);
+    expect(await other.count()).toBe(0);
+    await notes.close(); // closes the store
+    expect(await readFile(file)).toEqual(before);
+  });
+
   it('still takes the lock when it can: an open writer keeps a reader out', async () => {
     const root = await caseDir();
     const file = join(root, 'busy.db');

@@ -99,8 +99,8 @@ export abstract class SqlStore implements MemoryStore {
     return undefined;
   }
 
-  /** Called after each committed batch. */
-  protected afterWrite(): void {}
+  /** Called after each committed write: `batch` when it was one of `apply`'s, none after upkeep (collection, compaction). */
+  protected afterWrite(_batch?: WriteBatch): void {}
 
   async open(): Promise<void> {
     await this.connection();
@@ -160,7 +160,7 @@ export abstract class SqlStore implements MemoryStore {
       }),
     );
     staged?.committed();
-    this.afterWrite();
+    this.afterWrite(batch);
     return result;
   }
 

@@ -15,7 +15,9 @@ export interface FilePersistenceOptions {
   /**
    * For an opener that only reads the file. When the lock cannot be created for lack of permission (a
    * read-only directory or file system), the file is read without it: saves are atomic renames, so what
-   * is read is some whole saved copy. Every save is refused, locked or not.
+   * is read is some whole saved copy. Every save is refused, locked or not: a write of the caller's makes
+   * `close()` fail with a STORAGE error, while what the store does by itself (a namespace's client id, a
+   * purge of what expired) stays in memory, so a reader that writes nothing closes cleanly.
    */
   readOnly?: boolean;
 }
@@ -34,6 +36,7 @@ export function filePersistence(path: string, options: FilePersistenceOptions = 
   // The lock comes first when the store opens; a persistence used without it resolves on load.
   const target = () => (resolved ??= followLinks(path));
   return {
+    readOnly: options.readOnly === true,
     // sql.js keeps the whole database in memory and saves it whole: two stores on one file would each
     // overwrite the other's saves and silently lose writes.
     lock: async () => {

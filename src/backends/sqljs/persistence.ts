@@ -11,4 +11,10 @@ export interface SqlJsPersistence {
    * when another store holds it: two writers of one whole-file database would lose each other's writes.
    */
   lock?(): Promise<() => Promise<void>>;
+  /**
+   * Every save is refused (`filePersistence(path, { readOnly: true })`). The store then saves nothing for
+   * the upkeep it does by itself (a namespace's client id, maintenance), so only a write of the caller's is
+   * reported unsaved.
+   */
+  readonly readOnly?: boolean;
 }

@@ -2,7 +2,12 @@ import type { SqlJsStatic } from 'sql.js';
 import * as v from 'valibot';
 import { storageError } from '../../core/errors.js';
 import { importPeer } from '../../core/optional-peer.js';
-import type { DocPostingList, StoreCapabilities, TextPosting } from '../../core/store-contract.js';
+import type {
+  DocPostingList,
+  StoreCapabilities,
+  TextPosting,
+  WriteBatch,
+} from '../../core/store-contract.js';
 import { sqliteDialect } from '../sql/dialect.js';
 import type { SqlExecutor, SqlQueries } from '../sql/executor.js';
 import { PostingTails } from '../sql/posting-tails.js';
@@ -133,7 +138,10 @@ export class SqlJsStore extends SqlStore {
     }
   }
 
-  protected override afterWrite(): void {
+  protected override afterWrite(batch?: WriteBatch): void {
+    // A read-only file is never saved: the upkeep a replica does by itself stays in memory, so that only a
+    // write of the caller's makes close() report that it was not saved.
+    if (this.persistence?.readOnly && !(batch && isCallersWrite(batch))) return;
     this.saver?.schedule();
   }
 
@@ -219,6 +227,11 @@ export class SqlJsStore extends SqlStore {
     }, this.writePending);
     await this.persistence!.save(bytes);
   }
+}
+
+/** Whether a batch changes records (memories, links, tombstones), not only meta or what expired (`forget`). */
+function isCallersWrite(batch: WriteBatch): boolean {
+  return !!(batch.memories?.length || batch.links?.length || batch.tombstones?.length);
 }
 
 /**
