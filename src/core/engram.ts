@@ -143,8 +143,14 @@ export class Engram {
    * Runs maintenance now (docs/lifecycle.md): drops memories expired by now, with their links, and collects
    * tombstones older than the horizon (`maintenance.tombstoneHorizonMs`, default 30 days).
    */
-  async maintain(): Promise<MaintenanceResult> {
+  async maintain(...rest: unknown[]): Promise<MaintenanceResult> {
     this.assertOpen();
+    // A horizon passed here by mistake (`maintain({ tombstoneHorizonMs })`) must not look applied.
+    noOptions(
+      rest,
+      'maintain',
+      "no arguments (the horizon and interval are createMemory's maintenance options)",
+    );
     this.maintenance ??= new Maintenance(
       this.store,
       this.namespace,

@@ -55,4 +55,20 @@ describe('automatic maintenance', () => {
     });
     await expect(mem.maintain()).rejects.toThrow('disk on fire');
   });
+
+  it('maintain() takes no options: a horizon passed to it is refused, not silently ignored', async () => {
+    let t = Date.parse('2031-01-01T00:00:00.000Z');
+    const mem = await createMemory({ namespace: 'n', now: () => t, maintenance: { intervalMs: 0 } });
+    const gone = await mem.add({ content: 'deleted' });
+    await mem.remove(gone.id);
+    t += 60_000;
+    const run = (mem.maintain as (options: unknown) => Promise<unknown>).bind(mem);
+    await expect(run({ tombstoneHorizonMs: 1 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'maintain',
+      message: expect.stringContaining('createMemory'),
+    });
+    expect(await mem.stats()).toMatchObject({ tombstones: 1 });
+    await expect(run(undefined)).resolves.toEqual({ purged: 0, collected: 0 });
+  });
 });
