@@ -221,7 +221,26 @@ export class HybridLogicalClock {
     const wallMs = hexValue(stamp, 0, 12);
     if (wallMs > this.now() + (this.horizonMs() ?? MAX_DRIFT_MS)) return;
     this.lastObserved = stamp;
-    const counter = hexValue(stamp, 13, 17);
+    this.advance(wallMs, hexValue(stamp, 13, 17));
+  }
+
+  /**
+   * Resumes after a stamp this replica's clock reached in an earlier session (see `latest`): later stamps
+   * sort after it even when the device clock was set back meanwhile. Unlike `observe`, no horizon applies:
+   * the stamp is our own, not one from a clock that may run ahead.
+   */
+  resumeAfter(stamp: string): void {
+    const parts = parseHlc(stamp);
+    if (parts) this.advance(parts.wallMs, parts.counter);
+  }
+
+  /** The greatest time issued or observed so far, as a stamp of this node (`undefined` before any). */
+  latest(): string | undefined {
+    if (this.wallMs === 0) return undefined;
+    return formatHlc({ wallMs: this.wallMs, counter: this.counter, node: this.node });
+  }
+
+  private advance(wallMs: number, counter: number): void {
     if (wallMs > this.wallMs) {
       this.wallMs = wallMs;
       this.counter = counter;

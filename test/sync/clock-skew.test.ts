@@ -1,5 +1,7 @@
+import 'fake-indexeddb/auto';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type MemoryStore } from '../../src/index.js';
@@ -196,5 +198,95 @@ describe('replicas whose clock is wrong', () => {
     await mem.sync();
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
     await mem.close();
+  });
+});
+
+describe('a device clock set back between sessions', () => {
+  const DAY = 24 * HOUR;
+  /** An edge on the test's clock `t`, and a replica `b` on IndexedDB whose device clock is `t + skew`. */
+  async function world() {
+    const clock = { t: Date.parse('2031-05-01T00:00:00.000Z'), skew: 0, offline: false };
+    const now = () => clock.t;
+    const ns = `set-back-${Date.now().toString(36)}`;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const token = await mintToken({ secret: SECRET, ns: [ns] });
+    const sync = (cut: () => boolean) => ({
+      url: 'http://edge.test',
+      token,
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (cut()) throw new TypeError('fetch failed: offline');
+        return app.fetch(new Request(input, init));
+      }) as typeof fetch,
+      intervalMs: 0,
+      live: false,
+      backoff: { baseMs: 600_000 },
+    });
+    const name = `${ns}-${process.pid}`;
+    const a = await createMemory({ namespace: ns, now, sync: sync(() => false) });
+    const openB = () =>
+      createMemory({
+        store: new IndexedDBStore({ name }),
+        namespace: ns,
+        now: () => clock.t + clock.skew,
+        sync: sync(() => clock.offline),
+      });
+    return { clock, ns, server, a, openB };
+  }
+
+  it('an offline edit made after it wins on the edge too, instead of the two disagreeing for good', async () => {
+    const { clock, ns, server, a, openB } = await world();
+    const m = await a.add({ content: 'first' });
+    await a.sync();
+    const b = await openB();
+    await b.sync();
+    clock.t += HOUR;
+    await a.update(m.id, { content: 'a edits an hour later' });
+    await a.sync();
+    await b.sync();
+    await b.close();
+    clock.offline = true;
+    clock.t += HOUR;
+    clock.skew = -30 * DAY;
+    const reopened = await openB();
+    await reopened.update(m.id, { content: 'b edits last, offline' });
+    await expect(reopened.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    clock.offline = false;
+    await reopened.sync();
+    await a.sync();
+    expect((await server.getMemories(ns, [m.id]))[0]?.memory.content).toBe('b edits last, offline');
+    expect((await a.get(m.id))?.content).toBe('b edits last, offline');
+    expect((await reopened.get(m.id))?.content).toBe('b edits last, offline');
+    await Promise.all([a.close(), reopened.close()]);
+  });
+
+  it('a re-sync past the tombstone horizon keeps what it wrote offline', async () => {
+    const { clock, ns, server, a, openB } = await world();
+    await a.add({ id: 'gone', content: 'deleted while b was away' });
+    await a.sync();
+    const b = await openB();
+    await b.sync();
+    await b.close();
+    clock.offline = true;
+    await a.remove('gone');
+    await a.sync();
+    // A minute on (the edge notes how far its feed reached), then past the 30-day horizon: collected.
+    clock.t += 60_000;
+    await a.sync();
+    clock.t += 31 * DAY;
+    await a.sync();
+    // b's battery died: its clock restarts at the start of the year, and it works offline.
+    clock.skew = Date.parse('2031-01-01T00:00:00.000Z') - clock.t;
+    const reopened = await openB();
+    const own = await reopened.add({ content: 'written offline with a clock set back' });
+    await expect(reopened.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    clock.offline = false;
+    await reopened.sync();
+    expect(await reopened.get('gone')).toBeNull();
+    expect(await reopened.get(own.id)).toMatchObject({ content: 'written offline with a clock set back' });
+    expect((await server.getMemories(ns, [own.id])).map((r) => r.memory.content)).toEqual([
+      'written offline with a clock set back',
+    ]);
+    await Promise.all([a.close(), reopened.close()]);
   });
 });

@@ -1,7 +1,7 @@
 import { untilAborted } from '../abort.js';
 import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
-import type { HybridLogicalClock } from '../hlc.js';
+import { type HybridLogicalClock, isHlc } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
@@ -74,7 +74,28 @@ const KEYS = {
   lastSyncAt: 'sync.lastSyncAt',
   clockOffset: 'sync.clockOffsetMs',
   maxClockSkew: 'sync.maxClockSkewMs',
+  /** The replica's clock (`HybridLogicalClock.latest`) at the end of its last round. */
+  clock: 'sync.clock',
 } as const;
+
+/**
+ * Starts the clock after the stamps this replica reached before it was closed (its clock at the end of its
+ * last round, and its last push), so that a device clock set back meanwhile (a dead battery, a manual
+ * change) never stamps an edit below what the replica already holds or pushed. Before, such an edit of a
+ * pulled record won here (the stored stamps, above this replica's ceiling, looked like ones from the
+ * future) and lost on the edge, and the two disagreed for good; and a re-sync took a record created
+ * offline for one pushed before, and forgot it.
+ */
+export async function resumeClock(
+  store: MemoryStore,
+  namespace: string,
+  clock: HybridLogicalClock,
+): Promise<void> {
+  for (const key of [KEYS.clock, RESYNC_KEYS.pushedAt]) {
+    const stamp = await store.getMeta(namespace, key);
+    if (isHlc(stamp)) clock.resumeAfter(stamp);
+  }
+}
 
 type Timer = ReturnType<typeof setTimeout>;
 type Push = Required<PushedRecords>;
@@ -242,6 +263,7 @@ export class SyncEngine {
           [KEYS.lastSyncAt]: lastSyncAt,
           [KEYS.clockOffset]: offset.offset,
           [KEYS.maxClockSkew]: offset.maxSkew ?? null,
+          [KEYS.clock]: clock.latest() ?? null,
         },
       });
       // Closed as the round ended: it did its work; the store may be closed by now.

@@ -3,7 +3,7 @@ import { EngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
-import { SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
+import { resumeClock, SyncEngine, type SyncResult, type SyncStatus } from './engine.js';
 import { LiveConnection, type LiveState } from './live.js';
 import type { RejectedChange } from './quarantine.js';
 import { TabLeader } from './tab-leader.js';
@@ -108,6 +108,8 @@ class EngineReplica implements Replication {
  * everywhere else this replica syncs by itself.
  */
 export async function startReplication(options: ReplicationOptions): Promise<Replication> {
+  // Before the first write of this session, in every tab (a follower's writes are pushed by the leader).
+  await resumeClock(options.store, options.namespace, options.clock);
   let leader: TabLeader | undefined;
   const sealed = (inner: SyncTransport) =>
     options.seal?.(inner) ?? plaintextTransport(inner, options.namespace);
