@@ -216,6 +216,34 @@ async function behindCollection(
   return collected;
 }
 
+/**
+ * A page of a pull ends after the change that takes it past about this many bytes of JSON (it holds one
+ * change at least): 500 memories with large embeddings and metadata made a page of about 100 MiB, which
+ * a replica on a slow link could not receive within its timeout, so it asked for the same page for ever.
+ */
+export const PULL_BYTES = 4 * 1024 * 1024;
+
+/** Roughly how many bytes a pulled change takes as JSON: its large parts, plus an allowance for the rest. */
+function changeBytes(change: PulledChange): number {
+  const memory = change.memory?.memory;
+  if (memory) {
+    const embedding = memory.embedding?.length ?? 0;
+    return 1024 + memory.content.length + JSON.stringify(memory.metadata).length + embedding * 24;
+  }
+  const link = change.link?.link;
+  return link ? 768 + JSON.stringify(link.metadata).length : 256;
+}
+
+/** How many leading changes fit in {@link PULL_BYTES} (one at least). */
+function changesWithinBytes(changes: readonly PulledChange[]): number {
+  let bytes = 0;
+  for (let i = 0; i < changes.length; i++) {
+    bytes += changeBytes(changes[i]!);
+    if (bytes > PULL_BYTES) return Math.max(1, i);
+  }
+  return changes.length;
+}
+
 /** Reads one page of the change feed with the current state of each entity (record or tombstone). */
 export async function pullChanges(
   store: MemoryStore,
@@ -263,5 +291,9 @@ export async function pullChanges(
       return change;
     },
   );
+  const fit = changesWithinBytes(changes);
+  if (fit < changes.length) {
+    return { changes: changes.slice(0, fit), cursor: changes[fit - 1]!.seq, hasMore: true };
+  }
   return { changes, cursor, hasMore: entries.length > limit };
 }

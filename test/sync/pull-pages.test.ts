@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { PULL_BYTES } from '../../src/core/sync/server.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+
+const SECRET = 'pull-pages-secret-0123456789';
+const DIMS = 4096;
+
+/** An edge whose namespace holds `count` memories of about 140 KB of JSON each (embedding and metadata). */
+async function fatEdge(count: number) {
+  const server = new InMemoryStore();
+  const writer = await createMemory({ store: server, namespace: 'fat' });
+  await writer.addMany(
+    Array.from({ length: count }, (_, i) => ({
+      content: `memory ${i}`,
+      embedding: Array.from({ length: DIMS }, (_, d) => Math.sin(i * DIMS + d) / 3),
+      metadata: { notes: 'n'.repeat(50_000) },
+    })),
+  );
+  const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
+  const token = await mintToken({ secret: SECRET, ns: ['fat'] });
+  return { app, token };
+}
+
+describe('pull pages', () => {
+  it('are cut after about PULL_BYTES of records, and paging on gets every change once', async () => {
+    const { app, token } = await fatEdge(60);
+    const seen: string[] = [];
+    for (let after = 0, pages = 0; ; pages++) {
+      const res = await app.request('/v1/ns/fat/sync', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ pull: { after, limit: 500 } }),
+      });
+      const text = await res.text();
+      expect(text.length).toBeLessThan(PULL_BYTES + 200_000);
+      const { pull } = JSON.parse(text);
+      seen.push(...pull.changes.map((c: { id: string }) => c.id));
+      expect(pull.cursor).toBe(pull.changes.at(-1).seq);
+      after = pull.cursor;
+      if (!pull.hasMore) {
+        expect(pages).toBeGreaterThan(0);
+        break;
+      }
+    }
+    expect(new Set(seen).size).toBe(60);
+    expect(seen).toHaveLength(60);
+  });
+
+  it('a replica on a slow link catches up instead of timing out on the same page for ever', async () => {
+    const { app, token } = await fatEdge(120);
+    // About 16 MB/s: a page of the whole feed (17 MB) takes a second, one of PULL_BYTES a quarter.
+    const bytesPerMs = 16_000;
+    const slowFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await app.fetch(new Request(input, { ...init, signal: undefined }));
+      const text = await res.text();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, text.length / bytesPerMs);
+        init?.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new DOMException('aborted', 'AbortError'));
+        });
+      });
+      return new Response(text, { status: res.status, headers: res.headers });
+    }) as typeof fetch;
+    const replica = await createMemory({
+      namespace: 'fat',
+      sync: { url: 'http://edge.test', token, fetch: slowFetch, intervalMs: 0, live: false, timeoutMs: 700 },
+    });
+    await replica.sync();
+    expect((await replica.stats()).memories).toBe(120);
+    await replica.close();
+  });
+});
