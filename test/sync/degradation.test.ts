@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isHlc } from '../../src/core/hlc.js';
 import { SyncEngine } from '../../src/core/sync/engine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, EngramError, InMemoryStore, type SyncStatus } from '../../src/index.js';
@@ -157,6 +158,42 @@ describe('sync degradation', () => {
       fetchFn = e.fetch;
       await mem.sync();
       expect((await e.store.getMemories('n', [m.id]))[0]?.memory.content).toBe('must reach the edge');
+      await mem.close();
+    }
+  });
+
+  it('an answer whose serverTime no stamp can hold is offline, and local stamps stay well formed', async () => {
+    for (const serverTime of [1e20, 2 ** 48, -5e15]) {
+      const e = await edge();
+      // A server whose clock, or whatever stands at the url, answers a time from no real clock.
+      const broken = (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const answer = await (await e.fetch(input, init)).json();
+        return new Response(JSON.stringify({ ...answer, serverTime }), { status: 200 });
+      }) as typeof fetch;
+      let fetchFn = broken;
+      const mem = await createMemory({
+        namespace: 'n',
+        sync: {
+          url: 'http://edge.test',
+          token: e.token,
+          fetch: (input, init) => fetchFn(input, init),
+          intervalMs: 0,
+          debounceMs: 60_000,
+          live: false,
+        },
+      });
+      await expect(mem.sync(), String(serverTime)).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: expect.stringContaining(`serverTime ${serverTime}`),
+      });
+      const m = await mem.add({ content: 'stamped by a clock that learnt nothing' });
+      const [record] = await mem.store.getMemories('n', [m.id]);
+      expect(isHlc(record!.clocks.content), record!.clocks.content).toBe(true);
+      expect(Math.abs(Date.parse(m.createdAt) - Date.now())).toBeLessThan(60_000);
+      expect(mem.status.pending).toBe(1);
+      fetchFn = e.fetch;
+      await mem.sync();
+      expect((await e.store.getMemories('n', [m.id]))[0]?.memory.createdAt).toBe(m.createdAt);
       await mem.close();
     }
   });

@@ -1,3 +1,4 @@
+import { EngramError } from '../errors.js';
 import { MAX_DRIFT_MS } from '../hlc.js';
 
 /**
@@ -5,6 +6,8 @@ import { MAX_DRIFT_MS } from '../hlc.js';
  * limit before a local write overrides it, so a stamp the edge accepted is never overridden here.
  */
 const SLACK_MS = 1000;
+/** The latest wall time a stamp holds (12 hex digits). */
+const MAX_WALL_MS = 2 ** 48 - 1;
 
 /**
  * What a syncing replica knows about the edge's clock. Every sync response carries the server's time;
@@ -55,8 +58,17 @@ export class ClockOffset {
     this.maxSkewMs = maxSkewMs;
   }
 
-  /** Folds in one answer: `serverTime` was read between `sentAt` and `receivedAt` (device clock). */
+  /**
+   * Folds in one answer: `serverTime` was read between `sentAt` and `receivedAt` (device clock). An answer
+   * whose time no stamp can hold (negative, or past 12 hex digits) or whose bound is not a duration is
+   * OFFLINE, like one that is not an Engram answer: learnt, it made every later local stamp malformed or
+   * from 1970, and was kept for the next session.
+   */
   learn(serverTime: number, maxSkewMs: number, sentAt: number, receivedAt: number): void {
+    if (!Number.isFinite(serverTime) || serverTime < 0 || serverTime > MAX_WALL_MS) {
+      throw notEdgeTime(`serverTime ${serverTime}`);
+    }
+    if (!Number.isFinite(maxSkewMs) || maxSkewMs < 0) throw notEdgeTime(`maxClockSkewMs ${maxSkewMs}`);
     this.offsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
     this.maxSkewMs = Math.min(maxSkewMs, MAX_DRIFT_MS);
     this.heardThisSession = true;
@@ -66,4 +78,11 @@ export class ClockOffset {
   forget(): void {
     this.heardThisSession = false;
   }
+}
+
+function notEdgeTime(got: string): EngramError {
+  return new EngramError(
+    'OFFLINE',
+    `sync: the edge answered ${got}, not epoch milliseconds an Engram edge sends (is the url an Engram edge?)`,
+  );
 }
