@@ -16,9 +16,12 @@ export interface StoreCapabilityFlags {
 
 export interface TestStoreOptions {
   name: string;
-  /** Returns a store ready for use; called once per suite file (namespaces isolate the cases). */
+  /**
+   * Returns a store over storage of its own. The first call's store is shared by most cases (namespaces
+   * isolate them) and stays open; a case that closes and reopens a store calls it again meanwhile.
+   */
   create: () => MemoryStore | Promise<MemoryStore>;
-  /** Closes and reopens a persistent store over the same data. */
+  /** Closes a persistent store and returns a new one over the same storage. */
   reopen?: (store: MemoryStore) => Promise<MemoryStore>;
   capabilities?: StoreCapabilityFlags;
 }
