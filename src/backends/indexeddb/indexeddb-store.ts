@@ -117,7 +117,8 @@ export class IndexedDBStore implements MemoryStore {
   evicted = false;
   /** The in-memory vector index, when `vectors` asked for one; its `buildMs` says what a build cost. */
   readonly vectorIndex: IndexedDBVectorIndex | undefined;
-  readonly nearestVectors: MemoryStore['nearestVectors'];
+  // Optional, not `| undefined`: an app with exactOptionalPropertyTypes can still pass the store as a MemoryStore.
+  readonly nearestVectors?: NonNullable<MemoryStore['nearestVectors']>;
   /** Set by `open()` with `persist: true`: whether the browser granted persistent storage (undefined: unsupported). */
   persisted: boolean | undefined;
 
