@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
@@ -57,6 +58,8 @@ Example:
     await requirePeers(['@hono/node-server', io.env.DATABASE_URL ? 'postgres' : '@electric-sql/pglite']);
     const dataDir = resolve(io.cwd, flags.data);
     const given = flags.secret ?? io.env.ENGRAM_SECRET;
+    // --data holds PGlite (without DATABASE_URL) and the dev secret (without a secret); otherwise unused.
+    if (!io.env.DATABASE_URL || !given) checkDataDir(dataDir, flags.data);
     const dev = given ? undefined : devSecret(dataDir);
     const secret = given ?? dev!.secret;
 
@@ -139,16 +142,25 @@ async function listen(
     const server = createNodeServer(fetch, { bodyLimit: DEFAULT_BODY_LIMIT });
     server.listen(port, hostname);
     server.once('listening', () => ready(server));
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      fail(
-        new Error(
-          error.code === 'EADDRINUSE'
-            ? `port ${port} on ${hostname} is already in use (try --port)`
-            : error.message,
-        ),
-      );
-    });
+    server.once('error', (error: NodeJS.ErrnoException) => fail(listenError(error, port, hostname)));
   });
+}
+
+/** What `listen` says when --host is no address of this machine (or no name that resolves). */
+const NOT_A_HOST = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EADDRNOTAVAIL']);
+
+function listenError(error: NodeJS.ErrnoException, port: number, hostname: string): Error {
+  if (error.code === 'EADDRINUSE')
+    return new Error(`port ${port} on ${hostname} is already in use (try --port)`);
+  if (error.code !== undefined && NOT_A_HOST.has(error.code))
+    return new UsageError(`--host: cannot listen on ${JSON.stringify(hostname)} (${error.message})`);
+  return new Error(error.message);
+}
+
+/** A file where --data should be is a mistake in the call, said before anything is opened or written. */
+function checkDataDir(dir: string, given: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UsageError(`--data: ${JSON.stringify(given)} is not a directory`);
 }
 
 function baseUrl(server: Server, host: string): string {

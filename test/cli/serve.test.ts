@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +120,39 @@ describe('engram serve', () => {
     expect(noDb.err).toHaveLength(1);
     expect(noDb.err[0]).toMatch(/cannot open the store \(Postgres at postgres:\/\/127\.0\.0\.1:1\/none\)/);
     expect(noDb.err[0]).not.toContain('nobody:x');
+  });
+
+  it('exits 2 naming --data when it is a file, and --host when this machine has no such address', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'not a directory');
+    for (const secret of [[], ['--secret', 's']]) {
+      const run = cli(['serve', '--port', '0', '--data', file, ...secret]);
+      expect(await run.exit).toBe(2);
+      expect(run.err).toEqual([
+        `engram serve: --data: ${JSON.stringify(file)} is not a directory (see engram serve --help)`,
+      ]);
+    }
+    for (const host of ['not a host', '192.0.2.1']) {
+      const run = cli([
+        'serve',
+        '--port',
+        '0',
+        '--data',
+        tempDir(),
+        '--secret',
+        's',
+        '--no-demo',
+        '--host',
+        host,
+      ]);
+      expect(await run.exit, host).toBe(2);
+      expect(run.err).toHaveLength(1);
+      expect(run.err[0]).toMatch(
+        new RegExp(
+          `^engram serve: --host: cannot listen on "${host}" \\(.+\\) \\(see engram serve --help\\)$`,
+        ),
+      );
+    }
   });
 
   it('refuses a second server on a PGlite directory in use, until the first one stops', async () => {
