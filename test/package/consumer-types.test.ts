@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,14 @@ export const stores: MemoryStore[] = [
 export const memories = stores.map((store) => createMemory({ store, namespace: 'user-42' }));
 `;
 
+/** The React examples (README.md, docs/reactive.md), typechecked as written. */
+const REACT_EXAMPLES = ['README.md', 'docs/reactive.md'].flatMap((doc, d) =>
+  [...readFileSync(join(root, doc), 'utf8').matchAll(/```tsx\n([\s\S]*?)```/g)].map((m, i) => ({
+    file: `example-${d}-${i}.tsx`,
+    source: m[1]!,
+  })),
+);
+
 function tsconfig(resolution: 'bundler' | 'nodenext'): string {
   const module = resolution === 'bundler' ? 'esnext' : 'nodenext';
   return JSON.stringify({
@@ -42,9 +50,10 @@ function tsconfig(resolution: 'bundler' | 'nodenext'): string {
       exactOptionalPropertyTypes: true,
       noUncheckedIndexedAccess: true,
       skipLibCheck: true,
+      jsx: 'react-jsx',
       noEmit: true,
     },
-    files: ['consumer.ts'],
+    files: ['consumer.ts', ...REACT_EXAMPLES.map((example) => example.file)],
   });
 }
 
@@ -53,11 +62,16 @@ beforeAll(async () => {
   if (!existsSync(join(root, 'dist/index.d.ts'))) await run('npx', ['tsup'], { cwd: root, timeout: 180_000 });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'consumer.ts'), CONSUMER);
+  for (const { file, source } of REACT_EXAMPLES) writeFileSync(join(dir, file), source);
 }, 200_000);
 
 describe('the published types in a strict TypeScript app', () => {
+  it('finds the React examples', () => {
+    expect(REACT_EXAMPLES).toHaveLength(2);
+  });
+
   for (const resolution of ['bundler', 'nodenext'] as const) {
-    it(`every store is a MemoryStore (exactOptionalPropertyTypes, moduleResolution ${resolution})`, async () => {
+    it(`every store is a MemoryStore and the React examples typecheck (moduleResolution ${resolution})`, async () => {
       const config = join(dir, `tsconfig.${resolution}.json`);
       writeFileSync(config, tsconfig(resolution));
       const tsc = join(root, 'node_modules/typescript/bin/tsc');
