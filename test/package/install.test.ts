@@ -92,6 +92,13 @@ describe('the installed package', () => {
     }
   });
 
+  it('accepts every zod the MCP SDK accepts: zod only builds its tool schemas, so an app on zod 3 installs it', () => {
+    const sdk = JSON.parse(
+      readFileSync(join(ROOT, 'node_modules/@modelcontextprotocol/sdk/package.json'), 'utf8'),
+    ) as { peerDependencies: Record<string, string> };
+    expect(pkg.peerDependencies.zod).toBe(sdk.peerDependencies.zod);
+  });
+
   it(`is at most ${MAX_INSTALL_BYTES / 2 ** 20} MiB with its dependencies (what a browser app downloads)`, () => {
     expect(installBytes()).toBeLessThanOrEqual(MAX_INSTALL_BYTES);
   });
