@@ -22,9 +22,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 // A budget that catches an engine or a large library turning into a hard dependency (each is tens of MiB):
-// 8.01 MiB at session 5's end (the package 1.1 MiB, its six dependencies the rest), so 8.5 MiB leaves room
-// for code, not for another dependency of that kind.
-const MAX_INSTALL_BYTES = 8.5 * 1024 * 1024;
+// 8.01 MiB at session 5's end (the package 1.1 MiB, its six dependencies the rest), 8.50 MiB at session 31's
+// (the package's own code grew), so 9 MiB leaves room for code, not for another dependency of that kind.
+const MAX_INSTALL_BYTES = 9 * 1024 * 1024;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
