@@ -141,8 +141,9 @@ export async function restoreNamespace(
     ...chunk(links).map((part) => ({ links: part })),
   ];
   for (const batch of batches) {
-    parseSyncRequest({ push: batch }, namespace);
-    await store.apply(namespace, { ...batch, clockCeiling });
+    // Applied as parsed: the protocol's checks also put every instant in UTC's form.
+    const parsed = parseSyncRequest({ push: batch }, namespace).push as WriteBatch;
+    await store.apply(namespace, { ...parsed, clockCeiling });
   }
   const removed = tombstones.filter((t) => known.has(t.id)).length;
   return { restored: memories.length + links.length, removed, renamed };

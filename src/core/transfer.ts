@@ -229,8 +229,7 @@ export async function importEntries(
     const { namespace } = pending[0]!;
     const batch = writeBatchOf(pending);
     // Imported files are input like any other: the sync protocol's rules check every record.
-    validateBatch(batch, namespace, pending);
-    await store.apply(namespace, batch);
+    await store.apply(namespace, validateBatch(batch, namespace, pending));
     imported += pending.length;
     pending = [];
     options.onProgress?.({ namespace, done: imported });
@@ -325,9 +324,10 @@ function languageField(entry: TransferEntry): string {
 /** Line numbers of entries read from JSON Lines, so a bad record is reported by its line. */
 const lineOf = new WeakMap<TransferEntry, number>();
 
-function validateBatch(batch: WriteBatch, namespace: string, entries: readonly TransferEntry[]): void {
+/** The batch as the sync protocol parses it (instants in UTC's form), or the first bad line's error. */
+function validateBatch(batch: WriteBatch, namespace: string, entries: readonly TransferEntry[]): WriteBatch {
   try {
-    parseSyncRequest({ push: batch }, namespace);
+    return parseSyncRequest({ push: batch }, namespace).push as WriteBatch;
   } catch (error) {
     const at = error instanceof EngramError ? /^sync\.push\.\w+\.(\d+)(.*)$/.exec(error.field ?? '') : null;
     const line = at ? lineOf.get(entries[Number(at[1])]!) : undefined;

@@ -38,6 +38,16 @@ const sealedEmbedding = v.pipe(
   v.minLength(2),
   v.maxLength(ENCRYPTED_EMBEDDING_MAX),
 );
+/**
+ * Instants of a push are stored as sent and compared as strings (merge keeps the earlier `createdAt`, SQL
+ * filters compare `expiresAt` with now), which holds only for one form: each becomes UTC's ISO form, as
+ * the local write path stores them, whatever zone the client wrote.
+ */
+const instant = v.pipe(
+  f.instant,
+  v.transform((s) => new Date(Date.parse(s)).toISOString()),
+);
+
 const either = <A extends v.GenericSchema, B extends v.GenericSchema>(plain: A, sealed: B) =>
   v.union([plain, sealed], (issue) => issue.issues?.[0]?.message ?? issue.message);
 
@@ -58,7 +68,7 @@ const keyId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a ke
 
 const memoryWrite = v.strictObject({
   id: f.id,
-  create: v.optional(v.strictObject({ namespace: f.id, createdAt: f.instant })),
+  create: v.optional(v.strictObject({ namespace: f.id, createdAt: instant })),
   values: v.strictObject({
     content: v.optional(either(f.content, sealedContent)),
     kind: v.optional(f.label('kind')),
@@ -67,16 +77,16 @@ const memoryWrite = v.strictObject({
     embedding: v.optional(either(f.embedding, sealedEmbedding)),
     embeddingModel: v.optional(f.embeddingModel),
     importance: v.optional(f.importance),
-    expiresAt: v.optional(f.instant),
-    validFrom: v.optional(f.instant),
-    validTo: v.optional(f.instant),
+    expiresAt: v.optional(instant),
+    validFrom: v.optional(instant),
+    validTo: v.optional(instant),
   }),
   clocks,
 });
 
 const linkWrite = v.strictObject({
   id: f.id,
-  create: v.optional(v.strictObject({ namespace: f.id, from: f.id, to: f.id, createdAt: f.instant })),
+  create: v.optional(v.strictObject({ namespace: f.id, from: f.id, to: f.id, createdAt: instant })),
   values: v.strictObject({
     type: v.optional(f.label('type')),
     weight: v.optional(f.finite),
@@ -122,7 +132,7 @@ const syncRequest = v.strictObject({
           clock: v.nullable(stamp),
         }),
       ),
-      dedupe: v.optional(v.strictObject({ content: f.content, since: cursor, now: f.instant })),
+      dedupe: v.optional(v.strictObject({ content: f.content, since: cursor, now: instant })),
     }),
   ),
   pull: v.optional(
