@@ -53,6 +53,9 @@ import * as schema from './validate.js';
 import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
 
+/** The key of Engram's internal read-change-write (`[MODIFY]`): registered, so every bundle's copy agrees. */
+export const MODIFY: unique symbol = Symbol.for('engram.modify');
+
 const _DEFAULT_LIST_LIMIT = 50;
 const _DEFAULT_SEARCH_LIMIT = 10;
 const _DEFAULT_DEPTH = 1;
@@ -403,6 +406,24 @@ export class Engram {
     // A key set to undefined (`{ tags: maybeTags }`) is a field not given, as it is in JSON: `null` clears.
     const parsed = schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
     return this.writes.update(id, parsed);
+  }
+
+  /**
+   * Not part of the public API: `update` computed from the memory as the store holds it, checked in the
+   * store's transaction against writes of other processes in between (MemoryWrites.modify). The MCP
+   * graph adds observations with it; `guard` names the field whose list `change` extends.
+   */
+  [MODIFY](id: string, change: (memory: Memory) => MemoryPatch | null, guard: 'metadata'): Promise<Memory> {
+    this.assertOpen();
+    schema.parse(schema.idSchema, id, 'update.id');
+    return this.writes.modify(
+      id,
+      (memory) => {
+        const patch = change(memory);
+        return patch && schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
+      },
+      guard,
+    );
   }
 
   /**

@@ -18,7 +18,7 @@ import { type NamespaceView, requireLive, requireLivePair } from './live-records
 import type { Link, LinkOptions, Memory, MemoryInput, MemoryPatch } from './model.js';
 import { searchStore } from './search.js';
 import { checkedWrite } from './serial.js';
-import type { ApplyResult, Entity, MemoryStore, WriteBatch } from './store-contract.js';
+import type { ApplyResult, Entity, MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
 import type { Language } from './text/index.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
@@ -336,9 +336,41 @@ export class MemoryWrites {
     return this.checked(() => this.patch(id, parsed));
   }
 
+  /**
+   * A read-change-write of one memory that no other process's write in between undoes: `change` gets the
+   * memory as the store holds it and returns the patch (null: nothing to write), and the store refuses the
+   * write (`unchanged`) when `guard`'s field was written since that read; then it is read and changed
+   * again. For writers that keep a list in one field (the MCP graph's observations), where last writer
+   * wins would drop the other's items.
+   */
+  modify(id: string, change: (memory: Memory) => MemoryPatch | null, guard: string): Promise<Memory> {
+    return this.checked(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const existing = await requireLive(this.host, id, 'update.id');
+        const parsed = change(existing.memory);
+        if (parsed === null) return existing.memory;
+        try {
+          return await this.patch(id, parsed, { existing, guard });
+        } catch (error) {
+          if (!isConflict(error, 'unchanged')) throw error;
+          if (attempt === RACE_ATTEMPTS)
+            throw new EngramError(
+              'CONFLICT',
+              `update.id: memory ${JSON.stringify(id)} kept changing while it was updated (${attempt} attempts); try again`,
+              { field: 'update.id' },
+            );
+        }
+      }
+    });
+  }
+
   /** update()'s read and write, run in the checked-write queue (mergeTags is already in it). */
-  private async patch(id: string, parsed: MemoryPatch): Promise<Memory> {
-    const existing = await requireLive(this.host, id, 'update.id');
+  private async patch(
+    id: string,
+    parsed: MemoryPatch,
+    read?: { existing: MemoryRecord; guard: string },
+  ): Promise<Memory> {
+    const existing = read?.existing ?? (await requireLive(this.host, id, 'update.id'));
     assertPeriod(
       parsed.validFrom === undefined ? existing.memory.validFrom : (parsed.validFrom ?? undefined),
       parsed.validTo === undefined ? existing.memory.validTo : (parsed.validTo ?? undefined),
@@ -356,8 +388,12 @@ export class MemoryWrites {
     const write = reembed ? { ...parsed, embedding: null, embeddingModel: null } : { ...parsed };
     // A vector given without its model is of an unknown model: the old label must not stay on it.
     if (parsed.embedding !== undefined && parsed.embeddingModel === undefined) write.embeddingModel = null;
+    const guard = read && { id, field: read.guard, clock: existing.clocks[read.guard] ?? null };
     const result = await this.host.write(
-      { memories: [patchMemoryWrite(id, write, this.host.clock.tick())] },
+      {
+        memories: [patchMemoryWrite(id, write, this.host.clock.tick())],
+        ...(guard ? { unchanged: [guard] } : {}),
+      },
       'update',
       [id],
     );

@@ -1,4 +1,4 @@
-import type { Engram } from '../core/engram.js';
+import { type Engram, MODIFY } from '../core/engram.js';
 import type { Memory } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import {
@@ -194,17 +194,25 @@ export class KnowledgeGraph {
     for (const relation of relations) {
       const from = await this.nodeFor(nodes, relation.from);
       if (relation.from === relation.to) {
-        const extras = extrasOf(from.memory);
-        if (extras.selfRelations.includes(relation.relationType)) continue;
-        const grown: Extras = {
-          ...extras,
-          selfRelations: [...extras.selfRelations, relation.relationType],
-          selfRelationsOrder: [...extras.selfRelationsOrder, this.stamp()],
-        };
-        const memory = await this.mem.update(from.memory.id, {
-          metadata: withExtras(from.memory.metadata, grown),
-        });
-        nodes.set(relation.from, { ...from, memory });
+        // Written over what the store holds then, as observations are (Engram's MODIFY).
+        let added = false;
+        const memory = await this.mem[MODIFY](
+          from.memory.id,
+          (current) => {
+            const extras = extrasOf(current);
+            added = !extras.selfRelations.includes(relation.relationType);
+            if (!added) return null;
+            const grown: Extras = {
+              ...extras,
+              selfRelations: [...extras.selfRelations, relation.relationType],
+              selfRelationsOrder: [...extras.selfRelationsOrder, this.stamp()],
+            };
+            return { metadata: withExtras(current.metadata, grown) };
+          },
+          'metadata',
+        );
+        nodes.set(relation.from, { ...from, memory, entity: entityOf(memory) ?? from.entity });
+        if (!added) continue;
       } else {
         const to = await this.nodeFor(nodes, relation.to);
         const existing = await this.mem.links(from.memory.id, { direction: 'out' });
@@ -231,19 +239,39 @@ export class KnowledgeGraph {
         assertEntityStorable({ ...entity, observations: a.contents });
       }
       // Each entity's observations after the whole call, checked before anything is written.
-      const next = new Map<string, Entity>();
-      const results = additions.map((a) => {
-        const entity = next.get(a.entityName) ?? nodes.get(a.entityName)!.entity!;
-        const added = a.contents.filter((c) => !entity.observations.includes(c));
-        if (added.length > 0)
-          next.set(a.entityName, { ...entity, observations: [...entity.observations, ...added] });
-        return { entityName: a.entityName, addedObservations: added };
-      });
-      for (const [name, entity] of next) assertFits(entity, extrasOf(nodes.get(name)!.memory));
-      for (const [name, entity] of next) {
+      const added = (entity: Entity, indices: number[]) => {
+        let observations = entity.observations;
+        const lists = indices.map((i) => {
+          const fresh = additions[i]!.contents.filter((c) => !observations.includes(c));
+          observations = [...observations, ...fresh];
+          return fresh;
+        });
+        return { next: { ...entity, observations }, lists };
+      };
+      const byName = groupIndices(additions.map((a) => a.entityName));
+      for (const [name, indices] of byName) {
         const node = nodes.get(name)!;
-        const memory = await this.mem.update(node.memory.id, entityPatch(entity, extrasOf(node.memory)));
-        nodes.set(name, { memory, entity });
+        assertFits(added(node.entity!, indices).next, extrasOf(node.memory));
+      }
+      const results = additions.map((a) => ({ entityName: a.entityName, addedObservations: [] as string[] }));
+      for (const [name, indices] of byName) {
+        const node = nodes.get(name)!;
+        // Computed again from what the store holds when it writes: another server's observations added
+        // since this call read the graph are kept, not overwritten (Engram's MODIFY).
+        const memory = await this.mem[MODIFY](
+          node.memory.id,
+          (current) => {
+            const { next, lists } = added(entityOf(current) ?? node.entity!, indices);
+            lists.forEach((list, j) => {
+              results[indices[j]!]!.addedObservations = list;
+            });
+            if (lists.every((list) => list.length === 0)) return null;
+            assertFits(next, extrasOf(current));
+            return entityPatch(next, extrasOf(current));
+          },
+          'metadata',
+        );
+        nodes.set(name, { memory, entity: entityOf(memory) });
       }
       return results;
     });
@@ -267,11 +295,18 @@ export class KnowledgeGraph {
       for (const d of deletions) {
         const node = nodes.get(d.entityName);
         if (!node?.entity) continue;
-        const kept = node.entity.observations.filter((o) => !d.observations.includes(o));
-        if (kept.length === node.entity.observations.length) continue;
-        const next = { ...node.entity, observations: kept };
-        const memory = await this.mem.update(node.memory.id, entityPatch(next, extrasOf(node.memory)));
-        nodes.set(d.entityName, { memory, entity: next });
+        // As addObservations: removes what it names from what the store holds when it writes.
+        const memory = await this.mem[MODIFY](
+          node.memory.id,
+          (current) => {
+            const entity = entityOf(current) ?? node.entity!;
+            const kept = entity.observations.filter((o) => !d.observations.includes(o));
+            if (kept.length === entity.observations.length) return null;
+            return entityPatch({ ...entity, observations: kept }, extrasOf(current));
+          },
+          'metadata',
+        );
+        nodes.set(d.entityName, { memory, entity: entityOf(memory) });
       }
     });
   }
@@ -283,17 +318,23 @@ export class KnowledgeGraph {
         const from = nodes.get(relation.from);
         if (!from) continue;
         if (relation.from === relation.to) {
-          const extras = extrasOf(from.memory);
-          const at = extras.selfRelations.indexOf(relation.relationType);
-          if (at < 0) continue;
-          const memory = await this.mem.update(from.memory.id, {
-            metadata: withExtras(from.memory.metadata, {
-              ...extras,
-              selfRelations: extras.selfRelations.filter((_, i) => i !== at),
-              selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
-            }),
-          });
-          nodes.set(relation.from, { ...from, memory });
+          const memory = await this.mem[MODIFY](
+            from.memory.id,
+            (current) => {
+              const extras = extrasOf(current);
+              const at = extras.selfRelations.indexOf(relation.relationType);
+              if (at < 0) return null;
+              return {
+                metadata: withExtras(current.metadata, {
+                  ...extras,
+                  selfRelations: extras.selfRelations.filter((_, i) => i !== at),
+                  selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
+                }),
+              };
+            },
+            'metadata',
+          );
+          nodes.set(relation.from, { ...from, memory, entity: entityOf(memory) ?? from.entity });
           continue;
         }
         const to = nodes.get(relation.to);
@@ -480,4 +521,15 @@ function listed(nodes: Map<string, Node>): { node: Node; order: number; id: stri
 /** True for the first entity of its name in `entities` (the reference keeps later ones too; see docs/agents.md). */
 function firstOf(entities: Entity[], entity: Entity, index: number): boolean {
   return entities.findIndex((e) => e.name === entity.name) === index;
+}
+
+/** Positions of each distinct name, in first-seen order. */
+function groupIndices(names: readonly string[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  names.forEach((name, i) => {
+    const group = groups.get(name);
+    if (group) group.push(i);
+    else groups.set(name, [i]);
+  });
+  return groups;
 }
