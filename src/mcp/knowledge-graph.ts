@@ -38,9 +38,34 @@ export const SEARCH_EXTRA = 10;
 
 interface Node {
   memory: Memory;
+  /** The entity as read: with the observations of its twins after its own (see nodeOf). */
   entity: Entity | undefined;
-  /** Ids of the other memories of this name that two writers created at once (see nodes()). */
-  twins?: string[];
+  /** The other memories of this name that two writers created at once (see nodes()). */
+  twins?: Memory[];
+}
+
+/**
+ * A name's node: its first memory, and the entity shown for it, which keeps the observations of the
+ * name's other copies (two replicas that created it offline) after its own, each once.
+ */
+function nodeOf(memory: Memory, twins: Memory[] = []): Node {
+  const entity = entityOf(memory);
+  if (!entity || twins.length === 0) return { memory, entity, twins };
+  const observations = [...entity.observations];
+  const shown = new Set(observations);
+  for (const twin of [...twins].sort(compareCreation)) {
+    for (const observation of entityOf(twin)?.observations ?? []) {
+      if (shown.has(observation)) continue;
+      shown.add(observation);
+      observations.push(observation);
+    }
+  }
+  return { memory, entity: { ...entity, observations }, twins };
+}
+
+/** The ids of a node's memories: its own and its twins'. */
+function idsOf(node: Node): string[] {
+  return [node.memory.id, ...(node.twins ?? []).map((twin) => twin.id)];
 }
 
 export interface KnowledgeGraphOptions {
@@ -184,7 +209,7 @@ export class KnowledgeGraph {
       const extras = { ...(node ? extrasOf(node.memory) : NO_EXTRAS), order: this.stamp() };
       const patch = entityPatch(entity, extras);
       const memory = node ? await this.mem.update(node.memory.id, patch) : await this.mem.add(patch);
-      nodes.set(entity.name, { memory, entity });
+      nodes.set(entity.name, nodeOf(memory, node?.twins));
     }
   }
 
@@ -196,6 +221,8 @@ export class KnowledgeGraph {
       if (relation.from === relation.to) {
         // Written over what the store holds then, as observations are (Engram's MODIFY).
         let added = false;
+        if ((from.twins ?? []).some((twin) => extrasOf(twin).selfRelations.includes(relation.relationType)))
+          continue;
         const memory = await this.mem[MODIFY](
           from.memory.id,
           (current) => {
@@ -211,13 +238,18 @@ export class KnowledgeGraph {
           },
           'metadata',
         );
-        nodes.set(relation.from, { ...from, memory, entity: entityOf(memory) ?? from.entity });
+        nodes.set(relation.from, nodeOf(memory, from.twins));
         if (!added) continue;
       } else {
         const to = await this.nodeFor(nodes, relation.to);
-        const existing = await this.mem.links(from.memory.id, { direction: 'out' });
-        if (existing.some((l) => l.to === to.memory.id && relationTypeOf(l) === relation.relationType))
-          continue;
+        // Held already if any copy of the one name links to any copy of the other.
+        const targets = new Set(idsOf(to));
+        let held = false;
+        for (const id of idsOf(from)) {
+          const existing = await this.mem.links(id, { direction: 'out' });
+          held ||= existing.some((l) => targets.has(l.to) && relationTypeOf(l) === relation.relationType);
+        }
+        if (held) continue;
         const type = await linkType(relation.relationType);
         const metadata = relationMetadata(relation.relationType, this.stamp());
         await this.mem.link(from.memory.id, to.memory.id, type, { metadata });
@@ -239,10 +271,11 @@ export class KnowledgeGraph {
         assertEntityStorable({ ...entity, observations: a.contents });
       }
       // Each entity's observations after the whole call, checked before anything is written.
-      const added = (entity: Entity, indices: number[]) => {
+      // New to the entity as shown (a twin's observations count as its own) and to what the store holds.
+      const added = (entity: Entity, indices: number[], shown: readonly string[] = []) => {
         let observations = entity.observations;
         const lists = indices.map((i) => {
-          const fresh = additions[i]!.contents.filter((c) => !observations.includes(c));
+          const fresh = additions[i]!.contents.filter((c) => !observations.includes(c) && !shown.includes(c));
           observations = [...observations, ...fresh];
           return fresh;
         });
@@ -261,7 +294,11 @@ export class KnowledgeGraph {
         const memory = await this.mem[MODIFY](
           node.memory.id,
           (current) => {
-            const { next, lists } = added(entityOf(current) ?? node.entity!, indices);
+            const { next, lists } = added(
+              entityOf(current) ?? node.entity!,
+              indices,
+              node.entity!.observations,
+            );
             lists.forEach((list, j) => {
               results[indices[j]!]!.addedObservations = list;
             });
@@ -271,7 +308,7 @@ export class KnowledgeGraph {
           },
           'metadata',
         );
-        nodes.set(name, { memory, entity: entityOf(memory) });
+        nodes.set(name, nodeOf(memory, node.twins));
       }
       return results;
     });
@@ -284,7 +321,7 @@ export class KnowledgeGraph {
       for (const name of new Set(names)) {
         const node = nodes.get(name);
         // Its twins too: otherwise the copy another writer created would stand for the name again.
-        for (const id of node ? [node.memory.id, ...(node.twins ?? [])] : []) await this.mem.remove(id);
+        for (const id of node ? idsOf(node) : []) await this.mem.remove(id);
       }
     });
   }
@@ -295,18 +332,29 @@ export class KnowledgeGraph {
       for (const d of deletions) {
         const node = nodes.get(d.entityName);
         if (!node?.entity) continue;
-        // As addObservations: removes what it names from what the store holds when it writes.
-        const memory = await this.mem[MODIFY](
-          node.memory.id,
-          (current) => {
-            const entity = entityOf(current) ?? node.entity!;
-            const kept = entity.observations.filter((o) => !d.observations.includes(o));
-            if (kept.length === entity.observations.length) return null;
-            return entityPatch({ ...entity, observations: kept }, extrasOf(current));
-          },
-          'metadata',
-        );
-        nodes.set(d.entityName, { memory, entity: entityOf(memory) });
+        // As addObservations: removes what it names from what the store holds when it writes, and from
+        // every copy of the name, so a twin's does not show again.
+        const written: Memory[] = [];
+        for (const id of idsOf(node)) {
+          const copy = id === node.memory.id ? node.memory : node.twins!.find((twin) => twin.id === id)!;
+          if (!entityOf(copy)) {
+            written.push(copy);
+            continue;
+          }
+          const memory = await this.mem[MODIFY](
+            id,
+            (current) => {
+              const entity = entityOf(current);
+              if (!entity) return null;
+              const kept = entity.observations.filter((o) => !d.observations.includes(o));
+              if (kept.length === entity.observations.length) return null;
+              return entityPatch({ ...entity, observations: kept }, extrasOf(current));
+            },
+            'metadata',
+          );
+          written.push(memory);
+        }
+        nodes.set(d.entityName, nodeOf(written[0]!, written.slice(1)));
       }
     });
   }
@@ -318,30 +366,43 @@ export class KnowledgeGraph {
         const from = nodes.get(relation.from);
         if (!from) continue;
         if (relation.from === relation.to) {
-          const memory = await this.mem[MODIFY](
-            from.memory.id,
-            (current) => {
-              const extras = extrasOf(current);
-              const at = extras.selfRelations.indexOf(relation.relationType);
-              if (at < 0) return null;
-              return {
-                metadata: withExtras(current.metadata, {
-                  ...extras,
-                  selfRelations: extras.selfRelations.filter((_, i) => i !== at),
-                  selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
-                }),
-              };
-            },
-            'metadata',
-          );
-          nodes.set(relation.from, { ...from, memory, entity: entityOf(memory) ?? from.entity });
+          // From every copy of the name (twins), each over what the store holds when it writes.
+          const copies = [from.memory, ...(from.twins ?? [])];
+          const written: Memory[] = [];
+          for (const copy of copies) {
+            if (!extrasOf(copy).selfRelations.includes(relation.relationType)) {
+              written.push(copy);
+              continue;
+            }
+            const memory = await this.mem[MODIFY](
+              copy.id,
+              (current) => {
+                const extras = extrasOf(current);
+                const at = extras.selfRelations.indexOf(relation.relationType);
+                if (at < 0) return null;
+                return {
+                  metadata: withExtras(current.metadata, {
+                    ...extras,
+                    selfRelations: extras.selfRelations.filter((_, i) => i !== at),
+                    selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
+                  }),
+                };
+              },
+              'metadata',
+            );
+            written.push(memory);
+          }
+          nodes.set(relation.from, nodeOf(written[0]!, written.slice(1)));
           continue;
         }
         const to = nodes.get(relation.to);
         if (!to) continue;
-        for (const link of await this.mem.links(from.memory.id, { direction: 'out' })) {
-          if (link.to === to.memory.id && relationTypeOf(link) === relation.relationType)
-            await this.mem.unlink(link.id);
+        const targets = new Set(idsOf(to));
+        for (const id of idsOf(from)) {
+          for (const link of await this.mem.links(id, { direction: 'out' })) {
+            if (targets.has(link.to) && relationTypeOf(link) === relation.relationType)
+              await this.mem.unlink(link.id);
+          }
         }
       }
     });
@@ -404,7 +465,7 @@ export class KnowledgeGraph {
    * `'all'`, every entity and every relation, those between bare names included (as the reference does).
    */
   private async graphOf(nodes: Map<string, Node>, pick: ((name: string) => boolean) | 'all'): Promise<Graph> {
-    const byId = new Map([...nodes.values()].map((n) => [n.memory.id, n]));
+    const byId = new Map([...nodes.values()].flatMap((n) => idsOf(n).map((id) => [id, n] as const)));
     const ordered = listed(nodes).map(({ node }) => node);
     const entities = ordered
       .filter((n) => n.entity && (pick === 'all' || pick(n.entity.name)))
@@ -415,17 +476,18 @@ export class KnowledgeGraph {
     const sources = pick === 'all' ? ordered : ordered.filter((n) => n.entity && names.has(n.entity.name));
     const direction = pick === 'all' ? 'out' : 'both';
     const seen = new Set<string>();
-    for (const node of sources) {
-      const name = nameOf(node.memory)!;
-      const { selfRelations, selfRelationsOrder } = extrasOf(node.memory);
+    // A name's copies (twins) speak for it too: their relations are the name's.
+    for (const copy of sources.flatMap((node) => [node.memory, ...(node.twins ?? [])])) {
+      const name = nameOf(copy)!;
+      const { selfRelations, selfRelationsOrder } = extrasOf(copy);
       selfRelations.forEach((type, i) => {
         relations.push({
           relation: { from: name, to: name, relationType: type },
           order: selfRelationsOrder[i]!,
-          id: node.memory.id,
+          id: copy.id,
         });
       });
-      for (const link of await this.mem.links(node.memory.id, { direction })) {
+      for (const link of await this.mem.links(copy.id, { direction })) {
         if (seen.has(link.id)) continue;
         seen.add(link.id);
         const from = byId.get(link.from);
@@ -443,12 +505,20 @@ export class KnowledgeGraph {
       }
     }
     relations.sort(compareOrdered);
-    return { entities, relations: relations.map((r) => r.relation) };
+    // Two copies holding one relation show it once, where it was made first.
+    const shown = new Set<string>();
+    const unique = relations.filter(({ relation: { from, to, relationType } }) => {
+      const key = JSON.stringify([from, to, relationType]);
+      if (shown.has(key)) return false;
+      shown.add(key);
+      return true;
+    });
+    return { entities, relations: unique.map((r) => r.relation) };
   }
 
   /** Every node of the graph by name. */
   private async nodes(): Promise<Map<string, Node>> {
-    const nodes = new Map<string, Node>();
+    const firsts = new Map<string, { memory: Memory; entity: boolean; twins: Memory[] }>();
     for (const kind of [NAME_KIND, ENTITY_KIND]) {
       let cursor: string | undefined;
       do {
@@ -456,21 +526,22 @@ export class KnowledgeGraph {
         for (const memory of page.items) {
           const name = nameOf(memory);
           if (name === undefined) continue;
-          const entity = kind === ENTITY_KIND ? entityOf(memory) : undefined;
+          const entity = kind === ENTITY_KIND && entityOf(memory) !== undefined;
           // Two replicas may create the same name offline: the first created wins, deterministically;
           // the others are its twins.
-          const seen = nodes.get(name);
+          const seen = firsts.get(name);
           const kept =
             seen &&
             ((seen.entity && !entity) ||
-              (!!seen.entity === !!entity && compareCreation(seen.memory, memory) <= 0));
-          if (kept) seen.twins = [...(seen.twins ?? []), memory.id];
-          else
-            nodes.set(name, { memory, entity, twins: seen ? [...(seen.twins ?? []), seen.memory.id] : [] });
+              (seen.entity === entity && compareCreation(seen.memory, memory) <= 0));
+          if (kept) seen.twins.push(memory);
+          else firsts.set(name, { memory, entity, twins: seen ? [...seen.twins, seen.memory] : [] });
         }
         cursor = page.cursor ?? undefined;
       } while (cursor);
     }
+    const nodes = new Map<string, Node>();
+    for (const [name, { memory, twins }] of firsts) nodes.set(name, nodeOf(memory, twins));
     return nodes;
   }
 
