@@ -1,3 +1,4 @@
+import { EngramError } from '../../core/errors.js';
 import type { LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
 import { LIMITS } from '../../core/validate.js';
 
@@ -48,19 +49,43 @@ export class GetBatcher {
     const chunks = Math.max(Math.ceil(memoryIds.length / size), Math.ceil(linkIds.length / size), 1);
     const parts = await Promise.all(
       Array.from({ length: chunks }, (_, i) =>
-        this.fetchBatch(
+        this.fetchWithin(
           namespace,
           memoryIds.slice(i * size, (i + 1) * size),
           linkIds.slice(i * size, (i + 1) * size),
         ),
       ),
     );
-    return {
-      memories: parts.flatMap((p) => p.memories),
-      links: parts.flatMap((p) => p.links),
-      tombstones: parts.flatMap((p) => p.tombstones),
-    };
+    return merged(parts);
   }
+
+  /** One request; when its answer would be too large for the edge (sync/server.ts GET_BYTES), two of half the ids. */
+  private async fetchWithin(namespace: string, memoryIds: string[], linkIds: string[]): Promise<Fetched> {
+    try {
+      return await this.fetchBatch(namespace, memoryIds, linkIds);
+    } catch (error) {
+      const ids = memoryIds.length + linkIds.length;
+      const tooLarge =
+        error instanceof EngramError && error.code === 'PAYLOAD_TOO_LARGE' && error.field === 'sync.get';
+      if (!tooLarge || ids < 2) throw error;
+      const m = Math.ceil(memoryIds.length / 2);
+      const l = Math.ceil(linkIds.length / 2);
+      return merged(
+        await Promise.all([
+          this.fetchWithin(namespace, memoryIds.slice(0, m), linkIds.slice(0, l)),
+          this.fetchWithin(namespace, memoryIds.slice(m), linkIds.slice(l)),
+        ]),
+      );
+    }
+  }
+}
+
+function merged(parts: Fetched[]): Fetched {
+  return {
+    memories: parts.flatMap((p) => p.memories),
+    links: parts.flatMap((p) => p.links),
+    tombstones: parts.flatMap((p) => p.tombstones),
+  };
 }
 
 /** The items whose id is in `ids`, once each, in the order of `ids`. */

@@ -3,7 +3,7 @@ import { KEY_INFO_META, keyInfoOf, resolveKey } from '../crypto/namespace-key.js
 import { EngramError, validationError } from '../errors.js';
 import { ceilingStamp } from '../hlc.js';
 import { resolveLanguage } from '../language.js';
-import type { Json } from '../model.js';
+import type { Json, Link, Memory } from '../model.js';
 import { type ChangeOrigin, COLLECTED_SEQ_META, type Entity, type MemoryStore } from '../store-contract.js';
 import { LANGUAGE_META } from '../text/index.js';
 import {
@@ -112,8 +112,16 @@ export async function serveSync(
     const memoryIds = request.get.memories ?? [];
     const linkIds = request.get.links ?? [];
     const [memories, links, tombstones] = await Promise.all([
-      store.getMemories(namespace, memoryIds),
-      store.getLinks(namespace, linkIds),
+      readWithinBytes(
+        memoryIds,
+        (ids) => store.getMemories(namespace, ids),
+        (r) => memoryBytes(r.memory),
+      ),
+      readWithinBytes(
+        linkIds,
+        (ids) => store.getLinks(namespace, ids),
+        (r) => linkBytes(r.link),
+      ),
       store.getTombstones(namespace, [...memoryIds, ...linkIds]),
     ]);
     response.get = { memories, links, tombstones };
@@ -223,15 +231,49 @@ async function behindCollection(
  */
 export const PULL_BYTES = 4 * 1024 * 1024;
 
-/** Roughly how many bytes a pulled change takes as JSON: its large parts, plus an allowance for the rest. */
+/** Roughly how many bytes a record takes as JSON: its large parts, plus an allowance for the rest. */
+function memoryBytes(memory: Memory): number {
+  const embedding = memory.embedding?.length ?? 0;
+  return 1024 + memory.content.length + JSON.stringify(memory.metadata).length + embedding * 24;
+}
+function linkBytes(link: Link): number {
+  return 768 + JSON.stringify(link.metadata).length;
+}
 function changeBytes(change: PulledChange): number {
-  const memory = change.memory?.memory;
-  if (memory) {
-    const embedding = memory.embedding?.length ?? 0;
-    return 1024 + memory.content.length + JSON.stringify(memory.metadata).length + embedding * 24;
+  if (change.memory) return memoryBytes(change.memory.memory);
+  return change.link ? linkBytes(change.link.link) : 256;
+}
+
+/**
+ * A `get` answers at most about this many bytes of JSON of each kind: 1,000 memories of the largest
+ * size would make an answer of about 200 MiB, more than a Worker may hold. Past it the edge answers
+ * PAYLOAD_TOO_LARGE (field `sync.get`) and a RemoteStore asks again for half the ids at a time.
+ */
+export const GET_BYTES = 16 * 1024 * 1024;
+/** Ids read per statement while a get's answer is measured, so that no more than one slice is read past the limit. */
+const GET_SLICE = 200;
+
+async function readWithinBytes<T>(
+  ids: readonly string[],
+  read: (ids: string[]) => Promise<T[]>,
+  bytesOf: (record: T) => number,
+): Promise<T[]> {
+  const records: T[] = [];
+  let bytes = 0;
+  for (let at = 0; at < ids.length; at += GET_SLICE) {
+    for (const record of await read(ids.slice(at, at + GET_SLICE))) {
+      bytes += bytesOf(record);
+      records.push(record);
+    }
+    if (bytes > GET_BYTES) {
+      throw new EngramError(
+        'PAYLOAD_TOO_LARGE',
+        `sync.get: the ${ids.length} records asked for come to more than ${GET_BYTES / 1024 / 1024} MiB of JSON; ask for fewer ids at a time`,
+        { field: 'sync.get' },
+      );
+    }
   }
-  const link = change.link?.link;
-  return link ? 768 + JSON.stringify(link.metadata).length : 256;
+  return records;
 }
 
 /** How many leading changes fit in {@link PULL_BYTES} (one at least). */
