@@ -39,7 +39,7 @@ export async function searchMemories(
   const embedder = host.embedder();
   if (mode !== 'text' && !vector && embedder) {
     // Nothing typed is nothing to embed (OpenAI refuses an empty input): the error a text search gives.
-    if (!text.trim()) throw validationError('query', 'at least one search term', JSON.stringify(query));
+    if (!text.trim()) throw validationError('query', 'at least one search term', JSON.stringify(text));
     try {
       [vector] = await embedTexts(embedder, [text], host.embeddingOptions().timeoutMs);
       model ??= embedder.id;

@@ -331,7 +331,8 @@ export const idSchema = id;
 export const namespaceSchema = id;
 export const labelSchema = label;
 /**
- * A query: any string, of any length (search reads its first 1024 characters: `cutQuery`, core/text/query.ts).
+ * A query: any string, of any length (search reads 1024 characters from its first word: `cutQuery`,
+ * core/text/query.ts).
  * A lone surrogate (a message cut inside an emoji by the caller) becomes U+FFFD, as a
  * decoder would show it: a search stores nothing, and typed text never throws (docs/search.md).
  */

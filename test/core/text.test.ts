@@ -18,6 +18,7 @@ import {
   typoCorrection,
   typoVariants,
 } from '../../src/core/text/index.js';
+import { hasLoneSurrogate } from '../../src/core/validate.js';
 
 // ---------------------------------------------------------------------------------------------
 // A tiny in-memory "store": what every backend does between parseQuery and rankDocuments.
@@ -332,6 +333,44 @@ describe('parseQuery', () => {
     // A `?` past the cut still reads the query as a question: its quotes are words, not a phrase.
     const question = parseQuery(`"dark chocolate" ${'cake '.repeat(300)}?`);
     expect(question.clauses.map((c) => c.kind)).toEqual(['term', 'term', 'term']);
+  });
+
+  it('counts the 1024 characters from the first one that is not whitespace', () => {
+    // A message pasted after blank lines: the whitespace does not use up the budget.
+    expect(cutQuery(`${' '.repeat(2000)}coffee beans`)).toBe('coffee beans');
+    expect(cutQuery(`${'\n\t '.repeat(700)}coffee beans`)).toBe('coffee beans');
+    expect(parseQuery(`${'\n'.repeat(5000)}coffee`).clauses).toEqual([{ kind: 'term', term: 'coffe' }]);
+    const words = 'tea '.repeat(255);
+    expect(cutQuery(`${' '.repeat(3000)}${words}teas coffee`)).toBe(`${words}teas`);
+    expect(cutQuery(`${' '.repeat(3000)}${words}tea coffee`)).toBe(`${words}tea`);
+    // Past the whitespace, the cut still keeps a surrogate pair whole.
+    const astral = cutQuery(`${' '.repeat(999)}x${'𝒜'.repeat(600)}`);
+    expect(astral).toBe(`x${'𝒜'.repeat(511)}`);
+    expect(astral.length).toBe(1023);
+    expect(cutQuery(`${' '.repeat(999)}${'𝒜'.repeat(600)}`)).toBe('𝒜'.repeat(512));
+    // A `?` past the cut still makes the rest a question.
+    expect(cutQuery(`${' '.repeat(2000)}${'cake '.repeat(300)}?`)).toBe(`${'cake '.repeat(203)}cake ?`);
+    // Whitespace alone stays blank (the VALIDATION error of a blank query), and shorter queries are untouched.
+    expect(cutQuery(' '.repeat(5000)).trim()).toBe('');
+    expect(cutQuery('  tea  ')).toBe('  tea  ');
+  });
+
+  it('cuts any query to at most 1024 characters of well-formed text, idempotently', () => {
+    const pieces = fc.constantFrom(' ', '\n', 'a', 'word ', '𝒜', '?', '"', '-');
+    fc.assert(
+      fc.property(fc.nat(3000), fc.array(pieces, { maxLength: 2500 }), (blank, parts) => {
+        const query = ' '.repeat(blank) + parts.join('');
+        const cut = cutQuery(query);
+        // However long the whitespace before it, the first word is searched.
+        if (query.trim() !== '') expect(cut.trim()).not.toBe('');
+        expect(cut.length).toBeLessThanOrEqual(1024);
+        expect(hasLoneSurrogate(cut)).toBe(false);
+        expect(cutQuery(cut)).toBe(cut);
+        // What is kept is the query's words from its first one: nothing but whitespace is skipped.
+        expect(query.trimStart().startsWith(cut.trimStart().replace(/ \?$/, ''))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('cuts prefixes to the indexed term length', () => {

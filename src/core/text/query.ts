@@ -292,21 +292,29 @@ function isName(analyzer: Analyzer, chunk: string): boolean {
 export const MAX_QUERY_LENGTH = 1024;
 
 const WHITESPACE = /\s/;
+const NOT_WHITESPACE = /\S/;
 
 /**
- * `query` cut to its first MAX_QUERY_LENGTH characters (UTF-16 units), at the last whitespace before the
- * cut when it would fall inside a word, so no word is searched half; never between the two halves of a
- * surrogate pair. A query that is one word longer than the limit is cut inside it. A question stays one:
- * when the `?` fell past the cut, ` ?` ends the cut text (its quotes are then read as words). Agents pass
- * whole messages as queries: the beginning is searched rather than the query refused, and what a search
- * costs stays bounded. The façade cuts before the store and the embedder see the query, and parsing cuts
- * again (a no-op then), so every path reads the same text.
+ * `query` cut to its first MAX_QUERY_LENGTH characters (UTF-16 units) counted from its first one that is
+ * not whitespace, at the last whitespace before the cut when it would fall inside a word, so no word is
+ * searched half; never between the two halves of a surrogate pair. Whitespace before the first word is
+ * dropped from a longer query: a message pasted after blank lines would otherwise spend the budget on
+ * them and search nothing. A query that is one word longer than the limit is cut inside it. A question
+ * stays one: when the `?` fell past the cut, ` ?` ends the cut text (its quotes are then read as words).
+ * Agents pass whole messages as queries: the beginning is searched rather than the query refused, and
+ * what a search costs stays bounded. The façade cuts before the store and the embedder see the query,
+ * and parsing cuts again (a no-op then), so every path reads the same text.
  */
 export function cutQuery(query: string): string {
   if (query.length <= MAX_QUERY_LENGTH) return query;
-  const head = cutAt(query, MAX_QUERY_LENGTH);
-  if (head.includes('?') || !query.includes('?')) return head;
-  return `${cutAt(query, MAX_QUERY_LENGTH - 2)} ?`;
+  const start = query.search(NOT_WHITESPACE);
+  // Whitespace alone: a blank query, refused as one by whoever reads it.
+  if (start === -1) return '';
+  const text = start === 0 ? query : query.slice(start);
+  if (text.length <= MAX_QUERY_LENGTH) return text;
+  const head = cutAt(text, MAX_QUERY_LENGTH);
+  if (head.includes('?') || !text.includes('?')) return head;
+  return `${cutAt(text, MAX_QUERY_LENGTH - 2)} ?`;
 }
 
 function cutAt(text: string, limit: number): string {
