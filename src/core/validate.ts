@@ -276,7 +276,7 @@ export const searchOptionsSchema = v.strictObject({
           ),
         ),
       },
-      'expected { recency?: { halfLifeDays }, importance? }',
+      'expected an object like { recency?: { halfLifeDays }, importance? }',
     ),
   ),
 });
@@ -346,18 +346,19 @@ export const querySchema = v.pipe(
  * `where` is the argument's name as the caller wrote it.
  */
 export function parse<S extends v.GenericSchema>(schema: S, value: unknown, where: string): v.InferOutput<S> {
-  // Valibot takes an array for an object with no keys: `search(q, [])` would pass as no options at all.
-  if (Array.isArray(value) && (schema.type === 'strict_object' || schema.type === 'object')) {
-    throw new EngramError('VALIDATION', `${where}: expected an object, got ${describe(value)}`, {
-      field: where,
+  const array = arrayForObject(schema as unknown as SchemaShape, value);
+  if (array) {
+    const field = [where, ...array.path].join('.');
+    throw new EngramError('VALIDATION', `${field}: expected an object, got ${describe(array.value)}`, {
+      field,
     });
   }
-  const result = v.safeParse(schema, value);
+  const result = v.safeParse(schema, value, { message: ownWords });
   if (result.success) return result.output;
   const issue = result.issues[0];
   const path = v.getDotPath(issue);
   const field = path ? `${where}.${path}` : where;
-  if (issue.type === 'strict_object' && path) {
+  if (issue.type === 'strict_object' && issue.expected !== OBJECT && path) {
     // Valibot reports a missing required key and an unknown key alike; `expected` tells them apart.
     const missing = issue.expected !== 'never' && issue.input === undefined;
     const message = missing ? 'required, got nothing' : 'unknown field, remove it or check its spelling';
@@ -365,6 +366,46 @@ export function parse<S extends v.GenericSchema>(schema: S, value: unknown, wher
   }
   const got = describe(issue.input);
   throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
+}
+
+/** What valibot expects of an object schema; an issue about a key expects the key or `never` instead. */
+const OBJECT = 'Object';
+const OBJECT_TYPES = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
+
+/**
+ * The message of an issue whose schema has none: valibot's "Invalid type: Expected Object but received
+ * null" for options that are no object (`search(q, null)`, `list(5)`) reads `expected an object`.
+ */
+const ownWords = (issue: v.BaseIssue<unknown>): string =>
+  OBJECT_TYPES.has(issue.type) && issue.expected === OBJECT ? 'expected an object' : issue.message;
+
+/** What `arrayForObject` reads of a schema: object schemas' entries, and the schema an optional wraps. */
+interface SchemaShape {
+  type: string;
+  entries?: Record<string, SchemaShape>;
+  wrapped?: SchemaShape;
+}
+
+/**
+ * The first array in `value` where `schema` wants an object, and the keys down to it. Valibot takes an
+ * array for an object: `search(q, [])` or `{ boost: [] }` would pass as no options at all, and
+ * `{ recency: [] }` would be told its `halfLifeDays` is missing.
+ */
+function arrayForObject(
+  schema: SchemaShape,
+  value: unknown,
+  path: string[] = [],
+): { path: string[]; value: unknown[] } | undefined {
+  if (schema.wrapped) return arrayForObject(schema.wrapped, value, path);
+  if (!OBJECT_TYPES.has(schema.type) || !schema.entries) return undefined;
+  if (Array.isArray(value)) return { path, value };
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, entry] of Object.entries(schema.entries)) {
+    if (!Object.hasOwn(value, key)) continue;
+    const found = arrayForObject(entry, (value as Record<string, unknown>)[key], [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -502,5 +543,5 @@ export const syncOptionsSchema = v.strictObject(
     fetch: v.optional(v.custom<typeof fetch>((f) => typeof f === 'function', 'expected a fetch function')),
     backoff: v.optional(v.strictObject({ baseMs: v.optional(timerMs), maxMs: v.optional(timerMs) })),
   },
-  'expected { url, token, intervalMs?, fetch? }',
+  'expected an object like { url, token, intervalMs?, fetch? }',
 );

@@ -148,7 +148,11 @@ function compileList(query: ListWatch): CompiledWatch {
       });
     }
   }
-  const options = schema.parse(schema.listOptionsSchema, query.list ?? {}, 'watch.list');
+  const options = schema.parse(
+    schema.listOptionsSchema,
+    query.list === undefined ? {} : query.list,
+    'watch.list',
+  );
   const beforeId = options.cursor ? decodeCursor(options.cursor) : undefined;
   const filtered = onlyKnown(options, LIST_FILTERS);
   return {
