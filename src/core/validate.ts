@@ -243,6 +243,20 @@ export const listOptionsSchema = v.strictObject({
   ...validityOptions,
 });
 
+/**
+ * The range of `search(q, { boost })`. A boost adds weight × relevance: past 100 it outweighs relevance a
+ * hundredfold, and a weight near 1e308 overflows a score to Infinity, which JSON sends as null. A half-life
+ * from a minute and a half (0.001 days) to a century covers chats to archives.
+ */
+const BOOST_LIMITS = { maxWeight: 100, minHalfLifeDays: 0.001, maxHalfLifeDays: 36_500 } as const;
+const HALF_LIFE_EXPECTED = `expected a number of days from ${BOOST_LIMITS.minHalfLifeDays} to ${BOOST_LIMITS.maxHalfLifeDays}`;
+const WEIGHT_EXPECTED = `expected a weight from 0 to ${BOOST_LIMITS.maxWeight}`;
+const boostWeight = v.pipe(
+  finite,
+  v.minValue(0, WEIGHT_EXPECTED),
+  v.maxValue(BOOST_LIMITS.maxWeight, WEIGHT_EXPECTED),
+);
+
 export const searchOptionsSchema = v.strictObject({
   limit: v.optional(limit(LIMITS.searchLimit)),
   kind: v.optional(label('kind')),
@@ -264,15 +278,16 @@ export const searchOptionsSchema = v.strictObject({
           v.strictObject({
             halfLifeDays: v.pipe(
               finite,
-              v.check((n) => n > 0, 'expected a number of days above 0'),
+              v.minValue(BOOST_LIMITS.minHalfLifeDays, HALF_LIFE_EXPECTED),
+              v.maxValue(BOOST_LIMITS.maxHalfLifeDays, HALF_LIFE_EXPECTED),
             ),
-            weight: v.optional(v.pipe(finite, v.minValue(0, 'expected 0 or more'))),
+            weight: v.optional(boostWeight),
           }),
         ),
         importance: v.optional(
           v.union(
-            [v.boolean(), v.pipe(finite, v.minValue(0, 'expected 0 or more'))],
-            'expected true, false or a weight of 0 or more',
+            [v.boolean(), boostWeight],
+            `expected true, false or a weight from 0 to ${BOOST_LIMITS.maxWeight}`,
           ),
         ),
       },

@@ -203,6 +203,27 @@ describe('edge routes: search and graph', () => {
     ).toBe('vector');
   });
 
+  it('refuses a boost weight out of range (400) rather than answer a score JSON turns into null', async () => {
+    const { call } = await seeded();
+    const cases: [unknown, string][] = [
+      [{ importance: 1e308 }, 'search.boost.importance'],
+      [{ recency: { halfLifeDays: 30, weight: 1e308 } }, 'search.boost.recency.weight'],
+      [{ recency: { halfLifeDays: 1e308 } }, 'search.boost.recency.halfLifeDays'],
+    ];
+    for (const [boost, field] of cases) {
+      const res = await call('POST', '/v1/ns/demo/search', { query: 'coffee', boost });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatchObject({ code: 'VALIDATION', field });
+      expect(res.json.error.message).toMatch(/expected .*from 0(\.001)? to (100|36500)/);
+    }
+    const top = await call('POST', '/v1/ns/demo/search', {
+      query: 'coffee',
+      boost: { recency: { halfLifeDays: 0.001, weight: 100 }, importance: 100 },
+    });
+    expect(top.status).toBe(200);
+    for (const hit of top.json.hits) expect(typeof hit.score).toBe('number');
+  });
+
   it('links (201), lists links, walks neighbors and paths, unlinks (204)', async () => {
     const { call } = await seeded();
     const link = await call('POST', '/v1/ns/demo/links', {

@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { applyBoost, boostContributions } from '../../src/core/boost.js';
+import type { Memory } from '../../src/core/model.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2024-06-01T00:00:00Z');
+
+function memory(id: string, ageDays: number, importance?: number): Memory {
+  const at = new Date(NOW - ageDays * DAY).toISOString();
+  return {
+    id,
+    namespace: 'default',
+    content: id,
+    kind: 'note',
+    tags: [],
+    metadata: {},
+    createdAt: at,
+    updatedAt: at,
+    ...(importance === undefined ? {} : { importance }),
+  };
+}
+
+async function seeded() {
+  const mem = await createMemory({ store: new InMemoryStore() });
+  // BM25 scores of a few words are above 1, so a weight of 1e308 times one overflowed to Infinity.
+  await mem.add({ content: 'coffee coffee coffee', importance: 1 });
+  await mem.add({ content: 'tea and a note on coffee, among other words', importance: 0.2 });
+  return mem;
+}
+
+describe('boost weights', () => {
+  it.each([
+    [{ importance: 1e308 }, 'search.boost.importance', /from 0 to 100/],
+    [{ importance: 101 }, 'search.boost.importance', /from 0 to 100/],
+    [{ recency: { halfLifeDays: 30, weight: 1e308 } }, 'search.boost.recency.weight', /from 0 to 100/],
+    [{ recency: { halfLifeDays: 1e308 } }, 'search.boost.recency.halfLifeDays', /from 0\.001 to 36500/],
+    [{ recency: { halfLifeDays: 1e-9 } }, 'search.boost.recency.halfLifeDays', /from 0\.001 to 36500/],
+    [{ recency: { halfLifeDays: 0 } }, 'search.boost.recency.halfLifeDays', /from 0\.001 to 36500/],
+  ])('refuses %j outside the documented range, naming %s', async (boost, field, message) => {
+    const mem = await seeded();
+    const error = await mem.search('coffee', { boost }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALIDATION', field });
+    expect((error as Error).message).toMatch(message);
+    await mem.close();
+  });
+
+  it('keeps every score finite at the bounds, and JSON keeps them as numbers', async () => {
+    const mem = await seeded();
+    const boost = { recency: { halfLifeDays: 0.001, weight: 100 }, importance: 100 };
+    for (const b of [boost, { recency: { halfLifeDays: 36_500, weight: 100 }, importance: 100 }]) {
+      const hits = await mem.search('coffee', { boost: b, explain: true });
+      expect(hits).toHaveLength(2);
+      for (const hit of hits) {
+        expect(Number.isFinite(hit.score)).toBe(true);
+        expect(JSON.parse(JSON.stringify(hit)).score).toBe(hit.score);
+        for (const part of Object.values(hit.explain?.boosts ?? {})) expect(Number.isFinite(part)).toBe(true);
+      }
+    }
+    await mem.close();
+  });
+
+  it('gives finite contributions for any weights in range and any finite relevance a ranking gives', () => {
+    const weight = fc.double({ min: 0, max: 100, noNaN: true });
+    fc.assert(
+      fc.property(
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        weight,
+        weight,
+        fc.double({ min: 0.001, max: 36_500, noNaN: true }),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (relevance, recencyWeight, importanceWeight, halfLifeDays, ageDays, importance) => {
+          const boost = { recency: { halfLifeDays, weight: recencyWeight }, importance: importanceWeight };
+          const parts = boostContributions(memory('m', ageDays, importance), relevance, boost, NOW);
+          for (const part of Object.values(parts)) expect(Number.isFinite(part)).toBe(true);
+          const hits = [{ memory: memory('m', ageDays, importance), score: relevance }];
+          expect(Number.isFinite(applyBoost(hits, boost, NOW, 1)[0]!.hit.score)).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
