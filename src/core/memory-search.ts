@@ -29,7 +29,7 @@ export interface SearchHost extends NamespaceView {
 export async function searchMemories(
   host: SearchHost,
   query: string,
-  parsed: SearchOptions,
+  parsed: SearchOptions & { vector?: number[] },
 ): Promise<SearchHit[]> {
   // Cut once, here: the store (a RemoteStore sends it on) and the embedder get the same text.
   const text = cutQuery(query);

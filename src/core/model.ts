@@ -36,12 +36,18 @@ export interface Link {
   updatedAt: string;
 }
 
+/**
+ * A vector as an app or an embedder hands it: a typed array is read as the numbers it holds, so a memory's
+ * `embedding` (and a search's `vector`) comes back as a plain `number[]`.
+ */
+export type VectorInput = number[] | Float32Array | Float64Array;
+
 export interface MemoryInput {
   content: string;
   kind?: string;
   tags?: string[];
   metadata?: { [k: string]: Json };
-  embedding?: number[];
+  embedding?: VectorInput;
   embeddingModel?: string;
   importance?: number;
   expiresAt?: string;
@@ -56,7 +62,7 @@ export interface MemoryPatch {
   kind?: string;
   tags?: string[];
   metadata?: { [k: string]: Json };
-  embedding?: number[] | null;
+  embedding?: VectorInput | null;
   embeddingModel?: string | null;
   importance?: number | null;
   expiresAt?: string | null;
@@ -96,7 +102,7 @@ export interface SearchOptions {
   kind?: string;
   tags?: string[];
   tagMode?: TagMode;
-  vector?: number[];
+  vector?: VectorInput;
   /**
    * The model of `vector`: only embeddings of this model are compared. Defaults to the embedder's id
    * when the query is embedded for you; with neither, every embedding is compared.

@@ -267,6 +267,8 @@ export interface StoreCapabilities {
 
 export interface SearchRequest extends SearchOptions {
   query: string;
+  /** The query vector as validation leaves it: plain numbers, whatever typed array the caller passed. */
+  vector?: number[];
   limit: number;
   mode: SearchMode;
   tagMode: TagMode;

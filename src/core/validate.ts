@@ -155,8 +155,23 @@ const metadata = v.pipe(
   ),
   v.check((m) => fitsUtf8(JSON.stringify(m), LIMITS.metadataBytes), 'expected at most 64 KiB of JSON'),
 );
+/** The typed arrays a vector may come in: what embedders return (transformers.js, ONNX, native bindings). */
+const FLOAT_ARRAYS = new Set(['Float32Array', 'Float64Array']);
+/** By its tag rather than `instanceof`, so an array made in another realm (a worker, an iframe) counts. */
+const isFloatArray = (x: unknown): x is Float32Array | Float64Array =>
+  ArrayBuffer.isView(x) && FLOAT_ARRAYS.has((x as Float32Array)[Symbol.toStringTag]);
+const VECTOR_EXPECTED = 'expected an array of numbers, a Float32Array or a Float64Array';
+/**
+ * A vector, an embedding or a query's: a typed array is read as the plain numbers it holds, then checked
+ * as an array is (each one finite, 1 to 4096 of them), so every store keeps and compares the same numbers.
+ */
 const embedding = v.pipe(
-  v.array(finite, 'expected an array of numbers'),
+  v.custom<number[] | Float32Array | Float64Array>(
+    (x) => Array.isArray(x) || isFloatArray(x),
+    VECTOR_EXPECTED,
+  ),
+  v.transform((x): unknown[] => (Array.isArray(x) ? x : Array.from(x))),
+  v.array(finite, VECTOR_EXPECTED),
   v.minLength(1, 'expected at least one dimension'),
   v.maxLength(LIMITS.embeddingDims, `expected at most ${LIMITS.embeddingDims} dimensions`),
 );
@@ -450,6 +465,11 @@ export function describe(input: unknown): string {
   if (input === undefined) return 'nothing';
   if (input === null) return 'null';
   if (Array.isArray(input)) return `an array of ${input.length}`;
+  if (ArrayBuffer.isView(input)) {
+    const tag = Object.prototype.toString.call(input).slice(8, -1);
+    const length = 'length' in input ? ` of ${input.length}` : '';
+    return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}${length}`;
+  }
   if (typeof input === 'string')
     return input.length > 40 ? `a string of ${input.length} characters` : JSON.stringify(input);
   if (typeof input === 'object') return 'an object';

@@ -164,6 +164,65 @@ export function searchCases(ctx: SuiteContext): void {
       await expectError(mem.search('', { vector: [1, 0] }), 'VALIDATION', 'vector');
     });
 
+    it('takes a Float32Array or Float64Array (what embedders return) as a vector or an embedding', async () => {
+      const mem = await ctx.memory();
+      const [east, north] = await mem.addMany([
+        { content: 'east', embedding: new Float32Array([1, 0]) },
+        { content: 'north', embedding: new Float64Array([0, 1]) },
+      ]);
+      const northeast = await mem.add({ content: 'northeast', embedding: new Float32Array([0.5, 0.5]) });
+      // Kept as the plain numbers they hold, like an array's, on every store and through JSON.
+      for (const [memory, expected] of [
+        [east!, [1, 0]],
+        [north!, [0, 1]],
+        [northeast, [0.5, 0.5]],
+      ] as const) {
+        expect(memory.embedding).toEqual(expected);
+        const read = await mem.get(memory.id);
+        expect(Array.isArray(read?.embedding)).toBe(true);
+        expect(read?.embedding).toEqual(expected);
+      }
+      const hits = await mem.search('', { vector: new Float32Array([1, 0.25]) });
+      expect(ids(hits)).toEqual([east!.id, northeast.id, north!.id]);
+      expect(hits).toEqual(await mem.search('', { vector: [1, 0.25] }));
+      expect(await mem.search('', { vector: new Float64Array([0.3, 0.7]) })).toEqual(
+        await mem.search('', { vector: [0.3, 0.7] }),
+      );
+      const updated = await mem.update(north!.id, { embedding: new Float32Array([0, -1]) });
+      expect(updated.embedding).toEqual([0, -1]);
+      expect((await mem.get(north!.id))?.embedding).toEqual([0, -1]);
+      // Checked as an array is: its length against the stored ones, each number finite, 1 to 4096 of them.
+      await expectError(mem.search('', { vector: new Float32Array([1, 0, 0]) }), 'VALIDATION', 'vector');
+      await expectError(
+        mem.search('', { vector: new Float32Array([1, Number.NaN]) }),
+        'VALIDATION',
+        'search.vector.1',
+      );
+      await expectError(
+        mem.add({ content: 'x', embedding: new Float64Array([Number.POSITIVE_INFINITY, 0]) }),
+        'VALIDATION',
+        'add.embedding.0',
+      );
+      await expectError(
+        mem.add({ content: 'x', embedding: new Float32Array(0) }),
+        'VALIDATION',
+        'add.embedding',
+      );
+      await expectError(
+        mem.update(east!.id, { embedding: new Float32Array(4097) }),
+        'VALIDATION',
+        'update.patch.embedding',
+      );
+      // Other typed arrays are not vectors of floats: refused, named, not read as numbers.
+      await expectError(
+        mem.add({ content: 'x', embedding: new Int8Array([1, 0]) as never }),
+        'VALIDATION',
+        'add.embedding',
+      );
+      expect(await mem.count()).toBe(3);
+      expect((await mem.get(east!.id))?.embedding).toEqual([1, 0]);
+    });
+
     it('filters vector results by kind', async () => {
       const mem = await ctx.memory();
       const [, wanted] = await mem.addMany([
