@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { ErrorCode } from '../core/errors.js';
+import { bodyCutOff } from '../edge/errors.js';
 
 type FetchHandler = Parameters<typeof getRequestListener>[0];
 
@@ -34,7 +35,11 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
         { status: 400, headers: { 'content-type': 'application/json' } },
       ),
   });
+  // The latest request on each connection: while it is not `complete` (its body still arriving), an
+  // error of the parser belongs to that body, not to a request line it never received.
+  const latest = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
   const server = createServer((req, res) => {
+    latest.set(req.socket, { req, res });
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > options.bodyLimit) {
       refuseLargeBody(req, res, declared, () => void listener(req, res));
@@ -47,8 +52,21 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
       socket.destroy();
       return;
     }
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const current = latest.get(socket);
+    if (current?.res.headersSent && (!current.req.complete || !current.res.writableFinished)) {
+      // The app has answered this request or is answering it (a 401 before reading the body, an event
+      // stream): a second answer would garble the first. Close once what it wrote has gone out.
+      if (current.res.writableFinished) socket.end();
+      else socket.destroy();
+      return;
+    }
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (current && !current.req.complete && !timeout) {
+      // The connection ended inside a body: fewer bytes than its Content-Length, a chunked upload aborted.
+      sendAndClose(socket, 400, 'Bad Request', JSON.stringify({ error: bodyCutOff().toJSON() }));
+      return;
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : timeout ? 408 : 400;
     const reason = tooLarge ? 'Request Header Fields Too Large' : timeout ? 'Request Timeout' : 'Bad Request';
     const body = tooLarge
@@ -58,11 +76,16 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
           `request: malformed HTTP request (${error.code ?? error.message})`,
           'request',
         );
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+    sendAndClose(socket, status, reason, body);
   });
   return server;
+}
+
+/** A JSON answer written straight to a connection the HTTP parser has given up on, which then closes. */
+function sendAndClose(socket: Socket, status: number, reason: string, body: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { payloadTooLarge } from './errors.js';
+import { bodyCutOff, payloadTooLarge } from './errors.js';
 
 /** Past this many bytes an over-limit body is no longer read to its end: the stream is cancelled. */
 const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
@@ -23,7 +23,7 @@ export function bodyLimit(maxSize: number): MiddlewareHandler {
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readChunk(reader);
       if (done) break;
       size += value.byteLength;
       if (size > maxSize) {
@@ -41,6 +41,14 @@ export function bodyLimit(maxSize: number): MiddlewareHandler {
     c.req.raw = new Request(request, { body });
     return next();
   };
+}
+
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  try {
+    return await reader.read();
+  } catch (error) {
+    throw bodyCutOff(error);
+  }
 }
 
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, read: number): Promise<void> {

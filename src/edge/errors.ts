@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { EngramError, type ErrorCode, HTTP_STATUS, NotFoundError } from '../core/errors.js';
+import { EngramError, type ErrorCode, HTTP_STATUS, NotFoundError, validationError } from '../core/errors.js';
 
 /**
  * A driver's message can carry SQL or host names, so clients get a generic STORAGE message and the
@@ -48,6 +48,19 @@ export function payloadTooLarge(limit?: number): EngramError {
   return new EngramError('PAYLOAD_TOO_LARGE', `body: the request body exceeds the limit${detail}`, {
     field: 'body',
   });
+}
+
+/**
+ * A body whose stream failed before its end: the client declared more bytes than it sent, aborted a
+ * chunked upload, or its connection dropped. Bad input (nothing is written), not a fault of the server.
+ */
+export function bodyCutOff(cause?: unknown): EngramError {
+  return validationError(
+    'body',
+    'the whole request body (as many bytes as its Content-Length, or chunks up to the last one)',
+    'a body cut off before its end',
+    cause,
+  );
 }
 
 export function notFound(what: string, field: string): EngramError {

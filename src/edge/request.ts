@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { validationError } from '../core/errors.js';
 import { setOwnKey } from '../core/own-key.js';
 import { fieldSchemas, parse } from '../core/validate.js';
+import { bodyCutOff } from './errors.js';
 
 /** Fails on bytes that are not UTF-8, where `Request.text()` would put U+FFFD in their place. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -21,9 +22,15 @@ export async function readJson(c: Context): Promise<unknown> {
       `Content-Encoding: ${encoding}`,
     );
   }
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await c.req.arrayBuffer();
+  } catch (error) {
+    throw bodyCutOff(error);
+  }
   let text: string;
   try {
-    text = utf8.decode(await c.req.arrayBuffer());
+    text = utf8.decode(bytes);
   } catch {
     throw validationError('body', 'UTF-8 text', 'bytes that are not UTF-8');
   }
