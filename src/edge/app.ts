@@ -17,6 +17,7 @@ import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
 import { type EdgeMaintenanceOptions, edgeMaintenance } from './maintenance.js';
 import { checkEdgeOptions } from './options.js';
+import { queryEncoding } from './query-encoding.js';
 import { checkQuotaOptions, type QuotaOptions, quotaStore } from './quota.js';
 import { memoryRateLimiter, type RateLimiter, type RateLimitOptions, rateLimit } from './rate-limit.js';
 import { eventRoutes } from './routes/events.js';
@@ -145,6 +146,7 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
 
   if (options.logger !== false) app.use(requestLogger(options.logger ?? consoleLogger));
   if (options.cors !== false) app.use(cors({ ...DEFAULT_CORS, ...options.cors }));
+  app.use(queryEncoding());
   app.onError((error, c) => toErrorResponse(c, error));
   app.notFound((c) =>
     toErrorResponse(c, new NotFoundError(`route: no route for ${c.req.method} ${c.req.path}`)),
