@@ -38,6 +38,59 @@ describe('edge auth', () => {
     expect(wrongScheme.status).toBe(401);
   });
 
+  it('gives a time-based refusal only for a token this server verified; a bad signature reveals nothing of its claims', async () => {
+    const { call } = await testApp();
+    const INVALID = 'the token is invalid or not signed with this server secret';
+    const OTHER_SECRET = 'another-secret-entirely-0123456789';
+    /** The same token with one character of its signature changed (not just its unused low bits). */
+    const tampered = (token: string) => {
+      const at = token.lastIndexOf('.') + 5;
+      return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+    };
+    const claims: Array<[string, Record<string, unknown>, string]> = [
+      ['expired', { ns: ['demo'], exp: now() - 10 }, 'the token has expired; mint a new one'],
+      [
+        'not valid yet',
+        { ns: ['demo'], nbf: now() + 3600 },
+        'the token is not valid yet (its nbf is in the future, or this server clock is behind)',
+      ],
+      [
+        'exp not a number',
+        { ns: ['demo'], exp: 'tomorrow' },
+        'the token has an exp claim that is not a number of seconds; mint a new one',
+      ],
+      [
+        'nbf not a number',
+        { ns: ['demo'], nbf: 'soon' },
+        'the token has an nbf claim that is not a number of seconds; mint a new one',
+      ],
+    ];
+    for (const [label, payload, refusal] of claims) {
+      const own = await sign(payload, SECRET, 'HS256');
+      const verified = await call('GET', '/v1/ns/demo/memories', undefined, own);
+      expect(verified.status, label).toBe(401);
+      expect(verified.json.error, label).toEqual({ code: 'UNAUTHORIZED', message: refusal });
+      for (const [how, token] of [
+        ['signed with another secret', await sign(payload, OTHER_SECRET, 'HS256')],
+        ['with a tampered signature', tampered(own)],
+      ]) {
+        const res = await call('GET', '/v1/ns/demo/memories', undefined, token);
+        expect(res.status, `${label}, ${how}`).toBe(401);
+        expect(res.json.error, `${label}, ${how}`).toEqual({ code: 'UNAUTHORIZED', message: INVALID });
+      }
+    }
+    // A payload that is no object of claims: 401 whoever signed it, never a 500.
+    const noClaims = await sign(null as unknown as Record<string, unknown>, SECRET, 'HS256');
+    expect((await call('GET', '/v1/ns/demo/memories', undefined, noClaims)).json.error).toEqual({
+      code: 'UNAUTHORIZED',
+      message: 'the token has no claims (its payload is not a JSON object)',
+    });
+    const foreignNoClaims = await sign(null as unknown as Record<string, unknown>, OTHER_SECRET, 'HS256');
+    expect((await call('GET', '/v1/ns/demo/memories', undefined, foreignNoClaims)).json.error.message).toBe(
+      INVALID,
+    );
+  });
+
   it('accepts the scheme in any case and a token without exp', async () => {
     const { app } = await testApp();
     const forever = await sign({ ns: ['demo'] }, SECRET, 'HS256');
