@@ -16,6 +16,7 @@ import { type LiveHub, LocalHub } from './live/hub.js';
 import { publishingStore } from './live/publishing-store.js';
 import { consoleLogger, type RequestLogger, requestLogger } from './logger.js';
 import { type EdgeMaintenanceOptions, edgeMaintenance } from './maintenance.js';
+import { methodNotAllowed, servedMethods } from './method-not-allowed.js';
 import { checkEdgeOptions } from './options.js';
 import { queryEncoding } from './query-encoding.js';
 import { checkQuotaOptions, type QuotaOptions, quotaStore } from './quota.js';
@@ -148,9 +149,14 @@ export function createEdgeApp(options: EdgeAppOptions): Hono<EdgeEnv> {
   if (options.cors !== false) app.use(cors({ ...DEFAULT_CORS, ...options.cors }));
   app.use(queryEncoding());
   app.onError((error, c) => toErrorResponse(c, error));
-  app.notFound((c) =>
-    toErrorResponse(c, new NotFoundError(`route: no route for ${c.req.method} ${c.req.path}`)),
-  );
+  // A known path asked with a method it does not serve is a 405 naming the ones it does; only an
+  // unknown path is a 404.
+  const methodsServed = servedMethods(app, { preflight: options.cors !== false });
+  app.notFound((c) => {
+    const allowed = methodsServed(c.req.path);
+    if (allowed.length > 0) return methodNotAllowed(c, allowed);
+    return toErrorResponse(c, new NotFoundError(`route: no route for ${c.req.method} ${c.req.path}`));
+  });
 
   // A store (in Workers, a database client) is made only for requests that use one: after auth,
   // never for a 401, a 404 or a demo file.

@@ -128,15 +128,89 @@ describe('edge http behaviour', () => {
     });
   });
 
-  it('404 JSON for unknown routes and methods', async () => {
+  it('404 JSON for unknown paths, whatever the method', async () => {
     const { call, app } = await testApp();
     const unknown = await app.request('/nowhere');
     expect(unknown.status).toBe(404);
+    expect(unknown.headers.has('allow')).toBe(false);
     expect(await unknown.json()).toEqual({
       error: { code: 'NOT_FOUND', message: 'route: no route for GET /nowhere' },
     });
-    expect((await call('PUT', '/v1/ns/demo/memories/x', { content: 'x' })).json.error.code).toBe('NOT_FOUND');
-    expect((await call('GET', '/v1/ns/demo/unknown')).status).toBe(404);
+    for (const [method, path] of [
+      ['GET', '/v1/ns/demo/unknown'],
+      ['PUT', '/v1/ns/demo/unknown'],
+      ['DELETE', '/v1/ns/demo/memories/x/unknown'],
+      ['POST', '/healthz'],
+    ]) {
+      const res = await call(method!, path!);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.json.error.code, `${method} ${path}`).toBe('NOT_FOUND');
+      expect(res.headers.has('allow'), `${method} ${path}`).toBe(false);
+    }
+  });
+
+  it('405 with Allow and the JSON error for a known path asked with a method it does not serve', async () => {
+    const logged: RequestLogEntry[] = [];
+    const { call, app, token } = await testApp({ logger: (entry) => logged.push(entry) });
+    const cases: Array<[string, string, string]> = [
+      ['PUT', '/v1/ns/demo/search', 'POST, OPTIONS'],
+      ['GET', '/v1/ns/demo/search', 'POST, OPTIONS'],
+      ['DELETE', '/health', 'GET, HEAD, OPTIONS'],
+      ['POST', '/health', 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v1/ns/demo/memories/x', 'GET, HEAD, PATCH, DELETE, OPTIONS'],
+      ['PATCH', '/v1/ns/demo/memories', 'GET, HEAD, POST, DELETE, OPTIONS'],
+      ['GET', '/v1/ns/demo/memories/x/supersede', 'POST, OPTIONS'],
+      ['PUT', '/v1/ns/demo/sync', 'POST, OPTIONS'],
+      ['POST', '/v1/ns/demo/events', 'GET, HEAD, OPTIONS'],
+      ['DELETE', '/v1/ns/demo/path', 'GET, HEAD, OPTIONS'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await call(method, path, method === 'GET' ? undefined : { content: 'never written' });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(res.json, `${method} ${path}`).toEqual({
+        error: {
+          code: 'VALIDATION',
+          field: 'method',
+          message: `method: expected one of ${allow} for ${path}, got ${method}`,
+        },
+      });
+    }
+    expect(logged.map((entry) => entry.status)).toEqual(cases.map(() => 405));
+    // Nothing was written by the refused PUT/PATCH/POST.
+    expect((await call('GET', '/v1/ns/demo/count')).json).toEqual({ count: 0 });
+
+    // Auth still comes first under /v1: no token, no hint of what the path serves.
+    const anonymous = await call('PUT', '/v1/ns/demo/search', { query: 'x' }, null);
+    expect(anonymous.status).toBe(401);
+
+    // CORS: a browser's preflight still passes, and a 405 carries the headers a script needs to read it.
+    const preflight = await app.request('/v1/ns/demo/search', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    const refused = await app.request('/v1/ns/demo/search', {
+      method: 'PUT',
+      headers: { origin: 'https://app.example', authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(405);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+
+    // HEAD is served wherever GET is; without CORS, OPTIONS is not served at all.
+    expect((await app.request('/health', { method: 'HEAD' })).status).toBe(200);
+    const plain = await testApp({ cors: false });
+    const options = await plain.app.request('/health', { method: 'OPTIONS' });
+    expect(options.status).toBe(405);
+    expect(options.headers.get('allow')).toBe('GET, HEAD');
+
+    // Routes a caller adds to the app (before it serves, as Hono requires) count too.
+    const extended = await testApp();
+    extended.app.put('/custom', (c) => c.text('put'));
+    const custom = await extended.app.request('/custom', { method: 'GET' });
+    expect(custom.status).toBe(405);
+    expect(custom.headers.get('allow')).toBe('PUT, OPTIONS');
   });
 
   it('never sends a stack trace or a driver message: 500 for a fault, 503 for STORAGE', async () => {
