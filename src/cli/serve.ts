@@ -13,6 +13,7 @@ import { type CliIo, type Command, UsageError } from './io.js';
 import type { createNodeServer } from './node-server.js';
 import { openStore } from './open-store.js';
 import { requirePeers } from './peers.js';
+import { warnIfShortSecret } from './short-secret.js';
 
 const DEV_NAMESPACES = ['default', 'demo'];
 /** In-flight requests get this long to finish after SIGTERM before their connections are cut. */
@@ -32,7 +33,7 @@ One server at a time may use a PGlite directory: a second one on the same --data
   --port 8787       port to listen on (0 picks a free one)
   --host 127.0.0.1  interface to bind (0.0.0.0 for every interface)
   --data ./data     directory for PGlite and the dev secret
-  --secret S        token signing secret (default: $ENGRAM_SECRET)
+  --secret S        token signing secret (default: $ENGRAM_SECRET); under 32 characters, a warning
   --no-demo         do not serve the demo page at /
   --rate-limit 6000 requests per minute per token and namespace (burst of the same size; 0 = off);
                     the limiter is in this process: behind several servers, divide or share it
@@ -99,6 +100,7 @@ Example:
     }
     const base = baseUrl(server, flags.host);
     io.out(`engram: API on ${base}/v1/ns/:ns/ (store: ${where})`);
+    if (given) warnIfShortSecret(io, given);
     if (demo) io.out(`engram: demo page on ${base}/`);
     if (dev) await printDevToken(io, dev.file, secret, base, flags.host);
 

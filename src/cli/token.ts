@@ -1,6 +1,7 @@
 import { mintToken, parseTtl } from '../edge/token.js';
 import { parseFlags, required } from './args.js';
 import { type Command, UsageError } from './io.js';
+import { warnIfShortSecret } from './short-secret.js';
 
 export const tokenCommand: Command = {
   name: 'token',
@@ -9,7 +10,7 @@ export const tokenCommand: Command = {
 
 Mints an HS256 token granting exactly the listed namespaces, and prints only the token.
 
-  --secret S   the server secret (default: $ENGRAM_SECRET)
+  --secret S   the server secret (default: $ENGRAM_SECRET); under 32 characters, a warning on stderr
   --ns a,b     namespaces the token may touch, comma-separated
   --ttl 1h     lifetime: seconds or 30s, 15m, 1h, 7d, 2w (default 1h)
 
@@ -40,7 +41,9 @@ Example:
         `--ttl: expected seconds or a duration like 30s, 15m, 1h, 7d, 2w, got ${JSON.stringify(ttl)}`,
       );
     }
-    io.out(await mintToken({ secret, ns, ttl }));
+    const token = await mintToken({ secret, ns, ttl });
+    warnIfShortSecret(io, secret);
+    io.out(token);
     return 0;
   },
 };

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,11 +35,21 @@ function waitFor(child: ChildProcess, pattern: RegExp): Promise<string> {
 }
 
 describe('the engram binary', () => {
-  it('token writes exactly the token and a newline to stdout', () => {
-    const stdout = execFileSync(process.execPath, [bin, 'token', '--secret', 's', '--ns', 'a'], {
+  it('token writes exactly the token and a newline to stdout, a short-secret warning only to stderr', () => {
+    const stdout = execFileSync(
+      process.execPath,
+      [bin, 'token', '--secret', 'process-secret-0123456789abcdef0', '--ns', 'a'],
+      { encoding: 'utf8' },
+    );
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const short = spawnSync(process.execPath, [bin, 'token', '--secret', 's', '--ns', 'a'], {
       encoding: 'utf8',
     });
-    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(short.status).toBe(0);
+    expect(short.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(short.stderr).toMatch(
+      /^engram: warning: the secret is 1 character long; [^\n]+ can be guessed [^\n]+\n$/,
+    );
   });
 
   it('exits 2 on a bad flag with one line on stderr', () => {

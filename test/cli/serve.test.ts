@@ -65,6 +65,24 @@ describe('engram serve', () => {
     expect(await again.exit).toBe(0);
   });
 
+  it('warns on stderr when the given secret is shorter than 32 characters, and serves', async () => {
+    const warning = (length: number) =>
+      `engram: warning: the secret is ${length} characters long; a secret shorter than 32 characters can be guessed from any token it signed, and whoever guesses it can mint tokens for every namespace (use a random one: openssl rand -hex 32)`;
+    const cases: Array<[string[], Record<string, string>, string[]]> = [
+      [['--secret', 'short-secret'], {}, [warning(12)]],
+      [[], { ENGRAM_SECRET: 'thirty-one-characters-secret-xx' }, [warning(31)]],
+      [['--secret', 'thirty-two-characters-secret-xyz'], {}, []],
+    ];
+    for (const [flags, env, warned] of cases) {
+      const server = await started(['--data', tempDir(), '--no-demo', ...flags], env);
+      expect(server.err).toEqual(warned);
+      expect((await fetch(`${server.base}/health`)).status).toBe(200);
+      server.stop();
+      expect(await server.exit).toBe(0);
+      expect(server.err.slice(0, -2)).toEqual(warned);
+    }
+  });
+
   it('finishes a request in flight before stopping', async () => {
     const secret = 'serve-test-secret';
     const server = await started(['--data', tempDir(), '--secret', secret]);

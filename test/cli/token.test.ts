@@ -2,17 +2,44 @@ import { decode, verify } from 'hono/jwt';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
 
+/** 32 characters: the shortest secret taken without a warning. */
+const LONG_SECRET = 'cli-secret-0123456789abcdef01234';
+const warning = (length: number) =>
+  `engram: warning: the secret is ${length} character${length === 1 ? '' : 's'} long; a secret shorter than 32 characters can be guessed from any token it signed, and whoever guesses it can mint tokens for every namespace (use a random one: openssl rand -hex 32)`;
+
 describe('engram token', () => {
   it('prints only the token, granting the namespaces for the ttl', async () => {
-    const run = cli(['token', '--secret', 'cli-secret', '--ns', 'a,b', '--ttl', '2h']);
+    const run = cli(['token', '--secret', LONG_SECRET, '--ns', 'a,b', '--ttl', '2h']);
     expect(await run.exit).toBe(0);
     expect(run.out).toHaveLength(1);
     expect(run.err).toEqual([]);
     const token = run.out[0]!;
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect(await verify(token, 'cli-secret', 'HS256')).toMatchObject({ ns: ['a', 'b'] });
+    expect(await verify(token, LONG_SECRET, 'HS256')).toMatchObject({ ns: ['a', 'b'] });
     const { payload } = decode(token);
     expect(payload.exp! - payload.iat!).toBe(7200);
+  });
+
+  it('warns on stderr when the secret is shorter than 32 characters; stdout still carries only the token', async () => {
+    expect(LONG_SECRET).toHaveLength(32);
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['--secret', 'cli-secret'], {}, 'cli-secret'],
+      [['--secret', LONG_SECRET.slice(0, 31)], {}, LONG_SECRET.slice(0, 31)],
+      [[], { ENGRAM_SECRET: 'from-env' }, 'from-env'],
+      [['--secret', 'ä'.repeat(20)], {}, 'ä'.repeat(20)],
+    ];
+    for (const [flags, env, secret] of cases) {
+      const run = cli(['token', ...flags, '--ns', 'a'], env);
+      expect(await run.exit, secret).toBe(0);
+      expect(run.err, secret).toEqual([warning([...secret].length)]);
+      expect(run.out, secret).toHaveLength(1);
+      expect(await verify(run.out[0]!, secret, 'HS256'), secret).toMatchObject({ ns: ['a'] });
+    }
+    for (const secret of [LONG_SECRET, 'x'.repeat(64)]) {
+      const run = cli(['token', '--secret', secret, '--ns', 'a']);
+      expect(await run.exit).toBe(0);
+      expect(run.err, secret).toEqual([]);
+    }
   });
 
   it('takes the secret from ENGRAM_SECRET and defaults the ttl to 1h', async () => {
