@@ -17,7 +17,7 @@ import {
   withUnreadable,
 } from './quarantine.js';
 import { changesToBatch, forEachStamp, linkRecordToWrite, memoryRecordToWrite } from './records.js';
-import { type OutgoingWrites, restampFuture } from './restamp.js';
+import { type BehindWindow, type OutgoingWrites, restampBehind, restampFuture } from './restamp.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import type { SyncTransport } from './transport.js';
 
@@ -68,6 +68,11 @@ const PAGE = 500;
  * a push are small ones; each request is a transaction on the edge.
  */
 const PUSH_PAGE = 4000;
+/**
+ * How far the first answer must move the offset forward before this session's earlier stamps are moved
+ * with it: beyond the error of one measurement (half a round trip), and of a stored offset that was right.
+ */
+const BEHIND_MIN_MS = 2000;
 const KEYS = {
   pushed: 'sync.pushedSeq',
   cursor: 'sync.cursor',
@@ -139,6 +144,10 @@ export class SyncEngine {
   private readonly options: SyncEngineOptions & { offset: ClockOffset };
   /** The pull cursor at the start of the round, sent with pushes so the edge can tell a replica behind its horizon. */
   private cursor = 0;
+  /** Whether this session has heard the edge's time once (the first answer may find the clock behind). */
+  private heard = false;
+  /** This session's stamps issued while the clock ran behind, until the push that moves them ends. */
+  private behind: BehindWindow | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
@@ -381,6 +390,7 @@ export class SyncEngine {
       if (page.length === 0) {
         // The previous page was full (or restamped): it could not tell it was the last one.
         if (!first) await store.apply(namespace, { meta: { [RESYNC_KEYS.pushedAt]: pushedAt } });
+        this.behind = undefined;
         return pushed;
       }
       const local = page.filter((e) => e.origin === 'local');
@@ -396,7 +406,10 @@ export class SyncEngine {
         const final = last && i === requests.length - 1;
         pushed += await this.pushRequest(request.push as Push, progress, final ? pushedAt : undefined);
       }
-      if (last) return pushed;
+      if (last) {
+        this.behind = undefined;
+        return pushed;
+      }
       after = page[page.length - 1]!.seq;
     }
   }
@@ -437,6 +450,23 @@ export class SyncEngine {
    * tombstones, which win whatever their stamp, go out restamped now.
    */
   private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
+    const ahead = await this.restampAhead(writes);
+    const fixed = this.behind && restampBehind(ahead.writes, this.behind, this.options.clock);
+    if (!fixed) return ahead;
+    // Later stamps win as any do: written again locally, they go out with their new feed entries.
+    await this.options.store.apply(this.options.namespace, { memories: fixed.memories, links: fixed.links });
+    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
+    return {
+      writes: {
+        memories: ahead.writes.memories.filter((w) => !later.has(w.id)),
+        links: ahead.writes.links.filter((w) => !later.has(w.id)),
+        tombstones: ahead.writes.tombstones,
+      },
+      moved: ahead.moved + later.size,
+    };
+  }
+
+  private async restampAhead(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
     const { store, namespace, offset, clock } = this.options;
     const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
     if (!fixed) return { writes, moved: 0 };
@@ -463,6 +493,9 @@ export class SyncEngine {
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
+    const firstHearing = !this.heard;
+    const stampedUnder = offset.offset;
+    const upTo = this.options.clock.latest();
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
     const response = await untilAborted(
@@ -472,9 +505,22 @@ export class SyncEngine {
     if (response.unreadable) await this.setAsideUnreadable(response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
+      if (firstHearing) await this.noteBehind(offset.offset - stampedUnder, upTo);
     }
     if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
+  }
+
+  /**
+   * At the session's first answer: when it moved the offset forward by more than its error, the stamps
+   * issued since the last round, up to now, came from a clock that ran behind, and the push moves them
+   * (restampBehind). A stored offset that was right, or a first round of a right clock, moves nothing.
+   */
+  private async noteBehind(deltaMs: number, upTo: string | undefined): Promise<void> {
+    this.heard = true;
+    if (deltaMs <= BEHIND_MIN_MS || upTo === undefined) return;
+    const after = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
+    this.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
   }
 
   /**

@@ -63,3 +63,53 @@ export function restampFuture(
   });
   return memories.length + links.length + tombstones.length > 0 ? { memories, links, tombstones } : undefined;
 }
+
+/**
+ * The stamps a replica issued in a session before it first heard the edge's time, while its clock ran
+ * behind: an edit made after another replica's carried the earlier stamp and lost to it.
+ */
+export interface BehindWindow {
+  /** The replica's clock at the end of its last round (none before its first): its stamps above it… */
+  after: string | undefined;
+  /** …and at or below this one, its clock when the edge's time was first heard, were issued under the old offset. */
+  upTo: string;
+  /** How far behind the clock ran: how much the first answer moved the offset forward. */
+  deltaMs: number;
+  /** Records already moved this session: written again locally, they come back through the outbox. */
+  moved: Set<string>;
+}
+
+/**
+ * Moves this replica's own stamps in `window` forward by what its clock ran behind, which puts each edit
+ * at about the true time it was made; one that would land past now becomes a fresh stamp. Stamps of other
+ * replicas, and tombstones (which win whatever their stamp), stay. Returns only the writes that changed.
+ */
+export function restampBehind(
+  writes: OutgoingWrites,
+  window: BehindWindow,
+  clock: HybridLogicalClock,
+): OutgoingWrites | undefined {
+  const nowMs = clock.wallNow();
+  const fix = (stamp: string): string => {
+    if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return stamp;
+    const parts = parseHlc(stamp);
+    if (!parts || parts.node !== clock.node) return stamp;
+    const wallMs = parts.wallMs + window.deltaMs;
+    return wallMs <= nowMs ? formatHlc({ ...parts, wallMs }) : clock.tick();
+  };
+  const fixWrite = <W extends MemoryWrite | LinkWrite>(write: W): W[] => {
+    if (window.moved.has(write.id)) return [];
+    let changed = false;
+    const clocks: FieldClocks = {};
+    for (const [field, stamp] of Object.entries(write.clocks)) {
+      clocks[field] = fix(stamp);
+      changed ||= clocks[field] !== stamp;
+    }
+    if (!changed) return [];
+    window.moved.add(write.id);
+    return [{ ...write, clocks }];
+  };
+  const memories = writes.memories.flatMap(fixWrite);
+  const links = writes.links.flatMap(fixWrite);
+  return memories.length + links.length > 0 ? { memories, links, tombstones: [] } : undefined;
+}

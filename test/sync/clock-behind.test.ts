@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/edge/index.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { SECRET, testApp } from '../edge/helpers.js';
+
+const HOUR = 3_600_000;
+
+async function edge() {
+  const { app } = await testApp({ ns: ['skew'] });
+  const token = await mintToken({ secret: SECRET, ns: ['skew'] });
+  const fetch = (r: RequestInfo | URL, i?: RequestInit) => Promise.resolve(app.request(r as string, i));
+  return { url: 'http://edge.test', token, fetch: fetch as typeof globalThis.fetch, intervalMs: 0 };
+}
+
+// A device whose clock runs behind stamps its edits in the past until it hears the edge's time: an edit
+// made later than another replica's lost to it. The first round of a session moves those stamps forward
+// by what the clock turned out to be behind (up to now), so they land about when they were made.
+describe('edits stamped by a clock that runs behind, before the edge was heard', () => {
+  it('a replica that never synced: its edit made after another replica’s still wins', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'skew', sync });
+    const m = await honest.add({ content: 'original' });
+    await honest.sync();
+    // Never synced: its first memory's stamps say an hour ago.
+    const behind = await createMemory({ namespace: 'skew', now: () => Date.now() - HOUR, sync });
+    const own = await behind.add({ content: 'written just now on a slow clock' });
+    expect(Date.parse(own.updatedAt)).toBeLessThan(Date.now() - HOUR + 60_000);
+    await behind.sync();
+    await honest.sync();
+    const seen = await honest.get(own.id);
+    // Its last change is about now, not an hour ago (createdAt is the record's own, and stays).
+    expect(Date.parse(seen!.updatedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect((await behind.get(own.id))?.updatedAt).toBe(seen!.updatedAt);
+    await behind.update(m.id, { content: 'behind edits after the first round' });
+    await behind.sync();
+    await honest.sync();
+    expect((await honest.get(m.id))?.content).toBe('behind edits after the first round');
+    await Promise.all([honest.close(), behind.close()]);
+  });
+
+  it('a replica whose clock was set back between sessions: its edit made last wins', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'skew', sync });
+    const m = await honest.add({ content: 'original' });
+    await honest.sync();
+    // A store that outlives a session, as a file or IndexedDB does.
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const first = await createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
+    await first.sync();
+    expect((await first.get(m.id))?.content).toBe('original');
+    await first.close();
+
+    await honest.update(m.id, { content: 'honest edits first' });
+    await honest.sync();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The device's clock goes an hour back; it reopens offline and edits after the honest edit.
+    skew = HOUR;
+    const second = await createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
+    await second.update(m.id, { content: 'set-back device edits last' });
+    await second.sync();
+    await honest.sync();
+    expect((await honest.get(m.id))?.content).toBe('set-back device edits last');
+    expect((await second.get(m.id))?.content).toBe('set-back device edits last');
+    await Promise.all([honest.close(), second.close()]);
+  });
+});
