@@ -1,7 +1,18 @@
 import * as v from 'valibot';
-import { EngramError } from './errors.js';
 import { ID_PATTERN } from './ids.js';
 import type { Json } from './model.js';
+
+export { assertKnownOptions, describe, parse } from './validate-parse.js';
+export {
+  delayMs,
+  encryptionSchema,
+  MAX_TIMER_MS,
+  nonNegativeInt,
+  positiveInt,
+  syncOptionsSchema,
+  timeoutMs,
+  timerMs,
+} from './validate-settings.js';
 
 export const LIMITS = {
   contentBytes: 64 * 1024,
@@ -371,111 +382,6 @@ export const querySchema = v.pipe(
   v.transform((s) => (hasLoneSurrogate(s) ? wellFormed(s) : s)),
 );
 
-/**
- * Parses `value` or throws VALIDATION naming the field: `add.tags.1: expected a non-empty tag`.
- * `where` is the argument's name as the caller wrote it.
- */
-export function parse<S extends v.GenericSchema>(schema: S, value: unknown, where: string): v.InferOutput<S> {
-  const array = arrayForObject(schema as unknown as SchemaShape, value);
-  if (array) {
-    const field = [where, ...array.path].join('.');
-    throw new EngramError('VALIDATION', `${field}: expected an object, got ${describe(array.value)}`, {
-      field,
-    });
-  }
-  const result = v.safeParse(schema, value, { message: ownWords });
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const path = v.getDotPath(issue);
-  const field = path ? `${where}.${path}` : where;
-  if (issue.type === 'strict_object' && issue.expected !== OBJECT && path) {
-    // Valibot reports a missing required key and an unknown key alike; `expected` tells them apart.
-    const missing = issue.expected !== 'never' && issue.input === undefined;
-    const message = missing ? 'required, got nothing' : 'unknown field, remove it or check its spelling';
-    throw new EngramError('VALIDATION', `${field}: ${message}`, { field });
-  }
-  const got = describe(issue.input);
-  throw new EngramError('VALIDATION', `${field}: ${issue.message}, got ${got}`, { field });
-}
-
-/** What valibot expects of an object schema; an issue about a key expects the key or `never` instead. */
-const OBJECT = 'Object';
-const OBJECT_TYPES = new Set(['object', 'strict_object', 'loose_object', 'object_with_rest']);
-
-/**
- * The message of an issue whose schema has none: valibot's "Invalid type: Expected Object but received
- * null" for options that are no object (`search(q, null)`, `list(5)`) reads `expected an object`.
- */
-const ownWords = (issue: v.BaseIssue<unknown>): string =>
-  OBJECT_TYPES.has(issue.type) && issue.expected === OBJECT ? 'expected an object' : issue.message;
-
-/** What `arrayForObject` reads of a schema: object schemas' entries, and the schema an optional wraps. */
-interface SchemaShape {
-  type: string;
-  entries?: Record<string, SchemaShape>;
-  wrapped?: SchemaShape;
-}
-
-/**
- * The first array in `value` where `schema` wants an object, and the keys down to it. Valibot takes an
- * array for an object: `search(q, [])` or `{ boost: [] }` would pass as no options at all, and
- * `{ recency: [] }` would be told its `halfLifeDays` is missing.
- */
-function arrayForObject(
-  schema: SchemaShape,
-  value: unknown,
-  path: string[] = [],
-): { path: string[]; value: unknown[] } | undefined {
-  if (schema.wrapped) return arrayForObject(schema.wrapped, value, path);
-  if (!OBJECT_TYPES.has(schema.type) || !schema.entries) return undefined;
-  if (Array.isArray(value)) return { path, value };
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, entry] of Object.entries(schema.entries)) {
-    if (!Object.hasOwn(value, key)) continue;
-    const found = arrayForObject(entry, (value as Record<string, unknown>)[key], [...path, key]);
-    if (found) return found;
-  }
-  return undefined;
-}
-
-/**
- * Options of a function whose errors name bare keys (`ratelimit`, `expiresIn`): an object, holding none
- * but `known`. A misspelt option would otherwise be ignored without a word.
- */
-export function assertKnownOptions(
-  options: unknown,
-  known: readonly string[],
-  where: string,
-  expected: string,
-): asserts options is Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new EngramError('VALIDATION', `${where}: expected ${expected}, got ${describe(options)}`, {
-      field: where,
-    });
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key))
-      throw new EngramError('VALIDATION', `${key}: unknown option, remove it or check its spelling`, {
-        field: key,
-      });
-  }
-}
-
-/** What a bad value is, for messages: `nothing`, `null`, `an array of 2`, `"text"`, `number 5`. */
-export function describe(input: unknown): string {
-  if (input === undefined) return 'nothing';
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return `an array of ${input.length}`;
-  if (ArrayBuffer.isView(input)) {
-    const tag = Object.prototype.toString.call(input).slice(8, -1);
-    const length = 'length' in input ? ` of ${input.length}` : '';
-    return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}${length}`;
-  }
-  if (typeof input === 'string')
-    return input.length > 40 ? `a string of ${input.length} characters` : JSON.stringify(input);
-  if (typeof input === 'object') return 'an object';
-  return `${typeof input} ${String(input)}`;
-}
-
 /** Field rules shared with the sync protocol, so replicated writes obey the same limits as local ones. */
 export const fieldSchemas = {
   id,
@@ -489,94 +395,3 @@ export const fieldSchemas = {
   label,
   finite,
 };
-
-export const nonNegativeInt = v.pipe(
-  v.number('expected a number'),
-  v.integer('expected an integer'),
-  v.minValue(0, 'expected 0 or more'),
-);
-
-/** The longest delay a timer takes: past 2^31 - 1 ms (about 24.8 days) runtimes fire it at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
-const atMostTimer = () =>
-  v.maxValue<number, number, string>(MAX_TIMER_MS, `expected at most ${MAX_TIMER_MS} (ms, about 24.8 days)`);
-
-/** A timer's period or delay in whole ms: `intervalMs: 1e12` meant as "rarely" would otherwise fire every ms. */
-export const timerMs = v.pipe(nonNegativeInt, atMostTimer());
-
-/** A count of things, such as a batch size: an integer of at least 1. */
-export const positiveInt = v.pipe(
-  v.number('expected a number'),
-  v.integer('expected an integer'),
-  v.minValue(1, 'expected 1 or more'),
-);
-
-/** A timeout: a whole number of ms from 1 up to what a timer can wait. */
-export const timeoutMs = v.pipe(positiveInt, atMostTimer());
-
-/** A delay in ms, fractions allowed: from 0 up to what a timer can wait. */
-export const delayMs = v.pipe(
-  v.number('expected milliseconds'),
-  v.finite('expected a finite number'),
-  v.minValue(0, 'expected 0 or more'),
-  atMostTimer(),
-);
-
-/** `{ key: CryptoKey } | { passphrase, iterations? }` (see crypto/cipher.ts). */
-export const encryptionSchema = v.union(
-  [
-    v.strictObject({
-      key: v.custom<CryptoKey>(
-        (k) =>
-          typeof k === 'object' &&
-          k !== null &&
-          (k as CryptoKey).type === 'secret' &&
-          (k as CryptoKey).algorithm?.name === 'AES-GCM' &&
-          (k as CryptoKey).usages?.includes('encrypt') &&
-          (k as CryptoKey).usages?.includes('decrypt'),
-        'expected an AES-GCM CryptoKey with encrypt and decrypt usages',
-      ),
-    }),
-    v.strictObject({
-      passphrase: v.pipe(
-        v.string('expected the passphrase as a string'),
-        v.minLength(8, 'expected a passphrase of at least 8 characters'),
-      ),
-      iterations: v.optional(
-        v.pipe(
-          v.number(),
-          v.integer('expected an integer'),
-          v.minValue(1000, 'expected at least 1000 PBKDF2 iterations'),
-          v.maxValue(100_000_000, 'expected at most 100 000 000 PBKDF2 iterations'),
-        ),
-      ),
-    }),
-  ],
-  'expected { key: CryptoKey } or { passphrase: string, iterations?: number }',
-);
-
-export const syncOptionsSchema = v.strictObject(
-  {
-    url: v.pipe(
-      v.string('expected the edge URL as a string'),
-      v.check(
-        (s) => /^https?:\/\/[^\s/]+/.test(s),
-        'expected an http(s) URL like https://engram.example.com',
-      ),
-    ),
-    token: v.union(
-      [
-        v.pipe(v.string(), v.minLength(1, 'expected a non-empty token')),
-        v.custom<(namespace: string) => string | Promise<string>>((f) => typeof f === 'function'),
-      ],
-      'expected a token string, or a function giving one',
-    ),
-    intervalMs: v.optional(timerMs),
-    timeoutMs: v.optional(v.pipe(timerMs, v.minValue(1, 'expected at least 1'))),
-    debounceMs: v.optional(timerMs),
-    live: v.optional(v.boolean('expected true or false')),
-    fetch: v.optional(v.custom<typeof fetch>((f) => typeof f === 'function', 'expected a fetch function')),
-    backoff: v.optional(v.strictObject({ baseMs: v.optional(timerMs), maxMs: v.optional(timerMs) })),
-  },
-  'expected an object like { url, token, intervalMs?, fetch? }',
-);
