@@ -1,173 +1,20 @@
 import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
-import { hlcToIso } from './hlc.js';
 import { normalizeContent } from './lifecycle.js';
-import type { Json } from './model.js';
-import {
-  type ApplyResult,
-  type ChangeOrigin,
-  type Entity,
-  type FieldClocks,
-  LINK_FIELDS,
-  type LinkRecord,
-  type LinkWrite,
-  MEMORY_FIELDS,
-  type MemoryRecord,
-  type MemoryWrite,
-  type Tombstone,
-  type WriteBatch,
+import { keepsLocalFields, maxClock, mergeLink, mergeMemory, sameClocks } from './record-merge.js';
+import type {
+  ApplyResult,
+  LinkRecord,
+  LinkWrite,
+  MemoryRecord,
+  Tombstone,
+  WriteBatch,
 } from './store-contract.js';
+import type { StoreTransaction } from './store-transaction.js';
 
-type MaybePromise<T> = T | Promise<T>;
-
-/**
- * What a store exposes inside one of its transactions so that core can merge a batch. Every store
- * (memory, IndexedDB, sql.js, Postgres) implements these few reads and writes; the merge rules
- * themselves live here, once, so every replica resolves conflicts identically.
- */
-export interface StoreTransaction {
-  readMemories(ids: readonly string[]): MaybePromise<Map<string, MemoryRecord>>;
-  readLinks(ids: readonly string[]): MaybePromise<Map<string, LinkRecord>>;
-  readTombstones(ids: readonly string[]): MaybePromise<Map<string, Tombstone>>;
-  /** Every link with `from` or `to` among the ids (for the cascade when memories are deleted). */
-  readLinksTouching(memoryIds: readonly string[]): MaybePromise<LinkRecord[]>;
-  /** Optional: the links from `from` to `to` (a new link's twin check); `readLinksTouching` otherwise. */
-  readLinksBetween?(from: string, to: string): MaybePromise<LinkRecord[]>;
-  /**
-   * Optional: the links joining any of the pairs (a push's new links' twin checks) in one read; several
-   * `readLinksBetween` (issued together) otherwise. Each pair is distinct; extra links are ignored.
-   */
-  readLinksJoining?(pairs: readonly { from: string; to: string }[]): MaybePromise<LinkRecord[]>;
-  /** `previous` is the replaced record, so the store can update its indexes incrementally. */
-  putMemory(record: MemoryRecord, previous: MemoryRecord | undefined): MaybePromise<void>;
-  deleteMemory(record: MemoryRecord): MaybePromise<void>;
-  putLink(record: LinkRecord, previous: LinkRecord | undefined): MaybePromise<void>;
-  deleteLink(record: LinkRecord): MaybePromise<void>;
-  putTombstone(tombstone: Tombstone): MaybePromise<void>;
-  /** Moves the entity's change-feed entry to the next sequence number. */
-  recordChange(entity: Entity, id: string, origin: ChangeOrigin): MaybePromise<void>;
-  setMeta(key: string, value: Json): MaybePromise<void>;
-  /** Optional: a namespace meta value as the transaction sees it (`WriteBatch.unchangedMeta`). */
-  readMeta?(key: string): MaybePromise<Json | undefined>;
-  /**
-   * Removes the entity's change-feed entry (a `forget` batch drops records without a trace). Needed by
-   * stores that keep the feed apart from the rows; a store whose entry lives on the row loses it with
-   * `deleteMemory`/`deleteLink` and may leave this out.
-   */
-  forgetChange?(entity: Entity, id: string): MaybePromise<void>;
-  /**
-   * Ids of the memories whose change-feed entry is after `seq`, read inside the transaction (after
-   * whatever serialises the namespace's writers): what `WriteBatch.dedupe` compares. Optional.
-   */
-  readMemoryIdsChangedSince?(seq: number, limit: number): MaybePromise<string[]>;
-}
-
-function maxClock(clocks: FieldClocks): string {
-  let max = '';
-  for (const stamp of Object.values(clocks)) if (stamp > max) max = stamp;
-  return max;
-}
-
-function sameClocks(a: FieldClocks, b: FieldClocks): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  return keys.every((k) => a[k] === b[k]);
-}
-
-/** True when the merged record holds a field the incoming write did not carry: the writer lacks it. */
-function keepsLocalFields(merged: FieldClocks, incoming: FieldClocks): boolean {
-  return Object.keys(merged).some((k) => merged[k] !== incoming[k]);
-}
-
-function mergeFields<T extends object>(
-  target: T,
-  clocks: FieldClocks,
-  fields: readonly string[],
-  values: Partial<T>,
-  incoming: FieldClocks,
-  ceiling: string | undefined,
-): void {
-  const bag = target as Record<string, unknown>;
-  const source = values as Record<string, unknown>;
-  for (const field of fields) {
-    const stamp = incoming[field];
-    if (stamp === undefined) continue;
-    const current = clocks[field];
-    // A stored stamp above the ceiling came from a clock that ran ahead: it must not freeze the field.
-    if (current !== undefined && current >= stamp && !(ceiling !== undefined && current > ceiling)) continue;
-    clocks[field] = stamp;
-    const value = source[field];
-    if (value === undefined || value === null) delete bag[field];
-    else bag[field] = value;
-  }
-}
-
-/**
- * What a field every record has holds before a write stamps it: mergeMemory and mergeLink start a record
- * created by a write that leaves the field out with these, and a replica sends them back unstamped.
- */
-export const UNSTAMPED_VALUES: { memory: Record<string, Json>; link: Record<string, Json> } = {
-  memory: { content: '', kind: 'note', tags: [], metadata: {} },
-  link: { type: 'related_to', metadata: {} },
-};
-
-/** Field-wise last-writer-wins; `null` when the write would create a record without its immutable part. */
-export function mergeMemory(
-  existing: MemoryRecord | undefined,
-  write: MemoryWrite,
-  ceiling?: string,
-): MemoryRecord | null {
-  if (!existing && !write.create) return null;
-  const memory = existing
-    ? structuredClone(existing.memory)
-    : {
-        id: write.id,
-        namespace: write.create!.namespace,
-        content: '',
-        kind: 'note',
-        tags: [],
-        metadata: {},
-        createdAt: write.create!.createdAt,
-        updatedAt: write.create!.createdAt,
-      };
-  const clocks = { ...existing?.clocks };
-  mergeFields(memory, clocks, MEMORY_FIELDS, write.values, write.clocks, ceiling);
-  if (existing && write.create && write.create.createdAt < memory.createdAt) {
-    memory.createdAt = write.create.createdAt;
-  }
-  const updatedAt = hlcToIso(maxClock(clocks));
-  // Share the string when equal: a store of 100K fresh memories keeps one timestamp string each, not two.
-  memory.updatedAt = updatedAt === memory.createdAt ? memory.createdAt : updatedAt;
-  return { memory, clocks };
-}
-
-export function mergeLink(
-  existing: LinkRecord | undefined,
-  write: LinkWrite,
-  ceiling?: string,
-): LinkRecord | null {
-  if (!existing && !write.create) return null;
-  const link = existing
-    ? structuredClone(existing.link)
-    : {
-        id: write.id,
-        namespace: write.create!.namespace,
-        from: write.create!.from,
-        to: write.create!.to,
-        type: 'related_to',
-        metadata: {},
-        createdAt: write.create!.createdAt,
-        updatedAt: write.create!.createdAt,
-      };
-  const clocks = { ...existing?.clocks };
-  mergeFields(link, clocks, LINK_FIELDS, write.values, write.clocks, ceiling);
-  if (existing && write.create && write.create.createdAt < link.createdAt) {
-    link.createdAt = write.create.createdAt;
-  }
-  link.updatedAt = hlcToIso(maxClock(clocks));
-  return { link, clocks };
-}
+export { mergeLink, mergeMemory, UNSTAMPED_VALUES } from './record-merge.js';
+export type { StoreTransaction } from './store-transaction.js';
 
 /**
  * Applies a batch inside a store transaction. Rules (the same on every replica and the server):
