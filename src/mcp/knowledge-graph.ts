@@ -7,10 +7,10 @@ import {
   assertRelationStorable,
   assertRelationsFit,
 } from './graph-checks.js';
+import { graphOf, idsOf, listed, type Node, nodeOf, PAGE, readNodes } from './graph-nodes.js';
+import { firstOf, groupIndices, type Planned, planEntities } from './graph-plans.js';
 import {
   bareNameInput,
-  compareCreation,
-  compareOrdered,
   ENTITY_KIND,
   type Entity,
   type Extras,
@@ -18,9 +18,7 @@ import {
   entityPatch,
   extrasOf,
   type Graph,
-  linkOrder,
   linkType,
-  NAME_KIND,
   NO_EXTRAS,
   nameOf,
   type Relation,
@@ -28,45 +26,13 @@ import {
   relationTypeOf,
   withExtras,
 } from './graph-records.js';
+import { OrderStamps } from './order-stamps.js';
 
 export type { Entity, Graph, Relation } from './graph-records.js';
 export { ENTITY_KIND, NAME_KIND } from './graph-records.js';
 
-const PAGE = 1000;
 /** search_nodes' default bound on entities found by ranked search alone (`engram mcp --search-extra`). */
 export const SEARCH_EXTRA = 10;
-
-interface Node {
-  memory: Memory;
-  /** The entity as read: with the observations of its twins after its own (see nodeOf). */
-  entity: Entity | undefined;
-  /** The other memories of this name that two writers created at once (see nodes()). */
-  twins?: Memory[];
-}
-
-/**
- * A name's node: its first memory, and the entity shown for it, which keeps the observations of the
- * name's other copies (two replicas that created it offline) after its own, each once.
- */
-function nodeOf(memory: Memory, twins: Memory[] = []): Node {
-  const entity = entityOf(memory);
-  if (!entity || twins.length === 0) return { memory, entity, twins };
-  const observations = [...entity.observations];
-  const shown = new Set(observations);
-  for (const twin of [...twins].sort(compareCreation)) {
-    for (const observation of entityOf(twin)?.observations ?? []) {
-      if (shown.has(observation)) continue;
-      shown.add(observation);
-      observations.push(observation);
-    }
-  }
-  return { memory, entity: { ...entity, observations }, twins };
-}
-
-/** The ids of a node's memories: its own and its twins'. */
-function idsOf(node: Node): string[] {
-  return [node.memory.id, ...(node.twins ?? []).map((twin) => twin.id)];
-}
 
 export interface KnowledgeGraphOptions {
   /** The memory has an embedder, so search_nodes ranks by text and meaning together. */
@@ -91,19 +57,18 @@ export interface KnowledgeGraphOptions {
  *   of kind `entity-ref`, which becomes the entity when one with its name is created.
  * Every operation runs alone, in call order, like the reference's read-modify-write of its file, and
  * checks everything it will write before writing any of it: a call that fails writes nothing. Lists
- * come in the reference's order, that of creation, kept as order stamps (see `stamp`).
+ * come in the reference's order, that of creation, kept as order stamps (see OrderStamps).
  */
 export class KnowledgeGraph {
   private readonly serial = createSerialQueue();
-  /** The greatest order stamp this graph is known to hold or to have drawn. */
-  private lastStamp = Number.NEGATIVE_INFINITY;
-  /** Whether the links' stamps have been read (once per process; entities' are read at every write). */
-  private linkStampsKnown = false;
+  private readonly stamps: OrderStamps;
 
   constructor(
     readonly mem: Engram,
     private readonly options: KnowledgeGraphOptions = {},
-  ) {}
+  ) {
+    this.stamps = new OrderStamps(mem);
+  }
 
   /** Runs `task` alone, after every operation called before it: for other readers of the same memory. */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
@@ -126,37 +91,10 @@ export class KnowledgeGraph {
     });
   }
 
-  /**
-   * The next order stamp: the clock in milliseconds, but always past every stamp the graph holds, so what
-   * is made later lists later even when the clock was set back (a restart an hour behind, a corrected
-   * clock). Concurrent writers on one store (two servers on one edge) order roughly by their clocks.
-   */
-  private stamp(): number {
-    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
-    return this.lastStamp;
-  }
-
-  /** Before a write draws stamps: learns the greatest stamp the graph holds. */
-  private async learnStamps(nodes: Map<string, Node>): Promise<void> {
-    const raise = (stamp: number) => {
-      if (stamp > this.lastStamp) this.lastStamp = stamp;
-    };
-    for (const { memory } of nodes.values()) {
-      const { order, selfRelationsOrder } = extrasOf(memory);
-      if (order !== undefined) raise(order);
-      for (const stamp of selfRelationsOrder) raise(stamp);
-    }
-    if (this.linkStampsKnown) return;
-    for (const { memory } of nodes.values()) {
-      for (const link of await this.mem.links(memory.id, { direction: 'out' })) raise(linkOrder(link));
-    }
-    this.linkStampsKnown = true;
-  }
-
   createEntities(entities: Entity[]): Promise<Entity[]> {
     return this.exclusiveWrite(async () => {
       for (const e of entities) assertEntityStorable(e);
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       const planned = planEntities(entities, nodes);
       await this.writeEntities(planned, nodes);
       return entities.filter((e, i) => planned.has(e.name) && firstOf(entities, e, i));
@@ -166,7 +104,7 @@ export class KnowledgeGraph {
   createRelations(relations: Relation[]): Promise<Relation[]> {
     return this.exclusiveWrite(async () => {
       for (const r of relations) assertRelationStorable(r);
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       assertRelationsFit(relations, (name) => {
         const memory = nodes.get(name)?.memory;
         return memory && { metadata: memory.metadata, extras: extrasOf(memory) };
@@ -184,7 +122,7 @@ export class KnowledgeGraph {
     return this.exclusiveWrite(async () => {
       for (const e of graph.entities) assertEntityStorable(e);
       for (const r of graph.relations) assertRelationStorable(r);
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       const planned = planEntities(graph.entities, nodes);
       assertRelationsFit(graph.relations, (name) => {
         const plan = planned.get(name);
@@ -203,10 +141,10 @@ export class KnowledgeGraph {
 
   private async writeEntities(planned: Map<string, Planned>, nodes: Map<string, Node>): Promise<void> {
     if (planned.size === 0) return;
-    await this.learnStamps(nodes);
+    await this.stamps.learn(nodes);
     for (const { entity, node } of planned.values()) {
       // A bare name becomes the entity: it takes its place in the list now, as the reference appends it.
-      const extras = { ...(node ? extrasOf(node.memory) : NO_EXTRAS), order: this.stamp() };
+      const extras = { ...(node ? extrasOf(node.memory) : NO_EXTRAS), order: this.stamps.next() };
       const patch = entityPatch(entity, extras);
       const memory = node ? await this.mem.update(node.memory.id, patch) : await this.mem.add(patch);
       nodes.set(entity.name, nodeOf(memory, node?.twins));
@@ -214,7 +152,7 @@ export class KnowledgeGraph {
   }
 
   private async writeRelations(relations: Relation[], nodes: Map<string, Node>): Promise<Relation[]> {
-    if (relations.length > 0) await this.learnStamps(nodes);
+    if (relations.length > 0) await this.stamps.learn(nodes);
     const created: Relation[] = [];
     for (const relation of relations) {
       const from = await this.nodeFor(nodes, relation.from);
@@ -232,7 +170,7 @@ export class KnowledgeGraph {
             const grown: Extras = {
               ...extras,
               selfRelations: [...extras.selfRelations, relation.relationType],
-              selfRelationsOrder: [...extras.selfRelationsOrder, this.stamp()],
+              selfRelationsOrder: [...extras.selfRelationsOrder, this.stamps.next()],
             };
             return { metadata: withExtras(current.metadata, grown) };
           },
@@ -251,7 +189,7 @@ export class KnowledgeGraph {
         }
         if (held) continue;
         const type = await linkType(relation.relationType);
-        const metadata = relationMetadata(relation.relationType, this.stamp());
+        const metadata = relationMetadata(relation.relationType, this.stamps.next());
         await this.mem.link(from.memory.id, to.memory.id, type, { metadata });
       }
       created.push(relation);
@@ -264,7 +202,7 @@ export class KnowledgeGraph {
     additions: { entityName: string; contents: string[] }[],
   ): Promise<{ entityName: string; addedObservations: string[] }[]> {
     return this.exclusiveWrite(async () => {
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       for (const a of additions) {
         const entity = nodes.get(a.entityName)?.entity;
         if (!entity) throw new Error(`Entity with name ${a.entityName} not found`);
@@ -317,7 +255,7 @@ export class KnowledgeGraph {
   /** Removes the entities and every relation touching them (Engram removes a memory's links with it). */
   deleteEntities(names: string[]): Promise<void> {
     return this.exclusiveWrite(async () => {
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       for (const name of new Set(names)) {
         const node = nodes.get(name);
         // Its twins too: otherwise the copy another writer created would stand for the name again.
@@ -328,7 +266,7 @@ export class KnowledgeGraph {
 
   deleteObservations(deletions: { entityName: string; observations: string[] }[]): Promise<void> {
     return this.exclusiveWrite(async () => {
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       for (const d of deletions) {
         const node = nodes.get(d.entityName);
         if (!node?.entity) continue;
@@ -361,7 +299,7 @@ export class KnowledgeGraph {
 
   deleteRelations(relations: Relation[]): Promise<void> {
     return this.exclusiveWrite(async () => {
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       for (const relation of relations) {
         const from = nodes.get(relation.from);
         if (!from) continue;
@@ -409,7 +347,7 @@ export class KnowledgeGraph {
   }
 
   readGraph(): Promise<Graph> {
-    return this.serial(async () => this.graphOf(await this.nodes(), 'all'));
+    return this.serial(async () => graphOf(this.mem, await readNodes(this.mem), 'all'));
   }
 
   /**
@@ -420,7 +358,7 @@ export class KnowledgeGraph {
    */
   searchNodes(query: string): Promise<Graph> {
     return this.serial(async () => {
-      const nodes = await this.nodes();
+      const nodes = await readNodes(this.mem);
       const needle = query.toLowerCase();
       const literal = (e: Entity) =>
         e.name.toLowerCase().includes(needle) ||
@@ -447,7 +385,7 @@ export class KnowledgeGraph {
         if (node.entity && !order.has(node.entity.name) && literal(node.entity))
           order.set(node.entity.name, order.size);
       }
-      const graph = await this.graphOf(nodes, (name) => order.has(name));
+      const graph = await graphOf(this.mem, nodes, (name) => order.has(name));
       graph.entities.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
       return graph;
     });
@@ -456,93 +394,8 @@ export class KnowledgeGraph {
   openNodes(names: string[]): Promise<Graph> {
     return this.serial(async () => {
       const wanted = new Set(names);
-      return this.graphOf(await this.nodes(), (name) => wanted.has(name));
+      return graphOf(this.mem, await readNodes(this.mem), (name) => wanted.has(name));
     });
-  }
-
-  /**
-   * Entities passing `pick`, and every relation with an end among them, in creation order; or, with
-   * `'all'`, every entity and every relation, those between bare names included (as the reference does).
-   */
-  private async graphOf(nodes: Map<string, Node>, pick: ((name: string) => boolean) | 'all'): Promise<Graph> {
-    const byId = new Map([...nodes.values()].flatMap((n) => idsOf(n).map((id) => [id, n] as const)));
-    const ordered = listed(nodes).map(({ node }) => node);
-    const entities = ordered
-      .filter((n) => n.entity && (pick === 'all' || pick(n.entity.name)))
-      .map((n) => n.entity!);
-    const names = new Set(entities.map((e) => e.name));
-    const relations: { relation: Relation; order: number; id: string }[] = [];
-    // Every node's outgoing links for the whole graph; else only the chosen entities' links, both ways.
-    const sources = pick === 'all' ? ordered : ordered.filter((n) => n.entity && names.has(n.entity.name));
-    const direction = pick === 'all' ? 'out' : 'both';
-    const seen = new Set<string>();
-    // A name's copies (twins) speak for it too: their relations are the name's.
-    for (const copy of sources.flatMap((node) => [node.memory, ...(node.twins ?? [])])) {
-      const name = nameOf(copy)!;
-      const { selfRelations, selfRelationsOrder } = extrasOf(copy);
-      selfRelations.forEach((type, i) => {
-        relations.push({
-          relation: { from: name, to: name, relationType: type },
-          order: selfRelationsOrder[i]!,
-          id: copy.id,
-        });
-      });
-      for (const link of await this.mem.links(copy.id, { direction })) {
-        if (seen.has(link.id)) continue;
-        seen.add(link.id);
-        const from = byId.get(link.from);
-        const to = byId.get(link.to);
-        if (!from || !to) continue;
-        relations.push({
-          relation: {
-            from: nameOf(from.memory)!,
-            to: nameOf(to.memory)!,
-            relationType: relationTypeOf(link),
-          },
-          order: linkOrder(link),
-          id: link.id,
-        });
-      }
-    }
-    relations.sort(compareOrdered);
-    // Two copies holding one relation show it once, where it was made first.
-    const shown = new Set<string>();
-    const unique = relations.filter(({ relation: { from, to, relationType } }) => {
-      const key = JSON.stringify([from, to, relationType]);
-      if (shown.has(key)) return false;
-      shown.add(key);
-      return true;
-    });
-    return { entities, relations: unique.map((r) => r.relation) };
-  }
-
-  /** Every node of the graph by name. */
-  private async nodes(): Promise<Map<string, Node>> {
-    const firsts = new Map<string, { memory: Memory; entity: boolean; twins: Memory[] }>();
-    for (const kind of [NAME_KIND, ENTITY_KIND]) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.mem.list({ kind, limit: PAGE, cursor });
-        for (const memory of page.items) {
-          const name = nameOf(memory);
-          if (name === undefined) continue;
-          const entity = kind === ENTITY_KIND && entityOf(memory) !== undefined;
-          // Two replicas may create the same name offline: the first created wins, deterministically;
-          // the others are its twins.
-          const seen = firsts.get(name);
-          const kept =
-            seen &&
-            ((seen.entity && !entity) ||
-              (seen.entity === entity && compareCreation(seen.memory, memory) <= 0));
-          if (kept) seen.twins.push(memory);
-          else firsts.set(name, { memory, entity, twins: seen ? [...seen.twins, seen.memory] : [] });
-        }
-        cursor = page.cursor ?? undefined;
-      } while (cursor);
-    }
-    const nodes = new Map<string, Node>();
-    for (const [name, { memory, twins }] of firsts) nodes.set(name, nodeOf(memory, twins));
-    return nodes;
   }
 
   private async nodeFor(nodes: Map<string, Node>, name: string): Promise<Node> {
@@ -553,54 +406,4 @@ export class KnowledgeGraph {
     nodes.set(name, node);
     return node;
   }
-}
-
-interface Planned {
-  entity: Entity;
-  /** The bare name that becomes this entity, if there is one. */
-  node: Node | undefined;
-}
-
-/** The entities a create will make, each checked to fit: the first of each name not yet an entity. */
-function planEntities(entities: Entity[], nodes: Map<string, Node>): Map<string, Planned> {
-  const planned = new Map<string, Planned>();
-  for (const entity of entities) {
-    const node = nodes.get(entity.name);
-    if (node?.entity || planned.has(entity.name)) continue;
-    const fresh = {
-      name: entity.name,
-      entityType: entity.entityType,
-      observations: [...entity.observations],
-    };
-    assertFits(fresh, node ? extrasOf(node.memory) : NO_EXTRAS);
-    planned.set(entity.name, { entity: fresh, node });
-  }
-  return planned;
-}
-
-/** Nodes in list order: when each became an entity (bare names, which are not listed, by when made). */
-function listed(nodes: Map<string, Node>): { node: Node; order: number; id: string }[] {
-  return [...nodes.values()]
-    .map((node) => ({
-      node,
-      order: extrasOf(node.memory).order ?? Date.parse(node.memory.createdAt),
-      id: node.memory.id,
-    }))
-    .sort(compareOrdered);
-}
-
-/** True for the first entity of its name in `entities` (the reference keeps later ones too; see docs/agents.md). */
-function firstOf(entities: Entity[], entity: Entity, index: number): boolean {
-  return entities.findIndex((e) => e.name === entity.name) === index;
-}
-
-/** Positions of each distinct name, in first-seen order. */
-function groupIndices(names: readonly string[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  names.forEach((name, i) => {
-    const group = groups.get(name);
-    if (group) group.push(i);
-    else groups.set(name, [i]);
-  });
-  return groups;
 }
