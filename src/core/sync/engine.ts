@@ -1,109 +1,33 @@
 import { untilAborted } from '../abort.js';
-import { readChangeStates } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
-import { type HybridLogicalClock, isHlc } from '../hlc.js';
+import { isHlc } from '../hlc.js';
 import type { Json } from '../model.js';
-import type { ChangeEntry, MemoryStore } from '../store-contract.js';
 import { ClockOffset } from './clock-offset.js';
-import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
-import { chunkPush, feedSeqs, PushProgress } from './push-chunks.js';
+import type { SyncEngineOptions, SyncResult, SyncStatus } from './engine-options.js';
+import { OutboxPush } from './outbox-push.js';
+import type { SyncRequest, SyncResponse } from './protocol.js';
 import {
   isClockRefusal,
-  pushQuarantining,
   REJECTED_KEY,
   type RejectedChange,
   readRejected,
-  rejectedAfterPush,
   withUnreadable,
 } from './quarantine.js';
-import { changesToBatch, forEachStamp, linkRecordToWrite, memoryRecordToWrite } from './records.js';
-import { type BehindWindow, type OutgoingWrites, restampBehind, restampFuture } from './restamp.js';
+import { changesToBatch, forEachStamp } from './records.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
-import type { SyncTransport } from './transport.js';
+import { KEYS } from './sync-meta.js';
 
-export type SyncState = 'local' | 'online' | 'syncing' | 'offline' | 'error';
-
-export interface SyncStatus {
-  state: SyncState;
-  pending: number;
-  lastSyncAt: string | null;
-  error?: string;
-  /** Local changes the edge refused, set aside out of the outbox (see `Engram.rejected()`). */
-  rejected?: number;
-}
-
-export interface SyncResult {
-  pushed: number;
-  pulled: number;
-}
-
-export interface SyncEngineOptions {
-  store: MemoryStore;
-  namespace: string;
-  transport: SyncTransport;
-  clock: HybridLogicalClock;
-  /** The edge's time as this replica knows it; `clock` should run on `offset.now`. */
-  offset?: ClockOffset;
-  /** Background pull period; 0 disables it. */
-  intervalMs?: number;
-  /** Delay between a local write and the push it triggers, so bursts go out as one batch. */
-  debounceMs?: number;
-  backoff?: { baseMs?: number; maxMs?: number };
-  random?: () => number;
-  onStatus(status: SyncStatus): void;
-  onPulled(ids: string[]): void;
-  onRejected?(change: RejectedChange): void;
-  /** The namespace's index language, sent with every request (see SyncRequest). */
-  language?: string;
-  /**
-   * Aborted by `stop`. Given, its signal can also cancel the transport's requests (the replica hands it
-   * to the HTTP transport), so a request in flight at close is not left to run until its timeout.
-   */
-  closing?: AbortController;
-}
+export type { SyncEngineOptions, SyncResult, SyncState, SyncStatus } from './engine-options.js';
+export { resumeClock } from './sync-meta.js';
 
 const PAGE = 500;
-/**
- * Outbox entries read at a time: several requests' worth (chunkPush cuts them), so that few requests of
- * a push are small ones; each request is a transaction on the edge.
- */
-const PUSH_PAGE = 4000;
 /**
  * How far the first answer must move the offset forward before this session's earlier stamps are moved
  * with it: beyond the error of one measurement (half a round trip), and of a stored offset that was right.
  */
 const BEHIND_MIN_MS = 2000;
-const KEYS = {
-  pushed: 'sync.pushedSeq',
-  cursor: 'sync.cursor',
-  lastSyncAt: 'sync.lastSyncAt',
-  clockOffset: 'sync.clockOffsetMs',
-  maxClockSkew: 'sync.maxClockSkewMs',
-  /** The replica's clock (`HybridLogicalClock.latest`) at the end of its last round. */
-  clock: 'sync.clock',
-} as const;
-
-/**
- * Starts the clock after the stamps this replica reached before it was closed (its clock at the end of its
- * last round, and its last push), so that a device clock set back meanwhile (a dead battery, a manual
- * change) never stamps an edit below what the replica already holds or pushed. Before, such an edit of a
- * pulled record won here (the stored stamps, above this replica's ceiling, looked like ones from the
- * future) and lost on the edge, and the two disagreed for good; and a re-sync took a record created
- * offline for one pushed before, and forgot it.
- */
-export async function resumeClock(
-  store: MemoryStore,
-  namespace: string,
-  clock: HybridLogicalClock,
-): Promise<void> {
-  for (const key of [KEYS.clock, RESYNC_KEYS.pushedAt]) {
-    const stamp = await store.getMeta(namespace, key);
-    if (isHlc(stamp)) clock.resumeAfter(stamp);
-  }
-}
 
 type Timer = ReturnType<typeof setTimeout>;
-type Push = Required<PushedRecords>;
 
 /** The error of a round, and its `sync()`, that `stop` (the memory's `close()`) cut short. */
 function closedMidRound(cause?: unknown): EngramError {
@@ -146,12 +70,19 @@ export class SyncEngine {
   private cursor = 0;
   /** Whether this session has heard the edge's time once (the first answer may find the clock behind). */
   private heard = false;
-  /** This session's stamps issued while the clock ran behind, until the push that moves them ends. */
-  private behind: BehindWindow | undefined;
+  /** The push half of each round; it holds the stamps the first answer found behind (noteBehind). */
+  private readonly outbox: OutboxPush;
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
     this.closing = options.closing ?? new AbortController();
+    this.outbox = new OutboxPush({
+      options: this.options,
+      meta: (key) => this.meta(key),
+      exchange: (request) => this.exchange(request),
+      pending: () => this.current.pending,
+      setStatus: (patch) => this.setStatus(patch),
+    });
   }
 
   get status(): SyncStatus {
@@ -316,7 +247,7 @@ export class SyncEngine {
         this.cursor = await this.meta(KEYS.cursor);
         // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
         const pushedAt = clock.tick();
-        const pushed = await this.pushOutbox(pushedAt);
+        const pushed = await this.outbox.pushOutbox(pushedAt);
         const pulled = await this.pullChanges();
         return { pushed, pulled: pulled + resynced, pushedAt };
       } catch (error) {
@@ -375,120 +306,6 @@ export class SyncEngine {
     }
   }
 
-  /**
-   * Pushes the outbox page by page and each page request by request, in feed order; every request the
-   * edge takes moves `sync.pushedSeq` past what it settled (PushProgress), in the same write as the records
-   * it refused, so a round cut short by the network sends only the rest next time. `pushedAt` (a stamp
-   * taken before the outbox was read) is stored with the last request of the last page: resync.ts takes
-   * every record created before it for one the edge had, so it must not move before the whole outbox went.
-   */
-  private async pushOutbox(pushedAt: string): Promise<number> {
-    const { store, namespace } = this.options;
-    let pushed = 0;
-    for (let after = await this.meta(KEYS.pushed), first = true; ; first = false) {
-      const page = await store.changes(namespace, after, PUSH_PAGE);
-      if (page.length === 0) {
-        // The previous page was full (or restamped): it could not tell it was the last one.
-        if (!first) await store.apply(namespace, { meta: { [RESYNC_KEYS.pushedAt]: pushedAt } });
-        this.behind = undefined;
-        return pushed;
-      }
-      const local = page.filter((e) => e.origin === 'local');
-      const { writes, moved } = await this.restamp(await this.loadWrites(local));
-      const seqOf = feedSeqs(local);
-      const progress = new PushProgress(writes, seqOf, page[page.length - 1]!.seq);
-      // Restamped records were written again locally: their new feed entries come in a later page.
-      const last = page.length < PUSH_PAGE && moved === 0;
-      const requests = [...chunkPush(writes, seqOf)];
-      // A page without records to send (remote changes, restamped records) still moves the cursor.
-      if (requests.length === 0) requests.push({ push: { memories: [], links: [], tombstones: [] } });
-      for (const [i, request] of requests.entries()) {
-        const final = last && i === requests.length - 1;
-        pushed += await this.pushRequest(request.push as Push, progress, final ? pushedAt : undefined);
-      }
-      if (last) {
-        this.behind = undefined;
-        return pushed;
-      }
-      after = page[page.length - 1]!.seq;
-    }
-  }
-
-  /**
-   * Sends one request of the outbox (records the edge refuses are set aside, the rest sent again), then
-   * moves the outbox cursor past what it settled, with the refusals (and `pushedAt` after the last request
-   * of the outbox), in one write. Returns how many records the edge took.
-   */
-  private async pushRequest(push: Push, progress: PushProgress, pushedAt?: string): Promise<number> {
-    const { store, namespace } = this.options;
-    const refused: RejectedChange[] = [];
-    await pushQuarantining(
-      (r) => this.exchange(r),
-      push,
-      (change) => refused.push({ ...change, at: new Date(this.options.offset.device()).toISOString() }),
-    );
-    const count = push.memories.length + push.links.length + push.tombstones.length;
-    const rejected = rejectedAfterPush(await readRejected(store, namespace), push, refused);
-    await store.apply(namespace, {
-      meta: {
-        [KEYS.pushed]: progress.settle(push),
-        ...(pushedAt ? { [RESYNC_KEYS.pushedAt]: pushedAt } : {}),
-        ...(rejected ? { [REJECTED_KEY]: rejected as unknown as Json } : {}),
-      },
-    });
-    this.setStatus({
-      pending: Math.max(0, this.current.pending - count),
-      ...(rejected ? { rejected: rejected.length || undefined } : {}),
-    });
-    for (const change of refused) this.options.onRejected?.(change);
-    return count - refused.length;
-  }
-
-  /**
-   * Brings stamps made while the device clock ran ahead back into the edge's bounds. Memories and links
-   * are rewritten locally (so this replica and the edge agree) and go out with their new feed entries;
-   * tombstones, which win whatever their stamp, go out restamped now.
-   */
-  private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
-    const ahead = await this.restampAhead(writes);
-    const fixed = this.behind && restampBehind(ahead.writes, this.behind, this.options.clock);
-    if (!fixed) return ahead;
-    // Later stamps win as any do: written again locally, they go out with their new feed entries.
-    await this.options.store.apply(this.options.namespace, { memories: fixed.memories, links: fixed.links });
-    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
-    return {
-      writes: {
-        memories: ahead.writes.memories.filter((w) => !later.has(w.id)),
-        links: ahead.writes.links.filter((w) => !later.has(w.id)),
-        tombstones: ahead.writes.tombstones,
-      },
-      moved: ahead.moved + later.size,
-    };
-  }
-
-  private async restampAhead(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
-    const { store, namespace, offset, clock } = this.options;
-    const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
-    if (!fixed) return { writes, moved: 0 };
-    if (fixed.memories.length + fixed.links.length > 0) {
-      await store.apply(namespace, {
-        memories: fixed.memories,
-        links: fixed.links,
-        clockCeiling: clock.ceiling(),
-      });
-    }
-    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
-    const tombstones = new Map(fixed.tombstones.map((t) => [t.id, t]));
-    return {
-      writes: {
-        memories: writes.memories.filter((w) => !later.has(w.id)),
-        links: writes.links.filter((w) => !later.has(w.id)),
-        tombstones: writes.tombstones.map((t) => tombstones.get(t.id) ?? t),
-      },
-      moved: later.size,
-    };
-  }
-
   /** One request to the edge; its answer's `serverTime` corrects this replica's clock. */
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
@@ -520,7 +337,7 @@ export class SyncEngine {
     this.heard = true;
     if (deltaMs <= BEHIND_MIN_MS || upTo === undefined) return;
     const after = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
-    this.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
+    this.outbox.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
   }
 
   /**
@@ -548,15 +365,6 @@ export class SyncEngine {
     if (kept.length === previous.length) return;
     await store.apply(namespace, { meta: { [REJECTED_KEY]: kept as unknown as Json } });
     this.setStatus({ rejected: kept.length || undefined });
-  }
-
-  private async loadWrites(entries: ChangeEntry[]): Promise<OutgoingWrites> {
-    const states = await readChangeStates(this.options.store, this.options.namespace, entries);
-    return {
-      memories: states.flatMap((s) => (s.memory && !s.tombstone ? [memoryRecordToWrite(s.memory)] : [])),
-      links: states.flatMap((s) => (s.link && !s.tombstone ? [linkRecordToWrite(s.link)] : [])),
-      tombstones: states.flatMap((s) => (s.tombstone ? [s.tombstone] : [])),
-    };
   }
 
   private async pullChanges(): Promise<number> {

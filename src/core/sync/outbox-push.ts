@@ -1,0 +1,169 @@
+import { readChangeStates } from '../change-states.js';
+import type { Json } from '../model.js';
+import type { ChangeEntry } from '../store-contract.js';
+import type { ClockOffset } from './clock-offset.js';
+import type { SyncEngineOptions, SyncStatus } from './engine-options.js';
+import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
+import { chunkPush, feedSeqs, PushProgress } from './push-chunks.js';
+import {
+  pushQuarantining,
+  REJECTED_KEY,
+  type RejectedChange,
+  readRejected,
+  rejectedAfterPush,
+} from './quarantine.js';
+import { linkRecordToWrite, memoryRecordToWrite } from './records.js';
+import { type BehindWindow, type OutgoingWrites, restampBehind, restampFuture } from './restamp.js';
+import { RESYNC_KEYS } from './resync.js';
+import { KEYS } from './sync-meta.js';
+
+/**
+ * Outbox entries read at a time: several requests' worth (chunkPush cuts them), so that few requests of
+ * a push are small ones; each request is a transaction on the edge.
+ */
+const PUSH_PAGE = 4000;
+
+type Push = Required<PushedRecords>;
+
+/** What the outbox push needs of its SyncEngine: its options, its requests to the edge and its status. */
+export interface OutboxHost {
+  readonly options: SyncEngineOptions & { offset: ClockOffset };
+  meta(key: string): Promise<number>;
+  exchange(request: SyncRequest): Promise<SyncResponse>;
+  pending(): number;
+  setStatus(patch: Partial<SyncStatus>): void;
+}
+
+/** The push half of a SyncEngine round: the outbox, page by page and request by request, restamped where needed. */
+export class OutboxPush {
+  /** This session's stamps issued while the clock ran behind, until the push that moves them ends. */
+  behind: BehindWindow | undefined;
+
+  constructor(private readonly host: OutboxHost) {}
+
+  /**
+   * Pushes the outbox page by page and each page request by request, in feed order; every request the
+   * edge takes moves `sync.pushedSeq` past what it settled (PushProgress), in the same write as the records
+   * it refused, so a round cut short by the network sends only the rest next time. `pushedAt` (a stamp
+   * taken before the outbox was read) is stored with the last request of the last page: resync.ts takes
+   * every record created before it for one the edge had, so it must not move before the whole outbox went.
+   */
+  async pushOutbox(pushedAt: string): Promise<number> {
+    const { store, namespace } = this.host.options;
+    let pushed = 0;
+    for (let after = await this.host.meta(KEYS.pushed), first = true; ; first = false) {
+      const page = await store.changes(namespace, after, PUSH_PAGE);
+      if (page.length === 0) {
+        // The previous page was full (or restamped): it could not tell it was the last one.
+        if (!first) await store.apply(namespace, { meta: { [RESYNC_KEYS.pushedAt]: pushedAt } });
+        this.behind = undefined;
+        return pushed;
+      }
+      const local = page.filter((e) => e.origin === 'local');
+      const { writes, moved } = await this.restamp(await this.loadWrites(local));
+      const seqOf = feedSeqs(local);
+      const progress = new PushProgress(writes, seqOf, page[page.length - 1]!.seq);
+      // Restamped records were written again locally: their new feed entries come in a later page.
+      const last = page.length < PUSH_PAGE && moved === 0;
+      const requests = [...chunkPush(writes, seqOf)];
+      // A page without records to send (remote changes, restamped records) still moves the cursor.
+      if (requests.length === 0) requests.push({ push: { memories: [], links: [], tombstones: [] } });
+      for (const [i, request] of requests.entries()) {
+        const final = last && i === requests.length - 1;
+        pushed += await this.pushRequest(request.push as Push, progress, final ? pushedAt : undefined);
+      }
+      if (last) {
+        this.behind = undefined;
+        return pushed;
+      }
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
+  /**
+   * Sends one request of the outbox (records the edge refuses are set aside, the rest sent again), then
+   * moves the outbox cursor past what it settled, with the refusals (and `pushedAt` after the last request
+   * of the outbox), in one write. Returns how many records the edge took.
+   */
+  private async pushRequest(push: Push, progress: PushProgress, pushedAt?: string): Promise<number> {
+    const { store, namespace } = this.host.options;
+    const refused: RejectedChange[] = [];
+    await pushQuarantining(
+      (r) => this.host.exchange(r),
+      push,
+      (change) => refused.push({ ...change, at: new Date(this.host.options.offset.device()).toISOString() }),
+    );
+    const count = push.memories.length + push.links.length + push.tombstones.length;
+    const rejected = rejectedAfterPush(await readRejected(store, namespace), push, refused);
+    await store.apply(namespace, {
+      meta: {
+        [KEYS.pushed]: progress.settle(push),
+        ...(pushedAt ? { [RESYNC_KEYS.pushedAt]: pushedAt } : {}),
+        ...(rejected ? { [REJECTED_KEY]: rejected as unknown as Json } : {}),
+      },
+    });
+    this.host.setStatus({
+      pending: Math.max(0, this.host.pending() - count),
+      ...(rejected ? { rejected: rejected.length || undefined } : {}),
+    });
+    for (const change of refused) this.host.options.onRejected?.(change);
+    return count - refused.length;
+  }
+
+  /**
+   * Brings stamps made while the device clock ran ahead back into the edge's bounds. Memories and links
+   * are rewritten locally (so this replica and the edge agree) and go out with their new feed entries;
+   * tombstones, which win whatever their stamp, go out restamped now.
+   */
+  private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
+    const ahead = await this.restampAhead(writes);
+    const fixed = this.behind && restampBehind(ahead.writes, this.behind, this.host.options.clock);
+    if (!fixed) return ahead;
+    // Later stamps win as any do: written again locally, they go out with their new feed entries.
+    await this.host.options.store.apply(this.host.options.namespace, {
+      memories: fixed.memories,
+      links: fixed.links,
+    });
+    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
+    return {
+      writes: {
+        memories: ahead.writes.memories.filter((w) => !later.has(w.id)),
+        links: ahead.writes.links.filter((w) => !later.has(w.id)),
+        tombstones: ahead.writes.tombstones,
+      },
+      moved: ahead.moved + later.size,
+    };
+  }
+
+  private async restampAhead(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
+    const { store, namespace, offset, clock } = this.host.options;
+    const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
+    if (!fixed) return { writes, moved: 0 };
+    if (fixed.memories.length + fixed.links.length > 0) {
+      await store.apply(namespace, {
+        memories: fixed.memories,
+        links: fixed.links,
+        clockCeiling: clock.ceiling(),
+      });
+    }
+    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
+    const tombstones = new Map(fixed.tombstones.map((t) => [t.id, t]));
+    return {
+      writes: {
+        memories: writes.memories.filter((w) => !later.has(w.id)),
+        links: writes.links.filter((w) => !later.has(w.id)),
+        tombstones: writes.tombstones.map((t) => tombstones.get(t.id) ?? t),
+      },
+      moved: later.size,
+    };
+  }
+
+  private async loadWrites(entries: ChangeEntry[]): Promise<OutgoingWrites> {
+    const states = await readChangeStates(this.host.options.store, this.host.options.namespace, entries);
+    return {
+      memories: states.flatMap((s) => (s.memory && !s.tombstone ? [memoryRecordToWrite(s.memory)] : [])),
+      links: states.flatMap((s) => (s.link && !s.tombstone ? [linkRecordToWrite(s.link)] : [])),
+      tombstones: states.flatMap((s) => (s.tombstone ? [s.tombstone] : [])),
+    };
+  }
+}
