@@ -1,14 +1,11 @@
+import { noOptions, withoutUndefined } from './call-arguments.js';
 import type { EncryptionOptions } from './crypto/cipher.js';
-import type { EncryptingTransport } from './crypto/encrypting-transport.js';
-import { assertEmbedder, type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
-import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
-import {
-  parseReembedOptions,
-  type ReembedOptions,
-  type ReembedResult,
-  reembedAll,
-} from './embedding/reembed.js';
+import { type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
+import type { EmbeddingQueue } from './embedding/embedding-queue.js';
+import type { ReembedOptions, ReembedResult } from './embedding/reembed.js';
+import { EngramEmbedding } from './engram-embedding.js';
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
+import { EngramSync } from './engram-sync.js';
 import { EngramError, validationError } from './errors.js';
 import { Emitter } from './events.js';
 import type { HybridLogicalClock } from './hlc.js';
@@ -22,7 +19,7 @@ import {
 } from './maintenance.js';
 import { countMemories, listPage, liveLinks, neighborsOf, pathBetween } from './memory-reads.js';
 import { type SearchHost, searchMemories } from './memory-search.js';
-import { MemoryWrites, observeStamps } from './memory-writes.js';
+import { MemoryWrites } from './memory-writes.js';
 import type {
   AddOptions,
   ContextOptions,
@@ -42,15 +39,13 @@ import type {
   SearchOptions,
 } from './model.js';
 import type { MemoryStore, WriteBatch } from './store-contract.js';
-import { ClockOffset } from './sync/clock-offset.js';
+import type { ClockOffset } from './sync/clock-offset.js';
 import type { SyncResult } from './sync/engine.js';
 import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
-import type { SyncTransport } from './sync/transport.js';
 import type { Language } from './text/index.js';
 import * as schema from './validate.js';
-import { encryptionSchema, parse } from './validate.js';
 import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
 
 /** The key of Engram's internal read-change-write (`[MODIFY]`): registered, so every bundle's copy agrees. */
@@ -80,14 +75,11 @@ export class Engram {
   private readonly events: Emitter<MemoryEvents>;
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
-  private replication: Replication | undefined;
-  private embedder: Embedder | undefined;
-  private embeddingOptions: EmbeddingOptions = {};
-  private embeddings: EmbeddingQueue | undefined;
+  /** Sync and its encryption (engram-sync.ts); `replication` reads its engine. */
+  private readonly syncing: EngramSync;
+  /** The embedder and its background queue (engram-embedding.ts). */
+  private readonly embedding: EngramEmbedding;
   private watches: WatchHub | undefined;
-  private sealing: EncryptingTransport | undefined;
-  /** Whether sync seals (`encryption`): `sealing` exists only once this tab's engine is made (it leads). */
-  private sealed = false;
   private maintenance: Maintenance | undefined;
   /** This façade's namespace as its reads see it (live-records.ts). */
   private readonly view: NamespaceView;
@@ -108,7 +100,7 @@ export class Engram {
       ...this.view,
       language,
       embedder: () => this.embedder,
-      embeddingOptions: () => this.embeddingOptions,
+      embeddingOptions: () => this.embedding.options,
       warn: (code, message, count) => this.warn(code, message, count),
     };
     this.writes = new MemoryWrites({
@@ -119,11 +111,46 @@ export class Engram {
       write: (batch, type, ids) => this.write(batch, type, ids),
       embeddings: () => this.embeddings,
     });
+    this.embedding = new EngramEmbedding({
+      store,
+      namespace,
+      clock,
+      nowIso: () => this.nowIso(),
+      isClosed: () => this.closed,
+      write: (batch, type, ids) => this.write(batch, type, ids),
+      onStatus: () => this.events.emit('status', this.status),
+      warn: (code, message) => this.warn(code, message),
+    });
+    this.syncing = new EngramSync({
+      store,
+      namespace,
+      language,
+      clock,
+      now,
+      onStatus: () => this.events.emit('status', this.status),
+      onPulled: (ids) => {
+        this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
+        this.embedding.consider(ids);
+      },
+      onRejected: (change) => this.events.emit('rejected', change),
+    });
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
       if (ns !== this.namespace) return;
       this.events.emit('change', { type: 'external', namespace: ns, ids });
-      this.considerForEmbedding(ids);
+      this.embedding.consider(ids);
     });
+  }
+
+  private get embedder(): Embedder | undefined {
+    return this.embedding.embedder;
+  }
+
+  private get embeddings(): EmbeddingQueue | undefined {
+    return this.embedding.queue;
+  }
+
+  private get replication(): Replication | undefined {
+    return this.syncing.replication;
   }
 
   get status(): MemoryStatus {
@@ -166,43 +193,7 @@ export class Engram {
 
   /** Embeds content written without an embedding, in the background; createMemory calls it. */
   startEmbedding(embedder: Embedder, options: EmbeddingOptions = {}): void {
-    this.embedder = embedder;
-    this.embeddingOptions = options;
-    this.embeddings = new EmbeddingQueue(this.embeddingHost(embedder, options));
-    // Work left by an earlier session (the store is the durable queue) resumes in the background.
-    this.embeddings.scan().catch((error) => this.warn('EMBEDDING_FAILED', errorMessage(error)));
-  }
-
-  private embeddingHost(embedder: Embedder, options: EmbeddingOptions): EmbeddingHost {
-    return {
-      store: this.store,
-      namespace: this.namespace,
-      embedder,
-      options,
-      now: () => this.nowIso(),
-      stamp: (records) => {
-        for (const record of records) observeStamps(this.clock, record);
-        return this.clock.tick();
-      },
-      write: async (writes) => {
-        if (this.closed) return;
-        await this.write(
-          { memories: writes },
-          'update',
-          writes.map((w) => w.id),
-        );
-      },
-      onChange: () => this.events.emit('status', this.status),
-      onRejected: (id, error) =>
-        this.warn(
-          'EMBEDDING_FAILED',
-          `embedding: the embedder refused memory ${id} (${errorMessage(error)}); it stays unembedded until its content changes or the memory is opened again`,
-        ),
-    };
-  }
-
-  private considerForEmbedding(ids: string[]): void {
-    this.embeddings?.consider(ids).catch((error) => this.warn('EMBEDDING_FAILED', errorMessage(error)));
+    this.embedding.start(embedder, options);
   }
 
   private warn(code: MemoryEvents['warning']['code'], message: string, count?: number): void {
@@ -215,17 +206,7 @@ export class Engram {
    */
   async reembed(options: ReembedOptions = {}): Promise<ReembedResult> {
     this.assertOpen();
-    parseReembedOptions(options);
-    const embedder = options.embedder ?? this.embedder;
-    if (!embedder) {
-      throw new EngramError(
-        'VALIDATION',
-        'reembed.embedder: expected an embedder (pass it here or to createMemory({ embedder }))',
-        { field: 'reembed.embedder' },
-      );
-    }
-    if (options.embedder !== undefined) assertEmbedder(options.embedder, 'reembed.embedder');
-    return reembedAll(this.embeddingHost(embedder, this.embeddingOptions), options);
+    return this.embedding.reembed(options);
   }
 
   /**
@@ -233,38 +214,7 @@ export class Engram {
    * sync do not ship it.
    */
   async startSync(options: SyncOptions, offset?: ClockOffset, encryption?: EncryptionOptions): Promise<void> {
-    let seal: ((inner: SyncTransport) => SyncTransport) | undefined;
-    if (encryption) {
-      // Loaded only by apps that encrypt; a wrong key or passphrase throws here, before any record is sent.
-      const [{ EncryptingTransport }, { createHttpTransport }] = await Promise.all([
-        import('./crypto/encrypting-transport.js'),
-        import('./sync/transport.js'),
-      ]);
-      // The edge is asked for the namespace's key info only if the local one does not open (rekeyed elsewhere?).
-      const edge = createHttpTransport({ ...options, namespace: this.namespace });
-      const sealed = await EncryptingTransport.prepare(this.store, this.namespace, encryption, edge);
-      this.sealed = true;
-      seal = (inner) => {
-        this.sealing = sealed(inner);
-        return this.sealing;
-      };
-    }
-    const { startReplication } = await import('./sync/replica.js');
-    this.replication = await startReplication({
-      store: this.store,
-      namespace: this.namespace,
-      language: this.language,
-      clock: this.clock,
-      offset: offset ?? new ClockOffset(this.now),
-      sync: options,
-      seal,
-      onStatus: () => this.events.emit('status', this.status),
-      onPulled: (ids) => {
-        this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
-        this.considerForEmbedding(ids);
-      },
-      onRejected: (change) => this.events.emit('rejected', change),
-    });
+    return this.syncing.start(options, offset, encryption);
   }
 
   /** Live sync's stream: `live`, `connecting`, `polling` (fallen back) or `off` (no sync, `live: false`, a follower tab). */
@@ -562,42 +512,7 @@ export class Engram {
    */
   async rekey(next: EncryptionOptions): Promise<{ records: number }> {
     this.assertOpen();
-    const encryption = parse(encryptionSchema, next, 'rekey');
-    if (this.sealed && !this.sealing) {
-      throw new EngramError(
-        'CONFLICT',
-        'rekey: another tab syncs this namespace and this one follows it: call rekey in that tab, or here once the others are closed',
-        { field: 'rekey' },
-      );
-    }
-    if (!this.sealing || !this.replication) {
-      throw new EngramError(
-        'VALIDATION',
-        'rekey: this memory is not end-to-end encrypted (pass encryption and sync)',
-        {
-          field: 'rekey',
-        },
-      );
-    }
-    await this.replication.sync();
-    await this.sealing.rotate(encryption);
-    // What another device pushed under the old key between that sync and the rotation: pulled now (and
-    // opened with the old key), so that it is re-sealed below with the rest instead of stranded.
-    await this.replication.sync();
-    const { restampSealedFields } = await import('./crypto/rekey.js');
-    const records = await restampSealedFields(this.store, this.namespace, this.clock);
-    this.sealing.takeOpenedUnderPrevious(); // re-stamped just now with the rest
-    await this.replication.sync();
-    // A push the edge checked before the rotation but stored after it may come in that last pull: re-seal it
-    // too (a few rounds at most: after the rotation the edge takes nothing new under the old key).
-    for (let round = 0; round < 3; round++) {
-      const stray = this.sealing.takeOpenedUnderPrevious();
-      if (stray.length === 0) break;
-      await restampSealedFields(this.store, this.namespace, this.clock, stray);
-      await this.replication.sync();
-    }
-    this.sealing.forgetPreviousKey();
-    return { records };
+    return this.syncing.rekey(next);
   }
 
   /** Stops background work and closes the store. */
@@ -613,18 +528,4 @@ export class Engram {
     await stopping;
     await this.store.close();
   }
-}
-
-/**
- * A call given an argument it does not take (`supersede(id, input, { dedupe: true })`) is refused: run
- * without it, the caller would believe it applied.
- */
-function noOptions(rest: readonly unknown[], field: string, expected: string): void {
-  if (rest.some((arg) => arg !== undefined)) throw validationError(field, expected);
-}
-
-/** A plain object without its undefined-valued keys; anything else as it is (the schema says what is wrong). */
-function withoutUndefined(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
