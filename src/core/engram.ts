@@ -290,8 +290,11 @@ export class Engram {
   }
 
   /** Stored memories, links and tombstones of the namespace, and work still waiting. */
-  async stats(): Promise<MemoryStats> {
+  async stats(): Promise<MemoryStats>;
+  async stats(...rest: unknown[]): Promise<MemoryStats> {
     this.assertOpen();
+    // A filter passed by mistake (`stats({ kind })`) would be ignored: the counts are the namespace's.
+    noOptions(rest, 'stats', 'no arguments (stats counts the whole namespace; count() takes filters)');
     const counts = this.store.stats
       ? await this.store.stats(this.namespace)
       : await countFromFeed(this.store, this.namespace);

@@ -164,6 +164,12 @@ export function validationCases(ctx: SuiteContext): void {
       ]);
       // clear() takes no filter: clear({ kind }) must not wipe the namespace.
       await expectError(mem.clear({ kind: 'scratch' } as never), 'VALIDATION', 'clear');
+      // Nor does stats(): a filter would be ignored and the namespace's counts taken for the filter's.
+      await expectError(
+        (mem.stats as (...a: unknown[]) => Promise<unknown>)({ kind: 'scratch' }),
+        'VALIDATION',
+        'stats',
+      );
       await expectError(
         mem.addMany([{ content: 'keep me' }], { dedupe: true } as never),
         'VALIDATION',
