@@ -163,7 +163,8 @@ describe('sync degradation', () => {
   });
 
   it('an answer whose serverTime no stamp can hold is offline, and local stamps stay well formed', async () => {
-    for (const serverTime of [1e20, 2 ** 48, -5e15]) {
+    // 1.8e9: the time in seconds, which read as milliseconds is January 1970.
+    for (const serverTime of [1e20, 2 ** 48, -5e15, 1.8e9, 0]) {
       const e = await edge();
       // A server whose clock, or whatever stands at the url, answers a time from no real clock.
       const broken = (async (input: RequestInfo | URL, init?: RequestInit) => {

@@ -8,6 +8,11 @@ import { MAX_DRIFT_MS } from '../hlc.js';
 const SLACK_MS = 1000;
 /** The latest wall time a stamp holds (12 hex digits). */
 const MAX_WALL_MS = 2 ** 48 - 1;
+/**
+ * No Engram edge ran before 2020: an earlier time is not an edge's clock but, most often, one in seconds
+ * (1.8e9 read as milliseconds is January 1970), which would stamp every later edit 56 years back.
+ */
+const EARLIEST_EDGE_MS = Date.UTC(2020, 0, 1);
 
 /**
  * What a syncing replica knows about the edge's clock. Every sync response carries the server's time;
@@ -60,13 +65,19 @@ export class ClockOffset {
 
   /**
    * Folds in one answer: `serverTime` was read between `sentAt` and `receivedAt` (device clock). An answer
-   * whose time no stamp can hold (negative, or past 12 hex digits) or whose bound is not a duration is
+   * whose time no stamp can hold (negative, or past 12 hex digits), or no edge's clock can be (before
+   * 2020: seconds, not milliseconds), or whose bound is not a duration is
    * OFFLINE, like one that is not an Engram answer: learnt, it made every later local stamp malformed or
    * from 1970, and was kept for the next session.
    */
   learn(serverTime: number, maxSkewMs: number, sentAt: number, receivedAt: number): void {
     if (!Number.isFinite(serverTime) || serverTime < 0 || serverTime > MAX_WALL_MS) {
       throw notEdgeTime(`serverTime ${serverTime}`);
+    }
+    if (serverTime < EARLIEST_EDGE_MS) {
+      throw notEdgeTime(
+        `serverTime ${serverTime} (${new Date(serverTime).toISOString()}, before any Engram edge ran)`,
+      );
     }
     if (!Number.isFinite(maxSkewMs) || maxSkewMs < 0) throw notEdgeTime(`maxClockSkewMs ${maxSkewMs}`);
     this.offsetMs = Math.round(serverTime - (sentAt + receivedAt) / 2);
