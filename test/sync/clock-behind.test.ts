@@ -65,4 +65,23 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     expect((await second.get(m.id))?.content).toBe('set-back device edits last');
     await Promise.all([honest.close(), second.close()]);
   });
+
+  it('edits of earlier sessions (other node ids of the same replica) before its first sync move too', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'skew', sync });
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    const behind = () => createMemory({ store, namespace: 'skew', now: () => Date.now() - HOUR, sync });
+    // Yesterday's session (offline, closed before any round), then today's.
+    const offline = await behind();
+    const early = await offline.add({ content: 'made in the first session' });
+    await offline.close();
+    const today = await behind();
+    await today.sync();
+    await honest.sync();
+    const seen = await honest.get(early.id);
+    expect(seen?.content).toBe('made in the first session');
+    expect(Date.parse(seen!.updatedAt)).toBeGreaterThan(Date.now() - 60_000);
+    await Promise.all([honest.close(), today.close()]);
+  });
 });

@@ -1,6 +1,6 @@
 import { untilAborted } from '../abort.js';
 import { EngramError, isEngramError } from '../errors.js';
-import { isHlc } from '../hlc.js';
+import { ceilingStamp, isHlc } from '../hlc.js';
 import type { Json } from '../model.js';
 import { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncResult, SyncStatus } from './engine-options.js';
@@ -312,7 +312,11 @@ export class SyncEngine {
     const sentAt = offset.device();
     const firstHearing = !this.heard;
     const stampedUnder = offset.offset;
-    const upTo = this.options.clock.latest();
+    // Every stamp issued so far under the old offset: the clock's, or (a session that issued none yet, with
+    // earlier sessions' edits in its store) any up to the corrected now.
+    const latest = this.options.clock.latest();
+    const corrected = ceilingStamp(offset.now());
+    const upTo = latest !== undefined && latest > corrected ? latest : corrected;
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
     const response = await untilAborted(
@@ -333,9 +337,9 @@ export class SyncEngine {
    * issued since the last round, up to now, came from a clock that ran behind, and the push moves them
    * (restampBehind). A stored offset that was right, or a first round of a right clock, moves nothing.
    */
-  private async noteBehind(deltaMs: number, upTo: string | undefined): Promise<void> {
+  private async noteBehind(deltaMs: number, upTo: string): Promise<void> {
     this.heard = true;
-    if (deltaMs <= BEHIND_MIN_MS || upTo === undefined) return;
+    if (deltaMs <= BEHIND_MIN_MS) return;
     const after = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
     this.outbox.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
   }

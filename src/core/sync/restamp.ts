@@ -1,4 +1,4 @@
-import { formatHlc, type HybridLogicalClock, parseHlc } from '../hlc.js';
+import { clientOfNode, formatHlc, type HybridLogicalClock, parseHlc } from '../hlc.js';
 import type { FieldClocks, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
 
 export interface OutgoingWrites {
@@ -80,7 +80,7 @@ export interface BehindWindow {
 }
 
 /**
- * Moves this replica's own stamps in `window` forward by what its clock ran behind, which puts each edit
+ * Moves this replica's own stamps in `window` (those of its earlier sessions too) forward by what its clock ran behind, which puts each edit
  * at about the true time it was made; one that would land past now becomes a fresh stamp. Stamps of other
  * replicas, and tombstones (which win whatever their stamp), stay. Returns only the writes that changed.
  */
@@ -93,7 +93,8 @@ export function restampBehind(
   const fix = (stamp: string): string => {
     if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return stamp;
     const parts = parseHlc(stamp);
-    if (!parts || parts.node !== clock.node) return stamp;
+    // This replica's, from this session or an earlier one (each opening draws a node id of its own).
+    if (!parts || clientOfNode(parts.node) !== clientOfNode(clock.node)) return stamp;
     const wallMs = parts.wallMs + window.deltaMs;
     return wallMs <= nowMs ? formatHlc({ ...parts, wallMs }) : clock.tick();
   };
