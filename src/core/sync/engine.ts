@@ -310,13 +310,7 @@ export class SyncEngine {
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
-    const firstHearing = !this.heard;
-    const stampedUnder = offset.offset;
-    // Every stamp issued so far under the old offset: the clock's, or (a session that issued none yet, with
-    // earlier sessions' edits in its store) any up to the corrected now.
-    const latest = this.options.clock.latest();
-    const corrected = ceilingStamp(offset.now());
-    const upTo = latest !== undefined && latest > corrected ? latest : corrected;
+    const before = this.heard ? undefined : this.stampedSoFar();
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
     const response = await untilAborted(
@@ -326,10 +320,22 @@ export class SyncEngine {
     if (response.unreadable) await this.setAsideUnreadable(response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
-      if (firstHearing) await this.noteBehind(offset.offset - stampedUnder, upTo);
+      if (before) await this.noteBehind(offset.offset - before.offsetMs, before.upTo);
     }
     if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
+  }
+
+  /**
+   * Before the session's first answer: the offset its stamps were issued under, and the greatest of them,
+   * the clock's, or (a session that issued none yet, with earlier sessions' edits in its store) any up to
+   * the corrected now.
+   */
+  private stampedSoFar(): { offsetMs: number; upTo: string } {
+    const { offset, clock } = this.options;
+    const latest = clock.latest();
+    const corrected = ceilingStamp(offset.now());
+    return { offsetMs: offset.offset, upTo: latest !== undefined && latest > corrected ? latest : corrected };
   }
 
   /**

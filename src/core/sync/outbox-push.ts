@@ -111,39 +111,35 @@ export class OutboxPush {
   }
 
   /**
-   * Brings stamps made while the device clock ran ahead back into the edge's bounds. Memories and links
-   * are rewritten locally (so this replica and the edge agree) and go out with their new feed entries;
-   * tombstones, which win whatever their stamp, go out restamped now.
+   * Brings stamps made while the device clock ran ahead back into the edge's bounds, and moves those a
+   * clock behind gave forward (`behind`, set by the session's first answer).
    */
   private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
-    const ahead = await this.restampAhead(writes);
-    const fixed = this.behind && restampBehind(ahead.writes, this.behind, this.host.options.clock);
-    if (!fixed) return ahead;
-    // Later stamps win as any do: written again locally, they go out with their new feed entries.
-    await this.host.options.store.apply(this.host.options.namespace, {
-      memories: fixed.memories,
-      links: fixed.links,
-    });
-    const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
-    return {
-      writes: {
-        memories: ahead.writes.memories.filter((w) => !later.has(w.id)),
-        links: ahead.writes.links.filter((w) => !later.has(w.id)),
-        tombstones: ahead.writes.tombstones,
-      },
-      moved: ahead.moved + later.size,
-    };
+    const { offset, clock } = this.host.options;
+    const ceiling = clock.ceiling();
+    const ahead = await this.rewrite(writes, restampFuture(writes, ceiling, offset.offset, clock), ceiling);
+    if (!this.behind) return ahead;
+    const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, this.behind, clock));
+    return { writes: behind.writes, moved: ahead.moved + behind.moved };
   }
 
-  private async restampAhead(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
-    const { store, namespace, offset, clock } = this.host.options;
-    const fixed = restampFuture(writes, clock.ceiling(), offset.offset, clock);
+  /**
+   * Restamped memories and links are written again locally (so this replica and the edge agree) and go
+   * out with their new feed entries, not in this push; restamped tombstones, which win whatever their
+   * stamp, replace theirs in it. `clockCeiling` lets stamps moved back override the stored ones.
+   */
+  private async rewrite(
+    writes: OutgoingWrites,
+    fixed: OutgoingWrites | undefined,
+    clockCeiling?: string,
+  ): Promise<{ writes: OutgoingWrites; moved: number }> {
     if (!fixed) return { writes, moved: 0 };
+    const { store, namespace } = this.host.options;
     if (fixed.memories.length + fixed.links.length > 0) {
       await store.apply(namespace, {
         memories: fixed.memories,
         links: fixed.links,
-        clockCeiling: clock.ceiling(),
+        ...(clockCeiling === undefined ? {} : { clockCeiling }),
       });
     }
     const later = new Set([...fixed.memories, ...fixed.links].map((w) => w.id));
