@@ -1,5 +1,5 @@
 import { type Engram, MODIFY } from '../core/engram.js';
-import type { Memory } from '../core/model.js';
+import type { Memory, MemoryPatch } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import {
   assertEntityStorable,
@@ -272,29 +272,28 @@ export class KnowledgeGraph {
         if (!node?.entity) continue;
         // As addObservations: removes what it names from what the store holds when it writes, and from
         // every copy of the name, so a twin's does not show again.
-        const written: Memory[] = [];
-        for (const id of idsOf(node)) {
-          const copy = id === node.memory.id ? node.memory : node.twins!.find((twin) => twin.id === id)!;
-          if (!entityOf(copy)) {
-            written.push(copy);
-            continue;
-          }
-          const memory = await this.mem[MODIFY](
-            id,
-            (current) => {
-              const entity = entityOf(current);
-              if (!entity) return null;
-              const kept = entity.observations.filter((o) => !d.observations.includes(o));
-              if (kept.length === entity.observations.length) return null;
-              return entityPatch({ ...entity, observations: kept }, extrasOf(current));
-            },
-            'metadata',
-          );
-          written.push(memory);
-        }
-        nodes.set(d.entityName, nodeOf(written[0]!, written.slice(1)));
+        const changed = await this.changeCopies(node, (current) => {
+          const entity = entityOf(current);
+          if (!entity) return null;
+          const kept = entity.observations.filter((o) => !d.observations.includes(o));
+          if (kept.length === entity.observations.length) return null;
+          return entityPatch({ ...entity, observations: kept }, extrasOf(current));
+        });
+        nodes.set(d.entityName, changed);
       }
     });
+  }
+
+  /**
+   * `change` applied to every copy of a name (its twins too), each over what the store holds when it
+   * writes (Engram's MODIFY); a copy whose read already needs no change is not written. The node after.
+   */
+  private async changeCopies(node: Node, change: (memory: Memory) => MemoryPatch | null): Promise<Node> {
+    const written: Memory[] = [];
+    for (const copy of [node.memory, ...(node.twins ?? [])]) {
+      written.push(change(copy) === null ? copy : await this.mem[MODIFY](copy.id, change, 'metadata'));
+    }
+    return nodeOf(written[0]!, written.slice(1));
   }
 
   deleteRelations(relations: Relation[]): Promise<void> {
@@ -304,33 +303,19 @@ export class KnowledgeGraph {
         const from = nodes.get(relation.from);
         if (!from) continue;
         if (relation.from === relation.to) {
-          // From every copy of the name (twins), each over what the store holds when it writes.
-          const copies = [from.memory, ...(from.twins ?? [])];
-          const written: Memory[] = [];
-          for (const copy of copies) {
-            if (!extrasOf(copy).selfRelations.includes(relation.relationType)) {
-              written.push(copy);
-              continue;
-            }
-            const memory = await this.mem[MODIFY](
-              copy.id,
-              (current) => {
-                const extras = extrasOf(current);
-                const at = extras.selfRelations.indexOf(relation.relationType);
-                if (at < 0) return null;
-                return {
-                  metadata: withExtras(current.metadata, {
-                    ...extras,
-                    selfRelations: extras.selfRelations.filter((_, i) => i !== at),
-                    selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
-                  }),
-                };
-              },
-              'metadata',
-            );
-            written.push(memory);
-          }
-          nodes.set(relation.from, nodeOf(written[0]!, written.slice(1)));
+          const changed = await this.changeCopies(from, (current) => {
+            const extras = extrasOf(current);
+            const at = extras.selfRelations.indexOf(relation.relationType);
+            if (at < 0) return null;
+            return {
+              metadata: withExtras(current.metadata, {
+                ...extras,
+                selfRelations: extras.selfRelations.filter((_, i) => i !== at),
+                selfRelationsOrder: extras.selfRelationsOrder.filter((_, i) => i !== at),
+              }),
+            };
+          });
+          nodes.set(relation.from, changed);
           continue;
         }
         const to = nodes.get(relation.to);
