@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { ENCRYPTED_EMBEDDING_MAX, ENCRYPTED_KEY, sealedLength } from '../crypto/fields.js';
 import { CIPHERTEXT_PREFIX, EMBEDDING_BYTE_LIMIT } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
-import { isHlc } from '../hlc.js';
+import { isHlc, isoOfMs } from '../hlc.js';
 import { UNSTAMPED_VALUES } from '../merge.js';
 import type { Json } from '../model.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
@@ -41,11 +41,11 @@ const sealedEmbedding = v.pipe(
 /**
  * Instants of a push are stored as sent and compared as strings (merge keeps the earlier `createdAt`, SQL
  * filters compare `expiresAt` with now), which holds only for one form: each becomes UTC's ISO form, as
- * the local write path stores them, whatever zone the client wrote.
+ * the local write path stores them, whatever zone the client wrote (isoOfMs: every pushed record has one).
  */
 const instant = v.pipe(
   f.instant,
-  v.transform((s) => new Date(Date.parse(s)).toISOString()),
+  v.transform((s) => isoOfMs(Date.parse(s))),
 );
 
 const either = <A extends v.GenericSchema, B extends v.GenericSchema>(plain: A, sealed: B) =>
