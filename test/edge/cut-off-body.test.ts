@@ -1,10 +1,8 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeServer } from '../../src/cli/node-server.js';
 import { createEdgeApp, mintToken, type RequestLogEntry } from '../../src/edge/index.js';
 import { InMemoryStore } from '../../src/index.js';
 import { SECRET, testApp } from './helpers.js';
-import { RawConnection, requestBytes } from './raw-http.js';
+import { listenNode, RawConnection, requestBytes } from './raw-http.js';
 
 const CUT_OFF = {
   code: 'VALIDATION',
@@ -51,15 +49,14 @@ describe('a body cut off before its end, on the Node server', () => {
   const logged: RequestLogEntry[] = [];
   const store = new InMemoryStore();
   const app = createEdgeApp({ store, secret: SECRET, logger: (entry) => logged.push(entry) });
-  const server = createNodeServer(app.fetch, { bodyLimit: 1024 * 1024 });
   let port = 0;
   let token = '';
+  let close = async () => {};
   beforeAll(async () => {
-    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-    port = (server.address() as AddressInfo).port;
+    ({ port, close } = await listenNode(app.fetch));
     token = await mintToken({ secret: SECRET, ns: ['cut'] });
   });
-  afterAll(() => new Promise<void>((done) => server.close(() => done())));
+  afterAll(() => close());
 
   const headers = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
   const stillServing = async () => {

@@ -1,22 +1,19 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeServer } from '../../src/cli/node-server.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { InMemoryStore } from '../../src/index.js';
 import { SECRET } from './helpers.js';
-import { RawConnection, requestBytes } from './raw-http.js';
+import { listenNode, RawConnection, requestBytes } from './raw-http.js';
 
 const LIMIT = 4096;
 const app = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false, bodyLimit: LIMIT });
-const server = createNodeServer(app.fetch, { bodyLimit: LIMIT });
 let port = 0;
 let token = '';
+let close = async () => {};
 beforeAll(async () => {
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  port = (server.address() as AddressInfo).port;
+  ({ port, close } = await listenNode(app.fetch, LIMIT));
   token = await mintToken({ secret: SECRET, ns: ['keep'] });
 });
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+afterAll(() => close());
 
 const oversize = () => JSON.stringify({ content: 'x'.repeat(LIMIT * 3) });
 const post = (body: string) =>

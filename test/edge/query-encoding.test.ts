@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeServer } from '../../src/cli/node-server.js';
 import type { RequestLogEntry } from '../../src/edge/index.js';
 import { testApp } from './helpers.js';
-import { RawConnection, requestBytes } from './raw-http.js';
+import { listenNode, RawConnection, requestBytes } from './raw-http.js';
 
 const ENCODING = 'valid percent-encoding (%XX escapes of UTF-8 bytes; a literal % is %25)';
 
@@ -68,10 +66,7 @@ describe('a query string with broken percent-encoding', () => {
     beforeAll(async () => {
       const made = await testApp();
       token = made.token;
-      const server = createNodeServer(made.app.fetch, { bodyLimit: 1024 * 1024 });
-      await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-      port = (server.address() as AddressInfo).port;
-      close = () => new Promise<void>((done) => server.close(() => done()));
+      ({ port, close } = await listenNode(made.app.fetch));
     });
     afterAll(() => close());
 

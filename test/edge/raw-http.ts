@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { createNodeServer } from '../../src/cli/node-server.js';
 
 export interface RawResponse {
   status: number;
@@ -128,4 +129,17 @@ export function requestBytes(
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1'];
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** The edge's Node server (createNodeServer) listening on a free port of 127.0.0.1; `close` ends it. */
+export async function listenNode(
+  fetch: Parameters<typeof createNodeServer>[0],
+  bodyLimit = 1024 * 1024,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createNodeServer(fetch, { bodyLimit });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
 }

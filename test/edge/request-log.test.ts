@@ -1,9 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createNodeServer } from '../../src/cli/node-server.js';
 import type { RequestLogEntry } from '../../src/edge/index.js';
 import { testApp } from './helpers.js';
-import { RawConnection, requestBytes } from './raw-http.js';
+import { listenNode, RawConnection, requestBytes } from './raw-http.js';
 
 /** Paths as a client sends them: each must reach the log byte for byte, its escapes never decoded. */
 const RAW_PATHS = [
@@ -34,9 +32,8 @@ describe('the request log records the path as the client sent it', () => {
   it('over the Node server, every path on one connection, never a line break in an entry', async () => {
     const logged: RequestLogEntry[] = [];
     const { app, token } = await testApp({ logger: (entry) => logged.push(entry) });
-    const server = createNodeServer(app.fetch, { bodyLimit: 1024 * 1024 });
-    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-    const connection = await RawConnection.open((server.address() as AddressInfo).port);
+    const server = await listenNode(app.fetch);
+    const connection = await RawConnection.open(server.port);
     try {
       for (const path of [...RAW_PATHS, ...NODE_ONLY]) {
         await connection.write(requestBytes('GET', path, { authorization: `Bearer ${token}` }));
@@ -45,7 +42,7 @@ describe('the request log records the path as the client sent it', () => {
       }
     } finally {
       connection.destroy();
-      await new Promise<void>((done) => server.close(() => done()));
+      await server.close();
     }
     expect(logged.map((entry) => entry.path)).toEqual([...RAW_PATHS, ...NODE_ONLY]);
     const lines = logged.map(({ method, path, status, ms }) => `${method} ${path} ${status} ${ms}ms`);

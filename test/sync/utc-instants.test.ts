@@ -26,18 +26,15 @@ function zonedWrite(id: string, createdAt: string, at = stamp) {
   };
 }
 
+/** Pushes memory writes to `store` as the edge does, at NOW. */
+const push = (store: InMemoryStore, memories: ReturnType<typeof zonedWrite>[]) =>
+  serveSync(store, 'ns', { push: { memories } }, { now: () => NOW });
+
 describe('pushed instants are stored in UTC form', () => {
   it('a push with zone offsets stores the same instants as Z strings, so string comparisons hold', async () => {
     const store = new InMemoryStore();
     await store.open();
-    await serveSync(
-      store,
-      'ns',
-      { push: { memories: [zonedWrite('m1', '2026-06-01T13:59:59+02:00')] } },
-      {
-        now: () => NOW,
-      },
-    );
+    await push(store, [zonedWrite('m1', '2026-06-01T13:59:59+02:00')]);
     const [held] = await store.getMemories('ns', ['m1']);
     expect(held?.memory).toMatchObject({
       createdAt: '2026-06-01T11:59:59.000Z',
@@ -49,7 +46,7 @@ describe('pushed instants are stored in UTC form', () => {
     // the earlier instant, which only a common form lets it see.
     const later = formatHlc({ wallMs: NOW - 500, counter: 0, node: 'zoned' });
     const twin = zonedWrite('m1', '2026-06-01T23:00:00+14:00', later);
-    await serveSync(store, 'ns', { push: { memories: [twin] } }, { now: () => NOW });
+    await push(store, [twin]);
     const [after] = await store.getMemories('ns', ['m1']);
     expect(after?.memory.createdAt).toBe('2026-06-01T09:00:00.000Z');
   });
@@ -57,14 +54,7 @@ describe('pushed instants are stored in UTC form', () => {
   it('an imported file with zone offsets is stored in UTC form', async () => {
     const source = new InMemoryStore();
     await source.open();
-    await serveSync(
-      source,
-      'ns',
-      { push: { memories: [zonedWrite('m2', '2026-06-01T11:00:00Z')] } },
-      {
-        now: () => NOW,
-      },
-    );
+    await push(source, [zonedWrite('m2', '2026-06-01T11:00:00Z')]);
     const lines: string[] = [];
     for await (const line of exportJsonl(source)) lines.push(line);
     const zoned = lines.map((line) =>
