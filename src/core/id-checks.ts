@@ -4,7 +4,8 @@ import type { MemoryStore } from './store-contract.js';
 
 /**
  * Caller-given ids must be unique in the batch (VALIDATION) and unused in the namespace, by a memory, a
- * link or a deleted record (CONFLICT): tombstones are forever, so an id is never reused.
+ * link or a deleted record (CONFLICT): a deleted id is taken while its tombstone is kept, and free again
+ * once maintenance collects it past the horizon (merge.ts, `createsAnew`).
  */
 export async function assertIdsFree(
   store: MemoryStore,
@@ -37,14 +38,14 @@ export async function assertIdsFree(
   // or the caller sees get() answer null and add() answer "exists".
   const expired =
     found?.expiresAt !== undefined && Date.parse(found.expiresAt) <= now
-      ? ` (it expired at ${found.expiresAt} and is hidden; ids are never reused)`
+      ? ` (it expired at ${found.expiresAt} and is hidden until maintenance purges it)`
       : '';
   const reason = found
     ? `a memory with id ${JSON.stringify(found.id)} already exists${expired}`
     : links[0]
       ? `id ${JSON.stringify(links[0].link.id)} is a link in this namespace (memories and links share ids)`
       : dead[0]
-        ? `a memory with id ${JSON.stringify(dead[0].id)} was deleted and ids are never reused`
+        ? `a memory with id ${JSON.stringify(dead[0].id)} was deleted (the id is free again once its tombstone is collected, past the maintenance horizon)`
         : undefined;
   if (reason === undefined) return;
   throw new EngramError('CONFLICT', `${where}.id: ${reason}`, { field: `${where}.id` });

@@ -1,6 +1,7 @@
 import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
+import { hlcWallMs } from './hlc.js';
 import { normalizeContent } from './lifecycle.js';
 import { keepsLocalFields, maxClock, mergeLink, mergeMemory, sameClocks } from './record-merge.js';
 import type {
@@ -8,6 +9,7 @@ import type {
   LinkRecord,
   LinkWrite,
   MemoryRecord,
+  MemoryWrite,
   Tombstone,
   WriteBatch,
 } from './store-contract.js';
@@ -19,7 +21,8 @@ export type { StoreTransaction } from './store-transaction.js';
 /**
  * Applies a batch inside a store transaction. Rules (the same on every replica and the server):
  * - fields merge independently, the greater HLC stamp wins, equal stamps keep what is there;
- * - a tombstone wins over every write of its id, earlier or later (an id is never reused);
+ * - a tombstone wins over every write of its id, earlier or later, except a write that creates the id anew
+ *   after the tombstone (`createsAnew`: possible once the tombstone was collected where it was written);
  * - deleting a memory tombstones its links with the same stamp;
  * - a link whose endpoint is tombstoned is tombstoned too, so dangling links never appear;
  * - a write that changes nothing records no change (pushes are idempotent).
@@ -68,6 +71,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   if (batch.dedupe && tx.readMemoryIdsChangedSince) await assertNoCopySince(tx, batch.dedupe);
   if (batch.unchanged?.length) assertUnchanged(batch.unchanged, memories, dead);
 
+  // Tombstones this batch brings win over its writes; only a stored one may give way to a new memory.
+  const deletedHere = new Set(tombstones.map((t) => t.id));
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
     if (dead.has(tombstone.id)) continue;
@@ -88,6 +93,11 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const touchedMemories = new Map<string, MemoryRecord>();
   for (const write of memoryWrites) {
     const previous = memories.get(write.id);
+    const tombstone = dead.get(write.id);
+    if (tombstone && tx.dropTombstone && !deletedHere.has(write.id) && createsAnew(write, tombstone)) {
+      await tx.dropTombstone(tombstone);
+      dead.delete(write.id);
+    }
     const merged = dead.has(write.id) ? null : mergeMemory(previous, write, batch.clockCeiling);
     if (!merged) {
       result.rejected.push(write.id);
@@ -170,6 +180,20 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/**
+ * Whether a memory write creates its id anew rather than edits the memory the tombstone deleted: it was
+ * created (`createdAt`, the wall time of its first stamp) after the tombstone's stamp. A replica or edge
+ * that collected the tombstone past its horizon lets `add({ id })` take the id again; every replica still
+ * holding the old tombstone takes the new memory too, instead of keeping the id deleted while the others
+ * show it. An edit of the deleted memory, however late, carries its original `createdAt` and stays
+ * deleted: the deleting replica's clock had seen that memory's first stamp.
+ */
+function createsAnew(write: MemoryWrite, tombstone: Tombstone): boolean {
+  if (tombstone.entity !== 'memory' || !write.create) return false;
+  const deletedAt = hlcWallMs(tombstone.clock);
+  return deletedAt !== undefined && Date.parse(write.create.createdAt) > deletedAt;
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */

@@ -27,6 +27,12 @@ export interface StoreTransaction {
   putLink(record: LinkRecord, previous: LinkRecord | undefined): MaybePromise<void>;
   deleteLink(record: LinkRecord): MaybePromise<void>;
   putTombstone(tombstone: Tombstone): MaybePromise<void>;
+  /**
+   * Removes a stored tombstone (with its change-feed entry) whose id a write creates anew, after the
+   * tombstone was collected elsewhere (merge.ts, `createsAnew`). Optional: a store without it keeps the
+   * tombstone, and the write is rejected as before.
+   */
+  dropTombstone?(tombstone: Tombstone): MaybePromise<void>;
   /** Moves the entity's change-feed entry to the next sequence number. */
   recordChange(entity: Entity, id: string, origin: ChangeOrigin): MaybePromise<void>;
   setMeta(key: string, value: Json): MaybePromise<void>;

@@ -233,6 +233,12 @@ export class InMemoryStore implements MemoryStore {
       putTombstone: (tombstone) => {
         staged.push(() => data.tombstones.set(tombstone.id, tombstone));
       },
+      dropTombstone: (tombstone) => {
+        staged.push(() => {
+          data.tombstones.delete(tombstone.id);
+          data.changes.delete(`${tombstone.entity}:${tombstone.id}`);
+        });
+      },
       recordChange: (entity, id, origin) => {
         staged.push(() => {
           const key = `${entity}:${id}`;

@@ -163,6 +163,11 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     this.stage(tombstone.entity, tombstone.id, (feed) => this.put('tombstones', { ...tombstone, ...feed }));
   }
 
+  /** The row carries the tombstone's feed entry: both go. */
+  dropTombstone({ id }: Tombstone): void {
+    this.delete('tombstones', [this.namespace, id]);
+  }
+
   async recordChange(entity: Entity, id: string, origin: ChangeOrigin): Promise<void> {
     const stats = await this.loadStats();
     const key = `${entity}:${id}`;

@@ -53,6 +53,8 @@ export class StagedWrites implements StoreTransaction {
   private readonly memories = new Map<string, MemoryChange>();
   private readonly links = new Map<string, LinkRecord | null>();
   private readonly tombstones: Tombstone[] = [];
+  /** Ids of stored tombstones a write created anew (`dropTombstone`). */
+  private readonly droppedTombstones: string[] = [];
   /** Keyed `entity:id`, re-inserted on each change so that Map order is feed order. */
   private readonly changes = new Map<string, Omit<ChangeEntry, 'seq'>>();
   private readonly meta = new Map<string, Json>();
@@ -105,6 +107,11 @@ export class StagedWrites implements StoreTransaction {
 
   putTombstone(tombstone: Tombstone): void {
     this.tombstones.push(tombstone);
+  }
+
+  /** The row holds the tombstone's feed entry: both go. */
+  dropTombstone(tombstone: Tombstone): void {
+    this.droppedTombstones.push(tombstone.id);
   }
 
   recordChange(entity: Entity, id: string, origin: ChangeOrigin): void {
@@ -162,6 +169,7 @@ export class StagedWrites implements StoreTransaction {
     // forgotten record's row. A tombstone is never replaced.
     const gone = links.filter(([, record]) => record === null).map(([id]) => id);
     await bulk.deleteIds('engram_links', ns, gone);
+    await bulk.deleteIds('engram_tombstones', ns, this.droppedTombstones);
     const writes: Promise<void>[] = [];
     const send = (write: Promise<void>) => {
       // Awaited below with the others; a failure before then must not go unhandled.

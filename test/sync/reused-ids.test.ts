@@ -1,0 +1,169 @@
+import 'fake-indexeddb/auto';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+const SECRET = 'reused-ids-secret';
+const pg = await PGlite.create();
+const url = process.env.DATABASE_URL;
+const schema = `reused_${process.pid}_${Date.now()}`;
+const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
+if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
+const opened: MemoryStore[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((store) => store.close()));
+  await pg.close();
+  if (admin) {
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+type StoreCase = [string, () => MemoryStore];
+const servers: StoreCase[] = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['PGlite', () => new PostgresStore(pglite(pg))],
+];
+// Real Postgres where the machine has one (DATABASE_URL; see test/setup/real-postgres.ts).
+if (url) {
+  servers.push([
+    'Postgres',
+    () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
+  ]);
+}
+let counter = 0;
+const replicas: StoreCase[] = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['SqlJsStore', () => new SqlJsStore()],
+  ['IndexedDBStore', () => new IndexedDBStore({ name: `reused-${process.pid}-${++counter}` })],
+];
+
+/** An edge on `server` and replicas that sync only when told to, all on the test's clock. */
+async function setup(server: MemoryStore) {
+  opened.push(server);
+  const clock = { t: Date.parse('2031-03-01T00:00:00.000Z') };
+  const now = () => clock.t;
+  const ns = `reuse-${++counter}-${Date.now().toString(36)}`;
+  const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+  const token = await mintToken({ secret: SECRET, ns: [ns] });
+  const open = (store: MemoryStore) =>
+    createMemory({
+      store,
+      namespace: ns,
+      now,
+      maintenance: { intervalMs: 0 },
+      sync: {
+        url: 'http://edge.test',
+        token,
+        fetch: async (input, init) => app.fetch(new Request(input, init)),
+        intervalMs: 0,
+        live: false,
+      },
+    });
+  return { clock, ns, open };
+}
+
+const contentOf = async (mem: Engram, id: string) => (await mem.get(id))?.content ?? null;
+
+describe.each(servers)('an id deleted, collected and added again (edge on %s)', (_, makeServer) => {
+  it.each(replicas)(
+    'reaches a replica that still holds the old tombstone (%s)',
+    async (_name, makeReplica) => {
+      const server = makeServer();
+      const { clock, ns, open } = await setup(server);
+      const a = await open(new InMemoryStore());
+      const c = await open(makeReplica());
+      await a.add({ id: 'x', content: 'the first x' });
+      await a.sync();
+      await c.sync();
+      await a.remove('x');
+      await a.sync();
+      await c.sync();
+      expect(await c.get('x')).toBeNull();
+
+      // The edge collects the tombstone past its horizon; a collects its copy, c (no maintenance) keeps it.
+      clock.t += MINUTE;
+      await a.sync();
+      clock.t += 31 * DAY;
+      await a.sync();
+      await c.sync();
+      expect(await server.getTombstones(ns, ['x'])).toEqual([]);
+      expect((await a.maintain()).collected).toBe(1);
+      expect(await c.store.getTombstones(ns, ['x'])).toHaveLength(1);
+
+      // The id is free on a again: the new memory reaches the edge and c, whose tombstone is older.
+      await a.add({ id: 'x', content: 'a new x' });
+      await a.sync();
+      await c.sync();
+      expect(await contentOf(a, 'x')).toBe('a new x');
+      expect((await server.getMemories(ns, ['x'])).map((r) => r.memory.content)).toEqual(['a new x']);
+      expect(await contentOf(c, 'x')).toBe('a new x');
+      expect(await c.store.getTombstones(ns, ['x'])).toEqual([]);
+      // Deleting it again deletes it everywhere.
+      await c.remove('x');
+      await c.sync();
+      await a.sync();
+      expect(await a.get('x')).toBeNull();
+      expect(await server.getMemories(ns, ['x'])).toEqual([]);
+      await a.close();
+      await c.close();
+    },
+  );
+
+  it('reaches the edge while it still holds a tombstone whose stamp is past the horizon', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const a = await open(new InMemoryStore());
+    const d = await open(new InMemoryStore());
+    await a.add({ id: 'y', content: 'the first y' });
+    await a.sync();
+    await d.sync();
+    // d deletes y and is offline for 20 days: the edge receives the tombstone then, with its old stamp.
+    await d.remove('y');
+    clock.t += 20 * DAY;
+    await d.sync();
+    await a.sync();
+    expect(await a.get('y')).toBeNull();
+    clock.t += 11 * DAY;
+    expect((await a.maintain()).collected).toBe(1);
+    await a.sync();
+    expect(await server.getTombstones(ns, ['y'])).toHaveLength(1);
+
+    await a.add({ id: 'y', content: 'a new y' });
+    await a.sync();
+    await d.sync();
+    expect((await server.getMemories(ns, ['y'])).map((r) => r.memory.content)).toEqual(['a new y']);
+    expect(await contentOf(d, 'y')).toBe('a new y');
+    await a.close();
+    await d.close();
+  });
+
+  it('an edit of the deleted memory made after the delete stays deleted', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const a = await open(new InMemoryStore());
+    const b = await open(new InMemoryStore());
+    await a.add({ id: 'z', content: 'the first z' });
+    await a.sync();
+    await b.sync();
+    await a.remove('z');
+    await a.sync();
+    clock.t += DAY;
+    // b has not heard of the delete: its edit is later than the tombstone, but of the memory it deleted.
+    await b.update('z', { content: 'edited later on b' });
+    await b.sync();
+    await a.sync();
+    expect(await b.get('z')).toBeNull();
+    expect(await a.get('z')).toBeNull();
+    expect(await server.getMemories(ns, ['z'])).toEqual([]);
+    await a.close();
+    await b.close();
+  });
+});
