@@ -193,7 +193,11 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 function createsAnew(write: MemoryWrite, tombstone: Tombstone): boolean {
   if (tombstone.entity !== 'memory' || !write.create) return false;
   const deletedAt = hlcWallMs(tombstone.clock);
-  return deletedAt !== undefined && Date.parse(write.create.createdAt) > deletedAt;
+  if (deletedAt === undefined || !(Date.parse(write.create.createdAt) > deletedAt)) return false;
+  // And every field stamped after the delete: a `createdAt` sent apart from the stamps (a raw HTTP push,
+  // an import) cannot bring back a record deleted after its fields were written.
+  const stamps = Object.values(write.clocks);
+  return stamps.length > 0 && stamps.every((stamp) => stamp > tombstone.clock);
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */

@@ -67,7 +67,7 @@ async function setup(server: MemoryStore) {
         live: false,
       },
     });
-  return { clock, ns, open };
+  return { clock, ns, open, app, token };
 }
 
 const contentOf = async (mem: Engram, id: string) => (await mem.get(id))?.content ?? null;
@@ -143,6 +143,40 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
     expect(await contentOf(d, 'y')).toBe('a new y');
     await a.close();
     await d.close();
+  });
+
+  it('a push whose createdAt is later than the delete but whose stamps are not stays deleted', async () => {
+    const server = makeServer();
+    const { clock, ns, open, app, token } = await setup(server);
+    const a = await open(new InMemoryStore());
+    await a.add({ id: 'w', content: 'the first w' });
+    await a.sync();
+    const [stored] = await server.getMemories(ns, ['w']);
+    await a.remove('w');
+    await a.sync();
+    clock.t += DAY;
+    // A raw HTTP push of the old record, its createdAt moved past the delete, its stamps as they were.
+    const push = {
+      memories: [
+        {
+          id: 'w',
+          create: { namespace: ns, createdAt: new Date(clock.t).toISOString() },
+          values: { content: 'brought back?', kind: 'note', tags: [], metadata: {} },
+          clocks: stored!.clocks,
+        },
+      ],
+    };
+    const response = await app.fetch(
+      new Request(`http://edge.test/v1/ns/${ns}/sync`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ push }),
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(await server.getMemories(ns, ['w'])).toEqual([]);
+    expect(await server.getTombstones(ns, ['w'])).toHaveLength(1);
+    await a.close();
   });
 
   it('an edit of the deleted memory made after the delete stays deleted', async () => {
