@@ -50,12 +50,17 @@ afterAll(async () => {
 });
 
 /** Opens a page that starts a synced memory on IndexedDB `db`, tagging its requests with `tab`. */
-async function openTab(context: BrowserContext, tab: string, db: string): Promise<Page> {
+async function openTab(
+  context: BrowserContext,
+  tab: string,
+  db: string,
+  secret: string = SECRET,
+): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[${tab}]`, error));
   await page.goto(base);
   await page.waitForFunction(() => 'engram' in globalThis);
-  const token = await mintToken({ secret: SECRET, ns: ['n'] });
+  const token = await mintToken({ secret, ns: ['n'] });
   await page.evaluate(
     async ({ tab, db, token }) => {
       const { createMemory, IndexedDBStore } = (globalThis as unknown as TabGlobals).engram;
@@ -193,6 +198,33 @@ describe('a follower’s sync() when the leader closes mid-round (real Chromium)
     await expect
       .poll(() => c.evaluate(() => (globalThis as unknown as { answer: string }).answer), { timeout: 5000 })
       .toMatch(/^pulled \d+$/);
+    await context.close();
+  });
+});
+
+describe('a leader whose token the edge refuses (real Chromium)', () => {
+  it('hands the lock to a tab opened with a token the edge takes, and follows it', async () => {
+    const context = await browser.newContext();
+    // Signed with another secret: every request of this tab is 401.
+    const a = await openTab(context, 'RA', 'refused', 'not-the-edge-secret');
+    const statusOf = (page: Page) =>
+      page.evaluate(() => (globalThis as unknown as TabGlobals).mem.status as { state: string });
+    await expect.poll(() => statusOf(a), { timeout: 10_000 }).toMatchObject({ state: 'error' });
+    const id = await a.evaluate(
+      async () => (await (globalThis as unknown as TabGlobals).mem.add({ content: 'typed in A' })).id,
+    );
+    const b = await openTab(context, 'RB', 'refused');
+    // A's next refused round (every 400 ms) sees B waiting and hands the lock on.
+    await expect.poll(() => liveState(b), { timeout: 10_000 }).toBe('live');
+    await expect.poll(async () => (await server.getMemories('n', [id])).length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => statusOf(a), { timeout: 5000 }).toMatchObject({ state: 'online', pending: 0 });
+    // A sends nothing more: B syncs for both.
+    const before = snapshot('RA').sync;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(snapshot('RA').sync).toBe(before);
+    expect(await a.evaluate(() => (globalThis as unknown as TabGlobals).mem.sync())).toMatchObject({
+      pushed: expect.any(Number),
+    });
     await context.close();
   });
 });

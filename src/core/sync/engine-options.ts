@@ -1,3 +1,4 @@
+import type { EngramError } from '../errors.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
@@ -36,6 +37,8 @@ export interface SyncEngineOptions {
   onStatus(status: SyncStatus): void;
   onPulled(ids: string[]): void;
   onRejected?(change: RejectedChange): void;
+  /** The edge refused the token (UNAUTHORIZED or FORBIDDEN): called after the status turns to `error`. */
+  onRefused?(error: EngramError): void;
   /** The namespace's index language, sent with every request (see SyncRequest). */
   language?: string;
   /**

@@ -275,6 +275,9 @@ export class SyncEngine {
     } else {
       // 401/403 and rejected data need a person, not a retry loop; the interval or `online` tries again.
       this.setStatus({ state: 'error', pending, error: message });
+      if (isEngramError(error, 'UNAUTHORIZED') || isEngramError(error, 'FORBIDDEN')) {
+        this.options.onRefused?.(error);
+      }
     }
   }
 

@@ -149,6 +149,10 @@ export async function startReplication(options: ReplicationOptions): Promise<Rep
         },
         onPulled: options.onPulled,
         onRejected: options.onRejected,
+        // A token given as a string cannot be renewed here: another tab may hold one the edge takes.
+        onRefused: (error) => {
+          if (typeof options.sync.token === 'string') void leader?.handOver(replica.status, error);
+        },
         closing,
       }),
       options,

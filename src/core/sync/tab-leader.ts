@@ -25,6 +25,7 @@ type Message =
 
 interface LockManagerLike {
   request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<void>;
+  query?(): Promise<{ pending?: { name?: string }[] }>;
 }
 
 function lockManager(): LockManagerLike | undefined {
@@ -54,6 +55,8 @@ export class TabLeader {
   private stopped = false;
   /** Stepped down for a newer release's upgrade: keeps its own error rather than follow the new leader. */
   private outdated = false;
+  /** Handed the lock on because the edge refused this tab's token; cleared when another tab leads. */
+  private refused: EngramError | undefined;
   private seq = 0;
   private readonly waiting = new Map<
     string,
@@ -114,6 +117,8 @@ export class TabLeader {
   sync(): Promise<SyncResult> {
     if (this.stopped) return Promise.reject(new EngramError('STORAGE', 'sync: this memory is closed'));
     if (this.replica) return this.replica.sync();
+    // No tab has taken the lock since this one handed it on: no one would answer.
+    if (this.refused) return Promise.reject(this.refused);
     const id = `${Date.now().toString(36)}-${++this.seq}-${Math.random().toString(36).slice(2)}`;
     return new Promise<SyncResult>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -158,7 +163,30 @@ export class TabLeader {
     this.onStatus({ ...error });
   }
 
-  /** Holds the lock for as long as this tab lives (or until `stop` or `stepDown`). */
+  /**
+   * The edge refused this tab's token, a fixed string (a token function could renew it). When another
+   * tab is waiting for the lock (opened later, with a token of its own), this one hands the lock on and
+   * follows it, without asking for the lock again: two tabs with refused tokens would pass it back and
+   * forth, a refused request each time. With no tab waiting it keeps leading and retrying as before (the
+   * edge may take the token again). Reloading the page gives a tab a new token.
+   */
+  async handOver(status: SyncStatus, error: EngramError): Promise<void> {
+    if (!this.replica || this.stopped) return;
+    const waiting = await lockManager()
+      ?.query?.()
+      .then((state) => state.pending?.some((lock) => lock.name === this.name) ?? false)
+      .catch(() => false);
+    const replica = this.replica;
+    if (!waiting || !replica || this.stopped) return;
+    this.replica = undefined;
+    this.refused = error;
+    void replica.stop();
+    this.release?.();
+    this.current = { ...status };
+    this.onStatus({ ...status });
+  }
+
+  /** Holds the lock for as long as this tab lives (or until `stop`, `stepDown` or `handOver`). */
   private async lead(): Promise<void> {
     if (this.stopped) return;
     const held = new Promise<void>((resolve) => {
@@ -192,11 +220,14 @@ export class TabLeader {
         if (replica) this.post({ type: 'status', status: replica.status });
         return;
       case 'leader':
+        this.refused = undefined;
         // The tab that had our requests went away mid-round (or before hearing them): ask the new one.
         // One it did answer is no longer waiting; one asked twice runs a round twice, which is harmless.
         for (const id of this.waiting.keys()) this.post({ type: 'sync', id });
         return;
       case 'status':
+        // Only a leader announces its status.
+        this.refused = undefined;
         if (!replica && !this.outdated) this.follow(message.status);
         return;
       case 'write':
