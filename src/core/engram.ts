@@ -51,15 +51,8 @@ import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from '
 /** The key of Engram's internal read-change-write (`[MODIFY]`): registered, so every bundle's copy agrees. */
 export const MODIFY: unique symbol = Symbol.for('engram.modify');
 
-const _DEFAULT_LIST_LIMIT = 50;
-const _DEFAULT_SEARCH_LIMIT = 10;
-const _DEFAULT_DEPTH = 1;
-const _DEFAULT_PATH_DEPTH = 6;
 const DEFAULT_CONTEXT_CHARS = 4000;
 const DEFAULT_CONTEXT_LIMIT = 20;
-/** With boosts, relevance picks a pool this many times `limit` and boosts reorder within it. */
-const BOOST_POOL = 3;
-const _boostPool = (limit: number) => Math.min(limit * BOOST_POOL, schema.LIMITS.searchLimit);
 
 function reportListenerError(error: unknown): void {
   const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
