@@ -94,8 +94,14 @@ describe('export / import / migrate as processes', () => {
     // 45 lines and then an idle pipe: 40 are written in full batches (the fourth as soon as it is full,
     // not when a next line comes), the last 5 wait for more.
     child.stdin.write(`${reference.slice(0, 45).join('\n')}\n`);
-    // Nothing is observable before close (sql.js saves then), so allow for a slow start on a loaded machine.
-    await new Promise((r) => setTimeout(r, 5000));
+    // The data is observable only at close (sql.js saves then); the store's lock file shows it is open.
+    // Then the batches take milliseconds: allow seconds, for a loaded machine.
+    const lock = `${target}.lock`;
+    for (const deadline = Date.now() + 60_000; !existsSync(lock) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(existsSync(lock)).toBe(true);
+    await new Promise((r) => setTimeout(r, 3000));
     child.kill('SIGINT');
     expect(await new Promise((done) => child.once('close', done))).toBe(130);
     expect(stderr).toMatch(
