@@ -272,9 +272,11 @@ async function vectorSearch(
   report: SearchReport | undefined,
   explain = false,
 ): Promise<NativeSearchHit[]> {
-  // A store with its own vector index answers a model's query without serving every embedding.
-  if (model !== undefined && store.nearestVectors) {
-    const nearest = await store.nearestVectors(namespace, { vector, model, limit, filter });
+  // A store with its own vector index answers a model's query without serving every embedding, and
+  // one without a model when it says it can.
+  if (store.nearestVectors && (model !== undefined || store.nearestAnyModel)) {
+    const query = model === undefined ? { vector, limit, filter } : { vector, model, limit, filter };
+    const nearest = await store.nearestVectors(namespace, query);
     if (report) report.otherModels += nearest.otherModels;
     return explain ? nearest.hits.map((hit) => ({ ...hit, explain: { vector: hit.score } })) : nearest.hits;
   }

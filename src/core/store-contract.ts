@@ -373,12 +373,17 @@ export interface MemoryStore {
   /**
    * Optional: the `limit` nearest memories by cosine among embeddings of `model` that pass `filter`,
    * best first, equal scores by id descending, scored in float64 exactly like core's scan (the index
-   * only chooses candidates). `otherModels` counts embeddings of other models it skipped.
+   * only chooses candidates). `otherModels` counts embeddings of other models it skipped, and those of
+   * another length than the query's. Without `model` (a query vector the app passed, no embedder named)
+   * every embedding is compared whatever its model; core asks that only of a store that sets
+   * `nearestAnyModel`, and scans `vectors()` itself otherwise.
    */
   nearestVectors?(
     namespace: string,
-    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+    query: { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter },
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }>;
+  /** `nearestVectors` also answers a query without `model`. */
+  readonly nearestAnyModel?: boolean;
   /** Embeddings in id order after `afterId`, `limit` at a time. */
   vectors?(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]>;
 

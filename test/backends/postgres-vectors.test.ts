@@ -56,6 +56,9 @@ const cases: Array<[string, Options]> = queries.flatMap(
     ['', { vector: q, model: 'model-a', metadata: { turn: 3 }, tags: ['work'], explain: true }],
     [`${WORDS[i % 8]} ${WORDS[(i + 3) % 8]}`, { vector: q, model: 'model-a', mode: 'hybrid', limit: 15 }],
     [WORDS[i % 8]!, { vector: q, model: 'model-b', mode: 'hybrid', explain: true, kind: 'note' }],
+    // No model: every embedding is compared, whatever its model (still ranked in SQL).
+    ['', { vector: q, limit: [1, 10, 40][i % 3], tags: ['work'] }],
+    [`${WORDS[i % 8]}`, { vector: q, mode: 'hybrid', explain: true, limit: 15 }],
   ],
 );
 
@@ -74,8 +77,13 @@ const stores: Array<[string, () => PostgresStore]> = [
 ];
 if (url) stores.push(['Postgres server', () => new PostgresStore(server())]);
 
+/** An in-memory store whose searches without a model go through core's scan of `vectors()`. */
+function scanningStore(): InMemoryStore {
+  return Object.assign(new InMemoryStore(), { nearestAnyModel: false });
+}
+
 describe('Postgres vector search in SQL, exact mode', () => {
-  const reference = loaded(new InMemoryStore());
+  const reference = loaded(scanningStore());
 
   for (const [name, create] of stores) {
     it(`${name}: same ids, scores and explanations as the in-memory store, vector and hybrid`, async () => {

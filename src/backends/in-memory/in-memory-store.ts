@@ -363,6 +363,9 @@ export class InMemoryStore implements MemoryStore {
     return this.space(namespace).index.postings(terms, prefixes);
   }
 
+  /** Its vector space answers a query vector without a model too, over every model's embeddings. */
+  readonly nearestAnyModel = true;
+
   async nearestVectors(
     namespace: string,
     query: Parameters<NonNullable<MemoryStore['nearestVectors']>>[1],

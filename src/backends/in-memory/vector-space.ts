@@ -10,7 +10,7 @@ import type { VectorSpace } from '../../core/vector/vector-space.js';
 export function nearestInMemory(
   space: VectorSpace,
   records: Map<string, MemoryRecord>,
-  query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+  query: { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter },
 ): { hits: NativeSearchHit[]; otherModels: number } {
   const accept = (id: string) => matchesFilter(records.get(id)!.memory, query.filter);
   const found = space.nearest(query.vector, query.model, space.candidates(query.limit), accept);

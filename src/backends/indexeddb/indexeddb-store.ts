@@ -119,6 +119,7 @@ export class IndexedDBStore implements MemoryStore {
   readonly vectorIndex: IndexedDBVectorIndex | undefined;
   // Optional, not `| undefined`: an app with exactOptionalPropertyTypes can still pass the store as a MemoryStore.
   readonly nearestVectors?: NonNullable<MemoryStore['nearestVectors']>;
+  readonly nearestAnyModel?: boolean;
   /** Set by `open()` with `persist: true`: whether the browser granted persistent storage (undefined: unsupported). */
   persisted: boolean | undefined;
 
@@ -149,6 +150,7 @@ export class IndexedDBStore implements MemoryStore {
       this.channel.subscribe((namespace, ids) => index.changed(namespace, ids));
       this.vectorIndex = index;
       this.nearestVectors = (namespace, query) => index.nearest(namespace, query);
+      this.nearestAnyModel = true;
     }
   }
 

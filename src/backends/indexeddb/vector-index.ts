@@ -50,7 +50,7 @@ export class IndexedDBVectorIndex {
 
   async nearest(
     namespace: string,
-    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+    query: { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter },
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
     const { space } = await this.current(namespace);
     // Records live in IndexedDB, so the filter runs after the index: widen the net until enough pass.
@@ -62,7 +62,9 @@ export class IndexedDBVectorIndex {
       );
       const kept = records.filter(
         ({ memory }) =>
-          memory.embedding && memory.embeddingModel === query.model && matchesFilter(memory, query.filter),
+          memory.embedding &&
+          (query.model === undefined || memory.embeddingModel === query.model) &&
+          matchesFilter(memory, query.filter),
       );
       if (kept.length >= query.limit || found.hits.length < want || want >= space.size) {
         return { hits: rankExactly(query.vector, kept, query.limit), otherModels: found.otherModels };

@@ -83,9 +83,12 @@ export class PostgresStore extends SqlStore {
     );
   }
 
+  /** A query vector without a model is ranked in SQL too, over every embedding of its length. */
+  readonly nearestAnyModel = true;
+
   nearestVectors(
     namespace: string,
-    query: { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter },
+    query: { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter },
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
     return this.use('nearestVectors', (db) => this.vectorSearch.nearest(db, namespace, query));
   }

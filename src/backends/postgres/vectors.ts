@@ -37,7 +37,8 @@ export interface PostgresVectorOptions {
 /** What PostgresVectors runs with, once checked. */
 export type PostgresVectorIndex = 'exact' | { hnsw: PgvectorHnswOptions };
 
-type NearestQuery = { vector: readonly number[]; model: string; limit: number; filter: MemoryFilter };
+/** Without `model`, every embedding is compared whatever its model (as core's scan does). */
+type NearestQuery = { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter };
 
 /** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
 const MARGIN = 2;
@@ -110,10 +111,11 @@ export class PostgresVectors {
     query: NearestQuery,
   ): Promise<{ hits: NativeSearchHit[]; otherModels: number }> {
     const dims = query.vector.length;
+    const anyModel = query.model === undefined;
     const groups = await db.all<{ same: boolean | null; dims: number | null; n: Integer }>(
-      `SELECT embedding_model = $2 AS same, embedding_dims AS dims, count(*) AS n FROM engram_memories
-        WHERE ns = $1 AND embedding IS NOT NULL GROUP BY 1, 2`,
-      [namespace, query.model],
+      `SELECT ${anyModel ? 'true' : 'embedding_model = $2'} AS same, embedding_dims AS dims, count(*) AS n
+        FROM engram_memories WHERE ns = $1 AND embedding IS NOT NULL GROUP BY 1, 2`,
+      anyModel ? [namespace] : [namespace, query.model!],
     );
     let otherModels = 0;
     // Embeddings of the model but another length are skipped and counted, as in core's scan.
@@ -151,12 +153,13 @@ export class PostgresVectors {
     normalizeInto(query.vector, unit);
     const { where, params } = listWhere(this.dialect, namespace, query.filter);
     const column = await this.columnType(db);
-    const filtered = `${where} AND m.embedding_model = ? AND m.embedding_dims = ${dims}`;
+    const ofModel = query.model === undefined ? '' : ' AND m.embedding_model = ?';
+    const filtered = `${where}${ofModel} AND m.embedding_dims = ${dims}`;
     const select = (order: string, vector: string) => ({
       sql: this.dialect.native(
         `SELECT m.id FROM engram_memories m WHERE ${filtered} ORDER BY ${order} LIMIT ?`,
       ),
-      params: [...params, query.model, vector, want] as SqlParam[],
+      params: [...params, ...(query.model === undefined ? [] : [query.model]), vector, want] as SqlParam[],
     });
     const read = async (tx: SqlQueries, statement: { sql: string; params: SqlParam[] }) =>
       (await tx.all<{ id: string }>(statement.sql, statement.params)).map((row) => row.id);

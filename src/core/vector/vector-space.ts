@@ -105,13 +105,14 @@ export class VectorSpace {
   }
 
   /**
-   * The `want` best candidates of `model` (training the IVF index first if the group outgrew it), and how
-   * many embeddings of other models, or of the model but another length, were skipped. When the model's
-   * embeddings all have another length, a VALIDATION error, as in core's scan (LengthTally).
+   * The `want` best candidates of `model` (of every model when undefined: each group's best, together),
+   * training the IVF index first if the group outgrew it, and how many embeddings of other models, or of
+   * another length, were skipped. When the compared embeddings all have another length, a VALIDATION
+   * error, as in core's scan (LengthTally).
    */
   nearest(
     vector: readonly number[],
-    model: string,
+    model: string | undefined,
     want: number,
     accept?: (id: string) => boolean,
   ): { hits: VectorHit[]; otherModels: number } {
@@ -119,7 +120,7 @@ export class VectorSpace {
     const lengths = new LengthTally(vector.length);
     const hits: VectorHit[] = [];
     for (const group of this.groups.values()) {
-      if (group.model !== model) {
+      if (model !== undefined && group.model !== model) {
         otherModels += group.rows.size;
         continue;
       }
