@@ -73,9 +73,12 @@ export async function prepare(info) {
   });
   // The same data through core's scan: what a search without `model` did before it was ranked in SQL.
   const scanning = await createMemory({
-    store: Object.assign(new PostgresStore(postgresJs(URL_, { connection: { search_path: SCHEMA }, max: 2 })), {
-      nearestAnyModel: false,
-    }),
+    store: Object.assign(
+      new PostgresStore(postgresJs(URL_, { connection: { search_path: SCHEMA }, max: 2 })),
+      {
+        nearestAnyModel: false,
+      },
+    ),
     namespace: 'vectors',
   });
   const db = await PGlite.create({ extensions: { vector } });
