@@ -1,43 +1,19 @@
 import 'fake-indexeddb/auto';
-import { PGlite } from '@electric-sql/pglite';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { edgeStores } from '../edge/helpers.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
 const SECRET = 'reused-ids-secret';
-const pg = await PGlite.create();
-const url = process.env.DATABASE_URL;
-const schema = `reused_${process.pid}_${Date.now()}`;
-const admin = url ? postgres(url, { max: 1, onnotice: () => {} }) : null;
-if (admin) await admin.unsafe(`CREATE SCHEMA ${schema}`);
-const opened: MemoryStore[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((store) => store.close()));
-  await pg.close();
-  if (admin) {
-    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-});
+// The edge on the in-memory store, PGlite and (with DATABASE_URL) the real Postgres.
+const { stores: servers, close } = await edgeStores('reused');
+afterAll(close);
 
 type StoreCase = [string, () => MemoryStore];
-const servers: StoreCase[] = [
-  ['InMemoryStore', () => new InMemoryStore()],
-  ['PGlite', () => new PostgresStore(pglite(pg))],
-];
-// Real Postgres where the machine has one (DATABASE_URL; see test/setup/real-postgres.ts).
-if (url) {
-  servers.push([
-    'Postgres',
-    () => new PostgresStore(postgresJs(url, { max: 2, connection: { search_path: schema } })),
-  ]);
-}
 let counter = 0;
 const replicas: StoreCase[] = [
   ['InMemoryStore', () => new InMemoryStore()],
@@ -47,7 +23,6 @@ const replicas: StoreCase[] = [
 
 /** An edge on `server` and replicas that sync only when told to, all on the test's clock. */
 async function setup(server: MemoryStore) {
-  opened.push(server);
   const clock = { t: Date.parse('2031-03-01T00:00:00.000Z') };
   const now = () => clock.t;
   const ns = `reuse-${++counter}-${Date.now().toString(36)}`;
