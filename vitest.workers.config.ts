@@ -6,6 +6,22 @@ import { defineConfig } from 'vitest/config';
  * `localConnectionString` names. Run with `vitest run -c vitest.workers.config.ts`.
  * Files are `*.spec.ts` so the Node suite (`test/**\/*.test.ts`) never loads them.
  */
+/**
+ * Miniflare's Hyperdrive proxy (miniflare 4, `HyperdriveProxyController#handleConnection`) pipes workerd's
+ * socket to Postgres with no 'error' listener: when workerd shuts down after the last file with a
+ * connection still open, the reset surfaces in this process as an unhandled ECONNRESET and fails a run
+ * whose tests all passed (seen once in two runs on a loaded machine). Only that error is let through;
+ * anything else still fails the run.
+ */
+process.on('uncaughtException', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'ECONNRESET' && error.syscall === 'read') {
+    console.warn(`ignored: a socket reset (${error.message}), as Miniflare's Hyperdrive proxy closes`);
+    return;
+  }
+  console.error(error);
+  process.exit(1);
+});
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
