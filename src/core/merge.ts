@@ -1,9 +1,8 @@
 import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
-import { hlcWallMs } from './hlc.js';
 import { normalizeContent } from './lifecycle.js';
-import { keepsLocalFields, maxClock, mergeLink, mergeMemory, sameClocks } from './record-merge.js';
+import { keepsLocalFields, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
 import type {
   ApplyResult,
   LinkRecord,
@@ -21,8 +20,8 @@ export type { StoreTransaction } from './store-transaction.js';
 /**
  * Applies a batch inside a store transaction. Rules (the same on every replica and the server):
  * - fields merge independently, the greater HLC stamp wins, equal stamps keep what is there;
- * - a tombstone wins over every write of its id, earlier or later, except a write that creates the id anew
- *   after the tombstone (`createsAnew`: possible once the tombstone was collected where it was written);
+ * - a tombstone wins over every write of its id, earlier or later, except a memory created anew after it
+ *   (`createsAnew`: every field stamped after the delete);
  * - deleting a memory tombstones its links with the same stamp;
  * - a link whose endpoint is tombstoned is tombstoned too, so dangling links never appear;
  * - a write that changes nothing records no change (pushes are idempotent).
@@ -104,7 +103,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     touchedMemories.set(write.id, merged);
-    if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
+    if (previous && unchangedBy(previous, merged)) continue;
     memories.set(write.id, merged);
     await tx.putMemory(merged, previous);
     const entryOrigin =
@@ -143,7 +142,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     if (twin) {
       const folded = mergeLink(twin, { ...write, id: twin.link.id }, batch.clockCeiling)!;
       touchedLinks.set(twin.link.id, folded);
-      if (!sameClocks(twin.clocks, folded.clocks)) {
+      if (!unchangedBy(twin, folded)) {
         pairs!.put(folded);
         links.set(twin.link.id, folded);
         await tx.putLink(folded, twin);
@@ -167,7 +166,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
       continue;
     }
     touchedLinks.set(write.id, merged);
-    if (previous && sameClocks(previous.clocks, merged.clocks)) continue;
+    if (previous && unchangedBy(previous, merged)) continue;
     pairs?.put(merged);
     links.set(write.id, merged);
     await tx.putLink(merged, previous);
@@ -182,22 +181,25 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   return result;
 }
 
+/** The fields every release stamps when it creates a memory: a write holding all of them whole. */
+const CREATED_FIELDS = ['content', 'kind', 'tags', 'metadata'] as const;
+
 /**
- * Whether a memory write creates its id anew rather than edits the memory the tombstone deleted: it was
- * created (`createdAt`, the wall time of its first stamp) after the tombstone's stamp. A replica or edge
- * that collected the tombstone past its horizon lets `add({ id })` take the id again; every replica still
- * holding the old tombstone takes the new memory too, instead of keeping the id deleted while the others
- * show it. An edit of the deleted memory, however late, carries its original `createdAt` and stays
- * deleted: the deleting replica's clock had seen that memory's first stamp.
+ * Whether a memory write creates its id anew rather than edits the memory the tombstone deleted: every
+ * field it holds was stamped after the delete, the fields a creation stamps included. That is a memory
+ * added under the id after the delete (by a device that never heard of the deleted one, or after the
+ * tombstone was collected where it was added); the edge and every replica still holding the tombstone
+ * take it instead of keeping the id deleted while its author shows it. An edit of the deleted memory
+ * keeps the stamps of the fields it left alone, older than the delete (the deleting replica's clock had
+ * seen them), and stays deleted; only an edit rewriting every field after the delete is taken for a new
+ * memory. The stamps decide, not `createdAt`: merging an earlier creation of the same id lowers
+ * `createdAt` and never a stamp, so every replica reaches the same verdict whatever it merged first.
  */
 function createsAnew(write: MemoryWrite, tombstone: Tombstone): boolean {
   if (tombstone.entity !== 'memory' || !write.create) return false;
-  const deletedAt = hlcWallMs(tombstone.clock);
-  if (deletedAt === undefined || !(Date.parse(write.create.createdAt) > deletedAt)) return false;
-  // And every field stamped after the delete: a `createdAt` sent apart from the stamps (a raw HTTP push,
-  // an import) cannot bring back a record deleted after its fields were written.
-  const stamps = Object.values(write.clocks);
-  return stamps.length > 0 && stamps.every((stamp) => stamp > tombstone.clock);
+  const clocks = write.clocks as Record<string, string | undefined>;
+  if (!CREATED_FIELDS.every((field) => clocks[field] !== undefined)) return false;
+  return Object.values(clocks).every((stamp) => stamp === undefined || stamp > tombstone.clock);
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */

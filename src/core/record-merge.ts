@@ -24,6 +24,15 @@ export function sameClocks(a: FieldClocks, b: FieldClocks): boolean {
   return keys.every((k) => a[k] === b[k]);
 }
 
+/**
+ * Whether a merge left a record as it was: the same stamps and the same `createdAt`. Two replicas that
+ * created one id apart merge to the earlier `createdAt`, which can change while every stamp stays.
+ */
+export function unchangedBy(previous: MemoryRecord | LinkRecord, merged: MemoryRecord | LinkRecord): boolean {
+  const createdAt = (r: MemoryRecord | LinkRecord) => ('memory' in r ? r.memory.createdAt : r.link.createdAt);
+  return sameClocks(previous.clocks, merged.clocks) && createdAt(previous) === createdAt(merged);
+}
+
 /** True when the merged record holds a field the incoming write did not carry: the writer lacks it. */
 export function keepsLocalFields(merged: FieldClocks, incoming: FieldClocks): boolean {
   return Object.keys(merged).some((k) => merged[k] !== incoming[k]);

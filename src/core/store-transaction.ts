@@ -28,9 +28,9 @@ export interface StoreTransaction {
   deleteLink(record: LinkRecord): MaybePromise<void>;
   putTombstone(tombstone: Tombstone): MaybePromise<void>;
   /**
-   * Removes a stored tombstone (with its change-feed entry) whose id a write creates anew, after the
-   * tombstone was collected elsewhere (merge.ts, `createsAnew`). Optional: a store without it keeps the
-   * tombstone, and the write is rejected as before.
+   * Removes a stored tombstone (with its change-feed entry) whose id a memory created after the delete
+   * takes (merge.ts, `createsAnew`). Optional: a store without it keeps the tombstone, and the write is
+   * rejected as before.
    */
   dropTombstone?(tombstone: Tombstone): MaybePromise<void>;
   /** Moves the entity's change-feed entry to the next sequence number. */

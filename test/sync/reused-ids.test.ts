@@ -120,6 +120,34 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
     await d.close();
   });
 
+  it('added by a replica that never saw the deleted memory, beside an older creation of the id', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const [a, b, c] = [
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+    ];
+    for (const mem of [a, b, c]) await mem.sync();
+    // b and c create the id apart, c deletes its copy; a, a day later, knows nothing of either.
+    await c.add({ id: 'v', content: 'made on c' });
+    clock.t += 1000;
+    await b.add({ id: 'v', content: 'made on b' });
+    clock.t += 1000;
+    await c.remove('v');
+    clock.t += DAY;
+    await c.sync();
+    await a.add({ id: 'v', content: 'made on a, later' });
+    // a's memory is newer than the delete; b's, older, merges into it (its createdAt is earlier) and must not
+    // turn it back into the deleted one for c, which holds the tombstone.
+    for (let round = 0; round < 2; round++) for (const mem of [a, b, c]) await mem.sync();
+    for (const mem of [a, b, c]) expect(await contentOf(mem, 'v')).toBe('made on a, later');
+    expect((await server.getMemories(ns, ['v'])).map((r) => r.memory.content)).toEqual(['made on a, later']);
+    const created = await Promise.all([a, b, c].map(async (mem) => (await mem.get('v'))?.createdAt));
+    expect(new Set(created).size).toBe(1);
+    for (const mem of [a, b, c]) await mem.close();
+  });
+
   it('a push whose createdAt is later than the delete but whose stamps are not stays deleted', async () => {
     const server = makeServer();
     const { clock, ns, open, app, token } = await setup(server);
