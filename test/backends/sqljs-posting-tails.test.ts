@@ -103,6 +103,45 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await uncached.close();
   }, 120_000);
 
+  it('holds the rows of groups it leaves until an edit, a delete, a search or compaction reads them', async () => {
+    const cached = new SqlJsStore({ sqlJs: SQL });
+    const uncached = new UncachedStore({ sqlJs: SQL });
+    const written: string[] = [];
+    for (const store of [cached, uncached]) {
+      const mem = await open(store);
+      const other = await open(store, 'other');
+      if (store === cached) {
+        const executor = (store as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
+          .executor;
+        const runNow = executor.runNow.bind(executor);
+        executor.runNow = (sql, params) => {
+          if (sql.startsWith('INSERT INTO engram_postings')) written.push(`${params[1]}@${params[2]}`);
+          runNow(sql, params);
+        };
+      }
+      const ids: string[] = [];
+      // Two groups left, in both namespaces, and their rows held: nothing written yet.
+      for (let start = 0; start < 2 * BLOCK_DOCS + 500; start += 1000) {
+        const batch = Array.from({ length: 1000 }, (_, i) => ({ content: text(start + i) }));
+        ids.push(...(await mem.addMany(batch)).map((m) => m.id));
+        await other.addMany(batch.slice(0, 400));
+      }
+      if (store === cached) expect(written).toEqual([]);
+      // The edit and the delete read rows of the held groups 0 and 1 (the namespace's are written first).
+      await mem.update(ids[5]!, { content: 'rewritten alpha words' });
+      await mem.remove(ids[BLOCK_DOCS + 6]!);
+      await store.compactText('other', { limit: 10 });
+      await mem.addMany([{ content: 'after the edit alpha' }]);
+    }
+    expect(written.length).toBeGreaterThan(0);
+    expect(await postingRows(cached)).toEqual(await postingRows(uncached));
+    const scores = async (store: SqlJsStore) =>
+      (await (await open(store)).search('alpha w7', { limit: 50 })).map((h) => h.score);
+    expect(await scores(cached)).toEqual(await scores(uncached));
+    await cached.close();
+    await uncached.close();
+  }, 120_000);
+
   it('forgets what a rolled-back batch wrote and keeps what earlier batches left pending', async () => {
     const cached = new SqlJsStore({ sqlJs: SQL });
     const uncached = new UncachedStore({ sqlJs: SQL });
@@ -281,38 +320,49 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await reopened.close();
   }, 120_000);
 
-  it('forgets a rolled-back batch that had left its group and written the rows it left', async () => {
-    const cached = new SqlJsStore({ sqlJs: SQL });
-    const uncached = new UncachedStore({ sqlJs: SQL });
-    const batch = (from: number, count: number, prefix = '') =>
-      Array.from({ length: count }, (_, i) => ({ content: `${prefix}${text(from + i)}` }));
-    // Group 0 up to 3300, then a batch that crosses into group 1 and fails after writing group 0's rows.
-    const before = [batch(0, 300), batch(300, 1000), batch(1300, 1000), batch(2300, 1000)];
-    const failed = batch(3300, 1000, 'failed ');
-    const after = [batch(3300, 1000), batch(4300, 50)];
-    const mem = await open(cached);
-    for (const items of before) await mem.addMany(items);
-    const executor = (cached as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
-      .executor;
-    const runNow = executor.runNow.bind(executor);
-    const written: string[] = [];
-    executor.runNow = (sql, params) => {
-      if (sql.startsWith('INSERT INTO engram_postings')) written.push(`${params[1]}@${params[2]}`);
-      if (sql.startsWith('INSERT INTO engram_memories')) throw new Error('disk full');
-      runNow(sql, params);
-    };
-    await expect(mem.addMany(failed)).rejects.toThrow(/disk full/);
-    executor.runNow = runNow;
-    // The failed batch did write group 0's rows (then rolled back): the case under test.
-    expect(written.length).toBeGreaterThan(0);
-    for (const items of after) await mem.addMany(items);
-    const reference = await open(uncached);
-    for (const items of [...before, ...after]) await reference.addMany(items);
-    expect(await postingRows(cached)).toEqual(await postingRows(uncached));
-    expect(await mem.search('failed', { limit: 5 })).toEqual([]);
-    const scores = async (m: Engram) => (await m.search('alpha w7', { limit: 50 })).map((h) => h.score);
-    expect(await scores(mem)).toEqual(await scores(reference));
-    await cached.close();
-    await uncached.close();
-  }, 120_000);
+  it.each([
+    ['written the rows it left (over the held limit)', 0],
+    ['held the rows it left', undefined],
+  ])(
+    'forgets a rolled-back batch that had left its group and %s',
+    async (_, heldBytes) => {
+      const cached = new SqlJsStore({ sqlJs: SQL });
+      // 0: every group a bulk add leaves is written at once instead of held with the next ones.
+      if (heldBytes !== undefined)
+        (cached as unknown as { tails: { heldBytes: number } }).tails.heldBytes = heldBytes;
+      const uncached = new UncachedStore({ sqlJs: SQL });
+      const batch = (from: number, count: number, prefix = '') =>
+        Array.from({ length: count }, (_, i) => ({ content: `${prefix}${text(from + i)}` }));
+      // Group 0 up to 3300, then a batch that crosses into group 1 and fails after writing group 0's rows.
+      const before = [batch(0, 300), batch(300, 1000), batch(1300, 1000), batch(2300, 1000)];
+      const failed = batch(3300, 1000, 'failed ');
+      const after = [batch(3300, 1000), batch(4300, 50)];
+      const mem = await open(cached);
+      for (const items of before) await mem.addMany(items);
+      const executor = (cached as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
+        .executor;
+      const runNow = executor.runNow.bind(executor);
+      const written: string[] = [];
+      executor.runNow = (sql, params) => {
+        if (sql.startsWith('INSERT INTO engram_postings')) written.push(`${params[1]}@${params[2]}`);
+        if (sql.startsWith('INSERT INTO engram_memories')) throw new Error('disk full');
+        runNow(sql, params);
+      };
+      await expect(mem.addMany(failed)).rejects.toThrow(/disk full/);
+      executor.runNow = runNow;
+      // The failed batch did write group 0's rows (then rolled back), or held them: the case under test.
+      if (heldBytes === 0) expect(written.length).toBeGreaterThan(0);
+      else expect(written).toEqual([]);
+      for (const items of after) await mem.addMany(items);
+      const reference = await open(uncached);
+      for (const items of [...before, ...after]) await reference.addMany(items);
+      expect(await postingRows(cached)).toEqual(await postingRows(uncached));
+      expect(await mem.search('failed', { limit: 5 })).toEqual([]);
+      const scores = async (m: Engram) => (await m.search('alpha w7', { limit: 50 })).map((h) => h.score);
+      expect(await scores(mem)).toEqual(await scores(reference));
+      await cached.close();
+      await uncached.close();
+    },
+    120_000,
+  );
 });

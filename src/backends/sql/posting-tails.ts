@@ -136,6 +136,13 @@ export class PostingTails {
   private staged: (() => void)[] = [];
   private undo: UndoLog[] = [];
   private batches = 0;
+  /** Rows of groups bulk adds left, not yet written (`hold`): committed, and the current transaction's. */
+  private held: HeldRows = { rows: [], bytes: 0 };
+  private heldNow: HeldRows = { rows: [], bytes: 0 };
+  /** Which committed held rows the current transaction wrote (they go once it commits). */
+  private heldWritten: ((row: SqlParam[]) => boolean)[] = [];
+  /** Held rows are written once their postings are over this many bytes (HELD_BYTES). */
+  heldBytes = HELD_BYTES;
 
   /** The namespace's committed tail; callers never change it, they `stage` what their write does to it. */
   get(namespace: string): TailBlocks | undefined {
@@ -160,10 +167,18 @@ export class PostingTails {
     this.staged = [];
     this.undo = [];
     for (const change of staged) change();
+    const now = this.heldNow;
+    this.heldNow = { rows: [], bytes: 0 };
+    for (const written of this.heldWritten) this.held = keptRows(this.held, written);
+    this.heldWritten = [];
+    for (const row of now.rows) this.held.rows.push(row);
+    this.held.bytes += now.bytes;
   }
 
   rollback(): void {
     this.staged = [];
+    this.heldNow = { rows: [], bytes: 0 };
+    this.heldWritten = [];
     for (const log of this.undo.reverse()) {
       for (let i = log.rows.length - 1; i >= 0; i--) {
         const row = log.rows[i]!;
@@ -194,7 +209,11 @@ export class PostingTails {
     const committed = this.tails.get(namespace);
     // Numbers from `first` up were never handed out: a group starting there has no rows yet.
     const usable = committed ? committed.docnos === first && committed.complete : first % BLOCK_DOCS === 0;
-    if (!usable) return undefined;
+    if (!usable) {
+      // The general path reads the rows it lacks: every row of the namespace must be in the database.
+      await this.writeHeld(db, dialect, namespace);
+      return undefined;
+    }
     const stamp = ++this.batches;
     const fresh = (grp: number): TailBlocks => ({
       grp,
@@ -275,24 +294,74 @@ export class PostingTails {
         rows.push([namespace, term, tail.grp, tail.data.get(term)!.bytes]);
       }
     }
-    // In key order, which SQLite inserts fastest.
-    rows.sort((a, b) => ((a[1] as string) < (b[1] as string) ? -1 : 1));
-    await new BulkWriter(db, dialect).insert(
-      'engram_postings',
-      ['ns', 'term', 'grp', 'data'],
-      rows,
-      POSTING_UPSERT,
-    );
+    if (!tail.flushed) {
+      await this.hold(db, dialect, rows);
+      return;
+    }
+    await insertRows(db, dialect, rows);
+  }
+
+  /**
+   * Keeps the rows of a group a bulk add left, to be written with those of the groups it leaves next
+   * (copied out of the group's arena, which then goes). Each write of a group's rows lands all over the
+   * postings tree, keyed (ns, term, grp): SQLite rewrites most of its pages for each group, ~12 times
+   * over at 100K memories. Written together, a term's rows of several groups are neighbours, and a page
+   * is rewritten once per write. Written when over HELD_BYTES, and, as pending rows are, before postings
+   * are read or the database is exported or saved, and before a batch the cache cannot take alone.
+   */
+  private async hold(db: SqlQueries, dialect: SqlDialect, rows: SqlParam[][]): Promise<void> {
+    let size = 0;
+    for (const row of rows) size += (row[3] as Uint8Array).length;
+    const copy = new Uint8Array(size);
+    let at = 0;
+    for (const row of rows) {
+      const bytes = row[3] as Uint8Array;
+      copy.set(bytes, at);
+      row[3] = copy.subarray(at, at + bytes.length);
+      at += bytes.length;
+    }
+    for (const row of rows) this.heldNow.rows.push(row);
+    this.heldNow.bytes += size;
+    const committed = this.heldWritten.length > 0 ? 0 : this.held.bytes;
+    if (committed + this.heldNow.bytes > this.heldBytes) await this.writeHeld(db, dialect);
+  }
+
+  /**
+   * Writes the held rows (of `namespace` only, when given), in the caller's transaction: those held before
+   * it count as written once it commits (`commit`), its own at once (a rollback drops them with it).
+   */
+  private async writeHeld(db: SqlQueries, dialect: SqlDialect, namespace?: string): Promise<void> {
+    const mine = (row: SqlParam[]) => namespace === undefined || row[0] === namespace;
+    // Rows written once in this transaction are not written again: a general path may have changed them since.
+    const unwritten = (row: SqlParam[]) => mine(row) && !this.heldWritten.some((written) => written(row));
+    const rows = this.held.rows.filter(unwritten);
+    for (const row of this.heldNow.rows) if (mine(row)) rows.push(row);
+    if (rows.length === 0) return;
+    await insertRows(db, dialect, rows);
+    this.heldNow = keptRows(this.heldNow, mine);
+    this.heldWritten.push(mine);
+  }
+
+  /** Whether rows of groups bulk adds left wait to be written. */
+  get hasHeld(): boolean {
+    return this.held.rows.length > 0;
+  }
+
+  /** Writes the held rows of every namespace, in the caller's transaction. */
+  writeHeldRows(db: SqlQueries, dialect: SqlDialect): Promise<void> {
+    return this.writeHeld(db, dialect);
   }
 
   /** Whether some namespace has rows newer than the database's. */
   get hasPending(): boolean {
+    if (this.hasHeld) return true;
     for (const tail of this.tails.values()) if (tail.pending.size > 0) return true;
     return false;
   }
 
   /** Writes every pending row, in the caller's transaction; they count as written once it commits. */
   async flush(db: SqlQueries, dialect: SqlDialect): Promise<void> {
+    await this.writeHeld(db, dialect);
     for (const [namespace, tail] of this.tails) await this.flushNamespace(db, dialect, namespace, tail);
   }
 
@@ -307,6 +376,7 @@ export class PostingTails {
     tail: TailBlocks,
     skip?: ReadonlySet<string>,
   ): Promise<void> {
+    await this.writeHeld(db, dialect, namespace);
     if (tail.pending.size === 0) return;
     const rows: SqlParam[][] = [];
     for (const term of [...tail.pending].sort()) {
@@ -326,6 +396,41 @@ export class PostingTails {
       tail.flushed = true;
     });
   }
+}
+
+/** Rows held (`PostingTails.hold`) and the bytes of their data. */
+interface HeldRows {
+  rows: SqlParam[][];
+  bytes: number;
+}
+
+/**
+ * Held rows are written once over this many bytes of postings: ~11 groups of 4096 memories of the bench
+ * corpus, written in two goes over a bulk add of 100K (and the rest before a search or a save).
+ */
+const HELD_BYTES = 8 * 1024 * 1024;
+
+/** The rows of `held` that `written` does not take, and their bytes. */
+function keptRows(held: HeldRows, written: (row: SqlParam[]) => boolean): HeldRows {
+  const rows = held.rows.filter((row) => !written(row));
+  let bytes = 0;
+  for (const row of rows) bytes += (row[3] as Uint8Array).length;
+  return { rows, bytes };
+}
+
+/** Posting rows upserted in key order (ns, term, grp), which SQLite inserts fastest. */
+async function insertRows(db: SqlQueries, dialect: SqlDialect, rows: SqlParam[][]): Promise<void> {
+  rows.sort((a, b) => {
+    if (a[0] !== b[0]) return (a[0] as string) < (b[0] as string) ? -1 : 1;
+    if (a[1] !== b[1]) return (a[1] as string) < (b[1] as string) ? -1 : 1;
+    return (a[2] as number) - (b[2] as number);
+  });
+  await new BulkWriter(db, dialect).insert(
+    'engram_postings',
+    ['ns', 'term', 'grp', 'data'],
+    rows,
+    POSTING_UPSERT,
+  );
 }
 
 const NO_PAIRING: GroupPairing = { pairs: [], twins: new Set(), references: new Map() };

@@ -177,6 +177,14 @@ export class SqlJsStore extends SqlStore {
     return super.docPostings(namespace, terms, prefixes);
   }
 
+  /** Groups a bulk add left may still be held (posting-tails.ts): written first, so that their rows are read. */
+  override async compactText(namespace: string, options: { limit: number }): Promise<number> {
+    await this.use('write postings', async (db) => {
+      if (this.tails.hasHeld) await db.transaction((tx) => this.tails.writeHeldRows(tx, this.dialect));
+    });
+    return super.compactText(namespace, options);
+  }
+
   private writePendingRows(): Promise<void> {
     return this.use('write postings', async (db) => {
       if (this.tails.hasPending) await db.transaction(this.writePending);
