@@ -1,4 +1,5 @@
-import type { Engram, Link, Memory, MemoryStore } from '../../src/index.js';
+import { createEdgeApp, mintToken } from '../../src/edge/index.js';
+import { createMemory, type Engram, type Link, type Memory, type MemoryStore } from '../../src/index.js';
 import { matchesFilter } from '../../src/store/index.js';
 
 export type Fault = 'ok' | 'drop' | 'error5xx' | 'timeout' | 'lostReply' | 'duplicate';
@@ -92,4 +93,40 @@ export async function settle(clients: Engram[], rounds = 3): Promise<void> {
   while (clients.some((c) => c.status.state !== 'online') && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * An edge on `server` and replicas on one test clock (`clock.t`, moved by the test), syncing only when
+ * told to: no interval, no live stream, a local write's push and a retry put off past any test.
+ * `maintenance` (the tombstone horizon) applies to the edge and to every replica, whose own maintenance
+ * runs only when called.
+ */
+export async function edgeOnClock(
+  server: MemoryStore,
+  namespace: string,
+  options: { startMs: number; maintenance?: { tombstoneHorizonMs: number } },
+) {
+  const clock = { t: options.startMs };
+  const now = () => clock.t;
+  const secret = 'edge-on-clock-secret';
+  const maintenance = options.maintenance ?? {};
+  const app = createEdgeApp({ store: server, secret, logger: false, live: false, now, maintenance });
+  const token = await mintToken({ secret, ns: [namespace] });
+  const open = (store: MemoryStore) =>
+    createMemory({
+      store,
+      namespace,
+      now,
+      maintenance: { ...maintenance, intervalMs: 0 },
+      sync: {
+        url: 'http://edge.test',
+        token,
+        fetch: async (input, init) => app.fetch(new Request(input, init)),
+        intervalMs: 0,
+        live: false,
+        debounceMs: 600_000,
+        backoff: { baseMs: 600_000 },
+      },
+    });
+  return { clock, open, app, token };
 }

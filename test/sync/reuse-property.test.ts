@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
-import { settle, snapshot } from './fixtures.js';
+import { type Engram, InMemoryStore } from '../../src/index.js';
+import { edgeOnClock, settle, snapshot } from './fixtures.js';
 import { localStores } from './stores.js';
 
 const NAMESPACE = 'reuse';
-const SECRET = 'reuse-property-secret';
 const DAY = 86_400_000;
 const maintenance = { tombstoneHorizonMs: 5 * DAY };
 
@@ -37,48 +35,23 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 async function run(ops: Op[]): Promise<void> {
-  let t = Date.parse('2031-01-01T00:00:00.000Z');
-  const now = () => t;
   const serverStore = new InMemoryStore();
-  const app = createEdgeApp({
-    store: serverStore,
-    secret: SECRET,
-    logger: false,
-    live: false,
-    now,
+  const { clock, open } = await edgeOnClock(serverStore, NAMESPACE, {
+    startMs: Date.parse('2031-01-01T00:00:00.000Z'),
     maintenance,
   });
-  const token = await mintToken({ secret: SECRET, ns: [NAMESPACE] });
   const stores = await localStores();
   const clients: Engram[] = [];
-  for (const store of stores) {
-    clients.push(
-      await createMemory({
-        store,
-        namespace: NAMESPACE,
-        now,
-        maintenance: { ...maintenance, intervalMs: 0 },
-        sync: {
-          url: 'http://edge.test',
-          token,
-          fetch: async (input, init) => app.fetch(new Request(input, init)),
-          intervalMs: 0,
-          live: false,
-          debounceMs: 600_000,
-          backoff: { baseMs: 600_000 },
-        },
-      }),
-    );
-  }
+  for (const store of stores) clients.push(await open(store));
   // The start-up exchange runs in the background: done before the clock may jump, as a request that
   // spans a jump of days would measure the edge's clock that far off (half its round trip).
   for (const mem of clients) await mem.sync();
   for (const step of ops) {
     if (step.kind === 'wait') {
-      t += step.days * DAY;
+      clock.t += step.days * DAY;
       continue;
     }
-    t += 1000;
+    clock.t += 1000;
     const mem = clients[step.client]!;
     const memoryId = `p${'id' in step ? step.id : 0}`;
     try {
@@ -93,7 +66,7 @@ async function run(ops: Op[]): Promise<void> {
       if (code !== 'CONFLICT' && code !== 'NOT_FOUND') throw error;
     }
   }
-  t += 1000;
+  clock.t += 1000;
   await settle(clients);
   const server = await snapshot(serverStore, NAMESPACE);
   const shape = (s: typeof server) => s.memories.map((m) => [m.id, m.content, m.createdAt]);

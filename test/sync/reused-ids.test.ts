@@ -2,13 +2,12 @@ import 'fake-indexeddb/auto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { edgeStores } from '../edge/helpers.js';
+import { edgeOnClock } from './fixtures.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
-const SECRET = 'reused-ids-secret';
 // The edge on the in-memory store, PGlite and (with DATABASE_URL) the real Postgres.
 const { stores: servers, close } = await edgeStores('reused');
 afterAll(close);
@@ -21,28 +20,11 @@ const replicas: StoreCase[] = [
   ['IndexedDBStore', () => new IndexedDBStore({ name: `reused-${process.pid}-${++counter}` })],
 ];
 
-/** An edge on `server` and replicas that sync only when told to, all on the test's clock. */
+/** An edge on `server` and replicas on one test clock, in a namespace of their own. */
 async function setup(server: MemoryStore) {
-  const clock = { t: Date.parse('2031-03-01T00:00:00.000Z') };
-  const now = () => clock.t;
   const ns = `reuse-${++counter}-${Date.now().toString(36)}`;
-  const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
-  const token = await mintToken({ secret: SECRET, ns: [ns] });
-  const open = (store: MemoryStore) =>
-    createMemory({
-      store,
-      namespace: ns,
-      now,
-      maintenance: { intervalMs: 0 },
-      sync: {
-        url: 'http://edge.test',
-        token,
-        fetch: async (input, init) => app.fetch(new Request(input, init)),
-        intervalMs: 0,
-        live: false,
-      },
-    });
-  return { clock, ns, open, app, token };
+  const edge = await edgeOnClock(server, ns, { startMs: Date.parse('2031-03-01T00:00:00.000Z') });
+  return { ...edge, ns };
 }
 
 const contentOf = async (mem: Engram, id: string) => (await mem.get(id))?.content ?? null;
