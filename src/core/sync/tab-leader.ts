@@ -153,14 +153,9 @@ export class TabLeader {
    * keeps `error`, the status its engine reported (reload the page), instead of following the new leader.
    */
   stepDown(error: SyncStatus): void {
-    const replica = this.replica;
-    if (!replica || this.stopped) return;
+    if (!this.replica || this.stopped) return;
     this.outdated = true;
-    this.replica = undefined;
-    void replica.stop();
-    this.release?.();
-    this.current = { ...error };
-    this.onStatus({ ...error });
+    this.leave(error);
   }
 
   /**
@@ -176,11 +171,15 @@ export class TabLeader {
       ?.query?.()
       .then((state) => state.pending?.some((lock) => lock.name === this.name) ?? false)
       .catch(() => false);
-    const replica = this.replica;
-    if (!waiting || !replica || this.stopped) return;
-    this.replica = undefined;
+    if (!waiting || !this.replica || this.stopped) return;
     this.refused = error;
-    void replica.stop();
+    this.leave(status);
+  }
+
+  /** Stops this tab's engine and frees the lock (the next tab in its queue leads); `status` is shown here. */
+  private leave(status: SyncStatus): void {
+    void this.replica?.stop();
+    this.replica = undefined;
     this.release?.();
     this.current = { ...status };
     this.onStatus({ ...status });
