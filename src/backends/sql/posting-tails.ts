@@ -331,7 +331,10 @@ export class PostingTails {
    * it count as written once it commits (`commit`), its own at once (a rollback drops them with it).
    */
   private async writeHeld(db: SqlQueries, dialect: SqlDialect, namespace?: string): Promise<void> {
-    const mine = (row: SqlParam[]) => namespace === undefined || row[0] === namespace;
+    // Every namespace's were written in this transaction and none held since (`flush`, then each
+    // namespace's `flushNamespace`): nothing to look for.
+    if (this.heldWritten.includes(EVERY_ROW) && this.heldNow.rows.length === 0) return;
+    const mine = namespace === undefined ? EVERY_ROW : (row: SqlParam[]) => row[0] === namespace;
     // Rows written once in this transaction are not written again: a general path may have changed them since.
     const unwritten = (row: SqlParam[]) => mine(row) && !this.heldWritten.some((written) => written(row));
     const rows = this.held.rows.filter(unwritten);
@@ -397,6 +400,9 @@ export class PostingTails {
     });
   }
 }
+
+/** `writeHeld` of every namespace: one function, so that a transaction can tell it already ran. */
+const EVERY_ROW = (_row: SqlParam[]): boolean => true;
 
 /** Rows held (`PostingTails.hold`) and the bytes of their data. */
 interface HeldRows {
