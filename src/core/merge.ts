@@ -2,7 +2,7 @@ import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
 import { normalizeContent } from './lifecycle.js';
-import { keepsLocalFields, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
+import { keepsLocal, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
 import type {
   ApplyResult,
   LinkRecord,
@@ -72,9 +72,15 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 
   // Tombstones this batch brings win over its writes; only a stored one may give way to a new memory.
   const deletedHere = new Set(tombstones.map((t) => t.id));
+  const putHere = new Set<string>();
   for (const tombstone of tombstones) {
     result.deleted.push(tombstone.id);
-    if (dead.has(tombstone.id)) continue;
+    const held = dead.get(tombstone.id);
+    if (held) {
+      if (!putHere.has(tombstone.id)) await raiseTombstone(tx, held, tombstone, origin, dead);
+      continue;
+    }
+    putHere.add(tombstone.id);
     dead.set(tombstone.id, tombstone);
     await tx.putTombstone(tombstone);
     if (tombstone.entity === 'memory') {
@@ -106,8 +112,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     if (previous && unchangedBy(previous, merged)) continue;
     memories.set(write.id, merged);
     await tx.putMemory(merged, previous);
-    const entryOrigin =
-      origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    const entryOrigin = origin === 'remote' && keepsLocal(merged, write) ? 'local' : origin;
     await tx.recordChange('memory', write.id, entryOrigin);
   }
 
@@ -170,8 +175,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     pairs?.put(merged);
     links.set(write.id, merged);
     await tx.putLink(merged, previous);
-    const entryOrigin =
-      origin === 'remote' && keepsLocalFields(merged.clocks, write.clocks) ? 'local' : origin;
+    const entryOrigin = origin === 'remote' && keepsLocal(merged, write) ? 'local' : origin;
     await tx.recordChange('link', write.id, entryOrigin);
   }
 
@@ -179,6 +183,28 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   result.memories = [...touchedMemories.values()];
   result.links = [...touchedLinks.values()];
   return result;
+}
+
+/**
+ * A second delete of an id already deleted here: the tombstone takes the later stamp, and the change
+ * syncs, so every replica ends with the same one (the latest delete), whichever arrived first. Which
+ * memory `createsAnew` lets take the id back is decided against it: with each replica keeping the stamp
+ * that reached it first, one took a memory made between two deletes and another refused it for good.
+ * A store without `dropTombstone` keeps the first stamp.
+ */
+async function raiseTombstone(
+  tx: StoreTransaction,
+  held: Tombstone,
+  incoming: Tombstone,
+  origin: 'local' | 'remote',
+  dead: Map<string, Tombstone>,
+): Promise<void> {
+  if (!tx.dropTombstone || incoming.entity !== held.entity || incoming.clock <= held.clock) return;
+  const raised = { ...held, clock: incoming.clock };
+  await tx.dropTombstone(held);
+  await tx.putTombstone(raised);
+  await tx.recordChange(raised.entity, raised.id, origin);
+  dead.set(raised.id, raised);
 }
 
 /** The fields every release stamps when it creates a memory: a write holding all of them whole. */

@@ -24,18 +24,25 @@ export function sameClocks(a: FieldClocks, b: FieldClocks): boolean {
   return keys.every((k) => a[k] === b[k]);
 }
 
+const createdAtOf = (r: MemoryRecord | LinkRecord) => ('memory' in r ? r.memory.createdAt : r.link.createdAt);
+
 /**
  * Whether a merge left a record as it was: the same stamps and the same `createdAt`. Two replicas that
  * created one id apart merge to the earlier `createdAt`, which can change while every stamp stays.
  */
 export function unchangedBy(previous: MemoryRecord | LinkRecord, merged: MemoryRecord | LinkRecord): boolean {
-  const createdAt = (r: MemoryRecord | LinkRecord) => ('memory' in r ? r.memory.createdAt : r.link.createdAt);
-  return sameClocks(previous.clocks, merged.clocks) && createdAt(previous) === createdAt(merged);
+  return sameClocks(previous.clocks, merged.clocks) && createdAtOf(previous) === createdAtOf(merged);
 }
 
-/** True when the merged record holds a field the incoming write did not carry: the writer lacks it. */
-export function keepsLocalFields(merged: FieldClocks, incoming: FieldClocks): boolean {
-  return Object.keys(merged).some((k) => merged[k] !== incoming[k]);
+/**
+ * True when the merged record holds what the incoming write lacks: a field stamped otherwise, or an
+ * earlier `createdAt` (this replica's own creation of the id, which the writer never merged, or dropped
+ * with a delete it saw and this replica did not). Pulled, such a record is pushed back, so the edge and
+ * every replica end with the same `createdAt`, the earliest.
+ */
+export function keepsLocal(merged: MemoryRecord | LinkRecord, incoming: MemoryWrite | LinkWrite): boolean {
+  if (incoming.create && createdAtOf(merged) !== incoming.create.createdAt) return true;
+  return Object.keys(merged.clocks).some((k) => merged.clocks[k] !== incoming.clocks[k]);
 }
 
 function mergeFields<T extends object>(

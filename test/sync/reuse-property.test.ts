@@ -83,6 +83,10 @@ describe('ids deleted, collected and added again (property)', () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 50 }), run), {
       numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? 40),
       interruptAfterTimeLimit: 90_000,
+      // Fixed in CI so a run is repeatable; SYNC_PROPERTY_SEED=random (or a number) explores others.
+      ...(process.env.SYNC_PROPERTY_SEED === 'random'
+        ? {}
+        : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_204) }),
     });
   }, 120_000);
 });

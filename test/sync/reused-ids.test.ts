@@ -130,6 +130,64 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
     for (const mem of [a, b, c]) await mem.close();
   });
 
+  it('reaches a replica that never heard of the delete and holds an older creation of the id', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const [a, b, c] = [
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+    ];
+    for (const mem of [a, b, c]) await mem.sync();
+    await a.add({ id: 'u', content: 'made on a' });
+    clock.t += 1000;
+    await c.add({ id: 'u', content: 'made on c' });
+    clock.t += 1000;
+    await a.remove('u');
+    await c.sync();
+    clock.t += 1000;
+    await b.add({ id: 'u', content: 'made on b, after the delete' });
+    // a's delete removes c's memory at the edge, b's memory takes the id again; c merges b's into its own,
+    // keeping its earlier createdAt, and must push that back (its next round) for all to agree.
+    for (let round = 0; round < 3; round++) for (const mem of [a, b, c]) await mem.sync();
+    for (const mem of [a, b, c]) expect(await contentOf(mem, 'u')).toBe('made on b, after the delete');
+    const [stored] = await server.getMemories(ns, ['u']);
+    for (const mem of [a, b, c]) expect((await mem.get('u'))?.createdAt).toBe(stored!.memory.createdAt);
+    for (const mem of [a, b, c]) await mem.close();
+  });
+
+  it('two deletes of the id apart, a memory made between them: every replica reaches one verdict', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const [a, b, c] = [
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+      await open(new InMemoryStore()),
+    ];
+    for (const mem of [a, b, c]) await mem.sync();
+    const step = async (act: () => Promise<unknown>) => {
+      clock.t += 1000;
+      await act();
+    };
+    await step(() => a.add({ id: 't', content: 'made on a' }));
+    await step(() => b.add({ id: 't', content: 'made on b' }));
+    await step(() => b.remove('t'));
+    await step(() => c.add({ id: 't', content: 'made on c, between the deletes' }));
+    await step(() => a.remove('t'));
+    // The edge gets b's delete first, then a's later one: it keeps the later stamp, which c's memory,
+    // made before it, does not pass, as on a.
+    await b.sync();
+    await a.sync();
+    for (let round = 0; round < 3; round++) for (const mem of [a, b, c]) await mem.sync();
+    for (const mem of [a, b, c]) expect(await mem.get('t')).toBeNull();
+    expect(await server.getMemories(ns, ['t'])).toEqual([]);
+    const stamps = await Promise.all(
+      [a, b, c].map(async (mem) => (await mem.store.getTombstones(ns, ['t']))[0]?.clock),
+    );
+    expect(new Set([...stamps, (await server.getTombstones(ns, ['t']))[0]?.clock]).size).toBe(1);
+    for (const mem of [a, b, c]) await mem.close();
+  });
+
   it('a push whose createdAt is later than the delete but whose stamps are not stays deleted', async () => {
     const server = makeServer();
     const { clock, ns, open, app, token } = await setup(server);
