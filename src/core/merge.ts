@@ -95,6 +95,21 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     await tx.recordChange(tombstone.entity, tombstone.id, origin);
   }
 
+  // A pulled write refused by a tombstone held here sends that tombstone back (WriteBatch.pushBackTombstones);
+  // not one the batch brought: that came from the edge, which holds it.
+  const pushedBack = new Set<string>();
+  const pushBack = async (id: string): Promise<void> => {
+    const tombstone = dead.get(id);
+    if (!batch.pushBackTombstones || !tombstone || deletedHere.has(id) || pushedBack.has(id)) return;
+    pushedBack.add(id);
+    // Put again with its new feed entry: the SQL stores and IndexedDB keep a tombstone's entry on its row.
+    if (tx.dropTombstone) {
+      await tx.dropTombstone(tombstone);
+      await tx.putTombstone(tombstone);
+    }
+    await tx.recordChange(tombstone.entity, id, 'local');
+  };
+
   const touchedMemories = new Map<string, MemoryRecord>();
   for (const write of memoryWrites) {
     const previous = memories.get(write.id);
@@ -106,6 +121,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     const merged = dead.has(write.id) ? null : mergeMemory(previous, write, batch.clockCeiling);
     if (!merged) {
       result.rejected.push(write.id);
+      await pushBack(write.id);
       continue;
     }
     touchedMemories.set(write.id, merged);
@@ -126,10 +142,12 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   for (const write of linkWrites) {
     if (dead.has(write.id)) {
       result.rejected.push(write.id);
+      await pushBack(write.id);
       continue;
     }
     const endpoint = write.create && (dead.get(write.create.from) ?? dead.get(write.create.to));
     if (endpoint && !links.has(write.id)) {
+      await pushBack(endpoint.id);
       const tombstone: Tombstone = {
         entity: 'link',
         id: write.id,

@@ -168,6 +168,16 @@ export interface WriteBatch {
    * promises. The edge applies pushes with it; replicas need not, as they pull the fold.
    */
   foldTwinLinks?: boolean;
+  /**
+   * Set on batches pulled from the edge. A pulled write that a tombstone held here refuses records that
+   * tombstone as a local change, so the replica pushes it back: the edge sent the record live, so it no
+   * longer holds the delete (it collected the tombstone a horizon after storing it, and then took a push
+   * of the record from a replica that had made it before the delete), while this replica, whose
+   * maintenance had not yet collected its own copy, refused the record. Without it the edge and the
+   * replicas that took the record kept it and this one never did; with it every replica ends with the
+   * delete, which stamps after the record's say should win (merge rule 2).
+   */
+  pushBackTombstones?: boolean;
 }
 
 export interface ApplyResult {

@@ -112,11 +112,12 @@ export async function edgeOnClock(
   const maintenance = options.maintenance ?? {};
   const app = createEdgeApp({ store: server, secret, logger: false, live: false, now, maintenance });
   const token = await mintToken({ secret, ns: [namespace] });
-  const open = (store: MemoryStore) =>
+  /** `skewMs`: how far this replica's clock is off the test clock (the edge's). */
+  const open = (store: MemoryStore, skewMs = 0) =>
     createMemory({
       store,
       namespace,
-      now,
+      now: skewMs === 0 ? now : () => clock.t + skewMs,
       maintenance: { ...maintenance, intervalMs: 0 },
       sync: {
         url: 'http://edge.test',

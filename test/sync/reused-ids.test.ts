@@ -74,6 +74,49 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
     },
   );
 
+  it.each(replicas)(
+    'a record made before a delete the edge collected comes back from the edge: a replica still holding the tombstone sends it back (%s)',
+    async (_name, makeReplica) => {
+      const server = makeServer();
+      const { clock, ns, open } = await setup(server);
+      const a = await open(new InMemoryStore());
+      const c = await open(makeReplica());
+      // Each start-up exchange done first: one still running would pull the delete into a.
+      await a.sync();
+      await c.sync();
+      // Both make x apart; c deletes its x and pushes the delete; a's x (made before it) stays unpushed.
+      await c.add({ id: 'x', content: 'c made x' });
+      clock.t += 1000;
+      await a.add({ id: 'x', content: 'a made x' });
+      clock.t += 1000;
+      await c.remove('x');
+      await c.sync();
+      // The edge collects the tombstone past its horizon; c, whose maintenance has not run, keeps it.
+      clock.t += MINUTE;
+      await c.sync();
+      clock.t += 31 * DAY;
+      await c.sync();
+      expect(await server.getTombstones(ns, ['x'])).toEqual([]);
+      expect(await c.store.getTombstones(ns, ['x'])).toHaveLength(1);
+
+      // a pushes its x: the edge, holding no tombstone any more, takes it and sends it to c, which refuses it
+      // (its tombstone is later than every stamp of a's x) and pushes the tombstone back.
+      await a.sync();
+      expect((await server.getMemories(ns, ['x'])).map((r) => r.memory.content)).toEqual(['a made x']);
+      await c.sync();
+      expect(await c.get('x')).toBeNull();
+      // The tombstone is in c's outbox again, pushed by its next round (a local write's push, soon after).
+      expect(c.status.pending).toBe(1);
+      await c.sync();
+      expect(await server.getMemories(ns, ['x'])).toEqual([]);
+      await a.sync();
+      expect(await a.get('x')).toBeNull();
+      expect(c.status).toMatchObject({ state: 'online', pending: 0 });
+      await a.close();
+      await c.close();
+    },
+  );
+
   it('reaches the edge while it still holds a tombstone whose stamp is past the horizon', async () => {
     const server = makeServer();
     const { clock, ns, open } = await setup(server);

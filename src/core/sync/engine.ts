@@ -407,6 +407,7 @@ export class SyncEngine {
           origin: 'remote',
           meta: { [KEYS.cursor]: page.cursor },
           clockCeiling: clock.ceiling(),
+          pushBackTombstones: true,
         });
         pulled += page.changes.length;
         await this.clearPulled(page.changes.flatMap((c) => (c.memory || c.link ? [c.id] : [])));

@@ -58,7 +58,12 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
     // A record an encrypted replica could not open is still on the edge: it stays as this device had it.
     for (const record of response.unreadable ?? []) onEdge.add(`${record.entity}:${record.id}`);
     // The cursor moves only once the pruning below is done: an interruption starts the re-sync over.
-    await store.apply(namespace, { ...batch, origin: 'remote', clockCeiling: clock.ceiling() });
+    await store.apply(namespace, {
+      ...batch,
+      origin: 'remote',
+      clockCeiling: clock.ceiling(),
+      pushBackTombstones: true,
+    });
     after = page.cursor;
     if (!page.hasMore) break;
   }
