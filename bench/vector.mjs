@@ -16,7 +16,7 @@ const QUERIES = Number(process.env.BENCH_VECTOR_QUERIES ?? 40);
 const ORAMA_QUERIES = Number(process.env.BENCH_VECTOR_ORAMA_QUERIES ?? 6);
 // The `hnsw` package links ~1 ms per vector here (JS arrays and Maps), more as it grows: 100K would take
 // minutes, and 5K took 43 s of a 15-minute run on a slower machine (2026-12-01), so 3K.
-const PEER_SIZE = Math.min(SIZE, Number(process.env.BENCH_VECTOR_PEER_SIZE ?? 3_000));
+const PEER_SIZE = Math.min(SIZE, Number(process.env.BENCH_VECTOR_PEER_SIZE ?? 2_000));
 const TOPICS = Math.max(10, Math.round(SIZE / 50));
 const K = 10;
 
