@@ -8,7 +8,7 @@ const SIZE = Number(process.env.BENCH_MEMORY_SIZE ?? 100_000);
 /** Index time is measured over several rounds at this size; at SIZE each library is built once (heap). */
 const INDEX_SIZE = Number(process.env.BENCH_MEMORY_INDEX_SIZE ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const INDEX_ROUNDS = Number(process.env.BENCH_MEMORY_INDEX_ROUNDS ?? 5);
+const INDEX_ROUNDS = Number(process.env.BENCH_MEMORY_INDEX_ROUNDS ?? 3);
 
 async function buildEngram(items) {
   const mem = await createMemory({ store: new InMemoryStore() });
