@@ -102,12 +102,8 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     const tombstone = dead.get(id);
     if (!batch.pushBackTombstones || !tombstone || deletedHere.has(id) || pushedBack.has(id)) return;
     pushedBack.add(id);
-    // Put again with its new feed entry: the SQL stores and IndexedDB keep a tombstone's entry on its row.
-    if (tx.dropTombstone) {
-      await tx.dropTombstone(tombstone);
-      await tx.putTombstone(tombstone);
-    }
-    await tx.recordChange(tombstone.entity, id, 'local');
+    if (tx.dropTombstone) await putAgain(tx, tombstone, tombstone, 'local');
+    else await tx.recordChange(tombstone.entity, id, 'local');
   };
 
   const touchedMemories = new Map<string, MemoryRecord>();
@@ -219,10 +215,23 @@ async function raiseTombstone(
 ): Promise<void> {
   if (!tx.dropTombstone || incoming.entity !== held.entity || incoming.clock <= held.clock) return;
   const raised = { ...held, clock: incoming.clock };
-  await tx.dropTombstone(held);
-  await tx.putTombstone(raised);
-  await tx.recordChange(raised.entity, raised.id, origin);
+  await putAgain(tx, held, raised, origin);
   dead.set(raised.id, raised);
+}
+
+/**
+ * Replaces a held tombstone by `next` (the same, or a later stamp) with a new feed entry: the SQL stores
+ * and IndexedDB keep a tombstone's entry on its row, so the row is put again with it.
+ */
+async function putAgain(
+  tx: StoreTransaction,
+  held: Tombstone,
+  next: Tombstone,
+  origin: 'local' | 'remote',
+): Promise<void> {
+  await tx.dropTombstone!(held);
+  await tx.putTombstone(next);
+  await tx.recordChange(next.entity, next.id, origin);
 }
 
 /** The fields every release stamps when it creates a memory: a write holding all of them whole. */

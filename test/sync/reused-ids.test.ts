@@ -29,6 +29,19 @@ async function setup(server: MemoryStore) {
 
 const contentOf = async (mem: Engram, id: string) => (await mem.get(id))?.content ?? null;
 
+/** Three in-memory replicas on the edge, each with its start-up exchange done. */
+async function threeReplicas(
+  open: (store: MemoryStore) => Promise<Engram>,
+): Promise<[Engram, Engram, Engram]> {
+  const replicas: [Engram, Engram, Engram] = [
+    await open(new InMemoryStore()),
+    await open(new InMemoryStore()),
+    await open(new InMemoryStore()),
+  ];
+  for (const mem of replicas) await mem.sync();
+  return replicas;
+}
+
 describe.each(servers)('an id deleted, collected and added again (edge on %s)', (_, makeServer) => {
   it.each(replicas)(
     'reaches a replica that still holds the old tombstone (%s)',
@@ -148,12 +161,7 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
   it('added by a replica that never saw the deleted memory, beside an older creation of the id', async () => {
     const server = makeServer();
     const { clock, ns, open } = await setup(server);
-    const [a, b, c] = [
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-    ];
-    for (const mem of [a, b, c]) await mem.sync();
+    const [a, b, c] = await threeReplicas(open);
     // b and c create the id apart, c deletes its copy; a, a day later, knows nothing of either.
     await c.add({ id: 'v', content: 'made on c' });
     clock.t += 1000;
@@ -176,12 +184,7 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
   it('reaches a replica that never heard of the delete and holds an older creation of the id', async () => {
     const server = makeServer();
     const { clock, ns, open } = await setup(server);
-    const [a, b, c] = [
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-    ];
-    for (const mem of [a, b, c]) await mem.sync();
+    const [a, b, c] = await threeReplicas(open);
     await a.add({ id: 'u', content: 'made on a' });
     clock.t += 1000;
     await c.add({ id: 'u', content: 'made on c' });
@@ -202,12 +205,7 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
   it('two deletes of the id apart, a memory made between them: every replica reaches one verdict', async () => {
     const server = makeServer();
     const { clock, ns, open } = await setup(server);
-    const [a, b, c] = [
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-      await open(new InMemoryStore()),
-    ];
-    for (const mem of [a, b, c]) await mem.sync();
+    const [a, b, c] = await threeReplicas(open);
     const step = async (act: () => Promise<unknown>) => {
       clock.t += 1000;
       await act();
