@@ -156,8 +156,13 @@ export class Engram {
 
   /** Purges expired memories and collects old tombstones now and then after writes; createMemory calls it. */
   startMaintenance(options: Required<MaintenanceOptions>): void {
-    this.maintenance = new Maintenance(this.store, this.namespace, this.now, options, (error) =>
-      this.warn('MAINTENANCE_FAILED', errorMessage(error)),
+    this.maintenance = new Maintenance(
+      this.store,
+      this.namespace,
+      this.now,
+      options,
+      (error) => this.warn('MAINTENANCE_FAILED', errorMessage(error)),
+      this.clock.node,
     );
     this.maintenance.maybeRun();
   }
@@ -180,6 +185,7 @@ export class Engram {
       this.now,
       maintenanceOptions(undefined),
       () => {},
+      this.clock.node,
     );
     return this.maintenance.run();
   }

@@ -1,6 +1,9 @@
 import * as v from 'valibot';
+import { readChangeStates } from './change-states.js';
 import { formatHlc } from './hlc.js';
 import type { MemoryStore } from './store-contract.js';
+import { readRejected } from './sync/quarantine.js';
+import { neverOnEdge, RESYNC_KEYS } from './sync/resync.js';
 import { nonNegativeInt, parse } from './validate.js';
 
 /** How long tombstones are kept before they are collected: 30 days. */
@@ -46,20 +49,29 @@ export function horizonStamp(wallMs: number): string {
 
 /**
  * Drops memories expired at `now` (and their links) in batches, without tombstones: every replica reaches
- * the same verdict from the merged `expiresAt`, so nothing needs to sync. Returns how many it dropped.
+ * the same verdict from the merged `expiresAt`, so nothing needs to sync. Those in `keep` stay (a replica's
+ * edits not pushed yet, see {@link heldForPush}). Returns how many it dropped.
  */
-export async function purgeExpired(store: MemoryStore, namespace: string, now: string): Promise<number> {
+export async function purgeExpired(
+  store: MemoryStore,
+  namespace: string,
+  now: string,
+  keep: ReadonlySet<string> = new Set(),
+): Promise<number> {
   if (!store.expiredIds) return 0;
   let purged = 0;
   for (;;) {
-    const ids = await store.expiredIds(namespace, { now, limit: MAINTENANCE_BATCH });
+    // The kept ones come back in every batch: asking for as many more leaves room for a batch to drop.
+    const limit = MAINTENANCE_BATCH + keep.size;
+    const found = await store.expiredIds(namespace, { now, limit });
+    const ids = found.filter((id) => !keep.has(id));
     if (ids.length === 0) return purged;
     const { deleted } = await store.apply(namespace, { forget: { memories: ids, expiredAt: now } });
     const wanted = new Set(ids);
     const dropped = deleted.filter((id) => wanted.has(id)).length;
     purged += dropped;
-    // Fewer than a batch means none are left; none dropped means a write extended them meanwhile.
-    if (ids.length < MAINTENANCE_BATCH || dropped === 0) return purged;
+    // Fewer than asked for means none are left; none dropped means a write extended them meanwhile.
+    if (found.length < limit || dropped === 0) return purged;
   }
 }
 
@@ -99,6 +111,42 @@ export async function unpushedAfter(store: MemoryStore, namespace: string): Prom
 }
 
 /**
+ * The expired memories a replica must keep until its outbox has pushed them (docs/lifecycle.md, "Purge on a
+ * replica"): those with a local change past the last push (`pushedSeq`) that the edge had. Dropped before
+ * the push, the change would be lost with them, and when it was the edit that made the memory expire, the
+ * edge and every other replica would keep the memory with its old expiry for good. A memory of this
+ * replica's own that never reached the edge may go: no one else has it. Reads the outbox only when
+ * something has expired.
+ */
+export async function heldForPush(
+  store: MemoryStore,
+  namespace: string,
+  replica: { now: string; node: string; pushedSeq: number },
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  const { now, node } = replica;
+  if (!store.expiredIds || (await store.expiredIds(namespace, { now, limit: 1 })).length === 0) return held;
+  const pushedAt = await store.getMeta(namespace, RESYNC_KEYS.pushedAt);
+  const quarantined = new Set((await readRejected(store, namespace)).map((r) => r.id));
+  for (let after = replica.pushedSeq; ; ) {
+    const page = await store.changes(namespace, after, MAINTENANCE_BATCH);
+    const local = page.filter((e) => e.origin === 'local' && e.entity === 'memory');
+    for (const { memory } of await readChangeStates(store, namespace, local)) {
+      const expiresAt = memory?.memory.expiresAt;
+      if (!memory || expiresAt === undefined || expiresAt > now) continue;
+      const { id, createdAt } = memory.memory;
+      const ours = neverOnEdge(
+        { createdAt, clocks: memory.clocks },
+        { node, pushedAt, unpushed: true, quarantined: quarantined.has(id) },
+      );
+      if (!ours) held.add(id);
+    }
+    if (page.length < MAINTENANCE_BATCH) return held;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
+/**
  * Parts of the text index a run may rewrite smaller (`MemoryStore.compactText`): on SQLite, posting groups
  * of 4096 memories written before schema v21, 0.14-0.26 s each in a 100K-memory file (a read of the
  * namespace's keys), during which sql.js answers nothing else; two keep a run's pause short, and an older
@@ -117,6 +165,8 @@ export class Maintenance {
     private readonly now: () => number,
     private readonly options: Required<MaintenanceOptions>,
     private readonly onError: (error: unknown) => void,
+    /** The replica's clock node: tells its own records from those the edge brought. */
+    private readonly node: string,
   ) {}
 
   run(): Promise<MaintenanceResult> {
@@ -136,10 +186,16 @@ export class Maintenance {
   private async runNow(): Promise<MaintenanceResult> {
     const nowMs = this.now();
     this.lastRun = nowMs;
-    const purged = await purgeExpired(this.store, this.namespace, new Date(nowMs).toISOString());
-    // A store that keeps nothing to collect (RemoteStore) is not even asked for its sync meta.
-    if (!this.store.collectTombstones) return { purged, collected: 0 };
+    const now = new Date(nowMs).toISOString();
+    // A store that keeps nothing to purge or collect (RemoteStore) is not even asked for its sync meta.
+    if (!this.store.expiredIds && !this.store.collectTombstones) return { purged: 0, collected: 0 };
     const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
+    const held =
+      keepLocalAfter === undefined
+        ? undefined
+        : await heldForPush(this.store, this.namespace, { now, node: this.node, pushedSeq: keepLocalAfter });
+    const purged = await purgeExpired(this.store, this.namespace, now, held);
+    if (!this.store.collectTombstones) return { purged, collected: 0 };
     const collected = await collectTombstones(this.store, this.namespace, {
       nowMs,
       horizonMs: this.options.tombstoneHorizonMs,

@@ -104,7 +104,7 @@ export async function settle(clients: Engram[], rounds = 3): Promise<void> {
 export async function edgeOnClock(
   server: MemoryStore,
   namespace: string,
-  options: { startMs: number; maintenance?: { tombstoneHorizonMs: number } },
+  options: { startMs: number; maintenance?: { tombstoneHorizonMs?: number; intervalMs?: number } },
 ) {
   const clock = { t: options.startMs };
   const now = () => clock.t;

@@ -103,24 +103,38 @@ async function forgetWhatTheEdgeLost(
       const createdAt = memory ? memory.memory.createdAt : link!.link.createdAt;
       const unpushed =
         entry.origin === 'local' && entry.seq > (typeof pushedSeq === 'number' ? pushedSeq : 0);
-      const stamps = Object.values(record.clocks);
-      // Made here: no stamp from another replica (such a stamp came through the edge, so the edge had the
-      // record). Any opening of this replica counts: its node id's drawn part changes each time.
-      const madeHere = stamps.every((stamp) => {
-        const node = parseHlc(stamp)?.node;
-        return node !== undefined && clientOfNode(node) === clientOfNode(deps.clock.node);
-      });
-      // Ours to keep: made here and either set aside by the edge (a refused create it never had) or created
-      // after the last completed push began and still in the outbox.
-      const ours =
-        madeHere &&
-        (quarantined.has(entry.id) || (unpushed && createdSincePush(createdAt, stamps, pushedAt)));
+      const ours = neverOnEdge(
+        { createdAt, clocks: record.clocks },
+        { node: deps.clock.node, pushedAt, unpushed, quarantined: quarantined.has(entry.id) },
+      );
       if (ours) continue;
       (memory ? forget.memories : forget.links).push(entry.id);
     }
     if (page.length < deps.pageSize) return forget;
     after = page[page.length - 1]!.seq;
   }
+}
+
+/**
+ * Whether the edge never had a record of this replica (ours alone: a re-sync keeps it, a purge may drop it):
+ * made here — no stamp from another replica, which came through the edge; any opening of this replica
+ * counts, its node id's drawn part changes each time — and either set aside by the edge (a refused create it
+ * never had) or created after the last completed push began (`pushedAt`) and still in the outbox.
+ */
+export function neverOnEdge(
+  record: { createdAt: string; clocks: Readonly<Record<string, string>> },
+  replica: { node: string; pushedAt: unknown; unpushed: boolean; quarantined: boolean },
+): boolean {
+  const stamps = Object.values(record.clocks);
+  const madeHere = stamps.every((stamp) => {
+    const node = parseHlc(stamp)?.node;
+    return node !== undefined && clientOfNode(node) === clientOfNode(replica.node);
+  });
+  return (
+    madeHere &&
+    (replica.quarantined ||
+      (replica.unpushed && createdSincePush(record.createdAt, stamps, replica.pushedAt)))
+  );
 }
 
 /**
