@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { readChangeStates } from './change-states.js';
+import { isExpired } from './filter.js';
 import { formatHlc } from './hlc.js';
 import type { MemoryStore } from './store-contract.js';
 import { readRejected } from './sync/quarantine.js';
@@ -132,8 +133,7 @@ export async function heldForPush(
     const page = await store.changes(namespace, after, MAINTENANCE_BATCH);
     const local = page.filter((e) => e.origin === 'local' && e.entity === 'memory');
     for (const { memory } of await readChangeStates(store, namespace, local)) {
-      const expiresAt = memory?.memory.expiresAt;
-      if (!memory || expiresAt === undefined || expiresAt > now) continue;
+      if (!memory || !isExpired(memory.memory, now)) continue;
       const { id, createdAt } = memory.memory;
       const ours = neverOnEdge(
         { createdAt, clocks: memory.clocks },
