@@ -5,6 +5,7 @@ import { normalizeContent } from './lifecycle.js';
 import { keepsLocal, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
 import type {
   ApplyResult,
+  FieldClocks,
   LinkRecord,
   LinkWrite,
   MemoryRecord,
@@ -249,10 +250,14 @@ const CREATED_FIELDS = ['content', 'kind', 'tags', 'metadata'] as const;
  * `createdAt` and never a stamp, so every replica reaches the same verdict whatever it merged first.
  */
 function createsAnew(write: MemoryWrite, tombstone: Tombstone): boolean {
-  if (tombstone.entity !== 'memory' || !write.create) return false;
-  const clocks = write.clocks as Record<string, string | undefined>;
-  if (!CREATED_FIELDS.every((field) => clocks[field] !== undefined)) return false;
-  return Object.values(clocks).every((stamp) => stamp === undefined || stamp > tombstone.clock);
+  return tombstone.entity === 'memory' && write.create !== undefined && stampedAfter(write.clocks, tombstone);
+}
+
+/** Every field of these clocks, the fields a creation stamps included, was stamped after the delete. */
+function stampedAfter(clocks: FieldClocks, tombstone: Tombstone): boolean {
+  const stamps = clocks as Record<string, string | undefined>;
+  if (!CREATED_FIELDS.every((field) => stamps[field] !== undefined)) return false;
+  return Object.values(stamps).every((stamp) => stamp === undefined || stamp > tombstone.clock);
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */
@@ -411,15 +416,22 @@ function pairKey(from: string, to: string): string {
  * memory's id a link (or the reverse) is taken for a tombstone of that memory, so every replica deletes the
  * same record. The edge refuses such pushes for records it holds; this covers one that came before its
  * record did, and tombstones stored before that check. Local writes name their entity right.
+ *
+ * One older than every field of the memory held under its id deletes nothing: that memory was made anew
+ * after the delete (`createsAnew`, seen from the other side). Before, a memory that reached a store before
+ * the delete did was deleted there, and kept where it came after (the tombstone gave way to it), and the
+ * two disagreed for good.
  */
 async function namedAsStored(tx: StoreTransaction, tombstones: readonly Tombstone[]): Promise<Tombstone[]> {
   if (tombstones.length === 0) return [];
   const ids = unique(tombstones.map((t) => t.id));
   const [memories, links] = await Promise.all([tx.readMemories(ids), tx.readLinks(ids)]);
-  return tombstones.map((t) => {
-    if (t.entity === 'link' && !links.has(t.id) && memories.has(t.id)) return { ...t, entity: 'memory' };
-    if (t.entity === 'memory' && !memories.has(t.id) && links.has(t.id)) return { ...t, entity: 'link' };
-    return t;
+  return tombstones.flatMap((t) => {
+    const memory = memories.get(t.id);
+    if (t.entity === 'link' && !links.has(t.id) && memory) return [{ ...t, entity: 'memory' as const }];
+    if (t.entity === 'memory' && !memory && links.has(t.id)) return [{ ...t, entity: 'link' as const }];
+    if (t.entity === 'memory' && memory && stampedAfter(memory.clocks, t)) return [];
+    return [t];
   });
 }
 

@@ -202,6 +202,31 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
     for (const mem of [a, b, c]) await mem.close();
   });
 
+  it('a delete that reaches the edge after a memory made anew under the id deletes nothing', async () => {
+    const server = makeServer();
+    const { clock, ns, open } = await setup(server);
+    const [a, b, c] = await threeReplicas(open);
+    const step = async (act: () => Promise<unknown>) => {
+      clock.t += 1000;
+      await act();
+    };
+    await step(() => b.add({ id: 's', content: 'made on b' }));
+    await step(() => b.sync());
+    // b deletes its memory; c and a, which never heard of it, make their own under the id after that.
+    await step(() => b.remove('s'));
+    await step(() => c.add({ id: 's', content: 'made on c, after the delete' }));
+    await step(() => a.add({ id: 's', content: 'made on a, after the delete' }));
+    // a's memory reaches the edge first, over b's; then b's delete, older than every field of it; then c's.
+    // Before, the edge deleted a's memory (and took c's), while a kept its own: they disagreed for good.
+    for (let round = 0; round < 2; round++) for (const mem of [a, b, c]) await mem.sync();
+    for (const mem of [a, b, c]) expect(await contentOf(mem, 's')).toBe('made on a, after the delete');
+    const [stored] = await server.getMemories(ns, ['s']);
+    expect(stored?.memory.content).toBe('made on a, after the delete');
+    for (const mem of [a, b, c]) expect((await mem.get('s'))?.createdAt).toBe(stored!.memory.createdAt);
+    for (const mem of [a, b, c]) expect(await mem.store.getTombstones(ns, ['s'])).toEqual([]);
+    for (const mem of [a, b, c]) await mem.close();
+  });
+
   it('two deletes of the id apart, a memory made between them: every replica reaches one verdict', async () => {
     const server = makeServer();
     const { clock, ns, open } = await setup(server);
