@@ -31,9 +31,18 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   const origin = batch.origin ?? 'local';
   const memoryWrites = batch.memories ?? [];
   const linkWrites = batch.links ?? [];
-  const tombstones =
-    origin === 'local' ? [...(batch.tombstones ?? [])] : await namedAsStored(tx, batch.tombstones ?? []);
+  const { tombstones, outlived } =
+    origin === 'local'
+      ? { tombstones: [...(batch.tombstones ?? [])], outlived: [] }
+      : await namedAsStored(tx, batch.tombstones ?? []);
   const result: ApplyResult = { memories: [], links: [], deleted: [], rejected: [] };
+  // A memory that outlived a delete is announced again: on the edge, so that the replica that pushed the
+  // delete pulls it (and gives up its tombstone, `createsAnew`); on a replica, pushed to the edge, which
+  // sent the tombstone because it lacks the memory.
+  for (const record of outlived) {
+    await tx.putMemory(record, record);
+    await tx.recordChange('memory', record.memory.id, batch.pushBackTombstones ? 'local' : origin);
+  }
   if (batch.unchangedMeta?.length) await assertMetaUnchanged(tx, batch.unchangedMeta);
   if (batch.forget) result.deleted.push(...(await forgetRecords(tx, batch.forget)));
 
@@ -422,17 +431,25 @@ function pairKey(from: string, to: string): string {
  * the delete did was deleted there, and kept where it came after (the tombstone gave way to it), and the
  * two disagreed for good.
  */
-async function namedAsStored(tx: StoreTransaction, tombstones: readonly Tombstone[]): Promise<Tombstone[]> {
-  if (tombstones.length === 0) return [];
-  const ids = unique(tombstones.map((t) => t.id));
+async function namedAsStored(
+  tx: StoreTransaction,
+  given: readonly Tombstone[],
+): Promise<{ tombstones: Tombstone[]; outlived: MemoryRecord[] }> {
+  if (given.length === 0) return { tombstones: [], outlived: [] };
+  const ids = unique(given.map((t) => t.id));
   const [memories, links] = await Promise.all([tx.readMemories(ids), tx.readLinks(ids)]);
-  return tombstones.flatMap((t) => {
+  const outlived = new Map<string, MemoryRecord>();
+  const tombstones = given.flatMap((t) => {
     const memory = memories.get(t.id);
     if (t.entity === 'link' && !links.has(t.id) && memory) return [{ ...t, entity: 'memory' as const }];
     if (t.entity === 'memory' && !memory && links.has(t.id)) return [{ ...t, entity: 'link' as const }];
-    if (t.entity === 'memory' && memory && stampedAfter(memory.clocks, t)) return [];
+    if (t.entity === 'memory' && memory && stampedAfter(memory.clocks, t)) {
+      outlived.set(t.id, memory);
+      return [];
+    }
     return [t];
   });
+  return { tombstones, outlived: [...outlived.values()] };
 }
 
 /** Drops records with no tombstone and no feed entry (see `WriteBatch.forget`); returns the ids dropped. */

@@ -117,6 +117,48 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await store.getMemories(ns, ['m'])).toEqual([]);
     });
 
+    it.each([
+      ['the edge', false, 'remote'],
+      ['a replica', true, 'local'],
+    ] as const)(
+      'a replicated tombstone older than every field of the memory deletes nothing; %s announces the memory again',
+      async (_, pushBackTombstones, origin) => {
+        const store = ctx.store();
+        // A shared store (RemoteStore) writes to the edge's: no pull ever reaches it.
+        if (pushBackTombstones && store.capabilities.shared) return;
+        const mem = await ctx.memory();
+        const ns = mem.namespace;
+        const t0 = Date.parse('2030-01-01');
+        await store.apply(ns, { memories: [fullWrite(ns, 'm', 'made anew', t0 + 5)], origin: 'remote' });
+        const [before] = await store.changes(ns, 0, 10);
+        const result = await store.apply(ns, {
+          tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 1, 'old') }],
+          origin: 'remote',
+          pushBackTombstones,
+        });
+        expect(result.deleted).toEqual([]);
+        expect((await store.getMemories(ns, ['m']))[0]!.memory.content).toBe('made anew');
+        expect(await store.getTombstones(ns, ['m'])).toEqual([]);
+        const after = await store.changes(ns, 0, 10);
+        expect(after.map((c) => [c.entity, c.id, c.origin])).toEqual([['memory', 'm', origin]]);
+        expect(after[0]!.seq).toBeGreaterThan(before!.seq);
+        // Put again as it was: searched once, counted once.
+        expect((await mem.search('anew')).map((h) => h.memory.id)).toEqual(['m']);
+        expect(await mem.count()).toBe(1);
+        // One stamped after a field of it still deletes it, and a local delete always does.
+        await store.apply(ns, {
+          tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 5, 'zzz') }],
+          origin: 'remote',
+        });
+        expect(await store.getMemories(ns, ['m'])).toEqual([]);
+        await store.apply(ns, { memories: [fullWrite(ns, 'n', 'n', t0 + 5)] });
+        await store.apply(ns, {
+          tombstones: [{ entity: 'memory', id: 'n', namespace: ns, clock: stamp(t0 + 1) }],
+        });
+        expect(await store.getMemories(ns, ['n'])).toEqual([]);
+      },
+    );
+
     it('a link to a deleted memory is tombstoned on arrival', async () => {
       const ns = freshNamespace();
       const store = ctx.store();
