@@ -1,6 +1,7 @@
 import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
+import { formatHlc } from './hlc.js';
 import { normalizeContent } from './lifecycle.js';
 import { keepsLocal, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
 import type {
@@ -118,7 +119,15 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 
   const touchedMemories = new Map<string, MemoryRecord>();
   for (const write of memoryWrites) {
-    const previous = memories.get(write.id);
+    const held = memories.get(write.id);
+    // A memory made anew under the id of one that had expired replaces it: the expired one's links go.
+    const replaced = held && replacesExpired(held, write) ? held : undefined;
+    if (replaced) {
+      for (const tombstone of await buryLinksOf(tx, replaced, write, origin, { links, dead })) {
+        result.deleted.push(tombstone.id);
+      }
+    }
+    const previous = replaced ? undefined : held;
     const tombstone = dead.get(write.id);
     if (tombstone && tx.dropTombstone && !deletedHere.has(write.id) && createsAnew(write, tombstone)) {
       await tx.dropTombstone(tombstone);
@@ -133,7 +142,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     touchedMemories.set(write.id, merged);
     if (previous && unchangedBy(previous, merged)) continue;
     memories.set(write.id, merged);
-    await tx.putMemory(merged, previous);
+    await tx.putMemory(merged, held);
     const entryOrigin = origin === 'remote' && keepsLocal(merged, write) ? 'local' : origin;
     await tx.recordChange('memory', write.id, entryOrigin);
   }
@@ -263,10 +272,61 @@ function createsAnew(write: MemoryWrite, tombstone: Tombstone): boolean {
 }
 
 /** Every field of these clocks, the fields a creation stamps included, was stamped after the delete. */
-function stampedAfter(clocks: FieldClocks, tombstone: Tombstone): boolean {
+function stampedAfter(clocks: FieldClocks, tombstone: Pick<Tombstone, 'clock'>): boolean {
   const stamps = clocks as Record<string, string | undefined>;
   if (!CREATED_FIELDS.every((field) => stamps[field] !== undefined)) return false;
   return Object.values(stamps).every((stamp) => stamp === undefined || stamp > tombstone.clock);
+}
+
+/**
+ * Whether a memory write makes its id anew after the memory held under it expired: every field it holds
+ * was stamped at or after the instant the held one expired (`createsAnew`'s rule, with the expiry for the
+ * delete). An expired memory is gone for its readers, and each store drops it by itself (docs/lifecycle.md):
+ * one that had dropped it takes the write for a new memory, so every store must, or the old memory's links
+ * came back with it where it was still held, and stayed dropped elsewhere.
+ */
+function replacesExpired(held: MemoryRecord, write: MemoryWrite): boolean {
+  const expiresMs = held.memory.expiresAt === undefined ? Number.NaN : Date.parse(held.memory.expiresAt);
+  if (!write.create || !Number.isFinite(expiresMs)) return false;
+  return stampedAfter(write.clocks, {
+    clock: formatHlc({ wallMs: Math.max(0, expiresMs), counter: 0, node: '' }),
+  });
+}
+
+/**
+ * Tombstones the links of a memory being replaced (`replacesExpired`), stamped with the replacing write's
+ * first stamp, so that every store that replaces it writes the same ones; returns them.
+ */
+async function buryLinksOf(
+  tx: StoreTransaction,
+  replaced: MemoryRecord,
+  write: MemoryWrite,
+  origin: 'local' | 'remote',
+  held: { links: Map<string, LinkRecord>; dead: Map<string, Tombstone> },
+): Promise<Tombstone[]> {
+  const clock = minClock(write.clocks);
+  const buried: Tombstone[] = [];
+  for (const record of await tx.readLinksTouching([replaced.memory.id])) {
+    const tombstone: Tombstone = {
+      entity: 'link',
+      id: record.link.id,
+      namespace: record.link.namespace,
+      clock,
+    };
+    await tx.deleteLink(record);
+    await tx.putTombstone(tombstone);
+    await tx.recordChange('link', tombstone.id, origin);
+    held.links.delete(tombstone.id);
+    held.dead.set(tombstone.id, tombstone);
+    buried.push(tombstone);
+  }
+  return buried;
+}
+
+function minClock(clocks: FieldClocks): string {
+  let min: string | undefined;
+  for (const stamp of Object.values(clocks)) if (min === undefined || stamp < min) min = stamp;
+  return min ?? '';
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */

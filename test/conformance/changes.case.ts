@@ -159,6 +159,43 @@ export function changeFeedCases(ctx: SuiteContext): void {
       },
     );
 
+    it('a memory written whole after the one under its id expired replaces it; the old links go', async () => {
+      const mem = await ctx.memory();
+      const ns = mem.namespace;
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      const old = fullWrite(ns, 'm', 'the old reminder', t0);
+      old.values.expiresAt = new Date(t0 + 10).toISOString();
+      await store.apply(ns, { memories: [old, fullWrite(ns, 'o', 'other', t0)] });
+      const link = {
+        id: 'l1',
+        create: { namespace: ns, from: 'm', to: 'o', createdAt: new Date(t0).toISOString() },
+        values: { type: 'rel', weight: 1, metadata: {} },
+        clocks: { type: stamp(t0), weight: stamp(t0), metadata: stamp(t0) },
+      };
+      await store.apply(ns, { links: [link] });
+      // Written whole before the expiry: an edit (merged field by field), the link stays.
+      const before = fullWrite(ns, 'm', 'edited before', t0 + 5, 'x');
+      before.values.expiresAt = old.values.expiresAt;
+      await store.apply(ns, { memories: [before], origin: 'remote' });
+      expect((await store.getLinks(ns, ['l1'])).length).toBe(1);
+      const replacing = fullWrite(ns, 'm', 'a new note', t0 + 20, 'y');
+      const result = await store.apply(ns, { memories: [replacing], origin: 'remote' });
+      expect(result.deleted).toEqual(['l1']);
+      const [record] = await store.getMemories(ns, ['m']);
+      expect(record!.memory).toMatchObject({
+        content: 'a new note',
+        createdAt: new Date(t0 + 20).toISOString(),
+      });
+      expect(record!.memory.expiresAt).toBeUndefined();
+      expect(await store.getLinks(ns, ['l1'])).toEqual([]);
+      expect((await store.getTombstones(ns, ['l1']))[0]!.clock).toBe(stamp(t0 + 20, 'y'));
+      expect((await mem.search('note')).map((h) => h.memory.id)).toEqual(['m']);
+      expect(await mem.search('reminder')).toEqual([]);
+      // The link written again is refused, as any write of a deleted link.
+      expect((await store.apply(ns, { links: [link], origin: 'remote' })).rejected).toEqual(['l1']);
+    });
+
     it('a link to a deleted memory is tombstoned on arrival', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

@@ -88,6 +88,33 @@ describe.each(kinds.map((name, kind) => [name, kind] as const))('replica on %s',
   });
 });
 
+describe.each(kinds.map((name, kind) => [name, kind] as const))('with a replica on %s', (_, kind) => {
+  it('a memory made anew under the id of an expired one does not bring back its links', async () => {
+    const { edge, a, c, close } = await edgeAndTwo(kind);
+    const b = await edge.open(new InMemoryStore());
+    const expiresAt = new Date(START + HOUR).toISOString();
+    await b.add({ id: 'old', content: 'the old one', expiresAt });
+    await b.add({ id: 'other', content: 'the other one' });
+    await b.link('old', 'other', 'about');
+    await round(b);
+    await round(c);
+    edge.clock.t += 2 * HOUR;
+    // c drops the expired memory and its link by itself (b and the edge still hold them), and makes a new
+    // one under the id.
+    expect(await c.maintain()).toEqual({ purged: 1, collected: 0 });
+    edge.clock.t += 1000;
+    await c.add({ id: 'old', content: 'a new one under the id' });
+    for (const mem of [a, b, c, a, b, c]) await round(mem);
+    for (const mem of [a, b, c]) {
+      expect((await mem.get('old'))?.content).toBe('a new one under the id');
+      expect(await mem.links('old')).toEqual([]);
+      expect(await mem.links('other')).toEqual([]);
+    }
+    await b.close();
+    await close();
+  });
+});
+
 it('more held memories than a batch never stop the purge of the others behind them', async () => {
   const { edge, a, c, close } = await edgeAndTwo(0);
   const expiresAt = new Date(START + HOUR).toISOString();
