@@ -50,22 +50,29 @@ export function horizonStamp(wallMs: number): string {
 
 /**
  * Drops memories expired at `now` (and their links) in batches, without tombstones: every replica reaches
- * the same verdict from the merged `expiresAt`, so nothing needs to sync. Those in `keep` stay (a replica's
- * edits not pushed yet, see {@link heldForPush}). Returns how many it dropped.
+ * the same verdict from the merged `expiresAt`, so nothing needs to sync. Those `held` gives stay (a
+ * replica's edits not pushed yet, see {@link heldForPush}). Returns how many it dropped.
  */
 export async function purgeExpired(
   store: MemoryStore,
   namespace: string,
   now: string,
-  keep: ReadonlySet<string> = new Set(),
+  held: () => Promise<ReadonlySet<string>> = async () => new Set(),
 ): Promise<number> {
   if (!store.expiredIds) return 0;
   let purged = 0;
+  // Asked for once something has expired: a run with nothing to purge costs the one read it always did.
+  let keep: ReadonlySet<string> | undefined;
   for (;;) {
     // The kept ones come back in every batch: asking for as many more leaves room for a batch to drop.
-    const limit = MAINTENANCE_BATCH + keep.size;
+    const limit = MAINTENANCE_BATCH + (keep?.size ?? 0);
     const found = await store.expiredIds(namespace, { now, limit });
-    const ids = found.filter((id) => !keep.has(id));
+    if (found.length === 0) return purged;
+    if (!keep) {
+      keep = await held();
+      if (keep.size > 0) continue;
+    }
+    const ids = found.filter((id) => !keep?.has(id));
     if (ids.length === 0) return purged;
     const { deleted } = await store.apply(namespace, { forget: { memories: ids, expiredAt: now } });
     const wanted = new Set(ids);
@@ -116,8 +123,8 @@ export async function unpushedAfter(store: MemoryStore, namespace: string): Prom
  * replica"): those with a local change past the last push (`pushedSeq`) that the edge had. Dropped before
  * the push, the change would be lost with them, and when it was the edit that made the memory expire, the
  * edge and every other replica would keep the memory with its old expiry for good. A memory of this
- * replica's own that never reached the edge may go: no one else has it. Reads the outbox only when
- * something has expired.
+ * replica's own that never reached the edge may go: no one else has it. Reads the whole outbox: the purge
+ * asks only once something has expired.
  */
 export async function heldForPush(
   store: MemoryStore,
@@ -126,7 +133,6 @@ export async function heldForPush(
 ): Promise<Set<string>> {
   const held = new Set<string>();
   const { now, node } = replica;
-  if (!store.expiredIds || (await store.expiredIds(namespace, { now, limit: 1 })).length === 0) return held;
   const pushedAt = await store.getMeta(namespace, RESYNC_KEYS.pushedAt);
   const quarantined = new Set((await readRejected(store, namespace)).map((r) => r.id));
   for (let after = replica.pushedSeq; ; ) {
@@ -187,15 +193,14 @@ export class Maintenance {
     const nowMs = this.now();
     this.lastRun = nowMs;
     const now = new Date(nowMs).toISOString();
-    // A store that keeps nothing to purge or collect (RemoteStore) is not even asked for its sync meta.
-    if (!this.store.expiredIds && !this.store.collectTombstones) return { purged: 0, collected: 0 };
-    const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
-    const held =
-      keepLocalAfter === undefined
-        ? undefined
-        : await heldForPush(this.store, this.namespace, { now, node: this.node, pushedSeq: keepLocalAfter });
-    const purged = await purgeExpired(this.store, this.namespace, now, held);
+    const purged = await purgeExpired(this.store, this.namespace, now, async () => {
+      const pushedSeq = await unpushedAfter(this.store, this.namespace);
+      if (pushedSeq === undefined) return new Set();
+      return heldForPush(this.store, this.namespace, { now, node: this.node, pushedSeq });
+    });
+    // A store that keeps nothing to collect (RemoteStore) is not even asked for its sync meta.
     if (!this.store.collectTombstones) return { purged, collected: 0 };
+    const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
     const collected = await collectTombstones(this.store, this.namespace, {
       nowMs,
       horizonMs: this.options.tombstoneHorizonMs,
