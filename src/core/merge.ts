@@ -123,8 +123,11 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     // A memory made anew under the id of one that had expired replaces it: the expired one's links go.
     const replaced = held && replacesExpired(held, write) ? held : undefined;
     if (replaced) {
-      for (const tombstone of await buryLinksOf(tx, replaced, write, origin, { links, dead })) {
+      // On a pull, pushed too: the edge sent the memory, but may not have replaced it (it had purged it).
+      const buryOrigin = batch.pushBackTombstones ? 'local' : origin;
+      for (const tombstone of await buryLinksOf(tx, replaced, write, buryOrigin, { links, dead })) {
         result.deleted.push(tombstone.id);
+        deletedHere.add(tombstone.id);
       }
     }
     const previous = replaced ? undefined : held;
@@ -307,6 +310,8 @@ async function buryLinksOf(
   const clock = minClock(write.clocks);
   const buried: Tombstone[] = [];
   for (const record of await tx.readLinksTouching([replaced.memory.id])) {
+    // One this batch deleted already (its tombstone came with it), or read twice (a link to itself).
+    if (held.dead.has(record.link.id)) continue;
     const tombstone: Tombstone = {
       entity: 'link',
       id: record.link.id,

@@ -124,8 +124,8 @@ export function changeFeedCases(ctx: SuiteContext): void {
       'a replicated tombstone older than every field of the memory deletes nothing; %s announces the memory again',
       async (_, pushBackTombstones, origin) => {
         const store = ctx.store();
-        // A shared store (RemoteStore) writes to the edge's: no pull ever reaches it.
-        if (pushBackTombstones && store.capabilities.shared) return;
+        // A RemoteStore writes to the edge's store: no pull ever reaches it.
+        if (pushBackTombstones && store.kind === 'remote') return;
         const mem = await ctx.memory();
         const ns = mem.namespace;
         const t0 = Date.parse('2030-01-01');
@@ -194,6 +194,35 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await mem.search('reminder')).toEqual([]);
       // The link written again is refused, as any write of a deleted link.
       expect((await store.apply(ns, { links: [link], origin: 'remote' })).rejected).toEqual(['l1']);
+    });
+
+    it('a pulled batch replacing an expired memory and bringing its link live: the link is buried, and pushed', async () => {
+      const store = ctx.store();
+      const mem = await ctx.memory();
+      const ns = mem.namespace;
+      const t0 = Date.parse('2030-01-01');
+      const old = fullWrite(ns, 'm', 'the old reminder', t0);
+      old.values.expiresAt = new Date(t0 + 10).toISOString();
+      const link = {
+        id: 'l1',
+        create: { namespace: ns, from: 'm', to: 'o', createdAt: new Date(t0).toISOString() },
+        values: { type: 'rel', weight: 1, metadata: {} },
+        clocks: { type: stamp(t0), weight: stamp(t0), metadata: stamp(t0) },
+      };
+      await store.apply(ns, { memories: [old, fullWrite(ns, 'o', 'other', t0)], links: [link] });
+      // The edge had purged the old memory, took the new one as new and still holds the link.
+      const result = await store.apply(ns, {
+        memories: [fullWrite(ns, 'm', 'a new note', t0 + 20, 'y')],
+        links: [link],
+        origin: 'remote',
+        pushBackTombstones: true,
+      });
+      expect(result.rejected).toEqual(['l1']);
+      expect(await store.getLinks(ns, ['l1'])).toEqual([]);
+      expect((await store.getTombstones(ns, ['l1'])).map((t) => t.clock)).toEqual([stamp(t0 + 20, 'y')]);
+      const entry = (await store.changes(ns, 0, 10)).find((c) => c.id === 'l1');
+      // A RemoteStore writes to the edge's store: nothing there is pushed.
+      expect(entry?.origin).toBe(store.kind === 'remote' ? 'remote' : 'local');
     });
 
     it('a link to a deleted memory is tombstoned on arrival', async () => {
