@@ -42,6 +42,17 @@ async function threeReplicas(
   return replicas;
 }
 
+/** `threeReplicas` on an edge over `server`, and `step`, which runs an act a second of the test clock on. */
+async function threeStepping(server: MemoryStore) {
+  const { clock, ns, open } = await setup(server);
+  const [a, b, c] = await threeReplicas(open);
+  const step = async (act: () => Promise<unknown>) => {
+    clock.t += 1000;
+    await act();
+  };
+  return { server, ns, a, b, c, step };
+}
+
 describe.each(servers)('an id deleted, collected and added again (edge on %s)', (_, makeServer) => {
   it.each(replicas)(
     'reaches a replica that still holds the old tombstone (%s)',
@@ -203,13 +214,7 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
   });
 
   it('a delete that reaches the edge after a memory made anew under the id deletes nothing', async () => {
-    const server = makeServer();
-    const { clock, ns, open } = await setup(server);
-    const [a, b, c] = await threeReplicas(open);
-    const step = async (act: () => Promise<unknown>) => {
-      clock.t += 1000;
-      await act();
-    };
+    const { server, ns, a, b, c, step } = await threeStepping(makeServer());
     await step(() => b.add({ id: 's', content: 'made on b' }));
     await step(() => b.sync());
     // b deletes its memory; c and a, which never heard of it, make their own under the id after that.
@@ -228,13 +233,7 @@ describe.each(servers)('an id deleted, collected and added again (edge on %s)', 
   });
 
   it('two deletes of the id apart, a memory made between them: every replica reaches one verdict', async () => {
-    const server = makeServer();
-    const { clock, ns, open } = await setup(server);
-    const [a, b, c] = await threeReplicas(open);
-    const step = async (act: () => Promise<unknown>) => {
-      clock.t += 1000;
-      await act();
-    };
+    const { server, ns, a, b, c, step } = await threeStepping(makeServer());
     await step(() => a.add({ id: 't', content: 'made on a' }));
     await step(() => b.add({ id: 't', content: 'made on b' }));
     await step(() => b.remove('t'));
