@@ -40,7 +40,9 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   // A memory that outlived a delete is announced again: on the edge, so that the replica that pushed the
   // delete pulls it (and gives up its tombstone, `createsAnew`); on a replica, pushed to the edge, which
   // sent the tombstone because it lacks the memory.
-  for (const record of outlived) {
+  const written = new Set(memoryWrites.map((w) => w.id));
+  // One the batch also writes is put (and announced) by that write, if it changes anything.
+  for (const record of outlived.filter((r) => !written.has(r.memory.id))) {
     await tx.putMemory(record, record);
     await tx.recordChange('memory', record.memory.id, batch.pushBackTombstones ? 'local' : origin);
   }
@@ -504,10 +506,11 @@ async function namedAsStored(
   const ids = unique(given.map((t) => t.id));
   const [memories, links] = await Promise.all([tx.readMemories(ids), tx.readLinks(ids)]);
   const outlived = new Map<string, MemoryRecord>();
-  const tombstones = given.flatMap((t) => {
-    const memory = memories.get(t.id);
-    if (t.entity === 'link' && !links.has(t.id) && memory) return [{ ...t, entity: 'memory' as const }];
-    if (t.entity === 'memory' && !memory && links.has(t.id)) return [{ ...t, entity: 'link' as const }];
+  const tombstones = given.flatMap((sent): Tombstone[] => {
+    const memory = memories.get(sent.id);
+    let t = sent;
+    if (t.entity === 'link' && !links.has(t.id) && memory) t = { ...t, entity: 'memory' };
+    if (t.entity === 'memory' && !memory && links.has(t.id)) t = { ...t, entity: 'link' };
     if (t.entity === 'memory' && memory && stampedAfter(memory.clocks, t)) {
       outlived.set(t.id, memory);
       return [];
