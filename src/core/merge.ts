@@ -506,11 +506,11 @@ async function namedAsStored(
   const ids = unique(given.map((t) => t.id));
   const [memories, links] = await Promise.all([tx.readMemories(ids), tx.readLinks(ids)]);
   const outlived = new Map<string, MemoryRecord>();
-  const tombstones = given.flatMap((sent): Tombstone[] => {
-    const memory = memories.get(sent.id);
-    let t = sent;
-    if (t.entity === 'link' && !links.has(t.id) && memory) t = { ...t, entity: 'memory' };
-    if (t.entity === 'memory' && !memory && links.has(t.id)) t = { ...t, entity: 'link' };
+  const tombstones = given.flatMap((t): Tombstone[] => {
+    const memory = memories.get(t.id);
+    // Renamed, never weighed: a memory never takes an id back from a tombstone naming it a link either.
+    if (t.entity === 'link' && !links.has(t.id) && memory) return [{ ...t, entity: 'memory' }];
+    if (t.entity === 'memory' && !memory && links.has(t.id)) return [{ ...t, entity: 'link' }];
     if (t.entity === 'memory' && memory && stampedAfter(memory.clocks, t)) {
       outlived.set(t.id, memory);
       return [];
