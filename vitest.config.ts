@@ -9,7 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Vitest's default (one worker fewer than the cores) runs one file at a time on a 2-core machine such
     // as CI's, where much of a file's time is waiting (imports, child processes, Postgres, PGlite's start):
-    // two files at a time take the suite from ~15 to ~12 minutes there.
+    // two files at a time took the suite from ~900 s to ~600 s there.
     maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -70,6 +70,14 @@ export function hlcWallPrefix(wallMs: number): string {
   return `${wallMs.toString(16).padStart(12, '0')}-`;
 }
 
+/**
+ * The lowest stamp of the instant `wallMs`: every stamp issued at or after it sorts above, every one issued
+ * before it below (the tombstone horizon; a memory's expiry, in merge.ts).
+ */
+export function floorStamp(wallMs: number): string {
+  return formatHlc({ wallMs: Math.max(0, Math.floor(wallMs)), counter: 0, node: '' });
+}
+
 export function formatHlc({ wallMs, counter, node }: HlcParts): string {
   return `${hlcWallPrefix(wallMs)}${counter.toString(16).padStart(4, '0')}-${node}`;
 }

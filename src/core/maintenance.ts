@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { readChangeStates } from './change-states.js';
 import { isExpired } from './filter.js';
-import { formatHlc } from './hlc.js';
+import { floorStamp } from './hlc.js';
 import type { MemoryStore } from './store-contract.js';
 import { readRejected } from './sync/quarantine.js';
 import { neverOnEdge, RESYNC_KEYS } from './sync/resync.js';
@@ -43,11 +43,6 @@ export interface MaintenanceResult {
   collected: number;
 }
 
-/** The stamp every tombstone written before `wallMs` sorts below (stores may compare its wall time alone). */
-export function horizonStamp(wallMs: number): string {
-  return formatHlc({ wallMs: Math.max(0, Math.floor(wallMs)), counter: 0, node: '' });
-}
-
 /**
  * Drops memories expired at `now` (and their links) in batches, without tombstones: every replica reaches
  * the same verdict from the merged `expiresAt`, so nothing needs to sync. Those `held` gives stay (a
@@ -72,7 +67,8 @@ export async function purgeExpired(
       keep = await held();
       if (keep.size > 0) continue;
     }
-    const ids = found.filter((id) => !keep?.has(id));
+    const kept = keep;
+    const ids = found.filter((id) => !kept.has(id));
     if (ids.length === 0) return purged;
     const { deleted } = await store.apply(namespace, { forget: { memories: ids, expiredAt: now } });
     const wanted = new Set(ids);
@@ -93,7 +89,7 @@ export async function collectTombstones(
   options: { nowMs: number; horizonMs: number; keepLocalAfter?: number; seqAtMost?: number },
 ): Promise<number> {
   if (!store.collectTombstones) return 0;
-  const before = horizonStamp(options.nowMs - options.horizonMs);
+  const before = floorStamp(options.nowMs - options.horizonMs);
   let collected = 0;
   for (;;) {
     const removed = await store.collectTombstones(namespace, {
@@ -193,14 +189,17 @@ export class Maintenance {
     const nowMs = this.now();
     this.lastRun = nowMs;
     const now = new Date(nowMs).toISOString();
+    // Read when first needed (by the purge only once something expired), once per run.
+    let unpushed: Promise<number | undefined> | undefined;
+    const pushedSeq = () => (unpushed ??= unpushedAfter(this.store, this.namespace));
     const purged = await purgeExpired(this.store, this.namespace, now, async () => {
-      const pushedSeq = await unpushedAfter(this.store, this.namespace);
-      if (pushedSeq === undefined) return new Set();
-      return heldForPush(this.store, this.namespace, { now, node: this.node, pushedSeq });
+      const after = await pushedSeq();
+      if (after === undefined) return new Set();
+      return heldForPush(this.store, this.namespace, { now, node: this.node, pushedSeq: after });
     });
     // A store that keeps nothing to collect (RemoteStore) is not even asked for its sync meta.
     if (!this.store.collectTombstones) return { purged, collected: 0 };
-    const keepLocalAfter = await unpushedAfter(this.store, this.namespace);
+    const keepLocalAfter = await pushedSeq();
     const collected = await collectTombstones(this.store, this.namespace, {
       nowMs,
       horizonMs: this.options.tombstoneHorizonMs,

@@ -1,9 +1,9 @@
 import { canonicalJson } from './canonical-json.js';
 import { EngramError } from './errors.js';
 import { isExpired, isValidAt } from './filter.js';
-import { formatHlc } from './hlc.js';
+import { floorStamp } from './hlc.js';
 import { normalizeContent } from './lifecycle.js';
-import { keepsLocal, maxClock, mergeLink, mergeMemory, unchangedBy } from './record-merge.js';
+import { keepsLocal, maxClock, mergeLink, mergeMemory, minClock, unchangedBy } from './record-merge.js';
 import type {
   ApplyResult,
   FieldClocks,
@@ -293,9 +293,7 @@ function stampedAfter(clocks: FieldClocks, tombstone: Pick<Tombstone, 'clock'>):
 function replacesExpired(held: MemoryRecord, write: MemoryWrite): boolean {
   const expiresMs = held.memory.expiresAt === undefined ? Number.NaN : Date.parse(held.memory.expiresAt);
   if (!write.create || !Number.isFinite(expiresMs)) return false;
-  return stampedAfter(write.clocks, {
-    clock: formatHlc({ wallMs: Math.max(0, expiresMs), counter: 0, node: '' }),
-  });
+  return stampedAfter(write.clocks, { clock: floorStamp(expiresMs) });
 }
 
 /**
@@ -328,12 +326,6 @@ async function buryLinksOf(
     buried.push(tombstone);
   }
   return buried;
-}
-
-function minClock(clocks: FieldClocks): string {
-  let min: string | undefined;
-  for (const stamp of Object.values(clocks)) if (min === undefined || stamp < min) min = stamp;
-  return min ?? '';
 }
 
 /** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */

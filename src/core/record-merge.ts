@@ -18,6 +18,12 @@ export function maxClock(clocks: FieldClocks): string {
   return max;
 }
 
+export function minClock(clocks: FieldClocks): string {
+  let min: string | undefined;
+  for (const stamp of Object.values(clocks)) if (min === undefined || stamp < min) min = stamp;
+  return min ?? '';
+}
+
 export function sameClocks(a: FieldClocks, b: FieldClocks): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
