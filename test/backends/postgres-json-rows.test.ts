@@ -81,7 +81,7 @@ async function storedAlike(driver: PostgresDriver): Promise<void> {
   await driver.run('DROP TABLE IF EXISTS json_rows_old, json_rows_new', []);
   await driver.run('CREATE TABLE json_rows_old (LIKE engram_memories)', []);
   await driver.run('CREATE TABLE json_rows_new (LIKE engram_memories)', []);
-  const rows = records.map((record, i) => [...memoryToRow('n', record), i === 2 ? null : i + 1]);
+  const rows = records.map((record, i) => [...memoryToRow('n', record, null), i === 2 ? null : i + 1]);
   const { sql, params } = postgresDialect.insertRows!('json_rows_new', COLUMNS, rows, '');
   // No column is spelt null (the metadata's own null is inside its JSON text).
   expect(String(params[0])).not.toMatch(/"[a-z_]+":null/);

@@ -15,9 +15,23 @@ import {
   unpackDates,
 } from '../../src/backends/sql/rows.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { MEMORY_FIELDS, type MemoryRecord, type MemoryStore } from '../../src/core/store-contract.js';
+import { clientOfNode, hlcWallPrefix, isoOfMs } from '../../src/core/hlc.js';
+import { CLIENT_ID_META } from '../../src/core/language.js';
+import {
+  MEMORY_FIELDS,
+  type MemoryRecord,
+  type MemoryStore,
+  stampEveryField,
+  type WriteBatch,
+} from '../../src/core/store-contract.js';
 import { createMemory } from '../../src/index.js';
-import { CURRENT_SQL_VERSION, downgradePostgresToVersion9, downgradeToVersion9 } from './sql-legacy.js';
+import {
+  CURRENT_SQL_VERSION,
+  downgradePostgresToVersion9,
+  downgradePostgresToVersion22,
+  downgradeToVersion9,
+  downgradeToVersion22,
+} from './sql-legacy.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-packed-dates-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -82,8 +96,8 @@ describe('packed memory clocks (rows.ts packClocks)', () => {
     clocks,
   });
   const uniform = (stamp: string) => Object.fromEntries(MEMORY_FIELDS.map((f) => [f, stamp]));
-  const stored = (r: MemoryRecord) => {
-    const values = memoryToRow(NS, r);
+  const stored = (r: MemoryRecord, home: string | null = null) => {
+    const values = memoryToRow(NS, r, home);
     return Object.fromEntries(MEMORY_COLUMNS.map((c, i) => [c, values[i]])) as unknown as MemoryRow;
   };
 
@@ -104,6 +118,37 @@ describe('packed memory clocks (rows.ts packClocks)', () => {
         memoryFromRow(NS, { ...row, created_ms: row.created_ms === null ? null : String(row.created_ms) }),
       ).toEqual(r);
     }
+  });
+
+  it("a lone stamp from a node of the namespace's home client loses the client id; others keep it", () => {
+    const home = 'c0ffee';
+    const cases: Array<[MemoryRecord, string]> = [
+      [record(at, uniform(stampAt(at, `00a1-${home}.1a2b3c4d`))), '#00a1.1a2b3c4d'],
+      // A node of an earlier release is the client id alone.
+      [record(at, uniform(stampAt(at, `0000-${home}`))), '#0000'],
+      [record(at, uniform(stampAt(at, `0002-${home}.x.y`))), '#0002.x.y'],
+      // Another client, one the home client's id begins or ends, the home client behind another wall clock.
+      [record(at, uniform(stampAt(at, '0003-c0ffef.1a2b3c4d'))), '@0003-c0ffef.1a2b3c4d'],
+      [record(at, uniform(stampAt(at, `0003-x${home}.00`))), `@0003-x${home}.00`],
+      [record(at, uniform(stampAt(at, `0003-${home}x.00`))), `@0003-${home}x.00`],
+      [record(at, uniform(stampAt('2026-01-02T03:04:05.679Z', `0003-${home}.00`))), 'JSON'],
+      [
+        record(at, { ...uniform(stampAt(at, `0003-${home}.00`)), tags: stampAt(at, `0004-${home}.00`) }),
+        'JSON',
+      ],
+    ];
+    for (const [r, expected] of cases) {
+      const row = stored(r, home);
+      if (expected === 'JSON') expect(JSON.parse(row.clocks)).toBeTruthy();
+      else expect(row.clocks).toBe(expected);
+      // A store reads the home client beside a row packed against it, and null beside any other.
+      expect(memoryFromRow(NS, { ...row, home: row.clocks.startsWith('#') ? home : null })).toEqual(r);
+    }
+    // A row packed against a home client cannot be read without it: a clear error, never a wrong clock.
+    const packed = stored(cases[0]![0], home);
+    expect(() => memoryFromRow(NS, { ...packed, home: null })).toThrow(
+      expect.objectContaining({ code: 'STORAGE' }),
+    );
   });
 });
 
@@ -249,6 +294,126 @@ describe('schemas v10 to v12: memories written before get packed instants and cl
       "SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'engram_memories_by_doc'",
     );
     expect(index.rows[0]?.def).toMatch(/\(ns, doc\)$/);
+    await pg.close();
+  }, 120_000);
+});
+
+/** A memory of another client, stamped at its creation instant (so its clock packs without the wall clock). */
+function foreignWrite(namespace: string, id: string, node: string): WriteBatch {
+  const wall = Date.parse('2026-03-01T00:00:00.000Z');
+  return {
+    memories: [
+      {
+        id,
+        create: { namespace, createdAt: isoOfMs(wall) },
+        values: { content: `from ${node}`, kind: 'note', tags: [], metadata: {} },
+        clocks: stampEveryField(`${hlcWallPrefix(wall)}0007-${node}`),
+      },
+    ],
+  };
+}
+
+/**
+ * Writes by two openings of one client (two nodes), by another client, and in a namespace another client
+ * wrote first; returns what the store reads back and the stored clock texts, by id.
+ */
+async function writeHomes(store: MemoryStore, raw: (sql: string) => Promise<unknown[][]>) {
+  const first = await createMemory({ store, namespace: 'homes' });
+  const a = await first.add({ content: 'tea at noon' });
+  const second = await createMemory({ store, namespace: 'homes' });
+  const b = await second.add({ content: 'coffee at dawn' });
+  await store.apply('homes', foreignWrite('homes', 'foreign-1', 'f00d.12345678'));
+  await store.apply('others', foreignWrite('others', 'foreign-2', 'f00d.12345678'));
+  const own = await (await createMemory({ store, namespace: 'others' })).add({ content: 'tea again' });
+  // A namespace's client id is its own (create-memory.ts): 'others' was first written by client f00d.
+  const client = String(await store.getMeta('homes', CLIENT_ID_META));
+  const otherClient = String(await store.getMeta('others', CLIENT_ID_META));
+  const homes = Object.fromEntries(await raw('SELECT ns, home FROM engram_namespaces ORDER BY ns'));
+  expect(homes).toEqual({ homes: client, others: 'f00d' });
+  const clocks = Object.fromEntries(await raw('SELECT id, clocks FROM engram_memories'));
+  const ids = { a: a.id, b: b.id, own: own.id };
+  return { clients: [client, otherClient] as const, clocks, ids };
+}
+
+/** Every read path gives each memory the clocks it was written with. */
+async function readsBack(
+  store: MemoryStore,
+  ids: { a: string; b: string; own: string },
+  [client, otherClient]: readonly [string, string],
+) {
+  const homes = await store.getMemories('homes', [ids.a, ids.b, 'foreign-1']);
+  const others = await store.getMemories('others', ['foreign-2', ids.own]);
+  const nodes = [...homes, ...others].map((r) => r.clocks.content!.slice(18));
+  expect(nodes.map(clientOfNode)).toEqual([client, client, 'f00d', 'f00d', otherClient]);
+  // Two openings of one client: two nodes.
+  expect(nodes[0]).not.toBe(nodes[1]);
+  for (const r of [...homes, ...others]) expect(r.clocks).toEqual(stampEveryField(r.clocks.content!));
+  const byId = new Map([...homes, ...others].map((r) => [r.memory.id, r]));
+  const query = { limit: 10, tagMode: 'any', now: new Date().toISOString() } as const;
+  const listed = [...(await store.list('homes', query)), ...(await store.list('others', query))];
+  expect(listed).toHaveLength(5);
+  for (const r of listed) expect(r).toEqual(byId.get(r.memory.id));
+  return homes.concat(others);
+}
+
+describe("schema v23: a memory's lone stamp packed against its namespace's home client", () => {
+  it('sql.js: own writes lose the client id, others keep theirs; a v22 file reads the same upgraded', async () => {
+    const SQL = await initSqlJs();
+    const path = join(dir, 'homes.db');
+    const store = new SqlJsStore({ persist: path, sqlJs: SQL });
+    const rawOf = (bytes: Uint8Array) => async (sql: string) => {
+      const db = new SQL.Database(bytes);
+      const values = db.exec(sql)[0]?.values ?? [];
+      db.close();
+      return values;
+    };
+    const { clients, clocks, ids } = await writeHomes(store, async (sql) => rawOf(await store.export())(sql));
+    expect([ids.a, ids.b, 'foreign-2'].map((id) => String(clocks[id])[0])).toEqual(['#', '#', '#']);
+    expect(['foreign-1', ids.own].map((id) => String(clocks[id])[0])).toEqual(['@', '@']);
+    expect(String(clocks[ids.a])).toMatch(/^#[0-9a-f]{4}\.[0-9a-f]{8}$/);
+    const before = await readsBack(store, ids, clients);
+    await store.close();
+
+    const db = new SQL.Database(await readFile(path));
+    downgradeToVersion22(db);
+    expect(
+      db.exec("SELECT count(*) FROM engram_memories WHERE substr(clocks, 1, 1) = '#'")[0]?.values,
+    ).toEqual([[0]]);
+    await writeFile(path, db.export());
+    db.close();
+    const upgraded = new SqlJsStore({ persist: path, sqlJs: SQL });
+    expect(await readsBack(upgraded, ids, clients)).toEqual(before);
+    // The upgraded namespaces have no home client until their next memory write names one.
+    const mem = await createMemory({ store: upgraded, namespace: 'homes' });
+    const c = await mem.add({ content: 'after the upgrade' });
+    const raw = rawOf(await upgraded.export());
+    expect(await raw('SELECT ns, home FROM engram_namespaces ORDER BY ns')).toEqual([
+      ['homes', clients[0]],
+      ['others', null],
+    ]);
+    expect(await raw(`SELECT substr(clocks, 1, 1) FROM engram_memories WHERE id = '${c.id}'`)).toEqual([
+      ['#'],
+    ]);
+    expect((await upgraded.getMemories('homes', [c.id]))[0]?.memory.content).toBe('after the upgrade');
+    await upgraded.close();
+  }, 120_000);
+
+  it('PGlite: own writes lose the client id, others keep theirs; a v22 database reads the same upgraded', async () => {
+    const pg = await PGlite.create();
+    const store = new PostgresStore(pglite(pg));
+    const raw = async (sql: string) => (await pg.query<Record<string, unknown>>(sql)).rows.map(Object.values);
+    const { clients, clocks, ids } = await writeHomes(store, raw);
+    expect([ids.a, ids.b, 'foreign-2'].map((id) => String(clocks[id])[0])).toEqual(['#', '#', '#']);
+    expect(['foreign-1', ids.own].map((id) => String(clocks[id])[0])).toEqual(['@', '@']);
+    const before = await readsBack(store, ids, clients);
+    await store.close();
+    await downgradePostgresToVersion22(pg);
+    expect(await raw("SELECT count(*)::int FROM engram_memories WHERE substr(clocks, 1, 1) = '#'")).toEqual([
+      [0],
+    ]);
+    const upgraded = new PostgresStore(pglite(pg));
+    expect(await readsBack(upgraded, ids, clients)).toEqual(before);
+    await upgraded.close();
     await pg.close();
   }, 120_000);
 });

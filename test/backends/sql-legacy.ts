@@ -25,13 +25,36 @@ const v17Feed = (key: string, int: string, keyed: string) => `
   ALTER TABLE engram_tombstones DROP COLUMN remote;
   DELETE FROM engram_schema_version WHERE version > 17`;
 
+/**
+ * Schema v22's memories: a lone stamp packed against its namespace's home client (v23, src/backends/sql/rows.ts
+ * packClocks: `#`, the counter, the node past the client id) spelt out again (`@`, the counter, the node).
+ */
+const V22_CLOCKS = `
+  UPDATE engram_memories SET clocks = '@' || substr(clocks, 2, 4) || '-' ||
+    (SELECT n.home FROM engram_namespaces n WHERE n.ns = engram_memories.ns) || substr(clocks, 6)
+    WHERE substr(clocks, 1, 1) = '#';
+  ALTER TABLE engram_namespaces DROP COLUMN home;
+  DELETE FROM engram_schema_version WHERE version > 22`;
+
+/** Turns a database written by today's SqlJsStore back into schema version 22 (no home client). */
+export function downgradeToVersion22(db: Database): void {
+  db.exec(V22_CLOCKS);
+}
+
+/** `downgradeToVersion22` on a PGlite database written by today's PostgresStore. */
+export async function downgradePostgresToVersion22(db: PGlite): Promise<void> {
+  await db.exec(V22_CLOCKS);
+}
+
 /** Turns a database written by today's SqlJsStore back into schema version 17 (the feed in engram_changes). */
 export function downgradeToVersion17(db: Database): void {
+  downgradeToVersion22(db);
   db.exec(v17Feed('TEXT', 'INTEGER', ' WITHOUT ROWID'));
 }
 
 /** `downgradeToVersion17` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion17(db: PGlite): Promise<void> {
+  await downgradePostgresToVersion22(db);
   await db.exec(v17Feed('TEXT COLLATE "C"', 'BIGINT', ''));
 }
 
@@ -183,9 +206,9 @@ export function downgradeToVersion1(db: Database): void {
  * Postgres pending list of postings (no-ops on SQLite), v10 packed instants, v11 the doc index without ids, v12 packed clocks,
  * v13 the change feed keyed by (ns, seq), v14 the partial expiry index, v15 the Postgres tag and creation-time indexes,
  * v16 postings re-encoded, v17 no kind index on SQLite, v18 the feed in the rows, v19 the text folded by script,
- * v20 Thai, Lao, Khmer and Myanmar split by dictionary, v21 paired and referring posting rows on SQLite, v22 links indexed by their pair).
+ * v20 Thai, Lao, Khmer and Myanmar split by dictionary, v21 paired and referring posting rows on SQLite, v22 links indexed by their pair, v23 the namespace's home client).
  */
-export const CURRENT_SQL_VERSION = 22;
+export const CURRENT_SQL_VERSION = 23;
 
 /** `downgradeToVersion9` on a PGlite database written by today's PostgresStore. */
 export async function downgradePostgresToVersion9(db: PGlite): Promise<void> {

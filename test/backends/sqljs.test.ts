@@ -111,10 +111,15 @@ describe('SqlJsStore extras', () => {
     const [[packed, createdMs]] = (await rawRows(path, 'SELECT clocks, created_ms FROM engram_memories')) as [
       [string, number],
     ];
-    // The stamp without its wall clock, which is the creation instant's (schema v12).
-    expect(packed).toMatch(/^@[0-9a-f]{4}-/);
-    const stamp = `${createdMs.toString(16).padStart(12, '0')}-${packed.slice(1)}`;
+    const [[home]] = (await rawRows(path, "SELECT home FROM engram_namespaces WHERE ns = 'clocks'")) as [
+      [string],
+    ];
+    // The stamp without its wall clock, which is the creation instant's (schema v12), nor its client id,
+    // which is the namespace's home client (schema v23): the counter and the part drawn at this opening.
+    expect(packed).toMatch(/^#[0-9a-f]{4}\.[0-9a-f]{8}$/);
+    const stamp = `${createdMs.toString(16).padStart(12, '0')}-${packed.slice(1, 5)}-${home}${packed.slice(5)}`;
     const again = new SqlJsStore({ persist: path });
+    expect(home).toBe(await again.getMeta('clocks', 'clientId'));
     const [record] = await again.getMemories('clocks', [added.id]);
     expect(Object.values(record!.clocks)).toEqual(Object.values(record!.clocks).map(() => stamp));
     expect(Object.keys(record!.clocks).length).toBeGreaterThan(5);

@@ -5,12 +5,10 @@ import type { SqlDialect } from './dialect.js';
 import type { SqlParam, Statement } from './executor.js';
 import { pairKeyOf, pairPrefixOf, pairsRows, resolvingSelect } from './paired-words.js';
 import { bucketOf, STEM_BUCKET_RANGE, WORD_BUCKET_CHARS } from './pending-postings.js';
-import { epochMs, MEMORY_SELECT } from './rows.js';
+import { epochMs, memorySelectAs } from './rows.js';
 
 /** The memory columns qualified by the `m` alias the list query gives engram_memories. */
-const MEMORY_SELECT_QUALIFIED = MEMORY_SELECT.split(', ')
-  .map((c) => `m.${c}`)
-  .join(', ');
+const MEMORY_SELECT_QUALIFIED = memorySelectAs('m');
 
 /**
  * The WHERE clause of `list` and `count`, every filter in SQL reproducing core's `matchesListQuery`:

@@ -177,6 +177,10 @@ const MIGRATIONS: Migration[] = [
     'CREATE INDEX IF NOT EXISTS engram_links_by_pair ON engram_links (ns, from_id, to_id)',
     'DROP INDEX IF EXISTS engram_links_by_from',
   ],
+  // v23: a namespace's home client (rows.ts `packClocks`): a memory's lone stamp from one of its nodes is
+  // stored without the client id (17 bytes a row). Rows written before keep their form; the version keeps
+  // older code, which cannot read the new form, from opening a database that holds it.
+  () => ['ALTER TABLE engram_namespaces ADD COLUMN home TEXT'],
 ];
 
 /** The tables whose rows are the change feed's entries (v18), with the entity each row names. */

@@ -1,12 +1,14 @@
+import { clientOfNode, parseHlc } from '../../core/hlc.js';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
-import type {
-  ChangeEntry,
-  ChangeOrigin,
-  Entity,
-  LinkRecord,
-  MemoryRecord,
-  Tombstone,
+import {
+  type ChangeEntry,
+  type ChangeOrigin,
+  type Entity,
+  type LinkRecord,
+  loneStamp,
+  type MemoryRecord,
+  type Tombstone,
 } from '../../core/store-contract.js';
 import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { BulkWriter, upsertOn } from './bulk.js';
@@ -60,6 +62,8 @@ export class StagedWrites implements StoreTransaction {
   private readonly meta = new Map<string, Json>();
   /** What the store learns once the transaction committed (`committed()`). */
   private learned: (() => void) | undefined;
+  /** The namespace's home client (rows.ts `packClocks`), read with the lock; null: none yet. */
+  private home: string | null = null;
   /** The namespace's `language` meta row, read with the lock (`lockNamespace`). */
   private storedLanguage: Promise<{ value: string }[]> | undefined;
 
@@ -144,14 +148,17 @@ export class StagedWrites implements StoreTransaction {
    */
   async lockNamespace(): Promise<number> {
     const sql = `INSERT INTO engram_namespaces (ns, seq, docs, tokens) VALUES (?, 0, 0, 0)
-      ON CONFLICT (ns) DO UPDATE SET seq = engram_namespaces.seq RETURNING seq`;
-    const locked = this.db.all<{ seq: number | string }>(this.dialect.native(sql), [this.namespace]);
+      ON CONFLICT (ns) DO UPDATE SET seq = engram_namespaces.seq RETURNING seq, home`;
+    const locked = this.db.all<{ seq: number | string; home: string | null }>(this.dialect.native(sql), [
+      this.namespace,
+    ]);
     // Sent beside the lock (postgres.js pipelines them: one round trip) and run after it; read whether or
     // not the batch turns out to change some content, which is known only after the merge.
     const language = this.dialect.native('SELECT value FROM engram_meta WHERE ns = ? AND key = ?');
     this.storedLanguage = this.db.all<{ value: string }>(language, [this.namespace, LANGUAGE_META]);
     this.storedLanguage.catch(() => {});
     const [row] = await locked;
+    this.home = row!.home;
     return Number(row!.seq);
   }
 
@@ -232,6 +239,26 @@ export class StagedWrites implements StoreTransaction {
   }
 
   /**
+   * The namespace's home client: the one read with the lock or, for a namespace without one, the client of
+   * the first lone stamp this batch writes, recorded under the lock the batch holds (rows.ts `packClocks`).
+   * Set once, never changed: every row packed against it reads back against the same value.
+   */
+  private homeClient(send: (write: Promise<void>) => void): string | null {
+    if (this.home !== null) return this.home;
+    for (const { next } of this.memories.values()) {
+      const stamp = next ? loneStamp(next.clocks) : undefined;
+      const parts = stamp === undefined ? undefined : parseHlc(stamp);
+      const client = parts ? clientOfNode(parts.node) : '';
+      if (client === '') continue;
+      const sql = 'UPDATE engram_namespaces SET home = ? WHERE ns = ? AND home IS NULL';
+      send(this.db.run(this.dialect.native(sql), [client, this.namespace]));
+      this.home = client;
+      return client;
+    }
+    return null;
+  }
+
+  /**
    * Writes rows and postings; postings are rewritten only when the content changed. The document numbers
    * are handed out first, so the memory rows go before the texts are indexed and the database inserts
    * them while the postings are built.
@@ -255,11 +282,12 @@ export class StagedWrites implements StoreTransaction {
     // Before the rows change: it reads the stored memories' document numbers.
     const numbers = await numberDocuments(this.db, this.dialect, ns, texts);
     const { docOf } = numbers;
+    const home = this.homeClient(send);
     for (const [id, { next }] of this.memories) {
       // A stored memory keeps its number: the upsert leaves `doc` alone.
       if (next) {
         rows.push([
-          ...memoryToRow(ns, next),
+          ...memoryToRow(ns, next, home),
           docOf.get(id) ?? null,
           ...(entryOf.get(`memory:${id}`) ?? NO_ENTRY),
         ]);
