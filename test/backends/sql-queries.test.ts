@@ -141,6 +141,9 @@ describe('SQL statements', () => {
     expect(sql).not.toContain('created_ms >= ?');
     expect(sql).toContain('(SELECT count(DISTINCT t.value) FROM json_each(m.tags) AS t');
     expect(params).toEqual([
+      // The namespace twice: the home client's subquery in the selected columns (rows.ts MEMORY_SELECT), then
+      // the filter.
+      'ns',
       'ns',
       'm9',
       'fact',
@@ -162,6 +165,7 @@ describe('SQL statements', () => {
     expect(asOf.sql).toContain('m.valid_from_ms <= ?');
     expect(asOf.sql).toContain('m.valid_to_ms > ?');
     expect(asOf.params).toEqual([
+      'ns',
       'ns',
       Date.parse('2029-01-01'),
       Date.parse('2020-01-01'),

@@ -240,7 +240,8 @@ export async function docMemoriesOf(
   const list = docList(dialect, namespace, [...new Set(docs)]);
   const conditions = live ? liveAt('', live.now, live.validAt) : [];
   const where = [list.sql, ...conditions.map(([sql]) => sql)].join(' AND ');
-  const params = [...list.params, ...conditions.map(([, value]) => value)];
+  // MEMORY_SELECT's own parameter, the namespace, first.
+  const params = [namespace, ...list.params, ...conditions.map(([, value]) => value)];
   const sql = `SELECT doc, ${MEMORY_SELECT} FROM engram_memories WHERE ${where}`;
   const out = new Map<number, MemoryRecord>();
   for (const row of await db.all<MemoryRow & { doc: number | string }>(dialect.native(sql), params)) {

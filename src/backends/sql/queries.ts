@@ -64,9 +64,9 @@ export function liveAt(
 
 export function listStatement(dialect: SqlDialect, namespace: string, query: ListQuery): Statement {
   const { where, params } = listWhere(dialect, namespace, query);
-  params.push(query.limit);
   const sql = `SELECT ${MEMORY_SELECT_QUALIFIED} FROM engram_memories m WHERE ${where} ORDER BY m.id DESC LIMIT ?`;
-  return { sql: dialect.native(sql), params };
+  // MEMORY_SELECT's own parameter, the namespace, first.
+  return { sql: dialect.native(sql), params: [namespace, ...params, query.limit] };
 }
 
 /** `count(filter)` in one statement: the list query without order or limit. */

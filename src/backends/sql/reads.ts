@@ -22,7 +22,9 @@ export class SqlReader {
   ) {}
 
   async memories(ids: readonly string[]): Promise<Map<string, MemoryRecord>> {
-    const rows = await this.byIds<MemoryRow>(`SELECT ${MEMORY_SELECT} FROM engram_memories`, ids);
+    const rows = await this.byIds<MemoryRow>(`SELECT ${MEMORY_SELECT} FROM engram_memories`, ids, [
+      this.namespace,
+    ]);
     return new Map(rows.map((row) => [row.id, memoryFromRow(this.namespace, row)]));
   }
 
@@ -80,12 +82,18 @@ export class SqlReader {
     return found;
   }
 
-  private async byIds<T extends object>(select: string, ids: readonly string[]): Promise<T[]> {
+  /** `selected`: the parameters of `select` itself, which go first. */
+  private async byIds<T extends object>(
+    select: string,
+    ids: readonly string[],
+    selected: readonly SqlParam[] = [],
+  ): Promise<T[]> {
     const rows: T[] = [];
-    for (const chunk of chunks(ids, this.dialect.maxParams - 1)) {
+    for (const chunk of chunks(ids, this.dialect.maxParams - 1 - selected.length)) {
       const list = this.dialect.inList('id', chunk);
       const sql = this.dialect.native(`${select} WHERE ns = ? AND ${list.sql}`);
-      for (const row of await this.db.all<T>(sql, [this.namespace, ...list.params])) rows.push(row);
+      for (const row of await this.db.all<T>(sql, [...selected, this.namespace, ...list.params]))
+        rows.push(row);
     }
     return rows;
   }
