@@ -158,7 +158,7 @@ export class StagedWrites implements StoreTransaction {
     this.storedLanguage = this.db.all<{ value: string }>(language, [this.namespace, LANGUAGE_META]);
     this.storedLanguage.catch(() => {});
     const [row] = await locked;
-    this.home = row!.home;
+    this.home = row!.home ?? null;
     return Number(row!.seq);
   }
 
