@@ -7,6 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import {
   epochMs,
+  LINK_COLUMNS,
+  type LinkRow,
+  linkFromRow,
+  linkToRow,
   MEMORY_COLUMNS,
   type MemoryRow,
   memoryFromRow,
@@ -18,6 +22,7 @@ import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { clientOfNode, hlcWallPrefix, isoOfMs } from '../../src/core/hlc.js';
 import { CLIENT_ID_META } from '../../src/core/language.js';
 import {
+  type LinkRecord,
   MEMORY_FIELDS,
   type MemoryRecord,
   type MemoryStore,
@@ -149,6 +154,46 @@ describe('packed memory clocks (rows.ts packClocks)', () => {
     expect(() => memoryFromRow(NS, { ...packed, home: null })).toThrow(
       expect.objectContaining({ code: 'STORAGE' }),
     );
+  });
+});
+
+describe('packed link clocks (rows.ts linkToRow, schema v23)', () => {
+  const stamp = (counter: string) => `0190aabbccdd-${counter}-c0ffee.1a2b3c4d`;
+  const link = (clocks: Record<string, string>, weight?: number): LinkRecord => ({
+    link: {
+      id: 'l1',
+      namespace: NS,
+      from: 'm1',
+      to: 'm2',
+      type: 'rel',
+      ...(weight === undefined ? {} : { weight }),
+      metadata: { a: 1 },
+      createdAt: '2026-01-02T03:04:05.678Z',
+      updatedAt: '2026-01-02T03:04:05.678Z',
+    },
+    clocks,
+  });
+  const stored = (r: LinkRecord) => {
+    const values = linkToRow(NS, r);
+    return Object.fromEntries(LINK_COLUMNS.map((c, i) => [c, values[i]])) as unknown as LinkRow;
+  };
+
+  it('a link written once stores its one stamp alone; any other clocks stay whole; all read back as written', () => {
+    const one = stamp('0001');
+    const cases: Array<[LinkRecord, string]> = [
+      [link({ type: one, weight: one, metadata: one }, 0.5), JSON.stringify(one)],
+      [link({ type: one, weight: one, metadata: one }), JSON.stringify(one)],
+      [link({ type: one, weight: stamp('0002'), metadata: one }), 'object'],
+      // Fewer or more fields than a link has: kept as they are.
+      [link({ type: one, metadata: one }), 'object'],
+      [link({ type: one, weight: one, metadata: one, extra: one }), 'object'],
+    ];
+    for (const [r, expected] of cases) {
+      const row = stored(r);
+      if (expected === 'object') expect(JSON.parse(row.clocks)).toEqual(r.clocks);
+      else expect(row.clocks).toBe(expected);
+      expect(linkFromRow(NS, row)).toEqual(r);
+    }
   });
 });
 
@@ -325,6 +370,18 @@ async function writeHomes(store: MemoryStore, raw: (sql: string) => Promise<unkn
   await store.apply('homes', foreignWrite('homes', 'foreign-1', 'f00d.12345678'));
   await store.apply('others', foreignWrite('others', 'foreign-2', 'f00d.12345678'));
   const own = await (await createMemory({ store, namespace: 'others' })).add({ content: 'tea again' });
+  // A link written once keeps its one stamp alone; one edited since keeps a stamp per field.
+  const linked = await second.link(a.id, b.id, 'related_to', { weight: 0.5 });
+  const edited = await second.link(b.id, a.id, 'related_to');
+  await second.link(b.id, a.id, 'related_to', { weight: 2 });
+  const links = Object.fromEntries(await raw('SELECT id, clocks FROM engram_links'));
+  expect(String(links[linked.id])).toMatch(/^"[0-9a-f]{12}-[0-9a-f]{4}-.+"$/);
+  expect(Object.keys(JSON.parse(String(links[edited.id])))).toEqual(['type', 'weight', 'metadata']);
+  const read = await store.getLinks('homes', [linked.id, edited.id]);
+  expect(read.find((l) => l.link.id === linked.id)?.clocks).toEqual(
+    Object.fromEntries(['type', 'weight', 'metadata'].map((f) => [f, JSON.parse(String(links[linked.id]))])),
+  );
+  expect(read.find((l) => l.link.id === edited.id)?.link.weight).toBe(2);
   // A namespace's client id is its own (create-memory.ts): 'others' was first written by client f00d.
   const client = String(await store.getMeta('homes', CLIENT_ID_META));
   const otherClient = String(await store.getMeta('others', CLIENT_ID_META));

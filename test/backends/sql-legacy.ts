@@ -27,12 +27,15 @@ const v17Feed = (key: string, int: string, keyed: string) => `
 
 /**
  * Schema v22's memories: a lone stamp packed against its namespace's home client (v23, src/backends/sql/rows.ts
- * packClocks: `#`, the counter, the node past the client id) spelt out again (`@`, the counter, the node).
+ * packClocks: `#`, the counter, the node past the client id) spelt out again (`@`, the counter, the node);
+ * and its links' clocks an object again where v23 keeps a link's lone stamp alone.
  */
 const V22_CLOCKS = `
   UPDATE engram_memories SET clocks = '@' || substr(clocks, 2, 4) || '-' ||
     (SELECT n.home FROM engram_namespaces n WHERE n.ns = engram_memories.ns) || substr(clocks, 6)
     WHERE substr(clocks, 1, 1) = '#';
+  UPDATE engram_links SET clocks = '{"type":' || clocks || ',"weight":' || clocks || ',"metadata":' || clocks || '}'
+    WHERE substr(clocks, 1, 1) = '"';
   ALTER TABLE engram_namespaces DROP COLUMN home;
   DELETE FROM engram_schema_version WHERE version > 22`;
 

@@ -67,6 +67,16 @@ async function expectUpgraded(open: () => MemoryStore, raw: (store: MemoryStore)
   expect(Object.values(record!.clocks)).toEqual(
     Object.values(record!.clocks).map(() => record!.clocks.content),
   );
+  // A link written after the upgrade keeps its one stamp alone; the fixture's links keep a stamp per field.
+  const link = await mem.link(added.id, 'm01', 'related_to');
+  const [[linkClocks]] = (await db(`SELECT clocks FROM engram_links WHERE id = '${link.id}'`)) as [[string]];
+  const linkStamp = JSON.parse(linkClocks) as string;
+  expect(linkStamp).toMatch(/^[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{16}\.[0-9a-f]{8}$/);
+  const [linked] = await store.getLinks(NS, [link.id]);
+  expect(linked!.clocks).toEqual({ type: linkStamp, weight: linkStamp, metadata: linkStamp });
+  const oldLinks = (await db(`SELECT clocks FROM engram_links WHERE id <> '${link.id}'`)) as [string][];
+  expect(oldLinks.length).toBeGreaterThan(0);
+  expect(oldLinks.every(([clocks]) => clocks.startsWith('{'))).toBe(true);
   // Rows written before read as they did.
   expect(await store.getMemories(NS, ['m01', 'm02'])).toEqual(before);
   expect((await mem.search('upgrade')).map((h) => h.memory.id)).toEqual([added.id]);

@@ -4,6 +4,8 @@ import type { Memory } from '../../core/model.js';
 import {
   type Entity,
   type FieldClocks,
+  LINK_FIELDS,
+  type LinkField,
   type LinkRecord,
   loneStamp,
   type MemoryRecord,
@@ -253,8 +255,21 @@ export function linkToRow(namespace: string, { link, clocks }: LinkRecord): SqlP
     JSON.stringify(link.metadata),
     link.createdAt,
     link.updatedAt,
-    JSON.stringify(clocks),
+    JSON.stringify(loneLinkStamp(clocks) ?? clocks),
   ];
+}
+
+/**
+ * A link written once carries one stamp on each of its fields: stored as that stamp alone (a JSON string,
+ * schema v23), 45 bytes instead of about 170. Any other clocks stay an object.
+ */
+function loneLinkStamp(clocks: FieldClocks): string | undefined {
+  const stamp = clocks[LINK_FIELDS[0]];
+  const uniform =
+    stamp !== undefined &&
+    Object.keys(clocks).length === LINK_FIELDS.length &&
+    LINK_FIELDS.every((field) => clocks[field] === stamp);
+  return uniform ? stamp : undefined;
 }
 
 export function linkFromRow(namespace: string, row: LinkRow): LinkRecord {
@@ -269,7 +284,14 @@ export function linkFromRow(namespace: string, row: LinkRow): LinkRecord {
     updatedAt: row.updated_at,
   };
   if (row.weight !== null) link.weight = Number(row.weight);
-  return { link, clocks: JSON.parse(row.clocks) };
+  const clocks = JSON.parse(row.clocks) as FieldClocks | string;
+  return {
+    link,
+    clocks:
+      typeof clocks === 'string'
+        ? ({ type: clocks, weight: clocks, metadata: clocks } satisfies Record<LinkField, string>)
+        : clocks,
+  };
 }
 
 export function tombstoneFromRow(namespace: string, row: TombstoneRow): Tombstone {

@@ -178,8 +178,9 @@ const MIGRATIONS: Migration[] = [
     'DROP INDEX IF EXISTS engram_links_by_from',
   ],
   // v23: a namespace's home client (rows.ts `packClocks`): a memory's lone stamp from one of its nodes is
-  // stored without the client id (17 bytes a row). Rows written before keep their form; the version keeps
-  // older code, which cannot read the new form, from opening a database that holds it.
+  // stored without the client id (17 bytes a row); and a link's lone stamp is stored alone (`linkToRow`, 45
+  // bytes instead of ~170). Rows written before keep their form; the version keeps older code, which cannot
+  // read the new forms, from opening a database that holds them.
   () => ['ALTER TABLE engram_namespaces ADD COLUMN home TEXT'],
 ];
 
