@@ -35,11 +35,21 @@ export type MemoryField = (typeof MEMORY_FIELDS)[number];
 
 /** The stamp every field carries when one write set them all (a memory never edited), else undefined. */
 export function loneStamp(clocks: FieldClocks): string | undefined {
-  const stamp = clocks[MEMORY_FIELDS[0]];
+  return loneStampOf(clocks, MEMORY_FIELDS);
+}
+
+/** `loneStamp` of a link's clocks (`LINK_FIELDS`). */
+export function loneLinkStamp(clocks: FieldClocks): string | undefined {
+  return loneStampOf(clocks, LINK_FIELDS);
+}
+
+/** The stamp on each of `fields` when the clocks name exactly those fields with one stamp, else undefined. */
+function loneStampOf(clocks: FieldClocks, fields: readonly string[]): string | undefined {
+  const stamp = clocks[fields[0]!];
   const uniform =
     stamp !== undefined &&
-    Object.keys(clocks).length === MEMORY_FIELDS.length &&
-    MEMORY_FIELDS.every((field) => clocks[field] === stamp);
+    Object.keys(clocks).length === fields.length &&
+    fields.every((field) => clocks[field] === stamp);
   return uniform ? stamp : undefined;
 }
 
