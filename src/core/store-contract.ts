@@ -76,6 +76,11 @@ export function stampEveryField(stamp: string): Record<MemoryField, string> {
 export const LINK_FIELDS = ['type', 'weight', 'metadata'] as const;
 export type LinkField = (typeof LINK_FIELDS)[number];
 
+/** `stampEveryField` for a link: how stores read back a link's lone stamp (`loneLinkStamp`). */
+export function stampEveryLinkField(stamp: string): Record<LinkField, string> {
+  return { type: stamp, weight: stamp, metadata: stamp };
+}
+
 export interface MemoryRecord {
   memory: Memory;
   clocks: FieldClocks;

@@ -2,6 +2,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
@@ -116,24 +117,12 @@ describe('schema v22 databases of commit 2e014d7 upgrade to the home client (v23
   it.skipIf(!process.env.DATABASE_URL)(
     'real Postgres: reads as recorded, then packs the writes of its own client',
     async () => {
-      await withReplayedSchema(process.env.DATABASE_URL!, 'v22', pgScript, async (open) => {
-        const schema = (await import('postgres')).default(process.env.DATABASE_URL!, { max: 1 });
+      await withReplayedSchema(process.env.DATABASE_URL!, 'v22', pgScript, async (open, schema) => {
+        const raw = postgres(process.env.DATABASE_URL!, { max: 1, connection: { search_path: schema } });
         try {
-          let path = '';
-          await expectUpgraded(open, () => async (sql) => {
-            if (path === '') {
-              const [row] = await schema<{ nspname: string }[]>`SELECT nspname FROM pg_namespace
-                WHERE nspname LIKE ${`fixture_v22_${process.pid}_%`} ORDER BY oid DESC LIMIT 1`;
-              path = row!.nspname;
-            }
-            const rows = await schema.begin(async (tx) => {
-              await tx.unsafe(`SET LOCAL search_path TO ${path}`);
-              return tx.unsafe(sql);
-            });
-            return rows.map((row) => Object.values(row));
-          });
+          await expectUpgraded(open, () => async (sql) => (await raw.unsafe(sql)).map(Object.values));
         } finally {
-          await schema.end();
+          await raw.end();
         }
       });
     },

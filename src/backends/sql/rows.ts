@@ -4,12 +4,12 @@ import type { Memory } from '../../core/model.js';
 import {
   type Entity,
   type FieldClocks,
-  type LinkField,
   type LinkRecord,
   loneLinkStamp,
   loneStamp,
   type MemoryRecord,
   stampEveryField,
+  stampEveryLinkField,
   type Tombstone,
 } from '../../core/store-contract.js';
 import type { SqlParam } from './executor.js';
@@ -274,13 +274,7 @@ export function linkFromRow(namespace: string, row: LinkRow): LinkRecord {
   };
   if (row.weight !== null) link.weight = Number(row.weight);
   const clocks = JSON.parse(row.clocks) as FieldClocks | string;
-  return {
-    link,
-    clocks:
-      typeof clocks === 'string'
-        ? ({ type: clocks, weight: clocks, metadata: clocks } satisfies Record<LinkField, string>)
-        : clocks,
-  };
+  return { link, clocks: typeof clocks === 'string' ? stampEveryLinkField(clocks) : clocks };
 }
 
 export function tombstoneFromRow(namespace: string, row: TombstoneRow): Tombstone {
