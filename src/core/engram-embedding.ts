@@ -9,7 +9,7 @@ import {
 import type { ChangeKind, MemoryEvents } from './engram-options.js';
 import { EngramError } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
-import { observeStamps } from './memory-writes.js';
+import { observeStamps } from './hlc.js';
 import type { ApplyResult, MemoryStore, WriteBatch } from './store-contract.js';
 
 /** What an Engram's background embedding needs of it: its store and clock, its writes, where to report. */

@@ -257,3 +257,11 @@ export class HybridLogicalClock {
     }
   }
 }
+
+/**
+ * Moves the clock past a record's stamps before writing over it: a replica whose wall clock runs
+ * behind another's must still produce stamps that win over what it has already seen.
+ */
+export function observeStamps(clock: HybridLogicalClock, record: { clocks: Record<string, string> }): void {
+  for (const stamp of Object.values(record.clocks)) clock.observe(stamp);
+}

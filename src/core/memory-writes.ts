@@ -2,11 +2,10 @@ import type { EmbeddingQueue } from './embedding/embedding-queue.js';
 import type { ChangeKind } from './engram-options.js';
 import { EngramError, NotFoundError, validationError } from './errors.js';
 import { isExpired } from './filter.js';
-import { type HybridLogicalClock, hlcToIso } from './hlc.js';
+import { type HybridLogicalClock, hlcToIso, observeStamps } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
 import { uuidv7 } from './ids.js';
 import {
-  alreadySuperseded,
   assertPeriod,
   duplicateQuery,
   findListed,
@@ -19,6 +18,7 @@ import type { Link, LinkOptions, Memory, MemoryInput, MemoryPatch } from './mode
 import { searchStore } from './search.js';
 import { checkedWrite } from './serial.js';
 import type { ApplyResult, Entity, MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
+import { replaceFact } from './supersede-write.js';
 import type { Language } from './text/index.js';
 import * as schema from './validate.js';
 import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
@@ -43,14 +43,6 @@ export interface WritesHost extends NamespaceView {
 async function feedPosition(store: MemoryStore, namespace: string): Promise<number | undefined> {
   const source = store as MemoryStore & { latestSeq?: (namespace: string) => Promise<number | undefined> };
   return typeof source.latestSeq === 'function' ? source.latestSeq(namespace) : undefined;
-}
-
-/**
- * Moves the clock past a record's stamps before writing over it: a replica whose wall clock runs
- * behind another's must still produce stamps that win over what it has already seen.
- */
-export function observeStamps(clock: HybridLogicalClock, record: { clocks: Record<string, string> }): void {
-  for (const stamp of Object.values(record.clocks)) clock.observe(stamp);
 }
 
 function isConflict(error: unknown, ...fields: string[]): error is EngramError {
@@ -152,7 +144,7 @@ export class MemoryWrites {
       // now, which tells the caller why (superseded, deleted, id taken) or writes when it still holds.
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.replaceFact(oldId, parsed);
+          return await replaceFact(this.host, oldId, parsed);
         } catch (error) {
           if (!isConflict(error, 'unchanged', 'newIds')) throw error;
           if (attempt === RACE_ATTEMPTS)
@@ -164,72 +156,6 @@ export class MemoryWrites {
         }
       }
     });
-  }
-
-  private async replaceFact(oldId: string, parsed: MemoryInput): Promise<Memory> {
-    const { store, namespace, clock, now } = this.host;
-    const old = await requireLive(this.host, oldId, 'supersede.oldId');
-    const at = this.host.nowIso();
-    const conflict =
-      alreadySuperseded(oldId, old.memory, at) ?? (await this.successorFrom(oldId, old.memory));
-    if (conflict) throw conflict;
-    const from = parsed.validFrom ?? at;
-    assertPeriod(from, parsed.validTo, 'supersede.input');
-    if (old.memory.validFrom !== undefined && Date.parse(from) < Date.parse(old.memory.validFrom)) {
-      throw new EngramError(
-        'VALIDATION',
-        `supersede.input.validFrom: expected an instant at or after the old memory's validFrom (${old.memory.validFrom}), got ${JSON.stringify(from)}`,
-        { field: 'supersede.input.validFrom' },
-      );
-    }
-    await assertIdsFree(store, namespace, [parsed], 'supersede.input', now());
-    this.observe(old);
-    const id = parsed.id ?? uuidv7(now());
-    const stamp = clock.tick();
-    const created = createMemoryWrite(namespace, id, { ...parsed, validFrom: from }, stamp, hlcToIso(stamp));
-    const closed = patchMemoryWrite(oldId, { validTo: from }, stamp);
-    const link = createLinkWrite(
-      { id: uuidv7(now()), namespace, from: id, to: oldId, type: 'supersedes', createdAt: hlcToIso(stamp) },
-      stamp,
-    );
-    const result = await this.host.write(
-      {
-        memories: [created, closed],
-        links: [link],
-        unchanged: [{ id: oldId, field: 'validTo', clock: old.clocks.validTo ?? null }],
-        ...(parsed.id === undefined ? {} : { newIds: [parsed.id] }),
-      },
-      'supersede',
-      [id, oldId, link.id],
-    );
-    if (parsed.embedding === undefined) this.host.embeddings()?.enqueue([id]);
-    const memory = result.memories.find((r) => r.memory.id === id);
-    if (!memory || result.links.length === 0)
-      throw new NotFoundError(`supersede.oldId: memory ${JSON.stringify(oldId)} was deleted meanwhile`, {
-        field: 'supersede.oldId',
-      });
-    return memory.memory;
-  }
-
-  /**
-   * CONFLICT when a fact still valid now already has a successor taking over later (a supersede with a
-   * future `validFrom`): superseding it again would leave two successors whose periods overlap. A `validTo`
-   * in the future with no successor (set by an update) is ended now, as any current fact.
-   */
-  private async successorFrom(oldId: string, old: Memory): Promise<EngramError | undefined> {
-    if (old.validTo === undefined) return undefined;
-    const { store, namespace } = this.host;
-    const links = await store.linksOf(namespace, [oldId], { direction: 'in', type: 'supersedes' });
-    const froms = links.filter((r) => r.link.to === oldId).map((r) => r.link.from);
-    if (froms.length === 0) return undefined;
-    const now = this.host.nowIso();
-    const [successor] = (await store.getMemories(namespace, froms)).filter((r) => !isExpired(r.memory, now));
-    if (!successor) return undefined;
-    return new EngramError(
-      'CONFLICT',
-      `supersede.oldId: memory ${JSON.stringify(oldId)} is already superseded by ${JSON.stringify(successor.memory.id)} from ${old.validTo}; supersede its successor instead`,
-      { field: 'supersede.oldId' },
-    );
   }
 
   /**
