@@ -18,7 +18,7 @@ export const MAX_DRIFT_MS = 24 * 60 * 60 * 1000;
 const DASH = 0x2d;
 const NODE_MAX = 64;
 /** Where the node id starts: after `<12 hex>-<4 hex>-`. */
-const NODE_START = 18;
+export const NODE_START = 18;
 
 /**
  * Stamps are checked by hand, not by a regular expression: every pushed record carries several, and a

@@ -19,7 +19,7 @@ import {
   unpackDates,
 } from '../../src/backends/sql/rows.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { clientOfNode, hlcWallPrefix, isoOfMs } from '../../src/core/hlc.js';
+import { clientOfNode, hlcWallPrefix, isoOfMs, parseHlc } from '../../src/core/hlc.js';
 import { CLIENT_ID_META } from '../../src/core/language.js';
 import {
   type LinkRecord,
@@ -400,7 +400,7 @@ async function readsBack(
 ) {
   const homes = await store.getMemories('homes', [ids.a, ids.b, 'foreign-1']);
   const others = await store.getMemories('others', ['foreign-2', ids.own]);
-  const nodes = [...homes, ...others].map((r) => r.clocks.content!.slice(18));
+  const nodes = [...homes, ...others].map((r) => parseHlc(r.clocks.content!)!.node);
   expect(nodes.map(clientOfNode)).toEqual([client, client, 'f00d', 'f00d', otherClient]);
   // Two openings of one client: two nodes.
   expect(nodes[0]).not.toBe(nodes[1]);

@@ -1,5 +1,5 @@
 import { EngramError } from '../../core/errors.js';
-import { clientOfNode, hlcWallPrefix, isoOfMs } from '../../core/hlc.js';
+import { clientOfNode, hlcWallPrefix, isoOfMs, NODE_START } from '../../core/hlc.js';
 import type { Memory } from '../../core/model.js';
 import {
   type Entity,
@@ -144,14 +144,10 @@ function packClocks(clocks: FieldClocks, createdMs: number | null, home: string 
   if (stamp === undefined) return JSON.stringify(clocks);
   const wall = createdMs === null ? undefined : hlcWallPrefix(createdMs);
   if (wall === undefined || !stamp.startsWith(wall)) return JSON.stringify(stamp);
-  const node = wall.length + COUNTER_DIGITS + 1;
-  return home !== null && clientOfNode(stamp.slice(node)) === home
-    ? `#${stamp.slice(wall.length, node - 1)}${stamp.slice(node + home.length)}`
+  return home !== null && clientOfNode(stamp.slice(NODE_START)) === home
+    ? `#${stamp.slice(wall.length, NODE_START - 1)}${stamp.slice(NODE_START + home.length)}`
     : `@${stamp.slice(wall.length)}`;
 }
-
-/** The counter's digits in a stamp (`hlc.ts`): between the wall clock's dash and the node's. */
-const COUNTER_DIGITS = 4;
 
 function unpackClocks(text: string, createdMs: Integer | null, home: string | null): FieldClocks {
   const first = text.charCodeAt(0);
@@ -159,9 +155,11 @@ function unpackClocks(text: string, createdMs: Integer | null, home: string | nu
     if (createdMs === null || (first === HOME && home === null)) {
       throw new EngramError('STORAGE', `a memory's packed clock (${text}) lacks what it was packed against`);
     }
-    const counter = 1 + COUNTER_DIGITS;
-    const rest = first === HOME ? `${text.slice(1, counter)}-${home}${text.slice(counter)}` : text.slice(1);
-    return stampEveryField(hlcWallPrefix(Number(createdMs)) + rest);
+    const wall = hlcWallPrefix(Number(createdMs));
+    // After `#`, the counter up to where the node would start, then the node past the client id.
+    const node = NODE_START - wall.length;
+    const rest = first === HOME ? `${text.slice(1, node)}-${home}${text.slice(node)}` : text.slice(1);
+    return stampEveryField(wall + rest);
   }
   const clocks = JSON.parse(text) as FieldClocks | string;
   return typeof clocks === 'string' ? stampEveryField(clocks) : clocks;
