@@ -7,7 +7,7 @@ import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { clientOfNode } from '../../src/core/hlc.js';
+import { clientOfNode, parseHlc } from '../../src/core/hlc.js';
 import { createMemory, type Json, type MemoryStore } from '../../src/index.js';
 import { CURRENT_SQL_VERSION } from '../backends/sql-legacy.js';
 import { withReplayedSchema } from '../fixtures/postgres-dump.js';
@@ -64,7 +64,7 @@ async function expectUpgraded(open: () => MemoryStore, raw: (store: MemoryStore)
   const [[clocks]] = (await db(`SELECT clocks FROM engram_memories WHERE id = '${added.id}'`)) as [[string]];
   expect(clocks).toMatch(/^#[0-9a-f]{4}\.[0-9a-f]{8}$/);
   const [record] = await store.getMemories(NS, [added.id]);
-  expect(clientOfNode(record!.clocks.content!.slice(18))).toBe(client);
+  expect(clientOfNode(parseHlc(record!.clocks.content!)!.node)).toBe(client);
   expect(Object.values(record!.clocks)).toEqual(
     Object.values(record!.clocks).map(() => record!.clocks.content),
   );
@@ -115,7 +115,7 @@ describe('schema v22 databases of commit 2e014d7 upgrade to the home client (v23
   }, 60_000);
 
   it.skipIf(!process.env.DATABASE_URL)(
-    'real Postgres: reads as recorded, then packs the writes of its own client',
+    'real Postgres (DATABASE_URL; skipped without it, see test/setup/real-postgres.ts): reads as recorded, then packs the writes of its own client',
     async () => {
       await withReplayedSchema(process.env.DATABASE_URL!, 'v22', pgScript, async (open, schema) => {
         const raw = postgres(process.env.DATABASE_URL!, { max: 1, connection: { search_path: schema } });
