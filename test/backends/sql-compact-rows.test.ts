@@ -154,6 +154,14 @@ describe('packed memory clocks (rows.ts packClocks)', () => {
     expect(() => memoryFromRow(NS, { ...packed, home: null })).toThrow(
       expect.objectContaining({ code: 'STORAGE' }),
     );
+    // Nor can a row packed without its wall clock (`#` or `@`) be read without the creation instant.
+    const atForm = stored(cases[3]![0], home);
+    expect(atForm.clocks.startsWith('@')).toBe(true);
+    for (const row of [packed, atForm]) {
+      expect(() => memoryFromRow(NS, { ...row, home, created_ms: null })).toThrow(
+        expect.objectContaining({ code: 'STORAGE' }),
+      );
+    }
   });
 });
 
