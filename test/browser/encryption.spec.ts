@@ -40,7 +40,11 @@ describe('end-to-end encryption in Chromium', () => {
     await first.sync();
 
     const [sealed] = await server.getMemories(namespace, [made.id]);
-    const stored = JSON.stringify(sealed);
+    // Outside the sealed values and the tags' blind tokens, whose random base64url may spell `home`.
+    const stored = JSON.stringify(sealed)
+      .replace(/e1\.[\w-]+\.[\w-]+/g, 'SEALED')
+      .replace(/\d\d~[\w-]+/g, 'TOKEN');
+    expect(stored).toContain('SEALED');
     for (const word of ['flowerpot', 'home', 'porch', '0.123456789']) expect(stored).not.toContain(word);
 
     const second = await createMemory({
