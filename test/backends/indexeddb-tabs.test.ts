@@ -1,11 +1,14 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { type ChangeEvent, createMemory } from '../../src/index.js';
 
 let databases = 0;
 const freshName = () => `engram-tabs-${process.pid}-${Date.now()}-${++databases}`;
+/** Room for a message that should not come (a loaded machine only makes these checks easier to pass). */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Waits for a message that should come: a timer alone may fire before it on a loaded machine. */
+const heard = (check: () => void) => vi.waitFor(check, { timeout: 5000, interval: 5 });
 
 /** Resolves with the next message a store hears of another's write. */
 function nextChange(store: IndexedDBStore): Promise<{ namespace: string; ids: string[] }> {
@@ -58,6 +61,7 @@ describe('IndexedDBStore across tabs (two stores on one database)', () => {
     other.on('change', (e) => elsewhere.push(e));
 
     const m = await writer.add({ content: 'hello from the writer' });
+    await heard(() => expect(events).toHaveLength(1));
     await settle();
     expect(events).toEqual([{ type: 'external', namespace: 'ns', ids: [m.id] }]);
     expect(elsewhere).toEqual([]);
@@ -83,10 +87,10 @@ describe('IndexedDBStore across tabs (two stores on one database)', () => {
     listener.subscribe(() => seen.push('third'));
     const mem = await createMemory({ store: writer, namespace: 'ns' });
     await mem.add({ content: 'one' });
-    await settle();
-    expect(seen).toEqual(['first', 'third']);
+    await heard(() => expect(seen).toEqual(['first', 'third']));
     off();
     await mem.add({ content: 'two' });
+    await heard(() => expect(seen).toHaveLength(3));
     await settle();
     expect(seen).toEqual(['first', 'third', 'third']);
     await mem.close();

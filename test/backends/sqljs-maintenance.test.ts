@@ -154,7 +154,7 @@ try {
       ).toHaveLength(1);
       expect(said.filter((s) => s === 'refused STORAGE')).toHaveLength(2);
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('SqlJsStore: compaction', () => {

@@ -3,7 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Each case starts a server process on PGlite (~3.5 s idle, several times that on a loaded machine):
+// 14 s measured for the longest in CI, too close to the default 30 s.
+vi.setConfig({ testTimeout: 120_000 });
 
 // The real entry point in a real process: shebang, exit codes, stdout discipline and signals.
 const root = resolve(import.meta.dirname, '../..');

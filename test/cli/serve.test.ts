@@ -3,8 +3,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cli } from './helpers.js';
+
+// Each case starts a server process on PGlite (~3.5 s idle, several times that on a loaded machine):
+// 14 s measured for the longest in CI, too close to the default 30 s.
+vi.setConfig({ testTimeout: 120_000 });
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -3,7 +3,7 @@ import { createMemory, InMemoryStore, type WarningEvent } from '../../src/index.
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const settle = async (until: () => Promise<boolean>) => {
-  for (let i = 0; i < 200 && !(await until()); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 2000 && !(await until()); i++) await new Promise((r) => setTimeout(r, 5));
 };
 
 describe('automatic maintenance', () => {

@@ -51,7 +51,8 @@ describe('watch, beyond the conformance suite', () => {
     mem.watch({ list: {} }, (page) => calls.push(page));
     await until(() => calls.length === 1, 'the first call');
     await Promise.all([mem.add({ content: 'a' }), mem.add({ content: 'b' }), mem.add({ content: 'c' })]);
-    await sleep(30);
+    await until(() => calls.length >= 2, 'the call after the writes');
+    await sleep(30); // room for a third call, were the writes delivered apart
     expect(calls.map((p) => p.items.length)).toEqual([0, 3]);
   });
 
@@ -110,14 +111,19 @@ describe('watch, beyond the conformance suite', () => {
     const added = await mem.add({ content: 'a note written during the first run' });
     await sleep(5);
     await mem.update(added.id, { content: 'a note, edited while the second run was in flight' });
-    await sleep(250);
+    // Each run takes 40 ms or more: polled rather than slept on, so that a stalled machine cannot end
+    // the wait before the last run; stale results would never meet this and time out.
+    const edited = 'a note, edited while the second run was in flight';
+    await until(() => hits.at(-1)?.[0]?.memory.content === edited, 'the edited note');
+    await sleep(100); // no stale run may come after
     expect(hits.at(-1)).toEqual(await mem.search('note'));
     expect(hits.at(-1)?.[0]?.memory.content).toBe('a note, edited while the second run was in flight');
   });
 
   it('drops a memory when it expires, without any write', async () => {
     const mem = await createMemory();
-    await mem.add({ content: 'soon gone', expiresAt: new Date(Date.now() + 150).toISOString() });
+    // The first call must come before the expiry: a second is room for a loaded machine.
+    await mem.add({ content: 'soon gone', expiresAt: new Date(Date.now() + 1000).toISOString() });
     await mem.add({ content: 'stays' });
     const calls: ListResult[] = [];
     mem.watch({ list: {} }, (page) => calls.push(page));
@@ -129,14 +135,15 @@ describe('watch, beyond the conformance suite', () => {
     const mem = await createMemory();
     const soon = (ms: number) => new Date(Date.now() + ms).toISOString();
     // Written before the watch (found by its first walk) and after it (seen as a change).
-    await mem.add({ content: 'ends soon', validTo: soon(150) });
-    await mem.add({ content: 'starts soon', validFrom: soon(150) });
+    // The first calls must come before the first boundary: a second is room for a loaded machine.
+    await mem.add({ content: 'ends soon', validTo: soon(1000) });
+    await mem.add({ content: 'starts soon', validFrom: soon(1000) });
     const pages: ListResult[] = [];
     const hits: SearchHit[][] = [];
     mem.watch({ list: {} }, (page) => pages.push(page));
     mem.watch({ search: 'soon' }, (h) => hits.push(h));
     await until(() => pages.length === 1 && hits.length === 1, 'the first calls');
-    await mem.add({ content: 'later soon', validFrom: soon(300) });
+    await mem.add({ content: 'later soon', validFrom: soon(1500) });
     await mem.add({ content: 'stays' });
     await until(() => pages.at(-1)?.items.length === 3, 'every boundary');
     expect(pages.at(-1)!.items.map((m) => m.content)).toEqual(['stays', 'later soon', 'starts soon']);
@@ -240,7 +247,8 @@ describe('watch, beyond the conformance suite', () => {
 
   it('drops a page’s next cursor when the only memory after the page expires', async () => {
     const mem = await createMemory();
-    await mem.add({ content: 'older, expires', expiresAt: new Date(Date.now() + 150).toISOString() });
+    // The first call must come before the expiry: a second is room for a loaded machine.
+    await mem.add({ content: 'older, expires', expiresAt: new Date(Date.now() + 1000).toISOString() });
     await sleep(2);
     await mem.add({ content: 'newer' });
     const pages: ListResult[] = [];

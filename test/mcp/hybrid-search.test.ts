@@ -22,7 +22,7 @@ const synonyms: Embedder = {
 };
 
 async function until(check: () => Promise<boolean>) {
-  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 1000 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('engram mcp: search_nodes with an embedder', () => {

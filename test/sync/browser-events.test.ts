@@ -25,7 +25,8 @@ describe('browser online/offline events (happy-dom)', () => {
 
     down = false;
     window.dispatchEvent(new Event('online'));
-    for (let i = 0; i < 200 && mem.status.state !== 'online'; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && mem.status.state !== 'online'; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
     expect(await server.getMemories('n', [m.id])).toHaveLength(1);
 
@@ -62,12 +63,12 @@ describe('browser online/offline events (happy-dom)', () => {
       onChange: () => {},
     });
     live.start();
-    for (let i = 0; i < 100 && live.state !== 'connecting'; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000 && live.state !== 'connecting'; i++) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     expect(live.state).toBe('connecting');
     down = false;
     window.dispatchEvent(new Event('online'));
-    for (let i = 0; i < 200 && live.state !== 'live'; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && live.state !== 'live'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(live.state).toBe('live');
     expect(opened).toBe(1);
     await live.stop();

@@ -128,7 +128,15 @@ describe('sync convergence under faults (property)', () => {
         fc.array(fault, { minLength: 1, maxLength: 30 }),
         run,
       ),
-      { numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? 60), interruptAfterTimeLimit: 90_000 },
+      {
+        numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? 60),
+        interruptAfterTimeLimit: 90_000,
+        // Fixed in CI so a run picks the same cases; SYNC_PROPERTY_SEED=random (or a number) explores
+        // others. The faults still land on real timers, so runs are alike, not identical.
+        ...(process.env.SYNC_PROPERTY_SEED === 'random'
+          ? {}
+          : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_206) }),
+      },
     );
   }, 120_000);
 });

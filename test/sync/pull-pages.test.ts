@@ -49,8 +49,9 @@ describe('pull pages', () => {
 
   it('a replica on a slow link catches up instead of timing out on the same page for ever', async () => {
     const { app, token } = await fatEdge(120);
-    // About 16 MB/s: a page of the whole feed (17 MB) takes a second, one of PULL_BYTES a quarter.
-    const bytesPerMs = 16_000;
+    // About 4 MB/s: a page of the whole feed (17 MB) takes over 4 s, one of PULL_BYTES about 1 s, and
+    // the timeout (2.5 s) leaves the edge room to build each page on a loaded machine.
+    const bytesPerMs = 4_000;
     const slowFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const res = await app.fetch(new Request(input, { ...init, signal: undefined }));
       const text = await res.text();
@@ -65,7 +66,7 @@ describe('pull pages', () => {
     }) as typeof fetch;
     const replica = await createMemory({
       namespace: 'fat',
-      sync: { url: 'http://edge.test', token, fetch: slowFetch, intervalMs: 0, live: false, timeoutMs: 700 },
+      sync: { url: 'http://edge.test', token, fetch: slowFetch, intervalMs: 0, live: false, timeoutMs: 2500 },
     });
     await replica.sync();
     expect((await replica.stats()).memories).toBe(120);

@@ -241,7 +241,7 @@ describe('re-sync bookkeeping', () => {
       sync: { ...opts, fetch: flaky, backoff: { baseMs: 600_000 } },
     });
     // Its first round (started by createMemory) learns of the re-sync and loses the first pull of it.
-    for (let i = 0; i < 400 && c.status.state !== 'offline'; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && c.status.state !== 'offline'; i++) await new Promise((r) => setTimeout(r, 5));
     expect(c.status.state).toBe('offline');
     expect(failed).toBeGreaterThan(0);
     expect(await c.store.getMeta('r', 'sync.resync')).toBe(true);

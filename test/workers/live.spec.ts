@@ -54,7 +54,8 @@ describe('GET /v1/ns/:ns/events on Workers (Durable Object hub)', () => {
   });
 
   it('ends the stream with an expired event when the token expires (the Durable Object holds the timer)', async () => {
-    const token = await mintToken({ secret: env.ENGRAM_SECRET, ns: [ns], ttl: 2 });
+    // ttl 4: exp lands 3 to 4 s from now (1 s resolution), room to open the stream on a loaded machine.
+    const token = await mintToken({ secret: env.ENGRAM_SECRET, ns: [ns], ttl: 4 });
     const stream = await worker.fetch(`https://engram.test/v1/ns/${ns}/events`, {
       headers: { authorization: `Bearer ${token}` },
     });
