@@ -6,6 +6,9 @@ import worker from '../../src/edge/worker.js';
 import { InMemoryStore } from '../../src/index.js';
 import { startServe } from './serve.js';
 
+// Each case starts a server process (12 s measured for one with both cores busy elsewhere).
+vi.setConfig({ testTimeout: 120_000 });
+
 const secret = 'demo-server-test-secret';
 const page = { html: '<!doctype html><title>notebook</title>', assets: { 'app.js': 'console.log(1)' } };
 

@@ -135,7 +135,7 @@ describe('pushing a large outbox over a flaky link', () => {
     expect(edge.net.unanswered).toBeGreaterThan(0);
     expect(edge.net.received).toBe(N + edge.net.unanswered);
     await mem.close();
-  });
+  }, 120_000); // 5 s idle, 13 s with both cores busy elsewhere
 
   it('a refused record in the middle of a page is recorded in the same write that moves the cursor past it', async () => {
     const ns = 'refused-mid-page';
