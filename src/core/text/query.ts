@@ -358,7 +358,9 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
         else builder.addPositive(words(word), false, !sentenceStart && isName(analyzer, word));
       }
     }
-    sentenceStart = SENTENCE_END.test(chunk);
+    // A chunk without a word (an emoji, `--`, an empty `" "`) leaves the next word where it was: the
+    // first word of a query is at its start whatever came before it.
+    sentenceStart = SENTENCE_END.test(chunk) || (sentenceStart && !WORD_CHARACTER.test(chunk));
   }
   return builder.build(query);
 }
