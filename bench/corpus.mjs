@@ -47,6 +47,19 @@ function vocabulary(size, random) {
   return [...words];
 }
 
+/**
+ * Words per memory, `min,max` (BENCH_WORDS; default 10,60). Shorter memories weigh each memory's fixed
+ * cost (its id, clocks and index entries) against less text: see BENCHMARKS.md, session 38.
+ */
+const [MIN_WORDS, MAX_WORDS] = (process.env.BENCH_WORDS ?? '10,60').split(',').map(Number);
+if (
+  !(Number.isInteger(MIN_WORDS) && Number.isInteger(MAX_WORDS) && MIN_WORDS >= 1 && MIN_WORDS <= MAX_WORDS)
+) {
+  throw new Error(
+    `BENCH_WORDS must be two whole numbers min,max with 1 <= min <= max, got ${process.env.BENCH_WORDS}`,
+  );
+}
+
 export function makeCorpus(count, seed = 42) {
   const random = mulberry32(seed);
   const words = vocabulary(8000, random);
@@ -56,7 +69,7 @@ export function makeCorpus(count, seed = 42) {
   const pick = () => words[Math.floor(words.length * random() ** 3)];
   const items = [];
   for (let i = 0; i < count; i++) {
-    const length = 10 + Math.floor(random() * 51);
+    const length = MIN_WORDS + Math.floor(random() * (MAX_WORDS - MIN_WORDS + 1));
     const content = Array.from({ length }, pick).join(' ');
     const tagCount = 1 + Math.floor(random() * 3);
     items.push({

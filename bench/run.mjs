@@ -61,6 +61,9 @@ const loadAtStart = os.loadavg()[0];
 const rows = [];
 /** What modules tell the report besides rows: versions, and the sizes and rounds they chose. */
 const info = { settings: [] };
+if (process.env.BENCH_WORDS) {
+  info.settings.push(`corpus: ${process.env.BENCH_WORDS} words a memory (BENCH_WORDS; the default is 10,60)`);
+}
 
 function record(row) {
   const ratio = row.ref === 0 ? Number.NaN : row.ours / row.ref;
