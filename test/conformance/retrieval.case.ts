@@ -111,8 +111,9 @@ export function retrievalCases(ctx: SuiteContext): void {
       // At the start of a sentence a capital says nothing: "May I…" and "Will it…" ask, as lower case does.
       expect(ids(await mem.search('Will it happen in Lisbon?'))).toEqual([may!.id]);
       expect(ids(await mem.search('May I see the conference?'))).toEqual([may!.id]);
-      // Nor after what holds no word: an emoji, a dash, an empty pair of quotes.
-      for (const before of ['😀', '--', '" "']) {
+      // Nor after what holds no word: an emoji (one with a variation selector, a mark, too), a dash, an
+      // empty pair of quotes.
+      for (const before of ['😀', '❤️', '--', '" "']) {
         expect(ids(await mem.search(`${before} Will it happen in Lisbon?`))).toEqual([may!.id]);
       }
       // "I" is written capitalized everywhere, and the `s` of a name's possessive stays a function word.

@@ -344,23 +344,24 @@ export function parseQuery(query: string, options: ParseOptions = {}): ParsedQue
   const text = cutQuery(query);
   const phrases = options.strictPhrases === true || !text.includes('?');
   let sentenceStart = true;
-  for (const [chunk, minus, phrase, word] of text.matchAll(CHUNK)) {
+  for (const [chunk, minus, phrase, word = ''] of text.matchAll(CHUNK)) {
     const negated = minus === '-';
+    // The chunk's words as the index would read them (none in an emoji, `--`, an empty `" "`).
+    const found = words(phrase ?? word);
     if (phrase !== undefined) {
-      if (negated) builder.addNegative(words(phrase));
-      else builder.addPositive(words(phrase), phrases);
-    } else if (word !== undefined) {
+      if (negated) builder.addNegative(found);
+      else builder.addPositive(found, phrases);
+    } else if (negated) {
       // There is no excluded-prefix clause: `-auth*` excludes the word itself.
-      if (negated) builder.addNegative(words(word));
-      else {
-        const bare = withoutTrailingPunctuation(word);
-        if (bare.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(bare));
-        else builder.addPositive(words(word), false, !sentenceStart && isName(analyzer, word));
-      }
+      builder.addNegative(found);
+    } else {
+      const bare = withoutTrailingPunctuation(word);
+      if (bare.endsWith('*')) addPrefixWord(builder, withoutTrailingStars(bare));
+      else builder.addPositive(found, false, !sentenceStart && isName(analyzer, word));
     }
-    // A chunk without a word (an emoji, `--`, an empty `" "`) leaves the next word where it was: the
-    // first word of a query is at its start whatever came before it.
-    sentenceStart = SENTENCE_END.test(chunk) || (sentenceStart && !WORD_CHARACTER.test(chunk));
+    // A chunk without a word leaves the next word where it was: the first word of a query is at its
+    // start whatever came before it.
+    sentenceStart = SENTENCE_END.test(chunk) || (sentenceStart && found.length === 0);
   }
   return builder.build(query);
 }
