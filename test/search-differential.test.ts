@@ -457,7 +457,7 @@ describe('search: random typed queries answer alike on every store, as documente
         // the grammar: there a capital makes a function word inside a sentence a name (docs/search.md).
         if (/^[ -~]*$/.test(query)) {
           const starts = new Set(
-            [...query.matchAll(/(-(?!\p{Nd})|)(?:"([^"]*)"|(\S+))/gu)]
+            [...query.matchAll(/(-(?![\p{Nd}\p{No}])|)(?:"([^"]*)"|(\S+))/gu)]
               .filter((m) => m[3] !== undefined)
               .map((m) => m.index + m[1]!.length),
           );

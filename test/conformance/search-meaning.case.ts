@@ -21,6 +21,8 @@ export function searchMeaningCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('-5 degrees'))).toEqual([cold!.id, warm!.id]);
       expect(ids(await mem.search('-5'))).toEqual([cold!.id]);
       expect(ids(await mem.search('-3.2'))).toEqual([lake!.id]);
+      // Other numerals are digits as the index reads them (`⑤` is 5): the same minus sign.
+      expect(ids(await mem.search('-⑤ degrees'))).toEqual([cold!.id, warm!.id]);
       // A - before a word still excludes it.
       expect(ids(await mem.search('degrees -warm'))).toEqual([cold!.id]);
       expect(ids(await mem.search('Monday -"20 degrees"'))).toEqual([cold!.id]);

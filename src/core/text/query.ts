@@ -70,9 +70,10 @@ export interface ParseOptions {
  * One chunk of a query: an optional `-`, then a quoted phrase with its closing quote, or a
  * whitespace-delimited word. A quote that is never closed is punctuation like any other, so a stray
  * `"` never turns the rest of a question into a phrase. A `-` before a digit is a minus sign, not an
- * exclusion: "Was it -5 degrees?" asks for the memory saying "-5 degrees".
+ * exclusion: "Was it -5 degrees?" asks for the memory saying "-5 degrees". Other numerals (`⑤`, `²`) are
+ * digits too, as the index reads them (NFKD): `-⑤` reads as `-5` does.
  */
-const CHUNK = /(-(?!\p{Nd})|)(?:"([^"]*)"|(\S+))/gu;
+const CHUNK = /(-(?![\p{Nd}\p{No}])|)(?:"([^"]*)"|(\S+))/gu;
 
 function toWords(analyzer: Analyzer, text: string): QueryWord[] {
   const words: QueryWord[] = [];
