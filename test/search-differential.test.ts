@@ -19,6 +19,7 @@ import {
   tokenize,
   typoCorrection,
 } from '../src/core/text/index.js';
+import { CHUNK } from '../src/core/text/query.js';
 import {
   createMemory,
   type Engram,
@@ -457,9 +458,7 @@ describe('search: random typed queries answer alike on every store, as documente
         // the grammar: there a capital makes a function word inside a sentence a name (docs/search.md).
         if (/^[ -~]*$/.test(query)) {
           const starts = new Set(
-            [...query.matchAll(/(-(?![\p{Nd}\p{No}])|)(?:"([^"]*)"|(\S+))/gu)]
-              .filter((m) => m[3] !== undefined)
-              .map((m) => m.index + m[1]!.length),
+            [...query.matchAll(CHUNK)].filter((m) => m[3] !== undefined).map((m) => m.index + m[1]!.length),
           );
           const swapped = [...query].map((c, i) =>
             starts.has(i) ? c : c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(),

@@ -73,7 +73,7 @@ export interface ParseOptions {
  * exclusion: "Was it -5 degrees?" asks for the memory saying "-5 degrees". Other numerals (`⑤`, `²`) are
  * digits too, as the index reads them (NFKD): `-⑤` reads as `-5` does.
  */
-const CHUNK = /(-(?![\p{Nd}\p{No}])|)(?:"([^"]*)"|(\S+))/gu;
+export const CHUNK = /(-(?![\p{Nd}\p{No}])|)(?:"([^"]*)"|(\S+))/gu;
 
 function toWords(analyzer: Analyzer, text: string): QueryWord[] {
   const words: QueryWord[] = [];
