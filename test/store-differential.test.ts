@@ -14,6 +14,7 @@ import {
   type MemoryInput,
   type SearchOptions,
 } from '../src/index.js';
+import { propertySeed } from './setup/property-seed.js';
 
 /**
  * The same seeded random writes (adds, edits, removals in bulk, supersedes, links, clears, purges of what
@@ -23,8 +24,8 @@ import {
  * use leave a store. Maintenance runs only when the test asks (all stores at the same step): a purge moves
  * BM25 statistics, and background purges land at different moments in different stores (docs/lifecycle.md).
  */
-// Fixed in CI so a run is repeatable; STORE_DIFF_SEED (a number) and STORE_DIFF_STEPS explore others.
-const SEED = Number(process.env.STORE_DIFF_SEED ?? 2026);
+// STORE_DIFF_SEED (see propertySeed; `random` draws one, named in a failure) and STORE_DIFF_STEPS.
+const SEED = propertySeed('STORE_DIFF_SEED', 2026).seed ?? Math.floor(Math.random() * 2 ** 31);
 const STEPS = Number(process.env.STORE_DIFF_STEPS ?? 60);
 
 describe('every store answers like InMemoryStore after the same random writes', () => {

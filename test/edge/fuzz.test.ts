@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { LINK_FIELDS, MEMORY_FIELDS, type MemoryStore } from '../../src/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 import { SECRET } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -307,8 +308,7 @@ async function fuzz(store: MemoryStore): Promise<void> {
     }),
     {
       numRuns: RUNS,
-      // Fixed in CI so a run is repeatable; FUZZ_SEED=random (or a number) explores others.
-      ...(process.env.FUZZ_SEED === 'random' ? {} : { seed: Number(process.env.FUZZ_SEED ?? 20_261_208) }),
+      ...propertySeed('FUZZ_SEED', 20_261_208),
     },
   );
   expect(failures.slice(0, 10)).toEqual([]);

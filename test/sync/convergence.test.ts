@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 import { type Fault, faultyFetch, settle, snapshot } from './fixtures.js';
 import { localStores } from './stores.js';
 
@@ -131,11 +132,8 @@ describe('sync convergence under faults (property)', () => {
       {
         numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? 60),
         interruptAfterTimeLimit: 90_000,
-        // Fixed in CI so a run picks the same cases; SYNC_PROPERTY_SEED=random (or a number) explores
-        // others. The faults still land on real timers, so runs are alike, not identical.
-        ...(process.env.SYNC_PROPERTY_SEED === 'random'
-          ? {}
-          : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_206) }),
+        // The faults land on real timers: runs of one seed are alike, not identical.
+        ...propertySeed('SYNC_PROPERTY_SEED', 20_261_206),
       },
     );
   }, 120_000);

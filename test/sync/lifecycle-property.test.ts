@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Engram, MemoryStore } from '../../src/index.js';
 import { matchesFilter } from '../../src/store/index.js';
 import { edgeStores } from '../edge/helpers.js';
+import { propertySeed } from '../setup/property-seed.js';
 import { edgeOnClock, settle } from './fixtures.js';
 import { localStores } from './stores.js';
 
@@ -218,10 +219,7 @@ describe('the lifecycle of memories and links across replicas (property)', () =>
         {
           numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? (inMemory ? 30 : 10)),
           interruptAfterTimeLimit: 90_000,
-          // Fixed in CI so a run is repeatable; SYNC_PROPERTY_SEED=random (or a number) explores others.
-          ...(process.env.SYNC_PROPERTY_SEED === 'random'
-            ? {}
-            : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_205) }),
+          ...propertySeed('SYNC_PROPERTY_SEED', 20_261_205),
         },
       );
     },

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Engram, InMemoryStore } from '../../src/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 import { edgeOnClock, settle, snapshot } from './fixtures.js';
 import { localStores } from './stores.js';
 
@@ -83,10 +84,7 @@ describe('ids deleted, collected and added again (property)', () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 5, maxLength: 50 }), run), {
       numRuns: Number(process.env.SYNC_PROPERTY_RUNS ?? 40),
       interruptAfterTimeLimit: 90_000,
-      // Fixed in CI so a run is repeatable; SYNC_PROPERTY_SEED=random (or a number) explores others.
-      ...(process.env.SYNC_PROPERTY_SEED === 'random'
-        ? {}
-        : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_204) }),
+      ...propertySeed('SYNC_PROPERTY_SEED', 20_261_204),
     });
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 import { snapshot } from './fixtures.js';
 
 const NAMESPACE = 'skewed';
@@ -149,10 +150,7 @@ describe('sync with skewed clocks and a hostile client (property)', () => {
       fc.asyncProperty(fc.array(skew, { minLength: 3, maxLength: 3 }), fc.array(op, { maxLength: 30 }), run),
       {
         numRuns: Number(process.env.SKEW_RUNS ?? 60),
-        // Fixed in CI so a run is repeatable; SYNC_PROPERTY_SEED=random (or a number) explores others.
-        ...(process.env.SYNC_PROPERTY_SEED === 'random'
-          ? {}
-          : { seed: Number(process.env.SYNC_PROPERTY_SEED ?? 20_261_207) }),
+        ...propertySeed('SYNC_PROPERTY_SEED', 20_261_207),
       },
     );
   }, 60_000);
