@@ -1,25 +1,20 @@
-import { noOptions, withoutUndefined } from './call-arguments.js';
 import type { EncryptionOptions } from './crypto/cipher.js';
-import { type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
+import type { Embedder, EmbeddingOptions } from './embedding/embedder.js';
 import type { EmbeddingQueue } from './embedding/embedding-queue.js';
 import type { ReembedOptions, ReembedResult } from './embedding/reembed.js';
-import { EngramEmbedding } from './engram-embedding.js';
+import { type EmbeddingOwner, EngramEmbedding } from './engram-embedding.js';
+import { assertListener, reportListenerError, watchHubOf } from './engram-events.js';
+import { EngramMaintenance, type MaintenanceHost } from './engram-maintenance.js';
 import type { ChangeKind, MemoryEvents, MemoryStatus, SyncOptions } from './engram-options.js';
-import { EngramSync } from './engram-sync.js';
-import { EngramError, validationError } from './errors.js';
+import { statsOf, statusOf } from './engram-status.js';
+import { EngramSync, type SyncHost } from './engram-sync.js';
+import { EngramError } from './errors.js';
 import { Emitter } from './events.js';
 import type { HybridLogicalClock } from './hlc.js';
-import { countFromFeed, renderContext } from './lifecycle.js';
-import { liveRecord, type NamespaceView } from './live-records.js';
-import {
-  Maintenance,
-  type MaintenanceOptions,
-  type MaintenanceResult,
-  maintenanceOptions,
-} from './maintenance.js';
-import { countMemories, listPage, liveLinks, neighborsOf, pathBetween } from './memory-reads.js';
-import { type SearchHost, searchMemories } from './memory-search.js';
-import { MemoryWrites } from './memory-writes.js';
+import type { NamespaceView } from './live-records.js';
+import type { MaintenanceOptions, MaintenanceResult } from './maintenance.js';
+import type { SearchHost } from './memory-search.js';
+import { MemoryWrites, type WritesHost } from './memory-writes.js';
 import type {
   AddOptions,
   ContextOptions,
@@ -38,6 +33,7 @@ import type {
   SearchHit,
   SearchOptions,
 } from './model.js';
+import * as readCalls from './read-calls.js';
 import type { MemoryStore, WriteBatch } from './store-contract.js';
 import type { ClockOffset } from './sync/clock-offset.js';
 import type { SyncResult } from './sync/engine.js';
@@ -45,27 +41,18 @@ import type { LiveState } from './sync/live.js';
 import { type RejectedChange, readRejected } from './sync/quarantine.js';
 import type { Replication } from './sync/replica.js';
 import type { Language } from './text/index.js';
-import * as schema from './validate.js';
-import { WatchHub, type WatchOptions, type WatchQuery, type WatchResult } from './watch.js';
+import type { WatchHub, WatchOptions, WatchQuery, WatchResult } from './watch.js';
+import * as writeCalls from './write-calls.js';
 
 /** The key of Engram's internal read-change-write (`[MODIFY]`): registered, so every bundle's copy agrees. */
 export const MODIFY: unique symbol = Symbol.for('engram.modify');
-
-const DEFAULT_CONTEXT_CHARS = 4000;
-const DEFAULT_CONTEXT_LIMIT = 20;
-
-function reportListenerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-  if (report) report(error);
-  else console.error('engram: a change/status listener threw', error);
-}
 
 /**
  * The Engram API over one store and one namespace.
  * Obtain it with {@link createMemory}.
  */
 export class Engram {
-  private readonly events: Emitter<MemoryEvents>;
+  private readonly events = new Emitter<MemoryEvents>(reportListenerError);
   private closed = false;
   private readonly unsubscribeStore: (() => void) | undefined;
   /** Sync and its encryption (engram-sync.ts); `replication` reads its engine. */
@@ -73,7 +60,7 @@ export class Engram {
   /** The embedder and its background queue (engram-embedding.ts). */
   private readonly embedding: EngramEmbedding;
   private watches: WatchHub | undefined;
-  private maintenance: Maintenance | undefined;
+  private maintenance: EngramMaintenance;
   /** This façade's namespace as its reads see it (live-records.ts). */
   private readonly view: NamespaceView;
   private readonly writes: MemoryWrites;
@@ -87,46 +74,31 @@ export class Engram {
     /** The namespace's index language; undefined (the edge's request façades): read from its meta. */
     readonly language?: Language,
   ) {
-    this.events = new Emitter<MemoryEvents>(reportListenerError);
     this.view = { store, namespace, nowIso: () => this.nowIso() };
-    this.searchHost = {
+    // One host lends the parts what they need of the façade, each reading its own share.
+    const parts: SearchHost & WritesHost & EmbeddingOwner & SyncHost & MaintenanceHost = {
       ...this.view,
       language,
-      embedder: () => this.embedder,
-      embeddingOptions: () => this.embedding.options,
-      warn: (code, message, count) => this.warn(code, message, count),
-    };
-    this.writes = new MemoryWrites({
-      ...this.view,
       clock,
       now,
-      language,
-      write: (batch, type, ids) => this.write(batch, type, ids),
-      embeddings: () => this.embeddings,
-    });
-    this.embedding = new EngramEmbedding({
-      store,
-      namespace,
-      clock,
-      nowIso: () => this.nowIso(),
       isClosed: () => this.closed,
       write: (batch, type, ids) => this.write(batch, type, ids),
-      onStatus: () => this.events.emit('status', this.status),
-      warn: (code, message) => this.warn(code, message),
-    });
-    this.syncing = new EngramSync({
-      store,
-      namespace,
-      language,
-      clock,
-      now,
+      warn: (code, message, count?: number) => this.warn(code, message, count),
+      embedder: () => this.embedder,
+      embeddingOptions: () => this.embedding.options,
+      embeddings: () => this.embeddings,
       onStatus: () => this.events.emit('status', this.status),
       onPulled: (ids) => {
         this.events.emit('change', { type: 'sync', namespace: this.namespace, ids });
         this.embedding.consider(ids);
       },
       onRejected: (change) => this.events.emit('rejected', change),
-    });
+    };
+    this.searchHost = parts;
+    this.writes = new MemoryWrites(parts);
+    this.embedding = new EngramEmbedding(parts);
+    this.syncing = new EngramSync(parts);
+    this.maintenance = new EngramMaintenance(parts);
     this.unsubscribeStore = store.subscribe?.((ns, ids) => {
       if (ns !== this.namespace) return;
       this.events.emit('change', { type: 'external', namespace: ns, ids });
@@ -147,24 +119,12 @@ export class Engram {
   }
 
   get status(): MemoryStatus {
-    const sync = this.replication?.status ?? { state: 'local', pending: 0, lastSyncAt: null };
-    const status: MemoryStatus = { ...sync, pendingEmbeddings: this.embeddings?.pending ?? 0 };
-    if (this.embeddings?.lastError !== undefined) status.embeddingError = this.embeddings.lastError;
-    if (this.embeddings?.rejected) status.rejectedEmbeddings = this.embeddings.rejected;
-    return status;
+    return statusOf(this.replication, this.embeddings);
   }
 
   /** Purges expired memories and collects old tombstones now and then after writes; createMemory calls it. */
   startMaintenance(options: Required<MaintenanceOptions>): void {
-    this.maintenance = new Maintenance(
-      this.store,
-      this.namespace,
-      this.now,
-      options,
-      (error) => this.warn('MAINTENANCE_FAILED', errorMessage(error)),
-      this.clock.node,
-    );
-    this.maintenance.maybeRun();
+    this.maintenance.start(options);
   }
 
   /**
@@ -173,21 +133,7 @@ export class Engram {
    */
   async maintain(...rest: unknown[]): Promise<MaintenanceResult> {
     this.assertOpen();
-    // A horizon passed here by mistake (`maintain({ tombstoneHorizonMs })`) must not look applied.
-    noOptions(
-      rest,
-      'maintain',
-      "no arguments (the horizon and interval are createMemory's maintenance options)",
-    );
-    this.maintenance ??= new Maintenance(
-      this.store,
-      this.namespace,
-      this.now,
-      maintenanceOptions(undefined),
-      () => {},
-      this.clock.node,
-    );
-    return this.maintenance.run();
+    return this.maintenance.run(rest);
   }
 
   /** Embeds content written without an embedding, in the background; createMemory calls it. */
@@ -222,10 +168,7 @@ export class Engram {
   }
 
   on<K extends keyof MemoryEvents>(event: K, listener: (payload: MemoryEvents[K]) => void): () => void {
-    if (event !== 'change' && event !== 'status' && event !== 'rejected' && event !== 'warning') {
-      throw validationError('on.event', `'change', 'status', 'rejected' or 'warning'`, JSON.stringify(event));
-    }
-    if (typeof listener !== 'function') throw validationError('on.listener', 'a function', typeof listener);
+    assertListener(event, listener);
     return this.events.on(event, listener);
   }
 
@@ -241,7 +184,7 @@ export class Engram {
   private async write(batch: WriteBatch, type: ChangeKind, ids: string[]) {
     const result = await this.store.apply(this.namespace, { ...batch, clockCeiling: this.clock.ceiling() });
     this.replication?.noteLocalWrite(result.memories.length + result.links.length + result.deleted.length);
-    this.maintenance?.maybeRun();
+    this.maintenance.maybeRun();
     this.watches?.noteWritten(result.memories);
     this.events.emit('change', { type, namespace: this.namespace, ids });
     return result;
@@ -253,11 +196,7 @@ export class Engram {
    */
   async add(input: MemoryInput, options: AddOptions = {}): Promise<Memory> {
     this.assertOpen();
-    const parsed = schema.parse(schema.memoryInputSchema, input, 'add');
-    const { dedupe } = schema.parse(schema.addOptionsSchema, options, 'add.options');
-    if (dedupe) return this.writes.addDeduped(parsed);
-    const [memory] = await this.writes.insert([parsed], 'add');
-    return memory!;
+    return writeCalls.add(this.writes, input, options);
   }
 
   /**
@@ -267,38 +206,26 @@ export class Engram {
   async supersede(oldId: string, input: MemoryInput): Promise<Memory>;
   async supersede(oldId: string, input: MemoryInput, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
-    noOptions(rest, 'supersede.options', 'no options (supersede takes none)');
-    schema.parse(schema.idSchema, oldId, 'supersede.oldId');
-    const parsed = schema.parse(schema.memoryInputSchema, input, 'supersede.input');
-    return this.writes.supersede(oldId, parsed);
+    return writeCalls.supersede(this.writes, oldId, input, rest);
   }
 
   /** Removes every memory and link of the namespace (tombstones that sync); returns how many memories. */
   async clear(...rest: unknown[]): Promise<number> {
     this.assertOpen();
-    // clear() takes no filter: one passed by mistake (`clear({ kind })`) must not wipe the namespace.
-    noOptions(rest, 'clear', 'no arguments (clear removes the whole namespace; remove() takes one id)');
-    return this.writes.clear();
+    return writeCalls.clear(this.writes, rest);
   }
 
   /** How many memories `list` would return for these filters, without paging. */
   async count(filter: CountOptions = {}): Promise<number> {
     this.assertOpen();
-    const parsed = schema.parse(schema.countOptionsSchema, filter, 'count');
-    return countMemories(this.view, parsed);
+    return readCalls.count(this.view, filter);
   }
 
   /** Stored memories, links and tombstones of the namespace, and work still waiting. */
   async stats(): Promise<MemoryStats>;
   async stats(...rest: unknown[]): Promise<MemoryStats> {
     this.assertOpen();
-    // A filter passed by mistake (`stats({ kind })`) would be ignored: the counts are the namespace's.
-    noOptions(rest, 'stats', 'no arguments (stats counts the whole namespace; count() takes filters)');
-    const counts = this.store.stats
-      ? await this.store.stats(this.namespace)
-      : await countFromFeed(this.store, this.namespace);
-    const status = this.status as { pending: number; pendingEmbeddings?: number };
-    return { ...counts, pendingSync: status.pending, pendingEmbeddings: status.pendingEmbeddings ?? 0 };
+    return statsOf(this.store, this.namespace, () => this.status, rest);
   }
 
   /**
@@ -307,57 +234,25 @@ export class Engram {
    */
   async context(query: string, options: ContextOptions = {}): Promise<string> {
     this.assertOpen();
-    query = schema.parse(schema.querySchema, query, 'context.query');
-    const { maxChars, ...rest } = schema.parse(schema.contextOptionsSchema, options, 'context');
-    const limit = rest.limit ?? DEFAULT_CONTEXT_LIMIT;
-    const hits: SearchHit[] = query.trim()
-      ? await this.search(query, { ...rest, limit })
-      : (
-          await this.list({
-            kind: rest.kind,
-            tags: rest.tags,
-            tagMode: rest.tagMode,
-            metadata: rest.metadata,
-            asOf: rest.asOf,
-            history: rest.history,
-            since: rest.since,
-            until: rest.until,
-            limit,
-          })
-        ).items.map((memory) => ({ memory, score: 0 }));
-    return renderContext(hits, maxChars ?? DEFAULT_CONTEXT_CHARS);
+    return readCalls.context(this, query, options);
   }
 
   /** Adds up to 1000 memories in one transaction: all are written or none. */
   async addMany(inputs: MemoryInput[], ...rest: unknown[]): Promise<Memory[]> {
     this.assertOpen();
-    // Options such as `{ dedupe: true }` are add()'s only: silently adding duplicates would mislead.
-    noOptions(rest, 'addMany.options', "no options (dedupe is add()'s, one memory at a time)");
-    if (!Array.isArray(inputs)) {
-      throw validationError('addMany', 'an array of memories');
-    }
-    if (inputs.length > schema.LIMITS.batch) {
-      throw validationError('addMany', `at most ${schema.LIMITS.batch} memories`, inputs.length);
-    }
-    const parsed = inputs.map((input, i) => schema.parse(schema.memoryInputSchema, input, `addMany.${i}`));
-    return this.writes.insert(parsed, 'addMany');
+    return writeCalls.addMany(this.writes, inputs, rest);
   }
 
   async get(id: string): Promise<Memory | null> {
     this.assertOpen();
-    schema.parse(schema.idSchema, id, 'get.id');
-    return (await liveRecord(this.view, id))?.memory ?? null;
+    return readCalls.get(this.view, id);
   }
 
   /** Changes the named fields; `null` clears `embedding`, `importance` or `expiresAt`. */
   async update(id: string, patch: MemoryPatch): Promise<Memory>;
   async update(id: string, patch: MemoryPatch, ...rest: unknown[]): Promise<Memory> {
     this.assertOpen();
-    noOptions(rest, 'update.options', 'no options (update takes none)');
-    schema.parse(schema.idSchema, id, 'update.id');
-    // A key set to undefined (`{ tags: maybeTags }`) is a field not given, as it is in JSON: `null` clears.
-    const parsed = schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
-    return this.writes.update(id, parsed);
+    return writeCalls.update(this.writes, id, patch, rest);
   }
 
   /**
@@ -367,15 +262,7 @@ export class Engram {
    */
   [MODIFY](id: string, change: (memory: Memory) => MemoryPatch | null, guard: 'metadata'): Promise<Memory> {
     this.assertOpen();
-    schema.parse(schema.idSchema, id, 'update.id');
-    return this.writes.modify(
-      id,
-      (memory) => {
-        const patch = change(memory);
-        return patch && schema.parse(schema.memoryPatchSchema, withoutUndefined(patch), 'update.patch');
-      },
-      guard,
-    );
+    return writeCalls.modify(this.writes, id, change, guard);
   }
 
   /**
@@ -385,15 +272,12 @@ export class Engram {
   async remove(id: string): Promise<boolean>;
   async remove(id: string, ...rest: unknown[]): Promise<boolean> {
     this.assertOpen();
-    noOptions(rest, 'remove.options', 'no options (remove takes none)');
-    schema.parse(schema.idSchema, id, 'remove.id');
-    return this.writes.remove(id);
+    return writeCalls.remove(this.writes, id, rest);
   }
 
   async list(options: ListOptions = {}): Promise<ListResult> {
     this.assertOpen();
-    const parsed = schema.parse(schema.listOptionsSchema, options, 'list');
-    return listPage(this.view, parsed);
+    return readCalls.list(this.view, options);
   }
 
   /**
@@ -402,53 +286,36 @@ export class Engram {
    */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     this.assertOpen();
-    query = schema.parse(schema.querySchema, query, 'search.query');
-    const parsed = schema.parse(schema.searchOptionsSchema, options, 'search');
-    return searchMemories(this.searchHost, query, parsed);
+    return readCalls.search(this.searchHost, query, options);
   }
 
   /** Links two memories; linking the same pair with the same type again updates that link. */
   async link(fromId: string, toId: string, type: string, options: LinkOptions = {}): Promise<Link> {
     this.assertOpen();
-    schema.parse(schema.idSchema, fromId, 'link.from');
-    schema.parse(schema.idSchema, toId, 'link.to');
-    schema.parse(schema.labelSchema('type'), type, 'link.type');
-    const parsed = schema.parse(schema.linkOptionsSchema, options, 'link.options');
-    if (fromId === toId) {
-      throw validationError('link.to', 'a memory other than link.from');
-    }
-    return this.writes.link(fromId, toId, type, parsed);
+    return writeCalls.link(this.writes, fromId, toId, type, options);
   }
 
   async unlink(linkId: string): Promise<boolean> {
     this.assertOpen();
-    schema.parse(schema.idSchema, linkId, 'unlink.id');
-    return this.writes.unlink(linkId);
+    return writeCalls.unlink(this.writes, linkId);
   }
 
   /** Links of a memory whose other end is live, ordered by id descending. */
   async links(id: string, options: LinksOptions = {}): Promise<Link[]> {
     this.assertOpen();
-    schema.parse(schema.idSchema, id, 'links.id');
-    const parsed = schema.parse(schema.linksOptionsSchema, options, 'links.options');
-    return liveLinks(this.view, id, parsed);
+    return readCalls.links(this.view, id, options);
   }
 
   /** Memories within `depth` hops (default 1), nearest first, then by id descending. */
   async neighbors(id: string, options: NeighborsOptions = {}): Promise<Memory[]> {
     this.assertOpen();
-    schema.parse(schema.idSchema, id, 'neighbors.id');
-    const parsed = schema.parse(schema.neighborsOptionsSchema, options, 'neighbors.options');
-    return neighborsOf(this.view, id, parsed);
+    return readCalls.neighbors(this.view, id, options);
   }
 
   /** The shortest path, endpoints included, following links forward unless `direction` says otherwise. */
   async path(fromId: string, toId: string, options: PathOptions = {}): Promise<Memory[] | null> {
     this.assertOpen();
-    schema.parse(schema.idSchema, fromId, 'path.from');
-    schema.parse(schema.idSchema, toId, 'path.to');
-    const parsed = schema.parse(schema.pathOptionsSchema, options, 'path.options');
-    return pathBetween(this.view, fromId, toId, parsed);
+    return readCalls.path(this.view, fromId, toId, options);
   }
 
   /** Pushes local changes and pulls remote ones now; rejects with OFFLINE when the edge is unreachable. */
@@ -458,9 +325,7 @@ export class Engram {
       throw new EngramError(
         'VALIDATION',
         'sync: this memory has no sync configured (pass sync: { url, token })',
-        {
-          field: 'sync',
-        },
+        { field: 'sync' },
       );
     }
     return this.replication.sync();
@@ -490,17 +355,12 @@ export class Engram {
     options?: WatchOptions,
   ): () => void {
     this.assertOpen();
-    this.watches ??= new WatchHub({
-      list: (o) => this.list(o),
-      search: (q, o) => this.search(q, o),
-      onChange: (listener) => this.events.on('change', listener),
-      readMemories: (ids) => this.store.getMemories(this.namespace, ids),
-      count: (o) => this.count(o),
-      now: this.now,
-      reportError: reportListenerError,
-      language: this.language,
-      hasEmbedder: () => this.embedder !== undefined,
-    });
+    this.watches ??= watchHubOf(
+      this,
+      this.now,
+      (listener) => this.events.on('change', listener),
+      () => this.embedder !== undefined,
+    );
     return this.watches.watch(query, listener as (results: unknown) => void, options);
   }
 

@@ -1,3 +1,4 @@
+import { findDuplicate } from './duplicate-lookup.js';
 import type { EmbeddingQueue } from './embedding/embedding-queue.js';
 import type { ChangeKind } from './engram-options.js';
 import { EngramError, NotFoundError, validationError } from './errors.js';
@@ -5,26 +6,17 @@ import { isExpired } from './filter.js';
 import { type HybridLogicalClock, hlcToIso, observeStamps } from './hlc.js';
 import { assertIdsFree } from './id-checks.js';
 import { uuidv7 } from './ids.js';
-import {
-  assertPeriod,
-  duplicateQuery,
-  findListed,
-  liveIds,
-  normalizeContent,
-  tombstoneBatches,
-} from './lifecycle.js';
+import { assertPeriod, liveIds, tombstoneBatches } from './lifecycle.js';
+import { putLink } from './link-write.js';
 import { type NamespaceView, requireLive, requireLivePair } from './live-records.js';
 import type { Link, LinkOptions, Memory, MemoryInput, MemoryPatch } from './model.js';
-import { searchStore } from './search.js';
 import { checkedWrite } from './serial.js';
 import type { ApplyResult, Entity, MemoryRecord, MemoryStore, WriteBatch } from './store-contract.js';
 import { replaceFact } from './supersede-write.js';
 import type { Language } from './text/index.js';
 import * as schema from './validate.js';
-import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from './writes.js';
+import { createMemoryWrite, patchMemoryWrite } from './writes.js';
 
-/** Search hits compared by normalized content when `add` dedupes: first a few, then up to the search limit. */
-const DEDUPE_CANDIDATES = [50, schema.LIMITS.searchLimit];
 /** Reads-and-writes of one supersede or deduping add before other processes' writes end it in CONFLICT. */
 const RACE_ATTEMPTS = 5;
 
@@ -79,7 +71,7 @@ export class MemoryWrites {
       // position read before the search), and the next round finds that memory and merges into it.
       for (let attempt = 1; ; attempt++) {
         const since = await feedPosition(store, namespace);
-        const existing = await this.findDuplicate(parsed.content);
+        const existing = await findDuplicate(this.host, parsed.content);
         if (existing) return this.mergeTags(existing, parsed.tags ?? []);
         const guard =
           since === undefined ? undefined : { content: parsed.content, since, now: this.host.nowIso() };
@@ -91,35 +83,6 @@ export class MemoryWrites {
         }
       }
     });
-  }
-
-  /**
-   * A memory valid now with the same normalized content. It holds every word of the content, so it is
-   * among the hits that match them all; those are read best first, a few and then more, and only when a
-   * thousand such memories outrank it is the namespace listed through.
-   */
-  private async findDuplicate(content: string): Promise<Memory | undefined> {
-    const { store, namespace, language } = this.host;
-    const wanted = normalizeContent(content);
-    const same = (m: Memory) => normalizeContent(m.content) === wanted;
-    const query = duplicateQuery(content, language);
-    const now = this.host.nowIso();
-    const listed = () => findListed(store, namespace, { tagMode: 'any', now }, same);
-    if (query === '') return listed();
-    for (const limit of DEDUPE_CANDIDATES) {
-      const hits = await searchStore(store, namespace, {
-        query,
-        mode: 'text',
-        match: 'all',
-        limit,
-        tagMode: 'any',
-        now,
-        language,
-      });
-      const found = hits.map((h) => h.record.memory).find(same);
-      if (found || hits.length < limit) return found;
-    }
-    return listed();
   }
 
   private async mergeTags(existing: Memory, tags: readonly string[]): Promise<Memory> {
@@ -362,52 +325,12 @@ export class MemoryWrites {
     return this.checked(async () => {
       await requireLivePair(this.host, [fromId, 'link.from'], [toId, 'link.to']);
       try {
-        return await this.putLink(fromId, toId, type, parsed);
+        return await putLink(this.host, fromId, toId, type, parsed);
       } catch (error) {
         if (!isConflict(error, 'newIds')) throw error;
-        return this.putLink(fromId, toId, type, parsed);
+        return putLink(this.host, fromId, toId, type, parsed);
       }
     });
-  }
-
-  /** link()'s write: creates the link, or updates the one of the same memories and type. */
-  private async putLink(fromId: string, toId: string, type: string, parsed: LinkOptions): Promise<Link> {
-    const { store, namespace, clock, now } = this.host;
-    const pair = store.linksBetween
-      ? await store.linksBetween(namespace, fromId, toId)
-      : await store.linksOf(namespace, [fromId], { direction: 'out', type });
-    const existing = pair.find((r) => r.link.to === toId && r.link.type === type);
-    if (existing) this.observe(existing);
-    const stamp = clock.tick();
-    const write = existing
-      ? {
-          id: existing.link.id,
-          values: { ...parsed },
-          clocks: Object.fromEntries(Object.keys(parsed).map((k) => [k, stamp])),
-        }
-      : createLinkWrite(
-          {
-            id: uuidv7(now()),
-            namespace,
-            from: fromId,
-            to: toId,
-            type,
-            createdAt: hlcToIso(stamp),
-            ...parsed,
-          },
-          stamp,
-        );
-    const result = await this.host.write(
-      existing ? { links: [write] } : { links: [write], newIds: [write.id] },
-      'link',
-      [write.id],
-    );
-    const link = result.links[0];
-    if (!link)
-      throw new NotFoundError('link: one of its memories was deleted meanwhile', {
-        field: 'link.from',
-      });
-    return link.link;
   }
 
   /** Deletes a link, in call order with the other checked writes; false when there was none. */
