@@ -1,6 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { Database } from 'sql.js';
-import { mapEntryPostings } from '../../src/backends/sql/pending-postings.js';
+import { mapEntryPostings } from '../../src/backends/sql/pending-migrations.js';
 import { decodeBlock } from '../../src/backends/sql/posting-blocks.js';
 import { encodeBlockV6 } from '../../src/backends/sql/reencode-postings.js';
 import { indexText } from '../../src/store/index.js';

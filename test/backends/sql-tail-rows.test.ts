@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { forEachPosting } from '../../src/backends/sql/posting-blocks.js';
-import { ByteArena, TailRow } from '../../src/backends/sql/posting-tails.js';
+import { ByteArena, TailRow } from '../../src/backends/sql/tail-rows.js';
 
 /** A row's postings read back with the block decoder, as (doc, tf, len) triples. */
 const triplesOf = (bytes: Uint8Array) => {

@@ -2,7 +2,7 @@ import { putVarint, VarintReader } from '../varint.js';
 import { BulkWriter } from './bulk.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlParam, SqlQueries } from './executor.js';
-import { mapEntryPostings } from './pending-postings.js';
+import { mapEntryPostings } from './pending-migrations.js';
 import { type BlockPosting, encodeTriples } from './posting-blocks.js';
 
 /**

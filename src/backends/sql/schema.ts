@@ -2,7 +2,7 @@ import { EngramError } from '../../core/errors.js';
 import type { SqlDialect } from './dialect.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { toPostingBlocks } from './migrate-postings.js';
-import { addPendingPostings, rebucketPending } from './pending-postings.js';
+import { addPendingPostings, rebucketPending } from './pending-migrations.js';
 import { reencodePostings } from './reencode-postings.js';
 import { refoldText } from './refold-text.js';
 import { reindexText } from './reindex-text.js';
