@@ -1,12 +1,13 @@
 import { isExpired, isValidAt, type MemoryFilter, validAt } from './filter.js';
 import type { Memory } from './model.js';
-import type { DocNumbered } from './search.js';
 import type { DocPostingList, MemoryRecord, TextIndex, TextStats } from './store-contract.js';
 import { correctableHeld, type ParsedQuery, runPrefixSplits, typoCorrection } from './text/index.js';
+import type { DocNumbered } from './text-candidates.js';
 
 /*
  * A text search's reads of postings with their corrections (a Thai-script prefix's other readings, typos),
- * and the check that a word is held by a memory the search may return: search.ts ranks what these read.
+ * and the check that a word is held by a memory the search may return: text-candidates.ts ranks what these
+ * read.
  */
 
 /** How many records of a word's holders are read at a time to find one a search may return. */

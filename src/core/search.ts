@@ -1,18 +1,11 @@
-import {
-  type CandidateSource,
-  type DocName,
-  listSource,
-  REJECTED,
-  resolvingSource,
-} from './candidate-source.js';
-import { readCorrected, returnable, someReturnable, statsAndDocPostings } from './corrected-read.js';
+import { type CandidateSource, listSource, REJECTED } from './candidate-source.js';
+import { returnable } from './corrected-read.js';
 import { validationError } from './errors.js';
-import { mergeExplanations, scaleExplanation, textExplanation } from './explain.js';
-import { compareIdsDesc, type MemoryFilter, matchesFilter, validAt } from './filter.js';
+import { type MemoryFilter, matchesFilter, validAt } from './filter.js';
 import type { Explanation } from './model.js';
+import { fuse } from './rank-fusion.js';
 import { firstChunk, nextChunk, noteAcceptance, readAheadKey } from './read-ahead.js';
 import type {
-  LiveFilter,
   MemoryRecord,
   MemoryStore,
   NativeSearchHit,
@@ -21,7 +14,6 @@ import type {
   TextIndex,
 } from './store-contract.js';
 import {
-  type Candidate,
   containsPhrase,
   hasExclusions,
   holdsExclusion,
@@ -29,22 +21,12 @@ import {
   loadLanguage,
   type ParsedQuery,
   parseQuery,
-  rankDocumentNumbers,
-  scoreDocuments,
   tokenize,
 } from './text/index.js';
+import { type TextCandidates, textCandidates } from './text-candidates.js';
 import { cosine, norm } from './vector/cosine.js';
 import { LengthTally } from './vector/query-length.js';
 
-/**
- * Reciprocal-rank-fusion constant: a memory ranked r (from 1) in a list gets 1 / (RRF_K + r) from it, so
- * one first in both lists scores 1. The usual 60 makes ranks 1 to 50 worth almost the same (1/61 to
- * 1/110): fusion then favours what both lists hold somewhere over what either ranks first, and on the
- * quality set (docs/search.md, "Hybrid fusion") it did no better than the better list alone (worse than
- * text at 432 memories a namespace). With 1 the top of each list leads; recall@10 and MRR rose for both
- * stand-in embedders on every seed, and anything from 0 to 3 measured the same.
- */
-const RRF_K = 1;
 const VECTOR_PAGE = 1000;
 
 interface Ranked {
@@ -101,103 +83,6 @@ async function takeAccepted<C extends Ranked>(
   }
   noteAcceptance(store, readAhead, hits.length, examined);
   return hits;
-}
-
-/** Stores that number their documents rank on numbers and name only what a search returns. */
-export type DocNumbered = MemoryStore & Required<Pick<MemoryStore, 'docPostings' | 'docIds'>>;
-
-const numbersDocuments = (store: MemoryStore): store is DocNumbered =>
-  store.docPostings !== undefined && store.docIds !== undefined;
-
-/**
- * Names a batch of candidates. Most batches are about what is wanted (ties at the boundary add a few):
- * reading their records now saves the separate read `takeAccepted` would make, and the store may turn
- * down those expired or not valid without decoding them (`live`): a number it then leaves out is rejected,
- * as its record would be (or it is gone, which rejects it too). A batch swollen by a large tie is only
- * named, so that only the records handed out are read.
- */
-async function nameDocuments(
-  store: DocNumbered,
-  namespace: string,
-  docs: number[],
-  wanted: number,
-  live: LiveFilter | undefined,
-): Promise<Map<number, DocName | typeof REJECTED>> {
-  const out = new Map<number, DocName | typeof REJECTED>();
-  if (store.docMemories && docs.length <= 2 * wanted + 8) {
-    const records = await store.docMemories(namespace, docs, live);
-    for (const doc of docs) {
-      const record = records.get(doc);
-      if (record !== undefined) out.set(doc, { id: record.memory.id, record });
-      else if (live !== undefined) out.set(doc, REJECTED);
-    }
-  } else {
-    for (const [doc, id] of await store.docIds(namespace, docs)) out.set(doc, { id });
-  }
-  return out;
-}
-
-type TextCandidate = (Candidate & { explain?: Explanation }) | typeof REJECTED;
-
-/** A text search's ranked candidates, and how to tell whether a memory it may return holds a word. */
-interface TextCandidates {
-  source: CandidateSource<TextCandidate>;
-  /** See `CorrectedRead.held`. */
-  held: string[];
-  heldReturnably(term: string, filter: MemoryFilter): Promise<boolean>;
-}
-
-/** Ranked candidates with their explanations, each made when it is taken. */
-function* explaining<K extends string | number>(ranked: Iterable<Candidate<K>>) {
-  for (const candidate of ranked) yield { ...candidate, explain: textExplanation(candidate.parts ?? []) };
-}
-
-/** The query's candidates with their scores (and explanations), best first as `takeAccepted` reads them. */
-async function textCandidates(
-  store: MemoryStore & TextIndex,
-  namespace: string,
-  parsed: ParsedQuery,
-  request: SearchRequest,
-  language: string,
-  live: LiveFilter | undefined,
-  unheld: ReadonlySet<string>,
-): Promise<TextCandidates> {
-  const options = { match: request.match, explain: request.explain };
-  if (numbersDocuments(store)) {
-    const [stats, { query, found, held }] = await statsAndDocPostings(
-      store,
-      namespace,
-      parsed,
-      language,
-      unheld,
-    );
-    const ranked = rankDocumentNumbers(query, found, stats, options);
-    const source = resolvingSource(request.explain ? explaining(ranked) : ranked, (docs, wanted) =>
-      nameDocuments(store, namespace, docs, wanted, live),
-    );
-    const heldReturnably = (term: string, filter: MemoryFilter) => {
-      const docs = found.flatMap((list) => (list.term === term ? Array.from(list.docs) : []));
-      return someReturnable(
-        docs.sort((a, b) => b - a),
-        async (page) =>
-          store.docMemories
-            ? (await store.docMemories(namespace, page, live)).values()
-            : store.getMemories(namespace, [...(await store.docIds(namespace, page)).values()]),
-        filter,
-      );
-    };
-    return { source, held, heldReturnably };
-  }
-  const [stats, { query, found, held }] = await Promise.all([
-    store.textStats(namespace),
-    readCorrected(parsed, language, (terms, prefixes) => store.postings(namespace, terms, prefixes), unheld),
-  ]);
-  const scored = scoreDocuments(query, found, stats, options);
-  const heldReturnably = (term: string, filter: MemoryFilter) => {
-    const ids = [...new Set(found.flatMap((posting) => (posting.term === term ? [posting.id] : [])))];
-    return someReturnable(ids.sort(compareIdsDesc), (page) => store.getMemories(namespace, page), filter);
-  };
-  return { source: listSource(request.explain ? [...explaining(scored)] : scored), held, heldReturnably };
 }
 
 /** The query parsed with the namespace's stemmer and stop words, as its index was written (LANGUAGE_META). */
@@ -308,32 +193,6 @@ async function vectorSearch(
     (record) => matchesFilter(record.memory, filter),
     readAheadKey(namespace, filter),
   );
-}
-
-/**
- * Reciprocal rank fusion. With explain, each list's explanation is scaled to that list's share of the
- * fused score (1 / (RRF_K + rank), rank from 1), so the parts still add up to the score.
- */
-function fuse(lists: readonly NativeSearchHit[][], limit: number): NativeSearchHit[] {
-  const fused = new Map<string, NativeSearchHit>();
-  for (const list of lists) {
-    list.forEach((hit, rank) => {
-      const id = hit.record.memory.id;
-      const prior = fused.get(id);
-      const share = 1 / (RRF_K + rank + 1);
-      const score = (prior?.score ?? 0) + share;
-      const next: NativeSearchHit = { record: hit.record, score };
-      if (hit.explain) {
-        const factor = hit.score === 0 ? 0 : share / hit.score;
-        const part = hit.score === 0 ? { fused: share } : scaleExplanation(hit.explain, factor);
-        next.explain = mergeExplanations(prior?.explain, part);
-      }
-      fused.set(id, next);
-    });
-  }
-  return [...fused.values()]
-    .sort((a, b) => b.score - a.score || compareIdsDesc(a.record.memory.id, b.record.memory.id))
-    .slice(0, limit);
 }
 
 /** Text, vector or hybrid search: ranked best first, equal scores by id descending. */

@@ -10,10 +10,8 @@ export {
 } from './analyzer.js';
 export {
   type Candidate,
-  type CorpusStats,
   clauseLabel,
   compareCandidates,
-  type Posting,
   rankDocumentNumbers,
   rankDocuments,
   type ScoreOptions,
@@ -33,6 +31,7 @@ export {
 } from './query.js';
 export { type RunPrefixSplits, type RunReading, runPrefixSplits, runReadings } from './run-prefixes.js';
 export { isStopWord } from './stop-words.js';
+export type { CorpusStats, Posting } from './term-index.js';
 export {
   containsPhrase,
   indexText,
