@@ -2,7 +2,6 @@ import { EngramError } from '../../core/errors.js';
 import { matchesListQuery } from '../../core/filter.js';
 import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
 import type { Direction, Json, Memory } from '../../core/model.js';
-import { setOwnKey } from '../../core/own-key.js';
 import { createSerialQueue } from '../../core/serial.js';
 import type {
   ApplyResult,
@@ -27,9 +26,9 @@ import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions, type VectorOptions } from '../../core/vector/vector-options.js';
 import { type ApproximateKit, loadApproximate, VectorSpace } from '../../core/vector/vector-space.js';
 import { checkStoreOptions, parsedElsewhere } from '../store-options.js';
-import { InvertedIndex } from './inverted-index.js';
 import { collectIn, expiredIn } from './maintenance.js';
-import { SortedIds } from './sorted-ids.js';
+import { NamespaceData } from './namespace-data.js';
+import { cloneLink, cloneMemory, pick } from './record-copies.js';
 import { nearestInMemory } from './vector-space.js';
 
 export interface InMemoryStoreOptions {
@@ -42,62 +41,10 @@ export interface InMemoryStoreOptions {
   vectors?: VectorOptions;
 }
 
-class NamespaceData {
-  readonly memories = new Map<string, MemoryRecord>();
-  readonly ids = new SortedIds();
-  readonly links = new Map<string, LinkRecord>();
-  readonly linkIdsByMemory = new Map<string, Set<string>>();
-  readonly tombstones = new Map<string, Tombstone>();
-  readonly index = new InvertedIndex();
-  /** Keyed `entity:id`; Map insertion order is sequence order because an entry is re-inserted on change. */
-  readonly changes = new Map<string, ChangeEntry>();
-  readonly meta = new Map<string, Json>();
-  seq = 0;
-
-  constructor(readonly vectors: VectorSpace) {}
-
-  attachLink(memoryId: string, linkId: string): void {
-    const set = this.linkIdsByMemory.get(memoryId);
-    if (set) set.add(linkId);
-    else this.linkIdsByMemory.set(memoryId, new Set([linkId]));
-  }
-
-  detachLink(memoryId: string, linkId: string): void {
-    const set = this.linkIdsByMemory.get(memoryId);
-    set?.delete(linkId);
-    if (set?.size === 0) this.linkIdsByMemory.delete(memoryId);
-  }
-}
-
 const encoder = new TextEncoder();
 /** What the edge's quota counts of a memory: its content and metadata JSON, in UTF-8 bytes. */
 const storedBytes = (memory: Memory) =>
   encoder.encode(memory.content).length + encoder.encode(JSON.stringify(memory.metadata)).length;
-
-/**
- * Copies handed out and taken in, so callers never share the stored objects. By hand, as records hold
- * plain data only: structuredClone cost a replica about a sixth of its CPU pushing 10,000 memories.
- */
-function cloneMemory({ memory, clocks }: MemoryRecord): MemoryRecord {
-  const copy: Memory = { ...memory, tags: memory.tags.slice(), metadata: cloneJson(memory.metadata) };
-  if (memory.embedding !== undefined) copy.embedding = memory.embedding.slice();
-  return { memory: copy, clocks: { ...clocks } };
-}
-
-function cloneLink({ link, clocks }: LinkRecord): LinkRecord {
-  return { link: { ...link, metadata: cloneJson(link.metadata) }, clocks: { ...clocks } };
-}
-
-function cloneJson<T extends Json>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(cloneJson) as T;
-  const out: { [k: string]: Json } = {};
-  for (const key of Object.keys(value)) {
-    const copy = cloneJson(value[key]!);
-    setOwnKey(out, key, copy);
-  }
-  return out as T;
-}
 
 /**
  * The default store: plain Maps and an incremental inverted index, isomorphic and dependency-free.
@@ -424,14 +371,4 @@ export class InMemoryStore implements MemoryStore {
     this.assertOpen();
     return [...this.spaces.keys()].sort();
   }
-}
-
-/** Reads for the merge: core's merge never mutates what it reads, so no copies are made. */
-function pick<T>(map: Map<string, T>, ids: readonly string[]): Map<string, T> {
-  const out = new Map<string, T>();
-  for (const id of ids) {
-    const value = map.get(id);
-    if (value !== undefined) out.set(id, value);
-  }
-  return out;
 }

@@ -1,8 +1,4 @@
-import type { IDBPTransaction } from 'idb';
-import * as v from 'valibot';
-import { EngramError, storageError, validationError } from '../../core/errors.js';
-import { isExpired, isValidAt } from '../../core/filter.js';
-import { mergeBatch } from '../../core/merge.js';
+import { EngramError, storageError } from '../../core/errors.js';
 import type { Direction, Json } from '../../core/model.js';
 import type {
   ApplyResult,
@@ -23,26 +19,21 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
-import { LANGUAGE_META, loadLanguage } from '../../core/text/index.js';
 import { parseVectorOptions } from '../../core/vector/vector-options.js';
-import { checkStoreOptions, optionalDelay, optionalFunction, parsedElsewhere } from '../store-options.js';
+import { applyBatch } from './apply-batch.js';
 import { ChangeChannel } from './change-channel.js';
 import { connect } from './connection.js';
 import { countMemories, storeCounts } from './counts.js';
+import { readDocMemories } from './doc-memories.js';
 import { readFeed } from './feed.js';
-import {
-  memoryKey,
-  namespaceOfMemoryKey,
-  namespaceRange,
-  nextNamespaceKey,
-  nextNamespaceMemoryKey,
-} from './keys.js';
+import { listNamespaces, NAMESPACE_STORES } from './list-namespaces.js';
 import { listRows } from './list-rows.js';
 import { collectTombstones, findExpired } from './maintenance.js';
+import type { Open, Tx } from './namespace-bounds.js';
 import { OpenGroupCache } from './open-group-cache.js';
+import { checkOptions } from './option-checks.js';
 import type { IndexedDBStoreOptions } from './options.js';
 import {
-  MEMORY_KEYS,
   PAIR_KEYS,
   readByIds,
   readLinksBetween,
@@ -51,31 +42,16 @@ import {
   withVectors,
 } from './reads.js';
 import { toLinkRecord, toTombstone } from './rows.js';
-import { ALL_STORES, type EngramDatabase, type EngramSchema, type StoreName } from './schema.js';
+import type { EngramDatabase, StoreName } from './schema.js';
 import { readCounters, SEARCH_STORES, SearchTransactions } from './search-transactions.js';
 import { ShardCache } from './shard-cache.js';
-import { docNumber, readDocIds, SlotCache } from './slot-tables.js';
+import { readDocIds, SlotCache } from './slot-tables.js';
 import { checkSentinel, requestPersistence } from './storage-keeping.js';
 import { readDocPostings, readPostings } from './text-reader.js';
-import { GROUP_SLOTS, MAX_GROUP_SLOTS } from './text-shards.js';
+import { readVectorEntries } from './vector-entries.js';
 import { IndexedDBVectorIndex } from './vector-index.js';
-import { IndexedDBWriteTransaction, type WriteTransaction } from './write-transaction.js';
-
-type ReadTransaction = IDBPTransaction<EngramSchema, StoreName[], 'readonly'>;
 
 const ignore = () => undefined;
-
-const INDEXEDDB_OPTIONS = {
-  name: parsedElsewhere,
-  textGroupSize: parsedElsewhere,
-  vectors: parsedElsewhere,
-  blockedTimeoutMs: optionalDelay,
-  durability: v.optional(
-    v.picklist(['default', 'strict', 'relaxed'], "expected 'default', 'strict' or 'relaxed'"),
-  ),
-  persist: v.optional(v.boolean('expected true or false')),
-  onEvicted: optionalFunction,
-};
 
 /**
  * A persistent store on IndexedDB (through `idb`): records, a graph, an inverted index kept up to
@@ -124,26 +100,14 @@ export class IndexedDBStore implements MemoryStore {
   persisted: boolean | undefined;
 
   constructor(options: IndexedDBStoreOptions) {
-    if (typeof options?.name !== 'string' || options.name.length === 0) {
-      throw validationError('name', 'a non-empty database name');
-    }
-    checkStoreOptions(options, INDEXEDDB_OPTIONS, 'IndexedDBStore');
-    this.name = options.name;
-    this.blockedTimeoutMs = options.blockedTimeoutMs ?? 10_000;
-    this.durability = options.durability ?? 'default';
-    this.textGroupSize = options.textGroupSize ?? GROUP_SLOTS;
-    if (
-      !Number.isInteger(this.textGroupSize) ||
-      this.textGroupSize < 1 ||
-      this.textGroupSize > MAX_GROUP_SLOTS
-    ) {
-      const got = JSON.stringify(options.textGroupSize);
-      const expected = `an integer from 1 to ${MAX_GROUP_SLOTS}`;
-      throw validationError('textGroupSize', expected, got);
-    }
-    this.channel = new ChangeChannel(`engram:${options.name}`);
-    this.persist = options.persist ?? false;
-    this.onEvicted = options.onEvicted;
+    const checked = checkOptions(options);
+    this.name = checked.name;
+    this.blockedTimeoutMs = checked.blockedTimeoutMs;
+    this.durability = checked.durability;
+    this.textGroupSize = checked.textGroupSize;
+    this.channel = new ChangeChannel(`engram:${checked.name}`);
+    this.persist = checked.persist;
+    this.onEvicted = checked.onEvicted;
     const vectors = parseVectorOptions(options.vectors);
     if (vectors.index !== 'exact' || vectors.quantize !== 'none') {
       const index = new IndexedDBVectorIndex(vectors, this);
@@ -221,7 +185,7 @@ export class IndexedDBStore implements MemoryStore {
   private async transaction<Mode extends IDBTransactionMode>(
     stores: StoreName[],
     mode: Mode,
-  ): Promise<IDBPTransaction<EngramSchema, StoreName[], Mode>> {
+  ): Promise<Tx<Mode>> {
     const options = { durability: this.durability };
     const connection = this.database();
     try {
@@ -236,7 +200,7 @@ export class IndexedDBStore implements MemoryStore {
   private async read<T>(
     operation: string,
     stores: StoreName[],
-    run: (tx: ReadTransaction) => Promise<T>,
+    run: (tx: Tx<'readonly'>) => Promise<T>,
   ): Promise<T> {
     try {
       const tx = await this.transaction(stores, 'readonly');
@@ -248,40 +212,12 @@ export class IndexedDBStore implements MemoryStore {
     }
   }
 
-  async apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
-    let tx: WriteTransaction | undefined;
-    let writer: IndexedDBWriteTransaction | undefined;
-    // A batch that sets the namespace's language loads it first: nothing but IDB may be awaited inside.
-    await loadLanguage(batch.meta?.[LANGUAGE_META]);
-    try {
-      tx = await this.transaction(ALL_STORES, 'readwrite');
-      tx.done.catch(ignore);
-      const generation = this.openGroups.generation;
-      writer = new IndexedDBWriteTransaction(
-        tx,
-        namespace,
-        this.textGroupSize,
-        batch.meta?.[LANGUAGE_META],
-        this.openGroups.get(namespace),
-        batch.memories?.length,
-      );
-      const result = await mergeBatch(writer, batch);
-      await writer.finish();
-      const openGroup = await writer.openGroupAfter();
-      await tx.done;
-      if (openGroup) this.openGroups.set(namespace, openGroup, generation);
-      const ids = changedIds(result);
+  apply(namespace: string, batch: WriteBatch): Promise<ApplyResult> {
+    const open: Open = (stores, mode) => this.transaction(stores, mode);
+    return applyBatch(open, namespace, batch, this.textGroupSize, this.openGroups, (ids) => {
       this.channel.post(namespace, ids);
       this.vectorIndex?.changed(namespace, ids);
-      return result;
-    } catch (error) {
-      try {
-        tx?.abort();
-      } catch {
-        // Already aborted by the failed request, or already finished.
-      }
-      throw storageError('IndexedDB apply', writer?.failedWrite?.error ?? error);
-    }
+    });
   }
 
   async expiredIds(namespace: string, options: { now: string; limit: number }): Promise<string[]> {
@@ -397,37 +333,15 @@ export class IndexedDBStore implements MemoryStore {
     docs: readonly number[],
     filter?: LiveFilter,
   ): Promise<Map<number, MemoryRecord>> {
-    return this.searches.join('docMemories', async (tx) => {
-      const ids = await readDocIds(tx, namespace, docs, this.slots);
-      const rows = await readByIds(tx.objectStore('memories'), MEMORY_KEYS, namespace, [...ids.values()]);
-      // A memory edited since its postings were read has a new slot: its old number is gone. One expired
-      // or not valid (`filter`) is left out before its embedding is read.
-      const live = rows.filter(
-        (row) =>
-          ids.get(docNumber(row.group, row.slot)) === row.memory.id &&
-          (filter === undefined ||
-            (!isExpired(row.memory, filter.now) && isValidAt(row.memory, filter.validAt))),
-      );
-      const records = await withVectors(tx.objectStore('vectors'), live);
-      return new Map(live.map((row, i) => [docNumber(row.group, row.slot), records[i]!]));
-    });
+    return this.searches.join('docMemories', (tx) =>
+      readDocMemories(tx, namespace, docs, this.slots, filter),
+    );
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
-    return this.read('vectors', ['vectors', 'memories'], async (tx) => {
-      const store = tx.objectStore('vectors');
-      const range = namespaceRange(namespace, afterId ?? undefined);
-      const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)]);
-      // The model lives in the memory row; its rows are read in the same transaction, key by key.
-      const memories = tx.objectStore('memories');
-      const rows = await Promise.all(keys.map(([, id]) => memories.get(memoryKey(namespace, id))));
-      return keys.map(([, id], i) => {
-        const entry: VectorEntry = { id, embedding: Array.from(values[i]!) };
-        const model = rows[i]?.memory.embeddingModel;
-        if (model !== undefined) entry.model = model;
-        return entry;
-      });
-    });
+    return this.read('vectors', ['vectors', 'memories'], (tx) =>
+      readVectorEntries(tx, namespace, afterId, limit),
+    );
   }
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
@@ -454,36 +368,10 @@ export class IndexedDBStore implements MemoryStore {
 
   /** Distinct namespaces, one cursor step each: after reading one, the key cursor jumps past it. */
   namespaces(): Promise<string[]> {
-    const stores: StoreName[] = ['memories', 'tombstones', 'meta'];
-    return this.read('namespaces', stores, async (tx) => {
-      const found = new Set<string>();
-      for (const name of stores) {
-        const store = tx.objectStore(name);
-        for (let cursor = await store.openKeyCursor(); cursor; ) {
-          // Memory rows are keyed `namespace NUL id`, the others `[namespace, ...]`.
-          const { key } = cursor;
-          const namespace =
-            typeof key === 'string' ? namespaceOfMemoryKey(key) : (key as [string, string])[0];
-          found.add(namespace);
-          const next =
-            typeof key === 'string' ? nextNamespaceMemoryKey(namespace) : nextNamespaceKey(namespace);
-          cursor = await cursor.continue(next as never);
-        }
-      }
-      return [...found].sort();
-    });
+    return this.read('namespaces', NAMESPACE_STORES, listNamespaces);
   }
 
   subscribe(listener: (namespace: string, ids: string[]) => void): () => void {
     return this.channel.subscribe(listener);
   }
-}
-
-function changedIds(result: ApplyResult): string[] {
-  const ids = [
-    ...result.memories.map((r) => r.memory.id),
-    ...result.links.map((r) => r.link.id),
-    ...result.deleted,
-  ];
-  return [...new Set(ids)];
 }

@@ -7,7 +7,6 @@ import type {
   ChangeEntry,
   CountQuery,
   DocPostingList,
-  Entity,
   LinkRecord,
   ListQuery,
   LiveFilter,
@@ -23,39 +22,25 @@ import type {
   VectorEntry,
   WriteBatch,
 } from '../../core/store-contract.js';
+import { readChanges, readLatestSeq } from './change-feed.js';
 import type { SqlDialect } from './dialect.js';
 import { DocIdCache } from './doc-id-cache.js';
 import type { SqlExecutor, SqlQueries } from './executor.js';
 import { collectTombstones, expiredIds } from './maintenance.js';
+import { readStoreCounts, readUsage } from './namespace-counts.js';
 import { type OlderGroups, pairOlderGroups, pairsRows } from './paired-words.js';
 import { PendingBatches } from './pending-batches.js';
 import { docIdsOf, docMemoriesOf, readDocPostings, readPostings, readTextStats } from './posting-reads.js';
 import type { PostingTails } from './posting-tails.js';
 import { countStatement, listStatement } from './queries.js';
 import { SqlReader } from './reads.js';
-import { decodeVector, type Integer, type MemoryRow, memoryFromRow } from './rows.js';
+import { type Integer, type MemoryRow, memoryFromRow } from './rows.js';
 import { migrate } from './schema.js';
 import { StagedWrites } from './staged-writes.js';
+import { readVectorEntries } from './vector-entries.js';
 
 /** Rows read at a time when metadata is filtered after the query. */
 const METADATA_PAGE = 256;
-
-/**
- * The change feed after a number (schema v18): each memory, link and tombstone row that holds an entry
- * (`seq`), from the `(ns, seq)` index of each table, each limited before they are merged, so a page of
- * the feed reads at most `limit` rows of each whatever the namespace's size.
- */
-const FEED_SQL = [
-  ['engram_memories', "CAST('memory' AS TEXT)"],
-  ['engram_links', "CAST('link' AS TEXT)"],
-  ['engram_tombstones', 'entity'],
-]
-  .map(
-    ([table, entity]) => `SELECT * FROM (SELECT seq, ${entity} AS entity, id, remote FROM ${table}
-      WHERE ns = ? AND seq > ? ORDER BY seq LIMIT ?) AS ${table}`,
-  )
-  .join(' UNION ALL ')
-  .concat(' ORDER BY seq LIMIT ?');
 
 /**
  * `MemoryStore` over any SQL database reached through a `SqlExecutor`: the schema, the merge transaction,
@@ -279,31 +264,11 @@ export abstract class SqlStore implements MemoryStore {
 
   /** One count per table, from the primary keys. */
   stats(namespace: string): Promise<StoreCounts> {
-    return this.use('stats', async (db) => {
-      const count = async (table: string) => {
-        const [row] = await db.all<{ n: Integer }>(
-          this.dialect.native(`SELECT count(*) AS n FROM ${table} WHERE ns = ?`),
-          [namespace],
-        );
-        return Number(row?.n ?? 0);
-      };
-      return {
-        memories: await count('engram_memories'),
-        links: await count('engram_links'),
-        tombstones: await count('engram_tombstones'),
-      };
-    });
+    return this.use('stats', (db) => readStoreCounts(db, this.dialect, namespace));
   }
 
   usage(namespace: string): Promise<StoreUsage> {
-    return this.use('usage', async (db) => {
-      const size = `${this.dialect.byteLength('content')} + ${this.dialect.byteLength('metadata')}`;
-      const [row] = await db.all<{ n: Integer; bytes: Integer | null }>(
-        this.dialect.native(`SELECT count(*) AS n, sum(${size}) AS bytes FROM engram_memories WHERE ns = ?`),
-        [namespace],
-      );
-      return { memories: Number(row?.n ?? 0), bytes: Number(row?.bytes ?? 0) };
-    });
+    return this.use('usage', (db) => readUsage(db, this.dialect, namespace));
   }
 
   textStats(namespace: string): Promise<TextStats> {
@@ -345,11 +310,7 @@ export abstract class SqlStore implements MemoryStore {
 
   /** The namespace's newest change-feed sequence number (0 when empty): one key lookup, for live-sync event ids. */
   latestSeq(namespace: string): Promise<number> {
-    return this.use('latestSeq', async (db) => {
-      const sql = this.dialect.native('SELECT seq FROM engram_namespaces WHERE ns = ?');
-      const [row] = await db.all<{ seq: Integer }>(sql, [namespace]);
-      return Number(row?.seq ?? 0);
-    });
+    return this.use('latestSeq', (db) => readLatestSeq(db, this.dialect, namespace));
   }
 
   postings(namespace: string, terms: readonly string[], prefixes: readonly string[]): Promise<TextPosting[]> {
@@ -387,36 +348,11 @@ export abstract class SqlStore implements MemoryStore {
   }
 
   vectors(namespace: string, afterId: string | null, limit: number): Promise<VectorEntry[]> {
-    return this.use('vectors', async (db) => {
-      const after = afterId === null ? '' : ' AND id > ?';
-      const sql = `SELECT id, embedding, embedding_model FROM engram_memories WHERE ns = ?
-        AND embedding IS NOT NULL${after} ORDER BY id LIMIT ?`;
-      const params = afterId === null ? [namespace, limit] : [namespace, afterId, limit];
-      const rows = await db.all<{ id: string; embedding: Uint8Array; embedding_model: string | null }>(
-        this.dialect.native(sql),
-        params,
-      );
-      return rows.map((row) => {
-        const entry: VectorEntry = { id: row.id, embedding: decodeVector(row.embedding) };
-        if (row.embedding_model !== null) entry.model = row.embedding_model;
-        return entry;
-      });
-    });
+    return this.use('vectors', (db) => readVectorEntries(db, this.dialect, namespace, afterId, limit));
   }
 
   changes(namespace: string, afterSeq: number, limit: number): Promise<ChangeEntry[]> {
-    return this.use('changes', async (db) => {
-      const rows = await db.all<{ seq: Integer; entity: Entity; id: string; remote: Integer }>(
-        this.dialect.native(FEED_SQL),
-        [namespace, afterSeq, limit, namespace, afterSeq, limit, namespace, afterSeq, limit, limit],
-      );
-      return rows.map((row) => ({
-        seq: Number(row.seq),
-        entity: row.entity,
-        id: row.id,
-        origin: Number(row.remote) === 1 ? 'remote' : 'local',
-      }));
-    });
+    return this.use('changes', (db) => readChanges(db, this.dialect, namespace, afterSeq, limit));
   }
 
   getMeta(namespace: string, key: string): Promise<Json | undefined> {
