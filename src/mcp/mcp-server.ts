@@ -2,8 +2,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Engram } from '../core/engram.js';
-import { EngramError } from '../core/errors.js';
+import { registerEngramTools } from './engram-tools.js';
 import { KnowledgeGraph, type KnowledgeGraphOptions } from './knowledge-graph.js';
+import { deletes, done, json, reads, writes } from './tool-common.js';
 
 // The nine tools keep the reference server's names, titles, input and output schemas and results
 // (`@modelcontextprotocol/server-memory`), so an agent configured for it switches by changing the command.
@@ -19,48 +20,6 @@ const RelationSchema = z.object({
 });
 const GraphShape = { entities: z.array(EntitySchema), relations: z.array(RelationSchema) };
 const DoneShape = { success: z.boolean(), message: z.string() };
-
-const writes = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false };
-const deletes = { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false };
-const reads = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-
-/**
- * Runs the façade call behind one of Engram's own tools, its errors naming the tool's argument
- * (`remember.content`, `recall.query`, `forget.id`) rather than the façade method's (`add.content`).
- */
-async function asTool<T>(tool: string, method: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!(error instanceof EngramError) || error.field === undefined) throw error;
-    const { field } = error;
-    const renamed =
-      field === method || field.startsWith(`${method}.`)
-        ? `${tool}${field.slice(method.length)}`
-        : field === 'query'
-          ? `${tool}.query`
-          : undefined;
-    if (renamed === undefined) throw error;
-    const message = error.message.startsWith(`${field}:`)
-      ? `${renamed}${error.message.slice(field.length)}`
-      : error.message;
-    throw new EngramError(error.code, message, { field: renamed, cause: error });
-  }
-}
-
-function json<T extends Record<string, unknown>>(shown: unknown, structured: T) {
-  return {
-    content: [{ type: 'text' as const, text: JSON.stringify(shown, null, 2) }],
-    structuredContent: structured,
-  };
-}
-
-function done(message: string) {
-  return {
-    content: [{ type: 'text' as const, text: message }],
-    structuredContent: { success: true, message },
-  };
-}
 
 /**
  * An MCP server over one Engram memory: the reference memory server's nine tools and its graph resource,
@@ -285,123 +244,4 @@ function registerGraphResource(server: McpServer, graph: KnowledgeGraph): () => 
         server.server.sendResourceUpdated({ uri: GRAPH_RESOURCE }).catch(() => {});
     }, 0);
   });
-}
-
-const MemorySchema = z.object({
-  id: z.string(),
-  content: z.string(),
-  kind: z.string(),
-  tags: z.array(z.string()),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
-
-function memoryView(m: {
-  id: string;
-  content: string;
-  kind: string;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-}) {
-  return {
-    id: m.id,
-    content: m.content,
-    kind: m.kind,
-    tags: m.tags,
-    createdAt: m.createdAt,
-    updatedAt: m.updatedAt,
-  };
-}
-
-/** Engram's own tools: plain memories beside the graph, ranked recall, forgetting and linking by id. */
-function registerEngramTools(server: McpServer, graph: KnowledgeGraph, hybrid: boolean): void {
-  const { mem } = graph;
-  server.registerTool(
-    'remember',
-    {
-      title: 'Remember',
-      description: 'Store a memory (a fact, preference or event) in Engram; returns it with its id',
-      inputSchema: {
-        content: z.string().describe('What to remember, as text'),
-        kind: z.string().optional().describe('A label such as fact, preference or event (default note)'),
-        tags: z.array(z.string()).optional().describe('Tags to filter by later'),
-      },
-      outputSchema: { memory: MemorySchema },
-      annotations: writes,
-    },
-    async ({ content, kind, tags }) => {
-      const memory = memoryView(
-        await graph.exclusiveWrite(() => asTool('remember', 'add', () => mem.add({ content, kind, tags }))),
-      );
-      return json(memory, { memory });
-    },
-  );
-
-  server.registerTool(
-    'recall',
-    {
-      title: 'Recall',
-      description:
-        'Ranked search over stored memories (BM25 with stemming, prefixes and phrases); best first',
-      inputSchema: {
-        query: z.string().describe('What to look for'),
-        limit: z
-          .number()
-          .int()
-          .min(1)
-          .max(100)
-          .optional()
-          .describe('At most this many memories (default 10)'),
-        kind: z.string().optional().describe('Only memories of this kind'),
-      },
-      outputSchema: { memories: z.array(MemorySchema.extend({ score: z.number() })) },
-      annotations: reads,
-    },
-    async ({ query, limit, kind }) => {
-      const mode = hybrid ? 'hybrid' : 'text';
-      const hits = await graph.exclusive(() =>
-        asTool('recall', 'search', () => mem.search(query, { limit: limit ?? 10, kind, mode })),
-      );
-      const memories = hits.map((h) => ({ ...memoryView(h.memory), score: h.score }));
-      return json(memories, { memories });
-    },
-  );
-
-  server.registerTool(
-    'forget',
-    {
-      title: 'Forget',
-      description: 'Delete a memory by id, with its links',
-      inputSchema: { id: z.string().describe('The id of the memory to delete') },
-      outputSchema: { deleted: z.boolean() },
-      annotations: deletes,
-    },
-    async ({ id }) => {
-      const deleted = await graph.exclusiveWrite(() => asTool('forget', 'remove', () => mem.remove(id)));
-      return json({ deleted }, { deleted });
-    },
-  );
-
-  server.registerTool(
-    'link',
-    {
-      title: 'Link',
-      description: 'Link two memories by id with a typed edge, e.g. related_to or part_of',
-      inputSchema: {
-        from: z.string().describe('Id of the memory the link starts at'),
-        to: z.string().describe('Id of the memory the link ends at'),
-        type: z.string().describe('The link type'),
-      },
-      outputSchema: {
-        link: z.object({ id: z.string(), from: z.string(), to: z.string(), type: z.string() }),
-      },
-      annotations: writes,
-    },
-    async ({ from, to, type }) => {
-      const l = await graph.exclusiveWrite(() => mem.link(from, to, type));
-      const link = { id: l.id, from: l.from, to: l.to, type: l.type };
-      return json(link, { link });
-    },
-  );
 }

@@ -1,19 +1,12 @@
 import { untilAborted } from '../abort.js';
 import { EngramError, isEngramError } from '../errors.js';
 import { ceilingStamp, isHlc } from '../hlc.js';
-import type { Json } from '../model.js';
 import { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncResult, SyncStatus } from './engine-options.js';
-import { OutboxPush } from './outbox-push.js';
+import { type PullHost, pullFeed, setAsideUnreadable } from './feed-pull.js';
+import { type OutboxHost, OutboxPush } from './outbox-push.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
-import {
-  isClockRefusal,
-  REJECTED_KEY,
-  type RejectedChange,
-  readRejected,
-  withUnreadable,
-} from './quarantine.js';
-import { changesToBatch, forEachStamp } from './records.js';
+import { isClockRefusal, readRejected } from './quarantine.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import { KEYS } from './sync-meta.js';
 
@@ -72,17 +65,21 @@ export class SyncEngine {
   private heard = false;
   /** The push half of each round; it holds the stamps the first answer found behind (noteBehind). */
   private readonly outbox: OutboxPush;
+  /** What the push and the pull halves of a round need of this engine. */
+  private readonly host: OutboxHost & PullHost;
 
   constructor(options: SyncEngineOptions) {
     this.options = { ...options, offset: options.offset ?? new ClockOffset(Date.now) };
     this.closing = options.closing ?? new AbortController();
-    this.outbox = new OutboxPush({
+    this.host = {
       options: this.options,
       meta: (key) => this.meta(key),
       exchange: (request) => this.exchange(request),
       pending: () => this.current.pending,
+      rejected: () => this.current.rejected,
       setStatus: (patch) => this.setStatus(patch),
-    });
+    };
+    this.outbox = new OutboxPush(this.host);
   }
 
   get status(): SyncStatus {
@@ -248,7 +245,7 @@ export class SyncEngine {
         // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
         const pushedAt = clock.tick();
         const pushed = await this.outbox.pushOutbox(pushedAt);
-        const pulled = await this.pullChanges();
+        const pulled = await pullFeed(this.host, PAGE);
         return { pushed, pulled: pulled + resynced, pushedAt };
       } catch (error) {
         if (!(error instanceof ResyncNeeded) || attempt >= 2) throw error;
@@ -320,7 +317,7 @@ export class SyncEngine {
       transport.exchange(language === undefined ? sent : { ...sent, language }),
       this.closing.signal,
     );
-    if (response.unreadable) await this.setAsideUnreadable(response.unreadable);
+    if (response.unreadable) await setAsideUnreadable(this.host, response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
       if (before) await this.noteBehind(offset.offset - before.offsetMs, before.upTo);
@@ -351,71 +348,6 @@ export class SyncEngine {
     if (deltaMs <= BEHIND_MIN_MS) return;
     const after = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
     this.outbox.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
-  }
-
-  /**
-   * Records an encrypted replica could not open (see EncryptingTransport) go on the rejected list before
-   * the pull that left them out moves the cursor past them: reported, never silently missing.
-   */
-  private async setAsideUnreadable(records: NonNullable<SyncResponse['unreadable']>): Promise<void> {
-    const { store, namespace } = this.options;
-    const at = new Date(this.options.offset.device()).toISOString();
-    const refused: RejectedChange[] = records.map((r) => ({ ...r, at, unreadable: true as const }));
-    const previous = await readRejected(store, namespace);
-    const kept = withUnreadable(previous, refused);
-    await store.apply(namespace, { meta: { [REJECTED_KEY]: kept } });
-    this.setStatus({ rejected: (kept as unknown[]).length || undefined });
-    for (const change of refused) this.options.onRejected?.(change);
-  }
-
-  /** A record pulled whole again (it opened this time) leaves the rejected list. */
-  private async clearPulled(ids: readonly string[]): Promise<void> {
-    if (!this.current.rejected || ids.length === 0) return;
-    const { store, namespace } = this.options;
-    const pulled = new Set(ids);
-    const previous = await readRejected(store, namespace);
-    const kept = previous.filter((r) => !(r.unreadable && pulled.has(r.id)));
-    if (kept.length === previous.length) return;
-    await store.apply(namespace, { meta: { [REJECTED_KEY]: kept as unknown as Json } });
-    this.setStatus({ rejected: kept.length || undefined });
-  }
-
-  private async pullChanges(): Promise<number> {
-    const { store, namespace, clock } = this.options;
-    let pulled = 0;
-    const stored = await this.meta(KEYS.cursor);
-    for (let after = stored; ; ) {
-      // Every page of a catch-up names the position reached (stored with the page before): the edge checks it
-      // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
-      // none: its positions pass deletions collected before it began, of records it never had.
-      const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
-      const response = await this.exchange({ ...cursor, pull: { after, limit: PAGE } });
-      const page = response.pull;
-      if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
-      if (page.cursor < after) {
-        // The edge's feed ends before our cursor: its database was reset or restored. Without this, every
-        // pull would ask for changes past a position the feed has not reached and find none, for ever.
-        after = 0;
-        await store.apply(namespace, { meta: { [KEYS.cursor]: 0 } });
-        continue;
-      }
-      if (page.changes.length > 0 || page.cursor !== after) {
-        const batch = changesToBatch(page.changes);
-        forEachStamp(batch, (stamp) => clock.observe(stamp));
-        await store.apply(namespace, {
-          ...batch,
-          origin: 'remote',
-          meta: { [KEYS.cursor]: page.cursor },
-          clockCeiling: clock.ceiling(),
-          pushBackTombstones: true,
-        });
-        pulled += page.changes.length;
-        await this.clearPulled(page.changes.flatMap((c) => (c.memory || c.link ? [c.id] : [])));
-        if (page.changes.length > 0) this.options.onPulled(page.changes.map((c) => c.id));
-      }
-      after = page.cursor;
-      if (!page.hasMore) return pulled;
-    }
   }
 
   private setStatus(patch: Partial<SyncStatus>): void {

@@ -1,0 +1,84 @@
+import { EngramError } from '../errors.js';
+import type { Json } from '../model.js';
+import type { OutboxHost } from './outbox-push.js';
+import type { SyncResponse } from './protocol.js';
+import { REJECTED_KEY, type RejectedChange, readRejected, withUnreadable } from './quarantine.js';
+import { changesToBatch, forEachStamp } from './records.js';
+import { KEYS } from './sync-meta.js';
+
+/** What the pull needs of its SyncEngine: as the outbox push, with the rejected count for the pending one. */
+export interface PullHost extends Omit<OutboxHost, 'pending'> {
+  rejected(): number | undefined;
+}
+
+/** The pull half of a SyncEngine round: the edge's feed after the stored cursor, page by page. */
+export async function pullFeed(host: PullHost, pageSize: number): Promise<number> {
+  const { store, namespace, clock } = host.options;
+  let pulled = 0;
+  const stored = await host.meta(KEYS.cursor);
+  for (let after = stored; ; ) {
+    // Every page of a catch-up names the position reached (stored with the page before): the edge checks it
+    // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
+    // none: its positions pass deletions collected before it began, of records it never had.
+    const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
+    const response = await host.exchange({ ...cursor, pull: { after, limit: pageSize } });
+    const page = response.pull;
+    if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
+    if (page.cursor < after) {
+      // The edge's feed ends before our cursor: its database was reset or restored. Without this, every
+      // pull would ask for changes past a position the feed has not reached and find none, for ever.
+      after = 0;
+      await store.apply(namespace, { meta: { [KEYS.cursor]: 0 } });
+      continue;
+    }
+    if (page.changes.length > 0 || page.cursor !== after) {
+      const batch = changesToBatch(page.changes);
+      forEachStamp(batch, (stamp) => clock.observe(stamp));
+      await store.apply(namespace, {
+        ...batch,
+        origin: 'remote',
+        meta: { [KEYS.cursor]: page.cursor },
+        clockCeiling: clock.ceiling(),
+        pushBackTombstones: true,
+      });
+      pulled += page.changes.length;
+      await clearPulled(
+        host,
+        page.changes.flatMap((c) => (c.memory || c.link ? [c.id] : [])),
+      );
+      if (page.changes.length > 0) host.options.onPulled(page.changes.map((c) => c.id));
+    }
+    after = page.cursor;
+    if (!page.hasMore) return pulled;
+  }
+}
+
+/**
+ * Records an encrypted replica could not open (see EncryptingTransport) go on the rejected list before
+ * the pull that left them out moves the cursor past them: reported, never silently missing.
+ */
+export async function setAsideUnreadable(
+  host: PullHost,
+  records: NonNullable<SyncResponse['unreadable']>,
+): Promise<void> {
+  const { store, namespace } = host.options;
+  const at = new Date(host.options.offset.device()).toISOString();
+  const refused: RejectedChange[] = records.map((r) => ({ ...r, at, unreadable: true as const }));
+  const previous = await readRejected(store, namespace);
+  const kept = withUnreadable(previous, refused);
+  await store.apply(namespace, { meta: { [REJECTED_KEY]: kept } });
+  host.setStatus({ rejected: (kept as unknown[]).length || undefined });
+  for (const change of refused) host.options.onRejected?.(change);
+}
+
+/** A record pulled whole again (it opened this time) leaves the rejected list. */
+async function clearPulled(host: PullHost, ids: readonly string[]): Promise<void> {
+  if (!host.rejected() || ids.length === 0) return;
+  const { store, namespace } = host.options;
+  const pulled = new Set(ids);
+  const previous = await readRejected(store, namespace);
+  const kept = previous.filter((r) => !(r.unreadable && pulled.has(r.id)));
+  if (kept.length === previous.length) return;
+  await store.apply(namespace, { meta: { [REJECTED_KEY]: kept as unknown as Json } });
+  host.setStatus({ rejected: kept.length || undefined });
+}
