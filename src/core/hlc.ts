@@ -201,6 +201,30 @@ export class HybridLogicalClock {
     }
   }
 
+  /**
+   * Moves past `stamp` (a stamp or a `ceilingStamp`; no horizon applies), so that every later stamp sorts
+   * after it: restamp.ts tells a stamp issued before it from one issued after by that.
+   */
+  skipPast(stamp: string): void {
+    if (isStampShape(stamp)) this.advance(hexValue(stamp, 0, 12), hexValue(stamp, 13, 17));
+    else if (/^[0-9a-f]{12}-ffff-~$/.test(stamp)) this.advance(hexValue(stamp, 0, 12), MAX_COUNTER);
+  }
+
+  /**
+   * Comes back to `stamp` (the clock at the end of the last round; none: to nothing), forgetting what the
+   * clock reached since while it ran ahead within the horizon: the stamps it issued then are moved back
+   * (restamp.ts `restampAhead`), and a later write over one of them observes it first.
+   */
+  rewindTo(stamp: string | undefined): void {
+    const parts = stamp === undefined ? undefined : parseHlc(stamp);
+    const wallMs = parts?.wallMs ?? 0;
+    const counter = parts?.counter ?? 0;
+    if (wallMs > this.wallMs || (wallMs === this.wallMs && counter >= this.counter)) return;
+    this.wallMs = wallMs;
+    this.counter = counter;
+    this.lastObserved = '';
+  }
+
   /** The clock's current wall time (corrected when `now` is). */
   wallNow(): number {
     return this.now();

@@ -18,7 +18,7 @@ const PAGE = 500;
  * How far the first answer must move the offset forward before this session's earlier stamps are moved
  * with it: beyond the error of one measurement (half a round trip), and of a stored offset that was right.
  */
-const BEHIND_MIN_MS = 2000;
+const MOVED_MIN_MS = 2000;
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -63,7 +63,7 @@ export class SyncEngine {
   private cursor = 0;
   /** Whether this session has heard the edge's time once (the first answer may find the clock behind). */
   private heard = false;
-  /** The push half of each round; it holds the stamps the first answer found behind (noteBehind). */
+  /** The push half of each round; it holds the stamps the first answer found behind or ahead (noteMoved). */
   private readonly outbox: OutboxPush;
   /** What the push and the pull halves of a round need of this engine. */
   private readonly host: OutboxHost & PullHost;
@@ -310,7 +310,6 @@ export class SyncEngine {
   private async exchange(request: SyncRequest): Promise<SyncResponse> {
     const { offset, transport } = this.options;
     const sentAt = offset.device();
-    const before = this.heard ? undefined : this.stampedSoFar();
     const { language } = this.options;
     const sent = request.push && this.cursor > 0 ? { ...request, cursor: this.cursor } : request;
     const response = await untilAborted(
@@ -319,8 +318,10 @@ export class SyncEngine {
     );
     if (response.unreadable) await setAsideUnreadable(this.host, response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
+      // Read as the answer lands: a stamp issued while the request was out is under the old offset too.
+      const before = this.heard ? undefined : this.stampedSoFar();
       offset.learn(response.serverTime, response.maxClockSkewMs, sentAt, offset.device());
-      if (before) await this.noteBehind(offset.offset - before.offsetMs, before.upTo);
+      if (before) await this.noteMoved(offset.offset - before.offsetMs, before.upTo);
     }
     if (response.resync) throw new ResyncNeeded(response.resync.collectedSeq);
     return response;
@@ -339,15 +340,20 @@ export class SyncEngine {
   }
 
   /**
-   * At the session's first answer: when it moved the offset forward by more than its error, the stamps
-   * issued since the last round, up to now, came from a clock that ran behind, and the push moves them
-   * (restampBehind). A stored offset that was right, or a first round of a right clock, moves nothing.
+   * At the session's first answer: when it moved the offset by more than its error, the stamps issued
+   * since the last round, up to now, came from a clock that ran behind (moved forward) or ahead (moved
+   * back), and the push moves them by as much (restamp.ts; a clock that ran ahead comes back once that
+   * push ends, OutboxPush.closeWindow). A stored offset that was right, or a first round of a right clock,
+   * moves nothing.
    */
-  private async noteBehind(deltaMs: number, upTo: string): Promise<void> {
+  private async noteMoved(deltaMs: number, upTo: string): Promise<void> {
     this.heard = true;
-    if (deltaMs <= BEHIND_MIN_MS) return;
-    const after = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
-    this.outbox.behind = { after: isHlc(after) ? after : undefined, upTo, deltaMs, moved: new Set() };
+    if (Math.abs(deltaMs) <= MOVED_MIN_MS) return;
+    const stored = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
+    const after = isHlc(stored) ? stored : undefined;
+    // A clock that ran ahead stays past the window until its push ends: a stamp above it was issued since.
+    if (deltaMs < 0) this.options.clock.skipPast(upTo);
+    this.outbox.window = { after, upTo, deltaMs, moved: new Set() };
   }
 
   private setStatus(patch: Partial<SyncStatus>): void {

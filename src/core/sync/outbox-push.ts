@@ -1,6 +1,7 @@
 import { readChangeStates } from '../change-states.js';
+import { isEngramError } from '../errors.js';
 import type { Json } from '../model.js';
-import type { ChangeEntry } from '../store-contract.js';
+import type { ChangeEntry, MemoryWrite } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncStatus } from './engine-options.js';
 import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
@@ -13,7 +14,14 @@ import {
   rejectedAfterPush,
 } from './quarantine.js';
 import { linkRecordToWrite, memoryRecordToWrite } from './records.js';
-import { type BehindWindow, type OutgoingWrites, restampBehind, restampFuture } from './restamp.js';
+import {
+  type MovedBack,
+  type OutgoingWrites,
+  restampAhead,
+  restampBehind,
+  restampFuture,
+  type StampWindow,
+} from './restamp.js';
 import { RESYNC_KEYS } from './resync.js';
 import { KEYS } from './sync-meta.js';
 
@@ -36,8 +44,8 @@ export interface OutboxHost {
 
 /** The push half of a SyncEngine round: the outbox, page by page and request by request, restamped where needed. */
 export class OutboxPush {
-  /** This session's stamps issued while the clock ran behind, until the push that moves them ends. */
-  behind: BehindWindow | undefined;
+  /** This session's stamps issued while the clock ran behind or ahead, until the push that moves them ends. */
+  window: StampWindow | undefined;
 
   constructor(private readonly host: OutboxHost) {}
 
@@ -56,7 +64,7 @@ export class OutboxPush {
       if (page.length === 0) {
         // The previous page was full (or restamped): it could not tell it was the last one.
         if (!first) await store.apply(namespace, { meta: { [RESYNC_KEYS.pushedAt]: pushedAt } });
-        this.behind = undefined;
+        this.closeWindow();
         return pushed;
       }
       const local = page.filter((e) => e.origin === 'local');
@@ -73,11 +81,22 @@ export class OutboxPush {
         pushed += await this.pushRequest(request.push as Push, progress, final ? pushedAt : undefined);
       }
       if (last) {
-        this.behind = undefined;
+        this.closeWindow();
         return pushed;
       }
       after = page[page.length - 1]!.seq;
     }
+  }
+
+  /**
+   * The push that moved the window's stamps has ended. A clock that ran ahead comes back to where the last
+   * round left it: else every later stamp of the session would carry the time it ran ahead to, and win over
+   * edits made after it elsewhere. Not before: until then a stamp above the window's end tells an edit made
+   * meanwhile from one the window holds. A later write over a record stamped ahead observes its stamps.
+   */
+  private closeWindow(): void {
+    if (this.window && this.window.deltaMs < 0) this.host.options.clock.rewindTo(this.window.after);
+    this.window = undefined;
   }
 
   /**
@@ -111,16 +130,66 @@ export class OutboxPush {
   }
 
   /**
-   * Brings stamps made while the device clock ran ahead back into the edge's bounds, and moves those a
-   * clock behind gave forward (`behind`, set by the session's first answer).
+   * Brings stamps made while the device clock ran ahead back into the edge's bounds, and moves those
+   * issued under an offset the session's first answer corrected (`window`) by what it corrected.
    */
   private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
     const { offset, clock } = this.host.options;
     const ceiling = clock.ceiling();
-    const ahead = await this.rewrite(writes, restampFuture(writes, ceiling, offset.offset, clock), ceiling);
-    if (!this.behind) return ahead;
-    const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, this.behind, clock));
+    const future = restampFuture(writes, ceiling, offset.offset, clock);
+    const ahead = await this.rewrite(writes, future, ceiling);
+    const window = this.window;
+    if (!window) return ahead;
+    // Moved already, by the learned offset: they come back through the outbox in the edge's time.
+    for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
+    if (window.deltaMs < 0) {
+      const back = await this.rewriteBack(ahead.writes, restampAhead(ahead.writes, window, clock), window);
+      return { writes: back.writes, moved: ahead.moved + back.moved };
+    }
+    const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, window, clock));
     return { writes: behind.writes, moved: ahead.moved + behind.moved };
+  }
+
+  /**
+   * Writes the memories restampAhead moved back again locally, each only if no edit touched its moved
+   * fields since they were read (`unchanged`), below the window's start as the ceiling, so the lower stamps
+   * replace the stored ones. A batch one edit made meanwhile refuses is written memory by memory, and a
+   * memory such an edit changed goes out as it is. Moved memories come back through the outbox.
+   */
+  private async rewriteBack(
+    writes: OutgoingWrites,
+    back: MovedBack | undefined,
+    window: StampWindow,
+  ): Promise<{ writes: OutgoingWrites; moved: number }> {
+    if (!back) return { writes, moved: 0 };
+    const { store, namespace } = this.host.options;
+    const clockCeiling = window.after ?? '';
+    const write = (memories: MemoryWrite[], ids: Set<string>) =>
+      store.apply(namespace, {
+        memories,
+        clockCeiling,
+        unchanged: back.guards.filter((g) => ids.has(g.id)),
+      });
+    const later = new Set<string>();
+    try {
+      await write(back.writes, new Set(back.writes.map((w) => w.id)));
+      for (const w of back.writes) later.add(w.id);
+    } catch (error) {
+      if (!isEngramError(error, 'CONFLICT')) throw error;
+      for (const w of back.writes) {
+        try {
+          await write([w], new Set([w.id]));
+          later.add(w.id);
+        } catch (one) {
+          if (!isEngramError(one, 'CONFLICT')) throw one;
+        }
+      }
+    }
+    for (const id of later) window.moved.add(id);
+    return {
+      writes: { ...writes, memories: writes.memories.filter((w) => !later.has(w.id)) },
+      moved: later.size,
+    };
   }
 
   /**

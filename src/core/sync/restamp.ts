@@ -65,18 +65,27 @@ export function restampFuture(
 }
 
 /**
- * The stamps a replica issued in a session before it first heard the edge's time, while its clock ran
- * behind: an edit made after another replica's carried the earlier stamp and lost to it.
+ * The stamps a replica issued in a session before it first heard the edge's time, under an offset that
+ * answer moved by more than its error: while its clock ran behind, an edit made after another replica's
+ * carried the earlier stamp and lost to it; while it ran ahead (within the edge's bound), an edit made
+ * before another replica's carried the later stamp and won over it.
  */
-export interface BehindWindow {
+export interface StampWindow {
   /** The replica's clock at the end of its last round (none before its first): its stamps above it… */
   after: string | undefined;
   /** …and at or below this one, its clock when the edge's time was first heard, were issued under the old offset. */
   upTo: string;
-  /** How far behind the clock ran: how much the first answer moved the offset forward. */
+  /** How much the first answer moved the offset: forward (> 0) for a clock that ran behind, back (< 0) ahead. */
   deltaMs: number;
   /** Records already moved this session: written again locally, they come back through the outbox. */
   moved: Set<string>;
+}
+
+/** Whether `stamp` is one of this replica's (any session's: each opening draws a node id of its own) in `window`. */
+function ownInWindow(stamp: string, window: StampWindow, clock: HybridLogicalClock) {
+  if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return undefined;
+  const parts = parseHlc(stamp);
+  return parts && clientOfNode(parts.node) === clientOfNode(clock.node) ? parts : undefined;
 }
 
 /**
@@ -86,15 +95,13 @@ export interface BehindWindow {
  */
 export function restampBehind(
   writes: OutgoingWrites,
-  window: BehindWindow,
+  window: StampWindow,
   clock: HybridLogicalClock,
 ): OutgoingWrites | undefined {
   const nowMs = clock.wallNow();
   const fix = (stamp: string): string => {
-    if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return stamp;
-    const parts = parseHlc(stamp);
-    // This replica's, from this session or an earlier one (each opening draws a node id of its own).
-    if (!parts || clientOfNode(parts.node) !== clientOfNode(clock.node)) return stamp;
+    const parts = ownInWindow(stamp, window, clock);
+    if (!parts) return stamp;
     const wallMs = parts.wallMs + window.deltaMs;
     return wallMs <= nowMs ? formatHlc({ ...parts, wallMs }) : clock.tick();
   };
@@ -113,4 +120,48 @@ export function restampBehind(
   const memories = writes.memories.flatMap(fixWrite);
   const links = writes.links.flatMap(fixWrite);
   return memories.length + links.length > 0 ? { memories, links, tombstones: [] } : undefined;
+}
+
+/** Memories restampAhead moved, as partial writes of the moved fields, each guarded by the stamp it had. */
+export interface MovedBack {
+  writes: MemoryWrite[];
+  guards: { id: string; field: string; clock: string }[];
+}
+
+/**
+ * Moves this replica's own memory stamps in `window` back by what its clock ran ahead, to about the true
+ * time of each edit, but never to or below the window's start: every stamp the replica held then, its own
+ * or pulled, is at or below it, so a moved edit still wins over what it wrote over. A `createdAt` in the
+ * window moves by the same rule, as the creation's stamp does. Links keep their stamps: the store cannot
+ * guard a rewrite of one against an edit made meanwhile (`WriteBatch.unchanged` names memories); tombstones
+ * win whatever their stamp.
+ */
+export function restampAhead(
+  writes: OutgoingWrites,
+  window: StampWindow,
+  clock: HybridLogicalClock,
+): MovedBack | undefined {
+  const floorMs = window.after === undefined ? 0 : (parseHlc(window.after)?.wallMs ?? -1) + 1;
+  const back = (wallMs: number) => Math.max(wallMs + window.deltaMs, floorMs, 0);
+  const moved: MovedBack = { writes: [], guards: [] };
+  for (const write of writes.memories) {
+    if (window.moved.has(write.id)) continue;
+    const values: Record<string, unknown> = {};
+    const clocks: FieldClocks = {};
+    for (const [field, stamp] of Object.entries(write.clocks)) {
+      const parts = ownInWindow(stamp, window, clock);
+      if (!parts) continue;
+      clocks[field] = formatHlc({ ...parts, wallMs: back(parts.wallMs) });
+      values[field] = (write.values as Record<string, unknown>)[field];
+      moved.guards.push({ id: write.id, field, clock: stamp });
+    }
+    if (Object.keys(clocks).length === 0) continue;
+    const fixed: MemoryWrite = { id: write.id, values: values as MemoryWrite['values'], clocks };
+    const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
+    if (write.create && created >= floorMs && created <= Number.parseInt(window.upTo.slice(0, 12), 16)) {
+      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() };
+    }
+    moved.writes.push(fixed);
+  }
+  return moved.writes.length > 0 ? moved : undefined;
 }

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/edge/index.js';
+import { createMemory, type Engram, InMemoryStore, type WriteBatch } from '../../src/index.js';
+import { SECRET, testApp } from '../edge/helpers.js';
+
+// Within the edge's bound (60 s), so nothing refuses its stamps.
+const AHEAD_MS = 20_000;
+
+async function edge() {
+  const { app } = await testApp({ ns: ['ahead'] });
+  const token = await mintToken({ secret: SECRET, ns: ['ahead'] });
+  const fetch = (r: RequestInfo | URL, i?: RequestInit) => Promise.resolve(app.request(r as string, i));
+  return { url: 'http://edge.test', token, fetch: fetch as typeof globalThis.fetch, intervalMs: 0 };
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+// A device whose clock runs ahead, by less than the edge's bound, stamps its edits in the future until it
+// hears the edge's time, and its clock kept that time afterwards: for as long as it ran ahead, its edits
+// won over edits made after them elsewhere. Found by the skew property (seed 1141941807: skews
+// [0, 20000, 0], one add by the skewed replica, then one edit each in turn).
+describe('edits stamped by a clock that runs ahead within the bound, before the edge was heard', () => {
+  it('a replica that never synced: an edit made after its own elsewhere wins', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    await honest.sync();
+    const ahead = await createMemory({ namespace: 'ahead', now: () => Date.now() + AHEAD_MS, sync });
+    const m = await ahead.add({ content: 'added on a fast clock' });
+    expect(Date.parse(m.createdAt)).toBeGreaterThan(Date.now() + AHEAD_MS / 2);
+    await ahead.sync();
+    await honest.sync();
+    // Moved back to about when it was made, createdAt with it, on both.
+    const seen = (await honest.get(m.id))!;
+    expect(Date.parse(seen.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    expect(Date.parse(seen.createdAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    expect(await ahead.get(m.id)).toEqual(seen);
+
+    await ahead.update(m.id, { content: 'the fast clock edits first' });
+    await pause();
+    await honest.update(m.id, { content: 'the honest replica edits last' });
+    await ahead.sync();
+    await honest.sync();
+    await ahead.sync();
+    expect((await honest.get(m.id))?.content).toBe('the honest replica edits last');
+    expect((await ahead.get(m.id))?.content).toBe('the honest replica edits last');
+    await Promise.all([honest.close(), ahead.close()]);
+  });
+
+  it('a memory edited while the push moves it keeps that edit; the others move', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    await honest.sync();
+    let mem: Engram | undefined;
+    let editedId: string | undefined;
+    // An edit lands between the outbox read and the rewrite that moves the stamps back.
+    class EditMeanwhile extends InMemoryStore {
+      override async apply(namespace: string, batch: WriteBatch) {
+        if (batch.unchanged && batch.clockCeiling !== undefined && editedId !== undefined && mem) {
+          const id = editedId;
+          editedId = undefined;
+          await mem.update(id, { content: 'edited meanwhile' });
+        }
+        return super.apply(namespace, batch);
+      }
+    }
+    mem = await createMemory({
+      store: new EditMeanwhile(),
+      namespace: 'ahead',
+      now: () => Date.now() + AHEAD_MS,
+      sync,
+    });
+    const edited = await mem.add({ content: 'first' });
+    const other = await mem.add({ content: 'second' });
+    editedId = edited.id;
+    await mem.sync();
+    await mem.sync();
+    await honest.sync();
+    expect(editedId).toBeUndefined();
+    expect((await honest.get(edited.id))?.content).toBe('edited meanwhile');
+    expect((await mem.get(edited.id))?.content).toBe('edited meanwhile');
+    expect(Date.parse((await honest.get(other.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    expect(await mem.get(other.id)).toEqual(await honest.get(other.id));
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
+    await Promise.all([honest.close(), mem.close()]);
+  });
+});
