@@ -26,7 +26,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('hostile' as const), pick: fc.nat(30), stamp: fc.nat(3) }),
   },
 );
-const skew = fc.integer({ min: -2 * DAY, max: 2 * DAY });
+// Days off (refused, then restamped) and seconds off, within the edge's 60 s bound (accepted as they are
+// until the first answer moves them).
+const skew = fc.oneof(fc.integer({ min: -2 * DAY, max: 2 * DAY }), fc.integer({ min: -59_000, max: 59_000 }));
 
 interface Edit {
   id: string;
@@ -150,7 +152,7 @@ describe('sync with skewed clocks and a hostile client (property)', () => {
       fc.asyncProperty(fc.array(skew, { minLength: 3, maxLength: 3 }), fc.array(op, { maxLength: 30 }), run),
       {
         numRuns: Number(process.env.SKEW_RUNS ?? 60),
-        ...propertySeed('SYNC_PROPERTY_SEED', 20_261_207),
+        ...propertySeed('SYNC_PROPERTY_SEED', 20_261_205),
       },
     );
   }, 60_000);
