@@ -27,6 +27,8 @@ async function bundlePage() {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
+    // The page has no `process`: corpus.mjs reads the same BENCH_WORDS as this process does.
+    define: { 'process.env.BENCH_WORDS': JSON.stringify(process.env.BENCH_WORDS ?? '10,60') },
   });
   return result.outputFiles[0].text;
 }
