@@ -1,6 +1,6 @@
 // IndexedDBStore in real Chromium (Debian's, through playwright-core) beside raw `idb` and Dexie, with
 // the profile on disk. The page (indexeddb-page.mjs) is bundled from dist and served from 127.0.0.1;
-// pairs alternate within one page, and every timing is taken inside it.
+// pairs alternate within one page, and every timing is taken inside it. `bundlePage` is exported for its test.
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ const SEARCH_KINDS = ['engram', 'dexieWords'];
 const SEARCH_REF = 'Dexie *words, OR, ranked by terms matched';
 const k = (n) => `${n / 1000}K`;
 
-async function bundlePage() {
+export async function bundlePage() {
   const result = await build({
     entryPoints: [new URL('./indexeddb-page.mjs', import.meta.url).pathname],
     bundle: true,
