@@ -27,11 +27,23 @@ export const NODE_START = 18;
  */
 function isStampShape(stamp: string): boolean {
   const length = stamp.length;
-  if (length <= NODE_START || length > NODE_START + NODE_MAX) return false;
-  if (stamp.charCodeAt(12) !== DASH || stamp.charCodeAt(17) !== DASH) return false;
-  for (let i = 0; i < 17; i++) if (i !== 12 && hexDigit(stamp.charCodeAt(i)) < 0) return false;
+  if (length <= NODE_START || length > NODE_START + NODE_MAX || !hasClockPrefix(stamp)) return false;
   for (let i = NODE_START; i < length; i++) if (!isNodeChar(stamp.charCodeAt(i))) return false;
   return true;
+}
+
+/** `^[0-9a-f]{12}-[0-9a-f]{4}-`: how a stamp and a `ceilingStamp` both start. */
+function hasClockPrefix(stamp: string): boolean {
+  if (stamp.charCodeAt(12) !== DASH || stamp.charCodeAt(17) !== DASH) return false;
+  for (let i = 0; i < 17; i++) if (i !== 12 && hexDigit(stamp.charCodeAt(i)) < 0) return false;
+  return true;
+}
+
+/** The wall time and counter a stamp or a `ceilingStamp` starts with, or `undefined` for anything else. */
+export function hlcClockPrefix(stamp: string): { wallMs: number; counter: number } | undefined {
+  return hasClockPrefix(stamp)
+    ? { wallMs: hexValue(stamp, 0, 12), counter: hexValue(stamp, 13, 17) }
+    : undefined;
 }
 
 /** The value of a lowercase hex digit, or -1. */
@@ -206,8 +218,8 @@ export class HybridLogicalClock {
    * after it: restamp.ts tells a stamp issued before it from one issued after by that.
    */
   skipPast(stamp: string): void {
-    if (isStampShape(stamp)) this.advance(hexValue(stamp, 0, 12), hexValue(stamp, 13, 17));
-    else if (/^[0-9a-f]{12}-ffff-~$/.test(stamp)) this.advance(hexValue(stamp, 0, 12), MAX_COUNTER);
+    const prefix = hlcClockPrefix(stamp);
+    if (prefix) this.advance(prefix.wallMs, prefix.counter);
   }
 
   /**

@@ -1,4 +1,11 @@
-import { clientOfNode, formatHlc, type HybridLogicalClock, parseHlc } from '../hlc.js';
+import {
+  clientOfNode,
+  formatHlc,
+  type HybridLogicalClock,
+  hlcClockPrefix,
+  hlcWallMs,
+  parseHlc,
+} from '../hlc.js';
 import type { FieldClocks, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
 
 export interface OutgoingWrites {
@@ -42,7 +49,7 @@ export function restampFuture(
     }
     return changed ? out : undefined;
   };
-  const limitMs = Number.parseInt(ceiling.slice(0, 12), 16);
+  const limitMs = hlcClockPrefix(ceiling)?.wallMs ?? 0;
   const fixWrite = <W extends MemoryWrite | LinkWrite>(write: W): W[] => {
     const clocks = fixClocks(write.clocks);
     const created = write.create ? Date.parse(write.create.createdAt) : 0;
@@ -141,7 +148,9 @@ export function restampAhead(
   window: StampWindow,
   clock: HybridLogicalClock,
 ): MovedBack | undefined {
-  const floorMs = window.after === undefined ? 0 : (parseHlc(window.after)?.wallMs ?? -1) + 1;
+  const afterMs = window.after === undefined ? undefined : hlcWallMs(window.after);
+  const floorMs = afterMs === undefined ? 0 : afterMs + 1;
+  const upToMs = hlcClockPrefix(window.upTo)?.wallMs ?? 0;
   const back = (wallMs: number) => Math.max(wallMs + window.deltaMs, floorMs, 0);
   const moved: MovedBack = { writes: [], guards: [] };
   for (const write of writes.memories) {
@@ -158,7 +167,7 @@ export function restampAhead(
     if (Object.keys(clocks).length === 0) continue;
     const fixed: MemoryWrite = { id: write.id, values: values as MemoryWrite['values'], clocks };
     const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
-    if (write.create && created >= floorMs && created <= Number.parseInt(window.upTo.slice(0, 12), 16)) {
+    if (write.create && created >= floorMs && created <= upToMs) {
       fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() };
     }
     moved.writes.push(fixed);
