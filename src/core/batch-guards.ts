@@ -10,19 +10,24 @@ import type { StoreTransaction } from './store-transaction.js';
  * `dedupe`, `newIds`), run by mergeBatch inside the store's transaction, and the pairs its new links join.
  */
 
-/** `WriteBatch.unchanged`: each memory is live and its field holds the stamp its writer read. */
+/** `WriteBatch.unchanged`: each memory (or link) is live and its field holds the stamp its writer read. */
 export function assertUnchanged(
   unchanged: NonNullable<WriteBatch['unchanged']>,
-  memories: ReadonlyMap<string, MemoryRecord>,
-  dead: ReadonlyMap<string, unknown>,
+  held: {
+    memories: ReadonlyMap<string, MemoryRecord>;
+    links: ReadonlyMap<string, LinkRecord>;
+    dead: ReadonlyMap<string, unknown>;
+  },
 ): void {
-  for (const { id, field, clock } of unchanged) {
-    const record = dead.has(id) ? undefined : memories.get(id);
+  for (const { id, field, clock, entity = 'memory' } of unchanged) {
+    const records: ReadonlyMap<string, MemoryRecord | LinkRecord> =
+      entity === 'link' ? held.links : held.memories;
+    const record = held.dead.has(id) ? undefined : records.get(id);
     if (record && (record.clocks[field] ?? null) === clock) continue;
     const what = record ? `its ${field} was written` : 'it was deleted';
     throw new EngramError(
       'CONFLICT',
-      `unchanged: memory ${JSON.stringify(id)} changed: ${what} since it was read`,
+      `unchanged: ${entity} ${JSON.stringify(id)} changed: ${what} since it was read`,
       {
         field: 'unchanged',
       },

@@ -67,13 +67,14 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
 
   const memoryIds = unique([
     ...memoryWrites.map((w) => w.id),
-    ...(batch.unchanged ?? []).map((u) => u.id),
+    ...(batch.unchanged ?? []).flatMap((u) => (u.entity === 'link' ? [] : [u.id])),
     ...deadMemoryIds,
     ...linkWrites.flatMap((w) => (w.create ? [w.create.from, w.create.to] : [])),
   ]);
   const linkIds = unique([
     ...(batch.newIds ?? []),
     ...linkWrites.map((w) => w.id),
+    ...(batch.unchanged ?? []).flatMap((u) => (u.entity === 'link' ? [u.id] : [])),
     ...tombstones.filter((t) => t.entity === 'link').map((t) => t.id),
   ]);
   // Issued together: independent reads, which a store may pipeline on its connection (postgres.js does).
@@ -85,7 +86,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
   if (batch.newIds?.length)
     await assertNewIdsFree(tx, batch.newIds, batch.links ?? [], { memories, links, dead });
   if (batch.dedupe && tx.readMemoryIdsChangedSince) await assertNoCopySince(tx, batch.dedupe);
-  if (batch.unchanged?.length) assertUnchanged(batch.unchanged, memories, dead);
+  if (batch.unchanged?.length) assertUnchanged(batch.unchanged, { memories, links, dead });
 
   // Tombstones this batch brings win over its writes; only a stored one may give way to a new memory.
   const deletedHere = new Set(tombstones.map((t) => t.id));

@@ -144,13 +144,13 @@ export interface WriteBatch {
    */
   newIds?: string[];
   /**
-   * Memories the batch was decided on, each with the stamp its writer read on one field (`null`: the
-   * field was never set): when one is gone or that field was written since, the batch is refused whole
-   * (`CONFLICT`, field `unchanged`) before anything is written. Checked inside the store's transaction,
-   * like `newIds`: `supersede` names the old fact's `validTo`, so that of two processes closing one fact
-   * one succeeds and the other, checking again, is told it was superseded.
+   * Memories (or, with `entity: 'link'`, links) the batch was decided on, each with the stamp its writer
+   * read on one field (`null`: the field was never set): when one is gone or that field was written since,
+   * the batch is refused whole (`CONFLICT`, field `unchanged`) before anything is written. Checked inside
+   * the store's transaction, like `newIds`: `supersede` names the old fact's `validTo`, so that of two
+   * processes closing one fact one succeeds and the other, checking again, is told it was superseded.
    */
-  unchanged?: { id: string; field: string; clock: string | null }[];
+  unchanged?: { id: string; field: string; clock: string | null; entity?: 'memory' | 'link' }[];
   /**
    * Namespace meta entries the batch was decided on, each with the value its writer read (`null`: not
    * set): when one holds another value now (compared as JSON, whatever the key order), the batch is

@@ -146,6 +146,23 @@ describe('RemoteStore extras', () => {
       status: 400,
       body: { error: { field: 'sync.push.unchanged.0.field' } },
     });
+    // A link has fewer fields than a memory; the entity is one of the two.
+    expect(
+      await post({ unchanged: [{ id: 'x', field: 'content', clock: null, entity: 'link' }] }),
+    ).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.unchanged.0.field' } },
+    });
+    expect(await post({ unchanged: [{ id: 'x', field: 'type', clock: null, entity: 'tag' }] })).toMatchObject(
+      {
+        status: 400,
+        body: { error: { field: 'sync.push.unchanged.0.entity' } },
+      },
+    );
+    expect(await post({ unchanged: [{ id: 'x', field: 'type', clock: null }] })).toMatchObject({
+      status: 400,
+      body: { error: { field: 'sync.push.unchanged.0.field' } },
+    });
     expect(await post({ unchanged: [{ id: 'x', field: 'validTo', clock: 'yesterday' }] })).toMatchObject({
       status: 400,
       body: { error: { field: 'sync.push.unchanged.0.clock' } },

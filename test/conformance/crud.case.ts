@@ -79,6 +79,42 @@ export function crudCases(ctx: SuiteContext): void {
       expect((await mem.get('decided'))?.content).toBe('decided on the fact');
     });
 
+    it('an unchanged guard on a link refuses the batch when the link moved or went (entity link)', async () => {
+      const mem = await ctx.memory();
+      const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+      const kept = await mem.link(a!.id, b!.id, 'related_to', { weight: 0.5 });
+      const gone = await mem.link(a!.id, c!.id, 'related_to');
+      const [read] = await ctx.store().getLinks(mem.namespace, [kept.id]);
+      const seen = { id: kept.id, field: 'weight', clock: read!.clocks.weight!, entity: 'link' as const };
+      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
+      const note: MemoryWrite = {
+        id: 'decided',
+        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
+        values: { content: 'decided on the link', kind: 'note', tags: [], metadata: {} },
+        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+      };
+      // A memory guard of the link's id names no memory: refused too.
+      await mem.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
+      await mem.unlink(gone.id);
+      for (const unchanged of [
+        [seen],
+        [{ id: gone.id, field: 'type', clock: stamp, entity: 'link' as const }],
+        [{ id: kept.id, field: 'content', clock: null }],
+      ]) {
+        const error = await ctx
+          .store()
+          .apply(mem.namespace, { memories: [note], unchanged })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONFLICT', field: 'unchanged' });
+        expect(await mem.get('decided')).toBeNull();
+      }
+      const [now] = await ctx.store().getLinks(mem.namespace, [kept.id]);
+      await ctx
+        .store()
+        .apply(mem.namespace, { memories: [note], unchanged: [{ ...seen, clock: now!.clocks.weight! }] });
+      expect((await mem.get('decided'))?.content).toBe('decided on the link');
+    });
+
     it('round-trips every field through get', async () => {
       const mem = await ctx.memory();
       const input = {

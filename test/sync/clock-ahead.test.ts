@@ -83,4 +83,29 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
     await Promise.all([honest.close(), mem.close()]);
   });
+  it('a link stamped ahead moves back too: an edit made after its own elsewhere wins', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    await honest.sync();
+    const ahead = await createMemory({ namespace: 'ahead', now: () => Date.now() + AHEAD_MS, sync });
+    const [a, b] = await ahead.addMany([{ content: 'from' }, { content: 'to' }]);
+    const link = await ahead.link(a!.id, b!.id, 'related_to', { weight: 0.5 });
+    expect(Date.parse(link.updatedAt)).toBeGreaterThan(Date.now() + AHEAD_MS / 2);
+    await ahead.sync();
+    await honest.sync();
+    const [seen] = await honest.links(a!.id);
+    expect(Date.parse(seen!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    expect(Date.parse(seen!.createdAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    expect(await ahead.links(a!.id)).toEqual([seen]);
+
+    await ahead.link(a!.id, b!.id, 'related_to', { weight: 0.7 });
+    await pause();
+    await honest.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
+    await ahead.sync();
+    await honest.sync();
+    await ahead.sync();
+    expect((await honest.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
+    expect((await ahead.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
+    await Promise.all([honest.close(), ahead.close()]);
+  });
 });

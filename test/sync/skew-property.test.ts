@@ -13,6 +13,7 @@ const STEP_MS = 1000;
 type Op =
   | { kind: 'add'; client: number }
   | { kind: 'edit'; client: number; pick: number }
+  | { kind: 'link'; client: number; pick: number }
   | { kind: 'sync'; client: number }
   | { kind: 'hostile'; pick: number; stamp: number };
 
@@ -20,6 +21,7 @@ const client = fc.integer({ min: 0, max: 2 });
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('add' as const), client }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('edit' as const), client, pick: fc.nat(30) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('link' as const), client, pick: fc.nat(30) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('sync' as const), client }) },
   {
     weight: 1,
@@ -31,7 +33,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const skew = fc.oneof(fc.integer({ min: -2 * DAY, max: 2 * DAY }), fc.integer({ min: -59_000, max: 59_000 }));
 
 interface Edit {
+  /** A memory's id, or a link's `from>to`. */
   id: string;
+  /** The memory's content, or the link's weight as text. */
   content: string;
   /** True (virtual) time of the edit. */
   at: number;
@@ -64,6 +68,17 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
   const known: string[] = [];
   const edits: Edit[] = [];
   let serial = 0;
+  // A link's weight set by `link` (which creates the link between the pair or updates the one it has).
+  const linkEdit = async (i: number, from: string, to: string) => {
+    const weight = serial++;
+    const counted = online[i]!;
+    try {
+      await clients[i]!.link(from, to, 'related_to', { weight });
+      edits.push({ id: `${from}>${to}`, content: String(weight), at: trueNow, counted });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+    }
+  };
   const edit = async (i: number, id: string) => {
     const content = `edit ${serial++} by ${i}`;
     const counted = online[i]!;
@@ -83,6 +98,13 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
       edits.push({ id: m.id, content: m.content, at: trueNow, counted: online[step.client]! });
     } else if (step.kind === 'edit' && known.length > 0) {
       await edit(step.client, known[step.pick % known.length]!);
+    } else if (step.kind === 'link') {
+      // Among the newest three memories, so that replicas edit the same links often.
+      const recent = known.slice(-3);
+      if (recent.length > 1) {
+        const from = recent[step.pick % recent.length]!;
+        await linkEdit(step.client, from, recent[(step.pick + 1) % recent.length]!);
+      }
     } else if (step.kind === 'sync') {
       await clients[step.client]!.sync();
     } else if (step.kind === 'hostile' && known.length > 0) {
@@ -119,6 +141,11 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
       trueNow += STEP_MS;
       await edit(i, id);
     }
+    for (const pair of new Set(edits.filter((e) => e.id.includes('>')).map((e) => e.id))) {
+      trueNow += STEP_MS;
+      const [from, to] = pair.split('>');
+      await linkEdit(i, from!, to!);
+    }
   }
   await settle();
 
@@ -130,7 +157,14 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
     ).toEqual(server);
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
   }
-  for (const memory of server.memories) {
+  const records = [
+    ...server.memories.map((m) => ({ id: m.id, content: m.content })),
+    ...server.links.map((l) => ({ id: `${l.from}>${l.to}`, content: String(l.weight) })),
+  ];
+  expect(new Set(server.links.map((l) => `${l.from}>${l.to}`)).size, 'one link a pair').toBe(
+    server.links.length,
+  );
+  for (const memory of records) {
     expect(memory.content).not.toBe('FORGED');
     const mine = edits.filter((e) => e.id === memory.id);
     const lastCounted = mine.filter((e) => e.counted).at(-1)!;
@@ -141,7 +175,9 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
       allowed.map((e) => e.content),
       `${memory.id}: the last edit by true time wins`,
     ).toContain(memory.content);
-    expect(Date.parse(memory.createdAt)).toBeLessThanOrEqual(trueNow + 60_000);
+  }
+  for (const record of [...server.memories, ...server.links]) {
+    expect(Date.parse(record.createdAt)).toBeLessThanOrEqual(trueNow + 60_000);
   }
   for (const mem of clients) await mem.close();
 }

@@ -1,7 +1,7 @@
 import { readChangeStates } from '../change-states.js';
 import { isEngramError } from '../errors.js';
 import type { Json } from '../model.js';
-import type { ChangeEntry, MemoryWrite } from '../store-contract.js';
+import type { ChangeEntry, LinkWrite, MemoryWrite } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncStatus } from './engine-options.js';
 import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
@@ -151,10 +151,10 @@ export class OutboxPush {
   }
 
   /**
-   * Writes the memories restampAhead moved back again locally, each only if no edit touched its moved
-   * fields since they were read (`unchanged`), below the window's start as the ceiling, so the lower stamps
-   * replace the stored ones. A batch one edit made meanwhile refuses is written memory by memory, and a
-   * memory such an edit changed goes out as it is. Moved memories come back through the outbox.
+   * Writes the memories and links restampAhead moved back again locally, each only if no edit touched its
+   * moved fields since they were read (`unchanged`), below the window's start as the ceiling, so the lower
+   * stamps replace the stored ones. A batch one edit made meanwhile refuses is written record by record,
+   * and a record such an edit changed goes out as it is. Moved records come back through the outbox.
    */
   private async rewriteBack(
     writes: OutgoingWrites,
@@ -164,30 +164,41 @@ export class OutboxPush {
     if (!back) return { writes, moved: 0 };
     const { store, namespace } = this.host.options;
     const clockCeiling = window.after ?? '';
-    const write = (memories: MemoryWrite[], ids: Set<string>) =>
-      store.apply(namespace, {
+    const write = (memories: MemoryWrite[], links: LinkWrite[]) => {
+      const ids = new Set([...memories, ...links].map((w) => w.id));
+      return store.apply(namespace, {
         memories,
+        links,
         clockCeiling,
         unchanged: back.guards.filter((g) => ids.has(g.id)),
       });
+    };
     const later = new Set<string>();
     try {
-      await write(back.writes, new Set(back.writes.map((w) => w.id)));
-      for (const w of back.writes) later.add(w.id);
+      await write(back.memories, back.links);
+      for (const w of [...back.memories, ...back.links]) later.add(w.id);
     } catch (error) {
       if (!isEngramError(error, 'CONFLICT')) throw error;
-      for (const w of back.writes) {
+      const single = [
+        ...back.memories.map((w) => ({ id: w.id, memories: [w], links: [] })),
+        ...back.links.map((w) => ({ id: w.id, memories: [], links: [w] })),
+      ];
+      for (const { id, memories, links } of single) {
         try {
-          await write([w], new Set([w.id]));
-          later.add(w.id);
-        } catch (one) {
-          if (!isEngramError(one, 'CONFLICT')) throw one;
+          await write(memories, links);
+          later.add(id);
+        } catch (refused) {
+          if (!isEngramError(refused, 'CONFLICT')) throw refused;
         }
       }
     }
     for (const id of later) window.moved.add(id);
     return {
-      writes: { ...writes, memories: writes.memories.filter((w) => !later.has(w.id)) },
+      writes: {
+        ...writes,
+        memories: writes.memories.filter((w) => !later.has(w.id)),
+        links: writes.links.filter((w) => !later.has(w.id)),
+      },
       moved: later.size,
     };
   }

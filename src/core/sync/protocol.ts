@@ -42,7 +42,7 @@ export interface SyncRequest {
     /** Ids the push creates that must be free (`WriteBatch.newIds`): a RemoteStore's adds with ids and links. */
     newIds?: string[];
     /** Stamps the push was decided on (`WriteBatch.unchanged`): a RemoteStore's supersedes. */
-    unchanged?: { id: string; field: string; clock: string | null }[];
+    unchanged?: { id: string; field: string; clock: string | null; entity?: 'memory' | 'link' }[];
     /** A RemoteStore's deduping add (`WriteBatch.dedupe`): no copy written after feed position `since`. */
     dedupe?: { content: string; since: number; now: string };
   };

@@ -129,19 +129,18 @@ export function restampBehind(
   return memories.length + links.length > 0 ? { memories, links, tombstones: [] } : undefined;
 }
 
-/** Memories restampAhead moved, as partial writes of the moved fields, each guarded by the stamp it had. */
+/** Memories and links restampAhead moved, as partial writes of the moved fields, each guarded by the stamp it had. */
 export interface MovedBack {
-  writes: MemoryWrite[];
-  guards: { id: string; field: string; clock: string }[];
+  memories: MemoryWrite[];
+  links: LinkWrite[];
+  guards: { id: string; field: string; clock: string; entity: 'memory' | 'link' }[];
 }
 
 /**
- * Moves this replica's own memory stamps in `window` back by what its clock ran ahead, to about the true
- * time of each edit, but never to or below the window's start: every stamp the replica held then, its own
- * or pulled, is at or below it, so a moved edit still wins over what it wrote over. A `createdAt` in the
- * window moves by the same rule, as the creation's stamp does. Links keep their stamps: the store cannot
- * guard a rewrite of one against an edit made meanwhile (`WriteBatch.unchanged` names memories); tombstones
- * win whatever their stamp.
+ * Moves this replica's own memory and link stamps in `window` back by what its clock ran ahead, to about
+ * the true time of each edit, but never to or below the window's start: every stamp the replica held then,
+ * its own or pulled, is at or below it, so a moved edit still wins over what it wrote over. A `createdAt`
+ * in the window moves by the same rule, as the creation's stamp does. Tombstones win whatever their stamp.
  */
 export function restampAhead(
   writes: OutgoingWrites,
@@ -152,9 +151,9 @@ export function restampAhead(
   const floorMs = afterMs === undefined ? 0 : afterMs + 1;
   const upToMs = hlcClockPrefix(window.upTo)?.wallMs ?? 0;
   const back = (wallMs: number) => Math.max(wallMs + window.deltaMs, floorMs, 0);
-  const moved: MovedBack = { writes: [], guards: [] };
-  for (const write of writes.memories) {
-    if (window.moved.has(write.id)) continue;
+  const moved: MovedBack = { memories: [], links: [], guards: [] };
+  const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
+    if (window.moved.has(write.id)) return [];
     const values: Record<string, unknown> = {};
     const clocks: FieldClocks = {};
     for (const [field, stamp] of Object.entries(write.clocks)) {
@@ -162,15 +161,17 @@ export function restampAhead(
       if (!parts) continue;
       clocks[field] = formatHlc({ ...parts, wallMs: back(parts.wallMs) });
       values[field] = (write.values as Record<string, unknown>)[field];
-      moved.guards.push({ id: write.id, field, clock: stamp });
+      moved.guards.push({ id: write.id, field, clock: stamp, entity });
     }
-    if (Object.keys(clocks).length === 0) continue;
-    const fixed: MemoryWrite = { id: write.id, values: values as MemoryWrite['values'], clocks };
+    if (Object.keys(clocks).length === 0) return [];
+    const fixed = { id: write.id, values, clocks } as W;
     const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
     if (write.create && created >= floorMs && created <= upToMs) {
-      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() };
+      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() } as W['create'];
     }
-    moved.writes.push(fixed);
-  }
-  return moved.writes.length > 0 ? moved : undefined;
+    return [fixed];
+  };
+  moved.memories = writes.memories.flatMap((w) => move(w, 'memory'));
+  moved.links = writes.links.flatMap((w) => move(w, 'link'));
+  return moved.memories.length + moved.links.length > 0 ? moved : undefined;
 }

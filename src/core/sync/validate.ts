@@ -115,6 +115,8 @@ const cursor = v.pipe(
   v.maxValue(Number.MAX_SAFE_INTEGER, 'expected a cursor returned by an earlier pull'),
 );
 
+const GUARDED_FIELDS = [...new Set<string>([...MEMORY_FIELDS, ...LINK_FIELDS])];
+
 const syncRequest = v.strictObject({
   clientId: v.optional(v.pipe(v.string(), v.maxLength(64))),
   cursor: v.optional(cursor),
@@ -128,8 +130,10 @@ const syncRequest = v.strictObject({
       unchanged: batch(
         v.strictObject({
           id: f.id,
-          field: v.picklist(MEMORY_FIELDS, 'expected a memory field'),
+          // Checked against the entity's own fields below (a link has fewer).
+          field: v.picklist(GUARDED_FIELDS, 'expected a memory or link field'),
           clock: v.nullable(stamp),
+          entity: v.optional(v.picklist(['memory', 'link'], "expected 'memory' or 'link'")),
         }),
       ),
       dedupe: v.optional(v.strictObject({ content: f.content, since: cursor, now: instant })),
@@ -260,6 +264,14 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   push?.links?.forEach((w, i) => {
     foreign(w.create?.namespace, `sync.push.links.${i}.create.namespace`);
     checkFields(LINK_FIELDS, REQUIRED_FIELDS.link, UNSTAMPED_VALUES.link, w, `sync.push.links.${i}`);
+  });
+  push?.unchanged?.forEach(({ entity, field }, i) => {
+    const fields: readonly string[] = entity === 'link' ? LINK_FIELDS : MEMORY_FIELDS;
+    if (!fields.includes(field))
+      throw invalid(
+        `sync.push.unchanged.${i}.field`,
+        `expected a ${entity ?? 'memory'} field: one of ${fields.join(', ')}`,
+      );
   });
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
