@@ -108,4 +108,36 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     expect((await ahead.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
     await Promise.all([honest.close(), ahead.close()]);
   });
+  it('a replica whose clock was set forward between sessions: an edit made after its own elsewhere wins', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    await honest.sync();
+    // A store that outlives a session, as a file or IndexedDB does.
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const first = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    const [a, b] = await first.addMany([{ content: 'from' }, { content: 'to' }]);
+    await first.link(a!.id, b!.id, 'related_to', { weight: 0.5 });
+    await first.sync();
+    await first.close();
+    await honest.sync();
+
+    // The device's clock goes 20 s forward; it reopens and edits, then the honest replica edits after it.
+    skew = AHEAD_MS;
+    const second = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    await second.update(a!.id, { content: 'the device set forward edits first' });
+    await second.link(a!.id, b!.id, 'related_to', { weight: 0.7 });
+    await pause();
+    await honest.update(a!.id, { content: 'the honest replica edits last' });
+    await honest.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
+    await second.sync();
+    await honest.sync();
+    await second.sync();
+    for (const mem of [honest, second]) {
+      expect((await mem.get(a!.id))?.content).toBe('the honest replica edits last');
+      expect((await mem.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
+    }
+    await Promise.all([honest.close(), second.close()]);
+  });
 });
