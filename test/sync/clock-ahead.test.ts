@@ -140,4 +140,43 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     }
     await Promise.all([honest.close(), second.close()]);
   });
+  it('a first round that fails after the answer: edits made before the next round still lose to later ones', async () => {
+    const base = await edge();
+    let pushesFail = false;
+    const fetch = (input: RequestInfo | URL, init?: RequestInit) =>
+      pushesFail && typeof init?.body === 'string' && init.body.includes('"push"')
+        ? Promise.reject(new TypeError('network down'))
+        : base.fetch(input, init);
+    const sync = { ...base, fetch: fetch as typeof globalThis.fetch };
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    const m = await honest.add({ content: 'shared' });
+    await honest.sync();
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const first = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    await first.sync();
+    await first.close();
+
+    // Reopened 20 s ahead: the round hears the edge's time, then its push fails.
+    skew = AHEAD_MS;
+    const ahead = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    const made = await ahead.add({ content: 'made before the round' });
+    pushesFail = true;
+    await expect(ahead.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    pushesFail = false;
+    expect(Date.parse((await ahead.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    await ahead.update(m.id, { content: 'the fast clock edits first' });
+    await pause();
+    await honest.update(m.id, { content: 'the honest replica edits last' });
+    await ahead.sync();
+    await honest.sync();
+    await ahead.sync();
+    for (const mem of [honest, ahead]) {
+      expect((await mem.get(m.id))?.content).toBe('the honest replica edits last');
+      expect(Date.parse((await mem.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    }
+    expect(ahead.status).toMatchObject({ state: 'online', pending: 0 });
+    await Promise.all([honest.close(), ahead.close()]);
+  });
 });

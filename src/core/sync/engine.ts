@@ -214,6 +214,8 @@ export class SyncEngine {
     } catch (error) {
       // Closed meanwhile (the store perhaps too): the round is abandoned, not failed.
       if (this.stopped) throw error === this.closing.signal.reason ? error : closedMidRound(error);
+      // A store that fails here too leaves the window open, for the next push to move.
+      await this.outbox.moveBackLocally().catch(() => undefined);
       await this.fail(error);
       throw error;
     }

@@ -89,6 +89,27 @@ export class OutboxPush {
   }
 
   /**
+   * A round that failed after the session's first answer found the clock ahead: the window's stamps are
+   * moved back here, locally (they go out with the next push), and the window closes. Else the clock stayed
+   * past the window until some later push ended, and every edit made meanwhile carried the time the clock
+   * ran ahead to (above the window: not moved), winning over edits made after it elsewhere.
+   */
+  async moveBackLocally(): Promise<void> {
+    const window = this.window;
+    if (!window || window.deltaMs >= 0) return;
+    const { store, namespace, clock } = this.host.options;
+    for (let after = await this.host.meta(KEYS.pushed); ; ) {
+      const page = await store.changes(namespace, after, PUSH_PAGE);
+      const writes = await this.loadWrites(page.filter((e) => e.origin === 'local'));
+      // Moved records come back at the feed's end; the window's `moved` set passes over them there.
+      await this.rewriteBack(writes, restampAhead(writes, window, clock), window);
+      if (page.length < PUSH_PAGE) break;
+      after = page[page.length - 1]!.seq;
+    }
+    this.closeWindow();
+  }
+
+  /**
    * The push that moved the window's stamps has ended. A clock that ran ahead comes back to where the last
    * round left it: else every later stamp of the session would carry the time it ran ahead to, and win over
    * edits made after it elsewhere. Not before: until then a stamp above the window's end tells an edit made
