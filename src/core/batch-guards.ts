@@ -113,7 +113,7 @@ export async function assertNewIdsFree(
     w.create && fresh.has(w.id) ? [{ ...w.create, id: w.id, type: w.values.type }] : [],
   );
   if (created.length === 0) return;
-  const pairs = await PairLinks.read(tx, linkWrites);
+  const pairs = await PairLinks.read(tx, linkWrites, held.dead);
   for (const c of created) {
     const twin = pairs.twin({ id: c.id, create: c, values: { type: c.type } });
     if (twin)
@@ -130,7 +130,15 @@ export async function assertNewIdsFree(
 export class PairLinks {
   private readonly byPair = new Map<string, LinkRecord[]>();
 
-  static async read(tx: StoreTransaction, writes: readonly LinkWrite[]): Promise<PairLinks> {
+  /**
+   * `dead`: ids deleted here, the batch's own tombstones included: a store's read may not see a delete
+   * made earlier in the same transaction, and a link the batch deletes is no twin of one it makes.
+   */
+  static async read(
+    tx: StoreTransaction,
+    writes: readonly LinkWrite[],
+    dead: ReadonlyMap<string, unknown>,
+  ): Promise<PairLinks> {
     const pairs = new PairLinks();
     const wanted = new Map<string, { from: string; to: string }>();
     for (const { create } of writes) {
@@ -143,7 +151,10 @@ export class PairLinks {
       : tx.readLinksBetween
         ? (await Promise.all(list.map(({ from, to }) => tx.readLinksBetween!(from, to)))).flat()
         : await tx.readLinksTouching(unique(list.map(({ from }) => from)));
-    for (const record of found) if (wanted.has(pairKey(record.link.from, record.link.to))) pairs.put(record);
+    for (const record of found) {
+      if (wanted.has(pairKey(record.link.from, record.link.to)) && !dead.has(record.link.id))
+        pairs.put(record);
+    }
     return pairs;
   }
 

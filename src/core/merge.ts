@@ -162,6 +162,7 @@ export async function mergeBatch(tx: StoreTransaction, batch: WriteBatch): Promi
     ? await PairLinks.read(
         tx,
         linkWrites.filter((w) => !links.has(w.id) && !dead.has(w.id)),
+        dead,
       )
     : undefined;
   for (const write of linkWrites) {

@@ -315,6 +315,31 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await store.getLinks(ns, ['late'])).toEqual([]);
     });
 
+    it("with foldTwinLinks, a link the same batch deletes is no twin: its pair's new link is kept", async () => {
+      // A device unlinks a pair and links it again before it syncs: its push holds both.
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)] });
+      const link = (id: string, at: number, weight: number) => ({
+        id,
+        create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(at).toISOString() },
+        values: { type: 'rel', weight, metadata: {} },
+        clocks: { type: stamp(at), weight: stamp(at), metadata: stamp(at) },
+      });
+      await store.apply(ns, { links: [link('old', t0 + 1, 0.1)] });
+      const result = await store.apply(ns, {
+        tombstones: [{ entity: 'link', id: 'old', namespace: ns, clock: stamp(t0 + 2) }],
+        links: [link('new', t0 + 3, 0.3)],
+        origin: 'remote',
+        foldTwinLinks: true,
+      });
+      expect(result.deleted).toEqual(['old']);
+      expect(await store.getLinks(ns, ['old'])).toEqual([]);
+      expect((await store.getLinks(ns, ['new']))[0]?.link).toMatchObject({ weight: 0.3 });
+      expect((await store.linksOf(ns, ['a'], { direction: 'out' })).map((r) => r.link.id)).toEqual(['new']);
+    });
+
     it('with foldTwinLinks, twins within one push fold into one link, beside twins of held links', async () => {
       const ns = freshNamespace();
       const store = ctx.store();

@@ -32,6 +32,33 @@ async function setup() {
   return { server, replica };
 }
 
+describe('a device that unlinks a pair and links it again before it syncs', () => {
+  it('ends with the new link everywhere (found by the lifecycle property, seed 2264516267)', async () => {
+    const { server, replica } = await setup();
+    const a = await replica();
+    const b = await replica();
+    const [m1, m2] = await a.addMany([{ content: 'Maya' }, { content: 'Lisbon' }]);
+    const old = await a.link(m1!.id, m2!.id, 'lives_in');
+    await a.sync();
+    await b.sync();
+    await a.unlink(old.id);
+    const again = await a.link(m1!.id, m2!.id, 'lives_in', { weight: 0.7 });
+    await a.sync();
+    await b.sync();
+    await a.sync();
+    // The edge used to fold the new link into the one the same push deleted, bringing that one back: the
+    // device then refused it (it holds its tombstone) and dropped its own new link, which the edge had
+    // tombstoned; every replica but the edge ended without the link.
+    for (const links of [
+      await a.links(m1!.id),
+      await b.links(m1!.id),
+      (await server.linksOf('n', [m1!.id], { direction: 'out' })).map((r) => r.link),
+    ]) {
+      expect(links.map((l) => [l.id, l.weight])).toEqual([[again.id, 0.7]]);
+    }
+  });
+});
+
 describe('two devices linking one pair apart', () => {
   it('end with one link everywhere, its fields merged by their stamps, and link() updates it', async () => {
     const { server, replica } = await setup();
