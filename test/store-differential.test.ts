@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../bench/corpus.mjs';
 import { IndexedDBStore } from '../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite } from '../src/backends/postgres/index.js';
+import { RemoteStore } from '../src/backends/remote/index.js';
 import { SqlJsStore } from '../src/backends/sqljs/index.js';
+import { createEdgeApp, mintToken } from '../src/edge/index.js';
 import {
   type CountOptions,
   createMemory,
@@ -18,7 +20,7 @@ import { propertySeed } from './setup/property-seed.js';
 
 /**
  * The same seeded random writes (adds, edits, removals in bulk, supersedes, links, clears, purges of what
- * expired) on every embedded store, and after each step the same reads (search with every operator and
+ * expired) on every embedded store and a RemoteStore (over an edge's HTTP API), and after each step the same reads (search with every operator and
  * option, list pages, count, stats, the BM25 statistics) compared with InMemoryStore's. The conformance
  * suite checks chosen cases; this checks the orders of writes nobody chose, the way sessions of sync and
  * use leave a store. Maintenance runs only when the test asks (all stores at the same step): a purge moves
@@ -29,7 +31,7 @@ const SEED = propertySeed('STORE_DIFF_SEED', 2026).seed ?? Math.floor(Math.rando
 const STEPS = Number(process.env.STORE_DIFF_STEPS ?? 60);
 
 describe('every store answers like InMemoryStore after the same random writes', () => {
-  it('memory, IndexedDB, sql.js and PGlite agree at every step (seeded)', async () => {
+  it('memory, IndexedDB, sql.js, PGlite and a RemoteStore agree at every step (seeded)', async () => {
     const random = mulberry32(SEED);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
     const words = ['coffee', 'coffees', 'morning', 'run', 'running', 'went', 'go', 'the', 'a', 'of', 'tea'];
@@ -39,16 +41,40 @@ describe('every store answers like InMemoryStore after the same random writes', 
     let clock = Date.parse('2030-01-01T00:00:00Z');
     const now = () => clock;
     const pg = await PGlite.create();
+    // A RemoteStore answers from an edge (in process, on the same clock) over its HTTP API.
+    const edgeStore = new InMemoryStore();
+    const secret = 'store-differential-secret';
+    // Its own maintenance off: the test purges every store at the same steps.
+    const app = createEdgeApp({
+      store: edgeStore,
+      secret,
+      logger: false,
+      now,
+      live: false,
+      maintenance: { intervalMs: 0 },
+    });
+    const token = await mintToken({ secret, ns: ['diff'] });
+    const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+      Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
     const stores = {
       memory: new InMemoryStore(),
       indexeddb: new IndexedDBStore({ name: `differential-${process.pid}-${Date.now()}` }),
       sqljs: new SqlJsStore(),
       pglite: new PostgresStore(pglite(pg)),
+      remote: new RemoteStore({ url: 'http://edge.test', token, fetch }),
     };
     const mems: Record<string, Engram> = {};
     for (const [name, store] of Object.entries(stores)) {
       mems[name] = await createMemory({ store, namespace: 'diff', now, maintenance: { intervalMs: 0 } });
     }
+    // The edge maintains its store by itself, on sync traffic (docs/lifecycle.md): a RemoteStore's
+    // `maintain()` has nothing to run, so the step runs it on the edge's store, as the others run theirs.
+    const edgeMem = await createMemory({
+      store: edgeStore,
+      namespace: 'diff',
+      now,
+      maintenance: { intervalMs: 0 },
+    });
     /** Runs `op` on every store; results (or error codes and messages) must equal the reference's. */
     const onAll = async (label: string, op: (mem: Engram, name: keyof typeof stores) => Promise<unknown>) => {
       const out: Record<string, unknown> = {};
@@ -118,14 +144,18 @@ describe('every store answers like InMemoryStore after the same random writes', 
         await onAll(label, (mem) => mem.link(from, to, 'rel').then((l) => [l.from, l.to, l.type]));
       } else if (roll < 0.7) {
         label = 'maintain';
-        await onAll(label, (mem) => mem.maintain().then((done) => done.purged));
+        await onAll(label, (mem, name) =>
+          (name === 'remote' ? edgeMem : mem).maintain().then((done) => done.purged),
+        );
       } else if (roll < 0.72) {
         label = 'clear';
         await onAll(label, (mem) => mem.clear());
       } else {
         label = 'read only';
       }
-      await onAll(`${label} | textStats`, (_, name) => stores[name].textStats('diff'));
+      await onAll(`${label} | textStats`, (_, name) =>
+        (name === 'remote' ? edgeStore : stores[name]).textStats('diff'),
+      );
       const query = Array.from({ length: 1 + Math.floor(random() * 3) }, () => {
         const word = pick(words);
         return pick([
@@ -176,6 +206,7 @@ describe('every store answers like InMemoryStore after the same random writes', 
       );
     }
     for (const mem of Object.values(mems)) await mem.close();
+    await edgeMem.close();
     await pg.close();
   }, 300_000);
 });
