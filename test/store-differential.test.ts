@@ -20,11 +20,12 @@ import { propertySeed } from './setup/property-seed.js';
 
 /**
  * The same seeded random writes (adds, edits, removals in bulk, supersedes, links, clears, purges of what
- * expired) on every embedded store and a RemoteStore (over an edge's HTTP API), and after each step the same reads (search with every operator and
- * option, list pages, count, stats, the BM25 statistics) compared with InMemoryStore's. The conformance
- * suite checks chosen cases; this checks the orders of writes nobody chose, the way sessions of sync and
- * use leave a store. Maintenance runs only when the test asks (all stores at the same step): a purge moves
- * BM25 statistics, and background purges land at different moments in different stores (docs/lifecycle.md).
+ * expired) on every embedded store and a RemoteStore (over an edge's HTTP API), and after each step the
+ * same reads (search with every operator and option, list pages, count, stats, the BM25 statistics)
+ * compared with InMemoryStore's. The conformance suite checks chosen cases; this checks the orders of
+ * writes nobody chose, the way sessions of sync and use leave a store. Maintenance runs only when the
+ * test asks (all stores at the same step): a purge moves BM25 statistics, and background purges land at
+ * different moments in different stores (docs/lifecycle.md).
  */
 // STORE_DIFF_SEED (see propertySeed; `random` draws one, named in a failure) and STORE_DIFF_STEPS.
 const SEED = propertySeed('STORE_DIFF_SEED', 2026).seed ?? Math.floor(Math.random() * 2 ** 31);
