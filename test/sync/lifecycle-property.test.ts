@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Engram, MemoryStore } from '../../src/index.js';
+import { RemoteStore } from '../../src/backends/remote/index.js';
+import { createMemory, type Engram, type MemoryStore } from '../../src/index.js';
 import { matchesFilter } from '../../src/store/index.js';
 import { edgeStores } from '../edge/helpers.js';
 import { propertySeed } from '../setup/property-seed.js';
@@ -11,7 +12,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const maintenance = { tombstoneHorizonMs: 5 * DAY };
 
-// The whole life of memories and links on three replicas (one per local store) and an edge, on one test
+// The whole life of memories and links on three replicas (one per local store), a RemoteStore client
+// (writing straight to the edge, as a server-side agent does) and an edge, on one test
 // clock that jumps by hours and days: adds with labels, metadata, expiry and validity, edits of each
 // field, deletes, links and unlinks, supersede, clear, dedupe, maintenance passing the tombstone horizon
 // and expiries, with replicas' clocks right, behind by minutes or hours, or ahead within the edge's
@@ -29,7 +31,9 @@ type Op =
   | { kind: 'maintain'; client: number }
   | { kind: 'wait'; hours: number };
 
-const client = fc.integer({ min: 0, max: 2 });
+/** Clients 0–2 are replicas; client 3 a RemoteStore, which has no sync or maintenance of its own. */
+const REMOTE = 3;
+const client = fc.integer({ min: 0, max: REMOTE });
 const id = fc.integer({ min: 0, max: 4 });
 const word = fc.constantFrom('amber', 'birch', 'cedar', 'dune');
 const field = fc.constantFrom<Field>(
@@ -169,22 +173,29 @@ const skews = fc.tuple(...[0, 1, 2].map(() => fc.constantFrom(0, 0, -3 * HOUR, -
 async function run(serverStore: MemoryStore, ops: Op[], skew: number[]): Promise<void> {
   // A namespace per run: the Postgres edges keep their store from one run to the next.
   const namespace = `life${++runs}`;
-  const { clock, open } = await edgeOnClock(serverStore, namespace, {
+  const { clock, open, app, token } = await edgeOnClock(serverStore, namespace, {
     startMs: Date.parse('2031-01-01T00:00:00.000Z'),
     maintenance,
   });
   const stores = await localStores();
   const clients: Engram[] = [];
   for (const [i, store] of stores.entries()) clients.push(await open(store, skew[i]));
-  for (const mem of clients) await mem.sync();
+  const replicas = [...clients];
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init));
+  const remote = new RemoteStore({ url: 'http://edge.test', token, fetch });
+  clients.push(
+    await createMemory({ store: remote, namespace, now: () => clock.t, maintenance: { intervalMs: 0 } }),
+  );
+  for (const mem of replicas) await mem.sync();
   for (const s of ops) {
     if (s.kind === 'wait') {
       clock.t += s.hours * HOUR;
       continue;
     }
     clock.t += 1000;
+    if (s.client === REMOTE && (s.kind === 'sync' || s.kind === 'maintain')) continue;
     try {
-      await step(clients[s.client]!, s, clock.t + skew[s.client]!);
+      await step(clients[s.client]!, s, clock.t + (skew[s.client] ?? 0));
     } catch (error) {
       // What a user meets too: an id held or deleted (CONFLICT), not here yet or expired (NOT_FOUND), a
       // link to itself or a validity period that ends before it starts (VALIDATION).
@@ -193,7 +204,7 @@ async function run(serverStore: MemoryStore, ops: Op[], skew: number[]): Promise
     }
   }
   clock.t += 1000;
-  await settle(clients);
+  await settle(replicas);
   const server = await state(serverStore, namespace, clock.t);
   for (const [i, store] of stores.entries()) {
     expect(await state(store, namespace, clock.t), `replica ${i} (${store.kind}) equals the edge`).toEqual(
