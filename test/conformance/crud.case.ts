@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type MemoryWrite, NotFoundError } from '../../src/index.js';
+import { type Engram, type MemoryWrite, NotFoundError, type WriteBatch } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
@@ -29,13 +29,7 @@ export function crudCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       const [kept, gone] = await mem.addMany([{ content: 'first' }, { content: 'gone' }]);
       await mem.remove(gone!.id);
-      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
-      const create = (id: string): MemoryWrite => ({
-        id,
-        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
-        values: { content: `taken by ${id}`, kind: 'note', tags: [], metadata: {} },
-        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
-      });
+      const create = (id: string) => otherProcessNote(mem.namespace, id, `taken by ${id}`);
       for (const taken of [kept!.id, gone!.id]) {
         const error = await ctx
           .store()
@@ -53,23 +47,13 @@ export function crudCases(ctx: SuiteContext): void {
       const mem = await ctx.memory();
       const [fact, gone] = await mem.addMany([{ content: 'fact' }, { content: 'gone' }]);
       const [read] = await ctx.store().getMemories(mem.namespace, [fact!.id]);
-      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
-      const note: MemoryWrite = {
-        id: 'decided',
-        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
-        values: { content: 'decided on the fact', kind: 'note', tags: [], metadata: {} },
-        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
-      };
+      const stamp = otherProcessStamp();
+      const note = otherProcessNote(mem.namespace, 'decided', 'decided on the fact');
       const seen = { id: fact!.id, field: 'validTo', clock: read!.clocks.validTo ?? null };
       await mem.update(fact!.id, { validTo: '2999-01-01T00:00:00.000Z' });
       await mem.remove(gone!.id);
       for (const unchanged of [[seen], [{ id: gone!.id, field: 'content', clock: stamp }]]) {
-        const error = await ctx
-          .store()
-          .apply(mem.namespace, { memories: [note], unchanged })
-          .catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'CONFLICT', field: 'unchanged' });
-        expect(await mem.get('decided')).toBeNull();
+        await expectRefusedWhole(ctx, mem, note, unchanged);
       }
       const [now] = await ctx.store().getMemories(mem.namespace, [fact!.id]);
       await ctx.store().apply(mem.namespace, {
@@ -86,13 +70,8 @@ export function crudCases(ctx: SuiteContext): void {
       const gone = await mem.link(a!.id, c!.id, 'related_to');
       const [read] = await ctx.store().getLinks(mem.namespace, [kept.id]);
       const seen = { id: kept.id, field: 'weight', clock: read!.clocks.weight!, entity: 'link' as const };
-      const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
-      const note: MemoryWrite = {
-        id: 'decided',
-        create: { namespace: mem.namespace, createdAt: new Date().toISOString() },
-        values: { content: 'decided on the link', kind: 'note', tags: [], metadata: {} },
-        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
-      };
+      const stamp = otherProcessStamp();
+      const note = otherProcessNote(mem.namespace, 'decided', 'decided on the link');
       // A memory guard of the link's id names no memory: refused too.
       await mem.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
       await mem.unlink(gone.id);
@@ -101,12 +80,7 @@ export function crudCases(ctx: SuiteContext): void {
         [{ id: gone.id, field: 'type', clock: stamp, entity: 'link' as const }],
         [{ id: kept.id, field: 'content', clock: null }],
       ]) {
-        const error = await ctx
-          .store()
-          .apply(mem.namespace, { memories: [note], unchanged })
-          .catch((e: unknown) => e);
-        expect(error).toMatchObject({ code: 'CONFLICT', field: 'unchanged' });
-        expect(await mem.get('decided')).toBeNull();
+        await expectRefusedWhole(ctx, mem, note, unchanged);
       }
       const [now] = await ctx.store().getLinks(mem.namespace, [kept.id]);
       await ctx
@@ -331,4 +305,35 @@ export function crudCases(ctx: SuiteContext): void {
       expect(await mem.get(m.id)).toMatchObject({ content: 'stable', tags: ['t'], metadata: { a: 1 } });
     });
   });
+}
+
+/** A stamp of another process writing the same store. */
+function otherProcessStamp(): string {
+  return formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
+}
+
+/** A new note that another process writes (with what its batch's guards name). */
+function otherProcessNote(namespace: string, id: string, content: string): MemoryWrite {
+  const stamp = otherProcessStamp();
+  return {
+    id,
+    create: { namespace, createdAt: new Date().toISOString() },
+    values: { content, kind: 'note', tags: [], metadata: {} },
+    clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+  };
+}
+
+/** `note` written with `unchanged` guards that no longer hold: refused whole (CONFLICT), nothing written. */
+async function expectRefusedWhole(
+  ctx: SuiteContext,
+  mem: Engram,
+  note: MemoryWrite,
+  unchanged: NonNullable<WriteBatch['unchanged']>,
+): Promise<void> {
+  const error = await ctx
+    .store()
+    .apply(mem.namespace, { memories: [note], unchanged })
+    .catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'CONFLICT', field: 'unchanged' });
+  expect(await mem.get(note.id)).toBeNull();
 }

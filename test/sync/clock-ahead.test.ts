@@ -15,6 +15,23 @@ async function edge() {
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
 
+const FIRST = 'the fast clock edits first';
+const LAST = 'the honest replica edits last';
+
+/** `edit` on the fast device, then a little later on the honest one, neither having pulled the other's; then both sync. */
+async function editInTurn(
+  fast: Engram,
+  honest: Engram,
+  edit: (mem: Engram, last: boolean) => Promise<unknown>,
+) {
+  await edit(fast, false);
+  await pause();
+  await edit(honest, true);
+  await fast.sync();
+  await honest.sync();
+  await fast.sync();
+}
+
 // A device whose clock runs ahead, by less than the edge's bound, stamps its edits in the future until it
 // hears the edge's time, and its clock kept that time afterwards: for as long as it ran ahead, its edits
 // won over edits made after them elsewhere. Found by the skew property (seed 1141941807: skews
@@ -35,14 +52,9 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     expect(Date.parse(seen.createdAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
     expect(await ahead.get(m.id)).toEqual(seen);
 
-    await ahead.update(m.id, { content: 'the fast clock edits first' });
-    await pause();
-    await honest.update(m.id, { content: 'the honest replica edits last' });
-    await ahead.sync();
-    await honest.sync();
-    await ahead.sync();
-    expect((await honest.get(m.id))?.content).toBe('the honest replica edits last');
-    expect((await ahead.get(m.id))?.content).toBe('the honest replica edits last');
+    await editInTurn(ahead, honest, (mem, last) => mem.update(m.id, { content: last ? LAST : FIRST }));
+    expect((await honest.get(m.id))?.content).toBe(LAST);
+    expect((await ahead.get(m.id))?.content).toBe(LAST);
     await Promise.all([honest.close(), ahead.close()]);
   });
 
@@ -98,12 +110,9 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     expect(Date.parse(seen!.createdAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
     expect(await ahead.links(a!.id)).toEqual([seen]);
 
-    await ahead.link(a!.id, b!.id, 'related_to', { weight: 0.7 });
-    await pause();
-    await honest.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
-    await ahead.sync();
-    await honest.sync();
-    await ahead.sync();
+    await editInTurn(ahead, honest, (mem, last) =>
+      mem.link(a!.id, b!.id, 'related_to', { weight: last ? 0.9 : 0.7 }),
+    );
     expect((await honest.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
     expect((await ahead.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
     await Promise.all([honest.close(), ahead.close()]);
@@ -126,16 +135,12 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     // The device's clock goes 20 s forward; it reopens and edits, then the honest replica edits after it.
     skew = AHEAD_MS;
     const second = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
-    await second.update(a!.id, { content: 'the device set forward edits first' });
-    await second.link(a!.id, b!.id, 'related_to', { weight: 0.7 });
-    await pause();
-    await honest.update(a!.id, { content: 'the honest replica edits last' });
-    await honest.link(a!.id, b!.id, 'related_to', { weight: 0.9 });
-    await second.sync();
-    await honest.sync();
-    await second.sync();
+    await editInTurn(second, honest, async (mem, last) => {
+      await mem.update(a!.id, { content: last ? LAST : FIRST });
+      await mem.link(a!.id, b!.id, 'related_to', { weight: last ? 0.9 : 0.7 });
+    });
     for (const mem of [honest, second]) {
-      expect((await mem.get(a!.id))?.content).toBe('the honest replica edits last');
+      expect((await mem.get(a!.id))?.content).toBe(LAST);
       expect((await mem.links(a!.id)).map((l) => l.weight)).toEqual([0.9]);
     }
     await Promise.all([honest.close(), second.close()]);
@@ -166,14 +171,9 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await expect(ahead.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
     pushesFail = false;
     expect(Date.parse((await ahead.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
-    await ahead.update(m.id, { content: 'the fast clock edits first' });
-    await pause();
-    await honest.update(m.id, { content: 'the honest replica edits last' });
-    await ahead.sync();
-    await honest.sync();
-    await ahead.sync();
+    await editInTurn(ahead, honest, (mem, last) => mem.update(m.id, { content: last ? LAST : FIRST }));
     for (const mem of [honest, ahead]) {
-      expect((await mem.get(m.id))?.content).toBe('the honest replica edits last');
+      expect((await mem.get(m.id))?.content).toBe(LAST);
       expect(Date.parse((await mem.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
     }
     expect(ahead.status).toMatchObject({ state: 'online', pending: 0 });
