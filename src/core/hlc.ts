@@ -228,9 +228,10 @@ export class HybridLogicalClock {
    * (restamp.ts `restampAhead`), and a later write over one of them observes it first.
    */
   rewindTo(stamp: string | undefined): void {
-    const parts = stamp === undefined ? undefined : parseHlc(stamp);
-    const wallMs = parts?.wallMs ?? 0;
-    const counter = parts?.counter ?? 0;
+    const { wallMs, counter } = (stamp === undefined ? undefined : hlcClockPrefix(stamp)) ?? {
+      wallMs: 0,
+      counter: 0,
+    };
     if (wallMs > this.wallMs || (wallMs === this.wallMs && counter >= this.counter)) return;
     this.wallMs = wallMs;
     this.counter = counter;

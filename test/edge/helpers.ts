@@ -29,6 +29,14 @@ export async function testApp(
   return { app, store, token, call };
 }
 
+/** `sync` options for replicas of `namespace` on a fresh in-process edge (testApp): rounds only when asked. */
+export async function inProcessSync(namespace: string) {
+  const { app, token } = await testApp({ ns: [namespace] });
+  const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+    Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
+  return { url: 'http://edge.test', token, fetch, intervalMs: 0 };
+}
+
 /**
  * Stores an edge runs on, for `describe.each`: in memory, PGlite (one instance, shared), and real
  * Postgres in a schema of its own where the machine has one (DATABASE_URL; see

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore, type WriteBatch } from '../../src/index.js';
-import { SECRET, testApp } from '../edge/helpers.js';
+import { inProcessSync } from '../edge/helpers.js';
 
 // Within the edge's bound (60 s), so nothing refuses its stamps.
 const AHEAD_MS = 20_000;
 
-async function edge() {
-  const { app } = await testApp({ ns: ['ahead'] });
-  const token = await mintToken({ secret: SECRET, ns: ['ahead'] });
-  const fetch = (r: RequestInfo | URL, i?: RequestInit) => Promise.resolve(app.request(r as string, i));
-  return { url: 'http://edge.test', token, fetch: fetch as typeof globalThis.fetch, intervalMs: 0 };
-}
+const edge = () => inProcessSync('ahead');
 
 const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
 

@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
-import { SECRET, testApp } from '../edge/helpers.js';
+import { inProcessSync } from '../edge/helpers.js';
 
 const HOUR = 3_600_000;
 
-async function edge() {
-  const { app } = await testApp({ ns: ['skew'] });
-  const token = await mintToken({ secret: SECRET, ns: ['skew'] });
-  const fetch = (r: RequestInfo | URL, i?: RequestInit) => Promise.resolve(app.request(r as string, i));
-  return { url: 'http://edge.test', token, fetch: fetch as typeof globalThis.fetch, intervalMs: 0 };
-}
+const edge = () => inProcessSync('skew');
 
 // A device whose clock runs behind stamps its edits in the past until it hears the edge's time: an edit
 // made later than another replica's lost to it. The first round of a session moves those stamps forward
