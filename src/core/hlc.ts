@@ -192,10 +192,23 @@ export class HybridLogicalClock {
    * stored stamps are never overridden, only outgrown.
    */
   constructor(
-    readonly node: string,
+    private currentNode: string,
     private readonly now: () => number = Date.now,
     private readonly horizonMs: () => number | undefined = () => MAX_DRIFT_MS,
   ) {}
+
+  /** The node id this clock's stamps carry. */
+  get node(): string {
+    return this.currentNode;
+  }
+
+  /**
+   * Stamps with `node` from now on, which tells every later stamp from those issued before by its node
+   * alone, whatever their times (sync/engine.ts, when a clock that ran ahead comes back).
+   */
+  stampAs(node: string): void {
+    this.currentNode = node;
+  }
 
   /** Stamps above this are from a wrong clock: a write overrides them (see `WriteBatch.clockCeiling`). */
   ceiling(): string | undefined {
@@ -211,15 +224,6 @@ export class HybridLogicalClock {
       this.counter = 0;
       this.lastObserved = '';
     }
-  }
-
-  /**
-   * Moves past `stamp` (a stamp or a `ceilingStamp`; no horizon applies), so that every later stamp sorts
-   * after it: restamp.ts tells a stamp issued before it from one issued after by that.
-   */
-  skipPast(stamp: string): void {
-    const prefix = hlcClockPrefix(stamp);
-    if (prefix) this.advance(prefix.wallMs, prefix.counter);
   }
 
   /**

@@ -173,4 +173,44 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     expect(ahead.status).toMatchObject({ state: 'online', pending: 0 });
     await Promise.all([honest.close(), ahead.close()]);
   });
+  it('an edit made while the first push is out loses to a later one elsewhere', async () => {
+    const base = await edge();
+    let during: (() => Promise<unknown>) | undefined;
+    const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const edit = typeof init?.body === 'string' && init.body.includes('"push"') ? during : undefined;
+      if (edit) {
+        during = undefined;
+        await edit();
+      }
+      return base.fetch(input, init);
+    };
+    const sync = { ...base, fetch: fetch as typeof globalThis.fetch };
+    const honest = await createMemory({ namespace: 'ahead', sync });
+    const m = await honest.add({ content: 'shared' });
+    await honest.sync();
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const first = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    await first.sync();
+    await first.close();
+
+    // Reopened 20 s ahead, with an edit for its first push; another is made while that push is out.
+    skew = AHEAD_MS;
+    const ahead = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    const made = await ahead.add({ content: 'made before the round' });
+    during = () => ahead.update(m.id, { content: FIRST });
+    await ahead.sync();
+    expect(during).toBeUndefined();
+    await pause();
+    await honest.update(m.id, { content: LAST });
+    await ahead.sync();
+    await honest.sync();
+    await ahead.sync();
+    for (const mem of [honest, ahead]) {
+      expect((await mem.get(m.id))?.content).toBe(LAST);
+      expect(Date.parse((await mem.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    }
+    await Promise.all([honest.close(), ahead.close()]);
+  });
 });

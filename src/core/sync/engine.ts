@@ -1,6 +1,7 @@
 import { untilAborted } from '../abort.js';
 import { EngramError, isEngramError } from '../errors.js';
-import { ceilingStamp, isHlc } from '../hlc.js';
+import { ceilingStamp, clientOfNode, isHlc } from '../hlc.js';
+import { randomHex } from '../ids.js';
 import { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncResult, SyncStatus } from './engine-options.js';
 import { type PullHost, pullFeed, setAsideUnreadable } from './feed-pull.js';
@@ -353,9 +354,17 @@ export class SyncEngine {
     if (Math.abs(deltaMs) <= MOVED_MIN_MS) return;
     const stored = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
     const after = isHlc(stored) ? stored : undefined;
-    // A clock that ran ahead stays past the window until its push ends: a stamp above it was issued since.
-    if (deltaMs < 0) this.options.clock.skipPast(upTo);
-    this.outbox.window = { after, upTo, deltaMs, moved: new Set() };
+    const { clock } = this.options;
+    if (deltaMs >= 0) {
+      this.outbox.window = { after, upTo, deltaMs, moved: new Set() };
+      return;
+    }
+    // A clock that ran ahead comes back now, not when the push ends: an edit made while the push is out
+    // must not carry the time it ran ahead to. Its stamps come from a node of their own (the same client,
+    // as at each opening, create-memory.ts), which tells them from the window's whatever their times.
+    clock.stampAs(`${clientOfNode(clock.node)}.${randomHex(4)}`);
+    clock.rewindTo(after);
+    this.outbox.window = { after, upTo, deltaMs, moved: new Set(), since: clock.node };
   }
 
   private setStatus(patch: Partial<SyncStatus>): void {

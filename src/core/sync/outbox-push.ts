@@ -90,9 +90,9 @@ export class OutboxPush {
 
   /**
    * A round that failed after the session's first answer found the clock ahead: the window's stamps are
-   * moved back here, locally (they go out with the next push), and the window closes. Else the clock stayed
-   * past the window until some later push ended, and every edit made meanwhile carried the time the clock
-   * ran ahead to (above the window: not moved), winning over edits made after it elsewhere.
+   * moved back here, locally (they go out with the next push), and the window closes. Else they would keep
+   * the time the clock ran ahead to until some later push of this session moved them (none, if it ends
+   * first), and an edit made meanwhile over one of them would observe it and carry that time too.
    */
   async moveBackLocally(): Promise<void> {
     const window = this.window;
@@ -110,10 +110,10 @@ export class OutboxPush {
   }
 
   /**
-   * The push that moved the window's stamps has ended. A clock that ran ahead comes back to where the last
-   * round left it: else every later stamp of the session would carry the time it ran ahead to, and win over
-   * edits made after it elsewhere. Not before: until then a stamp above the window's end tells an edit made
-   * meanwhile from one the window holds. A later write over a record stamped ahead observes its stamps.
+   * The push that moved the window's stamps has ended. A clock that ran ahead came back at the answer
+   * (engine.ts `noteMoved`), but an edit made meanwhile over a record the push had not moved yet observed
+   * its stamps: the clock comes back again to where the last round left it, else every later stamp of the
+   * session would carry the time it ran ahead to, and win over edits made after it elsewhere.
    */
   private closeWindow(): void {
     if (this.window && this.window.deltaMs < 0) this.host.options.clock.rewindTo(this.window.after);

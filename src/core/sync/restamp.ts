@@ -86,13 +86,16 @@ export interface StampWindow {
   deltaMs: number;
   /** Records already moved this session: written again locally, they come back through the outbox. */
   moved: Set<string>;
+  /** For a clock that ran ahead: the node it stamps with since that answer, whose stamps are not the window's. */
+  since?: string;
 }
 
 /** Whether `stamp` is one of this replica's (any session's: each opening draws a node id of its own) in `window`. */
 function ownInWindow(stamp: string, window: StampWindow, clock: HybridLogicalClock) {
   if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return undefined;
   const parts = parseHlc(stamp);
-  return parts && clientOfNode(parts.node) === clientOfNode(clock.node) ? parts : undefined;
+  if (!parts || parts.node === window.since) return undefined;
+  return clientOfNode(parts.node) === clientOfNode(clock.node) ? parts : undefined;
 }
 
 /**
