@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, type Engram, InMemoryStore, type WriteBatch } from '../../src/index.js';
+import { createMemory, type Engram, InMemoryStore, type Memory, type WriteBatch } from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
 
 // Within the edge's bound (60 s), so nothing refuses its stamps.
@@ -11,6 +11,126 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
 
 const FIRST = 'the fast clock edits first';
 const LAST = 'the honest replica edits last';
+
+/**
+ * An in-process edge whose clients' requests can be held back (`hold`, until `release`): a replica's
+ * rounds, the one it starts as it opens included, reach the edge only once the test lets them.
+ * `firstPush(edit)` also makes `edit` as the first push request after it goes out, before the edge sees
+ * it, and resolves once it did.
+ */
+type EdgeClient = ReturnType<Awaited<ReturnType<typeof heldEdge>>['client']>;
+
+async function heldEdge() {
+  const base = await edge();
+  return {
+    client() {
+      let held: Promise<void> | undefined;
+      let release = () => {};
+      let during: (() => Promise<unknown>) | undefined;
+      let done = () => {};
+      const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+        await held;
+        if (typeof init?.body === 'string') {
+          const b = JSON.parse(init.body);
+          console.log('DBG req', b.push ? `push m${b.push.memories?.length}` : Object.keys(b).join(','));
+        }
+        const edit = typeof init?.body === 'string' && init.body.includes('"push"') ? during : undefined;
+        if (edit) {
+          during = undefined;
+          await edit();
+          done();
+        }
+        return base.fetch(input, init);
+      };
+      const link = {
+        sync: { ...base, fetch: fetch as typeof globalThis.fetch },
+        hold() {
+          held = new Promise((resolve) => {
+            release = resolve;
+          });
+        },
+        release() {
+          held = undefined;
+          release();
+        },
+        firstPush(edit: () => Promise<unknown>): Promise<void> {
+          const made = new Promise<void>((resolve) => {
+            done = resolve;
+          });
+          during = edit;
+          link.release();
+          return made;
+        },
+      };
+      return link;
+    },
+  };
+}
+
+/**
+ * An honest replica adds a memory `m` (and `others`, as many as asked); a device pulls them and closes.
+ * `reopenAhead` opens the device again (same store) with its clock 20 s ahead and its requests held (see
+ * `lastEditElsewhere`).
+ */
+async function sharedThenAhead(more = 0) {
+  const edge = await heldEdge();
+  const [toHonest, toFast] = [edge.client(), edge.client()];
+  const honest = await createMemory({ namespace: 'ahead', sync: toHonest.sync });
+  const m = await honest.add({ content: 'shared' });
+  const others: Memory[] = [];
+  for (let i = 0; i < more; i += 1000) {
+    const batch = Array.from({ length: Math.min(1000, more - i) }, (_, j) => ({ content: `other ${i + j}` }));
+    others.push(...(await honest.addMany(batch)));
+  }
+  await honest.sync();
+  const store = new InMemoryStore();
+  store.close = async () => {};
+  let skew = 0;
+  const now = () => Date.now() + skew;
+  const first = await createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
+  await first.sync();
+  await first.close();
+  const reopenAhead = () => {
+    skew = AHEAD_MS;
+    toFast.hold();
+    return createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
+  };
+  return { toHonest, toFast, honest, m, others, reopenAhead };
+}
+
+/**
+ * The fast device's first round hears the edge's time and pushes; while its first push request is out it
+ * edits `id`, then the round ends. A little later the honest replica edits `id` too, before it could pull
+ * the fast device's edit (its requests held meanwhile); then both sync.
+ */
+async function lastEditElsewhere(
+  toHonest: EdgeClient,
+  toFast: EdgeClient,
+  honest: Engram,
+  fast: Engram,
+  id: string,
+) {
+  toHonest.hold();
+  await toFast.firstPush(async () => {
+    console.log(
+      'DBG before',
+      JSON.stringify((await fast.store.getMemories('ahead', [id]))[0]?.clocks.content),
+      Date.now().toString(16),
+    );
+    await fast.update(id, { content: FIRST });
+    console.log(
+      'DBG after',
+      JSON.stringify((await fast.store.getMemories('ahead', [id]))[0]?.clocks.content),
+    );
+  });
+  await fast.sync();
+  await pause();
+  await honest.update(id, { content: LAST });
+  toHonest.release();
+  await fast.sync();
+  await honest.sync();
+  await fast.sync();
+}
 
 /** `edit` on the fast device, then a little later on the honest one, neither having pulled the other's; then both sync. */
 async function editInTurn(
@@ -174,43 +294,25 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await Promise.all([honest.close(), ahead.close()]);
   });
   it('an edit made while the first push is out loses to a later one elsewhere', async () => {
-    const base = await edge();
-    let during: (() => Promise<unknown>) | undefined;
-    const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-      const edit = typeof init?.body === 'string' && init.body.includes('"push"') ? during : undefined;
-      if (edit) {
-        during = undefined;
-        await edit();
-      }
-      return base.fetch(input, init);
-    };
-    const sync = { ...base, fetch: fetch as typeof globalThis.fetch };
-    const honest = await createMemory({ namespace: 'ahead', sync });
-    const m = await honest.add({ content: 'shared' });
-    await honest.sync();
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    let skew = 0;
-    const first = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
-    await first.sync();
-    await first.close();
-
-    // Reopened 20 s ahead, with an edit for its first push; another is made while that push is out.
-    skew = AHEAD_MS;
-    const ahead = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    const { toHonest, toFast, honest, m, reopenAhead } = await sharedThenAhead();
+    const ahead = await reopenAhead();
     const made = await ahead.add({ content: 'made before the round' });
-    during = () => ahead.update(m.id, { content: FIRST });
-    await ahead.sync();
-    expect(during).toBeUndefined();
-    await pause();
-    await honest.update(m.id, { content: LAST });
-    await ahead.sync();
-    await honest.sync();
-    await ahead.sync();
+    await lastEditElsewhere(toHonest, toFast, honest, ahead, m.id);
     for (const mem of [honest, ahead]) {
       expect((await mem.get(m.id))?.content).toBe(LAST);
       expect(Date.parse((await mem.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
     }
     await Promise.all([honest.close(), ahead.close()]);
   });
+  it('an outbox of several pages moves back before its push: an edit made meanwhile over its last page loses to a later one', async () => {
+    const { toHonest, toFast, honest, m, others, reopenAhead } = await sharedThenAhead(4000);
+    const ahead = await reopenAhead();
+    // 4000 removals fill the first page the push reads (tombstones are not moved); the edit is on the
+    // second, sent after the first page's requests.
+    for (const other of others) await ahead.remove(other.id);
+    await ahead.update(m.id, { content: 'edited before the round' });
+    await lastEditElsewhere(toHonest, toFast, honest, ahead, m.id);
+    for (const mem of [honest, ahead]) expect((await mem.get(m.id))?.content).toBe(LAST);
+    await Promise.all([honest.close(), ahead.close()]);
+  }, 30_000);
 });

@@ -192,6 +192,9 @@ export class SyncEngine {
       // Hear the edge's time before pushing anything stamped by an uncorrected clock.
       if (!offset.calibrated) await this.exchange({});
       clock.rewind();
+      // Found ahead: the window's stamps move back locally before anything is pushed, so that an edit made
+      // while the push is out writes over moved stamps, not ahead ones it would observe.
+      await this.outbox.moveBackLocally();
       const { pushed, pulled, pushedAt } = await this.pushAndPull();
       const lastSyncAt = new Date().toISOString();
       await this.options.store.apply(this.options.namespace, {
@@ -215,7 +218,7 @@ export class SyncEngine {
     } catch (error) {
       // Closed meanwhile (the store perhaps too): the round is abandoned, not failed.
       if (this.stopped) throw error === this.closing.signal.reason ? error : closedMidRound(error);
-      // A store that fails here too leaves the window open, for the next push to move.
+      // A store that fails here too leaves the window open, for the next round to move.
       await this.outbox.moveBackLocally().catch(() => undefined);
       await this.fail(error);
       throw error;

@@ -89,10 +89,11 @@ export class OutboxPush {
   }
 
   /**
-   * A round that failed after the session's first answer found the clock ahead: the window's stamps are
-   * moved back here, locally (they go out with the next push), and the window closes. Else they would keep
-   * the time the clock ran ahead to until some later push of this session moved them (none, if it ends
-   * first), and an edit made meanwhile over one of them would observe it and carry that time too.
+   * The session's first answer found the clock ahead: the window's stamps are moved back here, locally,
+   * before the round pushes anything (they go out with its push), and the window closes. Moved in the push
+   * instead, page by page, a record of a later page kept the time the clock ran ahead to while the requests
+   * before it were out, and an edit made then over it observed that time and carried it too. A store that
+   * fails here leaves the window open: the round fails, and the next one moves it.
    */
   async moveBackLocally(): Promise<void> {
     const window = this.window;
@@ -110,10 +111,10 @@ export class OutboxPush {
   }
 
   /**
-   * The push that moved the window's stamps has ended. A clock that ran ahead came back at the answer
-   * (engine.ts `noteMoved`), but an edit made meanwhile over a record the push had not moved yet observed
-   * its stamps: the clock comes back again to where the last round left it, else every later stamp of the
-   * session would carry the time it ran ahead to, and win over edits made after it elsewhere.
+   * The window's stamps were moved. A clock that ran ahead came back at the answer (engine.ts `noteMoved`),
+   * but an edit made meanwhile over a record not moved yet observed its stamps: the clock comes back again
+   * to where the last round left it, else every later stamp of the session would carry the time it ran
+   * ahead to, and win over edits made after it elsewhere.
    */
   private closeWindow(): void {
     if (this.window && this.window.deltaMs < 0) this.host.options.clock.rewindTo(this.window.after);
@@ -152,7 +153,8 @@ export class OutboxPush {
 
   /**
    * Brings stamps made while the device clock ran ahead back into the edge's bounds, and moves those
-   * issued under an offset the session's first answer corrected (`window`) by what it corrected.
+   * issued while it ran behind, under an offset the session's first answer corrected (`window`), forward
+   * by what it corrected (those of a clock found ahead were moved before the push: `moveBackLocally`).
    */
   private async restamp(writes: OutgoingWrites): Promise<{ writes: OutgoingWrites; moved: number }> {
     const { offset, clock } = this.host.options;
@@ -160,13 +162,10 @@ export class OutboxPush {
     const future = restampFuture(writes, ceiling, offset.offset, clock);
     const ahead = await this.rewrite(writes, future, ceiling);
     const window = this.window;
-    if (!window) return ahead;
+    // A window of a clock found ahead was moved before the round pushed (moveBackLocally).
+    if (!window || window.deltaMs < 0) return ahead;
     // Moved already, by the learned offset: they come back through the outbox in the edge's time.
     for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
-    if (window.deltaMs < 0) {
-      const back = await this.rewriteBack(ahead.writes, restampAhead(ahead.writes, window, clock), window);
-      return { writes: back.writes, moved: ahead.moved + back.moved };
-    }
     const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, window, clock));
     return { writes: behind.writes, moved: ahead.moved + behind.moved };
   }
