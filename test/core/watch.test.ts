@@ -79,6 +79,24 @@ describe('watch, beyond the conformance suite', () => {
     expect(reads.postings).toBe(before.postings + 1);
   });
 
+  it('takes in a memory embedded near a vector search’s vector, in vector and hybrid mode alike', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'far away', embedding: [0, 0, 1] });
+    const vector: SearchHit[][] = [];
+    const hybrid: SearchHit[][] = [];
+    mem.watch({ search: '', mode: 'vector', vector: [1, 0, 0], limit: 1 }, (h) => vector.push(h));
+    mem.watch({ search: 'unrelated', mode: 'hybrid', vector: [1, 0, 0], limit: 1 }, (h) => hybrid.push(h));
+    await until(() => vector.length === 1 && hybrid.length === 1, 'the first calls');
+    // A memory with no query word and no embedding of its own until the edit: only its vector brings it.
+    const near = await mem.add({ content: 'close by' });
+    await mem.update(near.id, { embedding: [0.9, 0.1, 0] });
+    const top = (calls: SearchHit[][]) => calls.at(-1)?.[0]?.memory.id;
+    await until(() => top(vector) === near.id && top(hybrid) === near.id, 'the embedded memory on top');
+    expect(await mem.search('', { mode: 'vector', vector: [1, 0, 0], limit: 1 })).toMatchObject([
+      { memory: { id: near.id } },
+    ]);
+  });
+
   it('skips a write that fails a watch’s metadata filter, for lists and searches alike', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
