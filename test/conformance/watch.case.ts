@@ -126,6 +126,12 @@ export function watchCases(ctx: SuiteContext): void {
       await expectEnters(mem, '猫', '我的猫');
     });
 
+    it('follows a phrase search alone: a memory holding the phrase enters', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'a quiet evening' });
+      await expectEnters(mem, '"morning coffee"', 'strong morning coffee, black');
+    });
+
     it('follows a search typed without accents: a memory holding the accented word enters', async () => {
       const mem = await ctx.memory({ language: 'spanish' });
       await mem.add({ content: 'una tarde tranquila' });

@@ -138,6 +138,38 @@ describe('watch, beyond the conformance suite', () => {
     expect(hits.at(-1)?.[0]?.memory.content).toBe('a note, edited while the second run was in flight');
   });
 
+  it('drops a memory removed while the run that found it is in flight', async () => {
+    const { store } = countingStore();
+    const postings = store.postings.bind(store);
+    const list = store.list.bind(store);
+    let reading = 0;
+    const slow = async <T>(read: Promise<T>) => {
+      reading++;
+      const result = await read;
+      await sleep(40);
+      reading--;
+      return result;
+    };
+    store.postings = (...args) => slow(postings(...args));
+    store.list = (...args) => slow(list(...args));
+    const mem = await createMemory({ store });
+    const hits: SearchHit[][] = [];
+    const pages: ListResult[] = [];
+    mem.watch({ search: 'note' }, (h) => hits.push(h));
+    mem.watch({ list: {} }, (p) => pages.push(p));
+    await until(() => hits.length === 1 && pages.length === 1, 'the first calls');
+    // The add starts a run of each that reads the note; it is removed before they end, while the results
+    // they replace do not hold it.
+    const added = await mem.add({ content: 'a short-lived note' });
+    await sleep(20);
+    await mem.remove(added.id);
+    await until(() => reading === 0, 'the runs to end');
+    await sleep(100); // room for what they deliver, and for a run after them
+    await until(() => reading === 0, 'the runs to end');
+    expect(hits.at(-1)).toEqual([]);
+    expect(pages.at(-1)?.items).toEqual([]);
+  });
+
   it('drops a memory when it expires, without any write', async () => {
     const mem = await createMemory();
     // The first call must come before the expiry: a second is room for a loaded machine.
