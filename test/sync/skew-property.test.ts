@@ -15,22 +15,25 @@ type Op =
   | { kind: 'edit'; client: number; pick: number }
   | { kind: 'link'; client: number; pick: number }
   | { kind: 'sync'; client: number }
+  | { kind: 'reopen'; client: number; skew: number }
   | { kind: 'hostile'; pick: number; stamp: number };
 
 const client = fc.integer({ min: 0, max: 2 });
+// Days off (refused, then restamped) and seconds off, within the edge's 60 s bound (accepted as they are
+// until the first answer moves them).
+const skew = fc.oneof(fc.integer({ min: -2 * DAY, max: 2 * DAY }), fc.integer({ min: -59_000, max: 59_000 }));
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('add' as const), client }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('edit' as const), client, pick: fc.nat(30) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('link' as const), client, pick: fc.nat(30) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('sync' as const), client }) },
+  // The device closes, its clock is set to another time (or drifts), and it opens again on the same store.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const), client, skew }) },
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant('hostile' as const), pick: fc.nat(30), stamp: fc.nat(3) }),
   },
 );
-// Days off (refused, then restamped) and seconds off, within the edge's 60 s bound (accepted as they are
-// until the first answer moves them).
-const skew = fc.oneof(fc.integer({ min: -2 * DAY, max: 2 * DAY }), fc.integer({ min: -59_000, max: 59_000 }));
 
 interface Edit {
   /** A memory's id, or a link's `from>to`. */
@@ -53,18 +56,28 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
     Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
   const clients: Engram[] = [];
   const online: boolean[] = [];
-  for (const [i, offBy] of skews.entries()) {
+  // Each device's clock is off by its skew, which a reopening changes; its store outlives its sessions.
+  const offBy = [...skews];
+  const stores = skews.map(() => {
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    return store;
+  });
+  const open = async (i: number) => {
     const mem = await createMemory({
+      store: stores[i],
       namespace: NAMESPACE,
-      now: () => trueNow + offBy,
+      now: () => trueNow + offBy[i]!,
       sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
     });
+    // An edit counts once its session has heard the edge's time (see `allowed` below).
     online[i] = false;
     mem.on('status', (s) => {
       if (s.state === 'online') online[i] = true;
     });
-    clients.push(mem);
-  }
+    clients[i] = mem;
+  };
+  for (const i of skews.keys()) await open(i);
   const known: string[] = [];
   const edits: Edit[] = [];
   let serial = 0;
@@ -107,6 +120,10 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
       }
     } else if (step.kind === 'sync') {
       await clients[step.client]!.sync();
+    } else if (step.kind === 'reopen') {
+      await clients[step.client]!.close();
+      offBy[step.client] = step.skew;
+      await open(step.client);
     } else if (step.kind === 'hostile' && known.length > 0) {
       const id = known[step.pick % known.length]!;
       const forged = [
@@ -153,7 +170,7 @@ async function run(skews: number[], ops: Op[]): Promise<void> {
   for (const [i, mem] of clients.entries()) {
     expect(
       await snapshot(mem.store, NAMESPACE),
-      `replica ${i} (skew ${skews[i]} ms) equals the server`,
+      `replica ${i} (skew ${offBy[i]} ms) equals the server`,
     ).toEqual(server);
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
   }

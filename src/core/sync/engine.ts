@@ -348,16 +348,19 @@ export class SyncEngine {
   /**
    * At the session's first answer: when it moved the offset by more than its error, the stamps issued
    * since the last round, up to now, came from a clock that ran behind (moved forward) or ahead (moved
-   * back), and the push moves them by as much (restamp.ts; a clock that ran ahead comes back once that
-   * push ends, OutboxPush.closeWindow). A stored offset that was right, or a first round of a right clock,
-   * moves nothing.
+   * back), and they move by as much (restamp.ts: those of a clock found ahead before the round pushes,
+   * OutboxPush.moveBackLocally; the others in its push). A stored offset that was right, or a first round
+   * of a right clock, moves none of this session's. Whatever it found, stamps still later than now (an
+   * earlier session's clock ran ahead further) move back in the push (restampStale).
    */
   private async noteMoved(deltaMs: number, upTo: string): Promise<void> {
     this.heard = true;
-    if (Math.abs(deltaMs) <= MOVED_MIN_MS) return;
     const stored = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
     const after = isHlc(stored) ? stored : undefined;
     const { clock } = this.options;
+    // Every stamp after the last round is looked at (`~` sorts after any stamp).
+    this.outbox.stale = { after, upTo: '~', deltaMs: 0, moved: new Set() };
+    if (Math.abs(deltaMs) <= MOVED_MIN_MS) return;
     if (deltaMs >= 0) {
       this.outbox.window = { after, upTo, deltaMs, moved: new Set() };
       return;

@@ -1,5 +1,6 @@
 import { readChangeStates } from '../change-states.js';
 import { isEngramError } from '../errors.js';
+import { hlcWallMs } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, LinkWrite, MemoryWrite } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
@@ -20,6 +21,8 @@ import {
   restampAhead,
   restampBehind,
   restampFuture,
+  restampStale,
+  STALE_AHEAD_MS,
   type StampWindow,
 } from './restamp.js';
 import { RESYNC_KEYS } from './resync.js';
@@ -46,6 +49,11 @@ export interface OutboxHost {
 export class OutboxPush {
   /** This session's stamps issued while the clock ran behind or ahead, until the push that moves them ends. */
   window: StampWindow | undefined;
+  /**
+   * From the session's first answer until the stamps it covers are moved (moveBackLocally): the window
+   * after the last round, in which stamps later than now move back (restampStale).
+   */
+  stale: StampWindow | undefined;
 
   constructor(private readonly host: OutboxHost) {}
 
@@ -96,18 +104,27 @@ export class OutboxPush {
    * fails here leaves the window open: the round fails, and the next one moves it.
    */
   async moveBackLocally(): Promise<void> {
-    const window = this.window;
-    if (!window || window.deltaMs >= 0) return;
+    const window = this.window && this.window.deltaMs < 0 ? this.window : undefined;
+    const stale = this.stale;
+    if (!window && !stale) return;
     const { store, namespace, clock } = this.host.options;
     for (let after = await this.host.meta(KEYS.pushed); ; ) {
       const page = await store.changes(namespace, after, PUSH_PAGE);
-      const writes = await this.loadWrites(page.filter((e) => e.origin === 'local'));
-      // Moved records come back at the feed's end; the window's `moved` set passes over them there.
-      await this.rewriteBack(writes, restampAhead(writes, window, clock), window);
+      let writes = await this.loadWrites(page.filter((e) => e.origin === 'local'));
+      // Moved records come back at the feed's end; the `moved` sets pass over them there.
+      if (window)
+        writes = (await this.rewriteBack(writes, restampAhead(writes, window, clock), window)).writes;
+      if (stale) await this.rewriteBack(writes, restampStale(writes, stale, clock), stale);
       if (page.length < PUSH_PAGE) break;
       after = page[page.length - 1]!.seq;
     }
-    this.closeWindow();
+    // The clock observed stamps from the future (an edit over one of them): it comes back.
+    const latest = clock.latest();
+    if (stale && latest !== undefined && hlcWallMs(latest)! - clock.wallNow() > STALE_AHEAD_MS) {
+      clock.rewindTo(stale.after);
+    }
+    this.stale = undefined;
+    if (window) this.closeWindow();
   }
 
   /**
@@ -161,13 +178,16 @@ export class OutboxPush {
     const ceiling = clock.ceiling();
     const future = restampFuture(writes, ceiling, offset.offset, clock);
     const ahead = await this.rewrite(writes, future, ceiling);
+    let out = ahead;
     const window = this.window;
     // A window of a clock found ahead was moved before the round pushed (moveBackLocally).
-    if (!window || window.deltaMs < 0) return ahead;
-    // Moved already, by the learned offset: they come back through the outbox in the edge's time.
-    for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
-    const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, window, clock));
-    return { writes: behind.writes, moved: ahead.moved + behind.moved };
+    if (window && window.deltaMs > 0) {
+      // Moved already, by the learned offset: they come back through the outbox in the edge's time.
+      for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
+      const behind = await this.rewrite(out.writes, restampBehind(out.writes, window, clock));
+      out = { writes: behind.writes, moved: out.moved + behind.moved };
+    }
+    return out;
   }
 
   /**

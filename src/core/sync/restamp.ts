@@ -1,9 +1,11 @@
 import {
   clientOfNode,
   formatHlc,
+  type HlcParts,
   type HybridLogicalClock,
   hlcClockPrefix,
   hlcWallMs,
+  hlcWallPrefix,
   parseHlc,
 } from '../hlc.js';
 import type { FieldClocks, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
@@ -170,6 +172,63 @@ export function restampAhead(
     const fixed = { id: write.id, values, clocks } as W;
     const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
     if (write.create && created >= floorMs && created <= upToMs) {
+      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() } as W['create'];
+    }
+    return [fixed];
+  };
+  moved.memories = writes.memories.flatMap((w) => move(w, 'memory'));
+  moved.links = writes.links.flatMap((w) => move(w, 'link'));
+  return moved.memories.length + moved.links.length > 0 ? moved : undefined;
+}
+
+/** How much later than now a stamp must be to count as one of a clock that ran ahead (the offset's error is less). */
+export const STALE_AHEAD_MS = 2000;
+
+/**
+ * This replica's stamps after the last round (`window.after`) that are later than now by more than
+ * {@link STALE_AHEAD_MS}, when the session's first answer found its clock right: no honest stamp is from
+ * the future, so they came from a device clock that ran ahead (within the edge's bound) in an earlier
+ * session that ended before it heard the edge, or from an edit of this session over one of those (it
+ * observed it). Left as they were, each would win over edits made after it elsewhere for as long as the
+ * clock ran ahead. Each record's such stamps move back by as much as puts its latest at now, never to or
+ * below `after` (see restampAhead), a `createdAt` later than now with them. Returns them as moved writes
+ * with their guards, or nothing.
+ */
+export function restampStale(
+  writes: OutgoingWrites,
+  window: StampWindow,
+  clock: HybridLogicalClock,
+): MovedBack | undefined {
+  const nowMs = clock.wallNow();
+  const afterMs = window.after === undefined ? undefined : hlcWallMs(window.after);
+  const floorMs = afterMs === undefined ? 0 : afterMs + 1;
+  const client = clientOfNode(clock.node);
+  // Stamps sort by time as text: one below this is not later than now by more than the slack.
+  const later = hlcWallPrefix(nowMs + STALE_AHEAD_MS + 1);
+  const moved: MovedBack = { memories: [], links: [], guards: [] };
+  const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
+    if (window.moved.has(write.id)) return [];
+    const ahead: [string, string, HlcParts][] = [];
+    let latestMs = 0;
+    for (const [field, stamp] of Object.entries(write.clocks)) {
+      if (stamp < later || (window.after !== undefined && stamp <= window.after)) continue;
+      const parts = parseHlc(stamp);
+      if (!parts || parts.wallMs - nowMs <= STALE_AHEAD_MS || clientOfNode(parts.node) !== client) continue;
+      ahead.push([field, stamp, parts]);
+      latestMs = Math.max(latestMs, parts.wallMs);
+    }
+    if (ahead.length === 0) return [];
+    const back = (wallMs: number) => Math.max(wallMs + nowMs - latestMs, floorMs, 0);
+    const values: Record<string, unknown> = {};
+    const clocks: FieldClocks = {};
+    for (const [field, stamp, parts] of ahead) {
+      clocks[field] = formatHlc({ ...parts, wallMs: back(parts.wallMs) });
+      values[field] = (write.values as Record<string, unknown>)[field];
+      moved.guards.push({ id: write.id, field, clock: stamp, entity });
+    }
+    const fixed = { id: write.id, values, clocks } as W;
+    const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
+    if (write.create && created - nowMs > STALE_AHEAD_MS) {
       fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() } as W['create'];
     }
     return [fixed];
