@@ -192,8 +192,8 @@ export class SyncEngine {
       // Hear the edge's time before pushing anything stamped by an uncorrected clock.
       if (!offset.calibrated) await this.exchange({});
       clock.rewind();
-      // Found ahead: the window's stamps move back locally before anything is pushed, so that an edit made
-      // while the push is out writes over moved stamps, not ahead ones it would observe.
+      // Stamps from a clock found ahead, and any from the future, move back locally before anything is
+      // pushed, so that an edit made while the push is out writes over moved stamps, not ones it would observe.
       await this.outbox.moveBackLocally();
       const { pushed, pulled, pushedAt } = await this.pushAndPull();
       const lastSyncAt = new Date().toISOString();
@@ -351,7 +351,7 @@ export class SyncEngine {
    * back), and they move by as much (restamp.ts: those of a clock found ahead before the round pushes,
    * OutboxPush.moveBackLocally; the others in its push). A stored offset that was right, or a first round
    * of a right clock, moves none of this session's. Whatever it found, stamps still later than now (an
-   * earlier session's clock ran ahead further) move back in the push (restampStale).
+   * earlier session's clock ran ahead) move back before the push too (restampStale).
    */
   private async noteMoved(deltaMs: number, upTo: string): Promise<void> {
     this.heard = true;

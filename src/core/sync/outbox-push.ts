@@ -98,7 +98,8 @@ export class OutboxPush {
 
   /**
    * The session's first answer found the clock ahead: the window's stamps are moved back here, locally,
-   * before the round pushes anything (they go out with its push), and the window closes. Moved in the push
+   * before the round pushes anything (they go out with its push), and the window closes. Stamps still
+   * later than now, whatever it found, move back in the same pass (restampStale). Moved in the push
    * instead, page by page, a record of a later page kept the time the clock ran ahead to while the requests
    * before it were out, and an edit made then over it observed that time and carried it too. A store that
    * fails here leaves the window open: the round fails, and the next one moves it.

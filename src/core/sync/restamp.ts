@@ -185,11 +185,11 @@ export function restampAhead(
 export const STALE_AHEAD_MS = 2000;
 
 /**
- * This replica's stamps after the last round (`window.after`) that are later than now by more than
- * {@link STALE_AHEAD_MS}, when the session's first answer found its clock right: no honest stamp is from
- * the future, so they came from a device clock that ran ahead (within the edge's bound) in an earlier
- * session that ended before it heard the edge, or from an edit of this session over one of those (it
- * observed it). Left as they were, each would win over edits made after it elsewhere for as long as the
+ * This replica's stamps after the last round (`window.after`; its other fields are not read) that are
+ * later than now by more than {@link STALE_AHEAD_MS}, once the session's first answer corrected the clock:
+ * no honest stamp is from the future, so they came from a device clock that ran ahead (within the edge's
+ * bound) in an earlier session that ended before it heard the edge, further than this one did (by
+ * nothing, when this one's is right), or from an edit of this session over one of those (it observed it). Left as they were, each would win over edits made after it elsewhere for as long as the
  * clock ran ahead. Each record's such stamps move back by as much as puts its latest at now, never to or
  * below `after` (see restampAhead), a `createdAt` later than now with them. Returns them as moved writes
  * with their guards, or nothing.
