@@ -12,14 +12,14 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
 const FIRST = 'the fast clock edits first';
 const LAST = 'the honest replica edits last';
 
+type EdgeClient = ReturnType<Awaited<ReturnType<typeof heldEdge>>['client']>;
+
 /**
  * An in-process edge whose clients' requests can be held back (`hold`, until `release`): a replica's
  * rounds, the one it starts as it opens included, reach the edge only once the test lets them.
  * `firstPush(edit)` also makes `edit` as the first push request after it goes out, before the edge sees
  * it, and resolves once it did.
  */
-type EdgeClient = ReturnType<Awaited<ReturnType<typeof heldEdge>>['client']>;
-
 async function heldEdge() {
   const base = await edge();
   return {
@@ -30,10 +30,6 @@ async function heldEdge() {
       let done = () => {};
       const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
         await held;
-        if (typeof init?.body === 'string') {
-          const b = JSON.parse(init.body);
-          console.log('DBG req', b.push ? `push m${b.push.memories?.length}` : Object.keys(b).join(','));
-        }
         const edit = typeof init?.body === 'string' && init.body.includes('"push"') ? during : undefined;
         if (edit) {
           during = undefined;
@@ -112,18 +108,7 @@ async function lastEditElsewhere(
   id: string,
 ) {
   toHonest.hold();
-  await toFast.firstPush(async () => {
-    console.log(
-      'DBG before',
-      JSON.stringify((await fast.store.getMemories('ahead', [id]))[0]?.clocks.content),
-      Date.now().toString(16),
-    );
-    await fast.update(id, { content: FIRST });
-    console.log(
-      'DBG after',
-      JSON.stringify((await fast.store.getMemories('ahead', [id]))[0]?.clocks.content),
-    );
-  });
+  await toFast.firstPush(() => fast.update(id, { content: FIRST }));
   await fast.sync();
   await pause();
   await honest.update(id, { content: LAST });
