@@ -312,6 +312,37 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     }
     await Promise.all([honest.close(), right.close()]);
   });
+  it('an outbox of several pages moves back once: a memory moved on the first page is not moved again when it comes back', async () => {
+    const edge = await heldEdge();
+    const toFast = edge.client();
+    toFast.hold();
+    // Each outbox page read yields to timers: a pass that never ended (moving what came back, again and
+    // again) would then meet the test's time limit instead of holding the event loop for good.
+    class Yielding extends InMemoryStore {
+      override async changes(namespace: string, afterSeq: number, limit: number) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return super.changes(namespace, afterSeq, limit);
+      }
+    }
+    const now = () => Date.now() + AHEAD_MS;
+    const ahead = await createMemory({ store: new Yielding(), namespace: 'ahead', now, sync: toFast.sync });
+    // More than the 4000 outbox entries the pass reads at a time: those it moves come back after the rest.
+    const made: Memory[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(
+        ...(await ahead.addMany(Array.from({ length: 1000 }, (_, j) => ({ content: `note ${i} ${j}` })))),
+      );
+    }
+    toFast.release();
+    await ahead.sync();
+    const [first, last] = [made[0]!, made.at(-1)!];
+    for (const { id } of [first, last]) {
+      const at = Date.parse((await ahead.get(id))!.updatedAt);
+      expect(at).toBeLessThan(Date.now() + AHEAD_MS / 2);
+      expect(at).toBeGreaterThan(Date.now() - AHEAD_MS / 2);
+    }
+    await ahead.close();
+  }, 30_000);
   it('an outbox of several pages moves back before its push: an edit made meanwhile over its last page loses to a later one', async () => {
     const { toHonest, toFast, honest, m, others, reopenAhead } = await sharedThenAhead(4000);
     const ahead = await reopenAhead();
