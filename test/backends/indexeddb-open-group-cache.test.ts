@@ -58,6 +58,25 @@ describe('IndexedDBStore kept open-group rows', () => {
     await Promise.all([tabA.close(), tabB.close(), reference.close()]);
   });
 
+  it('reads them again after another tab re-indexed a memory with as many words: only the slots moved', async () => {
+    const name = freshName();
+    const open = () =>
+      createMemory({ store: new IndexedDBStore({ name, textGroupSize: 64 }), namespace: 'ns' });
+    const [tabA, tabB] = [await open(), await open()];
+    const reference = await createMemory({ store: new InMemoryStore(), namespace: 'ns' });
+    const both = async (mem: Engram, write: (m: Engram) => Promise<unknown>) => {
+      await write(mem);
+      await write(reference);
+    };
+    await both(tabA, (m) => m.addMany(inputs(0, 3)));
+    // One word for one word: the namespace's memory and word counts stay as they were.
+    expect(contentOf(0).split(' ')).toHaveLength(1);
+    await both(tabB, (m) => m.update('m0', { content: 'kiwi' }));
+    await both(tabA, (m) => m.addMany(inputs(3, 2)));
+    await sameSearches([tabA, tabB], reference, 'after the re-index and the add');
+    await Promise.all([tabA.close(), tabB.close(), reference.close()]);
+  });
+
   it('stays correct when two tabs take turns editing, removing and filling groups', async () => {
     const name = freshName();
     const tabA = await createMemory({
