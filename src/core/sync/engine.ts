@@ -358,8 +358,7 @@ export class SyncEngine {
     const stored = await this.options.store.getMeta(this.options.namespace, KEYS.clock);
     const after = isHlc(stored) ? stored : undefined;
     const { clock } = this.options;
-    // Every stamp after the last round is looked at (`~` sorts after any stamp).
-    this.outbox.stale = { after, upTo: '~', deltaMs: 0, moved: new Set() };
+    this.outbox.stale = { after, moved: new Set() };
     if (Math.abs(deltaMs) <= MOVED_MIN_MS) return;
     if (deltaMs >= 0) {
       this.outbox.window = { after, upTo, deltaMs, moved: new Set() };

@@ -17,6 +17,7 @@ import {
 import { linkRecordToWrite, memoryRecordToWrite } from './records.js';
 import {
   type MovedBack,
+  type MovedSince,
   type OutgoingWrites,
   restampAhead,
   restampBehind,
@@ -53,7 +54,7 @@ export class OutboxPush {
    * From the session's first answer until the stamps it covers are moved (moveBackLocally): the window
    * after the last round, in which stamps later than now move back (restampStale).
    */
-  stale: StampWindow | undefined;
+  stale: MovedSince | undefined;
 
   constructor(private readonly host: OutboxHost) {}
 
@@ -192,15 +193,15 @@ export class OutboxPush {
   }
 
   /**
-   * Writes the memories and links restampAhead moved back again locally, each only if no edit touched its
-   * moved fields since they were read (`unchanged`), below the window's start as the ceiling, so the lower
-   * stamps replace the stored ones. A batch one edit made meanwhile refuses is written record by record,
+   * Writes the memories and links restampAhead or restampStale moved back again locally, each only if no
+   * edit touched its moved fields since they were read (`unchanged`), below the window's start as the
+   * ceiling, so the lower stamps replace the stored ones. A batch one edit made meanwhile refuses is written record by record,
    * and a record such an edit changed goes out as it is. Moved records come back through the outbox.
    */
   private async rewriteBack(
     writes: OutgoingWrites,
     back: MovedBack | undefined,
-    window: StampWindow,
+    window: MovedSince,
   ): Promise<{ writes: OutgoingWrites; moved: number }> {
     if (!back) return { writes, moved: 0 };
     const { store, namespace } = this.host.options;

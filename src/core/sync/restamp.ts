@@ -92,6 +92,9 @@ export interface StampWindow {
   since?: string;
 }
 
+/** What a move back reads of a window: where it starts (its floor) and the records it moved already. */
+export type MovedSince = Pick<StampWindow, 'after' | 'moved'>;
+
 /** Whether `stamp` is one of this replica's (any session's: each opening draws a node id of its own) in `window`. */
 function ownInWindow(stamp: string, window: StampWindow, clock: HybridLogicalClock) {
   if (stamp > window.upTo || (window.after !== undefined && stamp <= window.after)) return undefined;
@@ -134,12 +137,62 @@ export function restampBehind(
   return memories.length + links.length > 0 ? { memories, links, tombstones: [] } : undefined;
 }
 
-/** Memories and links restampAhead moved, as partial writes of the moved fields, each guarded by the stamp it had. */
+/** Memories and links restampAhead or restampStale moved, as partial writes of the moved fields, each guarded by the stamp it had. */
 export interface MovedBack {
   memories: MemoryWrite[];
   links: LinkWrite[];
   guards: { id: string; field: string; clock: string; entity: 'memory' | 'link' }[];
 }
+
+/**
+ * What moving one record's stamps back needs: which fields move (their stamps, read), the wall time each
+ * moves to, and whether a `createdAt` (ms) moves with them. `undefined` (or no field): the record stays.
+ */
+type MovePlan = {
+  fields: [field: string, stamp: string, parts: HlcParts][];
+  back: (wallMs: number) => number;
+  movesCreated: (createdMs: number) => boolean;
+};
+
+/**
+ * The memories and links `plan` moves, as partial writes of the moved fields (a moved `createdAt` with
+ * them), each guarded by the stamp it had; records the window moved already are passed over.
+ */
+function moveBack(
+  writes: OutgoingWrites,
+  window: MovedSince,
+  plan: (clocks: FieldClocks) => MovePlan | undefined,
+): MovedBack | undefined {
+  const moved: MovedBack = { memories: [], links: [], guards: [] };
+  const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
+    if (window.moved.has(write.id)) return [];
+    const planned = plan(write.clocks);
+    if (!planned || planned.fields.length === 0) return [];
+    const values: Record<string, unknown> = {};
+    const clocks: FieldClocks = {};
+    for (const [field, stamp, parts] of planned.fields) {
+      clocks[field] = formatHlc({ ...parts, wallMs: planned.back(parts.wallMs) });
+      values[field] = (write.values as Record<string, unknown>)[field];
+      moved.guards.push({ id: write.id, field, clock: stamp, entity });
+    }
+    const fixed = { id: write.id, values, clocks } as W;
+    const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
+    if (write.create && planned.movesCreated(created)) {
+      const createdAt = new Date(planned.back(created)).toISOString();
+      fixed.create = { ...write.create, createdAt } as W['create'];
+    }
+    return [fixed];
+  };
+  moved.memories = writes.memories.flatMap((w) => move(w, 'memory'));
+  moved.links = writes.links.flatMap((w) => move(w, 'link'));
+  return moved.memories.length + moved.links.length > 0 ? moved : undefined;
+}
+
+/** Wall times are never moved to or below this: past every stamp the replica held at its last round. */
+const floorOf = (window: MovedSince) => {
+  const afterMs = window.after === undefined ? undefined : hlcWallMs(window.after);
+  return afterMs === undefined ? 0 : afterMs + 1;
+};
 
 /**
  * Moves this replica's own memory and link stamps in `window` back by what its clock ran ahead, to about
@@ -152,88 +205,54 @@ export function restampAhead(
   window: StampWindow,
   clock: HybridLogicalClock,
 ): MovedBack | undefined {
-  const afterMs = window.after === undefined ? undefined : hlcWallMs(window.after);
-  const floorMs = afterMs === undefined ? 0 : afterMs + 1;
+  const floorMs = floorOf(window);
   const upToMs = hlcClockPrefix(window.upTo)?.wallMs ?? 0;
   const back = (wallMs: number) => Math.max(wallMs + window.deltaMs, floorMs, 0);
-  const moved: MovedBack = { memories: [], links: [], guards: [] };
-  const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
-    if (window.moved.has(write.id)) return [];
-    const values: Record<string, unknown> = {};
-    const clocks: FieldClocks = {};
-    for (const [field, stamp] of Object.entries(write.clocks)) {
+  const movesCreated = (createdMs: number) => createdMs >= floorMs && createdMs <= upToMs;
+  return moveBack(writes, window, (clocks) => {
+    const fields: MovePlan['fields'] = [];
+    for (const [field, stamp] of Object.entries(clocks)) {
       const parts = ownInWindow(stamp, window, clock);
-      if (!parts) continue;
-      clocks[field] = formatHlc({ ...parts, wallMs: back(parts.wallMs) });
-      values[field] = (write.values as Record<string, unknown>)[field];
-      moved.guards.push({ id: write.id, field, clock: stamp, entity });
+      if (parts) fields.push([field, stamp, parts]);
     }
-    if (Object.keys(clocks).length === 0) return [];
-    const fixed = { id: write.id, values, clocks } as W;
-    const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
-    if (write.create && created >= floorMs && created <= upToMs) {
-      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() } as W['create'];
-    }
-    return [fixed];
-  };
-  moved.memories = writes.memories.flatMap((w) => move(w, 'memory'));
-  moved.links = writes.links.flatMap((w) => move(w, 'link'));
-  return moved.memories.length + moved.links.length > 0 ? moved : undefined;
+    return { fields, back, movesCreated };
+  });
 }
 
 /** How much later than now a stamp must be to count as one of a clock that ran ahead (the offset's error is less). */
 export const STALE_AHEAD_MS = 2000;
 
 /**
- * This replica's stamps after the last round (`window.after`; its other fields are not read) that are
- * later than now by more than {@link STALE_AHEAD_MS}, once the session's first answer corrected the clock:
- * no honest stamp is from the future, so they came from a device clock that ran ahead (within the edge's
- * bound) in an earlier session that ended before it heard the edge, further than this one did (by
- * nothing, when this one's is right), or from an edit of this session over one of those (it observed it). Left as they were, each would win over edits made after it elsewhere for as long as the
- * clock ran ahead. Each record's such stamps move back by as much as puts its latest at now, never to or
- * below `after` (see restampAhead), a `createdAt` later than now with them. Returns them as moved writes
- * with their guards, or nothing.
+ * This replica's stamps after the last round (`window.after`) that are later than now by more than {@link STALE_AHEAD_MS}, once the session's first answer corrected the
+ * clock: no honest stamp is from the future, so they came from a device clock that ran ahead (within the
+ * edge's bound) in an earlier session that ended before it heard the edge, further than this one did (by
+ * nothing, when this one's is right), or from an edit of this session over one of those (it observed
+ * it). Left as they were, each would win over edits made after it elsewhere for as long as the clock ran
+ * ahead. Each record's such stamps move back by as much as puts its latest at now, never to or below
+ * `after` (see restampAhead), a `createdAt` later than now with them.
  */
 export function restampStale(
   writes: OutgoingWrites,
-  window: StampWindow,
+  window: MovedSince,
   clock: HybridLogicalClock,
 ): MovedBack | undefined {
   const nowMs = clock.wallNow();
-  const afterMs = window.after === undefined ? undefined : hlcWallMs(window.after);
-  const floorMs = afterMs === undefined ? 0 : afterMs + 1;
+  const floorMs = floorOf(window);
   const client = clientOfNode(clock.node);
   // Stamps sort by time as text: one below this is not later than now by more than the slack.
   const later = hlcWallPrefix(nowMs + STALE_AHEAD_MS + 1);
-  const moved: MovedBack = { memories: [], links: [], guards: [] };
-  const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
-    if (window.moved.has(write.id)) return [];
-    const ahead: [string, string, HlcParts][] = [];
+  const movesCreated = (createdMs: number) => createdMs - nowMs > STALE_AHEAD_MS;
+  return moveBack(writes, window, (clocks) => {
+    const fields: MovePlan['fields'] = [];
     let latestMs = 0;
-    for (const [field, stamp] of Object.entries(write.clocks)) {
+    for (const [field, stamp] of Object.entries(clocks)) {
       if (stamp < later || (window.after !== undefined && stamp <= window.after)) continue;
       const parts = parseHlc(stamp);
       if (!parts || parts.wallMs - nowMs <= STALE_AHEAD_MS || clientOfNode(parts.node) !== client) continue;
-      ahead.push([field, stamp, parts]);
+      fields.push([field, stamp, parts]);
       latestMs = Math.max(latestMs, parts.wallMs);
     }
-    if (ahead.length === 0) return [];
     const back = (wallMs: number) => Math.max(wallMs + nowMs - latestMs, floorMs, 0);
-    const values: Record<string, unknown> = {};
-    const clocks: FieldClocks = {};
-    for (const [field, stamp, parts] of ahead) {
-      clocks[field] = formatHlc({ ...parts, wallMs: back(parts.wallMs) });
-      values[field] = (write.values as Record<string, unknown>)[field];
-      moved.guards.push({ id: write.id, field, clock: stamp, entity });
-    }
-    const fixed = { id: write.id, values, clocks } as W;
-    const created = write.create ? Date.parse(write.create.createdAt) : Number.NaN;
-    if (write.create && created - nowMs > STALE_AHEAD_MS) {
-      fixed.create = { ...write.create, createdAt: new Date(back(created)).toISOString() } as W['create'];
-    }
-    return [fixed];
-  };
-  moved.memories = writes.memories.flatMap((w) => move(w, 'memory'));
-  moved.links = writes.links.flatMap((w) => move(w, 'link'));
-  return moved.memories.length + moved.links.length > 0 ? moved : undefined;
+    return { fields, back, movesCreated };
+  });
 }
