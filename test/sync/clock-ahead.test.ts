@@ -16,8 +16,8 @@ type EdgeClient = ReturnType<Awaited<ReturnType<typeof heldEdge>>['client']>;
 
 /**
  * An in-process edge whose clients' requests can be held back (`hold`, until `release`): a replica's
- * rounds, the one it starts as it opens included, reach the edge only once the test lets them.
- * `firstPush(edit)` also makes `edit` as the first push request after it goes out, before the edge sees
+ * rounds, the one it starts as it opens included, reach the edge only once the test lets them; while
+ * `failPushes(true)` holds, its push requests fail as if the network were down. `firstPush(edit)` also makes `edit` as the first push request after it goes out, before the edge sees
  * it, and resolves once it did.
  */
 async function heldEdge() {
@@ -28,9 +28,12 @@ async function heldEdge() {
       let release = () => {};
       let during: (() => Promise<unknown>) | undefined;
       let done = () => {};
+      let pushesFail = false;
       const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
         await held;
-        const edit = typeof init?.body === 'string' && init.body.includes('"push"') ? during : undefined;
+        const push = typeof init?.body === 'string' && init.body.includes('"push"');
+        if (push && pushesFail) throw new TypeError('network down');
+        const edit = push ? during : undefined;
         if (edit) {
           during = undefined;
           await edit();
@@ -49,6 +52,9 @@ async function heldEdge() {
           held = undefined;
           release();
         },
+        failPushes(fail: boolean) {
+          pushesFail = fail;
+        },
         firstPush(edit: () => Promise<unknown>): Promise<void> {
           const made = new Promise<void>((resolve) => {
             done = resolve;
@@ -66,7 +72,7 @@ async function heldEdge() {
 /**
  * An honest replica adds a memory `m` (and `others`, as many as asked); a device pulls them and closes.
  * `reopen` opens the device again (same store) with its clock that far off and its requests held (see
- * `lastEditElsewhere`); `reopenAhead` with its clock 20 s ahead.
+ * `lastEditElsewhere`).
  */
 async function sharedThenAhead(more = 0) {
   const edge = await heldEdge();
@@ -91,8 +97,7 @@ async function sharedThenAhead(more = 0) {
     toFast.hold();
     return createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
   };
-  const reopenAhead = () => reopen(AHEAD_MS);
-  return { toHonest, toFast, honest, m, others, reopen, reopenAhead };
+  return { toHonest, toFast, honest, m, others, reopen };
 }
 
 /**
@@ -248,30 +253,14 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await Promise.all([honest.close(), second.close()]);
   });
   it('a first round that fails after the answer: edits made before the next round still lose to later ones', async () => {
-    const base = await edge();
-    let pushesFail = false;
-    const fetch = (input: RequestInfo | URL, init?: RequestInit) =>
-      pushesFail && typeof init?.body === 'string' && init.body.includes('"push"')
-        ? Promise.reject(new TypeError('network down'))
-        : base.fetch(input, init);
-    const sync = { ...base, fetch: fetch as typeof globalThis.fetch };
-    const honest = await createMemory({ namespace: 'ahead', sync });
-    const m = await honest.add({ content: 'shared' });
-    await honest.sync();
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    let skew = 0;
-    const first = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
-    await first.sync();
-    await first.close();
-
+    const { toFast, honest, m, reopen } = await sharedThenAhead();
     // Reopened 20 s ahead: the round hears the edge's time, then its push fails.
-    skew = AHEAD_MS;
-    const ahead = await createMemory({ store, namespace: 'ahead', now: () => Date.now() + skew, sync });
+    const ahead = await reopen(AHEAD_MS);
     const made = await ahead.add({ content: 'made before the round' });
-    pushesFail = true;
+    toFast.failPushes(true);
+    toFast.release();
     await expect(ahead.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
-    pushesFail = false;
+    toFast.failPushes(false);
     expect(Date.parse((await ahead.get(made.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
     await editInTurn(ahead, honest, (mem, last) => mem.update(m.id, { content: last ? LAST : FIRST }));
     for (const mem of [honest, ahead]) {
@@ -282,8 +271,8 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await Promise.all([honest.close(), ahead.close()]);
   });
   it('an edit made while the first push is out loses to a later one elsewhere', async () => {
-    const { toHonest, toFast, honest, m, reopenAhead } = await sharedThenAhead();
-    const ahead = await reopenAhead();
+    const { toHonest, toFast, honest, m, reopen } = await sharedThenAhead();
+    const ahead = await reopen(AHEAD_MS);
     const made = await ahead.add({ content: 'made before the round' });
     await lastEditElsewhere(toHonest, toFast, honest, ahead, m.id);
     for (const mem of [honest, ahead]) {
@@ -293,9 +282,9 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await Promise.all([honest.close(), ahead.close()]);
   });
   it('a device whose clock ran ahead in a session that ended before it synced, right since: those edits lose to later ones', async () => {
-    const { toHonest, toFast, honest, m, reopen, reopenAhead } = await sharedThenAhead();
+    const { toHonest, toFast, honest, m, reopen } = await sharedThenAhead();
     // The first session edits 20 s ahead and closes before its requests get through: it never heard the edge.
-    const ahead = await reopenAhead();
+    const ahead = await reopen(AHEAD_MS);
     await ahead.update(m.id, { content: 'edited ahead, never synced' });
     const made = await ahead.add({ content: 'made ahead, never synced' });
     await ahead.close();
@@ -344,8 +333,8 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await ahead.close();
   }, 30_000);
   it('an outbox of several pages moves back before its push: an edit made meanwhile over its last page loses to a later one', async () => {
-    const { toHonest, toFast, honest, m, others, reopenAhead } = await sharedThenAhead(4000);
-    const ahead = await reopenAhead();
+    const { toHonest, toFast, honest, m, others, reopen } = await sharedThenAhead(4000);
+    const ahead = await reopen(AHEAD_MS);
     // 4000 removals fill the first page the push reads (tombstones are not moved); the edit is on the
     // second, sent after the first page's requests.
     for (const other of others) await ahead.remove(other.id);
