@@ -6,7 +6,6 @@ import { IndexedDBStore } from '../src/backends/indexeddb/index.js';
 import { PostgresStore, pglite } from '../src/backends/postgres/index.js';
 import { RemoteStore } from '../src/backends/remote/index.js';
 import { SqlJsStore } from '../src/backends/sqljs/index.js';
-import { createEdgeApp, mintToken } from '../src/edge/index.js';
 import {
   type CountOptions,
   createMemory,
@@ -16,6 +15,7 @@ import {
   type MemoryInput,
   type SearchOptions,
 } from '../src/index.js';
+import { inProcessSync } from './edge/helpers.js';
 import { propertySeed } from './setup/property-seed.js';
 
 /**
@@ -44,25 +44,19 @@ describe('every store answers like InMemoryStore after the same random writes', 
     const pg = await PGlite.create();
     // A RemoteStore answers from an edge (in process, on the same clock) over its HTTP API.
     const edgeStore = new InMemoryStore();
-    const secret = 'store-differential-secret';
     // Its own maintenance off: the test purges every store at the same steps.
-    const app = createEdgeApp({
+    const edge = await inProcessSync('diff', {
       store: edgeStore,
-      secret,
-      logger: false,
       now,
       live: false,
       maintenance: { intervalMs: 0 },
     });
-    const token = await mintToken({ secret, ns: ['diff'] });
-    const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
-      Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
     const stores = {
       memory: new InMemoryStore(),
       indexeddb: new IndexedDBStore({ name: `differential-${process.pid}-${Date.now()}` }),
       sqljs: new SqlJsStore(),
       pglite: new PostgresStore(pglite(pg)),
-      remote: new RemoteStore({ url: 'http://edge.test', token, fetch }),
+      remote: new RemoteStore({ url: edge.url, token: edge.token, fetch: edge.fetch }),
     };
     const mems: Record<string, Engram> = {};
     for (const [name, store] of Object.entries(stores)) {

@@ -29,9 +29,15 @@ export async function testApp(
   return { app, store, token, call };
 }
 
-/** `sync` options for replicas of `namespace` on a fresh in-process edge (testApp): rounds only when asked. */
-export async function inProcessSync(namespace: string) {
-  const { app, token } = await testApp({ ns: [namespace] });
+/**
+ * `sync` options for replicas of `namespace` (or a RemoteStore's `url`, `token` and `fetch`) on a fresh
+ * in-process edge (testApp, given `options`): rounds only when asked.
+ */
+export async function inProcessSync(
+  namespace: string,
+  options: Partial<Omit<EdgeAppOptions, 'store'>> & { store?: MemoryStore } = {},
+) {
+  const { app, token } = await testApp({ ...options, ns: [namespace] });
   const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
     Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
   return { url: 'http://edge.test', token, fetch, intervalMs: 0 };

@@ -112,6 +112,7 @@ export async function edgeOnClock(
   const maintenance = options.maintenance ?? {};
   const app = createEdgeApp({ store: server, secret, logger: false, live: false, now, maintenance });
   const token = await mintToken({ secret, ns: [namespace] });
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init));
   /** `skewMs`: how far this replica's clock is off the test clock (the edge's). */
   const open = (store: MemoryStore, skewMs = 0) =>
     createMemory({
@@ -122,12 +123,12 @@ export async function edgeOnClock(
       sync: {
         url: 'http://edge.test',
         token,
-        fetch: async (input, init) => app.fetch(new Request(input, init)),
+        fetch,
         intervalMs: 0,
         live: false,
         debounceMs: 600_000,
         backoff: { baseMs: 600_000 },
       },
     });
-  return { clock, open, app, token };
+  return { clock, open, app, token, fetch };
 }

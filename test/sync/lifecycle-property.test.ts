@@ -173,7 +173,7 @@ const skews = fc.tuple(...[0, 1, 2].map(() => fc.constantFrom(0, 0, -3 * HOUR, -
 async function run(serverStore: MemoryStore, ops: Op[], skew: number[]): Promise<void> {
   // A namespace per run: the Postgres edges keep their store from one run to the next.
   const namespace = `life${++runs}`;
-  const { clock, open, app, token } = await edgeOnClock(serverStore, namespace, {
+  const { clock, open, token, fetch } = await edgeOnClock(serverStore, namespace, {
     startMs: Date.parse('2031-01-01T00:00:00.000Z'),
     maintenance,
   });
@@ -181,7 +181,6 @@ async function run(serverStore: MemoryStore, ops: Op[], skew: number[]): Promise
   const clients: Engram[] = [];
   for (const [i, store] of stores.entries()) clients.push(await open(store, skew[i]));
   const replicas = [...clients];
-  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => app.fetch(new Request(input, init));
   const remote = new RemoteStore({ url: 'http://edge.test', token, fetch });
   clients.push(
     await createMemory({ store: remote, namespace, now: () => clock.t, maintenance: { intervalMs: 0 } }),
