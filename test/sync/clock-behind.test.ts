@@ -78,4 +78,37 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     expect(Date.parse(seen!.updatedAt)).toBeGreaterThan(Date.now() - 60_000);
     await Promise.all([honest.close(), today.close()]);
   });
+  it('an edit over a right clock’s last one, by a session whose clock runs behind, does not move past now', async () => {
+    const sync = await edge();
+    const honest = await createMemory({ namespace: 'skew', sync });
+    const m = await honest.add({ content: 'original' });
+    await honest.sync();
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const device = () => createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
+    const right = await device();
+    await right.sync();
+    // Made offline on a right clock, after the last round; the device closes.
+    await right.update(m.id, { content: 'edited on a right clock' });
+    await right.close();
+    // It reopens at once with its clock 30 s behind (within the edge's bound) and edits the memory again
+    // offline: that edit observed the last one, so it carries its time, though the clock says 30 s
+    // earlier. The first answer moves the session's stamps forward by 30 s, which would put this one 30 s
+    // past now: it takes a fresh stamp instead.
+    skew = 30_000;
+    const lagging = await device();
+    await lagging.update(m.id, { content: 'edited again after reopening' });
+    await lagging.sync();
+    await honest.sync();
+    const moved = await honest.get(m.id);
+    expect(moved?.content).toBe('edited again after reopening');
+    expect(Date.parse(moved!.updatedAt)).toBeLessThanOrEqual(Date.now());
+    await honest.update(m.id, { content: 'honest edits last' });
+    await honest.sync();
+    await lagging.sync();
+    expect((await honest.get(m.id))?.content).toBe('honest edits last');
+    expect((await lagging.get(m.id))?.content).toBe('honest edits last');
+    await Promise.all([honest.close(), lagging.close()]);
+  });
 });
