@@ -343,4 +343,46 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     for (const mem of [honest, ahead]) expect((await mem.get(m.id))?.content).toBe(LAST);
     await Promise.all([honest.close(), ahead.close()]);
   }, 30_000);
+  for (const [skewMs, how] of [
+    [AHEAD_MS, 'a device reopened 20 s ahead'],
+    [0, 'a device with a right clock'],
+  ] as const) {
+    it(`an edit over a stamp that was itself ahead moves back no further than the last round: it still wins over it (${how})`, async () => {
+      const edge = await heldEdge();
+      const [toJumpy, toFast] = [edge.client(), edge.client()];
+      let jump = 0;
+      const jumpy = await createMemory({
+        namespace: 'ahead',
+        now: () => Date.now() + jump,
+        sync: toJumpy.sync,
+      });
+      const m = await jumpy.add({ content: 'shared' });
+      await jumpy.sync();
+      // Its clock jumps 40 s ahead after its first answer (within the bound): this edit keeps that time.
+      jump = 40_000;
+      await jumpy.update(m.id, { content: 'stamped 40 s ahead' });
+      await jumpy.sync();
+      const store = new InMemoryStore();
+      store.close = async () => {};
+      let skew = 0;
+      const now = () => Date.now() + skew;
+      const first = await createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
+      await first.sync();
+      expect((await first.get(m.id))?.content).toBe('stamped 40 s ahead');
+      await first.close();
+      // Reopened, it writes over that edit before its first answer: the write observed the stamp 40 s ahead,
+      // so moving it back by what its clock ran ahead (20 s), or to now (a right clock: restampStale), would
+      // put it below what it wrote over.
+      skew = skewMs;
+      toFast.hold();
+      const fast = await createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
+      await fast.update(m.id, { content: 'written over it' });
+      toFast.release();
+      await fast.sync();
+      await jumpy.sync();
+      expect((await jumpy.get(m.id))?.content).toBe('written over it');
+      expect((await fast.get(m.id))?.content).toBe('written over it');
+      await Promise.all([jumpy.close(), fast.close()]);
+    });
+  }
 });
