@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemory, type Engram, InMemoryStore, type Memory, type WriteBatch } from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
+import { type EdgeClient, heldEdge } from './held-edge.js';
 
 // Within the edge's bound (60 s), so nothing refuses its stamps.
 const AHEAD_MS = 20_000;
@@ -12,70 +13,13 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
 const FIRST = 'the fast clock edits first';
 const LAST = 'the honest replica edits last';
 
-type EdgeClient = ReturnType<Awaited<ReturnType<typeof heldEdge>>['client']>;
-
-/**
- * An in-process edge whose clients' requests can be held back (`hold`, until `release`): a replica's
- * rounds, the one it starts as it opens included, reach the edge only once the test lets them; while
- * `failPushes(true)` holds, its push requests fail as if the network were down. `firstPush(edit)` also makes `edit` as the first push request after it goes out, before the edge sees
- * it, and resolves once it did.
- */
-async function heldEdge() {
-  const base = await edge();
-  return {
-    client() {
-      let held: Promise<void> | undefined;
-      let release = () => {};
-      let during: (() => Promise<unknown>) | undefined;
-      let done = () => {};
-      let pushesFail = false;
-      const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-        await held;
-        const push = typeof init?.body === 'string' && init.body.includes('"push"');
-        if (push && pushesFail) throw new TypeError('network down');
-        const edit = push ? during : undefined;
-        if (edit) {
-          during = undefined;
-          await edit();
-          done();
-        }
-        return base.fetch(input, init);
-      };
-      const link = {
-        sync: { ...base, fetch: fetch as typeof globalThis.fetch },
-        hold() {
-          held = new Promise((resolve) => {
-            release = resolve;
-          });
-        },
-        release() {
-          held = undefined;
-          release();
-        },
-        failPushes(fail: boolean) {
-          pushesFail = fail;
-        },
-        firstPush(edit: () => Promise<unknown>): Promise<void> {
-          const made = new Promise<void>((resolve) => {
-            done = resolve;
-          });
-          during = edit;
-          link.release();
-          return made;
-        },
-      };
-      return link;
-    },
-  };
-}
-
 /**
  * An honest replica adds a memory `m` (and `others`, as many as asked); a device pulls them and closes.
  * `reopen` opens the device again (same store) with its clock that far off and its requests held (see
  * `lastEditElsewhere`).
  */
 async function sharedThenAhead(more = 0) {
-  const edge = await heldEdge();
+  const edge = await heldEdge('ahead');
   const [toHonest, toFast] = [edge.client(), edge.client()];
   const honest = await createMemory({ namespace: 'ahead', sync: toHonest.sync });
   const m = await honest.add({ content: 'shared' });
@@ -302,7 +246,7 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await Promise.all([honest.close(), right.close()]);
   });
   it('an outbox of several pages moves back once: a memory moved on the first page is not moved again when it comes back', async () => {
-    const edge = await heldEdge();
+    const edge = await heldEdge('ahead');
     const toFast = edge.client();
     toFast.hold();
     // Each outbox page read yields to timers: a pass that never ended (moving what came back, again and
@@ -348,7 +292,7 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     [0, 'a device with a right clock'],
   ] as const) {
     it(`an edit over a stamp that was itself ahead moves back no further than the last round: it still wins over it (${how})`, async () => {
-      const edge = await heldEdge();
+      const edge = await heldEdge('ahead');
       const [toJumpy, toFast] = [edge.client(), edge.client()];
       let jump = 0;
       const jumpy = await createMemory({

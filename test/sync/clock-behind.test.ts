@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, InMemoryStore } from '../../src/index.js';
+import { createMemory, exportJsonl, importJsonl, InMemoryStore } from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
+import { heldEdge } from './held-edge.js';
 
 const HOUR = 3_600_000;
 
@@ -110,5 +111,67 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     expect((await honest.get(m.id))?.content).toBe('honest edits last');
     expect((await lagging.get(m.id))?.content).toBe('honest edits last');
     await Promise.all([honest.close(), lagging.close()]);
+  });
+  it('stamps of other replicas in the window stay: an imported record edited offline keeps their edit’s place', async () => {
+    const sync = await edge();
+    const honestStore = new InMemoryStore();
+    const honest = await createMemory({ store: honestStore, namespace: 'skew', sync });
+    const m = await honest.add({ content: 'original' });
+    await honest.sync();
+    const lines: string[] = [];
+    for await (const line of exportJsonl(honestStore)) lines.push(line);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await honest.update(m.id, { content: 'edited after the export' });
+    await honest.sync();
+    // A device that never synced, its clock an hour behind, takes in the export and tags the memory:
+    // the tag's stamp carries the imported content's time (it observed it), so that stamp, the honest
+    // replica's, is in the window the first answer moves forward, but it is not the device's to move.
+    const store = new InMemoryStore();
+    await importJsonl(store, lines);
+    const behind = await createMemory({ store, namespace: 'skew', now: () => Date.now() - HOUR, sync });
+    await behind.update(m.id, { tags: ['tagged offline'] });
+    await behind.sync();
+    await honest.sync();
+    for (const mem of [honest, behind]) {
+      expect(await mem.get(m.id)).toMatchObject({
+        content: 'edited after the export',
+        tags: ['tagged offline'],
+      });
+    }
+    await Promise.all([honest.close(), behind.close()]);
+  });
+  it('stamps of its last rounds stay: a field it pushed before, since edited elsewhere, keeps that edit', async () => {
+    const edge = await heldEdge('skew');
+    const [toHonest, toDevice] = [edge.client(), edge.client()];
+    const store = new InMemoryStore();
+    store.close = async () => {};
+    let skew = 0;
+    const device = () =>
+      createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync: toDevice.sync });
+    const first = await device();
+    const m = await first.add({ content: 'original', tags: ['from the device'] });
+    await first.sync();
+    await first.close();
+    const honest = await createMemory({ namespace: 'skew', sync: toHonest.sync });
+    await honest.sync();
+    await honest.update(m.id, { tags: ['edited elsewhere'] });
+    await honest.sync();
+    // Reopened an hour behind, it edits the content before its first answer: the window moved forward is
+    // this session's stamps, not the tags' stamp from the round that pushed them (moved an hour forward,
+    // it would land past now and take a fresh stamp, over the edit made elsewhere since).
+    skew = HOUR;
+    toDevice.hold();
+    const second = await device();
+    await second.update(m.id, { content: 'edited after reopening' });
+    toDevice.release();
+    await second.sync();
+    await honest.sync();
+    for (const mem of [honest, second]) {
+      expect(await mem.get(m.id)).toMatchObject({
+        content: 'edited after reopening',
+        tags: ['edited elsewhere'],
+      });
+    }
+    await Promise.all([honest.close(), second.close()]);
   });
 });
