@@ -14,11 +14,11 @@ const FIRST = 'the fast clock edits first';
 const LAST = 'the honest replica edits last';
 
 /**
- * An honest replica adds a memory `m` (and `others`, as many as asked); a device pulls them and closes.
+ * An honest replica adds a memory `m` (and `others`, as many as asked); a device pulls them into `store` and closes.
  * `reopen` opens the device again (same store) with its clock that far off and its requests held (see
  * `lastEditElsewhere`).
  */
-async function sharedThenAhead(more = 0) {
+async function sharedThenAhead(more = 0, store = new InMemoryStore()) {
   const edge = await heldEdge('ahead');
   const [toHonest, toFast] = [edge.client(), edge.client()];
   const honest = await createMemory({ namespace: 'ahead', sync: toHonest.sync });
@@ -29,7 +29,6 @@ async function sharedThenAhead(more = 0) {
     others.push(...(await honest.addMany(batch)));
   }
   await honest.sync();
-  const store = new InMemoryStore();
   store.close = async () => {};
   let skew = 0;
   const now = () => Date.now() + skew;
@@ -42,6 +41,17 @@ async function sharedThenAhead(more = 0) {
     return createMemory({ store, namespace: 'ahead', now, sync: toFast.sync });
   };
   return { toHonest, toFast, honest, m, others, reopen };
+}
+
+/** A store whose next outbox read first makes the edit `during` holds (the pass before the push reads first). */
+class EditsAsRead extends InMemoryStore {
+  during: (() => Promise<unknown>) | undefined;
+  override async changes(namespace: string, afterSeq: number, limit: number) {
+    const edit = this.during;
+    this.during = undefined;
+    await edit?.();
+    return super.changes(namespace, afterSeq, limit);
+  }
 }
 
 /**
@@ -287,6 +297,70 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     for (const mem of [honest, ahead]) expect((await mem.get(m.id))?.content).toBe(LAST);
     await Promise.all([honest.close(), ahead.close()]);
   }, 30_000);
+  it('an edit made while the pass moves the window back is not moved with it: it wins over one made before it elsewhere', async () => {
+    const store = new EditsAsRead();
+    const { toFast, honest, m, reopen } = await sharedThenAhead(0, store);
+    await pause();
+    await honest.update(m.id, { content: 'edited elsewhere first' });
+    await honest.sync();
+    await pause();
+    const ahead = await reopen(AHEAD_MS);
+    store.during = () => ahead.update(m.id, { content: 'edited as the pass reads' });
+    toFast.release();
+    await ahead.sync();
+    expect(store.during).toBeUndefined();
+    await honest.sync();
+    for (const mem of [honest, ahead])
+      expect((await mem.get(m.id))?.content).toBe('edited as the pass reads');
+    await Promise.all([honest.close(), ahead.close()]);
+  });
+  it('an edit made while the pass reads, over a record it moves back, does not keep the time the clock ran ahead to', async () => {
+    const store = new EditsAsRead();
+    const { toHonest, toFast, honest, m, reopen } = await sharedThenAhead(0, store);
+    const ahead = await reopen(AHEAD_MS);
+    await ahead.update(m.id, { tags: ['before the answer'] });
+    // It observes the tags' stamp, 20 s ahead and not moved yet: its own is as far ahead.
+    store.during = () => ahead.update(m.id, { content: 'edited as the pass reads' });
+    toHonest.hold();
+    toFast.release();
+    await ahead.sync();
+    expect(store.during).toBeUndefined();
+    expect(Date.parse((await ahead.get(m.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    await pause();
+    await honest.update(m.id, { content: LAST });
+    toHonest.release();
+    await honest.sync();
+    await ahead.sync();
+    await honest.sync();
+    for (const mem of [honest, ahead]) {
+      expect(await mem.get(m.id)).toMatchObject({ content: LAST, tags: ['before the answer'] });
+    }
+    await Promise.all([honest.close(), ahead.close()]);
+  });
+  it('a field stamped further ahead in an earlier session than this one ran moves back to now, not by this session’s offset', async () => {
+    const { toHonest, toFast, honest, m, reopen } = await sharedThenAhead();
+    // Closed 40 s ahead before it heard the edge, then reopened 20 s ahead.
+    const further = await reopen(40_000);
+    await further.update(m.id, { tags: ['40 s ahead'] });
+    await further.close();
+    const ahead = await reopen(AHEAD_MS);
+    // This edit observed the tags' stamp: both are in the window the first answer moves back by 20 s.
+    await ahead.update(m.id, { content: FIRST });
+    toHonest.hold();
+    toFast.release();
+    await ahead.sync();
+    expect(Date.parse((await ahead.get(m.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+    await pause();
+    await honest.update(m.id, { content: LAST, tags: ['edited last'] });
+    toHonest.release();
+    await honest.sync();
+    await ahead.sync();
+    await honest.sync();
+    for (const mem of [honest, ahead]) {
+      expect(await mem.get(m.id)).toMatchObject({ content: LAST, tags: ['edited last'] });
+    }
+    await Promise.all([honest.close(), ahead.close()]);
+  });
   for (const [skewMs, how] of [
     [AHEAD_MS, 'a device reopened 20 s ahead'],
     [0, 'a device with a right clock'],

@@ -113,11 +113,18 @@ export class OutboxPush {
     for (let after = await this.host.meta(KEYS.pushed); ; ) {
       const page = await store.changes(namespace, after, PUSH_PAGE);
       let writes = await this.loadWrites(page.filter((e) => e.origin === 'local'));
-      // Moved records come back at the feed's end; the `moved` sets pass over them there.
-      if (window)
-        writes = (await this.rewriteBack(writes, restampAhead(writes, window, clock), window)).writes;
-      if (stale) await this.rewriteBack(writes, restampStale(writes, stale, clock), stale);
-      if (page.length < PUSH_PAGE) break;
+      let moved = 0;
+      if (window) {
+        const ahead = await this.rewriteBack(writes, restampAhead(writes, window, clock), window);
+        ({ writes } = ahead);
+        moved += ahead.moved;
+      }
+      if (stale) moved += (await this.rewriteBack(writes, restampStale(writes, stale, clock), stale)).moved;
+      // Moved records come back at the feed's end, where each rule's `moved` set passes over what it
+      // moved: read on until a page moves nothing, so that a record one rule moved (and took out of this
+      // page) is seen there by the other (a field stamped ahead in an earlier session; an edit made over
+      // it while the pass read, which observed a stamp not moved yet).
+      if (page.length === 0 || (page.length < PUSH_PAGE && moved === 0)) break;
       after = page[page.length - 1]!.seq;
     }
     // The clock observed stamps from the future (an edit over one of them): it comes back.
