@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, exportJsonl, importJsonl, InMemoryStore } from '../../src/index.js';
+import { createMemory, exportJsonl, InMemoryStore, importJsonl } from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
 import { heldEdge } from './held-edge.js';
 
