@@ -361,6 +361,23 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     }
     await Promise.all([honest.close(), ahead.close()]);
   });
+  it('a removal stamped three hours ahead, pushed by a session one hour ahead, takes a fresh stamp the edge accepts', async () => {
+    const HOUR = 3_600_000;
+    const { toFast, honest, m, reopen } = await sharedThenAhead();
+    const further = await reopen(3 * HOUR);
+    await further.remove(m.id);
+    await further.close();
+    // Moved back by this session's offset (an hour), its stamp would still be two hours ahead: beyond
+    // the edge's bound, refused.
+    const ahead = await reopen(HOUR);
+    toFast.release();
+    await ahead.sync();
+    expect(ahead.status).toMatchObject({ state: 'online', pending: 0 });
+    expect(ahead.status.rejected).toBeUndefined();
+    await honest.sync();
+    expect(await honest.get(m.id)).toBeNull();
+    await Promise.all([honest.close(), ahead.close()]);
+  });
   for (const [skewMs, how] of [
     [AHEAD_MS, 'a device reopened 20 s ahead'],
     [0, 'a device with a right clock'],
