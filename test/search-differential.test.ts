@@ -28,6 +28,7 @@ import {
   type MemoryStore,
   type SearchOptions,
 } from '../src/index.js';
+import { propertySeed } from './setup/property-seed.js';
 
 /**
  * Random queries as people type them (quotes balanced or not, -word, prefix*, punctuation, emoji, CJK
@@ -44,7 +45,8 @@ import {
  * more cases (`SEARCH_DIFF_SEEDS=60 SEARCH_DIFF_QUERIES=150 SEARCH_DIFF_DOCS=250 npx vitest run
  * test/search-differential.test.ts`, about 5 minutes).
  */
-const FIRST_SEED = Number(process.env.SEARCH_DIFF_SEED ?? 1);
+// `SEARCH_DIFF_SEED=random` draws the first seed (each failure names its seed).
+const FIRST_SEED = propertySeed('SEARCH_DIFF_SEED', 1).seed ?? Math.floor(Math.random() * 2 ** 31);
 const SEEDS = Number(process.env.SEARCH_DIFF_SEEDS ?? 7);
 const QUERIES = Number(process.env.SEARCH_DIFF_QUERIES ?? 30);
 const DOCS = Number(process.env.SEARCH_DIFF_DOCS ?? 60);
