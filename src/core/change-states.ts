@@ -36,3 +36,21 @@ export async function readChangeStates(
     return memory ? { entry, memory } : link ? { entry, link } : { entry };
   });
 }
+
+/**
+ * The namespace's change feed after `after`, `size` entries a page, until a page comes back short. Each
+ * page is read once the caller is done with the last, so entries it writes meanwhile come in later pages.
+ */
+export async function* feedPages(
+  store: MemoryStore,
+  namespace: string,
+  after: number,
+  size: number,
+): AsyncGenerator<ChangeEntry[]> {
+  for (;;) {
+    const page = await store.changes(namespace, after, size);
+    if (page.length > 0) yield page;
+    if (page.length < size) return;
+    after = page[page.length - 1]!.seq;
+  }
+}

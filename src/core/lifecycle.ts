@@ -1,4 +1,4 @@
-import { readChangeStates } from './change-states.js';
+import { feedPages, readChangeStates } from './change-states.js';
 import { EngramError } from './errors.js';
 import { isExpired } from './filter.js';
 import type { Memory, SearchHit } from './model.js';
@@ -35,15 +35,12 @@ export function duplicateQuery(content: string, language?: string): string {
 /** Every record of the namespace, counted from the change feed: one entry per entity ever written. */
 export async function countFromFeed(store: MemoryStore, namespace: string): Promise<StoreCounts> {
   const counts: StoreCounts = { memories: 0, links: 0, tombstones: 0 };
-  for (let after = 0; ; ) {
-    const page = await store.changes(namespace, after, FEED_PAGE);
+  for await (const page of feedPages(store, namespace, 0, FEED_PAGE)) {
     for (const state of await readChangeStates(store, namespace, page)) {
       if (state.tombstone) counts.tombstones++;
       else if (state.memory) counts.memories++;
       else if (state.link) counts.links++;
     }
-    if (page.length < FEED_PAGE) break;
-    after = page[page.length - 1]!.seq;
   }
   return counts;
 }
@@ -58,8 +55,7 @@ export async function liveIds(
   now?: string,
 ): Promise<{ memories: string[]; links: string[]; clocks: string[]; unexpired: number }> {
   const out = { memories: [] as string[], links: [] as string[], clocks: [] as string[], unexpired: 0 };
-  for (let after = 0; ; ) {
-    const page = await store.changes(namespace, after, FEED_PAGE);
+  for await (const page of feedPages(store, namespace, 0, FEED_PAGE)) {
     for (const state of await readChangeStates(store, namespace, page)) {
       if (state.tombstone) continue;
       if (state.memory) {
@@ -71,8 +67,6 @@ export async function liveIds(
         out.clocks.push(...Object.values(state.link.clocks));
       }
     }
-    if (page.length < FEED_PAGE) break;
-    after = page[page.length - 1]!.seq;
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { readChangeStates } from './change-states.js';
+import { feedPages, readChangeStates } from './change-states.js';
 import { isExpired } from './filter.js';
 import { floorStamp } from './hlc.js';
 import type { MemoryStore } from './store-contract.js';
@@ -131,8 +131,7 @@ export async function heldForPush(
   const { now, node } = replica;
   const pushedAt = await store.getMeta(namespace, RESYNC_KEYS.pushedAt);
   const quarantined = new Set((await readRejected(store, namespace)).map((r) => r.id));
-  for (let after = replica.pushedSeq; ; ) {
-    const page = await store.changes(namespace, after, MAINTENANCE_BATCH);
+  for await (const page of feedPages(store, namespace, replica.pushedSeq, MAINTENANCE_BATCH)) {
     const local = page.filter((e) => e.origin === 'local' && e.entity === 'memory');
     for (const { memory } of await readChangeStates(store, namespace, local)) {
       if (!memory || !isExpired(memory.memory, now)) continue;
@@ -143,9 +142,8 @@ export async function heldForPush(
       );
       if (!ours) held.add(id);
     }
-    if (page.length < MAINTENANCE_BATCH) return held;
-    after = page[page.length - 1]!.seq;
   }
+  return held;
 }
 
 /**

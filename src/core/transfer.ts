@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { readChangeStates } from './change-states.js';
+import { feedPages, readChangeStates } from './change-states.js';
 import type { KeyInfo } from './crypto/cipher.js';
 import { KEY_INFO_META, readKeyInfo } from './crypto/namespace-key.js';
 import { validationError } from './errors.js';
@@ -114,17 +114,13 @@ async function* readEntries(
       yield { type: 'language', namespace, language: String(language) };
     const info = await readKeyInfo(store, namespace);
     if (info) yield { type: 'key', namespace, info };
-    for (let after = 0; ; ) {
-      const page = await store.changes(namespace, after, size);
-      if (page.length === 0) break;
+    for await (const page of feedPages(store, namespace, 0, size)) {
       for (const { memory, link, tombstone } of await readChangeStates(store, namespace, page)) {
         if (tombstone) yield { type: 'tombstone', namespace, tombstone };
         else if (memory) yield { type: 'memory', namespace, record: memory };
         else if (link) yield { type: 'link', namespace, record: link };
       }
-      after = page[page.length - 1]!.seq;
-      options.onProgress?.({ namespace, done: after });
-      if (page.length < size) break;
+      options.onProgress?.({ namespace, done: page[page.length - 1]!.seq });
     }
   }
 }

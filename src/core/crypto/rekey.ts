@@ -1,4 +1,4 @@
-import { readChangeStates } from '../change-states.js';
+import { feedPages, readChangeStates } from '../change-states.js';
 import type { HybridLogicalClock } from '../hlc.js';
 import type { ChangeEntry, Entity, LinkWrite, MemoryStore, MemoryWrite } from '../store-contract.js';
 
@@ -20,12 +20,7 @@ export async function restampSealedFields(
   const entries: ChangeEntry[] = only
     ? only.map(({ entity, id }) => ({ seq: 0, entity, id, origin: 'local' }))
     : [];
-  for (let after = 0; !only; ) {
-    const page = await store.changes(namespace, after, PAGE);
-    entries.push(...page);
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.seq;
-  }
+  if (!only) for await (const page of feedPages(store, namespace, 0, PAGE)) entries.push(...page);
   let count = 0;
   for (let i = 0; i < entries.length; i += PAGE) {
     const states = await readChangeStates(store, namespace, entries.slice(i, i + PAGE));

@@ -1,4 +1,5 @@
 import { untilAborted } from '../abort.js';
+import { feedPages } from '../change-states.js';
 import { EngramError, isEngramError } from '../errors.js';
 import { ceilingStamp, clientOfNode, isHlc } from '../hlc.js';
 import { randomHex } from '../ids.js';
@@ -304,12 +305,10 @@ export class SyncEngine {
   private async countPending(): Promise<number> {
     const { store, namespace } = this.options;
     let count = 0;
-    for (let after = await this.meta(KEYS.pushed); ; ) {
-      const page = await store.changes(namespace, after, PAGE);
+    for await (const page of feedPages(store, namespace, await this.meta(KEYS.pushed), PAGE)) {
       count += page.filter((e) => e.origin === 'local').length;
-      if (page.length < PAGE) return count;
-      after = page[page.length - 1]!.seq;
     }
+    return count;
   }
 
   /** One request to the edge; its answer's `serverTime` corrects this replica's clock. */

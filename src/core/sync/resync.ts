@@ -1,4 +1,4 @@
-import { readChangeStates } from '../change-states.js';
+import { feedPages, readChangeStates } from '../change-states.js';
 import { clientOfNode, type HybridLogicalClock, hlcToIso, isHlc, parseHlc } from '../hlc.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
@@ -94,8 +94,7 @@ async function forgetWhatTheEdgeLost(
   const pushedAt = await store.getMeta(namespace, RESYNC_KEYS.pushedAt);
   const quarantined = new Set((await readRejected(store, namespace)).map((r) => r.id));
   const forget = { memories: [] as string[], links: [] as string[] };
-  for (let after = 0; ; ) {
-    const page = await store.changes(namespace, after, deps.pageSize);
+  for await (const page of feedPages(store, namespace, 0, deps.pageSize)) {
     const unknown = page.filter((e) => !onEdge.has(`${e.entity}:${e.id}`));
     for (const { entry, memory, link } of await readChangeStates(store, namespace, unknown)) {
       const record = memory ?? link;
@@ -110,9 +109,8 @@ async function forgetWhatTheEdgeLost(
       if (ours) continue;
       (memory ? forget.memories : forget.links).push(entry.id);
     }
-    if (page.length < deps.pageSize) return forget;
-    after = page[page.length - 1]!.seq;
   }
+  return forget;
 }
 
 /**
