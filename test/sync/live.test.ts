@@ -1,6 +1,6 @@
 import { decode, sign } from 'hono/jwt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LiveConnection } from '../../src/core/sync/live.js';
+import { LiveConnection, type LiveOptions } from '../../src/core/sync/live.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { LocalHub } from '../../src/edge/live/hub.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
@@ -431,11 +431,15 @@ describe('falling back to polling', () => {
       sync: { url: URL_, token, fetch: buffering, intervalMs: 200 },
     });
     open.push(b);
+    let opens = 0;
     const live = new LiveConnection({
       url: URL_,
       token,
       namespace: 'n',
-      fetch: buffering,
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
+        opens++;
+        return buffering(input, init);
+      }) as typeof fetch,
       openTimeoutMs: 150,
       backoff: { baseMs: 20, maxMs: 20 },
       cursor: async () => 0,
@@ -445,6 +449,8 @@ describe('falling back to polling', () => {
     live.start();
     await until(() => live.state === 'polling', 3000);
     await live.stop();
+    // One silent open may be a slow network: it tries once more before it gives up on streaming.
+    expect(opens).toBe(2);
     expect(states).toEqual(['connecting', 'polling', 'off']);
     const a = await replica(upstream);
     const m = await a.add({ content: 'through the proxy' });
@@ -477,5 +483,124 @@ describe('falling back to polling', () => {
     await until(() => mem.liveState === 'polling', 2000);
     await new Promise((r) => setTimeout(r, 300));
     expect(streams).toBe(1);
+  });
+});
+
+describe('the live connection, on the wire', () => {
+  const connection = async (fetchFn: typeof fetch, extra: Partial<LiveOptions> = {}) => {
+    const heard: Array<number | undefined> = [];
+    const states: string[] = [];
+    let opens = 0;
+    const live = new LiveConnection({
+      url: URL_,
+      token: await mintToken({ secret: SECRET, ns: ['n'] }),
+      namespace: 'n',
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
+        if (new URL(String(input)).pathname.endsWith('/events')) opens++;
+        return fetchFn(input, init);
+      }) as typeof fetch,
+      cursor: async () => 0,
+      onChange: (seq) => heard.push(seq),
+      onState: (state, reason) => states.push(reason ? `${state}: ${reason}` : state),
+      ...extra,
+    });
+    live.start();
+    return { live, heard, states, opens: () => opens };
+  };
+  const write = (app: ReturnType<typeof edge>['app'], token: string) =>
+    app.request('/v1/ns/n/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+    });
+
+  it('reads events whose lines end in CRLF (as a proxy may rewrite them), feed positions included', async () => {
+    const { app, fetch: upstream } = edge();
+    const crlf = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      const toCrlf = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          const text = new TextDecoder().decode(chunk).replace(/\r?\n/g, '\r\n');
+          controller.enqueue(new TextEncoder().encode(text));
+        },
+      });
+      return new Response(response.body!.pipeThrough(toCrlf), { headers: response.headers });
+    }) as typeof fetch;
+    const { live, heard } = await connection(crlf);
+    await until(() => live.state === 'live');
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    await write(app, token);
+    await write(app, token);
+    await until(() => heard.length === 2);
+    expect(heard).toEqual([1, 2]);
+    await live.stop();
+  });
+
+  it('heartbeats keep a stream open past the idle timeout', async () => {
+    const { fetch: upstream } = edge({ heartbeatMs: 50 });
+    const { live, opens, states } = await connection(upstream, { idleTimeoutMs: 300 });
+    await until(() => live.state === 'live');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(opens()).toBe(1);
+    expect(states).toEqual(['connecting', 'live']);
+    await live.stop();
+  });
+
+  it('a stream silent past the idle timeout is dropped and opened again', async () => {
+    const { fetch: upstream } = edge({ heartbeatMs: 60_000 });
+    const { live, opens } = await connection(upstream, {
+      idleTimeoutMs: 200,
+      backoff: { baseMs: 10, maxMs: 10 },
+    });
+    await until(() => opens() >= 3, 3000);
+    await live.stop();
+  });
+
+  it('a token the edge refuses for this namespace (403) means polling, not a reconnect loop', async () => {
+    const { fetch: upstream } = edge();
+    const { live, opens, states } = await connection(upstream, {
+      token: await mintToken({ secret: SECRET, ns: ['another'] }),
+      backoff: { baseMs: 10, maxMs: 10 },
+    });
+    await until(() => live.state === 'polling', 2000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(opens()).toBe(1);
+    expect(states).toEqual(['connecting', 'polling: the edge refused the token']);
+    await live.stop();
+  });
+
+  it('waits no longer than backoff.maxMs between attempts, however many failed', async () => {
+    const down = (async () => {
+      throw new TypeError('fetch failed');
+    }) as typeof fetch;
+    // The shortest waits (random 0): 10, 20, then 20 each; unbounded, they would double to 640 ms by the 7th.
+    const { live, opens } = await connection(down, { backoff: { baseMs: 20, maxMs: 40 }, random: () => 0 });
+    await new Promise((r) => setTimeout(r, 800));
+    expect(opens()).toBeGreaterThanOrEqual(15);
+    await live.stop();
+  });
+
+  it('a stream that came up starts its backoff over: the next drop reconnects after the shortest wait', async () => {
+    const { fetch: upstream } = edge();
+    let failures = 5;
+    let dropped = 0;
+    // Five failed opens back the wait off to 1.6 s; the sixth open comes up, then drops.
+    const flaky = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (failures > 0) {
+        failures--;
+        throw new TypeError('fetch failed');
+      }
+      const response = await upstream(input, init);
+      return dropped > 0 ? response : droppingAfterFirstChunk(response, () => dropped++);
+    }) as typeof fetch;
+    const { live, opens } = await connection(flaky, {
+      backoff: { baseMs: 100, maxMs: 60_000 },
+      random: () => 0,
+    });
+    await until(() => dropped === 1, 5000);
+    const droppedAt = Date.now();
+    await until(() => opens() === 7 && live.state === 'live', 5000);
+    expect(Date.now() - droppedAt).toBeLessThan(800);
+    await live.stop();
   });
 });
