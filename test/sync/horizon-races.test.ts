@@ -161,6 +161,78 @@ describe('telling what reached the edge before a re-sync', () => {
     expect(await server.getMemories(ns, ['n'])).toEqual([]);
     await closeAll();
   });
+  it('a record pushed by a round cut short before its last request is not taken for unpushed', async () => {
+    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
+    const a = await replica();
+    const b = await replica();
+    // a's cursor is past the start of the feed (one at 0 pulls all of it, and is never told to re-sync).
+    await b.add({ content: 'pulled by a' });
+    await b.sync();
+    await a.sync();
+    clock.t += MINUTE;
+    await a.add({ id: 'n', content: 'pushed by the first request of the round' });
+    for (const part of [0, 1]) {
+      await a.addMany(Array.from({ length: 750 }, (_, i) => ({ content: `filler ${part} ${i}` })));
+    }
+    // The connection drops at the round's second push request: the push instant stays the last round's,
+    // though the outbox cursor moved past 'n'.
+    let pushes = 0;
+    a.net.before = (body) => {
+      if (body.includes('"push"') && ++pushes > 1) throw new TypeError('fetch failed: connection reset');
+    };
+    await expect(a.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    a.net.before = undefined;
+    expect((await server.getMemories(ns, ['n'])).map((r) => r.memory.id)).toEqual(['n']);
+    a.net.offline = true;
+    await b.sync();
+    clock.t += DAY;
+    await b.remove('n');
+    await b.sync();
+    await collectPastHorizon(b);
+
+    a.net.offline = false;
+    await a.sync();
+    expect(toldToResync(a)).toBe(true);
+    expect(await a.get('n')).toBeNull();
+    expect(await server.getMemories(ns, ['n'])).toEqual([]);
+    await closeAll();
+  }, 30_000);
+
+  it('a pushed record whose every field was rewritten offline still goes with the record', async () => {
+    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
+    const a = await replica();
+    const b = await replica();
+    await a.add({ id: 'x', content: 'reached the edge' });
+    clock.t += 10;
+    await a.sync();
+    await b.sync();
+    a.net.offline = true;
+    clock.t += 1000;
+    // Every field stamped after the last push: only createdAt, from before it, tells it reached the edge.
+    await a.update('x', {
+      content: 'rewritten whole offline',
+      kind: 'note',
+      tags: ['t'],
+      metadata: { m: 1 },
+      embedding: [1, 0],
+      embeddingModel: 'stand-in',
+      importance: 0.5,
+      expiresAt: '2100-01-01T00:00:00.000Z',
+      validFrom: '2031-01-01T00:00:00.000Z',
+      validTo: '2099-01-01T00:00:00.000Z',
+    });
+    clock.t += 1000;
+    await b.remove('x');
+    await b.sync();
+    await collectPastHorizon(b);
+
+    a.net.offline = false;
+    await a.sync();
+    expect(toldToResync(a)).toBe(true);
+    expect(await a.get('x')).toBeNull();
+    expect(await server.getMemories(ns, ['x'])).toEqual([]);
+    await closeAll();
+  });
 });
 
 describe('a collection while a replica catches up', () => {
