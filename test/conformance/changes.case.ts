@@ -115,6 +115,68 @@ export function changeFeedCases(ctx: SuiteContext): void {
       });
       expect(late.rejected).toEqual(['m']);
       expect(await store.getMemories(ns, ['m'])).toEqual([]);
+      // A pushed edit is the whole record, `create` included, its other fields older than the delete: it
+      // would make the memory again if the tombstone did not win. Refused, it records nothing.
+      const edit = fullWrite(ns, 'm', 'edited elsewhere', t0);
+      edit.clocks.content = stamp(t0 + 99, 'x');
+      const feed = await store.changes(ns, 0, 10);
+      expect((await store.apply(ns, { memories: [edit], origin: 'remote' })).rejected).toEqual(['m']);
+      expect(await store.getMemories(ns, ['m'])).toEqual([]);
+      expect(await store.changes(ns, 0, 10)).toEqual(feed);
+    });
+
+    it('a later delete of a deleted id raises its tombstone to the later stamp; the same or an older one records nothing', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'base', t0)] });
+      const remove = (at: number, node: string) => ({
+        tombstones: [{ entity: 'memory' as const, id: 'm', namespace: ns, clock: stamp(at, node) }],
+        origin: 'remote' as const,
+      });
+      await store.apply(ns, remove(t0 + 1, 'a'));
+      const feed = await store.changes(ns, 0, 10);
+      for (const again of [remove(t0 + 1, 'a'), remove(t0 - 5, 'z')]) {
+        await store.apply(ns, again);
+        expect(await store.changes(ns, 0, 10)).toEqual(feed);
+        expect((await store.getTombstones(ns, ['m']))[0]!.clock).toBe(stamp(t0 + 1, 'a'));
+      }
+      await store.apply(ns, remove(t0 + 9, 'b'));
+      expect((await store.getTombstones(ns, ['m']))[0]!.clock).toBe(stamp(t0 + 9, 'b'));
+      // The raise syncs like any change, so every replica ends with the later delete...
+      expect(await store.changes(ns, feed[0]!.seq, 10)).toEqual([
+        expect.objectContaining({ entity: 'memory', id: 'm' }),
+      ]);
+      // ... against which a memory made between the two deletes stays deleted.
+      const between = await store.apply(ns, {
+        memories: [fullWrite(ns, 'm', 'made between the deletes', t0 + 5, 'c')],
+        origin: 'remote',
+      });
+      expect(between.rejected).toEqual(['m']);
+      expect(await store.getMemories(ns, ['m'])).toEqual([]);
+    });
+
+    it('a write stamped after the delete but lacking a stamp every creation makes is an edit: it stays deleted', async () => {
+      // A memory an earlier release made holds its initial kind, tags and metadata unstamped; an edit of its
+      // content after the delete is pushed whole, with `create`, and is no memory made anew.
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      const create = { namespace: ns, createdAt: new Date(t0).toISOString() };
+      const values = { content: 'made by an earlier release', kind: 'note', tags: [], metadata: {} };
+      await store.apply(ns, { memories: [{ id: 'm', create, values, clocks: { content: stamp(t0) } }] });
+      await store.apply(ns, {
+        tombstones: [{ entity: 'memory', id: 'm', namespace: ns, clock: stamp(t0 + 1) }],
+      });
+      const edit = {
+        id: 'm',
+        create,
+        values: { ...values, content: 'edited after the delete' },
+        clocks: { content: stamp(t0 + 9, 'x') },
+      };
+      expect((await store.apply(ns, { memories: [edit], origin: 'remote' })).rejected).toEqual(['m']);
+      expect(await store.getMemories(ns, ['m'])).toEqual([]);
+      expect(await store.getTombstones(ns, ['m'])).toHaveLength(1);
     });
 
     it.each([
@@ -195,6 +257,15 @@ export function changeFeedCases(ctx: SuiteContext): void {
       before.values.expiresAt = old.values.expiresAt;
       await store.apply(ns, { memories: [before], origin: 'remote' });
       expect((await store.getLinks(ns, ['l1'])).length).toBe(1);
+      // An edit (no `create`) rewriting every field a creation stamps after the expiry makes nothing anew.
+      const created = ['content', 'kind', 'tags', 'metadata'];
+      const edit = {
+        id: 'm',
+        values: { content: 'edited after it expired', kind: 'note', tags: [], metadata: {} },
+        clocks: Object.fromEntries(created.map((f) => [f, stamp(t0 + 15, 'x')])),
+      };
+      expect((await store.apply(ns, { memories: [edit], origin: 'remote' })).rejected).toEqual([]);
+      expect((await store.getLinks(ns, ['l1'])).length).toBe(1);
       const replacing = fullWrite(ns, 'm', 'a new note', t0 + 20, 'y');
       const result = await store.apply(ns, { memories: [replacing], origin: 'remote' });
       expect(result.deleted).toEqual(['l1']);
@@ -239,6 +310,39 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const entry = (await store.changes(ns, 0, 10)).find((c) => c.id === 'l1');
       // A RemoteStore writes to the edge's store: nothing there is pushed.
       expect(entry?.origin).toBe(store.kind === 'remote' ? 'remote' : 'local');
+    });
+
+    it('a pulled link to a memory deleted here sends that delete back (pushBackTombstones)', async () => {
+      const store = ctx.store();
+      // A RemoteStore writes to the edge's store: no pull ever reaches it.
+      if (store.kind === 'remote') return;
+      const ns = freshNamespace();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, {
+        memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)],
+        origin: 'remote',
+      });
+      // The delete came from the edge, which has since collected it and took the link to b.
+      await store.apply(ns, {
+        tombstones: [{ entity: 'memory', id: 'b', namespace: ns, clock: stamp(t0 + 1) }],
+        origin: 'remote',
+      });
+      const result = await store.apply(ns, {
+        links: [
+          {
+            id: 'l1',
+            create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
+            values: { type: 'rel', weight: 1, metadata: {} },
+            clocks: { type: stamp(t0 + 2), weight: stamp(t0 + 2), metadata: stamp(t0 + 2) },
+          },
+        ],
+        origin: 'remote',
+        pushBackTombstones: true,
+      });
+      expect(result.deleted).toEqual(['l1']);
+      expect(await store.getLinks(ns, ['l1'])).toEqual([]);
+      const entry = (await store.changes(ns, 0, 10)).find((c) => c.id === 'b');
+      expect(entry?.origin).toBe('local');
     });
 
     it('a link to a deleted memory is tombstoned on arrival', async () => {
@@ -375,6 +479,27 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect((await store.linksOf(ns, ['hub'], { direction: 'out' })).length).toBe(3);
     });
 
+    it('with foldTwinLinks, pairs whose ids join into the same text are no twins (p -> qr, pq -> r)', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: ['p', 'qr', 'pq', 'r'].map((id) => fullWrite(ns, id, id, t0)) });
+      const link = (id: string, from: string, to: string) => ({
+        id,
+        create: { namespace: ns, from, to, createdAt: new Date(t0).toISOString() },
+        values: { type: 'rel', weight: 1, metadata: {} },
+        clocks: { type: stamp(t0 + 1), weight: stamp(t0 + 1), metadata: stamp(t0 + 1) },
+      });
+      const result = await store.apply(ns, {
+        links: [link('one', 'p', 'qr'), link('two', 'pq', 'r')],
+        origin: 'remote',
+        foldTwinLinks: true,
+      });
+      expect(result.deleted).toEqual([]);
+      const pairs = (await store.getLinks(ns, ['one', 'two'])).map((r) => `${r.link.from} -> ${r.link.to}`);
+      expect(pairs.sort()).toEqual(['p -> qr', 'pq -> r']);
+    });
+
     it('unchangedMeta refuses the whole batch when a guarded meta entry changed, compared as JSON', async () => {
       // A RemoteStore's batches become pushes, whose guard is the edge's own (test/crypto/rekey-race).
       if (ctx.options.name.startsWith('RemoteStore')) return;
@@ -438,6 +563,31 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect((await store.changes(ns, entry!.seq, 10))[0]).toMatchObject({ id: 'n', origin: 'remote' });
     });
 
+    it('marks remote link writes that lost a field to local data as still local', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      const link = (at: number, weight: number, node = 'n1') => ({
+        id: 'l',
+        create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
+        values: { type: 'rel', weight, metadata: {} },
+        clocks: { type: stamp(at, node), weight: stamp(at, node), metadata: stamp(at, node) },
+      });
+      await store.apply(ns, {
+        memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)],
+        links: [link(t0, 0.1)],
+        origin: 'remote',
+      });
+      await store.apply(ns, {
+        links: [{ id: 'l', values: { weight: 0.7 }, clocks: { weight: stamp(t0 + 50) } }],
+      });
+      await store.apply(ns, { links: [link(t0 + 10, 0.2, 'srv')], origin: 'remote' });
+      const entry = (await store.changes(ns, 0, 10)).find((c) => c.id === 'l');
+      // Still to push: the edge holds the pulled weight, not the local one that won here.
+      expect(entry?.origin).toBe('local');
+      expect((await store.getLinks(ns, ['l']))[0]!.link.weight).toBe(0.7);
+    });
+
     it("an edit wins over what it overwrites even when this replica's clock lags behind", async () => {
       const ns = freshNamespace();
       const ahead = Date.now() + 3_600_000;
@@ -451,6 +601,21 @@ export function changeFeedCases(ctx: SuiteContext): void {
       await mem.link('m', (await mem.add({ content: 'other' })).id, 'rel');
       expect(await mem.remove('m')).toBe(true);
       expect(await mem.get('m')).toBeNull();
+    });
+
+    it("a remove stamps its tombstone after the memory's stamps even when this replica's clock lags behind", async () => {
+      const ns = freshNamespace();
+      const ahead = Date.now() + 3_600_000;
+      const store = ctx.store();
+      await store.apply(ns, {
+        memories: [fullWrite(ns, 'm', 'from a fast clock', ahead, 'fast')],
+        origin: 'remote',
+      });
+      const mem = await ctx.memory({ namespace: ns });
+      expect(await mem.remove('m')).toBe(true);
+      const [tombstone] = await store.getTombstones(ns, ['m']);
+      // Stamped before them, the delete would delete nothing where the memory is held (merge rule 2).
+      expect(tombstone!.clock > stamp(ahead, 'fast')).toBe(true);
     });
 
     it('keeps meta written with a batch', async () => {
