@@ -407,6 +407,17 @@ export function embeddingCases(ctx: SuiteContext): void {
       expect(memory.embedding).toEqual(hashEmbed('clear me', 32));
     });
 
+    it("a vector given without its model is of an unknown model: the old one's label goes", async () => {
+      const mem = await ctx.memory();
+      const m = await mem.add({ content: 'hand made', embedding: [1, 0, 0], embeddingModel: 'manual' });
+      const updated = await mem.update(m.id, { embedding: [0, 1, 0, 0] });
+      expect(updated.embedding).toEqual([0, 1, 0, 0]);
+      expect(updated.embeddingModel).toBeUndefined();
+      expect((await mem.get(m.id))?.embeddingModel).toBeUndefined();
+      const labelled = await mem.update(m.id, { embedding: [0, 0, 1], embeddingModel: 'other' });
+      expect(labelled.embeddingModel).toBe('other');
+    });
+
     it('refuses bad embedding options and embedders, naming the field', async () => {
       const cases: Array<[Record<string, unknown>, string]> = [
         [{ embedding: { batchSize: 0 } }, 'embedding.batchSize'],

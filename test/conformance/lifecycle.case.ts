@@ -105,6 +105,11 @@ export function validityCases(ctx: SuiteContext): void {
       await expectError(mem.count({ asOf: '2024-13-45' }), 'VALIDATION', 'count.asOf');
       await expectError(mem.list({ history: 'yes' as unknown as boolean }), 'VALIDATION', 'list.history');
       expect((await mem.list({ history: true })).items).toHaveLength(3);
+      // An empty period (it ends where it starts) is allowed: valid at no instant.
+      const instant = '2024-05-01T00:00:00.000Z';
+      const empty = await mem.add({ content: 'never in force', validFrom: instant, validTo: instant });
+      expect(empty).toMatchObject({ validFrom: instant, validTo: instant });
+      expect(ids((await mem.list({ asOf: instant })).items)).not.toContain(empty.id);
     });
 
     it('survives a reopen of a persistent store', async () => {
@@ -217,6 +222,19 @@ export function validityCases(ctx: SuiteContext): void {
       expect((await mem.list({ history: true })).items).toHaveLength(3);
     });
 
+    it('refuses to supersede a fact at the instant its period ends: it is no longer in force (validTo is exclusive)', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const lease = await mem.add({ content: 'the lease runs', validTo: iso(clock.now() + DAY) });
+      clock.advance(DAY);
+      await expectError(
+        mem.supersede(lease.id, { content: 'the lease was renewed' }),
+        'CONFLICT',
+        'supersede.oldId',
+      );
+      expect((await mem.get(lease.id))?.validTo).toBe(iso(clock.now()));
+    });
+
     it('refuses to supersede a fact whose successor takes over later: two successors would overlap', async () => {
       const clock = manualClock();
       const mem = await ctx.memory({ now: clock.now });
@@ -277,6 +295,15 @@ export function lifecycleCases(ctx: SuiteContext): void {
       clock += 5000;
       expect(await mem.count({ history: true })).toBe(1);
       expect(await mem.clear()).toBe(1);
+      expect(await ctx.store().getTombstones(mem.namespace, [short.id])).toHaveLength(1);
+    });
+
+    it('remove of a memory expired and not yet purged buries it and returns false, as reads no longer had it', async () => {
+      let clock = Date.parse('2030-01-01T00:00:00Z');
+      const mem = await ctx.memory({ now: () => clock });
+      const short = await mem.add({ content: 'short-lived', expiresAt: '2030-01-01T00:00:01Z' });
+      clock += 5000;
+      expect(await mem.remove(short.id)).toBe(false);
       expect(await ctx.store().getTombstones(mem.namespace, [short.id])).toHaveLength(1);
     });
 

@@ -122,9 +122,14 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.add({ content: 'x', validTo: '2099-04-31' }), 'VALIDATION', 'add.validTo');
       await expectError(mem.add({ content: 'x', expiresAt: '2099-13-01' }), 'VALIDATION', 'add.expiresAt');
       await expectError(mem.list({ asOf: '2024-02-30' }), 'VALIDATION', 'list.asOf');
+      // A century is a leap year only every 400 years.
+      await expectError(mem.add({ content: 'x', expiresAt: '2100-02-29' }), 'VALIDATION', 'add.expiresAt');
       expect(await mem.count()).toBe(0);
       const leap = await mem.add({ content: 'x', validFrom: '2024-02-29T12:00:00+01:00' });
       expect(leap.validFrom).toBe('2024-02-29T11:00:00.000Z');
+      expect((await mem.add({ content: 'y', validFrom: '2000-02-29' })).validFrom).toBe(
+        '2000-02-29T00:00:00.000Z',
+      );
     });
 
     it('names the first missing end of a link or path, whichever store answers first', async () => {
