@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { KEYS } from '../../src/core/sync/sync-meta.js';
 import { createMemory, InMemoryStore, type WarningEvent } from '../../src/index.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -54,6 +55,24 @@ describe('automatic maintenance', () => {
       message: expect.stringContaining('disk on fire'),
     });
     await expect(mem.maintain()).rejects.toThrow('disk on fire');
+  });
+
+  it('a replica that has pulled but never pushed keeps its deletes past the horizon; one never synced collects them', async () => {
+    let t = Date.parse('2031-01-01T00:00:00.000Z');
+    const ms = { tombstoneHorizonMs: 1000, intervalMs: 0 };
+    const open = async (namespace: string) => {
+      const mem = await createMemory({ namespace, now: () => t, maintenance: ms });
+      await mem.remove((await mem.add({ content: 'deleted here' })).id);
+      return mem;
+    };
+    const never = await open('never-synced');
+    // Its pull cursor, with no push acknowledged yet (`sync.pushedSeq`): the delete has not reached the edge.
+    const pulled = await open('pulled-only');
+    await pulled.store.apply('pulled-only', { meta: { [KEYS.cursor]: 7 } });
+    t += 2000;
+    expect(await never.maintain()).toEqual({ purged: 0, collected: 1 });
+    expect(await pulled.maintain()).toEqual({ purged: 0, collected: 0 });
+    expect(await pulled.stats()).toMatchObject({ tombstones: 1 });
   });
 
   it('maintain() takes no options: a horizon passed to it is refused, not silently ignored', async () => {

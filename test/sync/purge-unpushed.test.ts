@@ -86,6 +86,25 @@ describe.each(kinds.map((name, kind) => [name, kind] as const))('replica on %s',
     expect(await c.maintain()).toEqual({ purged: 1, collected: 0 });
     await close();
   });
+
+  // docs/lifecycle.md: a replica never collects its own deletes the edge has not acknowledged; collected
+  // before the push, the delete would be lost and the memory stay everywhere else.
+  it('keeps its unpushed delete past the tombstone horizon until the push; then it may go', async () => {
+    const { server, edge, a, c, close } = await edgeAndTwo(kind);
+    const x = await a.add({ content: 'the old alarm code' });
+    await round(a);
+    await round(c);
+    await c.remove(x.id);
+    edge.clock.t += 31 * 24 * HOUR;
+    expect(await c.maintain()).toEqual({ purged: 0, collected: 0 });
+    await round(c);
+    expect(await server.getMemories(NS, [x.id])).toEqual([]);
+    await round(a);
+    expect(await a.get(x.id)).toBeNull();
+    // Pushed: now it may go.
+    expect(await c.maintain()).toEqual({ purged: 0, collected: 1 });
+    await close();
+  });
 });
 
 describe.each(kinds.map((name, kind) => [name, kind] as const))('with a replica on %s', (_, kind) => {
