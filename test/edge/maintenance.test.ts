@@ -73,6 +73,10 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     expect((await sync({ pull: { after: cursor, states: false } })).json.resync).toBeUndefined();
     const full = await sync({ pull: { after: 0 } });
     expect(full.json.resync).toBeUndefined();
+    // A cursor of 0 (a replica that never pulled) holds nothing stale either: its push is applied.
+    const unpulled = await sync({ cursor: 0, push: { memories: [write('first', t)] } });
+    expect(unpulled.json.resync).toBeUndefined();
+    expect(unpulled.json.push.memories).toHaveLength(1);
     expect(full.json.pull.changes.map((c: { id: string }) => c.id).sort()).toEqual(['keep', 'ttl']);
     const current = await sync({ cursor: full.json.pull.cursor, push: { memories: [write('new', t)] } });
     expect(current.json.push.memories).toHaveLength(1);

@@ -135,6 +135,16 @@ describe.each(servers)('pushed tombstones name their entity (edge on %s)', (_, m
     const both = await push({ memories: [memoryWrite('twin')], links: [linkWrite('twin')] });
     expect(both.status).toBe(400);
     expect(both.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.push.links.0.id' });
+    // A new id the push writes as a memory and deletes as a link: the push itself says what it is.
+    const deletedAsLink = await push({
+      memories: [memoryWrite('new-one')],
+      tombstones: [{ entity: 'link', id: 'new-one', namespace, clock: stamp() }],
+    });
+    expect(deletedAsLink.status).toBe(400);
+    expect(deletedAsLink.json.error).toMatchObject({
+      code: 'VALIDATION',
+      field: 'sync.push.tombstones.0.entity',
+    });
 
     expect(await store.changes(namespace, 0, 100)).toEqual(before);
     const fresh = await replica();
