@@ -81,6 +81,28 @@ describe.each([
     expect((await mem.list()).items).toHaveLength(3);
     await mem.close();
   });
+
+  it('a push of one memory past the quota keeps it pending too: it is not set aside as refused', async () => {
+    const { app, ns, token, call } = await edge({ memories: 1 });
+    await call('POST', '/memories', { content: 'the one the quota allows' });
+    const mem = await createMemory({
+      store: new InMemoryStore(),
+      namespace: ns,
+      sync: {
+        url: 'http://edge.test',
+        token,
+        intervalMs: 0,
+        live: false,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          app.fetch(new Request(i, init))) as typeof fetch,
+      },
+    });
+    await mem.add({ content: 'one past the quota' });
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'FORBIDDEN', field: 'quota.memories' });
+    expect(mem.status).toMatchObject({ state: 'error', pending: 1 });
+    expect(await mem.rejected()).toEqual([]);
+    await mem.close();
+  });
 });
 
 describe('quota options', () => {

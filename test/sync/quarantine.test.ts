@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withUnreadable } from '../../src/core/sync/quarantine.js';
+import { withRejected, withUnreadable } from '../../src/core/sync/quarantine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type RejectedChange } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
@@ -64,6 +64,65 @@ describe('quarantine, not jam', () => {
     expect((await store.getMemories('q', ['poison']))[0]!.memory.content).toBe('now with content');
     expect(await mem.rejected()).toEqual([]);
     expect(mem.status.rejected).toBeUndefined();
+    await mem.close();
+  });
+});
+
+describe('the rejected list', () => {
+  const refusal = (id: string, reason = 'VALIDATION: x') => ({
+    entity: 'memory' as const,
+    id,
+    reason,
+    at: new Date().toISOString(),
+  });
+
+  it('a record refused again moves to the end, with the new reason, once', () => {
+    const list = withRejected(
+      [refusal('a'), refusal('b')],
+      [refusal('a', 'VALIDATION: again')],
+    ) as unknown as RejectedChange[];
+    expect(list.map((r) => [r.id, r.reason])).toEqual([
+      ['b', 'VALIDATION: x'],
+      ['a', 'VALIDATION: again'],
+    ]);
+  });
+
+  it('keeps the newest 1000: the oldest fall off', () => {
+    const old = Array.from({ length: 1000 }, (_, i) => refusal(`old-${i}`));
+    const list = withRejected(old, [refusal('new-0'), refusal('new-1')]) as unknown as RejectedChange[];
+    expect(list).toHaveLength(1000);
+    expect(list[0]!.id).toBe('old-2');
+    expect(list.slice(-2).map((r) => r.id)).toEqual(['new-0', 'new-1']);
+  });
+
+  it('a record the edge refuses as another namespace’s (403 naming it) is set aside; the rest syncs on', async () => {
+    const { store, token, fetch } = await edge();
+    const mem = await createMemory({
+      namespace: 'q',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    // Written into the replica's store under the wrong namespace (a bad import, a bug elsewhere).
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-bad`;
+    await mem.store.apply('q', {
+      memories: [
+        {
+          id: 'stray',
+          create: { namespace: 'elsewhere', createdAt: new Date().toISOString() },
+          values: { content: 'filed under another namespace', kind: 'note', tags: [], metadata: {} },
+          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+        },
+      ],
+    });
+    const good = await mem.add({ content: 'a fine memory' });
+    await mem.sync();
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0, rejected: 1 });
+    expect(await mem.rejected()).toEqual([
+      expect.objectContaining({
+        id: 'stray',
+        reason: expect.stringMatching(/^FORBIDDEN: sync\.push\.memories\.\d+\.create\.namespace/),
+      }),
+    ]);
+    expect((await store.getMemories('q', [good.id])).length).toBe(1);
     await mem.close();
   });
 });
