@@ -550,6 +550,41 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(report!.reason).toMatch(/\/content: expected an encrypted value, got none/);
   });
 
+  it('a re-sync keeps a record the edge still has but that does not open here, as this device had it', async () => {
+    const { device, tampering } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a, b } = await seed(first);
+    await first.sync();
+    const stamp = stampNow('edge', 1000);
+    let answers: 'honest' | 'says resync' | 'alters a' = 'honest';
+    // Once the device holds a, the edge tells it to re-sync, and its pages then send a without its content.
+    const second = await device(
+      new InMemoryStore(),
+      fast(PASSPHRASE),
+      tampering((body) => {
+        if (answers === 'says resync' && body.pull) {
+          body.resync = { collectedSeq: 1 };
+          answers = 'alters a';
+          return;
+        }
+        if (answers !== 'alters a') return;
+        for (const change of body.pull?.changes ?? []) {
+          if (change.memory?.memory.id !== a.id) continue;
+          delete change.memory.memory.content;
+          change.memory.clocks.content = stamp;
+        }
+      }),
+    );
+    await second.sync();
+    expect((await second.get(a.id))?.content).toBe(`Patient note: ${SECRETS.content}`);
+    answers = 'says resync';
+    await second.sync();
+    expect(answers).toBe('alters a');
+    expect((await second.get(a.id))?.content).toBe(`Patient note: ${SECRETS.content}`);
+    expect((await second.get(b.id))?.content).toBe(b.content);
+    expect(await second.rejected()).toEqual([expect.objectContaining({ id: a.id, unreadable: true })]);
+  });
+
   it('a record the edge sends under another namespace name is set aside, not kept under that name', async () => {
     const { device, tampering } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
