@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, exportJsonl, type Json } from '../../src/index.js';
+import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
 import { cli } from './helpers.js';
 import { bin, buildCli, type Call, call, connectEngram, connectReference, root } from './mcp-helpers.js';
 
@@ -199,6 +200,16 @@ describe('engram import of an official memory.jsonl', () => {
       /line 2: .*observations.*array of strings/,
     ],
     [
+      'an entity with an observation that is no string',
+      [good[0]!, '{"type":"entity","name":"C","entityType":"t","observations":["o",7]}', good[2]!],
+      /line 2: .*observations.*array of strings/,
+    ],
+    [
+      'an entity too large for one Engram memory',
+      [...good, `{"type":"entity","name":"L","entityType":"t","observations":["${'o'.repeat(70_000)}"]}`],
+      /line 4: Entity "L" would hold more than 64 KiB/,
+    ],
+    [
       'a relation whose end is no string',
       [...good, '{"type":"relation","from":"A","to":7,"relationType":"r"}'],
       /line 4: .*"to".*string/,
@@ -299,6 +310,39 @@ describe('engram import of an official memory.jsonl', () => {
       expect((await mem.list()).items).toEqual([]);
     } finally {
       await mem.close();
+    }
+  });
+
+  it('reads a file with blank lines, or of relations only (between names no entity has)', async () => {
+    const relationsOnly = [
+      { from: 'P', to: 'Q', relationType: 'knows' },
+      { from: 'Q', to: 'P', relationType: 'likes' },
+    ];
+    for (const [input, expected] of [
+      [
+        `\n${good[0]}\n\n${good.slice(1).join('\n')}\n\n`,
+        {
+          entities: [
+            { name: 'A', entityType: 't', observations: ['o'] },
+            { name: 'B', entityType: 't', observations: [] },
+          ],
+          relations: [{ from: 'A', to: 'B', relationType: 'knows' }],
+        },
+      ],
+      [
+        `${relationsOnly.map((r) => JSON.stringify({ type: 'relation', ...r })).join('\n')}\n`,
+        { entities: [], relations: relationsOnly },
+      ],
+    ] as const) {
+      const db = fresh('db');
+      const run = cli(['import', '--to', `sqlite:${db}`], {}, dir, { stdin: input });
+      expect(await run.exit, run.err.join('\n')).toBe(0);
+      const mem = await createMemory({ store: new SqlJsStore({ persist: db }), namespace: 'default' });
+      try {
+        expect(await new KnowledgeGraph(mem).readGraph()).toEqual(expected);
+      } finally {
+        await mem.close();
+      }
     }
   });
 

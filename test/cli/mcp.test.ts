@@ -416,6 +416,11 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
       });
       const after = await call(ours, { name: 'recall', arguments: { query: 'coffee' } });
       expect(after.structured).toEqual({ memories: [] });
+      // At most 10 when no limit is given, as recall's schema says.
+      for (let i = 0; i < 12; i++)
+        await call(ours, { name: 'remember', arguments: { content: `tea note ${i}` } });
+      const teas = await call(ours, { name: 'recall', arguments: { query: 'tea' } });
+      expect((teas.structured as { memories: unknown[] }).memories).toHaveLength(10);
       // Errors name the tool's own arguments.
       for (const [name, args, field] of [
         ['remember', { content: '' }, 'remember.content'],
@@ -553,15 +558,31 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
       );
       expect(a).toEqual(b);
       expect(ours.client.getServerCapabilities()?.resources).toMatchObject({ subscribe: true });
-      const updated = new Promise<string>((resolve) =>
-        ours.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)),
-      );
-      await ours.client.subscribeResource({ uri: 'memory://knowledge-graph' });
-      await call(ours, {
-        name: 'add_observations',
-        arguments: { observations: [{ entityName: 'A', contents: ['p'] }] },
+      const notices: string[] = [];
+      let noticed = () => {};
+      ours.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        notices.push(n.params.uri);
+        noticed();
       });
-      expect(await updated).toBe('memory://knowledge-graph');
+      const observe = (contents: string[]) =>
+        call(ours, {
+          name: 'add_observations',
+          arguments: { observations: [{ entityName: 'A', contents }] },
+        });
+      // Told only while subscribed: not before, not after unsubscribing.
+      await observe(['before']);
+      await ours.client.subscribeResource({ uri: 'memory://knowledge-graph' });
+      const updated = new Promise<void>((resolve) => {
+        noticed = resolve;
+      });
+      await observe(['p']);
+      await updated;
+      await ours.client.unsubscribeResource({ uri: 'memory://knowledge-graph' });
+      await observe(['after']);
+      // A notice due for either change would have come by the time a later call is answered.
+      await new Promise((r) => setTimeout(r, 100));
+      await call(ours, { name: 'read_graph', arguments: {} });
+      expect(notices).toEqual(['memory://knowledge-graph']);
     } finally {
       await close();
     }

@@ -107,3 +107,48 @@ describe('read_graph', () => {
     expect((await graph.readGraph()).entities.map((e) => e.name)).toEqual(names);
   });
 });
+
+describe('create_graph (engram import of a memory.jsonl) checks everything before writing anything', () => {
+  it('an entity that its relations to itself would take past 64 KiB leaves the graph as it was', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const entities = [{ name: 'A', entityType: 't', observations: ['o'.repeat(60_000)] }];
+    // Each part fits alone; the entity's memory with its relation to itself does not.
+    const relations = [{ from: 'A', to: 'A', relationType: 's'.repeat(6000) }];
+    await expect(graph.createGraph({ entities, relations })).rejects.toThrow(
+      /"A" would hold more than 64 KiB with its relations to itself.*nothing was written/,
+    );
+    expect(await graph.readGraph()).toEqual({ entities: [], relations: [] });
+  });
+});
+
+describe('create_entities', () => {
+  it('creates the first of a name given twice in one call, and answers only what it created', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const first = { name: 'A', entityType: 'person', observations: ['one'] };
+    const other = { name: 'B', entityType: 'person', observations: [] };
+    const created = await graph.createEntities([
+      first,
+      { name: 'A', entityType: 'robot', observations: ['two'] },
+      other,
+    ]);
+    expect(created).toEqual([first, other]);
+    expect((await graph.readGraph()).entities).toEqual([first, other]);
+  });
+});
+
+describe('add_observations', () => {
+  it('refuses text Engram cannot store before writing to any entity of the call', async () => {
+    const graph = await graphWithTwo();
+    for (const bad of ['x\u0000y', 'x\ud800y']) {
+      await expect(
+        graph.addObservations([
+          { entityName: 'A', contents: ['fine'] },
+          { entityName: 'B', contents: ['ok', bad] },
+        ]),
+      ).rejects.toThrow(
+        /An observation of entity "B" contains a (NUL character|lone surrogate).*nothing was written/,
+      );
+      expect((await graph.readGraph()).entities.map((e) => e.observations)).toEqual([[], []]);
+    }
+  });
+});

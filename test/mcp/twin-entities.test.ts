@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, InMemoryStore } from '../../src/index.js';
+import { createMemory, InMemoryStore, migrate } from '../../src/index.js';
 import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
 
 // Two servers on one memory (two `engram mcp` on one edge or Postgres), or two replicas offline, may
@@ -16,6 +16,14 @@ async function twoServers() {
   ]);
   await a.createEntities([{ name: 'Bob', entityType: 'person', observations: [] }]);
   return { a, b, close: () => Promise.all([a.mem.close(), b.mem.close()]) };
+}
+
+/** The memories of the name `name`, first created first. */
+async function copiesOf(graph: KnowledgeGraph, name: string) {
+  const copies = (await graph.mem.list({ kind: 'entity' })).items.filter((m) => m.metadata.name === name);
+  return copies.sort((x, y) =>
+    x.createdAt < y.createdAt ? -1 : x.createdAt > y.createdAt ? 1 : x.id < y.id ? -1 : 1,
+  );
 }
 
 describe('an entity two servers created at once', () => {
@@ -43,13 +51,11 @@ describe('an entity two servers created at once', () => {
     const { a, close } = await twoServers();
     const store = a.mem.store;
     // A relation made on the copy (as the other replica would have): link from the second Alice.
-    const copies = (await a.mem.list({ kind: 'entity' })).items.filter((m) => m.metadata.name === 'Alice');
+    const copies = await copiesOf(a, 'Alice');
     expect(copies).toHaveLength(2);
     const other = new KnowledgeGraph(await createMemory({ store }));
     await other.createRelations([{ from: 'Alice', to: 'Bob', relationType: 'knows' }]);
-    const [first, second] = copies.sort((x, y) =>
-      x.createdAt < y.createdAt ? -1 : x.createdAt > y.createdAt ? 1 : x.id < y.id ? -1 : 1,
-    );
+    const [first, second] = copies;
     const bob = (await a.mem.list({ kind: 'entity' })).items.find((m) => m.metadata.name === 'Bob')!;
     await a.mem.link(second!.id, bob.id, 'likes', {
       metadata: { relationType: 'likes', order: Date.now() },
@@ -79,5 +85,42 @@ describe('an entity two servers created at once', () => {
     expect(await b.openNodes(['Alice'])).toEqual({ entities: [], relations: [] });
     expect((await a.mem.list({ kind: 'entity' })).items.map((m) => m.metadata.name)).toEqual(['Bob']);
     await close();
+  });
+
+  it('does not create again a relation to itself that the copy holds', async () => {
+    const { a, close } = await twoServers();
+    // The other replica related its Alice to herself: the relation lives in the copy's metadata.
+    const [, second] = await copiesOf(a, 'Alice');
+    await a.mem.update(second!.id, {
+      metadata: { ...second!.metadata, selfRelations: ['admires'], selfRelationsOrder: [Date.now()] },
+    });
+    const relation = { from: 'Alice', to: 'Alice', relationType: 'admires' };
+    expect(await a.createRelations([relation])).toEqual([]);
+    expect((await a.readGraph()).relations).toEqual([relation]);
+    await close();
+  });
+});
+
+describe('a name one replica only related to while the other created its entity', () => {
+  it('is read as the entity, with the relation made to the bare name', async () => {
+    // Two replicas offline, then synced: the first made `Carol` a bare name (a relation's end) before
+    // the second, which never saw it, created the entity Carol.
+    const [first, second, synced] = [new InMemoryStore(), new InMemoryStore(), new InMemoryStore()];
+    const relating = new KnowledgeGraph(await createMemory({ store: first }));
+    await relating.createRelations([{ from: 'Dan', to: 'Carol', relationType: 'knows' }]);
+    // So that the bare name is the older memory of the two, as it was first here.
+    await new Promise((r) => setTimeout(r, 5));
+    const creating = new KnowledgeGraph(await createMemory({ store: second }));
+    const carol = { name: 'Carol', entityType: 'person', observations: ['likes chess'] };
+    await creating.createEntities([carol]);
+    await migrate(first, synced);
+    await migrate(second, synced);
+    const graph = new KnowledgeGraph(await createMemory({ store: synced }));
+    expect(await graph.readGraph()).toEqual({
+      entities: [carol],
+      relations: [{ from: 'Dan', to: 'Carol', relationType: 'knows' }],
+    });
+    expect((await graph.openNodes(['Carol'])).entities).toEqual([carol]);
+    await Promise.all([relating, creating, graph].map((g) => g.mem.close()));
   });
 });
