@@ -155,7 +155,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
     await mem.close();
   });
 
-  it('enforces recall.limit (an integer from 1 to 50, as its schema says) with a clear error', async () => {
+  it('enforces recall.limit (an integer from 1 to 50, as its schema says) with a clear error; 5 when not given', async () => {
     const mem = await createMemory({ namespace: 'agent' });
     for (let i = 0; i < 60; i++) await mem.add({ content: `note ${i} about tea` });
     const tools = memoryTools(mem);
@@ -170,6 +170,8 @@ describe('memoryTools(mem) for the AI SDK', () => {
       memories: unknown[];
     };
     expect(fifty.memories).toHaveLength(50);
+    const unsaid = (await tools.recall.execute!({ query: 'tea' }, context)) as { memories: unknown[] };
+    expect(unsaid.memories).toHaveLength(5);
     // Through the SDK, the model gets it back as a tool error naming the field.
     const model = new MockLanguageModelV3({
       doGenerate: [toolCall('c1', 'recall', { query: 'tea', limit: 500 }), text('Sorry.')],

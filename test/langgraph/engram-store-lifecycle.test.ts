@@ -65,6 +65,18 @@ describe('EngramStore start and stop, as LangGraph hosts call them', () => {
     await expect(sqlite.getMeta('agent', 'x')).rejects.toMatchObject({ code: 'STORAGE' });
   });
 
+  it('opens its store again on the next operation after a failed open', async () => {
+    const store = new InMemoryStore();
+    const open = store.open.bind(store);
+    let refusals = 1;
+    store.open = () => (refusals-- > 0 ? Promise.reject(new Error('store unreachable')) : open());
+    const ours = new EngramStore({ store });
+    await expect(ours.put(['a'], 'k', { v: 1 })).rejects.toThrow('store unreachable');
+    await ours.put(['a'], 'k', { v: 1 });
+    expect((await ours.get(['a'], 'k'))?.value).toEqual({ v: 1 });
+    await ours.close();
+  });
+
   it('waits for the operations under way before stopping', async () => {
     const store = new EngramStore({ store: new InMemoryStore() });
     await store.put(['n'], 'first', { i: -1 });

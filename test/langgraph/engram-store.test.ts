@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BaseStore, InvalidNamespaceError, type Operation } from '@langchain/langgraph-checkpoint';
+import {
+  BaseStore,
+  InvalidNamespaceError,
+  type Operation,
+  InMemoryStore as PeerStore,
+} from '@langchain/langgraph-checkpoint';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory } from '../../src/create-memory.js';
@@ -114,6 +119,25 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('fills a page with unscored items only up to its limit, as InMemoryStore does', async () => {
+    const index = { dims: 2, embeddings: new WordEmbeddings(['coffee', 'tea']), fields: ['text'] };
+    const pages = async (store: BaseStore) => {
+      await store.put(['n'], 'scored', { text: 'coffee' });
+      for (const key of ['u1', 'u2', 'u3']) await store.put(['n'], key, { text: 'tea' }, false);
+      const page = async (limit: number, offset = 0) =>
+        (await store.search(['n'], { query: 'coffee', limit, offset })).map((h) => [h.key, h.score]);
+      return [await page(2), await page(3), await page(2, 1)];
+    };
+    const ours = new EngramStore({ index });
+    const theirs = await pages(new PeerStore({ index }));
+    expect(await pages(ours)).toEqual(theirs);
+    expect(theirs[0]).toEqual([
+      ['scored', 1],
+      ['u1', undefined],
+    ]);
+    await ours.close();
+  });
+
   it('keeps an item’s embeddings when it is put again with index: false, as InMemoryStore does', async () => {
     const embeddings = new WordEmbeddings(['coffee', 'tea']);
     const store = new EngramStore({ index: { dims: 2, embeddings, fields: ['text'] } });
@@ -216,6 +240,12 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await expect(store.batch([{ namespace: ['a:b'], key: 'k', value: doc }])).rejects.toThrow(
       InvalidNamespaceError,
     );
+    // A batch's search prefix too, as InMemoryStore's batch checks it (BaseStore.search did already).
+    for (const namespacePrefix of [['a:b'], ['a', 'b\u0000']]) {
+      const search = { namespacePrefix, limit: 10, offset: 0 };
+      await expect(new PeerStore().batch([search])).rejects.toThrow(InvalidNamespaceError);
+      await expect(store.batch([search])).rejects.toThrow(InvalidNamespaceError);
+    }
     await store.put(['foo', 'langgraph', 'foo'], 'bar', doc);
     expect((await store.get(['foo', 'langgraph', 'foo'], 'bar'))?.value).toEqual(doc);
     // batch() itself allows the reserved root, as LangGraph's stores do.
