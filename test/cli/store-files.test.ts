@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemory, exportJsonl, InMemoryStore } from '../../src/index.js';
@@ -108,6 +109,25 @@ describe('sqlite: and jsonl: files', () => {
     }
     expect(readdirSync(root).sort()).toEqual(before);
     expect(readdirSync(join(root, 'a-directory'))).toEqual([]);
+  });
+
+  it('an import whose sqlite: file cannot be saved when it closes fails with exit 1, not success', async () => {
+    const root = caseDir();
+    const stdin = new PassThrough();
+    const run = cli(['import', '--to', 'sqlite:./sub/x.db', '--batch', '1'], {}, root, {
+      stdin,
+      terminal: true,
+    });
+    stdin.write(dump);
+    // Drawn once the first entry is written: the store is open and the import under way.
+    for (let i = 0; i < 500 && run.terminal.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const sub = join(root, 'sub');
+    // Its directory becomes a file while the import runs: the save on close cannot write there.
+    rmSync(sub, { recursive: true, force: true });
+    writeFileSync(sub, '');
+    stdin.end();
+    expect(await run.exit).toBe(1);
+    expect(run.err).toEqual([expect.stringMatching(/^engram import: .*(ENOTDIR|EEXIST)/)]);
   });
 
   it('an import of nothing still creates the sqlite: file it names', async () => {

@@ -296,6 +296,10 @@ describe('engram export / import / migrate', () => {
         ['migrate', '--from', 'sqlite:x.db', '--to', `sqlite://${join(dir, 'x.db')}`],
         /--from and --to are the same store \(sqlite:\/\/.*x\.db\): there is nothing to copy/,
       ],
+      [
+        ['migrate', '--from', 'http://127.0.0.1:9/', '--to', 'http://127.0.0.1:9'],
+        /--from and --to are the same store \(http:\/\/127\.0\.0\.1:9\/?\): there is nothing to copy/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const run = cli(argv, {}, dir);

@@ -63,6 +63,34 @@ describe('export / import / migrate', () => {
     expect(await target.changes('alpha', 0, 100)).toEqual(feed);
   });
 
+  it('exports the same lines whatever the batch size', async () => {
+    const source = await populated();
+    const whole = await lines(source);
+    for (const batchSize of [2, 3]) {
+      const batched: string[] = [];
+      for await (const line of exportJsonl(source, { batchSize })) batched.push(line);
+      expect(batched, String(batchSize)).toEqual(whole);
+    }
+  });
+
+  it('takes a batch size past the store limit (1000) as 1000, so a large namespace still imports', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'big' });
+    for (const part of [0, 1]) {
+      await mem.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `note ${part}-${i}` })));
+    }
+    const dump = await lines(source);
+    const target = new InMemoryStore();
+    const progress: number[] = [];
+    const { imported } = await importJsonl(target, dump, {
+      batchSize: 5000,
+      onProgress: (p) => progress.push(p.done),
+    });
+    expect(imported).toBe(1200);
+    expect(progress).toEqual([1000, 1200]);
+    expect(await lines(target)).toEqual(dump);
+  });
+
   it('migrate copies one namespace or all, reporting progress', async () => {
     const source = await populated();
     const target = new InMemoryStore();
