@@ -26,6 +26,14 @@ describe('edge http behaviour', () => {
     } as RequestInit);
     expect(chunked.status).toBe(413);
     expect((await chunked.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
+    // A Content-Length beside Transfer-Encoding says nothing (HTTP/1.1): the body is counted as it comes.
+    const lying = await app.request('/v1/ns/demo/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked', 'content-length': '10' },
+      body: new Blob([bytes]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(lying.status).toBe(413);
   });
 
   it('reads a streamed body found too large to its end before the 413 (left half read, the client saw a reset or a hang)', async () => {

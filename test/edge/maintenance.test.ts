@@ -81,6 +81,48 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     const current = await sync({ cursor: full.json.pull.cursor, push: { memories: [write('new', t)] } });
     expect(current.json.push.memories).toHaveLength(1);
   });
+
+  it('a delete stamped 40 days ago, stored before maintenance first ran (an older edge, an import), is kept a horizon', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const store = makeStore();
+    const old = t - 40 * DAY;
+    // Stored as an edge of a release before feed marks, or an import into the server's database, left it.
+    await store.apply('demo', {
+      memories: [write('victim', old - 1000)],
+      tombstones: [{ entity: 'memory', id: 'victim', namespace: 'demo', clock: stamp(old) }],
+    });
+    const { call } = await testApp({ store, now: () => t, live: false });
+    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    // The first run notes the feed position reached now; none yet is a horizon old.
+    for (const later of [0, 60_000, DAY]) {
+      t += later;
+      await sync({ pull: { after: 0 } });
+      expect(await store.getTombstones('demo', ['victim']), String(later)).toHaveLength(1);
+    }
+    t += 30 * DAY;
+    await sync({ pull: { after: 0 } });
+    expect(await store.getTombstones('demo', ['victim'])).toEqual([]);
+  });
+
+  it('purges every expired memory in one run, more than a batch of them; at most one run a minute', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const store = makeStore();
+    const { call } = await testApp({ store, now: () => t, live: false });
+    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    const expiresAt = new Date(t + 1000).toISOString();
+    for (let part = 0; part < 3; part++) {
+      const memories = Array.from({ length: 250 }, (_, i) => write(`ttl-${part}-${i}`, t, { expiresAt }));
+      expect((await sync({ push: { memories } })).status).toBe(200);
+    }
+    // Expired, but the last run was under a minute ago: this request runs none.
+    t += 30_000;
+    await sync({ pull: { after: 0, limit: 1 } });
+    expect(await store.getMemories('demo', ['ttl-0-0', 'ttl-2-249'])).toHaveLength(2);
+    t += 31_000;
+    await sync({ pull: { after: 0, limit: 1 } });
+    expect(await store.getMemories('demo', ['ttl-0-0', 'ttl-2-249'])).toEqual([]);
+    expect(await store.getTombstones('demo', ['ttl-0-0', 'ttl-2-249'])).toHaveLength(2);
+  });
 });
 
 describe('edge maintenance options', () => {

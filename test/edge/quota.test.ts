@@ -58,6 +58,10 @@ describe.each([
     expect((await call('PATCH', `/memories/${id}`, { content: 'x'.repeat(95) })).status).toBe(403);
     expect((await call('PATCH', `/memories/${id}`, { content: 'short' })).status).toBe(200);
     expect((await call('POST', '/memories', { content: 'é'.repeat(30) })).status).toBe(201);
+    // Metadata counts as content does: an edit that grows it past the quota is refused too.
+    const grown = await call('PATCH', `/memories/${id}`, { metadata: { k: 'v'.repeat(60) } });
+    expect(grown.status).toBe(403);
+    expect(await grown.json()).toMatchObject({ error: { code: 'FORBIDDEN', field: 'quota.bytes' } });
   });
 
   it('a replica pushing past the quota gets FORBIDDEN, keeps its writes pending, and nothing is stored', async () => {

@@ -65,6 +65,31 @@ describe('memoryRateLimiter', () => {
     }
     expect(memoryRateLimiter({ requests: 1, windowMs: 1000, burst: 1 }).take('k')).toEqual({ ok: true });
   });
+
+  it('a key idle for long gets its burst back, and no more', async () => {
+    let t = 0;
+    const limiter = memoryRateLimiter({ requests: 10, windowMs: 1000, burst: 3 }, () => t);
+    const burst = async (key = 'k') => {
+      let passed = 0;
+      while ((await limiter.take(key)).ok) passed++;
+      return passed;
+    };
+    expect(await burst()).toBe(3);
+    // An hour idle refills far more than the burst at 10 a second: it still holds 3.
+    t += 3_600_000;
+    expect(await burst()).toBe(3);
+    expect(await limiter.take('k')).toEqual({ ok: false, retryAfterMs: 100 });
+  });
+
+  it('keeps at most maxKeys buckets: the least recently used goes, and comes back full', async () => {
+    const limiter = memoryRateLimiter({ requests: 1, windowMs: 3_600_000, maxKeys: 2 }, () => 0);
+    expect(await limiter.take('a')).toEqual({ ok: true });
+    expect(await limiter.take('a')).toMatchObject({ ok: false });
+    expect(await limiter.take('b')).toEqual({ ok: true });
+    expect(await limiter.take('c')).toEqual({ ok: true });
+    // 'a' was evicted for 'c': a new bucket, full again.
+    expect(await limiter.take('a')).toEqual({ ok: true });
+  });
 });
 
 describe('parseTtl', () => {
