@@ -253,7 +253,13 @@ export class SyncEngine {
         const pushedAt = clock.tick();
         const pushed = await this.outbox.pushOutbox(pushedAt);
         const pulled = await pullFeed(this.host, PAGE);
-        return { pushed, pulled: pulled + resynced, pushedAt };
+        // A pull can leave changes to send: a delete held here that a pulled write met (pushed back), a
+        // field of ours that won over the pulled one, a write made meanwhile. They go in this round, not
+        // the next, so that every replica that synced holds what the edge holds. Reading the pulled part of
+        // the feed here spares the next round's push from reading it.
+        const sentAt = clock.tick();
+        const sentAfter = await this.outbox.pushOutbox(sentAt);
+        return { pushed: pushed + sentAfter, pulled: pulled + resynced, pushedAt: sentAt };
       } catch (error) {
         if (!(error instanceof ResyncNeeded) || attempt >= 2) throw error;
         await store.apply(namespace, { meta: { [RESYNC_KEYS.pending]: true } });
