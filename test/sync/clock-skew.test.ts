@@ -129,6 +129,35 @@ describe('bounded clock skew at the edge', () => {
     await mem.close();
   });
 
+  it('a stamp a replica stored in the future before the bound existed gives way to the next pulled edit', async () => {
+    const { app, call } = await testApp({ ns: ['legacy'] });
+    const token = await mintToken({ secret: SECRET, ns: ['legacy'] });
+    const sync = {
+      url: 'http://edge.test',
+      token,
+      fetch: (r: RequestInfo | URL, i?: RequestInit) => Promise.resolve(app.request(r as string, i)),
+      intervalMs: 0,
+    };
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'legacy', sync });
+    const m = await mem.add({ content: 'original' });
+    await mem.sync();
+    // Stamped in 2100 by a release before the bound (pulled from an older edge, say), in this store only.
+    const [held] = await store.getMemories('legacy', [m.id]);
+    await store.apply('legacy', {
+      memories: [
+        { id: m.id, values: { content: 'FROZEN' }, clocks: { ...held!.clocks, content: YEAR_2100 } },
+      ],
+      origin: 'remote',
+    });
+    expect(
+      (await call('PATCH', `/v1/ns/legacy/memories/${m.id}`, { content: 'edited elsewhere' })).status,
+    ).toBe(200);
+    await mem.sync();
+    expect((await mem.get(m.id))?.content).toBe('edited elsewhere');
+    await mem.close();
+  });
+
   it("one namespace's pushes never move another namespace's timestamps", async () => {
     const { call, token } = await testApp({ ns: ['x', 'y'], maxClockSkewMs: 24 * HOUR });
     expect(token).toBeTruthy();
