@@ -225,6 +225,45 @@ describe('sync degradation', () => {
     expect(gaps.slice(0, 6)).toEqual([100, 200, 400, 800, 800, 800]);
   });
 
+  it('a round that succeeds starts the backoff over', async () => {
+    const attempts: number[] = [];
+    let down = true;
+    const engine = new SyncEngine({
+      store: new InMemoryStore(),
+      namespace: 'n',
+      clock: new HybridLogicalClock('t'),
+      transport: {
+        exchange: async () => {
+          attempts.push(Date.now());
+          if (down) throw new EngramError('OFFLINE', 'down');
+          return {
+            serverTime: Date.now(),
+            maxClockSkewMs: 60_000,
+            pull: { changes: [], cursor: 0, hasMore: false },
+          };
+        },
+      },
+      intervalMs: 0,
+      backoff: { baseMs: 100, maxMs: 10_000 },
+      random: () => 1,
+      onStatus: () => {},
+      onPulled: () => {},
+    });
+    await engine.start();
+    // Four failed attempts, waits of 100, 200, 400, then 800 ms before the fifth, for which the edge is back.
+    await until(() => attempts.length === 4);
+    down = false;
+    await until(() => engine.status.state === 'online', 5000);
+    down = true;
+    const failedAt = Date.now();
+    await engine.sync().catch(() => undefined);
+    const retried = attempts.length + 1;
+    await until(() => attempts.length >= retried, 5000);
+    engine.stop();
+    // The wait after it is the first one again (100 ms), not the 1.6 s the failures before had led to.
+    expect(attempts.at(-1)! - failedAt).toBeLessThan(1000);
+  });
+
   it('never runs two rounds at once, whatever mixes timers, writes and explicit syncs', async () => {
     let inFlight = 0;
     let maxInFlight = 0;

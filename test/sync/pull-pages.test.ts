@@ -72,4 +72,39 @@ describe('pull pages', () => {
     expect((await replica.stats()).memories).toBe(120);
     await replica.close();
   });
+
+  it('a pull cut off after its first page counts only local changes as pending', async () => {
+    const server = new InMemoryStore();
+    const writer = await createMemory({ store: server, namespace: 'fat' });
+    await writer.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `memory ${i}` })));
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
+    const token = await mintToken({ secret: SECRET, ns: ['fat'] });
+    let pulls = 0;
+    let cut = true;
+    const mem = await createMemory({
+      namespace: 'fat',
+      sync: {
+        url: 'http://edge.test',
+        token,
+        intervalMs: 0,
+        live: false,
+        backoff: { baseMs: 600_000 },
+        fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+          // Every pull after the first page fails: that page (500 of 600) is applied and kept.
+          if (String(init?.body).includes('"pull"') && ++pulls >= 2 && cut)
+            throw new TypeError('fetch failed: reset');
+          return app.fetch(new Request(input, init));
+        }) as typeof fetch,
+      },
+    });
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect(await mem.count()).toBe(500);
+    expect(mem.status).toMatchObject({ state: 'offline', pending: 0 });
+    cut = false;
+    await mem.add({ content: 'written here' });
+    await mem.sync();
+    expect(await mem.count()).toBe(601);
+    expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
+    await mem.close();
+  });
 });
