@@ -6,6 +6,7 @@ import { DocIdCache } from '../../src/backends/sql/doc-id-cache.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
+import { inProcessSync } from '../edge/helpers.js';
 
 // SQL stores rank on document numbers and turn into ids only what a search returns (core's
 // resolvingSource); these cases pin what that must not change: the results of the in-memory store.
@@ -264,6 +265,35 @@ describe.each(backends)('$name: text search on document numbers', ({ open, share
       ]),
     );
     await mem.close();
+  });
+
+  it('an edited memory keeps its number but not the words it lost, also when one pulled batch moves a word', async () => {
+    const namespace = freshNamespace('docnums-pull');
+    const sync = await inProcessSync(namespace);
+    const writer = await createMemory({ namespace, sync });
+    const replica = await createMemory({ store: open(), namespace, sync });
+    const same = async () => {
+      await writer.sync();
+      await replica.sync();
+      for (const query of ['quince', 'apricot', 'jam', 'plum']) {
+        expect(await hits(replica, query), query).toEqual(await hits(writer, query));
+      }
+    };
+    await writer.addMany([
+      { id: 'a', content: 'quince jam' },
+      { id: 'b', content: 'plum jam' },
+    ]);
+    await same();
+    // Pulled as one batch: "quince" leaves the first memory's number and reaches the next one's, after
+    // the last number its row holds.
+    await writer.update('a', { content: 'apricot jam' });
+    await writer.update('b', { content: 'plum jam quince' });
+    await same();
+    // The only memory holding "quince" loses it: its row goes.
+    await writer.update('b', { content: 'plum jam' });
+    await same();
+    expect(await replica.search('quince')).toEqual([]);
+    await Promise.all([writer.close(), replica.close()]);
   });
 
   // Only where two stores can share one database (PGlite, Postgres): a sql.js database belongs to one

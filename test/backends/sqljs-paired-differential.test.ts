@@ -1,6 +1,7 @@
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../bench/corpus.mjs';
+import { BLOCK_DOCS } from '../../src/backends/sql/posting-blocks.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 
@@ -95,4 +96,28 @@ describe('sql.js with paired and referring posting rows answers as the in-memory
     db.close();
     for (const mem of Object.values(mems)) await mem.close();
   }, 180_000);
+
+  it('pairs a word row only with a stem row of the same bytes, not one its bytes merely begin with', async () => {
+    // "news" as written stems to "new"; the stem "news" is that of "newsed". Only the first memory holds
+    // "newsed", so the stem row "news" is the first posting of the word row "~news", byte for byte.
+    const batch = Array.from({ length: BLOCK_DOCS + 10 }, (_, i) => ({
+      id: `m${String(i).padStart(5, '0')}`,
+      content: i === 0 ? 'newsed news' : `news w${i % 40}`,
+    }));
+    const memory = await createMemory({ store: new InMemoryStore(), namespace: 'ns' });
+    const sqljs = await createMemory({ store: new SqlJsStore({ sqlJs: SQL }), namespace: 'ns' });
+    for (const mem of [memory, sqljs]) {
+      for (let start = 0; start < batch.length; start += 1000)
+        await mem.addMany(batch.slice(start, start + 1000));
+    }
+    for (const q of ['news*', 'newsed', 'news w7']) {
+      const [expected, actual] = await Promise.all(
+        [memory, sqljs].map(async (mem) =>
+          (await mem.search(q, { limit: 20 })).map((h) => [h.memory.id, h.score]),
+        ),
+      );
+      expect(actual, q).toEqual(expected);
+    }
+    await Promise.all([memory.close(), sqljs.close()]);
+  }, 120_000);
 });
