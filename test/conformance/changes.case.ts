@@ -6,7 +6,14 @@ import { freshNamespace, type SuiteContext } from './harness.js';
 const stamp = (ms: number, node = 'n1') => formatHlc({ wallMs: ms, counter: 0, node });
 const FIELDS = ['content', 'kind', 'tags', 'metadata', 'embedding', 'importance', 'expiresAt'];
 
-function fullWrite(namespace: string, id: string, content: string, at: number, node = 'n1'): MemoryWrite {
+/** A new memory's write as a replica sends it: every field stamped at `at` by `node`. */
+export function fullWrite(
+  namespace: string,
+  id: string,
+  content: string,
+  at: number,
+  node = 'n1',
+): MemoryWrite {
   return {
     id,
     create: { namespace, createdAt: new Date(at).toISOString() },

@@ -7,6 +7,8 @@ import {
   type Language,
   type SearchHit,
 } from '../../src/index.js';
+import { LANGUAGE_META } from '../../src/store/index.js';
+import { fullWrite } from './changes.case.js';
 import { expectError, freshNamespace, ids, type SuiteContext } from './harness.js';
 
 /**
@@ -188,6 +190,15 @@ export function languageCases(ctx: SuiteContext): void {
       const error = await expectError(unknown, 'VALIDATION', 'language');
       for (const name of LANGUAGES) expect(error.message).toContain(`'${name}'`);
       expect(error.message).toContain('klingon');
+    });
+
+    it('indexes the memories of a batch that sets the language in that language', async () => {
+      const namespace = freshNamespace('lang');
+      const write = fullWrite(namespace, 'haeuser', 'Die Häuser am Fluss sind alt', Date.now());
+      await ctx.store().apply(namespace, { meta: { [LANGUAGE_META]: 'german' }, memories: [write] });
+      const mem = await createMemory({ store: ctx.store(), namespace, language: 'german' });
+      // "Häuser" and "Haus" share a stem in German only.
+      expect(ids(await mem.search('Haus'))).toEqual(['haeuser']);
     });
 
     it('keeps the language across a reopen', async () => {
