@@ -25,6 +25,19 @@ describe.each([
       });
     return { app, ns, token, call, store };
   }
+  const replicaOf = (app: ReturnType<typeof createEdgeApp>, ns: string, token: string) =>
+    createMemory({
+      store: new InMemoryStore(),
+      namespace: ns,
+      sync: {
+        url: 'http://edge.test',
+        token,
+        intervalMs: 0,
+        live: false,
+        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
+          app.fetch(new Request(i, init))) as typeof fetch,
+      },
+    });
 
   it('refuses the memory past `memories` whole, with 403 naming quota.memories; deletes and edits pass', async () => {
     const { call } = await edge({ memories: 3 });
@@ -66,18 +79,7 @@ describe.each([
 
   it('a replica pushing past the quota gets FORBIDDEN, keeps its writes pending, and nothing is stored', async () => {
     const { app, ns, token, call } = await edge({ memories: 2 });
-    const mem = await createMemory({
-      store: new InMemoryStore(),
-      namespace: ns,
-      sync: {
-        url: 'http://edge.test',
-        token,
-        intervalMs: 0,
-        live: false,
-        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
-          app.fetch(new Request(i, init))) as typeof fetch,
-      },
-    });
+    const mem = await replicaOf(app, ns, token);
     await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
     await expect(mem.sync()).rejects.toMatchObject({ code: 'FORBIDDEN', field: 'quota.memories' });
     expect(mem.status).toMatchObject({ state: 'error', pending: 3 });
@@ -89,18 +91,7 @@ describe.each([
   it('a push of one memory past the quota keeps it pending too: it is not set aside as refused', async () => {
     const { app, ns, token, call } = await edge({ memories: 1 });
     await call('POST', '/memories', { content: 'the one the quota allows' });
-    const mem = await createMemory({
-      store: new InMemoryStore(),
-      namespace: ns,
-      sync: {
-        url: 'http://edge.test',
-        token,
-        intervalMs: 0,
-        live: false,
-        fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
-          app.fetch(new Request(i, init))) as typeof fetch,
-      },
-    });
+    const mem = await replicaOf(app, ns, token);
     await mem.add({ content: 'one past the quota' });
     await expect(mem.sync()).rejects.toMatchObject({ code: 'FORBIDDEN', field: 'quota.memories' });
     expect(mem.status).toMatchObject({ state: 'error', pending: 1 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createMemory, type Engram, InMemoryStore, type Memory, type WriteBatch } from '../../src/index.js';
+import {
+  createMemory,
+  type Engram,
+  InMemoryStore,
+  type Memory,
+  type MemoryPatch,
+  type WriteBatch,
+} from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
 import { type EdgeClient, heldEdge } from './held-edge.js';
 
@@ -75,6 +82,31 @@ async function lastEditElsewhere(
   await fast.sync();
   await honest.sync();
   await fast.sync();
+}
+
+/**
+ * The fast device's held round goes (the honest replica's requests held meanwhile), after which its copy of
+ * `id` is no longer ahead; a little later the honest replica makes `patch`, before it could pull that
+ * round; then both sync.
+ */
+async function roundThenEditElsewhere(
+  toHonest: EdgeClient,
+  toFast: EdgeClient,
+  honest: Engram,
+  fast: Engram,
+  id: string,
+  patch: MemoryPatch,
+) {
+  toHonest.hold();
+  toFast.release();
+  await fast.sync();
+  expect(Date.parse((await fast.get(id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
+  await pause();
+  await honest.update(id, patch);
+  toHonest.release();
+  await honest.sync();
+  await fast.sync();
+  await honest.sync();
 }
 
 /** `edit` on the fast device, then a little later on the honest one, neither having pulled the other's; then both sync. */
@@ -321,17 +353,8 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     await ahead.update(m.id, { tags: ['before the answer'] });
     // It observes the tags' stamp, 20 s ahead and not moved yet: its own is as far ahead.
     store.during = () => ahead.update(m.id, { content: 'edited as the pass reads' });
-    toHonest.hold();
-    toFast.release();
-    await ahead.sync();
+    await roundThenEditElsewhere(toHonest, toFast, honest, ahead, m.id, { content: LAST });
     expect(store.during).toBeUndefined();
-    expect(Date.parse((await ahead.get(m.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
-    await pause();
-    await honest.update(m.id, { content: LAST });
-    toHonest.release();
-    await honest.sync();
-    await ahead.sync();
-    await honest.sync();
     for (const mem of [honest, ahead]) {
       expect(await mem.get(m.id)).toMatchObject({ content: LAST, tags: ['before the answer'] });
     }
@@ -346,16 +369,10 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
     const ahead = await reopen(AHEAD_MS);
     // This edit observed the tags' stamp: both are in the window the first answer moves back by 20 s.
     await ahead.update(m.id, { content: FIRST });
-    toHonest.hold();
-    toFast.release();
-    await ahead.sync();
-    expect(Date.parse((await ahead.get(m.id))!.updatedAt)).toBeLessThan(Date.now() + AHEAD_MS / 2);
-    await pause();
-    await honest.update(m.id, { content: LAST, tags: ['edited last'] });
-    toHonest.release();
-    await honest.sync();
-    await ahead.sync();
-    await honest.sync();
+    await roundThenEditElsewhere(toHonest, toFast, honest, ahead, m.id, {
+      content: LAST,
+      tags: ['edited last'],
+    });
     for (const mem of [honest, ahead]) {
       expect(await mem.get(m.id)).toMatchObject({ content: LAST, tags: ['edited last'] });
     }

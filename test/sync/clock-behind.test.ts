@@ -7,6 +7,17 @@ const HOUR = 3_600_000;
 
 const edge = () => inProcessSync('skew');
 
+type SyncOption = NonNullable<Parameters<typeof createMemory>[0]>['sync'];
+
+/** A device whose store outlives its sessions (a file, IndexedDB): `open` starts one with its clock that far behind. */
+function device(sync: SyncOption) {
+  const store = new InMemoryStore();
+  store.close = async () => {};
+  const open = (behindMs = 0) =>
+    createMemory({ store, namespace: 'skew', now: () => Date.now() - behindMs, sync });
+  return { store, open };
+}
+
 // A device whose clock runs behind stamps its edits in the past until it hears the edge's time: an edit
 // made later than another replica's lost to it. The first round of a session moves those stamps forward
 // by what the clock turned out to be behind (up to now), so they land about when they were made.
@@ -38,11 +49,8 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     const honest = await createMemory({ namespace: 'skew', sync });
     const m = await honest.add({ content: 'original' });
     await honest.sync();
-    // A store that outlives a session, as a file or IndexedDB does.
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    let skew = 0;
-    const first = await createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
+    const { open } = device(sync);
+    const first = await open();
     await first.sync();
     expect((await first.get(m.id))?.content).toBe('original');
     await first.close();
@@ -51,8 +59,7 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     await honest.sync();
     await new Promise((resolve) => setTimeout(resolve, 20));
     // The device's clock goes an hour back; it reopens offline and edits after the honest edit.
-    skew = HOUR;
-    const second = await createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
+    const second = await open(HOUR);
     await second.update(m.id, { content: 'set-back device edits last' });
     await second.sync();
     await honest.sync();
@@ -64,9 +71,8 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
   it('edits of earlier sessions (other node ids of the same replica) before its first sync move too', async () => {
     const sync = await edge();
     const honest = await createMemory({ namespace: 'skew', sync });
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    const behind = () => createMemory({ store, namespace: 'skew', now: () => Date.now() - HOUR, sync });
+    const { open } = device(sync);
+    const behind = () => open(HOUR);
     // Yesterday's session (offline, closed before any round), then today's.
     const offline = await behind();
     const early = await offline.add({ content: 'made in the first session' });
@@ -84,11 +90,8 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     const honest = await createMemory({ namespace: 'skew', sync });
     const m = await honest.add({ content: 'original' });
     await honest.sync();
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    let skew = 0;
-    const device = () => createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync });
-    const right = await device();
+    const { open } = device(sync);
+    const right = await open();
     await right.sync();
     // Made offline on a right clock, after the last round; the device closes.
     await right.update(m.id, { content: 'edited on a right clock' });
@@ -97,8 +100,7 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     // offline: that edit observed the last one, so it carries its time, though the clock says 30 s
     // earlier. The first answer moves the session's stamps forward by 30 s, which would put this one 30 s
     // past now: it takes a fresh stamp instead.
-    skew = 30_000;
-    const lagging = await device();
+    const lagging = await open(30_000);
     await lagging.update(m.id, { content: 'edited again after reopening' });
     await lagging.sync();
     await honest.sync();
@@ -143,12 +145,8 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
   it('stamps of its last rounds stay: a field it pushed before, since edited elsewhere, keeps that edit', async () => {
     const edge = await heldEdge('skew');
     const [toHonest, toDevice] = [edge.client(), edge.client()];
-    const store = new InMemoryStore();
-    store.close = async () => {};
-    let skew = 0;
-    const device = () =>
-      createMemory({ store, namespace: 'skew', now: () => Date.now() - skew, sync: toDevice.sync });
-    const first = await device();
+    const { open } = device(toDevice.sync);
+    const first = await open();
     const m = await first.add({ content: 'original', tags: ['from the device'] });
     await first.sync();
     await first.close();
@@ -159,9 +157,8 @@ describe('edits stamped by a clock that runs behind, before the edge was heard',
     // Reopened an hour behind, it edits the content before its first answer: the window moved forward is
     // this session's stamps, not the tags' stamp from the round that pushed them (moved an hour forward,
     // it would land past now and take a fresh stamp, over the edit made elsewhere since).
-    skew = HOUR;
     toDevice.hold();
-    const second = await device();
+    const second = await open(HOUR);
     await second.update(m.id, { content: 'edited after reopening' });
     toDevice.release();
     await second.sync();

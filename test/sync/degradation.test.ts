@@ -37,6 +37,36 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 3000) => {
   }
 };
 
+/**
+ * A sync engine (jitter off: each wait is the whole backoff) over a transport that fails while `down()`
+ * holds and otherwise answers as an empty edge; `attempts` are the times it was called.
+ */
+function backingOff(backoff: { baseMs: number; maxMs: number }, down: () => boolean) {
+  const attempts: number[] = [];
+  const engine = new SyncEngine({
+    store: new InMemoryStore(),
+    namespace: 'n',
+    clock: new HybridLogicalClock('t'),
+    transport: {
+      exchange: async () => {
+        attempts.push(Date.now());
+        if (down()) throw new EngramError('OFFLINE', 'down');
+        return {
+          serverTime: Date.now(),
+          maxClockSkewMs: 60_000,
+          pull: { changes: [], cursor: 0, hasMore: false },
+        };
+      },
+    },
+    intervalMs: 0,
+    backoff,
+    random: () => 1,
+    onStatus: () => {},
+    onPulled: () => {},
+  });
+  return { engine, attempts };
+}
+
 describe('sync degradation', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -201,23 +231,7 @@ describe('sync degradation', () => {
 
   it('backs off exponentially with jitter, capped', async () => {
     vi.useFakeTimers();
-    const attempts: number[] = [];
-    const engine = new SyncEngine({
-      store: new InMemoryStore(),
-      namespace: 'n',
-      clock: new HybridLogicalClock('t'),
-      transport: {
-        exchange: async () => {
-          attempts.push(Date.now());
-          throw new EngramError('OFFLINE', 'down');
-        },
-      },
-      intervalMs: 0,
-      backoff: { baseMs: 100, maxMs: 800 },
-      random: () => 1,
-      onStatus: () => {},
-      onPulled: () => {},
-    });
+    const { engine, attempts } = backingOff({ baseMs: 100, maxMs: 800 }, () => true);
     await engine.start();
     await vi.advanceTimersByTimeAsync(5000);
     engine.stop();
@@ -226,29 +240,8 @@ describe('sync degradation', () => {
   });
 
   it('a round that succeeds starts the backoff over', async () => {
-    const attempts: number[] = [];
     let down = true;
-    const engine = new SyncEngine({
-      store: new InMemoryStore(),
-      namespace: 'n',
-      clock: new HybridLogicalClock('t'),
-      transport: {
-        exchange: async () => {
-          attempts.push(Date.now());
-          if (down) throw new EngramError('OFFLINE', 'down');
-          return {
-            serverTime: Date.now(),
-            maxClockSkewMs: 60_000,
-            pull: { changes: [], cursor: 0, hasMore: false },
-          };
-        },
-      },
-      intervalMs: 0,
-      backoff: { baseMs: 100, maxMs: 10_000 },
-      random: () => 1,
-      onStatus: () => {},
-      onPulled: () => {},
-    });
+    const { engine, attempts } = backingOff({ baseMs: 100, maxMs: 10_000 }, () => down);
     await engine.start();
     // Four failed attempts, waits of 100, 200, 400, then 800 ms before the fifth, for which the edge is back.
     await until(() => attempts.length === 4);

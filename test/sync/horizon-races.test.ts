@@ -73,7 +73,31 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
     clock.t += 31 * DAY;
     await by.sync();
   };
-  return { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon };
+  /** `by` deletes `id` and the edge collects the delete past its horizon. */
+  const removeAndCollect = async (by: Engram, id: string) => {
+    await by.remove(id);
+    await by.sync();
+    await collectPastHorizon(by);
+  };
+  /** `mem` comes back online: told to re-sync, it forgets `id`, which the edge does not get back. */
+  const backWithout = async (mem: Awaited<ReturnType<typeof replica>>, id: string) => {
+    mem.net.offline = false;
+    await mem.sync();
+    expect(toldToResync(mem)).toBe(true);
+    expect(await mem.get(id)).toBeNull();
+    expect(await server.getMemories(ns, [id])).toEqual([]);
+  };
+  return {
+    clock,
+    ns,
+    server,
+    replica,
+    toldToResync,
+    closeAll,
+    collectPastHorizon,
+    removeAndCollect,
+    backWithout,
+  };
 }
 
 describe('telling what reached the edge before a re-sync', () => {
@@ -130,7 +154,7 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('a push answered before its round failed counts as done', async () => {
-    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
+    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout } = await setup();
     const a = await replica();
     const b = await replica();
     await a.add({ id: 'old', content: 'synced long ago' });
@@ -149,20 +173,14 @@ describe('telling what reached the edge before a re-sync', () => {
     await b.sync();
     clock.t += DAY;
     await a.update('n', { tags: ['edited offline'] });
-    await b.remove('n');
-    await b.sync();
-    await collectPastHorizon(b);
+    await removeAndCollect(b, 'n');
     expect(await server.getMeta(ns, COLLECTED_SEQ_META)).toBeGreaterThan(0);
-
-    a.net.offline = false;
-    await a.sync();
-    expect(toldToResync(a)).toBe(true);
-    expect(await a.get('n')).toBeNull();
-    expect(await server.getMemories(ns, ['n'])).toEqual([]);
+    await backWithout(a, 'n');
     await closeAll();
   });
+
   it('a record pushed by a round cut short before its last request is not taken for unpushed', async () => {
-    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
+    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout } = await setup();
     const a = await replica();
     const b = await replica();
     // a's cursor is past the start of the feed (one at 0 pulls all of it, and is never told to re-sync).
@@ -186,20 +204,13 @@ describe('telling what reached the edge before a re-sync', () => {
     a.net.offline = true;
     await b.sync();
     clock.t += DAY;
-    await b.remove('n');
-    await b.sync();
-    await collectPastHorizon(b);
-
-    a.net.offline = false;
-    await a.sync();
-    expect(toldToResync(a)).toBe(true);
-    expect(await a.get('n')).toBeNull();
-    expect(await server.getMemories(ns, ['n'])).toEqual([]);
+    await removeAndCollect(b, 'n');
+    await backWithout(a, 'n');
     await closeAll();
   }, 30_000);
 
   it('a pushed record whose every field was rewritten offline still goes with the record', async () => {
-    const { clock, ns, server, replica, toldToResync, closeAll, collectPastHorizon } = await setup();
+    const { clock, replica, closeAll, removeAndCollect, backWithout } = await setup();
     const a = await replica();
     const b = await replica();
     await a.add({ id: 'x', content: 'reached the edge' });
@@ -222,15 +233,8 @@ describe('telling what reached the edge before a re-sync', () => {
       validTo: '2099-01-01T00:00:00.000Z',
     });
     clock.t += 1000;
-    await b.remove('x');
-    await b.sync();
-    await collectPastHorizon(b);
-
-    a.net.offline = false;
-    await a.sync();
-    expect(toldToResync(a)).toBe(true);
-    expect(await a.get('x')).toBeNull();
-    expect(await server.getMemories(ns, ['x'])).toEqual([]);
+    await removeAndCollect(b, 'x');
+    await backWithout(a, 'x');
     await closeAll();
   });
 });
