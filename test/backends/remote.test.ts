@@ -411,6 +411,82 @@ describe('RemoteStore extras', () => {
     });
   });
 
+  it('pages list and changes past the 1,000 records the edge answers per request', async () => {
+    const ns = freshNamespace('pages');
+    const local = await createMemory({ store: server, namespace: ns });
+    for (let i = 0; i < 1001; i += 500) {
+      await local.addMany(
+        Array.from({ length: Math.min(500, 1001 - i) }, (_, j) => ({ content: `n${i + j}` })),
+      );
+    }
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const now = new Date().toISOString();
+    const listed = await store.list(ns, { limit: 1500, tagMode: 'any', now });
+    expect(new Set(listed.map((r) => r.memory.id)).size).toBe(1001);
+    const ids = listed.map((r) => r.memory.id);
+    expect((await store.getMemories(ns, ids)).map((r) => r.memory.id)).toEqual(ids);
+    const changes = await store.changes(ns, 0, 5000);
+    expect(changes.map((c) => c.seq)).toEqual((await server.changes(ns, 0, 5000)).map((c) => c.seq));
+    expect(changes.length).toBeGreaterThanOrEqual(1001);
+  });
+
+  it('answers getTombstones with the ids asked, once each, when reads share one request', async () => {
+    const ns = freshNamespace('tombstones');
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store, namespace: ns });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    await mem.remove(a!.id);
+    await mem.remove(b!.id);
+    // Issued together, the three reads are one get: of a as a link too, and of b for the other caller.
+    const [, ofA, ofB] = await Promise.all([
+      store.getLinks(ns, [a!.id]),
+      store.getTombstones(ns, [a!.id]),
+      store.getTombstones(ns, [b!.id]),
+    ]);
+    expect(ofA.map((t) => t.id)).toEqual([a!.id]);
+    expect(ofB.map((t) => t.id)).toEqual([b!.id]);
+  });
+
+  it('lists by a tag that reads as a JSON array, as that tag', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store, namespace: freshNamespace('json-tag') });
+    const literal = await mem.add({ content: 'tagged literally', tags: ['["urgent"]'] });
+    await mem.add({ content: 'tagged urgent', tags: ['urgent'] });
+    expect((await mem.list({ tags: ['["urgent"]'] })).items.map((m) => m.id)).toEqual([literal.id]);
+  });
+
+  it('keeps the meta of a batch that also pushes records', async () => {
+    const ns = freshNamespace('meta-push');
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const memory = { content: 'with meta', kind: 'note', tags: [], metadata: {} };
+    await store.apply(ns, {
+      memories: [
+        {
+          id: 'm1',
+          create: { namespace: ns, createdAt: '2025-01-01T00:00:00.000Z' },
+          values: memory,
+          clocks: { content: '0190a1b2c3d4-0000-node' },
+        },
+      ],
+      meta: { cursor: 7 },
+    });
+    expect(await store.getMeta(ns, 'cursor')).toBe(7);
+  });
+
+  it('fails a refused read with one request: only an answer too large is asked again in halves', async () => {
+    let requests = 0;
+    const store = new RemoteStore({
+      url,
+      token: 't.t.t',
+      fetch: async () => {
+        requests += 1;
+        return Response.json({ error: { code: 'FORBIDDEN', message: 'stand-in' } }, { status: 403 });
+      },
+    });
+    await expect(store.getMemories('x', ['a', 'b', 'c', 'd'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(requests).toBe(1);
+  });
+
   it('keeps a path prefix of the url and fails clearly once closed', async () => {
     const seen: string[] = [];
     const store = new RemoteStore({
