@@ -145,6 +145,7 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
 
   it('refuses a model of unknown length without dims, naming the field', () => {
     expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
+    expect(() => openAIEmbedder({ url, model: 'mystery', dims: 0 })).toThrow(/openAIEmbedder.dims/);
     expect(openAIEmbedder({ model: 'text-embedding-3-small' }).dims).toBe(1536);
   });
 
@@ -227,6 +228,7 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     // Refusals of the text (the queue sets it aside) versus failures of the service (it backs off).
     // A 400 may be the text (too long) or a bad parameter for every text: the queue tells them apart.
     await expect(at('400')).rejects.toMatchObject({ code: 'VALIDATION', field: undefined });
+    await expect(at('422')).rejects.toMatchObject({ code: 'VALIDATION', field: undefined });
     // Another 4xx answers the request, whatever its texts: the embedder is at fault.
     await expect(at('405')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('413')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });

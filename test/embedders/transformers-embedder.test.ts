@@ -60,6 +60,14 @@ describe('transformersEmbedder over a stand-in pipeline', () => {
       code: 'VALIDATION',
       field: 'embedder',
     });
+    const extra: FeatureExtractor = async (texts) => ({
+      dims: [texts.length + 1, 4],
+      data: new Float32Array((texts.length + 1) * 4),
+    });
+    await expect(transformersEmbedder(extra, { id: 'm', dims: 4 }).embed(['x'])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'embedder',
+    });
   });
 
   it('embeds memories through createMemory', async () => {

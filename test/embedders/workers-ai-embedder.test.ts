@@ -31,6 +31,15 @@ describe('workersAIEmbedder against a stand-in AI binding', () => {
     ]);
   });
 
+  it('sends at most 100 texts per run by default, the Workers AI batch limit', async () => {
+    const ai = standInAi(384);
+    const texts = Array.from({ length: 101 }, (_, i) => `text ${i}`);
+    expect(await workersAIEmbedder(ai, { model: '@cf/baai/bge-small-en-v1.5' }).embed(texts)).toHaveLength(
+      101,
+    );
+    expect(ai.calls.map((c) => c.text.length)).toEqual([100, 1]);
+  });
+
   it('reports a failing binding as OFFLINE and a malformed answer as VALIDATION', async () => {
     const failing = workersAIEmbedder(
       {
@@ -44,6 +53,8 @@ describe('workersAIEmbedder against a stand-in AI binding', () => {
     const malformed = workersAIEmbedder({ run: async () => ({ shape: [0] }) }, { model: 'custom', dims: 4 });
     // Wrong whatever the texts: the embedder's fault (field `embedder`), not a refused text.
     await expect(malformed.embed(['x'])).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
+    const short = workersAIEmbedder({ run: async () => ({ data: [] }) }, { model: 'custom', dims: 4 });
+    await expect(short.embed(['x'])).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     expect(() => workersAIEmbedder(standInAi(4), { model: 'custom' })).toThrow(/workersAIEmbedder.dims/);
   });
 
