@@ -26,6 +26,33 @@ describe('the embedding queue', () => {
     await mem.close();
   });
 
+  it('embeds a content stamped in the future (kept from a clock that ran ahead) once, not again and again', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'ahead' });
+    const m = await writer.add({ content: 'old words', embedding: hashEmbed('old words', 32) });
+    // Stamped in 2100, as a replica pulled it from an edge of a release before the clock bound: every
+    // embedding stamped now sorts below it.
+    await store.apply('ahead', {
+      memories: [
+        { id: m.id, values: { content: 'new words' }, clocks: { content: '03bb2cc3d800-0000-ahead' } },
+      ],
+    });
+    const embedder = standInEmbedder();
+    // Each call yields to timers: were the queue to embed it again and again, this test would fail, not hang.
+    const yielding = {
+      ...embedder,
+      embed: async (texts: string[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return embedder.embed(texts);
+      },
+    };
+    const mem = await createMemory({ store, namespace: 'ahead', embedder: yielding });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('new words', 32));
+    expect(embedder.calls).toHaveLength(1);
+    await mem.close();
+  });
+
   it('finds every memory waiting on open, past the first page of the scan', async () => {
     const store = new InMemoryStore();
     const writer = await createMemory({ store, namespace: 'many' });

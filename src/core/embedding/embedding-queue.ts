@@ -284,8 +284,14 @@ export class EmbeddingQueue {
       const chosen = current.map((r) => vectors[embeddedClock.get(r.memory.id)![1]]!);
       await this.host.write(embeddingWrites(current, chosen, embedder.id, stamp));
     }
+    // Done: every id whose content is still the version just embedded. Judged by that version, not by
+    // the stamps alone: a content stamp later than any this clock issues (kept from a clock that ran ahead
+    // before the edge's bound) sorts above every embedding written now, and the id would be embedded
+    // again and again, holding the event loop.
     const changed = new Set(
-      (await store.getMemories(namespace, ids)).filter(needsEmbedding).map((r) => r.memory.id),
+      (await store.getMemories(namespace, ids))
+        .filter((r) => needsEmbedding(r) && embeddedClock.get(r.memory.id)?.[0] !== r.clocks.content)
+        .map((r) => r.memory.id),
     );
     for (const id of ids) if (!changed.has(id)) this.waiting.delete(id);
   }
