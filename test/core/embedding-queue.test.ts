@@ -47,8 +47,11 @@ describe('the embedding queue', () => {
       },
     };
     const mem = await createMemory({ store, namespace: 'ahead', embedder: yielding });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('new words', 32));
+    await vi.waitFor(
+      async () => expect((await mem.get(m.id))?.embedding).toEqual(hashEmbed('new words', 32)),
+      WAIT,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(embedder.calls).toHaveLength(1);
     await mem.close();
   });
