@@ -538,9 +538,9 @@ describe('the live connection, on the wire', () => {
 
   it('heartbeats keep a stream open past the idle timeout', async () => {
     const { fetch: upstream } = edge({ heartbeatMs: 50 });
-    const { live, opens, states } = await connection(upstream, { idleTimeoutMs: 300 });
+    const { live, opens, states } = await connection(upstream, { idleTimeoutMs: 600 });
     await until(() => live.state === 'live');
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 1500));
     expect(opens()).toBe(1);
     expect(states).toEqual(['connecting', 'live']);
     await live.stop();
@@ -573,10 +573,11 @@ describe('the live connection, on the wire', () => {
     const down = (async () => {
       throw new TypeError('fetch failed');
     }) as typeof fetch;
-    // The shortest waits (random 0): 10, 20, then 20 each; unbounded, they would double to 640 ms by the 7th.
+    // The shortest waits (random 0): 10, 20, then 20 each (about 75 opens in 1.5 s); unbounded, they would
+    // double to 640 ms by the 7th (8 opens).
     const { live, opens } = await connection(down, { backoff: { baseMs: 20, maxMs: 40 }, random: () => 0 });
-    await new Promise((r) => setTimeout(r, 800));
-    expect(opens()).toBeGreaterThanOrEqual(15);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(opens()).toBeGreaterThanOrEqual(20);
     await live.stop();
   });
 
