@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MemoryWrite } from '../../src/index.js';
+import type { LinkWrite, MemoryWrite } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { freshNamespace, type SuiteContext } from './harness.js';
 
@@ -19,6 +19,22 @@ export function fullWrite(
     create: { namespace, createdAt: new Date(at).toISOString() },
     values: { content, kind: 'note', tags: [], metadata: {} },
     clocks: Object.fromEntries(FIELDS.map((f) => [f, stamp(at, node)])),
+  };
+}
+
+/** A link's write as a replica sends it: type `rel`, every field stamped at `at` by `node`, created at `createdAt`. */
+function fullLinkWrite(
+  namespace: string,
+  link: { id: string; from: string; to: string; weight?: number },
+  at: number,
+  { node = 'n1', createdAt = at }: { node?: string; createdAt?: number } = {},
+): LinkWrite {
+  const { id, from, to, weight = 1 } = link;
+  return {
+    id,
+    create: { namespace, from, to, createdAt: new Date(createdAt).toISOString() },
+    values: { type: 'rel', weight, metadata: {} },
+    clocks: { type: stamp(at, node), weight: stamp(at, node), metadata: stamp(at, node) },
   };
 }
 
@@ -319,10 +335,10 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(entry?.origin).toBe(store.kind === 'remote' ? 'remote' : 'local');
     });
 
-    it('a pulled link to a memory deleted here sends that delete back (pushBackTombstones)', async () => {
+    it('a pulled link to a memory deleted here sends that delete back (pushBackTombstones)', async (test) => {
       const store = ctx.store();
       // A RemoteStore writes to the edge's store: no pull ever reaches it.
-      if (store.kind === 'remote') return;
+      if (store.kind === 'remote') test.skip();
       const ns = freshNamespace();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, {
@@ -335,14 +351,7 @@ export function changeFeedCases(ctx: SuiteContext): void {
         origin: 'remote',
       });
       const result = await store.apply(ns, {
-        links: [
-          {
-            id: 'l1',
-            create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
-            values: { type: 'rel', weight: 1, metadata: {} },
-            clocks: { type: stamp(t0 + 2), weight: stamp(t0 + 2), metadata: stamp(t0 + 2) },
-          },
-        ],
+        links: [fullLinkWrite(ns, { id: 'l1', from: 'a', to: 'b' }, t0 + 2, { createdAt: t0 })],
         origin: 'remote',
         pushBackTombstones: true,
       });
@@ -361,14 +370,7 @@ export function changeFeedCases(ctx: SuiteContext): void {
         tombstones: [{ entity: 'memory', id: 'b', namespace: ns, clock: stamp(t0 + 1) }],
       });
       const result = await store.apply(ns, {
-        links: [
-          {
-            id: 'l1',
-            create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
-            values: { type: 'rel', weight: 1, metadata: {} },
-            clocks: { type: stamp(t0 + 2), weight: stamp(t0 + 2), metadata: stamp(t0 + 2) },
-          },
-        ],
+        links: [fullLinkWrite(ns, { id: 'l1', from: 'a', to: 'b' }, t0 + 2, { createdAt: t0 })],
       });
       expect(result.deleted).toEqual(['l1']);
       expect(await store.getLinks(ns, ['l1'])).toEqual([]);
@@ -491,12 +493,8 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
       await store.apply(ns, { memories: ['p', 'qr', 'pq', 'r'].map((id) => fullWrite(ns, id, id, t0)) });
-      const link = (id: string, from: string, to: string) => ({
-        id,
-        create: { namespace: ns, from, to, createdAt: new Date(t0).toISOString() },
-        values: { type: 'rel', weight: 1, metadata: {} },
-        clocks: { type: stamp(t0 + 1), weight: stamp(t0 + 1), metadata: stamp(t0 + 1) },
-      });
+      const link = (id: string, from: string, to: string) =>
+        fullLinkWrite(ns, { id, from, to }, t0 + 1, { createdAt: t0 });
       const result = await store.apply(ns, {
         links: [link('one', 'p', 'qr'), link('two', 'pq', 'r')],
         origin: 'remote',
@@ -574,12 +572,8 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const ns = freshNamespace();
       const store = ctx.store();
       const t0 = Date.parse('2030-01-01');
-      const link = (at: number, weight: number, node = 'n1') => ({
-        id: 'l',
-        create: { namespace: ns, from: 'a', to: 'b', createdAt: new Date(t0).toISOString() },
-        values: { type: 'rel', weight, metadata: {} },
-        clocks: { type: stamp(at, node), weight: stamp(at, node), metadata: stamp(at, node) },
-      });
+      const link = (at: number, weight: number, node = 'n1') =>
+        fullLinkWrite(ns, { id: 'l', from: 'a', to: 'b', weight }, at, { node, createdAt: t0 });
       await store.apply(ns, {
         memories: [fullWrite(ns, 'a', 'a', t0), fullWrite(ns, 'b', 'b', t0)],
         links: [link(t0, 0.1)],
