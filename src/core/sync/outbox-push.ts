@@ -187,16 +187,13 @@ export class OutboxPush {
     const ceiling = clock.ceiling();
     const future = restampFuture(writes, ceiling, offset.offset, clock);
     const ahead = await this.rewrite(writes, future, ceiling);
-    let out = ahead;
     const window = this.window;
     // A window of a clock found ahead was moved before the round pushed (moveBackLocally).
-    if (window && window.deltaMs > 0) {
-      // Moved already, by the learned offset: they come back through the outbox in the edge's time.
-      for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
-      const behind = await this.rewrite(out.writes, restampBehind(out.writes, window, clock));
-      out = { writes: behind.writes, moved: out.moved + behind.moved };
-    }
-    return out;
+    if (!window || window.deltaMs < 0) return ahead;
+    // Moved already, by the learned offset: they come back through the outbox in the edge's time.
+    for (const w of [...(future?.memories ?? []), ...(future?.links ?? [])]) window.moved.add(w.id);
+    const behind = await this.rewrite(ahead.writes, restampBehind(ahead.writes, window, clock));
+    return { writes: behind.writes, moved: ahead.moved + behind.moved };
   }
 
   /**

@@ -146,7 +146,7 @@ export interface MovedBack {
 
 /**
  * What moving one record's stamps back needs: which fields move (their stamps, read), the wall time each
- * moves to, and whether a `createdAt` (ms) moves with them. `undefined` (or no field): the record stays.
+ * moves to, and whether a `createdAt` (ms) moves with them. No field: the record stays.
  */
 type MovePlan = {
   fields: [field: string, stamp: string, parts: HlcParts][];
@@ -161,13 +161,13 @@ type MovePlan = {
 function moveBack(
   writes: OutgoingWrites,
   window: MovedSince,
-  plan: (clocks: FieldClocks) => MovePlan | undefined,
+  plan: (clocks: FieldClocks) => MovePlan,
 ): MovedBack | undefined {
   const moved: MovedBack = { memories: [], links: [], guards: [] };
   const move = <W extends MemoryWrite | LinkWrite>(write: W, entity: 'memory' | 'link'): W[] => {
     if (window.moved.has(write.id)) return [];
     const planned = plan(write.clocks);
-    if (!planned || planned.fields.length === 0) return [];
+    if (planned.fields.length === 0) return [];
     const values: Record<string, unknown> = {};
     const clocks: FieldClocks = {};
     for (const [field, stamp, parts] of planned.fields) {
@@ -248,7 +248,7 @@ export function restampStale(
     for (const [field, stamp] of Object.entries(clocks)) {
       if (stamp < later || (window.after !== undefined && stamp <= window.after)) continue;
       const parts = parseHlc(stamp);
-      if (!parts || parts.wallMs - nowMs <= STALE_AHEAD_MS || clientOfNode(parts.node) !== client) continue;
+      if (!parts || clientOfNode(parts.node) !== client) continue;
       fields.push([field, stamp, parts]);
       latestMs = Math.max(latestMs, parts.wallMs);
     }
