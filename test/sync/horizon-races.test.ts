@@ -87,6 +87,14 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
     expect(await mem.get(id)).toBeNull();
     expect(await server.getMemories(ns, [id])).toEqual([]);
   };
+  /** `mem`'s next round fails at the request `cut` picks (the connection resets there), then its network heals. */
+  const cutRound = async (mem: Awaited<ReturnType<typeof replica>>, cut: (body: string) => boolean) => {
+    mem.net.before = (body) => {
+      if (cut(body)) throw new TypeError('fetch failed: connection reset');
+    };
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    mem.net.before = undefined;
+  };
   return {
     clock,
     ns,
@@ -97,6 +105,7 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
     collectPastHorizon,
     removeAndCollect,
     backWithout,
+    cutRound,
   };
 }
 
@@ -154,7 +163,7 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('a push answered before its round failed counts as done', async () => {
-    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout } = await setup();
+    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout, cutRound } = await setup();
     const a = await replica();
     const b = await replica();
     await a.add({ id: 'old', content: 'synced long ago' });
@@ -163,11 +172,7 @@ describe('telling what reached the edge before a re-sync', () => {
     await a.add({ id: 'n', content: 'pushed by a round whose pull failed' });
     clock.t += 10;
     // The connection drops after the push was answered, before the pull.
-    a.net.before = (body) => {
-      if (body.includes('"pull"')) throw new TypeError('fetch failed: connection reset');
-    };
-    await expect(a.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
-    a.net.before = undefined;
+    await cutRound(a, (body) => body.includes('"pull"'));
     expect((await server.getMemories(ns, ['n'])).map((r) => r.memory.id)).toEqual(['n']);
     a.net.offline = true;
     await b.sync();
@@ -180,7 +185,7 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('a record pushed by a round cut short before its last request is not taken for unpushed', async () => {
-    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout } = await setup();
+    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout, cutRound } = await setup();
     const a = await replica();
     const b = await replica();
     // a's cursor is past the start of the feed (one at 0 pulls all of it, and is never told to re-sync).
@@ -195,11 +200,7 @@ describe('telling what reached the edge before a re-sync', () => {
     // The connection drops at the round's second push request: the push instant stays the last round's,
     // though the outbox cursor moved past 'n'.
     let pushes = 0;
-    a.net.before = (body) => {
-      if (body.includes('"push"') && ++pushes > 1) throw new TypeError('fetch failed: connection reset');
-    };
-    await expect(a.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
-    a.net.before = undefined;
+    await cutRound(a, (body) => body.includes('"push"') && ++pushes > 1);
     expect((await server.getMemories(ns, ['n'])).map((r) => r.memory.id)).toEqual(['n']);
     a.net.offline = true;
     await b.sync();
