@@ -1,7 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
-import { checkVectors } from '../../src/core/embedding/embedder.js';
-import { formatHlc, parseHlc } from '../../src/core/hlc.js';
-import { createMemory, InMemoryStore } from '../../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { checkVectors, type EmbeddingOptions } from '../../src/core/embedding/embedder.js';
+import { EmbeddingQueue } from '../../src/core/embedding/embedding-queue.js';
+import { formatHlc, HybridLogicalClock, observeStamps, parseHlc } from '../../src/core/hlc.js';
+import { createMemory, type Embedder, EngramError, InMemoryStore } from '../../src/index.js';
 import { hashEmbed, standInEmbedder } from '../conformance/stand-in-embedder.js';
 
 const WAIT = { timeout: 10_000 };
@@ -98,5 +99,195 @@ describe('the embedding queue', () => {
         expect.objectContaining({ code: 'VALIDATION', field: 'embedder' }),
       );
     }
+  });
+});
+
+/** A queue over `store` as an Engram runs it, without the façade, so tests can drive timers and read its counts. */
+function queueOver(
+  store: InMemoryStore,
+  namespace: string,
+  embedder: Embedder,
+  options: EmbeddingOptions = {},
+) {
+  const clock = new HybridLogicalClock('queue-test');
+  const refusedIds: string[] = [];
+  const queue = new EmbeddingQueue({
+    store,
+    namespace,
+    embedder,
+    options,
+    now: () => new Date().toISOString(),
+    stamp: (records) => {
+      for (const record of records) observeStamps(clock, record);
+      return clock.tick();
+    },
+    write: async (writes) => {
+      await store.apply(namespace, { memories: writes });
+    },
+    onChange: () => {},
+    onRejected: (id) => refusedIds.push(id),
+  });
+  return { queue, refusedIds };
+}
+
+/** Refuses (as a text too long for the model) every text holding "too long"; embeds the others. */
+function refusingLong(): ReturnType<typeof standInEmbedder> {
+  const embedder = standInEmbedder();
+  const embed = embedder.embed;
+  embedder.embed = async (texts) => {
+    if (texts.some((t) => t.includes('too long'))) {
+      embedder.calls.push([...texts]);
+      throw new EngramError('PAYLOAD_TOO_LARGE', 'stand-in: input too long for the model');
+    }
+    return embed(texts);
+  };
+  return embedder;
+}
+
+describe('the embedding queue, driven alone', () => {
+  it('takes nothing once stopped', async () => {
+    const store = new InMemoryStore();
+    const m = await (await createMemory({ store, namespace: 'stopped' })).add({ content: 'words' });
+    const embedder = standInEmbedder();
+    const { queue } = queueOver(store, 'stopped', embedder);
+    queue.stop();
+    queue.enqueue([m.id]);
+    expect(queue.pending).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(embedder.calls).toEqual([]);
+  });
+
+  it('does not embed a memory that expired before its turn', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'expired' });
+    const gone = await writer.add({
+      content: 'gone soon',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    const kept = await writer.add({ content: 'kept' });
+    const embedder = standInEmbedder();
+    const { queue } = queueOver(store, 'expired', embedder);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 120_000 });
+    try {
+      queue.enqueue([gone.id, kept.id]);
+      await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(embedder.calls).toEqual([['kept']]);
+    expect((await store.getMemories('expired', [gone.id]))[0]?.memory.embedding).toBeUndefined();
+  });
+
+  it('no longer counts a refused memory as set aside once its embedding arrives from elsewhere', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'elsewhere' });
+    const [fine, refused] = await writer.addMany([{ content: 'fine words' }, { content: 'far too long' }]);
+    const { queue, refusedIds } = queueOver(store, 'elsewhere', refusingLong());
+    queue.enqueue([fine!.id, refused!.id]);
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect(refusedIds).toEqual([refused!.id]);
+    expect(queue.rejected).toBe(1);
+    // Another replica's model took the text; its embedding arrives by sync, content unchanged.
+    await writer.update(refused!.id, { embedding: [1, 0, 0], embeddingModel: 'other-model' });
+    await queue.consider([refused!.id]);
+    expect(queue.rejected).toBe(0);
+    expect(queue.pending).toBe(0);
+  });
+
+  it('a batch that embeds texts again trusts the next lone refusal as the text, not the embedder', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'judge' });
+    const first = await writer.addMany([
+      { content: 'fine one' },
+      { content: 'too long one' },
+      { content: 'too long two' },
+    ]);
+    const embedder = refusingLong();
+    const { queue, refusedIds } = queueOver(store, 'judge', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue(first.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    // Two refusals in a row, then a batch that goes through: the count of refusals in a row starts again.
+    const fine = await writer.addMany([{ content: 'fine two' }, { content: 'fine three' }]);
+    queue.enqueue(fine.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    const third = await writer.add({ content: 'too long three' });
+    queue.enqueue([third.id]);
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect(refusedIds).toEqual([first[1]!.id, first[2]!.id, third.id]);
+    expect(queue.lastError).toBeUndefined();
+    queue.stop();
+  });
+
+  it('backs off when no text of a batch went through, before trying them again', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'none' });
+    const added = await writer.addMany([{ content: 'too long a' }, { content: 'too long b' }]);
+    // Nothing embedded yet: a refusal may be the embedder's, so neither is set aside.
+    const embedder = refusingLong();
+    const { queue } = queueOver(store, 'none', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.lastError).toContain('too long'), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(embedder.calls).toEqual([['too long a', 'too long b'], ['too long a'], ['too long b']]);
+    expect(queue.pending).toBe(2);
+    expect(queue.rejected).toBe(0);
+    queue.stop();
+  });
+
+  describe('backoff', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /** The times (fake ms) of each call of an embedder failing while `failing()` says so. */
+    async function failingQueue(options: EmbeddingOptions, failing: () => boolean) {
+      const store = new InMemoryStore();
+      const writer = await createMemory({ store, namespace: 'backoff' });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      const embedder = standInEmbedder();
+      const embed = embedder.embed;
+      const times: number[] = [];
+      embedder.embed = async (texts) => {
+        times.push(Date.now());
+        if (failing()) throw new Error('stand-in: connection reset');
+        return embed(texts);
+      };
+      const { queue } = queueOver(store, 'backoff', embedder, options);
+      const add = async (content: string) => queue.enqueue([(await writer.add({ content })).id]);
+      return { queue, times, add };
+    }
+
+    const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+    it('waits at most maxMs between tries however many failed', async () => {
+      const { queue, times, add } = await failingQueue({ backoff: { baseMs: 100, maxMs: 200 } }, () => true);
+      await add('never embedded');
+      await vi.advanceTimersByTimeAsync(2_000);
+      queue.stop();
+      expect(times.length).toBeGreaterThanOrEqual(10);
+      for (const gap of gaps(times)) expect(gap).toBeLessThanOrEqual(200);
+    });
+
+    it('starts again from baseMs after a batch goes through', async () => {
+      let failing = true;
+      const { queue, times, add } = await failingQueue(
+        { backoff: { baseMs: 100, maxMs: 100_000 } },
+        () => failing,
+      );
+      await add('first');
+      // Five failures: the next wait would be up to 1.6 s.
+      await vi.advanceTimersByTimeAsync(1_600);
+      expect(times.length).toBe(5);
+      failing = false;
+      await vi.advanceTimersByTimeAsync(1_600);
+      expect(queue.pending).toBe(0);
+      failing = true;
+      await add('second');
+      await vi.advanceTimersByTimeAsync(100);
+      queue.stop();
+      const afterSuccess = times.slice(6);
+      expect(afterSuccess).toHaveLength(2);
+      expect(afterSuccess[1]! - afterSuccess[0]!).toBeLessThanOrEqual(100);
+    });
   });
 });
