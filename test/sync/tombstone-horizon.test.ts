@@ -257,6 +257,55 @@ describe('re-sync bookkeeping', () => {
   });
 });
 
+describe('a replica whose first pull never came back', () => {
+  it('re-syncs in full on its next round: a record it pushed, deleted and collected meanwhile, goes', async () => {
+    let t = Date.parse('2031-04-01T00:00:00.000Z');
+    const now = () => t;
+    const server = new InMemoryStore();
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const token = await mintToken({ secret: SECRET, ns: ['first'] });
+    let pullsLost = true;
+    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      // The network drops after the push: every pull of b is lost while `pullsLost`.
+      if (pullsLost && String(init?.body).includes('"pull":')) throw new TypeError('fetch failed');
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+    const opts = { url: 'http://edge.test', token, intervalMs: 0, live: false, backoff: { baseMs: 600_000 } };
+    const b = await createMemory({ namespace: 'first', now, sync: { ...opts, fetch: fetchFn } });
+    await b.addMany([
+      { id: 'pushed', content: 'reached the edge, then deleted there' },
+      { id: 'kept', content: 'reached the edge and stays' },
+    ]);
+    await expect(b.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect((await server.getMemories('first', ['pushed', 'kept'])).map((r) => r.memory.id)).toEqual([
+      'pushed',
+      'kept',
+    ]);
+    expect(await b.store.getMeta('first', 'sync.cursor')).toBeUndefined();
+    const online = (async (input: RequestInfo | URL, init?: RequestInit) =>
+      app.fetch(new Request(input, init))) as typeof fetch;
+    const a = await createMemory({ namespace: 'first', now, sync: { ...opts, fetch: online } });
+    await a.sync();
+    await a.remove('pushed');
+    await a.sync();
+    await collectPastHorizon((ms) => (t += ms), a);
+    expect(await server.getMeta('first', COLLECTED_SEQ_META)).toBeGreaterThan(0);
+    // b comes back with a write made offline: its pull starts at 0, with no cursor for the edge to check.
+    await b.add({ id: 'offline', content: 'written while the pulls were lost' });
+    pullsLost = false;
+    await b.sync();
+    expect(await b.get('pushed')).toBeNull();
+    expect(await b.get('kept')).toMatchObject({ content: 'reached the edge and stays' });
+    expect(await b.get('offline')).toMatchObject({ content: 'written while the pulls were lost' });
+    expect((await server.getMemories('first', ['offline'])).map((r) => r.memory.id)).toEqual(['offline']);
+    expect(await b.store.getMeta('first', 'sync.resync')).toBeNull();
+    // Once: the re-sync stored a cursor, so the next rounds pull on from it.
+    expect(await b.store.getMeta('first', 'sync.cursor')).toBeGreaterThan(0);
+    await a.close();
+    await b.close();
+  });
+});
+
 describe('re-sync at scale', () => {
   it('forgets more records than one page (1 200 deleted past the horizon) and keeps the rest', async () => {
     let t = Date.parse('2031-03-01T00:00:00.000Z');

@@ -233,6 +233,9 @@ export class SyncEngine {
   private async pushAndPull(): Promise<SyncResult & { pushedAt: string }> {
     const { store, namespace, clock } = this.options;
     let resynced = 0;
+    if (await this.pushedButNeverPulled()) {
+      await store.apply(namespace, { meta: { [RESYNC_KEYS.pending]: true } });
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         if ((await store.getMeta(namespace, RESYNC_KEYS.pending)) === true) {
@@ -301,6 +304,17 @@ export class SyncEngine {
     const delay = Math.max(jittered, this.retryAfterMs);
     clearTimeout(this.timer);
     this.timer = unref(setTimeout(() => this.runInBackground(), delay));
+  }
+
+  /**
+   * Whether this replica's writes reached the edge in an earlier round but no pull page ever came back (the
+   * network dropped after the push). Its pull starts at 0 and sends no cursor, so the edge cannot tell it
+   * that deletions of records it pushed were collected meanwhile: it re-syncs in full instead, once (the
+   * re-sync stores a cursor), which forgets them as a re-sync the edge asks for would.
+   */
+  private async pushedButNeverPulled(): Promise<boolean> {
+    const cursor = await this.options.store.getMeta(this.options.namespace, KEYS.cursor);
+    return typeof cursor !== 'number' && (await this.meta(KEYS.pushed)) > 0;
   }
 
   private async meta(key: string): Promise<number> {
