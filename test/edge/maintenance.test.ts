@@ -123,6 +123,24 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     expect(await store.getMemories('demo', ['ttl-0-0', 'ttl-2-249'])).toEqual([]);
     expect(await store.getTombstones('demo', ['ttl-0-0', 'ttl-2-249'])).toHaveLength(2);
   });
+
+  it('a purge wins over the write it purged, stamped ahead by a replica and pushed again (its answer lost)', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const store = makeStore();
+    const { call } = await testApp({ store, now: () => t, live: false, maintenance: { intervalMs: 1000 } });
+    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    // A replica 50 s ahead (within the bound) writes a memory expiring in a second.
+    const ahead = write('ttl', t + 50_000, { expiresAt: new Date(t + 1000).toISOString() });
+    expect((await sync({ push: { memories: [ahead] } })).status).toBe(200);
+    t += 2000;
+    await sync({ pull: { after: 0 } });
+    expect(await store.getMemories('demo', ['ttl'])).toEqual([]);
+    // The edge's clock moved past the pushed stamps, so its purge is later than every field of the write:
+    // the same write again (a push whose answer was lost) does not create it anew.
+    const again = await sync({ push: { memories: [ahead] } });
+    expect(again.json.push).toMatchObject({ memories: [], rejected: ['ttl'] });
+    expect(await store.getMemories('demo', ['ttl'])).toEqual([]);
+  });
 });
 
 describe('edge maintenance options', () => {
