@@ -69,6 +69,18 @@ async function snapshot(mem: Engram) {
   return { items, links: links.flat().sort((a, b) => (a.id < b.id ? -1 : 1)) };
 }
 
+/** An edge on an InMemoryStore at the test's clock, and fetches to it that fail while `lost(init)` says so. */
+function memoryEdge(now: () => number) {
+  const server = new InMemoryStore();
+  const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+  const fetchTo = (lost: (init?: RequestInit) => boolean = () => false) =>
+    (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (lost(init)) throw new TypeError('fetch failed');
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+  return { server, fetchTo };
+}
+
 describe.each(servers)('a replica offline past the tombstone horizon (edge on %s)', (_, makeServer) => {
   it.each(replicaStores)(
     'on %s re-syncs in full: its unsynced writes survive, deletions arrive, nothing resurrects',
@@ -160,17 +172,13 @@ describe('a replica reopened while offline past the horizon', () => {
     let t = Date.parse('2031-05-01T00:00:00.000Z');
     const now = () => t;
     const ns = `reopen-${Date.now().toString(36)}`;
-    const server = new InMemoryStore();
-    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const { server, fetchTo } = memoryEdge(now);
     const token = await mintToken({ secret: SECRET, ns: [ns] });
     let offline = false;
     const syncFor = (cut: () => boolean) => ({
       url: 'http://edge.test',
       token,
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        if (cut()) throw new TypeError('fetch failed: offline');
-        return app.fetch(new Request(input, init));
-      }) as typeof fetch,
+      fetch: fetchTo(cut),
       intervalMs: 0,
       live: false,
       backoff: { baseMs: 600_000 },
@@ -206,13 +214,9 @@ describe('re-sync bookkeeping', () => {
   it('a re-sync interrupted before its pruning starts over on the next round', async () => {
     let t = Date.parse('2031-03-01T00:00:00.000Z');
     const now = () => t;
-    const server = new InMemoryStore();
-    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const { fetchTo } = memoryEdge(now);
     let down = false;
-    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      if (down) throw new TypeError('fetch failed');
-      return app.fetch(new Request(input, init));
-    }) as typeof fetch;
+    const fetchFn = fetchTo(() => down);
     const token = await mintToken({ secret: SECRET, ns: ['r'] });
     const opts = { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, live: false };
     const a = await createMemory({ namespace: 'r', now, sync: opts });
@@ -261,15 +265,11 @@ describe('a replica whose first pull never came back', () => {
   it('re-syncs in full on its next round: a record it pushed, deleted and collected meanwhile, goes', async () => {
     let t = Date.parse('2031-04-01T00:00:00.000Z');
     const now = () => t;
-    const server = new InMemoryStore();
-    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const { server, fetchTo } = memoryEdge(now);
     const token = await mintToken({ secret: SECRET, ns: ['first'] });
     let pullsLost = true;
-    const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      // The network drops after the push: every pull of b is lost while `pullsLost`.
-      if (pullsLost && String(init?.body).includes('"pull":')) throw new TypeError('fetch failed');
-      return app.fetch(new Request(input, init));
-    }) as typeof fetch;
+    // The network drops after the push: every pull of b is lost while `pullsLost`.
+    const fetchFn = fetchTo((init) => pullsLost && String(init?.body).includes('"pull":'));
     const opts = { url: 'http://edge.test', token, intervalMs: 0, live: false, backoff: { baseMs: 600_000 } };
     const b = await createMemory({ namespace: 'first', now, sync: { ...opts, fetch: fetchFn } });
     await b.addMany([
@@ -282,9 +282,7 @@ describe('a replica whose first pull never came back', () => {
       'kept',
     ]);
     expect(await b.store.getMeta('first', 'sync.cursor')).toBeUndefined();
-    const online = (async (input: RequestInfo | URL, init?: RequestInit) =>
-      app.fetch(new Request(input, init))) as typeof fetch;
-    const a = await createMemory({ namespace: 'first', now, sync: { ...opts, fetch: online } });
+    const a = await createMemory({ namespace: 'first', now, sync: { ...opts, fetch: fetchTo() } });
     await a.sync();
     await a.remove('pushed');
     await a.sync();
