@@ -124,6 +124,20 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     ]);
   });
 
+  it('keeps a reading whose prefix the query read already (another clause), not read again', () => {
+    const parsed = parseQuery('โรงพยา* พยา*');
+    expect(parsed.prefixes).toContain('~พยา');
+    // The first read found a word for พยา* but none for the whole run.
+    const found = [{ term: '~พยาบาล' }];
+    const splits = runPrefixSplits<{ term: string }>(parsed, found)!;
+    expect(splits.prefixes).not.toContain('~พยา');
+    const kept = splits.apply([{ term: 'โรง' }]);
+    expect(kept.query.clauses).toEqual([
+      { kind: 'term', term: 'โรง' },
+      { kind: 'prefix', prefix: '~พยา' },
+    ]);
+  });
+
   it('re-runs a watched run prefix for a memory any of its readings finds', async () => {
     const mem = await createMemory({ store: new InMemoryStore(), namespace: 'th' });
     const pages: string[][] = [];

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CIPHERTEXT_PREFIX } from '../../src/core/crypto/sealed.js';
 import { EngramError } from '../../src/core/errors.js';
 import {
   type Candidate,
@@ -16,7 +17,9 @@ import {
   rankDocuments,
   tokenize,
   typoCorrection,
+  typoCorrectionOf,
   typoVariants,
+  visitIndexTerms,
 } from '../../src/core/text/index.js';
 import { hasLoneSurrogate } from '../../src/core/validate.js';
 
@@ -149,6 +152,23 @@ describe('indexText', () => {
     expect(length).toBe(0);
     expect(terms.size).toBe(0);
   });
+
+  it("keys a CJK run's last character as a word, not a character the next pair begins with", () => {
+    const { length, terms } = indexText('東京都');
+    expect(length).toBe(2);
+    expect(Object.fromEntries(terms)).toEqual({ 東京: 1, '~東京': 1, 京都: 1, '~京都': 1, '~都': 1 });
+  });
+
+  it('indexes nothing of a sealed (end-to-end encrypted) content, on either path', () => {
+    const sealed = `${CIPHERTEXT_PREFIX}key1.${'A'.repeat(40)}`;
+    expect(indexText(sealed)).toEqual({ length: 0, terms: new Map() });
+    const visited: string[] = [];
+    expect(visitIndexTerms(sealed, undefined, (term) => visited.push(term))).toBe(0);
+    expect(visited).toEqual([]);
+    // Text that merely starts like it is indexed as text.
+    expect(visitIndexTerms('e1. key1', undefined, (term) => visited.push(term))).toBe(2);
+    expect(visited).toContain('key1');
+  });
 });
 
 describe('containsPhrase', () => {
@@ -249,6 +269,17 @@ describe('parseQuery', () => {
     expect(parseQuery('wer hat den Hund', { language: 'german' }).clauses).toContainEqual({
       kind: 'term',
       term: 'hat',
+      stop: true,
+    });
+  });
+
+  it('reads a capitalized function word inside a sentence as a name in English only', async () => {
+    await loadLanguage('german');
+    expect(parseQuery('trip in May').clauses).toContainEqual({ kind: 'term', term: 'mai' });
+    // German capitalizes more than names: "Die" inside a sentence is still the article.
+    expect(parseQuery('wer sah Die Katze', { language: 'german' }).clauses).toContainEqual({
+      kind: 'term',
+      term: 'die',
       stop: true,
     });
   });
@@ -564,6 +595,24 @@ describe('rankDocuments', () => {
     }
   });
 
+  it('keeps one copy of a duplicated posting whatever their order: the higher tf, then the longer length', () => {
+    const parsed = parseQuery('cat');
+    const copies: Posting[] = [
+      { term: 'cat', id: 'a', tf: 1, length: 2 },
+      { term: 'cat', id: 'a', tf: 1, length: 5 },
+    ];
+    const other: Posting = { term: 'cat', id: 'b', tf: 1, length: 3 };
+    const expected = bm25(1, 5, 2, stats);
+    for (const postings of [[...copies, other], [other, ...copies].reverse()]) {
+      const [first] = rankDocuments(parsed, postings, stats);
+      expect(first!.id).toBe('b');
+      expect(rankDocuments(parsed, postings, stats).find((r) => r.id === 'a')!.score).toBeCloseTo(
+        expected,
+        12,
+      );
+    }
+  });
+
   it('returns nothing without postings', () => {
     expect(rankDocuments(parseQuery('cat'), [], stats)).toEqual([]);
   });
@@ -714,6 +763,19 @@ describe('typo correction', () => {
     );
   });
 
+  it("inserts and replaces only letters a-z or the word's own, as typoVariants does", () => {
+    for (const [word, other, expected] of [
+      ['coffee', 'coffeé', false],
+      ['coffee', 'coféee', false],
+      ['café', 'caféé', true],
+      ['café', 'cafée', true],
+      ['coffee', 'coffeex', true],
+    ] as const) {
+      expect(isTypoVariant(word, other), `${word} → ${other}`).toBe(expected);
+      expect(typoVariants(word).includes(other), `${word} → ${other}`).toBe(expected);
+    }
+  });
+
   const corpus = buildCorpus({
     a: 'I was volunteering at the food bank',
     b: 'the doctor says no running',
@@ -746,6 +808,33 @@ describe('typo correction', () => {
     expect(correct('thiers').typos.keys).not.toContain('~theirs');
     expect(correct('thiers').typos.keys).toContain('~thiefs');
     expect(correct('xyzzyq').ranked).toEqual([]);
+  });
+
+  it("also reads an English plural's singular one edit away, not a word ending in ss nor another language's", async () => {
+    await loadLanguage('spanish');
+    const variants = (query: string, language?: string) =>
+      typoCorrection(parseQuery(query, { language }), [], language).keys.map((key) => key.slice(1));
+    expect(variants('recipies')).toContain('recipe');
+    expect(
+      variants('recipies').every((v) => isTypoVariant('recipies', v) || isTypoVariant('recipie', v)),
+    ).toBe(true);
+    // "adress" is no plural: "adres" is not a word it is read as, so "adrea" (two edits away) is no variant.
+    expect(variants('adress')).not.toContain('adrea');
+    expect(variants('adress').every((v) => isTypoVariant('adress', v))).toBe(true);
+    // In Spanish, only the word as written and its own variants.
+    const spanish = variants('camions', 'spanish').filter((v) => v !== 'camions');
+    expect(spanish).not.toContain('camio');
+    expect(spanish.every((v) => isTypoVariant('camions', v))).toBe(true);
+  });
+
+  it('tells which words a watched misspelt word would look up (typoCorrectionOf), stop words left out', () => {
+    const looksUp = typoCorrectionOf('thiers');
+    expect(looksUp('thiefs')).toBe(true);
+    expect(looksUp('theirs')).toBe(false);
+    expect(looksUp('thiers')).toBe(false);
+    for (const key of correct('thiers').typos.keys) expect(looksUp(key.slice(1))).toBe(true);
+    expect(typoCorrectionOf('recipies')('recipe')).toBe(true);
+    expect(typoCorrectionOf('adress')('adrea')).toBe(false);
   });
 
   it('corrects at most MAX_TYPO_WORDS words of a query', () => {
@@ -818,6 +907,12 @@ describe('irregular verb forms', () => {
     expect(parseQuery('say').clauses).toEqual([{ kind: 'forms', word: 'say', terms: ['sai', 'said'] }]);
     // A word with forms is a real word: never looked up one edit away.
     expect(parseQuery('bring').correctable).toEqual([]);
+    // Each other form once, never the word's own term: "learned" stems like "learn", "broadcasted" like
+    // "broadcast", which then has no other form at all.
+    expect(parseQuery('learn').clauses).toEqual([
+      { kind: 'forms', word: 'learn', terms: ['learn', 'learnt'] },
+    ]);
+    expect(parseQuery('broadcast').clauses).toEqual([{ kind: 'term', term: 'broadcast' }]);
   });
 
   it('join an irregular noun to its other number, looked up as written', async () => {
@@ -835,6 +930,8 @@ describe('irregular verb forms', () => {
       { kind: 'term', term: 'these', stop: true },
       { kind: 'forms', word: 'thesis', terms: ['thesi', '~theses'] },
     ]);
+    // Nor when a capital makes the stop word a name ("a film called This").
+    expect(parseQuery('a film called This').clauses).toContainEqual({ kind: 'term', term: 'thi' });
   });
 
   it('leave stop words and regular verbs as they are', async () => {
