@@ -124,6 +124,18 @@ export function searchCases(ctx: SuiteContext): void {
       expect(await mem.search('common', { limit: 3 })).toHaveLength(3);
     });
 
+    it('reads past the first candidates a filter rejects, and never returns more than limit', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany(
+        Array.from({ length: 24 }, (_, i) => ({ content: `coffee note ${i}`, metadata: { turn: i % 4 } })),
+      );
+      const picked = await mem.search('coffee', { metadata: { turn: 0 }, limit: 5 });
+      expect(picked.map((h) => h.memory.metadata.turn)).toEqual([0, 0, 0, 0, 0]);
+      // Searches that rejected most of what they read make the next ones read ahead.
+      for (let i = 0; i < 3; i++) await mem.search('coffee', { metadata: { turn: 1 }, limit: 1 });
+      expect(await mem.search('coffee', { limit: 3 })).toHaveLength(3);
+    });
+
     it('returns nothing when nothing matches', async () => {
       const mem = await ctx.memory();
       await mem.add({ content: 'something' });
@@ -242,6 +254,17 @@ export function searchCases(ctx: SuiteContext): void {
       const hits = await mem.search('solar', { vector: [1, 0], mode: 'hybrid' });
       expect(hits[0]!.memory.id).toBe(both!.id);
       expect(ids(hits).sort()).toEqual([textOnly!.id, both!.id, vectorOnly!.id].sort());
+    });
+
+    it('hybrid fuses more than limit from each list: second in both beats first in one at limit 1', async () => {
+      const mem = await ctx.memory();
+      const [, both] = await mem.addMany([
+        { content: 'solar solar solar' },
+        { content: 'solar panels on the roof', embedding: [0.9, 0.1] },
+        { content: 'battery chemistry', embedding: [1, 0] },
+      ]);
+      const hits = await mem.search('solar', { vector: [1, 0], mode: 'hybrid', limit: 1 });
+      expect(ids(hits)).toEqual([both!.id]);
     });
 
     it('filters text, vector and hybrid hits by createdAt with since (inclusive) and until (exclusive), as list does', async () => {

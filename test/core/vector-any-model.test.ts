@@ -74,3 +74,31 @@ describe.each(stores)('a vector search without a model on %s', (_, create) => {
     await mem.close();
   });
 });
+
+describe("core's scan of vectors()", () => {
+  it('serves a search without a model when the store cannot: its nearestVectors is asked only with one', async () => {
+    const store = scanning();
+    const nearest = vi.spyOn(store, 'nearestVectors');
+    const mem = await createMemory({ store, namespace: 'scan' });
+    await mem.addMany([
+      { content: 'a', embedding: [1, 0], embeddingModel: 'model-a' },
+      { content: 'b', embedding: [0, 1] },
+    ]);
+    expect(await mem.search('', { vector: [1, 0] })).toHaveLength(2);
+    expect(nearest).not.toHaveBeenCalled();
+    expect(await mem.search('', { vector: [1, 0], model: 'model-a' })).toHaveLength(1);
+    expect(nearest).toHaveBeenCalledTimes(1);
+  });
+
+  it('reads every page of vectors(), past the first thousand', async () => {
+    const mem = await createMemory({ store: scanning(), namespace: 'pages' });
+    const items = Array.from({ length: 1001 }, (_, i) => ({
+      id: `p${String(i).padStart(4, '0')}`,
+      content: `page ${i}`,
+      embedding: i === 1000 ? [1, 0] : [0, 1],
+    }));
+    for (let i = 0; i < items.length; i += 500) await mem.addMany(items.slice(i, i + 500));
+    const [best] = await mem.search('', { vector: [1, 0], limit: 1 });
+    expect(best!.memory.id).toBe('p1000');
+  });
+});
