@@ -267,6 +267,16 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw: { m: 1 } } })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors.hnsw.m' }),
     );
+    // pgvector's own upper bounds too: Postgres would refuse the index build or the setting later.
+    for (const [hnsw, field] of [
+      [{ m: 101 }, 'vectors.hnsw.m'],
+      [{ efConstruction: 1001 }, 'vectors.hnsw.efConstruction'],
+      [{ efSearch: 1001 }, 'vectors.hnsw.efSearch'],
+    ] as const) {
+      expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw } }), field).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
     expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'fast' as 'exact' } })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors.index' }),
     );

@@ -103,6 +103,15 @@ describe('HnswIndex', () => {
     expect(rows.rows).toBe(data.length);
   });
 
+  it('filters the rows it scans exactly (not linked yet) as it filters the walk', () => {
+    const { hnsw } = filledGraph({ linkMs: 0 });
+    const rare = (id: string) => id.endsWith('37');
+    const hits = hnsw.search(queries[3]!, 10, rare);
+    expect(hnsw.pending).toBeGreaterThan(0);
+    expect(hits).toHaveLength(10);
+    expect(hits.every((h) => rare(h.id))).toBe(true);
+  });
+
   it('filters during the walk and keeps looking until enough pass', () => {
     const { hnsw } = filledGraph();
     const rare = (id: string) => id.endsWith('37');
@@ -145,6 +154,13 @@ describe("VectorSpace { index: 'hnsw' }", () => {
     data.slice(0, 1000).forEach((v, i) => {
       space.put(`v${i}`, v, 'm');
     });
+    space.train();
+    // train() links every row now: the next search has nothing left to link.
+    const linked = space.trainMs;
+    expect(linked).toBeGreaterThan(0);
+    space.nearest(data[1]!, 'm', 5);
+    expect(space.trainMs).toBe(linked);
+    for (let i = 0; i < 500; i++) space.delete(`v${i}`);
     space.train();
     for (let i = 0; i < 500; i++) space.delete(`v${i}`);
     space.nearest(data[700]!, 'm', 5);

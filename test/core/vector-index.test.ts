@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TopK } from '../../src/core/vector/top-k.js';
+import { parseVectorOptions } from '../../src/core/vector/vector-options.js';
+import { loadApproximate, VectorSpace } from '../../src/core/vector/vector-space.js';
 import type { VectorOptions } from '../../src/index.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { Int8Matrix, IvfIndex, VectorMatrix } from '../../src/store/index.js';
@@ -175,6 +177,26 @@ describe('IvfIndex (approximate)', () => {
     expect(ivf.search(queries[3]!, 1)[0]!.id).toBe('v0');
   });
 
+  it('keeps every row filed through removals that move rows and a freed slot used again', () => {
+    const matrix = new VectorMatrix(2);
+    matrix.set('seed', [0, 1]);
+    const ivf = new IvfIndex(matrix, { lists: 1 });
+    ivf.train(seeded(1));
+    // Filed after training, in this order, behind the seed in its one list.
+    const vectors = { a: [1, 0], b: [0.9, 0.1], c: [0.8, 0.2], d: [0.7, 0.3] };
+    for (const [id, v] of Object.entries(vectors)) ivf.add(matrix.set(id, v));
+    const drop = (id: string) => {
+      ivf.remove(matrix.slot(id)!);
+      matrix.delete(id);
+    };
+    // Removing a moves the last row (d) into its place.
+    drop('a');
+    // e takes a's freed slot, then d is removed from where it was moved to.
+    ivf.add(matrix.set('e', [0.6, 0.4]));
+    drop('d');
+    expect(ivf.search([1, 0], 10).map((h) => h.id)).toEqual(['b', 'c', 'e', 'seed']);
+  });
+
   it('works over int8 rows too', () => {
     const rows = new Int8Matrix(32);
     const exact = new VectorMatrix(32);
@@ -235,6 +257,23 @@ describe('InMemoryStore vector options', () => {
       for (const h of hits) if (byId.has(h.memory.id)) expect(h.score).toBe(byId.get(h.memory.id));
     }
     expect(recall(truth, got)).toBeGreaterThanOrEqual(floor);
+  });
+
+  it('ivf: files a vector written after training at once, and never hands out a deleted one', async () => {
+    const options = parseVectorOptions({ index: 'ivf', ivf: { minTrain: 1000 } });
+    const kit = await loadApproximate(options);
+    const space = new VectorSpace(options, () => kit);
+    data.slice(0, 1200).forEach((v, i) => {
+      space.put(`v${i}`, v, 'm');
+    });
+    space.train();
+    space.put('twin', queries[1]!, 'm');
+    expect(space.nearest(queries[1]!, 'm', 1).hits.map((h) => h.id)).toEqual(['twin']);
+    space.delete('twin');
+    space.delete('v5');
+    const { hits } = space.nearest(data[5]!, 'm', 5);
+    expect(hits).toHaveLength(5);
+    for (const { id } of hits) expect(['twin', 'v5', undefined]).not.toContain(id);
   });
 
   it('exact mode goes through the matrix and equals core float64 scan of every embedding', async () => {
