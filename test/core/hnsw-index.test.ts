@@ -161,8 +161,6 @@ describe("VectorSpace { index: 'hnsw' }", () => {
     space.nearest(data[1]!, 'm', 5);
     expect(space.trainMs).toBe(linked);
     for (let i = 0; i < 500; i++) space.delete(`v${i}`);
-    space.train();
-    for (let i = 0; i < 500; i++) space.delete(`v${i}`);
     space.nearest(data[700]!, 'm', 5);
     expect(space.rebuildMs).toBe(0);
     space.delete('v500');

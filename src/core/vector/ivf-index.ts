@@ -13,7 +13,7 @@ export interface IvfOptions {
   minTrain?: number;
   /** At most this many vectors k-means learns from (default 4 096; 16 per list if fewer): bounds training. */
   sample?: number;
-  /** k-means rounds on that sample (default 6). */
+  /** k-means rounds on that sample (default 5). */
   rounds?: number;
 }
 
