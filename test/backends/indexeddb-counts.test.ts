@@ -123,4 +123,32 @@ describe('IndexedDBStore count and stats', () => {
     expect(rows()).toBe(1);
     await mem.close();
   });
+
+  it('does not carry validity bounds left stale by an older release through a later write', async () => {
+    const now = Date.parse('2030-01-01T00:00:00Z');
+    const name = freshName();
+    const first = await open(name, () => now);
+    const kept = await first.mem.add({ content: 'kept' });
+    await first.mem.close();
+    // A release that kept the expiry floor but not the validity bounds wrote: a row no longer valid, the
+    // counters and the floor moved, the bounds not.
+    const raw = await openDB(name);
+    const row = await raw.get('memories', `ns\u0000${kept.id}`);
+    await raw.put(
+      'memories',
+      { ...row, memory: { ...row.memory, id: 'z-old', validTo: at(now - HOUR) }, seq: row.seq + 1 },
+      'ns\u0000z-old',
+    );
+    const stats = await raw.get('stats', 'ns');
+    const seq = stats.seq + 1;
+    await raw.put('stats', { ...stats, seq, expiry: { ...stats.expiry, seq } }, 'ns');
+    raw.close();
+
+    // Today's release writes before anything counts: the bounds it finds are stale, and stay so.
+    const { mem } = await open(name, () => now);
+    await mem.add({ content: 'plain' });
+    expect(await mem.count()).toBe(2);
+    expect(await mem.count({ history: true })).toBe(3);
+    await mem.close();
+  });
 });

@@ -70,4 +70,34 @@ describe('IndexedDBStore expiry floor', () => {
     check.close();
     await reopened.close();
   });
+
+  it('does not carry a floor left stale by an older release through a later write', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
+    const now = Date.now();
+    const kept = await mem.add({ content: 'kept', expiresAt: at(now + 10 * HOUR) });
+    await mem.close();
+    // An older release's write: a memory expiring sooner than the floor says, the counters moved.
+    const raw = await openDB(name);
+    const row = await raw.get('memories', `ns\u0000${kept.id}`);
+    await raw.put(
+      'memories',
+      { ...row, memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) }, seq: row.seq + 1 },
+      'ns\u0000z-old',
+    );
+    const stats = await raw.get('stats', 'ns');
+    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
+    raw.close();
+
+    // Today's release writes before anything scans: the floor it finds is stale, and stays so.
+    const reopened = await createMemory({
+      store: new IndexedDBStore({ name }),
+      namespace: 'ns',
+      maintenance: { intervalMs: 0 },
+    });
+    await reopened.add({ content: 'plain' });
+    expect(await reopened.store.expiredIds!('ns', { now: at(now + 2 * HOUR), limit: 10 })).toEqual(['z-old']);
+    await reopened.close();
+  });
 });
