@@ -197,6 +197,56 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
   });
 });
 
+describe('IndexedDBStore rows of deleted memories', () => {
+  it('a deleted memory leaves no embedding behind, nor one for vectors() to list', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({ store, namespace: 'ns' });
+    const kept = await mem.add({ content: 'kept', embedding: [1, 0], embeddingModel: 'm' });
+    const gone = await mem.add({ content: 'gone', embedding: [0, 1], embeddingModel: 'm' });
+    await mem.remove(gone.id);
+    expect((await rawRows(name, 'ns')).vectors).toEqual([[['ns', kept.id], new Float64Array([1, 0])]]);
+    expect(await store.vectors('ns', null, 10)).toEqual([{ id: kept.id, embedding: [1, 0], model: 'm' }]);
+    await mem.close();
+  });
+});
+
+describe('IndexedDBStore text groups filled by batches', () => {
+  /** The group and slot of each memory's text, by id. */
+  async function places(name: string, ns: string): Promise<Record<string, [number, number]>> {
+    const rows = (await rawRows(name, ns)).memories!;
+    return Object.fromEntries(
+      rows.map(([, row]) => {
+        const { memory, group, slot } = row as { memory: { id: string }; group: number; slot: number };
+        return [memory.id, [group, slot]];
+      }),
+    );
+  }
+  const batchOf = (ns: string, prefix: string, count: number) => ({
+    memories: Array.from({ length: count }, (_, i) => write(ns, `${prefix}${i}`, `word ${prefix}${i}`)),
+  });
+
+  it('starts the next group for a batch that would overflow one at least half full, else fills it', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name, textGroupSize: 8 });
+    // Half full, and the batch overflows it: the group closes first, the batch takes a fresh one.
+    await store.apply('half', batchOf('half', 'a', 4));
+    await store.apply('half', batchOf('half', 'b', 5));
+    expect(await places(name, 'half')).toMatchObject({ a3: [0, 3], b0: [1, 0], b4: [1, 4] });
+    // Less than half full: the batch fills the group and goes on into the next.
+    await store.apply('less', batchOf('less', 'a', 3));
+    await store.apply('less', batchOf('less', 'b', 6));
+    expect(await places(name, 'less')).toMatchObject({ a2: [0, 2], b0: [0, 3], b4: [0, 7], b5: [1, 0] });
+    // Half full, and the batch just fits: it fills the group.
+    await store.apply('fits', batchOf('fits', 'a', 4));
+    await store.apply('fits', batchOf('fits', 'b', 4));
+    expect(await places(name, 'fits')).toMatchObject({ b0: [0, 4], b3: [0, 7] });
+    const mem = await createMemory({ store, namespace: 'half' });
+    expect(await mem.search('word', { limit: 20 })).toHaveLength(9);
+    await mem.close();
+  });
+});
+
 describe('IndexedDBStore merges of large batches', () => {
   it('finds the existing records among many ids, clustered or scattered', async () => {
     const store = new IndexedDBStore({ name: freshName() });
@@ -340,6 +390,30 @@ describe('IndexedDBStore writes are atomic', () => {
       return this.add(...args); // the key now exists: a ConstraintError, reported asynchronously
     });
     await expect(store.apply('ns', batch('ns'))).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringMatching(/constraint|already exists/i),
+    });
+    expect(await rawRows(name, 'ns')).toEqual(before);
+    await store.close();
+  });
+
+  it('a write that fails while the merge still reads is the error reported, not the abort it caused', async () => {
+    const name = freshName();
+    const store = new IndexedDBStore({ name });
+    await store.apply('ns', batch('ns'));
+    const before = await rawRows(name, 'ns');
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
+      if (this.name !== 'memories') return originalPut.apply(this, args);
+      originalPut.apply(this, args);
+      return this.add(...args); // a ConstraintError, which aborts the transaction under the next read
+    });
+    // The memory's row is written first; the tombstone then reads the links touching 'a'.
+    const later = formatHlc({ wallMs: Date.parse('2030-01-02'), counter: 0, node: 'n1' });
+    const failing = store.apply('ns', {
+      memories: [{ id: 'b', values: { content: 'beta again' }, clocks: { content: later } }],
+      tombstones: [{ entity: 'memory', id: 'a', namespace: 'ns', clock: later }],
+    });
+    await expect(failing).rejects.toMatchObject({
       code: 'STORAGE',
       message: expect.stringMatching(/constraint|already exists/i),
     });
