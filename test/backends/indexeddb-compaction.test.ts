@@ -119,6 +119,30 @@ describe('IndexedDBStore compacts text groups after churn', () => {
     await ours.close();
   });
 
+  it('leaves the open group alone, however few of it live', async () => {
+    const { name, ours, reference, removeAll } = await setup();
+    await removeAll(['m032', 'm033', 'm034', 'm035', 'm036', 'm037']); // 2 of 8 left in group 4, still open
+    const after = await layout(name);
+    expect(after.tableGroups).toContain(4);
+    expect(after.place.get('m038')).toEqual([4, 6]);
+    expect(after.place.get('m039')).toEqual([4, 7]);
+    await sameSearches(ours, reference);
+    await ours.close();
+  });
+
+  it('counts only rows with survivors against the two a transaction compacts', async () => {
+    const { name, ours, reference, removeAll } = await setup();
+    const group = (g: number, count: number) => Array.from({ length: count }, (_, i) => idOf(g * GROUP + i));
+    // Group 0 goes whole (its rows are deleted, nothing to move); groups 1 and 2 keep one memory each.
+    await removeAll([...group(0, 8), ...group(1, 7), ...group(2, 7)]);
+    const after = await layout(name);
+    expect([0, 1, 2].filter((g) => after.tableGroups.has(g))).toEqual([]);
+    expect(after.place.get('m015')![0]).toBe(5);
+    expect(after.place.get('m023')![0]).toBe(5);
+    await sameSearches(ours, reference);
+    await ours.close();
+  });
+
   it('keeps a group of churned updates small: rows of emptied groups go', async () => {
     const { name, ours, reference } = await setup();
     for (let round = 0; round < 3; round++) {
