@@ -52,6 +52,20 @@ export function graphCases(ctx: SuiteContext): void {
       expect(await mem.links(a!.id)).toHaveLength(1);
     });
 
+    it("the store's linksBetween answers only the links from the one memory to the other", async () => {
+      const mem = await ctx.memory();
+      const store = ctx.store();
+      if (!store.linksBetween) return;
+      const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+      const ab = await mem.link(a!.id, b!.id, 'rel');
+      const abOther = await mem.link(a!.id, b!.id, 'other');
+      await mem.link(a!.id, c!.id, 'rel');
+      await mem.link(b!.id, a!.id, 'rel');
+      await mem.link(c!.id, b!.id, 'rel');
+      const between = await store.linksBetween(mem.namespace, a!.id, b!.id);
+      expect(between.map((r) => r.link.id).sort()).toEqual([ab.id, abOther.id].sort());
+    });
+
     it('linking the same pair and type twice at once makes one link', async () => {
       const mem = await ctx.memory();
       const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);

@@ -138,5 +138,32 @@ export function listCases(ctx: SuiteContext): void {
       expect(page.items).toHaveLength(50);
       expect(page.cursor).not.toBeNull();
     });
+
+    it("the store's list gives at most limit records, the newest, whichever filter it walks", async () => {
+      const mem = await ctx.memory();
+      const made = await mem.addMany(
+        Array.from({ length: 6 }, (_, i) => ({
+          id: `m${i}`,
+          content: `item ${i}`,
+          kind: 'fact',
+          tags: i % 2 === 0 ? ['a', 'b'] : ['b'],
+        })),
+      );
+      const base = { now: made[0]!.createdAt, tagMode: 'any' as const, limit: 2 };
+      for (const filter of [
+        {},
+        { kind: 'fact' },
+        { tags: ['b'] },
+        { tags: ['a', 'b'] },
+        { tags: ['b', 'a'], tagMode: 'all' as const },
+      ]) {
+        const records = await ctx.store().list(mem.namespace, { ...base, ...filter });
+        const wanted = filter.tagMode === 'all' ? ['m4', 'm2'] : ['m5', 'm4'];
+        expect(
+          records.map((r) => r.memory.id),
+          JSON.stringify(filter),
+        ).toEqual(wanted);
+      }
+    });
   });
 }
