@@ -146,6 +146,30 @@ export function maintenanceCases(ctx: SuiteContext): void {
       expect(await store.collectTombstones!(namespace, { before: far, limit: 10 })).toBe(1);
     });
 
+    it('collection bounds: a stamp at the horizon is kept, a local delete pushed up to its seq is not', async () => {
+      const namespace = freshNamespace('bounds');
+      const store = ctx.store();
+      if (!maintains(store)) return;
+      const at = (wall: number) => `${wall.toString(16).padStart(12, '0')}-0000-elsewhere`;
+      await store.apply(namespace, {
+        origin: 'remote',
+        tombstones: [
+          { entity: 'memory', id: 'below', namespace, clock: at(1) },
+          { entity: 'memory', id: 'at', namespace, clock: at(2) },
+        ],
+      });
+      expect(await store.collectTombstones!(namespace, { before: at(2), limit: 10 })).toBe(1);
+      expect((await store.getTombstones(namespace, ['below', 'at'])).map((t) => t.id)).toEqual(['at']);
+      // A local delete whose entry is at keepLocalAfter has been pushed: it goes.
+      await store.apply(namespace, {
+        tombstones: [{ entity: 'memory', id: 'mine', namespace, clock: at(1) }],
+      });
+      const mine = (await store.changes(namespace, 0, 10)).find((e) => e.id === 'mine')!;
+      const options = { before: at(2), limit: 10, keepLocalAfter: mine.seq };
+      expect(await store.collectTombstones!(namespace, options)).toBe(1);
+      expect(await store.getTombstones(namespace, ['mine'])).toEqual([]);
+    });
+
     it('a bad maintenance option is a VALIDATION error naming the field', async () => {
       for (const [maintenance, field] of [
         [{ tombstoneHorizonMs: 0 }, 'maintenance.tombstoneHorizonMs'],
