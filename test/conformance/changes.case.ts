@@ -54,6 +54,28 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(changes.every((c) => c.origin === 'local')).toBe(true);
     });
 
+    it('lists many small writes of every entity in sequence order, whole and in pages', async () => {
+      const mem = await ctx.memory();
+      const store = ctx.store();
+      const ids: string[] = [];
+      let previous: string | undefined;
+      for (let i = 0; i < 6; i++) {
+        const made = await mem.add({ content: `small ${i}` });
+        ids.push(made.id);
+        if (previous) ids.push((await mem.link(previous, made.id, 'rel')).id);
+        previous = made.id;
+      }
+      await mem.remove(previous!); // its link goes with it
+      const changes = await store.changes(mem.namespace, 0, 100);
+      const seqs = changes.map((c) => c.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      // One entry per entity: memories and links interleaved, then the two tombstones.
+      expect(changes.map((c) => c.id).sort()).toEqual([...ids].sort());
+      expect(changes.slice(0, 3).map((c) => c.entity)).toEqual(['memory', 'memory', 'link']);
+      expect(await store.changes(mem.namespace, 0, 3)).toEqual(changes.slice(0, 3));
+      expect(await store.changes(mem.namespace, changes[2]!.seq, 4)).toEqual(changes.slice(3, 7));
+    });
+
     it('pages by sequence number', async () => {
       const mem = await ctx.memory();
       const made = await mem.addMany(Array.from({ length: 7 }, (_, i) => ({ content: `c${i}` })));
