@@ -29,6 +29,10 @@ describe('store constructors check their options at once', () => {
     );
     refused(() => new IndexedDBStore({ name: 'x', persist: 'yes' } as never), 'IndexedDBStore.persist');
     refused(() => new IndexedDBStore({ name: 'x', blockedTimeoutMs: -5 }), 'IndexedDBStore.blockedTimeoutMs');
+    refused(() => new IndexedDBStore({ name: '' }), 'name');
+    refused(() => new IndexedDBStore({ name: 'x', textGroupSize: 0 }), 'textGroupSize');
+    refused(() => new IndexedDBStore({ name: 'x', textGroupSize: 65_537 }), 'textGroupSize');
+    refused(() => new IndexedDBStore({ name: 'x', textGroupSize: 1.5 }), 'textGroupSize');
     refused(() => new SqlJsStore({ saveDelayMs: 2 ** 31 }), 'SqlJsStore.saveDelayMs');
     // A URL where the driver goes: the store would fail at its first query with a TypeError.
     refused(() => new PostgresStore('postgres://localhost/db' as never), 'PostgresStore.db');
@@ -58,6 +62,10 @@ describe('store constructors check their options at once', () => {
     expect(new IndexedDBStore({ name: 'x', durability: 'relaxed', persist: false })).toBeInstanceOf(
       IndexedDBStore,
     );
+    // Text groups from one slot up to the most a posting's 16 bits can number.
+    for (const textGroupSize of [1, 65_536]) {
+      expect(new IndexedDBStore({ name: 'x', textGroupSize })).toBeInstanceOf(IndexedDBStore);
+    }
     expect(new InMemoryStore({ vectors: { index: 'exact' } })).toBeInstanceOf(InMemoryStore);
   });
 });
