@@ -100,6 +100,26 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
     await mem.close();
   });
 
+  it('a failed build or catch-up is tried again by the next search, missing nothing', async () => {
+    const mem = await createMemory({ store: new IndexedDBStore({ name: freshName(), vectors: HNSW }) });
+    await mem.addMany(
+      data
+        .slice(0, 50)
+        .map((v, i) => ({ id: `v${i}`, content: `doc ${i}`, embedding: v, embeddingModel: 'm' })),
+    );
+    const store = mem.store as IndexedDBStore;
+    const vectors = vi.spyOn(store, 'vectors').mockRejectedValueOnce(new Error('read failed'));
+    await expect(mem.search('', { vector: data[7]!, model: 'm', limit: 1 })).rejects.toThrow('read failed');
+    expect(ids(await mem.search('', { vector: data[7]!, model: 'm', limit: 1 }))).toEqual(['v7']);
+    expect(vectors).toHaveBeenCalledTimes(2);
+    await mem.add({ id: 'late', content: 'late', embedding: queries[4]!, embeddingModel: 'm' });
+    vi.spyOn(store, 'getMemories').mockRejectedValueOnce(new Error('catch-up failed'));
+    await expect(mem.search('', { vector: queries[4]!, model: 'm', limit: 1 })).rejects.toThrow();
+    expect(ids(await mem.search('', { vector: queries[4]!, model: 'm', limit: 1 }))).toEqual(['late']);
+    vi.restoreAllMocks();
+    await mem.close();
+  });
+
   it('rebuilds from IndexedDB after a reopen, and counts other models as skipped', async () => {
     const name = freshName();
     const first = await filled(name, IVF);
