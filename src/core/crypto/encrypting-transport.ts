@@ -14,6 +14,7 @@ import {
   assertWholeRecord,
   decryptLinkValues,
   decryptMemoryValues,
+  ENCRYPTED_KEY,
   encryptLinkValues,
   encryptMemoryValues,
 } from './fields.js';
@@ -247,7 +248,8 @@ export class EncryptingTransport implements SyncTransport {
 
   private async openLink(current: NamespaceCipher, record: LinkRecord): Promise<LinkRecord> {
     assertWholeRecord(this.namespace, 'link', record.link);
-    const cipher = this.cipherFor(current, record.link.metadata);
+    // A link's sealed value is its metadata's one entry, not the metadata object itself.
+    const cipher = this.cipherFor(current, record.link.metadata[ENCRYPTED_KEY]);
     if (cipher !== current) this.openedUnderPrevious.push({ entity: 'link', id: record.link.id });
     const link = await decryptLinkValues(cipher, this.namespace, record.link.id, record.link, record.clocks);
     return { ...record, link };
