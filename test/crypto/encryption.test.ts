@@ -478,6 +478,45 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect((await reopened.get(late.id))?.content).toBe('pushed while the rotation was on its way');
   });
 
+  it('a link pushed under the old key just before the rotation is re-sealed too, not stranded', async () => {
+    const { device, app, api, sealedContent } = await edge();
+    let beforeRotate: (() => Promise<void>) | undefined;
+    const intercepting = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
+      if (beforeRotate && (await request.clone().text()).includes('"rotate"')) {
+        const run = beforeRotate;
+        beforeRotate = undefined;
+        await run();
+      }
+      return app.fetch(request);
+    }) as typeof fetch;
+    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), intercepting);
+    const { a, b } = await seed(rotating);
+    await rotating.sync();
+    const name = `window-link-${Math.random().toString(36).slice(2)}`;
+    const other = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
+    await other.sync();
+    const late = await other.link(b.id, a.id, 'supports', { metadata: { why: 'linked mid-rotation' } });
+    beforeRotate = async () => {
+      await other.sync();
+    };
+    // The link's sealed metadata names the old key: the rekey's pull opens it with that key, as a memory's.
+    await rotating.rekey(fast('a brand new passphrase'));
+    expect(beforeRotate).toBeUndefined();
+    const linkOf = <T extends { id: string }>(links: T[]) => links.find((l) => l.id === late.id);
+    expect(linkOf(await rotating.links(b.id))?.metadata).toEqual({ why: 'linked mid-rotation' });
+    const onEdge = (await (await api(`/memories/${b.id}/links`)).json()) as {
+      items: { id: string; metadata: { 'engram.encrypted': string } }[];
+    };
+    const sealed = linkOf(onEdge.items)!.metadata['engram.encrypted'];
+    expect(sealed.split('.')[1]).toBe((await sealedContent(a.id)).keyId);
+    await other.close();
+    const reopened = await device(new IndexedDBStore({ name }), fast('a brand new passphrase'));
+    await reopened.sync();
+    expect(linkOf(await reopened.links(b.id))?.metadata).toEqual({ why: 'linked mid-rotation' });
+  });
+
   it("rekey in a tab that follows another tab's sync says so (it was called not encrypted)", async () => {
     const { device } = await edge();
     // Node has BroadcastChannel but no Web Locks: a lock queue granting each request after the one before.
