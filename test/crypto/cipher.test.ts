@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fromBase64Url, toBase64Url } from '../../src/core/base64.js';
-import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import {
+  DEFAULT_ITERATIONS,
+  isOtherKeyError,
+  MAX_ACCEPTED_ITERATIONS,
+  NamespaceCipher,
+} from '../../src/core/crypto/cipher.js';
 import { isEngramError } from '../../src/index.js';
 
 // On Node the cipher seals through node:crypto; what it writes must be what WebCrypto reads, and back.
@@ -69,6 +74,100 @@ describe('NamespaceCipher', () => {
     const sealed = await cipher.encryptString('secret', 'ns/memory/m1/content');
     const error = await cipher.decryptString(sealed, 'ns/memory/m1/content').catch((e: unknown) => e);
     expect(isEngramError(error, 'VALIDATION')).toBe(true);
+  });
+
+  it('keeps to the key usages WebCrypto would: a key that may only decrypt cannot seal', async () => {
+    const openOnly = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['decrypt']);
+    await expect(NamespaceCipher.create({ key: openOnly })).rejects.toThrow();
+  });
+
+  it('a 128-bit AES-GCM key, which node:crypto is not given, seals and opens through WebCrypto', async () => {
+    const short = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 128 }, false, [
+      'encrypt',
+      'decrypt',
+    ]);
+    const cipher = await NamespaceCipher.create({ key: short });
+    const sealed = await cipher.encryptString('secret', 'ns/memory/m1/content');
+    expect(await cipher.decryptString(sealed, 'ns/memory/m1/content')).toBe('secret');
+    const { bytes } = parts(sealed);
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: bytes.subarray(0, 12), additionalData: encoder.encode('ns/memory/m1/content') },
+      short,
+      bytes.subarray(12),
+    );
+    expect(new TextDecoder().decode(plain)).toBe('secret');
+  });
+
+  it('a new passphrase key records the default iterations when none are given', async () => {
+    const cipher = await NamespaceCipher.create({ passphrase: 'correct horse battery staple' });
+    expect(cipher.info.kdf).toMatchObject({ name: 'PBKDF2-SHA256', iterations: DEFAULT_ITERATIONS });
+    expect(DEFAULT_ITERATIONS).toBe(600_000);
+  });
+
+  it('opening with the other kind of secret than the namespace was made with is a wrong-key error, saying which', async () => {
+    const byKey = await NamespaceCipher.create({ key });
+    const byPassphrase = await NamespaceCipher.create({ passphrase: 'pass', iterations: 1000 });
+    const cases = [
+      [{ passphrase: 'pass', iterations: 1000 }, byKey.info, /encrypted with a key, not a passphrase/],
+      [{ key }, byPassphrase.info, /encrypted with a passphrase, not a key/],
+    ] as const;
+    for (const [options, info, why] of cases) {
+      const error = await NamespaceCipher.open(options, info, 'ns').catch((e: unknown) => e);
+      expect(isEngramError(error, 'VALIDATION') && error.field).toBe('encryption');
+      expect((error as Error).message).toMatch(why);
+    }
+  });
+
+  it('refuses key info whose check opens under the key but holds another text', async () => {
+    const keyId = 'FORGED01';
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealed = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv, additionalData: encoder.encode(`engram/key-check/${keyId}`) },
+        key,
+        encoder.encode('not the check text'),
+      ),
+    );
+    const check = new Uint8Array(12 + sealed.length);
+    check.set(iv);
+    check.set(sealed, 12);
+    const info = { v: 2 as const, keyId, check: toBase64Url(check), rotation: 'x' };
+    const error = await NamespaceCipher.open({ key }, info, 'ns').catch((e: unknown) => e);
+    expect(isEngramError(error, 'VALIDATION') && error.field).toBe('encryption');
+    expect((error as Error).message).toMatch(/the key check failed/);
+  });
+
+  it('tells a value sealed under another key (a rotation) from a damaged one', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const other = await NamespaceCipher.create({ key });
+    const where = 'ns/memory/m1/content';
+    const rotated = await cipher
+      .decryptString(await other.encryptString('x', where), where)
+      .catch((e: unknown) => e);
+    expect(isEngramError(rotated, 'VALIDATION') && rotated.field).toBe(where);
+    expect(isOtherKeyError(rotated)).toBe(true);
+    const sealed = await cipher.encryptString('x', where);
+    const moved = await cipher.decryptString(sealed, 'ns/memory/m2/content').catch((e: unknown) => e);
+    expect(isEngramError(moved, 'VALIDATION')).toBe(true);
+    expect(isOtherKeyError(moved)).toBe(false);
+  });
+
+  it('derives key info asking for up to the cap, or past it when this device asks as many itself', async () => {
+    // Each case derives ~2 million PBKDF2 rounds, then fails the key check (another key's info): what is
+    // asserted is that it was derived and checked, not refused for its iterations.
+    const made = await NamespaceCipher.create({ passphrase: 'pass', iterations: 1000 });
+    const asking = (iterations: number) => ({ ...made.info, kdf: { ...made.info.kdf!, iterations } });
+    const cases = [
+      [{ passphrase: 'other' }, MAX_ACCEPTED_ITERATIONS],
+      [{ passphrase: 'other', iterations: MAX_ACCEPTED_ITERATIONS + 1 }, MAX_ACCEPTED_ITERATIONS + 1],
+    ] as const;
+    for (const [options, iterations] of cases) {
+      const error = await NamespaceCipher.open(options, asking(iterations), 'ns').catch((e: unknown) => e);
+      expect(isEngramError(error, 'VALIDATION') && error.field, String(iterations)).toBe('encryption');
+    }
+    await expect(
+      NamespaceCipher.open({ passphrase: 'other' }, asking(MAX_ACCEPTED_ITERATIONS + 1), 'ns'),
+    ).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption.iterations' });
   });
 
   it('never seals two values with one IV, across refills of its pool of random IVs', async () => {
