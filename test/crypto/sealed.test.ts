@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from '../../src/core/crypto/sealed.js';
+
+/* The shapes sealed values travel in (crypto/fields.ts), as stores and the edge recognise them. */
+
+const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+
+describe('sealed shapes', () => {
+  it('takes for ciphertext only the whole shape: text that merely starts with e1. is plaintext', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const sealed = await cipher.encryptString('', 'ns/memory/m1/content');
+    expect(isCiphertext(sealed)).toBe(true);
+    const [, keyId, body] = sealed.split('.');
+    // The shortest sealed body is an IV and a tag: 28 bytes, 38 base64url characters.
+    expect(body).toHaveLength(38);
+    expect(isCiphertext(`e1.${keyId}.${body!.slice(0, 37)}`)).toBe(false);
+    for (const text of ['e1.Nf3.e4', 'e1.e4e5.Nf3Nc6', 'e1.abcd.efgh'])
+      expect(isCiphertext(text), text).toBe(false);
+  });
+
+  it('joins tag pieces by their index, whatever order they come in, and refuses a gap', () => {
+    expect(joinSealedTags(['01~def', '00~abc', '02~ghi'])).toBe('abcdefghi');
+    expect(joinSealedTags(['00~abc', '02~ghi'])).toBeUndefined();
+    expect(joinSealedTags(['01~def'])).toBeUndefined();
+    expect(joinSealedTags([])).toBeUndefined();
+    expect(joinSealedTags(['work'])).toBeUndefined();
+  });
+
+  it('unpacks only a packing whose count matches its numbers, each three bytes', () => {
+    const packed = [4, 0x616263, 0x640000];
+    expect(unpackSealedEmbedding(packed)).toBe('abcd');
+    expect(unpackSealedEmbedding([4, 0x616263])).toBeUndefined();
+    expect(unpackSealedEmbedding([4, 0x616263, 0x640000, 0])).toBeUndefined();
+    expect(unpackSealedEmbedding([4, 0x616263, 2 ** 24 + 0x64])).toBeUndefined();
+    expect(unpackSealedEmbedding([4, 0x616263, -1])).toBeUndefined();
+    expect(unpackSealedEmbedding([0.5, 0.25, 0.125])).toBeUndefined();
+  });
+});
