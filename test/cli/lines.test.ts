@@ -37,4 +37,18 @@ describe('readLines', () => {
     expect(error).toMatchObject({ code: 'VALIDATION', field: 'line.2' });
     expect(MAX_LINE).toBeLessThan(64 * piece.length);
   });
+
+  it('refuses a line that passes MAX_LINE only in the chunk where it ends', async () => {
+    const lines = readLines(
+      (async function* () {
+        yield 'x'.repeat(MAX_LINE);
+        yield 'y\nnext\n';
+      })(),
+    );
+    const error = await (async () => {
+      for await (const _ of lines);
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VALIDATION', field: 'line.1' });
+    expect(await all(['x'.repeat(MAX_LINE - 1), 'y\n'])).toEqual([`${'x'.repeat(MAX_LINE - 1)}y`]);
+  });
 });
