@@ -42,6 +42,12 @@ describe('engram token', () => {
     }
   });
 
+  it('skips empty names in --ns (a stray comma or space)', async () => {
+    const run = cli(['token', '--secret', LONG_SECRET, '--ns', 'a,, b ,']);
+    expect(await run.exit).toBe(0);
+    expect(decode(run.out[0]!).payload).toMatchObject({ ns: ['a', 'b'] });
+  });
+
   it('takes the secret from ENGRAM_SECRET and defaults the ttl to 1h', async () => {
     const run = cli(['token', '--ns', 'solo'], { ENGRAM_SECRET: 'from-env' });
     expect(await run.exit).toBe(0);
