@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { batchSize } from '../../src/cli/args.js';
 import { cli } from './helpers.js';
 
 // How every command reads its flags: the version, synopses that list every flag, negative numbers, and a
@@ -81,5 +82,12 @@ describe('engram flags', () => {
         `engram ${argv[0]}: ${flag}: given twice; give it once (see engram ${argv[0]} --help)`,
       ]);
     }
+  });
+
+  it('--batch takes 1 to the store batch limit (1000), no more', () => {
+    expect(batchSize('1')).toBe(1);
+    expect(batchSize('1000')).toBe(1000);
+    expect(() => batchSize('1001')).toThrow('--batch: expected 1-1000, got "1001"');
+    expect(() => batchSize('0')).toThrow('--batch: expected 1-1000');
   });
 });
