@@ -84,6 +84,29 @@ describe('engram flags', () => {
     }
   });
 
+  it('values out of range or of the wrong kind are refused before anything is opened, exit 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['reembed', '--store', 'sqlite:x.db', '--embedder', 'openai:m', '--batch', '1001'],
+        /--batch: expected 1-1000/,
+      ],
+      [['reembed', '--store', 'jsonl:x.jsonl', '--embedder', 'openai:m'], /--store: .*not a jsonl: file/],
+      [
+        ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--timeout', '0'],
+        /--timeout: expected a duration/,
+      ],
+      [
+        ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--timeout', '0ms'],
+        /--timeout: expected a duration/,
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const run = cli(argv, {}, '/nonexistent');
+      expect(await run.exit, argv.join(' ')).toBe(2);
+      expect(run.err, argv.join(' ')).toEqual([expect.stringMatching(message)]);
+    }
+  });
+
   it('--batch takes 1 to the store batch limit (1000), no more', () => {
     expect(batchSize('1')).toBe(1);
     expect(batchSize('1000')).toBe(1000);
