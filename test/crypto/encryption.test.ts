@@ -84,13 +84,14 @@ async function postgresBackend(url: string): Promise<Backend> {
   const admin = postgres(url, { onnotice: () => {}, max: 2 });
   const schema = `engram_e2e_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
   await admin.unsafe(`CREATE SCHEMA ${schema}`);
-  const stores: PostgresStore[] = [];
+  // One store (one pool) for every edge of the file, each test in a namespace of its own: a pool per edge
+  // held the server's 100 connections by the file's last tests.
+  let shared: PostgresStore | undefined;
   return {
     name: 'Postgres',
     store: () => {
-      const store = new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
-      stores.push(store);
-      return store;
+      shared ??= new PostgresStore(postgresJs(url, { max: 4, connection: { search_path: schema } }));
+      return shared;
     },
     async dump(namespace) {
       const parts = [];
@@ -101,7 +102,7 @@ async function postgresBackend(url: string): Promise<Backend> {
     },
     exec: async (sql) => void (await admin.unsafe(`SET search_path TO ${schema}; ${sql}`)),
     async close() {
-      for (const s of stores) await s.close();
+      await shared?.close();
       await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
       await admin.end();
     },
