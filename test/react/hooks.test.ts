@@ -57,6 +57,32 @@ function SearchBox({ mem, initial }: { mem: Engram; initial: string }) {
   );
 }
 
+/** Renders a hook's raw state: what is loaded, whether it loads, and the error's message. */
+function ListState({ mem, options }: { mem: Engram; options: ListOptions }) {
+  const { data, loading, error } = useMemories(mem, options);
+  const shown = data ? data.items.map((m) => m.content).join(',') : '-';
+  return h(
+    'output',
+    { 'data-testid': 'state' },
+    `${shown}|${loading}|${error ? (error as Error).message : ''}`,
+  );
+}
+
+function VectorSearch({ mem, vector }: { mem: Engram; vector: number[] }) {
+  const { data, loading } = useSearch(mem, '', { vector, limit: 5 });
+  return h(
+    'output',
+    { 'data-testid': 'vector' },
+    `${data?.map((hit) => hit.memory.content).join(',')}|${loading}`,
+  );
+}
+
+/** Records every status object useSyncStatus returns; `n` only makes a re-render. */
+function StatusProbe({ mem, seen, n }: { mem: Engram; seen: unknown[]; n: number }) {
+  seen.push(useSyncStatus(mem));
+  return h('output', null, String(n));
+}
+
 function Status({ mem }: { mem: Engram }) {
   const { state, pending } = useSyncStatus(mem);
   return h('output', { 'data-testid': 'status' }, `${state} ${pending}`);
@@ -99,6 +125,8 @@ describe('engram/react', () => {
     await waitFor(() => expect(items('hits')).toEqual(['Lisbon trip']));
     type('   ');
     await waitFor(() => expect(items('hits')).toEqual([]));
+    // Blank once trimmed: no search at all, so not the VALIDATION error a watch of it would raise.
+    expect(screen.queryByTestId('error')).toBeNull();
     // Typed on the way to `-oat milk`: exclusions alone find nothing, and are no error.
     type('-oat');
     await waitFor(() => expect(items('hits')).toEqual([]));
@@ -106,6 +134,56 @@ describe('engram/react', () => {
     type('-oat milk');
     await waitFor(() => expect(items('hits')).toEqual(['milk, more milk']));
     expect(screen.queryByTestId('error')).toBeNull();
+  });
+
+  it('useSearch with a vector and no text searches by the vector alone', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'near', embedding: [1, 0, 0] });
+    await mem.add({ content: 'far', embedding: [0, 0, 1] });
+    render(h(VectorSearch, { mem, vector: [1, 0, 0] }));
+    await waitFor(() => expect(screen.getByTestId('vector').textContent).toBe('near,far|false'));
+  });
+
+  it("keeps the previous query's results on screen while a changed query loads", async () => {
+    const mem = await createMemory();
+    await mem.addMany([
+      { content: 'a fact', kind: 'fact' },
+      { content: 'a note', kind: 'note' },
+    ]);
+    const view = render(h(ListState, { mem, options: { kind: 'fact' } }));
+    const state = () => screen.getByTestId('state').textContent;
+    await waitFor(() => expect(state()).toBe('a fact|false|'));
+    view.rerender(h(ListState, { mem, options: { kind: 'note' } }));
+    expect(state()).toBe('a fact|true|');
+    await waitFor(() => expect(state()).toBe('a note|false|'));
+  });
+
+  it('a failed run keeps the last results beside the error, and the next results clear the error', async () => {
+    const store = new InMemoryStore();
+    const list = store.list.bind(store);
+    let failing = false;
+    store.list = (...args) => (failing ? Promise.reject(new Error('disk gone')) : list(...args));
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'kept' });
+    render(h(ListState, { mem, options: {} }));
+    const state = () => screen.getByTestId('state').textContent;
+    await waitFor(() => expect(state()).toBe('kept|false|'));
+    failing = true;
+    await act(() => mem.add({ content: 'unseen' }));
+    await waitFor(() => expect(state()).toBe('kept|false|disk gone'));
+    failing = false;
+    await act(() => mem.add({ content: 'seen' }));
+    await waitFor(() => expect(state()).toBe('seen,unseen,kept|false|'));
+  });
+
+  it('a refused query is done loading and shows no results, not the previous query’s', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'listed' });
+    const view = render(h(ListState, { mem, options: {} }));
+    const state = () => screen.getByTestId('state').textContent;
+    await waitFor(() => expect(state()).toBe('listed|false|'));
+    view.rerender(h(ListState, { mem, options: { limt: 3 } as ListOptions }));
+    await waitFor(() => expect(state()).toMatch(/^-\|false\|.*watch\.list\.limt/));
   });
 
   it('refuses an unknown option with a VALIDATION error in `error`', async () => {
@@ -168,6 +246,17 @@ describe('engram/react', () => {
     view.rerender(h(MemoryList, { mem: b }));
     expect(screen.queryByText('from a')).toBeNull();
     await waitFor(() => expect(items('list')).toEqual(['from b']));
+  });
+
+  it('useSyncStatus returns the same object across renders while the status stays the same', async () => {
+    const mem = await createMemory();
+    const seen: unknown[] = [];
+    const view = render(h(StatusProbe, { mem, seen, n: 1 }));
+    view.rerender(h(StatusProbe, { mem, seen, n: 2 }));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    // A status used as an effect's dependency must not re-run the effect on every render.
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toMatchObject({ state: 'local', pending: 0 });
   });
 
   it('useSyncStatus follows the sync state and pending count', async () => {
