@@ -1,5 +1,6 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
+import { ChangeChannel } from '../../src/backends/indexeddb/change-channel.js';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { type ChangeEvent, createMemory } from '../../src/index.js';
 
@@ -95,5 +96,21 @@ describe('IndexedDBStore across tabs (two stores on one database)', () => {
     expect(seen).toEqual(['first', 'third', 'third']);
     await mem.close();
     await listener.close();
+  });
+
+  it('a closed change channel forgets its listeners: one opened again tells only those subscribed since', async () => {
+    const name = freshName();
+    const writer = new ChangeChannel(name);
+    const reader = new ChangeChannel(name);
+    const seen: string[] = [];
+    reader.subscribe(() => seen.push('before close'));
+    reader.close();
+    reader.subscribe((_, ids) => seen.push(`after close: ${ids.join()}`));
+    writer.post('ns', ['x']);
+    await heard(() => expect(seen).toContain('after close: x'));
+    await settle();
+    expect(seen).toEqual(['after close: x']);
+    writer.close();
+    reader.close();
   });
 });
