@@ -604,4 +604,185 @@ describe('the live connection, on the wire', () => {
     expect(Date.now() - droppedAt).toBeLessThan(800);
     await live.stop();
   });
+
+  /** An event stream that sends `text`, then stays open until aborted (or never sends a byte, text ''). */
+  const eventStream = (text: string, init?: RequestInit) => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (text) controller.enqueue(new TextEncoder().encode(text));
+        init?.signal?.addEventListener('abort', () =>
+          controller.error(new DOMException('aborted', 'AbortError')),
+        );
+      },
+    });
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+  };
+
+  it('a stream that comes up again after a drop pulls once, for what it may have missed meanwhile', async () => {
+    const { fetch: upstream } = edge();
+    let dropped = false;
+    const flaky = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await upstream(input, init);
+      if (dropped) return response;
+      return droppingAfterFirstChunk(response, () => {
+        dropped = true;
+      });
+    }) as typeof fetch;
+    const { live, heard, opens } = await connection(flaky, { backoff: { baseMs: 10, maxMs: 10 } });
+    await until(() => opens() === 2 && live.state === 'live');
+    // The first stream's ready asked for nothing (the engine's first round pulls); the second's asks once.
+    expect(heard).toEqual([undefined]);
+    await live.stop();
+  });
+
+  it('gives a change event the feed position of its own id line only, and none when that is not a number', async () => {
+    const stream = (async (_input: RequestInfo | URL, init?: RequestInit) =>
+      eventStream(
+        'event: ready\n\nid: 7\nevent: change\n\nevent: change\n\nid: seven\nevent: change\n\nid: 9\nevent: change\n\n',
+        init,
+      )) as typeof fetch;
+    const { live, heard } = await connection(stream);
+    await until(() => heard.length === 4);
+    expect(heard).toEqual([7, undefined, undefined, 9]);
+    await live.stop();
+  });
+
+  it('an edge answering 405 or 501, or with another content type, means polling, not a reconnect loop', async () => {
+    for (const answer of [
+      () => new Response('no', { status: 405 }),
+      () => new Response('no', { status: 501 }),
+      () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json' } }),
+    ]) {
+      const { live, opens, states } = await connection((async () => answer()) as typeof fetch, {
+        backoff: { baseMs: 10, maxMs: 10 },
+      });
+      await until(() => live.state === 'polling', 2000);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(opens()).toBe(1);
+      expect(states).toEqual(['connecting', 'polling: streaming unsupported']);
+      await live.stop();
+    }
+  });
+
+  it('after polling for a buffered path, tries the stream twice again before polling once more', async () => {
+    let opensAtPolling: number[] = [];
+    const { live, opens } = await connection(
+      (async (_input: RequestInfo | URL, init?: RequestInit) => eventStream('', init)) as typeof fetch,
+      {
+        openTimeoutMs: 40,
+        retryLiveMs: 60,
+        backoff: { baseMs: 10, maxMs: 10 },
+        onState: (state) => {
+          if (state === 'polling') opensAtPolling = [...opensAtPolling, opens()];
+        },
+      },
+    );
+    await until(() => opensAtPolling.length === 2, 3000);
+    await live.stop();
+    expect(opensAtPolling).toEqual([2, 4]);
+  });
+
+  it('a stream that came up forgets an earlier silent open: one more silent open is not yet a buffering path', async () => {
+    // Silent, then up and ended by the edge, then silent again, then up for good.
+    const answers = ['', 'event: ready\n\n', '', 'event: ready\n\n'];
+    let ended = false;
+    const { live, states, opens } = await connection(
+      (async (_input: RequestInfo | URL, init?: RequestInit) => {
+        const text = answers[Math.min(opens() - 1, answers.length - 1)]!;
+        if (opens() !== 2) return eventStream(text, init);
+        ended = true;
+        return new Response(text, { headers: { 'content-type': 'text/event-stream' } });
+      }) as typeof fetch,
+      { openTimeoutMs: 40, backoff: { baseMs: 10, maxMs: 10 } },
+    );
+    await until(() => (ended && opens() === 4 && live.state === 'live') || live.state === 'polling', 3000);
+    await live.stop();
+    expect(states).toEqual(['connecting', 'live', 'connecting', 'live', 'off']);
+  });
+
+  it('a stream that went silent after coming up is a dead connection, not a buffering path', async () => {
+    // Up, then silent past the idle timeout; every open after it silent from the start.
+    let opensAtPolling: number | undefined;
+    const { live, opens } = await connection(
+      (async (_input: RequestInfo | URL, init?: RequestInit) =>
+        eventStream(opens() === 1 ? 'event: ready\n\n' : '', init)) as typeof fetch,
+      {
+        openTimeoutMs: 40,
+        idleTimeoutMs: 60,
+        backoff: { baseMs: 10, maxMs: 10 },
+        onState: (state) => {
+          if (state === 'polling') opensAtPolling ??= opens();
+        },
+      },
+    );
+    await until(() => opensAtPolling !== undefined, 3000);
+    await live.stop();
+    // Two silent opens make a buffering path; the idle stream before them was not one.
+    expect(opensAtPolling).toBe(3);
+  });
+
+  it('waits a refused fixed token out: a sync round that succeeds does not end that wait', async () => {
+    const { fetch: upstream } = edge();
+    const { live, opens } = await connection(upstream, {
+      token: await mintToken({ secret: SECRET, ns: ['another'] }),
+    });
+    await until(() => live.state === 'polling', 2000);
+    // Only a token function can give a renewed token: the same fixed one would be refused again.
+    live.reconnectNow();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(opens()).toBe(1);
+    await live.stop();
+  });
+
+  it('a renewed token ends the refused wait once: a later fallback to polling is not cut short again', async () => {
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const answers = [401, 404];
+    const { live, opens, states } = await connection(
+      (async () => new Response('no', { status: answers[Math.min(opens() - 1, 1)] })) as typeof fetch,
+      { token: async () => token },
+    );
+    await until(() => live.state === 'polling', 2000);
+    live.reconnectNow(); // a round with a renewed token succeeded
+    await until(() => opens() === 2 && states.length === 4, 2000);
+    expect(states.at(-1)).toBe('polling: streaming unsupported');
+    live.reconnectNow(); // another round: the edge has no stream route, so nothing to reconnect
+    await new Promise((r) => setTimeout(r, 100));
+    expect(opens()).toBe(2);
+    await live.stop();
+  });
+});
+
+describe('the live connection, backing off (fake timers)', () => {
+  it('doubles its wait after every failed open, jittered within the upper half', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let opens = 0;
+      const live = new LiveConnection({
+        url: URL_,
+        token: 't',
+        namespace: 'n',
+        fetch: (async () => {
+          opens++;
+          throw new TypeError('fetch failed');
+        }) as typeof fetch,
+        backoff: { baseMs: 100, maxMs: 10_000 },
+        random: () => 0.5,
+        cursor: async () => 0,
+        onChange: () => {},
+      });
+      live.start();
+      // Waits of 75, 150 and 300 ms (half the ceiling, plus half of the other half): opens at 0, 75, 225, 525.
+      const seen: number[] = [];
+      for (const at of [74, 1, 149, 1, 299, 1]) {
+        await vi.advanceTimersByTimeAsync(at);
+        seen.push(opens);
+      }
+      expect(seen).toEqual([1, 2, 2, 3, 3, 4]);
+      const stopped = live.stop();
+      await vi.advanceTimersByTimeAsync(0);
+      await stopped;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
