@@ -147,6 +147,17 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     await vi.waitFor(() => expect(pages.at(-1)).toEqual(['ไปโรงพยาบาลเมื่อวาน']));
   });
 
+  it('re-runs a watched run prefix for a memory holding only a later reading’s unfinished word', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'th' });
+    const pages: string[][] = [];
+    mem.watch({ search: 'โรงพยา*' }, (hits) => pages.push(hits.map((hit) => hit.memory.content)));
+    await vi.waitFor(() => expect(pages).toHaveLength(1));
+    // No โรง here: only the reading โรง + พยา* finds it, by its word พยาบาล.
+    await mem.add({ content: 'พยาบาล' });
+    expect((await mem.search('โรงพยา*')).map((hit) => hit.memory.content)).toEqual(['พยาบาล']);
+    await vi.waitFor(() => expect(pages.at(-1)).toEqual(['พยาบาล']));
+  });
+
   it('tells which stored texts v20 / v8 index otherwise', () => {
     expect(indexedOtherwiseBeforeSegmenting('ฉันชอบกินข้าว')).toBe(true);
     expect(indexedOtherwiseBeforeSegmenting('ซื้อiPhone')).toBe(true);

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import {
   createMemory,
@@ -42,6 +42,28 @@ function countingStore() {
     return getMemories(...args);
   };
   return { store, reads };
+}
+
+/**
+ * An InMemoryStore that tells the first memory opened on it of changes made elsewhere (as another tab's
+ * would be), through `tell`; `other` writes to it unheard.
+ */
+async function twoFacades() {
+  const { store, reads } = countingStore();
+  let tell: ((namespace: string, ids: string[]) => void) | undefined;
+  const shared = store as unknown as {
+    subscribe?: (listener: typeof tell) => () => void;
+    capabilities: object;
+  };
+  shared.capabilities = { ...store.capabilities, shared: true };
+  shared.subscribe = (listener) => {
+    tell = listener;
+    return () => {};
+  };
+  const mem = await createMemory({ store, namespace: 'n' });
+  shared.subscribe = undefined;
+  const other = await createMemory({ store, namespace: 'n' });
+  return { store, reads, mem, other, tell: (ids: string[]) => tell!('n', ids) };
 }
 
 describe('watch, beyond the conformance suite', () => {
@@ -112,6 +134,83 @@ describe('watch, beyond the conformance suite', () => {
     expect(reads).toEqual(before);
     await mem.add({ content: 'espresso again', metadata: { team: 'a' } });
     await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
+  });
+
+  it('takes in a memory holding any one of the tags when no tagMode is given, for lists and searches alike', async () => {
+    const mem = await createMemory();
+    const hits: SearchHit[][] = [];
+    const pages: ListResult[] = [];
+    mem.watch({ search: 'espresso', tags: ['a', 'b'] }, (h) => hits.push(h));
+    mem.watch({ list: { tags: ['a', 'b'] } }, (p) => pages.push(p));
+    await until(() => hits.length === 1 && pages.length === 1, 'the first calls');
+    const made = await mem.add({ content: 'espresso', tags: ['b'] });
+    await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
+    expect(hits[1]!.map((h) => h.memory.id)).toEqual([made.id]);
+    expect(pages[1]!.items.map((m) => m.id)).toEqual([made.id]);
+    await mem.close();
+  });
+
+  it('needs no read for a memory removed here', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const made = await mem.add({ content: 'short-lived' });
+    const pages: ListResult[] = [];
+    mem.watch({ list: {} }, (p) => pages.push(p));
+    await until(() => pages.length === 1, 'the first call');
+    await mem.remove(made.id);
+    // The remove's own reads are done; the watches look at it in a later task.
+    const before = reads.getMemories;
+    await until(() => pages.length === 2, 'the remove');
+    expect(pages[1]!.items).toEqual([]);
+    expect(reads.getMemories).toBe(before);
+  });
+
+  it('reads afresh a memory written here and changed elsewhere in the same task', async () => {
+    const { mem, other, tell } = await twoFacades();
+    const made = await mem.add({ content: 'tea' });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'coffee' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    // Both writes land before the watches look (one task): what this façade wrote is outdated at once.
+    await mem.update(made.id, { content: 'green tea' });
+    await other.update(made.id, { content: 'coffee' });
+    tell([made.id]);
+    await until(() => hits.length === 2, 'the change made elsewhere');
+    expect(hits[1]!.map((h) => h.memory.content)).toEqual(['coffee']);
+    await mem.close();
+    await other.close();
+  });
+
+  it('re-runs every watch when the changed records cannot be read', async () => {
+    const { store, mem, other, tell } = await twoFacades();
+    const pages: ListResult[] = [];
+    mem.watch({ list: { kind: 'fact' } }, (p) => pages.push(p));
+    await until(() => pages.length === 1, 'the first call');
+    const getMemories = store.getMemories.bind(store);
+    store.getMemories = () => Promise.reject(new Error('busy'));
+    const made = await other.add({ content: 'from elsewhere', kind: 'fact' });
+    tell([made.id]);
+    await until(() => pages.length === 2, 'the re-run');
+    expect(pages[1]!.items.map((m) => m.id)).toEqual([made.id]);
+    store.getMemories = getMemories;
+    await mem.close();
+    await other.close();
+  });
+
+  it('delivers a search again when writes without its words move its scores alone', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'cat' });
+    await mem.add({ content: 'cat cat dog' });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'cat' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    for (let i = 0; i < 5; i++) await mem.add({ content: `unrelated ${i}` });
+    const fresh = await mem.search('cat');
+    expect(fresh.map((h) => h.memory.id)).toEqual(hits[0]!.map((h) => h.memory.id));
+    expect(fresh.map((h) => h.score)).not.toEqual(hits[0]!.map((h) => h.score));
+    await until(() => hits.length === 2, 'the re-ranked hits');
+    expect(hits[1]).toEqual(fresh);
+    await mem.close();
   });
 
   it('never ends on stale results when a change lands while the query runs', async () => {
@@ -345,6 +444,41 @@ describe('watch, beyond the conformance suite', () => {
     expect(reads.list).toBe(before);
     expect(pages.map((p) => p.items.map((m) => m.content))).toEqual([['until next year']]);
     await mem.close();
+  });
+
+  it('drops memories expiring months apart each at its own instant, never waking setTimeout past its ceiling', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const armed = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const { store, reads } = countingStore();
+      const mem = await createMemory({ store });
+      const day = 24 * 3600 * 1000;
+      const at = (days: number) => new Date(Date.now() + days * day).toISOString();
+      await mem.add({ content: 'in 30 days', expiresAt: at(30) });
+      await mem.add({ content: 'in 40 days', expiresAt: at(40) });
+      await mem.add({ content: 'stays' });
+      const pages: string[][] = [];
+      mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages).toEqual([['stays', 'in 40 days', 'in 30 days']]);
+      // A delay past 2^31 - 1 ms would fire at once (Node, browsers): none is ever asked for.
+      const longest = () => Math.max(...armed.mock.calls.map(([, ms]) => ms ?? 0));
+      expect(longest()).toBeGreaterThan(20 * day);
+      expect(longest()).toBeLessThanOrEqual(2 ** 31 - 1);
+      const before = reads.list;
+      // setTimeout's ceiling (~24.8 days) passes first: the timer waits again, and nothing re-runs.
+      await vi.advanceTimersByTimeAsync(29 * day);
+      expect(reads.list).toBe(before);
+      await vi.advanceTimersByTimeAsync(day + 10);
+      expect(pages.at(-1)).toEqual(['stays', 'in 40 days']);
+      await vi.advanceTimersByTimeAsync(10 * day);
+      expect(pages).toEqual([['stays', 'in 40 days', 'in 30 days'], ['stays', 'in 40 days'], ['stays']]);
+      expect(longest()).toBeLessThanOrEqual(2 ** 31 - 1);
+      await mem.close();
+    } finally {
+      armed.mockRestore();
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a watch without a listener function at once, naming it', async () => {
