@@ -171,6 +171,9 @@ class Watch {
     this.running = false;
     if (this.stopped) return;
     if (failure) {
+      // The results are unknown now (the change the failed run was for may have altered them): the next
+      // change, whatever it is, runs the query again rather than being judged against outdated results.
+      this.current = undefined;
       this.delivered = undefined;
       this.onError(failure.error);
       return;

@@ -150,6 +150,47 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('tries again at the next change after a failed run, even one that cannot alter the last results', async () => {
+    const { store } = countingStore();
+    const list = store.list.bind(store);
+    let failing = false;
+    store.list = (...args) => (failing ? Promise.reject(new Error('disk gone')) : list(...args));
+    const mem = await createMemory({ store });
+    const pages: ListResult[] = [];
+    const errors: unknown[] = [];
+    mem.watch({ list: { kind: 'fact' } }, (p) => pages.push(p), { onError: (e) => errors.push(e) });
+    await until(() => pages.length === 1, 'the first call');
+    failing = true;
+    await mem.add({ content: 'added while the store failed', kind: 'fact' });
+    await until(() => errors.length === 1, 'the failed run');
+    failing = false;
+    // The failed run's change is not in the last results: the next change, whatever it is, runs again.
+    await mem.add({ content: 'a note', kind: 'note' });
+    await until(() => pages.length === 2, 'the run after the failure');
+    expect(pages[1]).toEqual(await mem.list({ kind: 'fact' }));
+    expect(pages[1]!.items.map((m) => m.content)).toEqual(['added while the store failed']);
+  });
+
+  it('delivers results equal to the last ones again after a failed run, so that a view can clear its error', async () => {
+    const { store } = countingStore();
+    const list = store.list.bind(store);
+    let failing = false;
+    store.list = (...args) => (failing ? Promise.reject(new Error('disk gone')) : list(...args));
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'a fact', kind: 'fact' });
+    const pages: ListResult[] = [];
+    const errors: unknown[] = [];
+    mem.watch({ list: { kind: 'fact' } }, (p) => pages.push(p), { onError: (e) => errors.push(e) });
+    await until(() => pages.length === 1, 'the first call');
+    failing = true;
+    const passing = await mem.add({ content: 'another fact', kind: 'fact' });
+    await until(() => errors.length === 1, 'the failed run');
+    failing = false;
+    await mem.remove(passing.id);
+    await until(() => pages.length === 2, 'the results after the failure');
+    expect(pages[1]).toEqual(pages[0]);
+  });
+
   it('needs no read for a memory removed here', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
