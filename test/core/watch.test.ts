@@ -171,6 +171,32 @@ describe('watch, beyond the conformance suite', () => {
     expect(pages[1]!.items.map((m) => m.content)).toEqual(['added while the store failed']);
   });
 
+  it('reports no error when a run fails but a change landed meanwhile and the run after it succeeds', async () => {
+    const { store } = countingStore();
+    const list = store.list.bind(store);
+    let fail: (() => void) | undefined;
+    let failNext = false;
+    store.list = (...args) => {
+      if (!failNext) return list(...args);
+      failNext = false;
+      return new Promise((_, reject) => (fail = () => reject(new Error('disk gone'))));
+    };
+    const mem = await createMemory({ store });
+    const pages: ListResult[] = [];
+    const errors: unknown[] = [];
+    mem.watch({ list: {} }, (p) => pages.push(p), { onError: (e) => errors.push(e) });
+    await until(() => pages.length === 1, 'the first call');
+    failNext = true;
+    await mem.add({ content: 'one' });
+    await until(() => fail !== undefined, 'the run that fails');
+    await mem.add({ content: 'two' });
+    await sleep(10); // the watch hears of it while the run is in flight
+    fail!();
+    await until(() => pages.length === 2 || errors.length > 0, 'the next call');
+    expect(errors).toEqual([]);
+    expect(pages[1]!.items.map((m) => m.content)).toEqual(['two', 'one']);
+  });
+
   it('delivers results equal to the last ones again after a failed run, so that a view can clear its error', async () => {
     const { store } = countingStore();
     const list = store.list.bind(store);
