@@ -78,6 +78,24 @@ describe('watch, beyond the conformance suite', () => {
     expect(calls.map((p) => p.items.length)).toEqual([0, 3]);
   });
 
+  it('calls the listener only when a re-run finds results that differ', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.addMany([
+      { id: 'm1', content: 'older fact', kind: 'fact' },
+      { id: 'm2', content: 'newer fact', kind: 'fact' },
+    ]);
+    const pages: ListResult[] = [];
+    mem.watch({ list: { kind: 'fact', limit: 1 } }, (p) => pages.push(p));
+    await until(() => pages.length === 1, 'the first call');
+    const before = reads.list;
+    // A note sorting after the page may have been what followed it: the page runs again, unchanged.
+    await mem.add({ id: 'm0', content: 'a note', kind: 'note' });
+    await until(() => reads.list > before, 'the re-run');
+    await sleep(30);
+    expect(pages).toHaveLength(1);
+  });
+
   it('does not re-run a search for a write without its words, nor anything for a link', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
