@@ -566,6 +566,58 @@ describe('watch, beyond the conformance suite', () => {
     }
   });
 
+  it('walks the validity bounds again at the next change when the first walk failed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { store } = countingStore();
+      const count = store.count.bind(store);
+      store.count = () => Promise.reject(new Error('busy'));
+      const mem = await createMemory({ store });
+      const day = 24 * 3600 * 1000;
+      await mem.add({ content: 'starts tomorrow', validFrom: new Date(Date.now() + day).toISOString() });
+      const pages: string[][] = [];
+      mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages).toEqual([[]]);
+      store.count = count;
+      await mem.add({ content: 'today' });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages).toEqual([[], ['today']]);
+      await vi.advanceTimersByTimeAsync(day);
+      expect(pages.at(-1)).toEqual(['today', 'starts tomorrow']);
+      await mem.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('walks the validity bounds again when the changed records cannot be read', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { store, mem, other, tell } = await twoFacades();
+      const pages: string[][] = [];
+      mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages).toEqual([[]]);
+      const getMemories = store.getMemories.bind(store);
+      store.getMemories = () => Promise.reject(new Error('busy'));
+      const day = 24 * 3600 * 1000;
+      const made = await other.add({
+        content: 'starts tomorrow',
+        validFrom: new Date(Date.now() + day).toISOString(),
+      });
+      tell([made.id]);
+      await vi.advanceTimersByTimeAsync(10);
+      store.getMemories = getMemories;
+      await vi.advanceTimersByTimeAsync(day);
+      expect(pages.at(-1)).toEqual(['starts tomorrow']);
+      await mem.close();
+      await other.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('refuses a watch without a listener function at once, naming it', async () => {
     const mem = await createMemory();
     const watch = mem.watch as (query: unknown, listener?: unknown, options?: unknown) => () => void;
