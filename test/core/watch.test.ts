@@ -438,6 +438,23 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('re-ranks a hybrid search (text and vector) when writes its filters leave out move the BM25 statistics', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'cat dog', kind: 'fact', embedding: [1, 0, 0] });
+    await mem.add({ content: `cat cat dog ${'filler '.repeat(10)}`, kind: 'fact', embedding: [0.9, 0.1, 0] });
+    const query = { search: 'cat dog', vector: [1, 0, 0], kind: 'fact' };
+    const hits: SearchHit[][] = [];
+    mem.watch(query, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    // Long notes raise the average length: the long fact's text score, and so its fused score, rises.
+    for (let i = 0; i < 30; i++) await mem.add({ content: 'zzz '.repeat(300) });
+    const { search, ...options } = query;
+    const fresh = await mem.search(search, options);
+    expect(fresh.map((h) => h.score)).not.toEqual(hits[0]!.map((h) => h.score));
+    await until(() => JSON.stringify(hits.at(-1)) === JSON.stringify(fresh), 'the re-ranked hits');
+    await mem.close();
+  });
+
   it('a validity walk owed to the next watch is not spent while no watch is open', async () => {
     const store = new InMemoryStore();
     // The store tells `mem` of changes made elsewhere (as another tab's would be), through `tell`.
