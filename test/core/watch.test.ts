@@ -608,6 +608,40 @@ describe('watch, beyond the conformance suite', () => {
     }
   });
 
+  it('re-runs for a bound that passed on a busy loop after a failed walk, when the next change walks again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { store } = countingStore();
+      const count = store.count.bind(store);
+      let failCount: (() => void) | undefined;
+      store.count = () => new Promise((_, reject) => (failCount = () => reject(new Error('busy'))));
+      const mem = await createMemory({ store });
+      const pages: string[][] = [];
+      mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages).toEqual([[]]);
+      // Noted while the first walk is under way, which then fails: the bound is kept, the walk owed.
+      const day = 24 * 3600 * 1000;
+      await mem.add({
+        content: 'starts tomorrow',
+        kind: 'todo',
+        validFrom: new Date(Date.now() + day).toISOString(),
+      });
+      await vi.advanceTimersByTimeAsync(10);
+      store.count = count;
+      failCount!();
+      await vi.advanceTimersByTimeAsync(10);
+      // The bound passes while the loop is busy: its timer has not fired when the next change is looked at.
+      vi.setSystemTime(Date.now() + 2 * day);
+      await mem.add({ content: 'unrelated', kind: 'note' });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages.at(-1)).toEqual(['starts tomorrow']);
+      await mem.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('walks the validity bounds again when the changed records cannot be read', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
