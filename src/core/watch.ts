@@ -227,6 +227,8 @@ export class WatchHub {
   private readonly validityTimer: InstantTimer;
   /** The bounds may miss some: walk again before the next watch relies on them. */
   private validityStale = true;
+  /** The last walk failed: the bounds it reset are unknown until the next walk. */
+  private walkFailed = false;
 
   constructor(private readonly source: WatchSource) {
     this.validityTimer = new InstantTimer(() => source.now());
@@ -282,6 +284,7 @@ export class WatchHub {
     this.validityTimer.clear();
     this.validity.reset();
     this.validityStale = true;
+    this.walkFailed = false;
     this.pendingIds = new Set();
     this.written = new Map();
     this.changedElsewhere = new Set();
@@ -348,8 +351,10 @@ export class WatchHub {
    */
   private scanValidity(): void {
     this.validityStale = false;
-    // The walk starts afresh: a bound that passed before its timer could fire is owed its re-run now.
-    if (this.validity.next(this.source.now()).passed) this.refreshValidityWatches();
+    // The walk starts afresh: a bound that passed before its timer could fire is owed its re-run now, and
+    // so is any a failed walk forgot (it reset the bounds it knew), which may have passed since.
+    if (this.walkFailed || this.validity.next(this.source.now()).passed) this.refreshValidityWatches();
+    this.walkFailed = false;
     this.validity.reset();
     this.validity
       .scan(
@@ -362,6 +367,7 @@ export class WatchHub {
         // The store is closing or failing: the watches' own runs report it. The next change walks again.
         () => {
           this.validityStale = true;
+          this.walkFailed = true;
           this.scheduleValidity();
         },
       );

@@ -642,6 +642,42 @@ describe('watch, beyond the conformance suite', () => {
     }
   });
 
+  it('re-runs at the next walk for a bound a failed walk forgot, though that bound has passed by then', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const { store, mem, other, tell } = await twoFacades();
+      const pages: string[][] = [];
+      mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+      await vi.advanceTimersByTimeAsync(10);
+      const day = 24 * 3600 * 1000;
+      await mem.add({
+        content: 'starts tomorrow',
+        kind: 'todo',
+        validFrom: new Date(Date.now() + day).toISOString(),
+      });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages.at(-1)).toEqual([]);
+      // A change from elsewhere whose records cannot be read walks the bounds again, and that walk fails
+      // too: the bound known so far is gone with it.
+      const { getMemories, count } = store;
+      store.getMemories = () => Promise.reject(new Error('busy'));
+      store.count = () => Promise.reject(new Error('busy'));
+      tell([(await other.add({ content: 'unrelated', kind: 'note' })).id]);
+      await vi.advanceTimersByTimeAsync(10);
+      store.getMemories = getMemories;
+      store.count = count;
+      await vi.advanceTimersByTimeAsync(2 * day);
+      // The next change walks again; the memory that became valid meanwhile is owed its re-run.
+      await mem.add({ content: 'another', kind: 'note' });
+      await vi.advanceTimersByTimeAsync(10);
+      expect(pages.at(-1)).toEqual(['starts tomorrow']);
+      await mem.close();
+      await other.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('walks the validity bounds again when the changed records cannot be read', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     try {
