@@ -150,6 +150,24 @@ describe('engram doctor', () => {
     notEngram.close();
   });
 
+  it('reads a bare --timeout as seconds, and a health check saying ok with an error status as failed', async () => {
+    // Answers /health only after 1.5 s: within a second's timeout it is unreachable.
+    const slow = createServer((_, res) => {
+      setTimeout(() => res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":true}'), 1500);
+    });
+    await new Promise<void>((ready) => slow.listen(0, '127.0.0.1', ready));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const token = await (await started()).token(['ops']);
+    const hurried = cli(['doctor', '--url', url, '--token', token, '--timeout', '1']);
+    expect(await hurried.exit).toBe(2);
+    expect(hurried.err).toEqual([expect.stringMatching(/unreachable: .*no answer within 1000 ms$/)]);
+    // Given time, it answers {"ok":true} with HTTP 503: not healthy, whatever the body says.
+    const patient = cli(['doctor', '--url', url, '--token', token, '--timeout', '3000ms', '--count', '1']);
+    expect(await patient.exit).toBe(1);
+    expect(patient.out[1]).toMatch(/^health\s+0\/1 .*HTTP 503: not ok$/);
+    slow.close();
+  });
+
   it('as a process: 0 healthy, 2 for a bad token, an unreachable server or a bad flag', async () => {
     const edge = await started();
     const healthy = await runBinary(bin, ['doctor', '--url', edge.url, '--count', '3'], {
