@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { ChunkedRemoteStore } from '../../src/cli/chunked-remote-store.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, exportJsonl, InMemoryStore, importJsonl } from '../../src/index.js';
+import { createMemory, exportJsonl, InMemoryStore, importJsonl, type MemoryWrite } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 import { NAMESPACES, SECRET, seedLines } from './fixtures.js';
 
 // The real edge app in-process (app.request): a 413 always reaches the client whole, which a socket
@@ -63,5 +64,65 @@ describe('ChunkedRemoteStore (the import target for http(s) URLs)', () => {
     await expect(importJsonl(target, await lines(source))).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
+  });
+});
+
+describe('ChunkedRemoteStore as a store (a --store http(s) URL)', () => {
+  const at = Date.parse('2024-01-01T00:00:00.000Z');
+  const write = (id: string, bytes: number): MemoryWrite => {
+    const stamp = formatHlc({ wallMs: at, counter: 0, node: 'importer' });
+    return {
+      id,
+      create: { namespace: 'big', createdAt: new Date(at).toISOString() },
+      values: { content: `${id} ${'x'.repeat(bytes)}`, kind: 'note', tags: [], metadata: {} },
+      clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+    };
+  };
+  /** An edge holding a later delete of `refused`: a write of it comes back in `rejected`. */
+  async function deletedOn(bodyLimit?: number) {
+    const target = edge(bodyLimit);
+    const later = formatHlc({ wallMs: at + 1000, counter: 0, node: 'elsewhere' });
+    await target.store.apply('big', {
+      tombstones: [{ entity: 'memory', id: 'refused', namespace: 'big', clock: later }],
+    });
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    return { ...target, client: new ChunkedRemoteStore({ url: 'http://edge', token, fetch: target.fetch }) };
+  }
+
+  /** Ten memories of 60 KB: more than one part's budget, each under the content limit. */
+  const many = (refusedAt: number) =>
+    Array.from({ length: 10 }, (_, i) => write(i === refusedAt ? 'refused' : `m${i}`, 60_000));
+
+  it('reports what the edge refused in every part, cut by bytes or halved', async () => {
+    const byBytes = await deletedOn();
+    const cut = await byBytes.client.apply('big', { memories: many(0) });
+    expect(byBytes.bodies).toHaveLength(2);
+    expect(cut.rejected).toEqual(['refused']);
+    expect(cut.memories).toHaveLength(9);
+    const halved = await deletedOn(100_000);
+    const halves = await halved.client.apply('big', {
+      memories: [write('kept', 60_000), write('refused', 60_000)],
+    });
+    expect(halved.bodies).toHaveLength(3);
+    expect(halves.rejected).toEqual(['refused']);
+  });
+
+  it("records a batch's meta only once every part went through", async () => {
+    // Cut by bytes: the second part fails (a bad write), after the first went through.
+    const bad = {
+      ...write('bad', 10),
+      values: { ...write('bad', 10).values, kind: 5 },
+    } as unknown as MemoryWrite;
+    const byBytes = await deletedOn();
+    await expect(
+      byBytes.client.apply('big', { memories: [...many(-1), bad], meta: { note: 1 } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(byBytes.bodies).toHaveLength(2);
+    expect(await byBytes.client.getMeta('big', 'note')).toBeUndefined();
+    // Halved: the first half goes through, the second is too large alone.
+    const halved = await deletedOn(20_000);
+    const batch = { memories: [write('first', 5_000), write('too-large', 30_000)], meta: { note: 1 } };
+    await expect(halved.client.apply('big', batch)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await halved.client.getMeta('big', 'note')).toBeUndefined();
   });
 });
