@@ -456,21 +456,7 @@ describe('watch, beyond the conformance suite', () => {
   });
 
   it('a validity walk owed to the next watch is not spent while no watch is open', async () => {
-    const store = new InMemoryStore();
-    // The store tells `mem` of changes made elsewhere (as another tab's would be), through `tell`.
-    let tell: ((namespace: string, ids: string[]) => void) | undefined;
-    const shared = store as unknown as {
-      subscribe?: (listener: typeof tell) => () => void;
-      capabilities: object;
-    };
-    shared.capabilities = { ...store.capabilities, shared: true };
-    shared.subscribe = (listener) => {
-      tell = listener;
-      return () => {};
-    };
-    const mem = await createMemory({ store, namespace: 'n' });
-    shared.subscribe = undefined;
-    const other = await createMemory({ store, namespace: 'n' });
+    const { store, mem, other, tell } = await twoFacades();
     let release: () => void = () => {};
     const getMemories = store.getMemories.bind(store);
     store.getMemories = async (namespace: string, ids: string[]) => {
@@ -481,7 +467,7 @@ describe('watch, beyond the conformance suite', () => {
     const stop = mem.watch({ list: {} }, (page) => first.push(page));
     await sleep(30);
     const x = await other.add({ content: 'x' });
-    tell!('n', [x.id]);
+    tell([x.id]);
     await sleep(10); // the hub is reading x's record
     stop(); // the last watch leaves meanwhile
     release();
