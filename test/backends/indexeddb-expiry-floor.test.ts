@@ -19,6 +19,33 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/**
+ * A database holding one memory expiring in 10 hours, then what an older release's write leaves: a
+ * memory row expiring in an hour (sooner than the floor says), the counters moved, the floor not.
+ */
+async function withOlderReleaseWrite() {
+  const name = freshName();
+  const mem = await createMemory({
+    store: new IndexedDBStore({ name }),
+    namespace: 'ns',
+    maintenance: { intervalMs: 0 },
+  });
+  const now = Date.now();
+  const kept = await mem.add({ content: 'kept', expiresAt: at(now + 10 * HOUR) });
+  await mem.close();
+  const raw = await openDB(name);
+  const row = await raw.get('memories', `ns\u0000${kept.id}`);
+  await raw.put(
+    'memories',
+    { ...row, memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) }, seq: row.seq + 1 },
+    'ns\u0000z-old',
+  );
+  const stats = await raw.get('stats', 'ns');
+  await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
+  raw.close();
+  return { name, now, stats };
+}
+
 describe('IndexedDBStore expiry floor', () => {
   it('skips the scan while nothing can have expired, and still finds every expired memory', async () => {
     const name = freshName();
@@ -40,23 +67,7 @@ describe('IndexedDBStore expiry floor', () => {
   });
 
   it('scans again after a write that did not carry the floor (an older release), and then records it', async () => {
-    const name = freshName();
-    const store = new IndexedDBStore({ name });
-    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
-    const now = Date.now();
-    const kept = await mem.add({ content: 'kept', expiresAt: at(now + 10 * HOUR) });
-    await mem.close();
-    // What an older release's write leaves: a memory row with an expiry, the counters moved, no floor.
-    const raw = await openDB(name);
-    const row = await raw.get('memories', `ns\u0000${kept.id}`);
-    await raw.put(
-      'memories',
-      { ...row, memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) }, seq: row.seq + 1 },
-      'ns\u0000z-old',
-    );
-    const stats = await raw.get('stats', 'ns');
-    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
-    raw.close();
+    const { name, now, stats } = await withOlderReleaseWrite();
 
     const reopened = new IndexedDBStore({ name });
     const scans = countReads('getAll', 'memories');
@@ -72,23 +83,7 @@ describe('IndexedDBStore expiry floor', () => {
   });
 
   it('does not carry a floor left stale by an older release through a later write', async () => {
-    const name = freshName();
-    const store = new IndexedDBStore({ name });
-    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
-    const now = Date.now();
-    const kept = await mem.add({ content: 'kept', expiresAt: at(now + 10 * HOUR) });
-    await mem.close();
-    // An older release's write: a memory expiring sooner than the floor says, the counters moved.
-    const raw = await openDB(name);
-    const row = await raw.get('memories', `ns\u0000${kept.id}`);
-    await raw.put(
-      'memories',
-      { ...row, memory: { ...row.memory, id: 'z-old', expiresAt: at(now + HOUR) }, seq: row.seq + 1 },
-      'ns\u0000z-old',
-    );
-    const stats = await raw.get('stats', 'ns');
-    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
-    raw.close();
+    const { name, now } = await withOlderReleaseWrite();
 
     // Today's release writes before anything scans: the floor it finds is stale, and stays so.
     const reopened = await createMemory({
