@@ -109,6 +109,32 @@ async function postgresBackend(url: string): Promise<Backend> {
   };
 }
 
+/**
+ * A fetch to `app` for a device about to rotate its key: the first time it sends the rotation, another
+ * device's round (`pushFirst`) runs before it, so that push reaches the edge under the old key just in
+ * time. No live stream: the rotating device would pull that push at once, before the rotation.
+ */
+function rotationWindow(app: { fetch(request: Request): Response | Promise<Response> }) {
+  let before: (() => Promise<unknown>) | undefined;
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
+    if (before && (await request.clone().text()).includes('"rotate"')) {
+      const run = before;
+      before = undefined;
+      await run();
+    }
+    return app.fetch(request);
+  }) as typeof globalThis.fetch;
+  return {
+    fetch,
+    pushFirst: (run: () => Promise<unknown>) => {
+      before = run;
+    },
+    pushed: () => before === undefined,
+  };
+}
+
 const backends: Array<[string, () => Promise<Backend>]> = [['PGlite', pgliteBackend]];
 if (process.env.DATABASE_URL) backends.push(['Postgres', () => postgresBackend(process.env.DATABASE_URL!)]);
 
@@ -445,31 +471,17 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
 
   it('a push under the old key that reaches the edge just before the rotation is re-sealed, not stranded', async () => {
     const { device, app, sealedContent } = await edge();
-    let beforeRotate: (() => Promise<void>) | undefined;
-    // The rotating device's fetch lets another device push first when it is about to send the rotation.
-    const intercepting = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      // No live stream: the rotating device would pull the other's push at once, before the rotation.
-      if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
-      if (beforeRotate && (await request.clone().text()).includes('"rotate"')) {
-        const run = beforeRotate;
-        beforeRotate = undefined;
-        await run();
-      }
-      return app.fetch(request);
-    }) as typeof fetch;
-    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), intercepting);
+    const window = rotationWindow(app);
+    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), window.fetch);
     await seed(rotating);
     await rotating.sync();
     const name = `window-${Math.random().toString(36).slice(2)}`;
     const other = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
     await other.sync();
     const late = await other.add({ content: 'pushed while the rotation was on its way' });
-    beforeRotate = async () => {
-      await other.sync();
-    };
+    window.pushFirst(() => other.sync());
     await rotating.rekey(fast('a brand new passphrase'));
-    expect(beforeRotate).toBeUndefined();
+    expect(window.pushed()).toBe(true);
     expect((await rotating.get(late.id))?.content).toBe('pushed while the rotation was on its way');
     const { keyId: newKey } = await sealedContent((await rotating.list()).items[0]!.id);
     expect((await sealedContent(late.id)).keyId).toBe(newKey);
@@ -481,30 +493,18 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
 
   it('a link pushed under the old key just before the rotation is re-sealed too, not stranded', async () => {
     const { device, app, api, sealedContent } = await edge();
-    let beforeRotate: (() => Promise<void>) | undefined;
-    const intercepting = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = new Request(input, init);
-      if (new URL(request.url).pathname.endsWith('/events')) return new Response('no', { status: 404 });
-      if (beforeRotate && (await request.clone().text()).includes('"rotate"')) {
-        const run = beforeRotate;
-        beforeRotate = undefined;
-        await run();
-      }
-      return app.fetch(request);
-    }) as typeof fetch;
-    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), intercepting);
+    const window = rotationWindow(app);
+    const rotating = await device(new InMemoryStore(), fast(PASSPHRASE), window.fetch);
     const { a, b } = await seed(rotating);
     await rotating.sync();
     const name = `window-link-${Math.random().toString(36).slice(2)}`;
     const other = await device(new IndexedDBStore({ name }), fast(PASSPHRASE));
     await other.sync();
     const late = await other.link(b.id, a.id, 'supports', { metadata: { why: 'linked mid-rotation' } });
-    beforeRotate = async () => {
-      await other.sync();
-    };
+    window.pushFirst(() => other.sync());
     // The link's sealed metadata names the old key: the rekey's pull opens it with that key, as a memory's.
     await rotating.rekey(fast('a brand new passphrase'));
-    expect(beforeRotate).toBeUndefined();
+    expect(window.pushed()).toBe(true);
     const linkOf = <T extends { id: string }>(links: T[]) => links.find((l) => l.id === late.id);
     expect(linkOf(await rotating.links(b.id))?.metadata).toEqual({ why: 'linked mid-rotation' });
     const onEdge = (await (await api(`/memories/${b.id}/links`)).json()) as {
