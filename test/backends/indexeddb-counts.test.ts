@@ -26,6 +26,33 @@ async function open(name: string, now: () => number) {
   return { store, mem };
 }
 
+/**
+ * A database holding one memory, then what an older release's write leaves: a row no longer valid, the
+ * counters moved (and the expiry floor's seq with them when `floorMoved`), the validity bounds not.
+ */
+async function withOlderReleaseWrite(now: number, { floorMoved }: { floorMoved: boolean }) {
+  const name = freshName();
+  const first = await open(name, () => now);
+  const kept = await first.mem.add({ content: 'kept' });
+  await first.mem.close();
+  const raw = await openDB(name);
+  const row = await raw.get('memories', `ns\u0000${kept.id}`);
+  await raw.put(
+    'memories',
+    { ...row, memory: { ...row.memory, id: 'z-old', validTo: at(now - HOUR) }, seq: row.seq + 1 },
+    'ns\u0000z-old',
+  );
+  const stats = await raw.get('stats', 'ns');
+  const seq = stats.seq + 1;
+  await raw.put(
+    'stats',
+    { ...stats, seq, ...(floorMoved ? { expiry: { ...stats.expiry, seq } } : {}) },
+    'ns',
+  );
+  raw.close();
+  return { name, stats };
+}
+
 describe('IndexedDBStore count and stats', () => {
   it('counts from the keys while every memory is live, and reads the rows only when a bound or filter needs them', async () => {
     let now = Date.parse('2030-01-01T00:00:00Z');
@@ -88,21 +115,7 @@ describe('IndexedDBStore count and stats', () => {
 
   it('reads the rows after a write that did not carry the bounds (an older release), then records them', async () => {
     const now = Date.parse('2030-01-01T00:00:00Z');
-    const name = freshName();
-    const first = await open(name, () => now);
-    const kept = await first.mem.add({ content: 'kept' });
-    await first.mem.close();
-    // What an older release's write leaves: a row no longer valid, the counters moved, the bounds not.
-    const raw = await openDB(name);
-    const row = await raw.get('memories', `ns\u0000${kept.id}`);
-    await raw.put(
-      'memories',
-      { ...row, memory: { ...row.memory, id: 'z-old', validTo: at(now - HOUR) }, seq: row.seq + 1 },
-      'ns\u0000z-old',
-    );
-    const stats = await raw.get('stats', 'ns');
-    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
-    raw.close();
+    const { name, stats } = await withOlderReleaseWrite(now, { floorMoved: false });
 
     const { mem } = await open(name, () => now);
     const rows = countReads('getAll', 'memories');
@@ -126,23 +139,8 @@ describe('IndexedDBStore count and stats', () => {
 
   it('does not carry validity bounds left stale by an older release through a later write', async () => {
     const now = Date.parse('2030-01-01T00:00:00Z');
-    const name = freshName();
-    const first = await open(name, () => now);
-    const kept = await first.mem.add({ content: 'kept' });
-    await first.mem.close();
-    // A release that kept the expiry floor but not the validity bounds wrote: a row no longer valid, the
-    // counters and the floor moved, the bounds not.
-    const raw = await openDB(name);
-    const row = await raw.get('memories', `ns\u0000${kept.id}`);
-    await raw.put(
-      'memories',
-      { ...row, memory: { ...row.memory, id: 'z-old', validTo: at(now - HOUR) }, seq: row.seq + 1 },
-      'ns\u0000z-old',
-    );
-    const stats = await raw.get('stats', 'ns');
-    const seq = stats.seq + 1;
-    await raw.put('stats', { ...stats, seq, expiry: { ...stats.expiry, seq } }, 'ns');
-    raw.close();
+    // A release that kept the expiry floor but not the validity bounds wrote.
+    const { name } = await withOlderReleaseWrite(now, { floorMoved: true });
 
     // Today's release writes before anything counts: the bounds it finds are stale, and stay so.
     const { mem } = await open(name, () => now);
