@@ -308,8 +308,7 @@ describe('re-sync at scale', () => {
   it('forgets more records than one page (1 200 deleted past the horizon) and keeps the rest', async () => {
     let t = Date.parse('2031-03-01T00:00:00.000Z');
     const now = () => t;
-    const server = new InMemoryStore();
-    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
+    const { fetchTo } = memoryEdge(now);
     let bOffline = false;
     const token = await mintToken({ secret: SECRET, ns: ['big'] });
     const sync = (offline: () => boolean) => ({
@@ -318,10 +317,7 @@ describe('re-sync at scale', () => {
       intervalMs: 0,
       live: false,
       backoff: { baseMs: 600_000 },
-      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        if (offline()) throw new TypeError('fetch failed');
-        return app.fetch(new Request(input, init));
-      }) as typeof fetch,
+      fetch: fetchTo(offline),
     });
     const a = await createMemory({ namespace: 'big', now, sync: sync(() => false) });
     const b = await createMemory({ namespace: 'big', now, sync: sync(() => bOffline) });
