@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import {
   createMemory,
@@ -66,7 +66,14 @@ async function twoFacades() {
   return { store, reads, mem, other, tell: (ids: string[]) => tell!('n', ids) };
 }
 
+/** Fake timers and clock for one test; the describe's afterEach puts the real ones back. */
+const fakeTimers = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+
 describe('watch, beyond the conformance suite', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('writes made in one task reach the listener as one call', async () => {
     const mem = await createMemory();
     const calls: ListResult[] = [];
@@ -535,7 +542,7 @@ describe('watch, beyond the conformance suite', () => {
   });
 
   it('drops memories expiring months apart each at its own instant, never waking setTimeout past its ceiling', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    fakeTimers();
     const armed = vi.spyOn(globalThis, 'setTimeout');
     try {
       const { store, reads } = countingStore();
@@ -565,130 +572,113 @@ describe('watch, beyond the conformance suite', () => {
       await mem.close();
     } finally {
       armed.mockRestore();
-      vi.useRealTimers();
     }
   });
 
   it('walks the validity bounds again at the next change when the first walk failed', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    try {
-      const { store } = countingStore();
-      const count = store.count.bind(store);
-      store.count = () => Promise.reject(new Error('busy'));
-      const mem = await createMemory({ store });
-      const day = 24 * 3600 * 1000;
-      await mem.add({ content: 'starts tomorrow', validFrom: new Date(Date.now() + day).toISOString() });
-      const pages: string[][] = [];
-      mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages).toEqual([[]]);
-      store.count = count;
-      await mem.add({ content: 'today' });
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages).toEqual([[], ['today']]);
-      await vi.advanceTimersByTimeAsync(day);
-      expect(pages.at(-1)).toEqual(['today', 'starts tomorrow']);
-      await mem.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    fakeTimers();
+    const { store } = countingStore();
+    const count = store.count.bind(store);
+    store.count = () => Promise.reject(new Error('busy'));
+    const mem = await createMemory({ store });
+    const day = 24 * 3600 * 1000;
+    await mem.add({ content: 'starts tomorrow', validFrom: new Date(Date.now() + day).toISOString() });
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([[]]);
+    store.count = count;
+    await mem.add({ content: 'today' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([[], ['today']]);
+    await vi.advanceTimersByTimeAsync(day);
+    expect(pages.at(-1)).toEqual(['today', 'starts tomorrow']);
+    await mem.close();
   });
 
   it('re-runs for a bound that passed on a busy loop after a failed walk, when the next change walks again', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    try {
-      const { store } = countingStore();
-      const count = store.count.bind(store);
-      let failCount: (() => void) | undefined;
-      store.count = () => new Promise((_, reject) => (failCount = () => reject(new Error('busy'))));
-      const mem = await createMemory({ store });
-      const pages: string[][] = [];
-      mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages).toEqual([[]]);
-      // Noted while the first walk is under way, which then fails: the bound is kept, the walk owed.
-      const day = 24 * 3600 * 1000;
-      await mem.add({
-        content: 'starts tomorrow',
-        kind: 'todo',
-        validFrom: new Date(Date.now() + day).toISOString(),
-      });
-      await vi.advanceTimersByTimeAsync(10);
-      store.count = count;
-      failCount!();
-      await vi.advanceTimersByTimeAsync(10);
-      // The bound passes while the loop is busy: its timer has not fired when the next change is looked at.
-      vi.setSystemTime(Date.now() + 2 * day);
-      await mem.add({ content: 'unrelated', kind: 'note' });
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages.at(-1)).toEqual(['starts tomorrow']);
-      await mem.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    fakeTimers();
+    const { store } = countingStore();
+    const count = store.count.bind(store);
+    let failCount: (() => void) | undefined;
+    store.count = () => new Promise((_, reject) => (failCount = () => reject(new Error('busy'))));
+    const mem = await createMemory({ store });
+    const pages: string[][] = [];
+    mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([[]]);
+    // Noted while the first walk is under way, which then fails: the bound is kept, the walk owed.
+    const day = 24 * 3600 * 1000;
+    await mem.add({
+      content: 'starts tomorrow',
+      kind: 'todo',
+      validFrom: new Date(Date.now() + day).toISOString(),
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    store.count = count;
+    failCount!();
+    await vi.advanceTimersByTimeAsync(10);
+    // The bound passes while the loop is busy: its timer has not fired when the next change is looked at.
+    vi.setSystemTime(Date.now() + 2 * day);
+    await mem.add({ content: 'unrelated', kind: 'note' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages.at(-1)).toEqual(['starts tomorrow']);
+    await mem.close();
   });
 
   it('re-runs at the next walk for a bound a failed walk forgot, though that bound has passed by then', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    try {
-      const { store, mem, other, tell } = await twoFacades();
-      const pages: string[][] = [];
-      mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
-      await vi.advanceTimersByTimeAsync(10);
-      const day = 24 * 3600 * 1000;
-      await mem.add({
-        content: 'starts tomorrow',
-        kind: 'todo',
-        validFrom: new Date(Date.now() + day).toISOString(),
-      });
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages.at(-1)).toEqual([]);
-      // A change from elsewhere whose records cannot be read walks the bounds again, and that walk fails
-      // too: the bound known so far is gone with it.
-      const { getMemories, count } = store;
-      store.getMemories = () => Promise.reject(new Error('busy'));
-      store.count = () => Promise.reject(new Error('busy'));
-      tell([(await other.add({ content: 'unrelated', kind: 'note' })).id]);
-      await vi.advanceTimersByTimeAsync(10);
-      store.getMemories = getMemories;
-      store.count = count;
-      await vi.advanceTimersByTimeAsync(2 * day);
-      // The next change walks again; the memory that became valid meanwhile is owed its re-run.
-      await mem.add({ content: 'another', kind: 'note' });
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages.at(-1)).toEqual(['starts tomorrow']);
-      await mem.close();
-      await other.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    fakeTimers();
+    const { store, mem, other, tell } = await twoFacades();
+    const pages: string[][] = [];
+    mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    const day = 24 * 3600 * 1000;
+    await mem.add({
+      content: 'starts tomorrow',
+      kind: 'todo',
+      validFrom: new Date(Date.now() + day).toISOString(),
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages.at(-1)).toEqual([]);
+    // A change from elsewhere whose records cannot be read walks the bounds again, and that walk fails
+    // too: the bound known so far is gone with it.
+    const { getMemories, count } = store;
+    store.getMemories = () => Promise.reject(new Error('busy'));
+    store.count = () => Promise.reject(new Error('busy'));
+    tell([(await other.add({ content: 'unrelated', kind: 'note' })).id]);
+    await vi.advanceTimersByTimeAsync(10);
+    store.getMemories = getMemories;
+    store.count = count;
+    await vi.advanceTimersByTimeAsync(2 * day);
+    // The next change walks again; the memory that became valid meanwhile is owed its re-run.
+    await mem.add({ content: 'another', kind: 'note' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages.at(-1)).toEqual(['starts tomorrow']);
+    await mem.close();
+    await other.close();
   });
 
   it('walks the validity bounds again when the changed records cannot be read', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    try {
-      const { store, mem, other, tell } = await twoFacades();
-      const pages: string[][] = [];
-      mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
-      await vi.advanceTimersByTimeAsync(10);
-      expect(pages).toEqual([[]]);
-      const getMemories = store.getMemories.bind(store);
-      store.getMemories = () => Promise.reject(new Error('busy'));
-      const day = 24 * 3600 * 1000;
-      const made = await other.add({
-        content: 'starts tomorrow',
-        validFrom: new Date(Date.now() + day).toISOString(),
-      });
-      tell([made.id]);
-      await vi.advanceTimersByTimeAsync(10);
-      store.getMemories = getMemories;
-      await vi.advanceTimersByTimeAsync(day);
-      expect(pages.at(-1)).toEqual(['starts tomorrow']);
-      await mem.close();
-      await other.close();
-    } finally {
-      vi.useRealTimers();
-    }
+    fakeTimers();
+    const { store, mem, other, tell } = await twoFacades();
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([[]]);
+    const getMemories = store.getMemories.bind(store);
+    store.getMemories = () => Promise.reject(new Error('busy'));
+    const day = 24 * 3600 * 1000;
+    const made = await other.add({
+      content: 'starts tomorrow',
+      validFrom: new Date(Date.now() + day).toISOString(),
+    });
+    tell([made.id]);
+    await vi.advanceTimersByTimeAsync(10);
+    store.getMemories = getMemories;
+    await vi.advanceTimersByTimeAsync(day);
+    expect(pages.at(-1)).toEqual(['starts tomorrow']);
+    await mem.close();
+    await other.close();
   });
 
   it('refuses a watch without a listener function at once, naming it', async () => {
