@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { FEED_NUMBERS_PER_MS } from '../../src/core/feed-number.js';
 import { createMemory, type Json, type MemoryWrite, type WriteBatch } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 
@@ -86,6 +87,13 @@ const empty = {
 
 describe('IndexedDBStore rows, read back with raw idb', () => {
   it('keeps records, text groups, statistics, feed and meta exactly as written, updated in place', async () => {
+    // The clock held still, so the feed numbers are known: the first at least its floor (feed-number.ts).
+    const at = Date.parse('2026-12-05T00:00:00Z');
+    vi.useFakeTimers({ toFake: ['Date'], now: at });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const n = (k: number) => at * FEED_NUMBERS_PER_MS + k;
     const name = freshName();
     const mem = await createMemory({ store: new IndexedDBStore({ name }), namespace: 'ns' });
     const fox = await mem.add({
@@ -110,14 +118,14 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       ['ns', seq],
       { seqs: new Float64Array([seq]), ids: id, origins: 'l' },
     ];
-    expect(rows.feedBlocks).toEqual([block(1, fox.id), block(2, dog.id)]);
+    expect(rows.feedBlocks).toEqual([block(n(1), fox.id), block(n(2), dog.id)]);
     expect(
       rows.memories!.map(([, row]) =>
         Object.keys(row as object).filter((k) => k.startsWith('feed') || k === 'origin'),
       ),
     ).toEqual([[], []]);
     expect(rows.links).toEqual([
-      [['ns', link.id], { link, clocks: expect.any(Object), seq: 3, origin: 'local' }],
+      [['ns', link.id], { link, clocks: expect.any(Object), seq: n(3), origin: 'local' }],
     ]);
     // No memory has an expiry or a validity bound: nothing expires and every memory is valid, as of the
     // latest sequence (see NamespaceStats.expiry and .validity).
@@ -129,11 +137,11 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
         {
           docs: 2,
           tokens: 7,
-          seq: 3,
+          seq: n(3),
           openGroup: 0,
           openGroupSlots: 2,
-          expiry: expiry(3),
-          validity: validity(3),
+          expiry: expiry(n(3)),
+          validity: validity(n(3)),
         },
       ],
     ]);
@@ -154,10 +162,10 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
       tagKeys: ['ns\u0000animal'],
       group: 0,
       slot: 2,
-      seq: 4,
+      seq: n(4),
     });
     // The edit's entry replaced fox's first one, and the delete's tombstone took dog's: their blocks went.
-    expect(rows.feedBlocks).toEqual([block(4, fox.id)]);
+    expect(rows.feedBlocks).toEqual([block(n(4), fox.id)]);
     expect(rows.vectors).toEqual([]);
     // Slots are not reused: the edited fox was re-indexed into slot 2; slots 0 and 1 are emptied.
     expect(rows.textTables).toEqual([
@@ -179,18 +187,25 @@ describe('IndexedDBStore rows, read back with raw idb', () => {
         {
           docs: 1,
           tokens: 4,
-          seq: 6,
+          seq: n(6),
           openGroup: 0,
           openGroupSlots: 3,
-          expiry: expiry(6),
-          validity: validity(6),
+          expiry: expiry(n(6)),
+          validity: validity(n(6)),
         },
       ],
     ]);
     expect(rows.links).toEqual([]);
     expect(rows.tombstones!.map(([, t]) => t)).toEqual([
-      { entity: 'memory', id: dog.id, namespace: 'ns', clock: expect.any(String), seq: 5, origin: 'local' },
-      { entity: 'link', id: link.id, namespace: 'ns', clock: expect.any(String), seq: 6, origin: 'local' },
+      {
+        entity: 'memory',
+        id: dog.id,
+        namespace: 'ns',
+        clock: expect.any(String),
+        seq: n(5),
+        origin: 'local',
+      },
+      { entity: 'link', id: link.id, namespace: 'ns', clock: expect.any(String), seq: n(6), origin: 'local' },
     ]);
     expect(rows.meta).toEqual([[['ns', 'clientId'], expect.any(String)]]);
     await mem.close();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { feedFloor } from '../../src/core/feed-number.js';
 import type { LinkWrite, MemoryWrite } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { freshNamespace, type SuiteContext } from './harness.js';
@@ -52,6 +53,19 @@ export function changeFeedCases(ctx: SuiteContext): void {
       ]);
       expect(changes[0]!.seq).toBeLessThan(changes[1]!.seq);
       expect(changes.every((c) => c.origin === 'local')).toBe(true);
+    });
+
+    it('numbers a change after the clock: above its floor then, at most one past its floor after', async () => {
+      const mem = await ctx.memory();
+      const before = Date.now();
+      const a = await mem.add({ content: 'numbered after the clock' });
+      const after = Date.now();
+      const [entry] = await ctx.store().changes(mem.namespace, 0, 10);
+      expect(entry?.id).toBe(a.id);
+      // A new namespace's first number: one past the floor of the moment it was written (nextFeedNumber,
+      // from engram/store).
+      const numbered = `feed number ${entry!.seq}, clock floor ${feedFloor(before)}..${feedFloor(after)}`;
+      expect(entry!.seq > feedFloor(before) && entry!.seq <= feedFloor(after) + 1, numbered).toBe(true);
     });
 
     it('lists many small writes of every entity in sequence order, whole and in pages', async () => {

@@ -69,7 +69,7 @@ describe('GET /v1/ns/:ns/events', () => {
   });
 
   it('streams ready, a change per write with the feed seq as id, and heartbeats', async () => {
-    const { app, hub } = edge({ heartbeatMs: 30 });
+    const { app, hub, server } = edge({ heartbeatMs: 30 });
     const token = await mintToken({ secret: SECRET, ns: ['n'] });
     const headers = { authorization: `Bearer ${token}` };
     const response = await app.request('/v1/ns/n/events', { headers });
@@ -86,20 +86,31 @@ describe('GET /v1/ns/:ns/events', () => {
     const text = await reading;
     expect(text.startsWith('retry: ')).toBe(true);
     expect(text).toContain('event: ready');
-    expect(text).toMatch(/id: 1\nevent: change\ndata: \{"seq":1\}/);
+    const seq = await server.latestSeq('n');
+    expect(seq).toBeGreaterThan(0);
+    expect(text).toContain(`id: ${seq}\nevent: change\ndata: {"seq":${seq}}`);
     await until(() => hub.connections === 0);
   });
 
   it('answers Last-Event-ID behind the feed with a change at once, and refuses a malformed one', async () => {
-    const { app } = edge();
+    const { app, server } = edge();
     const token = await mintToken({ secret: SECRET, ns: ['n'] });
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const seqs: number[] = [];
     for (const content of ['a', 'b']) {
       await app.request('/v1/ns/n/memories', { method: 'POST', headers, body: JSON.stringify({ content }) });
+      seqs.push(await server.latestSeq('n'));
     }
-    const behind = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': '1' } });
-    expect(await readUntil(behind, (t) => t.includes('event: change'))).toMatch(/id: 2\nevent: change/);
-    const current = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': '2' } });
+    const [first, second] = seqs as [number, number];
+    const behind = await app.request('/v1/ns/n/events', {
+      headers: { ...headers, 'last-event-id': `${first}` },
+    });
+    expect(await readUntil(behind, (t) => t.includes('event: change'))).toContain(
+      `id: ${second}\nevent: change`,
+    );
+    const current = await app.request('/v1/ns/n/events', {
+      headers: { ...headers, 'last-event-id': `${second}` },
+    });
     const text = await readUntil(current, (t) => t.includes('event: ready'));
     expect(text).not.toContain('event: change');
     const bad = await app.request('/v1/ns/n/events', { headers: { ...headers, 'last-event-id': 'x' } });
@@ -108,7 +119,7 @@ describe('GET /v1/ns/:ns/events', () => {
   });
 
   it('ends with an expired event when the token expires; a token without exp keeps its stream open', async () => {
-    const { app, hub } = edge();
+    const { app, hub, server } = edge();
     // ttl 2: exp lands 1 to 2 s from now (JWT time has 1 s resolution).
     const short = await mintToken({ secret: SECRET, ns: ['n'], ttl: 2 });
     const expiresAt = (decode(short).payload.exp as number) * 1000;
@@ -142,7 +153,7 @@ describe('GET /v1/ns/:ns/events', () => {
       body: JSON.stringify({ content: 'after the expiry' }),
     });
     expect(post.status).toBe(201);
-    expect(await lastingRead).toMatch(/id: 1\nevent: change/);
+    expect(await lastingRead).toContain(`id: ${await server.latestSeq('n')}\nevent: change`);
     const again = await app.request('/v1/ns/n/events', { headers: { authorization: `Bearer ${short}` } });
     expect(again.status).toBe(401);
   });
@@ -345,7 +356,7 @@ describe('live sync client', () => {
   });
 
   it("hands the event's feed position to the client", async () => {
-    const { fetch: upstream, app } = edge();
+    const { fetch: upstream, app, server } = edge();
     const token = await mintToken({ secret: SECRET, ns: ['n'] });
     const heard: Array<number | undefined> = [];
     const live = new LiveConnection({
@@ -365,7 +376,7 @@ describe('live sync client', () => {
       body: JSON.stringify({ content: 'x' }),
     });
     await until(() => heard.length === 1);
-    expect(heard).toEqual([1]);
+    expect(heard).toEqual([await server.latestSeq('n')]);
     await live.stop();
   });
 
@@ -515,7 +526,7 @@ describe('the live connection, on the wire', () => {
     });
 
   it('reads events whose lines end in CRLF (as a proxy may rewrite them), feed positions included', async () => {
-    const { app, fetch: upstream } = edge();
+    const { app, fetch: upstream, server } = edge();
     const crlf = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const response = await upstream(input, init);
       const toCrlf = new TransformStream<Uint8Array, Uint8Array>({
@@ -529,10 +540,13 @@ describe('the live connection, on the wire', () => {
     const { live, heard } = await connection(crlf);
     await until(() => live.state === 'live');
     const token = await mintToken({ secret: SECRET, ns: ['n'] });
-    await write(app, token);
-    await write(app, token);
+    const seqs: number[] = [];
+    for (const _ of [1, 2]) {
+      await write(app, token);
+      seqs.push(await server.latestSeq('n'));
+    }
     await until(() => heard.length === 2);
-    expect(heard).toEqual([1, 2]);
+    expect(heard).toEqual(seqs);
     await live.stop();
   });
 

@@ -1,4 +1,5 @@
 import { EngramError } from '../../core/errors.js';
+import { nextFeedNumber } from '../../core/feed-number.js';
 import { matchesListQuery } from '../../core/filter.js';
 import { mergeBatch, type StoreTransaction } from '../../core/merge.js';
 import type { Direction, Json, Memory } from '../../core/model.js';
@@ -190,7 +191,8 @@ export class InMemoryStore implements MemoryStore {
         staged.push(() => {
           const key = `${entity}:${id}`;
           data.changes.delete(key);
-          data.changes.set(key, { seq: ++data.seq, entity, id, origin });
+          data.seq = nextFeedNumber(data.seq);
+          data.changes.set(key, { seq: data.seq, entity, id, origin });
         });
       },
       setMeta: (key, value) => {

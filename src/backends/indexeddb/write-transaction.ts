@@ -1,4 +1,5 @@
 import { type IDBPTransaction, unwrap } from 'idb';
+import { nextFeedNumber } from '../../core/feed-number.js';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
 import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
@@ -175,7 +176,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     if (!put)
       throw new Error(`IndexedDBStore: a change of ${key} was recorded without its row being written`);
     this.staged.delete(key);
-    stats.seq += 1;
+    stats.seq = nextFeedNumber(stats.seq);
     put({ seq: stats.seq, origin });
   }
 

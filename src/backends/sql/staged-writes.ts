@@ -1,3 +1,4 @@
+import { nextFeedNumber } from '../../core/feed-number.js';
 import { clientOfNode, parseHlc } from '../../core/hlc.js';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
@@ -185,7 +186,10 @@ export class StagedWrites implements StoreTransaction {
     };
     let next = seq;
     const entryOf = new Map<string, FeedCells>();
-    for (const [key, change] of this.changes) entryOf.set(key, [++next, change.origin === 'remote' ? 1 : 0]);
+    for (const [key, change] of this.changes) {
+      next = nextFeedNumber(next);
+      entryOf.set(key, [next, change.origin === 'remote' ? 1 : 0]);
+    }
     const { docs, tokens, pending } = await this.flushMemories(bulk, send, entryOf);
     const kept = links.flatMap(([id, record]) =>
       record ? [[...linkToRow(ns, record), ...(entryOf.get(`link:${id}`) ?? NO_ENTRY)]] : [],
