@@ -37,6 +37,7 @@ export interface TransferOptions {
   namespaces?: string[];
   /** Entities read per store call; memory use stays bounded by it. */
   batchSize?: number;
+  /** After each batch: `done` is the running total of records (memories, links, tombstones) read or written. */
   onProgress?: (progress: { namespace: string; done: number }) => void;
   /**
    * `merge` (default): records merge with the target's by clock. `restore`: each namespace of the dump
@@ -108,6 +109,8 @@ async function* readEntries(
   size: number,
 ): AsyncGenerator<TransferEntry> {
   await store.open();
+  // Progress counts the records read (as an import counts those it wrote), not feed positions.
+  let done = 0;
   for (const namespace of options.namespaces ?? (await store.namespaces())) {
     const language = await store.getMeta(namespace, LANGUAGE_META);
     if (language !== undefined && language !== null)
@@ -119,8 +122,10 @@ async function* readEntries(
         if (tombstone) yield { type: 'tombstone', namespace, tombstone };
         else if (memory) yield { type: 'memory', namespace, record: memory };
         else if (link) yield { type: 'link', namespace, record: link };
+        else continue;
+        done++;
       }
-      options.onProgress?.({ namespace, done: page[page.length - 1]!.seq });
+      options.onProgress?.({ namespace, done });
     }
   }
 }
@@ -197,7 +202,7 @@ export async function migrate(
   to: MemoryStore,
   options: TransferOptions = {},
 ): Promise<{ imported: number }> {
-  // Progress counts imported entries; the export's own progress (feed positions) is not mixed in.
+  // Progress counts imported entries; the export's own count of entries read is not mixed in.
   const { onProgress, ...read } = options;
   return importEntries(to, exportEntries(from, read, 'migrate'), {
     batchSize: options.batchSize,

@@ -209,6 +209,21 @@ describe('export / import / migrate', () => {
     expect(await lines(target)).toEqual(dump);
   });
 
+  it('an export reports progress as records read across namespaces, rising to the lines it wrote', async () => {
+    const source = await populated();
+    const seen: Array<{ namespace: string; done: number }> = [];
+    const written: string[] = [];
+    for await (const line of exportJsonl(source, { batchSize: 2, onProgress: (p) => seen.push(p) })) {
+      written.push(line);
+    }
+    const records = written.filter((line) => !/"type":"(language|key)"/.test(line)).length;
+    expect(records).toBeGreaterThan(4);
+    const done = seen.map((p) => p.done);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    expect(done[done.length - 1]).toBe(records);
+    expect(new Set(seen.map((p) => p.namespace))).toEqual(new Set(await source.namespaces()));
+  });
+
   it('migrate reports progress as entries imported, rising to the total', async () => {
     const source = await populated();
     const seen: number[] = [];
