@@ -430,6 +430,18 @@ describe('RemoteStore extras', () => {
     expect(changes.length).toBeGreaterThanOrEqual(1001);
   });
 
+  it('clears a namespace of more than 1,000 memories in pushes the edge takes', async () => {
+    const ns = freshNamespace('clear');
+    const local = await createMemory({ store: server, namespace: ns });
+    await local.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `n${i}` })));
+    await local.add({ content: 'one more' });
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const remote = await createMemory({ store, namespace: ns });
+    expect(await remote.clear()).toBe(1001);
+    expect(await local.count()).toBe(0);
+    expect(await local.stats()).toMatchObject({ memories: 0, tombstones: 1001 });
+  });
+
   it('answers getTombstones with the ids asked, once each, when reads share one request', async () => {
     const ns = freshNamespace('tombstones');
     const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });

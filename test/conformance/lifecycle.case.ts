@@ -3,6 +3,7 @@ import { type CountOptions, createMemory, exportJsonl, importJsonl } from '../..
 import { expectError, freshNamespace, ids, manualClock, type SuiteContext } from './harness.js';
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function validityCases(ctx: SuiteContext): void {
@@ -198,6 +199,16 @@ export function validityCases(ctx: SuiteContext): void {
         'VALIDATION',
         'supersede.input.validFrom',
       );
+      // A successor may start with the old fact (its period is then empty), not end before it starts.
+      const same = await mem.add({ content: 'plan X', validFrom: '2024-01-01T00:00:00Z' });
+      const replaced = await mem.supersede(same.id, { content: 'plan Y', validFrom: '2024-01-01T00:00:00Z' });
+      expect((await mem.get(same.id))?.validTo).toBe(replaced.validFrom);
+      await expectError(
+        mem.supersede(replaced.id, { content: 'plan Z', validTo: '2000-01-01T00:00:00Z' }),
+        'VALIDATION',
+        'supersede.input.validTo',
+      );
+      expect((await mem.get(replaced.id))?.validTo).toBeUndefined();
     });
 
     it('refuses a missing or already superseded memory, and bad input', async () => {
@@ -219,7 +230,19 @@ export function validityCases(ctx: SuiteContext): void {
         'VALIDATION',
         'supersede.options',
       );
+      await expectError(mem.supersede(b.id, { id: a.id, content: 'next' }), 'CONFLICT', 'supersede.input.id');
       expect((await mem.list({ history: true })).items).toHaveLength(3);
+    });
+
+    it('closes a fact written by a clock an hour ahead of its own', async (test) => {
+      // An edge refuses stamps from the future, so a RemoteStore cannot hold any.
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const ahead = await ctx.memory({ namespace: mem.namespace, now: () => Date.now() + HOUR });
+      const berlin = await ahead.add({ content: 'lives in Berlin' });
+      const paris = await mem.supersede(berlin.id, { content: 'lives in Paris' });
+      expect((await mem.get(berlin.id))?.validTo).toBe(paris.validFrom);
+      expect(ids((await mem.list()).items)).toEqual([paris.id]);
     });
 
     it('refuses to supersede a fact at the instant its period ends: it is no longer in force (validTo is exclusive)', async () => {
@@ -254,6 +277,21 @@ export function validityCases(ctx: SuiteContext): void {
       await mem.remove(later.id);
       const instead = await mem.supersede(old.id, { content: 'the price is 11' });
       expect(ids((await mem.list()).items)).toContain(instead.id);
+    });
+
+    it('lets a fact be superseded again once the successor that was to take over later has expired', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const old = await mem.add({ content: 'the price is 10', validFrom: iso(clock.now() - DAY) });
+      await mem.supersede(old.id, {
+        content: 'the price is 12',
+        validFrom: iso(clock.now() + 10 * DAY),
+        expiresAt: iso(clock.now() + DAY),
+      });
+      await expectError(mem.supersede(old.id, { content: 'the price is 11' }), 'CONFLICT', 'supersede.oldId');
+      clock.advance(2 * DAY);
+      const instead = await mem.supersede(old.id, { content: 'the price is 11' });
+      expect((await mem.get(old.id))?.validTo).toBe(instead.validFrom);
     });
   });
 }
@@ -542,6 +580,34 @@ export function lifecycleCases(ctx: SuiteContext): void {
       expect(await mem.context('', { metadata: { topic: 'none' } })).toBe('');
       await expectError(mem.context('coffee', { maxChars: 0 }), 'VALIDATION', 'context.maxChars');
     });
+
+    it('orders equal scores by when each fact took effect, not when it was written, then by id descending', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      // Written first but took effect last, under the smaller id: neither write order nor id decides.
+      await mem.add({ id: 'c1', content: 'coffee is brewed at 8', validFrom: iso(clock.now() - DAY) });
+      clock.advance(1000);
+      await mem.add({ id: 'c2', content: 'coffee is brewed at 7', validFrom: iso(clock.now() - 3 * DAY) });
+      expect(await mem.context('coffee')).toBe('- coffee is brewed at 8\n- coffee is brewed at 7');
+      const from = iso(clock.now() - DAY);
+      await mem.add({ id: 't1', content: 'tea is brewed at 5', validFrom: from });
+      await mem.add({ id: 't2', content: 'tea is brewed at 6', validFrom: from });
+      expect(await mem.context('tea')).toBe('- tea is brewed at 6\n- tea is brewed at 5');
+    });
+
+    it('keeps lines that end exactly at maxChars and never cuts a character in half', async () => {
+      const mem = await ctx.memory();
+      await mem.add({ content: 'coffee is brewed at 8' });
+      await mem.add({ content: 'coffee is brewed at 9' });
+      const line = '- coffee is brewed at 9';
+      expect(await mem.context('coffee', { maxChars: line.length })).toBe(line);
+      expect(await mem.context('coffee', { maxChars: 2 * line.length + 1 })).toBe(
+        `${line}\n- coffee is brewed at 8`,
+      );
+      // "- 😀 espresso" cut to 3 units would end on the emoji's first half: the whole emoji goes.
+      await mem.add({ content: '😀 espresso' });
+      expect(await mem.context('espresso', { maxChars: 4 })).toBe('- …');
+    });
   });
 
   describe('ranking boosts (opt-in)', () => {
@@ -612,6 +678,19 @@ export function lifecycleCases(ctx: SuiteContext): void {
       ]);
       // Two full restores and an export are dozens of round-trips over HTTP for RemoteStore (workerd).
     }, 120_000);
+
+    it('wins over edits a clock an hour ahead stamped after the dump', async (test) => {
+      // An edge refuses stamps from the future, so a RemoteStore cannot hold any.
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const kept = await mem.add({ content: 'as dumped', tags: ['t'] });
+      const dump: string[] = [];
+      for await (const line of exportJsonl(ctx.store(), { namespaces: [mem.namespace] })) dump.push(line);
+      const ahead = await ctx.memory({ namespace: mem.namespace, now: () => Date.now() + HOUR });
+      await ahead.update(kept.id, { content: 'edited by a clock an hour ahead', tags: ['u'] });
+      await importJsonl(ctx.store(), dump, { mode: 'restore' });
+      expect(await mem.get(kept.id)).toMatchObject({ content: 'as dumped', tags: ['t'] });
+    });
 
     it('wins over edits a clock days ahead stamped after the dump', async (test) => {
       // An edge refuses stamps from the future, so a RemoteStore cannot hold any.

@@ -36,3 +36,16 @@ describe('the text-index group of the store contract', () => {
     });
   });
 });
+
+describe('the counting group of the store contract', () => {
+  it('is optional: stats() reads the change feed and count() pages through list, past a page of 1,000', async () => {
+    const mem = await createMemory({ store: without('stats', 'count'), namespace: 'counted' });
+    const made = await mem.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `note ${i}` })));
+    await mem.addMany([{ content: 'one more' }, { content: 'and another' }]);
+    await mem.link(made[0]!.id, made[1]!.id, 'related');
+    await mem.remove(made[2]!.id);
+    expect(await mem.count()).toBe(1001);
+    expect(await mem.stats()).toMatchObject({ memories: 1001, links: 1, tombstones: 1 });
+    await mem.close();
+  });
+});
