@@ -171,6 +171,31 @@ export function maintenanceCases(ctx: SuiteContext): void {
       expect(await store.getTombstones(namespace, ['mine'])).toEqual([]);
     });
 
+    it('an unpushed local delete does not take the place of a due one; the collected seq never goes back', async (test) => {
+      const namespace = freshNamespace('in-place');
+      const store = ctx.store();
+      if (!maintains(store)) return test.skip();
+      const at = (wall: number) => `${wall.toString(16).padStart(12, '0')}-0000-elsewhere`;
+      await store.apply(namespace, {
+        tombstones: [{ entity: 'memory', id: 'mine', namespace, clock: at(0) }],
+      });
+      await store.apply(namespace, {
+        origin: 'remote',
+        tombstones: [{ entity: 'memory', id: 'theirs', namespace, clock: at(1) }],
+      });
+      const seqOf = new Map((await store.changes(namespace, 0, 10)).map((e) => [e.id, e.seq]));
+      const left = async () => (await store.getTombstones(namespace, ['mine', 'theirs'])).map((t) => t.id);
+      expect(await store.collectTombstones!(namespace, { before: at(5), limit: 1, keepLocalAfter: 0 })).toBe(
+        1,
+      );
+      expect(await left()).toEqual(['mine']);
+      expect(await store.getMeta(namespace, COLLECTED_SEQ_META)).toBe(seqOf.get('theirs'));
+      // Pushed, it goes; its feed position is below the one already collected, which stays.
+      expect(await store.collectTombstones!(namespace, { before: at(5), limit: 1 })).toBe(1);
+      expect(await left()).toEqual([]);
+      expect(await store.getMeta(namespace, COLLECTED_SEQ_META)).toBe(seqOf.get('theirs'));
+    });
+
     it('a bad maintenance option is a VALIDATION error naming the field', async () => {
       for (const [maintenance, field] of [
         [{ tombstoneHorizonMs: 0 }, 'maintenance.tombstoneHorizonMs'],

@@ -90,4 +90,30 @@ describe('automatic maintenance', () => {
     expect(await mem.stats()).toMatchObject({ tombstones: 1 });
     await expect(run(undefined)).resolves.toEqual({ purged: 0, collected: 0 });
   });
+
+  it('collects more tombstones than one batch in a single run', async () => {
+    let t = Date.parse('2031-01-01T00:00:00.000Z');
+    const mem = await createMemory({
+      namespace: 'many',
+      now: () => t,
+      maintenance: { tombstoneHorizonMs: 1000, intervalMs: 0 },
+    });
+    const made = await mem.addMany(Array.from({ length: 501 }, (_, i) => ({ content: `note ${i}` })));
+    for (const m of made) await mem.remove(m.id);
+    t += 2000;
+    expect(await mem.maintain()).toEqual({ purged: 0, collected: 501 });
+    expect(await mem.stats()).toMatchObject({ memories: 0, tombstones: 0 });
+  });
+
+  it('maintain() called while a run is going joins it: every caller hears the result of that run', async () => {
+    let t = Date.parse('2031-01-01T00:00:00.000Z');
+    const mem = await createMemory({ namespace: 'joined', now: () => t, maintenance: { intervalMs: 0 } });
+    await mem.add({ content: 'short lived', expiresAt: iso(t + 10) });
+    t += 100;
+    const runs = await Promise.all([mem.maintain(), mem.maintain()]);
+    expect(runs).toEqual([
+      { purged: 1, collected: 0 },
+      { purged: 1, collected: 0 },
+    ]);
+  });
 });
