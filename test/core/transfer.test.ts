@@ -149,6 +149,94 @@ describe('export / import / migrate', () => {
     ).rejects.toMatchObject({ code: 'VALIDATION', field: 'line.1' });
   });
 
+  it('names the line of a bad record anywhere in its batch, in the last batch of a restore too', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    await mem.addMany([1, 2, 3, 4, 5].map((i) => ({ content: `memory ${i}` })));
+    const dump = await lines(source);
+    const broken = JSON.parse(dump[4]!);
+    broken.record.memory.content = '';
+    const corrupt = [...dump.slice(0, 4), JSON.stringify(broken)];
+    for (const mode of ['merge', 'restore'] as const) {
+      const target = new InMemoryStore();
+      await expect(importJsonl(target, corrupt, { mode }), mode).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'line.5.values.content',
+      });
+      expect(await target.namespaces(), mode).toEqual([]);
+    }
+    // A memory line without its clocks is no export entry.
+    const unclocked = JSON.parse(dump[0]!);
+    delete unclocked.record.clocks;
+    await expect(importJsonl(new InMemoryStore(), [JSON.stringify(unclocked)])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'line.1',
+      message: expect.stringContaining('expected an Engram export entry'),
+    });
+  });
+
+  it('restore mode takes a namespace of more than 1,000 records, checked a batch at a time', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    await mem.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `memory ${i}` })));
+    await mem.add({ content: 'one more' });
+    const dump = await lines(source);
+    const target = new InMemoryStore();
+    expect(await importJsonl(target, dump, { mode: 'restore' })).toMatchObject({
+      imported: 1001,
+      removed: 0,
+    });
+    expect((await target.stats!('n')).memories).toBe(1001);
+  });
+
+  it('restore mode brings a deleted record back under an id cut to the limit, and reports only those renamed', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    const long = 'x'.repeat(128);
+    await mem.addMany([
+      { id: long, content: 'under a long id' },
+      { id: 'kept', content: 'kept as it was' },
+    ]);
+    const dump = await lines(source);
+    await mem.remove(long);
+    const back = `${'x'.repeat(125)}.r1`;
+    expect(await importJsonl(source, dump, { mode: 'restore' })).toEqual({
+      imported: 2,
+      removed: 0,
+      renamed: { [long]: back },
+    });
+    expect((await mem.get(back))?.content).toBe('under a long id');
+    expect((await mem.get('kept'))?.content).toBe('kept as it was');
+  });
+
+  it('restore mode leaves out a link whose end the dump does not hold (lines filtered out)', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    await mem.addMany([
+      { id: 'a', content: 'one end' },
+      { id: 'b', content: 'the other end' },
+    ]);
+    await mem.link('a', 'b', 'rel');
+    const dump = (await lines(source)).filter((line) => !line.includes('"the other end"'));
+    const target = new InMemoryStore();
+    expect(await importJsonl(target, dump, { mode: 'restore' })).toMatchObject({ imported: 1 });
+    const restored = await createMemory({ store: target, namespace: 'n' });
+    expect((await restored.get('a'))?.content).toBe('one end');
+    expect(await restored.links('a')).toEqual([]);
+  });
+
+  it('restore mode carries the tombstones of the dump to a target that never held those ids', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    const gone = await mem.add({ id: 'gone', content: 'deleted before the dump' });
+    await mem.add({ content: 'live' });
+    await mem.remove(gone.id);
+    const target = new InMemoryStore();
+    // Not counted as removed: the target held nothing under that id.
+    expect(await importJsonl(target, await lines(source), { mode: 'restore' })).toMatchObject({ removed: 0 });
+    expect((await target.getTombstones('n', ['gone'])).map((t) => t.id)).toEqual(['gone']);
+  });
+
   it('a failing source keeps every full batch read before the failure', async () => {
     const source = new InMemoryStore();
     const mem = await createMemory({ store: source, namespace: 'n' });
@@ -217,10 +305,9 @@ describe('export / import / migrate', () => {
       written.push(line);
     }
     const records = written.filter((line) => !/"type":"(language|key)"/.test(line)).length;
-    expect(records).toBeGreaterThan(4);
-    const done = seen.map((p) => p.done);
-    expect(done).toEqual([...done].sort((a, b) => a - b));
-    expect(done[done.length - 1]).toBe(records);
+    // After each batch of 2 of each namespace's 5 records (3 memories, 2 links): a running total.
+    expect(records).toBe(10);
+    expect(seen.map((p) => p.done)).toEqual([2, 4, 5, 7, 9, 10]);
     expect(new Set(seen.map((p) => p.namespace))).toEqual(new Set(await source.namespaces()));
   });
 
@@ -320,6 +407,13 @@ describe('export / import / migrate', () => {
       const restored = new InMemoryStore();
       await importJsonl(restored, dump, { mode: 'restore' });
       expect(await hits(restored, 'german', 'Kind')).toHaveLength(1);
+    });
+
+    it('is left out of the dump when the namespace records none (a null meta)', async () => {
+      const source = await german();
+      await source.apply('kunde', { meta: { language: null } });
+      const dump = await lines(source);
+      expect(dump.map((line) => JSON.parse(line).type)).toEqual(['memory']);
     });
 
     it('gives way to a target namespace opened with another language (how a language is changed)', async () => {

@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { KEY_INFO_META } from '../../src/core/crypto/namespace-key.js';
 import { createEdgeApp, mintToken, PostgresStore, pglite, postgresJs } from '../../src/edge/index.js';
 import {
   createMemory,
@@ -699,6 +700,10 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const elsewhere = await deviceOn(app, namespace, token, { passphrase: PASSPHRASE });
     await elsewhere.sync();
     expect(await elsewhere.get(a.id)).toEqual(await first.get(a.id));
+    // A restore carries the key info as well.
+    const restored = new InMemoryStore();
+    await importJsonl(restored, lines, { mode: 'restore' });
+    expect(await restored.getMeta(namespace, KEY_INFO_META)).toEqual(JSON.parse(lines[0]!).info);
   });
 
   it('export and import through edges over HTTP (RemoteStore) carry the key info too', async () => {
