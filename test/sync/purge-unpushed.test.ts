@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAINTENANCE_BATCH } from '../../src/core/maintenance.js';
-import { type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { edgeOnClock } from './fixtures.js';
 import { localStores } from './stores.js';
 
@@ -161,4 +161,44 @@ it('more held memories than a batch never stop the purge of the others behind th
   await round(a);
   for (const m of theirs) expect(await a.get(m.id)).toBeNull();
   await close();
+});
+
+it('purges at once an expired memory a pull brought, though the round broke off after it', async () => {
+  const edge = await edgeOnClock(new InMemoryStore(), NS, { startMs: START, maintenance: { intervalMs: 0 } });
+  const a = await edge.open(new InMemoryStore());
+  // A network lost on the second page of a pull leaves the first page's entries past the outbox cursor,
+  // where the purge reads this replica's unpushed edits: none of them is one.
+  let cut = false;
+  let pulls = 0;
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (cut && String(init?.body ?? '').includes('"pull"') && ++pulls > 1) {
+      throw new TypeError('fetch failed: network lost');
+    }
+    return edge.fetch(input, init);
+  };
+  const c = await createMemory({
+    store: new InMemoryStore(),
+    namespace: NS,
+    now: () => edge.clock.t,
+    maintenance: { intervalMs: 0 },
+    sync: {
+      url: 'http://edge.test',
+      token: edge.token,
+      fetch,
+      intervalMs: 0,
+      live: false,
+      debounceMs: 600_000,
+    },
+  });
+  await c.add({ content: 'pushed, so the replica has an outbox cursor' });
+  await round(c);
+  const x = await a.add({ content: 'brought by a pull', expiresAt: new Date(START + HOUR).toISOString() });
+  await a.addMany(Array.from({ length: 500 }, (_, n) => ({ content: `filler ${n}` })));
+  await round(a);
+  cut = true;
+  await expect(c.sync()).rejects.toThrow();
+  expect(await c.store.getMemories(NS, [x.id])).toHaveLength(1);
+  edge.clock.t += 2 * HOUR;
+  expect(await c.maintain()).toEqual({ purged: 1, collected: 0 });
+  await Promise.all([a.close(), c.close()]);
 });
