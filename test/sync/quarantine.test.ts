@@ -128,6 +128,24 @@ describe('the rejected list', () => {
 });
 
 describe('rate limits', () => {
+  it('a refused record of its own, expired by a later edit, is purged at once: no push of it can land', async () => {
+    const { token, fetch } = await edge({ bodyLimit: 2 * 1024 });
+    let t = Date.now();
+    const mem = await createMemory({
+      namespace: 'q',
+      now: () => t,
+      maintenance: { intervalMs: 0 },
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    const big = await mem.add({ content: `too large for the edge ${'x'.repeat(4000)}` });
+    await mem.sync();
+    expect((await mem.rejected()).map((r) => r.id)).toEqual([big.id]);
+    await mem.update(big.id, { expiresAt: new Date(t + 1000).toISOString() });
+    t += 2000;
+    expect(await mem.maintain()).toEqual({ purged: 1, collected: 0 });
+    await mem.close();
+  });
+
   it('an edge with a body limit below the push size gets the push in halves, and all of it', async () => {
     // 40 KiB: far below the ~768 KiB a push request is cut to, above any one record here.
     const { store, token, fetch, requests } = await edge({ bodyLimit: 40 * 1024 });
