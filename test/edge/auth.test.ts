@@ -1,5 +1,5 @@
 import { sign } from 'hono/jwt';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { mintToken } from '../../src/edge/index.js';
 import { SECRET, testApp } from './helpers.js';
 
@@ -12,6 +12,7 @@ describe('edge auth', () => {
     const expired = await sign({ ns: ['demo'], exp: now() - 10 }, SECRET, 'HS256');
     const noNs = await sign({ exp: now() + 60 }, SECRET, 'HS256');
     const badNs = await sign({ ns: 'demo', exp: now() + 60 }, SECRET, 'HS256');
+    const mixedNs = await sign({ ns: ['demo', 7], exp: now() + 60 }, SECRET, 'HS256');
     const hs512 = await sign({ ns: ['demo'], exp: now() + 60 }, SECRET, 'HS512');
     const early = await sign({ ns: ['demo'], nbf: now() + 3600 }, SECRET, 'HS256');
     const cases: Array<[string, string | null, string]> = [
@@ -21,6 +22,7 @@ describe('edge auth', () => {
       ['expired', expired, 'expired'],
       ['no ns claim', noNs, '"ns" claim'],
       ['ns not a list', badNs, '"ns" claim'],
+      ['ns not all names', mixedNs, '"ns" claim'],
       ['another algorithm', hs512, 'invalid'],
       ['not valid yet', early, 'not valid yet'],
     ];
@@ -85,10 +87,33 @@ describe('edge auth', () => {
       code: 'UNAUTHORIZED',
       message: 'the token has no claims (its payload is not a JSON object)',
     });
+    // A JSON array is no object of claims either, though it is an object to typeof.
+    const listOfClaims = await sign(['demo'] as unknown as Record<string, unknown>, SECRET, 'HS256');
+    expect((await call('GET', '/v1/ns/demo/memories', undefined, listOfClaims)).json.error).toEqual({
+      code: 'UNAUTHORIZED',
+      message: 'the token has no claims (its payload is not a JSON object)',
+    });
     const foreignNoClaims = await sign(null as unknown as Record<string, unknown>, OTHER_SECRET, 'HS256');
     expect((await call('GET', '/v1/ns/demo/memories', undefined, foreignNoClaims)).json.error.message).toBe(
       INVALID,
     );
+  });
+
+  it('judges exp and nbf to the second as hono does: refused from exp on, good from nbf on', async () => {
+    const second = 1_800_000_000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(second * 1000 + 500);
+      const { call } = await testApp();
+      const startsNow = await sign({ ns: ['demo'], nbf: second, exp: second + 1 }, SECRET, 'HS256');
+      expect((await call('GET', '/v1/ns/demo/stats', undefined, startsNow)).status).toBe(200);
+      const endsNow = await sign({ ns: ['demo'], exp: second }, SECRET, 'HS256');
+      const refused = await call('GET', '/v1/ns/demo/stats', undefined, endsNow);
+      expect(refused.status).toBe(401);
+      expect(refused.json.error.message).toBe('the token has expired; mint a new one');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('accepts the scheme in any case and a token without exp', async () => {
