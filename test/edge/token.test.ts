@@ -58,6 +58,7 @@ describe('memoryRateLimiter', () => {
       [{ requests: '10' }, 'rateLimit.requests'],
       [{ requests: 10, maxKeys: 0 }, 'rateLimit.maxKeys'],
       [{ requests: 0 }, 'rateLimit'],
+      [{ requests: 10, burst: 0.5 }, 'rateLimit'],
     ] as const) {
       expect(() => memoryRateLimiter(options as never), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field }),
@@ -79,6 +80,30 @@ describe('memoryRateLimiter', () => {
     t += 3_600_000;
     expect(await burst()).toBe(3);
     expect(await limiter.take('k')).toEqual({ ok: false, retryAfterMs: 100 });
+  });
+
+  it('refills at `requests` a minute by default, and says how long until the next whole request', async () => {
+    let t = 0;
+    const limiter = memoryRateLimiter({ requests: 4 }, () => t);
+    for (let i = 0; i < 4; i++) expect(await limiter.take('k')).toEqual({ ok: true });
+    expect(await limiter.take('k')).toEqual({ ok: false, retryAfterMs: 15_000 });
+    // Half a minute brings back two; ten seconds more, two thirds of one: a third is still missing.
+    t += 30_000;
+    expect(await limiter.take('k')).toEqual({ ok: true });
+    expect(await limiter.take('k')).toEqual({ ok: true });
+    t += 10_000;
+    expect(await limiter.take('k')).toEqual({ ok: false, retryAfterMs: 5_000 });
+  });
+
+  it('forgets the key used least recently, not the one made first', async () => {
+    const limiter = memoryRateLimiter({ requests: 1, windowMs: 3_600_000, maxKeys: 2 }, () => 0);
+    expect(await limiter.take('a')).toEqual({ ok: true });
+    expect(await limiter.take('b')).toEqual({ ok: true });
+    // 'a' used again (and refused): now 'b' is the least recently used, and goes for 'c'.
+    expect(await limiter.take('a')).toMatchObject({ ok: false });
+    expect(await limiter.take('c')).toEqual({ ok: true });
+    expect(await limiter.take('a')).toMatchObject({ ok: false });
+    expect(await limiter.take('b')).toEqual({ ok: true });
   });
 
   it('keeps at most maxKeys buckets: the least recently used goes, and comes back full', async () => {
