@@ -12,10 +12,12 @@ describe.each([
   ['PGlite', () => new PostgresStore(pglite(db)) as MemoryStore],
 ])('per-namespace quota on %s', (_name, makeStore) => {
   let n = 0;
-  async function edge(quota: { memories?: number; bytes?: number }) {
-    const store = makeStore();
+  async function edge(
+    quota: { memories?: number; bytes?: number },
+    store = makeStore(),
+    ns = `quota-${++n}-${Math.random().toString(36).slice(2, 7)}`,
+  ) {
     const app = createEdgeApp({ store, secret: SECRET, logger: false, quota });
-    const ns = `quota-${++n}-${Math.random().toString(36).slice(2, 7)}`;
     const token = await mintToken({ secret: SECRET, ns });
     const call = (method: string, path: string, body?: unknown) =>
       app.request(`/v1/ns/${ns}${path}`, {
@@ -77,6 +79,38 @@ describe.each([
     expect(await grown.json()).toMatchObject({ error: { code: 'FORBIDDEN', field: 'quota.bytes' } });
   });
 
+  it('an edit of the metadata alone counts the content it keeps', async () => {
+    const { call } = await edge({ bytes: 100 });
+    const made = await call('POST', '/memories', { content: 'x'.repeat(90) });
+    const { id } = (await made.json()) as { id: string };
+    // 90 bytes of content and 2 of metadata ({}): 13 of metadata take it to 103.
+    const grown = await call('PATCH', `/memories/${id}`, { metadata: { k: 'vvvvv' } });
+    expect(grown.status).toBe(403);
+    expect(await grown.json()).toMatchObject({ error: { code: 'FORBIDDEN', field: 'quota.bytes' } });
+    expect((await call('PATCH', `/memories/${id}`, { metadata: { k: 'v' } })).status).toBe(200);
+  });
+
+  it('a namespace over a quota lowered after the fact can still edit what it holds, not add to it', async () => {
+    const { store, ns, call: unlimited } = await edge({});
+    const made = await unlimited('POST', '/memories', [{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+    const [first] = (await made.json()) as Array<{ id: string }>;
+    const { call } = await edge({ memories: 1 }, store, ns);
+    expect((await call('PATCH', `/memories/${first!.id}`, { content: 'a, longer now' })).status).toBe(200);
+    const added = await call('POST', '/memories', { content: 'd' });
+    expect(added.status).toBe(403);
+    expect(await added.json()).toMatchObject({ error: { code: 'FORBIDDEN', field: 'quota.memories' } });
+  });
+
+  it('a pushed edit of a memory the server does not hold adds nothing, so a full namespace takes it', async () => {
+    const { call } = await edge({ memories: 1 });
+    expect((await call('POST', '/memories', { content: 'the one the quota allows' })).status).toBe(201);
+    const stamp = '0190a1b2c3d4-0000-n1';
+    const push = { memories: [{ id: 'not-here', values: { content: 'x' }, clocks: { content: stamp } }] };
+    const res = await call('POST', '/sync', { push });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { push: { rejected: string[] } }).push.rejected).toEqual(['not-here']);
+  });
+
   it('a replica pushing past the quota gets FORBIDDEN, keeps its writes pending, and nothing is stored', async () => {
     const { app, ns, token, call } = await edge({ memories: 2 });
     const mem = await replicaOf(app, ns, token);
@@ -107,5 +141,9 @@ describe('quota options', () => {
         expect.objectContaining({ code: 'VALIDATION', field: expect.stringMatching(/^quota\./) }),
       );
     }
+    // 0 is a limit (a namespace that may hold nothing), not a mistake.
+    expect(() =>
+      createEdgeApp({ store: new InMemoryStore(), secret: SECRET, quota: { memories: 0, bytes: 0 } }),
+    ).not.toThrow();
   });
 });
