@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { HTTPException } from 'hono/http-exception';
+import { describe, expect, it, vi } from 'vitest';
 import { createEdgeApp, type RequestLogEntry } from '../../src/edge/index.js';
 import { EngramError, InMemoryStore } from '../../src/index.js';
 import { testApp } from './helpers.js';
@@ -65,6 +66,24 @@ describe('edge http behaviour', () => {
     expect((await call('POST', '/v1/ns/demo/memories', { content: 'z'.repeat(300) })).status).toBe(413);
   });
 
+  it('takes a body of exactly the limit, declared or streamed, and refuses one byte more', async () => {
+    const { app, token } = await testApp({ bodyLimit: 200 });
+    const sized = (bytes: number) => JSON.stringify({ content: 'x'.repeat(bytes - '{"content":""}'.length) });
+    const post = (body: string, declared: boolean) =>
+      app.request('/v1/ns/demo/memories', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(declared ? { 'content-length': String(body.length) } : {}),
+        },
+        body,
+      });
+    for (const declared of [true, false]) {
+      expect((await post(sized(200), declared)).status, `200 bytes, declared: ${declared}`).toBe(201);
+      expect((await post(sized(201), declared)).status, `201 bytes, declared: ${declared}`).toBe(413);
+    }
+  });
+
   it('refuses a bad bodyLimit, logger or now when the app is made, naming the option', () => {
     const make = (options: Record<string, unknown>) => () =>
       createEdgeApp({ store: new InMemoryStore(), secret: 's', ...options } as Parameters<
@@ -102,6 +121,9 @@ describe('edge http behaviour', () => {
       [{ live: {} }, 'live'],
       [{ store: 'postgres://localhost/db' }, 'store'],
       [{ store: undefined }, 'store'],
+      [{ store: {} }, 'store'],
+      // An options object with a `take` that is no function is not a RateLimiter.
+      [{ rateLimit: { requests: 10, take: 1 } }, 'rateLimit.take'],
     ] as const) {
       expect(make(options), JSON.stringify(options)).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field }),
@@ -130,6 +152,14 @@ describe('edge http behaviour', () => {
     expect(broken.status).toBe(400);
     expect(broken.json.error).toMatchObject({ code: 'VALIDATION', field: 'body' });
     expect((await call('POST', '/v1/ns/demo/search', '')).json.error.field).toBe('body');
+    // Whitespace alone is no body either: said as such, not as malformed JSON.
+    for (const blank of ['', ' \n\t ']) {
+      expect((await call('POST', '/v1/ns/demo/search', blank)).json.error, JSON.stringify(blank)).toEqual({
+        code: 'VALIDATION',
+        field: 'body',
+        message: 'body: expected a JSON body, got nothing',
+      });
+    }
     expect((await call('POST', '/v1/ns/demo/memories', '"just a string"')).json.error).toMatchObject({
       code: 'VALIDATION',
       field: 'add',
@@ -245,6 +275,27 @@ describe('edge http behaviour', () => {
     expect(String(logged[0]!.error)).toContain('secret internals');
   });
 
+  it("answers an HTTPException from a route added to the app as Engram's JSON error", async () => {
+    const { app } = await testApp();
+    app.get('/extra/:status', (c) => {
+      throw new HTTPException(Number(c.req.param('status')) as 400, { message: 'from an added route' });
+    });
+    const cases: Array<[number, number, string]> = [
+      [400, 400, 'VALIDATION'],
+      [422, 400, 'VALIDATION'],
+      [401, 401, 'UNAUTHORIZED'],
+      [413, 413, 'PAYLOAD_TOO_LARGE'],
+      [502, 500, 'STORAGE'],
+    ];
+    for (const [thrown, status, code] of cases) {
+      const res = await app.request(`/extra/${thrown}`);
+      expect(res.status, String(thrown)).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code, String(thrown)).toBe(code);
+    }
+    const refused = await app.request('/extra/400');
+    expect(await refused.json()).toEqual({ error: { code: 'VALIDATION', message: 'from an added route' } });
+  });
+
   it('logs method, path, status and time, never tokens, queries or bodies', async () => {
     const logged: RequestLogEntry[] = [];
     const { call, token } = await testApp({ logger: (e) => logged.push(e) });
@@ -275,6 +326,16 @@ describe('edge http behaviour', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
     expect(preflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+    // An EventSource resuming a stream of another origin sends Last-Event-ID.
+    const resume = await app.request('/v1/ns/demo/events', {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'last-event-id',
+      },
+    });
+    expect(resume.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('last-event-id');
     const denied = await app.request('/v1/ns/demo/memories', { headers: { origin: 'https://app.example' } });
     expect(denied.status).toBe(401);
     expect(denied.headers.get('access-control-allow-origin')).toBe('*');
@@ -329,6 +390,24 @@ describe('edge http behaviour', () => {
     const closed = new InMemoryStore();
     await closed.close();
     expect((await (await testApp({ store: closed })).app.request('/health')).status).toBe(503);
+  });
+
+  it('health: a store that has not answered in 3 s by default is down', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { app } = await testApp({ health: { check: () => new Promise(() => {}) } });
+      let status: number | undefined;
+      const answered = Promise.resolve(app.request('/health')).then((res) => {
+        status = res.status;
+      });
+      await vi.advanceTimersByTimeAsync(2999);
+      expect(status).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await answered;
+      expect(status).toBe(503);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('serves a page at / only when demo is on', async () => {
