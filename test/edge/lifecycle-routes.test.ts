@@ -90,6 +90,9 @@ describe('edge routes: memory lifecycle', () => {
     expect(again.json.tags).toEqual(['a', 'b']);
     const copy = await call('POST', '/v1/ns/demo/memories', { content: 'prefers tea' });
     expect(copy.json.id).not.toBe(first.json.id);
+    const undeduped = await call('POST', '/v1/ns/demo/memories?dedupe=false', { content: 'prefers tea' });
+    expect(undeduped.status).toBe(201);
+    expect([first.json.id, copy.json.id]).not.toContain(undeduped.json.id);
     const bad = await call('POST', '/v1/ns/demo/memories?dedupe=yes', { content: 'x' });
     expect(bad.json.error.message).toContain('add.options.dedupe');
 

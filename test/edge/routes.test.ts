@@ -98,6 +98,9 @@ describe('edge routes: memories', () => {
     expect(await ids('?tags=a,c')).toEqual(['m3', 'm2', 'm1']);
     expect(await ids('?tags=a&tags=c')).toEqual(['m3', 'm2', 'm1']);
     expect(await ids('?tags=a,b&tagMode=all')).toEqual(['m1']);
+    // Empty items (a trailing comma, an empty value) name no tag.
+    expect(await ids('?tags=c,')).toEqual(['m3']);
+    expect(await ids('?tags=&tags=c')).toEqual(['m3']);
     // A JSON array names each tag whole (a tag may hold a comma); anything else starting with [ is split.
     expect(await ids(`?tags=${encodeURIComponent('["a","c"]')}`)).toEqual(['m3', 'm2', 'm1']);
     expect(await ids(`?tags=${encodeURIComponent('["a,c"]')}`)).toEqual([]);
@@ -151,6 +154,10 @@ describe('edge routes: memories', () => {
       field: 'list.limit',
     });
     expect((await call('GET', '/v1/ns/demo/memories?limit=0')).json.error.field).toBe('list.limit');
+    // A negative number is read as a number, so the refusal says what is wrong with it.
+    expect((await call('GET', '/v1/ns/demo/memories?limit=-1')).json.error.message).toBe(
+      'list.limit: expected at least 1, got number -1',
+    );
     expect((await call('GET', '/v1/ns/demo/memories?cursor=%25%25')).json.error.field).toBe('list.cursor');
     const typo = await call('GET', '/v1/ns/demo/memories?tag=a');
     expect(typo.status).toBe(400);
@@ -243,6 +250,10 @@ describe('edge routes: search and graph', () => {
     const path = await call('GET', '/v1/ns/demo/path?from=a&to=c');
     expect(path.json.path.map((m: { id: string }) => m.id)).toEqual(['a', 'b', 'c']);
     expect((await call('GET', '/v1/ns/demo/path?from=c&to=a')).json).toEqual({ path: null });
+    // maxDepth is a number: a path two links long is out of reach at 1.
+    expect((await call('GET', '/v1/ns/demo/path?from=a&to=c&maxDepth=1')).json).toEqual({ path: null });
+    const within = await call('GET', '/v1/ns/demo/path?from=a&to=c&maxDepth=2');
+    expect(within.json.path.map((m: { id: string }) => m.id)).toEqual(['a', 'b', 'c']);
 
     expect((await call('DELETE', `/v1/ns/demo/links/${link.json.id}`)).status).toBe(204);
     expect((await call('GET', '/v1/ns/demo/memories/b/links?direction=in')).json.items).toEqual([]);
@@ -306,6 +317,31 @@ describe('edge routes: replica options', () => {
     expect((await call('GET', '/v1/ns/demo/memories?include=everything')).json.error.field).toBe('include');
   });
 
+  it('include=clocks reads as the SDK does: tags match any, links both ways, no page smaller than asked', async () => {
+    const { call } = await testApp();
+    await call('POST', '/v1/ns/demo/memories', [
+      { id: 'a', content: 'a', tags: ['x'] },
+      { id: 'b', content: 'b', tags: ['y'] },
+      { id: 'c', content: 'c', tags: ['x', 'y'] },
+      ...Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, content: `n${i}` })),
+    ]);
+    const ids = async (query: string) =>
+      (await call('GET', `/v1/ns/demo/memories?include=clocks${query}`)).json.items
+        .map((r: { memory: { id: string } }) => r.memory.id)
+        .sort();
+    expect(await ids('&tags=x,y')).toEqual(['a', 'b', 'c']);
+    expect(await ids('&tags=x,y&tagMode=all')).toEqual(['c']);
+    expect(await ids('')).toHaveLength(13);
+    await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'b', type: 'related_to' });
+    await call('POST', '/v1/ns/demo/links', { from: 'b', to: 'c', type: 'related_to' });
+    const links = await call('GET', '/v1/ns/demo/memories/b/links?include=clocks');
+    expect(
+      links.json.items
+        .map((r: { link: { from: string; to: string } }) => `${r.link.from}>${r.link.to}`)
+        .sort(),
+    ).toEqual(['a>b', 'b>c']);
+  });
+
   it('sync serves push, get and pull, each change with its origin', async () => {
     const { call } = await testApp();
     const made = await call('POST', '/v1/ns/demo/memories', { content: 'via api' });
@@ -325,6 +361,29 @@ describe('edge routes: replica options', () => {
     const bare = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0, states: false } });
     expect(bare.json.pull.changes).toEqual([
       { seq: sync.json.pull.changes[0].seq, entity: 'memory', id: made.json.id, origin: 'local' },
+    ]);
+    // A push is replicated (remote) unless the pusher says it was made here (?origin=local).
+    const stamp = '0190a1b2c3d4-0000-n1';
+    const pushOf = (id: string) => ({
+      push: {
+        memories: [
+          {
+            id,
+            create: { namespace: 'demo', createdAt: '2024-07-01T00:00:00.000Z' },
+            values: { content: id, kind: 'note', tags: [], metadata: {} },
+            clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+          },
+        ],
+      },
+    });
+    await call('POST', '/v1/ns/demo/sync', pushOf('replicated'));
+    await call('POST', '/v1/ns/demo/sync?origin=local', pushOf('made-here'));
+    const pushed = await call('POST', '/v1/ns/demo/sync', {
+      pull: { after: sync.json.pull.cursor, states: false },
+    });
+    expect(pushed.json.pull.changes.map((c: { id: string; origin: string }) => [c.id, c.origin])).toEqual([
+      ['replicated', 'remote'],
+      ['made-here', 'local'],
     ]);
     expect((await call('POST', '/v1/ns/demo/sync?origin=elsewhere', {})).json.error.field).toBe(
       'sync.origin',
