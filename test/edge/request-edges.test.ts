@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { sign } from 'hono/jwt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalHub, mintToken } from '../../src/edge/index.js';
 import { SECRET, testApp } from './helpers.js';
 
@@ -34,6 +35,8 @@ describe('HEAD /events', () => {
     const head = (path: string, headers: Record<string, string> = {}) =>
       app.request(path, { method: 'HEAD', headers: { authorization: `Bearer ${token}`, ...headers } });
     expect((await head('/v1/ns/demo/events', { 'last-event-id': 'x' })).status).toBe(400);
+    expect((await head('/v1/ns/demo/events', { 'last-event-id': '-1' })).status).toBe(400);
+    expect((await head('/v1/ns/demo/events?lastEventId=-1')).status).toBe(400);
     expect((await head('/v1/ns/demo/events?since=1')).status).toBe(400);
     expect(hub.connections).toBe(0);
   });
@@ -75,6 +78,67 @@ describe('rate limit keyed on the verified token', () => {
     expect((await get(`Bearer ${token}`)).status).toBe(429);
     expect((await get(`Bearer ${other}`)).status).toBe(200);
     expect((await get(`Bearer ${token.slice(0, -3)}AAA`)).status).toBe(401);
+  });
+});
+
+describe('GET /events with Last-Event-ID', () => {
+  it('catches a client up with one change naming the newest feed position, not the next one', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token, call, store } = await testApp({ live: hub });
+    for (const content of ['one', 'two', 'three']) await call('POST', '/v1/ns/demo/memories', { content });
+    const seqs = (await store.changes('demo', 0, 10)).map((c) => c.seq);
+    expect(seqs).toHaveLength(3);
+    const res = await app.request('/v1/ns/demo/events', {
+      headers: { authorization: `Bearer ${token}`, 'last-event-id': String(seqs[0]) },
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('event: change')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain(`id: ${seqs[2]}\nevent: change\ndata: {"seq":${seqs[2]}}`);
+    await reader.cancel();
+  });
+});
+
+describe('event stream of a token that expires', () => {
+  it('a token whose exp falls inside a second is good to the end of that second, and so is its stream', async () => {
+    const second = 1_800_000_000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(second * 1000 + 200);
+      const hub = new LocalHub();
+      hubs.push(hub);
+      const { app, call } = await testApp({ live: hub });
+      // authenticate() takes it until floor(now / 1000) reaches exp: through the whole of `second`.
+      const token = await sign({ ns: ['demo'], exp: second + 0.5 }, SECRET, 'HS256');
+      const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const next = async () => new TextDecoder().decode((await reader.read()).value);
+      expect(await next()).toContain('event: ready');
+      expect((await call('POST', '/v1/ns/demo/memories', { content: 'news' })).status).toBe(201);
+      expect(await next()).toContain('event: change');
+      await reader.cancel();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('rate limit per namespace', () => {
+  it('gives one token its own allowance in each namespace it grants', async () => {
+    const { call } = await testApp({ rateLimit: { requests: 1 }, ns: ['demo', 'other'] });
+    expect((await call('GET', '/v1/ns/demo/stats')).status).toBe(200);
+    expect((await call('GET', '/v1/ns/demo/stats')).status).toBe(429);
+    expect((await call('GET', '/v1/ns/other/stats')).status).toBe(200);
+  });
+
+  it('tells a client to wait at least a second when a shared limiter names no wait', async () => {
+    const { call } = await testApp({ rateLimit: { take: () => ({ ok: false, retryAfterMs: 0 }) } });
+    const res = await call('GET', '/v1/ns/demo/stats');
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.json.error.message).toMatch(/retry after 1 s$/);
   });
 });
 
@@ -191,6 +255,7 @@ describe('request bodies', () => {
     expect((await call('GET', '/v1/ns/demo/count')).json.count).toBe(0);
     // `identity` is no encoding at all.
     expect((await post(json, 'identity')).status).toBe(201);
+    expect((await post(json, 'Identity')).status).toBe(201);
   });
 });
 
@@ -230,6 +295,18 @@ describe('event streams per token', () => {
     const after = await Promise.all([open(), open()]);
     expect(after.map((r) => r.status)).toEqual([200, 200]);
     for (const res of after) await res.body!.cancel();
+  });
+
+  it('lets a token hold 16 streams in a namespace by default', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub });
+    const open = () => app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    const streams: Response[] = [];
+    for (let i = 0; i < 16; i++) streams.push(await open());
+    expect(streams.map((res) => res.status)).toEqual(Array(16).fill(200));
+    expect((await open()).status).toBe(429);
+    for (const res of streams) await res.body!.cancel();
   });
 
   it('refuses bad heartbeatMs and maxStreamsPerToken options when the app is made', async () => {
