@@ -104,6 +104,61 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     expect(await store.getTombstones('demo', ['victim'])).toEqual([]);
   });
 
+  it('collects a tombstone a horizon after it was stored, though writes keep moving the feed on after it', async () => {
+    const start = Date.parse('2031-05-01T00:00:00.000Z');
+    let t = start;
+    const store = makeStore();
+    const maintenance = { tombstoneHorizonMs: DAY };
+    const { call } = await testApp({ store, now: () => t, live: false, maintenance });
+    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    await sync({
+      push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: 'demo', clock: stamp(t) }] },
+    });
+    // The next run notes the feed position the tombstone arrived at.
+    t += 60_000;
+    await sync({ pull: { after: 0 } });
+    // Half an hour on (a day / 64 is 22.5 minutes), a write moves the feed on: its position is noted as
+    // a new mark, not by moving the tombstone's mark up to now.
+    t += 30 * 60_000;
+    await sync({ push: { memories: [write('later', t)] } });
+    t += 60_000;
+    await sync({ pull: { after: 0 } });
+    expect(await store.getTombstones('demo', ['gone'])).toHaveLength(1);
+    t = start + DAY + 2 * 60_000;
+    await sync({ pull: { after: 0 } });
+    expect(await store.getTombstones('demo', ['gone'])).toEqual([]);
+  });
+
+  it('drops feed marks past the end of the feed (a database reset or restored): they tell nothing of it', async () => {
+    const t = Date.parse('2031-05-01T00:00:00.000Z');
+    let now = t;
+    const store = makeStore();
+    const old = t - 40 * DAY;
+    // Left by a feed that had reached position 1000 forty days ago, before the database was reset.
+    await store.apply('demo', { meta: { 'gc.feedMarks': [[old, 1000]] } });
+    const { call } = await testApp({ store, now: () => now, live: false });
+    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    await sync({
+      push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: 'demo', clock: stamp(old) }] },
+    });
+    now += 60_000;
+    await sync({ pull: { after: 0 } });
+    // Stored a minute ago, whatever its stamp says: kept a horizon from now.
+    expect(await store.getTombstones('demo', ['gone'])).toHaveLength(1);
+  });
+
+  it('keeps few feed marks: a busy namespace notes one per horizon / 64 at most', async () => {
+    let t = Date.parse('2031-05-01T00:00:00.000Z');
+    const store = makeStore();
+    const { call } = await testApp({ store, now: () => t, live: false });
+    for (let i = 0; i < 10; i++) {
+      await call('POST', '/v1/ns/demo/sync', { push: { memories: [write(`m${i}`, t)] } });
+      t += 60_000;
+    }
+    // A 30-day horizon keeps marks 11.25 hours apart: ten minutes of writes leave the first and the newest.
+    expect(await store.getMeta('demo', 'gc.feedMarks')).toHaveLength(2);
+  });
+
   it('purges every expired memory in one run, more than a batch of them; at most one run a minute', async () => {
     let t = Date.parse('2031-05-01T00:00:00.000Z');
     const store = makeStore();
@@ -169,7 +224,8 @@ describe('edge maintenance options', () => {
   it('intervalMs: 0 turns it off; a shorter horizon collects sooner', async () => {
     let t = Date.parse('2031-05-01T00:00:00.000Z');
     for (const [maintenance, left] of [
-      [{ intervalMs: 0 }, 1],
+      // The horizon a day, as below: only intervalMs: 0 keeps the tombstone.
+      [{ intervalMs: 0, tombstoneHorizonMs: DAY }, 1],
       [{ tombstoneHorizonMs: DAY }, 0],
     ] as const) {
       const { store, call } = await testApp({ now: () => t, live: false, maintenance });
