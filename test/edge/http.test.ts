@@ -375,14 +375,20 @@ describe('edge http behaviour', () => {
     expect(up.status).toBe(200);
     expect(await up.json()).toMatchObject({ ok: true, store: 'memory' });
 
+    const logged: RequestLogEntry[] = [];
     const failing = await testApp({
       health: { check: () => Promise.reject(new Error('db down at 10.1.2.3')) },
+      logger: (entry) => logged.push(entry),
     });
     const down = await failing.app.request('/health');
     expect(down.status).toBe(503);
     const body = await down.json();
     expect(body).toMatchObject({ ok: false, error: { code: 'STORAGE' } });
     expect(JSON.stringify(body)).not.toContain('10.1.2.3');
+    // The server log keeps what the client is not told.
+    expect(logged.map((entry) => [entry.status, String(entry.error)])).toEqual([
+      [503, 'Error: db down at 10.1.2.3'],
+    ]);
 
     const hanging = await testApp({ health: { check: () => new Promise(() => {}), timeoutMs: 50 } });
     expect((await hanging.app.request('/health')).status).toBe(503);

@@ -1,6 +1,12 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEdgeApp, mintToken, PostgresStore, pglite } from '../../src/edge/index.js';
+import {
+  createEdgeApp,
+  mintToken,
+  PostgresStore,
+  pglite,
+  type RequestLogEntry,
+} from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type MemoryStore } from '../../src/index.js';
 
 const SECRET = 'quota-test-secret-0123456789abcdef';
@@ -135,6 +141,28 @@ describe.each([
 });
 
 describe('quota options', () => {
+  it('a store that cannot measure usage fails a write as STORAGE, and the log says why', async () => {
+    const store = new InMemoryStore();
+    Object.defineProperty(store, 'usage', { value: undefined });
+    const logged: RequestLogEntry[] = [];
+    const app = createEdgeApp({
+      store,
+      secret: SECRET,
+      logger: (e) => logged.push(e),
+      quota: { memories: 5 },
+    });
+    const token = await mintToken({ secret: SECRET, ns: 'unmeasured' });
+    const res = await app.request('/v1/ns/unmeasured/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('STORAGE');
+    expect(String(logged[0]?.error)).toContain("store cannot measure a namespace's usage");
+    expect(await store.changes('unmeasured', 0, 10)).toEqual([]);
+  });
+
   it('a bad limit is a VALIDATION error naming it', () => {
     for (const quota of [{ memories: -1 }, { bytes: 1.5 }, { memories: Number.NaN }]) {
       expect(() => createEdgeApp({ store: new InMemoryStore(), secret: SECRET, quota })).toThrow(

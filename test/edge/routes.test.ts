@@ -301,6 +301,10 @@ describe('edge routes: replica options', () => {
     expect((await call('GET', '/v1/ns/demo/memories?include=clocks&cursor=abc')).json.error.field).toBe(
       'list.cursor',
     );
+    expect((await call('GET', '/v1/ns/demo/memories?include=clocks&before=a%20b')).json.error).toMatchObject({
+      code: 'VALIDATION',
+      field: 'list.before',
+    });
 
     const later = new Date(Date.now() + 120_000).toISOString();
     expect(
@@ -340,6 +344,32 @@ describe('edge routes: replica options', () => {
         .map((r: { link: { from: string; to: string } }) => `${r.link.from}>${r.link.to}`)
         .sort(),
     ).toEqual(['a>b', 'b>c']);
+  });
+
+  it('now= judges TTLs on the other reads too: count, path, neighbors, links and context', async () => {
+    const { call } = await testApp();
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    await call('POST', '/v1/ns/demo/memories', [
+      { id: 'a', content: 'alpha coffee' },
+      { id: 'b', content: 'beta coffee', expiresAt: soon },
+      { id: 'c', content: 'gamma coffee' },
+    ]);
+    await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'b', type: 'related_to' });
+    await call('POST', '/v1/ns/demo/links', { from: 'b', to: 'c', type: 'related_to' });
+    const later = `now=${encodeURIComponent(new Date(Date.now() + 120_000).toISOString())}`;
+    const get = async (path: string) => (await call('GET', `/v1/ns/demo${path}`)).json;
+    expect(await get('/count')).toEqual({ count: 3 });
+    expect(await get(`/count?${later}`)).toEqual({ count: 2 });
+    expect((await get('/path?from=a&to=c')).path).toHaveLength(3);
+    expect(await get(`/path?from=a&to=c&${later}`)).toEqual({ path: null });
+    expect((await get('/memories/a/neighbors?depth=2')).items).toHaveLength(2);
+    expect(await get(`/memories/a/neighbors?depth=2&${later}`)).toEqual({ items: [] });
+    expect((await get('/memories/a/links')).items).toHaveLength(1);
+    expect(await get(`/memories/a/links?${later}`)).toEqual({ items: [] });
+    const context = async (query: string) =>
+      (await call('POST', `/v1/ns/demo/context${query}`, { query: 'coffee' })).json.context;
+    expect(await context('')).toContain('beta');
+    expect(await context(`?${later}`)).not.toContain('beta');
   });
 
   it('sync serves push, get and pull, each change with its origin', async () => {

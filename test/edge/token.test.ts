@@ -126,6 +126,7 @@ describe('parseTtl', () => {
     expect(parseTtl('1h')).toBe(3600);
     expect(parseTtl('7d')).toBe(604_800);
     expect(parseTtl('2w')).toBe(1_209_600);
+    expect(parseTtl(' 1 h ')).toBe(3600);
     for (const bad of ['', '0', '1y', '1.5h', 'h', 0, 1.5, Number.NaN])
       expect(() => parseTtl(bad), String(bad)).toThrow(EngramError);
   });
