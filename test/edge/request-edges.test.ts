@@ -297,6 +297,13 @@ describe('event streams per token', () => {
     for (const res of after) await res.body!.cancel();
   });
 
+  it('live: false turns the events route off (clients poll)', async () => {
+    const { call } = await testApp({ live: false });
+    const res = await call('GET', '/v1/ns/demo/events');
+    expect(res.status).toBe(404);
+    expect(res.json.error.code).toBe('NOT_FOUND');
+  });
+
   it('lets a token hold 16 streams in a namespace by default', async () => {
     const hub = new LocalHub();
     hubs.push(hub);

@@ -437,11 +437,21 @@ describe('edge routes: replica options', () => {
         // No create part and not stored: rejected, which the slim answer still says.
         { id: `${id}-orphan`, values: { content: 'x' }, clocks: { content: stamp } },
       ],
+      links: [
+        {
+          id: `${id}-link`,
+          create: { namespace: 'demo', from: id, to: 'anchor', createdAt: '2024-07-01T00:00:00.000Z' },
+          values: { type: 'related_to', weight: 1, metadata: {} },
+          clocks: { type: stamp, weight: stamp, metadata: stamp },
+        },
+      ],
       tombstones: [{ entity: 'memory', id: `${id}-gone`, namespace: 'demo', clock: stamp }],
     });
+    await call('POST', '/v1/ns/demo/memories', { id: 'anchor', content: 'linked to' });
     const full = await call('POST', '/v1/ns/demo/sync', { push: push('a') });
     const slim = await call('POST', '/v1/ns/demo/sync?answer=ids', { push: push('b') });
     expect(full.json.push.memories.map((r: { memory: { id: string } }) => r.memory.id)).toEqual(['a']);
+    expect(full.json.push.links.map((r: { link: { id: string } }) => r.link.id)).toEqual(['a-link']);
     expect(slim.status).toBe(200);
     expect(slim.json.push).toEqual({ memories: [], links: [], deleted: ['b-gone'], rejected: ['b-orphan'] });
     expect(full.json.push).toMatchObject({ deleted: ['a-gone'], rejected: ['a-orphan'] });
