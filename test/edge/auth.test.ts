@@ -138,6 +138,14 @@ describe('edge auth', () => {
     }
   });
 
+  it('400 for a namespace name the SDK refuses, even when a hand-made token grants it', async () => {
+    const { call } = await testApp();
+    const token = await sign({ ns: ['bad name'], exp: now() + 60 }, SECRET, 'HS256');
+    const res = await call('POST', '/v1/ns/bad%20name/memories', { content: 'x' }, token);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'VALIDATION', field: 'namespace' });
+  });
+
   it('no route leaks across namespaces', async () => {
     const { app, store } = await testApp({ ns: ['alice'] });
     const alice = await mintToken({ secret: SECRET, ns: ['alice'] });

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEdgeApp } from '../../src/edge/index.js';
 import { COLLECTED_SEQ_META, EngramError, InMemoryStore } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
@@ -238,6 +238,32 @@ describe('edge maintenance options', () => {
       t += 2 * DAY;
       await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
       expect(await store.getTombstones('demo', ['gone'])).toHaveLength(left);
+    }
+  });
+});
+
+describe('edge maintenance that fails', () => {
+  it('costs no replica its sync: the failure is logged and the request answered', async () => {
+    class FailingPurge extends InMemoryStore {
+      override async expiredIds(): Promise<never> {
+        throw new Error('purge query failed');
+      }
+    }
+    const logged: unknown[][] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      logged.push(args);
+    });
+    try {
+      const { call } = await testApp({ store: new FailingPurge(), live: false });
+      const res = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0 } });
+      expect(res.status).toBe(200);
+      expect(res.json.pull).toMatchObject({ changes: [] });
+      expect(logged.map((args) => String(args[0]))).toEqual([
+        'engram edge: maintenance of namespace demo failed',
+      ]);
+      expect(String(logged[0]![1])).toContain('purge query failed');
+    } finally {
+      spy.mockRestore();
     }
   });
 });
