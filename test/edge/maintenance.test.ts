@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEdgeApp } from '../../src/edge/index.js';
 import { COLLECTED_SEQ_META, EngramError, InMemoryStore } from '../../src/index.js';
-import { formatHlc } from '../../src/store/index.js';
+import { feedFloor, formatHlc } from '../../src/store/index.js';
 import { edgeStores, SECRET, testApp } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -134,17 +134,21 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     let now = t;
     const store = makeStore();
     const old = t - 40 * DAY;
-    // Left by a feed that had reached position 1000 forty days ago, before the database was reset.
-    await store.apply('demo', { meta: { 'gc.feedMarks': [[old, 1000]] } });
-    const { call } = await testApp({ store, now: () => now, live: false });
-    const sync = (body: unknown) => call('POST', '/v1/ns/demo/sync', body);
+    // A namespace of its own: the mark would stay in the database the next cases of this store share.
+    const ns = 'marks-reset';
+    // Left by a feed that had reached a position a year past this one's clock-sized numbers, forty days
+    // ago: kept, it would say the tombstone below was stored by then, and collect it at once.
+    const past = feedFloor(Date.now() + 365 * DAY);
+    await store.apply(ns, { meta: { 'gc.feedMarks': [[old, past]] } });
+    const { call } = await testApp({ store, now: () => now, live: false, ns: [ns] });
+    const sync = (body: unknown) => call('POST', `/v1/ns/${ns}/sync`, body);
     await sync({
-      push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: 'demo', clock: stamp(old) }] },
+      push: { tombstones: [{ entity: 'memory', id: 'gone', namespace: ns, clock: stamp(old) }] },
     });
     now += 60_000;
     await sync({ pull: { after: 0 } });
     // Stored a minute ago, whatever its stamp says: kept a horizon from now.
-    expect(await store.getTombstones('demo', ['gone'])).toHaveLength(1);
+    expect(await store.getTombstones(ns, ['gone'])).toHaveLength(1);
   });
 
   it('keeps few feed marks: a busy namespace notes one per horizon / 64 at most', async () => {
