@@ -199,6 +199,46 @@ describe('memoryTools(mem) for the AI SDK', () => {
     await mem.close();
   });
 
+  it('recalls only the kind asked for, and at most recallLimit when the model gives no limit', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    for (let i = 0; i < 4; i++) await mem.add({ content: `note ${i} about tea`, kind: 'fact' });
+    await mem.add({ content: 'a preference about tea', kind: 'preference' });
+    const tools = memoryTools(mem, { recallLimit: 2 });
+    const context = { toolCallId: 'x', messages: [] };
+    const recall = async (input: { query: string; kind?: string; limit?: number }) =>
+      ((await tools.recall.execute!(input, context)) as { memories: { kind: string }[] }).memories;
+    expect((await recall({ query: 'tea', kind: 'preference' })).map((m) => m.kind)).toEqual(['preference']);
+    expect(await recall({ query: 'tea' })).toHaveLength(2);
+    expect(await recall({ query: 'tea', limit: 5 })).toHaveLength(5);
+    await mem.close();
+  });
+
+  it('shows a recalled memory with when it was created, not when it was last changed', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    const added = await mem.add({ content: 'likes green tea' });
+    // A later millisecond, so that the update's instant differs from the creation's.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const updated = await mem.update(added.id, { content: 'likes black tea' });
+    expect(updated.updatedAt).not.toBe(added.createdAt);
+    const tools = memoryTools(mem);
+    const { memories } = (await tools.recall.execute!(
+      { query: 'tea' },
+      { toolCallId: 'x', messages: [] },
+    )) as { memories: { createdAt: string }[] };
+    expect(memories.map((m) => m.createdAt)).toEqual([added.createdAt]);
+    await mem.close();
+  });
+
+  it('refuses options that are no object when the tools are made', async () => {
+    const mem = await createMemory({ namespace: 'agent' });
+    for (const options of [5, true, 'recallLimit']) {
+      expect(() => memoryTools(mem, options as never)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'memoryTools.options' }),
+      );
+    }
+    await mem.close();
+  });
+
   it('names the tool’s own field in an error: forget.id (malformed), recall.query and kind, remember.content', async () => {
     const mem = await createMemory({ namespace: 'agent' });
     const tools = memoryTools(mem);

@@ -61,7 +61,10 @@ describe('memoryTools: null in an optional argument is no argument', () => {
       ['recall', { query: null }, 'recall.query'],
       ['forget', { id: null }, 'forget.id'],
     ] as const) {
-      await expect(run(tools, name)(input, context)).rejects.toMatchObject({ code: 'VALIDATION', field });
+      const call = run(tools, name)(input, context);
+      await expect(call).rejects.toMatchObject({ code: 'VALIDATION', field });
+      // The error says what the model sent: null, not an argument left out.
+      await expect(call).rejects.toThrow(/got null$/);
     }
     // An element of tags is not optional: null there is refused.
     await expect(run(tools, 'remember')({ content: 'x', tags: ['a', null] }, context)).rejects.toMatchObject({
@@ -111,6 +114,12 @@ describe('memoryTools: the schemas state the rules the tools enforce', () => {
     const { id } = (await run(tools, 'remember')({ content: 'x' }, context)) as { id: string };
     expect(idPattern.test(id)).toBe(true);
     expect(idPattern.test('bad id!')).toBe(false);
+    // An id the caller chose (a colon is allowed) is one the tool forgets: the pattern takes it too.
+    for (const given of ['import:1', 'a.b_c-D9']) {
+      await mem.add({ id: given, content: 'given id' });
+      expect(idPattern.test(given), given).toBe(true);
+      expect(await run(tools, 'forget')({ id: given }, context)).toEqual({ id: given, deleted: true });
+    }
 
     // At each bound the tool accepts, past it the tool refuses, naming the field, as the schema says.
     const k64 = 'k'.repeat(64);
