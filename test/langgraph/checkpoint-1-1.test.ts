@@ -35,6 +35,8 @@ describe('EngramStore on @langchain/langgraph-checkpoint 1.1.x', () => {
     await expect(store.batch([{ namespace: ['a:b'], key: 'k', value: {} }])).rejects.toBeInstanceOf(
       v11.InvalidNamespaceError,
     );
+    // 1.1's validateNamespace allows NUL too; the store refuses it, as 1.2's does.
+    await expect(store.put(['a\u0000b'], 'k', {})).rejects.toBeInstanceOf(v11.InvalidNamespaceError);
     await store.stop();
   });
 

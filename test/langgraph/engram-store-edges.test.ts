@@ -165,6 +165,63 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     await mem.close();
   });
 
+  it('takes a memory whose tags collide with a key’s for no copy of that key', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    // A 64-bit tag hash can collide: this item of key "other" carries the tag of key "k" too.
+    await mem.add({
+      kind: 'langgraph-item',
+      content: 'other item',
+      tags: [`lgk:${hash(JSON.stringify([['a'], 'k']))}`, `lgp:${hash(JSON.stringify(['a']))}`],
+      metadata: { namespace: ['a'], key: 'other', value: { other: true }, vectors: {} },
+    });
+    const lg = new EngramStore({ store });
+    expect(await lg.get(['a'], 'k')).toBeNull();
+    await lg.put(['a'], 'k', { v: 1 });
+    expect((await lg.get(['a'], 'k'))?.value).toEqual({ v: 1 });
+    expect((await lg.search(['a'])).map((i) => [i.key, i.value])).toEqual([
+      ['other', { other: true }],
+      ['k', { v: 1 }],
+    ]);
+    await lg.close();
+    await mem.close();
+  });
+
+  it('searches an item whose namespace has no memory of its own after the others', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    // Written without its `langgraph-namespace` memory (by another tool, or half restored).
+    await mem.add({
+      kind: 'langgraph-item',
+      content: 'orphan',
+      tags: [`lgk:${hash(JSON.stringify([['z'], 'k']))}`],
+      metadata: { namespace: ['z'], key: 'k', value: { orphan: true }, vectors: {} },
+    });
+    const lg = new EngramStore({ store });
+    await lg.put(['a'], 'k', { v: 1 });
+    expect((await lg.search([])).map((i) => i.value)).toEqual([{ v: 1 }, { orphan: true }]);
+    await lg.close();
+    await mem.close();
+  });
+
+  it('tags an item with the prefixes of its namespace down to 16 labels, the depth stored items keep', async () => {
+    const store = new InMemoryStore();
+    const lg = new EngramStore({ store });
+    const namespace = Array.from({ length: 20 }, (_, i) => `n${i}`);
+    await lg.put(namespace, 'k', { v: 1 });
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    const [item] = (await mem.list({ kind: 'langgraph-item' })).items;
+    const prefixes = Array.from(
+      { length: 16 },
+      (_, i) => `lgp:${hash(JSON.stringify(namespace.slice(0, i + 1)))}`,
+    );
+    expect(item!.tags.slice().sort()).toEqual(
+      [`lgk:${hash(JSON.stringify([namespace, 'k']))}`, ...prefixes].sort(),
+    );
+    await lg.close();
+    await mem.close();
+  });
+
   it('deletes a key two writers created at once for good, without bringing the other copy back', async () => {
     // Two processes on one store (or two replicas offline) each create the key: two copies are stored.
     const store = new InMemoryStore();
@@ -172,6 +229,8 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     const b = new EngramStore({ store });
     await Promise.all([a.put(['a'], 'k', { by: 'a' }), b.put(['a'], 'k', { by: 'b' })]);
     expect((await a.get(['a'], 'k'))?.value).toEqual({ by: 'a' });
+    // A search shows the key once, as its first copy.
+    expect((await b.search(['a'])).map((i) => [i.key, i.value])).toEqual([['k', { by: 'a' }]]);
 
     await a.delete(['a'], 'k');
     expect(await a.get(['a'], 'k')).toBeNull();

@@ -133,6 +133,28 @@ describe('EngramStore reads per operation', () => {
     expect(few.session).toBeLessThan(20 * 8);
   });
 
+  it('writes a new namespace’s memory once for a batch of several puts into it', async () => {
+    const store = new InMemoryStore();
+    const lg = new EngramStore({ store });
+    await lg.batch([
+      { namespace: ['n'], key: 'k1', value: { v: 1 } },
+      { namespace: ['n'], key: 'k2', value: { v: 2 } },
+    ]);
+    expect((await namespaceMemories(store)).map((m) => m.path)).toEqual([['n']]);
+    await lg.close();
+  });
+
+  it('does not look up again a namespace it has written itself', async () => {
+    const store = new CountingStore();
+    const lg = new EngramStore({ store });
+    await lg.put(['fresh'], 'k1', { v: 1 });
+    const before = store.read;
+    // The item is new (its lookup finds nothing) and the namespace is known: nothing to read.
+    await lg.put(['fresh'], 'k2', { v: 2 });
+    expect(store.read - before).toBe(0);
+    await lg.close();
+  });
+
   it('sees namespaces another instance on the same store added, and does not list one twice', async () => {
     const store = new InMemoryStore();
     const a = new EngramStore({ store });

@@ -96,6 +96,52 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('returns the first 10 items for a search operation without a limit, as InMemoryStore does', async () => {
+    const ours = new EngramStore();
+    const peer = new PeerStore();
+    for (const store of [ours, peer]) {
+      for (let i = 0; i < 12; i++) await store.put(['many'], `k${i}`, { i });
+    }
+    // A batch's operation, as a host may send it (BaseStore.search fills in a limit of its own).
+    const keys = async (store: BaseStore) => {
+      const [found] = await store.batch([{ namespacePrefix: ['many'] }]);
+      return found!.map((i) => i.key);
+    };
+    expect(await keys(ours)).toEqual(await keys(peer));
+    expect(await keys(ours)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
+    await ours.close();
+  });
+
+  it('compares a filter strictly, as InMemoryStore does: $ne "1" keeps the number 1, $ne null a missing field, $nin no list keeps all', async () => {
+    const ours = new EngramStore();
+    const peer = new PeerStore();
+    const found = async (store: BaseStore) => {
+      await store.put(['f'], 'one', { n: 1 });
+      await store.put(['f'], 'none', {});
+      return [
+        (await store.search(['f'], { filter: { n: { $ne: '1' } } })).map((i) => i.key),
+        (await store.search(['f'], { filter: { n: { $ne: null } } })).map((i) => i.key),
+        // $in and $nin given no list: nothing is in it, everything is not.
+        (await store.search(['f'], { filter: { n: { $in: 1 } } })).map((i) => i.key),
+        (await store.search(['f'], { filter: { n: { $nin: 1 } } })).map((i) => i.key),
+        // An object that is not all operators is a value to equal, as any object is.
+        (await store.search(['f'], { filter: { n: { $gte: 0, note: 1 } } })).map((i) => i.key),
+      ];
+    };
+    const theirs = await found(peer);
+    expect(await found(ours)).toEqual(theirs);
+    expect(theirs).toEqual([['one', 'none'], ['one', 'none'], [], ['one', 'none'], []]);
+    await ours.close();
+  });
+
+  it('answers a listNamespaces operation without matchConditions with every namespace', async () => {
+    const store = new EngramStore();
+    await store.put(['b'], 'k', { v: 1 });
+    await store.put(['a', 'x'], 'k', { v: 2 });
+    expect(await store.batch([{ limit: 10, offset: 0 }])).toEqual([[['a', 'x'], ['b']]]);
+    await store.close();
+  });
+
   it('embeds each indexed field on its own; an item scores by its best field; index: false items last, unscored', async () => {
     const embeddings = new WordEmbeddings(['coffee', 'tea', 'rain']);
     const store = new EngramStore({ index: { dims: 3, embeddings, fields: ['title', 'body'] } });
@@ -138,6 +184,32 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
+  it('scores 0 against an embedding of no length, as InMemoryStore does', async () => {
+    const index = { dims: 2, embeddings: new WordEmbeddings(['coffee', 'tea']), fields: ['text'] };
+    const scores = async (store: BaseStore) => {
+      await store.put(['z'], 'coffee', { text: 'coffee' });
+      // No known word: its embedding is all zeros.
+      await store.put(['z'], 'blank', { text: 'nothing' });
+      const hits = async (query: string) =>
+        (await store.search(['z'], { query })).map((h) => [h.key, h.score]);
+      return [await hits('coffee'), await hits('nothing known')];
+    };
+    const ours = new EngramStore({ index });
+    const theirs = await scores(new PeerStore({ index }));
+    expect(await scores(ours)).toEqual(theirs);
+    expect(theirs).toEqual([
+      [
+        ['coffee', 1],
+        ['blank', 0],
+      ],
+      [
+        ['coffee', 0],
+        ['blank', 0],
+      ],
+    ]);
+    await ours.close();
+  });
+
   it('keeps an item’s embeddings when it is put again with index: false, as InMemoryStore does', async () => {
     const embeddings = new WordEmbeddings(['coffee', 'tea']);
     const store = new EngramStore({ index: { dims: 2, embeddings, fields: ['text'] } });
@@ -150,6 +222,25 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
       ['b', 0, 'tea'],
     ]);
     await store.close();
+  });
+
+  it('names the embedding of a path by the path when it holds one text, by path.i when several, as InMemoryStore does', async () => {
+    const index = { dims: 3, embeddings: new WordEmbeddings(['coffee', 'tea', 'rain']), fields: ['tags[*]'] };
+    const scores = async (store: BaseStore) => {
+      await store.put(['n'], 'a', { tags: ['coffee'] });
+      // Two texts now: tags[*].0 and tags[*].1, beside the tags[*] of before, which stays.
+      await store.put(['n'], 'a', { tags: ['tea', 'rain'] });
+      await store.put(['n'], 'b', { tags: ['tea'] });
+      return (await store.search(['n'], { query: 'coffee' })).map((h) => [h.key, h.score]);
+    };
+    const ours = new EngramStore({ index });
+    const theirs = await scores(new PeerStore({ index }));
+    expect(await scores(ours)).toEqual(theirs);
+    expect(theirs).toEqual([
+      ['a', 1],
+      ['b', 0],
+    ]);
+    await ours.close();
   });
 
   it('embeds every text of the batch in one call, the same text once', async () => {
@@ -307,6 +398,15 @@ describe('EngramStore, a batch with a put Engram cannot keep', () => {
     // Nor is the namespace of a refused put listed.
     await expect(store.put(['phantom'], 'big', big)).rejects.toMatchObject({ code: 'VALIDATION' });
     expect(await store.listNamespaces()).toEqual([['a']]);
+    await store.close();
+  });
+
+  it('names a long key by its first 60 characters in the error', async () => {
+    const store = new EngramStore();
+    const key = `${'k'.repeat(60)}TAIL`;
+    const put = store.put(['a'], key, big);
+    await expect(put).rejects.toThrow(`for key "${'k'.repeat(60)}…" in namespace ["a"]`);
+    await expect(put).rejects.not.toThrow('TAIL');
     await store.close();
   });
 

@@ -18,6 +18,8 @@ const values: unknown[] = [
 ];
 const paths = [
   '$',
+  '$.b',
+  '$.e.f',
   'a',
   'e.g',
   '{a,b}',
