@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
 
@@ -44,6 +44,15 @@ describe('create_relations checks everything before writing anything', () => {
       await expect(graph.createRelations(relations)).rejects.toThrow(/64 KiB.*nothing was written/);
       expect(await graph.readGraph()).toEqual(before);
     }
+  });
+
+  it('counts a relation to itself once, however often it is given or held already', async () => {
+    const graph = await graphWithTwo();
+    // Fits once in the entity's 64 KiB of metadata, not twice.
+    const self = { from: 'A', to: 'A', relationType: 's'.repeat(35_000) };
+    expect(await graph.createRelations([self, self])).toEqual([self]);
+    expect(await graph.createRelations([self])).toEqual([]);
+    expect((await graph.readGraph()).relations).toEqual([self]);
   });
 
   it('relations that fit are all written', async () => {
@@ -108,6 +117,54 @@ describe('read_graph', () => {
   });
 });
 
+describe('read_graph after a restart with the clock set back', () => {
+  it('lists a new relation after the relations to itself made before', async () => {
+    const store = new InMemoryStore();
+    const before = new KnowledgeGraph(await createMemory({ store }));
+    await before.createEntities([
+      { name: 'A', entityType: 't', observations: [] },
+      { name: 'B', entityType: 't', observations: [] },
+    ]);
+    // So that the relation to itself is stamped later than either entity.
+    await new Promise((r) => setTimeout(r, 5));
+    const self = { from: 'A', to: 'A', relationType: 'is' };
+    await before.createRelations([self]);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() - 3_600_000);
+      // A new process (its own stamps), its clock an hour behind.
+      const after = new KnowledgeGraph(await createMemory({ store }));
+      const link = { from: 'A', to: 'B', relationType: 'knows' };
+      await after.createRelations([link]);
+      expect((await after.readGraph()).relations).toEqual([self, link]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('read_graph of data kept before order stamps', () => {
+  it('lists an entity’s relations to itself by the instants it kept for them', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    await mem.add({
+      kind: 'entity',
+      content: 'A\nperson',
+      metadata: {
+        name: 'A',
+        entityType: 'person',
+        observations: [],
+        selfRelations: ['made second', 'made first'],
+        selfRelationsAt: ['2021-01-01T00:00:00.000Z', '2020-01-01T00:00:00.000Z'],
+      },
+    });
+    const graph = new KnowledgeGraph(mem);
+    expect((await graph.readGraph()).relations.map((r) => r.relationType)).toEqual([
+      'made first',
+      'made second',
+    ]);
+  });
+});
+
 describe('create_graph (engram import of a memory.jsonl) checks everything before writing anything', () => {
   it('an entity that its relations to itself would take past 64 KiB leaves the graph as it was', async () => {
     const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
@@ -122,6 +179,17 @@ describe('create_graph (engram import of a memory.jsonl) checks everything befor
 });
 
 describe('create_entities', () => {
+  it('counts the order stamp the entity will get against 64 KiB before writing any entity of the call', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const bare = JSON.stringify({ name: 'B', entityType: 't', observations: [''] }).length;
+    // Its metadata fits without the stamp, by a few bytes; with it, it does not.
+    const boundary = { name: 'B', entityType: 't', observations: ['o'.repeat(65_536 - bare - 10)] };
+    await expect(
+      graph.createEntities([{ name: 'A', entityType: 't', observations: [] }, boundary]),
+    ).rejects.toThrow(/"B" would hold more than 64 KiB.*nothing was written/);
+    expect(await graph.readGraph()).toEqual({ entities: [], relations: [] });
+  });
+
   it('creates the first of a name given twice in one call, and answers only what it created', async () => {
     const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
     const first = { name: 'A', entityType: 'person', observations: ['one'] };
@@ -133,6 +201,31 @@ describe('create_entities', () => {
     ]);
     expect(created).toEqual([first, other]);
     expect((await graph.readGraph()).entities).toEqual([first, other]);
+    // A name that is an entity already is not created again, nor answered.
+    expect(await graph.createEntities([{ name: 'A', entityType: 'x', observations: ['three'] }])).toEqual([]);
+    expect((await graph.readGraph()).entities).toEqual([first, other]);
+  });
+});
+
+describe('delete_relations', () => {
+  it('keeps the others of an entity’s relations to itself in their place in the list', async () => {
+    const graph = await graphWithTwo();
+    const first = { from: 'A', to: 'A', relationType: 'first' };
+    const link = { from: 'A', to: 'B', relationType: 'knows' };
+    const second = { from: 'A', to: 'A', relationType: 'second' };
+    for (const relation of [first, link, second]) await graph.createRelations([relation]);
+    await graph.deleteRelations([first]);
+    expect((await graph.readGraph()).relations).toEqual([link, second]);
+  });
+});
+
+describe('create_relations', () => {
+  it('creates a relation given twice in one call once, and answers it once', async () => {
+    const graph = await graphWithTwo();
+    const link = { from: 'A', to: 'B', relationType: 'knows' };
+    const self = { from: 'A', to: 'A', relationType: 'is' };
+    expect(await graph.createRelations([link, self, link, self])).toEqual([link, self]);
+    expect((await graph.readGraph()).relations).toEqual([link, self]);
   });
 });
 
@@ -150,5 +243,30 @@ describe('add_observations', () => {
       );
       expect((await graph.readGraph()).entities.map((e) => e.observations)).toEqual([[], []]);
     }
+  });
+
+  it('refuses observations that would take an entity past 64 KiB before writing to any entity of the call', async () => {
+    const graph = await graphWithTwo();
+    await expect(
+      graph.addObservations([
+        { entityName: 'A', contents: ['fine'] },
+        { entityName: 'B', contents: ['ok', big] },
+      ]),
+    ).rejects.toThrow(/Entity "B" would hold more than 64 KiB.*nothing was written/);
+    expect((await graph.readGraph()).entities.map((e) => e.observations)).toEqual([[], []]);
+  });
+
+  it('writes nothing when every observation is there already', async () => {
+    const graph = await graphWithTwo();
+    await graph.addObservations([{ entityName: 'A', contents: ['one'] }]);
+    let changes = 0;
+    const stop = graph.mem.on('change', () => {
+      changes++;
+    });
+    expect(await graph.addObservations([{ entityName: 'A', contents: ['one'] }])).toEqual([
+      { entityName: 'A', addedObservations: [] },
+    ]);
+    stop();
+    expect(changes).toBe(0);
   });
 });

@@ -124,3 +124,22 @@ describe('a name one replica only related to while the other created its entity'
     await Promise.all([relating, creating, graph].map((g) => g.mem.close()));
   });
 });
+
+describe('a memory of kind entity that holds no entity (another tool wrote it)', () => {
+  it('does not hide the entity of its name, even when it is the older of the two', async () => {
+    // Another tool wrote it on one replica; the other replica, which never saw it, created the entity.
+    const [first, second, synced] = [new InMemoryStore(), new InMemoryStore(), new InMemoryStore()];
+    const foreign = await createMemory({ store: first });
+    // A name but no entityType or observations: no entity.
+    await foreign.add({ kind: 'entity', content: 'Alice', metadata: { name: 'Alice' } });
+    await new Promise((r) => setTimeout(r, 5));
+    const creating = new KnowledgeGraph(await createMemory({ store: second }));
+    const alice = { name: 'Alice', entityType: 'person', observations: ['likes tea'] };
+    await creating.createEntities([alice]);
+    await migrate(first, synced);
+    await migrate(second, synced);
+    const graph = new KnowledgeGraph(await createMemory({ store: synced }));
+    expect((await graph.readGraph()).entities).toEqual([alice]);
+    await Promise.all([foreign, creating.mem, graph.mem].map((m) => m.close()));
+  });
+});
