@@ -224,6 +224,11 @@ describe('engram import of an official memory.jsonl', () => {
       [...good, '{"type":"entity","name":"N","entityType":"t","observations":["a\\u0000b"]}'],
       /line 4: An observation of entity "N" contains a NUL character/,
     ],
+    [
+      'a relation with text Engram cannot keep',
+      [...good, '{"type":"relation","from":"A","to":"B","relationType":"r\\u0000s"}'],
+      /line 4: The type of relation "A" -> "B" contains a NUL character/,
+    ],
   ])('refuses %s, naming the line, and writes nothing', async (_, lines, message) => {
     const db = fresh('db');
     const run = cli(['import', '--to', `sqlite:${db}`], {}, dir, { stdin: `${lines.join('\n')}\n` });

@@ -426,6 +426,8 @@ describe('engram mcp, a drop-in for @modelcontextprotocol/server-memory', () => 
         ['remember', { content: '' }, 'remember.content'],
         ['remember', { content: 'x', tags: [''] }, 'remember.tags.0'],
         ['recall', { query: 'x', kind: '' }, 'recall.kind'],
+        // Search names a blank query by its own field, `query`: the tool's is named instead.
+        ['recall', { query: ' ' }, 'recall.query'],
         ['forget', { id: 'bad id!' }, 'forget.id'],
       ] as const) {
         const refused = await call(ours, { name, arguments: args });
