@@ -178,7 +178,26 @@ describe('create_graph (engram import of a memory.jsonl) checks everything befor
   });
 });
 
+describe('create_graph refuses text Engram cannot store', () => {
+  it('in a relation, before writing any of the graph', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const entities = [{ name: 'A', entityType: 't', observations: [] }];
+    const relations = [{ from: 'B', to: 'C', relationType: 'r\u0000s' }];
+    await expect(graph.createGraph({ entities, relations })).rejects.toThrow(
+      /The type of relation "B" -> "C" contains a NUL character.*nothing was written/,
+    );
+    expect(await graph.readGraph()).toEqual({ entities: [], relations: [] });
+  });
+});
+
 describe('create_entities', () => {
+  it('keeps an entity whose name, type and observations are all empty, as the reference does', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const empty = { name: '', entityType: ' ', observations: [] };
+    expect(await graph.createEntities([empty])).toEqual([empty]);
+    expect((await graph.readGraph()).entities).toEqual([empty]);
+  });
+
   it('counts the order stamp the entity will get against 64 KiB before writing any entity of the call', async () => {
     const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
     const bare = JSON.stringify({ name: 'B', entityType: 't', observations: [''] }).length;
