@@ -69,6 +69,15 @@ async function twoFacades() {
 /** Fake timers and clock for one test; the describe's afterEach puts the real ones back. */
 const fakeTimers = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
 
+const DAY = 24 * 3600 * 1000;
+/** A memory (of `kind`, when given) whose validity starts a day after the clock's now, faked or not. */
+const addStartingTomorrow = (mem: Engram, kind?: string) =>
+  mem.add({
+    content: 'starts tomorrow',
+    ...(kind && { kind }),
+    validFrom: new Date(Date.now() + DAY).toISOString(),
+  });
+
 describe('watch, beyond the conformance suite', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -527,9 +536,8 @@ describe('watch, beyond the conformance suite', () => {
   it('waits for a validity boundary months ahead without waking early (setTimeout tops out at ~24.8 days)', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
-    const day = 24 * 3600 * 1000;
-    await mem.add({ content: 'next quarter', validFrom: new Date(Date.now() + 90 * day).toISOString() });
-    await mem.add({ content: 'until next year', validTo: new Date(Date.now() + 365 * day).toISOString() });
+    await mem.add({ content: 'next quarter', validFrom: new Date(Date.now() + 90 * DAY).toISOString() });
+    await mem.add({ content: 'until next year', validTo: new Date(Date.now() + 365 * DAY).toISOString() });
     const pages: ListResult[] = [];
     mem.watch({ list: {} }, (page) => pages.push(page));
     await until(() => pages.length === 1, 'the first call');
@@ -547,8 +555,7 @@ describe('watch, beyond the conformance suite', () => {
     try {
       const { store, reads } = countingStore();
       const mem = await createMemory({ store });
-      const day = 24 * 3600 * 1000;
-      const at = (days: number) => new Date(Date.now() + days * day).toISOString();
+      const at = (days: number) => new Date(Date.now() + days * DAY).toISOString();
       await mem.add({ content: 'in 30 days', expiresAt: at(30) });
       await mem.add({ content: 'in 40 days', expiresAt: at(40) });
       await mem.add({ content: 'stays' });
@@ -558,15 +565,15 @@ describe('watch, beyond the conformance suite', () => {
       expect(pages).toEqual([['stays', 'in 40 days', 'in 30 days']]);
       // A delay past 2^31 - 1 ms would fire at once (Node, browsers): none is ever asked for.
       const longest = () => Math.max(...armed.mock.calls.map(([, ms]) => ms ?? 0));
-      expect(longest()).toBeGreaterThan(20 * day);
+      expect(longest()).toBeGreaterThan(20 * DAY);
       expect(longest()).toBeLessThanOrEqual(2 ** 31 - 1);
       const before = reads.list;
       // setTimeout's ceiling (~24.8 days) passes first: the timer waits again, and nothing re-runs.
-      await vi.advanceTimersByTimeAsync(29 * day);
+      await vi.advanceTimersByTimeAsync(29 * DAY);
       expect(reads.list).toBe(before);
-      await vi.advanceTimersByTimeAsync(day + 10);
+      await vi.advanceTimersByTimeAsync(DAY + 10);
       expect(pages.at(-1)).toEqual(['stays', 'in 40 days']);
-      await vi.advanceTimersByTimeAsync(10 * day);
+      await vi.advanceTimersByTimeAsync(10 * DAY);
       expect(pages).toEqual([['stays', 'in 40 days', 'in 30 days'], ['stays', 'in 40 days'], ['stays']]);
       expect(longest()).toBeLessThanOrEqual(2 ** 31 - 1);
       await mem.close();
@@ -581,8 +588,7 @@ describe('watch, beyond the conformance suite', () => {
     const count = store.count.bind(store);
     store.count = () => Promise.reject(new Error('busy'));
     const mem = await createMemory({ store });
-    const day = 24 * 3600 * 1000;
-    await mem.add({ content: 'starts tomorrow', validFrom: new Date(Date.now() + day).toISOString() });
+    await addStartingTomorrow(mem);
     const pages: string[][] = [];
     mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
     await vi.advanceTimersByTimeAsync(10);
@@ -591,7 +597,7 @@ describe('watch, beyond the conformance suite', () => {
     await mem.add({ content: 'today' });
     await vi.advanceTimersByTimeAsync(10);
     expect(pages).toEqual([[], ['today']]);
-    await vi.advanceTimersByTimeAsync(day);
+    await vi.advanceTimersByTimeAsync(DAY);
     expect(pages.at(-1)).toEqual(['today', 'starts tomorrow']);
     await mem.close();
   });
@@ -608,18 +614,13 @@ describe('watch, beyond the conformance suite', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(pages).toEqual([[]]);
     // Noted while the first walk is under way, which then fails: the bound is kept, the walk owed.
-    const day = 24 * 3600 * 1000;
-    await mem.add({
-      content: 'starts tomorrow',
-      kind: 'todo',
-      validFrom: new Date(Date.now() + day).toISOString(),
-    });
+    await addStartingTomorrow(mem, 'todo');
     await vi.advanceTimersByTimeAsync(10);
     store.count = count;
     failCount!();
     await vi.advanceTimersByTimeAsync(10);
     // The bound passes while the loop is busy: its timer has not fired when the next change is looked at.
-    vi.setSystemTime(Date.now() + 2 * day);
+    vi.setSystemTime(Date.now() + 2 * DAY);
     await mem.add({ content: 'unrelated', kind: 'note' });
     await vi.advanceTimersByTimeAsync(10);
     expect(pages.at(-1)).toEqual(['starts tomorrow']);
@@ -632,12 +633,7 @@ describe('watch, beyond the conformance suite', () => {
     const pages: string[][] = [];
     mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
     await vi.advanceTimersByTimeAsync(10);
-    const day = 24 * 3600 * 1000;
-    await mem.add({
-      content: 'starts tomorrow',
-      kind: 'todo',
-      validFrom: new Date(Date.now() + day).toISOString(),
-    });
+    await addStartingTomorrow(mem, 'todo');
     await vi.advanceTimersByTimeAsync(10);
     expect(pages.at(-1)).toEqual([]);
     // A change from elsewhere whose records cannot be read walks the bounds again, and that walk fails
@@ -649,7 +645,7 @@ describe('watch, beyond the conformance suite', () => {
     await vi.advanceTimersByTimeAsync(10);
     store.getMemories = getMemories;
     store.count = count;
-    await vi.advanceTimersByTimeAsync(2 * day);
+    await vi.advanceTimersByTimeAsync(2 * DAY);
     // The next change walks again; the memory that became valid meanwhile is owed its re-run.
     await mem.add({ content: 'another', kind: 'note' });
     await vi.advanceTimersByTimeAsync(10);
@@ -667,15 +663,11 @@ describe('watch, beyond the conformance suite', () => {
     expect(pages).toEqual([[]]);
     const getMemories = store.getMemories.bind(store);
     store.getMemories = () => Promise.reject(new Error('busy'));
-    const day = 24 * 3600 * 1000;
-    const made = await other.add({
-      content: 'starts tomorrow',
-      validFrom: new Date(Date.now() + day).toISOString(),
-    });
+    const made = await addStartingTomorrow(other);
     tell([made.id]);
     await vi.advanceTimersByTimeAsync(10);
     store.getMemories = getMemories;
-    await vi.advanceTimersByTimeAsync(day);
+    await vi.advanceTimersByTimeAsync(DAY);
     expect(pages.at(-1)).toEqual(['starts tomorrow']);
     await mem.close();
     await other.close();
