@@ -174,6 +174,7 @@ export function maintenanceCases(ctx: SuiteContext): void {
     it('an unpushed local delete does not take the place of a due one; the collected seq never goes back', async (test) => {
       const namespace = freshNamespace('in-place');
       const store = ctx.store();
+      // As above: a store that keeps no data of its own to maintain (RemoteStore) collects nothing.
       if (!maintains(store)) return test.skip();
       const at = (wall: number) => `${wall.toString(16).padStart(12, '0')}-0000-elsewhere`;
       await store.apply(namespace, {
