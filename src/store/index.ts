@@ -1,7 +1,6 @@
 // engram/store: the kit for writing a store of your own (see docs/custom-store.md). The contract's types,
 // the merge every store applies inside its transaction, the tokenizer its text index stores, and the
 // helpers the built-in stores share; `engram/testing` runs the conformance suite against the result.
-
 export { FEED_NUMBERS_PER_MS, feedFloor, nextFeedNumber } from '../core/feed-number.js';
 export { compareIdsDesc, isExpired, isValidAt, matchesFilter, matchesListQuery } from '../core/filter.js';
 export { formatHlc, HybridLogicalClock, hlcToIso, parseHlc } from '../core/hlc.js';
