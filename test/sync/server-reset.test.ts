@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { collectTombstones, purgeExpired } from '../../src/core/maintenance.js';
+import type { SyncRequest } from '../../src/core/sync/protocol.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 
@@ -9,15 +11,21 @@ const SECRET = 'reset-secret';
  * An edge on `store` whose database can be swapped (`serve`), a writer that wrote three memories and a
  * reader that pulled them, and `join()` for a replica that arrives later.
  */
-async function syncedPair(store: MemoryStore) {
+async function syncedPair(store: MemoryStore, encryption?: { passphrase: string; iterations: number }) {
   const open: Engram[] = [];
   let app = createEdgeApp({ store, secret: SECRET, logger: false, live: false });
-  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) =>
-    app.fetch(new Request(input, init))) as typeof fetch;
+  /** Every sync request's body, in order. */
+  const requests: SyncRequest[] = [];
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    if (typeof init?.body === 'string' && new URL(String(input)).pathname.endsWith('/sync')) {
+      requests.push(JSON.parse(init.body));
+    }
+    return app.fetch(new Request(input, init));
+  }) as typeof fetch;
   const token = await mintToken({ secret: SECRET, ns: ['n'] });
   const sync = { url: 'http://edge.test', token, fetch: fetchFn, intervalMs: 0, live: false };
   const join = async () => {
-    const mem = await createMemory({ namespace: 'n', sync });
+    const mem = await createMemory({ namespace: 'n', sync, ...(encryption ? { encryption } : {}) });
     open.push(mem);
     return mem;
   };
@@ -32,8 +40,12 @@ async function syncedPair(store: MemoryStore) {
   const close = async () => {
     for (const mem of open) await mem.close();
   };
-  return { writer, reader, join, serve, close };
+  return { writer, reader, join, serve, close, requests };
 }
+
+/** The ids of memories pushed by the requests from `from` on. */
+const pushedIds = (requests: SyncRequest[], from = 0) =>
+  requests.slice(from).flatMap((r) => (r.push?.memories ?? []).map((m) => m.id));
 
 /** Six memories written by a replica new to the edge, synced: more changes than the reader had pulled. */
 async function writeSix(other: Engram) {
@@ -111,5 +123,234 @@ describe('a server that forgot, then took more writes than the replica had pulle
     expect((await reader.get(lost[0]!.id))?.content).toBe('four');
     await close();
     await restored.close();
+  });
+});
+
+describe('a replica heals a server that forgot what it had pulled', () => {
+  it('reset: the replicas push back what they hold, and a newcomer gets it all', async () => {
+    const { writer, reader, join, serve, close, requests } = await syncedPair(new InMemoryStore());
+    const before = (await reader.list({ limit: 10 })).items;
+    await moments();
+    const fresh = new InMemoryStore();
+    serve(fresh);
+    const after = await writeSix(await join());
+
+    const from = requests.length;
+    await reader.sync();
+    // The reader held the three the server lost: everything it holds went back, once.
+    expect(pushedIds(requests, from).sort()).toEqual(
+      [...before.map((m) => m.id), ...after.map((m) => m.id)].sort(),
+    );
+    expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeNull();
+    const held = await fresh.getMemories(
+      'n',
+      before.map((m) => m.id),
+    );
+    expect(held.map((r) => r.memory.content).sort()).toEqual(['one', 'three', 'two']);
+
+    // The writer finds the server holding what it pulled again: nothing is pushed twice.
+    const fromWriter = requests.length;
+    await writer.sync();
+    expect(pushedIds(requests, fromWriter)).toEqual([]);
+    const newcomer = await join();
+    await newcomer.sync();
+    expect((await newcomer.list({ limit: 20 })).items.length).toBe(9);
+    await close();
+  });
+
+  it('restored from an older sql.js backup: the writes the backup missed come back from the replica', async () => {
+    let saved: Uint8Array | null = null;
+    const persistence = (from: () => Uint8Array | null) => ({
+      load: async () => from(),
+      save: async (bytes: Uint8Array) => {
+        saved = bytes.slice();
+      },
+    });
+    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const { writer, reader, join, serve, close } = await syncedPair(first);
+    await first.flush();
+    const backup = saved!;
+    const lost = await writer.addMany(['four', 'five', 'six'].map((content) => ({ content })));
+    await writer.update(lost[0]!.id, { content: 'four, edited' });
+    await writer.sync();
+    await reader.sync();
+    await writer.close();
+    await first.close();
+
+    await moments();
+    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    serve(restored);
+    await writeSix(await join());
+    await reader.sync();
+
+    const back = await restored.getMemories(
+      'n',
+      lost.map((m) => m.id),
+    );
+    expect(back.map((r) => r.memory.content).sort()).toEqual(['five', 'four, edited', 'six']);
+    const newcomer = await join();
+    await newcomer.sync();
+    expect((await newcomer.get(lost[0]!.id))?.content).toBe('four, edited');
+    expect((await newcomer.list({ limit: 20 })).items.length).toBe(12);
+    await close();
+    await restored.close();
+  });
+
+  it('an edit and a delete the server lost come back too', async () => {
+    let saved: Uint8Array | null = null;
+    const persistence = (from: () => Uint8Array | null) => ({
+      load: async () => from(),
+      save: async (bytes: Uint8Array) => {
+        saved = bytes.slice();
+      },
+    });
+    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const { writer, reader, join, serve, close } = await syncedPair(first);
+    await first.flush();
+    const backup = saved!;
+    const [one, two] = (await reader.list({ limit: 2 })).items;
+    await writer.update(one!.id, { content: 'edited, then lost' });
+    await writer.remove(two!.id);
+    await writer.sync();
+    await reader.sync();
+    await writer.close();
+    await first.close();
+
+    await moments();
+    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    serve(restored);
+    expect((await restored.getMemories('n', [two!.id])).length).toBe(1);
+    await writeSix(await join());
+    await reader.sync();
+
+    expect((await restored.getMemories('n', [one!.id]))[0]?.memory.content).toBe('edited, then lost');
+    expect(await restored.getMemories('n', [two!.id])).toEqual([]);
+    expect((await restored.getTombstones('n', [two!.id])).map((t) => t.id)).toEqual([two!.id]);
+    await close();
+    await restored.close();
+  });
+});
+
+describe('a server that forgot nothing is never sent everything again', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  it('the witness is the last memory pulled; deleting it, its tombstone collected, sends nothing back', async () => {
+    const server = new InMemoryStore();
+    const { writer, reader, close, requests } = await syncedPair(server);
+    const last = (await writer.list({ limit: 10 })).items.find((m) => m.content === 'three')!;
+    expect(await reader.store.getMeta('n', 'sync.witness')).toMatchObject({ id: last.id });
+
+    await writer.remove(last.id);
+    await writer.sync();
+    // The server answers the witness with its tombstone: held, nothing to send back.
+    const beforeDelete = requests.length;
+    await reader.sync();
+    expect(await reader.get(last.id)).toBeNull();
+    expect(pushedIds(requests, beforeDelete)).toEqual([]);
+    // The horizon passes: the server keeps no trace of the memory the reader pulled last.
+    expect(await collectTombstones(server, 'n', { nowMs: Date.now() + 2 * DAY, horizonMs: DAY })).toBe(1);
+    expect(await server.getTombstones('n', [last.id])).toEqual([]);
+
+    const from = requests.length;
+    await reader.add({ content: 'the reader writes' });
+    await reader.sync();
+    expect(pushedIds(requests, from)).toHaveLength(1);
+    await close();
+  });
+
+  it('a witness given an expiry and purged on the server sends nothing back', async () => {
+    const server = new InMemoryStore();
+    const { writer, reader, close, requests } = await syncedPair(server);
+    const soon = new Date(Date.now() + 200).toISOString();
+    const expiring = await writer.add({ content: 'kept a moment' });
+    await writer.sync();
+    await reader.sync();
+    expect(await reader.store.getMeta('n', 'sync.witness')).toMatchObject({ id: expiring.id });
+    await writer.update(expiring.id, { expiresAt: soon });
+    await writer.sync();
+    await reader.sync();
+    expect(await purgeExpired(server, 'n', new Date(Date.now() + DAY).toISOString())).toBe(1);
+
+    const from = requests.length;
+    await reader.sync();
+    expect(pushedIds(requests, from)).toEqual([]);
+    await close();
+  });
+
+  it('a memory that arrives with an expiry never witnesses: an older one stays the witness', async () => {
+    const { writer, reader, close } = await syncedPair(new InMemoryStore());
+    const witness = await reader.store.getMeta('n', 'sync.witness');
+    await writer.add({ content: 'kept a day', expiresAt: new Date(Date.now() + DAY).toISOString() });
+    await writer.sync();
+    await reader.sync();
+    expect(await reader.store.getMeta('n', 'sync.witness')).toEqual(witness);
+    await close();
+  });
+});
+
+describe('a full re-sync picks its witness too', () => {
+  it('the last memory of the whole feed, written with the cursor', async () => {
+    const { writer, reader, close } = await syncedPair(new InMemoryStore());
+    const last = (await writer.list({ limit: 10 })).items.find((m) => m.content === 'three')!;
+    await reader.store.apply('n', { meta: { 'sync.witness': null, 'sync.resync': true } });
+    await reader.sync();
+    expect(await reader.store.getMeta('n', 'sync.resync')).toBeNull();
+    expect(await reader.store.getMeta('n', 'sync.witness')).toMatchObject({ id: last.id });
+    await close();
+  });
+});
+
+describe('healing goes on where it stopped', () => {
+  it('a push back cut off by the network is taken up by the next round', async () => {
+    const { reader, join, serve, close } = await syncedPair(new InMemoryStore());
+    const held = (await reader.list({ limit: 10 })).items.map((m) => m.id);
+    await moments();
+    const fresh = new InMemoryStore();
+    serve(fresh);
+    await writeSix(await join());
+
+    const original = fresh.apply.bind(fresh);
+    let refuse = true;
+    fresh.apply = (async (namespace, batch) => {
+      if (refuse && (batch.memories?.length ?? 0) > 0) throw new TypeError('fetch failed');
+      return original(namespace, batch);
+    }) as typeof fresh.apply;
+    await expect(reader.sync()).rejects.toThrow();
+    expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBe(0);
+    expect(await fresh.getMemories('n', held)).toEqual([]);
+
+    refuse = false;
+    await reader.sync();
+    expect((await fresh.getMemories('n', held)).length).toBe(3);
+    expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeNull();
+    await close();
+  });
+});
+
+describe('an encrypted namespace heals the same way', () => {
+  it('the sealed records the server lost go back sealed, and another device opens them', async () => {
+    const fresh = new InMemoryStore();
+    const { reader, join, serve, close } = await syncedPair(new InMemoryStore(), {
+      passphrase: 'correct horse battery staple',
+      iterations: 2000,
+    });
+    const held = (await reader.list({ limit: 10 })).items;
+    await moments();
+    serve(fresh);
+    await writeSix(await join());
+    await reader.sync();
+
+    const stored = await fresh.getMemories(
+      'n',
+      held.map((m) => m.id),
+    );
+    expect(stored).toHaveLength(3);
+    for (const record of stored) expect(record.memory.content).not.toMatch(/^(one|two|three)$/);
+    const newcomer = await join();
+    await newcomer.sync();
+    expect((await newcomer.list({ limit: 20 })).items.map((m) => m.content).sort()).toEqual(
+      [...held.map((m) => m.content), ...['a', 'b', 'c', 'd', 'e', 'f'].map((c) => `after ${c}`)].sort(),
+    );
+    await close();
   });
 });

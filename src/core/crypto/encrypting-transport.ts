@@ -117,7 +117,7 @@ export class EncryptingTransport implements SyncTransport {
     await this.settle();
     const cipher = this.cipher!;
     const response = await this.inner.exchange(await this.seal(cipher, request));
-    return this.open(cipher, response);
+    return this.open(cipher, response, request.pull === undefined);
   }
 
   private async settle(): Promise<void> {
@@ -181,7 +181,11 @@ export class EncryptingTransport implements SyncTransport {
    * one bad record on the edge must not stop every device's sync for good. The record stays as this
    * device last had it. A value sealed under another key fails the whole answer (see below).
    */
-  private async open(cipher: NamespaceCipher, response: SyncResponse): Promise<SyncResponse> {
+  private async open(
+    cipher: NamespaceCipher,
+    response: SyncResponse,
+    openGot: boolean,
+  ): Promise<SyncResponse> {
     const out: SyncResponse = { ...response };
     const unreadable: NonNullable<SyncResponse['unreadable']> = [];
     const opened = async <T>(entity: 'memory' | 'link', id: string, open: () => Promise<T>) => {
@@ -212,7 +216,10 @@ export class EncryptingTransport implements SyncTransport {
       );
       out.pull = { ...response.pull, changes: changes.filter((c) => c !== undefined) };
     }
-    if (response.get) {
+    // A `get` beside a pull is the sync engine's witness check (sync/witness.ts), which reads ids and
+    // stamps only: left sealed, a record that does not open (altered, or sealed under a key not rotated to
+    // yet) neither goes on the rejected list nor fails the round.
+    if (response.get && openGot) {
       const memories = await Promise.all(
         response.get.memories.map((r) => opened('memory', r.memory.id, () => this.openMemory(cipher, r))),
       );

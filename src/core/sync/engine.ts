@@ -256,6 +256,8 @@ export class SyncEngine {
         const pushedAt = clock.tick();
         const pushed = await this.outbox.pushOutbox(pushedAt);
         const pulled = await pullFeed(this.host, PAGE);
+        // An edge that forgot what this replica pulled gets everything it holds again (witness.ts).
+        await this.outbox.pushAll();
         // A pull can leave changes to send: a delete held here that a pulled write met (pushed back), a
         // field of ours that won over the pulled one, a write made meanwhile. They go in this round, not
         // the next, so that every replica that synced holds what the edge holds. Reading the pulled part of

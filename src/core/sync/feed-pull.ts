@@ -5,6 +5,7 @@ import type { SyncResponse } from './protocol.js';
 import { REJECTED_KEY, type RejectedChange, readRejected, withUnreadable } from './quarantine.js';
 import { changesToBatch, forEachStamp } from './records.js';
 import { KEYS } from './sync-meta.js';
+import { edgeForgot, nextWitness, REPUSH_KEY, readWitness, WITNESS_KEY } from './witness.js';
 
 /** What the pull needs of its SyncEngine: as the outbox push, with the rejected count for the pending one. */
 export interface PullHost extends Omit<OutboxHost, 'pending'> {
@@ -16,14 +17,25 @@ export async function pullFeed(host: PullHost, pageSize: number): Promise<number
   const { store, namespace, clock } = host.options;
   let pulled = 0;
   const stored = await host.meta(KEYS.cursor);
-  for (let after = stored; ; ) {
+  let witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
+  for (let after = stored, first = true; ; first = false) {
     // Every page of a catch-up names the position reached (stored with the page before): the edge checks it
     // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
     // none: its positions pass deletions collected before it began, of records it never had.
     const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
-    const response = await host.exchange({ ...cursor, pull: { after, limit: pageSize } });
+    // The first page also asks for the witness (witness.ts): an edge that forgot it lost what this
+    // replica pulled, and gets everything this replica holds again (OutboxPush.pushAll).
+    const asked = first && witness ? witness : null;
+    const get = asked ? { get: { memories: [asked.id] } } : {};
+    const response = await host.exchange({ ...cursor, ...get, pull: { after, limit: pageSize } });
     const page = response.pull;
     if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
+    if (asked && edgeForgot(asked, response)) {
+      // A witness of its own is chosen from later pages: this one would be found forgotten again if the
+      // records pushed back no longer hold it.
+      witness = null;
+      await store.apply(namespace, { meta: { [REPUSH_KEY]: 0, [WITNESS_KEY]: null } });
+    }
     if (page.cursor < after) {
       // The edge's feed ends before our cursor: its database was reset or restored. Without this, every
       // pull would ask for changes past a position the feed has not reached and find none, for ever.
@@ -34,13 +46,15 @@ export async function pullFeed(host: PullHost, pageSize: number): Promise<number
     if (page.changes.length > 0 || page.cursor !== after) {
       const batch = changesToBatch(page.changes);
       forEachStamp(batch, (stamp) => clock.observe(stamp));
+      const next = nextWitness(witness, page.changes);
       await store.apply(namespace, {
         ...batch,
         origin: 'remote',
-        meta: { [KEYS.cursor]: page.cursor },
+        meta: { [KEYS.cursor]: page.cursor, ...(next === witness ? {} : { [WITNESS_KEY]: next }) },
         clockCeiling: clock.ceiling(),
         pushBackTombstones: true,
       });
+      witness = next;
       pulled += page.changes.length;
       await clearPulled(
         host,

@@ -4,6 +4,7 @@ import type { MemoryStore } from '../store-contract.js';
 import type { SyncRequest, SyncResponse } from './protocol.js';
 import { readRejected } from './quarantine.js';
 import { changesToBatch, forEachStamp } from './records.js';
+import { nextWitness, WITNESS_KEY, type Witness } from './witness.js';
 
 /** Thrown by the engine's exchange when the edge answers `resync`; the round then re-syncs in full. */
 export class ResyncNeeded extends Error {
@@ -45,6 +46,7 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
   const onEdge = new Set<string>();
   const touched: string[] = [];
   let after = 0;
+  let witness: Witness | null = null;
   for (;;) {
     const response = await deps.exchange({ pull: { after, limit: deps.pageSize } });
     const page = response.pull;
@@ -64,6 +66,7 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
       clockCeiling: clock.ceiling(),
       pushBackTombstones: true,
     });
+    witness = nextWitness(witness, page.changes);
     after = page.cursor;
     if (!page.hasMore) break;
   }
@@ -78,7 +81,9 @@ export async function resyncFully(deps: ResyncDeps): Promise<string[]> {
         memories: memories.slice(start, end),
         links: links.slice(Math.max(0, start - memories.length), Math.max(0, end - memories.length)),
       },
-      ...(last ? { meta: { [deps.cursorKey]: after, [RESYNC_KEYS.pending]: null } } : {}),
+      ...(last
+        ? { meta: { [deps.cursorKey]: after, [RESYNC_KEYS.pending]: null, [WITNESS_KEY]: witness } }
+        : {}),
     });
     if (last) break;
   }

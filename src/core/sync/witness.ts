@@ -1,0 +1,84 @@
+import type { FieldClocks } from '../field-clocks.js';
+import { ceilingStamp } from '../hlc.js';
+import type { PulledChange, SyncResponse } from './protocol.js';
+
+/**
+ * Namespace meta: a memory this replica pulled, with the stamps it pulled, that the edge must still hold
+ * (at those stamps or newer, or deleted with a tombstone). An edge that holds neither was reset or
+ * restored from an older backup after this replica pulled it (docs/sync.md, "A server that forgot").
+ */
+export const WITNESS_KEY = 'sync.witness';
+
+/**
+ * Namespace meta, set when the edge forgot the witness: the local feed position from which every record
+ * this replica holds is pushed again (OutboxPush.pushAll); cleared when the push reaches the feed's end.
+ */
+export const REPUSH_KEY = 'sync.repushSeq';
+
+/** A type rather than an interface: it is stored as namespace meta, which takes JSON values. */
+export type Witness = {
+  id: string;
+  clocks: FieldClocks;
+};
+
+/**
+ * Whether a pulled change can witness: a live memory without `expiresAt`. Only a later write or a
+ * delete that leaves a tombstone takes it off the edge; an expiring one is purged without a trace, and a
+ * link goes with its memory's purge, so either could read as forgotten when nothing was lost.
+ */
+function witnessOf(change: PulledChange): Witness | undefined {
+  const record = change.memory;
+  if (change.entity !== 'memory' || !record || change.tombstone || record.memory.expiresAt) return undefined;
+  return { id: record.memory.id, clocks: { ...record.clocks } };
+}
+
+/**
+ * The witness after a pulled page (in feed order): its last change that can witness; else the current
+ * witness, unless the page changed that record into one that cannot (deleted, or given an expiry).
+ */
+export function nextWitness(current: Witness | null, changes: readonly PulledChange[]): Witness | null {
+  let witness = current;
+  for (const change of changes) {
+    const next = witnessOf(change);
+    if (next) witness = next;
+    else if (witness && change.entity === 'memory' && change.id === witness.id) witness = null;
+  }
+  return witness;
+}
+
+/** The stored witness, or null for none (or a value an older release or a person left there). */
+export function readWitness(value: unknown): Witness | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const { id, clocks } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof clocks !== 'object' || clocks === null || Array.isArray(clocks)) {
+    return null;
+  }
+  const entries = Object.entries(clocks);
+  if (entries.length === 0 || entries.some(([, stamp]) => typeof stamp !== 'string')) return null;
+  return { id, clocks: clocks as FieldClocks };
+}
+
+/**
+ * Whether the edge's answer to `get` for the witness shows that it forgot it: no tombstone, and the
+ * memory missing or older in a field than this replica pulled it (stamps compare as strings; an
+ * encrypted namespace's stay readable, EncryptingTransport leaves this answer sealed).
+ */
+export function edgeForgot(witness: Witness, response: SyncResponse): boolean {
+  const got = response.get;
+  if (!got) return false;
+  if (got.tombstones.some((t) => t.entity === 'memory' && t.id === witness.id)) return false;
+  const held = got.memories.find((r) => r.memory.id === witness.id);
+  if (!held) return true;
+  // A stamp past the edge's bound (from before the bound existed, or a server clock set back) loses there
+  // to any later write, whatever its stamp (server.ts `clockCeiling`): such a field proves nothing.
+  const { serverTime, maxClockSkewMs } = response;
+  const bound =
+    typeof serverTime === 'number' && typeof maxClockSkewMs === 'number'
+      ? ceilingStamp(serverTime + maxClockSkewMs)
+      : undefined;
+  return Object.entries(witness.clocks).some(([field, stamp]) => {
+    if (bound !== undefined && stamp > bound) return false;
+    const now = held.clocks[field];
+    return now === undefined || now < stamp;
+  });
+}
