@@ -16,9 +16,13 @@ async function syncedPair(store: MemoryStore, encryption?: { passphrase: string;
   let app = createEdgeApp({ store, secret: SECRET, logger: false, live: false });
   /** Every sync request's body, in order. */
   const requests: SyncRequest[] = [];
+  /** While set, every pull request fails as a dropped connection would. */
+  const faults = { pull: false };
   const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
     if (typeof init?.body === 'string' && new URL(String(input)).pathname.endsWith('/sync')) {
-      requests.push(JSON.parse(init.body));
+      const request: SyncRequest = JSON.parse(init.body);
+      if (faults.pull && request.pull) throw new TypeError('fetch failed');
+      requests.push(request);
     }
     return app.fetch(new Request(input, init));
   }) as typeof fetch;
@@ -40,7 +44,7 @@ async function syncedPair(store: MemoryStore, encryption?: { passphrase: string;
   const close = async () => {
     for (const mem of open) await mem.close();
   };
-  return { writer, reader, join, serve, close, requests };
+  return { writer, reader, join, serve, close, requests, faults };
 }
 
 /** The ids of memories pushed by the requests from `from` on. */
@@ -285,6 +289,38 @@ describe('a server that forgot nothing is never sent everything again', () => {
     await reader.sync();
     expect(await reader.store.getMeta('n', 'sync.witness')).toEqual(witness);
     await close();
+  });
+});
+
+describe('writes the server took but whose pull never came back', () => {
+  it('come back after a restore that lost them: the last memory pushed witnesses too', async () => {
+    let saved: Uint8Array | null = null;
+    const persistence = (from: () => Uint8Array | null) => ({
+      load: async () => from(),
+      save: async (bytes: Uint8Array) => {
+        saved = bytes.slice();
+      },
+    });
+    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const { reader, join, serve, close, faults } = await syncedPair(first);
+    await first.flush();
+    const backup = saved!;
+    const mine = await reader.add({ content: 'pushed, never pulled back' });
+    faults.pull = true;
+    await expect(reader.sync()).rejects.toThrow();
+    faults.pull = false;
+    expect((await first.getMemories('n', [mine.id])).length).toBe(1);
+    expect(await reader.store.getMeta('n', 'sync.witness')).toMatchObject({ id: mine.id });
+    await first.close();
+
+    await moments();
+    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    serve(restored);
+    await writeSix(await join());
+    await reader.sync();
+    expect((await restored.getMemories('n', [mine.id]))[0]?.memory.content).toBe('pushed, never pulled back');
+    await close();
+    await restored.close();
   });
 });
 

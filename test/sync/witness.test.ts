@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { MemoryRecord } from '../../src/core/store-contract.js';
 import type { PulledChange, SyncResponse } from '../../src/core/sync/protocol.js';
-import { edgeForgot, nextWitness, readWitness, type Witness } from '../../src/core/sync/witness.js';
+import {
+  edgeForgot,
+  nextWitness,
+  readWitness,
+  type Witness,
+  witnessAfterPush,
+} from '../../src/core/sync/witness.js';
 
 const A = '000000000001-0000-nodeaaaaaaaaaaaaaaa';
 const B = '000000000002-0000-nodeaaaaaaaaaaaaaaa';
@@ -67,6 +73,26 @@ describe('the witness a pulled page leaves', () => {
     expect(
       nextWitness(current, [pulled(7, record('m1', { content: B }, '2030-01-01T00:00:00.000Z'))]),
     ).toBeNull();
+  });
+});
+
+describe('the witness a push the edge took leaves', () => {
+  const whole = (id: string, clocks: Record<string, string>, values: Record<string, unknown> = {}) =>
+    ({ id, create: { namespace: 'n', createdAt: '2026-12-05T00:00:00.000Z' }, values, clocks }) as never;
+
+  it('is the push’s last whole memory it did not refuse', () => {
+    const writes = [whole('m1', { content: A }), whole('m2', { content: B }), whole('m3', { content: B })];
+    expect(witnessAfterPush(null, writes, new Set(['m3']))).toEqual({ id: 'm2', clocks: { content: B } });
+  });
+
+  it('skips expiring memories and partial writes, and drops a witness they change', () => {
+    const current: Witness = { id: 'm1', clocks: { content: A } };
+    const expiring = whole('m2', { content: B }, { expiresAt: '2030-01-01T00:00:00.000Z' });
+    expect(witnessAfterPush(current, [expiring], new Set())).toBe(current);
+    const partial = { id: 'm1', values: { content: 'x' }, clocks: { content: B } } as never;
+    expect(witnessAfterPush(current, [partial], new Set())).toBeNull();
+    const given = whole('m1', { content: B }, { expiresAt: '2030-01-01T00:00:00.000Z' });
+    expect(witnessAfterPush(current, [given], new Set())).toBeNull();
   });
 });
 

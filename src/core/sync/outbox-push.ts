@@ -28,7 +28,7 @@ import {
 } from './restamp.js';
 import { RESYNC_KEYS } from './resync.js';
 import { KEYS } from './sync-meta.js';
-import { REPUSH_KEY } from './witness.js';
+import { REPUSH_KEY, readWitness, WITNESS_KEY, witnessAfterPush } from './witness.js';
 
 /**
  * Outbox entries read at a time: several requests' worth (chunkPush cuts them), so that few requests of
@@ -195,9 +195,16 @@ export class OutboxPush {
     );
     const count = push.memories.length + push.links.length + push.tombstones.length;
     const rejected = rejectedAfterPush(await readRejected(store, namespace), push, refused);
+    const witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
+    const next = witnessAfterPush(
+      witness,
+      push.memories,
+      new Set(refused.flatMap((r) => (r.entity === 'memory' ? [r.id] : []))),
+    );
     await store.apply(namespace, {
       meta: {
         [KEYS.pushed]: progress.settle(push),
+        ...(next === witness ? {} : { [WITNESS_KEY]: next }),
         ...(pushedAt ? { [RESYNC_KEYS.pushedAt]: pushedAt } : {}),
         ...(rejected ? { [REJECTED_KEY]: rejected as unknown as Json } : {}),
       },

@@ -1,5 +1,6 @@
 import type { FieldClocks } from '../field-clocks.js';
 import { ceilingStamp } from '../hlc.js';
+import type { MemoryWrite } from '../store-contract.js';
 import type { PulledChange, SyncResponse } from './protocol.js';
 
 /**
@@ -42,6 +43,26 @@ export function nextWitness(current: Witness | null, changes: readonly PulledCha
     const next = witnessOf(change);
     if (next) witness = next;
     else if (witness && change.entity === 'memory' && change.id === witness.id) witness = null;
+  }
+  return witness;
+}
+
+/**
+ * The witness after a push the edge took (it holds those records at their stamps or newer): the push's
+ * last whole memory (`create` with every field) without `expiresAt` that it did not refuse; else the
+ * current witness, unless the push changed that memory. So writes this replica made and pushed, but
+ * whose pull never came back before the edge forgot them, are given back too.
+ */
+export function witnessAfterPush(
+  current: Witness | null,
+  writes: readonly MemoryWrite[],
+  refused: ReadonlySet<string>,
+): Witness | null {
+  let witness = current;
+  for (const write of writes) {
+    if (refused.has(write.id)) continue;
+    if (write.create && !write.values.expiresAt) witness = { id: write.id, clocks: { ...write.clocks } };
+    else if (witness && write.id === witness.id) witness = null;
   }
   return witness;
 }
