@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ceilingStamp,
+  floorStamp,
   formatHlc,
   HybridLogicalClock,
   hlcToIso,
   hlcWallMs,
   isHlc,
   isoOfMs,
+  observeStamps,
   parseHlc,
 } from '../../src/core/hlc.js';
 
@@ -146,6 +149,52 @@ describe('HLC stamps', () => {
         model = { wallMs, counter };
       }
     }
+  });
+});
+
+describe('HLC bounds and rewinds', () => {
+  it('floorStamp and ceilingStamp enclose every stamp of their millisecond, and none of the next', () => {
+    const ms = 1_700_000_000_123;
+    const highest = formatHlc({ wallMs: ms, counter: 0xffff, node: 'z'.repeat(64) });
+    const lowest = formatHlc({ wallMs: ms, counter: 0, node: '-' });
+    expect(floorStamp(ms) < lowest).toBe(true);
+    expect(ceilingStamp(ms) > highest).toBe(true);
+    expect(ceilingStamp(ms) < formatHlc({ wallMs: ms + 1, counter: 0, node: '-' })).toBe(true);
+    expect(floorStamp(ms) > formatHlc({ wallMs: ms - 1, counter: 0xffff, node: 'z' })).toBe(true);
+  });
+
+  it('a frozen wall clock that issues 65,536 stamps in one millisecond moves on to the next', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock('me', () => now);
+    expect(clock.latest()).toBeUndefined();
+    let last = '';
+    for (let i = 0; i <= 0xffff; i++) last = clock.tick();
+    expect(parseHlc(last)).toEqual({ wallMs: now, counter: 0xffff, node: 'me' });
+    const next = clock.tick();
+    expect(parseHlc(next)).toEqual({ wallMs: now + 1, counter: 0, node: 'me' });
+    expect(next > last).toBe(true);
+    expect(clock.latest()).toBe(next);
+  });
+
+  it('observeStamps moves the clock past every field stamp of a record, not only its first', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock('me', () => now);
+    const later = formatHlc({ wallMs: now + 5000, counter: 2, node: 'other' });
+    observeStamps(clock, {
+      clocks: { content: formatHlc({ wallMs: now - 10, counter: 0, node: 'other' }), tags: later },
+    });
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 5000, counter: 3, node: 'me' });
+  });
+
+  it('rewindTo never moves the clock forward: a later stamp of the same millisecond changes nothing', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock('me', () => now);
+    clock.observe(formatHlc({ wallMs: now + 10, counter: 3, node: 'x' }));
+    clock.rewindTo(formatHlc({ wallMs: now + 10, counter: 9, node: 'x' }));
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 10, counter: 4, node: 'me' });
+    // An earlier stamp of that millisecond moves it back to it.
+    clock.rewindTo(formatHlc({ wallMs: now + 10, counter: 1, node: 'x' }));
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 10, counter: 2, node: 'me' });
   });
 });
 
