@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import { formatHlc } from '../../src/core/hlc.js';
+import { mergeMemory } from '../../src/core/merge.js';
+import type { LinkWrite, MemoryWrite } from '../../src/core/store-contract.js';
+import { InMemoryStore } from '../../src/index.js';
+
+const T0 = 1_700_000_000_000;
+const stamp = (ms: number, node = 'a') => formatHlc({ wallMs: T0 + ms, counter: 0, node });
+const iso = (ms: number) => new Date(T0 + ms).toISOString();
+
+function memoryCreate(id: string, content: string, ms: number, node: string): MemoryWrite {
+  const s = stamp(ms, node);
+  return {
+    id,
+    create: { namespace: 'n', createdAt: iso(ms) },
+    values: { content, kind: 'note', tags: [], metadata: {} },
+    clocks: { content: s, kind: s, tags: s, metadata: s },
+  };
+}
+
+function linkCreate(id: string, type: string, ms: number, node: string): LinkWrite {
+  const s = stamp(ms, node);
+  return {
+    id,
+    create: { namespace: 'n', from: 'a', to: 'b', createdAt: iso(ms) },
+    values: { type, metadata: {} },
+    clocks: { type: s, metadata: s },
+  };
+}
+
+describe('record merge', () => {
+  it('two creations of one id merge to the earlier createdAt and the later values, in either order', async () => {
+    const early = memoryCreate('m', 'first', 0, 'a');
+    const late = memoryCreate('m', 'second', 1000, 'b');
+    const earlyLink = linkCreate('l', 'first', 0, 'a');
+    const lateLink = linkCreate('l', 'second', 1000, 'b');
+    for (const [one, two] of [
+      [0, 1],
+      [1, 0],
+    ] as const) {
+      const store = new InMemoryStore();
+      const memories = [early, late];
+      const links = [earlyLink, lateLink];
+      await store.apply('n', { memories: [memories[one]!], links: [links[one]!], origin: 'remote' });
+      await store.apply('n', { memories: [memories[two]!], links: [links[two]!], origin: 'remote' });
+      const [memory] = await store.getMemories('n', ['m']);
+      expect({ createdAt: memory!.memory.createdAt, content: memory!.memory.content }).toEqual({
+        createdAt: iso(0),
+        content: 'second',
+      });
+      const [link] = await store.getLinks('n', ['l']);
+      expect({ createdAt: link!.link.createdAt, type: link!.link.type }).toEqual({
+        createdAt: iso(0),
+        type: 'second',
+      });
+      await store.close();
+    }
+  });
+
+  it('a field stamped as it is held keeps its value: the answer and the store agree', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', { memories: [memoryCreate('m', 'held', 0, 'a')] });
+    const result = await store.apply('n', {
+      memories: [{ id: 'm', values: { content: 'same stamp' }, clocks: { content: stamp(0, 'a') } }],
+      origin: 'remote',
+    });
+    expect(result.memories.map((r) => r.memory.content)).toEqual(['held']);
+    const [stored] = await store.getMemories('n', ['m']);
+    expect(stored!.memory.content).toBe('held');
+    await store.close();
+  });
+
+  it('a write that only stamps a field the record never had is stored, though every other stamp is the same', async () => {
+    const store = new InMemoryStore();
+    const created = memoryCreate('m', 'x', 0, 'a');
+    await store.apply('n', { memories: [created] });
+    const s = stamp(5, 'b');
+    await store.apply('n', {
+      memories: [
+        {
+          ...created,
+          values: { ...created.values, importance: 0.75 },
+          clocks: { ...created.clocks, importance: s },
+        },
+      ],
+      origin: 'remote',
+    });
+    const [stored] = await store.getMemories('n', ['m']);
+    expect(stored!.memory.importance).toBe(0.75);
+    expect(stored!.clocks.importance).toBe(s);
+    await store.close();
+  });
+
+  it('a field written as null is cleared, not kept as null', () => {
+    const created = memoryCreate('m', 'x', 0, 'a');
+    const held = mergeMemory(undefined, {
+      ...created,
+      values: { ...created.values, expiresAt: iso(60_000) },
+      clocks: { ...created.clocks, expiresAt: stamp(0, 'a') },
+    })!;
+    const cleared = mergeMemory(held, {
+      id: 'm',
+      values: { expiresAt: null } as unknown as MemoryWrite['values'],
+      clocks: { expiresAt: stamp(10, 'a') },
+    })!;
+    expect('expiresAt' in cleared.memory).toBe(false);
+    expect(cleared.clocks.expiresAt).toBe(stamp(10, 'a'));
+    expect(cleared.memory.updatedAt).toBe(iso(10));
+  });
+
+  it('a memory made anew under the id of an expired one tombstones its links with the earliest stamp of the write', async () => {
+    const store = new InMemoryStore();
+    const old = memoryCreate('m', 'old', 0, 'a');
+    await store.apply('n', {
+      memories: [
+        {
+          ...old,
+          values: { ...old.values, expiresAt: iso(100) },
+          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
+        },
+        memoryCreate('other', 'other', 0, 'a'),
+      ],
+      links: [
+        {
+          ...linkCreate('l', 'related_to', 0, 'a'),
+          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
+        },
+      ],
+    });
+    const anew = memoryCreate('m', 'new', 200, 'b');
+    await store.apply('n', {
+      memories: [{ ...anew, clocks: { ...anew.clocks, content: stamp(300, 'b') } }],
+      origin: 'remote',
+    });
+    expect(await store.getLinks('n', ['l'])).toEqual([]);
+    const [tombstone] = await store.getTombstones('n', ['l']);
+    expect(tombstone).toMatchObject({ entity: 'link', id: 'l', clock: stamp(200, 'b') });
+    await store.close();
+  });
+
+  it('deleting both ends of a link in one batch deletes the link once', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
+      links: [linkCreate('l', 'related_to', 0, 'a')],
+    });
+    const result = await store.apply('n', {
+      tombstones: [
+        { entity: 'memory', id: 'a', namespace: 'n', clock: stamp(10, 'a') },
+        { entity: 'memory', id: 'b', namespace: 'n', clock: stamp(10, 'a') },
+      ],
+    });
+    expect([...result.deleted].sort()).toEqual(['a', 'b', 'l']);
+    await store.close();
+  });
+
+  it('a delete older than a memory made anew, pushed with that memory unchanged, adds no change', async () => {
+    const store = new InMemoryStore();
+    const anew = memoryCreate('m', 'made anew', 10, 'a');
+    await store.apply('n', { memories: [anew], origin: 'remote' });
+    const before = await store.changes('n', 0, 100);
+    const result = await store.apply('n', {
+      memories: [anew],
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(5, 'b') }],
+      origin: 'remote',
+    });
+    expect(result.deleted).toEqual([]);
+    expect(await store.changes('n', 0, 100)).toEqual(before);
+    const [held] = await store.getMemories('n', ['m']);
+    expect(held!.memory.content).toBe('made anew');
+    await store.close();
+  });
+
+  it('a pulled page deleting a memory and bringing a link to it sends nothing back: the edge holds that delete', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', { memories: [memoryCreate('x', 'x', 0, 'a')], origin: 'remote' });
+    const link = linkCreate('l', 'related_to', 0, 'b');
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(10, 'b') }],
+      links: [{ ...link, create: { ...link.create!, from: 'm', to: 'x' } }],
+      origin: 'remote',
+      pushBackTombstones: true,
+    });
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.origin === 'local')).toEqual([]);
+    expect((await store.getTombstones('n', ['l'])).map((t) => t.clock)).toEqual([stamp(10, 'b')]);
+    await store.close();
+  });
+
+  it('a delete wins over a creation of its id in the same batch, however late the creation is stamped', async () => {
+    const store = new InMemoryStore();
+    const result = await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(5, 'b') }],
+      memories: [memoryCreate('m', 'made after', 10, 'a')],
+      origin: 'remote',
+    });
+    expect(result.rejected).toEqual(['m']);
+    expect(await store.getMemories('n', ['m'])).toEqual([]);
+    expect((await store.getTombstones('n', ['m'])).map((t) => t.clock)).toEqual([stamp(5, 'b')]);
+    await store.close();
+  });
+
+  it('a pulled link write refused by a delete held here sends that delete back', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
+      tombstones: [{ entity: 'link', id: 'l', namespace: 'n', clock: stamp(10, 'a') }],
+      origin: 'remote',
+    });
+    const result = await store.apply('n', {
+      links: [linkCreate('l', 'related_to', 0, 'b')],
+      origin: 'remote',
+      pushBackTombstones: true,
+    });
+    expect(result.rejected).toEqual(['l']);
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.origin === 'local').map((e) => [e.entity, e.id])).toEqual([['link', 'l']]);
+    await store.close();
+  });
+
+  it('a pulled delete calling a held link a memory deletes that link, and is kept as a link delete', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
+      links: [linkCreate('l', 'related_to', 0, 'a')],
+    });
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'l', namespace: 'n', clock: stamp(10, 'b') }],
+      origin: 'remote',
+    });
+    expect(await store.getLinks('n', ['l'])).toEqual([]);
+    expect((await store.getTombstones('n', ['l'])).map((t) => t.entity)).toEqual(['link']);
+    await store.close();
+  });
+});
