@@ -41,7 +41,11 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 3000) => {
  * A sync engine (jitter off: each wait is the whole backoff) over a transport that fails while `down()`
  * holds and otherwise answers as an empty edge; `attempts` are the times it was called.
  */
-function backingOff(backoff: { baseMs: number; maxMs: number }, down: () => boolean) {
+function backingOff(
+  backoff: { baseMs: number; maxMs: number } | undefined,
+  down: () => boolean,
+  random = () => 1,
+) {
   const attempts: number[] = [];
   const engine = new SyncEngine({
     store: new InMemoryStore(),
@@ -60,7 +64,7 @@ function backingOff(backoff: { baseMs: number; maxMs: number }, down: () => bool
     },
     intervalMs: 0,
     backoff,
-    random: () => 1,
+    random,
     onStatus: () => {},
     onPulled: () => {},
   });
@@ -95,6 +99,8 @@ describe('sync degradation', () => {
     await until(() => mem.status.state === 'online' && mem.status.pending === 0);
     expect((await e.store.getMemories('n', [m.id]))[0]?.memory.content).toBe('written offline');
     expect(statuses.map((s) => s.state)).toContain('offline');
+    // Back online, the error of the failed rounds is gone from the status.
+    expect(mem.status).not.toHaveProperty('error');
     expect(mem.status.lastSyncAt).not.toBeNull();
     await mem.close();
   });
@@ -237,6 +243,31 @@ describe('sync degradation', () => {
     engine.stop();
     const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
     expect(gaps.slice(0, 6)).toEqual([100, 200, 400, 800, 800, 800]);
+  });
+
+  it('jitters each wait between half the backoff and all of it; by default from 1 s up to 60 s', async () => {
+    vi.useFakeTimers();
+    try {
+      const low = backingOff(
+        { baseMs: 100, maxMs: 800 },
+        () => true,
+        () => 0,
+      );
+      await low.engine.start();
+      await vi.advanceTimersByTimeAsync(3000);
+      low.engine.stop();
+      const lowGaps = low.attempts.slice(1).map((t, i) => t - low.attempts[i]!);
+      expect(lowGaps.slice(0, 5)).toEqual([50, 100, 200, 400, 400]);
+
+      const byDefault = backingOff(undefined, () => true);
+      await byDefault.engine.start();
+      await vi.advanceTimersByTimeAsync(300_000);
+      byDefault.engine.stop();
+      const gaps = byDefault.attempts.slice(1).map((t, i) => t - byDefault.attempts[i]!);
+      expect(gaps.slice(0, 8)).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a round that succeeds starts the backoff over', async () => {
