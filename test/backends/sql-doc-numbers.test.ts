@@ -361,6 +361,30 @@ describe('DocIdCache', () => {
     expect([cache.get('b', 1), cache.get('b', 2), cache.get('c', 1)]).toEqual(['b1', 'b2', 'c1']);
   });
 
+  it('a read makes its namespace the most recently used', () => {
+    const cache = new DocIdCache(2);
+    cache.set('a', 1, 'a1');
+    cache.set('b', 1, 'b1');
+    expect(cache.get('a', 1)).toBe('a1');
+    cache.set('c', 1, 'c1');
+    // 'b' is now the least recently used namespace: its entry goes, not the one just read.
+    expect([cache.get('a', 1), cache.get('b', 1), cache.get('c', 1)]).toEqual(['a1', undefined, 'c1']);
+  });
+
+  it('counts an entry told again once, and holds no more than its capacity across namespaces', () => {
+    const cache = new DocIdCache(2);
+    cache.set('a', 1, 'a1');
+    cache.set('a', 1, 'a1');
+    cache.set('a', 2, 'a2');
+    expect([cache.get('a', 1), cache.get('a', 2)]).toEqual(['a1', 'a2']);
+    const one = new DocIdCache(1);
+    one.set('a', 1, 'a1');
+    one.set('b', 1, 'b1');
+    one.set('b', 2, 'b2');
+    // Each set past the capacity drops one entry: 'a' emptied and gone, then b's older entry.
+    expect([one.get('a', 1), one.get('b', 1), one.get('b', 2)]).toEqual([undefined, undefined, 'b2']);
+  });
+
   it('keeps nothing at capacity 0', () => {
     const cache = new DocIdCache(0);
     cache.set('a', 1, 'one');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type SqlJsPersistence, SqlJsStore } from '../../src/backends/sqljs/index.js';
-import { createMemory, EngramError, type MemoryStore } from '../../src/index.js';
+import { createMemory, EngramError, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { fullWrite } from '../conformance/changes.case.js';
 import { testStore } from '../conformance/index.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-sqljs-'));
@@ -231,6 +232,55 @@ describe('SqlJsStore extras', () => {
     ).rejects.toMatchObject({
       code: 'STORAGE',
     });
+  });
+
+  it("latestSeq is 0 for a namespace never written, then its newest feed entry's number", async () => {
+    const store = new SqlJsStore();
+    const mem = await createMemory({ store, namespace: 'latest' });
+    expect(await store.latestSeq('never-written')).toBe(0);
+    await mem.add({ content: 'one' });
+    await mem.add({ content: 'two' });
+    const changes = await store.changes('latest', 0, 10);
+    expect(changes).toHaveLength(2);
+    expect(await store.latestSeq('latest')).toBe(changes[1]!.seq);
+    expect(await store.latestSeq('never-written')).toBe(0);
+    await mem.close();
+  });
+
+  it('usage counts the memories and the UTF-8 bytes of their content and metadata JSON', async () => {
+    const store = new SqlJsStore();
+    const mem = await createMemory({ store, namespace: 'usage' });
+    expect(await store.usage('usage')).toEqual({ memories: 0, bytes: 0 });
+    await mem.add({ content: 'café', metadata: { k: 'ü' } });
+    await mem.add({ content: 'plain' });
+    const utf8 = (text: string) => new TextEncoder().encode(text).length;
+    const bytes = utf8('café') + utf8(JSON.stringify({ k: 'ü' })) + utf8('plain') + utf8('{}');
+    expect(await store.usage('usage')).toEqual({ memories: 2, bytes });
+    expect(await store.usage('other')).toEqual({ memories: 0, bytes: 0 });
+    await mem.close();
+  });
+
+  it('keeps a memory whose createdAt does not parse under since and until, as the in-memory store does', async () => {
+    // The edge refuses such an instant; a store written without that check (or before it) may hold one.
+    const t0 = Date.parse('2030-01-01');
+    const odd = fullWrite('odd', 'odd', 'stored without an instant', t0);
+    odd.create!.createdAt = 'not a date';
+    const batch = { memories: [odd, fullWrite('odd', 'dated', 'dated', t0)] };
+    const answers = async (store: MemoryStore) => {
+      await store.open();
+      await store.apply('odd', batch);
+      const mem = await createMemory({ store, namespace: 'odd' });
+      const since = { since: '2030-06-01T00:00:00.000Z' };
+      const until = { until: '2029-06-01T00:00:00.000Z' };
+      const listed = async (query: typeof since | typeof until) =>
+        (await mem.list(query)).items.map((m) => m.id);
+      const out = [await listed(since), await listed(until), await mem.count(since), await mem.count(until)];
+      await mem.close();
+      return out;
+    };
+    const expected = [['odd'], ['odd'], 1, 1];
+    expect(await answers(new InMemoryStore())).toEqual(expected);
+    expect(await answers(new SqlJsStore())).toEqual(expected);
   });
 
   it('accepts a pre-initialised sql.js module', async () => {

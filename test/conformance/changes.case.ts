@@ -663,6 +663,42 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await store.getMeta(ns, 'info')).toEqual({ a: ['b'] });
       expect(await store.getMeta(ns, 'absent')).toBeUndefined();
     });
+
+    it('a memory written twice in one batch is indexed by its final text, not the text in between', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, { memories: [fullWrite(ns, 'm', 'original walrus', t0)] });
+      // The second write leaves the content the first one set: only the stored text may be compared.
+      await store.apply(ns, {
+        memories: [
+          { id: 'm', values: { content: 'renamed penguin' }, clocks: { content: stamp(t0 + 10, 'b') } },
+          { id: 'm', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 20, 'b') } },
+        ],
+      });
+      const mem = await ctx.memory({ namespace: ns });
+      const found = async (text: string) => (await mem.search(text)).map((hit) => hit.memory.id);
+      expect(await found('penguin')).toEqual(['m']);
+      expect(await found('walrus')).toEqual([]);
+      const [record] = await store.getMemories(ns, ['m']);
+      expect(record!.memory).toMatchObject({ content: 'renamed penguin', kind: 'fact' });
+    });
+
+    it('a link written without a weight reads back without one; a weight of 0 stays 0', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      const unweighted = fullLinkWrite(ns, { id: 'l1', from: 'a', to: 'b' }, t0);
+      delete unweighted.values.weight;
+      await store.apply(ns, {
+        memories: [fullWrite(ns, 'a', 'one', t0), fullWrite(ns, 'b', 'two', t0)],
+        links: [unweighted, fullLinkWrite(ns, { id: 'l2', from: 'b', to: 'a', weight: 0 }, t0)],
+      });
+      const links = await store.getLinks(ns, ['l1', 'l2']);
+      const weights = Object.fromEntries(links.map(({ link }) => [link.id, link.weight]));
+      expect(weights).toEqual({ l1: undefined, l2: 0 });
+      expect('weight' in links.find(({ link }) => link.id === 'l1')!.link).toBe(false);
+    });
   });
 }
 

@@ -201,6 +201,19 @@ export function languageCases(ctx: SuiteContext): void {
       expect(ids(await mem.search('Haus'))).toEqual(['haeuser']);
     });
 
+    it('a remove alone unindexes the memory in the namespace language: scores as if it never was', async () => {
+      const kept = [{ content: 'Das Haus ist alt' }, { content: 'Ein anderes Ding' }];
+      const mem = await ctx.memory({ language: 'german' });
+      const [gone] = await mem.addMany([{ content: 'Die Häuser am Fluss sind alt' }, ...kept]);
+      await mem.remove(gone!.id);
+      const fresh = await ctx.memory({ language: 'german' });
+      await fresh.addMany(kept);
+      const scores = async (m: typeof mem) => (await m.search('Haus')).map((hit) => hit.score);
+      const expected = await scores(fresh);
+      expect(expected).toHaveLength(1);
+      expect(await scores(mem)).toEqual(expected);
+    });
+
     it('keeps the language across a reopen', async () => {
       const { reopen, capabilities } = ctx.options;
       if (!capabilities?.persistent || !reopen) return;

@@ -381,6 +381,16 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids(await mem.search(pairs.map((p) => `${p}*`).join(' ')))).toEqual([latin!.id]);
     });
 
+    it('a query of more prefixes than one clause takes finds the memories of each one', async () => {
+      const mem = await ctx.memory();
+      const letters = 'abcdefghijklmnopqrstuvwxyz';
+      // 70 prefixes: past the 16 a SQL store reads one clause each, then in clauses of several.
+      const pairs = Array.from({ length: 70 }, (_, i) => `${letters[Math.floor(i / 26)]}${letters[i % 26]}`);
+      const made = await mem.addMany(pairs.map((pair) => ({ content: `${pair}qz marker` })));
+      const hits = await mem.search(pairs.map((pair) => `${pair}*`).join(' '), { limit: 100 });
+      expect(ids(hits).sort()).toEqual(made.map((m) => m.id).sort());
+    });
+
     it('leaves out with -猫 every memory a search for 猫 finds, not only those holding it alone', async () => {
       const mem = await ctx.memory();
       const [inside, alone, last, plain] = await mem.addMany([
