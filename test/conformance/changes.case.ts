@@ -699,6 +699,22 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(weights).toEqual({ l1: undefined, l2: 0 });
       expect('weight' in links.find(({ link }) => link.id === 'l1')!.link).toBe(false);
     });
+
+    it('an entity changed again later in a batch takes the later feed number', async () => {
+      const ns = freshNamespace();
+      const store = ctx.store();
+      const t0 = Date.parse('2030-01-01');
+      await store.apply(ns, {
+        memories: [
+          fullWrite(ns, 'a', 'first', t0),
+          fullWrite(ns, 'b', 'second', t0),
+          { id: 'a', values: { kind: 'fact' }, clocks: { kind: stamp(t0 + 10) } },
+        ],
+      });
+      const changes = await store.changes(ns, 0, 10);
+      expect(changes.map((c) => c.id)).toEqual(['b', 'a']);
+      expect(changes[0]!.seq).toBeLessThan(changes[1]!.seq);
+    });
   });
 }
 
