@@ -125,6 +125,30 @@ export function maintenanceCases(ctx: SuiteContext): void {
       expect(await store.getTombstones(namespace, [local.id])).toEqual([]);
     });
 
+    it('collects at most limit tombstones a run', async () => {
+      const namespace = freshNamespace('limit');
+      const store = ctx.store();
+      const at = (ms: number) => `${ms.toString(16).padStart(12, '0')}-0000-elsewhere`;
+      const t0 = Date.parse('2030-01-01');
+      const ids = ['a', 'b', 'c'];
+      const tombstones = ids.map((id, i) => ({
+        entity: 'memory' as const,
+        id,
+        namespace,
+        clock: at(t0 + i),
+      }));
+      await store.apply(namespace, { origin: 'remote', tombstones });
+      if (!maintains(store)) return;
+      const before = at(t0 + 10_000);
+      const left = async () => (await store.getTombstones(namespace, ids)).length;
+      expect(await store.collectTombstones!(namespace, { before, limit: 1 })).toBe(1);
+      expect(await left()).toBe(2);
+      expect(await store.collectTombstones!(namespace, { before, limit: 1 })).toBe(1);
+      expect(await left()).toBe(1);
+      expect(await store.collectTombstones!(namespace, { before, limit: 5 })).toBe(1);
+      expect(await left()).toBe(0);
+    });
+
     it('tombstones stored in the feed after seqAtMost are kept, however old their stamps (the edge)', async () => {
       const namespace = freshNamespace('stored');
       const store = ctx.store();
