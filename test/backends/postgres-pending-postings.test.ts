@@ -209,6 +209,21 @@ for (const db of databases) {
       await Promise.all([ours.close(), reference.close()]);
     });
 
+    it('an edit of the first pending memory alone merges the list before rewriting its postings', async () => {
+      const [oursStore, referenceStore] = [db.store(), new InMemoryStore()];
+      const ours = await createMemory({ store: oursStore, namespace: 'first-pending' });
+      const reference = await createMemory({ store: referenceStore, namespace: 'first-pending' });
+      for (const mem of [ours, reference]) await mem.addMany(inputs(0, 10));
+      // m000000 holds document number 0, where the pending list starts.
+      expect(await state(db, 'first-pending')).toMatchObject({ merged: 0, pending: 1 });
+      for (const mem of [ours, reference]) await mem.update('m000000', { content: 'zebra crossing quietly' });
+      expect(await state(db, 'first-pending')).toMatchObject({ pending: 0, rows: 0 });
+      await expectSameSearches(ours, reference);
+      expect((await ours.search('crossing')).map((h) => h.memory.id)).toEqual(['m000000']);
+      expect((await ours.search('note0')).map((h) => h.memory.id)).toEqual([]);
+      await Promise.all([ours.close(), reference.close()]);
+    });
+
     it('merges the batches it wrote without reading them back, into the same rows; not after another writer', async () => {
       // Written by one store, which knows the batches it left pending; then by a new store per batch,
       // each merge reading the rows back; then by one store with another writing in between.
