@@ -171,6 +171,25 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await uncached.close();
   });
 
+  it('a rolled-back batch leaves pending the rows it appended to that earlier batches left pending', async () => {
+    const store = new SqlJsStore({ sqlJs: SQL });
+    const mem = await open(store);
+    const [kept] = await mem.addMany([{ content: 'alpha bravo' }]);
+    const executor = (store as unknown as { executor: { runNow: (sql: string, p: unknown[]) => void } })
+      .executor;
+    const runNow = executor.runNow.bind(executor);
+    executor.runNow = (sql, params) => {
+      if (sql.startsWith('INSERT INTO engram_memories')) throw new Error('disk full');
+      runNow(sql, params);
+    };
+    // It appends to alpha's pending row, then rolls back: the row is still the first batch's, unwritten.
+    await expect(mem.addMany([{ content: 'alpha charlie' }])).rejects.toThrow(/disk full/);
+    executor.runNow = runNow;
+    expect((await mem.search('alpha')).map((hit) => hit.memory.id)).toEqual([kept!.id]);
+    expect(await mem.search('charlie')).toEqual([]);
+    await store.close();
+  });
+
   it("writes the newest group's rows once: when a search reads postings, not per batch", async () => {
     const store = new SqlJsStore({ sqlJs: SQL });
     const mem = await open(store);
