@@ -714,6 +714,17 @@ export function changeFeedCases(ctx: SuiteContext): void {
       const changes = await store.changes(ns, 0, 10);
       expect(changes.map((c) => c.id)).toEqual(['b', 'a']);
       expect(changes[0]!.seq).toBeLessThan(changes[1]!.seq);
+      // Three writes of each, interleaved, in a later batch: still one entry each, at its last change.
+      await store.apply(ns, {
+        memories: [20, 30, 40].flatMap((ms) => [
+          { id: 'a', values: { content: `a at ${ms}` }, clocks: { content: stamp(t0 + ms) } },
+          { id: 'b', values: { content: `b at ${ms}` }, clocks: { content: stamp(t0 + ms + 1) } },
+        ]),
+      });
+      const later = await store.changes(ns, 0, 10);
+      expect(later.map((c) => c.id)).toEqual(['a', 'b']);
+      expect(later[0]!.seq).toBeLessThan(later[1]!.seq);
+      expect(later[0]!.seq).toBeGreaterThan(changes[1]!.seq);
     });
   });
 }

@@ -103,7 +103,7 @@ export class FeedBlockWriter {
     this.origins += originCode(origin);
   }
 
-  /** The entry numbered `seq`, in an earlier block, is no longer its memory's. */
+  /** The entry numbered `seq`, in an earlier block or made here, is no longer its memory's. */
   retire(seq: number): void {
     this.retired.add(seq);
   }
@@ -137,11 +137,15 @@ export class FeedBlockWriter {
     this.writeNew(put);
   }
 
-  /** Hands `put` the block of the entries made here, if any. */
+  /**
+   * Hands `put` the block of the entries made here, if any, without those a later write of the same
+   * memory in this batch retired (one entry per memory, at its last change).
+   */
   writeNew(put: (block: FeedBlockRow, key: [string, number]) => void): void {
-    const last = this.seqs[this.seqs.length - 1];
+    const made = { seqs: Float64Array.from(this.seqs), ids: this.ids.join(' '), origins: this.origins };
+    const block = keepUnretired(made, this.retired);
+    const last = block.seqs[block.seqs.length - 1];
     if (last === undefined) return;
-    const block = { seqs: Float64Array.from(this.seqs), ids: this.ids.join(' '), origins: this.origins };
     put(block, [this.namespace, last]);
   }
 }

@@ -135,6 +135,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
     this.stage('memory', memory.id, ({ seq, origin }) => {
       this.put('memories', toMemoryRow(record, place, seq), rowKey);
       this.feed.add(seq, memory.id, origin);
+      // A later write or delete of it in this batch retires this entry, as it would the stored one.
+      this.seqOf.set(memory.id, seq);
     });
     if (previous?.clocks.embedding === clocks.embedding) return;
     const key: [string, string] = [this.namespace, memory.id];
