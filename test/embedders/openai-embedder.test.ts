@@ -86,10 +86,18 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     expect(received.every((r) => r.body.dimensions === 16 && r.auth === undefined)).toBe(true);
   });
 
-  it('maps failures to EngramError codes: 401, 429, 5xx, unreachable', async () => {
+  it('maps failures to EngramError codes: 401, 403, 429, 5xx, unreachable', async () => {
     const embedder = openAIEmbedder({ url, model: 'm', dims: 8 });
     failNext = 401;
-    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // The server's own words travel in the message: they say what to fix (a key, a quota).
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: `embedder ${url}/embeddings: HTTP 401 {"error":{"message":"stand-in failure"}}`,
+    });
+    failNext = 403;
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    failNext = 500;
+    await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'OFFLINE', field: undefined });
     failNext = 429;
     await expect(embedder.embed(['x'])).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     failNext = 503;
@@ -146,7 +154,49 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
   it('refuses a model of unknown length without dims, naming the field', () => {
     expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
     expect(() => openAIEmbedder({ url, model: 'mystery', dims: 0 })).toThrow(/openAIEmbedder.dims/);
+    expect(() => openAIEmbedder({ url, model: 'mystery', dims: 2.5 })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'openAIEmbedder.dims' }),
+    );
     expect(openAIEmbedder({ model: 'text-embedding-3-small' }).dims).toBe(1536);
+  });
+
+  it('asks a text-embedding-3 model without dims for its full length, under its plain name', async () => {
+    received.length = 0;
+    const embedder = openAIEmbedder({ url, model: 'text-embedding-3-small' });
+    expect(embedder).toMatchObject({ id: 'text-embedding-3-small', dims: 1536 });
+    await embedder.embed(['full length']);
+    expect(received.map((r) => r.body)).toEqual([
+      { model: 'text-embedding-3-small', input: ['full length'], encoding_format: 'float' },
+    ]);
+  });
+
+  it('records a given id instead of the model name', () => {
+    expect(openAIEmbedder({ url, model: 'text-embedding-3-small', dims: 16, id: 'small-16' }).id).toBe(
+      'small-16',
+    );
+  });
+
+  it('takes the url with a trailing slash or the /embeddings path itself, and https', async () => {
+    received.length = 0;
+    for (const given of [`${url}/`, `${url}/embeddings`, `${url}/embeddings/`]) {
+      expect(await openAIEmbedder({ url: given, model: 'm', dims: 8 }).embed(['x'])).toEqual([
+        hashEmbed('x', 8),
+      ]);
+    }
+    expect(received.map((r) => r.path)).toEqual(['/v1/embeddings', '/v1/embeddings', '/v1/embeddings']);
+    expect(openAIEmbedder({ url: 'https://api.example.com/v1', model: 'm', dims: 8 }).dims).toBe(8);
+    for (const bad of ['ftp://example.com/v1', 'localhost:11434', 'not a url']) {
+      expect(() => openAIEmbedder({ url: bad, model: 'm', dims: 8 }), bad).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'openAIEmbedder.url' }),
+      );
+    }
+  });
+
+  it('sends at most 256 texts per request by default', async () => {
+    received.length = 0;
+    const texts = Array.from({ length: 257 }, (_, i) => `t${i}`);
+    expect(await openAIEmbedder({ url, model: 'm', dims: 8 }).embed(texts)).toHaveLength(257);
+    expect(received.map((r) => r.body.input.length)).toEqual([256, 1]);
   });
 
   it('embeds memories end to end through createMemory, surviving a server error', async () => {
@@ -186,6 +236,9 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       if (kind === 'html') {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html><body>Bad gateway</body></html>');
+      } else if (kind === 'long') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end(`<html>${'x'.repeat(200)}</html>`);
       } else if (kind === 'cut') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"data": [');
@@ -210,6 +263,11 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       name: 'EngramError',
       code: 'OFFLINE',
       message: expect.stringMatching(/expected a JSON answer .*<html>/),
+    });
+    // A long page is cut to its start, and says so.
+    await expect(at('long')).rejects.toMatchObject({
+      code: 'OFFLINE',
+      message: expect.stringMatching(/got "<html>x{74}"…$/),
     });
     await expect(at('cut')).rejects.toMatchObject({ name: 'EngramError', code: 'OFFLINE' });
     // Fewer embeddings than texts: the service answers wrongly, not a refusal of the texts.

@@ -27,6 +27,22 @@ describe('transformersEmbedder over a stand-in pipeline', () => {
     expect(calls).toEqual([{ texts: ['a b', 'c'], options: { pooling: 'mean', normalize: true } }]);
   });
 
+  it('passes the pooling and normalisation it was given', async () => {
+    const { extractor, calls } = standInPipeline(6, true);
+    await transformersEmbedder(extractor, { id: 'm', dims: 6, pooling: 'cls', normalize: false }).embed([
+      'a',
+    ]);
+    expect(calls).toEqual([{ texts: ['a'], options: { pooling: 'cls', normalize: false } }]);
+  });
+
+  it('refuses a pipeline that is not a function, naming it', () => {
+    for (const extractor of [undefined, 'Xenova/all-MiniLM-L6-v2', {}]) {
+      expect(() => transformersEmbedder(extractor as never, { id: 'm', dims: 6 })).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'transformersEmbedder.extractor' }),
+      );
+    }
+  });
+
   it('refuses options it cannot use when made, naming them', () => {
     const { extractor } = standInPipeline(6, true);
     for (const [options, field] of [

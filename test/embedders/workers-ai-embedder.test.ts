@@ -58,6 +58,26 @@ describe('workersAIEmbedder against a stand-in AI binding', () => {
     expect(() => workersAIEmbedder(standInAi(4), { model: 'custom' })).toThrow(/workersAIEmbedder.dims/);
   });
 
+  it('knows the length of each bge model, and a given dims wins', () => {
+    const ai = standInAi(4);
+    const lengths = [
+      '@cf/baai/bge-small-en-v1.5',
+      '@cf/baai/bge-base-en-v1.5',
+      '@cf/baai/bge-large-en-v1.5',
+      '@cf/baai/bge-m3',
+    ].map((model) => workersAIEmbedder(ai, { model }).dims);
+    expect(lengths).toEqual([384, 768, 1024, 1024]);
+    expect(workersAIEmbedder(ai, { model: '@cf/baai/bge-base-en-v1.5', dims: 256 }).dims).toBe(256);
+  });
+
+  it('refuses something that is not the AI binding, naming it', () => {
+    for (const ai of [undefined, {}, { run: 'yes' }]) {
+      expect(() => workersAIEmbedder(ai as never, { model: '@cf/baai/bge-m3' }), JSON.stringify(ai)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'workersAIEmbedder.ai' }),
+      );
+    }
+  });
+
   it('refuses options it cannot use when made: a batch of 0 would never finish', () => {
     for (const [options, field] of [
       [{ model: 'custom', dims: 4, batchSize: 0 }, 'workersAIEmbedder.batchSize'],
