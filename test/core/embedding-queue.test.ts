@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { checkVectors, type EmbeddingOptions } from '../../src/core/embedding/embedder.js';
+import { checkVectors, type EmbeddingOptions, embedTexts } from '../../src/core/embedding/embedder.js';
 import { EmbeddingQueue } from '../../src/core/embedding/embedding-queue.js';
 import { formatHlc, HybridLogicalClock, observeStamps, parseHlc } from '../../src/core/hlc.js';
 import { createMemory, type Embedder, EngramError, InMemoryStore } from '../../src/index.js';
@@ -54,6 +54,21 @@ describe('the embedding queue', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(embedder.calls).toHaveLength(1);
+    await mem.close();
+  });
+
+  it('leaves on open an embedding written with its content (one stamp for both): it describes that content', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'given' });
+    const m = await writer.add({ content: 'my own vector', embedding: [1, 0, 0], embeddingModel: 'manual' });
+    const [record] = await store.getMemories('given', [m.id]);
+    expect(record!.clocks.embedding).toBe(record!.clocks.content);
+    const embedder = standInEmbedder();
+    const mem = await createMemory({ store, namespace: 'given', embedder });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mem.status.pendingEmbeddings).toBe(0);
+    expect(embedder.calls).toEqual([]);
+    expect(await mem.get(m.id)).toMatchObject({ embedding: [1, 0, 0], embeddingModel: 'manual' });
     await mem.close();
   });
 
@@ -218,6 +233,108 @@ describe('the embedding queue, driven alone', () => {
     queue.stop();
   });
 
+  it('a text failing for an unknown reason holds up no other text of its batch', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'unknown' });
+    const added = await writer.addMany([
+      { content: 'fine a' },
+      { content: 'crashes it' },
+      { content: 'fine b' },
+    ]);
+    const embedder = standInEmbedder();
+    const embed = embedder.embed;
+    // A plain Error, not an EngramError: a bug in a custom embedder, say, for one text.
+    embedder.embed = async (texts) => {
+      if (texts.includes('crashes it')) throw new TypeError('stand-in: tokenizer crashed');
+      return embed(texts);
+    };
+    const { queue, refusedIds } = queueOver(store, 'unknown', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.pending).toBe(1), WAIT);
+    const embedded = await store.getMemories('unknown', [added[0]!.id, added[2]!.id]);
+    expect(embedded.map((r) => r.memory.embedding)).toEqual([
+      hashEmbed('fine a', 32),
+      hashEmbed('fine b', 32),
+    ]);
+    expect(queue.lastError).toBe('stand-in: tokenizer crashed');
+    expect(refusedIds).toEqual([]);
+    queue.stop();
+  });
+
+  it('after an outage, trusts no lone refusal until a text embeds again', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'outage' });
+    const first = await writer.addMany([
+      { content: 'fine one' },
+      { content: 'too long one' },
+      { content: 'too long two' },
+    ]);
+    let down = false;
+    const calls: Array<{ texts: string[]; down: boolean }> = [];
+    const embedder = refusingLong();
+    const embed = embedder.embed;
+    embedder.embed = async (texts) => {
+      calls.push({ texts, down });
+      if (down) throw new EngramError('OFFLINE', 'stand-in: unreachable');
+      return embed(texts);
+    };
+    const { queue, refusedIds } = queueOver(store, 'outage', embedder, {
+      backoff: { baseMs: 20, maxMs: 20 },
+    });
+    queue.enqueue(first.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    // Two refusals in a row, trusted as the texts' own (the embedder embeds others), then an outage.
+    expect(refusedIds).toEqual([first[1]!.id, first[2]!.id]);
+    down = true;
+    const next = await writer.addMany([
+      { content: 'too long three' },
+      { content: 'fine c' },
+      { content: 'fine d' },
+    ]);
+    queue.enqueue(next.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: unreachable'), WAIT);
+    down = false;
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    const after = calls.slice(calls.map((c) => c.down).lastIndexOf(true) + 1).map((c) => c.texts);
+    // The refusal right after the outage is not trusted (nor counted with those before it): the others
+    // go first, and once they embedded, the text alone again is set aside.
+    expect(after).toEqual([
+      ['too long three', 'fine c', 'fine d'],
+      ['too long three'],
+      ['fine c'],
+      ['fine d'],
+      ['too long three'],
+    ]);
+    expect(refusedIds).toEqual([first[1]!.id, first[2]!.id, next[0]!.id]);
+    queue.stop();
+  });
+
+  it('waits out its backoff when more memories are written: a failing embedder is not called per write', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'waits' });
+    const embedder = standInEmbedder();
+    embedder.failWith = 'stand-in: rate limited';
+    const { queue } = queueOver(store, 'waits', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue([(await writer.add({ content: 'first' })).id]);
+    await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: rate limited'), WAIT);
+    const calls = embedder.calls.length;
+    for (const content of ['second', 'third']) queue.enqueue([(await writer.add({ content })).id]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(embedder.calls.length).toBe(calls);
+    expect(queue.pending).toBe(3);
+    queue.stop();
+  });
+
+  it('leaves no timer behind once the embedder answered', async () => {
+    vi.useFakeTimers();
+    try {
+      expect(await embedTexts(standInEmbedder('m', 2), ['x'], 1000)).toEqual([hashEmbed('x', 2)]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('backs off when no text of a batch went through, before trying them again', async () => {
     const store = new InMemoryStore();
     const writer = await createMemory({ store, namespace: 'none' });
@@ -266,6 +383,20 @@ describe('the embedding queue, driven alone', () => {
       queue.stop();
       expect(times.length).toBeGreaterThanOrEqual(10);
       for (const gap of gaps(times)) expect(gap).toBeLessThanOrEqual(200);
+    });
+
+    it('waits from 1 s, doubling, up to a minute by default (half of it at least, jittered)', async () => {
+      const { queue, times, add } = await failingQueue({}, () => true);
+      await add('never embedded');
+      await vi.advanceTimersByTimeAsync(300_000);
+      queue.stop();
+      const waits = gaps(times);
+      expect(waits.length).toBeGreaterThanOrEqual(8);
+      for (const [i, wait] of waits.entries()) {
+        const ceiling = Math.min(60_000, 1000 * 2 ** i);
+        expect(wait, `wait ${i}`).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(wait, `wait ${i}`).toBeLessThanOrEqual(ceiling);
+      }
     });
 
     it('starts again from baseMs after a batch goes through', async () => {
