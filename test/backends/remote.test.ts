@@ -409,6 +409,14 @@ describe('RemoteStore extras', () => {
       code: 'VALIDATION',
       field: 'namespace',
     });
+    await expect(store.getMemories('.', ['x'])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'namespace',
+    });
+    await expect(store.neighbors('ns', '.', { direction: 'both', now: '', depth: 1 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'neighbors.id',
+    });
   });
 
   it('pages list and changes past the 1,000 records the edge answers per request', async () => {
@@ -497,6 +505,140 @@ describe('RemoteStore extras', () => {
     });
     await expect(store.getMemories('x', ['a', 'b', 'c', 'd'])).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(requests).toBe(1);
+  });
+
+  it('asks again in halves only when the edge says the get is too large (sync.get), links halved too', async () => {
+    const gets: Array<{ memories: string[]; links: string[] }> = [];
+    const edgeSaying = (error: { code: string; field?: string }, tooMany: (n: number) => boolean) =>
+      new RemoteStore({
+        url,
+        token: 't.t.t',
+        fetch: async (_input, init) => {
+          const { get } = JSON.parse(String(init.body)) as { get: { memories: string[]; links: string[] } };
+          gets.push(get);
+          // Asking again and again for the same ids would never end: fail instead.
+          if (gets.length > 50) throw new Error('stand-in: too many requests');
+          if (tooMany(get.memories.length + get.links.length)) {
+            return Response.json({ error: { ...error, message: 'stand-in' } }, { status: 413 });
+          }
+          return Response.json({ get: { memories: [], links: [], tombstones: [] } });
+        },
+      });
+    // A body limit (no field): halving would not help, so one request fails.
+    const limited = edgeSaying({ code: 'PAYLOAD_TOO_LARGE' }, () => true);
+    await expect(limited.getMemories('x', ['a', 'b', 'c', 'd'])).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    expect(gets).toHaveLength(1);
+    // Links too large together are asked for in halves until each is alone.
+    gets.length = 0;
+    const large = edgeSaying({ code: 'PAYLOAD_TOO_LARGE', field: 'sync.get' }, (n) => n > 1);
+    expect(await large.getLinks('x', ['l1', 'l2', 'l3', 'l4'])).toEqual([]);
+    expect(
+      gets
+        .filter((g) => g.links.length === 1)
+        .map((g) => g.links[0])
+        .sort(),
+    ).toEqual(['l1', 'l2', 'l3', 'l4']);
+    expect(gets.every((g) => g.memories.length === 0)).toBe(true);
+  });
+
+  it('reads more than 1,000 link ids in requests the edge takes', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const ns = freshNamespace('many-links');
+    const mem = await createMemory({ store, namespace: ns });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    const link = await mem.link(a!.id, b!.id, 'rel');
+    const asked = [...Array.from({ length: 1000 }, (_, i) => `missing-${i}`), link.id];
+    expect((await store.getLinks(ns, asked)).map((r) => r.link.id)).toEqual([link.id]);
+  });
+
+  it('answers each id asked twice once', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const ns = freshNamespace('twice');
+    const mem = await createMemory({ store, namespace: ns });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    expect((await store.getMemories(ns, [b!.id, a!.id, b!.id])).map((r) => r.memory.id)).toEqual([
+      b!.id,
+      a!.id,
+    ]);
+  });
+
+  it('sends JSON as JSON: a content-type with a body, none without', async () => {
+    const sent: Array<[string, string | null]> = [];
+    const store = new RemoteStore({
+      url,
+      token: tokenFor,
+      fetch: (input, init) => {
+        sent.push([init.method ?? 'GET', new Headers(init.headers).get('content-type')]);
+        return app.request(input, init);
+      },
+    });
+    const ns = freshNamespace('content-type');
+    await store.getMemories(ns, ['x']);
+    await store.list(ns, { limit: 5, tagMode: 'any', now: new Date().toISOString() });
+    expect(sent).toEqual([
+      ['POST', 'application/json'],
+      ['GET', null],
+    ]);
+  });
+
+  it('sends a language other than English with every push, so an edge that lost the namespace has it again', async () => {
+    const ns = freshNamespace('lost-language');
+    const edges = [new InMemoryStore(), new InMemoryStore()].map((store) =>
+      createEdgeApp({ store, secret: SECRET, logger: false, maxClockSkewMs: SYNTHETIC_CLOCKS }),
+    );
+    let edge = edges[0]!;
+    const store = new RemoteStore({
+      url,
+      token: tokenFor,
+      fetch: (input, init) => edge.request(input, init),
+    });
+    const mem = await createMemory({ store, namespace: ns, language: 'german' });
+    await mem.add({ content: 'Die Kinder spielten im Garten' });
+    // The edge's database is replaced by an empty one: the next push sets the language again.
+    edge = edges[1]!;
+    await mem.add({ content: 'Die Häuser stehen am Fluss' });
+    const fresh = new RemoteStore({
+      url,
+      token: tokenFor,
+      fetch: (input, init) => edge.request(input, init),
+    });
+    expect(await fresh.getMeta(ns, 'language')).toBe('german');
+    await mem.close();
+  });
+
+  it("keeps meta as it was given: a later change to the caller's object does not reach it", async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const ns = freshNamespace('meta-copy');
+    const value = { cursor: 1, seen: ['a'] };
+    await store.apply(ns, { meta: { state: value } });
+    value.seen.push('b');
+    const read = (await store.getMeta(ns, 'state')) as { seen: string[] };
+    expect(read).toEqual({ cursor: 1, seen: ['a'] });
+    read.seen.push('c');
+    expect(await store.getMeta(ns, 'state')).toEqual({ cursor: 1, seen: ['a'] });
+  });
+
+  it('answers latestSeq with the feed end the edge gives, undefined when it cannot tell', async () => {
+    const answering = (body: unknown) =>
+      new RemoteStore({ url, token: 't.t.t', fetch: async () => Response.json(body) });
+    expect(await answering({ pull: { changes: [], cursor: 42, hasMore: false } }).latestSeq('x')).toBe(42);
+    // An edge that echoes the position asked from knows no end.
+    const echo = { pull: { changes: [], cursor: Number.MAX_SAFE_INTEGER, hasMore: false } };
+    expect(await answering(echo).latestSeq('x')).toBeUndefined();
+    expect(await answering({}).latestSeq('x')).toBeUndefined();
+  });
+
+  it('reads the namespaces of a token whose claims hold base64url characters, strings only', async () => {
+    const encode = (claims: unknown) => Buffer.from(JSON.stringify(claims)).toString('base64url');
+    // Names picked so that the payload holds both '-' and '_', which plain base64 spells '+' and '/'.
+    const claims = { ns: ['>>>', '???', 7, null, 'plain'] };
+    const payload = encode(claims);
+    expect(payload).toMatch(/-/);
+    expect(payload).toMatch(/_/);
+    const store = new RemoteStore({ url, token: `e30.${payload}.sig`, fetch: inProcess });
+    expect(await store.namespaces()).toEqual(['>>>', '???', 'plain']);
   });
 
   it('keeps a path prefix of the url and fails clearly once closed', async () => {
