@@ -107,6 +107,34 @@ describe('the embedding queue', () => {
     await mem.close();
   });
 
+  it('stores each vector on its own memory when one of the batch changed while the embedder worked', async () => {
+    const embedder = standInEmbedder();
+    let release = () => {};
+    embedder.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const mem = await createMemory({ embedder });
+    const [a, b, c] = await mem.addMany([
+      { content: 'alpha words' },
+      { content: 'beta words' },
+      { content: 'gamma words' },
+    ]);
+    await vi.waitFor(
+      () => expect(embedder.calls).toEqual([['alpha words', 'beta words', 'gamma words']]),
+      WAIT,
+    );
+    await mem.update(b!.id, { content: 'beta rewritten' });
+    embedder.hold = null;
+    release();
+    await vi.waitFor(
+      async () => expect((await mem.get(b!.id))?.embedding).toEqual(hashEmbed('beta rewritten', 32)),
+      WAIT,
+    );
+    expect((await mem.get(a!.id))?.embedding).toEqual(hashEmbed('alpha words', 32));
+    expect((await mem.get(c!.id))?.embedding).toEqual(hashEmbed('gamma words', 32));
+    await mem.close();
+  });
+
   it('refuses vectors holding NaN or Infinity as the embedder answering wrongly', () => {
     const embedder = standInEmbedder('m', 2);
     for (const wrong of [Number.NaN, Number.POSITIVE_INFINITY]) {
@@ -258,6 +286,108 @@ describe('the embedding queue, driven alone', () => {
     ]);
     expect(queue.lastError).toBe('stand-in: tokenizer crashed');
     expect(refusedIds).toEqual([]);
+    queue.stop();
+  });
+
+  it('backs off when the first text tried alone fails for an unknown reason, trying no more of them', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'first-unknown' });
+    const added = await writer.addMany([
+      { content: 'crashes it' },
+      { content: 'fine a' },
+      { content: 'fine b' },
+    ]);
+    const embedder = standInEmbedder();
+    const embed = embedder.embed;
+    const calls: string[][] = [];
+    embedder.embed = async (texts) => {
+      calls.push(texts);
+      if (texts.includes('crashes it')) throw new Error('stand-in: tokenizer crashed');
+      return embed(texts);
+    };
+    const { queue } = queueOver(store, 'first-unknown', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: tokenizer crashed'), WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([['crashes it', 'fine a', 'fine b'], ['crashes it']]);
+    expect(queue.pending).toBe(3);
+    queue.stop();
+  });
+
+  it('tries no more texts alone once stopped', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'stop-alone' });
+    const added = await writer.addMany([
+      { content: 'too long a' },
+      { content: 'fine b' },
+      { content: 'fine c' },
+    ]);
+    const embedder = refusingLong();
+    const embed = embedder.embed;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const texts: string[][] = [];
+    embedder.embed = async (batch) => {
+      texts.push(batch);
+      if (batch.length === 1) await held;
+      return embed(batch);
+    };
+    const { queue } = queueOver(store, 'stop-alone', embedder);
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(texts).toHaveLength(2), WAIT);
+    queue.stop();
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(texts).toEqual([['too long a', 'fine b', 'fine c'], ['too long a']]);
+  });
+
+  it('sends a lone text that failed to the back: after the backoff the next one goes first', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'to-back' });
+    const [bad, good] = await writer.addMany([{ content: 'crashes it' }, { content: 'fine words' }]);
+    const embedder = standInEmbedder();
+    const embed = embedder.embed;
+    embedder.embed = async (texts) => {
+      if (texts.includes('crashes it')) throw new Error('stand-in: tokenizer crashed');
+      return embed(texts);
+    };
+    const { queue } = queueOver(store, 'to-back', embedder, {
+      batchSize: 1,
+      backoff: { baseMs: 20, maxMs: 20 },
+    });
+    queue.enqueue([bad!.id, good!.id]);
+    await vi.waitFor(async () => {
+      const [record] = await store.getMemories('to-back', [good!.id]);
+      expect(record?.memory.embedding).toEqual(hashEmbed('fine words', 32));
+    }, WAIT);
+    expect(queue.pending).toBe(1);
+    queue.stop();
+  });
+
+  it('does not set aside a lone memory an embedder refuses before it embedded anything', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'lone' });
+    const m = await writer.add({ content: 'any text at all' });
+    // Refuses every text, as an API does for a bad model parameter (HTTP 400), until it is fixed.
+    let broken = true;
+    const embedder = standInEmbedder();
+    const embed = embedder.embed;
+    embedder.embed = async (texts) => {
+      if (broken) throw new EngramError('VALIDATION', 'stand-in: HTTP 400 invalid dimensions');
+      return embed(texts);
+    };
+    const { queue, refusedIds } = queueOver(store, 'lone', embedder, { backoff: { baseMs: 20, maxMs: 20 } });
+    queue.enqueue([m.id]);
+    await vi.waitFor(() => expect(queue.lastError).toContain('invalid dimensions'), WAIT);
+    expect(refusedIds).toEqual([]);
+    expect(queue.pending).toBe(1);
+    broken = false;
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect((await store.getMemories('lone', [m.id]))[0]?.memory.embedding).toEqual(
+      hashEmbed('any text at all', 32),
+    );
     queue.stop();
   });
 
