@@ -235,6 +235,31 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     await exact.close();
   }, 120_000);
 
+  it('finds the few memories a kind filter leaves, with the HNSW index asked', async () => {
+    const dims = 8;
+    const rare = new Set([137, 512, 901]);
+    const records = Array.from({ length: 1000 }, (_, i) => ({
+      id: `f-${String(i).padStart(4, '0')}`,
+      content: `filtered ${i}`,
+      kind: rare.has(i) ? 'rare' : 'common',
+      embedding: randomVector(dims),
+      embeddingModel: 'model-f',
+    }));
+    const store = new PostgresStore(pglite(withVector), {
+      vectors: { index: 'hnsw', hnsw: { efSearch: 1 } },
+    });
+    const mem = await createMemory({ store, namespace: 'hnsw-filtered' });
+    await mem.addMany(records);
+    const hits = await mem.search('', {
+      vector: randomVector(dims),
+      model: 'model-f',
+      kind: 'rare',
+      limit: 5,
+    });
+    expect(hits.map((h) => h.memory.id).sort()).toEqual(['f-0137', 'f-0512', 'f-0901']);
+    await mem.close();
+  }, 60_000);
+
   it('ranks embeddings longer than pgvector HNSW takes (2 000 dimensions) by the exact scan', async () => {
     const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw' } });
     const mem = await createMemory({ store, namespace: 'hnsw-3072' });
@@ -276,6 +301,23 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
       expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw } }), field).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field }),
       );
+    }
+    for (const [hnsw, field] of [
+      [{ m: 2.5 }, 'vectors.hnsw.m'],
+      [{ ef: 10 }, 'vectors.hnsw.ef'],
+      ['fast', 'vectors.hnsw'],
+    ] as const) {
+      expect(
+        () => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw: hnsw as never } }),
+        field,
+      ).toThrow(expect.objectContaining({ code: 'VALIDATION', field }));
+    }
+    // pgvector's bounds themselves are taken.
+    for (const hnsw of [
+      { m: 2, efConstruction: 4, efSearch: 1 },
+      { m: 100, efConstruction: 1000, efSearch: 1000 },
+    ]) {
+      expect(new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw } }).kind).toBe('pglite');
     }
     expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'fast' as 'exact' } })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors.index' }),
