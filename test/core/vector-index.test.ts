@@ -92,6 +92,50 @@ describe('Int8Matrix', () => {
     int8.delete(got[0]![0]!);
     expect(int8.search(queries[0]!, 50).map((h) => h.id)).not.toContain(got[0]![0]);
   });
+
+  it('rescores k × rescore candidates: tight clusters the int8 order blurs still come back exact', () => {
+    const data = clustered(3000, 64, 60, 4, 0.2);
+    const queries = clustered(40, 64, 60, 5, 0.2);
+    const int8 = new Int8Matrix(64);
+    data.forEach((v, i) => {
+      int8.set(`v${i}`, v);
+    });
+    const exact = (id: string) => data[Number(id.slice(1))];
+    const truth = queries.map((q) => bruteForce(data, q, 10));
+    // By the int8 scores alone about 0.93 of the true top 10 are found; rescoring 40 recovers them all.
+    const got = queries.map((q) => int8.search(q, 10, undefined, { exact }).map((h) => h.id));
+    expect(recall(truth, got)).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it('decodes each component within half a step of its row: 1/254 of the largest component', () => {
+    const data = clustered(200, 64, 10, 12);
+    const int8 = new Int8Matrix(64);
+    const unit = new VectorMatrix(64);
+    data.forEach((v, i) => {
+      int8.set(`v${i}`, v);
+      unit.set(`v${i}`, v);
+    });
+    const decoded = new Float32Array(64);
+    const expected = new Float32Array(64);
+    let worst = 0;
+    for (let slot = 0; slot < data.length; slot++) {
+      int8.rowInto(slot, decoded);
+      unit.rowInto(slot, expected);
+      const largest = Math.max(...expected.map(Math.abs));
+      for (let d = 0; d < 64; d++) worst = Math.max(worst, Math.abs(decoded[d]! - expected[d]!) / largest);
+    }
+    // Rounding to the nearest of ±127 codes: the worst error is half a step (a step of 100 codes is 1.27×).
+    expect(worst * 254).toBeLessThanOrEqual(1.001);
+    expect(worst * 254).toBeGreaterThan(0.9);
+  });
+
+  it('ranks equal rescored scores by id, descending, as the stores do', () => {
+    const int8 = new Int8Matrix(3);
+    const vectors: Record<string, number[]> = { a: [1, 2, 3], c: [1, 2, 3], b: [1, 2, 3], far: [3, -2, 0] };
+    for (const [id, v] of Object.entries(vectors)) int8.set(id, v);
+    const hits = int8.search([1, 2, 3], 4, undefined, { exact: (id) => vectors[id] });
+    expect(hits.map((h) => h.id)).toEqual(['c', 'b', 'a', 'far']);
+  });
 });
 
 /** The IVF's candidates rescored exactly, as the stores do. */
@@ -173,8 +217,33 @@ describe('IvfIndex (approximate)', () => {
     matrix.delete('exact-twin');
     expect(ivf.search(probe, 20).map((h) => h.id)).not.toContain('exact-twin');
     // A moved vector leaves its old list: it is found near its new value only.
+    const old = data[0]!;
     ivf.add(matrix.set('v0', queries[3]!));
     expect(ivf.search(queries[3]!, 1)[0]!.id).toBe('v0');
+    expect(ivf.search(old, 20).map((h) => h.id)).not.toContain('v0');
+    const ids = ivf.search(queries[3]!, 200).map((h) => h.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('ranks well by its own int8 scores and k-means lists: recall@10 without over-fetching', () => {
+    const matrix = new VectorMatrix(32);
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
+    const ivf = new IvfIndex(matrix);
+    ivf.train(seeded(8));
+    const truth = queries.map((q) => bruteForce(data, q, 10));
+    // About 0.99 with the default 48 probes and 0.96 with 8 (lists around k-means centroids).
+    expect(
+      recall(
+        truth,
+        queries.map((q) => ivf.search(q, 10).map((h) => h.id)),
+      ),
+    ).toBeGreaterThanOrEqual(0.95);
+    const eight = queries.map((q) => ivf.search(q, 10, undefined, 8).map((h) => h.id));
+    expect(recall(truth, eight)).toBeGreaterThanOrEqual(0.93);
+    // √6000 ≈ 77 lists by default: one probe scans one list of about 6000 / 77 rows.
+    expect(ivf.search(queries[0]!, 6000, undefined, 1).length).toBeLessThan(150);
   });
 
   it('keeps every row filed through removals that move rows and a freed slot used again', () => {
@@ -259,6 +328,47 @@ describe('InMemoryStore vector options', () => {
     expect(recall(truth, got)).toBeGreaterThanOrEqual(floor);
   });
 
+  it('int8: filters during the scan, and keeps the highest ids of more equal vectors than candidates', async () => {
+    const mem = await createMemory({ store: new InMemoryStore({ vectors: { quantize: 'int8' } }) });
+    await mem.addMany(
+      Array.from({ length: 40 }, (_, i) => ({
+        id: `t${String(i).padStart(2, '0')}`,
+        content: `tie ${i}`,
+        kind: i % 2 === 0 ? 'even' : 'odd',
+        embedding: [0.6, 0.8, 0],
+        embeddingModel: 'm',
+      })),
+    );
+    const ids = async (options: object) =>
+      (await mem.search('', { vector: [0.6, 0.8, 0], model: 'm', limit: 3, ...options })).map(
+        (h) => h.memory.id,
+      );
+    // 40 ties, 22 candidates: core keeps the highest ids.
+    expect(await ids({})).toEqual(['t39', 't38', 't37']);
+    expect(await ids({ kind: 'even' })).toEqual(['t38', 't36', 't34']);
+  });
+
+  it('ivf: searches exactly below minTrain (default 5000), and trains at the first search past it', async () => {
+    const defaults = parseVectorOptions({ index: 'ivf' });
+    const kit = await loadApproximate(defaults);
+    const space = new VectorSpace(defaults, () => kit);
+    const matrix = new VectorMatrix(16);
+    data.forEach((v, i) => {
+      space.put(`v${i}`, v, 'm');
+      matrix.set(`v${i}`, v);
+    });
+    // Float32 scores, not the int8 ones of IVF lists.
+    expect(space.nearest(queries[0]!, 'm', 20).hits).toEqual(matrix.search(queries[0]!, 20));
+    const options = parseVectorOptions({ index: 'ivf', ivf: { minTrain: 1000 } });
+    const trained = new VectorSpace(options, () => kit);
+    data.forEach((v, i) => {
+      trained.put(`v${i}`, v, 'm');
+    });
+    expect(trained.trainMs).toBe(0);
+    trained.nearest(queries[0]!, 'm', 20);
+    expect(trained.trainMs).toBeGreaterThan(0);
+  });
+
   it('ivf: files a vector written after training at once, and never hands out a deleted one', async () => {
     const options = parseVectorOptions({ index: 'ivf', ivf: { minTrain: 1000 } });
     const kit = await loadApproximate(options);
@@ -297,6 +407,8 @@ describe('InMemoryStore vector options', () => {
       [{ index: 'hnsw', hnsw: 16 }, 'vectors.hnsw'],
       [{ ivf: { probes: 0 } }, 'vectors.ivf.probes'],
       [{ ivf: { lists: 2.5 } }, 'vectors.ivf.lists'],
+      [{ ivf: { lists: 65_537 } }, 'vectors.ivf.lists'],
+      [{ index: 'hnsw', hnsw: [16] }, 'vectors.hnsw'],
       [{ ivf: { nprobe: 4 } }, 'vectors.ivf.nprobe'],
       [{ quantise: 'int8' }, 'vectors.quantise'],
     ];
