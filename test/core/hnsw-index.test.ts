@@ -45,6 +45,31 @@ describe('HnswIndex', () => {
     expect(hnsw.bytes).toBeGreaterThan(0);
   });
 
+  it('keeps recall with few links (m 4): the base layer holds twice as many', () => {
+    const { hnsw } = filledGraph({ m: 4 });
+    // About 0.88; with m links on the base layer too it falls near 0.3.
+    expect(
+      recall(
+        truth,
+        queries.map((q) => hnsw.search(q, 10).map((h) => h.id)),
+      ),
+    ).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('scores every dimension of a length that is not a multiple of four', () => {
+    const odd = clustered(300, 6, 10, 23);
+    const rows = new VectorMatrix(6, 64, false);
+    const exact = new VectorMatrix(6);
+    odd.forEach((v, i) => {
+      rows.set(`v${i}`, v);
+      exact.set(`v${i}`, v);
+    });
+    const hnsw = new HnswIndex(rows);
+    for (const q of clustered(10, 6, 10, 24)) {
+      expect(hnsw.search(q, 5).map((h) => h.id)).toEqual(exact.search(q, 5).map((h) => h.id));
+    }
+  });
+
   it('refuses a matrix that reuses freed slots (a node is its slot)', () => {
     expect(() => new HnswIndex(new VectorMatrix(32))).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'matrix' }),
