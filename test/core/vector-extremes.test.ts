@@ -162,4 +162,29 @@ describe.each(stores)('vector search on %s', (_name, create) => {
     }
     await mem.close();
   });
+
+  it('checks the query length against the embeddings kept, not those removed or replaced', async () => {
+    const mem = await open(create);
+    await mem.addMany([
+      { id: 'gone', content: 'gone', embedding: [1, 0, 0, 0], embeddingModel: 'm' },
+      { id: 'moved', content: 'moved', embedding: [0, 1, 0, 0, 0], embeddingModel: 'm' },
+      { id: 'kept', content: 'kept', embedding: [1, 0, 0], embeddingModel: 'm' },
+    ]);
+    await mem.remove('gone');
+    await mem.update('moved', { embedding: [0, 1, 0], embeddingModel: 'm' });
+    for (const length of [4, 5]) {
+      await expect(
+        mem.search('', { vector: Array.from({ length }, (_, i) => (i === 0 ? 1 : 0)), model: 'm' }),
+      ).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'vector',
+        message: `vector: expected 3 dimensions like the stored embeddings, got ${length}`,
+      });
+    }
+    expect((await mem.search('', { vector: [0.6, 0.8, 0], model: 'm' })).map((h) => h.memory.id)).toEqual([
+      'moved',
+      'kept',
+    ]);
+    await mem.close();
+  });
 });
