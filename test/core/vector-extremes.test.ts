@@ -43,6 +43,9 @@ describe('cosine of huge and tiny embeddings', () => {
       [[1.5e308, 1.5e308], [1, 1], 1],
       [[5e-324, 0], [2, 0], 1],
       [[0, 0], [1, 1], 0],
+      // Scaled by the largest component in absolute value, negative ones too.
+      [[-1e200, -1e200], [-1, -1], 1],
+      [[-3e-200, 4e-200], [-3, 4], 1],
       [[1, 1], [0, 0], 0],
     ];
     for (const [a, b, expected] of cases) {
@@ -169,6 +172,9 @@ describe.each(stores)('vector search on %s', (_name, create) => {
       { id: 'gone', content: 'gone', embedding: [1, 0, 0, 0], embeddingModel: 'm' },
       { id: 'moved', content: 'moved', embedding: [0, 1, 0, 0, 0], embeddingModel: 'm' },
       { id: 'kept', content: 'kept', embedding: [1, 0, 0], embeddingModel: 'm' },
+      { id: 'ten', content: 'ten', embedding: Array.from({ length: 10 }, () => 1), embeddingModel: 'm' },
+      { id: 'o1', content: 'o1', embedding: [1, 0, 0], embeddingModel: 'other' },
+      { id: 'o2', content: 'o2', embedding: [0, 1, 0], embeddingModel: 'other' },
     ]);
     await mem.remove('gone');
     await mem.update('moved', { embedding: [0, 1, 0], embeddingModel: 'm' });
@@ -178,13 +184,17 @@ describe.each(stores)('vector search on %s', (_name, create) => {
       ).rejects.toMatchObject({
         code: 'VALIDATION',
         field: 'vector',
-        message: `vector: expected 3 dimensions like the stored embeddings, got ${length}`,
+        message: `vector: expected 3 or 10 dimensions like the stored embeddings, got ${length}`,
       });
     }
+    const warnings: WarningEvent[] = [];
+    mem.on('warning', (w) => warnings.push(w));
     expect((await mem.search('', { vector: [0.6, 0.8, 0], model: 'm' })).map((h) => h.memory.id)).toEqual([
       'moved',
       'kept',
     ]);
+    // Skipped and counted: both of the other model's, and the one of model m at another length.
+    expect(warnings.map((w) => [w.code, w.count])).toEqual([['EMBEDDING_MODEL_MISMATCH', 3]]);
     await mem.close();
   });
 });
