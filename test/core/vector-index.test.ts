@@ -201,6 +201,13 @@ describe('IvfIndex (approximate)', () => {
     const again = new IvfIndex(matrix, { sample: 500, lists: 40 });
     again.train(seeded(1));
     expect(again.search(queries[0]!, 10)).toEqual(ivf.search(queries[0]!, 10));
+    // A sample smaller than 4 rows per list is raised to that floor.
+    const small = new CountingMatrix(32);
+    data.forEach((v, i) => {
+      small.set(`v${i}`, v);
+    });
+    new IvfIndex(small, { sample: 10, lists: 40 }).train(seeded(1));
+    expect(small.reads).toBe(160 + 6000);
   });
 
   it('files later vectors incrementally and forgets removed ones', () => {
@@ -393,9 +400,21 @@ describe('InMemoryStore vector options', () => {
     expect(viaMatrix).toEqual(legacy);
   });
 
+  it('takes every setting at its bounds, and an undefined one as unset', () => {
+    const ivf = { lists: 65_536, probes: 1, minTrain: 1, sample: 1, rounds: 100 };
+    const hnsw = { m: 2, efConstruction: 4096, seed: 0, linkMs: 0, efSearch: undefined };
+    expect(parseVectorOptions({ index: 'hnsw', ivf, hnsw })).toEqual({
+      index: 'hnsw',
+      quantize: 'none',
+      ivf,
+      hnsw,
+    });
+  });
+
   it('refuses bad options with a VALIDATION error naming the field', () => {
     const bad: Array<[unknown, string]> = [
       ['int8', 'vectors'],
+      [[], 'vectors'],
       [{ quantize: 'int4' }, 'vectors.quantize'],
       [{ index: 'annoy' }, 'vectors.index'],
       [{ index: 'hnsw', hnsw: { m: 1 } }, 'vectors.hnsw.m'],
