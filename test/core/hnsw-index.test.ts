@@ -70,6 +70,17 @@ describe('HnswIndex', () => {
     }
   });
 
+  it('links and walks many equal vectors, stopping at the first of equal neighbours', () => {
+    const rows = new VectorMatrix(32, 64, false);
+    for (let i = 0; i < 300; i++) rows.set(`same${i}`, data[0]!);
+    data.slice(1, 300).forEach((v, i) => {
+      rows.set(`v${i + 1}`, v);
+    });
+    const hits = new HnswIndex(rows).search(data[0]!, 10);
+    expect(hits).toHaveLength(10);
+    expect(hits.every((h) => h.id.startsWith('same') && Math.abs(h.score - 1) < 1e-6)).toBe(true);
+  });
+
   it('refuses a matrix that reuses freed slots (a node is its slot)', () => {
     expect(() => new HnswIndex(new VectorMatrix(32))).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'matrix' }),
