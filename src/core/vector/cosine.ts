@@ -15,8 +15,9 @@ export const plainlySummable = (squared: number) => squared >= SAFE_MIN && squar
 
 /**
  * Rounding can take a cosine a few units past ±1 (`[0.1, 0.2, 0.7]` against three times itself gives
- * 1.0000000000000002): held to [-1, 1], vectors of one direction score exactly 1 and tie, ordered by id
- * like any equal scores, rather than by the noise of their floats.
+ * 1.0000000000000002): held to [-1, 1], as a cosine is. It can as well leave one a few units short of 1
+ * (against other multiples of itself, 0.9999999999999997), so multiples of one vector do not all tie;
+ * copies of one vector do (the same float64 steps), and rank by id like any equal scores.
  */
 const clamped = (score: number) => Math.min(1, Math.max(-1, score));
 
