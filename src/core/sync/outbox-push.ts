@@ -104,29 +104,25 @@ export class OutboxPush {
    * too, page by page in feed order from that position, and clears the mark after the last page (a round
    * cut short goes on from the page it reached). Merges are idempotent: what the edge still holds at the
    * same stamps or newer changes nothing there. A record the edge refuses is left out, not set aside as
-   * a rejected change: it is not this replica's write. Returns how many records the edge took.
+   * a rejected change: it is not this replica's write.
    */
-  async pushAll(): Promise<number> {
+  async pushAll(): Promise<void> {
     const { store, namespace } = this.host.options;
     const from = await store.getMeta(namespace, REPUSH_KEY);
-    if (typeof from !== 'number') return 0;
-    let pushed = 0;
+    if (typeof from !== 'number') return;
     for (let after = from; ; ) {
       const page = await store.changes(namespace, after, PUSH_PAGE);
       for (const request of chunkPush(await this.loadWrites(page), feedSeqs(page))) {
-        const push = request.push as Push;
-        let refused = 0;
         await pushQuarantining(
           (r) => this.host.exchange(r),
-          push,
-          () => refused++,
+          request.push as Push,
+          () => {},
         );
-        pushed += push.memories.length + push.links.length + push.tombstones.length - refused;
       }
       const last = page.length < PUSH_PAGE;
       after = page.at(-1)?.seq ?? after;
       await store.apply(namespace, { meta: { [REPUSH_KEY]: last ? null : after } });
-      if (last) return pushed;
+      if (last) return;
     }
   }
 

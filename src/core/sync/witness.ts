@@ -4,9 +4,9 @@ import type { MemoryWrite } from '../store-contract.js';
 import type { PulledChange, SyncResponse } from './protocol.js';
 
 /**
- * Namespace meta: a memory this replica pulled, with the stamps it pulled, that the edge must still hold
- * (at those stamps or newer, or deleted with a tombstone). An edge that holds neither was reset or
- * restored from an older backup after this replica pulled it (docs/sync.md, "A server that forgot").
+ * Namespace meta: a memory this replica pulled, or pushed and saw the edge take, with those stamps, that
+ * the edge must still hold (at those stamps or newer, or deleted with a tombstone). An edge that holds
+ * neither was reset or restored from an older backup since (docs/sync.md, "A server that forgot").
  */
 export const WITNESS_KEY = 'sync.witness';
 
