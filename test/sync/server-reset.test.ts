@@ -324,6 +324,38 @@ describe('writes the server took but whose pull never came back', () => {
   });
 });
 
+describe('a round that pushes before it pulls', () => {
+  it('asks for the witness it started with, not the write it just pushed', async () => {
+    let saved: Uint8Array | null = null;
+    const persistence = (from: () => Uint8Array | null) => ({
+      load: async () => from(),
+      save: async (bytes: Uint8Array) => {
+        saved = bytes.slice();
+      },
+    });
+    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const { reader, join, serve, close } = await syncedPair(first);
+    await first.flush();
+    const backup = saved!;
+    const lost = await reader.add({ content: 'synced, then lost with the server' });
+    await reader.sync();
+    await first.close();
+
+    await moments();
+    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    serve(restored);
+    await writeSix(await join());
+    // The next round pushes this first: the edge takes it, and would vouch for it if asked.
+    await reader.add({ content: 'written after the restore' });
+    await reader.sync();
+    expect((await restored.getMemories('n', [lost.id]))[0]?.memory.content).toBe(
+      'synced, then lost with the server',
+    );
+    await close();
+    await restored.close();
+  });
+});
+
 describe('a full re-sync picks its witness too', () => {
   it('the last memory of the whole feed, written with the cursor', async () => {
     const { writer, reader, close } = await syncedPair(new InMemoryStore());

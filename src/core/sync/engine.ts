@@ -11,6 +11,7 @@ import type { SyncRequest, SyncResponse } from './protocol.js';
 import { isClockRefusal, readRejected } from './quarantine.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import { KEYS } from './sync-meta.js';
+import { readWitness, WITNESS_KEY } from './witness.js';
 
 export type { SyncEngineOptions, SyncResult, SyncState, SyncStatus } from './engine-options.js';
 export { resumeClock } from './sync-meta.js';
@@ -254,8 +255,9 @@ export class SyncEngine {
         this.cursor = await this.meta(KEYS.cursor);
         // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
         const pushedAt = clock.tick();
+        const witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
         const pushed = await this.outbox.pushOutbox(pushedAt);
-        const pulled = await pullFeed(this.host, PAGE);
+        const pulled = await pullFeed(this.host, PAGE, witness);
         // An edge that forgot what this replica pulled gets everything it holds again (witness.ts).
         await this.outbox.pushAll();
         // A pull can leave changes to send: a delete held here that a pulled write met (pushed back), a

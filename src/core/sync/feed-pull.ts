@@ -5,15 +5,19 @@ import type { SyncResponse } from './protocol.js';
 import { REJECTED_KEY, type RejectedChange, readRejected, withUnreadable } from './quarantine.js';
 import { changesToBatch, forEachStamp } from './records.js';
 import { KEYS } from './sync-meta.js';
-import { edgeForgot, nextWitness, REPUSH_KEY, readWitness, WITNESS_KEY } from './witness.js';
+import { edgeForgot, nextWitness, REPUSH_KEY, readWitness, WITNESS_KEY, type Witness } from './witness.js';
 
 /** What the pull needs of its SyncEngine: as the outbox push, with the rejected count for the pending one. */
 export interface PullHost extends Omit<OutboxHost, 'pending'> {
   rejected(): number | undefined;
 }
 
-/** The pull half of a SyncEngine round: the edge's feed after the stored cursor, page by page. */
-export async function pullFeed(host: PullHost, pageSize: number): Promise<number> {
+/**
+ * The pull half of a SyncEngine round: the edge's feed after the stored cursor, page by page. `check` is
+ * the witness the round started with (witness.ts): read before the round's push, which may make one of
+ * its own writes the witness, and that one the edge would vouch for even if it forgot the one before.
+ */
+export async function pullFeed(host: PullHost, pageSize: number, check: Witness | null): Promise<number> {
   const { store, namespace, clock } = host.options;
   let pulled = 0;
   const stored = await host.meta(KEYS.cursor);
@@ -25,14 +29,14 @@ export async function pullFeed(host: PullHost, pageSize: number): Promise<number
     const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
     // The first page also asks for the witness (witness.ts): an edge that forgot it lost what this
     // replica pulled, and gets everything this replica holds again (OutboxPush.pushAll).
-    const asked = first && witness ? witness : null;
+    const asked = first ? check : null;
     const get = asked ? { get: { memories: [asked.id] } } : {};
     const response = await host.exchange({ ...cursor, ...get, pull: { after, limit: pageSize } });
     const page = response.pull;
     if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
     if (asked && edgeForgot(asked, response)) {
-      // A witness of its own is chosen from later pages: this one would be found forgotten again if the
-      // records pushed back no longer hold it.
+      // A witness is chosen from later pages: this one would be found forgotten again if the records
+      // pushed back no longer hold it, and one the push just set proves nothing.
       witness = null;
       await store.apply(namespace, { meta: { [REPUSH_KEY]: 0, [WITNESS_KEY]: null } });
     }
