@@ -58,6 +58,29 @@ async function writeSix(other: Engram) {
   return written;
 }
 
+/**
+ * A sql.js server database: `backup()` keeps a copy of its file as saved now, and `restore(copy)` opens
+ * a store from that copy, as restoring an older backup does.
+ */
+function sqlJsFile() {
+  let saved: Uint8Array | null = null;
+  const persistence = (from: () => Uint8Array | null) => ({
+    load: async () => from(),
+    save: async (bytes: Uint8Array) => {
+      saved = bytes.slice();
+    },
+  });
+  const store = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+  return {
+    store,
+    backup: async () => {
+      await store.flush();
+      return saved!;
+    },
+    restore: (copy: Uint8Array) => new SqlJsStore({ persist: persistence(() => copy), saveDelayMs: 0 }),
+  };
+}
+
 /** As a restore takes: the numbers the new history hands out are the clock's, later than the lost ones. */
 const moments = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -96,26 +119,21 @@ describe('a server that forgot, then took more writes than the replica had pulle
     await close();
   });
 
-  it('restored from an older backup of its sql.js file: no write after the restore is skipped', async () => {
-    let saved: Uint8Array | null = null;
-    const persistence = (from: () => Uint8Array | null) => ({
-      load: async () => from(),
-      save: async (bytes: Uint8Array) => {
-        saved = bytes.slice();
-      },
-    });
-    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+  it('restored from an older backup of its sql.js file: no write after the restore is skipped, and what the backup missed comes back', async () => {
+    const file = sqlJsFile();
+    const first = file.store;
     const { writer, reader, join, serve, close } = await syncedPair(first);
-    await first.flush();
-    const backup = saved!;
+    const backup = await file.backup();
     const lost = await writer.addMany(['four', 'five', 'six'].map((content) => ({ content })));
+    await writer.update(lost[0]!.id, { content: 'four, edited' });
     await writer.sync();
     await reader.sync();
     expect(await reader.get(lost[2]!.id)).not.toBeNull();
+    await writer.close();
     await first.close();
 
     await moments();
-    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    const restored = file.restore(backup);
     serve(restored);
     expect((await restored.getMemories('n', [lost[0]!.id])).length).toBe(0);
     const after = await writeSix(await join());
@@ -123,8 +141,16 @@ describe('a server that forgot, then took more writes than the replica had pulle
     await reader.sync();
     const got = await Promise.all(after.map((m) => reader.get(m.id)));
     expect(got.map((m) => m?.content)).toEqual(after.map((m) => m.content));
-    // What the server lost stays with the replica that had it.
-    expect((await reader.get(lost[0]!.id))?.content).toBe('four');
+    // What the server lost the replica that had it gives back, with its stamps: a newcomer reads it.
+    const back = await restored.getMemories(
+      'n',
+      lost.map((m) => m.id),
+    );
+    expect(back.map((r) => r.memory.content).sort()).toEqual(['five', 'four, edited', 'six']);
+    const newcomer = await join();
+    await newcomer.sync();
+    expect((await newcomer.get(lost[0]!.id))?.content).toBe('four, edited');
+    expect((await newcomer.list({ limit: 20 })).items.length).toBe(12);
     await close();
     await restored.close();
   });
@@ -162,56 +188,11 @@ describe('a replica heals a server that forgot what it had pulled', () => {
     await close();
   });
 
-  it('restored from an older sql.js backup: the writes the backup missed come back from the replica', async () => {
-    let saved: Uint8Array | null = null;
-    const persistence = (from: () => Uint8Array | null) => ({
-      load: async () => from(),
-      save: async (bytes: Uint8Array) => {
-        saved = bytes.slice();
-      },
-    });
-    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
-    const { writer, reader, join, serve, close } = await syncedPair(first);
-    await first.flush();
-    const backup = saved!;
-    const lost = await writer.addMany(['four', 'five', 'six'].map((content) => ({ content })));
-    await writer.update(lost[0]!.id, { content: 'four, edited' });
-    await writer.sync();
-    await reader.sync();
-    await writer.close();
-    await first.close();
-
-    await moments();
-    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
-    serve(restored);
-    await writeSix(await join());
-    await reader.sync();
-
-    const back = await restored.getMemories(
-      'n',
-      lost.map((m) => m.id),
-    );
-    expect(back.map((r) => r.memory.content).sort()).toEqual(['five', 'four, edited', 'six']);
-    const newcomer = await join();
-    await newcomer.sync();
-    expect((await newcomer.get(lost[0]!.id))?.content).toBe('four, edited');
-    expect((await newcomer.list({ limit: 20 })).items.length).toBe(12);
-    await close();
-    await restored.close();
-  });
-
   it('an edit and a delete the server lost come back too', async () => {
-    let saved: Uint8Array | null = null;
-    const persistence = (from: () => Uint8Array | null) => ({
-      load: async () => from(),
-      save: async (bytes: Uint8Array) => {
-        saved = bytes.slice();
-      },
-    });
-    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const file = sqlJsFile();
+    const first = file.store;
     const { writer, reader, join, serve, close } = await syncedPair(first);
-    await first.flush();
-    const backup = saved!;
+    const backup = await file.backup();
     const [one, two] = (await reader.list({ limit: 2 })).items;
     await writer.update(one!.id, { content: 'edited, then lost' });
     await writer.remove(two!.id);
@@ -221,7 +202,7 @@ describe('a replica heals a server that forgot what it had pulled', () => {
     await first.close();
 
     await moments();
-    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    const restored = file.restore(backup);
     serve(restored);
     expect((await restored.getMemories('n', [two!.id])).length).toBe(1);
     await writeSix(await join());
@@ -294,17 +275,10 @@ describe('a server that forgot nothing is never sent everything again', () => {
 
 describe('writes the server took but whose pull never came back', () => {
   it('come back after a restore that lost them: the last memory pushed witnesses too', async () => {
-    let saved: Uint8Array | null = null;
-    const persistence = (from: () => Uint8Array | null) => ({
-      load: async () => from(),
-      save: async (bytes: Uint8Array) => {
-        saved = bytes.slice();
-      },
-    });
-    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const file = sqlJsFile();
+    const first = file.store;
     const { reader, join, serve, close, faults } = await syncedPair(first);
-    await first.flush();
-    const backup = saved!;
+    const backup = await file.backup();
     const mine = await reader.add({ content: 'pushed, never pulled back' });
     faults.pull = true;
     await expect(reader.sync()).rejects.toThrow();
@@ -314,7 +288,7 @@ describe('writes the server took but whose pull never came back', () => {
     await first.close();
 
     await moments();
-    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    const restored = file.restore(backup);
     serve(restored);
     await writeSix(await join());
     await reader.sync();
@@ -326,23 +300,16 @@ describe('writes the server took but whose pull never came back', () => {
 
 describe('a round that pushes before it pulls', () => {
   it('asks for the witness it started with, not the write it just pushed', async () => {
-    let saved: Uint8Array | null = null;
-    const persistence = (from: () => Uint8Array | null) => ({
-      load: async () => from(),
-      save: async (bytes: Uint8Array) => {
-        saved = bytes.slice();
-      },
-    });
-    const first = new SqlJsStore({ persist: persistence(() => null), saveDelayMs: 0 });
+    const file = sqlJsFile();
+    const first = file.store;
     const { reader, join, serve, close } = await syncedPair(first);
-    await first.flush();
-    const backup = saved!;
+    const backup = await file.backup();
     const lost = await reader.add({ content: 'synced, then lost with the server' });
     await reader.sync();
     await first.close();
 
     await moments();
-    const restored = new SqlJsStore({ persist: persistence(() => backup), saveDelayMs: 0 });
+    const restored = file.restore(backup);
     serve(restored);
     await writeSix(await join());
     // The next round pushes this first: the edge takes it, and would vouch for it if asked.
