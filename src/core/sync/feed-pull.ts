@@ -27,8 +27,8 @@ export async function pullFeed(host: PullHost, pageSize: number, check: Witness 
     // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
     // none: its positions pass deletions collected before it began, of records it never had.
     const cursor = stored > 0 && after > 0 ? { cursor: after } : {};
-    // The first page also asks for the witness (witness.ts): an edge that forgot it lost what this
-    // replica pulled, and gets everything this replica holds again (OutboxPush.pushAll).
+    // The first page also asks for the round's witness (witness.ts): an edge that forgot it lost what
+    // this replica had seen it take, and gets everything this replica holds again (OutboxPush.pushAll).
     const asked = first ? check : null;
     const get = asked ? { get: { memories: [asked.id] } } : {};
     const response = await host.exchange({ ...cursor, ...get, pull: { after, limit: pageSize } });

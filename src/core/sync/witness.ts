@@ -23,48 +23,56 @@ export type Witness = {
 };
 
 /**
- * Whether a pulled change can witness: a live memory without `expiresAt`. Only a later write or a
- * delete that leaves a tombstone takes it off the edge; an expiring one is purged without a trace, and a
- * link goes with its memory's purge, so either could read as forgotten when nothing was lost.
+ * The witness after records met in feed order: one that can witness replaces it; any other change of
+ * the witnessed memory drops it (deleted, given an expiry, written in part), and the next one waits.
  */
-function witnessOf(change: PulledChange): Witness | undefined {
-  const record = change.memory;
-  if (change.entity !== 'memory' || !record || change.tombstone || record.memory.expiresAt) return undefined;
-  return { id: record.memory.id, clocks: { ...record.clocks } };
-}
-
-/**
- * The witness after a pulled page (in feed order): its last change that can witness; else the current
- * witness, unless the page changed that record into one that cannot (deleted, or given an expiry).
- */
-export function nextWitness(current: Witness | null, changes: readonly PulledChange[]): Witness | null {
+function fold(current: Witness | null, met: Iterable<{ id: string; witness: Witness | undefined }>) {
   let witness = current;
-  for (const change of changes) {
-    const next = witnessOf(change);
+  for (const { id, witness: next } of met) {
     if (next) witness = next;
-    else if (witness && change.entity === 'memory' && change.id === witness.id) witness = null;
+    else if (witness && id === witness.id) witness = null;
   }
   return witness;
 }
 
 /**
+ * The witness after a pulled page: its last live memory without `expiresAt`. Only a later write or a
+ * delete that leaves a tombstone takes such a memory off the edge; an expiring one is purged without a
+ * trace, and a link goes with its memory's purge, so either could read as forgotten when nothing was lost.
+ */
+export function nextWitness(current: Witness | null, changes: readonly PulledChange[]): Witness | null {
+  return fold(
+    current,
+    changes.flatMap((change) => {
+      if (change.entity !== 'memory') return [];
+      const record = change.tombstone ? undefined : change.memory;
+      const lasting = record && !record.memory.expiresAt;
+      return [
+        { id: change.id, witness: lasting ? { id: change.id, clocks: { ...record.clocks } } : undefined },
+      ];
+    }),
+  );
+}
+
+/**
  * The witness after a push the edge took (it holds those records at their stamps or newer): the push's
- * last whole memory (`create` with every field) without `expiresAt` that it did not refuse; else the
- * current witness, unless the push changed that memory. So writes this replica made and pushed, but
- * whose pull never came back before the edge forgot them, are given back too.
+ * last whole memory (`create` with every field) without `expiresAt` that it did not refuse. So writes
+ * this replica made and pushed, but whose pull never came back before the edge forgot them, are given
+ * back too.
  */
 export function witnessAfterPush(
   current: Witness | null,
   writes: readonly MemoryWrite[],
   refused: ReadonlySet<string>,
 ): Witness | null {
-  let witness = current;
-  for (const write of writes) {
-    if (refused.has(write.id)) continue;
-    if (write.create && !write.values.expiresAt) witness = { id: write.id, clocks: { ...write.clocks } };
-    else if (witness && write.id === witness.id) witness = null;
-  }
-  return witness;
+  return fold(
+    current,
+    writes.flatMap((write) => {
+      if (refused.has(write.id)) return [];
+      const whole = write.create && !write.values.expiresAt;
+      return [{ id: write.id, witness: whole ? { id: write.id, clocks: { ...write.clocks } } : undefined }];
+    }),
+  );
 }
 
 /** The stored witness, or null for none (or a value an older release or a person left there). */
