@@ -104,6 +104,7 @@ describe('Postgres drivers, checked when made', () => {
   }, 30_000);
 });
 
+// The real server is there when DATABASE_URL names it (CI sets it; test/setup/real-postgres.ts).
 describe.skipIf(!url)('postgresJs on a real server: close', () => {
   it('ends the pool it made from a URL, and leaves a client it was given open', async () => {
     const owned = postgresJs(url!, { max: 1 });

@@ -125,7 +125,7 @@ export function maintenanceCases(ctx: SuiteContext): void {
       expect(await store.getTombstones(namespace, [local.id])).toEqual([]);
     });
 
-    it('collects at most limit tombstones a run', async () => {
+    it('collects at most limit tombstones a run', async (test) => {
       const namespace = freshNamespace('limit');
       const store = ctx.store();
       const at = (ms: number) => `${ms.toString(16).padStart(12, '0')}-0000-elsewhere`;
@@ -138,7 +138,8 @@ export function maintenanceCases(ctx: SuiteContext): void {
         clock: at(t0 + i),
       }));
       await store.apply(namespace, { origin: 'remote', tombstones });
-      if (!maintains(store)) return;
+      // A store that keeps no data of its own to maintain (RemoteStore) collects nothing.
+      if (!maintains(store)) return test.skip();
       const before = at(t0 + 10_000);
       const left = async () => (await store.getTombstones(namespace, ids)).length;
       expect(await store.collectTombstones!(namespace, { before, limit: 1 })).toBe(1);
