@@ -187,6 +187,23 @@ function refusingLong(): ReturnType<typeof standInEmbedder> {
   return embedder;
 }
 
+/**
+ * Fails with a plain Error (not an EngramError: a bug in a custom embedder, say) every call holding
+ * "crashes it"; embeds the others. Every call is in `calls`.
+ */
+function crashingOn(): ReturnType<typeof standInEmbedder> {
+  const embedder = standInEmbedder();
+  const embed = embedder.embed;
+  embedder.embed = async (texts) => {
+    if (texts.includes('crashes it')) {
+      embedder.calls.push([...texts]);
+      throw new TypeError('stand-in: tokenizer crashed');
+    }
+    return embed(texts);
+  };
+  return embedder;
+}
+
 describe('the embedding queue, driven alone', () => {
   it('takes nothing once stopped', async () => {
     const store = new InMemoryStore();
@@ -269,13 +286,7 @@ describe('the embedding queue, driven alone', () => {
       { content: 'crashes it' },
       { content: 'fine b' },
     ]);
-    const embedder = standInEmbedder();
-    const embed = embedder.embed;
-    // A plain Error, not an EngramError: a bug in a custom embedder, say, for one text.
-    embedder.embed = async (texts) => {
-      if (texts.includes('crashes it')) throw new TypeError('stand-in: tokenizer crashed');
-      return embed(texts);
-    };
+    const embedder = crashingOn();
     const { queue, refusedIds } = queueOver(store, 'unknown', embedder, { backoff: { baseMs: 60_000 } });
     queue.enqueue(added.map((m) => m.id));
     await vi.waitFor(() => expect(queue.pending).toBe(1), WAIT);
@@ -297,19 +308,12 @@ describe('the embedding queue, driven alone', () => {
       { content: 'fine a' },
       { content: 'fine b' },
     ]);
-    const embedder = standInEmbedder();
-    const embed = embedder.embed;
-    const calls: string[][] = [];
-    embedder.embed = async (texts) => {
-      calls.push(texts);
-      if (texts.includes('crashes it')) throw new Error('stand-in: tokenizer crashed');
-      return embed(texts);
-    };
+    const embedder = crashingOn();
     const { queue } = queueOver(store, 'first-unknown', embedder, { backoff: { baseMs: 60_000 } });
     queue.enqueue(added.map((m) => m.id));
     await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: tokenizer crashed'), WAIT);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toEqual([['crashes it', 'fine a', 'fine b'], ['crashes it']]);
+    expect(embedder.calls).toEqual([['crashes it', 'fine a', 'fine b'], ['crashes it']]);
     expect(queue.pending).toBe(3);
     queue.stop();
   });
@@ -347,12 +351,7 @@ describe('the embedding queue, driven alone', () => {
     const store = new InMemoryStore();
     const writer = await createMemory({ store, namespace: 'to-back' });
     const [bad, good] = await writer.addMany([{ content: 'crashes it' }, { content: 'fine words' }]);
-    const embedder = standInEmbedder();
-    const embed = embedder.embed;
-    embedder.embed = async (texts) => {
-      if (texts.includes('crashes it')) throw new Error('stand-in: tokenizer crashed');
-      return embed(texts);
-    };
+    const embedder = crashingOn();
     const { queue } = queueOver(store, 'to-back', embedder, {
       batchSize: 1,
       backoff: { baseMs: 20, maxMs: 20 },
