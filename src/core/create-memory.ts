@@ -70,7 +70,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     ? new HybridLogicalClock(node, offset.now, offset.horizon)
     : new HybridLogicalClock(node, now);
   const memory = new Engram(store, namespace, clock, now, language);
-  if (options.embedder) memory.startEmbedding(options.embedder, embedding);
+  memory.startEmbedding(options.embedder, embedding);
   memory.startMaintenance(maintenance);
   try {
     if (sync) await memory.startSync(sync, offset, encryption);

@@ -33,9 +33,11 @@ export class EngramEmbedding {
   constructor(private readonly owner: EmbeddingOwner) {}
 
   /** See Engram.startEmbedding. */
-  start(embedder: Embedder, options: EmbeddingOptions = {}): void {
-    this.embedder = embedder;
+  start(embedder: Embedder | undefined, options: EmbeddingOptions = {}): void {
+    // Kept without an embedder too: a later `reembed({ embedder })` calls it under these options.
     this.options = options;
+    if (!embedder) return;
+    this.embedder = embedder;
     this.queue = new EmbeddingQueue(this.host(embedder, options));
     // Work left by an earlier session (the store is the durable queue) resumes in the background.
     this.queue.scan().catch((error) => this.owner.warn('EMBEDDING_FAILED', errorMessage(error)));

@@ -136,8 +136,11 @@ export class Engram {
     return this.maintenance.run(rest);
   }
 
-  /** Embeds content written without an embedding, in the background; createMemory calls it. */
-  startEmbedding(embedder: Embedder, options: EmbeddingOptions = {}): void {
+  /**
+   * Embeds content written without an embedding, in the background; createMemory calls it, without an
+   * embedder too, for the `timeoutMs` a later `reembed({ embedder })` or query embedding keeps to.
+   */
+  startEmbedding(embedder: Embedder | undefined, options: EmbeddingOptions = {}): void {
     this.embedding.start(embedder, options);
   }
 

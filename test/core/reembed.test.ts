@@ -59,4 +59,20 @@ describe('reembed', () => {
     });
     await mem.close();
   }, 10_000);
+
+  it('keeps to the timeoutMs of a memory opened without an embedder for the one given to reembed', async () => {
+    const mem = await createMemory({
+      store: new InMemoryStore(),
+      namespace: 'hung',
+      embedding: { timeoutMs: 50 },
+    });
+    await mem.add({ content: 'waiting' });
+    const embedder = standInEmbedder('model-b', 8);
+    embedder.hold = new Promise(() => {});
+    await expect(mem.reembed({ embedder })).rejects.toMatchObject({
+      code: 'OFFLINE',
+      message: 'embedder model-b: no answer within 50 ms',
+    });
+    await mem.close();
+  }, 10_000);
 });
