@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchSize } from '../../src/cli/args.js';
+import { batchSize, namespaceList, port } from '../../src/cli/args.js';
 import { cli } from './helpers.js';
 
 // How every command reads its flags: the version, synopses that list every flag, negative numbers, and a
@@ -112,5 +112,21 @@ describe('engram flags', () => {
     expect(batchSize('1000')).toBe(1000);
     expect(() => batchSize('1001')).toThrow('--batch: expected 1-1000, got "1001"');
     expect(() => batchSize('0')).toThrow('--batch: expected 1-1000');
+  });
+
+  it('--port takes 0 to 65535, no more', () => {
+    expect(port('0')).toBe(0);
+    expect(port('65535')).toBe(65_535);
+    expect(() => port('65536')).toThrow('--port: expected 0-65535, got "65536"');
+  });
+
+  it('--ns of commas and spaces alone names no namespace and is refused; names are trimmed', () => {
+    expect(namespaceList(' a , b,')).toEqual(['a', 'b']);
+    expect(namespaceList(undefined)).toBeUndefined();
+    for (const value of [',', ' , ', '']) {
+      expect(() => namespaceList(value), JSON.stringify(value)).toThrow(
+        '--ns: expected one or more namespaces, comma-separated',
+      );
+    }
   });
 });

@@ -56,6 +56,19 @@ describe('engram token', () => {
     await expect(verify(run.out[0]!, 'from-env', 'HS256')).resolves.toBeTruthy();
   });
 
+  it('takes an empty ENGRAM_SECRET or --ns for a missing one, exit 2', async () => {
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['token', '--ns', 'a'], { ENGRAM_SECRET: '' }, '--secret (or ENGRAM_SECRET)'],
+      [['token', '--secret', LONG_SECRET, '--ns', ''], {}, '--ns'],
+    ];
+    for (const [argv, env, flag] of cases) {
+      const run = cli(argv, env);
+      expect(await run.exit, argv.join(' ')).toBe(2);
+      expect(run.err).toEqual([`engram token: missing ${flag} (see engram token --help)`]);
+      expect(run.out).toEqual([]);
+    }
+  });
+
   it('exits 2 with one line on stderr for bad or missing flags', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['token', '--ns', 'a'], /missing --secret/],
