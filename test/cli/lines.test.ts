@@ -21,6 +21,14 @@ describe('readLines', () => {
     expect(await all([])).toEqual([]);
   });
 
+  it('decodes a character whose UTF-8 bytes are split between chunks', async () => {
+    const bytes = new TextEncoder().encode('{"c":"é€😀"}\n');
+    // Cut inside é (2 bytes), € (3 bytes) and 😀 (4 bytes).
+    const cuts = [0, 7, 10, 14, bytes.length];
+    const chunks = cuts.slice(1).map((end, i) => bytes.subarray(cuts[i], end));
+    expect(await all(chunks)).toEqual(['{"c":"é€😀"}']);
+  });
+
   it('refuses a line longer than MAX_LINE, naming it, without gathering it whole', async () => {
     const piece = 'x'.repeat(1024 * 1024);
     const lines = readLines(
