@@ -27,6 +27,8 @@ describe('engram token', () => {
       [['--secret', LONG_SECRET.slice(0, 31)], {}, LONG_SECRET.slice(0, 31)],
       [[], { ENGRAM_SECRET: 'from-env' }, 'from-env'],
       [['--secret', 'ä'.repeat(20)], {}, 'ä'.repeat(20)],
+      // Counted in characters, not UTF-16 units: 20 emoji are 40 units.
+      [['--secret', '🔑'.repeat(20)], {}, '🔑'.repeat(20)],
     ];
     for (const [flags, env, secret] of cases) {
       const run = cli(['token', ...flags, '--ns', 'a'], env);
