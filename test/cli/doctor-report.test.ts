@@ -11,6 +11,16 @@ describe("engram doctor's report", () => {
     expect(row).toMatch(/^write\s+4\/4\s+2\.0 ms\s+4\.0 ms$/);
   });
 
+  it('takes the middle sample as the median of an odd count', () => {
+    const [, row] = table([step('read', 3, 3, [5, 1, 3])]);
+    expect(row).toMatch(/^read\s+3\/3\s+3\.0 ms\s+5\.0 ms$/);
+  });
+
+  it('shows a tenth of a millisecond below 10 ms, whole milliseconds from there', () => {
+    const [, row] = table([step('list', 2, 2, [9.87, 12.4])]);
+    expect(row).toMatch(/^list\s+2\/2\s+9\.9 ms\s+12 ms$/);
+  });
+
   it('keeps the first three problems of a step', () => {
     const failing = step('read', 0, 5);
     for (let i = 0; i < 5; i++) problem(failing, `problem ${i}`);
