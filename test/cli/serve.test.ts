@@ -87,6 +87,29 @@ describe('engram serve', () => {
     }
   });
 
+  it('on every interface shows a loopback URL and warns of the dev secret; --rate-limit 0 is no limit', async () => {
+    const server = await started([
+      '--data',
+      tempDir(),
+      '--no-demo',
+      '--host',
+      '0.0.0.0',
+      '--rate-limit',
+      '0',
+    ]);
+    expect(server.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const token = await server.line(/^ey/);
+    expect(server.err).toEqual([
+      'engram: warning: a dev secret on a non-loopback interface; set ENGRAM_SECRET for anything shared',
+    ]);
+    const listed = await fetch(`${server.base}/v1/ns/demo/memories`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(listed.status).toBe(200);
+    server.stop();
+    expect(await server.exit).toBe(0);
+  });
+
   it('finishes a request in flight before stopping', async () => {
     const secret = 'serve-test-secret';
     const server = await started(['--data', tempDir(), '--secret', secret]);
