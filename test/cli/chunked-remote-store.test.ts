@@ -107,6 +107,18 @@ describe('ChunkedRemoteStore as a store (a --store http(s) URL)', () => {
     expect(halves.rejected).toEqual(['refused']);
   });
 
+  it('reports the deletes of every part, as one apply would', async () => {
+    const target = await deletedOn();
+    const later = formatHlc({ wallMs: at + 1000, counter: 0, node: 'importer' });
+    const result = await target.client.apply('big', {
+      memories: many(-1),
+      tombstones: [{ entity: 'memory', id: 'gone', namespace: 'big', clock: later }],
+    });
+    expect(target.bodies).toHaveLength(2);
+    expect(result.memories).toHaveLength(10);
+    expect(result.deleted).toEqual(['gone']);
+  });
+
   it("records a batch's meta only once every part went through", async () => {
     // Cut by bytes: the second part fails (a bad write), after the first went through.
     const bad = {
