@@ -245,6 +245,30 @@ describe('engram export / import / migrate', () => {
     expect(notJson.err[0]).toMatch(/line 2: expected JSON/);
   });
 
+  it('with --ns, a refused line is named by its number in the file, lines of other namespaces counted', async () => {
+    const place = await fresh('sqlite');
+    const beta = reference.filter((l) => JSON.parse(l).namespace === 'beta.2').slice(0, 2);
+    const alpha = reference.find((l) => JSON.parse(l).namespace === 'alpha')!;
+    const run = cli(['import', '--to', place.url, '--ns', 'alpha'], {}, dir, {
+      stdin: `${[...beta, alpha, 'not json'].join('\n')}\n`,
+    });
+    expect(await run.exit).toBe(1);
+    expect(run.err).toEqual([expect.stringMatching(/^engram import: line 4: expected JSON/)]);
+  });
+
+  it('on a terminal, a failed import clears its progress line and gives no summary', async () => {
+    const place = await fresh('sqlite');
+    const run = cli(['import', '--to', place.url], {}, dir, {
+      stdin: `${reference[0]}\nnot json\n`,
+      terminal: true,
+    });
+    expect(await run.exit).toBe(1);
+    // Nothing was written yet: no "after N entries" either.
+    expect(run.err).toEqual([expect.stringMatching(/^engram import: line 2: expected JSON[^(]*$/)]);
+    expect(run.terminal.at(-1)).toBe('\r\x1b[2K');
+    expect(run.terminal.join('')).not.toMatch(/entries in/);
+  });
+
   it('a bad line after full batches keeps every full batch written', async () => {
     const place = await fresh('sqlite');
     const run = cli(['import', '--to', place.url, '--batch', '2'], {}, dir, {
