@@ -201,6 +201,38 @@ describe('engram export / import / migrate', () => {
     expect(await exported(http)).toEqual(beta);
   });
 
+  it('takes a token from ENGRAM_TOKEN, and --from-token or --to-token over --token for its end', async () => {
+    const source = await fresh('http');
+    await imported(source, reference);
+    const alpha = reference.filter((l) => JSON.parse(l).namespace === 'alpha');
+    const viaEnv = cli(['export', '--from', source.url, '--ns', 'alpha'], { ENGRAM_TOKEN: source.flags[1] });
+    expect(await viaEnv.exit, viaEnv.err.join('\n')).toBe(0);
+    expect(viaEnv.stdout().split('\n').slice(0, -1)).toEqual(alpha);
+
+    // Edges of another secret: a token of one end is refused by the other.
+    const elsewhere = async (): Promise<Place> => {
+      const edge = await startEdge({ secret: 'another-cli-secret-0123456789abcdef' });
+      edges.push(edge);
+      return { kind: 'http', url: edge.url, flags: ['--token', await edge.token()] };
+    };
+    const first = await elsewhere();
+    const imp = cli(['import', '--to', first.url], { ENGRAM_TOKEN: first.flags[1] }, dir, {
+      stdin: `${alpha.join('\n')}\n`,
+    });
+    expect(await imp.exit, imp.err.join('\n')).toBe(0);
+    expect(await exported(first)).toEqual(alpha);
+
+    const second = await elsewhere();
+    for (const tokens of [
+      ['--token', second.flags[1]!, '--from-token', source.flags[1]!],
+      ['--token', source.flags[1]!, '--to-token', second.flags[1]!],
+    ]) {
+      const run = cli(['migrate', '--from', source.url, '--to', second.url, '--ns', 'alpha', ...tokens]);
+      expect(await run.exit, run.err.join('\n')).toBe(0);
+    }
+    expect(await exported(second)).toEqual(alpha);
+  });
+
   it('draws progress only on a terminal, never on stdout', async () => {
     const place = await fresh('sqlite');
     await imported(place, reference);
