@@ -186,6 +186,22 @@ describe('engram/react', () => {
     await waitFor(() => expect(state()).toMatch(/^-\|false\|.*watch\.list\.limt/));
   });
 
+  it('after a refused query, the next one loads with the last results shown, not an empty view', async () => {
+    const mem = await createMemory();
+    await mem.addMany([
+      { content: 'a fact', kind: 'fact' },
+      { content: 'a note', kind: 'note' },
+    ]);
+    const view = render(h(ListState, { mem, options: { kind: 'fact' } }));
+    const state = () => screen.getByTestId('state').textContent;
+    await waitFor(() => expect(state()).toBe('a fact|false|'));
+    view.rerender(h(ListState, { mem, options: { limt: 3 } as ListOptions }));
+    await waitFor(() => expect(state()).toMatch(/^-\|false\|.*watch\.list\.limt/));
+    view.rerender(h(ListState, { mem, options: { kind: 'note' } }));
+    expect(state()).toBe('a fact|true|');
+    await waitFor(() => expect(state()).toBe('a note|false|'));
+  });
+
   it('refuses an unknown option with a VALIDATION error in `error`', async () => {
     const mem = await createMemory();
     render(h(MemoryList, { mem, options: { limt: 3 } as ListOptions }));
