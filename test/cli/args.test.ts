@@ -92,6 +92,10 @@ describe('engram flags', () => {
       ],
       [['reembed', '--store', 'jsonl:x.jsonl', '--embedder', 'openai:m'], /--store: .*not a jsonl: file/],
       [
+        ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--count', '1001'],
+        /--count: expected 1-1000/,
+      ],
+      [
         ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--timeout', '0'],
         /--timeout: expected a duration/,
       ],
