@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -241,6 +241,29 @@ describe('engram reembed', () => {
     } finally {
       answer = undefined;
     }
+  });
+
+  it('embeds only the namespaces of --ns; a missing sqlite: file or --batch 0 is exit 2, creating nothing', async () => {
+    const file = join(dir, 'two-namespaces.db');
+    const store = new SqlJsStore({ persist: file });
+    await (await createMemory({ store, namespace: 'notes' })).add({ content: 'a note' });
+    await (await createMemory({ store, namespace: 'other' })).add({ content: 'another note' });
+    await store.close();
+    const args = ['reembed', '--embedder', 'openai:mini-embed', '--url', apiUrl, '--dims', '12'];
+    const run = cli([...args, '--store', `sqlite:${file}`, '--ns', 'notes']);
+    expect(await run.exit, run.err.join('\n')).toBe(0);
+    expect(run.out).toEqual(['notes: embedded 1 with mini-embed, 0 already up to date']);
+    expect(await modelsIn(file)).toEqual({ 'mini-embed': 1, none: 1 });
+
+    const missing = join(dir, 'missing.db');
+    const absent = cli([...args, '--store', `sqlite:${missing}`]);
+    expect(await absent.exit).toBe(2);
+    expect(absent.err).toEqual([expect.stringMatching(/missing\.db: no such file$/)]);
+    expect(existsSync(missing)).toBe(false);
+
+    const zero = cli([...args, '--store', `sqlite:${file}`, '--batch', '0']);
+    expect(await zero.exit).toBe(2);
+    expect(zero.err).toEqual([expect.stringMatching(/--batch: expected 1-1000, got "0"/)]);
   });
 
   it('refuses a --url that is not http(s), before any request', async () => {
