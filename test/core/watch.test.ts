@@ -654,6 +654,33 @@ describe('watch, beyond the conformance suite', () => {
     await other.close();
   });
 
+  it('keeps a bound noted while the first walk reads an older copy of the same memory', async () => {
+    fakeTimers();
+    const { store } = countingStore();
+    const mem = await createMemory({ store });
+    const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    const ending = await mem.add({ content: 'ends', validTo: inDays(3) });
+    const list = store.list.bind(store);
+    let release: (() => void) | undefined;
+    store.list = async (namespace, query) => {
+      const records = await list(namespace, query);
+      // The walk's page is read now and handed over only after the update below is looked at.
+      if (query.history) await new Promise<void>((resolve) => (release = resolve));
+      return records;
+    };
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([['ends']]);
+    store.list = list;
+    await mem.update(ending.id, { validTo: inDays(1) });
+    await vi.advanceTimersByTimeAsync(10);
+    release!();
+    await vi.advanceTimersByTimeAsync(DAY + 10);
+    expect(pages.at(-1)).toEqual([]);
+    await mem.close();
+  });
+
   it('walks the validity bounds again when the changed records cannot be read', async () => {
     fakeTimers();
     const { store, mem, other, tell } = await twoFacades();
