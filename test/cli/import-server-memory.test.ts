@@ -290,6 +290,7 @@ describe('engram import of an official memory.jsonl', () => {
   it.each([
     [['--ns', 'a,b'], /--ns: a memory.jsonl goes into one namespace/],
     [['--restore'], /--restore: .*Engram export/],
+    [['--batch', '10'], /--batch: only for an Engram export/],
     [['--format', 'csv'], /--format: expected engram or server-memory/],
   ])('refuses %j with exit 2', async (flags, message) => {
     const run = cli(['import', '--to', `sqlite:${fresh('db')}`, ...flags], {}, dir, {
