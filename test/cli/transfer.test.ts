@@ -1,7 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { serve } from '@hono/node-server';
 import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -380,6 +383,47 @@ describe('engram export / import / migrate', () => {
       const refused = cli(argv, {}, dir, { stdin: `${lines.join('\n')}\n` });
       expect(await refused.exit, argv.join(' ')).toBe(2);
       expect(refused.err, argv.join(' ')).toEqual([expect.stringMatching(/token is invalid/)]);
+    }
+  });
+
+  it('an opaque token the edge accepts writes to it, and reads from it only with --ns', async () => {
+    // A gateway in front of the edge trades an opaque key for a real token: the CLI cannot read its namespaces.
+    const behind = await fresh('http');
+    const gateway = serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (request: Request) => {
+        const headers = new Headers(request.headers);
+        headers.set('authorization', `Bearer ${behind.flags[1]}`);
+        return fetch(new URL(new URL(request.url).pathname + new URL(request.url).search, behind.url), {
+          method: request.method,
+          headers,
+          body: request.body,
+          duplex: 'half',
+        } as RequestInit);
+      },
+    }) as Server;
+    await new Promise<void>((ready) => (gateway.listening ? ready() : gateway.once('listening', ready)));
+    const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    try {
+      const alpha = reference.filter((l) => JSON.parse(l).namespace === 'alpha');
+      const imp = cli(['import', '--to', url, '--token', 'opaque-key'], {}, dir, {
+        stdin: `${alpha.join('\n')}\n`,
+      });
+      expect(await imp.exit, imp.err.join('\n')).toBe(0);
+      expect(await exported(behind)).toEqual(alpha);
+
+      const unnamed = cli(['export', '--from', url, '--token', 'opaque-key']);
+      expect(await unnamed.exit).toBe(2);
+      expect(unnamed.err).toEqual([
+        expect.stringMatching(/the token names no namespaces \(no "ns" claim\); pass --ns$/),
+      ]);
+      const named = cli(['export', '--from', url, '--token', 'opaque-key', '--ns', 'alpha']);
+      expect(await named.exit, named.err.join('\n')).toBe(0);
+      expect(named.stdout().split('\n').slice(0, -1)).toEqual(alpha);
+    } finally {
+      gateway.closeAllConnections();
+      await new Promise((done) => gateway.close(done));
     }
   });
 
