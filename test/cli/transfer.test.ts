@@ -236,6 +236,30 @@ describe('engram export / import / migrate', () => {
     expect(await exported(second)).toEqual(alpha);
   });
 
+  it('migrate writes --batch entries per store call', async () => {
+    const source = await fresh('sqlite');
+    await imported(source, reference.filter((l) => JSON.parse(l).namespace === 'alpha').slice(0, 7));
+    const writesWith = async (flags: string[]) => {
+      const writes: string[] = [];
+      const edge = await startEdge({ logger: ({ method, path }) => method === 'POST' && writes.push(path) });
+      edges.push(edge);
+      const run = cli([
+        'migrate',
+        '--from',
+        source.url,
+        '--to',
+        edge.url,
+        '--token',
+        await edge.token(),
+        ...flags,
+      ]);
+      expect(await run.exit, run.err.join('\n')).toBe(0);
+      return writes.length;
+    };
+    // The default batch (500) takes the seven entries in one call, --batch 2 in four.
+    expect((await writesWith(['--batch', '2'])) - (await writesWith([]))).toBe(3);
+  });
+
   it('draws progress only on a terminal, never on stdout', async () => {
     const place = await fresh('sqlite');
     await imported(place, reference);
