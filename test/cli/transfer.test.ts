@@ -367,6 +367,8 @@ describe('engram export / import / migrate', () => {
       [['migrate', '--from', 'jsonl:a', '--to', 'jsonl:b'], /both ends are JSON Lines/],
       [['export', '--from', `sqlite:${join(dir, 'missing.db')}`], /missing\.db: no such file/],
       [['migrate', '--from', `jsonl:${join(dir, 'missing.jsonl')}`, '--to', 'sqlite:x.db'], /no such file/],
+      [['migrate', '--from', `jsonl:${dir}`, '--to', 'sqlite:x.db'], /: not a file$/],
+      [['export', '--from', `sqlite:${dir}`], /: not a file$/],
       [['export', '--from', 'http://127.0.0.1:9'], /needs a token: pass --token/],
       [
         ['export', '--from', 'postgres://nobody:secret@127.0.0.1:9/none'],
