@@ -37,6 +37,7 @@ describe('store URLs', () => {
       ['C:\\data\\memory.db', /^--from: expected a store URL/],
       ['jsonl://', /needs a file path/],
       ['postgres://[bad', /not a valid URL/],
+      ['https://[bad', /^--from: not a valid URL: "https:\/\/\[bad"$/],
     ] as const) {
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(UsageError);
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(message);
