@@ -232,6 +232,18 @@ describe('the outbox cursor rule', () => {
     expect(progress.settle({ tombstones: [tombstone] })).toBe(20);
   });
 
+  it('a link’s tombstone holds the cursor as a memory’s does', () => {
+    // A link deleted at 1, then two memories: the delete is the oldest entry of the page.
+    const entries = [entry(1, 'link', 'l'), entry(2, 'memory', 'a'), entry(3, 'memory', 'b')];
+    const gone: Tombstone = { entity: 'link', id: 'l', namespace: 'n', clock: 'c' };
+    const writes = { memories: [memory('a'), memory('b')], links: [], tombstones: [gone] };
+    const seqOf = feedSeqs(entries);
+    const progress = new PushProgress(writes, seqOf, 3);
+    // The memories settled, the link's delete not yet (its request was lost): the cursor stays before it.
+    expect(progress.settle({ memories: [memory('a'), memory('b')] })).toBe(0);
+    expect(progress.settle({ tombstones: [gone] })).toBe(3);
+  });
+
   it('sends a page in feed order, cut where the requests end', () => {
     const entries = Array.from({ length: 2500 }, (_, i) =>
       entry(i + 1, i % 10 === 0 ? 'link' : 'memory', `r${i}`),
