@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { withRejected, withUnreadable } from '../../src/core/sync/quarantine.js';
+import { EngramError } from '../../src/core/errors.js';
+import type { LinkWrite, MemoryWrite, Tombstone } from '../../src/core/store-contract.js';
+import type { SyncRequest, SyncResponse } from '../../src/core/sync/protocol.js';
+import { pushQuarantining, withRejected, withUnreadable } from '../../src/core/sync/quarantine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type RejectedChange } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
@@ -230,5 +233,42 @@ describe('the rejected list under a flood of unreadable records', () => {
     expect(kept.filter((r) => !r.unreadable).map((r) => r.id)).toEqual(local.map((r) => r.id));
     expect(kept.filter((r) => r.unreadable)).toHaveLength(500);
     expect(kept.at(-1)!.id).toBe('garbage-1199');
+  });
+});
+
+describe('one push request, record by record', () => {
+  const memory = (id: string) => ({ id, values: { content: id }, clocks: {} }) as unknown as MemoryWrite;
+  /** An edge that refuses every non-empty push with `error`. */
+  const refusing = (error: EngramError) => ({
+    exchange: async (request: SyncRequest): Promise<SyncResponse> => {
+      const p = request.push!;
+      if ((p.memories?.length ?? 0) + (p.links?.length ?? 0) + (p.tombstones?.length ?? 0) > 0) throw error;
+      return {};
+    },
+  });
+
+  it('a link’s tombstone the edge refuses is set aside as a link', async () => {
+    const gone: Tombstone = { entity: 'link', id: 'l1', namespace: 'q', clock: 'c' };
+    const { exchange } = refusing(
+      new EngramError('VALIDATION', 'sync.push.tombstones.0.entity: expected a memory', {
+        field: 'sync.push.tombstones.0.entity',
+      }),
+    );
+    const refused: Array<{ entity: string; id: string }> = [];
+    await pushQuarantining(exchange, { memories: [], links: [] as LinkWrite[], tombstones: [gone] }, (r) =>
+      refused.push(r),
+    );
+    expect(refused).toEqual([expect.objectContaining({ entity: 'link', id: 'l1' })]);
+  });
+
+  it('an error naming a record the push does not hold is thrown as it is, nothing set aside', async () => {
+    const error = new EngramError('VALIDATION', 'sync.push.memories.3.values: bad', {
+      field: 'sync.push.memories.3.values',
+    });
+    const { exchange } = refusing(error);
+    const refused: unknown[] = [];
+    const push = { memories: [memory('a')], links: [], tombstones: [] };
+    await expect(pushQuarantining(exchange, push, (r) => refused.push(r))).rejects.toBe(error);
+    expect(refused).toEqual([]);
   });
 });
