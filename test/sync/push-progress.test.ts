@@ -193,6 +193,26 @@ describe('pushing a large outbox over a flaky link', () => {
     expect((await mem.rejected()).map((r) => r.id)).toEqual(['taken']);
     await mem.close();
   });
+
+  it('pending goes down as each request of a round lands, not only when the round ends', async () => {
+    const ns = 'pending-per-request';
+    const edge = await flakyEdge(ns);
+    edge.net.fate = () => 'drop';
+    const mem = await replica(ns, edge);
+    await until(() => mem.status.state === 'offline');
+    // Small records: two requests, of 1000 and 200.
+    await addAll(
+      mem,
+      Array.from({ length: 1200 }, (_, i) => ({ id: `m-${i}`, content: `small ${i}` })),
+    );
+    edge.net.fate = () => 'deliver';
+    const pending: number[] = [];
+    mem.on('status', (status) => pending.push(status.pending));
+    expect((await mem.sync()).pushed).toBe(1200);
+    expect(pending).toContain(200);
+    expect(pending.at(-1)).toBe(0);
+    await mem.close();
+  });
 });
 
 describe('the outbox cursor rule', () => {
