@@ -45,7 +45,8 @@ describe('quarantine, not jam', () => {
     await mem.sync();
     await mem.update('poison', { tags: ['edited'] });
     const good = await mem.add({ content: 'a fine memory' });
-    await mem.sync();
+    // Only what the edge took counts as pushed.
+    expect((await mem.sync()).pushed).toBe(1);
     expect(mem.status).toMatchObject({ state: 'online', pending: 0, rejected: 1 });
     expect(events).toEqual([
       expect.objectContaining({
@@ -126,6 +127,48 @@ describe('the rejected list', () => {
       }),
     ]);
     expect((await store.getMemories('q', [good.id])).length).toBe(1);
+    await mem.close();
+  });
+
+  it('a memory the edge refused never witnesses what the edge holds: the next round sends nothing back', async () => {
+    const { token, fetch } = await edge();
+    const sent: Array<{ push?: { memories?: unknown[] }; pull?: unknown }> = [];
+    const faults = { pull: false };
+    const watching = (async (r: RequestInfo | URL, i?: RequestInit) => {
+      if (typeof i?.body === 'string') {
+        const request = JSON.parse(i.body);
+        // The pull that would bring a witness of its own never comes back: the push's stays.
+        if (faults.pull && request.pull) throw new TypeError('fetch failed');
+        sent.push(request);
+      }
+      return fetch(r, i);
+    }) as typeof globalThis.fetch;
+    const mem = await createMemory({
+      namespace: 'q',
+      sync: { url: 'http://edge.test', token, fetch: watching, intervalMs: 0, debounceMs: 3_600_000 },
+    });
+    const good = await mem.add({ content: 'a fine memory' });
+    // Written last, so the last memory of the push: the edge refuses it (another namespace's).
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-bad`;
+    await mem.store.apply('q', {
+      memories: [
+        {
+          id: 'stray',
+          create: { namespace: 'elsewhere', createdAt: new Date().toISOString() },
+          values: { content: 'filed under another namespace', kind: 'note', tags: [], metadata: {} },
+          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+        },
+      ],
+    });
+    faults.pull = true;
+    await expect(mem.sync()).rejects.toThrow();
+    faults.pull = false;
+    expect((await mem.rejected()).map((r) => r.id)).toEqual(['stray']);
+    expect(await mem.store.getMeta('q', 'sync.witness')).toMatchObject({ id: good.id });
+    // Asked for its witness, the edge has it: nothing is sent back.
+    sent.length = 0;
+    await mem.sync();
+    expect(sent.flatMap((r) => r.push?.memories ?? [])).toEqual([]);
     await mem.close();
   });
 });
