@@ -107,4 +107,23 @@ describe('pull pages', () => {
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
     await mem.close();
   });
+
+  it('a replica that only pulls moves its outbox cursor past what it pulled: the next push reads none of it', async () => {
+    const server = new InMemoryStore();
+    const writer = await createMemory({ store: server, namespace: 'fat' });
+    await writer.addMany(Array.from({ length: 30 }, (_, i) => ({ content: `memory ${i}` })));
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
+    const token = await mintToken({ secret: SECRET, ns: ['fat'] });
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) =>
+      app.fetch(new Request(input, init))) as typeof globalThis.fetch;
+    const mem = await createMemory({
+      namespace: 'fat',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, live: false },
+    });
+    await mem.sync();
+    const feed = await mem.store.changes('fat', 0, 100);
+    expect(feed).toHaveLength(30);
+    expect(await mem.store.getMeta('fat', 'sync.pushedSeq')).toBe(feed.at(-1)!.seq);
+    await mem.close();
+  });
 });
