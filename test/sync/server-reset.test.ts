@@ -104,6 +104,22 @@ describe('a replica whose cursor is past the end of the server feed', () => {
     expect(await reader.store.getMeta('n', 'sync.cursor')).toBe(await fresh.latestSeq('n'));
     await close();
   });
+
+  it('gets in the same round a write made after the reset, when the lost feed had run ahead of the new one', async () => {
+    const { reader, join, serve, close } = await syncedPair(new InMemoryStore());
+    const fresh = new InMemoryStore();
+    serve(fresh);
+    const other = await join();
+    const after = await other.add({ content: 'written after the reset' });
+    await other.sync();
+    // The lost history ran ahead of the clock (more changes a millisecond than feed numbers): the reader's
+    // cursor is past the new feed's end, though the new feed holds a write it never pulled.
+    await reader.store.apply('n', { meta: { 'sync.cursor': (await fresh.latestSeq('n')) + 1000 } });
+
+    await reader.sync();
+    expect((await reader.get(after.id))?.content).toBe('written after the reset');
+    await close();
+  });
 });
 
 describe('a server that forgot, then took more writes than the replica had pulled', () => {
