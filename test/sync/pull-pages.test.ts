@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { collectTombstones } from '../../src/core/maintenance.js';
 import { PULL_BYTES } from '../../src/core/sync/server.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
@@ -124,6 +125,30 @@ describe('pull pages', () => {
     const feed = await mem.store.changes('fat', 0, 100);
     expect(feed).toHaveLength(30);
     expect(await mem.store.getMeta('fat', 'sync.pushedSeq')).toBe(feed.at(-1)!.seq);
+    await mem.close();
+  });
+
+  it('a first pull of several pages, of an edge that collected deletions since, takes each page once: no re-sync', async () => {
+    const server = new InMemoryStore();
+    const writer = await createMemory({ store: server, namespace: 'fat' });
+    const added = await writer.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `memory ${i}` })));
+    // A delete past the horizon: the edge collected it, at a position beyond the first page.
+    await writer.remove(added[0]!.id);
+    const DAY = 86_400_000;
+    expect(await collectTombstones(server, 'fat', { nowMs: Date.now() + 2 * DAY, horizonMs: DAY })).toBe(1);
+    const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
+    const token = await mintToken({ secret: SECRET, ns: ['fat'] });
+    let pulls = 0;
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(init?.body).includes('"pull"')) pulls++;
+      return app.fetch(new Request(input, init));
+    }) as typeof globalThis.fetch;
+    const mem = await createMemory({
+      namespace: 'fat',
+      sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, live: false },
+    });
+    expect(await mem.sync()).toEqual({ pushed: 0, pulled: 599 });
+    expect(pulls).toBe(2);
     await mem.close();
   });
 });
