@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatHlc } from '../../src/core/hlc.js';
+import { neverOnEdge } from '../../src/core/sync/resync.js';
 import { createEdgeApp, type EdgeAppOptions, mintToken } from '../../src/edge/index.js';
 import {
   COLLECTED_SEQ_META,
@@ -342,5 +344,23 @@ describe('records the edge refused, at a re-sync', () => {
     expect(await a.get('big')).toMatchObject({ content: tooLarge });
     expect(await server.getMemories(ns, ['x', 'big'])).toEqual([]);
     await closeAll();
+  });
+});
+
+describe('a push instant stored by an earlier release (ISO, milliseconds)', () => {
+  it('a record created in the push’s own millisecond counts as created after it; one a millisecond before, not', () => {
+    const pushedMs = Date.UTC(2026, 0, 1);
+    const record = (ms: number) => {
+      const stamp = formatHlc({ wallMs: ms, counter: 0, node: 'client.a1b2' });
+      return { createdAt: new Date(ms).toISOString(), clocks: { content: stamp, kind: stamp } };
+    };
+    const replica = {
+      node: 'client.c3d4',
+      pushedAt: new Date(pushedMs).toISOString(),
+      unpushed: true,
+      quarantined: false,
+    };
+    expect(neverOnEdge(record(pushedMs), replica)).toBe(true);
+    expect(neverOnEdge(record(pushedMs - 1), replica)).toBe(false);
   });
 });
