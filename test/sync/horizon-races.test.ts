@@ -363,4 +363,12 @@ describe('a push instant stored by an earlier release (ISO, milliseconds)', () =
     expect(neverOnEdge(record(pushedMs), replica)).toBe(true);
     expect(neverOnEdge(record(pushedMs - 1), replica)).toBe(false);
   });
+
+  it('with no push instant at all (no push ever completed), an unpushed record of its own never reached the edge', () => {
+    const stamp = formatHlc({ wallMs: Date.UTC(2026, 0, 1), counter: 0, node: 'client.a1b2' });
+    const record = { createdAt: '2026-01-01T00:00:00.000Z', clocks: { content: stamp } };
+    const replica = { node: 'client.c3d4', pushedAt: undefined, unpushed: true, quarantined: false };
+    expect(neverOnEdge(record, replica)).toBe(true);
+    expect(neverOnEdge(record, { ...replica, unpushed: false })).toBe(false);
+  });
 });
