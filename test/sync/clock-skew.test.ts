@@ -234,17 +234,17 @@ describe('a device clock set back between sessions', () => {
   const DAY = 24 * HOUR;
   /** An edge on the test's clock `t`, and a replica `b` on IndexedDB whose device clock is `t + skew`. */
   async function world() {
-    const clock = { t: Date.parse('2031-05-01T00:00:00.000Z'), skew: 0, offline: false };
+    const clock = { t: Date.parse('2031-05-01T00:00:00.000Z'), skew: 0, offline: false, pullsLost: false };
     const now = () => clock.t;
     const ns = `set-back-${Date.now().toString(36)}`;
     const server = new InMemoryStore();
     const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false, now });
     const token = await mintToken({ secret: SECRET, ns: [ns] });
-    const sync = (cut: () => boolean) => ({
+    const sync = (cut: (body: string) => boolean) => ({
       url: 'http://edge.test',
       token,
       fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-        if (cut()) throw new TypeError('fetch failed: offline');
+        if (cut(String(init?.body))) throw new TypeError('fetch failed: offline');
         return app.fetch(new Request(input, init));
       }) as typeof fetch,
       intervalMs: 0,
@@ -258,7 +258,7 @@ describe('a device clock set back between sessions', () => {
         store: new IndexedDBStore({ name }),
         namespace: ns,
         now: () => clock.t + clock.skew,
-        sync: sync(() => clock.offline),
+        sync: sync((body) => clock.offline || (clock.pullsLost && body.includes('"pull"'))),
       });
     return { clock, ns, server, a, openB };
   }
@@ -286,6 +286,38 @@ describe('a device clock set back between sessions', () => {
     expect((await server.getMemories(ns, [m.id]))[0]?.memory.content).toBe('b edits last, offline');
     expect((await a.get(m.id))?.content).toBe('b edits last, offline');
     expect((await reopened.get(m.id))?.content).toBe('b edits last, offline');
+    await Promise.all([a.close(), reopened.close()]);
+  });
+
+  it('a re-sync keeps what it wrote offline, though its last push was in a round whose pull was lost', async () => {
+    const { clock, ns, server, a, openB } = await world();
+    await a.add({ id: 'gone', content: 'deleted while b was away' });
+    await a.sync();
+    const b = await openB();
+    await b.sync();
+    clock.t += HOUR;
+    await b.add({ content: 'pushed by b' });
+    // The edge takes the push; the pull never comes back: the round fails after it.
+    clock.pullsLost = true;
+    await expect(b.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    clock.pullsLost = false;
+    await b.close();
+    clock.offline = true;
+    await a.remove('gone');
+    await a.sync();
+    clock.t += 60_000;
+    await a.sync();
+    clock.t += 31 * DAY;
+    await a.sync();
+    clock.skew = Date.parse('2031-01-01T00:00:00.000Z') - clock.t;
+    const reopened = await openB();
+    const own = await reopened.add({ content: 'written offline with a clock set back' });
+    await expect(reopened.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    clock.offline = false;
+    await reopened.sync();
+    expect(await reopened.get('gone')).toBeNull();
+    expect(await reopened.get(own.id)).toMatchObject({ content: 'written offline with a clock set back' });
+    expect((await server.getMemories(ns, [own.id])).length).toBe(1);
     await Promise.all([a.close(), reopened.close()]);
   });
 
