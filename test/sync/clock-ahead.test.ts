@@ -8,6 +8,7 @@ import {
   type WriteBatch,
 } from '../../src/index.js';
 import { inProcessSync } from '../edge/helpers.js';
+import { edgeOnClock } from './fixtures.js';
 import { type EdgeClient, heldEdge } from './held-edge.js';
 
 // Within the edge's bound (60 s), so nothing refuses its stamps.
@@ -437,4 +438,19 @@ describe('edits stamped by a clock that runs ahead within the bound, before the 
       await Promise.all([jumpy.close(), fast.close()]);
     });
   }
+});
+
+describe('a clock ahead by less than one measurement’s error', () => {
+  it('moves no stamp: edits made before the edge was heard go out as stamped', async () => {
+    const server = new InMemoryStore();
+    // Both clocks stand still: the device's offset is exactly its 1.5 s ahead, under the 2 s error.
+    const { open } = await edgeOnClock(server, 'near', { startMs: Date.UTC(2026, 0, 1) });
+    const mem = await open(new InMemoryStore(), 1500);
+    const m = await mem.add({ content: 'stamped before the edge was heard' });
+    const [stamped] = await mem.store.getMemories('near', [m.id]);
+    await mem.sync();
+    expect((await server.getMemories('near', [m.id]))[0]!.clocks).toEqual(stamped!.clocks);
+    expect((await mem.store.getMemories('near', [m.id]))[0]!.clocks).toEqual(stamped!.clocks);
+    await mem.close();
+  });
 });
