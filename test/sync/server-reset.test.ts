@@ -341,11 +341,16 @@ describe('a round that pushes before it pulls', () => {
 
 describe('a full re-sync picks its witness too', () => {
   it('the last memory of the whole feed, written with the cursor', async () => {
-    const { writer, reader, close } = await syncedPair(new InMemoryStore());
+    const { writer, reader, close, requests } = await syncedPair(new InMemoryStore());
     const last = (await writer.list({ limit: 10 })).items.find((m) => m.content === 'three')!;
     await reader.store.apply('n', { meta: { 'sync.witness': null, 'sync.resync': true } });
+    const from = requests.length;
     await reader.sync();
     expect(await reader.store.getMeta('n', 'sync.resync')).toBeNull();
+    // The re-sync pulled the whole feed from 0; the round's pull goes on from where it ended.
+    const pulls = requests.slice(from).flatMap((r) => (r.pull ? [r.pull.after] : []));
+    expect(pulls).toEqual([0, expect.any(Number)]);
+    expect(pulls[1]).toBeGreaterThan(0);
     expect(await reader.store.getMeta('n', 'sync.witness')).toMatchObject({ id: last.id });
     await close();
   });
