@@ -1,6 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
+import { PULL_LIMIT_MAX } from '../../src/core/sync/protocol.js';
+import { LIMITS } from '../../src/core/validate.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { testApp } from './helpers.js';
 
@@ -21,6 +23,33 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     ['get as an array', () => ({ get: [] }), 'sync.get'],
     ['pull as an array', () => ({ pull: [] }), 'sync.pull'],
     ['a body that is an array', () => [], 'sync'],
+    ['a pull limit of 0', () => ({ pull: { after: 0, limit: 0 } }), 'sync.pull.limit'],
+    ['a client id longer than 64 characters', () => ({ clientId: 'c'.repeat(65) }), 'sync.clientId'],
+    ['a key asking for more than 1000 seals', () => ({ key: { seals: 1001 } }), 'sync.key.seals'],
+    [
+      'a pull limit past PULL_LIMIT_MAX',
+      () => ({ pull: { after: 0, limit: PULL_LIMIT_MAX + 1 } }),
+      'sync.pull.limit',
+    ],
+    [
+      'a get of more ids than a batch',
+      () => ({ get: { memories: Array.from({ length: LIMITS.batch + 1 }, (_, i) => `id${i}`) } }),
+      'sync.get.memories',
+    ],
+    [
+      'a push of more tombstones than a batch',
+      () => ({
+        push: {
+          tombstones: Array.from({ length: LIMITS.batch + 1 }, (_, i) => ({
+            entity: 'memory',
+            id: `gone${i}`,
+            namespace: 'demo',
+            clock: now(),
+          })),
+        },
+      }),
+      'sync.push.tombstones',
+    ],
     [
       'a plaintext embedding of 5000 integers (the sealed form is only for sealed pushes)',
       () => ({
@@ -92,6 +121,37 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
       'sync.push.links.0.clocks.weight',
     ],
     [
+      'a stamp for a field memories do not have',
+      () => ({ push: { memories: [{ id: 'm', values: {}, clocks: { colour: now() } }] } }),
+      'sync.push.memories.0.clocks.colour',
+    ],
+    [
+      'a link stamp for a memory field',
+      () => ({ push: { links: [{ id: 'l', values: {}, clocks: { content: now() } }] } }),
+      'sync.push.links.0.clocks.content',
+    ],
+    [
+      'plaintext content shaped like a sealed value, past the plain limit (no key id named)',
+      () => ({
+        push: {
+          memories: [
+            { id: 'm', values: { content: `e1.${'A'.repeat(70_000)}` }, clocks: { content: now() } },
+          ],
+        },
+      }),
+      'sync.push.memories.0.values.content',
+    ],
+    [
+      'an unchanged check of a link field on a memory',
+      () => ({ push: { unchanged: [{ id: 'm', field: 'type', clock: null }] } }),
+      'sync.push.unchanged.0.field',
+    ],
+    [
+      'an unchanged check of a memory field on a link',
+      () => ({ push: { unchanged: [{ id: 'l', entity: 'link', field: 'content', clock: null }] } }),
+      'sync.push.unchanged.0.field',
+    ],
+    [
       'a lone surrogate in pushed content',
       () => ({
         push: { memories: [{ id: 'm', values: { content: 'u \ud800' }, clocks: { content: now() } }] },
@@ -118,6 +178,21 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
       ['POST', '/v1/ns/demo/sync', '{"push":null}', 'sync.push', /got null$/],
       ['POST', '/v1/ns/demo/sync', '{"push":{"memories":[null]}}', 'sync.push.memories.0', /got null$/],
       ['POST', '/v1/ns/demo/sync', '{"push":{"tombstones":[7]}}', 'sync.push.tombstones.0', /got a number$/],
+      ['POST', '/v1/ns/demo/sync', '{"key":[]}', 'sync.key', /got an array$/],
+      [
+        'POST',
+        '/v1/ns/demo/sync',
+        '{"push":{"memories":[{"id":"m","values":{},"clocks":[]}]}}',
+        'sync.push.memories.0.clocks',
+        /got an array$/,
+      ],
+      [
+        'POST',
+        '/v1/ns/demo/sync',
+        '{"push":{"links":[{"id":"l","create":[],"values":{},"clocks":{}}]}}',
+        'sync.push.links.0.create',
+        /got an array$/,
+      ],
       ['PATCH', '/v1/ns/demo/memories/m', '[]', 'update.patch', /expected an object.*, got an array$/],
       ['PATCH', '/v1/ns/demo/memories/m', 'null', 'update.patch', /got null$/],
       ['POST', '/v1/ns/demo/links', '[]', 'link', /expected an object.*, got an array$/],
