@@ -472,4 +472,36 @@ describe('edge routes: replica options', () => {
     expect(res.status).toBe(403);
     expect(res.json.error.code).toBe('FORBIDDEN');
   });
+
+  it('refuses a pushed memory or link created in another namespace, naming its create.namespace', async () => {
+    const { call } = await testApp();
+    const stamp = '0190a1b2c3d4-0000-n1';
+    const createdAt = '2024-07-01T00:00:00.000Z';
+    const memory = {
+      id: 'moved',
+      create: { namespace: 'other', createdAt },
+      values: { content: 'elsewhere', kind: 'note', tags: [], metadata: {} },
+      clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+    };
+    const link = {
+      id: 'moved-link',
+      create: { namespace: 'other', from: 'a', to: 'b', createdAt },
+      values: { type: 'related_to', weight: 1, metadata: {} },
+      clocks: { type: stamp, weight: stamp, metadata: stamp },
+    };
+    const asMemory = await call('POST', '/v1/ns/demo/sync', { push: { memories: [memory] } });
+    expect(asMemory.status).toBe(403);
+    expect(asMemory.json.error).toMatchObject({
+      code: 'FORBIDDEN',
+      field: 'sync.push.memories.0.create.namespace',
+    });
+    const asLink = await call('POST', '/v1/ns/demo/sync', { push: { links: [link] } });
+    expect(asLink.status).toBe(403);
+    expect(asLink.json.error).toMatchObject({
+      code: 'FORBIDDEN',
+      field: 'sync.push.links.0.create.namespace',
+    });
+    const feed = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0, states: false } });
+    expect(feed.json.pull.changes).toEqual([]);
+  });
 });
