@@ -91,6 +91,20 @@ describe('an end-to-end encrypted namespace on the edge', () => {
     await close();
   });
 
+  it('takes sealed content near the 64 KiB limit, whose ciphertext is longer than the plain limit', async () => {
+    const { call, first, device, close } = await encryptedEdge();
+    const long = 'x'.repeat(60 * 1024);
+    const made = await first.add({ content: long });
+    await first.sync();
+    const stored = await call('GET', `/v1/ns/e/memories/${made.id}`);
+    expect(stored.status).toBe(200);
+    expect(stored.json.content.length).toBeGreaterThan(64 * 1024);
+    const second = await device();
+    await second.sync();
+    expect((await second.get(made.id))?.content).toBe(long);
+    await close();
+  });
+
   const unsealed: Array<[string, (push: Push, keyId: string) => void, string]> = [
     [
       'plaintext content',
