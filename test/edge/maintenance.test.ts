@@ -73,6 +73,8 @@ describe.each(servers)('edge maintenance on %s', (_, makeStore) => {
     expect((await sync({ pull: { after: cursor, states: false } })).json.resync).toBeUndefined();
     const full = await sync({ pull: { after: 0 } });
     expect(full.json.resync).toBeUndefined();
+    // A cursor at the collected seq itself missed nothing that was collected.
+    expect((await sync({ cursor: collected, pull: { after: collected } })).json.resync).toBeUndefined();
     // A cursor of 0 (a replica that never pulled) holds nothing stale either: its push is applied.
     const unpulled = await sync({ cursor: 0, push: { memories: [write('first', t)] } });
     expect(unpulled.json.resync).toBeUndefined();
