@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { formatHlc } from '../../src/core/hlc.js';
+import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../../src/core/sync/protocol.js';
+import { serveSync } from '../../src/core/sync/server.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { testApp } from '../edge/helpers.js';
 
@@ -34,5 +37,29 @@ describe('push answers', () => {
     }
     const [stored] = await store.getMemories('demo', [added.id]);
     expect(stored?.memory.content).toBe('pushed with a slim answer');
+  });
+
+  it('serveSync called without options records a push as replicated and answers with its clock bound', async () => {
+    const store = new InMemoryStore();
+    await store.open();
+    const stamp = formatHlc({ wallMs: Date.now() - 1000, counter: 0, node: 'device' });
+    const push = {
+      memories: [
+        {
+          id: 'm1',
+          create: { namespace: 'ns', createdAt: new Date().toISOString() },
+          values: { content: 'from a replica', kind: 'note', tags: [], metadata: {} },
+          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+        },
+      ],
+    };
+    const before = Date.now();
+    const answer = await serveSync(store, 'ns', { push });
+    expect(answer.push?.memories.map((r) => r.memory.id)).toEqual(['m1']);
+    expect(answer.maxClockSkewMs).toBe(MAX_CLOCK_SKEW_MS_DEFAULT);
+    expect(answer.serverTime).toBeGreaterThanOrEqual(before);
+    const [change] = await store.changes('ns', 0, 10);
+    expect(change).toMatchObject({ id: 'm1', origin: 'remote' });
+    await store.close();
   });
 });
