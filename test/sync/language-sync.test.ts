@@ -46,6 +46,9 @@ describe('a namespace language through sync and the edge', async () => {
     await reader.sync();
     expect((await reader.search('Haus')).map((h) => h.memory.id)).toEqual([pushed.id]);
     expect((await reader.search('Garten')).map((h) => h.memory.id)).toEqual([garden.json.id]);
+    // A key request is answered with the namespace's language too, which a RemoteStore learns only so.
+    const setUp = await edge.call('POST', '/v1/ns/haus/sync', { key: {} });
+    expect(setUp.json).toMatchObject({ key: { info: null }, language: 'german' });
     await Promise.all([writer.close(), reader.close()]);
   });
 
