@@ -463,6 +463,25 @@ describe('edge routes: replica options', () => {
     expect((await call('POST', '/v1/ns/demo/sync?answer=all', {})).json.error.field).toBe('sync.answer');
   });
 
+  it('answers a get with the tombstones of the memories and links it names', async () => {
+    const { call } = await testApp();
+    const a = (await call('POST', '/v1/ns/demo/memories', { content: 'a' })).json;
+    const b = (await call('POST', '/v1/ns/demo/memories', { content: 'b' })).json;
+    const link = (await call('POST', '/v1/ns/demo/links', { from: a.id, to: b.id, type: 'related_to' })).json;
+    expect((await call('DELETE', `/v1/ns/demo/links/${link.id}`)).status).toBe(204);
+    expect((await call('DELETE', `/v1/ns/demo/memories/${b.id}`)).status).toBe(204);
+    const res = await call('POST', '/v1/ns/demo/sync', { get: { memories: [a.id, b.id], links: [link.id] } });
+    expect(res.json.get.memories.map((r: { memory: { id: string } }) => r.memory.id)).toEqual([a.id]);
+    expect(res.json.get.links).toEqual([]);
+    const tombstones = res.json.get.tombstones.map((t: { entity: string; id: string }) => [t.entity, t.id]);
+    expect(tombstones.sort()).toEqual(
+      [
+        ['link', link.id],
+        ['memory', b.id],
+      ].sort(),
+    );
+  });
+
   it('refuses a sync push that writes into another namespace', async () => {
     const { call } = await testApp();
     const push = {
