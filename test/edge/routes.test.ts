@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PULL_LIMIT_DEFAULT } from '../../src/core/sync/protocol.js';
 import { testApp } from './helpers.js';
 
 describe('edge routes: memories', () => {
@@ -461,6 +462,20 @@ describe('edge routes: replica options', () => {
       'text of b',
     ]);
     expect((await call('POST', '/v1/ns/demo/sync?answer=all', {})).json.error.field).toBe('sync.answer');
+  });
+
+  it('answers a pull without a limit with pages of PULL_LIMIT_DEFAULT changes', async () => {
+    const { call } = await testApp();
+    const inputs = Array.from({ length: PULL_LIMIT_DEFAULT + 1 }, (_, i) => ({ content: `m${i}` }));
+    expect((await call('POST', '/v1/ns/demo/memories', inputs)).status).toBe(201);
+    const first = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0, states: false } });
+    expect(first.json.pull.changes).toHaveLength(PULL_LIMIT_DEFAULT);
+    expect(first.json.pull.hasMore).toBe(true);
+    const rest = await call('POST', '/v1/ns/demo/sync', {
+      pull: { after: first.json.pull.cursor, states: false },
+    });
+    expect(rest.json.pull).toMatchObject({ hasMore: false });
+    expect(rest.json.pull.changes).toHaveLength(1);
   });
 
   it('answers a get with the tombstones of the memories and links it names', async () => {
