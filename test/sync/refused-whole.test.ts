@@ -104,6 +104,42 @@ describe.each(servers)('a sync request refused as a whole applies nothing (edge 
     expect(await state()).toEqual(before);
   });
 
+  it('a key set up while a plaintext push was checked refuses the push (CONFLICT sync.key.id)', async () => {
+    const inner = makeStore();
+    let encrypted = false;
+    // Another device turns the namespace encrypted between the edge's key check and the push's batch.
+    const store = new Proxy(inner, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key !== 'apply') return typeof value === 'function' ? value.bind(target) : value;
+        return async (ns: string, batch: Parameters<MemoryStore['apply']>[1]) => {
+          if (!encrypted && batch.memories?.length) {
+            encrypted = true;
+            await target.apply(ns, { meta: { encryption: keyInfo('kid2') } });
+          }
+          return target.apply(ns, batch);
+        };
+      },
+    });
+    const { namespace, sync, state } = await edge({ store });
+    const stamp = stampAt(Date.now());
+    const res = await sync({
+      push: {
+        memories: [
+          {
+            id: 'plain',
+            create: { namespace, createdAt: new Date().toISOString() },
+            values: { content: 'PLAINTEXT', kind: 'note', tags: [], metadata: {} },
+            clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+          },
+        ],
+      },
+    });
+    expect(res.status).toBe(409);
+    expect(res.json.error).toMatchObject({ code: 'CONFLICT', field: 'sync.key.id' });
+    expect(await state()).toEqual({ key: keyInfo('kid2'), language: undefined, feed: [] });
+  });
+
   it('an accepted request settles key, language and push together', async () => {
     const { namespace, sync, state, call } = await edge();
     const res = await sync({
