@@ -91,6 +91,25 @@ describe('an end-to-end encrypted namespace on the edge', () => {
     await close();
   });
 
+  it('refuses every plaintext write outside sync (409 naming namespace); a delete still passes', async () => {
+    const { call, a, close } = await encryptedEdge();
+    const before = (await call('GET', `/v1/ns/e/memories/${a.id}`)).json;
+    const writes: Array<[string, string, object]> = [
+      ['PATCH', `/v1/ns/e/memories/${a.id}`, { tags: ['plain'] }],
+      ['POST', `/v1/ns/e/memories/${a.id}/supersede`, { content: 'plain' }],
+      ['POST', '/v1/ns/e/links', { from: a.id, to: a.id, type: 'plain' }],
+    ];
+    for (const [method, path, body] of writes) {
+      const res = await call(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(409);
+      expect(res.json.error).toMatchObject({ code: 'CONFLICT', field: 'namespace' });
+      expect(res.json.error.message).toMatch(/cannot accept plaintext writes/);
+    }
+    expect((await call('GET', `/v1/ns/e/memories/${a.id}`)).json).toEqual(before);
+    expect((await call('DELETE', `/v1/ns/e/memories/${a.id}`)).status).toBe(204);
+    await close();
+  });
+
   it('takes sealed content near the 64 KiB limit, whose ciphertext is longer than the plain limit', async () => {
     const { call, first, device, close } = await encryptedEdge();
     const long = 'x'.repeat(60 * 1024);
