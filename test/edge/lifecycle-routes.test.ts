@@ -26,6 +26,8 @@ describe('edge routes: memory lifecycle', () => {
     expect(ids(asOf.json.items)).toEqual([berlin.json.id]);
     const all = await call('GET', '/v1/ns/demo/memories?history=true');
     expect(ids(all.json.items)).toEqual([paris.json.id, berlin.json.id]);
+    const current = await call('GET', '/v1/ns/demo/memories?history=false');
+    expect(ids(current.json.items)).toEqual([paris.json.id]);
     const search = await call('POST', '/v1/ns/demo/search', { query: 'lives', asOf: '2021-06-01T00:00:00Z' });
     expect(search.json.hits.map((h: { memory: { id: string } }) => h.memory.id)).toEqual([berlin.json.id]);
     const both = await call('POST', '/v1/ns/demo/search', { query: 'lives', history: true });
