@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PULL_LIMIT_DEFAULT } from '../../src/core/sync/protocol.js';
+import { InMemoryStore } from '../../src/index.js';
 import { testApp } from './helpers.js';
 
 describe('edge routes: memories', () => {
@@ -462,6 +463,30 @@ describe('edge routes: replica options', () => {
       'text of b',
     ]);
     expect((await call('POST', '/v1/ns/demo/sync?answer=all', {})).json.error.field).toBe('sync.answer');
+  });
+
+  it('path with include=clocks answers null when a node is gone by the time its clocks are read', async () => {
+    const inner = new InMemoryStore();
+    let vanish = false;
+    // Deleted between the walk and the clock read: the records read back lack `b`.
+    const store = new Proxy(inner, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (key !== 'getMemories') return typeof value === 'function' ? value.bind(target) : value;
+        return async (ns: string, ids: string[]) => {
+          const records = await target.getMemories(ns, ids);
+          return vanish && ids.join() === 'a,b,c' ? records.filter((r) => r.memory.id !== 'b') : records;
+        };
+      },
+    });
+    const { call } = await testApp({ store });
+    for (const id of ['a', 'b', 'c']) await call('POST', '/v1/ns/demo/memories', { id, content: id });
+    await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'b', type: 'related_to' });
+    await call('POST', '/v1/ns/demo/links', { from: 'b', to: 'c', type: 'related_to' });
+    const whole = await call('GET', '/v1/ns/demo/path?from=a&to=c&include=clocks');
+    expect(whole.json.path.map((r: { memory: { id: string } }) => r.memory.id)).toEqual(['a', 'b', 'c']);
+    vanish = true;
+    expect((await call('GET', '/v1/ns/demo/path?from=a&to=c&include=clocks')).json).toEqual({ path: null });
   });
 
   it('answers a pull without a limit with pages of PULL_LIMIT_DEFAULT changes', async () => {
