@@ -100,6 +100,35 @@ describe('GET /events with Last-Event-ID', () => {
   });
 });
 
+describe('live news of writes', () => {
+  it('announces a delete, and not a push that changed nothing', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token, call, store } = await testApp({ live: hub });
+    await call('POST', '/v1/ns/demo/memories', { id: 'gone', content: 'to delete' });
+    const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (part: string) => {
+      while (!text.includes(part)) text += decoder.decode((await reader.read()).value, { stream: true });
+    };
+    await readUntil('event: ready');
+    // Not stored and no create part: rejected, so nothing changed and nobody is woken.
+    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-client`;
+    const orphan = { id: 'orphan', values: { content: 'x' }, clocks: { content: stamp } };
+    const noop = await call('POST', '/v1/ns/demo/sync', { push: { memories: [orphan] } });
+    expect(noop.json.push).toMatchObject({ memories: [], deleted: [], rejected: ['orphan'] });
+    expect((await call('DELETE', '/v1/ns/demo/memories/gone')).status).toBe(204);
+    expect((await call('POST', '/v1/ns/demo/memories', { id: 'last', content: 'last' })).status).toBe(201);
+    const seqs = Object.fromEntries((await store.changes('demo', 0, 10)).map((c) => [c.id, c.seq]));
+    await readUntil(`id: ${seqs.last}\n`);
+    const announced = [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1]));
+    expect(announced).toEqual([seqs.gone, seqs.last]);
+    await reader.cancel();
+  });
+});
+
 describe('event stream of a token that expires', () => {
   it('a token whose exp falls inside a second is good to the end of that second, and so is its stream', async () => {
     const second = 1_800_000_000;
