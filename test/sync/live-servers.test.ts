@@ -81,6 +81,45 @@ async function writeReachesTheOtherServer(one: Edge, two: Edge, withinMs: number
   }
 }
 
+describe('PostgresHub', () => {
+  it('tells its own clients once, though Postgres echoes its NOTIFY back to it, and the other hub once', async () => {
+    // Postgres delivers a NOTIFY to every listener on the channel, the notifying connection's own too.
+    const listeners: Array<(payload: string) => void> = [];
+    const driver = {
+      listen: async (_channel: string, on: (payload: string) => void) => {
+        listeners.push(on);
+        return async () => {};
+      },
+      notify: async (_channel: string, payload: string) => {
+        for (const on of listeners) on(payload);
+      },
+    } as unknown as PostgresDriver;
+    const one = new PostgresHub(driver);
+    const two = new PostgresHub(driver);
+    const read = async (hub: PostgresHub) => {
+      const reader = (await hub.stream({ namespace: 'ns' })).body!.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      const until = async (part: string) => {
+        while (!text.includes(part)) text += decoder.decode((await reader.read()).value, { stream: true });
+        return [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1]));
+      };
+      await until('event: ready');
+      return { until, stop: () => reader.cancel() };
+    };
+    const mine = await read(one);
+    const theirs = await read(two);
+    await one.publish('ns', 5);
+    await one.publish('ns', 6);
+    expect(await mine.until('id: 6\n')).toEqual([5, 6]);
+    expect(await theirs.until('id: 6\n')).toEqual([5, 6]);
+    await mine.stop();
+    await theirs.stop();
+    await one.close();
+    await two.close();
+  });
+});
+
 describe('two Node edges on one PGlite (in process)', () => {
   it('a write through one reaches the live clients of the other', async () => {
     const db = await PGlite.create();
