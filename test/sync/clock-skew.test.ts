@@ -91,6 +91,19 @@ describe('bounded clock skew at the edge', () => {
     expect(tomb.json.error.field).toBe('sync.push.tombstones.0.clock');
   });
 
+  it('refuses a link stamped ahead too, saying how far ahead in a unit a person reads', async () => {
+    const { call } = await testApp();
+    const push = (ms: number) =>
+      call('POST', '/v1/ns/demo/sync', {
+        push: { links: [{ id: 'l', values: { type: 'x' }, clocks: { type: stampAt(ms) } }] },
+      });
+    const minutes = await push(Date.now() + 10 * 60_000);
+    expect(minutes.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.push.links.0.clocks.type' });
+    expect(minutes.json.error.message).toMatch(/the stamp is 10 min ahead of the server clock/);
+    expect((await push(Date.now() + 5 * HOUR)).json.error.message).toMatch(/ 5 h ahead/);
+    expect((await push(Date.now() + 3 * 24 * HOUR)).json.error.message).toMatch(/ 3 days ahead/);
+  });
+
   it('a stamp stored in the future before the bound existed no longer freezes the field', async () => {
     const store = new PostgresStore(pglite(db));
     const { call } = await testApp({ store, ns: ['legacy'] });
