@@ -224,6 +224,9 @@ describe('an end-to-end encrypted namespace on the edge', () => {
       /cannot build a context from it \(that needs a server-side search\)/,
     );
     expect(context.json.error.message).not.toMatch(/plaintext writes/);
+    const search = await call('POST', '/v1/ns/e/search', { query: 'hello' });
+    expect(search.status).toBe(409);
+    expect(search.json.error.message).toMatch(/the server holds only ciphertext, so it cannot search it;/);
     await close();
   });
 });
