@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { applyBoost, boostContributions } from '../../src/core/boost.js';
 import type { Memory } from '../../src/core/model.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2024-06-01T00:00:00Z');
@@ -79,7 +80,7 @@ describe('boost weights', () => {
           expect(Number.isFinite(applyBoost(hits, boost, NOW, 1)[0]!.hit.score)).toBe(true);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 500, ...propertySeed('CORE_PROPERTY_SEED', 20_261_206) },
     );
   });
 });

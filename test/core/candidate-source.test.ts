@@ -9,6 +9,7 @@ import {
   scoreDocumentNumbers,
   scoreDocuments,
 } from '../../src/core/text/index.js';
+import { propertySeed } from '../setup/property-seed.js';
 
 /** Candidates best first by score, as `resolvingSource` takes them (ties in their given order). */
 const byScore = <C extends { score: number }>(candidates: C[]) =>
@@ -52,6 +53,7 @@ describe('resolvingSource: ranking on document numbers, ids resolved as candidat
           expect(idsOf(await drain(source, chunk))).toEqual(expected);
         },
       ),
+      { ...propertySeed('CORE_PROPERTY_SEED', 20_261_206) },
     );
   });
 
@@ -175,6 +177,7 @@ describe('scoreDocumentNumbers', () => {
           );
         },
       ),
+      { ...propertySeed('CORE_PROPERTY_SEED', 20_261_206) },
     );
   });
 });
