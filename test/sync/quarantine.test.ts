@@ -4,7 +4,7 @@ import type { LinkWrite, MemoryWrite, Tombstone } from '../../src/core/store-con
 import type { SyncRequest, SyncResponse } from '../../src/core/sync/protocol.js';
 import { pushQuarantining, withRejected, withUnreadable } from '../../src/core/sync/quarantine.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, InMemoryStore, type RejectedChange } from '../../src/index.js';
+import { createMemory, type Engram, InMemoryStore, type RejectedChange } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
 
 async function edge(options: Partial<Parameters<typeof createEdgeApp>[0]> = {}) {
@@ -18,6 +18,21 @@ async function edge(options: Partial<Parameters<typeof createEdgeApp>[0]> = {}) 
     return response;
   };
   return { store, token, fetch: fetch as typeof globalThis.fetch, requests };
+}
+
+/** A memory `stray` written into the replica's store under another namespace, which the edge refuses (403). */
+async function writeStray(mem: Engram): Promise<void> {
+  const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-bad`;
+  await mem.store.apply('q', {
+    memories: [
+      {
+        id: 'stray',
+        create: { namespace: 'elsewhere', createdAt: new Date().toISOString() },
+        values: { content: 'filed under another namespace', kind: 'note', tags: [], metadata: {} },
+        clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
+      },
+    ],
+  });
 }
 
 describe('quarantine, not jam', () => {
@@ -106,17 +121,7 @@ describe('the rejected list', () => {
       sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, debounceMs: 3_600_000 },
     });
     // Written into the replica's store under the wrong namespace (a bad import, a bug elsewhere).
-    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-bad`;
-    await mem.store.apply('q', {
-      memories: [
-        {
-          id: 'stray',
-          create: { namespace: 'elsewhere', createdAt: new Date().toISOString() },
-          values: { content: 'filed under another namespace', kind: 'note', tags: [], metadata: {} },
-          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
-        },
-      ],
-    });
+    await writeStray(mem);
     const good = await mem.add({ content: 'a fine memory' });
     await mem.sync();
     expect(mem.status).toMatchObject({ state: 'online', pending: 0, rejected: 1 });
@@ -149,17 +154,7 @@ describe('the rejected list', () => {
     });
     const good = await mem.add({ content: 'a fine memory' });
     // Written last, so the last memory of the push: the edge refuses it (another namespace's).
-    const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-bad`;
-    await mem.store.apply('q', {
-      memories: [
-        {
-          id: 'stray',
-          create: { namespace: 'elsewhere', createdAt: new Date().toISOString() },
-          values: { content: 'filed under another namespace', kind: 'note', tags: [], metadata: {} },
-          clocks: { content: stamp, kind: stamp, tags: stamp, metadata: stamp },
-        },
-      ],
-    });
+    await writeStray(mem);
     faults.pull = true;
     await expect(mem.sync()).rejects.toThrow();
     faults.pull = false;
