@@ -92,6 +92,19 @@ const renders = { list: 0 };
 const items = (testId: string) =>
   Array.from(screen.getByTestId(testId).querySelectorAll('li'), (li) => li.textContent);
 
+/** A memory with a fact and a note, and ListState showing the facts (its state: data|loading|error). */
+async function factsShown() {
+  const mem = await createMemory();
+  await mem.addMany([
+    { content: 'a fact', kind: 'fact' },
+    { content: 'a note', kind: 'note' },
+  ]);
+  const view = render(h(ListState, { mem, options: { kind: 'fact' } }));
+  const state = () => screen.getByTestId('state').textContent;
+  await waitFor(() => expect(state()).toBe('a fact|false|'));
+  return { mem, view, state };
+}
+
 describe('engram/react', () => {
   it('useMemories shows loading, then the list, then every change', async () => {
     const mem = await createMemory();
@@ -145,14 +158,7 @@ describe('engram/react', () => {
   });
 
   it("keeps the previous query's results on screen while a changed query loads", async () => {
-    const mem = await createMemory();
-    await mem.addMany([
-      { content: 'a fact', kind: 'fact' },
-      { content: 'a note', kind: 'note' },
-    ]);
-    const view = render(h(ListState, { mem, options: { kind: 'fact' } }));
-    const state = () => screen.getByTestId('state').textContent;
-    await waitFor(() => expect(state()).toBe('a fact|false|'));
+    const { mem, view, state } = await factsShown();
     view.rerender(h(ListState, { mem, options: { kind: 'note' } }));
     expect(state()).toBe('a fact|true|');
     await waitFor(() => expect(state()).toBe('a note|false|'));
@@ -187,14 +193,7 @@ describe('engram/react', () => {
   });
 
   it('after a refused query, the next one loads with the last results shown, not an empty view', async () => {
-    const mem = await createMemory();
-    await mem.addMany([
-      { content: 'a fact', kind: 'fact' },
-      { content: 'a note', kind: 'note' },
-    ]);
-    const view = render(h(ListState, { mem, options: { kind: 'fact' } }));
-    const state = () => screen.getByTestId('state').textContent;
-    await waitFor(() => expect(state()).toBe('a fact|false|'));
+    const { mem, view, state } = await factsShown();
     view.rerender(h(ListState, { mem, options: { limt: 3 } as ListOptions }));
     await waitFor(() => expect(state()).toMatch(/^-\|false\|.*watch\.list\.limt/));
     view.rerender(h(ListState, { mem, options: { kind: 'note' } }));
