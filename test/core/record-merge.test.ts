@@ -28,6 +28,16 @@ function linkCreate(id: string, type: string, ms: number, node: string): LinkWri
   };
 }
 
+/** A store holding memories `a` and `b` and the link `l` between them, all written at T0 by node `a`. */
+async function linkedPair(): Promise<InMemoryStore> {
+  const store = new InMemoryStore();
+  await store.apply('n', {
+    memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
+    links: [linkCreate('l', 'related_to', 0, 'a')],
+  });
+  return store;
+}
+
 describe('record merge', () => {
   it('two creations of one id merge to the earlier createdAt and the later values, in either order', async () => {
     const early = memoryCreate('m', 'first', 0, 'a');
@@ -139,11 +149,7 @@ describe('record merge', () => {
   });
 
   it('deleting both ends of a link in one batch deletes the link once', async () => {
-    const store = new InMemoryStore();
-    await store.apply('n', {
-      memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
-      links: [linkCreate('l', 'related_to', 0, 'a')],
-    });
+    const store = await linkedPair();
     const result = await store.apply('n', {
       tombstones: [
         { entity: 'memory', id: 'a', namespace: 'n', clock: stamp(10, 'a') },
@@ -219,11 +225,7 @@ describe('record merge', () => {
   });
 
   it('a pulled delete calling a held link a memory deletes that link, and is kept as a link delete', async () => {
-    const store = new InMemoryStore();
-    await store.apply('n', {
-      memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')],
-      links: [linkCreate('l', 'related_to', 0, 'a')],
-    });
+    const store = await linkedPair();
     await store.apply('n', {
       tombstones: [{ entity: 'memory', id: 'l', namespace: 'n', clock: stamp(10, 'b') }],
       origin: 'remote',
