@@ -331,9 +331,9 @@ function cutAt(text: string, limit: number): string {
 /**
  * Parses the search grammar: whitespace-separated words, `"quoted phrases"`, `prefix*`, and a leading `-`
  * to exclude a word or phrase. Any typed text parses: punctuation is ignored, an unclosed quote is a plain
- * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty query and one that
- * excludes words but asks for none; text without words ("?!") has no clauses and finds nothing. Only
- * the first MAX_QUERY_LENGTH characters are read (`cutQuery`).
+ * character, a `-` alone excludes nothing. Throws VALIDATION only for an empty (or blank) query; text
+ * without words ("?!") and exclusions alone (`-foo`) have no clauses and find nothing. Only the first
+ * MAX_QUERY_LENGTH characters are read (`cutQuery`).
  * An English verb's irregular forms, and an irregular noun's other number, become alternatives of its
  * clause once `loadLanguage` has loaded them, as every search does first.
  */
