@@ -284,6 +284,37 @@ describe('parseQuery', () => {
     });
   });
 
+  it('counts only the capitalized word itself as a name, and reads "I" as the pronoun wherever it stands', () => {
+    const clauses = (query: string) => parseQuery(query).clauses;
+    // The `s` of "Priya's" is the possessive, a function word still.
+    expect(clauses("trip with Priya's dog")).toContainEqual({ kind: 'term', term: 's', stop: true });
+    expect(clauses("they said I'm late")).toEqual(
+      expect.arrayContaining([
+        { kind: 'term', term: 'i', stop: true },
+        { kind: 'term', term: 'm', stop: true },
+      ]),
+    );
+  });
+
+  it('reads a capital after a sentence ends (behind a closing quote too) or after wordless chunks at the start as no name', () => {
+    const named = (query: string) =>
+      parseQuery(query).clauses.some((c) => c.kind === 'term' && c.term === 'mai');
+    expect(named('the cat May')).toBe(true);
+    expect(named('the cat; May')).toBe(false);
+    expect(named('a list: May')).toBe(false);
+    expect(named('we met." May')).toBe(false);
+    expect(named('— May trip')).toBe(false);
+    expect(named('the cat — May')).toBe(true);
+  });
+
+  it("gives a stop word's clause to a content word sharing its stem", () => {
+    // "being" (a stop word) and "beings" both stem to "be": the query keeps the content word's clause.
+    expect(parseQuery('being beings matter').clauses).toEqual([
+      { kind: 'term', term: 'be' },
+      { kind: 'term', term: 'matter' },
+    ]);
+  });
+
   it.each(['?', '!!! ... ???', '*', '""', '"', '-', "'", '- - -', '"?"'])(
     'parses %j without throwing, to no clauses',
     (query) => {
