@@ -134,6 +134,55 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
+  it('orders strings by their numbers, equals strictly and takes null and [] as InMemoryStore does', async () => {
+    const ours = new EngramStore();
+    const peer = new PeerStore();
+    const found = async (store: BaseStore) => {
+      await store.put(['g'], 'ten', { n: '10' });
+      await store.put(['g'], 'one', { n: 1 });
+      await store.put(['g'], 'null', { n: null });
+      await store.put(['g'], 'none', {});
+      const keys = async (filter: Record<string, unknown>) =>
+        (await store.search(['g'], { filter })).map((i) => i.key);
+      return [
+        // '10' > '9' as numbers, not as text.
+        await keys({ n: { $gt: '9' } }),
+        await keys({ n: { $lt: '9' } }),
+        // No loose equality: the string '1' is not the number 1.
+        await keys({ n: { $eq: '1' } }),
+        await keys({ n: '1' }),
+        // null is a value to equal, which a missing field is not.
+        await keys({ n: null }),
+        // An empty list is an object of no operators: it keeps every item.
+        await keys({ n: [] }),
+      ];
+    };
+    const theirs = await found(peer);
+    expect(await found(ours)).toEqual(theirs);
+    // null counts as 0 and a missing field as NaN in the number order.
+    expect(theirs).toEqual([['ten'], ['one', 'null'], [], [], ['null'], ['ten', 'one', 'null', 'none']]);
+    await ours.close();
+  });
+
+  it('shows a get the new value of a key its batch updates, and null for a key its batch creates', async () => {
+    const ours = new EngramStore();
+    const peer = new PeerStore();
+    const gets = async (store: BaseStore) => {
+      await store.put(['b'], 'old', { v: 1 });
+      const results = await store.batch([
+        { namespace: ['b'], key: 'old' },
+        { namespace: ['b'], key: 'new' },
+        { namespace: ['b'], key: 'old', value: { v: 2 } },
+        { namespace: ['b'], key: 'new', value: { v: 3 } },
+      ]);
+      return results.map((r) => (r && 'value' in r ? r.value : r));
+    };
+    const theirs = await gets(peer);
+    expect(await gets(ours)).toEqual(theirs);
+    expect(theirs).toEqual([{ v: 2 }, null, null, null]);
+    await ours.close();
+  });
+
   it('answers a listNamespaces operation without matchConditions with every namespace', async () => {
     const store = new EngramStore();
     await store.put(['b'], 'k', { v: 1 });
@@ -243,6 +292,37 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
+  it('scores with the vectors exactly as embedded, to the last bit of InMemoryStore’s scores', async () => {
+    // Fractions no float32 holds: a vector kept or read back with less precision scores differently.
+    const vector = (text: string) => [1 / 3, Math.sqrt(text.length), Math.PI / text.charCodeAt(0)];
+    const embeddings = {
+      embedQuery: async (text: string) => vector(text),
+      embedDocuments: async (texts: string[]) => texts.map(vector),
+    } as unknown as CountingEmbeddings;
+    const scores = async (store: BaseStore) => {
+      for (const text of ['coffee', 'tea at noon', 'rain']) await store.put(['s'], text, { text });
+      return (await store.search(['s'], { query: 'morning coffee' })).map((h) => [h.key, h.score]);
+    };
+    const index = { dims: 3, embeddings, fields: ['text'] };
+    const ours = new EngramStore({ index });
+    const theirs = await scores(new PeerStore({ index }));
+    expect(await scores(ours)).toEqual(theirs);
+    await ours.close();
+  });
+
+  it('refuses a put its embeddings return no vector for, and writes nothing', async () => {
+    const embeddings = {
+      embedQuery: async () => [1, 0],
+      embedDocuments: async () => [],
+    } as unknown as CountingEmbeddings;
+    const store = new EngramStore({ index: { dims: 2, embeddings } });
+    await expect(store.put(['e'], 'k', { text: 'coffee' })).rejects.toThrow(
+      'EngramStore: the embeddings returned no vector for text 0',
+    );
+    expect(await store.listNamespaces()).toEqual([]);
+    await store.close();
+  });
+
   it('embeds every text of the batch in one call, the same text once', async () => {
     const embeddings = new CountingEmbeddings();
     const store = new EngramStore({ index: { dims: 4, embeddings, fields: ['a', 'b'] } });
@@ -260,14 +340,17 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     const embeddings = new CountingEmbeddings();
     const store = new EngramStore({ index: { dims: 4, embeddings } });
     await store.put(['n'], '1', { text: 'coffee' });
-    const [first, second, other] = await store.batch([
+    const [first, second, other, empty] = await store.batch([
       { namespacePrefix: ['n'], query: 'q' },
       { namespacePrefix: ['n'], query: 'q', limit: 1 },
       { namespacePrefix: ['n'], query: 'r' },
+      // An empty query is no query, as in InMemoryStore: not embedded, nothing scored.
+      { namespacePrefix: ['n'], query: '' },
     ]);
     expect(embeddings.queryCalls.sort()).toEqual(['q', 'r']);
     expect(second).toEqual(first);
     expect(other).toHaveLength(1);
+    expect(empty!.map((h) => h.score)).toEqual([undefined]);
     await store.close();
   });
 
@@ -319,6 +402,24 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     ]);
     expect(await store.listNamespaces({ prefix: ['non', 'existent'] })).toEqual([]);
     await store.close();
+  });
+
+  it('matches no namespace shorter than a prefix or suffix, even one of wildcards', async () => {
+    const ours = new EngramStore();
+    const peer = new PeerStore();
+    const lists = async (store: BaseStore) => {
+      await store.put(['a'], 'k', { v: 1 });
+      await store.put(['a', 'b'], 'k', { v: 2 });
+      return [
+        await store.listNamespaces({ prefix: ['a', '*'] }),
+        await store.listNamespaces({ suffix: ['*', 'a'] }),
+        await store.listNamespaces({ suffix: ['*', 'b'] }),
+      ];
+    };
+    const theirs = await lists(peer);
+    expect(await lists(ours)).toEqual(theirs);
+    expect(theirs).toEqual([[['a', 'b']], [], [['a', 'b']]]);
+    await ours.close();
   });
 
   it('blocks invalid namespaces with the caller’s InvalidNamespaceError', async () => {
@@ -407,6 +508,8 @@ describe('EngramStore, a batch with a put Engram cannot keep', () => {
     const put = store.put(['a'], key, big);
     await expect(put).rejects.toThrow(`for key "${'k'.repeat(60)}…" in namespace ["a"]`);
     await expect(put).rejects.not.toThrow('TAIL');
+    // A key of 60 characters is shown whole.
+    await expect(store.put(['a'], 'k'.repeat(60), big)).rejects.toThrow(`for key "${'k'.repeat(60)}" in`);
     await store.close();
   });
 
@@ -442,6 +545,9 @@ describe('EngramStore, a batch with a put Engram cannot keep', () => {
     const put = store.put(['k'], 42 as unknown as string, { v: 7 });
     await expect(put).rejects.toMatchObject({ code: 'VALIDATION', field: 'put.key' });
     await expect(put).rejects.toThrow('put.key: expected a string, got number 42 (in namespace ["k"])');
+    await expect(store.put(['k'], null as unknown as string, { v: 7 })).rejects.toThrow(
+      'put.key: expected a string, got null (in namespace ["k"])',
+    );
     expect(await store.listNamespaces()).toEqual([]);
     await store.close();
   });
@@ -456,6 +562,17 @@ describe('EngramStore, a batch with a put Engram cannot keep', () => {
         'batch.1: expected a get, search, put or listNamespaces operation, got an object with keys foo',
     });
     expect(await store.get(['a'], 'k')).toBeNull();
+    for (const [op, got] of [
+      [{}, 'an object with no keys'],
+      [null, 'null'],
+      [7, '7'],
+    ] as const) {
+      await expect(store.batch([op as unknown as Operation])).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'batch.0',
+        message: `batch.0: expected a get, search, put or listNamespaces operation, got ${got}`,
+      });
+    }
     await store.close();
   });
 });
