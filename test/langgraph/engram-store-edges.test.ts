@@ -75,6 +75,28 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     expect(ours?.value).toEqual(value);
   });
 
+  it('writes what Engram’s own search sees: namespace/key and the value’s JSON, cut to 16,000 units whole', async () => {
+    const store = new InMemoryStore();
+    const lg = new EngramStore({ store });
+    await lg.put(['docs', 'd1'], 'k', { text: 'espresso tonic' });
+    // 'c/a' (or 'c/b') and the JSON before the emoji take 13 units: one 'x' more puts the cut after an
+    // emoji's low surrogate (16,000 units kept), two after its high one (that emoji dropped: 15,999).
+    await lg.put(['c'], 'a', { text: `x${'😀'.repeat(9000)}` });
+    await lg.put(['c'], 'b', { text: `xx${'😀'.repeat(9000)}` });
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    const hits = await mem.search('espresso');
+    expect(hits.map((h) => h.memory.content)).toEqual(['docs/d1/k\n{"text":"espresso tonic"}']);
+    const { items } = await mem.list({ kind: 'langgraph-item', limit: 10 });
+    const contents = items.filter((m) => m.content.startsWith('c/')).map((m) => m.content);
+    expect(contents.map((c) => [c.slice(0, c.indexOf('😀')), c.length])).toEqual([
+      ['c/b\n{"text":"xx', 15_999],
+      ['c/a\n{"text":"x', 16_000],
+    ]);
+    expect(contents.every((c) => c.endsWith('😀'))).toBe(true);
+    await lg.close();
+    await mem.close();
+  });
+
   it('keeps values, keys and labels with lone surrogates or NUL characters exactly', async () => {
     const odd = ['half \ud83d of an emoji', 'other half \ude00', 'nul \u0000 inside'];
     const [peer, ours] = await both(async (store) => {
@@ -161,6 +183,9 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
     expect((await lg.get(namespace, 'old'))?.value).toEqual({ old: true });
     await lg.put(namespace, 'old', { old: false });
     expect((await lg.search(namespace.slice(0, 30))).map((i) => i.value)).toEqual([{ old: false }]);
+    // Its put gave it today's tags: its key's and 16 prefixes'.
+    const [item] = (await mem.list({ kind: 'langgraph-item' })).items;
+    expect(item!.tags).toHaveLength(17);
     await lg.close();
     await mem.close();
   });
@@ -183,6 +208,23 @@ describe('EngramStore beside LangGraph’s InMemoryStore, at the edges', () => {
       ['other', { other: true }],
       ['k', { v: 1 }],
     ]);
+    await lg.close();
+    await mem.close();
+  });
+
+  it('takes a namespace memory whose tag collides with a namespace’s for no memory of that namespace', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'langgraph' });
+    // The memory of namespace ["b"] carries the tag of ["a"] too.
+    await mem.add({
+      kind: 'langgraph-namespace',
+      content: 'b',
+      tags: [`lgn:${hash(JSON.stringify(['a']))}`],
+      metadata: { path: ['b'] },
+    });
+    const lg = new EngramStore({ store });
+    await lg.put(['a'], 'k', { v: 1 });
+    expect(await lg.listNamespaces()).toEqual([['a'], ['b']]);
     await lg.close();
     await mem.close();
   });
