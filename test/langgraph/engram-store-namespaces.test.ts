@@ -155,6 +155,26 @@ describe('EngramStore reads per operation', () => {
     await lg.close();
   });
 
+  it('looks up a namespace another instance wrote once, for all the puts of a batch and after', async () => {
+    const store = new CountingStore();
+    const writer = new EngramStore({ store });
+    await writer.put(['shared'], 'k', { v: 0 });
+    const lg = new EngramStore({ store });
+    const reads = async (run: () => Promise<unknown>) => {
+      const before = store.read;
+      await run();
+      return store.read - before;
+    };
+    // New keys (their lookups find nothing): the namespace's memory is the one record read, once.
+    const batch = await reads(() =>
+      lg.batch([1, 2, 3].map((i) => ({ namespace: ['shared'], key: `k${i}`, value: { i } }))),
+    );
+    expect(batch).toBe(1);
+    expect(await reads(() => lg.put(['shared'], 'k4', { i: 4 }))).toBe(0);
+    await writer.close();
+    await lg.close();
+  });
+
   it('sees namespaces another instance on the same store added, and does not list one twice', async () => {
     const store = new InMemoryStore();
     const a = new EngramStore({ store });
@@ -178,6 +198,15 @@ describe('EngramStore reads per operation', () => {
     ]);
     await a.close();
     await b.close();
+  });
+
+  it('reads past a page of 1,000 memories: searches all of 1,001 items', async () => {
+    const lg = new EngramStore();
+    const keys = Array.from({ length: 1001 }, (_, i) => `k${i}`);
+    await lg.batch(keys.map((key, i) => ({ namespace: ['many'], key, value: { i } })));
+    const found = await lg.search(['many'], { limit: 2000 });
+    expect(found.map((item) => item.key)).toEqual(keys);
+    await lg.close();
   });
 
   it('lists a namespace again after its memory was cleared from outside and it was written to again', async () => {
