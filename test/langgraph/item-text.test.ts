@@ -15,6 +15,8 @@ const values: unknown[] = [
   null,
   'plain',
   [null, { a: null }],
+  // A field named '$': the path '$' is still the whole value.
+  { $: 'dollar', b: 'bee' },
 ];
 const paths = [
   '$',
@@ -35,6 +37,8 @@ const paths = [
   '[*].a',
   '[0]',
   '[*].{a}',
+  '{b,}',
+  '{}',
 ];
 
 describe('LangGraph index paths read as LangGraph reads them', () => {
