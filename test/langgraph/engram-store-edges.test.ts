@@ -301,6 +301,9 @@ describe('EngramStore options', () => {
       [{ store: './memory.db' }, 'EngramStore.store'],
       [{ index: { dims: 2, embeddings, field: ['text'] } }, 'EngramStore.index.field'],
       [{ index: { dims: '2', embeddings } }, 'EngramStore.index.dims'],
+      [{ index: { dims: 2, embeddings, fields: 'text' } }, 'EngramStore.index.fields'],
+      [{ index: { dims: 2, embeddings, fields: ['text', ''] } }, 'EngramStore.index.fields.1'],
+      [{ store: { apply: () => {} } }, 'EngramStore.store.getMemories'],
       [{ index: { dims: 2, embed: async () => [] } }, 'EngramStore.index.embeddings'],
       [
         { index: { dims: 2, embeddings: { embedQuery: async () => [1, 0] } } },
@@ -317,5 +320,7 @@ describe('EngramStore options', () => {
       index: { dims: 2, embeddings: embeddings as never, fields: ['text'] },
     });
     expect(made.indexConfig?.fields).toEqual(['text']);
+    // sync is taken here and checked by the memory when it opens, on first use.
+    expect(() => new EngramStore({ sync: { url: 'http://127.0.0.1:9', token: 't' } })).not.toThrow();
   });
 });
