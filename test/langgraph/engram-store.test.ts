@@ -331,6 +331,9 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
       { namespace: ['n'], key: '2', value: { a: 'same' } },
     ]);
     expect(embeddings.documentCalls).toEqual([['same', 'other']]);
+    // A put with index: false embeds nothing, and calls nothing.
+    await store.put(['n'], '3', { a: 'unindexed' }, false);
+    expect(embeddings.documentCalls).toHaveLength(1);
     await store.search(['n'], { query: 'q' });
     expect(embeddings.queryCalls).toEqual(['q']);
     await store.close();
@@ -351,6 +354,9 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     expect(second).toEqual(first);
     expect(other).toHaveLength(1);
     expect(empty!.map((h) => h.score)).toEqual([undefined]);
+    // A delete embeds nothing, not even the whole value's "null".
+    await store.delete(['n'], '1');
+    expect(embeddings.documentCalls).toHaveLength(1);
     await store.close();
   });
 
@@ -432,6 +438,10 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await expect(store.batch([{ namespace: ['a:b'], key: 'k', value: doc }])).rejects.toThrow(
       InvalidNamespaceError,
     );
+    // A batch's get too, as InMemoryStore's batch checks every namespace.
+    const get = { namespace: ['a:b'], key: 'k' };
+    await expect(new PeerStore().batch([get])).rejects.toThrow(InvalidNamespaceError);
+    await expect(store.batch([get])).rejects.toThrow(InvalidNamespaceError);
     // A batch's search prefix too, as InMemoryStore's batch checks it (BaseStore.search did already).
     for (const namespacePrefix of [['a:b'], ['a', 'b\u0000']]) {
       const search = { namespacePrefix, limit: 10, offset: 0 };
@@ -495,6 +505,8 @@ describe('EngramStore, a batch with a put Engram cannot keep', () => {
     await expect(failed).rejects.toThrow(
       /at most 64 KiB .*got 68\.\d KiB for key "big" in namespace \["a"\]/,
     );
+    // Counted in bytes of UTF-8: 30,000 '€' are 90,000 bytes.
+    await expect(store.put(['a'], 'euro', { s: '€'.repeat(30_000) })).rejects.toThrow(/got 8[78]\.\d KiB/);
     expect(await keys(store, ['a'])).toEqual([['existing', { v: 0 }]]);
     // Nor is the namespace of a refused put listed.
     await expect(store.put(['phantom'], 'big', big)).rejects.toMatchObject({ code: 'VALIDATION' });
