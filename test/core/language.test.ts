@@ -1,7 +1,7 @@
 import { stemmer } from 'stemmer';
 import { describe, expect, it } from 'vitest';
 import { makeCorpus } from '../../bench/corpus.mjs';
-import { analyzerFor, parseQuery } from '../../src/core/text/index.js';
+import { analyzerFor, isLanguageLoaded, parseQuery } from '../../src/core/text/index.js';
 import {
   createMemory,
   EngramError,
@@ -145,6 +145,16 @@ describe('languages', () => {
       /'english', 'german', 'french', 'spanish', 'italian', 'portuguese', 'dutch'/,
     );
     expect(LANGUAGES).toEqual(['english', 'german', 'french', 'spanish', 'italian', 'portuguese', 'dutch']);
+    // What was given, as written: a string quoted, anything else as JSON.
+    await expect(loadLanguage('latin')).rejects.toThrow(/, got 'latin'$/);
+    expect(() => analyzerFor({ name: 'latin' })).toThrow(/, got \{"name":"latin"\}$/);
+    expect(() => analyzerFor(42)).toThrow(/, got 42$/);
+  });
+
+  it('reads a null language as English, as an absent one', async () => {
+    expect(isLanguageLoaded(null)).toBe(true);
+    expect((await loadLanguage(null)).language).toBe('english');
+    expect(analyzerFor(null).language).toBe('english');
   });
 
   it('gives a custom store (engram/store) the postings the built-in stores keep', async () => {
