@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createMemory, InMemoryStore } from '../../src/index.js';
-import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
+import { type Entity, KnowledgeGraph, type Relation } from '../../src/mcp/knowledge-graph.js';
 
 const big = 'x'.repeat(70_000);
 
@@ -165,6 +165,21 @@ describe('read_graph of data kept before order stamps', () => {
   });
 });
 
+describe('read_graph of a graph larger than one page of the store', () => {
+  it('reads every entity, the oldest on the last page included', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const entities = Array.from({ length: 1001 }, (_, i) => ({
+      name: `e${i}`,
+      entityType: 't',
+      observations: [],
+    }));
+    await graph.createEntities(entities);
+    expect((await graph.readGraph()).entities).toEqual(entities);
+    // Known as an entity, so not created again.
+    expect(await graph.createEntities([entities[0]!])).toEqual([]);
+  });
+});
+
 describe('create_graph (engram import of a memory.jsonl) checks everything before writing anything', () => {
   it('an entity that its relations to itself would take past 64 KiB leaves the graph as it was', async () => {
     const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
@@ -196,6 +211,13 @@ describe('create_entities', () => {
     const empty = { name: '', entityType: ' ', observations: [] };
     expect(await graph.createEntities([empty])).toEqual([empty]);
     expect((await graph.readGraph()).entities).toEqual([empty]);
+  });
+
+  it('keeps a relation between names that are blank, as the reference does', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const relation = { from: '', to: ' ', relationType: 'r' };
+    expect(await graph.createRelations([relation])).toEqual([relation]);
+    expect(await graph.readGraph()).toEqual({ entities: [], relations: [relation] });
   });
 
   it('counts the order stamp the entity will get against 64 KiB before writing any entity of the call', async () => {
@@ -236,6 +258,17 @@ describe('delete_relations', () => {
     await graph.deleteRelations([first]);
     expect((await graph.readGraph()).relations).toEqual([link, second]);
   });
+
+  it('keeps those around one deleted from the middle in their place in the list', async () => {
+    const graph = await graphWithTwo();
+    const first = { from: 'A', to: 'A', relationType: 'first' };
+    const link = { from: 'A', to: 'B', relationType: 'knows' };
+    const second = { from: 'A', to: 'A', relationType: 'second' };
+    const third = { from: 'A', to: 'A', relationType: 'third' };
+    for (const relation of [first, link, second, third]) await graph.createRelations([relation]);
+    await graph.deleteRelations([second]);
+    expect((await graph.readGraph()).relations).toEqual([first, link, third]);
+  });
 });
 
 describe('create_relations', () => {
@@ -245,6 +278,38 @@ describe('create_relations', () => {
     const self = { from: 'A', to: 'A', relationType: 'is' };
     expect(await graph.createRelations([link, self, link, self])).toEqual([link, self]);
     expect((await graph.readGraph()).relations).toEqual([link, self]);
+  });
+});
+
+describe('create_entities and create_relations refuse text Engram cannot store', () => {
+  it('naming where it is: an entity’s name or type, a relation’s source or target; nothing is written', async () => {
+    const graph = await graphWithTwo();
+    const before = await graph.readGraph();
+    const bad = 'x\u0000y';
+    const good = { name: 'C', entityType: 't', observations: [] };
+    const entityCases: [Entity, RegExp][] = [
+      [{ name: bad, entityType: 't', observations: [] }, /^The name of entity "x\\u0000y" contains a NUL/],
+      [{ name: 'D', entityType: bad, observations: [] }, /^The type of entity "D" contains a NUL/],
+    ];
+    for (const [entity, message] of entityCases) {
+      await expect(graph.createEntities([good, entity])).rejects.toThrow(message);
+      expect(await graph.readGraph()).toEqual(before);
+    }
+    const link = { from: 'A', to: 'B', relationType: 'knows' };
+    const relationCases: [Relation, RegExp][] = [
+      [
+        { from: bad, to: 'B', relationType: 'r' },
+        /^The source of relation "x\\u0000y" -> "B" contains a NUL/,
+      ],
+      [
+        { from: 'A', to: bad, relationType: 'r' },
+        /^The target of relation "A" -> "x\\u0000y" contains a NUL/,
+      ],
+    ];
+    for (const [relation, message] of relationCases) {
+      await expect(graph.createRelations([link, relation])).rejects.toThrow(message);
+      expect(await graph.readGraph()).toEqual(before);
+    }
   });
 });
 
