@@ -78,6 +78,34 @@ describe('an entity two servers created at once', () => {
     await close();
   });
 
+  it('does not create again a relation the first copy holds', async () => {
+    const { a, close } = await twoServers();
+    const met = { from: 'Alice', to: 'Bob', relationType: 'met' };
+    expect(await a.createRelations([met])).toEqual([met]);
+    expect(await a.createRelations([met])).toEqual([]);
+    expect((await a.readGraph()).relations).toEqual([met]);
+    await close();
+  });
+
+  it('shows the observations of three copies in the order the copies were made', async () => {
+    const store = new InMemoryStore();
+    const graphs = await Promise.all(
+      [0, 1, 2].map(async () => new KnowledgeGraph(await createMemory({ store }))),
+    );
+    await Promise.all(
+      graphs.map((graph, i) =>
+        graph.createEntities([{ name: 'Alice', entityType: 'person', observations: [`from ${i}`] }]),
+      ),
+    );
+    const copies = await copiesOf(graphs[0]!, 'Alice');
+    expect(copies).toHaveLength(3);
+    const observations = copies.flatMap((copy) => copy.metadata.observations as string[]);
+    expect((await graphs[0]!.readGraph()).entities).toEqual([
+      { name: 'Alice', entityType: copies[0]!.metadata.entityType, observations },
+    ]);
+    await Promise.all(graphs.map((graph) => graph.mem.close()));
+  });
+
   it('delete_entities removes it for good', async () => {
     const { a, b, close } = await twoServers();
     await a.deleteEntities(['Alice']);
