@@ -271,10 +271,14 @@ describe('memoryTools(mem) for the AI SDK', () => {
       });
     }
     for (const [name, tool] of Object.entries(tools)) {
-      for (const input of [null, 'likes tea', ['x']]) {
-        await expect(
-          (tool.execute as (input: unknown, context: unknown) => Promise<unknown>)(input, context),
-        ).rejects.toMatchObject({ code: 'VALIDATION', field: name });
+      for (const [input, got] of [
+        [null, 'null'],
+        ['likes tea', 'string'],
+        [['x'], 'an array'],
+      ] as const) {
+        const call = (tool.execute as (input: unknown, context: unknown) => Promise<unknown>)(input, context);
+        await expect(call).rejects.toMatchObject({ code: 'VALIDATION', field: name });
+        await expect(call).rejects.toThrow(`${name}: expected an object of arguments, got ${got}`);
       }
     }
     // Forgetting twice is harmless: the second call says nothing was deleted.

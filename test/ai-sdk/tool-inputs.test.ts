@@ -157,15 +157,16 @@ describe('memoryTools: the schemas state the rules the tools enforce', () => {
   it('refuses an argument its schema does not declare, naming it, and writes nothing', async () => {
     const mem = await createMemory({ namespace: 'agent' });
     const tools = memoryTools(mem);
-    for (const [name, input, field] of [
-      ['remember', { content: 'x', foo: 1 }, 'remember.foo'],
-      ['remember', { content: 'x', metadata: { a: 1 } }, 'remember.metadata'],
-      ['recall', { query: 'x', tags: ['a'] }, 'recall.tags'],
-      ['forget', { id: 'abc', force: null }, 'forget.force'],
+    // The message names the arguments the tool does take, for the model's next try.
+    for (const [name, input, field, takes] of [
+      ['remember', { content: 'x', foo: 1 }, 'remember.foo', 'content, kind, tags'],
+      ['remember', { content: 'x', metadata: { a: 1 } }, 'remember.metadata', 'content, kind, tags'],
+      ['recall', { query: 'x', tags: ['a'] }, 'recall.tags', 'query, limit, kind'],
+      ['forget', { id: 'abc', force: null }, 'forget.force', 'id'],
     ] as const) {
       const call = run(tools, name)(input, context);
       await expect(call).rejects.toMatchObject({ code: 'VALIDATION', field });
-      await expect(call).rejects.toThrow(`${field}: unknown argument`);
+      await expect(call).rejects.toThrow(`${field}: unknown argument, ${name} takes ${takes}`);
     }
     expect((await mem.list()).items).toEqual([]);
     const { part } = await callThroughSdk(tools, 'remember', { content: 'x', foo: 1 });
