@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemory, type Embedder, InMemoryStore } from '../../src/index.js';
 import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
+import { connectInProcess } from './in-process-client.js';
 
 /**
  * A stand-in model that knows two synonyms: "car" and "automobile" land on the same axis, every other
@@ -40,6 +41,23 @@ describe('engram mcp: search_nodes with an embedder', () => {
 
     const textOnly = new KnowledgeGraph(mem);
     expect((await textOnly.searchNodes('automobile')).entities).toEqual([]);
+    await mem.close();
+  });
+
+  it('recall ranks by meaning as well as text when the memory has an embedder (hybrid)', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), embedder: synonyms });
+    await mem.add({ content: 'drives a red car to work' });
+    await mem.add({ content: 'likes tea in the morning' });
+    await until(async () => mem.status.pendingEmbeddings === 0);
+    const recall = async (hybrid: boolean) => {
+      const { client, close } = await connectInProcess(mem, { hybrid });
+      const result = await client.callTool({ name: 'recall', arguments: { query: 'automobile' } });
+      await close();
+      return (result.structuredContent as { memories: { content: string }[] }).memories;
+    };
+    // The car is an automobile to the model; the text index alone finds nothing.
+    expect((await recall(true))[0]?.content).toBe('drives a red car to work');
+    expect(await recall(false)).toEqual([]);
     await mem.close();
   });
 });

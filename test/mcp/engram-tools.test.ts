@@ -1,0 +1,47 @@
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import { createMemory, InMemoryStore } from '../../src/index.js';
+import { connectInProcess } from './in-process-client.js';
+
+describe('engram mcp: recall', () => {
+  it('takes a limit from 1 to 100, as its schema says, and refuses one past either bound', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    for (let i = 0; i < 101; i++) await mem.add({ content: `tea note ${i}` });
+    const { client, close } = await connectInProcess(mem);
+    const { tools } = await client.listTools();
+    const recall = tools.find((t) => t.name === 'recall')!;
+    expect(recall.inputSchema.properties?.limit).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+    for (const limit of [0, 101]) {
+      const refused = await client.callTool({ name: 'recall', arguments: { query: 'tea', limit } });
+      expect(refused.isError, `limit ${limit}`).toBe(true);
+      expect(JSON.stringify(refused.content), `limit ${limit}`).toMatch(/limit/);
+    }
+    const hundred = await client.callTool({ name: 'recall', arguments: { query: 'tea', limit: 100 } });
+    expect((hundred.structuredContent as { memories: unknown[] }).memories).toHaveLength(100);
+    await close();
+    await mem.close();
+  });
+});
+
+describe('engram mcp: the memory://knowledge-graph resource', () => {
+  it('tells a subscriber of every change, not only the first', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const { client, close } = await connectInProcess(mem);
+    let noticed = () => {};
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, () => noticed());
+    const nextNotice = () => new Promise<void>((resolve) => (noticed = resolve));
+    await client.subscribeResource({ uri: 'memory://knowledge-graph' });
+    const entities = [{ name: 'A', entityType: 't', observations: [] }];
+    let notice = nextNotice();
+    await client.callTool({ name: 'create_entities', arguments: { entities } });
+    await notice;
+    notice = nextNotice();
+    await client.callTool({
+      name: 'add_observations',
+      arguments: { observations: [{ entityName: 'A', contents: ['later'] }] },
+    });
+    await notice;
+    await close();
+    await mem.close();
+  });
+});
