@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { createMemory } from '../../src/index.js';
 import { startEdge } from './fixtures.js';
 import {
   bin,
@@ -102,6 +104,13 @@ describe('engram mcp answers a write only once it is saved', () => {
     const link = await call(ours, { name: 'link', arguments: { from: idA, to: idB, type: 'related_to' } });
     expect(link.isError).toBe(false);
     await kill(ours);
+    // No tool lists a memory's links: read the file back with the library itself.
+    const mem = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'default' });
+    try {
+      expect((await mem.links(idA)).map((l) => [l.from, l.to, l.type])).toEqual([[idA, idB, 'related_to']]);
+    } finally {
+      await mem.close();
+    }
 
     // The link is a relation-less pair of plain memories: forgetting one removes it with its links.
     ours = await reopen();
