@@ -194,6 +194,12 @@ describe('engram import of an official memory.jsonl', () => {
 
   it.each([
     ['a line that is no JSON', [...good, '{"type":"entity",'], /line 4: expected JSON/],
+    // Blank lines are skipped but counted: the number is the file's line number.
+    [
+      'a line that is no JSON after a blank one',
+      [good[0]!, '', '{"type":"entity",'],
+      /line 3: expected JSON/,
+    ],
     [
       'an entity without observations',
       [good[0]!, '{"type":"entity","name":"C","entityType":"t"}', good[2]!],
@@ -213,6 +219,16 @@ describe('engram import of an official memory.jsonl', () => {
       'a relation whose end is no string',
       [...good, '{"type":"relation","from":"A","to":7,"relationType":"r"}'],
       /line 4: .*"to".*string/,
+    ],
+    [
+      'a line that is a JSON array',
+      [...good, '["entity","E"]'],
+      /line 4: expected a line of .*, got \["entity","E"\]/,
+    ],
+    [
+      'an entry of a long unknown type, quoting only its start',
+      [...good, `{"type":"${'x'.repeat(100)}"}`],
+      /line 4: .*"entity" or "relation".*, got "x{56}\.\.\.; nothing was written/,
     ],
     [
       'an entry of another type',
