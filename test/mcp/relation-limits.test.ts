@@ -101,6 +101,21 @@ describe('search_nodes', () => {
   });
 });
 
+describe('search_nodes when ranked search fails', () => {
+  it('still finds every entity holding the query, as the reference would', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const graph = new KnowledgeGraph(mem);
+    await graph.createEntities([
+      { name: 'Alice', entityType: 'person', observations: ['drives a car'] },
+      { name: 'Bob', entityType: 'person', observations: ['likes tea'] },
+    ]);
+    mem.search = async () => {
+      throw new Error('the index is unavailable');
+    };
+    expect((await graph.searchNodes('car')).entities.map((e) => e.name)).toEqual(['Alice']);
+  });
+});
+
 describe('read_graph', () => {
   it('lists entities in the order they were made, a bare name made an entity among them', async () => {
     const mem = await createMemory({ store: new InMemoryStore() });
