@@ -46,6 +46,15 @@ describe('create_relations checks everything before writing anything', () => {
     }
   });
 
+  it('quotes only the start of a name too large for Engram', async () => {
+    const graph = await graphWithTwo();
+    const error = await graph
+      .createRelations([{ from: 'A', to: big, relationType: 'knows' }])
+      .catch((e) => e);
+    expect(error.message).toMatch(/^Relation "A" -> "x{80}" names an entity of more than 64 KiB/);
+    expect(error.message.length).toBeLessThan(300);
+  });
+
   it('counts a relation to itself once, however often it is given or held already', async () => {
     const graph = await graphWithTwo();
     // Fits once in the entity's 64 KiB of metadata, not twice.
@@ -220,6 +229,31 @@ describe('create_graph refuses text Engram cannot store', () => {
   });
 });
 
+describe('create_graph', () => {
+  it('refuses text Engram cannot store in an entity, before writing any of the graph', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const entities = [
+      { name: 'A', entityType: 't', observations: [] },
+      { name: 'B', entityType: 't', observations: ['o\u0000p'] },
+    ];
+    const relations = [{ from: 'A', to: 'C', relationType: 'r' }];
+    await expect(graph.createGraph({ entities, relations })).rejects.toThrow(
+      /An observation of entity "B" contains a NUL character.*nothing was written/,
+    );
+    expect(await graph.readGraph()).toEqual({ entities: [], relations: [] });
+  });
+
+  it('creates the first of a name given twice, and answers only what it created', async () => {
+    const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
+    const first = { name: 'A', entityType: 'person', observations: ['one'] };
+    const other = { name: 'B', entityType: 'person', observations: [] };
+    const again = { name: 'A', entityType: 'robot', observations: ['two'] };
+    const made = await graph.createGraph({ entities: [first, again, other], relations: [] });
+    expect(made).toEqual({ entities: [first, other], relations: [] });
+    expect((await graph.readGraph()).entities).toEqual([first, other]);
+  });
+});
+
 describe('create_entities', () => {
   it('keeps an entity whose name, type and observations are all empty, as the reference does', async () => {
     const graph = new KnowledgeGraph(await createMemory({ store: new InMemoryStore() }));
@@ -329,6 +363,16 @@ describe('create_entities and create_relations refuse text Engram cannot store',
 });
 
 describe('add_observations', () => {
+  it('refuses a name only relations use, as the reference: it is no entity', async () => {
+    const graph = await graphWithTwo();
+    await graph.createRelations([{ from: 'A', to: 'Ghost', relationType: 'knows' }]);
+    const before = await graph.readGraph();
+    await expect(graph.addObservations([{ entityName: 'Ghost', contents: ['boo'] }])).rejects.toThrow(
+      'Entity with name Ghost not found',
+    );
+    expect(await graph.readGraph()).toEqual(before);
+  });
+
   it('refuses text Engram cannot store before writing to any entity of the call', async () => {
     const graph = await graphWithTwo();
     for (const bad of ['x\u0000y', 'x\ud800y']) {
