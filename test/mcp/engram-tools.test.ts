@@ -3,6 +3,35 @@ import { describe, expect, it } from 'vitest';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { connectInProcess } from './in-process-client.js';
 
+describe('engram mcp: remember', () => {
+  it('keeps the kind and tags given, and shows a memory with when it was made and last changed', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const { client, close } = await connectInProcess(mem);
+    const remembered = await client.callTool({
+      name: 'remember',
+      arguments: { content: 'prefers dark roast coffee', kind: 'preference', tags: ['coffee'] },
+    });
+    const { memory } = remembered.structuredContent as {
+      memory: { id: string; kind: string; tags: string[] };
+    };
+    expect(memory).toMatchObject({ kind: 'preference', tags: ['coffee'] });
+    expect(await mem.get(memory.id)).toMatchObject({ kind: 'preference', tags: ['coffee'] });
+    // A later millisecond, so that the update's instant differs from the creation's.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const updated = await mem.update(memory.id, { content: 'prefers light roast coffee' });
+    const recalled = await client.callTool({
+      name: 'recall',
+      arguments: { query: 'coffee', kind: 'preference' },
+    });
+    expect((recalled.structuredContent as { memories: unknown[] }).memories).toEqual([
+      expect.objectContaining({ id: memory.id, createdAt: updated.createdAt, updatedAt: updated.updatedAt }),
+    ]);
+    expect(updated.updatedAt).not.toBe(updated.createdAt);
+    await close();
+    await mem.close();
+  });
+});
+
 describe('engram mcp: recall', () => {
   it('takes a limit from 1 to 100, as its schema says, and refuses one past either bound', async () => {
     const mem = await createMemory({ store: new InMemoryStore() });
