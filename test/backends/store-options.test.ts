@@ -54,6 +54,15 @@ describe('store constructors check their options at once', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('a refusal says what was expected and what was got', () => {
+    expect(() => new IndexedDBStore({ name: 'x', textGroupSize: 0 })).toThrow(
+      'textGroupSize: expected an integer from 1 to 65536, got 0',
+    );
+    expect(() => new IndexedDBStore({ name: 'x', durability: 'fast' } as never)).toThrow(
+      `IndexedDBStore.durability: expected 'default', 'strict' or 'relaxed', got "fast"`,
+    );
+  });
+
   it('well-formed options still make a store', () => {
     expect(
       new SqlJsStore({ persist: { load: async () => null, save: async () => {} }, saveDelayMs: 0 }),
