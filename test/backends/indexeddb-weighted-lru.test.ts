@@ -20,5 +20,7 @@ describe("WeightedLru (the IndexedDB searches' caches)", () => {
     expect(lru.get('f')).toBe('F');
     lru.clear();
     expect(lru.get('f')).toBeUndefined();
+    lru.set('g', 'G', 10); // the cleared weights no longer count: the whole budget is free again
+    expect(lru.get('g')).toBe('G');
   });
 });
