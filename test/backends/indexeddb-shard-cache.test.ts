@@ -74,4 +74,16 @@ describe('IndexedDBStore shard rows kept between searches', () => {
     cache.set('ns', 1, 's', [row(0)], generation);
     expect(cache.has('ns', 1)).toBe(false);
   });
+
+  it('leaves out a shard whose rows weigh more than a quarter of the budget, each row weighing beyond its bytes', () => {
+    const cache = new ShardCache(4 * 1100);
+    const postings = (words: number) => [{ group: 0, terms: 'a b', data: new Uint32Array(words) }];
+    cache.set('ns', 1, 's', postings(250), cache.generation);
+    cache.set('ns', 2, 's', postings(300), cache.generation);
+    expect([cache.has('ns', 1), cache.has('ns', 2)]).toEqual([true, false]);
+    // Rows with no postings still cost their object: a shard of many of them is not free to keep.
+    const empty = Array.from({ length: 100 }, (_, group) => ({ group, terms: '', data: new Uint32Array(0) }));
+    cache.set('ns', 3, 's', empty, cache.generation);
+    expect(cache.has('ns', 3)).toBe(false);
+  });
 });
