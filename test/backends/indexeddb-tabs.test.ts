@@ -113,4 +113,27 @@ describe('IndexedDBStore across tabs (two stores on one database)', () => {
     writer.close();
     reader.close();
   });
+
+  it('ignores what others post on its channel that is not a list of changed ids', async () => {
+    const name = freshName();
+    const reader = new ChangeChannel(name);
+    const seen: Array<[string, string[]]> = [];
+    reader.subscribe((namespace, ids) => seen.push([namespace, ids]));
+    const other = new BroadcastChannel(name);
+    for (const data of [
+      null,
+      'ns',
+      { ids: ['x'] },
+      { namespace: 'ns', ids: 'x' },
+      { namespace: 'ns', ids: ['x', 5] },
+    ]) {
+      other.postMessage(data);
+    }
+    other.postMessage({ namespace: 'ns', ids: ['y'] });
+    // One sender's messages arrive in order: once the last is heard, every earlier one was delivered.
+    await heard(() => expect(seen).toHaveLength(1));
+    expect(seen).toEqual([['ns', ['y']]]);
+    other.close();
+    reader.close();
+  });
 });
