@@ -451,3 +451,27 @@ describe('IndexedDBStore writes are atomic', () => {
     await store.close();
   });
 });
+
+describe('IndexedDBStore transaction durability', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("opens every transaction with the durability asked, the browser's default unless told", async () => {
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const durabilities = async (durability?: IDBTransactionDurability) => {
+      transactions.mockClear();
+      const store = new IndexedDBStore({ name: freshName(), ...(durability && { durability }) });
+      const mem = await createMemory({ store, namespace: 'ns' });
+      await mem.add({ content: 'kept' });
+      await mem.search('kept');
+      await mem.close();
+      // fake-indexeddb's upgrade opens its own transaction on no store: not the store's.
+      const ours = transactions.mock.calls.filter(([stores]) => stores.length > 0);
+      expect(ours.length).toBeGreaterThan(2);
+      return new Set(ours.map(([, , options]) => options?.durability));
+    };
+    expect(await durabilities()).toEqual(new Set(['default']));
+    expect(await durabilities('relaxed')).toEqual(new Set(['relaxed']));
+  });
+});
