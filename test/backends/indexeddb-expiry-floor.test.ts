@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
-import { createMemory } from '../../src/index.js';
+import { PAGE } from '../../src/backends/indexeddb/namespace-bounds.js';
+import { createMemory, type MemoryInput } from '../../src/index.js';
 import { countReads } from './indexeddb-test-kit.js';
 
 /**
@@ -94,5 +95,41 @@ describe('IndexedDBStore expiry floor', () => {
     await reopened.add({ content: 'plain' });
     expect(await reopened.store.expiredIds!('ns', { now: at(now + 2 * HOUR), limit: 10 })).toEqual(['z-old']);
     await reopened.close();
+  });
+});
+
+describe('IndexedDBStore walks of namespaces larger than one read', () => {
+  it('reads every page, and records bounds only from a walk that read them all', async () => {
+    const name = freshName();
+    const now = Date.parse('2030-01-01T00:00:00Z');
+    const store = new IndexedDBStore({ name });
+    const mem = await createMemory({
+      store,
+      namespace: 'ns',
+      now: () => now,
+      maintenance: { intervalMs: 0 },
+    });
+    // One page more than a read takes: the first and the last memory expire, the last is valid only later.
+    const writes: MemoryInput[] = Array.from({ length: PAGE + 1 }, (_, i) => ({
+      id: `m${String(i).padStart(4, '0')}`,
+      content: `memory ${i}`,
+    }));
+    writes[0] = { ...writes[0]!, expiresAt: at(now + HOUR) };
+    writes[PAGE] = { ...writes[PAGE]!, expiresAt: at(now + HOUR), validFrom: at(now + 2 * HOUR) };
+    await mem.addMany(writes.slice(0, PAGE));
+    await mem.addMany(writes.slice(PAGE));
+    const later = at(now + 1.5 * HOUR);
+    expect(await store.expiredIds('ns', { now: later, limit: 10 })).toEqual(['m0000', `m${PAGE}`]);
+    expect(await mem.count()).toBe(PAGE);
+
+    // Bounds left stale (an older release's write), then a walk that stops after its first page.
+    const raw = await openDB(name);
+    const stats = await raw.get('stats', 'ns');
+    await raw.put('stats', { ...stats, seq: stats.seq + 1 }, 'ns');
+    raw.close();
+    expect(await store.expiredIds('ns', { now: later, limit: 1 })).toEqual(['m0000']);
+    // What that walk saw says nothing of the last memory: the count still reads it, not yet valid.
+    expect(await mem.count()).toBe(PAGE);
+    await mem.close();
   });
 });
