@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { deleteDB, openDB } from 'idb';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
 import { SCHEMA_VERSION } from '../../src/backends/indexeddb/upgrade.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
@@ -120,6 +120,29 @@ describe('IndexedDBStore and other connections', () => {
     blocker.close();
     await store.open();
     expect((await store.getMemories('ns', ['m1']))[0]?.memory.embedding).toEqual([0.5, -0.25, 1]);
+    await store.close();
+  });
+
+  it('waits ten seconds for a blocker unless told otherwise', async () => {
+    const name = freshName();
+    const blocker = await openVersion1(name);
+    // fake-indexeddb schedules with setImmediate, which stays real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const store = new IndexedDBStore({ name });
+    let outcome: unknown;
+    store.open().then(
+      () => (outcome = 'opened'),
+      (error: unknown) => (outcome = error),
+    );
+    while (vi.getTimerCount() === 0) await new Promise((resolve) => setImmediate(resolve));
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(outcome).toMatchObject({ code: 'STORAGE' });
+    blocker.close();
     await store.close();
   });
 
