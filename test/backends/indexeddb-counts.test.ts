@@ -100,6 +100,22 @@ describe('IndexedDBStore count and stats', () => {
     await mem.close();
   });
 
+  it('counts from the keys from the instant the latest start is reached, and reads rows at the earliest end', async () => {
+    const now = Date.parse('2030-01-01T00:00:00Z');
+    const { mem } = await open(freshName(), () => now);
+    await mem.addMany([
+      { content: 'starts', validFrom: at(now + HOUR) },
+      { content: 'ends', validTo: at(now + 2 * HOUR) },
+    ]);
+    const rows = countReads('getAll', 'memories');
+    expect(await mem.count({ asOf: at(now + HOUR) })).toBe(2);
+    expect(rows()).toBe(0);
+    // At its end a memory is no longer valid: the keys cannot tell.
+    expect(await mem.count({ asOf: at(now + 2 * HOUR) })).toBe(1);
+    expect(rows()).toBe(1);
+    await mem.close();
+  });
+
   it('stats counts stored rows from their keys', async () => {
     const { mem } = await open(freshName(), Date.now);
     const [a, b, c] = await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
