@@ -64,6 +64,8 @@ describe('IndexedDBStore expiry floor', () => {
     // A later write with an earlier expiry lowers the floor.
     const sooner = await mem.add({ content: 'expires sooner', expiresAt: at(now + HOUR / 2) });
     expect(await store.expiredIds('ns', { now: at(now + HOUR * 0.75), limit: 10 })).toEqual([sooner.id]);
+    // No more than the limit, in id order, though one read finds more.
+    expect(await store.expiredIds('ns', { now: at(now + 2 * HOUR), limit: 1 })).toEqual([soon.id]);
     await mem.close();
   });
 
