@@ -122,6 +122,17 @@ export function listCases(ctx: SuiteContext): void {
       expect(ids).toEqual(byIdDesc(made.filter((m) => m.kind === 'fact' && m.tags.includes('t0'))));
     });
 
+    it('pages a kind- or tag-filtered list one memory at a time', async () => {
+      const mem = await ctx.memory();
+      const made = await mem.addMany(
+        Array.from({ length: 5 }, (_, i) => ({ content: `m${i}`, kind: 'fact', tags: ['t'] })),
+      );
+      for (const filter of [{ kind: 'fact' }, { tags: ['t'] }]) {
+        const { ids } = await collect(mem, { ...filter, limit: 1 });
+        expect(ids, JSON.stringify(filter)).toEqual(byIdDesc(made));
+      }
+    });
+
     it('cursors stay valid while new memories arrive', async () => {
       const mem = await ctx.memory();
       const made = await mem.addMany(Array.from({ length: 6 }, (_, i) => ({ content: `old ${i}` })));
