@@ -120,6 +120,34 @@ describe('IndexedDBStore vector index (fake-indexeddb)', () => {
     await mem.close();
   });
 
+  it.each([IVF, HNSW])('%j widens its net until enough candidates pass the filter', async (vectors) => {
+    const mem = await filled(freshName(), vectors);
+    // The one memory of its kind lies opposite the query: last in the index's order.
+    const far = queries[5]!.map((x) => -x);
+    await mem.add({ id: 'rare', content: 'rare', kind: 'rare', embedding: far, embeddingModel: 'm' });
+    const hits = await mem.search('', { vector: queries[5]!, model: 'm', kind: 'rare', limit: 3 });
+    expect(ids(hits)).toEqual(['rare']);
+    await mem.close();
+  });
+
+  it('builds from every page of embeddings, however many reads that takes', async () => {
+    const mem = await createMemory({ store: new IndexedDBStore({ name: freshName(), vectors: HNSW }) });
+    const pages = clustered(2001, 4, 10, 3);
+    for (let i = 0; i < pages.length; i += 1000) {
+      await mem.addMany(
+        pages.slice(i, i + 1000).map((v, j) => ({
+          id: `p${String(i + j).padStart(4, '0')}`,
+          content: 'x',
+          embedding: v,
+          embeddingModel: 'm',
+        })),
+      );
+    }
+    const last = `p${pages.length - 1}`;
+    expect(ids(await mem.search('', { vector: pages.at(-1)!, model: 'm', limit: 1 }))).toEqual([last]);
+    await mem.close();
+  });
+
   it('rebuilds from IndexedDB after a reopen, and counts other models as skipped', async () => {
     const name = freshName();
     const first = await filled(name, IVF);
