@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { emptyGroupRows, OpenGroupCache } from '../../src/backends/indexeddb/open-group-cache.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryInput } from '../../src/index.js';
 import { countReads } from './indexeddb-test-kit.js';
 
@@ -131,5 +132,32 @@ describe('IndexedDBStore kept open-group rows', () => {
     await sameSearches([mem], reference, 'after the failed write');
     expect(await mem.get('m7')).toBeNull();
     await Promise.all([mem.close(), reference.close()]);
+  });
+});
+
+describe('OpenGroupCache', () => {
+  const entry = (stamp: string) => ({ stamp, rows: emptyGroupRows(0, true) });
+
+  it('keeps the four namespaces written last', () => {
+    const cache = new OpenGroupCache();
+    for (const namespace of ['a', 'b', 'c', 'd', 'e'])
+      cache.set(namespace, entry(namespace), cache.generation);
+    expect(['a', 'b', 'c', 'd', 'e'].map((namespace) => cache.get(namespace)?.stamp)).toEqual([
+      undefined,
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
+  });
+
+  it('keeps nothing from a write begun before it was cleared', () => {
+    const cache = new OpenGroupCache();
+    const begun = cache.generation;
+    cache.clear();
+    cache.set('a', entry('a'), begun);
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('a', entry('a'), cache.generation);
+    expect(cache.get('a')?.stamp).toBe('a');
   });
 });
