@@ -96,6 +96,25 @@ describe('IndexedDBStore schema versions', () => {
     check.close();
   });
 
+  it('numbers a version 1 record that lacks its change entry after every entry of its namespace', async () => {
+    const name = freshName();
+    const raw = await openVersion1(name);
+    await fillVersion1(raw, 'ns');
+    await raw.delete('changes', ['ns', 2]); // m2's
+    raw.close();
+
+    const store = new IndexedDBStore({ name });
+    const changes = await store.changes('ns', 0, 10);
+    expect(changes.map((c) => [c.seq, c.id])).toEqual([
+      [1, 'm1'],
+      [3, 'm3'],
+      [4, 'l1'],
+      [5, 'gone'],
+      [6, 'm2'],
+    ]);
+    await store.close();
+  });
+
   it('creates a new database by running every step', async () => {
     const name = freshName();
     await new IndexedDBStore({ name }).open();
