@@ -20,6 +20,7 @@ import {
   typoCorrectionOf,
   typoVariants,
   visitIndexTerms,
+  WORD_MARK,
 } from '../../src/core/text/index.js';
 import { hasLoneSurrogate } from '../../src/core/validate.js';
 
@@ -305,6 +306,13 @@ describe('parseQuery', () => {
     expect(named('we met." May')).toBe(false);
     expect(named('— May trip')).toBe(false);
     expect(named('the cat — May')).toBe(true);
+  });
+
+  it('reads one CJK character beyond the BMP (two UTF-16 units) as a prefix of words, as one in the BMP', () => {
+    for (const char of ['猫', '\u{20000}']) {
+      expect(parseQuery(char).clauses).toEqual([{ kind: 'prefix', prefix: `${WORD_MARK}${char}` }]);
+      expect(parseQuery(`tea -${char}`).excludedPrefixes).toEqual([`${WORD_MARK}${char}`]);
+    }
   });
 
   it("gives a stop word's clause to a content word sharing its stem", () => {
