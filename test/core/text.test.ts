@@ -170,6 +170,25 @@ describe('indexText', () => {
     expect(visitIndexTerms('e1. key1', undefined, (term) => visited.push(term))).toBe(2);
     expect(visited).toContain('key1');
   });
+
+  it('visits each term with the count and the length indexText gives, on every path', async () => {
+    await loadLanguage('german');
+    for (const [text, language] of [
+      ['the cat saw the other cat', undefined],
+      ['the café saw the other café', undefined],
+      ['Das Café öffnet um acht, das Café', 'german'],
+      ['東京都に行く', undefined],
+    ] as const) {
+      const { length, terms } = indexText(text, language);
+      const visited = new Map<string, number>();
+      const lengths = new Set<number>();
+      const returned = visitIndexTerms(text, language, (term, count, visitedLength) => {
+        visited.set(term, count);
+        lengths.add(visitedLength);
+      });
+      expect([returned, [...lengths], visited], text).toEqual([length, [length], terms]);
+    }
+  });
 });
 
 describe('containsPhrase', () => {
