@@ -104,6 +104,18 @@ describe('NamespaceCipher', () => {
     expect(DEFAULT_ITERATIONS).toBe(600_000);
   });
 
+  it('a new passphrase key draws a fresh 16-byte salt: the same passphrase twice makes two keys', async () => {
+    const first = await NamespaceCipher.create({ passphrase: 'pass', iterations: 1000 });
+    const second = await NamespaceCipher.create({ passphrase: 'pass', iterations: 1000 });
+    expect(fromBase64Url(first.info.kdf!.salt)).toHaveLength(16);
+    expect(first.info.kdf!.salt).not.toBe(second.info.kdf!.salt);
+    // The salt is part of the key: the first key's info with the second's salt does not open.
+    const swapped = { ...first.info, kdf: second.info.kdf };
+    await expect(
+      NamespaceCipher.open({ passphrase: 'pass', iterations: 1000 }, swapped, 'ns'),
+    ).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption' });
+  });
+
   it('opening with the other kind of secret than the namespace was made with is a wrong-key error, saying which', async () => {
     const byKey = await NamespaceCipher.create({ key });
     const byPassphrase = await NamespaceCipher.create({ passphrase: 'pass', iterations: 1000 });

@@ -15,6 +15,7 @@ describe('sealed shapes', () => {
     // The shortest sealed body is an IV and a tag: 28 bytes, 38 base64url characters.
     expect(body).toHaveLength(38);
     expect(isCiphertext(`e1.${keyId}.${body!.slice(0, 37)}`)).toBe(false);
+    expect(isCiphertext(`${sealed} and then some text`)).toBe(false);
     for (const text of ['e1.Nf3.e4', 'e1.e4e5.Nf3Nc6', 'e1.abcd.efgh'])
       expect(isCiphertext(text), text).toBe(false);
   });
@@ -33,6 +34,8 @@ describe('sealed shapes', () => {
     expect(unpackSealedEmbedding([4, 0x616263])).toBeUndefined();
     expect(unpackSealedEmbedding([4, 0x616263, 0x640000, 0])).toBeUndefined();
     expect(unpackSealedEmbedding([4, 0x616263, 2 ** 24 + 0x64])).toBeUndefined();
+    expect(unpackSealedEmbedding([4, 0x616263, 2 ** 24])).toBeUndefined();
+    expect(unpackSealedEmbedding([4, 0x616263, 2 ** 24 - 1])).toBe('abc\xff');
     expect(unpackSealedEmbedding([4, 0x616263, -1])).toBeUndefined();
     expect(unpackSealedEmbedding([0.5, 0.25, 0.125])).toBeUndefined();
   });
