@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type KeyInfo, NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import { encryptMemoryValues } from '../../src/core/crypto/fields.js';
 import { resolveKey } from '../../src/core/crypto/namespace-key.js';
 import type { SyncRequest } from '../../src/core/sync/protocol.js';
 
@@ -80,5 +81,51 @@ describe('resolveKey', () => {
       links: [{ ...link, values: { ...link.values, metadata } }],
     });
     expect(await resolveKey('ns', whole, cipher.info)).toEqual({ info: cipher.info, changed: false });
+  });
+
+  it('refuses a pushed field sealed under another key than the namespace names, field by field', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const other = await NamespaceCipher.create({ key });
+    const stamp = '0190a0b0c0d0-0000-node';
+    const plain = { content: 'hello', tags: ['work'], metadata: { a: 1 }, embedding: [0.5, 0.25] };
+    const clocks = { content: stamp, tags: stamp, metadata: stamp, embedding: stamp };
+    const mine = await encryptMemoryValues(cipher, 'ns', 'm1', plain, clocks);
+    const theirs = await encryptMemoryValues(other, 'ns', 'm1', plain, clocks);
+    const push = (values: object) =>
+      ({
+        key: { id: cipher.keyId, seals: 2 },
+        push: { memories: [{ id: 'm1', values, clocks }] },
+      }) as SyncRequest;
+    expect(await resolveKey('ns', push(mine), cipher.info)).toEqual({ info: cipher.info, changed: false });
+    for (const field of ['content', 'tags', 'metadata', 'embedding'] as const) {
+      expect(
+        await refusal(resolveKey('ns', push({ ...mine, [field]: theirs[field] }), cipher.info)),
+        field,
+      ).toMatchObject({
+        code: 'CONFLICT',
+        field: `sync.push.memories.0.values.${field}`,
+      });
+    }
+  });
+
+  it('refuses sealed metadata that carries plaintext beside its sealed entry, and plaintext link metadata', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const stamp = '0190a0b0c0d0-0000-node';
+    const sealed = await cipher.encryptString('{}', 'ns/memory/m1/metadata');
+    const memory = {
+      id: 'm1',
+      values: { metadata: { 'engram.encrypted': sealed, note: 'in clear' } },
+      clocks: { metadata: stamp },
+    };
+    const link = { id: 'l1', values: { metadata: { why: 'in clear' } }, clocks: { metadata: stamp } };
+    const push = (records: object) => ({ key: { id: cipher.keyId, seals: 2 }, push: records }) as SyncRequest;
+    expect(await refusal(resolveKey('ns', push({ memories: [memory] }), cipher.info))).toMatchObject({
+      code: 'CONFLICT',
+      field: 'sync.push.memories.0.values.metadata',
+    });
+    expect(await refusal(resolveKey('ns', push({ links: [link] }), cipher.info))).toMatchObject({
+      code: 'CONFLICT',
+      field: 'sync.push.links.0.values.metadata',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import { assertWholeRecord, decryptMemoryValues, encryptMemoryValues } from '../../src/core/crypto/fields.js';
 import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from '../../src/core/crypto/sealed.js';
 
 /* The shapes sealed values travel in (crypto/fields.ts), as stores and the edge recognise them. */
@@ -38,5 +39,31 @@ describe('sealed shapes', () => {
     expect(unpackSealedEmbedding([4, 0x616263, 2 ** 24 - 1])).toBe('abc\xff');
     expect(unpackSealedEmbedding([4, 0x616263, -1])).toBeUndefined();
     expect(unpackSealedEmbedding([0.5, 0.25, 0.125])).toBeUndefined();
+  });
+
+  it('a pulled record must carry each sealed field a record always has', () => {
+    const whole = { id: 'm1', namespace: 'ns', content: 'e1.x', tags: [], metadata: {} };
+    expect(() => assertWholeRecord('ns', 'memory', whole)).not.toThrow();
+    for (const field of ['content', 'tags', 'metadata'] as const) {
+      const { [field]: _, ...without } = whole;
+      expect(() => assertWholeRecord('ns', 'memory', without), field).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: `ns/memory/m1/${field}` }),
+      );
+    }
+    expect(() => assertWholeRecord('ns', 'link', { id: 'l1', namespace: 'ns' })).toThrow(
+      expect.objectContaining({ field: 'ns/link/l1/metadata' }),
+    );
+  });
+
+  it('opens sealed metadata only when the sealed entry is its one key', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const clocks = { metadata: '0190a0b0c0d0-0000-node' };
+    const sealed = await encryptMemoryValues(cipher, 'ns', 'm1', { metadata: { a: 1 } }, clocks);
+    expect(await decryptMemoryValues(cipher, 'ns', 'm1', sealed, clocks)).toEqual({ metadata: { a: 1 } });
+    const padded = { metadata: { ...sealed.metadata, note: 'in clear' } };
+    await expect(decryptMemoryValues(cipher, 'ns', 'm1', padded, clocks)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: `ns/memory/m1/metadata@${clocks.metadata}`,
+    });
   });
 });
