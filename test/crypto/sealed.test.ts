@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
 import { assertWholeRecord, decryptMemoryValues, encryptMemoryValues } from '../../src/core/crypto/fields.js';
 import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from '../../src/core/crypto/sealed.js';
+import { LIMITS } from '../../src/core/validate.js';
 
 /* The shapes sealed values travel in (crypto/fields.ts), as stores and the edge recognise them. */
 
@@ -65,5 +66,32 @@ describe('sealed shapes', () => {
       code: 'VALIDATION',
       field: `ns/memory/m1/metadata@${clocks.metadata}`,
     });
+  });
+
+  it('refuses a plain vector where a sealed embedding belongs', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const clocks = { embedding: '0190a0b0c0d0-0000-node' };
+    await expect(
+      decryptMemoryValues(cipher, 'ns', 'm1', { embedding: [0.5, 0.25, 0.125] }, clocks),
+    ).rejects.toMatchObject({ code: 'VALIDATION', field: `ns/memory/m1/embedding@${clocks.embedding}` });
+  });
+
+  it('seals tags into at most as many pieces as a record may have tags, and refuses longer ones', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const clocks = { tags: '0190a0b0c0d0-0000-node' };
+    let longest: string[] | undefined;
+    for (let length = 2000; ; length++) {
+      const sealing = encryptMemoryValues(cipher, 'ns', 'm1', { tags: ['x'.repeat(length)] }, clocks);
+      const sealed = await sealing.catch(() => undefined);
+      if (!sealed) {
+        await expect(sealing).rejects.toMatchObject({
+          code: 'VALIDATION',
+          field: `ns/memory/m1/tags@${clocks.tags}`,
+        });
+        break;
+      }
+      longest = sealed.tags;
+    }
+    expect(longest).toHaveLength(LIMITS.tags);
   });
 });
