@@ -438,6 +438,28 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     expect(behind.status.state).toBe('error');
   });
 
+  it('a pulled value naming another key fails the round (a rotation to follow), never set aside as damaged', async () => {
+    const { device, tampering } = await edge();
+    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const { a } = await seed(first);
+    await first.sync();
+    // The edge answers with a's content as if sealed under a key this device does not have yet.
+    const second = await device(
+      new InMemoryStore(),
+      fast(PASSPHRASE),
+      tampering((body) => {
+        for (const change of body.pull?.changes ?? []) {
+          if (change.memory?.memory.id !== a.id) continue;
+          const [prefix, , sealed] = change.memory.memory.content.split('.');
+          change.memory.memory.content = `${prefix}.OTHERKEY.${sealed}`;
+        }
+      }),
+    );
+    await expect(second.sync()).rejects.toMatchObject({ code: 'VALIDATION' });
+    expect(await second.rejected()).toEqual([]);
+    expect(await second.store.getMeta(second.namespace, 'sync.cursor')).toBeUndefined();
+  });
+
   it('a device on the old key reopened with the new passphrase reads on, and its offline writes reach the others', async () => {
     const { device, app } = await edge();
     const rotating = await device(new InMemoryStore(), fast(PASSPHRASE));
