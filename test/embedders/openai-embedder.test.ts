@@ -151,6 +151,27 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     await expect(embedding).rejects.toBe('SIGINT');
   });
 
+  it('gives a request 30 000 ms by default', async () => {
+    // The deadline is an AbortSignal.timeout: run it a thousand times faster, and read the one asked for.
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    const asked: number[] = [];
+    const spy = vi.spyOn(AbortSignal, 'timeout').mockImplementation((ms) => {
+      asked.push(ms);
+      return timeout(ms / 1000);
+    });
+    try {
+      const never = () => new Promise<Response>(() => {});
+      const embedder = openAIEmbedder({ url: 'http://x/v1', model: 'm', dims: 8, fetch: never });
+      await expect(embedder.embed(['x'])).rejects.toMatchObject({
+        code: 'OFFLINE',
+        message: 'embedder http://x/v1/embeddings: unreachable (no answer within 30000 ms)',
+      });
+      expect(asked).toEqual([30_000]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('refuses a model of unknown length without dims, naming the field', () => {
     expect(() => openAIEmbedder({ url, model: 'mystery' })).toThrow(/openAIEmbedder.dims/);
     expect(() => openAIEmbedder({ url, model: 'mystery', dims: 0 })).toThrow(/openAIEmbedder.dims/);
@@ -248,6 +269,13 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
       } else if (kind === 'nulls') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"object":"list","data":[null]}');
+      } else if (kind === 'extra') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const item = (index: number) => ({ object: 'embedding', index, embedding: hashEmbed('x', 8) });
+        res.end(JSON.stringify({ object: 'list', data: [item(0), item(1)] }));
+      } else if (kind === 'bare') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [hashEmbed('x', 8)] }));
       } else if (kind === 'stall') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.write('{"data":');
@@ -273,6 +301,9 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     // Fewer embeddings than texts: the service answers wrongly, not a refusal of the texts.
     await expect(at('short')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('nulls')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
+    // More embeddings than texts, or a bare vector where an item belongs: as wrong.
+    await expect(at('extra')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
+    await expect(at('bare')).rejects.toMatchObject({ code: 'VALIDATION', field: 'embedder' });
     await expect(at('stall', { timeoutMs: 200 })).rejects.toMatchObject({
       name: 'EngramError',
       code: 'OFFLINE',
