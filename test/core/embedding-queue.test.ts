@@ -135,6 +135,33 @@ describe('the embedding queue', () => {
     await mem.close();
   });
 
+  it('gives an embedder call 30 000 ms by default before it fails as OFFLINE', async () => {
+    const embedder = standInEmbedder('hung', 2);
+    embedder.hold = new Promise(() => {});
+    vi.useFakeTimers();
+    try {
+      const outcome = embedTexts(embedder, ['x']).then(
+        () => 'answered',
+        (error: EngramError) => `${error.code}: ${error.message}`,
+      );
+      await vi.advanceTimersByTimeAsync(29_999);
+      expect(vi.getTimerCount()).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await outcome).toBe('OFFLINE: embedder hung: no answer within 30000 ms');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('refuses an embedder of more than 4096 dimensions when the memory is created, naming the field', async () => {
+    await expect(createMemory({ embedder: standInEmbedder('huge', 4097) })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'embedder.dims',
+    });
+    const mem = await createMemory({ embedder: standInEmbedder('largest', 4096) });
+    await mem.close();
+  });
+
   it('refuses vectors holding NaN or Infinity as the embedder answering wrongly', () => {
     const embedder = standInEmbedder('m', 2);
     for (const wrong of [Number.NaN, Number.POSITIVE_INFINITY]) {
@@ -275,6 +302,92 @@ describe('the embedding queue, driven alone', () => {
     await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
     expect(refusedIds).toEqual([first[1]!.id, first[2]!.id, third.id]);
     expect(queue.lastError).toBeUndefined();
+    queue.stop();
+  });
+
+  it('sets aside no text when a working embedder answers it with a vector of the wrong length', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'shape' });
+    const fine = await writer.add({ content: 'fine words' });
+    const embedder = standInEmbedder();
+    const embed = embedder.embed;
+    // A model of another size behind the same id, for some texts: the embedder's fault, not the text's.
+    embedder.embed = async (texts) =>
+      texts.some((t) => t.includes('odd')) ? texts.map(() => [1, 0]) : embed(texts);
+    const { queue, refusedIds } = queueOver(store, 'shape', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue([fine.id]);
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    const odd = await writer.add({ content: 'odd words' });
+    queue.enqueue([odd.id]);
+    await vi.waitFor(() => expect(queue.lastError).toMatch(/should have 32 finite numbers, got 2/), WAIT);
+    expect(refusedIds).toEqual([]);
+    expect(queue.rejected).toBe(0);
+    expect(queue.pending).toBe(1);
+    queue.stop();
+  });
+
+  it('sends 32 texts per embedder call by default', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'batches' });
+    const added = await writer.addMany(Array.from({ length: 33 }, (_, i) => ({ content: `memory ${i}` })));
+    const embedder = standInEmbedder();
+    const { queue } = queueOver(store, 'batches', embedder);
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect(embedder.calls.map((texts) => texts.length)).toEqual([32, 1]);
+    queue.stop();
+  });
+
+  it('clears its last error once a batch goes through after an outage', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'recovers' });
+    const m = await writer.add({ content: 'words' });
+    const embedder = standInEmbedder();
+    embedder.failWith = 'stand-in: connection refused';
+    const { queue } = queueOver(store, 'recovers', embedder, { backoff: { baseMs: 20, maxMs: 20 } });
+    queue.enqueue([m.id]);
+    await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: connection refused'), WAIT);
+    embedder.failWith = null;
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect(queue.lastError).toBeUndefined();
+    expect((await store.getMemories('recovers', [m.id]))[0]?.memory.embedding).toEqual(
+      hashEmbed('words', 32),
+    );
+    queue.stop();
+  });
+
+  it('asks again for a refused memory once its content changes, no longer counting it set aside', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'rewritten' });
+    const [fine, long] = await writer.addMany([{ content: 'fine words' }, { content: 'far too long' }]);
+    const { queue, refusedIds } = queueOver(store, 'rewritten', refusingLong());
+    queue.enqueue([fine!.id, long!.id]);
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    expect(refusedIds).toEqual([long!.id]);
+    expect(queue.rejected).toBe(1);
+    await writer.update(long!.id, { content: 'short now' });
+    queue.enqueue([long!.id]);
+    await vi.waitFor(() => expect(queue.pending).toBe(0), WAIT);
+    const [record] = await store.getMemories('rewritten', [long!.id]);
+    expect(record?.memory.embedding).toEqual(hashEmbed('short now', 32));
+    expect(queue.rejected).toBe(0);
+    queue.stop();
+  });
+
+  it('backs off at once when the embedder is down, trying no text of the batch alone', async () => {
+    const store = new InMemoryStore();
+    const writer = await createMemory({ store, namespace: 'down' });
+    const added = await writer.addMany([{ content: 'first' }, { content: 'second' }]);
+    const embedder = standInEmbedder();
+    embedder.embed = async (texts) => {
+      embedder.calls.push([...texts]);
+      throw new EngramError('OFFLINE', 'stand-in: unreachable');
+    };
+    const { queue } = queueOver(store, 'down', embedder, { backoff: { baseMs: 60_000 } });
+    queue.enqueue(added.map((m) => m.id));
+    await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: unreachable'), WAIT);
+    expect(embedder.calls).toEqual([['first', 'second']]);
+    expect(queue.pending).toBe(2);
     queue.stop();
   });
 

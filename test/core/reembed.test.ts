@@ -43,6 +43,24 @@ describe('reembed', () => {
     await mem.close();
   });
 
+  it('fails the run when the embedder refuses three texts in a row and embeds none', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'refuses-all' });
+    await mem.addMany([{ content: 'one' }, { content: 'two' }, { content: 'three' }]);
+    const embedder = standInEmbedder('model-b', 8);
+    // A bad model parameter: every request is an HTTP 400, whatever its text.
+    embedder.embed = async (texts) => {
+      embedder.calls.push([...texts]);
+      throw new EngramError('VALIDATION', 'stand-in: unknown dimensions parameter');
+    };
+    await expect(mem.reembed({ embedder })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: 'stand-in: unknown dimensions parameter',
+    });
+    // The batch, then each text alone.
+    expect(embedder.calls.map((texts) => texts.length)).toEqual([3, 1, 1, 1]);
+    await mem.close();
+  });
+
   it('gives up on an embedder that does not answer within the timeoutMs of the memory', async () => {
     const embedder = standInEmbedder('model-b', 8);
     embedder.hold = new Promise(() => {});
