@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemory, EngramError, InMemoryStore } from '../../src/index.js';
-import { standInEmbedder } from '../conformance/stand-in-embedder.js';
+import { hashEmbed, standInEmbedder } from '../conformance/stand-in-embedder.js';
 
 describe('reembed', () => {
   it('moves every memory past the first listing page, 64 texts a call by default, with progress', async () => {
@@ -58,6 +58,69 @@ describe('reembed', () => {
     });
     // The batch, then each text alone.
     expect(embedder.calls.map((texts) => texts.length)).toEqual([3, 1, 1, 1]);
+    await mem.close();
+  });
+
+  it('moves embeddings of another model or another length, and skips its own on the next run', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'switch' });
+    await mem.addMany([
+      { id: 'a', content: 'alpha', embedding: [1, 0, 0, 0, 0, 0, 0, 0], embeddingModel: 'model-a' },
+      // The same model id at another `dimensions`: vector search skips it like another model's.
+      { id: 'b', content: 'beta', embedding: [1, 0, 0, 0], embeddingModel: 'model-b' },
+      { id: 'c', content: 'gamma', embedding: hashEmbed('gamma', 8), embeddingModel: 'model-b' },
+    ]);
+    const embedder = standInEmbedder('model-b', 8);
+    expect(await mem.reembed({ embedder })).toEqual({ embedded: 2, skipped: 1 });
+    expect(embedder.calls.flat().sort()).toEqual(['alpha', 'beta']);
+    expect((await mem.get('b'))?.embedding).toEqual(hashEmbed('beta', 8));
+    expect(await mem.reembed({ embedder })).toEqual({ embedded: 0, skipped: 3 });
+    await mem.close();
+  });
+
+  it('moves memories whatever their validity in time: past and future ones too', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'validity' });
+    await mem.addMany([
+      { id: 'past', content: 'was true', validTo: '2000-01-01T00:00:00.000Z' },
+      { id: 'future', content: 'will be true', validFrom: '2999-01-01T00:00:00.000Z' },
+      { id: 'now', content: 'is true' },
+    ]);
+    const embedder = standInEmbedder('model-b', 8);
+    expect(await mem.reembed({ embedder })).toEqual({ embedded: 3, skipped: 0 });
+    expect(embedder.calls.flat().sort()).toEqual(['is true', 'was true', 'will be true']);
+    await mem.close();
+  });
+
+  it('skips a memory that got an embedding of the model while the run was under way', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'meanwhile' });
+    await mem.addMany([
+      { id: 'a', content: 'alpha' },
+      { id: 'b', content: 'beta' },
+    ]);
+    const embedder = standInEmbedder('model-b', 8);
+    const embed = embedder.embed;
+    // While the first text is embedded, another writer (a replica, by sync) embeds the other memory.
+    embedder.embed = async (texts) => {
+      const other = texts[0] === 'alpha' ? 'b' : 'a';
+      if (embedder.calls.length === 0) {
+        await mem.update(other, { embedding: hashEmbed('elsewhere', 8), embeddingModel: 'model-b' });
+      }
+      return embed(texts);
+    };
+    expect(await mem.reembed({ embedder, batchSize: 1 })).toEqual({ embedded: 1, skipped: 0 });
+    expect(embedder.calls).toHaveLength(1);
+    await mem.close();
+  });
+
+  it('stops at once when the embedder is down, trying no text alone', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'down' });
+    await mem.addMany([{ content: 'one' }, { content: 'two' }]);
+    const embedder = standInEmbedder('model-b', 8);
+    embedder.embed = async (texts) => {
+      embedder.calls.push([...texts]);
+      throw new EngramError('OFFLINE', 'stand-in: unreachable');
+    };
+    await expect(mem.reembed({ embedder })).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect(embedder.calls.map((texts) => texts.length)).toEqual([2]);
     await mem.close();
   });
 
