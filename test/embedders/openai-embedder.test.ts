@@ -151,6 +151,19 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     await expect(embedding).rejects.toBe('SIGINT');
   });
 
+  it('an already aborted signal refuses before anything is sent', async () => {
+    let calls = 0;
+    const fetch = async () => {
+      calls += 1;
+      return new Response('{"data":[]}');
+    };
+    const stop = new AbortController();
+    stop.abort('SIGINT');
+    const embedder = openAIEmbedder({ url: 'http://x/v1', model: 'm', dims: 8, fetch, signal: stop.signal });
+    await expect(embedder.embed(['x'])).rejects.toBe('SIGINT');
+    expect(calls).toBe(0);
+  });
+
   it('gives a request 30 000 ms by default', async () => {
     // The deadline is an AbortSignal.timeout: run it a thousand times faster, and read the one asked for.
     const timeout = AbortSignal.timeout.bind(AbortSignal);
