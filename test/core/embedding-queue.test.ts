@@ -244,6 +244,44 @@ describe('the embedding queue, driven alone', () => {
     expect(embedder.calls).toEqual([]);
   });
 
+  it('writes no vector that arrives after it was stopped', async () => {
+    const store = new InMemoryStore();
+    const m = await (await createMemory({ store, namespace: 'late' })).add({ content: 'words' });
+    const embedder = standInEmbedder();
+    let release = () => {};
+    embedder.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const writes: string[] = [];
+    let batchDone = () => {};
+    const settled = new Promise<void>((resolve) => {
+      batchDone = resolve;
+    });
+    const queue = new EmbeddingQueue({
+      store,
+      namespace: 'late',
+      embedder,
+      options: {},
+      now: () => new Date().toISOString(),
+      stamp: () => new HybridLogicalClock('queue-test').tick(),
+      write: async (batch) => {
+        writes.push(...batch.map((w) => w.id));
+        await store.apply('late', { memories: batch });
+      },
+      // Called once the batch under way is done with, whether it wrote or not.
+      onChange: () => {
+        if (embedder.calls.length > 0) batchDone();
+      },
+    });
+    queue.enqueue([m.id]);
+    await vi.waitFor(() => expect(embedder.calls).toEqual([['words']]), WAIT);
+    queue.stop();
+    release();
+    await settled;
+    expect(writes).toEqual([]);
+    expect((await store.getMemories('late', [m.id]))[0]?.memory.embedding).toBeUndefined();
+  });
+
   it('does not embed a memory that expired before its turn', async () => {
     const store = new InMemoryStore();
     const writer = await createMemory({ store, namespace: 'expired' });
