@@ -165,6 +165,13 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
         edit(body);
         return new Response(JSON.stringify(body), { status: 200, headers: response.headers });
       }) as typeof fetch;
+    /** A tampering fetch that passes memory `id`'s pulled change (memory and clocks) through `edit`. */
+    // biome-ignore lint/suspicious/noExplicitAny: the test edits the wire JSON freely
+    const editingPulled = (id: string, edit: (change: any) => void) =>
+      tampering((body) => {
+        for (const change of body.pull?.changes ?? [])
+          if (change.memory?.memory.id === id) edit(change.memory);
+      });
     const device = async (store: MemoryStore, encryption?: object, through: typeof fetch = fetchFn) => {
       const mem = await createMemory({
         store,
@@ -185,7 +192,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
       const { content } = (await (await api(`/memories/${id}`)).json()) as { content: string };
       return { content, keyId: content.split('.')[1]! };
     };
-    return { backend, namespace, device, api, tampering, sealedContent, app, token };
+    return { backend, namespace, device, api, tampering, editingPulled, sealedContent, app, token };
   }
 
   /** A device of its own on another edge (an app in this process), opened with `encryption`. */
@@ -439,7 +446,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
   });
 
   it('a pulled value naming another key fails the round (a rotation to follow), never set aside as damaged', async () => {
-    const { device, tampering } = await edge();
+    const { device, editingPulled } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a } = await seed(first);
     await first.sync();
@@ -447,12 +454,9 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const second = await device(
       new InMemoryStore(),
       fast(PASSPHRASE),
-      tampering((body) => {
-        for (const change of body.pull?.changes ?? []) {
-          if (change.memory?.memory.id !== a.id) continue;
-          const [prefix, , sealed] = change.memory.memory.content.split('.');
-          change.memory.memory.content = `${prefix}.OTHERKEY.${sealed}`;
-        }
+      editingPulled(a.id, (change) => {
+        const [prefix, , sealed] = change.memory.content.split('.');
+        change.memory.content = `${prefix}.OTHERKEY.${sealed}`;
       }),
     );
     await expect(second.sync()).rejects.toMatchObject({ code: 'VALIDATION' });
@@ -587,7 +591,7 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
   });
 
   it('a record the edge sends without a sealed field (dropped under a newer stamp) is set aside, not emptied', async () => {
-    const { device, tampering } = await edge();
+    const { device, editingPulled } = await edge();
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a } = await seed(first);
     await first.sync();
@@ -596,14 +600,11 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const second = await device(
       new InMemoryStore(),
       fast(PASSPHRASE),
-      tampering((body) => {
-        for (const change of body.pull?.changes ?? []) {
-          if (change.memory?.memory.id !== a.id) continue;
-          delete change.memory.memory.content;
-          delete change.memory.memory.tags;
-          change.memory.clocks.content = stamp;
-          change.memory.clocks.tags = stamp;
-        }
+      editingPulled(a.id, (change) => {
+        delete change.memory.content;
+        delete change.memory.tags;
+        change.clocks.content = stamp;
+        change.clocks.tags = stamp;
       }),
     );
     await second.sync();

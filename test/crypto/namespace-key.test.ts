@@ -16,6 +16,19 @@ const refusal = (promise: Promise<unknown>) =>
     (error: unknown) => error,
   );
 
+/** A push of `memory`, and one of `link`, each refused naming its metadata. */
+async function expectMetadataRefused(cipher: NamespaceCipher, memory: object, link: object): Promise<void> {
+  const push = (records: object) => ({ key: { id: cipher.keyId, seals: 2 }, push: records }) as SyncRequest;
+  expect(await refusal(resolveKey('ns', push({ memories: [memory] }), cipher.info))).toMatchObject({
+    code: 'CONFLICT',
+    field: 'sync.push.memories.0.values.metadata',
+  });
+  expect(await refusal(resolveKey('ns', push({ links: [link] }), cipher.info))).toMatchObject({
+    code: 'CONFLICT',
+    field: 'sync.push.links.0.values.metadata',
+  });
+}
+
 describe('resolveKey', () => {
   it('refuses version 1 key info that carries a rotation hash', async () => {
     const info = { v: 1, keyId: 'OLDKEY01', check: 'A'.repeat(40), rotation: 'B'.repeat(43) } as KeyInfo;
@@ -66,14 +79,7 @@ describe('resolveKey', () => {
       clocks: { type: stamp },
     };
     const push = (records: object) => ({ key: { id: cipher.keyId, seals: 2 }, push: records }) as SyncRequest;
-    expect(await refusal(resolveKey('ns', push({ memories: [memory] }), cipher.info))).toMatchObject({
-      code: 'CONFLICT',
-      field: 'sync.push.memories.0.values.metadata',
-    });
-    expect(await refusal(resolveKey('ns', push({ links: [link] }), cipher.info))).toMatchObject({
-      code: 'CONFLICT',
-      field: 'sync.push.links.0.values.metadata',
-    });
+    await expectMetadataRefused(cipher, memory, link);
     // With their sealed metadata, both pass.
     const metadata = { 'engram.encrypted': await sealed('{}') };
     const whole = push({
@@ -118,14 +124,6 @@ describe('resolveKey', () => {
       clocks: { metadata: stamp },
     };
     const link = { id: 'l1', values: { metadata: { why: 'in clear' } }, clocks: { metadata: stamp } };
-    const push = (records: object) => ({ key: { id: cipher.keyId, seals: 2 }, push: records }) as SyncRequest;
-    expect(await refusal(resolveKey('ns', push({ memories: [memory] }), cipher.info))).toMatchObject({
-      code: 'CONFLICT',
-      field: 'sync.push.memories.0.values.metadata',
-    });
-    expect(await refusal(resolveKey('ns', push({ links: [link] }), cipher.info))).toMatchObject({
-      code: 'CONFLICT',
-      field: 'sync.push.links.0.values.metadata',
-    });
+    await expectMetadataRefused(cipher, memory, link);
   });
 });
