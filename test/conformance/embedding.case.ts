@@ -345,13 +345,7 @@ export function embeddingCases(ctx: SuiteContext): void {
     it('an embedder refusing every request (a bad model parameter) backs off after a few texts alone', async () => {
       // Fails like openAIEmbedder for an HTTP 400 on a bad `dimensions`: VALIDATION, for every text.
       const embedder = standInEmbedder();
-      const embed = embedder.embed;
-      let broken = true;
-      embedder.embed = async (texts) => {
-        if (!broken) return embed(texts);
-        embedder.calls.push([...texts]);
-        throw new EngramError('VALIDATION', 'stand-in: HTTP 400 invalid dimensions');
-      };
+      embedder.failWith = new EngramError('VALIDATION', 'stand-in: HTTP 400 invalid dimensions');
       const namespace = freshNamespace('emb-refuse-all');
       const mem = await createMemory({ store: ctx.store(), namespace, embedder, embedding: ONE_ROUND });
       const warnings: WarningEvent[] = [];
@@ -370,7 +364,7 @@ export function embeddingCases(ctx: SuiteContext): void {
         message: 'stand-in: HTTP 400 invalid dimensions',
       });
       expect(embedder.calls.length - calls).toBeLessThanOrEqual(4);
-      broken = false;
+      embedder.failWith = null;
       await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
       expect(mem.status.embeddingError).toBeUndefined();
       expect(mem.status.rejectedEmbeddings).toBeUndefined();

@@ -20,8 +20,8 @@ export function hashEmbed(text: string, dims: number): number[] {
 export interface StandInEmbedder extends Embedder {
   /** Every call's texts, in order. */
   calls: string[][];
-  /** While set, every call rejects with this message. */
-  failWith: string | null;
+  /** While set, every call rejects: with an Error of this message, or with this error itself. */
+  failWith: string | Error | null;
   /** While set, every call waits for it before answering. */
   hold: Promise<void> | null;
 }
@@ -36,7 +36,8 @@ export function standInEmbedder(id = 'stand-in-a', dims = 32): StandInEmbedder {
     async embed(texts) {
       embedder.calls.push([...texts]);
       if (embedder.hold) await embedder.hold;
-      if (embedder.failWith) throw new Error(embedder.failWith);
+      const { failWith } = embedder;
+      if (failWith) throw typeof failWith === 'string' ? new Error(failWith) : failWith;
       return texts.map((t) => hashEmbed(t, dims));
     },
   };

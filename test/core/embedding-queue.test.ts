@@ -417,10 +417,7 @@ describe('the embedding queue, driven alone', () => {
     const writer = await createMemory({ store, namespace: 'down' });
     const added = await writer.addMany([{ content: 'first' }, { content: 'second' }]);
     const embedder = standInEmbedder();
-    embedder.embed = async (texts) => {
-      embedder.calls.push([...texts]);
-      throw new EngramError('OFFLINE', 'stand-in: unreachable');
-    };
+    embedder.failWith = new EngramError('OFFLINE', 'stand-in: unreachable');
     const { queue } = queueOver(store, 'down', embedder, { backoff: { baseMs: 60_000 } });
     queue.enqueue(added.map((m) => m.id));
     await vi.waitFor(() => expect(queue.lastError).toBe('stand-in: unreachable'), WAIT);

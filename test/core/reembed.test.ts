@@ -48,10 +48,7 @@ describe('reembed', () => {
     await mem.addMany([{ content: 'one' }, { content: 'two' }, { content: 'three' }]);
     const embedder = standInEmbedder('model-b', 8);
     // A bad model parameter: every request is an HTTP 400, whatever its text.
-    embedder.embed = async (texts) => {
-      embedder.calls.push([...texts]);
-      throw new EngramError('VALIDATION', 'stand-in: unknown dimensions parameter');
-    };
+    embedder.failWith = new EngramError('VALIDATION', 'stand-in: unknown dimensions parameter');
     await expect(mem.reembed({ embedder })).rejects.toMatchObject({
       code: 'VALIDATION',
       message: 'stand-in: unknown dimensions parameter',
@@ -115,10 +112,7 @@ describe('reembed', () => {
     const mem = await createMemory({ store: new InMemoryStore(), namespace: 'down' });
     await mem.addMany([{ content: 'one' }, { content: 'two' }]);
     const embedder = standInEmbedder('model-b', 8);
-    embedder.embed = async (texts) => {
-      embedder.calls.push([...texts]);
-      throw new EngramError('OFFLINE', 'stand-in: unreachable');
-    };
+    embedder.failWith = new EngramError('OFFLINE', 'stand-in: unreachable');
     await expect(mem.reembed({ embedder })).rejects.toMatchObject({ code: 'OFFLINE' });
     expect(embedder.calls.map((texts) => texts.length)).toEqual([2]);
     await mem.close();
