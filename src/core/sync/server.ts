@@ -226,8 +226,9 @@ async function behindCollection(
 
 /**
  * A page of a pull ends before the change that would take it past about this many bytes of JSON (it holds
- * one change at least, however large): 500 memories with large embeddings and metadata made a page of about 100 MiB, which
- * a replica on a slow link could not receive within its timeout, so it asked for the same page for ever.
+ * one change at least, however large): 500 memories with large embeddings and metadata made a page of
+ * about 100 MiB, which a replica on a slow link could not receive within its timeout, so it asked for
+ * the same page for ever.
  */
 export const PULL_BYTES = 4 * 1024 * 1024;
 
