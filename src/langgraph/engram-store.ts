@@ -284,7 +284,7 @@ export class EngramStore extends BaseStore {
     const vectors = await embeddings.embedDocuments(texts);
     texts.forEach((text, i) => {
       const vector = vectors[i];
-      if (!vector) throw new Error(`EngramStore: the embeddings returned no vector for text ${i}`);
+      if (!vector) throw missingVector(text, vectors.length, texts.length);
       for (const [key, field] of wanted.get(text)!) {
         const fields = out.get(key) ?? {};
         fields[field] = encodeVector(vector);
@@ -293,6 +293,15 @@ export class EngramStore extends BaseStore {
     });
     return out;
   }
+}
+
+/** In InMemoryStore's words ("No embedding found for text: …"), which apps and LangGraph's own tests match. */
+function missingVector(text: string, got: number, wanted: number): Error {
+  const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  return new Error(
+    `EngramStore: No embedding found for text: ${shown} (embedDocuments returned ${count(got, 'vector')} for ${count(wanted, 'text')})`,
+  );
 }
 
 function toItem(item: StoredItem): Item {

@@ -310,14 +310,23 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
-  it('refuses a put its embeddings return no vector for, and writes nothing', async () => {
+  it('refuses a put its embeddings return no vector for, naming the text as InMemoryStore does, and writes nothing', async () => {
+    // One vector for two texts: the second text has none.
     const embeddings = {
       embedQuery: async () => [1, 0],
-      embedDocuments: async () => [],
+      embedDocuments: async () => [[1, 0]],
     } as unknown as CountingEmbeddings;
-    const store = new EngramStore({ index: { dims: 2, embeddings } });
-    await expect(store.put(['e'], 'k', { text: 'coffee' })).rejects.toThrow(
-      'EngramStore: the embeddings returned no vector for text 0',
+    const index = { dims: 2, embeddings, fields: ['text'] };
+    const batch = [
+      { namespace: ['e'], key: 'a', value: { text: 'coffee' } },
+      { namespace: ['e'], key: 'b', value: { text: 'tea at noon' } },
+    ];
+    await expect(new PeerStore({ index }).batch(batch)).rejects.toThrow(
+      'No embedding found for text: tea at noon',
+    );
+    const store = new EngramStore({ index });
+    await expect(store.batch(batch)).rejects.toThrow(
+      'EngramStore: No embedding found for text: tea at noon (embedDocuments returned 1 vector for 2 texts)',
     );
     expect(await store.listNamespaces()).toEqual([]);
     await store.close();
