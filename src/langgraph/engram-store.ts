@@ -238,25 +238,22 @@ export class EngramStore extends BaseStore {
       for (const v of vectors) scored.push([cosine(query, decodeVector(v)), item]);
     }
     scored.sort((a, b) => b[0] - a[0]);
+    // The page is cut from one ranking: scored items best first, then those without embeddings, unscored,
+    // in creation order; `offset` counts both (as LangGraph's InMemoryStore does on its main branch).
     const seen = new Set<string>();
-    const kept: [number | undefined, StoredItem][] = [];
+    const ranking: [number | undefined, StoredItem][] = [];
     for (const [score, item] of scored) {
+      if (ranking.length >= offset + limit) break;
       const key = itemKey(item.namespace, item.key);
       if (seen.has(key)) continue;
-      if (seen.size >= offset + limit) break;
-      const skip = seen.size < offset;
       seen.add(key);
-      if (!skip) kept.push([score, item]);
+      ranking.push([score, item]);
     }
-    // Items without embeddings come last, unscored, filling what the page has left (LangGraph's rule).
-    if (kept.length < limit) {
-      for (const item of scoreless.slice(0, limit - kept.length)) {
-        const key = itemKey(item.namespace, item.key);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        kept.push([undefined, item]);
-      }
+    for (const item of scoreless) {
+      if (ranking.length >= offset + limit) break;
+      ranking.push([undefined, item]);
     }
+    const kept = ranking.slice(offset);
     return kept.map(([score, item]) => ({ ...toItem(item), score }));
   }
 

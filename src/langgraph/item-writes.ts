@@ -56,8 +56,9 @@ export function prepareWrite(
     stored.add(joined);
   }
   if (json === undefined) return { op, existing, namespace };
-  // New embeddings replace those of the same field; others stay, as in LangGraph's InMemoryStore.
-  const vectors = { ...existing?.vectors, ...embedded };
+  // A put replaces the item whole, its embeddings too: a field it does not embed (index: false, another
+  // field list, an array grown shorter) keeps no vector of the value before, which search would score.
+  const vectors = { ...embedded };
   // Stored as JSON, as LangGraph's persistent stores keep values: Dates become strings, undefined
   // properties vanish, and objects of any prototype become plain.
   const value = JSON.parse(json) as Json;

@@ -233,6 +233,39 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
+  it('pages a query’s results from one ranking, scored then unscored, offset counting both', async () => {
+    // As LangGraph's InMemoryStore on its main branch (its vector-pagination tests); the released 1.2.2
+    // filled every page past the scored items with the unscored ones from the first.
+    const index = { dims: 2, embeddings: new WordEmbeddings(['coffee', 'tea']), fields: ['text'] };
+    const store = new EngramStore({ index });
+    await store.put(['n'], 'u1', { text: 'coffee' }, false);
+    await store.put(['n'], 'coffee', { text: 'coffee', multi: 'x' });
+    await store.put(['n'], 'u2', { text: 'coffee' }, false);
+    await store.put(['n'], 'tea', { text: 'tea' });
+    await store.put(['n'], 'u3', { text: 'coffee' }, false);
+    const page = async (offset: number, limit: number) =>
+      (await store.search(['n'], { query: 'coffee', offset, limit })).map((h) => [h.key, h.score]);
+    expect(await page(0, 2)).toEqual([
+      ['coffee', 1],
+      ['tea', 0],
+    ]);
+    expect(await page(1, 2)).toEqual([
+      ['tea', 0],
+      ['u1', undefined],
+    ]);
+    expect(await page(3, 2)).toEqual([
+      ['u2', undefined],
+      ['u3', undefined],
+    ]);
+    expect(await page(4, 5)).toEqual([['u3', undefined]]);
+    expect(await page(5, 2)).toEqual([]);
+    expect(await page(1, 0)).toEqual([]);
+    // A filter applies before the offset counts.
+    const filtered = await store.search(['n'], { query: 'coffee', filter: { text: 'coffee' }, offset: 2 });
+    expect(filtered.map((h) => h.key)).toEqual(['u2', 'u3']);
+    await store.close();
+  });
+
   it('scores 0 against an embedding of no length, as InMemoryStore does', async () => {
     const index = { dims: 2, embeddings: new WordEmbeddings(['coffee', 'tea']), fields: ['text'] };
     const scores = async (store: BaseStore) => {
@@ -259,37 +292,65 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await ours.close();
   });
 
-  it('keeps an item’s embeddings when it is put again with index: false, as InMemoryStore does', async () => {
+  it('replaces an item’s embeddings with its last put’s: none with index: false, other fields’ only', async () => {
+    // LangGraph's InMemoryStore on its main branch does the same (its vector-replacement tests); the
+    // released 1.2.2 kept the vectors of fields a new put did not embed and scored the item by them.
     const embeddings = new WordEmbeddings(['coffee', 'tea']);
     const store = new EngramStore({ index: { dims: 2, embeddings, fields: ['text'] } });
+    const hits = async () =>
+      (await store.search(['n'], { query: 'coffee' })).map((h) => [h.key, h.score, h.value.text]);
     await store.put(['n'], 'a', { text: 'coffee' });
     await store.put(['n'], 'b', { text: 'tea' });
-    await store.put(['n'], 'a', { text: 'tea now' }, false);
-    const hits = await store.search(['n'], { query: 'coffee' });
-    expect(hits.map((h) => [h.key, h.score, h.value.text])).toEqual([
-      ['a', 1, 'tea now'],
+    expect(await hits()).toEqual([
+      ['a', 1, 'coffee'],
       ['b', 0, 'tea'],
+    ]);
+    await store.put(['n'], 'a', { text: 'coffee still' }, false);
+    expect(await hits()).toEqual([
+      ['b', 0, 'tea'],
+      ['a', undefined, 'coffee still'],
+    ]);
+    await store.put(['n'], 'a', { text: 'coffee', other: 'tea' }, ['other']);
+    expect(await hits()).toEqual([
+      ['a', 0, 'coffee'],
+      ['b', 0, 'tea'],
+    ]);
+    // A batch keeps its last put of a key: nothing of the first is embedded or kept.
+    await store.batch([
+      { namespace: ['n'], key: 'b', value: { text: 'coffee' } },
+      { namespace: ['n'], key: 'b', value: { text: 'coffee later' }, index: false },
+    ]);
+    expect(await hits()).toEqual([
+      ['a', 0, 'coffee'],
+      ['b', undefined, 'coffee later'],
     ]);
     await store.close();
   });
 
-  it('names the embedding of a path by the path when it holds one text, by path.i when several, as InMemoryStore does', async () => {
+  it('names the embedding of a path by the path when it holds one text, by path.i when several; a put replaces them all', async () => {
     const index = { dims: 3, embeddings: new WordEmbeddings(['coffee', 'tea', 'rain']), fields: ['tags[*]'] };
-    const scores = async (store: BaseStore) => {
-      await store.put(['n'], 'a', { tags: ['coffee'] });
-      // Two texts now: tags[*].0 and tags[*].1, beside the tags[*] of before, which stays.
-      await store.put(['n'], 'a', { tags: ['tea', 'rain'] });
-      await store.put(['n'], 'b', { tags: ['tea'] });
-      return (await store.search(['n'], { query: 'coffee' })).map((h) => [h.key, h.score]);
-    };
-    const ours = new EngramStore({ index });
-    const theirs = await scores(new PeerStore({ index }));
-    expect(await scores(ours)).toEqual(theirs);
-    expect(theirs).toEqual([
+    const store = new EngramStore({ index });
+    const scores = async () => (await store.search(['n'], { query: 'coffee' })).map((h) => [h.key, h.score]);
+    await store.put(['n'], 'a', { tags: ['coffee'] });
+    await store.put(['n'], 'b', { tags: ['tea', 'coffee'] });
+    expect(await scores()).toEqual([
       ['a', 1],
+      ['b', 1],
+    ]);
+    // Two texts now, tags[*].0 and tags[*].1; the tags[*] of before is gone with its coffee.
+    await store.put(['n'], 'a', { tags: ['tea', 'rain'] });
+    // One text now, tags[*]; b's tags[*].1 (coffee) is gone.
+    await store.put(['n'], 'b', { tags: ['tea'] });
+    expect(await scores()).toEqual([
+      ['a', 0],
       ['b', 0],
     ]);
-    await ours.close();
+    await store.put(['n'], 'b', { tags: [] });
+    expect(await scores()).toEqual([
+      ['a', 0],
+      ['b', undefined],
+    ]);
+    await store.close();
   });
 
   it('scores with the vectors exactly as embedded, to the last bit of InMemoryStore’s scores', async () => {
