@@ -74,3 +74,48 @@ describe('engram mcp: the memory://knowledge-graph resource', () => {
     await mem.close();
   });
 });
+
+describe('engram mcp: the resource tells of changes only', () => {
+  it('sends no notice for calls of writing tools that change nothing (the reference sends one each)', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const { client, close } = await connectInProcess(mem);
+    const entities = [{ name: 'A', entityType: 't', observations: ['o'] }];
+    await client.callTool({ name: 'create_entities', arguments: { entities } });
+    await client.callTool({
+      name: 'create_relations',
+      arguments: { relations: [{ from: 'A', to: 'A', relationType: 'is' }] },
+    });
+    const notices: string[] = [];
+    let noticed = () => {};
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      notices.push(n.params.uri);
+      noticed();
+    });
+    await client.subscribeResource({ uri: 'memory://knowledge-graph' });
+    const unchanging: [string, Record<string, unknown>][] = [
+      ['create_entities', { entities }],
+      ['create_entities', { entities: [] }],
+      ['create_relations', { relations: [{ from: 'A', to: 'A', relationType: 'is' }] }],
+      ['add_observations', { observations: [{ entityName: 'A', contents: ['o'] }] }],
+      ['delete_entities', { entityNames: ['nobody'] }],
+      ['delete_observations', { deletions: [{ entityName: 'A', observations: ['never said'] }] }],
+      ['delete_relations', { relations: [{ from: 'A', to: 'A', relationType: 'was' }] }],
+    ];
+    for (const [name, args] of unchanging) await client.callTool({ name, arguments: args });
+    // A notice due for any of them would have come by the time a later call is answered.
+    await new Promise((r) => setTimeout(r, 100));
+    await client.callTool({ name: 'read_graph', arguments: {} });
+    expect(notices).toEqual([]);
+    const updated = new Promise<void>((resolve) => {
+      noticed = resolve;
+    });
+    await client.callTool({
+      name: 'add_observations',
+      arguments: { observations: [{ entityName: 'A', contents: ['new'] }] },
+    });
+    await updated;
+    expect(notices).toEqual(['memory://knowledge-graph']);
+    await close();
+    await mem.close();
+  });
+});
