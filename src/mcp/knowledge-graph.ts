@@ -1,4 +1,5 @@
 import { type Engram, MODIFY } from '../core/engram.js';
+import { EngramError } from '../core/errors.js';
 import type { Memory, MemoryPatch } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import {
@@ -86,7 +87,11 @@ export class KnowledgeGraph {
         await this.options.save?.().catch(() => {});
         throw error;
       }
-      await this.options.save?.();
+      try {
+        await this.options.save?.();
+      } catch (error) {
+        throw unsaved(error);
+      }
       return result;
     });
   }
@@ -391,4 +396,19 @@ export class KnowledgeGraph {
     nodes.set(name, node);
     return node;
   }
+}
+
+/**
+ * A write that was made but not saved: the memory holds it, and the next save (another write's, or the
+ * server's at shutdown) writes it with the rest. Said in the error, so that an agent does not call again
+ * expecting the change to be missing (the reference, which saves nothing on failure, would make it anew).
+ */
+function unsaved(error: unknown): EngramError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const code = error instanceof EngramError ? error.code : 'STORAGE';
+  return new EngramError(
+    code,
+    `${reason}. The change was made and is kept in memory; it is saved with the next save (the next write, or shutdown), so calling again will not repeat it`,
+    { cause: error },
+  );
 }

@@ -37,10 +37,17 @@ describe('KnowledgeGraph options.save', () => {
     await expect(graph.addObservations([{ entityName: 'missing', contents: ['x'] }])).rejects.toThrow(
       'Entity with name missing not found',
     );
-    // A write that succeeded but could not be saved fails with the save's error.
+    // A write that succeeded but could not be saved fails with the save's error, and says the change
+    // was kept: calling again finds it made (the reference, which keeps nothing, would make it anew).
+    const failed = graph.createEntities([{ name: 'A', entityType: 'person', observations: [] }]);
+    await expect(failed).rejects.toThrow(
+      'disk full. The change was made and is kept in memory; it is saved with the next save',
+    );
+    await expect(failed).rejects.toMatchObject({ code: 'STORAGE' });
     await expect(
       graph.createEntities([{ name: 'A', entityType: 'person', observations: [] }]),
     ).rejects.toThrow('disk full');
+    expect((await graph.openNodes(['A'])).entities.map((e) => e.name)).toEqual(['A']);
     await mem.close();
   });
 });
