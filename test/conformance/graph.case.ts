@@ -186,6 +186,19 @@ export function graphCases(ctx: SuiteContext): void {
       expect(contents(await mem.path('s', 't'))).toEqual(['s', 'x', 't']);
     });
 
+    it('path picks the same route on every store when the routes part two hops before the end', async () => {
+      const mem = await ctx.memory();
+      await mem.addMany(['s', 'b', 'c', 'y', 'z', 't'].map((id) => ({ id, content: id })));
+      // Reached in the order z (through b), then y (through c): the lower id still leads to t.
+      await mem.link('s', 'b', 'r');
+      await mem.link('s', 'c', 'r');
+      await mem.link('b', 'z', 'r');
+      await mem.link('c', 'y', 'r');
+      await mem.link('z', 't', 'r');
+      await mem.link('y', 't', 'r');
+      expect(contents(await mem.path('s', 't'))).toEqual(['s', 'c', 'y', 't']);
+    });
+
     it('walks cycles without looping', async () => {
       const mem = await ctx.memory();
       await mem.addMany(['p', 'q', 'r'].map((id) => ({ id, content: id })));
