@@ -439,6 +439,26 @@ export function retrievalCases(ctx: SuiteContext): void {
       expect(ids([...page.items, ...next.items]).sort()).toEqual([a!.id, b!.id].sort());
     });
 
+    it('compares a metadata value whole: arrays by length and order, objects by their keys, own keys only', async () => {
+      const mem = await ctx.memory();
+      const [short, long, keyed, protoKeyed] = await mem.addMany([
+        { content: 'short', metadata: { list: [1, 2], where: { room: 'a', floor: 1 } } },
+        { content: 'long', metadata: { list: [1, 2, 3], where: { room: 'a' } } },
+        { content: 'keyed', metadata: { list: { 0: 1, 1: 2 }, where: ['a'] } },
+        { content: 'proto', metadata: JSON.parse('{"__proto__":{}}') },
+      ]);
+      const listed = async (metadata: Record<string, unknown>) =>
+        ids((await mem.list({ metadata: metadata as never })).items);
+      expect(await listed({ list: [1, 2] })).toEqual([short!.id]);
+      expect(await listed({ list: [1, 2, 3] })).toEqual([long!.id]);
+      expect(await listed({ list: [2, 1] })).toEqual([]);
+      expect(await listed({ list: { 1: 2, 0: 1 } })).toEqual([keyed!.id]);
+      expect(await listed({ where: { room: 'a' } })).toEqual([long!.id]);
+      expect(await listed({ where: { floor: 1, room: 'a' } })).toEqual([short!.id]);
+      // A key every object inherits is no key of the metadata: only the memory that holds it matches.
+      expect(await listed(JSON.parse('{"__proto__":{}}'))).toEqual([protoKeyed!.id]);
+    });
+
     it('explains scores: the parts add up to the score', async () => {
       const mem = await ctx.memory();
       await mem.addMany([
