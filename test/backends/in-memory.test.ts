@@ -37,6 +37,8 @@ describe('InMemoryStore extras', () => {
       [{ intervalMs: 2 ** 31 }, 'sync.intervalMs'],
       [{ debounceMs: 1e12 }, 'sync.debounceMs'],
       [{ timeoutMs: Number.MAX_SAFE_INTEGER }, 'sync.timeoutMs'],
+      // A timeout of 0 would fail every request before it is sent.
+      [{ timeoutMs: 0 }, 'sync.timeoutMs'],
       [{ backoff: { maxMs: 2 ** 40 } }, 'sync.backoff.maxMs'],
     ] as const) {
       await expect(

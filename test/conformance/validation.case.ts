@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createMemory, EngramError } from '../../src/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
+/** An object holding `levels` objects, each inside the one before. */
+function nested(levels: number): object {
+  let value: object = {};
+  for (let i = 0; i < levels; i++) value = { d: value };
+  return value;
+}
+
 export function validationCases(ctx: SuiteContext): void {
   describe('validation', () => {
     const bad: Array<[string, unknown, string]> = [
@@ -22,6 +29,21 @@ export function validationCases(ctx: SuiteContext): void {
       ['a NUL character in metadata', { content: 'x', metadata: { k: 'v\u0000' } }, 'add.metadata'],
       ['expiresAt not a date', { content: 'x', expiresAt: 'tomorrow' }, 'add.expiresAt'],
       ['an unknown field', { content: 'x', colour: 'red' }, 'add.colour'],
+      ['a kind over 64 characters', { content: 'x', kind: 'k'.repeat(65) }, 'add.kind'],
+      [
+        'more than 64 tags',
+        { content: 'x', tags: Array.from({ length: 65 }, (_, i) => `t${i}`) },
+        'add.tags',
+      ],
+      ['a lone low surrogate in content', { content: 'a\udc00b' }, 'add.content'],
+      [
+        'metadata over 64 KiB of JSON',
+        { content: 'x', metadata: { big: 'x'.repeat(64 * 1024) } },
+        'add.metadata',
+      ],
+      ['metadata nested deeper than 32 levels', { content: 'x', metadata: nested(33) }, 'add.metadata'],
+      ['a NUL character in a metadata key', { content: 'x', metadata: { 'k\u0000': 1 } }, 'add.metadata'],
+      ['a 31st of September', { content: 'x', validFrom: '2099-09-31' }, 'add.validFrom'],
     ];
     for (const [label, input, field] of bad) {
       it(`add rejects ${label}, naming ${field}`, async () => {
