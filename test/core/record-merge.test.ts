@@ -234,4 +234,95 @@ describe('record merge', () => {
     expect((await store.getTombstones('n', ['l'])).map((t) => t.entity)).toEqual(['link']);
     await store.close();
   });
+
+  it('a delete named in a batch that deletes an end of its link is applied once, with its own stamp', async () => {
+    const store = await linkedPair();
+    const result = await store.apply('n', {
+      tombstones: [
+        { entity: 'memory', id: 'a', namespace: 'n', clock: stamp(10, 'a') },
+        { entity: 'link', id: 'l', namespace: 'n', clock: stamp(20, 'a') },
+      ],
+    });
+    expect([...result.deleted].sort()).toEqual(['a', 'l']);
+    expect((await store.getTombstones('n', ['l'])).map((t) => t.clock)).toEqual([stamp(20, 'a')]);
+    await store.close();
+  });
+
+  it('a later delete calling a deleted memory a link leaves the held delete as it was', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(10, 'a') }],
+      origin: 'remote',
+    });
+    const before = await store.changes('n', 0, 100);
+    await store.apply('n', {
+      tombstones: [{ entity: 'link', id: 'm', namespace: 'n', clock: stamp(20, 'b') }],
+      origin: 'remote',
+    });
+    expect(await store.getTombstones('n', ['m'])).toMatchObject([
+      { entity: 'memory', clock: stamp(10, 'a') },
+    ]);
+    expect(await store.changes('n', 0, 100)).toEqual(before);
+    await store.close();
+  });
+
+  it('a creation stamped after a delete takes the id back only when it stamps every field a creation does', async () => {
+    const deleted = async () => {
+      const store = new InMemoryStore();
+      await store.apply('n', {
+        tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(10, 'a') }],
+        origin: 'remote',
+      });
+      return store;
+    };
+    const partial = await deleted();
+    const s = stamp(20, 'b');
+    const contentOnly: MemoryWrite = {
+      id: 'm',
+      create: { namespace: 'n', createdAt: iso(20) },
+      values: { content: 'only content' },
+      clocks: { content: s },
+    };
+    expect((await partial.apply('n', { memories: [contentOnly], origin: 'remote' })).rejected).toEqual(['m']);
+    expect(await partial.getMemories('n', ['m'])).toEqual([]);
+    await partial.close();
+    const whole = await deleted();
+    const result = await whole.apply('n', {
+      memories: [memoryCreate('m', 'anew', 20, 'b')],
+      origin: 'remote',
+    });
+    expect(result.rejected).toEqual([]);
+    expect((await whole.getMemories('n', ['m'])).map((r) => r.memory.content)).toEqual(['anew']);
+    await whole.close();
+  });
+
+  it('a creation stamped exactly at the delete does not take the id back: a tie goes to the delete', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(10, 'a') }],
+      origin: 'remote',
+    });
+    const result = await store.apply('n', {
+      memories: [memoryCreate('m', 'tied', 10, 'a')],
+      origin: 'remote',
+    });
+    expect(result.rejected).toEqual(['m']);
+    expect(await store.getMemories('n', ['m'])).toEqual([]);
+    await store.close();
+  });
+
+  it('a twin link folded into the held one without changing it adds a change for the twin alone', async () => {
+    const store = await linkedPair();
+    const before = await store.changes('n', 0, 100);
+    const result = await store.apply('n', {
+      links: [linkCreate('l2', 'related_to', 0, 'a')],
+      foldTwinLinks: true,
+    });
+    expect(result.deleted).toEqual(['l2']);
+    const after = await store.changes('n', 0, 100);
+    // The held link keeps its feed entry; only the twin's delete is new.
+    expect(after.filter((e) => e.id !== 'l2')).toEqual(before);
+    expect(after.filter((e) => e.id === 'l2').map((e) => e.entity)).toEqual(['link']);
+    await store.close();
+  });
 });
