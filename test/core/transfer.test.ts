@@ -379,6 +379,93 @@ describe('export / import / migrate', () => {
     expect(only.every((line) => JSON.parse(line).namespace === 'alpha')).toBe(true);
   });
 
+  it('skips blank lines, as a file ending in a newline or a hand-edited dump holds them', async () => {
+    const dump = await lines(await populated());
+    const target = new InMemoryStore();
+    const spaced = ['', ...dump.slice(0, 3), '   ', ...dump.slice(3), ''];
+    expect(await importJsonl(target, spaced)).toEqual({ imported: dump.length });
+    expect(await lines(target)).toEqual(dump);
+  });
+
+  it('names the line of a tombstone or record entry whose parts are not objects', async () => {
+    const entries = [
+      { type: 'tombstone', namespace: 'n' },
+      { type: 'memory', namespace: 'n', record: { memory: [], clocks: {} } },
+      { type: 'link', namespace: 'n', record: { link: {}, clocks: [] } },
+    ];
+    for (const entry of entries) {
+      const error = await importJsonl(new InMemoryStore(), [JSON.stringify(entry)]).catch((e: unknown) => e);
+      expect(error, JSON.stringify(entry)).toMatchObject({ code: 'VALIDATION', field: 'line.1' });
+      expect((error as Error).message).toContain('expected an Engram export entry');
+    }
+  });
+
+  it('keeps records of two namespaces apart when their lines follow each other', async () => {
+    const source = new InMemoryStore();
+    for (const namespace of ['alpha', 'beta']) {
+      await (await createMemory({ store: source, namespace })).add({
+        id: `in-${namespace}`,
+        content: namespace,
+      });
+    }
+    const dump = await lines(source);
+    expect(dump.map((line) => JSON.parse(line).type)).toEqual(['memory', 'memory']);
+    const target = new InMemoryStore();
+    await importJsonl(target, dump);
+    for (const namespace of ['alpha', 'beta']) {
+      const records = await target.getMemories(namespace, ['in-alpha', 'in-beta']);
+      expect(records.map((r) => r.memory.id)).toEqual([`in-${namespace}`]);
+    }
+  });
+
+  it('migrate reports each imported batch once: the export it reads from adds no reports of its own', async () => {
+    const source = new InMemoryStore();
+    await (await createMemory({ store: source, namespace: 'n' })).addMany(
+      Array.from({ length: 5 }, (_, i) => ({ content: `note ${i}` })),
+    );
+    const seen: number[] = [];
+    await migrate(source, new InMemoryStore(), { batchSize: 2, onProgress: (p) => seen.push(p.done) });
+    expect(seen).toEqual([2, 4, 5]);
+  });
+
+  it('restore mode keeps a link the target and the dump both hold, removing nothing', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'n' });
+    await mem.addMany([
+      { id: 'a', content: 'one end' },
+      { id: 'b', content: 'the other end' },
+    ]);
+    const link = await mem.link('a', 'b', 'rel');
+    const dump = await lines(store);
+    expect(await importJsonl(store, dump, { mode: 'restore' })).toEqual({
+      imported: 3,
+      removed: 0,
+      renamed: {},
+    });
+    expect((await mem.links('a')).map((l) => l.id)).toEqual([link.id]);
+  });
+
+  describe('restore mode over edits stamped by a clock that ran ahead', () => {
+    async function restoredAfterEdit(aheadMs: number): Promise<string | undefined> {
+      const store = new InMemoryStore();
+      const mem = await createMemory({ store, namespace: 'n' });
+      await mem.add({ id: 'm', content: 'as dumped' });
+      const dump = await lines(store);
+      const ahead = await createMemory({ store, namespace: 'n', now: () => Date.now() + aheadMs });
+      await ahead.update('m', { content: 'edited later' });
+      await importJsonl(store, dump, { mode: 'restore' });
+      return (await mem.get('m'))?.content;
+    }
+
+    it('wins over an edit an hour ahead: the restore stamps after every stamp it holds', async () => {
+      expect(await restoredAfterEdit(3_600_000)).toBe('as dumped');
+    });
+
+    it('wins over an edit two days ahead, past what a clock observes', async () => {
+      expect(await restoredAfterEdit(2 * 86_400_000)).toBe('as dumped');
+    });
+  });
+
   describe('the namespace language', () => {
     async function german(): Promise<InMemoryStore> {
       const store = new InMemoryStore();
