@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatHlc, hlcToIso } from '../../src/core/hlc.js';
 import { fitsUtf8 } from '../../src/core/validate.js';
 import { createMemoryWrite } from '../../src/core/writes.js';
-import { createMemory } from '../../src/index.js';
+import { createMemory, InMemoryStore } from '../../src/index.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 
@@ -58,5 +58,26 @@ describe('hlcToIso', () => {
     expect(hlcToIso(at(1_700_000_000_001))).toBe('2023-11-14T22:13:20.001Z');
     expect(hlcToIso('not a stamp')).toBe('1970-01-01T00:00:00.000Z');
     expect(hlcToIso(at(1_700_000_000_001))).toBe('2023-11-14T22:13:20.001Z');
+  });
+});
+
+describe('clear', () => {
+  it('writes the tombstones of more memories than one batch in batches of at most 1,000, each id once', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'cleared' });
+    await mem.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `note ${i}` })));
+    await mem.add({ content: 'one more' });
+    const sizes: number[] = [];
+    const ids = new Set<string>();
+    const apply = store.apply.bind(store);
+    store.apply = (namespace, batch) => {
+      if (batch.tombstones?.length) sizes.push(batch.tombstones.length);
+      for (const tombstone of batch.tombstones ?? []) ids.add(tombstone.id);
+      return apply(namespace, batch);
+    };
+    expect(await mem.clear()).toBe(1001);
+    expect(sizes).toEqual([1000, 1]);
+    expect(ids.size).toBe(1001);
+    await mem.close();
   });
 });
