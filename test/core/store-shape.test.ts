@@ -49,3 +49,19 @@ describe('the counting group of the store contract', () => {
     await mem.close();
   });
 });
+
+describe('the pair lookup of the store contract', () => {
+  it('is optional: link() then finds the link to update among the links of its type from the from end', async () => {
+    const mem = await createMemory({ store: without('linksBetween'), namespace: 'pairs' });
+    await mem.addMany(['a', 'b', 'c'].map((id) => ({ id, content: id })));
+    const ab = await mem.link('a', 'b', 'rel');
+    const ac = await mem.link('a', 'c', 'rel');
+    expect(ac.id).not.toBe(ab.id);
+    expect((await mem.link('a', 'b', 'rel', { weight: 0.5 })).id).toBe(ab.id);
+    expect((await mem.links('a')).map((l) => [l.to, l.weight]).sort()).toEqual([
+      ['b', 0.5],
+      ['c', 1],
+    ]);
+    await mem.close();
+  });
+});
