@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ScoreHeap } from '../../src/core/vector/score-heap.js';
 import { TopK } from '../../src/core/vector/top-k.js';
 import { parseVectorOptions } from '../../src/core/vector/vector-options.js';
 import { loadApproximate, VectorSpace } from '../../src/core/vector/vector-space.js';
@@ -40,6 +41,16 @@ describe('TopK', () => {
         .slice(0, 7)
         .map((s) => Math.fround(s)),
     );
+  });
+});
+
+describe('ScoreHeap', () => {
+  it('pops equal scores by slot, lowest first, whatever order they were pushed in', () => {
+    for (const order of ['best', 'worst'] as const) {
+      const heap = new ScoreHeap(order);
+      for (const slot of [1, 3, 0, 2]) heap.push(slot, 0.5);
+      expect([heap.pop(), heap.pop(), heap.pop(), heap.pop()], order).toEqual([0, 1, 2, 3]);
+    }
   });
 });
 
@@ -271,6 +282,10 @@ describe('IvfIndex (approximate)', () => {
     ivf.add(matrix.set('e', [0.6, 0.4]));
     drop('d');
     expect(ivf.search([1, 0], 10).map((h) => h.id)).toEqual(['b', 'c', 'e', 'seed']);
+    // Each row's int8 codes moved with it: by them e is the second candidate for [0, 1].
+    expect(ivf.search([0, 1], 2).map((h) => h.id)).toEqual(['seed', 'e']);
+    // A filter applies during the scan.
+    expect(ivf.search([1, 0], 1, (id) => id !== 'b').map((h) => h.id)).toEqual(['c']);
   });
 
   it('works over int8 rows too', () => {
