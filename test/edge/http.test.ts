@@ -11,6 +11,12 @@ describe('edge http behaviour', () => {
     const res = await call('POST', '/v1/ns/demo/memories', big);
     expect(res.status).toBe(413);
     expect(res.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    // The default is 1 MiB exactly: one byte more is refused, the limit itself is read (what the
+    // store then says of a megabyte of metadata does not matter here).
+    const sized = (n: number) => JSON.stringify({ content: 'x', metadata: { blob: 'y'.repeat(n - 38) } });
+    expect(sized(1024 * 1024)).toHaveLength(1024 * 1024);
+    expect((await call('POST', '/v1/ns/demo/memories', sized(1024 * 1024 + 1))).status).toBe(413);
+    expect((await call('POST', '/v1/ns/demo/memories', sized(1024 * 1024))).status).not.toBe(413);
 
     const bytes = new TextEncoder().encode(big);
     const stream = new ReadableStream({
@@ -82,9 +88,26 @@ describe('edge http behaviour', () => {
       expect((await post(sized(200), declared)).status, `200 bytes, declared: ${declared}`).toBe(201);
       expect((await post(sized(201), declared)).status, `201 bytes, declared: ${declared}`).toBe(413);
     }
+    // A streamed body under the limit reaches the route whole, its chunks in order.
+    const content = 'abcdefghij'.repeat(15);
+    const bytes = new TextEncoder().encode(JSON.stringify({ content }));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 40) controller.enqueue(bytes.slice(i, i + 40));
+        controller.close();
+      },
+    });
+    const chunked = await app.request('/v1/ns/demo/memories', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(201);
+    expect((await chunked.json()).content).toBe(content);
   });
 
-  it('refuses a bad bodyLimit, logger or now when the app is made, naming the option', () => {
+  it('refuses a bad bodyLimit, logger, now or maxClockSkewMs when the app is made, naming the option', () => {
     const make = (options: Record<string, unknown>) => () =>
       createEdgeApp({ store: new InMemoryStore(), secret: 's', ...options } as Parameters<
         typeof createEdgeApp
@@ -96,12 +119,16 @@ describe('edge http behaviour', () => {
       ['logger', {}],
       ['logger', true],
       ['now', 123],
+      ['maxClockSkewMs', -1],
+      ['maxClockSkewMs', Number.POSITIVE_INFINITY],
     ] as const) {
       expect(make({ [field]: value }), `${field}: ${String(value)}`).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field }),
       );
     }
     expect(make({ logger: false, bodyLimit: 10, now: () => 0 })).not.toThrow();
+    // No skew at all is a bound too: a push must carry no stamp ahead of the server's clock.
+    expect(make({ logger: false, maxClockSkewMs: 0 })).not.toThrow();
   });
 
   it('refuses misspelt options and options of the wrong shape, so no limit is silently off', () => {
@@ -296,6 +323,23 @@ describe('edge http behaviour', () => {
     expect(await refused.json()).toEqual({ error: { code: 'VALIDATION', message: 'from an added route' } });
   });
 
+  it('tells a client refused as RATE_LIMITED to wait whole seconds, at least one', async () => {
+    const { app } = await testApp();
+    app.get('/limited/:ms', (c) => {
+      throw new EngramError('RATE_LIMITED', 'slow down', { retryAfterMs: Number(c.req.param('ms')) });
+    });
+    for (const [ms, seconds] of [
+      [1500, '2'],
+      [200, '1'],
+      [0, '1'],
+      [3000, '3'],
+    ] as const) {
+      const res = await app.request(`/limited/${ms}`);
+      expect(res.status, String(ms)).toBe(429);
+      expect(res.headers.get('retry-after'), String(ms)).toBe(seconds);
+    }
+  });
+
   it('logs method, path, status and time, never tokens, queries or bodies', async () => {
     const logged: RequestLogEntry[] = [];
     const { call, token } = await testApp({ logger: (e) => logged.push(e) });
@@ -411,6 +455,10 @@ describe('edge http behaviour', () => {
       await vi.advanceTimersByTimeAsync(1);
       await answered;
       expect(status).toBe(503);
+      // An answered check leaves no timer behind (one per /health call would pile up under a prober).
+      const quick = await testApp();
+      expect((await quick.app.request('/health')).status).toBe(200);
+      expect(vi.getTimerCount()).toBe(0);
     } finally {
       vi.useRealTimers();
     }
