@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { describe, expect, it, vi } from 'vitest';
 import { mintToken } from '../../src/edge/index.js';
@@ -116,6 +117,31 @@ describe('edge auth', () => {
       expect(refused.json.error.message).toBe('the token has expired; mint a new one');
     } finally {
       vi.useRealTimers();
+    }
+  });
+
+  it('refuses an exp that JSON reads as Infinity: a token that never expires is minted without one', async () => {
+    const { call } = await testApp();
+    // hono's sign() writes Infinity as null, so the payload text is signed by hand.
+    const b64url = (text: string | Buffer) => Buffer.from(text).toString('base64url');
+    const unsigned = `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url('{"ns":["demo"],"exp":1e999}')}`;
+    const token = `${unsigned}.${b64url(createHmac('sha256', SECRET).update(unsigned).digest())}`;
+    const res = await call('GET', '/v1/ns/demo/stats', undefined, token);
+    expect(res.status).toBe(401);
+    expect(res.json.error.message).toBe(
+      'the token has an exp claim that is not a number of seconds; mint a new one',
+    );
+  });
+
+  it('refuses an Authorization header holding more than the scheme and one token', async () => {
+    const { app, token } = await testApp();
+    for (const authorization of [
+      `Bearer ${token} ${token}`,
+      `Bearer ${token} extra`,
+      `Token Bearer ${token}`,
+    ]) {
+      const res = await app.request('/v1/ns/demo/stats', { headers: { authorization } });
+      expect(res.status, authorization.replace(token, '<token>')).toBe(401);
     }
   });
 
