@@ -1,6 +1,13 @@
 import { sign } from 'hono/jwt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LocalHub, mintToken } from '../../src/edge/index.js';
+import {
+  createEdgeApp,
+  type LiveHub,
+  type LiveStreamRequest,
+  LocalHub,
+  mintToken,
+} from '../../src/edge/index.js';
+import { InMemoryStore } from '../../src/index.js';
 import { SECRET, testApp } from './helpers.js';
 
 const hubs: LocalHub[] = [];
@@ -326,6 +333,23 @@ describe('event streams per token', () => {
     for (const res of after) await res.body!.cancel();
   });
 
+  it('frees one place, not more, for a stream cancelled while the server waits for its next event', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub, maxStreamsPerToken: 2 });
+    const open = () => app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    const [first, second] = [await open(), await open()];
+    // Its opening lines read, the server is mid-way through reading the next one when the client goes.
+    const reader = first.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await new Promise((r) => setTimeout(r, 10));
+    const third = await open();
+    expect(third.status).toBe(200);
+    expect((await open()).status).toBe(429);
+    for (const res of [second, third]) await res.body!.cancel();
+  });
+
   it('live: false turns the events route off (clients poll)', async () => {
     const { call } = await testApp({ live: false });
     const res = await call('GET', '/v1/ns/demo/events');
@@ -357,5 +381,107 @@ describe('event streams per token', () => {
     ] as const) {
       await expect(testApp({ [field]: value })).rejects.toMatchObject({ code: 'VALIDATION', field });
     }
+  });
+});
+
+describe('what the edge hands its live hub', () => {
+  /** A hub that answers every stream with an empty one and keeps what it was asked and told. */
+  const recordingHub = () => {
+    const asked: LiveStreamRequest[] = [];
+    const published: string[] = [];
+    const hub: LiveHub = {
+      async publish(namespace) {
+        published.push(namespace);
+      },
+      stream(request) {
+        asked.push(request);
+        return new Response('', { headers: { 'content-type': 'text/event-stream' } });
+      },
+    };
+    return { hub, asked, published };
+  };
+
+  it('asks for a heartbeat every 15 s by default', async () => {
+    const { hub, asked } = recordingHub();
+    const { call } = await testApp({ live: hub });
+    expect((await call('GET', '/v1/ns/demo/events')).status).toBe(200);
+    expect(asked).toMatchObject([{ namespace: 'demo', heartbeatMs: 15_000 }]);
+  });
+
+  it('reads an empty Last-Event-ID as none: no catch-up from the start of the feed', async () => {
+    const { hub, asked } = recordingHub();
+    const { app, token, call } = await testApp({ live: hub });
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'already there' })).status).toBe(201);
+    const open = async (lastEventId: string) => {
+      const res = await app.request('/v1/ns/demo/events', {
+        headers: { authorization: `Bearer ${token}`, 'last-event-id': lastEventId },
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      return asked.at(-1)?.catchUp;
+    };
+    expect(await open('')).toBeUndefined();
+    expect(await open('0')).toEqual(expect.any(Number));
+  });
+
+  it('takes the Last-Event-ID header over ?lastEventId: a reconnecting EventSource sends the newer one', async () => {
+    const { hub, asked } = recordingHub();
+    const { app, token, call } = await testApp({ live: hub });
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'already there' })).status).toBe(201);
+    const open = async (query: string, header?: string) => {
+      const res = await app.request(`/v1/ns/demo/events${query}`, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(header === undefined ? {} : { 'last-event-id': header }),
+        },
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      return asked.at(-1)?.catchUp;
+    };
+    const latest = await open('?lastEventId=0');
+    expect(latest).toEqual(expect.any(Number));
+    expect(await open('?lastEventId=0', String(latest))).toBeUndefined();
+  });
+
+  it('frees the place of a stream the hub failed to open', async () => {
+    const { hub } = recordingHub();
+    const stream = hub.stream.bind(hub);
+    let failures = 1;
+    hub.stream = (request) => {
+      if (failures-- > 0) throw new Error('hub unreachable');
+      return stream(request);
+    };
+    const { call } = await testApp({ live: hub, maxStreamsPerToken: 1 });
+    expect((await call('GET', '/v1/ns/demo/events')).status).toBe(500);
+    expect((await call('GET', '/v1/ns/demo/events')).status).toBe(200);
+  });
+
+  it("hands the news of a write on a per-request store to the runtime's waitUntil", async () => {
+    const { hub, published } = recordingHub();
+    const store = new InMemoryStore();
+    const app = createEdgeApp({ secret: SECRET, logger: false, live: hub, store: () => store });
+    const token = await mintToken({ secret: SECRET, ns: ['demo'] });
+    const deferred: Promise<unknown>[] = [];
+    const executionCtx = {
+      waitUntil: (work: Promise<unknown>) => deferred.push(work),
+      passThroughOnException() {},
+      props: {},
+    };
+    const res = await app.request(
+      '/v1/ns/demo/memories',
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ content: 'x' }),
+      },
+      {},
+      executionCtx,
+    );
+    expect(res.status).toBe(201);
+    // A Worker ends once its response is sent unless told to wait: the announcement is what it waits for.
+    expect(deferred).toHaveLength(1);
+    await Promise.all(deferred);
+    expect(published).toEqual(['demo']);
   });
 });
