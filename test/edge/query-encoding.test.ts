@@ -12,6 +12,8 @@ const BROKEN: Array<[method: string, target: string, field: string, expected: st
   ['GET', '/v1/ns/demo/memories?kind=%FF', 'query.kind', `a value in ${ENCODING}, got "%FF"`],
   ['GET', '/v1/ns/demo/memories?kind=50%', 'query.kind', `a value in ${ENCODING}, got "50%"`],
   ['GET', '/v1/ns/demo/memories?metadata.%zz=1', 'query.metadata.%zz', `a parameter name in ${ENCODING}`],
+  // The name as the server reads it: + is a space.
+  ['GET', '/v1/ns/demo/memories?metadata.my+key=%zz', 'query.metadata.my key', `a value in ${ENCODING}`],
   ['POST', '/v1/ns/demo/search?q=%zz', 'query.q', `a value in ${ENCODING}, got "%zz"`],
   ['POST', '/v1/ns/demo/search?now=%E0%A4%A', 'query.now', `a value in ${ENCODING}`],
   ['GET', '/v1/ns/demo/count?tags=a,%E0', 'query.tags', `a value in ${ENCODING}, got "a,%E0"`],

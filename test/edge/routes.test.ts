@@ -107,6 +107,8 @@ describe('edge routes: memories', () => {
     expect(await ids(`?tags=${encodeURIComponent('["a","c"]')}`)).toEqual(['m3', 'm2', 'm1']);
     expect(await ids(`?tags=${encodeURIComponent('["a,c"]')}`)).toEqual([]);
     expect(await ids(`?tags=${encodeURIComponent('[a,c')}`)).toEqual(['m3']); // tags "[a" and "c"
+    // JSON, but not of strings: the tag "[2024]" (none here), not a refused number.
+    expect(await ids(`?tags=${encodeURIComponent('[2024]')}`)).toEqual([]);
     expect(await ids('?kind=fact')).toEqual(['m2']);
     const first = await call('GET', '/v1/ns/demo/memories?limit=3');
     expect(first.json.cursor).toEqual(expect.any(String));
@@ -313,6 +315,8 @@ describe('edge routes: replica options', () => {
       (await call('GET', `/v1/ns/demo/memories?now=${later}`)).json.items.map((m: { id: string }) => m.id),
     ).toEqual(['y']);
     expect((await call('GET', `/v1/ns/demo/memories/x?now=${later}`)).status).toBe(404);
+    const listed = await call('GET', `/v1/ns/demo/memories?include=clocks&now=${later}`);
+    expect(listed.json.items.map((r: { memory: { id: string } }) => r.memory.id)).toEqual(['y']);
     const search = await call('POST', `/v1/ns/demo/search?include=clocks&now=${later}`, {
       query: 'lived lasting',
     });
