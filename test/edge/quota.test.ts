@@ -163,6 +163,27 @@ describe('quota options', () => {
     expect(await store.changes('unmeasured', 0, 10)).toEqual([]);
   });
 
+  it('serves a store class with private (#) fields, live news off', async () => {
+    // Called through the quota's proxy, a method must still run on the store itself: `this.#field`
+    // throws a TypeError on anything else.
+    class CountingStore extends InMemoryStore {
+      #reads = 0;
+      override async getMeta(namespace: string, key: string) {
+        this.#reads++;
+        return super.getMeta(namespace, key);
+      }
+      get reads() {
+        return this.#reads;
+      }
+    }
+    const store = new CountingStore();
+    const app = createEdgeApp({ store, secret: SECRET, logger: false, live: false, quota: { memories: 5 } });
+    // /health reads one meta key through the request's store.
+    const res = await app.request('/health');
+    expect(res.status).toBe(200);
+    expect(store.reads).toBeGreaterThan(0);
+  });
+
   it('a bad limit is a VALIDATION error naming it', () => {
     for (const quota of [{ memories: -1 }, { bytes: 1.5 }, { memories: Number.NaN }]) {
       expect(() => createEdgeApp({ store: new InMemoryStore(), secret: SECRET, quota })).toThrow(
