@@ -133,6 +133,24 @@ describe('Postgres vector search in SQL, exact mode', () => {
       for (const mem of opened) await mem.close();
     });
 
+    it(`${name}: an embedding changed alone is found by its new direction, past the candidates SQL picks`, async () => {
+      const mem = await createMemory({ store: create(), namespace: 'changed-alone' });
+      // Twenty near the query and one opposite; limit 1 reads 12 candidates, so a stale unit copy of
+      // the one moved would leave it out.
+      await mem.addMany(
+        Array.from({ length: 20 }, (_, i) => ({
+          content: `near ${i}`,
+          embedding: [1, 0.5, 0],
+          embeddingModel: 'm',
+        })),
+      );
+      const moved = await mem.add({ content: 'moved', embedding: [-1, 0, 0], embeddingModel: 'm' });
+      await mem.update(moved.id, { embedding: [2, 0, 0], embeddingModel: 'm' });
+      const [top] = await mem.search('', { vector: [1, 0, 0], model: 'm', limit: 1 });
+      expect([top?.memory.id, top?.score]).toEqual([moved.id, 1]);
+      await mem.close();
+    });
+
     it(`${name}: a changed or removed embedding is searched as it now is`, async () => {
       const store = create();
       const mem = await createMemory({ store, namespace: 'changes' });
@@ -225,6 +243,8 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
       "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_32'",
     );
     expect(rows[0]?.indexdef).toMatch(/USING hnsw/);
+    // pgvector's defaults where none are given: 16 links per node, a build list of 64.
+    expect(rows[0]?.indexdef).toMatch(/WITH \(m='16', ef_construction='64'\)/);
     // The index answers the query (not a scan): the plan names it.
     const plan = await withVector.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN SELECT id FROM engram_memories WHERE embedding_dims = 32
@@ -280,6 +300,25 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     await exact.close();
   });
 
+  it('builds the index with a list of at least 2·m when efConstruction is not given', async () => {
+    // pgvector refuses an index whose ef_construction is under 2·m: 64 would fail for m = 40.
+    const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw', hnsw: { m: 40 } } });
+    const mem = await createMemory({ store, namespace: 'hnsw-m40' });
+    await mem.addMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        content: `m40 ${i}`,
+        embedding: randomVector(6),
+        embeddingModel: 'm',
+      })),
+    );
+    expect(await mem.search('', { vector: randomVector(6), model: 'm', limit: 3 })).toHaveLength(3);
+    const { rows } = await withVector.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_6'",
+    );
+    expect(rows[0]?.indexdef).toMatch(/WITH \(m='40', ef_construction='80'\)/);
+    await mem.close();
+  });
+
   it('refuses HNSW without pgvector, and bad index options, naming the field', async () => {
     const store = new PostgresStore(pglite(plain), { vectors: { index: 'hnsw' } });
     const mem = await createMemory({ store, namespace: 'no-hnsw' });
@@ -326,6 +365,21 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     expect(() => new PostgresStore(pglite(plain), { vectors: { quantize: 'int8' } as never })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors.quantize' }),
     );
+    // Arrays are objects to typeof, never options.
+    for (const [vectors, field] of [
+      [[], 'vectors'],
+      [{ index: 'hnsw', hnsw: [] }, 'vectors.hnsw'],
+    ] as const) {
+      expect(() => new PostgresStore(pglite(plain), { vectors: vectors as never }), field).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
+      );
+    }
+    // A setting left undefined (options spread from a config) takes the default, as an absent one does.
+    expect(
+      new PostgresStore(pglite(plain), {
+        vectors: { index: 'hnsw', hnsw: { m: undefined, efSearch: undefined } },
+      }).kind,
+    ).toBe('pglite');
     expect(() => new PostgresStore(pglite(plain), { vectors: 'hnsw' as never })).toThrow(
       expect.objectContaining({ code: 'VALIDATION', field: 'vectors' }),
     );
