@@ -53,6 +53,53 @@ describe('SQL stores report driver failures as STORAGE errors', () => {
     expect(await readFile(path)).toEqual(before);
   });
 
+  it('a file of a newer schema leaves the file unlocked: the next opener gets the same error, not a lock one', async () => {
+    const path = join(dir, 'newer-twice.db');
+    const writer = new SqlJsStore({ persist: path });
+    await writer.apply('ns', { meta: { written: 'by a later engram' } });
+    await writer.close();
+    const SQL = await initSqlJs();
+    const db = new SQL.Database(await readFile(path));
+    db.run('INSERT INTO engram_schema_version (version) VALUES (?)', [CURRENT_SQL_VERSION + 1]);
+    await writeFile(path, db.export());
+    db.close();
+    const first = new SqlJsStore({ persist: path });
+    expect((await storageFailure(first.open())).message).toContain('upgrade engram');
+    // The same store tries again on its next call, and another store may try meanwhile.
+    expect((await storageFailure(first.open())).message).toContain('upgrade engram');
+    const second = new SqlJsStore({ persist: path });
+    expect((await storageFailure(second.open())).message).toContain('upgrade engram');
+    await first.close();
+    await second.close();
+  });
+
+  it('a store whose open failed opens on its next call once the cause is gone', async () => {
+    let loads = 0;
+    const store = new SqlJsStore({
+      persist: {
+        load: async () => {
+          loads++;
+          if (loads === 1) throw new Error('disk not mounted yet');
+          return null;
+        },
+        save: async () => {},
+      },
+    });
+    expect((await storageFailure(store.open())).message).toContain('disk not mounted yet');
+    await store.open();
+    expect(await store.namespaces()).toEqual([]);
+    expect(loads).toBe(2);
+    await store.close();
+  });
+
+  it('a call made before close() is refused once close() has begun, not run on the closing database', async () => {
+    const store = new SqlJsStore();
+    const pending = store.namespaces();
+    const closing = store.close();
+    expect((await storageFailure(pending)).message).toBe('sqljs: the store is closed');
+    await closing;
+  });
+
   it('a file that is not a database fails open instead of being overwritten', async () => {
     const path = join(dir, 'garbage.db');
     const garbage = 'this is not an SQLite file, but it is long enough to have a header'.repeat(20);
