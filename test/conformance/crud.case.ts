@@ -171,6 +171,27 @@ export function crudCases(ctx: SuiteContext): void {
       expect(await mem.get(other.id)).toBeNull();
     });
 
+    it("the store's reads by id answer in the order of the ids asked, skipping unknown ones", async () => {
+      const mem = await ctx.memory();
+      await mem.addMany([
+        { id: 'a', content: 'first' },
+        { id: 'b', content: 'second' },
+        { id: 'c', content: 'third' },
+      ]);
+      const links = [await mem.link('a', 'b', 'related_to'), await mem.link('b', 'a', 'related_to')];
+      const gone = await mem.link('b', 'c', 'related_to');
+      await mem.remove('c');
+      // Descending: not the order of the stores' keys.
+      const descending = (ids: string[]) => [...ids].sort().reverse();
+      const store = ctx.store();
+      const memories = await store.getMemories(mem.namespace, ['b', 'x', 'a']);
+      expect(memories.map((r) => r.memory.id)).toEqual(['b', 'a']);
+      const linkIds = descending(links.map((l) => l.id));
+      expect((await store.getLinks(mem.namespace, linkIds)).map((r) => r.link.id)).toEqual(linkIds);
+      const buried = descending(['c', gone.id]);
+      expect((await store.getTombstones(mem.namespace, buried)).map((t) => t.id)).toEqual(buried);
+    });
+
     it('get of an unknown id is null', async () => {
       const mem = await ctx.memory();
       expect(await mem.get('nope')).toBeNull();
