@@ -158,6 +158,7 @@ export function listCases(ctx: SuiteContext): void {
           content: `item ${i}`,
           kind: 'fact',
           tags: i % 2 === 0 ? ['a', 'b'] : ['b'],
+          metadata: { source: 'import' },
         })),
       );
       const base = { now: made[0]!.createdAt, tagMode: 'any' as const, limit: 2 };
@@ -167,6 +168,7 @@ export function listCases(ctx: SuiteContext): void {
         { tags: ['b'] },
         { tags: ['a', 'b'] },
         { tags: ['b', 'a'], tagMode: 'all' as const },
+        { metadata: { source: 'import' } },
       ]) {
         const records = await ctx.store().list(mem.namespace, { ...base, ...filter });
         const wanted = filter.tagMode === 'all' ? ['m4', 'm2'] : ['m5', 'm4'];
@@ -175,6 +177,23 @@ export function listCases(ctx: SuiteContext): void {
           JSON.stringify(filter),
         ).toEqual(wanted);
       }
+    });
+
+    it('a metadata filter matching only the oldest of hundreds of memories lists and counts each once', async () => {
+      const mem = await ctx.memory();
+      const made = await mem.addMany(
+        Array.from({ length: 300 }, (_, i) => ({
+          id: `m${String(i).padStart(3, '0')}`,
+          content: `item ${i}`,
+          metadata: { old: i < 6 },
+        })),
+      );
+      const oldest = made.slice(0, 6).map((m) => m.id);
+      const query = { now: made[0]!.createdAt, tagMode: 'any' as const, metadata: { old: true } };
+      const listed = await ctx.store().list(mem.namespace, { ...query, limit: 50 });
+      expect(listed.map((r) => r.memory.id)).toEqual([...oldest].reverse());
+      expect(await mem.count({ metadata: { old: true } })).toBe(6);
+      expect(await mem.count({ metadata: { old: false } })).toBe(294);
     });
   });
 }
