@@ -202,6 +202,69 @@ describe('SqlJsStore extras', () => {
     await expect(store.close()).rejects.toMatchObject({ code: 'STORAGE' });
   });
 
+  it('saves what upkeep alone changed: tombstones collected without any other write are gone after close', async () => {
+    const { state, persistence } = countingPersistence();
+    const writer = await createMemory({
+      store: new SqlJsStore({ persist: persistence }),
+      namespace: 'upkeep',
+    });
+    await writer.remove((await writer.add({ content: 'removed, then collected' })).id);
+    await writer.close();
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 60_000 });
+    expect(await store.collectTombstones('upkeep', { before: 'f'.repeat(12), limit: 10 })).toBe(1);
+    await store.close();
+    const db = new SQL.Database(state.bytes!);
+    expect(db.exec("SELECT count(*) FROM engram_tombstones WHERE ns = 'upkeep'")[0]!.values).toEqual([[0]]);
+    db.close();
+  });
+
+  it('collects a tombstone without a feed entry (an upgraded file may hold one) whatever seqAtMost says', async () => {
+    const { state, persistence } = countingPersistence();
+    const writer = await createMemory({ store: new SqlJsStore({ persist: persistence }), namespace: 'old' });
+    await writer.remove((await writer.add({ content: 'deleted before the feed kept it' })).id);
+    await writer.close();
+    const db = new SQL.Database(state.bytes!);
+    db.run('UPDATE engram_tombstones SET seq = NULL, remote = NULL');
+    state.bytes = db.export();
+    db.close();
+    const store = new SqlJsStore({ persist: persistence });
+    const options = { before: 'f'.repeat(12), limit: 10, seqAtMost: 0 };
+    expect(await store.collectTombstones('old', options)).toBe(1);
+    expect((await store.stats('old')).tombstones).toBe(0);
+    await store.close();
+  });
+
+  it("a delete's cascade enters its links in the feed in link id order, whatever memories they join", async () => {
+    const store = new SqlJsStore();
+    const mem = await createMemory({ store, namespace: 'cascade' });
+    await mem.addMany(['hub', 'a', 'b', 'c'].map((id) => ({ id, content: id })));
+    // Link ids increase: the order of the other ends (c, b, a) is not theirs.
+    const links = [
+      await mem.link('hub', 'c', 'rel'),
+      await mem.link('b', 'hub', 'rel'),
+      await mem.link('hub', 'a', 'rel'),
+    ].map((l) => l.id);
+    const [last] = (await store.changes('cascade', 0, 100)).slice(-1);
+    await mem.remove('hub');
+    const feed = (await store.changes('cascade', last!.seq, 100)).map((c) => c.id);
+    expect(feed.filter((id) => id !== 'hub')).toEqual([...links].sort());
+    await mem.close();
+  });
+
+  it("a deduping add's guard looks only at memories written after its feed position", async () => {
+    const store = new SqlJsStore();
+    const mem = await createMemory({ store, namespace: 'guard' });
+    await mem.add({ content: 'Prefers green tea' });
+    const [entry] = await store.changes('guard', 0, 10);
+    const guard = { content: 'prefers green tea', now: new Date().toISOString() };
+    // Written at the position itself: known when the add checked, so no copy written meanwhile.
+    await store.apply('guard', { meta: { checked: 1 }, dedupe: { ...guard, since: entry!.seq } });
+    await expect(
+      store.apply('guard', { meta: { checked: 2 }, dedupe: { ...guard, since: entry!.seq - 1 } }),
+    ).rejects.toMatchObject({ code: 'CONFLICT', field: 'dedupe' });
+    await mem.close();
+  });
+
   it('writes through a temporary file and leaves none behind; stale ones from a crash are swept', async () => {
     const path = newPath();
     const stale = `${path}.0b9f3c1e-7d2a-4c55-9e10-3f6a8b2d4c71.engram-tmp`;
