@@ -102,6 +102,46 @@ describe('SqlJsStore: one writer per file', () => {
     await mem.close();
     await expect(readFile(`${path}.lock`, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('a lock naming this process, which it no longer holds (a restarted container reuses pids), is taken over, twice', async () => {
+    const path = join(dir, 'own-pid.db');
+    for (const content of ['first opening', 'second opening']) {
+      await writeFile(`${path}.lock`, JSON.stringify({ pid: process.pid, token: 'before the restart' }));
+      const mem = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'lock' });
+      await mem.add({ content });
+      await mem.close();
+    }
+    const mem = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'lock' });
+    expect((await mem.list()).items.map((m) => m.content).sort()).toEqual([
+      'first opening',
+      'second opening',
+    ]);
+    await mem.close();
+  });
+
+  it('a lock whose holder is no process (cut short, or pid 0) is stale', async () => {
+    for (const [name, text] of [
+      ['cut.db', '{"pid": 12'],
+      ['zero.db', JSON.stringify({ pid: 0, token: 'zero' })],
+    ]) {
+      const path = join(dir, name!);
+      await writeFile(`${path}.lock`, text!);
+      const store = new SqlJsStore({ persist: path, sqlJs });
+      await store.open();
+      await store.close();
+    }
+  });
+
+  it('closing leaves in place a lock that is no longer its own', async () => {
+    const path = join(dir, 'taken.db');
+    const store = new SqlJsStore({ persist: path, sqlJs });
+    await store.open();
+    // What a takeover by another opener leaves (it judged this one gone).
+    const other = JSON.stringify({ pid: 99_999_999, token: 'other' });
+    await writeFile(`${path}.lock`, other);
+    await store.close();
+    expect(await readFile(`${path}.lock`, 'utf8')).toBe(other);
+  });
 });
 
 describe('file locks: processes racing for a stale lock', () => {
