@@ -100,6 +100,22 @@ describe('filePersistence: the file a path names', () => {
     }
   });
 
+  it('a save makes the directories the file needs', async () => {
+    const file = join(await caseDir(), 'a', 'b', 'made.db');
+    await filePersistence(file).save(new Uint8Array([1, 2, 3]));
+    expect([...(await readFile(file))]).toEqual([1, 2, 3]);
+  });
+
+  it('a save that fails leaves no temp behind', async () => {
+    const root = await caseDir();
+    const file = join(root, 'blocked.db');
+    // A rename cannot replace a directory that holds something.
+    await mkdir(file);
+    await writeFile(join(file, 'inside'), 'x');
+    await expect(filePersistence(file).save(new Uint8Array([1]))).rejects.toThrow();
+    expect(await readdir(root)).toEqual(['blocked.db']);
+  });
+
   it('keeps the file’s mode across saves (0444, 0600)', async () => {
     const root = await caseDir();
     for (const mode of [0o444, 0o600, 0o640]) {
@@ -133,6 +149,31 @@ describe('filePersistence({ readOnly: true })', () => {
     await expect(closing).rejects.toThrow(/never saved/);
     expect(await readFile(file)).toEqual(before);
     expect(await readdir(root)).toEqual(['ro.db']);
+  });
+
+  it("a pulled batch of deletes alone is the caller's write: close() reports it unsaved", async () => {
+    const root = await caseDir();
+    const file = join(root, 'deletes.db');
+    await addTo(file, 'kept');
+    const before = await readFile(file);
+    const store = new SqlJsStore({ persist: filePersistence(file, { readOnly: true }) });
+    const tombstone = { entity: 'memory' as const, id: 'gone', namespace: 'notes', clock: '0'.repeat(12) };
+    await store.apply('notes', { tombstones: [tombstone] });
+    await expect(store.close()).rejects.toThrow(/never saved/);
+    expect(await readFile(file)).toEqual(before);
+  });
+
+  it("leaves a writer's temps alone: one may be a save under way", async () => {
+    const root = await caseDir();
+    const file = join(root, 'saving.db');
+    await addTo(file, 'kept');
+    const temp = `${file}.0b9f3c1e-7d2a-4c55-9e10-3f6a8b2d4c71.engram-tmp`;
+    await writeFile(temp, 'a save in progress');
+    const store = new SqlJsStore({ persist: filePersistence(file, { readOnly: true }) });
+    const query = { tagMode: 'any' as const, now: new Date().toISOString(), limit: 10 };
+    expect((await store.list('notes', query)).map((r) => r.memory.content)).toEqual(['kept']);
+    await store.close();
+    expect(await readFile(temp, 'utf8')).toBe('a save in progress');
   });
 
   it('a reader that writes nothing closes cleanly: its client id and purges of what expired stay in memory', async () => {
