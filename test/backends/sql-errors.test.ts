@@ -111,8 +111,12 @@ describe('SQL stores report driver failures as STORAGE errors', () => {
     expect(await readFile(path, 'utf8')).toBe(garbage);
   });
 
-  it('a path that cannot be read fails open', async () => {
-    await storageFailure(new SqlJsStore({ persist: dir }).open());
+  it('a path that cannot be read fails open, again on the next call, and leaves no lock behind', async () => {
+    const store = new SqlJsStore({ persist: dir });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect((await storageFailure(store.open())).message).toMatch(/EISDIR/);
+    }
+    await expect(readFile(`${dir}.lock`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('a closed store refuses every call', async () => {
