@@ -142,6 +142,21 @@ describe('sql.js: bulk adds append to the newest posting rows without reading th
     await uncached.close();
   }, 120_000);
 
+  it("the store's postings and docPostings read the rows a bulk add left pending", async () => {
+    const cached = new SqlJsStore({ sqlJs: SQL });
+    const uncached = new UncachedStore({ sqlJs: SQL });
+    for (const store of [cached, uncached]) {
+      await (await open(store)).addMany(
+        Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, content: text(i) })),
+      );
+    }
+    const postings = (store: SqlJsStore) => store.postings('ns', ['alpha'], ['~note']);
+    expect((await postings(cached)).length).toBeGreaterThan(30);
+    expect(await postings(cached)).toEqual(await postings(uncached));
+    await cached.close();
+    await uncached.close();
+  });
+
   it('forgets what a rolled-back batch wrote and keeps what earlier batches left pending', async () => {
     const cached = new SqlJsStore({ sqlJs: SQL });
     const uncached = new UncachedStore({ sqlJs: SQL });
