@@ -41,6 +41,24 @@ export function embeddingCases(ctx: SuiteContext): void {
       await vi.waitFor(() => expect(mem.status.pendingEmbeddings).toBe(0), WAIT);
     });
 
+    it("the store's vectors come in pages of the ids after the one given, each once", async () => {
+      const mem = await ctx.memory();
+      const store = ctx.store();
+      if (!store.vectors) return;
+      const made = ['a', 'b', 'c', 'd', 'e'];
+      await mem.addMany(
+        made.map((id, i) => ({ id, content: id, embedding: [i, 1], embeddingModel: 'manual' })),
+      );
+      const seen: string[] = [];
+      for (let after: string | null = null, pages = 0; pages < 10; pages++) {
+        const page = await store.vectors(mem.namespace, after, 2);
+        seen.push(...page.map((entry) => entry.id));
+        if (page.length < 2) break;
+        after = page.at(-1)!.id;
+      }
+      expect(seen).toEqual(made);
+    });
+
     it('re-embeds when the content changes, not when other fields do', async () => {
       const embedder = standInEmbedder();
       const mem = await memoryWith(embedder);

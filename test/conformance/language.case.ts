@@ -214,6 +214,14 @@ export function languageCases(ctx: SuiteContext): void {
       expect(await scores(mem)).toEqual(expected);
     });
 
+    it('an edit alone indexes the new text in the namespace language', async () => {
+      const mem = await ctx.memory({ language: 'german' });
+      const memory = await mem.add({ content: 'Ein anderes Ding' });
+      await mem.update(memory.id, { content: 'Die Häuser am Fluss sind alt' });
+      // "Häuser" and "Haus" share a stem in German only.
+      expect(ids(await mem.search('Haus'))).toEqual([memory.id]);
+    });
+
     it('keeps the language across a reopen', async () => {
       const { reopen, capabilities } = ctx.options;
       if (!capabilities?.persistent || !reopen) return;
