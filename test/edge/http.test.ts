@@ -4,6 +4,27 @@ import { createEdgeApp, type RequestLogEntry } from '../../src/edge/index.js';
 import { EngramError, InMemoryStore } from '../../src/index.js';
 import { testApp } from './helpers.js';
 
+/** POSTs `bytes` as a chunked body of `size`-byte chunks, as a client streaming its upload does. */
+function postInChunks(
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  token: string,
+  bytes: Uint8Array,
+  size: number,
+) {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += size) controller.enqueue(bytes.slice(i, i + size));
+      controller.close();
+    },
+  });
+  return app.request('/v1/ns/demo/memories', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
+}
+
 describe('edge http behaviour', () => {
   it('413 PAYLOAD_TOO_LARGE past the body limit (1 MiB by default), with or without content-length', async () => {
     const { call, app, token } = await testApp();
@@ -19,18 +40,7 @@ describe('edge http behaviour', () => {
     expect((await call('POST', '/v1/ns/demo/memories', sized(1024 * 1024))).status).not.toBe(413);
 
     const bytes = new TextEncoder().encode(big);
-    const stream = new ReadableStream({
-      start(controller) {
-        for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.slice(i, i + 64 * 1024));
-        controller.close();
-      },
-    });
-    const chunked = await app.request('/v1/ns/demo/memories', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit);
+    const chunked = await postInChunks(app, token, bytes, 64 * 1024);
     expect(chunked.status).toBe(413);
     expect((await chunked.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
     // A Content-Length beside Transfer-Encoding says nothing (HTTP/1.1): the body is counted as it comes.
@@ -90,19 +100,7 @@ describe('edge http behaviour', () => {
     }
     // A streamed body under the limit reaches the route whole, its chunks in order.
     const content = 'abcdefghij'.repeat(15);
-    const bytes = new TextEncoder().encode(JSON.stringify({ content }));
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (let i = 0; i < bytes.length; i += 40) controller.enqueue(bytes.slice(i, i + 40));
-        controller.close();
-      },
-    });
-    const chunked = await app.request('/v1/ns/demo/memories', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'transfer-encoding': 'chunked' },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit);
+    const chunked = await postInChunks(app, token, new TextEncoder().encode(JSON.stringify({ content })), 40);
     expect(chunked.status).toBe(201);
     expect((await chunked.json()).content).toBe(content);
   });
