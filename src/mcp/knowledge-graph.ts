@@ -400,15 +400,15 @@ export class KnowledgeGraph {
 
 /**
  * A write that was made but not saved: the memory holds it, and the next save (another write's, or the
- * server's at shutdown) writes it with the rest. Said in the error, so that an agent does not call again
- * expecting the change to be missing (the reference, which saves nothing on failure, would make it anew).
+ * server's at shutdown) writes it with the rest. Said in the error, so that an agent does not make the
+ * change again (a `remember` would add a second memory; the reference, which keeps nothing, needs the retry).
  */
 function unsaved(error: unknown): EngramError {
   const reason = error instanceof Error ? error.message : String(error);
   const code = error instanceof EngramError ? error.code : 'STORAGE';
   return new EngramError(
     code,
-    `${reason}. The change was made and is kept in memory; it is saved with the next save (the next write, or shutdown), so calling again will not repeat it`,
+    `${reason}. The change was made and is kept in memory, and is saved with the next save (the next write, or shutdown): it need not be made again`,
     { cause: error },
   );
 }

@@ -38,10 +38,10 @@ describe('KnowledgeGraph options.save', () => {
       'Entity with name missing not found',
     );
     // A write that succeeded but could not be saved fails with the save's error, and says the change
-    // was kept: calling again finds it made (the reference, which keeps nothing, would make it anew).
+    // was kept: a call made again finds it made (the reference, which keeps nothing, would make it anew).
     const failed = graph.createEntities([{ name: 'A', entityType: 'person', observations: [] }]);
     await expect(failed).rejects.toThrow(
-      'disk full. The change was made and is kept in memory; it is saved with the next save',
+      'disk full. The change was made and is kept in memory, and is saved with the next save (the next write, or shutdown): it need not be made again',
     );
     await expect(failed).rejects.toMatchObject({ code: 'STORAGE' });
     await expect(
