@@ -21,6 +21,20 @@ async function storageFailure(promise: Promise<unknown>): Promise<EngramError> {
   return error as EngramError;
 }
 
+/** A sql.js file holding a memory, marked as written by an engram of the next schema version. */
+async function newerSchemaFile(name: string): Promise<string> {
+  const path = join(dir, name);
+  const mem = await createMemory({ store: new SqlJsStore({ persist: path }), namespace: 'ns' });
+  await mem.add({ content: 'written by a later engram' });
+  await mem.close();
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(await readFile(path));
+  db.run('INSERT INTO engram_schema_version (version) VALUES (?)', [CURRENT_SQL_VERSION + 1]);
+  await writeFile(path, db.export());
+  db.close();
+  return path;
+}
+
 describe('SQL stores report driver failures as STORAGE errors', () => {
   it('an unreachable Postgres server fails open, naming the store and the step', async () => {
     const store = new PostgresStore(
@@ -33,16 +47,7 @@ describe('SQL stores report driver failures as STORAGE errors', () => {
 
   it('a file of a newer schema (a later engram wrote it) fails open, unread and unchanged', async () => {
     // Schema v21's paired rows are an example: code before it would read them as no postings at all.
-    const path = join(dir, 'newer.db');
-    const writer = new SqlJsStore({ persist: path });
-    const mem = await createMemory({ store: writer, namespace: 'ns' });
-    await mem.add({ content: 'written by a later engram' });
-    await mem.close();
-    const SQL = await initSqlJs();
-    const db = new SQL.Database(await readFile(path));
-    db.run('INSERT INTO engram_schema_version (version) VALUES (?)', [CURRENT_SQL_VERSION + 1]);
-    await writeFile(path, db.export());
-    db.close();
+    const path = await newerSchemaFile('newer.db');
     const before = await readFile(path);
     const store = new SqlJsStore({ persist: path });
     const error = await storageFailure(store.open());
@@ -54,15 +59,7 @@ describe('SQL stores report driver failures as STORAGE errors', () => {
   });
 
   it('a file of a newer schema leaves the file unlocked: the next opener gets the same error, not a lock one', async () => {
-    const path = join(dir, 'newer-twice.db');
-    const writer = new SqlJsStore({ persist: path });
-    await writer.apply('ns', { meta: { written: 'by a later engram' } });
-    await writer.close();
-    const SQL = await initSqlJs();
-    const db = new SQL.Database(await readFile(path));
-    db.run('INSERT INTO engram_schema_version (version) VALUES (?)', [CURRENT_SQL_VERSION + 1]);
-    await writeFile(path, db.export());
-    db.close();
+    const path = await newerSchemaFile('newer-twice.db');
     const first = new SqlJsStore({ persist: path });
     expect((await storageFailure(first.open())).message).toContain('upgrade engram');
     // The same store tries again on its next call, and another store may try meanwhile.
