@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BaseStore,
+  type IndexConfig,
   InvalidNamespaceError,
   type Operation,
   InMemoryStore as PeerStore,
@@ -17,6 +18,21 @@ import { CountingEmbeddings, WordEmbeddings } from './fake-embeddings.js';
 // contract of its docs), run against EngramStore.
 const dir = mkdtempSync(join(tmpdir(), 'engram-langgraph-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs `scenario` on a new LangGraph InMemoryStore and a new EngramStore of the same options, expects
+ * equal results, and returns LangGraph's.
+ */
+async function sameAsPeer<T>(scenario: (store: BaseStore) => Promise<T>, options?: { index?: IndexConfig }) {
+  const theirs = await scenario(new PeerStore(options));
+  const ours = new EngramStore(options);
+  try {
+    expect(await scenario(ours)).toEqual(theirs);
+  } finally {
+    await ours.close();
+  }
+  return theirs;
+}
 
 describe('EngramStore, the LangGraph BaseStore contract', () => {
   it('is a BaseStore of the caller’s copy of @langchain/langgraph-checkpoint', () => {
@@ -97,24 +113,16 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
   });
 
   it('returns the first 10 items for a search operation without a limit, as InMemoryStore does', async () => {
-    const ours = new EngramStore();
-    const peer = new PeerStore();
-    for (const store of [ours, peer]) {
+    const keys = await sameAsPeer(async (store) => {
       for (let i = 0; i < 12; i++) await store.put(['many'], `k${i}`, { i });
-    }
-    // A batch's operation, as a host may send it (BaseStore.search fills in a limit of its own).
-    const keys = async (store: BaseStore) => {
+      // A batch's operation, as a host may send it (BaseStore.search fills in a limit of its own).
       const [found] = await store.batch([{ namespacePrefix: ['many'] }]);
       return found!.map((i) => i.key);
-    };
-    expect(await keys(ours)).toEqual(await keys(peer));
-    expect(await keys(ours)).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
-    await ours.close();
+    });
+    expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `k${i}`));
   });
 
   it('compares a filter strictly, as InMemoryStore does: $ne "1" keeps the number 1, $ne null a missing field, $nin no list keeps all', async () => {
-    const ours = new EngramStore();
-    const peer = new PeerStore();
     const found = async (store: BaseStore) => {
       await store.put(['f'], 'one', { n: 1 });
       await store.put(['f'], 'none', {});
@@ -128,15 +136,11 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         (await store.search(['f'], { filter: { n: { $gte: 0, note: 1 } } })).map((i) => i.key),
       ];
     };
-    const theirs = await found(peer);
-    expect(await found(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(found);
     expect(theirs).toEqual([['one', 'none'], ['one', 'none'], [], ['one', 'none'], []]);
-    await ours.close();
   });
 
   it('orders strings by their numbers, equals strictly and takes null and [] as InMemoryStore does', async () => {
-    const ours = new EngramStore();
-    const peer = new PeerStore();
     const found = async (store: BaseStore) => {
       await store.put(['g'], 'ten', { n: '10' });
       await store.put(['g'], 'one', { n: 1 });
@@ -157,16 +161,12 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         await keys({ n: [] }),
       ];
     };
-    const theirs = await found(peer);
-    expect(await found(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(found);
     // null counts as 0 and a missing field as NaN in the number order.
     expect(theirs).toEqual([['ten'], ['one', 'null'], [], [], ['null'], ['ten', 'one', 'null', 'none']]);
-    await ours.close();
   });
 
   it('shows a get the new value of a key its batch updates, and null for a key its batch creates', async () => {
-    const ours = new EngramStore();
-    const peer = new PeerStore();
     const gets = async (store: BaseStore) => {
       await store.put(['b'], 'old', { v: 1 });
       const results = await store.batch([
@@ -177,10 +177,8 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
       ]);
       return results.map((r) => (r && 'value' in r ? r.value : r));
     };
-    const theirs = await gets(peer);
-    expect(await gets(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(gets);
     expect(theirs).toEqual([{ v: 2 }, null, null, null]);
-    await ours.close();
   });
 
   it('answers a listNamespaces operation without matchConditions with every namespace', async () => {
@@ -223,14 +221,11 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         (await store.search(['n'], { query: 'coffee', limit, offset })).map((h) => [h.key, h.score]);
       return [await page(2), await page(3), await page(2, 1)];
     };
-    const ours = new EngramStore({ index });
-    const theirs = await pages(new PeerStore({ index }));
-    expect(await pages(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(pages, { index });
     expect(theirs[0]).toEqual([
       ['scored', 1],
       ['u1', undefined],
     ]);
-    await ours.close();
   });
 
   it('pages a query’s results from one ranking, scored then unscored, offset counting both', async () => {
@@ -276,9 +271,7 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         (await store.search(['z'], { query })).map((h) => [h.key, h.score]);
       return [await hits('coffee'), await hits('nothing known')];
     };
-    const ours = new EngramStore({ index });
-    const theirs = await scores(new PeerStore({ index }));
-    expect(await scores(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(scores, { index });
     expect(theirs).toEqual([
       [
         ['coffee', 1],
@@ -289,7 +282,6 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         ['blank', 0],
       ],
     ]);
-    await ours.close();
   });
 
   it('replaces an item’s embeddings with its last put’s: none with index: false, other fields’ only', async () => {
@@ -365,10 +357,7 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
       return (await store.search(['s'], { query: 'morning coffee' })).map((h) => [h.key, h.score]);
     };
     const index = { dims: 3, embeddings, fields: ['text'] };
-    const ours = new EngramStore({ index });
-    const theirs = await scores(new PeerStore({ index }));
-    expect(await scores(ours)).toEqual(theirs);
-    await ours.close();
+    await sameAsPeer(scores, { index });
   });
 
   it('refuses a put its embeddings return no vector for, naming the text as InMemoryStore does, and writes nothing', async () => {
@@ -481,8 +470,6 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
   });
 
   it('matches no namespace shorter than a prefix or suffix, even one of wildcards', async () => {
-    const ours = new EngramStore();
-    const peer = new PeerStore();
     const lists = async (store: BaseStore) => {
       await store.put(['a'], 'k', { v: 1 });
       await store.put(['a', 'b'], 'k', { v: 2 });
@@ -492,10 +479,8 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         await store.listNamespaces({ suffix: ['*', 'b'] }),
       ];
     };
-    const theirs = await lists(peer);
-    expect(await lists(ours)).toEqual(theirs);
+    const theirs = await sameAsPeer(lists);
     expect(theirs).toEqual([[['a', 'b']], [], [['a', 'b']]]);
-    await ours.close();
   });
 
   it('blocks invalid namespaces with the caller’s InvalidNamespaceError', async () => {
