@@ -91,6 +91,10 @@ Example (an MCP client's configuration):
     const mem = await openNamespace(store, namespace, {
       embedder,
       sync: syncUrl === undefined ? undefined : { url: syncUrl, token: token! },
+    }).catch(async (error) => {
+      // A memory that fails to open leaves its store open (the caller's): this one is ours to close.
+      await store.close().catch(() => {});
+      throw error;
     });
     // Loaded here, so the other commands do not pay for the MCP SDK at start-up.
     const [{ createMcpServer }, { StdioServerTransport }] = await Promise.all([

@@ -76,7 +76,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     if (sync) await memory.startSync(sync, offset, encryption);
     else if (encryption) await checkLocalKey(store, namespace, encryption);
   } catch (error) {
-    await memory.close();
+    await memory.abandon();
     throw error;
   }
   return memory;

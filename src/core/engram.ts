@@ -383,6 +383,20 @@ export class Engram {
   /** Stops background work and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.stopWork();
+    await this.store.close();
+  }
+
+  /**
+   * Stops background work and leaves the store open: createMemory calls it when opening fails after the
+   * store opened (a wrong passphrase, say), since the store is the caller's, who may retry with it and
+   * may have other memories open on it.
+   */
+  async abandon(): Promise<void> {
+    if (!this.closed) await this.stopWork();
+  }
+
+  private async stopWork(): Promise<void> {
     this.closed = true;
     this.watches?.stop();
     const stopping = this.replication?.stop();
@@ -391,6 +405,5 @@ export class Engram {
     this.events.clear();
     // A sync round in flight gives up its request and settles before the store closes under it.
     await stopping;
-    await this.store.close();
   }
 }

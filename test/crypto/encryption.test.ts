@@ -315,11 +315,23 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     await known.sync();
     const reopen = (passphrase: string) =>
       createMemory({ store: known.store, namespace: known.namespace, encryption: { passphrase } });
-    opened.push(await reopen(PASSPHRASE));
+    const right = await reopen(PASSPHRASE);
+    opened.push(right);
     await expect(reopen('not the passphrase at all')).rejects.toMatchObject({
       code: 'VALIDATION',
       field: 'encryption',
     });
+    // With sync too, the key is checked as sync starts: refused the same way.
+    await expect(device(known.store, fast('not the passphrase at all'))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'encryption',
+    });
+    // The store given stays open: memories already open on it still work, and a retry with it opens.
+    const held = (await right.list()).items.length;
+    expect(held).toBeGreaterThan(0);
+    expect((await known.list()).items).toHaveLength(held);
+    opened.push(await reopen(PASSPHRASE));
+    expect((await opened.at(-1)!.list()).items).toHaveLength(held);
   });
 
   it('a device without encryption is refused by an encrypted namespace (CONFLICT sync.key.id), keeping no ciphertext', async () => {
