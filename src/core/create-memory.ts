@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { EncryptionOptions } from './crypto/cipher.js';
 import { assertEmbedder, embeddingOptions } from './embedding/embedder.js';
-import { Engram } from './engram.js';
+import { Engram, holdStore } from './engram.js';
 import type { CreateMemoryOptions } from './engram-options.js';
 import { EngramError, validationError } from './errors.js';
 import { HybridLogicalClock } from './hlc.js';
@@ -70,6 +70,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     ? new HybridLogicalClock(node, offset.now, offset.horizon)
     : new HybridLogicalClock(node, now);
   const memory = new Engram(store, namespace, clock, now, language);
+  holdStore(store);
   memory.startEmbedding(options.embedder, embedding);
   memory.startMaintenance(maintenance);
   try {

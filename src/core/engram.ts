@@ -48,6 +48,25 @@ import * as writeCalls from './write-calls.js';
 export const MODIFY: unique symbol = Symbol.for('engram.modify');
 
 /**
+ * How many memories createMemory opened on each store and not yet closed: an app may open several
+ * namespaces on one store, and closing one of them must not close the store under the others.
+ */
+const openOn = new WeakMap<MemoryStore, number>();
+
+/** Counts a memory opened on `store` (createMemory); its close() closes the store only when it is the last. */
+export function holdStore(store: MemoryStore): void {
+  openOn.set(store, (openOn.get(store) ?? 0) + 1);
+}
+
+/** Gives back a memory's hold on its store; true when no other memory holds it. */
+function releaseStore(store: MemoryStore): boolean {
+  const left = (openOn.get(store) ?? 1) - 1;
+  if (left > 0) openOn.set(store, left);
+  else openOn.delete(store);
+  return left <= 0;
+}
+
+/**
  * The Engram API over one store and one namespace.
  * Obtain it with {@link createMemory}.
  */
@@ -380,11 +399,14 @@ export class Engram {
     return this.syncing.rekey(next);
   }
 
-  /** Stops background work and closes the store. */
+  /**
+   * Stops background work and closes the store, unless other memories createMemory opened on the same
+   * store are still open: then the last of them to close closes it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopWork();
-    await this.store.close();
+    if (releaseStore(this.store)) await this.store.close();
   }
 
   /**
@@ -393,7 +415,9 @@ export class Engram {
    * may have other memories open on it.
    */
   async abandon(): Promise<void> {
-    if (!this.closed) await this.stopWork();
+    if (this.closed) return;
+    await this.stopWork();
+    releaseStore(this.store);
   }
 
   private async stopWork(): Promise<void> {

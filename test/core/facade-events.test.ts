@@ -349,3 +349,21 @@ describe('createMemory', () => {
     await mem.close();
   });
 });
+
+describe('several memories on one store', () => {
+  it('closing one leaves the store open for the others; the last to close closes it', async () => {
+    const store = new InMemoryStore();
+    const work = await createMemory({ store, namespace: 'work' });
+    const home = await createMemory({ store, namespace: 'home' });
+    const again = await createMemory({ store, namespace: 'work' });
+    await work.add({ content: 'standup at nine' });
+    await work.close();
+    await work.close(); // a second close counts once
+    await home.add({ content: 'water the plants' });
+    expect((await again.search('standup')).map((hit) => hit.memory.content)).toEqual(['standup at nine']);
+    await home.close();
+    expect((await again.list()).items).toHaveLength(1);
+    await again.close();
+    await expect(store.open()).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+});
