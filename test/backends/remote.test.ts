@@ -3,6 +3,9 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
+import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import { KEY_INFO_META } from '../../src/core/crypto/namespace-key.js';
+import type { Json } from '../../src/core/model.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, EngramError, exportJsonl, InMemoryStore } from '../../src/index.js';
 import { freshNamespace } from '../conformance/harness.js';
@@ -317,6 +320,42 @@ describe('RemoteStore extras', () => {
     });
   });
 
+  it("keeps the edge's own error: a 503 STORAGE stays STORAGE, a 429 carries its Retry-After", async () => {
+    const answering = (response: () => Response) =>
+      new RemoteStore({ url, token: 't.t.t', fetch: async () => response() });
+    const storage = answering(() =>
+      Response.json({ error: { code: 'STORAGE', message: 'stand-in: disk full' } }, { status: 503 }),
+    );
+    await expect(storage.getMemories('x', ['y'])).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: 'stand-in: disk full',
+    });
+    const limited = answering(() =>
+      Response.json(
+        { error: { code: 'RATE_LIMITED', message: 'stand-in: slow down' } },
+        { status: 429, headers: { 'retry-after': '7' } },
+      ),
+    );
+    await expect(limited.getMemories('x', ['y'])).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterMs: 7000,
+    });
+  });
+
+  it('passes on an EngramError its token function throws, as it was thrown', async () => {
+    const store = new RemoteStore({
+      url,
+      token: () => {
+        throw new EngramError('OFFLINE', 'stand-in: the auth server is down');
+      },
+      fetch: inProcess,
+    });
+    await expect(store.getMemories('x', ['y'])).rejects.toMatchObject({
+      code: 'OFFLINE',
+      message: 'stand-in: the auth server is down',
+    });
+  });
+
   it('takes a 200 answer that is JSON but not an Engram answer (a wrong url) as no edge, never as done', async () => {
     const now = new Date().toISOString();
     for (const body of ['{}', 'null', '[]', '{"ok":true}']) {
@@ -381,6 +420,11 @@ describe('RemoteStore extras', () => {
     const store = new RemoteStore({ url, token, fetch: inProcess });
     await store.getMeta('two', 'clientId');
     expect(await store.namespaces()).toEqual(['one', 'two']);
+    // Sorted, whatever the order of the token's claim and of use.
+    const unordered = await mintToken({ secret: SECRET, ns: ['zulu', 'alpha'] });
+    const sorted = new RemoteStore({ url, token: unordered, fetch: inProcess });
+    await sorted.getMeta('mike', 'clientId');
+    expect(await sorted.namespaces()).toEqual(['alpha', 'mike', 'zulu']);
     const perNs = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
     await perNs.apply('three', { meta: { a: 1 } });
     expect(await perNs.namespaces()).toEqual(['three']);
@@ -541,6 +585,14 @@ describe('RemoteStore extras', () => {
         .sort(),
     ).toEqual(['l1', 'l2', 'l3', 'l4']);
     expect(gets.every((g) => g.memories.length === 0)).toBe(true);
+    // One id too large alone cannot be halved: it fails with the one request.
+    gets.length = 0;
+    const alone = edgeSaying({ code: 'PAYLOAD_TOO_LARGE', field: 'sync.get' }, () => true);
+    await expect(alone.getMemories('x', ['huge'])).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'sync.get',
+    });
+    expect(gets).toEqual([{ memories: ['huge'], links: [] }]);
   });
 
   it('reads more than 1,000 link ids in requests the edge takes', async () => {
@@ -551,6 +603,16 @@ describe('RemoteStore extras', () => {
     const link = await mem.link(a!.id, b!.id, 'rel');
     const asked = [...Array.from({ length: 1000 }, (_, i) => `missing-${i}`), link.id];
     expect((await store.getLinks(ns, asked)).map((r) => r.link.id)).toEqual([link.id]);
+  });
+
+  it('reads the tombstones of more than 1,000 ids in requests the edge takes', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const ns = freshNamespace('many-tombstones');
+    const mem = await createMemory({ store, namespace: ns });
+    const gone = await mem.add({ content: 'gone' });
+    await mem.remove(gone.id);
+    const asked = [...Array.from({ length: 1000 }, (_, i) => `missing-${i}`), gone.id];
+    expect((await store.getTombstones(ns, asked)).map((t) => t.id)).toEqual([gone.id]);
   });
 
   it('answers each id asked twice once', async () => {
@@ -639,6 +701,53 @@ describe('RemoteStore extras', () => {
     expect(payload).toMatch(/_/);
     const store = new RemoteStore({ url, token: `e30.${payload}.sig`, fetch: inProcess });
     expect(await store.namespaces()).toEqual(['>>>', '???', 'plain']);
+  });
+
+  it('answers latestSeq with the newest position of the feed on a real edge, not its first', async () => {
+    const ns = freshNamespace('latest');
+    const local = await createMemory({ store: server, namespace: ns });
+    await local.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+    const feed = await server.changes(ns, 0, 100);
+    expect(feed.length).toBeGreaterThan(1);
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    expect(await store.latestSeq(ns)).toBe(feed.at(-1)!.seq);
+  });
+
+  it('answers linksOf with a link between two of the memories asked once', async () => {
+    const ns = freshNamespace('links-of');
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store, namespace: ns });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    const link = await mem.link(a!.id, b!.id, 'rel');
+    const found = await store.linksOf(ns, [a!.id, b!.id], { direction: 'both' });
+    expect(found.map((r) => r.link.id)).toEqual([link.id]);
+  });
+
+  it('stops paging list and changes at a short page, asking no more', async () => {
+    const ns = freshNamespace('short-page');
+    const { calls, fetch } = counting();
+    const store = new RemoteStore({ url, token: tokenFor, fetch });
+    const mem = await createMemory({ store, namespace: ns });
+    await mem.addMany([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
+    calls.length = 0;
+    const now = new Date().toISOString();
+    expect(await store.list(ns, { limit: 10, tagMode: 'any', now })).toHaveLength(3);
+    expect(calls).toEqual([`GET /v1/ns/${ns}/memories`]);
+    calls.length = 0;
+    expect((await store.changes(ns, 0, 100)).length).toBeGreaterThanOrEqual(3);
+    expect(calls).toEqual([`POST /v1/ns/${ns}/sync`]);
+  });
+
+  it('reads the key info of an encrypted namespace from the edge when asked first, and asks once', async () => {
+    const ns = freshNamespace('key-info');
+    const { info } = await NamespaceCipher.create({ passphrase: 'correct horse', iterations: 1000 });
+    const writer = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    await writer.apply(ns, { meta: { [KEY_INFO_META]: info as unknown as Json } });
+    const { calls, fetch } = counting();
+    const reader = new RemoteStore({ url, token: tokenFor, fetch });
+    expect(await reader.getMeta(ns, KEY_INFO_META)).toEqual(info);
+    expect(await reader.getMeta(ns, KEY_INFO_META)).toEqual(info);
+    expect(calls).toHaveLength(1);
   });
 
   it('keeps a path prefix of the url and fails clearly once closed', async () => {
