@@ -690,6 +690,14 @@ describe('RemoteStore extras', () => {
     const echo = { pull: { changes: [], cursor: Number.MAX_SAFE_INTEGER, hasMore: false } };
     expect(await answering(echo).latestSeq('x')).toBeUndefined();
     expect(await answering({}).latestSeq('x')).toBeUndefined();
+    // An empty 200 answer is no edge's: OFFLINE, as any other body that is not an Engram answer.
+    const empty = new RemoteStore({
+      url,
+      token: 't.t.t',
+      fetch: async () => new Response('', { status: 200 }),
+    });
+    await expect(empty.latestSeq('x')).rejects.toMatchObject({ code: 'OFFLINE' });
+    await expect(empty.getMeta('x', 'language')).rejects.toMatchObject({ code: 'OFFLINE' });
   });
 
   it('reads the namespaces of a token whose claims hold base64url characters, strings only', async () => {

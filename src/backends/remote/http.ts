@@ -87,7 +87,6 @@ export class EdgeClient {
     );
     if (!answer.ok)
       throw edgeError(answer.status, answer.text, `RemoteStore: ${what}`, 'as-sent', answer.retryAfter);
-    if (answer.text === '' && options.answers === undefined) return undefined as T;
     return parseEdgeJson<T>(answer.text, `RemoteStore: ${what}`, options.answers ? [options.answers] : []);
   }
 }
