@@ -17,7 +17,7 @@ describe('Postgres drivers, checked when made', () => {
         message: expect.stringContaining('pass postgresJs(url)'),
       }),
     );
-    for (const db of [undefined, {}, { all: () => [] }]) {
+    for (const db of [undefined, {}, { all: () => [] }, { transaction: async () => {} }]) {
       expect(() => new PostgresStore(db as never), JSON.stringify(db)).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field: 'PostgresStore.db' }),
       );

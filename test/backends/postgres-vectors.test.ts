@@ -133,6 +133,71 @@ describe('Postgres vector search in SQL, exact mode', () => {
       for (const mem of opened) await mem.close();
     });
 
+    it(`${name}: counts embeddings of the query's model but another length with the other models`, async () => {
+      const memory = new InMemoryStore();
+      const store = create();
+      const rows = [
+        { content: 'three a', embedding: [1, 0, 0], embeddingModel: 'm' },
+        { content: 'three b', embedding: [0, 1, 0], embeddingModel: 'm' },
+        { content: 'two', embedding: [1, 1], embeddingModel: 'm' },
+        { content: 'four', embedding: [1, 1, 1, 1], embeddingModel: 'm' },
+        { content: 'other model', embedding: [1, 0, 0], embeddingModel: 'n' },
+      ];
+      const opened = [];
+      for (const s of [memory, store]) {
+        const mem = await createMemory({ store: s, namespace: 'lengths' });
+        await mem.addMany(rows);
+        opened.push(mem);
+      }
+      const query = {
+        vector: [1, 0.5, 0],
+        model: 'm',
+        limit: 5,
+        filter: { tagMode: 'any' as const, now: new Date().toISOString() },
+      };
+      const [expected, got] = await Promise.all([
+        memory.nearestVectors('lengths', query),
+        store.nearestVectors('lengths', query),
+      ]);
+      expect(got.otherModels).toBe(3);
+      expect(got.otherModels).toBe(expected.otherModels);
+      expect(got.hits.map((h) => h.record.memory.content)).toEqual(['three a', 'three b']);
+      for (const mem of opened) await mem.close();
+    });
+
+    it(`${name}: reads enough candidates that ties in float4 are settled in float64, after the metadata filter too`, async () => {
+      // In float4 both unit copies score exactly 1, so SQL breaks the tie by id; only their float64
+      // embeddings tell that `a` is the nearer.
+      const near = [
+        { id: 'a', content: 'a', embedding: [1, 1e-5], embeddingModel: 'm', metadata: { turn: 1 } },
+        { id: 'b', content: 'b', embedding: [1, 2e-5], embeddingModel: 'm', metadata: { turn: 1 } },
+      ];
+      // Eleven more that tie too, first by id, of another kind: the metadata filter (run after SQL) leaves them out.
+      const decoys = Array.from({ length: 11 }, (_, i) => ({
+        id: `z${String(i).padStart(2, '0')}`,
+        content: `decoy ${i}`,
+        kind: 'decoy',
+        embedding: [1, 0],
+        embeddingModel: 'm',
+        metadata: { turn: 0 },
+      }));
+      const mem = await createMemory({ store: create(), namespace: 'float4-ties' });
+      const reference = await createMemory({ store: new InMemoryStore(), namespace: 'float4-ties' });
+      for (const m of [mem, reference]) await m.addMany([...near, ...decoys]);
+      const top = async (m: Engram, options: Options) =>
+        (await m.search('', { vector: [1, 0], model: 'm', limit: 1, ...options })).map((h) => [
+          h.memory.id,
+          h.score,
+        ]);
+      for (const options of [{ kind: 'note' }, { metadata: { turn: 1 } }] as Options[]) {
+        const expected = await top(reference, options);
+        expect(expected[0]?.[0]).toBe('a');
+        expect(await top(mem, options), JSON.stringify(options)).toEqual(expected);
+      }
+      await mem.close();
+      await reference.close();
+    });
+
     it(`${name}: an embedding changed alone is found by its new direction, past the candidates SQL picks`, async () => {
       const mem = await createMemory({ store: create(), namespace: 'changed-alone' });
       // Twenty near the query and one opposite; limit 1 reads 12 candidates, so a stale unit copy of
@@ -188,6 +253,28 @@ describe('Postgres vector search in SQL, exact mode', () => {
     expect((await mem.search('', { vector: [3, 4], model: 'm' })).map((h) => [h.memory.id, h.score])).toEqual(
       [[a.id, 1]],
     );
+    await mem.close();
+  });
+
+  it('asks the column type again after a failed read of it, so one lost query does not fail every search', async () => {
+    const driver = pglite(withVector);
+    let failNext = false;
+    const flaky: typeof driver = {
+      ...driver,
+      all: async (text, params) => {
+        if (failNext && text.includes('FROM pg_attribute')) {
+          failNext = false;
+          throw new Error('stand-in: connection lost');
+        }
+        return driver.all(text, params);
+      },
+    };
+    const mem = await createMemory({ store: new PostgresStore(flaky), namespace: 'column-retry' });
+    const a = await mem.add({ content: 'a', embedding: [1, 0], embeddingModel: 'm' });
+    failNext = true;
+    await expect(mem.search('', { vector: [1, 0], model: 'm' })).rejects.toThrow();
+    expect(failNext).toBe(false);
+    expect((await mem.search('', { vector: [1, 0], model: 'm' })).map((h) => h.memory.id)).toEqual([a.id]);
     await mem.close();
   });
 
@@ -336,6 +423,8 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
       [{ m: 101 }, 'vectors.hnsw.m'],
       [{ efConstruction: 1001 }, 'vectors.hnsw.efConstruction'],
       [{ efSearch: 1001 }, 'vectors.hnsw.efSearch'],
+      [{ efSearch: 0 }, 'vectors.hnsw.efSearch'],
+      [{ efConstruction: 3 }, 'vectors.hnsw.efConstruction'],
     ] as const) {
       expect(() => new PostgresStore(pglite(plain), { vectors: { index: 'hnsw', hnsw } }), field).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field }),

@@ -13,6 +13,10 @@ describe('store constructors check their options at once', () => {
     refused(() => new SqlJsStore({ persits: './memory.db' } as never), 'SqlJsStore.persits');
     refused(() => new IndexedDBStore({ name: 'x', persits: true } as never), 'IndexedDBStore.persits');
     refused(() => new InMemoryStore({ vector: { index: 'hnsw' } } as never), 'InMemoryStore.vector');
+    refused(
+      () => new PostgresStore(pglite('memory://'), { vector: { index: 'hnsw' } } as never),
+      'PostgresStore.vector',
+    );
     refused(() => new SqlJsStore(null as never), 'SqlJsStore');
   });
 
