@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLinkWrite } from '../../src/core/writes.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
+import { expectUsageCounted } from './usage-case.js';
 
 // What the InMemoryStore keeps beside its records (vector space, sorted ids, inverted index, change feed),
 // checked through the store's own reads where the shared conformance suite does not reach.
@@ -10,16 +11,7 @@ const stampAt = (wallMs: number) => formatHlc({ wallMs, counter: 0, node: 'old-c
 
 describe('InMemoryStore internals', () => {
   it('usage counts the memories and the UTF-8 bytes of their content and metadata JSON', async () => {
-    const store = new InMemoryStore();
-    const mem = await createMemory({ store, namespace: 'usage' });
-    expect(await store.usage('usage')).toEqual({ memories: 0, bytes: 0 });
-    await mem.add({ content: 'café', metadata: { k: 'ü' } });
-    await mem.add({ content: 'plain' });
-    const utf8 = (text: string) => new TextEncoder().encode(text).length;
-    const bytes = utf8('café') + utf8(JSON.stringify({ k: 'ü' })) + utf8('plain') + utf8('{}');
-    expect(await store.usage('usage')).toEqual({ memories: 2, bytes });
-    expect(await store.usage('other')).toEqual({ memories: 0, bytes: 0 });
-    await mem.close();
+    await expectUsageCounted(new InMemoryStore());
   });
 
   it('a write of the embedding alone (an older client, no model clock) moves the vector search', async () => {

@@ -7,6 +7,7 @@ import { type SqlJsPersistence, SqlJsStore } from '../../src/backends/sqljs/inde
 import { createMemory, EngramError, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { fullWrite } from '../conformance/changes.case.js';
 import { testStore } from '../conformance/index.js';
+import { expectUsageCounted } from './usage-case.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'engram-sqljs-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -311,16 +312,7 @@ describe('SqlJsStore extras', () => {
   });
 
   it('usage counts the memories and the UTF-8 bytes of their content and metadata JSON', async () => {
-    const store = new SqlJsStore();
-    const mem = await createMemory({ store, namespace: 'usage' });
-    expect(await store.usage('usage')).toEqual({ memories: 0, bytes: 0 });
-    await mem.add({ content: 'café', metadata: { k: 'ü' } });
-    await mem.add({ content: 'plain' });
-    const utf8 = (text: string) => new TextEncoder().encode(text).length;
-    const bytes = utf8('café') + utf8(JSON.stringify({ k: 'ü' })) + utf8('plain') + utf8('{}');
-    expect(await store.usage('usage')).toEqual({ memories: 2, bytes });
-    expect(await store.usage('other')).toEqual({ memories: 0, bytes: 0 });
-    await mem.close();
+    await expectUsageCounted(new SqlJsStore());
   });
 
   it('keeps a memory whose createdAt does not parse under since and until, as the in-memory store does', async () => {
