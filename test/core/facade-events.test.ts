@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MODIFY } from '../../src/core/engram.js';
 import { CLIENT_ID_META } from '../../src/core/language.js';
+import type { WriteBatch } from '../../src/core/store-contract.js';
 import { createMemoryWrite, patchMemoryWrite } from '../../src/core/writes.js';
 import { type ChangeEvent, createMemory, InMemoryStore, type Memory } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
@@ -102,27 +103,55 @@ describe('reembed', () => {
   });
 });
 
+/**
+ * Plays another process writing the store: the first apply `when` picks is preceded by the write `theirs`
+ * makes (stamped by a node of its own at `wallMs`), once.
+ */
+function raceOnce(
+  store: InMemoryStore,
+  when: (batch: WriteBatch) => boolean,
+  theirs: (namespace: string, stamp: string) => WriteBatch,
+  wallMs: () => number = Date.now,
+): { raced: () => boolean } {
+  const apply = store.apply.bind(store);
+  let raced = false;
+  store.apply = async (namespace, batch) => {
+    if (!raced && when(batch)) {
+      raced = true;
+      store.apply = apply;
+      await apply(
+        namespace,
+        theirs(namespace, formatHlc({ wallMs: wallMs(), counter: 0, node: 'other-process' })),
+      );
+    }
+    return apply(namespace, batch);
+  };
+  return { raced: () => raced };
+}
+
 describe('a deduping add racing another process', () => {
   it('finds the copy the other process wrote after its search, and merges into it', async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'race' });
     // The other process writes its copy between this add's search and its write (the store refuses
     // the write then: WriteBatch.dedupe) exactly once.
-    const apply = store.apply.bind(store);
-    let raced = false;
-    store.apply = async (namespace, batch) => {
-      if (batch.dedupe && !raced) {
-        raced = true;
-        const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
-        const copy = { content: 'Prefers green tea', tags: ['a'] };
-        await apply(namespace, {
-          memories: [createMemoryWrite(namespace, 'their-copy', copy, stamp, new Date().toISOString())],
-        });
-      }
-      return apply(namespace, batch);
-    };
+    const race = raceOnce(
+      store,
+      (batch) => batch.dedupe !== undefined,
+      (namespace, stamp) => ({
+        memories: [
+          createMemoryWrite(
+            namespace,
+            'their-copy',
+            { content: 'Prefers green tea', tags: ['a'] },
+            stamp,
+            new Date().toISOString(),
+          ),
+        ],
+      }),
+    );
     const added = await mem.add({ content: 'prefers GREEN tea', tags: ['b'] }, { dedupe: true });
-    expect(raced).toBe(true);
+    expect(race.raced()).toBe(true);
     expect(added).toMatchObject({ id: 'their-copy', content: 'Prefers green tea', tags: ['a', 'b'] });
     expect(await mem.count()).toBe(1);
     await mem.close();
@@ -170,18 +199,15 @@ describe('an add with a given id racing another process', () => {
   it('is a CONFLICT naming add.id when the other process took the id after the check', async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'race' });
-    const apply = store.apply.bind(store);
-    store.apply = async (namespace, batch) => {
-      if (batch.memories?.some((w) => w.id === 'wanted')) {
-        store.apply = apply;
-        const stamp = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
-        const theirs = { content: 'theirs' };
-        await apply(namespace, {
-          memories: [createMemoryWrite(namespace, 'wanted', theirs, stamp, new Date().toISOString())],
-        });
-      }
-      return apply(namespace, batch);
-    };
+    raceOnce(
+      store,
+      (batch) => batch.memories?.some((w) => w.id === 'wanted') ?? false,
+      (namespace, stamp) => ({
+        memories: [
+          createMemoryWrite(namespace, 'wanted', { content: 'theirs' }, stamp, new Date().toISOString()),
+        ],
+      }),
+    );
     await expect(mem.add({ id: 'wanted', content: 'mine' })).rejects.toMatchObject({
       code: 'CONFLICT',
       field: 'add.id',
@@ -200,16 +226,14 @@ describe('the read-change-write of one memory (MODIFY)', () => {
     expect(await mem[MODIFY](entity.id, () => null, 'metadata')).toEqual(entity);
     expect(await mem.get(entity.id)).toEqual(entity);
 
-    const apply = store.apply.bind(store);
-    store.apply = async (namespace, batch) => {
-      if (batch.unchanged?.length) {
-        store.apply = apply;
-        const stamp = formatHlc({ wallMs: now, counter: 0, node: 'other-process' });
-        const theirs = { metadata: { observations: ['first', 'theirs'] } };
-        await apply(namespace, { memories: [patchMemoryWrite(entity.id, theirs, stamp)] });
-      }
-      return apply(namespace, batch);
-    };
+    raceOnce(
+      store,
+      (batch) => (batch.unchanged?.length ?? 0) > 0,
+      (_namespace, stamp) => ({
+        memories: [patchMemoryWrite(entity.id, { metadata: { observations: ['first', 'theirs'] } }, stamp)],
+      }),
+      () => now,
+    );
     const observe = (memory: Memory) => ({
       metadata: { observations: [...(memory.metadata.observations as string[]), 'mine'] },
     });
