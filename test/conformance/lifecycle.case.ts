@@ -624,6 +624,14 @@ export function lifecycleCases(ctx: SuiteContext): void {
       const base = new Map(plain.map((h) => [h.memory.id, h.score]));
       expect(boosted[0]!.score).toBeCloseTo(base.get(recent.id)! * (1 + 4 * 0.5), 9);
       expect(boosted[1]!.score).toBeCloseTo(base.get(old.id)! * (1 + 4 * 2 ** -10), 9);
+      // With asOf, age is measured to asOf, not to now: 20 days ago the recent fact was 10 days old.
+      const then = await mem.search('coffee', {
+        asOf: iso(clock.now() - 20 * DAY),
+        boost: { recency: { halfLifeDays: 30, weight: 4 } },
+      });
+      expect(ids(then)).toEqual([recent.id, old.id]);
+      expect(then[0]!.score).toBeCloseTo(base.get(recent.id)! * (1 + 4 * 2 ** (-10 / 30)), 9);
+      expect(then[1]!.score).toBeCloseTo(base.get(old.id)! * (1 + 4 * 2 ** (-280 / 30)), 9);
       const beans = await mem.search('beans', { boost: { importance: true } });
       expect(ids(beans)[0]).toBe(vital.id);
       const plainBeans = await mem.search('beans');
