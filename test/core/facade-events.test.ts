@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { MODIFY } from '../../src/core/engram.js';
 import { CLIENT_ID_META } from '../../src/core/language.js';
 import type { WriteBatch } from '../../src/core/store-contract.js';
-import { createMemoryWrite, patchMemoryWrite } from '../../src/core/writes.js';
+import { createLinkWrite, createMemoryWrite, patchMemoryWrite } from '../../src/core/writes.js';
 import { type ChangeEvent, createMemory, InMemoryStore, type Memory } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { standInEmbedder } from '../conformance/stand-in-embedder.js';
@@ -213,6 +213,64 @@ describe('an add with a given id racing another process', () => {
       field: 'add.id',
     });
     expect(await mem.get('wanted')).toMatchObject({ content: 'theirs' });
+    await mem.close();
+  });
+});
+
+describe('a supersede with a given id racing another process', () => {
+  it('is a CONFLICT naming supersede.input.id, leaving their memory and the old fact as they were', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'race' });
+    const old = await mem.add({ content: 'lives in Rome' });
+    const race = raceOnce(
+      store,
+      (batch) => batch.memories?.some((w) => w.id === 'next') ?? false,
+      (namespace, stamp) => ({
+        memories: [
+          createMemoryWrite(namespace, 'next', { content: 'theirs' }, stamp, new Date().toISOString()),
+        ],
+      }),
+    );
+    await expect(mem.supersede(old.id, { id: 'next', content: 'lives in Paris' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      field: 'supersede.input.id',
+    });
+    expect(race.raced()).toBe(true);
+    expect(await mem.get('next')).toMatchObject({ content: 'theirs', tags: [] });
+    expect((await mem.get(old.id))?.validTo).toBeUndefined();
+    expect(await mem.neighbors(old.id)).toEqual([]);
+    await mem.close();
+  });
+});
+
+describe('a link racing another process linking the same pair', () => {
+  it('updates the link the other process made instead of adding a second one', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'race' });
+    const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+    const race = raceOnce(
+      store,
+      (batch) => (batch.links?.length ?? 0) > 0,
+      (namespace, stamp) => ({
+        links: [
+          createLinkWrite(
+            {
+              id: 'their-link',
+              namespace,
+              from: a!.id,
+              to: b!.id,
+              type: 'knows',
+              createdAt: new Date().toISOString(),
+            },
+            stamp,
+          ),
+        ],
+      }),
+    );
+    const link = await mem.link(a!.id, b!.id, 'knows', { weight: 0.25 });
+    expect(race.raced()).toBe(true);
+    expect(link).toMatchObject({ id: 'their-link', from: a!.id, to: b!.id, type: 'knows', weight: 0.25 });
+    expect((await mem.links(a!.id)).map((l) => [l.id, l.weight])).toEqual([['their-link', 0.25]]);
     await mem.close();
   });
 });
