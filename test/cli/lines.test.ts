@@ -1,5 +1,9 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE, readLines } from '../../src/cli/lines.js';
+import { MAX_LINE, openJsonlFile, readLines, writeLines } from '../../src/cli/lines.js';
 
 async function all(chunks: Array<string | Uint8Array>): Promise<string[]> {
   const out: string[] = [];
@@ -58,5 +62,70 @@ describe('readLines', () => {
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'VALIDATION', field: 'line.1' });
     expect(await all(['x'.repeat(MAX_LINE - 1), 'y\n'])).toEqual([`${'x'.repeat(MAX_LINE - 1)}y`]);
+  });
+});
+
+describe('readLines at the end of its input', () => {
+  it('ends a truncated last character as U+FFFD, so a cut file is a bad line, not a silently shorter one', async () => {
+    const bytes = new TextEncoder().encode('{"a":1}\n{"b":"é"}');
+    expect(await all([bytes.subarray(0, bytes.length - 3)])).toEqual(['{"a":1}', '{"b":"\ufffd']);
+    expect(await all([new TextEncoder().encode('a\n'), new Uint8Array([0xc3])])).toEqual(['a', '\ufffd']);
+  });
+});
+
+describe('writeLines', () => {
+  it('tells a reader that went away (EPIPE) as such, and passes other write errors on unchanged', async () => {
+    const failing = (code: string) =>
+      new Writable({
+        write(_chunk, _encoding, done) {
+          done(Object.assign(new Error(`write ${code}`), { code }));
+        },
+      });
+    const lines = (async function* () {
+      yield 'a';
+    })();
+    const signal = new AbortController().signal;
+    await expect(writeLines(failing('EPIPE'), lines, signal)).rejects.toThrow(
+      'stdout was closed before the export finished (EPIPE)',
+    );
+    await expect(
+      writeLines(
+        failing('ENOSPC'),
+        (async function* () {
+          yield 'b';
+        })(),
+        signal,
+      ),
+    ).rejects.toThrow('write ENOSPC');
+  });
+});
+
+describe('openJsonlFile', () => {
+  it('leaves the previous file as it was and no temporary file behind when the lines fail midway', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engram-lines-'));
+    try {
+      const target = join(dir, 'dump.jsonl');
+      await writeFile(target, 'before\n');
+      const file = await openJsonlFile(target);
+      const failing = (async function* () {
+        yield 'one';
+        throw new Error('the source failed');
+      })();
+      await expect(file.write(failing, new AbortController().signal)).rejects.toThrow('the source failed');
+      expect(await readdir(dir)).toEqual(['dump.jsonl']);
+      expect(await readFile(target, 'utf8')).toBe('before\n');
+
+      const again = await openJsonlFile(target);
+      await again.write(
+        (async function* () {
+          yield 'after';
+        })(),
+        new AbortController().signal,
+      );
+      expect(await readdir(dir)).toEqual(['dump.jsonl']);
+      expect(await readFile(target, 'utf8')).toBe('after\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
