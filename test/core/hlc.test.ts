@@ -8,6 +8,7 @@ import {
   hlcWallMs,
   isHlc,
   isoOfMs,
+  MAX_DRIFT_MS,
   observeStamps,
   parseHlc,
 } from '../../src/core/hlc.js';
@@ -184,6 +185,46 @@ describe('HLC bounds and rewinds', () => {
       clocks: { content: formatHlc({ wallMs: now - 10, counter: 0, node: 'other' }), tags: later },
     });
     expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 5000, counter: 3, node: 'me' });
+  });
+
+  it('a stamp exactly at the horizon is valid: observed, under the ceiling, and kept by a rewind', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock(
+      'me',
+      () => now,
+      () => 1000,
+    );
+    const edge = formatHlc({ wallMs: now + 1000, counter: 5, node: 'x' });
+    expect(clock.ceiling()).toBe(ceilingStamp(now + 1000));
+    expect(edge < clock.ceiling()!).toBe(true);
+    clock.observe(edge);
+    clock.rewind();
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + 1000, counter: 6, node: 'me' });
+  });
+
+  it('before the horizon is known, nothing stored is overridden and a stamp a day ahead is still not observed', () => {
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock(
+      'me',
+      () => now,
+      () => undefined,
+    );
+    expect(clock.ceiling()).toBeUndefined();
+    clock.observe(formatHlc({ wallMs: now + MAX_DRIFT_MS + 1, counter: 0, node: 'x' }));
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now, counter: 0, node: 'me' });
+    clock.observe(formatHlc({ wallMs: now + MAX_DRIFT_MS, counter: 0, node: 'x' }));
+    expect(parseHlc(clock.tick())).toEqual({ wallMs: now + MAX_DRIFT_MS, counter: 1, node: 'me' });
+  });
+
+  it('after rewindTo, a stamp observed before the rewind is observed again', () => {
+    // A later write over a record the rewind moved back observes its stamps first (restamp.ts).
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock('me', () => now);
+    const seen = formatHlc({ wallMs: now + 10, counter: 3, node: 'x' });
+    clock.observe(seen);
+    clock.rewindTo(formatHlc({ wallMs: now + 5, counter: 0, node: 'me' }));
+    clock.observe(seen);
+    expect(clock.tick() > seen).toBe(true);
   });
 
   it('rewindTo never moves the clock forward: a later stamp of the same millisecond changes nothing', () => {

@@ -39,6 +39,16 @@ describe('what a replica learns of the edge’s clock', () => {
     expect(offset.offset).toBe(0);
   });
 
+  it('a time no stamp can hold is no edge’s answer, and nothing is learnt from it', () => {
+    const offset = new ClockOffset(() => 0);
+    for (const time of [Number.NaN, -1, 2 ** 48, Number.POSITIVE_INFINITY]) {
+      expect(() => offset.learn(time, 60_000, 0, 0)).toThrow(
+        expect.objectContaining({ code: 'OFFLINE', message: expect.stringContaining(`serverTime ${time}`) }),
+      );
+    }
+    expect([offset.offset, offset.calibrated, offset.horizon()]).toEqual([0, false, undefined]);
+  });
+
   it('an offset remembered from an earlier session holds until the edge is heard, and never over it', () => {
     const offset = new ClockOffset(() => 0);
     offset.restore(5_000, 30_000);
