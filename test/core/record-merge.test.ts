@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatHlc } from '../../src/core/hlc.js';
-import { mergeMemory } from '../../src/core/merge.js';
+import { mergeLink, mergeMemory } from '../../src/core/merge.js';
 import type { LinkWrite, MemoryWrite } from '../../src/core/store-contract.js';
 import { InMemoryStore } from '../../src/index.js';
 
@@ -116,6 +116,48 @@ describe('record merge', () => {
     expect('expiresAt' in cleared.memory).toBe(false);
     expect(cleared.clocks.expiresAt).toBe(stamp(10, 'a'));
     expect(cleared.memory.updatedAt).toBe(iso(10));
+  });
+
+  it('a pulled record merged over a newer local field stays in the feed as a local change, to be pushed', async () => {
+    const store = new InMemoryStore();
+    const created = memoryCreate('m', 'x', 0, 'a');
+    await store.apply('n', { memories: [created], origin: 'remote' });
+    // Tagged here, not pushed yet; then the pull brings another replica's content edit, the tags it held.
+    await store.apply('n', {
+      memories: [{ id: 'm', values: { tags: ['mine'] }, clocks: { tags: stamp(20, 'a') } }],
+    });
+    const pulled = {
+      ...created,
+      values: { ...created.values, content: 'theirs' },
+      clocks: { ...created.clocks, content: stamp(10, 'b') },
+    };
+    await store.apply('n', { memories: [pulled], origin: 'remote' });
+    const [held] = await store.getMemories('n', ['m']);
+    expect({ content: held!.memory.content, tags: held!.memory.tags }).toEqual({
+      content: 'theirs',
+      tags: ['mine'],
+    });
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.id === 'm').map((e) => e.origin)).toEqual(['local']);
+    await store.close();
+  });
+
+  it('a link’s updatedAt is the time of its latest field stamp, as a memory’s is', () => {
+    const created = linkCreate('l', 'related_to', 0, 'a');
+    const held = mergeLink(undefined, created)!;
+    const reweighted = mergeLink(held, {
+      id: 'l',
+      values: { weight: 0.5 },
+      clocks: { weight: stamp(30, 'b') },
+    })!;
+    expect(reweighted.link.updatedAt).toBe(iso(30));
+    // An older stamp of another field changes no time.
+    const retyped = mergeLink(reweighted, {
+      id: 'l',
+      values: { type: 'x' },
+      clocks: { type: stamp(20, 'c') },
+    })!;
+    expect(retyped.link.updatedAt).toBe(iso(30));
   });
 
   it('a memory made anew under the id of an expired one tombstones its links with the earliest stamp of the write', async () => {
@@ -294,6 +336,46 @@ describe('record merge', () => {
     expect(result.rejected).toEqual([]);
     expect((await whole.getMemories('n', ['m'])).map((r) => r.memory.content)).toEqual(['anew']);
     await whole.close();
+  });
+
+  it('an edit stamping every field after a delete, but creating nothing, is refused and the delete kept', async () => {
+    const store = new InMemoryStore();
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(10, 'a') }],
+      origin: 'remote',
+    });
+    const { create: _, ...edit } = memoryCreate('m', 'edited after the delete', 20, 'b');
+    const result = await store.apply('n', { memories: [edit], origin: 'remote' });
+    expect(result.rejected).toEqual(['m']);
+    expect((await store.getTombstones('n', ['m'])).map((t) => t.clock)).toEqual([stamp(10, 'a')]);
+    // Held still, the delete refuses an older copy of the memory that comes later.
+    await store.apply('n', { memories: [memoryCreate('m', 'old copy', 0, 'c')], origin: 'remote' });
+    expect(await store.getMemories('n', ['m'])).toEqual([]);
+    await store.close();
+  });
+
+  it('a copy of an expiring memory stamped before its expiry replaces nothing: its links stay', async () => {
+    const store = new InMemoryStore();
+    const old = memoryCreate('m', 'old', 0, 'a');
+    const expiring = {
+      ...old,
+      values: { ...old.values, expiresAt: iso(100) },
+      clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
+    };
+    await store.apply('n', {
+      memories: [expiring, memoryCreate('other', 'other', 0, 'a')],
+      links: [
+        {
+          ...linkCreate('l', 'related_to', 0, 'a'),
+          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
+        },
+      ],
+    });
+    // The same memory pulled again (a retried page): its creation is stamped before it expires.
+    const result = await store.apply('n', { memories: [expiring], origin: 'remote' });
+    expect(result.deleted).toEqual([]);
+    expect((await store.getLinks('n', ['l'])).map((r) => r.link.id)).toEqual(['l']);
+    await store.close();
   });
 
   it('a creation stamped exactly at the delete does not take the id back: a tie goes to the delete', async () => {
