@@ -38,6 +38,16 @@ describe('stamps from a clock that ran ahead, moved before the push', () => {
     expect(fixed?.create?.createdAt).toBe(new Date(NOW - 600_000).toISOString());
   });
 
+  it('a createdAt ahead moves back though every stamp of its write is within the bound', () => {
+    // Created while the clock ran ahead; every field edited again since, once it ran right.
+    const created = NOW - 600_000 + AHEAD;
+    const fixed = restamp(write(NOW - 60_000, created));
+    expect(fixed?.create?.createdAt).toBe(new Date(NOW - 600_000).toISOString());
+    expect(fixed?.clocks.content).toBe(
+      formatHlc({ wallMs: NOW - 60_000, counter: 3, node: 'device.0a1b2c3d' }),
+    );
+  });
+
   it('a createdAt the offset cannot bring within the bound takes the time of now', () => {
     // Created while the device clock ran five hours ahead; by the first answer it runs two hours ahead.
     const created = NOW + 5 * 3_600_000;
