@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../src/core/validate.js';
 import { createMemory, type Engram } from '../../src/index.js';
 import { testApp } from './helpers.js';
 
@@ -98,6 +99,8 @@ describe('an end-to-end encrypted namespace on the edge', () => {
       ['PATCH', `/v1/ns/e/memories/${a.id}`, { tags: ['plain'] }],
       ['POST', `/v1/ns/e/memories/${a.id}/supersede`, { content: 'plain' }],
       ['POST', '/v1/ns/e/links', { from: a.id, to: a.id, type: 'plain' }],
+      // Only the sync route itself takes writes, not a path that merely holds "/sync" (a memory so named).
+      ['PATCH', '/v1/ns/e/memories/sync', { content: 'plain' }],
     ];
     for (const [method, path, body] of writes) {
       const res = await call(method, path, body);
@@ -124,6 +127,21 @@ describe('an end-to-end encrypted namespace on the edge', () => {
     await close();
   });
 
+  it('takes every sealed field of a memory at its plaintext limit: 64 KiB of content and of metadata, the longest vector', async () => {
+    const { first, device, close } = await encryptedEdge();
+    const content = 'x'.repeat(LIMITS.contentBytes);
+    const metadata = { blob: 'y'.repeat(LIMITS.metadataBytes - '{"blob":""}'.length) };
+    expect(JSON.stringify(metadata)).toHaveLength(LIMITS.metadataBytes);
+    const embedding = Array.from({ length: LIMITS.embeddingDims }, (_, i) => i / LIMITS.embeddingDims);
+    const made = await first.add({ content, metadata, embedding });
+    await first.sync();
+    expect(await first.rejected()).toEqual([]);
+    const second = await device();
+    await second.sync();
+    expect(await second.get(made.id)).toMatchObject({ content, metadata, embedding });
+    await close();
+  });
+
   const unsealed: Array<[string, (push: Push, keyId: string) => void, string]> = [
     [
       'plaintext content',
@@ -139,6 +157,21 @@ describe('an end-to-end encrypted namespace on the edge', () => {
         values.content = values.content.replace(keyId, 'OtherKey');
       },
       'memories.0.values.content',
+    ],
+    [
+      // Naming the key id proves nothing: only the whole sealed shape passes.
+      'plaintext content that starts like a sealed value',
+      (p, keyId) => {
+        p.memories[0]!.values.content = `e1.${keyId}.plain words`;
+      },
+      'memories.0.values.content',
+    ],
+    [
+      'plaintext link metadata that starts like a sealed value',
+      (p, keyId) => {
+        p.links[0]!.values.metadata = { 'engram.encrypted': `e1.${keyId}.short` };
+      },
+      'links.0.values.metadata',
     ],
     [
       'plaintext tags',
@@ -201,6 +234,18 @@ describe('an end-to-end encrypted namespace on the edge', () => {
       await close();
     });
   }
+
+  it('refuses a push that names no key (a device without encryption) with 409 sync.key.id, writing nothing', async () => {
+    const { call, store, sealed, close } = await encryptedEdge();
+    const before = await store.changes('e', 0, 100);
+    // The device's own sealed push, sent without the key it was sealed with.
+    const res = await call('POST', '/v1/ns/e/sync', { push: sealed.push });
+    expect(res.status).toBe(409);
+    expect(res.json.error).toMatchObject({ code: 'CONFLICT', field: 'sync.key.id' });
+    expect(res.json.error.message).toMatch(/open it with createMemory\(\{ encryption \}\)/);
+    expect(await store.changes('e', 0, 100)).toEqual(before);
+    await close();
+  });
 
   it('refuses count filters on sealed fields like list filters, and says why context is refused', async () => {
     const { call, close } = await encryptedEdge();
