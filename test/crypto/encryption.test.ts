@@ -594,8 +594,13 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const { a } = await seed(first);
     await first.sync();
     const { keyId } = await sealedContent(a.id);
-    // What such a device sends: its settle (key info), and its pushes naming only the key id.
-    for (const key of [{ info: { v: 1, keyId: 'OLDDEVICE', check: 'A'.repeat(40) } }, { id: keyId }]) {
+    // What such a device sends: its settle (key info), and its pushes naming only the key id; and one
+    // that names the sealing it has, an earlier one.
+    for (const key of [
+      { info: { v: 1, keyId: 'OLDDEVICE', check: 'A'.repeat(40) } },
+      { id: keyId },
+      { id: keyId, seals: 1 },
+    ]) {
       const res = await api('/sync', { method: 'POST', body: JSON.stringify({ key, pull: { after: 0 } }) });
       expect(res.status).toBe(409);
       expect(await res.json()).toMatchObject({ error: { code: 'CONFLICT', field: 'sync.key.seals' } });
@@ -969,7 +974,8 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
 
   it('rekey moves the namespace to a new passphrase: everything re-sealed, old passphrase refused, new one reads all', async () => {
     const { backend, device, namespace } = await edge();
-    const first = await device(new InMemoryStore(), fast(PASSPHRASE));
+    const store = new InMemoryStore();
+    const first = await device(store, fast(PASSPHRASE));
     const { a, b } = await seed(first);
     await first.sync();
     const old = await device(new InMemoryStore(), fast(PASSPHRASE));
@@ -977,6 +983,15 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
 
     const result = await first.rekey(fast('a brand new passphrase'));
     expect(result.records).toBe(3);
+    // The rekeying device's store knows the new key at once: opened again without the edge, the new
+    // passphrase opens it and the old one is refused.
+    const offline = await createMemory({ store, namespace, encryption: fast('a brand new passphrase') });
+    opened.push(offline);
+    expect((await offline.get(a.id))?.content).toBe(`Patient note: ${SECRETS.content}`);
+    await expect(createMemory({ store, namespace, encryption: fast(PASSPHRASE) })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'encryption',
+    });
     const dump = await backend.dump(namespace);
     const keyIds = new Set([...dump.matchAll(/e1\.([A-Za-z0-9_-]+)\./g)].map((m) => m[1]));
     expect([...keyIds], dump).toHaveLength(1);
