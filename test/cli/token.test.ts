@@ -76,7 +76,10 @@ describe('engram token', () => {
       [['token', '--ns', 'a'], /missing --secret/],
       [['token', '--secret', 's'], /missing --ns/],
       [['token', '--secret', 's', '--ns', 'a', '--bogus'], /Unknown option '--bogus'/],
-      [['token', '--secret', 's', '--ns', 'a', '--ttl', 'forever'], /ttl/],
+      [
+        ['token', '--secret', 's', '--ns', 'a', '--ttl', 'forever'],
+        /--ttl: expected seconds or a duration like 30s/,
+      ],
       [['token', '--secret', 's', '--ns', 'no spaces'], /ns\.0/],
       [['token', '--secret'], /argument missing/],
       [['token', 'extra'], /Unexpected argument 'extra'/],
