@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { followLinks, keepOwnerAndMode } from '../backends/sqljs/file-persistence.js';
+import { untilAborted } from '../core/abort.js';
 import { EngramError } from '../core/errors.js';
 
 /** Lines are written to the output in chunks of about this size: one write per line would crawl. */
@@ -82,7 +83,9 @@ async function* chunked(lines: AsyncIterable<string>): AsyncGenerator<string> {
 /**
  * Writes lines to a stream through `pipeline`, which waits for 'drain' whenever the stream's buffer is
  * full: a slow reader on the other end of a pipe slows the export instead of filling memory. The
- * stream is left open (it is stdout).
+ * stream is left open (it is stdout). The wait also ends when `signal` aborts: a pipeline that leaves
+ * its output open never settles on abort while that output waits for a reader that stopped reading
+ * (a stalled pipe), which would leave SIGTERM unanswered.
  */
 export async function writeLines(
   output: Writable,
@@ -90,7 +93,7 @@ export async function writeLines(
   signal: AbortSignal,
 ): Promise<void> {
   try {
-    await pipeline(chunked(lines), output, { end: false, signal });
+    await untilAborted(pipeline(chunked(lines), output, { end: false, signal }), signal);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
     throw new Error('stdout was closed before the export finished (EPIPE)', { cause: error });

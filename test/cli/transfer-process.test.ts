@@ -111,6 +111,27 @@ describe('export / import / migrate as processes', () => {
     expect(back.stdout.split('\n').slice(0, -1)).toEqual(reference.slice(0, 40));
   });
 
+  it('stops on SIGTERM with exit 130 while its reader has stopped reading stdout (a stalled pipe)', async () => {
+    const source = join(dir, 'stalled.db');
+    const loaded = await runBinary(bin, ['import', '--to', `sqlite:${source}`], {
+      input: `${reference.join('\n')}\n`,
+    });
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const child = spawn(process.execPath, [bin, 'export', '--from', `sqlite:${source}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    // The first output read, then no more: the pipe fills (the dump is megabytes) and the export waits.
+    await new Promise((started) => child.stdout.once('data', started));
+    child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGTERM');
+    expect(await new Promise((done) => child.once('exit', done))).toBe(130);
+    expect(stderr).toMatch(/^engram export: interrupted by SIGTERM: what was copied is kept/);
+    child.stdout.destroy();
+  });
+
   it.skipIf(!hasScript)(
     'draws a progress line when stderr is a terminal, still only data on stdout (skipped without util-linux script)',
     async () => {

@@ -3,11 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { serve } from '@hono/node-server';
 import postgres from 'postgres';
 import initSqlJs from 'sql.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
 import { closedPort, NAMESPACES, seedLines, startEdge } from './fixtures.js';
 import { cli } from './helpers.js';
 
@@ -357,6 +358,33 @@ describe('engram export / import / migrate', () => {
     expect(run.err).toEqual([expect.stringMatching(/^engram import: interrupted by SIGTERM/)]);
     expect(await exported(place)).toEqual(reference.slice(0, 2));
     input.destroy();
+  });
+
+  it('an interrupt while stdout is not being read is exit 130, not the aborted write', async () => {
+    const place = await fresh('sqlite');
+    // The reference dump is many 64 KiB chunks of output: the export waits on a reader that never reads.
+    await imported(place, reference);
+    const err: string[] = [];
+    const written: string[] = [];
+    const stopper = new AbortController();
+    const exit = runCli(['export', '--from', place.url], {
+      out: () => {},
+      err: (line) => err.push(line),
+      env: {},
+      cwd: dir,
+      stop: stopper.signal,
+      stdin: Readable.from([]),
+      stdout: new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, _done) {
+          written.push(chunk.toString()); // never done: the reader stalls
+        },
+      }),
+    });
+    await vi.waitFor(() => expect(written.length).toBeGreaterThan(0), { timeout: 10_000 });
+    stopper.abort('SIGTERM');
+    expect(await exit).toBe(130);
+    expect(err).toEqual([expect.stringMatching(/^engram export: interrupted by SIGTERM/)]);
   });
 
   it('exits 2 with one line for a store that cannot be used, touching nothing', async () => {
