@@ -116,9 +116,36 @@ describe('filePersistence: the file a path names', () => {
     expect(await readdir(root)).toEqual(['blocked.db']);
   });
 
-  it('keeps the file’s mode across saves (0444, 0600)', async () => {
+  it("sweeps only its own file's temps, not those of another file whose name is as long", async () => {
     const root = await caseDir();
-    for (const mode of [0o444, 0o600, 0o640]) {
+    const uuid = '0b9f3c1e-7d2a-4c55-9e10-3f6a8b2d4c71';
+    await writeFile(join(root, `mine.db.${uuid}.engram-tmp`), 'left by a crash');
+    const others = `your.db.${uuid}.engram-tmp`;
+    await writeFile(join(root, others), 'a save of your.db under way');
+    await addTo(join(root, 'mine.db'), 'x');
+    expect((await readdir(root)).sort()).toEqual(['mine.db', others]);
+  });
+
+  it('a file that fails to load or open leaves no lock behind: the next opener, once it is fixed, gets it', async () => {
+    const root = await caseDir();
+    const dirFile = join(root, 'is-a-dir.db');
+    await mkdir(dirFile);
+    await expect(new SqlJsStore({ persist: dirFile }).open()).rejects.toThrow(/EISDIR/);
+    await rm(dirFile, { recursive: true });
+    await addTo(dirFile, 'after the directory went');
+    const garbage = join(root, 'garbage.db');
+    await writeFile(garbage, 'not an SQLite file, but long enough to have a header of one'.repeat(4));
+    await expect(new SqlJsStore({ persist: garbage }).open()).rejects.toThrow(/not a database/);
+    await rm(garbage);
+    await addTo(garbage, 'after the garbage went');
+    expect(await contents(dirFile)).toEqual(['after the directory went']);
+    expect(await contents(garbage)).toEqual(['after the garbage went']);
+    expect((await readdir(root)).sort()).toEqual(['garbage.db', 'is-a-dir.db']);
+  });
+
+  it('keeps the file’s mode across saves (0444, 0600, setgid 2640)', async () => {
+    const root = await caseDir();
+    for (const mode of [0o444, 0o600, 0o640, 0o2640]) {
       const file = join(root, `mode-${mode.toString(8)}.db`);
       await addTo(file, 'before');
       await chmod(file, mode);
@@ -163,6 +190,23 @@ describe('filePersistence({ readOnly: true })', () => {
     expect(await readFile(file)).toEqual(before);
   });
 
+  it("a caller's link alone is a write: close() reports it unsaved", async () => {
+    const root = await caseDir();
+    const file = join(root, 'links.db');
+    const writer = await createMemory({ store: new SqlJsStore({ persist: file }), namespace: 'notes' });
+    await writer.addMany([
+      { id: 'a', content: 'one' },
+      { id: 'b', content: 'two' },
+    ]);
+    await writer.close();
+    const before = await readFile(file);
+    const store = new SqlJsStore({ persist: filePersistence(file, { readOnly: true }) });
+    const mem = await createMemory({ store, namespace: 'notes' });
+    await mem.link('a', 'b', 'related_to');
+    await expect(mem.close()).rejects.toThrow(/never saved/);
+    expect(await readFile(file)).toEqual(before);
+  });
+
   it("leaves a writer's temps alone: one may be a save under way", async () => {
     const root = await caseDir();
     const file = join(root, 'saving.db');
@@ -193,7 +237,9 @@ describe('filePersistence({ readOnly: true })', () => {
     expect(await notes.maintain()).toEqual({ purged: 1, collected: 0 });
     expect((await notes.list()).items.map((m) => m.content)).toEqual(['kept']);
     expect(await other.count()).toBe(0);
-    await notes.close(); // closes the store
+    // The store closes with its last user, and saves then if anything is unsaved.
+    await notes.close();
+    await other.close();
     expect(await readFile(file)).toEqual(before);
   });
 
@@ -238,7 +284,8 @@ describe('filePersistence({ readOnly: true })', () => {
         expect(written.out).toMatch(/^refused: .*opened read-only/);
         const writer = run('writer');
         expect(writer.code).toBe(0);
-        expect(writer.out).toMatch(/^refused: .*EACCES/);
+        // Refused at its lock, when it opens: not after taking writes that no save could keep.
+        expect(writer.out).toMatch(/^refused: .*EACCES.*shared\.db\.lock/);
       } finally {
         await chmod(root, 0o755);
       }
