@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,33 @@ describe('SqlJsStore: one writer per file', () => {
       await store.open();
       await store.close();
     }
+  });
+
+  it('a takeover guard left by a taker that died (or cut short) is moved aside, and the stale lock taken over', async () => {
+    for (const [name, guard] of [
+      ['dead-taker.db', JSON.stringify({ pid: 99_999_999, token: 'dead taker' })],
+      ['cut-taker.db', '{"pid": 12'],
+    ]) {
+      const path = join(dir, name!);
+      await writeFile(`${path}.lock`, JSON.stringify({ pid: 99_999_999, token: 'dead holder' }));
+      await writeFile(`${path}.lock.takeover`, guard!);
+      const mem = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'n' });
+      await mem.add({ content: 'opened' });
+      await mem.close();
+      expect((await readdir(dir)).filter((file) => file.startsWith(name!))).toEqual([name]);
+    }
+  });
+
+  it('a takeover guard held by a live process is left alone: the stale lock waits for it', async () => {
+    const path = join(dir, 'live-taker.db');
+    const stale = JSON.stringify({ pid: 99_999_999, token: 'dead holder' });
+    // pid 1 always runs (init).
+    const guard = JSON.stringify({ pid: 1, token: 'taking over' });
+    await writeFile(`${path}.lock`, stale);
+    await writeFile(`${path}.lock.takeover`, guard);
+    await expect(new SqlJsStore({ persist: path, sqlJs }).open()).rejects.toMatchObject({ code: 'STORAGE' });
+    expect(await readFile(`${path}.lock.takeover`, 'utf8')).toBe(guard);
+    expect(await readFile(`${path}.lock`, 'utf8')).toBe(stale);
   });
 
   it('closing leaves in place a lock that is no longer its own', async () => {

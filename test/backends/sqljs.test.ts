@@ -203,6 +203,41 @@ describe('SqlJsStore extras', () => {
     await expect(store.close()).rejects.toMatchObject({ code: 'STORAGE' });
   });
 
+  it('never starts a save while another is under way: the newest copy lands last', async () => {
+    const saved: Uint8Array[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const persistence: SqlJsPersistence = {
+      load: async () => null,
+      save: async (bytes) => {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        // The first save is slow (a large file on a slow disk); a second one must wait for it.
+        if (saved.length === 0 && inFlight === 1) await firstHeld;
+        saved.push(bytes);
+        inFlight--;
+      },
+    };
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 60_000 });
+    const mem = await createMemory({ store, namespace: 'overlap' });
+    await mem.add({ content: 'older' });
+    const first = store.flush();
+    await until(() => inFlight === 1);
+    await mem.add({ content: 'newer' });
+    const second = store.flush();
+    // Time for a second save to start, were it allowed to: the real code passes however long this is.
+    await sleep(20);
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(mostInFlight).toBe(1);
+    const db = new SQL.Database(saved.at(-1)!);
+    const rows = db.exec("SELECT content FROM engram_memories WHERE ns = 'overlap' ORDER BY content");
+    expect(rows[0]!.values).toEqual([['newer'], ['older']]);
+    db.close();
+    await mem.close();
+  });
+
   it('saves what upkeep alone changed: tombstones collected without any other write are gone after close', async () => {
     const { state, persistence } = countingPersistence();
     const writer = await createMemory({
