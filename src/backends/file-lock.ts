@@ -93,7 +93,9 @@ async function createWhole(lock: string, text: string): Promise<void> {
  */
 async function takeOver(lock: string, stale: string): Promise<void> {
   const fs = await nodeFs();
+  const { resolve } = await nodePath();
   const guard = `${lock}.takeover`;
+  const key = resolve(guard);
   const mine = JSON.stringify({ pid: process.pid, token: crypto.randomUUID() });
   try {
     await createWhole(guard, mine);
@@ -101,17 +103,22 @@ async function takeOver(lock: string, stale: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const text = await fs.readFile(guard, 'utf8').catch(() => undefined);
     const taker = text === undefined ? undefined : holderOf(text);
-    if (text === undefined || (taker !== undefined && isRunning(taker))) {
+    // This process's pid on a guard it does not hold was left by a taker that died (a restarted container
+    // reuses pids), as for the lock itself.
+    const alive = taker === process.pid ? heldLocks().has(key) : taker !== undefined && isRunning(taker);
+    if (text === undefined || alive) {
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
       return;
     }
     await moveAsideIf(guard, text);
     return;
   }
+  heldLocks().add(key);
   try {
     const current = await fs.readFile(lock, 'utf8').catch(() => undefined);
     if (current === stale) await fs.rm(lock, { force: true });
   } finally {
+    heldLocks().delete(key);
     const current = await fs.readFile(guard, 'utf8').catch(() => undefined);
     if (current === mine) await fs.rm(guard, { force: true });
   }

@@ -147,6 +147,19 @@ describe('SqlJsStore: one writer per file', () => {
     }
   });
 
+  it('a takeover guard naming this process, which it does not hold (a restarted container reuses pids), is stale', async () => {
+    const path = join(dir, 'own-taker.db');
+    await writeFile(`${path}.lock`, JSON.stringify({ pid: 99_999_999, token: 'dead holder' }));
+    await writeFile(
+      `${path}.lock.takeover`,
+      JSON.stringify({ pid: process.pid, token: 'before the restart' }),
+    );
+    const mem = await createMemory({ store: new SqlJsStore({ persist: path, sqlJs }), namespace: 'n' });
+    await mem.add({ content: 'opened' });
+    await mem.close();
+    expect((await readdir(dir)).filter((file) => file.startsWith('own-taker.db'))).toEqual(['own-taker.db']);
+  });
+
   it('a takeover guard held by a live process is left alone: the stale lock waits for it', async () => {
     const path = join(dir, 'live-taker.db');
     const stale = JSON.stringify({ pid: 99_999_999, token: 'dead holder' });
