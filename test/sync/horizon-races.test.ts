@@ -212,6 +212,34 @@ describe('telling what reached the edge before a re-sync', () => {
     await closeAll();
   }, 30_000);
 
+  it('the last record of a page the edge took whole, where the outbox cursor stops, is not taken for unpushed', async () => {
+    const { clock, ns, replica, closeAll, removeAndCollect, backWithout, cutRound } = await setup();
+    const a = await replica();
+    const b = await replica();
+    await b.add({ content: 'pulled by a' });
+    await b.sync();
+    await a.sync();
+    clock.t += MINUTE;
+    // The outbox's first page is 4,000 entries (the pulled one is behind the cursor): 3,999 fillers and 'n'.
+    for (let i = 0; i < 3999; i += 1000) {
+      const count = Math.min(1000, 3999 - i);
+      await a.addMany(Array.from({ length: count }, (_, k) => ({ content: `filler ${i + k}` })));
+    }
+    await a.add({ id: 'n', content: 'last of the first page' });
+    await a.addMany(Array.from({ length: 500 }, (_, i) => ({ content: `after ${i}` })));
+    // The page's four requests land; the next page's is cut: the cursor is at 'n' itself.
+    let pushes = 0;
+    await cutRound(a, (body) => body.includes('"push"') && ++pushes > 4);
+    const feed = await a.store.changes(ns, 0, 10_000);
+    expect(await a.store.getMeta(ns, 'sync.pushedSeq')).toBe(feed.find((e) => e.id === 'n')!.seq);
+    a.net.offline = true;
+    await b.sync();
+    clock.t += DAY;
+    await removeAndCollect(b, 'n');
+    await backWithout(a, 'n');
+    await closeAll();
+  }, 60_000);
+
   it('a pushed record whose every field was rewritten offline still goes with the record', async () => {
     const { clock, replica, closeAll, removeAndCollect, backWithout } = await setup();
     const a = await replica();

@@ -194,6 +194,28 @@ describe('pushing a large outbox over a flaky link', () => {
     await mem.close();
   });
 
+  it('an outbox of exactly one full page records that its push completed, though the pull after it fails', async () => {
+    const ns = 'one-full-page';
+    const edge = await flakyEdge(ns);
+    edge.net.fate = () => 'drop';
+    const mem = await replica(ns, edge);
+    await until(() => mem.status.state === 'offline');
+    // 4,000 entries fill the outbox's first page: only the empty page after it shows it was the last.
+    await addAll(
+      mem,
+      Array.from({ length: 4000 }, (_, i) => ({ id: `m-${i}`, content: `small ${i}` })),
+    );
+    expect(await mem.store.getMeta(ns, 'sync.pushedAt')).toBeUndefined();
+    // The time request and the page's four pushes land; the pull after them (and its retry) is lost.
+    edge.net.calls = 0;
+    edge.net.fate = (call) => (call < 5 ? 'deliver' : 'drop');
+    await expect(mem.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    expect(edge.net.pushedIds.flat()).toHaveLength(4000);
+    // The push completed: a re-sync takes what was created before this stamp for records the edge had.
+    expect(await mem.store.getMeta(ns, 'sync.pushedAt')).toEqual(expect.any(String));
+    await mem.close();
+  });
+
   it('pending goes down as each request of a round lands, not only when the round ends', async () => {
     const ns = 'pending-per-request';
     const edge = await flakyEdge(ns);
