@@ -383,6 +383,42 @@ describe('healing goes on where it stopped', () => {
   });
 });
 
+describe('a push back of several pages', () => {
+  it('cut off after its first page goes on from the second, not from nothing', async () => {
+    const { writer, reader, serve, close } = await syncedPair(new InMemoryStore());
+    // 4,000 memories fill one page of the push back; a link written after them is its second page.
+    for (let i = 0; i < 3997; i += 1000) {
+      const count = Math.min(1000, 3997 - i);
+      await writer.addMany(Array.from({ length: count }, (_, k) => ({ content: `more ${i + k}` })));
+    }
+    const [a, b] = (await writer.list({ limit: 2 })).items;
+    const link = await writer.link(a!.id, b!.id, 'related_to');
+    await writer.sync();
+    await reader.sync();
+    await moments();
+    const fresh = new InMemoryStore();
+    serve(fresh);
+
+    const original = fresh.apply.bind(fresh);
+    let refuse = true;
+    fresh.apply = (async (namespace, batch) => {
+      if (refuse && (batch.links?.length ?? 0) > 0) throw new TypeError('fetch failed');
+      return original(namespace, batch);
+    }) as typeof fresh.apply;
+    await expect(reader.sync()).rejects.toThrow();
+    // The first page went back, the witness (the last memory pulled) with it: only the mark says the
+    // link is still owed, and the next round must not take the server for one that forgot nothing.
+    expect((await fresh.getMemories('n', [a!.id, b!.id])).length).toBe(2);
+    expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeGreaterThan(0);
+
+    refuse = false;
+    await reader.sync();
+    expect((await fresh.getLinks('n', [link.id])).map((r) => r.link.id)).toEqual([link.id]);
+    expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeNull();
+    await close();
+  }, 60_000);
+});
+
 describe('an encrypted namespace heals the same way', () => {
   it('the sealed records the server lost go back sealed, and another device opens them', async () => {
     const fresh = new InMemoryStore();
