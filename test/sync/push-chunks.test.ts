@@ -46,4 +46,16 @@ describe('push requests', () => {
     }
     expect(requests.flatMap((r) => r.push!.memories!).map((m) => m.id)).toEqual(memories.map((m) => m.id));
   });
+
+  it('fills a request up to the byte bound exactly, and starts the next one a byte past it', () => {
+    const BOUND = 768 * 1024;
+    const sized = (i: number, bytes: number) => {
+      const empty = JSON.stringify(memory(i, '')).length;
+      return memory(i, 'x'.repeat(bytes - empty));
+    };
+    const exact = [sized(0, BOUND / 2), sized(1, BOUND / 2)];
+    expect([...chunkPush({ memories: exact, links: [], tombstones: [] })]).toHaveLength(1);
+    const over = [sized(0, BOUND / 2), sized(1, BOUND / 2 + 1)];
+    expect([...chunkPush({ memories: over, links: [], tombstones: [] })]).toHaveLength(2);
+  });
 });
