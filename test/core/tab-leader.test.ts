@@ -36,7 +36,7 @@ function fakeLocks() {
 
 /** A replica whose rounds answer with `result`, or never when `result` is undefined. */
 function replica(result?: SyncResult) {
-  const made = { rounds: 0 };
+  const made = { rounds: 0, stops: 0 };
   const make = (): LeaderReplica => ({
     status: { state: 'online', pending: 0, lastSyncAt: null },
     live: 'off',
@@ -46,7 +46,9 @@ function replica(result?: SyncResult) {
       return result ? Promise.resolve(result) : new Promise<SyncResult>(() => {});
     },
     noteLocalWrite: () => {},
-    stop: () => {},
+    stop: () => {
+      made.stops++;
+    },
   });
   return { made, make };
 }
@@ -104,17 +106,21 @@ describe('TabLeader (fake Web Locks, Node BroadcastChannel)', () => {
     };
     const refused = new EngramError('UNAUTHORIZED', 'sync: the token has expired');
     const failed = { state: 'error' as const, pending: 1, lastSyncAt: null, error: refused.message };
-    const a = open(replica().make);
+    const first = replica();
+    const a = open(first.make);
     await until(() => a.leading, 'tab A to lead');
     // Alone, it keeps the lock: the edge may take its token again.
     await a.handOver(failed, refused);
     expect(a.leading).toBe(true);
+    expect(first.made.stops).toBe(0);
 
     const fresh = replica({ pushed: 1, pulled: 0 });
     const b = open(fresh.make);
     await a.handOver(failed, refused);
     await until(() => b.leading, 'tab B to take over');
     expect(a.leading).toBe(false);
+    // A's own engine stopped with the hand-over: only one tab syncs.
+    expect(first.made.stops).toBe(1);
     // A follows B and its sync() runs there.
     expect(await a.sync()).toEqual({ pushed: 1, pulled: 0 });
     // B's token refused in turn with no tab waiting (A did not ask for the lock again): B keeps it.
