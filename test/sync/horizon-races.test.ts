@@ -89,6 +89,31 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
     expect(await mem.get(id)).toBeNull();
     expect(await server.getMemories(ns, [id])).toEqual([]);
   };
+  /** `away` goes offline; `by` syncs, and a day later deletes `id`, which the edge collects; `away` comes back. */
+  const deletedWhileAway = async (
+    away: Awaited<ReturnType<typeof replica>>,
+    by: Awaited<ReturnType<typeof replica>>,
+    id: string,
+  ) => {
+    away.net.offline = true;
+    await by.sync();
+    clock.t += DAY;
+    await removeAndCollect(by, id);
+    await backWithout(away, id);
+  };
+  /**
+   * Replicas `a` and `b`, `a` having pulled one record of `b`'s: its cursor is past the start of the feed
+   * (one at 0 pulls all of it, and is never told to re-sync). Then a minute passes.
+   */
+  const pastTheStart = async () => {
+    const a = await replica();
+    const b = await replica();
+    await b.add({ content: 'pulled by a' });
+    await b.sync();
+    await a.sync();
+    clock.t += MINUTE;
+    return { a, b };
+  };
   /** `mem`'s next round fails at the request `cut` picks (the connection resets there), then its network heals. */
   const cutRound = async (mem: Awaited<ReturnType<typeof replica>>, cut: (body: string) => boolean) => {
     mem.net.before = (body) => {
@@ -107,6 +132,8 @@ async function setup(server: MemoryStore = new InMemoryStore(), app: Partial<Edg
     collectPastHorizon,
     removeAndCollect,
     backWithout,
+    deletedWhileAway,
+    pastTheStart,
     cutRound,
   };
 }
@@ -187,14 +214,8 @@ describe('telling what reached the edge before a re-sync', () => {
   });
 
   it('a record pushed by a round cut short before its last request is not taken for unpushed', async () => {
-    const { clock, ns, server, replica, closeAll, removeAndCollect, backWithout, cutRound } = await setup();
-    const a = await replica();
-    const b = await replica();
-    // a's cursor is past the start of the feed (one at 0 pulls all of it, and is never told to re-sync).
-    await b.add({ content: 'pulled by a' });
-    await b.sync();
-    await a.sync();
-    clock.t += MINUTE;
+    const { ns, server, closeAll, deletedWhileAway, pastTheStart, cutRound } = await setup();
+    const { a, b } = await pastTheStart();
     await a.add({ id: 'n', content: 'pushed by the first request of the round' });
     for (const part of [0, 1]) {
       await a.addMany(Array.from({ length: 750 }, (_, i) => ({ content: `filler ${part} ${i}` })));
@@ -204,22 +225,13 @@ describe('telling what reached the edge before a re-sync', () => {
     let pushes = 0;
     await cutRound(a, (body) => body.includes('"push"') && ++pushes > 1);
     expect((await server.getMemories(ns, ['n'])).map((r) => r.memory.id)).toEqual(['n']);
-    a.net.offline = true;
-    await b.sync();
-    clock.t += DAY;
-    await removeAndCollect(b, 'n');
-    await backWithout(a, 'n');
+    await deletedWhileAway(a, b, 'n');
     await closeAll();
   }, 30_000);
 
   it('the last record of a page the edge took whole, where the outbox cursor stops, is not taken for unpushed', async () => {
-    const { clock, ns, replica, closeAll, removeAndCollect, backWithout, cutRound } = await setup();
-    const a = await replica();
-    const b = await replica();
-    await b.add({ content: 'pulled by a' });
-    await b.sync();
-    await a.sync();
-    clock.t += MINUTE;
+    const { ns, closeAll, deletedWhileAway, pastTheStart, cutRound } = await setup();
+    const { a, b } = await pastTheStart();
     // The outbox's first page is 4,000 entries (the pulled one is behind the cursor): 3,999 fillers and 'n'.
     for (let i = 0; i < 3999; i += 1000) {
       const count = Math.min(1000, 3999 - i);
@@ -232,11 +244,7 @@ describe('telling what reached the edge before a re-sync', () => {
     await cutRound(a, (body) => body.includes('"push"') && ++pushes > 4);
     const feed = await a.store.changes(ns, 0, 10_000);
     expect(await a.store.getMeta(ns, 'sync.pushedSeq')).toBe(feed.find((e) => e.id === 'n')!.seq);
-    a.net.offline = true;
-    await b.sync();
-    clock.t += DAY;
-    await removeAndCollect(b, 'n');
-    await backWithout(a, 'n');
+    await deletedWhileAway(a, b, 'n');
     await closeAll();
   }, 60_000);
 

@@ -88,13 +88,23 @@ const until = async (check: () => boolean, ms = 5000) => {
   }
 };
 
+/** A replica of `ns` whose edge drops every request (until the test sets `edge.net.fate` again): offline. */
+async function offlineReplica(ns: string, edge: Awaited<ReturnType<typeof flakyEdge>>): Promise<Engram> {
+  edge.net.fate = () => 'drop';
+  const mem = await replica(ns, edge);
+  await until(() => mem.status.state === 'offline');
+  return mem;
+}
+
+/** `count` small memories, ids m-0, m-1, … */
+const smallInputs = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ id: `m-${i}`, content: `small ${i}` }));
+
 describe('pushing a large outbox over a flaky link', () => {
   it('4,000 memories of 2 KB, 2 of every 7 requests lost: every round makes progress, and all arrive once', async () => {
     const ns = 'flaky-push';
     const edge = await flakyEdge(ns);
-    edge.net.fate = () => 'drop';
-    const mem = await replica(ns, edge);
-    await until(() => mem.status.state === 'offline');
+    const mem = await offlineReplica(ns, edge);
     const N = 4000;
     await addAll(
       mem,
@@ -153,9 +163,7 @@ describe('pushing a large outbox over a flaky link', () => {
       ],
       origin: 'remote',
     });
-    edge.net.fate = () => 'drop';
-    const mem = await replica(ns, edge);
-    await until(() => mem.status.state === 'offline');
+    const mem = await offlineReplica(ns, edge);
     // Small records: requests of 1000 (the count bound), the refused one in the second request.
     const N = 2500;
     await addAll(
@@ -197,14 +205,9 @@ describe('pushing a large outbox over a flaky link', () => {
   it('an outbox of exactly one full page records that its push completed, though the pull after it fails', async () => {
     const ns = 'one-full-page';
     const edge = await flakyEdge(ns);
-    edge.net.fate = () => 'drop';
-    const mem = await replica(ns, edge);
-    await until(() => mem.status.state === 'offline');
+    const mem = await offlineReplica(ns, edge);
     // 4,000 entries fill the outbox's first page: only the empty page after it shows it was the last.
-    await addAll(
-      mem,
-      Array.from({ length: 4000 }, (_, i) => ({ id: `m-${i}`, content: `small ${i}` })),
-    );
+    await addAll(mem, smallInputs(4000));
     expect(await mem.store.getMeta(ns, 'sync.pushedAt')).toBeUndefined();
     // The time request and the page's four pushes land; the pull after them (and its retry) is lost.
     edge.net.calls = 0;
@@ -219,14 +222,9 @@ describe('pushing a large outbox over a flaky link', () => {
   it('pending goes down as each request of a round lands, not only when the round ends', async () => {
     const ns = 'pending-per-request';
     const edge = await flakyEdge(ns);
-    edge.net.fate = () => 'drop';
-    const mem = await replica(ns, edge);
-    await until(() => mem.status.state === 'offline');
+    const mem = await offlineReplica(ns, edge);
     // Small records: two requests, of 1000 and 200.
-    await addAll(
-      mem,
-      Array.from({ length: 1200 }, (_, i) => ({ id: `m-${i}`, content: `small ${i}` })),
-    );
+    await addAll(mem, smallInputs(1200));
     edge.net.fate = () => 'deliver';
     const pending: number[] = [];
     mem.on('status', (status) => pending.push(status.pending));

@@ -28,6 +28,16 @@ const deps = (store: InMemoryStore, exchange: (r: SyncRequest) => Promise<SyncRe
   pushedKey: PUSHED,
 });
 
+/** Links l0 m0→m1, l1 m1→m2, l2 m2→m0, written with `stamp`. */
+const ringLinks = (stamp: string, at: string) =>
+  [
+    ['l0', 'm0', 'm1'],
+    ['l1', 'm1', 'm2'],
+    ['l2', 'm2', 'm0'],
+  ].map(([id, from, to]) =>
+    createLinkWrite({ id: id!, namespace: 'n', from: from!, to: to!, type: 'next', createdAt: at }, stamp),
+  );
+
 describe('resyncFully', () => {
   it('with nothing to forget still stores the cursor and clears the re-sync mark', async () => {
     const store = new InMemoryStore();
@@ -50,13 +60,7 @@ describe('resyncFully', () => {
     });
     const at = '2026-01-01T00:00:00.000Z';
     const memories = ['m0', 'm1', 'm2'].map((id) => createMemoryWrite('n', id, { content: id }, stamp, at));
-    const links = [
-      ['l0', 'm0', 'm1'],
-      ['l1', 'm1', 'm2'],
-      ['l2', 'm2', 'm0'],
-    ].map(([id, from, to]) =>
-      createLinkWrite({ id: id!, namespace: 'n', from: from!, to: to!, type: 'next', createdAt: at }, stamp),
-    );
+    const links = ringLinks(stamp, at);
     await store.apply('n', { memories, links, origin: 'remote' });
     const edge = emptyEdge(9);
     // Pages of two: [m0 m1], [m2 l0], [l1 l2].
@@ -86,13 +90,7 @@ describe('resyncFully', () => {
       counter: 0,
       node: 'other-replica',
     });
-    const links = [
-      ['l0', 'm0', 'm1'],
-      ['l1', 'm1', 'm2'],
-      ['l2', 'm2', 'm0'],
-    ].map(([id, from, to]) =>
-      createLinkWrite({ id: id!, namespace: 'n', from: from!, to: to!, type: 'next', createdAt: at }, stamp),
-    );
+    const links = ringLinks(stamp, at);
     await store.apply('n', { links, origin: 'remote' });
     expect((await resyncFully(d)).sort()).toEqual(['l0', 'l1', 'l2']);
     expect((await store.getMemories('n', ['m0', 'm1', 'm2'])).map((r) => r.memory.id)).toEqual([
