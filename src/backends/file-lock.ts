@@ -59,9 +59,11 @@ export async function lockFile(path: string, options: FileLockOptions): Promise<
     const text = await fs.readFile(lock, 'utf8').catch(() => undefined);
     if (text === undefined) continue; // released meanwhile: try again
     const holder = holderOf(text);
-    const thisProcess = holder === process.pid;
-    const alive = thisProcess ? heldLocks().has(key) : holder !== undefined && isRunning(holder);
-    if (alive) throw new EngramError('STORAGE', options.busy({ pid: holder!, thisProcess, lock }));
+    if (holds(holder, key))
+      throw new EngramError(
+        'STORAGE',
+        options.busy({ pid: holder!, thisProcess: holder === process.pid, lock }),
+      );
     await takeOver(lock, text);
   }
   throw new EngramError('STORAGE', `${options.label}: could not lock ${path}: ${lock} keeps reappearing`);
@@ -103,10 +105,7 @@ async function takeOver(lock: string, stale: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const text = await fs.readFile(guard, 'utf8').catch(() => undefined);
     const taker = text === undefined ? undefined : holderOf(text);
-    // This process's pid on a guard it does not hold was left by a taker that died (a restarted container
-    // reuses pids), as for the lock itself.
-    const alive = taker === process.pid ? heldLocks().has(key) : taker !== undefined && isRunning(taker);
-    if (text === undefined || alive) {
+    if (text === undefined || holds(taker, key)) {
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
       return;
     }
@@ -147,6 +146,16 @@ function holderOf(text: string): number | undefined {
     // A lock cut short by a crash (written by a release before locks were linked whole) is stale.
     return undefined;
   }
+}
+
+/**
+ * Whether the process named on a lock or guard (`key`, resolved) still holds it: another process while it
+ * runs; this process only while it holds `key` itself, since a pid on a file it does not hold was left by
+ * a process that died (a restarted container reuses pids).
+ */
+function holds(pid: number | undefined, key: string): boolean {
+  if (pid === undefined) return false;
+  return pid === process.pid ? heldLocks().has(key) : isRunning(pid);
 }
 
 function isRunning(pid: number): boolean {

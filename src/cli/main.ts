@@ -24,7 +24,8 @@ process.exitCode = code;
 // output would keep the process alive after its work has stopped. It gets a moment to drain, then the
 // process ends (stderr, where the interruption was said, is written synchronously).
 if (stop.signal.aborted && process.stdout.writableLength > 0) {
-  const drained = new Promise((done) => process.stdout.once('drain', done));
-  await Promise.race([drained, new Promise((done) => setTimeout(done, STALLED_STDOUT_MS).unref())]);
+  // An empty write's callback runs once everything queued before it is written.
+  const flushed = new Promise((done) => process.stdout.write('', done));
+  await Promise.race([flushed, new Promise((done) => setTimeout(done, STALLED_STDOUT_MS).unref())]);
   process.exit(code);
 }
