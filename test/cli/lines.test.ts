@@ -16,6 +16,11 @@ async function all(chunks: Array<string | Uint8Array>): Promise<string[]> {
   return out;
 }
 
+/** The lines as the async source an export hands over. */
+async function* source(...lines: string[]): AsyncGenerator<string> {
+  yield* lines;
+}
+
 describe('readLines', () => {
   it('joins lines across chunks, drops CR and a BOM, keeps a last line without newline', async () => {
     const bytes = new TextEncoder().encode('\ufeff{"a":1}\r\n{"b":"é"}\n\n{"c"');
@@ -81,22 +86,11 @@ describe('writeLines', () => {
           done(Object.assign(new Error(`write ${code}`), { code }));
         },
       });
-    const lines = (async function* () {
-      yield 'a';
-    })();
     const signal = new AbortController().signal;
-    await expect(writeLines(failing('EPIPE'), lines, signal)).rejects.toThrow(
+    await expect(writeLines(failing('EPIPE'), source('a'), signal)).rejects.toThrow(
       'stdout was closed before the export finished (EPIPE)',
     );
-    await expect(
-      writeLines(
-        failing('ENOSPC'),
-        (async function* () {
-          yield 'b';
-        })(),
-        signal,
-      ),
-    ).rejects.toThrow('write ENOSPC');
+    await expect(writeLines(failing('ENOSPC'), source('b'), signal)).rejects.toThrow('write ENOSPC');
   });
 });
 
@@ -116,12 +110,7 @@ describe('openJsonlFile', () => {
       expect(await readFile(target, 'utf8')).toBe('before\n');
 
       const again = await openJsonlFile(target);
-      await again.write(
-        (async function* () {
-          yield 'after';
-        })(),
-        new AbortController().signal,
-      );
+      await again.write(source('after'), new AbortController().signal);
       expect(await readdir(dir)).toEqual(['dump.jsonl']);
       expect(await readFile(target, 'utf8')).toBe('after\n');
     } finally {
