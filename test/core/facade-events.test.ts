@@ -129,6 +129,15 @@ function raceOnce(
   return { raced: () => raced };
 }
 
+/** raceOnce's `when` for the first write of memory `id`. */
+const writing = (id: string) => (batch: WriteBatch) => batch.memories?.some((w) => w.id === id) ?? false;
+
+/** raceOnce's `theirs`: the other process creates memory `id` with `values`. */
+const creates =
+  (id: string, values: Parameters<typeof createMemoryWrite>[2]) => (namespace: string, stamp: string) => ({
+    memories: [createMemoryWrite(namespace, id, values, stamp, new Date().toISOString())],
+  });
+
 describe('a deduping add racing another process', () => {
   it('finds the copy the other process wrote after its search, and merges into it', async () => {
     const store = new InMemoryStore();
@@ -138,17 +147,7 @@ describe('a deduping add racing another process', () => {
     const race = raceOnce(
       store,
       (batch) => batch.dedupe !== undefined,
-      (namespace, stamp) => ({
-        memories: [
-          createMemoryWrite(
-            namespace,
-            'their-copy',
-            { content: 'Prefers green tea', tags: ['a'] },
-            stamp,
-            new Date().toISOString(),
-          ),
-        ],
-      }),
+      creates('their-copy', { content: 'Prefers green tea', tags: ['a'] }),
     );
     const added = await mem.add({ content: 'prefers GREEN tea', tags: ['b'] }, { dedupe: true });
     expect(race.raced()).toBe(true);
@@ -199,15 +198,7 @@ describe('an add with a given id racing another process', () => {
   it('is a CONFLICT naming add.id when the other process took the id after the check', async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'race' });
-    raceOnce(
-      store,
-      (batch) => batch.memories?.some((w) => w.id === 'wanted') ?? false,
-      (namespace, stamp) => ({
-        memories: [
-          createMemoryWrite(namespace, 'wanted', { content: 'theirs' }, stamp, new Date().toISOString()),
-        ],
-      }),
-    );
+    raceOnce(store, writing('wanted'), creates('wanted', { content: 'theirs' }));
     await expect(mem.add({ id: 'wanted', content: 'mine' })).rejects.toMatchObject({
       code: 'CONFLICT',
       field: 'add.id',
@@ -222,15 +213,7 @@ describe('a supersede with a given id racing another process', () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'race' });
     const old = await mem.add({ content: 'lives in Rome' });
-    const race = raceOnce(
-      store,
-      (batch) => batch.memories?.some((w) => w.id === 'next') ?? false,
-      (namespace, stamp) => ({
-        memories: [
-          createMemoryWrite(namespace, 'next', { content: 'theirs' }, stamp, new Date().toISOString()),
-        ],
-      }),
-    );
+    const race = raceOnce(store, writing('next'), creates('next', { content: 'theirs' }));
     await expect(mem.supersede(old.id, { id: 'next', content: 'lives in Paris' })).rejects.toMatchObject({
       code: 'CONFLICT',
       field: 'supersede.input.id',
