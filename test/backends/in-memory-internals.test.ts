@@ -68,6 +68,7 @@ describe('InMemoryStore internals', () => {
     expect(await mem.store.vectors!('v', null, 10)).toEqual([{ id: kept.id, embedding: [0, 1] }]);
     await mem.close();
   });
+
   it("the dedupe guard's window counts memories written since the position, not links", async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'window' });
@@ -90,6 +91,7 @@ describe('InMemoryStore internals', () => {
     ).resolves.toMatchObject({ memories: [] });
     await mem.close();
   });
+
   it('keeps its own copies of meta, tombstones and feed entries: what callers hold or change stays theirs', async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'own' });
@@ -140,6 +142,7 @@ describe('InMemoryStore internals', () => {
     expect(await mem.get(vector.id)).toMatchObject({ tags: ['v'], embedding: [1, 0] });
     await mem.close();
   });
+
   it('pages its vectors in id order with their models, and lists its namespaces sorted', async () => {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'zeta' });
@@ -171,6 +174,7 @@ describe('InMemoryStore internals', () => {
       await expect(call()).rejects.toMatchObject({ code: 'STORAGE' });
     }
   });
+
   it('keeps every posting exact through compactions and a renumbering of its documents', async () => {
     const churned = await createMemory({ store: new InMemoryStore() });
     const fresh = await createMemory({ store: new InMemoryStore() });
@@ -196,6 +200,7 @@ describe('InMemoryStore internals', () => {
     }
     expect(await churned.store.textStats!('default')).toEqual(await fresh.store.textStats!('default'));
   });
+
   it('expiredIds gives at most `limit` of the expired memories', async () => {
     let now = Date.parse('2030-01-01T00:00:00.000Z');
     const store = new InMemoryStore();

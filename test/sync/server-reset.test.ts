@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { collectTombstones, purgeExpired } from '../../src/core/maintenance.js';
+import type { WriteBatch } from '../../src/core/store-contract.js';
 import type { SyncRequest } from '../../src/core/sync/protocol.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
@@ -356,6 +357,20 @@ describe('a full re-sync picks its witness too', () => {
   });
 });
 
+/**
+ * Makes `store` fail the applies `picked` chooses, as a lost connection would, until the returned
+ * switch's `failing` is set to false.
+ */
+function failingApplies(store: InMemoryStore, picked: (batch: WriteBatch) => boolean) {
+  const original = store.apply.bind(store);
+  const applies = { failing: true };
+  store.apply = (async (namespace, batch) => {
+    if (applies.failing && picked(batch)) throw new TypeError('fetch failed');
+    return original(namespace, batch);
+  }) as typeof store.apply;
+  return applies;
+}
+
 describe('healing goes on where it stopped', () => {
   it('a push back cut off by the network is taken up by the next round', async () => {
     const { reader, join, serve, close } = await syncedPair(new InMemoryStore());
@@ -365,17 +380,12 @@ describe('healing goes on where it stopped', () => {
     serve(fresh);
     await writeSix(await join());
 
-    const original = fresh.apply.bind(fresh);
-    let refuse = true;
-    fresh.apply = (async (namespace, batch) => {
-      if (refuse && (batch.memories?.length ?? 0) > 0) throw new TypeError('fetch failed');
-      return original(namespace, batch);
-    }) as typeof fresh.apply;
+    const applies = failingApplies(fresh, (batch) => (batch.memories?.length ?? 0) > 0);
     await expect(reader.sync()).rejects.toThrow();
     expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBe(0);
     expect(await fresh.getMemories('n', held)).toEqual([]);
 
-    refuse = false;
+    applies.failing = false;
     await reader.sync();
     expect((await fresh.getMemories('n', held)).length).toBe(3);
     expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeNull();
@@ -399,19 +409,14 @@ describe('a push back of several pages', () => {
     const fresh = new InMemoryStore();
     serve(fresh);
 
-    const original = fresh.apply.bind(fresh);
-    let refuse = true;
-    fresh.apply = (async (namespace, batch) => {
-      if (refuse && (batch.links?.length ?? 0) > 0) throw new TypeError('fetch failed');
-      return original(namespace, batch);
-    }) as typeof fresh.apply;
+    const applies = failingApplies(fresh, (batch) => (batch.links?.length ?? 0) > 0);
     await expect(reader.sync()).rejects.toThrow();
     // The first page went back, the witness (the last memory pulled) with it: only the mark says the
     // link is still owed, and the next round must not take the server for one that forgot nothing.
     expect((await fresh.getMemories('n', [a!.id, b!.id])).length).toBe(2);
     expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeGreaterThan(0);
 
-    refuse = false;
+    applies.failing = false;
     await reader.sync();
     expect((await fresh.getLinks('n', [link.id])).map((r) => r.link.id)).toEqual([link.id]);
     expect(await reader.store.getMeta('n', 'sync.repushSeq')).toBeNull();
