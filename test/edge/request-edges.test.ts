@@ -105,6 +105,22 @@ describe('GET /events with Last-Event-ID', () => {
     expect(text).toContain(`id: ${seqs[2]}\nevent: change\ndata: {"seq":${seqs[2]}}`);
     await reader.cancel();
   });
+
+  it('refuses a feed position that is not a whole number a cursor can hold, opening no stream', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub });
+    for (const lastEventId of ['1.5', 'Infinity', '1e400', '9007199254740993']) {
+      const res = await app.request('/v1/ns/demo/events', {
+        headers: { authorization: `Bearer ${token}`, 'last-event-id': lastEventId },
+      });
+      expect(res.status, lastEventId).toBe(400);
+      expect(await res.json(), lastEventId).toMatchObject({
+        error: { code: 'VALIDATION', field: 'Last-Event-ID' },
+      });
+    }
+    expect(hub.connections).toBe(0);
+  });
 });
 
 describe('live news of writes', () => {
