@@ -49,6 +49,22 @@ describe('HEAD /events', () => {
   });
 });
 
+describe('LocalHub', () => {
+  it('hands news to every listener of the namespace, though one of them throws', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const heard: Array<number | undefined> = [];
+    hub.subscribe('demo', () => {
+      throw new Error('a broken listener');
+    });
+    hub.subscribe('demo', (seq) => heard.push(seq));
+    hub.subscribe('other', (seq) => heard.push(-1 * (seq ?? 0)));
+    await expect(hub.publish('demo', 7)).resolves.toBeUndefined();
+    hub.deliver('demo', 8);
+    expect(heard).toEqual([7, 8]);
+  });
+});
+
 describe('rate limit keyed on the verified token', () => {
   /** The same token with its last signature character's unused low bit flipped (still verifies). */
   const flipLastBit = (token: string) => {
