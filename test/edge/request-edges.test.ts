@@ -365,6 +365,22 @@ describe('event streams per token', () => {
     for (const res of after) await res.body!.cancel();
   });
 
+  it('ends the stream of a client whose request is aborted, before any next event would tell', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub });
+    const gone = new AbortController();
+    const res = await app.request('/v1/ns/demo/events', {
+      headers: { authorization: `Bearer ${token}` },
+      signal: gone.signal,
+    });
+    expect(res.status).toBe(200);
+    expect(hub.connections).toBe(1);
+    // The body is never read nor cancelled: a server learns of a client gone from the request's signal.
+    gone.abort();
+    expect(hub.connections).toBe(0);
+  });
+
   it('frees one place, not more, for a stream cancelled while the server waits for its next event', async () => {
     const hub = new LocalHub();
     hubs.push(hub);
