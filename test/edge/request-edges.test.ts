@@ -166,6 +166,29 @@ describe('live news of writes', () => {
     expect(announced).toEqual([seqs.gone, seqs.last]);
     await reader.cancel();
   });
+
+  it('announces a write that only links two memories', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token, call, store } = await testApp({ live: hub });
+    for (const id of ['a', 'b']) await call('POST', '/v1/ns/demo/memories', { id, content: id });
+    const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (part: string) => {
+      while (!text.includes(part)) text += decoder.decode((await reader.read()).value, { stream: true });
+    };
+    await readUntil('event: ready');
+    const link = await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'b', type: 'related_to' });
+    expect(link.status).toBe(201);
+    expect((await call('POST', '/v1/ns/demo/memories', { id: 'last', content: 'last' })).status).toBe(201);
+    const seqs = Object.fromEntries((await store.changes('demo', 0, 10)).map((c) => [c.id, c.seq]));
+    await readUntil(`id: ${seqs.last}\n`);
+    const announced = [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1]));
+    expect(announced).toEqual([seqs[link.json.id], seqs.last]);
+    await reader.cancel();
+  });
 });
 
 describe('event stream of a token that expires', () => {
