@@ -404,6 +404,34 @@ describe('event streams per token', () => {
     expect(hub.connections).toBe(0);
   });
 
+  it('opens nothing for a client that went away while its Last-Event-ID was looked up', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const gone = new AbortController();
+    class Store extends InMemoryStore {
+      override async changes(...args: Parameters<InMemoryStore['changes']>) {
+        // The client's connection drops while the server reads the feed for its catch-up.
+        gone.abort();
+        return super.changes(...args);
+      }
+    }
+    const { app, token, call } = await testApp({ live: hub, maxStreamsPerToken: 1, store: new Store() });
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'already there' })).status).toBe(201);
+    // Node's server hands a response whose connection is already closed nothing: its body is never read
+    // nor cancelled, so only the request's signal can tell the stream that nobody listens.
+    const res = await app.request('/v1/ns/demo/events', {
+      headers: { authorization: `Bearer ${token}`, 'last-event-id': '0' },
+      signal: gone.signal,
+    });
+    expect(gone.signal.aborted).toBe(true);
+    expect(res.status).toBe(200);
+    expect(hub.connections).toBe(0);
+    // Nor does it keep the token's one place.
+    const next = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    expect(next.status).toBe(200);
+    await next.body!.cancel();
+  });
+
   it('frees one place, not more, for a stream cancelled while the server waits for its next event', async () => {
     const hub = new LocalHub();
     hubs.push(hub);

@@ -68,6 +68,9 @@ export class LocalHub implements LiveHub {
     const ending = new AbortController();
     const end = () => ending.abort();
     request.signal?.addEventListener('abort', end, { once: true });
+    // A client that went away before its stream opened (while the route looked up its catch-up) fires no
+    // abort event now, and Node's server never reads nor cancels a response on a closed connection.
+    if (request.signal?.aborted) end();
     this.open.add(ending);
     const body = sseStream({
       subscribe: (listener) => this.subscribe(request.namespace, listener),
