@@ -140,18 +140,33 @@ describe('GET /events with Last-Event-ID', () => {
 });
 
 describe('live news of writes', () => {
+  /** Reads an event stream; `readUntil` fails if the stream ends before `part`, rather than spin on. */
+  const eventReader = (res: Response) => {
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    return {
+      async readUntil(part: string) {
+        while (!text.includes(part)) {
+          const { done, value } = await reader.read();
+          if (done)
+            throw new Error(`the stream ended before ${JSON.stringify(part)}; got ${JSON.stringify(text)}`);
+          text += decoder.decode(value, { stream: true });
+        }
+      },
+      /** The feed positions of the change events read so far. */
+      announced: () => [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1])),
+      cancel: () => reader.cancel(),
+    };
+  };
+
   it('announces a delete, and not a push that changed nothing', async () => {
     const hub = new LocalHub();
     hubs.push(hub);
     const { app, token, call, store } = await testApp({ live: hub });
     await call('POST', '/v1/ns/demo/memories', { id: 'gone', content: 'to delete' });
     const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (part: string) => {
-      while (!text.includes(part)) text += decoder.decode((await reader.read()).value, { stream: true });
-    };
+    const { readUntil, announced, cancel } = eventReader(res);
     await readUntil('event: ready');
     // Not stored and no create part: rejected, so nothing changed and nobody is woken.
     const stamp = `${Date.now().toString(16).padStart(12, '0')}-0000-client`;
@@ -162,9 +177,8 @@ describe('live news of writes', () => {
     expect((await call('POST', '/v1/ns/demo/memories', { id: 'last', content: 'last' })).status).toBe(201);
     const seqs = Object.fromEntries((await store.changes('demo', 0, 10)).map((c) => [c.id, c.seq]));
     await readUntil(`id: ${seqs.last}\n`);
-    const announced = [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1]));
-    expect(announced).toEqual([seqs.gone, seqs.last]);
-    await reader.cancel();
+    expect(announced()).toEqual([seqs.gone, seqs.last]);
+    await cancel();
   });
 
   it('announces a write that only links two memories', async () => {
@@ -173,21 +187,15 @@ describe('live news of writes', () => {
     const { app, token, call, store } = await testApp({ live: hub });
     for (const id of ['a', 'b']) await call('POST', '/v1/ns/demo/memories', { id, content: id });
     const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (part: string) => {
-      while (!text.includes(part)) text += decoder.decode((await reader.read()).value, { stream: true });
-    };
+    const { readUntil, announced, cancel } = eventReader(res);
     await readUntil('event: ready');
     const link = await call('POST', '/v1/ns/demo/links', { from: 'a', to: 'b', type: 'related_to' });
     expect(link.status).toBe(201);
     expect((await call('POST', '/v1/ns/demo/memories', { id: 'last', content: 'last' })).status).toBe(201);
     const seqs = Object.fromEntries((await store.changes('demo', 0, 10)).map((c) => [c.id, c.seq]));
     await readUntil(`id: ${seqs.last}\n`);
-    const announced = [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1]));
-    expect(announced).toEqual([seqs[link.json.id], seqs.last]);
-    await reader.cancel();
+    expect(announced()).toEqual([seqs[link.json.id], seqs.last]);
+    await cancel();
   });
 });
 
