@@ -15,6 +15,27 @@ afterEach(async () => {
   for (const hub of hubs.splice(0)) await hub.close();
 });
 
+/** Reads an event stream; `readUntil` fails if the stream ends before `part`, rather than spin on. */
+const eventReader = (res: Response) => {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    async readUntil(part: string) {
+      while (!text.includes(part)) {
+        const { done, value } = await reader.read();
+        if (done)
+          throw new Error(`the stream ended before ${JSON.stringify(part)}; got ${JSON.stringify(text)}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    /** The feed positions of the change events read so far. */
+    announced: () => [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1])),
+    text: () => text,
+    cancel: () => reader.cancel(),
+  };
+};
+
 describe('HEAD /events', () => {
   it('answers the stream headers and leaves no subscription behind', async () => {
     const hub = new LocalHub();
@@ -115,11 +136,10 @@ describe('GET /events with Last-Event-ID', () => {
     const res = await app.request('/v1/ns/demo/events', {
       headers: { authorization: `Bearer ${token}`, 'last-event-id': String(seqs[0]) },
     });
-    const reader = res.body!.getReader();
-    let text = '';
-    while (!text.includes('event: change')) text += new TextDecoder().decode((await reader.read()).value);
-    expect(text).toContain(`id: ${seqs[2]}\nevent: change\ndata: {"seq":${seqs[2]}}`);
-    await reader.cancel();
+    const { readUntil, text, cancel } = eventReader(res);
+    await readUntil('event: change');
+    expect(text()).toContain(`id: ${seqs[2]}\nevent: change\ndata: {"seq":${seqs[2]}}`);
+    await cancel();
   });
 
   it('refuses a feed position that is not a whole number a cursor can hold, opening no stream', async () => {
@@ -140,26 +160,6 @@ describe('GET /events with Last-Event-ID', () => {
 });
 
 describe('live news of writes', () => {
-  /** Reads an event stream; `readUntil` fails if the stream ends before `part`, rather than spin on. */
-  const eventReader = (res: Response) => {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    return {
-      async readUntil(part: string) {
-        while (!text.includes(part)) {
-          const { done, value } = await reader.read();
-          if (done)
-            throw new Error(`the stream ended before ${JSON.stringify(part)}; got ${JSON.stringify(text)}`);
-          text += decoder.decode(value, { stream: true });
-        }
-      },
-      /** The feed positions of the change events read so far. */
-      announced: () => [...text.matchAll(/id: (\d+)\nevent: change/g)].map((m) => Number(m[1])),
-      cancel: () => reader.cancel(),
-    };
-  };
-
   it('announces a delete, and not a push that changed nothing', async () => {
     const hub = new LocalHub();
     hubs.push(hub);
