@@ -222,6 +222,29 @@ describe('event stream of a token that expires', () => {
       vi.useRealTimers();
     }
   });
+
+  it('a token that expires in a month arms no timer past what a runtime can hold', async () => {
+    const overflows: string[] = [];
+    const onWarning = (warning: Error) => {
+      if (warning.name === 'TimeoutOverflowWarning') overflows.push(warning.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const hub = new LocalHub();
+      hubs.push(hub);
+      const { app } = await testApp({ live: hub });
+      const token = await mintToken({ secret: SECRET, ns: ['demo'], ttl: '30d' });
+      const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: ready');
+      // Node warns (on the next tick) and fires a timer it cannot hold after 1 ms, over and over.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(overflows).toEqual([]);
+      await reader.cancel();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('rate limit per namespace', () => {
