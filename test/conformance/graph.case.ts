@@ -169,6 +169,25 @@ export function graphCases(ctx: SuiteContext): void {
       expect(contents(await mem.path('c', 'e', { direction: 'both' }))).toEqual(['c', 'd', 'e']);
     });
 
+    it('neighbors walked both ways list each memory once, at its nearest depth', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      // From b: a and c at one hop, then e and d at two; at three hops every way leads back to them.
+      expect(contents(await mem.neighbors('b', { depth: 3 }))).toEqual(['c', 'a', 'e', 'd']);
+    });
+
+    it('path walked both ways goes three hops without stepping back', async () => {
+      const mem = await ctx.memory();
+      await diamond(mem);
+      // The third hop from c reaches d, and b again, which was already reached at the first.
+      expect(contents(await mem.path('a', 'd', { direction: 'both', type: 'next' }))).toEqual([
+        'a',
+        'b',
+        'c',
+        'd',
+      ]);
+    });
+
     it('path respects maxDepth and handles from === to', async () => {
       const mem = await ctx.memory();
       await diamond(mem);
