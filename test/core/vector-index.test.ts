@@ -66,6 +66,37 @@ describe('VectorMatrix (exact)', () => {
     for (const q of queries) expect(matrix.search(q, 10).map((h) => h.id)).toEqual(bruteForce(data, q, 10));
   });
 
+  it('hands out beside its k best every row a float64 rescoring could rank above them, whatever the slot order', () => {
+    // Rows a billionth apart, whose float64 cosines against [1, 1] rise with i: find two whose float32
+    // scores rank the other way (an earlier row scoring above a later one).
+    const near = Array.from({ length: 1000 }, (_, i) => [1, 0.5 + i * 1e-9]);
+    const scratch = new VectorMatrix(2);
+    near.forEach((v, i) => {
+      scratch.set(`v${i}`, v);
+    });
+    const q = scratch.query([1, 1]);
+    const float32 = (slot: number) => Math.fround(scratch.score(q, slot));
+    let earlier = 0;
+    let later = 1;
+    for (; float32(later) >= float32(earlier); later++)
+      if (float32(later) > float32(earlier)) earlier = later;
+    expect(later).toBeLessThan(near.length);
+    const rows = { worse: near[earlier]!, better: near[later]! };
+    // Scanned second, the better one scores below the k-th; scanned first, it is pushed out of the top k.
+    for (const [first, second] of [
+      ['worse', 'better'],
+      ['better', 'worse'],
+    ] as const) {
+      const matrix = new VectorMatrix(2);
+      matrix.set(first, rows[first]);
+      matrix.set(second, rows[second]);
+      expect(
+        matrix.search([1, 1], 1).map((h) => h.id),
+        first,
+      ).toContain('better');
+    }
+  });
+
   it('reuses deleted slots, never returns deleted ids, and filters during the scan', () => {
     const matrix = new VectorMatrix(24);
     data.forEach((v, i) => {
@@ -413,6 +444,31 @@ describe('InMemoryStore vector options', () => {
     const legacy = await exact.search('', { vector: queries[0]! });
     const viaMatrix = await exact.search('', { vector: queries[0]!, model: 'm' });
     expect(viaMatrix).toEqual(legacy);
+  });
+
+  it('exact mode ranks vectors nearer than float32 can tell apart by their float64 cosine', async () => {
+    // A billionth apart: against [1, 1] their float32 scores tie or fall in another order than their
+    // float64 cosines, which rise with i. A float32 top k rescored kept the wrong ones (v946 first).
+    const near = Array.from({ length: 1000 }, (_, i) => [1, 0.5 + i * 1e-9]);
+    const mem = await createMemory({ store: new InMemoryStore() });
+    await mem.addMany(
+      near.map((v, i) => ({
+        id: `v${i}`,
+        content: `doc ${i}`,
+        kind: i % 2 === 0 ? 'even' : 'odd',
+        embedding: v,
+        embeddingModel: 'm',
+      })),
+    );
+    const ranked = bruteForce(near, [1, 1], near.length);
+    for (const limit of [1, 3]) {
+      const hits = await mem.search('', { vector: [1, 1], model: 'm', limit });
+      expect(hits.map((h) => h.memory.id)).toEqual(ranked.slice(0, limit));
+      const odd = await mem.search('', { vector: [1, 1], model: 'm', limit, kind: 'odd' });
+      expect(odd.map((h) => h.memory.id)).toEqual(
+        ranked.filter((id) => Number(id.slice(1)) % 2 === 1).slice(0, limit),
+      );
+    }
   });
 
   it('takes every setting at its bounds, and an undefined one as unset', () => {
