@@ -52,6 +52,18 @@ export function graphCases(ctx: SuiteContext): void {
       expect(await mem.links(a!.id)).toHaveLength(1);
     });
 
+    it('linking again updates a link that a clock an hour ahead stamped', async (test) => {
+      // An edge refuses stamps from the future, so a RemoteStore cannot hold any.
+      if (ctx.store().kind === 'remote') test.skip();
+      const mem = await ctx.memory();
+      const ahead = await ctx.memory({ namespace: mem.namespace, now: () => Date.now() + 3_600_000 });
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const first = await ahead.link(a!.id, b!.id, 'rel', { weight: 0.5 });
+      const second = await mem.link(a!.id, b!.id, 'rel', { weight: 2 });
+      expect(second).toMatchObject({ id: first.id, weight: 2 });
+      expect((await mem.links(a!.id)).map((l) => l.weight)).toEqual([2]);
+    });
+
     it("the store's linksBetween answers only the links from the one memory to the other", async (test) => {
       const mem = await ctx.memory();
       const store = ctx.store();
