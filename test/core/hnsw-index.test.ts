@@ -56,6 +56,20 @@ describe('HnswIndex', () => {
     ).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('reaches nodes linked in after their neighbours filled their lists: a full list takes a nearer one', () => {
+    // m 2: four links per node on the base layer, full long before the late nodes arrive. A late node
+    // that no full list takes in has no link leading to it, and no walk finds it (about 0.6 are found).
+    const { rows, hnsw } = filledGraph({ m: 2 });
+    hnsw.catchUp();
+    const late = clustered(200, 32, 80, 25);
+    late.forEach((v, i) => {
+      rows.set(`late${i}`, v);
+    });
+    hnsw.catchUp();
+    const found = late.filter((v, i) => hnsw.search(v, 1, undefined, 200)[0]!.id === `late${i}`);
+    expect(found.length / late.length).toBeGreaterThanOrEqual(0.8);
+  });
+
   it('scores every dimension of a length that is not a multiple of four', () => {
     const odd = clustered(300, 6, 10, 23);
     const rows = new VectorMatrix(6, 64, false);
