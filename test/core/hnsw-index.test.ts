@@ -45,6 +45,23 @@ describe('HnswIndex', () => {
     expect(hnsw.bytes).toBeGreaterThan(0);
   });
 
+  it('stops a walk once its frontier holds nothing better than the ef found: a search scores few vectors', () => {
+    // Over int8 rows every similarity the walk takes goes through `score`, so it can be counted.
+    const rows = new (class extends Int8Matrix {
+      scored = 0;
+      override score(query: Float32Array, slot: number): number {
+        this.scored += 1;
+        return super.score(query, slot);
+      }
+    })(32, 64, false);
+    const { hnsw } = filledGraph({}, rows);
+    hnsw.catchUp();
+    rows.scored = 0;
+    for (const q of queries) hnsw.search(q, 10);
+    // About 520 of the 4000; walking on until the frontier is empty scores about 1170.
+    expect(rows.scored / queries.length).toBeLessThan(data.length / 5);
+  });
+
   it('keeps recall with few links (m 4): the base layer holds twice as many', () => {
     const { hnsw } = filledGraph({ m: 4 });
     // About 0.88; with m links on the base layer too it falls near 0.3.
