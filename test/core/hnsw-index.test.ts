@@ -235,6 +235,8 @@ describe("VectorSpace { index: 'hnsw' }", () => {
     expect(space.rebuildMs).toBeGreaterThan(0);
     expect(hits[0]!.id).toBe('v700');
     expect(space.size).toBe(499);
+    // The new graph's rows are the live ones only: a search for another model skips exactly those.
+    expect(space.nearest(data[700]!, 'other', 5)).toEqual({ hits: [], otherModels: 499 });
   });
 });
 
