@@ -232,6 +232,25 @@ describe('IvfIndex (approximate)', () => {
     expect(ivf.stale).toBe(true);
   });
 
+  it('is stale, due for training, from its 5000th vector by default (minTrain), not before', () => {
+    const matrix = new VectorMatrix(32);
+    const ivf = new IvfIndex(matrix);
+    for (let i = 0; i < 4999; i++) matrix.set(`v${i}`, data[i]!);
+    expect(ivf.stale).toBe(false);
+    matrix.set('v4999', data[4999]!);
+    expect(ivf.stale).toBe(true);
+  });
+
+  it('scans 48 lists per query by default (probes): with 48 lists every row is reached', () => {
+    const matrix = new VectorMatrix(32);
+    data.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
+    const ivf = new IvfIndex(matrix, { lists: 48 });
+    ivf.train(seeded(3));
+    expect(ivf.search(queries[0]!, data.length)).toHaveLength(data.length);
+  });
+
   it('trains on a bounded sample: k-means reads `sample` rows, then each row once to file it', () => {
     const matrix = new CountingMatrix(32);
     data.forEach((v, i) => {
@@ -250,6 +269,13 @@ describe('IvfIndex (approximate)', () => {
     });
     new IvfIndex(small, { sample: 10, lists: 40 }).train(seeded(1));
     expect(small.reads).toBe(160 + 6000);
+    // By default k-means reads at most 4096 rows, though 300 lists would take 16 each (4800).
+    const many = new CountingMatrix(32);
+    data.forEach((v, i) => {
+      many.set(`v${i}`, v);
+    });
+    new IvfIndex(many, { lists: 300 }).train(seeded(1));
+    expect(many.reads).toBe(4096 + 6000);
   });
 
   it('files later vectors incrementally and forgets removed ones', () => {
@@ -490,6 +516,7 @@ describe('InMemoryStore vector options', () => {
       [{ index: 'annoy' }, 'vectors.index'],
       [{ index: 'hnsw', hnsw: { m: 1 } }, 'vectors.hnsw.m'],
       [{ index: 'hnsw', hnsw: { efSearch: 10.5 } }, 'vectors.hnsw.efSearch'],
+      [{ index: 'hnsw', hnsw: { efSearch: 0 } }, 'vectors.hnsw.efSearch'],
       [{ index: 'hnsw', hnsw: { efConstruction: '64' } }, 'vectors.hnsw.efConstruction'],
       [{ index: 'hnsw', hnsw: { seed: -1 } }, 'vectors.hnsw.seed'],
       [{ index: 'hnsw', hnsw: { linkMs: -5 } }, 'vectors.hnsw.linkMs'],
