@@ -321,6 +321,30 @@ describe('IvfIndex (approximate)', () => {
     expect(ivf.search(queries[0]!, 6000, undefined, 1).length).toBeLessThan(150);
   });
 
+  it('moves a centroid left empty onto another row: a sample that repeats one vector still fills its lists', () => {
+    // Half the rows are one vector, so many centroids start on it and all but one of them stay empty.
+    const distinct = data.slice(0, 2000);
+    const matrix = new VectorMatrix(32);
+    distinct.forEach((v, i) => {
+      matrix.set(`v${i}`, v);
+    });
+    for (let i = 0; i < 2000; i++) matrix.set(`same${i}`, distinct[0]!);
+    const ivf = new IvfIndex(matrix, { lists: 40 });
+    ivf.train(seeded(1));
+    // One probe scans one list: the lists reached from the distinct rows, told apart by their rows.
+    const lists = new Set(
+      distinct.map((q) =>
+        ivf
+          .search(q, matrix.size, undefined, 1)
+          .map((h) => h.id)
+          .sort()
+          .join(),
+      ),
+    );
+    // All 40 are reached; with the empty centroids left where they were, 17.
+    expect(lists.size).toBeGreaterThanOrEqual(36);
+  });
+
   it('keeps every row filed through removals that move rows and a freed slot used again', () => {
     const matrix = new VectorMatrix(2);
     matrix.set('seed', [0, 1]);
