@@ -119,6 +119,18 @@ export function graphCases(ctx: SuiteContext): void {
       expect((await mem.links('a', { type: 'shortcut' })).map((l) => l.to)).toEqual(['e']);
     });
 
+    it('links come newest first, by id descending', async () => {
+      const mem = await ctx.memory();
+      const [a, b, c, d] = await mem.addMany(['a', 'b', 'c', 'd'].map((content) => ({ content })));
+      const made = [
+        await mem.link(a!.id, b!.id, 'rel'),
+        await mem.link(a!.id, c!.id, 'rel'),
+        await mem.link(d!.id, a!.id, 'rel'),
+      ];
+      const descending = made.map((l) => l.id).sort((x, y) => (x < y ? 1 : -1));
+      expect((await mem.links(a!.id)).map((l) => l.id)).toEqual(descending);
+    });
+
     it('unlink returns true once, then false', async () => {
       const mem = await ctx.memory();
       const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
@@ -205,6 +217,16 @@ export function graphCases(ctx: SuiteContext): void {
       await diamond(mem);
       expect(await mem.path('a', 'd', { type: 'next', maxDepth: 2 })).toBeNull();
       expect(contents(await mem.path('b', 'b'))).toEqual(['b']);
+    });
+
+    it('path looks six hops deep unless told otherwise', async () => {
+      const mem = await ctx.memory();
+      const ids = Array.from({ length: 8 }, (_, i) => `p${i}`);
+      await mem.addMany(ids.map((id) => ({ id, content: id })));
+      for (let i = 0; i < 7; i++) await mem.link(ids[i]!, ids[i + 1]!, 'r');
+      expect(contents(await mem.path('p0', 'p6'))).toEqual(ids.slice(0, 7));
+      expect(await mem.path('p0', 'p7')).toBeNull();
+      expect(contents(await mem.path('p0', 'p7', { maxDepth: 7 }))).toEqual(ids);
     });
 
     it('path picks the same route on every store when several are shortest', async () => {
