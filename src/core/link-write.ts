@@ -1,6 +1,7 @@
 import { NotFoundError } from './errors.js';
 import { hlcToIso, observeStamps } from './hlc.js';
 import { uuidv7 } from './ids.js';
+import { requireLivePair } from './live-records.js';
 import type { WritesHost } from './memory-writes.js';
 import type { Link, LinkOptions } from './model.js';
 import { createLinkWrite } from './writes.js';
@@ -44,9 +45,12 @@ export async function putLink(
     [write.id],
   );
   const link = result.links[0];
-  if (!link)
+  if (!link) {
+    // The store dropped the link: another process removed an end since link() checked both. Name it.
+    await requireLivePair(host, [fromId, 'link.from'], [toId, 'link.to']);
     throw new NotFoundError('link: one of its memories was deleted meanwhile', {
       field: 'link.from',
     });
+  }
   return link.link;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Engram } from '../../src/index.js';
+import { formatHlc } from '../../src/store/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
 /** a -> b -> c -> d, a -> e -> d (two shortest routes of 2 hops from a to d? no: a-e-d is 2, a-b-c-d is 3). */
@@ -129,6 +130,26 @@ export function graphCases(ctx: SuiteContext): void {
       ];
       const descending = made.map((l) => l.id).sort((x, y) => (x < y ? 1 : -1));
       expect((await mem.links(a!.id)).map((l) => l.id)).toEqual(descending);
+    });
+
+    it('link is NOT_FOUND naming the end another process removed between its check and its write', async (test) => {
+      const mem = await ctx.memory();
+      const store = ctx.store();
+      // The pair is read just before the write; a store without linksBetween (RemoteStore) reads linksOf.
+      const original = store.linksBetween;
+      if (!original) return test.skip();
+      const [a, b] = await mem.addMany([{ content: 'a' }, { content: 'b' }]);
+      const clock = formatHlc({ wallMs: Date.now(), counter: 0, node: 'other-process' });
+      store.linksBetween = async (namespace, from, to) => {
+        await store.apply(namespace, { tombstones: [{ entity: 'memory', id: b!.id, namespace, clock }] });
+        return original.call(store, namespace, from, to);
+      };
+      try {
+        await expectError(mem.link(a!.id, b!.id, 'rel'), 'NOT_FOUND', 'link.to');
+      } finally {
+        store.linksBetween = original;
+      }
+      expect(await mem.links(a!.id)).toEqual([]);
     });
 
     it('unlink returns true once, then false', async () => {
