@@ -166,6 +166,22 @@ describe.each(stores)('vector search on %s', (_name, create) => {
     await mem.close();
   });
 
+  it('names the stored lengths in ascending order, whichever was stored first', async () => {
+    const mem = await open(create);
+    await mem.addMany([
+      { id: 'a', content: 'five', embedding: [1, 0, 0, 0, 0], embeddingModel: 'm' },
+      { id: 'b', content: 'three', embedding: [1, 0, 0], embeddingModel: 'm' },
+    ]);
+    for (const model of ['m', undefined]) {
+      await expect(mem.search('', { vector: [1, 0, 0, 0], model }), model).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'vector',
+        message: 'vector: expected 3 or 5 dimensions like the stored embeddings, got 4',
+      });
+    }
+    await mem.close();
+  });
+
   it('checks the query length against the embeddings kept, not those removed or replaced', async () => {
     const mem = await open(create);
     await mem.addMany([
