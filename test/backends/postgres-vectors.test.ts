@@ -102,6 +102,43 @@ describe('Postgres vector search in SQL, exact mode', () => {
       await mem.close();
     }, 120_000);
 
+    it(`${name}: ranks embeddings nearer than float4 tells apart as the in-memory store does`, async () => {
+      // Copies of one 384-dimension vector a billionth apart on one component: their float4 distances tie
+      // or cross, and only a float64 cosine orders them.
+      const base = randomVector(384);
+      const rows = Array.from({ length: 40 }, (_, i) => ({
+        id: `copy-${String(i).padStart(2, '0')}`,
+        content: `copy ${i}`,
+        embedding: base.map((x, d) => (d === 0 ? x + i * 1e-9 : x)),
+        embeddingModel: 'm',
+      }));
+      const memory = new InMemoryStore();
+      const store = create();
+      const opened = [memory, store].map((s) => createMemory({ store: s, namespace: 'near' }));
+      for (const mem of opened) await (await mem).addMany(rows);
+      const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+      for (const sign of [1, -1]) {
+        const vector = base.map((x, d) => (d === 0 ? x + sign : x));
+        for (const limit of [1, 5]) {
+          const query = { vector, model: 'm', limit, filter };
+          const [expected, got] = await Promise.all([
+            memory.nearestVectors('near', query),
+            store.nearestVectors('near', query),
+          ]);
+          const ranked = (r: typeof got) => r.hits.map((h) => [h.record.memory.id, h.score]);
+          expect(ranked(got), `${sign} ${limit}`).toEqual(ranked(expected));
+          // Read back independently: the best by a float64 cosine computed here.
+          const cosine = (e: number[]) => {
+            const dot = e.reduce((sum, x, d) => sum + x * vector[d]!, 0);
+            return dot / Math.hypot(...e) / Math.hypot(...vector);
+          };
+          const best = rows.reduce((a, b) => (cosine(b.embedding) > cosine(a.embedding) ? b : a));
+          expect(got.hits[0]?.record.memory.id, `${sign} ${limit}`).toBe(best.id);
+        }
+      }
+      for (const mem of opened) await (await mem).close();
+    });
+
     it(`${name}: compares only the query's model and counts the others`, async () => {
       const memory = new InMemoryStore();
       const store = create();

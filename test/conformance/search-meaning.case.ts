@@ -167,5 +167,27 @@ export function searchMeaningCases(ctx: SuiteContext): void {
         }
       }
     });
+
+    it('ranks embeddings nearer than float32 tells apart by their float64 cosine', async () => {
+      const mem = await ctx.memory();
+      // A billionth apart: against [1, 1] their float64 cosines fall with i, their float32 ones tie or
+      // cross, so a store choosing its candidates in float32 kept the wrong ones (v14, v15, v16).
+      const id = (i: number) => `near-${String(i).padStart(2, '0')}`;
+      await mem.addMany(
+        Array.from({ length: 30 }, (_, i) => ({
+          id: id(i),
+          content: `near ${i}`,
+          kind: i % 2 === 0 ? 'even' : 'odd',
+          embedding: [1, (30 - i) * 1e-9],
+          embeddingModel: 'm',
+        })),
+      );
+      for (const limit of [1, 3]) {
+        const hits = await mem.search('', { vector: [1, 1], model: 'm', limit });
+        expect(ids(hits), `${limit}`).toEqual(Array.from({ length: limit }, (_, i) => id(i)));
+        const even = await mem.search('', { vector: [1, 1], model: 'm', limit, kind: 'even' });
+        expect(ids(even), `even ${limit}`).toEqual(Array.from({ length: limit }, (_, i) => id(2 * i)));
+      }
+    });
   });
 }

@@ -43,6 +43,31 @@ type NearestQuery = { vector: readonly number[]; model?: string; limit: number; 
 /** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
 const MARGIN = 2;
 
+/**
+ * How far apart two rows' float4 distances can lie while their float64 cosines rank the other way: the
+ * unit copies and the query are rounded to float4 (2^-24 of each component, 2^-23 of the product) and
+ * the sum of `dims` float4 products is accumulated in float4 (at most `dims` · 2^-24 of a unit dot
+ * product, by pgvector or Postgres' `sum(real)`), on either side.
+ */
+const float4Blur = (dims: number) => 2 * (dims + 2) * 2 ** -24;
+
+/**
+ * The largest float4 distance a row may have and still rank among the best `limit` of `kept` by its float64
+ * cosine: the limit-th kept candidate's plus {@link float4Blur}. Undefined when fewer are kept (then every
+ * row was read) or the candidates came from the HNSW index.
+ */
+function distanceCeiling(
+  best: readonly { id: string; distance: number }[],
+  kept: readonly MemoryRecord[],
+  limit: number,
+  dims: number,
+): number | undefined {
+  const last = kept[limit - 1]?.memory.id;
+  const distance = best.find((c) => c.id === last)?.distance;
+  // The HNSW index's candidates carry no distance: it is approximate anyway.
+  return distance === undefined || Number.isNaN(distance) ? undefined : distance + float4Blur(dims);
+}
+
 /** pgvector's HNSW indexes `vector`s of at most this many dimensions; longer ones are ranked by the exact scan. */
 const HNSW_MAX_DIMS = 2000;
 
@@ -93,8 +118,9 @@ export function parsePostgresVectors(value: unknown): PostgresVectorIndex {
 /**
  * Vector search in Postgres over the float4 unit copies (`embedding_unit`, sql/vector-columns.ts): SQL
  * chooses `limit × 2 + 10` candidates (pgvector's `<#>` or an HNSW index when installed, a sum over
- * `unnest` otherwise), then each candidate is scored from its float64 embedding exactly like core's scan,
- * so exact mode returns the ids and scores of every other store.
+ * `unnest` otherwise), in exact mode with every other row within float4's error of the limit-th, then
+ * each candidate is scored from its float64 embedding exactly like core's scan, so exact mode returns
+ * the ids and scores of every other store.
  */
 export class PostgresVectors {
   private column: Promise<'vector' | 'real[]'> | undefined;
@@ -132,8 +158,7 @@ export class PostgresVectors {
     if (!found || query.limit <= 0) return { hits: [], otherModels };
     const reader = new SqlReader(db, this.dialect, namespace);
     const enough = query.limit * MARGIN + 10;
-    for (let want = enough; ; want *= 4) {
-      const ids = await this.candidates(db, namespace, query, want);
+    const keep = async (ids: readonly string[]) => {
       const records = await reader.memories(ids);
       const kept: MemoryRecord[] = [];
       for (const id of ids) {
@@ -141,57 +166,95 @@ export class PostgresVectors {
         // Metadata is compared in JS, as `list` does; the other filters already ran in SQL.
         if (record?.memory.embedding && matchesFilter(record.memory, query.filter)) kept.push(record);
       }
-      if (ids.length < want || kept.length >= enough) {
-        return { hits: rankExactly(query.vector, kept, query.limit), otherModels };
+      return kept;
+    };
+    for (let want = enough; ; want *= 4) {
+      const best = await this.candidates(db, namespace, query, want);
+      const kept = await keep(best.map((c) => c.id));
+      if (best.length < want || kept.length >= enough) {
+        const ceiling = distanceCeiling(best, kept, query.limit, dims);
+        // Rows past the candidates within float4's error of the limit-th kept one may rank above it by
+        // their float64 cosine (vectors nearer than float4 tells apart): exact mode reads them all.
+        const all =
+          ceiling !== undefined && best.length === want && best[want - 1]!.distance <= ceiling
+            ? await keep(await this.within(db, namespace, query, ceiling))
+            : kept;
+        return { hits: rankExactly(query.vector, all, query.limit), otherModels };
       }
     }
   }
 
-  private async candidates(db: SqlExecutor, namespace: string, query: NearestQuery, want: number) {
+  /**
+   * The best `want` rows, best first, with their float4 distance in exact mode (the negative inner product
+   * of the unit copies, as pgvector's `<#>`; equal distances by id, descending), by the index otherwise.
+   */
+  private async candidates(
+    db: SqlExecutor,
+    namespace: string,
+    query: NearestQuery,
+    want: number,
+  ): Promise<{ id: string; distance: number }[]> {
+    const { where, params, vector, column } = await this.filtered(db, namespace, query);
     const dims = query.vector.length;
-    const unit = new Float32Array(dims);
-    normalizeInto(query.vector, unit);
-    const { where, params } = listWhere(this.dialect, namespace, query.filter);
-    const column = await this.columnType(db);
-    const ofModel = query.model === undefined ? '' : ' AND m.embedding_model = ?';
-    const filtered = `${where}${ofModel} AND m.embedding_dims = ${dims}`;
-    const select = (order: string, vector: string) => ({
-      sql: this.dialect.native(
-        `SELECT m.id FROM engram_memories m WHERE ${filtered} ORDER BY ${order} LIMIT ?`,
-      ),
-      params: [...params, ...(query.model === undefined ? [] : [query.model]), vector, want] as SqlParam[],
-    });
-    const read = async (tx: SqlQueries, statement: { sql: string; params: SqlParam[] }) =>
-      (await tx.all<{ id: string }>(statement.sql, statement.params)).map((row) => row.id);
-    if (column === 'real[]') {
-      if (this.index !== 'exact') {
-        throw new EngramError(
-          'VALIDATION',
-          "vectors.index: 'hnsw' needs the pgvector extension, which this database does not have " +
-            "(CREATE EXTENSION vector before engram first opens it, or use index: 'exact')",
-          { field: 'vectors.index' },
-        );
-      }
-      // No extension: a sum over the two arrays, row by row, still only ids leave the server.
-      const dot = '(SELECT sum(x * y) FROM unnest(m.embedding_unit, ?::real[]) AS t(x, y))';
-      return read(db, select(`${dot} DESC, m.id DESC`, `{${unit.join(',')}}`));
-    }
-    const literal = `[${unit.join(',')}]`;
-    // `<#>` is the negative inner product: cosine for unit vectors. An expression unlike the index's
-    // (no typed cast) keeps exact mode off the approximate index.
     if (this.index === 'exact' || dims > HNSW_MAX_DIMS) {
-      return read(db, select('m.embedding_unit <#> ?::vector, m.id DESC', literal));
+      const { sql, params: scored } = distances(where, params, vector, column);
+      const rows = await db.all<{ id: string; distance: number | string }>(
+        this.dialect.native(`${sql} ORDER BY distance, id DESC LIMIT ?`),
+        [...scored, want],
+      );
+      return rows.map((row) => ({ id: row.id, distance: Number(row.distance) }));
     }
+    await this.ensureIndex(db, dims, this.index.hnsw);
     const { hnsw } = this.index;
-    await this.ensureIndex(db, dims, hnsw);
-    const statement = select(`(m.embedding_unit::vector(${dims})) <#> ?::vector(${dims})`, literal);
     return db.transaction(async (tx) => {
       // Iterative scans keep reading the graph until enough rows pass the filters (namespace, model,
       // kind…); the order they relax is restored by the rescoring.
       await tx.run("SET LOCAL hnsw.iterative_scan = 'relaxed_order'", []);
       await tx.run(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(hnsw.efSearch ?? 400, want))}`, []);
-      return read(tx, statement);
+      const rows = await tx.all<{ id: string }>(
+        this.dialect.native(
+          `SELECT m.id FROM engram_memories m WHERE ${where}
+            ORDER BY (m.embedding_unit::vector(${dims})) <#> ?::vector(${dims}) LIMIT ?`,
+        ),
+        [...params, vector, want],
+      );
+      return rows.map((row) => ({ id: row.id, distance: Number.NaN }));
     });
+  }
+
+  /** The ids of every row (filtered as the candidates are) whose float4 distance is at most `ceiling`. */
+  private async within(db: SqlExecutor, namespace: string, query: NearestQuery, ceiling: number) {
+    const { where, params, vector, column } = await this.filtered(db, namespace, query);
+    const { sql, params: scored } = distances(where, params, vector, column);
+    const rows = await db.all<{ id: string }>(
+      this.dialect.native(`SELECT id FROM (${sql}) AS scored WHERE distance <= ?`),
+      [...scored, ceiling],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /** The rows' filters (namespace, model, length, the list filters SQL can run) and the query as a literal. */
+  private async filtered(db: SqlExecutor, namespace: string, query: NearestQuery) {
+    const dims = query.vector.length;
+    const unit = new Float32Array(dims);
+    normalizeInto(query.vector, unit);
+    const { where, params } = listWhere(this.dialect, namespace, query.filter);
+    const column = await this.columnType(db);
+    if (column === 'real[]' && this.index !== 'exact') {
+      throw new EngramError(
+        'VALIDATION',
+        "vectors.index: 'hnsw' needs the pgvector extension, which this database does not have " +
+          "(CREATE EXTENSION vector before engram first opens it, or use index: 'exact')",
+        { field: 'vectors.index' },
+      );
+    }
+    const ofModel = query.model === undefined ? '' : ' AND m.embedding_model = ?';
+    return {
+      where: `${where}${ofModel} AND m.embedding_dims = ${dims}`,
+      params: [...params, ...(query.model === undefined ? [] : [query.model])] as SqlParam[],
+      vector: column === 'vector' ? `[${unit.join(',')}]` : `{${unit.join(',')}}`,
+      column,
+    };
   }
 
   private columnType(db: SqlQueries): Promise<'vector' | 'real[]'> {
@@ -222,4 +285,20 @@ export class PostgresVectors {
     );
     this.indexed.add(dims);
   }
+}
+
+/**
+ * The exact scan's rows: id and float4 distance. `<#>` (pgvector) is the negative inner product, cosine for
+ * unit vectors; without the extension a sum over `unnest` gives the same. An expression unlike the HNSW
+ * index's (no typed cast) keeps the scan off the approximate index. Only ids and distances leave the server.
+ */
+function distances(where: string, params: SqlParam[], vector: string, column: 'vector' | 'real[]') {
+  const distance =
+    column === 'vector'
+      ? 'm.embedding_unit <#> ?::vector'
+      : '-(SELECT sum(x * y) FROM unnest(m.embedding_unit, ?::real[]) AS t(x, y))';
+  return {
+    sql: `SELECT m.id, ${distance} AS distance FROM engram_memories m WHERE ${where}`,
+    params: [vector, ...params],
+  };
 }
