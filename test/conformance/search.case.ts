@@ -307,6 +307,13 @@ export function searchCases(ctx: SuiteContext): void {
       expect(left).not.toContain(decaf!.id);
       expect(left).not.toContain(oat!.id);
       expect(left).not.toContain(preview!.id);
+      // Each kind of exclusion alone leaves its memories out of the vector half too: a phrase, and one CJK
+      // character, which leaves out every memory holding it inside a pair (猫咪) as a text search does.
+      expect(ids(await hybrid('coffee -"oat milk"'))).not.toContain(oat!.id);
+      const cat = await mem.add({ content: '咖啡和猫咪', embedding: [0.96, 0.3] });
+      expect(ids(await hybrid('coffee'))).toContain(cat.id);
+      expect(ids(await mem.search('猫'))).toEqual([cat.id]);
+      expect(ids(await hybrid('coffee -猫'))).not.toContain(cat.id);
       // Exclusions alone: nothing to rank by text, the vector hits without what they leave out.
       const without = ids(await hybrid('-decafs -espresso'));
       expect(without).toEqual(expect.arrayContaining([plain!.id, oat!.id]));
