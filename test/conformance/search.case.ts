@@ -267,6 +267,25 @@ export function searchCases(ctx: SuiteContext): void {
       expect(ids(hits)).toEqual([both!.id]);
     });
 
+    it('hybrid orders equal fused scores by id descending', async () => {
+      const mem = await ctx.memory();
+      // Each of the two is first in one list only (the text hit has no embedding, the vector hit not the
+      // word): both fuse to the same score, whichever list holds the higher id.
+      await mem.addMany([
+        { id: 'm-a', content: 'solar panels' },
+        { id: 'm-b', content: 'battery chemistry', embedding: [1, 0] },
+        { id: 'm-c', content: 'solar roof' },
+        { id: 'm-d', content: 'wind turbines', embedding: [0, 1] },
+      ]);
+      const tied = async (query: string, vector: number[]) => {
+        const hits = await mem.search(query, { vector, mode: 'hybrid', limit: 2 });
+        expect(hits[0]!.score).toBe(hits[1]!.score);
+        return ids(hits);
+      };
+      expect(await tied('panels', [1, 0])).toEqual(['m-b', 'm-a']);
+      expect(await tied('roof', [1, 0])).toEqual(['m-c', 'm-b']);
+    });
+
     it('filters text, vector and hybrid hits by createdAt with since (inclusive) and until (exclusive), as list does', async () => {
       let now = Date.parse('2030-05-01T00:00:00.000Z');
       const mem = await ctx.memory({ now: () => now });
