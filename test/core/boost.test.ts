@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyBoost, boostContributions } from '../../src/core/boost.js';
+import { explainedScore } from '../../src/core/explain.js';
 import type { Memory } from '../../src/core/model.js';
 import { createMemory, InMemoryStore } from '../../src/index.js';
 import { propertySeed } from '../setup/property-seed.js';
@@ -82,5 +83,60 @@ describe('boost weights', () => {
       ),
       { numRuns: 500, ...propertySeed('CORE_PROPERTY_SEED', 20_261_206) },
     );
+  });
+});
+
+describe('boosts in a search', () => {
+  it('reports each boost as a part of explain, the parts adding up to the boosted score', async () => {
+    const mem = await seeded();
+    const plain = new Map((await mem.search('coffee')).map((h) => [h.memory.id, h.score]));
+    const hits = await mem.search('coffee', {
+      explain: true,
+      boost: { recency: { halfLifeDays: 30 }, importance: true },
+    });
+    expect(hits).toHaveLength(2);
+    for (const hit of hits) {
+      expect(Object.keys(hit.explain!.boosts!).sort()).toEqual(['importance', 'recency']);
+      expect(hit.score).toBeGreaterThan(plain.get(hit.memory.id)!);
+      expect(Math.abs(explainedScore(hit.explain!) - hit.score)).toBeLessThan(1e-9);
+    }
+    await mem.close();
+  });
+
+  it('leaves a boost turned off out of the score and of explain', async () => {
+    const mem = await seeded();
+    const plain = await mem.search('coffee', { explain: true });
+    const off = await mem.search('coffee', { explain: true, boost: { importance: false } });
+    expect(off.map((h) => h.score)).toEqual(plain.map((h) => h.score));
+    for (const hit of off) expect(hit.explain!.boosts).toEqual({});
+    await mem.close();
+  });
+
+  it('lifts a memory valid only from a later date (found with history) by at most the weight', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    const later = await mem.add({ content: 'coffee on the new menu', validFrom: '2999-01-01T00:00:00Z' });
+    const [plain] = await mem.search('coffee', { history: true });
+    expect(plain!.memory.id).toBe(later.id);
+    const [boosted] = await mem.search('coffee', {
+      history: true,
+      explain: true,
+      boost: { recency: { halfLifeDays: 1, weight: 2 } },
+    });
+    // A memory not valid yet has no negative age: it counts as new, lifted by the full weight and no more.
+    expect(boosted!.explain!.boosts!.recency).toBeCloseTo(plain!.score * 2, 9);
+    await mem.close();
+  });
+
+  it('keeps equal boosted scores by id descending', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    await mem.addMany([
+      { id: 'm-a', content: 'green tea', importance: 0.5 },
+      { id: 'm-c', content: 'green tea', importance: 0.5 },
+      { id: 'm-b', content: 'green tea', importance: 0.5 },
+    ]);
+    const hits = await mem.search('tea', { boost: { importance: true } });
+    expect(hits.map((h) => h.memory.id)).toEqual(['m-c', 'm-b', 'm-a']);
+    expect(new Set(hits.map((h) => h.score)).size).toBe(1);
+    await mem.close();
   });
 });
