@@ -162,6 +162,10 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     expect(indexedOtherwiseBeforeSegmenting('ฉันชอบกินข้าว')).toBe(true);
     expect(indexedOtherwiseBeforeSegmenting('ซื้อiPhone')).toBe(true);
     expect(indexedOtherwiseBeforeSegmenting('ខ្ញុំចូលចិត្តញ៉ាំបាយ')).toBe(true);
+    // As many words as before, but not the same: the dictionary reads the Khmer lunar-date digit ៳ as no
+    // word, where the run was one word with it.
+    expect(splitWords('អ៳')).toEqual(['អ']);
+    expect(indexedOtherwiseBeforeSegmenting('អ៳')).toBe(true);
     // A text of single words splits as before: its keys are what they were.
     expect(indexedOtherwiseBeforeSegmenting('สวัสดี ครับ')).toBe(false);
     expect(indexedOtherwiseBeforeSegmenting('東京都 서울 coffee, naïve')).toBe(false);
