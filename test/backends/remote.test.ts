@@ -242,6 +242,15 @@ describe('RemoteStore extras', () => {
     for (const [query] of queries) expect(query!.length).toBeLessThanOrEqual(1024);
   });
 
+  it('asks the edge for a boost pool it accepts at the largest limit: at most 1,000 hits', async () => {
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    const mem = await createMemory({ store, namespace: freshNamespace('boost-pool') });
+    const made = await mem.addMany(Array.from({ length: 3 }, (_, i) => ({ content: `tea ${i}` })));
+    const hits = await mem.search('tea', { limit: 1000, boost: { importance: true } });
+    expect(hits.map((h) => h.memory.id).sort()).toEqual(made.map((m) => m.id).sort());
+    await mem.close();
+  });
+
   it('maps HTTP errors back to EngramError codes', async () => {
     const wrong = await mintToken({ secret: SECRET, ns: ['elsewhere'] });
     const forbidden = new RemoteStore({ url, token: wrong, fetch: inProcess });
