@@ -103,6 +103,15 @@ describe('boosts in a search', () => {
     await mem.close();
   });
 
+  it('lifts a 30-day-old fact by 25% at the default weight and a 30-day half life', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), now: () => NOW });
+    await mem.add({ content: 'coffee at noon', validFrom: new Date(NOW - 30 * DAY).toISOString() });
+    const [plain] = await mem.search('coffee');
+    const [boosted] = await mem.search('coffee', { boost: { recency: { halfLifeDays: 30 } } });
+    expect(boosted!.score).toBeCloseTo(plain!.score * 1.25, 9);
+    await mem.close();
+  });
+
   it('leaves a boost turned off out of the score and of explain', async () => {
     const mem = await seeded();
     const plain = await mem.search('coffee', { explain: true });
