@@ -40,6 +40,12 @@ export type PostgresVectorIndex = 'exact' | { hnsw: PgvectorHnswOptions };
 /** Without `model`, every embedding is compared whatever its model (as core's scan does). */
 type NearestQuery = { vector: readonly number[]; model?: string; limit: number; filter: MemoryFilter };
 
+/** A candidate row; its float4 distance when the exact scan chose it (the HNSW index is approximate anyway). */
+type Candidate = { id: string; distance?: number };
+
+/** The rows a search may rank (namespace, model, length, the list filters SQL runs) and its query vector. */
+type Scope = { where: string; params: SqlParam[]; vector: string; column: 'vector' | 'real[]' };
+
 /** Candidates read per wanted hit before the float64 rescoring (as the in-memory store's index does). */
 const MARGIN = 2;
 
@@ -57,15 +63,14 @@ const float4Blur = (dims: number) => 2 * (dims + 2) * 2 ** -24;
  * row was read) or the candidates came from the HNSW index.
  */
 function distanceCeiling(
-  best: readonly { id: string; distance: number }[],
+  best: readonly Candidate[],
   kept: readonly MemoryRecord[],
   limit: number,
   dims: number,
 ): number | undefined {
   const last = kept[limit - 1]?.memory.id;
   const distance = best.find((c) => c.id === last)?.distance;
-  // The HNSW index's candidates carry no distance: it is approximate anyway.
-  return distance === undefined || Number.isNaN(distance) ? undefined : distance + float4Blur(dims);
+  return distance === undefined ? undefined : distance + float4Blur(dims);
 }
 
 /** pgvector's HNSW indexes `vector`s of at most this many dimensions; longer ones are ranked by the exact scan. */
@@ -157,6 +162,7 @@ export class PostgresVectors {
     otherModels += lengths.settle();
     if (!found || query.limit <= 0) return { hits: [], otherModels };
     const reader = new SqlReader(db, this.dialect, namespace);
+    const scope = await this.scope(db, namespace, query);
     const enough = query.limit * MARGIN + 10;
     const keep = async (ids: readonly string[]) => {
       const records = await reader.memories(ids);
@@ -169,15 +175,15 @@ export class PostgresVectors {
       return kept;
     };
     for (let want = enough; ; want *= 4) {
-      const best = await this.candidates(db, namespace, query, want);
+      const best = await this.candidates(db, scope, dims, want);
       const kept = await keep(best.map((c) => c.id));
       if (best.length < want || kept.length >= enough) {
         const ceiling = distanceCeiling(best, kept, query.limit, dims);
         // Rows past the candidates within float4's error of the limit-th kept one may rank above it by
         // their float64 cosine (vectors nearer than float4 tells apart): exact mode reads them all.
         const all =
-          ceiling !== undefined && best.length === want && best[want - 1]!.distance <= ceiling
-            ? await keep(await this.within(db, namespace, query, ceiling))
+          ceiling !== undefined && best.length === want && best[want - 1]!.distance! <= ceiling
+            ? await keep(await this.within(db, scope, ceiling))
             : kept;
         return { hits: rankExactly(query.vector, all, query.limit), otherModels };
       }
@@ -188,19 +194,12 @@ export class PostgresVectors {
    * The best `want` rows, best first, with their float4 distance in exact mode (the negative inner product
    * of the unit copies, as pgvector's `<#>`; equal distances by id, descending), by the index otherwise.
    */
-  private async candidates(
-    db: SqlExecutor,
-    namespace: string,
-    query: NearestQuery,
-    want: number,
-  ): Promise<{ id: string; distance: number }[]> {
-    const { where, params, vector, column } = await this.filtered(db, namespace, query);
-    const dims = query.vector.length;
+  private async candidates(db: SqlExecutor, scope: Scope, dims: number, want: number): Promise<Candidate[]> {
     if (this.index === 'exact' || dims > HNSW_MAX_DIMS) {
-      const { sql, params: scored } = distances(where, params, vector, column);
+      const { sql, params } = distances(scope);
       const rows = await db.all<{ id: string; distance: number | string }>(
         this.dialect.native(`${sql} ORDER BY distance, id DESC LIMIT ?`),
-        [...scored, want],
+        [...params, want],
       );
       return rows.map((row) => ({ id: row.id, distance: Number(row.distance) }));
     }
@@ -211,30 +210,28 @@ export class PostgresVectors {
       // kind…); the order they relax is restored by the rescoring.
       await tx.run("SET LOCAL hnsw.iterative_scan = 'relaxed_order'", []);
       await tx.run(`SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(hnsw.efSearch ?? 400, want))}`, []);
-      const rows = await tx.all<{ id: string }>(
+      return tx.all<{ id: string }>(
         this.dialect.native(
-          `SELECT m.id FROM engram_memories m WHERE ${where}
+          `SELECT m.id FROM engram_memories m WHERE ${scope.where}
             ORDER BY (m.embedding_unit::vector(${dims})) <#> ?::vector(${dims}) LIMIT ?`,
         ),
-        [...params, vector, want],
+        [...scope.params, scope.vector, want],
       );
-      return rows.map((row) => ({ id: row.id, distance: Number.NaN }));
     });
   }
 
-  /** The ids of every row (filtered as the candidates are) whose float4 distance is at most `ceiling`. */
-  private async within(db: SqlExecutor, namespace: string, query: NearestQuery, ceiling: number) {
-    const { where, params, vector, column } = await this.filtered(db, namespace, query);
-    const { sql, params: scored } = distances(where, params, vector, column);
+  /** The ids of every row in scope whose float4 distance is at most `ceiling`. */
+  private async within(db: SqlExecutor, scope: Scope, ceiling: number): Promise<string[]> {
+    const { sql, params } = distances(scope);
     const rows = await db.all<{ id: string }>(
       this.dialect.native(`SELECT id FROM (${sql}) AS scored WHERE distance <= ?`),
-      [...scored, ceiling],
+      [...params, ceiling],
     );
     return rows.map((row) => row.id);
   }
 
-  /** The rows' filters (namespace, model, length, the list filters SQL can run) and the query as a literal. */
-  private async filtered(db: SqlExecutor, namespace: string, query: NearestQuery) {
+  /** The search's {@link Scope}; HNSW asked of a database without pgvector is refused here. */
+  private async scope(db: SqlExecutor, namespace: string, query: NearestQuery): Promise<Scope> {
     const dims = query.vector.length;
     const unit = new Float32Array(dims);
     normalizeInto(query.vector, unit);
@@ -251,7 +248,7 @@ export class PostgresVectors {
     const ofModel = query.model === undefined ? '' : ' AND m.embedding_model = ?';
     return {
       where: `${where}${ofModel} AND m.embedding_dims = ${dims}`,
-      params: [...params, ...(query.model === undefined ? [] : [query.model])] as SqlParam[],
+      params: [...params, ...(query.model === undefined ? [] : [query.model])],
       vector: column === 'vector' ? `[${unit.join(',')}]` : `{${unit.join(',')}}`,
       column,
     };
@@ -292,7 +289,7 @@ export class PostgresVectors {
  * unit vectors; without the extension a sum over `unnest` gives the same. An expression unlike the HNSW
  * index's (no typed cast) keeps the scan off the approximate index. Only ids and distances leave the server.
  */
-function distances(where: string, params: SqlParam[], vector: string, column: 'vector' | 'real[]') {
+function distances({ where, params, vector, column }: Scope) {
   const distance =
     column === 'vector'
       ? 'm.embedding_unit <#> ?::vector'

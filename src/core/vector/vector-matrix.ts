@@ -70,14 +70,13 @@ export class VectorMatrix extends VectorRows {
 
   /** Every accepted row whose float32 score reaches `floor`, best first (equal scores by id, descending). */
   private scoringAtLeast(q: Float32Array, floor: number, accept?: (id: string) => boolean): VectorHit[] {
-    const { data, dims, ids } = this;
+    const { ids } = this;
     const slots: number[] = [];
     const scores: number[] = [];
-    for (let slot = 0, base = 0; slot < ids.length; slot++, base += dims) {
+    for (let slot = 0; slot < ids.length; slot++) {
       const id = ids[slot];
       if (id === undefined) continue;
-      let dot = 0;
-      for (let d = 0; d < dims; d++) dot += q[d]! * data[base + d]!;
+      const dot = this.score(q, slot);
       if (Math.fround(dot) < floor || (accept && !accept(id))) continue;
       slots.push(slot);
       scores.push(dot);
