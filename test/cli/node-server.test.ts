@@ -1,22 +1,34 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeServer } from '../../src/cli/node-server.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { InMemoryStore } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
 
+// Both @hono/node-server majors are in the peer range: 2.x, as installed, and 1.19 under an npm alias,
+// loaded as an app on 1.19 would load it (our module bundled with the peer resolved to the alias).
+const root = resolve(import.meta.dirname, '../..');
+const out = join(root, 'test-artifacts/hono-node-server-1/node-server.mjs');
+await build({
+  entryPoints: [join(root, 'src/cli/node-server.ts')],
+  outfile: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  alias: { '@hono/node-server': 'hono-node-server-1' },
+  external: ['hono-node-server-1', 'hono'],
+  logLevel: 'error',
+});
+const onVersion1: typeof import('../../src/cli/node-server.js') = await import(pathToFileURL(out).href);
+
 const LIMIT = 1024 * 1024;
 const app = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false, bodyLimit: LIMIT });
-const server = createNodeServer(app.fetch, { bodyLimit: LIMIT });
 let base = '';
 let port = 0;
-beforeAll(async () => {
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  port = (server.address() as AddressInfo).port;
-  base = `http://127.0.0.1:${port}`;
-});
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
 
 /** Sends bytes as they are, past any client-side URL normalisation, and returns the raw answer. */
 function raw(bytes: string): Promise<string> {
@@ -41,7 +53,18 @@ function jsonBodyOf(answer: string) {
   return JSON.parse(body!);
 }
 
-describe('the Node edge answers every error in JSON', () => {
+describe.each([
+  ['@hono/node-server 2', createNodeServer],
+  ['@hono/node-server 1.19', onVersion1.createNodeServer],
+])('the Node edge on %s answers every error in JSON', (_, create) => {
+  const server = create(app.fetch, { bodyLimit: LIMIT });
+  beforeAll(async () => {
+    await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+    port = (server.address() as AddressInfo).port;
+    base = `http://127.0.0.1:${port}`;
+  });
+  afterAll(() => new Promise<void>((done) => server.close(() => done())));
+
   it('a request line the HTTP parser rejects gets a JSON 400', async () => {
     const answer = await raw('GET /v1/ns/a\\..\\b HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400/);

@@ -1,8 +1,9 @@
 import type { PGliteInterface, Transaction } from '@electric-sql/pglite';
-import { validationError } from '../../core/errors.js';
+import { EngramError, validationError } from '../../core/errors.js';
 import { importOptional, importPeer } from '../../core/optional-peer.js';
 import { type LockHolder, lockFile } from '../file-lock.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
+import { nodeFs, nodePath } from '../sqljs/node-modules.js';
 import type { PostgresDriver } from './driver.js';
 
 function queriesOf(db: Pick<PGliteInterface, 'query'> | Transaction): SqlQueries {
@@ -64,19 +65,21 @@ export function lockedPglite(
       const dir = typeof dirOrInstance === 'string' ? lockablePath(dirOrInstance) : undefined;
       if (dir !== undefined)
         unlock = await lockFile(dir, { label: 'pglite', busy: (holder) => busy(dir, holder) });
+      let started: PgliteClass | undefined;
       try {
         const [{ PGlite }, pgvector] = await Promise.all([
           importPeer('@electric-sql/pglite', () => import('@electric-sql/pglite'), 'pglite()'),
           // pgvector when installed: PostgresStore then ranks vectors with it (docs/embeddings.md).
           importOptional('@electric-sql/pglite-pgvector', () => import('@electric-sql/pglite-pgvector')),
         ]);
+        started = PGlite;
         return await PGlite.create(
           dirOrInstance as string,
           pgvector ? { extensions: { vector: pgvector.vector } } : {},
         );
       } catch (error) {
         await release();
-        throw error;
+        throw started && dir !== undefined ? await otherMajor(started, dir, error) : error;
       }
     })();
     // A refused lock or a failed start is not kept: the next query tries again (the holder may be gone).
@@ -116,6 +119,53 @@ export function lockedPglite(
     },
   };
 }
+
+type PgliteClass = typeof import('@electric-sql/pglite').PGlite;
+
+/**
+ * Why PGlite could not start on `dir` when the directory holds another Postgres major's database. Each
+ * PGlite release runs one Postgres major (0.5.x: 18, 0.6.x: 19), whose data files no other major opens,
+ * and PGlite then says only that it "failed to initialize": after `npm update` a server's data directory
+ * would stop opening with no hint why. The directory's major is its `PG_VERSION` file; the installed
+ * release's is asked of a throwaway in-memory instance (a second or so, only on this failure path). Any
+ * other failure is passed on as it was.
+ */
+async function otherMajor(PGlite: PgliteClass, dir: string, error: unknown): Promise<unknown> {
+  const fs = await nodeFs();
+  const { join } = await nodePath();
+  const written = (await fs.readFile(join(dir, 'PG_VERSION'), 'utf8').catch(() => '')).trim();
+  if (!/^\d+$/.test(written)) return error;
+  let installed: { major: string; release: string } | undefined;
+  try {
+    const probe = await PGlite.create();
+    try {
+      const [row] = (
+        await probe.query<{ num: string; version: string }>(
+          "SELECT current_setting('server_version_num') AS num, version() AS version",
+        )
+      ).rows;
+      if (row)
+        installed = {
+          major: String(Math.floor(Number(row.num) / 10_000)),
+          release: /PGlite ([^)\s]+)/.exec(row.version)?.[1] ?? 'release',
+        };
+    } finally {
+      await probe.close();
+    }
+  } catch {
+    return error;
+  }
+  if (installed === undefined || installed.major === written) return error;
+  const known = PGLITE_OF_MAJOR[written];
+  return new EngramError(
+    'STORAGE',
+    `pglite: ${dir} holds a Postgres ${written} database, and the installed @electric-sql/pglite ${installed.release} runs Postgres ${installed.major}, which cannot open it (each PGlite release runs one Postgres major). With the release that wrote it installed (${known ? `@electric-sql/pglite@${known}` : `one running Postgres ${written}`}), copy the memories out (engram export --from pglite:${dir} > memories.jsonl), then import them into a new directory with this one; or open another directory`,
+    { cause: error },
+  );
+}
+
+/** The PGlite release line of each Postgres major it ran, for the message above. */
+const PGLITE_OF_MAJOR: Readonly<Record<string, string>> = { '18': '0.5', '19': '0.6' };
 
 /**
  * The directory a PGlite data dir string names on Node's file system, or undefined where there is none to
