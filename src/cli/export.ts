@@ -12,7 +12,7 @@ Writes every memory, link and tombstone of a store to stdout, one JSON line each
 ids, timestamps, clocks and embeddings: \`engram import\` rebuilds the same data anywhere. Streamed in
 batches, so memory stays flat however large the store. Progress goes to stderr on a terminal only.
 
-  --from <store>  postgres://user@host/db, sqlite:./file.db or http(s)://edge
+  --from <store>  postgres://user@host/db, sqlite:./file.db, pglite:./dir or http(s)://edge
   --ns a,b        only these namespaces (default: all; for http(s), those the token grants)
   --token T       token for an http(s) store (default: $ENGRAM_TOKEN)
   --batch 500     entries read per store call (1-1000)

@@ -72,7 +72,9 @@ export interface GraphImport {
  */
 export async function importServerMemory(plan: GraphImport, input: Readable, io: CliIo): Promise<number> {
   if (plan.to.kind === 'jsonl')
-    throw new UsageError('--to: a memory.jsonl goes into a store: sqlite:, postgres:// or http(s)://');
+    throw new UsageError(
+      '--to: a memory.jsonl goes into a store: sqlite:, pglite:, postgres:// or http(s)://',
+    );
   const store = await openStoreUrl(plan.to, {
     role: 'target',
     token: plan.token,

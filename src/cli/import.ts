@@ -22,7 +22,7 @@ told apart by its first line and imported as \`engram mcp\` keeps a knowledge gr
 every line is checked first, and a bad one writes nothing. Entities and relations already there are
 kept as they are, so re-running it changes nothing either.
 
-  --to <store>    postgres://user@host/db, sqlite:./file.db or http(s)://edge
+  --to <store>    postgres://user@host/db, sqlite:./file.db, pglite:./dir or http(s)://edge
   --restore       make each namespace of the dump equal to it: later edits are overwritten, later
                   additions removed, deleted records brought back (under <id>.r1: see docs/lifecycle.md);
                   the whole dump is checked before anything is written

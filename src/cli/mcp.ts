@@ -34,7 +34,7 @@ search_nodes, plus Engram's own tools: remember, recall, forget, link.
 Logs go to stderr; stdout carries only the protocol.
 
   --store S      where the memory lives (default ${DEFAULT_STORE}):
-                 sqlite:./file.db, postgres://user@host/db, or http(s)://edge (with --token)
+                 sqlite:./file.db, pglite:./dir, postgres://user@host/db, or http(s)://edge (with --token)
                  A sqlite: file is one server's: to share one memory between MCP clients, run
                  engram serve and give each engram mcp --store http://127.0.0.1:8787 --token T
   --ns N         the namespace (default "default")

@@ -13,8 +13,8 @@ timestamps, clocks and embeddings. Records merge by their clocks, so re-running 
 copies only what changed. Either end may be a jsonl: file (not both). A progress line is drawn on
 stderr when it is a terminal.
 
-  --from <store>    postgres://user@host/db, sqlite:./file.db, http(s)://edge, jsonl:./file
-  --to <store>      the same kinds; a sqlite: or jsonl: target is created if missing
+  --from <store>    postgres://user@host/db, sqlite:./file.db, pglite:./dir, http(s)://edge, jsonl:./file
+  --to <store>      the same kinds; a sqlite:, pglite: or jsonl: target is created if missing
   --ns a,b          only these namespaces (default: all; for an http(s) source, those the token grants)
   --token T         token for http(s) stores (default: $ENGRAM_TOKEN)
   --from-token T    token for an http(s) source, when the two ends need different ones

@@ -21,7 +21,7 @@ embeddings of one model: until a store is moved, memories of the old model are s
 A memory whose text the server refuses (an HTTP 4xx such as 400 for a text too long for the model)
 does not stop the run: it is listed on stderr, the others are embedded, and the exit code is 1.
 
-  --store <store>       postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token)
+  --store <store>       postgres://user@host/db, sqlite:./file.db, pglite:./dir, http(s)://edge (with --token)
   --embedder openai:M   any OpenAI-compatible /v1/embeddings model (OpenAI, Ollama, vLLM, LM Studio)
   --url U               the API base (default https://api.openai.com/v1; Ollama: http://localhost:11434/v1)
   --api-key K           default: $OPENAI_API_KEY

@@ -26,7 +26,8 @@ const HELP = `Usage: engram <command> [flags]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n')}
 
-A <store> is a URL: postgres://user@host/db, sqlite:./file.db, http(s)://edge (with --token), jsonl:./file.
+A <store> is a URL: postgres://user@host/db, sqlite:./file.db, pglite:./dir, http(s)://edge (with --token),
+jsonl:./file.
 Exit codes: 0 done, 1 failed, 2 called wrongly or a store/server unusable, 130 interrupted.
 Run engram <command> --help for its flags and an example; engram --version prints the version.`;
 

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
+import { lockedPglite } from '../backends/postgres/pglite.js';
 import { filePersistence, SqlJsStore } from '../backends/sqljs/index.js';
 import { isEngramError } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
@@ -12,12 +13,13 @@ import { withoutCredentials } from './open-store.js';
 export type StoreUrl =
   | { kind: 'postgres'; url: string; shown: string }
   | { kind: 'sqlite'; path: string; shown: string }
+  | { kind: 'pglite'; path: string; shown: string }
   | { kind: 'http'; url: string; shown: string }
   | { kind: 'jsonl'; path: string; shown: string };
 
 export type DatabaseUrl = Exclude<StoreUrl, { kind: 'jsonl' }>;
 
-const EXPECTED = 'postgres://user@host/db, sqlite:./file.db, http(s)://host, or jsonl:./file';
+const EXPECTED = 'postgres://user@host/db, sqlite:./file.db, pglite:./dir, http(s)://host, or jsonl:./file';
 
 /**
  * sql.js keeps the whole database in memory and saves it whole: saving every few seconds during a bulk
@@ -45,12 +47,15 @@ export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUr
       checkUrl(value, flag);
       return { kind: 'http', url: value, shown: value };
     case 'sqlite':
+    case 'pglite':
     case 'jsonl': {
       // `sqlite:///abs/file.db` (the SQLAlchemy form) and `sqlite:./file.db` both name a path.
       const path = rest.startsWith('//') ? rest.slice(2) : rest;
       if (path === '')
         throw new UsageError(
-          `${flag}: ${scheme}: needs a file path, e.g. ${scheme}:./data.${scheme === 'sqlite' ? 'db' : 'jsonl'}`,
+          scheme === 'pglite'
+            ? `${flag}: pglite: needs a directory, e.g. pglite:./engram-data (engram serve's --data)`
+            : `${flag}: ${scheme}: needs a file path, e.g. ${scheme}:./data.${scheme === 'sqlite' ? 'db' : 'jsonl'}`,
         );
       return { kind: scheme, path: resolve(cwd, path), shown: value };
     }
@@ -91,7 +96,9 @@ export async function openStoreUrl(url: DatabaseUrl, options: OpenOptions): Prom
   const { store, created } =
     url.kind === 'sqlite'
       ? await sqliteStore(url, options.role)
-      : { store: create(url, options), created: undefined };
+      : url.kind === 'pglite'
+        ? { store: await pgliteStore(url, options.role), created: undefined }
+        : { store: create(url, options), created: undefined };
   try {
     await store.open();
     await created?.();
@@ -119,6 +126,36 @@ async function sqliteStore(
   return { store, created: missing ? async () => persist.save(await store.export()) : undefined };
 }
 
+/**
+ * A pglite: store: the PGlite directory named, or the one `engram serve --data <dir>` keeps in
+ * `<dir>/pglite`. A source, or a store to update, must hold a database (its `PG_VERSION` file); a target
+ * that holds none is created there. The directory is locked while open, as `engram serve` locks it.
+ */
+async function pgliteStore(
+  url: Extract<DatabaseUrl, { kind: 'pglite' }>,
+  role: OpenOptions['role'],
+): Promise<PostgresStore> {
+  const served = join(url.path, 'pglite');
+  const dir = (await holdsDatabase(url.path)) ? url.path : (await holdsDatabase(served)) ? served : undefined;
+  if (dir === undefined && role !== 'target')
+    throw new SetupError(
+      `${url.shown}: no PGlite database there (neither it nor its pglite/ directory holds PG_VERSION)`,
+    );
+  const driver = lockedPglite(
+    dir ?? url.path,
+    (at, { pid, thisProcess, lock }) =>
+      `${at} is in use by ${thisProcess ? 'the other end of this command' : `process ${pid}`} (engram serve?); PGlite is one process's database: stop it, or go through the server (http://127.0.0.1:8787 with --token) (delete ${lock} only if that process is gone)`,
+  );
+  return new PostgresStore(driver);
+}
+
+async function holdsDatabase(dir: string): Promise<boolean> {
+  return stat(join(dir, 'PG_VERSION')).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+}
+
 async function isMissing(path: string): Promise<boolean> {
   return stat(path).then(
     () => false,
@@ -126,7 +163,10 @@ async function isMissing(path: string): Promise<boolean> {
   );
 }
 
-function create(url: Exclude<DatabaseUrl, { kind: 'sqlite' }>, { token }: OpenOptions): MemoryStore {
+function create(
+  url: Exclude<DatabaseUrl, { kind: 'sqlite' | 'pglite' }>,
+  { token }: OpenOptions,
+): MemoryStore {
   switch (url.kind) {
     case 'postgres':
       return new PostgresStore(postgresJs(url.url, { max: 4 }));

@@ -111,7 +111,8 @@ export async function runTransfer(plan: TransferPlan, io: CliIo): Promise<number
 /** Both ends name one database: it would be opened twice (a sqlite: file is refused as locked). */
 function sameStore(from: StoreUrl | 'stdin', to: StoreUrl | 'stdout'): boolean {
   if (typeof from === 'string' || typeof to === 'string' || from.kind !== to.kind) return false;
-  if (from.kind === 'sqlite' || from.kind === 'jsonl') return from.path === (to as typeof from).path;
+  if (from.kind === 'sqlite' || from.kind === 'pglite' || from.kind === 'jsonl')
+    return from.path === (to as typeof from).path;
   const key = (url: string) => url.replace(/\/+$/, '');
   return key(from.url) === key((to as typeof from).url);
 }

@@ -24,6 +24,14 @@ describe('store URLs', () => {
       shown: 'postgresql://db.internal:5432/app',
     });
     expect(parseStoreUrl('HTTPS://memory.example.com/base', '--from', '/')).toMatchObject({ kind: 'http' });
+    expect(parseStoreUrl('pglite:./engram-data', '--from', '/work')).toEqual({
+      kind: 'pglite',
+      path: '/work/engram-data',
+      shown: 'pglite:./engram-data',
+    });
+    expect(parseStoreUrl('pglite:///srv/engram/pglite', '--from', '/work')).toMatchObject({
+      path: '/srv/engram/pglite',
+    });
   });
 
   it('refuses what it cannot read with a UsageError naming the flag', () => {
@@ -36,6 +44,7 @@ describe('store URLs', () => {
       ['dump.json', /did you mean jsonl:dump\.json\?/],
       ['C:\\data\\memory.db', /^--from: expected a store URL/],
       ['jsonl://', /needs a file path/],
+      ['pglite:', /^--from: pglite: needs a directory, e\.g\. pglite:\.\/engram-data/],
       ['postgres://[bad', /not a valid URL/],
       ['https://[bad', /^--from: not a valid URL: "https:\/\/\[bad"$/],
     ] as const) {
