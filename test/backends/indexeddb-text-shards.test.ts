@@ -107,4 +107,13 @@ describe('packShard / unpackShard (the stored row, schema v9)', () => {
       expect(() => unpackShard(bad)).toThrow(/corrupt shard row of group 4/);
     }
   });
+
+  it('refuse a posting one slot past the group, which a 32-bit posting would read as slot 0', () => {
+    // One term, one posting at distance 65536 from slot -1 (varint 0x80 0x80 0x08, tf 1): slot 65536.
+    const stored = { group: 4, terms: 'a', bytes: Uint8Array.from([1, 0x80, 0x80, 0x08]) };
+    expect(() => unpackShard(stored)).toThrow(/group 4: term 0 names slot 65536, past the group/);
+    // The last slot of the group (distance 65535) is still read.
+    const last = { group: 4, terms: 'a', bytes: Uint8Array.from([1, 0xfe, 0xff, 0x07]) };
+    expect(decodeShard(unpackShard(last)).get('a')).toEqual([packPosting(MAX_GROUP_SLOTS - 1, 1)]);
+  });
 });
