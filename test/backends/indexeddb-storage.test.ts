@@ -310,6 +310,36 @@ describe('IndexedDBStore merges of large batches', () => {
   });
 });
 
+describe('IndexedDBStore feed blocks of mixed origins', () => {
+  it('a block that loses an entry keeps each remaining entry with its own origin', async () => {
+    const store = new IndexedDBStore({ name: freshName() });
+    const later = (day: number) =>
+      formatHlc({ wallMs: Date.parse(`2030-01-0${day}`), counter: 0, node: 'n2' });
+    await store.apply('ns', { memories: [write('ns', 'x', 'written here')] });
+    // One pulled batch, one block: y is the server's, x keeps a field written here (its entry stays local).
+    await store.apply('ns', {
+      origin: 'remote',
+      memories: [
+        write('ns', 'y', 'from the server'),
+        { id: 'x', values: { tags: ['pulled'] }, clocks: { tags: later(2) } },
+      ],
+    });
+    const origins = async () =>
+      Object.fromEntries((await store.changes('ns', 0, 10)).map((c) => [c.id, c.origin]));
+    expect(await origins()).toEqual({ y: 'remote', x: 'local' });
+    // Editing y here takes its entry out of that block: x's must still say local, or it is never pushed.
+    await store.apply('ns', {
+      memories: [{ id: 'y', values: { content: 'edited here' }, clocks: { content: later(3) } }],
+    });
+    const feed = await store.changes('ns', 0, 10);
+    expect(feed.map((c) => [c.id, c.origin])).toEqual([
+      ['x', 'local'],
+      ['y', 'local'],
+    ]);
+    await store.close();
+  });
+});
+
 describe('IndexedDBStore groups larger than one slot table', () => {
   it('indexes, edits and finds memories across table rows', async () => {
     const name = freshName();
@@ -337,6 +367,10 @@ describe('IndexedDBStore groups larger than one slot table', () => {
       ['ns', 0, 0],
       ['ns', 0, 1],
     ]);
+    // The edit emptied slot 2100 in the second table row (index 52 of it) and took slot 2200 (index 152).
+    const second = (await db.get('textTables', ['ns', 0, 1])).ids.split(' ');
+    expect([second[52], second[152]]).toEqual(['', id(2100)]);
+    expect((await db.get('textTables', ['ns', 0, 0])).ids.split(' ')[5]).toBe('');
     db.close();
     await mem.close();
   });
