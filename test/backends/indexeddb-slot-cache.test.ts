@@ -40,4 +40,21 @@ describe('IndexedDBStore slot tables kept between searches', () => {
     await tabA.close();
     await tabB.close();
   });
+
+  it('a search hitting more table rows than it fetches one by one reads them all, the last group too', async () => {
+    // One memory per group: a term held by 70 memories names 70 table rows, none kept yet.
+    const { tabA, tabB, reference, both } = await twoTabsAndReference(`${name}-wide`, { textGroupSize: 1 });
+    const inputs = Array.from({ length: 70 }, (_, i) => ({
+      id: `m${String(i).padStart(2, '0')}`,
+      content: `kiwi ${i}`,
+    }));
+    await both((m) => m.addMany(inputs), tabA);
+    const all = async (mem: Engram) =>
+      (await mem.search('kiwi', { limit: 100 })).map((h) => [h.memory.id, h.score]);
+    const found = await all(tabB);
+    expect(found).toHaveLength(70);
+    expect(found).toEqual(await all(reference));
+    await tabA.close();
+    await tabB.close();
+  });
 });
