@@ -107,6 +107,30 @@ describe('IndexedDBStore text search transactions', () => {
   });
 });
 
+describe('IndexedDBStore docIds', () => {
+  it('leaves out a number whose memory is gone, never naming it by an empty or missing id', async () => {
+    const dbName = `${name}-gone`;
+    const store = new IndexedDBStore({ name: dbName, textGroupSize: 4 });
+    const mem = await createMemory({ store, namespace: 'ns', maintenance: { intervalMs: 0 } });
+    await mem.addMany([
+      { id: 'm1', content: 'plum cake' },
+      { id: 'm2', content: 'plum plum' },
+      { id: 'm3', content: 'fig' },
+      { id: 'm4', content: 'plum' },
+      { id: 'm5', content: 'plum tart' },
+    ]);
+    const [plum] = await store.docPostings('ns', ['plum'], []);
+    // m1's slot is emptied; m5's group (the second) loses its only memory, and with it its table row.
+    await mem.remove('m1');
+    await mem.remove('m5');
+    const other = new IndexedDBStore({ name: dbName });
+    const names = await other.docIds('ns', Array.from(plum!.docs));
+    expect([...names.values()].sort()).toEqual(['m2', 'm4']);
+    await other.close();
+    await mem.close();
+  });
+});
+
 describe('SearchTransactions', () => {
   it('runs a read that finds the shared transaction inactive again on a new one, and nothing else', async () => {
     const opened: { id: number; active: boolean }[] = [];

@@ -1,7 +1,13 @@
 import 'fake-indexeddb/auto';
+import { openDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { type ReadTransaction, SEARCH_STORES } from '../../src/backends/indexeddb/search-transactions.js';
 import { ShardCache } from '../../src/backends/indexeddb/shard-cache.js';
-import type { Engram } from '../../src/index.js';
+import { SlotCache } from '../../src/backends/indexeddb/slot-tables.js';
+import { readDocPostings } from '../../src/backends/indexeddb/text-reader.js';
+import { shardOf } from '../../src/backends/indexeddb/text-shards.js';
+import { createMemory, type Engram } from '../../src/index.js';
 import { countReads, twoTabsAndReference } from './indexeddb-test-kit.js';
 
 /**
@@ -85,5 +91,38 @@ describe('IndexedDBStore shard rows kept between searches', () => {
     const empty = Array.from({ length: 100 }, (_, group) => ({ group, terms: '', data: new Uint32Array(0) }));
     cache.set('ns', 3, 's', empty, cache.generation);
     expect(cache.has('ns', 3)).toBe(false);
+  });
+
+  it('does not keep rows a search read while the cache was cleared (the connection dropped meanwhile)', async () => {
+    const mem = await createMemory({
+      store: new IndexedDBStore({ name: `${name}-cleared` }),
+      namespace: 'ns',
+    });
+    await mem.addMany([{ content: 'kiwi tart' }, { content: 'kiwi jam' }]);
+    const kept = new ShardCache();
+    const db = await openDB(`${name}-cleared`);
+    const tx = db.transaction(SEARCH_STORES, 'readonly');
+    // The counters come back after the cache was cleared: what the search read began before the clear.
+    const clearing = new Proxy(tx, {
+      get(target, key) {
+        if (key !== 'objectStore') return Reflect.get(target, key);
+        return (store: string) => {
+          const found = target.objectStore(store as 'stats');
+          if (store !== 'stats') return found;
+          return {
+            get: async (namespace: string) => {
+              const stats = await found.get(namespace);
+              kept.clear();
+              return stats;
+            },
+          };
+        };
+      },
+    }) as unknown as ReadTransaction;
+    const [kiwi] = await readDocPostings(clearing, 'ns', ['kiwi'], [], new SlotCache(), kept);
+    expect(kiwi!.docs).toHaveLength(2);
+    expect(kept.has('ns', shardOf('kiwi'))).toBe(false);
+    db.close();
+    await mem.close();
   });
 });
