@@ -140,6 +140,8 @@ describe('IndexedDBStore and other connections', () => {
     await store.open();
     expect((await store.getMemories('ns', ['m1']))[0]?.memory.embedding).toEqual([0.5, -0.25, 1]);
     await store.close();
+    // The open given up on went through once the blocker left: closed at once, it holds nothing open.
+    expect(await unlessBlocked((blocked) => deleteDB(name, { blocked }))).toBe('done');
   });
 
   it('waits ten seconds for a blocker unless told otherwise', async () => {
