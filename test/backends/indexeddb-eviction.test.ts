@@ -56,6 +56,22 @@ describe('IndexedDBStore eviction sentinel', () => {
     await cleared.store.close();
   });
 
+  it('leaves the sentinel on opening a database that had none (made before it, or storage cleared apart)', async () => {
+    const items = stubLocalStorage();
+    const name = freshName();
+    const made = await opened(name);
+    await made.store.close();
+    items.clear();
+    const reopened = await opened(name);
+    expect([reopened.store.evicted, reopened.onEvicted.mock.calls.length]).toEqual([false, 0]);
+    await reopened.store.close();
+    // Its loss is now told like any other.
+    await deleteDB(name);
+    const lost = await opened(name);
+    expect([lost.store.evicted, lost.onEvicted.mock.calls.length]).toEqual([true, 1]);
+    await lost.store.close();
+  });
+
   it('reports a database deleted while open, unless the sentinel was cleared', async () => {
     stubLocalStorage();
     for (const clear of [false, true]) {
