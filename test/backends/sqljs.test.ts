@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { DebouncedSave } from '../../src/backends/sqljs/debounced-save.js';
 import { type SqlJsPersistence, SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, EngramError, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { fullWrite } from '../conformance/changes.case.js';
@@ -201,6 +202,38 @@ describe('SqlJsStore extras', () => {
     await mem.add({ content: 'x' });
     state.failNext = 1;
     await expect(store.close()).rejects.toMatchObject({ code: 'STORAGE' });
+  });
+
+  it('close() while a background save is under way reports that save failing: the write is not lost unsaid', async () => {
+    let failFirst!: () => void;
+    let saves = 0;
+    const persistence: SqlJsPersistence = {
+      load: async () => null,
+      save: async () => {
+        saves++;
+        if (saves === 1) {
+          await new Promise<void>((resolve) => (failFirst = resolve));
+          throw new Error('disk full');
+        }
+      },
+    };
+    const flushes = vi.spyOn(DebouncedSave.prototype, 'flush');
+    const store = new SqlJsStore({ persist: persistence, saveDelayMs: 5 });
+    const mem = await createMemory({ store, namespace: 'under-way' });
+    await mem.add({ content: 'saved or reported' });
+    await until(() => saves === 1);
+    const flushesBefore = flushes.mock.calls.length;
+    const closed = mem.close().then(
+      () => 'closed',
+      (error: unknown) => error,
+    );
+    // The background save fails only once close() waits for it.
+    await until(() => flushes.mock.calls.length > flushesBefore);
+    failFirst();
+    // Before, the background save's failure was its own to swallow: close() resolved having saved nothing.
+    expect(await closed).toMatchObject({ code: 'STORAGE', message: expect.stringContaining('disk full') });
+    expect(saves).toBe(1);
+    flushes.mockRestore();
   });
 
   it('never starts a save while another is under way: the newest copy lands last', async () => {

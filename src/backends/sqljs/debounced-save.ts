@@ -20,25 +20,29 @@ export class DebouncedSave {
     this.dirtySince ??= now;
     clearTimeout(this.timer);
     const wait = Math.max(0, Math.min(this.delayMs, this.dirtySince + this.maxDelayMs - now));
-    this.timer = setTimeout(() => {
-      this.flush().catch(() => {});
-    }, wait);
+    // Not flush(): a background save's failure waits for the next flush() or close(), which may be
+    // awaiting this very save.
+    this.timer = setTimeout(() => this.start(), wait);
   }
 
   /** Saves now if anything is unsaved; rejects with the error of a failed save, even a background one. */
   async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.dirtySince !== undefined) {
-      this.dirtySince = undefined;
-      this.running = this.running.then(() => this.attempt());
-    }
+    this.start();
     await this.running;
     if (this.failure !== undefined) {
       const failure = this.failure;
       this.failure = undefined;
       throw failure;
     }
+  }
+
+  /** Queues a save if anything is unsaved, after the one under way. */
+  private start(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.dirtySince === undefined) return;
+    this.dirtySince = undefined;
+    this.running = this.running.then(() => this.attempt());
   }
 
   private async attempt(): Promise<void> {
