@@ -236,6 +236,25 @@ describe('SqlJsStore extras', () => {
     flushes.mockRestore();
   });
 
+  it('a background save that failed and then succeeded leaves nothing for close() to report', async () => {
+    const { state, persistence } = countingPersistence();
+    const errors: unknown[] = [];
+    const store = new SqlJsStore({
+      persist: persistence,
+      saveDelayMs: 5,
+      onSaveError: (e) => errors.push(e),
+    });
+    const mem = await createMemory({ store, namespace: 'recovered' });
+    state.failNext = 1;
+    await mem.add({ content: 'first' });
+    await until(() => errors.length === 1);
+    await mem.add({ content: 'second' });
+    await until(() => state.saves === 1);
+    await mem.close();
+    expect(state.saves).toBe(1);
+    expect(errors).toHaveLength(1);
+  });
+
   it('never starts a save while another is under way: the newest copy lands last', async () => {
     const saved: Uint8Array[] = [];
     let inFlight = 0;
