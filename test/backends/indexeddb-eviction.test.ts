@@ -2,6 +2,8 @@ import 'fake-indexeddb/auto';
 import { deleteDB } from 'idb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clearSentinel, IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { sentinelKey } from '../../src/backends/indexeddb/storage-keeping.js';
+import { openVersion1 } from './indexeddb-v1-fixture.js';
 
 /**
  * The sentinel the store leaves in localStorage when it creates its database tells an evicted database
@@ -70,6 +72,16 @@ describe('IndexedDBStore eviction sentinel', () => {
     const lost = await opened(name);
     expect([lost.store.evicted, lost.onEvicted.mock.calls.length]).toEqual([true, 1]);
     await lost.store.close();
+  });
+
+  it('upgrading a database an earlier release made (and left its sentinel for) is no loss', async () => {
+    const items = stubLocalStorage();
+    const name = freshName();
+    (await openVersion1(name)).close();
+    items.set(sentinelKey(name), '2026-01-01T00:00:00.000Z');
+    const upgraded = await opened(name);
+    expect([upgraded.store.evicted, upgraded.onEvicted.mock.calls.length]).toEqual([false, 0]);
+    await upgraded.store.close();
   });
 
   it('reports a database deleted while open, unless the sentinel was cleared', async () => {
