@@ -149,6 +149,25 @@ describe('NamespaceCipher', () => {
     expect((error as Error).message).toMatch(/the key check failed/);
   });
 
+  it('refuses key info whose key id was swapped: the check is bound to the id every value then carries', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const swapped = { ...cipher.info, keyId: 'SWAPPED1' };
+    const error = await NamespaceCipher.open({ key }, swapped, 'ns').catch((e: unknown) => e);
+    expect(isEngramError(error, 'VALIDATION') && error.field).toBe('encryption');
+    expect((error as Error).message).toMatch(/the key check failed/);
+  });
+
+  it('seals the rotation proofs of two namespaces on one CryptoKey under different IVs', async () => {
+    // The proof's IV is fixed per key id; shared by two key ids under one key, GCM's nonce would repeat.
+    const first = await NamespaceCipher.create({ key });
+    const second = await NamespaceCipher.create({ key });
+    const iv = async (cipher: NamespaceCipher) =>
+      toBase64Url(fromBase64Url(await cipher.rotationProof()).subarray(0, 12));
+    expect(await iv(first)).not.toBe(await iv(second));
+    // The proof is the same each time it is made: the edge compares its hash with the key info's.
+    expect(await first.rotationProof()).toBe(await first.rotationProof());
+  });
+
   it('tells a value sealed under another key (a rotation) from a damaged one', async () => {
     const cipher = await NamespaceCipher.create({ key });
     const other = await NamespaceCipher.create({ key });
@@ -162,6 +181,17 @@ describe('NamespaceCipher', () => {
     const moved = await cipher.decryptString(sealed, 'ns/memory/m2/content').catch((e: unknown) => e);
     expect(isEngramError(moved, 'VALIDATION')).toBe(true);
     expect(isOtherKeyError(moved)).toBe(false);
+  });
+
+  it('takes plaintext where a sealed value belongs for damage, never for a value of another key', async () => {
+    // Another key fails the whole sync round (a rotation to follow); damage only sets the record aside.
+    const cipher = await NamespaceCipher.create({ key });
+    const where = 'ns/memory/m1/content';
+    for (const text of ['Dear.Bob.see you', 'e1.x', `e1.${cipher.keyId}.short`, 'plain']) {
+      const error = await cipher.decryptString(text, where).catch((e: unknown) => e);
+      expect(isEngramError(error, 'VALIDATION') && error.field, text).toBe(where);
+      expect(isOtherKeyError(error), text).toBe(false);
+    }
   });
 
   it('derives key info asking for up to the cap, or past it when this device asks as many itself', async () => {
