@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
+import {
+  decryptLinkValues,
+  decryptMemoryValues,
+  ENCRYPTED_KEY,
+  encryptLinkValues,
+  encryptMemoryValues,
+} from '../../src/core/crypto/fields.js';
+import type { Memory } from '../../src/index.js';
+
+/*
+ * Each sealed value is bound to its place (namespace, entity, id, field and, under a version 2 key, the
+ * field's stamp): an edge that copies one elsewhere, even into a namespace it gave the same key info, gets
+ * a VALIDATION error on every device, never another record's text.
+ */
+
+const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+const stamp = '0190a0b0c0d0-0000-node';
+const clocks = { content: stamp, tags: stamp, metadata: stamp, embedding: stamp };
+const plain: Pick<Memory, 'content' | 'tags' | 'metadata' | 'embedding'> = {
+  content: '{"a":1}',
+  tags: ['work'],
+  metadata: { a: 1 },
+  embedding: [0.5, 0.25],
+};
+
+describe('sealed fields', () => {
+  it('open in their own place', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const sealed = await encryptMemoryValues(cipher, 'ns', 'm1', plain, clocks);
+    expect(await decryptMemoryValues(cipher, 'ns', 'm1', sealed, clocks)).toEqual(plain);
+    const link = await encryptLinkValues(cipher, 'ns', 'l1', { metadata: { a: 1 } }, clocks);
+    expect(await decryptLinkValues(cipher, 'ns', 'l1', link, clocks)).toEqual({ metadata: { a: 1 } });
+  });
+
+  it('do not open in another namespace on the same key', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const sealed = await encryptMemoryValues(cipher, 'ns', 'm1', plain, clocks);
+    for (const field of ['content', 'tags', 'metadata', 'embedding'] as const) {
+      await expect(
+        decryptMemoryValues(cipher, 'other', 'm1', { [field]: sealed[field] }, clocks),
+        field,
+      ).rejects.toMatchObject({ code: 'VALIDATION' });
+    }
+  });
+
+  it("do not open as a link's metadata, nor a link's as a memory's", async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const memory = await encryptMemoryValues(cipher, 'ns', 'x1', { metadata: { a: 1 } }, clocks);
+    await expect(decryptLinkValues(cipher, 'ns', 'x1', memory, clocks)).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+    const link = await encryptLinkValues(cipher, 'ns', 'x1', { metadata: { a: 1 } }, clocks);
+    await expect(decryptMemoryValues(cipher, 'ns', 'x1', link, clocks)).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+  });
+
+  it('do not open in another field of the same record', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const sealed = await encryptMemoryValues(cipher, 'ns', 'm1', plain, clocks);
+    // The sealed metadata (the JSON text {"a":1}) would read as content, and the content as metadata.
+    const moved = [
+      { content: sealed.metadata[ENCRYPTED_KEY] as string },
+      { metadata: { [ENCRYPTED_KEY]: sealed.content } },
+    ];
+    for (const values of moved) {
+      const field = Object.keys(values)[0]!;
+      await expect(decryptMemoryValues(cipher, 'ns', 'm1', values, clocks), field).rejects.toMatchObject({
+        code: 'VALIDATION',
+      });
+    }
+  });
+});
