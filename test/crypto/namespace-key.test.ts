@@ -126,4 +126,38 @@ describe('resolveKey', () => {
     const link = { id: 'l1', values: { metadata: { why: 'in clear' } }, clocks: { metadata: stamp } };
     await expectMetadataRefused(cipher, memory, link);
   });
+
+  it('refuses sealed metadata kept under another name than its one sealed entry', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const stamp = '0190a0b0c0d0-0000-node';
+    const sealed = await cipher.encryptString('{}', 'ns/memory/m1/metadata');
+    const metadata = { note: sealed };
+    const memory = { id: 'm1', values: { metadata }, clocks: { metadata: stamp } };
+    const link = { id: 'l1', values: { metadata }, clocks: { metadata: stamp } };
+    await expectMetadataRefused(cipher, memory, link);
+  });
+
+  it('refuses a request naming a key for a namespace that has none, a pull as well as a push', async () => {
+    const cipher = await NamespaceCipher.create({ key });
+    const stamp = '0190a0b0c0d0-0000-node';
+    const content = await cipher.encryptString('hello', 'ns/memory/m1/content');
+    const requests: SyncRequest[] = [
+      {
+        key: { id: cipher.keyId, seals: 2 },
+        push: { memories: [{ id: 'm1', values: { content }, clocks: { content: stamp } }] },
+      },
+      { key: { id: cipher.keyId, seals: 2 }, pull: { after: 0 } },
+    ];
+    for (const request of requests) {
+      expect(await refusal(resolveKey('ns', request, null))).toMatchObject({
+        code: 'CONFLICT',
+        field: 'sync.key.id',
+      });
+    }
+    // Without a key named, a plain namespace takes the plain push.
+    const plain: SyncRequest = {
+      push: { memories: [{ id: 'm1', values: { content: 'hello' }, clocks: { content: stamp } }] },
+    };
+    expect(await resolveKey('ns', plain, null)).toEqual({ info: null, changed: false });
+  });
 });
