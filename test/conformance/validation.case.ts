@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createMemory, EngramError } from '../../src/index.js';
 import { expectError, type SuiteContext } from './harness.js';
 
+/** An array holding `levels` arrays, each inside the one before. */
+function nestedArrays(levels: number): unknown[] {
+  let value: unknown[] = [];
+  for (let i = 1; i < levels; i++) value = [value];
+  return value;
+}
+
 /** An object holding `levels` objects, each inside the one before. */
 function nested(levels: number): object {
   let value: object = {};
@@ -42,6 +49,12 @@ export function validationCases(ctx: SuiteContext): void {
         'add.metadata',
       ],
       ['metadata nested deeper than 32 levels', { content: 'x', metadata: nested(33) }, 'add.metadata'],
+      [
+        'metadata nested deeper than 32 levels in arrays',
+        { content: 'x', metadata: { list: nestedArrays(33) } },
+        'add.metadata',
+      ],
+      ['a lone surrogate in a metadata key', { content: 'x', metadata: { 'k\ud800': 1 } }, 'add.metadata'],
       ['a NUL character in a metadata key', { content: 'x', metadata: { 'k\u0000': 1 } }, 'add.metadata'],
       ['a 31st of September', { content: 'x', validFrom: '2099-09-31' }, 'add.validFrom'],
     ];
@@ -53,6 +66,48 @@ export function validationCases(ctx: SuiteContext): void {
       });
     }
 
+    it('takes every value exactly at its limit, and keeps it as given', async () => {
+      const mem = await ctx.memory();
+      // 64 KiB of UTF-8 in 2- and in 4-byte characters; JSON of exactly 64 KiB; 32 levels of nesting.
+      const inputs = [
+        { content: 'é'.repeat(32 * 1024) },
+        { content: '😀'.repeat(16 * 1024) },
+        { content: 'x', metadata: { big: 'x'.repeat(64 * 1024 - '{"big":""}'.length) } },
+        { content: 'x', metadata: nested(32) as { [k: string]: never } },
+        {
+          id: 'i'.repeat(128),
+          content: 'x',
+          kind: 'k'.repeat(64),
+          tags: Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(64, 't')),
+          embedding: Array.from({ length: 4096 }, (_, i) => (i + 1) / 4096),
+          embeddingModel: 'm'.repeat(256),
+          importance: 1,
+        },
+        { content: 'x', importance: 0 },
+      ];
+      const added = await mem.addMany(inputs);
+      for (const [i, input] of inputs.entries()) {
+        expect(await mem.get(added[i]!.id), String(i)).toMatchObject(input);
+      }
+    });
+
+    it('takes every option exactly at its limit', async () => {
+      const mem = await ctx.memory();
+      const a = await mem.add({ content: 'a' });
+      expect((await mem.list({ limit: 1000 })).items).toHaveLength(1);
+      expect(await mem.search('a', { limit: 1000 })).toHaveLength(1);
+      expect(await mem.neighbors(a.id, { depth: 10 })).toEqual([]);
+      expect(await mem.path(a.id, a.id, { maxDepth: 10 })).toHaveLength(1);
+      const boosts = [
+        { importance: 100 },
+        { recency: { halfLifeDays: 0.001, weight: 100 } },
+        { recency: { halfLifeDays: 36_500 } },
+      ];
+      for (const boost of boosts)
+        expect(await mem.search('a', { boost }), JSON.stringify(boost)).toHaveLength(1);
+      expect((await mem.context('a', { maxChars: 1 })).length).toBeLessThanOrEqual(1);
+    });
+
     it('says where in the metadata a value is not JSON', async () => {
       const mem = await ctx.memory();
       const cases: Array<[unknown, string]> = [
@@ -60,6 +115,7 @@ export function validationCases(ctx: SuiteContext): void {
         [{ list: [1, { deep: Number.NaN }] }, 'found NaN at "list"[1]."deep"'],
         [{ when: new Date(0) }, 'found a Date at "when"'],
         [{ gone: undefined }, 'found undefined at "gone"'],
+        [{ bare: Object.create(null) }, 'found an object without a prototype at "bare"'],
       ];
       for (const [metadata, where] of cases) {
         const error = await expectError(
@@ -141,7 +197,8 @@ export function validationCases(ctx: SuiteContext): void {
         'VALIDATION',
         'add.validFrom',
       );
-      await expectError(mem.add({ content: 'x', validTo: '2099-04-31' }), 'VALIDATION', 'add.validTo');
+      for (const validTo of ['2099-04-31', '2099-06-31', '2099-11-31T08:00:00Z'])
+        await expectError(mem.add({ content: 'x', validTo }), 'VALIDATION', 'add.validTo');
       await expectError(mem.add({ content: 'x', expiresAt: '2099-13-01' }), 'VALIDATION', 'add.expiresAt');
       await expectError(mem.list({ asOf: '2024-02-30' }), 'VALIDATION', 'list.asOf');
       // A century is a leap year only every 400 years.
