@@ -170,6 +170,27 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     });
   }
 
+  it('takes a request exactly at its limits: a batch of ids and of tombstones, the longest pull and client id', async () => {
+    // The documented limits (docs/api.md), written out: a test reading LIMITS would move with them.
+    const batch = 1000;
+    const { call } = await testApp({ store: makeStore() });
+    const res = await call('POST', '/v1/ns/demo/sync', {
+      clientId: 'c'.repeat(64),
+      get: { memories: Array.from({ length: batch }, (_, i) => `id${i}`) },
+      push: {
+        tombstones: Array.from({ length: batch }, (_, i) => ({
+          entity: 'memory',
+          id: `gone${i}`,
+          namespace: 'demo',
+          clock: now(),
+        })),
+      },
+      pull: { after: 0, limit: 1000 },
+    });
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect(res.json.pull.changes).toHaveLength(batch);
+  });
+
   it('says what a malformed body is: null as null, an array as an array', async () => {
     const { call } = await testApp({ store: makeStore() });
     await call('POST', '/v1/ns/demo/memories', { id: 'm', content: 'existing' });
