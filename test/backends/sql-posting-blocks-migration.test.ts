@@ -92,6 +92,7 @@ describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
     await reopened.close();
   });
 
+  // PGlite's start and a full fill: over 30 s on a loaded two-core machine (seen twice this session).
   it('Postgres (PGlite): same answers after the upgrade, and writes keep working', async () => {
     const db = await PGlite.create();
     const first = new PostgresStore(pglite(db));
@@ -106,7 +107,7 @@ describe('SQL schema v4 -> v5: the text index becomes posting blocks', () => {
     await stillWrites(reopened);
     await reopened.close();
     await db.close();
-  });
+  }, 120_000);
 });
 
 describe('SQL schema v15 -> v18: postings re-encoded (a count shares its delta), no kind index on SQLite', () => {
