@@ -177,6 +177,20 @@ describe('HLC bounds and rewinds', () => {
     expect(clock.latest()).toBe(next);
   });
 
+  it('a stamp of its own millisecond with a lower counter never sets the counter back', () => {
+    // Observed or resumed after, such a stamp changes nothing: the next tick still follows the last one.
+    const now = 1_700_000_000_000;
+    const clock = new HybridLogicalClock('me', () => now);
+    clock.tick();
+    clock.tick();
+    const last = clock.tick();
+    clock.observe(formatHlc({ wallMs: now, counter: 0, node: 'x' }));
+    clock.resumeAfter(formatHlc({ wallMs: now, counter: 1, node: 'me' }));
+    const next = clock.tick();
+    expect(parseHlc(next)).toEqual({ wallMs: now, counter: 3, node: 'me' });
+    expect(next > last).toBe(true);
+  });
+
   it('observeStamps moves the clock past every field stamp of a record, not only its first', () => {
     const now = 1_700_000_000_000;
     const clock = new HybridLogicalClock('me', () => now);
