@@ -142,6 +142,30 @@ describe('record merge', () => {
     await store.close();
   });
 
+  it('a pulled record lacking a field set here stays in the feed as a local change, to be pushed', async () => {
+    const store = new InMemoryStore();
+    const created = memoryCreate('m', 'x', 0, 'a');
+    await store.apply('n', { memories: [created], origin: 'remote' });
+    // Given an importance here, not pushed yet; the pull brings another replica's edit, which has none.
+    await store.apply('n', {
+      memories: [{ id: 'm', values: { importance: 0.9 }, clocks: { importance: stamp(5, 'a') } }],
+    });
+    const pulled = {
+      ...created,
+      values: { ...created.values, content: 'theirs' },
+      clocks: { ...created.clocks, content: stamp(10, 'b') },
+    };
+    await store.apply('n', { memories: [pulled], origin: 'remote', pushBackTombstones: true });
+    const [held] = await store.getMemories('n', ['m']);
+    expect({ content: held!.memory.content, importance: held!.memory.importance }).toEqual({
+      content: 'theirs',
+      importance: 0.9,
+    });
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.id === 'm').map((e) => e.origin)).toEqual(['local']);
+    await store.close();
+  });
+
   it('a link’s updatedAt is the time of its latest field stamp, as a memory’s is', () => {
     const created = linkCreate('l', 'related_to', 0, 'a');
     const held = mergeLink(undefined, created)!;
@@ -216,6 +240,22 @@ describe('record merge', () => {
     expect(await store.changes('n', 0, 100)).toEqual(before);
     const [held] = await store.getMemories('n', ['m']);
     expect(held!.memory.content).toBe('made anew');
+    await store.close();
+  });
+
+  it('a pulled delete older than a memory made here, not pushed yet, leaves that memory to be pushed', async () => {
+    // Another replica deleted an earlier memory of this id; the one made here outlives that delete.
+    const store = new InMemoryStore();
+    await store.apply('n', { memories: [memoryCreate('m', 'made here', 10, 'a')] });
+    await store.apply('n', {
+      tombstones: [{ entity: 'memory', id: 'm', namespace: 'n', clock: stamp(5, 'b') }],
+      origin: 'remote',
+      pushBackTombstones: true,
+    });
+    const [held] = await store.getMemories('n', ['m']);
+    expect(held!.memory.content).toBe('made here');
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.id === 'm').map((e) => e.origin)).toEqual(['local']);
     await store.close();
   });
 
