@@ -166,6 +166,28 @@ describe('record merge', () => {
     await store.close();
   });
 
+  it('a pulled link merged over a newer local field stays in the feed as a local change, to be pushed', async () => {
+    const store = new InMemoryStore();
+    const created = linkCreate('l', 'related_to', 0, 'a');
+    await store.apply('n', { memories: [memoryCreate('a', 'a', 0, 'a'), memoryCreate('b', 'b', 0, 'a')] });
+    await store.apply('n', { links: [created], origin: 'remote' });
+    // Weighted here, not pushed yet; then the pull brings another replica's retyping, which has no weight.
+    await store.apply('n', {
+      links: [{ id: 'l', values: { weight: 0.5 }, clocks: { weight: stamp(20, 'a') } }],
+    });
+    const pulled = {
+      ...created,
+      values: { ...created.values, type: 'theirs' },
+      clocks: { ...created.clocks, type: stamp(10, 'b') },
+    };
+    await store.apply('n', { links: [pulled], origin: 'remote', pushBackTombstones: true });
+    const [held] = await store.getLinks('n', ['l']);
+    expect({ type: held!.link.type, weight: held!.link.weight }).toEqual({ type: 'theirs', weight: 0.5 });
+    const entries = await store.changes('n', 0, 100);
+    expect(entries.filter((e) => e.id === 'l').map((e) => e.origin)).toEqual(['local']);
+    await store.close();
+  });
+
   it('a link’s updatedAt is the time of its latest field stamp, as a memory’s is', () => {
     const created = linkCreate('l', 'related_to', 0, 'a');
     const held = mergeLink(undefined, created)!;
@@ -366,6 +388,12 @@ describe('record merge', () => {
       clocks: { content: s },
     };
     expect((await partial.apply('n', { memories: [contentOnly], origin: 'remote' })).rejected).toEqual(['m']);
+    // Every field but metadata is not every field a creation stamps either.
+    const { metadata: _, ...noMetadata } = memoryCreate('m', 'no metadata', 20, 'b').clocks;
+    const withoutMetadata = { ...memoryCreate('m', 'no metadata', 20, 'b'), clocks: noMetadata };
+    expect((await partial.apply('n', { memories: [withoutMetadata], origin: 'remote' })).rejected).toEqual([
+      'm',
+    ]);
     expect(await partial.getMemories('n', ['m'])).toEqual([]);
     await partial.close();
     const whole = await deleted();
@@ -415,6 +443,64 @@ describe('record merge', () => {
     const result = await store.apply('n', { memories: [expiring], origin: 'remote' });
     expect(result.deleted).toEqual([]);
     expect((await store.getLinks('n', ['l'])).map((r) => r.link.id)).toEqual(['l']);
+    await store.close();
+  });
+
+  it('a memory made anew at the very millisecond the held one expired replaces it: its links go', async () => {
+    const store = new InMemoryStore();
+    const old = memoryCreate('m', 'old', 0, 'a');
+    await store.apply('n', {
+      memories: [
+        {
+          ...old,
+          values: { ...old.values, expiresAt: iso(100) },
+          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
+        },
+        memoryCreate('other', 'other', 0, 'a'),
+      ],
+      links: [
+        {
+          ...linkCreate('l', 'related_to', 0, 'a'),
+          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
+        },
+      ],
+    });
+    const result = await store.apply('n', {
+      memories: [memoryCreate('m', 'new', 100, 'b')],
+      origin: 'remote',
+    });
+    expect(result.deleted).toEqual(['l']);
+    expect(await store.getLinks('n', ['l'])).toEqual([]);
+    await store.close();
+  });
+
+  it('a page bringing a link’s delete and a memory made anew over its expired end tombstones the link once', async () => {
+    const store = new InMemoryStore();
+    const old = memoryCreate('m', 'old', 0, 'a');
+    await store.apply('n', {
+      memories: [
+        {
+          ...old,
+          values: { ...old.values, expiresAt: iso(100) },
+          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
+        },
+        memoryCreate('other', 'other', 0, 'a'),
+      ],
+      links: [
+        {
+          ...linkCreate('l', 'related_to', 0, 'a'),
+          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
+        },
+      ],
+    });
+    const result = await store.apply('n', {
+      tombstones: [{ entity: 'link', id: 'l', namespace: 'n', clock: stamp(150, 'c') }],
+      memories: [memoryCreate('m', 'new', 200, 'b')],
+      origin: 'remote',
+    });
+    expect(result.deleted).toEqual(['l']);
+    // The delete the page brought is kept as it came.
+    expect((await store.getTombstones('n', ['l'])).map((t) => t.clock)).toEqual([stamp(150, 'c')]);
     await store.close();
   });
 
