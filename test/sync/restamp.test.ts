@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ceilingStamp, formatHlc, HybridLogicalClock } from '../../src/core/hlc.js';
 import type { MemoryWrite } from '../../src/core/store-contract.js';
-import { restampAhead, restampBehind, restampFuture, restampStale } from '../../src/core/sync/restamp.js';
+import {
+  restampAhead,
+  restampBehind,
+  restampFuture,
+  restampStale,
+  STALE_AHEAD_MS,
+} from '../../src/core/sync/restamp.js';
 
 // Edits made before a session heard the edge, on a device clock that ran ahead, carry stamps past the
 // edge's bound. Before the push each moves back by the offset learned since, to about the true time of
@@ -48,6 +54,14 @@ describe('stamps from a clock that ran ahead, moved before the push', () => {
     );
   });
 
+  it('a createdAt a millisecond past the bound moves back; one at the bound stays', () => {
+    const bound = NOW + 61_000;
+    expect(restamp(write(NOW - 60_000, bound + 1))?.create?.createdAt).toBe(
+      new Date(bound + 1 - AHEAD).toISOString(),
+    );
+    expect(restamp(write(NOW - 60_000, bound))).toBeUndefined();
+  });
+
   it('a createdAt the offset cannot bring within the bound takes the time of now', () => {
     // Created while the device clock ran five hours ahead; by the first answer it runs two hours ahead.
     const created = NOW + 5 * 3_600_000;
@@ -75,6 +89,23 @@ describe('stamps from a clock found ahead within the bound, moved back', () => {
     const stamp = moved?.memories[0]?.clocks.content;
     expect(stamp).toBe(formatHlc({ wallMs: NOW + 1, counter: 0, node: 'device.0a1b2c3d' }));
     expect(stamp! > after).toBe(true);
+  });
+  it('a creation stamped at the very clock the edge was first heard at moves back with its createdAt', () => {
+    const upTo = formatHlc({ wallMs: NOW + 20_000, counter: 2, node: 'device.0a1b2c3d' });
+    const clock = new HybridLogicalClock('device.0a1b2c3d', () => NOW);
+    const window = { after: undefined, upTo, deltaMs: -60_000, moved: new Set<string>() };
+    const created: MemoryWrite = {
+      id: 'm',
+      create: { namespace: 'ns', createdAt: new Date(NOW + 20_000).toISOString() },
+      values: { content: 'made as the answer came' },
+      clocks: { content: upTo },
+    };
+    const moved = restampAhead({ memories: [created], links: [], tombstones: [] }, window, clock)
+      ?.memories[0];
+    expect(moved?.clocks.content).toBe(
+      formatHlc({ wallMs: NOW - 40_000, counter: 2, node: 'device.0a1b2c3d' }),
+    );
+    expect(moved?.create?.createdAt).toBe(new Date(NOW - 40_000).toISOString());
   });
 });
 
@@ -104,6 +135,19 @@ describe('stamps from a clock found behind, moved forward', () => {
     expect(restampBehind(outgoing(moved!), window, clock)).toBeUndefined();
   });
 
+  it('one that lands exactly at now keeps its node and counter: only one past now takes a fresh stamp', () => {
+    const clock = new HybridLogicalClock(node, () => NOW);
+    const window = { ...behindWindow(), upTo: formatHlc({ wallMs: NOW - HOUR, counter: 9, node }) };
+    const earlier = 'device.11223344';
+    const stamped: MemoryWrite = {
+      id: 'm',
+      values: { content: 'edited' },
+      clocks: { content: formatHlc({ wallMs: NOW - HOUR, counter: 4, node: earlier }) },
+    };
+    const moved = restampBehind(outgoing(stamped), window, clock)?.memories[0];
+    expect(moved?.clocks.content).toBe(formatHlc({ wallMs: NOW, counter: 4, node: earlier }));
+  });
+
   it('a stamp issued after the first answer, in the edge’s time, stays', () => {
     const clock = new HybridLogicalClock(node, () => NOW);
     expect(restampBehind(outgoing(edit(NOW - 600_000)), behindWindow(), clock)).toBeUndefined();
@@ -131,6 +175,32 @@ describe('stamps later than now, moved back at the first answer', () => {
     expect(moved?.memories.map((w) => [w.id, w.clocks.content])).toEqual([
       ['mine', formatHlc({ wallMs: NOW, counter: 0, node: 'device.11223344' })],
     ]);
+  });
+
+  it('a createdAt moves with them only when it is later than now by more than the slack, as a stamp', () => {
+    const node = 'device.0a1b2c3d';
+    const clock = new HybridLogicalClock(node, () => NOW);
+    const at = (ms: number) => formatHlc({ wallMs: ms, counter: 0, node });
+    const created = (createdMs: number): MemoryWrite => ({
+      id: 'm',
+      create: { namespace: 'ns', createdAt: new Date(createdMs).toISOString() },
+      values: { content: 'made', tags: ['edited'] },
+      clocks: { content: at(createdMs), tags: at(NOW + 5_000) },
+    });
+    const movedBack = (createdMs: number) =>
+      restampStale(
+        { memories: [created(createdMs)], links: [], tombstones: [] },
+        { after: undefined, moved: new Set<string>() },
+        clock,
+      )?.memories[0];
+    // At the slack: neither the creation's stamp nor its createdAt moves, only the later edit (to now).
+    const atSlack = movedBack(NOW + STALE_AHEAD_MS);
+    expect(atSlack?.clocks).toEqual({ tags: at(NOW) });
+    expect(atSlack?.create).toBeUndefined();
+    // A millisecond past it, both move back by as much as the latest stamp does.
+    const past = movedBack(NOW + STALE_AHEAD_MS + 1);
+    expect(past?.clocks).toEqual({ content: at(NOW + STALE_AHEAD_MS + 1 - 5_000), tags: at(NOW) });
+    expect(past?.create?.createdAt).toBe(new Date(NOW + STALE_AHEAD_MS + 1 - 5_000).toISOString());
   });
 
   it('not those it held at the last round: a stamp at or below that round’s clock was pushed then', () => {
