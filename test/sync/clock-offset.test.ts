@@ -49,6 +49,20 @@ describe('what a replica learns of the edge’s clock', () => {
     expect([offset.offset, offset.calibrated, offset.horizon()]).toEqual([0, false, undefined]);
   });
 
+  it('an answer at each limit is an edge’s: a bound of 0, the first instant of 2020, the last a stamp holds', () => {
+    const offset = new ClockOffset(() => 0);
+    offset.learn(EDGE_MS, 0, 0, 0);
+    expect([offset.maxSkew, offset.horizon()]).toEqual([0, 1_000]);
+    for (const time of [Date.UTC(2020, 0, 1), 2 ** 48 - 1]) {
+      offset.learn(time, 60_000, 0, 0);
+      expect(offset.offset).toBe(time);
+    }
+    // A millisecond before 2020 is not.
+    expect(() => offset.learn(Date.UTC(2020, 0, 1) - 1, 60_000, 0, 0)).toThrow(
+      expect.objectContaining({ code: 'OFFLINE' }),
+    );
+  });
+
   it('an offset remembered from an earlier session holds until the edge is heard, and never over it', () => {
     const offset = new ClockOffset(() => 0);
     offset.restore(5_000, 30_000);
