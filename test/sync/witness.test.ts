@@ -153,6 +153,19 @@ describe('whether the edge forgot the witness', () => {
     expect(edgeForgot(legacy, answer({ memories: [record('m1', { content: B, kind: A })] }))).toBe(true);
   });
 
+  it('a field stamped ahead of the edge’s time, up to its bound, still counts', () => {
+    // The edge took it (a stamp is refused only past the bound), so holding it older there is forgetting it.
+    for (const wallMs of [10_000, 60_005]) {
+      const ahead = `${wallMs.toString(16).padStart(12, '0')}-0000-nodeaaaaaaaaaaaaaaa`;
+      const pulledAhead: Witness = { id: 'm1', clocks: { content: ahead, kind: A } };
+      const older = answer(
+        { memories: [record('m1', { content: B, kind: A })] },
+        { serverTime: 5, maxClockSkewMs: 60_000 },
+      );
+      expect(edgeForgot(pulledAhead, older), String(wallMs)).toBe(true);
+    }
+  });
+
   it('an answer without `get` (an edge that did not answer it) proves nothing', () => {
     expect(edgeForgot(witness, {} as SyncResponse)).toBe(false);
   });
