@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { collectTombstones } from '../../src/core/maintenance.js';
-import { PULL_BYTES } from '../../src/core/sync/server.js';
+import { PULL_BYTES, serveSync } from '../../src/core/sync/server.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, InMemoryStore } from '../../src/index.js';
+import { COLLECTED_SEQ_META, createMemory, InMemoryStore } from '../../src/index.js';
 
 const SECRET = 'pull-pages-secret-0123456789';
 const DIMS = 4096;
@@ -150,5 +150,43 @@ describe('pull pages', () => {
     expect(await mem.sync()).toEqual({ pushed: 0, pulled: 599 });
     expect(pulls).toBe(2);
     await mem.close();
+  });
+});
+
+describe('pull pages of the server half (serveSync)', () => {
+  const created = (id: string, content: string) => {
+    const s = '01900000000a-0000-writer';
+    return {
+      id,
+      create: { namespace: 'ns', createdAt: '2024-06-01T00:00:00.000Z' },
+      values: { content, kind: 'note', tags: [], metadata: {} },
+      clocks: { content: s, kind: s, tags: s, metadata: s },
+    };
+  };
+
+  it('a record larger than PULL_BYTES on its own makes a page of one, and paging goes on past it', async () => {
+    // A store written directly holds what no push could carry: the edge still serves it, one a page.
+    const store = new InMemoryStore();
+    await store.apply('ns', {
+      memories: [created('a', 'small'), created('b', 'x'.repeat(PULL_BYTES + 1)), created('c', 'small')],
+    });
+    const pages: string[][] = [];
+    for (let after = 0; ; ) {
+      const { pull } = await serveSync(store, 'ns', { pull: { after, limit: 500 } });
+      pages.push(pull!.changes.map((c) => c.id));
+      after = pull!.cursor;
+      if (!pull!.hasMore) break;
+    }
+    expect(pages).toEqual([['a'], ['b'], ['c']]);
+    await store.close();
+  });
+
+  it('a cursor of 0 (a replica that pulled nothing) is never behind the horizon', async () => {
+    const store = new InMemoryStore();
+    await store.apply('ns', { memories: [created('m', 'kept')], meta: { [COLLECTED_SEQ_META]: 5 } });
+    const answer = await serveSync(store, 'ns', { cursor: 0, pull: { after: 0 } });
+    expect(answer.resync).toBeUndefined();
+    expect(answer.pull!.changes.map((c) => c.id)).toEqual(['m']);
+    await store.close();
   });
 });
