@@ -54,7 +54,7 @@ export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUr
       if (path === '')
         throw new UsageError(
           scheme === 'pglite'
-            ? `${flag}: pglite: needs a directory, e.g. pglite:./engram-data (engram serve's --data)`
+            ? `${flag}: pglite: needs a directory, e.g. pglite:./data (engram serve's --data)`
             : `${flag}: ${scheme}: needs a file path, e.g. ${scheme}:./data.${scheme === 'sqlite' ? 'db' : 'jsonl'}`,
         );
       return { kind: scheme, path: resolve(cwd, path), shown: value };

@@ -44,7 +44,7 @@ describe('store URLs', () => {
       ['dump.json', /did you mean jsonl:dump\.json\?/],
       ['C:\\data\\memory.db', /^--from: expected a store URL/],
       ['jsonl://', /needs a file path/],
-      ['pglite:', /^--from: pglite: needs a directory, e\.g\. pglite:\.\/engram-data/],
+      ['pglite:', /^--from: pglite: needs a directory, e\.g\. pglite:\.\/data /],
       ['postgres://[bad', /not a valid URL/],
       ['https://[bad', /^--from: not a valid URL: "https:\/\/\[bad"$/],
     ] as const) {
