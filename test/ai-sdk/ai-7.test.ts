@@ -1,48 +1,20 @@
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { generateText, stepCountIs, type ToolSet } from 'ai-7';
 import { MockLanguageModelV4 } from 'ai-7/test';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import type { Engram } from '../../src/core/engram.js';
 import { createMemory } from '../../src/create-memory.js';
+import { bundledAgainst } from '../setup/bundled-against.js';
+import { text, toolCall } from './model-steps.js';
 
 // The AI SDK majors 5 to 7 are in the peer range; the rest of these tests run 6, as installed. Here 7
 // (installed under an npm alias, with its own model interface, V4): our entry bundled with the peer left
 // external and resolved to 7, as an app on AI SDK 7 would load it, driven by 7's own generateText.
-const root = resolve(import.meta.dirname, '../..');
-const out = join(root, 'test-artifacts/ai-7/index.mjs');
-await build({
-  entryPoints: [join(root, 'src/ai-sdk/index.ts')],
-  outfile: out,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  alias: { ai: 'ai-7' },
-  external: ['ai-7'],
-  logLevel: 'error',
-});
 // Typed as 7's tools: the source's own types are checked against the AI SDK installed as `ai` (6).
-const { memoryTools } = (await import(pathToFileURL(out).href)) as {
-  memoryTools: (mem: Engram) => ToolSet;
-};
-
-const usage = {
-  inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 1, text: 1, reasoning: undefined },
-};
-const toolCall = (id: string, toolName: string, input: unknown) => ({
-  content: [{ type: 'tool-call' as const, toolCallId: id, toolName, input: JSON.stringify(input) }],
-  finishReason: { unified: 'tool-calls' as const, raw: undefined },
-  usage,
-  warnings: [],
-});
-const text = (answer: string) => ({
-  content: [{ type: 'text' as const, text: answer }],
-  finishReason: { unified: 'stop' as const, raw: undefined },
-  usage,
-  warnings: [],
-});
+const { memoryTools } = await bundledAgainst<{ memoryTools: (mem: Engram) => ToolSet }>(
+  'src/ai-sdk/index.ts',
+  'ai',
+  'ai-7',
+);
 
 describe('memoryTools(mem) on AI SDK 7', () => {
   it('remembers and recalls through a generateText tool-call round trip', async () => {

@@ -3,32 +3,10 @@ import { MockLanguageModelV3 } from 'ai/test';
 import { describe, expect, it } from 'vitest';
 import { memoryTools } from '../../src/ai-sdk/index.js';
 import { createMemory } from '../../src/create-memory.js';
+import { text, toolCall, usage } from './model-steps.js';
 
 // A real generateText loop with the SDK's mock model: it asks for tool calls, the SDK validates and
 // runs our tools, and the results go back to the model in the next step.
-const usage = {
-  inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
-  outputTokens: { total: 1, text: 1, reasoning: undefined },
-};
-
-function toolCall(id: string, toolName: string, input: unknown) {
-  return {
-    content: [{ type: 'tool-call' as const, toolCallId: id, toolName, input: JSON.stringify(input) }],
-    finishReason: { unified: 'tool-calls' as const, raw: undefined },
-    usage,
-    warnings: [],
-  };
-}
-
-function text(answer: string) {
-  return {
-    content: [{ type: 'text' as const, text: answer }],
-    finishReason: { unified: 'stop' as const, raw: undefined },
-    usage,
-    warnings: [],
-  };
-}
-
 describe('memoryTools(mem) for the AI SDK', () => {
   it('remembers, recalls and forgets through a generateText tool-call round trip', async () => {
     const mem = await createMemory({ namespace: 'agent' });

@@ -1,13 +1,12 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { join } from 'node:path';
 import { PGlite as PGlite06 } from 'pglite-0-6';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore, pglite } from '../../src/backends/postgres/index.js';
 import { createMemory } from '../../src/index.js';
 import { testStore } from '../conformance/index.js';
+import { bundledAgainst } from '../setup/bundled-against.js';
 
 // Both PGlite lines are in the peer range: 0.5.x (Postgres 18, with pgvector), which the rest of the suite
 // runs, and 0.6.x (Postgres 19), installed here under an npm alias. PGlite takes seconds to start: the
@@ -29,19 +28,12 @@ testStore({
 
 // engram/edge as an app on PGlite 0.6 loads it: our entry bundled with the peer left external and resolved
 // to the alias, so that pglite(dir) starts 0.6 itself.
-const root = resolve(import.meta.dirname, '../..');
-const out = join(root, 'test-artifacts/pglite-0-6/index.mjs');
-await build({
-  entryPoints: [join(root, 'src/backends/postgres/index.ts')],
-  outfile: out,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  alias: { '@electric-sql/pglite': 'pglite-0-6' },
-  external: ['pglite-0-6', '@electric-sql/pglite-pgvector', 'postgres'],
-  logLevel: 'error',
-});
-const on06: typeof import('../../src/backends/postgres/index.js') = await import(pathToFileURL(out).href);
+const on06 = await bundledAgainst<typeof import('../../src/backends/postgres/index.js')>(
+  'src/backends/postgres/index.ts',
+  '@electric-sql/pglite',
+  'pglite-0-6',
+  ['@electric-sql/pglite-pgvector', 'postgres'],
+);
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -1,29 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeServer } from '../../src/cli/node-server.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
 import { InMemoryStore } from '../../src/index.js';
 import { SECRET } from '../edge/helpers.js';
+import { bundledAgainst } from '../setup/bundled-against.js';
 
 // Both @hono/node-server majors are in the peer range: 2.x, as installed, and 1.19 under an npm alias,
 // loaded as an app on 1.19 would load it (our module bundled with the peer resolved to the alias).
-const root = resolve(import.meta.dirname, '../..');
-const out = join(root, 'test-artifacts/hono-node-server-1/node-server.mjs');
-await build({
-  entryPoints: [join(root, 'src/cli/node-server.ts')],
-  outfile: out,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  alias: { '@hono/node-server': 'hono-node-server-1' },
-  external: ['hono-node-server-1', 'hono'],
-  logLevel: 'error',
-});
-const onVersion1: typeof import('../../src/cli/node-server.js') = await import(pathToFileURL(out).href);
+const onVersion1 = await bundledAgainst<typeof import('../../src/cli/node-server.js')>(
+  'src/cli/node-server.ts',
+  '@hono/node-server',
+  'hono-node-server-1',
+  ['hono'],
+);
 
 const LIMIT = 1024 * 1024;
 const app = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false, bodyLimit: LIMIT });

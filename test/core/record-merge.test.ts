@@ -38,6 +38,30 @@ async function linkedPair(): Promise<InMemoryStore> {
   return store;
 }
 
+/**
+ * A store holding memory `m`, created at 0 and expiring at 100 ms, linked (`l`) to a memory that does not
+ * expire; returns the store and `m`'s record as applied.
+ */
+async function expiringLinked() {
+  const store = new InMemoryStore();
+  const old = memoryCreate('m', 'old', 0, 'a');
+  const expiring = {
+    ...old,
+    values: { ...old.values, expiresAt: iso(100) },
+    clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
+  };
+  await store.apply('n', {
+    memories: [expiring, memoryCreate('other', 'other', 0, 'a')],
+    links: [
+      {
+        ...linkCreate('l', 'related_to', 0, 'a'),
+        create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
+      },
+    ],
+  });
+  return { store, expiring };
+}
+
 describe('record merge', () => {
   it('two creations of one id merge to the earlier createdAt and the later values, in either order', async () => {
     const early = memoryCreate('m', 'first', 0, 'a');
@@ -207,24 +231,7 @@ describe('record merge', () => {
   });
 
   it('a memory made anew under the id of an expired one tombstones its links with the earliest stamp of the write', async () => {
-    const store = new InMemoryStore();
-    const old = memoryCreate('m', 'old', 0, 'a');
-    await store.apply('n', {
-      memories: [
-        {
-          ...old,
-          values: { ...old.values, expiresAt: iso(100) },
-          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
-        },
-        memoryCreate('other', 'other', 0, 'a'),
-      ],
-      links: [
-        {
-          ...linkCreate('l', 'related_to', 0, 'a'),
-          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
-        },
-      ],
-    });
+    const { store } = await expiringLinked();
     const anew = memoryCreate('m', 'new', 200, 'b');
     await store.apply('n', {
       memories: [{ ...anew, clocks: { ...anew.clocks, content: stamp(300, 'b') } }],
@@ -423,22 +430,7 @@ describe('record merge', () => {
   });
 
   it('a copy of an expiring memory stamped before its expiry replaces nothing: its links stay', async () => {
-    const store = new InMemoryStore();
-    const old = memoryCreate('m', 'old', 0, 'a');
-    const expiring = {
-      ...old,
-      values: { ...old.values, expiresAt: iso(100) },
-      clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
-    };
-    await store.apply('n', {
-      memories: [expiring, memoryCreate('other', 'other', 0, 'a')],
-      links: [
-        {
-          ...linkCreate('l', 'related_to', 0, 'a'),
-          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
-        },
-      ],
-    });
+    const { store, expiring } = await expiringLinked();
     // The same memory pulled again (a retried page): its creation is stamped before it expires.
     const result = await store.apply('n', { memories: [expiring], origin: 'remote' });
     expect(result.deleted).toEqual([]);
@@ -447,24 +439,7 @@ describe('record merge', () => {
   });
 
   it('a memory made anew at the very millisecond the held one expired replaces it: its links go', async () => {
-    const store = new InMemoryStore();
-    const old = memoryCreate('m', 'old', 0, 'a');
-    await store.apply('n', {
-      memories: [
-        {
-          ...old,
-          values: { ...old.values, expiresAt: iso(100) },
-          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
-        },
-        memoryCreate('other', 'other', 0, 'a'),
-      ],
-      links: [
-        {
-          ...linkCreate('l', 'related_to', 0, 'a'),
-          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
-        },
-      ],
-    });
+    const { store } = await expiringLinked();
     const result = await store.apply('n', {
       memories: [memoryCreate('m', 'new', 100, 'b')],
       origin: 'remote',
@@ -475,24 +450,7 @@ describe('record merge', () => {
   });
 
   it('a page bringing a link’s delete and a memory made anew over its expired end tombstones the link once', async () => {
-    const store = new InMemoryStore();
-    const old = memoryCreate('m', 'old', 0, 'a');
-    await store.apply('n', {
-      memories: [
-        {
-          ...old,
-          values: { ...old.values, expiresAt: iso(100) },
-          clocks: { ...old.clocks, expiresAt: stamp(0, 'a') },
-        },
-        memoryCreate('other', 'other', 0, 'a'),
-      ],
-      links: [
-        {
-          ...linkCreate('l', 'related_to', 0, 'a'),
-          create: { namespace: 'n', from: 'm', to: 'other', createdAt: iso(0) },
-        },
-      ],
-    });
+    const { store } = await expiringLinked();
     const result = await store.apply('n', {
       tombstones: [{ entity: 'link', id: 'l', namespace: 'n', clock: stamp(150, 'c') }],
       memories: [memoryCreate('m', 'new', 200, 'b')],

@@ -1,29 +1,19 @@
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import * as v11 from 'langgraph-checkpoint-1-1';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bundledAgainst } from '../setup/bundled-against.js';
 import { assertSameAsInMemoryStore } from './differential.js';
 
 // engram/langgraph with @langchain/langgraph-checkpoint 1.1.x as the app's copy: our entry is bundled
 // with the peer left external and resolved to 1.1.6 (installed under an npm alias), as an app on 1.1
 // would load it. Its BaseStore and InvalidNamespaceError must then be 1.1's classes.
-const root = resolve(import.meta.dirname, '../..');
-const out = join(root, 'test-artifacts/langgraph-1-1/index.mjs');
 let EngramStore11: typeof import('../../src/langgraph/index.js').EngramStore;
 
 beforeAll(async () => {
-  await build({
-    entryPoints: [join(root, 'src/langgraph/index.ts')],
-    outfile: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    alias: { '@langchain/langgraph-checkpoint': 'langgraph-checkpoint-1-1' },
-    external: ['langgraph-checkpoint-1-1'],
-    logLevel: 'error',
-  });
-  ({ EngramStore: EngramStore11 } = await import(pathToFileURL(out).href));
+  ({ EngramStore: EngramStore11 } = await bundledAgainst<typeof import('../../src/langgraph/index.js')>(
+    'src/langgraph/index.ts',
+    '@langchain/langgraph-checkpoint',
+    'langgraph-checkpoint-1-1',
+  ));
 });
 
 describe('EngramStore on @langchain/langgraph-checkpoint 1.1.x', () => {
