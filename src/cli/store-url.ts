@@ -127,22 +127,22 @@ async function sqliteStore(
 }
 
 /**
- * A pglite: store: the PGlite directory named, or the one `engram serve --data <dir>` keeps in
- * `<dir>/pglite`. A source, or a store to update, must hold a database (its `PG_VERSION` file); a target
- * that holds none is created there. The directory is locked while open, as `engram serve` locks it.
+ * A pglite: store: `engram serve --data <dir>`'s database, `<dir>/pglite`, or the named directory itself
+ * when it holds one (its `PG_VERSION` file). A source, or a store to update, must hold a database; a target
+ * that holds none gets it in `<dir>/pglite`, where `engram serve --data <dir>` finds it. The directory is
+ * locked while open, as `engram serve` locks it.
  */
 async function pgliteStore(
   url: Extract<DatabaseUrl, { kind: 'pglite' }>,
   role: OpenOptions['role'],
 ): Promise<PostgresStore> {
-  const served = join(url.path, 'pglite');
-  const dir = (await holdsDatabase(url.path)) ? url.path : (await holdsDatabase(served)) ? served : undefined;
-  if (dir === undefined && role !== 'target')
+  const dir = (await holdsDatabase(url.path)) ? url.path : join(url.path, 'pglite');
+  if (role !== 'target' && !(await holdsDatabase(dir)))
     throw new SetupError(
       `${url.shown}: no PGlite database there (neither it nor its pglite/ directory holds PG_VERSION)`,
     );
   const driver = lockedPglite(
-    dir ?? url.path,
+    dir,
     (at, { pid, thisProcess, lock }) =>
       `${at} is in use by ${thisProcess ? 'the other end of this command' : `process ${pid}`} (engram serve?); PGlite is one process's database: stop it, or go through the server (http://127.0.0.1:8787 with --token) (delete ${lock} only if that process is gone)`,
   );

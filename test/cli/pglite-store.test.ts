@@ -19,7 +19,7 @@ const lines = (text: string) =>
     .map((line) => JSON.parse(line) as { type: string; record?: { memory?: { content: string } } });
 
 describe('pglite: stores', () => {
-  it("exports engram serve's data directory, imports into a new PGlite directory, and reads the same back", async () => {
+  it("exports engram serve's data directory, imports into a new one (its pglite/, as engram serve keeps it), and reads the same back", async () => {
     const data = join(root, 'served');
     const served = await createMemory({
       store: new PostgresStore(pglite(join(data, 'pglite'))),
@@ -43,6 +43,8 @@ describe('pglite: stores', () => {
     const copy = join(root, 'copy');
     const into = cli(['import', '--to', `pglite:${copy}`], {}, process.cwd(), { stdin: dump });
     expect(await into.exit, into.err.join('\n')).toBe(0);
+    // Made where engram serve --data finds it.
+    expect(existsSync(join(copy, 'pglite', 'PG_VERSION'))).toBe(true);
     const back = cli(['export', '--from', `pglite:${copy}`]);
     expect(await back.exit, back.err.join('\n')).toBe(0);
     expect(back.stdout()).toBe(dump);
