@@ -180,12 +180,13 @@ export class PostgresVectors {
       if (best.length < want || kept.length >= enough) {
         const ceiling = distanceCeiling(best, kept, query.limit, dims);
         // Rows past the candidates within float4's error of the limit-th kept one may rank above it by
-        // their float64 cosine (vectors nearer than float4 tells apart): exact mode reads them all.
-        const all =
-          ceiling !== undefined && best.length === want && best[want - 1]!.distance! <= ceiling
-            ? await keep(await this.within(db, scope, ceiling))
-            : kept;
-        return { hits: rankExactly(query.vector, all, query.limit), otherModels };
+        // their float64 cosine (vectors nearer than float4 tells apart): exact mode reads them too.
+        if (ceiling !== undefined && best.length === want && best[want - 1]!.distance! <= ceiling) {
+          const read = new Set(best.map((c) => c.id));
+          const past = (await this.within(db, scope, ceiling)).filter((id) => !read.has(id));
+          kept.push(...(await keep(past)));
+        }
+        return { hits: rankExactly(query.vector, kept, query.limit), otherModels };
       }
     }
   }
