@@ -136,6 +136,8 @@ async function pgliteStore(
   url: Extract<DatabaseUrl, { kind: 'pglite' }>,
   role: OpenOptions['role'],
 ): Promise<PostgresStore> {
+  const info = await stat(url.path).catch(() => undefined);
+  if (info !== undefined && !info.isDirectory()) throw new SetupError(`${url.shown}: not a directory`);
   const dir = (await holdsDatabase(url.path)) ? url.path : join(url.path, 'pglite');
   if (role !== 'target' && !(await holdsDatabase(dir)))
     throw new SetupError(

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -50,7 +50,7 @@ describe('pglite: stores', () => {
     expect(back.stdout()).toBe(dump);
   }, 120_000);
 
-  it('a source without a database is exit 2 naming it; the directory is left as it was', async () => {
+  it('a source without a database, or a file, is exit 2 naming it; nothing there is changed', async () => {
     const empty = join(root, 'empty');
     await mkdir(empty);
     for (const from of [`pglite:${empty}`, `pglite:${join(root, 'missing')}`]) {
@@ -60,6 +60,18 @@ describe('pglite: stores', () => {
         `engram export: ${from}: no PGlite database there (neither it nor its pglite/ directory holds PG_VERSION)`,
       );
     }
+    // A file is no directory, as a source or as a target.
+    const file = join(root, 'a-file');
+    await writeFile(file, 'not a database');
+    for (const argv of [
+      ['export', '--from', `pglite:${file}`],
+      ['import', '--to', `pglite:${file}`],
+    ]) {
+      const run = cli(argv);
+      expect(await run.exit, argv[0]).toBe(2);
+      expect(run.err.at(-1)).toBe(`engram ${argv[0]}: pglite:${file}: not a directory`);
+    }
+    expect(await readFile(file, 'utf8')).toBe('not a database');
     expect(await readdir(empty)).toEqual([]);
     expect(existsSync(join(root, 'missing'))).toBe(false);
   });
