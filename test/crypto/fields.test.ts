@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toBase64Url } from '../../src/core/base64.js';
 import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
 import {
   decryptLinkValues,
@@ -7,6 +8,8 @@ import {
   encryptLinkValues,
   encryptMemoryValues,
 } from '../../src/core/crypto/fields.js';
+import { parseSyncRequest } from '../../src/core/sync/validate.js';
+import { LIMITS } from '../../src/core/validate.js';
 import type { Memory } from '../../src/index.js';
 
 /*
@@ -71,5 +74,54 @@ describe('sealed fields', () => {
         code: 'VALIDATION',
       });
     }
+  });
+});
+
+describe('sealed fields at their plaintext limits', () => {
+  // Key info made by another client may name a key id up to 32 characters (the edge's key info accepts
+  // it); a value sealed under it carries that id, so the edge's sealed limits must allow for it.
+  async function cipherWithKeyId(keyId: string) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const encoder = new TextEncoder();
+    const sealed = new Uint8Array(
+      await crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv, additionalData: encoder.encode(`engram/key-check/${keyId}`) },
+        key,
+        encoder.encode('engram key check v1'),
+      ),
+    );
+    const check = new Uint8Array(12 + sealed.length);
+    check.set(iv);
+    check.set(sealed, 12);
+    return NamespaceCipher.open({ key }, { v: 2, keyId, check: toBase64Url(check) }, 'ns');
+  }
+
+  it.each([8, 32])("pass the edge's push validation under a %i-character key id", async (length) => {
+    const keyId = 'K'.repeat(length);
+    const cipher = await cipherWithKeyId(keyId);
+    expect(cipher.keyId).toBe(keyId);
+    const values = {
+      content: 'x'.repeat(LIMITS.contentBytes),
+      tags: ['t'.repeat(40), 'u'.repeat(40)],
+      metadata: { blob: 'y'.repeat(LIMITS.metadataBytes - '{"blob":""}'.length) },
+      embedding: Array.from({ length: LIMITS.embeddingDims }, (_, i) => i / 7),
+    };
+    const sealed = await encryptMemoryValues(cipher, 'ns', 'm1', values, clocks);
+    expect(sealed.content).toContain(`.${keyId}.`);
+    const push = {
+      key: { id: keyId, seals: 2 },
+      push: {
+        memories: [
+          {
+            id: 'm1',
+            create: { namespace: 'ns', createdAt: '2026-12-06T00:00:00.000Z' },
+            values: { ...sealed, kind: 'note' },
+            clocks: { ...clocks, kind: stamp },
+          },
+        ],
+      },
+    };
+    expect(() => parseSyncRequest(push, 'ns')).not.toThrow();
+    expect(await decryptMemoryValues(cipher, 'ns', 'm1', sealed, clocks)).toEqual(values);
   });
 });

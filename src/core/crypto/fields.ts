@@ -2,7 +2,13 @@ import { EngramError } from '../errors.js';
 import type { Json, Link, Memory } from '../model.js';
 import { LIMITS } from '../validate.js';
 import type { NamespaceCipher } from './cipher.js';
-import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from './sealed.js';
+import {
+  CIPHERTEXT_PREFIX,
+  isCiphertext,
+  joinSealedTags,
+  KEY_ID_MAX,
+  unpackSealedEmbedding,
+} from './sealed.js';
 
 /*
  * How each encrypted field travels, in a shape every store and the edge's validation already accept,
@@ -18,8 +24,13 @@ import { isCiphertext, joinSealedTags, unpackSealedEmbedding } from './sealed.js
 
 export const ENCRYPTED_KEY = 'engram.encrypted';
 const TAG_PIECE = 60;
-/** The longest ciphertext string of `plainBytes` bytes: prefix and key id, then base64url of iv ‖ data ‖ tag. */
-export const sealedLength = (plainBytes: number) => 16 + Math.ceil(((plainBytes + 28) * 4) / 3);
+/**
+ * The longest ciphertext string of `plainBytes` bytes: prefix, key id (the longest key info may name, so a
+ * namespace whose key came from another client is held to the same plaintext limits) and a dot, then
+ * base64url of iv ‖ data ‖ tag.
+ */
+export const sealedLength = (plainBytes: number) =>
+  CIPHERTEXT_PREFIX.length + KEY_ID_MAX + 1 + Math.ceil(((plainBytes + 28) * 4) / 3);
 /** Numbers of an encrypted embedding of `LIMITS.embeddingDims` doubles: length, then 3 bytes a number. */
 export const ENCRYPTED_EMBEDDING_MAX = 1 + Math.ceil(sealedLength(LIMITS.embeddingDims * 8) / 3);
 

@@ -1,7 +1,9 @@
 /** Every sealed string starts with this, then the key id and a dot, then base64url(iv ‖ ciphertext ‖ tag). */
 export const CIPHERTEXT_PREFIX = 'e1.';
+/** The longest key id a namespace's key info may name (this release makes 8-character ones). */
+export const KEY_ID_MAX = 32;
 /** The whole shape, so that text which merely starts with "e1." (a chess move) is never taken for it. */
-const SEALED = /^e1\.[A-Za-z0-9_-]{4,32}\.[A-Za-z0-9_-]{38,}$/;
+const SEALED = new RegExp(`^e1\\.[A-Za-z0-9_-]{4,${KEY_ID_MAX}}\\.[A-Za-z0-9_-]{38,}$`);
 /** One piece of sealed tags (crypto/fields.ts): its index in base 36, `~`, then a slice of the sealed string. */
 const TAG_PIECE = /^([0-9a-z]{2})~(.*)$/s;
 /** An encrypted embedding packs three bytes a number: each below 2^24, which every store keeps exactly. */

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { ENCRYPTED_EMBEDDING_MAX, ENCRYPTED_KEY, sealedLength } from '../crypto/fields.js';
-import { CIPHERTEXT_PREFIX, EMBEDDING_BYTE_LIMIT } from '../crypto/sealed.js';
+import { CIPHERTEXT_PREFIX, EMBEDDING_BYTE_LIMIT, KEY_ID_MAX } from '../crypto/sealed.js';
 import { EngramError } from '../errors.js';
 import { isHlc, isoOfMs } from '../hlc.js';
 import { UNSTAMPED_VALUES } from '../merge.js';
@@ -51,9 +51,10 @@ const instant = v.pipe(
 const either = <A extends v.GenericSchema, B extends v.GenericSchema>(plain: A, sealed: B) =>
   v.union([plain, sealed], (issue) => issue.issues?.[0]?.message ?? issue.message);
 
+const KEY_ID = new RegExp(`^[A-Za-z0-9_-]{4,${KEY_ID_MAX}}$`);
 const keyInfo = v.strictObject({
   v: v.picklist([1, 2], 'expected key info version 1 or 2'),
-  keyId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id')),
+  keyId: v.pipe(v.string(), v.regex(KEY_ID, 'expected a key id')),
   check: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,256}$/, 'expected a base64url key check value')),
   kdf: v.optional(
     v.strictObject({
@@ -64,7 +65,7 @@ const keyInfo = v.strictObject({
   ),
   rotation: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256'))),
 });
-const keyId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{4,32}$/, 'expected a key id'));
+const keyId = v.pipe(v.string(), v.regex(KEY_ID, 'expected a key id'));
 
 const memoryWrite = v.strictObject({
   id: f.id,
