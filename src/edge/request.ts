@@ -108,19 +108,19 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
       if (new Set(values).size > 1) throw twoValues(`${shape.where}.${key}`, values);
       continue;
     }
+    if (shape.objects?.includes(key)) {
+      // `?metadata={"team":"a"}` or `?metadata=x`: a query string carries an object as one parameter per
+      // key, which the answer shows (the object's own check would only say a string is not an object).
+      throw validationError(
+        `${shape.where}.${key}`,
+        `${key}.<key>=<value> parameters, one per key (e.g. ?${key}.team=a)`,
+        `?${key}=… (one parameter for the whole object)`,
+      );
+    }
     const dot = key.indexOf('.');
     const object = dot > 0 ? key.slice(0, dot) : '';
     if (shape.objects?.includes(object)) {
-      const given = out[object];
-      if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
-        // `?metadata=x&metadata.k=v`: the plain parameter is not an object to add keys to.
-        throw validationError(
-          `${shape.where}.${object}`,
-          `${object}.<key>=<value> parameters`,
-          'a plain value too',
-        );
-      }
-      const entries = (given ?? {}) as Record<string, unknown>;
+      const entries = (out[object] ?? {}) as Record<string, unknown>;
       const distinct = new Set(values).size;
       if (distinct > 1) {
         // Equality on one key cannot hold two values: say so rather than answer nothing.

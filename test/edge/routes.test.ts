@@ -178,6 +178,15 @@ describe('edge routes: memories', () => {
       expect(both.json.error, query).toMatchObject({ code: 'VALIDATION', field: 'list.metadata' });
       expect((await call('GET', `/v1/ns/demo/count?${query}`)).status, query).toBe(400);
     }
+    // The object as one parameter (JSON or not) is told the form a query string takes.
+    for (const value of [encodeURIComponent('{"team":"a"}'), 'x']) {
+      for (const route of ['memories', 'count']) {
+        const plain = await call('GET', `/v1/ns/demo/${route}?metadata=${value}`);
+        expect(plain.status, value).toBe(400);
+        expect(plain.json.error.field).toBe(route === 'memories' ? 'list.metadata' : 'count.metadata');
+        expect(plain.json.error.message).toContain('expected metadata.<key>=<value> parameters, one per key');
+      }
+    }
   });
 });
 
