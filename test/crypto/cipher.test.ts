@@ -7,6 +7,7 @@ import {
   NamespaceCipher,
 } from '../../src/core/crypto/cipher.js';
 import { isEngramError } from '../../src/index.js';
+import { keyCheck } from './key-check.js';
 
 // On Node the cipher seals through node:crypto; what it writes must be what WebCrypto reads, and back.
 const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
@@ -132,18 +133,12 @@ describe('NamespaceCipher', () => {
 
   it('refuses key info whose check opens under the key but holds another text', async () => {
     const keyId = 'FORGED01';
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(`engram/key-check/${keyId}`) },
-        key,
-        encoder.encode('not the check text'),
-      ),
-    );
-    const check = new Uint8Array(12 + sealed.length);
-    check.set(iv);
-    check.set(sealed, 12);
-    const info = { v: 2 as const, keyId, check: toBase64Url(check), rotation: 'x' };
+    const info = {
+      v: 2 as const,
+      keyId,
+      check: await keyCheck(key, keyId, 'not the check text'),
+      rotation: 'x',
+    };
     const error = await NamespaceCipher.open({ key }, info, 'ns').catch((e: unknown) => e);
     expect(isEngramError(error, 'VALIDATION') && error.field).toBe('encryption');
     expect((error as Error).message).toMatch(/the key check failed/);

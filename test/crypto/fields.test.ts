@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { toBase64Url } from '../../src/core/base64.js';
 import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
 import {
   decryptLinkValues,
@@ -11,6 +10,7 @@ import {
 import { parseSyncRequest } from '../../src/core/sync/validate.js';
 import { LIMITS } from '../../src/core/validate.js';
 import type { Memory } from '../../src/index.js';
+import { keyCheck } from './key-check.js';
 
 /*
  * Each sealed value is bound to its place (namespace, entity, id, field and, under a version 2 key, the
@@ -80,21 +80,12 @@ describe('sealed fields', () => {
 describe('sealed fields at their plaintext limits', () => {
   // Key info made by another client may name a key id up to 32 characters (the edge's key info accepts
   // it); a value sealed under it carries that id, so the edge's sealed limits must allow for it.
-  async function cipherWithKeyId(keyId: string) {
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const encoder = new TextEncoder();
-    const sealed = new Uint8Array(
-      await crypto.subtle.encrypt(
-        { name: 'AES-GCM', iv, additionalData: encoder.encode(`engram/key-check/${keyId}`) },
-        key,
-        encoder.encode('engram key check v1'),
-      ),
+  const cipherWithKeyId = async (keyId: string) =>
+    NamespaceCipher.open(
+      { key },
+      { v: 2, keyId, check: await keyCheck(key, keyId, 'engram key check v1') },
+      'ns',
     );
-    const check = new Uint8Array(12 + sealed.length);
-    check.set(iv);
-    check.set(sealed, 12);
-    return NamespaceCipher.open({ key }, { v: 2, keyId, check: toBase64Url(check) }, 'ns');
-  }
 
   it.each([8, 32])("pass the edge's push validation under a %i-character key id", async (length) => {
     const keyId = 'K'.repeat(length);
