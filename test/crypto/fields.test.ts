@@ -3,10 +3,13 @@ import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
 import {
   decryptLinkValues,
   decryptMemoryValues,
+  ENCRYPTED_EMBEDDING_MAX,
   ENCRYPTED_KEY,
   encryptLinkValues,
   encryptMemoryValues,
+  sealedLength,
 } from '../../src/core/crypto/fields.js';
+import { EMBEDDING_BYTE_LIMIT } from '../../src/core/crypto/sealed.js';
 import { parseSyncRequest } from '../../src/core/sync/validate.js';
 import { LIMITS } from '../../src/core/validate.js';
 import type { Memory } from '../../src/index.js';
@@ -114,5 +117,32 @@ describe('sealed fields at their plaintext limits', () => {
     };
     expect(() => parseSyncRequest(push, 'ns')).not.toThrow();
     expect(await decryptMemoryValues(cipher, 'ns', 'm1', sealed, clocks)).toEqual(values);
+  });
+
+  it('are refused by the edge one step past their sealed limits, naming the field', () => {
+    // Each is too big for the plain form as well, so only the sealed form's own limits stand in the way.
+    const sealedOf = (length: number) => `e1.${'A'.repeat(length - 3)}`;
+    const cases: Array<[string, unknown]> = [
+      ['content', sealedOf(sealedLength(LIMITS.contentBytes) + 1)],
+      // Right length, wrong characters: a space is in no sealed string.
+      ['content', `e1.${'A '.repeat(LIMITS.contentBytes / 2)}`],
+      ['metadata', { [ENCRYPTED_KEY]: sealedOf(sealedLength(LIMITS.metadataBytes) + 1) }],
+      ['metadata', { [ENCRYPTED_KEY]: 'A'.repeat(LIMITS.metadataBytes) }],
+      ['embedding', Array.from({ length: ENCRYPTED_EMBEDDING_MAX + 1 }, () => 1)],
+      // Past the plain 4096 dimensions, with one number a packed byte triple cannot hold.
+      [
+        'embedding',
+        Array.from({ length: LIMITS.embeddingDims + 1 }, (_, i) => (i === 0 ? EMBEDDING_BYTE_LIMIT : 1)),
+      ],
+    ];
+    for (const [field, value] of cases) {
+      const push = {
+        key: { id: 'KEY00001', seals: 1 },
+        push: { memories: [{ id: 'm1', values: { [field]: value }, clocks: { [field]: stamp } }] },
+      };
+      expect(() => parseSyncRequest(push, 'ns'), field).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: `sync.push.memories.0.values.${field}` }),
+      );
+    }
   });
 });
