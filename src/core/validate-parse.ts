@@ -63,7 +63,8 @@ function arrayForObject(
   if (Array.isArray(value)) return { path, value };
   if (typeof value !== 'object' || value === null) return undefined;
   for (const [key, entry] of Object.entries(schema.entries)) {
-    if (!Object.hasOwn(value, key)) continue;
+    // As valibot reads it: an inherited key too (a getter of an options class).
+    if (!(key in value)) continue;
     const found = arrayForObject(entry, (value as Record<string, unknown>)[key], [...path, key]);
     if (found) return found;
   }

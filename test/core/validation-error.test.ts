@@ -66,6 +66,26 @@ describe('options that are not an object', () => {
       'an array of 0',
     ],
     ['search boost []', (mem) => mem.search('x', { boost: [] } as never), 'search.boost', 'an array of 0'],
+    // Valibot reads inherited keys as its own: an options class's getter is checked like a property.
+    [
+      'search boost [] inherited',
+      (mem) => mem.search('x', Object.create({ boost: [] }) as never),
+      'search.boost',
+      'an array of 0',
+    ],
+    [
+      'search boost.recency [] from a getter',
+      (mem) =>
+        mem.search('x', {
+          boost: new (class {
+            get recency() {
+              return [];
+            }
+          })(),
+        } as never),
+      'search.boost.recency',
+      'an array of 0',
+    ],
     ['watch list null', async (mem) => mem.watch({ list: null } as never, () => {}), 'watch.list', 'null'],
     ['watch list 5', async (mem) => mem.watch({ list: 5 } as never, () => {}), 'watch.list', 'number 5'],
     [
