@@ -146,3 +146,64 @@ describe('sealed fields at their plaintext limits', () => {
     }
   });
 });
+
+describe("the edge's checks of key info", () => {
+  // The bounds another client's key info may reach (sync/validate.ts), each taken at the bound and refused
+  // one step past it: a device of another release must be neither refused at the bound nor let past it.
+  const info = {
+    v: 2,
+    keyId: 'KEY00001',
+    check: 'C'.repeat(40),
+    kdf: { name: 'PBKDF2-SHA256', iterations: 600_000, salt: 'S'.repeat(22) },
+    rotation: 'R'.repeat(43),
+  };
+  const proof = 'P'.repeat(40);
+  const request = (key: object) => parseSyncRequest({ key }, 'ns');
+  const cases: Array<[string, object, object]> = [
+    ['sync.key.id', { id: 'K'.repeat(4) }, { id: 'K'.repeat(3) }],
+    ['sync.key.id', { id: 'K'.repeat(32) }, { id: 'K'.repeat(33) }],
+    [
+      'sync.key.info.keyId',
+      { info: { ...info, keyId: 'K'.repeat(32) } },
+      { info: { ...info, keyId: 'K'.repeat(33) } },
+    ],
+    ['sync.key.info.v', { info: { ...info, v: 1, rotation: undefined } }, { info: { ...info, v: 3 } }],
+    [
+      'sync.key.info.check',
+      { info: { ...info, check: 'C'.repeat(16) } },
+      { info: { ...info, check: 'C'.repeat(15) } },
+    ],
+    [
+      'sync.key.info.check',
+      { info: { ...info, check: 'C'.repeat(256) } },
+      { info: { ...info, check: 'C'.repeat(257) } },
+    ],
+    [
+      'sync.key.info.kdf.salt',
+      { info: { ...info, kdf: { ...info.kdf, salt: 'S'.repeat(16) } } },
+      { info: { ...info, kdf: { ...info.kdf, salt: 'S'.repeat(15) } } },
+    ],
+    [
+      'sync.key.info.kdf.iterations',
+      { info: { ...info, kdf: { ...info.kdf, iterations: 1000 } } },
+      { info: { ...info, kdf: { ...info.kdf, iterations: 999 } } },
+    ],
+    ['sync.key.info.rotation', { info }, { info: { ...info, rotation: 'R'.repeat(42) } }],
+    ['sync.key.seals', { seals: 1 }, { seals: 0 }],
+    [
+      'sync.key.rotate.proof',
+      { rotate: { from: 'KEY00001', to: info, proof: 'P'.repeat(16) } },
+      { rotate: { from: 'KEY00001', to: info, proof: 'P'.repeat(15) } },
+    ],
+    [
+      'sync.key.rotate.to.check',
+      { rotate: { from: 'KEY00001', to: info, proof } },
+      { rotate: { from: 'KEY00001', to: { ...info, check: 'C'.repeat(15) }, proof } },
+    ],
+  ];
+
+  it.each(cases)('%s: takes the bound, refuses one step past it', (field, bound, past) => {
+    expect(() => request(bound)).not.toThrow();
+    expect(() => request(past)).toThrow(expect.objectContaining({ code: 'VALIDATION', field }));
+  });
+});
