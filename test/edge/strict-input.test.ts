@@ -19,11 +19,29 @@ const stores = [
 describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
   const cases: Array<[string, () => unknown, string]> = [
     ['a cursor beyond any bigint', () => ({ pull: { after: 1e20 } }), 'sync.pull.after'],
+    // A cursor is a change's number: a fraction names no change and would be bound to a bigint column.
+    ['a fractional cursor', () => ({ pull: { after: 1.5 } }), 'sync.pull.after'],
+    [
+      'a cursor one past the largest safe integer',
+      () => ({ pull: { after: Number.MAX_SAFE_INTEGER + 1 } }),
+      'sync.pull.after',
+    ],
     ['push as an array', () => ({ push: [] }), 'sync.push'],
     ['get as an array', () => ({ get: [] }), 'sync.get'],
     ['pull as an array', () => ({ pull: [] }), 'sync.pull'],
     ['a body that is an array', () => [], 'sync'],
     ['a pull limit of 0', () => ({ pull: { after: 0, limit: 0 } }), 'sync.pull.limit'],
+    ['a fractional pull limit', () => ({ pull: { after: 0, limit: 2.5 } }), 'sync.pull.limit'],
+    [
+      'a pull asking for states with no boolean',
+      () => ({ pull: { after: 0, states: 'yes' } }),
+      'sync.pull.states',
+    ],
+    [
+      'a duplicate check of empty content',
+      () => ({ push: { dedupe: { content: '', since: 0, now: new Date().toISOString() } } }),
+      'sync.push.dedupe.content',
+    ],
     ['a client id longer than 64 characters', () => ({ clientId: 'c'.repeat(65) }), 'sync.clientId'],
     ['a key asking for more than 1000 seals', () => ({ key: { seals: 1001 } }), 'sync.key.seals'],
     [
@@ -103,6 +121,29 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
           `sync.push.links.0.values.${field}`,
         ] as [string, () => unknown, string],
     ),
+    // Merging compares stamps as strings: one that is no HLC would win or lose by its spelling alone.
+    [
+      'a stamp that is no HLC',
+      () => ({
+        push: { memories: [{ id: 'm', values: { content: 'x' }, clocks: { content: '2026-12-06' } }] },
+      }),
+      'sync.push.memories.0.clocks.content',
+    ],
+    [
+      'a tombstone clock that is no HLC',
+      () => ({ push: { tombstones: [{ entity: 'memory', id: 'm', namespace: 'demo', clock: 'zzz' }] } }),
+      'sync.push.tombstones.0.clock',
+    ],
+    [
+      'an unchanged check whose clock is no HLC',
+      () => ({ push: { unchanged: [{ id: 'm', field: 'content', clock: 'zzz' }] } }),
+      'sync.push.unchanged.0.clock',
+    ],
+    [
+      'a tombstone of neither a memory nor a link',
+      () => ({ push: { tombstones: [{ entity: 'note', id: 'm', namespace: 'demo', clock: now() }] } }),
+      'sync.push.tombstones.0.entity',
+    ],
     [
       'a value without its stamp',
       () => ({ push: { memories: [{ id: 'm', values: { content: 'replaced?' }, clocks: {} }] } }),
@@ -189,6 +230,10 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
     });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     expect(res.json.pull.changes).toHaveLength(batch);
+    // The largest cursor a pull may name: past every change, so nothing comes.
+    const last = await call('POST', '/v1/ns/demo/sync', { pull: { after: Number.MAX_SAFE_INTEGER } });
+    expect(last.status, JSON.stringify(last.json)).toBe(200);
+    expect(last.json.pull.changes).toEqual([]);
   });
 
   it('says what a malformed body is: null as null, an array as an array', async () => {
