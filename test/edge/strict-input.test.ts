@@ -259,6 +259,14 @@ describe.each(stores)('strict sync input (%s)', (_name, makeStore) => {
         'sync.push.links.0.create',
         /got an array$/,
       ],
+      // A field that takes a plain or a sealed form is told what its plain form expects.
+      [
+        'POST',
+        '/v1/ns/demo/sync',
+        '{"push":{"memories":[{"id":"m","values":{"content":" "},"clocks":{"content":"0190a0b0c0d0-0000-node"}}]}}',
+        'sync.push.memories.0.values.content',
+        /: expected non-empty content, got " "$/,
+      ],
       ['PATCH', '/v1/ns/demo/memories/m', '[]', 'update.patch', /expected an object.*, got an array$/],
       ['PATCH', '/v1/ns/demo/memories/m', 'null', 'update.patch', /got null$/],
       ['POST', '/v1/ns/demo/links', '[]', 'link', /expected an object.*, got an array$/],
