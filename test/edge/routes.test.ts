@@ -545,7 +545,7 @@ describe('edge routes: replica options', () => {
     expect(res.json.error.code).toBe('FORBIDDEN');
   });
 
-  it('refuses a pushed memory or link created in another namespace, naming its create.namespace', async () => {
+  it('refuses a pushed memory or link created in another namespace, naming its create.namespace, and a tombstone of another, naming its namespace', async () => {
     const { call } = await testApp();
     const stamp = '0190a1b2c3d4-0000-n1';
     const createdAt = '2024-07-01T00:00:00.000Z';
@@ -575,5 +575,14 @@ describe('edge routes: replica options', () => {
     });
     const feed = await call('POST', '/v1/ns/demo/sync', { pull: { after: 0, states: false } });
     expect(feed.json.pull.changes).toEqual([]);
+    await call('POST', '/v1/ns/demo/memories', { id: 'kept', content: 'stays' });
+    const tombstone = { entity: 'memory', id: 'kept', namespace: 'other', clock: stamp };
+    const asTombstone = await call('POST', '/v1/ns/demo/sync', { push: { tombstones: [tombstone] } });
+    expect(asTombstone.status).toBe(403);
+    expect(asTombstone.json.error).toMatchObject({
+      code: 'FORBIDDEN',
+      field: 'sync.push.tombstones.0.namespace',
+    });
+    expect((await call('GET', '/v1/ns/demo/memories/kept')).json.content).toBe('stays');
   });
 });
