@@ -48,6 +48,20 @@ describe('InMemoryStore extras', () => {
     }
   });
 
+  it('takes sync timers up to the longest a timer waits (2^31 - 1 ms) and an interval of 0', async () => {
+    // The documented bound, written out: a test reading MAX_TIMER_MS would move with it.
+    const longest = 2_147_483_647;
+    for (const sync of [
+      { intervalMs: longest, debounceMs: longest, timeoutMs: longest },
+      { intervalMs: 0, debounceMs: 0, timeoutMs: 1, backoff: { baseMs: longest, maxMs: longest } },
+    ]) {
+      const mem = await createMemory({
+        sync: { url: 'http://x', token: 't', fetch: (() => new Promise(() => {})) as never, ...sync },
+      });
+      await mem.close();
+    }
+  });
+
   it('sync() without sync configured is a clear VALIDATION error', async () => {
     const mem = await createMemory();
     await expect(mem.sync()).rejects.toMatchObject({ code: 'VALIDATION', field: 'sync' });
