@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Engram, type MemoryWrite, NotFoundError, type WriteBatch } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
-import { expectError, type SuiteContext } from './harness.js';
+import { expectError, manualClock, type SuiteContext } from './harness.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -112,6 +112,20 @@ export function crudCases(ctx: SuiteContext): void {
       expect(m.id).toBe('pref:coffee.1');
       expect((await mem.get('pref:coffee.1'))?.content).toBe('Dark roast');
       await expectError(mem.add({ id: 'pref:coffee.1', content: 'again' }), 'CONFLICT');
+    });
+
+    it('refuses the id of an expired memory, saying it is hidden until purged, from the instant it expires', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const expiresAt = new Date(clock.now() + 3_600_000).toISOString();
+      await mem.add({ id: 'brief', content: 'short-lived', expiresAt });
+      const before = await expectError(mem.add({ id: 'brief', content: 'again' }), 'CONFLICT', 'add.id');
+      expect(before.message).not.toContain('expired');
+      // At expiresAt itself reads hide it: add() must not answer "exists" for what get() calls gone.
+      clock.advance(3_600_000);
+      expect(await mem.get('brief')).toBeNull();
+      const after = await expectError(mem.add({ id: 'brief', content: 'again' }), 'CONFLICT', 'add.id');
+      expect(after.message).toContain(`it expired at ${expiresAt} and is hidden until maintenance purges it`);
     });
 
     it('never reuses the id of a removed memory', async () => {
