@@ -42,6 +42,8 @@ describe('mintToken', () => {
       // A misspelt lifetime must not mint a token of the default hour.
       [{ secret: SECRET, ns: ['a'], expiresIn: '30d' } as never, 'expiresIn'],
       [undefined as never, 'mintToken'],
+      // An array is no options object, though it is an object with no unknown keys.
+      [[] as never, 'mintToken'],
     ];
     for (const [options, field] of cases) {
       const error = await mintToken(options).catch((e: unknown) => e);
