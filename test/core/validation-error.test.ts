@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngramError, storageError, validationError } from '../../src/core/errors.js';
+import { describe as describeValue } from '../../src/core/validate-parse.js';
 import { createMemory, type Engram, InMemoryStore } from '../../src/index.js';
 
 describe('validationError', () => {
@@ -17,6 +18,25 @@ describe('validationError', () => {
     expect(error.message).toBe('line.3: expected JSON');
     expect(error.cause).toBe(cause);
     expect(error.toJSON()).toEqual({ code: 'VALIDATION', message: 'line.3: expected JSON', field: 'line.3' });
+  });
+});
+
+describe('what an error says was got', () => {
+  // The end of every VALIDATION message: short enough to read, exact enough to find the value by.
+  it.each([
+    [undefined, 'nothing'],
+    [null, 'null'],
+    [[1, 2], 'an array of 2'],
+    [new Float32Array(3), 'a Float32Array of 3'],
+    [new Int8Array(1), 'an Int8Array of 1'],
+    [new DataView(new ArrayBuffer(2)), 'a DataView'],
+    ['x'.repeat(40), `"${'x'.repeat(40)}"`],
+    ['x'.repeat(41), 'a string of 41 characters'],
+    [{ a: 1 }, 'an object'],
+    [5, 'number 5'],
+    [true, 'boolean true'],
+  ])('%o reads %s', (value, said) => {
+    expect(describeValue(value)).toBe(said);
   });
 });
 
