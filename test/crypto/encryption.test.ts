@@ -1018,10 +1018,36 @@ describe('encryption options', () => {
       { passphrase: 42 },
       { key: 'nope' },
       { passphrase: 'long enough', iterations: 5 },
+      // One step past each bound: 8 characters, 1000 to 100 000 000 whole iterations.
+      { passphrase: '1234567' },
+      { passphrase: 'long enough', iterations: 999 },
+      { passphrase: 'long enough', iterations: 100_000_001 },
+      { passphrase: 'long enough', iterations: 1000.5 },
     ]) {
       await expect(createMemory({ encryption: encryption as { passphrase: string } })).rejects.toMatchObject({
         code: 'VALIDATION',
         field: expect.stringMatching(/^encryption/),
+      });
+    }
+  });
+
+  it('takes a passphrase and iterations at their lower bounds', async () => {
+    const mem = await createMemory({ encryption: { passphrase: '12345678', iterations: 1000 } });
+    await mem.add({ content: 'sealed at the bounds' });
+    await mem.close();
+  });
+
+  it('refuses a key that cannot both encrypt and decrypt, or is no AES-GCM key', async () => {
+    // Sealing a push and opening a pull both need the key: one without either fails only at first sync.
+    const keys = await Promise.all([
+      crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt']),
+      crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['decrypt']),
+      crypto.subtle.generateKey({ name: 'AES-CBC', length: 256 }, false, ['encrypt', 'decrypt']),
+    ]);
+    for (const key of keys) {
+      await expect(createMemory({ encryption: { key } }), key.algorithm.name).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'encryption',
       });
     }
   });
