@@ -91,6 +91,9 @@ describe('openAIEmbedder checks its options when made', () => {
     refused(() => openAIEmbedder({ model: 'm', dims: 3, fetch: 'x' } as never), 'openAIEmbedder.fetch');
     refused(() => openAIEmbedder({ model: 'm', dims: 3, signal: {} } as never), 'openAIEmbedder.signal');
     refused(() => openAIEmbedder(null as never), 'openAIEmbedder');
+    // A timeout past what a timer can wait (2^31 - 1 ms) would fire at once: every request would time out.
+    refused(() => openAIEmbedder({ model: 'm', dims: 3, timeoutMs: 2 ** 31 }), 'openAIEmbedder.timeoutMs');
+    expect(openAIEmbedder({ model: 'm', dims: 3, timeoutMs: 2 ** 31 - 1 }).dims).toBe(3);
     expect(openAIEmbedder({ model: 'm', dims: 3, url: 'http://localhost:11434/v1' }).dims).toBe(3);
   });
 });
