@@ -40,9 +40,20 @@ describe('InMemoryStore extras', () => {
       // A timeout of 0 would fail every request before it is sent.
       [{ timeoutMs: 0 }, 'sync.timeoutMs'],
       [{ backoff: { maxMs: 2 ** 40 } }, 'sync.backoff.maxMs'],
+      [{ intervalMs: -1 }, 'sync.intervalMs'],
+      [{ debounceMs: 1.5 }, 'sync.debounceMs'],
+      // A URL with no host, or one inside other text, is no edge to reach.
+      [{ url: 'http://' }, 'sync.url'],
+      [{ url: 'see https://edge.example' }, 'sync.url'],
+      [{ token: 5 }, 'sync.token'],
+      [{ live: 'yes' }, 'sync.live'],
+      [{ fetch: 'fetch' }, 'sync.fetch'],
+      // Misspelt options, which would otherwise leave the defaults in place without a word.
+      [{ backoff: { baseMS: 10 } }, 'sync.backoff.baseMS'],
+      [{ intervalMS: 10 }, 'sync.intervalMS'],
     ] as const) {
       await expect(
-        createMemory({ sync: { url: 'http://x', token: 't', ...sync } }),
+        createMemory({ sync: { url: 'http://x', token: 't', ...sync } as never }),
         field,
       ).rejects.toMatchObject({ code: 'VALIDATION', field });
     }
