@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { RemoteStore } from '../../src/backends/remote/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { KEY_INFO_META } from '../../src/core/crypto/namespace-key.js';
 import { createEdgeApp, mintToken, PostgresStore, pglite, postgresJs } from '../../src/edge/index.js';
@@ -751,7 +752,6 @@ describe.each(backends)('end-to-end encryption through the edge on %s', (_name, 
     const first = await device(new InMemoryStore(), fast(PASSPHRASE));
     const { a } = await seed(first);
     await first.sync();
-    const { RemoteStore } = await import('../../src/backends/remote/index.js');
     const over = (server: { fetch: (r: Request) => Response | Promise<Response> }) =>
       new RemoteStore({
         url: 'http://edge.test',
@@ -1059,7 +1059,6 @@ describe('encryption options', () => {
     ]);
     const mem = await createMemory({ encryption: { key } });
     await mem.close();
-    const { RemoteStore } = await import('../../src/backends/remote/index.js');
     await expect(
       createMemory({ store: new RemoteStore({ url: 'http://x.test', token: 't' }), encryption: { key } }),
     ).rejects.toMatchObject({ code: 'VALIDATION', field: 'encryption' });
