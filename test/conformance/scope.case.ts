@@ -51,11 +51,15 @@ export function namespaceCases(ctx: SuiteContext): void {
       expect(target!.content).toBe(twin!.content);
     });
 
-    it('are listed by the store', async () => {
-      const name = freshNamespace('listed');
-      const mem = await ctx.memory({ namespace: name });
-      await mem.add({ content: 'x' });
-      expect(await ctx.store().namespaces()).toContain(name);
+    it('are listed by the store, in name order', async () => {
+      // Written in reverse name order: the list must not follow the order they were first written in.
+      const later = freshNamespace('listed-b');
+      const earlier = freshNamespace('listed-a');
+      for (const namespace of [later, earlier]) await (await ctx.memory({ namespace })).add({ content: 'x' });
+      const names = await ctx.store().namespaces();
+      expect(names).toContain(later);
+      expect(names.indexOf(earlier)).toBeGreaterThanOrEqual(0);
+      expect(names.indexOf(earlier)).toBeLessThan(names.indexOf(later));
     });
   });
 }
