@@ -263,6 +263,29 @@ for (const db of databases) {
       await Promise.all([one.store.close(), other.close()]);
     }, 120_000);
 
+    it('a merge that read the list back keeps its rest pending, so an edit of a memory in it merges first', async () => {
+      // Each batch by a store of its own, which knows none of the pending batches: the merge reads them back.
+      const applyAlone = async (write: (store: PostgresStore) => Promise<unknown>) => {
+        const store = db.store();
+        await write(store);
+        await store.close();
+      };
+      await applyAlone((s) => s.apply('rest', { memories: writes('rest', 0, 3500), origin: 'remote' }));
+      // Past the end of group 0: the group is merged, documents BLOCK_DOCS and up stay pending.
+      await applyAlone((s) => s.apply('rest', { memories: writes('rest', 3500, 700), origin: 'remote' }));
+      expect(await state(db, 'rest')).toMatchObject({ merged: BLOCK_DOCS, pending: 1 });
+      // Believing the list empty, an edit would rewrite the blocks alone and leave the old words pending.
+      const last = sourceWrites[4199]!.id;
+      const oldWord = `note${4199 % 37}`;
+      const editor = await createMemory({ store: db.store(), namespace: 'rest' });
+      const found = async (q: string) => (await editor.search(q, { limit: 1000 })).map((h) => h.memory.id);
+      expect(await found(oldWord)).toContain(last);
+      await editor.update(last, { content: 'zebra crossing quietly' });
+      expect(await found(oldWord)).not.toContain(last);
+      expect(await found('crossing')).toEqual([last]);
+      await editor.close();
+    }, 120_000);
+
     it('concurrent writers across a group boundary lose no posting', async () => {
       const writers = await Promise.all(
         [0, 1, 2, 3].map(() => createMemory({ store: db.store(), namespace: 'race' })),
