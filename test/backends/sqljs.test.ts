@@ -425,6 +425,17 @@ describe('SqlJsStore extras', () => {
     expect(await answers(new SqlJsStore())).toEqual(expected);
   });
 
+  it('writes a batch of more rows than SQLite binds in one statement', async () => {
+    // SQLite refuses a statement of more than 32,766 parameters: 1,600 memory rows of 22 columns hold
+    // 35,200, so the batch's insert must be cut into several statements.
+    const t0 = Date.parse('2030-01-01');
+    const memories = Array.from({ length: 1600 }, (_, i) => fullWrite('wide', `m${i}`, `row ${i}`, t0));
+    const store = new SqlJsStore();
+    await store.apply('wide', { memories, origin: 'remote' });
+    expect((await store.stats('wide')).memories).toBe(1600);
+    await store.close();
+  });
+
   it('accepts a pre-initialised sql.js module', async () => {
     const store = new SqlJsStore({ sqlJs: SQL });
     const mem = await createMemory({ store, namespace: 'injected' });
