@@ -15,9 +15,11 @@ export async function assertIdsFree(
   now = Date.now(),
 ): Promise<void> {
   const seen = new Set<string>();
+  // A batch names the item (`addMany.3.id`); a single write its input (`add.id`, `supersede.input.id`).
+  const fieldOf = (i: number) => (where === 'addMany' ? `${where}.${i}.id` : `${where}.id`);
   inputs.forEach((input, i) => {
     if (input.id === undefined) return;
-    const field = where === 'add' ? 'add.id' : `${where}.${i}.id`;
+    const field = fieldOf(i);
     if (seen.has(input.id)) {
       throw new EngramError('VALIDATION', `${field}: duplicate id ${JSON.stringify(input.id)} in one batch`, {
         field,
@@ -48,5 +50,7 @@ export async function assertIdsFree(
         ? `a memory with id ${JSON.stringify(dead[0].id)} was deleted (the id is free again once its tombstone is collected, past the maintenance horizon)`
         : undefined;
   if (reason === undefined) return;
-  throw new EngramError('CONFLICT', `${where}.id: ${reason}`, { field: `${where}.id` });
+  const taken = found?.id ?? links[0]?.link.id ?? dead[0]?.id;
+  const field = fieldOf(inputs.findIndex((input) => input.id === taken));
+  throw new EngramError('CONFLICT', `${field}: ${reason}`, { field });
 }

@@ -320,7 +320,12 @@ export function crudCases(ctx: SuiteContext): void {
     it('addMany writes nothing when one id is taken', async () => {
       const mem = await ctx.memory();
       await mem.add({ id: 'taken', content: 'first' });
-      await expectError(mem.addMany([{ content: 'new one' }, { id: 'taken', content: 'clash' }]), 'CONFLICT');
+      // The error names the item whose id is taken.
+      await expectError(
+        mem.addMany([{ content: 'new one' }, { id: 'taken', content: 'clash' }]),
+        'CONFLICT',
+        'addMany.1.id',
+      );
       expect((await mem.list()).items.map((m) => m.id)).toEqual(['taken']);
     });
 
