@@ -118,4 +118,25 @@ describe.skipIf(!url)('postgresJs on a real server: close', () => {
     expect(await client`SELECT 3 AS three`).toEqual([{ three: 3 }]);
     await client.end();
   });
+
+  it('keeps a statement with parameters prepared on its connection; one without, or spelt out at length, is not', async () => {
+    // One connection, so pg_prepared_statements (per session) lists what this driver's statements left there.
+    const driver = postgresJs(url!, { max: 1 });
+    const short = 'SELECT $1::int AS n';
+    const long = `SELECT $1::int AS n /* ${'x'.repeat(5000)} */`;
+    const bare = 'SELECT 2 AS n';
+    for (const [text, params] of [
+      [short, [1]],
+      [long, [3]],
+      [bare, []],
+    ] as const) {
+      await driver.all(text, params);
+    }
+    const kept = await driver.all<{ statement: string }>('SELECT statement FROM pg_prepared_statements', []);
+    const statements = kept.map((row) => row.statement);
+    expect(statements).toContain(short);
+    expect(statements).not.toContain(long);
+    expect(statements).not.toContain(bare);
+    await driver.close?.();
+  });
 });
