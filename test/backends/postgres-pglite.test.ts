@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -132,6 +132,29 @@ describe('pglite(dir): one opener per directory', () => {
       await rm(dirname(dir), { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('names the other process that holds the directory, and its lock file, to a second opener', async () => {
+    const dir = join(await mkdtemp(join(tmpdir(), 'engram-pglite-held-')), 'pg');
+    try {
+      // A lock written by a process that still runs (this one's parent), as another server's would be.
+      await writeFile(
+        `${dir}.lock`,
+        JSON.stringify({ pid: process.ppid, token: 'theirs', at: new Date().toISOString() }),
+      );
+      const refused = await new PostgresStore(pglite(dir)).open().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toMatchObject({ code: 'STORAGE' });
+      const message = (refused as Error).message;
+      expect(message).toMatch(new RegExp(`^pglite: \\S+pg is in use by process ${process.ppid};`));
+      expect(message).toContain(`delete ${dir}.lock only if that process is gone`);
+      // Theirs is left alone.
+      expect(JSON.parse(await readFile(`${dir}.lock`, 'utf8'))).toMatchObject({ token: 'theirs' });
+    } finally {
+      await rm(dirname(dir), { recursive: true, force: true });
+    }
+  });
 
   it('locks no memory:// database (no lock file beside the working directory)', async () => {
     const store = new PostgresStore(pglite('memory://'));
