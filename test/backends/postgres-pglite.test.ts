@@ -37,6 +37,21 @@ describe('PostgresStore on PGlite: extras', () => {
     expect(storeOver().kind).toBe('pglite');
   });
 
+  it('delivers notifications to listeners until they stop, and leaves the instance it was given open on close', async () => {
+    const driver = pglite(db);
+    const heard: string[] = [];
+    const stop = await driver.listen!('engram_pglite', (payload) => heard.push(payload));
+    await driver.notify!('engram_pglite', 'one');
+    await expect.poll(() => heard).toEqual(['one']);
+    await stop();
+    await driver.notify!('engram_pglite', 'two');
+    // A notification still heard would have been delivered by the time a later query on the instance returns.
+    await db.query('SELECT 1');
+    await driver.close?.();
+    expect(db.closed).toBe(false);
+    expect(heard).toEqual(['one']);
+  });
+
   it('binds id and tag lists as array literals, whatever characters they hold', async () => {
     const mem = await createMemory({ store: storeOver(), namespace: 'literals' });
     const odd = ['a,b', 'quote"d', 'back\\slash', '{braces}', 'NULL', ' spaced '];
