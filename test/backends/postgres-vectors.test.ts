@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
+import type { SqlParam, SqlQueries } from '../../src/backends/sql/executor.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { downgradePostgresToVersion4 } from './sql-legacy.js';
 
@@ -135,6 +136,36 @@ describe('Postgres vector search in SQL, exact mode', () => {
           const best = rows.reduce((a, b) => (cosine(b.embedding) > cosine(a.embedding) ? b : a));
           expect(got.hits[0]?.record.memory.id, `${sign} ${limit}`).toBe(best.id);
         }
+      }
+      for (const mem of opened) await (await mem).close();
+    });
+
+    it(`${name}: reads rows past the candidates whose float4 distance is within float4's error of the limit-th`, async () => {
+      // Sixty directions a microradian or so apart around the query's: their float64 cosines differ by
+      // 1e-12, far below float4's step near 1, so their float4 distances are the rounding's, in no order.
+      // The nearest by float64 may lie past the candidates SQL picks, a float4 step or two behind them.
+      const rows = Array.from({ length: 60 }, (_, i) => {
+        const angle = Math.PI / 4 + (i % 2 ? 1 : -1) * (1 + i) * 1e-6;
+        return {
+          id: `dir-${String(i).padStart(2, '0')}`,
+          content: `direction ${i}`,
+          embedding: [Math.cos(angle), Math.sin(angle)],
+          embeddingModel: 'm',
+        };
+      });
+      const memory = new InMemoryStore();
+      const store = create();
+      const opened = [memory, store].map((s) => createMemory({ store: s, namespace: 'float4-steps' }));
+      for (const mem of opened) await (await mem).addMany(rows);
+      const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+      for (const limit of [1, 3, 10]) {
+        const query = { vector: [1, 1], model: 'm', limit, filter };
+        const [expected, got] = await Promise.all([
+          memory.nearestVectors('float4-steps', query),
+          store.nearestVectors('float4-steps', query),
+        ]);
+        const ranked = (r: typeof got) => r.hits.map((h) => [h.record.memory.id, h.score]);
+        expect(ranked(got), `limit ${limit}`).toEqual(ranked(expected));
       }
       for (const mem of opened) await (await mem).close();
     });
@@ -422,6 +453,78 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     expect(await hits(mem)).toEqual(await hits(exact));
     await mem.close();
     await exact.close();
+  });
+
+  it('searches with ef_search 400 unless given, never under the candidates wanted nor over 1000, and builds the index once', async () => {
+    // What each HNSW search sets, recorded from the statements the store sends (pgvector has no other trace).
+    const statements: string[] = [];
+    const recording = () => {
+      const driver = pglite(withVector);
+      const record = <T>(text: string, run: () => T) => {
+        statements.push(text);
+        return run();
+      };
+      return {
+        ...driver,
+        all: <T extends object>(text: string, params: readonly SqlParam[]) =>
+          record(text, () => driver.all<T>(text, params)),
+        run: (text: string, params: readonly SqlParam[]) => record(text, () => driver.run(text, params)),
+        transaction: <T>(fn: (tx: SqlQueries) => Promise<T>) =>
+          driver.transaction((tx) =>
+            fn({
+              all: (text, params) => record(text, () => tx.all(text, params)),
+              run: (text, params) => record(text, () => tx.run(text, params)),
+            }),
+          ),
+      };
+    };
+    const efSearch = () =>
+      statements.flatMap((text) => /SET LOCAL hnsw\.ef_search = (\d+)/.exec(text)?.[1] ?? []).map(Number);
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      content: `ef ${i}`,
+      embedding: randomVector(5),
+      embeddingModel: 'm',
+    }));
+    const byDefault = await createMemory({
+      store: new PostgresStore(recording(), { vectors: { index: 'hnsw' } }),
+      namespace: 'hnsw-ef',
+    });
+    await byDefault.addMany(records);
+    const given = await createMemory({
+      store: new PostgresStore(recording(), { vectors: { index: 'hnsw', hnsw: { efSearch: 20 } } }),
+      namespace: 'hnsw-ef',
+    });
+    statements.length = 0;
+    const search = (mem: Engram, limit: number) =>
+      mem.search('', { vector: randomVector(5), model: 'm', limit });
+    await search(byDefault, 3);
+    await search(byDefault, 3);
+    // One CREATE INDEX per store and length, not one per search.
+    expect(statements.filter((text) => text.includes('CREATE INDEX'))).toHaveLength(1);
+    // limit 3 wants 3·2 + 10 = 16 candidates; limit 10, 30; limit 600, 1210, which pgvector would refuse.
+    await search(given, 3);
+    await search(given, 10);
+    expect(await search(given, 600)).toHaveLength(40);
+    expect(efSearch()).toEqual([400, 400, 20, 30, 1000]);
+    await Promise.all([byDefault.close(), given.close()]);
+  });
+
+  it('indexes embeddings of exactly 2 000 dimensions, the longest pgvector HNSW takes', async () => {
+    const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw' } });
+    const mem = await createMemory({ store, namespace: 'hnsw-2000' });
+    await mem.addMany(
+      Array.from({ length: 5 }, (_, i) => ({
+        content: `d ${i}`,
+        embedding: randomVector(2000),
+        embeddingModel: 'm',
+      })),
+    );
+    expect(await mem.search('', { vector: randomVector(2000), model: 'm', limit: 2 })).toHaveLength(2);
+    const { rows } = await withVector.query(
+      "SELECT 1 FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_2000'",
+    );
+    expect(rows).toHaveLength(1);
+    await mem.close();
   });
 
   it('builds the index with a list of at least 2·m when efConstruction is not given', async () => {
