@@ -456,7 +456,9 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
   });
 
   it('searches with ef_search 400 unless given, never under the candidates wanted nor over 1000, and builds the index once', async () => {
-    // What each HNSW search sets, recorded from the statements the store sends (pgvector has no other trace).
+    // What each HNSW search sets, recorded from the statements the store sends (pgvector has no other trace),
+    // each marked with whether it ran in a transaction: SET LOCAL lasts only to the end of its transaction,
+    // and has no effect at all outside one.
     const statements: string[] = [];
     const recording = () => {
       const driver = pglite(withVector);
@@ -472,14 +474,16 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
         transaction: <T>(fn: (tx: SqlQueries) => Promise<T>) =>
           driver.transaction((tx) =>
             fn({
-              all: (text, params) => record(text, () => tx.all(text, params)),
-              run: (text, params) => record(text, () => tx.run(text, params)),
+              all: (text, params) => record(`in transaction: ${text}`, () => tx.all(text, params)),
+              run: (text, params) => record(`in transaction: ${text}`, () => tx.run(text, params)),
             }),
           ),
       };
     };
     const efSearch = () =>
-      statements.flatMap((text) => /SET LOCAL hnsw\.ef_search = (\d+)/.exec(text)?.[1] ?? []).map(Number);
+      statements
+        .flatMap((text) => /^in transaction: SET LOCAL hnsw\.ef_search = (\d+)/.exec(text)?.[1] ?? [])
+        .map(Number);
     const records = Array.from({ length: 40 }, (_, i) => ({
       content: `ef ${i}`,
       embedding: randomVector(5),
@@ -524,6 +528,26 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
       "SELECT 1 FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_2000'",
     );
     expect(rows).toHaveLength(1);
+    await mem.close();
+  });
+
+  it('builds the index with the m and efConstruction given', async () => {
+    const store = new PostgresStore(pglite(withVector), {
+      vectors: { index: 'hnsw', hnsw: { m: 8, efConstruction: 100 } },
+    });
+    const mem = await createMemory({ store, namespace: 'hnsw-given' });
+    await mem.addMany(
+      Array.from({ length: 20 }, (_, i) => ({
+        content: `given ${i}`,
+        embedding: randomVector(7),
+        embeddingModel: 'm',
+      })),
+    );
+    expect(await mem.search('', { vector: randomVector(7), model: 'm', limit: 3 })).toHaveLength(3);
+    const { rows } = await withVector.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_7'",
+    );
+    expect(rows[0]?.indexdef).toMatch(/WITH \(m='8', ef_construction='100'\)/);
     await mem.close();
   });
 
