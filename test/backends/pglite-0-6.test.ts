@@ -89,6 +89,18 @@ describe('pglite(dir) on a directory another Postgres major wrote', () => {
     expect(message).toContain('@electric-sql/pglite@0.6');
   }, 120_000);
 
+  it('a directory of a Postgres major no PGlite release ran names the major to look for', async () => {
+    // Postgres 17 data (say, copied from a server): no PGlite line to name, so the message names the major.
+    const dir = await dataDir();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'PG_VERSION'), '17\n');
+    const failure = await openFails(new PostgresStore(pglite(dir)));
+    expect(failure).toMatchObject({ code: 'STORAGE' });
+    const message = (failure as Error).message;
+    expect(message).toContain(`pglite: ${dir} holds a Postgres 17 database`);
+    expect(message).toContain('With the release that wrote it installed (one running Postgres 17)');
+  }, 120_000);
+
   it('a start that fails for another reason is passed on as it was', async () => {
     // A directory that claims the installed major but holds no database: PGlite's own failure, not a mismatch.
     const dir = await dataDir();
