@@ -510,6 +510,11 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     await search(given, 10);
     expect(await search(given, 600)).toHaveLength(40);
     expect(efSearch()).toEqual([400, 400, 20, 30, 1000]);
+    // Each search also lets the index read on until enough rows pass the filters SQL applies after it
+    // (namespace, model, kind...), instead of stopping at ef_search rows of which the filters keep a few.
+    expect(
+      statements.filter((text) => text === "in transaction: SET LOCAL hnsw.iterative_scan = 'relaxed_order'"),
+    ).toHaveLength(5);
     await Promise.all([byDefault.close(), given.close()]);
   });
 
