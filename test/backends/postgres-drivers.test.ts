@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 
 const url = process.env.DATABASE_URL;
@@ -117,6 +117,25 @@ describe.skipIf(!url)('postgresJs on a real server: close', () => {
     await given.close?.();
     expect(await client`SELECT 3 AS three`).toEqual([{ three: 3 }]);
     await client.end();
+  });
+
+  it("keeps the server's notices off the app's console (postgres.js prints them by default), unless asked for", async () => {
+    // Statements like CREATE INDEX IF NOT EXISTS (the HNSW index, on each new store's first search) send a
+    // notice when there is nothing to do: printed, they would fill a server's log.
+    const notice = "DO $$ BEGIN RAISE NOTICE 'engram: a notice'; END $$";
+    const printed = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const quiet = postgresJs(url!, { max: 1 });
+    const heard: string[] = [];
+    const asked = postgresJs(url!, { max: 1, onnotice: (n) => heard.push(String(n.message)) });
+    try {
+      await quiet.run(notice, []);
+      await asked.run(notice, []);
+      expect(printed).not.toHaveBeenCalled();
+      expect(heard).toEqual(['engram: a notice']);
+    } finally {
+      printed.mockRestore();
+      await Promise.all([quiet.close?.(), asked.close?.()]);
+    }
   });
 
   it('keeps a statement with parameters prepared on its connection; one without, or spelt out at length, is not', async () => {
