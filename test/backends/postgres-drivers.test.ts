@@ -50,7 +50,14 @@ describe('Postgres drivers, checked when made', () => {
       message: expect.stringContaining('"mysql://…@db.internal/app"'),
     });
     expect(String((refusal('mysql://me:s3cret@db.internal/app') as Error).message)).not.toContain('s3cret');
-    for (const given of ['127.0.0.1:5432', 'http://db.internal/app', () => 'not a client', 42]) {
+    // A JDBC URL (from a Java service's config) holds postgresql:// but is not one.
+    for (const given of [
+      '127.0.0.1:5432',
+      'http://db.internal/app',
+      'jdbc:postgresql://db.internal/app',
+      () => 'not a client',
+      42,
+    ]) {
       expect(refusal(given), String(given)).toMatchObject({ code: 'VALIDATION', field: 'postgresJs.url' });
     }
   });
