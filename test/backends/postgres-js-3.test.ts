@@ -38,8 +38,15 @@ if (!url) {
       const stop = await driver.listen!('engram_pgjs3', (payload) => heard.push(payload));
       await driver.notify!('engram_pgjs3', 'one');
       await expect.poll(() => heard).toEqual(['one']);
+      // A channel still listened to, on the same LISTEN connection: its later notification arrives after
+      // any of the first channel's that were still to be delivered.
+      const after: string[] = [];
+      const stopAfter = await driver.listen!('engram_pgjs3_after', (payload) => after.push(payload));
       await stop();
       await driver.notify!('engram_pgjs3', 'two');
+      await driver.notify!('engram_pgjs3_after', 'done');
+      await expect.poll(() => after).toEqual(['done']);
+      await stopAfter();
       await driver.close?.();
       expect(await client`SELECT 1 AS one`).toEqual([{ one: 1 }]);
       expect(heard).toEqual(['one']);
