@@ -50,6 +50,16 @@ describe('Postgres drivers, checked when made', () => {
       message: expect.stringContaining('"mysql://…@db.internal/app"'),
     });
     expect(String((refusal('mysql://me:s3cret@db.internal/app') as Error).message)).not.toContain('s3cret');
+    // A password with a raw / or @ in it (a malformed URL) is hidden all the same, as is one without //.
+    for (const [given, shown] of [
+      ['mysql://me:s3/cret@db.internal/app', '"mysql://…@db.internal/app"'],
+      ['mysql://me:s3@cret@db.internal/app', '"mysql://…@db.internal/app"'],
+      ['me:s3cret@db.internal:5432/app', '"…@db.internal:5432/app"'],
+    ]) {
+      const message = String((refusal(given!) as Error).message);
+      expect(message, given).toContain(shown);
+      expect(message, given).not.toMatch(/s3|cret/);
+    }
     // A JDBC URL (from a Java service's config) holds postgresql:// but is not one.
     for (const given of [
       '127.0.0.1:5432',
