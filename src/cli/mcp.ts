@@ -1,4 +1,5 @@
 import { SqlJsStore } from '../backends/sqljs/index.js';
+import { withoutUserinfo } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { SEARCH_EXTRA } from '../mcp/knowledge-graph.js';
@@ -74,7 +75,7 @@ Example (an MCP client's configuration):
     const token = flags.token ?? io.env.ENGRAM_TOKEN;
     const syncUrl = flags['sync-url'];
     if (syncUrl !== undefined && !URL.canParse(syncUrl))
-      throw new UsageError(`--sync-url: not a valid URL: ${JSON.stringify(syncUrl)}`);
+      throw new UsageError(`--sync-url: not a valid URL: ${JSON.stringify(withoutUserinfo(syncUrl))}`);
     if (syncUrl !== undefined && !token) throw new UsageError('--sync-url needs --token (or ENGRAM_TOKEN)');
     // Optional peers (they would take a browser app's install past its budget): checked before any work.
     await requirePeers(['@modelcontextprotocol/sdk', 'zod']);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
 import { lockedPglite } from '../backends/postgres/pglite.js';
 import { filePersistence, SqlJsStore } from '../backends/sqljs/index.js';
-import { isEngramError } from '../core/errors.js';
+import { isEngramError, withoutUserinfo } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
 import { SetupError, UsageError } from './io.js';
@@ -45,7 +45,7 @@ export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUr
     case 'http':
     case 'https':
       checkUrl(value, flag);
-      return { kind: 'http', url: value, shown: value };
+      return { kind: 'http', url: value, shown: shownEdgeUrl(value) };
     case 'sqlite':
     case 'pglite':
     case 'jsonl': {
@@ -65,7 +65,14 @@ export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUr
 }
 
 function checkUrl(value: string, flag: string): void {
-  if (!URL.canParse(value)) throw new UsageError(`${flag}: not a valid URL: ${JSON.stringify(value)}`);
+  if (!URL.canParse(value))
+    throw new UsageError(`${flag}: not a valid URL: ${JSON.stringify(withoutUserinfo(value))}`);
+}
+
+/** An edge's URL as typed, or without its credentials, query and fragment when it has any. */
+function shownEdgeUrl(value: string): string {
+  const url = new URL(value);
+  return url.username || url.password || url.search || url.hash ? withoutCredentials(value) : value;
 }
 
 function suggestion(value: string): string {

@@ -126,3 +126,16 @@ function reasonOf(cause: unknown): string {
   if (typeof message === 'string' && message !== '') return message;
   return typeof name === 'string' && name !== '' && name !== 'Error' ? name : String(cause);
 }
+
+/**
+ * A URL as an error may show it: everything between `//` (or the start) and the last `@` hidden. Up to
+ * the last `@`, since a refused URL may be malformed (a raw `/` or `@` in its password) and hiding a
+ * path too is better than showing a password.
+ */
+export function withoutUserinfo(url: string): string {
+  const at = url.lastIndexOf('@');
+  if (at < 0) return url;
+  const slashes = url.indexOf('//');
+  const from = slashes >= 0 && slashes < at ? slashes + 2 : 0;
+  return `${url.slice(0, from)}…${url.slice(at)}`;
+}

@@ -24,6 +24,12 @@ describe('store URLs', () => {
       shown: 'postgresql://db.internal:5432/app',
     });
     expect(parseStoreUrl('HTTPS://memory.example.com/base', '--from', '/')).toMatchObject({ kind: 'http' });
+    // What messages show of an edge's URL keeps its credentials out, as a database's does.
+    expect(parseStoreUrl('https://me:s3cret@memory.example.com/base?k=v', '--from', '/')).toEqual({
+      kind: 'http',
+      url: 'https://me:s3cret@memory.example.com/base?k=v',
+      shown: 'https://memory.example.com/base',
+    });
     expect(parseStoreUrl('pglite:./engram-data', '--from', '/work')).toEqual({
       kind: 'pglite',
       path: '/work/engram-data',
@@ -50,6 +56,17 @@ describe('store URLs', () => {
     ] as const) {
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(UsageError);
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(message);
+    }
+  });
+
+  it('keeps the password of a URL it cannot parse out of the refusal', () => {
+    // A raw / or @ in the password makes the URL invalid; the refusal still must not print it.
+    for (const [value, shown] of [
+      ['postgres://me:s3/cret@[bad/app', '"postgres://…@[bad/app"'],
+      ['postgres://me:s3@cret@[bad/app', '"postgres://…@[bad/app"'],
+      ['https://me:s3cret@[bad', '"https://…@[bad"'],
+    ] as const) {
+      expect(() => parseStoreUrl(value, '--from', '/')).toThrow(`--from: not a valid URL: ${shown}`);
     }
   });
 

@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { validationError } from '../../core/errors.js';
+import { validationError, withoutUserinfo } from '../../core/errors.js';
 import { importPeer } from '../../core/optional-peer.js';
 import type { SqlParam, SqlQueries } from '../sql/executor.js';
 import type { PostgresDriver } from './driver.js';
@@ -85,18 +85,6 @@ export function checkConnection(urlOrSql: unknown): void {
   throw validationError(
     'postgresJs.url',
     'a postgres:// (or postgresql://) URL, or a postgres.js client',
-    typeof urlOrSql === 'string' ? JSON.stringify(withoutCredentials(urlOrSql)) : typeof urlOrSql,
+    typeof urlOrSql === 'string' ? JSON.stringify(withoutUserinfo(urlOrSql)) : typeof urlOrSql,
   );
-}
-
-/**
- * The URL with everything before the host's `@` hidden: up to the last `@`, since a refused URL may be
- * malformed (a raw `/` or `@` in its password) and hiding a path too is better than showing a password.
- */
-function withoutCredentials(url: string): string {
-  const at = url.lastIndexOf('@');
-  if (at < 0) return url;
-  const slashes = url.indexOf('//');
-  const from = slashes >= 0 && slashes < at ? slashes + 2 : 0;
-  return `${url.slice(0, from)}…${url.slice(at)}`;
 }
