@@ -7,6 +7,7 @@ import { probeRecords, timed } from './doctor-probe.js';
 import { newStep, type StepResult, table, verdict } from './doctor-report.js';
 import { type Command, SetupError, UsageError } from './io.js';
 import { openNamespace } from './namespace-memory.js';
+import { edgeUrlFlag } from './store-url.js';
 
 export const doctorCommand: Command = {
   name: 'doctor',
@@ -79,10 +80,7 @@ Example:
 };
 
 function edgeUrl(value: string): string {
-  if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) {
-    throw new UsageError(`--url: expected an http(s) URL, got ${JSON.stringify(value)}`);
-  }
-  return value.replace(/\/+$/, '');
+  return edgeUrlFlag(value, '--url').replace(/\/+$/, '');
 }
 
 function integer(value: string, flag: string, min: number, max: number): number {

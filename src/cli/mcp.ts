@@ -1,5 +1,4 @@
 import { SqlJsStore } from '../backends/sqljs/index.js';
-import { withoutUserinfo } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { SEARCH_EXTRA } from '../mcp/knowledge-graph.js';
@@ -8,7 +7,7 @@ import { embedderFromFlags } from './embedder-flag.js';
 import { type Command, SetupError, UsageError } from './io.js';
 import { openNamespace } from './namespace-memory.js';
 import { requirePeers } from './peers.js';
-import { openStoreUrl, parseStoreUrl } from './store-url.js';
+import { edgeUrlFlag, openStoreUrl, parseStoreUrl } from './store-url.js';
 import { packageVersion } from './version.js';
 
 const DEFAULT_STORE = 'sqlite:./engram-memory.db';
@@ -74,8 +73,7 @@ Example (an MCP client's configuration):
     const searchExtra = searchExtraFlag(flags['search-extra']);
     const token = flags.token ?? io.env.ENGRAM_TOKEN;
     const syncUrl = flags['sync-url'];
-    if (syncUrl !== undefined && !URL.canParse(syncUrl))
-      throw new UsageError(`--sync-url: not a valid URL: ${JSON.stringify(withoutUserinfo(syncUrl))}`);
+    if (syncUrl !== undefined) edgeUrlFlag(syncUrl, '--sync-url');
     if (syncUrl !== undefined && !token) throw new UsageError('--sync-url needs --token (or ENGRAM_TOKEN)');
     // Optional peers (they would take a browser app's install past its budget): checked before any work.
     await requirePeers(['@modelcontextprotocol/sdk', 'zod']);

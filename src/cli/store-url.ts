@@ -5,6 +5,7 @@ import { lockedPglite } from '../backends/postgres/pglite.js';
 import { filePersistence, SqlJsStore } from '../backends/sqljs/index.js';
 import { isEngramError, withoutUserinfo } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
+import { checkEdgeUrl } from '../core/validate.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
 import { SetupError, UsageError } from './io.js';
 import { withoutCredentials } from './open-store.js';
@@ -44,7 +45,7 @@ export function parseStoreUrl(value: string, flag: string, cwd: string): StoreUr
       return { kind: 'postgres', url: value, shown: withoutCredentials(value) };
     case 'http':
     case 'https':
-      checkUrl(value, flag);
+      edgeUrlFlag(value, flag);
       return { kind: 'http', url: value, shown: shownEdgeUrl(value) };
     case 'sqlite':
     case 'pglite':
@@ -69,10 +70,20 @@ function checkUrl(value: string, flag: string): void {
     throw new UsageError(`${flag}: not a valid URL: ${JSON.stringify(withoutUserinfo(value))}`);
 }
 
-/** An edge's URL as typed, or without its credentials, query and fragment when it has any. */
+/** An edge's URL given to `flag`, checked as RemoteStore and sync check theirs; a mistake is a UsageError. */
+export function edgeUrlFlag(value: string, flag: string): string {
+  try {
+    checkEdgeUrl(value, flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return value;
+}
+
+/** An edge's URL as typed, or without its query and fragment (which may carry a secret) when it has them. */
 function shownEdgeUrl(value: string): string {
   const url = new URL(value);
-  return url.username || url.password || url.search || url.hash ? withoutCredentials(value) : value;
+  return url.search || url.hash ? withoutCredentials(value) : value;
 }
 
 function suggestion(value: string): string {

@@ -12,7 +12,7 @@ import { assertSearchable } from './search.js';
 import type { MemoryStore } from './store-contract.js';
 import { ClockOffset } from './sync/clock-offset.js';
 import { LANGUAGE_META, type Language, loadLanguage, parseLanguage } from './text/index.js';
-import { encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
+import { checkEdgeUrl, encryptionSchema, namespaceSchema, parse, syncOptionsSchema } from './validate.js';
 
 /**
  * Opens the store and returns the memory API for one namespace. The replica's client id (the
@@ -32,6 +32,7 @@ export async function openMemory(options: CreateMemoryOptions & { store: MemoryS
     );
   }
   const sync = options.sync === undefined ? undefined : parse(syncOptionsSchema, options.sync, 'sync');
+  if (sync) checkEdgeUrl(sync.url, 'sync.url');
   const encryption =
     options.encryption === undefined ? undefined : parse(encryptionSchema, options.encryption, 'encryption');
   if (encryption && options.store.kind === 'remote') {

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { validationError, withoutUserinfo } from './errors.js';
 
 // Rules for how a memory runs rather than what it stores: timers, encryption and sync settings.
 
@@ -69,13 +70,8 @@ export const encryptionSchema = v.union(
 
 export const syncOptionsSchema = v.strictObject(
   {
-    url: v.pipe(
-      v.string('expected the edge URL as a string'),
-      v.check(
-        (s) => /^https?:\/\/[^\s/]+/.test(s),
-        'expected an http(s) URL like https://engram.example.com',
-      ),
-    ),
+    // Its form is checked by checkEdgeUrl, which keeps a password in it out of the message.
+    url: v.string('expected the edge URL as a string'),
     token: v.union(
       [
         v.pipe(v.string(), v.minLength(1, 'expected a non-empty token')),
@@ -92,3 +88,23 @@ export const syncOptionsSchema = v.strictObject(
   },
   'expected an object like { url, token, intervalMs?, fetch? }',
 );
+
+/**
+ * An edge URL (`sync.url`, RemoteStore's `url`): http(s) with a host, as given (no text around it), and no
+ * `user:password@`, which fetch refuses: every request would fail as if the edge were unreachable. The
+ * token authenticates. What the error shows of the URL leaves its credentials out.
+ */
+export function checkEdgeUrl(value: string, field: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  const shown = JSON.stringify(withoutUserinfo(value));
+  if (url === undefined || !/^https?:\/\/[^\s/]+/i.test(value)) {
+    throw validationError(field, 'an http(s) URL like https://engram.example.com', shown);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw validationError(field, 'a URL without user:password@ (the token authenticates)', shown);
+  }
+  return url;
+}

@@ -4,6 +4,7 @@ import type { Json } from './model.js';
 
 export { assertKnownOptions, describe, parse } from './validate-parse.js';
 export {
+  checkEdgeUrl,
   delayMs,
   encryptionSchema,
   MAX_TIMER_MS,

@@ -45,6 +45,8 @@ describe('InMemoryStore extras', () => {
       // A URL with no host, or one inside other text, is no edge to reach.
       [{ url: 'http://' }, 'sync.url'],
       [{ url: 'see https://edge.example' }, 'sync.url'],
+      // fetch refuses credentials in a URL: every sync would fail as if the edge were unreachable.
+      [{ url: 'https://me:s3cret@edge.example' }, 'sync.url'],
       [{ token: 5 }, 'sync.token'],
       [{ live: 'yes' }, 'sync.live'],
       [{ fetch: 'fetch' }, 'sync.fetch'],
@@ -56,6 +58,16 @@ describe('InMemoryStore extras', () => {
         createMemory({ sync: { url: 'http://x', token: 't', ...sync } as never }),
         field,
       ).rejects.toMatchObject({ code: 'VALIDATION', field });
+    }
+    // What the refusal shows of a URL leaves its password out, parsed or not.
+    for (const url of [
+      'https://me:s3cret@edge.example',
+      'ftp://me:s3cret@edge.example',
+      'http://me:s3/cret@x',
+    ]) {
+      const refused = await createMemory({ sync: { url, token: 't' } }).catch((error: Error) => error);
+      expect(refused, url).toMatchObject({ code: 'VALIDATION', field: 'sync.url' });
+      expect((refused as Error).message, url).not.toMatch(/s3|cret/);
     }
   });
 

@@ -442,6 +442,19 @@ describe('RemoteStore extras', () => {
   it('validates its options and refuses ids no URL can carry', async () => {
     expect(() => new RemoteStore({ url: 'ftp://x', token: 't' })).toThrow(/url/);
     expect(() => new RemoteStore({ url: 'not a url', token: 't' })).toThrow(/url/);
+    // fetch refuses a URL with credentials, so every call would fail as if the edge were unreachable:
+    // refused at once, and the refusal does not print the password (nor one a malformed URL holds).
+    for (const given of ['http://me:s3cret@edge.example', 'http://me:s3/cret@edge.example']) {
+      const refused = (() => {
+        try {
+          new RemoteStore({ url: given, token: 't' });
+        } catch (error) {
+          return error as Error;
+        }
+      })();
+      expect(refused, given).toMatchObject({ code: 'VALIDATION', field: 'url' });
+      expect(refused?.message, given).not.toMatch(/s3|cret/);
+    }
     expect(() => new RemoteStore({ url, token: '' })).toThrow(/token/);
     for (const [options, field] of [
       [{ url, token: 't', timeout: 5000 }, 'RemoteStore.timeout'],

@@ -40,7 +40,11 @@ describe('engram mcp flags', () => {
     [['--store', 'memory.db'], /did you mean sqlite:memory.db/],
     [['--ns', 'bad ns'], /--ns/],
     [['--sync-url', 'https://edge.example'], /--sync-url needs --token/],
-    [['--sync-url', 'not a url', '--token', 't'], /--sync-url: not a valid URL/],
+    [['--sync-url', 'not a url', '--token', 't'], /--sync-url: expected an http\(s\) URL/],
+    [
+      ['--sync-url', 'https://me:s3cret@edge.example', '--token', 't'],
+      /--sync-url: expected a URL without user:password@ \(the token authenticates\), got "https:\/\/…@edge\.example"/,
+    ],
     [['--store', 'https://edge.example'], /needs a token/],
     [['--search-extra', 'ten'], /--search-extra: expected 0-1000, got "ten"/],
     [['--search-extra', '1001'], /--search-extra: expected 0-1000/],

@@ -24,10 +24,10 @@ describe('store URLs', () => {
       shown: 'postgresql://db.internal:5432/app',
     });
     expect(parseStoreUrl('HTTPS://memory.example.com/base', '--from', '/')).toMatchObject({ kind: 'http' });
-    // What messages show of an edge's URL keeps its credentials out, as a database's does.
-    expect(parseStoreUrl('https://me:s3cret@memory.example.com/base?k=v', '--from', '/')).toEqual({
+    // What messages show of an edge's URL leaves out its query, which may carry a secret.
+    expect(parseStoreUrl('https://memory.example.com/base?k=v', '--from', '/')).toEqual({
       kind: 'http',
-      url: 'https://me:s3cret@memory.example.com/base?k=v',
+      url: 'https://memory.example.com/base?k=v',
       shown: 'https://memory.example.com/base',
     });
     expect(parseStoreUrl('pglite:./engram-data', '--from', '/work')).toEqual({
@@ -52,7 +52,15 @@ describe('store URLs', () => {
       ['jsonl://', /needs a file path/],
       ['pglite:', /^--from: pglite: needs a directory, e\.g\. pglite:\.\/data /],
       ['postgres://[bad', /not a valid URL/],
-      ['https://[bad', /^--from: not a valid URL: "https:\/\/\[bad"$/],
+      [
+        'https://[bad',
+        /^--from: expected an http\(s\) URL like https:\/\/engram\.example\.com, got "https:\/\/\[bad"$/,
+      ],
+      // fetch refuses credentials in a URL; the token authenticates.
+      [
+        'https://me:s3cret@edge.example',
+        /^--from: expected a URL without user:password@ .*, got "https:\/\/…@edge\.example"$/,
+      ],
     ] as const) {
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(UsageError);
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(message);
@@ -64,9 +72,12 @@ describe('store URLs', () => {
     for (const [value, shown] of [
       ['postgres://me:s3/cret@[bad/app', '"postgres://…@[bad/app"'],
       ['postgres://me:s3@cret@[bad/app', '"postgres://…@[bad/app"'],
-      ['https://me:s3cret@[bad', '"https://…@[bad"'],
     ] as const) {
       expect(() => parseStoreUrl(value, '--from', '/')).toThrow(`--from: not a valid URL: ${shown}`);
+    }
+    for (const value of ['https://me:s3cret@[bad', 'https://me:s3/cret@edge.example']) {
+      expect(() => parseStoreUrl(value, '--from', '/'), value).toThrow(UsageError);
+      expect(() => parseStoreUrl(value, '--from', '/'), value).not.toThrow(/s3|cret/);
     }
   });
 

@@ -6,6 +6,7 @@ import {
   requestEdge,
   type TokenSource,
 } from '../../core/http-client.js';
+import { checkEdgeUrl } from '../../core/validate-settings.js';
 
 export type { TokenSource };
 
@@ -48,15 +49,8 @@ export class EdgeClient {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: EdgeClientOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw validationError('url', 'an http(s) URL', JSON.stringify(options.url));
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw validationError('url', 'an http(s) URL', JSON.stringify(options.url));
-    }
+    if (typeof options.url !== 'string') throw validationError('url', 'an http(s) URL', typeof options.url);
+    const url = checkEdgeUrl(options.url, 'url');
     const token = options.token;
     if (!(typeof token === 'function' || (typeof token === 'string' && token !== ''))) {
       throw validationError('token', 'a token string or a function returning one');
