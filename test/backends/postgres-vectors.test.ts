@@ -536,43 +536,34 @@ describe('Postgres HNSW (pgvector), approximate on request', () => {
     await mem.close();
   });
 
-  it('builds the index with the m and efConstruction given', async () => {
-    const store = new PostgresStore(pglite(withVector), {
-      vectors: { index: 'hnsw', hnsw: { m: 8, efConstruction: 100 } },
-    });
-    const mem = await createMemory({ store, namespace: 'hnsw-given' });
+  /** The definition of the HNSW index built for `dims` once 20 vectors of a namespace were searched. */
+  async function builtIndex(hnsw: { m?: number; efConstruction?: number }, namespace: string, dims: number) {
+    const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw', hnsw } });
+    const mem = await createMemory({ store, namespace });
     await mem.addMany(
       Array.from({ length: 20 }, (_, i) => ({
-        content: `given ${i}`,
-        embedding: randomVector(7),
+        content: `${namespace} ${i}`,
+        embedding: randomVector(dims),
         embeddingModel: 'm',
       })),
     );
-    expect(await mem.search('', { vector: randomVector(7), model: 'm', limit: 3 })).toHaveLength(3);
+    expect(await mem.search('', { vector: randomVector(dims), model: 'm', limit: 3 })).toHaveLength(3);
     const { rows } = await withVector.query<{ indexdef: string }>(
-      "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_7'",
+      `SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_${dims}'`,
     );
-    expect(rows[0]?.indexdef).toMatch(/WITH \(m='8', ef_construction='100'\)/);
     await mem.close();
+    return rows[0]?.indexdef;
+  }
+
+  it('builds the index with the m and efConstruction given', async () => {
+    expect(await builtIndex({ m: 8, efConstruction: 100 }, 'hnsw-given', 7)).toMatch(
+      /WITH \(m='8', ef_construction='100'\)/,
+    );
   });
 
   it('builds the index with a list of at least 2·m when efConstruction is not given', async () => {
     // pgvector refuses an index whose ef_construction is under 2·m: 64 would fail for m = 40.
-    const store = new PostgresStore(pglite(withVector), { vectors: { index: 'hnsw', hnsw: { m: 40 } } });
-    const mem = await createMemory({ store, namespace: 'hnsw-m40' });
-    await mem.addMany(
-      Array.from({ length: 20 }, (_, i) => ({
-        content: `m40 ${i}`,
-        embedding: randomVector(6),
-        embeddingModel: 'm',
-      })),
-    );
-    expect(await mem.search('', { vector: randomVector(6), model: 'm', limit: 3 })).toHaveLength(3);
-    const { rows } = await withVector.query<{ indexdef: string }>(
-      "SELECT indexdef FROM pg_indexes WHERE indexname = 'engram_memories_hnsw_6'",
-    );
-    expect(rows[0]?.indexdef).toMatch(/WITH \(m='40', ef_construction='80'\)/);
-    await mem.close();
+    expect(await builtIndex({ m: 40 }, 'hnsw-m40', 6)).toMatch(/WITH \(m='40', ef_construction='80'\)/);
   });
 
   it('refuses HNSW without pgvector, and bad index options, naming the field', async () => {
