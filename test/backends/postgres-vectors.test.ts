@@ -5,7 +5,13 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import type { SqlParam, SqlQueries } from '../../src/backends/sql/executor.js';
-import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import {
+  createMemory,
+  type Engram,
+  InMemoryStore,
+  type MemoryInput,
+  type MemoryStore,
+} from '../../src/index.js';
 import { downgradePostgresToVersion4 } from './sql-legacy.js';
 
 // PGlite takes seconds to start: one instance with pgvector and one without, shared by every case.
@@ -78,6 +84,29 @@ const stores: Array<[string, () => PostgresStore]> = [
 ];
 if (url) stores.push(['Postgres server', () => new PostgresStore(server())]);
 
+/**
+ * The same rows in an in-memory store and in `store`, and each one's `nearestVectors` for a query of the
+ * first model: what the in-memory store answers is what every store must.
+ */
+async function alongsideMemory(store: PostgresStore, namespace: string, rows: MemoryInput[]) {
+  const memory = new InMemoryStore();
+  const opened = await Promise.all([memory, store].map((s) => createMemory({ store: s, namespace })));
+  for (const mem of opened) await mem.addMany(rows);
+  const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+  return {
+    nearest: (vector: number[], limit: number) => {
+      const query = { vector, model: 'm', limit, filter };
+      return Promise.all([memory.nearestVectors(namespace, query), store.nearestVectors(namespace, query)]);
+    },
+    close: async () => {
+      for (const mem of opened) await mem.close();
+    },
+  };
+}
+
+const ranked = (r: Awaited<ReturnType<InMemoryStore['nearestVectors']>>) =>
+  r.hits.map((h) => [h.record.memory.id, h.score]);
+
 /** An in-memory store whose searches without a model go through core's scan of `vectors()`. */
 function scanningStore(): InMemoryStore {
   return Object.assign(new InMemoryStore(), { nearestAnyModel: false });
@@ -113,20 +142,11 @@ describe('Postgres vector search in SQL, exact mode', () => {
         embedding: base.map((x, d) => (d === 0 ? x + i * 1e-9 : x)),
         embeddingModel: 'm',
       }));
-      const memory = new InMemoryStore();
-      const store = create();
-      const opened = [memory, store].map((s) => createMemory({ store: s, namespace: 'near' }));
-      for (const mem of opened) await (await mem).addMany(rows);
-      const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+      const both = await alongsideMemory(create(), 'near', rows);
       for (const sign of [1, -1]) {
         const vector = base.map((x, d) => (d === 0 ? x + sign : x));
         for (const limit of [1, 5]) {
-          const query = { vector, model: 'm', limit, filter };
-          const [expected, got] = await Promise.all([
-            memory.nearestVectors('near', query),
-            store.nearestVectors('near', query),
-          ]);
-          const ranked = (r: typeof got) => r.hits.map((h) => [h.record.memory.id, h.score]);
+          const [expected, got] = await both.nearest(vector, limit);
           expect(ranked(got), `${sign} ${limit}`).toEqual(ranked(expected));
           // Read back independently: the best by a float64 cosine computed here.
           const cosine = (e: number[]) => {
@@ -137,7 +157,7 @@ describe('Postgres vector search in SQL, exact mode', () => {
           expect(got.hits[0]?.record.memory.id, `${sign} ${limit}`).toBe(best.id);
         }
       }
-      for (const mem of opened) await (await mem).close();
+      await both.close();
     });
 
     it(`${name}: reads rows past the candidates whose float4 distance is within float4's error of the limit-th`, async () => {
@@ -153,21 +173,12 @@ describe('Postgres vector search in SQL, exact mode', () => {
           embeddingModel: 'm',
         };
       });
-      const memory = new InMemoryStore();
-      const store = create();
-      const opened = [memory, store].map((s) => createMemory({ store: s, namespace: 'float4-steps' }));
-      for (const mem of opened) await (await mem).addMany(rows);
-      const filter = { tagMode: 'any' as const, now: new Date().toISOString() };
+      const both = await alongsideMemory(create(), 'float4-steps', rows);
       for (const limit of [1, 3, 10]) {
-        const query = { vector: [1, 1], model: 'm', limit, filter };
-        const [expected, got] = await Promise.all([
-          memory.nearestVectors('float4-steps', query),
-          store.nearestVectors('float4-steps', query),
-        ]);
-        const ranked = (r: typeof got) => r.hits.map((h) => [h.record.memory.id, h.score]);
+        const [expected, got] = await both.nearest([1, 1], limit);
         expect(ranked(got), `limit ${limit}`).toEqual(ranked(expected));
       }
-      for (const mem of opened) await (await mem).close();
+      await both.close();
     });
 
     it(`${name}: compares only the query's model and counts the others`, async () => {
