@@ -156,8 +156,9 @@ async function pgliteStore(
 ): Promise<PostgresStore> {
   const info = await stat(url.path).catch(() => undefined);
   if (info !== undefined && !info.isDirectory()) throw new SetupError(`${url.shown}: not a directory`);
-  const dir = (await holdsDatabase(url.path)) ? url.path : join(url.path, 'pglite');
-  if (role !== 'target' && !(await holdsDatabase(dir)))
+  const named = await holdsDatabase(url.path);
+  const dir = named ? url.path : join(url.path, 'pglite');
+  if (role !== 'target' && !named && !(await holdsDatabase(dir)))
     throw new SetupError(
       `${url.shown}: no PGlite database there (neither it nor its pglite/ directory holds PG_VERSION)`,
     );
