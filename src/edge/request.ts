@@ -87,12 +87,19 @@ export interface QueryShape {
  * The query string as an options object for the same schema the SDK uses, so `?limit=x` fails exactly
  * like `list({ limit: 'x' })`, and a typo such as `?tag=` is refused rather than silently ignored.
  */
+/** The parameters a route takes, as a refusal lists them: an object's as `metadata.<key>`. */
+function knownParameters(shape: QueryShape): string[] {
+  return [...shape.allowed, ...(shape.omit ?? [])].map((key) =>
+    shape.objects?.includes(key) ? `${key}.<key>` : key,
+  );
+}
+
 export function queryObject(c: Context, shape: QueryShape): Record<string, unknown> {
   const all = c.req.queries();
   // Hono drops parameters with an empty name (`?=x`, `?&=1`); the raw query string keeps them, and no
   // route takes one, so one is refused like any unknown parameter (`DELETE /memories?=x` clears nothing).
   if (new URL(c.req.url).searchParams.has('')) {
-    const known = [...shape.allowed, ...(shape.omit ?? [])];
+    const known = knownParameters(shape);
     throw validationError(
       `${shape.where}.`,
       known.length === 0
@@ -133,7 +140,7 @@ export function queryObject(c: Context, shape: QueryShape): Record<string, unkno
     }
     if (!shape.allowed.includes(key)) {
       const field = `${shape.where}.${key}`;
-      const known = [...shape.allowed, ...(shape.omit ?? [])];
+      const known = knownParameters(shape);
       if (known.length === 0)
         throw validationError(field, 'no query parameters (this route takes none)', `?${key}`);
       throw validationError(field, `a known query parameter: one of ${known.join(', ')}`, 'an unknown one');

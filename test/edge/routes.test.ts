@@ -167,6 +167,8 @@ describe('edge routes: memories', () => {
     expect(typo.status).toBe(400);
     expect(typo.json.error).toMatchObject({ field: 'list.tag' });
     expect(typo.json.error.message).toContain('expected a known query parameter');
+    // The metadata filter is listed in the form it takes.
+    expect(typo.json.error.message).toMatch(/, metadata\.<key>,/);
     // A plain metadata value beside metadata.<key> parameters, in either order: 400, never a 500.
     for (const query of [
       'metadata=x&metadata.k=1',
