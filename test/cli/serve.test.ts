@@ -20,6 +20,13 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+// Cases about flags, secrets and shutdown rather than the store serve on the real Postgres when there is
+// one (it opens in well under a second; PGlite takes 4-6 s here, twice that under CI's load); the cases
+// about PGlite itself always use it.
+const anyStore: Record<string, string> = process.env.DATABASE_URL
+  ? { DATABASE_URL: process.env.DATABASE_URL }
+  : {};
+
 async function started(argv: string[], env: Record<string, string> = {}) {
   const run = cli(['serve', '--port', '0', ...argv], env);
   const base = (await run.line(/^engram: API on /)).match(/(http:\/\/[^/]+)/)![1]!;
@@ -78,7 +85,7 @@ describe('engram serve', () => {
       [['--secret', 'thirty-two-characters-secret-xyz'], {}, []],
     ];
     for (const [flags, env, warned] of cases) {
-      const server = await started(['--data', tempDir(), '--no-demo', ...flags], env);
+      const server = await started(['--data', tempDir(), '--no-demo', ...flags], { ...anyStore, ...env });
       expect(server.err).toEqual(warned);
       expect((await fetch(`${server.base}/health`)).status).toBe(200);
       server.stop();
@@ -88,15 +95,10 @@ describe('engram serve', () => {
   });
 
   it('on every interface shows a loopback URL and warns of the dev secret; --rate-limit 0 is no limit', async () => {
-    const server = await started([
-      '--data',
-      tempDir(),
-      '--no-demo',
-      '--host',
-      '0.0.0.0',
-      '--rate-limit',
-      '0',
-    ]);
+    const server = await started(
+      ['--data', tempDir(), '--no-demo', '--host', '0.0.0.0', '--rate-limit', '0'],
+      anyStore,
+    );
     expect(server.base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const token = await server.line(/^ey/);
     expect(server.err).toEqual([
@@ -115,7 +117,7 @@ describe('engram serve', () => {
 
   it('finishes a request in flight before stopping', async () => {
     const secret = 'serve-test-secret';
-    const server = await started(['--data', tempDir(), '--secret', secret]);
+    const server = await started(['--data', tempDir(), '--secret', secret], anyStore);
     expect(server.out.join('\n')).not.toContain('Dev token');
     const tokenRun = cli(['token', '--secret', secret, '--ns', 'demo']);
     await tokenRun.exit;
@@ -153,9 +155,9 @@ describe('engram serve', () => {
   });
 
   it('exits 1 with one line when the port is taken or the database is unreachable', async () => {
-    const first = await started(['--data', tempDir(), '--secret', 's']);
+    const first = await started(['--data', tempDir(), '--secret', 's'], anyStore);
     const port = new URL(first.base).port;
-    const clash = cli(['serve', '--port', port, '--data', tempDir(), '--secret', 's']);
+    const clash = cli(['serve', '--port', port, '--data', tempDir(), '--secret', 's'], anyStore);
     expect(await clash.exit).toBe(1);
     expect(clash.err).toEqual([expect.stringMatching(/port \d+ on 127\.0\.0\.1 is already in use/)]);
     first.stop();
@@ -181,18 +183,10 @@ describe('engram serve', () => {
       ]);
     }
     for (const host of ['not a host', '192.0.2.1']) {
-      const run = cli([
-        'serve',
-        '--port',
-        '0',
-        '--data',
-        tempDir(),
-        '--secret',
-        's',
-        '--no-demo',
-        '--host',
-        host,
-      ]);
+      const run = cli(
+        ['serve', '--port', '0', '--data', tempDir(), '--secret', 's', '--no-demo', '--host', host],
+        anyStore,
+      );
       expect(await run.exit, host).toBe(2);
       expect(run.err).toHaveLength(1);
       expect(run.err[0]).toMatch(
