@@ -323,7 +323,13 @@ describe('engram import of an official memory.jsonl', () => {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdin.write(`${good.join('\n')}\n`);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Signalled once its store is open (the lock file made), long after its SIGINT handler: a fixed 3 s
+    // wait raced a loaded machine's start, when the default handler ended it (no exit code at all).
+    const lock = `${db}.lock`;
+    for (const deadline = Date.now() + 60_000; !existsSync(lock) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(existsSync(lock)).toBe(true);
     child.kill('SIGINT');
     expect(await new Promise((done) => child.once('close', done))).toBe(130);
     expect(stderr).toMatch(/^engram import: interrupted by SIGINT: nothing was imported/);
