@@ -323,6 +323,7 @@ describe('parseQuery', () => {
     expect(named('the cat; May')).toBe(false);
     expect(named('a list: May')).toBe(false);
     expect(named('we met." May')).toBe(false);
+    expect(named('is it cold? May trip')).toBe(false);
     expect(named('— May trip')).toBe(false);
     expect(named('the cat — May')).toBe(true);
   });
@@ -422,6 +423,8 @@ describe('parseQuery', () => {
     // A `?` past the cut still reads the query as a question: its quotes are words, not a phrase.
     const question = parseQuery(`"dark chocolate" ${'cake '.repeat(300)}?`);
     expect(question.clauses.map((c) => c.kind)).toEqual(['term', 'term', 'term']);
+    // A single word past the limit gives way to ` ?`: the cut text still holds 1024 characters at most.
+    expect(cutQuery(`${'x'.repeat(2000)}?`)).toBe(`${'x'.repeat(1022)} ?`);
   });
 
   it('counts the 1024 characters from the first one that is not whitespace', () => {
@@ -442,6 +445,10 @@ describe('parseQuery', () => {
     // Whitespace alone stays blank (the VALIDATION error of a blank query), and shorter queries are untouched.
     expect(cutQuery(' '.repeat(5000)).trim()).toBe('');
     expect(cutQuery('  tea  ')).toBe('  tea  ');
+    // At the limit exactly, nothing is cut, whitespace before the first word included.
+    const longest = `  ${'tea '.repeat(255)}ab`;
+    expect(longest.length).toBe(1024);
+    expect(cutQuery(longest)).toBe(longest);
   });
 
   it('cuts any query to at most 1024 characters of well-formed text, idempotently', () => {
