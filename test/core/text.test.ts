@@ -22,6 +22,7 @@ import {
   visitIndexTerms,
   WORD_MARK,
 } from '../../src/core/text/index.js';
+import { indexedOtherwiseBeforeRefold } from '../../src/core/text/refold.js';
 import { hasLoneSurrogate } from '../../src/core/validate.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -131,6 +132,16 @@ describe('normalizeWord', () => {
     expect(normalizeWord('ÜBER')).toBe('uber');
     expect(normalizeWord('Café')).toBe('cafe');
   });
+
+  it('tells the texts whose keys changed with script-aware folding from those it left alone', () => {
+    // Diacritics fold away as before: such a text keeps its keys and is not indexed again.
+    expect(indexedOtherwiseBeforeRefold('Das Café öffnet')).toBe(false);
+    expect(indexedOtherwiseBeforeRefold('plain ascii')).toBe(false);
+    // Korean syllables, kana voicing marks and Greek final sigma are keyed otherwise now.
+    expect(indexedOtherwiseBeforeRefold('서울')).toBe(true);
+    expect(indexedOtherwiseBeforeRefold('がっこう')).toBe(true);
+    expect(indexedOtherwiseBeforeRefold('κόσμος')).toBe(true);
+  });
 });
 
 describe('indexText', () => {
@@ -154,10 +165,27 @@ describe('indexText', () => {
     expect(terms.size).toBe(0);
   });
 
-  it("keys a CJK run's last character as a word, not a character the next pair begins with", () => {
+  it("keys a CJK run's last character as a word, not a character the next pair begins with", async () => {
     const { length, terms } = indexText('東京都');
     expect(length).toBe(2);
     expect(Object.fromEntries(terms)).toEqual({ 東京: 1, '~東京': 1, 京都: 1, '~京都': 1, '~都': 1 });
+    // Every language splits and counts the run alike: its length is its pairs, not one word.
+    await loadLanguage('german');
+    expect(indexText('東京都', 'german')).toEqual({ length, terms });
+  });
+
+  it('cuts every key to 64 characters, the word as written too, on every path', async () => {
+    await loadLanguage('german');
+    for (const [text, language] of [
+      ['x'.repeat(100), undefined],
+      ['é'.repeat(100), undefined],
+      ['x'.repeat(100), 'german'],
+    ] as const) {
+      const keys = [...indexText(text, language).terms.keys()];
+      expect(keys, `${text[0]} ${language}`).toHaveLength(2);
+      for (const key of keys) expect(key.replace(WORD_MARK, '').length, key).toBeLessThanOrEqual(64);
+      expect(keys).toContain(`${WORD_MARK}${normalizeWord(text).slice(0, 64)}`);
+    }
   });
 
   it('indexes nothing of a sealed (end-to-end encrypted) content, on either path', () => {
