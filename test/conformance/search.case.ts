@@ -329,6 +329,8 @@ export function searchCases(ctx: SuiteContext): void {
       // Each kind of exclusion alone leaves its memories out of the vector half too: a phrase, and one CJK
       // character, which leaves out every memory holding it inside a pair (猫咪) as a text search does.
       expect(ids(await hybrid('coffee -"oat milk"'))).not.toContain(oat!.id);
+      // A phrase's words held apart or in another order leave nothing out, as in a text search.
+      expect(ids(await hybrid('coffee -"milk oat"'))).toContain(oat!.id);
       const cat = await mem.add({ content: '咖啡和猫咪', embedding: [0.96, 0.3] });
       expect(ids(await hybrid('coffee'))).toContain(cat.id);
       expect(ids(await mem.search('猫'))).toEqual([cat.id]);
