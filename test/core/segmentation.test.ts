@@ -169,6 +169,8 @@ describe('Thai, Lao, Khmer and Myanmar runs split into dictionary words', () => 
     // A text of single words splits as before: its keys are what they were.
     expect(indexedOtherwiseBeforeSegmenting('สวัสดี ครับ')).toBe(false);
     expect(indexedOtherwiseBeforeSegmenting('東京都 서울 coffee, naïve')).toBe(false);
+    // A lone CJK character was a word of its own before, as it is now.
+    expect(indexedOtherwiseBeforeSegmenting('猫 สวัสดี')).toBe(false);
   });
 });
 

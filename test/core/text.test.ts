@@ -863,6 +863,8 @@ describe('typo correction', () => {
       ['café', 'caféé', true],
       ['café', 'cafée', true],
       ['coffee', 'coffeex', true],
+      ['coffee', 'coffeeé', false],
+      ['coffee', 'cofféee', false],
     ] as const) {
       expect(isTypoVariant(word, other), `${word} → ${other}`).toBe(expected);
       expect(typoVariants(word).includes(other), `${word} → ${other}`).toBe(expected);
