@@ -141,6 +141,8 @@ export function validationCases(ctx: SuiteContext): void {
       await expectError(mem.list({ limit: 5000 }), 'VALIDATION', 'list.limit');
       await expectError(mem.list({ limit: 1.5 }), 'VALIDATION', 'list.limit');
       await expectError(mem.list({ cursor: '%%%' }), 'VALIDATION', 'list.cursor');
+      // Base64 of "a b": it decodes, but to no memory id, so it is no cursor list gave.
+      await expectError(mem.list({ cursor: 'YSBi' }), 'VALIDATION', 'list.cursor');
       await expectError(mem.list({ tagMode: 'some' as never }), 'VALIDATION', 'list.tagMode');
     });
 
