@@ -608,6 +608,17 @@ export function lifecycleCases(ctx: SuiteContext): void {
       await mem.add({ content: '😀 espresso' });
       expect(await mem.context('espresso', { maxChars: 4 })).toBe('- …');
     });
+
+    it('stops at the first line that does not fit: a shorter line after it is not taken out of order', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      await mem.add({ content: 'tea at 9', validFrom: iso(clock.now() - DAY) });
+      await mem.add({ content: 'tea with milk and honey at 10', validFrom: iso(clock.now() - 2 * DAY) });
+      await mem.add({ content: 'tea at 8', validFrom: iso(clock.now() - 3 * DAY) });
+      expect(await mem.context('')).toBe('- tea at 9\n- tea with milk and honey at 10\n- tea at 8');
+      // Room for the first and the last line, not the second: the context ends after the first.
+      expect(await mem.context('', { maxChars: '- tea at 9\n- tea at 8'.length })).toBe('- tea at 9');
+    });
   });
 
   describe('ranking boosts (opt-in)', () => {
