@@ -148,4 +148,26 @@ describe('boosts in a search', () => {
     expect(new Set(hits.map((h) => h.score)).size).toBe(1);
     await mem.close();
   });
+
+  it('orders hits the boost brings to one score by id descending, whatever their order by relevance', () => {
+    // 2 unboosted, and 1 lifted by importance 1 at weight 1: both end at exactly 2.
+    const hits = [
+      { memory: memory('m-a', 0, 0), score: 2 },
+      { memory: memory('m-b', 0, 1), score: 1 },
+    ];
+    const ranked = applyBoost(hits, { importance: 1 }, NOW, 10);
+    expect(ranked.map(({ hit }) => [hit.memory.id, hit.score])).toEqual([
+      ['m-b', 2],
+      ['m-a', 2],
+    ]);
+  });
+
+  it('leaves the score of a memory without importance as it is', async () => {
+    const mem = await createMemory({ store: new InMemoryStore() });
+    await mem.add({ content: 'coffee at noon' });
+    const [plain] = await mem.search('coffee');
+    const [boosted] = await mem.search('coffee', { boost: { importance: true } });
+    expect(boosted!.score).toBe(plain!.score);
+    await mem.close();
+  });
 });
