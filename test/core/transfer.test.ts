@@ -445,6 +445,36 @@ describe('export / import / migrate', () => {
     expect((await mem.links('a')).map((l) => l.id)).toEqual([link.id]);
   });
 
+  it('restore mode removes a link made after the dump between memories the dump holds, counting it', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'n' });
+    await mem.addMany([
+      { id: 'a', content: 'one end' },
+      { id: 'b', content: 'the other end' },
+    ]);
+    const dump = await lines(store);
+    await mem.link('a', 'b', 'rel');
+    expect(await importJsonl(store, dump, { mode: 'restore' })).toEqual({
+      imported: 2,
+      removed: 1,
+      renamed: {},
+    });
+    expect(await mem.links('a')).toEqual([]);
+  });
+
+  it('restore mode counts once a live record that the dump holds as deleted', async () => {
+    const source = new InMemoryStore();
+    const mem = await createMemory({ store: source, namespace: 'n' });
+    await mem.add({ id: 'gone', content: 'deleted before the dump' });
+    await mem.remove('gone');
+    // Another store, which never got that delete, holds the id live.
+    const target = new InMemoryStore();
+    const other = await createMemory({ store: target, namespace: 'n' });
+    await other.add({ id: 'gone', content: 'still here' });
+    expect(await importJsonl(target, await lines(source), { mode: 'restore' })).toMatchObject({ removed: 1 });
+    expect(await other.get('gone')).toBeNull();
+  });
+
   describe('restore mode over edits stamped by a clock that ran ahead', () => {
     async function restoredAfterEdit(aheadMs: number): Promise<string | undefined> {
       const store = new InMemoryStore();
