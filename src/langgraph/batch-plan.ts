@@ -42,8 +42,11 @@ export function planBatch(operations: readonly Operation[]): BatchPlan {
       const put = op as PutOperation;
       checkKey(put);
       plan.puts.set(itemKey(put.namespace, put.key), { op: put, json: jsonOf(put) });
-    } else if ('matchConditions' in op || 'limit' in op) plan.lists.push([i, op as ListNamespacesOperation]);
-    else throw unknownOperation(i, op);
+    } else if ('matchConditions' in op || 'limit' in op) {
+      const list = op as ListNamespacesOperation;
+      checkMatchTypes(list, i);
+      plan.lists.push([i, list]);
+    } else throw unknownOperation(i, op);
   });
   return plan;
 }
@@ -59,6 +62,19 @@ function checkNamespace(namespace: string[]): void {
     if (label.includes('\u0000'))
       throw new InvalidNamespaceError('Namespace labels cannot contain NUL bytes.');
   }
+}
+
+/**
+ * A listNamespaces condition matches by `prefix` or `suffix`; InMemoryStore throws on any other type, which
+ * would otherwise be read here as a suffix and list the wrong namespaces.
+ */
+function checkMatchTypes(op: ListNamespacesOperation, index: number): void {
+  (op.matchConditions ?? []).forEach(({ matchType }, j) => {
+    if (matchType === 'prefix' || matchType === 'suffix') return;
+    const field = `batch.${index}.matchConditions.${j}.matchType`;
+    const got = JSON.stringify(matchType) ?? String(matchType);
+    throw new EngramError('VALIDATION', `${field}: expected "prefix" or "suffix", got ${got}`, { field });
+  });
 }
 
 /** `key "k" in namespace ["a","b"]`: which item a put error is about. */

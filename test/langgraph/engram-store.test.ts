@@ -189,6 +189,28 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('refuses a match condition of no known type, naming it, rather than reading it as a suffix', async () => {
+    const store = new EngramStore();
+    await store.put(['a', 'b'], 'k', { v: 1 });
+    const path = ['a'];
+    const op = {
+      matchConditions: [
+        { matchType: 'prefix', path },
+        { matchType: 'contains', path },
+      ],
+    };
+    await expect(store.batch([op as unknown as Operation])).rejects.toMatchObject({
+      code: 'VALIDATION',
+      field: 'batch.0.matchConditions.1.matchType',
+      message: 'batch.0.matchConditions.1.matchType: expected "prefix" or "suffix", got "contains"',
+    });
+    // InMemoryStore refuses it too (once it has a namespace to match).
+    const peer = new PeerStore();
+    await peer.put(['a', 'b'], 'k', { v: 1 });
+    await expect(peer.batch([op as unknown as Operation])).rejects.toThrow(/contains/);
+    await store.close();
+  });
+
   it('embeds each indexed field on its own; an item scores by its best field; index: false items last, unscored', async () => {
     const embeddings = new WordEmbeddings(['coffee', 'tea', 'rain']);
     const store = new EngramStore({ index: { dims: 3, embeddings, fields: ['title', 'body'] } });
