@@ -189,6 +189,15 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('answers a listNamespaces operation without a limit with every namespace, as InMemoryStore does', async () => {
+    const listed = await sameAsPeer(async (store) => {
+      for (let i = 0; i < 12; i++) await store.put(['ns', `n${i}`], 'k', { i });
+      // A raw operation: BaseStore's listNamespaces always gives a limit (100).
+      return store.batch([{ matchConditions: [] } as unknown as Operation]);
+    });
+    expect(listed[0]).toHaveLength(12);
+  });
+
   it('refuses a match condition of no known type, naming it, rather than reading it as a suffix', async () => {
     const store = new EngramStore();
     await store.put(['a', 'b'], 'k', { v: 1 });
