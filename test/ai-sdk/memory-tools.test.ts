@@ -144,6 +144,10 @@ describe('memoryTools(mem) for the AI SDK', () => {
         tools.recall.execute!({ query: 'tea', limit } as unknown as { query: string }, context),
       ).rejects.toMatchObject({ code: 'VALIDATION', field: 'recall.limit' });
     }
+    // The error says what the model sent: a string "5" is not the number 5.
+    await expect(
+      tools.recall.execute!({ query: 'tea', limit: '5' } as unknown as { query: string }, context),
+    ).rejects.toThrow('recall.limit: expected an integer from 1 to 50, got "5"');
     const fifty = (await tools.recall.execute!({ query: 'tea', limit: 50 }, context)) as {
       memories: unknown[];
     };
@@ -188,6 +192,13 @@ describe('memoryTools(mem) for the AI SDK', () => {
     expect((await recall({ query: 'tea', kind: 'preference' })).map((m) => m.kind)).toEqual(['preference']);
     expect(await recall({ query: 'tea' })).toHaveLength(2);
     expect(await recall({ query: 'tea', limit: 5 })).toHaveLength(5);
+    // Each comes with its ranked search's score, best first.
+    const { memories } = (await tools.recall.execute!({ query: 'tea preference' }, context)) as {
+      memories: { id: string; score: number }[];
+    };
+    const hits = await mem.search('tea preference', { limit: 2 });
+    expect(memories.map((m) => [m.id, m.score])).toEqual(hits.map((h) => [h.memory.id, h.score]));
+    expect(memories[0]!.score).toBeGreaterThan(memories[1]!.score);
     await mem.close();
   });
 
@@ -209,7 +220,7 @@ describe('memoryTools(mem) for the AI SDK', () => {
 
   it('refuses options that are no object when the tools are made', async () => {
     const mem = await createMemory({ namespace: 'agent' });
-    for (const options of [5, true, 'recallLimit']) {
+    for (const options of [5, true, 'recallLimit', null]) {
       expect(() => memoryTools(mem, options as never)).toThrow(
         expect.objectContaining({ code: 'VALIDATION', field: 'memoryTools.options' }),
       );

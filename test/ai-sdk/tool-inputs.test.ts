@@ -91,6 +91,14 @@ describe('memoryTools: null in an optional argument is no argument', () => {
     expect(schema('remember').content!.type).toBe('string');
     expect(schema('recall').query!.type).toBe('string');
     expect(schema('forget').id!.type).toBe('string');
+    // The default it states for limit is the recallLimit the tools were made with.
+    const { offered: madeWith3 } = await callThroughSdk(memoryTools(mem, { recallLimit: 3 }), 'recall', {
+      query: 'x',
+    });
+    const recall = madeWith3.find((t) => t.name === 'recall') as unknown as {
+      inputSchema: { properties: { limit: { description: string } } };
+    };
+    expect(recall.inputSchema.properties.limit.description).toMatch(/null or left out: 3$/);
     await mem.close();
   });
 });
