@@ -348,7 +348,8 @@ describe('engram import of an official memory.jsonl', () => {
     ];
     for (const [input, expected] of [
       [
-        `\n${good[0]}\n\n${good.slice(1).join('\n')}\n\n`,
+        // A line of whitespace only is blank too (the reference skips it as well).
+        `\n${good[0]}\n \t\n${good.slice(1).join('\n')}\n\n`,
         {
           entities: [
             { name: 'A', entityType: 't', observations: ['o'] },
