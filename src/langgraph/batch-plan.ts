@@ -35,16 +35,22 @@ export function planBatch(operations: readonly Operation[]): BatchPlan {
   operations.forEach((op, i) => {
     if (typeof op !== 'object' || op === null) throw unknownOperation(i, op);
     if ('namespace' in op) checkNamespace(op.namespace);
-    if ('namespacePrefix' in op && op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
+    if ('namespacePrefix' in op) {
+      if (!Array.isArray(op.namespacePrefix))
+        throw refused(`batch.${i}.namespacePrefix`, 'an array of labels', op.namespacePrefix);
+      if (op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
+    }
     if ('key' in op && 'namespace' in op && !('value' in op)) plan.gets.push([i, op as GetOperation]);
-    else if ('namespacePrefix' in op) plan.searches.push([i, op as SearchOperation]);
-    else if ('value' in op && 'namespace' in op && 'key' in op) {
+    else if ('namespacePrefix' in op) {
+      checkSearch(op as SearchOperation, i);
+      plan.searches.push([i, op as SearchOperation]);
+    } else if ('value' in op && 'namespace' in op && 'key' in op) {
       const put = op as PutOperation;
       checkKey(put);
       plan.puts.set(itemKey(put.namespace, put.key), { op: put, json: jsonOf(put) });
     } else if ('matchConditions' in op || 'limit' in op) {
       const list = op as ListNamespacesOperation;
-      checkMatchTypes(list, i);
+      checkListing(list, i);
       plan.lists.push([i, list]);
     } else throw unknownOperation(i, op);
   });
@@ -65,16 +71,57 @@ function checkNamespace(namespace: string[]): void {
 }
 
 /**
- * A listNamespaces condition matches by `prefix` or `suffix`; InMemoryStore throws on any other type, which
- * would otherwise be read here as a suffix and list the wrong namespaces.
+ * A search's and a listing's paging and filters are checked as its puts are: LangGraph's InMemoryStore
+ * takes a negative limit or a text offset and answers with a wrong page, where the caller's mistake
+ * should be named.
  */
-function checkMatchTypes(op: ListNamespacesOperation, index: number): void {
-  (op.matchConditions ?? []).forEach(({ matchType }, j) => {
-    if (matchType === 'prefix' || matchType === 'suffix') return;
-    const field = `batch.${index}.matchConditions.${j}.matchType`;
-    const got = JSON.stringify(matchType) ?? String(matchType);
-    throw new EngramError('VALIDATION', `${field}: expected "prefix" or "suffix", got ${got}`, { field });
+function checkSearch(op: SearchOperation, index: number): void {
+  checkPaging(op, index);
+  const { query, filter } = op as { query?: unknown; filter?: unknown };
+  if (query !== undefined && query !== null && typeof query !== 'string')
+    throw refused(`batch.${index}.query`, 'a string', query);
+  if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter)))
+    throw refused(`batch.${index}.filter`, 'an object of field conditions', filter);
+}
+
+/**
+ * A listNamespaces condition matches by `prefix` or `suffix` on a path of labels (`*` for any); a
+ * condition of another type would otherwise be read as a suffix and list the wrong namespaces
+ * (InMemoryStore throws on it).
+ */
+function checkListing(op: ListNamespacesOperation, index: number): void {
+  checkPaging(op, index);
+  const at = `batch.${index}`;
+  const { matchConditions: conditions, maxDepth } = op as { matchConditions?: unknown; maxDepth?: unknown };
+  if (maxDepth !== undefined && !(Number.isSafeInteger(maxDepth) && (maxDepth as number) >= 1))
+    throw refused(`${at}.maxDepth`, 'a whole number of at least 1', maxDepth);
+  if (conditions === undefined) return;
+  if (!Array.isArray(conditions))
+    throw refused(`${at}.matchConditions`, 'an array of conditions', conditions);
+  conditions.forEach((condition: unknown, j) => {
+    const field = `${at}.matchConditions.${j}`;
+    if (typeof condition !== 'object' || condition === null)
+      throw refused(field, 'a condition { matchType, path }', condition);
+    const { matchType, path } = condition as { matchType?: unknown; path?: unknown };
+    if (matchType !== 'prefix' && matchType !== 'suffix')
+      throw refused(`${field}.matchType`, '"prefix" or "suffix"', matchType);
+    if (!Array.isArray(path) || !path.every((label) => typeof label === 'string'))
+      throw refused(`${field}.path`, 'an array of labels ("*" for any)', path);
   });
+}
+
+function checkPaging(op: { limit?: unknown; offset?: unknown }, index: number): void {
+  for (const name of ['limit', 'offset'] as const) {
+    const value = op[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= 0))
+      throw refused(`batch.${index}.${name}`, 'a whole number of at least 0', value);
+  }
+}
+
+function refused(field: string, expected: string, got: unknown): EngramError {
+  let shown = typeof got === 'bigint' ? `${got}n` : (JSON.stringify(got) ?? String(got));
+  if (shown.length > 60) shown = `${shown.slice(0, 60)}…`;
+  return new EngramError('VALIDATION', `${field}: expected ${expected}, got ${shown}`, { field });
 }
 
 /** `key "k" in namespace ["a","b"]`: which item a put error is about. */

@@ -220,6 +220,47 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
+  it('refuses a search or listing whose paging, query, filter or conditions are malformed, naming the field; the batch writes nothing', async () => {
+    const store = new EngramStore();
+    await store.put(['a', 'b'], 'k', { v: 1 });
+    const refusals: Array<[unknown, string, string]> = [
+      [{ namespacePrefix: ['a'], limit: -1 }, 'batch.1.limit', 'a whole number of at least 0, got -1'],
+      [{ namespacePrefix: ['a'], offset: '2' }, 'batch.1.offset', 'a whole number of at least 0, got "2"'],
+      [{ namespacePrefix: ['a'], limit: 1.5 }, 'batch.1.limit', 'a whole number of at least 0, got 1.5'],
+      [{ namespacePrefix: ['a'], query: 5 }, 'batch.1.query', 'a string, got 5'],
+      [{ namespacePrefix: ['a'], filter: 'v' }, 'batch.1.filter', 'an object of field conditions, got "v"'],
+      [{ namespacePrefix: 'a' }, 'batch.1.namespacePrefix', 'an array of labels, got "a"'],
+      [{ limit: 5, maxDepth: 0 }, 'batch.1.maxDepth', 'a whole number of at least 1, got 0'],
+      [{ matchConditions: 'a' }, 'batch.1.matchConditions', 'an array of conditions, got "a"'],
+      [{ matchConditions: [null] }, 'batch.1.matchConditions.0', 'a condition { matchType, path }, got null'],
+      [
+        { matchConditions: [{ matchType: 'prefix', path: ['a', 1] }] },
+        'batch.1.matchConditions.0.path',
+        'an array of labels ("*" for any), got ["a",1]',
+      ],
+      [
+        { matchConditions: [{ matchType: 'suffix' }] },
+        'batch.1.matchConditions.0.path',
+        'an array of labels ("*" for any), got undefined',
+      ],
+    ];
+    for (const [op, field, expected] of refusals) {
+      const put = { namespace: ['a', 'b'], key: 'new', value: { v: 2 } };
+      await expect(store.batch([put, op] as unknown as Operation[]), field).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field,
+        message: `${field}: expected ${expected}`,
+      });
+      expect(await store.get(['a', 'b'], 'new')).toBeNull();
+    }
+    // Through the public methods too; what they send by default is taken.
+    await expect(store.search(['a'], { limit: -1 })).rejects.toMatchObject({ field: 'batch.0.limit' });
+    await expect(store.listNamespaces({ maxDepth: 0 })).rejects.toMatchObject({ field: 'batch.0.maxDepth' });
+    expect((await store.search(['a'])).map((item) => item.key)).toEqual(['k']);
+    expect(await store.listNamespaces({ prefix: ['a'], suffix: ['*'], maxDepth: 1 })).toEqual([['a']]);
+    await store.close();
+  });
+
   it('embeds each indexed field on its own; an item scores by its best field; index: false items last, unscored', async () => {
     const embeddings = new WordEmbeddings(['coffee', 'tea', 'rain']);
     const store = new EngramStore({ index: { dims: 3, embeddings, fields: ['title', 'body'] } });
