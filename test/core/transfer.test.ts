@@ -428,13 +428,19 @@ describe('export / import / migrate', () => {
     expect(seen).toEqual([2, 4, 5]);
   });
 
-  it('restore mode keeps a link the target and the dump both hold, removing nothing', async () => {
+  /** A namespace of two memories, a and b, for a link between them. */
+  async function twoEnds() {
     const store = new InMemoryStore();
     const mem = await createMemory({ store, namespace: 'n' });
     await mem.addMany([
       { id: 'a', content: 'one end' },
       { id: 'b', content: 'the other end' },
     ]);
+    return { store, mem };
+  }
+
+  it('restore mode keeps a link the target and the dump both hold, removing nothing', async () => {
+    const { store, mem } = await twoEnds();
     const link = await mem.link('a', 'b', 'rel');
     const dump = await lines(store);
     expect(await importJsonl(store, dump, { mode: 'restore' })).toEqual({
@@ -446,12 +452,7 @@ describe('export / import / migrate', () => {
   });
 
   it('restore mode removes a link made after the dump between memories the dump holds, counting it', async () => {
-    const store = new InMemoryStore();
-    const mem = await createMemory({ store, namespace: 'n' });
-    await mem.addMany([
-      { id: 'a', content: 'one end' },
-      { id: 'b', content: 'the other end' },
-    ]);
+    const { store, mem } = await twoEnds();
     const dump = await lines(store);
     await mem.link('a', 'b', 'rel');
     expect(await importJsonl(store, dump, { mode: 'restore' })).toEqual({
