@@ -34,19 +34,26 @@ export function planBatch(operations: readonly Operation[]): BatchPlan {
   const plan: BatchPlan = { gets: [], searches: [], lists: [], puts: new Map() };
   operations.forEach((op, i) => {
     if (typeof op !== 'object' || op === null) throw unknownOperation(i, op);
-    if ('namespace' in op) checkNamespace(op.namespace);
+    if ('namespace' in op) {
+      if (!Array.isArray(op.namespace))
+        throw refused(`batch.${i}.namespace`, 'an array of labels', op.namespace);
+      checkNamespace(op.namespace);
+    }
     if ('namespacePrefix' in op) {
       if (!Array.isArray(op.namespacePrefix))
         throw refused(`batch.${i}.namespacePrefix`, 'an array of labels', op.namespacePrefix);
       if (op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
     }
-    if ('key' in op && 'namespace' in op && !('value' in op)) plan.gets.push([i, op as GetOperation]);
-    else if ('namespacePrefix' in op) {
+    if ('key' in op && 'namespace' in op && !('value' in op)) {
+      checkKey(op as GetOperation, 'get');
+      plan.gets.push([i, op as GetOperation]);
+    } else if ('namespacePrefix' in op) {
       checkSearch(op as SearchOperation, i);
       plan.searches.push([i, op as SearchOperation]);
     } else if ('value' in op && 'namespace' in op && 'key' in op) {
       const put = op as PutOperation;
-      checkKey(put);
+      checkKey(put, 'put');
+      checkIndex(put);
       plan.puts.set(itemKey(put.namespace, put.key), { op: put, json: jsonOf(put) });
     } else if ('matchConditions' in op || 'limit' in op) {
       const list = op as ListNamespacesOperation;
@@ -134,14 +141,29 @@ export function itemLabel(namespace: string[], key: unknown): string {
  * LangGraph types keys as strings; InMemoryStore keeps any value as given, but Engram finds an item by
  * its key's text, so a number key would be written and never found again.
  */
-function checkKey(op: PutOperation): void {
+function checkKey(op: PutOperation | GetOperation, kind: 'put' | 'get'): void {
   const key: unknown = op.key;
   if (typeof key === 'string') return;
   const got = key === null ? 'null' : `${typeof key} ${String(key)}`;
   throw new EngramError(
     'VALIDATION',
-    `put.key: expected a string, got ${got} (in namespace ${JSON.stringify(op.namespace)})`,
-    { field: 'put.key' },
+    `${kind}.key: expected a string, got ${got} (in namespace ${JSON.stringify(op.namespace)})`,
+    { field: `${kind}.key` },
+  );
+}
+
+/**
+ * `index` is false (not embedded) or the field paths to embed, absent (or null, Python's None) for the
+ * store's fields; anything else would be read as paths.
+ */
+function checkIndex(op: PutOperation): void {
+  const index: unknown = op.index;
+  if (index === undefined || index === null || index === false) return;
+  if (Array.isArray(index) && index.every((path) => typeof path === 'string')) return;
+  throw refused(
+    'put.index',
+    `false or an array of field paths for ${itemLabel(op.namespace, op.key)}`,
+    index,
   );
 }
 

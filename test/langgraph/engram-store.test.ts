@@ -220,7 +220,7 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
     await store.close();
   });
 
-  it('refuses a search or listing whose paging, query, filter or conditions are malformed, naming the field; the batch writes nothing', async () => {
+  it('refuses an operation whose namespace, key, index, paging, query, filter or conditions are malformed, naming the field; the batch writes nothing', async () => {
     const store = new EngramStore();
     await store.put(['a', 'b'], 'k', { v: 1 });
     const refusals: Array<[unknown, string, string]> = [
@@ -253,10 +253,39 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
       });
       expect(await store.get(['a', 'b'], 'new')).toBeNull();
     }
+    // The other kinds of operation: a namespace that is no array, a get's key that is no string (no put
+    // can have written it), an index that is neither false nor field paths.
+    const others: Array<[unknown, string, string]> = [
+      [{ namespace: 'a', key: 'k' }, 'batch.1.namespace', 'an array of labels, got "a"'],
+      [{ namespace: ['a', 'b'], key: 5 }, 'get.key', 'a string, got number 5 (in namespace ["a","b"])'],
+      [
+        { namespace: ['a', 'b'], key: 'k2', value: { v: 1 }, index: 'v' },
+        'put.index',
+        'false or an array of field paths for key "k2" in namespace ["a","b"], got "v"',
+      ],
+      [
+        { namespace: ['a', 'b'], key: 'k2', value: { v: 1 }, index: ['v', 1] },
+        'put.index',
+        'false or an array of field paths for key "k2" in namespace ["a","b"], got ["v",1]',
+      ],
+    ];
+    for (const [op, field, expected] of others) {
+      const put = { namespace: ['a', 'b'], key: 'new', value: { v: 2 } };
+      await expect(store.batch([put, op] as unknown as Operation[]), field).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field,
+        message: `${field}: expected ${expected}`,
+      });
+      expect(await store.get(['a', 'b'], 'new')).toBeNull();
+    }
+    await store.batch([
+      { namespace: ['a', 'b'], key: 'n', value: { v: 3 }, index: null },
+    ] as unknown as Operation[]);
+    expect((await store.get(['a', 'b'], 'n'))?.value).toEqual({ v: 3 });
     // Through the public methods too; what they send by default is taken.
     await expect(store.search(['a'], { limit: -1 })).rejects.toMatchObject({ field: 'batch.0.limit' });
     await expect(store.listNamespaces({ maxDepth: 0 })).rejects.toMatchObject({ field: 'batch.0.maxDepth' });
-    expect((await store.search(['a'])).map((item) => item.key)).toEqual(['k']);
+    expect((await store.search(['a'])).map((item) => item.key)).toEqual(['k', 'n']);
     expect(await store.listNamespaces({ prefix: ['a'], suffix: ['*'], maxDepth: 1 })).toEqual([['a']]);
     await store.close();
   });
