@@ -243,19 +243,8 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         'batch.1.matchConditions.0.path',
         'an array of labels ("*" for any), got undefined',
       ],
-    ];
-    for (const [op, field, expected] of refusals) {
-      const put = { namespace: ['a', 'b'], key: 'new', value: { v: 2 } };
-      await expect(store.batch([put, op] as unknown as Operation[]), field).rejects.toMatchObject({
-        code: 'VALIDATION',
-        field,
-        message: `${field}: expected ${expected}`,
-      });
-      expect(await store.get(['a', 'b'], 'new')).toBeNull();
-    }
-    // The other kinds of operation: a namespace that is no array, a get's key that is no string (no put
-    // can have written it), an index that is neither false nor field paths.
-    const others: Array<[unknown, string, string]> = [
+      // The other kinds of operation: a namespace that is no array, a get's key that is no string (no put
+      // can have written it), an index that is neither false nor field paths.
       [{ namespace: 'a', key: 'k' }, 'batch.1.namespace', 'an array of labels, got "a"'],
       [{ namespace: ['a', 'b'], key: 5 }, 'get.key', 'a string, got number 5 (in namespace ["a","b"])'],
       [
@@ -269,7 +258,7 @@ describe('EngramStore, the LangGraph BaseStore contract', () => {
         'false or an array of field paths for key "k2" in namespace ["a","b"], got ["v",1]',
       ],
     ];
-    for (const [op, field, expected] of others) {
+    for (const [op, field, expected] of refusals) {
       const put = { namespace: ['a', 'b'], key: 'new', value: { v: 2 } };
       await expect(store.batch([put, op] as unknown as Operation[]), field).rejects.toMatchObject({
         code: 'VALIDATION',
