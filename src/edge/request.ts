@@ -83,10 +83,6 @@ export interface QueryShape {
   where: string;
 }
 
-/**
- * The query string as an options object for the same schema the SDK uses, so `?limit=x` fails exactly
- * like `list({ limit: 'x' })`, and a typo such as `?tag=` is refused rather than silently ignored.
- */
 /** The parameters a route takes, as a refusal lists them: an object's as `metadata.<key>`. */
 function knownParameters(shape: QueryShape): string[] {
   return [...shape.allowed, ...(shape.omit ?? [])].map((key) =>
@@ -94,6 +90,10 @@ function knownParameters(shape: QueryShape): string[] {
   );
 }
 
+/**
+ * The query string as an options object for the same schema the SDK uses, so `?limit=x` fails exactly
+ * like `list({ limit: 'x' })`, and a typo such as `?tag=` is refused rather than silently ignored.
+ */
 export function queryObject(c: Context, shape: QueryShape): Record<string, unknown> {
   const all = c.req.queries();
   // Hono drops parameters with an empty name (`?=x`, `?&=1`); the raw query string keeps them, and no

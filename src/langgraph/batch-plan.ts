@@ -7,7 +7,7 @@ import {
   type SearchOperation,
   validateNamespace,
 } from '@langchain/langgraph-checkpoint';
-import { EngramError } from '../core/errors.js';
+import { EngramError, validationError } from '../core/errors.js';
 import { itemKey } from './item-records.js';
 
 /** A put as it will be written: `json` is the value's JSON text, undefined for a delete (value null). */
@@ -34,16 +34,8 @@ export function planBatch(operations: readonly Operation[]): BatchPlan {
   const plan: BatchPlan = { gets: [], searches: [], lists: [], puts: new Map() };
   operations.forEach((op, i) => {
     if (typeof op !== 'object' || op === null) throw unknownOperation(i, op);
-    if ('namespace' in op) {
-      if (!Array.isArray(op.namespace))
-        throw refused(`batch.${i}.namespace`, 'an array of labels', op.namespace);
-      checkNamespace(op.namespace);
-    }
-    if ('namespacePrefix' in op) {
-      if (!Array.isArray(op.namespacePrefix))
-        throw refused(`batch.${i}.namespacePrefix`, 'an array of labels', op.namespacePrefix);
-      if (op.namespacePrefix.length > 0) checkNamespace(op.namespacePrefix);
-    }
+    if ('namespace' in op) checkNamespace(op.namespace, `batch.${i}.namespace`);
+    if ('namespacePrefix' in op) checkNamespace(op.namespacePrefix, `batch.${i}.namespacePrefix`, true);
     if ('key' in op && 'namespace' in op && !('value' in op)) {
       checkKey(op as GetOperation, 'get');
       plan.gets.push([i, op as GetOperation]);
@@ -64,7 +56,10 @@ export function planBatch(operations: readonly Operation[]): BatchPlan {
   return plan;
 }
 
-function checkNamespace(namespace: string[]): void {
+/** A namespace, or a search's prefix (`emptyAllowed`: the empty prefix is every namespace). */
+function checkNamespace(namespace: unknown, field: string, emptyAllowed = false): void {
+  if (!Array.isArray(namespace)) throw refused(field, 'an array of labels', namespace);
+  if (namespace.length === 0 && emptyAllowed) return;
   validateNamespace(namespace, { allowReservedRoot: true });
   // Older versions of the peer allow these; LangGraph's own stores reject them, so do we.
   for (const label of namespace) {
@@ -125,10 +120,10 @@ function checkPaging(op: { limit?: unknown; offset?: unknown }, index: number): 
   }
 }
 
+/** VALIDATION naming the field, with the value as sent (JSON, cut at 60 characters). */
 function refused(field: string, expected: string, got: unknown): EngramError {
-  let shown = typeof got === 'bigint' ? `${got}n` : (JSON.stringify(got) ?? String(got));
-  if (shown.length > 60) shown = `${shown.slice(0, 60)}…`;
-  return new EngramError('VALIDATION', `${field}: expected ${expected}, got ${shown}`, { field });
+  const shown = typeof got === 'bigint' ? `${got}n` : (JSON.stringify(got) ?? String(got));
+  return validationError(field, expected, shown.length > 60 ? `${shown.slice(0, 60)}…` : shown);
 }
 
 /** `key "k" in namespace ["a","b"]`: which item a put error is about. */

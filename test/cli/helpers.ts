@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/run.js';
@@ -62,4 +63,16 @@ export function cli(
         exit.then((code) => reject(new Error(`exited ${code} first; stderr: ${err.join('\n')}`)));
       }),
   };
+}
+
+/**
+ * Resolves once `<file>.lock` exists: a CLI process has opened that store (long after its signal handlers
+ * were set), however slowly a loaded machine started it. Whether it appeared within a minute is returned.
+ */
+export async function storeOpened(file: string): Promise<boolean> {
+  const lock = `${file}.lock`;
+  for (const deadline = Date.now() + 60_000; !existsSync(lock) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return existsSync(lock);
 }

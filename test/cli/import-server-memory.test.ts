@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, exportJsonl, type Json } from '../../src/index.js';
 import { KnowledgeGraph } from '../../src/mcp/knowledge-graph.js';
-import { cli } from './helpers.js';
+import { cli, storeOpened } from './helpers.js';
 import { bin, buildCli, type Call, call, connectEngram, connectReference, root } from './mcp-helpers.js';
 
 // A memory.jsonl written by the official @modelcontextprotocol/server-memory is imported with
@@ -323,13 +323,9 @@ describe('engram import of an official memory.jsonl', () => {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdin.write(`${good.join('\n')}\n`);
-    // Signalled once its store is open (the lock file made), long after its SIGINT handler: a fixed 3 s
-    // wait raced a loaded machine's start, when the default handler ended it (no exit code at all).
-    const lock = `${db}.lock`;
-    for (const deadline = Date.now() + 60_000; !existsSync(lock) && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(existsSync(lock)).toBe(true);
+    // Signalled once its store is open: a fixed 3 s wait raced a loaded machine's start, when Node's
+    // default handler ended it (no exit code at all).
+    expect(await storeOpened(db)).toBe(true);
     child.kill('SIGINT');
     expect(await new Promise((done) => child.once('close', done))).toBe(130);
     expect(stderr).toMatch(/^engram import: interrupted by SIGINT: nothing was imported/);

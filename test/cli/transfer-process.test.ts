@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBinary, runBinary, seedLines } from './fixtures.js';
+import { storeOpened } from './helpers.js';
 
 // The binary in real processes: exit codes, stdin/stdout through OS pipes and files, signals, and a
 // stderr that is a pipe (no progress) or a pseudo-terminal (progress).
@@ -96,11 +97,7 @@ describe('export / import / migrate as processes', () => {
     child.stdin.write(`${reference.slice(0, 45).join('\n')}\n`);
     // The data is observable only at close (sql.js saves then); the store's lock file shows it is open.
     // Then the batches take milliseconds: allow seconds, for a loaded machine.
-    const lock = `${target}.lock`;
-    for (const deadline = Date.now() + 60_000; !existsSync(lock) && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(existsSync(lock)).toBe(true);
+    expect(await storeOpened(target)).toBe(true);
     await new Promise((r) => setTimeout(r, 3000));
     child.kill('SIGINT');
     expect(await new Promise((done) => child.once('close', done))).toBe(130);
