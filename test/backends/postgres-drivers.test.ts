@@ -91,6 +91,8 @@ describe('Postgres drivers, checked when made', () => {
     expect(new PostgresStore(pglite('memory://')).capabilities).toEqual({ persistent: false, shared: true });
   });
 
+  // PGlite on a new directory runs initdb first: 6 s on an idle 2-core machine, over 30 s with the suite's
+  // other workers and more beside it.
   it('pglite() locks a file:// directory by its path', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'engram-pglite-file-'));
     const dir = join(parent, 'pg');
@@ -103,7 +105,7 @@ describe('Postgres drivers, checked when made', () => {
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 120_000);
 
   it('pglite() that cannot start leaves no lock behind', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'engram-pglite-fail-'));
@@ -118,7 +120,7 @@ describe('Postgres drivers, checked when made', () => {
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 120_000);
 });
 
 // The real server is there when DATABASE_URL names it (CI sets it; test/setup/real-postgres.ts).
