@@ -68,6 +68,13 @@ function ListState({ mem, options }: { mem: Engram; options: ListOptions }) {
   );
 }
 
+/** Renders useSearch's raw state for `text` alone: the contents found, whether it loads, and the error. */
+function SearchState({ mem, text }: { mem: Engram; text: string }) {
+  const { data, loading, error } = useSearch(mem, text);
+  const shown = data ? data.map((hit) => hit.memory.content).join(',') : '-';
+  return h('output', { 'data-testid': 'search' }, `${shown}|${loading}|${error ? 'error' : ''}`);
+}
+
 function VectorSearch({ mem, vector }: { mem: Engram; vector: number[] }) {
   const { data, loading } = useSearch(mem, '', { vector, limit: 5 });
   return h(
@@ -83,7 +90,7 @@ function StatusProbe({ mem, seen, n }: { mem: Engram; seen: unknown[]; n: number
   return h('output', null, String(n));
 }
 
-function Status({ mem }: { mem: Engram }) {
+function Status({ mem }: { mem: Engram | null }) {
   const { state, pending } = useSyncStatus(mem);
   return h('output', { 'data-testid': 'status' }, `${state} ${pending}`);
 }
@@ -157,6 +164,13 @@ describe('engram/react', () => {
     await waitFor(() => expect(screen.getByTestId('vector').textContent).toBe('near,far|false'));
   });
 
+  it('a blank search has nothing to wait for: it is not loading, not even at the first render', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'never shown' });
+    render(h(SearchState, { mem, text: '  ' }));
+    expect(screen.getByTestId('search').textContent).toBe('|false|');
+  });
+
   it("keeps the previous query's results on screen while a changed query loads", async () => {
     const { mem, view, state } = await factsShown();
     view.rerender(h(ListState, { mem, options: { kind: 'note' } }));
@@ -180,6 +194,14 @@ describe('engram/react', () => {
     failing = false;
     await act(() => mem.add({ content: 'seen' }));
     await waitFor(() => expect(state()).toBe('seen,unseen,kept|false|'));
+  });
+
+  it('a first run that fails is done loading: the error, and no results', async () => {
+    const store = new InMemoryStore();
+    store.list = () => Promise.reject(new Error('disk gone'));
+    const mem = await createMemory({ store });
+    render(h(ListState, { mem, options: {} }));
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('-|false|disk gone'));
   });
 
   it('a refused query is done loading and shows no results, not the previous query’s', async () => {
@@ -272,6 +294,11 @@ describe('engram/react', () => {
     // A status used as an effect's dependency must not re-run the effect on every render.
     expect(new Set(seen).size).toBe(1);
     expect(seen[0]).toMatchObject({ state: 'local', pending: 0 });
+  });
+
+  it('useSyncStatus reads a memory still being created as local with nothing pending', () => {
+    render(h(Status, { mem: null }));
+    expect(screen.getByTestId('status').textContent).toBe('local 0');
   });
 
   it('useSyncStatus follows the sync state and pending count', async () => {
