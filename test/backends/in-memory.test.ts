@@ -125,12 +125,15 @@ describe('InMemoryStore copies', () => {
     expect(Object.keys(first!.memory.metadata)).toEqual(['nested', 'n', '__proto__']);
     expect(Object.getPrototypeOf(first!.memory.metadata)).toBe(Object.prototype);
     first!.memory.tags.push('c');
-    (first!.memory.metadata.nested as { list: unknown[] }).list.push('more');
+    const list = (first!.memory.metadata.nested as { list: [number, { deep: boolean }] }).list;
+    list[1].deep = false;
+    (list as unknown[]).push('more');
     first!.memory.embedding!.push(3);
     first!.clocks.content = 'changed';
     const [second] = await mem.store.getMemories('copies', [added.id]);
     expect(second!.memory.tags).toEqual(['a', 'b']);
     expect(second!.memory.metadata).toEqual(metadata);
+    expect(second!.memory.metadata.nested).toEqual({ list: [1, { deep: true }, null, 'x'] });
     expect(second!.memory.embedding).toEqual([0.5, -1, 2]);
     expect(second!.clocks.content).not.toBe('changed');
     await mem.close();
