@@ -161,6 +161,19 @@ describe('InMemoryStore internals', () => {
     await mem.close();
   });
 
+  it("latestSeq is 0 for a namespace never written, then the feed's newest sequence number", async () => {
+    const store = new InMemoryStore();
+    expect(await store.latestSeq('never')).toBe(0);
+    const mem = await createMemory({ store, namespace: 'fed' });
+    expect(await store.latestSeq('fed')).toBe(0);
+    await mem.add({ content: 'one' });
+    await mem.add({ content: 'two' });
+    const feed = await store.changes('fed', 0, 10);
+    expect(await store.latestSeq('fed')).toBe(feed.at(-1)!.seq);
+    expect(await store.latestSeq('never')).toBe(0);
+    await mem.close();
+  });
+
   it('once closed, every call fails with STORAGE, opening it again included', async () => {
     const store = new InMemoryStore();
     await store.open();
