@@ -30,6 +30,10 @@ describe('store URLs', () => {
       url: 'https://memory.example.com/base?k=v',
       shown: 'https://memory.example.com/base',
     });
+    expect(parseStoreUrl('https://memory.example.com/base#k=v', '--from', '/')).toMatchObject({
+      url: 'https://memory.example.com/base#k=v',
+      shown: 'https://memory.example.com/base',
+    });
     expect(parseStoreUrl('pglite:./engram-data', '--from', '/work')).toEqual({
       kind: 'pglite',
       path: '/work/engram-data',
