@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchSize, namespaceList, port } from '../../src/cli/args.js';
+import { batchSize, namespaceList, parseFlags, port } from '../../src/cli/args.js';
 import { cli } from './helpers.js';
 
 // How every command reads its flags: the version, synopses that list every flag, negative numbers, and a
@@ -92,6 +92,18 @@ describe('engram flags', () => {
       ],
       [['reembed', '--store', 'jsonl:x.jsonl', '--embedder', 'openai:m'], /--store: .*not a jsonl: file/],
       [
+        ['reembed', '--store', 'sqlite:x.db', '--embedder', 'openai:m', '--dims', '0'],
+        /--dims: expected a positive integer, got "0"/,
+      ],
+      [
+        ['reembed', '--store', 'sqlite:x.db', '--embedder', 'openai:m', '--dims', '1.5'],
+        /--dims: expected a positive integer, got "1.5"/,
+      ],
+      [
+        ['reembed', '--store', 'sqlite:x.db', '--embedder', 'my-openai:m'],
+        /--embedder: expected openai:<model>/,
+      ],
+      [
         ['doctor', '--url', 'http://x', '--token', 't', '--ns', 'a', '--count', '1001'],
         /--count: expected 1-1000/,
       ],
@@ -116,12 +128,26 @@ describe('engram flags', () => {
     expect(batchSize('1000')).toBe(1000);
     expect(() => batchSize('1001')).toThrow('--batch: expected 1-1000, got "1001"');
     expect(() => batchSize('0')).toThrow('--batch: expected 1-1000');
+    // Whole numbers written out only: what Number() also reads is no batch size.
+    for (const value of ['1.5', '1e2', ' 5', '0x10', '']) {
+      expect(() => batchSize(value), JSON.stringify(value)).toThrow('--batch: expected 1-1000');
+    }
   });
 
   it('--port takes 0 to 65535, no more', () => {
     expect(port('0')).toBe(0);
     expect(port('65535')).toBe(65_535);
     expect(() => port('65536')).toThrow('--port: expected 0-65535, got "65536"');
+    // An empty value is no port 0 (any free port), nor are the other forms Number() reads.
+    for (const value of ['', ' 80', '0x50', '8e3', '80.0']) {
+      expect(() => port(value), JSON.stringify(value)).toThrow(
+        `--port: expected 0-65535, got ${JSON.stringify(value)}`,
+      );
+    }
+  });
+
+  it('-h and --help together ask for help once, not a flag given twice', () => {
+    expect(parseFlags(['-h', '--help'], {})).toMatchObject({ help: true });
   });
 
   it('--ns of commas and spaces alone names no namespace and is refused; names are trimmed', () => {
@@ -130,6 +156,18 @@ describe('engram flags', () => {
     for (const value of [',', ' , ', '']) {
       expect(() => namespaceList(value), JSON.stringify(value)).toThrow(
         '--ns: expected one or more namespaces, comma-separated',
+      );
+    }
+  });
+
+  it('--ns checks each name as a namespace, naming its place in the list', () => {
+    for (const [value, field] of [
+      ['a,b c', '--ns.1'],
+      ['ü', '--ns.0'],
+      [`a,${'n'.repeat(129)}`, '--ns.1'],
+    ] as const) {
+      expect(() => namespaceList(value), value).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field }),
       );
     }
   });
