@@ -19,12 +19,15 @@ const dir = mkdtempSync(join(tmpdir(), 'engram-reembed-'));
 let server: Server;
 let apiUrl: string;
 let requests: string[][] = [];
+/** The authorization header of every request, as the server received it. */
+let authorizations: Array<string | undefined> = [];
 let failAfter = Number.POSITIVE_INFINITY;
 /** When set, answers every request instead of the stand-in model (a server replying wrongly). */
 let answer: ((input: string[]) => unknown) | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    authorizations.push(req.headers.authorization);
     let raw = '';
     req.on('data', (c) => {
       raw += c;
@@ -264,6 +267,23 @@ describe('engram reembed', () => {
     const zero = cli([...args, '--store', `sqlite:${file}`, '--batch', '0']);
     expect(await zero.exit).toBe(2);
     expect(zero.err).toEqual([expect.stringMatching(/--batch: expected 1-1000, got "0"/)]);
+  });
+
+  it('authenticates with --api-key, or else $OPENAI_API_KEY', async () => {
+    const cases = [
+      [[], { OPENAI_API_KEY: 'from-env' }, 'Bearer from-env'],
+      [['--api-key', 'from-flag'], { OPENAI_API_KEY: 'from-env' }, 'Bearer from-flag'],
+    ] as const;
+    for (const [i, [flags, env, sent]] of cases.entries()) {
+      const file = join(dir, `api-key-${i}.db`);
+      await seed(file);
+      authorizations = [];
+      const args = ['--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+      const run = cli(['reembed', ...args, '--dims', '12', ...flags], env);
+      expect(await run.exit, run.err.join('\n')).toBe(0);
+      expect(authorizations.length).toBeGreaterThan(0);
+      expect(new Set(authorizations)).toEqual(new Set([sent]));
+    }
   });
 
   it('refuses a --url that is not http(s), before any request', async () => {
