@@ -117,4 +117,17 @@ describe('openJsonlFile', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('makes the directories the path names that are not there yet', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engram-lines-'));
+    try {
+      const target = join(dir, 'backups', 'daily', 'dump.jsonl');
+      const file = await openJsonlFile(target);
+      await file.write(source('one', 'two'), new AbortController().signal);
+      expect(await readFile(target, 'utf8')).toBe('one\ntwo\n');
+      expect(await readdir(join(dir, 'backups', 'daily'))).toEqual(['dump.jsonl']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
