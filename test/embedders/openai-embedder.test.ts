@@ -204,20 +204,38 @@ describe('openAIEmbedder against a local OpenAI-compatible server', () => {
     ]);
   });
 
-  it('records a given id instead of the model name', () => {
+  it('records a given id instead of the model name, and refuses an empty one naming the field', () => {
     expect(openAIEmbedder({ url, model: 'text-embedding-3-small', dims: 16, id: 'small-16' }).id).toBe(
       'small-16',
     );
+    expect(() => openAIEmbedder({ url, model: 'm', dims: 8, id: '' })).toThrow(
+      expect.objectContaining({ code: 'VALIDATION', field: 'openAIEmbedder.id' }),
+    );
+  });
+
+  it('sends no dimensions for a model the API cannot shorten (ada-002), and records its plain name', async () => {
+    received.length = 0;
+    const embedder = openAIEmbedder({ url, model: 'text-embedding-ada-002', dims: 8 });
+    expect(embedder.id).toBe('text-embedding-ada-002');
+    await embedder.embed(['not shortened']);
+    expect(received.map((r) => r.body)).toEqual([
+      { model: 'text-embedding-ada-002', input: ['not shortened'], encoding_format: 'float' },
+    ]);
   });
 
   it('takes the url with a trailing slash or the /embeddings path itself, and https', async () => {
     received.length = 0;
-    for (const given of [`${url}/`, `${url}/embeddings`, `${url}/embeddings/`]) {
+    for (const given of [`${url}/`, `${url}//`, `${url}/embeddings`, `${url}/embeddings/`]) {
       expect(await openAIEmbedder({ url: given, model: 'm', dims: 8 }).embed(['x'])).toEqual([
         hashEmbed('x', 8),
       ]);
     }
-    expect(received.map((r) => r.path)).toEqual(['/v1/embeddings', '/v1/embeddings', '/v1/embeddings']);
+    expect(received.map((r) => r.path)).toEqual([
+      '/v1/embeddings',
+      '/v1/embeddings',
+      '/v1/embeddings',
+      '/v1/embeddings',
+    ]);
     expect(openAIEmbedder({ url: 'https://api.example.com/v1', model: 'm', dims: 8 }).dims).toBe(8);
     for (const bad of ['ftp://example.com/v1', 'localhost:11434', 'not a url']) {
       expect(() => openAIEmbedder({ url: bad, model: 'm', dims: 8 }), bad).toThrow(
