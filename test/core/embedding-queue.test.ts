@@ -676,6 +676,20 @@ describe('the embedding queue, driven alone', () => {
       }
     });
 
+    it('jitters each wait down to half its ceiling, so replicas failing together spread out', async () => {
+      const { queue, times, add } = await failingQueue({ backoff: { baseMs: 1000 } }, () => true);
+      const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+      try {
+        await add('never embedded');
+        await vi.advanceTimersByTimeAsync(7_500);
+        // The lowest draw waits half of each ceiling (1, 2, 4, 8 s): the waits are spread, not fixed.
+        expect(gaps(times)).toEqual([500, 1000, 2000, 4000]);
+      } finally {
+        random.mockRestore();
+        queue.stop();
+      }
+    });
+
     it('starts again from baseMs after a batch goes through', async () => {
       let failing = true;
       const { queue, times, add } = await failingQueue(
