@@ -118,6 +118,16 @@ describe('reembed', () => {
     await mem.close();
   });
 
+  it('stops at once when the only text of a batch fails for an unknown reason, asking no second time', async () => {
+    const mem = await createMemory({ store: new InMemoryStore(), namespace: 'lone-crash' });
+    await mem.add({ content: 'alone' });
+    const embedder = standInEmbedder('model-b', 8);
+    embedder.failWith = 'stand-in: tokenizer crashed';
+    await expect(mem.reembed({ embedder })).rejects.toThrow('stand-in: tokenizer crashed');
+    expect(embedder.calls).toEqual([['alone']]);
+    await mem.close();
+  });
+
   it('gives up on an embedder that does not answer within the timeoutMs of the memory', async () => {
     const embedder = standInEmbedder('model-b', 8);
     embedder.hold = new Promise(() => {});
