@@ -42,4 +42,23 @@ describe('the sync transport', () => {
     });
     expect(net.calls).toBe(1);
   });
+  it('gives up every exchange once its signal was aborted, even one started after the abort', async () => {
+    const app = createEdgeApp({ store: new InMemoryStore(), secret: SECRET, logger: false, live: false });
+    const token = await mintToken({ secret: SECRET, ns: ['n'] });
+    const closed = new AbortController();
+    closed.abort();
+    const transport = createHttpTransport({
+      url: 'http://edge.test',
+      token,
+      namespace: 'n',
+      // A fetch that ignores its signal, as a custom one may: the transport must give up by itself.
+      fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+        app.request(String(input), { ...init, signal: undefined })) as typeof globalThis.fetch,
+      signal: closed.signal,
+    });
+    await expect(transport.exchange({})).rejects.toMatchObject({
+      code: 'OFFLINE',
+      message: expect.stringContaining('given up'),
+    });
+  });
 });
