@@ -36,4 +36,23 @@ describe('edgeError: what an edge answer stands for', () => {
     expect(limited('86400')).toBe(3_600_000);
     expect(limited('soon')).toBeUndefined();
   });
+
+  it('reads Retry-After as an HTTP date, in ms from now', () => {
+    const at = new Date(Date.now() + 30_000).toUTCString();
+    const wait = edgeError(
+      429,
+      sent({ code: 'RATE_LIMITED', message: 'stand-in' }),
+      'POST /sync',
+      'offline',
+      at,
+    ).retryAfterMs;
+    // The date is in whole seconds, and the clock moves on meanwhile: somewhat less than 30 s.
+    expect(wait).toBeGreaterThan(20_000);
+    expect(wait).toBeLessThanOrEqual(30_000);
+    const past = new Date(Date.now() - 60_000).toUTCString();
+    expect(
+      edgeError(429, sent({ code: 'RATE_LIMITED', message: 'stand-in' }), 'POST /sync', 'offline', past)
+        .retryAfterMs,
+    ).toBeUndefined();
+  });
 });
