@@ -55,7 +55,10 @@ export class EngramEmbedding {
         return this.owner.clock.tick();
       },
       write: async (writes) => {
-        if (this.owner.isClosed()) return;
+        // A reembed run the memory was closed under fails, rather than count as embedded what it no longer stores.
+        if (this.owner.isClosed()) {
+          throw new EngramError('STORAGE', 'this memory is closed; create a new one with createMemory()');
+        }
         await this.owner.write(
           { memories: writes },
           'update',
