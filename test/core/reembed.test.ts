@@ -128,6 +128,28 @@ describe('reembed', () => {
     await mem.close();
   });
 
+  it('fails a run the memory is closed under, storing nothing more, though its store stays open for another', async () => {
+    const store = new InMemoryStore();
+    const mem = await createMemory({ store, namespace: 'closing' });
+    const other = await createMemory({ store, namespace: 'closing' });
+    const added = await mem.add({ content: 'one' });
+    const embedder = standInEmbedder('model-b', 8);
+    let release!: () => void;
+    embedder.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = mem.reembed({ embedder });
+    await expect.poll(() => embedder.calls.length).toBe(1);
+    await mem.close();
+    release();
+    await expect(running).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining('closed'),
+    });
+    expect((await other.get(added.id))?.embeddingModel).not.toBe('model-b');
+    await other.close();
+  });
+
   it('gives up on an embedder that does not answer within the timeoutMs of the memory', async () => {
     const embedder = standInEmbedder('model-b', 8);
     embedder.hold = new Promise(() => {});
