@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { NamespaceCipher } from '../../src/core/crypto/cipher.js';
@@ -778,6 +778,29 @@ describe('RemoteStore extras', () => {
     expect(await reader.getMeta(ns, KEY_INFO_META)).toEqual(info);
     expect(await reader.getMeta(ns, KEY_INFO_META)).toEqual(info);
     expect(calls).toHaveLength(1);
+  });
+
+  it('gives a request 15 000 ms by default', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const never = () => new Promise<Response>(() => {});
+      const store = new RemoteStore({ url: 'http://edge.test', token: 't.t.t', fetch: never });
+      let outcome: string | undefined;
+      store.getMemories('x', ['y']).then(
+        () => {
+          outcome = 'answered';
+        },
+        (error: Error) => {
+          outcome = error.message;
+        },
+      );
+      await vi.advanceTimersByTimeAsync(14_999);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(outcome).toBe('RemoteStore: cannot reach http://edge.test: no answer within 15000 ms');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps a path prefix of the url and fails clearly once closed', async () => {
