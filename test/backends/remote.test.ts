@@ -780,6 +780,21 @@ describe('RemoteStore extras', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('sends an id holding /, ? or # as one path segment: the edge refuses it, no other route or memory answers', async () => {
+    const ns = freshNamespace('segment');
+    const store = new RemoteStore({ url, token: tokenFor, fetch: inProcess });
+    for (const id of ['a/b', 'a?b', 'a#b']) {
+      await expect(store.linksOf(ns, [id], { direction: 'both' }), id).rejects.toMatchObject({
+        code: 'VALIDATION',
+        field: 'links.id',
+      });
+      await expect(
+        store.neighbors(ns, id, { direction: 'both', now: new Date().toISOString(), depth: 1 }),
+        id,
+      ).rejects.toMatchObject({ code: 'VALIDATION', field: 'neighbors.id' });
+    }
+  });
+
   it('gives a request 15 000 ms by default', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
