@@ -112,12 +112,21 @@ describe('demo notebook in Chromium', () => {
 
     await memoryItem(a, 'Ask Ana').click();
     await shows(a, 'links', 'No links yet.');
+    // Offered: every other memory not linked yet, never the open one itself.
+    const offered = () => byTestId(a, 'link-target').locator('option').allTextContents();
+    await expect
+      .poll(offered)
+      .toEqual(['Lisbon flights are cheapest in March', 'Oat milk for the cold brew']);
     await byTestId(a, 'link-target').selectOption({ label: 'Lisbon flights are cheapest in March' });
     await byTestId(a, 'link').click();
     await shows(a, 'links', '→ related to: Lisbon flights are cheapest in March');
+    await expect.poll(offered).toEqual(['Oat milk for the cold brew']);
 
     await memoryItem(b, 'Lisbon flights').click();
     await shows(b, 'links', '← related to: Ask Ana about the Lisbon trip');
+    // A second click on the open memory closes it.
+    await memoryItem(b, 'Lisbon flights').click();
+    await byTestId(b, 'details').waitFor({ state: 'hidden' });
   });
 
   it('keeps everything across a reload', async () => {
