@@ -39,7 +39,9 @@ afterAll(async () => {
 describe('engram doctor', () => {
   it('healthy: prints a latency table and a verdict, exits 0 and leaves no records behind', async () => {
     const edge = await started();
-    const run = cli(['doctor', '--url', edge.url, '--token', await edge.token(['ops']), '--count', '7']);
+    // With no --ns, the records go to the first namespace the token grants.
+    const token = await edge.token(['ops', 'other']);
+    const run = cli(['doctor', '--url', edge.url, '--token', token, '--count', '7']);
     expect(await run.exit, run.err.join('\n')).toBe(0);
     expect(run.err).toEqual([]);
     const [header, ...rows] = run.out;
@@ -139,6 +141,8 @@ describe('engram doctor', () => {
       [['--url', edge.url], /missing --token/],
       [['--url', 'ftp://x', '--token', good], /--url: expected an http\(s\) URL/],
       [['--url', edge.url, '--token', good, '--count', '0'], /--count: expected 1-1000/],
+      [['--url', edge.url, '--token', good, '--count', '1001'], /--count: expected 1-1000, got "1001"/],
+      [['--url', edge.url, '--token', good, '--timeout', '0ms'], /--timeout: expected a duration/],
       [['--url', edge.url, '--token', 'opaque'], /--ns: the token names no namespaces/],
     ];
     for (const [argv, message] of cases) {
