@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { probeRecords } from '../../src/cli/doctor-probe.js';
-import { createMemory, type Engram } from '../../src/index.js';
+import { createMemory, type Engram, type Memory } from '../../src/index.js';
 
 // The probe's own judgement, on a memory that misbehaves in one way each: the table must say which step
 // went wrong, and the records must be gone afterwards all the same.
@@ -40,6 +40,51 @@ describe("engram doctor's probe", () => {
     });
     expect(got.read).toBe('0/2');
     expect(steps.find((s) => s.name === 'read')!.problems[0]).toMatch(/differs$/);
+  });
+
+  it.each([
+    ['content', (m: Memory): Memory => ({ ...m, content: `${m.content}!` })],
+    ['tags', (m: Memory): Memory => ({ ...m, tags: [] })],
+  ])('fails read when a record comes back with other %s', async (_, alter) => {
+    const { rows: got } = await probed((mem) => {
+      const get = mem.get.bind(mem);
+      mem.get = async (id) => {
+        const m = await get(id);
+        return m && alter(m);
+      };
+    });
+    expect(got.read).toBe('0/2');
+  });
+
+  it('checks only what was written: a refused write leaves its record out of every later step', async () => {
+    const { rows: got, left } = await probed((mem) => {
+      const add = mem.add.bind(mem);
+      mem.add = async (input) => {
+        if (input.id?.endsWith('-1')) throw new Error('write refused');
+        return add(input);
+      };
+    });
+    expect(got).toEqual({
+      write: '1/2',
+      read: '1/1',
+      list: '1/1',
+      search: '1/1',
+      delete: '1/1',
+      gone: '1/1',
+    });
+    expect(left).toEqual(['other']);
+  });
+
+  it('fails delete when a record was not there to delete', async () => {
+    const { steps, rows: got } = await probed((mem) => {
+      const remove = mem.remove.bind(mem);
+      mem.remove = async (id) => {
+        await remove(id);
+        return false;
+      };
+    });
+    expect(got.delete).toBe('0/2');
+    expect(steps.find((s) => s.name === 'delete')!.problems[0]).toMatch(/was not there to delete$/);
   });
 
   it('fails list when it gives more records than were written', async () => {

@@ -19,6 +19,8 @@ describe("engram doctor's report", () => {
   it('shows a tenth of a millisecond below 10 ms, whole milliseconds from there', () => {
     const [, row] = table([step('list', 2, 2, [9.87, 12.4])]);
     expect(row).toMatch(/^list\s+2\/2\s+9\.9 ms\s+12 ms$/);
+    const [, exact] = table([step('list', 1, 1, [10])]);
+    expect(exact).toMatch(/^list\s+1\/1\s+10 ms\s+10 ms$/);
   });
 
   it('keeps the first three problems of a step', () => {
