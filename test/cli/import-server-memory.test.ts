@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SqlJsStore } from '../../src/backends/sqljs/index.js';
 import { createMemory, type Engram, exportJsonl, type Json } from '../../src/index.js';
@@ -315,6 +316,32 @@ describe('engram import of an official memory.jsonl', () => {
     expect(await run.exit).toBe(2);
     expect(run.err).toHaveLength(1);
     expect(run.err[0]).toMatch(message);
+  });
+
+  it('refuses a jsonl: target for a memory.jsonl with exit 2, writing no file', async () => {
+    const target = fresh('jsonl');
+    const run = cli(['import', '--to', `jsonl:${target}`], {}, dir, { stdin: `${good.join('\n')}\n` });
+    expect(await run.exit).toBe(2);
+    expect(run.err).toEqual([expect.stringMatching(/--to: a memory.jsonl goes into a store/)]);
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it('tells the format by the whole first line, however stdin splits it into chunks', async () => {
+    const db = fresh('db');
+    const [head, tail] = [good[0]!.slice(0, 20), good[0]!.slice(20)];
+    // The first chunk ends a blank line, then stops inside the entity's "type".
+    const stdin = Readable.from([
+      Buffer.from(`\n${head}`),
+      Buffer.from(`${tail}\n${good.slice(1).join('\n')}\n`),
+    ]);
+    const run = cli(['import', '--to', `sqlite:${db}`], {}, dir, { stdin });
+    expect(await run.exit, run.err.join('\n')).toBe(0);
+    const mem = await createMemory({ store: new SqlJsStore({ persist: db }), namespace: 'default' });
+    try {
+      expect((await new KnowledgeGraph(mem).readGraph()).entities.map((e) => e.name)).toEqual(['A', 'B']);
+    } finally {
+      await mem.close();
+    }
   });
 
   it('stops on SIGINT while waiting for more input, writing nothing (exit 130)', async () => {
