@@ -6,6 +6,15 @@ import { createMemory, type Engram, type Memory } from '../../src/index.js';
 // went wrong, and the records must be gone afterwards all the same.
 const rows = (steps: Awaited<ReturnType<typeof probeRecords>>) =>
   Object.fromEntries(steps.map((s) => [s.name, `${s.ok}/${s.total}`]));
+/** The whole table when every step after the write passes: `write` as given, one list, `each` for the rest. */
+const table = (write: string, each: string) => ({
+  write,
+  read: each,
+  list: '1/1',
+  search: each,
+  delete: each,
+  gone: each,
+});
 
 async function probed(misbehave: (mem: Engram) => void, count = 2) {
   const mem = await createMemory({ namespace: 'ops' });
@@ -19,14 +28,7 @@ async function probed(misbehave: (mem: Engram) => void, count = 2) {
 describe("engram doctor's probe", () => {
   it('passes every step on a memory that behaves', async () => {
     const { rows: got, left } = await probed(() => {});
-    expect(got).toEqual({
-      write: '2/2',
-      read: '2/2',
-      list: '1/1',
-      search: '2/2',
-      delete: '2/2',
-      gone: '2/2',
-    });
+    expect(got).toEqual(table('2/2', '2/2'));
     expect(left).toEqual(['other']);
   });
 
@@ -64,14 +66,7 @@ describe("engram doctor's probe", () => {
         return add(input);
       };
     });
-    expect(got).toEqual({
-      write: '1/2',
-      read: '1/1',
-      list: '1/1',
-      search: '1/1',
-      delete: '1/1',
-      gone: '1/1',
-    });
+    expect(got).toEqual(table('1/2', '1/1'));
     expect(left).toEqual(['other']);
   });
 
