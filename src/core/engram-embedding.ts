@@ -18,7 +18,8 @@ export interface EmbeddingOwner {
   readonly namespace: string;
   readonly clock: HybridLogicalClock;
   nowIso(): string;
-  isClosed(): boolean;
+  /** Throws the STORAGE error of a closed memory. */
+  assertOpen(): void;
   write(batch: WriteBatch, type: ChangeKind, ids: string[]): Promise<ApplyResult>;
   onStatus(): void;
   warn(code: MemoryEvents['warning']['code'], message: string): void;
@@ -56,9 +57,7 @@ export class EngramEmbedding {
       },
       write: async (writes) => {
         // A reembed run the memory was closed under fails, rather than count as embedded what it no longer stores.
-        if (this.owner.isClosed()) {
-          throw new EngramError('STORAGE', 'this memory is closed; create a new one with createMemory()');
-        }
+        this.owner.assertOpen();
         await this.owner.write(
           { memories: writes },
           'update',

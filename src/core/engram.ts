@@ -100,7 +100,7 @@ export class Engram {
       language,
       clock,
       now,
-      isClosed: () => this.closed,
+      assertOpen: () => this.assertOpen(),
       write: (batch, type, ids) => this.write(batch, type, ids),
       warn: (code, message, count?: number) => this.warn(code, message, count),
       embedder: () => this.embedder,
