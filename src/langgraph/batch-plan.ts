@@ -140,11 +140,7 @@ function checkKey(op: PutOperation | GetOperation, kind: 'put' | 'get'): void {
   const key: unknown = op.key;
   if (typeof key === 'string') return;
   const got = key === null ? 'null' : `${typeof key} ${String(key)}`;
-  throw new EngramError(
-    'VALIDATION',
-    `${kind}.key: expected a string, got ${got} (in namespace ${JSON.stringify(op.namespace)})`,
-    { field: `${kind}.key` },
-  );
+  throw validationError(`${kind}.key`, 'a string', `${got} (in namespace ${JSON.stringify(op.namespace)})`);
 }
 
 /**
