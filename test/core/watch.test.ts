@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IndexedDBStore } from '../../src/backends/indexeddb/index.js';
+import { RERANK_DELAY_MS } from '../../src/core/watch.js';
 import {
   createMemory,
   type Engram,
@@ -112,7 +113,7 @@ describe('watch, beyond the conformance suite', () => {
     expect(pages).toHaveLength(1);
   });
 
-  it('does not re-run a search for a write without its words, nor anything for a link', async () => {
+  it('does not re-run a search for a write without its words, nor anything for a link or an unlink', async () => {
     const { store, reads } = countingStore();
     const mem = await createMemory({ store });
     const [a, b] = await mem.addMany([{ content: 'espresso' }, { content: 'tea' }]);
@@ -126,10 +127,14 @@ describe('watch, beyond the conformance suite', () => {
     await sleep(30);
     // A local write hands its record to the watches: no read at all, and neither query re-run.
     expect(reads).toEqual(before);
-    await mem.link(a!.id, b!.id, 'rel');
+    const link = await mem.link(a!.id, b!.id, 'rel');
     const afterLink = { ...reads };
     await sleep(30);
     expect(reads).toEqual(afterLink);
+    await mem.unlink(link.id);
+    const afterUnlink = { ...reads };
+    await sleep(30);
+    expect(reads).toEqual(afterUnlink);
     await mem.add({ content: 'double espresso', kind: 'fact' });
     await until(() => hits.length === 2 && pages.length === 2, 'the second calls');
     expect(reads.postings).toBe(before.postings + 1);
@@ -700,6 +705,250 @@ describe('watch, beyond the conformance suite', () => {
     await other.close();
   });
 
+  it('delivers a search again when only a hit’s tags change, its score the same', async () => {
+    const mem = await createMemory();
+    const made = await mem.add({ content: 'espresso' });
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'espresso' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    await mem.update(made.id, { tags: ['coffee'] });
+    await until(() => hits.length === 2, 'the edited hit');
+    expect(hits[1]![0]!.memory.tags).toEqual(['coffee']);
+    expect(hits[1]![0]!.score).toBe(hits[0]![0]!.score);
+    await mem.close();
+  });
+
+  it('re-ranks a search once for a burst of writes without its words, and not again after a run for a hit', async () => {
+    fakeTimers();
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.addMany([{ content: 'cat' }, { content: 'cat cat dog' }]);
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'cat' }, (h) => hits.push(h));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(hits).toHaveLength(1);
+    const before = reads.postings;
+    for (let i = 0; i < 5; i++) {
+      await mem.add({ content: `unrelated ${i}` });
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    expect(reads.postings).toBe(before);
+    await vi.advanceTimersByTimeAsync(RERANK_DELAY_MS);
+    expect(reads.postings).toBe(before + 1);
+    expect(hits).toHaveLength(2);
+    // A write holding the word runs the search at once, and that run covers the re-rank then waiting.
+    await mem.add({ content: 'unrelated again' });
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.add({ content: 'a cat' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reads.postings).toBe(before + 2);
+    await vi.advanceTimersByTimeAsync(RERANK_DELAY_MS);
+    expect(reads.postings).toBe(before + 2);
+    await mem.close();
+  });
+
+  it('calls nobody once unsubscribed, not even with the results of a run already under way', async () => {
+    fakeTimers();
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'x' });
+    const calls: ListResult[] = [];
+    const stop = mem.watch({ list: {} }, (page) => calls.push(page));
+    stop();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reads.list).toBeGreaterThan(0);
+    expect(calls).toEqual([]);
+    await mem.close();
+  });
+
+  it('runs one query at a time, so that a slow run cannot deliver after a later one', async () => {
+    const { store } = countingStore();
+    const list = store.list.bind(store);
+    let hold: Promise<void> | undefined;
+    let release = () => {};
+    store.list = async (namespace, query) => {
+      const gate = query.history ? undefined : hold;
+      if (gate) hold = undefined;
+      const result = await list(namespace, query);
+      await gate; // read now, handed over later
+      return result;
+    };
+    const mem = await createMemory({ store });
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await until(() => pages.length === 1, 'the first call');
+    hold = new Promise((resolve) => (release = resolve));
+    await mem.add({ content: 'one' });
+    await until(() => hold === undefined, 'the run that is held');
+    await mem.add({ content: 'two' });
+    await sleep(30); // the watch hears of it while that run is held
+    release();
+    await until(() => pages.length === 2, 'the next call');
+    await sleep(30); // room for a call after it
+    expect(pages).toEqual([[], ['two', 'one']]);
+    await mem.close();
+  });
+
+  it('forgets the expiry of a memory removed before it', async () => {
+    fakeTimers();
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const made = await mem.add({ content: 'expires', expiresAt: new Date(Date.now() + DAY).toISOString() });
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.remove(made.id);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([['expires'], []]);
+    const before = reads.list;
+    await vi.advanceTimersByTimeAsync(DAY + 10);
+    expect(reads.list).toBe(before);
+    await mem.close();
+  });
+
+  it('does not re-run a search when a memory that is no hit is removed', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const [, tea] = await mem.addMany([{ content: 'espresso' }, { content: 'tea' }]);
+    const hits: SearchHit[][] = [];
+    mem.watch({ search: 'espresso' }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    const before = { ...reads };
+    await mem.remove(tea!.id);
+    await sleep(30);
+    expect(reads.postings).toBe(before.postings);
+    expect(hits).toHaveLength(1);
+    await mem.close();
+  });
+
+  it('leaves no timer behind once its last watch stops, or the memory closes', async () => {
+    fakeTimers();
+    const mem = await createMemory();
+    const timers = vi.getTimerCount();
+    await mem.addMany([
+      { content: 'cat', expiresAt: new Date(Date.now() + DAY).toISOString() },
+      { content: 'cat dog', validTo: new Date(Date.now() + 2 * DAY).toISOString() },
+    ]);
+    const stopSearch = mem.watch({ search: 'cat' }, () => {});
+    const stopList = mem.watch({ list: {} }, () => {});
+    await vi.advanceTimersByTimeAsync(10);
+    // Armed: the expiry, the validity bound, a re-rank of the search, and the look at the last write.
+    await mem.add({ content: 'unrelated' });
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.add({ content: 'another' });
+    expect(vi.getTimerCount()).toBeGreaterThan(timers);
+    stopSearch();
+    stopList();
+    expect(vi.getTimerCount()).toBe(timers);
+    // Nobody watches: a write arms nothing.
+    await mem.add({ content: 'unwatched' });
+    expect(vi.getTimerCount()).toBe(timers);
+    mem.watch({ search: 'cat' }, () => {});
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.add({ content: 'unrelated again' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(vi.getTimerCount()).toBeGreaterThan(timers);
+    await mem.close();
+    expect(vi.getTimerCount()).toBe(timers);
+  });
+
+  it('a validity walk owed to the next watch is not spent while no watch is open, after a failed read too', async () => {
+    const { store, mem, other, tell } = await twoFacades();
+    let fail: () => void = () => {};
+    const getMemories = store.getMemories.bind(store);
+    store.getMemories = () => new Promise((_, reject) => (fail = () => reject(new Error('busy'))));
+    const stop = mem.watch({ list: {} }, () => {});
+    await sleep(30);
+    const x = await other.add({ content: 'x' });
+    tell([x.id]);
+    await sleep(10); // the hub is reading x's record
+    stop(); // the last watch leaves meanwhile
+    fail();
+    await sleep(30);
+    store.getMemories = getMemories;
+    await other.add({ content: 'y', validFrom: new Date(Date.now() + 200).toISOString() });
+    const second: ListResult[] = [];
+    mem.watch({ list: {} }, (page) => second.push(page));
+    await until(() => second.at(-1)?.items.some((m) => m.content === 'y') ?? false, 'y once valid');
+    expect(second.at(-1)).toEqual(await mem.list());
+    await mem.close();
+    await other.close();
+  });
+
+  it('brings and then drops a memory valid only later, for a while, in a namespace holding nothing else', async () => {
+    fakeTimers();
+    const mem = await createMemory();
+    const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    // Valid neither now nor at the end of time: the counts alone must not read "no bound ahead".
+    await mem.add({ content: 'tomorrow only', validFrom: inDays(1), validTo: inDays(2) });
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(DAY);
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(pages).toEqual([[], ['tomorrow only'], []]);
+    await mem.close();
+  });
+
+  it('forgets the validity bounds a memory no longer has: no re-run at them', async () => {
+    fakeTimers();
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    const moved = await mem.add({ content: 'moved', validTo: inDays(1) });
+    const removed = await mem.add({ content: 'removed', validTo: inDays(1) });
+    const pages: string[][] = [];
+    mem.watch({ list: {} }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.update(moved.id, { validTo: inDays(3) });
+    await mem.remove(removed.id);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages.at(-1)).toEqual(['moved']);
+    const before = reads.list;
+    await vi.advanceTimersByTimeAsync(DAY + 10);
+    expect(reads.list).toBe(before);
+    await vi.advanceTimersByTimeAsync(2 * DAY);
+    expect(pages.at(-1)).toEqual([]);
+    await mem.close();
+  });
+
+  it('re-runs once for a validity bound that passed, not again at every change after it', async () => {
+    fakeTimers();
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
+    await mem.add({ content: 'a while', kind: 'todo', validFrom: inDays(1), validTo: inDays(3) });
+    const pages: string[][] = [];
+    mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(DAY + 10);
+    expect(pages).toEqual([[], ['a while']]);
+    const before = reads.list;
+    await mem.add({ content: 'unrelated', kind: 'note' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reads.list).toBe(before);
+    await mem.close();
+  });
+
+  it('finds a validity bound on the walk’s second page', async () => {
+    fakeTimers();
+    const mem = await createMemory();
+    // The oldest memory, listed last: after a full first page of the walk (1000 memories).
+    await mem.add({
+      content: 'starts tomorrow',
+      kind: 'todo',
+      validFrom: new Date(Date.now() + DAY).toISOString(),
+    });
+    for (let i = 0; i < 10; i++) {
+      await mem.addMany(Array.from({ length: 100 }, (_, j) => ({ content: `note ${i} ${j}`, kind: 'note' })));
+    }
+    const pages: string[][] = [];
+    mem.watch({ list: { kind: 'todo' } }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(pages).toEqual([[], ['starts tomorrow']]);
+    await mem.close();
+  });
+
   it('refuses a watch without a listener function at once, naming it', async () => {
     const mem = await createMemory();
     const watch = mem.watch as (query: unknown, listener?: unknown, options?: unknown) => () => void;
@@ -708,9 +957,11 @@ describe('watch, beyond the conformance suite', () => {
         expect.objectContaining({ code: 'VALIDATION', field: 'watch.listener' }),
       );
     }
-    expect(() => watch.call(mem, { list: {} }, () => {}, null)).toThrow(
-      expect.objectContaining({ code: 'VALIDATION', field: 'watch.options' }),
-    );
+    for (const options of [null, 5, 'onError']) {
+      expect(() => watch.call(mem, { list: {} }, () => {}, options)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION', field: 'watch.options' }),
+      );
+    }
     await mem.close();
   });
 
