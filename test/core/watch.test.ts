@@ -949,6 +949,115 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
+  it('a search watch with an option set to undefined still skips writes its filters leave out', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    const hits: SearchHit[][] = [];
+    // As a spread of optional props gives it: an option this test does not know, but undefined.
+    mem.watch({ search: 'espresso', kind: 'fact', boost: undefined }, (h) => hits.push(h));
+    await until(() => hits.length === 1, 'the first call');
+    const before = { ...reads };
+    await mem.add({ content: 'espresso', kind: 'note' });
+    await sleep(30);
+    expect(reads).toEqual(before);
+    await mem.close();
+  });
+
+  it('takes { list: undefined } as the whole list, as list() does', async () => {
+    const mem = await createMemory();
+    await mem.add({ content: 'x' });
+    const pages: ListResult[] = [];
+    mem.watch({ list: undefined } as never, (page: ListResult) => pages.push(page));
+    await until(() => pages.length === 1, 'the first call');
+    expect(pages[0]).toEqual(await mem.list());
+    await mem.close();
+  });
+
+  it('does not re-run a later page’s watch for a memory newer than its cursor', async () => {
+    const { store, reads } = countingStore();
+    const mem = await createMemory({ store });
+    await mem.add({ content: 'older' });
+    await sleep(2);
+    await mem.add({ content: 'newer' });
+    const { cursor } = await mem.list({ limit: 1 });
+    const pages: ListResult[] = [];
+    mem.watch({ list: { limit: 1, cursor } }, (page) => pages.push(page));
+    await until(() => pages.length === 1, 'the first call');
+    expect(pages[0]!.items.map((m) => m.content)).toEqual(['older']);
+    const before = { ...reads };
+    await mem.add({ content: 'newest' });
+    await sleep(30);
+    expect(reads).toEqual(before);
+    await mem.close();
+  });
+
+  it('drops a filtered page’s cursor when the only match after it expires, whatever else follows', async () => {
+    fakeTimers();
+    const mem = await createMemory();
+    await mem.add({
+      content: 'older fact',
+      kind: 'fact',
+      expiresAt: new Date(Date.now() + DAY).toISOString(),
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    // First after the page when its filter is forgotten: a note that never expires.
+    await mem.add({ content: 'a note', kind: 'note' });
+    await vi.advanceTimersByTimeAsync(10);
+    await mem.add({ content: 'newer fact', kind: 'fact' });
+    const pages: ListResult[] = [];
+    mem.watch({ list: { kind: 'fact', limit: 1 } }, (page) => pages.push(page));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages[0]!.cursor).not.toBeNull();
+    await vi.advanceTimersByTimeAsync(DAY);
+    expect(pages.at(-1)).toEqual({
+      items: [expect.objectContaining({ content: 'newer fact' })],
+      cursor: null,
+    });
+    await mem.close();
+  });
+
+  it('takes into a full page a memory between its first and last that now passes its filter', async () => {
+    fakeTimers();
+    const mem = await createMemory();
+    const made: string[] = [];
+    for (const [content, kind] of [
+      ['f1', 'fact'],
+      ['f3', 'fact'],
+      ['n', 'note'],
+      ['f4', 'fact'],
+    ]) {
+      made.push((await mem.add({ content: content!, kind })).id);
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    const pages: string[][] = [];
+    mem.watch({ list: { kind: 'fact', limit: 2 } }, (page) => pages.push(page.items.map((m) => m.content)));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages).toEqual([['f4', 'f3']]);
+    await mem.update(made[2]!, { kind: 'fact' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pages.at(-1)).toEqual(['f4', 'n']);
+    await mem.close();
+  });
+
+  it('takes in a memory one edit from a misspelt word of the shortest and longest lengths corrected', async () => {
+    const mem = await createMemory();
+    // 5 and 24 letters: TYPO_MIN_LENGTH and TYPO_MAX_LENGTH (typos.ts), both corrected.
+    for (const [query, held] of [
+      ['plnet', 'planet'],
+      ['abcdefghijklmnopqrstuvwx', 'abcdefghijklmnopqrstuvwz'],
+    ]) {
+      const hits: SearchHit[][] = [];
+      const stop = mem.watch({ search: query! }, (h) => hits.push(h));
+      await until(() => hits.length === 1, 'the first call');
+      const made = await mem.add({ content: held! });
+      expect((await mem.search(query!)).map((h) => h.memory.id)).toEqual([made.id]);
+      await until(() => hits.length === 2, `the memory holding ${held}`);
+      expect(hits[1]!.map((h) => h.memory.id)).toEqual([made.id]);
+      stop();
+    }
+    await mem.close();
+  });
+
   it('refuses a watch without a listener function at once, naming it', async () => {
     const mem = await createMemory();
     const watch = mem.watch as (query: unknown, listener?: unknown, options?: unknown) => () => void;
