@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Engram } from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
-import { expectError, type SuiteContext } from './harness.js';
+import { expectError, manualClock, type SuiteContext } from './harness.js';
 
 /** a -> b -> c -> d, a -> e -> d (two shortest routes of 2 hops from a to d? no: a-e-d is 2, a-b-c-d is 3). */
 async function diamond(mem: Engram) {
@@ -41,6 +41,16 @@ export function graphCases(ctx: SuiteContext): void {
       const a = await mem.add({ content: 'a' });
       await expectError(mem.link(a.id, 'ghost', 'rel'), 'NOT_FOUND', 'link.to');
       await expectError(mem.link('ghost', a.id, 'rel'), 'NOT_FOUND', 'link.from');
+    });
+
+    it('link to an expired memory is NOT_FOUND, naming the end', async () => {
+      const clock = manualClock();
+      const mem = await ctx.memory({ now: clock.now });
+      const expiresAt = new Date(clock.now() + 3_600_000).toISOString();
+      const [live, brief] = await mem.addMany([{ content: 'stays' }, { content: 'short-lived', expiresAt }]);
+      clock.advance(2 * 3_600_000);
+      await expectError(mem.link(live!.id, brief!.id, 'rel'), 'NOT_FOUND', 'link.to');
+      await expectError(mem.link(brief!.id, live!.id, 'rel'), 'NOT_FOUND', 'link.from');
     });
 
     it('linking the same pair and type again updates the one link', async () => {
