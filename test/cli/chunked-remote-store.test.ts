@@ -2,7 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { RemoteStore } from '../../src/backends/remote/index.js';
 import { ChunkedRemoteStore } from '../../src/cli/chunked-remote-store.js';
 import { createEdgeApp, mintToken } from '../../src/edge/index.js';
-import { createMemory, exportJsonl, InMemoryStore, importJsonl, type MemoryWrite } from '../../src/index.js';
+import {
+  createMemory,
+  exportJsonl,
+  InMemoryStore,
+  importJsonl,
+  type LinkWrite,
+  type MemoryWrite,
+} from '../../src/index.js';
 import { formatHlc } from '../../src/store/index.js';
 import { NAMESPACES, SECRET, seedLines } from './fixtures.js';
 
@@ -117,6 +124,27 @@ describe('ChunkedRemoteStore as a store (a --store http(s) URL)', () => {
     expect(target.bodies).toHaveLength(2);
     expect(result.memories).toHaveLength(10);
     expect(result.deleted).toEqual(['gone']);
+  });
+
+  it('reports the memories, links and deletes of every part when halving, as one apply would', async () => {
+    const target = await deletedOn(100_000);
+    const stamp = formatHlc({ wallMs: at, counter: 0, node: 'importer' });
+    const link: LinkWrite = {
+      id: 'l1',
+      create: { namespace: 'big', from: 'a', to: 'b', createdAt: new Date(at).toISOString() },
+      values: { type: 'related_to', weight: 1, metadata: {} },
+      clocks: { type: stamp, weight: stamp, metadata: stamp },
+    };
+    const gone = ['t1', 't2', 't3', 't4', 't5'];
+    // Halved into [a, b, l1, t1] (halved again: [a, b] then apart, and [l1, t1]) and [t2..t5].
+    const result = await target.client.apply('big', {
+      memories: [write('a', 60_000), write('b', 60_000)],
+      links: [link],
+      tombstones: gone.map((id) => ({ entity: 'memory' as const, id, namespace: 'big', clock: stamp })),
+    });
+    expect(result.memories.map((r) => r.memory.id)).toEqual(['a', 'b']);
+    expect(result.links.map((r) => r.link.id)).toEqual(['l1']);
+    expect(result.deleted).toEqual(gone);
   });
 
   it("records a batch's meta only once every part went through", async () => {
