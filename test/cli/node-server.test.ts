@@ -22,9 +22,9 @@ let base = '';
 let port = 0;
 
 /** Sends bytes as they are, past any client-side URL normalisation, and returns the raw answer. */
-function raw(bytes: string): Promise<string> {
+function raw(bytes: string, to = port): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const socket = connect(to, '127.0.0.1', () => socket.write(bytes));
     let answer = '';
     socket.on('data', (chunk) => {
       answer += chunk.toString('utf8');
@@ -69,6 +69,27 @@ describe.each([
     const answer = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 431/);
     expect(jsonBodyOf(answer).error.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('a request unfinished at the request timeout gets a JSON 408, whether in its headers or its body', async () => {
+    const slow = create(app.fetch, { bodyLimit: LIMIT });
+    // Node looks for timed-out requests every connectionsCheckingInterval: 30 s unless set before listening.
+    Object.assign(slow, { requestTimeout: 300, headersTimeout: 300, connectionsCheckingInterval: 50 });
+    await new Promise<void>((ready) => slow.listen(0, '127.0.0.1', ready));
+    const token = await mintToken({ secret: SECRET, ns: ['big'] });
+    try {
+      for (const partial of [
+        'GET /health HTTP/1.1\r\nHost: x\r\n',
+        `POST /v1/ns/big/memories HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"content"`,
+      ]) {
+        const answer = await raw(partial, (slow.address() as AddressInfo).port);
+        expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+        expect(jsonBodyOf(answer).error.field).toBe('request');
+      }
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((done) => slow.close(() => done()));
+    }
   });
 
   it('a 3 MB body always gets its 413, never a connection reset', async () => {
