@@ -152,6 +152,35 @@ describe('engram reembed', () => {
     expect(await modelsIn(file)).toEqual({ 'mini-embed': 5, none: 1 });
   });
 
+  it('exits 1 when a namespace before the last had a text refused', async () => {
+    const file = join(dir, 'refused-first.db');
+    const store = new SqlJsStore({ persist: file });
+    await (await createMemory({ store, namespace: 'notes' })).add({
+      content: 'a note far too long for the model',
+    });
+    await (await createMemory({ store, namespace: 'other' })).add({ content: 'a short note' });
+    await store.close();
+    failAfter = Number.POSITIVE_INFINITY;
+    const run = cli([
+      'reembed',
+      '--store',
+      `sqlite:${file}`,
+      '--embedder',
+      'openai:mini-embed',
+      '--url',
+      apiUrl,
+      '--dims',
+      '12',
+      '--ns',
+      'notes,other',
+    ]);
+    expect(await run.exit).toBe(1);
+    expect(run.out).toEqual([
+      'notes: embedded 0 with mini-embed, 0 already up to date, 1 refused',
+      'other: embedded 1 with mini-embed, 0 already up to date',
+    ]);
+  });
+
   it('stops at once with 130 on an interrupt while a request hangs', async () => {
     const hung = createServer((req) => req.resume());
     await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
@@ -264,9 +293,16 @@ describe('engram reembed', () => {
     expect(absent.err).toEqual([expect.stringMatching(/missing\.db: no such file$/)]);
     expect(existsSync(missing)).toBe(false);
 
-    const zero = cli([...args, '--store', `sqlite:${file}`, '--batch', '0']);
-    expect(await zero.exit).toBe(2);
-    expect(zero.err).toEqual([expect.stringMatching(/--batch: expected 1-1000, got "0"/)]);
+    for (const value of ['0', '1001', '2.5']) {
+      const bad = cli([...args, '--store', `sqlite:${file}`, '--batch', value]);
+      expect(await bad.exit, value).toBe(2);
+      expect(bad.err).toEqual([expect.stringContaining(`--batch: expected 1-1000, got "${value}"`)]);
+    }
+    const jsonl = cli([...args, '--store', `jsonl:${join(dir, 'memory.jsonl')}`]);
+    expect(await jsonl.exit).toBe(2);
+    expect(jsonl.err).toEqual([
+      expect.stringContaining('--store: expected a database or an edge, not a jsonl: file'),
+    ]);
   });
 
   it('authenticates with --api-key, or else $OPENAI_API_KEY', async () => {
