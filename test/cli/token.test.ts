@@ -106,6 +106,11 @@ describe('engram token', () => {
     const top = cli(['--help']);
     expect(await top.exit).toBe(0);
     for (const name of commands) expect(top.out.join('\n')).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const alias of ['-h', 'help']) {
+      const same = cli([alias]);
+      expect(await same.exit, alias).toBe(0);
+      expect(same.out, alias).toEqual(top.out);
+    }
     const none = cli([]);
     expect(await none.exit).toBe(2);
   });
