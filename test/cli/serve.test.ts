@@ -1,8 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { decode } from 'hono/jwt';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { cli } from './helpers.js';
 
@@ -39,6 +40,9 @@ describe('engram serve', () => {
     const server = await started(['--data', data]);
     const token = await server.line(/^ey/);
     expect(server.out.join('\n')).toContain('curl -H "Authorization: Bearer');
+    expect(server.out).toContain('Dev token for namespaces default, demo (valid 30 days):');
+    const { payload } = decode(token);
+    expect(payload.exp! - payload.iat!).toBe(30 * 24 * 3600);
     expect(readFileSync(join(data, 'dev-secret'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
 
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -83,6 +87,8 @@ describe('engram serve', () => {
       [['--secret', 'short-secret'], {}, [warning(12)]],
       [[], { ENGRAM_SECRET: 'thirty-one-characters-secret-xx' }, [warning(31)]],
       [['--secret', 'thirty-two-characters-secret-xyz'], {}, []],
+      // --secret is taken over ENGRAM_SECRET.
+      [['--secret', 'thirty-two-characters-secret-xyz'], { ENGRAM_SECRET: 'short' }, []],
     ];
     for (const [flags, env, warned] of cases) {
       const server = await started(['--data', tempDir(), '--no-demo', ...flags], { ...anyStore, ...env });
@@ -114,6 +120,48 @@ describe('engram serve', () => {
     server.stop();
     expect(await server.exit).toBe(0);
   });
+
+  it('--rate-limit N answers the request past N within a minute 429', async () => {
+    const secret = 's'.repeat(32);
+    const server = await started(
+      ['--data', tempDir(), '--secret', secret, '--no-demo', '--rate-limit', '2'],
+      anyStore,
+    );
+    const tokenRun = cli(['token', '--secret', secret, '--ns', 'demo']);
+    await tokenRun.exit;
+    const list = () =>
+      fetch(`${server.base}/v1/ns/demo/memories`, {
+        headers: { authorization: `Bearer ${tokenRun.out[0]}` },
+      });
+    expect((await list()).status).toBe(200);
+    expect((await list()).status).toBe(200);
+    // A minute's allowance is not back a moment later.
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await list();
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    server.stop();
+    expect(await server.exit).toBe(0);
+  });
+
+  const ipv6 = Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === '::1'));
+  it.skipIf(!ipv6)(
+    'on IPv6 shows a URL that works: [::1] for its loopback, 127.0.0.1 for every interface (skipped: no IPv6 here)',
+    async () => {
+      for (const [host, shown, warned] of [
+        ['::1', /^http:\/\/\[::1\]:\d+$/, false],
+        ['::', /^http:\/\/127\.0\.0\.1:\d+$/, true],
+      ] as const) {
+        const server = await started(['--data', tempDir(), '--no-demo', '--host', host], anyStore);
+        expect(server.base, host).toMatch(shown);
+        await server.line(/^ey/);
+        expect(server.err.length, host).toBe(warned ? 1 : 0);
+        expect((await fetch(`${server.base}/health`)).status).toBe(200);
+        server.stop();
+        expect(await server.exit).toBe(0);
+      }
+    },
+  );
 
   it('finishes a request in flight before stopping', async () => {
     const secret = 'serve-test-secret';
@@ -157,11 +205,16 @@ describe('engram serve', () => {
   it('exits 1 with one line when the port is taken or the database is unreachable', async () => {
     const first = await started(['--data', tempDir(), '--secret', 's'], anyStore);
     const port = new URL(first.base).port;
-    const clash = cli(['serve', '--port', port, '--data', tempDir(), '--secret', 's'], anyStore);
+    // On PGlite: the store it opened is closed again, so its directory is free for the next server.
+    const clashData = tempDir();
+    const clash = cli(['serve', '--port', port, '--data', clashData, '--secret', 's']);
     expect(await clash.exit).toBe(1);
     expect(clash.err).toEqual([expect.stringMatching(/port \d+ on 127\.0\.0\.1 is already in use/)]);
     first.stop();
     await first.exit;
+    const next = await started(['--data', clashData, '--secret', 's', '--no-demo']);
+    next.stop();
+    expect(await next.exit).toBe(0);
 
     const noDb = cli(['serve', '--port', '0', '--secret', 's'], {
       DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none',
@@ -170,13 +223,26 @@ describe('engram serve', () => {
     expect(noDb.err).toHaveLength(1);
     expect(noDb.err[0]).toMatch(/cannot open the store \(Postgres at postgres:\/\/127\.0\.0\.1:1\/none\)/);
     expect(noDb.err[0]).not.toContain('nobody:x');
+    // A URL that is no URL at all to a parser still keeps its password out of the message.
+    const badUrl = cli(['serve', '--port', '0', '--secret', 's'], {
+      DATABASE_URL: 'postgres://nobody:x@no host:1/none',
+    });
+    expect(await badUrl.exit).toBe(1);
+    expect(badUrl.err).toEqual([expect.stringMatching(/cannot open the store \(Postgres at DATABASE_URL\)/)]);
+    expect(badUrl.err[0]).not.toContain('nobody:x');
   });
 
   it('exits 2 naming --data when it is a file, and --host when this machine has no such address', async () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, 'not a directory');
-    for (const secret of [[], ['--secret', 's']]) {
-      const run = cli(['serve', '--port', '0', '--data', file, ...secret]);
+    // --data holds the dev secret on Postgres too.
+    const calls: Array<[string[], Record<string, string>]> = [
+      [[], {}],
+      [['--secret', 's'], {}],
+      [[], anyStore],
+    ];
+    for (const [secret, env] of calls) {
+      const run = cli(['serve', '--port', '0', '--data', file, ...secret], env);
       expect(await run.exit).toBe(2);
       expect(run.err).toEqual([
         `engram serve: --data: ${JSON.stringify(file)} is not a directory (see engram serve --help)`,
@@ -231,6 +297,46 @@ describe('engram serve', () => {
       expect(existsSync(join(data, 'pglite'))).toBe(false);
     }
   });
+
+  it.skipIf(!process.env.DATABASE_URL)(
+    'tells the event streams of one server of a write through another on its Postgres, and ends them on SIGTERM (skipped: DATABASE_URL is not set)',
+    async () => {
+      const env = { DATABASE_URL: process.env.DATABASE_URL! };
+      const secret = 's'.repeat(32);
+      const ns = `live-${crypto.randomUUID().slice(0, 8)}`;
+      const a = await started(['--data', tempDir(), '--secret', secret, '--no-demo'], env);
+      const b = await started(['--data', tempDir(), '--secret', secret, '--no-demo'], env);
+      const tokenRun = cli(['token', '--secret', secret, '--ns', ns]);
+      await tokenRun.exit;
+      const auth = { authorization: `Bearer ${tokenRun.out[0]}` };
+      const events = await fetch(`${a.base}/v1/ns/${ns}/events`, { headers: auth });
+      expect(events.status).toBe(200);
+      const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const until = async (pattern: RegExp) => {
+        while (!pattern.test(text)) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += value;
+        }
+        expect(text).toMatch(pattern);
+      };
+      await until(/event: ready/);
+      const made = await fetch(`${b.base}/v1/ns/${ns}/memories`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'written through the other server' }),
+      });
+      expect(made.status).toBe(201);
+      await until(/event: change/);
+      // Stopping ends the stream (its client reconnects elsewhere), not its connection after the drain.
+      a.stop();
+      while (!(await reader.read()).done) {}
+      expect(await a.exit).toBe(0);
+      b.stop();
+      expect(await b.exit).toBe(0);
+    },
+  );
 
   it.skipIf(!process.env.DATABASE_URL)(
     'serves from DATABASE_URL when set (skipped: DATABASE_URL is not set)',
