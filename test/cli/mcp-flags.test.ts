@@ -48,6 +48,8 @@ describe('engram mcp flags', () => {
     [['--store', 'https://edge.example'], /needs a token/],
     [['--search-extra', 'ten'], /--search-extra: expected 0-1000, got "ten"/],
     [['--search-extra', '1001'], /--search-extra: expected 0-1000/],
+    [['--search-extra', '2.5'], /--search-extra: expected 0-1000, got "2.5"/],
+    [['--search-extra', '-1'], /--search-extra: expected 0-1000, got "-1"/],
     [['--embedder', 'nomic-embed-text'], /--embedder: expected openai:<model>/],
     [['--embedder', 'openai:m', '--dims', 'x'], /--dims: expected a positive integer/],
     [['--embedder', 'openai:m', '--embedder-url', 'http://127.0.0.1:9/v1'], /pass --dims N/],
@@ -64,6 +66,13 @@ describe('engram mcp flags', () => {
     const run = cli(['mcp', '--store', `sqlite:${join(dir, 'e.db')}`], {}, dir, { stdin });
     await new Promise((r) => setTimeout(r, 300));
     stdin.end();
+    expect(await run.exit).toBe(0);
+  });
+
+  it('exits 0 when stopped while still starting, its stdin still open', async () => {
+    const stdin = new PassThrough();
+    const run = cli(['mcp', '--store', `sqlite:${join(dir, 's.db')}`], {}, dir, { stdin });
+    run.stop();
     expect(await run.exit).toBe(0);
   });
 
