@@ -118,6 +118,61 @@ describe('PostgresHub', () => {
     await one.close();
     await two.close();
   });
+
+  it('tries LISTEN again at the next stream after it failed, instead of failing every stream for good', async () => {
+    let failures = 1;
+    let listening = 0;
+    const driver = {
+      listen: async () => {
+        // The database was unreachable for a moment when the first client connected.
+        if (failures-- > 0) throw new Error('connect ECONNREFUSED');
+        listening++;
+        return async () => {
+          listening--;
+        };
+      },
+      notify: async () => {},
+    } as unknown as PostgresDriver;
+    const hub = new PostgresHub(driver);
+    await expect(hub.stream({ namespace: 'ns' })).rejects.toThrow('ECONNREFUSED');
+    const res = await hub.stream({ namespace: 'ns' });
+    const another = await hub.stream({ namespace: 'ns' });
+    expect([res.status, another.status]).toEqual([200, 200]);
+    // One LISTEN for every stream of this edge.
+    expect(listening).toBe(1);
+    // Shutting down ends the open streams (their clients reconnect to another edge) and the LISTEN.
+    await hub.close();
+    expect(await res.text()).toContain('event: ready');
+    expect(await another.text()).toContain('event: ready');
+    expect(listening).toBe(0);
+  });
+
+  it('ignores a notification on the channel that is not an Engram notice', async () => {
+    let deliver: (payload: string) => void = () => {};
+    const driver = {
+      listen: async (_channel: string, on: (payload: string) => void) => {
+        deliver = on;
+        return async () => {};
+      },
+      notify: async () => {},
+    } as unknown as PostgresDriver;
+    const hub = new PostgresHub(driver);
+    const reader = (await hub.stream({ namespace: 'ns' })).body!.getReader();
+    for (const payload of ['not json', 'null', '{"from":"elsewhere"}'])
+      expect(() => deliver(payload)).not.toThrow();
+    deliver(JSON.stringify({ from: 'elsewhere', ns: 'ns', seq: 3 }));
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: change'))
+      text += decoder.decode((await reader.read()).value, { stream: true });
+    expect(text).toContain('id: 3\nevent: change');
+    await reader.cancel();
+    await hub.close();
+  });
+
+  it('refuses, when made, a driver that cannot LISTEN/NOTIFY', () => {
+    expect(() => new PostgresHub({} as PostgresDriver)).toThrow('cannot LISTEN/NOTIFY');
+  });
 });
 
 describe('two Node edges on one PGlite (in process)', () => {

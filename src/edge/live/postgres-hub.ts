@@ -42,6 +42,11 @@ export class PostgresHub implements LiveHub {
       (stop) => {
         this.stopListening = stop;
       },
+      (error: unknown) => {
+        // Tried again by the next stream: a database unreachable for a moment must not end live sync here.
+        this.listening = undefined;
+        throw error;
+      },
     );
     return this.listening;
   }
@@ -64,13 +69,14 @@ export class PostgresHub implements LiveHub {
   }
 
   private receive(payload: string): void {
-    let notice: Notice;
+    let notice: Notice | null;
     try {
-      notice = JSON.parse(payload) as Notice;
+      notice = JSON.parse(payload) as Notice | null;
     } catch {
       return;
     }
-    if (notice.from === this.id || typeof notice.ns !== 'string') return;
+    // Anyone may NOTIFY on the channel: what is not an Engram notice is skipped.
+    if (typeof notice?.ns !== 'string' || notice.from === this.id) return;
     this.local.deliver(notice.ns, typeof notice.seq === 'number' ? notice.seq : undefined);
   }
 }
