@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { sign } from 'hono/jwt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -7,6 +8,11 @@ import {
   LocalHub,
   mintToken,
 } from '../../src/edge/index.js';
+import {
+  type DurableObjectNamespaceLike,
+  durableObjectHub,
+  EngramHub,
+} from '../../src/edge/live/durable-object-hub.js';
 import { InMemoryStore } from '../../src/index.js';
 import { SECRET, testApp } from './helpers.js';
 
@@ -83,6 +89,32 @@ describe('LocalHub', () => {
     await expect(hub.publish('demo', 7)).resolves.toBeUndefined();
     hub.deliver('demo', 8);
     expect(heard).toEqual([7, 8]);
+  });
+
+  it('an unsubscribe called twice does not cut off a later listener of the namespace', () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const heard: Array<number | undefined> = [];
+    const off = hub.subscribe('demo', () => {});
+    off();
+    hub.subscribe('demo', (seq) => heard.push(seq));
+    off();
+    hub.deliver('demo', 3);
+    expect(heard).toEqual([3]);
+  });
+
+  it('keeps nothing of a stream that ended: no listener, no open stream, no hold on the request signal', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const client = new AbortController();
+    const res = hub.stream({ namespace: 'demo', signal: client.signal, heartbeatMs: 60_000 });
+    expect(hub.connections).toBe(1);
+    await res.body!.cancel();
+    expect(hub.connections).toBe(0);
+    // A long-lived server sees many namespaces and streams come and go: what ended must not pile up.
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+    const held = hub as unknown as { listeners: Map<string, unknown>; open: Set<unknown> };
+    expect([held.listeners.size, held.open.size]).toEqual([0, 0]);
   });
 });
 
@@ -196,6 +228,81 @@ describe('live news of writes', () => {
     await readUntil(`id: ${seqs.last}\n`);
     expect(announced()).toEqual([seqs[link.json.id], seqs.last]);
     await cancel();
+  });
+
+  it('serves a store class with private (#) fields: the live wrapper runs its methods on the store itself', async () => {
+    class CountingStore extends InMemoryStore {
+      #reads = 0;
+      override async getMeta(namespace: string, key: string) {
+        this.#reads++;
+        return super.getMeta(namespace, key);
+      }
+      get reads() {
+        return this.#reads;
+      }
+    }
+    const store = new CountingStore();
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const app = createEdgeApp({ store, secret: SECRET, logger: false, live: hub });
+    expect((await app.request('/health')).status).toBe(200);
+    expect(store.reads).toBeGreaterThan(0);
+  });
+
+  it("still tells clients of a write when the store cannot say the feed's position", async () => {
+    // The lookup right after a write (the announcement's) fails.
+    class Store extends InMemoryStore {
+      lookupFails = false;
+      override async apply(...args: Parameters<InMemoryStore['apply']>) {
+        const result = await super.apply(...args);
+        this.lookupFails = true;
+        return result;
+      }
+      override async latestSeq(namespace: string): Promise<number> {
+        if (!this.lookupFails) return super.latestSeq(namespace);
+        this.lookupFails = false;
+        throw new Error('the position lookup failed');
+      }
+    }
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token, call } = await testApp({ live: hub, store: new Store() });
+    const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    const { readUntil, text, cancel } = eventReader(res);
+    await readUntil('event: ready');
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'x' })).status).toBe(201);
+    await readUntil('event: change');
+    expect(text()).toContain('event: change\ndata: {}\n\n');
+    await cancel();
+  });
+
+  it('logs a hub that fails to announce a write, and the write still succeeds', async () => {
+    const failing: LiveHub = {
+      publish: async () => {
+        throw new Error('hub unreachable');
+      },
+      stream: () => new Response(''),
+    };
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const { call } = await testApp({ live: failing });
+      expect((await call('POST', '/v1/ns/demo/memories', { content: 'x' })).status).toBe(201);
+      await vi.waitFor(() =>
+        expect(logged).toHaveBeenCalledWith('engram: live publish failed', expect.any(Error)),
+      );
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('tells proxies not to cache, transform or buffer the stream', async () => {
+    const hub = new LocalHub();
+    hubs.push(hub);
+    const { app, token } = await testApp({ live: hub });
+    const res = await app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    expect(res.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    await res.body!.cancel();
   });
 });
 
@@ -587,6 +694,42 @@ describe('what the edge hands its live hub', () => {
     expect((await call('GET', '/v1/ns/demo/events')).status).toBe(200);
   });
 
+  it('catches up a client exactly one change behind the feed', async () => {
+    const { hub, asked } = recordingHub();
+    const { app, token, call, store } = await testApp({ live: hub });
+    expect((await call('POST', '/v1/ns/demo/memories', { content: 'the only change' })).status).toBe(201);
+    const latest = await (store as InMemoryStore).latestSeq('demo');
+    const res = await app.request('/v1/ns/demo/events', {
+      headers: { authorization: `Bearer ${token}`, 'last-event-id': String(latest - 1) },
+    });
+    await res.text();
+    expect(asked.at(-1)?.catchUp).toBe(latest);
+  });
+
+  it("passes the hub's answer on and frees its place: no body, a refusal, or a body that failed", async () => {
+    const { hub } = recordingHub();
+    const { app, token } = await testApp({ live: hub, maxStreamsPerToken: 1 });
+    const open = () => app.request('/v1/ns/demo/events', { headers: { authorization: `Bearer ${token}` } });
+    hub.stream = () => new Response(null, { status: 204 });
+    expect((await open()).status).toBe(204);
+    expect((await open()).status).toBe(204);
+    hub.stream = () => new Response('restarting', { status: 503 });
+    for (const _ of [1, 2]) {
+      const res = await open();
+      expect(res.status).toBe(503);
+      expect(await res.text()).toBe('restarting');
+    }
+    hub.stream = () =>
+      new Response(
+        new ReadableStream({
+          start: (controller) => controller.error(new Error('the hub connection was lost')),
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
+    await expect((await open()).text()).rejects.toThrow('the hub connection was lost');
+    await expect((await open()).text()).rejects.toThrow('the hub connection was lost');
+  });
+
   it("hands the news of a write on a per-request store to the runtime's waitUntil", async () => {
     const { hub, published } = recordingHub();
     const store = new InMemoryStore();
@@ -613,5 +756,56 @@ describe('what the edge hands its live hub', () => {
     expect(deferred).toHaveLength(1);
     await Promise.all(deferred);
     expect(published).toEqual(['demo']);
+  });
+});
+
+describe('durableObjectHub', () => {
+  /** A Durable Object namespace binding as a Worker gets it: one EngramHub object per name, here in process. */
+  const binding = (): DurableObjectNamespaceLike => {
+    const objects = new Map<string, EngramHub>();
+    return {
+      idFromName: (name) => name,
+      get(id) {
+        const name = String(id);
+        const object = objects.get(name) ?? new EngramHub();
+        objects.set(name, object);
+        return { fetch: (input, init) => object.fetch(new Request(input, init)) };
+      },
+    };
+  };
+
+  it("hands a stream its catch-up and heartbeat, and news to the namespace's object with its seq", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const hub = durableObjectHub(binding());
+      const res = await hub.stream({ namespace: 'demo', catchUp: 4, heartbeatMs: 20 });
+      const { readUntil, announced, text, cancel } = eventReader(res);
+      await readUntil('event: ready');
+      vi.advanceTimersByTime(20);
+      await hub.publish('other', 8);
+      await hub.publish('demo', 9);
+      await readUntil('id: 9\n');
+      expect(announced()).toEqual([4, 9]);
+      expect(text()).toContain(': ping');
+      await cancel();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('ends the stream when the token expires, or when the client goes away', async () => {
+    const hub = durableObjectHub(binding());
+    const expiring = eventReader(await hub.stream({ namespace: 'demo', expiresAt: Date.now() + 50 }));
+    await expiring.readUntil('event: expired');
+    const client = new AbortController();
+    const res = await hub.stream({ namespace: 'demo', signal: client.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    client.abort();
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return 'ended';
+      })(),
+    ).resolves.toBe('ended');
   });
 });
