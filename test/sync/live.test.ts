@@ -570,6 +570,26 @@ describe('the live connection, on the wire', () => {
     await live.stop();
   });
 
+  it('an edge answering 500, or a token function that fails, is tried again after the backoff, not polled', async () => {
+    const failing = await connection((async () => new Response('oops', { status: 500 })) as typeof fetch, {
+      backoff: { baseMs: 10, maxMs: 10 },
+    });
+    await until(() => failing.opens() >= 3, 2000);
+    await failing.live.stop();
+    expect(failing.states).toEqual(['connecting', 'off']);
+    let asked = 0;
+    const noToken = await connection(edge().fetch, {
+      token: async () => {
+        asked++;
+        throw new Error('the auth server is down');
+      },
+      backoff: { baseMs: 10, maxMs: 10 },
+    });
+    await until(() => asked >= 3, 2000);
+    await noToken.live.stop();
+    expect(noToken.states).toEqual(['connecting', 'off']);
+  });
+
   it('a token the edge refuses for this namespace (403) means polling, not a reconnect loop', async () => {
     const { fetch: upstream } = edge();
     const { live, opens, states } = await connection(upstream, {
