@@ -134,7 +134,11 @@ describe('PostgresHub', () => {
       notify: async () => {},
     } as unknown as PostgresDriver;
     const hub = new PostgresHub(driver);
-    await expect(hub.stream({ namespace: 'ns' })).rejects.toThrow('ECONNREFUSED');
+    // A STORAGE error (503 at the edge, which the client retries), naming the driver's reason for the log.
+    await expect(hub.stream({ namespace: 'ns' })).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
     const res = await hub.stream({ namespace: 'ns' });
     const another = await hub.stream({ namespace: 'ns' });
     expect([res.status, another.status]).toEqual([200, 200]);

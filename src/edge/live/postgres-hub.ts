@@ -1,4 +1,5 @@
 import type { PostgresDriver } from '../../backends/postgres/driver.js';
+import { EngramError } from '../../core/errors.js';
 import { randomHex } from '../../core/ids.js';
 import { type LiveHub, type LiveStreamRequest, LocalHub } from './hub.js';
 
@@ -36,7 +37,7 @@ export class PostgresHub implements LiveHub {
     return this.local.connections;
   }
 
-  /** Starts listening; streams and publishes wait for it, so no notification is missed after a write. */
+  /** Starts listening (a stream waits for it, so its client misses no notification once it is open). */
   start(): Promise<void> {
     this.listening ??= this.driver.listen!(NOTIFY_CHANNEL, (payload) => this.receive(payload)).then(
       (stop) => {
@@ -44,8 +45,12 @@ export class PostgresHub implements LiveHub {
       },
       (error: unknown) => {
         // Tried again by the next stream: a database unreachable for a moment must not end live sync here.
+        // Its stream is a STORAGE error (503, retried by the client), as any route's store failure is.
         this.listening = undefined;
-        throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new EngramError('STORAGE', `postgresHub: LISTEN ${NOTIFY_CHANNEL} failed: ${reason}`, {
+          cause: error,
+        });
       },
     );
     return this.listening;
