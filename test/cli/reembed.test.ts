@@ -18,6 +18,17 @@ import { cli } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'engram-reembed-'));
 let server: Server;
 let apiUrl: string;
+/** `engram reembed` of the sql.js file `file` with the stand-in API's mini-embed model, then `more`. */
+const miniEmbed = (file: string, ...more: string[]) => [
+  'reembed',
+  '--store',
+  `sqlite:${file}`,
+  '--embedder',
+  'openai:mini-embed',
+  '--url',
+  apiUrl,
+  ...more,
+];
 let requests: string[][] = [];
 /** The authorization header of every request, as the server received it. */
 let authorizations: Array<string | undefined> = [];
@@ -94,7 +105,7 @@ describe('engram reembed', () => {
     const file = join(dir, 'memory.db');
     await seed(file);
     expect(await modelsIn(file)).toEqual({ 'old-model': 5, none: 20 });
-    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+    const args = miniEmbed(file);
 
     requests = [];
     failAfter = 2;
@@ -132,7 +143,7 @@ describe('engram reembed', () => {
     const refused = await seeded.add({ content: 'a note far too long for the model' });
     await seeded.addMany(Array.from({ length: 5 }, (_, i) => ({ content: `short note ${i}` })));
     await seeded.close();
-    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+    const args = miniEmbed(file);
     failAfter = Number.POSITIVE_INFINITY;
     for (const [run, embedded, upToDate] of [
       [1, 5, 0],
@@ -161,19 +172,7 @@ describe('engram reembed', () => {
     await (await createMemory({ store, namespace: 'other' })).add({ content: 'a short note' });
     await store.close();
     failAfter = Number.POSITIVE_INFINITY;
-    const run = cli([
-      'reembed',
-      '--store',
-      `sqlite:${file}`,
-      '--embedder',
-      'openai:mini-embed',
-      '--url',
-      apiUrl,
-      '--dims',
-      '12',
-      '--ns',
-      'notes,other',
-    ]);
+    const run = cli(miniEmbed(file, '--dims', '12', '--ns', 'notes,other'));
     expect(await run.exit).toBe(1);
     expect(run.out).toEqual([
       'notes: embedded 0 with mini-embed, 0 already up to date, 1 refused',
@@ -222,17 +221,7 @@ describe('engram reembed', () => {
     const german = await createMemory({ store, namespace: 'beta-ns', language: 'german' });
     await german.addMany([{ content: 'die Häuser am Fluss' }, { content: 'der Hund schläft' }]);
     await store.close();
-    const run = cli([
-      'reembed',
-      '--store',
-      `sqlite:${file}`,
-      '--embedder',
-      'openai:mini-embed',
-      '--url',
-      apiUrl,
-      '--dims',
-      '12',
-    ]);
+    const run = cli(miniEmbed(file, '--dims', '12'));
     expect(await run.exit, run.err.join('\n')).toBe(0);
     expect(run.out.sort()).toEqual([
       'beta-ns: embedded 2 with mini-embed, 0 already up to date',
@@ -244,7 +233,7 @@ describe('engram reembed', () => {
   it('a reply of the wrong shape mid-run is exit 1, as an HTTP 500 is, keeping what was embedded', async () => {
     const file = join(dir, 'bad-reply.db');
     await seed(file);
-    const args = ['reembed', '--store', `sqlite:${file}`, '--embedder', 'openai:mini-embed', '--url', apiUrl];
+    const args = miniEmbed(file);
     const replies: Array<[string, (input: string[]) => unknown, RegExp]> = [
       [
         'vectors of the wrong length',

@@ -476,32 +476,40 @@ describe('watch, beyond the conformance suite', () => {
     await mem.close();
   });
 
-  it('a validity walk owed to the next watch is not spent while no watch is open', async () => {
-    const { store, mem, other, tell } = await twoFacades();
-    let release: () => void = () => {};
-    const getMemories = store.getMemories.bind(store);
-    store.getMemories = async (namespace: string, ids: string[]) => {
-      await new Promise<void>((resolve) => (release = resolve));
-      return getMemories(namespace, ids);
-    };
-    const first: ListResult[] = [];
-    const stop = mem.watch({ list: {} }, (page) => first.push(page));
-    await sleep(30);
-    const x = await other.add({ content: 'x' });
-    tell([x.id]);
-    await sleep(10); // the hub is reading x's record
-    stop(); // the last watch leaves meanwhile
-    release();
-    await sleep(30);
-    store.getMemories = getMemories;
-    await other.add({ content: 'y', validFrom: new Date(Date.now() + 200).toISOString() });
-    const second: ListResult[] = [];
-    mem.watch({ list: {} }, (page) => second.push(page));
-    await until(() => second.at(-1)?.items.some((m) => m.content === 'y') ?? false, 'y once valid');
-    expect(second.at(-1)).toEqual(await mem.list());
-    await mem.close();
-    await other.close();
-  });
+  it.each([
+    ['a read that ends once the watch left', false],
+    ['a read that fails once the watch left', true],
+  ])(
+    'a validity walk owed to the next watch is not spent while no watch is open, after %s',
+    async (_, fails) => {
+      const { store, mem, other, tell } = await twoFacades();
+      let end: () => void = () => {};
+      const getMemories = store.getMemories.bind(store);
+      store.getMemories = async (namespace: string, ids: string[]) => {
+        await new Promise<void>((resolve, reject) => {
+          end = fails ? () => reject(new Error('busy')) : resolve;
+        });
+        return getMemories(namespace, ids);
+      };
+      const first: ListResult[] = [];
+      const stop = mem.watch({ list: {} }, (page) => first.push(page));
+      await sleep(30);
+      const x = await other.add({ content: 'x' });
+      tell([x.id]);
+      await sleep(10); // the hub is reading x's record
+      stop(); // the last watch leaves meanwhile
+      end();
+      await sleep(30);
+      store.getMemories = getMemories;
+      await other.add({ content: 'y', validFrom: new Date(Date.now() + 200).toISOString() });
+      const second: ListResult[] = [];
+      mem.watch({ list: {} }, (page) => second.push(page));
+      await until(() => second.at(-1)?.items.some((m) => m.content === 'y') ?? false, 'y once valid');
+      expect(second.at(-1)).toEqual(await mem.list());
+      await mem.close();
+      await other.close();
+    },
+  );
 
   it('drops a page’s next cursor when the only memory after the page expires', async () => {
     const mem = await createMemory();
@@ -850,29 +858,6 @@ describe('watch, beyond the conformance suite', () => {
     expect(vi.getTimerCount()).toBeGreaterThan(timers);
     await mem.close();
     expect(vi.getTimerCount()).toBe(timers);
-  });
-
-  it('a validity walk owed to the next watch is not spent while no watch is open, after a failed read too', async () => {
-    const { store, mem, other, tell } = await twoFacades();
-    let fail: () => void = () => {};
-    const getMemories = store.getMemories.bind(store);
-    store.getMemories = () => new Promise((_, reject) => (fail = () => reject(new Error('busy'))));
-    const stop = mem.watch({ list: {} }, () => {});
-    await sleep(30);
-    const x = await other.add({ content: 'x' });
-    tell([x.id]);
-    await sleep(10); // the hub is reading x's record
-    stop(); // the last watch leaves meanwhile
-    fail();
-    await sleep(30);
-    store.getMemories = getMemories;
-    await other.add({ content: 'y', validFrom: new Date(Date.now() + 200).toISOString() });
-    const second: ListResult[] = [];
-    mem.watch({ list: {} }, (page) => second.push(page));
-    await until(() => second.at(-1)?.items.some((m) => m.content === 'y') ?? false, 'y once valid');
-    expect(second.at(-1)).toEqual(await mem.list());
-    await mem.close();
-    await other.close();
   });
 
   it('brings and then drops a memory valid only later, for a while, in a namespace holding nothing else', async () => {

@@ -4,6 +4,21 @@ import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/i
 import { createEdgeApp, type EdgeAppOptions, mintToken } from '../../src/edge/index.js';
 import { InMemoryStore, type MemoryStore } from '../../src/index.js';
 
+/**
+ * A store class with a private (#) field that getMeta counts in: a wrapper that runs its methods on
+ * anything but the store itself makes `this.#reads` throw a TypeError.
+ */
+export class PrivateFieldStore extends InMemoryStore {
+  #reads = 0;
+  override async getMeta(namespace: string, key: string) {
+    this.#reads++;
+    return super.getMeta(namespace, key);
+  }
+  get reads(): number {
+    return this.#reads;
+  }
+}
+
 export const SECRET = 'test-secret-0123456789abcdef0123456789';
 
 /** An app over a fresh InMemoryStore, quiet, with a token for `ns` and a request helper. */

@@ -8,6 +8,7 @@ import {
   type RequestLogEntry,
 } from '../../src/edge/index.js';
 import { createMemory, InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { PrivateFieldStore } from './helpers.js';
 
 const SECRET = 'quota-test-secret-0123456789abcdef';
 const db = await PGlite.create();
@@ -166,17 +167,7 @@ describe('quota options', () => {
   it('serves a store class with private (#) fields, live news off', async () => {
     // Called through the quota's proxy, a method must still run on the store itself: `this.#field`
     // throws a TypeError on anything else.
-    class CountingStore extends InMemoryStore {
-      #reads = 0;
-      override async getMeta(namespace: string, key: string) {
-        this.#reads++;
-        return super.getMeta(namespace, key);
-      }
-      get reads() {
-        return this.#reads;
-      }
-    }
-    const store = new CountingStore();
+    const store = new PrivateFieldStore();
     const app = createEdgeApp({ store, secret: SECRET, logger: false, live: false, quota: { memories: 5 } });
     // /health reads one meta key through the request's store.
     const res = await app.request('/health');

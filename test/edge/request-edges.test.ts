@@ -14,7 +14,7 @@ import {
   EngramHub,
 } from '../../src/edge/live/durable-object-hub.js';
 import { InMemoryStore } from '../../src/index.js';
-import { SECRET, testApp } from './helpers.js';
+import { PrivateFieldStore, SECRET, testApp } from './helpers.js';
 
 const hubs: LocalHub[] = [];
 afterEach(async () => {
@@ -231,17 +231,7 @@ describe('live news of writes', () => {
   });
 
   it('serves a store class with private (#) fields: the live wrapper runs its methods on the store itself', async () => {
-    class CountingStore extends InMemoryStore {
-      #reads = 0;
-      override async getMeta(namespace: string, key: string) {
-        this.#reads++;
-        return super.getMeta(namespace, key);
-      }
-      get reads() {
-        return this.#reads;
-      }
-    }
-    const store = new CountingStore();
+    const store = new PrivateFieldStore();
     const hub = new LocalHub();
     hubs.push(hub);
     const app = createEdgeApp({ store, secret: SECRET, logger: false, live: hub });
