@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { errorMessage } from '../core/errors.js';
 import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { UsageError } from './io.js';
 
@@ -26,7 +27,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O) {
   try {
     parsed = parse();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const ambiguous = /^Option '(--[^' ]+)' argument is ambiguous/.exec(message)?.[1];
     if (ambiguous) {
       const value = args[args.indexOf(ambiguous) + 1];

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../core/canonical-json.js';
 import type { Engram } from '../core/engram.js';
-import { isEngramError } from '../core/errors.js';
+import { errorMessage, isEngramError } from '../core/errors.js';
 import type { Memory, MemoryInput } from '../core/model.js';
 import { newStep, problem, type StepResult } from './doctor-report.js';
 import { Interrupted, SetupError } from './io.js';
@@ -88,7 +88,7 @@ export async function timed(step: StepResult, op: () => Promise<void>): Promise<
     if (isEngramError(error, 'UNAUTHORIZED') || isEngramError(error, 'FORBIDDEN')) {
       throw new SetupError(`misconfigured: the server refused the token: ${error.message}`);
     }
-    problem(step, error instanceof Error ? error.message : String(error));
+    problem(step, errorMessage(error));
   } finally {
     step.samples.push(performance.now() - started);
   }

@@ -1,4 +1,5 @@
 import type { Embedder } from '../core/embedding/embedder.js';
+import { errorMessage } from '../core/errors.js';
 import { openAIEmbedder } from '../embedders/openai.js';
 import { UsageError } from './io.js';
 
@@ -31,7 +32,7 @@ export async function embedderFromFlags(
       .catch((cause: unknown) => {
         if (signal?.aborted) throw cause;
         throw new UsageError(
-          `--embedder: could not ask ${flags.url ?? 'the API'} (${urlFlag}) for ${model}'s dimensions (${cause instanceof Error ? cause.message : String(cause)}); pass --dims N`,
+          `--embedder: could not ask ${flags.url ?? 'the API'} (${urlFlag}) for ${model}'s dimensions (${errorMessage(cause)}); pass --dims N`,
         );
       });
     return openAIEmbedder({ ...options, dims: vector!.length });

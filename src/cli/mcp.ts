@@ -1,4 +1,5 @@
 import { SqlJsStore } from '../backends/sqljs/index.js';
+import { errorMessage } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { LIMITS, namespaceSchema, parse } from '../core/validate.js';
 import { SEARCH_EXTRA } from '../mcp/knowledge-graph.js';
@@ -148,7 +149,7 @@ async function openMcpStore(
     await store.open();
     return store;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     // Seen by the user only in the MCP client's log: the client itself says "Connection closed".
     const share = / is open in (process|another)/.test(message)
       ? '. To share one memory between MCP clients, run `engram serve` and start each with `engram mcp --store http://127.0.0.1:8787 --token T` (docs/agents.md)'

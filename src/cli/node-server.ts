@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { ErrorCode } from '../core/errors.js';
+import { type ErrorCode, errorMessage } from '../core/errors.js';
 import { bodyCutOff } from '../edge/errors.js';
 
 type FetchHandler = Parameters<typeof getRequestListener>[0];
@@ -27,11 +27,7 @@ export function createNodeServer(fetch: FetchHandler, options: { bodyLimit: numb
   const listener = getRequestListener(fetch, {
     errorHandler: (error) =>
       new Response(
-        errorJson(
-          'VALIDATION',
-          `request: the request could not be read (${error instanceof Error ? error.message : String(error)})`,
-          'request',
-        ),
+        errorJson('VALIDATION', `request: the request could not be read (${errorMessage(error)})`, 'request'),
         { status: 400, headers: { 'content-type': 'application/json' } },
       ),
   });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PostgresDriver, PostgresStore, postgresJs } from '../backends/postgres/index.js';
 import { lockedPglite } from '../backends/postgres/pglite.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface ServedStore {
   store: PostgresStore;
@@ -42,9 +43,7 @@ export async function openStore(databaseUrl: string | undefined, dataDir: string
   } catch (error) {
     await store.close().catch(() => {});
     if (refused) throw error;
-    throw new Error(
-      `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new Error(`cannot open the store (${where}): ${errorMessage(error)}`);
   }
   return { driver, store, where, close: () => store.close() };
 }

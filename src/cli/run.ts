@@ -1,4 +1,4 @@
-import { isEngramError } from '../core/errors.js';
+import { errorMessage, isEngramError } from '../core/errors.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -78,5 +78,5 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  return errorMessage(error).replace(/\s*\n\s*/g, ' ');
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import { errorMessage } from '../core/errors.js';
 import { createEdgeApp, DEFAULT_BODY_LIMIT } from '../edge/app.js';
 import type { DemoPage } from '../edge/demo.js';
 import { postgresHub } from '../edge/live/postgres-hub.js';
@@ -72,9 +73,7 @@ Example:
       await store.open();
     } catch (error) {
       await served.close().catch(() => {});
-      throw new Error(
-        `cannot open the store (${where}): ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new Error(`cannot open the store (${where}): ${errorMessage(error)}`);
     }
     const demo = flags['no-demo'] ? false : await demoPage(io);
     const app = createEdgeApp({

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { PostgresStore, postgresJs } from '../backends/postgres/index.js';
 import { lockedPglite } from '../backends/postgres/pglite.js';
 import { filePersistence, SqlJsStore } from '../backends/sqljs/index.js';
-import { isEngramError, withoutUserinfo } from '../core/errors.js';
+import { errorMessage, isEngramError, withoutUserinfo } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { checkEdgeUrl } from '../core/validate.js';
 import { ChunkedRemoteStore } from './chunked-remote-store.js';
@@ -125,9 +125,7 @@ export async function openStoreUrl(url: DatabaseUrl, options: OpenOptions): Prom
   } catch (error) {
     await store.close().catch(() => {});
     if (error instanceof SetupError) throw error;
-    throw new SetupError(
-      `cannot open ${url.shown}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new SetupError(`cannot open ${url.shown}: ${errorMessage(error)}`);
   }
 }
 

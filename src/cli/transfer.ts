@@ -2,6 +2,7 @@ import { createReadStream, fstat } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { untilAborted } from '../core/abort.js';
+import { errorMessage } from '../core/errors.js';
 import type { MemoryStore } from '../core/store-contract.js';
 import { exportEntries, exportJsonl, importEntries, importJsonl } from '../core/transfer.js';
 import { type CliIo, Interrupted, SetupError, UsageError } from './io.js';
@@ -131,9 +132,7 @@ async function openTargetFile(to: Exclude<StoreUrl, DatabaseUrl>): Promise<Jsonl
   try {
     return await openJsonlFile(to.path);
   } catch (error) {
-    throw new SetupError(
-      `cannot write ${to.shown}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new SetupError(`cannot write ${to.shown}: ${errorMessage(error)}`);
   }
 }
 
@@ -205,7 +204,7 @@ function explain(failure: unknown, moved: number): unknown {
   if (failure instanceof UsageError || failure instanceof SetupError || failure instanceof Interrupted) {
     return failure;
   }
-  const message = failure instanceof Error ? failure.message : String(failure);
+  const message = errorMessage(failure);
   const progress = moved > 0 ? ` (after ${moved} entries; re-running is safe)` : '';
   return new Error(`${message}${progress}`, { cause: failure });
 }

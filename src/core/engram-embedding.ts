@@ -1,4 +1,4 @@
-import { assertEmbedder, type Embedder, type EmbeddingOptions, errorMessage } from './embedding/embedder.js';
+import { assertEmbedder, type Embedder, type EmbeddingOptions } from './embedding/embedder.js';
 import { type EmbeddingHost, EmbeddingQueue } from './embedding/embedding-queue.js';
 import {
   parseReembedOptions,
@@ -7,7 +7,7 @@ import {
   reembedAll,
 } from './embedding/reembed.js';
 import type { ChangeKind, MemoryEvents } from './engram-options.js';
-import { EngramError } from './errors.js';
+import { EngramError, errorMessage } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import { observeStamps } from './hlc.js';
 import type { ApplyResult, MemoryStore, WriteBatch } from './store-contract.js';

@@ -1,6 +1,6 @@
 import { noOptions } from './call-arguments.js';
-import { errorMessage } from './embedding/embedder.js';
 import type { MemoryEvents } from './engram-options.js';
+import { errorMessage } from './errors.js';
 import type { HybridLogicalClock } from './hlc.js';
 import {
   Maintenance,

@@ -139,3 +139,8 @@ export function withoutUserinfo(url: string): string {
   const from = slashes >= 0 && slashes < at ? slashes + 2 : 0;
   return `${url.slice(0, from)}…${url.slice(at)}`;
 }
+
+/** What a caught value says: an Error's message, or the value as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

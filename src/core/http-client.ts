@@ -1,5 +1,12 @@
 import { untilAborted } from './abort.js';
-import { codeOfStatus, EngramError, ERROR_CODES, type ErrorCode, engramError } from './errors.js';
+import {
+  codeOfStatus,
+  EngramError,
+  ERROR_CODES,
+  type ErrorCode,
+  engramError,
+  errorMessage,
+} from './errors.js';
 
 /** A bearer token, or a function giving the token for a namespace (called before each request; cache in it). */
 export type TokenSource = string | ((namespace: string) => string | Promise<string>);
@@ -16,7 +23,7 @@ export async function bearerToken(token: TokenSource, namespace: string, field: 
     given = await token(namespace);
   } catch (cause) {
     if (cause instanceof EngramError) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = errorMessage(cause);
     throw new EngramError(
       'UNAUTHORIZED',
       `${field}: the token function failed for ${JSON.stringify(namespace)}: ${reason}`,

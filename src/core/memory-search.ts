@@ -1,7 +1,7 @@
 import { applyBoost } from './boost.js';
-import { type Embedder, type EmbeddingOptions, embedTexts, errorMessage } from './embedding/embedder.js';
+import { type Embedder, type EmbeddingOptions, embedTexts } from './embedding/embedder.js';
 import type { MemoryEvents } from './engram-options.js';
-import { EngramError, validationError } from './errors.js';
+import { EngramError, errorMessage, validationError } from './errors.js';
 import type { NamespaceView } from './live-records.js';
 import type { SearchHit, SearchMode, SearchOptions } from './model.js';
 import { searchStore } from './search.js';

@@ -1,4 +1,5 @@
 import { IndexedDBStore } from '../backends/indexeddb/index.js';
+import { errorMessage } from '../core/errors.js';
 import { createMemory, type Engram, type Memory, type SearchHit } from '../index.js';
 import { DemoSession } from './demo-session.js';
 import { asYouTypeQuery, parseEntry } from './format.js';
@@ -109,9 +110,7 @@ class Notebook {
 
   /** Runs a user action; a failure is shown on the page rather than thrown into the void. */
   private act(action: () => Promise<unknown>): void {
-    action().catch((error: unknown) =>
-      this.view.showMessage(error instanceof Error ? error.message : String(error)),
-    );
+    action().catch((error: unknown) => this.view.showMessage(errorMessage(error)));
   }
 
   /** Reads the selected memory and its links, unless a newer read started meanwhile. */

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import { checkConnection, postgresJs } from '../backends/postgres/postgres-js.js';
 import { PostgresStore } from '../backends/postgres/postgres-store.js';
+import { errorMessage } from '../core/errors.js';
 import { createEdgeApp } from './app.js';
 import type { EdgeEnv } from './env.js';
 import { type DurableObjectNamespaceLike, durableObjectHub } from './live/durable-object-hub.js';
@@ -79,7 +80,7 @@ export default {
       app = appFor(env);
     } catch (error) {
       // A bad variable (MAX_CLOCK_SKEW_MS=abc, a CORS origin list createEdgeApp refuses) names itself.
-      return misconfigured(error instanceof Error ? error.message : String(error));
+      return misconfigured(errorMessage(error));
     }
     return app.fetch(request, env, ctx as Parameters<Hono['fetch']>[2]);
   },

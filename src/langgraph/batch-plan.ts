@@ -7,7 +7,7 @@ import {
   type SearchOperation,
   validateNamespace,
 } from '@langchain/langgraph-checkpoint';
-import { EngramError, validationError } from '../core/errors.js';
+import { EngramError, errorMessage, validationError } from '../core/errors.js';
 import { itemKey } from './item-records.js';
 
 /** A put as it will be written: `json` is the value's JSON text, undefined for a delete (value null). */
@@ -168,7 +168,7 @@ function jsonOf(op: PutOperation): string | undefined {
     json = JSON.stringify(value);
     reason = value === undefined ? 'undefined' : `a ${typeof value}`;
   } catch (error) {
-    reason = `a value JSON cannot hold (${error instanceof Error ? error.message : String(error)})`;
+    reason = `a value JSON cannot hold (${errorMessage(error)})`;
   }
   if (json !== undefined) return json;
   throw new EngramError(

@@ -1,5 +1,5 @@
 import { type Engram, MODIFY } from '../core/engram.js';
-import { EngramError } from '../core/errors.js';
+import { EngramError, errorMessage } from '../core/errors.js';
 import type { Memory, MemoryPatch } from '../core/model.js';
 import { createSerialQueue } from '../core/serial.js';
 import {
@@ -404,7 +404,7 @@ export class KnowledgeGraph {
  * change again (a `remember` would add a second memory; the reference, which keeps nothing, needs the retry).
  */
 function unsaved(error: unknown): EngramError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorMessage(error);
   const code = error instanceof EngramError ? error.code : 'STORAGE';
   return new EngramError(
     code,

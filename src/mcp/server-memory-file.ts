@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors.js';
 import { assertEntityStorable, assertFits, assertRelationStorable } from './graph-checks.js';
 import { type Entity, type Graph, NO_EXTRAS, type Relation } from './graph-records.js';
 
@@ -44,7 +45,7 @@ export async function readServerMemory(lines: AsyncIterable<string>): Promise<Gr
         graph.relations.push(relation);
       }
     } catch (error) {
-      throw new Error(`line ${number}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`line ${number}: ${errorMessage(error)}`);
     }
   }
   return graph;
@@ -55,9 +56,7 @@ function parseEntry(line: string): ServerMemoryEntry {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    throw new Error(
-      `expected JSON (${error instanceof Error ? error.message : String(error)}); nothing was written`,
-    );
+    throw new Error(`expected JSON (${errorMessage(error)}); nothing was written`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error(`expected ${SHAPE}, got ${describe(value)}; nothing was written`);

@@ -155,10 +155,6 @@ export function embedderDown(error: unknown): boolean {
   return error instanceof EngramError && !rejectsText(error);
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** Lone refusals in a row, with no text embedded in between, that mean the embedder refuses every text. */
 export const REFUSALS_IN_A_ROW = 3;
 

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.js';
 import { isExpired } from '../filter.js';
 import type { MemoryRecord, MemoryStore, MemoryWrite } from '../store-contract.js';
 import {
@@ -5,7 +6,6 @@ import {
   type EmbeddingOptions,
   embedderDown,
   embedTexts,
-  errorMessage,
   needsEmbedding,
   RefusalJudge,
   rejectsText,

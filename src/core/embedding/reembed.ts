@@ -1,11 +1,11 @@
 import * as v from 'valibot';
+import { errorMessage } from '../errors.js';
 import type { MemoryRecord } from '../store-contract.js';
 import { parse, positiveInt } from '../validate.js';
 import {
   type Embedder,
   embedderDown,
   embedTexts,
-  errorMessage,
   needsEmbedding,
   RefusalJudge,
   rejectsText,

@@ -1,6 +1,6 @@
 import { untilAborted } from '../abort.js';
 import { feedPages } from '../change-states.js';
-import { EngramError, isEngramError } from '../errors.js';
+import { EngramError, errorMessage, isEngramError } from '../errors.js';
 import { ceilingStamp, clientOfNode, isHlc } from '../hlc.js';
 import { randomHex } from '../ids.js';
 import { ClockOffset } from './clock-offset.js';
@@ -276,7 +276,7 @@ export class SyncEngine {
 
   private async fail(error: unknown): Promise<void> {
     const pending = await this.countPending().catch(() => this.current.pending);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (isEngramError(error, 'OFFLINE') || isEngramError(error, 'RATE_LIMITED')) {
       this.retryAfterMs = isEngramError(error) ? (error.retryAfterMs ?? 0) : 0;
       this.setStatus({ state: 'offline', pending, error: message });

@@ -1,4 +1,4 @@
-import { EngramError } from '../errors.js';
+import { EngramError, errorMessage } from '../errors.js';
 import type { MemoryStore } from '../store-contract.js';
 import type { SyncResult, SyncStatus } from './engine.js';
 import type { LiveState } from './live.js';
@@ -242,7 +242,7 @@ export class TabLeader {
               id: message.id,
               error: {
                 code: (error as { code?: string }).code ?? 'OFFLINE',
-                message: error instanceof Error ? error.message : String(error),
+                message: errorMessage(error),
               },
             }),
         );

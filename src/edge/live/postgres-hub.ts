@@ -1,5 +1,5 @@
 import type { PostgresDriver } from '../../backends/postgres/driver.js';
-import { EngramError } from '../../core/errors.js';
+import { EngramError, errorMessage } from '../../core/errors.js';
 import { randomHex } from '../../core/ids.js';
 import { type LiveHub, type LiveStreamRequest, LocalHub } from './hub.js';
 
@@ -47,7 +47,7 @@ export class PostgresHub implements LiveHub {
         // Tried again by the next stream: a database unreachable for a moment must not end live sync here.
         // Its stream is a STORAGE error (503, retried by the client), as any route's store failure is.
         this.listening = undefined;
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         throw new EngramError('STORAGE', `postgresHub: LISTEN ${NOTIFY_CHANNEL} failed: ${reason}`, {
           cause: error,
         });
