@@ -21,7 +21,8 @@ function tableRow(row) {
 
 /**
  * The whole file: `context` is { date, commit, machine, cores, node, chromium, postgres, modules, seconds, load,
- * settings, large } (`large`: bench/large.json's contents, when `npm run bench:large` wrote one).
+ * settings, large, chart? } (`large`: bench/large.json's contents, when `npm run bench:large` wrote one; `chart`: the
+ * chart's path from the file, bench/ratios.png unless given).
  */
 export function renderMarkdown(rows, context) {
   const targeted = rows.filter((row) => row.target);
@@ -37,7 +38,7 @@ Engram ÷ the reference, measured in the same process with the two run alternate
 means Engram is faster or smaller. The machine is shared and noisy: read the ratios, not the absolute
 times. Targets are those of issue 7: ${met} of the ${targeted.length} rows that have one meet it.
 
-![Ratios, log scale, with each row's target](bench/ratios.png)
+![Ratios, log scale, with each row's target](${context.chart ?? 'bench/ratios.png'})
 
 | suite | metric | Engram | reference | ref value | ratio | target |
 | --- | --- | ---: | --- | ---: | ---: | --- |

@@ -1,10 +1,13 @@
-// `npm run bench`: runs every benchmark module and writes BENCHMARKS.md and bench/ratios.png. Each module
-// records pairs (our figure, a reference measured in the same process, alternating) so that ratios are
-// comparable across noisy machines even when absolute times are not. BENCH_ONLY=memory,sqljs runs a subset.
+// `npm run bench`: runs every benchmark module and writes BENCHMARKS.md (keeping its hand-written notes) and
+// bench/ratios.png. Each module records pairs (our figure, a reference measured in the same process,
+// alternating) so that ratios are comparable across noisy machines even when absolute times are not.
+// BENCH_ONLY=memory,sqljs runs a subset, written to bench/subset.md and bench/subset.png instead.
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { writeChart } from './chart.mjs';
 import { renderMarkdown } from './report.mjs';
+import { reportPaths, withNotes } from './report-file.mjs';
 import { revision } from './revision.mjs';
 
 // indexeddb.mjs (IndexedDBStore on fake-indexeddb in Node, indicative only) runs when BENCH_ONLY names it.
@@ -25,6 +28,9 @@ const ALL = [
   'watch',
 ];
 const names = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',') : ALL;
+/** A subset's few rows must not replace BENCHMARKS.md's full table (reportPaths). */
+const subset = Boolean(process.env.BENCH_ONLY);
+const paths = reportPaths(subset);
 const started = performance.now();
 const commit = revision();
 
@@ -102,7 +108,10 @@ const markdown = renderMarkdown(rows, {
   load: [loadAtStart, os.loadavg()[0]],
   settings: info.settings,
   large,
+  chart: subset ? 'subset.png' : 'bench/ratios.png',
 });
-await writeFile(new URL('../BENCHMARKS.md', import.meta.url), markdown);
-await writeChart(rows, new URL('./ratios.png', import.meta.url).pathname);
-console.log(`wrote BENCHMARKS.md and bench/ratios.png; ${seconds(started)} in all`);
+const previous = await readFile(paths.markdown, 'utf8').catch(() => undefined);
+await writeFile(paths.markdown, subset ? markdown : withNotes(markdown, previous));
+await writeChart(rows, paths.chart.pathname);
+const written = [paths.markdown, paths.chart].map((url) => path.relative(process.cwd(), url.pathname));
+console.log(`wrote ${written.join(' and ')}; ${seconds(started)} in all`);
