@@ -66,6 +66,8 @@ export class SyncEngine {
   private cursor = 0;
   /** Whether this session has heard the edge's time once (the first answer may find the clock behind). */
   private heard = false;
+  /** The edge's last answer said it takes lone stamps: pushes are cut to their size (lone-stamps.ts). */
+  private loneStamps = false;
   /** The push half of each round; it holds the stamps the first answer found behind or ahead (noteMoved). */
   private readonly outbox: OutboxPush;
   /** What the push and the pull halves of a round need of this engine. */
@@ -79,6 +81,7 @@ export class SyncEngine {
       meta: (key) => this.meta(key),
       exchange: (request) => this.exchange(request),
       pending: () => this.current.pending,
+      loneStamps: () => this.loneStamps,
       rejected: () => this.current.rejected,
       setStatus: (patch) => this.setStatus(patch),
     };
@@ -345,6 +348,7 @@ export class SyncEngine {
       transport.exchange(language === undefined ? sent : { ...sent, language }),
       this.closing.signal,
     );
+    this.loneStamps = response.loneStamps === true;
     if (response.unreadable) await setAsideUnreadable(this.host, response.unreadable);
     if (typeof response.serverTime === 'number' && typeof response.maxClockSkewMs === 'number') {
       // Read as the answer lands: a stamp issued while the request was out is under the old offset too.

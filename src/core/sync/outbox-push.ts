@@ -44,6 +44,8 @@ export interface OutboxHost {
   meta(key: string): Promise<number>;
   exchange(request: SyncRequest): Promise<SyncResponse>;
   pending(): number;
+  /** Whether the edge takes lone stamps (lone-stamps.ts), as its last answer said. */
+  loneStamps(): boolean;
   setStatus(patch: Partial<SyncStatus>): void;
 }
 
@@ -83,7 +85,7 @@ export class OutboxPush {
       const progress = new PushProgress(writes, seqOf, page[page.length - 1]!.seq);
       // Restamped records were written again locally: their new feed entries come in a later page.
       const last = page.length < PUSH_PAGE && moved === 0;
-      const requests = [...chunkPush(writes, seqOf)];
+      const requests = [...chunkPush(writes, seqOf, this.host.loneStamps())];
       // A page without records to send (remote changes, restamped records) still moves the cursor.
       if (requests.length === 0) requests.push({ push: { memories: [], links: [], tombstones: [] } });
       for (const [i, request] of requests.entries()) {
@@ -112,7 +114,8 @@ export class OutboxPush {
     if (typeof from !== 'number') return;
     for (let after = from; ; ) {
       const page = await store.changes(namespace, after, PUSH_PAGE);
-      for (const request of chunkPush(await this.loadWrites(page), feedSeqs(page))) {
+      const pages = chunkPush(await this.loadWrites(page), feedSeqs(page), this.host.loneStamps());
+      for (const request of pages) {
         await pushQuarantining(
           (r) => this.host.exchange(r),
           request.push as Push,

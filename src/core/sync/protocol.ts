@@ -72,6 +72,12 @@ export interface SyncRequest {
    * namespace is indexed in another; pushed memories are indexed in the namespace's language.
    */
   language?: string;
+  /**
+   * The sender reads lone stamps (lone-stamps.ts): the answer's records whose fields all carry one stamp
+   * have it as their `clocks`, one string. Sent only to an edge that said it takes them (`loneStamps` in
+   * an answer): an older edge refuses the field.
+   */
+  loneStamps?: boolean;
 }
 
 export interface PulledChange {
@@ -107,6 +113,11 @@ export interface SyncResponse {
   key?: { info: KeyInfo | null };
   /** The namespace's index language, when the request had `key` and one is recorded (none: English). */
   language?: string;
+  /**
+   * The edge takes lone stamps (lone-stamps.ts): a pushed write's `clocks` may be one string, that stamp
+   * on every field of its entity. In every answer of an edge that does.
+   */
+  loneStamps?: true;
   /**
    * Set by the client, never sent: records of the answer an encrypted replica could not open (left out
    * of `pull`/`get`), for its rejected list.

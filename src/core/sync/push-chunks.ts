@@ -1,4 +1,6 @@
+import type { FieldClocks } from '../field-clocks.js';
 import type { ChangeEntry, LinkWrite, MemoryWrite, Tombstone } from '../store-contract.js';
+import { stringifyPacked } from './lone-stamps.js';
 import type { PushedRecords, SyncRequest } from './protocol.js';
 
 /** Records per push request, at most (the edge takes up to 1000 per part). */
@@ -38,14 +40,15 @@ function itemsOf(writes: PushedRecords): Item[] {
 }
 
 /**
- * Splits a push into requests of bounded size; each is an idempotent merge on the server. With `seqOf`
+ * Splits a push into requests of bounded size; each is an idempotent merge on the server. `packed`: sized
+ * as sent to an edge that takes lone stamps (lone-stamps.ts), about half the bytes of a record never edited. With `seqOf`
  * the records go in feed order, so that the requests the edge acknowledges cover the oldest part of the
  * outbox and the cursor can pass it ({@link PushProgress}); without it, memories, links, tombstones. Feed
  * order may send a link before a memory it names: the edge takes a link whatever its endpoints (a link to
  * a deleted memory is tombstoned on arrival, whichever comes first), and records of different requests
  * were never applied together anyway.
  */
-export function* chunkPush(writes: Writes, seqOf?: FeedSeqOf): Generator<SyncRequest> {
+export function* chunkPush(writes: Writes, seqOf?: FeedSeqOf, packed = false): Generator<SyncRequest> {
   let push: Required<PushedRecords> = { memories: [], links: [], tombstones: [] };
   let bytes = 0;
   let count = 0;
@@ -55,8 +58,8 @@ export function* chunkPush(writes: Writes, seqOf?: FeedSeqOf): Generator<SyncReq
     items.sort((a, b) => seqs.get(a)! - seqs.get(b)!);
   }
   for (const [kind, item] of items) {
-    const json = JSON.stringify(item);
-    serialized.set(item, json);
+    const json = serialize(kind, item, packed);
+    serialized.set(item, { json, packed });
     const size = utf8Length(json);
     // A record that would take the request past the bound starts the next one.
     if (count > 0 && (bytes + size > PUSH_BYTES || count >= PAGE)) {
@@ -108,20 +111,33 @@ export class PushProgress {
  * (`requestBody`) instead of serialising the push a second time: a 10K push is 7 MB of JSON, and
  * stringifying it twice was a tenth of the replica's part of the push.
  */
-const serialized = new WeakMap<object, string>();
+const serialized = new WeakMap<object, { json: string; packed: boolean }>();
+
+/** A record's JSON, its clocks packed when they are lone and `packed` (tombstones have one clock). */
+function serialize(kind: Kind, item: object, packed: boolean): string {
+  if (!packed || kind === 'tombstones') return JSON.stringify(item);
+  return stringifyPacked(item as { clocks: FieldClocks }, kind === 'memories' ? 'memory' : 'link');
+}
 
 /**
- * `JSON.stringify(request)`, with the push's records spelt as `chunkPush` serialised them (any other
- * record, say one a retry rebuilt, is serialised here). Properties keep their order but the push goes
- * last; JSON object order carries no meaning for the edge.
+ * `JSON.stringify(request)`, with the push's records spelt as `chunkPush` serialised them when in the same
+ * form (any other record, say one a retry rebuilt or a seal replaced, is serialised here), their lone
+ * stamps packed when `packed`. Properties keep their order but the push goes last; JSON object order
+ * carries no meaning for the edge.
  */
-export function requestBody(request: SyncRequest): string {
+export function requestBody(request: SyncRequest, packed = false): string {
   const { push, ...rest } = request;
   if (push === undefined) return JSON.stringify(request);
   const parts: string[] = [];
   for (const [key, value] of Object.entries(push)) {
     if (value === undefined) continue;
-    const items = (value as object[]).map((item) => serialized.get(item) ?? JSON.stringify(item));
+    const kind = key as Kind;
+    const records = kind === 'memories' || kind === 'links' || kind === 'tombstones';
+    const items = (value as object[]).map((item) => {
+      const cached = serialized.get(item);
+      if (cached?.packed === packed) return cached.json;
+      return records ? serialize(kind, item, packed) : JSON.stringify(item);
+    });
     parts.push(`${JSON.stringify(key)}:[${items.join(',')}]`);
   }
   const head = JSON.stringify(rest);

@@ -6,6 +6,7 @@ import { resolveLanguage } from '../language.js';
 import type { Json, Link, Memory } from '../model.js';
 import { type ChangeOrigin, COLLECTED_SEQ_META, type Entity, type MemoryStore } from '../store-contract.js';
 import { LANGUAGE_META } from '../text/index.js';
+import { packAnswer } from './lone-stamps.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
   PULL_LIMIT_DEFAULT,
@@ -51,6 +52,7 @@ export async function serveSync(
     if (request.pull) response.pull = { changes: [], cursor: request.pull.after, hasMore: false };
     response.serverTime = now();
     response.maxClockSkewMs = maxSkew;
+    response.loneStamps = true;
     return response;
   }
   // The namespace's key info and language are read side by side, not one round trip after the other.
@@ -138,7 +140,8 @@ export async function serveSync(
   }
   response.serverTime = now();
   response.maxClockSkewMs = maxSkew;
-  return response;
+  response.loneStamps = true;
+  return request.loneStamps ? packAnswer(response) : response;
 }
 
 /**

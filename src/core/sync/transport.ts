@@ -7,6 +7,7 @@ import {
   requestEdge,
   type TokenSource,
 } from '../http-client.js';
+import { refusesLoneStamps, unpackAnswer } from './lone-stamps.js';
 import { SEALING_VERSION, type SyncRequest, type SyncResponse } from './protocol.js';
 import { requestBody } from './push-chunks.js';
 
@@ -38,40 +39,55 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
   const query = options.pushAnswer === 'ids' ? '?answer=ids' : '';
   const endpoint = `${options.url.replace(/\/+$/, '')}/v1/ns/${encodeURIComponent(options.namespace)}/sync${query}`;
   const timeoutMs = options.timeoutMs ?? 15_000;
+  // Whether the edge takes lone stamps, as its last answer said (lone-stamps.ts): an edge of an older
+  // release behind the same URL (a deploy rolling) says nothing, and the next request goes in full.
+  let loneStamps = false;
+  /** One request, in the lone-stamp form or not; a reset connection is retried once. */
+  const attempt = async (request: SyncRequest, packed: boolean) => {
+    const body = requestBody(packed ? { ...request, loneStamps: true } : request, packed);
+    const send = async () =>
+      requestEdge(
+        fetchFn,
+        endpoint,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${await bearerToken(options.token, options.namespace, 'sync.token')}`,
+            'content-type': 'application/json',
+          },
+          body,
+        },
+        { timeoutMs, who: 'sync', base: options.url, signal: options.signal },
+      );
+    try {
+      return await send();
+    } catch (error) {
+      // A kept-alive connection the server closed just as it was reused fails at once (a reset, not a
+      // timeout). Every sync request is an idempotent merge or a read, so one immediate retry is safe.
+      if (!isEngramError(error, 'OFFLINE') || error.message.includes('no answer within')) throw error;
+      return await send();
+    }
+  };
   return {
     async exchange(request) {
-      const body = requestBody(request);
-      const send = async () =>
-        requestEdge(
-          fetchFn,
-          endpoint,
-          {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${await bearerToken(options.token, options.namespace, 'sync.token')}`,
-              'content-type': 'application/json',
-            },
-            body,
-          },
-          { timeoutMs, who: 'sync', base: options.url, signal: options.signal },
-        );
-      let answer: Awaited<ReturnType<typeof send>>;
-      try {
-        answer = await send();
-      } catch (error) {
-        // A kept-alive connection the server closed just as it was reused fails at once (a reset, not a
-        // timeout). Every sync request is an idempotent merge or a read, so one immediate retry is safe.
-        if (!isEngramError(error, 'OFFLINE') || error.message.includes('no answer within')) throw error;
-        answer = await send();
+      let packed = loneStamps;
+      let answer = await attempt(request, packed);
+      if (!answer.ok) {
+        const error = edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
+        if (!packed || error.code !== 'VALIDATION' || !refusesLoneStamps(error.field)) throw error;
+        // An older edge: the same request in the object form (a merge, so sending it again is safe).
+        loneStamps = packed = false;
+        answer = await attempt(request, packed);
+        if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
       }
-      if (!answer.ok) throw edgeError(answer.status, answer.text, 'sync', 'offline', answer.retryAfter);
       const response = parseEdgeJson<SyncResponse>(answer.text, 'sync');
+      loneStamps = response.loneStamps === true;
       // Each part asked for is answered, unless nothing of the request was applied (`resync`).
       if (!response.resync) {
         const parts = (['push', 'pull', 'get'] as const).filter((part) => request[part] !== undefined);
         assertEdgeParts(response, parts, 'sync');
       }
-      return response;
+      return packed ? unpackAnswer(response) : response;
     },
   };
 }

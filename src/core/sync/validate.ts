@@ -7,6 +7,7 @@ import { UNSTAMPED_VALUES } from '../merge.js';
 import type { Json } from '../model.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
+import { unpackedClocks } from './lone-stamps.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
 import { REQUIRED_FIELDS } from './records.js';
 
@@ -165,6 +166,8 @@ const syncRequest = v.strictObject({
     }),
   ),
   language: v.optional(v.string()),
+  /** Answer with lone stamps packed (lone-stamps.ts). */
+  loneStamps: v.optional(v.boolean('expected true or false')),
 });
 
 function invalid(field: string, message: string): EngramError {
@@ -229,16 +232,48 @@ function assertObjects(body: unknown): void {
       if (!isObject(item) || kind === 'tombstones') return;
       const write = item as Record<string, unknown>;
       need(write.values ?? {}, `${where}.values`);
-      need(write.clocks ?? {}, `${where}.clocks`);
+      // One string: a lone stamp (lone-stamps.ts), read by expandLoneStamps.
+      if (typeof write.clocks !== 'string') need(write.clocks ?? {}, `${where}.clocks`);
       need(write.create, `${where}.create`);
     });
   }
 }
 
+/**
+ * The body with every pushed write whose `clocks` is one string (a lone stamp, lone-stamps.ts) given them
+ * in the object form, on every field of its entity, so that they are checked as a sender of that form's
+ * would be; the body itself is not changed. A string that is no stamp is refused here, at `clocks`.
+ */
+function expandLoneStamps(body: unknown): unknown {
+  const push = (body as { push?: Record<string, unknown> }).push;
+  if (push === undefined) return body;
+  let expanded: Record<string, unknown> | undefined;
+  for (const [kind, entity] of [
+    ['memories', 'memory'],
+    ['links', 'link'],
+  ] as const) {
+    const list = push[kind];
+    if (!Array.isArray(list) || !list.some((w) => typeof w?.clocks === 'string')) continue;
+    expanded ??= { ...push };
+    expanded[kind] = list.map((write: { clocks?: unknown }, i) => {
+      if (typeof write.clocks !== 'string') return write;
+      const lone: string = write.clocks;
+      if (!isHlc(lone)) {
+        throw invalid(
+          `sync.push.${kind}.${i}.clocks`,
+          `expected an HLC stamp like 0190a1b2c3d4-0000-node (one for every field) or an object of field stamps, got ${JSON.stringify(String(lone).slice(0, 80))}`,
+        );
+      }
+      return { ...write, clocks: unpackedClocks(lone, entity) };
+    });
+  }
+  return expanded === undefined ? body : { ...(body as object), push: expanded };
+}
+
 /** Validates a sync body and checks every record belongs to the route's namespace. */
 export function parseSyncRequest(body: unknown, namespace: string): SyncRequest {
   assertObjects(body);
-  const request = parse(syncRequest, body, 'sync');
+  const request = parse(syncRequest, expandLoneStamps(body), 'sync');
   const push = request.push;
   const foreign = (ns: string | undefined, where: string) => {
     if (ns !== undefined && ns !== namespace) {
