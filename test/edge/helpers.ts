@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import { PostgresStore, pglite, postgresJs } from '../../src/backends/postgres/index.js';
 import { createEdgeApp, type EdgeAppOptions, mintToken } from '../../src/edge/index.js';
-import { InMemoryStore, type MemoryStore } from '../../src/index.js';
+import { createMemory, InMemoryStore, type MemoryStore } from '../../src/index.js';
 
 /**
  * A store class with a private (#) field that getMeta counts in: a wrapper that runs its methods on
@@ -56,6 +56,15 @@ export async function inProcessSync(
   const fetch = ((input: RequestInfo | URL, init?: RequestInit) =>
     Promise.resolve(app.request(String(input), init))) as typeof globalThis.fetch;
   return { url: 'http://edge.test', token, fetch, intervalMs: 0 };
+}
+
+/** A replica of `namespace` in memory, syncing through `fetch` (an in-process edge) only when asked. */
+export function replicaThrough(token: string, fetch: typeof globalThis.fetch, namespace = 'demo') {
+  return createMemory({
+    store: new InMemoryStore(),
+    namespace,
+    sync: { url: 'http://edge.test', token, intervalMs: 0, debounceMs: 3_600_000, live: false, fetch },
+  });
 }
 
 /**

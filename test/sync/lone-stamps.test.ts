@@ -3,8 +3,8 @@ import { stampEveryField, stampEveryLinkField } from '../../src/core/field-clock
 import { formatHlc } from '../../src/core/hlc.js';
 import { packAnswer, unpackAnswer } from '../../src/core/sync/lone-stamps.js';
 import { chunkPush, requestBody } from '../../src/core/sync/push-chunks.js';
-import { createMemory, InMemoryStore, type MemoryWrite } from '../../src/index.js';
-import { testApp } from '../edge/helpers.js';
+import type { MemoryWrite } from '../../src/index.js';
+import { replicaThrough, testApp } from '../edge/helpers.js';
 
 const stamp = (offsetMs = 0, node = 'device') =>
   formatHlc({ wallMs: Date.now() - 5000 + offsetMs, counter: 0, node });
@@ -33,19 +33,7 @@ function recording(app: { request: (url: string, init?: RequestInit) => Response
   return { exchanges, fetchFn };
 }
 
-const replica = (token: string, fetchFn: typeof fetch) =>
-  createMemory({
-    store: new InMemoryStore(),
-    namespace: 'demo',
-    sync: {
-      url: 'http://edge.test',
-      token,
-      intervalMs: 0,
-      debounceMs: 3_600_000,
-      live: false,
-      fetch: fetchFn,
-    },
-  });
+const replica = (token: string, fetchFn: typeof fetch) => replicaThrough(token, fetchFn);
 
 describe('lone stamps on the wire', () => {
   it('the edge takes a lone stamp as that stamp on every field, as the object form would give it', async () => {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { formatHlc } from '../../src/core/hlc.js';
 import { MAX_CLOCK_SKEW_MS_DEFAULT } from '../../src/core/sync/protocol.js';
 import { serveSync } from '../../src/core/sync/server.js';
-import { createMemory, InMemoryStore } from '../../src/index.js';
-import { testApp } from '../edge/helpers.js';
+import { InMemoryStore } from '../../src/index.js';
+import { replicaThrough, testApp } from '../edge/helpers.js';
 
 describe('push answers', () => {
   it('a replica asks for pushes to be answered with ids only, and its records still reach the edge', async () => {
@@ -14,17 +14,7 @@ describe('push answers', () => {
       seen.push({ url: String(input), body: await response.clone().text() });
       return response;
     };
-    const mem = await createMemory({
-      store: new InMemoryStore(),
-      namespace: 'demo',
-      sync: {
-        url: 'http://edge.test',
-        token,
-        intervalMs: 0,
-        debounceMs: 3_600_000,
-        fetch: fetchFn as typeof fetch,
-      },
-    });
+    const mem = await replicaThrough(token, fetchFn as typeof fetch);
     const added = await mem.add({ content: 'pushed with a slim answer' });
     const result = await mem.sync();
     await mem.close();
