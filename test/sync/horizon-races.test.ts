@@ -290,8 +290,9 @@ describe('a collection while a replica catches up', () => {
     await a.sync();
     a.net.offline = true;
     clock.t += 1000;
-    // More than a page (500) of changes before the delete, so a's pull reaches it on its second page.
-    await w.addMany(Array.from({ length: 600 }, (_, k) => ({ content: `filler ${k}` })));
+    // More than a page (1000) of changes before the delete, so a's pull reaches it on its second page.
+    await w.addMany(Array.from({ length: 1000 }, (_, k) => ({ content: `filler ${k}` })));
+    await w.addMany(Array.from({ length: 100 }, (_, k) => ({ content: `filler ${1000 + k}` })));
     await w.sync();
     await w.remove('victim');
     await w.sync();
@@ -308,7 +309,7 @@ describe('a collection while a replica catches up', () => {
     expect(await server.getMeta(ns, COLLECTED_SEQ_META)).toBeGreaterThan(0);
     expect(toldToResync(a)).toBe(true);
     expect(await a.get('victim')).toBeNull();
-    expect(await a.count()).toBe(600);
+    expect(await a.count()).toBe(1100);
     await closeAll();
   });
 });

@@ -77,7 +77,11 @@ describe('pull pages', () => {
   it('a pull cut off after its first page counts only local changes as pending', async () => {
     const server = new InMemoryStore();
     const writer = await createMemory({ store: server, namespace: 'fat' });
-    await writer.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `memory ${i}` })));
+    for (const from of [0, 1000]) {
+      await writer.addMany(
+        Array.from({ length: from ? 100 : 1000 }, (_, i) => ({ content: `memory ${from + i}` })),
+      );
+    }
     const app = createEdgeApp({ store: server, secret: SECRET, logger: false, live: false });
     const token = await mintToken({ secret: SECRET, ns: ['fat'] });
     let pulls = 0;
@@ -91,7 +95,7 @@ describe('pull pages', () => {
         live: false,
         backoff: { baseMs: 600_000 },
         fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-          // Every pull after the first page fails: that page (500 of 600) is applied and kept.
+          // Every pull after the first page fails: that page (1000 of 1100) is applied and kept.
           if (String(init?.body).includes('"pull"') && ++pulls >= 2 && cut)
             throw new TypeError('fetch failed: reset');
           return app.fetch(new Request(input, init));
@@ -99,12 +103,12 @@ describe('pull pages', () => {
       },
     });
     await expect(mem.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
-    expect(await mem.count()).toBe(500);
+    expect(await mem.count()).toBe(1000);
     expect(mem.status).toMatchObject({ state: 'offline', pending: 0 });
     cut = false;
     await mem.add({ content: 'written here' });
     await mem.sync();
-    expect(await mem.count()).toBe(601);
+    expect(await mem.count()).toBe(1101);
     expect(mem.status).toMatchObject({ state: 'online', pending: 0 });
     await mem.close();
   });
@@ -131,7 +135,8 @@ describe('pull pages', () => {
   it('a first pull of several pages, of an edge that collected deletions since, takes each page once: no re-sync', async () => {
     const server = new InMemoryStore();
     const writer = await createMemory({ store: server, namespace: 'fat' });
-    const added = await writer.addMany(Array.from({ length: 600 }, (_, i) => ({ content: `memory ${i}` })));
+    const added = await writer.addMany(Array.from({ length: 1000 }, (_, i) => ({ content: `memory ${i}` })));
+    await writer.addMany(Array.from({ length: 100 }, (_, i) => ({ content: `memory ${1000 + i}` })));
     // A delete past the horizon: the edge collected it, at a position beyond the first page.
     await writer.remove(added[0]!.id);
     const DAY = 86_400_000;
@@ -147,7 +152,7 @@ describe('pull pages', () => {
       namespace: 'fat',
       sync: { url: 'http://edge.test', token, fetch, intervalMs: 0, live: false },
     });
-    expect(await mem.sync()).toEqual({ pushed: 0, pulled: 599 });
+    expect(await mem.sync()).toEqual({ pushed: 0, pulled: 1099 });
     expect(pulls).toBe(2);
     await mem.close();
   });

@@ -193,7 +193,8 @@ it('purges at once an expired memory a pull brought, though the round broke off 
   await c.add({ content: 'pushed, so the replica has an outbox cursor' });
   await round(c);
   const x = await a.add({ content: 'brought by a pull', expiresAt: new Date(START + HOUR).toISOString() });
-  await a.addMany(Array.from({ length: 500 }, (_, n) => ({ content: `filler ${n}` })));
+  // Past a pull page (1000) with x on the first.
+  await a.addMany(Array.from({ length: 1000 }, (_, n) => ({ content: `filler ${n}` })));
   await round(a);
   cut = true;
   await expect(c.sync()).rejects.toThrow();

@@ -7,7 +7,7 @@ import { ClockOffset } from './clock-offset.js';
 import type { SyncEngineOptions, SyncResult, SyncStatus } from './engine-options.js';
 import { type PullHost, pullFeed, setAsideUnreadable } from './feed-pull.js';
 import { type OutboxHost, OutboxPush } from './outbox-push.js';
-import type { SyncRequest, SyncResponse } from './protocol.js';
+import { PULL_LIMIT_MAX, type SyncRequest, type SyncResponse } from './protocol.js';
 import { isClockRefusal, readRejected } from './quarantine.js';
 import { RESYNC_KEYS, ResyncNeeded, resyncFully } from './resync.js';
 import { KEYS } from './sync-meta.js';
@@ -16,7 +16,14 @@ import { readWitness, WITNESS_KEY } from './witness.js';
 export type { SyncEngineOptions, SyncResult, SyncState, SyncStatus } from './engine-options.js';
 export { resumeClock } from './sync-meta.js';
 
+/** Outbox entries counted at a time (`pendingCount`). */
 const PAGE = 500;
+/**
+ * Changes asked for per pull page: the edge's most (PULL_LIMIT_MAX). A page also ends at about 4 MiB of
+ * JSON (docs/sync.md), so a larger limit never makes a page slower to arrive than that; a 10K catch-up on
+ * Postgres took 0.84x the time of pages of 500 (10 requests instead of 20).
+ */
+const PULL_PAGE = PULL_LIMIT_MAX;
 /**
  * How far the first answer must move the offset forward before this session's earlier stamps are moved
  * with it: beyond the error of one measurement (half a round trip), and of a stored offset that was right.
@@ -248,7 +255,7 @@ export class SyncEngine {
             namespace,
             clock,
             exchange: (request) => this.exchange(request),
-            pageSize: PAGE,
+            pageSize: PULL_PAGE,
             cursorKey: KEYS.cursor,
             pushedKey: KEYS.pushed,
           });
@@ -260,7 +267,7 @@ export class SyncEngine {
         const pushedAt = clock.tick();
         const witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
         const pushed = await this.outbox.pushOutbox(pushedAt);
-        const pulled = await pullFeed(this.host, PAGE, witness);
+        const pulled = await pullFeed(this.host, PULL_PAGE, witness);
         // An edge that forgot what this replica pulled gets everything it holds again (witness.ts).
         await this.outbox.pushAll();
         // A pull can leave changes to send: a delete held here that a pulled write met (pushed back), a
