@@ -83,10 +83,20 @@ describe('lone stamps on the wire', () => {
       code: 'VALIDATION',
       field: 'sync.push.memories.0.values.tags',
     });
+    // A lone stamp from the future is refused as the object form is, at its first field.
+    const ahead = await call('POST', '/v1/ns/demo/sync', {
+      push: { memories: [write('m3', stamp(3_600_000))] },
+    });
+    expect(ahead.status).toBe(400);
+    expect(ahead.json.error).toMatchObject({
+      code: 'VALIDATION',
+      field: 'sync.push.memories.0.clocks.content',
+    });
+    expect(ahead.json.error.message).toContain('ahead of the server clock');
     const flag = await call('POST', '/v1/ns/demo/sync', { loneStamps: 'yes', pull: { after: 0 } });
     expect(flag.status).toBe(400);
     expect(flag.json.error).toMatchObject({ code: 'VALIDATION', field: 'sync.loneStamps' });
-    expect(await store.getMemories('demo', ['m1', 'm2'])).toEqual([]);
+    expect(await store.getMemories('demo', ['m1', 'm2', 'm3'])).toEqual([]);
   });
 
   it('answers in the lone-stamp form only when asked, leaving edited records in the object form', async () => {
