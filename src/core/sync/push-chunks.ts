@@ -40,13 +40,13 @@ function itemsOf(writes: PushedRecords): Item[] {
 }
 
 /**
- * Splits a push into requests of bounded size; each is an idempotent merge on the server. `packed`: sized
- * as sent to an edge that takes lone stamps (lone-stamps.ts), about half the bytes of a record never edited. With `seqOf`
+ * Splits a push into requests of bounded size; each is an idempotent merge on the server. With `seqOf`
  * the records go in feed order, so that the requests the edge acknowledges cover the oldest part of the
  * outbox and the cursor can pass it ({@link PushProgress}); without it, memories, links, tombstones. Feed
  * order may send a link before a memory it names: the edge takes a link whatever its endpoints (a link to
  * a deleted memory is tombstoned on arrival, whichever comes first), and records of different requests
- * were never applied together anyway.
+ * were never applied together anyway. `packed`: records are measured as sent to an edge that takes lone
+ * stamps (lone-stamps.ts), about half the bytes for a memory never edited.
  */
 export function* chunkPush(writes: Writes, seqOf?: FeedSeqOf, packed = false): Generator<SyncRequest> {
   let push: Required<PushedRecords> = { memories: [], links: [], tombstones: [] };
@@ -108,7 +108,7 @@ export class PushProgress {
 
 /**
  * Each record's JSON as `chunkPush` measured it, so the request body is built from those texts
- * (`requestBody`) instead of serialising the push a second time: a 10K push is 7 MB of JSON, and
+ * (`requestBody`) instead of serialising the push a second time: a 10K push is 5–11 MB of JSON, and
  * stringifying it twice was a tenth of the replica's part of the push.
  */
 const serialized = new WeakMap<object, { json: string; packed: boolean }>();
