@@ -33,8 +33,6 @@ function recording(app: { request: (url: string, init?: RequestInit) => Response
   return { exchanges, fetchFn };
 }
 
-const replica = (token: string, fetchFn: typeof fetch) => replicaThrough(token, fetchFn);
-
 describe('lone stamps on the wire', () => {
   it('the edge takes a lone stamp as that stamp on every field, as the object form would give it', async () => {
     const { call, store } = await testApp();
@@ -118,7 +116,7 @@ describe('lone stamps on the wire', () => {
   it('a replica sends lone stamps once the edge said it takes them: about half the bytes, the same records', async () => {
     const { app, token, store } = await testApp();
     const { exchanges, fetchFn } = recording(app);
-    const writer = await replica(token, fetchFn);
+    const writer = await replicaThrough(token, fetchFn);
     await writer.sync(); // the first answer tells the replica what the edge takes
     const items = Array.from({ length: 300 }, (_, i) => ({
       content: `fact number ${i} about coffee`,
@@ -150,7 +148,7 @@ describe('lone stamps on the wire', () => {
       'demo',
       mine.items.map((m) => m.id),
     );
-    const reader = await replica(token, fetchFn);
+    const reader = await replicaThrough(token, fetchFn);
     expect((await reader.sync()).pulled).toBe(300);
     const theirs = await reader.list({ limit: 1000 });
     expect(theirs.items.map((m) => [m.id, m.content]).sort()).toEqual(
@@ -196,7 +194,7 @@ describe('lone stamps on the wire', () => {
       }
       return app.request(String(input), init);
     }) as typeof fetch;
-    const writer = await replica(token, rolling);
+    const writer = await replicaThrough(token, rolling);
     await writer.sync();
     await writer.addMany([{ content: 'before the rollback' }, { content: 'also before' }]);
     older = true;
