@@ -169,7 +169,13 @@ describe('sync degradation', () => {
   });
 
   it('a url answering JSON that is not an Engram answer is offline, and the push stays pending', async () => {
-    for (const body of ['{}', 'null']) {
+    // The last: each part there, the pull's changes not a list (a service that looks like an edge).
+    const lookalike = JSON.stringify({
+      push: { memories: [], links: [], deleted: [], rejected: [] },
+      pull: { changes: null, cursor: 0, hasMore: false },
+      get: { memories: [], links: [], tombstones: [] },
+    });
+    for (const body of ['{}', 'null', lookalike]) {
       const e = await edge();
       // Another service at the url: every request answered 200 with the same JSON.
       const elsewhere = (async () => new Response(body, { status: 200 })) as typeof fetch;

@@ -87,6 +87,15 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
         const parts = (['push', 'pull', 'get'] as const).filter((part) => request[part] !== undefined);
         assertEdgeParts(response, parts, 'sync');
       }
+      // What a pull reads first: a page that is no list (a service that only looks like an edge) is no
+      // Engram answer, rather than a TypeError in the middle of the round.
+      const page = response.pull;
+      if (page !== undefined && (!Array.isArray(page?.changes) || typeof page.cursor !== 'number')) {
+        throw new EngramError(
+          'OFFLINE',
+          'sync answered a pull page without its changes and cursor, not an Engram answer (is the url an Engram edge?)',
+        );
+      }
       return packed ? unpackAnswer(response) : response;
     },
   };
