@@ -110,8 +110,9 @@ const markdown = renderMarkdown(rows, {
   large,
   chart: subset ? 'subset.png' : 'bench/ratios.png',
 });
-const previous = await readFile(paths.markdown, 'utf8').catch(() => undefined);
-await writeFile(paths.markdown, subset ? markdown : withNotes(markdown, previous));
+// A full run keeps the hand-written notes of the file it replaces; a subset's file has none.
+const previous = subset ? undefined : await readFile(paths.markdown, 'utf8').catch(() => undefined);
+await writeFile(paths.markdown, withNotes(markdown, previous));
 await writeChart(rows, paths.chart.pathname);
 const written = [paths.markdown, paths.chart].map((url) => path.relative(process.cwd(), url.pathname));
 console.log(`wrote ${written.join(' and ')}; ${seconds(started)} in all`);

@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     view.namespace.textContent = session.namespace;
     new Notebook(mem, view).start();
   } catch (error) {
-    view.showMessage(`The notebook could not start: ${error instanceof Error ? error.message : error}`);
+    view.showMessage(`The notebook could not start: ${errorMessage(error)}`);
   }
 }
 

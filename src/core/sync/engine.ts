@@ -16,7 +16,7 @@ import { readWitness, WITNESS_KEY } from './witness.js';
 export type { SyncEngineOptions, SyncResult, SyncState, SyncStatus } from './engine-options.js';
 export { resumeClock } from './sync-meta.js';
 
-/** Outbox entries counted at a time (`pendingCount`). */
+/** Outbox entries counted at a time (`countPending`). */
 const PAGE = 500;
 /**
  * Changes asked for per pull page: the edge's most (PULL_LIMIT_MAX). A page also ends at about 4 MiB of

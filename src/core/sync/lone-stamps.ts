@@ -31,24 +31,28 @@ export function unpackedClocks(clocks: WireClocks, entity: 'memory' | 'link'): F
   return entity === 'memory' ? stampEveryField(clocks) : stampEveryLinkField(clocks);
 }
 
-/** `JSON.stringify` of a pushed write (or a record), its clocks packed when they are lone. */
-export function stringifyPacked(item: { clocks: FieldClocks }, entity: 'memory' | 'link'): string {
-  const clocks = packedClocks(item.clocks, entity);
-  return JSON.stringify(clocks === item.clocks ? item : { ...item, clocks });
-}
+type Stamped = { clocks: FieldClocks };
 
-const packMemory = (record: MemoryRecord): MemoryRecord => {
-  const clocks = packedClocks(record.clocks, 'memory');
-  return clocks === record.clocks ? record : ({ ...record, clocks } as unknown as MemoryRecord);
-};
-const packLink = (record: LinkRecord): LinkRecord => {
-  const clocks = packedClocks(record.clocks, 'link');
-  return clocks === record.clocks ? record : ({ ...record, clocks } as unknown as LinkRecord);
-};
-const unpackMemory = (record: MemoryRecord): MemoryRecord =>
-  typeof record.clocks === 'string' ? { ...record, clocks: unpackedClocks(record.clocks, 'memory') } : record;
-const unpackLink = (record: LinkRecord): LinkRecord =>
-  typeof record.clocks === 'string' ? { ...record, clocks: unpackedClocks(record.clocks, 'link') } : record;
+/** A record or write with its clocks packed (`packedClocks`); the same object when they are not lone. */
+const packing =
+  (entity: 'memory' | 'link') =>
+  <R extends Stamped>(record: R): R => {
+    const clocks = packedClocks(record.clocks, entity);
+    return clocks === record.clocks ? record : ({ ...record, clocks } as unknown as R);
+  };
+/** A record with its clocks in the object form (`unpackedClocks`); the same object when they are. */
+const unpacking =
+  (entity: 'memory' | 'link') =>
+  <R extends Stamped>(record: R): R =>
+    typeof record.clocks === 'string' ? { ...record, clocks: unpackedClocks(record.clocks, entity) } : record;
+
+const pack = { memory: packing('memory'), link: packing('link') };
+const unpack = { memory: unpacking('memory'), link: unpacking('link') };
+
+/** `JSON.stringify` of a pushed write (or a record), its clocks packed when they are lone. */
+export function stringifyPacked(item: Stamped, entity: 'memory' | 'link'): string {
+  return JSON.stringify(pack[entity](item));
+}
 
 /** Maps every record an answer carries (pushed back, pulled, read by id), leaving the rest of it as it is. */
 function mapRecords(
@@ -87,12 +91,12 @@ function mapRecords(
 
 /** An edge's answer with its records' lone clocks packed (for a request that asked: `loneStamps`). */
 export function packAnswer(response: SyncResponse): SyncResponse {
-  return mapRecords(response, packMemory, packLink);
+  return mapRecords(response, pack.memory, pack.link);
 }
 
 /** An answer as the rest of the replica reads it: every record's clocks in the object form. */
 export function unpackAnswer(response: SyncResponse): SyncResponse {
-  return mapRecords(response, unpackMemory, unpackLink);
+  return mapRecords(response, unpack.memory, unpack.link);
 }
 
 /**

@@ -113,10 +113,13 @@ export class PushProgress {
  */
 const serialized = new WeakMap<object, { json: string; packed: boolean }>();
 
-/** A record's JSON, its clocks packed when they are lone and `packed` (tombstones have one clock). */
-function serialize(kind: Kind, item: object, packed: boolean): string {
-  if (!packed || kind === 'tombstones') return JSON.stringify(item);
-  return stringifyPacked(item as { clocks: FieldClocks }, kind === 'memories' ? 'memory' : 'link');
+/**
+ * A push part's item as JSON: a memory's or link's clocks packed when they are lone and `packed`; a
+ * tombstone (one clock) or any other part's item as it is.
+ */
+function serialize(part: string, item: object, packed: boolean): string {
+  if (!packed || (part !== 'memories' && part !== 'links')) return JSON.stringify(item);
+  return stringifyPacked(item as { clocks: FieldClocks }, part === 'memories' ? 'memory' : 'link');
 }
 
 /**
@@ -131,12 +134,9 @@ export function requestBody(request: SyncRequest, packed = false): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(push)) {
     if (value === undefined) continue;
-    const kind = key as Kind;
-    const records = kind === 'memories' || kind === 'links' || kind === 'tombstones';
     const items = (value as object[]).map((item) => {
       const cached = serialized.get(item);
-      if (cached?.packed === packed) return cached.json;
-      return records ? serialize(kind, item, packed) : JSON.stringify(item);
+      return cached?.packed === packed ? cached.json : serialize(key, item, packed);
     });
     parts.push(`${JSON.stringify(key)}:[${items.join(',')}]`);
   }
