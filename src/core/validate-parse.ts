@@ -56,19 +56,37 @@ interface SchemaShape {
 function arrayForObject(
   schema: SchemaShape,
   value: unknown,
-  path: string[] = [],
 ): { path: string[]; value: unknown[] } | undefined {
-  if (schema.wrapped) return arrayForObject(schema.wrapped, value, path);
+  if (schema.wrapped) return arrayForObject(schema.wrapped, value);
   if (!OBJECT_TYPES.has(schema.type) || !schema.entries) return undefined;
-  if (Array.isArray(value)) return { path, value };
+  if (Array.isArray(value)) return { path: [], value };
   if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, entry] of Object.entries(schema.entries)) {
+  for (const [key, entry] of entriesOf(schema.entries)) {
     // As valibot reads it: an inherited key too (a getter of an options class).
     if (!(key in value)) continue;
-    const found = arrayForObject(entry, (value as Record<string, unknown>)[key], [...path, key]);
-    if (found) return found;
+    const found = arrayForObject(entry, (value as Record<string, unknown>)[key]);
+    if (found) {
+      found.path.unshift(key);
+      return found;
+    }
   }
   return undefined;
+}
+
+/**
+ * An object schema's entries as a list, made once per schema: every parse of every input (each memory
+ * of an addMany) walks them, and listing them anew each time was a twentieth of the bytes a bulk add
+ * allocated.
+ */
+const entryLists = new WeakMap<Record<string, SchemaShape>, [string, SchemaShape][]>();
+
+function entriesOf(entries: Record<string, SchemaShape>): [string, SchemaShape][] {
+  let list = entryLists.get(entries);
+  if (list === undefined) {
+    list = Object.entries(entries);
+    entryLists.set(entries, list);
+  }
+  return list;
 }
 
 /**

@@ -19,13 +19,19 @@ interface UndoLog {
   made: number[];
 }
 
-/** The terms of one text and their counts, reused from text to text. */
+/**
+ * The terms of one text and their counts, the first `textSize` of each array: reused from text to text
+ * at the size they grew to (emptied with `length = 0`, an array gives its storage back and grows again
+ * push by push, text after text).
+ */
 const textTerms: string[] = [];
 const textCounts: number[] = [];
+let textSize = 0;
 let textLength = 0;
 const collect = (term: string, count: number, length: number) => {
-  textTerms.push(term);
-  textCounts.push(count);
+  textTerms[textSize] = term;
+  textCounts[textSize] = count;
+  textSize += 1;
   textLength = length;
 };
 
@@ -142,15 +148,18 @@ export class PostingTails {
       if (blockOf(doc) !== tail.grp) {
         // The batch leaves the group: its rows are written now, and the cache moves to the next one.
         await this.writeRows(db, dialect, namespace, tail);
+        const room = tail.arena?.buffer.length;
         tail = fresh(blockOf(doc));
+        // The next group of a bulk add takes about as many bytes: its arena starts at the size the last
+        // one grew to, rather than doubling up from 1 KiB (copying each size into the next) once more.
+        if (room !== undefined) tail.arena = new ByteArena(new Uint8Array(room));
       }
-      textTerms.length = 0;
-      textCounts.length = 0;
+      textSize = 0;
       textLength = 0;
       visitIndexTerms(texts[i]!, language, collect);
       const { data, pending } = tail;
       const logged = tail === committed ? log : undefined;
-      for (let t = 0; t < textTerms.length; t++) {
+      for (let t = 0; t < textSize; t++) {
         const term = textTerms[t]!;
         let row = data.get(term);
         // null: known not to exist, as in a complete tail a term it does not name.
@@ -348,7 +357,9 @@ const NO_PAIRING: GroupPairing = { pairs: [], twins: new Set(), references: new 
 /** Every row of a tail by term, as its bytes. */
 function rowBytes(tail: TailBlocks): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const [term, row] of tail.data) if (row) out.set(term, row.bytes);
+  tail.data.forEach((row, term) => {
+    if (row) out.set(term, row.bytes);
+  });
   return out;
 }
 
