@@ -361,6 +361,21 @@ describe('DocIdCache', () => {
     expect([cache.get('b', 1), cache.get('b', 2), cache.get('c', 1)]).toEqual(['b1', 'b2', 'c1']);
   });
 
+  it('in one namespace, a read still makes its entry the most recently used', () => {
+    const cache = new DocIdCache(2);
+    cache.set('a', 1, 'a1');
+    cache.set('a', 2, 'a2');
+    // 'a' is the newest namespace already: the read moves the entry, not the namespace.
+    expect(cache.get('a', 1)).toBe('a1');
+    cache.set('a', 3, 'a3');
+    expect([cache.get('a', 1), cache.get('a', 2), cache.get('a', 3)]).toEqual(['a1', undefined, 'a3']);
+    // A namespace emptied by eviction and used again is kept again.
+    cache.set('b', 1, 'b1');
+    cache.set('b', 2, 'b2');
+    cache.set('a', 4, 'a4');
+    expect([cache.get('b', 1), cache.get('b', 2), cache.get('a', 4)]).toEqual([undefined, 'b2', 'a4']);
+  });
+
   it('a read makes its namespace the most recently used', () => {
     const cache = new DocIdCache(2);
     cache.set('a', 1, 'a1');
