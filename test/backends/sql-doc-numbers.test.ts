@@ -361,22 +361,7 @@ describe('DocIdCache', () => {
     expect([cache.get('b', 1), cache.get('b', 2), cache.get('c', 1)]).toEqual(['b1', 'b2', 'c1']);
   });
 
-  it('in one namespace, a read still makes its entry the most recently used', () => {
-    const cache = new DocIdCache(2);
-    cache.set('a', 1, 'a1');
-    cache.set('a', 2, 'a2');
-    // 'a' is the newest namespace already: the read moves the entry, not the namespace.
-    expect(cache.get('a', 1)).toBe('a1');
-    cache.set('a', 3, 'a3');
-    expect([cache.get('a', 1), cache.get('a', 2), cache.get('a', 3)]).toEqual(['a1', undefined, 'a3']);
-    // A namespace emptied by eviction and used again is kept again.
-    cache.set('b', 1, 'b1');
-    cache.set('b', 2, 'b2');
-    cache.set('a', 4, 'a4');
-    expect([cache.get('b', 1), cache.get('b', 2), cache.get('a', 4)]).toEqual([undefined, 'b2', 'a4']);
-  });
-
-  it('a read makes its namespace the most recently used', () => {
+  it('a read makes its entry and its namespace the most recently used', () => {
     const cache = new DocIdCache(2);
     cache.set('a', 1, 'a1');
     cache.set('b', 1, 'b1');
@@ -384,6 +369,14 @@ describe('DocIdCache', () => {
     cache.set('c', 1, 'c1');
     // 'b' is now the least recently used namespace: its entry goes, not the one just read.
     expect([cache.get('a', 1), cache.get('b', 1), cache.get('c', 1)]).toEqual(['a1', undefined, 'c1']);
+    // In the namespace used last ('c'), a read moves the entry alone: the other one goes first.
+    cache.set('c', 2, 'c2');
+    expect(cache.get('c', 1)).toBe('c1');
+    cache.set('c', 3, 'c3');
+    expect([cache.get('c', 2), cache.get('c', 1), cache.get('c', 3)]).toEqual([undefined, 'c1', 'c3']);
+    // A namespace emptied by eviction and used again is kept again.
+    cache.set('a', 2, 'a2');
+    expect([cache.get('a', 2), cache.get('c', 3), cache.get('c', 1)]).toEqual(['a2', 'c3', undefined]);
   });
 
   it('counts an entry told again once, and holds no more than its capacity across namespaces', () => {
