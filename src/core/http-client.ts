@@ -156,7 +156,8 @@ export function assertEdgeParts(answer: object, parts: readonly string[], what: 
   if (missing !== undefined) notAnswered(what, `an object without "${missing}"`);
 }
 
-function notAnswered(what: string, got: string): never {
+/** Throws (OFFLINE): `what` answered `got` (say, "an object without \"pull\""), which no Engram edge answers. */
+export function notAnswered(what: string, got: string): never {
   throw new EngramError(
     'OFFLINE',
     `${what} answered ${got}, not an Engram answer (is the url an Engram edge?)`,

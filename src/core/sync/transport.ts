@@ -3,6 +3,7 @@ import {
   assertEdgeParts,
   bearerToken,
   edgeError,
+  notAnswered,
   parseEdgeJson,
   requestEdge,
   type TokenSource,
@@ -91,10 +92,7 @@ export function createHttpTransport(options: HttpTransportOptions): SyncTranspor
       // Engram answer, rather than a TypeError in the middle of the round.
       const page = response.pull;
       if (page !== undefined && (!Array.isArray(page?.changes) || typeof page.cursor !== 'number')) {
-        throw new EngramError(
-          'OFFLINE',
-          'sync answered a pull page without its changes and cursor, not an Engram answer (is the url an Engram edge?)',
-        );
+        notAnswered('sync', 'a pull page without its changes and cursor');
       }
       return packed ? unpackAnswer(response) : response;
     },
