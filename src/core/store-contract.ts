@@ -139,6 +139,22 @@ export interface WriteBatch {
    * delete, which stamps after the record's say should win (merge rule 2).
    */
   pushBackTombstones?: boolean;
+  /**
+   * Asks the store to say where in its change feed the batch's entries went (`ApplyResult.feed`): the
+   * sync server offers a replica to leave out of its next pull the entries of its own push that hold
+   * exactly what it sent (docs/sync.md, "Echoes"). A store that cannot say leaves `feed` out.
+   */
+  reportFeed?: boolean;
+}
+
+/**
+ * Where a batch's change-feed entries went: every entry numbered after `after` and up to `last` is one of
+ * this batch's (writers of a namespace take their numbers one after another), `entries` of them.
+ */
+export interface FeedRange {
+  after: number;
+  last: number;
+  entries: number;
 }
 
 export interface ApplyResult {
@@ -149,6 +165,8 @@ export interface ApplyResult {
   deleted: string[];
   /** Writes refused because the id is tombstoned. */
   rejected: string[];
+  /** With `WriteBatch.reportFeed`, from stores that can say: where the batch's feed entries went. */
+  feed?: FeedRange;
 }
 
 /** One entry per entity in the change feed: a newer write of the same entity replaces its entry. */

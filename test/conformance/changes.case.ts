@@ -90,6 +90,49 @@ export function changeFeedCases(ctx: SuiteContext): void {
       expect(await store.changes(mem.namespace, changes[2]!.seq, 4)).toEqual(changes.slice(3, 7));
     });
 
+    it('says where the feed entries of a batch went when asked (reportFeed), and only then', async () => {
+      const store = ctx.store();
+      const ns = freshNamespace('feed-range');
+      const at = Date.now() - 1000;
+      const first = await store.apply(ns, {
+        memories: ['a', 'b', 'c'].map((id) => fullWrite(ns, id, `range ${id}`, at)),
+        reportFeed: true,
+      });
+      const firstEntries = await store.changes(ns, 0, 100);
+      const later = await store.apply(ns, {
+        // One changed, one new, one the same as stored (no entry), and a link between two of them.
+        memories: [
+          fullWrite(ns, 'a', 'range a again', at + 10),
+          fullWrite(ns, 'd', 'range d', at),
+          fullWrite(ns, 'b', 'range b', at),
+        ],
+        links: [fullLinkWrite(ns, { id: 'l1', from: 'a', to: 'd' }, at)],
+        reportFeed: true,
+      });
+      const unasked = await store.apply(ns, { memories: [fullWrite(ns, 'e', 'range e', at)] });
+      const idle = await store.apply(ns, { memories: [fullWrite(ns, 'e', 'range e', at)], reportFeed: true });
+      expect(unasked.feed).toBeUndefined();
+      if (ctx.options.name.startsWith('RemoteStore')) {
+        // Its apply is the edge's answer to a direct client, which says nothing of the feed.
+        expect(first.feed).toBeUndefined();
+        return;
+      }
+      const all = await store.changes(ns, 0, 100);
+      const inRange = (feed: typeof first.feed, entries = all) =>
+        entries.filter((e) => e.seq > feed!.after && e.seq <= feed!.last).map((e) => `${e.entity}:${e.id}`);
+      expect(first.feed).toMatchObject({ after: 0, entries: 3 });
+      expect(inRange(first.feed, firstEntries).sort()).toEqual(['memory:a', 'memory:b', 'memory:c']);
+      // Its entry for `a` moved on with the later write: the range keeps the other two.
+      expect(inRange(first.feed).sort()).toEqual(['memory:b', 'memory:c']);
+      expect(later.feed!.after).toBe(first.feed!.last);
+      expect(later.feed!.entries).toBe(3);
+      expect(inRange(later.feed).sort()).toEqual(['link:l1', 'memory:a', 'memory:d']);
+      // A batch that changed nothing took no number.
+      expect(idle.feed).toMatchObject({ entries: 0 });
+      expect(idle.feed!.last).toBe(idle.feed!.after);
+      expect(idle.feed!.after).toBe(all.at(-1)!.seq);
+    });
+
     it('pages by sequence number', async () => {
       const mem = await ctx.memory();
       const made = await mem.addMany(Array.from({ length: 7 }, (_, i) => ({ content: `c${i}` })));

@@ -120,6 +120,7 @@ export class InMemoryStore implements MemoryStore {
     await this.approximateReady();
     const data = this.space(namespace);
     const staged: Array<() => void> = [];
+    const entryKeys = new Set<string>();
     // The namespace's index language, or the one this batch sets (see LANGUAGE_META).
     const language = batch.meta?.[LANGUAGE_META] ?? data.meta.get(LANGUAGE_META);
     // Loaded before anything is staged, so that indexing cannot fail half-way through the commit.
@@ -188,6 +189,7 @@ export class InMemoryStore implements MemoryStore {
         });
       },
       recordChange: (entity, id, origin) => {
+        entryKeys.add(`${entity}:${id}`);
         staged.push(() => {
           const key = `${entity}:${id}`;
           data.changes.delete(key);
@@ -206,7 +208,10 @@ export class InMemoryStore implements MemoryStore {
     // Core's merge copies what it keeps from `existing` records and the façade builds writes from
     // fresh objects, so the batch is not cloned here; results are, as callers may mutate them.
     const result = await mergeBatch(tx, batch);
+    const seqBefore = data.seq;
     for (const step of staged) step();
+    // An entity changed twice in the batch took two numbers and kept the second: one entry.
+    if (batch.reportFeed) result.feed = { after: seqBefore, last: data.seq, entries: entryKeys.size };
     return structuredClone(result);
   }
 

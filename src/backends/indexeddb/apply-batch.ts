@@ -39,6 +39,7 @@ export async function applyBatch(
       batch.memories?.length,
     );
     const result = await mergeBatch(writer, batch);
+    if (batch.reportFeed) result.feed = await writer.feedRange();
     await writer.finish();
     const openGroup = await writer.openGroupAfter();
     await tx.done;

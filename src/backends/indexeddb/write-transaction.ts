@@ -2,7 +2,14 @@ import { type IDBPTransaction, unwrap } from 'idb';
 import { nextFeedNumber } from '../../core/feed-number.js';
 import type { StoreTransaction } from '../../core/merge.js';
 import type { Json } from '../../core/model.js';
-import type { ChangeOrigin, Entity, LinkRecord, MemoryRecord, Tombstone } from '../../core/store-contract.js';
+import type {
+  ChangeOrigin,
+  Entity,
+  FeedRange,
+  LinkRecord,
+  MemoryRecord,
+  Tombstone,
+} from '../../core/store-contract.js';
 import { analyzerFor, LANGUAGE_META } from '../../core/text/index.js';
 import { FeedBlockWriter, memoryIdsAfter } from './feed.js';
 import { memoryKey } from './keys.js';
@@ -55,6 +62,8 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   private readonly staged = new Map<string, (feed: FeedEntry) => void>();
   /** The counters' `seq` as read, and the bounds of the memories this batch writes (namespace-bounds.ts). */
   private seqBefore = 0;
+  /** The entities whose changes the batch recorded (one feed entry each). */
+  private readonly entryKeys = new Set<string>();
   private readonly written = new MemoryBounds();
 
   constructor(
@@ -179,7 +188,14 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
       throw new Error(`IndexedDBStore: a change of ${key} was recorded without its row being written`);
     this.staged.delete(key);
     stats.seq = nextFeedNumber(stats.seq);
+    this.entryKeys.add(key);
     put({ seq: stats.seq, origin });
+  }
+
+  /** Where the batch's feed entries went (`ApplyResult.feed`), once it has recorded its changes. */
+  async feedRange(): Promise<FeedRange> {
+    const { seq } = await this.counters;
+    return { after: this.seqBefore, last: Math.max(seq, this.seqBefore), entries: this.entryKeys.size };
   }
 
   setMeta(key: string, value: Json): void {

@@ -139,7 +139,8 @@ export abstract class SqlStore implements MemoryStore {
         staged = new StagedWrites(tx, this.dialect, namespace, this.postingTails(), this.pendingBatches);
         const seq = await staged.lockNamespace();
         const merged = await mergeBatch(staged, batch);
-        await staged.flush(seq);
+        const feed = await staged.flush(seq);
+        if (batch.reportFeed) merged.feed = feed;
         await this.afterMerge(tx, namespace, batch, merged);
         return merged;
       }),

@@ -6,6 +6,7 @@ import {
   type ChangeEntry,
   type ChangeOrigin,
   type Entity,
+  type FeedRange,
   type LinkRecord,
   loneStamp,
   type MemoryRecord,
@@ -169,7 +170,7 @@ export class StagedWrites implements StoreTransaction {
    * runs a transaction's statements in order; postgres.js pipelines them), so the database works while the
    * next rows are built, and the writes cost one round trip instead of one each.
    */
-  async flush(seq: number): Promise<void> {
+  async flush(seq: number): Promise<FeedRange> {
     const bulk = new BulkWriter(this.db, this.dialect);
     const ns = this.namespace;
     const links = [...this.links];
@@ -215,6 +216,7 @@ export class StagedWrites implements StoreTransaction {
       send(this.db.run(this.dialect.native(sql), [next, docs, tokens, ns]));
     }
     await Promise.all(writes);
+    return { after: seq, last: next, entries: entryOf.size };
   }
 
   /** Called once the transaction committed: caches learn what it wrote. */
