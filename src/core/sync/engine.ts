@@ -267,7 +267,7 @@ export class SyncEngine {
         const pushedAt = clock.tick();
         const witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
         const pushed = await this.outbox.pushOutbox(pushedAt);
-        const pulled = await pullFeed(this.host, PULL_PAGE, witness);
+        const pulled = await pullFeed(this.host, PULL_PAGE, witness, this.outbox.echoes);
         // An edge that forgot what this replica pulled gets everything it holds again (witness.ts).
         await this.outbox.pushAll();
         // A pull can leave changes to send: a delete held here that a pulled write met (pushed back), a

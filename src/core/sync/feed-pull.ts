@@ -1,5 +1,6 @@
-import { EngramError } from '../errors.js';
+import { EngramError, isEngramError } from '../errors.js';
 import type { Json } from '../model.js';
+import { type PushEcho, SKIP_MAX } from './echo.js';
 import type { OutboxHost } from './outbox-push.js';
 import type { SyncResponse } from './protocol.js';
 import { REJECTED_KEY, type RejectedChange, readRejected, withUnreadable } from './quarantine.js';
@@ -17,7 +18,12 @@ export interface PullHost extends Omit<OutboxHost, 'pending'> {
  * the witness the round started with (witness.ts): read before the round's push, which may make one of
  * its own writes the witness, and that one the edge would vouch for even if it forgot the one before.
  */
-export async function pullFeed(host: PullHost, pageSize: number, check: Witness | null): Promise<number> {
+export async function pullFeed(
+  host: PullHost,
+  pageSize: number,
+  check: Witness | null,
+  echoes: PushEcho[] = [],
+): Promise<number> {
   const { store, namespace, clock } = host.options;
   let pulled = 0;
   const stored = await host.meta(KEYS.cursor);
@@ -31,7 +37,24 @@ export async function pullFeed(host: PullHost, pageSize: number, check: Witness 
     // this replica had seen it take, and gets everything this replica holds again (OutboxPush.pushAll).
     const asked = first ? check : null;
     const get = asked ? { get: { memories: [asked.id] } } : {};
-    const response = await host.exchange({ ...cursor, ...get, pull: { after, limit: pageSize } });
+    // This session's own pushes, which the edge leaves out when its feed still holds them as pushed (echo.ts).
+    const skip = echoes.filter((e) => e.last > after).slice(0, SKIP_MAX);
+    const request = { ...cursor, ...get, pull: { after, limit: pageSize } };
+    const response = await host
+      .exchange(skip.length > 0 ? { ...request, pull: { ...request.pull, skip } } : request)
+      .catch((error: unknown) => {
+        if (
+          skip.length === 0 ||
+          !isEngramError(error, 'VALIDATION') ||
+          !error.field?.startsWith('sync.pull.skip')
+        ) {
+          throw error;
+        }
+        // An edge of an older release behind the same address (a deploy under way) refuses the field:
+        // this session's echoes are dropped and the page asked for again without them.
+        echoes.length = 0;
+        return host.exchange(request);
+      });
     const page = response.pull;
     if (!page) throw new EngramError('OFFLINE', 'sync: the edge answered a pull without changes');
     if (asked && edgeForgot(asked, response)) {
@@ -67,6 +90,8 @@ export async function pullFeed(host: PullHost, pageSize: number, check: Witness 
       if (page.changes.length > 0) host.options.onPulled(page.changes.map((c) => c.id));
     }
     after = page.cursor;
+    // Passed by the cursor: never needed again.
+    for (let i = echoes.length - 1; i >= 0; i--) if (echoes[i]!.last <= after) echoes.splice(i, 1);
     if (!page.hasMore) return pulled;
   }
 }

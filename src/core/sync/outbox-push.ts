@@ -4,6 +4,7 @@ import { hlcWallMs } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, LinkWrite, MemoryWrite } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
+import type { PushEcho } from './echo.js';
 import type { SyncEngineOptions, SyncStatus } from './engine-options.js';
 import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
 import { chunkPush, feedSeqs, PushProgress } from './push-chunks.js';
@@ -35,6 +36,8 @@ import { REPUSH_KEY, readWitness, WITNESS_KEY, witnessAfterPush } from './witnes
  * a push are small ones; each request is a transaction on the edge.
  */
 const PUSH_PAGE = 4000;
+/** Echoes held for the pulls at most (a million records' pushes); past it, the pulls bring the rest back. */
+const ECHOES_KEPT = 1000;
 
 type Push = Required<PushedRecords>;
 
@@ -58,8 +61,21 @@ export class OutboxPush {
    * after the last round, in which stamps later than now move back (restampStale).
    */
   stale: MovedSince | undefined;
+  /**
+   * The echoes of this session's pushes (echo.ts), in the order they were answered: the pulls name them,
+   * and drop each once the cursor has passed it. Kept in memory only: a reload pulls its own writes again.
+   */
+  readonly echoes: PushEcho[] = [];
 
   constructor(private readonly host: OutboxHost) {}
+
+  /** One push request; its echo, when the edge answered one, is kept for the pulls. */
+  private readonly send = async (request: SyncRequest): Promise<SyncResponse> => {
+    const response = await this.host.exchange(request);
+    const echo = response.push?.echo;
+    if (echo && this.echoes.length < ECHOES_KEPT) this.echoes.push(echo);
+    return response;
+  };
 
   /**
    * Pushes the outbox page by page and each page request by request, in feed order; every request the
@@ -116,11 +132,7 @@ export class OutboxPush {
       const page = await store.changes(namespace, after, PUSH_PAGE);
       const pages = chunkPush(await this.loadWrites(page), feedSeqs(page), this.host.loneStamps());
       for (const request of pages) {
-        await pushQuarantining(
-          (r) => this.host.exchange(r),
-          request.push as Push,
-          () => {},
-        );
+        await pushQuarantining(this.send, request.push as Push, () => {});
       }
       const last = page.length < PUSH_PAGE;
       after = page.at(-1)?.seq ?? after;
@@ -187,10 +199,8 @@ export class OutboxPush {
   private async pushRequest(push: Push, progress: PushProgress, pushedAt?: string): Promise<number> {
     const { store, namespace } = this.host.options;
     const refused: RejectedChange[] = [];
-    await pushQuarantining(
-      (r) => this.host.exchange(r),
-      push,
-      (change) => refused.push({ ...change, at: new Date(this.host.options.offset.device()).toISOString() }),
+    await pushQuarantining(this.send, push, (change) =>
+      refused.push({ ...change, at: new Date(this.host.options.offset.device()).toISOString() }),
     );
     const count = push.memories.length + push.links.length + push.tombstones.length;
     const rejected = rejectedAfterPush(await readRejected(store, namespace), push, refused);

@@ -9,6 +9,7 @@ import type {
   MemoryWrite,
   Tombstone,
 } from '../store-contract.js';
+import type { PushEcho } from './echo.js';
 
 /**
  * The newest key info version this release seals for (stamps bound, rotation proof). Sent with every
@@ -50,7 +51,16 @@ export interface SyncRequest {
    * Changes after the server cursor `after` (0 for everything), at most `limit`. `states: false`
    * returns the feed entries alone, without each entity's record or tombstone.
    */
-  pull?: { after: number; limit?: number; states?: boolean };
+  pull?: {
+    after: number;
+    limit?: number;
+    states?: boolean;
+    /**
+     * Echoes of this replica's pushes (`PushEcho`, echo.ts), at most SKIP_MAX: their entries are left out
+     * of the pull when the feed still holds them as the push left them. Sent only what an edge answered.
+     */
+    skip?: PushEcho[];
+  };
   /** Current records and tombstones by id: what a client needs to merge or to read through. */
   get?: { memories?: string[]; links?: string[] };
   /**
@@ -97,7 +107,11 @@ export interface SyncResponse {
    * pulled were forgotten by the server. It must re-sync in full (docs/sync.md); the request was not applied.
    */
   resync?: { collectedSeq: number };
-  push?: ApplyResult;
+  /**
+   * The merged records (left out with `?answer=ids`), and with `?answer=ids` the push's `echo` when every
+   * record of it merged into exactly what was sent (echo.ts): a replica's next pulls may skip those entries.
+   */
+  push?: ApplyResult & { echo?: PushEcho };
   pull?: {
     changes: PulledChange[];
     /** Pass back as `pull.after` next time. */

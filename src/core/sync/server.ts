@@ -6,6 +6,7 @@ import { resolveLanguage } from '../language.js';
 import type { Json, Link, Memory } from '../model.js';
 import { type ChangeOrigin, COLLECTED_SEQ_META, type Entity, type MemoryStore } from '../store-contract.js';
 import { LANGUAGE_META } from '../text/index.js';
+import { EchoSkips, echoOf } from './echo.js';
 import { packAnswer } from './lone-stamps.js';
 import {
   MAX_CLOCK_SKEW_MS_DEFAULT,
@@ -33,6 +34,11 @@ export interface ServeSyncOptions {
   now?: () => number;
   /** Pushed stamps further ahead of `now` than this are refused (default 60 s). */
   maxClockSkewMs?: number;
+  /**
+   * Answer a push with its echo when it has one (echo.ts): for a replica, whose next pulls may then leave
+   * its own entries out. Not for a RemoteStore, whose answer is an ApplyResult like any store's.
+   */
+  echo?: boolean;
 }
 
 export async function serveSync(
@@ -99,7 +105,11 @@ export async function serveSync(
       foldTwinLinks: true,
       // Stamps stored before the bound existed (or by a store written directly) lose to this push.
       clockCeiling: ceilingStamp(at + maxSkew),
+      ...(options.echo ? { reportFeed: true } : {}),
     });
+    const { feed: _feed, ...applied } = response.push;
+    const echo = options.echo ? echoOf(request.push, response.push) : undefined;
+    response.push = echo ? { ...applied, echo } : applied;
     if (options.observe) forEachStamp(request.push, options.observe);
   } else if (settles.meta) {
     await store.apply(namespace, { ...settles, unchangedMeta });
@@ -130,12 +140,14 @@ export async function serveSync(
   }
   if (request.pull) {
     const limit = request.pull.limit ?? PULL_LIMIT_DEFAULT;
+    const skip = request.pull.skip ?? [];
     response.pull = await pullChanges(
       store,
       namespace,
       request.pull.after,
       limit,
       request.pull.states ?? true,
+      skip.length > 0 ? new EchoSkips(store, namespace, skip) : undefined,
     );
   }
   response.serverTime = now();
@@ -290,18 +302,25 @@ function changesWithinBytes(changes: readonly PulledChange[]): number {
   return changes.length;
 }
 
-/** Reads one page of the change feed with the current state of each entity (record or tombstone). */
+/**
+ * Reads one page of the change feed with the current state of each entity (record or tombstone). The
+ * entries of the asking replica's own pushes that `skips` holds are passed over (echo.ts): the cursor
+ * moves past them, and a page may hold fewer than `limit` changes with more to come.
+ */
 export async function pullChanges(
   store: MemoryStore,
   namespace: string,
-  after: number,
+  from: number,
   limit: number,
   withStates = true,
+  skips?: EchoSkips,
 ): Promise<NonNullable<SyncResponse['pull']>> {
+  const after = skips ? await skips.jump(from) : from;
   const entries = await store.changes(namespace, after, limit + 1);
-  const page = entries.slice(0, limit);
-  let cursor = page[page.length - 1]?.seq ?? after;
-  if (page.length === 0 && after > 0) {
+  const scanned = entries.slice(0, limit);
+  const page = skips ? await skips.without(scanned) : scanned;
+  let cursor = scanned[scanned.length - 1]?.seq ?? after;
+  if (scanned.length === 0 && after > 0) {
     // A cursor past the end of the feed means this database was reset or restored since the replica last
     // pulled: answer with the feed's real end (below `after`), which tells the replica to start over.
     const latest = await (store as { latestSeq?: (ns: string) => Promise<number> }).latestSeq?.(namespace);

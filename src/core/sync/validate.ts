@@ -7,6 +7,7 @@ import { UNSTAMPED_VALUES } from '../merge.js';
 import type { Json } from '../model.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
+import { SKIP_MAX } from './echo.js';
 import { unpackedClocks } from './lone-stamps.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
 import { REQUIRED_FIELDS } from './records.js';
@@ -146,6 +147,27 @@ const syncRequest = v.strictObject({
       after: cursor,
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(PULL_LIMIT_MAX))),
       states: v.optional(v.boolean()),
+      skip: v.optional(
+        v.pipe(
+          v.array(
+            v.strictObject({
+              after: cursor,
+              last: cursor,
+              count: v.pipe(
+                v.number('expected a count of entries'),
+                v.integer('expected an integer count'),
+                v.minValue(1, 'expected a count of 1 or more'),
+                v.maxValue(LIMITS.batch, `expected a count of at most ${LIMITS.batch}`),
+              ),
+              digest: v.pipe(
+                v.string('expected a digest string'),
+                v.regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex digits (an echo the edge answered)'),
+              ),
+            }),
+          ),
+          v.maxLength(SKIP_MAX, `expected at most ${SKIP_MAX} echoes`),
+        ),
+      ),
     }),
   ),
   get: v.optional(v.strictObject({ memories: ids, links: ids })),
@@ -311,6 +333,15 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   });
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
+  });
+  request.pull?.skip?.forEach(({ after, last, count }, i) => {
+    if (last <= after) throw invalid(`sync.pull.skip.${i}.last`, `expected a position after ${after}`);
+    if (count > last - after) {
+      throw invalid(
+        `sync.pull.skip.${i}.count`,
+        `expected at most ${last - after} entries between ${after} and ${last}`,
+      );
+    }
   });
   return request as SyncRequest;
 }

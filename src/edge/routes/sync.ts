@@ -9,7 +9,8 @@ import { readJson, refuseOtherQuery } from '../request.js';
  * `POST /sync`: core's `serveSync`, plus the option a direct client (RemoteStore) needs to behave like
  * a local store: `?origin=local` records its pushed writes as made here rather than replicated; and
  * `?answer=ids` for a replica, which never reads the merged records a push is answered with: they are
- * left out (as large as the push itself), keeping the ids deleted and rejected.
+ * left out (as large as the push itself), keeping the ids deleted and rejected, and the push's echo
+ * is added when it has one.
  */
 export function syncRoutes(
   observerOf: (namespace: string) => (stamp: string) => void,
@@ -45,6 +46,8 @@ export function syncRoutes(
       },
       maxClockSkewMs,
       now,
+      // A replica (it asks for ids) may leave its own pushes' entries out of its pulls (echo.ts).
+      echo: answer === 'ids',
     });
     if (answer === 'ids' && response.push) response.push = { ...response.push, memories: [], links: [] };
     return c.json(response);

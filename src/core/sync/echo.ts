@@ -1,0 +1,173 @@
+import type { Json } from '../model.js';
+import { sameClocks } from '../record-merge.js';
+import {
+  type ApplyResult,
+  type ChangeEntry,
+  LINK_FIELDS,
+  type LinkRecord,
+  type LinkWrite,
+  MEMORY_FIELDS,
+  type MemoryRecord,
+  type MemoryStore,
+  type MemoryWrite,
+} from '../store-contract.js';
+import type { PushedRecords } from './protocol.js';
+
+/**
+ * Echoes (docs/sync.md, "Echoes"). A replica's push takes feed entries on the edge, which the pull that
+ * follows it would bring back to that replica: a push of 10,000 memories was pulled again whole, about
+ * 6 MB, merged into a store that already held every record. When every record of a push merged into
+ * exactly what was sent, the edge answers with where its entries went (`PushEcho`); the replica names
+ * those in its next pulls (`pull.skip`), and the edge leaves them out.
+ *
+ * The edge checks a named range against its feed before leaving anything out: it must still hold the
+ * `count` entries of the same records (`digest`), none moved by a later write (whose entry, past the range,
+ * is pulled as usual). Anything else (a database restored meanwhile, a range made up by the sender) and
+ * the range is pulled in full. A replica can only leave out what it is sent itself.
+ */
+export interface PushEcho {
+  /** Every feed entry after this position and up to `last` is one of the push's. */
+  after: number;
+  last: number;
+  /** How many entries: one per memory and link the push carried. */
+  count: number;
+  /** Of the entries' `entity:id` keys, whatever their order (`feedDigest`). */
+  digest: string;
+}
+
+/** The most echoes one pull request may name; a replica names those nearest its cursor. */
+export const SKIP_MAX = 64;
+
+/**
+ * Two 32-bit hashes of each key (FNV-1a, and the same steps with another basis and multiplier), summed modulo 2^32: a set's fingerprint that does
+ * not depend on order, which the edge's feed returns by number and a push holds by outbox order. Not a
+ * cryptographic hash: it guards against accidents (a restored database whose numbers hold other records);
+ * a sender that forged a collision would only leave out records it is sent itself.
+ */
+export function feedDigest(keys: Iterable<string>): string {
+  let a = 0;
+  let b = 0;
+  for (const key of keys) {
+    let h1 = 0x811c9dc5;
+    let h2 = 0x9747b28c;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    a = (a + (h1 >>> 0)) >>> 0;
+    b = (b + (h2 >>> 0)) >>> 0;
+  }
+  return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+}
+
+/** Whether two JSON values are equal (object keys in any order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const left = a as Record<string, Json>;
+  const right = b as Record<string, Json>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  return keys.every((k) => Object.hasOwn(right, k) && sameJson(left[k], right[k]));
+}
+
+/** Whether a merged record holds exactly what a full write carried: its fields, their stamps, its creation. */
+function holdsOnly(
+  values: object,
+  record: MemoryRecord | LinkRecord,
+  write: MemoryWrite | LinkWrite,
+  fields: readonly string[],
+): boolean {
+  if (!write.create || !sameClocks(record.clocks, write.clocks)) return false;
+  const held = values as Record<string, unknown>;
+  const sent = write.values as Record<string, unknown>;
+  for (const [key, value] of Object.entries(write.create)) if (held[key] !== value) return false;
+  // A null value clears the field: the record then has none.
+  return fields.every((field) => sameJson(held[field] ?? undefined, sent[field] ?? undefined));
+}
+
+/**
+ * The echo of a push the store applied with `reportFeed`, or undefined when the edge's entries may hold
+ * anything the pusher lacks: a tombstone in the push (deletes reach further than their records), a write
+ * refused or folded into another record, a record merged into something other than what was sent, or
+ * entries other than one per pushed record.
+ */
+export function echoOf(push: PushedRecords, result: ApplyResult): PushEcho | undefined {
+  const memories = push.memories ?? [];
+  const links = push.links ?? [];
+  const count = memories.length + links.length;
+  const feed = result.feed;
+  if (!feed || count === 0 || feed.entries !== count || (push.tombstones?.length ?? 0) > 0) return undefined;
+  if (result.rejected.length > 0 || result.deleted.length > 0) return undefined;
+  if (result.memories.length !== memories.length || result.links.length !== links.length) return undefined;
+  const memoryWrites = new Map(memories.map((w) => [w.id, w]));
+  const linkWrites = new Map(links.map((w) => [w.id, w]));
+  if (memoryWrites.size !== memories.length || linkWrites.size !== links.length) return undefined;
+  for (const record of result.memories) {
+    const write = memoryWrites.get(record.memory.id);
+    if (!write || !holdsOnly(record.memory, record, write, MEMORY_FIELDS)) return undefined;
+  }
+  for (const record of result.links) {
+    const write = linkWrites.get(record.link.id);
+    if (!write || !holdsOnly(record.link, record, write, LINK_FIELDS)) return undefined;
+  }
+  const keys = [...memoryWrites.keys()].map((id) => `memory:${id}`);
+  for (const id of linkWrites.keys()) keys.push(`link:${id}`);
+  return { after: feed.after, last: feed.last, count, digest: feedDigest(keys) };
+}
+
+/** The echoes a pull was asked to leave out, each checked against the feed once, when first needed. */
+export class EchoSkips {
+  private readonly checked = new Map<PushEcho, Promise<boolean>>();
+
+  constructor(
+    private readonly store: MemoryStore,
+    private readonly namespace: string,
+    private readonly echoes: readonly PushEcho[],
+  ) {}
+
+  /** Past every checked echo that starts at or before `after` and ends after it. */
+  async jump(after: number): Promise<number> {
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const echo of this.echoes) {
+        if (echo.after <= after && after < echo.last && (await this.holds(echo))) {
+          after = echo.last;
+          moved = true;
+        }
+      }
+    }
+    return after;
+  }
+
+  /** The entries of a page that no checked echo holds. */
+  async without(page: ChangeEntry[]): Promise<ChangeEntry[]> {
+    const kept: ChangeEntry[] = [];
+    for (const entry of page) {
+      const echo = this.echoes.find((e) => e.after < entry.seq && entry.seq <= e.last);
+      if (!echo || !(await this.holds(echo))) kept.push(entry);
+    }
+    return kept;
+  }
+
+  private holds(echo: PushEcho): Promise<boolean> {
+    let check = this.checked.get(echo);
+    if (!check) {
+      check = this.store.changes(this.namespace, echo.after, echo.count + 1).then((entries) => {
+        const inside = entries.filter((e) => e.seq <= echo.last);
+        return (
+          inside.length === echo.count && feedDigest(inside.map((e) => `${e.entity}:${e.id}`)) === echo.digest
+        );
+      });
+      this.checked.set(echo, check);
+    }
+    return check;
+  }
+}
