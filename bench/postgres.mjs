@@ -138,7 +138,7 @@ async function syncSuite(record) {
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${server.address().port}`;
   const { items } = makeCorpus(SYNC_SIZE, 7);
-  const times = { push: [], pull: [], rawInsert: [], rawInsertGin: [], rawSelect: [] };
+  const times = { push: [], round: [], pull: [], rawInsert: [], rawInsertGin: [], rawSelect: [] };
   await rawTable('sync_plain', { gin: false });
   await rawTable('sync_gin', { gin: true });
   for (let round = 0; round < ROUNDS; round++) {
@@ -151,6 +151,8 @@ async function syncSuite(record) {
     const start = performance.now();
     const pushed = await writer.mem.sync();
     times.push.push(writer.marks.firstPull - start);
+    // The writer's whole round: its push, then its pull, which leaves its own push out (docs/sync.md, "Echoes").
+    times.round.push(performance.now() - start);
     if (pushed.pushed !== items.length) throw new Error(`sync pushed ${pushed.pushed} of ${items.length}`);
     await writer.mem.close();
 
@@ -191,6 +193,14 @@ async function syncSuite(record) {
     suite: 'postgres',
     metric: metric('push'),
     ours: push,
+    ref: median(times.rawInsertGin),
+    refName: `raw INSERT ×${RAW_BATCH}, GIN-indexed table`,
+    unit: 'ms',
+  });
+  record({
+    suite: 'postgres',
+    metric: `sync round (the writer's push and pull) ${k(SYNC_SIZE)} changes through the edge`,
+    ours: median(times.round),
     ref: median(times.rawInsertGin),
     refName: `raw INSERT ×${RAW_BATCH}, GIN-indexed table`,
     unit: 'ms',
