@@ -3,13 +3,10 @@ import { sameClocks } from '../record-merge.js';
 import {
   type ApplyResult,
   type ChangeEntry,
+  type FieldClocks,
   LINK_FIELDS,
-  type LinkRecord,
-  type LinkWrite,
   MEMORY_FIELDS,
-  type MemoryRecord,
   type MemoryStore,
-  type MemoryWrite,
 } from '../store-contract.js';
 import type { PushedRecords } from './protocol.js';
 
@@ -81,8 +78,8 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** Whether a merged record holds exactly what a full write carried: its fields, their stamps, its creation. */
 function holdsOnly(
   values: object,
-  record: MemoryRecord | LinkRecord,
-  write: MemoryWrite | LinkWrite,
+  record: { clocks: FieldClocks },
+  write: { create?: object; values: object; clocks: FieldClocks },
   fields: readonly string[],
 ): boolean {
   if (!write.create || !sameClocks(record.clocks, write.clocks)) return false;
