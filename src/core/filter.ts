@@ -58,7 +58,7 @@ export function matchesFilter(memory: Memory, filter: MemoryFilter): boolean {
 }
 
 /** JSON equality: numbers by value, objects whatever their key order, arrays element by element. */
-function jsonEqual(a: Json | undefined, b: Json): boolean {
+export function jsonEqual(a: Json | undefined, b: Json): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) || Array.isArray(b)) {

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { formatHlc } from '../../src/core/hlc.js';
 import { feedDigest } from '../../src/core/sync/echo.js';
 import type { SyncRequest, SyncResponse } from '../../src/core/sync/protocol.js';
 import { serveSync } from '../../src/core/sync/server.js';
@@ -160,14 +159,11 @@ describe('a replica behind an edge of an older release', () => {
 });
 
 describe('the edge checks an echo before it leaves anything out', () => {
-  const stamp = (ms: number) => formatHlc({ wallMs: ms, counter: 0, node: 'pusher' });
-
   async function pushed(count: number) {
     const store = new InMemoryStore();
     await store.open();
     const at = Date.now() - 1000;
     const memories = Array.from({ length: count }, (_, i) => fullWrite('ns', `m${i}`, `note ${i}`, at));
-    for (const w of memories) w.clocks = Object.fromEntries(Object.keys(w.clocks).map((f) => [f, stamp(at)]));
     const answer = await serveSync(store, 'ns', { push: { memories } }, { echo: true });
     return { store, answer };
   }

@@ -195,7 +195,7 @@ export class IndexedDBWriteTransaction implements StoreTransaction {
   /** Where the batch's feed entries went (`ApplyResult.feed`), once it has recorded its changes. */
   async feedRange(): Promise<FeedRange> {
     const { seq } = await this.counters;
-    return { after: this.seqBefore, last: Math.max(seq, this.seqBefore), entries: this.entryKeys.size };
+    return { after: this.seqBefore, last: seq, entries: this.entryKeys.size };
   }
 
   setMeta(key: string, value: Json): void {

@@ -1,3 +1,4 @@
+import { jsonEqual } from '../filter.js';
 import type { Json } from '../model.js';
 import { sameClocks } from '../record-merge.js';
 import {
@@ -58,23 +59,6 @@ export function feedDigest(keys: Iterable<string>): string {
   return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
 }
 
-/** Whether two JSON values are equal (object keys in any order). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const left = a as Record<string, Json>;
-  const right = b as Record<string, Json>;
-  const keys = Object.keys(left);
-  if (keys.length !== Object.keys(right).length) return false;
-  return keys.every((k) => Object.hasOwn(right, k) && sameJson(left[k], right[k]));
-}
-
 /** Whether a merged record holds exactly what a full write carried: its fields, their stamps, its creation. */
 function holdsOnly(
   values: object,
@@ -86,8 +70,13 @@ function holdsOnly(
   const held = values as Record<string, unknown>;
   const sent = write.values as Record<string, unknown>;
   for (const [key, value] of Object.entries(write.create)) if (held[key] !== value) return false;
-  // A null value clears the field: the record then has none.
-  return fields.every((field) => sameJson(held[field] ?? undefined, sent[field] ?? undefined));
+  return fields.every((field) => {
+    // A null value clears the field: the record then has none.
+    const value = (sent[field] ?? undefined) as Json | undefined;
+    return value === undefined
+      ? held[field] === undefined
+      : jsonEqual(held[field] as Json | undefined, value);
+  });
 }
 
 /**

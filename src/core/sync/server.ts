@@ -96,7 +96,7 @@ export async function serveSync(
   const unchangedMeta = [{ key: KEY_INFO_META, value: (await storedKey) ?? null, field: 'sync.key.id' }];
   const settles = Object.keys(meta).length > 0 ? { meta } : {};
   if (request.push) {
-    response.push = await store.apply(namespace, {
+    const applied = await store.apply(namespace, {
       ...request.push,
       ...settles,
       unchangedMeta,
@@ -107,9 +107,14 @@ export async function serveSync(
       clockCeiling: ceilingStamp(at + maxSkew),
       ...(options.echo ? { reportFeed: true } : {}),
     });
-    const { feed: _feed, ...applied } = response.push;
-    const echo = options.echo ? echoOf(request.push, response.push) : undefined;
-    response.push = echo ? { ...applied, echo } : applied;
+    if (options.echo) {
+      // The feed range stays here: the answer carries it only as the echo, when the push has one.
+      const { feed: _feed, ...answer } = applied;
+      const echo = echoOf(request.push, applied);
+      response.push = echo ? { ...answer, echo } : answer;
+    } else {
+      response.push = applied;
+    }
     if (options.observe) forEachStamp(request.push, options.observe);
   } else if (settles.meta) {
     await store.apply(namespace, { ...settles, unchangedMeta });
