@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { feedDigest } from '../../src/core/sync/echo.js';
+import { ECHOES_STORED, feedDigest, readEchoes, storedEchoes } from '../../src/core/sync/echo.js';
 import type { SyncRequest, SyncResponse } from '../../src/core/sync/protocol.js';
 import { serveSync } from '../../src/core/sync/server.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
@@ -29,9 +29,9 @@ async function edgeWithReplicas(makeServer: () => MemoryStore) {
   const exchanges: Array<{ replica: string; request: SyncRequest; response: SyncResponse }> = [];
   /** Runs before a request of `replica` reaches the edge, when set. */
   let before: ((request: SyncRequest) => Promise<void>) | undefined;
-  const replica = async (name: string) => {
+  const replica = async (name: string, store: MemoryStore = new InMemoryStore()) => {
     const mem = await createMemory({
-      store: new InMemoryStore(),
+      store,
       namespace,
       sync: {
         url: 'http://edge.test',
@@ -124,6 +124,82 @@ describe.each(servers)('echoes of a push, on an edge over %s', (_name, makeServe
     // The echo no longer holds (one entry moved past it): its range is pulled, and the change too.
     expect(pulledBy('a').sort()).toEqual(made.map((m) => m.id).sort());
     expect((await a.get(made[2]!.id))?.content).toBe('changed on the edge meanwhile');
+  });
+});
+
+describe.each(servers)('stored echoes, on an edge over %s', (_name, makeServer) => {
+  it('a replica reloaded between its push and its pull still leaves its push out', async () => {
+    const { namespace, replica, exchanges, pulledBy, setBefore } = await edgeWithReplicas(makeServer);
+    const b = await replica('b');
+    await b.add({ content: 'written elsewhere first' });
+    await b.sync();
+    const store = new InMemoryStore();
+    // Holds the store open across the reload: the last Engram on a store closes it.
+    opened.push(await createMemory({ store, namespace: 'keeper' }));
+    const first = await replica('a1', store);
+    expect(await first.sync()).toEqual({ pushed: 0, pulled: 1 });
+    await first.addMany(Array.from({ length: 12 }, (_, i) => ({ content: `reloaded note ${i}` })));
+    // The push goes through; the pull after it does not (the tab closed, the network went).
+    setBefore(async (request) => {
+      if (request.pull) throw new TypeError('fetch failed');
+    });
+    await expect(first.sync()).rejects.toMatchObject({ code: 'OFFLINE' });
+    setBefore(undefined);
+    const stored = await store.getMeta(namespace, 'sync.echoes');
+    expect(stored).toEqual([expect.objectContaining({ count: 12 })]);
+    await first.close();
+
+    const second = await replica('a2', store);
+    expect(await second.sync()).toEqual({ pushed: 0, pulled: 0 });
+    expect(pulledBy('a2')).toEqual([]);
+    const named = exchanges.find((e) => e.replica === 'a2' && e.request.pull?.skip);
+    expect(named?.request.pull?.skip).toEqual(stored);
+    // Passed by the cursor: the stored echo goes.
+    expect(await store.getMeta(namespace, 'sync.echoes')).toBeNull();
+    // Another replica's write still comes.
+    await b.add({ content: 'written elsewhere later' });
+    await b.sync();
+    expect(await second.sync()).toEqual({ pushed: 0, pulled: 1 });
+  });
+});
+
+describe('stored echoes', () => {
+  it('keep the first 256 (those the pulls name first), in order, and read back as they were', () => {
+    const echoes = Array.from({ length: 300 }, (_, i) => ({
+      after: i * 10,
+      last: i * 10 + 5,
+      count: 5,
+      digest: feedDigest([`memory:m${i}`]),
+    }));
+    const stored = storedEchoes(echoes);
+    expect(stored).toHaveLength(ECHOES_STORED);
+    expect(readEchoes(stored)).toEqual(echoes.slice(0, ECHOES_STORED));
+    expect(storedEchoes([])).toBeNull();
+    expect(readEchoes(null)).toEqual([]);
+  });
+});
+
+describe('stored echoes of an unsound shape', () => {
+  it('are left out of the pulls, which bring everything', async () => {
+    const { namespace, replica, exchanges, pulledBy } = await edgeWithReplicas(() => new InMemoryStore());
+    const b = await replica('b');
+    const made = await b.addMany([{ content: 'first' }, { content: 'second' }]);
+    await b.sync();
+    const store = new InMemoryStore();
+    await store.open();
+    const damaged = [
+      { after: 'x', last: 2, count: 2, digest: '0123456789abcdef' },
+      5,
+      null,
+      { after: 0, last: 2, count: 3, digest: '0123456789abcdef' },
+      { after: 2, last: 2, count: 1, digest: '0123456789abcdef' },
+      { after: 0, last: 2, count: 2, digest: 'not hex' },
+    ];
+    await store.apply(namespace, { meta: { 'sync.echoes': damaged } });
+    const a = await replica('a', store);
+    expect(await a.sync()).toEqual({ pushed: 0, pulled: 2 });
+    expect(pulledBy('a').sort()).toEqual(made.map((m) => m.id).sort());
+    expect(exchanges.some((e) => e.replica === 'a' && e.request.pull?.skip)).toBe(false);
   });
 });
 

@@ -36,6 +36,42 @@ export interface PushEcho {
 /** The most echoes one pull request may name; a replica names those nearest its cursor. */
 export const SKIP_MAX = 64;
 
+const DIGEST = /^[0-9a-f]{16}$/;
+const isPosition = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/**
+ * The echoes a replica stored (`sync.echoes`), those of a sound shape: anything else in the meta (written by
+ * hand, damaged) is left out rather than sent, as the edge would refuse the pull that named it.
+ */
+export function readEchoes(stored: Json | undefined): PushEcho[] {
+  if (!Array.isArray(stored)) return [];
+  const echoes: PushEcho[] = [];
+  for (const item of stored) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+    const { after, last, count, digest } = item;
+    if (!isPosition(after) || !isPosition(last) || last <= after) continue;
+    if (!isPosition(count) || count < 1 || count > last - after) continue;
+    if (typeof digest !== 'string' || !DIGEST.test(digest)) continue;
+    echoes.push({ after, last, count, digest });
+  }
+  return echoes;
+}
+
+/**
+ * The most echoes stored: those nearest the cursor, the first the pulls name (256 requests of a push, up to
+ * 256,000 records). The meta is written again with each push request, so it stays small (about 22 KB)
+ * however long the push; a replica reloaded within a longer one pulls the rest of its own writes back.
+ */
+export const ECHOES_STORED = 256;
+
+/** The echoes as the `sync.echoes` meta holds them (readEchoes reads them back): null when there are none. */
+export function storedEchoes(echoes: readonly PushEcho[]): Json {
+  if (echoes.length === 0) return null;
+  return echoes
+    .slice(0, ECHOES_STORED)
+    .map(({ after, last, count, digest }) => ({ after, last, count, digest }));
+}
+
 /**
  * Two 32-bit hashes of each key (FNV-1a, and the same steps with another basis and multiplier), summed modulo 2^32: a set's fingerprint that does
  * not depend on order, which the edge's feed returns by number and a push holds by outbox order. Not a

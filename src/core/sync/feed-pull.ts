@@ -1,6 +1,6 @@
 import { EngramError, isEngramError } from '../errors.js';
 import type { Json } from '../model.js';
-import { type PushEcho, SKIP_MAX } from './echo.js';
+import { type PushEcho, SKIP_MAX, storedEchoes } from './echo.js';
 import type { OutboxHost } from './outbox-push.js';
 import type { SyncResponse } from './protocol.js';
 import { REJECTED_KEY, type RejectedChange, readRejected, withUnreadable } from './quarantine.js';
@@ -28,6 +28,8 @@ export async function pullFeed(
   let pulled = 0;
   const stored = await host.meta(KEYS.cursor);
   let witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
+  /** Set when the edge refused the echoes: the stored ones go with the next cursor write. */
+  let refused = false;
   for (let after = stored, first = true; ; first = false) {
     // Every page of a catch-up names the position reached (stored with the page before): the edge checks it
     // against its tombstone horizon, which may pass it while the pull is under way. A pull from 0 names
@@ -51,8 +53,9 @@ export async function pullFeed(
           throw error;
         }
         // An edge of an older release behind the same address (a deploy under way) refuses the field:
-        // this session's echoes are dropped and the page asked for again without them.
+        // the replica's echoes are dropped and the page asked for again without them.
         echoes.length = 0;
+        refused = true;
         return host.exchange(request);
       });
     const page = response.pull;
@@ -70,6 +73,12 @@ export async function pullFeed(
       await store.apply(namespace, { meta: { [KEYS.cursor]: 0 } });
       continue;
     }
+    // Echoes the cursor passes are never needed again: they go from the stored ones with the cursor write.
+    const kept = echoes.filter((e) => e.last > page.cursor);
+    const echoMeta: Record<string, Json> =
+      refused || kept.length < echoes.length ? { [KEYS.echoes]: storedEchoes(kept) } : {};
+    refused = false;
+    echoes.splice(0, echoes.length, ...kept);
     if (page.changes.length > 0 || page.cursor !== after) {
       const batch = changesToBatch(page.changes);
       forEachStamp(batch, (stamp) => clock.observe(stamp));
@@ -77,7 +86,11 @@ export async function pullFeed(
       await store.apply(namespace, {
         ...batch,
         origin: 'remote',
-        meta: { [KEYS.cursor]: page.cursor, ...(next === witness ? {} : { [WITNESS_KEY]: next }) },
+        meta: {
+          [KEYS.cursor]: page.cursor,
+          ...(next === witness ? {} : { [WITNESS_KEY]: next }),
+          ...echoMeta,
+        },
         clockCeiling: clock.ceiling(),
         pushBackTombstones: true,
       });
@@ -88,10 +101,10 @@ export async function pullFeed(
         page.changes.flatMap((c) => (c.memory || c.link ? [c.id] : [])),
       );
       if (page.changes.length > 0) host.options.onPulled(page.changes.map((c) => c.id));
+    } else if (KEYS.echoes in echoMeta) {
+      await store.apply(namespace, { meta: echoMeta });
     }
     after = page.cursor;
-    // Passed by the cursor: never needed again.
-    for (let i = echoes.length - 1; i >= 0; i--) if (echoes[i]!.last <= after) echoes.splice(i, 1);
     if (!page.hasMore) return pulled;
   }
 }

@@ -4,7 +4,7 @@ import { hlcWallMs } from '../hlc.js';
 import type { Json } from '../model.js';
 import type { ChangeEntry, LinkWrite, MemoryWrite } from '../store-contract.js';
 import type { ClockOffset } from './clock-offset.js';
-import type { PushEcho } from './echo.js';
+import { ECHOES_STORED, type PushEcho, readEchoes, storedEchoes } from './echo.js';
 import type { SyncEngineOptions, SyncStatus } from './engine-options.js';
 import type { PushedRecords, SyncRequest, SyncResponse } from './protocol.js';
 import { chunkPush, feedSeqs, PushProgress } from './push-chunks.js';
@@ -62,20 +62,47 @@ export class OutboxPush {
    */
   stale: MovedSince | undefined;
   /**
-   * The echoes of this session's pushes (echo.ts), in the order they were answered: the pulls name them,
-   * and drop each once the cursor has passed it. Kept in memory only: a reload pulls its own writes again.
+   * The echoes of the replica's pushes (echo.ts), in the order they were answered: the pulls name them,
+   * and drop each once the cursor has passed it. Stored (`sync.echoes`) with the outbox cursor each push
+   * request moves, and with the pull cursor that passes them, so a replica reloaded between its push and
+   * its pull (a closed tab, a restarted app) still leaves its own writes out: no write of its own.
    */
   readonly echoes: PushEcho[] = [];
+  /** Whether `echoes` holds the stored ones yet (read once, by the session's first round). */
+  private echoesRead = false;
+  /** Echoes answered since the last meta write that stored them. */
+  private echoesAnswered = false;
 
   constructor(private readonly host: OutboxHost) {}
 
   /** One push request; its echo, when the edge answered one, is kept for the pulls. */
   private readonly send = async (request: SyncRequest): Promise<SyncResponse> => {
     const response = await this.host.exchange(request);
-    const echo = response.push?.echo;
-    if (echo && this.echoes.length < ECHOES_KEPT) this.echoes.push(echo);
+    // Kept only in a sound shape: it is stored, and named to the edge by every pull until passed.
+    const [echo] = readEchoes([response.push?.echo as unknown as Json]);
+    if (echo && this.echoes.length < ECHOES_KEPT) {
+      this.echoes.push(echo);
+      // Past the stored ones, the stored meta would not change.
+      if (this.echoes.length <= ECHOES_STORED) this.echoesAnswered = true;
+    }
     return response;
   };
+
+  /** Reads the echoes an earlier session stored, once, before this session's first push. */
+  async readEchoes(): Promise<void> {
+    if (this.echoesRead) return;
+    const { store, namespace } = this.host.options;
+    const stored = readEchoes(await store.getMeta(namespace, KEYS.echoes));
+    this.echoes.unshift(...stored.slice(0, ECHOES_KEPT - this.echoes.length));
+    this.echoesRead = true;
+  }
+
+  /** The echoes to store with the next meta write, when a request answered some since the last one. */
+  private echoMeta(): Record<string, Json> {
+    if (!this.echoesAnswered) return {};
+    this.echoesAnswered = false;
+    return { [KEYS.echoes]: storedEchoes(this.echoes) };
+  }
 
   /**
    * Pushes the outbox page by page and each page request by request, in feed order; every request the
@@ -136,7 +163,7 @@ export class OutboxPush {
       }
       const last = page.length < PUSH_PAGE;
       after = page.at(-1)?.seq ?? after;
-      await store.apply(namespace, { meta: { [REPUSH_KEY]: last ? null : after } });
+      await store.apply(namespace, { meta: { [REPUSH_KEY]: last ? null : after, ...this.echoMeta() } });
       if (last) return;
     }
   }
@@ -216,6 +243,7 @@ export class OutboxPush {
         ...(next === witness ? {} : { [WITNESS_KEY]: next }),
         ...(pushedAt ? { [RESYNC_KEYS.pushedAt]: pushedAt } : {}),
         ...(rejected ? { [REJECTED_KEY]: rejected as unknown as Json } : {}),
+        ...this.echoMeta(),
       },
     });
     this.host.setStatus({

@@ -11,6 +11,8 @@ export const KEYS = {
   maxClockSkew: 'sync.maxClockSkewMs',
   /** The replica's clock (`HybridLogicalClock.latest`) at the end of its last round. */
   clock: 'sync.clock',
+  /** The echoes of its pushes the pulls have not passed yet (echo.ts), so that a reload leaves them out too. */
+  echoes: 'sync.echoes',
 } as const;
 
 /**
