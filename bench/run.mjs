@@ -88,9 +88,12 @@ const seconds = (since) => `${((performance.now() - since) / 1000).toFixed(0)} s
 // (Chromium, Postgres), so together they take about as long as the longer one.
 const prepared = await Promise.all(modules.map(([, mod]) => mod.prepare?.(info)));
 console.log(`prepared in ${seconds(started)}`);
+/** Seconds each part took, for the report: where the run's minutes go (issue 15 wants it under 15). */
+const took = [['the fills run first (prepare)', (performance.now() - started) / 1000]];
 for (const [i, [name, mod]] of modules.entries()) {
   const start = performance.now();
   await mod.default(record, info, prepared[i]);
+  took.push([name, (performance.now() - start) / 1000]);
   console.log(`${name}: ${seconds(start)}`);
 }
 
@@ -105,6 +108,7 @@ const markdown = renderMarkdown(rows, {
   postgres: info.postgres,
   modules: names,
   seconds: (performance.now() - started) / 1000,
+  took,
   load: [loadAtStart, os.loadavg()[0]],
   settings: info.settings,
   large,
