@@ -19,18 +19,18 @@ function tableRow(row) {
   return `| ${row.suite} | ${row.metric} | ${withUnit(row.ours, row.unit)} | ${row.refName} | ${withUnit(row.ref, row.unit)} | ${ratio} | ${verdict} |`;
 }
 
+/** `, of which memory 61 s, sqljs 152 s, …`: each part's seconds, in the order they ran. */
+function tookText(took) {
+  if (!took?.length) return '';
+  return `, of which ${took.map(([part, s]) => `${part} ${Math.round(s)} s`).join(', ')}`;
+}
+
 /**
  * The whole file: `context` is { date, commit, machine, cores, node, chromium, postgres, modules, seconds, took?,
  * load, settings, large, chart? } (`took`: [part, seconds] pairs, what each part of the run took; `large`:
  * bench/large.json's contents, when `npm run bench:large` wrote one; `chart`: the chart's path from the file,
  * bench/ratios.png unless given).
  */
-/** `, of which: memory 61 s, sqljs 152 s, …`: each part's seconds, in the order they ran. */
-function tookText(took) {
-  if (!took?.length) return '';
-  return `, of which ${took.map(([part, s]) => `${part} ${Math.round(s)} s`).join(', ')}`;
-}
-
 export function renderMarkdown(rows, context) {
   const targeted = rows.filter((row) => row.target);
   const met = targeted.filter((row) => targetOf(row).met).length;

@@ -58,10 +58,15 @@ export async function inProcessSync(
   return { url: 'http://edge.test', token, fetch, intervalMs: 0 };
 }
 
-/** A replica of `namespace` in memory, syncing through `fetch` (an in-process edge) only when asked. */
-export function replicaThrough(token: string, fetch: typeof globalThis.fetch, namespace = 'demo') {
+/** A replica of `namespace` (in memory unless `store` is given), syncing through `fetch` (an in-process edge) only when asked. */
+export function replicaThrough(
+  token: string,
+  fetch: typeof globalThis.fetch,
+  namespace = 'demo',
+  store: MemoryStore = new InMemoryStore(),
+) {
   return createMemory({
-    store: new InMemoryStore(),
+    store,
     namespace,
     sync: { url: 'http://edge.test', token, intervalMs: 0, debounceMs: 3_600_000, live: false, fetch },
   });

@@ -4,7 +4,7 @@ import type { SyncRequest, SyncResponse } from '../../src/core/sync/protocol.js'
 import { serveSync } from '../../src/core/sync/server.js';
 import { createMemory, type Engram, InMemoryStore, type MemoryStore } from '../../src/index.js';
 import { fullWrite } from '../conformance/changes.case.js';
-import { edgeStores, testApp } from '../edge/helpers.js';
+import { edgeStores, replicaThrough, testApp } from '../edge/helpers.js';
 
 /*
  * Echoes (docs/sync.md): the pull after a push used to bring the replica's own records back whole. The
@@ -30,24 +30,14 @@ async function edgeWithReplicas(makeServer: () => MemoryStore) {
   /** Runs before a request of `replica` reaches the edge, when set. */
   let before: ((request: SyncRequest) => Promise<void>) | undefined;
   const replica = async (name: string, store: MemoryStore = new InMemoryStore()) => {
-    const mem = await createMemory({
-      store,
-      namespace,
-      sync: {
-        url: 'http://edge.test',
-        token: edge.token,
-        fetch: async (input, init) => {
-          const request = JSON.parse(String(init?.body)) as SyncRequest;
-          await before?.(request);
-          const answer = await edge.app.request(String(input), init);
-          exchanges.push({ replica: name, request, response: (await answer.clone().json()) as SyncResponse });
-          return answer;
-        },
-        intervalMs: 0,
-        debounceMs: 3_600_000,
-        live: false,
-      },
-    });
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = JSON.parse(String(init?.body)) as SyncRequest;
+      await before?.(request);
+      const answer = await edge.app.request(String(input), init);
+      exchanges.push({ replica: name, request, response: (await answer.clone().json()) as SyncResponse });
+      return answer;
+    }) as typeof globalThis.fetch;
+    const mem = await replicaThrough(edge.token, fetch, namespace, store);
     opened.push(mem);
     return mem;
   };
@@ -194,6 +184,7 @@ describe('stored echoes of an unsound shape', () => {
       { after: 0, last: 2, count: 3, digest: '0123456789abcdef' },
       { after: 2, last: 2, count: 1, digest: '0123456789abcdef' },
       { after: 0, last: 2, count: 2, digest: 'not hex' },
+      { after: 0, last: 5000, count: 2000, digest: '0123456789abcdef' },
     ];
     await store.apply(namespace, { meta: { 'sync.echoes': damaged } });
     const a = await replica('a', store);

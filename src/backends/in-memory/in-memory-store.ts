@@ -189,7 +189,7 @@ export class InMemoryStore implements MemoryStore {
         });
       },
       recordChange: (entity, id, origin) => {
-        entryKeys.add(`${entity}:${id}`);
+        if (batch.reportFeed) entryKeys.add(`${entity}:${id}`);
         staged.push(() => {
           const key = `${entity}:${id}`;
           data.changes.delete(key);

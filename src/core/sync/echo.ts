@@ -9,6 +9,7 @@ import {
   MEMORY_FIELDS,
   type MemoryStore,
 } from '../store-contract.js';
+import { LIMITS } from '../validate.js';
 import type { PushedRecords } from './protocol.js';
 
 /**
@@ -36,11 +37,29 @@ export interface PushEcho {
 /** The most echoes one pull request may name; a replica names those nearest its cursor. */
 export const SKIP_MAX = 64;
 
-const DIGEST = /^[0-9a-f]{16}$/;
+/** An echo's digest as `feedDigest` writes it; the edge refuses a `pull.skip` naming any other. */
+export const ECHO_DIGEST = /^[0-9a-f]{16}$/;
+
+/**
+ * What is wrong with an echo's range, or undefined: `last` must come after `after`, and the range must have
+ * room for `count` entries. The edge refuses a `pull.skip` so named (validate.ts); a replica leaves such a
+ * stored echo out (readEchoes).
+ */
+export function echoRangeFault(
+  echo: Omit<PushEcho, 'digest'>,
+): { part: 'last' | 'count'; expected: string } | undefined {
+  const { after, last, count } = echo;
+  if (last <= after) return { part: 'last', expected: `a position after ${after}` };
+  if (count > last - after)
+    return { part: 'count', expected: `at most ${last - after} entries between ${after} and ${last}` };
+  return undefined;
+}
+
 const isPosition = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /**
- * The echoes a replica stored (`sync.echoes`), those of a sound shape: anything else in the meta (written by
+ * The echoes a replica stored (`sync.echoes`), those the edge would take in a `pull.skip` (validate.ts's
+ * checks: its schema imports this file, so they are written out here): anything else in the meta (written by
  * hand, damaged) is left out rather than sent, as the edge would refuse the pull that named it.
  */
 export function readEchoes(stored: Json | undefined): PushEcho[] {
@@ -49,10 +68,10 @@ export function readEchoes(stored: Json | undefined): PushEcho[] {
   for (const item of stored) {
     if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
     const { after, last, count, digest } = item;
-    if (!isPosition(after) || !isPosition(last) || last <= after) continue;
-    if (!isPosition(count) || count < 1 || count > last - after) continue;
-    if (typeof digest !== 'string' || !DIGEST.test(digest)) continue;
-    echoes.push({ after, last, count, digest });
+    if (!isPosition(after) || !isPosition(last) || !isPosition(count) || count < 1 || count > LIMITS.batch)
+      continue;
+    if (typeof digest !== 'string' || !ECHO_DIGEST.test(digest)) continue;
+    if (echoRangeFault({ after, last, count }) === undefined) echoes.push({ after, last, count, digest });
   }
   return echoes;
 }

@@ -266,7 +266,7 @@ export class SyncEngine {
         // Every local stamp so far sorts below this one: what the outbox pushes below was created before it.
         const pushedAt = clock.tick();
         const witness = readWitness(await store.getMeta(namespace, WITNESS_KEY));
-        await this.outbox.readEchoes();
+        await this.outbox.loadStoredEchoes();
         const pushed = await this.outbox.pushOutbox(pushedAt);
         const pulled = await pullFeed(this.host, PULL_PAGE, witness, this.outbox.echoes);
         // An edge that forgot what this replica pulled gets everything it holds again (witness.ts).

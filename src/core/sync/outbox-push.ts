@@ -89,7 +89,7 @@ export class OutboxPush {
   };
 
   /** Reads the echoes an earlier session stored, once, before this session's first push. */
-  async readEchoes(): Promise<void> {
+  async loadStoredEchoes(): Promise<void> {
     if (this.echoesRead) return;
     const { store, namespace } = this.host.options;
     const stored = readEchoes(await store.getMeta(namespace, KEYS.echoes));

@@ -7,7 +7,7 @@ import { UNSTAMPED_VALUES } from '../merge.js';
 import type { Json } from '../model.js';
 import { LINK_FIELDS, MEMORY_FIELDS } from '../store-contract.js';
 import { fieldSchemas as f, LIMITS, parse } from '../validate.js';
-import { SKIP_MAX } from './echo.js';
+import { ECHO_DIGEST, echoRangeFault, SKIP_MAX } from './echo.js';
 import { unpackedClocks } from './lone-stamps.js';
 import { PULL_LIMIT_MAX, type SyncRequest } from './protocol.js';
 import { REQUIRED_FIELDS } from './records.js';
@@ -161,7 +161,7 @@ const syncRequest = v.strictObject({
               ),
               digest: v.pipe(
                 v.string('expected a digest string'),
-                v.regex(/^[0-9a-f]{16}$/, 'expected 16 lowercase hex digits (an echo the edge answered)'),
+                v.regex(ECHO_DIGEST, 'expected 16 lowercase hex digits (an echo the edge answered)'),
               ),
             }),
           ),
@@ -334,14 +334,9 @@ export function parseSyncRequest(body: unknown, namespace: string): SyncRequest 
   push?.tombstones?.forEach((t, i) => {
     foreign(t.namespace, `sync.push.tombstones.${i}.namespace`);
   });
-  request.pull?.skip?.forEach(({ after, last, count }, i) => {
-    if (last <= after) throw invalid(`sync.pull.skip.${i}.last`, `expected a position after ${after}`);
-    if (count > last - after) {
-      throw invalid(
-        `sync.pull.skip.${i}.count`,
-        `expected at most ${last - after} entries between ${after} and ${last}`,
-      );
-    }
+  request.pull?.skip?.forEach((echo, i) => {
+    const fault = echoRangeFault(echo);
+    if (fault) throw invalid(`sync.pull.skip.${i}.${fault.part}`, `expected ${fault.expected}`);
   });
   return request as SyncRequest;
 }
